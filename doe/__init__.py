@@ -1,0 +1,50 @@
+"""doe: Bayesian design of experiments for battery cathode coatings.
+
+Importing ``doe`` loads no torch, SQLAlchemy or Streamlit; they load when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from doe.domain import CampaignConfig, load_config
+from doe.errors import ConfigError, DataError, DoeError, ProposalError, StorageError
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from doe.campaign import Campaign, list_campaigns
+    from doe.runner import run
+    from doe.simulate import VirtualLab
+
+_LAZY = {
+    "Campaign": ("doe.campaign", "Campaign"),
+    "list_campaigns": ("doe.campaign", "list_campaigns"),
+    "VirtualLab": ("doe.simulate", "VirtualLab"),
+    "run": ("doe.runner", "run"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'doe' has no attribute {name!r}")
+
+
+__all__ = [
+    "Campaign",
+    "CampaignConfig",
+    "ConfigError",
+    "DataError",
+    "DoeError",
+    "ProposalError",
+    "StorageError",
+    "VirtualLab",
+    "__version__",
+    "list_campaigns",
+    "load_config",
+    "run",
+]

@@ -1,0 +1,758 @@
+"""``Campaign``: the one stateful object of doe.
+
+A campaign ties a configuration (with its versions), the experiment history in a store and
+the optimisation engine. Everything a user does goes through it, from Python, the web page,
+the command line or the closed-loop runner::
+
+    from doe import Campaign
+    campaign = Campaign.from_config("hfo2-ncm85", storage=":memory:")
+    batch = campaign.suggest(3)                 # experiment_id, parameters, predictions
+    campaign.record(results)                    # any subset of outcomes; NaN = not measured
+    campaign.best()
+
+Storage: ``storage=None`` is the default SQLite file (``DOE_DATABASE_URL`` or
+``<DOE_HOME>/doe.sqlite3``), ``":memory:"`` a private in-memory database, a plain path an
+SQLite file, and any SQLAlchemy URL (``postgresql+psycopg://...``) a server.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from doe.domain.config import CampaignConfig, load_config
+from doe.domain.parameters import CategoricalParameter
+from doe.domain.records import (
+    PENDING_STATUSES,
+    NewExperiment,
+    NewMeasurement,
+    StatusChange,
+)
+from doe.domain.table import ID_COLUMN, check_in_space, validate_experiments
+from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError
+from doe.storage import open_store
+
+if TYPE_CHECKING:
+    from doe.engine import EngineSettings, Surrogates
+    from doe.storage.base import CampaignStore
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 1_000
+HISTORY_META = ("failure_reason", "proposed_by", "proposed_at", "source")
+
+
+def default_actor() -> str:
+    """Who is acting: ``DOE_ACTOR`` if set, else the login name."""
+    actor = os.environ.get("DOE_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class RecordReport:
+    """What :meth:`Campaign.record` did."""
+
+    experiment_ids: list[str]
+    """Ids of every experiment the table referred to or created, in table order."""
+    created: list[str] = field(default_factory=list)
+    measurements_added: int = 0
+    measurements_unchanged: int = 0
+    measurements_corrected: int = 0
+    rejected: list[CellProblem] = field(default_factory=list)
+    """Problems of rows left out (only with ``valid_rows_only=True``)."""
+
+
+class Campaign:
+    """A coating campaign: configuration, history and proposals. Build with
+    :meth:`from_config` or :meth:`load`, not the constructor."""
+
+    def __init__(
+        self,
+        store: CampaignStore,
+        name: str,
+        *,
+        actor: str | None = None,
+        device: Literal["auto", "cpu", "cuda"] = "auto",
+        settings: EngineSettings | None = None,
+    ) -> None:
+        self._store = store
+        self._name = name
+        self.actor = actor or default_actor()
+        self._settings = settings
+        self._device = device
+        self._config_cache: tuple[int, CampaignConfig, int] | None = None
+        self._model_cache: dict[str, Surrogates] = {}
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_config(
+        cls,
+        config: CampaignConfig | dict[str, Any] | str | Path,
+        storage: str | None = None,
+        *,
+        name: str | None = None,
+        actor: str | None = None,
+        device: Literal["auto", "cpu", "cuda"] = "auto",
+        settings: EngineSettings | None = None,
+    ) -> Campaign:
+        """Create a new campaign from a mapping, a YAML path or a template name.
+
+        Args:
+            config: the configuration, a ``.yaml`` path or a template name (``"hfo2-ncm85"``).
+            storage: where to keep it (see the module docstring).
+            name: store the campaign under this name instead of the config's.
+            actor: who creates it (default: ``DOE_ACTOR`` or the login name).
+            device: ``"auto"`` (CUDA when torch sees it), ``"cpu"`` or ``"cuda"``.
+            settings: engine settings (restarts, raw samples, ...), default tuned values.
+
+        Raises:
+            ConfigError: the configuration is invalid (every problem listed).
+            StorageError: a campaign of that name exists already in the store.
+        """
+        validated = load_config(config)
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = name
+        if validated.seed is None:
+            # Record a seed so that every suggestion of this campaign can be reproduced.
+            changes["seed"] = int(np.random.default_rng().integers(0, 2**31 - 1))
+        if changes:
+            validated = validated.replace(**changes)
+        store = open_store(storage)
+        who = actor or default_actor()
+        store.create_campaign(validated, who)
+        logger.info("created campaign %r in %s", validated.name, store.url)
+        return cls(store, validated.name, actor=who, device=device, settings=settings)
+
+    @classmethod
+    def load(
+        cls,
+        name: str,
+        storage: str | None = None,
+        *,
+        actor: str | None = None,
+        device: Literal["auto", "cpu", "cuda"] = "auto",
+        settings: EngineSettings | None = None,
+    ) -> Campaign:
+        """Open an existing campaign by name (StorageError lists the names that exist)."""
+        store = open_store(storage)
+        store.load_config(name)  # raises StorageError for an unknown name
+        return cls(store, name, actor=actor, device=device, settings=settings)
+
+    @classmethod
+    def import_json(
+        cls, data: dict[str, Any], storage: str | None = None, *, name: str | None = None, actor: str | None = None
+    ) -> Campaign:
+        """Recreate a campaign exported with :meth:`export_json` (config, history, audit)."""
+        store = open_store(storage)
+        who = actor or default_actor()
+        new_name = store.import_campaign(data, who, new_name=name)
+        return cls(store, new_name, actor=who)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def store(self) -> CampaignStore:
+        return self._store
+
+    @property
+    def storage_url(self) -> str:
+        return self._store.url
+
+    def revision(self) -> int:
+        """Changes whenever anything of this campaign changes in the store."""
+        return self._store.revision(self._name)
+
+    def _config_and_version(self) -> tuple[CampaignConfig, int]:
+        revision = self.revision()
+        if self._config_cache is None or self._config_cache[0] != revision:
+            config, version = self._store.load_config(self._name)
+            self._config_cache = (revision, config, version)
+        return self._config_cache[1], self._config_cache[2]
+
+    @property
+    def config(self) -> CampaignConfig:
+        """The latest configuration version."""
+        return self._config_and_version()[0]
+
+    @property
+    def config_version(self) -> int:
+        return self._config_and_version()[1]
+
+    @property
+    def seed(self) -> int:
+        return int(self.config.seed or 0)
+
+    @property
+    def settings(self) -> EngineSettings:
+        from doe.engine import EngineSettings
+
+        if self._settings is None:
+            self._settings = EngineSettings(device=self._device)
+        return self._settings
+
+    def update_config(self, config: CampaignConfig | dict[str, Any] | str | Path) -> int:
+        """Store a changed configuration (e.g. a widened range) as a new version.
+
+        Experiments keep the version they were proposed under. Returns the new version.
+        """
+        validated = load_config(config)
+        if validated.name != self._name:
+            raise ConfigError(
+                f"name: the new configuration is named {validated.name!r} but this campaign is "
+                f"{self._name!r}; use clone() to start a campaign under another name"
+            )
+        if validated.seed is None:
+            validated = validated.replace(seed=self.seed)
+        if validated == self.config:
+            return self.config_version
+        return self._store.add_config_version(self._name, validated, self.actor)
+
+    def archive(self, archived: bool = True) -> None:
+        self._store.set_archived(self._name, archived, self.actor)
+
+    def clone(self, new_name: str, storage: str | None = None, *, with_history: bool = False) -> Campaign:
+        """A new campaign with this configuration under ``new_name`` (and, if asked, the
+        completed and failed experiments as imported history)."""
+        target_storage = storage if storage is not None else self._store.url
+        other = Campaign.from_config(self.config.replace(name=new_name), storage=target_storage, actor=self.actor)
+        if with_history:
+            done = self.history()
+            done = done[done["status"].isin(["completed", "failed"])]
+            if len(done):
+                cols = [ID_COLUMN, *self.config.parameter_names, *self.config.outcome_names, "failure_reason"]
+                table = done[[c for c in cols if c in done.columns]].copy()
+                table["failed"] = done["status"].eq("failed").to_numpy()
+                other.record(table)
+        return other
+
+    # ------------------------------------------------------------------ reading
+    def _experiments(self) -> pd.DataFrame:
+        return self._store.experiments(self._name)
+
+    def history(self, status: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """Every experiment: experiment_id, status, batch_id, config_version, parameters,
+        outcomes (NaN = not measured), failure_reason, proposed_by, proposed_at, source."""
+        config = self.config
+        table = self._experiments()
+        columns = [ID_COLUMN, "status", "batch_id", "config_version", *config.parameter_names]
+        extra_params = [
+            c for c in table.columns
+            if c not in columns and c not in config.outcome_names and c not in HISTORY_META
+            and c not in ("seed", "predictions", "model_settings", "package_version", "updated_at")
+        ]
+        columns += extra_params + [*config.outcome_names] + [c for c in table.columns
+                                                             if c not in config.outcome_names and c not in columns
+                                                             and c not in extra_params and c in HISTORY_META]
+        for c in columns:
+            if c not in table.columns:
+                table[c] = np.nan
+        out = table[columns].reset_index(drop=True)
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            out = out[out["status"].isin(wanted)].reset_index(drop=True)
+        return out
+
+    def pending(self) -> pd.DataFrame:
+        """Experiments proposed or running, not yet measured."""
+        return self.history(status=list(PENDING_STATUSES))
+
+    def measurements(self, include_superseded: bool = False) -> pd.DataFrame:
+        return self._store.measurements(self._name, include_superseded=include_superseded)
+
+    def audit(self) -> pd.DataFrame:
+        return self._store.audit(self._name)
+
+    def config_versions(self) -> pd.DataFrame:
+        return self._store.config_versions(self._name)
+
+    def proposals(self) -> pd.DataFrame:
+        """Provenance of every experiment doe proposed: seed, model settings, package
+        version and the model's prediction at proposal time."""
+        table = self._experiments()
+        table = table[table["source"] == "doe"]
+        keep = [ID_COLUMN, "batch_id", "status", "proposed_by", "proposed_at", "seed",
+                "package_version", "model_settings", "predictions"]
+        return table[[c for c in keep if c in table.columns]].reset_index(drop=True)
+
+    # ------------------------------------------------------------------ model
+    def _training_table(self, history: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Finished experiments in the engine's form: parameters, outcomes, ``failed``."""
+        config = self.config
+        table = self.history() if history is None else history
+        done = table[table["status"].isin(["completed", "failed"])]
+        params = config.parameter_names
+        complete = done[params].notna().all(axis=1)
+        if not complete.all():
+            logger.info("%d finished experiment(s) lack a parameter of the current configuration and "
+                        "are left out of the model", int((~complete).sum()))
+        done = done[complete]
+        outcomes = done[config.outcome_names].astype(float)
+        failed = done["status"].eq("failed") & outcomes.isna().all(axis=1)
+        training = pd.concat([done[params], outcomes], axis=1).reset_index(drop=True)
+        training["failed"] = failed.to_numpy()
+        training.index = pd.Index(done[ID_COLUMN].to_numpy(), name=ID_COLUMN)
+        return training
+
+    def _surrogates(self, training: pd.DataFrame | None = None) -> Surrogates:
+        """The fitted models for the current data, cached by the data's content."""
+        from doe.engine import Surrogates
+
+        training = self._training_table() if training is None else training
+        digest = hashlib.sha256(
+            pd.util.hash_pandas_object(training, index=True).to_numpy().tobytes()
+            + self.config.to_yaml().encode()
+        ).hexdigest()
+        model = self._model_cache.get(digest)
+        if model is None:
+            if len(training) == 0:
+                raise ProposalError(
+                    f"campaign {self._name!r} has no finished experiment yet: record results "
+                    "(or ask suggest() for an initial design) before asking for predictions"
+                )
+            model = Surrogates(self.config, self.settings).fit(training.reset_index(drop=True), seed=self.seed)
+            self._model_cache = {digest: model}  # keep one: the latest data
+        return model
+
+    def predict(self, recipes: pd.DataFrame) -> pd.DataFrame:
+        """Predicted mean and standard deviation of every outcome for ``recipes`` (parameter
+        columns), plus the probability that a run there succeeds and meets the constraints."""
+        clean = validate_experiments(recipes, self.config, outcomes_allowed=False,
+                                     ignore_columns=self._ignorable(recipes))
+        prediction = self._surrogates().predict(clean[self.config.parameter_names])
+        prediction.index = recipes.index
+        return prediction
+
+    def cross_validate(self) -> pd.DataFrame:
+        """Leave-one-out predictions: experiment_id, outcome, measured, predicted_mean, predicted_sd."""
+        training = self._training_table()
+        result = self._surrogates(training).cross_validate()
+        ids = training.index.to_numpy()
+        result.insert(0, ID_COLUMN, ids[result["experiment_index"].to_numpy()])
+        return result.drop(columns=["experiment_index"])
+
+    def feature_importance(self) -> pd.DataFrame:
+        """Relative importance of each parameter for each modelled outcome (columns sum to 1)."""
+        return self._surrogates().feature_importance()
+
+    # ------------------------------------------------------------------ proposals
+    def _ignorable(self, table: pd.DataFrame) -> tuple[str, ...]:
+        """Prediction and bookkeeping columns that a run sheet carries back in."""
+        config = self.config
+        known = {ID_COLUMN, *config.parameter_names}
+        return tuple(c for c in map(str, table.columns) if c not in known and (
+            c.endswith(("_mean", "_sd")) or c in {"acquisition_value", "probability_feasible", "strategy",
+                                                   "batch_id", "status", "config_version"}))
+
+    def suggest(
+        self,
+        n: int = 1,
+        fixed: dict[str, Any] | None = None,
+        candidates: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Propose the next ``n`` experiments and store them as ``proposed``.
+
+        Args:
+            n: batch size (e.g. the furnace's capacity).
+            fixed: parameter values held for this whole batch, e.g. ``{"dispersion_solvent": "chloroform"}``.
+            candidates: a finite set of recipes the lab can make (parameter columns): the batch
+                is chosen among its rows, never one already measured or pending.
+
+        Returns:
+            One row per experiment: ``experiment_id``, one column per parameter, the predicted
+            ``<outcome>_mean`` and ``<outcome>_sd`` of each outcome, ``probability_feasible``,
+            ``acquisition_value``, ``strategy`` and ``batch_id``.
+        """
+        from doe import __version__
+        from doe.engine import propose
+
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= MAX_BATCH:
+            raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, got {n!r}")
+        n = int(n)
+        config = self.config
+        fixed_clean = self._validate_fixed(fixed)
+        candidates_clean = self._validate_candidates(candidates, fixed_clean) if candidates is not None else None
+
+        history = self.history()
+        training = self._training_table(history)
+        pending = history[history["status"].isin(PENDING_STATUSES)][config.parameter_names]
+        pending = pending[pending.notna().all(axis=1)].reset_index(drop=True)
+        batch_ids = history["batch_id"].dropna().unique()
+        batch_index = len(batch_ids) + 1
+        batch_seed = int((self.seed * 1_000_003 + batch_index * 7_919) % (2**31 - 1))
+        surrogates = None
+        if len(training) > 0:
+            try:
+                surrogates = self._surrogates(training)
+            except ProposalError:
+                surrogates = None
+        proposal = propose(
+            config,
+            training.reset_index(drop=True),
+            n,
+            pending=pending if len(pending) else None,
+            fixed=fixed_clean or None,
+            candidates=candidates_clean,
+            seed=batch_seed,
+            settings=self.settings,
+            surrogates=surrogates,
+        )
+        recipes = proposal.recipes.reset_index(drop=True)
+        batch_id = f"B{batch_index:04d}"
+        prediction_cols = [c for c in recipes.columns if c not in config.parameter_names]
+        new = []
+        for row in recipes.to_dict("records"):
+            params = {p: _plain(row[p]) for p in config.parameter_names}
+            predictions = {c: _plain(row[c]) for c in prediction_cols}
+            new.append(NewExperiment(
+                parameters=params, status="proposed", config_version=self.config_version,
+                batch_id=batch_id, source="doe", seed=batch_seed,
+                model_settings=proposal.model_settings, package_version=__version__,
+                predictions=predictions,
+            ))
+        report = self._store.write(self._name, actor=self.actor, new_experiments=new, audit_action="suggest")
+        recipes.insert(0, ID_COLUMN, report.experiment_ids)
+        recipes["batch_id"] = batch_id
+        logger.info("campaign %r: proposed %s (%s)", self._name, report.experiment_ids, proposal.strategy)
+        return recipes
+
+    def _validate_fixed(self, fixed: dict[str, Any] | None) -> dict[str, Any]:
+        if not fixed:
+            return {}
+        if not isinstance(fixed, dict):
+            raise DataError(f"fixed: give a mapping of parameter name to value, got {type(fixed).__name__}")
+        config = self.config
+        unknown = [k for k in fixed if k not in config.parameter_names]
+        if unknown:
+            raise DataError(
+                "fixed: unknown parameter(s)",
+                [CellProblem(None, str(k), fixed[k], f"not a parameter; parameters: {config.parameter_names}")
+                 for k in unknown],
+            )
+        clean = validate_experiments(pd.DataFrame([fixed]), config, parameters="optional", outcomes_allowed=False)
+        values = {k: _plain(clean.iloc[0][k]) for k in fixed}
+        for con in config.linear_constraints:
+            if set(con.coefficients) <= set(values) and not con.satisfied(values):
+                raise DataError(f"fixed: the values {values} violate the constraint {con.text()}")
+        return values
+
+    def _validate_candidates(self, candidates: pd.DataFrame, fixed: dict[str, Any]) -> pd.DataFrame:
+        config = self.config
+        clean = validate_experiments(candidates, config, outcomes_allowed=False,
+                                     ignore_columns=self._ignorable(candidates))
+        clean = clean[config.parameter_names]
+        problems = check_in_space(clean, config)
+        if problems:
+            raise DataError("candidates: some recipes lie outside the campaign's constraints", problems)
+        for k, v in fixed.items():
+            column = clean[k]
+            keep = column.eq(v) if isinstance(config.parameter(k), CategoricalParameter) else np.isclose(
+                column.astype(float), float(v))
+            clean = clean[keep]
+        if clean.empty:
+            raise ProposalError("candidates: no candidate recipe matches the fixed values")
+        return clean.reset_index(drop=True)
+
+    def accept(self, experiment_ids: Iterable[str] | None = None) -> list[str]:
+        """Mark proposed experiments as running (all proposed ones when ids is None)."""
+        history = self.history()
+        if experiment_ids is None:
+            ids = history.loc[history["status"] == "proposed", ID_COLUMN].tolist()
+        else:
+            ids = [str(i) for i in experiment_ids]
+        if not ids:
+            return []
+        self._store.write(self._name, actor=self.actor,
+                          status_changes=[StatusChange(i, "running") for i in ids], audit_action="accept")
+        return ids
+
+    def fail(self, experiment_ids: Iterable[str], reason: str) -> None:
+        """Mark experiments failed (no result), with the reason (e.g. 'dispersion gelled')."""
+        if not isinstance(reason, str) or not reason.strip():
+            raise DataError("reason: say why the run failed (e.g. 'dispersion gelled')")
+        self._store.write(self._name, actor=self.actor, audit_action="fail",
+                          status_changes=[StatusChange(str(i), "failed", reason.strip()) for i in experiment_ids])
+
+    def abandon(self, experiment_ids: Iterable[str], reason: str | None = None) -> None:
+        """Give up proposed or running experiments (they stop counting as pending)."""
+        self._store.write(self._name, actor=self.actor, audit_action="abandon",
+                          status_changes=[StatusChange(str(i), "abandoned", reason) for i in experiment_ids])
+
+    # ------------------------------------------------------------------ recording
+    def record(
+        self,
+        table: pd.DataFrame,
+        *,
+        correct: bool = False,
+        valid_rows_only: bool = False,
+    ) -> RecordReport:
+        """Record results: rows with or without ``experiment_id``, any subset of outcomes.
+
+        A row whose ``experiment_id`` is known adds its measured outcomes to that experiment
+        (parameters may be left out; if given they must match). A row without an id, or with
+        an id doe has not seen, is a new (historical) experiment and needs every parameter.
+        ``failed`` (true/false) with ``failure_reason`` marks a run that gave no result; a
+        ``failure_reason`` alone implies ``failed``. ``note`` is kept with the measurements.
+
+        Args:
+            table: the results.
+            correct: allow a value that differs from one already recorded to replace it (the
+                old value stays in the history). Without it such a conflict raises
+                ``ConflictError`` and nothing is written; the same value again is a no-op.
+            valid_rows_only: record the valid rows and report the others instead of
+                rejecting the whole table.
+
+        Raises:
+            DataError: listing every bad cell; nothing was recorded.
+        """
+        config = self.config
+        try:
+            clean = validate_experiments(table, config, parameters="optional", ignore_columns=self._ignorable(table))
+            rejected: list[CellProblem] = []
+        except DataError as err:
+            if not valid_rows_only or any(p.row is None for p in err.problems):
+                raise
+            bad_rows = sorted({p.row for p in err.problems if p.row is not None})
+            rejected = list(err.problems)
+            kept = table.reset_index(drop=True).drop(index=bad_rows)
+            clean = validate_experiments(kept, config, parameters="optional", ignore_columns=self._ignorable(kept))
+        history = self.history()
+        known = history.set_index(ID_COLUMN) if len(history) else None
+        params = config.parameter_names
+        outcome_cols = [o for o in config.outcome_names if o in clean.columns]
+        problems: list[CellProblem] = []
+        new_experiments: list[NewExperiment] = []
+        changes: list[StatusChange] = []
+        measurements: list[NewMeasurement] = []
+        row_ids: list[str | None] = []
+        new_rows: list[int] = []
+        for pos, (label, row) in enumerate(clean.iterrows()):
+            row_problems: list[CellProblem] = []
+            exp_id = row.get(ID_COLUMN) if ID_COLUMN in clean.columns else None
+            exp_id = None if exp_id is None or (isinstance(exp_id, float) and np.isnan(exp_id)) else str(exp_id)
+            reason = row.get("failure_reason") if "failure_reason" in clean.columns else None
+            reason = reason if isinstance(reason, str) and reason.strip() else None
+            failed = bool(row.get("failed", False)) or reason is not None
+            measured = {o: float(row[o]) for o in outcome_cols if not np.isnan(row[o])}
+            note = row.get("note") if "note" in clean.columns else None
+            note = note if isinstance(note, str) else None
+            if exp_id is not None and known is not None and exp_id in known.index:
+                stored = known.loc[exp_id]
+                for p in params:
+                    given = p in clean.columns and not _missing(row[p])
+                    if given and not _same(row[p], stored[p]):
+                        row_problems.append(CellProblem(int(label), p, row[p],
+                                                        f"differs from the stored value {stored[p]!r} of {exp_id}"))
+                if stored["status"] == "abandoned":
+                    row_problems.append(CellProblem(int(label), ID_COLUMN, exp_id,
+                                                    "the experiment was abandoned; record it under a new id"))
+                status = stored["status"]
+                if failed:
+                    if status != "failed" or (reason and reason != stored.get("failure_reason")):
+                        changes.append(StatusChange(exp_id, "failed", reason or "failed (no reason given)"))
+                elif measured and status != "completed":
+                    changes.append(StatusChange(exp_id, "completed"))
+                elif not measured and not failed:
+                    row_problems.append(CellProblem(int(label), ID_COLUMN, exp_id,
+                                                    "the row has no measured outcome and is not marked failed"))
+            else:
+                missing = [p for p in params if p not in clean.columns or _missing(row[p])]
+                for p in missing:
+                    row_problems.append(CellProblem(int(label), p, None,
+                                                    "a new experiment needs every parameter "
+                                                    f"({config.parameter(p).describe_allowed()})"))
+                if not missing:
+                    values = {p: _plain(row[p]) for p in params}
+                    for con in config.linear_constraints:
+                        if not con.satisfied(values):
+                            row_problems.append(CellProblem(int(label), ",".join(con.coefficients), values,
+                                                            f"violates constraint {con.text()}"))
+                status = "failed" if failed else ("completed" if measured else "running")
+                if not row_problems:
+                    new_experiments.append(NewExperiment(
+                        parameters=values, status=status, config_version=self.config_version,
+                        experiment_id=exp_id, source="import", failure_reason=reason if failed else None,
+                    ))
+                    new_rows.append(pos)
+            if row_problems:
+                problems.extend(row_problems)
+                row_ids.append(None)
+                continue
+            row_ids.append(exp_id)
+            for outcome, value in measured.items():
+                measurements.append(NewMeasurement(exp_id or f"#new{pos}", outcome, value,
+                                                   unit=config.unit_of(outcome), note=note))
+        if problems:
+            if not valid_rows_only:
+                raise DataError(f"the table has {len(problems)} problem(s); nothing was recorded", problems)
+            rejected += problems
+        # Measurements of new experiments refer to them as "#<k>" (k-th new experiment):
+        # the store gives them their ids and resolves the references in the same transaction.
+        index_of_pos = {pos: k for k, pos in enumerate(new_rows)}
+        measurements = [
+            m if not m.experiment_id.startswith("#new") else
+            NewMeasurement(f"#{index_of_pos[int(m.experiment_id[4:])]}", m.outcome, m.value, m.unit,
+                           m.measured_at, m.note)
+            for m in measurements
+        ]
+        report = self._store.write(
+            self._name, actor=self.actor, new_experiments=new_experiments, measurements=measurements,
+            status_changes=changes, allow_corrections=correct, audit_action="record",
+        )
+        created = list(report.experiment_ids)
+        id_of_pos = {pos: created[k] for pos, k in index_of_pos.items()}
+        return RecordReport(
+            experiment_ids=[id_of_pos.get(pos, rid) for pos, rid in enumerate(row_ids)
+                            if rid is not None or pos in id_of_pos],
+            created=created,
+            measurements_added=report.measurements_added,
+            measurements_unchanged=report.measurements_unchanged,
+            measurements_corrected=report.measurements_corrected,
+            rejected=rejected,
+        )
+
+    # ------------------------------------------------------------------ results
+    def best(self, n: int = 1) -> pd.DataFrame:
+        """The best measured experiments.
+
+        One objective: the top ``n`` completed experiments that meet the outcome constraints.
+        Several: the Pareto-optimal experiments ranked by the weighted sum of their objectives
+        scaled to the observed range (``Objective.weight``, default 1), top ``n``.
+        """
+        front = self._feasible_completed()
+        if front.empty:
+            return front
+        objectives = self.config.objectives
+        if len(objectives) == 1:
+            o = objectives[0]
+            return front.sort_values(o.name, ascending=o.goal == "minimize", kind="stable").head(n).reset_index(drop=True)
+        front = self.pareto_front()
+        scores = np.zeros(len(front))
+        for o in objectives:
+            values = front[o.name].astype(float).to_numpy() * o.sign
+            span = np.ptp(values) or 1.0
+            scores += (o.weight or 1.0) * (values - values.min()) / span
+        order = np.argsort(-scores, kind="stable")
+        return front.iloc[order].head(n).reset_index(drop=True)
+
+    def _feasible_completed(self) -> pd.DataFrame:
+        config = self.config
+        table = self.history(status="completed")
+        objectives = config.objective_names
+        table = table[table[objectives].notna().all(axis=1)]
+        for con in config.outcome_constraints:
+            values = table[con.outcome].astype(float)
+            ok = values.isna() | (values <= con.bound if con.operator == "<=" else values >= con.bound)
+            table = table[ok]
+        if len(config.objectives) == 1:
+            o = config.objectives[0]
+            if o.threshold is not None:
+                table = table[table[o.name] * o.sign >= o.threshold * o.sign]
+        return table.reset_index(drop=True)
+
+    def pareto_front(self) -> pd.DataFrame:
+        """Completed experiments that meet the outcome constraints and that no other such
+        experiment beats on every objective (history rows)."""
+        table = self._feasible_completed()
+        if table.empty:
+            return table
+        signed = np.column_stack([table[o.name].astype(float).to_numpy() * o.sign for o in self.config.objectives])
+        keep = pareto_mask(signed)
+        return table[keep].reset_index(drop=True)
+
+    # ------------------------------------------------------------------ exchange
+    def export_json(self) -> dict[str, Any]:
+        """The whole campaign (config versions, experiments, measurements with their
+        history, audit trail) as JSON-ready data; :meth:`import_json` recreates it."""
+        return self._store.export_campaign(self._name)
+
+    def import_table(
+        self,
+        source: Any,
+        *,
+        column_mapping: dict[str, str] | None = None,
+        file_format: Literal["csv", "xlsx"] | None = None,
+        correct: bool = False,
+        valid_rows_only: bool = False,
+    ) -> RecordReport:
+        """Record a CSV or Excel file of results or history (one transaction)."""
+        from doe.io import read_table
+
+        table = read_table(source, self.config, column_mapping=column_mapping, file_format=file_format)
+        return self.record(table, correct=correct, valid_rows_only=valid_rows_only)
+
+    def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None) -> None:
+        """Write the history as CSV or Excel (safe from spreadsheet formula injection)."""
+        from doe.io import write_table
+
+        config = self.config
+        units = {n: u for n in [*config.parameter_names, *config.outcome_names] if (u := config.unit_of(n))}
+        write_table(self.history(), target, file_format=file_format, units=units)
+
+    def __repr__(self) -> str:
+        return f"Campaign(name={self._name!r}, storage={self._store.url!r})"
+
+
+def pareto_mask(signed: np.ndarray) -> np.ndarray:
+    """Rows of ``signed`` (larger is better in every column) that no other row dominates."""
+    n = len(signed)
+    keep = np.ones(n, dtype=bool)
+    for i in range(n):
+        others = np.delete(signed, i, axis=0)
+        dominated = np.any(np.all(others >= signed[i], axis=1) & np.any(others > signed[i], axis=1))
+        keep[i] = not dominated
+    return keep
+
+
+def list_campaigns(storage: str | None = None, include_archived: bool = False) -> pd.DataFrame:
+    """The campaigns in a store: name, created_at, created_by, archived, config_version,
+    n_experiments, updated_at."""
+    return open_store(storage).list_campaigns(include_archived=include_archived)
+
+
+def ensure_demo_campaign(storage: str | None = None, name: str = "hfo2-ncm85-demo") -> Campaign:
+    """The HfO2-NCM85 demo campaign, created from the template with the study's two recipes
+    (bare and 0.83 wt% HfO2, 400 C, 2 h, O2) as history if it does not exist yet."""
+    from doe.datasets import load_recipes
+
+    try:
+        return Campaign.load(name, storage=storage)
+    except StorageError:
+        pass
+    campaign = Campaign.from_config("hfo2-ncm85", storage=storage, name=name, actor="doe-demo")
+    campaign.record(load_recipes())
+    return campaign
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return str(a) == str(b)
+    return bool(np.isclose(float(a), float(b), rtol=1e-9, atol=1e-12))
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars to plain Python (JSON-able)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,310 @@
+"""The campaign configuration: what is varied, what is measured, what is wanted.
+
+Contract (other tools rely on these exact keys)::
+
+    {"name": str,
+     "parameters": [{"name", "type": "continuous"|"discrete"|"categorical",
+                     "bounds": [lo, hi] | "values": [...], "unit"?, "log_scale"?, "description"?,
+                     "reference"?}],
+     "objectives": [{"name", "goal": "maximize"|"minimize", "threshold"?, "weight"?, "unit"?}],
+     "outcomes"?: [{"name", "unit"?}],          # measured, not optimised
+     "constraints"?: ["x + 2 * y <= 3", "coating_thickness_nm <= 15", {...}],
+     "seed"?: int,
+     "description"?: str}
+
+``from_dict(config.to_dict()) == config`` and ``to_dict(from_dict(d)) == d`` for any valid ``d``
+written in canonical form.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from doe.domain.constraints import LinearConstraint, OutcomeConstraint, parse_constraint
+from doe.domain.objectives import Objective, Outcome
+from doe.domain.parameters import (
+    CategoricalParameter,
+    ContinuousParameter,
+    DiscreteParameter,
+    Parameter,
+    check_name,
+)
+from doe.errors import ConfigError
+
+_PARAMETER = TypeAdapter(Parameter)
+_TOP_KEYS = {"name", "parameters", "objectives", "outcomes", "constraints", "seed", "description"}
+MAX_SEED = 2**31 - 1
+
+
+def _format_pydantic(prefix: str, err: ValidationError) -> list[str]:
+    out = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if p not in ("continuous", "discrete", "categorical"))
+        msg = e["msg"].removeprefix("Value error, ")
+        out.append(f"{prefix}{'.' + loc if loc else ''}: {msg}")
+    return out
+
+
+class CampaignConfig(BaseModel):
+    """A validated, immutable campaign configuration. Build it with :meth:`from_dict`."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    name: str
+    parameters: tuple[ContinuousParameter | DiscreteParameter | CategoricalParameter, ...]
+    objectives: tuple[Objective, ...]
+    outcomes: tuple[Outcome, ...] = ()
+    constraints: tuple[LinearConstraint | OutcomeConstraint, ...] = ()
+    seed: int | None = None
+    description: str | None = None
+
+    # ----------------------------------------------------------------- building
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CampaignConfig:
+        """Validate a configuration mapping; a :class:`ConfigError` lists every problem."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a campaign configuration must be a mapping, got {type(data).__name__}")
+        problems: list[str] = []
+        unknown = set(data) - _TOP_KEYS
+        if unknown:
+            problems.append(f"unknown keys {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.append("name: give the campaign a non-empty name")
+        elif len(name) > 120 or any(ord(ch) < 32 for ch in name):
+            problems.append("name: at most 120 printable characters")
+
+        parameters = []
+        raw_params = data.get("parameters")
+        if not isinstance(raw_params, list) or not raw_params:
+            problems.append("parameters: list at least one parameter")
+            raw_params = []
+        for i, raw in enumerate(raw_params):
+            label = raw.get("name", i) if isinstance(raw, dict) else i
+            try:
+                if isinstance(raw, dict) and raw.get("type") not in ("continuous", "discrete", "categorical"):
+                    raise ConfigError(
+                        f"parameters[{label}].type: must be 'continuous', 'discrete' or 'categorical', got {raw.get('type')!r}"
+                    )
+                parameters.append(_PARAMETER.validate_python(raw))
+            except ValidationError as err:
+                problems.extend(_format_pydantic(f"parameters[{label}]", err))
+            except ConfigError as err:
+                problems.append(str(err))
+
+        objectives = []
+        raw_objs = data.get("objectives")
+        if not isinstance(raw_objs, list) or not raw_objs:
+            problems.append("objectives: list at least one objective (name and goal 'maximize' or 'minimize')")
+            raw_objs = []
+        for i, raw in enumerate(raw_objs):
+            label = raw.get("name", i) if isinstance(raw, dict) else i
+            try:
+                objectives.append(Objective.model_validate(raw))
+            except ValidationError as err:
+                problems.extend(_format_pydantic(f"objectives[{label}]", err))
+
+        outcomes = []
+        raw_outs = data.get("outcomes") or []
+        if not isinstance(raw_outs, list):
+            problems.append("outcomes: must be a list")
+            raw_outs = []
+        for i, raw in enumerate(raw_outs):
+            label = raw.get("name", i) if isinstance(raw, dict) else i
+            try:
+                outcomes.append(Outcome.model_validate(raw))
+            except ValidationError as err:
+                problems.extend(_format_pydantic(f"outcomes[{label}]", err))
+
+        all_names = [p.name for p in parameters] + [o.name for o in objectives] + [o.name for o in outcomes]
+        dupes = sorted({n for n in all_names if all_names.count(n) > 1})
+        if dupes:
+            problems.append(f"names must be unique across parameters, objectives and outcomes; repeated: {dupes}")
+
+        outcome_names = {o.name for o in objectives} | {o.name for o in outcomes}
+        param_by_name = {p.name: p for p in parameters}
+        constraints: list[LinearConstraint | OutcomeConstraint] = []
+        raw_cons = data.get("constraints") or []
+        if not isinstance(raw_cons, list):
+            problems.append("constraints: must be a list")
+            raw_cons = []
+        for i, raw in enumerate(raw_cons):
+            try:
+                con = parse_constraint(raw, outcome_names)
+            except (ValueError, ValidationError) as err:
+                msg = _format_pydantic("", err) if isinstance(err, ValidationError) else [str(err)]
+                problems.extend(f"constraints[{i}]: {m.lstrip(': ')}" for m in msg)
+                continue
+            if isinstance(con, LinearConstraint):
+                for pname in con.coefficients:
+                    p = param_by_name.get(pname)
+                    if p is None:
+                        problems.append(
+                            f"constraints[{i}]: {pname!r} is neither a parameter nor an outcome of this campaign"
+                        )
+                    elif not isinstance(p, ContinuousParameter):
+                        problems.append(
+                            f"constraints[{i}]: linear constraints apply to continuous parameters; {pname!r} is {p.type}"
+                        )
+            elif con.outcome not in outcome_names:
+                problems.append(f"constraints[{i}]: outcome {con.outcome!r} is not an objective or outcome")
+            constraints.append(con)
+
+        seed = data.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
+            problems.append(f"seed: must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+        description = data.get("description")
+        if description is not None and not isinstance(description, str):
+            problems.append("description: must be text")
+
+        if not problems:
+            linear = [c for c in constraints if isinstance(c, LinearConstraint)]
+            if linear and not _linear_feasible(parameters, linear):
+                problems.append(
+                    "constraints: no point of the search space satisfies all linear constraints together"
+                )
+        if problems:
+            raise ConfigError(
+                f"campaign configuration {name!r} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
+            )
+        return cls(
+            name=name.strip(),  # type: ignore[union-attr]
+            parameters=tuple(parameters),
+            objectives=tuple(objectives),
+            outcomes=tuple(outcomes),
+            constraints=tuple(constraints),
+            seed=seed,
+            description=description,
+        )
+
+    @classmethod
+    def from_yaml(cls, text_or_path: str | Path) -> CampaignConfig:
+        """Read a configuration from YAML text or a ``.yaml``/``.yml`` file."""
+        text = str(text_or_path)
+        path = Path(text) if isinstance(text_or_path, Path) or text.endswith((".yaml", ".yml")) else None
+        if path is not None:
+            if not path.is_file():
+                raise ConfigError(f"configuration file {str(path)!r} does not exist")
+            if path.stat().st_size > 1_000_000:
+                raise ConfigError(f"configuration file {str(path)!r} is larger than 1 MB; is it the right file?")
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as err:
+                raise ConfigError(f"configuration file {str(path)!r} is not UTF-8 text") from err
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"configuration is not valid YAML: {err}") from err
+        return cls.from_dict(data)
+
+    # ----------------------------------------------------------------- writing
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name}
+        if self.description is not None:
+            data["description"] = self.description
+        data["parameters"] = [p.to_dict() for p in self.parameters]
+        data["objectives"] = [o.to_dict() for o in self.objectives]
+        if self.outcomes:
+            data["outcomes"] = [o.to_dict() for o in self.outcomes]
+        if self.constraints:
+            data["constraints"] = [c.to_dict() for c in self.constraints]
+        if self.seed is not None:
+            data["seed"] = self.seed
+        return data
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    def save_yaml(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.to_yaml(), encoding="utf-8")
+        return path
+
+    def replace(self, **changes: Any) -> CampaignConfig:
+        """A new, validated configuration with some top-level keys changed."""
+        data = self.to_dict()
+        data.update(changes)
+        return CampaignConfig.from_dict(data)
+
+    # ----------------------------------------------------------------- queries
+    @property
+    def parameter_names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    @property
+    def objective_names(self) -> list[str]:
+        return [o.name for o in self.objectives]
+
+    @property
+    def outcome_names(self) -> list[str]:
+        """Every measured quantity: objectives first, then the other outcomes."""
+        return [o.name for o in self.objectives] + [o.name for o in self.outcomes]
+
+    @property
+    def linear_constraints(self) -> list[LinearConstraint]:
+        return [c for c in self.constraints if isinstance(c, LinearConstraint)]
+
+    @property
+    def outcome_constraints(self) -> list[OutcomeConstraint]:
+        return [c for c in self.constraints if isinstance(c, OutcomeConstraint)]
+
+    def parameter(self, name: str) -> ContinuousParameter | DiscreteParameter | CategoricalParameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise ConfigError(f"{name!r} is not a parameter of campaign {self.name!r}; parameters: {self.parameter_names}")
+
+    def unit_of(self, name: str) -> str | None:
+        for item in (*self.parameters, *self.objectives, *self.outcomes):
+            if item.name == name:
+                return item.unit
+        return None
+
+    def reference_recipe(self) -> dict[str, Any] | None:
+        """The parameters' ``reference`` values (e.g. the published recipe), if all are set."""
+        values = {p.name: p.reference for p in self.parameters}
+        return values if all(v is not None for v in values.values()) else None
+
+
+def _linear_feasible(parameters: list[Any], constraints: list[LinearConstraint]) -> bool:
+    import numpy as np
+    from scipy.optimize import linprog
+
+    cont = [p for p in parameters if isinstance(p, ContinuousParameter)]
+    index = {p.name: i for i, p in enumerate(cont)}
+    a_ub, b_ub = [], []
+    for con in constraints:
+        coefs, rhs = con.as_less_equal()
+        row = np.zeros(len(cont))
+        for k, v in coefs.items():
+            row[index[k]] = v
+        a_ub.append(row)
+        b_ub.append(rhs)
+    res = linprog(np.zeros(len(cont)), A_ub=np.array(a_ub), b_ub=np.array(b_ub),
+                  bounds=[(p.lower, p.upper) for p in cont], method="highs")
+    return bool(res.status == 0)
+
+
+def load_config(source: CampaignConfig | dict[str, Any] | str | Path) -> CampaignConfig:
+    """A configuration from a config object, a mapping, a YAML file path or a template name."""
+    if isinstance(source, CampaignConfig):
+        return source
+    if isinstance(source, dict):
+        return CampaignConfig.from_dict(source)
+    if isinstance(source, Path) or (isinstance(source, str) and source.endswith((".yaml", ".yml"))):
+        return CampaignConfig.from_yaml(Path(source))
+    if isinstance(source, str):
+        from doe import templates
+
+        return CampaignConfig.from_dict(templates.load(source))
+    raise ConfigError(
+        f"cannot build a campaign configuration from {type(source).__name__}: "
+        "give a mapping, a YAML file path or a template name"
+    )
+
+
+__all__ = ["CampaignConfig", "check_name", "load_config"]

@@ -1,0 +1,83 @@
+"""The lab's records: experiments with a lifecycle, and measurements of their outcomes.
+
+These are the plain value objects that :class:`doe.Campaign` hands to a store and that a
+store hands back; they know nothing of databases.
+
+Lifecycle of an experiment::
+
+    proposed --accept--> running --record outcome--> completed
+        |                   |-----mark failed------> failed (with a reason)
+        |-------------------+-----abandon----------> abandoned
+
+``proposed`` and ``running`` experiments are *pending*: the engine treats them as under way,
+never proposes them again and spreads a new batch away from them. ``completed`` means at
+least one outcome has been measured; later outcomes (retention after weeks) join it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+ExperimentStatus = Literal["proposed", "running", "completed", "failed", "abandoned"]
+STATUSES: tuple[ExperimentStatus, ...] = ("proposed", "running", "completed", "failed", "abandoned")
+PENDING_STATUSES: tuple[ExperimentStatus, ...] = ("proposed", "running")
+ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "proposed": ("running", "completed", "failed", "abandoned"),
+    "running": ("completed", "failed", "abandoned"),
+    "completed": ("completed", "failed"),
+    "failed": ("failed", "completed"),
+    "abandoned": (),
+}
+ExperimentSource = Literal["doe", "import", "manual"]
+
+
+@dataclass(frozen=True)
+class NewExperiment:
+    """An experiment to store. ``experiment_id`` None lets the store assign the next id."""
+
+    parameters: dict[str, Any]
+    status: ExperimentStatus
+    config_version: int
+    experiment_id: str | None = None
+    batch_id: str | None = None
+    source: ExperimentSource = "doe"
+    failure_reason: str | None = None
+    seed: int | None = None
+    model_settings: dict[str, Any] = field(default_factory=dict)
+    package_version: str | None = None
+    predictions: dict[str, Any] = field(default_factory=dict)
+    """Predicted mean/sd per outcome and acquisition details at proposal time."""
+
+
+@dataclass(frozen=True)
+class NewMeasurement:
+    """One measured value of one outcome of one experiment."""
+
+    experiment_id: str
+    outcome: str
+    value: float
+    unit: str | None = None
+    measured_at: datetime | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    experiment_id: str
+    status: ExperimentStatus
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """What one transactional write did."""
+
+    experiment_ids: list[str] = field(default_factory=list)
+    """Ids of the experiments created, in the order given."""
+    measurements_added: int = 0
+    measurements_unchanged: int = 0
+    """Same experiment, outcome and value as already recorded: nothing written (idempotent)."""
+    measurements_corrected: int = 0
+    status_changes: int = 0

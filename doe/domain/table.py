@@ -1,0 +1,224 @@
+"""Validation of experiment tables at the boundary.
+
+A table has an optional ``experiment_id`` column, parameter columns, outcome columns (NaN
+means "not measured"), and optionally ``failed`` (true/false), ``failure_reason`` and
+``note``. :func:`validate_experiments` checks every cell and raises one
+:class:`~doe.errors.DataError` that lists every bad cell; nothing is accepted until the
+whole table is valid. It returns a clean copy with proper types.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
+from doe.errors import CellProblem, DataError
+
+ID_COLUMN = "experiment_id"
+META_COLUMNS = ("failed", "failure_reason", "note")
+_TRUE = {"true", "yes", "y", "1", "failed", "x"}
+_FALSE = {"false", "no", "n", "0", ""}
+MAX_ROWS = 100_000
+MAX_TEXT = 2_000
+_BOUND_TOL = 1e-9
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if isinstance(value, str) and value.strip() == "":
+        return True
+    return bool(value is pd.NA or value is pd.NaT)
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def allowed_columns(config: CampaignConfig) -> list[str]:
+    return [ID_COLUMN, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
+
+
+def validate_experiments(
+    table: pd.DataFrame,
+    config: CampaignConfig,
+    *,
+    parameters: Literal["required", "optional"] = "required",
+    outcomes_allowed: bool = True,
+    ignore_columns: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Check every cell of ``table`` against ``config``; return a clean, typed copy.
+
+    Args:
+        table: the experiments, one row each.
+        config: the campaign they belong to.
+        parameters: ``"required"``: every parameter column present and filled in every row;
+            ``"optional"``: parameter columns and cells may be missing (rows that refer to an
+            existing ``experiment_id``), but a value given must be valid.
+        outcomes_allowed: ``False`` for a table of recipes only (candidates, fixed values).
+        ignore_columns: extra columns to drop silently (e.g. predictions in a run sheet).
+
+    Raises:
+        DataError: listing every bad cell (row, column, value, what is allowed).
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame of experiments, got {type(table).__name__}")
+    problems: list[CellProblem] = []
+    if len(table) > MAX_ROWS:
+        raise DataError(f"the table has {len(table)} rows; at most {MAX_ROWS} can be taken at once")
+    columns = [str(c) for c in table.columns]
+    if len(set(columns)) != len(columns):
+        dupes = sorted({c for c in columns if columns.count(c) > 1})
+        for c in dupes:
+            problems.append(CellProblem(None, c, c, "the column appears more than once"))
+    table = table.copy()
+    table.columns = columns
+    table = table.drop(columns=[c for c in ignore_columns if c in table.columns])
+    table = table.reset_index(drop=True)
+    allowed = allowed_columns(config) if outcomes_allowed else [ID_COLUMN, *config.parameter_names]
+    for c in table.columns:
+        if c not in allowed:
+            hint = ""
+            lower = {a.lower(): a for a in allowed}
+            if c.strip().lower() in lower:
+                hint = f"; did you mean {lower[c.strip().lower()]!r}?"
+            problems.append(CellProblem(None, c, c, f"unknown column{hint} allowed columns: {allowed}"))
+    if parameters == "required":
+        for name in config.parameter_names:
+            if name not in table.columns:
+                problems.append(CellProblem(None, name, None, "the parameter column is missing"))
+
+    out = pd.DataFrame(index=table.index)
+    if ID_COLUMN in table.columns:
+        ids = []
+        for row, value in enumerate(table[ID_COLUMN].tolist()):
+            if _is_missing(value):
+                ids.append(None)
+                continue
+            text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
+            if len(text) > 64 or any(ord(ch) < 32 for ch in text):
+                problems.append(CellProblem(row, ID_COLUMN, value, "an experiment id is at most 64 printable characters"))
+            ids.append(text)
+        seen: dict[str, int] = {}
+        for row, text in enumerate(ids):
+            if text is None:
+                continue
+            if text in seen:
+                problems.append(CellProblem(row, ID_COLUMN, text, f"experiment id repeats row {seen[text]}"))
+            seen[text] = row
+        out[ID_COLUMN] = pd.Series(ids, index=table.index, dtype=object)
+
+    for param in config.parameters:
+        if param.name not in table.columns:
+            continue
+        cleaned: list[Any] = []
+        for row, value in enumerate(table[param.name].tolist()):
+            if _is_missing(value):
+                if parameters == "required":
+                    problems.append(CellProblem(row, param.name, value, f"missing; expected {param.describe_allowed()}"))
+                cleaned.append(None)
+                continue
+            if isinstance(param, CategoricalParameter):
+                label = value.strip() if isinstance(value, str) else value
+                if label not in param.values:
+                    problems.append(CellProblem(row, param.name, value, f"unknown category; expected {param.describe_allowed()}"))
+                cleaned.append(label)
+                continue
+            number = _as_number(value)
+            if number is None:
+                problems.append(CellProblem(row, param.name, value, f"not a number; expected {param.describe_allowed()}"))
+                cleaned.append(None)
+                continue
+            if not math.isfinite(number):
+                problems.append(CellProblem(row, param.name, value, f"not a finite number; expected {param.describe_allowed()}"))
+                cleaned.append(None)
+                continue
+            if isinstance(param, ContinuousParameter):
+                span = param.upper - param.lower
+                if number < param.lower - _BOUND_TOL * span or number > param.upper + _BOUND_TOL * span:
+                    problems.append(CellProblem(row, param.name, value, f"out of bounds; expected {param.describe_allowed()}"))
+                cleaned.append(min(max(number, param.lower), param.upper))
+            elif isinstance(param, DiscreteParameter):
+                match = [v for v in param.values if math.isclose(v, number, rel_tol=1e-9, abs_tol=1e-12)]
+                if not match:
+                    problems.append(CellProblem(row, param.name, value, f"not an allowed value; expected {param.describe_allowed()}"))
+                cleaned.append(match[0] if match else None)
+        dtype = object if isinstance(param, CategoricalParameter) else float
+        out[param.name] = pd.Series(cleaned, index=table.index, dtype=dtype)
+
+    if outcomes_allowed:
+        for name in config.outcome_names:
+            if name not in table.columns:
+                continue
+            numbers: list[float] = []
+            for row, value in enumerate(table[name].tolist()):
+                if _is_missing(value):
+                    numbers.append(math.nan)
+                    continue
+                number = _as_number(value)
+                if number is None:
+                    problems.append(CellProblem(row, name, value, "not a number; leave the cell empty if not measured"))
+                    numbers.append(math.nan)
+                elif not math.isfinite(number):
+                    problems.append(CellProblem(row, name, value, "not a finite number; leave the cell empty if not measured"))
+                    numbers.append(math.nan)
+                else:
+                    numbers.append(number)
+            out[name] = pd.Series(numbers, index=table.index, dtype=float)
+        if "failed" in table.columns:
+            flags = []
+            for row, value in enumerate(table["failed"].tolist()):
+                if _is_missing(value):
+                    flags.append(False)
+                elif isinstance(value, bool | np.bool_):
+                    flags.append(bool(value))
+                elif str(value).strip().lower() in _TRUE:
+                    flags.append(True)
+                elif str(value).strip().lower() in _FALSE:
+                    flags.append(False)
+                else:
+                    problems.append(CellProblem(row, "failed", value, "expected true or false (yes/no, 1/0)"))
+                    flags.append(False)
+            out["failed"] = pd.Series(flags, index=table.index, dtype=bool)
+        for text_col in ("failure_reason", "note"):
+            if text_col in table.columns:
+                texts = []
+                for row, value in enumerate(table[text_col].tolist()):
+                    if _is_missing(value):
+                        texts.append(None)
+                        continue
+                    text = str(value)
+                    if len(text) > MAX_TEXT:
+                        problems.append(CellProblem(row, text_col, text[:40] + "...", f"longer than {MAX_TEXT} characters"))
+                    texts.append(text)
+                out[text_col] = pd.Series(texts, index=table.index, dtype=object)
+
+    if problems:
+        raise DataError(f"the table has {len(problems)} problem(s); nothing was recorded", problems)
+    return out
+
+
+def check_in_space(recipes: pd.DataFrame, config: CampaignConfig, tol: float = 1e-6) -> list[CellProblem]:
+    """Problems of recipes against the linear constraints (bounds and labels are checked by validation)."""
+    problems = []
+    for con in config.linear_constraints:
+        for row, values in enumerate(recipes[list(con.coefficients)].to_dict("records")):
+            if not con.satisfied(values, tol):
+                problems.append(CellProblem(row, ",".join(con.coefficients), values, f"violates constraint {con.text()}"))
+    return problems

@@ -1,0 +1,28 @@
+"""Where doe keeps its files: the data folder, the default database, user templates.
+
+``DOE_HOME`` moves the data folder (default ``~/.local/share/doe``); ``DOE_DATABASE_URL``
+points doe at another database (e.g. ``postgresql+psycopg://user:pw@host/doe``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def data_home() -> Path:
+    root = os.environ.get("DOE_HOME")
+    path = Path(root).expanduser() if root else Path.home() / ".local" / "share" / "doe"
+    return path
+
+
+def default_database_url() -> str:
+    """``DOE_DATABASE_URL`` if set, else an SQLite file ``doe.sqlite3`` in :func:`data_home`."""
+    url = os.environ.get("DOE_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{data_home() / 'doe.sqlite3'}"
+
+
+def user_templates_dir() -> Path:
+    return data_home() / "templates"

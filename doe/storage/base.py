@@ -1,0 +1,94 @@
+"""The contract between :class:`doe.Campaign` and a campaign store.
+
+The one implementation is :class:`doe.storage.sql.SqlStore` (SQLAlchemy 2: SQLite file,
+in-memory SQLite, PostgreSQL). This module imports no SQLAlchemy, so the contract can be
+read (and type-checked against) without a database.
+
+Every write goes through :meth:`CampaignStore.write`, one transaction: all of it lands or
+none of it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.domain.records import NewExperiment, NewMeasurement, StatusChange, WriteReport
+
+
+class CampaignStore(Protocol):
+    url: str
+
+    def create_campaign(self, config: CampaignConfig, actor: str) -> None:
+        """Store a new campaign with its configuration as version 1.
+
+        Raises StorageError if a campaign of that name exists already.
+        """
+
+    def list_campaigns(self, include_archived: bool = False) -> pd.DataFrame:
+        """One row per campaign: name, created_at, created_by, archived, config_version,
+        n_experiments, updated_at."""
+
+    def load_config(self, name: str, version: int | None = None) -> tuple[CampaignConfig, int]:
+        """The configuration (latest when ``version`` is None) and its version number.
+
+        Raises StorageError naming the campaigns that exist when ``name`` is unknown."""
+
+    def config_versions(self, name: str) -> pd.DataFrame:
+        """version, created_at, created_by, config (YAML text), one row per version."""
+
+    def add_config_version(self, name: str, config: CampaignConfig, actor: str) -> int:
+        """Store a changed configuration as the next version; returns its number."""
+
+    def set_archived(self, name: str, archived: bool, actor: str) -> None: ...
+
+    def write(
+        self,
+        name: str,
+        *,
+        actor: str,
+        new_experiments: Sequence[NewExperiment] = (),
+        status_changes: Sequence[StatusChange] = (),
+        measurements: Sequence[NewMeasurement] = (),
+        allow_corrections: bool = False,
+        audit_action: str | None = None,
+    ) -> WriteReport:
+        """Apply everything in one transaction, with an audit entry per change.
+
+        Order inside the transaction: new experiments, then measurements, then status changes.
+        ``WriteReport.experiment_ids`` lists the ids of ``new_experiments`` in order (assigned
+        ``E0001``, ``E0002``, ... where ``experiment_id`` is None). A measurement or status
+        change whose ``experiment_id`` is ``"#<k>"`` refers to ``new_experiments[k]`` of the
+        same call (so new experiments and their results land in one transaction).
+        A measurement equal to the current value of (experiment, outcome) is skipped
+        (idempotent). A different value raises ConflictError (nothing written) unless
+        ``allow_corrections``: then the old value is kept as superseded history.
+        An unknown experiment id, an existing id in ``new_experiments`` or a status change
+        not in ``doe.domain.records.ALLOWED_TRANSITIONS`` raises StorageError, nothing written.
+        """
+
+    def experiments(self, name: str) -> pd.DataFrame:
+        """Every experiment in creation order with columns: experiment_id, status, batch_id,
+        config_version, source, <each parameter of the *latest* config and of older ones>,
+        <each outcome: current value, NaN if not measured>, failure_reason, proposed_by,
+        proposed_at, seed, predictions (dict), model_settings (dict), package_version."""
+
+    def measurements(self, name: str, include_superseded: bool = False) -> pd.DataFrame:
+        """experiment_id, outcome, value, unit, measured_at, recorded_by, recorded_at, note,
+        superseded (bool)."""
+
+    def audit(self, name: str) -> pd.DataFrame:
+        """at, actor, action, experiment_id, detail (text), in order."""
+
+    def revision(self, name: str) -> int:
+        """A number that changes whenever anything of the campaign changes (cache key)."""
+
+    def export_campaign(self, name: str) -> dict[str, Any]:
+        """The whole campaign (config versions, experiments, measurements with history,
+        audit) as JSON-ready data."""
+
+    def import_campaign(self, data: dict[str, Any], actor: str, new_name: str | None = None) -> str:
+        """Recreate an exported campaign exactly (one transaction); returns its name."""
