@@ -1,0 +1,165 @@
+"""Campaign configuration: building, round trips (property-based) and the errors users see."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from doe.domain import CampaignConfig, load_config
+from doe.errors import ConfigError
+
+NAMES = st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=8).map(lambda s: "p_" + s)
+
+
+@st.composite
+def configs(draw: st.DrawFn) -> dict:
+    names = draw(st.lists(NAMES, min_size=1, max_size=6, unique=True))
+    parameters = []
+    for name in names:
+        kind = draw(st.sampled_from(["continuous", "discrete", "categorical"]))
+        if kind == "continuous":
+            lo = draw(st.floats(-1e3, 1e3, allow_nan=False))
+            width = draw(st.floats(1e-3, 1e3, allow_nan=False))
+            p = {"name": name, "type": kind, "bounds": [lo, lo + width]}
+            if lo > 0 and draw(st.booleans()):
+                p["log_scale"] = True
+        elif kind == "discrete":
+            values = sorted(draw(st.lists(st.integers(-50, 50), min_size=2, max_size=6, unique=True)))
+            p = {"name": name, "type": kind, "values": [float(v) for v in values]}
+        else:
+            labels = draw(st.lists(st.text(alphabet=string.ascii_letters, min_size=1, max_size=5),
+                                   min_size=2, max_size=4, unique=True))
+            p = {"name": name, "type": kind, "values": labels}
+        if draw(st.booleans()):
+            p["unit"] = draw(st.sampled_from(["C", "h", "wt%", "mg/mL"]))
+        parameters.append(p)
+    objectives = []
+    for i in range(draw(st.integers(1, 3))):
+        o = {"name": f"y_{i}", "goal": draw(st.sampled_from(["maximize", "minimize"]))}
+        if draw(st.booleans()):
+            o["threshold"] = draw(st.floats(-100, 100, allow_nan=False))
+        if draw(st.booleans()):
+            o["weight"] = draw(st.floats(0.1, 10, allow_nan=False))
+        objectives.append(o)
+    config = {"name": draw(st.text(alphabet=string.ascii_letters + " -", min_size=1, max_size=20)).strip() or "c",
+              "parameters": parameters, "objectives": objectives}
+    continuous = [p for p in parameters if p["type"] == "continuous" and not p.get("log_scale")]
+    if continuous and draw(st.booleans()):
+        p = continuous[0]
+        config["constraints"] = [{"type": "linear", "coefficients": {p["name"]: 1.0}, "operator": "<=",
+                                  "rhs": p["bounds"][1]}]
+    if draw(st.booleans()):
+        config["seed"] = draw(st.integers(0, 2**31 - 1))
+    return config
+
+
+@settings(max_examples=60, deadline=None)
+@given(configs())
+def test_config_round_trips_exactly_through_dict_and_yaml(raw: dict) -> None:
+    config = CampaignConfig.from_dict(raw)
+    assert config.to_dict() == raw
+    assert CampaignConfig.from_dict(config.to_dict()) == config
+    assert CampaignConfig.from_yaml(config.to_yaml()) == config
+
+
+def test_template_loads_by_name_and_round_trips(tmp_path) -> None:
+    config = load_config("hfo2-ncm85")
+    assert len(config.parameters) == 9
+    assert config.objective_names == ["first_cycle_ce_pct", "capacity_retention_pct"]
+    path = config.save_yaml(tmp_path / "mine.yaml")
+    assert load_config(path) == config
+    assert load_config(str(path)) == config
+    assert yaml.safe_load(path.read_text())["name"] == "hfo2-ncm85"
+
+
+def test_text_constraints_keep_their_form() -> None:
+    raw = load_config("hfo2-ncm85").to_dict()
+    raw["constraints"] = ["coating_thickness_nm <= 15", "hfo2_loading_wt_pct + 0.004 * anneal_temperature_c <= 4.5"]
+    config = CampaignConfig.from_dict(raw)
+    assert config.to_dict()["constraints"] == raw["constraints"]
+    assert [type(c).__name__ for c in config.constraints] == ["OutcomeConstraint", "LinearConstraint"]
+    linear = config.linear_constraints[0]
+    assert linear.coefficients == {"hfo2_loading_wt_pct": 1.0, "anneal_temperature_c": 0.004}
+    assert linear.satisfied({"hfo2_loading_wt_pct": 1.0, "anneal_temperature_c": 800})
+    assert not linear.satisfied({"hfo2_loading_wt_pct": 3.0, "anneal_temperature_c": 700})
+
+
+def _error(raw: dict) -> str:
+    with pytest.raises(ConfigError) as info:
+        CampaignConfig.from_dict(raw)
+    return str(info.value)
+
+
+BASE = {"name": "c", "parameters": [{"name": "t_c", "type": "continuous", "bounds": [250, 800]}],
+        "objectives": [{"name": "ce_pct", "goal": "maximize"}]}
+
+
+def _with(**changes: object) -> dict:
+    raw = {k: (list(v) if isinstance(v, list) else v) for k, v in BASE.items()}
+    raw.update(changes)
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (_with(parameters=[{"name": "t_c", "type": "continuous", "bounds": [800, 250]}]),
+         "parameters[t_c]: parameter 't_c': lower bound 800 must be below upper bound 250"),
+        (_with(parameters=[{"name": "t_c", "type": "continuous", "bounds": [0, 5], "log_scale": True}]),
+         "log_scale needs a positive lower bound"),
+        (_with(parameters=[{"name": "t_c", "type": "number", "bounds": [0, 5]}]),
+         "parameters[t_c].type: must be 'continuous', 'discrete' or 'categorical', got 'number'"),
+        (_with(parameters=[{"name": "bath_c", "type": "discrete", "values": [40, 40, 50]}]),
+         "values must not repeat"),
+        (_with(parameters=[{"name": "gas", "type": "categorical", "values": ["O2"]}]),
+         "needs at least 2 labels"),
+        (_with(parameters=[{"name": "2bad", "type": "continuous", "bounds": [0, 1]}]),
+         "parameter name '2bad' is not allowed"),
+        (_with(parameters=[{"name": "status", "type": "continuous", "bounds": [0, 1]}]),
+         "reserved by doe"),
+        (_with(objectives=[{"name": "ce_pct", "goal": "up"}]), "objectives[ce_pct].goal"),
+        (_with(objectives=[]), "objectives: list at least one objective"),
+        (_with(objectives=[{"name": "t_c", "goal": "maximize"}]), "names must be unique"),
+        (_with(constraints=["t_c + x <= 3"]), "'x' is neither a parameter nor an outcome"),
+        (_with(constraints=["t_c >= 900"]), "no point of the search space satisfies"),
+        (_with(constraints=["t_c <= hot"]), "is not understood"),
+        (_with(constraints=["ce_pct + t_c <= 3"]), "an outcome constraint limits one outcome"),
+        (_with(seed=-1), "seed: must be a whole number"),
+        (_with(colour="red"), "unknown keys ['colour']"),
+        (_with(name=""), "name: give the campaign a non-empty name"),
+    ],
+)
+def test_each_kind_of_bad_config_gets_a_message_naming_the_field(raw: dict, expected: str) -> None:
+    assert expected in _error(raw)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    message = _error({"name": "c",
+                      "parameters": [{"name": "a", "type": "continuous", "bounds": [5, 1]},
+                                     {"name": "b", "type": "categorical", "values": ["x"]}],
+                      "objectives": [{"name": "y", "goal": "sideways"}]})
+    assert "parameters[a]" in message and "parameters[b]" in message and "objectives[y]" in message
+
+
+def test_yaml_errors_and_missing_files_are_clear(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        CampaignConfig.from_dict(["not", "a", "mapping"])  # type: ignore[arg-type]
+
+
+def test_replace_makes_a_new_validated_config() -> None:
+    config = load_config("hfo2-ncm85")
+    other = config.replace(name="mine", seed=7)
+    assert (other.name, other.seed) == ("mine", 7)
+    assert config.name == "hfo2-ncm85"
+    with pytest.raises(ConfigError):
+        config.replace(seed="seven")

@@ -1,0 +1,46 @@
+"""Templates: the built-in hfo2-ncm85, user templates, and names that try to escape the folder."""
+
+from __future__ import annotations
+
+import pytest
+
+from doe import templates
+from doe.domain import load_config
+from doe.errors import ConfigError
+
+
+def test_builtin_template_holds_the_study_recipe() -> None:
+    assert "hfo2-ncm85" in templates.names()
+    config = load_config(templates.load("hfo2-ncm85"))
+    recipe = config.reference_recipe()
+    assert recipe == {"hfo2_loading_wt_pct": 0.83, "anneal_temperature_c": 400.0, "anneal_time_h": 2.0,
+                      "anneal_atmosphere": "O2", "solid_content_mg_per_ml": 20.0,
+                      "ligand_to_np_mass_ratio": 0.3, "dispersion_solvent": "chloroform",
+                      "sonication_time_min": 15.0, "evaporation_bath_temperature_c": 60.0}
+    assert config.parameter("anneal_time_h").log_scale
+    assert config.unit_of("first_cycle_discharge_capacity_mah_per_g") == "mAh/g"
+    assert [c.text() for c in config.outcome_constraints] == ["coating_thickness_nm <= 15"]
+
+
+def test_user_templates_are_saved_and_listed(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DOE_HOME", str(tmp_path))
+    config = load_config("hfo2-ncm85").replace(name="my-line")
+    path = templates.save("my-line", config)
+    assert path.parent == tmp_path / "templates"
+    assert "my-line" in templates.names()
+    assert load_config("my-line") == config
+    with pytest.raises(ConfigError, match="exists already"):
+        templates.save("my-line", config)
+    with pytest.raises(ConfigError, match="built-in template"):
+        templates.save("hfo2-ncm85", config)
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "a/b", "..", "x\\y", ""])
+def test_template_names_cannot_leave_the_templates_folder(name: str) -> None:
+    with pytest.raises(ConfigError, match="not allowed"):
+        templates.load(name)
+
+
+def test_unknown_template_lists_the_available_ones() -> None:
+    with pytest.raises(ConfigError, match=r"no template named 'nope'; available: \['hfo2-ncm85'"):
+        templates.load("nope")
