@@ -420,7 +420,7 @@ class Campaign:
         new = []
         for row in recipes.to_dict("records"):
             params = {p: _plain(row[p]) for p in config.parameter_names}
-            predictions = {c: _plain(row[c]) for c in prediction_cols}
+            predictions = {c: _plain(row[c]) for c in prediction_cols if not _missing(row[c])}
             new.append(NewExperiment(
                 parameters=params, status="proposed", config_version=self.config_version,
                 batch_id=batch_id, source="doe", seed=batch_seed,

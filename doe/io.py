@@ -1,0 +1,511 @@
+"""Tables in and out of files: CSV and Excel (``.xlsx``), and campaign exports as JSON.
+
+Reading (:func:`read_table`) maps the file's columns onto the campaign's names, strips units
+from headers such as ``anneal_temperature_c [C]``, ``anneal_temperature (C)`` or
+``anneal_time / min``, checks them against the campaign's units and converts the few that
+convert unambiguously (K -> C, s/min/h, fraction <-> %). It returns the raw mapped table;
+:func:`doe.domain.validate_experiments` checks every cell afterwards.
+
+Writing (:func:`write_table`, :func:`table_bytes`) neutralises spreadsheet formula injection:
+a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written
+with a leading apostrophe, so Excel or LibreOffice shows it as text instead of running it.
+Numbers stay numbers.
+
+No database code here: pandas and openpyxl only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import re
+import zipfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.domain.table import ID_COLUMN, META_COLUMNS
+from doe.errors import CellProblem, DataError
+
+log = logging.getLogger(__name__)
+
+FileFormat = Literal["csv", "xlsx"]
+MAX_BYTES = 20_000_000
+MAX_JSON_BYTES = 200_000_000
+_XLSX_EXPANSION = 20
+"""An .xlsx (a zip file) may unpack to at most this many times ``max_bytes``."""
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# --------------------------------------------------------------------------- units
+_UNIT_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "C": ("c", "°c", "degc", "deg c", "deg. c", "celsius"),
+    "K": ("k", "kelvin"),
+    "h": ("h", "hr", "hrs", "hour", "hours"),
+    "min": ("min", "mins", "minute", "minutes"),
+    "s": ("s", "sec", "secs", "second", "seconds"),
+    "%": ("%", "pct", "percent"),
+    "fraction": ("fraction", "frac", "fractional"),
+    "wt%": ("wt%", "wt.%", "wt %", "wt. %", "wt_pct", "wt-%", "weight%", "weight %"),
+    "mAh/g": ("mah/g", "mah g-1", "mah g^-1", "mah g⁻¹", "mah_per_g"),
+    "ohm": ("ohm", "ohms", "ω"),
+    "nm": ("nm",),
+    "mg/mL": ("mg/ml", "mg ml-1", "mg ml^-1", "mg_per_ml"),
+    "g/g": ("g/g", "g g-1"),
+}
+_CANONICAL = {alias: canon for canon, aliases in _UNIT_SYNONYMS.items() for alias in aliases}
+_UNITLESS = {"", "-", "1", "none", "unitless"}
+_CONVERSIONS: dict[tuple[str, str], Callable[[float], float]] = {
+    ("K", "C"): lambda x: x - 273.15,
+    ("C", "K"): lambda x: x + 273.15,
+    ("min", "h"): lambda x: x / 60.0,
+    ("h", "min"): lambda x: x * 60.0,
+    ("s", "min"): lambda x: x / 60.0,
+    ("min", "s"): lambda x: x * 60.0,
+    ("s", "h"): lambda x: x / 3600.0,
+    ("h", "s"): lambda x: x * 3600.0,
+    ("fraction", "%"): lambda x: x * 100.0,
+    ("%", "fraction"): lambda x: x / 100.0,
+}
+_HEADER_UNIT = re.compile(
+    r"^(?P<name>.*?\S)\s*(?:\[(?P<u1>[^\[\]]*)\]|\((?P<u2>[^()]*)\)|\s/\s*(?P<u3>.+?))\s*$"
+)
+
+
+def canonical_unit(unit: str | None) -> str | None:
+    """The canonical spelling of ``unit`` (``'degC'`` -> ``'C'``), ``None`` for no unit."""
+    if unit is None:
+        return None
+    text = unit.strip()
+    if text.lower() in _UNITLESS:
+        return None
+    return _CANONICAL.get(text.lower(), _CANONICAL.get(text.lower().replace(" ", ""), text))
+
+
+def split_header(header: str) -> tuple[str, str | None]:
+    """``'anneal_temperature_c [C]'`` -> ``('anneal_temperature_c', 'C')``; no unit -> ``None``."""
+    match = _HEADER_UNIT.match(header)
+    if not match:
+        return header.strip(), None
+    unit = next(u for u in (match["u1"], match["u2"], match["u3"]) if u is not None)
+    return match["name"].strip(), unit.strip()
+
+
+def _unit_slug(unit: str) -> str:
+    text = unit.strip().lower().replace("%", "pct").replace("/", "_per_")
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+
+
+# --------------------------------------------------------------------------- reading
+def _read_source(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple[bytes, str | None]:
+    """The file's bytes and its suffix (``None`` when unknown)."""
+    limit_msg = (f"is larger than {max_bytes / 1e6:g} MB; split it, or pass a larger max_bytes "
+                 "if this really is one results table")
+    if isinstance(source, bytes | bytearray):
+        if len(source) > max_bytes:
+            raise DataError(f"the uploaded file {limit_msg}")
+        return bytes(source), None
+    if isinstance(source, str | Path):
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise DataError(f"file {str(path)!r} does not exist (or is not a file)")
+        if path.stat().st_size > max_bytes:
+            raise DataError(f"file {str(path)!r} {limit_msg}")
+        return path.read_bytes(), path.suffix.lower()
+    if hasattr(source, "read"):
+        data = source.read(max_bytes + 1)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if len(data) > max_bytes:
+            raise DataError(f"the file {limit_msg}")
+        name = getattr(source, "name", None)
+        return data, Path(name).suffix.lower() if isinstance(name, str) else None
+    raise DataError(f"cannot read a table from a {type(source).__name__}; give a file path, bytes or a file object")
+
+
+def _detect_format(data: bytes, suffix: str | None, file_format: FileFormat | None) -> FileFormat:
+    if file_format is not None:
+        if file_format not in ("csv", "xlsx"):
+            raise DataError(f"file_format must be 'csv' or 'xlsx', got {file_format!r}")
+        return file_format
+    if suffix in (".xls",):
+        raise DataError("old Excel files (.xls) are not read; save the sheet as .xlsx or as CSV UTF-8")
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix in (".csv", ".txt", ".tsv"):
+        return "csv"
+    return "xlsx" if data[:4] == b"PK\x03\x04" else "csv"
+
+
+def _decode(data: bytes, encoding: str | None) -> str:
+    if encoding is not None:
+        try:
+            return data.decode(encoding)
+        except LookupError as err:
+            raise DataError(f"unknown text encoding {encoding!r}; try 'utf-8' or 'cp1252'") from err
+        except UnicodeDecodeError as err:
+            raise DataError(f"the file is not valid {encoding} text (byte {data[err.start]:#04x} at "
+                            f"position {err.start})") from err
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"the file is not UTF-8 text (byte {data[err.start]:#04x} at position {err.start}, "
+            "e.g. a degree sign or umlaut saved by Excel as 'CSV (Windows)'). Save it again as "
+            "'CSV UTF-8 (comma delimited)', or read it with encoding='cp1252' (Windows Western "
+            "Europe) or the encoding it was saved in"
+        ) from err
+
+
+def _is_blank(value: Any) -> bool:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _text_cell(value: Any) -> Any:
+    """A text column's cell: blank -> NaN, whole numbers from Excel as '7', not '7.0'."""
+    if _is_blank(value):
+        return math.nan
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value
+
+
+def _number_or_text(value: Any, decimal_comma: bool) -> Any:
+    """Numbers as float; numeric-looking text parsed; anything else unchanged."""
+    if _is_blank(value):
+        return math.nan
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return math.nan
+        candidate = text.replace(",", ".") if decimal_comma and text.count(",") == 1 and "." not in text else text
+        try:
+            return float(candidate)
+        except ValueError:
+            return value
+    return value
+
+
+def _read_csv(text: str) -> tuple[pd.DataFrame, bool]:
+    sample = text[:20_000]
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
+                            skip_blank_lines=True, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise DataError(f"the CSV file cannot be read: {err}") from err
+    return frame, delimiter == ";"
+
+
+def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> pd.DataFrame:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as err:
+        raise DataError("the file is not a valid .xlsx workbook (damaged, or another format renamed)") from err
+    if unpacked > _XLSX_EXPANSION * max_bytes:
+        raise DataError(f"the workbook unpacks to {unpacked / 1e6:.0f} MB; at most "
+                        f"{_XLSX_EXPANSION * max_bytes / 1e6:.0f} MB are read")
+    try:
+        workbook = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
+    except Exception as err:  # openpyxl raises many types for damaged files
+        raise DataError(f"the .xlsx workbook cannot be read: {err}") from err
+    with workbook:
+        names = workbook.sheet_names
+        if isinstance(sheet, int) and not 0 <= sheet < len(names):
+            raise DataError(f"the workbook has {len(names)} sheet(s) {names}; sheet {sheet} does not exist")
+        if isinstance(sheet, str) and sheet not in names:
+            raise DataError(f"the workbook has no sheet {sheet!r}; sheets: {names}")
+        try:
+            return workbook.parse(sheet, dtype=object)
+        except Exception as err:
+            raise DataError(f"sheet {sheet!r} cannot be read: {err}") from err
+
+
+def _resolve_column(header: str, config: CampaignConfig, mapping: dict[str, str]) -> tuple[str, str | None]:
+    """The campaign name a file column stands for, and the unit found in its header."""
+    base, unit = split_header(header)
+    if header in mapping:
+        return mapping[header], unit
+    if base in mapping:
+        return mapping[base], unit
+    known = [ID_COLUMN, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
+    if base in known:
+        return base, unit
+    lower = {k.lower(): k for k in known}
+    if base.lower() in lower:
+        return lower[base.lower()], unit
+    if unit is not None:
+        slugged = f"{base}_{_unit_slug(unit)}".lower()
+        if slugged in lower:
+            return lower[slugged], unit
+        found = canonical_unit(unit)
+        candidates = [k for k in known if k.lower().startswith(base.lower() + "_")
+                      and (canonical_unit(config.unit_of(k)) == found
+                           or (found, canonical_unit(config.unit_of(k))) in _CONVERSIONS)]
+        if len(candidates) == 1:
+            return candidates[0], unit
+    return header.strip(), None
+
+
+def read_table(
+    source: str | Path | bytes | BinaryIO,
+    config: CampaignConfig,
+    *,
+    column_mapping: dict[str, str] | None = None,
+    file_format: FileFormat | None = None,
+    sheet: str | int = 0,
+    max_bytes: int = MAX_BYTES,
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """Read a results or history table from a CSV or Excel file.
+
+    Args:
+        source: a file path, the file's bytes (e.g. a Streamlit upload) or a binary file object.
+        config: the campaign; its names and units are what the columns are matched against.
+        column_mapping: file column -> campaign name, for columns named differently in the
+            file (``{"Temp": "anneal_temperature_c"}``); a key may include or omit the unit.
+        file_format: ``"csv"`` or ``"xlsx"``; by default from the file name, else the content.
+        sheet: sheet name or 0-based position (Excel only).
+        max_bytes: larger files are refused.
+        encoding: text encoding of a CSV file; by default UTF-8 (with or without BOM).
+
+    Returns:
+        One row per file row (blank rows dropped), columns renamed to campaign names, units
+        converted to the campaign's units; numeric cells as float, other cells as found.
+        ``frame.attrs["unit_conversions"]`` lists the conversions made.
+
+    Raises:
+        DataError: empty, too large or unreadable file; a mapped column that is missing; a unit
+            that differs from the campaign's and cannot be converted.
+    """
+    column_mapping = dict(column_mapping or {})
+    data, suffix = _read_source(source, max_bytes)
+    fmt = _detect_format(data, suffix, file_format)
+    if not data.strip().lstrip(b"\xef\xbb\xbf").strip():
+        raise DataError("the file is empty; export the table with a header row and one row per experiment")
+    if fmt == "csv":
+        raw, decimal_comma = _read_csv(_decode(data, encoding))
+    else:
+        raw, decimal_comma = _read_xlsx(data, sheet, max_bytes), False
+    headers = [str(c).lstrip("\ufeff").strip() for c in raw.columns]
+    raw.columns = headers
+    unnamed = [h for h in headers if h.startswith("Unnamed:") and raw[h].replace("", math.nan).isna().all()]
+    raw = raw.drop(columns=unnamed)
+    headers = [h for h in headers if h not in unnamed]
+    if not headers:
+        raise DataError("the file has no columns; the first row must name the columns")
+
+    missing = sorted(k for k in column_mapping
+                     if k not in headers and k not in {split_header(h)[0] for h in headers})
+    if missing:
+        raise DataError(f"column_mapping names column(s) {missing} that the file does not have; "
+                        f"its columns: {headers}")
+
+    problems: list[CellProblem] = []
+    notes: list[str] = []
+    out: dict[str, pd.Series] = {}
+    numeric = {p.name for p in config.parameters if p.type != "categorical"} | set(config.outcome_names)
+    for header in headers:
+        name, unit = _resolve_column(header, config, column_mapping)
+        if name in numeric:
+            cells = [_number_or_text(v, decimal_comma) for v in raw[header].tolist()]
+        else:
+            cells = [_text_cell(v) for v in raw[header].tolist()]
+        values = pd.Series(cells, dtype=object)
+        if name in out:
+            problems.append(CellProblem(None, name, header, "two file columns map to this name; keep one"))
+            continue
+        if unit is not None:
+            found = canonical_unit(unit)
+            expected = canonical_unit(config.unit_of(name))
+            if name in (ID_COLUMN, *META_COLUMNS) or name not in [*config.parameter_names, *config.outcome_names]:
+                if found is not None:
+                    problems.append(CellProblem(None, header, unit, f"column {name!r} takes no unit"))
+            elif found != expected:
+                convert = _CONVERSIONS.get((found, expected)) if found and expected else None
+                if convert is None:
+                    expected_text = repr(config.unit_of(name)) if expected else "no unit"
+                    problems.append(CellProblem(
+                        None, header, unit,
+                        f"unit {unit!r} of column {name!r} does not match the campaign's unit "
+                        f"{expected_text}; convert the values to {expected_text} and rename the column "
+                        f"to '{name} [{config.unit_of(name) or ''}]'"))
+                else:
+                    values = pd.Series([convert(v) if isinstance(v, float) else v for v in values], dtype=object)
+                    note = f"column {header!r}: converted {unit} to {config.unit_of(name)}"
+                    notes.append(note)
+                    log.info(note)
+        out[name] = values
+    if problems:
+        raise DataError("the table's columns cannot be used as they are", problems)
+    frame = pd.DataFrame(out)
+    blank = frame.apply(lambda col: col.map(lambda v: isinstance(v, float) and math.isnan(v))).all(axis=1)
+    frame = frame[~blank].reset_index(drop=True)
+    if frame.empty:
+        raise DataError("the file has a header row but no data rows")
+    frame.attrs["unit_conversions"] = notes
+    return frame
+
+
+# --------------------------------------------------------------------------- writing
+def neutralise(value: Any) -> Any:
+    """``value`` safe for a spreadsheet cell: risky text gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _prepare(table: pd.DataFrame, units: dict[str, str] | None, *, for_excel: bool) -> pd.DataFrame:
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame, got {type(table).__name__}")
+    units = units or {}
+    out = pd.DataFrame(index=range(len(table)))
+    for column in table.columns:
+        series = table[column].reset_index(drop=True)
+        header = str(column)
+        if units.get(header):
+            header = f"{header} [{units[header]}]"
+        header = neutralise(header)
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None) if for_excel else series
+        elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            series = series.map(_cell_for_file)
+        out[header] = series
+    return out
+
+
+def _cell_for_file(value: Any) -> Any:
+    if isinstance(value, dict | list | tuple):
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    elif isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.isoformat()
+    return neutralise(value)
+
+
+def _target_format(target: str | Path | BinaryIO, file_format: FileFormat | None) -> FileFormat:
+    if file_format is not None:
+        if file_format not in ("csv", "xlsx"):
+            raise DataError(f"file_format must be 'csv' or 'xlsx', got {file_format!r}")
+        return file_format
+    if isinstance(target, str | Path):
+        suffix = Path(target).suffix.lower()
+        if suffix in (".xlsx", ".xlsm"):
+            return "xlsx"
+        if suffix in (".csv", ".txt"):
+            return "csv"
+        raise DataError(f"cannot tell the format of {str(target)!r}: name it .csv or .xlsx, or pass file_format")
+    return "csv"
+
+
+def write_table(
+    table: pd.DataFrame,
+    target: str | Path | BinaryIO,
+    *,
+    file_format: FileFormat | None = None,
+    units: dict[str, str] | None = None,
+) -> None:
+    """Write ``table`` as CSV (UTF-8 with BOM, so Excel shows units and umlauts) or ``.xlsx``.
+
+    Args:
+        table: the table; its index is not written.
+        target: a file path or a binary file object.
+        file_format: ``"csv"`` or ``"xlsx"``; by default from the file name (CSV for objects).
+        units: column -> unit; such columns get headers like ``anneal_temperature_c [C]``,
+            which :func:`read_table` reads back.
+
+    Text cells that a spreadsheet would run as a formula get a leading apostrophe.
+    """
+    fmt = _target_format(target, file_format)
+    prepared = _prepare(table, units, for_excel=fmt == "xlsx")
+    if fmt == "csv":
+        text = prepared.to_csv(index=False, lineterminator="\r\n")
+        payload = text.encode("utf-8-sig")
+        if isinstance(target, str | Path):
+            Path(target).write_bytes(payload)
+        else:
+            target.write(payload)
+        return
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        prepared.to_excel(writer, index=False, sheet_name="experiments")
+        sheet = writer.sheets["experiments"]
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text
+    if isinstance(target, str | Path):
+        Path(target).write_bytes(buffer.getvalue())
+    else:
+        target.write(buffer.getvalue())
+
+
+def table_bytes(table: pd.DataFrame, file_format: FileFormat, *, units: dict[str, str] | None = None) -> bytes:
+    """The file content of :func:`write_table` as bytes (for download buttons)."""
+    buffer = io.BytesIO()
+    write_table(table, buffer, file_format=file_format, units=units)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- campaign JSON
+def campaign_to_json(data: dict[str, Any]) -> str:
+    """An exported campaign (see ``CampaignStore.export_campaign``) as JSON text."""
+    if not isinstance(data, dict):
+        raise DataError(f"a campaign export is a mapping, got {type(data).__name__}")
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, indent=1)
+    except (TypeError, ValueError) as err:
+        raise DataError(f"the campaign cannot be written as JSON: {err}") from err
+    if len(text) > MAX_JSON_BYTES:
+        raise DataError(f"the campaign is {len(text) / 1e6:.0f} MB as JSON; at most {MAX_JSON_BYTES / 1e6:.0f} MB")
+    return text
+
+
+def campaign_from_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    """Parse an exported campaign; raises DataError for text that is not one."""
+    if len(text) > max_bytes:
+        raise DataError(f"the campaign file is larger than {max_bytes / 1e6:.0f} MB")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise DataError("the campaign file is not UTF-8 text; is it a doe campaign export (.json)?") from err
+    if not text.strip():
+        raise DataError("the campaign file is empty")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(f"the campaign file is not valid JSON (line {err.lineno}, column {err.colno}: "
+                        f"{err.msg}); is it a doe campaign export?") from err
+    if not isinstance(data, dict) or data.get("format") != "doe-campaign":
+        raise DataError("the file is JSON but not a doe campaign export (no \"format\": \"doe-campaign\")")
+    return data
+
+
+__all__ = [
+    "campaign_from_json",
+    "campaign_to_json",
+    "canonical_unit",
+    "neutralise",
+    "read_table",
+    "split_header",
+    "table_bytes",
+    "write_table",
+]

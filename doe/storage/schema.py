@@ -1,0 +1,176 @@
+"""The database schema of the campaign store (SQLAlchemy Core tables).
+
+Five tables::
+
+    campaigns        one row per campaign: unique name, archived flag, a revision counter that
+                     every write bumps (cache key) and the counter behind experiment ids E0001...
+    config_versions  every version of a campaign's configuration, as YAML text
+    experiments      one row per experiment: lifecycle status, parameters (JSON text),
+                     provenance (proposed_by/at, seed, model settings, package version,
+                     predictions at proposal time)
+    measurements     one row per measured value; a correction keeps the old row with
+                     ``superseded`` set and a link to the row that replaced it
+    audit_log        who did what when, one row per change
+
+JSON documents are stored as text (``json.dumps``) so that SQLite and PostgreSQL store the
+same bytes and an export reproduces them exactly. Times are stored in UTC.
+
+The migrations in :mod:`doe.storage.migrations` create exactly these tables; a test checks
+that they agree (Alembic's ``compare_metadata`` finds no difference).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+STATUS_VALUES = ("proposed", "running", "completed", "failed", "abandoned")
+SOURCE_VALUES = ("doe", "import", "manual")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value is stored as
+    naive UTC and given its zone back on reading. Naive datetimes given by callers are taken
+    to be UTC.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("archived", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("experiment_counter", sa.Integer, nullable=False),
+    sa.UniqueConstraint("name"),
+)
+
+config_versions = sa.Table(
+    "config_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("config_yaml", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.UniqueConstraint("campaign_id", "version"),
+)
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("experiment_id", sa.String(64), nullable=False),
+    sa.Column("config_version", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("failure_reason", sa.Text, nullable=True),
+    sa.Column("batch_id", sa.String(64), nullable=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False),
+    sa.Column("proposed_by", sa.String(200), nullable=False),
+    sa.Column("proposed_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("seed", sa.BigInteger, nullable=True),
+    sa.Column("model_settings", sa.Text, nullable=False),
+    sa.Column("package_version", sa.String(64), nullable=True),
+    sa.Column("predictions", sa.Text, nullable=False),
+    sa.UniqueConstraint("campaign_id", "experiment_id"),
+    sa.CheckConstraint(_in("status", STATUS_VALUES), name="status"),
+    sa.CheckConstraint(_in("source", SOURCE_VALUES), name="source"),
+)
+
+measurements = sa.Table(
+    "measurements",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("experiment_pk", sa.Integer, sa.ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("outcome", sa.String(64), nullable=False),
+    sa.Column("value", sa.Double, nullable=False),
+    sa.Column("unit", sa.String(32), nullable=True),
+    sa.Column("measured_at", UtcDateTime(), nullable=True),
+    sa.Column("recorded_by", sa.String(200), nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("superseded", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Column("superseded_by", sa.Integer, sa.ForeignKey("measurements.id"), nullable=True),
+    sa.Index("ix_measurements_experiment_pk", "experiment_pk"),
+    # At most one current value per (experiment, outcome), even under concurrent writers.
+    sa.Index(
+        "uq_measurements_current",
+        "experiment_pk",
+        "outcome",
+        unique=True,
+        sqlite_where=sa.text("superseded = 0"),
+        postgresql_where=sa.text("superseded = false"),
+    ),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("experiment_id", sa.String(64), nullable=True),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Index("ix_audit_log_campaign_id", "campaign_id"),
+)
+
+__all__ = [
+    "SOURCE_VALUES",
+    "STATUS_VALUES",
+    "UtcDateTime",
+    "audit_log",
+    "campaigns",
+    "config_versions",
+    "experiments",
+    "measurements",
+    "metadata",
+]

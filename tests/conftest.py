@@ -1,0 +1,82 @@
+"""Fixtures shared by the whole test suite.
+
+* Every test runs with ``DOE_HOME`` in a temporary folder (and no ``DOE_DATABASE_URL``), so
+  nothing is written into the user's home.
+* ``postgres_url`` (session): an admin URL of a PostgreSQL server: ``DOE_TEST_POSTGRES_URL``
+  if set, else a throwaway PostgreSQL cluster started for the session and deleted after it.
+  If neither is possible the tests that need it fail with the reason (never skip silently).
+* ``store_url``: a fresh, empty database per test, once on SQLite (a file in ``tmp_path``)
+  and once on PostgreSQL (a new database, dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _load_helper():  # type: ignore[no-untyped-def]
+    """tests/_postgres.py, loaded by path (works whether or not tests/ is a package)."""
+    name = "doe_tests_postgres"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, _HERE / "_postgres.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+pg = _load_helper()
+
+
+@pytest.fixture(autouse=True)
+def _doe_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep every test's data folder (and default database) out of the user's home."""
+    home = tmp_path_factory.mktemp("doe_home")
+    monkeypatch.setenv("DOE_HOME", str(home))
+    monkeypatch.delenv("DOE_DATABASE_URL", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """Admin URL of a PostgreSQL server for this test session."""
+    try:
+        with pg.postgres_server() as url:
+            yield url
+    except pg.PostgresUnavailable as err:
+        pytest.fail(
+            f"PostgreSQL is needed for this test and could not be started: {err}. "
+            f"Set {pg.ENV_URL}=postgresql+psycopg://user:password@host:port/db to use a running server.",
+            pytrace=False,
+        )
+
+
+def _close_engines() -> None:
+    module = sys.modules.get("doe.storage.sql")
+    if module is not None:
+        module.close_all()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: an SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'doe.sqlite3'}"
+        _close_engines()
+        return
+    admin = request.getfixturevalue("postgres_url")
+    url = pg.create_database(admin)
+    try:
+        yield url
+    finally:
+        _close_engines()
+        pg.drop_database(admin, url)

@@ -1,0 +1,214 @@
+"""CSV and Excel in and out: mapping, units, encodings, limits, formula injection."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from doe.domain import validate_experiments
+from doe.domain.config import CampaignConfig, load_config
+from doe.errors import DataError
+from doe.io import (
+    campaign_from_json,
+    campaign_to_json,
+    canonical_unit,
+    read_table,
+    split_header,
+    table_bytes,
+    write_table,
+)
+
+
+@pytest.fixture
+def config() -> CampaignConfig:
+    return load_config("hfo2-ncm85")
+
+
+def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:
+    return text.encode(encoding)
+
+
+def test_split_header_and_units() -> None:
+    assert split_header("anneal_temperature_c [C]") == ("anneal_temperature_c", "C")
+    assert split_header("anneal_temperature (C)") == ("anneal_temperature", "C")
+    assert split_header("anneal_time_h / min") == ("anneal_time_h", "min")
+    assert split_header("capacity / mAh/g") == ("capacity", "mAh/g")
+    assert split_header("first_cycle_ce_pct") == ("first_cycle_ce_pct", None)
+    assert canonical_unit("°C") == canonical_unit("degC") == "C"
+    assert canonical_unit("wt.%") == "wt%" and canonical_unit("-") is None
+
+
+def test_mapping_and_matching_units_are_read(config: CampaignConfig) -> None:
+    text = ("Sample,HfO2 (wt%),anneal_temperature (C),anneal_time_h [h],Atmosphere,CE\n"
+            "S-1,0.83,400,2,O2,90.1\n"
+            ",,,,,\n"
+            "S-2,1.2,450,1.5,air,\n")
+    frame = read_table(csv_bytes(text), config, column_mapping={
+        "Sample": "experiment_id", "HfO2": "hfo2_loading_wt_pct", "Atmosphere": "anneal_atmosphere",
+        "CE": "first_cycle_ce_pct"})
+    assert frame.columns.tolist() == ["experiment_id", "hfo2_loading_wt_pct", "anneal_temperature_c",
+                                      "anneal_time_h", "anneal_atmosphere", "first_cycle_ce_pct"]
+    assert len(frame) == 2  # the blank row is dropped
+    assert frame["experiment_id"].tolist() == ["S-1", "S-2"]
+    assert frame["anneal_temperature_c"].tolist() == [400.0, 450.0]
+    assert frame.loc[0, "first_cycle_ce_pct"] == 90.1 and math.isnan(frame.loc[1, "first_cycle_ce_pct"])
+    clean = validate_experiments(frame, config, parameters="optional")
+    assert clean["anneal_atmosphere"].tolist() == ["O2", "air"]
+    with pytest.raises(DataError, match=r"column_mapping names column\(s\) \['Temp'\]"):
+        read_table(csv_bytes(text), config, column_mapping={"Temp": "anneal_temperature_c"})
+
+
+def test_convertible_units_are_converted_with_a_note(config: CampaignConfig, caplog: pytest.LogCaptureFixture) -> None:
+    text = ("anneal_temperature [K],anneal_time_h [min],sonication_time_min / s,first_cycle_ce_pct [fraction]\n"
+            "673.15,120,900,0.9\n")
+    with caplog.at_level("INFO", logger="doe.io"):
+        frame = read_table(csv_bytes(text), config)
+    assert frame.columns.tolist() == ["anneal_temperature_c", "anneal_time_h", "sonication_time_min",
+                                      "first_cycle_ce_pct"]
+    row = frame.iloc[0]
+    assert row["anneal_temperature_c"] == pytest.approx(400.0)
+    assert row["anneal_time_h"] == pytest.approx(2.0)
+    assert row["sonication_time_min"] == pytest.approx(15.0)
+    assert row["first_cycle_ce_pct"] == pytest.approx(90.0)
+    assert len(frame.attrs["unit_conversions"]) == 4
+    assert "converted K to C" in caplog.text
+
+
+@pytest.mark.parametrize(("header", "found", "expected"), [
+    ("anneal_temperature_c [F]", "F", "'C'"),
+    ("anneal_time_h [days]", "days", "'h'"),
+    ("hfo2_loading_wt_pct [%]", "%", "'wt%'"),
+    ("anneal_atmosphere [bar]", "bar", "no unit"),
+])
+def test_wrong_units_name_column_found_and_expected(config: CampaignConfig, header: str, found: str,
+                                                    expected: str) -> None:
+    with pytest.raises(DataError) as info:
+        read_table(csv_bytes(f"{header}\n1\n"), config)
+    [problem] = info.value.problems
+    assert problem.column == header and problem.value == found
+    assert f"unit {found!r}" in str(info.value) and f"campaign's unit {expected}" in str(info.value)
+
+
+def test_encodings(config: CampaignConfig, tmp_path) -> None:
+    text = "experiment_id,note,first_cycle_ce_pct\nE1,Glühen bei 400 °C,90.5\n"
+    for data in (csv_bytes(text), b"\xef\xbb\xbf" + csv_bytes(text)):
+        frame = read_table(data, config)
+        assert frame.columns[0] == "experiment_id" and frame.loc[0, "note"] == "Glühen bei 400 °C"
+    windows = tmp_path / "excel_windows.csv"
+    windows.write_bytes(csv_bytes(text, "cp1252"))
+    with pytest.raises(DataError, match=r"not UTF-8 .*CSV UTF-8.*encoding='cp1252'"):
+        read_table(windows, config)
+    assert read_table(windows, config, encoding="cp1252").loc[0, "note"] == "Glühen bei 400 °C"
+
+
+def test_semicolon_and_decimal_comma(config: CampaignConfig) -> None:
+    text = "experiment_id;hfo2_loading_wt_pct;first_cycle_ce_pct\nE1;0,83;90,5\n"
+    frame = read_table(csv_bytes(text), config)
+    assert frame.loc[0, "hfo2_loading_wt_pct"] == 0.83 and frame.loc[0, "first_cycle_ce_pct"] == 90.5
+
+
+def test_empty_huge_and_unreadable_files(config: CampaignConfig, tmp_path) -> None:
+    for empty in (b"", b"\xef\xbb\xbf", b"  \n\n"):
+        with pytest.raises(DataError, match="empty"):
+            read_table(empty, config)
+    with pytest.raises(DataError, match="no data rows"):
+        read_table(b"experiment_id,first_cycle_ce_pct\n", config)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"first_cycle_ce_pct\n" + b"90.0\n" * 300_000)
+    with pytest.raises(DataError, match="larger than 1 MB"):
+        read_table(big, config, max_bytes=1_000_000)
+    with pytest.raises(DataError, match="larger than"):
+        read_table(io.BytesIO(big.read_bytes()), config, max_bytes=1_000_000)
+    with pytest.raises(DataError, match="does not exist"):
+        read_table(tmp_path / "nope.csv", config)
+    with pytest.raises(DataError, match=r"not a valid \.xlsx"):
+        read_table(b"PK\x03\x04garbage", config)
+    with pytest.raises(DataError, match=r"\.xls\) are not read"):
+        (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+        read_table(tmp_path / "old.xls", config)
+
+
+def test_xlsx_round_trip_with_units(config: CampaignConfig, tmp_path) -> None:
+    table = pd.DataFrame({
+        "experiment_id": ["E0001", "E0002"],
+        "anneal_temperature_c": [400.0, 525.5],
+        "anneal_atmosphere": ["O2", "Ar"],
+        "first_cycle_ce_pct": [90.1, math.nan],
+        "proposed_at": pd.to_datetime(["2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z"], utc=True),
+    })
+    units = {"anneal_temperature_c": "C", "first_cycle_ce_pct": "%"}
+    path = tmp_path / "results.xlsx"
+    write_table(table, path, units=units)
+    sheet = openpyxl.load_workbook(path).active
+    assert [c.value for c in sheet[1]][:4] == ["experiment_id", "anneal_temperature_c [C]", "anneal_atmosphere",
+                                               "first_cycle_ce_pct [%]"]
+    back = read_table(path, config, column_mapping={"proposed_at": "note"})
+    assert back["experiment_id"].tolist() == ["E0001", "E0002"]
+    assert back["anneal_temperature_c"].tolist() == [400.0, 525.5]
+    assert back["anneal_atmosphere"].tolist() == ["O2", "Ar"]
+    assert back.loc[0, "first_cycle_ce_pct"] == 90.1 and math.isnan(back.loc[1, "first_cycle_ce_pct"])
+    # the same through bytes, and a second sheet chosen by name
+    data = table_bytes(table, "xlsx", units=units)
+    assert read_table(data, config, sheet="experiments", column_mapping={"proposed_at": "note"}).equals(back)
+    with pytest.raises(DataError, match="no sheet 'Results'"):
+        read_table(data, config, sheet="Results")
+
+
+def test_csv_round_trip(config: CampaignConfig, tmp_path) -> None:
+    table = pd.DataFrame({"experiment_id": ["E0001"], "anneal_time_h": [2.0], "note": ["ok, fine"]})
+    path = tmp_path / "t.csv"
+    write_table(table, path, units={"anneal_time_h": "h"})
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    back = read_table(path, config)
+    assert back.to_dict("list") == {"experiment_id": ["E0001"], "anneal_time_h": [2.0], "note": ["ok, fine"]}
+
+
+HOSTILE = ['=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
+           "\t=1+1", "\r=1+1"]
+
+
+def hostile_table() -> pd.DataFrame:
+    n = len(HOSTILE)
+    return pd.DataFrame({"experiment_id": [f"E{i}" for i in range(n)], "note": HOSTILE,
+                         "value": [-5.0] + [1.0] * (n - 1), "=danger": ["fine"] * n})
+
+
+def test_formula_injection_neutralised_in_csv(tmp_path) -> None:
+    text = table_bytes(hostile_table(), "csv").decode("utf-8-sig")
+    rows = list(pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False).itertuples(index=False))
+    assert [r.note for r in rows] == ["'" + h for h in HOSTILE]
+    assert rows[0].value == "-5.0"  # a number, written as a number
+    assert text.splitlines()[0].split(",")[-1] == "'=danger"
+
+
+def test_formula_injection_neutralised_in_xlsx(tmp_path) -> None:
+    path = tmp_path / "hostile.xlsx"
+    write_table(hostile_table(), path)
+    sheet = openpyxl.load_workbook(path).active
+    notes = [sheet.cell(row=r, column=2) for r in range(2, len(HOSTILE) + 2)]
+    # XML stores a carriage return as a line feed; what matters is the leading apostrophe
+    assert [c.value for c in notes] == ["'" + h.replace("\r", "\n") for h in HOSTILE]
+    assert all(c.data_type == "s" for c in notes)  # text, not formulas
+    value = sheet.cell(row=2, column=3)
+    assert value.value == -5.0 and value.data_type == "n"
+    assert sheet.cell(row=1, column=4).value == "'=danger"
+
+
+def test_campaign_json_helpers() -> None:
+    data = {"format": "doe-campaign", "format_version": 1, "name": "ü", "experiments": [{"v": 0.1 + 0.2}]}
+    text = campaign_to_json(data)
+    assert campaign_from_json(text) == data
+    assert campaign_from_json(text.encode("utf-8")) == data
+    with pytest.raises(DataError, match="not valid JSON"):
+        campaign_from_json("{nope")
+    with pytest.raises(DataError, match="not a doe campaign export"):
+        campaign_from_json(json.dumps({"a": 1}))
+    with pytest.raises(DataError, match="larger than"):
+        campaign_from_json(text, max_bytes=10)
+    with pytest.raises(DataError, match="cannot be written as JSON"):
+        campaign_to_json({"format": "doe-campaign", "x": math.nan})
