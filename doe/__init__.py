@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from doe.campaign import Campaign, list_campaigns
-    from doe.runner import run
+    from doe.runner import Stop, run
     from doe.simulate import VirtualLab
 
 _LAZY = {
@@ -22,6 +22,7 @@ _LAZY = {
     "list_campaigns": ("doe.campaign", "list_campaigns"),
     "VirtualLab": ("doe.simulate", "VirtualLab"),
     "run": ("doe.runner", "run"),
+    "Stop": ("doe.runner", "Stop"),
 }
 
 
@@ -41,6 +42,7 @@ __all__ = [
     "DataError",
     "DoeError",
     "ProposalError",
+    "Stop",
     "StorageError",
     "VirtualLab",
     "__version__",

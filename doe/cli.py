@@ -1,0 +1,518 @@
+"""The ``doe`` command: campaigns from the shell.
+
+::
+
+    doe init --template hfo2-ncm85 --name coating-2024
+    doe suggest -n 3 --out runsheet.csv
+    doe record results.csv
+    doe status
+    doe run --simulate --budget 30
+
+Every command takes ``--db URL`` (default: ``DOE_DATABASE_URL`` or the SQLite file in the
+data folder), ``--actor NAME`` and ``-v``. Errors a user can cause are printed to stderr
+without a traceback and end with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+import numpy as np
+import pandas as pd
+
+from doe.domain.parameters import CategoricalParameter
+from doe.domain.table import ID_COLUMN
+from doe.errors import DataError, DoeError
+
+if TYPE_CHECKING:
+    from doe.campaign import Campaign
+    from doe.domain.config import CampaignConfig
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_INTERRUPTED = 130
+SIM_TEMPLATE = "hfo2-ncm85"
+
+
+class _Group(click.Group):
+    """Turns a DoeError into a one-line message on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DoeError as error:
+            logger.debug("command failed", exc_info=True)
+            raise click.ClickException(str(error)) from None
+
+
+def _configure_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True)
+    if verbose < 2:
+        # the numerical libraries are chatty at INFO
+        for name in ("botorch", "gpytorch", "linear_operator", "alembic", "sqlalchemy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class _Env:
+    """What the common options hold."""
+
+    def __init__(self, db: str | None, actor: str | None) -> None:
+        from doe.paths import data_home, default_database_url
+
+        if not db and not os.environ.get("DOE_DATABASE_URL"):
+            data_home().mkdir(parents=True, exist_ok=True)  # first use: the default SQLite file's folder
+        self.db = db or default_database_url()
+        self.actor = actor
+
+    def campaign(self, name: str | None, *, settings: Any = None) -> Campaign:
+        from doe.campaign import Campaign
+
+        return Campaign.load(name or self.default_campaign(), storage=self.db, actor=self.actor, settings=settings)
+
+    def default_campaign(self) -> str:
+        from doe.campaign import list_campaigns
+
+        table = list_campaigns(self.db)
+        if table.empty:
+            raise DoeError(f"there is no campaign in {self.db}; create one with `doe init --template {SIM_TEMPLATE}`")
+        if len(table) == 1:
+            return str(table["name"].iloc[0])
+        order = table.sort_values("updated_at", kind="stable", na_position="first")
+        name = str(order["name"].iloc[-1])
+        click.echo(f"using campaign {name!r}, the most recently updated of {len(table)} "
+                   "(choose another with --campaign)", err=True)
+        return name
+
+
+def _common(fn: F) -> F:
+    """``--db``, ``--actor`` and ``-v`` on every command; passes ``env`` to the command."""
+
+    @click.option("--db", "db", metavar="URL", default=None,
+                  help="Database: an SQLAlchemy URL or an SQLite file path "
+                       "[default: $DOE_DATABASE_URL or the SQLite file in the doe data folder].")
+    @click.option("--actor", metavar="NAME", default=None, help="Who acts (recorded in the audit trail) "
+                                                                "[default: $DOE_ACTOR or the login name].")
+    @click.option("-v", "--verbose", count=True, help="Log more (-v: info, -vv: debug).")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, db: str | None, actor: str | None, verbose: int, **kwargs: Any) -> Any:
+        _configure_logging(verbose)
+        return fn(*args, env=_Env(db, actor), **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+_campaign_option = click.option(
+    "--campaign", "campaign_name", metavar="NAME", default=None,
+    help="Campaign name [default: the only campaign, or the most recently updated].")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="doe", prog_name="doe")
+def cli() -> None:
+    """Bayesian design of experiments for battery cathode coatings.
+
+    Start with `doe init`, then alternate `doe suggest` (a run sheet of recipes to make)
+    and `doe record` (the measured results); or let `doe run --simulate` close the loop on
+    the virtual coating lab.
+    """
+
+
+# ---------------------------------------------------------------------- init
+@cli.command()
+@click.option("--template", default=None, help=f"Built-in or user template [default: {SIM_TEMPLATE}].")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A campaign configuration YAML file (instead of a template).")
+@click.option("--name", default=None, help="Store the campaign under this name [default: the config's name].")
+@_common
+def init(template: str | None, config_path: Path | None, name: str | None, env: _Env) -> None:
+    """Create a campaign from a template or a configuration file."""
+    from doe.campaign import Campaign
+
+    if template and config_path:
+        raise DoeError("give --template or --config, not both")
+    if config_path is not None and not config_path.is_file():
+        raise DoeError(f"--config: no file {str(config_path)!r}")
+    source: str | Path = config_path if config_path is not None else (template or SIM_TEMPLATE)
+    campaign = Campaign.from_config(source, storage=env.db, name=name, actor=env.actor)
+    config = campaign.config
+    click.echo(f"created campaign {campaign.name!r} in {campaign.storage_url}")
+    click.echo(f"  {len(config.parameters)} parameters, objectives: {', '.join(config.objective_names)}")
+    click.echo("next: doe suggest -n 3 --out runsheet.csv")
+
+
+# ---------------------------------------------------------------------- suggest
+@cli.command()
+@_campaign_option
+@click.option("-n", "n", type=click.IntRange(1, 1000), default=3, show_default=True,
+              help="Experiments in the batch.")
+@click.option("--fixed", multiple=True, metavar="NAME=VALUE",
+              help="Hold a parameter at a value for the whole batch (repeatable).")
+@click.option("--candidates", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Choose the batch among the recipes of this CSV/Excel file.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the run sheet here (.csv or .xlsx).")
+@click.option("--fast", is_flag=True, help="Quicker, less thorough search for the batch.")
+@_common
+def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidates: Path | None,
+            out: Path | None, fast: bool, env: _Env) -> None:
+    """Propose the next batch of experiments and write the run sheet."""
+    campaign = env.campaign(campaign_name, settings=_settings(fast))
+    config = campaign.config
+    fixed_values = _pairs("--fixed", fixed)
+    candidate_table = None
+    if candidates is not None:
+        from doe.io import read_table
+
+        candidate_table = read_table(candidates, config)
+    if out is not None:
+        _check_table_suffix("--out", out, (".csv", ".xlsx"))
+    batch = campaign.suggest(n, fixed=fixed_values or None, candidates=candidate_table)
+    click.echo(f"campaign {campaign.name!r}: batch {batch['batch_id'].iloc[0]} "
+               f"({batch['strategy'].iloc[0] if 'strategy' in batch.columns else 'proposed'})")
+    click.echo(_recipes_text(batch, config, predictions=True))
+    if out is not None:
+        from doe.io import write_table
+
+        write_table(batch, out, units=_units(config))
+        click.echo(f"run sheet written to {out}; fill in the outcomes and `doe record {out}`")
+
+
+# ---------------------------------------------------------------------- record
+@cli.command()
+@click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_campaign_option
+@click.option("--map", "mapping", multiple=True, metavar="FILECOL=NAME",
+              help="Read file column FILECOL as NAME (repeatable), e.g. --map 'CE (%)=first_cycle_ce_pct'.")
+@click.option("--correct", is_flag=True, help="Let values that differ from recorded ones replace them.")
+@click.option("--valid-rows-only", is_flag=True, help="Record the valid rows and report the others.")
+@_common
+def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], correct: bool,
+           valid_rows_only: bool, env: _Env) -> None:
+    """Record a CSV or Excel file of results (or of past experiments)."""
+    column_mapping = {k: str(v) for k, v in _pairs("--map", mapping).items()}
+    campaign = env.campaign(campaign_name)
+    report = campaign.import_table(results, column_mapping=column_mapping or None, correct=correct,
+                                   valid_rows_only=valid_rows_only)
+    click.echo(f"campaign {campaign.name!r}: {len(report.experiment_ids)} row(s) recorded "
+               f"({len(report.created)} new experiment(s); measurements: {report.measurements_added} added, "
+               f"{report.measurements_unchanged} unchanged, {report.measurements_corrected} corrected)")
+    if report.rejected:
+        click.echo(f"{len(report.rejected)} problem(s); these rows were left out:", err=True)
+        for problem in report.rejected:
+            click.echo(f"  - {problem}", err=True)
+
+
+# ---------------------------------------------------------------------- status / list / export
+@cli.command()
+@_campaign_option
+@_common
+def status(campaign_name: str | None, env: _Env) -> None:
+    """Counts by status, the best recipe so far and the pending experiments."""
+    campaign = env.campaign(campaign_name)
+    config = campaign.config
+    history = campaign.history()
+    counts = history["status"].value_counts()
+    order = ["proposed", "running", "completed", "failed", "abandoned"]
+    click.echo(f"campaign {campaign.name!r} ({campaign.storage_url}), config version {campaign.config_version}")
+    click.echo("experiments: " + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in order)
+               + f" (total {len(history)})")
+    best = campaign.best()
+    if best.empty:
+        click.echo("best: none yet (no completed experiment meets the constraints)")
+    else:
+        click.echo(f"best: {best[ID_COLUMN].iloc[0]}")
+        click.echo(_recipes_text(best.head(1), config, outcomes=True))
+    pending = campaign.pending()
+    if pending.empty:
+        click.echo("pending: none")
+    else:
+        click.echo(f"pending ({len(pending)}):")
+        click.echo(pending[[ID_COLUMN, "status", "batch_id"]].to_string(index=False))
+
+
+@cli.command("list")
+@click.option("--all", "include_archived", is_flag=True, help="Include archived campaigns.")
+@_common
+def list_(include_archived: bool, env: _Env) -> None:
+    """The campaigns in the database."""
+    from doe.campaign import list_campaigns
+
+    table = list_campaigns(env.db, include_archived=include_archived)
+    if table.empty:
+        click.echo(f"no campaign in {env.db}; create one with `doe init --template {SIM_TEMPLATE}`")
+        return
+    keep = [c for c in ("name", "n_experiments", "config_version", "updated_at", "created_by", "archived")
+            if c in table.columns]
+    click.echo(table[keep].to_string(index=False))
+
+
+@cli.command()
+@_campaign_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Target file: .csv or .xlsx (the history) or .json (the whole campaign).")
+@_common
+def export(campaign_name: str | None, out: Path, env: _Env) -> None:
+    """Write the history (CSV, Excel) or the whole campaign (JSON)."""
+    _check_table_suffix("--out", out, (".csv", ".xlsx", ".json"))
+    campaign = env.campaign(campaign_name)
+    if out.suffix.lower() == ".json":
+        data = campaign.export_json()
+        out.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    else:
+        campaign.export_table(out)
+    click.echo(f"campaign {campaign.name!r} exported to {out}")
+
+
+# ---------------------------------------------------------------------- run
+@cli.command("run")
+@click.option("--simulate", is_flag=True, help="Run the experiments in the virtual coating lab.")
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Exchange run sheets and results files through this folder (a person runs the experiments).")
+@_campaign_option
+@click.option("--budget", type=click.IntRange(1, 10_000), default=30, show_default=True,
+              help="Total experiments proposed by doe in the campaign (a rerun continues towards it).")
+@click.option("--batch-size", type=click.IntRange(1, 1000), default=3, show_default=True)
+@click.option("--max-pending", type=click.IntRange(1, 10_000), default=None,
+              help="Experiments in flight at most [default: the batch size].")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
+              help="Seed of the virtual lab and of a new simulated campaign.")
+@click.option("--target", multiple=True, metavar="OBJECTIVE=VALUE",
+              help="Stop once one experiment reaches this value (repeatable).")
+@click.option("--patience", type=click.IntRange(1, 10_000), default=None,
+              help="Stop after this many batches without improvement.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Mark an experiment failed when its result takes longer (seconds).")
+@click.option("--fast", is_flag=True, help="Quicker, less thorough proposals.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@_common
+def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget: int, batch_size: int,
+         max_pending: int | None, seed: int, target: tuple[str, ...], patience: int | None,
+         timeout_s: float | None, fast: bool, no_progress: bool, env: _Env) -> None:
+    """Run a closed-loop campaign: propose, run, record, repeat.
+
+    With --simulate the virtual coating lab makes and tests every recipe (a new campaign
+    `sim-hfo2-ncm85-seed<SEED>` unless --campaign names one), and the run ends with the
+    best recipe found, its distance from the published recipe and its true outcomes.
+    With --folder each batch is written there as a run sheet and the run waits for a
+    results file (results_<batch>.csv). Stop with Ctrl-C at any time; the same command
+    continues where it stopped.
+    """
+    from doe.executors import FileExecutor, VirtualLabExecutor
+    from doe.runner import Stop, run
+
+    if simulate == (folder is not None):
+        raise DoeError("say who runs the experiments: --simulate (the virtual lab) or --folder DIR (a person)")
+    settings = _settings(fast)
+    targets = {k: _number("--target", k, v) for k, v in _pairs("--target", target).items()}
+    stop = Stop(target=targets or None, patience=patience)
+    if simulate:
+        from doe.simulate import VirtualLab
+
+        lab = VirtualLab(seed)
+        campaign = _simulation_campaign(env, campaign_name, seed, lab.config, settings)
+        executor: Any = VirtualLabExecutor(lab, seed=seed, timeout_s=timeout_s)
+    else:
+        assert folder is not None
+        campaign = env.campaign(campaign_name, settings=settings)
+        executor = FileExecutor(folder, timeout_s=timeout_s)
+        click.echo(f"run sheets go to {folder}; drop results_<batch>.csv files there", err=True)
+    started = time.monotonic()
+    try:
+        result = run(campaign, executor, budget=budget, batch_size=batch_size, stop=stop,
+                     max_pending=max_pending, progress=not no_progress)
+    except KeyboardInterrupt:
+        pending = campaign.pending()
+        click.echo(f"\ninterrupted; {len(pending)} experiment(s) still pending in campaign {campaign.name!r}. "
+                   "Run the same command again to continue.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    elapsed = time.monotonic() - started
+    click.echo(f"campaign {campaign.name!r}: {result.message}; {result.experiments} experiments "
+               f"({result.proposed} proposed, {result.finished} finished, {result.failed} failed in this run, "
+               f"{result.rounds} batches) in {elapsed:.0f} s")
+    if result.best.empty:
+        rules = [c.text() for c in campaign.config.outcome_constraints]
+        click.echo("no completed experiment meets the constraints yet"
+                   + (f" ({', '.join(rules)}); a larger --budget continues the campaign" if rules else ""))
+        return
+    best = result.best.head(1)
+    click.echo(f"best recipe: {best[ID_COLUMN].iloc[0]}")
+    if simulate:
+        click.echo(_simulation_report(campaign.config, best, lab))
+    else:
+        click.echo(_recipes_text(best, campaign.config, outcomes=True))
+
+
+def _simulation_campaign(env: _Env, name: str | None, seed: int, lab_config: CampaignConfig,
+                         settings: Any) -> Campaign:
+    from doe.campaign import Campaign
+    from doe.errors import StorageError
+
+    name = name or f"sim-{SIM_TEMPLATE}-seed{seed}"
+    try:
+        campaign = Campaign.load(name, storage=env.db, actor=env.actor, settings=settings)
+    except StorageError:
+        config = lab_config.replace(name=name, seed=seed)
+        campaign = Campaign.from_config(config, storage=env.db, actor=env.actor, settings=settings)
+        click.echo(f"created campaign {name!r} in {campaign.storage_url}", err=True)
+        return campaign
+    if campaign.config.parameter_names != lab_config.parameter_names:
+        raise DoeError(f"campaign {name!r} does not use the {SIM_TEMPLATE} parameters the virtual lab "
+                       f"simulates; pick another --campaign")
+    click.echo(f"continuing campaign {name!r} ({len(campaign.history())} experiments so far)", err=True)
+    return campaign
+
+
+def _simulation_report(config: CampaignConfig, best: pd.DataFrame, lab: Any) -> str:
+    """Best recipe beside the study's, the distance between them and their true outcomes."""
+    study = lab.study_recipe()
+    names = config.parameter_names
+    rows = []
+    cube: list[float] = []
+    for name in names:
+        p = config.parameter(name)
+        found, ref = best[name].iloc[0], study[name].iloc[0]
+        unit = f" [{p.unit}]" if p.unit else ""
+        if isinstance(p, CategoricalParameter):
+            d = 0.0 if str(found) == str(ref) else 1.0
+            rows.append((f"{name}{unit}", str(found), str(ref), "same" if d == 0 else "differs", d))
+        else:
+            lo, hi = float(p.lower), float(p.upper)
+            a, b = float(found), float(ref)
+            if getattr(p, "log_scale", False):
+                d = abs(math.log(a) - math.log(b)) / (math.log(hi) - math.log(lo))
+            else:
+                d = abs(a - b) / (hi - lo)
+            rows.append((f"{name}{unit}", f"{a:.4g}", f"{b:.4g}", f"{a - b:+.3g}", d))
+        cube.append(d)
+    table = pd.DataFrame(rows, columns=["parameter", "found", "study", "difference", "unit-cube distance"])
+    table["unit-cube distance"] = table["unit-cube distance"].map(lambda v: f"{v:.2f}")
+    distance = float(np.sqrt(np.sum(np.square(cube))))
+    truth = pd.concat([lab.truth(best[names]), lab.truth(study)], ignore_index=True)
+    outcomes = [o for o in config.outcome_names if o in truth.columns]
+    measured = [float(best[o].iloc[0]) if o in best.columns else float("nan") for o in outcomes]
+    compare = pd.DataFrame({
+        "outcome": [f"{o} [{config.unit_of(o)}]" if config.unit_of(o) else o for o in outcomes],
+        "measured (found)": [_fmt(v) for v in measured],
+        "true (found)": [f"{v:.4g}" for v in truth[outcomes].iloc[0]],
+        "true (study)": [f"{v:.4g}" for v in truth[outcomes].iloc[1]],
+    })
+    return "\n".join([
+        table.set_index("parameter").rename_axis(None).to_string(),
+        f"distance from the study's recipe in the unit cube: {distance:.2f} "
+        f"(0 = same recipe, {math.sqrt(len(names)):.0f} = opposite corner; per parameter above)",
+        "true outcomes (virtual lab, noise-free) of the best recipe and of the study's:",
+        compare.set_index("outcome").rename_axis(None).to_string(),
+    ])
+
+
+# ---------------------------------------------------------------------- app
+@cli.command()
+@click.option("--host", default="localhost", show_default=True, help="Address to serve on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@_common
+def app(host: str, port: int, env: _Env) -> None:
+    """Start the web app (Streamlit) on the database."""
+    entry = Path(__file__).resolve().parent / "ui" / "entry.py"
+    if not entry.is_file():
+        raise DoeError(f"the web app is not installed with this package (missing {entry})")
+    os.environ["DOE_DATABASE_URL"] = env.db
+    if env.actor:
+        os.environ["DOE_ACTOR"] = env.actor
+    args = [sys.executable, "-m", "streamlit", "run", str(entry),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--server.address", host, "--server.port", str(port)]
+    click.echo(f"serving the doe app on http://{host}:{port} (database {env.db}); Ctrl-C stops it", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, args)
+
+
+# ---------------------------------------------------------------------- helpers
+def _settings(fast: bool) -> Any:
+    if not fast:
+        return None
+    from doe.engine import EngineSettings
+
+    return EngineSettings.fast()
+
+
+def _pairs(option: str, items: tuple[str, ...]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise DoeError(f"{option}: expected NAME=VALUE, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _number(option: str, key: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise DoeError(f"{option} {key}: expected a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise DoeError(f"{option} {key}: expected a finite number, got {value!r}")
+    return number
+
+
+def _check_table_suffix(option: str, path: Path, allowed: tuple[str, ...]) -> None:
+    if path.suffix.lower() not in allowed:
+        raise DataError(f"{option}: {str(path)!r} must end in {' or '.join(allowed)}")
+
+
+def _units(config: CampaignConfig) -> dict[str, str]:
+    return {n: u for n in [*config.parameter_names, *config.outcome_names] if (u := config.unit_of(n))}
+
+
+def _recipes_text(table: pd.DataFrame, config: CampaignConfig, *, predictions: bool = False,
+                  outcomes: bool = False) -> str:
+    """Experiments as columns, parameters (and predictions or outcomes) as rows."""
+    rows: dict[str, list[str]] = {}
+    for name in config.parameter_names:
+        unit = config.unit_of(name)
+        rows[f"{name} [{unit}]" if unit else name] = [_fmt(v) for v in table[name]]
+    for name in config.outcome_names:
+        unit = f" [{config.unit_of(name)}]" if config.unit_of(name) else ""
+        if predictions and f"{name}_mean" in table.columns:
+            means, sds = table[f"{name}_mean"], table.get(f"{name}_sd")
+            rows[f"{name}{unit} predicted"] = [
+                _fmt(m) + (f" ± {_fmt(s)}" if sds is not None and not _nan(s) else "")
+                for m, s in zip(means, sds if sds is not None else [None] * len(means), strict=True)]
+        elif outcomes and name in table.columns:
+            rows[f"{name}{unit}"] = [_fmt(v) for v in table[name]]
+    frame = pd.DataFrame(rows, index=table[ID_COLUMN].astype(str).tolist()).T
+    return frame.to_string()
+
+
+def _nan(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _fmt(value: Any) -> str:
+    if _nan(value):
+        return "-"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.4g}"
+    return str(value)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``doe`` console script."""
+    cli.main(args=argv, prog_name="doe")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,507 @@
+"""Executors: who makes and tests the experiments of a closed loop run by :func:`doe.run`.
+
+An executor takes batches of experiments and, some time later, hands back their results. The
+runner never waits on one batch: it submits, keeps proposing while earlier experiments are
+still under way (up to ``max_pending``) and records results as they come, in any order.
+
+The protocol (:class:`Executor`) has two methods:
+
+``submit(experiments)``
+    Start these experiments. ``experiments`` has ``experiment_id``, ``batch_id`` and one
+    column per parameter (a fresh batch also carries the predictions). Return at once.
+``collect(timeout_s)``
+    Results that are ready, waiting at most ``timeout_s`` seconds for the first one:
+    ``experiment_id``, any measured outcomes (NaN: not measured) and optionally ``failed``
+    (bool) and ``failure_reason``. An empty frame when nothing is ready. Results may come
+    in any order, some now and some later; each experiment once.
+
+Optional hooks (:class:`BaseExecutor` provides defaults; the runner looks them up with
+``getattr`` so a plain object with ``submit`` and ``collect`` is an executor too):
+
+``timeout_s`` (attribute)
+    Seconds an experiment may stay with the executor; later, the runner marks it failed
+    ("timed out after N s") and calls ``cancel``. ``None``: wait for ever.
+``start(campaign)``
+    Called once when a run starts (e.g. to learn the campaign's configuration).
+``in_flight()``
+    Ids of experiments the executor already has under way. After a crash the runner hands
+    the campaign's pending experiments to the executor again, except these.
+``cancel(experiment_ids)``
+    The runner gave up on these (timed out); drop them if possible.
+``rejected(results, error)``
+    The runner could not record ``results`` (``error`` is the :class:`~doe.errors.DataError`
+    naming the bad cells). Return ``True`` to keep the experiments in flight (e.g. the
+    :class:`FileExecutor` waits for a corrected file), ``False`` to let the runner mark them
+    failed.
+
+Built-in executors: :class:`VirtualLabExecutor` (the simulated coating lab, with a queue
+that returns results late and out of order), :class:`FileExecutor` (run sheets out, result
+files in, through a folder) and :class:`CallableExecutor` (any Python function).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from doe.domain.table import ID_COLUMN
+from doe.errors import DataError, DoeError
+
+if TYPE_CHECKING:
+    from doe.campaign import Campaign
+    from doe.simulate import VirtualLab
+
+logger = logging.getLogger(__name__)
+
+RESULT_COLUMNS = (ID_COLUMN, "failed", "failure_reason")
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """What :func:`doe.run` needs from whoever runs the experiments (see the module docstring)."""
+
+    def submit(self, experiments: pd.DataFrame) -> None:
+        """Start ``experiments`` (experiment_id, batch_id, parameters); return at once."""
+
+    def collect(self, timeout_s: float) -> pd.DataFrame:
+        """Results ready now (waiting at most ``timeout_s`` s for the first): experiment_id,
+        outcomes, optionally failed and failure_reason; empty when none is ready."""
+
+
+class BaseExecutor:
+    """Defaults for the optional hooks of an executor; subclasses implement
+    ``submit`` and ``collect``."""
+
+    timeout_s: float | None = None
+
+    def start(self, campaign: Campaign) -> None:
+        """Called once when a run starts."""
+
+    def in_flight(self) -> set[str]:
+        """Ids of the experiments under way with this executor."""
+        return set()
+
+    def cancel(self, experiment_ids: Collection[str]) -> None:
+        """The runner gave up on these experiments; drop their results if they come."""
+
+    def rejected(self, results: pd.DataFrame, error: DoeError) -> bool:
+        """The runner could not record ``results``; ``True`` keeps the experiments in flight."""
+        return False
+
+    def close(self) -> None:
+        """Release what the executor holds (threads, files)."""
+
+    def __enter__(self) -> BaseExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check_timeout(timeout_s: float | None) -> float | None:
+    if timeout_s is None:
+        return None
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not timeout_s > 0:
+        raise DoeError(f"timeout_s: give a positive number of seconds or None, got {timeout_s!r}")
+    return float(timeout_s)
+
+
+def _empty_results() -> pd.DataFrame:
+    return pd.DataFrame({ID_COLUMN: pd.Series([], dtype=object)})
+
+
+def failure_rows(experiment_ids: Iterable[str], reason: str) -> pd.DataFrame:
+    """A results table marking ``experiment_ids`` failed with ``reason``."""
+    ids = [str(i) for i in experiment_ids]
+    return pd.DataFrame({ID_COLUMN: pd.Series(ids, dtype=object), "failed": [True] * len(ids),
+                         "failure_reason": pd.Series([reason] * len(ids), dtype=object)})
+
+
+def describe_exception(error: BaseException) -> str:
+    """``"<ExceptionType>: <message>"``, the failure reason the runner stores."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+# ---------------------------------------------------------------------- virtual lab
+class VirtualLabExecutor(BaseExecutor):
+    """Runs experiments in the simulated coating lab (:class:`doe.simulate.VirtualLab`).
+
+    The lab makes and tests each recipe when it is submitted; its result is then held in a
+    queue for a random number of collection rounds, as a cell cycler would hold it, so
+    results come back late and out of order. Time is counted in calls of :meth:`collect`,
+    not in seconds: the simulation never sleeps.
+
+    Args:
+        lab: the virtual lab (default ``VirtualLab(seed)``).
+        seed: seed of the lab (when ``lab`` is None) and of the queue delays.
+        delay_rounds: each result is held for a number of :meth:`collect` calls drawn
+            uniformly from ``0..delay_rounds`` (``0``: every result at the next call), or
+            from ``lo..hi`` for a pair ``(lo, hi)``.
+        timeout_s: see :class:`BaseExecutor`.
+    """
+
+    def __init__(
+        self,
+        lab: VirtualLab | None = None,
+        *,
+        seed: int | None = 0,
+        delay_rounds: int | tuple[int, int] = 0,
+        timeout_s: float | None = None,
+    ) -> None:
+        if lab is None:
+            from doe.simulate import VirtualLab
+
+            lab = VirtualLab(seed)
+        self.lab = lab
+        if isinstance(delay_rounds, int) and not isinstance(delay_rounds, bool):
+            low, high = 0, delay_rounds
+        elif isinstance(delay_rounds, tuple) and len(delay_rounds) == 2:
+            low, high = delay_rounds
+        else:
+            raise DoeError(f"delay_rounds: give a whole number or a pair (lo, hi), got {delay_rounds!r}")
+        if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high):
+            raise DoeError(f"delay_rounds: need whole numbers 0 <= lo <= hi, got {delay_rounds!r}")
+        self.delay_rounds = (low, high)
+        self.timeout_s = _check_timeout(timeout_s)
+        self._rng = np.random.default_rng(seed)
+        self._tick = 0
+        self._queue: list[tuple[int, int, dict[str, Any]]] = []  # (due tick, order, result row)
+        self._order = 0
+        self._cancelled: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"VirtualLabExecutor(lab={self.lab!r}, delay_rounds={self.delay_rounds})"
+
+    def submit(self, experiments: pd.DataFrame) -> None:
+        if experiments.empty:
+            return
+        names = self.lab.config.parameter_names
+        recipes = experiments[[ID_COLUMN, *names]].reset_index(drop=True)
+        results = self.lab.run(recipes)
+        keep = [c for c in (ID_COLUMN, *self.lab.OUTCOMES, "failed", "failure_reason") if c in results.columns]
+        low, high = self.delay_rounds
+        for row in results[keep].to_dict("records"):
+            due = self._tick + 1 + int(self._rng.integers(low, high + 1))
+            self._queue.append((due, self._order, {str(k): v for k, v in row.items()}))
+            self._order += 1
+        logger.debug("virtual lab: %d experiment(s) submitted", len(recipes))
+
+    def collect(self, timeout_s: float) -> pd.DataFrame:
+        self._tick += 1
+        ready = [item for item in self._queue if item[0] <= self._tick]
+        self._queue = [item for item in self._queue if item[0] > self._tick]
+        rows = [row for _, _, row in sorted(ready, key=lambda item: (item[0], -item[1]))
+                if str(row[ID_COLUMN]) not in self._cancelled]
+        if not rows:
+            return _empty_results()
+        return pd.DataFrame(rows)
+
+    def in_flight(self) -> set[str]:
+        return {str(row[ID_COLUMN]) for _, _, row in self._queue} - self._cancelled
+
+    def cancel(self, experiment_ids: Collection[str]) -> None:
+        self._cancelled.update(str(i) for i in experiment_ids)
+
+
+# ---------------------------------------------------------------------- plain function
+class CallableExecutor(BaseExecutor):
+    """Runs each batch through a plain (synchronous) Python function.
+
+    ``fn(experiments) -> results`` gets the batch (experiment_id, batch_id, parameters) and
+    returns one row per experiment: ``experiment_id`` (or the rows in the batch's order),
+    outcomes, optionally ``failed`` and ``failure_reason``. Each batch runs in its own
+    background thread, so the runner goes on proposing and can time a batch out. An
+    exception marks the whole batch failed with ``"<ExceptionType>: <message>"``; an
+    experiment missing from the returned table is marked failed too.
+
+    Args:
+        fn: the function.
+        timeout_s: see :class:`BaseExecutor` (a timed-out thread cannot be stopped: it is
+            left to finish in the background and its results are dropped).
+    """
+
+    def __init__(self, fn: Callable[[pd.DataFrame], pd.DataFrame], *, timeout_s: float | None = None) -> None:
+        if not callable(fn):
+            raise DoeError(f"CallableExecutor: fn must be callable, got {type(fn).__name__}")
+        self.fn = fn
+        self.timeout_s = _check_timeout(timeout_s)
+        self._done: queue.Queue[pd.DataFrame] = queue.Queue()
+        self._lock = threading.Lock()
+        self._running: set[str] = set()
+        self._cancelled: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"CallableExecutor({getattr(self.fn, '__name__', self.fn)!r})"
+
+    def submit(self, experiments: pd.DataFrame) -> None:
+        if experiments.empty:
+            return
+        batch = experiments.reset_index(drop=True).copy()
+        ids = [str(i) for i in batch[ID_COLUMN]]
+        with self._lock:
+            self._running.update(ids)
+        thread = threading.Thread(target=self._work, args=(batch, ids), daemon=True,
+                                  name=f"doe-callable-{ids[0]}")
+        thread.start()
+
+    def _work(self, batch: pd.DataFrame, ids: list[str]) -> None:
+        try:
+            results = self.fn(batch.copy())
+            results = _align_results(results, ids)
+        except Exception as error:  # the function's failure is the experiments' failure
+            logger.warning("executor function failed on %s: %s", ids, describe_exception(error))
+            results = failure_rows(ids, describe_exception(error))
+        self._done.put(results)
+
+    def collect(self, timeout_s: float) -> pd.DataFrame:
+        frames: list[pd.DataFrame] = []
+        try:
+            frames.append(self._done.get(timeout=max(float(timeout_s), 0.0)) if timeout_s > 0
+                          else self._done.get_nowait())
+            while True:
+                frames.append(self._done.get_nowait())
+        except queue.Empty:
+            pass
+        if not frames:
+            return _empty_results()
+        results = pd.concat(frames, ignore_index=True)
+        with self._lock:
+            ids = set(results[ID_COLUMN].astype(str))
+            self._running -= ids
+            results = results[~results[ID_COLUMN].astype(str).isin(self._cancelled)]
+        return results.reset_index(drop=True)
+
+    def in_flight(self) -> set[str]:
+        with self._lock:
+            return self._running - self._cancelled
+
+    def cancel(self, experiment_ids: Collection[str]) -> None:
+        with self._lock:
+            self._cancelled.update(str(i) for i in experiment_ids)
+
+
+def _align_results(results: Any, ids: list[str]) -> pd.DataFrame:
+    """The function's answer as a results table covering exactly ``ids``."""
+    if not isinstance(results, pd.DataFrame):
+        raise DataError(f"the executor function must return a pandas DataFrame, got {type(results).__name__}")
+    results = results.reset_index(drop=True).copy()
+    if ID_COLUMN not in results.columns:
+        if len(results) != len(ids):
+            raise DataError(
+                f"the executor function returned {len(results)} row(s) without an {ID_COLUMN!r} column "
+                f"for {len(ids)} experiment(s): return one row per experiment, or the ids"
+            )
+        results.insert(0, ID_COLUMN, ids)
+    results[ID_COLUMN] = results[ID_COLUMN].astype(str)
+    extra = sorted(set(results[ID_COLUMN]) - set(ids))
+    if extra:
+        logger.warning("executor function returned results for experiments it was not given: %s", extra)
+        results = results[results[ID_COLUMN].isin(ids)]
+    missing = [i for i in ids if i not in set(results[ID_COLUMN])]
+    if missing:
+        results = pd.concat([results, failure_rows(missing, "the executor function returned no result")],
+                            ignore_index=True)
+    return results.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------- run sheets in a folder
+_RESULT_NAME = re.compile(r"^(results_.+|.+\.results)\.(csv|xlsx)$", re.IGNORECASE)
+
+
+class FileExecutor(BaseExecutor):
+    """Hands experiments to people through a folder: run sheets out, result files in.
+
+    For each batch it writes ``runsheet_<batch_id>.csv`` (or ``.xlsx``) into ``folder``.
+    Whoever runs the experiments drops a results file beside it, named
+    ``results_<anything>.csv`` or ``<anything>.results.csv`` (``.xlsx`` works too), with
+    ``experiment_id`` and the measured outcomes (the run sheet with outcome columns filled
+    in is fine; a ``failed``/``failure_reason`` column marks runs that gave nothing). Write
+    the file under another name and rename it when complete, or it may be read half-written
+    (a file is read only once it has not changed for ``settle_s`` seconds).
+
+    A file read is moved to ``processed/``. A file that cannot be read or recorded is moved
+    to ``rejected/`` with ``<file>.error.txt`` beside it naming every bad cell; its
+    experiments stay in flight until a corrected file comes (or the timeout).
+
+    Args:
+        folder: the exchange folder (created if missing).
+        file_format: format of the run sheets.
+        timeout_s: see :class:`BaseExecutor`.
+        settle_s: seconds a results file must stay unchanged before it is read.
+    """
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        file_format: Literal["csv", "xlsx"] = "csv",
+        timeout_s: float | None = None,
+        settle_s: float = 1.0,
+    ) -> None:
+        if file_format not in ("csv", "xlsx"):
+            raise DoeError(f"file_format: 'csv' or 'xlsx', got {file_format!r}")
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.file_format = file_format
+        self.timeout_s = _check_timeout(timeout_s)
+        self.settle_s = float(settle_s)
+        self._campaign: Campaign | None = None
+
+    def __repr__(self) -> str:
+        return f"FileExecutor({str(self.folder)!r})"
+
+    @property
+    def processed_dir(self) -> Path:
+        return self.folder / "processed"
+
+    @property
+    def rejected_dir(self) -> Path:
+        return self.folder / "rejected"
+
+    def start(self, campaign: Campaign) -> None:
+        self._campaign = campaign
+
+    def _config_units(self) -> tuple[Any, dict[str, str]]:
+        if self._campaign is None:
+            raise DoeError("FileExecutor: not started; doe.run() calls start(campaign) first")
+        config = self._campaign.config
+        units = {n: u for n in [*config.parameter_names, *config.outcome_names] if (u := config.unit_of(n))}
+        return config, units
+
+    def submit(self, experiments: pd.DataFrame) -> None:
+        from doe.io import write_table
+
+        if experiments.empty:
+            return
+        config, units = self._config_units()
+        batches = experiments["batch_id"].fillna("manual") if "batch_id" in experiments.columns else pd.Series(
+            ["manual"] * len(experiments), index=experiments.index)
+        for batch_id, part in experiments.groupby(batches, sort=False):
+            stem = f"runsheet_{_safe(str(batch_id))}"
+            path = self.folder / f"{stem}.{self.file_format}"
+            k = 2
+            while path.exists():
+                path = self.folder / f"{stem}_{k}.{self.file_format}"
+                k += 1
+            sheet = part.reset_index(drop=True).copy()
+            for outcome in config.outcome_names:
+                if outcome not in sheet.columns:
+                    sheet[outcome] = np.nan
+            tmp = path.with_name(f".{path.name}.tmp")
+            write_table(sheet, tmp, file_format=self.file_format, units=units)
+            tmp.replace(path)
+            logger.info("run sheet written: %s (%d experiment(s))", path, len(sheet))
+
+    def _ready_files(self) -> list[Path]:
+        now = time.time()
+        files = []
+        for path in sorted(self.folder.iterdir()):
+            if path.is_file() and _RESULT_NAME.match(path.name):
+                try:
+                    age = now - path.stat().st_mtime
+                except FileNotFoundError:
+                    continue
+                if age >= self.settle_s:
+                    files.append(path)
+        return files
+
+    def collect(self, timeout_s: float) -> pd.DataFrame:
+        """The next results file that is ready (one file per call), or an empty frame."""
+        from doe.io import read_table
+
+        config, _ = self._config_units()
+        deadline = time.monotonic() + max(float(timeout_s), 0.0)
+        while True:
+            for path in self._ready_files():
+                try:
+                    table = read_table(path, config)
+                except DoeError as error:
+                    self._reject_file(path, error)
+                    continue
+                except Exception as error:  # unreadable file (encoding, broken workbook)
+                    self._reject_file(path, error)
+                    continue
+                self.processed_dir.mkdir(exist_ok=True)
+                target = _free_name(self.processed_dir / path.name)
+                path.replace(target)
+                if ID_COLUMN not in table.columns:
+                    self._reject_file(target, DataError(
+                        f"{path.name}: the results need an {ID_COLUMN!r} column (copy it from the run sheet)"))
+                    continue
+                table = table[table[ID_COLUMN].notna()].reset_index(drop=True)
+                table.attrs["doe_source"] = str(target)
+                logger.info("results file read: %s (%d row(s))", path.name, len(table))
+                return table
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return _empty_results()
+            time.sleep(min(0.2, remaining))
+
+    def rejected(self, results: pd.DataFrame, error: DoeError) -> bool:
+        source = results.attrs.get("doe_source")
+        if source is None or not Path(source).exists():
+            return False
+        self._reject_file(Path(source), error)
+        return True
+
+    def _reject_file(self, path: Path, error: BaseException) -> None:
+        self.rejected_dir.mkdir(exist_ok=True)
+        target = _free_name(self.rejected_dir / path.name)
+        shutil.move(str(path), target)
+        target.with_name(target.name + ".error.txt").write_text(f"{describe_exception(error)}\n\n{error}\n",
+                                                                 encoding="utf-8")
+        logger.warning("results file %s rejected (moved to %s): %s", path.name, target, error)
+
+    def in_flight(self) -> set[str]:
+        """Ids in the run sheets of the folder (the runner keeps those still pending)."""
+        from doe.io import read_table
+
+        ids: set[str] = set()
+        for path in sorted(self.folder.glob("runsheet_*")):
+            if path.suffix.lower() not in (".csv", ".xlsx"):
+                continue
+            try:
+                sheet = read_table(path, self._config_units()[0])
+            except Exception as error:
+                logger.warning("cannot read run sheet %s: %s", path, error)
+                continue
+            if ID_COLUMN in sheet.columns:
+                ids.update(str(i) for i in sheet[ID_COLUMN].dropna())
+        return ids
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:64] or "batch"
+
+
+def _free_name(path: Path) -> Path:
+    if not path.exists():
+        return path
+    for k in range(2, 10_000):
+        candidate = path.with_name(f"{path.stem}_{k}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    return path.with_name(f"{path.stem}_{math.floor(time.time())}{path.suffix}")
+
+
+__all__ = [
+    "BaseExecutor",
+    "CallableExecutor",
+    "Executor",
+    "FileExecutor",
+    "VirtualLabExecutor",
+    "describe_exception",
+    "failure_rows",
+]

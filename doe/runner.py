@@ -1,0 +1,531 @@
+"""The closed loop: propose, hand the batch to an executor, record what comes back, repeat.
+
+::
+
+    from doe import Campaign, run
+    from doe.executors import VirtualLabExecutor
+    from doe.runner import Stop
+
+    campaign = Campaign.from_config("hfo2-ncm85", storage="coating.sqlite3")
+    result = run(campaign, VirtualLabExecutor(seed=0), budget=30, batch_size=3,
+                 stop=Stop(target={"first_cycle_ce_pct": 92}))
+    result.best
+
+Every piece of state lives in the campaign's store, so a run that was killed is continued
+by calling :func:`run` again with the same budget: experiments still pending (proposed or
+running) are handed to the executor again unless it reports them under way, and new ones
+are proposed only for the slots they leave free. The engine never proposes a recipe that is
+pending, and the runner never proposes more than the budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from doe.domain.records import PENDING_STATUSES
+from doe.domain.table import ID_COLUMN
+from doe.errors import DataError, DoeError, ProposalError
+from doe.executors import describe_exception
+
+if TYPE_CHECKING:
+    from doe.campaign import Campaign
+    from doe.executors import Executor
+
+logger = logging.getLogger(__name__)
+
+StopReason = Literal["budget", "target", "patience", "no_proposal"]
+FINISHED_STATUSES = ("completed", "failed")
+MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class Stop:
+    """When a run stops before its budget is spent (options combine: the first one met wins).
+
+    Attributes:
+        target: objective values to reach, e.g. ``{"first_cycle_ce_pct": 92}``: the run stops
+            once one completed experiment that meets the outcome constraints reaches every
+            value (at least it for a maximised objective, at most for a minimised one).
+        patience: stop after this many finished batches in a row that put no experiment on
+            the Pareto front (for one objective: that did not beat the best so far). Counted
+            from the start of this run.
+
+    Whatever stops a run, experiments already handed out are still waited for and recorded;
+    only new proposals stop.
+    """
+
+    target: Mapping[str, float] | None = None
+    patience: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.target is not None:
+            if not isinstance(self.target, Mapping) or not self.target:
+                raise DoeError(f"Stop.target: give a mapping of objective name to value, got {self.target!r}")
+            clean: dict[str, float] = {}
+            for name, value in self.target.items():
+                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                    raise DoeError(f"Stop.target[{name!r}]: must be a finite number, got {value!r}")
+                clean[str(name)] = float(value)
+            object.__setattr__(self, "target", MappingProxyType(clean))
+        if self.patience is not None and (
+            isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1
+        ):
+            raise DoeError(f"Stop.patience: must be a whole number of batches >= 1, got {self.patience!r}")
+
+
+@dataclass(frozen=True, eq=False)  # holds a DataFrame: compare fields, not results
+class RunResult:
+    """What :func:`run` did.
+
+    Attributes:
+        campaign: the campaign's name.
+        stop_reason: ``"budget"`` (spent), ``"target"`` (reached), ``"patience"`` (no
+            improvement) or ``"no_proposal"`` (the engine had nothing left to propose).
+        message: the stop reason in words.
+        experiments: experiments proposed by doe in the campaign, counted against the budget
+            (finished and pending, over every run).
+        proposed: experiments this run proposed.
+        finished: experiments this run recorded as completed or failed.
+        failed: of those, the failed ones (including timeouts and executor errors).
+        rounds: batches this run proposed.
+        best: ``campaign.best()`` at the end (empty when nothing met the constraints).
+        pending: ids still pending in the campaign at the end.
+        elapsed_s: wall-clock seconds.
+    """
+
+    campaign: str
+    stop_reason: StopReason
+    message: str
+    experiments: int
+    proposed: int
+    finished: int
+    failed: int
+    rounds: int
+    best: pd.DataFrame = field(repr=False)
+    pending: tuple[str, ...] = ()
+    elapsed_s: float = 0.0
+
+
+def run(
+    campaign: Campaign,
+    executor: Executor,
+    budget: int,
+    batch_size: int = 3,
+    stop: Stop | None = None,
+    *,
+    max_pending: int | None = None,
+    poll_interval_s: float = 1.0,
+    progress: bool | None = True,
+    fixed: dict[str, Any] | None = None,
+    candidates: pd.DataFrame | None = None,
+) -> RunResult:
+    """Run a closed-loop campaign until the budget is spent or ``stop`` says so.
+
+    Args:
+        campaign: the campaign (its store holds every piece of state).
+        executor: who runs the experiments (:mod:`doe.executors`).
+        budget: the campaign's total number of doe-proposed experiments, finished and
+            pending, previous runs included: a restarted run continues towards the same
+            total. Abandoned experiments do not count.
+        batch_size: experiments per proposal (e.g. the furnace's capacity).
+        stop: extra stopping rules (target value, patience).
+        max_pending: experiments in flight at most (default ``batch_size``: wait for a
+            batch before proposing the next). A larger value lets the runner propose a new
+            batch while earlier ones are still running, treating those as pending. A batch
+            is proposed once ``batch_size`` slots are free (fewer for the last one).
+        poll_interval_s: seconds to wait for results per call of ``executor.collect`` when
+            no batch can be proposed.
+        progress: show a progress bar on stderr (tqdm); ``None``: only when stderr is a
+            terminal; ``False``: none.
+        fixed: parameter values held in every batch (see :meth:`Campaign.suggest`).
+        candidates: choose every batch among these recipes (see :meth:`Campaign.suggest`).
+
+    Returns:
+        A :class:`RunResult`.
+
+    Raises:
+        DoeError: invalid arguments (budget, batch size, a target that is no objective).
+        KeyboardInterrupt: passes through; experiments under way stay pending in the store
+            and a later run picks them up.
+    """
+    _check_int("budget", budget, 1)
+    _check_int("batch_size", batch_size, 1)
+    if max_pending is None:
+        max_pending = batch_size
+    _check_int("max_pending", max_pending, 1)
+    if max_pending < batch_size:
+        raise DoeError(f"max_pending ({max_pending}) must be at least batch_size ({batch_size})")
+    if isinstance(poll_interval_s, bool) or not isinstance(poll_interval_s, int | float) or poll_interval_s < 0:
+        raise DoeError(f"poll_interval_s: a number of seconds >= 0, got {poll_interval_s!r}")
+    if not (callable(getattr(executor, "submit", None)) and callable(getattr(executor, "collect", None))):
+        raise DoeError(f"executor: needs submit(experiments) and collect(timeout_s) methods, got {executor!r}")
+    stop = stop or Stop()
+    if stop.target:
+        objectives = campaign.config.objective_names
+        unknown = [k for k in stop.target if k not in objectives]
+        if unknown:
+            raise DoeError(f"Stop.target: {unknown} are not objectives of campaign {campaign.name!r}; "
+                           f"objectives: {objectives}")
+    loop = _Loop(campaign, executor, budget, batch_size, max_pending, float(poll_interval_s), stop,
+                 fixed, candidates, progress)
+    return loop.run()
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise DoeError(f"{name}: must be a whole number >= {low}, got {value!r}")
+
+
+class _Loop:
+    """One run's bookkeeping; the store stays the truth, this only tracks what is in flight."""
+
+    def __init__(
+        self,
+        campaign: Campaign,
+        executor: Executor,
+        budget: int,
+        batch_size: int,
+        max_pending: int,
+        poll_interval_s: float,
+        stop: Stop,
+        fixed: dict[str, Any] | None,
+        candidates: pd.DataFrame | None,
+        progress: bool | None,
+    ) -> None:
+        self.campaign = campaign
+        self.executor = executor
+        self.budget = budget
+        self.batch_size = batch_size
+        self.max_pending = max_pending
+        self.poll_interval_s = poll_interval_s
+        self.stop = stop
+        self.fixed = fixed
+        self.candidates = candidates
+        self.progress = progress
+        self.timeout_s: float | None = getattr(executor, "timeout_s", None)
+        self.in_flight: dict[str, float] = {}  # experiment id -> when it was handed out (monotonic s)
+        self.batch_of: dict[str, str] = {}
+        self.open_batches: dict[str, set[str]] = {}
+        self.proposed = 0
+        self.finished = 0
+        self.failed = 0
+        self.rounds = 0
+        self.since_improvement = 0
+        self.reason: StopReason | None = None
+        self.message = ""
+        self.bar: Any = None
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> RunResult:
+        started = time.monotonic()
+        start_hook = getattr(self.executor, "start", None)
+        if callable(start_hook):
+            start_hook(self.campaign)
+        history = self.campaign.history()
+        self._open_bar(history)
+        try:
+            self._resume(history)
+            self._check_target()
+            while True:
+                history = self.campaign.history()
+                self._sync(history)
+                used = _counted(history)
+                if self.reason is None and used >= self.budget:
+                    self._stop("budget", f"budget of {self.budget} experiments spent")
+                n = min(self.batch_size, self.budget - used)
+                can_propose = self.reason is None and n >= 1 and self.max_pending - len(self.in_flight) >= n
+                if can_propose:
+                    self._drain(0.0)  # results already there make the next batch better
+                    if self.reason is None:
+                        self._propose(n)
+                    continue
+                if not self.in_flight:
+                    if self.reason is None:  # nothing in flight and no slot: cannot happen, but never spin
+                        self._stop("budget", f"budget of {self.budget} experiments spent")
+                    break
+                self._drain(self.poll_interval_s)
+                self._expire()
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+        history = self.campaign.history()
+        pending = tuple(history.loc[history["status"].isin(PENDING_STATUSES), ID_COLUMN].astype(str))
+        assert self.reason is not None
+        result = RunResult(
+            campaign=self.campaign.name,
+            stop_reason=self.reason,
+            message=self.message,
+            experiments=_counted(history),
+            proposed=self.proposed,
+            finished=self.finished,
+            failed=self.failed,
+            rounds=self.rounds,
+            best=self.campaign.best(),
+            pending=pending,
+            elapsed_s=time.monotonic() - started,
+        )
+        logger.info("campaign %r: run stopped (%s): %d proposed, %d finished in %.1f s",
+                    self.campaign.name, self.message, self.proposed, self.finished, result.elapsed_s)
+        return result
+
+    def _stop(self, reason: StopReason, message: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+            self.message = message
+            logger.info("campaign %r: no more proposals: %s", self.campaign.name, message)
+
+    # ------------------------------------------------------------------ handing out
+    def _resume(self, history: pd.DataFrame) -> None:
+        """Take over the experiments a previous run (or a person) left pending."""
+        pending = history[history["status"].isin(PENDING_STATUSES)]
+        if pending.empty:
+            return
+        in_flight_hook = getattr(self.executor, "in_flight", None)
+        held = {str(i) for i in in_flight_hook()} if callable(in_flight_hook) else set()
+        ids = pending[ID_COLUMN].astype(str)
+        again = pending[~ids.isin(held)]
+        logger.info("campaign %r: %d experiment(s) pending from before; %d handed to the executor again, "
+                    "%d already under way", self.campaign.name, len(pending), len(again), len(pending) - len(again))
+        now = time.monotonic()
+        for exp_id, batch_id in zip(ids, pending["batch_id"], strict=True):
+            self._track(exp_id, str(batch_id) if isinstance(batch_id, str) else "resumed", now)
+        if len(again):
+            params = [p for p in self.campaign.config.parameter_names if p in again.columns]
+            sheet = again[[ID_COLUMN, "batch_id", *params]].reset_index(drop=True)
+            proposed = again.loc[again["status"] == "proposed", ID_COLUMN].astype(str).tolist()
+            self._submit(sheet, proposed)
+
+    def _propose(self, n: int) -> None:
+        try:
+            batch = self.campaign.suggest(n, fixed=self.fixed, candidates=self.candidates)
+        except ProposalError as error:
+            self._stop("no_proposal", f"the engine proposed nothing more: {error}")
+            return
+        self.rounds += 1
+        self.proposed += len(batch)
+        ids = batch[ID_COLUMN].astype(str).tolist()
+        now = time.monotonic()
+        for exp_id, batch_id in zip(ids, batch["batch_id"], strict=True):
+            self._track(exp_id, str(batch_id), now)
+        logger.info("campaign %r: batch %s proposed: %s", self.campaign.name, batch["batch_id"].iloc[0], ids)
+        self._submit(batch, ids)
+
+    def _track(self, exp_id: str, batch_id: str, now: float) -> None:
+        self.in_flight[exp_id] = now
+        self.batch_of[exp_id] = batch_id
+        self.open_batches.setdefault(batch_id, set()).add(exp_id)
+
+    def _submit(self, experiments: pd.DataFrame, to_accept: list[str]) -> None:
+        ids = experiments[ID_COLUMN].astype(str).tolist()
+        try:
+            self.executor.submit(experiments)
+        except Exception as error:  # the executor's failure is these experiments' failure
+            reason = _reason(f"the executor could not start them: {describe_exception(error)}")
+            logger.warning("campaign %r: submit failed for %s: %s", self.campaign.name, ids, reason)
+            self.campaign.fail(ids, reason)
+            self._finished(ids, failed=len(ids))
+            return
+        if to_accept:
+            self.campaign.accept(to_accept)
+
+    # ------------------------------------------------------------------ taking back
+    def _drain(self, timeout_s: float) -> None:
+        """Record every result the executor has ready (waiting up to ``timeout_s`` for the first)."""
+        wait = timeout_s
+        while True:
+            try:
+                results = self.executor.collect(wait)
+            except Exception as error:
+                # which experiments the broken call concerned is unknown: all in flight
+                ids = list(self.in_flight)
+                reason = _reason(f"the executor failed while collecting results: {describe_exception(error)}")
+                logger.warning("campaign %r: %s; marking %s failed", self.campaign.name, reason, ids)
+                self._fail_pending(ids, reason)
+                return
+            if results is None or len(results) == 0:
+                return
+            self._record(results)
+            wait = 0.0
+
+    def _record(self, results: pd.DataFrame) -> None:
+        if not isinstance(results, pd.DataFrame) or ID_COLUMN not in results.columns:
+            ids = list(self.in_flight)
+            reason = _reason(f"the executor returned results without an {ID_COLUMN!r} column")
+            logger.warning("campaign %r: %s", self.campaign.name, reason)
+            self._fail_pending(ids, reason)
+            return
+        history = self.campaign.history()
+        known = set(history[ID_COLUMN].astype(str))
+        result_ids = results[ID_COLUMN].astype(str)
+        unknown = sorted(set(result_ids) - known)
+        if unknown:
+            logger.warning("campaign %r: results for unknown experiments ignored: %s", self.campaign.name, unknown)
+        table = results[result_ids.isin(known)].reset_index(drop=True)
+        if table.empty:
+            return
+        table[ID_COLUMN] = table[ID_COLUMN].astype(str)
+        try:
+            report = self.campaign.record(table)
+        except DoeError as error:
+            hook = getattr(self.executor, "rejected", None)
+            if callable(hook) and hook(results, error):
+                logger.warning("campaign %r: results rejected, waiting for corrected ones: %s",
+                               self.campaign.name, error)
+                return
+            report = self._record_valid_rows(table, error)
+            if report is None:
+                return
+        done = [i for i in report.experiment_ids if i in self.in_flight]
+        late = [i for i in report.experiment_ids if i not in self.in_flight]
+        if late:
+            logger.info("campaign %r: late results recorded for %s", self.campaign.name, late)
+        statuses = self.campaign.history().set_index(ID_COLUMN)["status"]
+        self._finished(done, failed=sum(statuses.get(i) == "failed" for i in done))
+        self._after_results()
+
+    def _record_valid_rows(self, table: pd.DataFrame, error: DoeError) -> Any:
+        """Record the valid rows of a bad table; mark the others' experiments failed."""
+        ids = [i for i in table[ID_COLUMN] if i in self.in_flight]
+        try:
+            report = self.campaign.record(table, valid_rows_only=True) if isinstance(error, DataError) else None
+        except DoeError:
+            report = None
+        if report is None:
+            reason = _reason(f"the executor returned invalid results: {error}")
+            logger.warning("campaign %r: %s", self.campaign.name, reason)
+            self._fail_pending(ids, reason)
+            return None
+        bad_rows = sorted({p.row for p in report.rejected if p.row is not None})
+        for row in bad_rows:
+            exp_id = str(table[ID_COLUMN].iloc[row])
+            problems = "; ".join(str(p) for p in report.rejected if p.row == row)
+            if exp_id in self.in_flight:
+                self._fail_pending([exp_id], _reason(f"the executor returned an invalid result: {problems}"))
+        return report
+
+    def _fail_pending(self, ids: list[str], reason: str) -> None:
+        """Mark experiments failed that are still pending in the store, and forget them."""
+        if not ids:
+            return
+        history = self.campaign.history()
+        status = history.set_index(ID_COLUMN)["status"]
+        still = [i for i in ids if status.get(i) in PENDING_STATUSES]
+        if still:
+            self.campaign.fail(still, reason)
+        cancel = getattr(self.executor, "cancel", None)
+        if callable(cancel):
+            cancel(ids)
+        self._finished(ids, failed=len(still))
+        self._after_results()
+
+    def _expire(self) -> None:
+        if self.timeout_s is None:
+            return
+        now = time.monotonic()
+        late = [i for i, t in self.in_flight.items() if now - t > self.timeout_s]
+        if late:
+            reason = f"timed out after {self.timeout_s:g} s"
+            logger.warning("campaign %r: %s %s", self.campaign.name, late, reason)
+            self._fail_pending(late, reason)
+
+    def _sync(self, history: pd.DataFrame) -> None:
+        """Forget experiments that were finished or abandoned outside this run (e.g. by hand)."""
+        status = history.set_index(ID_COLUMN)["status"]
+        gone = [i for i in self.in_flight if status.get(i) not in PENDING_STATUSES]
+        if gone:
+            logger.info("campaign %r: %s finished outside this run", self.campaign.name, gone)
+            self._finished(gone, failed=0)
+            self._after_results()
+
+    def _finished(self, ids: list[str], failed: int) -> None:
+        ids = [i for i in ids if i in self.in_flight]
+        for i in ids:
+            del self.in_flight[i]
+        self.finished += len(ids)
+        self.failed += int(failed)
+        if self.bar is not None and ids:
+            self.bar.update(len(ids))
+
+    # ------------------------------------------------------------------ stopping rules
+    def _after_results(self) -> None:
+        front = self.campaign.pareto_front()
+        front_ids = set(front[ID_COLUMN].astype(str)) if len(front) else set()
+        for batch_id, members in list(self.open_batches.items()):
+            if members & set(self.in_flight):
+                continue
+            del self.open_batches[batch_id]
+            if members & front_ids:
+                self.since_improvement = 0
+            else:
+                self.since_improvement += 1
+            logger.debug("batch %s finished; %d batch(es) without improvement", batch_id, self.since_improvement)
+        self._update_bar(front)
+        self._check_target(front)
+        patience = self.stop.patience
+        if patience is not None and self.since_improvement >= patience:
+            self._stop("patience", f"no improvement in the last {self.since_improvement} batches")
+
+    def _check_target(self, front: pd.DataFrame | None = None) -> None:
+        target = self.stop.target
+        if not target:
+            return
+        front = self.campaign.pareto_front() if front is None else front
+        if front.empty:
+            return
+        goals = {o.name: o.goal for o in self.campaign.config.objectives}
+        met = pd.Series(True, index=front.index)
+        for name, value in target.items():
+            column = front[name].astype(float)
+            met &= column >= value if goals[name] == "maximize" else column <= value
+        if met.any():
+            exp_id = front.loc[met, ID_COLUMN].iloc[0]
+            self._stop("target", f"target {dict(target)} reached by {exp_id}")
+
+    # ------------------------------------------------------------------ progress
+    def _open_bar(self, history: pd.DataFrame) -> None:
+        if self.progress is False:
+            return
+        if self.progress is None and not sys.stderr.isatty():
+            return
+        from tqdm.auto import tqdm
+
+        finished = history["status"].isin(FINISHED_STATUSES) & (history.get("source") == "doe")
+        self.bar = tqdm(total=self.budget, initial=int(min(finished.sum(), self.budget)),
+                        desc=self.campaign.name, unit="exp", file=sys.stderr, dynamic_ncols=True)
+        self._update_bar()
+
+    def _update_bar(self, front: pd.DataFrame | None = None) -> None:
+        if self.bar is None:
+            return
+        best = self.campaign.best()
+        postfix: dict[str, str] = {}
+        if len(best):
+            for o in self.campaign.config.objectives:
+                postfix[o.name] = f"{float(best[o.name].iloc[0]):.4g}"
+        postfix["pending"] = str(len(self.in_flight))
+        self.bar.set_postfix(postfix, refresh=True)
+
+
+def _counted(history: pd.DataFrame) -> int:
+    """Experiments proposed by doe that count against the budget (all but abandoned)."""
+    if history.empty:
+        return 0
+    by_doe = history["source"] == "doe" if "source" in history.columns else pd.Series(True, index=history.index)
+    return int((by_doe & (history["status"] != "abandoned")).sum())
+
+
+def _reason(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+
+
+__all__ = ["RunResult", "Stop", "run"]

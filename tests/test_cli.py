@@ -1,0 +1,175 @@
+"""The ``doe`` command end to end, in real subprocesses on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from doe import VirtualLab
+from doe.cli import _simulation_report, cli
+from doe.io import read_table, write_table
+
+PARAMS = VirtualLab(0).config.parameter_names
+COMMANDS = ["init", "suggest", "record", "status", "list", "export", "run", "app"]
+
+
+@pytest.fixture()
+def doe_cmd(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Run ``doe ...`` in a subprocess against a fresh SQLite file in ``tmp_path``."""
+    env = dict(os.environ)
+    env["DOE_HOME"] = str(tmp_path / "home")
+    env["DOE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    env["DOE_ACTOR"] = "cli-test"
+
+    def call(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "doe.cli", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+        if check:
+            assert done.returncode == 0, f"doe {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done
+
+    return call
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--db" in result.output and "Usage: " in result.output
+
+
+def test_no_campaign_yet_is_a_clear_error() -> None:
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 1
+    assert "doe init" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_init_suggest_record_status_export_run(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    done = doe_cmd("init", "--template", "hfo2-ncm85", "--name", "coating")
+    assert "created campaign 'coating'" in done.stdout
+
+    done = doe_cmd("suggest", "-n", "3", "--fixed", "dispersion_solvent=toluene", "--out", "runsheet.csv", "--fast")
+    assert "E0001" in done.stdout and "hfo2_loading_wt_pct" in done.stdout
+    sheet = read_table(tmp_path / "runsheet.csv", VirtualLab(0).config)
+    assert list(sheet["experiment_id"]) == ["E0001", "E0002", "E0003"]
+    assert (sheet["dispersion_solvent"] == "toluene").all()
+
+    results = VirtualLab(3, failures=False).run(sheet[["experiment_id", *PARAMS]])
+    results = results.drop(columns=["failed", "failure_reason"]).rename(columns={"first_cycle_ce_pct": "CE (%)"})
+    write_table(results, tmp_path / "results.csv", file_format="csv")
+    done = doe_cmd("record", "results.csv", "--map", "CE (%)=first_cycle_ce_pct")
+    assert "3 row(s) recorded" in done.stdout
+
+    done = doe_cmd("status")
+    assert "completed 3" in done.stdout and "pending: none" in done.stdout
+    assert "best: E000" in done.stdout
+
+    doe_cmd("export", "--out", "history.csv")
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert "E0003" in history.to_string()
+    doe_cmd("export", "--out", "campaign.json")
+    assert json.loads((tmp_path / "campaign.json").read_text())
+
+    done = doe_cmd("list")
+    assert "coating" in done.stdout
+
+    done = doe_cmd("run", "--simulate", "--campaign", "sim", "--budget", "3", "--seed", "1", "--no-progress")
+    assert "budget of 3 experiments spent; 3 experiments (3 proposed, 3 finished" in done.stdout
+    assert "created campaign 'sim'" in done.stderr
+    assert "best recipe: E" in done.stdout or "no completed experiment meets the constraints" in done.stdout
+    done = doe_cmd("run", "--simulate", "--campaign", "sim", "--budget", "3", "--seed", "1")
+    assert "(0 proposed, 0 finished" in done.stdout and "continuing campaign 'sim'" in done.stderr
+
+    # the default campaign is now the most recently updated one, and it says so
+    done = doe_cmd("status")
+    assert "'sim'" in done.stdout and "most recently updated" in done.stderr
+
+
+@pytest.mark.slow
+def test_bad_input_exits_non_zero_with_the_problem_on_stderr(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    doe_cmd("init")
+    bad = pd.DataFrame([{**VirtualLab.study_recipe().iloc[0].to_dict(), "first_cycle_ce_pct": "ninety"}])
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    done = doe_cmd("record", "bad.csv", check=False)
+    assert done.returncode != 0
+    assert "first_cycle_ce_pct" in done.stderr and "ninety" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+    done = doe_cmd("suggest", "--fixed", "anneal_temperature_c=900", check=False)
+    assert done.returncode != 0 and "anneal_temperature_c" in done.stderr and "Traceback" not in done.stderr
+
+    done = doe_cmd("status", "--campaign", "nope", check=False)
+    assert done.returncode != 0 and "nope" in done.stderr and "Traceback" not in done.stderr
+
+    done = doe_cmd("export", "--out", "history.txt", check=False)
+    assert done.returncode != 0 and ".csv" in done.stderr
+
+    done = doe_cmd("run", check=False)
+    assert done.returncode != 0 and "--simulate" in done.stderr
+
+
+def test_fixed_and_map_need_name_value_pairs() -> None:
+    result = CliRunner().invoke(cli, ["record", __file__, "--map", "nonsense"])
+    assert result.exit_code == 1 and "--map: expected NAME=VALUE, got 'nonsense'" in result.output
+
+
+def test_simulation_report_measures_the_distance_from_the_study_recipe() -> None:
+    lab = VirtualLab(0)
+    config = lab.config
+    study = VirtualLab.study_recipe()
+    same = study.assign(experiment_id="E0001", first_cycle_ce_pct=90.2)
+    text = _simulation_report(config, same, lab)
+    assert "distance from the study's recipe in the unit cube: 0.00" in text
+    assert "true (study)" in text and "90.2" in text
+
+    moved = same.copy()
+    moved["anneal_temperature_c"] = 650.0  # (650 - 400) / (750 - 250) = 0.5 of its range
+    moved["anneal_atmosphere"] = "Ar"  # another category: 1
+    text = _simulation_report(config, moved, lab)
+    assert f"unit cube: {(0.5**2 + 1) ** 0.5:.2f}" in text
+    line = next(row for row in text.splitlines() if row.strip().startswith("anneal_temperature_c"))
+    assert "650" in line and "400" in line and "+250" in line and "0.50" in line
+
+
+def test_first_use_creates_the_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOE_HOME", str(tmp_path / "new" / "home"))
+    result = CliRunner().invoke(cli, ["list"])
+    assert result.exit_code == 0, result.output
+    assert "no campaign in sqlite:///" in result.output
+
+
+@pytest.mark.slow
+def test_app_serves_the_streamlit_ui(tmp_path: Path) -> None:
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DOE_HOME": str(tmp_path / "home"), "DOE_DATABASE_URL": f"sqlite:///{tmp_path / 'a.sqlite3'}"}
+    server = subprocess.Popen([sys.executable, "-m", "doe.cli", "app", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, server.communicate()[0]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+                    assert answer.read().decode().strip() == "ok"
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the app did not answer within 90 s"
+                time.sleep(0.5)
+    finally:
+        server.terminate()
+        server.wait(20)

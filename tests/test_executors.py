@@ -1,0 +1,232 @@
+"""Executors on their own: the virtual lab's queue, a plain function in threads, a folder of
+run sheets and result files (real files, a real SQLite campaign, another thread writing)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from doe import Campaign, VirtualLab
+from doe.engine import EngineSettings
+from doe.errors import DataError, DoeError
+from doe.executors import BaseExecutor, CallableExecutor, Executor, FileExecutor, VirtualLabExecutor
+from doe.io import read_table, write_table
+
+PARAMS = VirtualLab(0).config.parameter_names
+
+
+def _batch(n: int, seed: int = 0, batch_id: str = "B0001", first: int = 1) -> pd.DataFrame:
+    recipes = VirtualLab.random_recipes(n, seed=seed)
+    recipes.insert(0, "experiment_id", [f"E{first + i:04d}" for i in range(n)])
+    recipes["batch_id"] = batch_id
+    return recipes
+
+
+def _collect_all(executor: Executor, rounds: int = 50) -> list[pd.DataFrame]:
+    frames = []
+    for _ in range(rounds):
+        frame = executor.collect(0.0)
+        if len(frame):
+            frames.append(frame)
+    return frames
+
+
+def test_builtin_executors_satisfy_the_protocol() -> None:
+    for executor in (VirtualLabExecutor(), CallableExecutor(lambda df: df)):
+        assert isinstance(executor, Executor)
+        assert isinstance(executor, BaseExecutor)
+
+
+def test_virtual_lab_queue_returns_each_result_once_late_and_out_of_order() -> None:
+    executor = VirtualLabExecutor(seed=4, delay_rounds=(1, 4))
+    batch = _batch(8)
+    executor.submit(batch)
+    assert executor.in_flight() == set(batch["experiment_id"])
+    assert executor.collect(0.0).empty  # nothing is ready at the first call (delay >= 1)
+    frames = _collect_all(executor)
+    returned = [i for f in frames for i in f["experiment_id"]]
+    assert sorted(returned) == sorted(batch["experiment_id"])  # each exactly once
+    assert len(frames) > 1  # in several pieces
+    assert returned != sorted(returned)  # not in submission order
+    assert executor.in_flight() == set()
+    columns = set(pd.concat(frames).columns)
+    assert {"experiment_id", "failed", "failure_reason", *VirtualLab.OUTCOMES} == columns
+
+
+def test_virtual_lab_results_are_the_labs_measurements() -> None:
+    batch = _batch(4)
+    executor = VirtualLabExecutor(VirtualLab(7), seed=1)
+    executor.submit(batch)
+    got = executor.collect(0.0).set_index("experiment_id").sort_index()
+    expected = VirtualLab(7).run(batch[["experiment_id", *PARAMS]]).set_index("experiment_id").sort_index()
+    pd.testing.assert_series_equal(got["first_cycle_ce_pct"], expected["first_cycle_ce_pct"])
+
+
+def test_virtual_lab_cancelled_results_are_dropped() -> None:
+    executor = VirtualLabExecutor(seed=0, delay_rounds=(2, 2))
+    executor.submit(_batch(3))
+    executor.cancel(["E0002"])
+    returned = [i for f in _collect_all(executor, 5) for i in f["experiment_id"]]
+    assert returned == ["E0001", "E0003"] or sorted(returned) == ["E0001", "E0003"]
+
+
+@pytest.mark.parametrize("bad", [-1, (3, 1), "2", (0, 1.5)])
+def test_virtual_lab_delay_is_validated(bad: object) -> None:
+    with pytest.raises(DoeError, match="delay_rounds"):
+        VirtualLabExecutor(delay_rounds=bad)  # type: ignore[arg-type]
+
+
+def test_callable_runs_in_the_background_and_collects_when_ready() -> None:
+    release = threading.Event()
+    lab = VirtualLab(1)
+
+    def measure(experiments: pd.DataFrame) -> pd.DataFrame:
+        release.wait(10)
+        return lab.run(experiments)
+
+    executor = CallableExecutor(measure)
+    started = time.monotonic()
+    executor.submit(_batch(3))
+    assert time.monotonic() - started < 1.0  # submit does not wait for the function
+    assert executor.collect(0.05).empty
+    assert executor.in_flight() == {"E0001", "E0002", "E0003"}
+    release.set()
+    results = executor.collect(5.0)
+    assert sorted(results["experiment_id"]) == ["E0001", "E0002", "E0003"]
+    assert executor.in_flight() == set()
+
+
+def test_callable_exception_fails_the_batch_with_type_and_message() -> None:
+    def broken(experiments: pd.DataFrame) -> pd.DataFrame:
+        raise RuntimeError("furnace offline\nsecond line")
+
+    executor = CallableExecutor(broken)
+    executor.submit(_batch(2))
+    results = executor.collect(5.0)
+    assert results["failed"].all()
+    assert set(results["failure_reason"]) == {"RuntimeError: furnace offline"}
+
+
+def test_callable_aligns_rows_without_ids_and_fails_missing_ones() -> None:
+    executor = CallableExecutor(lambda df: pd.DataFrame({"first_cycle_ce_pct": [80.0, 81.0]}))
+    executor.submit(_batch(2))
+    results = executor.collect(5.0)
+    assert list(results["experiment_id"]) == ["E0001", "E0002"]
+    assert list(results["first_cycle_ce_pct"]) == [80.0, 81.0]
+
+    executor = CallableExecutor(lambda df: df[["experiment_id"]].head(1).assign(first_cycle_ce_pct=85.0))
+    executor.submit(_batch(3))
+    results = executor.collect(5.0).set_index("experiment_id")
+    assert results.loc["E0001", "first_cycle_ce_pct"] == 85.0
+    assert bool(results.loc["E0002", "failed"]) and bool(results.loc["E0003", "failed"])
+    assert "no result" in results.loc["E0002", "failure_reason"]
+
+    executor = CallableExecutor(lambda df: "not a table")  # type: ignore[arg-type,return-value]
+    executor.submit(_batch(1))
+    results = executor.collect(5.0)
+    assert results["failure_reason"].iloc[0].startswith("DataError: the executor function must return")
+
+
+# ---------------------------------------------------------------------- folder exchange
+@pytest.fixture()
+def campaign(tmp_path: Path) -> Campaign:
+    return Campaign.from_config("hfo2-ncm85", storage=str(tmp_path / "c.sqlite3"), settings=EngineSettings.fast())
+
+
+def _results_for(sheet: pd.DataFrame, lab: VirtualLab) -> pd.DataFrame:
+    return lab.run(sheet[["experiment_id", *PARAMS]])
+
+
+def test_file_executor_writes_run_sheets_and_reads_results_written_by_another_thread(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    folder = tmp_path / "exchange"
+    executor = FileExecutor(folder, settle_s=0.1)
+    executor.start(campaign)
+    batch = campaign.suggest(3)
+    executor.submit(batch)
+    sheet_path = folder / f"runsheet_{batch['batch_id'].iloc[0]}.csv"
+    assert sheet_path.is_file()
+    sheet = read_table(sheet_path, campaign.config)
+    assert list(sheet["experiment_id"]) == list(batch["experiment_id"])
+    assert executor.in_flight() == set(batch["experiment_id"])
+
+    def lab_technician() -> None:
+        time.sleep(0.3)
+        tmp = folder / "writing.tmp"
+        write_table(_results_for(sheet, VirtualLab(2)), tmp, file_format="csv")
+        tmp.rename(folder / "results_B0001.csv")
+
+    worker = threading.Thread(target=lab_technician)
+    worker.start()
+    assert executor.collect(0.0).empty
+    results = executor.collect(10.0)
+    worker.join()
+    assert sorted(results["experiment_id"]) == sorted(batch["experiment_id"])
+    assert (folder / "processed" / "results_B0001.csv").is_file()
+    assert not (folder / "results_B0001.csv").exists()
+    campaign.record(results)
+    assert set(campaign.history()["status"]) <= {"completed", "failed"}
+
+
+def test_file_executor_moves_a_bad_results_file_to_rejected_with_the_cells_named(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    folder = tmp_path / "exchange"
+    executor = FileExecutor(folder, settle_s=0.0)
+    executor.start(campaign)
+    batch = campaign.suggest(2)
+    executor.submit(batch)
+    results = _results_for(batch, VirtualLab(3, failures=False))
+    results["first_cycle_ce_pct"] = results["first_cycle_ce_pct"].astype(object)
+    results.loc[1, "first_cycle_ce_pct"] = "ninety"
+    write_table(results, folder / "batch1.results.csv", file_format="csv")
+    table = executor.collect(2.0)
+    assert len(table) == 2
+    with pytest.raises(DataError) as caught:
+        campaign.record(table)
+    assert executor.rejected(table, caught.value) is True
+    rejected = folder / "rejected" / "batch1.results.csv"
+    assert rejected.is_file()
+    error_text = (folder / "rejected" / "batch1.results.csv.error.txt").read_text()
+    assert "first_cycle_ce_pct" in error_text and "ninety" in error_text and "row 1" in error_text
+    assert executor.collect(0.0).empty
+
+
+def test_file_executor_rejects_a_file_without_ids(campaign: Campaign, tmp_path: Path) -> None:
+    folder = tmp_path / "exchange"
+    executor = FileExecutor(folder, settle_s=0.0)
+    executor.start(campaign)
+    pd.DataFrame({"first_cycle_ce_pct": [88.0]}).to_csv(folder / "results_x.csv", index=False)
+    assert executor.collect(0.5).empty
+    assert (folder / "rejected" / "results_x.csv").is_file()
+    assert "experiment_id" in (folder / "rejected" / "results_x.csv.error.txt").read_text()
+
+
+def test_file_executor_leaves_other_files_and_unsettled_results_alone(campaign: Campaign, tmp_path: Path) -> None:
+    folder = tmp_path / "exchange"
+    executor = FileExecutor(folder, settle_s=30.0)
+    executor.start(campaign)
+    (folder / "notes.csv").write_text("a,b\n1,2\n")
+    (folder / "results_B0001.csv").write_text("experiment_id,first_cycle_ce_pct\nE0001,88\n")
+    assert executor.collect(0.3).empty  # written just now: may still be being written
+    assert (folder / "results_B0001.csv").exists() and (folder / "notes.csv").exists()
+
+
+def test_file_executor_needs_start(tmp_path: Path) -> None:
+    executor = FileExecutor(tmp_path)
+    with pytest.raises(DoeError, match="start"):
+        executor.submit(_batch(1))
+
+
+def test_timeout_is_validated() -> None:
+    for bad in (0, -1.0, "10", True):
+        with pytest.raises(DoeError, match="timeout_s"):
+            CallableExecutor(lambda df: df, timeout_s=bad)  # type: ignore[arg-type]
+    assert CallableExecutor(lambda df: df, timeout_s=2).timeout_s == 2.0
+    assert np.isclose(VirtualLabExecutor(timeout_s=0.5).timeout_s or 0, 0.5)

@@ -1,0 +1,349 @@
+"""The closed-loop runner on real SQLite campaigns, real BoTorch fits and the virtual lab:
+budgets, asynchronous out-of-order results, failing and hanging executors, stopping rules,
+and a run killed with SIGKILL then restarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from doe import Campaign, VirtualLab, run
+from doe.engine import EngineSettings
+from doe.errors import DoeError
+from doe.executors import CallableExecutor, FileExecutor, VirtualLabExecutor
+from doe.io import write_table
+from doe.runner import RunResult, Stop
+
+# short fits: the runner is under test here, not the model (still real BoTorch fits)
+FAST = EngineSettings(num_restarts=2, raw_samples=32, mc_samples=32, fit_maxiter=10, maxiter_alternating=2)
+PARAMS = VirtualLab(0).config.parameter_names
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'runs.sqlite3'}"
+
+
+@pytest.fixture()
+def campaign(db: str) -> Campaign:
+    return Campaign.from_config("hfo2-ncm85", storage=db, actor="robot", settings=FAST)
+
+
+class SpyLab(VirtualLabExecutor):
+    """The virtual lab, noting how many experiments it held whenever a batch came in."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.held_at_submit: list[int] = []
+        self.submitted: list[str] = []
+
+    def submit(self, experiments: pd.DataFrame) -> None:
+        self.held_at_submit.append(len(self.in_flight()))
+        self.submitted += list(experiments["experiment_id"])
+        super().submit(experiments)
+
+
+def _assert_no_duplicate_recipes(campaign: Campaign) -> None:
+    recipes = campaign.history()[PARAMS].astype(str)
+    assert not recipes.duplicated().any(), recipes[recipes.duplicated(keep=False)]
+
+
+def test_synchronous_loop_spends_the_budget(campaign: Campaign) -> None:
+    result = run(campaign, VirtualLabExecutor(seed=0), budget=6, batch_size=3, progress=False)
+    assert isinstance(result, RunResult)
+    assert result.stop_reason == "budget"
+    assert (result.experiments, result.proposed, result.finished, result.rounds) == (6, 6, 6, 2)
+    history = campaign.history()
+    assert len(history) == 6 and set(history["status"]) <= {"completed", "failed"}
+    assert list(history["batch_id"].unique()) == ["B0001", "B0002"]
+    assert result.pending == ()
+    pd.testing.assert_frame_equal(result.best, campaign.best())
+    _assert_no_duplicate_recipes(campaign)
+    # the budget is the campaign's total: running again proposes nothing more
+    again = run(campaign, VirtualLabExecutor(seed=1), budget=6, progress=False)
+    assert (again.stop_reason, again.proposed, again.experiments) == ("budget", 0, 6)
+
+
+def test_asynchronous_executor_returning_results_late_and_out_of_order(campaign: Campaign) -> None:
+    executor = SpyLab(seed=3, delay_rounds=(0, 3))
+    result = run(campaign, executor, budget=9, batch_size=3, max_pending=6, poll_interval_s=0, progress=False)
+    assert result.stop_reason == "budget"
+    assert (result.experiments, result.finished, result.rounds) == (9, 9, 3)
+    # a batch was proposed while an earlier one was still under way
+    assert max(executor.held_at_submit) >= 1
+    assert sorted(executor.submitted) == sorted(campaign.history()["experiment_id"])
+    assert set(campaign.history()["status"]) <= {"completed", "failed"}
+    _assert_no_duplicate_recipes(campaign)
+
+
+def test_last_batch_is_cut_to_the_budget(campaign: Campaign) -> None:
+    result = run(campaign, VirtualLabExecutor(seed=0), budget=4, batch_size=3, progress=False)
+    assert (result.experiments, result.rounds) == (4, 2)
+    assert campaign.history()["batch_id"].value_counts().to_dict() == {"B0001": 3, "B0002": 1}
+
+
+def test_an_executor_that_raises_fails_its_experiments_and_the_loop_goes_on(campaign: Campaign) -> None:
+    lab = VirtualLab(5, failures=False)
+    calls = {"n": 0}
+
+    def flaky_cycler(experiments: pd.DataFrame) -> pd.DataFrame:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("cycler channel 4 not responding")
+        return lab.run(experiments)
+
+    result = run(campaign, CallableExecutor(flaky_cycler), budget=6, batch_size=3, poll_interval_s=0.05,
+                 progress=False)
+    assert result.stop_reason == "budget" and result.failed == 3
+    history = campaign.history().set_index("experiment_id")
+    first = history[history["batch_id"] == "B0001"]
+    assert (first["status"] == "failed").all()
+    assert set(first["failure_reason"]) == {"ConnectionError: cycler channel 4 not responding"}
+    assert (history[history["batch_id"] == "B0002"]["status"] == "completed").all()
+
+
+def test_an_executor_whose_submit_raises(campaign: Campaign) -> None:
+    class Broken(VirtualLabExecutor):
+        def submit(self, experiments: pd.DataFrame) -> None:
+            raise OSError("run sheet share is read-only")
+
+    result = run(campaign, Broken(seed=0), budget=3, progress=False)
+    history = campaign.history()
+    assert result.failed == 3 and (history["status"] == "failed").all()
+    assert history["failure_reason"].str.contains("OSError: run sheet share is read-only").all()
+
+
+def test_an_executor_that_times_out(campaign: Campaign) -> None:
+    never = threading.Event()
+    try:
+        executor = CallableExecutor(lambda df: never.wait(30) and df, timeout_s=0.3)
+        started = time.monotonic()
+        result = run(campaign, executor, budget=3, poll_interval_s=0.05, progress=False)
+        assert time.monotonic() - started < 20
+    finally:
+        never.set()
+    history = campaign.history()
+    assert result.stop_reason == "budget" and result.failed == 3
+    assert (history["status"] == "failed").all()
+    assert set(history["failure_reason"]) == {"timed out after 0.3 s"}
+
+
+def test_invalid_results_fail_only_their_experiments(campaign: Campaign) -> None:
+    lab = VirtualLab(2, failures=False)
+
+    def sloppy(experiments: pd.DataFrame) -> pd.DataFrame:
+        results = lab.run(experiments)
+        results["first_cycle_ce_pct"] = results["first_cycle_ce_pct"].astype(object)
+        results.loc[results.index[0], "first_cycle_ce_pct"] = "n/a"  # not a number
+        return results
+
+    run(campaign, CallableExecutor(sloppy), budget=3, poll_interval_s=0.05, progress=False)
+    history = campaign.history().set_index("experiment_id")
+    assert history.loc["E0001", "status"] == "failed"
+    assert "first_cycle_ce_pct" in history.loc["E0001", "failure_reason"]
+    assert (history.loc[["E0002", "E0003"], "status"] == "completed").all()
+
+
+def test_stop_at_target(campaign: Campaign) -> None:
+    result = run(campaign, VirtualLabExecutor(VirtualLab(0, failures=False)), budget=30, batch_size=3,
+                 stop=Stop(target={"first_cycle_ce_pct": 50.0}), progress=False)
+    assert result.stop_reason == "target" and result.proposed == 3
+    assert "first_cycle_ce_pct" in result.message
+
+
+def test_stop_on_patience(campaign: Campaign) -> None:
+    # each batch measures worse than the one before: no improvement after the first
+    counter = {"value": 95.0}
+
+    def worse_and_worse(experiments: pd.DataFrame) -> pd.DataFrame:
+        counter["value"] -= 5.0
+        n = len(experiments)
+        return pd.DataFrame({"experiment_id": experiments["experiment_id"],
+                             "first_cycle_ce_pct": [counter["value"]] * n,
+                             "capacity_retention_pct": [counter["value"] - 20] * n,
+                             "coating_thickness_nm": [5.0] * n})
+
+    result = run(campaign, CallableExecutor(worse_and_worse), budget=30, batch_size=3,
+                 stop=Stop(patience=1), poll_interval_s=0.05, progress=False)
+    assert result.stop_reason == "patience" and result.rounds == 2 and result.experiments == 6
+    assert result.message == "no improvement in the last 1 batches"
+
+
+def test_stop_and_arguments_are_validated(campaign: Campaign) -> None:
+    with pytest.raises(DoeError, match="patience"):
+        Stop(patience=0)
+    with pytest.raises(DoeError, match="finite"):
+        Stop(target={"first_cycle_ce_pct": float("nan")})
+    stop = Stop(target={"first_cycle_ce_pct": 92})
+    with pytest.raises(TypeError):
+        stop.target["first_cycle_ce_pct"] = 99  # type: ignore[index]
+    with pytest.raises(DoeError, match="not objectives"):
+        run(campaign, VirtualLabExecutor(), budget=3, stop=Stop(target={"coating_thickness_nm": 5}))
+    with pytest.raises(DoeError, match="max_pending"):
+        run(campaign, VirtualLabExecutor(), budget=3, batch_size=3, max_pending=2)
+    with pytest.raises(DoeError, match="budget"):
+        run(campaign, VirtualLabExecutor(), budget=0)
+    with pytest.raises(DoeError, match="submit"):
+        run(campaign, object(), budget=3)  # type: ignore[arg-type]
+    assert campaign.history().empty
+
+
+def test_pending_experiments_are_handed_over_not_proposed_again(campaign: Campaign) -> None:
+    left = campaign.suggest(3)  # a previous run proposed these and died
+    campaign.accept(left["experiment_id"][:1])
+    executor = SpyLab(seed=0)
+    result = run(campaign, executor, budget=6, batch_size=3, progress=False)
+    assert executor.submitted[:3] == list(left["experiment_id"])
+    assert executor.held_at_submit == [0, 0]
+    assert (result.experiments, result.proposed, result.rounds) == (6, 3, 1)
+    _assert_no_duplicate_recipes(campaign)
+
+
+def test_experiments_the_executor_has_under_way_are_waited_for(campaign: Campaign, tmp_path: Path) -> None:
+    folder = tmp_path / "exchange"
+    first = FileExecutor(folder, settle_s=0.0)
+    first.start(campaign)
+    batch = campaign.suggest(3)
+    first.submit(batch)
+    campaign.accept(batch["experiment_id"])
+    # a person answers the run sheet while no runner is alive
+    write_table(VirtualLab(1).run(batch[["experiment_id", *PARAMS]]), folder / "results_B0001.csv",
+                file_format="csv")
+    result = run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=60), budget=3, poll_interval_s=0.05,
+                 progress=False)
+    assert (result.proposed, result.finished, result.experiments) == (0, 3, 3)
+    assert len(list(folder.glob("runsheet_*.csv"))) == 1  # not handed out a second time
+
+
+def test_file_executor_loop_with_a_person_in_another_thread(campaign: Campaign, tmp_path: Path) -> None:
+    folder = tmp_path / "exchange"
+    lab = VirtualLab(4)
+    done = threading.Event()
+
+    def technician() -> None:
+        from doe.io import read_table
+
+        answered: set[str] = set()
+        while not done.is_set():
+            for sheet_path in sorted(folder.glob("runsheet_*.csv")):
+                if sheet_path.name in answered:
+                    continue
+                sheet = read_table(sheet_path, campaign.config)
+                answered.add(sheet_path.name)
+                results = lab.run(sheet[["experiment_id", *PARAMS]])
+                if sheet_path.name == "runsheet_B0001.csv":  # a typo first, then the fix
+                    bad = results.copy()
+                    bad["first_cycle_ce_pct"] = "n/a?"
+                    write_table(bad, folder / "results_B0001.csv", file_format="csv")
+                    while not (folder / "rejected" / "results_B0001.csv").exists() and not done.is_set():
+                        time.sleep(0.05)
+                write_table(results, folder / ".tmp.csv", file_format="csv")
+                (folder / ".tmp.csv").rename(folder / f"results_{sheet_path.stem.split('_')[1]}.csv")
+            time.sleep(0.05)
+
+    worker = threading.Thread(target=technician, daemon=True)
+    folder.mkdir()
+    worker.start()
+    try:
+        result = run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=60), budget=6, batch_size=3,
+                     poll_interval_s=0.05, progress=False)
+    finally:
+        done.set()
+        worker.join(5)
+    assert result.stop_reason == "budget" and result.finished == 6
+    assert set(campaign.history()["status"]) <= {"completed", "failed"}
+    assert "n/a?" in (folder / "rejected" / "results_B0001.csv.error.txt").read_text()
+
+
+SCRIPT = textwrap.dedent("""
+    import sys, time
+    from doe import Campaign, VirtualLab, run
+    from doe.engine import EngineSettings
+    from doe.errors import StorageError
+    from doe.executors import CallableExecutor
+
+    db, budget = sys.argv[1], int(sys.argv[2])
+    fast = EngineSettings(num_restarts=2, raw_samples=32, mc_samples=32, fit_maxiter=10, maxiter_alternating=2)
+    try:
+        campaign = Campaign.load("hfo2-ncm85", storage=db, settings=fast)
+    except StorageError:
+        campaign = Campaign.from_config("hfo2-ncm85", storage=db, settings=fast)
+    lab = VirtualLab(11)
+
+    def slow_lab(experiments):
+        time.sleep(0.4)
+        return lab.run(experiments)
+
+    result = run(campaign, CallableExecutor(slow_lab), budget=budget, batch_size=3, max_pending=6,
+                 poll_interval_s=0.05, progress=False)
+    print("DONE", result.stop_reason, result.experiments, result.proposed)
+""")
+
+
+@pytest.fixture()
+def script(tmp_path: Path) -> Path:
+    path = tmp_path / "loop.py"
+    path.write_text(SCRIPT)
+    return path
+
+
+def _kill_when(process: subprocess.Popen[str], db: str, ready: int) -> None:
+    """SIGKILL the run once ``ready`` experiments exist and some are still pending."""
+    from doe.campaign import Campaign as C
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            history = C.load("hfo2-ncm85", storage=db).history()
+        except DoeError:
+            history = pd.DataFrame({"status": []})
+        if len(history) >= ready and history["status"].isin(["proposed", "running"]).any():
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+            return
+        time.sleep(0.05)
+    process.kill()
+    pytest.fail("the run never reached the point to kill it")
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_way_and_restarted_finishes_the_budget_without_duplicates(
+    db: str, script: Path
+) -> None:
+    budget = 12
+    process = subprocess.Popen([sys.executable, str(script), db, str(budget)], text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _kill_when(process, db, ready=7)
+    assert process.returncode == -signal.SIGKILL
+    killed = Campaign.load("hfo2-ncm85", storage=db)
+    pending_at_kill = set(killed.pending()["experiment_id"])
+    assert pending_at_kill and len(killed.history()) < budget + 1
+
+    finished = subprocess.run([sys.executable, str(script), db, str(budget)], text=True, capture_output=True,
+                              timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert f"DONE budget {budget}" in finished.stdout
+    campaign = Campaign.load("hfo2-ncm85", storage=db)
+    history = campaign.history()
+    assert len(history) == budget  # nothing proposed twice, nothing beyond the budget
+    assert set(history["status"]) <= {"completed", "failed"}
+    assert pending_at_kill <= set(history.loc[history["status"].isin(["completed", "failed"]), "experiment_id"])
+    _assert_no_duplicate_recipes(campaign)
+    assert len(campaign.proposals()) == budget
+
+
+def test_progress_bar_writes_to_stderr(campaign: Campaign, capsys: pytest.CaptureFixture[str]) -> None:
+    run(campaign, VirtualLabExecutor(seed=0), budget=3, progress=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and campaign.name in err
+
