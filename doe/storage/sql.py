@@ -245,17 +245,16 @@ def _resolve_url(url: str | None) -> tuple[str, bool]:
     """The SQLAlchemy URL for ``url`` and whether it is a private in-memory database."""
     if url is None:
         url = default_database_url()
-        if "://" not in url:
-            url = f"sqlite:///{Path(url).expanduser()}"
-        if url.startswith("sqlite:///") and url not in ("sqlite:///:memory:",):
-            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
     if not isinstance(url, str) or not url.strip():
         raise StorageError(f"the database URL must be non-empty text, got {_short(url)}")
     url = url.strip()
     if url in (":memory:", "sqlite://", "sqlite:///:memory:"):
         return "sqlite://", True
     if "://" not in url:
-        return f"sqlite:///{Path(url).expanduser().resolve()}", False
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
+    if url.startswith("sqlite:///"):
+        # The data folder of a new SQLite file may not exist yet (fresh DOE_HOME).
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
     return url, False
 
 
