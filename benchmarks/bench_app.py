@@ -1,0 +1,196 @@
+"""Responsiveness of the web app: page reruns, interactions, and a batch of 4 at n = 50.
+
+Targets (issue 5): a page interaction that needs no new fit answers within 1 s; a batch of 4
+with 50 finished experiments within 3 s on this machine; no refit on a rerun.
+
+Set-up: a campaign from the ``hfo2-ncm85`` template with 50 finished experiments of the
+virtual lab (random recipes, noisy results, a few failed runs) in an SQLite file. Then:
+
+1. ``Campaign.suggest(4)`` on a freshly loaded Campaign (fit + acquisition, cold model
+   cache) and again on the same object (model cached: acquisition only), default engine
+   settings, torch with its default threads; the proposed experiments are abandoned between
+   repetitions so every repetition sees the same data.
+2. The app in-process (Streamlit's AppTest, same script runs as the server's): the first run
+   of each page (cold: Insights fits and computes its model views), plain reruns, and one
+   widget interaction per page that needs no new fit; then "Suggest experiments" (batch 4)
+   clicked on the Plan page.
+
+Usage: ``.venv/bin/python benchmarks/bench_app.py [--repeats 5] [--suggest-repeats 3] [--out FILE]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (
+    RESULTS,
+    ROOT,
+    command_line,
+    git_revision,
+    machine,
+    markdown_table,
+    package_versions,
+)
+
+CAMPAIGN = "bench-n50"
+N_FINISHED = 50
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def build_campaign(url: str) -> int:
+    """The campaign with ``N_FINISHED`` finished virtual-lab experiments; number failed."""
+    from doe.campaign import Campaign
+    from doe.simulate import VirtualLab
+
+    campaign = Campaign.from_config("hfo2-ncm85", storage=url, name=CAMPAIGN, actor="bench")
+    recipes = VirtualLab.random_recipes(N_FINISHED, seed=11)
+    results = VirtualLab(seed=12).run(recipes)
+    campaign.record(pd.concat([recipes.reset_index(drop=True), results.reset_index(drop=True)], axis=1))
+    return int(results["failed"].sum())
+
+
+def bench_suggest(url: str, repeats: int) -> tuple[list[float], list[float]]:
+    from doe.campaign import Campaign
+
+    cold, warm = [], []
+    for _ in range(repeats):
+        campaign = Campaign.load(CAMPAIGN, storage=url, actor="bench")
+        for bucket in (cold, warm):
+            start = time.perf_counter()
+            batch = campaign.suggest(4)
+            bucket.append(time.perf_counter() - start)
+            assert len(batch) == 4
+            campaign.abandon(batch["experiment_id"].tolist(), reason="benchmark")
+    return cold, warm
+
+
+def bench_pages(repeats: int) -> tuple[list[list[str]], float]:
+    from streamlit.testing.v1 import AppTest
+
+    from doe.ui import state
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state[state.ACTOR] = "bench"
+    at.session_state[state.NEXT_CAMPAIGN] = CAMPAIGN
+    at.run()
+    rows: list[list[str]] = []
+
+    def flip(getter: Callable[[], object], values: tuple[object, object]) -> list[float]:
+        times = []
+        for i in range(repeats):
+            widget = getter()
+            widget.set_value(values[i % 2])  # type: ignore[attr-defined]
+            times.append(_timed(at.run))
+            assert not at.exception, [e.value for e in at.exception]
+        return times
+
+    interactions: dict[str, tuple[str, Callable[[], list[float]]]] = {
+        "campaigns": ("toggle 'show archived'", lambda: flip(lambda: at.toggle(key=state.SHOW_ARCHIVED),
+                                                             (True, False))),
+        "plan": ("choose a parameter to hold fixed", lambda: flip(lambda: at.multiselect(key=state.FIXED_NAMES),
+                                                                  (["anneal_atmosphere"], []))),
+        "record": ("switch the grid to 'all experiments'", lambda: flip(
+            lambda: at.radio(key=state.GRID_SHOW), ("all experiments", "awaiting results"))),
+        "insights": ("response surface: another y parameter (predict, no fit)", lambda: flip(
+            lambda: at.selectbox(key=state.SURFACE_Y), ("anneal_time_h", "solid_content_mg_per_ml"))),
+        "history": ("filter by text", lambda: flip(lambda: at.text_input(key=state.FILTER_TEXT), ("O2", "E00"))),
+    }
+    for page, (what, interact) in interactions.items():
+        at.switch_page(f"doe/ui/pages/{page}.py")
+        first = _timed(at.run)
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+        reruns = [_timed(at.run) for _ in range(repeats)]
+        changes = interact()
+        rows.append([page, f"{first:.2f}", f"{statistics.median(reruns):.3f} (max {max(reruns):.3f})",
+                     what, f"{statistics.median(changes):.3f} (max {max(changes):.3f})"])
+
+    at.switch_page("doe/ui/pages/plan.py").run()
+    at.number_input(key=state.BATCH_SIZE).set_value(4)
+    button = next(b for b in at.button if b.label == "Suggest experiments")
+    suggest_ui = _timed(lambda: button.click().run())
+    assert "Proposed 4 experiment(s)" in " ".join(s.value for s in at.success), [e.value for e in at.error]
+    return rows, suggest_ui
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="reruns and interactions per page")
+    parser.add_argument("--suggest-repeats", type=int, default=3, help="fresh Campaigns timed for suggest(4)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "app.md")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    started = time.perf_counter()
+    import torch  # imported up front: its ~3 s import is a one-off of the server process
+
+    with tempfile.TemporaryDirectory(prefix="doe-bench-app-") as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+        os.environ["DOE_DATABASE_URL"] = url
+        os.environ["DOE_HOME"] = folder
+        os.environ.pop("DOE_ENGINE_SETTINGS", None)
+        failed = build_campaign(url)
+        print(f"campaign ready: {N_FINISHED} finished ({failed} failed)", file=sys.stderr)
+        cold, warm = bench_suggest(url, args.suggest_repeats)
+        print(f"suggest(4): cold {statistics.median(cold):.2f} s, warm {statistics.median(warm):.2f} s",
+              file=sys.stderr)
+        rows, suggest_ui = bench_pages(args.repeats)
+    total = time.perf_counter() - started
+    load = os.getloadavg()
+
+    text = "\n".join([
+        "# Web app responsiveness",
+        "",
+        f"- Command (from the repository root): `{command_line()}`",
+        f"- Date: {time.strftime('%Y-%m-%d %H:%M %Z')}; wall time of the run {total:.0f} s",
+        f"- Machine: {machine()}; torch threads {torch.get_num_threads()}; "
+        f"load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (other jobs share the 2 cores)",
+        f"- Code: git {git_revision()}; Python {platform.python_version()}; "
+        + ", ".join(f"{k} {v}" for k, v in package_versions(("torch", "botorch", "streamlit")).items()
+                    if k != "python"),
+        f"- Data: campaign from the hfo2-ncm85 template, {N_FINISHED} finished virtual-lab experiments "
+        f"({failed} failed), SQLite file; default engine settings; suggest timed {args.suggest_repeats} times, "
+        f"page reruns and interactions {args.repeats} times each",
+        "",
+        "## A batch of 4 at n = 50 (target: 3 s)",
+        "",
+        markdown_table(["call", "median (s)", "min - max (s)"], [
+            ["`Campaign.suggest(4)`, fresh Campaign (fit + acquisition)", f"{statistics.median(cold):.2f}",
+             f"{min(cold):.2f} - {max(cold):.2f}"],
+            ["`Campaign.suggest(4)` again, models cached (acquisition only)", f"{statistics.median(warm):.2f}",
+             f"{min(warm):.2f} - {max(warm):.2f}"],
+            ["Plan page: click 'Suggest experiments' (batch 4), whole script run", f"{suggest_ui:.2f}", "one run"],
+        ]),
+        "## Page runs (target: 1 s for anything that needs no new fit)",
+        "",
+        "Times of one script run in AppTest (the same script run the server does per interaction; the "
+        "browser's rendering comes on top). 'First run' of Insights fits the models and computes the "
+        "leave-one-out check, importance and a surface (cached afterwards by the campaign's revision); "
+        "reruns and interactions reuse the cached Campaign and its models.",
+        "",
+        markdown_table(["page", "first run (s)", "rerun, median (s)", "interaction", "interaction, median (s)"],
+                       rows),
+    ])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Small pieces every page uses: error display, the person acting, the selected campaign."""
+
+from __future__ import annotations
+
+import logging
+import re
+from types import TracebackType
+from typing import Literal
+
+import pandas as pd
+import streamlit as st
+
+from doe.errors import DataError, DoeError
+from doe.ui import resources, state
+from doe.ui.tables import problems_frame
+
+logger = logging.getLogger(__name__)
+
+_MARKDOWN_SPECIAL = re.compile(r"([*$`~])")
+
+
+def plain(text: str) -> str:
+    """Text shown as is in a markdown element (no accidental emphasis, math or links)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def show_error(err: DoeError, table: pd.DataFrame | None = None) -> None:
+    """A doe error as the person sees it: the message, and every bad cell as a table."""
+    if isinstance(err, DataError) and err.problems:
+        first = str(err).splitlines()[0]
+        st.error(plain(first))
+        st.dataframe(problems_frame(err.problems, table), hide_index=True, width="stretch")
+        return
+    lines = str(err).splitlines()
+    if len(lines) > 1:
+        body = "\n".join(f"- {plain(line.strip().removeprefix('- '))}" for line in lines[1:] if line.strip())
+        st.error(f"{plain(lines[0])}\n\n{body}")
+    else:
+        st.error(plain(str(err)))
+
+
+class guard:
+    """Run a user action; show a :class:`DoeError` as a message, log anything else.
+
+    Usage::
+
+        with guard("recording the results", table) as action:
+            campaign.record(table)
+        if action.ok:
+            st.success(...)
+
+    Nothing else escapes: a bug is logged with its traceback and shown as a short message.
+    """
+
+    def __init__(self, action: str, table: pd.DataFrame | None = None) -> None:
+        self.action = action
+        self.table = table
+        self.ok = False
+        self.error: BaseException | None = None
+
+    def __enter__(self) -> guard:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> bool:
+        if error is None:
+            self.ok = True
+            return False
+        if not isinstance(error, Exception):
+            return False  # st.rerun / st.stop and interrupts pass through
+        self.error = error
+        if isinstance(error, DoeError):
+            logger.info("%s: %s", self.action, error)
+            show_error(error, self.table)
+        else:
+            logger.error("unexpected error while %s", self.action, exc_info=(kind, error, tb))  # type: ignore[arg-type]
+            st.error(f"Something went wrong while {self.action}. The details are in the server log; "
+                     "nothing was changed by this step if it did not finish.")
+        return True
+
+
+def flash(kind: Literal["success", "info", "warning"], text: str) -> None:
+    """A message to show once on the next run (after ``st.rerun()``)."""
+    st.session_state.setdefault(state.FLASH, []).append((kind, text))
+
+
+def show_flash() -> None:
+    for kind, text in st.session_state.pop(state.FLASH, []):
+        getattr(st, kind)(text)
+
+
+def actor() -> str | None:
+    """The person acting, as entered in the sidebar (None if not entered yet)."""
+    name = st.session_state.get(state.ACTOR)
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
+def require_actor() -> str | None:
+    """The person acting, or a warning asking for the name (then None: change nothing)."""
+    name = actor()
+    if name is None:
+        st.warning("Enter your name in the sidebar first: doe records who made each change.")
+    return name
+
+
+def current_handle() -> resources.CampaignHandle | None:
+    """The selected campaign's shared handle (None, with a note, when there is none)."""
+    name = st.session_state.get(state.CAMPAIGN)
+    if not name:
+        st.info("No campaign selected: create one on the Campaigns page.")
+        return None
+    url = resources.database_url()
+    with guard(f"opening campaign {name!r}") as action:
+        handle = resources.campaign_handle(url, name)
+    return handle if action.ok else None
+
+
+def select_campaign(name: str) -> None:
+    """Select ``name`` in the sidebar on the next run (call ``st.rerun()`` after)."""
+    st.session_state[state.NEXT_CAMPAIGN] = name

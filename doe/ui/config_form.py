@@ -1,0 +1,239 @@
+"""The campaign configuration as editable tables, and back (no Streamlit here).
+
+The Campaigns page shows a configuration as three editors: a parameter table, an outcome
+table and a list of constraints. :func:`tables_from_config` fills them from a configuration;
+:func:`config_from_tables` turns the edited tables into a validated
+:class:`~doe.domain.config.CampaignConfig` or raises one :class:`~doe.errors.ConfigError`
+that lists every problem (row, column, value, what is allowed).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.domain.parameters import ContinuousParameter, DiscreteParameter
+from doe.errors import ConfigError
+
+PARAMETER_TYPES = ("continuous", "discrete", "categorical")
+OUTCOME_ROLES = ("maximize", "minimize", "measure only")
+PARAMETER_COLUMNS = ("name", "type", "lower", "upper", "values", "unit", "log_scale", "reference", "description")
+OUTCOME_COLUMNS = ("name", "role", "threshold", "weight", "unit", "description")
+
+
+@dataclass(frozen=True)
+class ConfigTables:
+    """A configuration in the form the editors show.
+
+    Attributes:
+        parameters: one row per parameter, columns :data:`PARAMETER_COLUMNS` (``values`` is
+            comma-separated text for discrete and categorical parameters).
+        outcomes: one row per objective or measured outcome, columns :data:`OUTCOME_COLUMNS`.
+        constraints: one constraint per line, e.g. ``coating_thickness_nm <= 15``.
+    """
+
+    parameters: pd.DataFrame
+    outcomes: pd.DataFrame
+    constraints: str
+
+
+def empty_tables() -> ConfigTables:
+    """Blank editors with one example row each (a campaign from scratch)."""
+    parameters = pd.DataFrame([{
+        "name": "temperature_c", "type": "continuous", "lower": 100.0, "upper": 500.0, "values": None,
+        "unit": "C", "log_scale": False, "reference": None, "description": None,
+    }], columns=list(PARAMETER_COLUMNS))
+    outcomes = pd.DataFrame([{
+        "name": "yield_pct", "role": "maximize", "threshold": None, "weight": None, "unit": "%", "description": None,
+    }], columns=list(OUTCOME_COLUMNS))
+    return ConfigTables(_typed_parameters(parameters), _typed_outcomes(outcomes), "")
+
+
+def tables_from_config(config: CampaignConfig) -> ConfigTables:
+    """The editors' content for ``config``."""
+    rows: list[dict[str, Any]] = []
+    for p in config.parameters:
+        row: dict[str, Any] = {"name": p.name, "type": p.type, "unit": p.unit, "description": p.description,
+                               "log_scale": False, "lower": None, "upper": None, "values": None,
+                               "reference": None if p.reference is None else str(p.reference)}
+        if isinstance(p, ContinuousParameter):
+            row.update(lower=p.lower, upper=p.upper, log_scale=p.log_scale)
+            if p.reference is not None:
+                row["reference"] = f"{p.reference:g}"
+        elif isinstance(p, DiscreteParameter):
+            row["values"] = ", ".join(f"{v:g}" for v in p.values)
+            if p.reference is not None:
+                row["reference"] = f"{p.reference:g}"
+        else:
+            row["values"] = ", ".join(p.values)
+        rows.append(row)
+    outcomes: list[dict[str, Any]] = [
+        {"name": o.name, "role": o.goal, "threshold": o.threshold, "weight": o.weight, "unit": o.unit,
+         "description": o.description} for o in config.objectives
+    ] + [
+        {"name": o.name, "role": "measure only", "threshold": None, "weight": None, "unit": o.unit,
+         "description": o.description} for o in config.outcomes
+    ]
+    constraints = "\n".join(c.text() for c in config.constraints)
+    return ConfigTables(
+        _typed_parameters(pd.DataFrame(rows, columns=list(PARAMETER_COLUMNS))),
+        _typed_outcomes(pd.DataFrame(outcomes, columns=list(OUTCOME_COLUMNS))),
+        constraints,
+    )
+
+
+def _typed_parameters(table: pd.DataFrame) -> pd.DataFrame:
+    table = table.copy()
+    for c in ("name", "type", "values", "unit", "reference", "description"):
+        table[c] = table[c].astype(object).where(table[c].notna(), None)
+    for c in ("lower", "upper"):
+        table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
+    table["log_scale"] = table["log_scale"].fillna(False).astype(bool)
+    return table.reset_index(drop=True)
+
+
+def _typed_outcomes(table: pd.DataFrame) -> pd.DataFrame:
+    table = table.copy()
+    for c in ("name", "role", "unit", "description"):
+        table[c] = table[c].astype(object).where(table[c].notna(), None)
+    for c in ("threshold", "weight"):
+        table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
+    return table.reset_index(drop=True)
+
+
+def _blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _text(value: Any) -> str | None:
+    return None if _blank(value) else str(value).strip()
+
+
+def _number(value: Any, where: str, problems: list[str]) -> float | None:
+    if _blank(value):
+        return None
+    try:
+        return float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        problems.append(f"{where}: {value!r} is not a number")
+        return None
+
+
+def config_from_tables(
+    name: str,
+    tables: ConfigTables,
+    *,
+    description: str | None = None,
+    seed: int | None = None,
+) -> CampaignConfig:
+    """A validated configuration from the edited tables.
+
+    Rows whose ``name`` is empty are ignored (the editors' blank new rows).
+
+    Raises:
+        ConfigError: every problem, each naming the table, row (1 = first), column and value.
+    """
+    problems: list[str] = []
+    parameters: list[dict[str, Any]] = []
+    for i, row in enumerate(tables.parameters.to_dict("records"), start=1):
+        pname = _text(row.get("name"))
+        if pname is None:
+            continue
+        where = f"parameters row {i} ({pname})"
+        kind = _text(row.get("type"))
+        if kind not in PARAMETER_TYPES:
+            problems.append(f"{where}, type: {kind!r} is not one of {list(PARAMETER_TYPES)}")
+            continue
+        item: dict[str, Any] = {"name": pname, "type": kind}
+        if kind == "continuous":
+            lower = _number(row.get("lower"), f"{where}, lower", problems)
+            upper = _number(row.get("upper"), f"{where}, upper", problems)
+            if lower is None or upper is None:
+                problems.append(f"{where}: a continuous parameter needs a lower and an upper bound")
+                continue
+            item["bounds"] = [lower, upper]
+            if bool(row.get("log_scale")) and not _blank(row.get("log_scale")):
+                item["log_scale"] = True
+            reference = _number(row.get("reference"), f"{where}, reference", problems)
+        else:
+            labels = [v.strip() for v in str(row.get("values") or "").split(",") if v.strip()]
+            if not labels:
+                problems.append(f"{where}, values: list the allowed values separated by commas")
+                continue
+            if kind == "discrete":
+                numbers = [_number(v, f"{where}, values", problems) for v in labels]
+                if any(v is None for v in numbers):
+                    continue
+                item["values"] = numbers
+                reference = _number(row.get("reference"), f"{where}, reference", problems)
+            else:
+                item["values"] = labels
+                reference = _text(row.get("reference"))  # type: ignore[assignment]
+        if reference is not None:
+            item["reference"] = reference
+        for key in ("unit", "description"):
+            if (text := _text(row.get(key))) is not None:
+                item[key] = text
+        parameters.append(item)
+
+    objectives: list[dict[str, Any]] = []
+    outcomes: list[dict[str, Any]] = []
+    for i, row in enumerate(tables.outcomes.to_dict("records"), start=1):
+        oname = _text(row.get("name"))
+        if oname is None:
+            continue
+        where = f"outcomes row {i} ({oname})"
+        role = _text(row.get("role"))
+        if role not in OUTCOME_ROLES:
+            problems.append(f"{where}, role: {role!r} is not one of {list(OUTCOME_ROLES)}")
+            continue
+        item = {"name": oname}
+        if role != "measure only":
+            item["goal"] = role
+            for key in ("threshold", "weight"):
+                if (value := _number(row.get(key), f"{where}, {key}", problems)) is not None:
+                    item[key] = value
+        for key in ("unit", "description"):
+            if (text := _text(row.get(key))) is not None:
+                item[key] = text
+        (objectives if role != "measure only" else outcomes).append(item)
+
+    data: dict[str, Any] = {"name": (name or "").strip(), "parameters": parameters, "objectives": objectives}
+    if description and description.strip():
+        data["description"] = description.strip()
+    if outcomes:
+        data["outcomes"] = outcomes
+    constraints = [line.strip() for line in (tables.constraints or "").splitlines() if line.strip()]
+    if constraints:
+        data["constraints"] = constraints
+    if seed is not None:
+        data["seed"] = seed
+    if problems:
+        try:
+            CampaignConfig.from_dict(data)
+        except ConfigError as err:
+            problems.extend(line.strip()[2:] for line in str(err).splitlines()[1:] if line.strip().startswith("- "))
+        raise ConfigError(
+            f"campaign configuration {data['name']!r} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+    return CampaignConfig.from_dict(data)
+
+
+__all__ = [
+    "OUTCOME_COLUMNS",
+    "OUTCOME_ROLES",
+    "PARAMETER_COLUMNS",
+    "PARAMETER_TYPES",
+    "ConfigTables",
+    "config_from_tables",
+    "empty_tables",
+    "tables_from_config",
+]

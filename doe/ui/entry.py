@@ -1,0 +1,91 @@
+"""The doe web app: ``streamlit run app.py`` or ``streamlit run <this file>`` (what ``doe app``
+runs, so the app works from an installed package).
+
+The entry sets up the page, the sidebar (who is acting, which campaign) and the navigation
+over the pages in :mod:`doe.ui.pages`; the pages read widgets, call :class:`doe.Campaign` and
+render. The database is ``DOE_DATABASE_URL`` or the default SQLite file under ``DOE_HOME``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import streamlit as st
+
+from doe.ui import components, resources, state
+
+logger = logging.getLogger(__name__)
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES: tuple[tuple[str, str, str], ...] = (
+    # file, title, icon
+    ("campaigns.py", "Campaigns", ":material/folder_open:"),
+    ("plan.py", "Plan", ":material/science:"),
+    ("record.py", "Record", ":material/edit_note:"),
+    ("insights.py", "Insights", ":material/insights:"),
+    ("history.py", "History", ":material/history:"),
+)
+_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]*@")
+
+
+def mask_url(url: str) -> str:
+    """The database URL without its password, for display."""
+    return _PASSWORD.sub(r"\1***@", url)
+
+
+def configure_logging() -> None:
+    """doe's log messages (and tracebacks of unexpected errors) go to the server's stderr."""
+    root = logging.getLogger("doe")
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        root.propagate = False
+
+
+def sidebar(url: str, demo: str | None) -> None:
+    """Who is acting and which campaign is open."""
+    with st.sidebar:
+        st.text_input("Your name", key=state.ACTOR, placeholder="e.g. A. Researcher",
+                      help="Recorded with every change you make (audit trail).")
+        names = resources.campaigns(url)["name"].astype(str).tolist()
+        wanted = st.session_state.pop(state.NEXT_CAMPAIGN, None)
+        if wanted in names:
+            st.session_state[state.CAMPAIGN] = wanted
+        if st.session_state.get(state.CAMPAIGN) not in names:
+            fallback = demo if demo in names else (names[0] if names else None)
+            st.session_state[state.CAMPAIGN] = fallback
+        st.selectbox("Campaign", names, key=state.CAMPAIGN,
+                     help="Archived campaigns are hidden; restore them on the Campaigns page.")
+        st.caption(f"Database: `{mask_url(url)}`")
+
+
+def main() -> None:
+    """Render one run of the app."""
+    st.set_page_config(page_title="doe: coating campaigns", page_icon=":material/science:", layout="wide")
+    configure_logging()
+    url = resources.database_url()
+    demo: str | None = None
+    with components.guard("opening the database") as opening:
+        demo = resources.demo_campaign(url)
+    if not opening.ok:
+        st.stop()
+    with components.guard("listing the campaigns") as listing:
+        sidebar(url, demo)
+    if not listing.ok:
+        st.stop()
+    pages = [
+        st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=file.removesuffix(".py"), default=i == 0)
+        for i, (file, title, icon) in enumerate(PAGES)
+    ]
+    page = st.navigation(pages)
+    components.show_flash()
+    with components.guard(f"showing the {page.title} page"):
+        page.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""Campaigns page: create (from a template or from scratch), edit, clone, archive, show the
+configuration as YAML, import history from CSV/XLSX."""
+
+from __future__ import annotations
+
+import io
+
+import streamlit as st
+
+from doe import templates
+from doe.campaign import Campaign
+from doe.domain.config import CampaignConfig, load_config
+from doe.ui import components, resources, state
+from doe.ui.config_form import (
+    OUTCOME_ROLES,
+    PARAMETER_TYPES,
+    ConfigTables,
+    config_from_tables,
+    empty_tables,
+    tables_from_config,
+)
+from doe.ui.tables import parse_column_mapping, problems_frame
+
+SCRATCH = "scratch"
+
+
+def _parameter_columns() -> dict[str, object]:
+    return {
+        "name": st.column_config.TextColumn("name", help="letters, digits and _, e.g. anneal_temperature_c",
+                                            required=True),
+        "type": st.column_config.SelectboxColumn("type", options=list(PARAMETER_TYPES), required=True),
+        "lower": st.column_config.NumberColumn("lower", help="continuous: lower bound"),
+        "upper": st.column_config.NumberColumn("upper", help="continuous: upper bound"),
+        "values": st.column_config.TextColumn("values", help="discrete or categorical: allowed values, comma-separated"),
+        "unit": st.column_config.TextColumn("unit"),
+        "log_scale": st.column_config.CheckboxColumn("log scale", help="continuous: search on a log scale"),
+        "reference": st.column_config.TextColumn("reference", help="the reference recipe's value (optional)"),
+        "description": st.column_config.TextColumn("description"),
+    }
+
+
+def _outcome_columns() -> dict[str, object]:
+    return {
+        "name": st.column_config.TextColumn("name", required=True),
+        "role": st.column_config.SelectboxColumn("role", options=list(OUTCOME_ROLES), required=True,
+                                                 help="maximize or minimize (an objective), or only measured"),
+        "threshold": st.column_config.NumberColumn("threshold", help="worst acceptable value of an objective"),
+        "weight": st.column_config.NumberColumn("weight", help="weight in the ranking of best recipes (default 1)"),
+        "unit": st.column_config.TextColumn("unit"),
+        "description": st.column_config.TextColumn("description"),
+    }
+
+
+def _editors(tables: ConfigTables, keys: tuple[str, str, str], suffix: str) -> ConfigTables:
+    """The three editors of a configuration (inside a form)."""
+    st.markdown("**Parameters** (what the lab varies)")
+    parameters = st.data_editor(tables.parameters, num_rows="dynamic", hide_index=True,
+                                column_config=_parameter_columns(), key=f"{keys[0]}:{suffix}")
+    st.markdown("**Outcomes** (what the lab measures; objectives have a goal)")
+    outcomes = st.data_editor(tables.outcomes, num_rows="dynamic", hide_index=True,
+                              column_config=_outcome_columns(), key=f"{keys[1]}:{suffix}")
+    constraints = st.text_area(
+        "Constraints, one per line", value=tables.constraints, key=f"{keys[2]}:{suffix}",
+        help="On parameters: 'solid_content_mg_per_ml + 10 * hfo2_loading_wt_pct <= 50'; "
+             "on outcomes: 'coating_thickness_nm <= 15'",
+    )
+    return ConfigTables(parameters, outcomes, constraints)
+
+
+def _new_campaign(url: str) -> None:
+    source = st.radio("Start from", ["a template", "scratch"], horizontal=True, key=state.NEW_SOURCE)
+    template_name = None
+    if source == "a template":
+        names = templates.names()
+        template_name = st.selectbox("Template", names, key=state.NEW_TEMPLATE)
+    with components.guard("reading the template") as reading:
+        base = load_config(template_name) if template_name else None
+    if not reading.ok:
+        return
+    tables = tables_from_config(base) if base is not None else empty_tables()
+    suffix = template_name or SCRATCH
+    with st.form("new_campaign"):
+        name = st.text_input("Campaign name", key=state.NEW_NAME, placeholder="e.g. hfo2-ncm85-2026-q1")
+        description = st.text_area("Description", value=(base.description or "") if base else "",
+                                   key=f"{state.NEW_DESCRIPTION}:{suffix}")
+        edited = _editors(tables, (state.NEW_PARAMETERS, state.NEW_OUTCOMES, state.NEW_CONSTRAINTS), suffix)
+        submitted = st.form_submit_button("Create campaign", type="primary")
+    if not submitted:
+        return
+    person = components.require_actor()
+    if person is None:
+        return
+    with components.guard("creating the campaign") as creating:
+        config = config_from_tables(name, edited, description=description)
+        campaign = Campaign.from_config(config, storage=url, actor=person, settings=resources.engine_settings())
+    if creating.ok:
+        components.flash("success", f"Created campaign {campaign.name!r} ({len(config.parameters)} parameters, "
+                                    f"{len(config.outcome_names)} outcomes). It is now selected.")
+        components.select_campaign(campaign.name)
+        st.rerun()
+
+
+def _edit(handle: resources.CampaignHandle) -> None:
+    campaign = handle.campaign
+    config, version = campaign.config, campaign.config_version
+    st.caption(f"Version {version}. Saving makes version {version + 1}; experiments keep the version they "
+               "were proposed under. The name stays; use Clone for a new name.")
+    with st.form("edit_campaign"):
+        description = st.text_area("Description", value=config.description or "",
+                                   key=f"{state.EDIT_DESCRIPTION}:{campaign.name}:{version}")
+        edited = _editors(tables_from_config(config), (state.EDIT_PARAMETERS, state.EDIT_OUTCOMES,
+                                                       state.EDIT_CONSTRAINTS), f"{campaign.name}:{version}")
+        submitted = st.form_submit_button("Save as a new version", type="primary")
+    if not submitted:
+        return
+    person = components.require_actor()
+    if person is None:
+        return
+    with components.guard("saving the configuration") as saving:
+        new_config = config_from_tables(config.name, edited, description=description, seed=config.seed)
+        with handle.acting(person) as c:
+            new_version = c.update_config(new_config)
+    if saving.ok:
+        if new_version == version:
+            st.info("Nothing changed: the configuration is the same as version "
+                    f"{version}.")
+        else:
+            components.flash("success", f"Saved configuration version {new_version} of {campaign.name!r}.")
+            st.rerun()
+
+
+def _clone_archive(url: str, handle: resources.CampaignHandle) -> None:
+    campaign = handle.campaign
+    with st.form("clone_campaign"):
+        new_name = st.text_input("Name of the copy", key=state.CLONE_NAME)
+        with_history = st.checkbox("Copy the finished experiments as history", key=state.CLONE_HISTORY)
+        clone = st.form_submit_button("Clone")
+    if clone and (person := components.require_actor()):
+        with components.guard("cloning the campaign") as cloning, handle.acting(person) as c:
+            other = c.clone(new_name.strip(), storage=url, with_history=with_history)
+        if cloning.ok:
+            components.flash("success", f"Cloned {campaign.name!r} as {other.name!r}; it is now selected.")
+            components.select_campaign(other.name)
+            st.rerun()
+
+    st.markdown("**Archive**: hides the campaign from the list; nothing is deleted.")
+    confirm = st.checkbox(f"Yes, archive {campaign.name!r}", key=state.ARCHIVE_CONFIRM)
+    if st.button("Archive this campaign", disabled=not confirm) and (person := components.require_actor()):
+        with components.guard("archiving the campaign") as archiving, handle.acting(person) as c:
+            c.archive(True)
+        if archiving.ok:
+            components.flash("success", f"Archived {campaign.name!r}.")
+            st.rerun()
+
+    archived = resources.campaigns(url, include_archived=True)
+    archived = archived[archived["archived"].astype(bool)]["name"].astype(str).tolist()
+    if archived:
+        restore = st.selectbox("Archived campaigns", archived, key=state.RESTORE_NAME)
+        if st.button("Restore") and (person := components.require_actor()):
+            with components.guard("restoring the campaign") as restoring, \
+                    resources.campaign_handle(url, restore).acting(person) as c:
+                c.archive(False)
+            if restoring.ok:
+                components.flash("success", f"Restored {restore!r}; it is now selected.")
+                components.select_campaign(restore)
+                st.rerun()
+
+
+def _yaml(handle: resources.CampaignHandle) -> None:
+    campaign = handle.campaign
+    config: CampaignConfig = campaign.config
+    st.code(config.to_yaml(), language="yaml")
+    st.download_button("Download the configuration (YAML)", data=config.to_yaml(),
+                       file_name=f"{campaign.name}.yaml", mime="application/x-yaml")
+    versions = campaign.config_versions()
+    st.markdown("**Configuration versions**")
+    st.dataframe(versions.drop(columns=[c for c in ("config",) if c in versions.columns]), hide_index=True)
+
+
+def _import(handle: resources.CampaignHandle) -> None:
+    campaign = handle.campaign
+    config = campaign.config
+    st.caption("One row per experiment: every parameter column, the outcomes measured (empty = not "
+               "measured), optionally experiment_id, failed, failure_reason, note. Columns: "
+               + ", ".join(config.parameter_names + config.outcome_names))
+    with st.form("import_history"):
+        upload = st.file_uploader("History file (CSV or Excel)", type=["csv", "xlsx"], key=state.IMPORT_FILE)
+        mapping_text = st.text_area("Column mapping (optional), one per line: file column = doe column",
+                                    key=state.IMPORT_MAPPING, placeholder="CE (%) = first_cycle_ce_pct")
+        valid_only = st.checkbox("Record the valid rows and list the others", key=state.IMPORT_VALID_ONLY)
+        submitted = st.form_submit_button("Import")
+    if not submitted:
+        return
+    if upload is None:
+        st.warning("Choose a CSV or Excel file first.")
+        return
+    person = components.require_actor()
+    if person is None:
+        return
+    file_format = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
+    with components.guard(f"importing {upload.name}") as importing:
+        mapping = parse_column_mapping(mapping_text)
+        with handle.acting(person) as c:
+            report = c.import_table(io.BytesIO(upload.getvalue()), column_mapping=mapping or None,
+                                    file_format=file_format, valid_rows_only=valid_only)
+    if importing.ok:
+        st.success(f"Imported {upload.name}: {len(report.created)} new experiment(s), "
+                   f"{report.measurements_added} measurement(s) added, "
+                   f"{report.measurements_unchanged} already recorded.")
+        if report.rejected:
+            st.warning(f"{len({p.row for p in report.rejected})} row(s) were left out:")
+            st.dataframe(problems_frame(report.rejected), hide_index=True)
+
+
+def render() -> None:
+    st.title("Campaigns")
+    url = resources.database_url()
+    show_archived = st.toggle("Show archived campaigns", key=state.SHOW_ARCHIVED)
+    listing = resources.campaigns(url, include_archived=show_archived)
+    st.dataframe(listing, hide_index=True, column_config={"archived": st.column_config.CheckboxColumn("archived")})
+    handle = None
+    if st.session_state.get(state.CAMPAIGN):
+        handle = components.current_handle()
+    selected = handle.campaign.name if handle else None
+    tab_new, tab_edit, tab_clone, tab_yaml, tab_import = st.tabs(
+        ["New campaign", "Edit configuration", "Clone or archive", "Configuration (YAML)", "Import history"])
+    with tab_new:
+        _new_campaign(url)
+    for tab, part in ((tab_edit, _edit), (tab_yaml, _yaml), (tab_import, _import)):
+        with tab:
+            if handle is None:
+                st.info("Select a campaign in the sidebar.")
+            else:
+                st.caption(f"Campaign: **{selected}**")
+                part(handle)  # type: ignore[operator]
+    with tab_clone:
+        if handle is None:
+            st.info("Select a campaign in the sidebar.")
+        else:
+            _clone_archive(url, handle)
+
+
+if __name__ == "__main__":
+    render()
+

@@ -1,0 +1,61 @@
+"""History page: every experiment and the audit trail, filterable by status, batch and text,
+exportable as CSV, Excel or the whole campaign as JSON."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from doe.domain.records import STATUSES
+from doe.ui import components, state
+from doe.ui.tables import filter_history, search
+
+
+def render() -> None:
+    handle = components.current_handle()
+    if handle is None:
+        return
+    campaign = handle.campaign
+    config = campaign.config
+    st.title(f"History: {campaign.name}")
+    history = campaign.history()
+    status_col, batch_col, text_col = st.columns(3)
+    statuses = status_col.multiselect("Status", list(STATUSES), key=state.FILTER_STATUS)
+    batches = sorted(history["batch_id"].dropna().astype(str).unique().tolist())
+    chosen_batches = batch_col.multiselect("Batch", batches, key=state.FILTER_BATCH)
+    text = text_col.text_input("Search (any column)", key=state.FILTER_TEXT, placeholder="e.g. O2, E0003, gelled")
+    shown = filter_history(history, statuses=statuses, batches=chosen_batches, text=text)
+    st.caption(f"{len(shown)} of {len(history)} experiment(s)")
+    st.dataframe(shown, hide_index=True)
+
+    units = {n: u for n in [*config.parameter_names, *config.outcome_names] if (u := config.unit_of(n))}
+
+    def table_file(file_format: str) -> bytes:
+        from doe.io import table_bytes
+
+        return table_bytes(shown, file_format, units=units)  # type: ignore[arg-type]
+
+    def campaign_json() -> bytes:
+        from doe.io import campaign_to_json
+
+        return campaign_to_json(campaign.export_json()).encode("utf-8")
+
+    csv_col, xlsx_col, json_col = st.columns(3)
+    csv_col.download_button("Export the experiments shown (CSV)", data=lambda: table_file("csv"),
+                            file_name=f"{campaign.name}-history.csv", mime="text/csv")
+    xlsx_col.download_button(
+        "Export the experiments shown (Excel)", data=lambda: table_file("xlsx"),
+        file_name=f"{campaign.name}-history.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    json_col.download_button("Export the whole campaign (JSON)", data=campaign_json,
+                             file_name=f"{campaign.name}.json", mime="application/json")
+
+    st.subheader("Audit trail")
+    audit = search(campaign.audit(), text)
+    st.caption(f"{len(audit)} change(s): who did what, when")
+    st.dataframe(audit, hide_index=True)
+    with st.expander("Every recorded value, with corrections"):
+        st.dataframe(search(campaign.measurements(include_superseded=True), text), hide_index=True)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,161 @@
+"""Plan page: ask for the next batch (size, parameters held fixed, optional candidate list),
+see each suggestion with its predicted outcomes and why it was chosen, accept the batch and
+download the run sheet for the lab."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from doe.domain.config import CampaignConfig
+from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
+from doe.ui import components, resources, state
+from doe.ui.tables import proposed_with_predictions, run_sheet, suggestion_view
+
+MAX_BATCH_IN_UI = 50
+
+
+def _fixed_widget(config: CampaignConfig, name: str) -> Any:
+    p = config.parameter(name)
+    key = f"{state.FIXED_VALUE_PREFIX}{name}"
+    label = f"{name}" + (f" [{p.unit}]" if p.unit else "")
+    if isinstance(p, CategoricalParameter):
+        options = list(p.values)
+        return st.selectbox(label, options, index=options.index(p.reference) if p.reference in options else 0, key=key)
+    if isinstance(p, DiscreteParameter):
+        options = list(p.values)
+        index = options.index(p.reference) if p.reference in options else 0
+        return st.selectbox(label, options, index=index, key=key)
+    assert isinstance(p, ContinuousParameter)
+    default = p.reference if p.reference is not None else (p.lower + p.upper) / 2
+    return st.number_input(label, min_value=p.lower, max_value=p.upper, value=float(default), key=key,
+                           format="%.4g")
+
+
+def _column_config(config: CampaignConfig) -> dict[str, Any]:
+    columns: dict[str, Any] = {
+        "probability_feasible": st.column_config.NumberColumn(
+            "P(success)", format="percent", help="probability that the run works and meets the constraints"),
+        "acquisition_value": st.column_config.NumberColumn(
+            "acquisition", format="%.3g", help="expected improvement (log scale) the model gives the recipe"),
+        "strategy": st.column_config.TextColumn("strategy", help="how the recipe was chosen"),
+    }
+    for p in config.parameters:
+        if p.unit:
+            columns[p.name] = st.column_config.Column(f"{p.name} [{p.unit}]")
+    for o in config.outcome_names:
+        unit = config.unit_of(o)
+        columns[f"{o} (predicted)"] = st.column_config.TextColumn(
+            f"{o} (predicted{', ' + unit if unit else ''})", help="model's mean ± standard deviation")
+    return columns
+
+
+def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
+    fixed_names = st.multiselect("Parameters held fixed for this batch", config.parameter_names,
+                                 key=state.FIXED_NAMES,
+                                 help="e.g. the solvent on the shelf, or the furnace temperature of today's run")
+    with st.form("plan_form"):
+        n = st.number_input("Batch size", min_value=1, max_value=MAX_BATCH_IN_UI, value=4, step=1,
+                            key=state.BATCH_SIZE, help="e.g. how many samples the furnace takes")
+        fixed = {name: _fixed_widget(config, name) for name in fixed_names}
+        upload = st.file_uploader("Candidate recipes (optional): choose the batch among these rows only",
+                                  type=["csv", "xlsx"], key=state.CANDIDATE_FILE)
+        submitted = st.form_submit_button("Suggest experiments", type="primary")
+    if not submitted:
+        return
+    person = components.require_actor()
+    if person is None:
+        return
+    with components.guard("suggesting experiments") as suggesting:
+        candidates = None
+        if upload is not None:
+            from doe.io import read_table
+
+            file_format = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
+            candidates = read_table(io.BytesIO(upload.getvalue()), config, file_format=file_format)
+        with st.spinner("Fitting the models and choosing the batch ..."), handle.acting(person) as campaign:
+            suggestions = campaign.suggest(int(n), fixed or None, candidates)
+    if suggesting.ok:
+        strategy = ", ".join(sorted(set(suggestions["strategy"].astype(str)))) if "strategy" in suggestions else ""
+        batch = suggestions["batch_id"].iloc[0] if len(suggestions) else ""
+        st.success(f"Proposed {len(suggestions)} experiment(s) in batch {batch} ({strategy}). "
+                   "Accept them when the lab starts them.")
+
+
+def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
+    campaign = handle.campaign
+    proposed = history[history["status"] == "proposed"]
+    st.subheader(f"Proposed, not started ({len(proposed)})")
+    if proposed.empty:
+        st.caption("Nothing proposed. Ask for a batch above.")
+        return
+    view = suggestion_view(proposed_with_predictions(proposed, campaign.proposals()), config)
+    st.dataframe(view, hide_index=True, column_config=_column_config(config), key="plan_proposed_table")
+    st.caption("strategy: 'initial_design' = space-filling recipes before the model is trusted; otherwise "
+               "the acquisition that ranked the recipe. P(success) is the model's probability that the run "
+               "works and meets the outcome constraints.")
+    ids = proposed["experiment_id"].astype(str).tolist()
+    chosen = st.multiselect("Experiments (none chosen = all proposed)", ids, key=state.ACCEPT_IDS)
+    accept_col, abandon_col = st.columns(2)
+    if accept_col.button("Accept: the lab starts them", type="primary") and (person := components.require_actor()):
+        with components.guard("accepting the experiments") as accepting, handle.acting(person) as c:
+            started = c.accept(chosen or None)
+        if accepting.ok:
+            components.flash("success", f"Started {len(started)} experiment(s): {', '.join(started)}. "
+                                        "Record their results on the Record page.")
+            st.rerun()
+    if abandon_col.button("Abandon the chosen ones", disabled=not chosen) and (
+            person := components.require_actor()):
+        with components.guard("abandoning the experiments") as abandoning, handle.acting(person) as c:
+            c.abandon(chosen, reason="abandoned in the Plan page")
+        if abandoning.ok:
+            components.flash("info", f"Abandoned {', '.join(chosen)}.")
+            st.rerun()
+
+
+def _run_sheet(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
+    campaign = handle.campaign
+    pending = history[history["status"].isin(["proposed", "running"])]
+    st.subheader(f"Run sheet ({len(pending)} proposed or running)")
+    if pending.empty:
+        st.caption("No experiment is proposed or running.")
+        return
+    sheet = run_sheet(proposed_with_predictions(pending, campaign.proposals()), config)
+    st.caption("Fill in the outcome columns (or 'failed' and 'failure_reason') and upload the sheet on the "
+               "Record page; the prediction columns are ignored there.")
+    units = {n: u for n in [*config.parameter_names, *config.outcome_names] if (u := config.unit_of(n))}
+
+    def sheet_bytes(file_format: str) -> bytes:
+        from doe.io import table_bytes
+
+        return table_bytes(sheet, file_format, units=units)  # type: ignore[arg-type]
+
+    csv_col, xlsx_col = st.columns(2)
+    csv_col.download_button("Run sheet (CSV)", data=lambda: sheet_bytes("csv"),
+                            file_name=f"{campaign.name}-run-sheet.csv", mime="text/csv")
+    xlsx_col.download_button(
+        "Run sheet (Excel)", data=lambda: sheet_bytes("xlsx"), file_name=f"{campaign.name}-run-sheet.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def render() -> None:
+    handle = components.current_handle()
+    if handle is None:
+        return
+    campaign = handle.campaign
+    config = campaign.config
+    st.title(f"Plan: {campaign.name}")
+    history = campaign.history()
+    counts = history["status"].value_counts()
+    st.caption(" · ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "running", "proposed")))
+    _ask(handle, config)
+    history = campaign.history()
+    _proposed(handle, config, history)
+    _run_sheet(handle, config, history)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,235 @@
+"""Record page: fill in outcomes of running experiments as they come (efficiency today,
+retention weeks later), mark runs failed with a reason, upload a results file, add
+historical experiments. Nothing is saved until the whole table is valid; every bad cell is
+listed; a value that differs from one stored needs an explicit correction."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from doe.domain.config import CampaignConfig
+from doe.domain.parameters import CategoricalParameter, DiscreteParameter
+from doe.errors import ConflictError
+from doe.ui import components, resources, state
+from doe.ui.tables import (
+    ID_COLUMN,
+    filled_rows,
+    grid_changes,
+    history_template,
+    parse_column_mapping,
+    problems_frame,
+    record_grid,
+)
+
+GRID_VERSION = f"{state.GRID}_version"
+
+
+def _report_text(report: Any) -> str:
+    parts = [f"{report.measurements_added} value(s) recorded"]
+    if report.measurements_corrected:
+        parts.append(f"{report.measurements_corrected} corrected (old values kept in the history)")
+    if report.measurements_unchanged:
+        parts.append(f"{report.measurements_unchanged} unchanged")
+    if report.created:
+        parts.append(f"{len(report.created)} new experiment(s): {', '.join(report.created)}")
+    return "; ".join(parts) + "."
+
+
+def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *, correct: bool = False) -> bool:
+    """Record ``table``; on a conflict keep it for an explicit correction. True if saved."""
+    person = components.require_actor()
+    if person is None:
+        return False
+    with components.guard(f"recording {what}", table) as recording, handle.acting(person) as c:
+        try:
+            report = c.record(table, correct=correct)
+        except ConflictError:
+            st.session_state[state.PENDING_CORRECTION] = table
+            raise
+    if isinstance(recording.error, ConflictError):
+        _correction(handle)
+    if recording.ok:
+        st.session_state.pop(state.PENDING_CORRECTION, None)
+        components.flash("success", f"Saved {what}: {_report_text(report)}")
+        st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
+        return True
+    return False
+
+
+def _correction(handle: resources.CampaignHandle) -> None:
+    table = st.session_state.get(state.PENDING_CORRECTION)
+    if table is None:
+        return
+    st.warning("Some values differ from values recorded before. Correct the stored values only if the "
+               "new ones are right (e.g. a typo was fixed); the old values stay in the history.")
+    st.dataframe(table, hide_index=False)
+    keep, drop = st.columns(2)
+    if keep.button("Correct the stored values", type="primary", key="record_correct_confirm") and _record(
+            handle, table, "the corrected values", correct=True):
+        st.rerun()
+    if drop.button("Discard these values", key="record_correct_discard"):
+        st.session_state.pop(state.PENDING_CORRECTION, None)
+        st.rerun()
+
+
+def _grid_config(config: CampaignConfig) -> dict[str, Any]:
+    columns: dict[str, Any] = {
+        "failed": st.column_config.CheckboxColumn("failed", help="the run gave no result"),
+        "failure_reason": st.column_config.TextColumn("failure reason", help="why the run failed"),
+        "note": st.column_config.TextColumn("note", help="kept with the recorded values"),
+    }
+    for o in config.outcome_names:
+        unit = config.unit_of(o)
+        columns[o] = st.column_config.NumberColumn(f"{o}" + (f" [{unit}]" if unit else ""), format="%.4g")
+    return columns
+
+
+def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
+    st.subheader("Results of running experiments")
+    show = st.radio("Show", ["awaiting results", "all experiments"], horizontal=True, key=state.GRID_SHOW,
+                    help="'awaiting results': proposed and running ones and those still missing an objective")
+    original = record_grid(history, config, "awaiting" if show == "awaiting results" else "all")
+    original.index = pd.RangeIndex(1, len(original) + 1)
+    if original.empty:
+        st.caption("No experiment awaits results. Accept a batch on the Plan page, or add history below.")
+        return
+    disabled = [ID_COLUMN, "status", "batch_id", *config.parameter_names]
+    version = st.session_state.get(GRID_VERSION, 0)
+    edited = st.data_editor(original, disabled=disabled, column_config=_grid_config(config),
+                            key=f"{state.GRID}_{show.split()[0]}_{version}")
+    st.caption("Enter each value as it is measured; empty = not measured yet. Tick 'failed' with a reason "
+               "for a run that gave no result.")
+    correct = st.checkbox("Correct stored values (replace values recorded before; the old ones stay in the "
+                          "history)", key=state.CORRECT)
+    if st.button("Save results", type="primary"):
+        with components.guard("reading the grid", edited) as reading:
+            changes = grid_changes(original, edited, config)
+        if not reading.ok:
+            return
+        if changes.empty:
+            st.info("Nothing to save: no cell was changed.")
+            return
+        if _record(handle, changes, "the results", correct=correct):
+            st.rerun()
+
+
+def _fail(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
+    st.subheader("Mark runs failed")
+    pending = history[history["status"].isin(["proposed", "running"])][ID_COLUMN].astype(str).tolist()
+    with st.form("fail_form", clear_on_submit=True):
+        ids = st.multiselect("Experiments", pending, key=state.FAIL_IDS)
+        reason = st.text_input("Reason", key=state.FAIL_REASON, placeholder="e.g. dispersion gelled")
+        submitted = st.form_submit_button("Mark failed")
+    if not submitted:
+        return
+    if not ids:
+        st.warning("Choose the experiments that failed.")
+        return
+    person = components.require_actor()
+    if person is None:
+        return
+    with components.guard("marking runs failed") as failing, handle.acting(person) as c:
+        c.fail(ids, reason)
+    if failing.ok:
+        components.flash("success", f"Marked {', '.join(ids)} failed: {reason.strip()}.")
+        st.rerun()
+
+
+def _upload(handle: resources.CampaignHandle) -> None:
+    st.subheader("Upload a results file")
+    st.caption("A CSV or Excel file, e.g. the run sheet from the Plan page with the outcomes filled in. "
+               "Rows with an experiment_id add results to it; rows without one are new experiments.")
+    with st.form("results_upload"):
+        upload = st.file_uploader("Results file", type=["csv", "xlsx"], key=state.RESULTS_FILE)
+        mapping_text = st.text_area("Column mapping (optional), one per line: file column = doe column",
+                                    key=state.RESULTS_MAPPING, placeholder="CE (%) = first_cycle_ce_pct")
+        valid_only = st.checkbox("Record the valid rows and list the others", key=state.RESULTS_VALID_ONLY)
+        submitted = st.form_submit_button("Record the file")
+    if not submitted:
+        return
+    if upload is None:
+        st.warning("Choose a CSV or Excel file first.")
+        return
+    person = components.require_actor()
+    if person is None:
+        return
+    file_format = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
+    with components.guard(f"recording {upload.name}") as recording, handle.acting(person) as c:
+        mapping = parse_column_mapping(mapping_text)
+        try:
+            report = c.import_table(io.BytesIO(upload.getvalue()), column_mapping=mapping or None,
+                                    file_format=file_format, valid_rows_only=valid_only)
+        except ConflictError:
+            from doe.io import read_table
+
+            st.session_state[state.PENDING_CORRECTION] = read_table(
+                io.BytesIO(upload.getvalue()), c.config, column_mapping=mapping or None, file_format=file_format)
+            raise
+    if isinstance(recording.error, ConflictError):
+        _correction(handle)
+    if recording.ok:
+        components.flash("success", f"Recorded {upload.name}: {_report_text(report)}")
+        if report.rejected:
+            components.flash("warning", f"{len({p.row for p in report.rejected})} row(s) were left out; "
+                                        "upload them again once fixed:")
+            st.session_state[state.REJECTED_ROWS] = problems_frame(report.rejected)
+        st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
+        st.rerun()
+
+
+def _history_columns(config: CampaignConfig) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for p in config.parameters:
+        label = p.name + (f" [{p.unit}]" if p.unit else "")
+        if isinstance(p, CategoricalParameter | DiscreteParameter):
+            columns[p.name] = st.column_config.SelectboxColumn(label, options=list(p.values))
+        else:
+            columns[p.name] = st.column_config.NumberColumn(label, min_value=p.lower, max_value=p.upper,
+                                                            format="%.4g")
+    for o in config.outcome_names:
+        unit = config.unit_of(o)
+        columns[o] = st.column_config.NumberColumn(o + (f" [{unit}]" if unit else ""), format="%.4g")
+    return columns
+
+
+def _add_history(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
+    st.subheader("Add historical experiments")
+    st.caption("Experiments done before (or outside) this campaign: every parameter, the outcomes measured.")
+    version = st.session_state.get(GRID_VERSION, 0)
+    template = history_template(config)
+    template.index = pd.RangeIndex(1, len(template) + 1)
+    edited = st.data_editor(template, num_rows="dynamic", column_config=_history_columns(config),
+                            key=f"{state.HISTORY_EDITOR}_{version}")
+    if st.button("Add these experiments"):
+        rows = filled_rows(edited)
+        if rows.empty:
+            st.info("Nothing to add: the table is empty.")
+            return
+        if _record(handle, rows, "the historical experiments"):
+            st.rerun()
+
+
+def render() -> None:
+    handle = components.current_handle()
+    if handle is None:
+        return
+    campaign = handle.campaign
+    config = campaign.config
+    st.title(f"Record: {campaign.name}")
+    rejected = st.session_state.pop(state.REJECTED_ROWS, None)
+    if rejected is not None:
+        st.dataframe(rejected, hide_index=True)
+    _correction(handle)
+    history = campaign.history()
+    _grid(handle, config, history)
+    _fail(handle, history)
+    _upload(handle)
+    _add_history(handle, config)
+
+
+if __name__ == "__main__":
+    render()

@@ -1,0 +1,70 @@
+"""Every Streamlit session-state key of the web app, in one place.
+
+Widgets that tests and the browser test address are keyed with these names too.
+"""
+
+from __future__ import annotations
+
+# --- the session
+ACTOR = "actor"
+"""The person acting (sidebar text input); recorded with every change."""
+CAMPAIGN = "campaign"
+"""The selected campaign's name (sidebar selectbox)."""
+NEXT_CAMPAIGN = "next_campaign"
+"""A campaign to select on the next run (set by a page before ``st.rerun()``)."""
+FLASH = "flash"
+"""Messages to show once after a rerun: list of (kind, text)."""
+
+# --- Campaigns page
+NEW_SOURCE = "campaigns_new_source"
+NEW_TEMPLATE = "campaigns_new_template"
+NEW_NAME = "campaigns_new_name"
+NEW_DESCRIPTION = "campaigns_new_description"
+NEW_PARAMETERS = "campaigns_new_parameters"
+NEW_OUTCOMES = "campaigns_new_outcomes"
+NEW_CONSTRAINTS = "campaigns_new_constraints"
+EDIT_PARAMETERS = "campaigns_edit_parameters"
+EDIT_OUTCOMES = "campaigns_edit_outcomes"
+EDIT_CONSTRAINTS = "campaigns_edit_constraints"
+EDIT_DESCRIPTION = "campaigns_edit_description"
+CLONE_NAME = "campaigns_clone_name"
+CLONE_HISTORY = "campaigns_clone_history"
+ARCHIVE_CONFIRM = "campaigns_archive_confirm"
+RESTORE_NAME = "campaigns_restore_name"
+IMPORT_FILE = "campaigns_import_file"
+IMPORT_MAPPING = "campaigns_import_mapping"
+IMPORT_VALID_ONLY = "campaigns_import_valid_only"
+SHOW_ARCHIVED = "campaigns_show_archived"
+
+# --- Plan page
+BATCH_SIZE = "plan_batch_size"
+FIXED_NAMES = "plan_fixed_names"
+FIXED_VALUE_PREFIX = "plan_fixed_value_"
+CANDIDATE_FILE = "plan_candidate_file"
+ACCEPT_IDS = "plan_accept_ids"
+LAST_SUGGESTIONS = "plan_last_suggestions"
+
+# --- Record page
+GRID_SHOW = "record_grid_show"
+GRID = "record_grid"
+CORRECT = "record_correct"
+PENDING_CORRECTION = "record_pending_correction"
+FAIL_IDS = "record_fail_ids"
+FAIL_REASON = "record_fail_reason"
+RESULTS_FILE = "record_results_file"
+RESULTS_MAPPING = "record_results_mapping"
+RESULTS_VALID_ONLY = "record_results_valid_only"
+HISTORY_EDITOR = "record_history_editor"
+REJECTED_ROWS = "record_rejected_rows"
+
+# --- Insights page
+PARETO_X = "insights_pareto_x"
+PARETO_Y = "insights_pareto_y"
+SURFACE_X = "insights_surface_x"
+SURFACE_Y = "insights_surface_y"
+SURFACE_OUTCOME = "insights_surface_outcome"
+
+# --- History page
+FILTER_STATUS = "history_filter_status"
+FILTER_BATCH = "history_filter_batch"
+FILTER_TEXT = "history_filter_text"

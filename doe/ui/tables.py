@@ -1,0 +1,306 @@
+"""Tables the web pages show and read back (no Streamlit here).
+
+Each function turns what :class:`doe.Campaign` returns into what a page shows (a run sheet,
+the grid of running experiments, a table of bad cells), or what a person edited into what
+``Campaign.record`` takes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.errors import CellProblem, DataError
+
+ID_COLUMN = "experiment_id"
+PROBLEM_COLUMNS = ("row", ID_COLUMN, "column", "value", "problem")
+GRID_META = ("failed", "failure_reason", "note")
+
+
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def problems_frame(problems: Sequence[CellProblem], table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every bad cell as a table: row, experiment_id (when the table has one), column,
+    value, problem.
+
+    Args:
+        problems: ``DataError.problems``; ``row`` is the 0-based position in the table checked.
+        table: that table, if the page has it: its index label is the row shown (the pages
+            number their grids from 1, and a row of a filtered grid keeps its number) and its
+            ids fill ``experiment_id``. Without it the row is the position + 1 (a file's first
+            data row is 1).
+    """
+    rows = []
+    for p in problems:
+        label: Any = None
+        exp_id: Any = None
+        if p.row is not None:
+            label = p.row + 1
+            if table is not None and 0 <= p.row < len(table):
+                index_label = table.index[p.row]
+                label = int(index_label) if isinstance(index_label, int | np.integer) else index_label
+                if ID_COLUMN in table.columns:
+                    exp_id = table[ID_COLUMN].iloc[p.row]
+                    exp_id = None if _missing(exp_id) else str(exp_id)
+        value = p.value if p.value is None or isinstance(p.value, str | int | float) else repr(p.value)
+        if isinstance(value, float) and math.isnan(value):
+            value = None
+        rows.append({"row": label, ID_COLUMN: exp_id, "column": p.column,
+                     "value": None if value is None else str(value), "problem": p.problem})
+    return pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS), dtype=object)
+
+
+def _format_prediction(mean: Any, sd: Any) -> str:
+    if _missing(mean):
+        return ""
+    text = f"{float(mean):.4g}"
+    if not _missing(sd):
+        text += f" ± {float(sd):.2g}"
+    return text
+
+
+def suggestion_view(suggestions: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """Suggestions as a person reads them: id, batch, recipe, each outcome's prediction as
+    ``mean ± sd``, probability of success (0-1), acquisition value and the strategy.
+
+    Args:
+        suggestions: ``Campaign.suggest()`` output, or proposed experiments joined with the
+            predictions stored with them (same columns).
+    """
+    out = pd.DataFrame(index=suggestions.index)
+    out[ID_COLUMN] = suggestions[ID_COLUMN].astype(str)
+    if "batch_id" in suggestions.columns:
+        out["batch_id"] = suggestions["batch_id"]
+    for p in config.parameter_names:
+        out[p] = suggestions[p] if p in suggestions.columns else None
+    for o in config.outcome_names:
+        means = suggestions.get(f"{o}_mean", pd.Series(np.nan, index=suggestions.index))
+        sds = suggestions.get(f"{o}_sd", pd.Series(np.nan, index=suggestions.index))
+        out[f"{o} (predicted)"] = [_format_prediction(m, s) for m, s in zip(means, sds, strict=True)]
+    for c in ("probability_feasible", "acquisition_value", "strategy"):
+        out[c] = suggestions[c] if c in suggestions.columns else None
+    return out.reset_index(drop=True)
+
+
+def proposed_with_predictions(history: pd.DataFrame, proposals: pd.DataFrame) -> pd.DataFrame:
+    """History rows joined with the predictions stored at proposal time (flattened into
+    ``<outcome>_mean``, ``<outcome>_sd``, ``probability_feasible``, ... columns)."""
+    if history.empty:
+        return history.copy()
+    predictions: dict[str, dict[str, Any]] = {}
+    if "predictions" in proposals.columns:
+        for exp_id, stored in zip(proposals[ID_COLUMN].astype(str), proposals["predictions"], strict=True):
+            if isinstance(stored, dict):
+                predictions[exp_id] = stored
+    flat = pd.DataFrame([predictions.get(str(i), {}) for i in history[ID_COLUMN]], index=history.index)
+    flat = flat[[c for c in flat.columns if c not in history.columns]]
+    return pd.concat([history, flat], axis=1)
+
+
+def run_sheet(experiments: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """The sheet the lab works from: one row per experiment with its recipe and empty
+    outcome columns, ``failed`` and ``failure_reason`` to fill in. Uploaded back on the
+    Record page it records the results (prediction columns are ignored there)."""
+    out = pd.DataFrame({ID_COLUMN: experiments[ID_COLUMN].astype(str).to_numpy()})
+    if "batch_id" in experiments.columns:
+        out["batch_id"] = experiments["batch_id"].to_numpy()
+    for p in config.parameter_names:
+        out[p] = experiments[p].to_numpy() if p in experiments.columns else None
+    for o in config.outcome_names:
+        if f"{o}_mean" in experiments.columns:
+            out[f"{o}_mean"] = experiments[f"{o}_mean"].to_numpy()
+    for o in config.outcome_names:
+        out[o] = experiments[o].to_numpy() if o in experiments.columns else np.nan
+    out["failed"] = False
+    out["failure_reason"] = None
+    return out
+
+
+GridSelection = Literal["awaiting", "all"]
+
+
+def record_grid(history: pd.DataFrame, config: CampaignConfig, show: GridSelection = "awaiting") -> pd.DataFrame:
+    """The grid of the Record page.
+
+    Args:
+        history: ``Campaign.history()``.
+        config: the campaign configuration.
+        show: ``"awaiting"``: proposed and running experiments and completed ones still
+            missing an objective (retention comes weeks after efficiency); ``"all"``: every
+            experiment that is not abandoned.
+
+    Returns:
+        experiment_id, status, batch_id, the parameters, every outcome (NaN = not measured),
+        ``failed``, ``failure_reason`` and ``note``; index 0..n-1.
+    """
+    if history.empty:
+        columns = [ID_COLUMN, "status", "batch_id", *config.parameter_names, *config.outcome_names, *GRID_META]
+        empty = pd.DataFrame(columns=columns)
+        for o in config.outcome_names:
+            empty[o] = empty[o].astype(float)
+        empty["failed"] = empty["failed"].astype(bool)
+        return empty
+    table = history[history["status"] != "abandoned"]
+    if show == "awaiting":
+        missing_objective = table[config.objective_names].isna().any(axis=1)
+        keep = table["status"].isin(["proposed", "running"]) | (table["status"].eq("completed") & missing_objective)
+        table = table[keep]
+    out = pd.DataFrame({ID_COLUMN: table[ID_COLUMN].astype(str), "status": table["status"],
+                        "batch_id": table["batch_id"] if "batch_id" in table.columns else None})
+    for p in config.parameter_names:
+        out[p] = table[p]
+    for o in config.outcome_names:
+        out[o] = table[o].astype(float)
+    out["failed"] = table["status"].eq("failed")
+    reasons = table["failure_reason"] if "failure_reason" in table.columns else pd.Series(None, index=table.index)
+    out["failure_reason"] = reasons.astype(object).where(reasons.notna(), None)
+    out["note"] = None
+    return out.reset_index(drop=True)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if _missing(a) and _missing(b):
+        return True
+    if _missing(a) or _missing(b):
+        return False
+    if isinstance(a, int | float | np.number) and isinstance(b, int | float | np.number):
+        return bool(np.isclose(float(a), float(b), rtol=1e-12, atol=0.0))
+    return str(a).strip() == str(b).strip()
+
+
+def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """The rows of the Record grid a person changed, as a table for ``Campaign.record``.
+
+    Args:
+        original: the grid as shown (:func:`record_grid`).
+        edited: the grid as returned by the editor (same rows, same order).
+        config: the campaign configuration.
+
+    Returns:
+        experiment_id, each outcome (the row's values; NaN = not measured), ``failed``,
+        ``failure_reason``, ``note`` for every row with an edited cell; the index keeps the
+        grid's row numbers so bad cells can be shown where they are.
+
+    Raises:
+        DataError: a row is marked failed without a reason (``row``: its position in ``edited``).
+    """
+    if len(original) != len(edited):
+        raise DataError("the grid changed while it was edited; reload the page and enter the values again")
+    editable = [*config.outcome_names, *GRID_META]
+    changed_rows = []
+    for i in range(len(edited)):
+        if any(c in edited.columns and not _same(original[c].iloc[i], edited[c].iloc[i]) for c in editable):
+            changed_rows.append(i)
+    table = edited.iloc[changed_rows]
+    out = pd.DataFrame(index=table.index)
+    out[ID_COLUMN] = table[ID_COLUMN].astype(str)
+    for o in config.outcome_names:
+        out[o] = pd.to_numeric(table[o], errors="coerce") if o in table.columns else np.nan
+        bad = table[o].notna() & out[o].isna() if o in table.columns else pd.Series(False, index=table.index)
+        if bad.any():
+            out[o] = table[o]  # keep the text so that validation names the bad cell
+    flags = table["failed"].fillna(False).astype(bool) if "failed" in table.columns else False
+    out["failed"] = flags
+    reasons = table["failure_reason"] if "failure_reason" in table.columns else pd.Series(None, index=table.index)
+    out["failure_reason"] = [None if _missing(r) else str(r).strip() for r in reasons]
+    out["note"] = [None if _missing(n) else str(n) for n in (table["note"] if "note" in table.columns
+                                                               else pd.Series(None, index=table.index))]
+    problems = []
+    for pos, (flag, reason) in zip(changed_rows, zip(out["failed"], out["failure_reason"], strict=True),
+                                   strict=True):
+        if flag and reason is None:
+            problems.append(CellProblem(pos, "failure_reason", None,
+                                        "say why the run failed (e.g. 'dispersion gelled')"))
+    if problems:
+        raise DataError(f"the grid has {len(problems)} problem(s); nothing was recorded", problems)
+    return out
+
+
+def history_template(config: CampaignConfig, rows: int = 3) -> pd.DataFrame:
+    """An empty table for historical experiments: every parameter, every outcome, failed,
+    failure_reason (``rows`` blank rows)."""
+    data: dict[str, Any] = {}
+    for p in config.parameters:
+        data[p.name] = pd.Series([None] * rows, dtype=object if p.type == "categorical" else float)
+    for o in config.outcome_names:
+        data[o] = pd.Series([np.nan] * rows, dtype=float)
+    data["failed"] = pd.Series([False] * rows, dtype=bool)
+    data["failure_reason"] = pd.Series([None] * rows, dtype=object)
+    return pd.DataFrame(data)
+
+
+def filled_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of an editor with at least one filled cell (``failed`` False counts as empty)."""
+    if table.empty:
+        return table
+    cells = table.drop(columns=[c for c in ("failed",) if c in table.columns])
+    filled = cells.apply(lambda col: col.map(lambda v: not _missing(v))).any(axis=1)
+    if "failed" in table.columns:
+        filled |= table["failed"].fillna(False).astype(bool)
+    return table[filled]
+
+
+def filter_history(
+    history: pd.DataFrame,
+    *,
+    statuses: Iterable[str] = (),
+    batches: Iterable[str] = (),
+    text: str = "",
+) -> pd.DataFrame:
+    """Rows whose status and batch are among those chosen (all when none chosen) and where
+    some cell contains ``text`` (case-insensitive)."""
+    table = history
+    statuses, batches = list(statuses), list(batches)
+    if statuses and "status" in table.columns:
+        table = table[table["status"].isin(statuses)]
+    if batches and "batch_id" in table.columns:
+        table = table[table["batch_id"].isin(batches)]
+    return search(table, text)
+
+
+def search(table: pd.DataFrame, text: str) -> pd.DataFrame:
+    """Rows where some cell, as text, contains ``text`` (case-insensitive)."""
+    text = (text or "").strip().lower()
+    if not text or table.empty:
+        return table
+    hits = table.astype(str).apply(lambda col: col.str.lower().str.contains(text, regex=False)).any(axis=1)
+    return table[hits]
+
+
+def parse_column_mapping(text: str) -> dict[str, str]:
+    """``file column = doe column`` lines (or ``->``, ``:``) into a mapping.
+
+    Raises:
+        DataError: a line that is not of that form (each named).
+    """
+    mapping: dict[str, str] = {}
+    problems = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        for separator in ("->", "=", ":"):
+            if separator in line:
+                source, target = (part.strip() for part in line.split(separator, 1))
+                break
+        else:
+            source = target = ""
+        if not source or not target:
+            problems.append(CellProblem(number - 1, "column mapping", line,
+                                        "write one mapping per line as 'file column = doe column'"))
+            continue
+        mapping[source] = target
+    if problems:
+        raise DataError("column mapping: some lines are not understood", problems)
+    return mapping

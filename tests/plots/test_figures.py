@@ -1,0 +1,81 @@
+"""Plotly figures from campaign tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from doe.domain.config import load_config
+from doe.plots import (
+    best_so_far_figure,
+    importance_figure,
+    pareto_figure,
+    parity_figure,
+    response_surface_figure,
+)
+
+CONFIG = load_config("hfo2-ncm85")
+
+
+def _history() -> pd.DataFrame:
+    return pd.DataFrame({
+        "experiment_id": ["study-bare", "study-hfo2", "E0001", "E0002", "E0003"],
+        "status": ["completed", "completed", "completed", "failed", "completed"],
+        "first_cycle_ce_pct": [79.0, 90.0, 85.0, np.nan, 92.0],
+        "capacity_retention_pct": [58.0, 70.0, 75.0, np.nan, 60.0],
+    })
+
+
+def test_best_so_far_is_the_running_best_per_objective() -> None:
+    fig = best_so_far_figure(_history(), CONFIG)
+    lines = [t for t in fig.data if t.name == "best so far"]
+    assert list(lines[0].y) == [79.0, 90.0, 90.0, 92.0]
+    assert list(lines[1].y) == [58.0, 70.0, 75.0, 75.0]
+    assert fig.layout.yaxis.title.text == "first_cycle_ce_pct [%]"
+
+
+def test_pareto_front_and_the_study_recipe_are_marked() -> None:
+    history = _history()
+    front = history[history["experiment_id"].isin(["E0001", "E0003"])]
+    fig = pareto_figure(history, front, "first_cycle_ce_pct", "capacity_retention_pct", config=CONFIG,
+                        highlight={"study-hfo2": "study recipe"})
+    by_name = {t.name: t for t in fig.data}
+    assert list(by_name["Pareto front"].x) == [85.0, 92.0]
+    assert list(by_name["dominated or infeasible"].text) == ["study-bare", "study-hfo2"]
+    assert by_name["study recipe"].marker.symbol == "star" and list(by_name["study recipe"].y) == [70.0]
+    empty = pareto_figure(history.iloc[:0], front, "first_cycle_ce_pct", "capacity_retention_pct")
+    assert "no experiment" in empty.layout.annotations[0].text
+
+
+def test_parity_has_one_panel_per_outcome_with_the_identity_line() -> None:
+    cv = pd.DataFrame({"experiment_id": ["a", "b", "a", "b"], "outcome": ["x", "x", "y", "y"],
+                       "measured": [1.0, 2.0, 3.0, 5.0], "predicted_mean": [1.1, 1.8, 3.5, 4.0],
+                       "predicted_sd": [0.1, 0.2, 0.3, 0.4]})
+    fig = parity_figure(cv)
+    assert [a.text for a in fig.layout.annotations] == ["x", "y"]
+    points = [t for t in fig.data if t.mode == "markers"]
+    assert list(points[1].error_y.array) == [0.3, 0.4]
+
+
+def test_importance_bars_sorted_by_mean_importance() -> None:
+    table = pd.DataFrame({"ce": [0.7, 0.2, 0.1], "retention": [0.5, 0.1, 0.4]},
+                         index=pd.Index(["loading", "time", "temperature"], name="parameter"))
+    fig = importance_figure(table)
+    assert [t.name for t in fig.data] == ["ce", "retention"]
+    assert list(fig.data[0].y) == ["time", "temperature", "loading"]
+
+
+def test_response_surface_contour_with_measured_points() -> None:
+    xs, ys = np.linspace(0, 3, 4), np.linspace(250, 750, 3)
+    z = np.arange(12.0).reshape(3, 4)
+    z[0, 0] = np.nan
+    measured = pd.DataFrame({"experiment_id": ["E1"], "hfo2_loading_wt_pct": [1.0],
+                             "anneal_time_h": [2.0], "first_cycle_ce_pct": [20.0]})
+    fig = response_surface_figure(xs, ys, z, x="hfo2_loading_wt_pct", y="anneal_time_h",
+                                  outcome="first_cycle_ce_pct", measured=measured,
+                                  best={"hfo2_loading_wt_pct": 0.83, "anneal_time_h": 2.0}, config=CONFIG)
+    contour, points, star = fig.data
+    assert contour.type == "contour" and contour.zmax == 20.0 and contour.zmin == 1.0
+    assert list(points.marker.color) == [20.0]
+    assert star.name == "held recipe"
+    assert fig.layout.yaxis.type == "log"  # anneal time is searched on a log scale

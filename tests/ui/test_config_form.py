@@ -1,0 +1,55 @@
+"""The configuration editors' tables <-> CampaignConfig."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from doe.domain.config import load_config
+from doe.errors import ConfigError
+from doe.ui.config_form import ConfigTables, config_from_tables, empty_tables, tables_from_config
+
+
+def test_template_round_trips_through_the_editor_tables() -> None:
+    config = load_config("hfo2-ncm85")
+    tables = tables_from_config(config)
+    assert tables.parameters["name"].tolist() == config.parameter_names
+    assert tables.outcomes["role"].tolist()[:2] == ["maximize", "maximize"]
+    assert tables.constraints == "coating_thickness_nm <= 15"
+    again = config_from_tables(config.name, tables, description=config.description, seed=config.seed)
+    assert again == config
+
+
+def test_scratch_tables_make_a_valid_config() -> None:
+    config = config_from_tables("scratch", empty_tables())
+    assert config.parameter_names == ["temperature_c"]
+    assert config.objective_names == ["yield_pct"]
+
+
+def test_blank_rows_are_ignored_and_measured_outcomes_kept_apart() -> None:
+    tables = empty_tables()
+    parameters = pd.concat([tables.parameters, pd.DataFrame([{
+        "name": "solvent", "type": "categorical", "values": "toluene, hexane"}, {"name": None}])],
+        ignore_index=True)
+    outcomes = pd.concat([tables.outcomes, pd.DataFrame([{"name": "thickness_nm", "role": "measure only"}])],
+                         ignore_index=True)
+    config = config_from_tables("x", ConfigTables(parameters, outcomes, "thickness_nm <= 15\n"))
+    assert config.parameter("solvent").values == ("toluene", "hexane")
+    assert [o.name for o in config.outcomes] == ["thickness_nm"]
+    assert config.outcome_constraints[0].bound == 15
+
+
+def test_every_problem_names_its_row_and_column() -> None:
+    tables = empty_tables()
+    parameters = pd.concat([tables.parameters, pd.DataFrame([
+        {"name": "bath_c", "type": "discrete", "values": "40, warm"},
+        {"name": "time_h", "type": "continuous", "lower": 5.0, "upper": 1.0},
+        {"name": "mode", "type": "sometimes"},
+    ])], ignore_index=True)
+    with pytest.raises(ConfigError) as err:
+        config_from_tables("", ConfigTables(parameters, tables.outcomes, ""))
+    message = str(err.value)
+    assert "parameters row 2 (bath_c), values: 'warm' is not a number" in message
+    assert "parameters row 4 (mode), type: 'sometimes'" in message
+    assert "lower bound 5 must be below upper bound 1" in message
+    assert "name: give the campaign a non-empty name" in message

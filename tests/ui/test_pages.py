@@ -1,0 +1,380 @@
+"""The web app's pages, run in-process by Streamlit's AppTest on a real SQLite file.
+
+Every test has its own database (``DOE_DATABASE_URL`` in ``tmp_path``) and engine settings
+``fast``; assertions read what the page shows and what the store holds afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from doe.campaign import Campaign, list_campaigns
+from doe.ui import state
+from doe.ui.tables import run_sheet
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+TIMEOUT = 180
+DEMO = "hfo2-ncm85-demo"
+PERSON = "Ada Tester"
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    monkeypatch.setenv("DOE_DATABASE_URL", url)
+    monkeypatch.setenv("DOE_ENGINE_SETTINGS", "fast")
+    return url
+
+
+Start = Callable[..., AppTest]
+
+
+@pytest.fixture
+def start(db_url: str) -> Start:
+    """Start the app (as ``PERSON`` unless ``actor=None``) on ``page``, ``campaign`` selected."""
+
+    def _start(page: str | None = None, *, actor: str | None = PERSON, campaign: str | None = None) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+        if actor is not None:
+            at.session_state[state.ACTOR] = actor
+        if campaign is not None:
+            at.session_state[state.NEXT_CAMPAIGN] = campaign
+        at.run()
+        if page is not None:
+            at.switch_page(f"doe/ui/pages/{page}.py").run()
+        _no_exception(at)
+        return at
+
+    return _start
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _button(at: AppTest, label: str) -> Any:
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
+    return matches[0]
+
+
+def _texts(elements: Any) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def _table_with(at: AppTest, column: str) -> pd.DataFrame:
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no table with a column {column!r}")
+
+
+def _new_campaign(url: str, name: str, n_running: int = 0) -> Campaign:
+    campaign = Campaign.from_config("hfo2-ncm85", storage=url, name=name, actor="fixture")
+    if n_running:
+        campaign.suggest(n_running)
+        campaign.accept()
+    return campaign
+
+
+# ---------------------------------------------------------------------------------- start
+def test_first_start_creates_and_selects_the_demo_campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "fresh-home"
+    monkeypatch.setenv("DOE_HOME", str(home))
+    monkeypatch.delenv("DOE_DATABASE_URL", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    _no_exception(at)
+    assert at.title[0].value == "Campaigns"
+    assert at.sidebar.selectbox(key=state.CAMPAIGN).value == DEMO
+    assert DEMO in _table_with(at, "created_by")["name"].tolist()
+    assert (home / "doe.sqlite3").is_file()
+    history = Campaign.load(DEMO, storage=f"sqlite:///{home / 'doe.sqlite3'}").history()
+    assert set(history["experiment_id"]) == {"study-bare", "study-hfo2"}
+
+
+def test_the_packaged_entry_runs_on_its_own(db_url: str) -> None:
+    """``doe app`` runs ``streamlit run doe/ui/entry.py`` from the installed package."""
+    import doe.ui.entry
+
+    at = AppTest.from_file(doe.ui.entry.__file__, default_timeout=TIMEOUT).run()
+    _no_exception(at)
+    assert at.title[0].value == "Campaigns"
+    at.switch_page("pages/history.py").run()
+    _no_exception(at)
+    assert at.title[0].value == f"History: {DEMO}"
+
+
+def test_a_doe_error_is_a_message_and_a_bug_is_a_short_generic_error() -> None:
+    def script() -> None:
+        from doe.errors import DataError
+        from doe.ui.components import guard
+
+        with guard("checking the input"):
+            raise DataError("fixed: the value 900 is out of bounds")
+        with guard("doing the impossible"):
+            raise RuntimeError("internal detail")
+
+    at = AppTest.from_function(script).run()
+    _no_exception(at)
+    assert "fixed: the value 900 is out of bounds" in at.error[0].value
+    assert "Something went wrong while doing the impossible" in at.error[1].value
+    assert "internal detail" not in _texts(at.error)
+
+
+# ---------------------------------------------------------------------------------- campaigns
+def test_create_a_campaign_from_the_template(start: Start, db_url: str) -> None:
+    at = start()
+    at.text_input(key=state.NEW_NAME).set_value("furnace-2")
+    _button(at, "Create campaign").click().run()
+    _no_exception(at)
+    assert "Created campaign 'furnace-2'" in _texts(at.success)
+    assert at.sidebar.selectbox(key=state.CAMPAIGN).value == "furnace-2"
+    assert "furnace-2" in _table_with(at, "created_by")["name"].tolist()
+    stored = list_campaigns(db_url).set_index("name")
+    assert stored.loc["furnace-2", "created_by"] == PERSON
+    assert Campaign.load("furnace-2", storage=db_url).config.parameter_names[0] == "hfo2_loading_wt_pct"
+
+
+def test_bad_configuration_is_shown_and_nothing_created(start: Start, db_url: str) -> None:
+    at = start()
+    at.text_input(key=state.NEW_NAME).set_value("bad-one")
+    at.text_area(key=f"{state.NEW_CONSTRAINTS}:hfo2-ncm85").set_value("hfo2_loading_wt_pct <= lots")
+    _button(at, "Create campaign").click().run()
+    _no_exception(at)
+    assert "constraints[0]" in _texts(at.error)
+    assert "bad-one" not in list_campaigns(db_url)["name"].tolist()
+
+
+def test_changes_need_the_name_of_the_person_acting(start: Start, db_url: str) -> None:
+    at = start(actor=None)
+    at.text_input(key=state.NEW_NAME).set_value("anonymous")
+    _button(at, "Create campaign").click().run()
+    assert "Enter your name in the sidebar" in _texts(at.warning)
+    assert "anonymous" not in list_campaigns(db_url)["name"].tolist()
+
+
+def test_edit_makes_a_new_configuration_version(start: Start, db_url: str) -> None:
+    at = start()
+    at.text_area(key=f"{state.EDIT_DESCRIPTION}:{DEMO}:1").set_value("Widened after the first furnace run.")
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert "Saved configuration version 2" in _texts(at.success)
+    campaign = Campaign.load(DEMO, storage=db_url)
+    assert campaign.config_version == 2
+    assert campaign.config.description == "Widened after the first furnace run."
+    assert "Widened after the first furnace run." in _texts(at.code)
+    assert campaign.config_versions()["created_by"].iloc[-1] == PERSON
+
+
+def test_clone_then_archive(start: Start, db_url: str) -> None:
+    at = start()
+    at.text_input(key=state.CLONE_NAME).set_value("demo-copy")
+    at.checkbox(key=state.CLONE_HISTORY).check()
+    _button(at, "Clone").click().run()
+    _no_exception(at)
+    assert at.sidebar.selectbox(key=state.CAMPAIGN).value == "demo-copy"
+    assert len(Campaign.load("demo-copy", storage=db_url).history()) == 2
+    at.checkbox(key=state.ARCHIVE_CONFIRM).check().run()
+    _button(at, "Archive this campaign").click().run()
+    _no_exception(at)
+    assert "Archived 'demo-copy'" in _texts(at.success)
+    assert "demo-copy" not in list_campaigns(db_url)["name"].tolist()
+    assert at.sidebar.selectbox(key=state.CAMPAIGN).value == DEMO
+
+
+def test_import_history_lists_every_bad_cell_then_records_a_good_file(start: Start, db_url: str) -> None:
+    at = start()
+    good = ("hfo2_loading_wt_pct,anneal_temperature_c,anneal_time_h,anneal_atmosphere,solid_content_mg_per_ml,"
+            "ligand_to_np_mass_ratio,dispersion_solvent,sonication_time_min,evaporation_bath_temperature_c,CE\n"
+            "1.2,450,2,air,20,0.3,toluene,10,60,86.5\n")
+    bad = good.replace("1.2,450,2,air", "9,450,2,N2")
+    at.file_uploader(key=state.IMPORT_FILE).set_value(("old-runs.csv", bad.encode(), "text/csv"))
+    at.text_area(key=state.IMPORT_MAPPING).set_value("CE = first_cycle_ce_pct")
+    _button(at, "Import").click().run()
+    _no_exception(at)
+    problems = _table_with(at, "problem")
+    assert set(problems["column"]) == {"hfo2_loading_wt_pct", "anneal_atmosphere"}
+    assert problems["row"].tolist() == [1, 1]
+    assert len(Campaign.load(DEMO, storage=db_url).history()) == 2
+
+    at.file_uploader(key=state.IMPORT_FILE).set_value(("old-runs.csv", good.encode(), "text/csv"))
+    _button(at, "Import").click().run()
+    _no_exception(at)
+    assert "1 new experiment(s)" in _texts(at.success)
+    history = Campaign.load(DEMO, storage=db_url).history()
+    assert len(history) == 3
+    assert history["first_cycle_ce_pct"].iloc[-1] == pytest.approx(86.5)
+
+
+# ---------------------------------------------------------------------------------- plan
+def test_plan_suggests_three_with_predictions_and_accepts_them(start: Start, db_url: str) -> None:
+    _new_campaign(db_url, "plan-test")
+    at = start("plan", campaign="plan-test")
+    at.number_input(key=state.BATCH_SIZE).set_value(3)
+    _button(at, "Suggest experiments").click().run()
+    _no_exception(at)
+    assert "Proposed 3 experiment(s) in batch B0001" in _texts(at.success)
+    proposed = _table_with(at, "first_cycle_ce_pct (predicted)")
+    assert len(proposed) == 3
+    assert {"strategy", "probability_feasible", "acquisition_value"} <= set(proposed.columns)
+    assert [b.label for b in at.button if b.label.startswith("Run sheet")] or at.get("download_button")
+
+    _button(at, "Accept: the lab starts them").click().run()
+    _no_exception(at)
+    assert "Started 3 experiment(s)" in _texts(at.success)
+    history = Campaign.load("plan-test", storage=db_url).history()
+    assert history["status"].tolist() == ["running"] * 3
+
+
+def test_plan_holds_a_parameter_fixed(start: Start, db_url: str) -> None:
+    _new_campaign(db_url, "fixed-test")
+    at = start("plan", campaign="fixed-test")
+    at.multiselect(key=state.FIXED_NAMES).set_value(["anneal_atmosphere"]).run()
+    at.selectbox(key=f"{state.FIXED_VALUE_PREFIX}anneal_atmosphere").set_value("Ar")
+    at.number_input(key=state.BATCH_SIZE).set_value(2)
+    _button(at, "Suggest experiments").click().run()
+    _no_exception(at)
+    history = Campaign.load("fixed-test", storage=db_url).history()
+    assert history["anneal_atmosphere"].tolist() == ["Ar", "Ar"]
+
+
+# ---------------------------------------------------------------------------------- record
+def _edit_grid(at: AppTest, edits: dict[int, dict[str, Any]]) -> None:
+    key = at.data_editor[0].key
+    assert key and key.startswith(state.GRID)
+    at.session_state[key] = {"edited_rows": edits, "added_rows": [], "deleted_rows": []}
+
+
+def test_record_grid_saves_valid_values_and_shows_bad_cells(start: Start, db_url: str) -> None:
+    campaign = _new_campaign(db_url, "record-test", n_running=2)
+    first, second = campaign.history()["experiment_id"].tolist()
+    at = start("record", campaign="record-test")
+    grid = at.data_editor[0].value
+    assert grid["experiment_id"].tolist() == [first, second]
+
+    _edit_grid(at, {0: {"first_cycle_ce_pct": 87.5}, 1: {"failed": True}})
+    _button(at, "Save results").click().run()
+    _no_exception(at)
+    assert "nothing was recorded" in _texts(at.error)
+    problems = _table_with(at, "problem")
+    assert problems[["row", "experiment_id", "column"]].values.tolist() == [[2, second, "failure_reason"]]
+    assert campaign.history()["status"].tolist() == ["running", "running"]
+
+    _edit_grid(at, {0: {"first_cycle_ce_pct": 87.5}, 1: {"failed": True, "failure_reason": "dispersion gelled"}})
+    _button(at, "Save results").click().run()
+    _no_exception(at)
+    assert "Saved the results: 1 value(s) recorded" in _texts(at.success)
+    stored = campaign.history().set_index("experiment_id")
+    assert stored.loc[first, "first_cycle_ce_pct"] == pytest.approx(87.5)
+    assert stored.loc[first, "status"] == "completed"
+    assert stored.loc[second, "status"] == "failed"
+    assert stored.loc[second, "failure_reason"] == "dispersion gelled"
+    assert set(campaign.measurements()["recorded_by"]) == {PERSON}
+
+
+def test_a_changed_value_needs_an_explicit_correction(start: Start, db_url: str) -> None:
+    campaign = _new_campaign(db_url, "conflict-test", n_running=1)
+    exp_id = campaign.history()["experiment_id"].iloc[0]
+    campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [85.0]}))
+    at = start("record", campaign="conflict-test")
+    _edit_grid(at, {0: {"first_cycle_ce_pct": 86.0}})
+    _button(at, "Save results").click().run()
+    _no_exception(at)
+    assert at.error, "a conflict must be reported"
+    assert campaign.history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(85.0)
+
+    _button(at, "Correct the stored values").click().run()
+    _no_exception(at)
+    assert "corrected" in _texts(at.success)
+    assert campaign.history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(86.0)
+    values = campaign.measurements(include_superseded=True)
+    assert sorted(values.loc[values["outcome"] == "first_cycle_ce_pct", "value"]) == [85.0, 86.0]
+
+
+def test_mark_failed_with_a_reason(start: Start, db_url: str) -> None:
+    campaign = _new_campaign(db_url, "fail-test", n_running=2)
+    ids = campaign.history()["experiment_id"].tolist()
+    at = start("record", campaign="fail-test")
+    at.multiselect(key=state.FAIL_IDS).set_value([ids[1]])
+    at.text_input(key=state.FAIL_REASON).set_value("furnace tripped")
+    _button(at, "Mark failed").click().run()
+    _no_exception(at)
+    assert f"Marked {ids[1]} failed" in _texts(at.success)
+    stored = campaign.history().set_index("experiment_id")
+    assert stored.loc[ids[1], "status"] == "failed"
+    assert stored.loc[ids[1], "failure_reason"] == "furnace tripped"
+    assert stored.loc[ids[0], "status"] == "running"
+
+
+def test_upload_the_filled_run_sheet(start: Start, db_url: str) -> None:
+    from doe.io import table_bytes
+
+    campaign = _new_campaign(db_url, "upload-test", n_running=2)
+    sheet = run_sheet(campaign.pending(), campaign.config)
+    sheet["first_cycle_ce_pct"] = [88.0, "eighty"]
+    at = start("record", campaign="upload-test")
+    at.file_uploader(key=state.RESULTS_FILE).set_value(("sheet.csv", table_bytes(sheet, "csv"), "text/csv"))
+    _button(at, "Record the file").click().run()
+    _no_exception(at)
+    problems = _table_with(at, "problem")
+    assert problems[["row", "column", "value"]].values.tolist() == [[2, "first_cycle_ce_pct", "eighty"]]
+    assert campaign.history()["status"].tolist() == ["running", "running"]
+
+    sheet["first_cycle_ce_pct"] = [88.0, 84.5]
+    at.file_uploader(key=state.RESULTS_FILE).set_value(("sheet.xlsx", table_bytes(sheet, "xlsx"), "application/x"))
+    _button(at, "Record the file").click().run()
+    _no_exception(at)
+    assert "Recorded sheet.xlsx: 2 value(s) recorded" in _texts(at.success)
+    assert campaign.history()["first_cycle_ce_pct"].tolist() == [88.0, 84.5]
+
+
+def test_add_historical_experiments(start: Start, db_url: str) -> None:
+    at = start("record")
+    key = at.data_editor[-1].key
+    assert key and key.startswith(state.HISTORY_EDITOR)
+    row = {"hfo2_loading_wt_pct": 0.5, "anneal_temperature_c": 500.0, "anneal_time_h": 1.0,
+           "anneal_atmosphere": "air", "solid_content_mg_per_ml": 10.0, "ligand_to_np_mass_ratio": 0.2,
+           "dispersion_solvent": "hexane", "sonication_time_min": 5.0, "evaporation_bath_temperature_c": 50.0,
+           "first_cycle_ce_pct": 83.0}
+    at.session_state[key] = {"edited_rows": {0: row}, "added_rows": [], "deleted_rows": []}
+    _button(at, "Add these experiments").click().run()
+    _no_exception(at)
+    assert "1 new experiment(s)" in _texts(at.success)
+    history = Campaign.load(DEMO, storage=db_url).history()
+    assert len(history) == 3 and history["first_cycle_ce_pct"].iloc[-1] == pytest.approx(83.0)
+
+
+# ---------------------------------------------------------------------------------- insights, history
+@pytest.mark.slow
+def test_insights_draws_every_plot_of_the_demo(start: Start) -> None:
+    at = start("insights")
+    assert at.title[0].value == f"Insights: {DEMO}"
+    assert not at.error, _texts(at.error)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 5
+    best = _table_with(at, "first_cycle_ce_pct")
+    assert best["experiment_id"].iloc[0] == "study-hfo2"
+    # Changing the surface's axes predicts on the cached model: no error, the plot follows.
+    at.selectbox(key=state.SURFACE_Y).set_value("anneal_time_h").run()
+    _no_exception(at)
+    assert len(at.get("plotly_chart")) == 5
+
+
+def test_history_filters_and_shows_the_audit_trail(start: Start) -> None:
+    at = start("history")
+    assert "2 of 2 experiment(s)" in _texts(at.caption)
+    at.text_input(key=state.FILTER_TEXT).set_value("study-hfo2").run()
+    _no_exception(at)
+    assert "1 of 2 experiment(s)" in _texts(at.caption)
+    assert _table_with(at, "status")["experiment_id"].tolist() == ["study-hfo2"]
+    at.text_input(key=state.FILTER_TEXT).set_value("").run()
+    at.multiselect(key=state.FILTER_STATUS).set_value(["running"]).run()
+    assert "0 of 2 experiment(s)" in _texts(at.caption)
+    audit = _table_with(at, "action")
+    assert "doe-demo" in set(audit["actor"])

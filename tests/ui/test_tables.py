@@ -1,0 +1,120 @@
+"""Tables the pages show and read back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from doe.domain.config import load_config
+from doe.errors import CellProblem, DataError
+from doe.ui.tables import (
+    filled_rows,
+    filter_history,
+    grid_changes,
+    history_template,
+    parse_column_mapping,
+    problems_frame,
+    proposed_with_predictions,
+    record_grid,
+    run_sheet,
+    suggestion_view,
+)
+
+CONFIG = load_config("hfo2-ncm85")
+
+
+def _history() -> pd.DataFrame:
+    rows = []
+    for i, status in enumerate(["completed", "running", "completed", "failed", "abandoned", "proposed"], start=1):
+        row = {"experiment_id": f"E{i:04d}", "status": status, "batch_id": "B0001" if i < 4 else "B0002",
+               "config_version": 1, **{p: 1.0 for p in CONFIG.parameter_names}}
+        row.update(anneal_atmosphere="O2", dispersion_solvent="toluene", evaporation_bath_temperature_c=60.0)
+        row.update({o: np.nan for o in CONFIG.outcome_names})
+        row["failure_reason"] = "gelled" if status == "failed" else None
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.loc[0, ["first_cycle_ce_pct", "capacity_retention_pct"]] = [88.0, 66.0]
+    table.loc[2, "first_cycle_ce_pct"] = 85.0  # retention still to come
+    return table
+
+
+def test_record_grid_shows_what_awaits_results() -> None:
+    grid = record_grid(_history(), CONFIG)
+    assert grid["experiment_id"].tolist() == ["E0002", "E0003", "E0006"]
+    assert grid["failed"].tolist() == [False, False, False]
+    every = record_grid(_history(), CONFIG, "all")
+    assert "E0005" not in every["experiment_id"].tolist()  # abandoned
+    assert every.set_index("experiment_id").loc["E0004", "failed"]
+
+
+def test_grid_changes_keep_only_edited_rows_and_need_a_reason_for_a_failure() -> None:
+    original = record_grid(_history(), CONFIG)
+    original.index = pd.RangeIndex(1, len(original) + 1)
+    edited = original.copy()
+    edited.loc[2, "capacity_retention_pct"] = 64.0
+    changes = grid_changes(original, edited, CONFIG)
+    assert changes["experiment_id"].tolist() == ["E0003"]
+    assert changes.index.tolist() == [2]
+    assert changes.loc[2, "capacity_retention_pct"] == 64.0
+    assert changes.loc[2, "first_cycle_ce_pct"] == 85.0
+
+    edited.loc[3, "failed"] = True
+    with pytest.raises(DataError) as err:
+        grid_changes(original, edited, CONFIG)
+    assert [(p.row, p.column) for p in err.value.problems] == [(2, "failure_reason")]
+    edited.loc[3, "failure_reason"] = "  furnace tripped "
+    changes = grid_changes(original, edited, CONFIG)
+    assert changes.loc[3, "failure_reason"] == "furnace tripped"
+
+
+def test_problems_frame_uses_the_shown_row_numbers_and_ids() -> None:
+    table = pd.DataFrame({"experiment_id": ["E0007", "E0009"], "x": [1, 2]}, index=[4, 7])
+    problems = [CellProblem(1, "first_cycle_ce_pct", "high", "not a number"), CellProblem(None, "foo", "foo", "unknown")]
+    frame = problems_frame(problems, table)
+    assert frame.values.tolist() == [[7, "E0009", "first_cycle_ce_pct", "high", "not a number"],
+                                     [None, None, "foo", "foo", "unknown"]]
+    assert problems_frame(problems)["row"].tolist()[0] == 2  # first data row is 1
+
+
+def test_suggestions_show_mean_and_sd_and_the_reason() -> None:
+    suggestions = pd.DataFrame({"experiment_id": ["E0001"], "batch_id": ["B0001"],
+                                **{p: [1.0] for p in CONFIG.parameter_names},
+                                "first_cycle_ce_pct_mean": [88.123], "first_cycle_ce_pct_sd": [1.54],
+                                "probability_feasible": [0.9], "acquisition_value": [-2.0],
+                                "strategy": ["qLogNEHVI"]})
+    view = suggestion_view(suggestions, CONFIG)
+    assert view.loc[0, "first_cycle_ce_pct (predicted)"] == "88.12 ± 1.5"
+    assert view.loc[0, "capacity_retention_pct (predicted)"] == ""
+    assert view.loc[0, "strategy"] == "qLogNEHVI"
+
+
+def test_stored_predictions_join_the_proposed_rows_and_the_run_sheet() -> None:
+    history = _history()
+    proposed = history[history["status"] == "proposed"]
+    proposals = pd.DataFrame({"experiment_id": ["E0006"], "predictions": [{"first_cycle_ce_pct_mean": 90.0,
+                                                                            "strategy": "initial design"}]})
+    joined = proposed_with_predictions(proposed, proposals)
+    assert joined["first_cycle_ce_pct_mean"].tolist() == [90.0]
+    sheet = run_sheet(joined, CONFIG)
+    assert sheet.columns[:2].tolist() == ["experiment_id", "batch_id"]
+    assert sheet["first_cycle_ce_pct_mean"].tolist() == [90.0]
+    assert sheet["first_cycle_ce_pct"].isna().all() and not sheet["failed"].any()
+
+
+def test_history_filters_and_template() -> None:
+    history = _history()
+    assert filter_history(history, statuses=["completed"])["experiment_id"].tolist() == ["E0001", "E0003"]
+    assert filter_history(history, batches=["B0002"], text="GELLED")["experiment_id"].tolist() == ["E0004"]
+    template = history_template(CONFIG)
+    assert filled_rows(template).empty
+    template.loc[1, "first_cycle_ce_pct"] = 80.0
+    assert filled_rows(template).index.tolist() == [1]
+
+
+def test_column_mapping_lines() -> None:
+    assert parse_column_mapping("CE (%) = first_cycle_ce_pct\n# note\nT -> anneal_temperature_c\n") == {
+        "CE (%)": "first_cycle_ce_pct", "T": "anneal_temperature_c"}
+    with pytest.raises(DataError) as err:
+        parse_column_mapping("just a column")
+    assert err.value.problems[0].value == "just a column"
