@@ -1,0 +1,241 @@
+"""Acquisition functions: what a batch of recipes is worth, given the surrogates.
+
+* One objective: ``qLogNoisyExpectedImprovement``; its ``threshold`` (worst acceptable
+  value) is also a constraint: the objective should reach it.
+* Several objectives: ``qLogNoisyExpectedHypervolumeImprovement`` with the reference point
+  at the objectives' thresholds (inferred from the observed values where a threshold is
+  missing: 10 % of the observed range below the worst observed value).
+* Objective signs follow ``Objective.goal`` (everything is maximised internally).
+* Outcome constraints (``coating_thickness_nm <= 15``) are BoTorch ``constraints=``
+  callables on the model outputs: each sample's improvement is weighted by a smooth
+  feasibility indicator, so the acquisition uses the probability of meeting them.
+* Failed runs: when the feasibility model is active, ``log p(success | x)`` of each recipe
+  in the batch is added to the log-acquisition (:class:`FeasibilityWeighted`). With the
+  sequential-greedy batch construction this multiplies each new recipe's improvement by its
+  own success probability.
+
+Outcomes without a model (too little data, constant) are left out with a log message; an
+objective left out leaves the remaining ones (none left: the caller falls back to the
+initial design).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from doe.domain.config import CampaignConfig
+from doe.engine.encoding import Encoder
+from doe.engine.feasibility import FeasibilityModel
+from doe.engine.gp import gp_model
+from doe.engine.surrogates import Surrogates
+
+logger = logging.getLogger(__name__)
+
+INFERRED_REFERENCE_MARGIN = 0.1
+
+
+@dataclass
+class AcquisitionSpec:
+    """What was built, for provenance."""
+
+    name: str
+    objectives: list[str]
+    constraints: list[str]
+    reference_point: dict[str, float] | None = None
+    dropped: list[str] = field(default_factory=list)
+    feasibility_weighted: bool = False
+
+
+def _feasibility_weighted_class() -> Any:
+    from botorch.acquisition import AcquisitionFunction
+
+    class FeasibilityWeighted(AcquisitionFunction):
+        """``base(X) + sum_q log p(success | x_q)`` for a log-acquisition ``base``."""
+
+        def __init__(self, base: Any, feasibility: FeasibilityModel, encoder: Encoder) -> None:
+            super().__init__(model=base.model)
+            self.base = base
+            self.feasibility = feasibility
+            self.encoder = encoder
+
+        @property
+        def X_pending(self) -> Any:
+            return self.base.X_pending
+
+        @X_pending.setter
+        def X_pending(self, value: Any) -> None:
+            # the base class assigns X_pending in __init__; keep it on the base acquisition
+            if "base" in self._modules:
+                self.base.set_X_pending(value)
+
+        def set_X_pending(self, X_pending: Any = None) -> None:
+            self.base.set_X_pending(X_pending)
+
+        def forward(self, X: Any) -> Any:
+            log_p = self.feasibility.torch_log_probability(self.encoder.to_features_torch(X)).sum(-1)
+            return self.base(X) + log_p
+
+    return FeasibilityWeighted
+
+
+def _signed_observed(surrogates: Surrogates, name: str, sign: float) -> np.ndarray:
+    return sign * surrogates._data[name].y
+
+
+def build_acquisition(
+    surrogates: Surrogates,
+    config: CampaignConfig,
+    mc_samples: int,
+    seed: int,
+) -> tuple[Callable[[np.ndarray | None], Any], AcquisitionSpec] | None:
+    """A maker of the acquisition function for the next batch, or None if no objective has a model.
+
+    BoTorch's noisy acquisitions cache pending recipes incrementally (they can grow, not
+    shrink), so the result is a function ``make(X_pending)`` that builds a fresh acquisition
+    for the model-space recipes ``X_pending`` ``(m, d)`` (or None) proposed or running.
+
+    Args:
+        surrogates: fitted surrogates.
+        config: the campaign configuration.
+        mc_samples: quasi-MC samples.
+        seed: seeds the quasi-MC base samples.
+    """
+    import torch
+    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
+    from botorch.acquisition.multi_objective.objective import GenericMCMultiOutputObjective
+    from botorch.acquisition.objective import GenericMCObjective
+    from botorch.sampling import SobolQMCNormalSampler
+
+    device = surrogates.device_
+    kw = {"dtype": torch.float64, "device": device}
+    dropped: list[str] = []
+    objectives = []
+    for obj in config.objectives:
+        kind = surrogates.kind(obj.name)
+        if kind == "gp":
+            objectives.append(obj)
+        else:
+            dropped.append(obj.name)
+            why = "is constant" if kind == "constant" else "has too little data"
+            logger.warning("objective %r %s; the acquisition leaves it out for now", obj.name, why)
+    if not objectives:
+        return None
+
+    used: list[str] = [o.name for o in objectives]
+    # constraints: (outcome, operator, bound, label)
+    limits: list[tuple[str, str, float, str]] = []
+    for con in config.outcome_constraints:
+        kind = surrogates.kind(con.outcome)
+        if kind == "gp":
+            limits.append((con.outcome, con.operator, con.bound, con.text()))
+        elif kind == "constant":
+            value = surrogates._data[con.outcome].constant
+            if not con.satisfied(value):
+                logger.warning(
+                    "constraint %s: every measurement (%g) violates it and the outcome does not vary; "
+                    "the acquisition cannot use it", con.text(), value,
+                )
+            dropped.append(con.text())
+        else:
+            logger.info("constraint %s: %r has too little data for a model; not used yet", con.text(), con.outcome)
+            dropped.append(con.text())
+    if len(config.objectives) == 1 and objectives and objectives[0].threshold is not None:
+        obj = objectives[0]
+        limits.append((obj.name, ">=" if obj.sign > 0 else "<=", float(obj.threshold), f"{obj.name} threshold"))
+    for name, *_ in limits:
+        if name not in used:
+            used.append(name)
+
+    model = gp_model([surrogates.model(name) for name in used])
+
+    # baseline: successful recipes where any used outcome was measured
+    measured = np.zeros(len(surrogates.X_), dtype=bool)
+    positions = {int(p): r for r, p in enumerate(surrogates.positions_)}
+    for name in used:
+        for p in surrogates._data[name].positions:
+            measured[positions[int(p)]] = True
+    X_baseline = torch.as_tensor(surrogates.X_[measured], **kw)
+
+    constraints = []
+    etas = []
+    for name, op, bound, _ in limits:
+        j = used.index(name)
+        spread = float(np.std(surrogates._data[name].y)) or 1.0
+        etas.append(max(1e-3, 1e-2 * spread))
+        if op == "<=":
+            constraints.append(lambda Y, j=j, b=bound: Y[..., j] - b)
+        else:
+            constraints.append(lambda Y, j=j, b=bound: b - Y[..., j])
+    eta = torch.tensor(etas, **kw) if etas else 1e-3
+
+    spec = AcquisitionSpec(
+        name="qlognei" if len(objectives) == 1 else "qlognehvi",
+        objectives=[o.name for o in objectives],
+        constraints=[label for *_, label in limits],
+        dropped=dropped,
+    )
+    reference = _reference_point(surrogates, objectives) if len(objectives) > 1 else None
+    spec.reference_point = None if reference is None else {
+        o.name: o.sign * v for o, v in zip(objectives, reference, strict=True)
+    }
+    weighted = surrogates.feasibility_.active_
+    spec.feasibility_weighted = weighted
+
+    def make(X_pending: np.ndarray | None) -> Any:
+        sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
+        pending = torch.as_tensor(X_pending, **kw) if X_pending is not None and len(X_pending) else None
+        if len(objectives) == 1:
+            sign = objectives[0].sign
+            acqf = qLogNoisyExpectedImprovement(
+                model=model,
+                X_baseline=X_baseline,
+                sampler=sampler,
+                objective=GenericMCObjective(lambda Y, X=None, s=sign: s * Y[..., 0]),
+                constraints=constraints or None,
+                eta=eta,
+                X_pending=pending,
+                prune_baseline=True,
+                cache_root=False,
+            )
+        else:
+            assert reference is not None
+            idx = [used.index(o.name) for o in objectives]
+            signs = torch.tensor([o.sign for o in objectives], **kw)
+            acqf = qLogNoisyExpectedHypervolumeImprovement(
+                model=model,
+                ref_point=torch.tensor(reference, **kw),
+                X_baseline=X_baseline,
+                sampler=sampler,
+                objective=GenericMCMultiOutputObjective(lambda Y, X=None, idx=idx, s=signs: Y[..., idx] * s),
+                constraints=constraints or None,
+                eta=eta,
+                X_pending=pending,
+                prune_baseline=True,
+                cache_root=False,
+            )
+        if weighted:
+            acqf = _feasibility_weighted_class()(acqf, surrogates.feasibility_, surrogates.encoder_)
+        return acqf
+
+    return make, spec
+
+
+def _reference_point(surrogates: Surrogates, objectives: list[Any]) -> list[float]:
+    """Reference point in the maximisation orientation (``sign * value``)."""
+    ref = []
+    for o in objectives:
+        if o.threshold is not None:
+            ref.append(o.sign * float(o.threshold))
+            continue
+        values = _signed_observed(surrogates, o.name, o.sign)
+        span = float(values.max() - values.min())
+        value = float(values.min()) - INFERRED_REFERENCE_MARGIN * (span if span > 0 else max(1.0, abs(float(values.min()))))
+        logger.info("objective %r has no threshold; reference point inferred at %g", o.name, o.sign * value)
+        ref.append(value)
+    return ref

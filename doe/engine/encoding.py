@@ -1,0 +1,347 @@
+"""Encoding between engineer units and the model space.
+
+The model space has one column per parameter, in the configuration's order:
+
+* continuous: the unit interval ``[0, 1]``; on a log scale when the parameter says so;
+* discrete numeric: the allowed values mapped linearly to ``[0, 1]`` (ordered, so the GP
+  can use their distance); only those encoded values are proposed;
+* categorical: the label's index ``0 .. k-1`` (unordered: the GP uses a categorical kernel
+  on these columns, and the optimiser enumerates neighbouring labels).
+
+A linear constraint on a log-scale parameter is not linear in log space. Such a parameter
+is encoded linearly instead (logged once), so every linear constraint stays linear in the
+model space and the optimiser can keep it exactly.
+
+For distances (space-filling designs, the feasibility classifier) :meth:`Encoder.to_features`
+gives a numeric version with one-hot categories scaled so that two different labels are at
+distance 1, like the two ends of a continuous range.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
+from doe.errors import ProposalError
+
+logger = logging.getLogger(__name__)
+
+KEY_RESOLUTION = 1e-9
+"""Recipes are the same when every numeric value agrees to this fraction of its range."""
+
+
+@dataclass(frozen=True)
+class LinearConstraintModel:
+    """``sum(coefficients * X[..., indices]) <= rhs`` in the model space."""
+
+    indices: tuple[int, ...]
+    coefficients: tuple[float, ...]
+    rhs: float
+    text: str
+
+
+class Encoder:
+    """Maps recipes (engineer units, labels) to model-space arrays and back.
+
+    Args:
+        config: the validated campaign configuration.
+    """
+
+    def __init__(self, config: CampaignConfig) -> None:
+        self.config = config
+        self.parameters = list(config.parameters)
+        self.names = [p.name for p in self.parameters]
+        self.dim = len(self.parameters)
+        constrained = {name for con in config.linear_constraints for name in con.coefficients}
+        self.log_dims: set[int] = set()
+        for i, p in enumerate(self.parameters):
+            if isinstance(p, ContinuousParameter) and p.log_scale:
+                if p.name in constrained:
+                    logger.info(
+                        "parameter %r is log-scale but appears in a linear constraint; it is "
+                        "encoded linearly so that the constraint stays linear for the optimiser",
+                        p.name,
+                    )
+                else:
+                    self.log_dims.add(i)
+        self.cont_dims = [i for i, p in enumerate(self.parameters) if isinstance(p, ContinuousParameter)]
+        self.discrete_dims: dict[int, list[float]] = {
+            i: [self._num_to_unit(i, v) for v in p.values]
+            for i, p in enumerate(self.parameters)
+            if isinstance(p, DiscreteParameter)
+        }
+        self.cat_dims: dict[int, list[float]] = {
+            i: [float(k) for k in range(len(p.values))]
+            for i, p in enumerate(self.parameters)
+            if isinstance(p, CategoricalParameter)
+        }
+        self.bounds = np.zeros((2, self.dim))
+        self.bounds[1] = [len(p.values) - 1 if isinstance(p, CategoricalParameter) else 1.0 for p in self.parameters]
+        self.linear_constraints = [self._constraint_to_model(c) for c in config.linear_constraints]
+
+    # ------------------------------------------------------------------ numbers
+    def _num_to_unit(self, i: int, value: float) -> float:
+        p = self.parameters[i]
+        assert isinstance(p, ContinuousParameter | DiscreteParameter)
+        lo, hi = p.lower, p.upper
+        value = min(max(float(value), lo), hi)
+        if i in self.log_dims:
+            return (math.log(value) - math.log(lo)) / (math.log(hi) - math.log(lo))
+        return (value - lo) / (hi - lo)
+
+    def _unit_to_num(self, i: int, u: float) -> float:
+        p = self.parameters[i]
+        assert isinstance(p, ContinuousParameter | DiscreteParameter)
+        lo, hi = p.lower, p.upper
+        u = min(max(float(u), 0.0), 1.0)
+        if i in self.log_dims:
+            return float(min(max(math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo))), lo), hi))
+        return float(min(max(lo + u * (hi - lo), lo), hi))
+
+    def _constraint_to_model(self, con: Any) -> LinearConstraintModel:
+        coefs, rhs = con.as_less_equal()
+        indices, values = [], []
+        for name, a in coefs.items():
+            i = self.names.index(name)
+            p = self.parameters[i]
+            assert isinstance(p, ContinuousParameter)
+            # x = lo + (hi - lo) * u  (linear encoding is guaranteed for constrained params)
+            indices.append(i)
+            values.append(a * (p.upper - p.lower))
+            rhs -= a * p.lower
+        return LinearConstraintModel(tuple(indices), tuple(values), float(rhs), con.text())
+
+    # ------------------------------------------------------------------ tables
+    def usable_rows(self, table: pd.DataFrame, what: str = "experiments") -> np.ndarray:
+        """Boolean mask of rows whose categorical labels are all still allowed (others are logged)."""
+        mask = np.ones(len(table), dtype=bool)
+        for p in self.parameters:
+            if isinstance(p, CategoricalParameter):
+                ok = table[p.name].astype(str).isin(p.values).to_numpy()
+                if not ok.all():
+                    bad = sorted(set(table[p.name].astype(str)[~ok]))
+                    logger.warning(
+                        "%d %s row(s) ignored: %r label(s) %s are no longer allowed (allowed: %s)",
+                        int((~ok).sum()), what, p.name, bad, list(p.values),
+                    )
+                mask &= ok
+        return mask
+
+    def encode(self, table: pd.DataFrame) -> np.ndarray:
+        """Model-space array ``(n, dim)`` of the parameter columns of ``table``.
+
+        Numbers outside the current bounds (rows from an older configuration) are clipped.
+        Categorical labels must be allowed (filter with :meth:`usable_rows` first).
+        """
+        X = np.empty((len(table), self.dim))
+        for i, p in enumerate(self.parameters):
+            col = table[p.name]
+            if isinstance(p, CategoricalParameter):
+                index = {label: k for k, label in enumerate(p.values)}
+                try:
+                    X[:, i] = [index[str(v)] for v in col]
+                except KeyError as err:
+                    raise ProposalError(
+                        f"parameter {p.name!r}: label {err.args[0]!r} is not allowed; allowed: {list(p.values)}"
+                    ) from err
+            else:
+                values = np.clip(col.to_numpy(dtype=float), p.lower, p.upper)
+                if i in self.log_dims:
+                    X[:, i] = (np.log(values) - math.log(p.lower)) / (math.log(p.upper) - math.log(p.lower))
+                else:
+                    X[:, i] = (values - p.lower) / (p.upper - p.lower)
+                X[:, i] = np.clip(X[:, i], 0.0, 1.0)
+        return X
+
+    def encode_value(self, name: str, value: Any) -> float:
+        """Model-space value of one parameter value (used for fixed values)."""
+        i = self.names.index(name)
+        p = self.parameters[i]
+        if isinstance(p, CategoricalParameter):
+            return float(p.values.index(str(value)))
+        if isinstance(p, DiscreteParameter):
+            nearest = min(p.values, key=lambda v: abs(v - float(value)))
+            return self._num_to_unit(i, nearest)
+        return self._num_to_unit(i, float(value))
+
+    def snap(self, X: np.ndarray) -> np.ndarray:
+        """Clip to bounds, round categories to an index and discrete values to the nearest allowed one."""
+        X = np.array(X, dtype=float, copy=True).reshape(-1, self.dim)
+        X = np.clip(X, self.bounds[0], self.bounds[1])
+        for i in self.cat_dims:
+            X[:, i] = np.rint(X[:, i])
+        for i, allowed in self.discrete_dims.items():
+            grid = np.asarray(allowed)
+            X[:, i] = grid[np.abs(X[:, i][:, None] - grid[None, :]).argmin(axis=1)]
+        return X
+
+    def decode(self, X: np.ndarray) -> pd.DataFrame:
+        """Recipes in engineer units (labels as ``str``, discrete on allowed values)."""
+        X = self.snap(X)
+        data: dict[str, list[Any]] = {}
+        for i, p in enumerate(self.parameters):
+            if isinstance(p, CategoricalParameter):
+                data[p.name] = [p.values[int(k)] for k in X[:, i]]
+            elif isinstance(p, DiscreteParameter):
+                grid = np.asarray(self.discrete_dims[i])
+                data[p.name] = [float(p.values[int(np.abs(grid - u).argmin())]) for u in X[:, i]]
+            else:
+                data[p.name] = [self._unit_to_num(i, u) for u in X[:, i]]
+        return pd.DataFrame(data, columns=self.names)
+
+    # ------------------------------------------------------------------ geometry
+    def to_features(self, X: np.ndarray) -> np.ndarray:
+        """Numeric features for distances: numbers as encoded, categories one-hot / sqrt(2)."""
+        X = np.asarray(X, dtype=float).reshape(-1, self.dim)
+        parts = []
+        for i, p in enumerate(self.parameters):
+            if isinstance(p, CategoricalParameter):
+                onehot = np.zeros((len(X), len(p.values)))
+                onehot[np.arange(len(X)), np.rint(X[:, i]).astype(int)] = 1.0 / math.sqrt(2.0)
+                parts.append(onehot)
+            else:
+                parts.append(X[:, i : i + 1])
+        return np.hstack(parts) if parts else np.zeros((len(X), 0))
+
+    def to_features_torch(self, X: Any) -> Any:
+        """:meth:`to_features` for a torch tensor ``(..., dim)``; differentiable in the numbers."""
+        import torch
+
+        parts = []
+        for i, p in enumerate(self.parameters):
+            if isinstance(p, CategoricalParameter):
+                levels = torch.arange(len(p.values), dtype=X.dtype, device=X.device)
+                onehot = (X[..., i : i + 1].round() == levels).to(X.dtype) / math.sqrt(2.0)
+                parts.append(onehot)
+            else:
+                parts.append(X[..., i : i + 1])
+        return torch.cat(parts, dim=-1)
+
+    def keys(self, X: np.ndarray) -> list[tuple[int, ...]]:
+        """Hashable identity of each model-space row, at :data:`KEY_RESOLUTION` of each range.
+
+        Numbers are compared in engineer units (linear scale), so that two recipes match when
+        their values agree to 1e-9 of the parameter's range.
+        """
+        recipes = self.decode(X)
+        return self.recipe_keys(recipes)
+
+    def recipe_keys(self, recipes: pd.DataFrame) -> list[tuple[int, ...]]:
+        """Like :meth:`keys`, from a table of recipes in engineer units."""
+        cols = []
+        for p in self.parameters:
+            if isinstance(p, CategoricalParameter):
+                index = {label: k for k, label in enumerate(p.values)}
+                cols.append([index.get(str(v), -1) for v in recipes[p.name]])
+            else:
+                span = p.upper - p.lower
+                v = np.clip(recipes[p.name].to_numpy(dtype=float), p.lower, p.upper)
+                cols.append(np.rint((v - p.lower) / span / KEY_RESOLUTION).astype(np.int64).tolist())
+        return [tuple(int(c[r]) for c in cols) for r in range(len(recipes))]
+
+    def constraint_slack(self, X: np.ndarray) -> np.ndarray:
+        """``rhs - lhs`` of each linear constraint for each row, ``(n, n_constraints)``; >= 0 is feasible."""
+        X = np.asarray(X, dtype=float).reshape(-1, self.dim)
+        if not self.linear_constraints:
+            return np.zeros((len(X), 0))
+        out = np.empty((len(X), len(self.linear_constraints)))
+        for j, con in enumerate(self.linear_constraints):
+            out[:, j] = con.rhs - X[:, list(con.indices)] @ np.asarray(con.coefficients)
+        return out
+
+    def constraint_tolerance(self) -> np.ndarray:
+        """Absolute tolerance (model space) for each linear constraint."""
+        return np.array(
+            [1e-9 * max(1.0, abs(c.rhs), sum(abs(a) for a in c.coefficients)) for c in self.linear_constraints]
+        )
+
+    def feasible(self, X: np.ndarray) -> np.ndarray:
+        """Rows that satisfy every linear constraint (with a tiny numerical tolerance)."""
+        slack = self.constraint_slack(X)
+        if slack.shape[1] == 0:
+            return np.ones(len(slack), dtype=bool)
+        return (slack >= -self.constraint_tolerance()[None, :]).all(axis=1)
+
+    def interior_point(self, fixed: dict[int, float] | None = None) -> np.ndarray | None:
+        """A point deep inside the linear constraints (Chebyshev centre), or None if infeasible."""
+        from scipy.optimize import linprog
+
+        fixed = fixed or {}
+        free = [i for i in self.cont_dims if i not in fixed]
+        base = np.full(self.dim, 0.5)
+        for i in self.cat_dims:
+            base[i] = 0.0
+        for i, allowed in self.discrete_dims.items():
+            base[i] = allowed[len(allowed) // 2]
+        for i, v in fixed.items():
+            base[i] = v
+        if not self.linear_constraints:
+            return base
+        # variables: free continuous dims and the radius r; maximise r
+        a_ub, b_ub = [], []
+        for con in self.linear_constraints:
+            row = np.zeros(len(free) + 1)
+            rhs = con.rhs
+            for i, a in zip(con.indices, con.coefficients, strict=True):
+                if i in free:
+                    row[free.index(i)] = a
+                else:
+                    rhs -= a * base[i]
+            row[-1] = float(np.linalg.norm(row[:-1]))
+            a_ub.append(row)
+            b_ub.append(rhs)
+        c = np.zeros(len(free) + 1)
+        c[-1] = -1.0
+        bounds = [(0.0, 1.0)] * len(free) + [(0.0, 1.0)]
+        res = linprog(c, A_ub=np.array(a_ub), b_ub=np.array(b_ub), bounds=bounds, method="highs")
+        if res.status != 0:
+            return None
+        point = base.copy()
+        point[free] = np.clip(res.x[:-1], 0.0, 1.0)
+        if not self.feasible(point[None, :])[0]:
+            return None
+        return point
+
+    def repair(self, X: np.ndarray, centre: np.ndarray) -> np.ndarray:
+        """Move rows that violate a linear constraint slightly toward ``centre`` until they satisfy it."""
+        X = np.array(X, dtype=float, copy=True).reshape(-1, self.dim)
+        if not self.linear_constraints:
+            return X
+        cont = self.cont_dims
+        for r in range(len(X)):
+            if self.feasible(X[r : r + 1])[0]:
+                continue
+            lo, hi = 0.0, 1.0
+            for _ in range(60):
+                t = 0.5 * (lo + hi)
+                trial = X[r].copy()
+                trial[cont] = X[r, cont] + t * (centre[cont] - X[r, cont])
+                if self.feasible(trial[None, :])[0]:
+                    hi = t
+                else:
+                    lo = t
+            X[r, cont] = X[r, cont] + hi * (centre[cont] - X[r, cont])
+        return X
+
+    def as_botorch_constraints(self, margin: float = 0.0) -> list[tuple[Any, Any, float]]:
+        """Linear constraints in BoTorch's ``sum(c * x[idx]) >= rhs`` form (torch tensors)."""
+        import torch
+
+        out = []
+        for con in self.linear_constraints:
+            scale = max(1.0, abs(con.rhs), sum(abs(a) for a in con.coefficients))
+            out.append(
+                (
+                    torch.tensor(con.indices, dtype=torch.long),
+                    -torch.tensor(con.coefficients, dtype=torch.float64),
+                    -(con.rhs - margin * scale),
+                )
+            )
+        return out

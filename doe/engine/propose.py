@@ -1,0 +1,260 @@
+"""``propose``: the next batch of recipes, with predictions and provenance.
+
+Until the data can support a model (``EngineSettings.design_size``: successful experiments
+with a measured objective), the batch is a seeded space-filling design around what was
+already run or is pending. Afterwards the surrogates drive a BoTorch acquisition (see
+:mod:`doe.engine.acquisition`) maximised over the whole space or over a finite candidate set.
+
+Same inputs and seed give the same batch: torch is seeded inside a context that restores the
+global random state afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.domain.parameters import CategoricalParameter, DiscreteParameter
+from doe.engine.acquisition import build_acquisition
+from doe.engine.design import initial_design
+from doe.engine.encoding import Encoder
+from doe.engine.optimize import choose_candidates, optimize_space, sequential_values
+from doe.engine.settings import EngineSettings
+from doe.engine.surrogates import Surrogates, numerics, seeded, single_thread
+from doe.errors import ProposalError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A proposed batch.
+
+    Attributes:
+        recipes: ``n`` rows: one column per parameter (engineer units; labels as ``str``;
+            discrete on allowed values), then :meth:`Surrogates.predict` columns, then
+            ``acquisition_value`` (log-acquisition of the recipe given the pending recipes
+            and those above it in the batch; NaN for the initial design) and ``strategy``.
+        strategy: ``"initial_design"``, ``"qlognei"`` or ``"qlognehvi"``, with the suffix
+            ``"+candidates"`` when chosen from a finite set.
+        model_settings: JSON-able provenance (kernel, acquisition, settings, device, training
+            sizes, reference point, seed).
+    """
+
+    recipes: pd.DataFrame
+    strategy: str
+    model_settings: dict[str, Any]
+
+
+def _kernel_name(encoder: Encoder) -> str:
+    cat = " and Hamming distance of labels" if encoder.cat_dims else ""
+    return (
+        f"exact GP per outcome (doe.engine.gp.ExactGP): RBF with ARD lengthscales on encoded numbers{cat}; "
+        "priors lengthscale LogNormal(sqrt(2)+log(D)/2, sqrt(3)), noise LogNormal(-4, 1); standardised; float64"
+    )
+
+
+def _check_fixed(config: CampaignConfig, fixed: dict[str, Any]) -> None:
+    for name, value in fixed.items():
+        if name not in config.parameter_names:
+            raise ProposalError(f"fixed value for {name!r}: not a parameter; parameters: {config.parameter_names}")
+        p = config.parameter(name)
+        if isinstance(p, CategoricalParameter):
+            if str(value) not in p.values:
+                raise ProposalError(f"fixed value for {name!r}: {value!r} is not {p.describe_allowed()}")
+        elif isinstance(p, DiscreteParameter):
+            if not any(abs(float(value) - v) <= 1e-9 * (p.upper - p.lower) for v in p.values):
+                raise ProposalError(f"fixed value for {name!r}: {value!r} is not {p.describe_allowed()}")
+        elif not p.lower - 1e-9 * (p.upper - p.lower) <= float(value) <= p.upper + 1e-9 * (p.upper - p.lower):
+            raise ProposalError(f"fixed value for {name!r}: {value!r} is not {p.describe_allowed()}")
+
+
+def _supports_model(config: CampaignConfig, surrogates: Surrogates, settings: EngineSettings) -> bool:
+    needed = settings.design_size(len(config.parameters))
+    best = 0
+    for name in config.objective_names:
+        if surrogates.kind(name) == "gp":
+            best = max(best, len(set(surrogates.encoder_.keys(surrogates._data[name].X))))
+    return best >= needed
+
+
+def propose(
+    config: CampaignConfig,
+    experiments: pd.DataFrame,
+    n: int,
+    *,
+    pending: pd.DataFrame | None = None,
+    fixed: dict[str, Any] | None = None,
+    candidates: pd.DataFrame | None = None,
+    seed: int = 0,
+    settings: EngineSettings | None = None,
+    surrogates: Surrogates | None = None,
+) -> Proposal:
+    """Propose ``n`` new recipes.
+
+    Args:
+        config: the validated campaign configuration.
+        experiments: finished experiments (completed or failed): every parameter column, any
+            outcome columns (NaN = not measured), optional bool ``failed``.
+        n: batch size (>= 1).
+        pending: parameter columns of recipes proposed or running, not yet measured.
+        fixed: parameter name -> value held for the whole batch.
+        candidates: a finite set of recipes (parameter columns) to choose from.
+        seed: same inputs and seed give the same batch.
+        settings: engine settings; defaults if None.
+        surrogates: surrogates already fitted on ``experiments`` (fitted here if None).
+
+    Returns:
+        The :class:`Proposal`.
+
+    Raises:
+        ProposalError: ``n`` < 1, fixed values or constraints leave no recipe, or fewer than
+            ``n`` untested candidates remain.
+    """
+    with single_thread():
+        return _propose(config, experiments, n, pending=pending, fixed=fixed, candidates=candidates,
+                        seed=seed, settings=settings, surrogates=surrogates)
+
+
+def _propose(
+    config: CampaignConfig,
+    experiments: pd.DataFrame,
+    n: int,
+    *,
+    pending: pd.DataFrame | None = None,
+    fixed: dict[str, Any] | None = None,
+    candidates: pd.DataFrame | None = None,
+    seed: int = 0,
+    settings: EngineSettings | None = None,
+    surrogates: Surrogates | None = None,
+) -> Proposal:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ProposalError(f"number of recipes to propose: must be a whole number >= 1, got {n!r}")
+    n = int(n)
+    settings = settings if settings is not None else EngineSettings()
+    fixed = dict(fixed or {})
+    _check_fixed(config, fixed)
+    encoder = Encoder(config)
+    fixed_model = {encoder.names.index(k): encoder.encode_value(k, v) for k, v in fixed.items()}
+    if encoder.interior_point(fixed_model) is None:
+        raise ProposalError(
+            f"no recipe satisfies the linear constraints with the fixed values {fixed}; relax a constraint or a fixed value"
+        )
+
+    if surrogates is None:
+        surrogates = Surrogates(config, settings).fit(experiments, seed=seed)
+    else:
+        surrogates._check_fitted()
+    device = surrogates.device_
+    X_done = surrogates.X_
+    if pending is not None and len(pending):
+        pending = pending.loc[encoder.usable_rows(pending, "pending")]
+        X_pending = encoder.encode(pending)
+    else:
+        X_pending = np.zeros((0, encoder.dim))
+    X_avoid = np.vstack([X_done, X_pending])
+
+    X_cand = None
+    if candidates is not None:
+        X_cand = _candidate_rows(encoder, candidates, fixed_model, X_avoid, n)
+
+    model_settings: dict[str, Any] = {
+        "engine": "doe.engine",
+        "settings": settings.to_dict(),
+        "device": str(device),
+        "seed": int(seed),
+        "kernel": _kernel_name(encoder),
+        "n_train": dict(surrogates.n_train_),
+        "n_failed": int(surrogates.failed_.sum()),
+        "initial_design_size": settings.design_size(len(config.parameters)),
+        "log_scale_parameters": [encoder.names[i] for i in sorted(encoder.log_dims)],
+        "reference_point": None,
+    }
+    values = np.full(n, np.nan)
+    built = None
+    if _supports_model(config, surrogates, settings):
+        with seeded(seed, device), numerics():
+            built = build_acquisition(surrogates, config, settings.mc_samples, seed)
+    if built is None:
+        strategy = "initial_design"
+        with seeded(seed, device):
+            if X_cand is not None:
+                X_new = initial_design(encoder, n, X_avoid, seed, fixed_model, pool=X_cand)
+            else:
+                X_new = initial_design(encoder, n, X_avoid, seed, fixed_model)
+        model_settings["acquisition"] = None
+        logger.info("proposing %d recipe(s) from the space-filling initial design", n)
+    else:
+        make, spec = built
+        strategy = spec.name
+        model_settings.update(
+            acquisition=spec.name,
+            objectives_used=spec.objectives,
+            constraints_used=spec.constraints,
+            left_out=spec.dropped,
+            reference_point=spec.reference_point,
+            feasibility_weighted=spec.feasibility_weighted,
+        )
+        with seeded(seed, device), numerics():
+            if X_cand is not None:
+                picked, values = choose_candidates(make, X_cand, n, X_pending, device)
+                X_new = X_cand[picked]
+            else:
+                X_new = optimize_space(make, encoder, n, fixed_model, X_avoid, settings, seed, device,
+                                       X_near=_best_measured(surrogates, config), pending=X_pending)
+                values = sequential_values(make, X_new, X_pending, device)
+        logger.info("proposing %d recipe(s) by %s", n, strategy)
+    if X_cand is not None:
+        strategy += "+candidates"
+    recipes = encoder.decode(X_new)
+    for name, value in fixed.items():  # exact fixed values, not a round trip through the encoding
+        p = config.parameter(name)
+        recipes[name] = str(value) if isinstance(p, CategoricalParameter) else float(value)
+    predictions = surrogates.predict_encoded(X_new)
+    table = pd.concat([recipes, predictions], axis=1)
+    table["acquisition_value"] = np.asarray(values, dtype=float)
+    table["strategy"] = strategy
+    return Proposal(recipes=table, strategy=strategy, model_settings=model_settings)
+
+
+def _best_measured(surrogates: Surrogates, config: CampaignConfig, k: int = 8) -> np.ndarray:
+    """Up to ``k`` measured recipes with the best value of each modelled objective."""
+    rows = []
+    for obj in config.objectives:
+        if surrogates.kind(obj.name) != "gp":
+            continue
+        data = surrogates._data[obj.name]
+        order = np.argsort(-obj.sign * data.y)[:k]
+        rows.append(data.X[order])
+    return np.vstack(rows) if rows else np.zeros((0, surrogates.encoder_.dim))
+
+
+def _candidate_rows(
+    encoder: Encoder, candidates: pd.DataFrame, fixed: dict[int, float], avoid: np.ndarray, n: int
+) -> np.ndarray:
+    """Model-space rows of the allowed, untested candidates that match the fixed values."""
+    usable = candidates.loc[encoder.usable_rows(candidates, "candidate")]
+    X = encoder.snap(encoder.encode(usable))
+    keep = encoder.feasible(X)
+    if (~keep).any():
+        logger.info("%d candidate(s) break a linear constraint and are skipped", int((~keep).sum()))
+    for i, v in fixed.items():
+        keep &= np.abs(X[:, i] - v) <= 1e-9
+    taken = set(encoder.keys(avoid)) if len(avoid) else set()
+    seen: set[tuple[int, ...]] = set()
+    for r, key in enumerate(encoder.recipe_keys(usable)):
+        if key in taken or key in seen:
+            keep[r] = False
+        seen.add(key)
+    X = X[keep]
+    if len(X) < n:
+        raise ProposalError(
+            f"only {len(X)} of {len(candidates)} candidate(s) are untested, allowed and match the fixed values, "
+            f"but {n} were asked for; add candidates or ask for fewer"
+        )
+    return X

@@ -1,0 +1,384 @@
+"""Surrogate models: one Gaussian process per outcome, plus the feasibility model.
+
+Each outcome gets its own GP, trained on the experiments where that outcome was measured
+(retention arrives weeks after Coulomb efficiency, so outcomes have different training sets).
+Inputs are in the model space of :class:`~doe.engine.encoding.Encoder` (unit cube, log scale
+where asked, categories as indices), outcomes are standardised, and all computation is float64.
+
+Model: :class:`~doe.engine.gp.ExactGP`, an RBF kernel with one lengthscale per parameter
+(ARD) on the encoded numbers and on the Hamming distance of the labels, BoTorch's
+dimension-scaled log-normal lengthscale prior and a log-normal noise prior; the acquisition
+sees the GPs through :func:`~doe.engine.gp.gp_model` (a BoTorch ``Model``).
+
+Few or awkward data never crash a fit:
+
+* no or one measurement of an outcome: no model, predictions NaN (logged);
+* a constant outcome (all measurements equal): a constant model, sd 0 (logged);
+* duplicates and replicates: the GP's noise term absorbs them;
+* a failed hyperparameter fit (not positive definite, no convergence): refitted with a higher
+  noise floor, then default hyperparameters (logged); never raised.
+
+Outcomes that the acquisition needs (objectives, constrained outcomes) are fitted in
+:meth:`Surrogates.fit`; the other outcomes are fitted on first use (predictions).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.engine.encoding import Encoder
+from doe.engine.feasibility import FeasibilityModel
+from doe.engine.gp import MIN_NOISE, ExactGP
+from doe.engine.settings import EngineSettings
+from doe.errors import ProposalError
+
+logger = logging.getLogger(__name__)
+
+MIN_POINTS = 2
+"""Measurements an outcome needs before it gets a model."""
+LAZY_FIT_MAXITER = 60
+"""L-BFGS iterations for outcomes outside the acquisition (fitted on first use)."""
+
+
+def acquisition_outcomes(config: CampaignConfig) -> list[str]:
+    """Outcomes the acquisition uses: objectives, then outcomes with a constraint."""
+    names = list(config.objective_names)
+    for con in config.outcome_constraints:
+        if con.outcome not in names:
+            names.append(con.outcome)
+    return names
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: Any = None) -> Iterator[None]:
+    """Seed torch inside, restore the global RNG state (CPU and the CUDA device) after."""
+    import torch
+
+    devices = [device] if device is not None and getattr(device, "type", "cpu") == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """One torch and one BLAS thread inside, restored after.
+
+    The engine's tensors are small (tens to hundreds of rows); with several threads each
+    operation waits for the others to wake up, which on a busy 2-core machine costs
+    milliseconds per operation and made a proposal ten times slower.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def numerics() -> Iterator[None]:
+    """Quiet BoTorch's advisory warnings and let Cholesky retry with more jitter."""
+    import gpytorch
+
+    with warnings.catch_warnings(), gpytorch.settings.cholesky_max_tries(6):
+        warnings.simplefilter("ignore")
+        yield
+
+
+@dataclass
+class _OutcomeData:
+    X: np.ndarray
+    y: np.ndarray
+    positions: np.ndarray  # row positions in the fit table
+    kind: Literal["none", "constant", "gp"]
+    constant: float = math.nan
+
+
+class Surrogates:
+    """GP surrogates for every outcome and a feasibility model, in estimator style.
+
+    Args:
+        config: the validated campaign configuration.
+        settings: engine settings (device, fit iterations); defaults if None.
+
+    Attributes (after :meth:`fit`):
+        fitted_outcomes_: outcomes with a model (GP or constant), in config order.
+        n_train_: measurements used per outcome (every outcome, 0 if none).
+        feasibility_: the :class:`~doe.engine.feasibility.FeasibilityModel`.
+        encoder_: the :class:`~doe.engine.encoding.Encoder`.
+        X_: model-space recipes of the usable rows, ``(n, d)``.
+        failed_: which of those rows gave no result, ``(n,)`` bool.
+    """
+
+    def __init__(self, config: CampaignConfig, settings: EngineSettings | None = None) -> None:
+        self.config = config
+        self.settings = settings if settings is not None else EngineSettings()
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, experiments: pd.DataFrame, seed: int = 0) -> Surrogates:
+        """Fit the feasibility model and the GPs the acquisition needs; returns ``self``.
+
+        Args:
+            experiments: finished experiments: parameter columns, any outcome columns (NaN =
+                not measured), optional bool ``failed``.
+            seed: seeds hyperparameter restarts and the feasibility features.
+        """
+        with single_thread():
+            return self._fit(experiments, seed)
+
+    def _fit(self, experiments: pd.DataFrame, seed: int = 0) -> Surrogates:
+        encoder = Encoder(self.config)
+        usable = encoder.usable_rows(experiments)
+        table = experiments.loc[usable]
+        X = encoder.encode(table)
+        outcomes = self.config.outcome_names
+        Y = np.column_stack(
+            [table[o].to_numpy(dtype=float) if o in table.columns else np.full(len(table), np.nan) for o in outcomes]
+        ) if len(outcomes) else np.zeros((len(table), 0))
+        failed = (
+            table["failed"].fillna(False).astype(bool).to_numpy() if "failed" in table.columns
+            else np.zeros(len(table), dtype=bool)
+        )
+        no_result = np.isnan(Y).all(axis=1) if Y.shape[1] else np.ones(len(table), dtype=bool)
+        self.encoder_ = encoder
+        self.device_ = self.settings.torch_device()
+        self.seed_ = int(seed)
+        self.positions_ = np.flatnonzero(usable)
+        self.X_ = X
+        self.failed_ = failed | no_result
+        self.feasibility_ = FeasibilityModel().fit(encoder.to_features(X), self.failed_, seed=seed)
+        self._data: dict[str, _OutcomeData] = {}
+        self._models: dict[str, Any] = {}
+        self.n_train_: dict[str, int] = {}
+        for j, name in enumerate(outcomes):
+            rows = ~self.failed_ & ~np.isnan(Y[:, j])
+            y = Y[rows, j]
+            kind: Literal["none", "constant", "gp"]
+            if len(y) < MIN_POINTS:
+                kind = "none"
+                logger.info(
+                    "outcome %r: %d measurement(s); at least %d are needed for a model, predictions are NaN",
+                    name, len(y), MIN_POINTS,
+                )
+            elif np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())):
+                kind = "constant"
+                logger.warning(
+                    "outcome %r: all %d measurements equal %g; it is predicted as that constant (sd 0) "
+                    "and gives no direction to the search", name, len(y), y[0],
+                )
+            else:
+                kind = "gp"
+            self._data[name] = _OutcomeData(X[rows], y, self.positions_[rows], kind, float(y[0]) if len(y) else math.nan)
+            self.n_train_[name] = len(y)
+        self.fitted_outcomes_ = [o for o in outcomes if self._data[o].kind != "none"]
+        for name in acquisition_outcomes(self.config):
+            self.model(name)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "fitted_outcomes_"):
+            raise ProposalError("these surrogates are not fitted yet: call fit() first")
+
+    def kind(self, outcome: str) -> Literal["none", "constant", "gp"]:
+        """How ``outcome`` is modelled: ``"gp"``, ``"constant"`` or ``"none"`` (too little data)."""
+        self._check_fitted()
+        return self._data[outcome].kind
+
+    def model(self, outcome: str) -> Any:
+        """The fitted :class:`ExactGP` of ``outcome`` (fitted now if needed); None unless kind is gp."""
+        self._check_fitted()
+        data = self._data[outcome]
+        if data.kind != "gp":
+            return None
+        if outcome not in self._models:
+            index = self.config.outcome_names.index(outcome)
+            # outcomes outside the acquisition only feed predictions: a shorter fit is plenty
+            needed = outcome in acquisition_outcomes(self.config)
+            maxiter = self.settings.fit_maxiter if needed else min(self.settings.fit_maxiter, LAZY_FIT_MAXITER)
+            with single_thread():
+                self._models[outcome] = self._fit_gp(outcome, data.X, data.y, self.seed_ * 1009 + index, maxiter)
+        return self._models[outcome]
+
+    def _cat_sizes(self) -> dict[int, int]:
+        return {i: len(v) for i, v in self.encoder_.cat_dims.items()}
+
+    def _fit_gp(self, outcome: str, X: np.ndarray, y: np.ndarray, seed: int, maxiter: int) -> ExactGP:
+        last_error: Exception | None = None
+        for noise_floor in (MIN_NOISE, 1e-3, 1e-2):
+            try:
+                gp = ExactGP(self._cat_sizes(), self.encoder_.dim, self.device_)
+                gp.fit(X, y, maxiter=maxiter, seed=seed, noise_floor=noise_floor)
+                if noise_floor != MIN_NOISE:
+                    logger.warning("outcome %r: GP refitted with a noise floor of %g after: %s", outcome, noise_floor, last_error)
+                return gp
+            except (RuntimeError, ValueError, np.linalg.LinAlgError) as err:
+                last_error = err
+                logger.debug("outcome %r: GP fit failed (noise floor %g): %s", outcome, noise_floor, err)
+        logger.warning(
+            "outcome %r: GP hyperparameters could not be fitted (%s); using the prior's typical "
+            "lengthscale with a noise variance of 0.1", outcome, last_error,
+        )
+        gp = ExactGP(self._cat_sizes(), self.encoder_.dim, self.device_)
+        mu, sigma = gp.ls_prior
+        return gp.set_hyperparameters(np.full(self.encoder_.dim, math.exp(mu - sigma**2)), 0.1, 0.0, X, y)
+
+    # ------------------------------------------------------------------ prediction
+    def _posterior_mean_sd(self, outcome: str, X_np: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        data = self._data[outcome]
+        n = len(X_np)
+        if data.kind == "none":
+            return np.full(n, np.nan), np.full(n, np.nan)
+        if data.kind == "constant":
+            return np.full(n, data.constant), np.zeros(n)
+        gp = self.model(outcome)
+        means, sds = [], []
+        with torch.no_grad(), single_thread():
+            for start in range(0, n, 2048):
+                X = torch.as_tensor(X_np[start : start + 2048], dtype=torch.float64, device=self.device_)
+                mean, var = gp.mean_cov(X, full_cov=False)
+                means.append(mean.cpu().numpy())
+                sds.append(var.sqrt().cpu().numpy())
+        if not means:
+            return np.zeros(0), np.zeros(0)
+        return np.concatenate(means), np.concatenate(sds)
+
+    def predict_encoded(self, X: np.ndarray) -> pd.DataFrame:
+        """:meth:`predict` for model-space recipes ``(n, d)``."""
+        from scipy.stats import norm
+
+        self._check_fitted()
+        X = np.asarray(X, dtype=float).reshape(-1, self.encoder_.dim)
+        out: dict[str, np.ndarray] = {}
+        for name in self.config.outcome_names:
+            out[f"{name}_mean"], out[f"{name}_sd"] = self._posterior_mean_sd(name, X)
+        prob = self.feasibility_.probability(self.encoder_.to_features(X))
+        for con in self.config.outcome_constraints:
+            mean, sd = out[f"{con.outcome}_mean"], out[f"{con.outcome}_sd"]
+            if np.isnan(mean).all():
+                continue
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = (con.bound - mean) / sd if con.operator == "<=" else (mean - con.bound) / sd
+            p = np.where(sd > 0, norm.cdf(z), (z >= 0).astype(float))
+            p = np.where(np.isnan(mean), 1.0, p)
+            prob = prob * p
+        out["probability_feasible"] = prob
+        return pd.DataFrame(out)
+
+    def predict(self, recipes: pd.DataFrame) -> pd.DataFrame:
+        """Posterior mean and sd of every outcome, and the probability that a run is feasible.
+
+        Args:
+            recipes: ``(n, ...)`` table with every parameter column (engineer units).
+
+        Returns:
+            ``(n, 2 * n_outcomes + 1)`` table, index as ``recipes``: ``{outcome}_mean`` and
+            ``{outcome}_sd`` (sd of the latent mean, without measurement noise; NaN when the
+            outcome has too little data) and ``probability_feasible``: the feasibility
+            model's success probability times the probability of meeting each outcome
+            constraint (an unmodelled constrained outcome counts as 1).
+        """
+        self._check_fitted()
+        X = self.encoder_.encode(recipes)
+        result = self.predict_encoded(X)
+        result.index = recipes.index
+        return result
+
+    # ------------------------------------------------------------------ diagnostics
+    def cross_validate(self) -> pd.DataFrame:
+        """Leave-one-out predictions of every modelled outcome, with the fitted hyperparameters.
+
+        Uses the closed form ``mu_-i = y_i - [K^-1 y]_i / [K^-1]_ii``, ``var_-i = 1 / [K^-1]_ii``
+        (``K`` includes the noise, so ``predicted_sd`` is the sd of a new measurement).
+
+        Returns:
+            Long table with columns ``experiment_index`` (row position in the table given
+            to :meth:`fit`), ``outcome``, ``measured``, ``predicted_mean``, ``predicted_sd``.
+        """
+        import torch
+
+        self._check_fitted()
+        frames = []
+        for name in self.fitted_outcomes_:
+            data = self._data[name]
+            if data.kind == "constant":
+                mean, sd = np.full(len(data.y), data.constant), np.zeros(len(data.y))
+            else:
+                with torch.no_grad(), single_thread():
+                    mean, sd = self.model(name).loo()
+            frames.append(
+                pd.DataFrame(
+                    {"experiment_index": data.positions.astype(int), "outcome": name, "measured": data.y,
+                     "predicted_mean": mean, "predicted_sd": sd}
+                )
+            )
+        if not frames:
+            return pd.DataFrame(columns=["experiment_index", "outcome", "measured", "predicted_mean", "predicted_sd"])
+        return pd.concat(frames, ignore_index=True)
+
+    def feature_importance(self, n_base: int = 64, n_grid: int = 9) -> pd.DataFrame:
+        """Share of each parameter in the variation of each GP-modelled outcome.
+
+        Method: total-effect variance of the posterior mean. For ``n_base`` space-filling
+        base recipes, one parameter at a time is swept over its range (``n_grid`` points in
+        the model space, every allowed value, or every label) with the others held; the
+        variance of the posterior mean along the sweep, averaged over the base recipes, is
+        the parameter's raw importance (``E[Var_{x_p}(mu | x_-p)]``, Jansen's total-effect
+        numerator). Each column is normalised to sum to 1. A categorical parameter is one
+        column of the model space, so it is one row here.
+
+        Returns:
+            Table with index = parameter names, one column per GP-modelled outcome.
+        """
+        from torch.quasirandom import SobolEngine
+
+        self._check_fitted()
+        enc = self.encoder_
+        outcomes = [o for o in self.fitted_outcomes_ if self._data[o].kind == "gp"]
+        base = SobolEngine(enc.dim, scramble=True, seed=self.seed_).draw(n_base).double().numpy()
+        for i, values in enc.cat_dims.items():
+            base[:, i] = np.floor(base[:, i] * len(values))
+        base = enc.snap(base)
+        sweeps: list[np.ndarray] = []
+        sizes: list[int] = []
+        for i in range(enc.dim):
+            if i in enc.cat_dims:
+                grid = np.asarray(enc.cat_dims[i])
+            elif i in enc.discrete_dims:
+                grid = np.asarray(enc.discrete_dims[i])
+            else:
+                grid = np.linspace(0.0, 1.0, n_grid)
+            block = np.repeat(base, len(grid), axis=0)
+            block[:, i] = np.tile(grid, n_base)
+            sweeps.append(block)
+            sizes.append(len(grid))
+        X_all = np.vstack(sweeps)
+        result = {}
+        for name in outcomes:
+            mean, _ = self._posterior_mean_sd(name, X_all)
+            raw = []
+            start = 0
+            for size in sizes:
+                block = mean[start : start + n_base * size].reshape(n_base, size)
+                raw.append(float(block.var(axis=1).mean()))
+                start += n_base * size
+            raw_arr = np.asarray(raw)
+            total = raw_arr.sum()
+            result[name] = raw_arr / total if total > 0 else np.full(enc.dim, 1.0 / enc.dim)
+        return pd.DataFrame(result, index=pd.Index(enc.names, name="parameter"), columns=outcomes)

@@ -1,0 +1,255 @@
+"""propose(): the space contract, batches and pending, seeds, candidates, fixed values, failures."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from engine_helpers import (
+    assert_in_space,
+    random_config,
+    random_recipes,
+    recipe_keys,
+    smooth_outcomes,
+)
+
+from doe.domain import CampaignConfig
+from doe.engine import EngineSettings, Proposal, Surrogates, propose
+from doe.errors import ProposalError
+
+
+def _experiments(config: CampaignConfig, n: int, seed: int = 0) -> pd.DataFrame:
+    return smooth_outcomes(config, random_recipes(config, n, seed), seed)
+
+
+def _columns_ok(config: CampaignConfig, proposal: Proposal, n: int) -> None:
+    table = proposal.recipes
+    assert len(table) == n
+    expected = [*config.parameter_names]
+    for o in config.outcome_names:
+        expected += [f"{o}_mean", f"{o}_sd"]
+    expected += ["probability_feasible", "acquisition_value", "strategy"]
+    assert list(table.columns) == expected
+    assert (table["strategy"] == proposal.strategy).all()
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_space_contract_random_spaces(seed: int, fast: EngineSettings) -> None:
+    config = random_config(seed, n_objectives=1 + seed % 2)
+    rng = np.random.default_rng(seed)
+    # a random fixed value for one parameter in half of the cases
+    fixed = None
+    if seed % 2 == 0:
+        p = config.parameters[int(rng.integers(len(config.parameters)))]
+        fixed = {p.name: random_recipes(config, 1, seed + 99).iloc[0][p.name]}
+    # initial design (no data), then model-based (data)
+    first = propose(config, pd.DataFrame(columns=config.parameter_names), 3, seed=seed, settings=fast, fixed=fixed)
+    assert first.strategy == "initial_design"
+    assert_in_space(config, first.recipes)
+    _columns_ok(config, first, 3)
+    experiments = _experiments(config, 12, seed)
+    pending = random_recipes(config, 2, seed + 7)
+    second = propose(config, experiments, 3, pending=pending, seed=seed, settings=fast, fixed=fixed)
+    assert second.strategy in ("qlognei", "qlognehvi")
+    assert_in_space(config, second.recipes)
+    _columns_ok(config, second, 3)
+    keys = recipe_keys(config, second.recipes)
+    assert len(set(keys)) == 3, "recipes of a batch must differ"
+    assert not set(keys) & set(recipe_keys(config, pending)), "a pending recipe was proposed again"
+    assert not set(keys) & set(recipe_keys(config, experiments)), "a measured recipe was proposed again"
+    if fixed:
+        for name, value in fixed.items():
+            assert (second.recipes[name] == value).all() and (first.recipes[name] == value).all()
+    assert second.recipes["acquisition_value"].notna().all()
+    assert first.recipes["acquisition_value"].isna().all()
+
+
+def test_strategies_and_provenance(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    experiments = _experiments(hfo2, 10)
+    multi = propose(hfo2, experiments, 2, seed=1, settings=fast)
+    assert multi.strategy == "qlognehvi"
+    settings = multi.model_settings
+    assert settings["acquisition"] == "qlognehvi"
+    assert settings["reference_point"] == {"first_cycle_ce_pct": 80.0, "capacity_retention_pct": 55.0}
+    assert settings["n_train"]["first_cycle_ce_pct"] == 10
+    assert settings["settings"] == fast.to_dict()
+    assert "coating_thickness_nm <= 15" in settings["constraints_used"]
+    import json
+
+    json.dumps(settings)  # JSON-able provenance
+    single_cfg = hfo2.replace(objectives=[hfo2.objectives[0].to_dict()],
+                              outcomes=[{"name": "capacity_retention_pct"}, *[o.to_dict() for o in hfo2.outcomes]])
+    single = propose(single_cfg, experiments, 2, seed=1, settings=fast)
+    assert single.strategy == "qlognei"
+    assert "first_cycle_ce_pct threshold" in single.model_settings["constraints_used"]
+
+
+def test_reproducible_with_seed(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    import torch
+
+    experiments = _experiments(hfo2, 9)
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    a = propose(hfo2, experiments, 3, seed=5, settings=fast)
+    assert torch.equal(state, torch.random.get_rng_state()), "global torch RNG state must be restored"
+    b = propose(hfo2, experiments, 3, seed=5, settings=fast)
+    pd.testing.assert_frame_equal(a.recipes, b.recipes)
+    c = propose(hfo2, experiments, 3, seed=6, settings=fast)
+    assert not a.recipes[hfo2.parameter_names].equals(c.recipes[hfo2.parameter_names])
+    empty = pd.DataFrame(columns=hfo2.parameter_names)
+    d1 = propose(hfo2, empty, 4, seed=3, settings=fast)
+    d2 = propose(hfo2, empty, 4, seed=3, settings=fast)
+    pd.testing.assert_frame_equal(d1.recipes, d2.recipes)
+
+
+def test_batch_is_spread_and_avoids_pending(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    experiments = _experiments(hfo2, 12)
+    batch = propose(hfo2, experiments, 4, seed=2, settings=fast)
+    pending = batch.recipes[hfo2.parameter_names]
+    nxt = propose(hfo2, experiments, 4, pending=pending, seed=2, settings=fast)
+    assert not set(recipe_keys(hfo2, nxt.recipes)) & set(recipe_keys(hfo2, pending))
+    # spread: no two recipes of a batch are (nearly) the same point
+    from engine_helpers import unit_values
+
+    U = unit_values(hfo2, nxt.recipes)
+    dist = np.sqrt(((U[:, None, :] - U[None, :, :]) ** 2).sum(-1))
+    assert dist[np.triu_indices(4, 1)].min() > 1e-3
+
+
+def test_initial_design_spreads_and_continues(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    from engine_helpers import unit_values
+
+    empty = pd.DataFrame(columns=hfo2.parameter_names)
+    first = propose(hfo2, empty, 6, seed=0, settings=fast)
+    U = unit_values(hfo2, first.recipes)
+    dist = np.sqrt(((U[:, None, :] - U[None, :, :]) ** 2).sum(-1))
+    assert dist[np.triu_indices(6, 1)].min() > 0.3, "an initial design should fill the space"
+    done = smooth_outcomes(hfo2, first.recipes[hfo2.parameter_names].iloc[:3])
+    again = propose(hfo2, done, 3, pending=first.recipes[hfo2.parameter_names].iloc[3:], seed=0, settings=fast)
+    assert again.strategy == "initial_design"  # 3 < design size 6
+    taken = set(recipe_keys(hfo2, first.recipes))
+    assert not set(recipe_keys(hfo2, again.recipes)) & taken
+
+
+def test_fixed_values(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    experiments = _experiments(hfo2, 10)
+    fixed = {"anneal_atmosphere": "Ar", "anneal_temperature_c": 400.0, "evaporation_bath_temperature_c": 70.0}
+    result = propose(hfo2, experiments, 3, fixed=fixed, seed=0, settings=fast)
+    for name, value in fixed.items():
+        assert (result.recipes[name] == value).all()
+    assert_in_space(hfo2, result.recipes)
+    with pytest.raises(ProposalError, match="anneal_atmosphere"):
+        propose(hfo2, experiments, 1, fixed={"anneal_atmosphere": "N2"}, settings=fast)
+    with pytest.raises(ProposalError, match="not a parameter"):
+        propose(hfo2, experiments, 1, fixed={"colour": 1}, settings=fast)
+
+
+def test_candidates(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    experiments = _experiments(hfo2, 10)
+    candidates = pd.concat([random_recipes(hfo2, 8, 11), experiments[hfo2.parameter_names].iloc[:3]],
+                           ignore_index=True)
+    pending = candidates.iloc[:2]
+    result = propose(hfo2, experiments, 4, pending=pending, candidates=candidates, seed=0, settings=fast)
+    assert result.strategy == "qlognehvi+candidates"
+    chosen = set(recipe_keys(hfo2, result.recipes))
+    allowed = set(recipe_keys(hfo2, candidates.iloc[2:8]))
+    assert len(chosen) == 4 and chosen <= allowed
+    # initial design from candidates
+    empty = pd.DataFrame(columns=hfo2.parameter_names)
+    init = propose(hfo2, empty, 3, candidates=candidates, seed=0, settings=fast)
+    assert init.strategy == "initial_design+candidates"
+    assert set(recipe_keys(hfo2, init.recipes)) <= set(recipe_keys(hfo2, candidates))
+    with pytest.raises(ProposalError, match="only 6 of 11 candidate"):
+        propose(hfo2, experiments, 7, pending=pending, candidates=candidates, settings=fast)
+    # fixed values restrict the candidates
+    fixed_label = candidates.iloc[5]["anneal_atmosphere"]
+    sub = propose(hfo2, experiments, 1, candidates=candidates, fixed={"anneal_atmosphere": fixed_label}, settings=fast)
+    assert (sub.recipes["anneal_atmosphere"] == fixed_label).all()
+
+
+def test_robust_to_few_points_duplicates_and_constant(hfo2: CampaignConfig, fast: EngineSettings,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    one = _experiments(hfo2, 1)
+    result = propose(hfo2, one, 2, settings=fast)
+    assert result.strategy == "initial_design"
+    assert result.recipes["first_cycle_ce_pct_mean"].isna().all()
+    # duplicates and replicates with different values, and a constant outcome
+    base = _experiments(hfo2, 5)
+    dup = pd.concat([base, base, base], ignore_index=True)
+    dup["first_cycle_ce_pct"] = dup["first_cycle_ce_pct"] + np.linspace(0, 0.1, len(dup))
+    dup["rate_capability_pct"] = 80.0
+    with caplog.at_level(logging.INFO, logger="doe.engine"):
+        settings = EngineSettings.fast().__class__(**{**fast.to_dict(), "initial_design_size": 3})
+        result = propose(hfo2, dup, 3, settings=settings)
+    assert result.strategy == "qlognehvi"
+    assert_in_space(hfo2, result.recipes)
+    assert (result.recipes["rate_capability_pct_mean"] == 80.0).all()
+    assert (result.recipes["rate_capability_pct_sd"] == 0.0).all()
+    assert "rate_capability_pct" in caplog.text and "equal" in caplog.text
+    # an objective that never varies leaves the acquisition; all objectives constant: initial design
+    flat = dup.copy()
+    flat["first_cycle_ce_pct"] = 90.0
+    flat["capacity_retention_pct"] = 60.0
+    assert propose(hfo2, flat, 2, settings=settings).strategy == "initial_design"
+
+
+def test_rows_from_an_older_config(hfo2: CampaignConfig, fast: EngineSettings, caplog: pytest.LogCaptureFixture) -> None:
+    experiments = _experiments(hfo2, 10)
+    experiments.loc[0, "anneal_temperature_c"] = 900.0  # outside today's bounds: clipped
+    experiments.loc[1, "anneal_atmosphere"] = "N2"  # no longer allowed: ignored
+    with caplog.at_level(logging.WARNING, logger="doe.engine"):
+        surrogates = Surrogates(hfo2, fast).fit(experiments)
+    assert surrogates.n_train_["first_cycle_ce_pct"] == 9
+    assert "N2" in caplog.text
+    result = propose(hfo2, experiments, 2, settings=fast, surrogates=surrogates)
+    assert_in_space(hfo2, result.recipes)
+
+
+def test_bad_batch_size(hfo2: CampaignConfig) -> None:
+    with pytest.raises(ProposalError, match=">= 1"):
+        propose(hfo2, pd.DataFrame(columns=hfo2.parameter_names), 0)
+
+
+def test_exhausted_discrete_space(fast: EngineSettings) -> None:
+    config = CampaignConfig.from_dict({
+        "name": "tiny", "objectives": [{"name": "y", "goal": "maximize"}],
+        "parameters": [{"name": "a", "type": "categorical", "values": ["p", "q"]},
+                       {"name": "b", "type": "discrete", "values": [1, 2]}],
+    })
+    done = pd.DataFrame({"a": ["p", "p", "q"], "b": [1.0, 2.0, 1.0], "y": [1.0, 2.0, 3.0]})
+    last = propose(config, done, 1, settings=fast)
+    assert (last.recipes["a"].iloc[0], last.recipes["b"].iloc[0]) == ("q", 2.0)
+    with pytest.raises(ProposalError, match="untested"):
+        propose(config, done, 2, settings=fast)
+
+
+def _fail_rate(config: CampaignConfig, seeds: range, with_failures: bool, fast: EngineSettings) -> float:
+    """Share of proposals deep inside the region x > 0.6 where every run fails (x > 0.75)."""
+    hits = total = 0
+    for seed in seeds:
+        recipes = random_recipes(config, 24, seed)
+        x = recipes["x"].to_numpy()
+        table = recipes.copy()
+        table["y"] = x + 0.3 * np.sin(6 * recipes["z"].to_numpy())  # best at high x: inside the failing region
+        table["failed"] = x > 0.6
+        table.loc[table["failed"], "y"] = np.nan
+        if not with_failures:
+            table = table[~table["failed"]]
+        result = propose(config, table, 3, seed=seed, settings=fast)
+        hits += int((result.recipes["x"] > 0.75).sum())
+        total += 3
+    return hits / total
+
+
+def test_failed_runs_steer_away(fast: EngineSettings) -> None:
+    config = CampaignConfig.from_dict({
+        "name": "fails", "objectives": [{"name": "y", "goal": "maximize"}],
+        "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]},
+                       {"name": "z", "type": "continuous", "bounds": [0, 1]}],
+    })
+    with_info = _fail_rate(config, range(4), True, fast)
+    without = _fail_rate(config, range(4), False, fast)
+    assert without >= 0.5, f"without failure data the optimum region should attract proposals ({without:.2f})"
+    assert with_info <= without - 0.4, f"failure data should steer away: {with_info:.2f} vs {without:.2f}"

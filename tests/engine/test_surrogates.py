@@ -1,0 +1,144 @@
+"""Surrogates: estimator discipline, partial outcomes, robustness, LOO and importance."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from engine_helpers import random_recipes, smooth_outcomes
+
+from doe.domain import CampaignConfig
+from doe.engine import EngineSettings, Surrogates
+from doe.errors import ProposalError
+
+
+def test_predict_before_fit_raises(hfo2: CampaignConfig) -> None:
+    surrogates = Surrogates(hfo2)
+    for call in (lambda: surrogates.predict(random_recipes(hfo2, 2, 0)), surrogates.cross_validate,
+                 surrogates.feature_importance):
+        with pytest.raises(ProposalError, match=r"call fit\(\) first"):
+            call()
+
+
+def test_partial_outcomes_get_their_own_models(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    table = smooth_outcomes(hfo2, random_recipes(hfo2, 12, 1))
+    table.loc[5:, "capacity_retention_pct"] = np.nan  # retention arrives weeks later
+    table.loc[:, "coating_thickness_nm"] = np.nan
+    table.loc[0, "coating_thickness_nm"] = 7.0
+    surrogates = Surrogates(hfo2, fast).fit(table, seed=0)
+    assert surrogates.n_train_["first_cycle_ce_pct"] == 12
+    assert surrogates.n_train_["capacity_retention_pct"] == 5
+    assert surrogates.n_train_["coating_thickness_nm"] == 1
+    assert "coating_thickness_nm" not in surrogates.fitted_outcomes_
+    assert "capacity_retention_pct" in surrogates.fitted_outcomes_
+    recipes = random_recipes(hfo2, 4, 2)
+    pred = surrogates.predict(recipes)
+    assert list(pred.index) == list(recipes.index)
+    assert pred["coating_thickness_nm_mean"].isna().all()
+    assert pred["capacity_retention_pct_mean"].notna().all()
+    assert (pred["capacity_retention_pct_sd"] > 0).all()
+    # with no model for the constrained outcome, only the feasibility model counts (no failures: 1)
+    assert np.allclose(pred["probability_feasible"], 1.0)
+    # the retention model was trained on its 5 rows only: LOO lists exactly those
+    loo = surrogates.cross_validate()
+    assert sorted(loo.loc[loo["outcome"] == "capacity_retention_pct", "experiment_index"]) == [0, 1, 2, 3, 4]
+
+
+def test_predictions_interpolate_and_report_constraint_probability(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    table = smooth_outcomes(hfo2, random_recipes(hfo2, 25, 3), noise=0.0)
+    surrogates = Surrogates(hfo2, fast).fit(table)
+    pred = surrogates.predict(table[hfo2.parameter_names])
+    err = np.abs(pred["first_cycle_ce_pct_mean"] - table["first_cycle_ce_pct"])
+    assert err.max() < 0.2 * table["first_cycle_ce_pct"].std()
+    # the synthetic thickness is about -1..1, far below 15 nm: feasible
+    assert (pred["probability_feasible"] > 0.95).all()
+    strict = hfo2.replace(constraints=["coating_thickness_nm <= -50"])
+    pred_strict = Surrogates(strict, fast).fit(table).predict(table[hfo2.parameter_names])
+    assert (pred_strict["probability_feasible"] < 0.05).all()
+
+
+def test_robust_one_point_duplicates_constant(hfo2: CampaignConfig, fast: EngineSettings,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    one = smooth_outcomes(hfo2, random_recipes(hfo2, 1, 4))
+    with caplog.at_level(logging.INFO, logger="doe.engine"):
+        surrogates = Surrogates(hfo2, fast).fit(one)
+    assert surrogates.fitted_outcomes_ == []
+    assert "at least 2" in caplog.text
+    assert surrogates.predict(random_recipes(hfo2, 2, 5)).filter(like="_mean").isna().all().all()
+    assert surrogates.cross_validate().empty
+    # the same recipe measured four times with tiny differences, plus a constant outcome
+    base = smooth_outcomes(hfo2, random_recipes(hfo2, 1, 6))
+    dup = pd.concat([base] * 4, ignore_index=True)
+    dup["first_cycle_ce_pct"] += [0.0, 1e-9, 0.0, 2e-9]
+    dup["rate_capability_pct"] = 81.5
+    surrogates = Surrogates(hfo2, fast).fit(dup)
+    pred = surrogates.predict(random_recipes(hfo2, 3, 7))
+    assert np.isfinite(pred["first_cycle_ce_pct_mean"]).all() and np.isfinite(pred["first_cycle_ce_pct_sd"]).all()
+    assert (pred["rate_capability_pct_mean"] == 81.5).all() and (pred["rate_capability_pct_sd"] == 0).all()
+    assert surrogates.kind("rate_capability_pct") == "constant"
+    loo = surrogates.cross_validate()
+    assert np.isfinite(loo["predicted_mean"]).all()
+
+
+def test_cross_validate_shape_and_quality(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    table = smooth_outcomes(hfo2, random_recipes(hfo2, 30, 8), noise=0.01)
+    surrogates = Surrogates(hfo2, fast).fit(table)
+    loo = surrogates.cross_validate()
+    assert list(loo.columns) == ["experiment_index", "outcome", "measured", "predicted_mean", "predicted_sd"]
+    assert len(loo) == 30 * len(hfo2.outcome_names)
+    assert (loo["predicted_sd"] > 0).all()
+    ce = loo[loo["outcome"] == "first_cycle_ce_pct"]
+    corr = np.corrcoef(ce["measured"], ce["predicted_mean"])[0, 1]
+    assert corr > 0.5, f"LOO predictions should follow the measurements (r = {corr:.2f})"
+    # closed-form LOO equals refitting-free brute force: drop one row and condition on the rest
+    gp = surrogates.model("first_cycle_ce_pct")
+    data_X = surrogates.X_
+    y = table["first_cycle_ce_pct"].to_numpy()
+    from doe.engine.gp import ExactGP
+
+    brute = ExactGP({i: len(v) for i, v in surrogates.encoder_.cat_dims.items()}, 9, surrogates.device_)
+    brute.set_hyperparameters(gp.lengthscale_.numpy(), gp.noise_, gp.constant_, data_X[1:], y[1:])
+    brute.y_mean_, brute.y_sd_ = gp.y_mean_, gp.y_sd_
+    brute._condition(brute.X_train_, (brute.z_train_ * np.std(y[1:], ddof=1) + y[1:].mean() - gp.y_mean_) / gp.y_sd_)
+    import torch
+
+    mean, _ = brute.mean_cov(torch.as_tensor(data_X[:1]), full_cov=False)
+    assert abs(float(mean[0]) - float(ce["predicted_mean"].iloc[0])) < 1e-6 * max(1.0, abs(float(mean[0])))
+
+
+def test_feature_importance_finds_the_driver(fast: EngineSettings) -> None:
+    config = CampaignConfig.from_dict({
+        "name": "imp", "objectives": [{"name": "y", "goal": "maximize"}], "outcomes": [{"name": "w"}],
+        "parameters": [{"name": "a", "type": "continuous", "bounds": [0, 10]},
+                       {"name": "b", "type": "continuous", "bounds": [1, 100], "log_scale": True},
+                       {"name": "c", "type": "categorical", "values": ["x", "y", "z"]},
+                       {"name": "d", "type": "discrete", "values": [1, 2, 3]}],
+    })
+    recipes = random_recipes(config, 30, 9)
+    table = recipes.copy()
+    table["y"] = np.sin(recipes["a"].to_numpy() / 3.0) * 3
+    table["w"] = recipes["c"].map({"x": 0.0, "y": 2.0, "z": -2.0}) + 0.01 * recipes["a"]
+    surrogates = Surrogates(config, fast).fit(table)
+    importance = surrogates.feature_importance()
+    assert list(importance.index) == ["a", "b", "c", "d"]
+    assert list(importance.columns) == ["y", "w"]
+    assert np.allclose(importance.sum(), 1.0)
+    assert (importance >= 0).all().all()
+    assert importance["y"].idxmax() == "a" and importance.loc["a", "y"] > 0.8
+    assert importance["w"].idxmax() == "c"
+
+
+def test_settings(fast: EngineSettings) -> None:
+    import json
+
+    json.dumps(EngineSettings().to_dict())
+    assert fast.num_restarts < EngineSettings().num_restarts
+    assert EngineSettings().design_size(9) == 6
+    assert EngineSettings(initial_design_size=3).design_size(9) == 3
+    for bad in ({"device": "tpu"}, {"num_restarts": 0}, {"raw_samples": 1, "num_restarts": 2},
+                {"initial_design_size": 1}):
+        with pytest.raises(ProposalError):
+            EngineSettings(**bad)  # type: ignore[arg-type]
+    assert str(EngineSettings(device="cpu").torch_device()) == "cpu"
