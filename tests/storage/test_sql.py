@@ -415,8 +415,8 @@ def test_open_urls_and_errors(tmp_path, monkeypatch: pytest.MonkeyPatch, config:
         SqlStore.open("mysql://u:p@h/db")
     with pytest.raises(StorageError, match="not a database URL"):
         SqlStore.open("postgresql+psycopg://user:pw@host:notaport/db")
-    with pytest.raises(StorageError, match="folder exists"):
-        SqlStore.open(str(tmp_path / "missing" / "dir" / "x.sqlite3"))
+    nested = SqlStore.open(str(tmp_path / "missing" / "dir" / "x.sqlite3"))  # a new file's folder is made
+    assert (tmp_path / "missing" / "dir" / "x.sqlite3").exists() and nested.list_campaigns().empty
     with pytest.raises(StorageError) as info:
         SqlStore.open("postgresql+psycopg://doe:s3cret@127.0.0.1:1/doe")
     assert "s3cret" not in str(info.value) and "***" in str(info.value) and "server is running" in str(info.value)
