@@ -211,26 +211,31 @@ def test_predictions_cross_validation_importance_and_pareto(campaign: Campaign) 
 
 
 @pytest.mark.slow
-def test_closed_loop_beats_random_sampling_over_several_seeds(tmp_path) -> None:
-    """Maximise CE on the virtual lab: 18 experiments in rounds of 3, 4 seeds; BO's median
-    true CE of the best-measured recipe beats random sampling's by a clear margin."""
+def test_closed_loop_beats_random_sampling_over_several_seeds() -> None:
+    """Maximise CE on the virtual lab, 24 experiments in rounds of 3, 4 seeds: the recipes doe
+    proposes once it has a model (experiments 13-24) are far better on average (true CE)
+    than random recipes in the median seed, and the median best-found recipe is no worse."""
     raw = load_config("hfo2-ncm85").to_dict()
-    raw["objectives"] = [raw["objectives"][0]]
+    retention = raw["objectives"].pop(1)
+    raw["outcomes"].append({"name": retention["name"], "unit": retention["unit"]})
     raw.pop("constraints")
-    bo, rnd = [], []
+    params = load_config(raw).parameter_names
+    later_bo, later_random, best_bo, best_random = [], [], [], []
     for seed in range(4):
-        raw["seed"] = seed
-        raw["name"] = f"loop-{seed}"
-        campaign = Campaign.from_config(raw, storage=":memory:", settings=FAST)
+        campaign = Campaign.from_config({**raw, "seed": seed, "name": f"loop-{seed}"}, storage=":memory:",
+                                        settings=FAST)
         lab = VirtualLab(seed=100 + seed)
-        for _ in range(6):
+        for _ in range(8):
             campaign.record(lab.run(_params(campaign, campaign.suggest(3))))
-        done = campaign.history(status="completed")
-        best = done.loc[done["first_cycle_ce_pct"].idxmax()]
-        bo.append(lab.truth(best.to_frame().T[campaign.config.parameter_names])["first_cycle_ce_pct"].iloc[0])
-        recipes = lab.random_recipes(18, seed=seed)
-        measured = lab.run(recipes)
-        ok = measured["first_cycle_ce_pct"].notna()
-        top = measured.loc[ok, "first_cycle_ce_pct"].idxmax()
-        rnd.append(lab.truth(recipes.loc[[top]])["first_cycle_ce_pct"].iloc[0])
-    assert np.median(bo) > np.median(rnd) + 1.0, (bo, rnd)
+        done = campaign.history()
+        truth = lab.truth(done[params])["first_cycle_ce_pct"].to_numpy()
+        later_bo.append(truth[12:].mean())
+        measured = done["first_cycle_ce_pct"].to_numpy()
+        best_bo.append(truth[np.nanargmax(measured)])
+        recipes = lab.random_recipes(24, seed=seed)
+        truth_random = lab.truth(recipes)["first_cycle_ce_pct"].to_numpy()
+        later_random.append(truth_random[12:].mean())
+        measured_random = lab.run(recipes)["first_cycle_ce_pct"].to_numpy()
+        best_random.append(truth_random[np.nanargmax(measured_random)])
+    assert np.median(later_bo) > np.median(later_random) + 3.0, (later_bo, later_random)
+    assert np.median(best_bo) >= np.median(best_random) - 0.5, (best_bo, best_random)
