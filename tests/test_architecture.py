@@ -47,7 +47,7 @@ def test_domain_imports_nothing_from_outer_layers() -> None:
     for path in (ROOT / "domain").rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("doe."):
-                if node.module.split(".")[1] in outer:
-                    wrong.append(f"{path.name}: {node.module}")
+            if (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("doe.")
+                    and node.module.split(".")[1] in outer):
+                wrong.append(f"{path.name}: {node.module}")
     assert wrong == []
