@@ -428,6 +428,10 @@ def app(host: str, port: int, env: _Env) -> None:
     if not entry.is_file():
         raise DoeError(f"the web app is not installed with this package (missing {entry})")
     os.environ["DOE_DATABASE_URL"] = env.db
+    # The demo campaign (template + the study's two recipes) is ready before the first visit.
+    from doe.campaign import ensure_demo_campaign
+
+    ensure_demo_campaign(env.db)
     if env.actor:
         os.environ["DOE_ACTOR"] = env.actor
     args = [sys.executable, "-m", "streamlit", "run", str(entry),
