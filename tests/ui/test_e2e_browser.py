@@ -236,6 +236,7 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         exported = read_table(exported_path, campaign.config)
         assert exported["experiment_id"].tolist() == ids
         assert exported["status"].tolist() == ["completed", "completed", "failed"]
+        expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()  # no rerun left in flight
         with page.expect_download() as download:
             page.get_by_role("button", name="Export the whole campaign (JSON)").click()
         assert re.search(rf'"name": "{CAMPAIGN}"', Path(download.value.path()).read_text())

@@ -171,7 +171,7 @@ def _yaml(handle: resources.CampaignHandle) -> None:
     config: CampaignConfig = campaign.config
     st.code(config.to_yaml(), language="yaml")
     st.download_button("Download the configuration (YAML)", data=config.to_yaml(),
-                       file_name=f"{campaign.name}.yaml", mime="application/x-yaml")
+                       file_name=f"{campaign.name}.yaml", mime="application/x-yaml", on_click="ignore")
     versions = campaign.config_versions()
     st.markdown("**Configuration versions**")
     st.dataframe(versions.drop(columns=[c for c in ("config",) if c in versions.columns]), hide_index=True)

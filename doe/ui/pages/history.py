@@ -41,13 +41,13 @@ def render() -> None:
 
     csv_col, xlsx_col, json_col = st.columns(3)
     csv_col.download_button("Export the experiments shown (CSV)", data=lambda: table_file("csv"),
-                            file_name=f"{campaign.name}-history.csv", mime="text/csv")
+                            file_name=f"{campaign.name}-history.csv", mime="text/csv", on_click="ignore")
     xlsx_col.download_button(
         "Export the experiments shown (Excel)", data=lambda: table_file("xlsx"),
         file_name=f"{campaign.name}-history.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")
     json_col.download_button("Export the whole campaign (JSON)", data=campaign_json,
-                             file_name=f"{campaign.name}.json", mime="application/json")
+                             file_name=f"{campaign.name}.json", mime="application/json", on_click="ignore")
 
     st.subheader("Audit trail")
     audit = search(campaign.audit(), text)

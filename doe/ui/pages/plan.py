@@ -135,10 +135,10 @@ def _run_sheet(handle: resources.CampaignHandle, config: CampaignConfig, history
 
     csv_col, xlsx_col = st.columns(2)
     csv_col.download_button("Run sheet (CSV)", data=lambda: sheet_bytes("csv"),
-                            file_name=f"{campaign.name}-run-sheet.csv", mime="text/csv")
+                            file_name=f"{campaign.name}-run-sheet.csv", mime="text/csv", on_click="ignore")
     xlsx_col.download_button(
         "Run sheet (Excel)", data=lambda: sheet_bytes("xlsx"), file_name=f"{campaign.name}-run-sheet.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")
 
 
 def render() -> None:
