@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
 
@@ -118,3 +119,37 @@ def current_handle() -> resources.CampaignHandle | None:
 def select_campaign(name: str) -> None:
     """Select ``name`` in the sidebar on the next run (call ``st.rerun()`` after)."""
     st.session_state[state.NEXT_CAMPAIGN] = name
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """A submitted results or history file, with its column mapping and who sent it."""
+
+    name: str
+    data: bytes
+    file_format: Literal["csv", "xlsx"]
+    mapping_text: str
+    valid_rows_only: bool
+    person: str
+
+
+def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mapping_key: str,
+                     valid_key: str) -> FileUpload | None:
+    """The upload form shared by the Campaigns (history import) and Record (results) pages;
+    returns the submitted file once it and the person acting are known, else None."""
+    with st.form(form):
+        upload = st.file_uploader(label, type=["csv", "xlsx"], key=file_key)
+        mapping_text = st.text_area("Column mapping (optional), one per line: file column = doe column",
+                                    key=mapping_key, placeholder="CE (%) = first_cycle_ce_pct")
+        valid_only = st.checkbox("Record the valid rows and list the others", key=valid_key)
+        submitted = st.form_submit_button(submit)
+    if not submitted:
+        return None
+    if upload is None:
+        st.warning("Choose a CSV or Excel file first.")
+        return None
+    person = require_actor()
+    if person is None:
+        return None
+    file_format: Literal["csv", "xlsx"] = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
+    return FileUpload(upload.name, upload.getvalue(), file_format, mapping_text or "", bool(valid_only), person)

@@ -183,28 +183,18 @@ def _import(handle: resources.CampaignHandle) -> None:
     st.caption("One row per experiment: every parameter column, the outcomes measured (empty = not "
                "measured), optionally experiment_id, failed, failure_reason, note. Columns: "
                + ", ".join(config.parameter_names + config.outcome_names))
-    with st.form("import_history"):
-        upload = st.file_uploader("History file (CSV or Excel)", type=["csv", "xlsx"], key=state.IMPORT_FILE)
-        mapping_text = st.text_area("Column mapping (optional), one per line: file column = doe column",
-                                    key=state.IMPORT_MAPPING, placeholder="CE (%) = first_cycle_ce_pct")
-        valid_only = st.checkbox("Record the valid rows and list the others", key=state.IMPORT_VALID_ONLY)
-        submitted = st.form_submit_button("Import")
-    if not submitted:
+    sent = components.file_upload_form(
+        "import_history", "History file (CSV or Excel)", "Import", file_key=state.IMPORT_FILE,
+        mapping_key=state.IMPORT_MAPPING, valid_key=state.IMPORT_VALID_ONLY)
+    if sent is None:
         return
-    if upload is None:
-        st.warning("Choose a CSV or Excel file first.")
-        return
-    person = components.require_actor()
-    if person is None:
-        return
-    file_format = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
-    with components.guard(f"importing {upload.name}") as importing:
-        mapping = parse_column_mapping(mapping_text)
-        with handle.acting(person) as c:
-            report = c.import_table(io.BytesIO(upload.getvalue()), column_mapping=mapping or None,
-                                    file_format=file_format, valid_rows_only=valid_only)
+    with components.guard(f"importing {sent.name}") as importing:
+        mapping = parse_column_mapping(sent.mapping_text)
+        with handle.acting(sent.person) as c:
+            report = c.import_table(io.BytesIO(sent.data), column_mapping=mapping or None,
+                                    file_format=sent.file_format, valid_rows_only=sent.valid_rows_only)
     if importing.ok:
-        st.success(f"Imported {upload.name}: {len(report.created)} new experiment(s), "
+        st.success(f"Imported {sent.name}: {len(report.created)} new experiment(s), "
                    f"{report.measurements_added} measurement(s) added, "
                    f"{report.measurements_unchanged} already recorded.")
         if report.rejected:

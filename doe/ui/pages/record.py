@@ -143,36 +143,26 @@ def _upload(handle: resources.CampaignHandle) -> None:
     st.subheader("Upload a results file")
     st.caption("A CSV or Excel file, e.g. the run sheet from the Plan page with the outcomes filled in. "
                "Rows with an experiment_id add results to it; rows without one are new experiments.")
-    with st.form("results_upload"):
-        upload = st.file_uploader("Results file", type=["csv", "xlsx"], key=state.RESULTS_FILE)
-        mapping_text = st.text_area("Column mapping (optional), one per line: file column = doe column",
-                                    key=state.RESULTS_MAPPING, placeholder="CE (%) = first_cycle_ce_pct")
-        valid_only = st.checkbox("Record the valid rows and list the others", key=state.RESULTS_VALID_ONLY)
-        submitted = st.form_submit_button("Record the file")
-    if not submitted:
+    sent = components.file_upload_form(
+        "results_upload", "Results file", "Record the file", file_key=state.RESULTS_FILE,
+        mapping_key=state.RESULTS_MAPPING, valid_key=state.RESULTS_VALID_ONLY)
+    if sent is None:
         return
-    if upload is None:
-        st.warning("Choose a CSV or Excel file first.")
-        return
-    person = components.require_actor()
-    if person is None:
-        return
-    file_format = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
-    with components.guard(f"recording {upload.name}") as recording, handle.acting(person) as c:
-        mapping = parse_column_mapping(mapping_text)
+    with components.guard(f"recording {sent.name}") as recording, handle.acting(sent.person) as c:
+        mapping = parse_column_mapping(sent.mapping_text)
         try:
-            report = c.import_table(io.BytesIO(upload.getvalue()), column_mapping=mapping or None,
-                                    file_format=file_format, valid_rows_only=valid_only)
+            report = c.import_table(io.BytesIO(sent.data), column_mapping=mapping or None,
+                                    file_format=sent.file_format, valid_rows_only=sent.valid_rows_only)
         except ConflictError:
             from doe.io import read_table
 
             st.session_state[state.PENDING_CORRECTION] = read_table(
-                io.BytesIO(upload.getvalue()), c.config, column_mapping=mapping or None, file_format=file_format)
+                io.BytesIO(sent.data), c.config, column_mapping=mapping or None, file_format=sent.file_format)
             raise
     if isinstance(recording.error, ConflictError):
         _correction(handle)
     if recording.ok:
-        components.flash("success", f"Recorded {upload.name}: {_report_text(report)}")
+        components.flash("success", f"Recorded {sent.name}: {_report_text(report)}")
         if report.rejected:
             components.flash("warning", f"{len({p.row for p in report.rejected})} row(s) were left out; "
                                         "upload them again once fixed:")
