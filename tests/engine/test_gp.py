@@ -75,3 +75,40 @@ def test_fit_survives_duplicates_and_constant_inputs() -> None:
     assert abs(float(mean[0]) - 1.0) < 0.1 and float(var[0]) >= 0
     loo_mean, loo_sd = gp.loo()
     assert np.isfinite(loo_mean).all() and np.isfinite(loo_sd).all()
+
+
+def test_same_model_as_botorch_single_task_gp() -> None:
+    """On numeric inputs the GP is BoTorch's default ``SingleTaskGP``: same posterior, same MAP objective."""
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import SingleTaskGP
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    rng = np.random.default_rng(3)
+    X = rng.random((20, 3))
+    y = np.sin(4 * X[:, 0]) + 0.3 * X[:, 1] ** 2 + 0.05 * rng.standard_normal(20)
+    gp = ExactGP({}, 3, torch.device("cpu")).fit(X, y, maxiter=200, seed=0)
+
+    Xt, yt = torch.as_tensor(X), torch.as_tensor(y).unsqueeze(-1)
+    reference = SingleTaskGP(Xt, yt)
+    reference.covar_module.lengthscale = gp.lengthscale_.reshape(1, -1)
+    reference.likelihood.noise = torch.tensor([gp.noise_], dtype=torch.float64)
+    reference.mean_module.constant = torch.tensor(gp.constant_, dtype=torch.float64)
+    reference.eval()
+    Xs = torch.as_tensor(rng.random((6, 3)))
+    with torch.no_grad():
+        posterior = reference.posterior(Xs)
+    mean, cov = gp.mean_cov(Xs)
+    assert torch.allclose(mean, posterior.mean.squeeze(-1), atol=1e-6)
+    assert torch.allclose(cov, posterior.covariance_matrix, atol=1e-6)
+
+    # our MAP estimate scores at least as well as BoTorch's own fit under BoTorch's own objective
+    def map_objective(model: SingleTaskGP) -> float:
+        model.train()
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        with torch.no_grad():
+            return float(mll(model(*model.train_inputs), model.train_targets))
+
+    ours = map_objective(reference)
+    fitted = SingleTaskGP(Xt, yt)
+    fit_gpytorch_mll(ExactMarginalLogLikelihood(fitted.likelihood, fitted))
+    assert ours >= map_objective(fitted) - 1e-3
