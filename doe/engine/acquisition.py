@@ -14,6 +14,11 @@
   sequential-greedy batch construction this multiplies each new recipe's improvement by its
   own success probability.
 
+* The best guess (one objective): :class:`PredictedBest` scores a recipe by its predicted
+  objective in units of the observed spread, plus ``log P(constraint met)`` for each outcome
+  constraint and ``log p(success)``: the recipe the model expects to be best, without a
+  bonus for uncertainty. :mod:`doe.engine.optimize` uses it for the last slot of a batch.
+
 Outcomes without a model (too little data, constant) are left out with a log message; an
 objective left out leaves the remaining ones (none left: the caller falls back to the
 initial design).
@@ -55,7 +60,7 @@ def _feasibility_weighted_class() -> Any:
     from botorch.acquisition import AcquisitionFunction
 
     class FeasibilityWeighted(AcquisitionFunction):
-        """``base(X) + sum_q log p(success | x_q)`` for a log-acquisition ``base``."""
+        """``base(X) + sum_q log p(success | x_q)`` for a log-scale acquisition ``base``."""
 
         def __init__(self, base: Any, feasibility: FeasibilityModel, encoder: Encoder) -> None:
             super().__init__(model=base.model)
@@ -83,6 +88,88 @@ def _feasibility_weighted_class() -> Any:
     return FeasibilityWeighted
 
 
+@dataclass
+class AcquisitionFactory:
+    """Builds the acquisition functions of one batch.
+
+    BoTorch's noisy acquisitions cache pending recipes incrementally (they can grow, not
+    shrink), so calling the factory with model-space recipes ``X_pending`` ``(m, d)`` (or
+    None) builds a fresh acquisition for them.
+
+    Attributes:
+        build: ``X_pending -> acquisition``.
+        build_best_guess: ``() -> PredictedBest`` (one objective), else None.
+        incumbent: model-space recipe ``(d,)`` at the centre of the trust region: the best
+            measured value of the single objective among the recipes that meet the measured
+            outcome constraints (all recipes if none does); None with several objectives.
+    """
+
+    build: Callable[[np.ndarray | None], Any]
+    build_best_guess: Callable[[], Any] | None = None
+    incumbent: np.ndarray | None = None
+
+    def __call__(self, X_pending: np.ndarray | None) -> Any:
+        return self.build(X_pending)
+
+    def best_guess(self) -> Any:
+        """The best-guess acquisition, or None where there is none (several objectives)."""
+        return None if self.build_best_guess is None else self.build_best_guess()
+
+
+def _predicted_best_class() -> Any:
+    from botorch.acquisition import AcquisitionFunction
+
+    class PredictedBest(AcquisitionFunction):
+        """``sum_q [sign * mean_obj / spread + sum_c log P(constraint c met)]`` of ``X (b, q, d)``.
+
+        Args:
+            model: the BoTorch model of the used outcomes.
+            index: output of the objective.
+            sign: +1 to maximise, -1 to minimise.
+            spread: observed standard deviation of the objective (puts the mean on the
+                scale of the log-probabilities).
+            limits: ``(output, operator, bound)`` per outcome constraint.
+        """
+
+        def __init__(self, model: Any, index: int, sign: float, spread: float,
+                     limits: list[tuple[int, str, float]]) -> None:
+            super().__init__(model=model)
+            self.index, self.sign, self.spread, self.limits = index, sign, spread, limits
+
+        def forward(self, X: Any) -> Any:
+            from torch.special import log_ndtr
+
+            posterior = self.model.posterior(X)
+            mean = posterior.mean
+            sd = posterior.variance.clamp_min(1e-12).sqrt()
+            value = self.sign * mean[..., self.index] / self.spread
+            for k, op, bound in self.limits:
+                margin = bound - mean[..., k] if op == "<=" else mean[..., k] - bound
+                value = value + log_ndtr(margin / sd[..., k])
+            return value.sum(-1)
+
+    return PredictedBest
+
+
+def _incumbent(surrogates: Surrogates, objective: Any, limits: list[tuple[str, str, float, str]]) -> np.ndarray:
+    """Best measured recipe of ``objective`` among those meeting the measured outcome constraints."""
+    data = surrogates._data[objective.name]
+    meets = np.ones(len(data.y), dtype=bool)
+    for name, op, bound, _ in limits:
+        if name == objective.name:
+            continue
+        other = surrogates._data[name]
+        measured = dict(zip(other.positions.tolist(), other.y.tolist(), strict=True))
+        for r, position in enumerate(data.positions.tolist()):
+            value = measured.get(position)
+            if value is not None and not (value <= bound if op == "<=" else value >= bound):
+                meets[r] = False
+    if not meets.any():
+        meets[:] = True
+    score = np.where(meets, objective.sign * data.y, -np.inf)
+    return data.X[int(np.argmax(score))].copy()
+
+
 def _signed_observed(surrogates: Surrogates, name: str, sign: float) -> np.ndarray:
     return sign * surrogates._data[name].y
 
@@ -92,12 +179,8 @@ def build_acquisition(
     config: CampaignConfig,
     mc_samples: int,
     seed: int,
-) -> tuple[Callable[[np.ndarray | None], Any], AcquisitionSpec] | None:
-    """A maker of the acquisition function for the next batch, or None if no objective has a model.
-
-    BoTorch's noisy acquisitions cache pending recipes incrementally (they can grow, not
-    shrink), so the result is a function ``make(X_pending)`` that builds a fresh acquisition
-    for the model-space recipes ``X_pending`` ``(m, d)`` (or None) proposed or running.
+) -> tuple[AcquisitionFactory, AcquisitionSpec] | None:
+    """The acquisition factory for the next batch, or None if no objective has a model.
 
     Args:
         surrogates: fitted surrogates.
@@ -223,7 +306,21 @@ def build_acquisition(
             acqf = _feasibility_weighted_class()(acqf, surrogates.feasibility_, surrogates.encoder_)
         return acqf
 
-    return make, spec
+    if len(objectives) > 1:
+        return AcquisitionFactory(make), spec
+
+    objective = objectives[0]
+    index = used.index(objective.name)
+    spread = float(np.std(surrogates._data[objective.name].y)) or 1.0
+    output_limits = [(used.index(name), op, bound) for name, op, bound, _ in limits]
+
+    def make_best_guess() -> Any:
+        acqf = _predicted_best_class()(model, index, objective.sign, spread, output_limits)
+        if weighted:
+            acqf = _feasibility_weighted_class()(acqf, surrogates.feasibility_, surrogates.encoder_)
+        return acqf
+
+    return AcquisitionFactory(make, make_best_guess, _incumbent(surrogates, objective, limits)), spec
 
 
 def _reference_point(surrogates: Surrogates, objectives: list[Any]) -> list[float]:

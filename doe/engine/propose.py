@@ -39,11 +39,12 @@ class Proposal:
         recipes: ``n`` rows: one column per parameter (engineer units; labels as ``str``;
             discrete on allowed values), then :meth:`Surrogates.predict` columns, then
             ``acquisition_value`` (log-acquisition of the recipe given the pending recipes
-            and those above it in the batch; NaN for the initial design) and ``strategy``.
+            and those above it in the batch; NaN for the initial design) and ``strategy``
+            (the batch's strategy, or ``"best_guess"`` for the model's best guess).
         strategy: ``"initial_design"``, ``"qlognei"`` or ``"qlognehvi"``, with the suffix
             ``"+candidates"`` when chosen from a finite set.
         model_settings: JSON-able provenance (kernel, acquisition, settings, device, training
-            sizes, reference point, seed).
+            sizes, reference point, trust region, seed).
     """
 
     recipes: pd.DataFrame
@@ -202,15 +203,25 @@ def _propose(
         )
         with seeded(seed, device), numerics():
             if X_cand is not None:
-                picked, values = choose_candidates(make, X_cand, n, X_pending, device)
+                picked, how = choose_candidates(make, X_cand, n, X_pending, device, best_guess_slot=settings.best_guess)
                 X_new = X_cand[picked]
             else:
-                X_new = optimize_space(make, encoder, n, fixed_model, X_avoid, settings, seed, device,
-                                       X_near=_best_measured(surrogates, config), pending=X_pending)
-                values = sequential_values(make, X_new, X_pending, device)
+                X_new, how = optimize_space(make, encoder, n, fixed_model, X_avoid, settings, seed, device,
+                                            X_near=_best_measured(surrogates, config), pending=X_pending)
+            values = sequential_values(make, X_new, X_pending, device)
+        row_strategy = [strategy if h == "acquisition" else h for h in how]
+        if make.incumbent is not None and X_cand is None and settings.trust_region_width is not None:
+            centre = encoder.decode(make.incumbent[None, :]).iloc[0]
+            model_settings["trust_region"] = {
+                "centre": {k: (v.item() if hasattr(v, "item") else v) for k, v in centre.items()},
+                "width": settings.trust_region_width,
+            }
         logger.info("proposing %d recipe(s) by %s", n, strategy)
+    if built is None:
+        row_strategy = [strategy] * n
     if X_cand is not None:
         strategy += "+candidates"
+        row_strategy = [s + "+candidates" for s in row_strategy]
     recipes = encoder.decode(X_new)
     for name, value in fixed.items():  # exact fixed values, not a round trip through the encoding
         p = config.parameter(name)
@@ -218,7 +229,7 @@ def _propose(
     predictions = surrogates.predict_encoded(X_new)
     table = pd.concat([recipes, predictions], axis=1)
     table["acquisition_value"] = np.asarray(values, dtype=float)
-    table["strategy"] = strategy
+    table["strategy"] = row_strategy
     return Proposal(recipes=table, strategy=strategy, model_settings=model_settings)
 
 

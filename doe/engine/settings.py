@@ -14,8 +14,10 @@ class EngineSettings:
     """How hard the engine works, and where.
 
     Defaults were chosen by measurement on the HfO2 template (2-core CPU): ``propose(3)``
-    about 2 s at 30 experiments, 6 s at 300; on a simulated single-objective campaign the
-    best coating after 30 experiments matched settings with twice the optimiser effort.
+    about 1.5 s at 30 experiments, 6 s at 300; on the simulated single-objective campaign
+    (``benchmarks/bench_sample_efficiency.py``), twice the optimiser effort did not find
+    better coatings, while the trust region and the best-guess slot did (see
+    ``benchmarks/results/engine_variants.md``).
 
     Attributes:
         device: ``"auto"`` uses CUDA when ``torch.cuda.is_available()``, else the CPU.
@@ -29,6 +31,18 @@ class EngineSettings:
         maxiter_alternating: rounds of local search over discrete values and labels, each
             followed by a continuous refinement.
         lbfgs_maxiter: L-BFGS-B iterations when refining the continuous parameters.
+        trust_region_width: one objective only: every recipe is searched for in a box around
+            the best measured recipe (a trust region, as in TuRBO), this fraction of each
+            continuous parameter's range wide; discrete values and labels stay free.
+            ``None`` searches the whole space. Several objectives always search the whole
+            space (there is no single best recipe to centre on).
+        best_guess: one objective, batches of two or more: the last recipe is the model's
+            best guess (highest predicted objective, weighted by the probabilities of
+            meeting the outcome constraints and of the run succeeding) within
+            ``best_guess_width`` of the best measured recipe, instead of the recipe with
+            the most expected improvement. When a measured, pending or chosen recipe is
+            already there, the slot goes back to the acquisition.
+        best_guess_width: width of the best guess's box, as for ``trust_region_width``.
     """
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -39,6 +53,9 @@ class EngineSettings:
     fit_maxiter: int = 150
     maxiter_alternating: int = 1
     lbfgs_maxiter: int = 12
+    trust_region_width: float | None = 0.4
+    best_guess: bool = True
+    best_guess_width: float = 0.2
 
     def __post_init__(self) -> None:
         if self.device not in ("auto", "cpu", "cuda"):
@@ -53,6 +70,15 @@ class EngineSettings:
             )
         if isinstance(self.maxiter_alternating, bool) or not isinstance(self.maxiter_alternating, int) or self.maxiter_alternating < 0:
             raise ProposalError(f"EngineSettings.maxiter_alternating: must be a whole number >= 0, got {self.maxiter_alternating!r}")
+        for name in ("trust_region_width", "best_guess_width"):
+            value = getattr(self, name)
+            if value is None and name == "trust_region_width":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value <= 1.0:
+                raise ProposalError(f"EngineSettings.{name}: must be a fraction in (0, 1]"
+                                    f"{' or None' if name == 'trust_region_width' else ''}, got {value!r}")
+        if not isinstance(self.best_guess, bool):
+            raise ProposalError(f"EngineSettings.best_guess: must be True or False, got {self.best_guess!r}")
         size = self.initial_design_size
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 2):
             raise ProposalError(f"EngineSettings.initial_design_size: must be None or a whole number >= 2, got {size!r}")

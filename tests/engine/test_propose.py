@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
@@ -32,7 +33,10 @@ def _columns_ok(config: CampaignConfig, proposal: Proposal, n: int) -> None:
         expected += [f"{o}_mean", f"{o}_sd"]
     expected += ["probability_feasible", "acquisition_value", "strategy"]
     assert list(table.columns) == expected
-    assert (table["strategy"] == proposal.strategy).all()
+    # every row follows the batch's strategy, except the model's best guess (last row, one objective)
+    suffix = "+candidates" if proposal.strategy.endswith("+candidates") else ""
+    assert set(table["strategy"]) <= {proposal.strategy, "best_guess" + suffix}
+    assert (table["strategy"].iloc[:-1] == proposal.strategy).all()
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -249,7 +253,67 @@ def test_failed_runs_steer_away(fast: EngineSettings) -> None:
         "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]},
                        {"name": "z", "type": "continuous", "bounds": [0, 1]}],
     })
-    with_info = _fail_rate(config, range(4), True, fast)
-    without = _fail_rate(config, range(4), False, fast)
+    # the whole space: the trust region (around the best measured x <= 0.6) would keep most
+    # proposals out of x > 0.75 with or without failure data
+    whole_space = dataclasses.replace(fast, trust_region_width=None, best_guess=False)
+    with_info = _fail_rate(config, range(4), True, whole_space)
+    without = _fail_rate(config, range(4), False, whole_space)
     assert without >= 0.5, f"without failure data the optimum region should attract proposals ({without:.2f})"
     assert with_info <= without - 0.4, f"failure data should steer away: {with_info:.2f} vs {without:.2f}"
+
+
+def _one_objective_campaign(seed: int) -> tuple[CampaignConfig, pd.DataFrame]:
+    """Four numbers in [0, 10] and a label; the best recipe is near x = 3 with label b."""
+    config = CampaignConfig.from_dict({
+        "name": "local", "objectives": [{"name": "y", "goal": "maximize"}],
+        "parameters": [*({"name": f"x{i}", "type": "continuous", "bounds": [0, 10]} for i in range(4)),
+                       {"name": "k", "type": "categorical", "values": ["a", "b", "c"]}],
+    })
+    recipes = random_recipes(config, 16, seed)
+    x = recipes[[f"x{i}" for i in range(4)]].to_numpy() / 10
+    table = recipes.copy()
+    table["y"] = -((x - 0.3) ** 2).sum(axis=1) + 0.2 * (recipes["k"] == "b").to_numpy()
+    return config, table
+
+
+def test_trust_region_and_best_guess(fast: EngineSettings) -> None:
+    numbers = [f"x{i}" for i in range(4)]
+    for seed in range(3):
+        config, table = _one_objective_campaign(seed)
+        result = propose(config, table, 3, seed=seed, settings=fast)
+        best = table.loc[table["y"].idxmax()]
+        # every recipe stays within half the trust region's width (0.4 of the range of 10) of the best measured one
+        assert (np.abs(result.recipes[numbers].to_numpy() - best[numbers].to_numpy(dtype=float)) <= 2.0 + 1e-6).all()
+        region = result.model_settings["trust_region"]
+        assert region["width"] == 0.4 and region["centre"]["k"] == best["k"]
+        assert np.allclose([region["centre"][c] for c in numbers], best[numbers].to_numpy(dtype=float))
+        # the last recipe is the model's best guess, in a box half as wide
+        assert list(result.recipes["strategy"]) == ["qlognei", "qlognei", "best_guess"]
+        guess = result.recipes.iloc[-1]
+        assert (np.abs(guess[numbers].to_numpy(dtype=float) - best[numbers].to_numpy(dtype=float)) <= 1.0 + 1e-6).all()
+        # ... and the model expects it to beat the best measured recipe
+        predicted = Surrogates(config, fast).fit(table, seed=seed).predict(best[[*numbers, "k"]].to_frame().T)
+        assert guess["y_mean"] >= float(predicted["y_mean"].iloc[0]) - 1e-6
+
+
+def test_best_guess_is_not_repeated_while_pending(fast: EngineSettings) -> None:
+    config, table = _one_objective_campaign(0)
+    first = propose(config, table, 3, seed=0, settings=fast)
+    pending = first.recipes[config.parameter_names]
+    second = propose(config, table, 3, pending=pending, seed=0, settings=fast)
+    for _, row in second.recipes.iterrows():
+        same_label = pending["k"] == row["k"]
+        close = (np.abs(pending[[f"x{i}" for i in range(4)]].to_numpy(dtype=float)
+                        - row[[f"x{i}" for i in range(4)]].to_numpy(dtype=float)) <= 0.1).all(axis=1)
+        assert not (same_label.to_numpy() & close).any(), "a proposal sits on a pending recipe"
+
+
+def test_whole_space_and_no_best_guess_when_settings_say_so(fast: EngineSettings, hfo2: CampaignConfig) -> None:
+    config, table = _one_objective_campaign(1)
+    plain = dataclasses.replace(fast, trust_region_width=None, best_guess=False)
+    result = propose(config, table, 3, seed=1, settings=plain)
+    assert "trust_region" not in result.model_settings
+    assert set(result.recipes["strategy"]) == {"qlognei"}
+    # several objectives: no single best recipe, so neither a trust region nor a best guess
+    two = propose(hfo2, _experiments(hfo2, 12), 3, seed=0, settings=fast)
+    assert "trust_region" not in two.model_settings and set(two.recipes["strategy"]) == {"qlognehvi"}

@@ -138,7 +138,9 @@ def test_settings(fast: EngineSettings) -> None:
     assert EngineSettings().design_size(9) == 6
     assert EngineSettings(initial_design_size=3).design_size(9) == 3
     for bad in ({"device": "tpu"}, {"num_restarts": 0}, {"raw_samples": 1, "num_restarts": 2},
-                {"initial_design_size": 1}):
-        with pytest.raises(ProposalError):
+                {"initial_design_size": 1}, {"trust_region_width": 0.0}, {"trust_region_width": 1.5},
+                {"best_guess_width": None}, {"best_guess": "yes"}):
+        with pytest.raises(ProposalError, match=f"EngineSettings.{next(iter(bad))}|raw_samples"):
             EngineSettings(**bad)  # type: ignore[arg-type]
+    assert EngineSettings(trust_region_width=None).trust_region_width is None
     assert str(EngineSettings(device="cpu").torch_device()) == "cpu"

@@ -95,7 +95,8 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
     view = suggestion_view(proposed_with_predictions(proposed, campaign.proposals()), config)
     st.dataframe(view, hide_index=True, column_config=_column_config(config), key="plan_proposed_table")
     st.caption("strategy: 'initial_design' = space-filling recipes before the model is trusted; otherwise "
-               "the acquisition that ranked the recipe. P(success) is the model's probability that the run "
+               "the acquisition that ranked the recipe; 'best_guess' = the recipe the model expects to be best, "
+               "near the best one measured. P(success) is the model's probability that the run "
                "works and meets the outcome constraints.")
     ids = proposed["experiment_id"].astype(str).tolist()
     chosen = st.multiselect("Experiments (none chosen = all proposed)", ids, key=state.ACCEPT_IDS)
