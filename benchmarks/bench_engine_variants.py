@@ -54,7 +54,7 @@ def run_seed(variant: str, seed: int) -> dict[str, Any]:
             "cpu_s_per_suggest": (time.process_time() - start) / 10}
 
 
-def report(raw: pd.DataFrame, command: str, runtime_s: float) -> str:
+def report(raw: pd.DataFrame, command: str, runtime_s: float | None) -> str:
     study = study_truth()[CE]
     from doe.engine import EngineSettings
 
@@ -87,7 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS / "engine_variants.md")
     parser.add_argument("--raw", type=Path, default=RESULTS / "raw" / "engine_variants.csv")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from --raw")
+    parser.add_argument("--command", help="command line to print in the report (default: this one)")
     args = parser.parse_args(argv)
+    if args.report_only:
+        args.out.write_text(report(pd.read_csv(args.raw), args.command or command_line(), None))
+        print(args.out.read_text())
+        return 0
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
@@ -97,9 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(run_seed, *zip(*tasks, strict=True)))
     raw = pd.DataFrame(results)
+    text = report(raw, args.command or command_line(), time.time() - start)  # stamps the tree before writing
     args.raw.parent.mkdir(parents=True, exist_ok=True)
     raw.to_csv(args.raw, index=False)
-    args.out.write_text(report(raw, command_line(), time.time() - start))
+    args.out.write_text(text)
     print(args.out.read_text())
     return 0
 
