@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -317,3 +321,25 @@ def test_whole_space_and_no_best_guess_when_settings_say_so(fast: EngineSettings
     # several objectives: no single best recipe, so neither a trust region nor a best guess
     two = propose(hfo2, _experiments(hfo2, 12), 3, seed=0, settings=fast)
     assert "trust_region" not in two.model_settings and set(two.recipes["strategy"]) == {"qlognehvi"}
+
+
+def test_multi_objective_batches_never_compile_a_cpp_kernel(tmp_path: Path) -> None:
+    """BoTorch would JIT-compile a fused qLogNEHVI kernel on first use (~40 s); doe uses the pure path."""
+    script = (
+        "import numpy as np, pandas as pd\n"
+        "from doe.domain import load_config\n"
+        "from doe.engine import EngineSettings, propose\n"
+        "from doe.simulate import VirtualLab\n"
+        "config = load_config('hfo2-ncm85')\n"
+        "recipes = VirtualLab.random_recipes(12, seed=0)\n"
+        "measured = VirtualLab(0).run(recipes)\n"
+        "table = recipes.copy()\n"
+        "for name in [*config.outcome_names, 'failed']:\n"
+        "    table[name] = measured[name].to_numpy()\n"
+        "print(propose(config, table, 2, settings=EngineSettings.fast()).strategy)\n"
+    )
+    env = {**os.environ, "TORCH_EXTENSIONS_DIR": str(tmp_path / "extensions")}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("qlognehvi")
+    assert not (tmp_path / "extensions").exists() or not any((tmp_path / "extensions").rglob("*.so"))
