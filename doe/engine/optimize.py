@@ -257,7 +257,7 @@ def optimize_space(
         best_guess = make.best_guess() if settings.best_guess and n >= 2 and slot == n - 1 else None
         if best_guess is not None and incumbent is not None:
             x = search(best_guess, trust_region(encoder, incumbent, settings.best_guess_width, fixed), slot)
-            if not _close_to_any(encoder, x, np.vstack([avoid, pending, *chosen])):
+            if not _close_to_any(encoder, x, np.vstack([avoid, *chosen])):
                 chosen.append(x)
                 how.append("best_guess")
                 continue
