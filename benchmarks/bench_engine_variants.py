@@ -40,6 +40,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "best_guess_only": {"trust_region_width": None},
     "trust_region_only": {"best_guess": False},
     "wide_trust_region": {"trust_region_width": 0.8},
+    "matern52": {"kernel": "matern52"},
+    "matern52_short_lengthscales": {"kernel": "matern52", "lengthscale_prior": (-1.4, 0.55)},
+    "matern52_medium_lengthscales": {"kernel": "matern52", "lengthscale_prior": (-1.0, 1.0)},
+    "matern52_short_wide": {"kernel": "matern52", "lengthscale_prior": (-1.4, 1.0)},
+    "rbf_short_lengthscales": {"lengthscale_prior": (-1.4, 0.55)},
 }
 """Settings that differ from ``EngineSettings()`` (the defaults are ``default``)."""
 

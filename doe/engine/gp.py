@@ -9,13 +9,17 @@ functions and optimisers use it through :class:`GPModel`, a ``botorch.models.mod
 Model (per outcome, on standardised values ``z = (y - mean) / sd``):
 
     z(x) ~ GP(c, k(x, x')) + N(0, noise)
-    k(x, x') = exp(-1/2 * sum_p d_p(x, x')^2 / l_p^2)
+    k(x, x') = exp(-r^2 / 2)                              (RBF, BoTorch's default), or
+    k(x, x') = (1 + sqrt(5) r + 5 r^2 / 3) exp(-sqrt(5) r)  (Matern-5/2)
+    r^2 = sum_p d_p(x, x')^2 / l_p^2
 
 with one lengthscale ``l_p`` per parameter (ARD): ``d_p`` is the difference of the encoded
 values for a numeric parameter and the Hamming distance ``[c != c']`` for a categorical one
-(unordered labels: every pair of labels is equally far apart, one full range). Priors follow
-BoTorch's current ``SingleTaskGP`` defaults: ``l_p ~ LogNormal(sqrt(2) + log(D) / 2, sqrt(3))``
-(D = number of parameters), ``noise ~ LogNormal(-4, 1)``, lengthscales >= 0.025, noise >= 1e-4.
+(unordered labels: every pair of labels is equally far apart, one full range). Priors have
+the form of BoTorch's current ``SingleTaskGP`` defaults: ``l_p ~ LogNormal(loc + log(D) / 2,
+scale)`` (D = number of parameters; BoTorch's ``(loc, scale)`` is ``(sqrt(2), sqrt(3))``,
+doe's default is tighter and shorter, see ``EngineSettings.lengthscale_prior``),
+``noise ~ LogNormal(-4, 1)``, lengthscales >= 0.025, noise >= 1e-4.
 Hyperparameters are the MAP estimate (scipy L-BFGS-B from the prior mode, iterations capped);
 above :data:`FIT_SUBSET` rows they are fitted on a seeded subset and the GP conditions on all
 rows. All computation is float64.
@@ -36,6 +40,8 @@ MIN_LENGTHSCALE = 0.025
 MIN_NOISE = 1e-4
 MAX_NOISE = 10.0
 NOISE_PRIOR = (-4.0, 1.0)
+KERNELS = ("rbf", "matern52")
+BOTORCH_LENGTHSCALE_PRIOR = (math.sqrt(2.0), math.sqrt(3.0))
 _POSTERIOR: Any = None
 
 
@@ -46,17 +52,24 @@ class ExactGP:
         cat_dims: model-space column -> number of labels, for the categorical columns.
         dim: number of model-space columns (= parameters).
         device: torch device.
+        kernel: ``"rbf"`` (squared exponential) or ``"matern52"`` (Matern, nu = 5/2).
+        lengthscale_prior: ``(loc, scale)``: each lengthscale ~ LogNormal(loc + log(D) / 2, scale).
     """
 
-    def __init__(self, cat_dims: dict[int, int], dim: int, device: Any) -> None:
+    def __init__(self, cat_dims: dict[int, int], dim: int, device: Any, kernel: str = "rbf",
+                 lengthscale_prior: tuple[float, float] = BOTORCH_LENGTHSCALE_PRIOR) -> None:
         import torch
 
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+        self.kernel_name = kernel
         self.cat_dims = sorted(cat_dims)
         self.cat_sizes = [int(cat_dims[i]) for i in self.cat_dims]
         self.num_dims = [i for i in range(dim) if i not in self.cat_dims]
         self.dim = dim
         self.device = device
-        self.ls_prior = (math.sqrt(2.0) + 0.5 * math.log(max(dim, 1)), math.sqrt(3.0))
+        # LogNormal(loc + log(D) / 2, scale): lengthscales grow like sqrt(D), as in BoTorch
+        self.ls_prior = (lengthscale_prior[0] + 0.5 * math.log(max(dim, 1)), lengthscale_prior[1])
         # feature columns: the numbers, then a one-hot block per categorical parameter
         column_param = list(self.num_dims)
         column_factor = [1.0] * len(self.num_dims)
@@ -87,19 +100,23 @@ class ExactGP:
         """
         return self._column_factor.to(lengthscale.dtype) / lengthscale[self._column_param]
 
-    @staticmethod
-    def _rbf(a: Any, b: Any, a_sq: Any | None = None, b_sq: Any | None = None) -> Any:
+    def _k(self, a: Any, b: Any, a_sq: Any | None = None, b_sq: Any | None = None) -> Any:
+        """Kernel of scaled features ``a (..., m, F)``, ``b (..., n, F)`` (row norms optional)."""
         import torch
 
         a_sq = (a**2).sum(-1) if a_sq is None else a_sq
         b_sq = (b**2).sum(-1) if b_sq is None else b_sq
-        sq = a_sq.unsqueeze(-1) + b_sq.unsqueeze(-2) - 2.0 * (a @ b.transpose(-1, -2))
-        return torch.exp(-0.5 * sq.clamp_min(0.0))
+        sq = (a_sq.unsqueeze(-1) + b_sq.unsqueeze(-2) - 2.0 * (a @ b.transpose(-1, -2))).clamp_min(0.0)
+        if self.kernel_name == "rbf":
+            return torch.exp(-0.5 * sq)
+        # Matern-5/2; the clamp keeps the gradient of sqrt finite at r = 0 (where dk/dr = 0)
+        r5 = (5.0 * sq).clamp_min(1e-30).sqrt()
+        return (1.0 + r5 + r5**2 / 3.0) * torch.exp(-r5)
 
     def kernel(self, A: Any, B: Any, lengthscale: Any | None = None) -> Any:
         """``k(A, B)`` for model-space ``A (..., a, d)`` and ``B (..., b, d)``; shape ``(..., a, b)``."""
         scale = self._scale(self.lengthscale_ if lengthscale is None else lengthscale)
-        return self._rbf(self.features(A) * scale, self.features(B) * scale)
+        return self._k(self.features(A) * scale, self.features(B) * scale)
 
     # ------------------------------------------------------------------ fit
     @staticmethod
@@ -123,7 +140,7 @@ class ExactGP:
         ls = log_ls.exp()
         n = len(z)
         f = X * self._scale(ls)  # X holds features here
-        K = self._rbf(f, f) + log_noise.exp() * torch.eye(n, dtype=X.dtype, device=X.device)
+        K = self._k(f, f) + log_noise.exp() * torch.eye(n, dtype=X.dtype, device=X.device)
         L = self._chol(K)
         r = (z - const).unsqueeze(-1)
         a = torch.linalg.solve_triangular(L, r, upper=False)
@@ -215,7 +232,7 @@ class ExactGP:
         self._scale_fitted = self._scale(self.lengthscale_)
         self._train_scaled = self.features(X) * self._scale_fitted
         self._train_sq = (self._train_scaled**2).sum(-1)
-        K = self._rbf(self._train_scaled, self._train_scaled, self._train_sq, self._train_sq)
+        K = self._k(self._train_scaled, self._train_scaled, self._train_sq, self._train_sq)
         K = K + self.noise_ * torch.eye(n, dtype=X.dtype, device=X.device)
         self.L_ = self._chol(K)
         eye = torch.eye(n, dtype=X.dtype, device=X.device)
@@ -238,11 +255,11 @@ class ExactGP:
 
         a = (self.features(X) if features is None else features) * self._scale_fitted
         a_sq = (a**2).sum(-1)
-        Kxt = self._rbf(a, self._train_scaled, a_sq, self._train_sq)  # (..., q, n)
+        Kxt = self._k(a, self._train_scaled, a_sq, self._train_sq)  # (..., q, n)
         mean = self.constant_ + Kxt @ self.alpha_
         V = (Kxt @ self._L_inv_T).transpose(-1, -2)  # (..., n, q) = L^-1 k(X_train, X)
         if full_cov:
-            cov = self._rbf(a, a, a_sq, a_sq) - V.transpose(-1, -2) @ V
+            cov = self._k(a, a, a_sq, a_sq) - V.transpose(-1, -2) @ V
             return mean * self.y_sd_ + self.y_mean_, cov * self.y_sd_**2
         var = (1.0 - (V**2).sum(-2)).clamp_min(0.0)
         return mean * self.y_sd_ + self.y_mean_, var * self.y_sd_**2
@@ -263,19 +280,19 @@ class ExactGP:
         if cache is None or cache[0] != key:
             ap = a[0, :p].detach()
             ap_sq = (ap**2).sum(-1)
-            Kp = self._rbf(ap, self._train_scaled, ap_sq, self._train_sq)  # (p, n)
+            Kp = self._k(ap, self._train_scaled, ap_sq, self._train_sq)  # (p, n)
             Vp = (Kp @ self._L_inv_T).transpose(-1, -2)  # (n, p)
-            cov_pp = self._rbf(ap, ap, ap_sq, ap_sq) - Vp.transpose(-1, -2) @ Vp
+            cov_pp = self._k(ap, ap, ap_sq, ap_sq) - Vp.transpose(-1, -2) @ Vp
             cache = (key, ap, ap_sq, Vp, self.constant_ + Kp @ self.alpha_, cov_pp)
             self._prefix_cache = cache
         _, ap, ap_sq, Vp, mean_p, cov_pp = cache
         an = a[:, p:]
         an_sq = (an**2).sum(-1)
-        Kn = self._rbf(an, self._train_scaled, an_sq, self._train_sq)  # (b, qn, n)
+        Kn = self._k(an, self._train_scaled, an_sq, self._train_sq)  # (b, qn, n)
         mean_n = self.constant_ + Kn @ self.alpha_
         Vn = (Kn @ self._L_inv_T).transpose(-1, -2)  # (b, n, qn)
-        cov_pn = self._rbf(ap, an, ap_sq, an_sq) - Vp.transpose(-1, -2) @ Vn  # (b, p, qn)
-        cov_nn = self._rbf(an, an, an_sq, an_sq) - Vn.transpose(-1, -2) @ Vn  # (b, qn, qn)
+        cov_pn = self._k(ap, an, ap_sq, an_sq) - Vp.transpose(-1, -2) @ Vn  # (b, p, qn)
+        cov_nn = self._k(an, an, an_sq, an_sq) - Vn.transpose(-1, -2) @ Vn  # (b, qn, qn)
         b = an.shape[0]
         top = torch.cat([cov_pp.expand(b, p, p), cov_pn], dim=-1)
         bottom = torch.cat([cov_pn.transpose(-1, -2), cov_nn], dim=-1)

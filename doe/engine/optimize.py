@@ -16,8 +16,9 @@ recipe, ``EngineSettings.trust_region_width`` of each continuous parameter's ran
 it, a GP fitted to 10-30 recipes in 9 dimensions extrapolates trends to the bounds and the
 acquisition chases them there (loading 3 wt%, no ligand); in the simulated campaign the
 trust region found better coatings (``benchmarks/results/engine_variants.md``). The last
-recipe of a batch of two or more is the model's best guess (:class:`PredictedBest`) in a
-box half as wide, unless a measured, pending or chosen recipe is already there.
+recipe of a batch of two or more, and every second batch of one, is the model's best guess
+(:class:`PredictedBest`) in a box half as wide, unless a measured, pending or chosen recipe
+is already there.
 
 A recipe that repeats a measured, pending or already chosen one is replaced by the best
 untested recipe of a fresh feasible Sobol pool.
@@ -175,6 +176,7 @@ def optimize_space(
     device: Any,
     X_near: np.ndarray | None = None,
     pending: np.ndarray | None = None,
+    best_guess_slot: bool = False,
 ) -> tuple[np.ndarray, list[str]]:
     """``n`` model-space recipes ``(n, d)`` that maximise the acquisition (sequential greedy batch).
 
@@ -183,8 +185,8 @@ def optimize_space(
     ``num_restarts`` best with L-BFGS-B on the numeric parameters (discrete values and
     labels held); then up to ``maxiter_alternating`` rounds of local search over
     neighbouring discrete values and other labels, each improvement refined again. The
-    slot's winner joins the pending recipes for the next slot. The last slot of a batch of
-    two or more is the best guess where the factory has one (see the module docstring).
+    slot's winner joins the pending recipes for the next slot. With ``best_guess_slot``, the
+    last slot is the best guess where the factory has one (see the module docstring).
 
     Args:
         make: the acquisition factory (its incumbent centres the trust region).
@@ -197,6 +199,8 @@ def optimize_space(
         device: torch device.
         X_near: recipes to search around (e.g. the best measured ones), ``(k, d)``.
         pending: recipes proposed or running ``(m, d)``.
+        best_guess_slot: make the last recipe the model's best guess (see
+            :func:`best_guess_turn`).
 
     Returns:
         The recipes and, per recipe, how it was chosen: ``"acquisition"`` or ``"best_guess"``.
@@ -254,7 +258,7 @@ def optimize_space(
         if chosen:
             new = torch.as_tensor(np.vstack(chosen), **kw)
             acqf.set_X_pending(new if base_pending is None else torch.cat([base_pending, new]))
-        best_guess = make.best_guess() if settings.best_guess and n >= 2 and slot == n - 1 else None
+        best_guess = make.best_guess() if best_guess_slot and slot == n - 1 else None
         if best_guess is not None and incumbent is not None:
             x = search(best_guess, trust_region(encoder, incumbent, settings.best_guess_width, fixed), slot)
             if not _close_to_any(encoder, x, np.vstack([avoid, *chosen])):
@@ -268,6 +272,19 @@ def optimize_space(
     X_np = _apply_fixed(X_np, fixed)
     X_np = encoder.repair(X_np, centre)
     return _replace_repeats(make, encoder, X_np, fixed, avoid, pending, seed, device), how
+
+
+def best_guess_turn(settings: EngineSettings, n: int, n_known: int) -> bool:
+    """Whether this batch's last recipe is the model's best guess (one objective).
+
+    A batch of two or more always ends with the best guess. A batch of one (a sequential
+    campaign) is the best guess every second time: when the experiments already known,
+    finished or pending (``n_known``), are odd in number. One at a time, the campaign thus
+    gets the mix of a batch of two: on the materials benchmarks, which reward finding all
+    the best recipes, pure expected improvement left the neighbours of the best measured
+    recipe unvisited (``benchmarks/results/materials.md``).
+    """
+    return settings.best_guess and (n >= 2 or n_known % 2 == 1)
 
 
 def _close_to_any(encoder: Encoder, x: np.ndarray, others: np.ndarray, tolerance: float = 0.01) -> bool:
@@ -328,12 +345,12 @@ def _replace_repeats(
 
 def choose_candidates(
     make: AcquisitionFactory, X_candidates: np.ndarray, n: int, pending: np.ndarray, device: Any,
-    best_guess_slot: bool = True,
+    best_guess_slot: bool = False,
 ) -> tuple[np.ndarray, list[str]]:
     """Greedy batch from a finite set: each pick maximises the acquisition given the picks before it.
 
-    With ``best_guess_slot`` and ``n >= 2``, the last pick is the candidate the model
-    expects to be best (where the factory has a best guess: one objective).
+    With ``best_guess_slot``, the last pick is the candidate the model expects to be best
+    (where the factory has a best guess: one objective; see :func:`best_guess_turn`).
 
     Returns:
         Row indices into ``X_candidates`` ``(n,)`` and how each was chosen
@@ -352,7 +369,7 @@ def choose_candidates(
         if picked:
             chosen = choices[picked]
             acqf.set_X_pending(chosen if base_pending is None else torch.cat([base_pending, chosen]))
-        best_guess = make.best_guess() if best_guess_slot and n >= 2 and slot == n - 1 else None
+        best_guess = make.best_guess() if best_guess_slot and slot == n - 1 else None
         vals = _evaluate(acqf if best_guess is None else best_guess, choices[remaining])
         best = int(torch.argmax(vals))
         picked.append(int(remaining[best]))

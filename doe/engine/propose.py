@@ -23,7 +23,12 @@ from doe.domain.parameters import CategoricalParameter, DiscreteParameter
 from doe.engine.acquisition import build_acquisition
 from doe.engine.design import initial_design
 from doe.engine.encoding import Encoder
-from doe.engine.optimize import choose_candidates, optimize_space, sequential_values
+from doe.engine.optimize import (
+    best_guess_turn,
+    choose_candidates,
+    optimize_space,
+    sequential_values,
+)
 from doe.engine.settings import EngineSettings
 from doe.engine.surrogates import Surrogates, numerics, seeded, single_thread
 from doe.errors import ProposalError
@@ -52,11 +57,13 @@ class Proposal:
     model_settings: dict[str, Any]
 
 
-def _kernel_name(encoder: Encoder) -> str:
+def _kernel_name(encoder: Encoder, settings: EngineSettings) -> str:
     cat = " and Hamming distance of labels" if encoder.cat_dims else ""
+    kernel = {"rbf": "RBF", "matern52": "Matern-5/2"}[settings.kernel]
+    loc, scale = settings.lengthscale_prior
     return (
-        f"exact GP per outcome (doe.engine.gp.ExactGP): RBF with ARD lengthscales on encoded numbers{cat}; "
-        "priors lengthscale LogNormal(sqrt(2)+log(D)/2, sqrt(3)), noise LogNormal(-4, 1); standardised; float64"
+        f"exact GP per outcome (doe.engine.gp.ExactGP): {kernel} with ARD lengthscales on encoded numbers{cat}; "
+        f"priors lengthscale LogNormal({loc:.3g}+log(D)/2, {scale:.3g}), noise LogNormal(-4, 1); standardised; float64"
     )
 
 
@@ -169,7 +176,7 @@ def _propose(
         "settings": settings.to_dict(),
         "device": str(device),
         "seed": int(seed),
-        "kernel": _kernel_name(encoder),
+        "kernel": _kernel_name(encoder, settings),
         "n_train": dict(surrogates.n_train_),
         "n_failed": int(surrogates.failed_.sum()),
         "initial_design_size": settings.design_size(len(config.parameters)),
@@ -201,13 +208,16 @@ def _propose(
             reference_point=spec.reference_point,
             feasibility_weighted=spec.feasibility_weighted,
         )
+        n_known = len(experiments) + (0 if pending is None else len(pending))
+        guess = best_guess_turn(settings, n, n_known)
         with seeded(seed, device), numerics():
             if X_cand is not None:
-                picked, how = choose_candidates(make, X_cand, n, X_pending, device, best_guess_slot=settings.best_guess)
+                picked, how = choose_candidates(make, X_cand, n, X_pending, device, best_guess_slot=guess)
                 X_new = X_cand[picked]
             else:
                 X_new, how = optimize_space(make, encoder, n, fixed_model, X_avoid, settings, seed, device,
-                                            X_near=_best_measured(surrogates, config), pending=X_pending)
+                                            X_near=_best_measured(surrogates, config), pending=X_pending,
+                                            best_guess_slot=guess)
             values = sequential_values(make, X_new, X_pending, device)
         row_strategy = [strategy if h == "acquisition" else h for h in how]
         if make.incumbent is not None and X_cand is None and settings.trust_region_width is not None:

@@ -17,7 +17,8 @@ class EngineSettings:
     about 1.5 s at 30 experiments, 6 s at 300; on the simulated single-objective campaign
     (``benchmarks/bench_sample_efficiency.py``), twice the optimiser effort did not find
     better coatings, while the trust region and the best-guess slot did (see
-    ``benchmarks/results/engine_variants.md``).
+    ``benchmarks/results/engine_variants.md``). The kernel and its lengthscale prior were
+    chosen on the public materials datasets (``benchmarks/results/materials.md``).
 
     Attributes:
         device: ``"auto"`` uses CUDA when ``torch.cuda.is_available()``, else the CPU.
@@ -36,13 +37,25 @@ class EngineSettings:
             continuous parameter's range wide; discrete values and labels stay free.
             ``None`` searches the whole space. Several objectives always search the whole
             space (there is no single best recipe to centre on).
-        best_guess: one objective, batches of two or more: the last recipe is the model's
+        best_guess: one objective: the last recipe of a batch of two or more, and every
+            second batch of one (see :func:`doe.engine.optimize.best_guess_turn`), is the model's
             best guess (highest predicted objective, weighted by the probabilities of
             meeting the outcome constraints and of the run succeeding) within
             ``best_guess_width`` of the best measured recipe, instead of the recipe with
             the most expected improvement. When a measured, pending or chosen recipe is
             already there, the slot goes back to the acquisition.
         best_guess_width: width of the best guess's box, as for ``trust_region_width``.
+        kernel: GP covariance: ``"rbf"`` (squared exponential) or ``"matern52"`` (Matern,
+            nu = 5/2: rougher functions, the usual choice for physical responses).
+        lengthscale_prior: ``(loc, scale)`` of the log-normal prior of every lengthscale,
+            shifted by ``log(D) / 2`` for ``D`` parameters as in BoTorch: lengthscale ~
+            LogNormal(loc + log(D) / 2, scale) in units of each parameter's range. The
+            default ``(-1.4, 0.55)`` keeps lengthscales near half the range (0.3-0.9 for 4
+            parameters, 0.4-1.3 for 9, one standard deviation); BoTorch's ``(sqrt(2), sqrt(3))`` lets them grow to
+            tens of ranges, so a few points look like a smooth trend. On the materials
+            datasets the short prior found the best recipes sooner
+            (``benchmarks/results/materials.md``); on the simulated HfO2 campaign it was a
+            little worse (``benchmarks/results/engine_variants.md``).
     """
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -56,6 +69,8 @@ class EngineSettings:
     trust_region_width: float | None = 0.4
     best_guess: bool = True
     best_guess_width: float = 0.2
+    kernel: Literal["rbf", "matern52"] = "rbf"
+    lengthscale_prior: tuple[float, float] = (-1.4, 0.55)
 
     def __post_init__(self) -> None:
         if self.device not in ("auto", "cpu", "cuda"):
@@ -79,6 +94,16 @@ class EngineSettings:
                                     f"{' or None' if name == 'trust_region_width' else ''}, got {value!r}")
         if not isinstance(self.best_guess, bool):
             raise ProposalError(f"EngineSettings.best_guess: must be True or False, got {self.best_guess!r}")
+        if self.kernel not in ("rbf", "matern52"):
+            raise ProposalError(f"EngineSettings.kernel: must be 'rbf' or 'matern52', got {self.kernel!r}")
+        prior = self.lengthscale_prior
+        if (not isinstance(prior, tuple | list) or len(prior) != 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in prior)
+                or prior[1] <= 0):
+            raise ProposalError(
+                f"EngineSettings.lengthscale_prior: must be (loc, scale) with finite numbers and scale > 0, got {prior!r}"
+            )
+        object.__setattr__(self, "lengthscale_prior", (float(prior[0]), float(prior[1])))
         size = self.initial_design_size
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 2):
             raise ProposalError(f"EngineSettings.initial_design_size: must be None or a whole number >= 2, got {size!r}")

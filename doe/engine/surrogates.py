@@ -5,9 +5,10 @@ Each outcome gets its own GP, trained on the experiments where that outcome was 
 Inputs are in the model space of :class:`~doe.engine.encoding.Encoder` (unit cube, log scale
 where asked, categories as indices), outcomes are standardised, and all computation is float64.
 
-Model: :class:`~doe.engine.gp.ExactGP`, an RBF kernel with one lengthscale per parameter
-(ARD) on the encoded numbers and on the Hamming distance of the labels, BoTorch's
-dimension-scaled log-normal lengthscale prior and a log-normal noise prior; the acquisition
+Model: :class:`~doe.engine.gp.ExactGP`, an RBF (or Matern-5/2) kernel with one lengthscale
+per parameter (ARD) on the encoded numbers and on the Hamming distance of the labels, a
+dimension-scaled log-normal lengthscale prior as in BoTorch (``EngineSettings.kernel`` and
+``lengthscale_prior``) and a log-normal noise prior; the acquisition
 sees the GPs through :func:`~doe.engine.gp.gp_model` (a BoTorch ``Model``).
 
 Few or awkward data never crash a fit:
@@ -214,6 +215,10 @@ class Surrogates:
                 self._models[outcome] = self._fit_gp(outcome, data.X, data.y, self.seed_ * 1009 + index, maxiter)
         return self._models[outcome]
 
+    def _new_gp(self) -> ExactGP:
+        return ExactGP(self._cat_sizes(), self.encoder_.dim, self.device_, kernel=self.settings.kernel,
+                       lengthscale_prior=self.settings.lengthscale_prior)
+
     def _cat_sizes(self) -> dict[int, int]:
         return {i: len(v) for i, v in self.encoder_.cat_dims.items()}
 
@@ -221,7 +226,7 @@ class Surrogates:
         last_error: Exception | None = None
         for noise_floor in (MIN_NOISE, 1e-3, 1e-2):
             try:
-                gp = ExactGP(self._cat_sizes(), self.encoder_.dim, self.device_)
+                gp = self._new_gp()
                 gp.fit(X, y, maxiter=maxiter, seed=seed, noise_floor=noise_floor)
                 if noise_floor != MIN_NOISE:
                     logger.warning("outcome %r: GP refitted with a noise floor of %g after: %s", outcome, noise_floor, last_error)
@@ -233,7 +238,7 @@ class Surrogates:
             "outcome %r: GP hyperparameters could not be fitted (%s); using the prior's typical "
             "lengthscale with a noise variance of 0.1", outcome, last_error,
         )
-        gp = ExactGP(self._cat_sizes(), self.encoder_.dim, self.device_)
+        gp = self._new_gp()
         mu, sigma = gp.ls_prior
         return gp.set_hyperparameters(np.full(self.encoder_.dim, math.exp(mu - sigma**2)), 0.1, 0.0, X, y)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from doe.engine.gp import ExactGP, gp_model
@@ -112,3 +113,33 @@ def test_same_model_as_botorch_single_task_gp() -> None:
     fitted = SingleTaskGP(Xt, yt)
     fit_gpytorch_mll(ExactMarginalLogLikelihood(fitted.likelihood, fitted))
     assert ours >= map_objective(fitted) - 1e-3
+
+
+def test_matern52_is_gpytorchs_matern_kernel() -> None:
+    """``kernel="matern52"`` is GPyTorch's Matern-5/2 ARD kernel; its fit and gradients stay finite on duplicates."""
+    from gpytorch.kernels import MaternKernel
+
+    rng = np.random.default_rng(5)
+    X = rng.random((15, 3))
+    X[7] = X[3]  # a duplicate: r = 0 off the diagonal must not give NaN gradients
+    y = np.cos(3 * X[:, 0]) + X[:, 2] + 0.05 * rng.standard_normal(15)
+    gp = ExactGP({}, 3, torch.device("cpu"), kernel="matern52").fit(X, y, maxiter=100, seed=0)
+    assert np.isfinite(gp.theta_).all()
+    reference = MaternKernel(nu=2.5, ard_num_dims=3).double()
+    reference.lengthscale = gp.lengthscale_.reshape(1, -1)
+    A, B = torch.as_tensor(rng.random((4, 3))), torch.as_tensor(X)
+    with torch.no_grad():
+        expected = reference(A, B).to_dense()
+    assert torch.allclose(gp.kernel(A, B), expected, atol=1e-10)
+    assert not torch.allclose(gp.kernel(A, B), ExactGP({}, 3, torch.device("cpu")).kernel(A, B, gp.lengthscale_))
+
+
+def test_lengthscale_prior_sets_the_fitted_lengthscales() -> None:
+    """A short-lengthscale prior gives shorter fitted lengthscales than BoTorch's wide default on the same data."""
+    rng = np.random.default_rng(6)
+    X = rng.random((8, 4))
+    y = X[:, 0] + 0.1 * rng.standard_normal(8)
+    wide = ExactGP({}, 4, torch.device("cpu")).fit(X, y, maxiter=100, seed=0)
+    short = ExactGP({}, 4, torch.device("cpu"), lengthscale_prior=(-1.4, 0.55)).fit(X, y, maxiter=100, seed=0)
+    assert short.ls_prior == pytest.approx((-1.4 + 0.5 * np.log(4), 0.55))
+    assert float(short.lengthscale_.max()) < float(wide.lengthscale_.max())

@@ -312,6 +312,27 @@ def test_best_guess_is_not_repeated_while_pending(fast: EngineSettings) -> None:
         assert not (same_label.to_numpy() & close).any(), "a proposal sits on a pending recipe"
 
 
+def test_batches_of_one_alternate_with_the_best_guess(fast: EngineSettings) -> None:
+    """One at a time, every second proposal is the best guess: when the known experiments are odd in number."""
+    config, table = _one_objective_campaign(2)  # 16 finished experiments
+    even = propose(config, table, 1, seed=0, settings=fast)
+    assert list(even.recipes["strategy"]) == ["qlognei"]
+    odd = propose(config, table.iloc[:15], 1, seed=0, settings=fast)
+    assert list(odd.recipes["strategy"]) == ["best_guess"]
+    # pending experiments count as known: 16 finished + 1 pending is odd
+    pending = even.recipes[config.parameter_names]
+    after_pending = propose(config, table, 1, pending=pending, seed=0, settings=fast)
+    assert list(after_pending.recipes["strategy"]) == ["best_guess"]
+    # the same holds on a finite candidate set, where the guess is the candidate with the best predicted y
+    candidates = random_recipes(config, 40, 7)
+    picked = propose(config, table.iloc[:15], 1, candidates=candidates, seed=0, settings=fast).recipes
+    assert list(picked["strategy"]) == ["best_guess+candidates"]
+    predicted = Surrogates(config, fast).fit(table.iloc[:15], seed=0).predict(candidates)
+    assert picked["y_mean"].iloc[0] == pytest.approx(predicted["y_mean"].max(), abs=1e-6)
+    assert list(propose(config, table.iloc[:15], 1, seed=0,
+                        settings=dataclasses.replace(fast, best_guess=False)).recipes["strategy"]) == ["qlognei"]
+
+
 def test_whole_space_and_no_best_guess_when_settings_say_so(fast: EngineSettings, hfo2: CampaignConfig) -> None:
     config, table = _one_objective_campaign(1)
     plain = dataclasses.replace(fast, trust_region_width=None, best_guess=False)

@@ -139,8 +139,12 @@ def test_settings(fast: EngineSettings) -> None:
     assert EngineSettings(initial_design_size=3).design_size(9) == 3
     for bad in ({"device": "tpu"}, {"num_restarts": 0}, {"raw_samples": 1, "num_restarts": 2},
                 {"initial_design_size": 1}, {"trust_region_width": 0.0}, {"trust_region_width": 1.5},
-                {"best_guess_width": None}, {"best_guess": "yes"}):
+                {"best_guess_width": None}, {"best_guess": "yes"}, {"kernel": "laplace"},
+                {"lengthscale_prior": (0.0, 0.0)}, {"lengthscale_prior": (float("nan"), 1.0)},
+                {"lengthscale_prior": 1.0}, {"lengthscale_prior": (1.0, 2.0, 3.0)}):
         with pytest.raises(ProposalError, match=f"EngineSettings.{next(iter(bad))}|raw_samples"):
             EngineSettings(**bad)  # type: ignore[arg-type]
     assert EngineSettings(trust_region_width=None).trust_region_width is None
+    # a prior given as a list (as stored in JSON) comes back as the same tuple
+    assert EngineSettings(lengthscale_prior=[0.5, 1]).lengthscale_prior == (0.5, 1.0)
     assert str(EngineSettings(device="cpu").torch_device()) == "cpu"
