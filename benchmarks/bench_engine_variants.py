@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -41,10 +42,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "trust_region_only": {"best_guess": False},
     "wide_trust_region": {"trust_region_width": 0.8},
     "matern52": {"kernel": "matern52"},
-    "matern52_short_lengthscales": {"kernel": "matern52", "lengthscale_prior": (-1.4, 0.55)},
-    "matern52_medium_lengthscales": {"kernel": "matern52", "lengthscale_prior": (-1.0, 1.0)},
-    "matern52_short_wide": {"kernel": "matern52", "lengthscale_prior": (-1.4, 1.0)},
-    "rbf_short_lengthscales": {"lengthscale_prior": (-1.4, 0.55)},
+    "botorch_lengthscale_prior": {"lengthscale_prior": (math.sqrt(2.0), math.sqrt(3.0))},
+    "medium_lengthscales": {"lengthscale_prior": (-1.0, 1.0)},
 }
 """Settings that differ from ``EngineSettings()`` (the defaults are ``default``)."""
 
