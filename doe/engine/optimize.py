@@ -275,16 +275,19 @@ def optimize_space(
 
 
 def best_guess_turn(settings: EngineSettings, n: int, n_known: int) -> bool:
-    """Whether this batch's last recipe is the model's best guess (one objective).
+    """Whether this batch's recipe is the model's best guess (one objective).
 
-    A batch of two or more always ends with the best guess. A batch of one (a sequential
-    campaign) is the best guess every second time: when the experiments already known,
-    finished or pending (``n_known``), are odd in number. One at a time, the campaign thus
-    gets the mix of a batch of two: on the materials benchmarks, which reward finding all
-    the best recipes, pure expected improvement left the neighbours of the best measured
-    recipe unvisited (``benchmarks/results/materials.md``).
+    Only a batch of one (a sequential campaign) gets a best guess, every second time: when
+    the experiments already known, finished or pending (``n_known``), are odd in number.
+    One at a time, the campaign thus gets the mix of a batch of two: on the materials
+    benchmarks, which reward finding all the best recipes, expected improvement alone left
+    the neighbours of the best measured recipe unvisited (``benchmarks/results/materials.md``,
+    row ``doe:no_alternating_best_guess``). A batch of two or more is all expected
+    improvement: its joint acquisition already spends slots near the best recipe, and
+    giving up one of three slots to the best guess did worse on the virtual lab
+    (``benchmarks/results/engine_variants.md``).
     """
-    return settings.best_guess and (n >= 2 or n_known % 2 == 1)
+    return settings.best_guess and n == 1 and n_known % 2 == 1
 
 
 def _close_to_any(encoder: Encoder, x: np.ndarray, others: np.ndarray, tolerance: float = 0.01) -> bool:

@@ -37,13 +37,13 @@ class EngineSettings:
             continuous parameter's range wide; discrete values and labels stay free.
             ``None`` searches the whole space. Several objectives always search the whole
             space (there is no single best recipe to centre on).
-        best_guess: one objective: the last recipe of a batch of two or more, and every
-            second batch of one (see :func:`doe.engine.optimize.best_guess_turn`), is the model's
-            best guess (highest predicted objective, weighted by the probabilities of
-            meeting the outcome constraints and of the run succeeding) within
-            ``best_guess_width`` of the best measured recipe, instead of the recipe with
-            the most expected improvement. When a measured, pending or chosen recipe is
-            already there, the slot goes back to the acquisition.
+        best_guess: one objective: every second batch of one is the model's best guess
+            (highest predicted objective, weighted by the probabilities of meeting the
+            outcome constraints and of the run succeeding) within ``best_guess_width`` of
+            the best measured recipe, instead of the recipe with the most expected
+            improvement; batches of two or more are all expected improvement (see
+            :func:`doe.engine.optimize.best_guess_turn`). When a measured, pending or chosen
+            recipe is already there, the slot goes back to the acquisition.
         best_guess_width: width of the best guess's box, as for ``trust_region_width``.
         kernel: GP covariance: ``"rbf"`` (squared exponential) or ``"matern52"`` (Matern,
             nu = 5/2: rougher functions, the usual choice for physical responses).

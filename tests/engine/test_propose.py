@@ -37,7 +37,7 @@ def _columns_ok(config: CampaignConfig, proposal: Proposal, n: int) -> None:
         expected += [f"{o}_mean", f"{o}_sd"]
     expected += ["probability_feasible", "acquisition_value", "strategy"]
     assert list(table.columns) == expected
-    # every row follows the batch's strategy, except the model's best guess (last row, one objective)
+    # every row follows the batch's strategy, except the model's best guess (a batch of one, one objective)
     suffix = "+candidates" if proposal.strategy.endswith("+candidates") else ""
     assert set(table["strategy"]) <= {proposal.strategy, "best_guess" + suffix}
     assert (table["strategy"].iloc[:-1] == proposal.strategy).all()
@@ -291,12 +291,17 @@ def test_trust_region_and_best_guess(fast: EngineSettings) -> None:
         region = result.model_settings["trust_region"]
         assert region["width"] == 0.4 and region["centre"]["k"] == best["k"]
         assert np.allclose([region["centre"][c] for c in numbers], best[numbers].to_numpy(dtype=float))
-        # the last recipe is the model's best guess, in a box half as wide
-        assert list(result.recipes["strategy"]) == ["qlognei", "qlognei", "best_guess"]
-        guess = result.recipes.iloc[-1]
+        # a batch of three is all expected improvement
+        assert list(result.recipes["strategy"]) == ["qlognei"] * 3
+        # a batch of one after an odd number of experiments is the model's best guess, in a box half as wide
+        known = table.iloc[:15]
+        best = known.loc[known["y"].idxmax()]
+        single = propose(config, known, 1, seed=seed, settings=fast)
+        assert list(single.recipes["strategy"]) == ["best_guess"]
+        guess = single.recipes.iloc[-1]
         assert (np.abs(guess[numbers].to_numpy(dtype=float) - best[numbers].to_numpy(dtype=float)) <= 1.0 + 1e-6).all()
         # ... and the model expects it to beat the best measured recipe
-        predicted = Surrogates(config, fast).fit(table, seed=seed).predict(best[[*numbers, "k"]].to_frame().T)
+        predicted = Surrogates(config, fast).fit(known, seed=seed).predict(best[[*numbers, "k"]].to_frame().T)
         assert guess["y_mean"] >= float(predicted["y_mean"].iloc[0]) - 1e-6
 
 
