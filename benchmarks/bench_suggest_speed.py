@@ -172,7 +172,8 @@ def median(values: list[float]) -> float:
 
 
 def report(results: dict[str, Any], meta: dict[str, Any]) -> str:
-    peers_available = meta["peers_available"]
+    # peers' figures come from this run or, with --reuse-peers, from an earlier one
+    peers_available = any(r["tool"] in PEERS for r in results.values())
     extra = {f"{k} (peers' venv)": v for k, v in meta.get("peer_versions", {}).items()}
     parts = [header("Suggestion speed: Campaign.suggest(3) on the hfo2-ncm85 template",
                     command=meta.get("command"), runtime_s=meta.get("runtime_s"), extra_versions=extra)]
