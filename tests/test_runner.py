@@ -243,7 +243,8 @@ def test_file_executor_loop_with_a_person_in_another_thread(campaign: Campaign, 
                 if sheet_path.name == "runsheet_B0001.csv":  # a typo first, then the fix
                     bad = results.copy()
                     bad["first_cycle_ce_pct"] = "n/a?"
-                    write_table(bad, folder / "results_B0001.csv", file_format="csv")
+                    write_table(bad, folder / ".tmp.csv", file_format="csv")  # whole files only, as below
+                    (folder / ".tmp.csv").rename(folder / "results_B0001.csv")
                     while not (folder / "rejected" / "results_B0001.csv").exists() and not done.is_set():
                         time.sleep(0.05)
                 write_table(results, folder / ".tmp.csv", file_format="csv")

@@ -18,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,6 +104,27 @@ def _settled(page: object) -> None:
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=STEP_MS)  # type: ignore[attr-defined]
 
 
+def _download(page: object, button: str, attempts: int = 3) -> Any:
+    """Click a download button and return the download.
+
+    The buttons build their file on click (Streamlit's deferred ``data``): the browser asks the
+    server for the file, and on a loaded 2-core machine that request was once lost, the click
+    doing nothing for minutes. Like a person, click again when nothing arrives.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(attempts):
+        _settled(page)
+        try:
+            with page.expect_download(timeout=STEP_MS // 3) as download:  # type: ignore[attr-defined]
+                page.get_by_role("button", name=button).click()  # type: ignore[attr-defined]
+            return download.value
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _shot(page: object, name: str) -> None:
     """A screenshot of the whole page (the main area scrolls, so the window is made as tall)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -164,10 +186,8 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         assert campaign.history()["status"].tolist() == ["running"] * 3
 
         # The run sheet, as the lab gets it.
-        with page.expect_download() as download:
-            page.get_by_role("button", name="Run sheet (CSV)").click()
         sheet_path = tmp_path / "run-sheet.csv"
-        download.value.save_as(sheet_path)
+        _download(page, "Run sheet (CSV)").save_as(sheet_path)
         from doe.io import read_table, table_bytes
 
         sheet = read_table(sheet_path, campaign.config)
@@ -229,17 +249,13 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         expect(page.get_by_test_id("stCaptionContainer").filter(has_text="of 3 experiment(s)")).to_contain_text(
             "3 of 3 experiment(s)")
         _shot(page, "5-history")
-        with page.expect_download() as download:
-            page.get_by_role("button", name="Export the experiments shown (CSV)").click()
         exported_path = tmp_path / "history.csv"
-        download.value.save_as(exported_path)
+        _download(page, "Export the experiments shown (CSV)").save_as(exported_path)
         exported = read_table(exported_path, campaign.config)
         assert exported["experiment_id"].tolist() == ids
         assert exported["status"].tolist() == ["completed", "completed", "failed"]
         expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()  # no rerun left in flight
-        with page.expect_download() as download:
-            page.get_by_role("button", name="Export the whole campaign (JSON)").click()
-        assert re.search(rf'"name": "{CAMPAIGN}"', Path(download.value.path()).read_text())
+        assert re.search(rf'"name": "{CAMPAIGN}"', Path(_download(page, "Export the whole campaign (JSON)").path()).read_text())
         assert not page.get_by_test_id("stException").count()
         for name in ("1-campaigns", "2-plan", "3-record", "4-insights", "5-history"):
             assert (SCREENSHOTS / f"{name}.png").stat().st_size > 20_000, f"{name}.png looks blank"
