@@ -82,6 +82,13 @@ GP_VARIANTS: dict[str, str] = {
               "pool's mean and sd, LCB ratio 1: knowledge no real campaign has (an upper reference)",
 }
 """Reference variants run as ``--algorithms gp_ard_lcb:NAME``."""
+EXTERNAL_RUNS: dict[str, str] = {
+    "gp_ard_lcb:study_gpy": "the study's own GP protocol re-run with GPy by `benchmarks/peers/study_gpy_lcb.py` "
+                            "(Matern-5/2 ARD + Bias kernel, noise variance from 0.01, 10 restarts, x and y "
+                            "standardised over the whole pool, largest -mean + 1 sd; a fresh kernel per "
+                            "campaign, the same starting points)",
+}
+"""Runs written into the work dir by other scripts (other venvs), reported beside doe."""
 LEVELS = (0.5, 0.8, 1.0)
 N_INITIAL = 2
 N_FOLDS = 5
@@ -408,8 +415,9 @@ def report(runs: pd.DataFrame, caps: dict[str, int], meta: dict[str, Any]) -> st
         "min-max-scaled inputs, standardised y (maximised objectives negated), `fit_gpytorch_mll` warm-started "
         "from the previous cycle's hyperparameters (botorch's own retries on a failed fit; the study's GPy fit used 10 restarts and a Bias kernel), argmin of mean - 2 sd over the "
         "remaining pool.\n"
-        "- **gp_ard_lcb:NAME** rows: the reference given " + "; ".join(f"`{k}`: {v}" for k, v in GP_VARIANTS.items())
-        + ". Outside the verdict.\n"
+        "- **gp_ard_lcb:NAME** rows, outside the verdict: "
+        + "; ".join(f"`gp_ard_lcb:{k}`: the reference with {v}" for k, v in GP_VARIANTS.items())
+        + "; " + "; ".join(f"`{k}`: {v}" for k, v in EXTERNAL_RUNS.items()) + ".\n"
         "- **Compute budget**: a run stops once every target is found; cycles are capped per dataset (below). "
         "A level that the median curve does not reach within the cap is 'not reached'; AF is given only where "
         "the level is reached. Random's cycle for level a is a N.\n"
