@@ -60,20 +60,28 @@ def campaign(X: np.ndarray, y: np.ndarray, seed: int, cap: int, ratio: float) ->
     evaluated = [int(i) for i in rng.choice(len(y), 2, replace=False)]
     np.random.seed(seed)  # GPy's restarts draw from numpy's global generator
     d = X.shape[1]
-    kernel = GPy.kern.Matern52(d, variance=1.0, ARD=True) + GPy.kern.Bias(d, variance=1.0)
+
+    def fresh_kernel() -> object:
+        return GPy.kern.Matern52(d, variance=1.0, ARD=True) + GPy.kern.Bias(d, variance=1.0)
+
+    kernel = fresh_kernel()  # kept from cycle to cycle: each fit starts from the previous one
     while len(evaluated) < cap:
         remaining = np.setdiff1d(np.arange(len(y)), evaluated)
-        model = GPy.models.GPRegression(X[evaluated], y[evaluated, None], kernel=kernel, noise_var=0.01)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        model = None
+        for _ in range(2):
             try:
-                model.optimize_restarts(num_restarts=10, robust=True, optimizer="bfgs", max_iters=100,
-                                        verbose=False)
-            except np.linalg.LinAlgError:
-                # Cholesky fails even with jitter (the study's loop stops the campaign here);
-                # start the next cycle from a fresh kernel instead
-                kernel = GPy.kern.Matern52(d, variance=1.0, ARD=True) + GPy.kern.Bias(d, variance=1.0)
                 model = GPy.models.GPRegression(X[evaluated], y[evaluated, None], kernel=kernel, noise_var=0.01)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    model.optimize_restarts(num_restarts=10, robust=True, optimizer="bfgs", max_iters=100,
+                                            verbose=False)
+                break
+            except np.linalg.LinAlgError:
+                # Cholesky fails even with GPy's jitter (the study's loop ends the campaign
+                # here): start again from a fresh kernel, and at worst predict unfitted
+                kernel, model = fresh_kernel(), None
+        if model is None:
+            model = GPy.models.GPRegression(X[evaluated], y[evaluated, None], kernel=kernel, noise_var=0.01)
         mean, var = model.predict(X[remaining])
         score = -mean[:, 0] + ratio * np.sqrt(np.clip(var[:, 0], 0.0, None))
         evaluated.append(int(remaining[int(np.argmax(score))]))
