@@ -9,8 +9,8 @@ the same two starting points as ``bench_materials.py`` (``numpy.random.default_r
 and writes one JSON file per campaign in ``bench_materials.py``'s work-dir format, as algorithm
 ``gp_ard_lcb:study_gpy``; ``bench_materials.py --report-only`` then puts it beside doe.
 
-Runs in any venv with GPy, numpy and pandas (GPy is in the ``bench`` extra); it does not import
-doe. Example::
+Runs in any venv with GPy, numpy and pandas (GPy is in the ``bench`` extra); it imports
+``bench_materials`` for the pools but not doe. Example::
 
     .venv-bench/bin/python benchmarks/peers/study_gpy_lcb.py --seeds 10 --cap 100
     .venv/bin/python benchmarks/bench_materials.py --report-only --cap 100
@@ -20,37 +20,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-DATA = Path("/work/shared/benchmarks/materials/PV-Lab_Benchmarking/datasets")
-POOLS = {  # file, goal; bench_materials.DATASETS
-    "Crossed barrel": ("Crossed barrel_dataset.csv", "maximize"),
-    "P3HT": ("P3HT_dataset.csv", "maximize"),
-    "AgNP": ("AgNP_dataset.csv", "minimize"),
-    "Perovskite": ("Perovskite_dataset.csv", "minimize"),
-    "AutoAM": ("AutoAM_dataset.csv", "maximize"),
-}
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+# bench_materials imports numpy and pandas only at the top, never doe
+from benchmarks.bench_materials import DATASETS, load_pool, run_file
+
 ALGORITHM = "gp_ard_lcb:study_gpy"
 
 
-def load(name: str) -> tuple[np.ndarray, np.ndarray, set[int]]:
-    """Pool as in bench_materials.load_pool: unique x, mean of the unique y there, minimised."""
-    file, goal = POOLS[name]
-    raw = pd.read_csv(DATA / file, encoding="utf-8-sig")
-    inputs, objective = list(raw.columns[:-1]), raw.columns[-1]
-    grouped = raw.groupby(inputs, sort=True)[objective].agg(lambda v: v.unique().mean()).reset_index()
-    X = grouped[inputs].to_numpy(dtype=float)
-    y = grouped[objective].to_numpy(dtype=float)
-    y = -y if goal == "maximize" else y
-    targets = {int(i) for i in np.argsort(y, kind="stable")[: math.ceil(0.05 * len(y))]}
-    X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)  # over the whole pool
-    return X, (y - y.mean()) / y.std(), targets
+def load(name: str) -> tuple[np.ndarray, np.ndarray, frozenset[int]]:
+    """bench_materials' pool (minimised), with x and y standardised over the whole pool."""
+    pool = load_pool(name)
+    X = pool.X.to_numpy(dtype=float)
+    X = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
+    y = pool.y_min
+    return X, (y - y.mean()) / y.std(), pool.targets
 
 
 def campaign(X: np.ndarray, y: np.ndarray, seed: int, cap: int, ratio: float) -> list[int]:
@@ -90,7 +81,7 @@ def campaign(X: np.ndarray, y: np.ndarray, seed: int, cap: int, ratio: float) ->
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="Crossed barrel", choices=list(POOLS))
+    parser.add_argument("--dataset", default="Crossed barrel", choices=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--seed-step", type=int, default=1)
@@ -101,9 +92,8 @@ def main() -> int:
     X, y, targets = load(args.dataset)
     cap = min(args.cap, len(y))
     args.work_dir.mkdir(parents=True, exist_ok=True)
-    slug = "_".join(args.dataset.lower().split())
     for seed in range(args.first_seed, args.first_seed + args.seeds * args.seed_step, args.seed_step):
-        path = args.work_dir / f"{slug}__{ALGORITHM.replace(':', '-')}__{seed:03d}.json"
+        path = run_file(args.work_dir, args.dataset, ALGORITHM, seed)
         if path.exists():
             continue
         start = time.perf_counter()
