@@ -290,7 +290,11 @@ def _linear_feasible(parameters: list[Any], constraints: list[LinearConstraint])
 
 
 def load_config(source: CampaignConfig | dict[str, Any] | str | Path) -> CampaignConfig:
-    """A configuration from a config object, a mapping, a YAML file path or a template name."""
+    """A configuration from a config object, a mapping or a YAML file path (``.yaml``/``.yml``).
+
+    The domain knows no particular template: a template name is resolved at the edges
+    (:func:`doe.templates.resolve_config`, ``Campaign.from_config``, the CLI, the UI).
+    """
     if isinstance(source, CampaignConfig):
         return source
     if isinstance(source, dict):
@@ -298,12 +302,13 @@ def load_config(source: CampaignConfig | dict[str, Any] | str | Path) -> Campaig
     if isinstance(source, Path) or (isinstance(source, str) and source.endswith((".yaml", ".yml"))):
         return CampaignConfig.from_yaml(Path(source))
     if isinstance(source, str):
-        from doe import templates
-
-        return CampaignConfig.from_dict(templates.load(source))
+        raise ConfigError(
+            f"cannot build a campaign configuration from {source!r}: give a mapping or a YAML file path "
+            "(.yaml/.yml); a template name is resolved by doe.templates.resolve_config"
+        )
     raise ConfigError(
         f"cannot build a campaign configuration from {type(source).__name__}: "
-        "give a mapping, a YAML file path or a template name"
+        "give a mapping or a YAML file path (.yaml/.yml)"
     )
 
 
