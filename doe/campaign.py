@@ -703,9 +703,7 @@ class Campaign:
         """Write the history as CSV or Excel (safe from spreadsheet formula injection)."""
         from doe.io import write_table
 
-        config = self.config
-        units = {n: u for n in [*config.parameter_names, *config.outcome_names] if (u := config.unit_of(n))}
-        write_table(self.history(), target, file_format=file_format, units=units)
+        write_table(self.history(), target, file_format=file_format, units=self.config.units)
 
     def __repr__(self) -> str:
         return f"Campaign(name={self._name!r}, storage={self._store.url!r})"

@@ -264,6 +264,11 @@ class CampaignConfig(BaseModel):
                 return item.unit
         return None
 
+    @property
+    def units(self) -> dict[str, str]:
+        """Parameter and outcome name -> unit, for those that have one (parameters first)."""
+        return {n: u for n in [*self.parameter_names, *self.outcome_names] if (u := self.unit_of(n))}
+
     def reference_recipe(self) -> dict[str, Any] | None:
         """The parameters' ``reference`` values (e.g. the published recipe), if all are set."""
         values = {p.name: p.reference for p in self.parameters}

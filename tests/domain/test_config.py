@@ -171,3 +171,14 @@ def test_replace_makes_a_new_validated_config() -> None:
     assert config.name == "hfo2-ncm85"
     with pytest.raises(ConfigError):
         config.replace(seed="seven")
+
+
+def test_units_map_every_parameter_and_outcome_that_has_one() -> None:
+    config = CampaignConfig.from_dict({
+        "name": "units",
+        "parameters": [{"name": "temperature_c", "type": "continuous", "bounds": [250, 800], "unit": "C"},
+                       {"name": "atmosphere", "type": "categorical", "values": ["O2", "Ar"]}],
+        "objectives": [{"name": "ce_pct", "goal": "maximize", "unit": "%"}],
+        "outcomes": [{"name": "thickness_nm", "unit": "nm"}, {"name": "colour"}]})
+    assert config.units == {"temperature_c": "C", "ce_pct": "%", "thickness_nm": "nm"}
+    assert list(config.units) == ["temperature_c", "ce_pct", "thickness_nm"]
