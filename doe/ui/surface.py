@@ -89,8 +89,8 @@ def surface_grid(config: CampaignConfig, x: str, y: str, held: dict[str, Any], p
     recipes[y] = gy.ravel()
     allowed = np.ones(gx.size, dtype=bool)
     for con in config.linear_constraints:
-        values = recipes[list(con.coefficients)].to_dict("records")
-        allowed &= np.array([con.satisfied(v) for v in values], dtype=bool)
+        values: list[dict[str, float]] = recipes[list(con.coefficients)].to_dict("records")  # type: ignore[assignment]
+        allowed &= np.array([con.satisfied(v) for v in values], dtype=np.bool_)
     return SurfaceGrid(xs, ys, recipes, allowed.reshape(gx.shape))
 
 
