@@ -15,7 +15,7 @@ virtual lab (random recipes, noisy results, a few failed runs) in an SQLite file
    widget interaction per page that needs no new fit; then "Suggest experiments" (batch 4)
    clicked on the Plan page.
 
-Usage: ``.venv/bin/python benchmarks/bench_app.py [--repeats 5] [--suggest-repeats 3] [--out FILE]``
+Usage: ``.venv/bin/python -m benchmarks.bench_app [--repeats 5] [--suggest-repeats 3] [--out FILE]``
 """
 
 from __future__ import annotations
@@ -33,8 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (
+from benchmarks.common import (
     RESULTS,
     ROOT,
     command_line,

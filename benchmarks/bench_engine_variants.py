@@ -6,7 +6,7 @@ The closed loop of ``bench_sample_efficiency.py`` part a (maximise first-cycle C
 best-MEASURED recipe after 30 experiments, and how many seeds beat the study recipe.
 Variants run in parallel processes (``--jobs``), one torch thread each.
 
-    .venv/bin/python benchmarks/bench_engine_variants.py --seeds 40 --jobs 2
+    .venv/bin/python -m benchmarks.bench_engine_variants --seeds 40 --jobs 2
 
 writes ``benchmarks/results/engine_variants.md`` and ``benchmarks/results/raw/engine_variants.csv``.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -24,9 +23,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_sample_efficiency import best_measured_truth, run_one, study_truth
 from benchmarks.common import RESULTS, command_line, header, markdown_table, single_thread

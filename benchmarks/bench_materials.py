@@ -30,8 +30,8 @@ at the dataset's cycle cap.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_materials.py --seeds 50 --cap 150
-    .venv/bin/python benchmarks/bench_materials.py --report-only
+    .venv/bin/python -m benchmarks.bench_materials --seeds 50 --cap 150
+    .venv/bin/python -m benchmarks.bench_materials --report-only
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ import argparse
 import json
 import math
 import re
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +47,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (
     MATERIALS_DATA,

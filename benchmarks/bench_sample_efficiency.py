@@ -21,24 +21,21 @@ stream.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_sample_efficiency.py --part a --seeds 10
-    .venv/bin/python benchmarks/bench_sample_efficiency.py --part b --seeds 10
-    .venv/bin/python benchmarks/bench_sample_efficiency.py --report-only
+    .venv/bin/python -m benchmarks.bench_sample_efficiency --part a --seeds 10
+    .venv/bin/python -m benchmarks.bench_sample_efficiency --part b --seeds 10
+    .venv/bin/python -m benchmarks.bench_sample_efficiency --report-only
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (
     RESULTS,

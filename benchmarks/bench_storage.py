@@ -12,7 +12,7 @@ cluster started here) it measures:
 Wall time is measured without tracemalloc; the tracemalloc peak (Python allocations) comes
 from a repeat of the same step under tracemalloc; ru_maxrss is the process peak at the end.
 
-Run: ``.venv/bin/python benchmarks/bench_storage.py`` (writes benchmarks/results/storage.md).
+Run: ``.venv/bin/python -m benchmarks.bench_storage`` (writes benchmarks/results/storage.md).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import importlib.util
 import os
 import platform
 import resource
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -33,9 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from doe.domain.config import CampaignConfig, load_config
+from benchmarks.common import command_line
+from doe.domain.config import CampaignConfig
 from doe.domain.records import NewExperiment, NewMeasurement, StatusChange
 from doe.storage.sql import SqlStore, close_all
+from doe.templates import resolve_config
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTCOMES = ["first_cycle_ce_pct", "capacity_retention_pct", "first_cycle_discharge_capacity_mah_per_g",
@@ -111,7 +112,7 @@ def traced_peak(fn: Callable[[], Any]) -> float:
 
 
 def bench_backend(label: str, new_url: Callable[[], str], args: argparse.Namespace) -> list[tuple[str, ...]]:
-    base = load_config("hfo2-ncm85")
+    base = resolve_config("hfo2-ncm85")
     rows: list[tuple[str, ...]] = []
     n, batch, n_load = args.experiments, args.batch, args.load_experiments
     n_meas = n * len(OUTCOMES)
@@ -205,7 +206,7 @@ def main() -> None:
 
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    command = "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+    command = command_line()
     lines = [
         "# Storage benchmark",
         "",

@@ -16,8 +16,8 @@ when that venv exists: ``benchmarks/peers/ax_suggest.py`` and ``baybe_suggest.py
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_suggest_speed.py
-    .venv/bin/python benchmarks/bench_suggest_speed.py --sizes 10,30 --repeats 1   # quick look
+    .venv/bin/python -m benchmarks.bench_suggest_speed
+    .venv/bin/python -m benchmarks.bench_suggest_speed --sizes 10,30 --repeats 1   # quick look
 """
 
 from __future__ import annotations
@@ -34,11 +34,10 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from benchmarks.common import (
     BENCH_VENV_PYTHON,
     RESULTS,
+    ROOT,
     command_line,
     fmt,
     format_duration,
@@ -50,8 +49,7 @@ from benchmarks.common import (
 )
 
 SIZES = (10, 30, 100, 300, 1000)
-PEERS = {"ax": "ax_suggest.py", "baybe": "baybe_suggest.py"}
-PEER_DIR = Path(__file__).resolve().parent / "peers"
+PEERS = {"ax": "benchmarks.peers.ax_suggest", "baybe": "benchmarks.peers.baybe_suggest"}
 OUT = RESULTS / "suggest_speed.md"
 RAW = RESULTS / "raw" / "suggest_speed.json"
 TARGETS = {30: 2.0, 300: 10.0}
@@ -155,7 +153,7 @@ def _maxrss_mb() -> float:
 # --------------------------------------------------------------------- driver
 def run_json(cmd: list[str], timeout_s: float, env: dict[str, str] | None = None) -> dict[str, Any]:
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env, cwd=ROOT)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout_s:.0f} s"}
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
@@ -324,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             repeats = args.repeats if n < 1000 else args.repeats_large
             for device in devices:
                 t0 = time.perf_counter()
-                cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--history", str(path),
+                cmd = [sys.executable, "-m", "benchmarks.bench_suggest_speed", "--worker", "--history", str(path),
                        "--device", device, "--repeats", str(repeats), "--batch", str(args.batch)]
                 res = run_json(cmd, args.timeout, env)
                 results[f"doe/{device}/{n}"] = {"tool": "doe", "device": device, "n": n, **res}
@@ -333,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             if peers_available and n <= args.peer_max_n:
                 for peer in peers:
                     t0 = time.perf_counter()
-                    cmd = [str(BENCH_VENV_PYTHON), str(PEER_DIR / PEERS[peer]), "--space", str(space_path),
+                    cmd = [str(BENCH_VENV_PYTHON), "-m", PEERS[peer], "--space", str(space_path),
                            "--history", str(path), "--batch", str(args.batch),
                            "--repeats", str(args.peer_repeats or repeats)]
                     if not args.peer_memory:

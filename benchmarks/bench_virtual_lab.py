@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_virtual_lab.py
+    .venv/bin/python -m benchmarks.bench_virtual_lab
 
 It writes ``benchmarks/results/virtual_lab.md``: evaluations per second of ``VirtualLab.run``
 and ``VirtualLab.truth`` (validation included), the fraction of uniformly random recipes whose
@@ -93,7 +93,7 @@ def main() -> None:
     lines = [
         "# Virtual coating lab benchmark",
         "",
-        f"- Command: `.venv/bin/python benchmarks/bench_virtual_lab.py` (rows={args.rows}, random={args.random}, "
+        f"- Command: `.venv/bin/python -m benchmarks.bench_virtual_lab` (rows={args.rows}, random={args.random}, "
         f"optimum samples={args.optimum_samples})",
         f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Machine: {_machine()}",

@@ -44,13 +44,14 @@ def single_thread() -> None:
 
 
 def command_line() -> str:
-    """The command that started this process, as a user would type it from the repo root."""
+    """The command that started this process, as a user would type it from the repo root
+    (the benchmarks run as modules: ``python -m benchmarks.bench_x``)."""
     script = Path(sys.argv[0]).resolve()
     try:
-        script_text = str(script.relative_to(ROOT))
+        module = ".".join(script.relative_to(ROOT).with_suffix("").parts)
     except ValueError:
-        script_text = str(script)
-    return shlex.join([".venv/bin/python", script_text, *sys.argv[1:]])
+        return shlex.join([".venv/bin/python", str(script), *sys.argv[1:]])
+    return shlex.join([".venv/bin/python", "-m", module, *sys.argv[1:]])
 
 
 def package_versions(names: Iterable[str] = VERSIONED) -> dict[str, str]:

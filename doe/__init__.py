@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from doe.domain import CampaignConfig, load_config
+from doe.domain import CampaignConfig
 from doe.errors import ConfigError, DataError, DoeError, ProposalError, StorageError
+from doe.templates import resolve_config
+from doe.version import __version__
 
-__version__ = "0.1.0"
+# the public load_config is the package's edge: it takes a template name too
+load_config = resolve_config
 
 if TYPE_CHECKING:
     from doe.campaign import Campaign, list_campaigns
@@ -48,5 +51,6 @@ __all__ = [
     "__version__",
     "list_campaigns",
     "load_config",
+    "resolve_config",
     "run",
 ]

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from doe.domain.config import CampaignConfig, load_config
+from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter
 from doe.domain.records import (
     PENDING_STATUSES,
@@ -40,6 +40,7 @@ from doe.domain.records import (
 from doe.domain.table import ID_COLUMN, check_in_space, validate_experiments
 from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError
 from doe.storage import open_store
+from doe.templates import resolve_config
 
 if TYPE_CHECKING:
     from doe.engine import EngineSettings, Surrogates
@@ -123,7 +124,7 @@ class Campaign:
             ConfigError: the configuration is invalid (every problem listed).
             StorageError: a campaign of that name exists already in the store.
         """
-        validated = load_config(config)
+        validated = resolve_config(config)
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = name
@@ -213,7 +214,7 @@ class Campaign:
 
         Experiments keep the version they were proposed under. Returns the new version.
         """
-        validated = load_config(config)
+        validated = resolve_config(config)
         if validated.name != self._name:
             raise ConfigError(
                 f"name: the new configuration is named {validated.name!r} but this campaign is "
@@ -380,8 +381,8 @@ class Campaign:
             ``<outcome>_mean`` and ``<outcome>_sd`` of each outcome, ``probability_feasible``,
             ``acquisition_value``, ``strategy`` and ``batch_id``.
         """
-        from doe import __version__
         from doe.engine import propose
+        from doe.version import __version__
 
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= MAX_BATCH:
             raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, got {n!r}")
@@ -702,9 +703,7 @@ class Campaign:
         """Write the history as CSV or Excel (safe from spreadsheet formula injection)."""
         from doe.io import write_table
 
-        config = self.config
-        units = {n: u for n in [*config.parameter_names, *config.outcome_names] if (u := config.unit_of(n))}
-        write_table(self.history(), target, file_format=file_format, units=units)
+        write_table(self.history(), target, file_format=file_format, units=self.config.units)
 
     def __repr__(self) -> str:
         return f"Campaign(name={self._name!r}, storage={self._store.url!r})"

@@ -22,7 +22,8 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,6 +38,7 @@ from doe.errors import DataError, DoeError
 if TYPE_CHECKING:
     from doe.campaign import Campaign
     from doe.domain.config import CampaignConfig
+    from doe.runner import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +187,7 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
     if out is not None:
         from doe.io import write_table
 
-        write_table(batch, out, units=_units(config))
+        write_table(batch, out, units=config.units)
         click.echo(f"run sheet written to {out}; fill in the outcomes and `doe record {out}`")
 
 
@@ -330,8 +332,9 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
         click.echo(f"run sheets go to {folder}; drop results_<batch>.csv files there", err=True)
     started = time.monotonic()
     try:
-        result = run(campaign, executor, budget=budget, batch_size=batch_size, stop=stop,
-                     max_pending=max_pending, progress=not no_progress)
+        with _progress_bar(enabled=not no_progress) as on_progress:
+            result = run(campaign, executor, budget=budget, batch_size=batch_size, stop=stop,
+                         max_pending=max_pending, on_progress=on_progress)
     except KeyboardInterrupt:
         pending = campaign.pending()
         click.echo(f"\ninterrupted; {len(pending)} experiment(s) still pending in campaign {campaign.name!r}. "
@@ -352,6 +355,35 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
         click.echo(_simulation_report(campaign.config, best, lab))
     else:
         click.echo(_recipes_text(best, campaign.config, outcomes=True))
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Callable[[Progress], None] | None]:
+    """A tqdm bar on stderr drawn from the runner's progress reports (None when disabled):
+    experiments finished of the budget, the best objective values and the experiments pending."""
+    if not enabled:
+        yield None
+        return
+    from tqdm.auto import tqdm
+
+    bar: Any = None
+
+    def draw(progress: Progress) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=progress.budget, initial=progress.done, desc=progress.campaign, unit="exp",
+                       file=sys.stderr, dynamic_ncols=True)
+        elif progress.done > bar.n:
+            bar.update(progress.done - bar.n)
+        postfix = {name: f"{value:.4g}" for name, value in progress.best.items()}
+        postfix["pending"] = str(progress.pending)
+        bar.set_postfix(postfix, refresh=True)
+
+    try:
+        yield draw
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _simulation_campaign(env: _Env, name: str | None, seed: int, lab_config: CampaignConfig,
@@ -475,10 +507,6 @@ def _number(option: str, key: str, value: str) -> float:
 def _check_table_suffix(option: str, path: Path, allowed: tuple[str, ...]) -> None:
     if path.suffix.lower() not in allowed:
         raise DataError(f"{option}: {str(path)!r} must end in {' or '.join(allowed)}")
-
-
-def _units(config: CampaignConfig) -> dict[str, str]:
-    return {n: u for n in [*config.parameter_names, *config.outcome_names] if (u := config.unit_of(n))}
 
 
 def _recipes_text(table: pd.DataFrame, config: CampaignConfig, *, predictions: bool = False,

@@ -60,6 +60,7 @@ from doe.errors import DataError, DoeError
 
 if TYPE_CHECKING:
     from doe.campaign import Campaign
+    from doe.domain.config import CampaignConfig
     from doe.simulate import VirtualLab
 
 logger = logging.getLogger(__name__)
@@ -373,19 +374,17 @@ class FileExecutor(BaseExecutor):
     def start(self, campaign: Campaign) -> None:
         self._campaign = campaign
 
-    def _config_units(self) -> tuple[Any, dict[str, str]]:
+    def _config(self) -> CampaignConfig:
         if self._campaign is None:
             raise DoeError("FileExecutor: not started; doe.run() calls start(campaign) first")
-        config = self._campaign.config
-        units = {n: u for n in [*config.parameter_names, *config.outcome_names] if (u := config.unit_of(n))}
-        return config, units
+        return self._campaign.config
 
     def submit(self, experiments: pd.DataFrame) -> None:
         from doe.io import write_table
 
         if experiments.empty:
             return
-        config, units = self._config_units()
+        config = self._config()
         batches = experiments["batch_id"].fillna("manual") if "batch_id" in experiments.columns else pd.Series(
             ["manual"] * len(experiments), index=experiments.index)
         for batch_id, part in experiments.groupby(batches, sort=False):
@@ -400,7 +399,7 @@ class FileExecutor(BaseExecutor):
                 if outcome not in sheet.columns:
                     sheet[outcome] = np.nan
             tmp = path.with_name(f".{path.name}.tmp")
-            write_table(sheet, tmp, file_format=self.file_format, units=units)
+            write_table(sheet, tmp, file_format=self.file_format, units=config.units)
             tmp.replace(path)
             logger.info("run sheet written: %s (%d experiment(s))", path, len(sheet))
 
@@ -421,7 +420,7 @@ class FileExecutor(BaseExecutor):
         """The next results file that is ready (one file per call), or an empty frame."""
         from doe.io import read_table
 
-        config, _ = self._config_units()
+        config = self._config()
         deadline = time.monotonic() + max(float(timeout_s), 0.0)
         while True:
             for path in self._ready_files():
@@ -473,7 +472,7 @@ class FileExecutor(BaseExecutor):
             if path.suffix.lower() not in (".csv", ".xlsx"):
                 continue
             try:
-                sheet = read_table(path, self._config_units()[0])
+                sheet = read_table(path, self._config())
             except Exception as error:
                 logger.warning("cannot read run sheet %s: %s", path, error)
                 continue

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
@@ -82,6 +81,34 @@ class Stop:
             raise DoeError(f"Stop.patience: must be a whole number of batches >= 1, got {self.patience!r}")
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where a run stands, handed to ``run(..., on_progress=...)`` whenever it changes.
+
+    Attributes:
+        campaign: the campaign's name.
+        done: experiments proposed by doe in the campaign that are finished (completed or
+            failed): those finished before this run plus those this run recorded. Never
+            decreases during a run.
+        budget: the run's budget (the total ``done`` heads for).
+        pending: experiments in flight (handed to the executor, no result yet).
+        best: objective name -> value of the best experiment so far (``campaign.best()``'s
+            first row); empty while no completed experiment meets the constraints.
+    """
+
+    campaign: str
+    done: int
+    budget: int
+    pending: int
+    best: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "best", MappingProxyType(dict(self.best)))
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
 @dataclass(frozen=True, eq=False)  # holds a DataFrame: compare fields, not results
 class RunResult:
     """What :func:`run` did.
@@ -124,7 +151,7 @@ def run(
     *,
     max_pending: int | None = None,
     poll_interval_s: float = 1.0,
-    progress: bool | None = True,
+    on_progress: ProgressCallback | None = None,
     fixed: dict[str, Any] | None = None,
     candidates: pd.DataFrame | None = None,
 ) -> RunResult:
@@ -144,8 +171,9 @@ def run(
             is proposed once ``batch_size`` slots are free (fewer for the last one).
         poll_interval_s: seconds to wait for results per call of ``executor.collect`` when
             no batch can be proposed.
-        progress: show a progress bar on stderr (tqdm); ``None``: only when stderr is a
-            terminal; ``False``: none.
+        on_progress: called with a :class:`Progress` at the start and whenever experiments
+            finish or the best so far changes (the ``doe run`` command draws its progress
+            bar from it). The library itself draws nothing.
         fixed: parameter values held in every batch (see :meth:`Campaign.suggest`).
         candidates: choose every batch among these recipes (see :meth:`Campaign.suggest`).
 
@@ -166,6 +194,8 @@ def run(
         raise DoeError(f"max_pending ({max_pending}) must be at least batch_size ({batch_size})")
     if isinstance(poll_interval_s, bool) or not isinstance(poll_interval_s, int | float) or poll_interval_s < 0:
         raise DoeError(f"poll_interval_s: a number of seconds >= 0, got {poll_interval_s!r}")
+    if on_progress is not None and not callable(on_progress):
+        raise DoeError(f"on_progress: give a function that takes a Progress, got {on_progress!r}")
     if not (callable(getattr(executor, "submit", None)) and callable(getattr(executor, "collect", None))):
         raise DoeError(f"executor: needs submit(experiments) and collect(timeout_s) methods, got {executor!r}")
     stop = stop or Stop()
@@ -176,7 +206,7 @@ def run(
             raise DoeError(f"Stop.target: {unknown} are not objectives of campaign {campaign.name!r}; "
                            f"objectives: {objectives}")
     loop = _Loop(campaign, executor, budget, batch_size, max_pending, float(poll_interval_s), stop,
-                 fixed, candidates, progress)
+                 fixed, candidates, on_progress)
     return loop.run()
 
 
@@ -199,7 +229,7 @@ class _Loop:
         stop: Stop,
         fixed: dict[str, Any] | None,
         candidates: pd.DataFrame | None,
-        progress: bool | None,
+        on_progress: ProgressCallback | None,
     ) -> None:
         self.campaign = campaign
         self.executor = executor
@@ -210,7 +240,7 @@ class _Loop:
         self.stop = stop
         self.fixed = fixed
         self.candidates = candidates
-        self.progress = progress
+        self.on_progress = on_progress
         self.timeout_s: float | None = getattr(executor, "timeout_s", None)
         self.in_flight: dict[str, float] = {}  # experiment id -> when it was handed out (monotonic s)
         self.batch_of: dict[str, str] = {}
@@ -222,7 +252,8 @@ class _Loop:
         self.since_improvement = 0
         self.reason: StopReason | None = None
         self.message = ""
-        self.bar: Any = None
+        self.done_before = 0  # doe's experiments already finished when this run started
+        self.last_progress: Progress | None = None
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> RunResult:
@@ -231,32 +262,30 @@ class _Loop:
         if callable(start_hook):
             start_hook(self.campaign)
         history = self.campaign.history()
-        self._open_bar(history)
-        try:
-            self._resume(history)
-            self._check_target()
-            while True:
-                history = self.campaign.history()
-                self._sync(history)
-                used = _counted(history)
-                if self.reason is None and used >= self.budget:
+        finished_before = history["status"].isin(FINISHED_STATUSES) & (history.get("source") == "doe")
+        self.done_before = int(min(finished_before.sum(), self.budget))
+        self._report()
+        self._resume(history)
+        self._check_target()
+        while True:
+            history = self.campaign.history()
+            self._sync(history)
+            used = _counted(history)
+            if self.reason is None and used >= self.budget:
+                self._stop("budget", f"budget of {self.budget} experiments spent")
+            n = min(self.batch_size, self.budget - used)
+            can_propose = self.reason is None and n >= 1 and self.max_pending - len(self.in_flight) >= n
+            if can_propose:
+                self._drain(0.0)  # results already there make the next batch better
+                if self.reason is None:
+                    self._propose(n)
+                continue
+            if not self.in_flight:
+                if self.reason is None:  # nothing in flight and no slot: cannot happen, but never spin
                     self._stop("budget", f"budget of {self.budget} experiments spent")
-                n = min(self.batch_size, self.budget - used)
-                can_propose = self.reason is None and n >= 1 and self.max_pending - len(self.in_flight) >= n
-                if can_propose:
-                    self._drain(0.0)  # results already there make the next batch better
-                    if self.reason is None:
-                        self._propose(n)
-                    continue
-                if not self.in_flight:
-                    if self.reason is None:  # nothing in flight and no slot: cannot happen, but never spin
-                        self._stop("budget", f"budget of {self.budget} experiments spent")
-                    break
-                self._drain(self.poll_interval_s)
-                self._expire()
-        finally:
-            if self.bar is not None:
-                self.bar.close()
+                break
+            self._drain(self.poll_interval_s)
+            self._expire()
         history = self.campaign.history()
         pending = tuple(history.loc[history["status"].isin(PENDING_STATUSES), ID_COLUMN].astype(str))
         assert self.reason is not None
@@ -452,8 +481,8 @@ class _Loop:
             del self.in_flight[i]
         self.finished += len(ids)
         self.failed += int(failed)
-        if self.bar is not None and ids:
-            self.bar.update(len(ids))
+        if ids:
+            self._report()
 
     # ------------------------------------------------------------------ stopping rules
     def _after_results(self) -> None:
@@ -468,7 +497,7 @@ class _Loop:
             else:
                 self.since_improvement += 1
             logger.debug("batch %s finished; %d batch(es) without improvement", batch_id, self.since_improvement)
-        self._update_bar(front)
+        self._report()
         self._check_target(front)
         patience = self.stop.patience
         if patience is not None and self.since_improvement >= patience:
@@ -491,28 +520,18 @@ class _Loop:
             self._stop("target", f"target {dict(target)} reached by {exp_id}")
 
     # ------------------------------------------------------------------ progress
-    def _open_bar(self, history: pd.DataFrame) -> None:
-        if self.progress is False:
-            return
-        if self.progress is None and not sys.stderr.isatty():
-            return
-        from tqdm.auto import tqdm
-
-        finished = history["status"].isin(FINISHED_STATUSES) & (history.get("source") == "doe")
-        self.bar = tqdm(total=self.budget, initial=int(min(finished.sum(), self.budget)),
-                        desc=self.campaign.name, unit="exp", file=sys.stderr, dynamic_ncols=True)
-        self._update_bar()
-
-    def _update_bar(self, front: pd.DataFrame | None = None) -> None:
-        if self.bar is None:
+    def _report(self) -> None:
+        """Hand the run's state to ``on_progress`` when it changed since the last call."""
+        if self.on_progress is None:
             return
         best = self.campaign.best()
-        postfix: dict[str, str] = {}
-        if len(best):
-            for o in self.campaign.config.objectives:
-                postfix[o.name] = f"{float(best[o.name].iloc[0]):.4g}"
-        postfix["pending"] = str(len(self.in_flight))
-        self.bar.set_postfix(postfix, refresh=True)
+        values = ({o.name: float(best[o.name].iloc[0]) for o in self.campaign.config.objectives}
+                  if len(best) else {})
+        progress = Progress(campaign=self.campaign.name, done=self.done_before + self.finished,
+                            budget=self.budget, pending=len(self.in_flight), best=values)
+        if progress != self.last_progress:
+            self.last_progress = progress
+            self.on_progress(progress)
 
 
 def _counted(history: pd.DataFrame) -> int:
@@ -528,4 +547,4 @@ def _reason(text: str) -> str:
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
 
 
-__all__ = ["RunResult", "Stop", "run"]
+__all__ = ["Progress", "ProgressCallback", "RunResult", "Stop", "run"]

@@ -7,9 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from doe import Campaign, VirtualLab
+from doe import Campaign, VirtualLab, load_config
 from doe.campaign import ensure_demo_campaign, list_campaigns
-from doe.domain import load_config
 from doe.engine import EngineSettings
 from doe.errors import ConfigError, ConflictError, DataError, ProposalError, StorageError
 

@@ -95,6 +95,14 @@ def test_init_suggest_record_status_export_run(doe_cmd, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_run_draws_its_progress_bar_on_stderr(doe_cmd) -> None:  # type: ignore[no-untyped-def]
+    done = doe_cmd("run", "--simulate", "--campaign", "sim", "--budget", "2", "--batch-size", "2", "--seed", "1")
+    assert "2/2" in done.stderr and "sim:" in done.stderr and "pending=0" in done.stderr
+    assert "2/2" not in done.stdout
+    quiet = doe_cmd("run", "--simulate", "--campaign", "sim", "--budget", "2", "--seed", "1", "--no-progress")
+    assert "2/2" not in quiet.stderr and "(0 proposed, 0 finished" in quiet.stdout
+
+
 def test_bad_input_exits_non_zero_with_the_problem_on_stderr(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     doe_cmd("init")
     bad = pd.DataFrame([{**VirtualLab.study_recipe().iloc[0].to_dict(), "first_cycle_ce_pct": "ninety"}])

@@ -18,8 +18,9 @@ from doe.datasets import (
     load_recipes,
     load_reference,
 )
-from doe.domain import load_config, validate_experiments
+from doe.domain import validate_experiments
 from doe.errors import DataError
+from doe.templates import resolve_config
 
 TOP = Path(__file__).resolve().parents[1] / "datasets"
 P45, LIQ = "pellet_ssb_45c", "liquid_half_cell_25c"
@@ -116,7 +117,7 @@ def test_derived_values_follow_from_the_reported_ones(reference: pd.DataFrame) -
 
 
 def test_recipes_are_history_rows_of_the_template() -> None:
-    config = load_config("hfo2-ncm85")
+    config = resolve_config("hfo2-ncm85")
     recipes = load_recipes()
     assert list(recipes.columns) == ["experiment_id", *config.parameter_names, *config.outcome_names, "note"]
     assert recipes["experiment_id"].tolist() == ["study-bare", "study-hfo2"]

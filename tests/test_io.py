@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from doe.domain import validate_experiments
-from doe.domain.config import CampaignConfig, load_config
+from doe.domain.config import CampaignConfig
 from doe.errors import DataError
 from doe.io import (
     campaign_from_json,
@@ -22,11 +22,12 @@ from doe.io import (
     table_bytes,
     write_table,
 )
+from doe.templates import resolve_config
 
 
 @pytest.fixture
 def config() -> CampaignConfig:
-    return load_config("hfo2-ncm85")
+    return resolve_config("hfo2-ncm85")
 
 
 def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:

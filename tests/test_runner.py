@@ -21,7 +21,7 @@ from doe.engine import EngineSettings
 from doe.errors import DoeError
 from doe.executors import CallableExecutor, FileExecutor, VirtualLabExecutor
 from doe.io import write_table
-from doe.runner import RunResult, Stop
+from doe.runner import Progress, RunResult, Stop
 
 # short fits: the runner is under test here, not the model (still real BoTorch fits)
 FAST = EngineSettings(num_restarts=2, raw_samples=32, mc_samples=32, fit_maxiter=10, maxiter_alternating=2)
@@ -58,7 +58,7 @@ def _assert_no_duplicate_recipes(campaign: Campaign) -> None:
 
 
 def test_synchronous_loop_spends_the_budget(campaign: Campaign) -> None:
-    result = run(campaign, VirtualLabExecutor(seed=0), budget=6, batch_size=3, progress=False)
+    result = run(campaign, VirtualLabExecutor(seed=0), budget=6, batch_size=3)
     assert isinstance(result, RunResult)
     assert result.stop_reason == "budget"
     assert (result.experiments, result.proposed, result.finished, result.rounds) == (6, 6, 6, 2)
@@ -69,13 +69,13 @@ def test_synchronous_loop_spends_the_budget(campaign: Campaign) -> None:
     pd.testing.assert_frame_equal(result.best, campaign.best())
     _assert_no_duplicate_recipes(campaign)
     # the budget is the campaign's total: running again proposes nothing more
-    again = run(campaign, VirtualLabExecutor(seed=1), budget=6, progress=False)
+    again = run(campaign, VirtualLabExecutor(seed=1), budget=6)
     assert (again.stop_reason, again.proposed, again.experiments) == ("budget", 0, 6)
 
 
 def test_asynchronous_executor_returning_results_late_and_out_of_order(campaign: Campaign) -> None:
     executor = SpyLab(seed=3, delay_rounds=(0, 3))
-    result = run(campaign, executor, budget=9, batch_size=3, max_pending=6, poll_interval_s=0, progress=False)
+    result = run(campaign, executor, budget=9, batch_size=3, max_pending=6, poll_interval_s=0)
     assert result.stop_reason == "budget"
     assert (result.experiments, result.finished, result.rounds) == (9, 9, 3)
     # a batch was proposed while an earlier one was still under way
@@ -86,7 +86,7 @@ def test_asynchronous_executor_returning_results_late_and_out_of_order(campaign:
 
 
 def test_last_batch_is_cut_to_the_budget(campaign: Campaign) -> None:
-    result = run(campaign, VirtualLabExecutor(seed=0), budget=4, batch_size=3, progress=False)
+    result = run(campaign, VirtualLabExecutor(seed=0), budget=4, batch_size=3)
     assert (result.experiments, result.rounds) == (4, 2)
     assert campaign.history()["batch_id"].value_counts().to_dict() == {"B0001": 3, "B0002": 1}
 
@@ -101,8 +101,7 @@ def test_an_executor_that_raises_fails_its_experiments_and_the_loop_goes_on(camp
             raise ConnectionError("cycler channel 4 not responding")
         return lab.run(experiments)
 
-    result = run(campaign, CallableExecutor(flaky_cycler), budget=6, batch_size=3, poll_interval_s=0.05,
-                 progress=False)
+    result = run(campaign, CallableExecutor(flaky_cycler), budget=6, batch_size=3, poll_interval_s=0.05)
     assert result.stop_reason == "budget" and result.failed == 3
     history = campaign.history().set_index("experiment_id")
     first = history[history["batch_id"] == "B0001"]
@@ -116,7 +115,7 @@ def test_an_executor_whose_submit_raises(campaign: Campaign) -> None:
         def submit(self, experiments: pd.DataFrame) -> None:
             raise OSError("run sheet share is read-only")
 
-    result = run(campaign, Broken(seed=0), budget=3, progress=False)
+    result = run(campaign, Broken(seed=0), budget=3)
     history = campaign.history()
     assert result.failed == 3 and (history["status"] == "failed").all()
     assert history["failure_reason"].str.contains("OSError: run sheet share is read-only").all()
@@ -127,7 +126,7 @@ def test_an_executor_that_times_out(campaign: Campaign) -> None:
     try:
         executor = CallableExecutor(lambda df: never.wait(30) and df, timeout_s=0.3)
         started = time.monotonic()
-        result = run(campaign, executor, budget=3, poll_interval_s=0.05, progress=False)
+        result = run(campaign, executor, budget=3, poll_interval_s=0.05)
         assert time.monotonic() - started < 20
     finally:
         never.set()
@@ -146,7 +145,7 @@ def test_invalid_results_fail_only_their_experiments(campaign: Campaign) -> None
         results.loc[results.index[0], "first_cycle_ce_pct"] = "n/a"  # not a number
         return results
 
-    run(campaign, CallableExecutor(sloppy), budget=3, poll_interval_s=0.05, progress=False)
+    run(campaign, CallableExecutor(sloppy), budget=3, poll_interval_s=0.05)
     history = campaign.history().set_index("experiment_id")
     assert history.loc["E0001", "status"] == "failed"
     assert "first_cycle_ce_pct" in history.loc["E0001", "failure_reason"]
@@ -155,7 +154,7 @@ def test_invalid_results_fail_only_their_experiments(campaign: Campaign) -> None
 
 def test_stop_at_target(campaign: Campaign) -> None:
     result = run(campaign, VirtualLabExecutor(VirtualLab(0, failures=False)), budget=30, batch_size=3,
-                 stop=Stop(target={"first_cycle_ce_pct": 50.0}), progress=False)
+                 stop=Stop(target={"first_cycle_ce_pct": 50.0}))
     assert result.stop_reason == "target" and result.proposed == 3
     assert "first_cycle_ce_pct" in result.message
 
@@ -173,7 +172,7 @@ def test_stop_on_patience(campaign: Campaign) -> None:
                              "coating_thickness_nm": [5.0] * n})
 
     result = run(campaign, CallableExecutor(worse_and_worse), budget=30, batch_size=3,
-                 stop=Stop(patience=1), poll_interval_s=0.05, progress=False)
+                 stop=Stop(patience=1), poll_interval_s=0.05)
     assert result.stop_reason == "patience" and result.rounds == 2 and result.experiments == 6
     assert result.message == "no improvement in the last 1 batches"
 
@@ -201,7 +200,7 @@ def test_pending_experiments_are_handed_over_not_proposed_again(campaign: Campai
     left = campaign.suggest(3)  # a previous run proposed these and died
     campaign.accept(left["experiment_id"][:1])
     executor = SpyLab(seed=0)
-    result = run(campaign, executor, budget=6, batch_size=3, progress=False)
+    result = run(campaign, executor, budget=6, batch_size=3)
     assert executor.submitted[:3] == list(left["experiment_id"])
     assert executor.held_at_submit == [0, 0]
     assert (result.experiments, result.proposed, result.rounds) == (6, 3, 1)
@@ -218,8 +217,7 @@ def test_experiments_the_executor_has_under_way_are_waited_for(campaign: Campaig
     # a person answers the run sheet while no runner is alive
     write_table(VirtualLab(1).run(batch[["experiment_id", *PARAMS]]), folder / "results_B0001.csv",
                 file_format="csv")
-    result = run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=60), budget=3, poll_interval_s=0.05,
-                 progress=False)
+    result = run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=60), budget=3, poll_interval_s=0.05)
     assert (result.proposed, result.finished, result.experiments) == (0, 3, 3)
     assert len(list(folder.glob("runsheet_*.csv"))) == 1  # not handed out a second time
 
@@ -256,7 +254,7 @@ def test_file_executor_loop_with_a_person_in_another_thread(campaign: Campaign, 
     worker.start()
     try:
         result = run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=60), budget=6, batch_size=3,
-                     poll_interval_s=0.05, progress=False)
+                     poll_interval_s=0.05)
     finally:
         done.set()
         worker.join(5)
@@ -285,7 +283,7 @@ SCRIPT = textwrap.dedent("""
         return lab.run(experiments)
 
     result = run(campaign, CallableExecutor(slow_lab), budget=budget, batch_size=3, max_pending=6,
-                 poll_interval_s=0.05, progress=False)
+                 poll_interval_s=0.05)
     print("DONE", result.stop_reason, result.experiments, result.proposed)
 """)
 
@@ -343,8 +341,26 @@ def test_a_run_killed_mid_way_and_restarted_finishes_the_budget_without_duplicat
     assert len(campaign.proposals()) == budget
 
 
-def test_progress_bar_writes_to_stderr(campaign: Campaign, capsys: pytest.CaptureFixture[str]) -> None:
-    run(campaign, VirtualLabExecutor(seed=0), budget=3, progress=True)
-    err = capsys.readouterr().err
-    assert "3/3" in err and campaign.name in err
+def test_progress_reports_are_monotone_and_end_at_the_budget(
+        campaign: Campaign, capsys: pytest.CaptureFixture[str]) -> None:
+    reports: list[Progress] = []
+    run(campaign, VirtualLabExecutor(seed=0), budget=6, batch_size=2, on_progress=reports.append)
+    done = [p.done for p in reports]
+    assert done[0] == 0 and done[-1] == 6
+    assert done == sorted(done) and len(set(done)) >= 3  # one step per finished batch at least
+    assert {p.budget for p in reports} == {6} and {p.campaign for p in reports} == {campaign.name}
+    assert all(0 <= p.pending <= 2 for p in reports) and reports[-1].pending == 0
+    best = campaign.best()
+    assert dict(reports[-1].best) == {o: float(best[o].iloc[0]) for o in campaign.config.objective_names}
+    assert capsys.readouterr().err == ""  # the library draws nothing; the CLI draws the bar
+
+    # a rerun starts from what is finished already
+    again: list[Progress] = []
+    run(campaign, VirtualLabExecutor(seed=0), budget=6, on_progress=again.append)
+    assert [p.done for p in again] == [6]
+
+
+def test_on_progress_must_be_callable(campaign: Campaign) -> None:
+    with pytest.raises(DoeError, match="on_progress"):
+        run(campaign, VirtualLabExecutor(seed=0), budget=3, on_progress="bar")  # type: ignore[arg-type]
 

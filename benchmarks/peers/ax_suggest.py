@@ -1,6 +1,6 @@
 """Ax (``ax.api.Client``): time ``get_next_trials(3)`` after attaching the same history as doe.
 
-Run with the peers' venv: ``.venv-bench/bin/python benchmarks/peers/ax_suggest.py --space
+Run with the peers' venv: ``.venv-bench/bin/python -m benchmarks.peers.ax_suggest --space
 space.json --history history.csv``. The space is the doe template's: continuous ranges (log
 scaling where doe has ``log_scale``), the discrete parameter as an ordered float choice, the
 categoricals as unordered string choices. Objectives and their thresholds (as Ax objective
@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 import warnings
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import arguments, load, measure
+from benchmarks.peers._common import arguments, load, measure
 
 
 def build_client(space: dict[str, Any], history: Any, seed: int) -> Any:

@@ -1,6 +1,6 @@
 """BayBE: time ``Campaign.recommend(batch_size=3)`` after adding the same history as doe.
 
-Run with the peers' venv: ``.venv-bench/bin/python benchmarks/peers/baybe_suggest.py --space
+Run with the peers' venv: ``.venv-bench/bin/python -m benchmarks.peers.baybe_suggest --space
 space.json --history history.csv``. BayBE has no log-scaled continuous parameter, so the
 log-scale parameter is given to it in natural-log units (same space, same measure). The
 discrete parameter is a ``NumericalDiscreteParameter``, the categoricals ``CategoricalParameter``
@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import arguments, load, measure
+from benchmarks.peers._common import arguments, load, measure
 
 
 def build_campaign(space: dict[str, Any], history: Any) -> Any:

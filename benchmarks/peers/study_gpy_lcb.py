@@ -12,22 +12,19 @@ and writes one JSON file per campaign in ``bench_materials.py``'s work-dir forma
 Runs in any venv with GPy, numpy and pandas (GPy is in the ``bench`` extra); it imports
 ``bench_materials`` for the pools but not doe. Example::
 
-    .venv-bench/bin/python benchmarks/peers/study_gpy_lcb.py --seeds 10 --cap 100
-    .venv/bin/python benchmarks/bench_materials.py --report-only --cap 100
+    .venv-bench/bin/python -m benchmarks.peers.study_gpy_lcb --seeds 10 --cap 100
+    .venv/bin/python -m benchmarks.bench_materials --report-only --cap 100
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 # bench_materials imports numpy and pandas only at the top, never doe
 from benchmarks.bench_materials import DATASETS, load_pool, run_file

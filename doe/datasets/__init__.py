@@ -83,10 +83,11 @@ def load_recipes() -> pd.DataFrame:
         parameters, the six outcomes (NaN where the study gives no absolute number) and
         ``note``: exactly what ``Campaign.record()`` accepts. Validated against the template.
     """
-    from doe.domain import load_config, validate_experiments
+    from doe.domain import validate_experiments
+    from doe.templates import resolve_config
 
     raw = pd.read_csv(data_path(RECIPES_FILE), dtype={"experiment_id": str, "note": str})
-    return validate_experiments(raw, load_config(TEMPLATE))
+    return validate_experiments(raw, resolve_config(TEMPLATE))
 
 
 __all__ = [

@@ -18,8 +18,9 @@ written in canonical form.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -38,6 +39,7 @@ from doe.errors import ConfigError
 _PARAMETER = TypeAdapter(Parameter)
 _TOP_KEYS = {"name", "parameters", "objectives", "outcomes", "constraints", "seed", "description"}
 MAX_SEED = 2**31 - 1
+T = TypeVar("T")
 
 
 def _format_pydantic(prefix: str, err: ValidationError) -> list[str]:
@@ -47,6 +49,29 @@ def _format_pydantic(prefix: str, err: ValidationError) -> list[str]:
         msg = e["msg"].removeprefix("Value error, ")
         out.append(f"{prefix}{'.' + loc if loc else ''}: {msg}")
     return out
+
+
+def _validate_items(key: str, items: list[Any], validate: Callable[[Any, Any], T], problems: list[str]) -> list[T]:
+    """Validate each item of the list under ``key``; every problem is added to ``problems``,
+    labelled ``key[name]`` (or ``key[index]`` for an item without a name)."""
+    valid = []
+    for i, raw in enumerate(items):
+        label = raw.get("name", i) if isinstance(raw, dict) else i
+        try:
+            valid.append(validate(raw, label))
+        except ValidationError as err:
+            problems.extend(_format_pydantic(f"{key}[{label}]", err))
+        except ConfigError as err:
+            problems.append(str(err))
+    return valid
+
+
+def _parameter(raw: Any, label: Any) -> ContinuousParameter | DiscreteParameter | CategoricalParameter:
+    if isinstance(raw, dict) and raw.get("type") not in ("continuous", "discrete", "categorical"):
+        raise ConfigError(
+            f"parameters[{label}].type: must be 'continuous', 'discrete' or 'categorical', got {raw.get('type')!r}"
+        )
+    return _PARAMETER.validate_python(raw)  # type: ignore[no-any-return]
 
 
 class CampaignConfig(BaseModel):
@@ -78,47 +103,23 @@ class CampaignConfig(BaseModel):
         elif len(name) > 120 or any(ord(ch) < 32 for ch in name):
             problems.append("name: at most 120 printable characters")
 
-        parameters = []
         raw_params = data.get("parameters")
         if not isinstance(raw_params, list) or not raw_params:
             problems.append("parameters: list at least one parameter")
             raw_params = []
-        for i, raw in enumerate(raw_params):
-            label = raw.get("name", i) if isinstance(raw, dict) else i
-            try:
-                if isinstance(raw, dict) and raw.get("type") not in ("continuous", "discrete", "categorical"):
-                    raise ConfigError(
-                        f"parameters[{label}].type: must be 'continuous', 'discrete' or 'categorical', got {raw.get('type')!r}"
-                    )
-                parameters.append(_PARAMETER.validate_python(raw))
-            except ValidationError as err:
-                problems.extend(_format_pydantic(f"parameters[{label}]", err))
-            except ConfigError as err:
-                problems.append(str(err))
+        parameters = _validate_items("parameters", raw_params, _parameter, problems)
 
-        objectives = []
         raw_objs = data.get("objectives")
         if not isinstance(raw_objs, list) or not raw_objs:
             problems.append("objectives: list at least one objective (name and goal 'maximize' or 'minimize')")
             raw_objs = []
-        for i, raw in enumerate(raw_objs):
-            label = raw.get("name", i) if isinstance(raw, dict) else i
-            try:
-                objectives.append(Objective.model_validate(raw))
-            except ValidationError as err:
-                problems.extend(_format_pydantic(f"objectives[{label}]", err))
+        objectives = _validate_items("objectives", raw_objs, lambda raw, _: Objective.model_validate(raw), problems)
 
-        outcomes = []
         raw_outs = data.get("outcomes") or []
         if not isinstance(raw_outs, list):
             problems.append("outcomes: must be a list")
             raw_outs = []
-        for i, raw in enumerate(raw_outs):
-            label = raw.get("name", i) if isinstance(raw, dict) else i
-            try:
-                outcomes.append(Outcome.model_validate(raw))
-            except ValidationError as err:
-                problems.extend(_format_pydantic(f"outcomes[{label}]", err))
+        outcomes = _validate_items("outcomes", raw_outs, lambda raw, _: Outcome.model_validate(raw), problems)
 
         all_names = [p.name for p in parameters] + [o.name for o in objectives] + [o.name for o in outcomes]
         dupes = sorted({n for n in all_names if all_names.count(n) > 1})
@@ -264,6 +265,11 @@ class CampaignConfig(BaseModel):
                 return item.unit
         return None
 
+    @property
+    def units(self) -> dict[str, str]:
+        """Parameter and outcome name -> unit, for those that have one (parameters first)."""
+        return {n: u for n in [*self.parameter_names, *self.outcome_names] if (u := self.unit_of(n))}
+
     def reference_recipe(self) -> dict[str, Any] | None:
         """The parameters' ``reference`` values (e.g. the published recipe), if all are set."""
         values = {p.name: p.reference for p in self.parameters}
@@ -290,7 +296,11 @@ def _linear_feasible(parameters: list[Any], constraints: list[LinearConstraint])
 
 
 def load_config(source: CampaignConfig | dict[str, Any] | str | Path) -> CampaignConfig:
-    """A configuration from a config object, a mapping, a YAML file path or a template name."""
+    """A configuration from a config object, a mapping or a YAML file path (``.yaml``/``.yml``).
+
+    The domain knows no particular template: a template name is resolved at the edges
+    (:func:`doe.templates.resolve_config`, ``Campaign.from_config``, the CLI, the UI).
+    """
     if isinstance(source, CampaignConfig):
         return source
     if isinstance(source, dict):
@@ -298,12 +308,13 @@ def load_config(source: CampaignConfig | dict[str, Any] | str | Path) -> Campaig
     if isinstance(source, Path) or (isinstance(source, str) and source.endswith((".yaml", ".yml"))):
         return CampaignConfig.from_yaml(Path(source))
     if isinstance(source, str):
-        from doe import templates
-
-        return CampaignConfig.from_dict(templates.load(source))
+        raise ConfigError(
+            f"cannot build a campaign configuration from {source!r}: give a mapping or a YAML file path "
+            "(.yaml/.yml); a template name is resolved by doe.templates.resolve_config"
+        )
     raise ConfigError(
         f"cannot build a campaign configuration from {type(source).__name__}: "
-        "give a mapping, a YAML file path or a template name"
+        "give a mapping or a YAML file path (.yaml/.yml)"
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -32,30 +32,53 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
-class _Frozen(BaseModel):
+class _Parameter(BaseModel):
+    """What every parameter shares: a checked name, the contract form, the unit suffix."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str  # first, as in the contract form; each subclass declares its other fields in order
+    if TYPE_CHECKING:
+        type: str
+        unit: str | None
+        reference: Any
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_name(v, "parameter")
 
     def to_dict(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", exclude_defaults=True)
-        data["type"] = self.type  # type: ignore[attr-defined]
+        data["type"] = self.type
         return data
 
+    def _unit_suffix(self) -> str:
+        return f" {self.unit}" if self.unit else ""
 
-class ContinuousParameter(_Frozen):
+    # the checks a discrete and a categorical parameter share, on its listed ``values``
+    def _at_least_two(self, values: tuple[Any, ...], what: str) -> None:
+        if len(values) < 2:
+            raise ValueError(f"parameter {self.name!r}: a {self.type} parameter needs at least 2 {what}")
+
+    def _no_repeats(self, values: tuple[Any, ...], what: str) -> None:
+        if len(set(values)) != len(values):
+            raise ValueError(f"parameter {self.name!r}: {what} must not repeat, got {list(values)}")
+
+    def _reference_among(self, values: tuple[Any, ...], what: str, shown: str) -> None:
+        if self.reference is not None and self.reference not in values:
+            raise ValueError(f"parameter {self.name!r}: reference {shown} is not one of the {what}")
+
+
+class ContinuousParameter(_Parameter):
     """A real-valued parameter between ``bounds`` (inclusive), optionally on a log scale."""
 
-    name: str
     type: Literal["continuous"] = "continuous"
     bounds: tuple[float, float]
     unit: str | None = None
     log_scale: bool = False
     description: str | None = None
     reference: float | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return check_name(v, "parameter")
 
     @model_validator(mode="after")
     def _check(self) -> ContinuousParameter:
@@ -83,37 +106,27 @@ class ContinuousParameter(_Frozen):
         return float(self.bounds[1])
 
     def describe_allowed(self) -> str:
-        unit = f" {self.unit}" if self.unit else ""
-        return f"a number from {self.lower:g} to {self.upper:g}{unit}"
+        return f"a number from {self.lower:g} to {self.upper:g}{self._unit_suffix()}"
 
 
-class DiscreteParameter(_Frozen):
+class DiscreteParameter(_Parameter):
     """A numeric parameter that takes only the listed ``values`` (e.g. bath 40, 50, ... 80 C)."""
 
-    name: str
     type: Literal["discrete"] = "discrete"
     values: tuple[float, ...]
     unit: str | None = None
     description: str | None = None
     reference: float | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return check_name(v, "parameter")
-
     @model_validator(mode="after")
     def _check(self) -> DiscreteParameter:
-        if len(self.values) < 2:
-            raise ValueError(f"parameter {self.name!r}: a discrete parameter needs at least 2 values")
+        self._at_least_two(self.values, "values")
         if any(not math.isfinite(v) for v in self.values):
             raise ValueError(f"parameter {self.name!r}: values must be finite numbers")
-        if len(set(self.values)) != len(self.values):
-            raise ValueError(f"parameter {self.name!r}: values must not repeat, got {list(self.values)}")
+        self._no_repeats(self.values, "values")
         if list(self.values) != sorted(self.values):
             raise ValueError(f"parameter {self.name!r}: list values in increasing order, got {list(self.values)}")
-        if self.reference is not None and self.reference not in self.values:
-            raise ValueError(f"parameter {self.name!r}: reference {self.reference:g} is not one of the values")
+        self._reference_among(self.values, "values", f"{self.reference:g}" if self.reference is not None else "")
         return self
 
     @property
@@ -125,24 +138,17 @@ class DiscreteParameter(_Frozen):
         return float(self.values[-1])
 
     def describe_allowed(self) -> str:
-        unit = f" {self.unit}" if self.unit else ""
-        return "one of " + ", ".join(f"{v:g}" for v in self.values) + unit
+        return "one of " + ", ".join(f"{v:g}" for v in self.values) + self._unit_suffix()
 
 
-class CategoricalParameter(_Frozen):
+class CategoricalParameter(_Parameter):
     """A parameter with named, unordered ``values`` (labels such as 'O2', 'air', 'Ar')."""
 
-    name: str
     type: Literal["categorical"] = "categorical"
     values: tuple[str, ...]
     unit: str | None = None
     description: str | None = None
     reference: str | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return check_name(v, "parameter")
 
     @field_validator("values", mode="before")
     @classmethod
@@ -155,12 +161,9 @@ class CategoricalParameter(_Frozen):
 
     @model_validator(mode="after")
     def _check(self) -> CategoricalParameter:
-        if len(self.values) < 2:
-            raise ValueError(f"parameter {self.name!r}: a categorical parameter needs at least 2 labels")
-        if len(set(self.values)) != len(self.values):
-            raise ValueError(f"parameter {self.name!r}: labels must not repeat, got {list(self.values)}")
-        if self.reference is not None and self.reference not in self.values:
-            raise ValueError(f"parameter {self.name!r}: reference {self.reference!r} is not one of the labels")
+        self._at_least_two(self.values, "labels")
+        self._no_repeats(self.values, "labels")
+        self._reference_among(self.values, "labels", repr(self.reference))
         return self
 
     def describe_allowed(self) -> str:

@@ -106,7 +106,7 @@ def validate_experiments(
 
     out = pd.DataFrame(index=table.index)
     if ID_COLUMN in table.columns:
-        ids = []
+        ids: list[str | None] = []
         for row, value in enumerate(table[ID_COLUMN].tolist()):
             if _is_missing(value):
                 ids.append(None)
@@ -116,9 +116,10 @@ def validate_experiments(
                 problems.append(CellProblem(row, ID_COLUMN, value, "an experiment id is at most 64 printable characters"))
             ids.append(text)
         seen: dict[str, int] = {}
-        for row, text in enumerate(ids):
-            if text is None:
+        for row, maybe_id in enumerate(ids):
+            if maybe_id is None:
                 continue
+            text = maybe_id
             if text in seen:
                 problems.append(CellProblem(row, ID_COLUMN, text, f"experiment id repeats row {seen[text]}"))
             seen[text] = row
@@ -198,7 +199,7 @@ def validate_experiments(
             out["failed"] = pd.Series(flags, index=table.index, dtype=bool)
         for text_col in ("failure_reason", "note"):
             if text_col in table.columns:
-                texts = []
+                texts: list[str | None] = []
                 for row, value in enumerate(table[text_col].tolist()):
                     if _is_missing(value):
                         texts.append(None)
@@ -218,7 +219,8 @@ def check_in_space(recipes: pd.DataFrame, config: CampaignConfig, tol: float = 1
     """Problems of recipes against the linear constraints (bounds and labels are checked by validation)."""
     problems = []
     for con in config.linear_constraints:
-        for row, values in enumerate(recipes[list(con.coefficients)].to_dict("records")):
+        records: list[dict[str, float]] = recipes[list(con.coefficients)].to_dict("records")  # type: ignore[assignment]
+        for row, values in enumerate(records):
             if not con.satisfied(values, tol):
                 problems.append(CellProblem(row, ",".join(con.coefficients), values, f"violates constraint {con.text()}"))
     return problems

@@ -116,10 +116,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from doe.domain import CampaignConfig, load_config, validate_experiments
+from doe.domain import CampaignConfig, validate_experiments
 from doe.domain.parameters import ContinuousParameter, DiscreteParameter
 from doe.domain.table import ID_COLUMN
 from doe.errors import ConfigError, DataError
+from doe.templates import resolve_config
 
 logger = logging.getLogger(__name__)
 
@@ -516,7 +517,7 @@ _TEMPLATE_CACHE: list[CampaignConfig] = []
 
 def _template() -> CampaignConfig:
     if not _TEMPLATE_CACHE:
-        _TEMPLATE_CACHE.append(load_config(TEMPLATE))
+        _TEMPLATE_CACHE.append(resolve_config(TEMPLATE))
     return _TEMPLATE_CACHE[0]
 
 

@@ -400,7 +400,7 @@ def _migrate(entry: _EngineEntry) -> str:
 
 def _package_version() -> str:
     try:
-        from doe import __version__
+        from doe.version import __version__
 
         return __version__
     except ImportError:  # pragma: no cover

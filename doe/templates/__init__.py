@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from doe.domain.config import CampaignConfig, load_config
 from doe.errors import ConfigError
 from doe.paths import user_templates_dir
 
@@ -58,14 +59,23 @@ def load(name: str) -> dict[str, Any]:
     raise ConfigError(f"no template named {name!r}; available: {names()}")
 
 
-def save(name: str, config: Any, *, overwrite: bool = False) -> Path:
-    """Save ``config`` (a mapping or CampaignConfig) as the user template ``name``."""
-    from doe.domain.config import load_config
+def resolve_config(source: CampaignConfig | dict[str, Any] | str | Path) -> CampaignConfig:
+    """A configuration from a config object, a mapping, a YAML file path or a template name.
 
+    A string ending in ``.yaml``/``.yml`` (or a :class:`~pathlib.Path`) is a file; any other
+    string is a template name (built-in or the user's own, see :func:`load`).
+    """
+    if isinstance(source, str) and not source.endswith((".yaml", ".yml")):
+        return CampaignConfig.from_dict(load(source))
+    return load_config(source)
+
+
+def save(name: str, config: CampaignConfig | dict[str, Any] | str | Path, *, overwrite: bool = False) -> Path:
+    """Save ``config`` (anything :func:`resolve_config` takes) as the user template ``name``."""
     _check_name(name)
     if name in [p.stem for p in _BUILTIN_DIR.glob("*.yaml")]:
         raise ConfigError(f"{name!r} is a built-in template; save yours under another name")
-    validated = load_config(config)
+    validated = resolve_config(config)
     folder = user_templates_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.yaml"
@@ -73,3 +83,6 @@ def save(name: str, config: Any, *, overwrite: bool = False) -> Path:
         raise ConfigError(f"template {name!r} exists already; pass overwrite=True to replace it")
     path.write_text(validated.to_yaml(), encoding="utf-8")
     return path
+
+
+__all__ = ["load", "names", "resolve_config", "save"]

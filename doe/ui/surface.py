@@ -47,7 +47,7 @@ def held_recipe(config: CampaignConfig, best: pd.DataFrame | None = None) -> dic
     if best is not None and len(best) and all(p in best.columns for p in config.parameter_names):
         row = best.iloc[0]
         if row[config.parameter_names].notna().all():
-            return {p: _plain(row[p]) for p in config.parameter_names}
+            return {p: _python_scalar(row[p]) for p in config.parameter_names}
     reference = config.reference_recipe()
     if reference is not None:
         return dict(reference)
@@ -89,10 +89,11 @@ def surface_grid(config: CampaignConfig, x: str, y: str, held: dict[str, Any], p
     recipes[y] = gy.ravel()
     allowed = np.ones(gx.size, dtype=bool)
     for con in config.linear_constraints:
-        values = recipes[list(con.coefficients)].to_dict("records")
-        allowed &= np.array([con.satisfied(v) for v in values], dtype=bool)
+        values: list[dict[str, float]] = recipes[list(con.coefficients)].to_dict("records")  # type: ignore[assignment]
+        allowed &= np.array([con.satisfied(v) for v in values], dtype=np.bool_)
     return SurfaceGrid(xs, ys, recipes, allowed.reshape(gx.shape))
 
 
-def _plain(value: Any) -> Any:
+def _python_scalar(value: Any) -> Any:
+    """A numpy scalar as the plain Python value (a recipe's values are plain numbers or labels)."""
     return value.item() if isinstance(value, np.generic) else value

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from doe.domain import CampaignConfig, load_config
 from doe.errors import ConfigError
+from doe.templates import resolve_config
 
 NAMES = st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=8).map(lambda s: "p_" + s)
 
@@ -66,18 +67,25 @@ def test_config_round_trips_exactly_through_dict_and_yaml(raw: dict) -> None:
     assert CampaignConfig.from_yaml(config.to_yaml()) == config
 
 
-def test_template_loads_by_name_and_round_trips(tmp_path) -> None:
-    config = load_config("hfo2-ncm85")
-    assert len(config.parameters) == 9
-    assert config.objective_names == ["first_cycle_ce_pct", "capacity_retention_pct"]
+def test_config_loads_from_a_mapping_or_a_yaml_path_and_round_trips(tmp_path) -> None:
+    config = resolve_config("hfo2-ncm85")
+    assert load_config(config) is config
+    assert load_config(config.to_dict()) == config
     path = config.save_yaml(tmp_path / "mine.yaml")
     assert load_config(path) == config
     assert load_config(str(path)) == config
     assert yaml.safe_load(path.read_text())["name"] == "hfo2-ncm85"
 
 
+@pytest.mark.parametrize("source", ["hfo2-ncm85", "mine.json", 42])
+def test_the_domain_resolves_no_template_name(source: object) -> None:
+    with pytest.raises(ConfigError, match="give a mapping or a YAML file path") as err:
+        load_config(source)  # type: ignore[arg-type]
+    assert (str(source) in str(err.value)) or isinstance(source, int)
+
+
 def test_text_constraints_keep_their_form() -> None:
-    raw = load_config("hfo2-ncm85").to_dict()
+    raw = resolve_config("hfo2-ncm85").to_dict()
     raw["constraints"] = ["coating_thickness_nm <= 15", "hfo2_loading_wt_pct + 0.004 * anneal_temperature_c <= 4.5"]
     config = CampaignConfig.from_dict(raw)
     assert config.to_dict()["constraints"] == raw["constraints"]
@@ -157,9 +165,20 @@ def test_yaml_errors_and_missing_files_are_clear(tmp_path) -> None:
 
 
 def test_replace_makes_a_new_validated_config() -> None:
-    config = load_config("hfo2-ncm85")
+    config = resolve_config("hfo2-ncm85")
     other = config.replace(name="mine", seed=7)
     assert (other.name, other.seed) == ("mine", 7)
     assert config.name == "hfo2-ncm85"
     with pytest.raises(ConfigError):
         config.replace(seed="seven")
+
+
+def test_units_map_every_parameter_and_outcome_that_has_one() -> None:
+    config = CampaignConfig.from_dict({
+        "name": "units",
+        "parameters": [{"name": "temperature_c", "type": "continuous", "bounds": [250, 800], "unit": "C"},
+                       {"name": "atmosphere", "type": "categorical", "values": ["O2", "Ar"]}],
+        "objectives": [{"name": "ce_pct", "goal": "maximize", "unit": "%"}],
+        "outcomes": [{"name": "thickness_nm", "unit": "nm"}, {"name": "colour"}]})
+    assert config.units == {"temperature_c": "C", "ce_pct": "%", "thickness_nm": "nm"}
+    assert list(config.units) == ["temperature_c", "ce_pct", "thickness_nm"]

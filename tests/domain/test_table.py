@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from doe.domain import load_config, validate_experiments
+from doe.domain import validate_experiments
 from doe.errors import DataError
+from doe.templates import resolve_config
 
-CONFIG = load_config("hfo2-ncm85")
+CONFIG = resolve_config("hfo2-ncm85")
 STUDY = {"hfo2_loading_wt_pct": 0.83, "anneal_temperature_c": 400.0, "anneal_time_h": 2.0,
          "anneal_atmosphere": "O2", "solid_content_mg_per_ml": 20.0, "ligand_to_np_mass_ratio": 0.3,
          "dispersion_solvent": "chloroform", "sonication_time_min": 15.0, "evaporation_bath_temperature_c": 60.0}

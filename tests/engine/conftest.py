@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from doe.domain import CampaignConfig, load_config
+from doe import load_config
+from doe.domain import CampaignConfig
 from doe.engine import EngineSettings
 
 

@@ -353,7 +353,7 @@ def test_multi_objective_batches_never_compile_a_cpp_kernel(tmp_path: Path) -> N
     """BoTorch would JIT-compile a fused qLogNEHVI kernel on first use (~40 s); doe uses the pure path."""
     script = (
         "import numpy as np, pandas as pd\n"
-        "from doe.domain import load_config\n"
+        "from doe import load_config\n"
         "from doe.engine import EngineSettings, propose\n"
         "from doe.simulate import VirtualLab\n"
         "config = load_config('hfo2-ncm85')\n"

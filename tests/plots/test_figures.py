@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from doe.domain.config import load_config
 from doe.plots import (
     best_so_far_figure,
     importance_figure,
@@ -13,8 +12,9 @@ from doe.plots import (
     parity_figure,
     response_surface_figure,
 )
+from doe.templates import resolve_config
 
-CONFIG = load_config("hfo2-ncm85")
+CONFIG = resolve_config("hfo2-ncm85")
 
 
 def _history() -> pd.DataFrame:

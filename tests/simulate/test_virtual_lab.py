@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 import doe
-from doe.domain import load_config, validate_experiments
+from doe.domain import validate_experiments
 from doe.errors import DataError
 from doe.simulate import NOISE_SD, OUTCOMES, VirtualLab, expected_outcomes
+from doe.templates import resolve_config
 
 CE = "first_cycle_ce_pct"
 CAP = "first_cycle_discharge_capacity_mah_per_g"
@@ -52,7 +53,7 @@ def _vary(**changes: object) -> pd.DataFrame:
 
 # ----------------------------------------------------------------- calibration
 def test_recipes_are_in_template_columns() -> None:
-    config = load_config("hfo2-ncm85")
+    config = resolve_config("hfo2-ncm85")
     for recipe in (VirtualLab.study_recipe(), VirtualLab.bare_recipe()):
         assert list(recipe.columns) == config.parameter_names
         validate_experiments(recipe, config, outcomes_allowed=False)
@@ -119,7 +120,7 @@ def test_random_recipes_fail_a_few_percent(random_truth: pd.DataFrame) -> None:
 def test_landscape_is_smooth() -> None:
     """Not a needle: a 1 % step in any continuous parameter moves CE by under 2 points (of a
     50-point range), typically by a few tenths at most."""
-    config = load_config("hfo2-ncm85")
+    config = resolve_config("hfo2-ncm85")
     recipes = VirtualLab.random_recipes(2_000, seed=5)
     base = expected_outcomes({c: recipes[c].to_numpy() for c in recipes.columns})[CE]
     for p in config.parameters:
@@ -137,7 +138,7 @@ def test_good_region_is_reachable_by_local_climbing(study_truth: pd.Series) -> N
     """From mediocre random starts (O2, chloroform), plain gradient ascent passes the study."""
     from scipy.optimize import minimize
 
-    config = load_config("hfo2-ncm85")
+    config = resolve_config("hfo2-ncm85")
     continuous = [p for p in config.parameters if p.type == "continuous"]
     starts = VirtualLab.random_recipes(200, seed=8)
     starts["anneal_atmosphere"] = "O2"

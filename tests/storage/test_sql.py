@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from doe.domain.config import CampaignConfig, load_config
+from doe import load_config
+from doe.domain.config import CampaignConfig
 from doe.domain.records import (
     ALLOWED_TRANSITIONS,
     STATUSES,

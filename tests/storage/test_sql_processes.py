@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from doe.domain.config import CampaignConfig, load_config
+from doe import load_config
+from doe.domain.config import CampaignConfig
 from doe.domain.records import NewExperiment, NewMeasurement
 from doe.storage.sql import SqlStore, close_all, head_revision
 
@@ -24,7 +25,7 @@ CE = "first_cycle_ce_pct"
 
 CHILD = r'''
 import json, sys, time
-from doe.domain.config import load_config
+from doe import load_config
 from doe.domain.records import NewExperiment, NewMeasurement, StatusChange
 from doe.storage.sql import SqlStore
 

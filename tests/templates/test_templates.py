@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+import doe
 from doe import templates
-from doe.domain import load_config
+from doe.domain import CampaignConfig
 from doe.errors import ConfigError
 
 
 def test_builtin_template_holds_the_study_recipe() -> None:
     assert "hfo2-ncm85" in templates.names()
-    config = load_config(templates.load("hfo2-ncm85"))
+    config = CampaignConfig.from_dict(templates.load("hfo2-ncm85"))
     recipe = config.reference_recipe()
     assert recipe == {"hfo2_loading_wt_pct": 0.83, "anneal_temperature_c": 400.0, "anneal_time_h": 2.0,
                       "anneal_atmosphere": "O2", "solid_content_mg_per_ml": 20.0,
@@ -24,15 +25,29 @@ def test_builtin_template_holds_the_study_recipe() -> None:
 
 def test_user_templates_are_saved_and_listed(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("DOE_HOME", str(tmp_path))
-    config = load_config("hfo2-ncm85").replace(name="my-line")
+    config = templates.resolve_config("hfo2-ncm85").replace(name="my-line")
     path = templates.save("my-line", config)
     assert path.parent == tmp_path / "templates"
     assert "my-line" in templates.names()
-    assert load_config("my-line") == config
+    assert templates.resolve_config("my-line") == config
     with pytest.raises(ConfigError, match="exists already"):
         templates.save("my-line", config)
     with pytest.raises(ConfigError, match="built-in template"):
         templates.save("hfo2-ncm85", config)
+
+
+def test_resolve_config_takes_a_name_a_path_a_mapping_or_a_config(tmp_path) -> None:
+    config = templates.resolve_config("hfo2-ncm85")
+    assert len(config.parameters) == 9
+    assert config.objective_names == ["first_cycle_ce_pct", "capacity_retention_pct"]
+    path = config.replace(name="from-file").save_yaml(tmp_path / "hfo2-ncm85.yaml")
+    assert templates.resolve_config(path).name == "from-file"  # a path is a file, never a name
+    assert templates.resolve_config(str(path)).name == "from-file"
+    assert templates.resolve_config(config.to_dict()) == config
+    assert templates.resolve_config(config) is config
+    assert doe.load_config("hfo2-ncm85") == config  # the public API keeps taking names
+    with pytest.raises(ConfigError, match="no template named 'nope'"):
+        templates.resolve_config("nope")
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "a/b", "..", "x\\y", ""])

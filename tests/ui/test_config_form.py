@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from doe.domain.config import load_config
+from doe import load_config
 from doe.errors import ConfigError
 from doe.ui.config_form import ConfigTables, config_from_tables, empty_tables, tables_from_config
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from doe.domain.config import load_config
+from doe import load_config
 from doe.errors import DataError
 from doe.ui.surface import held_recipe, numeric_parameters, surface_grid
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from doe.domain.config import load_config
+from doe import load_config
 from doe.errors import CellProblem, DataError
 from doe.ui.tables import (
     filled_rows,

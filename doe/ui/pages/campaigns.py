@@ -9,7 +9,7 @@ import streamlit as st
 
 from doe import templates
 from doe.campaign import Campaign
-from doe.domain.config import CampaignConfig, load_config
+from doe.domain.config import CampaignConfig
 from doe.ui import components, resources, state
 from doe.ui.config_form import (
     OUTCOME_ROLES,
@@ -74,7 +74,7 @@ def _new_campaign(url: str) -> None:
         names = templates.names()
         template_name = st.selectbox("Template", names, key=state.NEW_TEMPLATE)
     with components.guard("reading the template") as reading:
-        base = load_config(template_name) if template_name else None
+        base = templates.resolve_config(template_name) if template_name else None
     if not reading.ok:
         return
     tables = tables_from_config(base) if base is not None else empty_tables()

@@ -27,7 +27,7 @@ def render() -> None:
     st.caption(f"{len(shown)} of {len(history)} experiment(s)")
     st.dataframe(shown, hide_index=True)
 
-    units = {n: u for n in [*config.parameter_names, *config.outcome_names] if (u := config.unit_of(n))}
+    units = config.units
 
     def table_file(file_format: str) -> bytes:
         from doe.io import table_bytes

@@ -127,7 +127,7 @@ def _run_sheet(handle: resources.CampaignHandle, config: CampaignConfig, history
     sheet = run_sheet(proposed_with_predictions(pending, campaign.proposals()), config)
     st.caption("Fill in the outcome columns (or 'failed' and 'failure_reason') and upload the sheet on the "
                "Record page; the prediction columns are ignored there.")
-    units = {n: u for n in [*config.parameter_names, *config.outcome_names] if (u := config.unit_of(n))}
+    units = config.units
 
     def sheet_bytes(file_format: str) -> bytes:
         from doe.io import table_bytes
