@@ -66,7 +66,16 @@ def _close_engines() -> None:
         module.close_all()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs PostgreSQL ``postgres``, so ``-m "not postgres"`` leaves it out:
+    the ``store_url[postgres]`` ones carry the mark from the fixture's param; this catches any
+    test asking for ``postgres_url`` itself."""
+    for item in items:
+        if "postgres_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL: an SQLite file, or a new PostgreSQL database."""
     if request.param == "sqlite":

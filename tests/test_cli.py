@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from doe import VirtualLab
+from doe import Campaign, VirtualLab
 from doe.cli import _simulation_report, cli
 from doe.io import read_table, write_table
 
@@ -69,15 +69,21 @@ def test_init_suggest_record_status_export_run(doe_cmd, tmp_path: Path) -> None:
     done = doe_cmd("record", "results.csv", "--map", "CE (%)=first_cycle_ce_pct")
     assert "3 row(s) recorded" in done.stdout
 
+    db = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    coating = Campaign.load("coating", storage=db)
     done = doe_cmd("status")
     assert "completed 3" in done.stdout and "pending: none" in done.stdout
-    assert "best: E000" in done.stdout
+    assert f"best: {coating.best()['experiment_id'].iloc[0]}\n" in done.stdout
 
     doe_cmd("export", "--out", "history.csv")
     history = pd.read_csv(tmp_path / "history.csv")
-    assert "E0003" in history.to_string()
+    assert history["experiment_id"].tolist() == ["E0001", "E0002", "E0003"]
+    assert history["status"].tolist() == ["completed"] * 3
     doe_cmd("export", "--out", "campaign.json")
-    assert json.loads((tmp_path / "campaign.json").read_text())
+    exported = json.loads((tmp_path / "campaign.json").read_text())
+    assert exported["name"] == "coating"
+    assert [e["experiment_id"] for e in exported["experiments"]] == ["E0001", "E0002", "E0003"]
+    assert exported == json.loads(json.dumps(coating.export_json(), default=str))
 
     done = doe_cmd("list")
     assert "coating" in done.stdout
@@ -85,7 +91,13 @@ def test_init_suggest_record_status_export_run(doe_cmd, tmp_path: Path) -> None:
     done = doe_cmd("run", "--simulate", "--campaign", "sim", "--budget", "3", "--seed", "1", "--no-progress")
     assert "budget of 3 experiments spent; 3 experiments (3 proposed, 3 finished" in done.stdout
     assert "created campaign 'sim'" in done.stderr
-    assert "best recipe: E" in done.stdout or "no completed experiment meets the constraints" in done.stdout
+    # the report names the stored best recipe, or says none meets the constraints and which they are
+    sim = Campaign.load("sim", storage=db)
+    best, rules = sim.best(), ", ".join(c.text() for c in sim.config.outcome_constraints)
+    expected = (f"best recipe: {best['experiment_id'].iloc[0]}\n" if len(best) else
+                f"no completed experiment meets the constraints yet ({rules}); a larger --budget continues")
+    assert expected in done.stdout
+    assert ("best recipe:" in done.stdout) == (not best.empty)
     done = doe_cmd("run", "--simulate", "--campaign", "sim", "--budget", "3", "--seed", "1")
     assert "(0 proposed, 0 finished" in done.stdout and "continuing campaign 'sim'" in done.stderr
 

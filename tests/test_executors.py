@@ -4,7 +4,6 @@ run sheets and result files (real files, a real SQLite campaign, another thread 
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +35,31 @@ def _collect_all(executor: Executor, rounds: int = 50) -> list[pd.DataFrame]:
     return frames
 
 
-def test_builtin_executors_satisfy_the_protocol() -> None:
-    for executor in (VirtualLabExecutor(), CallableExecutor(lambda df: df)):
+def test_the_protocol_needs_submit_and_collect_and_the_base_gives_the_optional_hooks() -> None:
+    class OnlySubmits:
+        def submit(self, experiments: pd.DataFrame) -> None:
+            pass
+
+    closed: list[bool] = []
+
+    class Minimal(BaseExecutor):
+        def submit(self, experiments: pd.DataFrame) -> None:
+            pass
+
+        def collect(self, timeout_s: float) -> pd.DataFrame:
+            return pd.DataFrame()
+
+        def close(self) -> None:
+            closed.append(True)
+
+    assert not isinstance(OnlySubmits(), Executor)  # collect is part of the protocol
+    with Minimal() as executor:
         assert isinstance(executor, Executor)
-        assert isinstance(executor, BaseExecutor)
+        assert executor.timeout_s is None
+        assert executor.in_flight() == set()
+        executor.cancel(["E0001"])
+        assert executor.rejected(pd.DataFrame(), DataError("bad cell")) is False  # nothing kept in flight
+    assert closed == [True]  # the context manager closes the executor
 
 
 def test_virtual_lab_queue_returns_each_result_once_late_and_out_of_order() -> None:
@@ -72,7 +92,8 @@ def test_virtual_lab_cancelled_results_are_dropped() -> None:
     executor.submit(_batch(3))
     executor.cancel(["E0002"])
     returned = [i for f in _collect_all(executor, 5) for i in f["experiment_id"]]
-    assert returned == ["E0001", "E0003"] or sorted(returned) == ["E0001", "E0003"]
+    assert sorted(returned) == ["E0001", "E0003"]
+    assert executor.in_flight() == set()
 
 
 @pytest.mark.parametrize("bad", [-1, (3, 1), "2", (0, 1.5)])
@@ -82,17 +103,19 @@ def test_virtual_lab_delay_is_validated(bad: object) -> None:
 
 
 def test_callable_runs_in_the_background_and_collects_when_ready() -> None:
-    release = threading.Event()
+    entered, release = threading.Event(), threading.Event()
     lab = VirtualLab(1)
 
     def measure(experiments: pd.DataFrame) -> pd.DataFrame:
-        release.wait(10)
+        entered.set()
+        assert release.wait(30), "never released"
         return lab.run(experiments)
 
     executor = CallableExecutor(measure)
-    started = time.monotonic()
     executor.submit(_batch(3))
-    assert time.monotonic() - started < 1.0  # submit does not wait for the function
+    # submit returned while the function is still held inside: it runs in the background
+    assert entered.wait(30)
+    assert not release.is_set()
     assert executor.collect(0.05).empty
     assert executor.in_flight() == {"E0001", "E0002", "E0003"}
     release.set()
@@ -146,7 +169,20 @@ def test_file_executor_writes_run_sheets_and_reads_results_written_by_another_th
     campaign: Campaign, tmp_path: Path
 ) -> None:
     folder = tmp_path / "exchange"
-    executor = FileExecutor(folder, settle_s=0.1)
+    looked_and_found_nothing = threading.Event()
+    scans: list[int] = []
+
+    class WatchedFolder(FileExecutor):
+        """The folder executor, noting each look at the folder (what it found is unchanged)."""
+
+        def _ready_files(self) -> list[Path]:
+            ready = super()._ready_files()
+            scans.append(len(ready))
+            if not ready:
+                looked_and_found_nothing.set()
+            return ready
+
+    executor = WatchedFolder(folder, settle_s=0.1)
     executor.start(campaign)
     batch = campaign.suggest(3)
     executor.submit(batch)
@@ -156,17 +192,22 @@ def test_file_executor_writes_run_sheets_and_reads_results_written_by_another_th
     assert list(sheet["experiment_id"]) == list(batch["experiment_id"])
     assert executor.in_flight() == set(batch["experiment_id"])
 
+    assert executor.collect(0.0).empty  # no results file yet
+    scans.clear()
+    looked_and_found_nothing.clear()
+
     def lab_technician() -> None:
-        time.sleep(0.3)
+        # the file lands only once collect() below has looked and found nothing: it must wait
+        assert looked_and_found_nothing.wait(30)
         tmp = folder / "writing.tmp"
         write_table(_results_for(sheet, VirtualLab(2)), tmp, file_format="csv")
         tmp.rename(folder / "results_B0001.csv")
 
     worker = threading.Thread(target=lab_technician)
     worker.start()
-    assert executor.collect(0.0).empty
-    results = executor.collect(10.0)
+    results = executor.collect(30.0)
     worker.join()
+    assert scans[0] == 0 and scans[-1] == 1  # found on a later look, not the first
     assert sorted(results["experiment_id"]) == sorted(batch["experiment_id"])
     assert (folder / "processed" / "results_B0001.csv").is_file()
     assert not (folder / "results_B0001.csv").exists()
@@ -216,6 +257,11 @@ def test_file_executor_leaves_other_files_and_unsettled_results_alone(campaign: 
     (folder / "results_B0001.csv").write_text("experiment_id,first_cycle_ce_pct\nE0001,88\n")
     assert executor.collect(0.3).empty  # written just now: may still be being written
     assert (folder / "results_B0001.csv").exists() and (folder / "notes.csv").exists()
+    # the same folder read without a settling time: the results file is taken, the notes are not
+    eager = FileExecutor(folder, settle_s=0.0)
+    eager.start(campaign)
+    assert eager.collect(0.0)["experiment_id"].tolist() == ["E0001"]
+    assert not (folder / "results_B0001.csv").exists() and (folder / "notes.csv").exists()
 
 
 def test_file_executor_needs_start(tmp_path: Path) -> None:

@@ -96,11 +96,34 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
-def _settled(page: object) -> None:
-    """Wait until the script run triggered by the last action has finished."""
+# Counts the app's finished script runs: Streamlit sets ``data-test-script-state`` on the
+# ``stApp`` element ("running", then "notRunning"); every change to "notRunning" ends a run.
+RUN_COUNTER = """
+window.__doeRuns = 0;
+new MutationObserver(records => {
+  for (const r of records) {
+    if (r.target.getAttribute("data-test-script-state") === "notRunning" && r.oldValue !== "notRunning") {
+      window.__doeRuns += 1;
+    }
+  }
+}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                      attributeFilter: ["data-test-script-state"]});
+"""
+
+
+def _runs(page: object) -> int:
+    return int(page.evaluate("() => window.__doeRuns"))  # type: ignore[attr-defined]
+
+
+def _settled(page: object, after: int | None = None) -> None:
+    """Wait until no script run is in flight; with ``after`` (a :func:`_runs` count taken before
+    the action), until a run has finished since then too, so a rerun not yet begun is waited for."""
     from playwright.sync_api import expect
 
-    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    if after is not None:
+        page.wait_for_function("n => window.__doeRuns > n", arg=after, timeout=STEP_MS)  # type: ignore[attr-defined]
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(  # type: ignore[attr-defined]
+        state="attached", timeout=STEP_MS)
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=STEP_MS)  # type: ignore[attr-defined]
 
 
@@ -133,14 +156,16 @@ def _shot(page: object, name: str) -> None:
         "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], [data-testid=stMainBlockContainer]')]"
         ".map(e => e.scrollHeight), window.innerHeight)")
     page.set_viewport_size({"width": size["width"], "height": min(int(height) + 80, 8000)})  # type: ignore[attr-defined]
-    page.wait_for_timeout(400)  # type: ignore[attr-defined]
+    # laid out again at the new size: two animation frames have been drawn
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")  # type: ignore[attr-defined]
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))  # type: ignore[attr-defined]
     page.set_viewport_size(size)  # type: ignore[attr-defined]
 
 
 def _open(page: object, title: str) -> None:
+    before = _runs(page)
     page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()  # type: ignore[attr-defined]
-    _settled(page)
+    _settled(page, after=before)
 
 
 def test_engineer_path_through_every_page(server: tuple[str, str], browser: object, tmp_path: Path) -> None:
@@ -148,6 +173,7 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
 
     base, db_url = server
     context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)  # type: ignore[attr-defined]
+    context.add_init_script(RUN_COUNTER)
     page = context.new_page()
     page.set_default_timeout(STEP_MS)
     expect.set_options(timeout=STEP_MS)
@@ -157,9 +183,10 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         _settled(page)
 
         # Who is acting (asked once, kept for the session).
+        before = _runs(page)
         page.get_by_label("Your name", exact=True).fill(PERSON)
         page.get_by_label("Your name", exact=True).press("Enter")
-        _settled(page)
+        _settled(page, after=before)
 
         # A campaign from the template.
         page.get_by_label("Campaign name", exact=True).fill(CAMPAIGN)
@@ -214,18 +241,14 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         results = tmp_path / "results.csv"
         results.write_bytes(table_bytes(filled.drop(columns=["failed", "failure_reason"]), "csv"))
         page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(results))
-        page.get_by_test_id("stFileUploader").get_by_text("results.csv").wait_for()
-        # The upload is an HTTP request of its own: on a busy machine the form can be submitted
-        # before it has landed, and the page then asks for the file; submit again in that case.
-        success = page.get_by_test_id("stAlertContentSuccess").filter(has_text="Recorded results.csv")
-        not_yet = page.get_by_test_id("stAlertContentWarning").filter(has_text="Choose a CSV or Excel file first")
-        for _ in range(5):
-            page.wait_for_timeout(500)
-            page.get_by_role("button", name="Record the file").click()
-            _settled(page)
-            if success.count() or not not_yet.count():
-                break
-        expect(success).to_contain_text("Recorded results.csv: 4 value(s)")
+        # The upload is an HTTP request of its own: the file's chip offers "Remove" (not "Cancel
+        # upload") once it has landed, and only then does the form hold the file.
+        page.get_by_test_id("stFileUploader").get_by_label("Remove results.csv").wait_for()
+        before = _runs(page)
+        page.get_by_role("button", name="Record the file").click()
+        _settled(page, after=before)
+        expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Recorded results.csv")).to_contain_text(
+            "Recorded results.csv: 4 value(s)")
         _settled(page)
         stored = campaign.history().set_index("experiment_id")
         assert stored.loc[ids[0], "first_cycle_ce_pct"] == pytest.approx(86.5)
@@ -240,7 +263,9 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         page.get_by_role("heading", name="Response surface").wait_for()
         _settled(page)
         expect(page.locator(".js-plotly-plot")).to_have_count(5)
-        page.wait_for_timeout(500)
+        expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()
+        page.wait_for_function(  # type: ignore[attr-defined]
+            "() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))")
         _shot(page, "4-insights")
 
         # History, exported.

@@ -223,7 +223,8 @@ def test_plan_suggests_three_with_predictions_and_accepts_them(start: Start, db_
     proposed = _table_with(at, "first_cycle_ce_pct (predicted)")
     assert len(proposed) == 3
     assert {"strategy", "probability_feasible", "acquisition_value"} <= set(proposed.columns)
-    assert [b.label for b in at.button if b.label.startswith("Run sheet")] or at.get("download_button")
+    downloads = [element.proto.label for element in at.get("download_button")]
+    assert downloads == ["Run sheet (CSV)", "Run sheet (Excel)"], downloads
 
     _button(at, "Accept: the lab starts them").click().run()
     _no_exception(at)
@@ -286,12 +287,16 @@ def test_a_changed_value_needs_an_explicit_correction(start: Start, db_url: str)
     _edit_grid(at, {0: {"first_cycle_ce_pct": 86.0}})
     _button(at, "Save results").click().run()
     _no_exception(at)
-    assert at.error, "a conflict must be reported"
+    [error] = [e.value for e in at.error]
+    assert error.startswith("campaign 'conflict-test': 1 measurement(s) differ from the values recorded; "
+                            "nothing was written")
+    assert f"\n- {exp_id} first_cycle_ce_pct: stored 85.0, new 86.0\n" in error
+    assert [w.value[:47] for w in at.warning] == ["Some values differ from values recorded before."]
     assert campaign.history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(85.0)
 
     _button(at, "Correct the stored values").click().run()
     _no_exception(at)
-    assert "corrected" in _texts(at.success)
+    assert "Saved the corrected values: " in _texts(at.success)
     assert campaign.history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(86.0)
     values = campaign.measurements(include_superseded=True)
     assert sorted(values.loc[values["outcome"] == "first_cycle_ce_pct", "value"]) == [85.0, 86.0]
