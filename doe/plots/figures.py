@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping, Sequence
 
@@ -19,15 +20,26 @@ OTHER_COLOR = "#9aa5b1"
 HIGHLIGHT_COLOR = "#2ca02c"
 
 
+def text(value: object) -> str:
+    """User text (an id, a unit, a label) for a plotly title, label or hover text: plotly reads
+    a few HTML tags there (``<a href>``, ``<b>``, ``<br>``, ``<span style>``) and entities, so
+    ``&``, ``<`` and ``>`` are written as entities and the text shows literally."""
+    return html.escape(str(value), quote=False)
+
+
+def _texts(values: pd.Series) -> list[str]:
+    return [text(v) for v in values.astype(str)]
+
+
 def _label(config: CampaignConfig | None, name: str) -> str:
-    """Axis title: the column name with its unit, e.g. ``anneal_temperature_c [C]``."""
+    """Axis title: the column name with its unit, e.g. ``anneal_temperature_c [C]`` (plain text)."""
     unit = config.unit_of(name) if config is not None else None
-    return f"{name} [{unit}]" if unit else name
+    return text(f"{name} [{unit}]" if unit else name)
 
 
 def _empty(message: str) -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.add_annotation(text=text(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.update_layout(height=260, margin={"l": 20, "r": 20, "t": 30, "b": 20})
@@ -48,14 +60,14 @@ def best_so_far_figure(history: pd.DataFrame, config: CampaignConfig) -> go.Figu
     """
     objectives = config.objectives
     fig = make_subplots(rows=len(objectives), cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=[f"{o.name} ({o.goal})" for o in objectives])
+                        subplot_titles=[text(f"{o.name} ({o.goal})") for o in objectives])
     done = history[history["status"] == "completed"] if "status" in history.columns else history
     for row, objective in enumerate(objectives, start=1):
         values = done[objective.name].astype(float) if objective.name in done.columns else pd.Series(dtype=float)
         measured = done[values.notna()]
         values = values[values.notna()]
         x = np.arange(1, len(values) + 1)
-        ids = measured[ID_COLUMN].astype(str).tolist() if ID_COLUMN in measured.columns else [""] * len(values)
+        ids = _texts(measured[ID_COLUMN]) if ID_COLUMN in measured.columns else [""] * len(values)
         fig.add_trace(go.Scatter(
             x=x, y=values.to_numpy(), mode="markers", name="measured",
             marker={"color": MEASURED_COLOR, "size": 8}, text=ids,
@@ -107,7 +119,7 @@ def pareto_figure(
     others = rows[~is_front]
     fig.add_trace(go.Scatter(
         x=others[x], y=others[y], mode="markers", name="dominated or infeasible",
-        marker={"color": OTHER_COLOR, "size": 8}, text=others[ID_COLUMN].astype(str),
+        marker={"color": OTHER_COLOR, "size": 8}, text=_texts(others[ID_COLUMN]),
         hovertemplate="%{text}<br>%{x:.4g}, %{y:.4g}<extra></extra>",
     ))
     on_front = rows[is_front].sort_values(x)
@@ -115,17 +127,17 @@ def pareto_figure(
         fig.add_trace(go.Scatter(
             x=on_front[x], y=on_front[y], mode="lines+markers", name="Pareto front",
             line={"color": FRONT_COLOR, "shape": "linear"}, marker={"color": FRONT_COLOR, "size": 10},
-            text=on_front[ID_COLUMN].astype(str), hovertemplate="%{text}<br>%{x:.4g}, %{y:.4g}<extra></extra>",
+            text=_texts(on_front[ID_COLUMN]), hovertemplate="%{text}<br>%{x:.4g}, %{y:.4g}<extra></extra>",
         ))
     for exp_id, label in (highlight or {}).items():
         mark = rows[rows[ID_COLUMN].astype(str) == exp_id]
         if mark.empty:
             continue
         fig.add_trace(go.Scatter(
-            x=mark[x], y=mark[y], mode="markers+text", name=label, text=[label] * len(mark),
+            x=mark[x], y=mark[y], mode="markers+text", name=text(label), text=[text(label)] * len(mark),
             textposition="top center", marker={"symbol": "star", "size": 16, "color": HIGHLIGHT_COLOR,
                                                "line": {"color": "black", "width": 1}},
-            hovertemplate=f"{exp_id}<br>%{{x:.4g}}, %{{y:.4g}}<extra>{label}</extra>",
+            hovertemplate=f"{text(exp_id)}<br>%{{x:.4g}}, %{{y:.4g}}<extra>{text(label)}</extra>",
         ))
     fig.update_layout(xaxis_title=_label(config, x), yaxis_title=_label(config, y), height=460,
                       margin={"l": 60, "r": 20, "t": 30, "b": 50}, legend={"orientation": "h", "y": -0.18})
@@ -150,7 +162,7 @@ def parity_figure(cross_validation: pd.DataFrame, config: CampaignConfig | None 
         return _empty("not enough measured experiments for a leave-one-out check")
     cols = min(3, len(outcomes))
     nrows = math.ceil(len(outcomes) / cols)
-    fig = make_subplots(rows=nrows, cols=cols, subplot_titles=outcomes, horizontal_spacing=0.08,
+    fig = make_subplots(rows=nrows, cols=cols, subplot_titles=[text(o) for o in outcomes], horizontal_spacing=0.08,
                         vertical_spacing=0.16)
     for k, outcome in enumerate(outcomes):
         r, c = divmod(k, cols)
@@ -159,10 +171,10 @@ def parity_figure(cross_validation: pd.DataFrame, config: CampaignConfig | None 
         predicted = part["predicted_mean"].astype(float).to_numpy()
         sd = part["predicted_sd"].astype(float).to_numpy() if "predicted_sd" in part.columns else None
         fig.add_trace(go.Scatter(
-            x=measured, y=predicted, mode="markers", name=outcome, showlegend=False,
+            x=measured, y=predicted, mode="markers", name=text(outcome), showlegend=False,
             marker={"color": MEASURED_COLOR, "size": 7},
             error_y={"type": "data", "array": sd, "visible": sd is not None, "thickness": 1},
-            text=part[ID_COLUMN].astype(str) if ID_COLUMN in part.columns else None,
+            text=_texts(part[ID_COLUMN]) if ID_COLUMN in part.columns else None,
             hovertemplate="%{text}<br>measured %{x:.4g}<br>predicted %{y:.4g}<extra></extra>",
         ), row=r + 1, col=c + 1)
         both = np.concatenate([measured, predicted])
@@ -172,7 +184,7 @@ def parity_figure(cross_validation: pd.DataFrame, config: CampaignConfig | None 
                                  line={"color": OTHER_COLOR, "dash": "dash"}, hoverinfo="skip"),
                       row=r + 1, col=c + 1)
         unit = config.unit_of(outcome) if config is not None else None
-        suffix = f" [{unit}]" if unit else ""
+        suffix = text(f" [{unit}]") if unit else ""
         fig.update_xaxes(title_text=f"measured{suffix}", row=r + 1, col=c + 1)
         fig.update_yaxes(title_text=f"predicted{suffix}", row=r + 1, col=c + 1)
     fig.update_layout(height=320 * nrows + 40, margin={"l": 60, "r": 20, "t": 40, "b": 40})
@@ -194,8 +206,8 @@ def importance_figure(importance: pd.DataFrame) -> go.Figure:
     table = table.loc[order]
     fig = go.Figure()
     for outcome in table.columns:
-        fig.add_trace(go.Bar(y=[str(p) for p in table.index], x=table[outcome].to_numpy(), name=str(outcome),
-                             orientation="h", hovertemplate="%{y}: %{x:.2f}<extra>" + str(outcome) + "</extra>"))
+        fig.add_trace(go.Bar(y=[text(p) for p in table.index], x=table[outcome].to_numpy(), name=text(outcome),
+                             orientation="h", hovertemplate="%{y}: %{x:.2f}<extra>" + text(outcome) + "</extra>"))
     fig.update_layout(barmode="group", xaxis_title="relative importance (sums to 1 per outcome)",
                       height=max(320, 28 * len(table) * max(1, min(len(table.columns), 3)) + 80),
                       margin={"l": 20, "r": 20, "t": 30, "b": 50}, legend={"orientation": "h", "y": -0.15})
@@ -242,14 +254,14 @@ def response_surface_figure(
         x=np.asarray(x_values, dtype=float), y=np.asarray(y_values, dtype=float), z=z, zmin=zmin, zmax=zmax,
         colorscale="Viridis", contours={"showlabels": True}, name="predicted mean",
         colorbar={"title": {"text": _label(config, outcome), "side": "right"}},
-        hovertemplate=f"{x} %{{x:.4g}}<br>{y} %{{y:.4g}}<br>predicted %{{z:.4g}}<extra></extra>",
+        hovertemplate=f"{text(x)} %{{x:.4g}}<br>{text(y)} %{{y:.4g}}<br>predicted %{{z:.4g}}<extra></extra>",
     ))
     if points is not None and len(points):
         fig.add_trace(go.Scatter(
             x=points[x], y=points[y], mode="markers", name="measured",
             marker={"color": points[outcome], "colorscale": "Viridis", "cmin": zmin, "cmax": zmax, "size": 11,
                     "line": {"color": "white", "width": 1.5}},
-            text=points[ID_COLUMN].astype(str) if ID_COLUMN in points.columns else None,
+            text=_texts(points[ID_COLUMN]) if ID_COLUMN in points.columns else None,
             hovertemplate="%{text}<br>measured %{marker.color:.4g}<extra></extra>",
         ))
     if best is not None and x in best and y in best:
@@ -261,6 +273,6 @@ def response_surface_figure(
             if name in config.parameter_names and getattr(config.parameter(name), "log_scale", False):
                 fig.update_layout({axis: {"type": "log"}})
     fig.update_layout(xaxis_title=_label(config, x), yaxis_title=_label(config, y), height=480,
-                      title={"text": f"predicted {outcome}", "x": 0.0},
+                      title={"text": text(f"predicted {outcome}"), "x": 0.0},
                       margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.18})
     return fig

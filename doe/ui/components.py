@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass
 from types import TracebackType
@@ -11,18 +12,40 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
+from doe.campaign import Campaign
+from doe.domain.config import CampaignConfig
 from doe.errors import DataError, DoeError
 from doe.ui import resources, state
 from doe.ui.tables import problems_frame
 
 logger = logging.getLogger(__name__)
 
-_MARKDOWN_SPECIAL = re.compile(r"([*$`~])")
+ACTOR_ENV = "DOE_ACTOR"
+
+# Characters that start Markdown (emphasis, code, links, images, math, tables, headings, Streamlit's
+# ``:color[...]`` and ``:icon:`` directives), raw HTML or an entity, or a bare URL or e-mail autolink.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_~\[\]()<>{}$:&|#@!=^])")
+_LIST_MARKER = re.compile(r"^(\s*)([-+]|\d+(?=[.)]))")
+_WWW = re.compile(r"(?i)\b(www)\.")
+_FILE_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def plain(text: str) -> str:
-    """Text shown as is in a markdown element (no accidental emphasis, math or links)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+def plain(text: object) -> str:
+    """User text (a name, a note, a reason, an echoed value) for an element that renders Markdown
+    (``st.title``, ``st.caption``, ``st.success``, widget labels ...): shown literally, never as a
+    link, an image, HTML or formatting. Line breaks become spaces (an inline piece of text)."""
+    flat = " ".join(str(text).splitlines())
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    escaped = _WWW.sub(r"\1\\.", escaped)
+    return _LIST_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)}\\" if m.group(2)[0].isdigit()
+                            else f"{m.group(1)}\\{m.group(2)}", escaped, count=1)
+
+
+def file_name(*parts: str) -> str:
+    """A download file name from user text (a campaign name): letters, digits, ``.``, ``_`` and
+    ``-`` kept, every other run of characters one ``_`` (no path, no quote, no control character)."""
+    name = _FILE_NAME_UNSAFE.sub("_", "".join(parts)).strip("._") or "download"
+    return name[:150]
 
 
 def show_error(err: DoeError, table: pd.DataFrame | None = None) -> None:
@@ -75,25 +98,31 @@ class guard:
             show_error(error, self.table)
         else:
             logger.error("unexpected error while %s", self.action, exc_info=(kind, error, tb))  # type: ignore[arg-type]
-            st.error(f"Something went wrong while {self.action}. The details are in the server log; "
+            st.error(f"Something went wrong while {plain(self.action)}. The details are in the server log; "
                      "nothing was changed by this step if it did not finish.")
         return True
 
 
 def flash(kind: Literal["success", "info", "warning"], text: str) -> None:
-    """A message to show once on the next run (after ``st.rerun()``)."""
+    """A message to show once on the next run (after ``st.rerun()``), as plain text."""
     st.session_state.setdefault(state.FLASH, []).append((kind, text))
 
 
 def show_flash() -> None:
     for kind, text in st.session_state.pop(state.FLASH, []):
-        getattr(st, kind)(text)
+        getattr(st, kind)(plain(text))
 
 
 def actor() -> str | None:
     """The person acting, as entered in the sidebar (None if not entered yet)."""
     name = st.session_state.get(state.ACTOR)
     return name.strip() if isinstance(name, str) and name.strip() else None
+
+
+def default_actor() -> str:
+    """``DOE_ACTOR`` (set by ``doe app --actor NAME``): the sidebar's name until the person types
+    another one ("" when unset)."""
+    return os.environ.get(ACTOR_ENV, "").strip()
 
 
 def require_actor() -> str | None:
@@ -116,9 +145,37 @@ def current_handle() -> resources.CampaignHandle | None:
     return handle if action.ok else None
 
 
+def keep_in_url(parameter: str, value: str | None) -> None:
+    """``?parameter=value`` in the page's URL (removed when ``value`` is None)."""
+    if value is None:
+        st.query_params.pop(parameter, None)
+    elif st.query_params.get(parameter) != value:
+        st.query_params[parameter] = value
+
+
 def select_campaign(name: str) -> None:
     """Select ``name`` in the sidebar on the next run (call ``st.rerun()`` after)."""
     st.session_state[state.NEXT_CAMPAIGN] = name
+
+
+@dataclass(frozen=True)
+class OpenCampaign:
+    """What a campaign page starts from: the shared handle, its campaign and configuration."""
+
+    handle: resources.CampaignHandle
+    campaign: Campaign
+    config: CampaignConfig
+
+
+def campaign_page(title: str) -> OpenCampaign | None:
+    """The preamble of every campaign page: the selected campaign (None, with a note, when there
+    is none) and the page title ``"<title>: <campaign name>"``, the name shown as plain text."""
+    handle = current_handle()
+    if handle is None:
+        return None
+    campaign = handle.campaign
+    st.title(f"{title}: {plain(campaign.name)}")
+    return OpenCampaign(handle, campaign, campaign.config)
 
 
 @dataclass(frozen=True)

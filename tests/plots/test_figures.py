@@ -79,3 +79,20 @@ def test_response_surface_contour_with_measured_points() -> None:
     assert list(points.marker.color) == [20.0]
     assert star.name == "held recipe"
     assert fig.layout.yaxis.type == "log"  # anneal time is searched on a log scale
+
+
+def test_user_text_in_titles_and_hover_text_is_shown_literally() -> None:
+    """Plotly reads <a href>, <b>, <br> and entities in text: user text is written as entities."""
+    from doe.domain.config import CampaignConfig
+
+    data = CONFIG.to_dict()
+    outcome = next(o for o in data["objectives"] if o["name"] == "first_cycle_ce_pct")
+    outcome["unit"] = "<a href='https://evil.example'>%</a> & <img src=http://127.0.0.1:9/y.png>"
+    config = CampaignConfig.from_dict(data)
+    history = _history()
+    history["experiment_id"] = ["<b>x</b>", *history["experiment_id"].iloc[1:]]
+    fig = best_so_far_figure(history, config)
+    shown = [fig.layout.yaxis.title.text, *fig.data[0].text]
+    assert "&lt;a href='https://evil.example'&gt;%&lt;/a&gt; &amp; &lt;img" in shown[0]
+    assert "&lt;b&gt;x&lt;/b&gt;" in shown
+    assert not any("<a" in s or "<b>" in s or "<img" in s for s in shown)

@@ -144,7 +144,7 @@ def _clone_archive(url: str, handle: resources.CampaignHandle) -> None:
             st.rerun()
 
     st.markdown("**Archive**: hides the campaign from the list; nothing is deleted.")
-    confirm = st.checkbox(f"Yes, archive {campaign.name!r}", key=state.ARCHIVE_CONFIRM)
+    confirm = st.checkbox(components.plain(f"Yes, archive {campaign.name!r}"), key=state.ARCHIVE_CONFIRM)
     if st.button("Archive this campaign", disabled=not confirm) and (person := components.require_actor()):
         with components.guard("archiving the campaign") as archiving, handle.acting(person) as c:
             c.archive(True)
@@ -171,7 +171,7 @@ def _yaml(handle: resources.CampaignHandle) -> None:
     config: CampaignConfig = campaign.config
     st.code(config.to_yaml(), language="yaml")
     st.download_button("Download the configuration (YAML)", data=config.to_yaml(),
-                       file_name=f"{campaign.name}.yaml", mime="application/x-yaml", on_click="ignore")
+                       file_name=components.file_name(campaign.name, ".yaml"), mime="application/x-yaml", on_click="ignore")
     versions = campaign.config_versions()
     st.markdown("**Configuration versions**")
     st.dataframe(versions.drop(columns=[c for c in ("config",) if c in versions.columns]), hide_index=True)
@@ -194,9 +194,9 @@ def _import(handle: resources.CampaignHandle) -> None:
             report = c.import_table(io.BytesIO(sent.data), column_mapping=mapping or None,
                                     file_format=sent.file_format, valid_rows_only=sent.valid_rows_only)
     if importing.ok:
-        st.success(f"Imported {sent.name}: {len(report.created)} new experiment(s), "
-                   f"{report.measurements_added} measurement(s) added, "
-                   f"{report.measurements_unchanged} already recorded.")
+        st.success(components.plain(f"Imported {sent.name}: {len(report.created)} new experiment(s), "
+                                    f"{report.measurements_added} measurement(s) added, "
+                                    f"{report.measurements_unchanged} already recorded."))
         if report.rejected:
             st.warning(f"{len({p.row for p in report.rejected})} row(s) were left out:")
             st.dataframe(problems_frame(report.rejected), hide_index=True)
@@ -221,7 +221,7 @@ def render() -> None:
             if handle is None:
                 st.info("Select a campaign in the sidebar.")
             else:
-                st.caption(f"Campaign: **{selected}**")
+                st.caption(f"Campaign: **{components.plain(selected)}**")
                 part(handle)  # type: ignore[operator]
     with tab_clone:
         if handle is None:

@@ -11,12 +11,10 @@ from doe.ui.tables import filter_history, search
 
 
 def render() -> None:
-    handle = components.current_handle()
-    if handle is None:
+    page = components.campaign_page("History")
+    if page is None:
         return
-    campaign = handle.campaign
-    config = campaign.config
-    st.title(f"History: {campaign.name}")
+    campaign, config = page.campaign, page.config
     history = campaign.history()
     status_col, batch_col, text_col = st.columns(3)
     statuses = status_col.multiselect("Status", list(STATUSES), key=state.FILTER_STATUS)
@@ -41,13 +39,13 @@ def render() -> None:
 
     csv_col, xlsx_col, json_col = st.columns(3)
     csv_col.download_button("Export the experiments shown (CSV)", data=lambda: table_file("csv"),
-                            file_name=f"{campaign.name}-history.csv", mime="text/csv", on_click="ignore")
+                            file_name=components.file_name(campaign.name, "-history.csv"), mime="text/csv", on_click="ignore")
     xlsx_col.download_button(
         "Export the experiments shown (Excel)", data=lambda: table_file("xlsx"),
-        file_name=f"{campaign.name}-history.xlsx",
+        file_name=components.file_name(campaign.name, "-history.xlsx"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")
     json_col.download_button("Export the whole campaign (JSON)", data=campaign_json,
-                             file_name=f"{campaign.name}.json", mime="application/json", on_click="ignore")
+                             file_name=components.file_name(campaign.name, ".json"), mime="application/json", on_click="ignore")
 
     st.subheader("Audit trail")
     audit = search(campaign.audit(), text)

@@ -117,17 +117,16 @@ def _surface(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> No
     st.plotly_chart(figure, key="insights_surface")
     others = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
                        for k, v in held.items() if k not in (x, y))
-    st.caption(f"Other parameters held at the best recipe: {others}. Measured experiments are drawn at their "
-               f"{x} and {y}, whatever their other parameters.")
+    st.caption(f"Other parameters held at the best recipe: {components.plain(others)}. Measured experiments "
+               f"are drawn at their {components.plain(x)} and {components.plain(y)}, whatever their other "
+               "parameters.")
 
 
 def render() -> None:
-    handle = components.current_handle()
-    if handle is None:
+    page = components.campaign_page("Insights")
+    if page is None:
         return
-    campaign = handle.campaign
-    config = campaign.config
-    st.title(f"Insights: {campaign.name}")
+    campaign, config = page.campaign, page.config
     history = campaign.history()
     if not history["status"].eq("completed").any():
         st.info("No completed experiment yet: record results first.")

@@ -21,7 +21,7 @@ MAX_BATCH_IN_UI = 50
 def _fixed_widget(config: CampaignConfig, name: str) -> Any:
     p = config.parameter(name)
     key = f"{state.FIXED_VALUE_PREFIX}{name}"
-    label = f"{name}" + (f" [{p.unit}]" if p.unit else "")
+    label = components.plain(name + (f" [{p.unit}]" if p.unit else ""))
     if isinstance(p, CategoricalParameter):
         options = list(p.values)
         return st.selectbox(label, options, index=options.index(p.reference) if p.reference in options else 0, key=key)
@@ -81,8 +81,8 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
     if suggesting.ok:
         strategy = ", ".join(sorted(set(suggestions["strategy"].astype(str)))) if "strategy" in suggestions else ""
         batch = suggestions["batch_id"].iloc[0] if len(suggestions) else ""
-        st.success(f"Proposed {len(suggestions)} experiment(s) in batch {batch} ({strategy}). "
-                   "Accept them when the lab starts them.")
+        st.success(components.plain(f"Proposed {len(suggestions)} experiment(s) in batch {batch} ({strategy}). "
+                                    "Accept them when the lab starts them."))
 
 
 def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
@@ -136,19 +136,17 @@ def _run_sheet(handle: resources.CampaignHandle, config: CampaignConfig, history
 
     csv_col, xlsx_col = st.columns(2)
     csv_col.download_button("Run sheet (CSV)", data=lambda: sheet_bytes("csv"),
-                            file_name=f"{campaign.name}-run-sheet.csv", mime="text/csv", on_click="ignore")
+                            file_name=components.file_name(campaign.name, "-run-sheet.csv"), mime="text/csv", on_click="ignore")
     xlsx_col.download_button(
-        "Run sheet (Excel)", data=lambda: sheet_bytes("xlsx"), file_name=f"{campaign.name}-run-sheet.xlsx",
+        "Run sheet (Excel)", data=lambda: sheet_bytes("xlsx"), file_name=components.file_name(campaign.name, "-run-sheet.xlsx"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")
 
 
 def render() -> None:
-    handle = components.current_handle()
-    if handle is None:
+    page = components.campaign_page("Plan")
+    if page is None:
         return
-    campaign = handle.campaign
-    config = campaign.config
-    st.title(f"Plan: {campaign.name}")
+    handle, campaign, config = page.handle, page.campaign, page.config
     history = campaign.history()
     counts = history["status"].value_counts()
     st.caption(" · ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "running", "proposed")))

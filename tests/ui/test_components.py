@@ -1,0 +1,41 @@
+"""Pieces every page uses: plain text for Markdown elements, safe download file names."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from doe.ui.components import file_name, plain
+
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+@pytest.mark.parametrize("text", [
+    "[Log in again](https://evil.example) ![b](http://127.0.0.1:9/x.png)",
+    "<img src=http://127.0.0.1:9/y.png> **bold** _it_ `code` ~~gone~~ $x^2$ :red[alarm] :material/home:",
+    "see www.evil.example or mail a@evil.example & &lt; | a | b |",
+    "# heading #", "- a list item", "1. a numbered item", "2) another", "> a quote",
+])
+def test_plain_escapes_every_markdown_and_html_trigger_and_keeps_the_text(text: str) -> None:
+    escaped = plain(text)
+    assert _ESCAPED.sub(r"\1", escaped) == text  # what the person sees is the text itself
+    unescaped = re.sub(r"\\.", "", escaped)  # what Markdown could still interpret
+    assert not re.search(r"[\[\]()<>*_`~$:&|#@!]", unescaped), unescaped
+    assert not re.search(r"(?i)www\.", unescaped)
+    assert not re.match(r"\s*([-+]|\d+[.)])", unescaped)
+
+
+def test_plain_is_one_line() -> None:
+    assert plain("first\nsecond\r\nthird") == "first second third"
+
+
+@pytest.mark.parametrize(("parts", "expected"), [
+    (("hfo2-ncm85-demo", ".yaml"), "hfo2-ncm85-demo.yaml"),
+    (("../../etc/passwd", ".json"), "etc_passwd.json"),
+    (("[Log in](https://evil.example)", "-history.csv"), "Log_in_https_evil.example_-history.csv"),
+    (('a"b\r\nc', ".csv"), "a_b_c.csv"),
+    (("", ""), "download"),
+])
+def test_file_name_keeps_only_safe_characters(parts: tuple[str, str], expected: str) -> None:
+    assert file_name(*parts) == expected
