@@ -49,10 +49,13 @@ def configure_logging() -> None:
 def sidebar(url: str, demo: str | None) -> None:
     """Who is acting and which campaign is open."""
     with st.sidebar:
+        st.session_state.setdefault(state.ACTOR, components.default_actor())
         st.text_input("Your name", key=state.ACTOR, placeholder="e.g. A. Researcher",
                       help="Recorded with every change you make (audit trail).")
         names = resources.campaigns(url)["name"].astype(str).tolist()
         wanted = st.session_state.pop(state.NEXT_CAMPAIGN, None)
+        if wanted is None and state.CAMPAIGN not in st.session_state:
+            wanted = st.query_params.get(state.URL_CAMPAIGN)  # a reload or a shared link
         if wanted in names:
             st.session_state[state.CAMPAIGN] = wanted
         if st.session_state.get(state.CAMPAIGN) not in names:
@@ -60,6 +63,7 @@ def sidebar(url: str, demo: str | None) -> None:
             st.session_state[state.CAMPAIGN] = fallback
         st.selectbox("Campaign", names, key=state.CAMPAIGN,
                      help="Archived campaigns are hidden; restore them on the Campaigns page.")
+        components.keep_in_url(state.URL_CAMPAIGN, st.session_state.get(state.CAMPAIGN))
         st.caption(f"Database: `{mask_url(url)}`")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -304,3 +305,92 @@ def parse_column_mapping(text: str) -> dict[str, str]:
     if problems:
         raise DataError("column mapping: some lines are not understood", problems)
     return mapping
+
+
+# ------------------------------------------------------------------ unsaved edits of the Record grid
+@dataclass(frozen=True)
+class CellEdit:
+    """A value a person typed in the Record grid and has not saved: the grid showed ``before``."""
+
+    before: Any
+    after: Any
+
+
+UnsavedEdits = dict[str, dict[str, CellEdit]]
+"""experiment_id -> grid column -> the edit (keyed by experiment, never by row position)."""
+
+
+def apply_editor_state(shown: pd.DataFrame, editor_state: Any) -> pd.DataFrame:
+    """The grid a ``st.data_editor`` shows: ``shown`` (what it was given) with its widget
+    state's ``edited_rows`` (row position -> column -> value) applied; other keys are ignored
+    (the Record grid has fixed rows)."""
+    out = shown.copy().astype(object)
+    rows = editor_state.get("edited_rows", {}) if isinstance(editor_state, dict) else {}
+    for position, cells in rows.items():
+        row = int(position)
+        if not 0 <= row < len(out) or not isinstance(cells, dict):
+            continue
+        for column, value in cells.items():
+            if column in out.columns:
+                out.at[out.index[row], column] = value
+    return out
+
+
+def unsaved_edits(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignConfig) -> UnsavedEdits:
+    """The cells of the Record grid that differ from what was stored when it was shown.
+
+    Args:
+        original: the grid as stored (:func:`record_grid`).
+        edited: the grid with the person's values (same rows, same order).
+        config: the campaign configuration (the editable columns: outcomes, failed, reason, note).
+    """
+    edits: UnsavedEdits = {}
+    columns = [c for c in (*config.outcome_names, *GRID_META) if c in original.columns and c in edited.columns]
+    for i in range(min(len(original), len(edited))):
+        for column in columns:
+            before, after = original[column].iloc[i], edited[column].iloc[i]
+            if not _same(before, after):
+                edits.setdefault(str(original[ID_COLUMN].iloc[i]), {})[column] = CellEdit(before, after)
+    return edits
+
+
+@dataclass(frozen=True)
+class MergedGrid:
+    """The fresh Record grid with a person's unsaved values on top."""
+
+    grid: pd.DataFrame
+    kept: UnsavedEdits
+    """The edits still unsaved (those now stored as typed are dropped)."""
+    conflicts: tuple[tuple[str, str], ...]
+    """(experiment_id, column) where someone else stored a different value meanwhile; the
+    person's value is kept in the grid (saving it is a correction)."""
+
+
+def merge_unsaved(fresh: pd.DataFrame, edits: UnsavedEdits) -> MergedGrid:
+    """Put a person's unsaved values onto the grid read after someone (maybe they) saved.
+
+    An edit whose value is now stored is saved and dropped; every other edit is kept in its
+    experiment's row, wherever that row now is; where the stored value changed under it, the
+    cell is a conflict (the person's value stays; nothing is lost silently).
+    """
+    grid = fresh.copy()
+    positions = {str(e): i for i, e in enumerate(grid[ID_COLUMN].astype(str))}
+    kept: UnsavedEdits = {}
+    conflicts: list[tuple[str, str]] = []
+    for exp_id, cells in edits.items():
+        row = positions.get(exp_id)
+        if row is None:
+            continue
+        for column, edit in cells.items():
+            if column not in grid.columns:
+                continue
+            stored = grid[column].iloc[row]
+            if _same(stored, edit.after):
+                continue
+            if not _same(stored, edit.before):
+                conflicts.append((exp_id, column))
+            if grid[column].dtype == bool and not isinstance(edit.after, bool | np.bool_):
+                grid[column] = grid[column].astype(object)
+            grid.at[grid.index[row], column] = edit.after
+            kept.setdefault(exp_id, {})[column] = edit
+    return MergedGrid(grid, kept, tuple(conflicts))

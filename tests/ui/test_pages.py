@@ -6,6 +6,7 @@ Every test has its own database (``DOE_DATABASE_URL`` in ``tmp_path``) and engin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,16 @@ def _button(at: AppTest, label: str) -> Any:
     return matches[0]
 
 
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def _shown(markdown: str) -> str:
+    """The text a person sees of a Markdown source (backslash escapes resolved)."""
+    return _ESCAPED.sub(r"\1", markdown)
+
+
 def _texts(elements: Any) -> str:
-    return "\n".join(str(e.value) for e in elements)
+    return "\n".join(_shown(str(e.value)) for e in elements)
 
 
 def _table_with(at: AppTest, column: str) -> pd.DataFrame:
@@ -122,8 +131,8 @@ def test_a_doe_error_is_a_message_and_a_bug_is_a_short_generic_error() -> None:
 
     at = AppTest.from_function(script).run()
     _no_exception(at)
-    assert "fixed: the value 900 is out of bounds" in at.error[0].value
-    assert "Something went wrong while doing the impossible" in at.error[1].value
+    assert "fixed: the value 900 is out of bounds" in _shown(at.error[0].value)
+    assert "Something went wrong while doing the impossible" in _shown(at.error[1].value)
     assert "internal detail" not in _texts(at.error)
 
 
@@ -383,3 +392,115 @@ def test_history_filters_and_shows_the_audit_trail(start: Start) -> None:
     assert "0 of 2 experiment(s)" in _texts(at.caption)
     audit = _table_with(at, "action")
     assert "doe-demo" in set(audit["actor"])
+
+
+# ---------------------------------------------------------------------------------- safe rendering
+HOSTILE = "[Log in again](https://evil.example) ![b](http://127.0.0.1:9/x.png)"
+HOSTILE_TEXT = "<img src=http://127.0.0.1:9/y.png> **bold**"
+# The hostile texts' Markdown and HTML, unescaped (an escaped character is preceded by a backslash).
+_ACTIVE_MARKDOWN = re.compile(r"(?<!\\)(\[Log in|\[b\]|<img|\*\*bold|\]\(|https?:)")
+
+
+def _markdown_sources(at: AppTest) -> list[str]:
+    """Every Markdown source on the page: texts, messages and widget labels."""
+    sources = [str(e.value) for kind in ("title", "header", "subheader", "caption", "markdown", "success", "info",
+                                         "warning", "error") for e in getattr(at, kind)]
+    sources += [str(w.label) for kind in ("checkbox", "selectbox", "number_input", "text_input", "button",
+                                          "multiselect", "radio", "toggle") for w in getattr(at, kind)]
+    return sources
+
+
+def test_a_hostile_campaign_name_and_texts_are_shown_literally_on_every_page(start: Start, db_url: str) -> None:
+    from doe.domain.config import CampaignConfig, load_config
+
+    data = load_config("hfo2-ncm85").to_dict()
+    data["name"] = HOSTILE
+    temperature = next(p for p in data["parameters"] if p["name"] == "anneal_temperature_c")
+    temperature["unit"] = HOSTILE_TEXT
+    campaign = Campaign.from_config(CampaignConfig.from_dict(data), storage=db_url, actor="fixture")
+    campaign.suggest(2)
+    campaign.accept()
+    first, second = campaign.history()["experiment_id"].tolist()
+    campaign.fail([second], HOSTILE_TEXT)
+    campaign.record(pd.DataFrame({"experiment_id": [first], "first_cycle_ce_pct": [85.0],
+                                  "capacity_retention_pct": [60.0], "note": [HOSTILE_TEXT]}))
+    at = start("campaigns", campaign=HOSTILE)
+    for page in ("campaigns", "plan", "record", "insights", "history"):
+        at.switch_page(f"doe/ui/pages/{page}.py").run()
+        _no_exception(at)
+        sources = _markdown_sources(at)
+        active = [s for s in sources if _ACTIVE_MARKDOWN.search(s)]
+        assert not active, f"{page}: Markdown that a name or note could have made active: {active}"
+        if page != "campaigns":
+            assert _shown(at.title[0].value) == f"{page.capitalize()}: {HOSTILE}"
+    at.switch_page("doe/ui/pages/plan.py").run()
+    at.multiselect(key=state.FIXED_NAMES).set_value(["anneal_temperature_c"]).run()
+    labels = [_shown(w.label) for w in at.number_input]
+    assert f"anneal_temperature_c [{HOSTILE_TEXT}]" in labels
+    assert not [s for s in _markdown_sources(at) if _ACTIVE_MARKDOWN.search(s)]
+
+
+# ---------------------------------------------------------------------------------- no lost edits
+def test_typed_grid_values_survive_another_persons_save(start: Start, db_url: str) -> None:
+    campaign = _new_campaign(db_url, "two-people", n_running=3)
+    first, second, third = campaign.history()["experiment_id"].tolist()
+    at = start("record", campaign="two-people")
+    _edit_grid(at, {0: {"first_cycle_ce_pct": 87.5}, 2: {"first_cycle_ce_pct": 90.5, "note": "typed, not saved"}})
+    at.run()
+    # Someone else completes the second experiment and so moves the third one up the grid.
+    other = Campaign.load("two-people", storage=db_url, actor="Bo Other")
+    other.record(pd.DataFrame({"experiment_id": [second], "first_cycle_ce_pct": [80.0],
+                               "capacity_retention_pct": [60.0]}))
+    at.run()
+    _no_exception(at)
+    assert "Your unsaved values are kept" in _texts(at.info)
+    grid = at.data_editor[0].value.set_index("experiment_id")
+    assert grid.loc[first, "first_cycle_ce_pct"] == pytest.approx(87.5)
+    assert grid.loc[third, "first_cycle_ce_pct"] == pytest.approx(90.5)
+    assert grid.loc[third, "note"] == "typed, not saved"
+    assert second not in grid.index
+
+    _button(at, "Save results").click().run()
+    _no_exception(at)
+    assert "Saved the results: 2 value(s) recorded" in _texts(at.success)
+    stored = campaign.history().set_index("experiment_id")
+    assert stored.loc[first, "first_cycle_ce_pct"] == pytest.approx(87.5)
+    assert stored.loc[second, "first_cycle_ce_pct"] == pytest.approx(80.0)
+    assert stored.loc[third, "first_cycle_ce_pct"] == pytest.approx(90.5)
+    assert not at.session_state[state.GRID_UNSAVED].get(first)
+
+
+def test_a_value_stored_by_someone_else_under_a_typed_one_is_a_visible_conflict(start: Start, db_url: str) -> None:
+    campaign = _new_campaign(db_url, "same-cell", n_running=2)
+    first = campaign.history()["experiment_id"].iloc[0]
+    at = start("record", campaign="same-cell")
+    _edit_grid(at, {0: {"first_cycle_ce_pct": 87.5}})
+    at.run()
+    Campaign.load("same-cell", storage=db_url, actor="Bo Other").record(
+        pd.DataFrame({"experiment_id": [first], "first_cycle_ce_pct": [81.0]}))
+    at.run()
+    _no_exception(at)
+    assert f"Someone else stored other values meanwhile for {first} first_cycle_ce_pct" in _texts(at.warning)
+    assert at.data_editor[0].value.set_index("experiment_id").loc[first, "first_cycle_ce_pct"] == pytest.approx(87.5)
+
+
+def test_the_selected_campaign_lives_in_the_url(start: Start, db_url: str) -> None:
+    _new_campaign(db_url, "from-the-url")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params[state.URL_CAMPAIGN] = "from-the-url"
+    at.run()
+    _no_exception(at)
+    assert at.sidebar.selectbox(key=state.CAMPAIGN).value == "from-the-url"
+    at.sidebar.selectbox(key=state.CAMPAIGN).set_value(DEMO).run()
+    assert at.query_params[state.URL_CAMPAIGN] == DEMO
+
+
+def test_doe_actor_is_the_person_acting_until_another_name_is_typed(
+        start: Start, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOE_ACTOR", "Env Person")
+    at = start(actor=None)
+    assert at.sidebar.text_input(key=state.ACTOR).value == "Env Person"
+    at.text_input(key=state.NEW_NAME).set_value("by-env-actor")
+    _button(at, "Create campaign").click().run()
+    _no_exception(at)
+    assert set(Campaign.load("by-env-actor", storage=db_url).audit()["actor"]) == {"Env Person"}

@@ -118,3 +118,37 @@ def test_column_mapping_lines() -> None:
     with pytest.raises(DataError) as err:
         parse_column_mapping("just a column")
     assert err.value.problems[0].value == "just a column"
+
+
+# ------------------------------------------------------------------ unsaved edits of the Record grid
+def test_editor_state_by_position_becomes_edits_by_experiment_id() -> None:
+    from doe.ui.tables import apply_editor_state, unsaved_edits
+
+    grid = record_grid(_history(), CONFIG, "all")
+    edited = apply_editor_state(grid, {"edited_rows": {1: {"first_cycle_ce_pct": 88.0, "unknown": 1}, 99: {"x": 1}},
+                                       "added_rows": [], "deleted_rows": []})
+    edits = unsaved_edits(grid, edited, CONFIG)
+    assert list(edits) == [grid["experiment_id"].iloc[1]]
+    edit = edits[grid["experiment_id"].iloc[1]]["first_cycle_ce_pct"]
+    assert np.isnan(edit.before) and edit.after == 88.0
+
+
+def test_unsaved_values_follow_their_experiment_and_saved_or_changed_cells_are_told_apart() -> None:
+    from doe.ui.tables import CellEdit, merge_unsaved
+
+    grid = record_grid(_history(), CONFIG, "all")
+    ids = grid["experiment_id"].tolist()
+    fresh = grid.iloc[::-1].reset_index(drop=True)  # rows moved
+    fresh.loc[fresh["experiment_id"] == ids[1], "capacity_retention_pct"] = 61.0  # someone else stored this
+    fresh.loc[fresh["experiment_id"] == ids[2], "first_cycle_ce_pct"] = 77.0  # saved as typed
+    edits = {
+        ids[1]: {"capacity_retention_pct": CellEdit(np.nan, 65.0), "note": CellEdit(None, "typed")},
+        ids[2]: {"first_cycle_ce_pct": CellEdit(np.nan, 77.0)},
+        "gone": {"first_cycle_ce_pct": CellEdit(np.nan, 1.0)},
+    }
+    merged = merge_unsaved(fresh, edits)
+    row = merged.grid.set_index("experiment_id").loc[ids[1]]
+    assert row["capacity_retention_pct"] == 65.0 and row["note"] == "typed"
+    assert merged.conflicts == ((ids[1], "capacity_retention_pct"),)
+    assert set(merged.kept) == {ids[1]}
+    assert merged.grid["experiment_id"].tolist() == fresh["experiment_id"].tolist()

@@ -6,10 +6,12 @@ listed; a value that differs from one stored needs an explicit correction."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+import streamlit.components.v1 as components_v1
 
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter, DiscreteParameter
@@ -17,12 +19,17 @@ from doe.errors import ConflictError
 from doe.ui import components, resources, state
 from doe.ui.tables import (
     ID_COLUMN,
+    GridSelection,
+    UnsavedEdits,
+    apply_editor_state,
     filled_rows,
     grid_changes,
     history_template,
+    merge_unsaved,
     parse_column_mapping,
     problems_frame,
     record_grid,
+    unsaved_edits,
 )
 
 GRID_VERSION = f"{state.GRID}_version"
@@ -88,19 +95,75 @@ def _grid_config(config: CampaignConfig) -> dict[str, Any]:
     return columns
 
 
+@dataclass(frozen=True)
+class _ShownGrid:
+    """The Record grid as last handed to the editor: its key, the data it got (stored values
+    with the person's unsaved ones on top) and the stored values it was compared with."""
+
+    number: int
+    shown: pd.DataFrame
+    original: pd.DataFrame
+    selection: str
+    revision: int
+
+    @property
+    def key(self) -> str:
+        return f"{state.GRID}_{self.number}"
+
+
+def _unsaved(config: CampaignConfig) -> UnsavedEdits:
+    """The person's unsaved grid values: read from the editor's widget state when it is still
+    there (the value typed last), else those kept from an earlier run (another page visited)."""
+    last: _ShownGrid | None = st.session_state.get(state.GRID_SHOWN)
+    if last is not None and last.key in st.session_state:
+        edited = apply_editor_state(last.shown, st.session_state[last.key])
+        st.session_state[state.GRID_UNSAVED] = unsaved_edits(last.original, edited, config)
+    return st.session_state.get(state.GRID_UNSAVED, {})
+
+
+def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame,
+                selection: GridSelection) -> _ShownGrid:
+    """The grid for this run: the same one while nothing was stored meanwhile (the editor keeps
+    its state), else the stored values with the person's unsaved ones merged on top, under a
+    new key (the editor's state is by row position; rows move when someone else saves)."""
+    revision = handle.campaign.revision()
+    last: _ShownGrid | None = st.session_state.get(state.GRID_SHOWN)
+    if (last is not None and last.key in st.session_state and last.revision == revision
+            and last.selection == selection):
+        return last
+    unsaved = _unsaved(config)
+    awaiting = set(record_grid(history, config, selection)[ID_COLUMN].astype(str)) | set(unsaved)
+    stored = record_grid(history, config, "all")
+    stored = stored[stored[ID_COLUMN].astype(str).isin(awaiting)]
+    stored.index = pd.RangeIndex(1, len(stored) + 1)
+    merged = merge_unsaved(stored, unsaved)
+    st.session_state[state.GRID_UNSAVED] = merged.kept
+    number = last.number + 1 if last is not None else 1
+    grid = _ShownGrid(number, merged.grid, stored, selection, revision)
+    st.session_state[state.GRID_SHOWN] = grid
+    if merged.kept and last is not None and last.revision != revision:
+        st.info("The stored results changed since the grid was shown (someone saved). Your unsaved values "
+                "are kept on the updated grid; save them when ready.")
+    if merged.conflicts:
+        cells = ", ".join(f"{exp_id} {column}" for exp_id, column in merged.conflicts)
+        st.warning(components.plain(
+            f"Someone else stored other values meanwhile for {cells}. Your values are kept in the grid; "
+            "saving them replaces the stored ones only as an explicit correction."))
+    return grid
+
+
 def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
     st.subheader("Results of running experiments")
     show = st.radio("Show", ["awaiting results", "all experiments"], horizontal=True, key=state.GRID_SHOW,
                     help="'awaiting results': proposed and running ones and those still missing an objective")
-    original = record_grid(history, config, "awaiting" if show == "awaiting results" else "all")
-    original.index = pd.RangeIndex(1, len(original) + 1)
+    grid = _fresh_grid(handle, config, history, "awaiting" if show == "awaiting results" else "all")
+    original = grid.original
     if original.empty:
         st.caption("No experiment awaits results. Accept a batch on the Plan page, or add history below.")
         return
     disabled = [ID_COLUMN, "status", "batch_id", *config.parameter_names]
-    version = st.session_state.get(GRID_VERSION, 0)
-    edited = st.data_editor(original, disabled=disabled, column_config=_grid_config(config),
-                            key=f"{state.GRID}_{show.split()[0]}_{version}")
+    edited = st.data_editor(grid.shown, disabled=disabled, column_config=_grid_config(config), key=grid.key)
+    _warn_before_leaving(bool(unsaved_edits(original, edited, config)))
     st.caption("Enter each value as it is measured; empty = not measured yet. Tick 'failed' with a reason "
                "for a run that gave no result.")
     correct = st.checkbox("Correct stored values (replace values recorded before; the old ones stay in the "
@@ -115,6 +178,13 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
             return
         if _record(handle, changes, "the results", correct=correct):
             st.rerun()
+
+
+def _warn_before_leaving(pending: bool) -> None:
+    """While the grid holds unsaved values, the browser asks before the page is left or reloaded
+    (a ``beforeunload`` handler on the app's window; removed once nothing is pending)."""
+    handler = "function (e) { e.preventDefault(); e.returnValue = ''; return ''; }" if pending else "null"
+    components_v1.html(f"<script>window.parent.onbeforeunload = {handler};</script>", height=0)
 
 
 def _fail(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
@@ -204,17 +274,15 @@ def _add_history(handle: resources.CampaignHandle, config: CampaignConfig) -> No
 
 
 def render() -> None:
-    handle = components.current_handle()
-    if handle is None:
+    page = components.campaign_page("Record")
+    if page is None:
         return
-    campaign = handle.campaign
-    config = campaign.config
-    st.title(f"Record: {campaign.name}")
+    handle, config = page.handle, page.config
     rejected = st.session_state.pop(state.REJECTED_ROWS, None)
     if rejected is not None:
         st.dataframe(rejected, hide_index=True)
     _correction(handle)
-    history = campaign.history()
+    history = page.campaign.history()
     _grid(handle, config, history)
     _fail(handle, history)
     _upload(handle)
