@@ -27,6 +27,8 @@ ACTOR_ENV = "DOE_ACTOR"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_~\[\]()<>{}$:&|#@!=^])")
 _LIST_MARKER = re.compile(r"^(\s*)([-+]|\d+(?=[.)]))")
 _WWW = re.compile(r"(?i)\b(www)\.")
+WORD_JOINER = "\u2060"
+"""An invisible character that :func:`plain` puts inside URLs and e-mail addresses."""
 _FILE_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -37,6 +39,11 @@ def plain(text: object) -> str:
     flat = " ".join(str(text).splitlines())
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
     escaped = _WWW.sub(r"\1\\.", escaped)
+    # Streamlit's Markdown (remark-gfm) finds bare URLs and e-mail addresses in the text after
+    # escapes are resolved: an invisible word joiner inside "://", "www." and before "@" keeps
+    # them from becoming links (what the person reads is unchanged).
+    escaped = escaped.replace("\\://", f"\\:{WORD_JOINER}//").replace("\\@", f"{WORD_JOINER}\\@")
+    escaped = re.sub(r"(?i)(www)\\\.", rf"\1{WORD_JOINER}\\.", escaped)
     return _LIST_MARKER.sub(lambda m: f"{m.group(1)}{m.group(2)}\\" if m.group(2)[0].isdigit()
                             else f"{m.group(1)}\\{m.group(2)}", escaped, count=1)
 

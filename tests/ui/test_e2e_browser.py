@@ -20,9 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from doe.campaign import Campaign
+from doe.ui.components import WORD_JOINER
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
@@ -289,3 +291,199 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         raise
     finally:
         context.close()
+
+
+# ---------------------------------------------------------------------------------- safe rendering
+HOSTILE = "[Log in again](https://evil.example) ![b](http://127.0.0.1:9/x.png)"
+HOSTILE_TEXT = "<img src=http://127.0.0.1:9/y.png> **bold**"
+HOSTILE_UNIT = "<img src=//127.0.0.1:9/u>**b**"  # a unit is at most 32 characters
+
+
+def _context(browser: object, requests: list[str] | None = None) -> tuple[object, object]:
+    """A fresh browser context (one person) and its page; every request's URL into ``requests``."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})  # type: ignore[attr-defined]
+    context.add_init_script(RUN_COUNTER)
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    expect.set_options(timeout=STEP_MS)
+    if requests is not None:
+        page.on("request", lambda request: requests.append(request.url))
+    return context, page
+
+
+def _visit(page: object, base: str, path: str, campaign: str, person: str) -> None:
+    """Open ``base/path?campaign=...`` (the campaign from the URL) and give the person's name."""
+    from urllib.parse import urlencode
+
+    page.goto(f"{base}/{path}?{urlencode({'campaign': campaign})}")  # type: ignore[attr-defined]
+    page.get_by_label("Your name", exact=True).wait_for()  # type: ignore[attr-defined]
+    _settled(page)
+    before = _runs(page)
+    page.get_by_label("Your name", exact=True).fill(person)  # type: ignore[attr-defined]
+    page.get_by_label("Your name", exact=True).press("Enter")  # type: ignore[attr-defined]
+    _settled(page, after=before)
+
+
+def _no_active_markup(page: object) -> None:
+    # (the app's own links carry the name URL-encoded in ?campaign=; no link leads to the host)
+    assert page.locator("a[href*='//evil.example']").count() == 0  # type: ignore[attr-defined]
+    assert page.locator("img[src*='127.0.0.1:9']").count() == 0  # type: ignore[attr-defined]
+    assert page.locator("strong").filter(has_text=re.compile(r"^(bold|b)$")).count() == 0  # type: ignore[attr-defined]
+
+
+def _reads(locator: Any) -> str:
+    """The text a person reads in an element (the invisible word joiners of plain() removed)."""
+    return str(locator.inner_text()).replace(WORD_JOINER, "").strip()
+
+
+def _heading_reads(page: object, text: str) -> None:
+    heading = page.locator("h1").first  # type: ignore[attr-defined]
+    heading.wait_for()
+    assert _reads(heading) == text
+
+
+def test_hostile_names_and_texts_render_as_plain_text_and_fetch_nothing(
+        server: tuple[str, str], browser: object) -> None:
+    from playwright.sync_api import expect
+
+    from doe.domain.config import CampaignConfig
+    from doe.templates import resolve_config
+
+    base, db_url = server
+    data = resolve_config("hfo2-ncm85").to_dict()
+    data["name"] = HOSTILE
+    next(o for o in data["objectives"] if o["name"] == "first_cycle_ce_pct")["unit"] = HOSTILE_UNIT
+    campaign = Campaign.from_config(CampaignConfig.from_dict(data), storage=db_url, actor="fixture")
+    campaign.suggest(3)
+    campaign.accept()
+    first, _, third = campaign.history()["experiment_id"].tolist()
+    campaign.record(pd.DataFrame({"experiment_id": [first], "first_cycle_ce_pct": [85.0],
+                                  "capacity_retention_pct": [60.0], "note": [HOSTILE_TEXT]}))
+    requests: list[str] = []
+    context, page = _context(browser, requests)
+    try:
+        _visit(page, base, "record", HOSTILE, PERSON)
+        _heading_reads(page, f"Record: {HOSTILE}")
+        # A failure reason typed in the page comes back in the confirmation, as typed.
+        fail_form = page.get_by_test_id("stForm").filter(has_text="Mark failed")
+        fail_form.get_by_test_id("stMultiSelect").click()
+        page.get_by_role("option", name=third).click()
+        page.keyboard.press("Escape")
+        fail_form.get_by_label("Reason", exact=True).fill(HOSTILE_TEXT)
+        fail_form.get_by_role("button", name="Mark failed").click()
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Marked {third} failed: {HOSTILE_TEXT}")
+        _settled(page)
+        _no_active_markup(page)
+        for title in ("Plan", "Insights", "History"):
+            _open(page, title)
+            _heading_reads(page, f"{title}: {HOSTILE}")
+            _no_active_markup(page)
+        # Insights: the unit in the axis titles is text in the SVG, not markup.
+        _open(page, "Insights")
+        expect(page.locator(".js-plotly-plot").first.get_by_text(HOSTILE_UNIT, exact=False).first).to_be_attached()
+        _no_active_markup(page)
+        _open(page, "Campaigns")
+        page.get_by_role("tab", name="Clone or archive").click()
+        expect(page.get_by_test_id("stCheckbox").filter(has_text="Yes, archive")).to_be_visible()
+        assert _reads(page.get_by_test_id("stCheckbox").filter(has_text="Yes, archive")) == f"Yes, archive '{HOSTILE}'"
+        page.get_by_role("tab", name="Edit configuration").click()
+        caption = page.get_by_test_id("stCaptionContainer").filter(has_text="Campaign: [Log in again]").first
+        expect(caption).to_be_visible()
+        assert _reads(caption) == f"Campaign: {HOSTILE}"
+        _no_active_markup(page)
+        assert not page.get_by_test_id("stException").count()
+    except Exception:
+        _shot(page, "failure-hostile")
+        raise
+    finally:
+        context.close()
+    from urllib.parse import urlsplit
+
+    assert requests, "no request was recorded"
+    assert not [u for u in requests if urlsplit(u).port == 9 or "evil.example" in u]
+
+
+# ---------------------------------------------------------------------------------- no lost edits
+def _type_in_grid(page: object, row: int, column: int, value: str) -> None:
+    """Type ``value`` into the Record grid's cell (``row``, ``column``), both from 0, the index
+    column not counted: click the row's first cell, move right with the keyboard, Enter opens
+    the cell's editor, fill it, Enter saves it."""
+    grid = page.get_by_test_id("stDataFrame").first  # type: ignore[attr-defined]
+    grid.wait_for()
+    box = grid.bounding_box()
+    row_px, header_px, index_px = 35, 35, 60
+    before = _runs(page)
+    page.mouse.click(box["x"] + index_px + 40, box["y"] + header_px + row_px * row + row_px / 2)  # type: ignore[attr-defined]
+    for _ in range(column):
+        page.keyboard.press("ArrowRight")  # type: ignore[attr-defined]
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]  # opens the cell's editor
+    editor = page.locator("#portal input, #portal textarea").first  # type: ignore[attr-defined]
+    editor.fill(value)
+    editor.press("Enter")
+    _settled(page, after=before)
+
+
+def test_typed_values_survive_another_persons_save_and_leaving_warns(
+        server: tuple[str, str], browser: object) -> None:
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    name = "two-browsers"
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
+    campaign.suggest(3)
+    campaign.accept()
+    first, second, _ = campaign.history()["experiment_id"].tolist()
+    ce_column = 3 + len(campaign.config.parameter_names)  # after experiment_id, status, batch_id, parameters
+    context_a, page_a = _context(browser)
+    context_b, page_b = _context(browser)
+    try:
+        # A types a value for the first experiment and does not save.
+        _visit(page_a, base, "record", name, "Ann A")
+        expect(page_a.get_by_role("heading", name=f"Record: {name}")).to_be_visible()
+        _type_in_grid(page_a, 0, ce_column, "87.5")
+        assert page_a.evaluate("() => typeof window.onbeforeunload") == "function"
+
+        # B, in another browser, records the second experiment as failed.
+        _visit(page_b, base, "record", name, "Bo B")
+        fail_form = page_b.get_by_test_id("stForm").filter(has_text="Mark failed")
+        fail_form.get_by_test_id("stMultiSelect").click()
+        page_b.get_by_role("option", name=second).click()
+        page_b.keyboard.press("Escape")
+        fail_form.get_by_label("Reason", exact=True).fill("dispersion gelled")
+        fail_form.get_by_role("button", name="Mark failed").click()
+        expect(page_b.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Marked {second} failed")
+        assert Campaign.load(name, storage=db_url).history().set_index("experiment_id").loc[second, "status"] == "failed"
+
+        # A's next step sees the updated grid with the typed value kept, and saves it.
+        before = _runs(page_a)
+        page_a.get_by_text("all experiments", exact=True).click()
+        _settled(page_a, after=before)
+        expect(page_a.get_by_test_id("stAlertContentInfo")).to_contain_text("Your unsaved values are kept")
+        assert page_a.evaluate("() => typeof window.onbeforeunload") == "function"
+
+        # Leaving with unsaved values asks first.
+        with page_a.expect_event("dialog") as asked:
+            page_a.evaluate("() => { setTimeout(() => window.location.reload(), 0); }")
+        assert asked.value.type == "beforeunload"
+        asked.value.dismiss()  # stay on the page
+
+        page_a.get_by_role("button", name="Save results").click()
+        expect(page_a.get_by_test_id("stAlertContentSuccess")).to_contain_text("Saved the results: 1 value(s)")
+        _settled(page_a)
+        stored = Campaign.load(name, storage=db_url).history().set_index("experiment_id")
+        assert stored.loc[first, "first_cycle_ce_pct"] == pytest.approx(87.5)
+        assert stored.loc[second, "status"] == "failed"
+        assert page_a.evaluate("() => window.onbeforeunload") is None
+
+        # A reload returns to the same campaign (it is in the URL).
+        assert f"campaign={name}" in page_a.url
+        page_a.reload()
+        expect(page_a.get_by_role("heading", name=f"Record: {name}")).to_be_visible()
+    except Exception:
+        _shot(page_a, "failure-two-browsers-a")
+        raise
+    finally:
+        context_a.close()
+        context_b.close()

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from doe.campaign import Campaign, list_campaigns
 from doe.ui import state
+from doe.ui.components import WORD_JOINER
 from doe.ui.tables import run_sheet
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
@@ -70,7 +71,7 @@ _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 def _shown(markdown: str) -> str:
     """The text a person sees of a Markdown source (backslash escapes resolved)."""
-    return _ESCAPED.sub(r"\1", markdown)
+    return _ESCAPED.sub(r"\1", markdown).replace(WORD_JOINER, "")
 
 
 def _texts(elements: Any) -> str:
@@ -411,9 +412,10 @@ def _markdown_sources(at: AppTest) -> list[str]:
 
 
 def test_a_hostile_campaign_name_and_texts_are_shown_literally_on_every_page(start: Start, db_url: str) -> None:
-    from doe.domain.config import CampaignConfig, load_config
+    from doe.domain.config import CampaignConfig
+    from doe.templates import resolve_config
 
-    data = load_config("hfo2-ncm85").to_dict()
+    data = resolve_config("hfo2-ncm85").to_dict()
     data["name"] = HOSTILE
     temperature = next(p for p in data["parameters"] if p["name"] == "anneal_temperature_c")
     temperature["unit"] = HOSTILE_TEXT
