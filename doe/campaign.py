@@ -33,7 +33,9 @@ from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter
 from doe.domain.records import (
     PENDING_STATUSES,
+    ExperimentRef,
     NewExperiment,
+    NewExperimentRef,
     NewMeasurement,
     StatusChange,
 )
@@ -597,22 +599,17 @@ class Campaign:
                 row_ids.append(None)
                 continue
             row_ids.append(exp_id)
+            # A new experiment is named by its place among this write's new experiments: the
+            # store gives it its id and resolves the reference in the same transaction.
+            target: ExperimentRef = (
+                NewExperimentRef(len(new_experiments) - 1) if new_rows and new_rows[-1] == pos else str(exp_id))
             for outcome, value in measured.items():
-                measurements.append(NewMeasurement(exp_id or f"#new{pos}", outcome, value,
-                                                   unit=config.unit_of(outcome), note=note))
+                measurements.append(NewMeasurement(target, outcome, value, unit=config.unit_of(outcome), note=note))
         if problems:
             if not valid_rows_only:
                 raise DataError(f"the table has {len(problems)} problem(s); nothing was recorded", problems)
             rejected += problems
-        # Measurements of new experiments refer to them as "#<k>" (k-th new experiment):
-        # the store gives them their ids and resolves the references in the same transaction.
         index_of_pos = {pos: k for k, pos in enumerate(new_rows)}
-        measurements = [
-            m if not m.experiment_id.startswith("#new") else
-            NewMeasurement(f"#{index_of_pos[int(m.experiment_id[4:])]}", m.outcome, m.value, m.unit,
-                           m.measured_at, m.note)
-            for m in measurements
-        ]
         report = self._store.write(
             self._name, actor=self.actor, new_experiments=new_experiments, measurements=measurements,
             status_changes=changes, allow_corrections=correct, audit_action="record",

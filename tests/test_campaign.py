@@ -108,6 +108,25 @@ def test_new_rows_need_every_parameter_and_known_ids_must_match(campaign: Campai
             campaign.record(changed)
 
 
+def test_user_ids_that_look_like_references_land_on_their_own_experiments(campaign: Campaign) -> None:
+    """User ids ``#1`` and ``#new0`` sit beside new experiments without ids in one record()."""
+    base = campaign.config.reference_recipe()
+    rows = [("#1", 80.0), (None, 81.0), ("#new0", 82.0), (None, 83.0)]
+    table = pd.DataFrame([{**base, "experiment_id": eid, "first_cycle_ce_pct": ce} for eid, ce in rows])
+    report = campaign.record(table)
+    assert report.experiment_ids == ["#1", "E0001", "#new0", "E0002"]
+    assert report.created == ["#1", "E0001", "#new0", "E0002"]
+    history = campaign.history().set_index("experiment_id")
+    assert history["first_cycle_ce_pct"].to_dict() == {"#1": 80.0, "E0001": 81.0, "#new0": 82.0, "E0002": 83.0}
+    assert (history["status"] == "completed").all()
+    more = campaign.record(pd.DataFrame([{"experiment_id": "#1", "capacity_retention_pct": 90.0},
+                                         {**base, "first_cycle_ce_pct": 84.0}]))
+    assert more.experiment_ids == ["#1", "E0003"]
+    history = campaign.history().set_index("experiment_id")
+    assert history.loc["#1", "capacity_retention_pct"] == 90.0
+    assert history["capacity_retention_pct"].notna().sum() == 1
+
+
 def test_failed_runs_are_recorded_with_reason_and_leave_pending(campaign: Campaign) -> None:
     batch = campaign.suggest(2)
     ids = batch["experiment_id"].tolist()

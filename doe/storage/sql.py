@@ -284,7 +284,8 @@ class SqlStore:
         See :meth:`doe.storage.base.CampaignStore.write`. Ids ``E0001``, ``E0002``, ... are
         assigned from the campaign's counter to new experiments without one (ids taken, e.g.
         by imported experiments, are skipped). A measurement or status change may name the
-        k-th (0-based) experiment of ``new_experiments`` as ``"#k"`` before it has an id.
+        k-th (0-based) experiment of ``new_experiments`` as ``NewExperimentRef(k)`` before it
+        has an id; a text id is always an experiment id (even ``"#1"``).
 
         Raises:
             ConflictError: a measurement differs from the recorded value (every conflict is

@@ -30,7 +30,10 @@ from doe.domain.config import CampaignConfig
 from doe.domain.records import (
     ALLOWED_TRANSITIONS,
     STATUSES,
+    ExperimentRef,
+    ExperimentStatus,
     NewExperiment,
+    NewExperimentRef,
     NewMeasurement,
     StatusChange,
     WriteReport,
@@ -58,15 +61,29 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PlannedMeasurement:
-    """A checked measurement on its way into the database."""
+    """A checked measurement on its way into the database.
 
-    experiment_id: str
+    ``target`` is the experiment as the caller named it; ``experiment_id`` its id once known
+    (at once for a text id, in the transaction for a :class:`NewExperimentRef`).
+    """
+
+    target: ExperimentRef
     outcome: str
     value: float
     unit: str | None
     measured_at: datetime | None
     note: str | None
+    experiment_id: str = ""
     correction_of: float | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedChange:
+    """A status change whose experiment is named by its id."""
+
+    experiment_id: str
+    status: ExperimentStatus
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -100,10 +117,11 @@ def check_write(
             f"one write takes at most {MAX_ITEMS_PER_WRITE} items, got {total}; split it into several writes"
         )
     prepared = [prepare_experiment(i, e) for i, e in enumerate(new_experiments)]
-    planned = [prepare_measurement(i, m) for i, m in enumerate(measurements)]
+    planned = [prepare_measurement(i, m, len(prepared)) for i, m in enumerate(measurements)]
     for i, change in enumerate(status_changes):
         if not isinstance(change, StatusChange):
             raise StorageError(f"status_changes[{i}] must be a StatusChange, got {type(change).__name__}")
+        _check_reference(change.experiment_id, f"status_changes[{i}].experiment_id", len(prepared))
         if change.status not in STATUSES:
             raise StorageError(f"status_changes[{i}]: unknown status {change.status!r}; statuses: {list(STATUSES)}")
         check_text(change.reason, f"status_changes[{i}].reason")
@@ -145,7 +163,20 @@ def prepare_experiment(i: int, e: NewExperiment) -> dict[str, Any]:
         "predictions": dumps_json(e.predictions or {}, f"{where}.predictions"),
     }
 
-def prepare_measurement(i: int, m: NewMeasurement) -> PlannedMeasurement:
+def _check_reference(ref: Any, where: str, n_new: int) -> ExperimentRef:
+    """``ref`` if it is an experiment id (text) or names one of the ``n_new`` new experiments."""
+    if isinstance(ref, NewExperimentRef):
+        if ref.index >= n_new:
+            raise StorageError(
+                f"{where}: {ref!r} refers to new experiment {ref.index} (0-based), but this write "
+                f"creates {n_new} new experiment(s)")
+        return ref
+    if not isinstance(ref, str):
+        raise StorageError(f"{where} must be an experiment id (text) or a NewExperimentRef, got {shorten(ref)}")
+    return ref
+
+
+def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasurement:
     """``measurements[i]`` checked, its experiment id possibly still a reference."""
     where = f"measurements[{i}]"
     if not isinstance(m, NewMeasurement):
@@ -154,13 +185,17 @@ def prepare_measurement(i: int, m: NewMeasurement) -> PlannedMeasurement:
         raise StorageError(f"{where}: outcome {shorten(m.outcome)} is not an outcome name (letters, digits, _)")
     if m.measured_at is not None and not isinstance(m.measured_at, datetime):
         raise StorageError(f"{where}: measured_at must be a datetime, got {type(m.measured_at).__name__}")
+    target = m.experiment_id
+    if isinstance(target, str):
+        check_label(target, f"{where}.experiment_id")
     return PlannedMeasurement(
-        experiment_id=str(check_label(m.experiment_id, f"{where}.experiment_id")),
+        target=_check_reference(m.experiment_id, f"{where}.experiment_id", n_new),
         outcome=m.outcome,
         value=check_finite(m.value, f"{where} ({m.experiment_id}, {m.outcome})", i, m.outcome),
         unit=check_label(m.unit, f"{where}.unit", max_len=32, optional=True),
         measured_at=m.measured_at,
         note=check_text(m.note, f"{where}.note"),
+        experiment_id=target if isinstance(target, str) else "",
     )
 
 
@@ -214,7 +249,8 @@ def _read_named(conn: Connection, cid: int, prepared: list[dict[str, Any]], plan
     # campaign of 20 or 20,000 experiments.
     e = s.experiments
     named = ({p["experiment_id"] for p in prepared if p["experiment_id"] is not None}
-             | {pm.experiment_id for pm in planned} | {c.experiment_id for c in status_changes})
+             | {pm.target for pm in planned if isinstance(pm.target, str)}
+             | {c.experiment_id for c in status_changes if isinstance(c.experiment_id, str)})
     stored = _Stored({}, {}, {})
     for chunk in chunks(sorted(named)):
         for r in conn.execute(sa.select(e.c.id, e.c.experiment_id, e.c.status, e.c.failure_reason)
@@ -270,22 +306,22 @@ def _assign_ids(conn: Connection, cid: int, counter: int, prepared: list[dict[st
 
 
 def _resolve_references(new_ids: list[str], planned: list[PlannedMeasurement],
-                        status_changes: list[StatusChange]) -> list[StatusChange]:
-    """Phase 3: references to this write's new experiments become their ids."""
+                        status_changes: list[StatusChange]) -> list[ResolvedChange]:
+    """Phase 3: references to this write's new experiments become their ids.
 
-    # "#k" in a measurement or status change refers to the k-th new experiment of this write
-    # (whose id is assigned only now), so one write can create and measure an experiment.
-    def resolve(eid: str) -> str:
-        if eid.startswith("#") and eid[1:].isdigit() and int(eid[1:]) < len(new_ids):
-            return new_ids[int(eid[1:])]
-        return eid
+    A :class:`NewExperimentRef` names the k-th new experiment of this write (whose id is
+    assigned only now), so one write can create and measure an experiment. Text is an id.
+    """
+
+    def resolve(ref: ExperimentRef) -> str:
+        return new_ids[ref.index] if isinstance(ref, NewExperimentRef) else ref
 
     for pm in planned:
-        pm.experiment_id = resolve(pm.experiment_id)
-    return [replace(c, experiment_id=resolve(c.experiment_id)) for c in status_changes]
+        pm.experiment_id = resolve(pm.target)
+    return [ResolvedChange(resolve(c.experiment_id), c.status, c.reason) for c in status_changes]
 
 
-def _check_known(name: str, planned: list[PlannedMeasurement], status_changes: list[StatusChange],
+def _check_known(name: str, planned: list[PlannedMeasurement], status_changes: list[ResolvedChange],
                  stored: _Stored) -> None:
     """Phase 4: every experiment a measurement or status change names exists (or is new here)."""
     unknown = sorted({pm.experiment_id for pm in planned if pm.experiment_id not in stored.status}
@@ -345,8 +381,8 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
     return to_write, unchanged
 
 
-def _check_transitions(name: str, status_changes: list[StatusChange],
-                       stored: _Stored) -> list[tuple[StatusChange, str]]:
+def _check_transitions(name: str, status_changes: list[ResolvedChange],
+                       stored: _Stored) -> list[tuple[ResolvedChange, str]]:
     """Phase 6: the status changes that change something, each with the status before it.
 
     Updates ``stored.status`` and ``stored.reasons`` to the final state.
@@ -354,7 +390,7 @@ def _check_transitions(name: str, status_changes: list[StatusChange],
     Raises:
         StorageError: a transition :data:`~doe.domain.records.ALLOWED_TRANSITIONS` refuses.
     """
-    changes: list[tuple[StatusChange, str]] = []
+    changes: list[tuple[ResolvedChange, str]] = []
     refused: list[str] = []
     for change in status_changes:
         eid = change.experiment_id
@@ -379,7 +415,7 @@ def _check_transitions(name: str, status_changes: list[StatusChange],
 
 
 def _persist(conn: Connection, cid: int, now: datetime, checked: CheckedWrite, prepared: list[dict[str, Any]],
-             to_write: list[PlannedMeasurement], changes: list[tuple[StatusChange, str]], stored: _Stored,
+             to_write: list[PlannedMeasurement], changes: list[tuple[ResolvedChange, str]], stored: _Stored,
              unchanged: int) -> tuple[int, int]:
     """Phase 7: insert and update the rows, with their audit entries; (added, corrected)."""
     actor = checked.actor
@@ -454,7 +490,7 @@ def _insert_measurements(conn: Connection, cid: int, now: datetime, actor: str, 
     return added, corrected
 
 
-def _update_statuses(conn: Connection, cid: int, now: datetime, actor: str, changes: list[tuple[StatusChange, str]],
+def _update_statuses(conn: Connection, cid: int, now: datetime, actor: str, changes: list[tuple[ResolvedChange, str]],
                      stored: _Stored, audit: list[dict[str, Any]]) -> None:
     """Each changed experiment's final status and reason; one audit row per change."""
     e = s.experiments

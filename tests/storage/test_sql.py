@@ -15,6 +15,7 @@ from doe.domain.records import (
     ALLOWED_TRANSITIONS,
     STATUSES,
     NewExperiment,
+    NewExperimentRef,
     NewMeasurement,
     StatusChange,
 )
@@ -436,7 +437,8 @@ def test_new_experiments_can_be_measured_in_the_same_write(store: SqlStore, conf
     add_experiments(store, config, 1)
     report = store.write(config.name, actor="bob", new_experiments=[
         NewExperiment(recipe(config), "running", 1), NewExperiment(recipe(config), "running", 1)],
-        measurements=[NewMeasurement("#1", CE, 77.0)], status_changes=[StatusChange("#1", "completed")])
+        measurements=[NewMeasurement(NewExperimentRef(1), CE, 77.0)],
+        status_changes=[StatusChange(NewExperimentRef(1), "completed")])
     assert report.experiment_ids == ["E0002", "E0003"]
     frame = store.experiments(config.name).set_index("experiment_id")
     assert frame.loc["E0003", CE] == 77.0 and frame.loc["E0003", "status"] == "completed"
@@ -444,3 +446,22 @@ def test_new_experiments_can_be_measured_in_the_same_write(store: SqlStore, conf
     with pytest.raises(StorageError, match=r"no experiment\(s\) \['#2'\]"):
         store.write(config.name, actor="bob", new_experiments=[NewExperiment(recipe(config), "running", 1)],
                     measurements=[NewMeasurement("#2", CE, 1.0)])
+    with pytest.raises(StorageError, match=r"measurements\[0\]\.experiment_id: .*creates 1 new experiment"):
+        store.write(config.name, actor="bob", new_experiments=[NewExperiment(recipe(config), "running", 1)],
+                    measurements=[NewMeasurement(NewExperimentRef(1), CE, 1.0)])
+    assert counts(store, config.name)[0] == 3
+
+
+def test_text_ids_like_references_are_plain_ids(store: SqlStore, config: CampaignConfig) -> None:
+    """A user's own id ``#1`` is an id, never a reference to a new experiment of the write."""
+    store.create_campaign(config, "alice")
+    report = store.write(config.name, actor="bob", new_experiments=[
+        NewExperiment(recipe(config), "running", 1), NewExperiment(recipe(config), "running", 1, experiment_id="#1"),
+        NewExperiment(recipe(config), "running", 1)],
+        measurements=[NewMeasurement("#1", CE, 71.0), NewMeasurement(NewExperimentRef(0), CE, 70.0),
+                      NewMeasurement(NewExperimentRef(2), CE, 72.0)],
+        status_changes=[StatusChange("#1", "completed")])
+    assert report.experiment_ids == ["E0001", "#1", "E0002"]
+    frame = store.experiments(config.name).set_index("experiment_id")
+    assert frame[CE].to_dict() == {"E0001": 70.0, "#1": 71.0, "E0002": 72.0}
+    assert frame["status"].to_dict() == {"E0001": "running", "#1": "completed", "E0002": "running"}
