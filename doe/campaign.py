@@ -39,7 +39,7 @@ from doe.domain.records import (
     StatusChange,
 )
 from doe.domain.table import ID_COLUMN, check_in_space, validate_experiments
-from doe.domain.values import is_missing, to_python
+from doe.domain.values import is_integer, is_missing, to_python
 from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError
 from doe.storage import open_store
 from doe.templates import resolve_config
@@ -386,7 +386,7 @@ class Campaign:
         from doe.engine import propose
         from doe.version import __version__
 
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= MAX_BATCH:
+        if not is_integer(n) or not 1 <= n <= MAX_BATCH:
             raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, got {n!r}")
         n = int(n)
         config = self.config

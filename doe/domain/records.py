@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from doe.domain.values import is_integer
+
 ExperimentStatus = Literal["proposed", "running", "completed", "failed", "abandoned"]
 STATUSES: tuple[ExperimentStatus, ...] = ("proposed", "running", "completed", "failed", "abandoned")
 PENDING_STATUSES: tuple[ExperimentStatus, ...] = ("proposed", "running")
@@ -63,7 +65,7 @@ class NewExperimentRef:
     index: int
 
     def __post_init__(self) -> None:
-        if isinstance(self.index, bool) or not isinstance(self.index, int) or self.index < 0:
+        if not is_integer(self.index) or self.index < 0:
             raise ValueError(f"NewExperimentRef.index must be a whole number >= 0, got {self.index!r}")
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig
 from doe.domain.records import STATUSES
+from doe.domain.values import is_integer
 from doe.errors import ConfigError, StorageError
 from doe.storage import schema as s
 from doe.storage.engine import mask_url
@@ -172,7 +173,7 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
     measurements = _check_measurements(raw_meas, {x["experiment_id"] for x in experiments})
     audit = [_check_audit_entry(i, raw) for i, raw in enumerate(raw_audit)]
     counter = data.get("experiment_counter", 0)
-    if isinstance(counter, bool) or not isinstance(counter, int) or counter < 0:
+    if not is_integer(counter) or counter < 0:
         raise StorageError(f"export field 'experiment_counter' must be a whole number >= 0, got {shorten(counter)}")
     archived = data.get("archived", False)
     if not isinstance(archived, bool):
@@ -237,7 +238,7 @@ def _check_config_version(i: int, raw: Any, name: str, numbers: set[int]) -> dic
     except (yaml.YAMLError, ConfigError) as err:
         raise StorageError(f"config_versions[{i}] is not a valid configuration: {err}") from err
     number = raw.get("version")
-    if isinstance(number, bool) or not isinstance(number, int) or number < 1 or number in numbers:
+    if not is_integer(number) or number < 1 or number in numbers:
         raise StorageError(f"config_versions[{i}].version must be a unique whole number >= 1, got {shorten(number)}")
     numbers.add(number)
     return {
@@ -269,7 +270,7 @@ def _check_experiment(where: str, eid: str, raw: dict[str, Any], numbers: set[in
     if raw.get("config_version") not in numbers:
         raise StorageError(f"{where}.config_version {shorten(raw.get('config_version'))} is not a version of the export")
     seed = raw.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
+    if seed is not None and (not is_integer(seed) or not 0 <= seed < 2**63):
         raise StorageError(f"{where}.seed must be a whole number from 0 to 2**63-1, got {shorten(seed)}")
     if not isinstance(raw.get("parameters"), dict):
         raise StorageError(f"{where}.parameters must be a mapping")
@@ -302,7 +303,7 @@ def _check_measurements(raw_meas: list[Any], seen: set[str]) -> list[dict[str, A
         link = raw.get("superseded_by")
         if not isinstance(superseded, bool):
             raise StorageError(f"{where}.superseded must be true or false")
-        if link is not None and (isinstance(link, bool) or not isinstance(link, int)
+        if link is not None and (not is_integer(link)
                                  or not 0 <= link < len(raw_meas) or link == i):
             raise StorageError(f"{where}.superseded_by must be the position of another measurement, got {shorten(link)}")
         if not superseded:

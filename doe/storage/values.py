@@ -19,6 +19,7 @@ import numpy as np
 import yaml
 
 from doe.domain.config import CampaignConfig
+from doe.domain.values import is_real_number
 from doe.errors import CellProblem, ConfigError, DataError, StorageError
 
 MAX_ITEMS_PER_WRITE = 200_000
@@ -31,8 +32,6 @@ MAX_LABEL = 64
 """Characters of an experiment id, batch id, outcome name, unit or package version."""
 MAX_ACTOR = 200
 MAX_CAMPAIGN_NAME = 120
-REL_TOL = 1e-12
-"""Two values of one measurement closer than this (relative) are the same value."""
 
 OUTCOME_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
@@ -113,7 +112,7 @@ def dumps_json(value: Any, where: str) -> str:
 
 
 def check_finite(value: Any, where: str, row: int | None = None, column: str = "value") -> float:
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.integer | np.floating):
+    if not is_real_number(value):
         raise DataError(
             f"{where}: expected a number, got {shorten(value)}",
             [CellProblem(row, column, value, "not a number")],
@@ -126,10 +125,6 @@ def check_finite(value: Any, where: str, row: int | None = None, column: str = "
             [CellProblem(row, column, value, "not a finite number")],
         )
     return number
-
-
-def same_value(a: float, b: float) -> bool:
-    return a == b or math.isclose(a, b, rel_tol=REL_TOL, abs_tol=0.0)
 
 
 def iso_time(value: datetime | None) -> str | None:

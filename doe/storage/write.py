@@ -22,7 +22,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -38,6 +37,7 @@ from doe.domain.records import (
     StatusChange,
     WriteReport,
 )
+from doe.domain.values import is_integer, same_value
 from doe.errors import ConflictError, StorageError
 from doe.storage import schema as s
 from doe.storage.rows import audit_row, bump_revision, campaign_row, latest_config
@@ -51,7 +51,6 @@ from doe.storage.values import (
     check_text,
     chunks,
     dumps_json,
-    same_value,
     shorten,
     utc_now,
 )
@@ -144,9 +143,9 @@ def prepare_experiment(i: int, e: NewExperiment) -> dict[str, Any]:
             check_text(value, f"{where}.parameters.{key}", max_len=MAX_LABEL * 4)
         elif value is not None:
             check_finite(value, f"{where}.parameters.{key}", i, str(key))
-    if isinstance(e.config_version, bool) or not isinstance(e.config_version, int | np.integer):
+    if not is_integer(e.config_version):
         raise StorageError(f"{where}: config_version must be a whole number, got {shorten(e.config_version)}")
-    if e.seed is not None and (isinstance(e.seed, bool) or not isinstance(e.seed, int | np.integer)
+    if e.seed is not None and (not is_integer(e.seed)
                                or not 0 <= int(e.seed) < 2**63):
         raise StorageError(f"{where}: seed must be a whole number from 0 to 2**63-1, got {shorten(e.seed)}")
     return {
