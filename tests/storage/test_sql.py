@@ -219,15 +219,40 @@ def test_a_batch_with_one_bad_item_writes_nothing(store: SqlStore, config: Campa
                     status_changes=[StatusChange("E9998", "running")])
 
 
+def _fail_audit_action(store: SqlStore, action: str) -> None:
+    """Make the database itself refuse audit rows with ``action``: the audit rows are the last
+    rows a write inserts, so such a write fails after its experiments and measurements went in."""
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log "
+                f"WHEN NEW.action = '{action}' BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END")
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF NEW.action = '{action}' THEN RAISE EXCEPTION 'refused by test trigger'; END IF; "
+                "RETURN NEW; END $$")
+            conn.exec_driver_sql("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log "
+                                 "FOR EACH ROW EXECUTE FUNCTION refuse_audit()")
+
+
 def test_database_error_mid_write_rolls_back(store: SqlStore, config: CampaignConfig) -> None:
-    """A failure inside the transaction (here a unit too long for its column) leaves nothing."""
+    """A failure inside the transaction, after experiments, measurements and a status change
+    were written, leaves nothing: no rows, same revision, same experiment counter."""
     store.create_campaign(config, "alice")
     [eid] = add_experiments(store, config, 1)
-    before = counts(store, config.name)
-    with pytest.raises(StorageError):
-        store.write(config.name, actor="alice", new_experiments=[NewExperiment(recipe(config), "proposed", 1)],
-                    measurements=[NewMeasurement(eid, CE, 90.0, unit="u" * 33)])
-    assert counts(store, config.name) == before
+    before = (counts(store, config.name), store.revision(config.name), store.export_campaign(config.name))
+    _fail_audit_action(store, "boom")
+    with pytest.raises(StorageError, match="refused by test trigger"):
+        store.write(config.name, actor="alice", audit_action="boom",
+                    new_experiments=[NewExperiment(recipe(config), "running", 1)],
+                    measurements=[NewMeasurement(eid, CE, 90.0), NewMeasurement(NewExperimentRef(0), CE, 91.0)],
+                    status_changes=[StatusChange(eid, "completed")])
+    after = (counts(store, config.name), store.revision(config.name), store.export_campaign(config.name))
+    assert after == before
+    report = store.write(config.name, actor="alice", new_experiments=[NewExperiment(recipe(config), "running", 1)],
+                         measurements=[NewMeasurement(eid, CE, 90.0)], status_changes=[StatusChange(eid, "completed")])
+    assert report.experiment_ids == ["E0002"] and report.measurements_added == 1
 
 
 # --------------------------------------------------------------------------- measurements
