@@ -31,14 +31,14 @@ import pandas as pd
 
 from doe.domain import ranking
 from doe.domain.config import CampaignConfig
-from doe.domain.parameters import CategoricalParameter
 from doe.domain.planning import plan_record
 from doe.domain.records import (
     PENDING_STATUSES,
     NewExperiment,
     StatusChange,
 )
-from doe.domain.table import ID_COLUMN, check_in_space, validate_experiments
+from doe.domain.requests import validate_candidates, validate_fixed
+from doe.domain.table import ID_COLUMN, validate_experiments
 from doe.domain.values import is_integer, is_missing, to_python
 from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError
 from doe.storage import open_store
@@ -390,8 +390,9 @@ class Campaign:
             raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, got {n!r}")
         n = int(n)
         config = self.config
-        fixed_clean = self._validate_fixed(fixed)
-        candidates_clean = self._validate_candidates(candidates, fixed_clean) if candidates is not None else None
+        fixed_clean = validate_fixed(fixed, config)
+        candidates_clean = (None if candidates is None else
+                            validate_candidates(candidates, config, fixed_clean, self._ignorable(candidates)))
 
         history = self.history()
         training = self._training_table(history)
@@ -435,43 +436,6 @@ class Campaign:
         recipes["batch_id"] = batch_id
         logger.info("campaign %r: proposed %s (%s)", self._name, report.experiment_ids, proposal.strategy)
         return recipes
-
-    def _validate_fixed(self, fixed: dict[str, Any] | None) -> dict[str, Any]:
-        if not fixed:
-            return {}
-        if not isinstance(fixed, dict):
-            raise DataError(f"fixed: give a mapping of parameter name to value, got {type(fixed).__name__}")
-        config = self.config
-        unknown = [k for k in fixed if k not in config.parameter_names]
-        if unknown:
-            raise DataError(
-                "fixed: unknown parameter(s)",
-                [CellProblem(None, str(k), fixed[k], f"not a parameter; parameters: {config.parameter_names}")
-                 for k in unknown],
-            )
-        clean = validate_experiments(pd.DataFrame([fixed]), config, parameters="optional", outcomes_allowed=False)
-        values = {k: to_python(clean.iloc[0][k]) for k in fixed}
-        for con in config.linear_constraints:
-            if set(con.coefficients) <= set(values) and not con.satisfied(values):
-                raise DataError(f"fixed: the values {values} violate the constraint {con.text()}")
-        return values
-
-    def _validate_candidates(self, candidates: pd.DataFrame, fixed: dict[str, Any]) -> pd.DataFrame:
-        config = self.config
-        clean = validate_experiments(candidates, config, outcomes_allowed=False,
-                                     ignore_columns=self._ignorable(candidates))
-        clean = clean[config.parameter_names]
-        problems = check_in_space(clean, config)
-        if problems:
-            raise DataError("candidates: some recipes lie outside the campaign's constraints", problems)
-        for k, v in fixed.items():
-            column = clean[k]
-            keep = column.eq(v) if isinstance(config.parameter(k), CategoricalParameter) else np.isclose(
-                column.astype(float), float(v))
-            clean = clean[keep]
-        if clean.empty:
-            raise ProposalError("candidates: no candidate recipe matches the fixed values")
-        return clean.reset_index(drop=True)
 
     def accept(self, experiment_ids: Iterable[str] | None = None) -> list[str]:
         """Mark proposed experiments as running (all proposed ones when ids is None)."""
