@@ -29,15 +29,17 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from doe.domain import ranking
 from doe.domain.config import CampaignConfig
-from doe.domain.parameters import CategoricalParameter
+from doe.domain.planning import plan_record
 from doe.domain.records import (
     PENDING_STATUSES,
     NewExperiment,
-    NewMeasurement,
     StatusChange,
 )
-from doe.domain.table import ID_COLUMN, check_in_space, validate_experiments
+from doe.domain.requests import validate_candidates, validate_fixed
+from doe.domain.table import ID_COLUMN, validate_experiments
+from doe.domain.values import is_integer, is_missing, to_python
 from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError
 from doe.storage import open_store
 from doe.templates import resolve_config
@@ -384,12 +386,13 @@ class Campaign:
         from doe.engine import propose
         from doe.version import __version__
 
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= MAX_BATCH:
+        if not is_integer(n) or not 1 <= n <= MAX_BATCH:
             raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, got {n!r}")
         n = int(n)
         config = self.config
-        fixed_clean = self._validate_fixed(fixed)
-        candidates_clean = self._validate_candidates(candidates, fixed_clean) if candidates is not None else None
+        fixed_clean = validate_fixed(fixed, config)
+        candidates_clean = (None if candidates is None else
+                            validate_candidates(candidates, config, fixed_clean, self._ignorable(candidates)))
 
         history = self.history()
         training = self._training_table(history)
@@ -420,8 +423,8 @@ class Campaign:
         prediction_cols = [c for c in recipes.columns if c not in config.parameter_names]
         new = []
         for row in recipes.to_dict("records"):
-            params = {p: _plain(row[p]) for p in config.parameter_names}
-            predictions = {c: _plain(row[c]) for c in prediction_cols if not _missing(row[c])}
+            params = {p: to_python(row[p]) for p in config.parameter_names}
+            predictions = {c: to_python(row[c]) for c in prediction_cols if not is_missing(row[c])}
             new.append(NewExperiment(
                 parameters=params, status="proposed", config_version=self.config_version,
                 batch_id=batch_id, source="doe", seed=batch_seed,
@@ -433,43 +436,6 @@ class Campaign:
         recipes["batch_id"] = batch_id
         logger.info("campaign %r: proposed %s (%s)", self._name, report.experiment_ids, proposal.strategy)
         return recipes
-
-    def _validate_fixed(self, fixed: dict[str, Any] | None) -> dict[str, Any]:
-        if not fixed:
-            return {}
-        if not isinstance(fixed, dict):
-            raise DataError(f"fixed: give a mapping of parameter name to value, got {type(fixed).__name__}")
-        config = self.config
-        unknown = [k for k in fixed if k not in config.parameter_names]
-        if unknown:
-            raise DataError(
-                "fixed: unknown parameter(s)",
-                [CellProblem(None, str(k), fixed[k], f"not a parameter; parameters: {config.parameter_names}")
-                 for k in unknown],
-            )
-        clean = validate_experiments(pd.DataFrame([fixed]), config, parameters="optional", outcomes_allowed=False)
-        values = {k: _plain(clean.iloc[0][k]) for k in fixed}
-        for con in config.linear_constraints:
-            if set(con.coefficients) <= set(values) and not con.satisfied(values):
-                raise DataError(f"fixed: the values {values} violate the constraint {con.text()}")
-        return values
-
-    def _validate_candidates(self, candidates: pd.DataFrame, fixed: dict[str, Any]) -> pd.DataFrame:
-        config = self.config
-        clean = validate_experiments(candidates, config, outcomes_allowed=False,
-                                     ignore_columns=self._ignorable(candidates))
-        clean = clean[config.parameter_names]
-        problems = check_in_space(clean, config)
-        if problems:
-            raise DataError("candidates: some recipes lie outside the campaign's constraints", problems)
-        for k, v in fixed.items():
-            column = clean[k]
-            keep = column.eq(v) if isinstance(config.parameter(k), CategoricalParameter) else np.isclose(
-                column.astype(float), float(v))
-            clean = clean[keep]
-        if clean.empty:
-            raise ProposalError("candidates: no candidate recipe matches the fixed values")
-        return clean.reset_index(drop=True)
 
     def accept(self, experiment_ids: Iterable[str] | None = None) -> list[str]:
         """Mark proposed experiments as running (all proposed ones when ids is None)."""
@@ -534,95 +500,18 @@ class Campaign:
             rejected = list(err.problems)
             kept = table.reset_index(drop=True).drop(index=bad_rows)
             clean = validate_experiments(kept, config, parameters="optional", ignore_columns=self._ignorable(kept))
-        history = self.history()
-        known = history.set_index(ID_COLUMN) if len(history) else None
-        params = config.parameter_names
-        outcome_cols = [o for o in config.outcome_names if o in clean.columns]
-        problems: list[CellProblem] = []
-        new_experiments: list[NewExperiment] = []
-        changes: list[StatusChange] = []
-        measurements: list[NewMeasurement] = []
-        row_ids: list[str | None] = []
-        new_rows: list[int] = []
-        for pos, (label, row) in enumerate(clean.iterrows()):
-            row_problems: list[CellProblem] = []
-            exp_id = row.get(ID_COLUMN) if ID_COLUMN in clean.columns else None
-            exp_id = None if exp_id is None or (isinstance(exp_id, float) and np.isnan(exp_id)) else str(exp_id)
-            reason = row.get("failure_reason") if "failure_reason" in clean.columns else None
-            reason = reason if isinstance(reason, str) and reason.strip() else None
-            failed = bool(row.get("failed", False)) or reason is not None
-            measured = {o: float(row[o]) for o in outcome_cols if not np.isnan(row[o])}
-            note = row.get("note") if "note" in clean.columns else None
-            note = note if isinstance(note, str) else None
-            if exp_id is not None and known is not None and exp_id in known.index:
-                stored = known.loc[exp_id]
-                for p in params:
-                    given = p in clean.columns and not _missing(row[p])
-                    if given and not _same(row[p], stored[p]):
-                        row_problems.append(CellProblem(int(label), p, row[p],
-                                                        f"differs from the stored value {stored[p]!r} of {exp_id}"))
-                if stored["status"] == "abandoned":
-                    row_problems.append(CellProblem(int(label), ID_COLUMN, exp_id,
-                                                    "the experiment was abandoned; record it under a new id"))
-                status = stored["status"]
-                if failed:
-                    if status != "failed" or (reason and reason != stored.get("failure_reason")):
-                        changes.append(StatusChange(exp_id, "failed", reason or "failed (no reason given)"))
-                elif measured and status != "completed":
-                    changes.append(StatusChange(exp_id, "completed"))
-                elif not measured and not failed:
-                    row_problems.append(CellProblem(int(label), ID_COLUMN, exp_id,
-                                                    "the row has no measured outcome and is not marked failed"))
-            else:
-                missing = [p for p in params if p not in clean.columns or _missing(row[p])]
-                for p in missing:
-                    row_problems.append(CellProblem(int(label), p, None,
-                                                    "a new experiment needs every parameter "
-                                                    f"({config.parameter(p).describe_allowed()})"))
-                if not missing:
-                    values = {p: _plain(row[p]) for p in params}
-                    for con in config.linear_constraints:
-                        if not con.satisfied(values):
-                            row_problems.append(CellProblem(int(label), ",".join(con.coefficients), values,
-                                                            f"violates constraint {con.text()}"))
-                status = "failed" if failed else ("completed" if measured else "running")
-                if not row_problems:
-                    new_experiments.append(NewExperiment(
-                        parameters=values, status=status, config_version=self.config_version,
-                        experiment_id=exp_id, source="import", failure_reason=reason if failed else None,
-                    ))
-                    new_rows.append(pos)
-            if row_problems:
-                problems.extend(row_problems)
-                row_ids.append(None)
-                continue
-            row_ids.append(exp_id)
-            for outcome, value in measured.items():
-                measurements.append(NewMeasurement(exp_id or f"#new{pos}", outcome, value,
-                                                   unit=config.unit_of(outcome), note=note))
-        if problems:
+        plan = plan_record(clean, self.history(), config, self.config_version)
+        if plan.problems:
             if not valid_rows_only:
-                raise DataError(f"the table has {len(problems)} problem(s); nothing was recorded", problems)
-            rejected += problems
-        # Measurements of new experiments refer to them as "#<k>" (k-th new experiment):
-        # the store gives them their ids and resolves the references in the same transaction.
-        index_of_pos = {pos: k for k, pos in enumerate(new_rows)}
-        measurements = [
-            m if not m.experiment_id.startswith("#new") else
-            NewMeasurement(f"#{index_of_pos[int(m.experiment_id[4:])]}", m.outcome, m.value, m.unit,
-                           m.measured_at, m.note)
-            for m in measurements
-        ]
+                raise DataError(f"the table has {len(plan.problems)} problem(s); nothing was recorded", plan.problems)
+            rejected += plan.problems
         report = self._store.write(
-            self._name, actor=self.actor, new_experiments=new_experiments, measurements=measurements,
-            status_changes=changes, allow_corrections=correct, audit_action="record",
+            self._name, actor=self.actor, new_experiments=plan.new_experiments, measurements=plan.measurements,
+            status_changes=plan.status_changes, allow_corrections=correct, audit_action="record",
         )
-        created = list(report.experiment_ids)
-        id_of_pos = {pos: created[k] for pos, k in index_of_pos.items()}
         return RecordReport(
-            experiment_ids=[id_of_pos.get(pos, rid) for pos, rid in enumerate(row_ids)
-                            if rid is not None or pos in id_of_pos],
-            created=created,
+            experiment_ids=plan.experiment_ids(report.experiment_ids),
+            created=list(report.experiment_ids),
             measurements_added=report.measurements_added,
             measurements_unchanged=report.measurements_unchanged,
             measurements_corrected=report.measurements_corrected,
@@ -631,52 +520,18 @@ class Campaign:
 
     # ------------------------------------------------------------------ results
     def best(self, n: int = 1) -> pd.DataFrame:
-        """The best measured experiments.
+        """The best measured experiments (see :func:`doe.domain.ranking.best`).
 
         One objective: the top ``n`` completed experiments that meet the outcome constraints.
         Several: the Pareto-optimal experiments ranked by the weighted sum of their objectives
         scaled to the observed range (``Objective.weight``, default 1), top ``n``.
         """
-        front = self._feasible_completed()
-        if front.empty:
-            return front
-        objectives = self.config.objectives
-        if len(objectives) == 1:
-            o = objectives[0]
-            return front.sort_values(o.name, ascending=o.goal == "minimize", kind="stable").head(n).reset_index(drop=True)
-        front = self.pareto_front()
-        scores = np.zeros(len(front))
-        for o in objectives:
-            values = front[o.name].astype(float).to_numpy() * o.sign
-            span = np.ptp(values) or 1.0
-            scores += (o.weight or 1.0) * (values - values.min()) / span
-        order = np.argsort(-scores, kind="stable")
-        return front.iloc[order].head(n).reset_index(drop=True)
-
-    def _feasible_completed(self) -> pd.DataFrame:
-        config = self.config
-        table = self.history(status="completed")
-        objectives = config.objective_names
-        table = table[table[objectives].notna().all(axis=1)]
-        for con in config.outcome_constraints:
-            values = table[con.outcome].astype(float)
-            ok = values.isna() | (values <= con.bound if con.operator == "<=" else values >= con.bound)
-            table = table[ok]
-        if len(config.objectives) == 1:
-            o = config.objectives[0]
-            if o.threshold is not None:
-                table = table[table[o.name] * o.sign >= o.threshold * o.sign]
-        return table.reset_index(drop=True)
+        return ranking.best(self.history(status="completed"), self.config, n)
 
     def pareto_front(self) -> pd.DataFrame:
         """Completed experiments that meet the outcome constraints and that no other such
         experiment beats on every objective (history rows)."""
-        table = self._feasible_completed()
-        if table.empty:
-            return table
-        signed = np.column_stack([table[o.name].astype(float).to_numpy() * o.sign for o in self.config.objectives])
-        keep = pareto_mask(signed)
-        return table[keep].reset_index(drop=True)
+        return ranking.pareto_front(self.history(status="completed"), self.config)
 
     # ------------------------------------------------------------------ exchange
     def export_json(self) -> dict[str, Any]:
@@ -709,17 +564,6 @@ class Campaign:
         return f"Campaign(name={self._name!r}, storage={self._store.url!r})"
 
 
-def pareto_mask(signed: np.ndarray) -> np.ndarray:
-    """Rows of ``signed`` (larger is better in every column) that no other row dominates."""
-    n = len(signed)
-    keep = np.ones(n, dtype=bool)
-    for i in range(n):
-        others = np.delete(signed, i, axis=0)
-        dominated = np.any(np.all(others >= signed[i], axis=1) & np.any(others > signed[i], axis=1))
-        keep[i] = not dominated
-    return keep
-
-
 def list_campaigns(storage: str | None = None, include_archived: bool = False) -> pd.DataFrame:
     """The campaigns in a store: name, created_at, created_by, archived, config_version,
     n_experiments, updated_at."""
@@ -738,20 +582,3 @@ def ensure_demo_campaign(storage: str | None = None, name: str = "hfo2-ncm85-dem
     campaign = Campaign.from_config("hfo2-ncm85", storage=storage, name=name, actor="doe-demo")
     campaign.record(load_recipes())
     return campaign
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, str) or isinstance(b, str):
-        return str(a) == str(b)
-    return bool(np.isclose(float(a), float(b), rtol=1e-9, atol=1e-12))
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars to plain Python (JSON-able)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

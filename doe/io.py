@@ -32,6 +32,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.table import ID_COLUMN, META_COLUMNS
+from doe.domain.values import is_integer
 from doe.errors import CellProblem, DataError
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ def _text_cell(value: Any) -> Any:
         return math.nan
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, int) and not isinstance(value, bool):
+    if is_integer(value):
         return str(value)
     return value.strip() if isinstance(value, str) else value
 

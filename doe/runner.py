@@ -32,6 +32,7 @@ import pandas as pd
 
 from doe.domain.records import PENDING_STATUSES
 from doe.domain.table import ID_COLUMN
+from doe.domain.values import is_integer, is_real_number
 from doe.errors import DataError, DoeError, ProposalError
 from doe.executors import describe_exception
 
@@ -71,12 +72,12 @@ class Stop:
                 raise DoeError(f"Stop.target: give a mapping of objective name to value, got {self.target!r}")
             clean: dict[str, float] = {}
             for name, value in self.target.items():
-                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                if not is_real_number(value) or not math.isfinite(value):
                     raise DoeError(f"Stop.target[{name!r}]: must be a finite number, got {value!r}")
                 clean[str(name)] = float(value)
             object.__setattr__(self, "target", MappingProxyType(clean))
         if self.patience is not None and (
-            isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1
+            not is_integer(self.patience) or self.patience < 1
         ):
             raise DoeError(f"Stop.patience: must be a whole number of batches >= 1, got {self.patience!r}")
 
@@ -192,7 +193,7 @@ def run(
     _check_int("max_pending", max_pending, 1)
     if max_pending < batch_size:
         raise DoeError(f"max_pending ({max_pending}) must be at least batch_size ({batch_size})")
-    if isinstance(poll_interval_s, bool) or not isinstance(poll_interval_s, int | float) or poll_interval_s < 0:
+    if not is_real_number(poll_interval_s) or poll_interval_s < 0:
         raise DoeError(f"poll_interval_s: a number of seconds >= 0, got {poll_interval_s!r}")
     if on_progress is not None and not callable(on_progress):
         raise DoeError(f"on_progress: give a function that takes a Progress, got {on_progress!r}")
@@ -211,7 +212,7 @@ def run(
 
 
 def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+    if not is_integer(value) or value < low:
         raise DoeError(f"{name}: must be a whole number >= {low}, got {value!r}")
 
 

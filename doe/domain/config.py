@@ -34,6 +34,7 @@ from doe.domain.parameters import (
     Parameter,
     check_name,
 )
+from doe.domain.values import is_integer
 from doe.errors import ConfigError
 
 _PARAMETER = TypeAdapter(Parameter)
@@ -156,7 +157,7 @@ class CampaignConfig(BaseModel):
             constraints.append(con)
 
         seed = data.get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
+        if seed is not None and (not is_integer(seed) or not 0 <= seed <= MAX_SEED):
             problems.append(f"seed: must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
         description = data.get("description")
         if description is not None and not isinstance(description, str):

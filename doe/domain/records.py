@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from doe.domain.values import is_integer
+
 ExperimentStatus = Literal["proposed", "running", "completed", "failed", "abandoned"]
 STATUSES: tuple[ExperimentStatus, ...] = ("proposed", "running", "completed", "failed", "abandoned")
 PENDING_STATUSES: tuple[ExperimentStatus, ...] = ("proposed", "running")
@@ -52,10 +54,33 @@ class NewExperiment:
 
 
 @dataclass(frozen=True)
+class NewExperimentRef:
+    """The ``index``-th (0-based) of the new experiments of the same write, before it has an id.
+
+    A measurement or status change names its experiment with one of these when that
+    experiment is created by the same write, so new experiments and their results land in
+    one transaction. A plain text id is always an experiment id, even one such as ``"#1"``.
+    """
+
+    index: int
+
+    def __post_init__(self) -> None:
+        if not is_integer(self.index) or self.index < 0:
+            raise ValueError(f"NewExperimentRef.index must be a whole number >= 0, got {self.index!r}")
+
+    def __str__(self) -> str:
+        return f"new experiment {self.index} of this write"
+
+
+ExperimentRef = str | NewExperimentRef
+"""An experiment named by its id, or by its place among the new experiments of the same write."""
+
+
+@dataclass(frozen=True)
 class NewMeasurement:
     """One measured value of one outcome of one experiment."""
 
-    experiment_id: str
+    experiment_id: ExperimentRef
     outcome: str
     value: float
     unit: str | None = None
@@ -65,7 +90,9 @@ class NewMeasurement:
 
 @dataclass(frozen=True)
 class StatusChange:
-    experiment_id: str
+    """A new status (with a reason for ``failed``/``abandoned``) of one experiment."""
+
+    experiment_id: ExperimentRef
     status: ExperimentStatus
     reason: str | None = None
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter, DiscreteParameter
+from doe.domain.values import is_integer
 from doe.engine.acquisition import build_acquisition
 from doe.engine.design import initial_design
 from doe.engine.encoding import Encoder
@@ -141,7 +142,7 @@ def _propose(
     settings: EngineSettings | None = None,
     surrogates: Surrogates | None = None,
 ) -> Proposal:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+    if not is_integer(n) or n < 1:
         raise ProposalError(f"number of recipes to propose: must be a whole number >= 1, got {n!r}")
     n = int(n)
     settings = settings if settings is not None else EngineSettings()

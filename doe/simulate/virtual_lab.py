@@ -119,6 +119,7 @@ import pandas as pd
 from doe.domain import CampaignConfig, validate_experiments
 from doe.domain.parameters import ContinuousParameter, DiscreteParameter
 from doe.domain.table import ID_COLUMN
+from doe.domain.values import is_integer
 from doe.errors import ConfigError, DataError
 from doe.templates import resolve_config
 
@@ -304,7 +305,7 @@ class VirtualLab:
     NOISE_SD: ClassVar[dict[str, float]] = NOISE_SD
 
     def __init__(self, seed: int | None = None, noise: bool = True, failures: bool = True) -> None:
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
+        if seed is not None and (not is_integer(seed) or seed < 0):
             raise DataError(f"seed must be a non-negative integer or None, got {seed!r}")
         self.seed = seed
         self.noise = bool(noise)

@@ -61,8 +61,8 @@ class CampaignStore(Protocol):
         Order inside the transaction: new experiments, then measurements, then status changes.
         ``WriteReport.experiment_ids`` lists the ids of ``new_experiments`` in order (assigned
         ``E0001``, ``E0002``, ... where ``experiment_id`` is None). A measurement or status
-        change whose ``experiment_id`` is ``"#<k>"`` refers to ``new_experiments[k]`` of the
-        same call (so new experiments and their results land in one transaction).
+        change whose ``experiment_id`` is ``NewExperimentRef(k)`` refers to ``new_experiments[k]``
+        of the same call (so new experiments and their results land in one transaction).
         A measurement equal to the current value of (experiment, outcome) is skipped
         (idempotent). A different value raises ConflictError (nothing written) unless
         ``allow_corrections``: then the old value is kept as superseded history.

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.values import same_value
 from doe.errors import CellProblem, DataError
 
 ID_COLUMN = "experiment_id"
@@ -175,7 +176,7 @@ def _same(a: Any, b: Any) -> bool:
     if _missing(a) or _missing(b):
         return False
     if isinstance(a, int | float | np.number) and isinstance(b, int | float | np.number):
-        return bool(np.isclose(float(a), float(b), rtol=1e-12, atol=0.0))
+        return same_value(float(a), float(b))
     return str(a).strip() == str(b).strip()
 
 
