@@ -36,7 +36,6 @@ import numpy as np
 from doe.domain.config import CampaignConfig
 from doe.engine.encoding import Encoder
 from doe.engine.feasibility import FeasibilityModel
-from doe.engine.gp import gp_model
 from doe.engine.surrogates import Surrogates
 
 logger = logging.getLogger(__name__)
@@ -153,12 +152,12 @@ def _predicted_best_class() -> Any:
 
 def _incumbent(surrogates: Surrogates, objective: Any, limits: list[tuple[str, str, float, str]]) -> np.ndarray:
     """Best measured recipe of ``objective`` among those meeting the measured outcome constraints."""
-    data = surrogates._data[objective.name]
+    data = surrogates.training_data(objective.name)
     meets = np.ones(len(data.y), dtype=bool)
     for name, op, bound, _ in limits:
         if name == objective.name:
             continue
-        other = surrogates._data[name]
+        other = surrogates.training_data(name)
         measured = dict(zip(other.positions.tolist(), other.y.tolist(), strict=True))
         for r, position in enumerate(data.positions.tolist()):
             value = measured.get(position)
@@ -171,7 +170,7 @@ def _incumbent(surrogates: Surrogates, objective: Any, limits: list[tuple[str, s
 
 
 def _signed_observed(surrogates: Surrogates, name: str, sign: float) -> np.ndarray:
-    return sign * surrogates._data[name].y
+    return sign * surrogates.training_data(name).y
 
 
 def build_acquisition(
@@ -218,7 +217,7 @@ def build_acquisition(
         if kind == "gp":
             limits.append((con.outcome, con.operator, con.bound, con.text()))
         elif kind == "constant":
-            value = surrogates._data[con.outcome].constant
+            value = surrogates.training_data(con.outcome).constant
             if not con.satisfied(value):
                 logger.warning(
                     "constraint %s: every measurement (%g) violates it and the outcome does not vary; "
@@ -235,13 +234,13 @@ def build_acquisition(
         if name not in used:
             used.append(name)
 
-    model = gp_model([surrogates.model(name) for name in used])
+    model = surrogates.acquisition_model(used)
 
     # baseline: successful recipes where any used outcome was measured
     measured = np.zeros(len(surrogates.X_), dtype=bool)
     positions = {int(p): r for r, p in enumerate(surrogates.positions_)}
     for name in used:
-        for p in surrogates._data[name].positions:
+        for p in surrogates.training_data(name).positions:
             measured[positions[int(p)]] = True
     X_baseline = torch.as_tensor(surrogates.X_[measured], **kw)
 
@@ -249,7 +248,7 @@ def build_acquisition(
     etas = []
     for name, op, bound, _ in limits:
         j = used.index(name)
-        spread = float(np.std(surrogates._data[name].y)) or 1.0
+        spread = float(np.std(surrogates.training_data(name).y)) or 1.0
         etas.append(max(1e-3, 1e-2 * spread))
         if op == "<=":
             constraints.append(lambda Y, j=j, b=bound: Y[..., j] - b)
@@ -312,7 +311,7 @@ def build_acquisition(
 
     objective = objectives[0]
     index = used.index(objective.name)
-    spread = float(np.std(surrogates._data[objective.name].y)) or 1.0
+    spread = float(np.std(surrogates.training_data(objective.name).y)) or 1.0
     output_limits = [(used.index(name), op, bound) for name, op, bound, _ in limits]
 
     def make_best_guess() -> Any:

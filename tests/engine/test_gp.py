@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from doe.engine.gp import ExactGP, gp_model
+from doe.engine.botorch_model import GPModel
+from doe.engine.gp import ExactGP
 
 
 def _reference(X: np.ndarray, y: np.ndarray, Xs: np.ndarray, ls: np.ndarray, noise: float, c: float,
@@ -53,7 +54,7 @@ def test_botorch_model_samples_have_the_posterior_moments() -> None:
     rng = np.random.default_rng(1)
     X = rng.random((10, 2))
     gps = [ExactGP({}, 2, torch.device("cpu")).fit(X, X[:, 0] + j * X[:, 1], maxiter=50, seed=0) for j in range(2)]
-    model = gp_model(gps)
+    model = GPModel(gps)
     assert model.num_outputs == 2
     Xs = torch.as_tensor(rng.random((1, 3, 2)))
     posterior = model.posterior(Xs)
