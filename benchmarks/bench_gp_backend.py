@@ -183,6 +183,7 @@ def run_one(backend: str, history: Any, config: Any, test: tuple[Any, Any], seed
     wall0, cpu0 = time.perf_counter(), time.process_time()
     surrogates = make().fit(history, seed=seed)
     fit_cpu, fit_wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    log.info("%s: fit %.2f s CPU (%.2f s wall); proposing", backend, fit_cpu, fit_wall)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     proposal = propose(config, history, BATCH, seed=seed, settings=settings, surrogates=surrogates)
     propose_cpu, propose_wall = time.process_time() - cpu0, time.perf_counter() - wall0
