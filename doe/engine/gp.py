@@ -182,11 +182,7 @@ class ExactGP:
         from scipy.optimize import minimize
 
         kw: dict[str, Any] = {"dtype": torch.float64, "device": self.device}
-        y_np = np.asarray(y_np, dtype=float)
-        self.y_mean_ = float(y_np.mean())
-        sd = float(y_np.std(ddof=1)) if len(y_np) > 1 else 0.0
-        self.y_sd_ = sd if sd > 1e-12 * max(1.0, abs(self.y_mean_)) else 1.0
-        z_np = (y_np - self.y_mean_) / self.y_sd_
+        z_np = self._standardise(y_np)
         fit_rows = np.arange(len(y_np))
         if len(fit_rows) > FIT_SUBSET:
             fit_rows = np.sort(np.random.default_rng(seed).choice(len(y_np), FIT_SUBSET, replace=False))
@@ -238,18 +234,22 @@ class ExactGP:
         import torch
 
         kw: dict[str, Any] = {"dtype": torch.float64, "device": self.device}
-        y_np = np.asarray(y_np, dtype=float)
-        self.y_mean_ = float(y_np.mean())
-        sd = float(y_np.std(ddof=1)) if len(y_np) > 1 else 0.0
-        self.y_sd_ = sd if sd > 1e-12 * max(1.0, abs(self.y_mean_)) else 1.0
+        z = self._standardise(y_np)
         self.lengthscale_ = torch.as_tensor(np.asarray(lengthscale, dtype=float), **kw)
         self.noise_ = float(noise)
         self.constant_ = float(constant)
         self.theta_ = np.concatenate([np.log(np.asarray(lengthscale, dtype=float)), [math.log(noise)], [constant]])
         self.fit_message_ = "hyperparameters given, not fitted"
-        z = (y_np - self.y_mean_) / self.y_sd_
         self._condition(torch.tensor(np.asarray(X_np, dtype=float), **kw), torch.as_tensor(z, **kw))
         return self
+
+    def _standardise(self, y_np: np.ndarray) -> np.ndarray:
+        """Set ``y_mean_`` and ``y_sd_`` (1 for a constant outcome) and return ``(y - mean) / sd``."""
+        y_np = np.asarray(y_np, dtype=float)
+        self.y_mean_ = float(y_np.mean())
+        sd = float(y_np.std(ddof=1)) if len(y_np) > 1 else 0.0
+        self.y_sd_ = sd if sd > 1e-12 * max(1.0, abs(self.y_mean_)) else 1.0
+        return (y_np - self.y_mean_) / self.y_sd_
 
     def _condition(self, X: Tensor, z: Tensor) -> None:
         import torch
