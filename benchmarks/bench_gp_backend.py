@@ -33,11 +33,11 @@ for the two objectives.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_gp_backend.py
-    .venv/bin/python benchmarks/bench_gp_backend.py --sizes 30 --repeats 1   # quick look
+    .venv/bin/python -m benchmarks.bench_gp_backend
+    .venv/bin/python -m benchmarks.bench_gp_backend --sizes 30 --repeats 1   # quick look
     # long sizes in a second run that appends its rows, then the report from every row:
-    .venv/bin/python benchmarks/bench_gp_backend.py --sizes 1000 --append
-    .venv/bin/python benchmarks/bench_gp_backend.py --report-only
+    .venv/bin/python -m benchmarks.bench_gp_backend --sizes 1000 --append
+    .venv/bin/python -m benchmarks.bench_gp_backend --report-only
 
 Rows are appended to the raw CSV as each run finishes, so a run cut short keeps what it measured.
 """
@@ -48,12 +48,9 @@ import argparse
 import csv
 import math
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (
     RESULTS,
