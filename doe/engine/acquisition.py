@@ -29,15 +29,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from doe.domain.config import CampaignConfig
 from doe.engine.encoding import Encoder
 from doe.engine.feasibility import FeasibilityModel
-from doe.engine.gp import gp_model
 from doe.engine.surrogates import Surrogates
+
+if TYPE_CHECKING:
+    from botorch.acquisition import AcquisitionFunction
+    from torch import Tensor
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +142,7 @@ def _predicted_best_class() -> Any:
         def forward(self, X: Any) -> Any:
             from torch.special import log_ndtr
 
-            posterior = self.model.posterior(X)
+            posterior: Any = self.model.posterior(X)  # doe's or BoTorch's posterior: both have mean and variance
             mean = posterior.mean
             sd = posterior.variance.clamp_min(1e-12).sqrt()
             value = self.sign * mean[..., self.index] / self.spread
@@ -153,12 +156,12 @@ def _predicted_best_class() -> Any:
 
 def _incumbent(surrogates: Surrogates, objective: Any, limits: list[tuple[str, str, float, str]]) -> np.ndarray:
     """Best measured recipe of ``objective`` among those meeting the measured outcome constraints."""
-    data = surrogates._data[objective.name]
+    data = surrogates.training_data(objective.name)
     meets = np.ones(len(data.y), dtype=bool)
     for name, op, bound, _ in limits:
         if name == objective.name:
             continue
-        other = surrogates._data[name]
+        other = surrogates.training_data(name)
         measured = dict(zip(other.positions.tolist(), other.y.tolist(), strict=True))
         for r, position in enumerate(data.positions.tolist()):
             value = measured.get(position)
@@ -171,7 +174,7 @@ def _incumbent(surrogates: Surrogates, objective: Any, limits: list[tuple[str, s
 
 
 def _signed_observed(surrogates: Surrogates, name: str, sign: float) -> np.ndarray:
-    return sign * surrogates._data[name].y
+    return sign * surrogates.training_data(name).y
 
 
 def build_acquisition(
@@ -218,7 +221,7 @@ def build_acquisition(
         if kind == "gp":
             limits.append((con.outcome, con.operator, con.bound, con.text()))
         elif kind == "constant":
-            value = surrogates._data[con.outcome].constant
+            value = surrogates.training_data(con.outcome).constant
             if not con.satisfied(value):
                 logger.warning(
                     "constraint %s: every measurement (%g) violates it and the outcome does not vary; "
@@ -228,33 +231,30 @@ def build_acquisition(
         else:
             logger.info("constraint %s: %r has too little data for a model; not used yet", con.text(), con.outcome)
             dropped.append(con.text())
-    if len(config.objectives) == 1 and objectives and objectives[0].threshold is not None:
+    threshold = objectives[0].threshold
+    if len(config.objectives) == 1 and threshold is not None:
         obj = objectives[0]
-        limits.append((obj.name, ">=" if obj.sign > 0 else "<=", float(obj.threshold), f"{obj.name} threshold"))
+        limits.append((obj.name, ">=" if obj.sign > 0 else "<=", float(threshold), f"{obj.name} threshold"))
     for name, *_ in limits:
         if name not in used:
             used.append(name)
 
-    model = gp_model([surrogates.model(name) for name in used])
+    model = surrogates.acquisition_model(used)
 
     # baseline: successful recipes where any used outcome was measured
     measured = np.zeros(len(surrogates.X_), dtype=bool)
     positions = {int(p): r for r, p in enumerate(surrogates.positions_)}
     for name in used:
-        for p in surrogates._data[name].positions:
+        for p in surrogates.training_data(name).positions:
             measured[positions[int(p)]] = True
     X_baseline = torch.as_tensor(surrogates.X_[measured], **kw)
 
-    constraints = []
+    constraints: list[Callable[[Tensor], Tensor]] = []
     etas = []
     for name, op, bound, _ in limits:
-        j = used.index(name)
-        spread = float(np.std(surrogates._data[name].y)) or 1.0
+        spread = float(np.std(surrogates.training_data(name).y)) or 1.0
         etas.append(max(1e-3, 1e-2 * spread))
-        if op == "<=":
-            constraints.append(lambda Y, j=j, b=bound: Y[..., j] - b)
-        else:
-            constraints.append(lambda Y, j=j, b=bound: b - Y[..., j])
+        constraints.append(_constraint_slack(used.index(name), op, bound))
     eta = torch.tensor(etas, **kw) if etas else 1e-3
 
     spec = AcquisitionSpec(
@@ -273,13 +273,18 @@ def build_acquisition(
     def make(X_pending: np.ndarray | None) -> Any:
         sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
         pending = torch.as_tensor(X_pending, **kw) if X_pending is not None and len(X_pending) else None
+        acqf: AcquisitionFunction
         if len(objectives) == 1:
             sign = objectives[0].sign
+
+            def signed_objective(Y: Tensor, X: Tensor | None = None) -> Tensor:
+                return sign * Y[..., 0]
+
             acqf = qLogNoisyExpectedImprovement(
                 model=model,
                 X_baseline=X_baseline,
                 sampler=sampler,
-                objective=GenericMCObjective(lambda Y, X=None, s=sign: s * Y[..., 0]),
+                objective=GenericMCObjective(signed_objective),
                 constraints=constraints or None,
                 eta=eta,
                 X_pending=pending,
@@ -290,13 +295,17 @@ def build_acquisition(
             assert reference is not None
             idx = [used.index(o.name) for o in objectives]
             signs = torch.tensor([o.sign for o in objectives], **kw)
+
+            def signed_objectives(Y: Tensor, X: Tensor | None = None) -> Tensor:
+                return Y[..., idx] * signs
+
             _skip_fused_kernel_compilation()
             acqf = qLogNoisyExpectedHypervolumeImprovement(
                 model=model,
                 ref_point=torch.tensor(reference, **kw),
                 X_baseline=X_baseline,
                 sampler=sampler,
-                objective=GenericMCMultiOutputObjective(lambda Y, X=None, idx=idx, s=signs: Y[..., idx] * s),
+                objective=GenericMCMultiOutputObjective(signed_objectives),
                 constraints=constraints or None,
                 eta=eta,
                 X_pending=pending,
@@ -312,7 +321,7 @@ def build_acquisition(
 
     objective = objectives[0]
     index = used.index(objective.name)
-    spread = float(np.std(surrogates._data[objective.name].y)) or 1.0
+    spread = float(np.std(surrogates.training_data(objective.name).y)) or 1.0
     output_limits = [(used.index(name), op, bound) for name, op, bound, _ in limits]
 
     def make_best_guess() -> Any:
@@ -322,6 +331,13 @@ def build_acquisition(
         return acqf
 
     return AcquisitionFactory(make, make_best_guess, _incumbent(surrogates, objective, limits)), spec
+
+
+def _constraint_slack(output: int, operator: str, bound: float) -> Callable[[Tensor], Tensor]:
+    """BoTorch's constraint callable for ``output <= bound`` or ``>= bound``: feasible where it is <= 0."""
+    if operator == "<=":
+        return lambda Y: Y[..., output] - bound
+    return lambda Y: bound - Y[..., output]
 
 
 def _skip_fused_kernel_compilation() -> None:

@@ -267,7 +267,7 @@ class Encoder:
         slack = self.constraint_slack(X)
         if slack.shape[1] == 0:
             return np.ones(len(slack), dtype=bool)
-        return (slack >= -self.constraint_tolerance()[None, :]).all(axis=1)
+        return np.asarray((slack >= -self.constraint_tolerance()[None, :]).all(axis=1))
 
     def interior_point(self, fixed: dict[int, float] | None = None) -> np.ndarray | None:
         """A point deep inside the linear constraints (Chebyshev centre), or None if infeasible."""

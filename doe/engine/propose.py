@@ -88,10 +88,11 @@ def _supports_model(config: CampaignConfig, surrogates: Surrogates, settings: En
     best = 0
     for name in config.objective_names:
         if surrogates.kind(name) == "gp":
-            best = max(best, len(set(surrogates.encoder_.keys(surrogates._data[name].X))))
+            best = max(best, len(set(surrogates.encoder_.keys(surrogates.training_data(name).X))))
     return best >= needed
 
 
+@single_thread()
 def propose(
     config: CampaignConfig,
     experiments: pd.DataFrame,
@@ -125,23 +126,6 @@ def propose(
         ProposalError: ``n`` < 1, fixed values or constraints leave no recipe, or fewer than
             ``n`` untested candidates remain.
     """
-    with single_thread():
-        return _propose(config, experiments, n, pending=pending, fixed=fixed, candidates=candidates,
-                        seed=seed, settings=settings, surrogates=surrogates)
-
-
-def _propose(
-    config: CampaignConfig,
-    experiments: pd.DataFrame,
-    n: int,
-    *,
-    pending: pd.DataFrame | None = None,
-    fixed: dict[str, Any] | None = None,
-    candidates: pd.DataFrame | None = None,
-    seed: int = 0,
-    settings: EngineSettings | None = None,
-    surrogates: Surrogates | None = None,
-) -> Proposal:
     if not is_integer(n) or n < 1:
         raise ProposalError(f"number of recipes to propose: must be a whole number >= 1, got {n!r}")
     n = int(n)
@@ -158,7 +142,7 @@ def _propose(
     if surrogates is None:
         surrogates = Surrogates(config, settings).fit(experiments, seed=seed)
     else:
-        surrogates._check_fitted()
+        surrogates.check_fitted()
     device = surrogates.device_
     X_done = surrogates.X_
     if pending is not None and len(pending):
@@ -250,7 +234,7 @@ def _best_measured(surrogates: Surrogates, config: CampaignConfig, k: int = 8) -
     for obj in config.objectives:
         if surrogates.kind(obj.name) != "gp":
             continue
-        data = surrogates._data[obj.name]
+        data = surrogates.training_data(obj.name)
         order = np.argsort(-obj.sign * data.y)[:k]
         rows.append(data.X[order])
     return np.vstack(rows) if rows else np.zeros((0, surrogates.encoder_.dim))
