@@ -288,8 +288,9 @@ def restore(url: str, source: Path, *, force: bool = False) -> BackupReport:
         assert isinstance(where, URL)
         return _restore_postgres(source, where, force)
     made_by = "SQLite" if kind == "sqlite" else "PostgreSQL (pg_dump)"
-    raise StorageError(f"the backup file {str(source)!r} is a {made_by} backup and restores only into a "
-                       f"{'an SQLite file' if kind == 'sqlite' else 'a PostgreSQL database'}; to move campaigns "
+    into = "an SQLite file" if kind == "sqlite" else "a PostgreSQL database"
+    raise StorageError(f"the backup file {str(source)!r} is a {made_by} backup and restores only into {into}; "
+                       "to move campaigns "
                        "between backends use `doe export` (JSON) and import them")
 
 
