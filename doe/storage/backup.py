@@ -144,7 +144,8 @@ def _counts_sqlite(conn: sqlite3.Connection) -> BackupCounts:
 def _check_out(out: Path) -> Path:
     out = Path(out).expanduser().resolve()
     if not out.parent.is_dir():
-        raise StorageError(f"the folder of the backup file {str(out)!r} does not exist; create it first")
+        raise StorageError(f"the folder {str(out.parent)!r} for the backup file {out.name!r} does not exist; "
+                           "create it first")
     if out.exists():
         raise StorageError(f"the backup file {str(out)!r} exists already; choose a new name or delete it")
     return out
@@ -302,7 +303,8 @@ def _refuse_nonempty(n_campaigns: int, where: str, force: bool) -> None:
 
 def _restore_sqlite(source: Path, target: Path, force: bool) -> BackupReport:
     if not target.parent.is_dir():
-        raise StorageError(f"the folder of the target database {str(target)!r} does not exist; create it first")
+        raise StorageError(f"the folder {str(target.parent)!r} for the target database {target.name!r} does not "
+                           "exist; create it first")
     if source == target:
         raise StorageError(f"the backup file and the target are the same file {str(target)!r}")
     src = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)
