@@ -291,8 +291,8 @@ def restore(url: str, source: Path, *, force: bool = False) -> BackupReport:
     made_by = "SQLite" if kind == "sqlite" else "PostgreSQL (pg_dump)"
     into = "an SQLite file" if kind == "sqlite" else "a PostgreSQL database"
     raise StorageError(f"the backup file {str(source)!r} is a {made_by} backup and restores only into {into}; "
-                       "to move campaigns "
-                       "between backends use `doe export` (JSON) and import them")
+                       "to move campaigns between backends, export each with `doe export --out campaign.json` "
+                       "and load it with doe.Campaign.import_json")
 
 
 def _refuse_nonempty(n_campaigns: int, where: str, force: bool) -> None:
