@@ -449,6 +449,32 @@ def _simulation_report(config: CampaignConfig, best: pd.DataFrame, lab: Any) -> 
     ])
 
 
+# ---------------------------------------------------------------------- backup / restore
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="New backup file (SQLite database, or pg_dump custom-format archive for PostgreSQL).")
+@_common
+def backup(out: Path, env: _Env) -> None:
+    """Copy the whole database (every campaign) into a new file, safely while others write."""
+    from doe.storage.backup import backup as run_backup
+
+    report = run_backup(env.db, out)
+    click.echo(f"backed up {report.counts} (schema {report.schema_version}) from {report.url} to {report.path}")
+
+
+@cli.command()
+@click.option("--from", "source", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Backup file written by `doe backup` (or pg_dump -Fc).")
+@click.option("--force", is_flag=True, help="Replace a target database that already holds campaigns.")
+@_common
+def restore(source: Path, force: bool, env: _Env) -> None:
+    """Restore a backup into an empty database (--db) and bring it to the newest schema."""
+    from doe.storage.backup import restore as run_restore
+
+    report = run_restore(env.db, source, force=force)
+    click.echo(f"restored {report.counts} from {report.path} into {report.url} (schema {report.schema_version})")
+
+
 # ---------------------------------------------------------------------- app
 @cli.command()
 @click.option("--host", default="localhost", show_default=True, help="Address to serve on.")

@@ -17,7 +17,7 @@ from doe.cli import _simulation_report, cli
 from doe.io import read_table, write_table
 
 PARAMS = VirtualLab(0).config.parameter_names
-COMMANDS = ["init", "suggest", "record", "status", "list", "export", "run", "app"]
+COMMANDS = ["init", "suggest", "record", "status", "list", "export", "run", "backup", "restore", "app"]
 
 
 @pytest.fixture()

@@ -180,6 +180,14 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> frozenset[str]:
+    """Every schema version (Alembic revision) this package can migrate from."""
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(None)  # type: ignore[arg-type]
+    return frozenset(script.revision for script in ScriptDirectory.from_config(cfg).walk_revisions())
+
+
 def migrate(entry: EngineEntry) -> str:
     """Bring the database to the newest schema; return the schema version."""
     from alembic import command
