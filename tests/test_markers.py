@@ -19,10 +19,14 @@ def _collect(*args: str) -> list[str]:
 
 def test_not_postgres_deselects_every_test_on_a_postgres_database() -> None:
     everything = _collect("tests/storage")
-    on_postgres = [t for t in everything if "[postgres" in t]
+    on_postgres = {t for t in everything if "[postgres" in t}  # the store_url[postgres] tests
     assert on_postgres, "the storage tests run on PostgreSQL too"
-    assert sorted(_collect("tests/storage", "-m", "postgres")) == sorted(on_postgres)
-    assert sorted(_collect("tests/storage", "-m", "not postgres")) == sorted(set(everything) - set(on_postgres))
+    # and a test that asks for the postgres_url fixture itself
+    on_postgres.add("tests/storage/test_backup.py::test_postgres_dump_and_restore_are_identical")
+    marked = set(_collect("tests/storage", "-m", "postgres"))
+    assert on_postgres <= marked
+    assert all("postgres" in t for t in marked), sorted(marked)
+    assert sorted(_collect("tests/storage", "-m", "not postgres")) == sorted(set(everything) - marked)
 
 
 def test_the_browser_test_is_marked_browser_and_slow() -> None:
