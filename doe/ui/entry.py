@@ -78,8 +78,12 @@ def main() -> None:
     identity = None
     with components.guard("checking who is signed in") as checking:
         identity = signin.signed_in(url)
-    if not checking.ok or identity is None:
+    if not checking.ok:
         st.stop()
+    if identity is None:  # only the sign-in page, no navigation, no campaign names
+        st.navigation([st.Page(signin.sign_in_page, title="Sign in", url_path="sign-in")],
+                      position="hidden").run()
+        return
     with components.guard("listing the campaigns") as listing:
         sidebar(url, demo, identity)
     if not listing.ok:

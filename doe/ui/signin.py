@@ -55,9 +55,9 @@ def _sso_user_email() -> str | None:
     return str(email) if email else None
 
 
-def signed_in(url: str) -> Identity:
-    """The identity of the person using the app; renders the sign-in page and stops the run
-    while nobody is signed in."""
+def signed_in(url: str) -> Identity | None:
+    """The identity of the person using the app; None while nobody is signed in (then show
+    :func:`sign_in_page` and nothing else)."""
     store = accounts(url)
     sso = sso_configured()
     if not sso and not store.store.has_accounts():
@@ -80,14 +80,20 @@ def signed_in(url: str) -> Identity:
             st.session_state[state.IDENTITY] = current
             return current
         st.session_state.pop(state.USER, None)
-        st.warning("Your account was disabled or removed; sign in again.")
-    _sign_in_page(store, sso)
-    st.stop()
-    raise AssertionError("unreachable")  # st.stop() raises
+        st.session_state[state.SIGNED_OUT_NOTE] = "Your account was disabled or removed; sign in again."
+    return None
 
 
-def _sign_in_page(store: Accounts, sso: bool) -> None:
+def sign_in_page() -> None:
+    """The only page shown before sign-in: the form, and the single-sign-on button."""
+    from doe.ui import resources
+
+    store = accounts(resources.database_url())
+    sso = sso_configured()
     st.title("Sign in to doe")
+    note = st.session_state.pop(state.SIGNED_OUT_NOTE, None)
+    if note:
+        st.warning(note)
     if sso:
         st.button("Sign in with single sign-on", type="primary", on_click=st.login, key=state.SSO_SIGN_IN)
         if not store.store.has_accounts():
