@@ -108,9 +108,11 @@ class AccountStore:
 
     # ------------------------------------------------------------------ users
     def has_accounts(self) -> bool:
-        """Whether any enabled account exists (then the app asks for a login)."""
+        """Whether an enabled built-in account (one with a password) exists: then the app asks
+        for a sign-in. Single-sign-on accounts sign in only where single sign-on is configured."""
         return bool(self._read(lambda conn: conn.execute(
-            sa.select(sa.func.count()).select_from(s.users).where(s.users.c.disabled.is_(False))).scalar()))
+            sa.select(sa.func.count()).select_from(s.users)
+            .where(s.users.c.disabled.is_(False), s.users.c.password_hash.is_not(None))).scalar()))
 
     def add_user(self, username: str, role: str, *, password_hash: str | None, email: str | None = None,
                  actor: str) -> User:

@@ -16,12 +16,17 @@ const provider = new Provider(issuer, {
     client_id: process.env.OIDC_CLIENT_ID,
     client_secret: process.env.OIDC_CLIENT_SECRET,
     redirect_uris: [process.env.OIDC_REDIRECT_URI],
+    // st.logout ends the provider's session too and comes back to the same URI
+    post_logout_redirect_uris: [process.env.OIDC_REDIRECT_URI],
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
   }],
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
   features: { devInteractions: { enabled: true } },
+  // Streamlit's st.user holds the ID token's claims: put the e-mail there (as Azure AD, Okta
+  // and Keycloak do), not only behind the userinfo endpoint.
+  conformIdTokenClaims: false,
   pkce: { required: () => false },
   cookies: { keys: ['doe-test-only-cookie-key'] },
   async findAccount(ctx, id) {
