@@ -1,15 +1,8 @@
-"""Who may use the web app and what they may do.
+"""Signing in to the web app (the rules of who may do what are :mod:`doe.domain.access`).
 
-* :mod:`doe.auth.roles`: roles, permissions, :class:`Identity` and :func:`allowed` (pure rules);
 * :mod:`doe.auth.passwords`: Argon2id password hashing;
 * :mod:`doe.auth.accounts`: signing in with built-in or single-sign-on accounts (needs storage);
-* :mod:`doe.auth.serving`: whether an address is local and whether sign-in is configured.
+* :mod:`doe.auth.serving`: whether an address is local, and single-sign-on settings.
 
 Importing this package loads no database code.
 """
-
-from __future__ import annotations
-
-from doe.auth.roles import PERMISSIONS, ROLES, Identity, Permission, Role, allowed, refusal
-
-__all__ = ["PERMISSIONS", "ROLES", "Identity", "Permission", "Role", "allowed", "refusal"]

@@ -1,7 +1,7 @@
 """Signing people in: built-in accounts (Argon2 passwords) and single-sign-on accounts.
 
 Ties the account tables (:class:`doe.storage.accounts.AccountStore`) to hashing
-(:mod:`doe.auth.passwords`) and the rules (:mod:`doe.auth.roles`). The CLI and the web app
+(:mod:`doe.auth.passwords`) and the rules (:mod:`doe.domain.access`). The CLI and the web app
 use this module; the stored hash never leaves it.
 """
 
@@ -11,7 +11,7 @@ import logging
 import os
 
 from doe.auth.passwords import PasswordPolicyError, hash_password, needs_rehash, verify_password
-from doe.auth.roles import Identity, Role, parse_role
+from doe.domain.access import Identity, Role, parse_role
 from doe.errors import DoeError
 from doe.storage.accounts import AccountStore, User, check_email
 

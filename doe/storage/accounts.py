@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from doe.auth.roles import ROLES, Role, parse_role
+from doe.domain.access import ROLES, Role, parse_role
 from doe.errors import StorageError
 from doe.storage import schema as s
 from doe.storage.sql import SqlStore

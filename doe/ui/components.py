@@ -12,7 +12,7 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-from doe.auth.roles import Identity, Permission, allowed, refusal
+from doe.domain.access import Identity, Permission, allowed, refusal
 from doe.errors import DataError, DoeError
 from doe.ui import resources, state
 from doe.ui.tables import problems_frame

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from doe.auth.roles import Identity
+from doe.domain.access import Identity
 from doe.ui import components, resources, signin, state
 
 logger = logging.getLogger(__name__)

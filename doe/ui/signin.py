@@ -20,7 +20,7 @@ import os
 import streamlit as st
 
 from doe.auth.accounts import Accounts, AuthError
-from doe.auth.roles import Identity
+from doe.domain.access import Identity
 from doe.ui import state
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 USER = "signed_in_user"
 """The account name of the person signed in with a built-in account (kept across runs)."""
 IDENTITY = "identity"
-"""The :class:`doe.auth.roles.Identity` of this run (read afresh each run); its name is
+"""The :class:`doe.domain.access.Identity` of this run (read afresh each run); its name is
 recorded with every change."""
 SIGN_IN_USER = "sign_in_user"
 SIGN_IN_PASSWORD = "sign_in_password"

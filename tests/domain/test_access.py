@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from doe.auth.roles import PERMISSIONS, Identity, allowed, parse_role, refusal
+from doe.domain.access import PERMISSIONS, Identity, allowed, parse_role, refusal
 
 ADMIN = Identity("root", "admin")
 VIEWER = Identity("vic", "viewer", frozenset({"c1"}))
