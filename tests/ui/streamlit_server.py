@@ -74,3 +74,51 @@ def chromium() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+# Counts the app's finished script runs: Streamlit sets ``data-test-script-state`` on the
+# ``stApp`` element ("running", then "notRunning"); every change to "notRunning" ends a run.
+# Install with ``context.add_init_script(RUN_COUNTER)`` (it starts again at 0 on each page load).
+RUN_COUNTER = """
+window.__doeRuns = 0;
+new MutationObserver(records => {
+  for (const r of records) {
+    if (r.target.getAttribute("data-test-script-state") === "notRunning" && r.oldValue !== "notRunning") {
+      window.__doeRuns += 1;
+    }
+  }
+}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                      attributeFilter: ["data-test-script-state"]});
+"""
+
+
+def runs(page: object) -> int:
+    return int(page.evaluate("() => window.__doeRuns"))  # type: ignore[attr-defined]
+
+
+def settled(page: object, after: int | None = None, timeout_ms: int = 120_000) -> None:
+    """Wait until no script run is in flight; with ``after`` (a :func:`runs` count taken before
+    the action), until a run has finished since then too."""
+    from playwright.sync_api import expect
+
+    if after is not None:
+        page.wait_for_function("n => window.__doeRuns > n", arg=after, timeout=timeout_ms)  # type: ignore[attr-defined]
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(  # type: ignore[attr-defined]
+        state="attached", timeout=timeout_ms)
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=timeout_ms)  # type: ignore[attr-defined]
+
+
+def click(page: object, target: object) -> None:
+    """Click ``target`` (a locator) and wait for the script run it starts to finish."""
+    before = runs(page)
+    target.click()  # type: ignore[attr-defined]
+    settled(page, after=before)
+
+
+def open_record_page(page: object, campaign: str) -> None:
+    """Select ``campaign`` in the sidebar and open the Record page."""
+    sidebar = page.get_by_test_id("stSidebar")  # type: ignore[attr-defined]
+    sidebar.get_by_test_id("stSelectbox").click()
+    click(page, page.get_by_role("option", name=campaign, exact=True))  # type: ignore[attr-defined]
+    click(page, page.get_by_test_id("stSidebarNavLink").filter(has_text="Record"))  # type: ignore[attr-defined]
+    page.get_by_role("heading", name=f"Record: {campaign}").wait_for()  # type: ignore[attr-defined]

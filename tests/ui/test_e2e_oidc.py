@@ -21,7 +21,14 @@ from doe.auth.accounts import Accounts
 from doe.campaign import Campaign
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streamlit_server import chromium, free_port, streamlit_app
+from streamlit_server import (
+    RUN_COUNTER,
+    chromium,
+    free_port,
+    open_record_page,
+    settled,
+    streamlit_app,
+)
 
 OIDC_DIR = Path(__file__).resolve().parents[1] / "oidc"
 STEP_MS = 120_000
@@ -95,13 +102,6 @@ def browser() -> Iterator[object]:
         yield b
 
 
-def _settled(page: object) -> None:
-    from playwright.sync_api import expect
-
-    page.wait_for_timeout(300)  # type: ignore[attr-defined]
-    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=STEP_MS)  # type: ignore[attr-defined]
-
-
 def _sso_sign_in(page: object, base: str, account: str) -> None:
     """Through the provider's own login and consent screens, back into the app."""
     page.goto(base)  # type: ignore[attr-defined]
@@ -114,17 +114,8 @@ def _sso_sign_in(page: object, base: str, account: str) -> None:
     consent.wait_for()
     consent.click()
     page.wait_for_url(f"{base}/**")  # type: ignore[attr-defined]
-    _settled(page)
-
-
-def _record_page(page: object, campaign: str) -> None:
-    sidebar = page.get_by_test_id("stSidebar")  # type: ignore[attr-defined]
-    sidebar.get_by_test_id("stSelectbox").click()
-    page.get_by_role("option", name=campaign, exact=True).click()  # type: ignore[attr-defined]
-    _settled(page)
-    page.get_by_test_id("stSidebarNavLink").filter(has_text="Record").click()  # type: ignore[attr-defined]
-    _settled(page)
-    page.get_by_role("heading", name=f"Record: {campaign}").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("stSidebar").wait_for()  # type: ignore[attr-defined]
+    settled(page)
 
 
 def test_sso_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object) -> None:
@@ -133,21 +124,22 @@ def test_sso_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object
     base, db_url = server
     expect.set_options(timeout=STEP_MS)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    context.add_init_script(RUN_COUNTER)
     page = context.new_page()
     page.set_default_timeout(STEP_MS)
     try:
         # No built-in accounts: the sign-in page offers single sign-on only.
         page.goto(base)
         page.get_by_role("button", name="Sign in with single sign-on").wait_for()
-        _settled(page)
+        settled(page)
         expect(page.get_by_label("Password", exact=True)).to_have_count(0)
 
         _sso_sign_in(page, base, "eng")
         expect(page.get_by_test_id("stSidebar")).to_contain_text("Signed in as eng@lab.example (engineer)")
-        _record_page(page, "theirs")
+        open_record_page(page, "theirs")
         expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text("not a member of campaign theirs")
         expect(page.get_by_role("button", name="Mark failed")).to_have_count(0)
-        _record_page(page, "mine")
+        open_record_page(page, "mine")
         expect(page.get_by_role("button", name="Mark failed")).to_have_count(1)
 
         # st.logout ends the provider's session too: the provider asks, then sends us back.
@@ -160,13 +152,14 @@ def test_sso_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object
 
     # A first-time SSO user gets an account with the default role: viewer.
     context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    context.add_init_script(RUN_COUNTER)
     page = context.new_page()
     page.set_default_timeout(STEP_MS)
     try:
         _sso_sign_in(page, base, "vic")
         expect(page.get_by_test_id("stSidebar")).to_contain_text("Signed in as vic@lab.example (viewer)")
         expect(page.get_by_test_id("stSidebar")).not_to_contain_text("Database:")
-        _record_page(page, "mine")
+        open_record_page(page, "mine")
         expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text("viewers read campaigns but cannot")
         assert Accounts(db_url).store.get_user("vic@lab.example").role == "viewer"
         assert not page.get_by_test_id("stException").count()

@@ -15,7 +15,7 @@ from doe.auth.accounts import Accounts
 from doe.campaign import Campaign
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streamlit_server import chromium, streamlit_app
+from streamlit_server import RUN_COUNTER, chromium, click, open_record_page, streamlit_app
 
 STEP_MS = 120_000
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -43,29 +43,11 @@ def browser() -> Iterator[object]:
         yield b
 
 
-def _settled(page: object) -> None:
-    from playwright.sync_api import expect
-
-    page.wait_for_timeout(300)  # type: ignore[attr-defined]
-    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=STEP_MS)  # type: ignore[attr-defined]
-
-
 def _sign_in(page: object, user: str, password: str) -> None:
     page.get_by_role("heading", name="Sign in to doe").wait_for()  # type: ignore[attr-defined]
     page.get_by_label("User name", exact=True).fill(user)  # type: ignore[attr-defined]
     page.get_by_label("Password", exact=True).fill(password)  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
-    _settled(page)
-
-
-def _record_page(page: object, campaign: str) -> None:
-    sidebar = page.get_by_test_id("stSidebar")  # type: ignore[attr-defined]
-    sidebar.get_by_test_id("stSelectbox").click()
-    page.get_by_role("option", name=campaign, exact=True).click()  # type: ignore[attr-defined]
-    _settled(page)
-    page.get_by_test_id("stSidebarNavLink").filter(has_text="Record").click()  # type: ignore[attr-defined]
-    _settled(page)
-    page.get_by_role("heading", name=f"Record: {campaign}").wait_for()  # type: ignore[attr-defined]
+    click(page, page.get_by_role("button", name="Sign in"))  # type: ignore[attr-defined]
 
 
 def test_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object) -> None:
@@ -73,6 +55,7 @@ def test_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object) ->
 
     base, db_url = server
     context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    context.add_init_script(RUN_COUNTER)
     page = context.new_page()
     page.set_default_timeout(STEP_MS)
     expect.set_options(timeout=STEP_MS)
@@ -87,27 +70,25 @@ def test_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object) ->
         sidebar = page.get_by_test_id("stSidebar")
         expect(sidebar).to_contain_text("Signed in as vic (viewer)")
         expect(sidebar).not_to_contain_text("Database:")
-        _record_page(page, "mine")
+        open_record_page(page, "mine")
         expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text("viewers read campaigns but cannot")
         expect(page.get_by_role("button", name="Save results")).to_have_count(0)
         expect(page.get_by_role("button", name="Mark failed")).to_have_count(0)
 
         # Sign out: back to the sign-in form, nothing readable.
-        sidebar.get_by_role("button", name="Sign out").click()
-        _settled(page)
+        click(page, sidebar.get_by_role("button", name="Sign out"))
         page.get_by_role("heading", name="Sign in to doe").wait_for()
         expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)
 
         # An engineer records only in the campaigns they belong to.
         _sign_in(page, "eng", "eng-password")
         expect(page.get_by_test_id("stSidebar")).to_contain_text("Signed in as eng (engineer)")
-        _record_page(page, "theirs")
+        open_record_page(page, "theirs")
         expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text("not a member of campaign theirs")
         expect(page.get_by_role("button", name="Mark failed")).to_have_count(0)
-        _record_page(page, "mine")
+        open_record_page(page, "mine")
         expect(page.get_by_role("button", name="Mark failed")).to_have_count(1)
-        page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
-        _settled(page)
+        click(page, page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out"))
         page.get_by_role("heading", name="Sign in to doe").wait_for()
         assert not page.get_by_test_id("stException").count()
         assert Campaign.load("mine", storage=db_url).history().empty  # nobody changed anything
