@@ -4,8 +4,11 @@ on a real SQLite file and on PostgreSQL."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,3 +86,51 @@ def test_app_on_a_public_address_without_sign_in_refuses_to_start(tmp_path: Path
                           env={**os.environ, "DOE_HOME": str(tmp_path / "home"), "DOE_OIDC_CLIENT_ID": "doe"},
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert half.returncode == 1 and "DOE_OIDC_CLIENT_SECRET" in half.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _answers(args: list[str], env: dict[str, str], cwd: Path, port: int) -> tuple[bool, str]:
+    """Start ``doe app`` with ``args``; whether it answered its health check (polled until it
+    answers or the process ends, no fixed pause), and its output."""
+    log_path = cwd / f"app-{port}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "doe.cli", "app", "--port", str(port), *args],
+                                   cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while process.poll() is None and time.monotonic() < deadline:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+                        if answer.status == 200:
+                            return True, log_path.read_text()
+                except OSError:
+                    time.sleep(0.2)  # polling interval while waiting for the condition
+            return False, log_path.read_text()
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.mark.slow
+def test_app_on_a_public_address_starts_with_sign_in_or_an_explicit_open_server(tmp_path: Path) -> None:
+    """The refusal is not all there is: --allow-open-server serves an open app on 0.0.0.0, and
+    so does a database with accounts (then with sign-in), without the flag."""
+    env = {**os.environ, "DOE_HOME": str(tmp_path / "home"), "DOE_ACTOR": "cli-admin"}
+    for var in ("DOE_DATABASE_URL", "DOE_OIDC_CLIENT_ID", "DOE_OIDC_CLIENT_SECRET", "DOE_OIDC_METADATA_URL"):
+        env.pop(var, None)
+    db = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    opened, log = _answers(["--host", "0.0.0.0", "--db", db, "--allow-open-server"], env, tmp_path, free_port())
+    assert opened, log
+    assert "sign-in: none (open)" in log
+    Accounts(db).add_user("root", "admin", password="root-password", actor="fixture")
+    signed, log = _answers(["--host", "0.0.0.0", "--db", db], env, tmp_path, free_port())
+    assert signed, log
+    assert "sign-in: built-in accounts" in log
