@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from streamlit_server import (
     RUN_COUNTER,
     chromium,
+    click,
     free_port,
     open_record_page,
     settled,
@@ -141,6 +142,12 @@ def test_sso_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object
         expect(page.get_by_role("button", name="Mark failed")).to_have_count(0)
         open_record_page(page, "mine")
         expect(page.get_by_role("button", name="Mark failed")).to_have_count(1)
+        # what the SSO engineer changes is recorded under their account (the e-mail)
+        click(page, page.get_by_test_id("stSidebarNavLink").filter(has_text="Plan"))
+        page.get_by_role("heading", name="Plan: mine").wait_for()
+        click(page, page.get_by_role("button", name="Suggest experiments"))
+        page.get_by_role("button", name="Accept: the lab starts them").wait_for()
+        assert "eng@lab.example" in set(Campaign.load("mine", storage=db_url).audit()["actor"])
 
         # st.logout ends the provider's session too: the provider asks, then sends us back.
         page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()
