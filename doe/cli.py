@@ -479,12 +479,36 @@ def restore(source: Path, force: bool, env: _Env) -> None:
 @cli.command()
 @click.option("--host", default="localhost", show_default=True, help="Address to serve on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option("--allow-open-server", is_flag=True,
+              help="Serve on a non-local address without any sign-in (anyone who reaches it can change "
+                   "everything). Without it, such a server needs accounts (doe user add) or single sign-on.")
 @_common
-def app(host: str, port: int, env: _Env) -> None:
-    """Start the web app (Streamlit) on the database."""
+def app(host: str, port: int, allow_open_server: bool, env: _Env) -> None:
+    """Start the web app (Streamlit) on the database.
+
+    On localhost with no accounts the app is open (single-user use). Once accounts exist
+    (`doe user add`) or single sign-on is configured (DOE_OIDC_* or a Streamlit secrets file
+    with [auth]), it asks for a sign-in.
+    """
+    from doe.auth import serving
+    from doe.paths import data_home
+    from doe.storage.accounts import AccountStore
+
     entry = Path(__file__).resolve().parent / "ui" / "entry.py"
     if not entry.is_file():
         raise DoeError(f"the web app is not installed with this package (missing {entry})")
+    try:
+        oidc = serving.oidc_from_env(os.environ, host, port)
+    except ValueError as err:
+        raise DoeError(str(err)) from None
+    has_accounts = AccountStore.open(env.db).has_accounts()
+    has_sso = oidc is not None or serving.has_oidc_secrets(serving.secrets_files())
+    if not serving.is_loopback(host) and not (has_accounts or has_sso) and not allow_open_server:
+        raise DoeError(
+            f"refusing to serve on {host!r} without sign-in: anyone who reaches it could change every "
+            "campaign. Create an admin account first (doe user add admin --role admin), or configure "
+            "single sign-on (DOE_OIDC_METADATA_URL, DOE_OIDC_CLIENT_ID, DOE_OIDC_CLIENT_SECRET), or "
+            "serve on localhost; pass --allow-open-server only if an open server is what you want")
     os.environ["DOE_DATABASE_URL"] = env.db
     # The demo campaign (template + the study's two recipes) is ready before the first visit.
     from doe.campaign import ensure_demo_campaign
@@ -495,10 +519,172 @@ def app(host: str, port: int, env: _Env) -> None:
     args = [sys.executable, "-m", "streamlit", "run", str(entry),
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.address", host, "--server.port", str(port)]
-    click.echo(f"serving the doe app on http://{host}:{port} (database {env.db}); Ctrl-C stops it", err=True)
+    if oidc is not None:
+        secrets_path = serving.write_secrets(oidc, data_home() / "run" / f"secrets-{port}.toml")
+        args += ["--secrets.files", str(secrets_path)]
+    login = "single sign-on" if has_sso else "built-in accounts" if has_accounts else "none (open)"
+    click.echo(f"serving the doe app on http://{host}:{port} (database {_masked(env.db)}; sign-in: {login}); "
+               "Ctrl-C stops it", err=True)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, args)
+
+
+def _masked(url: str) -> str:
+    from doe.storage.sql import mask_url
+
+    return mask_url(url)
+
+
+# ---------------------------------------------------------------------- accounts
+def _acting(env: _Env) -> str:
+    import getpass
+
+    return env.actor or os.environ.get("DOE_ACTOR") or getpass.getuser()
+
+
+def _read_password(password_stdin: bool, prompt: str) -> str:
+    """A new password from stdin (one line) or an interactive prompt typed twice; never argv."""
+    if password_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise DoeError("--password-stdin: nothing on standard input; pipe the password in")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise DoeError("no terminal to ask for the password: pass --password-stdin and pipe it in")
+    return str(click.prompt(prompt, hide_input=True, confirmation_prompt=True))
+
+
+@cli.group(cls=_Group)
+def user() -> None:
+    """Accounts of the web app: viewer (reads), engineer (plans and records in their campaigns),
+    admin (everything)."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["viewer", "engineer", "admin"]), required=True)
+@click.option("--email", default=None, help="E-mail (single-sign-on users are matched by it).")
+@click.option("--sso", is_flag=True, help="A single-sign-on account: no password; signs in through the "
+                                           "identity provider with this e-mail (default: USERNAME).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
+@_common
+def user_add(username: str, role: str, email: str | None, sso: bool, password_stdin: bool, env: _Env) -> None:
+    """Add an account (the password is asked for, or read with --password-stdin)."""
+    from doe.auth.accounts import Accounts
+
+    accounts = Accounts(env.db)
+    password = None if sso else _read_password(password_stdin, f"password for {username}")
+    if sso and email is None:
+        email = username
+    added = accounts.add_user(username, role, password=password, email=email, actor=_acting(env))
+    kind = "single-sign-on account" if sso else "account"
+    click.echo(f"added {kind} {added.username!r} with role {added.role}")
+
+
+@user.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (one line).")
+@_common
+def user_passwd(username: str, password_stdin: bool, env: _Env) -> None:
+    """Set a new password."""
+    from doe.auth.accounts import Accounts
+
+    accounts = Accounts(env.db)
+    accounts.store.get_user(username)  # an unknown name fails before the prompt
+    accounts.set_password(username, _read_password(password_stdin, f"new password for {username}"))
+    click.echo(f"password of {username!r} changed")
+
+
+@user.command("disable")
+@click.argument("username")
+@_common
+def user_disable(username: str, env: _Env) -> None:
+    """Disable an account: it can no longer sign in (its history stays)."""
+    from doe.storage.accounts import AccountStore
+
+    AccountStore.open(env.db).set_disabled(username, True)
+    click.echo(f"account {username!r} disabled")
+
+
+@user.command("enable")
+@click.argument("username")
+@_common
+def user_enable(username: str, env: _Env) -> None:
+    """Enable a disabled account again."""
+    from doe.storage.accounts import AccountStore
+
+    AccountStore.open(env.db).set_disabled(username, False)
+    click.echo(f"account {username!r} enabled")
+
+
+@user.command("role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["viewer", "engineer", "admin"]))
+@_common
+def user_role(username: str, role: str, env: _Env) -> None:
+    """Change an account's role."""
+    from doe.storage.accounts import AccountStore
+
+    AccountStore.open(env.db).set_role(username, role)
+    click.echo(f"role of {username!r} is now {role}")
+
+
+@user.command("list")
+@_common
+def user_list(env: _Env) -> None:
+    """The accounts (never their passwords)."""
+    from doe.storage.accounts import AccountStore
+
+    table = AccountStore.open(env.db).users()
+    if table.empty:
+        click.echo("no accounts: the app is open on localhost (add one with doe user add NAME --role admin)")
+        return
+    shown = table[["username", "role", "email", "disabled", "sso"]].fillna("")
+    click.echo(shown.to_string(index=False))
+
+
+@cli.group(cls=_Group)
+def member() -> None:
+    """Campaign members: engineers plan and record only in campaigns they are members of."""
+
+
+@member.command("add")
+@click.argument("campaign")
+@click.argument("username")
+@_common
+def member_add(campaign: str, username: str, env: _Env) -> None:
+    """Make USERNAME a member of CAMPAIGN."""
+    from doe.storage.accounts import AccountStore
+
+    added = AccountStore.open(env.db).add_member(campaign, username, actor=_acting(env))
+    click.echo(f"{username!r} {'is now' if added else 'was already'} a member of {campaign!r}")
+
+
+@member.command("remove")
+@click.argument("campaign")
+@click.argument("username")
+@_common
+def member_remove(campaign: str, username: str, env: _Env) -> None:
+    """End USERNAME's membership of CAMPAIGN."""
+    from doe.storage.accounts import AccountStore
+
+    removed = AccountStore.open(env.db).remove_member(campaign, username)
+    click.echo(f"{username!r} {'is no longer' if removed else 'was not'} a member of {campaign!r}")
+
+
+@member.command("list")
+@click.argument("campaign", required=False)
+@_common
+def member_list(campaign: str | None, env: _Env) -> None:
+    """The members of CAMPAIGN (or of every campaign)."""
+    from doe.storage.accounts import AccountStore
+
+    table = AccountStore.open(env.db).members(campaign)
+    if table.empty:
+        click.echo("no members" + (f" in {campaign!r}" if campaign else ""))
+        return
+    click.echo(table[["campaign", "username", "role"]].to_string(index=False))
 
 
 # ---------------------------------------------------------------------- helpers

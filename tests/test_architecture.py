@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("doe.domain",),
     ("doe.templates",),  # names of configurations: the domain knows none of them
     ("doe.engine", "doe.storage", "doe.io", "doe.plots", "doe.simulate", "doe.datasets"),
-    ("doe.campaign",),
+    ("doe.campaign", "doe.auth"),  # auth: accounts and sign-in, beside the campaign
     ("doe.executors",),
     ("doe.runner",),
     ("doe.ui", "doe.cli"),

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,8 +31,10 @@ def test_not_postgres_deselects_every_test_on_a_postgres_database() -> None:
     assert sorted(_collect("tests/storage", "-m", "not postgres")) == sorted(set(everything) - marked)
 
 
-def test_the_browser_test_is_marked_browser_and_slow() -> None:
-    browser = _collect("tests/ui/test_e2e_browser.py")
+@pytest.mark.parametrize("path", ["tests/ui/test_e2e_browser.py", "tests/ui/test_e2e_signin.py",
+                                  "tests/ui/test_e2e_oidc.py"])
+def test_the_browser_tests_are_marked_browser_and_slow(path: str) -> None:
+    browser = _collect(path)
     assert browser
-    assert _collect("tests/ui/test_e2e_browser.py", "-m", "not browser") == []
-    assert _collect("tests/ui/test_e2e_browser.py", "-m", "not slow") == []
+    assert _collect(path, "-m", "not browser") == []
+    assert _collect(path, "-m", "not slow") == []

@@ -1,6 +1,6 @@
 """The database schema of the campaign store (SQLAlchemy Core tables).
 
-Five tables::
+Seven tables::
 
     campaigns        one row per campaign: unique name, archived flag, a revision counter that
                      every write bumps (cache key) and the counter behind experiment ids E0001...
@@ -11,6 +11,9 @@ Five tables::
     measurements     one row per measured value; a correction keeps the old row with
                      ``superseded`` set and a link to the row that replaced it
     audit_log        who did what when, one row per change
+    users            built-in and single-sign-on accounts of the web app: name, role, Argon2
+                     password hash (none for SSO accounts), e-mail, disabled flag
+    memberships      which user is a member of which campaign (engineers plan and record there)
 
 JSON documents are stored as text (``json.dumps``) so that SQLite and PostgreSQL store the
 same bytes and an export reproduces them exactly. Times are stored in UTC.
@@ -163,7 +166,38 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_campaign_id", "campaign_id"),
 )
 
+ROLE_VALUES = ("viewer", "engineer", "admin")
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("disabled", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("username"),
+    sa.UniqueConstraint("email"),
+    sa.CheckConstraint(_in("role", ROLE_VALUES), name="role"),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("added_at", UtcDateTime(), nullable=False),
+    sa.Column("added_by", sa.String(200), nullable=False),
+    sa.UniqueConstraint("user_id", "campaign_id"),
+)
+
 __all__ = [
+    "ROLE_VALUES",
     "SOURCE_VALUES",
     "STATUS_VALUES",
     "UtcDateTime",
@@ -172,5 +206,7 @@ __all__ = [
     "config_versions",
     "experiments",
     "measurements",
+    "memberships",
     "metadata",
+    "users",
 ]

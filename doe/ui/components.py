@@ -1,4 +1,5 @@
-"""Small pieces every page uses: error display, the person acting, the selected campaign."""
+"""Small pieces every page uses: error display, who is signed in and what they may do, the
+selected campaign."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
+from doe.domain.access import Identity, Permission, allowed, refusal
 from doe.errors import DataError, DoeError
 from doe.ui import resources, state
 from doe.ui.tables import problems_frame
@@ -90,18 +92,44 @@ def show_flash() -> None:
         getattr(st, kind)(text)
 
 
-def actor() -> str | None:
-    """The person acting, as entered in the sidebar (None if not entered yet)."""
-    name = st.session_state.get(state.ACTOR)
-    return name.strip() if isinstance(name, str) and name.strip() else None
+def identity() -> Identity:
+    """The person using the app in this run (set by :func:`doe.ui.signin.signed_in`)."""
+    who = st.session_state.get(state.IDENTITY)
+    if not isinstance(who, Identity):  # a page run without the entry (cannot happen in the app)
+        raise DoeError("nobody is signed in; reload the page")
+    return who
 
 
-def require_actor() -> str | None:
-    """The person acting, or a warning asking for the name (then None: change nothing)."""
-    name = actor()
-    if name is None:
-        st.warning("Enter your name in the sidebar first: doe records who made each change.")
-    return name
+def _campaign_for(permission: Permission, campaign: str | None) -> str | None:
+    if campaign is None and permission in ("plan", "record"):
+        selected = st.session_state.get(state.CAMPAIGN)
+        return selected if isinstance(selected, str) else None
+    return campaign
+
+
+def can(permission: Permission, campaign: str | None = None) -> bool:
+    """Whether the person signed in may do ``permission`` (in the selected campaign for plan
+    and record, unless ``campaign`` is given)."""
+    return allowed(identity(), permission, _campaign_for(permission, campaign))
+
+
+def refused(permission: Permission, campaign: str | None = None) -> bool:
+    """True, with a plain note saying why, when the person may not do ``permission``."""
+    reason = refusal(identity(), permission, _campaign_for(permission, campaign))
+    if reason is not None:
+        st.info(reason)
+    return reason is not None
+
+
+def require(permission: Permission, campaign: str | None = None) -> str | None:
+    """The name to record as acting, or (with a warning) None when the person signed in may
+    not do ``permission``: then change nothing."""
+    who = identity()
+    reason = refusal(who, permission, _campaign_for(permission, campaign))
+    if reason is not None:
+        st.warning(reason)
+        return None
+    return who.username
 
 
 def current_handle() -> resources.CampaignHandle | None:
@@ -134,7 +162,7 @@ class FileUpload:
 
 
 def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mapping_key: str,
-                     valid_key: str) -> FileUpload | None:
+                     valid_key: str, permission: Permission = "record") -> FileUpload | None:
     """The upload form shared by the Campaigns (history import) and Record (results) pages;
     returns the submitted file once it and the person acting are known, else None."""
     with st.form(form):
@@ -148,7 +176,7 @@ def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mappi
     if upload is None:
         st.warning("Choose a CSV or Excel file first.")
         return None
-    person = require_actor()
+    person = require(permission)
     if person is None:
         return None
     file_format: Literal["csv", "xlsx"] = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"

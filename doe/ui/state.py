@@ -6,8 +6,16 @@ Widgets that tests and the browser test address are keyed with these names too.
 from __future__ import annotations
 
 # --- the session
-ACTOR = "actor"
-"""The person acting (sidebar text input); recorded with every change."""
+USER = "signed_in_user"
+"""The account name of the person signed in with a built-in account (kept across runs)."""
+IDENTITY = "identity"
+"""The :class:`doe.domain.access.Identity` of this run (read afresh each run); its name is
+recorded with every change."""
+SIGN_IN_USER = "sign_in_user"
+SIGN_IN_PASSWORD = "sign_in_password"
+SIGN_OUT = "sign_out"
+SIGNED_OUT_NOTE = "signed_out_note"
+SSO_SIGN_IN = "sso_sign_in"
 CAMPAIGN = "campaign"
 """The selected campaign's name (sidebar selectbox)."""
 NEXT_CAMPAIGN = "next_campaign"

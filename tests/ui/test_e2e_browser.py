@@ -1,8 +1,8 @@
 """The web app in a real browser: ``streamlit run app.py`` on a temporary SQLite database,
 driven through Debian's headless Chromium with Playwright.
 
-The path a process engineer takes: name in the sidebar, a campaign from the template, three
-suggestions, accept them, download the run sheet, one run failed with a reason, the others'
+The path a process engineer takes (open app, local use, acting as DOE_ACTOR): a campaign from
+the template, three suggestions, accept them, download the run sheet, one run failed with a reason, the others'
 results uploaded from the filled sheet, the Insights plots, the history exported. Screenshots
 of each page go to ``artifacts/screenshots/`` at the repository root.
 """
@@ -50,7 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     db_url = f"sqlite:///{folder / 'e2e.sqlite3'}"
     port = _free_port()
     env = {**os.environ, "DOE_DATABASE_URL": db_url, "DOE_HOME": str(folder / "home"),
-           "DOE_ENGINE_SETTINGS": "fast"}
+           "DOE_ENGINE_SETTINGS": "fast", "DOE_ACTOR": PERSON}
     log = (folder / "streamlit.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
@@ -182,11 +182,8 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         page.get_by_role("heading", name="Campaigns").wait_for()
         _settled(page)
 
-        # Who is acting (asked once, kept for the session).
-        before = _runs(page)
-        page.get_by_label("Your name", exact=True).fill(PERSON)
-        page.get_by_label("Your name", exact=True).press("Enter")
-        _settled(page, after=before)
+        # No accounts: the app is open (local use) and acts as DOE_ACTOR.
+        expect(page.get_by_test_id("stSidebar")).to_contain_text(f"Acting as {PERSON}")
 
         # A campaign from the template.
         page.get_by_label("Campaign name", exact=True).fill(CAMPAIGN)

@@ -29,6 +29,8 @@ def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
     monkeypatch.setenv("DOE_DATABASE_URL", url)
     monkeypatch.setenv("DOE_ENGINE_SETTINGS", "fast")
+    # no accounts: the app is open (local use) and records DOE_ACTOR as the person acting
+    monkeypatch.setenv("DOE_ACTOR", PERSON)
     return url
 
 
@@ -37,12 +39,10 @@ Start = Callable[..., AppTest]
 
 @pytest.fixture
 def start(db_url: str) -> Start:
-    """Start the app (as ``PERSON`` unless ``actor=None``) on ``page``, ``campaign`` selected."""
+    """Start the app (open, acting as ``PERSON``) on ``page``, ``campaign`` selected."""
 
-    def _start(page: str | None = None, *, actor: str | None = PERSON, campaign: str | None = None) -> AppTest:
+    def _start(page: str | None = None, *, campaign: str | None = None) -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-        if actor is not None:
-            at.session_state[state.ACTOR] = actor
         if campaign is not None:
             at.session_state[state.NEXT_CAMPAIGN] = campaign
         at.run()
@@ -151,12 +151,11 @@ def test_bad_configuration_is_shown_and_nothing_created(start: Start, db_url: st
     assert "bad-one" not in list_campaigns(db_url)["name"].tolist()
 
 
-def test_changes_need_the_name_of_the_person_acting(start: Start, db_url: str) -> None:
-    at = start(actor=None)
-    at.text_input(key=state.NEW_NAME).set_value("anonymous")
-    _button(at, "Create campaign").click().run()
-    assert "Enter your name in the sidebar" in _texts(at.warning)
-    assert "anonymous" not in list_campaigns(db_url)["name"].tolist()
+def test_open_app_acts_as_doe_actor_and_shows_the_database(start: Start, db_url: str) -> None:
+    at = start()
+    assert f"Acting as {PERSON}" in _texts(at.sidebar.caption)
+    assert "Database:" in _texts(at.sidebar.caption)
+    assert not [t for t in at.text_input if t.label == "Your name"]
 
 
 def test_edit_makes_a_new_configuration_version(start: Start, db_url: str) -> None:

@@ -87,7 +87,7 @@ def _new_campaign(url: str) -> None:
         submitted = st.form_submit_button("Create campaign", type="primary")
     if not submitted:
         return
-    person = components.require_actor()
+    person = components.require("create_campaign")
     if person is None:
         return
     with components.guard("creating the campaign") as creating:
@@ -113,7 +113,7 @@ def _edit(handle: resources.CampaignHandle) -> None:
         submitted = st.form_submit_button("Save as a new version", type="primary")
     if not submitted:
         return
-    person = components.require_actor()
+    person = components.require("edit_config")
     if person is None:
         return
     with components.guard("saving the configuration") as saving:
@@ -135,7 +135,7 @@ def _clone_archive(url: str, handle: resources.CampaignHandle) -> None:
         new_name = st.text_input("Name of the copy", key=state.CLONE_NAME)
         with_history = st.checkbox("Copy the finished experiments as history", key=state.CLONE_HISTORY)
         clone = st.form_submit_button("Clone")
-    if clone and (person := components.require_actor()):
+    if clone and (person := components.require("create_campaign")):
         with components.guard("cloning the campaign") as cloning, handle.acting(person) as c:
             other = c.clone(new_name.strip(), storage=url, with_history=with_history)
         if cloning.ok:
@@ -145,7 +145,7 @@ def _clone_archive(url: str, handle: resources.CampaignHandle) -> None:
 
     st.markdown("**Archive**: hides the campaign from the list; nothing is deleted.")
     confirm = st.checkbox(f"Yes, archive {campaign.name!r}", key=state.ARCHIVE_CONFIRM)
-    if st.button("Archive this campaign", disabled=not confirm) and (person := components.require_actor()):
+    if st.button("Archive this campaign", disabled=not confirm) and (person := components.require("archive")):
         with components.guard("archiving the campaign") as archiving, handle.acting(person) as c:
             c.archive(True)
         if archiving.ok:
@@ -156,7 +156,7 @@ def _clone_archive(url: str, handle: resources.CampaignHandle) -> None:
     archived = archived[archived["archived"].astype(bool)]["name"].astype(str).tolist()
     if archived:
         restore = st.selectbox("Archived campaigns", archived, key=state.RESTORE_NAME)
-        if st.button("Restore") and (person := components.require_actor()):
+        if st.button("Restore") and (person := components.require("archive")):
             with components.guard("restoring the campaign") as restoring, \
                     resources.campaign_handle(url, restore).acting(person) as c:
                 c.archive(False)
@@ -215,18 +215,20 @@ def render() -> None:
     tab_new, tab_edit, tab_clone, tab_yaml, tab_import = st.tabs(
         ["New campaign", "Edit configuration", "Clone or archive", "Configuration (YAML)", "Import history"])
     with tab_new:
-        _new_campaign(url)
-    for tab, part in ((tab_edit, _edit), (tab_yaml, _yaml), (tab_import, _import)):
+        if not components.refused("create_campaign"):
+            _new_campaign(url)
+    for tab, part, permission in ((tab_edit, _edit, "edit_config"), (tab_yaml, _yaml, "read"),
+                                  (tab_import, _import, "record")):
         with tab:
             if handle is None:
                 st.info("Select a campaign in the sidebar.")
-            else:
+            elif not components.refused(permission, selected):  # type: ignore[arg-type]
                 st.caption(f"Campaign: **{selected}**")
                 part(handle)  # type: ignore[operator]
     with tab_clone:
         if handle is None:
             st.info("Select a campaign in the sidebar.")
-        else:
+        elif not components.refused("archive"):
             _clone_archive(url, handle)
 
 

@@ -66,7 +66,7 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
         submitted = st.form_submit_button("Suggest experiments", type="primary")
     if not submitted:
         return
-    person = components.require_actor()
+    person = components.require("plan")
     if person is None:
         return
     with components.guard("suggesting experiments") as suggesting:
@@ -101,7 +101,7 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
     ids = proposed["experiment_id"].astype(str).tolist()
     chosen = st.multiselect("Experiments (none chosen = all proposed)", ids, key=state.ACCEPT_IDS)
     accept_col, abandon_col = st.columns(2)
-    if accept_col.button("Accept: the lab starts them", type="primary") and (person := components.require_actor()):
+    if accept_col.button("Accept: the lab starts them", type="primary") and (person := components.require("plan")):
         with components.guard("accepting the experiments") as accepting, handle.acting(person) as c:
             started = c.accept(chosen or None)
         if accepting.ok:
@@ -109,7 +109,7 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
                                         "Record their results on the Record page.")
             st.rerun()
     if abandon_col.button("Abandon the chosen ones", disabled=not chosen) and (
-            person := components.require_actor()):
+            person := components.require("plan")):
         with components.guard("abandoning the experiments") as abandoning, handle.acting(person) as c:
             c.abandon(chosen, reason="abandoned in the Plan page")
         if abandoning.ok:
@@ -152,9 +152,10 @@ def render() -> None:
     history = campaign.history()
     counts = history["status"].value_counts()
     st.caption(" · ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "running", "proposed")))
-    _ask(handle, config)
-    history = campaign.history()
-    _proposed(handle, config, history)
+    if not components.refused("plan", campaign.name):
+        _ask(handle, config)
+        history = campaign.history()
+        _proposed(handle, config, history)
     _run_sheet(handle, config, history)
 
 

@@ -41,7 +41,7 @@ def _report_text(report: Any) -> str:
 
 def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *, correct: bool = False) -> bool:
     """Record ``table``; on a conflict keep it for an explicit correction. True if saved."""
-    person = components.require_actor()
+    person = components.require("record")
     if person is None:
         return False
     with components.guard(f"recording {what}", table) as recording, handle.acting(person) as c:
@@ -129,7 +129,7 @@ def _fail(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
     if not ids:
         st.warning("Choose the experiments that failed.")
         return
-    person = components.require_actor()
+    person = components.require("record")
     if person is None:
         return
     with components.guard("marking runs failed") as failing, handle.acting(person) as c:
@@ -210,6 +210,8 @@ def render() -> None:
     campaign = handle.campaign
     config = campaign.config
     st.title(f"Record: {campaign.name}")
+    if components.refused("record", campaign.name):
+        return
     rejected = st.session_state.pop(state.REJECTED_ROWS, None)
     if rejected is not None:
         st.dataframe(rejected, hide_index=True)
