@@ -31,7 +31,7 @@ from typing import Any, BinaryIO, Literal
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.table import ID_COLUMN, META_COLUMNS
+from doe.domain.table import ID_COLUMN, META_COLUMNS, parse_number
 from doe.domain.values import is_integer
 from doe.errors import CellProblem, DataError
 
@@ -171,14 +171,15 @@ def _is_blank(value: Any) -> bool:
 
 
 def _text_cell(value: Any) -> Any:
-    """A text column's cell: blank -> NaN, whole numbers from Excel as '7', not '7.0'."""
+    """A text column's cell: blank -> NaN, whole numbers from Excel as '7', not '7.0',
+    the apostrophe that :func:`neutralise` added on export removed."""
     if _is_blank(value):
         return math.nan
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if is_integer(value):
         return str(value)
-    return value.strip() if isinstance(value, str) else value
+    return unneutralise(value.strip()) if isinstance(value, str) else value
 
 
 def _number_or_text(value: Any, decimal_comma: bool) -> Any:
@@ -194,10 +195,8 @@ def _number_or_text(value: Any, decimal_comma: bool) -> Any:
         if text == "":
             return math.nan
         candidate = text.replace(",", ".") if decimal_comma and text.count(",") == 1 and "." not in text else text
-        try:
-            return float(candidate)
-        except ValueError:
-            return value
+        number = parse_number(candidate)  # "3_50" stays text, and validation names the cell
+        return value if number is None else number
     return value
 
 
@@ -306,7 +305,7 @@ def read_table(
         raw, decimal_comma = _read_csv(_decode(data, encoding))
     else:
         raw, decimal_comma = _read_xlsx(data, sheet, max_bytes), False
-    headers = [str(c).lstrip("\ufeff").strip() for c in raw.columns]
+    headers = [unneutralise(str(c).lstrip("\ufeff").strip()) for c in raw.columns]
     raw.columns = headers
     unnamed = [h for h in headers if h.startswith("Unnamed:") and raw[h].replace("", math.nan).isna().all()]
     raw = raw.drop(columns=unnamed)
@@ -368,10 +367,27 @@ def read_table(
 
 # --------------------------------------------------------------------------- writing
 def neutralise(value: Any) -> Any:
-    """``value`` safe for a spreadsheet cell: risky text gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """``value`` safe for a spreadsheet cell: risky text gets a leading apostrophe.
+
+    Text that already starts with an apostrophe followed by a risky character (or by another
+    apostrophe) gets one more, so that :func:`unneutralise` gives back exactly what was written.
+    """
+    if isinstance(value, str) and (value.startswith(_FORMULA_START) or _was_neutralised(value)):
         return "'" + value
     return value
+
+
+def _was_neutralised(text: str) -> bool:
+    return len(text) > 1 and text[0] == "'" and text[1:].startswith((*_FORMULA_START, "'"))
+
+
+def unneutralise(text: str) -> str:
+    """The text :func:`neutralise` was given: ``"'=1+1"`` -> ``"=1+1"``; other text unchanged.
+
+    Used on import, so that an exported table reads back as it was. The value read is data
+    (validated, stored as text) and is neutralised again on the next export.
+    """
+    return text[1:] if _was_neutralised(text) else text
 
 
 def _prepare(table: pd.DataFrame, units: dict[str, str] | None, *, for_excel: bool) -> pd.DataFrame:
@@ -508,5 +524,6 @@ __all__ = [
     "read_table",
     "split_header",
     "table_bytes",
+    "unneutralise",
     "write_table",
 ]
