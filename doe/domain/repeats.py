@@ -41,14 +41,15 @@ def find_repeats(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignCon
         return []
     outcomes = [o for o in config.outcome_names if o in clean.columns]
     stored: dict[tuple[str, ...], list[tuple[str, dict[str, str], bool]]] = {}
-    for row in history.to_dict("records"):
-        if row.get("status") == "abandoned":
+    for record in history.to_dict("records"):
+        if record.get("status") == "abandoned":
             continue
-        values = {o: _key(row.get(o)) for o in config.outcome_names}
-        stored.setdefault(tuple(_key(row[p]) for p in params), []).append(
-            (str(row[ID_COLUMN]), values, row.get("status") == "failed"))
+        values = {o: _key(record.get(o)) for o in config.outcome_names}
+        stored.setdefault(tuple(_key(record[p]) for p in params), []).append(
+            (str(record[ID_COLUMN]), values, record.get("status") == "failed"))
     problems = []
-    for label, row in clean.iterrows():
+    for position, (_, row) in enumerate(clean.iterrows()):
+        label = int(clean.index[position])
         if ID_COLUMN in clean.columns and isinstance(row[ID_COLUMN], str):
             continue
         candidates = stored.get(tuple(_key(row[p]) for p in params), [])
@@ -61,7 +62,7 @@ def find_repeats(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignCon
                 same = not any(values.values()) and failed == was_failed
             if same:
                 problems.append(CellProblem(
-                    int(label), ID_COLUMN, None,
+                    label, ID_COLUMN, None,
                     f"already recorded as {exp_id} (same parameters and measured values); "
                     "importing it again would double it: remove the row, add its experiment_id, "
                     "or allow duplicates if it really is a repeat run"))
