@@ -33,7 +33,7 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.table import ID_COLUMN, META_COLUMNS, parse_number
 from doe.domain.values import is_integer
-from doe.errors import CellProblem, DataError
+from doe.errors import CellProblem, DataError, shorten
 
 log = logging.getLogger(__name__)
 
@@ -226,17 +226,48 @@ def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> pd.DataFrame:
     try:
         workbook = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
     except Exception as err:  # openpyxl raises many types for damaged files
-        raise DataError(f"the .xlsx workbook cannot be read: {err}") from err
+        raise DataError(f"the .xlsx workbook cannot be read: {shorten(str(err), 200)}") from err
     with workbook:
         names = workbook.sheet_names
         if isinstance(sheet, int) and not 0 <= sheet < len(names):
             raise DataError(f"the workbook has {len(names)} sheet(s) {names}; sheet {sheet} does not exist")
         if isinstance(sheet, str) and sheet not in names:
             raise DataError(f"the workbook has no sheet {sheet!r}; sheets: {names}")
+        sheet_name = names[sheet] if isinstance(sheet, int) else sheet
         try:
-            return workbook.parse(sheet, dtype=object)
+            frame = workbook.parse(sheet, dtype=object)
         except Exception as err:
-            raise DataError(f"sheet {sheet!r} cannot be read: {err}") from err
+            raise DataError(f"sheet {shorten(sheet)} cannot be read: {shorten(str(err), 200)}") from err
+    uncached = _uncached_formulas(data, sheet_name)
+    if uncached:
+        shown = ", ".join(uncached[:10]) + (f" and {len(uncached) - 10} more" if len(uncached) > 10 else "")
+        raise DataError(
+            f"sheet {shorten(sheet_name)}: cell(s) {shown} hold formulas whose values were never "
+            "calculated (the file was written by a program, not saved by a spreadsheet), so doe "
+            "cannot tell what they measure. Open the file in Excel or LibreOffice and save it, "
+            "or replace the formulas by their values")
+    return frame
+
+
+def _uncached_formulas(data: bytes, sheet_name: str) -> list[str]:
+    """Coordinates of formula cells without a stored result (openpyxl reads those as empty)."""
+    import openpyxl
+
+    try:
+        formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        values = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as err:  # read by pandas a moment ago; damaged in a way only this shows
+        raise DataError(f"the .xlsx workbook cannot be read: {shorten(str(err), 200)}") from err
+    try:
+        found = []
+        for row_f, row_v in zip(formulas[sheet_name].iter_rows(), values[sheet_name].iter_rows(), strict=False):
+            for cell_f, cell_v in zip(row_f, row_v, strict=False):
+                if getattr(cell_f, "data_type", None) == "f" and cell_v.value is None:
+                    found.append(str(cell_f.coordinate))
+        return found
+    finally:
+        formulas.close()
+        values.close()
 
 
 def _resolve_column(header: str, config: CampaignConfig, mapping: dict[str, str]) -> tuple[str, str | None]:

@@ -154,3 +154,16 @@ def test_typed_apostrophes_and_formulas_survive_the_round_trip(campaign: Campaig
     clone = Campaign.from_config("hfo2-ncm85", storage=campaign.storage_url, name="clone", actor="alice")
     clone.import_table(path)
     assert clone.history()["failure_reason"].tolist() == reasons
+
+
+def test_xlsx_formulas_without_a_calculated_value_are_refused(campaign: Campaign, tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append([*RECIPE, "first_cycle_ce_pct", "capacity_retention_pct"])
+    sheet.append([*RECIPE.values(), 88.0, "=J2-30"])
+    sheet.append([*RECIPE.values(), "=AVERAGE(85,87)", 60.0])
+    path = tmp_path / "written-by-a-script.xlsx"
+    workbook.save(path)
+    with pytest.raises(DataError, match=r"K2, J3 hold formulas whose values were never calculated"):
+        campaign.import_table(path)
+    assert campaign.history().empty
