@@ -71,13 +71,18 @@ def load_yaml(text: str, what: str = "configuration") -> Any:
         raise ConfigError(f"the {what} must be YAML text, got {type(text).__name__}")
     if len(text) > MAX_CHARS:
         raise ConfigError(f"the {what} is longer than {MAX_CHARS} characters; is it the right file?")
-    loader = StrictLoader(text)
+    try:
+        loader = StrictLoader(text)  # the reader already refuses control characters here
+    except yaml.YAMLError as err:
+        raise ConfigError(f"the {what} is not valid YAML: {shorten_text(str(err), 400)}") from None
     try:
         return loader.get_single_data()
     except _RefusedYaml as err:
         raise ConfigError(f"the {what} is refused: {err}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"the {what} is not valid YAML: {shorten_text(str(err), 400)}") from None
+    except (ValueError, TypeError, OverflowError) as err:  # a tagged value PyYAML cannot build (!!float x)
+        raise ConfigError(f"the {what} holds a value that cannot be read: {shorten_text(str(err), 200)}") from None
     except RecursionError:
         raise ConfigError(f"the {what} is nested too deeply to be a campaign configuration") from None
     finally:

@@ -105,3 +105,17 @@ def test_yaml_tags_and_non_mapping_documents_are_config_errors() -> None:
     for text in ("!!python/object/apply:os.system ['echo hi']", "- a\n- b\n", "'unterminated", "{[1]: 2}"):
         with pytest.raises(ConfigError):
             CampaignConfig.from_yaml(text)
+
+
+def test_control_characters_are_a_config_error() -> None:
+    # found by fuzzing: PyYAML's reader refuses them before parsing, outside the parser's errors
+    for text in ("\x1f", GOOD + "\x1f", "name: a\x07b"):
+        with pytest.raises(ConfigError, match="not valid YAML"):
+            CampaignConfig.from_yaml(text)
+
+
+def test_tagged_values_that_cannot_be_built_are_a_config_error() -> None:
+    # found by fuzzing: '!!float 1e400;' made PyYAML's constructor raise a raw ValueError
+    for text in ("a: !!float 1e400;", "a: !!int x", "a: !!timestamp 2001-99-99"):
+        with pytest.raises(ConfigError, match=r"cannot be read|not valid YAML"):
+            CampaignConfig.from_yaml(text)
