@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from doe import Campaign
-from doe.domain import load_config
 from doe.engine import EngineSettings
 from doe.errors import DataError
+from doe.templates import resolve_config
 
-CONFIG = load_config("hfo2-ncm85")
+CONFIG = resolve_config("hfo2-ncm85")
 RECIPE = CONFIG.reference_recipe()
 assert RECIPE is not None
 

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from doe import Campaign
 from doe.cli import cli
-from doe.domain import load_config
+from doe.templates import resolve_config
 
-RECIPE = load_config("hfo2-ncm85").reference_recipe()
+RECIPE = resolve_config("hfo2-ncm85").reference_recipe()
 assert RECIPE is not None
 
 

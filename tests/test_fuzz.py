@@ -24,14 +24,15 @@ from hypothesis import strategies as st
 from openpyxl.utils.exceptions import IllegalCharacterError
 
 from doe import Campaign
-from doe.domain import CampaignConfig, load_config
+from doe.domain import CampaignConfig
 from doe.errors import DoeError
 from doe.io import read_table
+from doe.templates import resolve_config
 
 FUZZ = settings(max_examples=150, derandomize=True, deadline=timedelta(seconds=5),
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 MAX_MESSAGE = 20_000
-CONFIG = load_config("hfo2-ncm85")
+CONFIG = resolve_config("hfo2-ncm85")
 RECIPE = CONFIG.reference_recipe()
 assert RECIPE is not None
 COLUMNS = ["experiment_id", *CONFIG.parameter_names, *CONFIG.outcome_names, "failed", "failure_reason", "note"]
