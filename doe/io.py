@@ -233,7 +233,7 @@ def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> pd.DataFrame:
             raise DataError(f"the workbook has {len(names)} sheet(s) {names}; sheet {sheet} does not exist")
         if isinstance(sheet, str) and sheet not in names:
             raise DataError(f"the workbook has no sheet {sheet!r}; sheets: {names}")
-        sheet_name = names[sheet] if isinstance(sheet, int) else sheet
+        sheet_name = str(names[sheet]) if isinstance(sheet, int) else sheet
         try:
             frame = workbook.parse(sheet, dtype=object)
         except Exception as err:
