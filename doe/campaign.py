@@ -585,7 +585,9 @@ class Campaign:
         write_table(self.history(), target, file_format=file_format, units=self.config.units)
 
     def __repr__(self) -> str:
-        return f"Campaign(name={self._name!r}, storage={self._store.url!r})"
+        from doe.storage.engine import mask_url
+
+        return f"Campaign(name={self._name!r}, storage={mask_url(self._store.url)!r})"
 
 
 def list_campaigns(storage: str | None = None, include_archived: bool = False) -> pd.DataFrame:

@@ -88,7 +88,7 @@ class _Env:
 
         table = list_campaigns(self.db)
         if table.empty:
-            raise DoeError(f"there is no campaign in {self.db}; create one with `doe init --template {SIM_TEMPLATE}`")
+            raise DoeError(f"there is no campaign in {_masked(self.db)}; create one with `doe init --template {SIM_TEMPLATE}`")
         if len(table) == 1:
             return str(table["name"].iloc[0])
         order = table.sort_values("updated_at", kind="stable", na_position="first")
@@ -260,7 +260,7 @@ def list_(include_archived: bool, env: _Env) -> None:
 
     table = list_campaigns(env.db, include_archived=include_archived)
     if table.empty:
-        click.echo(f"no campaign in {env.db}; create one with `doe init --template {SIM_TEMPLATE}`")
+        click.echo(f"no campaign in {_masked(env.db)}; create one with `doe init --template {SIM_TEMPLATE}`")
         return
     keep = [c for c in ("name", "n_experiments", "config_version", "updated_at", "created_by", "archived")
             if c in table.columns]
