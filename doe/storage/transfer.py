@@ -15,7 +15,6 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-import yaml
 from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig
@@ -23,6 +22,7 @@ from doe.domain.parameters import CategoricalParameter
 from doe.domain.records import STATUSES
 from doe.domain.table import check_in_space, validate_experiments
 from doe.domain.values import is_integer, is_real_number
+from doe.domain.yaml_text import load_yaml
 from doe.errors import ConfigError, DataError, StorageError
 from doe.storage import schema as s
 from doe.storage.engine import mask_url
@@ -236,11 +236,11 @@ def _check_config_version(i: int, raw: Any, name: str, configs: dict[int, Campai
     if not isinstance(text, str) or len(text) > MAX_JSON_CHARS:
         raise StorageError(f"config_versions[{i}].config must be YAML text of at most {MAX_JSON_CHARS} characters")
     try:
-        mapping = yaml.safe_load(text)
+        mapping = load_yaml(text)  # no aliases, no duplicate keys, no tags it cannot build
         if isinstance(mapping, dict):
             mapping["name"] = name
         config = CampaignConfig.from_dict(mapping)
-    except (yaml.YAMLError, ConfigError) as err:
+    except ConfigError as err:
         raise StorageError(f"config_versions[{i}] is not a valid configuration: {err}") from err
     number = raw.get("version")
     if not is_integer(number) or number < 1 or number in configs:

@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import numpy as np
-import yaml
 
 from doe.domain.config import CampaignConfig
 from doe.domain.values import is_real_number
+from doe.domain.yaml_text import load_yaml
 from doe.errors import CellProblem, ConfigError, DataError, StorageError
 
 MAX_ITEMS_PER_WRITE = 200_000
@@ -202,8 +202,8 @@ def parse_config(text: str) -> CampaignConfig:
     if cached is not None:
         return cached
     try:
-        config = CampaignConfig.from_dict(yaml.safe_load(text))
-    except (yaml.YAMLError, ConfigError) as err:
+        config = CampaignConfig.from_dict(load_yaml(text, "stored configuration"))
+    except ConfigError as err:
         raise StorageError(f"a stored campaign configuration cannot be read: {err}") from err
     with _CONFIG_CACHE_LOCK:
         if len(_CONFIG_CACHE) > 256:

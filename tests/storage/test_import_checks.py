@@ -146,3 +146,23 @@ def test_a_stored_text_measurement_is_a_storage_error(tmp_path) -> None:
         campaign.history()
     with pytest.raises(StorageError, match=f"experiment '{eid}' has {CE} = 'n/a'"):
         campaign.measurements()
+
+
+ALIAS_BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+    f"{k}: &{k} [{', '.join([f'*{p}'] * 9)}]\n" for p, k in zip("abcdefgh", "bcdefghi", strict=True))
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a: !!float abc", "cannot be read"),
+    (ALIAS_BOMB, "anchors .* are not allowed"),
+    ("name: x\nname: y\nparameters: []", "given twice"),
+])
+def test_import_refuses_hostile_configuration_text(store_url: str, exported: dict[str, Any], text: str,
+                                                   message: str) -> None:
+    before = _state(store_url)
+    bad = copy.deepcopy(exported)
+    bad["config_versions"][0]["config"] = text
+    with pytest.raises(StorageError, match=message) as err:
+        Campaign.import_json(bad, storage=store_url, name="copy", actor="mallory")
+    assert "config_versions[0]" in str(err.value) and len(str(err.value)) < 2000
+    assert _state(store_url) == before
