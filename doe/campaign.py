@@ -37,10 +37,11 @@ from doe.domain.records import (
     NewExperiment,
     StatusChange,
 )
+from doe.domain.repeats import find_repeats
 from doe.domain.requests import validate_candidates, validate_fixed
-from doe.domain.table import ID_COLUMN, validate_experiments
+from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN, validate_experiments
 from doe.domain.values import is_integer, is_missing, to_python
-from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError
+from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError, shorten
 from doe.storage import open_store
 from doe.templates import resolve_config
 
@@ -362,7 +363,7 @@ class Campaign:
         known = {ID_COLUMN, *config.parameter_names}
         return tuple(c for c in map(str, table.columns) if c not in known and (
             c.endswith(("_mean", "_sd")) or c in {"acquisition_value", "probability_feasible", "strategy",
-                                                   "batch_id", "status", "config_version"}))
+                                                   *EXPORT_ONLY_COLUMNS}))
 
     def suggest(
         self,
@@ -387,7 +388,8 @@ class Campaign:
         from doe.version import __version__
 
         if not is_integer(n) or not 1 <= n <= MAX_BATCH:
-            raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, got {n!r}")
+            raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, got {shorten(n)}")
+        _require_table("candidates", candidates, optional=True)
         n = int(n)
         config = self.config
         fixed_clean = validate_fixed(fixed, config)
@@ -469,6 +471,7 @@ class Campaign:
         *,
         correct: bool = False,
         valid_rows_only: bool = False,
+        allow_duplicates: bool = False,
     ) -> RecordReport:
         """Record results: rows with or without ``experiment_id``, any subset of outcomes.
 
@@ -485,10 +488,15 @@ class Campaign:
                 ``ConflictError`` and nothing is written; the same value again is a no-op.
             valid_rows_only: record the valid rows and report the others instead of
                 rejecting the whole table.
+            allow_duplicates: record rows without ``experiment_id`` even when a stored
+                experiment has the same parameters and measured values (a true repeat run).
+                Without it such rows are refused, so importing the same file twice does not
+                double the history.
 
         Raises:
             DataError: listing every bad cell; nothing was recorded.
         """
+        _require_table("table", table)
         config = self.config
         try:
             clean = validate_experiments(table, config, parameters="optional", ignore_columns=self._ignorable(table))
@@ -500,7 +508,14 @@ class Campaign:
             rejected = list(err.problems)
             kept = table.reset_index(drop=True).drop(index=bad_rows)
             clean = validate_experiments(kept, config, parameters="optional", ignore_columns=self._ignorable(kept))
-        plan = plan_record(clean, self.history(), config, self.config_version)
+        history = self.history()
+        if not allow_duplicates and (repeats := find_repeats(clean, history, config)):
+            if not valid_rows_only:
+                raise DataError(f"{len(repeats)} row(s) are already recorded; nothing was recorded "
+                                "(pass allow_duplicates=True to record them again)", repeats)
+            rejected += repeats
+            clean = clean.drop(index=[p.row for p in repeats])
+        plan = plan_record(clean, history, config, self.config_version)
         if plan.problems:
             if not valid_rows_only:
                 raise DataError(f"the table has {len(plan.problems)} problem(s); nothing was recorded", plan.problems)
@@ -547,12 +562,21 @@ class Campaign:
         file_format: Literal["csv", "xlsx"] | None = None,
         correct: bool = False,
         valid_rows_only: bool = False,
+        encoding: str | None = None,
+        allow_duplicates: bool = False,
     ) -> RecordReport:
-        """Record a CSV or Excel file of results or history (one transaction)."""
+        """Record a CSV or Excel file of results or history (one transaction).
+
+        ``encoding`` is the text encoding of a CSV file (default UTF-8, e.g. ``"cp1252"`` for
+        Excel's 'CSV (Windows)'); the other arguments are those of :func:`doe.io.read_table`
+        and :meth:`record`.
+        """
         from doe.io import read_table
 
-        table = read_table(source, self.config, column_mapping=column_mapping, file_format=file_format)
-        return self.record(table, correct=correct, valid_rows_only=valid_rows_only)
+        table = read_table(source, self.config, column_mapping=column_mapping, file_format=file_format,
+                           encoding=encoding)
+        return self.record(table, correct=correct, valid_rows_only=valid_rows_only,
+                           allow_duplicates=allow_duplicates)
 
     def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None) -> None:
         """Write the history as CSV or Excel (safe from spreadsheet formula injection)."""
@@ -561,7 +585,9 @@ class Campaign:
         write_table(self.history(), target, file_format=file_format, units=self.config.units)
 
     def __repr__(self) -> str:
-        return f"Campaign(name={self._name!r}, storage={self._store.url!r})"
+        from doe.storage.engine import mask_url
+
+        return f"Campaign(name={self._name!r}, storage={mask_url(self._store.url)!r})"
 
 
 def list_campaigns(storage: str | None = None, include_archived: bool = False) -> pd.DataFrame:
@@ -582,3 +608,11 @@ def ensure_demo_campaign(storage: str | None = None, name: str = "hfo2-ncm85-dem
     campaign = Campaign.from_config("hfo2-ncm85", storage=storage, name=name, actor="doe-demo")
     campaign.record(load_recipes())
     return campaign
+
+
+def _require_table(argument: str, value: Any, *, optional: bool = False) -> None:
+    """Refuse anything but a DataFrame at the boundary, naming the argument."""
+    if isinstance(value, pd.DataFrame) or (optional and value is None):
+        return
+    raise DataError(f"{argument}: expected a pandas DataFrame with one row per experiment, "
+                    f"got {type(value).__name__}; e.g. pd.DataFrame(rows)")

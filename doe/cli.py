@@ -33,7 +33,7 @@ import pandas as pd
 
 from doe.domain.parameters import CategoricalParameter
 from doe.domain.table import ID_COLUMN
-from doe.errors import DataError, DoeError
+from doe.errors import DataError, DoeError, shorten
 
 if TYPE_CHECKING:
     from doe.campaign import Campaign
@@ -88,7 +88,7 @@ class _Env:
 
         table = list_campaigns(self.db)
         if table.empty:
-            raise DoeError(f"there is no campaign in {self.db}; create one with `doe init --template {SIM_TEMPLATE}`")
+            raise DoeError(f"there is no campaign in {_masked(self.db)}; create one with `doe init --template {SIM_TEMPLATE}`")
         if len(table) == 1:
             return str(table["name"].iloc[0])
         order = table.sort_values("updated_at", kind="stable", na_position="first")
@@ -170,6 +170,8 @@ def init(template: str | None, config_path: Path | None, name: str | None, env: 
 def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidates: Path | None,
             out: Path | None, fast: bool, env: _Env) -> None:
     """Propose the next batch of experiments and write the run sheet."""
+    if out is not None:  # before anything is stored: a batch without its run sheet helps no one
+        _check_out_path("--out", out, (".csv", ".xlsx"))
     campaign = env.campaign(campaign_name, settings=_settings(fast))
     config = campaign.config
     fixed_values = _pairs("--fixed", fixed)
@@ -178,8 +180,6 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
         from doe.io import read_table
 
         candidate_table = read_table(candidates, config)
-    if out is not None:
-        _check_table_suffix("--out", out, (".csv", ".xlsx"))
     batch = campaign.suggest(n, fixed=fixed_values or None, candidates=candidate_table)
     click.echo(f"campaign {campaign.name!r}: batch {batch['batch_id'].iloc[0]} "
                f"({batch['strategy'].iloc[0] if 'strategy' in batch.columns else 'proposed'})")
@@ -187,7 +187,8 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
     if out is not None:
         from doe.io import write_table
 
-        write_table(batch, out, units=config.units)
+        with _writing("--out", out):
+            write_table(batch, out, units=config.units)
         click.echo(f"run sheet written to {out}; fill in the outcomes and `doe record {out}`")
 
 
@@ -199,14 +200,20 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
               help="Read file column FILECOL as NAME (repeatable), e.g. --map 'CE (%)=first_cycle_ce_pct'.")
 @click.option("--correct", is_flag=True, help="Let values that differ from recorded ones replace them.")
 @click.option("--valid-rows-only", is_flag=True, help="Record the valid rows and report the others.")
+@click.option("--encoding", default=None, metavar="NAME",
+              help="Text encoding of a CSV file, e.g. cp1252 for Excel's 'CSV (Windows)' [default: UTF-8].")
+@click.option("--allow-duplicates", is_flag=True,
+              help="Record rows without experiment_id even if the same parameters and values are "
+                   "already recorded (true repeat runs).")
 @_common
 def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], correct: bool,
-           valid_rows_only: bool, env: _Env) -> None:
+           valid_rows_only: bool, encoding: str | None, allow_duplicates: bool, env: _Env) -> None:
     """Record a CSV or Excel file of results (or of past experiments)."""
     column_mapping = {k: str(v) for k, v in _pairs("--map", mapping).items()}
     campaign = env.campaign(campaign_name)
     report = campaign.import_table(results, column_mapping=column_mapping or None, correct=correct,
-                                   valid_rows_only=valid_rows_only)
+                                   valid_rows_only=valid_rows_only, encoding=encoding,
+                                   allow_duplicates=allow_duplicates)
     click.echo(f"campaign {campaign.name!r}: {len(report.experiment_ids)} row(s) recorded "
                f"({len(report.created)} new experiment(s); measurements: {report.measurements_added} added, "
                f"{report.measurements_unchanged} unchanged, {report.measurements_corrected} corrected)")
@@ -253,7 +260,7 @@ def list_(include_archived: bool, env: _Env) -> None:
 
     table = list_campaigns(env.db, include_archived=include_archived)
     if table.empty:
-        click.echo(f"no campaign in {env.db}; create one with `doe init --template {SIM_TEMPLATE}`")
+        click.echo(f"no campaign in {_masked(env.db)}; create one with `doe init --template {SIM_TEMPLATE}`")
         return
     keep = [c for c in ("name", "n_experiments", "config_version", "updated_at", "created_by", "archived")
             if c in table.columns]
@@ -267,13 +274,14 @@ def list_(include_archived: bool, env: _Env) -> None:
 @_common
 def export(campaign_name: str | None, out: Path, env: _Env) -> None:
     """Write the history (CSV, Excel) or the whole campaign (JSON)."""
-    _check_table_suffix("--out", out, (".csv", ".xlsx", ".json"))
+    _check_out_path("--out", out, (".csv", ".xlsx", ".json"))
     campaign = env.campaign(campaign_name)
-    if out.suffix.lower() == ".json":
-        data = campaign.export_json()
-        out.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    else:
-        campaign.export_table(out)
+    with _writing("--out", out):
+        if out.suffix.lower() == ".json":
+            data = campaign.export_json()
+            out.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+        else:
+            campaign.export_table(out)
     click.echo(f"campaign {campaign.name!r} exported to {out}")
 
 
@@ -718,7 +726,29 @@ def _number(option: str, key: str, value: str) -> float:
 
 def _check_table_suffix(option: str, path: Path, allowed: tuple[str, ...]) -> None:
     if path.suffix.lower() not in allowed:
-        raise DataError(f"{option}: {str(path)!r} must end in {' or '.join(allowed)}")
+        raise DataError(f"{option}: {shorten(str(path))} must end in {' or '.join(allowed)}")
+
+
+def _check_out_path(option: str, path: Path, allowed: tuple[str, ...]) -> None:
+    """Refuse an output file that cannot be written, before any work is done or stored."""
+    _check_table_suffix(option, path, allowed)
+    shown = shorten(str(path))
+    folder = path.expanduser().absolute().parent
+    if path.is_dir():
+        raise DoeError(f"{option}: {shown} is a folder; give a file name ending in {' or '.join(allowed)}")
+    if not folder.is_dir():
+        raise DoeError(f"{option}: the folder {shorten(str(folder))} of {shown} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise DoeError(f"{option}: {shown} cannot be written (no permission)")
+
+
+@contextmanager
+def _writing(option: str, path: Path) -> Iterator[None]:
+    """Turn an operating-system error while writing ``path`` into a message naming it."""
+    try:
+        yield
+    except OSError as err:
+        raise DoeError(f"{option}: cannot write {shorten(str(path))}: {err.strerror or err}") from err
 
 
 def _recipes_text(table: pd.DataFrame, config: CampaignConfig, *, predictions: bool = False,

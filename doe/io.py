@@ -31,9 +31,9 @@ from typing import Any, BinaryIO, Literal
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.table import ID_COLUMN, META_COLUMNS
+from doe.domain.table import ID_COLUMN, META_COLUMNS, parse_number
 from doe.domain.values import is_integer
-from doe.errors import CellProblem, DataError
+from doe.errors import CellProblem, DataError, shorten
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +171,15 @@ def _is_blank(value: Any) -> bool:
 
 
 def _text_cell(value: Any) -> Any:
-    """A text column's cell: blank -> NaN, whole numbers from Excel as '7', not '7.0'."""
+    """A text column's cell: blank -> NaN, whole numbers from Excel as '7', not '7.0',
+    the apostrophe that :func:`neutralise` added on export removed."""
     if _is_blank(value):
         return math.nan
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if is_integer(value):
         return str(value)
-    return value.strip() if isinstance(value, str) else value
+    return unneutralise(value.strip()) if isinstance(value, str) else value
 
 
 def _number_or_text(value: Any, decimal_comma: bool) -> Any:
@@ -194,10 +195,8 @@ def _number_or_text(value: Any, decimal_comma: bool) -> Any:
         if text == "":
             return math.nan
         candidate = text.replace(",", ".") if decimal_comma and text.count(",") == 1 and "." not in text else text
-        try:
-            return float(candidate)
-        except ValueError:
-            return value
+        number = parse_number(candidate)  # "3_50" stays text, and validation names the cell
+        return value if number is None else number
     return value
 
 
@@ -227,17 +226,48 @@ def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> pd.DataFrame:
     try:
         workbook = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
     except Exception as err:  # openpyxl raises many types for damaged files
-        raise DataError(f"the .xlsx workbook cannot be read: {err}") from err
+        raise DataError(f"the .xlsx workbook cannot be read: {shorten(str(err), 200)}") from err
     with workbook:
         names = workbook.sheet_names
         if isinstance(sheet, int) and not 0 <= sheet < len(names):
             raise DataError(f"the workbook has {len(names)} sheet(s) {names}; sheet {sheet} does not exist")
         if isinstance(sheet, str) and sheet not in names:
             raise DataError(f"the workbook has no sheet {sheet!r}; sheets: {names}")
+        sheet_name = str(names[sheet]) if isinstance(sheet, int) else sheet
         try:
-            return workbook.parse(sheet, dtype=object)
+            frame = workbook.parse(sheet, dtype=object)
         except Exception as err:
-            raise DataError(f"sheet {sheet!r} cannot be read: {err}") from err
+            raise DataError(f"sheet {shorten(sheet)} cannot be read: {shorten(str(err), 200)}") from err
+    uncached = _uncached_formulas(data, sheet_name)
+    if uncached:
+        shown = ", ".join(uncached[:10]) + (f" and {len(uncached) - 10} more" if len(uncached) > 10 else "")
+        raise DataError(
+            f"sheet {shorten(sheet_name)}: cell(s) {shown} hold formulas whose values were never "
+            "calculated (the file was written by a program, not saved by a spreadsheet), so doe "
+            "cannot tell what they measure. Open the file in Excel or LibreOffice and save it, "
+            "or replace the formulas by their values")
+    return frame
+
+
+def _uncached_formulas(data: bytes, sheet_name: str) -> list[str]:
+    """Coordinates of formula cells without a stored result (openpyxl reads those as empty)."""
+    import openpyxl
+
+    try:
+        formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        values = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as err:  # read by pandas a moment ago; damaged in a way only this shows
+        raise DataError(f"the .xlsx workbook cannot be read: {shorten(str(err), 200)}") from err
+    try:
+        found = []
+        for row_f, row_v in zip(formulas[sheet_name].iter_rows(), values[sheet_name].iter_rows(), strict=False):
+            for cell_f, cell_v in zip(row_f, row_v, strict=False):
+                if getattr(cell_f, "data_type", None) == "f" and cell_v.value is None:
+                    found.append(str(cell_f.coordinate))
+        return found
+    finally:
+        formulas.close()
+        values.close()
 
 
 def _resolve_column(header: str, config: CampaignConfig, mapping: dict[str, str]) -> tuple[str, str | None]:
@@ -306,7 +336,7 @@ def read_table(
         raw, decimal_comma = _read_csv(_decode(data, encoding))
     else:
         raw, decimal_comma = _read_xlsx(data, sheet, max_bytes), False
-    headers = [str(c).lstrip("\ufeff").strip() for c in raw.columns]
+    headers = [unneutralise(str(c).lstrip("\ufeff").strip()) for c in raw.columns]
     raw.columns = headers
     unnamed = [h for h in headers if h.startswith("Unnamed:") and raw[h].replace("", math.nan).isna().all()]
     raw = raw.drop(columns=unnamed)
@@ -368,10 +398,27 @@ def read_table(
 
 # --------------------------------------------------------------------------- writing
 def neutralise(value: Any) -> Any:
-    """``value`` safe for a spreadsheet cell: risky text gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """``value`` safe for a spreadsheet cell: risky text gets a leading apostrophe.
+
+    Text that already starts with an apostrophe followed by a risky character (or by another
+    apostrophe) gets one more, so that :func:`unneutralise` gives back exactly what was written.
+    """
+    if isinstance(value, str) and (value.startswith(_FORMULA_START) or _was_neutralised(value)):
         return "'" + value
     return value
+
+
+def _was_neutralised(text: str) -> bool:
+    return len(text) > 1 and text[0] == "'" and text[1:].startswith((*_FORMULA_START, "'"))
+
+
+def unneutralise(text: str) -> str:
+    """The text :func:`neutralise` was given: ``"'=1+1"`` -> ``"=1+1"``; other text unchanged.
+
+    Used on import, so that an exported table reads back as it was. The value read is data
+    (validated, stored as text) and is neutralised again on the next export.
+    """
+    return text[1:] if _was_neutralised(text) else text
 
 
 def _prepare(table: pd.DataFrame, units: dict[str, str] | None, *, for_excel: bool) -> pd.DataFrame:
@@ -508,5 +555,6 @@ __all__ = [
     "read_table",
     "split_header",
     "table_bytes",
+    "unneutralise",
     "write_table",
 ]

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
+import yaml  # writing only; reading goes through doe.domain.yaml_text
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from doe.domain.constraints import LinearConstraint, OutcomeConstraint, parse_constraint
@@ -35,20 +35,29 @@ from doe.domain.parameters import (
     check_name,
 )
 from doe.domain.values import is_integer
-from doe.errors import ConfigError
+from doe.domain.yaml_text import load_yaml
+from doe.errors import ConfigError, shorten, shorten_text
 
 _PARAMETER = TypeAdapter(Parameter)
 _TOP_KEYS = {"name", "parameters", "objectives", "outcomes", "constraints", "seed", "description"}
 MAX_SEED = 2**31 - 1
 T = TypeVar("T")
+_TYPE_ERRORS = {
+    "float_type": "write numbers without quotes, e.g. 350 (not \"350\", \"3_50\" or true)",
+    "bool_type": "write true or false without quotes",
+    "string_type": "write text",
+}
 
 
 def _format_pydantic(prefix: str, err: ValidationError) -> list[str]:
     out = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if p not in ("continuous", "discrete", "categorical"))
-        msg = e["msg"].removeprefix("Value error, ")
-        out.append(f"{prefix}{'.' + loc if loc else ''}: {msg}")
+        msg = shorten_text(e["msg"].removeprefix("Value error, "), 400)
+        if e["type"] in _TYPE_ERRORS:
+            # strict types: "250" or true is refused rather than turned into 250.0 or 1.0
+            msg += f", got {shorten(e.get('input'))} ({type(e.get('input')).__name__}); {_TYPE_ERRORS[e['type']]}"
+        out.append(f"{prefix}{'.' + shorten_text(loc, 120) if loc else ''}: {msg}")
     return out
 
 
@@ -57,7 +66,8 @@ def _validate_items(key: str, items: list[Any], validate: Callable[[Any, Any], T
     labelled ``key[name]`` (or ``key[index]`` for an item without a name)."""
     valid = []
     for i, raw in enumerate(items):
-        label = raw.get("name", i) if isinstance(raw, dict) else i
+        name = raw.get("name") if isinstance(raw, dict) else None
+        label = shorten_text(name, 70) if isinstance(name, str) else str(i)
         try:
             valid.append(validate(raw, label))
         except ValidationError as err:
@@ -70,7 +80,7 @@ def _validate_items(key: str, items: list[Any], validate: Callable[[Any, Any], T
 def _parameter(raw: Any, label: Any) -> ContinuousParameter | DiscreteParameter | CategoricalParameter:
     if isinstance(raw, dict) and raw.get("type") not in ("continuous", "discrete", "categorical"):
         raise ConfigError(
-            f"parameters[{label}].type: must be 'continuous', 'discrete' or 'categorical', got {raw.get('type')!r}"
+            f"parameters[{label}].type: must be 'continuous', 'discrete' or 'categorical', got {shorten(raw.get('type'))}"
         )
     return _PARAMETER.validate_python(raw)  # type: ignore[no-any-return]
 
@@ -97,7 +107,7 @@ class CampaignConfig(BaseModel):
         problems: list[str] = []
         unknown = set(data) - _TOP_KEYS
         if unknown:
-            problems.append(f"unknown keys {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+            problems.append(f"unknown keys {shorten(sorted(map(str, unknown)))}; allowed: {sorted(_TOP_KEYS)}")
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             problems.append("name: give the campaign a non-empty name")
@@ -139,26 +149,26 @@ class CampaignConfig(BaseModel):
                 con = parse_constraint(raw, outcome_names)
             except (ValueError, ValidationError) as err:
                 msg = _format_pydantic("", err) if isinstance(err, ValidationError) else [str(err)]
-                problems.extend(f"constraints[{i}]: {m.lstrip(': ')}" for m in msg)
+                problems.extend(f"constraints[{i}]: {shorten_text(m.lstrip(': '), 400)}" for m in msg)
                 continue
             if isinstance(con, LinearConstraint):
                 for pname in con.coefficients:
                     p = param_by_name.get(pname)
                     if p is None:
                         problems.append(
-                            f"constraints[{i}]: {pname!r} is neither a parameter nor an outcome of this campaign"
+                            f"constraints[{i}]: {shorten(pname)} is neither a parameter nor an outcome of this campaign"
                         )
                     elif not isinstance(p, ContinuousParameter):
                         problems.append(
-                            f"constraints[{i}]: linear constraints apply to continuous parameters; {pname!r} is {p.type}"
+                            f"constraints[{i}]: linear constraints apply to continuous parameters; {shorten(pname)} is {p.type}"
                         )
             elif con.outcome not in outcome_names:
-                problems.append(f"constraints[{i}]: outcome {con.outcome!r} is not an objective or outcome")
+                problems.append(f"constraints[{i}]: outcome {shorten(con.outcome)} is not an objective or outcome")
             constraints.append(con)
 
         seed = data.get("seed")
         if seed is not None and (not is_integer(seed) or not 0 <= seed <= MAX_SEED):
-            problems.append(f"seed: must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+            problems.append(f"seed: must be a whole number from 0 to {MAX_SEED}, got {shorten(seed)}")
         description = data.get("description")
         if description is not None and not isinstance(description, str):
             problems.append("description: must be text")
@@ -171,7 +181,7 @@ class CampaignConfig(BaseModel):
                 )
         if problems:
             raise ConfigError(
-                f"campaign configuration {name!r} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
+                f"campaign configuration {shorten(name)} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
             )
         return cls(
             name=name.strip(),  # type: ignore[union-attr]
@@ -190,18 +200,14 @@ class CampaignConfig(BaseModel):
         path = Path(text) if isinstance(text_or_path, Path) or text.endswith((".yaml", ".yml")) else None
         if path is not None:
             if not path.is_file():
-                raise ConfigError(f"configuration file {str(path)!r} does not exist")
+                raise ConfigError(f"configuration file {shorten(str(path))} does not exist")
             if path.stat().st_size > 1_000_000:
-                raise ConfigError(f"configuration file {str(path)!r} is larger than 1 MB; is it the right file?")
+                raise ConfigError(f"configuration file {shorten(str(path))} is larger than 1 MB; is it the right file?")
             try:
                 text = path.read_text(encoding="utf-8")
             except UnicodeDecodeError as err:
-                raise ConfigError(f"configuration file {str(path)!r} is not UTF-8 text") from err
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise ConfigError(f"configuration is not valid YAML: {err}") from err
-        return cls.from_dict(data)
+                raise ConfigError(f"configuration file {shorten(str(path))} is not UTF-8 text") from err
+        return cls.from_dict(load_yaml(text))
 
     # ----------------------------------------------------------------- writing
     def to_dict(self) -> dict[str, Any]:
@@ -310,7 +316,7 @@ def load_config(source: CampaignConfig | dict[str, Any] | str | Path) -> Campaig
         return CampaignConfig.from_yaml(Path(source))
     if isinstance(source, str):
         raise ConfigError(
-            f"cannot build a campaign configuration from {source!r}: give a mapping or a YAML file path "
+            f"cannot build a campaign configuration from {shorten(source)}: give a mapping or a YAML file path "
             "(.yaml/.yml); a template name is resolved by doe.templates.resolve_config"
         )
     raise ConfigError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, StrictFloat, StrictStr, field_validator, model_validator
 
 from doe.domain.parameters import check_name
 
@@ -18,8 +18,8 @@ class Outcome(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
-    unit: str | None = None
-    description: str | None = None
+    unit: StrictStr | None = None
+    description: StrictStr | None = None
 
     @field_validator("name")
     @classmethod
@@ -42,10 +42,10 @@ class Objective(BaseModel):
 
     name: str
     goal: Goal
-    threshold: float | None = None
-    weight: float | None = None
-    unit: str | None = None
-    description: str | None = None
+    threshold: StrictFloat | None = None
+    weight: StrictFloat | None = None
+    unit: StrictStr | None = None
+    description: StrictStr | None = None
 
     @field_validator("name")
     @classmethod

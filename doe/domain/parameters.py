@@ -11,7 +11,18 @@ import math
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+from doe.errors import shorten
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 RESERVED_NAMES = frozenset(
@@ -24,11 +35,11 @@ def check_name(name: str, what: str) -> str:
     """Names are identifiers so that they can be columns, YAML keys and SQL values safely."""
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise ValueError(
-            f"{what} name {name!r} is not allowed: use letters, digits and underscores, "
+            f"{what} name {shorten(name)} is not allowed: use letters, digits and underscores, "
             "starting with a letter (at most 64 characters), e.g. 'anneal_temperature_c'"
         )
     if name in RESERVED_NAMES:
-        raise ValueError(f"{what} name {name!r} is reserved by doe; choose another name")
+        raise ValueError(f"{what} name {shorten(name)} is reserved by doe; choose another name")
     return name
 
 
@@ -63,7 +74,7 @@ class _Parameter(BaseModel):
 
     def _no_repeats(self, values: tuple[Any, ...], what: str) -> None:
         if len(set(values)) != len(values):
-            raise ValueError(f"parameter {self.name!r}: {what} must not repeat, got {list(values)}")
+            raise ValueError(f"parameter {self.name!r}: {what} must not repeat, got {shorten(list(values))}")
 
     def _reference_among(self, values: tuple[Any, ...], what: str, shown: str) -> None:
         if self.reference is not None and self.reference not in values:
@@ -74,17 +85,17 @@ class ContinuousParameter(_Parameter):
     """A real-valued parameter between ``bounds`` (inclusive), optionally on a log scale."""
 
     type: Literal["continuous"] = "continuous"
-    bounds: tuple[float, float]
-    unit: str | None = None
-    log_scale: bool = False
-    description: str | None = None
-    reference: float | None = None
+    bounds: tuple[StrictFloat, StrictFloat]
+    unit: StrictStr | None = None
+    log_scale: StrictBool = False
+    description: StrictStr | None = None
+    reference: StrictFloat | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ContinuousParameter:
         lo, hi = self.bounds
         if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ValueError(f"parameter {self.name!r}: bounds must be finite numbers, got {list(self.bounds)}")
+            raise ValueError(f"parameter {self.name!r}: bounds must be finite numbers, got {shorten(list(self.bounds))}")
         if not lo < hi:
             raise ValueError(
                 f"parameter {self.name!r}: lower bound {lo:g} must be below upper bound {hi:g}"
@@ -94,7 +105,7 @@ class ContinuousParameter(_Parameter):
                 f"parameter {self.name!r}: log_scale needs a positive lower bound, got {lo:g}"
             )
         if self.reference is not None and not lo <= self.reference <= hi:
-            raise ValueError(f"parameter {self.name!r}: reference {self.reference:g} is outside {list(self.bounds)}")
+            raise ValueError(f"parameter {self.name!r}: reference {self.reference:g} is outside {shorten(list(self.bounds))}")
         return self
 
     @property
@@ -113,10 +124,10 @@ class DiscreteParameter(_Parameter):
     """A numeric parameter that takes only the listed ``values`` (e.g. bath 40, 50, ... 80 C)."""
 
     type: Literal["discrete"] = "discrete"
-    values: tuple[float, ...]
-    unit: str | None = None
-    description: str | None = None
-    reference: float | None = None
+    values: tuple[StrictFloat, ...]
+    unit: StrictStr | None = None
+    description: StrictStr | None = None
+    reference: StrictFloat | None = None
 
     @model_validator(mode="after")
     def _check(self) -> DiscreteParameter:
@@ -125,7 +136,7 @@ class DiscreteParameter(_Parameter):
             raise ValueError(f"parameter {self.name!r}: values must be finite numbers")
         self._no_repeats(self.values, "values")
         if list(self.values) != sorted(self.values):
-            raise ValueError(f"parameter {self.name!r}: list values in increasing order, got {list(self.values)}")
+            raise ValueError(f"parameter {self.name!r}: list values in increasing order, got {shorten(list(self.values))}")
         self._reference_among(self.values, "values", f"{self.reference:g}" if self.reference is not None else "")
         return self
 
@@ -145,10 +156,10 @@ class CategoricalParameter(_Parameter):
     """A parameter with named, unordered ``values`` (labels such as 'O2', 'air', 'Ar')."""
 
     type: Literal["categorical"] = "categorical"
-    values: tuple[str, ...]
-    unit: str | None = None
-    description: str | None = None
-    reference: str | None = None
+    values: tuple[StrictStr, ...]
+    unit: StrictStr | None = None
+    description: StrictStr | None = None
+    reference: StrictStr | None = None
 
     @field_validator("values", mode="before")
     @classmethod
@@ -156,14 +167,14 @@ class CategoricalParameter(_Parameter):
         if isinstance(v, list | tuple):
             for label in v:
                 if not isinstance(label, str) or not label.strip():
-                    raise ValueError(f"category labels must be non-empty text, got {label!r}")
+                    raise ValueError(f"category labels must be non-empty text, got {shorten(label)}")
         return v
 
     @model_validator(mode="after")
     def _check(self) -> CategoricalParameter:
         self._at_least_two(self.values, "labels")
         self._no_repeats(self.values, "labels")
-        self._reference_among(self.values, "labels", repr(self.reference))
+        self._reference_among(self.values, "labels", shorten(self.reference))
         return self
 
     def describe_allowed(self) -> str:

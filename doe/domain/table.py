@@ -17,10 +17,12 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
-from doe.errors import CellProblem, DataError
+from doe.errors import CellProblem, DataError, shorten
 
 ID_COLUMN = "experiment_id"
 META_COLUMNS = ("failed", "failure_reason", "note")
+EXPORT_ONLY_COLUMNS = ("status", "batch_id", "config_version", "source", "proposed_by", "proposed_at")
+"""Bookkeeping columns of an exported history: ignored when the file is imported again."""
 _TRUE = {"true", "yes", "y", "1", "failed", "x"}
 _FALSE = {"false", "no", "n", "0", ""}
 MAX_ROWS = 100_000
@@ -38,16 +40,28 @@ def _is_missing(value: Any) -> bool:
     return bool(value is pd.NA or value is pd.NaT)
 
 
+def parse_number(text: str) -> float | None:
+    """The number written in ``text``, or ``None``.
+
+    Like ``float()`` but without its Python-source extras: ``"3_50"`` is not 350 (a typo
+    in a lab sheet must not become a plausible value).
+    """
+    text = text.strip()
+    if "_" in text or not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def _as_number(value: Any) -> float | None:
     if isinstance(value, bool | np.bool_):
         return None
     if isinstance(value, int | float | np.integer | np.floating):
         return float(value)
     if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
+        return parse_number(value)
     return None
 
 
@@ -85,8 +99,8 @@ def validate_experiments(
     columns = [str(c) for c in table.columns]
     if len(set(columns)) != len(columns):
         dupes = sorted({c for c in columns if columns.count(c) > 1})
-        for c in dupes:
-            problems.append(CellProblem(None, c, c, "the column appears more than once"))
+        raise DataError("the table has repeated column names; keep one column of each name",
+                        [CellProblem(None, c, c, "the column appears more than once") for c in dupes])
     table = table.copy()
     table.columns = columns
     table = table.drop(columns=[c for c in ignore_columns if c in table.columns])
@@ -98,7 +112,7 @@ def validate_experiments(
             lower = {a.lower(): a for a in allowed}
             if c.strip().lower() in lower:
                 hint = f"; did you mean {lower[c.strip().lower()]!r}?"
-            problems.append(CellProblem(None, c, c, f"unknown column{hint} allowed columns: {allowed}"))
+            problems.append(CellProblem(None, c, c, f"unknown column{hint}; allowed columns: {shorten(allowed, 2000)}"))
     if parameters == "required":
         for name in config.parameter_names:
             if name not in table.columns:
@@ -209,10 +223,28 @@ def validate_experiments(
                         problems.append(CellProblem(row, text_col, text[:40] + "...", f"longer than {MAX_TEXT} characters"))
                     texts.append(text)
                 out[text_col] = pd.Series(texts, index=table.index, dtype=object)
+        problems.extend(_failed_with_values(out, config))
 
     if problems:
         raise DataError(f"the table has {len(problems)} problem(s); nothing was recorded", problems)
     return out
+
+
+def _failed_with_values(clean: pd.DataFrame, config: CampaignConfig) -> list[CellProblem]:
+    """A run marked failed (``failed`` true or a ``failure_reason``) must not carry measured values."""
+    flags = clean["failed"] if "failed" in clean.columns else pd.Series(False, index=clean.index)
+    if "failure_reason" in clean.columns:
+        flags = flags | clean["failure_reason"].notna()
+    outcomes = [o for o in config.outcome_names if o in clean.columns]
+    problems = []
+    for row in np.flatnonzero(flags.to_numpy(dtype=bool)):
+        given = [o for o in outcomes if not math.isnan(clean[o].iloc[row])]
+        if given:
+            problems.append(CellProblem(
+                int(row), ",".join(given), {o: float(clean[o].iloc[row]) for o in given},
+                "the run is marked failed (failed or failure_reason) but has measured values; "
+                "clear the values or unmark the failure"))
+    return problems
 
 
 def check_in_space(recipes: pd.DataFrame, config: CampaignConfig, tol: float = 1e-6) -> list[CellProblem]:

@@ -13,12 +13,14 @@ import logging
 import os
 import random
 import re
+import sqlite3
 import threading
 import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -42,8 +44,20 @@ def mask_url(url: str) -> str:
     """``url`` with its password replaced by ``***`` (for messages and logs)."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not parseable: mask anything that looks like user:password@
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    except Exception:  # not parseable: mask anything that looks like [scheme:][//]user:password@
+        return _CREDENTIALS.sub(r"\1***@", url)
+
+
+_CREDENTIALS = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.\-]*:)?/*[^:/@]*:).*@")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+def _looks_like_url(path: str) -> bool:
+    """A database "path" that starts like a URL (``postgresql:/user:pw@host/db``, one slash
+    short): opened as a file it would become an SQLite file named after the URL. A single
+    letter (``C:``) is a Windows drive, not a scheme."""
+    match = _SCHEME.match(path)
+    return match is not None and len(match.group(1)) > 1
 
 
 
@@ -56,6 +70,8 @@ class EngineEntry:
     memory: bool
     lock: AbstractContextManager[Any] = field(default_factory=nullcontext)
     schema_version: str | None = None
+    read_only: str | None = None
+    """Why the database is opened read-only (``None``: it is writable)."""
 
 
 _ENGINES: dict[str, EngineEntry] = {}
@@ -72,6 +88,11 @@ def resolve_url(url: str | None) -> tuple[str, bool]:
     if url in (":memory:", "sqlite://", "sqlite:///:memory:"):
         return "sqlite://", True
     if "://" not in url:
+        if _looks_like_url(url):
+            raise StorageError(
+                f"database {mask_url(url)!r} looks like a URL but is not one (a URL has '://' after its "
+                "scheme, e.g. 'postgresql+psycopg://user:password@host:5432/doe' or "
+                "'sqlite:///path/doe.sqlite3'); for a file whose name has a colon, write './' before it")
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
     if url.startswith("sqlite:///"):
         # The data folder of a new SQLite file may not exist yet (fresh DOE_HOME).
@@ -114,7 +135,7 @@ def new_engine(url: str, memory: bool) -> EngineEntry:
     try:
         if backend == "sqlite":
             engine = sa.create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
-            _install_sqlite_events(engine, wal=True)
+            _install_sqlite_events(engine, wal=True, url=url)
         else:
             engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     except (ArgumentError, NoSuchModuleError, ImportError) as err:
@@ -122,7 +143,7 @@ def new_engine(url: str, memory: bool) -> EngineEntry:
     return EngineEntry(engine, url, False)
 
 
-def _install_sqlite_events(engine: Engine, *, wal: bool) -> None:
+def _install_sqlite_events(engine: Engine, *, wal: bool, read_only: str | None = None, url: str = "") -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # doe emits BEGIN itself (below): pysqlite's own transaction handling would start
@@ -138,7 +159,110 @@ def _install_sqlite_events(engine: Engine, *, wal: bool) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("doe_write", False)
+        if write and read_only is not None:
+            raise StorageError(
+                f"database {mask_url(url)!r} is read-only ({read_only}); nothing was written. Reading "
+                "(history, export, a suggestion preview) works; to record, make the file and its folder "
+                "writable or copy the file to a writable place")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+# --------------------------------------------------------------------------- existing SQLite files
+@dataclass(frozen=True)
+class SqliteFile:
+    """What an existing SQLite file holds: its table names and doe's schema version (if any)."""
+
+    tables: frozenset[str]
+    revision: str | None
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL (``None`` for other backends, memory or ``file:`` URIs)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _sqlite_uri(path: Path, *, immutable: bool) -> str:
+    return f"file:{quote(str(path))}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
+def read_sqlite_file(path: Path, url: str, *, immutable: bool = False) -> SqliteFile | None:
+    """The tables and schema version of an existing, non-empty SQLite file, read through a
+    read-only connection (``mode=ro``) so that not a byte of it changes; ``None`` when there
+    is no file yet or it is empty (a new database)."""
+    try:
+        if path.stat().st_size == 0:
+            return None
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise StorageError(f"cannot open database {mask_url(url)!r}: {err.strerror}; {connect_hint('sqlite')}") from err
+    try:
+        conn = sqlite3.connect(_sqlite_uri(path, immutable=immutable), uri=True, timeout=30)
+        try:
+            tables = frozenset(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+            revision = None
+            if "alembic_version" in tables:
+                row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+                revision = None if row is None else str(row[0])
+        finally:
+            conn.close()
+    except sqlite3.Error as err:
+        raise StorageError(f"cannot open database {mask_url(url)!r}: {err}; {connect_hint('sqlite')}") from err
+    return SqliteFile(tables, revision)
+
+
+def refuse_foreign(tables: frozenset[str] | set[str], revision: str | None, url: str) -> None:
+    """Refuse a database that holds another application's tables: doe would add its own beside them."""
+    foreign = not ({"alembic_version", "campaigns"} <= tables) if tables else False
+    if foreign or (revision is not None and revision not in known_revisions() and "campaigns" not in tables):
+        shown = ", ".join(sorted(tables)[:10]) + (", ..." if len(tables) > 10 else "")
+        raise StorageError(
+            f"database {mask_url(url)!r} is not empty and is not a doe database (it holds the tables {shown}); "
+            "doe does not add its tables to another application's database: use a new file or database")
+
+
+def _writable(path: Path) -> str | None:
+    """Why ``path`` cannot be written (``None``: it can)."""
+    if not os.access(path, os.W_OK):
+        return f"the file {str(path)!r} is not writable"
+    if not os.access(path.parent, os.W_OK):
+        return f"its folder {str(path.parent)!r} is not writable"
+    return None
+
+
+def _open_sqlite_file(url: str, path: Path) -> EngineEntry | None:
+    """Check an existing SQLite file before anything writes to it (the WAL switch would):
+    refuse another application's database; open a read-only one read-only when its schema
+    is current. ``None``: open it normally."""
+    folder_locked = not os.access(path.parent, os.W_OK)
+    wal = Path(f"{path}-wal")
+    immutable = folder_locked and not (wal.exists() and wal.stat().st_size > 0)
+    state = read_sqlite_file(path, url, immutable=immutable)
+    if state is None:
+        return None
+    refuse_foreign(state.tables, state.revision, url)
+    reason = _writable(path)
+    if reason is None:
+        return None
+    head = head_revision()
+    if state.revision != head:
+        raise StorageError(
+            f"database {mask_url(url)!r} is read-only ({reason}) and its schema {state.revision!r} must first be "
+            f"brought to {head!r}: open it once with write access (or with the doe that wrote it)")
+    uri = _sqlite_uri(path, immutable=immutable)
+    engine = sa.create_engine(
+        "sqlite://", poolclass=sa.pool.QueuePool,
+        creator=lambda: sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False))
+    _install_sqlite_events(engine, wal=False, read_only=reason, url=url)
+    log.info("database %s opened read-only: %s", mask_url(url), reason)
+    return EngineEntry(engine, url, False, schema_version=head, read_only=reason)
 
 
 def is_retryable(err: DBAPIError) -> bool:
@@ -203,6 +327,8 @@ def migrate(entry: EngineEntry) -> str:
                     if conn.dialect.name == "postgresql":
                         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
                     before = MigrationContext.configure(conn).get_current_revision()
+                    if before is None:
+                        refuse_foreign(set(sa.inspect(conn).get_table_names()), None, entry.url)
                     try:
                         command.upgrade(_alembic_config(conn), "head")
                     except CommandError as err:
@@ -274,6 +400,11 @@ def open_engine(url: str | None) -> EngineEntry:
     with _ENGINES_LOCK:
         cached = _ENGINES.get(resolved)
         if cached is None:
+            path = sqlite_path(resolved)
+            read_only = None if path is None else _open_sqlite_file(resolved, path)
+            if read_only is not None:
+                _ENGINES[resolved] = read_only
+                return read_only
             cached = new_engine(resolved, False)
             try:
                 cached.schema_version = migrate(cached)

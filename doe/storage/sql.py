@@ -18,7 +18,6 @@ open a new database together do not collide). Engines are cached per URL in the 
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -54,7 +53,14 @@ from doe.storage.transfer import (
     export_rows,
     insert_import,
 )
-from doe.storage.values import MAX_ACTOR, check_label, parse_config, utc_now
+from doe.storage.values import (
+    MAX_ACTOR,
+    check_label,
+    parse_config,
+    stored_json,
+    stored_number,
+    utc_now,
+)
 from doe.storage.write import check_write, write_records
 
 log = logging.getLogger(__name__)
@@ -318,7 +324,7 @@ class SqlStore:
         for _, cfg in reversed(configs):
             for p in cfg.parameters:
                 categorical.setdefault(p.name, p.type == "categorical")
-        parameters = [json.loads(r.parameters) for r in exp_rows]
+        parameters = [stored_json(r.parameters, name, r.experiment_id, "parameters") for r in exp_rows]
         for params in parameters:
             for key, value in params.items():
                 if key not in categorical:
@@ -328,7 +334,7 @@ class SqlStore:
         for r in meas_rows:
             if r.outcome not in outcomes:
                 outcomes.append(r.outcome)
-            values[(r.experiment_id, r.outcome)] = float(r.value)
+            values[(r.experiment_id, r.outcome)] = stored_number(r.value, name, r.experiment_id, r.outcome)
 
         data: dict[str, Any] = {
             "experiment_id": pd.Series([r.experiment_id for r in exp_rows], dtype=object),
@@ -342,7 +348,8 @@ class SqlStore:
             if is_cat:
                 data[pname] = pd.Series([None if v is None else str(v) for v in column], dtype=object)
             else:
-                data[pname] = pd.Series([math.nan if v is None else float(v) for v in column], dtype=float)
+                data[pname] = pd.Series([stored_number(v, name, r.experiment_id, pname)
+                                         for v, r in zip(column, exp_rows, strict=True)], dtype=float)
         for outcome in outcomes:
             data[outcome] = pd.Series([values.get((r.experiment_id, outcome), math.nan) for r in exp_rows],
                                       dtype=float)
@@ -350,8 +357,10 @@ class SqlStore:
         data["proposed_by"] = pd.Series([r.proposed_by for r in exp_rows], dtype=object)
         data["proposed_at"] = pd.to_datetime(pd.Series([r.proposed_at for r in exp_rows], dtype=object), utc=True)
         data["seed"] = pd.Series([r.seed for r in exp_rows], dtype="Int64")
-        data["predictions"] = pd.Series([json.loads(r.predictions) for r in exp_rows], dtype=object)
-        data["model_settings"] = pd.Series([json.loads(r.model_settings) for r in exp_rows], dtype=object)
+        data["predictions"] = pd.Series([stored_json(r.predictions, name, r.experiment_id, "predictions")
+                                         for r in exp_rows], dtype=object)
+        data["model_settings"] = pd.Series([stored_json(r.model_settings, name, r.experiment_id, "model_settings")
+                                            for r in exp_rows], dtype=object)
         data["package_version"] = pd.Series([r.package_version for r in exp_rows], dtype=object)
         return pd.DataFrame(data)
 
@@ -371,7 +380,8 @@ class SqlStore:
         columns = ["experiment_id", "outcome", "value", "unit", "measured_at", "recorded_by", "recorded_at",
                    "note", "superseded"]
         frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
-        frame["value"] = frame["value"].astype(float)
+        frame["value"] = pd.Series([stored_number(r.value, name, r.experiment_id, r.outcome) for r in rows],
+                                   dtype=float)
         frame["superseded"] = frame["superseded"].astype(bool)
         for col in ("measured_at", "recorded_at"):
             frame[col] = pd.to_datetime(frame[col], utc=True)

@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
-import yaml
 from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig
+from doe.domain.parameters import CategoricalParameter
 from doe.domain.records import STATUSES
-from doe.domain.values import is_integer
-from doe.errors import ConfigError, StorageError
+from doe.domain.table import check_in_space, validate_experiments
+from doe.domain.values import is_integer, is_real_number
+from doe.domain.yaml_text import load_yaml
+from doe.errors import ConfigError, DataError, StorageError
 from doe.storage import schema as s
 from doe.storage.engine import mask_url
 from doe.storage.rows import audit_row
@@ -167,10 +170,11 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
     name = _check_name(source_name if new_name is None else new_name)
     if not raw_versions:
         raise StorageError("the export has no configuration versions")
-    numbers: set[int] = set()
-    config_versions = [_check_config_version(i, raw, name, numbers) for i, raw in enumerate(raw_versions)]
-    experiments = _check_experiments(raw_exps, numbers)
-    measurements = _check_measurements(raw_meas, {x["experiment_id"] for x in experiments})
+    configs: dict[int, CampaignConfig] = {}
+    config_versions = [_check_config_version(i, raw, name, configs) for i, raw in enumerate(raw_versions)]
+    experiments = _check_experiments(raw_exps, configs, name)
+    outcomes = {o for config in configs.values() for o in config.outcome_names}
+    measurements = _check_measurements(raw_meas, {x["experiment_id"] for x in experiments}, outcomes, name)
     audit = [_check_audit_entry(i, raw) for i, raw in enumerate(raw_audit)]
     counter = data.get("experiment_counter", 0)
     if not is_integer(counter) or counter < 0:
@@ -224,30 +228,31 @@ def _mapping(item: Any, where: str) -> dict[str, Any]:
     return item
 
 
-def _check_config_version(i: int, raw: Any, name: str, numbers: set[int]) -> dict[str, Any]:
-    """``config_versions[i]``, its version number added to ``numbers`` (which it must not be in)."""
+def _check_config_version(i: int, raw: Any, name: str, configs: dict[int, CampaignConfig]) -> dict[str, Any]:
+    """``config_versions[i]``, its configuration added to ``configs`` under its version number
+    (which must not be there yet)."""
     raw = _mapping(raw, f"config_versions[{i}]")
     text = raw.get("config")
     if not isinstance(text, str) or len(text) > MAX_JSON_CHARS:
         raise StorageError(f"config_versions[{i}].config must be YAML text of at most {MAX_JSON_CHARS} characters")
     try:
-        mapping = yaml.safe_load(text)
+        mapping = load_yaml(text)  # no aliases, no duplicate keys, no tags it cannot build
         if isinstance(mapping, dict):
             mapping["name"] = name
         config = CampaignConfig.from_dict(mapping)
-    except (yaml.YAMLError, ConfigError) as err:
+    except ConfigError as err:
         raise StorageError(f"config_versions[{i}] is not a valid configuration: {err}") from err
     number = raw.get("version")
-    if not is_integer(number) or number < 1 or number in numbers:
+    if not is_integer(number) or number < 1 or number in configs:
         raise StorageError(f"config_versions[{i}].version must be a unique whole number >= 1, got {shorten(number)}")
-    numbers.add(number)
+    configs[number] = config
     return {
         "version": number, "config_yaml": config.to_yaml(),
         "created_at": parse_time(raw.get("created_at"), f"config_versions[{i}].created_at"),
         "created_by": check_label(raw.get("created_by"), f"config_versions[{i}].created_by", max_len=MAX_ACTOR)}
 
 
-def _check_experiments(raw_exps: list[Any], numbers: set[int]) -> list[dict[str, Any]]:
+def _check_experiments(raw_exps: list[Any], configs: dict[int, CampaignConfig], campaign: str) -> list[dict[str, Any]]:
     experiments = []
     seen: set[str] = set()
     for i, raw in enumerate(raw_exps):
@@ -258,27 +263,30 @@ def _check_experiments(raw_exps: list[Any], numbers: set[int]) -> list[dict[str,
         if eid in seen:
             raise StorageError(f"{where}: experiment id {eid!r} appears twice")
         seen.add(eid)
-        experiments.append(_check_experiment(where, eid, raw, numbers))
+        experiments.append(_check_experiment(where, eid, raw, configs, campaign))
     return experiments
 
 
-def _check_experiment(where: str, eid: str, raw: dict[str, Any], numbers: set[int]) -> dict[str, Any]:
+def _check_experiment(where: str, eid: str, raw: dict[str, Any], configs: dict[int, CampaignConfig],
+                      campaign: str) -> dict[str, Any]:
     if raw.get("status") not in STATUSES:
         raise StorageError(f"{where}.status {shorten(raw.get('status'))} is not one of {list(STATUSES)}")
     if raw.get("source") not in s.SOURCE_VALUES:
         raise StorageError(f"{where}.source {shorten(raw.get('source'))} is not one of {list(s.SOURCE_VALUES)}")
-    if raw.get("config_version") not in numbers:
+    if not is_integer(raw.get("config_version")) or raw.get("config_version") not in configs:
         raise StorageError(f"{where}.config_version {shorten(raw.get('config_version'))} is not a version of the export")
     seed = raw.get("seed")
     if seed is not None and (not is_integer(seed) or not 0 <= seed < 2**63):
         raise StorageError(f"{where}.seed must be a whole number from 0 to 2**63-1, got {shorten(seed)}")
     if not isinstance(raw.get("parameters"), dict):
         raise StorageError(f"{where}.parameters must be a mapping")
+    parameters = _check_parameters(raw["parameters"], configs[raw["config_version"]],
+                                   f"campaign {campaign!r}, {where} (experiment {eid!r})")
     return {
         "experiment_id": eid, "config_version": raw["config_version"], "status": raw["status"],
         "failure_reason": check_text(raw.get("failure_reason"), f"{where}.failure_reason"),
         "batch_id": check_label(raw.get("batch_id"), f"{where}.batch_id", optional=True),
-        "source": raw["source"], "parameters": dumps_json(raw["parameters"], f"{where}.parameters"),
+        "source": raw["source"], "parameters": dumps_json(parameters, f"{where}.parameters"),
         "proposed_by": check_label(raw.get("proposed_by"), f"{where}.proposed_by", max_len=MAX_ACTOR),
         "proposed_at": parse_time(raw.get("proposed_at"), f"{where}.proposed_at"),
         "updated_at": parse_time(raw.get("updated_at"), f"{where}.updated_at"),
@@ -287,7 +295,35 @@ def _check_experiment(where: str, eid: str, raw: dict[str, Any], numbers: set[in
         "predictions": dumps_json(raw.get("predictions") or {}, f"{where}.predictions")}
 
 
-def _check_measurements(raw_meas: list[Any], seen: set[str]) -> list[dict[str, Any]]:
+def _check_parameters(parameters: dict[str, Any], config: CampaignConfig, where: str) -> dict[str, Any]:
+    """The recipe of an imported experiment, checked as :meth:`doe.Campaign.record` checks a new
+    one (every parameter of its configuration version, in bounds, a known label, the
+    constraints met), so that nothing imported can break the campaign's history later."""
+    unknown = [key for key in parameters if key not in config.parameter_names]
+    if unknown:
+        raise StorageError(f"{where}: parameter {shorten(unknown[0])} is not in its configuration version "
+                           f"(parameters: {', '.join(config.parameter_names)})")
+    for param in config.parameters:
+        value = parameters.get(param.name)
+        wrong_type = (not isinstance(value, str) if isinstance(param, CategoricalParameter)
+                      else not is_real_number(value))
+        if value is None or wrong_type:
+            raise StorageError(f"{where}: parameter {param.name!r} is {shorten(value)}; "
+                               f"expected {param.describe_allowed()}")
+    recipe = pd.DataFrame([parameters], columns=config.parameter_names)
+    try:
+        validate_experiments(recipe, config, outcomes_allowed=False)
+    except DataError as err:
+        problem = err.problems[0]
+        raise StorageError(f"{where}: parameter {problem.column!r} is {shorten(problem.value)}: "
+                           f"{problem.problem}") from err
+    for problem in check_in_space(recipe, config):
+        raise StorageError(f"{where}: the recipe {problem.problem}")
+    return {name: parameters[name] for name in config.parameter_names}
+
+
+def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
+                        campaign: str) -> list[dict[str, Any]]:
     measurements = []
     current: set[tuple[str, str]] = set()
     for i, raw in enumerate(raw_meas):
@@ -299,6 +335,9 @@ def _check_measurements(raw_meas: list[Any], seen: set[str]) -> list[dict[str, A
         outcome = raw.get("outcome")
         if not isinstance(outcome, str) or not OUTCOME_NAME.match(outcome):
             raise StorageError(f"{where}.outcome {shorten(outcome)} is not an outcome name")
+        if outcome not in outcomes:
+            raise StorageError(f"campaign {campaign!r}, {where} (experiment {eid!r}): outcome {outcome!r} is not "
+                               f"an outcome of the campaign's configuration (outcomes: {', '.join(sorted(outcomes))})")
         superseded = raw.get("superseded")
         link = raw.get("superseded_by")
         if not isinstance(superseded, bool):

@@ -13,13 +13,14 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import numpy as np
-import yaml
 
 from doe.domain.config import CampaignConfig
 from doe.domain.values import is_real_number
+from doe.domain.yaml_text import load_yaml
 from doe.errors import CellProblem, ConfigError, DataError, StorageError
 
 MAX_ITEMS_PER_WRITE = 200_000
@@ -33,6 +34,7 @@ MAX_LABEL = 64
 MAX_ACTOR = 200
 MAX_CAMPAIGN_NAME = 120
 
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 OUTCOME_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 T = TypeVar("T")
@@ -127,6 +129,44 @@ def check_finite(value: Any, where: str, row: int | None = None, column: str = "
     return number
 
 
+def _corrupt(campaign: str, experiment_id: Any, field: str, value: Any, expected: str) -> StorageError:
+    return StorageError(
+        f"campaign {campaign!r}: the stored experiment {shorten(experiment_id)} has {field} = {shorten(value)}, "
+        f"expected {expected}; the row was written outside doe (an older or foreign tool): correct or delete it "
+        "in the database, or restore a backup")
+
+
+def stored_number(value: Any, campaign: str, experiment_id: Any, field: str) -> float:
+    """A number read back from the database, or a StorageError naming the campaign,
+    experiment and field when the row holds something else (text, a mapping, a bool).
+
+    SQLite keeps whatever a foreign tool wrote in a REAL column, so a read must not trust it;
+    decimal text (``"350"``, an older tool's habit) is accepted, ``"3_50"`` or ``"abc"`` is not.
+    """
+    if value is None:
+        return math.nan
+    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        number = float(value.strip())
+    elif is_real_number(value) or isinstance(value, Decimal):
+        number = float(value)
+    else:
+        raise _corrupt(campaign, experiment_id, field, value, "a number")
+    if math.isinf(number):
+        raise _corrupt(campaign, experiment_id, field, value, "a finite number")
+    return number
+
+
+def stored_json(text: Any, campaign: str, experiment_id: Any, field: str, kind: type = dict) -> Any:
+    """A JSON document read back from the database (a mapping unless ``kind`` says otherwise)."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError) as err:
+        raise _corrupt(campaign, experiment_id, field, text, "JSON text") from err
+    if not isinstance(value, kind):
+        raise _corrupt(campaign, experiment_id, field, text, f"a JSON {'mapping' if kind is dict else kind.__name__}")
+    return value
+
+
 def iso_time(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
 
@@ -162,8 +202,8 @@ def parse_config(text: str) -> CampaignConfig:
     if cached is not None:
         return cached
     try:
-        config = CampaignConfig.from_dict(yaml.safe_load(text))
-    except (yaml.YAMLError, ConfigError) as err:
+        config = CampaignConfig.from_dict(load_yaml(text, "stored configuration"))
+    except ConfigError as err:
         raise StorageError(f"a stored campaign configuration cannot be read: {err}") from err
     with _CONFIG_CACHE_LOCK:
         if len(_CONFIG_CACHE) > 256:

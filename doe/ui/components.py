@@ -159,10 +159,12 @@ class FileUpload:
     mapping_text: str
     valid_rows_only: bool
     person: str
+    allow_duplicates: bool = False
 
 
 def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mapping_key: str,
-                     valid_key: str, permission: Permission = "record") -> FileUpload | None:
+                     valid_key: str, duplicates_key: str,
+                     permission: Permission = "record") -> FileUpload | None:
     """The upload form shared by the Campaigns (history import) and Record (results) pages;
     returns the submitted file once it and the person acting are known, else None."""
     with st.form(form):
@@ -170,6 +172,10 @@ def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mappi
         mapping_text = st.text_area("Column mapping (optional), one per line: file column = doe column",
                                     key=mapping_key, placeholder="CE (%) = first_cycle_ce_pct")
         valid_only = st.checkbox("Record the valid rows and list the others", key=valid_key)
+        duplicates = st.checkbox("Record rows again that match recorded experiments (true repeat runs)",
+                                 key=duplicates_key,
+                                 help="Without it, rows without experiment_id whose parameters and values "
+                                      "are already recorded are refused, so a file imported twice is not doubled.")
         submitted = st.form_submit_button(submit)
     if not submitted:
         return None
@@ -180,4 +186,5 @@ def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mappi
     if person is None:
         return None
     file_format: Literal["csv", "xlsx"] = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
-    return FileUpload(upload.name, upload.getvalue(), file_format, mapping_text or "", bool(valid_only), person)
+    return FileUpload(upload.name, upload.getvalue(), file_format, mapping_text or "", bool(valid_only), person,
+                      bool(duplicates))

@@ -42,6 +42,7 @@ RESTORE_NAME = "campaigns_restore_name"
 IMPORT_FILE = "campaigns_import_file"
 IMPORT_MAPPING = "campaigns_import_mapping"
 IMPORT_VALID_ONLY = "campaigns_import_valid_only"
+IMPORT_ALLOW_DUPLICATES = "campaigns_import_allow_duplicates"
 SHOW_ARCHIVED = "campaigns_show_archived"
 
 # --- Plan page
@@ -62,6 +63,7 @@ FAIL_REASON = "record_fail_reason"
 RESULTS_FILE = "record_results_file"
 RESULTS_MAPPING = "record_results_mapping"
 RESULTS_VALID_ONLY = "record_results_valid_only"
+RESULTS_ALLOW_DUPLICATES = "record_results_allow_duplicates"
 HISTORY_EDITOR = "record_history_editor"
 REJECTED_ROWS = "record_rejected_rows"
 

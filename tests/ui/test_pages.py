@@ -210,6 +210,19 @@ def test_import_history_lists_every_bad_cell_then_records_a_good_file(start: Sta
     assert len(history) == 3
     assert history["first_cycle_ce_pct"].iloc[-1] == pytest.approx(86.5)
 
+    # the same file again is refused (it would double the experiment) unless asked
+    at.file_uploader(key=state.IMPORT_FILE).set_value(("old-runs.csv", good.encode(), "text/csv"))
+    _button(at, "Import").click().run()
+    _no_exception(at)
+    assert "already recorded" in _texts(at.error)
+    assert "already recorded as E0001" in " ".join(_table_with(at, "problem")["problem"])
+    assert len(Campaign.load(DEMO, storage=db_url).history()) == 3
+    at.file_uploader(key=state.IMPORT_FILE).set_value(("old-runs.csv", good.encode(), "text/csv"))
+    at.checkbox(key=state.IMPORT_ALLOW_DUPLICATES).check()
+    _button(at, "Import").click().run()
+    _no_exception(at)
+    assert len(Campaign.load(DEMO, storage=db_url).history()) == 4
+
 
 # ---------------------------------------------------------------------------------- plan
 def test_plan_suggests_three_with_predictions_and_accepts_them(start: Start, db_url: str) -> None:

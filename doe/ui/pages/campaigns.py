@@ -185,14 +185,16 @@ def _import(handle: resources.CampaignHandle) -> None:
                + ", ".join(config.parameter_names + config.outcome_names))
     sent = components.file_upload_form(
         "import_history", "History file (CSV or Excel)", "Import", file_key=state.IMPORT_FILE,
-        mapping_key=state.IMPORT_MAPPING, valid_key=state.IMPORT_VALID_ONLY)
+        mapping_key=state.IMPORT_MAPPING, valid_key=state.IMPORT_VALID_ONLY,
+        duplicates_key=state.IMPORT_ALLOW_DUPLICATES)
     if sent is None:
         return
     with components.guard(f"importing {sent.name}") as importing:
         mapping = parse_column_mapping(sent.mapping_text)
         with handle.acting(sent.person) as c:
             report = c.import_table(io.BytesIO(sent.data), column_mapping=mapping or None,
-                                    file_format=sent.file_format, valid_rows_only=sent.valid_rows_only)
+                                    file_format=sent.file_format, valid_rows_only=sent.valid_rows_only,
+                                    allow_duplicates=sent.allow_duplicates)
     if importing.ok:
         st.success(f"Imported {sent.name}: {len(report.created)} new experiment(s), "
                    f"{report.measurements_added} measurement(s) added, "

@@ -145,14 +145,16 @@ def _upload(handle: resources.CampaignHandle) -> None:
                "Rows with an experiment_id add results to it; rows without one are new experiments.")
     sent = components.file_upload_form(
         "results_upload", "Results file", "Record the file", file_key=state.RESULTS_FILE,
-        mapping_key=state.RESULTS_MAPPING, valid_key=state.RESULTS_VALID_ONLY)
+        mapping_key=state.RESULTS_MAPPING, valid_key=state.RESULTS_VALID_ONLY,
+        duplicates_key=state.RESULTS_ALLOW_DUPLICATES)
     if sent is None:
         return
     with components.guard(f"recording {sent.name}") as recording, handle.acting(sent.person) as c:
         mapping = parse_column_mapping(sent.mapping_text)
         try:
             report = c.import_table(io.BytesIO(sent.data), column_mapping=mapping or None,
-                                    file_format=sent.file_format, valid_rows_only=sent.valid_rows_only)
+                                    file_format=sent.file_format, valid_rows_only=sent.valid_rows_only,
+                                    allow_duplicates=sent.allow_duplicates)
         except ConflictError:
             from doe.io import read_table
 
