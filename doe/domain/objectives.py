@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from doe.domain.parameters import check_name
@@ -196,7 +195,7 @@ class Desirability:
 
     def value(self, measured: Sequence[Any]) -> np.ndarray:
         """Weighted desirability of rows: ``measured[i]`` holds objective ``i``'s values."""
-        total = 0.0
+        total: Any = 0.0
         for i, (o, values) in enumerate(zip(self.objectives, measured, strict=True)):
             offset, span = self.scale(i)
             total = total + self.weights[i] * np.maximum(0.0, (o.score(values) - offset) / span)
