@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.objectives import Desirability
+from doe.domain.objectives import Desirability, Objective
 
 
 def feasible_completed(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
@@ -96,3 +96,19 @@ def best(history: pd.DataFrame, config: CampaignConfig, n: int = 1) -> pd.DataFr
         total += (o.weight or 1.0) * (values - values.min()) / span
     order = np.argsort(-total, kind="stable")
     return front.iloc[order].head(n).reset_index(drop=True)
+
+
+def ranking_text(config: CampaignConfig) -> str:
+    """How :func:`best` ranks this campaign's recipes, in words for labels (plain text)."""
+    def one(o: Objective) -> str:
+        if o.goal == "target":
+            return f"closeness of {o.name} to {o.target:g}{' ' + o.unit if o.unit else ''}"
+        return f"{o.name} ({o.goal})"
+
+    objectives = config.objectives
+    if len(objectives) == 1:
+        return f"ranked by {one(objectives[0])}"
+    weights = ", ".join(f"{one(o)} x{o.weight or 1.0:g}" for o in objectives)
+    if config.weighted:
+        return f"ranked by weighted desirability: {weights}"
+    return f"Pareto front, ranked by scaled weighted sum: {weights}"
