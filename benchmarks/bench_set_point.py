@@ -7,9 +7,11 @@ experiments. Config: the template's parameters and one objective,
 recipes land within 0.5 nm of it; the median random recipe is 18 nm). Random =
 ``VirtualLab.random_recipes``. Both see ``VirtualLab(seed)`` with the same seed.
 
-Metric: the TRUE thickness error ``|h - 5|`` (``VirtualLab.truth``) of the recipe whose
-MEASURED thickness is closest to 5 nm so far, per round; experiments until that true error
-is below 0.5 nm; paired Wilcoxon signed-rank test of the final errors (doe vs random).
+Metrics: (1) how many of the 30 recipes truly land within 1 nm of 5 nm (``VirtualLab.truth``,
+noise-free), and the true error of the last 15 proposals: does the search concentrate on the
+set point; (2) the TRUE thickness error ``|h - 5|`` of the recipe whose MEASURED thickness is
+closest to 5 nm so far, per round (the measurement noise of about 1 nm limits this one: the
+closest measurement is partly luck). Paired Wilcoxon signed-rank tests, doe vs random.
 
 Usage::
 
@@ -102,15 +104,22 @@ def main() -> None:
 
     start = time.perf_counter()
     errors: dict[str, list[np.ndarray]] = {"doe": [], "random": []}
+    within: dict[str, list[int]] = {"doe": [], "random": []}
+    late: dict[str, list[float]] = {"doe": [], "random": []}
     times = []
     for seed in range(args.seeds):
         for method in errors:
             run = run_one(method, seed, args.rounds, args.batch)
             errors[method].append(closest_true_error(run))
+            true_error = (run["true"] - TARGET_NM).abs().to_numpy()
+            within[method].append(int((true_error <= 1.0).sum()))
+            late[method].append(float(np.median(true_error[len(true_error) // 2:])))
             if method == "doe":
                 times.extend(run["suggest_s"].iloc[::args.batch].tolist())
         print(f"seed {seed}: final true error doe {errors['doe'][-1][-1]:.3f} nm, "
-              f"random {errors['random'][-1][-1]:.3f} nm", flush=True)
+              f"random {errors['random'][-1][-1]:.3f} nm; within 1 nm doe {within['doe'][-1]}, "
+              f"random {within['random'][-1]}; late median error doe {late['doe'][-1]:.2f}, "
+              f"random {late['random'][-1]:.2f}", flush=True)
     runtime = time.perf_counter() - start
     b = args.batch
     table_rows = []
@@ -126,7 +135,14 @@ def main() -> None:
         return str(int(hit[0]) + 1) if len(hit) else "-"
 
     final = {m: np.array([e[-1] for e in errs]) for m, errs in errors.items()}
-    p = float(wilcoxon(final["doe"], final["random"]).pvalue) if args.seeds >= 5 else float("nan")
+
+    def paired_p(a: Any, b: Any) -> float:
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        return float(wilcoxon(a, b).pvalue) if len(a) >= 5 and np.any(a != b) else float("nan")
+
+    p = paired_p(final["doe"], final["random"])
+    n_total = args.rounds * b
+    half = n_total - n_total // 2
     parts = [
         header("Set-point objective on the virtual coating lab (coating thickness to 5 nm)", runtime_s=runtime),
         "",
@@ -134,6 +150,20 @@ def main() -> None:
         f"{TARGET_NM:g}` (no other outcome or constraint). Product path: `Campaign.from_config(..., "
         "storage=':memory:')`, default `EngineSettings()`, `suggest(3)`, `VirtualLab(seed).run`, `record`, "
         f"{args.rounds} rounds. Random: `VirtualLab.random_recipes`. Seeds 0-{args.seeds - 1}.",
+        "",
+        f"Recipes truly within 1 nm of {TARGET_NM:g} nm, of {n_total}, per seed:",
+        "",
+        markdown_table(["method", "per seed", "median"], [
+            [m, ", ".join(str(v) for v in within[m]), f"{np.median(within[m]):g}"] for m in within]),
+        "",
+        f"doe more in {sum(d > r for d, r in zip(within['doe'], within['random'], strict=True))}, fewer in "
+        f"{sum(d < r for d, r in zip(within['doe'], within['random'], strict=True))} of {args.seeds} seeds; "
+        f"paired Wilcoxon p = {paired_p(within['doe'], within['random']):.3g}.",
+        "",
+        f"Median true error (nm) of the last {half} recipes per seed: doe "
+        f"{np.median(late['doe']):.2f} [{', '.join(f'{v:.1f}' for v in late['doe'])}], random "
+        f"{np.median(late['random']):.2f} [{', '.join(f'{v:.1f}' for v in late['random'])}]; paired Wilcoxon "
+        f"p = {paired_p(late['doe'], late['random']):.3g}.",
         "",
         f"True thickness error |h - {TARGET_NM:g}| (nm) of the recipe measured closest to the target, after each round "
         "(median [25-75 %] over seeds):",
