@@ -73,8 +73,8 @@ def test_init_suggest_record_status_export_run(doe_cmd, tmp_path: Path) -> None:
     coating = Campaign.load("coating", storage=db)
     done = doe_cmd("status")
     assert "completed 3" in done.stdout and "pending: none" in done.stdout
-    assert f"best: {coating.best()['experiment_id'].iloc[0]} (ranked by first_cycle_ce_pct (maximize), " \
-        in done.stdout
+    assert (f"best: {coating.best()['experiment_id'].iloc[0]} (Pareto front, ranked by scaled weighted sum: "
+            "first_cycle_ce_pct (maximize) x1, capacity_retention_pct (maximize) x1)\n") in done.stdout
 
     doe_cmd("export", "--out", "history.csv")
     history = pd.read_csv(tmp_path / "history.csv")
