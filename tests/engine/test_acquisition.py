@@ -52,13 +52,17 @@ def test_set_point_converges_on_target(fast: EngineSettings) -> None:
     assert (experiments["thickness_nm"] - 10.0).abs().min() < 0.5
 
 
-def test_set_point_with_tolerance_is_a_constraint(fast: EngineSettings) -> None:
+def test_a_set_point_tolerance_becomes_two_outcome_constraints(fast: EngineSettings) -> None:
     config = CampaignConfig.from_dict({
         "name": "set-point-tol", "parameters": SPACE,
         "objectives": [{"name": "thickness_nm", "goal": "target", "target": 10.0, "tolerance": 1.0}],
     })
-    _, model_based = _loop(config, _thickness_lab, fast, rounds=4)
-    assert ((model_based["thickness_nm"] - 10.0).abs() <= 1.0).sum() >= 4
+    rng = np.random.default_rng(0)
+    experiments = _thickness_lab(pd.DataFrame(rng.uniform(0, 1, size=(8, 2)), columns=["x0", "x1"]))
+    proposal = propose(config, experiments, 1, seed=0, settings=fast)
+    assert proposal.model_settings["constraints_used"] == ["thickness_nm tolerance"] * 2
+    # 9 <= y <= 11 as constraints on the modelled thickness: the proposal's prediction lies inside
+    assert abs(float(proposal.recipes["thickness_nm_mean"].iloc[0]) - 10.0) < 1.0
 
 
 def _two_objective_lab(recipes: pd.DataFrame) -> pd.DataFrame:
