@@ -537,8 +537,10 @@ class Campaign:
     def best(self, n: int = 1) -> pd.DataFrame:
         """The best measured experiments (see :func:`doe.domain.ranking.best`).
 
-        One objective: the top ``n`` completed experiments that meet the outcome constraints.
-        Several: the Pareto-optimal experiments ranked by the weighted sum of their objectives
+        One objective: the top ``n`` completed experiments that meet the outcome constraints
+        (a set-point objective: the closest to its target). Several, ``objective_mode:
+        weighted``: ranked by the weighted desirability the acquisition maximises. Several,
+        ``pareto``: the Pareto-optimal experiments ranked by the weighted sum of their scores
         scaled to the observed range (``Objective.weight``, default 1), top ``n``.
         """
         return ranking.best(self.history(status="completed"), self.config, n)

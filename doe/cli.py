@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.parameters import CategoricalParameter
+from doe.domain.ranking import ranking_text
 from doe.domain.table import ID_COLUMN
 from doe.errors import DataError, DoeError, shorten
 
@@ -150,7 +151,10 @@ def init(template: str | None, config_path: Path | None, name: str | None, env: 
     campaign = Campaign.from_config(source, storage=env.db, name=name, actor=env.actor)
     config = campaign.config
     click.echo(f"created campaign {campaign.name!r} in {campaign.storage_url}")
-    click.echo(f"  {len(config.parameters)} parameters, objectives: {', '.join(config.objective_names)}")
+    objectives = ", ".join(f"{o.name} ({o.goal_text()})" for o in config.objectives)
+    click.echo(f"  {len(config.parameters)} parameters, objectives: {objectives}")
+    if len(config.objectives) > 1:
+        click.echo(f"  objective mode: {config.objective_mode} (best recipes {ranking_text(config)})")
     click.echo("next: doe suggest -n 3 --out runsheet.csv")
 
 
@@ -241,7 +245,7 @@ def status(campaign_name: str | None, env: _Env) -> None:
     if best.empty:
         click.echo("best: none yet (no completed experiment meets the constraints)")
     else:
-        click.echo(f"best: {best[ID_COLUMN].iloc[0]}")
+        click.echo(f"best: {best[ID_COLUMN].iloc[0]} ({ranking_text(config)})")
         click.echo(_recipes_text(best.head(1), config, outcomes=True))
     pending = campaign.pending()
     if pending.empty:

@@ -54,7 +54,8 @@ class Stop:
     Attributes:
         target: objective values to reach, e.g. ``{"first_cycle_ce_pct": 92}``: the run stops
             once one completed experiment that meets the outcome constraints reaches every
-            value (at least it for a maximised objective, at most for a minimised one).
+            value (at least it for a maximised objective, at most for a minimised one; for a
+            set-point objective the value is the largest acceptable distance from its target).
         patience: stop after this many finished batches in a row that put no experiment on
             the Pareto front (for one objective: that did not beat the best so far). Counted
             from the start of this run.
@@ -511,11 +512,14 @@ class _Loop:
         front = self.campaign.pareto_front() if front is None else front
         if front.empty:
             return
-        goals = {o.name: o.goal for o in self.campaign.config.objectives}
+        objectives = {o.name: o for o in self.campaign.config.objectives}
         met = pd.Series(True, index=front.index)
         for name, value in target.items():
-            column = front[name].astype(float)
-            met &= column >= value if goals[name] == "maximize" else column <= value
+            o = objectives[name]
+            if o.goal == "target":  # a stop value for a set point is the largest distance from it
+                met &= o.score(front[name].astype(float).to_numpy()) >= -abs(value)
+            else:
+                met &= front[name].astype(float) * o.sign >= value * o.sign
         if met.any():
             exp_id = front.loc[met, ID_COLUMN].iloc[0]
             self._stop("target", f"target {dict(target)} reached by {exp_id}")

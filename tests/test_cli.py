@@ -73,7 +73,8 @@ def test_init_suggest_record_status_export_run(doe_cmd, tmp_path: Path) -> None:
     coating = Campaign.load("coating", storage=db)
     done = doe_cmd("status")
     assert "completed 3" in done.stdout and "pending: none" in done.stdout
-    assert f"best: {coating.best()['experiment_id'].iloc[0]}\n" in done.stdout
+    assert (f"best: {coating.best()['experiment_id'].iloc[0]} (Pareto front, ranked by scaled weighted sum: "
+            "first_cycle_ce_pct (maximize) x1, capacity_retention_pct (maximize) x1)\n") in done.stdout
 
     doe_cmd("export", "--out", "history.csv")
     history = pd.read_csv(tmp_path / "history.csv")
@@ -104,6 +105,38 @@ def test_init_suggest_record_status_export_run(doe_cmd, tmp_path: Path) -> None:
     # the default campaign is now the most recently updated one, and it says so
     done = doe_cmd("status")
     assert "'sim'" in done.stdout and "most recently updated" in done.stderr
+
+
+SET_POINT_CONFIG = """
+name: films
+parameters:
+  - {name: spin_rpm, type: continuous, bounds: [1000, 5000]}
+  - {name: solid_pct, type: continuous, bounds: [1, 10]}
+objectives:
+  - {name: thickness_nm, goal: target, target: 10, unit: nm, weight: 3}
+  - {name: roughness_nm, goal: minimize}
+objective_mode: weighted
+"""
+
+
+@pytest.mark.slow
+def test_a_set_point_campaign_from_a_config_file(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "films.yaml").write_text(SET_POINT_CONFIG)
+    done = doe_cmd("init", "--config", "films.yaml")
+    assert "objectives: thickness_nm (target 10), roughness_nm (minimize)" in done.stdout
+    assert "objective mode: weighted (best recipes ranked by weighted desirability: " \
+           "closeness of thickness_nm to 10 nm x3, roughness_nm (minimize) x1)" in done.stdout
+    rows = [(1000, 10, 25.0, 1.0), (2000, 5, 12.0, 2.0), (3000, 2, 9.5, 2.5), (4000, 8, 14.0, 1.5),
+            (5000, 1, 4.0, 3.0), (2500, 4, 10.2, 2.2)]
+    table = pd.DataFrame(rows, columns=["spin_rpm", "solid_pct", "thickness_nm", "roughness_nm"])
+    table.insert(0, "experiment_id", [f"old{i}" for i in range(len(rows))])
+    table.to_csv(tmp_path / "films.csv", index=False)
+    assert "6 row(s) recorded" in doe_cmd("record", "films.csv").stdout
+    # desirability: thickness 0 .. -15 nm off (weight 3), roughness 3 .. 1 nm: old5 (10.2, 2.2) wins
+    done = doe_cmd("status")
+    assert "best: old5 (ranked by weighted desirability: " in done.stdout
+    done = doe_cmd("suggest", "-n", "2", "--fast")
+    assert "(qlognei-desirability)" in done.stdout
 
 
 @pytest.mark.slow

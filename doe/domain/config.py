@@ -6,7 +6,10 @@ Contract (other tools rely on these exact keys)::
      "parameters": [{"name", "type": "continuous"|"discrete"|"categorical",
                      "bounds": [lo, hi] | "values": [...], "unit"?, "log_scale"?, "description"?,
                      "reference"?}],
-     "objectives": [{"name", "goal": "maximize"|"minimize", "threshold"?, "weight"?, "unit"?}],
+     "objectives": [{"name", "goal": "maximize"|"minimize"|"target", "target"?, "tolerance"?,
+                     "threshold"?, "weight"?, "unit"?}],
+     "objective_mode"?: "pareto"|"weighted",   # several objectives: Pareto search (default)
+                                               # or one weighted desirability (Desirability)
      "outcomes"?: [{"name", "unit"?}],          # measured, not optimised
      "constraints"?: ["x + 2 * y <= 3", "coating_thickness_nm <= 15", {...}],
      "seed"?: int,
@@ -26,7 +29,7 @@ import yaml  # writing only; reading goes through doe.domain.yaml_text
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from doe.domain.constraints import LinearConstraint, OutcomeConstraint, parse_constraint
-from doe.domain.objectives import Objective, Outcome
+from doe.domain.objectives import Objective, ObjectiveMode, Outcome
 from doe.domain.parameters import (
     CategoricalParameter,
     ContinuousParameter,
@@ -39,7 +42,8 @@ from doe.domain.yaml_text import load_yaml
 from doe.errors import ConfigError, shorten, shorten_text
 
 _PARAMETER = TypeAdapter(Parameter)
-_TOP_KEYS = {"name", "parameters", "objectives", "outcomes", "constraints", "seed", "description"}
+_TOP_KEYS = {"name", "parameters", "objectives", "objective_mode", "outcomes", "constraints", "seed", "description"}
+OBJECTIVE_MODES: tuple[ObjectiveMode, ...] = ("pareto", "weighted")
 MAX_SEED = 2**31 - 1
 T = TypeVar("T")
 _TYPE_ERRORS = {
@@ -94,6 +98,7 @@ class CampaignConfig(BaseModel):
     parameters: tuple[ContinuousParameter | DiscreteParameter | CategoricalParameter, ...]
     objectives: tuple[Objective, ...]
     outcomes: tuple[Outcome, ...] = ()
+    objective_mode: ObjectiveMode = "pareto"
     constraints: tuple[LinearConstraint | OutcomeConstraint, ...] = ()
     seed: int | None = None
     description: str | None = None
@@ -122,7 +127,7 @@ class CampaignConfig(BaseModel):
 
         raw_objs = data.get("objectives")
         if not isinstance(raw_objs, list) or not raw_objs:
-            problems.append("objectives: list at least one objective (name and goal 'maximize' or 'minimize')")
+            problems.append("objectives: list at least one objective (name and goal 'maximize', 'minimize' or 'target')")
             raw_objs = []
         objectives = _validate_items("objectives", raw_objs, lambda raw, _: Objective.model_validate(raw), problems)
 
@@ -166,6 +171,24 @@ class CampaignConfig(BaseModel):
                 problems.append(f"constraints[{i}]: outcome {shorten(con.outcome)} is not an objective or outcome")
             constraints.append(con)
 
+        objective_by_name = {o.name: o for o in objectives}
+        for con in constraints:
+            if not isinstance(con, OutcomeConstraint):
+                continue
+            o = objective_by_name.get(con.outcome)
+            if o is not None and o.target is not None and not con.satisfied(o.target):
+                problems.append(
+                    f"objectives[{o.name}].target: {o.target:g} breaks the constraint {con.text()}; "
+                    "a set point must be an acceptable value"
+                )
+        mode = data.get("objective_mode", "pareto")
+        if mode not in OBJECTIVE_MODES:
+            problems.append(
+                f"objective_mode: must be 'pareto' (search the trade-off front) or 'weighted' "
+                f"(one weighted desirability), got {mode!r}"
+            )
+            mode = "pareto"
+
         seed = data.get("seed")
         if seed is not None and (not is_integer(seed) or not 0 <= seed <= MAX_SEED):
             problems.append(f"seed: must be a whole number from 0 to {MAX_SEED}, got {shorten(seed)}")
@@ -188,6 +211,7 @@ class CampaignConfig(BaseModel):
             parameters=tuple(parameters),
             objectives=tuple(objectives),
             outcomes=tuple(outcomes),
+            objective_mode=mode,
             constraints=tuple(constraints),
             seed=seed,
             description=description,
@@ -216,6 +240,8 @@ class CampaignConfig(BaseModel):
             data["description"] = self.description
         data["parameters"] = [p.to_dict() for p in self.parameters]
         data["objectives"] = [o.to_dict() for o in self.objectives]
+        if self.objective_mode != "pareto":
+            data["objective_mode"] = self.objective_mode
         if self.outcomes:
             data["outcomes"] = [o.to_dict() for o in self.outcomes]
         if self.constraints:
@@ -246,6 +272,11 @@ class CampaignConfig(BaseModel):
     @property
     def objective_names(self) -> list[str]:
         return [o.name for o in self.objectives]
+
+    @property
+    def weighted(self) -> bool:
+        """True when several objectives are searched and ranked as one weighted desirability."""
+        return self.objective_mode == "weighted" and len(self.objectives) > 1
 
     @property
     def outcome_names(self) -> list[str]:

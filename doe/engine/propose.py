@@ -235,7 +235,7 @@ def _best_measured(surrogates: Surrogates, config: CampaignConfig, k: int = 8) -
         if surrogates.kind(obj.name) != "gp":
             continue
         data = surrogates.training_data(obj.name)
-        order = np.argsort(-obj.sign * data.y)[:k]
+        order = np.argsort(-obj.score(data.y))[:k]
         rows.append(data.X[order])
     return np.vstack(rows) if rows else np.zeros((0, surrogates.encoder_.dim))
 

@@ -171,6 +171,40 @@ def test_edit_makes_a_new_configuration_version(start: Start, db_url: str) -> No
     assert campaign.config_versions()["created_by"].iloc[-1] == PERSON
 
 
+def _outcome_row(at: AppTest, name: str) -> int:
+    editor = next(e for e in at.data_editor if e.key == f"{state.EDIT_OUTCOMES}:{DEMO}:1")
+    return editor.value["name"].tolist().index(name)
+
+
+def test_edit_sets_a_set_point_objective_and_the_weighted_mode(start: Start, db_url: str) -> None:
+    at = start()
+    suffix = f"{DEMO}:1"
+    row = _outcome_row(at, "coating_thickness_nm")  # only measured in the template
+    at.session_state[f"{state.EDIT_OUTCOMES}:{suffix}"] = {
+        "edited_rows": {row: {"role": "target", "target": 10.0, "weight": 2.0}}, "added_rows": [], "deleted_rows": []}
+    at.radio(key=f"{state.EDIT_OBJECTIVE_MODE}:{suffix}").set_value("weighted")
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert "Saved configuration version 2" in _texts(at.success)
+    config = Campaign.load(DEMO, storage=db_url).config
+    thickness = config.objectives[-1]
+    assert (thickness.name, thickness.goal, thickness.target, thickness.weight) == (
+        "coating_thickness_nm", "target", 10.0, 2.0)
+    assert config.objective_mode == "weighted"
+    assert "goal: target" in _texts(at.code) and "objective_mode: weighted" in _texts(at.code)
+
+
+def test_a_set_point_without_a_target_is_refused_and_nothing_saved(start: Start, db_url: str) -> None:
+    at = start()
+    at.session_state[f"{state.EDIT_OUTCOMES}:{DEMO}:1"] = {
+        "edited_rows": {_outcome_row(at, "coating_thickness_nm"): {"role": "target"}},
+        "added_rows": [], "deleted_rows": []}
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert "goal 'target' needs a 'target' value" in _texts(at.error)
+    assert Campaign.load(DEMO, storage=db_url).config_version == 1
+
+
 def test_clone_then_archive(start: Start, db_url: str) -> None:
     at = start()
     at.text_input(key=state.CLONE_NAME).set_value("demo-copy")

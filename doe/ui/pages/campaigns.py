@@ -12,6 +12,7 @@ from doe.campaign import Campaign
 from doe.domain.config import CampaignConfig
 from doe.ui import components, resources, state
 from doe.ui.config_form import (
+    OBJECTIVE_MODES,
     OUTCOME_ROLES,
     PARAMETER_TYPES,
     ConfigTables,
@@ -43,16 +44,21 @@ def _outcome_columns() -> dict[str, object]:
     return {
         "name": st.column_config.TextColumn("name", required=True),
         "role": st.column_config.SelectboxColumn("role", options=list(OUTCOME_ROLES), required=True,
-                                                 help="maximize or minimize (an objective), or only measured"),
-        "threshold": st.column_config.NumberColumn("threshold", help="worst acceptable value of an objective"),
-        "weight": st.column_config.NumberColumn("weight", help="weight in the ranking of best recipes (default 1)"),
+                                                 help="maximize, minimize or bring to a target value (an "
+                                                      "objective), or only measured"),
+        "target": st.column_config.NumberColumn("target", help="role target: the set point (e.g. 10 nm)"),
+        "tolerance": st.column_config.NumberColumn("tolerance",
+                                                   help="role target: largest acceptable distance from it"),
+        "threshold": st.column_config.NumberColumn("threshold", help="maximize/minimize: worst acceptable value"),
+        "weight": st.column_config.NumberColumn("weight", help="weight in the ranking of best recipes and, in the "
+                                                               "weighted objective mode, in the search (default 1)"),
         "unit": st.column_config.TextColumn("unit"),
         "description": st.column_config.TextColumn("description"),
     }
 
 
-def _editors(tables: ConfigTables, keys: tuple[str, str, str], suffix: str) -> ConfigTables:
-    """The three editors of a configuration (inside a form)."""
+def _editors(tables: ConfigTables, keys: tuple[str, str, str, str], suffix: str) -> ConfigTables:
+    """The editors of a configuration (inside a form)."""
     st.markdown("**Parameters** (what the lab varies)")
     parameters = st.data_editor(tables.parameters, num_rows="dynamic", hide_index=True,
                                 column_config=_parameter_columns(), key=f"{keys[0]}:{suffix}")
@@ -64,7 +70,15 @@ def _editors(tables: ConfigTables, keys: tuple[str, str, str], suffix: str) -> C
         help="On parameters: 'solid_content_mg_per_ml + 10 * hfo2_loading_wt_pct <= 50'; "
              "on outcomes: 'coating_thickness_nm <= 15'",
     )
-    return ConfigTables(parameters, outcomes, constraints)
+    mode = st.radio(
+        "Several objectives", OBJECTIVE_MODES, index=OBJECTIVE_MODES.index(tables.objective_mode),
+        key=f"{keys[3]}:{suffix}", horizontal=True,
+        format_func=lambda m: {"pareto": "Pareto: search the trade-offs",
+                               "weighted": "weighted: one desirability from the weights"}[m],
+        help="Pareto searches every trade-off between the objectives; weighted maps each objective to a "
+             "desirability (0 = worst acceptable, 1 = best measured or on target) and searches their weighted mean.",
+    )
+    return ConfigTables(parameters, outcomes, constraints, mode)
 
 
 def _new_campaign(url: str) -> None:
@@ -83,7 +97,8 @@ def _new_campaign(url: str) -> None:
         name = st.text_input("Campaign name", key=state.NEW_NAME, placeholder="e.g. hfo2-ncm85-2026-q1")
         description = st.text_area("Description", value=(base.description or "") if base else "",
                                    key=f"{state.NEW_DESCRIPTION}:{suffix}")
-        edited = _editors(tables, (state.NEW_PARAMETERS, state.NEW_OUTCOMES, state.NEW_CONSTRAINTS), suffix)
+        edited = _editors(tables, (state.NEW_PARAMETERS, state.NEW_OUTCOMES, state.NEW_CONSTRAINTS,
+                                   state.NEW_OBJECTIVE_MODE), suffix)
         submitted = st.form_submit_button("Create campaign", type="primary")
     if not submitted:
         return
@@ -109,7 +124,7 @@ def _edit(handle: resources.CampaignHandle) -> None:
         description = st.text_area("Description", value=config.description or "",
                                    key=f"{state.EDIT_DESCRIPTION}:{campaign.name}:{version}")
         edited = _editors(tables_from_config(config), (state.EDIT_PARAMETERS, state.EDIT_OUTCOMES,
-                                                       state.EDIT_CONSTRAINTS), f"{campaign.name}:{version}")
+                                                       state.EDIT_CONSTRAINTS, state.EDIT_OBJECTIVE_MODE), f"{campaign.name}:{version}")
         submitted = st.form_submit_button("Save as a new version", type="primary")
     if not submitted:
         return
