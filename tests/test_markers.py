@@ -3,6 +3,7 @@ that needs a PostgreSQL server, ``-m "not browser"`` the Chromium test (collecti
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,13 +22,15 @@ def _collect(*args: str) -> list[str]:
 
 def test_not_postgres_deselects_every_test_on_a_postgres_database() -> None:
     everything = _collect("tests/storage")
-    on_postgres = {t for t in everything if "[postgres" in t}  # the store_url[postgres] tests
+    # the store_url[postgres] tests (and their postgres-... combinations), not ids that merely
+    # contain a postgresql:// URL
+    on_postgres = {t for t in everything if re.search(r"\[postgres[-\]]", t)}
     assert on_postgres, "the storage tests run on PostgreSQL too"
     # and a test that asks for the postgres_url fixture itself
     on_postgres.add("tests/storage/test_backup.py::test_postgres_dump_and_restore_are_identical")
     marked = set(_collect("tests/storage", "-m", "postgres"))
     assert on_postgres <= marked
-    assert all("postgres" in t for t in marked), sorted(marked)
+    assert all(re.search(r"\[postgres[-\]]|postgres_", t) for t in marked), sorted(marked)
     assert sorted(_collect("tests/storage", "-m", "not postgres")) == sorted(set(everything) - marked)
 
 

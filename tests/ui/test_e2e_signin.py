@@ -15,7 +15,7 @@ from doe.auth.accounts import Accounts
 from doe.campaign import Campaign
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streamlit_server import RUN_COUNTER, chromium, click, open_record_page, streamlit_app
+from streamlit_server import RUN_COUNTER, chromium, click, open_record_page, settled, streamlit_app
 
 STEP_MS = 120_000
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -41,6 +41,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
 def browser() -> Iterator[object]:
     with chromium() as b:
         yield b
+
+
+def _sign_out(page: object) -> None:
+    # Signing out may move the browser off the page it was on (the page list shrinks to the
+    # sign-in form), which restarts the run counter: wait for the form, not for a run count.
+    settled(page)
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()  # type: ignore[attr-defined]
+    page.get_by_role("heading", name="Sign in to doe").wait_for()  # type: ignore[attr-defined]
+    settled(page)
 
 
 def _sign_in(page: object, user: str, password: str) -> None:
@@ -76,8 +85,7 @@ def test_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object) ->
         expect(page.get_by_role("button", name="Mark failed")).to_have_count(0)
 
         # Sign out: back to the sign-in form, nothing readable.
-        click(page, sidebar.get_by_role("button", name="Sign out"))
-        page.get_by_role("heading", name="Sign in to doe").wait_for()
+        _sign_out(page)
         expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)
 
         # An engineer records only in the campaigns they belong to.
@@ -88,8 +96,7 @@ def test_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object) ->
         expect(page.get_by_role("button", name="Mark failed")).to_have_count(0)
         open_record_page(page, "mine")
         expect(page.get_by_role("button", name="Mark failed")).to_have_count(1)
-        click(page, page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out"))
-        page.get_by_role("heading", name="Sign in to doe").wait_for()
+        _sign_out(page)
         assert not page.get_by_test_id("stException").count()
         assert Campaign.load("mine", storage=db_url).history().empty  # nobody changed anything
     finally:
