@@ -177,6 +177,8 @@ def optimize_space(
     X_near: np.ndarray | None = None,
     pending: np.ndarray | None = None,
     best_guess_slot: bool = False,
+    region_width: float | None = None,
+    explore: tuple[int, float] | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """``n`` model-space recipes ``(n, d)`` that maximise the acquisition (sequential greedy batch).
 
@@ -201,9 +203,15 @@ def optimize_space(
         pending: recipes proposed or running ``(m, d)``.
         best_guess_slot: make the last recipe the model's best guess (see
             :func:`best_guess_turn`).
+        region_width: width of the trust region (fraction of each continuous range);
+            ``None``: the whole space. Only used where the factory has an incumbent.
+        explore: ``(column, model-space value)`` held in the first slot (an untried label,
+            see :func:`doe.engine.trust.untried_values`); the slot is an ordinary one when
+            no feasible recipe has that value.
 
     Returns:
-        The recipes and, per recipe, how it was chosen: ``"acquisition"`` or ``"best_guess"``.
+        The recipes and, per recipe, how it was chosen: ``"acquisition"``, ``"best_guess"``
+        or ``"explore_untried"``.
     """
     import torch
 
@@ -219,14 +227,14 @@ def optimize_space(
     pending = np.zeros((0, encoder.dim)) if pending is None else np.asarray(pending, dtype=float)
     incumbent = make.incumbent
     region = None
-    if incumbent is not None and settings.trust_region_width is not None:
-        region = trust_region(encoder, incumbent, settings.trust_region_width, fixed)
+    if incumbent is not None and region_width is not None:
+        region = trust_region(encoder, incumbent, region_width, fixed)
     acqf = make(pending)
     base_pending = acqf.X_pending
     chosen: list[np.ndarray] = []
     how: list[str] = []
 
-    def search(slot_acqf: Any, box: np.ndarray | None, slot: int) -> np.ndarray:
+    def search(slot_acqf: Any, box: np.ndarray | None, slot: int, fixed: dict[int, float] = fixed) -> np.ndarray:
         starts = _starts(slot_acqf, encoder, fixed, near, settings.num_restarts, settings.raw_samples,
                          seed + 101 * slot, rng, device, box)
         if starts is None:
@@ -266,6 +274,14 @@ def optimize_space(
                 how.append("best_guess")
                 continue
             logger.info("the best guess is a recipe already measured, pending or chosen; using the acquisition")
+        if explore is not None and slot == 0 and n > 1:
+            held = {**fixed, explore[0]: explore[1]}
+            if encoder.interior_point(held) is not None:
+                x = search(acqf, region, slot, held)
+                if not _close_to_any(encoder, x, np.vstack([avoid, *chosen])):
+                    chosen.append(x)
+                    how.append("explore_untried")
+                    continue
         chosen.append(search(acqf, region, slot))
         how.append("acquisition")
     X_np = encoder.snap(np.vstack(chosen))

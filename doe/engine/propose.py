@@ -32,6 +32,7 @@ from doe.engine.optimize import (
 )
 from doe.engine.settings import EngineSettings
 from doe.engine.surrogates import Surrogates, numerics, seeded, single_thread
+from doe.engine.trust import TrustRegionState, adapt_trust_region, untried_values
 from doe.errors import ProposalError
 
 logger = logging.getLogger(__name__)
@@ -194,22 +195,28 @@ def propose(
             feasibility_weighted=spec.feasibility_weighted,
         )
         n_known = len(experiments) + (0 if pending is None else len(pending))
+        region = _trust_region_state(config, experiments, settings)
         guess = best_guess_turn(settings, n, n_known)
         with seeded(seed, device), numerics():
             if X_cand is not None:
                 picked, how = choose_candidates(make, X_cand, n, X_pending, device, best_guess_slot=guess)
                 X_new = X_cand[picked]
             else:
+                explore = None
+                if settings.explore_untried and n > 1:
+                    untried = untried_values(encoder, X_avoid, fixed_model, settings.explore_untried)
+                    explore = (untried[0][0], untried[0][1]) if untried else None
                 X_new, how = optimize_space(make, encoder, n, fixed_model, X_avoid, settings, seed, device,
                                             X_near=_best_measured(surrogates, config), pending=X_pending,
-                                            best_guess_slot=guess)
+                                            best_guess_slot=guess, region_width=region.width, explore=explore)
             values = sequential_values(make, X_new, X_pending, device)
         row_strategy = [strategy if h == "acquisition" else h for h in how]
         if make.incumbent is not None and X_cand is None and settings.trust_region_width is not None:
             centre = encoder.decode(make.incumbent[None, :]).iloc[0]
             model_settings["trust_region"] = {
                 "centre": {k: (v.item() if hasattr(v, "item") else v) for k, v in centre.items()},
-                "width": settings.trust_region_width,
+                "mode": settings.trust_region,
+                **region.to_dict(),
             }
         logger.info("proposing %d recipe(s) by %s", n, strategy)
     if built is None:
@@ -226,6 +233,20 @@ def propose(
     table["acquisition_value"] = np.asarray(values, dtype=float)
     table["strategy"] = row_strategy
     return Proposal(recipes=table, strategy=strategy, model_settings=model_settings)
+
+
+def _trust_region_state(config: CampaignConfig, experiments: pd.DataFrame, settings: EngineSettings) -> TrustRegionState:
+    """The trust region of this batch: fixed, or replayed from the history (one objective)."""
+    width = settings.trust_region_width
+    if width is None or settings.trust_region == "fixed" or len(config.objectives) != 1:
+        return TrustRegionState(width=width, successes=0, failures=0, restarts=0)
+    objective = config.objectives[0]
+    values = (pd.to_numeric(experiments[objective.name], errors="coerce").to_numpy(dtype=float)
+              if objective.name in experiments.columns else np.full(len(experiments), np.nan))
+    if "failed" in experiments.columns:
+        values = np.where(experiments["failed"].fillna(False).astype(bool).to_numpy(), np.nan, values)
+    return adapt_trust_region(objective.score(values), initial_width=width,
+                              n_initial=settings.design_size(len(config.parameters)), dim=len(config.parameters))
 
 
 def _best_measured(surrogates: Surrogates, config: CampaignConfig, k: int = 8) -> np.ndarray:

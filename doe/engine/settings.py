@@ -38,6 +38,16 @@ class EngineSettings:
             continuous parameter's range wide; discrete values and labels stay free.
             ``None`` searches the whole space. Several objectives always search the whole
             space (there is no single best recipe to centre on).
+        trust_region: ``"fixed"``: the box keeps ``trust_region_width``; ``"adaptive"``: it
+            grows after improvements, shrinks after runs that did not improve and restarts
+            over the whole space when it collapses (TuRBO-style, replayed from the history:
+            :func:`doe.engine.trust.adapt_trust_region`), starting at ``trust_region_width``.
+            One objective only; the default is the one the paired benchmark supports
+            (``benchmarks/results/search_v2.md``).
+        explore_untried: batches of two or more give their first slot to a categorical label
+            or discrete value that fewer than this many finished or pending experiments
+            have used (the least used first, its other values chosen by the acquisition);
+            ``0`` switches this off.
         best_guess: one objective: every second batch of one is the model's best guess
             (highest predicted objective, weighted by the probabilities of meeting the
             outcome constraints and of the run succeeding) within ``best_guess_width`` of
@@ -68,6 +78,8 @@ class EngineSettings:
     maxiter_alternating: int = 1
     lbfgs_maxiter: int = 12
     trust_region_width: float | None = 0.4
+    trust_region: Literal["fixed", "adaptive"] = "fixed"
+    explore_untried: int = 0
     best_guess: bool = True
     best_guess_width: float = 0.2
     kernel: Literal["rbf", "matern52"] = "rbf"
@@ -93,6 +105,10 @@ class EngineSettings:
             if not is_real_number(value) or not 0.0 < value <= 1.0:
                 raise ProposalError(f"EngineSettings.{name}: must be a fraction in (0, 1]"
                                     f"{' or None' if name == 'trust_region_width' else ''}, got {value!r}")
+        if self.trust_region not in ("fixed", "adaptive"):
+            raise ProposalError(f"EngineSettings.trust_region: must be 'fixed' or 'adaptive', got {self.trust_region!r}")
+        if not is_integer(self.explore_untried) or self.explore_untried < 0:
+            raise ProposalError(f"EngineSettings.explore_untried: must be a whole number >= 0, got {self.explore_untried!r}")
         if not isinstance(self.best_guess, bool):
             raise ProposalError(f"EngineSettings.best_guess: must be True or False, got {self.best_guess!r}")
         if self.kernel not in ("rbf", "matern52"):
