@@ -43,7 +43,7 @@ class EngineSettings:
             over the whole space when it collapses (TuRBO-style, replayed from the history:
             :func:`doe.engine.trust.adapt_trust_region`), starting at ``trust_region_width``.
             One objective only; the default is the one the paired benchmark supports
-            (``benchmarks/results/search_v2.md``).
+            (``benchmarks/results/search_v2_virtual.md``: neither mode, nor the untried-label slot, beat the fixed box significantly over 20 paired seeds).
         explore_untried: batches of two or more give their first slot to a categorical label
             or discrete value that fewer than this many finished or pending experiments
             have used (the least used first, its other values chosen by the acquisition);
