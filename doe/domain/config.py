@@ -5,10 +5,11 @@ Contract (other tools rely on these exact keys)::
     {"name": str,
      "parameters": [{"name", "type": "continuous"|"discrete"|"categorical",
                      "bounds": [lo, hi] | "values": [...], "unit"?, "log_scale"?, "description"?,
-                     "reference"?}],
+                     "reference"?, "resolution"?}],
      "objectives": [{"name", "goal": "maximize"|"minimize", "threshold"?, "weight"?, "unit"?}],
      "outcomes"?: [{"name", "unit"?}],          # measured, not optimised
      "constraints"?: ["x + 2 * y <= 3", "coating_thickness_nm <= 15", {...}],
+     "batch_shared"?: [parameter name, ...],   # one value across each suggested batch
      "seed"?: int,
      "description"?: str}
 
@@ -38,7 +39,7 @@ from doe.domain.values import is_integer
 from doe.errors import ConfigError
 
 _PARAMETER = TypeAdapter(Parameter)
-_TOP_KEYS = {"name", "parameters", "objectives", "outcomes", "constraints", "seed", "description"}
+_TOP_KEYS = {"name", "parameters", "objectives", "outcomes", "constraints", "batch_shared", "seed", "description"}
 MAX_SEED = 2**31 - 1
 T = TypeVar("T")
 
@@ -85,6 +86,8 @@ class CampaignConfig(BaseModel):
     objectives: tuple[Objective, ...]
     outcomes: tuple[Outcome, ...] = ()
     constraints: tuple[LinearConstraint | OutcomeConstraint, ...] = ()
+    batch_shared: tuple[str, ...] = ()
+    """Parameters that take one value across each suggested batch (e.g. one furnace run)."""
     seed: int | None = None
     description: str | None = None
 
@@ -156,6 +159,8 @@ class CampaignConfig(BaseModel):
                 problems.append(f"constraints[{i}]: outcome {con.outcome!r} is not an objective or outcome")
             constraints.append(con)
 
+        batch_shared = _batch_shared(data.get("batch_shared"), [p.name for p in parameters], problems)
+
         seed = data.get("seed")
         if seed is not None and (not is_integer(seed) or not 0 <= seed <= MAX_SEED):
             problems.append(f"seed: must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
@@ -179,6 +184,7 @@ class CampaignConfig(BaseModel):
             objectives=tuple(objectives),
             outcomes=tuple(outcomes),
             constraints=tuple(constraints),
+            batch_shared=batch_shared,
             seed=seed,
             description=description,
         )
@@ -214,6 +220,8 @@ class CampaignConfig(BaseModel):
             data["outcomes"] = [o.to_dict() for o in self.outcomes]
         if self.constraints:
             data["constraints"] = [c.to_dict() for c in self.constraints]
+        if self.batch_shared:
+            data["batch_shared"] = list(self.batch_shared)
         if self.seed is not None:
             data["seed"] = self.seed
         return data
@@ -275,6 +283,27 @@ class CampaignConfig(BaseModel):
         """The parameters' ``reference`` values (e.g. the published recipe), if all are set."""
         values = {p.name: p.reference for p in self.parameters}
         return values if all(v is not None for v in values.values()) else None
+
+
+def _batch_shared(raw: Any, parameter_names: list[str], problems: list[str]) -> tuple[str, ...]:
+    """Check ``batch_shared``: a list of distinct parameter names, not all of them."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        problems.append(f"batch_shared: must be a list of parameter names, got {raw!r}")
+        return ()
+    unknown = [v for v in raw if v not in parameter_names]
+    if unknown:
+        problems.append(f"batch_shared: {unknown} are not parameters; parameters: {parameter_names}")
+    repeated = sorted({v for v in raw if raw.count(v) > 1})
+    if repeated:
+        problems.append(f"batch_shared: {repeated} listed more than once")
+    if parameter_names and set(raw) >= set(parameter_names):
+        problems.append(
+            "batch_shared: lists every parameter, so every recipe of a batch would be the same; "
+            "leave at least one parameter to vary within a batch"
+        )
+    return tuple(raw)
 
 
 def _linear_feasible(parameters: list[Any], constraints: list[LinearConstraint]) -> bool:

@@ -24,13 +24,17 @@ from doe.domain.values import is_integer
 from doe.engine.acquisition import build_acquisition
 from doe.engine.design import initial_design
 from doe.engine.encoding import Encoder
+from doe.engine.lattice import Lattice
 from doe.engine.optimize import (
     best_guess_turn,
     choose_candidates,
     optimize_space,
+    replace_repeats,
     sequential_values,
+    trust_region,
 )
 from doe.engine.settings import EngineSettings
+from doe.engine.shared import optimize_shared
 from doe.engine.surrogates import Surrogates, numerics, seeded, single_thread
 from doe.errors import ProposalError
 
@@ -168,6 +172,10 @@ def propose(
         "log_scale_parameters": [encoder.names[i] for i in sorted(encoder.log_dims)],
         "reference_point": None,
     }
+    # furnace-shared columns still free to choose (a fixed value already holds for the batch)
+    shared = [encoder.names.index(k) for k in config.batch_shared if k not in fixed] if n > 1 else []
+    if config.batch_shared:
+        model_settings["batch_shared"] = list(config.batch_shared)
     values = np.full(n, np.nan)
     built = None
     if _supports_model(config, surrogates, settings):
@@ -176,10 +184,16 @@ def propose(
     if built is None:
         strategy = "initial_design"
         with seeded(seed, device):
+            batch_fixed = dict(fixed_model)
+            if shared:  # the batch's shared values: those of the first space-filling recipe
+                first = initial_design(encoder, 1, X_avoid, seed, fixed_model, pool=X_cand)
+                batch_fixed.update({i: float(first[0, i]) for i in shared})
+                if X_cand is not None:
+                    X_cand = X_cand[np.all(np.abs(X_cand[:, shared] - first[0, shared]) <= 1e-9, axis=1)]
             if X_cand is not None:
-                X_new = initial_design(encoder, n, X_avoid, seed, fixed_model, pool=X_cand)
+                X_new = initial_design(encoder, n, X_avoid, seed, batch_fixed, pool=X_cand)
             else:
-                X_new = initial_design(encoder, n, X_avoid, seed, fixed_model)
+                X_new = initial_design(encoder, n, X_avoid, seed, batch_fixed)
         model_settings["acquisition"] = None
         logger.info("proposing %d recipe(s) from the space-filling initial design", n)
     else:
@@ -196,9 +210,21 @@ def propose(
         n_known = len(experiments) + (0 if pending is None else len(pending))
         guess = best_guess_turn(settings, n, n_known)
         with seeded(seed, device), numerics():
-            if X_cand is not None:
+            if X_cand is not None and shared:
+                X_new = _shared_candidates(make, encoder, X_cand, n, shared, X_pending, device)
+                how = ["acquisition"] * n
+            elif X_cand is not None:
                 picked, how = choose_candidates(make, X_cand, n, X_pending, device, best_guess_slot=guess)
                 X_new = X_cand[picked]
+            elif shared:
+                box = None
+                if make.incumbent is not None and settings.trust_region_width is not None:
+                    box = trust_region(encoder, make.incumbent, settings.trust_region_width, fixed_model)
+                X_new = optimize_shared(make, encoder, n, shared, fixed_model, settings, seed, device,
+                                        pending=X_pending, box=box)
+                batch_fixed = {**fixed_model, **{i: float(X_new[0, i]) for i in shared}}
+                X_new = replace_repeats(make, encoder, X_new, batch_fixed, X_avoid, X_pending, seed, device)
+                how = ["acquisition"] * n
             else:
                 X_new, how = optimize_space(make, encoder, n, fixed_model, X_avoid, settings, seed, device,
                                             X_near=_best_measured(surrogates, config), pending=X_pending,
@@ -217,7 +243,7 @@ def propose(
     if X_cand is not None:
         strategy += "+candidates"
         row_strategy = [s + "+candidates" for s in row_strategy]
-    recipes = encoder.decode(X_new)
+    recipes = Lattice(encoder).exact(encoder.decode(X_new), skip=set(fixed))
     for name, value in fixed.items():  # exact fixed values, not a round trip through the encoding
         p = config.parameter(name)
         recipes[name] = str(value) if isinstance(p, CategoricalParameter) else float(value)
@@ -226,6 +252,35 @@ def propose(
     table["acquisition_value"] = np.asarray(values, dtype=float)
     table["strategy"] = row_strategy
     return Proposal(recipes=table, strategy=strategy, model_settings=model_settings)
+
+
+def _shared_candidates(
+    make: Any, encoder: Encoder, X_cand: np.ndarray, n: int, shared: list[int], X_pending: np.ndarray, device: Any
+) -> np.ndarray:
+    """From a finite set: for each combination of shared values offered by at least ``n``
+    candidates, the greedy batch among them; the batch with the best joint acquisition wins."""
+    import torch
+
+    groups: dict[tuple[float, ...], list[int]] = {}
+    for r, row in enumerate(X_cand):
+        groups.setdefault(tuple(np.round(row[shared], 12)), []).append(r)
+    best, best_value = None, -np.inf
+    acqf = make(X_pending if len(X_pending) else None)
+    for rows in groups.values():
+        if len(rows) < n:
+            continue
+        picked, _ = choose_candidates(make, X_cand[rows], n, X_pending, device)
+        batch = X_cand[rows][picked]
+        with torch.no_grad():
+            value = float(acqf(torch.as_tensor(batch, dtype=torch.float64, device=device).unsqueeze(0)).reshape(-1)[0])
+        if value > best_value:
+            best, best_value = batch, value
+    if best is None:
+        raise ProposalError(
+            f"no combination of the shared values {[encoder.names[i] for i in shared]} is offered by {n} "
+            "untested candidates; add candidates or ask for fewer"
+        )
+    return best
 
 
 def _best_measured(surrogates: Surrogates, config: CampaignConfig, k: int = 8) -> np.ndarray:
