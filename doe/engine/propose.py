@@ -220,8 +220,14 @@ def propose(
                 box = None
                 if make.incumbent is not None and settings.trust_region_width is not None:
                     box = trust_region(encoder, make.incumbent, settings.trust_region_width, fixed_model)
+                near = _best_measured(surrogates, config)
+
+                def per_row(held: dict[int, float]) -> np.ndarray:
+                    return optimize_space(make, encoder, n, held, X_avoid, settings, seed, device,
+                                          X_near=near, pending=X_pending)[0]
+
                 X_new = optimize_shared(make, encoder, n, shared, fixed_model, settings, seed, device,
-                                        pending=X_pending, box=box)
+                                        pending=X_pending, box=box, per_row=per_row)
                 batch_fixed = {**fixed_model, **{i: float(X_new[0, i]) for i in shared}}
                 X_new = replace_repeats(make, encoder, X_new, batch_fixed, X_avoid, X_pending, seed, device)
                 how = ["acquisition"] * n

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -170,9 +171,12 @@ class _Search:
 
         if not self.free:
             return Z, _evaluate(self.joint, Z, self.device)
-        starts = torch.as_tensor(Z, dtype=torch.float64, device=self.device).unsqueeze(-2)
+        box_z = self.z_bounds(box)
+        Z_in = np.array(Z, dtype=float, copy=True)  # a grid rounding may lie a step outside the box
+        Z_in[:, self.free] = np.clip(Z_in[:, self.free], box_z[0, self.free], box_z[1, self.free])
+        starts = torch.as_tensor(Z_in, dtype=torch.float64, device=self.device).unsqueeze(-2)
         held = {p: starts[:, 0, p].clone() for p in range(self.layout.size) if p not in self.free}
-        bounds = torch.as_tensor(self.z_bounds(box), dtype=torch.float64, device=self.device)
+        bounds = torch.as_tensor(box_z, dtype=torch.float64, device=self.device)
         constraints = self.constraints()
         X, _values = gen_candidates_scipy(
             initial_conditions=starts,
@@ -247,6 +251,7 @@ def optimize_shared(
     device: Any,
     pending: np.ndarray | None = None,
     box: np.ndarray | None = None,
+    per_row: Callable[[dict[int, float]], np.ndarray] | None = None,
 ) -> np.ndarray:
     """``n`` model-space recipes ``(n, d)`` with one value of each ``shared`` column, maximising the
     batch's joint acquisition over the shared and per-row values together.
@@ -262,6 +267,12 @@ def optimize_shared(
         device: torch device.
         pending: recipes proposed or running ``(m, d)``; they keep their own shared values.
         box: a trust region ``(2, d)`` for the continuous values, or None.
+        per_row: ``fixed -> (n, d)``: the per-row search (the sequential greedy batch of
+            :func:`doe.engine.optimize.optimize_space`) with the given values held. When
+            given, the best shared values of the joint search are held while it places the
+            rows, and that batch is refined jointly once more (a round of coordinate ascent:
+            the joint q-batch gradient alone moves the rows that are not the batch's best
+            little); the batch with the best joint acquisition wins.
 
     Returns:
         The batch, every row with the same shared values, on the grid where a parameter has
@@ -308,6 +319,17 @@ def optimize_shared(
         refined, refined_values = search.refine(moves[top], box, max(5, settings.lbfgs_maxiter // 2))
         Z = np.vstack([Z, refined])
         values = np.concatenate([values, refined_values])
+    if per_row is not None:
+        x0 = layout.expand(Z[int(np.argmax(values))][None, :])[0, :1]
+        if lattice:  # the held shared values on their grid (nearest feasible rounding)
+            rounded, _ = lattice.nearest(x0, set(fixed) | set(layout.own))
+            x0 = rounded if len(rounded) else x0
+        held = {**fixed, **{i: float(x0[0, i]) for i in layout.shared if i not in fixed}}
+        Z_rows = layout.reduce(np.asarray(per_row(held), dtype=float)[None, :, :])
+        if search.feasible(Z_rows)[0]:
+            Z_joint, joint_values = search.refine(Z_rows, box, settings.lbfgs_maxiter)
+            Z = np.vstack([Z, Z_rows, Z_joint])
+            values = np.concatenate([values, _evaluate(joint, Z_rows, device), joint_values])
     if lattice:
         order = np.argsort(-values)[: settings.num_restarts]
         Z_grid, grid_values = search.round(Z[order], lattice)
