@@ -137,11 +137,15 @@ class _Search:
         return np.asarray(self.encoder.feasible(X).reshape(len(Z), self.layout.n).all(axis=1))
 
     def z_bounds(self, box: np.ndarray | None) -> np.ndarray:
+        """Bounds of ``z``: the trust region on each row's own values; the shared values range
+        over the whole space (a batch's anneal is seen at one value, so the model knows the
+        shared columns from few distinct values and a box around the incumbent's would keep
+        the furnace near the first good programme)."""
         b = np.array(self.encoder.bounds if box is None else box, dtype=float)
         out = np.zeros((2, self.layout.size))
         for i in range(self.encoder.dim):
             for p in self.layout.positions(i):
-                out[:, p] = b[:, i]
+                out[:, p] = self.encoder.bounds[:, i] if i in self.layout.shared else b[:, i]
         return out
 
     def constraints(self) -> list[tuple[Any, Any, float]]:
@@ -289,8 +293,8 @@ def optimize_shared(
         raw = max(settings.raw_samples // 2, 4 * settings.num_restarts)
         X = sample_space(encoder, raw * n, seed, fixed).reshape(raw, n, encoder.dim)
         if region is not None:
-            cont = encoder.cont_dims
-            X[..., cont] = region[0, cont] + X[..., cont] * (region[1, cont] - region[0, cont])
+            own = [i for i in encoder.cont_dims if i not in shared_all]
+            X[..., own] = region[0, own] + X[..., own] * (region[1, own] - region[0, own])
         X[:, :, shared_all] = X[:, :1, shared_all]  # one set of shared values per start batch
         Z = layout.reduce(X)
         return Z[search.feasible(Z)]
