@@ -189,10 +189,14 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
                f"({batch['strategy'].iloc[0] if 'strategy' in batch.columns else 'proposed'})")
     click.echo(_recipes_text(batch, config, predictions=True))
     if out is not None:
+        from doe.domain.display import column_decimals
         from doe.io import write_table
 
+        # CSV: only gridded parameters are written at their resolution (exact); the others stay
+        # in full so that `doe record` matches them to the stored recipe. XLSX: display formats.
+        decimals = column_decimals(batch, config, exact_only=out.suffix.lower() == ".csv")
         with _writing("--out", out):
-            write_table(batch, out, units=config.units)
+            write_table(batch, out, units=config.units, decimals=decimals)
         click.echo(f"run sheet written to {out}; fill in the outcomes and `doe record {out}`")
 
 
@@ -758,10 +762,13 @@ def _writing(option: str, path: Path) -> Iterator[None]:
 def _recipes_text(table: pd.DataFrame, config: CampaignConfig, *, predictions: bool = False,
                   outcomes: bool = False) -> str:
     """Experiments as columns, parameters (and predictions or outcomes) as rows."""
+    from doe.domain.display import format_number, parameter_decimals
+
     rows: dict[str, list[str]] = {}
+    decimals = parameter_decimals(config)  # each parameter at the lab's resolution, others at 4 figures
     for name in config.parameter_names:
         unit = config.unit_of(name)
-        rows[f"{name} [{unit}]" if unit else name] = [_fmt(v) for v in table[name]]
+        rows[f"{name} [{unit}]" if unit else name] = [format_number(v, decimals.get(name)) for v in table[name]]
     for name in config.outcome_names:
         unit = f" [{config.unit_of(name)}]" if config.unit_of(name) else ""
         if predictions and f"{name}_mean" in table.columns:

@@ -469,6 +469,7 @@ def write_table(
     *,
     file_format: FileFormat | None = None,
     units: dict[str, str] | None = None,
+    decimals: dict[str, int] | None = None,
 ) -> None:
     """Write ``table`` as CSV (UTF-8 with BOM, so Excel shows units and umlauts) or ``.xlsx``.
 
@@ -478,10 +479,20 @@ def write_table(
         file_format: ``"csv"`` or ``"xlsx"``; by default from the file name (CSV for objects).
         units: column -> unit; such columns get headers like ``anneal_temperature_c [C]``,
             which :func:`read_table` reads back.
+        decimals: column -> decimal places. CSV: the numbers are written at that many places
+            (pass only columns that lose nothing, e.g. values on a resolution grid);
+            XLSX: a cell number format, the stored cell value stays exact.
 
     Text cells that a spreadsheet would run as a formula get a leading apostrophe.
     """
     fmt = _target_format(target, file_format)
+    decimals = {c: d for c, d in (decimals or {}).items() if c in table.columns}
+    if fmt == "csv" and decimals:
+        table = table.copy()
+        for column, places in decimals.items():
+            table[column] = [v if _is_blank(v) or isinstance(v, str)
+                             else round(float(v), places) if places else round(float(v))
+                             for v in table[column]]
     prepared = _prepare(table, units, for_excel=fmt == "xlsx")
     if fmt == "csv":
         text = prepared.to_csv(index=False, lineterminator="\r\n")
@@ -495,6 +506,12 @@ def write_table(
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         prepared.to_excel(writer, index=False, sheet_name="experiments")
         sheet = writer.sheets["experiments"]
+        for j, column in enumerate(table.columns, start=1):
+            if str(column) in decimals:
+                places = decimals[str(column)]
+                number_format = "0" + ("." + "0" * places if places else "")
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                    cell.number_format = number_format
         for row in sheet.iter_rows():
             for cell in row:
                 if isinstance(cell.value, str):
@@ -505,10 +522,11 @@ def write_table(
         target.write(buffer.getvalue())
 
 
-def table_bytes(table: pd.DataFrame, file_format: FileFormat, *, units: dict[str, str] | None = None) -> bytes:
+def table_bytes(table: pd.DataFrame, file_format: FileFormat, *, units: dict[str, str] | None = None,
+                decimals: dict[str, int] | None = None) -> bytes:
     """The file content of :func:`write_table` as bytes (for download buttons)."""
     buffer = io.BytesIO()
-    write_table(table, buffer, file_format=file_format, units=units)
+    write_table(table, buffer, file_format=file_format, units=units, decimals=decimals)
     return buffer.getvalue()
 
 

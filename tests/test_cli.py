@@ -226,3 +226,58 @@ def test_app_serves_the_streamlit_ui(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(20)
+
+
+def _grid_config(tmp_path: Path) -> Path:
+    data = VirtualLab(0).config.to_dict()
+    for p in data["parameters"]:
+        if p["name"] == "anneal_temperature_c":
+            p["resolution"] = 5
+        if p["name"] == "hfo2_loading_wt_pct":
+            p["resolution"] = 0.01
+        if p["name"] == "solid_content_mg_per_ml":  # 5 to 40: 19.191 has more than 4 significant figures
+            p["resolution"] = 0.001
+    data["batch_shared"] = ["anneal_temperature_c", "anneal_time_h", "anneal_atmosphere"]
+    path = tmp_path / "grid.yaml"
+    import yaml
+
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_suggest_prints_and_writes_each_parameter_at_its_resolution(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from openpyxl import load_workbook
+
+    doe_cmd("init", "--config", str(_grid_config(tmp_path)), "--name", "grid")
+    done = doe_cmd("suggest", "-n", "3", "--out", "runsheet.csv", "--fast")
+    lines = {line.split("  ")[0].strip(): line for line in done.stdout.splitlines()}
+    temperature = lines["anneal_temperature_c [C]"].split()[2:]
+    loading = lines["hfo2_loading_wt_pct [wt%]"].split()[2:]
+    assert len(temperature) == 3 and all(re.fullmatch(r"\d+", v) and int(v) % 5 == 0 for v in temperature)
+    assert len(set(temperature)) == 1  # one furnace run: the shared value once per batch
+    assert all(re.fullmatch(r"\d\.\d\d", v) for v in loading), loading
+    solid = lines["solid_content_mg_per_ml [mg/mL]"].split()[2:]
+    assert all(re.fullmatch(r"\d+\.\d{3}", v) for v in solid) and any(float(v) >= 10 for v in solid), solid
+    ligand = lines["ligand_to_np_mass_ratio [g/g]"].split()[2:]
+    assert all(len(re.sub(r"[^0-9]", "", v).lstrip("0")) <= 4 for v in ligand), ligand  # 4 significant figures
+    text = (tmp_path / "runsheet.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = text[0].split(",")
+    t_col = header.index("anneal_temperature_c [C]")
+    assert all(re.fullmatch(r"\d+", row.split(",")[t_col]) for row in text[1:]), text
+    # the CSV run sheet reads back: a recipe written at its resolution matches the stored one
+    sheet = read_table(tmp_path / "runsheet.csv", Campaign.load("grid", storage=f"sqlite:///{tmp_path / 'cli.sqlite3'}").config)
+    sheet["first_cycle_ce_pct"] = [90.0, 91.0, 92.0]
+    write_table(sheet[["experiment_id", *PARAMS, "first_cycle_ce_pct"]], tmp_path / "done.csv")
+    assert "3 row(s) recorded" in doe_cmd("record", "done.csv").stdout
+
+    doe_cmd("suggest", "-n", "2", "--out", "runsheet.xlsx", "--fast")
+    sheet_xlsx = load_workbook(tmp_path / "runsheet.xlsx").active
+    assert sheet_xlsx is not None
+    columns = {cell.value: cell.column for cell in sheet_xlsx[1]}
+    t_cell = sheet_xlsx.cell(row=2, column=columns["anneal_temperature_c [C]"])
+    l_cell = sheet_xlsx.cell(row=2, column=columns["hfo2_loading_wt_pct [wt%]"])
+    assert t_cell.number_format == "0" and float(t_cell.value) % 5 == 0
+    assert l_cell.number_format == "0.00" and round(float(l_cell.value), 2) == float(l_cell.value)

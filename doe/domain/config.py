@@ -5,13 +5,14 @@ Contract (other tools rely on these exact keys)::
     {"name": str,
      "parameters": [{"name", "type": "continuous"|"discrete"|"categorical",
                      "bounds": [lo, hi] | "values": [...], "unit"?, "log_scale"?, "description"?,
-                     "reference"?}],
+                     "reference"?, "resolution"?}],
      "objectives": [{"name", "goal": "maximize"|"minimize"|"target", "target"?, "tolerance"?,
                      "threshold"?, "weight"?, "unit"?}],
      "objective_mode"?: "pareto"|"weighted",   # several objectives: Pareto search (default)
                                                # or one weighted desirability (Desirability)
      "outcomes"?: [{"name", "unit"?}],          # measured, not optimised
      "constraints"?: ["x + 2 * y <= 3", "coating_thickness_nm <= 15", {...}],
+     "batch_shared"?: [parameter name, ...],   # one value across each suggested batch
      "seed"?: int,
      "description"?: str}
 
@@ -42,7 +43,8 @@ from doe.domain.yaml_text import load_yaml
 from doe.errors import ConfigError, shorten, shorten_text
 
 _PARAMETER = TypeAdapter(Parameter)
-_TOP_KEYS = {"name", "parameters", "objectives", "objective_mode", "outcomes", "constraints", "seed", "description"}
+_TOP_KEYS = {"name", "parameters", "objectives", "objective_mode", "outcomes", "constraints", "batch_shared",
+             "seed", "description"}
 OBJECTIVE_MODES: tuple[ObjectiveMode, ...] = ("pareto", "weighted")
 MAX_SEED = 2**31 - 1
 T = TypeVar("T")
@@ -100,6 +102,8 @@ class CampaignConfig(BaseModel):
     outcomes: tuple[Outcome, ...] = ()
     objective_mode: ObjectiveMode = "pareto"
     constraints: tuple[LinearConstraint | OutcomeConstraint, ...] = ()
+    batch_shared: tuple[str, ...] = ()
+    """Parameters that take one value across each suggested batch (e.g. one furnace run)."""
     seed: int | None = None
     description: str | None = None
 
@@ -188,6 +192,7 @@ class CampaignConfig(BaseModel):
                 f"(one weighted desirability), got {mode!r}"
             )
             mode = "pareto"
+        batch_shared = _batch_shared(data.get("batch_shared"), [p.name for p in parameters], problems)
 
         seed = data.get("seed")
         if seed is not None and (not is_integer(seed) or not 0 <= seed <= MAX_SEED):
@@ -213,6 +218,7 @@ class CampaignConfig(BaseModel):
             outcomes=tuple(outcomes),
             objective_mode=mode,
             constraints=tuple(constraints),
+            batch_shared=batch_shared,
             seed=seed,
             description=description,
         )
@@ -246,6 +252,8 @@ class CampaignConfig(BaseModel):
             data["outcomes"] = [o.to_dict() for o in self.outcomes]
         if self.constraints:
             data["constraints"] = [c.to_dict() for c in self.constraints]
+        if self.batch_shared:
+            data["batch_shared"] = list(self.batch_shared)
         if self.seed is not None:
             data["seed"] = self.seed
         return data
@@ -312,6 +320,27 @@ class CampaignConfig(BaseModel):
         """The parameters' ``reference`` values (e.g. the published recipe), if all are set."""
         values = {p.name: p.reference for p in self.parameters}
         return values if all(v is not None for v in values.values()) else None
+
+
+def _batch_shared(raw: Any, parameter_names: list[str], problems: list[str]) -> tuple[str, ...]:
+    """Check ``batch_shared``: a list of distinct parameter names, not all of them."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        problems.append(f"batch_shared: must be a list of parameter names, got {shorten(raw)}")
+        return ()
+    unknown = [v for v in raw if v not in parameter_names]
+    if unknown:
+        problems.append(f"batch_shared: {shorten(unknown)} are not parameters; parameters: {shorten(parameter_names)}")
+    repeated = sorted({v for v in raw if raw.count(v) > 1})
+    if repeated:
+        problems.append(f"batch_shared: {repeated} listed more than once")
+    if parameter_names and set(raw) >= set(parameter_names):
+        problems.append(
+            "batch_shared: lists every parameter, so every recipe of a batch would be the same; "
+            "leave at least one parameter to vary within a batch"
+        )
+    return tuple(raw)
 
 
 def _linear_feasible(parameters: list[Any], constraints: list[LinearConstraint]) -> bool:

@@ -81,13 +81,26 @@ class _Parameter(BaseModel):
             raise ValueError(f"parameter {self.name!r}: reference {shown} is not one of the {what}")
 
 
+def resolution_decimals(resolution: float) -> int:
+    """Decimal places needed to write multiples of ``resolution`` (5 -> 0, 0.01 -> 2, 2.5 -> 1)."""
+    for decimals in range(0, 13):
+        if abs(round(resolution, decimals) - resolution) <= 1e-12 * max(1.0, abs(resolution)):
+            return decimals
+    return 12
+
+
 class ContinuousParameter(_Parameter):
-    """A real-valued parameter between ``bounds`` (inclusive), optionally on a log scale."""
+    """A real-valued parameter between ``bounds`` (inclusive), optionally on a log scale.
+
+    With ``resolution`` (the lab's step: 5 for a furnace in C, 0.01 for a balance in wt%),
+    proposals are whole multiples of it inside the bounds (see :meth:`grid_range`).
+    """
 
     type: Literal["continuous"] = "continuous"
     bounds: tuple[StrictFloat, StrictFloat]
     unit: StrictStr | None = None
     log_scale: StrictBool = False
+    resolution: StrictFloat | None = None
     description: StrictStr | None = None
     reference: StrictFloat | None = None
 
@@ -106,11 +119,55 @@ class ContinuousParameter(_Parameter):
             )
         if self.reference is not None and not lo <= self.reference <= hi:
             raise ValueError(f"parameter {self.name!r}: reference {self.reference:g} is outside {shorten(list(self.bounds))}")
+        if self.resolution is not None:
+            r = self.resolution
+            if not math.isfinite(r) or r <= 0:
+                raise ValueError(f"parameter {self.name!r}: resolution must be a positive number, got {r!r}")
+            if r > hi - lo:
+                raise ValueError(
+                    f"parameter {self.name!r}: resolution {r:g} is larger than the range {lo:g} to {hi:g}"
+                )
+            if not self.grid_values(limit=1):
+                raise ValueError(
+                    f"parameter {self.name!r}: no multiple of the resolution {r:g} lies between {lo:g} and {hi:g}"
+                )
         return self
 
     @property
     def lower(self) -> float:
         return float(self.bounds[0])
+
+    @property
+    def grid_decimals(self) -> int:
+        """Decimal places of the resolution (5 -> 0, 0.01 -> 2, 0.25 -> 2); 0 without one."""
+        return 0 if self.resolution is None else resolution_decimals(self.resolution)
+
+    def grid_range(self) -> tuple[int, int]:
+        """The first and last multiple ``k`` of ``resolution`` with ``k * resolution`` in bounds.
+
+        The grid is anchored at 0 (values are whole multiples of the resolution, as a furnace
+        set in steps of 5 C reads 405, 410, ...), not at the lower bound; bounds need not be
+        on it. For a log-scale parameter the grid is still linear in engineer units: the
+        resolution is the instrument's step, the same at both ends of the range.
+        """
+        assert self.resolution is not None
+        r = self.resolution
+        tol = 1e-9
+        return math.ceil(self.lower / r - tol), math.floor(self.upper / r + tol)
+
+    def grid_value(self, k: int) -> float:
+        """``k * resolution`` written exactly at the resolution's decimals (no 0.30000000000000004)."""
+        assert self.resolution is not None
+        return round(k * self.resolution, self.grid_decimals)
+
+    def grid_values(self, limit: int | None = None) -> list[float]:
+        """The grid points inside the bounds (at most ``limit`` of them)."""
+        if self.resolution is None:
+            return []
+        first, last = self.grid_range()
+        if limit is not None:
+            last = min(last, first + limit - 1)
+        return [self.grid_value(k) for k in range(first, last + 1)]
 
     @property
     def upper(self) -> float:

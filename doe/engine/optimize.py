@@ -20,6 +20,11 @@ recipe of a batch of two or more, and every second batch of one, is the model's 
 (:class:`PredictedBest`) in a box half as wide, unless a measured, pending or chosen recipe
 is already there.
 
+Parameters with a lab resolution: each slot's refined recipes are rounded to their
+neighbouring grid points, infeasible roundings dropped, and the acquisition evaluated again
+on the rest; the slot takes the best (:mod:`doe.engine.lattice`). So the batch is built
+from grid recipes, each later slot conditioned on the rounded ones before it.
+
 A recipe that repeats a measured, pending or already chosen one is replaced by the best
 untested recipe of a fresh feasible Sobol pool.
 """
@@ -35,6 +40,7 @@ import numpy as np
 from doe.engine.acquisition import AcquisitionFactory
 from doe.engine.design import sample_space
 from doe.engine.encoding import Encoder
+from doe.engine.lattice import Lattice
 from doe.engine.settings import EngineSettings
 from doe.errors import ProposalError
 
@@ -233,6 +239,16 @@ def optimize_space(
     base_pending = acqf.X_pending
     chosen: list[np.ndarray] = []
     how: list[str] = []
+    lattice = Lattice(encoder)
+
+    def on_grid(slot_acqf: Any, X: Any, slot: int) -> np.ndarray:
+        """The best feasible grid rounding of the refined recipes ``X`` ``(k, 1, d)`` (acquisition re-checked)."""
+        R, _ = lattice.roundings(encoder.snap(X[:, 0].cpu().numpy()), set(fixed))
+        if not len(R):
+            logger.info("no refined recipe rounds to a feasible grid point; using a feasible grid pool")
+            R = sample_space(encoder, settings.raw_samples, seed + 101 * slot + 1, fixed)
+        values = _evaluate(slot_acqf, torch.as_tensor(R, **kw))
+        return R[int(torch.argmax(values))]
 
     def search(slot_acqf: Any, box: np.ndarray | None, slot: int, fixed: dict[int, float] = fixed) -> np.ndarray:
         starts = _starts(slot_acqf, encoder, fixed, near, settings.num_restarts, settings.raw_samples,
@@ -260,6 +276,8 @@ def optimize_space(
             )
             X = torch.cat([X, refined])
             values = torch.cat([values.reshape(-1), refined_values.reshape(-1)])
+        if lattice:
+            return on_grid(slot_acqf, X, slot)
         return X[int(torch.argmax(values)), 0].cpu().numpy()
 
     for slot in range(n):
@@ -287,7 +305,7 @@ def optimize_space(
     X_np = encoder.snap(np.vstack(chosen))
     X_np = _apply_fixed(X_np, fixed)
     X_np = encoder.repair(X_np, centre)
-    return _replace_repeats(make, encoder, X_np, fixed, avoid, pending, seed, device), how
+    return replace_repeats(make, encoder, X_np, fixed, avoid, pending, seed, device), how
 
 
 def best_guess_turn(settings: EngineSettings, n: int, n_known: int) -> bool:
@@ -325,7 +343,7 @@ def _apply_fixed(X: np.ndarray, fixed: dict[int, float]) -> np.ndarray:
     return X
 
 
-def _replace_repeats(
+def replace_repeats(
     make: Callable[[np.ndarray | None], Any], encoder: Encoder, X: np.ndarray, fixed: dict[int, float],
     avoid: np.ndarray, pending: np.ndarray, seed: int, device: Any,
 ) -> np.ndarray:

@@ -291,6 +291,24 @@ def test_plan_holds_a_parameter_fixed(start: Start, db_url: str) -> None:
     assert history["anneal_atmosphere"].tolist() == ["Ar", "Ar"]
 
 
+def test_plan_shows_the_furnace_programme_once_per_batch(start: Start, db_url: str) -> None:
+    from doe import load_config
+    from doe.templates import resolve_config
+
+    shared = ["anneal_temperature_c", "anneal_time_h", "anneal_atmosphere"]
+    config = load_config(resolve_config("hfo2-ncm85").to_dict() | {"batch_shared": shared})
+    campaign = Campaign.from_config(config, storage=db_url, name="furnace-test", actor="fixture")
+    campaign.suggest(3)
+    campaign.suggest(2)
+    at = start("plan", campaign="furnace-test")
+    _no_exception(at)
+    programme = _table_with(at, "anneal_atmosphere")
+    assert programme["batch_id"].tolist() == ["B0001", "B0002"]  # one row per batch
+    assert list(programme.columns) == ["batch_id", *shared]
+    proposed = _table_with(at, "first_cycle_ce_pct (predicted)")
+    assert len(proposed) == 5 and not set(shared) & set(proposed.columns)  # not repeated on every row
+
+
 # ---------------------------------------------------------------------------------- record
 def _edit_grid(at: AppTest, edits: dict[int, dict[str, Any]]) -> None:
     key = at.data_editor[0].key

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from doe.domain.display import column_decimals
 from doe.domain.records import STATUSES
 from doe.ui import components, state
 from doe.ui.tables import filter_history, search
@@ -25,7 +26,9 @@ def render() -> None:
     text = text_col.text_input("Search (any column)", key=state.FILTER_TEXT, placeholder="e.g. O2, E0003, gelled")
     shown = filter_history(history, statuses=statuses, batches=chosen_batches, text=text)
     st.caption(f"{len(shown)} of {len(history)} experiment(s)")
-    st.dataframe(shown, hide_index=True)
+    formats = {name: st.column_config.NumberColumn(format=f"%.{places}f")
+               for name, places in column_decimals(shown, config).items()}  # display only
+    st.dataframe(shown, hide_index=True, column_config=formats)
 
     units = config.units
 

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from doe.domain.config import CampaignConfig
+from doe.domain.display import batch_programme, column_decimals
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.ui import components, resources, state
 from doe.ui.tables import proposed_with_predictions, run_sheet, suggestion_view
@@ -33,6 +34,13 @@ def _fixed_widget(config: CampaignConfig, name: str) -> Any:
     default = p.reference if p.reference is not None else (p.lower + p.upper) / 2
     return st.number_input(label, min_value=p.lower, max_value=p.upper, value=float(default), key=key,
                            format="%.4g")
+
+
+def _number_formats(table: pd.DataFrame, config: CampaignConfig) -> dict[str, Any]:
+    """Each numeric column at the lab's resolution (else 4 significant figures); display only."""
+    return {name: st.column_config.NumberColumn(
+                f"{name} [{config.unit_of(name)}]" if config.unit_of(name) else name, format=f"%.{places}f")
+            for name, places in column_decimals(table, config).items() if name in config.parameter_names}
 
 
 def _column_config(config: CampaignConfig) -> dict[str, Any]:
@@ -93,7 +101,14 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
         st.caption("Nothing proposed. Ask for a batch above.")
         return
     view = suggestion_view(proposed_with_predictions(proposed, campaign.proposals()), config)
-    st.dataframe(view, hide_index=True, column_config=_column_config(config), key="plan_proposed_table")
+    if config.batch_shared:  # the shared values once per batch, as the furnace programme
+        programme = batch_programme(view, config)
+        st.caption("Furnace programme: one value per batch for " + ", ".join(config.batch_shared))
+        st.dataframe(programme, hide_index=True, column_config=_number_formats(programme, config),
+                     key="plan_programme_table")
+        view = view.drop(columns=list(config.batch_shared))
+    st.dataframe(view, hide_index=True, column_config={**_column_config(config), **_number_formats(view, config)},
+                 key="plan_proposed_table")
     st.caption("strategy: 'initial_design' = space-filling recipes before the model is trusted; otherwise "
                "the acquisition that ranked the recipe; 'best_guess' = the recipe the model expects to be best, "
                "near the best one measured. P(success) is the model's probability that the run "
@@ -132,7 +147,8 @@ def _run_sheet(handle: resources.CampaignHandle, config: CampaignConfig, history
     def sheet_bytes(file_format: str) -> bytes:
         from doe.io import table_bytes
 
-        return table_bytes(sheet, file_format, units=units)  # type: ignore[arg-type]
+        decimals = column_decimals(sheet, config, exact_only=file_format == "csv")
+        return table_bytes(sheet, file_format, units=units, decimals=decimals)  # type: ignore[arg-type]
 
     csv_col, xlsx_col = st.columns(2)
     csv_col.download_button("Run sheet (CSV)", data=lambda: sheet_bytes("csv"),
