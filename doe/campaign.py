@@ -37,6 +37,7 @@ from doe.domain.records import (
     NewExperiment,
     StatusChange,
 )
+from doe.domain.replicates import n_column, summary_columns
 from doe.domain.requests import validate_candidates, validate_fixed
 from doe.domain.table import ID_COLUMN, validate_experiments
 from doe.domain.values import is_integer, is_missing, to_python
@@ -252,16 +253,21 @@ class Campaign:
 
     def history(self, status: str | Sequence[str] | None = None) -> pd.DataFrame:
         """Every experiment: experiment_id, status, batch_id, config_version, parameters,
-        outcomes (NaN = not measured), failure_reason, proposed_by, proposed_at, source."""
+        outcomes (NaN = not measured; the mean of the cells of a replicated experiment),
+        ``<outcome>_sd`` and ``<outcome>_n`` of every outcome once any experiment has several
+        cells (see :mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at,
+        source. :meth:`measurements` lists every cell."""
         config = self.config
         table = self._experiments()
         columns = [ID_COLUMN, "status", "batch_id", "config_version", *config.parameter_names]
+        summaries = [c for c in summary_columns(config.outcome_names) if c in table.columns]
         extra_params = [
             c for c in table.columns
             if c not in columns and c not in config.outcome_names and c not in HISTORY_META
+            and c not in summaries and c not in summary_columns(table.columns)
             and c not in ("seed", "predictions", "model_settings", "package_version", "updated_at")
         ]
-        columns += extra_params + [*config.outcome_names] + [c for c in table.columns
+        columns += extra_params + [*config.outcome_names] + summaries + [c for c in table.columns
                                                              if c not in config.outcome_names and c not in columns
                                                              and c not in extra_params and c in HISTORY_META]
         for c in columns:
@@ -360,8 +366,9 @@ class Campaign:
         """Prediction and bookkeeping columns that a run sheet carries back in."""
         config = self.config
         known = {ID_COLUMN, *config.parameter_names}
+        counts = {n_column(o) for o in config.outcome_names}  # a history's replicate counts
         return tuple(c for c in map(str, table.columns) if c not in known and (
-            c.endswith(("_mean", "_sd")) or c in {"acquisition_value", "probability_feasible", "strategy",
+            c.endswith(("_mean", "_sd")) or c in counts or c in {"acquisition_value", "probability_feasible", "strategy",
                                                    "batch_id", "status", "config_version"}))
 
     def suggest(
@@ -477,6 +484,9 @@ class Campaign:
         an id doe has not seen, is a new (historical) experiment and needs every parameter.
         ``failed`` (true/false) with ``failure_reason`` marks a run that gave no result; a
         ``failure_reason`` alone implies ``failed``. ``note`` is kept with the measurements.
+        ``replicate`` labels the cell when one experiment is measured in several cells: rows
+        with one ``experiment_id`` and different labels are separate measurements (the history
+        shows their mean, sd and count); the same label with another value is a conflict.
 
         Args:
             table: the results.

@@ -30,8 +30,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from doe.domain.config import CampaignConfig
-from doe.domain.replicates import n_column, sd_column, summarise
 from doe.domain.records import NewExperiment, NewMeasurement, StatusChange, WriteReport
+from doe.domain.replicates import n_column, sd_column, summarise
 from doe.errors import DoeError, StorageError
 from doe.storage import schema as s
 from doe.storage.engine import (
