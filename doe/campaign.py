@@ -315,7 +315,9 @@ class Campaign:
         done = done[complete]
         outcomes = done[config.outcome_names].astype(float)
         failed = done["status"].eq("failed") & outcomes.isna().all(axis=1)
-        training = pd.concat([done[params], outcomes], axis=1).reset_index(drop=True)
+        # replicate counts and sds let the model weigh a mean of several cells (see Surrogates.fit)
+        replicates = done[[c for c in summary_columns(config.outcome_names) if c in done.columns]].astype(float)
+        training = pd.concat([done[params], outcomes, replicates], axis=1).reset_index(drop=True)
         training["failed"] = failed.to_numpy()
         training.index = pd.Index(done[ID_COLUMN].to_numpy(), name=ID_COLUMN)
         return training
