@@ -37,7 +37,7 @@ from doe.domain.records import (
     NewExperiment,
     StatusChange,
 )
-from doe.domain.replicates import n_column, summary_columns
+from doe.domain.replicates import cells_table, n_column, summary_columns
 from doe.domain.requests import validate_candidates, validate_fixed
 from doe.domain.table import ID_COLUMN, validate_experiments
 from doe.domain.values import is_integer, is_missing, to_python
@@ -566,11 +566,23 @@ class Campaign:
         table = read_table(source, self.config, column_mapping=column_mapping, file_format=file_format)
         return self.record(table, correct=correct, valid_rows_only=valid_rows_only)
 
-    def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None) -> None:
-        """Write the history as CSV or Excel (safe from spreadsheet formula injection)."""
+    def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None,
+                     cells: bool = False) -> None:
+        """Write the history as CSV or Excel (safe from spreadsheet formula injection).
+
+        Args:
+            target: a path or binary file object.
+            file_format: ``"csv"`` or ``"xlsx"``; by default from the file name.
+            cells: one row per replicate cell (``experiment_id``, ``replicate``, parameters,
+                outcomes; see :func:`doe.domain.replicates.cells_table`) instead of one row
+                per experiment with the means; such a file can be recorded again as it is.
+        """
         from doe.io import write_table
 
-        write_table(self.history(), target, file_format=file_format, units=self.config.units)
+        config = self.config
+        table = (cells_table(self.history(), self.measurements(), config.outcome_names, config.parameter_names)
+                 if cells else self.history())
+        write_table(table, target, file_format=file_format, units=config.units)
 
     def __repr__(self) -> str:
         return f"Campaign(name={self._name!r}, storage={self._store.url!r})"

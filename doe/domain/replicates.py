@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REPLICATE_COLUMN = "replicate"
 SD_SUFFIX = "_sd"
@@ -50,3 +54,35 @@ def summarise(values: Sequence[float]) -> tuple[float, float, int]:
         return mean, math.nan, n
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
     return mean, sd, n
+
+
+def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Sequence[str],
+                parameters: Sequence[str]) -> pd.DataFrame:
+    """One row per measured cell: ``experiment_id``, ``replicate``, the parameters and every
+    outcome (NaN where that cell has no value of it), experiments in history order.
+
+    Experiments without any measurement keep one row (empty ``replicate`` and outcomes), so
+    the table lists the whole history; its measured rows can be recorded as they are.
+
+    Args:
+        history: :meth:`doe.Campaign.history` (``experiment_id`` and the parameter columns).
+        measurements: :meth:`doe.Campaign.measurements` (current values, one row per cell).
+        outcomes: the outcome columns, in order.
+        parameters: the parameter columns, in order.
+    """
+    import pandas as pd
+
+    id_col = "experiment_id"
+    labels = measurements[REPLICATE_COLUMN].astype(object).where(measurements[REPLICATE_COLUMN].notna(), "")
+    long = measurements.assign(**{REPLICATE_COLUMN: labels})
+    wide = long.pivot_table(index=[id_col, REPLICATE_COLUMN], columns="outcome", values="value",
+                            aggfunc="first", sort=False).reset_index()
+    wide.columns.name = None
+    recipes = history[[id_col, *parameters]]
+    table = recipes.merge(wide, on=id_col, how="left", sort=False)
+    table[REPLICATE_COLUMN] = table[REPLICATE_COLUMN].where(
+        table[REPLICATE_COLUMN].notna() & (table[REPLICATE_COLUMN] != ""), None).astype(object)
+    for outcome in outcomes:
+        if outcome not in table.columns:
+            table[outcome] = float("nan")
+    return pd.DataFrame(table[[id_col, REPLICATE_COLUMN, *parameters, *outcomes]]).reset_index(drop=True)
