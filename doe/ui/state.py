@@ -63,6 +63,7 @@ RESULTS_FILE = "record_results_file"
 RESULTS_MAPPING = "record_results_mapping"
 RESULTS_VALID_ONLY = "record_results_valid_only"
 HISTORY_EDITOR = "record_history_editor"
+REPLICATE_EDITOR = "record_replicate_editor"
 REJECTED_ROWS = "record_rejected_rows"
 
 # --- Insights page
