@@ -37,7 +37,7 @@ from doe.domain.records import (
     NewExperiment,
     StatusChange,
 )
-from doe.domain.replicates import cells_table, n_column, summary_columns
+from doe.domain.replicates import REPLICATE_COLUMN, cells_table, n_column, summary_columns
 from doe.domain.requests import validate_candidates, validate_fixed
 from doe.domain.table import ID_COLUMN, validate_experiments
 from doe.domain.values import is_integer, is_missing, to_python
@@ -241,9 +241,14 @@ class Campaign:
             done = self.history()
             done = done[done["status"].isin(["completed", "failed"])]
             if len(done):
-                cols = [ID_COLUMN, *self.config.parameter_names, *self.config.outcome_names, "failure_reason"]
-                table = done[[c for c in cols if c in done.columns]].copy()
-                table["failed"] = done["status"].eq("failed").to_numpy()
+                config = self.config
+                # one row per replicate cell, so a replicated experiment keeps its cells
+                table = cells_table(done, self.measurements(), config.outcome_names, config.parameter_names)
+                status = done.set_index(ID_COLUMN)
+                table["failure_reason"] = table[ID_COLUMN].map(status["failure_reason"])
+                table["failed"] = table[ID_COLUMN].map(status["status"].eq("failed")).astype(bool)
+                if table[REPLICATE_COLUMN].isna().all():
+                    table = table.drop(columns=[REPLICATE_COLUMN])
                 other.record(table)
         return other
 

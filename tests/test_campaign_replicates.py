@@ -138,3 +138,16 @@ def test_the_model_trusts_a_replicated_mean_more(tmp_path) -> None:
     sd_single = single.predict(here)[f"{CE}_sd"].iloc[0]
     sd_replicated = replicated.predict(here)[f"{CE}_sd"].iloc[0]
     assert sd_replicated < 0.8 * sd_single
+
+
+def test_clone_with_history_keeps_every_cell(store_url: str) -> None:
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(_cells("P1", {"A": 90.0, "B": 91.0}, **recipe))
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P2", "failed": True, "failure_reason": "gelled"}]))
+    copy = campaign.clone("copy", with_history=True)
+    cells = copy.measurements()
+    assert sorted(zip(cells["experiment_id"], cells["replicate"], cells["value"], strict=True)) == [
+        ("P1", "A", 90.0), ("P1", "B", 91.0)]
+    history = copy.history().set_index("experiment_id")
+    assert history.loc["P1", f"{CE}_n"] == 2 and history.loc["P2", "status"] == "failed"
