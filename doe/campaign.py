@@ -38,6 +38,7 @@ from doe.domain.records import (
     StatusChange,
 )
 from doe.domain.repeats import find_repeats
+from doe.domain.replicates import REPLICATE_COLUMN, cells_table, n_column, summary_columns
 from doe.domain.requests import validate_candidates, validate_fixed
 from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN, validate_experiments
 from doe.domain.values import is_integer, is_missing, to_python
@@ -241,9 +242,14 @@ class Campaign:
             done = self.history()
             done = done[done["status"].isin(["completed", "failed"])]
             if len(done):
-                cols = [ID_COLUMN, *self.config.parameter_names, *self.config.outcome_names, "failure_reason"]
-                table = done[[c for c in cols if c in done.columns]].copy()
-                table["failed"] = done["status"].eq("failed").to_numpy()
+                config = self.config
+                # one row per replicate cell, so a replicated experiment keeps its cells
+                table = cells_table(done, self.measurements(), config.outcome_names, config.parameter_names)
+                status = done.set_index(ID_COLUMN)
+                table["failure_reason"] = table[ID_COLUMN].map(status["failure_reason"])
+                table["failed"] = table[ID_COLUMN].map(status["status"].eq("failed")).astype(bool)
+                if table[REPLICATE_COLUMN].isna().all():
+                    table = table.drop(columns=[REPLICATE_COLUMN])
                 other.record(table)
         return other
 
@@ -253,16 +259,21 @@ class Campaign:
 
     def history(self, status: str | Sequence[str] | None = None) -> pd.DataFrame:
         """Every experiment: experiment_id, status, batch_id, config_version, parameters,
-        outcomes (NaN = not measured), failure_reason, proposed_by, proposed_at, source."""
+        outcomes (NaN = not measured; the mean of the cells of a replicated experiment),
+        ``<outcome>_sd`` and ``<outcome>_n`` of every outcome once any experiment has several
+        cells (see :mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at,
+        source. :meth:`measurements` lists every cell."""
         config = self.config
         table = self._experiments()
         columns = [ID_COLUMN, "status", "batch_id", "config_version", *config.parameter_names]
+        summaries = [c for c in summary_columns(config.outcome_names) if c in table.columns]
         extra_params = [
             c for c in table.columns
             if c not in columns and c not in config.outcome_names and c not in HISTORY_META
+            and c not in summaries and c not in summary_columns(table.columns)
             and c not in ("seed", "predictions", "model_settings", "package_version", "updated_at")
         ]
-        columns += extra_params + [*config.outcome_names] + [c for c in table.columns
+        columns += extra_params + [*config.outcome_names] + summaries + [c for c in table.columns
                                                              if c not in config.outcome_names and c not in columns
                                                              and c not in extra_params and c in HISTORY_META]
         for c in columns:
@@ -310,7 +321,9 @@ class Campaign:
         done = done[complete]
         outcomes = done[config.outcome_names].astype(float)
         failed = done["status"].eq("failed") & outcomes.isna().all(axis=1)
-        training = pd.concat([done[params], outcomes], axis=1).reset_index(drop=True)
+        # replicate counts and sds let the model weigh a mean of several cells (see Surrogates.fit)
+        replicates = done[[c for c in summary_columns(config.outcome_names) if c in done.columns]].astype(float)
+        training = pd.concat([done[params], outcomes, replicates], axis=1).reset_index(drop=True)
         training["failed"] = failed.to_numpy()
         training.index = pd.Index(done[ID_COLUMN].to_numpy(), name=ID_COLUMN)
         return training
@@ -361,9 +374,10 @@ class Campaign:
         """Prediction and bookkeeping columns that a run sheet carries back in."""
         config = self.config
         known = {ID_COLUMN, *config.parameter_names}
+        counts = {n_column(o) for o in config.outcome_names}  # a history's replicate counts
         return tuple(c for c in map(str, table.columns) if c not in known and (
-            c.endswith(("_mean", "_sd")) or c in {"acquisition_value", "probability_feasible", "strategy",
-                                                   *EXPORT_ONLY_COLUMNS}))
+            c.endswith(("_mean", "_sd")) or c in counts or c in {"acquisition_value", "probability_feasible",
+                                                                 "strategy", *EXPORT_ONLY_COLUMNS}))
 
     def suggest(
         self,
@@ -480,6 +494,9 @@ class Campaign:
         an id doe has not seen, is a new (historical) experiment and needs every parameter.
         ``failed`` (true/false) with ``failure_reason`` marks a run that gave no result; a
         ``failure_reason`` alone implies ``failed``. ``note`` is kept with the measurements.
+        ``replicate`` labels the cell when one experiment is measured in several cells: rows
+        with one ``experiment_id`` and different labels are separate measurements (the history
+        shows their mean, sd and count); the same label with another value is a conflict.
 
         Args:
             table: the results.
@@ -580,11 +597,23 @@ class Campaign:
         return self.record(table, correct=correct, valid_rows_only=valid_rows_only,
                            allow_duplicates=allow_duplicates)
 
-    def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None) -> None:
-        """Write the history as CSV or Excel (safe from spreadsheet formula injection)."""
+    def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None,
+                     cells: bool = False) -> None:
+        """Write the history as CSV or Excel (safe from spreadsheet formula injection).
+
+        Args:
+            target: a path or binary file object.
+            file_format: ``"csv"`` or ``"xlsx"``; by default from the file name.
+            cells: one row per replicate cell (``experiment_id``, ``replicate``, parameters,
+                outcomes; see :func:`doe.domain.replicates.cells_table`) instead of one row
+                per experiment with the means; such a file can be recorded again as it is.
+        """
         from doe.io import write_table
 
-        write_table(self.history(), target, file_format=file_format, units=self.config.units)
+        config = self.config
+        table = (cells_table(self.history(), self.measurements(), config.outcome_names, config.parameter_names)
+                 if cells else self.history())
+        write_table(table, target, file_format=file_format, units=config.units)
 
     def __repr__(self) -> str:
         from doe.storage.engine import mask_url

@@ -279,8 +279,10 @@ def list_(include_archived: bool, env: _Env) -> None:
 @_campaign_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Target file: .csv or .xlsx (the history) or .json (the whole campaign).")
+@click.option("--cells", is_flag=True,
+              help="CSV/Excel: one row per replicate cell (with its replicate label) instead of the means.")
 @_common
-def export(campaign_name: str | None, out: Path, env: _Env) -> None:
+def export(campaign_name: str | None, out: Path, cells: bool, env: _Env) -> None:
     """Write the history (CSV, Excel) or the whole campaign (JSON)."""
     _check_out_path("--out", out, (".csv", ".xlsx", ".json"))
     campaign = env.campaign(campaign_name)
@@ -289,7 +291,7 @@ def export(campaign_name: str | None, out: Path, env: _Env) -> None:
             data = campaign.export_json()
             out.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
         else:
-            campaign.export_table(out)
+            campaign.export_table(out, cells=cells)
     click.echo(f"campaign {campaign.name!r} exported to {out}")
 
 

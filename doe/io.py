@@ -31,6 +31,7 @@ from typing import Any, BinaryIO, Literal
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.table import ID_COLUMN, META_COLUMNS, parse_number
 from doe.domain.values import is_integer
 from doe.errors import CellProblem, DataError, shorten
@@ -277,7 +278,7 @@ def _resolve_column(header: str, config: CampaignConfig, mapping: dict[str, str]
         return mapping[header], unit
     if base in mapping:
         return mapping[base], unit
-    known = [ID_COLUMN, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
+    known = [ID_COLUMN, REPLICATE_COLUMN, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
     if base in known:
         return base, unit
     lower = {k.lower(): k for k in known}

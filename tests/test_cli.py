@@ -281,3 +281,24 @@ def test_suggest_prints_and_writes_each_parameter_at_its_resolution(doe_cmd, tmp
     l_cell = sheet_xlsx.cell(row=2, column=columns["hfo2_loading_wt_pct [wt%]"])
     assert t_cell.number_format == "0" and float(t_cell.value) % 5 == 0
     assert l_cell.number_format == "0.00" and round(float(l_cell.value), 2) == float(l_cell.value)
+
+
+def test_record_and_export_replicate_cells(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    doe_cmd("init", "--template", "hfo2-ncm85", "--name", "cells")
+    doe_cmd("suggest", "-n", "2", "--out", "runsheet.csv", "--fast")
+    sheet = read_table(tmp_path / "runsheet.csv", VirtualLab(0).config)
+    results = VirtualLab(3, failures=False).run(sheet[["experiment_id", *PARAMS]], replicates=3)
+    results = results.drop(columns=["failed", "failure_reason"]).rename(columns={"replicate": "Replicate"})
+    write_table(results, tmp_path / "results.csv", file_format="csv")
+    done = doe_cmd("record", "results.csv")
+    assert "6 row(s) recorded" in done.stdout
+    doe_cmd("export", "--out", "history.csv")
+    history = pd.read_csv(tmp_path / "history.csv")
+    ce = next(c for c in history.columns if c.startswith("first_cycle_ce_pct ["))
+    assert history["first_cycle_ce_pct_n"].tolist() == [3, 3]
+    assert history[ce].tolist() == pytest.approx(results.groupby("experiment_id")["first_cycle_ce_pct"].mean().tolist())
+    doe_cmd("export", "--out", "cells.csv", "--cells")
+    cells = pd.read_csv(tmp_path / "cells.csv", dtype={"replicate": str})
+    assert list(zip(cells["experiment_id"], cells["replicate"], strict=True)) == [
+        ("E0001", "1"), ("E0001", "2"), ("E0001", "3"), ("E0002", "1"), ("E0002", "2"), ("E0002", "3")]
+    assert cells[ce].tolist() == pytest.approx(results["first_cycle_ce_pct"].tolist())

@@ -9,7 +9,7 @@ applies the plan in one transaction (see :meth:`doe.Campaign.record`).
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -22,6 +22,7 @@ from doe.domain.records import (
     NewMeasurement,
     StatusChange,
 )
+from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.table import ID_COLUMN
 from doe.domain.values import is_missing, same_value, to_python
 from doe.errors import CellProblem
@@ -67,6 +68,7 @@ class _Row:
     reason: str | None
     measured: dict[str, float]
     note: str | None
+    replicate: str | None = None
 
 
 def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig,
@@ -78,6 +80,9 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     refused; measured -> ``completed``, ``failed``/``failure_reason`` -> ``failed``). Any
     other row is a new experiment (``source="import"``) that needs every parameter and must
     meet the linear constraints; its measurements name it with a :class:`NewExperimentRef`.
+    Rows with one ``experiment_id`` and different ``replicate`` labels are cells of one
+    experiment: each adds its own measurements (the first row of a new experiment creates
+    it, later rows must repeat its recipe or leave parameters empty).
 
     Args:
         clean: the validated results table (index: the row labels used in problems).
@@ -90,18 +95,24 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     """
     known = history.set_index(ID_COLUMN) if len(history) else None
     plan = RecordPlan()
+    created: dict[str, int] = {}  # id -> index in plan.new_experiments, for later cells of it
     for pos, (label, row) in enumerate(clean.iterrows()):
         read = _read_row(clean, label, row, config)
         is_known = read.experiment_id is not None and known is not None and read.experiment_id in known.index
-        if is_known:
+        new = change = None
+        if read.experiment_id is not None and read.experiment_id in created:
+            # another replicate cell of an experiment that an earlier row of this table creates
+            index = created[read.experiment_id]
+            problems = _plan_later_cell(clean, row, read, plan.new_experiments[index])
+            if not problems:
+                plan.new_experiments[index] = _merge_status(plan.new_experiments[index], read)
+        elif is_known:
             assert known is not None and read.experiment_id is not None
             stored = known.loc[read.experiment_id]
             assert isinstance(stored, pd.Series)  # experiment ids are unique in a history
             problems, change = _plan_known_row(clean, row, read, stored, config)
-            new = None
         else:
             problems, new = _plan_new_row(clean, row, read, config, config_version)
-            change = None
         if problems:
             plan.problems.extend(problems)
             plan.row_ids.append(None)
@@ -111,6 +122,10 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             plan.new_experiments.append(new)
             plan.new_rows.append(pos)
             target = NewExperimentRef(len(plan.new_experiments) - 1)
+            if read.experiment_id is not None:
+                created[read.experiment_id] = len(plan.new_experiments) - 1
+        elif read.experiment_id is not None and read.experiment_id in created:
+            target = NewExperimentRef(created[read.experiment_id])
         else:
             target = str(read.experiment_id)
         if change is not None:
@@ -118,8 +133,32 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
         plan.row_ids.append(read.experiment_id)
         for outcome, value in read.measured.items():
             plan.measurements.append(NewMeasurement(target, outcome, value, unit=config.unit_of(outcome),
-                                                    note=read.note))
+                                                    note=read.note, replicate=read.replicate))
     return plan
+
+
+def _plan_later_cell(clean: pd.DataFrame, row: pd.Series, read: _Row, first: NewExperiment) -> list[CellProblem]:
+    """Problems of a row that adds a replicate cell to an experiment created earlier in the table."""
+    problems = []
+    for p, value in first.parameters.items():
+        if p in clean.columns and not is_missing(row[p]) and not same_value(row[p], value):
+            problems.append(CellProblem(read.label, p, row[p],
+                                        f"differs from {value!r} in the first row of {read.experiment_id}; "
+                                        "the cells of one experiment share its recipe"))
+    if not read.measured and not read.failed:
+        problems.append(CellProblem(read.label, ID_COLUMN, read.experiment_id,
+                                    "the row has no measured outcome and is not marked failed"))
+    return problems
+
+
+def _merge_status(first: NewExperiment, read: _Row) -> NewExperiment:
+    """The status of a new experiment once another of its cells is read: any measured cell
+    makes it ``completed``; ``failed`` only when no cell gave a result."""
+    if read.measured and first.status != "completed":
+        return replace(first, status="completed", failure_reason=None)
+    if read.failed and first.status == "running":
+        return replace(first, status="failed", failure_reason=read.reason or "failed (no reason given)")
+    return first
 
 
 def _read_row(clean: pd.DataFrame, label: Hashable, row: pd.Series, config: CampaignConfig) -> _Row:
@@ -129,6 +168,7 @@ def _read_row(clean: pd.DataFrame, label: Hashable, row: pd.Series, config: Camp
     reason = row.get("failure_reason") if "failure_reason" in columns else None
     reason = reason if isinstance(reason, str) and reason.strip() else None
     note = row.get("note") if "note" in columns else None
+    replicate = row.get(REPLICATE_COLUMN) if REPLICATE_COLUMN in columns else None
     return _Row(
         label=int(label),  # type: ignore[call-overload]  # validated tables have integer labels
         experiment_id=exp_id,
@@ -136,6 +176,7 @@ def _read_row(clean: pd.DataFrame, label: Hashable, row: pd.Series, config: Camp
         reason=reason,
         measured={o: float(row[o]) for o in config.outcome_names if o in columns and not is_missing(row[o])},
         note=note if isinstance(note, str) else None,
+        replicate=replicate if isinstance(replicate, str) else None,
     )
 
 

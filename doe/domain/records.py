@@ -33,6 +33,8 @@ ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "abandoned": (),
 }
 ExperimentSource = Literal["doe", "import", "manual"]
+MAX_REPLICATE = 32
+"""Longest replicate (cell) label, in characters."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,12 @@ ExperimentRef = str | NewExperimentRef
 
 @dataclass(frozen=True)
 class NewMeasurement:
-    """One measured value of one outcome of one experiment."""
+    """One measured value of one outcome of one experiment.
+
+    ``replicate`` names the cell when one experiment (one coated powder) is measured in
+    several cells ("A", "B", "1", ...); None for an experiment measured without a label.
+    Each (experiment, outcome, replicate) has one current value.
+    """
 
     experiment_id: ExperimentRef
     outcome: str
@@ -86,6 +93,7 @@ class NewMeasurement:
     unit: str | None = None
     measured_at: datetime | None = None
     note: str | None = None
+    replicate: str | None = None
 
 
 @dataclass(frozen=True)

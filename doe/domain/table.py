@@ -1,8 +1,8 @@
 """Validation of experiment tables at the boundary.
 
 A table has an optional ``experiment_id`` column, parameter columns, outcome columns (NaN
-means "not measured"), and optionally ``failed`` (true/false), ``failure_reason`` and
-``note``. :func:`validate_experiments` checks every cell and raises one
+means "not measured"), and optionally ``replicate`` (the cell's label, see
+:mod:`doe.domain.replicates`), ``failed`` (true/false), ``failure_reason`` and ``note``. :func:`validate_experiments` checks every cell and raises one
 :class:`~doe.errors.DataError` that lists every bad cell; nothing is accepted until the
 whole table is valid. It returns a clean copy with proper types.
 """
@@ -17,6 +17,8 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
+from doe.domain.records import MAX_REPLICATE
+from doe.domain.replicates import REPLICATE_COLUMN
 from doe.errors import CellProblem, DataError, shorten
 
 ID_COLUMN = "experiment_id"
@@ -66,7 +68,28 @@ def _as_number(value: Any) -> float | None:
 
 
 def allowed_columns(config: CampaignConfig) -> list[str]:
-    return [ID_COLUMN, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
+    return [ID_COLUMN, REPLICATE_COLUMN, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
+
+
+def _replicate_labels(values: list[Any], problems: list[CellProblem]) -> list[str | None]:
+    """The cleaned replicate labels (None = unlabelled); bad ones become problems."""
+    labels: list[str | None] = []
+    for row, value in enumerate(values):
+        if _is_missing(value):
+            labels.append(None)
+            continue
+        if isinstance(value, bool | np.bool_):
+            text = ""
+        elif isinstance(value, float | np.floating) and float(value).is_integer():
+            text = str(int(value))  # a spreadsheet's 1.0 is cell "1"
+        else:
+            text = str(value).strip()
+        if not text or len(text) > MAX_REPLICATE or any(ord(ch) < 32 for ch in text):
+            problems.append(CellProblem(row, REPLICATE_COLUMN, value,
+                                        f"a replicate label is 1 to {MAX_REPLICATE} printable characters "
+                                        "(e.g. A, B or 1, 2); leave it empty for an experiment measured once"))
+        labels.append(text)
+    return labels
 
 
 def validate_experiments(
@@ -119,6 +142,13 @@ def validate_experiments(
                 problems.append(CellProblem(None, name, None, "the parameter column is missing"))
 
     out = pd.DataFrame(index=table.index)
+    replicates: list[str | None] = [None] * len(table)
+    if REPLICATE_COLUMN in table.columns and outcomes_allowed:
+        replicates = _replicate_labels(table[REPLICATE_COLUMN].tolist(), problems)
+        if ID_COLUMN not in table.columns:
+            problems.append(CellProblem(None, ID_COLUMN, None,
+                                        "a table with a replicate column needs experiment_id to group the cells "
+                                        "of one experiment"))
     if ID_COLUMN in table.columns:
         ids: list[str | None] = []
         for row, value in enumerate(table[ID_COLUMN].tolist()):
@@ -129,15 +159,23 @@ def validate_experiments(
             if len(text) > 64 or any(ord(ch) < 32 for ch in text):
                 problems.append(CellProblem(row, ID_COLUMN, value, "an experiment id is at most 64 printable characters"))
             ids.append(text)
-        seen: dict[str, int] = {}
+        seen: dict[tuple[str, str | None], int] = {}
         for row, maybe_id in enumerate(ids):
             if maybe_id is None:
+                if replicates[row] is not None:
+                    problems.append(CellProblem(row, ID_COLUMN, None,
+                                                "a replicate cell needs the experiment_id of its experiment"))
                 continue
-            text = maybe_id
-            if text in seen:
-                problems.append(CellProblem(row, ID_COLUMN, text, f"experiment id repeats row {seen[text]}"))
-            seen[text] = row
+            key = (maybe_id, replicates[row])
+            if key in seen:
+                cell = f" and replicate {replicates[row]!r}" if replicates[row] is not None else ""
+                problems.append(CellProblem(row, ID_COLUMN, maybe_id,
+                                            f"experiment id{cell} repeats row {seen[key]}; give each cell of an "
+                                            "experiment its own replicate label"))
+            seen[key] = row
         out[ID_COLUMN] = pd.Series(ids, index=table.index, dtype=object)
+    if REPLICATE_COLUMN in table.columns and outcomes_allowed:
+        out[REPLICATE_COLUMN] = pd.Series(replicates, index=table.index, dtype=object)
 
     for param in config.parameters:
         if param.name not in table.columns:

@@ -15,7 +15,7 @@ functions and optimisers use it through :class:`doe.engine.botorch_model.GPModel
 
 Model (per outcome, on standardised values ``z = (y - mean) / sd``):
 
-    z(x) ~ GP(c, k(x, x')) + N(0, noise)
+    z(x) ~ GP(c, k(x, x')) + N(0, noise / n_cells)
     k(x, x') = exp(-r^2 / 2)                              (RBF, BoTorch's default), or
     k(x, x') = (1 + sqrt(5) r + 5 r^2 / 3) exp(-sqrt(5) r)  (Matern-5/2)
     r^2 = sum_p d_p(x, x')^2 / l_p^2
@@ -26,7 +26,9 @@ values for a numeric parameter and the Hamming distance ``[c != c']`` for a cate
 the form of BoTorch's current ``SingleTaskGP`` defaults: ``l_p ~ LogNormal(loc + log(D) / 2,
 scale)`` (D = number of parameters; BoTorch's ``(loc, scale)`` is ``(sqrt(2), sqrt(3))``,
 doe's default is tighter and shorter, see ``EngineSettings.lengthscale_prior``),
-``noise ~ LogNormal(-4, 1)``, lengthscales >= 0.025, noise >= 1e-4.
+``noise ~ LogNormal(-4, 1)``, lengthscales >= 0.025, noise >= 1e-4. A training value that is
+the mean of ``n_cells`` replicate cells has noise ``noise / n_cells``, and the cells' scatter
+informs ``noise`` (see :meth:`ExactGP.fit`).
 Hyperparameters are the MAP estimate (scipy L-BFGS-B from the prior mode, iterations capped);
 above :data:`FIT_SUBSET` rows they are fitted on a seeded subset and the GP conditions on all
 rows. All computation is float64.
@@ -156,7 +158,8 @@ class ExactGP:
                 return L
         raise GPFitError(f"covariance matrix is not positive definite even with a diagonal jitter of {JITTERS[-1]:g}")
 
-    def _neg_log_posterior(self, theta: Tensor, X: Tensor, z: Tensor) -> Tensor:
+    def _neg_log_posterior(self, theta: Tensor, X: Tensor, z: Tensor, cells: Tensor | None = None,
+                           within_ss: Tensor | None = None) -> Tensor:
         import torch
 
         d = self.dim
@@ -164,26 +167,48 @@ class ExactGP:
         ls = log_ls.exp()
         n = len(z)
         f = X * self._scale(ls)  # X holds features here
-        K = self._k(f, f) + log_noise.exp() * torch.eye(n, dtype=X.dtype, device=X.device)
+        K = self._k(f, f) + torch.diag(log_noise.exp() / self._cells_or_ones(cells, z))
         L = self._chol(K)
         r = (z - const).unsqueeze(-1)
         a = torch.linalg.solve_triangular(L, r, upper=False)
         nll = 0.5 * (a**2).sum() + L.diagonal().log().sum() + 0.5 * n * math.log(2 * math.pi)
+        if cells is not None and within_ss is not None:
+            # the scatter of the cells around their experiment's mean: sum (n_i - 1) cells'
+            # squared deviations ~ noise * chi2(sum (n_i - 1)); with the means' term above this
+            # is the exact likelihood of every cell (constants dropped)
+            dof = (cells - 1.0).sum()
+            nll = nll + 0.5 * dof * log_noise + 0.5 * within_ss.sum() / log_noise.exp()
         mu, sigma = self.ls_prior
         # log-normal priors on the values (MAP in the parameters' own units)
         lp = (-((log_ls - mu) ** 2) / (2 * sigma**2) - log_ls).sum()
         lp = lp + (-((log_noise - NOISE_PRIOR[0]) ** 2) / (2 * NOISE_PRIOR[1] ** 2) - log_noise)
         return (nll - lp) / n
 
-    def fit(self, X_np: np.ndarray, y_np: np.ndarray, maxiter: int, seed: int, noise_floor: float = MIN_NOISE) -> ExactGP:
+    def fit(self, X_np: np.ndarray, y_np: np.ndarray, maxiter: int, seed: int, noise_floor: float = MIN_NOISE,
+            cells: np.ndarray | None = None, within_ss: np.ndarray | None = None) -> ExactGP:
         """MAP hyperparameters, then condition on all rows.
+
+        Replicates: a row may be the mean of ``cells[i]`` cells of one experiment. Its noise
+        variance is then ``noise / cells[i]`` (one learned cell-level noise for the outcome),
+        so a mean of three cells counts three times as much as one cell, and the cells' own
+        scatter (``within_ss``) joins the likelihood, so ``noise`` is learned from the
+        replicates as well as from the misfit of the means. This is the exact likelihood of
+        every cell under a GP with homoscedastic cell noise, computed on the means (n rows,
+        not one per cell). A learned common ``noise`` is used rather than each experiment's
+        own standard error because the sd of two or three cells is itself very uncertain
+        (from two cells it is often near zero by chance) and would make such a mean count
+        almost infinitely.
 
         Args:
             X_np: model-space inputs ``(n, d)``.
-            y_np: measured values ``(n,)`` (engineer units; standardised here).
+            y_np: measured values ``(n,)`` (engineer units; standardised here): the mean of an
+                experiment's cells.
             maxiter: L-BFGS-B iterations.
             seed: picks the fitting subset when ``n`` > :data:`FIT_SUBSET`.
             noise_floor: lower bound of the standardised noise variance.
+            cells: cells behind each value ``(n,)``, >= 1 (``None``: one each).
+            within_ss: sum of squared deviations of each experiment's cells from their mean
+                ``(n,)``, engineer units squared (``None``: zeros).
         """
         import torch
         from scipy.optimize import minimize
@@ -195,6 +220,9 @@ class ExactGP:
             fit_rows = np.sort(np.random.default_rng(seed).choice(len(y_np), FIT_SUBSET, replace=False))
         X_fit = self.features(torch.as_tensor(X_np[fit_rows], **kw))
         z_fit = torch.as_tensor(z_np[fit_rows], **kw)
+        self._set_cells(cells, within_ss, len(y_np))
+        cells_fit = torch.as_tensor(self.cells_[fit_rows], **kw)
+        ss_fit = torch.as_tensor(self.within_ss_[fit_rows] / self.y_sd_**2, **kw)
         mu, sigma = self.ls_prior
         d = self.dim
         theta0 = np.concatenate([
@@ -207,7 +235,7 @@ class ExactGP:
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
             t = torch.as_tensor(theta, **kw).requires_grad_(True)
             try:
-                loss = self._neg_log_posterior(t, X_fit, z_fit)
+                loss = self._neg_log_posterior(t, X_fit, z_fit, cells_fit, ss_fit)
                 loss.backward()
             except RuntimeError:
                 return 1e10, np.zeros_like(theta)
@@ -236,12 +264,14 @@ class ExactGP:
         return self
 
     def set_hyperparameters(self, lengthscale: np.ndarray, noise: float, constant: float,
-                            X_np: np.ndarray, y_np: np.ndarray) -> ExactGP:
-        """Use given hyperparameters (standardised units) and condition on ``(X_np, y_np)``."""
+                            X_np: np.ndarray, y_np: np.ndarray, cells: np.ndarray | None = None) -> ExactGP:
+        """Use given hyperparameters (standardised units) and condition on ``(X_np, y_np)``
+        (``cells`` as in :meth:`fit`)."""
         import torch
 
         kw: dict[str, Any] = {"dtype": torch.float64, "device": self.device}
         z = self._standardise(y_np)
+        self._set_cells(cells, None, len(z))
         self.lengthscale_ = torch.as_tensor(np.asarray(lengthscale, dtype=float), **kw)
         self.noise_ = float(noise)
         self.constant_ = float(constant)
@@ -249,6 +279,19 @@ class ExactGP:
         self.fit_message_ = "hyperparameters given, not fitted"
         self._condition(torch.tensor(np.asarray(X_np, dtype=float), **kw), torch.as_tensor(z, **kw))
         return self
+
+    @staticmethod
+    def _cells_or_ones(cells: Tensor | None, z: Tensor) -> Tensor:
+        import torch
+
+        return torch.ones_like(z) if cells is None else cells
+
+    def _set_cells(self, cells: np.ndarray | None, within_ss: np.ndarray | None, n: int) -> None:
+        """Set ``cells_`` (cells behind each training value) and ``within_ss_``."""
+        self.cells_ = np.ones(n) if cells is None else np.array(cells, dtype=float).reshape(n)
+        self.within_ss_ = np.zeros(n) if within_ss is None else np.array(within_ss, dtype=float).reshape(n)
+        if not (np.all(self.cells_ >= 1) and np.all(np.isfinite(self.within_ss_)) and np.all(self.within_ss_ >= 0)):
+            raise ValueError("cells must be >= 1 and within_ss finite and >= 0")
 
     def _standardise(self, y_np: np.ndarray) -> np.ndarray:
         """Set ``y_mean_`` and ``y_sd_`` (1 for a constant outcome) and return ``(y - mean) / sd``."""
@@ -266,7 +309,7 @@ class ExactGP:
         self._train_scaled = self.features(X) * self._scale_fitted
         self._train_sq = (self._train_scaled**2).sum(-1)
         K = self._k(self._train_scaled, self._train_scaled, self._train_sq, self._train_sq)
-        K = K + self.noise_ * torch.eye(n, dtype=X.dtype, device=X.device)
+        K = K + torch.diag(self.noise_ / torch.as_tensor(self.cells_, dtype=X.dtype, device=X.device))
         self.L_ = self._chol(K)
         eye = torch.eye(n, dtype=X.dtype, device=X.device)
         # explicit inverse factor: every prediction is then one matrix product (GEMM)

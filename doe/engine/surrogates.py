@@ -17,7 +17,9 @@ Few or awkward data never crash a fit:
 
 * no or one measurement of an outcome: no model, predictions NaN (logged);
 * a constant outcome (all measurements equal): a constant model, sd 0 (logged);
-* duplicates and replicates: the GP's noise term absorbs them;
+* duplicate recipes: the GP's noise term absorbs them; replicate cells of one experiment
+  arrive as their mean with ``<outcome>_n``/``<outcome>_sd`` and count as ``n`` cells
+  (noise variance divided by ``n``, their scatter informs the noise);
 * a failed hyperparameter fit (not positive definite, no evaluable point): refitted with a
   higher noise floor (a warning names the outcome and the error), then, if that fails too, the
   prior's typical hyperparameters (a warning says so); never raised.
@@ -40,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.replicates import n_column, sd_column
 from doe.engine.encoding import Encoder
 from doe.engine.feasibility import FeasibilityModel
 from doe.engine.gp import MIN_NOISE, ExactGP
@@ -119,6 +122,10 @@ class OutcomeData:
         kind: how the outcome is modelled: ``"gp"``, ``"constant"`` (all values equal) or
             ``"none"`` (fewer than :data:`MIN_POINTS` measurements).
         constant: the value of a constant outcome (the first value otherwise; NaN if none).
+        cells: replicate cells behind each value of ``y`` (its mean), ``(n,)``; ones when
+            the experiments were measured once. ``None`` given: ones.
+        within_ss: sum of squared deviations of each experiment's cells from their mean,
+            engineer units squared, ``(n,)`` (0 for one cell). ``None`` given: zeros.
     """
 
     X: np.ndarray
@@ -126,10 +133,30 @@ class OutcomeData:
     positions: np.ndarray
     kind: Literal["none", "constant", "gp"]
     constant: float = math.nan
+    cells: np.ndarray | None = None
+    within_ss: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        for array in (self.X, self.y, self.positions):
+        if self.cells is None:
+            object.__setattr__(self, "cells", np.ones(len(self.y)))
+        if self.within_ss is None:
+            object.__setattr__(self, "within_ss", np.zeros(len(self.y)))
+        for array in (self.X, self.y, self.positions, self.cells, self.within_ss):
+            assert array is not None
             array.flags.writeable = False
+
+
+def _replicate_arrays(table: pd.DataFrame, outcome: str) -> tuple[np.ndarray, np.ndarray]:
+    """Cells behind each row's value of ``outcome`` (>= 1) and their within-experiment sum of
+    squares, from the optional ``<outcome>_n`` and ``<outcome>_sd`` columns."""
+    n_col, sd_col = n_column(outcome), sd_column(outcome)
+    cells = (pd.to_numeric(table[n_col], errors="coerce").to_numpy(dtype=float) if n_col in table.columns
+             else np.ones(len(table)))
+    cells = np.where(np.isfinite(cells) & (cells >= 1), cells, 1.0)
+    sd = (pd.to_numeric(table[sd_col], errors="coerce").to_numpy(dtype=float) if sd_col in table.columns
+          else np.zeros(len(table)))
+    sd = np.where(np.isfinite(sd) & (sd >= 0), sd, 0.0)
+    return cells, (cells - 1.0) * sd**2
 
 
 class Surrogates:
@@ -159,7 +186,11 @@ class Surrogates:
 
         Args:
             experiments: finished experiments: parameter columns, any outcome columns (NaN =
-                not measured), optional bool ``failed``.
+                not measured; the mean of an experiment's replicate cells), optional bool
+                ``failed``, optional ``<outcome>_n`` (cells behind the mean; missing or NaN:
+                one) and ``<outcome>_sd`` (their sample sd; missing or NaN: 0). A mean of
+                several cells gets a proportionally smaller noise variance in its GP
+                (see :meth:`doe.engine.gp.ExactGP.fit`).
             seed: seeds the hyperparameter fits (which rows form the fitting subset above
                 :data:`~doe.engine.gp.FIT_SUBSET` measurements) and the feasibility features.
         """
@@ -189,6 +220,8 @@ class Surrogates:
         for j, name in enumerate(outcomes):
             rows = ~self.failed_ & ~np.isnan(Y[:, j])
             y = Y[rows, j]
+            cells, within_ss = _replicate_arrays(table, name)
+            cells, within_ss = cells[rows], within_ss[rows]
             kind: Literal["none", "constant", "gp"]
             if len(y) < MIN_POINTS:
                 kind = "none"
@@ -204,7 +237,8 @@ class Surrogates:
                 )
             else:
                 kind = "gp"
-            self._data[name] = OutcomeData(X[rows], y, self.positions_[rows], kind, float(y[0]) if len(y) else math.nan)
+            self._data[name] = OutcomeData(X[rows], y, self.positions_[rows], kind,
+                                           float(y[0]) if len(y) else math.nan, cells, within_ss)
             self.n_train_[name] = len(y)
         self.fitted_outcomes_ = [o for o in outcomes if self._data[o].kind != "none"]
         for name in acquisition_outcomes(self.config):
@@ -256,7 +290,7 @@ class Surrogates:
             needed = outcome in acquisition_outcomes(self.config)
             maxiter = self.settings.fit_maxiter if needed else min(self.settings.fit_maxiter, LAZY_FIT_MAXITER)
             with single_thread():
-                self._models[outcome] = self._fit_gp(outcome, data.X, data.y, self.seed_ * 1009 + index, maxiter)
+                self._models[outcome] = self._fit_gp(outcome, data, self.seed_ * 1009 + index, maxiter)
         return self._models[outcome]
 
     def _new_gp(self) -> ExactGP:
@@ -266,12 +300,14 @@ class Surrogates:
     def _cat_sizes(self) -> dict[int, int]:
         return {i: len(v) for i, v in self.encoder_.cat_dims.items()}
 
-    def _fit_gp(self, outcome: str, X: np.ndarray, y: np.ndarray, seed: int, maxiter: int) -> ExactGP:
+    def _fit_gp(self, outcome: str, data: OutcomeData, seed: int, maxiter: int) -> ExactGP:
+        X, y = data.X, data.y
         last_error: Exception | None = None
         for noise_floor in (MIN_NOISE, 1e-3, 1e-2):
             try:
                 gp = self._new_gp()
-                gp.fit(X, y, maxiter=maxiter, seed=seed, noise_floor=noise_floor)
+                gp.fit(X, y, maxiter=maxiter, seed=seed, noise_floor=noise_floor, cells=data.cells,
+                       within_ss=data.within_ss)
                 if noise_floor != MIN_NOISE:
                     logger.warning("outcome %r: GP refitted with a noise floor of %g after: %s", outcome, noise_floor, last_error)
                 return gp
@@ -284,7 +320,8 @@ class Surrogates:
         )
         gp = self._new_gp()
         mu, sigma = gp.ls_prior
-        return gp.set_hyperparameters(np.full(self.encoder_.dim, math.exp(mu - sigma**2)), 0.1, 0.0, X, y)
+        return gp.set_hyperparameters(np.full(self.encoder_.dim, math.exp(mu - sigma**2)), 0.1, 0.0, X, y,
+                                      cells=data.cells)
 
     # ------------------------------------------------------------------ prediction
     def _posterior_mean_sd(self, outcome: str, X_np: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,8 +8,9 @@ Seven tables::
     experiments      one row per experiment: lifecycle status, parameters (JSON text),
                      provenance (proposed_by/at, seed, model settings, package version,
                      predictions at proposal time)
-    measurements     one row per measured value; a correction keeps the old row with
-                     ``superseded`` set and a link to the row that replaced it
+    measurements     one row per measured value of one cell (``replicate`` label, '' for an
+                     experiment measured once without a label); a correction keeps the old
+                     row with ``superseded`` set and a link to the row that replaced it
     audit_log        who did what when, one row per change
     users            built-in and single-sign-on accounts of the web app: name, role, Argon2
                      password hash (none for SSO accounts), e-mail, disabled flag
@@ -133,6 +134,10 @@ measurements = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("experiment_pk", sa.Integer, sa.ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
     sa.Column("outcome", sa.String(64), nullable=False),
+    # The cell of a replicated experiment ("A", "B", "1", ...); '' = no label (one cell).
+    # Not NULL: unique indexes treat NULLs as distinct, and '' keeps one current value per
+    # unlabelled (experiment, outcome) enforced by uq_measurements_current.
+    sa.Column("replicate", sa.String(32), nullable=False, server_default=""),
     sa.Column("value", sa.Double, nullable=False),
     sa.Column("unit", sa.String(32), nullable=True),
     sa.Column("measured_at", UtcDateTime(), nullable=True),
@@ -142,11 +147,12 @@ measurements = sa.Table(
     sa.Column("superseded", sa.Boolean(create_constraint=False), nullable=False),
     sa.Column("superseded_by", sa.Integer, sa.ForeignKey("measurements.id"), nullable=True),
     sa.Index("ix_measurements_experiment_pk", "experiment_pk"),
-    # At most one current value per (experiment, outcome), even under concurrent writers.
+    # At most one current value per (experiment, outcome, replicate), even under concurrent writers.
     sa.Index(
         "uq_measurements_current",
         "experiment_pk",
         "outcome",
+        "replicate",
         unique=True,
         sqlite_where=sa.text("superseded = 0"),
         postgresql_where=sa.text("superseded = false"),

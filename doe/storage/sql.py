@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from doe.domain.config import CampaignConfig
 from doe.domain.records import NewExperiment, NewMeasurement, StatusChange, WriteReport
+from doe.domain.replicates import n_column, sd_column, summarise
 from doe.errors import DoeError, StorageError
 from doe.storage import schema as s
 from doe.storage.engine import (
@@ -330,11 +331,15 @@ class SqlStore:
                 if key not in categorical:
                     categorical[key] = isinstance(value, str)
         outcomes = list(configs[-1][1].outcome_names)
-        values: dict[tuple[str, str], float] = {}
+        values: dict[tuple[str, str], list[float]] = {}
         for r in meas_rows:
             if r.outcome not in outcomes:
                 outcomes.append(r.outcome)
-            values[(r.experiment_id, r.outcome)] = stored_number(r.value, name, r.experiment_id, r.outcome)
+            values.setdefault((r.experiment_id, r.outcome), []).append(
+                stored_number(r.value, name, r.experiment_id, r.outcome))
+        summary = {key: summarise(cells) for key, cells in values.items()}
+        replicated = any(n > 1 for _, _, n in summary.values())
+        empty = (math.nan, math.nan, 0)
 
         data: dict[str, Any] = {
             "experiment_id": pd.Series([r.experiment_id for r in exp_rows], dtype=object),
@@ -350,9 +355,14 @@ class SqlStore:
             else:
                 data[pname] = pd.Series([stored_number(v, name, r.experiment_id, pname)
                                          for v, r in zip(column, exp_rows, strict=True)], dtype=float)
-        for outcome in outcomes:
-            data[outcome] = pd.Series([values.get((r.experiment_id, outcome), math.nan) for r in exp_rows],
+        for outcome in outcomes:  # the mean of the experiment's cells
+            data[outcome] = pd.Series([summary.get((r.experiment_id, outcome), empty)[0] for r in exp_rows],
                                       dtype=float)
+        if replicated:  # see doe.domain.replicates: only campaigns with replicates get these
+            for outcome in outcomes:
+                cells = [summary.get((r.experiment_id, outcome), empty) for r in exp_rows]
+                data[sd_column(outcome)] = pd.Series([c[1] for c in cells], dtype=float)
+                data[n_column(outcome)] = pd.Series([c[2] for c in cells], dtype="int64")
         data["failure_reason"] = pd.Series([r.failure_reason for r in exp_rows], dtype=object)
         data["proposed_by"] = pd.Series([r.proposed_by for r in exp_rows], dtype=object)
         data["proposed_at"] = pd.to_datetime(pd.Series([r.proposed_at for r in exp_rows], dtype=object), utc=True)
@@ -369,7 +379,7 @@ class SqlStore:
 
         def _read(conn: Connection) -> list[Any]:
             camp = self._campaign(conn, name)
-            query = (sa.select(e.c.experiment_id, m.c.outcome, m.c.value, m.c.unit, m.c.measured_at,
+            query = (sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.value, m.c.unit, m.c.measured_at,
                                m.c.recorded_by, m.c.recorded_at, m.c.note, m.c.superseded)
                      .join(e, e.c.id == m.c.experiment_pk).where(e.c.campaign_id == camp.id).order_by(m.c.id))
             if not include_superseded:
@@ -377,9 +387,10 @@ class SqlStore:
             return list(conn.execute(query))
 
         rows = self._run(_read, write=False)
-        columns = ["experiment_id", "outcome", "value", "unit", "measured_at", "recorded_by", "recorded_at",
-                   "note", "superseded"]
+        columns = ["experiment_id", "outcome", "replicate", "value", "unit", "measured_at", "recorded_by",
+                   "recorded_at", "note", "superseded"]
         frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+        frame["replicate"] = frame["replicate"].map(lambda label: label or None).astype(object)
         frame["value"] = pd.Series([stored_number(r.value, name, r.experiment_id, r.outcome) for r in rows],
                                    dtype=float)
         frame["superseded"] = frame["superseded"].astype(bool)

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter
-from doe.domain.records import STATUSES
+from doe.domain.records import MAX_REPLICATE, STATUSES
 from doe.domain.table import check_in_space, validate_experiments
 from doe.domain.values import is_integer, is_real_number
 from doe.domain.yaml_text import load_yaml
@@ -83,7 +83,8 @@ def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, A
              "package_version": r.package_version, "predictions": json.loads(r.predictions)}
             for r in exps],
         "measurements": [
-            {"experiment_id": r.experiment_id, "outcome": r.outcome, "value": float(r.value),
+            {"experiment_id": r.experiment_id, "outcome": r.outcome, "replicate": r.replicate or None,
+             "value": float(r.value),
              "unit": r.unit, "measured_at": iso_time(r.measured_at), "recorded_by": r.recorded_by,
              "recorded_at": iso_time(r.recorded_at), "note": r.note, "superseded": bool(r.superseded),
              "superseded_by": None if r.superseded_by is None else position[r.superseded_by]}
@@ -325,7 +326,7 @@ def _check_parameters(parameters: dict[str, Any], config: CampaignConfig, where:
 def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
                         campaign: str) -> list[dict[str, Any]]:
     measurements = []
-    current: set[tuple[str, str]] = set()
+    current: set[tuple[str, str, str]] = set()
     for i, raw in enumerate(raw_meas):
         where = f"measurements[{i}]"
         raw = _mapping(raw, where)
@@ -345,12 +346,15 @@ def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
         if link is not None and (not is_integer(link)
                                  or not 0 <= link < len(raw_meas) or link == i):
             raise StorageError(f"{where}.superseded_by must be the position of another measurement, got {shorten(link)}")
+        # absent or null: an unlabelled measurement (exports made before replicates existed)
+        replicate = check_label(raw.get("replicate"), f"{where}.replicate", max_len=MAX_REPLICATE, optional=True) or ""
         if not superseded:
-            if (eid, outcome) in current:
-                raise StorageError(f"{where}: {eid} {outcome} has two current values; mark one superseded")
-            current.add((eid, outcome))
+            if (eid, outcome, replicate) in current:
+                cell = f" replicate {replicate!r}" if replicate else ""
+                raise StorageError(f"{where}: {eid}{cell} {outcome} has two current values; mark one superseded")
+            current.add((eid, outcome, replicate))
         measurements.append({
-            "experiment_id": eid, "outcome": outcome,
+            "experiment_id": eid, "outcome": outcome, "replicate": replicate,
             "value": check_finite(raw.get("value"), f"{where}.value", i, outcome),
             "unit": check_label(raw.get("unit"), f"{where}.unit", max_len=32, optional=True),
             "measured_at": parse_time(raw.get("measured_at"), f"{where}.measured_at", optional=True),

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from doe.domain.config import CampaignConfig
 from doe.domain.records import (
     ALLOWED_TRANSITIONS,
+    MAX_REPLICATE,
     STATUSES,
     ExperimentRef,
     ExperimentStatus,
@@ -72,6 +73,8 @@ class PlannedMeasurement:
     unit: str | None
     measured_at: datetime | None
     note: str | None
+    replicate: str = ""
+    """The cell's label; '' for an unlabelled measurement (see :mod:`doe.storage.schema`)."""
     experiment_id: str = ""
     correction_of: float | None = None
 
@@ -194,6 +197,7 @@ def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasure
         unit=check_label(m.unit, f"{where}.unit", max_len=32, optional=True),
         measured_at=m.measured_at,
         note=check_text(m.note, f"{where}.note"),
+        replicate=check_label(m.replicate, f"{where}.replicate", max_len=MAX_REPLICATE, optional=True) or "",
         experiment_id=target if isinstance(target, str) else "",
     )
 
@@ -340,19 +344,20 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
         ConflictError: values differ from the stored ones and ``allow_corrections`` is False.
     """
     e, m = s.experiments, s.measurements
-    current: dict[tuple[str, str], float] = {}
+    current: dict[tuple[str, str, str], float] = {}
     referenced = sorted({stored.pk_of[pm.experiment_id] for pm in planned if pm.experiment_id in stored.existing})
     for chunk in chunks(referenced):
         for hit in conn.execute(
-            sa.select(e.c.experiment_id, m.c.outcome, m.c.value).join(e, e.c.id == m.c.experiment_pk)
+            sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.value).join(e, e.c.id == m.c.experiment_pk)
             .where(m.c.experiment_pk.in_(chunk), m.c.superseded == sa.false())
         ):
-            current[(hit.experiment_id, hit.outcome)] = float(hit.value)
+            current[(hit.experiment_id, hit.outcome, hit.replicate)] = float(hit.value)
     to_write: list[PlannedMeasurement] = []
     unchanged = 0
     conflicts: list[str] = []
     for pm in planned:
-        key = (pm.experiment_id, pm.outcome)
+        # another cell (replicate label) of the same experiment is a new measurement, not a conflict
+        key = (pm.experiment_id, pm.outcome, pm.replicate)
         if pm.unit is None:
             pm.unit = config.unit_of(pm.outcome)
         old = current.get(key)
@@ -365,7 +370,8 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
             pm.correction_of = old
             to_write.append(pm)
         else:
-            conflicts.append(f"{pm.experiment_id} {pm.outcome}: stored {old!r}, new {pm.value!r}")
+            cell = f" replicate {pm.replicate!r}" if pm.replicate else ""
+            conflicts.append(f"{pm.experiment_id}{cell} {pm.outcome}: stored {old!r}, new {pm.value!r}")
             continue
         current[key] = pm.value
     if conflicts:
@@ -465,26 +471,28 @@ def _insert_measurements(conn: Connection, cid: int, now: datetime, actor: str, 
             batch.clear()
 
     for pm in to_write:
-        row = {"experiment_pk": stored.pk_of[pm.experiment_id], "outcome": pm.outcome, "value": pm.value,
+        row = {"experiment_pk": stored.pk_of[pm.experiment_id], "outcome": pm.outcome,
+               "replicate": pm.replicate, "value": pm.value,
                "unit": pm.unit, "measured_at": pm.measured_at, "recorded_by": actor, "recorded_at": now,
                "note": pm.note, "superseded": False, "superseded_by": None}
         if pm.correction_of is None:
             batch.append(row)
             added += 1
             audit.append(audit_row(cid, now, actor, "measurement_added", pm.experiment_id, {
-                "outcome": pm.outcome, "value": pm.value, "unit": pm.unit}))
+                "outcome": pm.outcome, "value": pm.value, "unit": pm.unit,
+                **({"replicate": pm.replicate} if pm.replicate else {})}))
             continue
         flush()
         old_id = conn.execute(sa.select(m.c.id).where(
             m.c.experiment_pk == row["experiment_pk"], m.c.outcome == pm.outcome,
-            m.c.superseded == sa.false())).scalar_one()
+            m.c.replicate == pm.replicate, m.c.superseded == sa.false())).scalar_one()
         conn.execute(sa.update(m).where(m.c.id == old_id).values(superseded=True))
         new_id = conn.execute(sa.insert(m).values(row).returning(m.c.id)).scalar_one()
         conn.execute(sa.update(m).where(m.c.id == old_id).values(superseded_by=new_id))
         corrected += 1
         audit.append(audit_row(cid, now, actor, "measurement_corrected", pm.experiment_id, {
             "outcome": pm.outcome, "old_value": pm.correction_of, "new_value": pm.value, "unit": pm.unit,
-            "note": pm.note}))
+            "note": pm.note, **({"replicate": pm.replicate} if pm.replicate else {})}))
     flush()
     return added, corrected
 

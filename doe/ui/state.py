@@ -67,6 +67,7 @@ RESULTS_MAPPING = "record_results_mapping"
 RESULTS_VALID_ONLY = "record_results_valid_only"
 RESULTS_ALLOW_DUPLICATES = "record_results_allow_duplicates"
 HISTORY_EDITOR = "record_history_editor"
+REPLICATE_EDITOR = "record_replicate_editor"
 REJECTED_ROWS = "record_rejected_rows"
 
 # --- Insights page

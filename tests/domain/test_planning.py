@@ -151,3 +151,28 @@ def test_nothing_measured_is_nothing_planned() -> None:
 def test_a_reference_is_a_whole_number_from_zero(ref: object) -> None:
     with pytest.raises(ValueError, match="whole number >= 0"):
         NewExperimentRef(ref)  # type: ignore[arg-type]
+
+
+def test_cells_of_one_new_experiment_create_it_once_and_measure_each_cell() -> None:
+    table = pd.DataFrame([
+        {**STUDY, "experiment_id": "P1", "replicate": "A", "failed": True, "failure_reason": "cell shorted"},
+        {"experiment_id": "P1", "replicate": "B", CE: 90.0},
+        {"experiment_id": "P1", "replicate": "C", CE: 91.0, "anneal_temperature_c": STUDY["anneal_temperature_c"]},
+    ])
+    plan = _plan(table)
+    assert plan.problems == []
+    assert len(plan.new_experiments) == 1 and plan.new_experiments[0].experiment_id == "P1"
+    assert plan.new_experiments[0].status == "completed"  # a measured cell: not a failed experiment
+    assert plan.measurements == [
+        NewMeasurement(NewExperimentRef(0), CE, 90.0, unit=CONFIG.unit_of(CE), replicate="B"),
+        NewMeasurement(NewExperimentRef(0), CE, 91.0, unit=CONFIG.unit_of(CE), replicate="C")]
+    assert plan.experiment_ids(["P1"]) == ["P1", "P1", "P1"]
+
+
+def test_a_later_cell_with_another_recipe_is_a_problem() -> None:
+    other = STUDY["anneal_temperature_c"] + 50.0
+    table = pd.DataFrame([{**STUDY, "experiment_id": "P1", "replicate": "A", CE: 90.0},
+                          {"experiment_id": "P1", "replicate": "B", CE: 91.0, "anneal_temperature_c": other}])
+    plan = _plan(table)
+    assert [(p.row, p.column) for p in plan.problems] == [(1, "anneal_temperature_c")]
+    assert len(plan.measurements) == 1

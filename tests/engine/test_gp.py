@@ -206,3 +206,19 @@ def test_training_covariance_failure_names_the_largest_jitter() -> None:
     with pytest.raises(GPFitError, match=f"jitter of {JITTERS[-1]:g}"):
         ExactGP._chol(K)
     assert JITTERS[-1] == pytest.approx(1e-3)
+
+
+def test_replicate_scatter_informs_the_cell_noise() -> None:
+    # the same means, from three cells each: cells that scatter widely must give a larger
+    # fitted noise than cells that agree (the within-experiment term of the likelihood)
+    rng = np.random.default_rng(4)
+    X = rng.random((12, 2))
+    y = np.sin(3 * X[:, 0]) + X[:, 1] + 0.02 * rng.standard_normal(12)
+    cells = np.full(12, 3.0)
+    tight = ExactGP({}, 2, torch.device("cpu")).fit(X, y, maxiter=100, seed=0, cells=cells,
+                                                      within_ss=np.full(12, 2 * 0.01**2))
+    wide = ExactGP({}, 2, torch.device("cpu")).fit(X, y, maxiter=100, seed=0, cells=cells,
+                                                     within_ss=np.full(12, 2 * 0.5**2))
+    assert wide.noise_ > 10 * tight.noise_
+    with pytest.raises(ValueError, match="cells must be >= 1"):
+        ExactGP({}, 2, torch.device("cpu")).fit(X, y, maxiter=5, seed=0, cells=np.zeros(12))

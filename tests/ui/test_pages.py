@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -401,6 +402,26 @@ def test_upload_the_filled_run_sheet(start: Start, db_url: str) -> None:
     _no_exception(at)
     assert "Recorded sheet.xlsx: 2 value(s) recorded" in _texts(at.success)
     assert campaign.history()["first_cycle_ce_pct"].tolist() == [88.0, 84.5]
+
+
+def test_record_replicate_cells_and_see_their_mean_sd_and_n(start: Start, db_url: str) -> None:
+    campaign = _new_campaign(db_url, "cells-test", n_running=1)
+    exp_id = campaign.history()["experiment_id"].iloc[0]
+    at = start("record", campaign="cells-test")
+    key = next(e.key for e in at.data_editor if e.key and e.key.startswith(state.REPLICATE_EDITOR))
+    cells = {i: {"experiment_id": exp_id, "replicate": label, "first_cycle_ce_pct": value}
+             for i, (label, value) in enumerate([("A", 88.0), ("B", 90.0)])}
+    at.session_state[key] = {"edited_rows": cells, "added_rows": [], "deleted_rows": []}
+    _button(at, "Record these cells").click().run()
+    _no_exception(at)
+    assert "2 value(s) recorded" in _texts(at.success)
+    stored = campaign.history().set_index("experiment_id").loc[exp_id]
+    assert (stored["first_cycle_ce_pct"], stored["first_cycle_ce_pct_n"]) == (89.0, 2)
+    assert sorted(campaign.measurements()["replicate"]) == ["A", "B"]
+    at = start("history", campaign="cells-test")
+    shown = _table_with(at, "first_cycle_ce_pct_n")
+    assert shown["first_cycle_ce_pct_sd"].iloc[0] == pytest.approx(np.sqrt(2.0))
+    assert "mean of each experiment's replicate cells" in _texts(at.caption)
 
 
 def test_add_historical_experiments(start: Start, db_url: str) -> None:

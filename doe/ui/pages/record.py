@@ -1,6 +1,6 @@
 """Record page: fill in outcomes of running experiments as they come (efficiency today,
-retention weeks later), mark runs failed with a reason, upload a results file, add
-historical experiments. Nothing is saved until the whole table is valid; every bad cell is
+retention weeks later), add replicate cells of an experiment, mark runs failed with a
+reason, upload a results file, add historical experiments. Nothing is saved until the whole table is valid; every bad cell is
 listed; a value that differs from one stored needs an explicit correction."""
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import streamlit as st
 
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter, DiscreteParameter
+from doe.domain.records import MAX_REPLICATE
+from doe.domain.replicates import REPLICATE_COLUMN
 from doe.errors import ConflictError
 from doe.ui import components, resources, state
 from doe.ui.tables import (
@@ -23,6 +25,7 @@ from doe.ui.tables import (
     parse_column_mapping,
     problems_frame,
     record_grid,
+    replicate_template,
 )
 
 GRID_VERSION = f"{state.GRID}_version"
@@ -188,6 +191,36 @@ def _history_columns(config: CampaignConfig) -> dict[str, Any]:
     return columns
 
 
+def _replicates(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
+    st.subheader("Replicate cells")
+    st.caption("One coated powder built into several cells: one row per cell, labelled A, B, C (or 1, 2, 3). "
+               "The history shows each experiment's mean, sd and number of cells.")
+    ids = history.loc[history["status"] != "abandoned", ID_COLUMN].astype(str).tolist()
+    if not ids:
+        st.caption("No experiment yet: accept a batch on the Plan page, or add history below.")
+        return
+    columns: dict[str, Any] = {
+        ID_COLUMN: st.column_config.SelectboxColumn("experiment_id", options=ids, required=True),
+        REPLICATE_COLUMN: st.column_config.TextColumn("replicate", help="the cell's label, e.g. A, B, C",
+                                                      max_chars=MAX_REPLICATE),
+    }
+    for o in config.outcome_names:
+        unit = config.unit_of(o)
+        columns[o] = st.column_config.NumberColumn(o + (f" [{unit}]" if unit else ""), format="%.4g")
+    version = st.session_state.get(GRID_VERSION, 0)
+    template = replicate_template(config)
+    template.index = pd.RangeIndex(1, len(template) + 1)
+    edited = st.data_editor(template, num_rows="dynamic", column_config=columns,
+                            key=f"{state.REPLICATE_EDITOR}_{version}")
+    if st.button("Record these cells"):
+        rows = filled_rows(edited)
+        if rows.empty:
+            st.info("Nothing to record: the table is empty.")
+            return
+        if _record(handle, rows, "the replicate cells"):
+            st.rerun()
+
+
 def _add_history(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
     st.subheader("Add historical experiments")
     st.caption("Experiments done before (or outside) this campaign: every parameter, the outcomes measured.")
@@ -220,6 +253,7 @@ def render() -> None:
     _correction(handle)
     history = campaign.history()
     _grid(handle, config, history)
+    _replicates(handle, config, history)
     _fail(handle, history)
     _upload(handle)
     _add_history(handle, config)
