@@ -22,7 +22,6 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,18 +29,26 @@ import numpy as np
 import pandas as pd
 
 from doe.domain import ranking
+from doe.domain.batches import (
+    batch_seed,
+    carried_columns,
+    history_table,
+    pending_recipes,
+    proposed_experiments,
+    training_table,
+)
 from doe.domain.config import CampaignConfig
 from doe.domain.planning import plan_record
 from doe.domain.records import (
     PENDING_STATUSES,
-    NewExperiment,
+    RecordReport,
     StatusChange,
 )
 from doe.domain.repeats import find_repeats
-from doe.domain.replicates import REPLICATE_COLUMN, cells_table, n_column, summary_columns
+from doe.domain.replicates import REPLICATE_COLUMN, cells_table
 from doe.domain.requests import validate_candidates, validate_fixed
-from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN, validate_experiments
-from doe.domain.values import is_integer, is_missing, to_python
+from doe.domain.table import ID_COLUMN, validate_experiments
+from doe.domain.values import is_integer
 from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError, shorten
 from doe.storage import open_store
 from doe.templates import resolve_config
@@ -53,7 +60,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 1_000
-HISTORY_META = ("failure_reason", "proposed_by", "proposed_at", "source")
 
 
 def default_actor() -> str:
@@ -65,20 +71,6 @@ def default_actor() -> str:
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return "unknown"
-
-
-@dataclass(frozen=True)
-class RecordReport:
-    """What :meth:`Campaign.record` did."""
-
-    experiment_ids: list[str]
-    """Ids of every experiment the table referred to or created, in table order."""
-    created: list[str] = field(default_factory=list)
-    measurements_added: int = 0
-    measurements_unchanged: int = 0
-    measurements_corrected: int = 0
-    rejected: list[CellProblem] = field(default_factory=list)
-    """Problems of rows left out (only with ``valid_rows_only=True``)."""
 
 
 class Campaign:
@@ -263,23 +255,7 @@ class Campaign:
         ``<outcome>_sd`` and ``<outcome>_n`` of every outcome once any experiment has several
         cells (see :mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at,
         source. :meth:`measurements` lists every cell."""
-        config = self.config
-        table = self._experiments()
-        columns = [ID_COLUMN, "status", "batch_id", "config_version", *config.parameter_names]
-        summaries = [c for c in summary_columns(config.outcome_names) if c in table.columns]
-        extra_params = [
-            c for c in table.columns
-            if c not in columns and c not in config.outcome_names and c not in HISTORY_META
-            and c not in summaries and c not in summary_columns(table.columns)
-            and c not in ("seed", "predictions", "model_settings", "package_version", "updated_at")
-        ]
-        columns += extra_params + [*config.outcome_names] + summaries + [c for c in table.columns
-                                                             if c not in config.outcome_names and c not in columns
-                                                             and c not in extra_params and c in HISTORY_META]
-        for c in columns:
-            if c not in table.columns:
-                table[c] = np.nan
-        out = table[columns].reset_index(drop=True)
+        out = history_table(self._experiments(), self.config)
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             out = out[out["status"].isin(wanted)].reset_index(drop=True)
@@ -309,24 +285,8 @@ class Campaign:
 
     # ------------------------------------------------------------------ model
     def _training_table(self, history: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Finished experiments in the engine's form: parameters, outcomes, ``failed``."""
-        config = self.config
-        table = self.history() if history is None else history
-        done = table[table["status"].isin(["completed", "failed"])]
-        params = config.parameter_names
-        complete = done[params].notna().all(axis=1)
-        if not complete.all():
-            logger.info("%d finished experiment(s) lack a parameter of the current configuration and "
-                        "are left out of the model", int((~complete).sum()))
-        done = done[complete]
-        outcomes = done[config.outcome_names].astype(float)
-        failed = done["status"].eq("failed") & outcomes.isna().all(axis=1)
-        # replicate counts and sds let the model weigh a mean of several cells (see Surrogates.fit)
-        replicates = done[[c for c in summary_columns(config.outcome_names) if c in done.columns]].astype(float)
-        training = pd.concat([done[params], outcomes, replicates], axis=1).reset_index(drop=True)
-        training["failed"] = failed.to_numpy()
-        training.index = pd.Index(done[ID_COLUMN].to_numpy(), name=ID_COLUMN)
-        return training
+        """Finished experiments in the engine's form (see :func:`doe.domain.batches.training_table`)."""
+        return training_table(self.history() if history is None else history, self.config)
 
     def _surrogates(self, training: pd.DataFrame | None = None) -> Surrogates:
         """The fitted models for the current data, cached by the data's content."""
@@ -371,13 +331,7 @@ class Campaign:
 
     # ------------------------------------------------------------------ proposals
     def _ignorable(self, table: pd.DataFrame) -> tuple[str, ...]:
-        """Prediction and bookkeeping columns that a run sheet carries back in."""
-        config = self.config
-        known = {ID_COLUMN, *config.parameter_names}
-        counts = {n_column(o) for o in config.outcome_names}  # a history's replicate counts
-        return tuple(c for c in map(str, table.columns) if c not in known and (
-            c.endswith(("_mean", "_sd")) or c in counts or c in {"acquisition_value", "probability_feasible",
-                                                                 "strategy", *EXPORT_ONLY_COLUMNS}))
+        return carried_columns(table, self.config)
 
     def suggest(
         self,
@@ -412,11 +366,9 @@ class Campaign:
 
         history = self.history()
         training = self._training_table(history)
-        pending = history[history["status"].isin(PENDING_STATUSES)][config.parameter_names]
-        pending = pending[pending.notna().all(axis=1)].reset_index(drop=True)
-        batch_ids = history["batch_id"].dropna().unique()
-        batch_index = len(batch_ids) + 1
-        batch_seed = int((self.seed * 1_000_003 + batch_index * 7_919) % (2**31 - 1))
+        pending = pending_recipes(history, config)
+        batch_index = len(history["batch_id"].dropna().unique()) + 1
+        seed = batch_seed(self.seed, batch_index)
         surrogates = None
         if len(training) > 0:
             try:
@@ -430,23 +382,14 @@ class Campaign:
             pending=pending if len(pending) else None,
             fixed=fixed_clean or None,
             candidates=candidates_clean,
-            seed=batch_seed,
+            seed=seed,
             settings=self.settings,
             surrogates=surrogates,
         )
         recipes = proposal.recipes.reset_index(drop=True)
         batch_id = f"B{batch_index:04d}"
-        prediction_cols = [c for c in recipes.columns if c not in config.parameter_names]
-        new = []
-        for row in recipes.to_dict("records"):
-            params = {p: to_python(row[p]) for p in config.parameter_names}
-            predictions = {c: to_python(row[c]) for c in prediction_cols if not is_missing(row[c])}
-            new.append(NewExperiment(
-                parameters=params, status="proposed", config_version=self.config_version,
-                batch_id=batch_id, source="doe", seed=batch_seed,
-                model_settings=proposal.model_settings, package_version=__version__,
-                predictions=predictions,
-            ))
+        new = proposed_experiments(recipes, config, config_version=self.config_version, batch_id=batch_id,
+                                   seed=seed, model_settings=proposal.model_settings, package_version=__version__)
         report = self._store.write(self._name, actor=self.actor, new_experiments=new, audit_action="suggest")
         recipes.insert(0, ID_COLUMN, report.experiment_ids)
         recipes["batch_id"] = batch_id

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from doe import Campaign, VirtualLab
-from doe.cli import _simulation_report, cli
+from doe.cli import cli
+from doe.cli.run import simulation_report
 from doe.io import read_table, write_table
 
 PARAMS = VirtualLab(0).config.parameter_names
@@ -180,14 +181,14 @@ def test_simulation_report_measures_the_distance_from_the_study_recipe() -> None
     config = lab.config
     study = VirtualLab.study_recipe()
     same = study.assign(experiment_id="E0001", first_cycle_ce_pct=90.2)
-    text = _simulation_report(config, same, lab)
+    text = simulation_report(config, same, lab)
     assert "distance from the study's recipe in the unit cube: 0.00" in text
     assert "true (study)" in text and "90.2" in text
 
     moved = same.copy()
     moved["anneal_temperature_c"] = 650.0  # (650 - 400) / (750 - 250) = 0.5 of its range
     moved["anneal_atmosphere"] = "Ar"  # another category: 1
-    text = _simulation_report(config, moved, lab)
+    text = simulation_report(config, moved, lab)
     assert f"unit cube: {(0.5**2 + 1) ** 0.5:.2f}" in text
     line = next(row for row in text.splitlines() if row.strip().startswith("anneal_temperature_c"))
     assert "650" in line and "400" in line and "+250" in line and "0.50" in line

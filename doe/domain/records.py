@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from doe.domain.values import is_integer
+from doe.errors import CellProblem
 
 ExperimentStatus = Literal["proposed", "running", "completed", "failed", "abandoned"]
 STATUSES: tuple[ExperimentStatus, ...] = ("proposed", "running", "completed", "failed", "abandoned")
@@ -116,3 +117,17 @@ class WriteReport:
     """Same experiment, outcome and value as already recorded: nothing written (idempotent)."""
     measurements_corrected: int = 0
     status_changes: int = 0
+
+
+@dataclass(frozen=True)
+class RecordReport:
+    """What :meth:`Campaign.record` did."""
+
+    experiment_ids: list[str]
+    """Ids of every experiment the table referred to or created, in table order."""
+    created: list[str] = field(default_factory=list)
+    measurements_added: int = 0
+    measurements_unchanged: int = 0
+    measurements_corrected: int = 0
+    rejected: list[CellProblem] = field(default_factory=list)
+    """Problems of rows left out (only with ``valid_rows_only=True``)."""
