@@ -2,7 +2,11 @@
 # with DOE_DATABASE_URL=postgresql+psycopg://user:password@host:5432/doe (see compose.yaml).
 #
 #   docker build -t doe .
+#   docker run --rm -i -v doe-data:/data doe doe user add admin --role admin --password-stdin < pw.txt
 #   docker run -p 8501:8501 -v doe-data:/data doe
+#
+# The app asks for a sign-in: `doe app --host 0.0.0.0` refuses to start until an account exists
+# (the first command above) or single sign-on is configured (DOE_OIDC_*, see the README).
 #
 # The install follows the README: a virtual environment, torch==2.13.0 first (the CPU build),
 # then the package itself (non-editable), here with the PostgreSQL driver.

@@ -22,23 +22,34 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from doe.domain import ranking
+from doe.domain.batches import (
+    batch_seed,
+    carried_columns,
+    history_table,
+    pending_recipes,
+    proposed_experiments,
+    training_table,
+)
 from doe.domain.config import CampaignConfig
-from doe.domain.parameters import CategoricalParameter
+from doe.domain.planning import plan_record
 from doe.domain.records import (
     PENDING_STATUSES,
-    NewExperiment,
-    NewMeasurement,
+    RecordReport,
     StatusChange,
 )
-from doe.domain.table import ID_COLUMN, check_in_space, validate_experiments
-from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError
+from doe.domain.repeats import find_repeats
+from doe.domain.replicates import REPLICATE_COLUMN, cells_table
+from doe.domain.requests import validate_candidates, validate_fixed
+from doe.domain.table import ID_COLUMN, validate_experiments
+from doe.domain.values import is_integer
+from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError, shorten
 from doe.storage import open_store
 from doe.templates import resolve_config
 
@@ -49,7 +60,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 1_000
-HISTORY_META = ("failure_reason", "proposed_by", "proposed_at", "source")
 
 
 def default_actor() -> str:
@@ -61,20 +71,6 @@ def default_actor() -> str:
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return "unknown"
-
-
-@dataclass(frozen=True)
-class RecordReport:
-    """What :meth:`Campaign.record` did."""
-
-    experiment_ids: list[str]
-    """Ids of every experiment the table referred to or created, in table order."""
-    created: list[str] = field(default_factory=list)
-    measurements_added: int = 0
-    measurements_unchanged: int = 0
-    measurements_corrected: int = 0
-    rejected: list[CellProblem] = field(default_factory=list)
-    """Problems of rows left out (only with ``valid_rows_only=True``)."""
 
 
 class Campaign:
@@ -238,9 +234,14 @@ class Campaign:
             done = self.history()
             done = done[done["status"].isin(["completed", "failed"])]
             if len(done):
-                cols = [ID_COLUMN, *self.config.parameter_names, *self.config.outcome_names, "failure_reason"]
-                table = done[[c for c in cols if c in done.columns]].copy()
-                table["failed"] = done["status"].eq("failed").to_numpy()
+                config = self.config
+                # one row per replicate cell, so a replicated experiment keeps its cells
+                table = cells_table(done, self.measurements(), config.outcome_names, config.parameter_names)
+                status = done.set_index(ID_COLUMN)
+                table["failure_reason"] = table[ID_COLUMN].map(status["failure_reason"])
+                table["failed"] = table[ID_COLUMN].map(status["status"].eq("failed")).astype(bool)
+                if table[REPLICATE_COLUMN].isna().all():
+                    table = table.drop(columns=[REPLICATE_COLUMN])
                 other.record(table)
         return other
 
@@ -250,22 +251,11 @@ class Campaign:
 
     def history(self, status: str | Sequence[str] | None = None) -> pd.DataFrame:
         """Every experiment: experiment_id, status, batch_id, config_version, parameters,
-        outcomes (NaN = not measured), failure_reason, proposed_by, proposed_at, source."""
-        config = self.config
-        table = self._experiments()
-        columns = [ID_COLUMN, "status", "batch_id", "config_version", *config.parameter_names]
-        extra_params = [
-            c for c in table.columns
-            if c not in columns and c not in config.outcome_names and c not in HISTORY_META
-            and c not in ("seed", "predictions", "model_settings", "package_version", "updated_at")
-        ]
-        columns += extra_params + [*config.outcome_names] + [c for c in table.columns
-                                                             if c not in config.outcome_names and c not in columns
-                                                             and c not in extra_params and c in HISTORY_META]
-        for c in columns:
-            if c not in table.columns:
-                table[c] = np.nan
-        out = table[columns].reset_index(drop=True)
+        outcomes (NaN = not measured; the mean of the cells of a replicated experiment),
+        ``<outcome>_sd`` and ``<outcome>_n`` of every outcome once any experiment has several
+        cells (see :mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at,
+        source. :meth:`measurements` lists every cell."""
+        out = history_table(self._experiments(), self.config)
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             out = out[out["status"].isin(wanted)].reset_index(drop=True)
@@ -295,22 +285,8 @@ class Campaign:
 
     # ------------------------------------------------------------------ model
     def _training_table(self, history: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Finished experiments in the engine's form: parameters, outcomes, ``failed``."""
-        config = self.config
-        table = self.history() if history is None else history
-        done = table[table["status"].isin(["completed", "failed"])]
-        params = config.parameter_names
-        complete = done[params].notna().all(axis=1)
-        if not complete.all():
-            logger.info("%d finished experiment(s) lack a parameter of the current configuration and "
-                        "are left out of the model", int((~complete).sum()))
-        done = done[complete]
-        outcomes = done[config.outcome_names].astype(float)
-        failed = done["status"].eq("failed") & outcomes.isna().all(axis=1)
-        training = pd.concat([done[params], outcomes], axis=1).reset_index(drop=True)
-        training["failed"] = failed.to_numpy()
-        training.index = pd.Index(done[ID_COLUMN].to_numpy(), name=ID_COLUMN)
-        return training
+        """Finished experiments in the engine's form (see :func:`doe.domain.batches.training_table`)."""
+        return training_table(self.history() if history is None else history, self.config)
 
     def _surrogates(self, training: pd.DataFrame | None = None) -> Surrogates:
         """The fitted models for the current data, cached by the data's content."""
@@ -355,12 +331,7 @@ class Campaign:
 
     # ------------------------------------------------------------------ proposals
     def _ignorable(self, table: pd.DataFrame) -> tuple[str, ...]:
-        """Prediction and bookkeeping columns that a run sheet carries back in."""
-        config = self.config
-        known = {ID_COLUMN, *config.parameter_names}
-        return tuple(c for c in map(str, table.columns) if c not in known and (
-            c.endswith(("_mean", "_sd")) or c in {"acquisition_value", "probability_feasible", "strategy",
-                                                   "batch_id", "status", "config_version"}))
+        return carried_columns(table, self.config)
 
     def suggest(
         self,
@@ -384,20 +355,20 @@ class Campaign:
         from doe.engine import propose
         from doe.version import __version__
 
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 1 <= n <= MAX_BATCH:
-            raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, got {n!r}")
+        if not is_integer(n) or not 1 <= n <= MAX_BATCH:
+            raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, got {shorten(n)}")
+        _require_table("candidates", candidates, optional=True)
         n = int(n)
         config = self.config
-        fixed_clean = self._validate_fixed(fixed)
-        candidates_clean = self._validate_candidates(candidates, fixed_clean) if candidates is not None else None
+        fixed_clean = validate_fixed(fixed, config)
+        candidates_clean = (None if candidates is None else
+                            validate_candidates(candidates, config, fixed_clean, self._ignorable(candidates)))
 
         history = self.history()
         training = self._training_table(history)
-        pending = history[history["status"].isin(PENDING_STATUSES)][config.parameter_names]
-        pending = pending[pending.notna().all(axis=1)].reset_index(drop=True)
-        batch_ids = history["batch_id"].dropna().unique()
-        batch_index = len(batch_ids) + 1
-        batch_seed = int((self.seed * 1_000_003 + batch_index * 7_919) % (2**31 - 1))
+        pending = pending_recipes(history, config)
+        batch_index = len(history["batch_id"].dropna().unique()) + 1
+        seed = batch_seed(self.seed, batch_index)
         surrogates = None
         if len(training) > 0:
             try:
@@ -411,65 +382,19 @@ class Campaign:
             pending=pending if len(pending) else None,
             fixed=fixed_clean or None,
             candidates=candidates_clean,
-            seed=batch_seed,
+            seed=seed,
             settings=self.settings,
             surrogates=surrogates,
         )
         recipes = proposal.recipes.reset_index(drop=True)
         batch_id = f"B{batch_index:04d}"
-        prediction_cols = [c for c in recipes.columns if c not in config.parameter_names]
-        new = []
-        for row in recipes.to_dict("records"):
-            params = {p: _plain(row[p]) for p in config.parameter_names}
-            predictions = {c: _plain(row[c]) for c in prediction_cols if not _missing(row[c])}
-            new.append(NewExperiment(
-                parameters=params, status="proposed", config_version=self.config_version,
-                batch_id=batch_id, source="doe", seed=batch_seed,
-                model_settings=proposal.model_settings, package_version=__version__,
-                predictions=predictions,
-            ))
+        new = proposed_experiments(recipes, config, config_version=self.config_version, batch_id=batch_id,
+                                   seed=seed, model_settings=proposal.model_settings, package_version=__version__)
         report = self._store.write(self._name, actor=self.actor, new_experiments=new, audit_action="suggest")
         recipes.insert(0, ID_COLUMN, report.experiment_ids)
         recipes["batch_id"] = batch_id
         logger.info("campaign %r: proposed %s (%s)", self._name, report.experiment_ids, proposal.strategy)
         return recipes
-
-    def _validate_fixed(self, fixed: dict[str, Any] | None) -> dict[str, Any]:
-        if not fixed:
-            return {}
-        if not isinstance(fixed, dict):
-            raise DataError(f"fixed: give a mapping of parameter name to value, got {type(fixed).__name__}")
-        config = self.config
-        unknown = [k for k in fixed if k not in config.parameter_names]
-        if unknown:
-            raise DataError(
-                "fixed: unknown parameter(s)",
-                [CellProblem(None, str(k), fixed[k], f"not a parameter; parameters: {config.parameter_names}")
-                 for k in unknown],
-            )
-        clean = validate_experiments(pd.DataFrame([fixed]), config, parameters="optional", outcomes_allowed=False)
-        values = {k: _plain(clean.iloc[0][k]) for k in fixed}
-        for con in config.linear_constraints:
-            if set(con.coefficients) <= set(values) and not con.satisfied(values):
-                raise DataError(f"fixed: the values {values} violate the constraint {con.text()}")
-        return values
-
-    def _validate_candidates(self, candidates: pd.DataFrame, fixed: dict[str, Any]) -> pd.DataFrame:
-        config = self.config
-        clean = validate_experiments(candidates, config, outcomes_allowed=False,
-                                     ignore_columns=self._ignorable(candidates))
-        clean = clean[config.parameter_names]
-        problems = check_in_space(clean, config)
-        if problems:
-            raise DataError("candidates: some recipes lie outside the campaign's constraints", problems)
-        for k, v in fixed.items():
-            column = clean[k]
-            keep = column.eq(v) if isinstance(config.parameter(k), CategoricalParameter) else np.isclose(
-                column.astype(float), float(v))
-            clean = clean[keep]
-        if clean.empty:
-            raise ProposalError("candidates: no candidate recipe matches the fixed values")
-        return clean.reset_index(drop=True)
 
     def accept(self, experiment_ids: Iterable[str] | None = None) -> list[str]:
         """Mark proposed experiments as running (all proposed ones when ids is None)."""
@@ -503,6 +428,7 @@ class Campaign:
         *,
         correct: bool = False,
         valid_rows_only: bool = False,
+        allow_duplicates: bool = False,
     ) -> RecordReport:
         """Record results: rows with or without ``experiment_id``, any subset of outcomes.
 
@@ -511,6 +437,9 @@ class Campaign:
         an id doe has not seen, is a new (historical) experiment and needs every parameter.
         ``failed`` (true/false) with ``failure_reason`` marks a run that gave no result; a
         ``failure_reason`` alone implies ``failed``. ``note`` is kept with the measurements.
+        ``replicate`` labels the cell when one experiment is measured in several cells: rows
+        with one ``experiment_id`` and different labels are separate measurements (the history
+        shows their mean, sd and count); the same label with another value is a conflict.
 
         Args:
             table: the results.
@@ -519,10 +448,15 @@ class Campaign:
                 ``ConflictError`` and nothing is written; the same value again is a no-op.
             valid_rows_only: record the valid rows and report the others instead of
                 rejecting the whole table.
+            allow_duplicates: record rows without ``experiment_id`` even when a stored
+                experiment has the same parameters and measured values (a true repeat run).
+                Without it such rows are refused, so importing the same file twice does not
+                double the history.
 
         Raises:
             DataError: listing every bad cell; nothing was recorded.
         """
+        _require_table("table", table)
         config = self.config
         try:
             clean = validate_experiments(table, config, parameters="optional", ignore_columns=self._ignorable(table))
@@ -535,94 +469,24 @@ class Campaign:
             kept = table.reset_index(drop=True).drop(index=bad_rows)
             clean = validate_experiments(kept, config, parameters="optional", ignore_columns=self._ignorable(kept))
         history = self.history()
-        known = history.set_index(ID_COLUMN) if len(history) else None
-        params = config.parameter_names
-        outcome_cols = [o for o in config.outcome_names if o in clean.columns]
-        problems: list[CellProblem] = []
-        new_experiments: list[NewExperiment] = []
-        changes: list[StatusChange] = []
-        measurements: list[NewMeasurement] = []
-        row_ids: list[str | None] = []
-        new_rows: list[int] = []
-        for pos, (label, row) in enumerate(clean.iterrows()):
-            row_problems: list[CellProblem] = []
-            exp_id = row.get(ID_COLUMN) if ID_COLUMN in clean.columns else None
-            exp_id = None if exp_id is None or (isinstance(exp_id, float) and np.isnan(exp_id)) else str(exp_id)
-            reason = row.get("failure_reason") if "failure_reason" in clean.columns else None
-            reason = reason if isinstance(reason, str) and reason.strip() else None
-            failed = bool(row.get("failed", False)) or reason is not None
-            measured = {o: float(row[o]) for o in outcome_cols if not np.isnan(row[o])}
-            note = row.get("note") if "note" in clean.columns else None
-            note = note if isinstance(note, str) else None
-            if exp_id is not None and known is not None and exp_id in known.index:
-                stored = known.loc[exp_id]
-                for p in params:
-                    given = p in clean.columns and not _missing(row[p])
-                    if given and not _same(row[p], stored[p]):
-                        row_problems.append(CellProblem(int(label), p, row[p],
-                                                        f"differs from the stored value {stored[p]!r} of {exp_id}"))
-                if stored["status"] == "abandoned":
-                    row_problems.append(CellProblem(int(label), ID_COLUMN, exp_id,
-                                                    "the experiment was abandoned; record it under a new id"))
-                status = stored["status"]
-                if failed:
-                    if status != "failed" or (reason and reason != stored.get("failure_reason")):
-                        changes.append(StatusChange(exp_id, "failed", reason or "failed (no reason given)"))
-                elif measured and status != "completed":
-                    changes.append(StatusChange(exp_id, "completed"))
-                elif not measured and not failed:
-                    row_problems.append(CellProblem(int(label), ID_COLUMN, exp_id,
-                                                    "the row has no measured outcome and is not marked failed"))
-            else:
-                missing = [p for p in params if p not in clean.columns or _missing(row[p])]
-                for p in missing:
-                    row_problems.append(CellProblem(int(label), p, None,
-                                                    "a new experiment needs every parameter "
-                                                    f"({config.parameter(p).describe_allowed()})"))
-                if not missing:
-                    values = {p: _plain(row[p]) for p in params}
-                    for con in config.linear_constraints:
-                        if not con.satisfied(values):
-                            row_problems.append(CellProblem(int(label), ",".join(con.coefficients), values,
-                                                            f"violates constraint {con.text()}"))
-                status = "failed" if failed else ("completed" if measured else "running")
-                if not row_problems:
-                    new_experiments.append(NewExperiment(
-                        parameters=values, status=status, config_version=self.config_version,
-                        experiment_id=exp_id, source="import", failure_reason=reason if failed else None,
-                    ))
-                    new_rows.append(pos)
-            if row_problems:
-                problems.extend(row_problems)
-                row_ids.append(None)
-                continue
-            row_ids.append(exp_id)
-            for outcome, value in measured.items():
-                measurements.append(NewMeasurement(exp_id or f"#new{pos}", outcome, value,
-                                                   unit=config.unit_of(outcome), note=note))
-        if problems:
+        if not allow_duplicates and (repeats := find_repeats(clean, history, config)):
             if not valid_rows_only:
-                raise DataError(f"the table has {len(problems)} problem(s); nothing was recorded", problems)
-            rejected += problems
-        # Measurements of new experiments refer to them as "#<k>" (k-th new experiment):
-        # the store gives them their ids and resolves the references in the same transaction.
-        index_of_pos = {pos: k for k, pos in enumerate(new_rows)}
-        measurements = [
-            m if not m.experiment_id.startswith("#new") else
-            NewMeasurement(f"#{index_of_pos[int(m.experiment_id[4:])]}", m.outcome, m.value, m.unit,
-                           m.measured_at, m.note)
-            for m in measurements
-        ]
+                raise DataError(f"{len(repeats)} row(s) are already recorded; nothing was recorded "
+                                "(pass allow_duplicates=True to record them again)", repeats)
+            rejected += repeats
+            clean = clean.drop(index=[p.row for p in repeats])
+        plan = plan_record(clean, history, config, self.config_version)
+        if plan.problems:
+            if not valid_rows_only:
+                raise DataError(f"the table has {len(plan.problems)} problem(s); nothing was recorded", plan.problems)
+            rejected += plan.problems
         report = self._store.write(
-            self._name, actor=self.actor, new_experiments=new_experiments, measurements=measurements,
-            status_changes=changes, allow_corrections=correct, audit_action="record",
+            self._name, actor=self.actor, new_experiments=plan.new_experiments, measurements=plan.measurements,
+            status_changes=plan.status_changes, allow_corrections=correct, audit_action="record",
         )
-        created = list(report.experiment_ids)
-        id_of_pos = {pos: created[k] for pos, k in index_of_pos.items()}
         return RecordReport(
-            experiment_ids=[id_of_pos.get(pos, rid) for pos, rid in enumerate(row_ids)
-                            if rid is not None or pos in id_of_pos],
-            created=created,
+            experiment_ids=plan.experiment_ids(report.experiment_ids),
+            created=list(report.experiment_ids),
             measurements_added=report.measurements_added,
             measurements_unchanged=report.measurements_unchanged,
             measurements_corrected=report.measurements_corrected,
@@ -631,52 +495,20 @@ class Campaign:
 
     # ------------------------------------------------------------------ results
     def best(self, n: int = 1) -> pd.DataFrame:
-        """The best measured experiments.
+        """The best measured experiments (see :func:`doe.domain.ranking.best`).
 
-        One objective: the top ``n`` completed experiments that meet the outcome constraints.
-        Several: the Pareto-optimal experiments ranked by the weighted sum of their objectives
+        One objective: the top ``n`` completed experiments that meet the outcome constraints
+        (a set-point objective: the closest to its target). Several, ``objective_mode:
+        weighted``: ranked by the weighted desirability the acquisition maximises. Several,
+        ``pareto``: the Pareto-optimal experiments ranked by the weighted sum of their scores
         scaled to the observed range (``Objective.weight``, default 1), top ``n``.
         """
-        front = self._feasible_completed()
-        if front.empty:
-            return front
-        objectives = self.config.objectives
-        if len(objectives) == 1:
-            o = objectives[0]
-            return front.sort_values(o.name, ascending=o.goal == "minimize", kind="stable").head(n).reset_index(drop=True)
-        front = self.pareto_front()
-        scores = np.zeros(len(front))
-        for o in objectives:
-            values = front[o.name].astype(float).to_numpy() * o.sign
-            span = np.ptp(values) or 1.0
-            scores += (o.weight or 1.0) * (values - values.min()) / span
-        order = np.argsort(-scores, kind="stable")
-        return front.iloc[order].head(n).reset_index(drop=True)
-
-    def _feasible_completed(self) -> pd.DataFrame:
-        config = self.config
-        table = self.history(status="completed")
-        objectives = config.objective_names
-        table = table[table[objectives].notna().all(axis=1)]
-        for con in config.outcome_constraints:
-            values = table[con.outcome].astype(float)
-            ok = values.isna() | (values <= con.bound if con.operator == "<=" else values >= con.bound)
-            table = table[ok]
-        if len(config.objectives) == 1:
-            o = config.objectives[0]
-            if o.threshold is not None:
-                table = table[table[o.name] * o.sign >= o.threshold * o.sign]
-        return table.reset_index(drop=True)
+        return ranking.best(self.history(status="completed"), self.config, n)
 
     def pareto_front(self) -> pd.DataFrame:
         """Completed experiments that meet the outcome constraints and that no other such
         experiment beats on every objective (history rows)."""
-        table = self._feasible_completed()
-        if table.empty:
-            return table
-        signed = np.column_stack([table[o.name].astype(float).to_numpy() * o.sign for o in self.config.objectives])
-        keep = pareto_mask(signed)
-        return table[keep].reset_index(drop=True)
+        return ranking.pareto_front(self.history(status="completed"), self.config)
 
     # ------------------------------------------------------------------ exchange
     def export_json(self) -> dict[str, Any]:
@@ -692,32 +524,44 @@ class Campaign:
         file_format: Literal["csv", "xlsx"] | None = None,
         correct: bool = False,
         valid_rows_only: bool = False,
+        encoding: str | None = None,
+        allow_duplicates: bool = False,
     ) -> RecordReport:
-        """Record a CSV or Excel file of results or history (one transaction)."""
+        """Record a CSV or Excel file of results or history (one transaction).
+
+        ``encoding`` is the text encoding of a CSV file (default UTF-8, e.g. ``"cp1252"`` for
+        Excel's 'CSV (Windows)'); the other arguments are those of :func:`doe.io.read_table`
+        and :meth:`record`.
+        """
         from doe.io import read_table
 
-        table = read_table(source, self.config, column_mapping=column_mapping, file_format=file_format)
-        return self.record(table, correct=correct, valid_rows_only=valid_rows_only)
+        table = read_table(source, self.config, column_mapping=column_mapping, file_format=file_format,
+                           encoding=encoding)
+        return self.record(table, correct=correct, valid_rows_only=valid_rows_only,
+                           allow_duplicates=allow_duplicates)
 
-    def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None) -> None:
-        """Write the history as CSV or Excel (safe from spreadsheet formula injection)."""
+    def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None,
+                     cells: bool = False) -> None:
+        """Write the history as CSV or Excel (safe from spreadsheet formula injection).
+
+        Args:
+            target: a path or binary file object.
+            file_format: ``"csv"`` or ``"xlsx"``; by default from the file name.
+            cells: one row per replicate cell (``experiment_id``, ``replicate``, parameters,
+                outcomes; see :func:`doe.domain.replicates.cells_table`) instead of one row
+                per experiment with the means; such a file can be recorded again as it is.
+        """
         from doe.io import write_table
 
-        write_table(self.history(), target, file_format=file_format, units=self.config.units)
+        config = self.config
+        table = (cells_table(self.history(), self.measurements(), config.outcome_names, config.parameter_names)
+                 if cells else self.history())
+        write_table(table, target, file_format=file_format, units=config.units)
 
     def __repr__(self) -> str:
-        return f"Campaign(name={self._name!r}, storage={self._store.url!r})"
+        from doe.storage.engine import mask_url
 
-
-def pareto_mask(signed: np.ndarray) -> np.ndarray:
-    """Rows of ``signed`` (larger is better in every column) that no other row dominates."""
-    n = len(signed)
-    keep = np.ones(n, dtype=bool)
-    for i in range(n):
-        others = np.delete(signed, i, axis=0)
-        dominated = np.any(np.all(others >= signed[i], axis=1) & np.any(others > signed[i], axis=1))
-        keep[i] = not dominated
-    return keep
+        return f"Campaign(name={self._name!r}, storage={mask_url(self._store.url)!r})"
 
 
 def list_campaigns(storage: str | None = None, include_archived: bool = False) -> pd.DataFrame:
@@ -740,18 +584,9 @@ def ensure_demo_campaign(storage: str | None = None, name: str = "hfo2-ncm85-dem
     return campaign
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, str) or isinstance(b, str):
-        return str(a) == str(b)
-    return bool(np.isclose(float(a), float(b), rtol=1e-9, atol=1e-12))
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars to plain Python (JSON-able)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+def _require_table(argument: str, value: Any, *, optional: bool = False) -> None:
+    """Refuse anything but a DataFrame at the boundary, naming the argument."""
+    if isinstance(value, pd.DataFrame) or (optional and value is None):
+        return
+    raise DataError(f"{argument}: expected a pandas DataFrame with one row per experiment, "
+                    f"got {type(value).__name__}; e.g. pd.DataFrame(rows)")

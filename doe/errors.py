@@ -9,6 +9,43 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+MAX_ECHO = 80
+"""At most this many characters of a user's value are repeated in an error message."""
+
+
+def shorten(value: Any, limit: int = MAX_ECHO) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for echoing untrusted input in errors.
+
+    A hostile input (a 7 MB string, a YAML alias bomb) must never make an error message
+    larger than the input's first few words; the cut says how much was left out.
+    """
+    try:
+        text = _short_repr(value, limit)
+    except Exception:  # a hostile object whose __repr__ fails
+        text = f"<{type(value).__name__}>"
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+def shorten_text(text: str, limit: int = 400) -> str:
+    """Plain ``text`` (no quotes added) cut to at most ``limit`` characters."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _short_repr(value: Any, limit: int) -> str:
+    """A repr that slices strings before quoting and walks only a few items of a container."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxstring = limit
+    r.maxother = limit
+    r.maxlist = r.maxtuple = r.maxdict = r.maxset = r.maxfrozenset = r.maxdeque = r.maxarray = 6
+    r.maxlevel = 3
+    r.maxlong = limit
+    return r.repr(value)
+
 
 class DoeError(Exception):
     """Base class of every error doe raises on purpose."""
@@ -32,8 +69,9 @@ class CellProblem:
     problem: str
 
     def __str__(self) -> str:
-        where = f"row {self.row}, column {self.column!r}" if self.row is not None else f"column {self.column!r}"
-        return f"{where}: {self.problem} (got {self.value!r})"
+        column = shorten(self.column)
+        where = f"row {self.row}, column {column}" if self.row is not None else f"column {column}"
+        return f"{where}: {self.problem} (got {shorten(self.value)})"
 
 
 class DataError(DoeError):

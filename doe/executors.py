@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.table import ID_COLUMN
+from doe.domain.values import is_integer, is_real_number
 from doe.errors import DataError, DoeError
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ class BaseExecutor:
 def _check_timeout(timeout_s: float | None) -> float | None:
     if timeout_s is None:
         return None
-    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not timeout_s > 0:
+    if not is_real_number(timeout_s) or not timeout_s > 0:
         raise DoeError(f"timeout_s: give a positive number of seconds or None, got {timeout_s!r}")
     return float(timeout_s)
 
@@ -166,7 +167,7 @@ class VirtualLabExecutor(BaseExecutor):
 
             lab = VirtualLab(seed)
         self.lab = lab
-        if isinstance(delay_rounds, int) and not isinstance(delay_rounds, bool):
+        if is_integer(delay_rounds):
             low, high = 0, delay_rounds
         elif isinstance(delay_rounds, tuple) and len(delay_rounds) == 2:
             low, high = delay_rounds

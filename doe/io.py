@@ -31,8 +31,10 @@ from typing import Any, BinaryIO, Literal
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.table import ID_COLUMN, META_COLUMNS
-from doe.errors import CellProblem, DataError
+from doe.domain.replicates import REPLICATE_COLUMN
+from doe.domain.table import ID_COLUMN, META_COLUMNS, parse_number
+from doe.domain.values import is_integer
+from doe.errors import CellProblem, DataError, shorten
 
 log = logging.getLogger(__name__)
 
@@ -170,14 +172,15 @@ def _is_blank(value: Any) -> bool:
 
 
 def _text_cell(value: Any) -> Any:
-    """A text column's cell: blank -> NaN, whole numbers from Excel as '7', not '7.0'."""
+    """A text column's cell: blank -> NaN, whole numbers from Excel as '7', not '7.0',
+    the apostrophe that :func:`neutralise` added on export removed."""
     if _is_blank(value):
         return math.nan
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, int) and not isinstance(value, bool):
+    if is_integer(value):
         return str(value)
-    return value.strip() if isinstance(value, str) else value
+    return unneutralise(value.strip()) if isinstance(value, str) else value
 
 
 def _number_or_text(value: Any, decimal_comma: bool) -> Any:
@@ -193,10 +196,8 @@ def _number_or_text(value: Any, decimal_comma: bool) -> Any:
         if text == "":
             return math.nan
         candidate = text.replace(",", ".") if decimal_comma and text.count(",") == 1 and "." not in text else text
-        try:
-            return float(candidate)
-        except ValueError:
-            return value
+        number = parse_number(candidate)  # "3_50" stays text, and validation names the cell
+        return value if number is None else number
     return value
 
 
@@ -226,17 +227,48 @@ def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> pd.DataFrame:
     try:
         workbook = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
     except Exception as err:  # openpyxl raises many types for damaged files
-        raise DataError(f"the .xlsx workbook cannot be read: {err}") from err
+        raise DataError(f"the .xlsx workbook cannot be read: {shorten(str(err), 200)}") from err
     with workbook:
         names = workbook.sheet_names
         if isinstance(sheet, int) and not 0 <= sheet < len(names):
             raise DataError(f"the workbook has {len(names)} sheet(s) {names}; sheet {sheet} does not exist")
         if isinstance(sheet, str) and sheet not in names:
             raise DataError(f"the workbook has no sheet {sheet!r}; sheets: {names}")
+        sheet_name = str(names[sheet]) if isinstance(sheet, int) else sheet
         try:
-            return workbook.parse(sheet, dtype=object)
+            frame = workbook.parse(sheet, dtype=object)
         except Exception as err:
-            raise DataError(f"sheet {sheet!r} cannot be read: {err}") from err
+            raise DataError(f"sheet {shorten(sheet)} cannot be read: {shorten(str(err), 200)}") from err
+    uncached = _uncached_formulas(data, sheet_name)
+    if uncached:
+        shown = ", ".join(uncached[:10]) + (f" and {len(uncached) - 10} more" if len(uncached) > 10 else "")
+        raise DataError(
+            f"sheet {shorten(sheet_name)}: cell(s) {shown} hold formulas whose values were never "
+            "calculated (the file was written by a program, not saved by a spreadsheet), so doe "
+            "cannot tell what they measure. Open the file in Excel or LibreOffice and save it, "
+            "or replace the formulas by their values")
+    return frame
+
+
+def _uncached_formulas(data: bytes, sheet_name: str) -> list[str]:
+    """Coordinates of formula cells without a stored result (openpyxl reads those as empty)."""
+    import openpyxl
+
+    try:
+        formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        values = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as err:  # read by pandas a moment ago; damaged in a way only this shows
+        raise DataError(f"the .xlsx workbook cannot be read: {shorten(str(err), 200)}") from err
+    try:
+        found = []
+        for row_f, row_v in zip(formulas[sheet_name].iter_rows(), values[sheet_name].iter_rows(), strict=False):
+            for cell_f, cell_v in zip(row_f, row_v, strict=False):
+                if getattr(cell_f, "data_type", None) == "f" and cell_v.value is None:
+                    found.append(str(cell_f.coordinate))
+        return found
+    finally:
+        formulas.close()
+        values.close()
 
 
 def _resolve_column(header: str, config: CampaignConfig, mapping: dict[str, str]) -> tuple[str, str | None]:
@@ -246,7 +278,7 @@ def _resolve_column(header: str, config: CampaignConfig, mapping: dict[str, str]
         return mapping[header], unit
     if base in mapping:
         return mapping[base], unit
-    known = [ID_COLUMN, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
+    known = [ID_COLUMN, REPLICATE_COLUMN, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
     if base in known:
         return base, unit
     lower = {k.lower(): k for k in known}
@@ -305,7 +337,7 @@ def read_table(
         raw, decimal_comma = _read_csv(_decode(data, encoding))
     else:
         raw, decimal_comma = _read_xlsx(data, sheet, max_bytes), False
-    headers = [str(c).lstrip("\ufeff").strip() for c in raw.columns]
+    headers = [unneutralise(str(c).lstrip("\ufeff").strip()) for c in raw.columns]
     raw.columns = headers
     unnamed = [h for h in headers if h.startswith("Unnamed:") and raw[h].replace("", math.nan).isna().all()]
     raw = raw.drop(columns=unnamed)
@@ -367,10 +399,27 @@ def read_table(
 
 # --------------------------------------------------------------------------- writing
 def neutralise(value: Any) -> Any:
-    """``value`` safe for a spreadsheet cell: risky text gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """``value`` safe for a spreadsheet cell: risky text gets a leading apostrophe.
+
+    Text that already starts with an apostrophe followed by a risky character (or by another
+    apostrophe) gets one more, so that :func:`unneutralise` gives back exactly what was written.
+    """
+    if isinstance(value, str) and (value.startswith(_FORMULA_START) or _was_neutralised(value)):
         return "'" + value
     return value
+
+
+def _was_neutralised(text: str) -> bool:
+    return len(text) > 1 and text[0] == "'" and text[1:].startswith((*_FORMULA_START, "'"))
+
+
+def unneutralise(text: str) -> str:
+    """The text :func:`neutralise` was given: ``"'=1+1"`` -> ``"=1+1"``; other text unchanged.
+
+    Used on import, so that an exported table reads back as it was. The value read is data
+    (validated, stored as text) and is neutralised again on the next export.
+    """
+    return text[1:] if _was_neutralised(text) else text
 
 
 def _prepare(table: pd.DataFrame, units: dict[str, str] | None, *, for_excel: bool) -> pd.DataFrame:
@@ -421,6 +470,7 @@ def write_table(
     *,
     file_format: FileFormat | None = None,
     units: dict[str, str] | None = None,
+    decimals: dict[str, int] | None = None,
 ) -> None:
     """Write ``table`` as CSV (UTF-8 with BOM, so Excel shows units and umlauts) or ``.xlsx``.
 
@@ -430,10 +480,20 @@ def write_table(
         file_format: ``"csv"`` or ``"xlsx"``; by default from the file name (CSV for objects).
         units: column -> unit; such columns get headers like ``anneal_temperature_c [C]``,
             which :func:`read_table` reads back.
+        decimals: column -> decimal places. CSV: the numbers are written at that many places
+            (pass only columns that lose nothing, e.g. values on a resolution grid);
+            XLSX: a cell number format, the stored cell value stays exact.
 
     Text cells that a spreadsheet would run as a formula get a leading apostrophe.
     """
     fmt = _target_format(target, file_format)
+    decimals = {c: d for c, d in (decimals or {}).items() if c in table.columns}
+    if fmt == "csv" and decimals:
+        table = table.copy()
+        for column, places in decimals.items():
+            table[column] = [v if _is_blank(v) or isinstance(v, str)
+                             else round(float(v), places) if places else round(float(v))
+                             for v in table[column]]
     prepared = _prepare(table, units, for_excel=fmt == "xlsx")
     if fmt == "csv":
         text = prepared.to_csv(index=False, lineterminator="\r\n")
@@ -447,6 +507,12 @@ def write_table(
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         prepared.to_excel(writer, index=False, sheet_name="experiments")
         sheet = writer.sheets["experiments"]
+        for j, column in enumerate(table.columns, start=1):
+            if str(column) in decimals:
+                places = decimals[str(column)]
+                number_format = "0" + ("." + "0" * places if places else "")
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                    cell.number_format = number_format
         for row in sheet.iter_rows():
             for cell in row:
                 if isinstance(cell.value, str):
@@ -457,10 +523,11 @@ def write_table(
         target.write(buffer.getvalue())
 
 
-def table_bytes(table: pd.DataFrame, file_format: FileFormat, *, units: dict[str, str] | None = None) -> bytes:
+def table_bytes(table: pd.DataFrame, file_format: FileFormat, *, units: dict[str, str] | None = None,
+                decimals: dict[str, int] | None = None) -> bytes:
     """The file content of :func:`write_table` as bytes (for download buttons)."""
     buffer = io.BytesIO()
-    write_table(table, buffer, file_format=file_format, units=units)
+    write_table(table, buffer, file_format=file_format, units=units, decimals=decimals)
     return buffer.getvalue()
 
 
@@ -507,5 +574,6 @@ __all__ = [
     "read_table",
     "split_header",
     "table_bytes",
+    "unneutralise",
     "write_table",
 ]

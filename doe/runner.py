@@ -32,6 +32,7 @@ import pandas as pd
 
 from doe.domain.records import PENDING_STATUSES
 from doe.domain.table import ID_COLUMN
+from doe.domain.values import is_integer, is_real_number
 from doe.errors import DataError, DoeError, ProposalError
 from doe.executors import describe_exception
 
@@ -53,7 +54,8 @@ class Stop:
     Attributes:
         target: objective values to reach, e.g. ``{"first_cycle_ce_pct": 92}``: the run stops
             once one completed experiment that meets the outcome constraints reaches every
-            value (at least it for a maximised objective, at most for a minimised one).
+            value (at least it for a maximised objective, at most for a minimised one; for a
+            set-point objective the value is the largest acceptable distance from its target).
         patience: stop after this many finished batches in a row that put no experiment on
             the Pareto front (for one objective: that did not beat the best so far). Counted
             from the start of this run.
@@ -71,12 +73,12 @@ class Stop:
                 raise DoeError(f"Stop.target: give a mapping of objective name to value, got {self.target!r}")
             clean: dict[str, float] = {}
             for name, value in self.target.items():
-                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                if not is_real_number(value) or not math.isfinite(value):
                     raise DoeError(f"Stop.target[{name!r}]: must be a finite number, got {value!r}")
                 clean[str(name)] = float(value)
             object.__setattr__(self, "target", MappingProxyType(clean))
         if self.patience is not None and (
-            isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1
+            not is_integer(self.patience) or self.patience < 1
         ):
             raise DoeError(f"Stop.patience: must be a whole number of batches >= 1, got {self.patience!r}")
 
@@ -192,7 +194,7 @@ def run(
     _check_int("max_pending", max_pending, 1)
     if max_pending < batch_size:
         raise DoeError(f"max_pending ({max_pending}) must be at least batch_size ({batch_size})")
-    if isinstance(poll_interval_s, bool) or not isinstance(poll_interval_s, int | float) or poll_interval_s < 0:
+    if not is_real_number(poll_interval_s) or poll_interval_s < 0:
         raise DoeError(f"poll_interval_s: a number of seconds >= 0, got {poll_interval_s!r}")
     if on_progress is not None and not callable(on_progress):
         raise DoeError(f"on_progress: give a function that takes a Progress, got {on_progress!r}")
@@ -211,7 +213,7 @@ def run(
 
 
 def _check_int(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+    if not is_integer(value) or value < low:
         raise DoeError(f"{name}: must be a whole number >= {low}, got {value!r}")
 
 
@@ -510,11 +512,14 @@ class _Loop:
         front = self.campaign.pareto_front() if front is None else front
         if front.empty:
             return
-        goals = {o.name: o.goal for o in self.campaign.config.objectives}
+        objectives = {o.name: o for o in self.campaign.config.objectives}
         met = pd.Series(True, index=front.index)
         for name, value in target.items():
-            column = front[name].astype(float)
-            met &= column >= value if goals[name] == "maximize" else column <= value
+            o = objectives[name]
+            if o.goal == "target":  # a stop value for a set point is the largest distance from it
+                met &= o.score(front[name].astype(float).to_numpy()) >= -abs(value)
+            else:
+                met &= front[name].astype(float) * o.sign >= value * o.sign
         if met.any():
             exp_id = front.loc[met, ID_COLUMN].iloc[0]
             self._stop("target", f"target {dict(target)} reached by {exp_id}")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything and run the full test suite: the README's test command, called by .ci/run.
-#   - system packages: Chromium (browser test) and PostgreSQL 15 (storage tests), via apt as root;
+#   - system packages: Chromium (browser test), PostgreSQL 15 (storage tests) and Node.js (the
+#     OpenID Connect provider of the single-sign-on test), via apt as root;
 #   - a virtual environment with the CPU build of torch first, then doe with its dev extra;
 #   - a throwaway PostgreSQL server on a free port, stopped and deleted on exit;
 #   - pytest over tests/ (slow tests included). Extra arguments go to pytest.
@@ -9,12 +10,12 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 PGBIN=/usr/lib/postgresql/15/bin
 
-if [ ! -x /usr/bin/chromium ] || [ ! -x "$PGBIN/initdb" ]; then
+if [ ! -x /usr/bin/chromium ] || [ ! -x "$PGBIN/initdb" ] || ! command -v npm >/dev/null; then
   if [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver postgresql >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver postgresql nodejs npm >/dev/null
   else
-    echo "Chromium and PostgreSQL 15 are needed: run 'sudo apt-get install -y chromium chromium-driver postgresql' first" >&2
+    echo "Chromium, PostgreSQL 15 and Node.js are needed: run 'sudo apt-get install -y chromium chromium-driver postgresql nodejs npm' first" >&2
     exit 1
   fi
 fi
@@ -22,6 +23,8 @@ fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install -q torch==2.13.0
 .venv/bin/pip install -q -e ".[dev]"
+# panva's oidc-provider (OpenID Certified), pinned in tests/oidc/package-lock.json
+npm ci --prefix tests/oidc --no-audit --no-fund --silent
 
 if [ -z "${DOE_TEST_POSTGRES_URL:-}" ]; then
   PGROOT=$(mktemp -d /tmp/doe-pg.XXXXXX)

@@ -41,8 +41,12 @@ def test_suggest_record_best_loop_persists_across_processes_of_the_same_file(cam
     assert set(history["status"]) <= {"completed", "failed"}
     reopened = Campaign.load("hfo2-ncm85", storage=db)
     pd.testing.assert_frame_equal(reopened.history(), history)
+    # seeds fixed: E0001 is too thick (> 15 nm), E0003 failed, E0002 meets every constraint
+    completed = history.set_index("experiment_id")
+    assert completed.loc["E0001", "coating_thickness_nm"] > 15 and completed.loc["E0003", "status"] == "failed"
     best = reopened.best()
-    assert len(best) <= 1
+    assert list(best["experiment_id"]) == ["E0002"]
+    pd.testing.assert_frame_equal(best, history[history["experiment_id"] == "E0002"].reset_index(drop=True))
 
 
 def test_same_seed_same_history_gives_the_same_suggestions(tmp_path) -> None:
@@ -102,10 +106,32 @@ def test_new_rows_need_every_parameter_and_known_ids_must_match(campaign: Campai
     with pytest.raises(DataError, match="a new experiment needs every parameter"):
         campaign.record(pd.DataFrame([{"anneal_temperature_c": 400, "first_cycle_ce_pct": 85}]))
     batch = campaign.suggest(1)
-    changed = _params(campaign, batch).assign(anneal_temperature_c=749.0, first_cycle_ce_pct=80.0)
-    if abs(batch["anneal_temperature_c"].iloc[0] - 749.0) > 1e-6:
-        with pytest.raises(DataError, match="differs from the stored value"):
-            campaign.record(changed)
+    stored = float(batch["anneal_temperature_c"].iloc[0])
+    other = 300.0 if stored > 500.0 else 700.0  # inside the bounds, far from the stored value
+    changed = _params(campaign, batch).assign(anneal_temperature_c=other, first_cycle_ce_pct=80.0)
+    with pytest.raises(DataError, match="differs from the stored value") as info:
+        campaign.record(changed)
+    assert [(p.column, p.value) for p in info.value.problems] == [("anneal_temperature_c", other)]
+    assert campaign.history()["first_cycle_ce_pct"].isna().all()
+
+
+def test_user_ids_that_look_like_references_land_on_their_own_experiments(campaign: Campaign) -> None:
+    """User ids ``#1`` and ``#new0`` sit beside new experiments without ids in one record()."""
+    base = campaign.config.reference_recipe()
+    rows = [("#1", 80.0), (None, 81.0), ("#new0", 82.0), (None, 83.0)]
+    table = pd.DataFrame([{**base, "experiment_id": eid, "first_cycle_ce_pct": ce} for eid, ce in rows])
+    report = campaign.record(table)
+    assert report.experiment_ids == ["#1", "E0001", "#new0", "E0002"]
+    assert report.created == ["#1", "E0001", "#new0", "E0002"]
+    history = campaign.history().set_index("experiment_id")
+    assert history["first_cycle_ce_pct"].to_dict() == {"#1": 80.0, "E0001": 81.0, "#new0": 82.0, "E0002": 83.0}
+    assert (history["status"] == "completed").all()
+    more = campaign.record(pd.DataFrame([{"experiment_id": "#1", "capacity_retention_pct": 90.0},
+                                         {**base, "first_cycle_ce_pct": 84.0}]))
+    assert more.experiment_ids == ["#1", "E0003"]
+    history = campaign.history().set_index("experiment_id")
+    assert history.loc["#1", "capacity_retention_pct"] == 90.0
+    assert history["capacity_retention_pct"].notna().sum() == 1
 
 
 def test_failed_runs_are_recorded_with_reason_and_leave_pending(campaign: Campaign) -> None:
@@ -131,11 +157,7 @@ def test_fixed_values_and_candidates(campaign: Campaign) -> None:
     with pytest.raises(DataError, match="out of bounds"):
         campaign.suggest(1, fixed={"anneal_temperature_c": 900})
     lab = VirtualLab(seed=0)
-    shelf = lab.random_recipes(12, seed=4) if hasattr(lab, "random_recipes") else None
-    if shelf is None:
-        rng = np.random.default_rng(4)
-        base = load_config("hfo2-ncm85").reference_recipe()
-        shelf = pd.DataFrame([{**base, "hfo2_loading_wt_pct": float(v)} for v in rng.uniform(0, 3, 12)])
+    shelf = lab.random_recipes(12, seed=4)
     chosen = campaign.suggest(4, candidates=shelf)
     keys = shelf[campaign.config.parameter_names].round(9).astype(str).agg("|".join, axis=1)
     picked = chosen[campaign.config.parameter_names].round(9).astype(str).agg("|".join, axis=1)

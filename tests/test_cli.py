@@ -13,11 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from doe import Campaign, VirtualLab
-from doe.cli import _simulation_report, cli
+from doe.cli import cli
+from doe.cli.run import simulation_report
 from doe.io import read_table, write_table
 
 PARAMS = VirtualLab(0).config.parameter_names
-COMMANDS = ["init", "suggest", "record", "status", "list", "export", "run", "app"]
+COMMANDS = ["init", "suggest", "record", "status", "list", "export", "run", "backup", "restore", "app"]
 
 
 @pytest.fixture()
@@ -73,7 +74,8 @@ def test_init_suggest_record_status_export_run(doe_cmd, tmp_path: Path) -> None:
     coating = Campaign.load("coating", storage=db)
     done = doe_cmd("status")
     assert "completed 3" in done.stdout and "pending: none" in done.stdout
-    assert f"best: {coating.best()['experiment_id'].iloc[0]}\n" in done.stdout
+    assert (f"best: {coating.best()['experiment_id'].iloc[0]} (Pareto front, ranked by scaled weighted sum: "
+            "first_cycle_ce_pct (maximize) x1, capacity_retention_pct (maximize) x1)\n") in done.stdout
 
     doe_cmd("export", "--out", "history.csv")
     history = pd.read_csv(tmp_path / "history.csv")
@@ -104,6 +106,38 @@ def test_init_suggest_record_status_export_run(doe_cmd, tmp_path: Path) -> None:
     # the default campaign is now the most recently updated one, and it says so
     done = doe_cmd("status")
     assert "'sim'" in done.stdout and "most recently updated" in done.stderr
+
+
+SET_POINT_CONFIG = """
+name: films
+parameters:
+  - {name: spin_rpm, type: continuous, bounds: [1000, 5000]}
+  - {name: solid_pct, type: continuous, bounds: [1, 10]}
+objectives:
+  - {name: thickness_nm, goal: target, target: 10, unit: nm, weight: 3}
+  - {name: roughness_nm, goal: minimize}
+objective_mode: weighted
+"""
+
+
+@pytest.mark.slow
+def test_a_set_point_campaign_from_a_config_file(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "films.yaml").write_text(SET_POINT_CONFIG)
+    done = doe_cmd("init", "--config", "films.yaml")
+    assert "objectives: thickness_nm (target 10), roughness_nm (minimize)" in done.stdout
+    assert "objective mode: weighted (best recipes ranked by weighted desirability: " \
+           "closeness of thickness_nm to 10 nm x3, roughness_nm (minimize) x1)" in done.stdout
+    rows = [(1000, 10, 25.0, 1.0), (2000, 5, 12.0, 2.0), (3000, 2, 9.5, 2.5), (4000, 8, 14.0, 1.5),
+            (5000, 1, 4.0, 3.0), (2500, 4, 10.2, 2.2)]
+    table = pd.DataFrame(rows, columns=["spin_rpm", "solid_pct", "thickness_nm", "roughness_nm"])
+    table.insert(0, "experiment_id", [f"old{i}" for i in range(len(rows))])
+    table.to_csv(tmp_path / "films.csv", index=False)
+    assert "6 row(s) recorded" in doe_cmd("record", "films.csv").stdout
+    # desirability: thickness 0 .. -15 nm off (weight 3), roughness 3 .. 1 nm: old5 (10.2, 2.2) wins
+    done = doe_cmd("status")
+    assert "best: old5 (ranked by weighted desirability: " in done.stdout
+    done = doe_cmd("suggest", "-n", "2", "--fast")
+    assert "(qlognei-desirability)" in done.stdout
 
 
 @pytest.mark.slow
@@ -147,14 +181,14 @@ def test_simulation_report_measures_the_distance_from_the_study_recipe() -> None
     config = lab.config
     study = VirtualLab.study_recipe()
     same = study.assign(experiment_id="E0001", first_cycle_ce_pct=90.2)
-    text = _simulation_report(config, same, lab)
+    text = simulation_report(config, same, lab)
     assert "distance from the study's recipe in the unit cube: 0.00" in text
     assert "true (study)" in text and "90.2" in text
 
     moved = same.copy()
     moved["anneal_temperature_c"] = 650.0  # (650 - 400) / (750 - 250) = 0.5 of its range
     moved["anneal_atmosphere"] = "Ar"  # another category: 1
-    text = _simulation_report(config, moved, lab)
+    text = simulation_report(config, moved, lab)
     assert f"unit cube: {(0.5**2 + 1) ** 0.5:.2f}" in text
     line = next(row for row in text.splitlines() if row.strip().startswith("anneal_temperature_c"))
     assert "650" in line and "400" in line and "+250" in line and "0.50" in line
@@ -193,3 +227,79 @@ def test_app_serves_the_streamlit_ui(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(20)
+
+
+def _grid_config(tmp_path: Path) -> Path:
+    data = VirtualLab(0).config.to_dict()
+    for p in data["parameters"]:
+        if p["name"] == "anneal_temperature_c":
+            p["resolution"] = 5
+        if p["name"] == "hfo2_loading_wt_pct":
+            p["resolution"] = 0.01
+        if p["name"] == "solid_content_mg_per_ml":  # 5 to 40: 19.191 has more than 4 significant figures
+            p["resolution"] = 0.001
+    data["batch_shared"] = ["anneal_temperature_c", "anneal_time_h", "anneal_atmosphere"]
+    path = tmp_path / "grid.yaml"
+    import yaml
+
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_suggest_prints_and_writes_each_parameter_at_its_resolution(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from openpyxl import load_workbook
+
+    doe_cmd("init", "--config", str(_grid_config(tmp_path)), "--name", "grid")
+    done = doe_cmd("suggest", "-n", "3", "--out", "runsheet.csv", "--fast")
+    lines = {line.split("  ")[0].strip(): line for line in done.stdout.splitlines()}
+    temperature = lines["anneal_temperature_c [C]"].split()[2:]
+    loading = lines["hfo2_loading_wt_pct [wt%]"].split()[2:]
+    assert len(temperature) == 3 and all(re.fullmatch(r"\d+", v) and int(v) % 5 == 0 for v in temperature)
+    assert len(set(temperature)) == 1  # one furnace run: the shared value once per batch
+    assert all(re.fullmatch(r"\d\.\d\d", v) for v in loading), loading
+    solid = lines["solid_content_mg_per_ml [mg/mL]"].split()[2:]
+    assert all(re.fullmatch(r"\d+\.\d{3}", v) for v in solid) and any(float(v) >= 10 for v in solid), solid
+    ligand = lines["ligand_to_np_mass_ratio [g/g]"].split()[2:]
+    assert all(len(re.sub(r"[^0-9]", "", v).lstrip("0")) <= 4 for v in ligand), ligand  # 4 significant figures
+    text = (tmp_path / "runsheet.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = text[0].split(",")
+    t_col = header.index("anneal_temperature_c [C]")
+    assert all(re.fullmatch(r"\d+", row.split(",")[t_col]) for row in text[1:]), text
+    # the CSV run sheet reads back: a recipe written at its resolution matches the stored one
+    sheet = read_table(tmp_path / "runsheet.csv", Campaign.load("grid", storage=f"sqlite:///{tmp_path / 'cli.sqlite3'}").config)
+    sheet["first_cycle_ce_pct"] = [90.0, 91.0, 92.0]
+    write_table(sheet[["experiment_id", *PARAMS, "first_cycle_ce_pct"]], tmp_path / "done.csv")
+    assert "3 row(s) recorded" in doe_cmd("record", "done.csv").stdout
+
+    doe_cmd("suggest", "-n", "2", "--out", "runsheet.xlsx", "--fast")
+    sheet_xlsx = load_workbook(tmp_path / "runsheet.xlsx").active
+    assert sheet_xlsx is not None
+    columns = {cell.value: cell.column for cell in sheet_xlsx[1]}
+    t_cell = sheet_xlsx.cell(row=2, column=columns["anneal_temperature_c [C]"])
+    l_cell = sheet_xlsx.cell(row=2, column=columns["hfo2_loading_wt_pct [wt%]"])
+    assert t_cell.number_format == "0" and float(t_cell.value) % 5 == 0
+    assert l_cell.number_format == "0.00" and round(float(l_cell.value), 2) == float(l_cell.value)
+
+
+def test_record_and_export_replicate_cells(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    doe_cmd("init", "--template", "hfo2-ncm85", "--name", "cells")
+    doe_cmd("suggest", "-n", "2", "--out", "runsheet.csv", "--fast")
+    sheet = read_table(tmp_path / "runsheet.csv", VirtualLab(0).config)
+    results = VirtualLab(3, failures=False).run(sheet[["experiment_id", *PARAMS]], replicates=3)
+    results = results.drop(columns=["failed", "failure_reason"]).rename(columns={"replicate": "Replicate"})
+    write_table(results, tmp_path / "results.csv", file_format="csv")
+    done = doe_cmd("record", "results.csv")
+    assert "6 row(s) recorded" in done.stdout
+    doe_cmd("export", "--out", "history.csv")
+    history = pd.read_csv(tmp_path / "history.csv")
+    ce = next(c for c in history.columns if c.startswith("first_cycle_ce_pct ["))
+    assert history["first_cycle_ce_pct_n"].tolist() == [3, 3]
+    assert history[ce].tolist() == pytest.approx(results.groupby("experiment_id")["first_cycle_ce_pct"].mean().tolist())
+    doe_cmd("export", "--out", "cells.csv", "--cells")
+    cells = pd.read_csv(tmp_path / "cells.csv", dtype={"replicate": str})
+    assert list(zip(cells["experiment_id"], cells["replicate"], strict=True)) == [
+        ("E0001", "1"), ("E0001", "2"), ("E0001", "3"), ("E0002", "1"), ("E0002", "2"), ("E0002", "3")]
+    assert cells[ce].tolist() == pytest.approx(results["first_cycle_ce_pct"].tolist())

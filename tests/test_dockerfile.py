@@ -113,3 +113,7 @@ def test_compose_runs_the_app_on_postgres_15() -> None:
     assert app["environment"]["DOE_DATABASE_URL"] == "postgresql+psycopg://doe:doe@db:5432/doe"
     assert app["depends_on"]["db"]["condition"] == "service_healthy"
     assert "8501:8501" in app["ports"]
+    # login stays on: the image's command (doe app --host 0.0.0.0) is not overridden to open it
+    assert "command" not in app and "entrypoint" not in app
+    assert "--allow-open-server" not in (ROOT / "compose.yaml").read_text()
+    assert "--allow-open-server" not in DOCKERFILE.read_text()

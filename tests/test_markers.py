@@ -3,9 +3,12 @@ that needs a PostgreSQL server, ``-m "not browser"`` the Chromium test (collecti
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,14 +22,22 @@ def _collect(*args: str) -> list[str]:
 
 def test_not_postgres_deselects_every_test_on_a_postgres_database() -> None:
     everything = _collect("tests/storage")
-    on_postgres = [t for t in everything if "[postgres" in t]
+    # the store_url[postgres] tests (and their postgres-... combinations), not ids that merely
+    # contain a postgresql:// URL
+    on_postgres = {t for t in everything if re.search(r"\[postgres[-\]]", t)}
     assert on_postgres, "the storage tests run on PostgreSQL too"
-    assert sorted(_collect("tests/storage", "-m", "postgres")) == sorted(on_postgres)
-    assert sorted(_collect("tests/storage", "-m", "not postgres")) == sorted(set(everything) - set(on_postgres))
+    # and a test that asks for the postgres_url fixture itself
+    on_postgres.add("tests/storage/test_backup.py::test_postgres_dump_and_restore_are_identical")
+    marked = set(_collect("tests/storage", "-m", "postgres"))
+    assert on_postgres <= marked
+    assert all(re.search(r"\[postgres[-\]]|postgres_", t) for t in marked), sorted(marked)
+    assert sorted(_collect("tests/storage", "-m", "not postgres")) == sorted(set(everything) - marked)
 
 
-def test_the_browser_test_is_marked_browser_and_slow() -> None:
-    browser = _collect("tests/ui/test_e2e_browser.py")
+@pytest.mark.parametrize("path", ["tests/ui/test_e2e_browser.py", "tests/ui/test_e2e_signin.py",
+                                  "tests/ui/test_e2e_oidc.py"])
+def test_the_browser_tests_are_marked_browser_and_slow(path: str) -> None:
+    browser = _collect(path)
     assert browser
-    assert _collect("tests/ui/test_e2e_browser.py", "-m", "not browser") == []
-    assert _collect("tests/ui/test_e2e_browser.py", "-m", "not slow") == []
+    assert _collect(path, "-m", "not browser") == []
+    assert _collect(path, "-m", "not slow") == []

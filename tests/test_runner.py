@@ -163,6 +163,19 @@ def test_stop_at_target(campaign: Campaign) -> None:
     assert "first_cycle_ce_pct" in result.message
 
 
+def test_stop_at_a_set_point_target_means_close_enough(db: str) -> None:
+    config = {"name": "film", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "thickness_nm", "goal": "target", "target": 10.0}]}
+    film = Campaign.from_config(config, storage=db, actor="robot", settings=FAST)
+    batches = iter([[30.0, 25.0], [12.5, 9.0]])  # first batch far off; then one within 1 nm
+
+    def lab(experiments: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({"experiment_id": experiments["experiment_id"], "thickness_nm": next(batches)})
+
+    result = run(film, CallableExecutor(lab), budget=10, batch_size=2, stop=Stop(target={"thickness_nm": 1.0}))
+    assert result.stop_reason == "target" and result.proposed == 4
+
+
 def test_stop_on_patience(campaign: Campaign) -> None:
     # each batch measures worse than the one before: no improvement after the first
     counter = {"value": 95.0}

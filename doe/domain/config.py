@@ -5,10 +5,14 @@ Contract (other tools rely on these exact keys)::
     {"name": str,
      "parameters": [{"name", "type": "continuous"|"discrete"|"categorical",
                      "bounds": [lo, hi] | "values": [...], "unit"?, "log_scale"?, "description"?,
-                     "reference"?}],
-     "objectives": [{"name", "goal": "maximize"|"minimize", "threshold"?, "weight"?, "unit"?}],
+                     "reference"?, "resolution"?}],
+     "objectives": [{"name", "goal": "maximize"|"minimize"|"target", "target"?, "tolerance"?,
+                     "threshold"?, "weight"?, "unit"?}],
+     "objective_mode"?: "pareto"|"weighted",   # several objectives: Pareto search (default)
+                                               # or one weighted desirability (Desirability)
      "outcomes"?: [{"name", "unit"?}],          # measured, not optimised
      "constraints"?: ["x + 2 * y <= 3", "coating_thickness_nm <= 15", {...}],
+     "batch_shared"?: [parameter name, ...],   # one value across each suggested batch
      "seed"?: int,
      "description"?: str}
 
@@ -22,11 +26,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
+import yaml  # writing only; reading goes through doe.domain.yaml_text
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from doe.domain.constraints import LinearConstraint, OutcomeConstraint, parse_constraint
-from doe.domain.objectives import Objective, Outcome
+from doe.domain.objectives import Objective, ObjectiveMode, Outcome
 from doe.domain.parameters import (
     CategoricalParameter,
     ContinuousParameter,
@@ -34,20 +38,32 @@ from doe.domain.parameters import (
     Parameter,
     check_name,
 )
-from doe.errors import ConfigError
+from doe.domain.values import is_integer
+from doe.domain.yaml_text import load_yaml
+from doe.errors import ConfigError, shorten, shorten_text
 
 _PARAMETER = TypeAdapter(Parameter)
-_TOP_KEYS = {"name", "parameters", "objectives", "outcomes", "constraints", "seed", "description"}
+_TOP_KEYS = {"name", "parameters", "objectives", "objective_mode", "outcomes", "constraints", "batch_shared",
+             "seed", "description"}
+OBJECTIVE_MODES: tuple[ObjectiveMode, ...] = ("pareto", "weighted")
 MAX_SEED = 2**31 - 1
 T = TypeVar("T")
+_TYPE_ERRORS = {
+    "float_type": "write numbers without quotes, e.g. 350 (not \"350\", \"3_50\" or true)",
+    "bool_type": "write true or false without quotes",
+    "string_type": "write text",
+}
 
 
 def _format_pydantic(prefix: str, err: ValidationError) -> list[str]:
     out = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if p not in ("continuous", "discrete", "categorical"))
-        msg = e["msg"].removeprefix("Value error, ")
-        out.append(f"{prefix}{'.' + loc if loc else ''}: {msg}")
+        msg = shorten_text(e["msg"].removeprefix("Value error, "), 400)
+        if e["type"] in _TYPE_ERRORS:
+            # strict types: "250" or true is refused rather than turned into 250.0 or 1.0
+            msg += f", got {shorten(e.get('input'))} ({type(e.get('input')).__name__}); {_TYPE_ERRORS[e['type']]}"
+        out.append(f"{prefix}{'.' + shorten_text(loc, 120) if loc else ''}: {msg}")
     return out
 
 
@@ -56,7 +72,8 @@ def _validate_items(key: str, items: list[Any], validate: Callable[[Any, Any], T
     labelled ``key[name]`` (or ``key[index]`` for an item without a name)."""
     valid = []
     for i, raw in enumerate(items):
-        label = raw.get("name", i) if isinstance(raw, dict) else i
+        name = raw.get("name") if isinstance(raw, dict) else None
+        label = shorten_text(name, 70) if isinstance(name, str) else str(i)
         try:
             valid.append(validate(raw, label))
         except ValidationError as err:
@@ -69,7 +86,7 @@ def _validate_items(key: str, items: list[Any], validate: Callable[[Any, Any], T
 def _parameter(raw: Any, label: Any) -> ContinuousParameter | DiscreteParameter | CategoricalParameter:
     if isinstance(raw, dict) and raw.get("type") not in ("continuous", "discrete", "categorical"):
         raise ConfigError(
-            f"parameters[{label}].type: must be 'continuous', 'discrete' or 'categorical', got {raw.get('type')!r}"
+            f"parameters[{label}].type: must be 'continuous', 'discrete' or 'categorical', got {shorten(raw.get('type'))}"
         )
     return _PARAMETER.validate_python(raw)  # type: ignore[no-any-return]
 
@@ -83,7 +100,10 @@ class CampaignConfig(BaseModel):
     parameters: tuple[ContinuousParameter | DiscreteParameter | CategoricalParameter, ...]
     objectives: tuple[Objective, ...]
     outcomes: tuple[Outcome, ...] = ()
+    objective_mode: ObjectiveMode = "pareto"
     constraints: tuple[LinearConstraint | OutcomeConstraint, ...] = ()
+    batch_shared: tuple[str, ...] = ()
+    """Parameters that take one value across each suggested batch (e.g. one furnace run)."""
     seed: int | None = None
     description: str | None = None
 
@@ -96,7 +116,7 @@ class CampaignConfig(BaseModel):
         problems: list[str] = []
         unknown = set(data) - _TOP_KEYS
         if unknown:
-            problems.append(f"unknown keys {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+            problems.append(f"unknown keys {shorten(sorted(map(str, unknown)))}; allowed: {sorted(_TOP_KEYS)}")
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             problems.append("name: give the campaign a non-empty name")
@@ -111,7 +131,7 @@ class CampaignConfig(BaseModel):
 
         raw_objs = data.get("objectives")
         if not isinstance(raw_objs, list) or not raw_objs:
-            problems.append("objectives: list at least one objective (name and goal 'maximize' or 'minimize')")
+            problems.append("objectives: list at least one objective (name and goal 'maximize', 'minimize' or 'target')")
             raw_objs = []
         objectives = _validate_items("objectives", raw_objs, lambda raw, _: Objective.model_validate(raw), problems)
 
@@ -138,26 +158,45 @@ class CampaignConfig(BaseModel):
                 con = parse_constraint(raw, outcome_names)
             except (ValueError, ValidationError) as err:
                 msg = _format_pydantic("", err) if isinstance(err, ValidationError) else [str(err)]
-                problems.extend(f"constraints[{i}]: {m.lstrip(': ')}" for m in msg)
+                problems.extend(f"constraints[{i}]: {shorten_text(m.lstrip(': '), 400)}" for m in msg)
                 continue
             if isinstance(con, LinearConstraint):
                 for pname in con.coefficients:
                     p = param_by_name.get(pname)
                     if p is None:
                         problems.append(
-                            f"constraints[{i}]: {pname!r} is neither a parameter nor an outcome of this campaign"
+                            f"constraints[{i}]: {shorten(pname)} is neither a parameter nor an outcome of this campaign"
                         )
                     elif not isinstance(p, ContinuousParameter):
                         problems.append(
-                            f"constraints[{i}]: linear constraints apply to continuous parameters; {pname!r} is {p.type}"
+                            f"constraints[{i}]: linear constraints apply to continuous parameters; {shorten(pname)} is {p.type}"
                         )
             elif con.outcome not in outcome_names:
-                problems.append(f"constraints[{i}]: outcome {con.outcome!r} is not an objective or outcome")
+                problems.append(f"constraints[{i}]: outcome {shorten(con.outcome)} is not an objective or outcome")
             constraints.append(con)
 
+        objective_by_name = {o.name: o for o in objectives}
+        for con in constraints:
+            if not isinstance(con, OutcomeConstraint):
+                continue
+            o = objective_by_name.get(con.outcome)
+            if o is not None and o.target is not None and not con.satisfied(o.target):
+                problems.append(
+                    f"objectives[{o.name}].target: {o.target:g} breaks the constraint {con.text()}; "
+                    "a set point must be an acceptable value"
+                )
+        mode = data.get("objective_mode", "pareto")
+        if mode not in OBJECTIVE_MODES:
+            problems.append(
+                f"objective_mode: must be 'pareto' (search the trade-off front) or 'weighted' "
+                f"(one weighted desirability), got {mode!r}"
+            )
+            mode = "pareto"
+        batch_shared = _batch_shared(data.get("batch_shared"), [p.name for p in parameters], problems)
+
         seed = data.get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED):
-            problems.append(f"seed: must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+        if seed is not None and (not is_integer(seed) or not 0 <= seed <= MAX_SEED):
+            problems.append(f"seed: must be a whole number from 0 to {MAX_SEED}, got {shorten(seed)}")
         description = data.get("description")
         if description is not None and not isinstance(description, str):
             problems.append("description: must be text")
@@ -170,14 +209,16 @@ class CampaignConfig(BaseModel):
                 )
         if problems:
             raise ConfigError(
-                f"campaign configuration {name!r} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
+                f"campaign configuration {shorten(name)} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
             )
         return cls(
             name=name.strip(),  # type: ignore[union-attr]
             parameters=tuple(parameters),
             objectives=tuple(objectives),
             outcomes=tuple(outcomes),
+            objective_mode=mode,
             constraints=tuple(constraints),
+            batch_shared=batch_shared,
             seed=seed,
             description=description,
         )
@@ -189,18 +230,14 @@ class CampaignConfig(BaseModel):
         path = Path(text) if isinstance(text_or_path, Path) or text.endswith((".yaml", ".yml")) else None
         if path is not None:
             if not path.is_file():
-                raise ConfigError(f"configuration file {str(path)!r} does not exist")
+                raise ConfigError(f"configuration file {shorten(str(path))} does not exist")
             if path.stat().st_size > 1_000_000:
-                raise ConfigError(f"configuration file {str(path)!r} is larger than 1 MB; is it the right file?")
+                raise ConfigError(f"configuration file {shorten(str(path))} is larger than 1 MB; is it the right file?")
             try:
                 text = path.read_text(encoding="utf-8")
             except UnicodeDecodeError as err:
-                raise ConfigError(f"configuration file {str(path)!r} is not UTF-8 text") from err
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise ConfigError(f"configuration is not valid YAML: {err}") from err
-        return cls.from_dict(data)
+                raise ConfigError(f"configuration file {shorten(str(path))} is not UTF-8 text") from err
+        return cls.from_dict(load_yaml(text))
 
     # ----------------------------------------------------------------- writing
     def to_dict(self) -> dict[str, Any]:
@@ -209,10 +246,14 @@ class CampaignConfig(BaseModel):
             data["description"] = self.description
         data["parameters"] = [p.to_dict() for p in self.parameters]
         data["objectives"] = [o.to_dict() for o in self.objectives]
+        if self.objective_mode != "pareto":
+            data["objective_mode"] = self.objective_mode
         if self.outcomes:
             data["outcomes"] = [o.to_dict() for o in self.outcomes]
         if self.constraints:
             data["constraints"] = [c.to_dict() for c in self.constraints]
+        if self.batch_shared:
+            data["batch_shared"] = list(self.batch_shared)
         if self.seed is not None:
             data["seed"] = self.seed
         return data
@@ -239,6 +280,11 @@ class CampaignConfig(BaseModel):
     @property
     def objective_names(self) -> list[str]:
         return [o.name for o in self.objectives]
+
+    @property
+    def weighted(self) -> bool:
+        """True when several objectives are searched and ranked as one weighted desirability."""
+        return self.objective_mode == "weighted" and len(self.objectives) > 1
 
     @property
     def outcome_names(self) -> list[str]:
@@ -276,6 +322,27 @@ class CampaignConfig(BaseModel):
         return values if all(v is not None for v in values.values()) else None
 
 
+def _batch_shared(raw: Any, parameter_names: list[str], problems: list[str]) -> tuple[str, ...]:
+    """Check ``batch_shared``: a list of distinct parameter names, not all of them."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        problems.append(f"batch_shared: must be a list of parameter names, got {shorten(raw)}")
+        return ()
+    unknown = [v for v in raw if v not in parameter_names]
+    if unknown:
+        problems.append(f"batch_shared: {shorten(unknown)} are not parameters; parameters: {shorten(parameter_names)}")
+    repeated = sorted({v for v in raw if raw.count(v) > 1})
+    if repeated:
+        problems.append(f"batch_shared: {repeated} listed more than once")
+    if parameter_names and set(raw) >= set(parameter_names):
+        problems.append(
+            "batch_shared: lists every parameter, so every recipe of a batch would be the same; "
+            "leave at least one parameter to vary within a batch"
+        )
+    return tuple(raw)
+
+
 def _linear_feasible(parameters: list[Any], constraints: list[LinearConstraint]) -> bool:
     import numpy as np
     from scipy.optimize import linprog
@@ -309,7 +376,7 @@ def load_config(source: CampaignConfig | dict[str, Any] | str | Path) -> Campaig
         return CampaignConfig.from_yaml(Path(source))
     if isinstance(source, str):
         raise ConfigError(
-            f"cannot build a campaign configuration from {source!r}: give a mapping or a YAML file path "
+            f"cannot build a campaign configuration from {shorten(source)}: give a mapping or a YAML file path "
             "(.yaml/.yml); a template name is resolved by doe.templates.resolve_config"
         )
     raise ConfigError(

@@ -1,15 +1,29 @@
-"""Objectives (outcomes to maximise or minimise) and outcomes that are only measured."""
+"""Objectives (outcomes to maximise, minimise or bring to a set point), outcomes that are only
+measured, and the weighted desirability that turns several objectives into one number.
+
+Every objective has a *score*, a "larger is better" view of its measured value: ``value`` to
+maximise, ``-value`` to minimise and ``-|value - target|`` for a set point (in the outcome's
+own unit, so a hypervolume or a desirability span stays in lab units). Ranking, the Pareto
+front and the acquisition all work on scores; a set-point objective is modelled on its raw
+value and only the score is taken of the model's samples (see :mod:`doe.engine.acquisition`).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+import numpy as np
+from pydantic import BaseModel, ConfigDict, StrictFloat, StrictStr, field_validator, model_validator
 
 from doe.domain.parameters import check_name
 
-Goal = Literal["maximize", "minimize"]
+Goal = Literal["maximize", "minimize", "target"]
+ObjectiveMode = Literal["pareto", "weighted"]
+"""How several objectives are searched: ``pareto`` (hypervolume of the Pareto front) or
+``weighted`` (one weighted desirability, :class:`Desirability`)."""
 
 
 class Outcome(BaseModel):
@@ -18,8 +32,8 @@ class Outcome(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
-    unit: str | None = None
-    description: str | None = None
+    unit: StrictStr | None = None
+    description: StrictStr | None = None
 
     @field_validator("name")
     @classmethod
@@ -33,19 +47,25 @@ class Outcome(BaseModel):
 class Objective(BaseModel):
     """An outcome to optimise.
 
-    ``threshold`` is the worst acceptable value: it is the reference point for hypervolume
-    and, for a single objective, an outcome constraint. ``weight`` scales the objective in
-    reports and scalarised comparisons (``best()`` with several objectives).
+    ``goal`` is ``maximize``, ``minimize`` or ``target``; a ``target`` goal needs ``target``
+    (the set point, e.g. a coating thickness of 10 nm) and ranks values by their distance
+    to it. ``threshold`` is the worst acceptable value of a maximised or minimised objective;
+    ``tolerance`` is the largest acceptable distance from a set point. Either one is the
+    reference point for hypervolume and, for a single objective, an outcome constraint.
+    ``weight`` (default 1) weighs the objective in ``best()`` with several objectives and in
+    the ``weighted`` objective mode.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     goal: Goal
-    threshold: float | None = None
-    weight: float | None = None
-    unit: str | None = None
-    description: str | None = None
+    target: StrictFloat | None = None
+    tolerance: StrictFloat | None = None
+    threshold: StrictFloat | None = None
+    weight: StrictFloat | None = None
+    unit: StrictStr | None = None
+    description: StrictStr | None = None
 
     @field_validator("name")
     @classmethod
@@ -58,14 +78,125 @@ class Objective(BaseModel):
             raise ValueError(f"objective {self.name!r}: threshold must be a finite number")
         if self.weight is not None and not (math.isfinite(self.weight) and self.weight > 0):
             raise ValueError(f"objective {self.name!r}: weight must be a positive number, got {self.weight}")
+        if self.goal == "target":
+            if self.target is None:
+                raise ValueError(f"objective {self.name!r}: goal 'target' needs a 'target' value (the set point)")
+            if not math.isfinite(self.target):
+                raise ValueError(f"objective {self.name!r}: target must be a finite number, got {self.target}")
+            if self.threshold is not None:
+                raise ValueError(
+                    f"objective {self.name!r}: a set-point objective takes 'tolerance' (largest acceptable "
+                    "distance from the target), not 'threshold'"
+                )
+            if self.tolerance is not None and not (math.isfinite(self.tolerance) and self.tolerance > 0):
+                raise ValueError(f"objective {self.name!r}: tolerance must be a positive number, got {self.tolerance}")
+        else:
+            for key in ("target", "tolerance"):
+                if getattr(self, key) is not None:
+                    raise ValueError(
+                        f"objective {self.name!r}: {key!r} applies only to goal 'target' (a set point); "
+                        f"remove it or set goal: target"
+                    )
         return self
 
     @property
     def sign(self) -> float:
-        """+1 for maximise, -1 for minimise: multiply to get a 'larger is better' value."""
+        """+1 for maximise, -1 for minimise: multiply to get a 'larger is better' value.
+
+        A set-point objective has no sign; use :meth:`score`.
+        """
+        if self.goal == "target":
+            raise ValueError(f"objective {self.name!r} has a set point, not a direction; use score()")
         return 1.0 if self.goal == "maximize" else -1.0
+
+    def score(self, values: Any) -> np.ndarray:
+        """The 'larger is better' score of measured ``values`` (array-like, any shape)."""
+        y = np.asarray(values, dtype=float)
+        if self.goal == "target":
+            assert self.target is not None
+            return -np.abs(y - self.target)
+        return self.sign * y
+
+    @property
+    def worst_score(self) -> float | None:
+        """The score of the worst acceptable value (threshold or tolerance), if one is set."""
+        if self.goal == "target":
+            return None if self.tolerance is None else -float(self.tolerance)
+        return None if self.threshold is None else self.sign * float(self.threshold)
+
+    @property
+    def acceptable_range(self) -> tuple[float | None, float | None]:
+        """``(lower, upper)`` bounds that values must meet to be acceptable (None: open)."""
+        if self.goal == "target":
+            if self.tolerance is None:
+                return None, None
+            assert self.target is not None
+            return self.target - self.tolerance, self.target + self.tolerance
+        if self.threshold is None:
+            return None, None
+        return (self.threshold, None) if self.goal == "maximize" else (None, self.threshold)
+
+    def goal_text(self) -> str:
+        """``maximize``, ``minimize`` or ``target 10`` for labels."""
+        return f"target {self.target:g}" if self.goal == "target" else self.goal
 
     def to_dict(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", exclude_defaults=True)
         data["goal"] = self.goal
         return data
+
+
+@dataclass(frozen=True)
+class Desirability:
+    """A weighted desirability: several objectives as one number in [0, 1] (more is better).
+
+    Each objective's score ``s`` maps linearly to ``d = (s - worst) / (best - worst)``,
+    clipped at 0 below ``worst`` and, for maximised and minimised objectives, left open above
+    1 so that beating the best measured value still counts. ``worst`` is the threshold (or a
+    set point's tolerance) where given, else the worst measured score; ``best`` is the best
+    measured score (a set point's: 0, on target). The combination is the weighted
+    *arithmetic* mean ``sum w_i d_i / sum w_i``: it is the trade-off an engineer states with
+    weights ("2 nm of thickness error costs as much as 1 % of efficiency"), and unlike the
+    geometric mean of Derringer and Suich it keeps a slope for the acquisition where one
+    objective sits at its worst (d = 0 would zero a product and flatten the search).
+
+    Attributes:
+        weights, worst, best: one per objective, in :attr:`objectives` order.
+    """
+
+    objectives: tuple[Objective, ...]
+    worst: tuple[float, ...]
+    best: tuple[float, ...]
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        return tuple(o.weight or 1.0 for o in self.objectives)
+
+    @classmethod
+    def from_measured(cls, objectives: Sequence[Objective], measured: Sequence[Any]) -> Desirability:
+        """Anchors from each objective's measured values (``measured[i]``, 1-D, NaN ignored)."""
+        worst, best = [], []
+        for o, values in zip(objectives, measured, strict=True):
+            scores = o.score(values)
+            scores = scores[np.isfinite(scores)]
+            top = 0.0 if o.goal == "target" else (float(scores.max()) if scores.size else 1.0)
+            low = o.worst_score
+            if low is None:
+                low = float(scores.min()) if scores.size else top - 1.0
+            if top - low <= 0:  # every value equal, or none better than the threshold yet
+                top = low + (abs(low) * 0.1 or 1.0)
+            worst.append(low)
+            best.append(top)
+        return cls(tuple(objectives), tuple(worst), tuple(best))
+
+    def scale(self, i: int) -> tuple[float, float]:
+        """``(offset, span)`` of objective ``i``: ``d = max(0, (score - offset) / span)``."""
+        return self.worst[i], self.best[i] - self.worst[i]
+
+    def value(self, measured: Sequence[Any]) -> np.ndarray:
+        """Weighted desirability of rows: ``measured[i]`` holds objective ``i``'s values."""
+        total: Any = 0.0
+        for i, (o, values) in enumerate(zip(self.objectives, measured, strict=True)):
+            offset, span = self.scale(i)
+            total = total + self.weights[i] * np.maximum(0.0, (o.score(values) - offset) / span)
+        return np.asarray(total, dtype=float) / sum(self.weights)

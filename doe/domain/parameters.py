@@ -11,7 +11,18 @@ import math
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+from doe.errors import shorten
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 RESERVED_NAMES = frozenset(
@@ -24,11 +35,11 @@ def check_name(name: str, what: str) -> str:
     """Names are identifiers so that they can be columns, YAML keys and SQL values safely."""
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise ValueError(
-            f"{what} name {name!r} is not allowed: use letters, digits and underscores, "
+            f"{what} name {shorten(name)} is not allowed: use letters, digits and underscores, "
             "starting with a letter (at most 64 characters), e.g. 'anneal_temperature_c'"
         )
     if name in RESERVED_NAMES:
-        raise ValueError(f"{what} name {name!r} is reserved by doe; choose another name")
+        raise ValueError(f"{what} name {shorten(name)} is reserved by doe; choose another name")
     return name
 
 
@@ -63,28 +74,41 @@ class _Parameter(BaseModel):
 
     def _no_repeats(self, values: tuple[Any, ...], what: str) -> None:
         if len(set(values)) != len(values):
-            raise ValueError(f"parameter {self.name!r}: {what} must not repeat, got {list(values)}")
+            raise ValueError(f"parameter {self.name!r}: {what} must not repeat, got {shorten(list(values))}")
 
     def _reference_among(self, values: tuple[Any, ...], what: str, shown: str) -> None:
         if self.reference is not None and self.reference not in values:
             raise ValueError(f"parameter {self.name!r}: reference {shown} is not one of the {what}")
 
 
+def resolution_decimals(resolution: float) -> int:
+    """Decimal places needed to write multiples of ``resolution`` (5 -> 0, 0.01 -> 2, 2.5 -> 1)."""
+    for decimals in range(0, 13):
+        if abs(round(resolution, decimals) - resolution) <= 1e-12 * max(1.0, abs(resolution)):
+            return decimals
+    return 12
+
+
 class ContinuousParameter(_Parameter):
-    """A real-valued parameter between ``bounds`` (inclusive), optionally on a log scale."""
+    """A real-valued parameter between ``bounds`` (inclusive), optionally on a log scale.
+
+    With ``resolution`` (the lab's step: 5 for a furnace in C, 0.01 for a balance in wt%),
+    proposals are whole multiples of it inside the bounds (see :meth:`grid_range`).
+    """
 
     type: Literal["continuous"] = "continuous"
-    bounds: tuple[float, float]
-    unit: str | None = None
-    log_scale: bool = False
-    description: str | None = None
-    reference: float | None = None
+    bounds: tuple[StrictFloat, StrictFloat]
+    unit: StrictStr | None = None
+    log_scale: StrictBool = False
+    resolution: StrictFloat | None = None
+    description: StrictStr | None = None
+    reference: StrictFloat | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ContinuousParameter:
         lo, hi = self.bounds
         if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ValueError(f"parameter {self.name!r}: bounds must be finite numbers, got {list(self.bounds)}")
+            raise ValueError(f"parameter {self.name!r}: bounds must be finite numbers, got {shorten(list(self.bounds))}")
         if not lo < hi:
             raise ValueError(
                 f"parameter {self.name!r}: lower bound {lo:g} must be below upper bound {hi:g}"
@@ -94,12 +118,56 @@ class ContinuousParameter(_Parameter):
                 f"parameter {self.name!r}: log_scale needs a positive lower bound, got {lo:g}"
             )
         if self.reference is not None and not lo <= self.reference <= hi:
-            raise ValueError(f"parameter {self.name!r}: reference {self.reference:g} is outside {list(self.bounds)}")
+            raise ValueError(f"parameter {self.name!r}: reference {self.reference:g} is outside {shorten(list(self.bounds))}")
+        if self.resolution is not None:
+            r = self.resolution
+            if not math.isfinite(r) or r <= 0:
+                raise ValueError(f"parameter {self.name!r}: resolution must be a positive number, got {r!r}")
+            if r > hi - lo:
+                raise ValueError(
+                    f"parameter {self.name!r}: resolution {r:g} is larger than the range {lo:g} to {hi:g}"
+                )
+            if not self.grid_values(limit=1):
+                raise ValueError(
+                    f"parameter {self.name!r}: no multiple of the resolution {r:g} lies between {lo:g} and {hi:g}"
+                )
         return self
 
     @property
     def lower(self) -> float:
         return float(self.bounds[0])
+
+    @property
+    def grid_decimals(self) -> int:
+        """Decimal places of the resolution (5 -> 0, 0.01 -> 2, 0.25 -> 2); 0 without one."""
+        return 0 if self.resolution is None else resolution_decimals(self.resolution)
+
+    def grid_range(self) -> tuple[int, int]:
+        """The first and last multiple ``k`` of ``resolution`` with ``k * resolution`` in bounds.
+
+        The grid is anchored at 0 (values are whole multiples of the resolution, as a furnace
+        set in steps of 5 C reads 405, 410, ...), not at the lower bound; bounds need not be
+        on it. For a log-scale parameter the grid is still linear in engineer units: the
+        resolution is the instrument's step, the same at both ends of the range.
+        """
+        assert self.resolution is not None
+        r = self.resolution
+        tol = 1e-9
+        return math.ceil(self.lower / r - tol), math.floor(self.upper / r + tol)
+
+    def grid_value(self, k: int) -> float:
+        """``k * resolution`` written exactly at the resolution's decimals (no 0.30000000000000004)."""
+        assert self.resolution is not None
+        return round(k * self.resolution, self.grid_decimals)
+
+    def grid_values(self, limit: int | None = None) -> list[float]:
+        """The grid points inside the bounds (at most ``limit`` of them)."""
+        if self.resolution is None:
+            return []
+        first, last = self.grid_range()
+        if limit is not None:
+            last = min(last, first + limit - 1)
+        return [self.grid_value(k) for k in range(first, last + 1)]
 
     @property
     def upper(self) -> float:
@@ -113,10 +181,10 @@ class DiscreteParameter(_Parameter):
     """A numeric parameter that takes only the listed ``values`` (e.g. bath 40, 50, ... 80 C)."""
 
     type: Literal["discrete"] = "discrete"
-    values: tuple[float, ...]
-    unit: str | None = None
-    description: str | None = None
-    reference: float | None = None
+    values: tuple[StrictFloat, ...]
+    unit: StrictStr | None = None
+    description: StrictStr | None = None
+    reference: StrictFloat | None = None
 
     @model_validator(mode="after")
     def _check(self) -> DiscreteParameter:
@@ -125,7 +193,7 @@ class DiscreteParameter(_Parameter):
             raise ValueError(f"parameter {self.name!r}: values must be finite numbers")
         self._no_repeats(self.values, "values")
         if list(self.values) != sorted(self.values):
-            raise ValueError(f"parameter {self.name!r}: list values in increasing order, got {list(self.values)}")
+            raise ValueError(f"parameter {self.name!r}: list values in increasing order, got {shorten(list(self.values))}")
         self._reference_among(self.values, "values", f"{self.reference:g}" if self.reference is not None else "")
         return self
 
@@ -145,10 +213,10 @@ class CategoricalParameter(_Parameter):
     """A parameter with named, unordered ``values`` (labels such as 'O2', 'air', 'Ar')."""
 
     type: Literal["categorical"] = "categorical"
-    values: tuple[str, ...]
-    unit: str | None = None
-    description: str | None = None
-    reference: str | None = None
+    values: tuple[StrictStr, ...]
+    unit: StrictStr | None = None
+    description: StrictStr | None = None
+    reference: StrictStr | None = None
 
     @field_validator("values", mode="before")
     @classmethod
@@ -156,14 +224,14 @@ class CategoricalParameter(_Parameter):
         if isinstance(v, list | tuple):
             for label in v:
                 if not isinstance(label, str) or not label.strip():
-                    raise ValueError(f"category labels must be non-empty text, got {label!r}")
+                    raise ValueError(f"category labels must be non-empty text, got {shorten(label)}")
         return v
 
     @model_validator(mode="after")
     def _check(self) -> CategoricalParameter:
         self._at_least_two(self.values, "labels")
         self._no_repeats(self.values, "labels")
-        self._reference_among(self.values, "labels", repr(self.reference))
+        self._reference_among(self.values, "labels", shorten(self.reference))
         return self
 
     def describe_allowed(self) -> str:

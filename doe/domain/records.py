@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from doe.domain.values import is_integer
+from doe.errors import CellProblem
+
 ExperimentStatus = Literal["proposed", "running", "completed", "failed", "abandoned"]
 STATUSES: tuple[ExperimentStatus, ...] = ("proposed", "running", "completed", "failed", "abandoned")
 PENDING_STATUSES: tuple[ExperimentStatus, ...] = ("proposed", "running")
@@ -31,6 +34,8 @@ ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "abandoned": (),
 }
 ExperimentSource = Literal["doe", "import", "manual"]
+MAX_REPLICATE = 32
+"""Longest replicate (cell) label, in characters."""
 
 
 @dataclass(frozen=True)
@@ -52,20 +57,51 @@ class NewExperiment:
 
 
 @dataclass(frozen=True)
-class NewMeasurement:
-    """One measured value of one outcome of one experiment."""
+class NewExperimentRef:
+    """The ``index``-th (0-based) of the new experiments of the same write, before it has an id.
 
-    experiment_id: str
+    A measurement or status change names its experiment with one of these when that
+    experiment is created by the same write, so new experiments and their results land in
+    one transaction. A plain text id is always an experiment id, even one such as ``"#1"``.
+    """
+
+    index: int
+
+    def __post_init__(self) -> None:
+        if not is_integer(self.index) or self.index < 0:
+            raise ValueError(f"NewExperimentRef.index must be a whole number >= 0, got {self.index!r}")
+
+    def __str__(self) -> str:
+        return f"new experiment {self.index} of this write"
+
+
+ExperimentRef = str | NewExperimentRef
+"""An experiment named by its id, or by its place among the new experiments of the same write."""
+
+
+@dataclass(frozen=True)
+class NewMeasurement:
+    """One measured value of one outcome of one experiment.
+
+    ``replicate`` names the cell when one experiment (one coated powder) is measured in
+    several cells ("A", "B", "1", ...); None for an experiment measured without a label.
+    Each (experiment, outcome, replicate) has one current value.
+    """
+
+    experiment_id: ExperimentRef
     outcome: str
     value: float
     unit: str | None = None
     measured_at: datetime | None = None
     note: str | None = None
+    replicate: str | None = None
 
 
 @dataclass(frozen=True)
 class StatusChange:
-    experiment_id: str
+    """A new status (with a reason for ``failed``/``abandoned``) of one experiment."""
+
+    experiment_id: ExperimentRef
     status: ExperimentStatus
     reason: str | None = None
 
@@ -81,3 +117,17 @@ class WriteReport:
     """Same experiment, outcome and value as already recorded: nothing written (idempotent)."""
     measurements_corrected: int = 0
     status_changes: int = 0
+
+
+@dataclass(frozen=True)
+class RecordReport:
+    """What :meth:`Campaign.record` did."""
+
+    experiment_ids: list[str]
+    """Ids of every experiment the table referred to or created, in table order."""
+    created: list[str] = field(default_factory=list)
+    measurements_added: int = 0
+    measurements_unchanged: int = 0
+    measurements_corrected: int = 0
+    rejected: list[CellProblem] = field(default_factory=list)
+    """Problems of rows left out (only with ``valid_rows_only=True``)."""

@@ -1,8 +1,8 @@
 """Validation of experiment tables at the boundary.
 
 A table has an optional ``experiment_id`` column, parameter columns, outcome columns (NaN
-means "not measured"), and optionally ``failed`` (true/false), ``failure_reason`` and
-``note``. :func:`validate_experiments` checks every cell and raises one
+means "not measured"), and optionally ``replicate`` (the cell's label, see
+:mod:`doe.domain.replicates`), ``failed`` (true/false), ``failure_reason`` and ``note``. :func:`validate_experiments` checks every cell and raises one
 :class:`~doe.errors.DataError` that lists every bad cell; nothing is accepted until the
 whole table is valid. It returns a clean copy with proper types.
 """
@@ -17,10 +17,14 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
-from doe.errors import CellProblem, DataError
+from doe.domain.records import MAX_REPLICATE
+from doe.domain.replicates import REPLICATE_COLUMN
+from doe.errors import CellProblem, DataError, shorten
 
 ID_COLUMN = "experiment_id"
 META_COLUMNS = ("failed", "failure_reason", "note")
+EXPORT_ONLY_COLUMNS = ("status", "batch_id", "config_version", "source", "proposed_by", "proposed_at")
+"""Bookkeeping columns of an exported history: ignored when the file is imported again."""
 _TRUE = {"true", "yes", "y", "1", "failed", "x"}
 _FALSE = {"false", "no", "n", "0", ""}
 MAX_ROWS = 100_000
@@ -38,21 +42,54 @@ def _is_missing(value: Any) -> bool:
     return bool(value is pd.NA or value is pd.NaT)
 
 
+def parse_number(text: str) -> float | None:
+    """The number written in ``text``, or ``None``.
+
+    Like ``float()`` but without its Python-source extras: ``"3_50"`` is not 350 (a typo
+    in a lab sheet must not become a plausible value).
+    """
+    text = text.strip()
+    if "_" in text or not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def _as_number(value: Any) -> float | None:
     if isinstance(value, bool | np.bool_):
         return None
     if isinstance(value, int | float | np.integer | np.floating):
         return float(value)
     if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
+        return parse_number(value)
     return None
 
 
 def allowed_columns(config: CampaignConfig) -> list[str]:
-    return [ID_COLUMN, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
+    return [ID_COLUMN, REPLICATE_COLUMN, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
+
+
+def _replicate_labels(values: list[Any], problems: list[CellProblem]) -> list[str | None]:
+    """The cleaned replicate labels (None = unlabelled); bad ones become problems."""
+    labels: list[str | None] = []
+    for row, value in enumerate(values):
+        if _is_missing(value):
+            labels.append(None)
+            continue
+        if isinstance(value, bool | np.bool_):
+            text = ""
+        elif isinstance(value, float | np.floating) and float(value).is_integer():
+            text = str(int(value))  # a spreadsheet's 1.0 is cell "1"
+        else:
+            text = str(value).strip()
+        if not text or len(text) > MAX_REPLICATE or any(ord(ch) < 32 for ch in text):
+            problems.append(CellProblem(row, REPLICATE_COLUMN, value,
+                                        f"a replicate label is 1 to {MAX_REPLICATE} printable characters "
+                                        "(e.g. A, B or 1, 2); leave it empty for an experiment measured once"))
+        labels.append(text)
+    return labels
 
 
 def validate_experiments(
@@ -85,8 +122,8 @@ def validate_experiments(
     columns = [str(c) for c in table.columns]
     if len(set(columns)) != len(columns):
         dupes = sorted({c for c in columns if columns.count(c) > 1})
-        for c in dupes:
-            problems.append(CellProblem(None, c, c, "the column appears more than once"))
+        raise DataError("the table has repeated column names; keep one column of each name",
+                        [CellProblem(None, c, c, "the column appears more than once") for c in dupes])
     table = table.copy()
     table.columns = columns
     table = table.drop(columns=[c for c in ignore_columns if c in table.columns])
@@ -98,13 +135,20 @@ def validate_experiments(
             lower = {a.lower(): a for a in allowed}
             if c.strip().lower() in lower:
                 hint = f"; did you mean {lower[c.strip().lower()]!r}?"
-            problems.append(CellProblem(None, c, c, f"unknown column{hint} allowed columns: {allowed}"))
+            problems.append(CellProblem(None, c, c, f"unknown column{hint}; allowed columns: {shorten(allowed, 2000)}"))
     if parameters == "required":
         for name in config.parameter_names:
             if name not in table.columns:
                 problems.append(CellProblem(None, name, None, "the parameter column is missing"))
 
     out = pd.DataFrame(index=table.index)
+    replicates: list[str | None] = [None] * len(table)
+    if REPLICATE_COLUMN in table.columns and outcomes_allowed:
+        replicates = _replicate_labels(table[REPLICATE_COLUMN].tolist(), problems)
+        if ID_COLUMN not in table.columns:
+            problems.append(CellProblem(None, ID_COLUMN, None,
+                                        "a table with a replicate column needs experiment_id to group the cells "
+                                        "of one experiment"))
     if ID_COLUMN in table.columns:
         ids: list[str | None] = []
         for row, value in enumerate(table[ID_COLUMN].tolist()):
@@ -115,15 +159,23 @@ def validate_experiments(
             if len(text) > 64 or any(ord(ch) < 32 for ch in text):
                 problems.append(CellProblem(row, ID_COLUMN, value, "an experiment id is at most 64 printable characters"))
             ids.append(text)
-        seen: dict[str, int] = {}
+        seen: dict[tuple[str, str | None], int] = {}
         for row, maybe_id in enumerate(ids):
             if maybe_id is None:
+                if replicates[row] is not None:
+                    problems.append(CellProblem(row, ID_COLUMN, None,
+                                                "a replicate cell needs the experiment_id of its experiment"))
                 continue
-            text = maybe_id
-            if text in seen:
-                problems.append(CellProblem(row, ID_COLUMN, text, f"experiment id repeats row {seen[text]}"))
-            seen[text] = row
+            key = (maybe_id, replicates[row])
+            if key in seen:
+                cell = f" and replicate {replicates[row]!r}" if replicates[row] is not None else ""
+                problems.append(CellProblem(row, ID_COLUMN, maybe_id,
+                                            f"experiment id{cell} repeats row {seen[key]}; give each cell of an "
+                                            "experiment its own replicate label"))
+            seen[key] = row
         out[ID_COLUMN] = pd.Series(ids, index=table.index, dtype=object)
+    if REPLICATE_COLUMN in table.columns and outcomes_allowed:
+        out[REPLICATE_COLUMN] = pd.Series(replicates, index=table.index, dtype=object)
 
     for param in config.parameters:
         if param.name not in table.columns:
@@ -209,10 +261,28 @@ def validate_experiments(
                         problems.append(CellProblem(row, text_col, text[:40] + "...", f"longer than {MAX_TEXT} characters"))
                     texts.append(text)
                 out[text_col] = pd.Series(texts, index=table.index, dtype=object)
+        problems.extend(_failed_with_values(out, config))
 
     if problems:
         raise DataError(f"the table has {len(problems)} problem(s); nothing was recorded", problems)
     return out
+
+
+def _failed_with_values(clean: pd.DataFrame, config: CampaignConfig) -> list[CellProblem]:
+    """A run marked failed (``failed`` true or a ``failure_reason``) must not carry measured values."""
+    flags = clean["failed"] if "failed" in clean.columns else pd.Series(False, index=clean.index)
+    if "failure_reason" in clean.columns:
+        flags = flags | clean["failure_reason"].notna()
+    outcomes = [o for o in config.outcome_names if o in clean.columns]
+    problems = []
+    for row in np.flatnonzero(flags.to_numpy(dtype=bool)):
+        given = [o for o in outcomes if not math.isnan(clean[o].iloc[row])]
+        if given:
+            problems.append(CellProblem(
+                int(row), ",".join(given), {o: float(clean[o].iloc[row]) for o in given},
+                "the run is marked failed (failed or failure_reason) but has measured values; "
+                "clear the values or unmark the failure"))
+    return problems
 
 
 def check_in_space(recipes: pd.DataFrame, config: CampaignConfig, tol: float = 1e-6) -> list[CellProblem]:

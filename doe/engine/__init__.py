@@ -5,6 +5,8 @@ torch, GPyTorch and BoTorch are imported only inside this package.
 
 Modules:
     encoding: engineer units <-> model space (unit cube, log scale, category indices).
+    gp: the exact GP of one outcome (plain torch), fitted by MAP.
+    botorch_model: the GPs as one BoTorch ``Model`` with its ``Posterior`` (imported lazily).
     surrogates: one GP per outcome, the feasibility model, LOO and importance.
     feasibility: kernel logistic regression of run success (failed runs).
     design: seeded space-filling designs that respect the whole space.

@@ -5,7 +5,16 @@
 * Several objectives: ``qLogNoisyExpectedHypervolumeImprovement`` with the reference point
   at the objectives' thresholds (inferred from the observed values where a threshold is
   missing: 10 % of the observed range below the worst observed value).
-* Objective signs follow ``Objective.goal`` (everything is maximised internally).
+* Objective scores follow ``Objective.goal`` (everything is maximised internally): ``y``,
+  ``-y``, or ``-|y - target|`` for a set point. The GP models the measured ``y``; the score
+  is taken of each posterior *sample* (an MC objective), so qLogNEI and qLogNEHVI see the
+  distance to the set point with the model's uncertainty (a sample on either side of the
+  target counts as a miss), not a GP fitted on a folded, kinked transform of the data.
+  A set point's ``tolerance`` plays the role of a threshold (reference point, and for a
+  single objective two outcome constraints ``target - tolerance <= y <= target + tolerance``).
+* ``objective_mode: weighted`` with several objectives: qLogNEI on the weighted desirability
+  of each sample (:class:`doe.domain.objectives.Desirability`, anchored on the training
+  data), so the weights steer the search; the Pareto search is the default.
 * Outcome constraints (``coating_thickness_nm <= 15``) are BoTorch ``constraints=``
   callables on the model outputs: each sample's improvement is weighted by a smooth
   feasibility indicator, so the acquisition uses the probability of meeting them.
@@ -29,15 +38,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from doe.domain.config import CampaignConfig
+from doe.domain.objectives import Desirability, Objective
 from doe.engine.encoding import Encoder
 from doe.engine.feasibility import FeasibilityModel
-from doe.engine.gp import gp_model
 from doe.engine.surrogates import Surrogates
+
+if TYPE_CHECKING:
+    from botorch.acquisition import AcquisitionFunction
+    from torch import Tensor
 
 logger = logging.getLogger(__name__)
 
@@ -120,29 +133,30 @@ def _predicted_best_class() -> Any:
     from botorch.acquisition import AcquisitionFunction
 
     class PredictedBest(AcquisitionFunction):
-        """``sum_q [sign * mean_obj / spread + sum_c log P(constraint c met)]`` of ``X (b, q, d)``.
+        """``sum_q [score(mean) / spread + sum_c log P(constraint c met)]`` of ``X (b, q, d)``.
 
         Args:
             model: the BoTorch model of the used outcomes.
-            index: output of the objective.
-            sign: +1 to maximise, -1 to minimise.
-            spread: observed standard deviation of the objective (puts the mean on the
+            score: the scalar objective of the posterior mean ``(..., q, m) -> (..., q)``
+                (the same objective as the acquisition's, applied to the mean: the
+                recipe the model expects to be best, without a bonus for uncertainty).
+            spread: observed standard deviation of the score (puts the mean on the
                 scale of the log-probabilities).
             limits: ``(output, operator, bound)`` per outcome constraint.
         """
 
-        def __init__(self, model: Any, index: int, sign: float, spread: float,
+        def __init__(self, model: Any, score: Callable[[Any], Any], spread: float,
                      limits: list[tuple[int, str, float]]) -> None:
             super().__init__(model=model)
-            self.index, self.sign, self.spread, self.limits = index, sign, spread, limits
+            self.score, self.spread, self.limits = score, spread, limits
 
         def forward(self, X: Any) -> Any:
             from torch.special import log_ndtr
 
-            posterior = self.model.posterior(X)
+            posterior: Any = self.model.posterior(X)  # doe's or BoTorch's posterior: both have mean and variance
             mean = posterior.mean
             sd = posterior.variance.clamp_min(1e-12).sqrt()
-            value = self.sign * mean[..., self.index] / self.spread
+            value = self.score(mean) / self.spread
             for k, op, bound in self.limits:
                 margin = bound - mean[..., k] if op == "<=" else mean[..., k] - bound
                 value = value + log_ndtr(margin / sd[..., k])
@@ -151,27 +165,65 @@ def _predicted_best_class() -> Any:
     return PredictedBest
 
 
-def _incumbent(surrogates: Surrogates, objective: Any, limits: list[tuple[str, str, float, str]]) -> np.ndarray:
-    """Best measured recipe of ``objective`` among those meeting the measured outcome constraints."""
-    data = surrogates._data[objective.name]
-    meets = np.ones(len(data.y), dtype=bool)
+def _measured_rows(surrogates: Surrogates, names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Model-space recipes ``(n, d)``, their positions ``(n,)`` and values ``(n, len(names))``
+    of the training rows where every outcome of ``names`` was measured."""
+    first = surrogates.training_data(names[0])
+    columns = [dict(zip(surrogates.training_data(n).positions.tolist(),
+                        surrogates.training_data(n).y.tolist(), strict=True)) for n in names]
+    keep = [r for r, p in enumerate(first.positions.tolist()) if all(p in c for c in columns)]
+    positions = first.positions[keep]
+    values = np.array([[c[p] for c in columns] for p in positions.tolist()], dtype=float).reshape(len(keep), len(names))
+    return first.X[keep], positions, values
+
+
+def _incumbent(
+    surrogates: Surrogates,
+    names: list[str],
+    score: Callable[[np.ndarray], np.ndarray],
+    limits: list[tuple[str, str, float, str]],
+) -> np.ndarray | None:
+    """Best measured recipe by ``score`` (of the values of ``names``, ``(n, k) -> (n,)``)
+    among those meeting the measured outcome constraints on other outcomes."""
+    X, positions, values = _measured_rows(surrogates, names)
+    if not len(X):
+        return None
+    meets = np.ones(len(X), dtype=bool)
     for name, op, bound, _ in limits:
-        if name == objective.name:
+        if name in names:
             continue
-        other = surrogates._data[name]
+        other = surrogates.training_data(name)
         measured = dict(zip(other.positions.tolist(), other.y.tolist(), strict=True))
-        for r, position in enumerate(data.positions.tolist()):
+        for r, position in enumerate(positions.tolist()):
             value = measured.get(position)
             if value is not None and not (value <= bound if op == "<=" else value >= bound):
                 meets[r] = False
     if not meets.any():
         meets[:] = True
-    score = np.where(meets, objective.sign * data.y, -np.inf)
-    return data.X[int(np.argmax(score))].copy()
+    ranked = np.where(meets, score(values), -np.inf)
+    return X[int(np.argmax(ranked))].copy()
 
 
-def _signed_observed(surrogates: Surrogates, name: str, sign: float) -> np.ndarray:
-    return sign * surrogates._data[name].y
+def _score_torch(objective: Objective, Y: Tensor) -> Tensor:
+    """:meth:`Objective.score` of model outputs ``Y`` (any shape) of ``objective``."""
+    if objective.goal == "target":
+        return -(Y - float(objective.target)).abs()  # type: ignore[arg-type]
+    return objective.sign * Y
+
+
+def _desirability_torch(desirability: Desirability, index: list[int]) -> Callable[[Tensor], Tensor]:
+    """``Y (..., m) -> (...)``: :meth:`Desirability.value` of the outputs ``index``."""
+    weights = desirability.weights
+    total_weight = sum(weights)
+
+    def value(Y: Tensor) -> Tensor:
+        total: Any = 0.0
+        for i, (o, k) in enumerate(zip(desirability.objectives, index, strict=True)):
+            offset, span = desirability.scale(i)
+            total = total + weights[i] * ((_score_torch(o, Y[..., k]) - offset) / span).clamp_min(0.0)
+        return total / total_weight
+
+    return value
 
 
 def build_acquisition(
@@ -198,7 +250,7 @@ def build_acquisition(
     device = surrogates.device_
     kw = {"dtype": torch.float64, "device": device}
     dropped: list[str] = []
-    objectives = []
+    objectives: list[Objective] = []
     for obj in config.objectives:
         kind = surrogates.kind(obj.name)
         if kind == "gp":
@@ -218,7 +270,7 @@ def build_acquisition(
         if kind == "gp":
             limits.append((con.outcome, con.operator, con.bound, con.text()))
         elif kind == "constant":
-            value = surrogates._data[con.outcome].constant
+            value = surrogates.training_data(con.outcome).constant
             if not con.satisfied(value):
                 logger.warning(
                     "constraint %s: every measurement (%g) violates it and the outcome does not vary; "
@@ -228,44 +280,70 @@ def build_acquisition(
         else:
             logger.info("constraint %s: %r has too little data for a model; not used yet", con.text(), con.outcome)
             dropped.append(con.text())
-    if len(config.objectives) == 1 and objectives and objectives[0].threshold is not None:
+    if len(config.objectives) == 1:
         obj = objectives[0]
-        limits.append((obj.name, ">=" if obj.sign > 0 else "<=", float(obj.threshold), f"{obj.name} threshold"))
+        lower, upper = obj.acceptable_range
+        label = f"{obj.name} {'tolerance' if obj.goal == 'target' else 'threshold'}"
+        if lower is not None:
+            limits.append((obj.name, ">=", float(lower), label))
+        if upper is not None:
+            limits.append((obj.name, "<=", float(upper), label))
     for name, *_ in limits:
         if name not in used:
             used.append(name)
 
-    model = gp_model([surrogates.model(name) for name in used])
+    model = surrogates.acquisition_model(used)
 
     # baseline: successful recipes where any used outcome was measured
     measured = np.zeros(len(surrogates.X_), dtype=bool)
     positions = {int(p): r for r, p in enumerate(surrogates.positions_)}
     for name in used:
-        for p in surrogates._data[name].positions:
+        for p in surrogates.training_data(name).positions:
             measured[positions[int(p)]] = True
     X_baseline = torch.as_tensor(surrogates.X_[measured], **kw)
 
-    constraints = []
+    constraints: list[Callable[[Tensor], Tensor]] = []
     etas = []
     for name, op, bound, _ in limits:
-        j = used.index(name)
-        spread = float(np.std(surrogates._data[name].y)) or 1.0
+        spread = float(np.std(surrogates.training_data(name).y)) or 1.0
         etas.append(max(1e-3, 1e-2 * spread))
-        if op == "<=":
-            constraints.append(lambda Y, j=j, b=bound: Y[..., j] - b)
-        else:
-            constraints.append(lambda Y, j=j, b=bound: b - Y[..., j])
+        constraints.append(_constraint_slack(used.index(name), op, bound))
     eta = torch.tensor(etas, **kw) if etas else 1e-3
 
+    index = [used.index(o.name) for o in objectives]
+    names = [o.name for o in objectives]
+    pareto = len(objectives) > 1 and not config.weighted
+    # the one number a scalar search maximises: of model outputs (torch) and of measured values (numpy)
+    scalar_torch: Callable[[Tensor], Tensor]
+    scalar_numpy: Callable[[np.ndarray], np.ndarray]
+    desirability: Desirability | None = None
+    if len(objectives) == 1:
+        single = objectives[0]
+
+        def scalar_torch(Y: Tensor) -> Tensor:
+            return _score_torch(single, Y[..., index[0]])
+
+        def scalar_numpy(values: np.ndarray) -> np.ndarray:
+            return single.score(values[:, 0])
+    else:
+        desirability = Desirability.from_measured(objectives, [surrogates.training_data(n).y for n in names])
+        scalar_torch = _desirability_torch(desirability, index)
+
+        def scalar_numpy(values: np.ndarray) -> np.ndarray:
+            assert desirability is not None
+            return desirability.value(list(values.T))
+
     spec = AcquisitionSpec(
-        name="qlognei" if len(objectives) == 1 else "qlognehvi",
-        objectives=[o.name for o in objectives],
+        name="qlognehvi" if pareto else ("qlognei" if len(objectives) == 1 else "qlognei-desirability"),
+        objectives=names,
         constraints=[label for *_, label in limits],
         dropped=dropped,
     )
-    reference = _reference_point(surrogates, objectives) if len(objectives) > 1 else None
+    reference = _reference_point(surrogates, objectives) if pareto else None
+    # in the outcome's unit; for a set point, the largest distance from the target
     spec.reference_point = None if reference is None else {
-        o.name: o.sign * v for o, v in zip(objectives, reference, strict=True)
+        o.name: (-v if o.goal == "target" else o.sign * v)
+        for o, v in zip(objectives, reference, strict=True)
     }
     weighted = surrogates.feasibility_.active_
     spec.feasibility_weighted = weighted
@@ -273,13 +351,17 @@ def build_acquisition(
     def make(X_pending: np.ndarray | None) -> Any:
         sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
         pending = torch.as_tensor(X_pending, **kw) if X_pending is not None and len(X_pending) else None
-        if len(objectives) == 1:
-            sign = objectives[0].sign
+        acqf: AcquisitionFunction
+        if not pareto:
+
+            def scalar_objective(Y: Tensor, X: Tensor | None = None) -> Tensor:
+                return scalar_torch(Y)
+
             acqf = qLogNoisyExpectedImprovement(
                 model=model,
                 X_baseline=X_baseline,
                 sampler=sampler,
-                objective=GenericMCObjective(lambda Y, X=None, s=sign: s * Y[..., 0]),
+                objective=GenericMCObjective(scalar_objective),
                 constraints=constraints or None,
                 eta=eta,
                 X_pending=pending,
@@ -288,15 +370,17 @@ def build_acquisition(
             )
         else:
             assert reference is not None
-            idx = [used.index(o.name) for o in objectives]
-            signs = torch.tensor([o.sign for o in objectives], **kw)
+
+            def scored_objectives(Y: Tensor, X: Tensor | None = None) -> Tensor:
+                return torch.stack([_score_torch(o, Y[..., k]) for o, k in zip(objectives, index, strict=True)], -1)
+
             _skip_fused_kernel_compilation()
             acqf = qLogNoisyExpectedHypervolumeImprovement(
                 model=model,
                 ref_point=torch.tensor(reference, **kw),
                 X_baseline=X_baseline,
                 sampler=sampler,
-                objective=GenericMCMultiOutputObjective(lambda Y, X=None, idx=idx, s=signs: Y[..., idx] * s),
+                objective=GenericMCMultiOutputObjective(scored_objectives),
                 constraints=constraints or None,
                 eta=eta,
                 X_pending=pending,
@@ -307,21 +391,28 @@ def build_acquisition(
             acqf = _feasibility_weighted_class()(acqf, surrogates.feasibility_, surrogates.encoder_)
         return acqf
 
-    if len(objectives) > 1:
+    if pareto:
         return AcquisitionFactory(make), spec
 
-    objective = objectives[0]
-    index = used.index(objective.name)
-    spread = float(np.std(surrogates._data[objective.name].y)) or 1.0
+    _, _, values = _measured_rows(surrogates, names)
+    spread = float(np.std(scalar_numpy(values))) if len(values) else 0.0
+    spread = spread or 1.0
     output_limits = [(used.index(name), op, bound) for name, op, bound, _ in limits]
 
     def make_best_guess() -> Any:
-        acqf = _predicted_best_class()(model, index, objective.sign, spread, output_limits)
+        acqf = _predicted_best_class()(model, scalar_torch, spread, output_limits)
         if weighted:
             acqf = _feasibility_weighted_class()(acqf, surrogates.feasibility_, surrogates.encoder_)
         return acqf
 
-    return AcquisitionFactory(make, make_best_guess, _incumbent(surrogates, objective, limits)), spec
+    return AcquisitionFactory(make, make_best_guess, _incumbent(surrogates, names, scalar_numpy, limits)), spec
+
+
+def _constraint_slack(output: int, operator: str, bound: float) -> Callable[[Tensor], Tensor]:
+    """BoTorch's constraint callable for ``output <= bound`` or ``>= bound``: feasible where it is <= 0."""
+    if operator == "<=":
+        return lambda Y: Y[..., output] - bound
+    return lambda Y: bound - Y[..., output]
 
 
 def _skip_fused_kernel_compilation() -> None:
@@ -340,15 +431,16 @@ def _skip_fused_kernel_compilation() -> None:
 
 
 def _reference_point(surrogates: Surrogates, objectives: list[Any]) -> list[float]:
-    """Reference point in the maximisation orientation (``sign * value``)."""
+    """Reference point in score space (:meth:`Objective.score`: larger is better)."""
     ref = []
     for o in objectives:
-        if o.threshold is not None:
-            ref.append(o.sign * float(o.threshold))
+        worst = o.worst_score
+        if worst is not None:
+            ref.append(worst)
             continue
-        values = _signed_observed(surrogates, o.name, o.sign)
+        values = o.score(surrogates.training_data(o.name).y)
         span = float(values.max() - values.min())
         value = float(values.min()) - INFERRED_REFERENCE_MARGIN * (span if span > 0 else max(1.0, abs(float(values.min()))))
-        logger.info("objective %r has no threshold; reference point inferred at %g", o.name, o.sign * value)
+        logger.info("objective %r has no threshold; reference point inferred at score %g", o.name, value)
         ref.append(value)
     return ref

@@ -16,6 +16,7 @@ import logging
 import numpy as np
 
 from doe.engine.encoding import Encoder
+from doe.engine.lattice import Lattice
 from doe.errors import ProposalError
 
 logger = logging.getLogger(__name__)
@@ -56,13 +57,15 @@ def _enumerate(encoder: Encoder, fixed: dict[int, float]) -> np.ndarray | None:
 def sample_space(encoder: Encoder, n: int, seed: int, fixed: dict[int, float] | None = None) -> np.ndarray:
     """``n`` seeded space-filling recipes in the model space, ``(n, d)``.
 
-    Every row is inside the bounds, on allowed discrete values and labels, equal to
-    ``fixed`` (model-space value per dimension) and satisfies every linear constraint.
+    Every row is inside the bounds, on allowed discrete values and labels, on the lab's
+    resolution grid (nearest feasible grid point, :class:`doe.engine.lattice.Lattice`), equal
+    to ``fixed`` (model-space value per dimension) and satisfies every linear constraint.
     Rows may repeat only in spaces with few recipes.
     """
     from torch.quasirandom import SobolEngine
 
     fixed = dict(fixed or {})
+    lattice = Lattice(encoder)
     engine = SobolEngine(encoder.dim, scramble=True, seed=seed)
     kept: list[np.ndarray] = []
     count = 0
@@ -71,12 +74,21 @@ def sample_space(encoder: Encoder, n: int, seed: int, fixed: dict[int, float] | 
     while count < n and drawn < 32_768:
         X = _apply_fixed(_map_unit(encoder, engine.draw(batch).double().numpy()), fixed)
         drawn += batch
-        X = X[encoder.feasible(X)]
+        X = lattice.nearest(X, set(fixed))[0] if lattice else X[encoder.feasible(X)]
         kept.append(X)
         count += len(X)
     if count >= n:
         return np.vstack(kept)[:n]
-    return _sample_polytope(encoder, n, seed, fixed)
+    X = _sample_polytope(encoder, n, seed, fixed)
+    if lattice:
+        X = lattice.nearest(X, set(fixed))[0]
+        if not len(X):
+            raise ProposalError(
+                "no recipe on the parameters' resolution grid satisfies the linear constraints (with the fixed "
+                "values); use a finer resolution or relax a constraint"
+            )
+        X = X[np.arange(n) % len(X)]
+    return X
 
 
 def _sample_polytope(encoder: Encoder, n: int, seed: int, fixed: dict[int, float]) -> np.ndarray:

@@ -105,6 +105,14 @@ class Encoder:
             return float(min(max(math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo))), lo), hi))
         return float(min(max(lo + u * (hi - lo), lo), hi))
 
+    def to_model(self, i: int, value: float) -> float:
+        """Model-space value of the number ``value`` (engineer units) of numeric column ``i``."""
+        return self._num_to_unit(i, value)
+
+    def to_engineer(self, i: int, u: float) -> float:
+        """Engineer-unit value of model-space value ``u`` of numeric column ``i``."""
+        return self._unit_to_num(i, u)
+
     def _constraint_to_model(self, con: Any) -> LinearConstraintModel:
         coefs, rhs = con.as_less_equal()
         indices, values = [], []
@@ -267,7 +275,7 @@ class Encoder:
         slack = self.constraint_slack(X)
         if slack.shape[1] == 0:
             return np.ones(len(slack), dtype=bool)
-        return (slack >= -self.constraint_tolerance()[None, :]).all(axis=1)
+        return np.asarray((slack >= -self.constraint_tolerance()[None, :]).all(axis=1))
 
     def interior_point(self, fixed: dict[int, float] | None = None) -> np.ndarray | None:
         """A point deep inside the linear constraints (Chebyshev centre), or None if infeasible."""

@@ -20,6 +20,11 @@ recipe of a batch of two or more, and every second batch of one, is the model's 
 (:class:`PredictedBest`) in a box half as wide, unless a measured, pending or chosen recipe
 is already there.
 
+Parameters with a lab resolution: each slot's refined recipes are rounded to their
+neighbouring grid points, infeasible roundings dropped, and the acquisition evaluated again
+on the rest; the slot takes the best (:mod:`doe.engine.lattice`). So the batch is built
+from grid recipes, each later slot conditioned on the rounded ones before it.
+
 A recipe that repeats a measured, pending or already chosen one is replaced by the best
 untested recipe of a fresh feasible Sobol pool.
 """
@@ -35,6 +40,7 @@ import numpy as np
 from doe.engine.acquisition import AcquisitionFactory
 from doe.engine.design import sample_space
 from doe.engine.encoding import Encoder
+from doe.engine.lattice import Lattice
 from doe.engine.settings import EngineSettings
 from doe.errors import ProposalError
 
@@ -177,6 +183,8 @@ def optimize_space(
     X_near: np.ndarray | None = None,
     pending: np.ndarray | None = None,
     best_guess_slot: bool = False,
+    region_width: float | None = None,
+    explore: tuple[int, float] | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """``n`` model-space recipes ``(n, d)`` that maximise the acquisition (sequential greedy batch).
 
@@ -201,9 +209,15 @@ def optimize_space(
         pending: recipes proposed or running ``(m, d)``.
         best_guess_slot: make the last recipe the model's best guess (see
             :func:`best_guess_turn`).
+        region_width: width of the trust region (fraction of each continuous range);
+            ``None``: the whole space. Only used where the factory has an incumbent.
+        explore: ``(column, model-space value)`` held in the first slot (an untried label,
+            see :func:`doe.engine.trust.untried_values`); the slot is an ordinary one when
+            no feasible recipe has that value.
 
     Returns:
-        The recipes and, per recipe, how it was chosen: ``"acquisition"`` or ``"best_guess"``.
+        The recipes and, per recipe, how it was chosen: ``"acquisition"``, ``"best_guess"``
+        or ``"explore_untried"``.
     """
     import torch
 
@@ -219,14 +233,24 @@ def optimize_space(
     pending = np.zeros((0, encoder.dim)) if pending is None else np.asarray(pending, dtype=float)
     incumbent = make.incumbent
     region = None
-    if incumbent is not None and settings.trust_region_width is not None:
-        region = trust_region(encoder, incumbent, settings.trust_region_width, fixed)
+    if incumbent is not None and region_width is not None:
+        region = trust_region(encoder, incumbent, region_width, fixed)
     acqf = make(pending)
     base_pending = acqf.X_pending
     chosen: list[np.ndarray] = []
     how: list[str] = []
+    lattice = Lattice(encoder)
 
-    def search(slot_acqf: Any, box: np.ndarray | None, slot: int) -> np.ndarray:
+    def on_grid(slot_acqf: Any, X: Any, slot: int) -> np.ndarray:
+        """The best feasible grid rounding of the refined recipes ``X`` ``(k, 1, d)`` (acquisition re-checked)."""
+        R, _ = lattice.roundings(encoder.snap(X[:, 0].cpu().numpy()), set(fixed))
+        if not len(R):
+            logger.info("no refined recipe rounds to a feasible grid point; using a feasible grid pool")
+            R = sample_space(encoder, settings.raw_samples, seed + 101 * slot + 1, fixed)
+        values = _evaluate(slot_acqf, torch.as_tensor(R, **kw))
+        return R[int(torch.argmax(values))]
+
+    def search(slot_acqf: Any, box: np.ndarray | None, slot: int, fixed: dict[int, float] = fixed) -> np.ndarray:
         starts = _starts(slot_acqf, encoder, fixed, near, settings.num_restarts, settings.raw_samples,
                          seed + 101 * slot, rng, device, box)
         if starts is None:
@@ -252,6 +276,8 @@ def optimize_space(
             )
             X = torch.cat([X, refined])
             values = torch.cat([values.reshape(-1), refined_values.reshape(-1)])
+        if lattice:
+            return on_grid(slot_acqf, X, slot)
         return X[int(torch.argmax(values)), 0].cpu().numpy()
 
     for slot in range(n):
@@ -266,12 +292,20 @@ def optimize_space(
                 how.append("best_guess")
                 continue
             logger.info("the best guess is a recipe already measured, pending or chosen; using the acquisition")
+        if explore is not None and slot == 0 and n > 1:
+            held = {**fixed, explore[0]: explore[1]}
+            if encoder.interior_point(held) is not None:
+                x = search(acqf, region, slot, held)
+                if not _close_to_any(encoder, x, np.vstack([avoid, *chosen])):
+                    chosen.append(x)
+                    how.append("explore_untried")
+                    continue
         chosen.append(search(acqf, region, slot))
         how.append("acquisition")
     X_np = encoder.snap(np.vstack(chosen))
     X_np = _apply_fixed(X_np, fixed)
     X_np = encoder.repair(X_np, centre)
-    return _replace_repeats(make, encoder, X_np, fixed, avoid, pending, seed, device), how
+    return replace_repeats(make, encoder, X_np, fixed, avoid, pending, seed, device), how
 
 
 def best_guess_turn(settings: EngineSettings, n: int, n_known: int) -> bool:
@@ -309,7 +343,7 @@ def _apply_fixed(X: np.ndarray, fixed: dict[int, float]) -> np.ndarray:
     return X
 
 
-def _replace_repeats(
+def replace_repeats(
     make: Callable[[np.ndarray | None], Any], encoder: Encoder, X: np.ndarray, fixed: dict[int, float],
     avoid: np.ndarray, pending: np.ndarray, seed: int, device: Any,
 ) -> np.ndarray:

@@ -20,17 +20,23 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter, DiscreteParameter
+from doe.domain.values import is_integer
 from doe.engine.acquisition import build_acquisition
 from doe.engine.design import initial_design
 from doe.engine.encoding import Encoder
+from doe.engine.lattice import Lattice
 from doe.engine.optimize import (
     best_guess_turn,
     choose_candidates,
     optimize_space,
+    replace_repeats,
     sequential_values,
+    trust_region,
 )
 from doe.engine.settings import EngineSettings
+from doe.engine.shared import optimize_shared
 from doe.engine.surrogates import Surrogates, numerics, seeded, single_thread
+from doe.engine.trust import TrustRegionState, adapt_trust_region, untried_values
 from doe.errors import ProposalError
 
 logger = logging.getLogger(__name__)
@@ -87,10 +93,11 @@ def _supports_model(config: CampaignConfig, surrogates: Surrogates, settings: En
     best = 0
     for name in config.objective_names:
         if surrogates.kind(name) == "gp":
-            best = max(best, len(set(surrogates.encoder_.keys(surrogates._data[name].X))))
+            best = max(best, len(set(surrogates.encoder_.keys(surrogates.training_data(name).X))))
     return best >= needed
 
 
+@single_thread()
 def propose(
     config: CampaignConfig,
     experiments: pd.DataFrame,
@@ -124,24 +131,7 @@ def propose(
         ProposalError: ``n`` < 1, fixed values or constraints leave no recipe, or fewer than
             ``n`` untested candidates remain.
     """
-    with single_thread():
-        return _propose(config, experiments, n, pending=pending, fixed=fixed, candidates=candidates,
-                        seed=seed, settings=settings, surrogates=surrogates)
-
-
-def _propose(
-    config: CampaignConfig,
-    experiments: pd.DataFrame,
-    n: int,
-    *,
-    pending: pd.DataFrame | None = None,
-    fixed: dict[str, Any] | None = None,
-    candidates: pd.DataFrame | None = None,
-    seed: int = 0,
-    settings: EngineSettings | None = None,
-    surrogates: Surrogates | None = None,
-) -> Proposal:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+    if not is_integer(n) or n < 1:
         raise ProposalError(f"number of recipes to propose: must be a whole number >= 1, got {n!r}")
     n = int(n)
     settings = settings if settings is not None else EngineSettings()
@@ -157,7 +147,7 @@ def _propose(
     if surrogates is None:
         surrogates = Surrogates(config, settings).fit(experiments, seed=seed)
     else:
-        surrogates._check_fitted()
+        surrogates.check_fitted()
     device = surrogates.device_
     X_done = surrogates.X_
     if pending is not None and len(pending):
@@ -183,6 +173,10 @@ def _propose(
         "log_scale_parameters": [encoder.names[i] for i in sorted(encoder.log_dims)],
         "reference_point": None,
     }
+    # furnace-shared columns still free to choose (a fixed value already holds for the batch)
+    shared = [encoder.names.index(k) for k in config.batch_shared if k not in fixed] if n > 1 else []
+    if config.batch_shared:
+        model_settings["batch_shared"] = list(config.batch_shared)
     values = np.full(n, np.nan)
     built = None
     if _supports_model(config, surrogates, settings):
@@ -191,10 +185,16 @@ def _propose(
     if built is None:
         strategy = "initial_design"
         with seeded(seed, device):
+            batch_fixed = dict(fixed_model)
+            if shared:  # the batch's shared values: those of the first space-filling recipe
+                first = initial_design(encoder, 1, X_avoid, seed, fixed_model, pool=X_cand)
+                batch_fixed.update({i: float(first[0, i]) for i in shared})
+                if X_cand is not None:
+                    X_cand = X_cand[np.all(np.abs(X_cand[:, shared] - first[0, shared]) <= 1e-9, axis=1)]
             if X_cand is not None:
-                X_new = initial_design(encoder, n, X_avoid, seed, fixed_model, pool=X_cand)
+                X_new = initial_design(encoder, n, X_avoid, seed, batch_fixed, pool=X_cand)
             else:
-                X_new = initial_design(encoder, n, X_avoid, seed, fixed_model)
+                X_new = initial_design(encoder, n, X_avoid, seed, batch_fixed)
         model_settings["acquisition"] = None
         logger.info("proposing %d recipe(s) from the space-filling initial design", n)
     else:
@@ -209,22 +209,46 @@ def _propose(
             feasibility_weighted=spec.feasibility_weighted,
         )
         n_known = len(experiments) + (0 if pending is None else len(pending))
+        region = _trust_region_state(config, experiments, settings)
         guess = best_guess_turn(settings, n, n_known)
         with seeded(seed, device), numerics():
-            if X_cand is not None:
+            if X_cand is not None and shared:
+                X_new = _shared_candidates(make, encoder, X_cand, n, shared, X_pending, device)
+                how = ["acquisition"] * n
+            elif X_cand is not None:
                 picked, how = choose_candidates(make, X_cand, n, X_pending, device, best_guess_slot=guess)
                 X_new = X_cand[picked]
+            elif shared:
+                box = None
+                if make.incumbent is not None and region.width is not None:
+                    box = trust_region(encoder, make.incumbent, region.width, fixed_model)
+                near = _best_measured(surrogates, config)
+
+                def per_row(held: dict[int, float]) -> np.ndarray:
+                    return optimize_space(make, encoder, n, held, X_avoid, settings, seed, device,
+                                          X_near=near, pending=X_pending, region_width=region.width)[0]
+
+                X_new = optimize_shared(make, encoder, n, shared, fixed_model, settings, seed, device,
+                                        pending=X_pending, box=box, per_row=per_row)
+                batch_fixed = {**fixed_model, **{i: float(X_new[0, i]) for i in shared}}
+                X_new = replace_repeats(make, encoder, X_new, batch_fixed, X_avoid, X_pending, seed, device)
+                how = ["acquisition"] * n
             else:
+                explore = None
+                if settings.explore_untried and n > 1:
+                    untried = untried_values(encoder, X_avoid, fixed_model, settings.explore_untried)
+                    explore = (untried[0][0], untried[0][1]) if untried else None
                 X_new, how = optimize_space(make, encoder, n, fixed_model, X_avoid, settings, seed, device,
                                             X_near=_best_measured(surrogates, config), pending=X_pending,
-                                            best_guess_slot=guess)
+                                            best_guess_slot=guess, region_width=region.width, explore=explore)
             values = sequential_values(make, X_new, X_pending, device)
         row_strategy = [strategy if h == "acquisition" else h for h in how]
         if make.incumbent is not None and X_cand is None and settings.trust_region_width is not None:
             centre = encoder.decode(make.incumbent[None, :]).iloc[0]
             model_settings["trust_region"] = {
                 "centre": {k: (v.item() if hasattr(v, "item") else v) for k, v in centre.items()},
-                "width": settings.trust_region_width,
+                "mode": settings.trust_region,
+                **region.to_dict(),
             }
         logger.info("proposing %d recipe(s) by %s", n, strategy)
     if built is None:
@@ -232,7 +256,7 @@ def _propose(
     if X_cand is not None:
         strategy += "+candidates"
         row_strategy = [s + "+candidates" for s in row_strategy]
-    recipes = encoder.decode(X_new)
+    recipes = Lattice(encoder).exact(encoder.decode(X_new), skip=set(fixed))
     for name, value in fixed.items():  # exact fixed values, not a round trip through the encoding
         p = config.parameter(name)
         recipes[name] = str(value) if isinstance(p, CategoricalParameter) else float(value)
@@ -243,14 +267,57 @@ def _propose(
     return Proposal(recipes=table, strategy=strategy, model_settings=model_settings)
 
 
+def _trust_region_state(config: CampaignConfig, experiments: pd.DataFrame, settings: EngineSettings) -> TrustRegionState:
+    """The trust region of this batch: fixed, or replayed from the history (one objective)."""
+    width = settings.trust_region_width
+    if width is None or settings.trust_region == "fixed" or len(config.objectives) != 1:
+        return TrustRegionState(width=width, successes=0, failures=0, restarts=0)
+    objective = config.objectives[0]
+    values = (pd.to_numeric(experiments[objective.name], errors="coerce").to_numpy(dtype=float)
+              if objective.name in experiments.columns else np.full(len(experiments), np.nan))
+    if "failed" in experiments.columns:
+        values = np.where(experiments["failed"].fillna(False).astype(bool).to_numpy(), np.nan, values)
+    return adapt_trust_region(objective.score(values), initial_width=width,
+                              n_initial=settings.design_size(len(config.parameters)), dim=len(config.parameters))
+
+
+def _shared_candidates(
+    make: Any, encoder: Encoder, X_cand: np.ndarray, n: int, shared: list[int], X_pending: np.ndarray, device: Any
+) -> np.ndarray:
+    """From a finite set: for each combination of shared values offered by at least ``n``
+    candidates, the greedy batch among them; the batch with the best joint acquisition wins."""
+    import torch
+
+    groups: dict[tuple[float, ...], list[int]] = {}
+    for r, row in enumerate(X_cand):
+        groups.setdefault(tuple(np.round(row[shared], 12)), []).append(r)
+    best, best_value = None, -np.inf
+    acqf = make(X_pending if len(X_pending) else None)
+    for rows in groups.values():
+        if len(rows) < n:
+            continue
+        picked, _ = choose_candidates(make, X_cand[rows], n, X_pending, device)
+        batch = X_cand[rows][picked]
+        with torch.no_grad():
+            value = float(acqf(torch.as_tensor(batch, dtype=torch.float64, device=device).unsqueeze(0)).reshape(-1)[0])
+        if value > best_value:
+            best, best_value = batch, value
+    if best is None:
+        raise ProposalError(
+            f"no combination of the shared values {[encoder.names[i] for i in shared]} is offered by {n} "
+            "untested candidates; add candidates or ask for fewer"
+        )
+    return best
+
+
 def _best_measured(surrogates: Surrogates, config: CampaignConfig, k: int = 8) -> np.ndarray:
     """Up to ``k`` measured recipes with the best value of each modelled objective."""
     rows = []
     for obj in config.objectives:
         if surrogates.kind(obj.name) != "gp":
             continue
-        data = surrogates._data[obj.name]
-        order = np.argsort(-obj.sign * data.y)[:k]
+        data = surrogates.training_data(obj.name)
+        order = np.argsort(-obj.score(data.y))[:k]
         rows.append(data.X[order])
     return np.vstack(rows) if rows else np.zeros((0, surrogates.encoder_.dim))
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from doe.domain.values import is_integer, is_real_number
 from doe.errors import ProposalError
 
 
@@ -37,6 +38,16 @@ class EngineSettings:
             continuous parameter's range wide; discrete values and labels stay free.
             ``None`` searches the whole space. Several objectives always search the whole
             space (there is no single best recipe to centre on).
+        trust_region: ``"fixed"``: the box keeps ``trust_region_width``; ``"adaptive"``: it
+            grows after improvements, shrinks after runs that did not improve and restarts
+            over the whole space when it collapses (TuRBO-style, replayed from the history:
+            :func:`doe.engine.trust.adapt_trust_region`), starting at ``trust_region_width``.
+            One objective only; the default is the one the paired benchmark supports
+            (``benchmarks/results/search_v2_virtual.md``: neither mode, nor the untried-label slot, beat the fixed box significantly over 20 paired seeds).
+        explore_untried: batches of two or more give their first slot to a categorical label
+            or discrete value that fewer than this many finished or pending experiments
+            have used (the least used first, its other values chosen by the acquisition);
+            ``0`` switches this off.
         best_guess: one objective: every second batch of one is the model's best guess
             (highest predicted objective, weighted by the probabilities of meeting the
             outcome constraints and of the run succeeding) within ``best_guess_width`` of
@@ -67,6 +78,8 @@ class EngineSettings:
     maxiter_alternating: int = 1
     lbfgs_maxiter: int = 12
     trust_region_width: float | None = 0.4
+    trust_region: Literal["fixed", "adaptive"] = "fixed"
+    explore_untried: int = 0
     best_guess: bool = True
     best_guess_width: float = 0.2
     kernel: Literal["rbf", "matern52"] = "rbf"
@@ -77,35 +90,39 @@ class EngineSettings:
             raise ProposalError(f"EngineSettings.device: must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
         for name in ("num_restarts", "raw_samples", "mc_samples", "fit_maxiter", "lbfgs_maxiter"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_integer(value) or value < 1:
                 raise ProposalError(f"EngineSettings.{name}: must be a whole number >= 1, got {value!r}")
         if self.raw_samples < self.num_restarts:
             raise ProposalError(
                 f"EngineSettings.raw_samples ({self.raw_samples}) must be at least num_restarts ({self.num_restarts})"
             )
-        if isinstance(self.maxiter_alternating, bool) or not isinstance(self.maxiter_alternating, int) or self.maxiter_alternating < 0:
+        if not is_integer(self.maxiter_alternating) or self.maxiter_alternating < 0:
             raise ProposalError(f"EngineSettings.maxiter_alternating: must be a whole number >= 0, got {self.maxiter_alternating!r}")
         for name in ("trust_region_width", "best_guess_width"):
             value = getattr(self, name)
             if value is None and name == "trust_region_width":
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value <= 1.0:
+            if not is_real_number(value) or not 0.0 < value <= 1.0:
                 raise ProposalError(f"EngineSettings.{name}: must be a fraction in (0, 1]"
                                     f"{' or None' if name == 'trust_region_width' else ''}, got {value!r}")
+        if self.trust_region not in ("fixed", "adaptive"):
+            raise ProposalError(f"EngineSettings.trust_region: must be 'fixed' or 'adaptive', got {self.trust_region!r}")
+        if not is_integer(self.explore_untried) or self.explore_untried < 0:
+            raise ProposalError(f"EngineSettings.explore_untried: must be a whole number >= 0, got {self.explore_untried!r}")
         if not isinstance(self.best_guess, bool):
             raise ProposalError(f"EngineSettings.best_guess: must be True or False, got {self.best_guess!r}")
         if self.kernel not in ("rbf", "matern52"):
             raise ProposalError(f"EngineSettings.kernel: must be 'rbf' or 'matern52', got {self.kernel!r}")
         prior = self.lengthscale_prior
         if (not isinstance(prior, tuple | list) or len(prior) != 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in prior)
+                or not all(is_real_number(v) and math.isfinite(v) for v in prior)
                 or prior[1] <= 0):
             raise ProposalError(
                 f"EngineSettings.lengthscale_prior: must be (loc, scale) with finite numbers and scale > 0, got {prior!r}"
             )
         object.__setattr__(self, "lengthscale_prior", (float(prior[0]), float(prior[1])))
         size = self.initial_design_size
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 2):
+        if size is not None and (not is_integer(size) or size < 2):
             raise ProposalError(f"EngineSettings.initial_design_size: must be None or a whole number >= 2, got {size!r}")
 
     def to_dict(self) -> dict[str, Any]:

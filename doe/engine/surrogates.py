@@ -9,15 +9,20 @@ Model: :class:`~doe.engine.gp.ExactGP`, an RBF (or Matern-5/2) kernel with one l
 per parameter (ARD) on the encoded numbers and on the Hamming distance of the labels, a
 dimension-scaled log-normal lengthscale prior as in BoTorch (``EngineSettings.kernel`` and
 ``lengthscale_prior``) and a log-normal noise prior; the acquisition
-sees the GPs through :func:`~doe.engine.gp.gp_model` (a BoTorch ``Model``).
+sees the GPs through :meth:`Surrogates.acquisition_model` (a BoTorch ``Model``, see
+:mod:`doe.engine.botorch_model`). The training data of each outcome is readable through
+:meth:`Surrogates.training_data` (an :class:`OutcomeData`).
 
 Few or awkward data never crash a fit:
 
 * no or one measurement of an outcome: no model, predictions NaN (logged);
 * a constant outcome (all measurements equal): a constant model, sd 0 (logged);
-* duplicates and replicates: the GP's noise term absorbs them;
-* a failed hyperparameter fit (not positive definite, no convergence): refitted with a higher
-  noise floor, then default hyperparameters (logged); never raised.
+* duplicate recipes: the GP's noise term absorbs them; replicate cells of one experiment
+  arrive as their mean with ``<outcome>_n``/``<outcome>_sd`` and count as ``n`` cells
+  (noise variance divided by ``n``, their scatter informs the noise);
+* a failed hyperparameter fit (not positive definite, no evaluable point): refitted with a
+  higher noise floor (a warning names the outcome and the error), then, if that fails too, the
+  prior's typical hyperparameters (a warning says so); never raised.
 
 Outcomes that the acquisition needs (objectives, constrained outcomes) are fitted in
 :meth:`Surrogates.fit`; the other outcomes are fitted on first use (predictions).
@@ -29,19 +34,23 @@ import contextlib
 import logging
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.replicates import n_column, sd_column
 from doe.engine.encoding import Encoder
 from doe.engine.feasibility import FeasibilityModel
 from doe.engine.gp import MIN_NOISE, ExactGP
 from doe.engine.settings import EngineSettings
 from doe.errors import ProposalError
+
+if TYPE_CHECKING:
+    from doe.engine.botorch_model import GPModel
 
 logger = logging.getLogger(__name__)
 
@@ -93,21 +102,61 @@ def single_thread() -> Iterator[None]:
 
 @contextlib.contextmanager
 def numerics() -> Iterator[None]:
-    """Quiet BoTorch's advisory warnings and let Cholesky retry with more jitter."""
-    import gpytorch
+    """Quiet BoTorch's advisory warnings (category ``BotorchWarning``: numerics, optimisation
+    stops, bad initial candidates) inside; other warnings pass."""
+    from botorch.exceptions.warnings import BotorchWarning
 
-    with warnings.catch_warnings(), gpytorch.settings.cholesky_max_tries(6):
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=BotorchWarning)
         yield
 
 
-@dataclass
-class _OutcomeData:
+@dataclass(frozen=True)
+class OutcomeData:
+    """The training data of one outcome, as the surrogates see it (read-only).
+
+    Attributes:
+        X: model-space recipes of the successful experiments where the outcome was measured, ``(n, d)``.
+        y: the measured values, engineer units, ``(n,)``.
+        positions: row positions of those experiments in the table given to :meth:`Surrogates.fit`, ``(n,)``.
+        kind: how the outcome is modelled: ``"gp"``, ``"constant"`` (all values equal) or
+            ``"none"`` (fewer than :data:`MIN_POINTS` measurements).
+        constant: the value of a constant outcome (the first value otherwise; NaN if none).
+        cells: replicate cells behind each value of ``y`` (its mean), ``(n,)``; ones when
+            the experiments were measured once. ``None`` given: ones.
+        within_ss: sum of squared deviations of each experiment's cells from their mean,
+            engineer units squared, ``(n,)`` (0 for one cell). ``None`` given: zeros.
+    """
+
     X: np.ndarray
     y: np.ndarray
-    positions: np.ndarray  # row positions in the fit table
+    positions: np.ndarray
     kind: Literal["none", "constant", "gp"]
     constant: float = math.nan
+    cells: np.ndarray | None = None
+    within_ss: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.cells is None:
+            object.__setattr__(self, "cells", np.ones(len(self.y)))
+        if self.within_ss is None:
+            object.__setattr__(self, "within_ss", np.zeros(len(self.y)))
+        for array in (self.X, self.y, self.positions, self.cells, self.within_ss):
+            assert array is not None
+            array.flags.writeable = False
+
+
+def _replicate_arrays(table: pd.DataFrame, outcome: str) -> tuple[np.ndarray, np.ndarray]:
+    """Cells behind each row's value of ``outcome`` (>= 1) and their within-experiment sum of
+    squares, from the optional ``<outcome>_n`` and ``<outcome>_sd`` columns."""
+    n_col, sd_col = n_column(outcome), sd_column(outcome)
+    cells = (pd.to_numeric(table[n_col], errors="coerce").to_numpy(dtype=float) if n_col in table.columns
+             else np.ones(len(table)))
+    cells = np.where(np.isfinite(cells) & (cells >= 1), cells, 1.0)
+    sd = (pd.to_numeric(table[sd_col], errors="coerce").to_numpy(dtype=float) if sd_col in table.columns
+          else np.zeros(len(table)))
+    sd = np.where(np.isfinite(sd) & (sd >= 0), sd, 0.0)
+    return cells, (cells - 1.0) * sd**2
 
 
 class Surrogates:
@@ -131,18 +180,20 @@ class Surrogates:
         self.settings = settings if settings is not None else EngineSettings()
 
     # ------------------------------------------------------------------ fitting
+    @single_thread()
     def fit(self, experiments: pd.DataFrame, seed: int = 0) -> Surrogates:
         """Fit the feasibility model and the GPs the acquisition needs; returns ``self``.
 
         Args:
             experiments: finished experiments: parameter columns, any outcome columns (NaN =
-                not measured), optional bool ``failed``.
-            seed: seeds hyperparameter restarts and the feasibility features.
+                not measured; the mean of an experiment's replicate cells), optional bool
+                ``failed``, optional ``<outcome>_n`` (cells behind the mean; missing or NaN:
+                one) and ``<outcome>_sd`` (their sample sd; missing or NaN: 0). A mean of
+                several cells gets a proportionally smaller noise variance in its GP
+                (see :meth:`doe.engine.gp.ExactGP.fit`).
+            seed: seeds the hyperparameter fits (which rows form the fitting subset above
+                :data:`~doe.engine.gp.FIT_SUBSET` measurements) and the feasibility features.
         """
-        with single_thread():
-            return self._fit(experiments, seed)
-
-    def _fit(self, experiments: pd.DataFrame, seed: int = 0) -> Surrogates:
         encoder = Encoder(self.config)
         usable = encoder.usable_rows(experiments)
         table = experiments.loc[usable]
@@ -163,12 +214,14 @@ class Surrogates:
         self.X_ = X
         self.failed_ = failed | no_result
         self.feasibility_ = FeasibilityModel().fit(encoder.to_features(X), self.failed_, seed=seed)
-        self._data: dict[str, _OutcomeData] = {}
+        self._data: dict[str, OutcomeData] = {}
         self._models: dict[str, Any] = {}
         self.n_train_: dict[str, int] = {}
         for j, name in enumerate(outcomes):
             rows = ~self.failed_ & ~np.isnan(Y[:, j])
             y = Y[rows, j]
+            cells, within_ss = _replicate_arrays(table, name)
+            cells, within_ss = cells[rows], within_ss[rows]
             kind: Literal["none", "constant", "gp"]
             if len(y) < MIN_POINTS:
                 kind = "none"
@@ -184,25 +237,50 @@ class Surrogates:
                 )
             else:
                 kind = "gp"
-            self._data[name] = _OutcomeData(X[rows], y, self.positions_[rows], kind, float(y[0]) if len(y) else math.nan)
+            self._data[name] = OutcomeData(X[rows], y, self.positions_[rows], kind,
+                                           float(y[0]) if len(y) else math.nan, cells, within_ss)
             self.n_train_[name] = len(y)
         self.fitted_outcomes_ = [o for o in outcomes if self._data[o].kind != "none"]
         for name in acquisition_outcomes(self.config):
             self.model(name)
         return self
 
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
+        """Raise :class:`~doe.errors.ProposalError` unless :meth:`fit` has run."""
         if not hasattr(self, "fitted_outcomes_"):
             raise ProposalError("these surrogates are not fitted yet: call fit() first")
 
     def kind(self, outcome: str) -> Literal["none", "constant", "gp"]:
         """How ``outcome`` is modelled: ``"gp"``, ``"constant"`` or ``"none"`` (too little data)."""
-        self._check_fitted()
+        self.check_fitted()
         return self._data[outcome].kind
 
-    def model(self, outcome: str) -> Any:
+    def training_data(self, outcome: str) -> OutcomeData:
+        """The training data of ``outcome`` (read-only arrays).
+
+        Raises:
+            ProposalError: not fitted yet, or ``outcome`` is not an outcome of the campaign.
+        """
+        self.check_fitted()
+        if outcome not in self._data:
+            raise ProposalError(f"outcome {outcome!r}: not an outcome of this campaign; outcomes: {list(self._data)}")
+        return self._data[outcome]
+
+    def acquisition_model(self, outcomes: Sequence[str]) -> GPModel:
+        """The GPs of ``outcomes`` (each of kind ``"gp"``) as one BoTorch ``Model``, outputs in that order."""
+        from doe.engine.botorch_model import GPModel
+
+        gps = []
+        for name in outcomes:
+            gp = self.model(name)
+            if gp is None:
+                raise ProposalError(f"outcome {name!r} has no GP (kind {self.kind(name)!r}); it cannot enter the acquisition")
+            gps.append(gp)
+        return GPModel(gps)
+
+    def model(self, outcome: str) -> ExactGP | None:
         """The fitted :class:`ExactGP` of ``outcome`` (fitted now if needed); None unless kind is gp."""
-        self._check_fitted()
+        self.check_fitted()
         data = self._data[outcome]
         if data.kind != "gp":
             return None
@@ -212,7 +290,7 @@ class Surrogates:
             needed = outcome in acquisition_outcomes(self.config)
             maxiter = self.settings.fit_maxiter if needed else min(self.settings.fit_maxiter, LAZY_FIT_MAXITER)
             with single_thread():
-                self._models[outcome] = self._fit_gp(outcome, data.X, data.y, self.seed_ * 1009 + index, maxiter)
+                self._models[outcome] = self._fit_gp(outcome, data, self.seed_ * 1009 + index, maxiter)
         return self._models[outcome]
 
     def _new_gp(self) -> ExactGP:
@@ -222,12 +300,14 @@ class Surrogates:
     def _cat_sizes(self) -> dict[int, int]:
         return {i: len(v) for i, v in self.encoder_.cat_dims.items()}
 
-    def _fit_gp(self, outcome: str, X: np.ndarray, y: np.ndarray, seed: int, maxiter: int) -> ExactGP:
+    def _fit_gp(self, outcome: str, data: OutcomeData, seed: int, maxiter: int) -> ExactGP:
+        X, y = data.X, data.y
         last_error: Exception | None = None
         for noise_floor in (MIN_NOISE, 1e-3, 1e-2):
             try:
                 gp = self._new_gp()
-                gp.fit(X, y, maxiter=maxiter, seed=seed, noise_floor=noise_floor)
+                gp.fit(X, y, maxiter=maxiter, seed=seed, noise_floor=noise_floor, cells=data.cells,
+                       within_ss=data.within_ss)
                 if noise_floor != MIN_NOISE:
                     logger.warning("outcome %r: GP refitted with a noise floor of %g after: %s", outcome, noise_floor, last_error)
                 return gp
@@ -240,7 +320,8 @@ class Surrogates:
         )
         gp = self._new_gp()
         mu, sigma = gp.ls_prior
-        return gp.set_hyperparameters(np.full(self.encoder_.dim, math.exp(mu - sigma**2)), 0.1, 0.0, X, y)
+        return gp.set_hyperparameters(np.full(self.encoder_.dim, math.exp(mu - sigma**2)), 0.1, 0.0, X, y,
+                                      cells=data.cells)
 
     # ------------------------------------------------------------------ prediction
     def _posterior_mean_sd(self, outcome: str, X_np: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -253,6 +334,7 @@ class Surrogates:
         if data.kind == "constant":
             return np.full(n, data.constant), np.zeros(n)
         gp = self.model(outcome)
+        assert gp is not None  # kind is "gp"
         means, sds = [], []
         with torch.no_grad(), single_thread():
             for start in range(0, n, 2048):
@@ -268,7 +350,7 @@ class Surrogates:
         """:meth:`predict` for model-space recipes ``(n, d)``."""
         from scipy.stats import norm
 
-        self._check_fitted()
+        self.check_fitted()
         X = np.asarray(X, dtype=float).reshape(-1, self.encoder_.dim)
         out: dict[str, np.ndarray] = {}
         for name in self.config.outcome_names:
@@ -299,7 +381,7 @@ class Surrogates:
             model's success probability times the probability of meeting each outcome
             constraint (an unmodelled constrained outcome counts as 1).
         """
-        self._check_fitted()
+        self.check_fitted()
         X = self.encoder_.encode(recipes)
         result = self.predict_encoded(X)
         result.index = recipes.index
@@ -318,15 +400,17 @@ class Surrogates:
         """
         import torch
 
-        self._check_fitted()
+        self.check_fitted()
         frames = []
         for name in self.fitted_outcomes_:
             data = self._data[name]
             if data.kind == "constant":
                 mean, sd = np.full(len(data.y), data.constant), np.zeros(len(data.y))
             else:
+                gp = self.model(name)
+                assert gp is not None  # kind is "gp"
                 with torch.no_grad(), single_thread():
-                    mean, sd = self.model(name).loo()
+                    mean, sd = gp.loo()
             frames.append(
                 pd.DataFrame(
                     {"experiment_index": data.positions.astype(int), "outcome": name, "measured": data.y,
@@ -353,7 +437,7 @@ class Surrogates:
         """
         from torch.quasirandom import SobolEngine
 
-        self._check_fitted()
+        self.check_fitted()
         enc = self.encoder_
         outcomes = [o for o in self.fitted_outcomes_ if self._data[o].kind == "gp"]
         base = SobolEngine(enc.dim, scramble=True, seed=self.seed_).draw(n_base).double().numpy()

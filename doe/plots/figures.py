@@ -60,7 +60,7 @@ def best_so_far_figure(history: pd.DataFrame, config: CampaignConfig) -> go.Figu
     """
     objectives = config.objectives
     fig = make_subplots(rows=len(objectives), cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=[text(f"{o.name} ({o.goal})") for o in objectives])
+                        subplot_titles=[text(f"{o.name} ({o.goal_text()})") for o in objectives])
     done = history[history["status"] == "completed"] if "status" in history.columns else history
     for row, objective in enumerate(objectives, start=1):
         values = done[objective.name].astype(float) if objective.name in done.columns else pd.Series(dtype=float)
@@ -75,13 +75,19 @@ def best_so_far_figure(history: pd.DataFrame, config: CampaignConfig) -> go.Figu
             legendgroup="measured",
         ), row=row, col=1)
         if len(values):
-            best = values.cummax() if objective.goal == "maximize" else values.cummin()
+            if objective.goal == "target":  # the measured value closest to the set point so far
+                score = pd.Series(objective.score(values.to_numpy()), index=values.index)
+                best = values.where(score >= score.cummax()).ffill()
+            else:
+                best = values.cummax() if objective.goal == "maximize" else values.cummin()
             fig.add_trace(go.Scatter(
                 x=x, y=best.to_numpy(), mode="lines", line={"shape": "hv", "color": FRONT_COLOR, "width": 2},
                 name="best so far", showlegend=row == 1, legendgroup="best",
             ), row=row, col=1)
         if objective.threshold is not None:
             fig.add_hline(y=objective.threshold, line_dash="dot", line_color=OTHER_COLOR, row=row, col=1)
+        if objective.target is not None:
+            fig.add_hline(y=objective.target, line_dash="dash", line_color=FRONT_COLOR, row=row, col=1)
         fig.update_yaxes(title_text=_label(config, objective.name), row=row, col=1)
     fig.update_xaxes(title_text="measured experiment (in order)", row=len(objectives), col=1)
     if len(done) <= 20:

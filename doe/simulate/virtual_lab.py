@@ -118,7 +118,9 @@ import pandas as pd
 
 from doe.domain import CampaignConfig, validate_experiments
 from doe.domain.parameters import ContinuousParameter, DiscreteParameter
+from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.table import ID_COLUMN
+from doe.domain.values import is_integer
 from doe.errors import ConfigError, DataError
 from doe.templates import resolve_config
 
@@ -146,6 +148,12 @@ NOISE_SD: dict[str, float] = {
     "coating_thickness_nm": 1.0,
 }
 """Measurement noise: sd in the outcome's unit; for the resistance, the sd of its logarithm."""
+
+POWDER_SHARE = 0.5
+"""Share of the :data:`NOISE_SD` variance that belongs to the coated powder (shared by its
+cells in ``VirtualLab.run(..., replicates=k)``); the rest is independent cell-to-cell noise
+(electrode loading, crimping, electrolyte filling)."""
+MAX_REPLICATES = 100
 
 FAILURE_REASON = (
     "dispersion gelled/flocculated before mixing (solid content {S:g} mg/mL, ligand ratio "
@@ -304,7 +312,7 @@ class VirtualLab:
     NOISE_SD: ClassVar[dict[str, float]] = NOISE_SD
 
     def __init__(self, seed: int | None = None, noise: bool = True, failures: bool = True) -> None:
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
+        if seed is not None and (not is_integer(seed) or seed < 0):
             raise DataError(f"seed must be a non-negative integer or None, got {seed!r}")
         self.seed = seed
         self.noise = bool(noise)
@@ -365,32 +373,54 @@ class VirtualLab:
         out = pd.DataFrame({k: values[k] for k in keep}, index=recipes.index)
         return _with_ids(out, ids)
 
-    def run(self, recipes: pd.DataFrame) -> pd.DataFrame:
-        """Make and test every recipe once: noisy measurements, or a failed run.
+    def run(self, recipes: pd.DataFrame, replicates: int | None = None) -> pd.DataFrame:
+        """Make and test every recipe: noisy measurements, or a failed run.
 
         Args:
             recipes: one recipe per row in template parameter columns; ``experiment_id`` is
                 kept, other extra columns (predictions, notes) are ignored.
+            replicates: ``None`` (default): one cell per recipe, no ``replicate`` column.
+                ``k`` (>= 1): one coated powder per recipe built into ``k`` cells, returned as
+                ``k`` rows per recipe (recipe after recipe) with a ``replicate`` column
+                ``"1"`` ... ``"k"``. The cells of one powder share a powder-level deviation
+                (its coating came out a little better or worse: variance
+                :data:`POWDER_SHARE` of :data:`NOISE_SD` squared) and each cell adds its own
+                independent cell-level noise (the rest), so the mean of ``k`` cells is
+                closer to the recipe's expected value than one cell, but never closer than the
+                powder-level scatter. A gelled dispersion gives no powder: every cell fails.
 
         Returns:
-            One row per recipe, same index and order: ``experiment_id`` (if given), every
-            outcome (NaN for a failed run), ``failed`` (bool) and ``failure_reason``
-            (str or None).
+            One row per recipe and cell, recipes in order: ``experiment_id`` (if given),
+            ``replicate`` (when ``replicates`` is given), every outcome (NaN for a failed
+            run), ``failed`` (bool) and ``failure_reason`` (str or None). Without
+            ``replicates`` the index is the recipes' index.
 
         Raises:
-            DataError: naming every bad cell (missing column, unknown category, out of bounds).
+            DataError: naming every bad cell (missing column, unknown category, out of bounds),
+                or a ``replicates`` that is not a whole number from 1 to 100.
         """
+        if replicates is not None and (not is_integer(replicates) or not 1 <= int(replicates) <= MAX_REPLICATES):
+            raise DataError(f"replicates must be a whole number from 1 to {MAX_REPLICATES} (cells per recipe), "
+                            f"got {replicates!r}")
         clean, ids = self._validate(recipes)
         arrays = {name: clean[name].to_numpy() for name in self.config.parameter_names}
         values = expected_outcomes(arrays)
         n = len(clean)
+        k = 1 if replicates is None else int(replicates)
         # draw every random number even when switched off, so noise and failures use the
         # same stream whatever the other setting is
         z = self._rng.standard_normal((n, len(OUTCOMES)))
         u = self._rng.random(n)
+        if replicates is not None:  # powder effect (z) plus independent cell noise per cell
+            cell = self._rng.standard_normal((n, k, len(OUTCOMES)))
+            z = math.sqrt(POWDER_SHARE) * z[:, None, :] + math.sqrt(1.0 - POWDER_SHARE) * cell
+        else:
+            z = z[:, None, :]
+        rows = np.repeat(np.arange(n), k)  # recipe of each output row
+        z = z.reshape(n * k, len(OUTCOMES))
         out: dict[str, Any] = {}
         for j, name in enumerate(OUTCOMES):
-            mean = values[name]
+            mean = values[name][rows]
             if not self.noise:
                 out[name] = mean.copy()
             elif name == "interfacial_resistance_ohm":
@@ -401,11 +431,11 @@ class VirtualLab:
             out[name] = np.clip(out[name], 0.0, 100.0)
         for name in ("first_cycle_discharge_capacity_mah_per_g", "interfacial_resistance_ohm"):
             out[name] = np.maximum(out[name], 0.0)
-        out["coating_thickness_nm"] = np.where(values["coating_thickness_nm"] > 0,
+        out["coating_thickness_nm"] = np.where(values["coating_thickness_nm"][rows] > 0,
                                                np.maximum(out["coating_thickness_nm"], 0.0), 0.0)
         failed = (u < values["failure_probability"]) if self.failures else np.zeros(n, dtype=bool)
         for name in OUTCOMES:
-            out[name] = np.where(failed, np.nan, out[name])
+            out[name] = np.where(failed[rows], np.nan, out[name])
         reasons: list[str | None] = [None] * n
         for i in np.flatnonzero(failed):
             reasons[i] = FAILURE_REASON.format(
@@ -414,11 +444,16 @@ class VirtualLab:
                 solv=arrays["dispersion_solvent"][i],
                 s=round(float(arrays["sonication_time_min"][i]), 1),
             )
-        frame = pd.DataFrame(out, index=recipes.index)
-        frame["failed"] = failed.astype(bool)
-        frame["failure_reason"] = pd.Series(reasons, index=recipes.index, dtype=object)
+        index = recipes.index if replicates is None else pd.RangeIndex(n * k)
+        frame = pd.DataFrame(out, index=index)
+        frame["failed"] = failed[rows].astype(bool)
+        frame["failure_reason"] = pd.Series([reasons[i] for i in rows], index=index, dtype=object)
+        if replicates is not None:
+            frame.insert(0, REPLICATE_COLUMN, [str(c + 1) for c in np.tile(np.arange(k), n)])
         if failed.any():
             logger.debug("virtual lab: %d of %d runs failed", int(failed.sum()), n)
+        if ids is not None and replicates is not None:
+            ids = pd.Series(ids.to_numpy(dtype=object)[rows])
         return _with_ids(frame, ids)
 
     def optimum(self, n_samples: int = 200_000, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -61,9 +61,11 @@ class CampaignStore(Protocol):
         Order inside the transaction: new experiments, then measurements, then status changes.
         ``WriteReport.experiment_ids`` lists the ids of ``new_experiments`` in order (assigned
         ``E0001``, ``E0002``, ... where ``experiment_id`` is None). A measurement or status
-        change whose ``experiment_id`` is ``"#<k>"`` refers to ``new_experiments[k]`` of the
-        same call (so new experiments and their results land in one transaction).
-        A measurement equal to the current value of (experiment, outcome) is skipped
+        change whose ``experiment_id`` is ``NewExperimentRef(k)`` refers to ``new_experiments[k]``
+        of the same call (so new experiments and their results land in one transaction).
+        Each (experiment, outcome, replicate) has one current value; another replicate label
+        of the same experiment is a new measurement.
+        A measurement equal to the current value of (experiment, outcome, replicate) is skipped
         (idempotent). A different value raises ConflictError (nothing written) unless
         ``allow_corrections``: then the old value is kept as superseded history.
         An unknown experiment id, an existing id in ``new_experiments`` or a status change
@@ -73,12 +75,14 @@ class CampaignStore(Protocol):
     def experiments(self, name: str) -> pd.DataFrame:
         """Every experiment in creation order with columns: experiment_id, status, batch_id,
         config_version, source, <each parameter of the *latest* config and of older ones>,
-        <each outcome: current value, NaN if not measured>, failure_reason, proposed_by,
+        <each outcome: current value (the mean of its replicate cells), NaN if not measured>,
+        when any experiment has several cells of an outcome: <outcome>_sd and <outcome>_n of
+        every outcome (see :mod:`doe.domain.replicates`), failure_reason, proposed_by,
         proposed_at, seed, predictions (dict), model_settings (dict), package_version."""
 
     def measurements(self, name: str, include_superseded: bool = False) -> pd.DataFrame:
-        """experiment_id, outcome, value, unit, measured_at, recorded_by, recorded_at, note,
-        superseded (bool)."""
+        """experiment_id, outcome, replicate (the cell's label, None if unlabelled), value, unit,
+        measured_at, recorded_by, recorded_at, note, superseded (bool); one row per cell."""
 
     def audit(self, name: str) -> pd.DataFrame:
         """at, actor, action, experiment_id, detail (text), in order."""

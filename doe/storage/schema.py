@@ -1,6 +1,6 @@
 """The database schema of the campaign store (SQLAlchemy Core tables).
 
-Five tables::
+Seven tables::
 
     campaigns        one row per campaign: unique name, archived flag, a revision counter that
                      every write bumps (cache key) and the counter behind experiment ids E0001...
@@ -8,9 +8,13 @@ Five tables::
     experiments      one row per experiment: lifecycle status, parameters (JSON text),
                      provenance (proposed_by/at, seed, model settings, package version,
                      predictions at proposal time)
-    measurements     one row per measured value; a correction keeps the old row with
-                     ``superseded`` set and a link to the row that replaced it
+    measurements     one row per measured value of one cell (``replicate`` label, '' for an
+                     experiment measured once without a label); a correction keeps the old
+                     row with ``superseded`` set and a link to the row that replaced it
     audit_log        who did what when, one row per change
+    users            built-in and single-sign-on accounts of the web app: name, role, Argon2
+                     password hash (none for SSO accounts), e-mail, disabled flag
+    memberships      which user is a member of which campaign (engineers plan and record there)
 
 JSON documents are stored as text (``json.dumps``) so that SQLite and PostgreSQL store the
 same bytes and an export reproduces them exactly. Times are stored in UTC.
@@ -130,6 +134,10 @@ measurements = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("experiment_pk", sa.Integer, sa.ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
     sa.Column("outcome", sa.String(64), nullable=False),
+    # The cell of a replicated experiment ("A", "B", "1", ...); '' = no label (one cell).
+    # Not NULL: unique indexes treat NULLs as distinct, and '' keeps one current value per
+    # unlabelled (experiment, outcome) enforced by uq_measurements_current.
+    sa.Column("replicate", sa.String(32), nullable=False, server_default=""),
     sa.Column("value", sa.Double, nullable=False),
     sa.Column("unit", sa.String(32), nullable=True),
     sa.Column("measured_at", UtcDateTime(), nullable=True),
@@ -139,11 +147,12 @@ measurements = sa.Table(
     sa.Column("superseded", sa.Boolean(create_constraint=False), nullable=False),
     sa.Column("superseded_by", sa.Integer, sa.ForeignKey("measurements.id"), nullable=True),
     sa.Index("ix_measurements_experiment_pk", "experiment_pk"),
-    # At most one current value per (experiment, outcome), even under concurrent writers.
+    # At most one current value per (experiment, outcome, replicate), even under concurrent writers.
     sa.Index(
         "uq_measurements_current",
         "experiment_pk",
         "outcome",
+        "replicate",
         unique=True,
         sqlite_where=sa.text("superseded = 0"),
         postgresql_where=sa.text("superseded = false"),
@@ -163,7 +172,38 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_campaign_id", "campaign_id"),
 )
 
+ROLE_VALUES = ("viewer", "engineer", "admin")
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("disabled", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("username"),
+    sa.UniqueConstraint("email"),
+    sa.CheckConstraint(_in("role", ROLE_VALUES), name="role"),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("added_at", UtcDateTime(), nullable=False),
+    sa.Column("added_by", sa.String(200), nullable=False),
+    sa.UniqueConstraint("user_id", "campaign_id"),
+)
+
 __all__ = [
+    "ROLE_VALUES",
     "SOURCE_VALUES",
     "STATUS_VALUES",
     "UtcDateTime",
@@ -172,5 +212,7 @@ __all__ = [
     "config_versions",
     "experiments",
     "measurements",
+    "memberships",
     "metadata",
+    "users",
 ]

@@ -1,9 +1,9 @@
-"""Small pieces every page uses: error display, the person acting, the selected campaign."""
+"""Small pieces every page uses: error display, who is signed in and what they may do, the
+selected campaign."""
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass
 from types import TracebackType
@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from doe.campaign import Campaign
+from doe.domain.access import Identity, Permission, allowed, refusal
 from doe.domain.config import CampaignConfig
 from doe.errors import DataError, DoeError
 from doe.ui import resources, state
@@ -120,24 +121,44 @@ def show_flash() -> None:
         getattr(st, kind)(plain(text))
 
 
-def actor() -> str | None:
-    """The person acting, as entered in the sidebar (None if not entered yet)."""
-    name = st.session_state.get(state.ACTOR)
-    return name.strip() if isinstance(name, str) and name.strip() else None
+def identity() -> Identity:
+    """The person using the app in this run (set by :func:`doe.ui.signin.signed_in`)."""
+    who = st.session_state.get(state.IDENTITY)
+    if not isinstance(who, Identity):  # a page run without the entry (cannot happen in the app)
+        raise DoeError("nobody is signed in; reload the page")
+    return who
 
 
-def default_actor() -> str:
-    """``DOE_ACTOR`` (set by ``doe app --actor NAME``): the sidebar's name until the person types
-    another one ("" when unset)."""
-    return os.environ.get(ACTOR_ENV, "").strip()
+def _campaign_for(permission: Permission, campaign: str | None) -> str | None:
+    if campaign is None and permission in ("plan", "record"):
+        selected = st.session_state.get(state.CAMPAIGN)
+        return selected if isinstance(selected, str) else None
+    return campaign
 
 
-def require_actor() -> str | None:
-    """The person acting, or a warning asking for the name (then None: change nothing)."""
-    name = actor()
-    if name is None:
-        st.warning("Enter your name in the sidebar first: doe records who made each change.")
-    return name
+def can(permission: Permission, campaign: str | None = None) -> bool:
+    """Whether the person signed in may do ``permission`` (in the selected campaign for plan
+    and record, unless ``campaign`` is given)."""
+    return allowed(identity(), permission, _campaign_for(permission, campaign))
+
+
+def refused(permission: Permission, campaign: str | None = None) -> bool:
+    """True, with a plain note saying why, when the person may not do ``permission``."""
+    reason = refusal(identity(), permission, _campaign_for(permission, campaign))
+    if reason is not None:
+        st.info(reason)
+    return reason is not None
+
+
+def require(permission: Permission, campaign: str | None = None) -> str | None:
+    """The name to record as acting, or (with a warning) None when the person signed in may
+    not do ``permission``: then change nothing."""
+    who = identity()
+    reason = refusal(who, permission, _campaign_for(permission, campaign))
+    if reason is not None:
+        st.warning(reason)
+        return None
+    return who.username
 
 
 def current_handle() -> resources.CampaignHandle | None:
@@ -195,10 +216,12 @@ class FileUpload:
     mapping_text: str
     valid_rows_only: bool
     person: str
+    allow_duplicates: bool = False
 
 
 def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mapping_key: str,
-                     valid_key: str) -> FileUpload | None:
+                     valid_key: str, duplicates_key: str,
+                     permission: Permission = "record") -> FileUpload | None:
     """The upload form shared by the Campaigns (history import) and Record (results) pages;
     returns the submitted file once it and the person acting are known, else None."""
     with st.form(form):
@@ -206,14 +229,19 @@ def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mappi
         mapping_text = st.text_area("Column mapping (optional), one per line: file column = doe column",
                                     key=mapping_key, placeholder="CE (%) = first_cycle_ce_pct")
         valid_only = st.checkbox("Record the valid rows and list the others", key=valid_key)
+        duplicates = st.checkbox("Record rows again that match recorded experiments (true repeat runs)",
+                                 key=duplicates_key,
+                                 help="Without it, rows without experiment_id whose parameters and values "
+                                      "are already recorded are refused, so a file imported twice is not doubled.")
         submitted = st.form_submit_button(submit)
     if not submitted:
         return None
     if upload is None:
         st.warning("Choose a CSV or Excel file first.")
         return None
-    person = require_actor()
+    person = require(permission)
     if person is None:
         return None
     file_format: Literal["csv", "xlsx"] = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
-    return FileUpload(upload.name, upload.getvalue(), file_format, mapping_text or "", bool(valid_only), person)
+    return FileUpload(upload.name, upload.getvalue(), file_format, mapping_text or "", bool(valid_only), person,
+                      bool(duplicates))

@@ -1,7 +1,7 @@
 """The campaign configuration as editable tables, and back (no Streamlit here).
 
 The Campaigns page shows a configuration as three editors: a parameter table, an outcome
-table and a list of constraints. :func:`tables_from_config` fills them from a configuration;
+table and a list of constraints, plus the objective mode (Pareto or weighted). :func:`tables_from_config` fills them from a configuration;
 :func:`config_from_tables` turns the edited tables into a validated
 :class:`~doe.domain.config.CampaignConfig` or raises one :class:`~doe.errors.ConfigError`
 that lists every problem (row, column, value, what is allowed).
@@ -20,9 +20,11 @@ from doe.domain.parameters import ContinuousParameter, DiscreteParameter
 from doe.errors import ConfigError
 
 PARAMETER_TYPES = ("continuous", "discrete", "categorical")
-OUTCOME_ROLES = ("maximize", "minimize", "measure only")
+OUTCOME_ROLES = ("maximize", "minimize", "target", "measure only")
+OBJECTIVE_MODES = ("pareto", "weighted")
 PARAMETER_COLUMNS = ("name", "type", "lower", "upper", "values", "unit", "log_scale", "reference", "description")
-OUTCOME_COLUMNS = ("name", "role", "threshold", "weight", "unit", "description")
+OUTCOME_COLUMNS = ("name", "role", "target", "tolerance", "threshold", "weight", "unit", "description")
+_OUTCOME_NUMBERS = ("target", "tolerance", "threshold", "weight")
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,13 @@ class ConfigTables:
             comma-separated text for discrete and categorical parameters).
         outcomes: one row per objective or measured outcome, columns :data:`OUTCOME_COLUMNS`.
         constraints: one constraint per line, e.g. ``coating_thickness_nm <= 15``.
+        objective_mode: ``pareto`` or ``weighted`` (matters with several objectives).
     """
 
     parameters: pd.DataFrame
     outcomes: pd.DataFrame
     constraints: str
+    objective_mode: str = "pareto"
 
 
 def empty_tables() -> ConfigTables:
@@ -48,7 +52,8 @@ def empty_tables() -> ConfigTables:
         "unit": "C", "log_scale": False, "reference": None, "description": None,
     }], columns=list(PARAMETER_COLUMNS))
     outcomes = pd.DataFrame([{
-        "name": "yield_pct", "role": "maximize", "threshold": None, "weight": None, "unit": "%", "description": None,
+        "name": "yield_pct", "role": "maximize", "target": None, "tolerance": None, "threshold": None,
+        "weight": None, "unit": "%", "description": None,
     }], columns=list(OUTCOME_COLUMNS))
     return ConfigTables(_typed_parameters(parameters), _typed_outcomes(outcomes), "")
 
@@ -72,17 +77,18 @@ def tables_from_config(config: CampaignConfig) -> ConfigTables:
             row["values"] = ", ".join(p.values)
         rows.append(row)
     outcomes: list[dict[str, Any]] = [
-        {"name": o.name, "role": o.goal, "threshold": o.threshold, "weight": o.weight, "unit": o.unit,
-         "description": o.description} for o in config.objectives
+        {"name": o.name, "role": o.goal, "target": o.target, "tolerance": o.tolerance, "threshold": o.threshold,
+         "weight": o.weight, "unit": o.unit, "description": o.description} for o in config.objectives
     ] + [
-        {"name": o.name, "role": "measure only", "threshold": None, "weight": None, "unit": o.unit,
-         "description": o.description} for o in config.outcomes
+        {"name": o.name, "role": "measure only", "target": None, "tolerance": None, "threshold": None,
+         "weight": None, "unit": o.unit, "description": o.description} for o in config.outcomes
     ]
     constraints = "\n".join(c.text() for c in config.constraints)
     return ConfigTables(
         _typed_parameters(pd.DataFrame(rows, columns=list(PARAMETER_COLUMNS))),
         _typed_outcomes(pd.DataFrame(outcomes, columns=list(OUTCOME_COLUMNS))),
         constraints,
+        config.objective_mode,
     )
 
 
@@ -100,7 +106,9 @@ def _typed_outcomes(table: pd.DataFrame) -> pd.DataFrame:
     table = table.copy()
     for c in ("name", "role", "unit", "description"):
         table[c] = table[c].astype(object).where(table[c].notna(), None)
-    for c in ("threshold", "weight"):
+    for c in _OUTCOME_NUMBERS:
+        if c not in table.columns:
+            table[c] = None
         table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
     return table.reset_index(drop=True)
 
@@ -198,7 +206,7 @@ def config_from_tables(
         item = {"name": oname}
         if role != "measure only":
             item["goal"] = role
-            for key in ("threshold", "weight"):
+            for key in _OUTCOME_NUMBERS:
                 if (value := _number(row.get(key), f"{where}, {key}", problems)) is not None:
                     item[key] = value
         for key in ("unit", "description"):
@@ -216,6 +224,8 @@ def config_from_tables(
         data["constraints"] = constraints
     if seed is not None:
         data["seed"] = seed
+    if tables.objective_mode != "pareto":
+        data["objective_mode"] = tables.objective_mode
     if problems:
         try:
             CampaignConfig.from_dict(data)
@@ -228,6 +238,7 @@ def config_from_tables(
 
 
 __all__ = [
+    "OBJECTIVE_MODES",
     "OUTCOME_COLUMNS",
     "OUTCOME_ROLES",
     "PARAMETER_COLUMNS",

@@ -1,7 +1,8 @@
 """The doe web app: ``streamlit run app.py`` or ``streamlit run <this file>`` (what ``doe app``
 runs, so the app works from an installed package).
 
-The entry sets up the page, the sidebar (who is acting, which campaign) and the navigation
+The entry sets up the page, asks for a sign-in where accounts or single sign-on are
+configured (:mod:`doe.ui.signin`), the sidebar (who is signed in, which campaign) and the navigation
 over the pages in :mod:`doe.ui.pages`; the pages read widgets, call :class:`doe.Campaign` and
 render. The database is ``DOE_DATABASE_URL`` or the default SQLite file under ``DOE_HOME``.
 """
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from doe.ui import components, resources, state
+from doe.domain.access import Identity
+from doe.ui import components, resources, signin, state
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +48,10 @@ def configure_logging() -> None:
         root.propagate = False
 
 
-def sidebar(url: str, demo: str | None) -> None:
-    """Who is acting and which campaign is open."""
+def sidebar(url: str, demo: str | None, identity: Identity) -> None:
+    """Who is signed in and which campaign is open."""
     with st.sidebar:
-        st.session_state.setdefault(state.ACTOR, components.default_actor())
-        st.text_input("Your name", key=state.ACTOR, placeholder="e.g. A. Researcher",
-                      help="Recorded with every change you make (audit trail).")
+        signin.sidebar_account(identity)
         names = resources.campaigns(url)["name"].astype(str).tolist()
         wanted = st.session_state.pop(state.NEXT_CAMPAIGN, None)
         if wanted is None and state.CAMPAIGN not in st.session_state:
@@ -64,7 +64,8 @@ def sidebar(url: str, demo: str | None) -> None:
         st.selectbox("Campaign", names, key=state.CAMPAIGN,
                      help="Archived campaigns are hidden; restore them on the Campaigns page.")
         components.keep_in_url(state.URL_CAMPAIGN, st.session_state.get(state.CAMPAIGN))
-        st.caption(f"Database: `{mask_url(url)}`")
+        if identity.role == "admin":  # the URL names the server and user: not for everyone
+            st.caption(f"Database: `{mask_url(url)}`")
 
 
 def main() -> None:
@@ -77,8 +78,17 @@ def main() -> None:
         demo = resources.demo_campaign(url)
     if not opening.ok:
         st.stop()
+    identity = None
+    with components.guard("checking who is signed in") as checking:
+        identity = signin.signed_in(url)
+    if not checking.ok:
+        st.stop()
+    if identity is None:  # only the sign-in page, no navigation, no campaign names
+        st.navigation([st.Page(signin.sign_in_page, title="Sign in", url_path="sign-in")],
+                      position="hidden").run()
+        return
     with components.guard("listing the campaigns") as listing:
-        sidebar(url, demo)
+        sidebar(url, demo, identity)
     if not listing.ok:
         st.stop()
     pages = [

@@ -6,8 +6,16 @@ Widgets that tests and the browser test address are keyed with these names too.
 from __future__ import annotations
 
 # --- the session
-ACTOR = "actor"
-"""The person acting (sidebar text input); recorded with every change."""
+USER = "signed_in_user"
+"""The account name of the person signed in with a built-in account (kept across runs)."""
+IDENTITY = "identity"
+"""The :class:`doe.domain.access.Identity` of this run (read afresh each run); its name is
+recorded with every change."""
+SIGN_IN_USER = "sign_in_user"
+SIGN_IN_PASSWORD = "sign_in_password"
+SIGN_OUT = "sign_out"
+SIGNED_OUT_NOTE = "signed_out_note"
+SSO_SIGN_IN = "sso_sign_in"
 CAMPAIGN = "campaign"
 """The selected campaign's name (sidebar selectbox)."""
 NEXT_CAMPAIGN = "next_campaign"
@@ -26,9 +34,11 @@ NEW_DESCRIPTION = "campaigns_new_description"
 NEW_PARAMETERS = "campaigns_new_parameters"
 NEW_OUTCOMES = "campaigns_new_outcomes"
 NEW_CONSTRAINTS = "campaigns_new_constraints"
+NEW_OBJECTIVE_MODE = "campaigns_new_objective_mode"
 EDIT_PARAMETERS = "campaigns_edit_parameters"
 EDIT_OUTCOMES = "campaigns_edit_outcomes"
 EDIT_CONSTRAINTS = "campaigns_edit_constraints"
+EDIT_OBJECTIVE_MODE = "campaigns_edit_objective_mode"
 EDIT_DESCRIPTION = "campaigns_edit_description"
 CLONE_NAME = "campaigns_clone_name"
 CLONE_HISTORY = "campaigns_clone_history"
@@ -37,6 +47,7 @@ RESTORE_NAME = "campaigns_restore_name"
 IMPORT_FILE = "campaigns_import_file"
 IMPORT_MAPPING = "campaigns_import_mapping"
 IMPORT_VALID_ONLY = "campaigns_import_valid_only"
+IMPORT_ALLOW_DUPLICATES = "campaigns_import_allow_duplicates"
 SHOW_ARCHIVED = "campaigns_show_archived"
 
 # --- Plan page
@@ -62,7 +73,9 @@ FAIL_REASON = "record_fail_reason"
 RESULTS_FILE = "record_results_file"
 RESULTS_MAPPING = "record_results_mapping"
 RESULTS_VALID_ONLY = "record_results_valid_only"
+RESULTS_ALLOW_DUPLICATES = "record_results_allow_duplicates"
 HISTORY_EDITOR = "record_history_editor"
+REPLICATE_EDITOR = "record_replicate_editor"
 REJECTED_ROWS = "record_rejected_rows"
 
 # --- Insights page

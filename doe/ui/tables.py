@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.replicates import REPLICATE_COLUMN
+from doe.domain.values import same_value
 from doe.errors import CellProblem, DataError
 
 ID_COLUMN = "experiment_id"
@@ -176,7 +178,7 @@ def _same(a: Any, b: Any) -> bool:
     if _missing(a) or _missing(b):
         return False
     if isinstance(a, int | float | np.number) and isinstance(b, int | float | np.number):
-        return bool(np.isclose(float(a), float(b), rtol=1e-12, atol=0.0))
+        return same_value(float(a), float(b))
     return str(a).strip() == str(b).strip()
 
 
@@ -238,6 +240,18 @@ def history_template(config: CampaignConfig, rows: int = 3) -> pd.DataFrame:
         data[o] = pd.Series([np.nan] * rows, dtype=float)
     data["failed"] = pd.Series([False] * rows, dtype=bool)
     data["failure_reason"] = pd.Series([None] * rows, dtype=object)
+    return pd.DataFrame(data)
+
+
+def replicate_template(config: CampaignConfig, rows: int = 3) -> pd.DataFrame:
+    """An empty table of replicate cells: experiment_id, replicate (the cell's label) and every
+    outcome (``rows`` blank rows); recorded rows add cells to their experiments."""
+    data: dict[str, Any] = {
+        ID_COLUMN: pd.Series([None] * rows, dtype=object),
+        REPLICATE_COLUMN: pd.Series([None] * rows, dtype=object),
+    }
+    for o in config.outcome_names:
+        data[o] = pd.Series([np.nan] * rows, dtype=float)
     return pd.DataFrame(data)
 
 

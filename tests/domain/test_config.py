@@ -40,8 +40,12 @@ def configs(draw: st.DrawFn) -> dict:
         parameters.append(p)
     objectives = []
     for i in range(draw(st.integers(1, 3))):
-        o = {"name": f"y_{i}", "goal": draw(st.sampled_from(["maximize", "minimize"]))}
-        if draw(st.booleans()):
+        o = {"name": f"y_{i}", "goal": draw(st.sampled_from(["maximize", "minimize", "target"]))}
+        if o["goal"] == "target":
+            o["target"] = draw(st.floats(-100, 100, allow_nan=False))
+            if draw(st.booleans()):
+                o["tolerance"] = draw(st.floats(1e-3, 100, allow_nan=False))
+        elif draw(st.booleans()):
             o["threshold"] = draw(st.floats(-100, 100, allow_nan=False))
         if draw(st.booleans()):
             o["weight"] = draw(st.floats(0.1, 10, allow_nan=False))
@@ -55,6 +59,8 @@ def configs(draw: st.DrawFn) -> dict:
                                   "rhs": p["bounds"][1]}]
     if draw(st.booleans()):
         config["seed"] = draw(st.integers(0, 2**31 - 1))
+    if draw(st.booleans()):
+        config["objective_mode"] = "weighted"
     return config
 
 
@@ -136,6 +142,21 @@ def _with(**changes: object) -> dict:
         (_with(constraints=["t_c >= 900"]), "no point of the search space satisfies"),
         (_with(constraints=["t_c <= hot"]), "is not understood"),
         (_with(constraints=["ce_pct + t_c <= 3"]), "an outcome constraint limits one outcome"),
+        (_with(objectives=[{"name": "ce_pct", "goal": "target"}]),
+         "objectives[ce_pct]: objective 'ce_pct': goal 'target' needs a 'target' value"),
+        (_with(objectives=[{"name": "ce_pct", "goal": "maximize", "target": 90}]),
+         "objectives[ce_pct]: objective 'ce_pct': 'target' applies only to goal 'target'"),
+        (_with(objectives=[{"name": "ce_pct", "goal": "minimize", "tolerance": 1}]),
+         "'tolerance' applies only to goal 'target'"),
+        (_with(objectives=[{"name": "ce_pct", "goal": "target", "target": float("inf")}]),
+         "objectives[ce_pct]: objective 'ce_pct': target must be a finite number"),
+        (_with(objectives=[{"name": "ce_pct", "goal": "target", "target": 90, "tolerance": 0}]),
+         "objectives[ce_pct]: objective 'ce_pct': tolerance must be a positive number"),
+        (_with(objectives=[{"name": "ce_pct", "goal": "target", "target": 90, "threshold": 80}]),
+         "takes 'tolerance' (largest acceptable distance from the target), not 'threshold'"),
+        (_with(objectives=[{"name": "ce_pct", "goal": "target", "target": 99}], constraints=["ce_pct <= 95"]),
+         "objectives[ce_pct].target: 99 breaks the constraint ce_pct <= 95"),
+        (_with(objective_mode="desirability"), "objective_mode: must be 'pareto'"),
         (_with(seed=-1), "seed: must be a whole number"),
         (_with(colour="red"), "unknown keys ['colour']"),
         (_with(name=""), "name: give the campaign a non-empty name"),

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from doe.engine.gp import ExactGP, gp_model
+from doe.engine.botorch_model import GPModel
+from doe.engine.gp import JITTERS, ExactGP, GPFitError
 
 
 def _reference(X: np.ndarray, y: np.ndarray, Xs: np.ndarray, ls: np.ndarray, noise: float, c: float,
@@ -53,7 +54,7 @@ def test_botorch_model_samples_have_the_posterior_moments() -> None:
     rng = np.random.default_rng(1)
     X = rng.random((10, 2))
     gps = [ExactGP({}, 2, torch.device("cpu")).fit(X, X[:, 0] + j * X[:, 1], maxiter=50, seed=0) for j in range(2)]
-    model = gp_model(gps)
+    model = GPModel(gps)
     assert model.num_outputs == 2
     Xs = torch.as_tensor(rng.random((1, 3, 2)))
     posterior = model.posterior(Xs)
@@ -143,3 +144,81 @@ def test_lengthscale_prior_sets_the_fitted_lengthscales() -> None:
     short = ExactGP({}, 4, torch.device("cpu"), lengthscale_prior=(-1.4, 0.55)).fit(X, y, maxiter=100, seed=0)
     assert short.ls_prior == pytest.approx((-1.4 + 0.5 * np.log(4), 0.55))
     assert float(short.lengthscale_.max()) < float(wide.lengthscale_.max())
+
+
+@pytest.mark.parametrize("n", [24, 300])
+def test_same_posterior_as_gpytorch_product_kernel_on_mixed_inputs(n: int) -> None:
+    """Continuous, discrete and categorical inputs: the posterior is GPyTorch's with the same product kernel.
+
+    doe's kernel is ``exp(-sum_p d_p^2 / (2 l_p^2))`` with ``d_p`` the encoded difference of a
+    number (continuous or discrete) and the Hamming distance ``[c != c']`` of a label: an RBF
+    ARD kernel on the numbers times BoTorch's ``CategoricalKernel`` on the labels, whose
+    ``exp(-mean_p [c != c'] / b_p)`` is the same function for ``b_p = 2 l_p^2 / C`` (``C``
+    categorical columns). At n = 300 the hyperparameters come from a 250-row subset and the
+    GP conditions on every row.
+    """
+    from botorch.models import SingleTaskGP
+    from botorch.models.kernels.categorical import CategoricalKernel
+    from gpytorch.kernels import RBFKernel
+
+    rng = np.random.default_rng(11 + n)
+    discrete = rng.integers(0, 5, n) / 4.0  # a discrete parameter with 5 values, encoded
+    X = np.column_stack([rng.random(n), discrete, rng.integers(0, 3, n), rng.random(n), rng.integers(0, 2, n)])
+    y = np.sin(3 * X[:, 0]) + X[:, 1] + 0.5 * X[:, 2] - 0.3 * X[:, 4] + 0.05 * rng.standard_normal(n)
+    cat = {2: 3, 4: 2}
+    gp = ExactGP(cat, 5, torch.device("cpu")).fit(X, y, maxiter=60, seed=0)
+    assert gp.X_train_.shape[0] == n
+
+    num_dims, cat_dims = [0, 1, 3], [2, 4]
+    ls = gp.lengthscale_
+    rbf = RBFKernel(ard_num_dims=3, active_dims=num_dims).double()
+    rbf.lengthscale = ls[num_dims].reshape(1, -1)
+    hamming = CategoricalKernel(ard_num_dims=2, active_dims=cat_dims).double()
+    hamming.lengthscale = (2 * ls[cat_dims] ** 2 / len(cat_dims)).reshape(1, -1)
+    Xt, yt = torch.as_tensor(X), torch.as_tensor(y).unsqueeze(-1)
+    reference = SingleTaskGP(Xt, yt, covar_module=rbf * hamming)
+    reference.likelihood.noise = torch.tensor([gp.noise_], dtype=torch.float64)
+    reference.mean_module.constant = torch.tensor(gp.constant_, dtype=torch.float64)
+    reference.eval()
+
+    Xs = torch.as_tensor(np.column_stack([rng.random(7), rng.integers(0, 5, 7) / 4.0, rng.integers(0, 3, 7),
+                                          rng.random(7), rng.integers(0, 2, 7)]))
+    with torch.no_grad():
+        posterior = reference.posterior(Xs)
+    mean, cov = gp.mean_cov(Xs)
+    assert torch.allclose(mean, posterior.mean.squeeze(-1), atol=1e-6)
+    assert torch.allclose(cov, posterior.covariance_matrix, atol=1e-6)
+    # and the labels matter: treating them as numbers gives another posterior
+    numeric = ExactGP({}, 5, torch.device("cpu")).set_hyperparameters(ls.numpy(), gp.noise_, gp.constant_, X, y)
+    assert not torch.allclose(numeric.mean_cov(Xs)[0], mean, atol=1e-3)
+
+
+def test_fit_that_cannot_be_evaluated_says_so() -> None:
+    """No silent fallback: when no hyperparameters can be evaluated the fit raises GPFitError."""
+    X = np.random.default_rng(0).random((8, 2))
+    X[3, 0] = np.nan
+    with pytest.raises(GPFitError, match="hyperparameter fit failed"):
+        ExactGP({}, 2, torch.device("cpu")).fit(X, np.arange(8.0), maxiter=20, seed=0)
+
+
+def test_training_covariance_failure_names_the_largest_jitter() -> None:
+    K = torch.tensor([[1.0, 2.0], [2.0, 1.0]], dtype=torch.float64)  # eigenvalues 3 and -1
+    with pytest.raises(GPFitError, match=f"jitter of {JITTERS[-1]:g}"):
+        ExactGP._chol(K)
+    assert JITTERS[-1] == pytest.approx(1e-3)
+
+
+def test_replicate_scatter_informs_the_cell_noise() -> None:
+    # the same means, from three cells each: cells that scatter widely must give a larger
+    # fitted noise than cells that agree (the within-experiment term of the likelihood)
+    rng = np.random.default_rng(4)
+    X = rng.random((12, 2))
+    y = np.sin(3 * X[:, 0]) + X[:, 1] + 0.02 * rng.standard_normal(12)
+    cells = np.full(12, 3.0)
+    tight = ExactGP({}, 2, torch.device("cpu")).fit(X, y, maxiter=100, seed=0, cells=cells,
+                                                      within_ss=np.full(12, 2 * 0.01**2))
+    wide = ExactGP({}, 2, torch.device("cpu")).fit(X, y, maxiter=100, seed=0, cells=cells,
+                                                     within_ss=np.full(12, 2 * 0.5**2))
+    assert wide.noise_ > 10 * tight.noise_
+    with pytest.raises(ValueError, match="cells must be >= 1"):
+        ExactGP({}, 2, torch.device("cpu")).fit(X, y, maxiter=5, seed=0, cells=np.zeros(12))

@@ -148,3 +148,56 @@ def test_settings(fast: EngineSettings) -> None:
     # a prior given as a list (as stored in JSON) comes back as the same tuple
     assert EngineSettings(lengthscale_prior=[0.5, 1]).lengthscale_prior == (0.5, 1.0)
     assert str(EngineSettings(device="cpu").torch_device()) == "cpu"
+
+
+def test_training_data_is_a_read_only_view_of_each_outcome(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    table = smooth_outcomes(hfo2, random_recipes(hfo2, 10, 21))
+    table.loc[[2, 7], "capacity_retention_pct"] = np.nan
+    table["failed"] = False
+    table.loc[4, "failed"] = True
+    table.loc[4, hfo2.outcome_names] = np.nan
+    surrogates = Surrogates(hfo2, fast).fit(table, seed=0)
+    data = surrogates.training_data("capacity_retention_pct")
+    assert data.kind == "gp"
+    assert data.positions.tolist() == [0, 1, 3, 5, 6, 8, 9]
+    assert np.array_equal(data.y, table["capacity_retention_pct"].to_numpy()[data.positions])
+    assert np.array_equal(data.X, surrogates.encoder_.encode(table.iloc[data.positions]))
+    with pytest.raises(ValueError, match="read-only"):
+        data.y[0] = 0.0
+    with pytest.raises(AttributeError):
+        data.kind = "none"  # type: ignore[misc]
+    with pytest.raises(ProposalError, match="'thickness': not an outcome"):
+        surrogates.training_data("thickness")
+    model = surrogates.acquisition_model(["capacity_retention_pct", "first_cycle_ce_pct"])
+    assert model.num_outputs == 2
+    assert model.gps[0] is surrogates.model("capacity_retention_pct")
+    table.loc[:, "coating_thickness_nm"] = np.nan
+    sparse = Surrogates(hfo2, fast).fit(table, seed=0)
+    assert sparse.training_data("coating_thickness_nm").kind == "none"
+    with pytest.raises(ProposalError, match="'coating_thickness_nm' has no GP"):
+        sparse.acquisition_model(["coating_thickness_nm"])
+
+
+def test_a_mean_of_three_tight_cells_counts_more_than_one_cell(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    # the same mean at recipe 0, once from one cell and once from three cells that agree
+    # closely: the replicated mean must pull the posterior closer and leave it less uncertain
+    table = smooth_outcomes(hfo2, random_recipes(hfo2, 14, 3), noise=0.15)
+    ce = "first_cycle_ce_pct"
+    table.loc[0, ce] += 0.6  # the measured mean sits away from the smooth trend
+    measured = float(table.loc[0, ce])
+    single = table.copy()
+    replicated = table.copy()
+    replicated[f"{ce}_n"] = 1
+    replicated[f"{ce}_sd"] = np.nan
+    replicated.loc[0, f"{ce}_n"] = 3
+    replicated.loc[0, f"{ce}_sd"] = 0.02
+    recipe = table.loc[[0], hfo2.parameter_names]
+    one = Surrogates(hfo2, fast).fit(single, seed=0)
+    three = Surrogates(hfo2, fast).fit(replicated, seed=0)
+    assert three.training_data(ce).cells.tolist() == [3.0] + [1.0] * 13
+    p1, p3 = one.predict(recipe).iloc[0], three.predict(recipe).iloc[0]
+    assert p3[f"{ce}_sd"] < 0.8 * p1[f"{ce}_sd"]
+    assert abs(p3[f"{ce}_mean"] - measured) < abs(p1[f"{ce}_mean"] - measured)
+    # the other outcomes carry no replicate columns and are fitted exactly as before
+    other = "capacity_retention_pct"
+    assert one.predict(recipe).iloc[0][f"{other}_sd"] == pytest.approx(three.predict(recipe).iloc[0][f"{other}_sd"])

@@ -339,3 +339,35 @@ def test_missing_and_misspelt_columns_are_named() -> None:
         VirtualLab().run([1, 2, 3])  # type: ignore[arg-type]
     with pytest.raises(DataError, match="seed"):
         VirtualLab(seed=-1)
+
+
+def test_replicates_give_k_cells_per_powder_with_shared_and_cell_noise() -> None:
+    recipes = pd.concat([VirtualLab.study_recipe()] * 400, ignore_index=True)
+    recipes.insert(0, "experiment_id", [f"P{i}" for i in range(len(recipes))])
+    out = VirtualLab(seed=11, failures=False).run(recipes, replicates=3)
+    assert list(out.columns[:2]) == ["experiment_id", "replicate"]
+    assert len(out) == 1200 and out["replicate"].tolist()[:6] == ["1", "2", "3", "1", "2", "3"]
+    assert out["experiment_id"].tolist()[:4] == ["P0", "P0", "P0", "P1"]
+    cells = out[CE].to_numpy().reshape(400, 3)
+    # every cell is measured with its own noise; the total scatter of one cell stays NOISE_SD
+    assert (np.ptp(cells, axis=1) > 0).all()
+    assert np.std(cells[:, 0], ddof=1) == pytest.approx(NOISE_SD[CE], rel=0.15)
+    # within one powder the cells scatter by the cell share only, powders differ by the rest:
+    # sd within = NOISE_SD * sqrt(1 - share), sd of 3-cell means^2 = share + (1 - share) / 3
+    within = np.sqrt(np.mean(np.var(cells, axis=1, ddof=1)))
+    assert within == pytest.approx(NOISE_SD[CE] * np.sqrt(0.5), rel=0.1)
+    assert np.std(cells.mean(axis=1), ddof=1) == pytest.approx(NOISE_SD[CE] * np.sqrt(0.5 + 0.5 / 3), rel=0.15)
+
+
+def test_a_failed_powder_fails_every_cell_and_bad_replicates_are_refused() -> None:
+    recipes = VirtualLab.random_recipes(200, seed=5)
+    out = VirtualLab(seed=3).run(recipes, replicates=2)
+    failed = out["failed"].to_numpy().reshape(200, 2)
+    assert failed.any() and (failed[:, 0] == failed[:, 1]).all()
+    assert out.loc[out["failed"], CE].isna().all()
+    for bad in (0, -1, 2.5, "3", 101):
+        with pytest.raises(DataError, match="replicates must be a whole number"):
+            VirtualLab(seed=3).run(recipes, replicates=bad)  # type: ignore[arg-type]
+    # without replicates the results are those of before (same stream, no replicate column)
+    plain = VirtualLab(seed=3).run(recipes)
+    assert "replicate" not in plain.columns and list(plain.index) == list(recipes.index)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -41,3 +43,67 @@ def test_utc_datetime_type_round_trips_zones() -> None:
                                       {"at": datetime(2026, 1, 1, 12, 0)}])
         values = conn.execute(sa.select(table.c.at)).scalars().all()
     assert values == [datetime(2026, 1, 1, 11, 0, tzinfo=UTC), datetime(2026, 1, 1, 12, 0, tzinfo=UTC)]
+
+
+def test_upgrade_from_the_accounts_schema_keeps_every_measurement(store_url: str) -> None:
+    # a database made by doe at schema 0002 (before replicates), with a corrected value
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    import doe.storage
+    from doe import load_config
+    from doe.domain.records import NewMeasurement
+
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(doe.storage.__file__).parent / "migrations"))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+    old = sa.MetaData()
+    old.reflect(engine)
+    assert "replicate" not in old.tables["measurements"].c
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    config = load_config("hfo2-ncm85")
+    with engine.begin() as conn:
+        t = old.tables
+        cid = conn.execute(sa.insert(t["campaigns"]).values(
+            name=config.name, created_at=now, created_by="lead", updated_at=now, archived=False, revision=3,
+            experiment_counter=2).returning(t["campaigns"].c.id)).scalar_one()
+        conn.execute(sa.insert(t["config_versions"]).values(
+            campaign_id=cid, version=1, config_yaml=config.to_yaml(), created_at=now, created_by="lead"))
+        pks = [conn.execute(sa.insert(t["experiments"]).values(
+            campaign_id=cid, experiment_id=eid, config_version=1, status="completed", source="import",
+            parameters=json.dumps(config.reference_recipe()), proposed_by="lead", proposed_at=now, updated_at=now,
+            model_settings="{}", predictions="{}").returning(t["experiments"].c.id)).scalar_one()
+            for eid in ("E0001", "E0002")]
+        m = t["measurements"]
+        rows = [(pks[0], "first_cycle_ce_pct", 89.0, True), (pks[0], "first_cycle_ce_pct", 90.5, False),
+                (pks[0], "capacity_retention_pct", 71.0, False), (pks[1], "first_cycle_ce_pct", 86.0, False)]
+        ids = [conn.execute(sa.insert(m).values(
+            experiment_pk=pk, outcome=outcome, value=value, unit=None, measured_at=None, recorded_by="lead",
+            recorded_at=now, note=None, superseded=superseded).returning(m.c.id)).scalar_one()
+            for pk, outcome, value, superseded in rows]
+        conn.execute(sa.update(m).where(m.c.id == ids[0]).values(superseded_by=ids[1]))
+    engine.dispose()
+
+    store = SqlStore.open(store_url)  # migrates to the head
+    assert store.schema_version == "0003"
+    every = store.measurements(config.name, include_superseded=True)
+    assert sorted(zip(every["experiment_id"], every["outcome"], every["value"], every["superseded"],
+                      every["replicate"].isna(), strict=True)) == [
+        ("E0001", "capacity_retention_pct", 71.0, False, True), ("E0001", "first_cycle_ce_pct", 89.0, True, True),
+        ("E0001", "first_cycle_ce_pct", 90.5, False, True), ("E0002", "first_cycle_ce_pct", 86.0, False, True)]
+    history = store.experiments(config.name).set_index("experiment_id")
+    assert history["first_cycle_ce_pct"].to_dict() == {"E0001": 90.5, "E0002": 86.0}
+    assert "first_cycle_ce_pct_n" not in history.columns
+    # the old values are the unlabelled cells: the same value again is unchanged, and new
+    # labelled cells join them as further measurements
+    report = store.write(config.name, actor="lead", measurements=[
+        NewMeasurement("E0002", "first_cycle_ce_pct", 86.0), NewMeasurement("E0002", "first_cycle_ce_pct", 87.0,
+                                                                           replicate="B")])
+    assert (report.measurements_unchanged, report.measurements_added) == (1, 1)
+    assert store.experiments(config.name).set_index("experiment_id").loc["E0002", "first_cycle_ce_pct_n"] == 2

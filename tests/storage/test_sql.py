@@ -15,6 +15,7 @@ from doe.domain.records import (
     ALLOWED_TRANSITIONS,
     STATUSES,
     NewExperiment,
+    NewExperimentRef,
     NewMeasurement,
     StatusChange,
 )
@@ -218,15 +219,40 @@ def test_a_batch_with_one_bad_item_writes_nothing(store: SqlStore, config: Campa
                     status_changes=[StatusChange("E9998", "running")])
 
 
+def _fail_audit_action(store: SqlStore, action: str) -> None:
+    """Make the database itself refuse audit rows with ``action``: the audit rows are the last
+    rows a write inserts, so such a write fails after its experiments and measurements went in."""
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log "
+                f"WHEN NEW.action = '{action}' BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END")
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF NEW.action = '{action}' THEN RAISE EXCEPTION 'refused by test trigger'; END IF; "
+                "RETURN NEW; END $$")
+            conn.exec_driver_sql("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log "
+                                 "FOR EACH ROW EXECUTE FUNCTION refuse_audit()")
+
+
 def test_database_error_mid_write_rolls_back(store: SqlStore, config: CampaignConfig) -> None:
-    """A failure inside the transaction (here a unit too long for its column) leaves nothing."""
+    """A failure inside the transaction, after experiments, measurements and a status change
+    were written, leaves nothing: no rows, same revision, same experiment counter."""
     store.create_campaign(config, "alice")
     [eid] = add_experiments(store, config, 1)
-    before = counts(store, config.name)
-    with pytest.raises(StorageError):
-        store.write(config.name, actor="alice", new_experiments=[NewExperiment(recipe(config), "proposed", 1)],
-                    measurements=[NewMeasurement(eid, CE, 90.0, unit="u" * 33)])
-    assert counts(store, config.name) == before
+    before = (counts(store, config.name), store.revision(config.name), store.export_campaign(config.name))
+    _fail_audit_action(store, "boom")
+    with pytest.raises(StorageError, match="refused by test trigger"):
+        store.write(config.name, actor="alice", audit_action="boom",
+                    new_experiments=[NewExperiment(recipe(config), "running", 1)],
+                    measurements=[NewMeasurement(eid, CE, 90.0), NewMeasurement(NewExperimentRef(0), CE, 91.0)],
+                    status_changes=[StatusChange(eid, "completed")])
+    after = (counts(store, config.name), store.revision(config.name), store.export_campaign(config.name))
+    assert after == before
+    report = store.write(config.name, actor="alice", new_experiments=[NewExperiment(recipe(config), "running", 1)],
+                         measurements=[NewMeasurement(eid, CE, 90.0)], status_changes=[StatusChange(eid, "completed")])
+    assert report.experiment_ids == ["E0002"] and report.measurements_added == 1
 
 
 # --------------------------------------------------------------------------- measurements
@@ -436,7 +462,8 @@ def test_new_experiments_can_be_measured_in_the_same_write(store: SqlStore, conf
     add_experiments(store, config, 1)
     report = store.write(config.name, actor="bob", new_experiments=[
         NewExperiment(recipe(config), "running", 1), NewExperiment(recipe(config), "running", 1)],
-        measurements=[NewMeasurement("#1", CE, 77.0)], status_changes=[StatusChange("#1", "completed")])
+        measurements=[NewMeasurement(NewExperimentRef(1), CE, 77.0)],
+        status_changes=[StatusChange(NewExperimentRef(1), "completed")])
     assert report.experiment_ids == ["E0002", "E0003"]
     frame = store.experiments(config.name).set_index("experiment_id")
     assert frame.loc["E0003", CE] == 77.0 and frame.loc["E0003", "status"] == "completed"
@@ -444,3 +471,22 @@ def test_new_experiments_can_be_measured_in_the_same_write(store: SqlStore, conf
     with pytest.raises(StorageError, match=r"no experiment\(s\) \['#2'\]"):
         store.write(config.name, actor="bob", new_experiments=[NewExperiment(recipe(config), "running", 1)],
                     measurements=[NewMeasurement("#2", CE, 1.0)])
+    with pytest.raises(StorageError, match=r"measurements\[0\]\.experiment_id: .*creates 1 new experiment"):
+        store.write(config.name, actor="bob", new_experiments=[NewExperiment(recipe(config), "running", 1)],
+                    measurements=[NewMeasurement(NewExperimentRef(1), CE, 1.0)])
+    assert counts(store, config.name)[0] == 3
+
+
+def test_text_ids_like_references_are_plain_ids(store: SqlStore, config: CampaignConfig) -> None:
+    """A user's own id ``#1`` is an id, never a reference to a new experiment of the write."""
+    store.create_campaign(config, "alice")
+    report = store.write(config.name, actor="bob", new_experiments=[
+        NewExperiment(recipe(config), "running", 1), NewExperiment(recipe(config), "running", 1, experiment_id="#1"),
+        NewExperiment(recipe(config), "running", 1)],
+        measurements=[NewMeasurement("#1", CE, 71.0), NewMeasurement(NewExperimentRef(0), CE, 70.0),
+                      NewMeasurement(NewExperimentRef(2), CE, 72.0)],
+        status_changes=[StatusChange("#1", "completed")])
+    assert report.experiment_ids == ["E0001", "#1", "E0002"]
+    frame = store.experiments(config.name).set_index("experiment_id")
+    assert frame[CE].to_dict() == {"E0001": 70.0, "#1": 71.0, "E0002": 72.0}
+    assert frame["status"].to_dict() == {"E0001": "running", "#1": "completed", "E0002": "running"}

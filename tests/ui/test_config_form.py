@@ -53,3 +53,17 @@ def test_every_problem_names_its_row_and_column() -> None:
     assert "parameters row 4 (mode), type: 'sometimes'" in message
     assert "lower bound 5 must be below upper bound 1" in message
     assert "name: give the campaign a non-empty name" in message
+
+
+def test_set_points_and_the_objective_mode_round_trip_through_the_tables() -> None:
+    raw = load_config("hfo2-ncm85").to_dict()
+    thickness = next(o for o in raw["outcomes"] if o["name"] == "coating_thickness_nm")
+    raw["outcomes"].remove(thickness)
+    raw["objectives"].append({**thickness, "goal": "target", "target": 10.0, "tolerance": 2.0, "weight": 0.5})
+    raw["objective_mode"] = "weighted"
+    config = load_config(raw)
+    tables = tables_from_config(config)
+    assert tables.objective_mode == "weighted"
+    row = tables.outcomes.set_index("name").loc["coating_thickness_nm"]
+    assert (row["role"], row["target"], row["tolerance"]) == ("target", 10.0, 2.0)
+    assert config_from_tables(config.name, tables, description=config.description, seed=config.seed) == config

@@ -1,8 +1,8 @@
 """The web app in a real browser: ``streamlit run app.py`` on a temporary SQLite database,
 driven through Debian's headless Chromium with Playwright.
 
-The path a process engineer takes: name in the sidebar, a campaign from the template, three
-suggestions, accept them, download the run sheet, one run failed with a reason, the others'
+The path a process engineer takes (open app, local use, acting as DOE_ACTOR): a campaign from
+the template, three suggestions, accept them, download the run sheet, one run failed with a reason, the others'
 results uploaded from the filled sheet, the Insights plots, the history exported. Screenshots
 of each page go to ``artifacts/screenshots/`` at the repository root.
 """
@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,12 +22,11 @@ import pytest
 from doe.campaign import Campaign
 from doe.ui.components import WORD_JOINER
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from streamlit_server import RUN_COUNTER, chromium, pick_option, runs, settled, streamlit_app
+
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "app.py"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PERSON = "Bea Browser"
 CAMPAIGN = "e2e-furnace"
 STEP_MS = 120_000  # a first fit on a busy 2-core machine takes a while
@@ -39,94 +34,21 @@ STEP_MS = 120_000  # a first fit on a busy 2-core machine takes a while
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """The app served by ``streamlit run app.py``; yields (base URL, database URL)."""
     folder = tmp_path_factory.mktemp("e2e")
     db_url = f"sqlite:///{folder / 'e2e.sqlite3'}"
-    port = _free_port()
     env = {**os.environ, "DOE_DATABASE_URL": db_url, "DOE_HOME": str(folder / "home"),
-           "DOE_ENGINE_SETTINGS": "fast"}
-    log = (folder / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail(f"streamlit did not start:\n{(folder / 'streamlit.log').read_text()[-3000:]}")
-            time.sleep(0.5)
+           "DOE_ENGINE_SETTINGS": "fast", "DOE_ACTOR": PERSON}
+    with streamlit_app(folder, env) as base:
         yield base, db_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); "
-                    "the browser test runs in CI and is never skipped", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-# Counts the app's finished script runs: Streamlit sets ``data-test-script-state`` on the
-# ``stApp`` element ("running", then "notRunning"); every change to "notRunning" ends a run.
-RUN_COUNTER = """
-window.__doeRuns = 0;
-new MutationObserver(records => {
-  for (const r of records) {
-    if (r.target.getAttribute("data-test-script-state") === "notRunning" && r.oldValue !== "notRunning") {
-      window.__doeRuns += 1;
-    }
-  }
-}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
-                      attributeFilter: ["data-test-script-state"]});
-"""
-
-
-def _runs(page: object) -> int:
-    return int(page.evaluate("() => window.__doeRuns"))  # type: ignore[attr-defined]
-
-
-def _settled(page: object, after: int | None = None) -> None:
-    """Wait until no script run is in flight; with ``after`` (a :func:`_runs` count taken before
-    the action), until a run has finished since then too, so a rerun not yet begun is waited for."""
-    from playwright.sync_api import expect
-
-    if after is not None:
-        page.wait_for_function("n => window.__doeRuns > n", arg=after, timeout=STEP_MS)  # type: ignore[attr-defined]
-    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(  # type: ignore[attr-defined]
-        state="attached", timeout=STEP_MS)
-    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=STEP_MS)  # type: ignore[attr-defined]
+    with chromium() as b:
+        yield b
 
 
 def _download(page: object, button: str, attempts: int = 3) -> Any:
@@ -139,7 +61,7 @@ def _download(page: object, button: str, attempts: int = 3) -> Any:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for attempt in range(attempts):
-        _settled(page)
+        settled(page)
         try:
             with page.expect_download(timeout=STEP_MS // 3) as download:  # type: ignore[attr-defined]
                 page.get_by_role("button", name=button).click()  # type: ignore[attr-defined]
@@ -165,9 +87,9 @@ def _shot(page: object, name: str) -> None:
 
 
 def _open(page: object, title: str) -> None:
-    before = _runs(page)
+    before = runs(page)
     page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()  # type: ignore[attr-defined]
-    _settled(page, after=before)
+    settled(page, after=before)
 
 
 def test_engineer_path_through_every_page(server: tuple[str, str], browser: object, tmp_path: Path) -> None:
@@ -182,19 +104,16 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
     try:
         page.goto(base)
         page.get_by_role("heading", name="Campaigns").wait_for()
-        _settled(page)
+        settled(page)
 
-        # Who is acting (asked once, kept for the session).
-        before = _runs(page)
-        page.get_by_label("Your name", exact=True).fill(PERSON)
-        page.get_by_label("Your name", exact=True).press("Enter")
-        _settled(page, after=before)
+        # No accounts: the app is open (local use) and acts as DOE_ACTOR.
+        expect(page.get_by_test_id("stSidebar")).to_contain_text(f"Acting as {PERSON}")
 
         # A campaign from the template.
         page.get_by_label("Campaign name", exact=True).fill(CAMPAIGN)
         page.get_by_role("button", name="Create campaign").click()
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Created campaign '{CAMPAIGN}'")
-        _settled(page)
+        settled(page)
         _shot(page, "1-campaigns")
 
         # Three suggestions, accepted.
@@ -203,12 +122,12 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         page.get_by_label("Batch size", exact=True).fill("3")
         page.get_by_role("button", name="Suggest experiments").click()
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Proposed 3 experiment(s)")
-        _settled(page)
+        settled(page)
         expect(page.get_by_role("heading", name="Proposed, not started (3)")).to_be_visible()
         _shot(page, "2-plan")
         page.get_by_role("button", name="Accept: the lab starts them").click()
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Started 3 experiment(s)")
-        _settled(page)
+        settled(page)
 
         campaign = Campaign.load(CAMPAIGN, storage=db_url)
         ids = campaign.history()["experiment_id"].tolist()
@@ -228,13 +147,12 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         page.get_by_test_id("stDataFrame").first.wait_for()
         _shot(page, "3-record")
         fail_form = page.get_by_test_id("stForm").filter(has_text="Mark failed")
-        fail_form.get_by_test_id("stMultiSelect").click()
-        page.get_by_role("option", name=ids[2]).click()
+        pick_option(page, fail_form.get_by_test_id("stMultiSelect"), ids[2])
         page.keyboard.press("Escape")
         fail_form.get_by_label("Reason", exact=True).fill("dispersion gelled")
         fail_form.get_by_role("button", name="Mark failed").click()
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Marked {ids[2]} failed")
-        _settled(page)
+        settled(page)
 
         # The others' results from the filled run sheet.
         filled = sheet[sheet["experiment_id"] != ids[2]].copy()
@@ -246,12 +164,12 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         # The upload is an HTTP request of its own: the file's chip offers "Remove" (not "Cancel
         # upload") once it has landed, and only then does the form hold the file.
         page.get_by_test_id("stFileUploader").get_by_label("Remove results.csv").wait_for()
-        before = _runs(page)
+        before = runs(page)
         page.get_by_role("button", name="Record the file").click()
-        _settled(page, after=before)
+        settled(page, after=before)
         expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Recorded results.csv")).to_contain_text(
             "Recorded results.csv: 4 value(s)")
-        _settled(page)
+        settled(page)
         stored = campaign.history().set_index("experiment_id")
         assert stored.loc[ids[0], "first_cycle_ce_pct"] == pytest.approx(86.5)
         assert stored.loc[ids[1], "capacity_retention_pct"] == pytest.approx(66.5)
@@ -263,7 +181,7 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         _open(page, "Insights")
         page.get_by_role("heading", name=f"Insights: {CAMPAIGN}").wait_for()
         page.get_by_role("heading", name="Response surface").wait_for()
-        _settled(page)
+        settled(page)
         expect(page.locator(".js-plotly-plot")).to_have_count(5)
         expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()
         page.wait_for_function(  # type: ignore[attr-defined]
@@ -313,17 +231,14 @@ def _context(browser: object, requests: list[str] | None = None) -> tuple[object
     return context, page
 
 
-def _visit(page: object, base: str, path: str, campaign: str, person: str) -> None:
-    """Open ``base/path?campaign=...`` (the campaign from the URL) and give the person's name."""
+def _visit(page: object, base: str, path: str, campaign: str) -> None:
+    """Open ``base/path?campaign=...`` (the campaign from the URL; local use: no sign-in, the
+    server acts as ``DOE_ACTOR``)."""
     from urllib.parse import urlencode
 
     page.goto(f"{base}/{path}?{urlencode({'campaign': campaign})}")  # type: ignore[attr-defined]
-    page.get_by_label("Your name", exact=True).wait_for()  # type: ignore[attr-defined]
-    _settled(page)
-    before = _runs(page)
-    page.get_by_label("Your name", exact=True).fill(person)  # type: ignore[attr-defined]
-    page.get_by_label("Your name", exact=True).press("Enter")  # type: ignore[attr-defined]
-    _settled(page, after=before)
+    page.locator("h1").first.wait_for()  # type: ignore[attr-defined]
+    settled(page)
 
 
 def _no_active_markup(page: object) -> None:
@@ -364,17 +279,18 @@ def test_hostile_names_and_texts_render_as_plain_text_and_fetch_nothing(
     requests: list[str] = []
     context, page = _context(browser, requests)
     try:
-        _visit(page, base, "record", HOSTILE, PERSON)
+        _visit(page, base, "record", HOSTILE)
         _heading_reads(page, f"Record: {HOSTILE}")
         # A failure reason typed in the page comes back in the confirmation, as typed.
         fail_form = page.get_by_test_id("stForm").filter(has_text="Mark failed")
-        fail_form.get_by_test_id("stMultiSelect").click()
-        page.get_by_role("option", name=third).click()
+        pick_option(page, fail_form.get_by_test_id("stMultiSelect"), third)
         page.keyboard.press("Escape")
         fail_form.get_by_label("Reason", exact=True).fill(HOSTILE_TEXT)
         fail_form.get_by_role("button", name="Mark failed").click()
-        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Marked {third} failed: {HOSTILE_TEXT}")
-        _settled(page)
+        success = page.get_by_test_id("stAlertContentSuccess")
+        expect(success).to_contain_text(f"Marked {third} failed")
+        assert _reads(success) == f"Marked {third} failed: {HOSTILE_TEXT}."
+        settled(page)
         _no_active_markup(page)
         for title in ("Plan", "Insights", "History"):
             _open(page, title)
@@ -402,7 +318,8 @@ def test_hostile_names_and_texts_render_as_plain_text_and_fetch_nothing(
     from urllib.parse import urlsplit
 
     assert requests, "no request was recorded"
-    assert not [u for u in requests if urlsplit(u).port == 9 or "evil.example" in u]
+    # (the app's own URL carries the name, URL-encoded, in ?campaign=: the host is what counts)
+    assert not [u for u in requests if urlsplit(u).port == 9 or urlsplit(u).hostname == "evil.example"]
 
 
 # ---------------------------------------------------------------------------------- no lost edits
@@ -414,7 +331,7 @@ def _type_in_grid(page: object, row: int, column: int, value: str) -> None:
     grid.wait_for()
     box = grid.bounding_box()
     row_px, header_px, index_px = 35, 35, 60
-    before = _runs(page)
+    before = runs(page)
     page.mouse.click(box["x"] + index_px + 40, box["y"] + header_px + row_px * row + row_px / 2)  # type: ignore[attr-defined]
     for _ in range(column):
         page.keyboard.press("ArrowRight")  # type: ignore[attr-defined]
@@ -422,7 +339,7 @@ def _type_in_grid(page: object, row: int, column: int, value: str) -> None:
     editor = page.locator("#portal input, #portal textarea").first  # type: ignore[attr-defined]
     editor.fill(value)
     editor.press("Enter")
-    _settled(page, after=before)
+    settled(page, after=before)
 
 
 def test_typed_values_survive_another_persons_save_and_leaving_warns(
@@ -440,16 +357,15 @@ def test_typed_values_survive_another_persons_save_and_leaving_warns(
     context_b, page_b = _context(browser)
     try:
         # A types a value for the first experiment and does not save.
-        _visit(page_a, base, "record", name, "Ann A")
+        _visit(page_a, base, "record", name)
         expect(page_a.get_by_role("heading", name=f"Record: {name}")).to_be_visible()
         _type_in_grid(page_a, 0, ce_column, "87.5")
         assert page_a.evaluate("() => typeof window.onbeforeunload") == "function"
 
         # B, in another browser, records the second experiment as failed.
-        _visit(page_b, base, "record", name, "Bo B")
+        _visit(page_b, base, "record", name)
         fail_form = page_b.get_by_test_id("stForm").filter(has_text="Mark failed")
-        fail_form.get_by_test_id("stMultiSelect").click()
-        page_b.get_by_role("option", name=second).click()
+        pick_option(page_b, fail_form.get_by_test_id("stMultiSelect"), second)
         page_b.keyboard.press("Escape")
         fail_form.get_by_label("Reason", exact=True).fill("dispersion gelled")
         fail_form.get_by_role("button", name="Mark failed").click()
@@ -457,9 +373,9 @@ def test_typed_values_survive_another_persons_save_and_leaving_warns(
         assert Campaign.load(name, storage=db_url).history().set_index("experiment_id").loc[second, "status"] == "failed"
 
         # A's next step sees the updated grid with the typed value kept, and saves it.
-        before = _runs(page_a)
+        before = runs(page_a)
         page_a.get_by_text("all experiments", exact=True).click()
-        _settled(page_a, after=before)
+        settled(page_a, after=before)
         expect(page_a.get_by_test_id("stAlertContentInfo")).to_contain_text("Your unsaved values are kept")
         assert page_a.evaluate("() => typeof window.onbeforeunload") == "function"
 
@@ -471,7 +387,7 @@ def test_typed_values_survive_another_persons_save_and_leaving_warns(
 
         page_a.get_by_role("button", name="Save results").click()
         expect(page_a.get_by_test_id("stAlertContentSuccess")).to_contain_text("Saved the results: 1 value(s)")
-        _settled(page_a)
+        settled(page_a)
         stored = Campaign.load(name, storage=db_url).history().set_index("experiment_id")
         assert stored.loc[first, "first_cycle_ce_pct"] == pytest.approx(87.5)
         assert stored.loc[second, "status"] == "failed"

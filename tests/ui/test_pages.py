@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -31,6 +32,8 @@ def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
     monkeypatch.setenv("DOE_DATABASE_URL", url)
     monkeypatch.setenv("DOE_ENGINE_SETTINGS", "fast")
+    # no accounts: the app is open (local use) and records DOE_ACTOR as the person acting
+    monkeypatch.setenv("DOE_ACTOR", PERSON)
     return url
 
 
@@ -39,12 +42,10 @@ Start = Callable[..., AppTest]
 
 @pytest.fixture
 def start(db_url: str) -> Start:
-    """Start the app (as ``PERSON`` unless ``actor=None``) on ``page``, ``campaign`` selected."""
+    """Start the app (open, acting as ``PERSON``) on ``page``, ``campaign`` selected."""
 
-    def _start(page: str | None = None, *, actor: str | None = PERSON, campaign: str | None = None) -> AppTest:
+    def _start(page: str | None = None, *, campaign: str | None = None) -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-        if actor is not None:
-            at.session_state[state.ACTOR] = actor
         if campaign is not None:
             at.session_state[state.NEXT_CAMPAIGN] = campaign
         at.run()
@@ -161,12 +162,11 @@ def test_bad_configuration_is_shown_and_nothing_created(start: Start, db_url: st
     assert "bad-one" not in list_campaigns(db_url)["name"].tolist()
 
 
-def test_changes_need_the_name_of_the_person_acting(start: Start, db_url: str) -> None:
-    at = start(actor=None)
-    at.text_input(key=state.NEW_NAME).set_value("anonymous")
-    _button(at, "Create campaign").click().run()
-    assert "Enter your name in the sidebar" in _texts(at.warning)
-    assert "anonymous" not in list_campaigns(db_url)["name"].tolist()
+def test_open_app_acts_as_doe_actor_and_shows_the_database(start: Start, db_url: str) -> None:
+    at = start()
+    assert f"Acting as {PERSON}" in _texts(at.sidebar.caption)
+    assert "Database:" in _texts(at.sidebar.caption)
+    assert not [t for t in at.text_input if t.label == "Your name"]
 
 
 def test_edit_makes_a_new_configuration_version(start: Start, db_url: str) -> None:
@@ -180,6 +180,40 @@ def test_edit_makes_a_new_configuration_version(start: Start, db_url: str) -> No
     assert campaign.config.description == "Widened after the first furnace run."
     assert "Widened after the first furnace run." in _texts(at.code)
     assert campaign.config_versions()["created_by"].iloc[-1] == PERSON
+
+
+def _outcome_row(at: AppTest, name: str) -> int:
+    editor = next(e for e in at.data_editor if e.key == f"{state.EDIT_OUTCOMES}:{DEMO}:1")
+    return editor.value["name"].tolist().index(name)
+
+
+def test_edit_sets_a_set_point_objective_and_the_weighted_mode(start: Start, db_url: str) -> None:
+    at = start()
+    suffix = f"{DEMO}:1"
+    row = _outcome_row(at, "coating_thickness_nm")  # only measured in the template
+    at.session_state[f"{state.EDIT_OUTCOMES}:{suffix}"] = {
+        "edited_rows": {row: {"role": "target", "target": 10.0, "weight": 2.0}}, "added_rows": [], "deleted_rows": []}
+    at.radio(key=f"{state.EDIT_OBJECTIVE_MODE}:{suffix}").set_value("weighted")
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert "Saved configuration version 2" in _texts(at.success)
+    config = Campaign.load(DEMO, storage=db_url).config
+    thickness = config.objectives[-1]
+    assert (thickness.name, thickness.goal, thickness.target, thickness.weight) == (
+        "coating_thickness_nm", "target", 10.0, 2.0)
+    assert config.objective_mode == "weighted"
+    assert "goal: target" in _texts(at.code) and "objective_mode: weighted" in _texts(at.code)
+
+
+def test_a_set_point_without_a_target_is_refused_and_nothing_saved(start: Start, db_url: str) -> None:
+    at = start()
+    at.session_state[f"{state.EDIT_OUTCOMES}:{DEMO}:1"] = {
+        "edited_rows": {_outcome_row(at, "coating_thickness_nm"): {"role": "target"}},
+        "added_rows": [], "deleted_rows": []}
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert "goal 'target' needs a 'target' value" in _texts(at.error)
+    assert Campaign.load(DEMO, storage=db_url).config_version == 1
 
 
 def test_clone_then_archive(start: Start, db_url: str) -> None:
@@ -221,6 +255,19 @@ def test_import_history_lists_every_bad_cell_then_records_a_good_file(start: Sta
     assert len(history) == 3
     assert history["first_cycle_ce_pct"].iloc[-1] == pytest.approx(86.5)
 
+    # the same file again is refused (it would double the experiment) unless asked
+    at.file_uploader(key=state.IMPORT_FILE).set_value(("old-runs.csv", good.encode(), "text/csv"))
+    _button(at, "Import").click().run()
+    _no_exception(at)
+    assert "already recorded" in _texts(at.error)
+    assert "already recorded as E0001" in " ".join(_table_with(at, "problem")["problem"])
+    assert len(Campaign.load(DEMO, storage=db_url).history()) == 3
+    at.file_uploader(key=state.IMPORT_FILE).set_value(("old-runs.csv", good.encode(), "text/csv"))
+    at.checkbox(key=state.IMPORT_ALLOW_DUPLICATES).check()
+    _button(at, "Import").click().run()
+    _no_exception(at)
+    assert len(Campaign.load(DEMO, storage=db_url).history()) == 4
+
 
 # ---------------------------------------------------------------------------------- plan
 def test_plan_suggests_three_with_predictions_and_accepts_them(start: Start, db_url: str) -> None:
@@ -253,6 +300,24 @@ def test_plan_holds_a_parameter_fixed(start: Start, db_url: str) -> None:
     _no_exception(at)
     history = Campaign.load("fixed-test", storage=db_url).history()
     assert history["anneal_atmosphere"].tolist() == ["Ar", "Ar"]
+
+
+def test_plan_shows_the_furnace_programme_once_per_batch(start: Start, db_url: str) -> None:
+    from doe import load_config
+    from doe.templates import resolve_config
+
+    shared = ["anneal_temperature_c", "anneal_time_h", "anneal_atmosphere"]
+    config = load_config(resolve_config("hfo2-ncm85").to_dict() | {"batch_shared": shared})
+    campaign = Campaign.from_config(config, storage=db_url, name="furnace-test", actor="fixture")
+    campaign.suggest(3)
+    campaign.suggest(2)
+    at = start("plan", campaign="furnace-test")
+    _no_exception(at)
+    programme = _table_with(at, "anneal_atmosphere")
+    assert programme["batch_id"].tolist() == ["B0001", "B0002"]  # one row per batch
+    assert list(programme.columns) == ["batch_id", *shared]
+    proposed = _table_with(at, "first_cycle_ce_pct (predicted)")
+    assert len(proposed) == 5 and not set(shared) & set(proposed.columns)  # not repeated on every row
 
 
 # ---------------------------------------------------------------------------------- record
@@ -297,7 +362,7 @@ def test_a_changed_value_needs_an_explicit_correction(start: Start, db_url: str)
     _edit_grid(at, {0: {"first_cycle_ce_pct": 86.0}})
     _button(at, "Save results").click().run()
     _no_exception(at)
-    [error] = [e.value for e in at.error]
+    [error] = [_shown(e.value) for e in at.error]
     assert error.startswith("campaign 'conflict-test': 1 measurement(s) differ from the values recorded; "
                             "nothing was written")
     assert f"\n- {exp_id} first_cycle_ce_pct: stored 85.0, new 86.0\n" in error
@@ -347,6 +412,26 @@ def test_upload_the_filled_run_sheet(start: Start, db_url: str) -> None:
     _no_exception(at)
     assert "Recorded sheet.xlsx: 2 value(s) recorded" in _texts(at.success)
     assert campaign.history()["first_cycle_ce_pct"].tolist() == [88.0, 84.5]
+
+
+def test_record_replicate_cells_and_see_their_mean_sd_and_n(start: Start, db_url: str) -> None:
+    campaign = _new_campaign(db_url, "cells-test", n_running=1)
+    exp_id = campaign.history()["experiment_id"].iloc[0]
+    at = start("record", campaign="cells-test")
+    key = next(e.key for e in at.data_editor if e.key and e.key.startswith(state.REPLICATE_EDITOR))
+    cells = {i: {"experiment_id": exp_id, "replicate": label, "first_cycle_ce_pct": value}
+             for i, (label, value) in enumerate([("A", 88.0), ("B", 90.0)])}
+    at.session_state[key] = {"edited_rows": cells, "added_rows": [], "deleted_rows": []}
+    _button(at, "Record these cells").click().run()
+    _no_exception(at)
+    assert "2 value(s) recorded" in _texts(at.success)
+    stored = campaign.history().set_index("experiment_id").loc[exp_id]
+    assert (stored["first_cycle_ce_pct"], stored["first_cycle_ce_pct_n"]) == (89.0, 2)
+    assert sorted(campaign.measurements()["replicate"]) == ["A", "B"]
+    at = start("history", campaign="cells-test")
+    shown = _table_with(at, "first_cycle_ce_pct_n")
+    assert shown["first_cycle_ce_pct_sd"].iloc[0] == pytest.approx(np.sqrt(2.0))
+    assert "mean of each experiment's replicate cells" in _texts(at.caption)
 
 
 def test_add_historical_experiments(start: Start, db_url: str) -> None:
@@ -497,11 +582,11 @@ def test_the_selected_campaign_lives_in_the_url(start: Start, db_url: str) -> No
     assert at.query_params[state.URL_CAMPAIGN] == DEMO
 
 
-def test_doe_actor_is_the_person_acting_until_another_name_is_typed(
+def test_doe_actor_is_the_person_acting_in_local_use(
         start: Start, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOE_ACTOR", "Env Person")
-    at = start(actor=None)
-    assert at.sidebar.text_input(key=state.ACTOR).value == "Env Person"
+    at = start()
+    assert "Acting as Env Person" in " ".join(_shown(c.value) for c in at.sidebar.caption)
     at.text_input(key=state.NEW_NAME).set_value("by-env-actor")
     _button(at, "Create campaign").click().run()
     _no_exception(at)

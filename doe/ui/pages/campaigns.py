@@ -4,6 +4,7 @@ configuration as YAML, import history from CSV/XLSX."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import streamlit as st
 
@@ -12,6 +13,7 @@ from doe.campaign import Campaign
 from doe.domain.config import CampaignConfig
 from doe.ui import components, resources, state
 from doe.ui.config_form import (
+    OBJECTIVE_MODES,
     OUTCOME_ROLES,
     PARAMETER_TYPES,
     ConfigTables,
@@ -24,7 +26,7 @@ from doe.ui.tables import parse_column_mapping, problems_frame
 SCRATCH = "scratch"
 
 
-def _parameter_columns() -> dict[str, object]:
+def _parameter_columns() -> dict[str, Any]:
     return {
         "name": st.column_config.TextColumn("name", help="letters, digits and _, e.g. anneal_temperature_c",
                                             required=True),
@@ -39,20 +41,25 @@ def _parameter_columns() -> dict[str, object]:
     }
 
 
-def _outcome_columns() -> dict[str, object]:
+def _outcome_columns() -> dict[str, Any]:
     return {
         "name": st.column_config.TextColumn("name", required=True),
         "role": st.column_config.SelectboxColumn("role", options=list(OUTCOME_ROLES), required=True,
-                                                 help="maximize or minimize (an objective), or only measured"),
-        "threshold": st.column_config.NumberColumn("threshold", help="worst acceptable value of an objective"),
-        "weight": st.column_config.NumberColumn("weight", help="weight in the ranking of best recipes (default 1)"),
+                                                 help="maximize, minimize or bring to a target value (an "
+                                                      "objective), or only measured"),
+        "target": st.column_config.NumberColumn("target", help="role target: the set point (e.g. 10 nm)"),
+        "tolerance": st.column_config.NumberColumn("tolerance",
+                                                   help="role target: largest acceptable distance from it"),
+        "threshold": st.column_config.NumberColumn("threshold", help="maximize/minimize: worst acceptable value"),
+        "weight": st.column_config.NumberColumn("weight", help="weight in the ranking of best recipes and, in the "
+                                                               "weighted objective mode, in the search (default 1)"),
         "unit": st.column_config.TextColumn("unit"),
         "description": st.column_config.TextColumn("description"),
     }
 
 
-def _editors(tables: ConfigTables, keys: tuple[str, str, str], suffix: str) -> ConfigTables:
-    """The three editors of a configuration (inside a form)."""
+def _editors(tables: ConfigTables, keys: tuple[str, str, str, str], suffix: str) -> ConfigTables:
+    """The editors of a configuration (inside a form)."""
     st.markdown("**Parameters** (what the lab varies)")
     parameters = st.data_editor(tables.parameters, num_rows="dynamic", hide_index=True,
                                 column_config=_parameter_columns(), key=f"{keys[0]}:{suffix}")
@@ -64,7 +71,15 @@ def _editors(tables: ConfigTables, keys: tuple[str, str, str], suffix: str) -> C
         help="On parameters: 'solid_content_mg_per_ml + 10 * hfo2_loading_wt_pct <= 50'; "
              "on outcomes: 'coating_thickness_nm <= 15'",
     )
-    return ConfigTables(parameters, outcomes, constraints)
+    mode = st.radio(
+        "Several objectives", OBJECTIVE_MODES, index=OBJECTIVE_MODES.index(tables.objective_mode),
+        key=f"{keys[3]}:{suffix}", horizontal=True,
+        format_func=lambda m: {"pareto": "Pareto: search the trade-offs",
+                               "weighted": "weighted: one desirability from the weights"}[m],
+        help="Pareto searches every trade-off between the objectives; weighted maps each objective to a "
+             "desirability (0 = worst acceptable, 1 = best measured or on target) and searches their weighted mean.",
+    )
+    return ConfigTables(parameters, outcomes, constraints, mode)
 
 
 def _new_campaign(url: str) -> None:
@@ -83,11 +98,12 @@ def _new_campaign(url: str) -> None:
         name = st.text_input("Campaign name", key=state.NEW_NAME, placeholder="e.g. hfo2-ncm85-2026-q1")
         description = st.text_area("Description", value=(base.description or "") if base else "",
                                    key=f"{state.NEW_DESCRIPTION}:{suffix}")
-        edited = _editors(tables, (state.NEW_PARAMETERS, state.NEW_OUTCOMES, state.NEW_CONSTRAINTS), suffix)
+        edited = _editors(tables, (state.NEW_PARAMETERS, state.NEW_OUTCOMES, state.NEW_CONSTRAINTS,
+                                   state.NEW_OBJECTIVE_MODE), suffix)
         submitted = st.form_submit_button("Create campaign", type="primary")
     if not submitted:
         return
-    person = components.require_actor()
+    person = components.require("create_campaign")
     if person is None:
         return
     with components.guard("creating the campaign") as creating:
@@ -109,11 +125,11 @@ def _edit(handle: resources.CampaignHandle) -> None:
         description = st.text_area("Description", value=config.description or "",
                                    key=f"{state.EDIT_DESCRIPTION}:{campaign.name}:{version}")
         edited = _editors(tables_from_config(config), (state.EDIT_PARAMETERS, state.EDIT_OUTCOMES,
-                                                       state.EDIT_CONSTRAINTS), f"{campaign.name}:{version}")
+                                                       state.EDIT_CONSTRAINTS, state.EDIT_OBJECTIVE_MODE), f"{campaign.name}:{version}")
         submitted = st.form_submit_button("Save as a new version", type="primary")
     if not submitted:
         return
-    person = components.require_actor()
+    person = components.require("edit_config")
     if person is None:
         return
     with components.guard("saving the configuration") as saving:
@@ -135,7 +151,7 @@ def _clone_archive(url: str, handle: resources.CampaignHandle) -> None:
         new_name = st.text_input("Name of the copy", key=state.CLONE_NAME)
         with_history = st.checkbox("Copy the finished experiments as history", key=state.CLONE_HISTORY)
         clone = st.form_submit_button("Clone")
-    if clone and (person := components.require_actor()):
+    if clone and (person := components.require("create_campaign")):
         with components.guard("cloning the campaign") as cloning, handle.acting(person) as c:
             other = c.clone(new_name.strip(), storage=url, with_history=with_history)
         if cloning.ok:
@@ -145,18 +161,18 @@ def _clone_archive(url: str, handle: resources.CampaignHandle) -> None:
 
     st.markdown("**Archive**: hides the campaign from the list; nothing is deleted.")
     confirm = st.checkbox(components.plain(f"Yes, archive {campaign.name!r}"), key=state.ARCHIVE_CONFIRM)
-    if st.button("Archive this campaign", disabled=not confirm) and (person := components.require_actor()):
+    if st.button("Archive this campaign", disabled=not confirm) and (person := components.require("archive")):
         with components.guard("archiving the campaign") as archiving, handle.acting(person) as c:
             c.archive(True)
         if archiving.ok:
             components.flash("success", f"Archived {campaign.name!r}.")
             st.rerun()
 
-    archived = resources.campaigns(url, include_archived=True)
-    archived = archived[archived["archived"].astype(bool)]["name"].astype(str).tolist()
+    every = resources.campaigns(url, include_archived=True)
+    archived = every[every["archived"].astype(bool)]["name"].astype(str).tolist()
     if archived:
         restore = st.selectbox("Archived campaigns", archived, key=state.RESTORE_NAME)
-        if st.button("Restore") and (person := components.require_actor()):
+        if st.button("Restore") and (person := components.require("archive")):
             with components.guard("restoring the campaign") as restoring, \
                     resources.campaign_handle(url, restore).acting(person) as c:
                 c.archive(False)
@@ -185,14 +201,16 @@ def _import(handle: resources.CampaignHandle) -> None:
                + ", ".join(config.parameter_names + config.outcome_names))
     sent = components.file_upload_form(
         "import_history", "History file (CSV or Excel)", "Import", file_key=state.IMPORT_FILE,
-        mapping_key=state.IMPORT_MAPPING, valid_key=state.IMPORT_VALID_ONLY)
+        mapping_key=state.IMPORT_MAPPING, valid_key=state.IMPORT_VALID_ONLY,
+        duplicates_key=state.IMPORT_ALLOW_DUPLICATES)
     if sent is None:
         return
     with components.guard(f"importing {sent.name}") as importing:
         mapping = parse_column_mapping(sent.mapping_text)
         with handle.acting(sent.person) as c:
             report = c.import_table(io.BytesIO(sent.data), column_mapping=mapping or None,
-                                    file_format=sent.file_format, valid_rows_only=sent.valid_rows_only)
+                                    file_format=sent.file_format, valid_rows_only=sent.valid_rows_only,
+                                    allow_duplicates=sent.allow_duplicates)
     if importing.ok:
         st.success(components.plain(f"Imported {sent.name}: {len(report.created)} new experiment(s), "
                                     f"{report.measurements_added} measurement(s) added, "
@@ -215,18 +233,20 @@ def render() -> None:
     tab_new, tab_edit, tab_clone, tab_yaml, tab_import = st.tabs(
         ["New campaign", "Edit configuration", "Clone or archive", "Configuration (YAML)", "Import history"])
     with tab_new:
-        _new_campaign(url)
-    for tab, part in ((tab_edit, _edit), (tab_yaml, _yaml), (tab_import, _import)):
+        if not components.refused("create_campaign"):
+            _new_campaign(url)
+    for tab, part, permission in ((tab_edit, _edit, "edit_config"), (tab_yaml, _yaml, "read"),
+                                  (tab_import, _import, "record")):
         with tab:
             if handle is None:
                 st.info("Select a campaign in the sidebar.")
-            else:
+            elif not components.refused(permission, selected):  # type: ignore[arg-type]
                 st.caption(f"Campaign: **{components.plain(selected)}**")
                 part(handle)  # type: ignore[operator]
     with tab_clone:
         if handle is None:
             st.info("Select a campaign in the sidebar.")
-        else:
+        elif not components.refused("archive"):
             _clone_archive(url, handle)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from doe.domain.display import column_decimals
 from doe.domain.records import STATUSES
+from doe.domain.replicates import n_column
 from doe.ui import components, state
 from doe.ui.tables import filter_history, search
 
@@ -23,7 +25,13 @@ def render() -> None:
     text = text_col.text_input("Search (any column)", key=state.FILTER_TEXT, placeholder="e.g. O2, E0003, gelled")
     shown = filter_history(history, statuses=statuses, batches=chosen_batches, text=text)
     st.caption(f"{len(shown)} of {len(history)} experiment(s)")
-    st.dataframe(shown, hide_index=True)
+    if any(n_column(o) in history.columns for o in config.outcome_names):
+        st.caption("Outcomes are the mean of each experiment's replicate cells; <outcome>_sd is their standard "
+                   "deviation and <outcome>_n the number of cells (every cell is listed under 'Every recorded "
+                   "value' below).")
+    formats = {name: st.column_config.NumberColumn(format=f"%.{places}f")
+               for name, places in column_decimals(shown, config).items()}  # display only
+    st.dataframe(shown, hide_index=True, column_config=formats)
 
     units = config.units
 

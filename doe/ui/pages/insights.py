@@ -11,6 +11,7 @@ import streamlit as st
 
 from doe.campaign import Campaign
 from doe.domain.config import CampaignConfig
+from doe.domain.ranking import ranking_text
 from doe.plots import (
     best_so_far_figure,
     importance_figure,
@@ -51,7 +52,8 @@ def _best(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
         st.caption("No completed experiment meets the thresholds and outcome constraints yet.")
         return
     columns = [ID_COLUMN, *config.objective_names, *config.parameter_names]
-    st.markdown("**Best recipes** (Pareto-optimal, ranked by the weighted objectives)")
+    st.markdown("**Best recipes**")
+    st.text(ranking_text(config))  # plain text: units are user strings
     st.dataframe(best[[c for c in columns if c in best.columns]], hide_index=True)
 
 

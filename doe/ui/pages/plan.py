@@ -5,12 +5,13 @@ download the run sheet for the lab."""
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
 
 from doe.domain.config import CampaignConfig
+from doe.domain.display import batch_programme, column_decimals
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.ui import components, resources, state
 from doe.ui.tables import proposed_with_predictions, run_sheet, suggestion_view
@@ -26,13 +27,20 @@ def _fixed_widget(config: CampaignConfig, name: str) -> Any:
         options = list(p.values)
         return st.selectbox(label, options, index=options.index(p.reference) if p.reference in options else 0, key=key)
     if isinstance(p, DiscreteParameter):
-        options = list(p.values)
-        index = options.index(p.reference) if p.reference in options else 0
-        return st.selectbox(label, options, index=index, key=key)
+        numbers: list[float] = list(p.values)
+        index = numbers.index(p.reference) if p.reference is not None and p.reference in numbers else 0
+        return st.selectbox(label, numbers, index=index, key=key)
     assert isinstance(p, ContinuousParameter)
     default = p.reference if p.reference is not None else (p.lower + p.upper) / 2
     return st.number_input(label, min_value=p.lower, max_value=p.upper, value=float(default), key=key,
                            format="%.4g")
+
+
+def _number_formats(table: pd.DataFrame, config: CampaignConfig) -> dict[str, Any]:
+    """Each numeric column at the lab's resolution (else 4 significant figures); display only."""
+    return {name: st.column_config.NumberColumn(
+                f"{name} [{config.unit_of(name)}]" if config.unit_of(name) else name, format=f"%.{places}f")
+            for name, places in column_decimals(table, config).items() if name in config.parameter_names}
 
 
 def _column_config(config: CampaignConfig) -> dict[str, Any]:
@@ -66,7 +74,7 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
         submitted = st.form_submit_button("Suggest experiments", type="primary")
     if not submitted:
         return
-    person = components.require_actor()
+    person = components.require("plan")
     if person is None:
         return
     with components.guard("suggesting experiments") as suggesting:
@@ -74,7 +82,7 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
         if upload is not None:
             from doe.io import read_table
 
-            file_format = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
+            file_format: Literal["csv", "xlsx"] = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
             candidates = read_table(io.BytesIO(upload.getvalue()), config, file_format=file_format)
         with st.spinner("Fitting the models and choosing the batch ..."), handle.acting(person) as campaign:
             suggestions = campaign.suggest(int(n), fixed or None, candidates)
@@ -93,7 +101,14 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
         st.caption("Nothing proposed. Ask for a batch above.")
         return
     view = suggestion_view(proposed_with_predictions(proposed, campaign.proposals()), config)
-    st.dataframe(view, hide_index=True, column_config=_column_config(config), key="plan_proposed_table")
+    if config.batch_shared:  # the shared values once per batch, as the furnace programme
+        programme = batch_programme(view, config)
+        st.caption("Furnace programme: one value per batch for " + ", ".join(config.batch_shared))
+        st.dataframe(programme, hide_index=True, column_config=_number_formats(programme, config),
+                     key="plan_programme_table")
+        view = view.drop(columns=list(config.batch_shared))
+    st.dataframe(view, hide_index=True, column_config={**_column_config(config), **_number_formats(view, config)},
+                 key="plan_proposed_table")
     st.caption("strategy: 'initial_design' = space-filling recipes before the model is trusted; otherwise "
                "the acquisition that ranked the recipe; 'best_guess' = the recipe the model expects to be best, "
                "near the best one measured. P(success) is the model's probability that the run "
@@ -101,7 +116,7 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
     ids = proposed["experiment_id"].astype(str).tolist()
     chosen = st.multiselect("Experiments (none chosen = all proposed)", ids, key=state.ACCEPT_IDS)
     accept_col, abandon_col = st.columns(2)
-    if accept_col.button("Accept: the lab starts them", type="primary") and (person := components.require_actor()):
+    if accept_col.button("Accept: the lab starts them", type="primary") and (person := components.require("plan")):
         with components.guard("accepting the experiments") as accepting, handle.acting(person) as c:
             started = c.accept(chosen or None)
         if accepting.ok:
@@ -109,7 +124,7 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
                                         "Record their results on the Record page.")
             st.rerun()
     if abandon_col.button("Abandon the chosen ones", disabled=not chosen) and (
-            person := components.require_actor()):
+            person := components.require("plan")):
         with components.guard("abandoning the experiments") as abandoning, handle.acting(person) as c:
             c.abandon(chosen, reason="abandoned in the Plan page")
         if abandoning.ok:
@@ -132,7 +147,8 @@ def _run_sheet(handle: resources.CampaignHandle, config: CampaignConfig, history
     def sheet_bytes(file_format: str) -> bytes:
         from doe.io import table_bytes
 
-        return table_bytes(sheet, file_format, units=units)  # type: ignore[arg-type]
+        decimals = column_decimals(sheet, config, exact_only=file_format == "csv")
+        return table_bytes(sheet, file_format, units=units, decimals=decimals)  # type: ignore[arg-type]
 
     csv_col, xlsx_col = st.columns(2)
     csv_col.download_button("Run sheet (CSV)", data=lambda: sheet_bytes("csv"),
@@ -150,9 +166,10 @@ def render() -> None:
     history = campaign.history()
     counts = history["status"].value_counts()
     st.caption(" · ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "running", "proposed")))
-    _ask(handle, config)
-    history = campaign.history()
-    _proposed(handle, config, history)
+    if not components.refused("plan", campaign.name):
+        _ask(handle, config)
+        history = campaign.history()
+        _proposed(handle, config, history)
     _run_sheet(handle, config, history)
 
 

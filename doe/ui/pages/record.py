@@ -1,6 +1,6 @@
 """Record page: fill in outcomes of running experiments as they come (efficiency today,
-retention weeks later), mark runs failed with a reason, upload a results file, add
-historical experiments. Nothing is saved until the whole table is valid; every bad cell is
+retention weeks later), add replicate cells of an experiment, mark runs failed with a
+reason, upload a results file, add historical experiments. Nothing is saved until the whole table is valid; every bad cell is
 listed; a value that differs from one stored needs an explicit correction."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import streamlit.components.v1 as components_v1
 
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter, DiscreteParameter
+from doe.domain.records import MAX_REPLICATE
+from doe.domain.replicates import REPLICATE_COLUMN
 from doe.errors import ConflictError
 from doe.ui import components, resources, state
 from doe.ui.tables import (
@@ -29,6 +31,7 @@ from doe.ui.tables import (
     parse_column_mapping,
     problems_frame,
     record_grid,
+    replicate_template,
     unsaved_edits,
 )
 
@@ -48,7 +51,7 @@ def _report_text(report: Any) -> str:
 
 def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *, correct: bool = False) -> bool:
     """Record ``table``; on a conflict keep it for an explicit correction. True if saved."""
-    person = components.require_actor()
+    person = components.require("record")
     if person is None:
         return False
     with components.guard(f"recording {what}", table) as recording, handle.acting(person) as c:
@@ -199,7 +202,7 @@ def _fail(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
     if not ids:
         st.warning("Choose the experiments that failed.")
         return
-    person = components.require_actor()
+    person = components.require("record")
     if person is None:
         return
     with components.guard("marking runs failed") as failing, handle.acting(person) as c:
@@ -215,14 +218,16 @@ def _upload(handle: resources.CampaignHandle) -> None:
                "Rows with an experiment_id add results to it; rows without one are new experiments.")
     sent = components.file_upload_form(
         "results_upload", "Results file", "Record the file", file_key=state.RESULTS_FILE,
-        mapping_key=state.RESULTS_MAPPING, valid_key=state.RESULTS_VALID_ONLY)
+        mapping_key=state.RESULTS_MAPPING, valid_key=state.RESULTS_VALID_ONLY,
+        duplicates_key=state.RESULTS_ALLOW_DUPLICATES)
     if sent is None:
         return
     with components.guard(f"recording {sent.name}") as recording, handle.acting(sent.person) as c:
         mapping = parse_column_mapping(sent.mapping_text)
         try:
             report = c.import_table(io.BytesIO(sent.data), column_mapping=mapping or None,
-                                    file_format=sent.file_format, valid_rows_only=sent.valid_rows_only)
+                                    file_format=sent.file_format, valid_rows_only=sent.valid_rows_only,
+                                    allow_duplicates=sent.allow_duplicates)
         except ConflictError:
             from doe.io import read_table
 
@@ -256,6 +261,36 @@ def _history_columns(config: CampaignConfig) -> dict[str, Any]:
     return columns
 
 
+def _replicates(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
+    st.subheader("Replicate cells")
+    st.caption("One coated powder built into several cells: one row per cell, labelled A, B, C (or 1, 2, 3). "
+               "The history shows each experiment's mean, sd and number of cells.")
+    ids = history.loc[history["status"] != "abandoned", ID_COLUMN].astype(str).tolist()
+    if not ids:
+        st.caption("No experiment yet: accept a batch on the Plan page, or add history below.")
+        return
+    columns: dict[str, Any] = {
+        ID_COLUMN: st.column_config.SelectboxColumn("experiment_id", options=ids, required=True),
+        REPLICATE_COLUMN: st.column_config.TextColumn("replicate", help="the cell's label, e.g. A, B, C",
+                                                      max_chars=MAX_REPLICATE),
+    }
+    for o in config.outcome_names:
+        unit = config.unit_of(o)
+        columns[o] = st.column_config.NumberColumn(o + (f" [{unit}]" if unit else ""), format="%.4g")
+    version = st.session_state.get(GRID_VERSION, 0)
+    template = replicate_template(config)
+    template.index = pd.RangeIndex(1, len(template) + 1)
+    edited = st.data_editor(template, num_rows="dynamic", column_config=columns,
+                            key=f"{state.REPLICATE_EDITOR}_{version}")
+    if st.button("Record these cells"):
+        rows = filled_rows(edited)
+        if rows.empty:
+            st.info("Nothing to record: the table is empty.")
+            return
+        if _record(handle, rows, "the replicate cells"):
+            st.rerun()
+
+
 def _add_history(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
     st.subheader("Add historical experiments")
     st.caption("Experiments done before (or outside) this campaign: every parameter, the outcomes measured.")
@@ -278,12 +313,15 @@ def render() -> None:
     if page is None:
         return
     handle, config = page.handle, page.config
+    if components.refused("record", page.campaign.name):
+        return
     rejected = st.session_state.pop(state.REJECTED_ROWS, None)
     if rejected is not None:
         st.dataframe(rejected, hide_index=True)
     _correction(handle)
     history = page.campaign.history()
     _grid(handle, config, history)
+    _replicates(handle, config, history)
     _fail(handle, history)
     _upload(handle)
     _add_history(handle, config)

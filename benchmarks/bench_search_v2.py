@@ -1,0 +1,177 @@
+"""Search v2: does an adaptive trust region or an untried-label slot find better coatings?
+
+Closed loop as ``bench_sample_efficiency.py`` part a (maximise first-cycle CE only, 30
+experiments in rounds of 3 through ``doe.Campaign`` on ``":memory:"``), one run per variant
+and seed on the same lab seeds, on one of two labs:
+
+- ``--lab virtual``: :class:`doe.simulate.VirtualLab` (the TUNING problem: variants are
+  compared and a default is chosen here);
+- ``--lab second``: :class:`benchmarks.second_lab.SecondLab` (a TEST problem: reported
+  untouched; nothing is chosen on it).
+
+Metrics per run: the true CE of the best-measured recipe after 30 experiments and its gap
+to the lab's best CE (regret); the share of model-based proposals that keep the incumbent's
+solvent and atmosphere (how stuck the search is); distinct solvents tried. Each variant is
+compared with ``default`` seed by seed (Wilcoxon signed-rank, two-sided).
+
+    .venv/bin/python -m benchmarks.bench_search_v2 --lab virtual --seeds 20 --jobs 2
+    .venv/bin/python -m benchmarks.bench_search_v2 --lab second --seeds 20 --jobs 2 --variants default,adaptive
+
+write ``benchmarks/results/search_v2_<lab>.md`` and ``benchmarks/results/raw/search_v2_<lab>.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.bench_sample_efficiency import config_part_a
+from benchmarks.common import RESULTS, command_line, header, markdown_table, single_thread
+
+CE = "first_cycle_ce_pct"
+ROUNDS, BATCH = 10, 3
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "adaptive": {"trust_region": "adaptive"},
+    "explore2": {"explore_untried": 2},
+    "adaptive_explore2": {"trust_region": "adaptive", "explore_untried": 2},
+}
+"""``EngineSettings`` changes from the defaults, fixed before any run."""
+
+
+def _lab(lab: str, seed: int) -> Any:
+    if lab == "virtual":
+        from doe.simulate import VirtualLab
+
+        return VirtualLab(seed)
+    from benchmarks.second_lab import SecondLab
+
+    return SecondLab(seed)
+
+
+def best_ce(lab: str) -> float:
+    """The lab's best expected CE (virtual: the polished optimum; second: best of 200,000 random)."""
+    if lab == "virtual":
+        from doe.simulate import VirtualLab
+
+        return float(VirtualLab(0).optimum(n_samples=50_000)[1][CE].iloc[0])
+    from benchmarks.second_lab import SecondLab
+
+    return SecondLab(0).optimum_ce()
+
+
+def run_seed(lab_name: str, variant: str, seed: int) -> dict[str, Any]:
+    single_thread()
+    from doe import Campaign
+    from doe.engine import EngineSettings
+
+    config = config_part_a()
+    settings = replace(EngineSettings(), **VARIANTS[variant])
+    campaign = Campaign.from_config(config.replace(seed=seed), storage=":memory:", settings=settings, actor="benchmark")
+    lab = _lab(lab_name, seed)
+    start = time.process_time()
+    measured_best, true_of_best = -np.inf, np.nan
+    kept, model_based, solvents = 0, 0, set()
+    for _ in range(ROUNDS):
+        recipes = campaign.suggest(BATCH)
+        params = recipes[config.parameter_names]
+        measured = lab.run(params)
+        truth = lab.truth(params)
+        incumbent = None
+        history = campaign.history()
+        done = history[history[CE].notna()]
+        if len(done):
+            incumbent = done.loc[done[CE].idxmax()]
+        for i, row in recipes.iterrows():
+            solvents.add(row["dispersion_solvent"])
+            if incumbent is not None and row["strategy"] not in ("initial_design",):
+                model_based += 1
+                kept += int(row["dispersion_solvent"] == incumbent["dispersion_solvent"]
+                            and row["anneal_atmosphere"] == incumbent["anneal_atmosphere"])
+            m = measured[CE].iloc[i]
+            if np.isfinite(m) and m > measured_best:
+                measured_best, true_of_best = float(m), float(truth[CE].iloc[i])
+        table = measured[[CE, "failed", "failure_reason"]].copy()
+        table.insert(0, "experiment_id", recipes["experiment_id"].to_numpy())
+        campaign.record(table)
+    return {"lab": lab_name, "variant": variant, "seed": seed, "best_true_ce": true_of_best,
+            "kept_incumbent_labels": kept / model_based if model_based else np.nan,
+            "solvents_tried": len(solvents), "cpu_s_per_round": (time.process_time() - start) / ROUNDS}
+
+
+def report(raw: pd.DataFrame, lab: str, optimum: float, command: str, runtime_s: float | None) -> str:
+    from scipy.stats import wilcoxon
+
+    by_seed = raw.pivot(index="seed", columns="variant", values="best_true_ce")
+    rows = []
+    for variant, group in raw.groupby("variant", sort=False):
+        best = group.sort_values("seed")["best_true_ce"].to_numpy()
+        lo, mid, hi = np.percentile(best, [25, 50, 75])
+        paired = "-"
+        if variant != "default" and "default" in by_seed:
+            diff = (by_seed[variant] - by_seed["default"]).dropna().to_numpy()
+            p = wilcoxon(diff).pvalue if np.any(diff != 0) else 1.0
+            paired = f"{diff.mean():+.2f}; {int((diff > 0).sum())} / {int((diff < 0).sum())}; p = {p:.3f}"
+        rows.append([f"{variant}: {VARIANTS[variant] or 'EngineSettings()'}", len(best),
+                     f"{mid:.2f} [{lo:.2f}-{hi:.2f}]", f"{np.median(optimum - best):.2f}", paired,
+                     f"{100 * group['kept_incumbent_labels'].mean():.0f} %", f"{group['solvents_tried'].mean():.1f}",
+                     f"{group['cpu_s_per_round'].median():.2f}"])
+    role = ("TUNING problem: the default is chosen here" if lab == "virtual"
+            else "TEST problem: reported untouched, nothing is chosen on it")
+    seeds = sorted(raw["seed"].unique())
+    return "\n".join([
+        header(f"Search v2 on the {lab} lab (maximise CE, 30 experiments in rounds of 3)", command=command,
+               runtime_s=runtime_s),
+        f"{role}. Seeds {seeds[0]}-{seeds[-1]}; the lab's best CE {optimum:.2f} %.",
+        "Best true CE = true CE of the best-measured recipe after 30 experiments; regret = best CE minus that. "
+        "Against default, seed by seed: mean difference (points); seeds better / worse; Wilcoxon signed-rank p. "
+        "Kept labels = share of model-based proposals with the incumbent's solvent and atmosphere.",
+        "",
+        markdown_table(["variant", "seeds", "best true CE median [25-75 %]", "median regret", "against default",
+                        "kept labels", "solvents tried", "CPU s per round"], rows),
+        "",
+        f"Per-seed values: `benchmarks/results/raw/search_v2_{lab}.csv`.",
+        "",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lab", choices=["virtual", "second"], required=True)
+    parser.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list of " + ", ".join(VARIANTS))
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from the raw CSV")
+    args = parser.parse_args(argv)
+    out = RESULTS / f"search_v2_{args.lab}.md"
+    raw_path: Path = RESULTS / "raw" / f"search_v2_{args.lab}.csv"
+    if args.report_only:
+        out.write_text(report(pd.read_csv(raw_path), args.lab, best_ce(args.lab), command_line(), None))
+        print(out.read_text())
+        return 0
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"--variants: unknown {unknown}; choose from {list(VARIANTS)}")
+    start = time.time()
+    tasks = [(args.lab, v, s) for s in range(args.seeds) for v in variants]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        raw = pd.DataFrame(list(pool.map(run_seed, *zip(*tasks, strict=True))))
+    text = report(raw, args.lab, best_ce(args.lab), command_line(), time.time() - start)
+    raw_path.parent.mkdir(parents=True, exist_ok=True)
+    raw.to_csv(raw_path, index=False)
+    out.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""Signing people in: built-in accounts (Argon2 passwords) and single-sign-on accounts.
+
+Ties the account tables (:class:`doe.storage.accounts.AccountStore`) to hashing
+(:mod:`doe.auth.passwords`) and the rules (:mod:`doe.domain.access`). The CLI and the web app
+use this module; the stored hash never leaves it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from doe.auth.passwords import PasswordPolicyError, hash_password, needs_rehash, verify_password
+from doe.domain.access import Identity, Role, parse_role
+from doe.errors import DoeError
+from doe.storage.accounts import AccountStore, User, check_email
+
+log = logging.getLogger(__name__)
+
+SSO_DEFAULT_ROLE_ENV = "DOE_SSO_DEFAULT_ROLE"
+"""Role of a single-sign-on user without an account (``viewer``, ``engineer``, ``admin`` or
+``none``: refuse them until an admin adds them); default ``viewer``."""
+
+# A valid hash of a random password: verifying against it costs what a real check costs, so a
+# wrong user name takes as long as a wrong password (no user-name probing by timing).
+_DUMMY_HASH = hash_password("not-a-password-of-anyone")
+
+
+class AuthError(DoeError):
+    """A refused sign-in or account change (the message says what to do)."""
+
+
+class Accounts:
+    """The accounts of one database."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.store = AccountStore.open(url)
+
+    # ------------------------------------------------------------------ administration
+    def add_user(self, username: str, role: str, *, password: str | None, email: str | None = None,
+                 actor: str) -> User:
+        """A new account; ``password`` None makes a single-sign-on account (matched by e-mail)."""
+        if password is None and email is None:
+            email = username if "@" in username else None
+            if email is None:
+                raise AuthError(f"user {username!r}: give a password, or an e-mail for a single-sign-on account")
+        try:
+            password_hash = None if password is None else hash_password(password)
+        except PasswordPolicyError as err:
+            raise AuthError(f"password of {username!r}: {err}") from None
+        return self.store.add_user(username, role, password_hash=password_hash, email=email, actor=actor)
+
+    def set_password(self, username: str, password: str) -> None:
+        try:
+            password_hash = hash_password(password)
+        except PasswordPolicyError as err:
+            raise AuthError(f"password of {username!r}: {err}") from None
+        self.store.set_password_hash(username, password_hash)
+
+    # ------------------------------------------------------------------ signing in
+    def identity(self, user: User, source: str = "local") -> Identity:
+        return Identity(user.username, user.role, self.store.campaigns_of(user.username),
+                        "oidc" if source == "oidc" else "local")
+
+    def authenticate(self, username: str, password: str) -> Identity:
+        """The identity of ``username`` if ``password`` is theirs; AuthError (one message for a
+        wrong name, a wrong password or a disabled account) otherwise."""
+        refused = AuthError("wrong user name or password (or the account is disabled)")
+        user = self.store.find_user(username=username) if isinstance(username, str) and username else None
+        if user is None or user.password_hash is None:
+            verify_password(_DUMMY_HASH, password if isinstance(password, str) else "")
+            raise refused
+        if not verify_password(user.password_hash, password) or user.disabled:
+            raise refused
+        if needs_rehash(user.password_hash):
+            self.store.set_password_hash(user.username, hash_password(password))
+        return self.identity(user)
+
+    def current(self, username: str, source: str = "local") -> Identity | None:
+        """The identity of a signed-in ``username`` read afresh (None if gone or disabled), so
+        a role change or a disabled account takes effect on the next page run."""
+        user = self.store.find_user(username=username)
+        if user is None or user.disabled:
+            return None
+        return self.identity(user, source)
+
+    def sso_identity(self, email: str | None, *, default_role: str | None = None) -> Identity:
+        """The identity of a single-sign-on user, matched by e-mail (an account an admin added)
+        or created with the default role (``DOE_SSO_DEFAULT_ROLE``, default viewer)."""
+        if not email:
+            raise AuthError("the identity provider sent no e-mail for this user; doe matches SSO users "
+                            "by e-mail (add the 'email' scope to the client)")
+        mail = check_email(email)
+        user = self.store.find_user(email=mail) or self.store.find_user(username=mail)
+        if user is not None:
+            if user.disabled:
+                raise AuthError(f"the account of {mail} is disabled; ask an admin")
+            return self.identity(user, "oidc")
+        role_text = default_role if default_role is not None else os.environ.get(SSO_DEFAULT_ROLE_ENV, "viewer")
+        if role_text.strip().lower() == "none":
+            raise AuthError(f"{mail} has no doe account; ask an admin to add one (doe user add {mail} "
+                            "--role viewer --sso)")
+        try:
+            role: Role = parse_role(role_text, SSO_DEFAULT_ROLE_ENV)
+        except ValueError as err:
+            raise AuthError(str(err)) from None
+        log.info("first sign-in of %s by single sign-on: account created with role %s", mail, role)
+        try:
+            user = self.store.add_user(mail, role, password_hash=None, email=mail, actor="sso")
+        except DoeError:  # created concurrently by another session
+            user = self.store.find_user(email=mail)
+            if user is None:
+                raise
+        return self.identity(user, "oidc")
+
+
+__all__ = ["SSO_DEFAULT_ROLE_ENV", "Accounts", "AuthError"]

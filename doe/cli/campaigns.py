@@ -1,0 +1,188 @@
+"""Campaign commands: ``doe init``, ``suggest``, ``record``, ``status``, ``list`` and ``export``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from doe.cli.common import (
+    SIM_TEMPLATE,
+    Env,
+    campaign_option,
+    check_out_path,
+    cli,
+    common_options,
+    engine_settings,
+    masked,
+    pairs,
+    recipes_text,
+    writing,
+)
+from doe.domain.ranking import ranking_text
+from doe.domain.table import ID_COLUMN
+from doe.errors import DoeError
+
+
+# ---------------------------------------------------------------------- init
+@cli.command()
+@click.option("--template", default=None, help=f"Built-in or user template [default: {SIM_TEMPLATE}].")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A campaign configuration YAML file (instead of a template).")
+@click.option("--name", default=None, help="Store the campaign under this name [default: the config's name].")
+@common_options
+def init(template: str | None, config_path: Path | None, name: str | None, env: Env) -> None:
+    """Create a campaign from a template or a configuration file."""
+    from doe.campaign import Campaign
+
+    if template and config_path:
+        raise DoeError("give --template or --config, not both")
+    if config_path is not None and not config_path.is_file():
+        raise DoeError(f"--config: no file {str(config_path)!r}")
+    source: str | Path = config_path if config_path is not None else (template or SIM_TEMPLATE)
+    campaign = Campaign.from_config(source, storage=env.db, name=name, actor=env.actor)
+    config = campaign.config
+    click.echo(f"created campaign {campaign.name!r} in {campaign.storage_url}")
+    objectives = ", ".join(f"{o.name} ({o.goal_text()})" for o in config.objectives)
+    click.echo(f"  {len(config.parameters)} parameters, objectives: {objectives}")
+    if len(config.objectives) > 1:
+        click.echo(f"  objective mode: {config.objective_mode} (best recipes {ranking_text(config)})")
+    click.echo("next: doe suggest -n 3 --out runsheet.csv")
+
+
+# ---------------------------------------------------------------------- suggest
+@cli.command()
+@campaign_option
+@click.option("-n", "n", type=click.IntRange(1, 1000), default=3, show_default=True,
+              help="Experiments in the batch.")
+@click.option("--fixed", multiple=True, metavar="NAME=VALUE",
+              help="Hold a parameter at a value for the whole batch (repeatable).")
+@click.option("--candidates", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Choose the batch among the recipes of this CSV/Excel file.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the run sheet here (.csv or .xlsx).")
+@click.option("--fast", is_flag=True, help="Quicker, less thorough search for the batch.")
+@common_options
+def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidates: Path | None,
+            out: Path | None, fast: bool, env: Env) -> None:
+    """Propose the next batch of experiments and write the run sheet."""
+    if out is not None:  # before anything is stored: a batch without its run sheet helps no one
+        check_out_path("--out", out, (".csv", ".xlsx"))
+    campaign = env.campaign(campaign_name, settings=engine_settings(fast))
+    config = campaign.config
+    fixed_values = pairs("--fixed", fixed)
+    candidate_table = None
+    if candidates is not None:
+        from doe.io import read_table
+
+        candidate_table = read_table(candidates, config)
+    batch = campaign.suggest(n, fixed=fixed_values or None, candidates=candidate_table)
+    click.echo(f"campaign {campaign.name!r}: batch {batch['batch_id'].iloc[0]} "
+               f"({batch['strategy'].iloc[0] if 'strategy' in batch.columns else 'proposed'})")
+    click.echo(recipes_text(batch, config, predictions=True))
+    if out is not None:
+        from doe.domain.display import column_decimals
+        from doe.io import write_table
+
+        # CSV: only gridded parameters are written at their resolution (exact); the others stay
+        # in full so that `doe record` matches them to the stored recipe. XLSX: display formats.
+        decimals = column_decimals(batch, config, exact_only=out.suffix.lower() == ".csv")
+        with writing("--out", out):
+            write_table(batch, out, units=config.units, decimals=decimals)
+        click.echo(f"run sheet written to {out}; fill in the outcomes and `doe record {out}`")
+
+
+# ---------------------------------------------------------------------- record
+@cli.command()
+@click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@campaign_option
+@click.option("--map", "mapping", multiple=True, metavar="FILECOL=NAME",
+              help="Read file column FILECOL as NAME (repeatable), e.g. --map 'CE (%)=first_cycle_ce_pct'.")
+@click.option("--correct", is_flag=True, help="Let values that differ from recorded ones replace them.")
+@click.option("--valid-rows-only", is_flag=True, help="Record the valid rows and report the others.")
+@click.option("--encoding", default=None, metavar="NAME",
+              help="Text encoding of a CSV file, e.g. cp1252 for Excel's 'CSV (Windows)' [default: UTF-8].")
+@click.option("--allow-duplicates", is_flag=True,
+              help="Record rows without experiment_id even if the same parameters and values are "
+                   "already recorded (true repeat runs).")
+@common_options
+def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], correct: bool,
+           valid_rows_only: bool, encoding: str | None, allow_duplicates: bool, env: Env) -> None:
+    """Record a CSV or Excel file of results (or of past experiments)."""
+    column_mapping = {k: str(v) for k, v in pairs("--map", mapping).items()}
+    campaign = env.campaign(campaign_name)
+    report = campaign.import_table(results, column_mapping=column_mapping or None, correct=correct,
+                                   valid_rows_only=valid_rows_only, encoding=encoding,
+                                   allow_duplicates=allow_duplicates)
+    click.echo(f"campaign {campaign.name!r}: {len(report.experiment_ids)} row(s) recorded "
+               f"({len(report.created)} new experiment(s); measurements: {report.measurements_added} added, "
+               f"{report.measurements_unchanged} unchanged, {report.measurements_corrected} corrected)")
+    if report.rejected:
+        click.echo(f"{len(report.rejected)} problem(s); these rows were left out:", err=True)
+        for problem in report.rejected:
+            click.echo(f"  - {problem}", err=True)
+
+
+# ---------------------------------------------------------------------- status / list / export
+@cli.command()
+@campaign_option
+@common_options
+def status(campaign_name: str | None, env: Env) -> None:
+    """Counts by status, the best recipe so far and the pending experiments."""
+    campaign = env.campaign(campaign_name)
+    config = campaign.config
+    history = campaign.history()
+    counts = history["status"].value_counts()
+    order = ["proposed", "running", "completed", "failed", "abandoned"]
+    click.echo(f"campaign {campaign.name!r} ({campaign.storage_url}), config version {campaign.config_version}")
+    click.echo("experiments: " + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in order)
+               + f" (total {len(history)})")
+    best = campaign.best()
+    if best.empty:
+        click.echo("best: none yet (no completed experiment meets the constraints)")
+    else:
+        click.echo(f"best: {best[ID_COLUMN].iloc[0]} ({ranking_text(config)})")
+        click.echo(recipes_text(best.head(1), config, outcomes=True))
+    pending = campaign.pending()
+    if pending.empty:
+        click.echo("pending: none")
+    else:
+        click.echo(f"pending ({len(pending)}):")
+        click.echo(pending[[ID_COLUMN, "status", "batch_id"]].to_string(index=False))
+
+
+@cli.command("list")
+@click.option("--all", "include_archived", is_flag=True, help="Include archived campaigns.")
+@common_options
+def list_(include_archived: bool, env: Env) -> None:
+    """The campaigns in the database."""
+    from doe.campaign import list_campaigns
+
+    table = list_campaigns(env.db, include_archived=include_archived)
+    if table.empty:
+        click.echo(f"no campaign in {masked(env.db)}; create one with `doe init --template {SIM_TEMPLATE}`")
+        return
+    keep = [c for c in ("name", "n_experiments", "config_version", "updated_at", "created_by", "archived")
+            if c in table.columns]
+    click.echo(table[keep].to_string(index=False))
+
+
+@cli.command()
+@campaign_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Target file: .csv or .xlsx (the history) or .json (the whole campaign).")
+@click.option("--cells", is_flag=True,
+              help="CSV/Excel: one row per replicate cell (with its replicate label) instead of the means.")
+@common_options
+def export(campaign_name: str | None, out: Path, cells: bool, env: Env) -> None:
+    """Write the history (CSV, Excel) or the whole campaign (JSON)."""
+    check_out_path("--out", out, (".csv", ".xlsx", ".json"))
+    campaign = env.campaign(campaign_name)
+    with writing("--out", out):
+        if out.suffix.lower() == ".json":
+            data = campaign.export_json()
+            out.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+        else:
+            campaign.export_table(out, cells=cells)
+    click.echo(f"campaign {campaign.name!r} exported to {out}")

@@ -1,0 +1,212 @@
+"""What every ``doe`` command shares: the command group, the common options, the error
+handling and the helpers that print recipes and check arguments."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+import numpy as np
+import pandas as pd
+
+from doe.domain.table import ID_COLUMN
+from doe.errors import DataError, DoeError, shorten
+
+if TYPE_CHECKING:
+    from doe.campaign import Campaign
+    from doe.domain.config import CampaignConfig
+
+logger = logging.getLogger("doe.cli")
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_INTERRUPTED = 130
+SIM_TEMPLATE = "hfo2-ncm85"
+
+
+class DoeGroup(click.Group):
+    """Turns a DoeError into a one-line message on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DoeError as error:
+            logger.debug("command failed", exc_info=True)
+            raise click.ClickException(str(error)) from None
+
+
+def configure_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True)
+    if verbose < 2:
+        # the numerical libraries are chatty at INFO
+        for name in ("botorch", "gpytorch", "linear_operator", "alembic", "sqlalchemy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class Env:
+    """What the common options hold."""
+
+    def __init__(self, db: str | None, actor: str | None) -> None:
+        from doe.paths import data_home, default_database_url
+
+        if not db and not os.environ.get("DOE_DATABASE_URL"):
+            data_home().mkdir(parents=True, exist_ok=True)  # first use: the default SQLite file's folder
+        self.db = db or default_database_url()
+        self.actor = actor
+
+    def campaign(self, name: str | None, *, settings: Any = None) -> Campaign:
+        from doe.campaign import Campaign
+
+        return Campaign.load(name or self.default_campaign(), storage=self.db, actor=self.actor, settings=settings)
+
+    def default_campaign(self) -> str:
+        from doe.campaign import list_campaigns
+
+        table = list_campaigns(self.db)
+        if table.empty:
+            raise DoeError(f"there is no campaign in {masked(self.db)}; create one with `doe init --template {SIM_TEMPLATE}`")
+        if len(table) == 1:
+            return str(table["name"].iloc[0])
+        order = table.sort_values("updated_at", kind="stable", na_position="first")
+        name = str(order["name"].iloc[-1])
+        click.echo(f"using campaign {name!r}, the most recently updated of {len(table)} "
+                   "(choose another with --campaign)", err=True)
+        return name
+
+
+def common_options(fn: F) -> F:
+    """``--db``, ``--actor`` and ``-v`` on every command; passes ``env`` to the command."""
+
+    @click.option("--db", "db", metavar="URL", default=None,
+                  help="Database: an SQLAlchemy URL or an SQLite file path "
+                       "[default: $DOE_DATABASE_URL or the SQLite file in the doe data folder].")
+    @click.option("--actor", metavar="NAME", default=None, help="Who acts (recorded in the audit trail) "
+                                                                "[default: $DOE_ACTOR or the login name].")
+    @click.option("-v", "--verbose", count=True, help="Log more (-v: info, -vv: debug).")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, db: str | None, actor: str | None, verbose: int, **kwargs: Any) -> Any:
+        configure_logging(verbose)
+        return fn(*args, env=Env(db, actor), **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+campaign_option = click.option(
+    "--campaign", "campaign_name", metavar="NAME", default=None,
+    help="Campaign name [default: the only campaign, or the most recently updated].")
+
+
+@click.group(cls=DoeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="doe", prog_name="doe")
+def cli() -> None:
+    """Bayesian design of experiments for battery cathode coatings.
+
+    Start with `doe init`, then alternate `doe suggest` (a run sheet of recipes to make)
+    and `doe record` (the measured results); or let `doe run --simulate` close the loop on
+    the virtual coating lab.
+    """
+
+
+def masked(url: str) -> str:
+    from doe.storage.sql import mask_url
+
+    return mask_url(url)
+
+
+# ---------------------------------------------------------------------- helpers
+def engine_settings(fast: bool) -> Any:
+    if not fast:
+        return None
+    from doe.engine import EngineSettings
+
+    return EngineSettings.fast()
+
+
+def pairs(option: str, items: tuple[str, ...]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise DoeError(f"{option}: expected NAME=VALUE, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def number(option: str, key: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise DoeError(f"{option} {key}: expected a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise DoeError(f"{option} {key}: expected a finite number, got {value!r}")
+    return number
+
+
+def check_table_suffix(option: str, path: Path, allowed: tuple[str, ...]) -> None:
+    if path.suffix.lower() not in allowed:
+        raise DataError(f"{option}: {shorten(str(path))} must end in {' or '.join(allowed)}")
+
+
+def check_out_path(option: str, path: Path, allowed: tuple[str, ...]) -> None:
+    """Refuse an output file that cannot be written, before any work is done or stored."""
+    check_table_suffix(option, path, allowed)
+    shown = shorten(str(path))
+    folder = path.expanduser().absolute().parent
+    if path.is_dir():
+        raise DoeError(f"{option}: {shown} is a folder; give a file name ending in {' or '.join(allowed)}")
+    if not folder.is_dir():
+        raise DoeError(f"{option}: the folder {shorten(str(folder))} of {shown} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise DoeError(f"{option}: {shown} cannot be written (no permission)")
+
+
+@contextmanager
+def writing(option: str, path: Path) -> Iterator[None]:
+    """Turn an operating-system error while writing ``path`` into a message naming it."""
+    try:
+        yield
+    except OSError as err:
+        raise DoeError(f"{option}: cannot write {shorten(str(path))}: {err.strerror or err}") from err
+
+
+def recipes_text(table: pd.DataFrame, config: CampaignConfig, *, predictions: bool = False,
+                  outcomes: bool = False) -> str:
+    """Experiments as columns, parameters (and predictions or outcomes) as rows."""
+    from doe.domain.display import format_number, parameter_decimals
+
+    rows: dict[str, list[str]] = {}
+    decimals = parameter_decimals(config)  # each parameter at the lab's resolution, others at 4 figures
+    for name in config.parameter_names:
+        unit = config.unit_of(name)
+        rows[f"{name} [{unit}]" if unit else name] = [format_number(v, decimals.get(name)) for v in table[name]]
+    for name in config.outcome_names:
+        unit = f" [{config.unit_of(name)}]" if config.unit_of(name) else ""
+        if predictions and f"{name}_mean" in table.columns:
+            means, sds = table[f"{name}_mean"], table.get(f"{name}_sd")
+            rows[f"{name}{unit} predicted"] = [
+                fmt(m) + (f" ± {fmt(s)}" if sds is not None and not is_nan(s) else "")
+                for m, s in zip(means, sds if sds is not None else [None] * len(means), strict=True)]
+        elif outcomes and name in table.columns:
+            rows[f"{name}{unit}"] = [fmt(v) for v in table[name]]
+    frame = pd.DataFrame(rows, index=table[ID_COLUMN].astype(str).tolist()).T
+    return frame.to_string()
+
+
+def is_nan(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt(value: Any) -> str:
+    if is_nan(value):
+        return "-"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.4g}"
+    return str(value)

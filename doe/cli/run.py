@@ -1,0 +1,209 @@
+"""``doe run``: a closed-loop campaign on the virtual lab or through a folder of run sheets."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import numpy as np
+import pandas as pd
+
+from doe.cli.common import (
+    EXIT_INTERRUPTED,
+    SIM_TEMPLATE,
+    Env,
+    campaign_option,
+    cli,
+    common_options,
+    engine_settings,
+    fmt,
+    number,
+    pairs,
+    recipes_text,
+)
+from doe.domain.parameters import CategoricalParameter
+from doe.domain.table import ID_COLUMN
+from doe.errors import DoeError
+
+if TYPE_CHECKING:
+    from doe.campaign import Campaign
+    from doe.domain.config import CampaignConfig
+    from doe.runner import Progress
+
+
+# ---------------------------------------------------------------------- run
+@cli.command("run")
+@click.option("--simulate", is_flag=True, help="Run the experiments in the virtual coating lab.")
+@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Exchange run sheets and results files through this folder (a person runs the experiments).")
+@campaign_option
+@click.option("--budget", type=click.IntRange(1, 10_000), default=30, show_default=True,
+              help="Total experiments proposed by doe in the campaign (a rerun continues towards it).")
+@click.option("--batch-size", type=click.IntRange(1, 1000), default=3, show_default=True)
+@click.option("--max-pending", type=click.IntRange(1, 10_000), default=None,
+              help="Experiments in flight at most [default: the batch size].")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
+              help="Seed of the virtual lab and of a new simulated campaign.")
+@click.option("--target", multiple=True, metavar="OBJECTIVE=VALUE",
+              help="Stop once one experiment reaches this value (repeatable).")
+@click.option("--patience", type=click.IntRange(1, 10_000), default=None,
+              help="Stop after this many batches without improvement.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Mark an experiment failed when its result takes longer (seconds).")
+@click.option("--fast", is_flag=True, help="Quicker, less thorough proposals.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@common_options
+def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget: int, batch_size: int,
+         max_pending: int | None, seed: int, target: tuple[str, ...], patience: int | None,
+         timeout_s: float | None, fast: bool, no_progress: bool, env: Env) -> None:
+    """Run a closed-loop campaign: propose, run, record, repeat.
+
+    With --simulate the virtual coating lab makes and tests every recipe (a new campaign
+    `sim-hfo2-ncm85-seed<SEED>` unless --campaign names one), and the run ends with the
+    best recipe found, its distance from the published recipe and its true outcomes.
+    With --folder each batch is written there as a run sheet and the run waits for a
+    results file (results_<batch>.csv). Stop with Ctrl-C at any time; the same command
+    continues where it stopped.
+    """
+    from doe.executors import FileExecutor, VirtualLabExecutor
+    from doe.runner import Stop, run
+
+    if simulate == (folder is not None):
+        raise DoeError("say who runs the experiments: --simulate (the virtual lab) or --folder DIR (a person)")
+    settings = engine_settings(fast)
+    targets = {k: number("--target", k, v) for k, v in pairs("--target", target).items()}
+    stop = Stop(target=targets or None, patience=patience)
+    if simulate:
+        from doe.simulate import VirtualLab
+
+        lab = VirtualLab(seed)
+        campaign = _simulation_campaign(env, campaign_name, seed, lab.config, settings)
+        executor: Any = VirtualLabExecutor(lab, seed=seed, timeout_s=timeout_s)
+    else:
+        assert folder is not None
+        campaign = env.campaign(campaign_name, settings=settings)
+        executor = FileExecutor(folder, timeout_s=timeout_s)
+        click.echo(f"run sheets go to {folder}; drop results_<batch>.csv files there", err=True)
+    started = time.monotonic()
+    try:
+        with _progress_bar(enabled=not no_progress) as on_progress:
+            result = run(campaign, executor, budget=budget, batch_size=batch_size, stop=stop,
+                         max_pending=max_pending, on_progress=on_progress)
+    except KeyboardInterrupt:
+        pending = campaign.pending()
+        click.echo(f"\ninterrupted; {len(pending)} experiment(s) still pending in campaign {campaign.name!r}. "
+                   "Run the same command again to continue.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    elapsed = time.monotonic() - started
+    click.echo(f"campaign {campaign.name!r}: {result.message}; {result.experiments} experiments "
+               f"({result.proposed} proposed, {result.finished} finished, {result.failed} failed in this run, "
+               f"{result.rounds} batches) in {elapsed:.0f} s")
+    if result.best.empty:
+        rules = [c.text() for c in campaign.config.outcome_constraints]
+        click.echo("no completed experiment meets the constraints yet"
+                   + (f" ({', '.join(rules)}); a larger --budget continues the campaign" if rules else ""))
+        return
+    best = result.best.head(1)
+    click.echo(f"best recipe: {best[ID_COLUMN].iloc[0]}")
+    if simulate:
+        click.echo(simulation_report(campaign.config, best, lab))
+    else:
+        click.echo(recipes_text(best, campaign.config, outcomes=True))
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Callable[[Progress], None] | None]:
+    """A tqdm bar on stderr drawn from the runner's progress reports (None when disabled):
+    experiments finished of the budget, the best objective values and the experiments pending."""
+    if not enabled:
+        yield None
+        return
+    from tqdm.auto import tqdm
+
+    bar: Any = None
+
+    def draw(progress: Progress) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=progress.budget, initial=progress.done, desc=progress.campaign, unit="exp",
+                       file=sys.stderr, dynamic_ncols=True)
+        elif progress.done > bar.n:
+            bar.update(progress.done - bar.n)
+        postfix = {name: f"{value:.4g}" for name, value in progress.best.items()}
+        postfix["pending"] = str(progress.pending)
+        bar.set_postfix(postfix, refresh=True)
+
+    try:
+        yield draw
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: CampaignConfig,
+                         settings: Any) -> Campaign:
+    from doe.campaign import Campaign
+    from doe.errors import StorageError
+
+    name = name or f"sim-{SIM_TEMPLATE}-seed{seed}"
+    try:
+        campaign = Campaign.load(name, storage=env.db, actor=env.actor, settings=settings)
+    except StorageError:
+        config = lab_config.replace(name=name, seed=seed)
+        campaign = Campaign.from_config(config, storage=env.db, actor=env.actor, settings=settings)
+        click.echo(f"created campaign {name!r} in {campaign.storage_url}", err=True)
+        return campaign
+    if campaign.config.parameter_names != lab_config.parameter_names:
+        raise DoeError(f"campaign {name!r} does not use the {SIM_TEMPLATE} parameters the virtual lab "
+                       f"simulates; pick another --campaign")
+    click.echo(f"continuing campaign {name!r} ({len(campaign.history())} experiments so far)", err=True)
+    return campaign
+
+
+def simulation_report(config: CampaignConfig, best: pd.DataFrame, lab: Any) -> str:
+    """Best recipe beside the study's, the distance between them and their true outcomes."""
+    study = lab.study_recipe()
+    names = config.parameter_names
+    rows = []
+    cube: list[float] = []
+    for name in names:
+        p = config.parameter(name)
+        found, ref = best[name].iloc[0], study[name].iloc[0]
+        unit = f" [{p.unit}]" if p.unit else ""
+        if isinstance(p, CategoricalParameter):
+            d = 0.0 if str(found) == str(ref) else 1.0
+            rows.append((f"{name}{unit}", str(found), str(ref), "same" if d == 0 else "differs", d))
+        else:
+            lo, hi = float(p.lower), float(p.upper)
+            a, b = float(found), float(ref)
+            if getattr(p, "log_scale", False):
+                d = abs(math.log(a) - math.log(b)) / (math.log(hi) - math.log(lo))
+            else:
+                d = abs(a - b) / (hi - lo)
+            rows.append((f"{name}{unit}", f"{a:.4g}", f"{b:.4g}", f"{a - b:+.3g}", d))
+        cube.append(d)
+    table = pd.DataFrame(rows, columns=["parameter", "found", "study", "difference", "unit-cube distance"])
+    table["unit-cube distance"] = table["unit-cube distance"].map(lambda v: f"{v:.2f}")
+    distance = float(np.sqrt(np.sum(np.square(cube))))
+    truth = pd.concat([lab.truth(best[names]), lab.truth(study)], ignore_index=True)
+    outcomes = [o for o in config.outcome_names if o in truth.columns]
+    measured = [float(best[o].iloc[0]) if o in best.columns else float("nan") for o in outcomes]
+    compare = pd.DataFrame({
+        "outcome": [f"{o} [{config.unit_of(o)}]" if config.unit_of(o) else o for o in outcomes],
+        "measured (found)": [fmt(v) for v in measured],
+        "true (found)": [f"{v:.4g}" for v in truth[outcomes].iloc[0]],
+        "true (study)": [f"{v:.4g}" for v in truth[outcomes].iloc[1]],
+    })
+    return "\n".join([
+        table.set_index("parameter").rename_axis(None).to_string(),
+        f"distance from the study's recipe in the unit cube: {distance:.2f} "
+        f"(0 = same recipe, {math.sqrt(len(names)):.0f} = opposite corner; per parameter above)",
+        "true outcomes (virtual lab, noise-free) of the best recipe and of the study's:",
+        compare.set_index("outcome").rename_axis(None).to_string(),
+    ])

@@ -1,0 +1,67 @@
+"""``doe app``: serve the web app, refusing an open server on a shared address."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from doe.cli.common import Env, cli, common_options, masked
+from doe.errors import DoeError
+
+
+# ---------------------------------------------------------------------- app
+@cli.command()
+@click.option("--host", default="localhost", show_default=True, help="Address to serve on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option("--allow-open-server", is_flag=True,
+              help="Serve on a non-local address without any sign-in (anyone who reaches it can change "
+                   "everything). Without it, such a server needs accounts (doe user add) or single sign-on.")
+@common_options
+def app(host: str, port: int, allow_open_server: bool, env: Env) -> None:
+    """Start the web app (Streamlit) on the database.
+
+    On localhost with no accounts the app is open (single-user use). Once accounts exist
+    (`doe user add`) or single sign-on is configured (DOE_OIDC_* or a Streamlit secrets file
+    with [auth]), it asks for a sign-in.
+    """
+    from doe.auth import serving
+    from doe.paths import data_home
+    from doe.storage.accounts import AccountStore
+
+    entry = Path(__file__).resolve().parents[1] / "ui" / "entry.py"
+    if not entry.is_file():
+        raise DoeError(f"the web app is not installed with this package (missing {entry})")
+    try:
+        oidc = serving.oidc_from_env(os.environ, host, port)
+    except ValueError as err:
+        raise DoeError(str(err)) from None
+    has_accounts = AccountStore.open(env.db).has_accounts()
+    has_sso = oidc is not None or serving.has_oidc_secrets(serving.secrets_files())
+    if not serving.is_loopback(host) and not (has_accounts or has_sso) and not allow_open_server:
+        raise DoeError(
+            f"refusing to serve on {host!r} without sign-in: anyone who reaches it could change every "
+            "campaign. Create an admin account first (doe user add admin --role admin), or configure "
+            "single sign-on (DOE_OIDC_METADATA_URL, DOE_OIDC_CLIENT_ID, DOE_OIDC_CLIENT_SECRET), or "
+            "serve on localhost; pass --allow-open-server only if an open server is what you want")
+    os.environ["DOE_DATABASE_URL"] = env.db
+    # The demo campaign (template + the study's two recipes) is ready before the first visit.
+    from doe.campaign import ensure_demo_campaign
+
+    ensure_demo_campaign(env.db)
+    if env.actor:
+        os.environ["DOE_ACTOR"] = env.actor
+    args = [sys.executable, "-m", "streamlit", "run", str(entry),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--server.address", host, "--server.port", str(port)]
+    if oidc is not None:
+        secrets_path = serving.write_secrets(oidc, data_home() / "run" / f"secrets-{port}.toml")
+        args += ["--secrets.files", str(secrets_path)]
+    login = "single sign-on" if has_sso else "built-in accounts" if has_accounts else "none (open)"
+    click.echo(f"serving the doe app on http://{host}:{port} (database {masked(env.db)}; sign-in: {login}); "
+               "Ctrl-C stops it", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, args)

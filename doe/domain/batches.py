@@ -1,0 +1,109 @@
+"""From a history to the engine's inputs, and from a proposal to the experiments to store.
+
+Pure functions of tables and the configuration (no storage, no engine): what
+:meth:`doe.campaign.Campaign.suggest` hands to the engine and what it stores back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.domain.records import PENDING_STATUSES, NewExperiment
+from doe.domain.replicates import n_column, summary_columns
+from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN
+from doe.domain.values import is_missing, to_python
+
+logger = logging.getLogger(__name__)
+
+HISTORY_META = ("failure_reason", "proposed_by", "proposed_at", "source")
+"""Bookkeeping columns that close the history table."""
+
+PREDICTION_COLUMNS = ("acquisition_value", "probability_feasible", "strategy")
+"""Columns of a proposal besides parameters and ``<outcome>_mean``/``_sd``."""
+
+
+def history_table(experiments: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """The history's columns in order: id, status, batch, config version, the parameters of
+    ``config`` (then parameters of older versions), outcomes, replicate ``_sd``/``_n`` where
+    recorded, and :data:`HISTORY_META`; provenance columns left out."""
+    table = experiments.copy()
+    columns = [ID_COLUMN, "status", "batch_id", "config_version", *config.parameter_names]
+    summaries = [c for c in summary_columns(config.outcome_names) if c in table.columns]
+    extra_params = [
+        c for c in table.columns
+        if c not in columns and c not in config.outcome_names and c not in HISTORY_META
+        and c not in summaries and c not in summary_columns(table.columns)
+        and c not in ("seed", "predictions", "model_settings", "package_version", "updated_at")
+    ]
+    columns += extra_params + [*config.outcome_names] + summaries + [c for c in table.columns
+                                                         if c not in config.outcome_names and c not in columns
+                                                         and c not in extra_params and c in HISTORY_META]
+    for c in columns:
+        if c not in table.columns:
+            table[c] = np.nan
+    return table[columns].reset_index(drop=True)
+
+
+def training_table(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """Finished experiments in the engine's form, in history order: parameters, outcomes (the
+    mean of the replicate cells), the cells' ``_sd``/``_n`` where recorded, and ``failed``;
+    indexed by experiment id. Rows lacking a parameter of ``config`` are left out."""
+    done = history[history["status"].isin(["completed", "failed"])]
+    params = config.parameter_names
+    complete = done[params].notna().all(axis=1)
+    if not complete.all():
+        logger.info("%d finished experiment(s) lack a parameter of the current configuration and "
+                    "are left out of the model", int((~complete).sum()))
+    done = done[complete]
+    outcomes = done[config.outcome_names].astype(float)
+    failed = done["status"].eq("failed") & outcomes.isna().all(axis=1)
+    # replicate counts and sds let the model weigh a mean of several cells (see Surrogates.fit)
+    replicates = done[[c for c in summary_columns(config.outcome_names) if c in done.columns]].astype(float)
+    training = pd.concat([done[params], outcomes, replicates], axis=1).reset_index(drop=True)
+    training["failed"] = failed.to_numpy()
+    training.index = pd.Index(done[ID_COLUMN].to_numpy(), name=ID_COLUMN)
+    return training
+
+
+def pending_recipes(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """Recipes of the proposed and running experiments that have every parameter."""
+    pending = history[history["status"].isin(PENDING_STATUSES)][config.parameter_names]
+    return pending[pending.notna().all(axis=1)].reset_index(drop=True)
+
+
+def carried_columns(table: pd.DataFrame, config: CampaignConfig) -> tuple[str, ...]:
+    """Prediction and bookkeeping columns that a run sheet or history carries back in (ignored
+    when it is read as recipes or results)."""
+    known = {ID_COLUMN, *config.parameter_names}
+    counts = {n_column(o) for o in config.outcome_names}  # a history's replicate counts
+    return tuple(c for c in map(str, table.columns) if c not in known and (
+        c.endswith(("_mean", "_sd")) or c in counts or c in {*PREDICTION_COLUMNS, *EXPORT_ONLY_COLUMNS}))
+
+
+def batch_seed(campaign_seed: int, batch_index: int) -> int:
+    """The seed of the ``batch_index``-th batch (1-based) of a campaign seeded ``campaign_seed``."""
+    return int((campaign_seed * 1_000_003 + batch_index * 7_919) % (2**31 - 1))
+
+
+def proposed_experiments(recipes: pd.DataFrame, config: CampaignConfig, *, config_version: int, batch_id: str,
+                         seed: int, model_settings: Mapping[str, Any], package_version: str) -> list[NewExperiment]:
+    """One ``proposed`` experiment per row of an engine proposal, with its predictions and provenance."""
+    prediction_cols = [c for c in recipes.columns if c not in config.parameter_names]
+    new = []
+    for row in recipes.to_dict("records"):
+        new.append(NewExperiment(
+            parameters={p: to_python(row[p]) for p in config.parameter_names}, status="proposed",
+            config_version=config_version, batch_id=batch_id, source="doe", seed=seed,
+            model_settings=dict(model_settings), package_version=package_version,
+            predictions={c: to_python(row[c]) for c in prediction_cols if not is_missing(row[c])},
+        ))
+    return new
+
+
+__all__ = ["HISTORY_META", "batch_seed", "carried_columns", "history_table", "pending_recipes", "proposed_experiments", "training_table"]

@@ -1,0 +1,227 @@
+"""Planning a ``record()``: what a validated results table does to a campaign's history.
+
+:func:`plan_record` is a pure function of the validated table, the current history and the
+configuration. It decides, row by row, which experiments are new, which known experiments
+change status, which measurements are added, and which cells are wrong; the store then
+applies the plan in one transaction (see :meth:`doe.Campaign.record`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.domain.records import (
+    ExperimentRef,
+    ExperimentStatus,
+    NewExperiment,
+    NewExperimentRef,
+    NewMeasurement,
+    StatusChange,
+)
+from doe.domain.replicates import REPLICATE_COLUMN
+from doe.domain.table import ID_COLUMN
+from doe.domain.values import is_missing, same_value, to_python
+from doe.errors import CellProblem
+
+
+@dataclass(frozen=True)
+class RecordPlan:
+    """What recording a table will write, and what is wrong with it.
+
+    ``row_ids`` has one entry per row of the table: the row's experiment id, or None for a
+    rejected row or a new experiment without an id (the store assigns that one; see
+    :meth:`experiment_ids`). ``new_rows`` are the positions of the rows that create the
+    experiments of ``new_experiments``, in order.
+    """
+
+    new_experiments: list[NewExperiment] = field(default_factory=list)
+    status_changes: list[StatusChange] = field(default_factory=list)
+    measurements: list[NewMeasurement] = field(default_factory=list)
+    row_ids: list[str | None] = field(default_factory=list)
+    new_rows: list[int] = field(default_factory=list)
+    problems: list[CellProblem] = field(default_factory=list)
+
+    def experiment_ids(self, created: list[str]) -> list[str]:
+        """The experiment id of every recorded row, given the ids the store ``created`` for
+        :attr:`new_experiments` (rejected rows left out)."""
+        id_of_pos = {pos: created[k] for k, pos in enumerate(self.new_rows)}
+        ids = []
+        for pos, rid in enumerate(self.row_ids):
+            if pos in id_of_pos:
+                ids.append(id_of_pos[pos])
+            elif rid is not None:
+                ids.append(rid)
+        return ids
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One row of the table, read."""
+
+    label: int
+    experiment_id: str | None
+    failed: bool
+    reason: str | None
+    measured: dict[str, float]
+    note: str | None
+    replicate: str | None = None
+
+
+def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig,
+                config_version: int) -> RecordPlan:
+    """Plan recording ``clean`` (a table validated by :func:`~doe.domain.table.validate_experiments`).
+
+    A row whose ``experiment_id`` is in ``history`` adds its measured outcomes to that
+    experiment (given parameters must match the stored ones; an abandoned experiment is
+    refused; measured -> ``completed``, ``failed``/``failure_reason`` -> ``failed``). Any
+    other row is a new experiment (``source="import"``) that needs every parameter and must
+    meet the linear constraints; its measurements name it with a :class:`NewExperimentRef`.
+    Rows with one ``experiment_id`` and different ``replicate`` labels are cells of one
+    experiment: each adds its own measurements (the first row of a new experiment creates
+    it, later rows must repeat its recipe or leave parameters empty).
+
+    Args:
+        clean: the validated results table (index: the row labels used in problems).
+        history: the campaign's history (:meth:`doe.Campaign.history`).
+        config: the campaign's configuration.
+        config_version: the configuration version new experiments are recorded under.
+
+    Returns:
+        The plan; rows with problems contribute nothing but their problems.
+    """
+    known = history.set_index(ID_COLUMN) if len(history) else None
+    plan = RecordPlan()
+    created: dict[str, int] = {}  # id -> index in plan.new_experiments, for later cells of it
+    for pos, (label, row) in enumerate(clean.iterrows()):
+        read = _read_row(clean, label, row, config)
+        is_known = read.experiment_id is not None and known is not None and read.experiment_id in known.index
+        new = change = None
+        if read.experiment_id is not None and read.experiment_id in created:
+            # another replicate cell of an experiment that an earlier row of this table creates
+            index = created[read.experiment_id]
+            problems = _plan_later_cell(clean, row, read, plan.new_experiments[index])
+            if not problems:
+                plan.new_experiments[index] = _merge_status(plan.new_experiments[index], read)
+        elif is_known:
+            assert known is not None and read.experiment_id is not None
+            stored = known.loc[read.experiment_id]
+            assert isinstance(stored, pd.Series)  # experiment ids are unique in a history
+            problems, change = _plan_known_row(clean, row, read, stored, config)
+        else:
+            problems, new = _plan_new_row(clean, row, read, config, config_version)
+        if problems:
+            plan.problems.extend(problems)
+            plan.row_ids.append(None)
+            continue
+        target: ExperimentRef
+        if new is not None:
+            plan.new_experiments.append(new)
+            plan.new_rows.append(pos)
+            target = NewExperimentRef(len(plan.new_experiments) - 1)
+            if read.experiment_id is not None:
+                created[read.experiment_id] = len(plan.new_experiments) - 1
+        elif read.experiment_id is not None and read.experiment_id in created:
+            target = NewExperimentRef(created[read.experiment_id])
+        else:
+            target = str(read.experiment_id)
+        if change is not None:
+            plan.status_changes.append(change)
+        plan.row_ids.append(read.experiment_id)
+        for outcome, value in read.measured.items():
+            plan.measurements.append(NewMeasurement(target, outcome, value, unit=config.unit_of(outcome),
+                                                    note=read.note, replicate=read.replicate))
+    return plan
+
+
+def _plan_later_cell(clean: pd.DataFrame, row: pd.Series, read: _Row, first: NewExperiment) -> list[CellProblem]:
+    """Problems of a row that adds a replicate cell to an experiment created earlier in the table."""
+    problems = []
+    for p, value in first.parameters.items():
+        if p in clean.columns and not is_missing(row[p]) and not same_value(row[p], value):
+            problems.append(CellProblem(read.label, p, row[p],
+                                        f"differs from {value!r} in the first row of {read.experiment_id}; "
+                                        "the cells of one experiment share its recipe"))
+    if not read.measured and not read.failed:
+        problems.append(CellProblem(read.label, ID_COLUMN, read.experiment_id,
+                                    "the row has no measured outcome and is not marked failed"))
+    return problems
+
+
+def _merge_status(first: NewExperiment, read: _Row) -> NewExperiment:
+    """The status of a new experiment once another of its cells is read: any measured cell
+    makes it ``completed``; ``failed`` only when no cell gave a result."""
+    if read.measured and first.status != "completed":
+        return replace(first, status="completed", failure_reason=None)
+    if read.failed and first.status == "running":
+        return replace(first, status="failed", failure_reason=read.reason or "failed (no reason given)")
+    return first
+
+
+def _read_row(clean: pd.DataFrame, label: Hashable, row: pd.Series, config: CampaignConfig) -> _Row:
+    columns = clean.columns
+    exp_id = row.get(ID_COLUMN) if ID_COLUMN in columns else None
+    exp_id = None if is_missing(exp_id) else str(exp_id)
+    reason = row.get("failure_reason") if "failure_reason" in columns else None
+    reason = reason if isinstance(reason, str) and reason.strip() else None
+    note = row.get("note") if "note" in columns else None
+    replicate = row.get(REPLICATE_COLUMN) if REPLICATE_COLUMN in columns else None
+    return _Row(
+        label=int(label),  # type: ignore[call-overload]  # validated tables have integer labels
+        experiment_id=exp_id,
+        failed=bool(row.get("failed", False)) or reason is not None,
+        reason=reason,
+        measured={o: float(row[o]) for o in config.outcome_names if o in columns and not is_missing(row[o])},
+        note=note if isinstance(note, str) else None,
+        replicate=replicate if isinstance(replicate, str) else None,
+    )
+
+
+def _plan_known_row(clean: pd.DataFrame, row: pd.Series, read: _Row, stored: pd.Series,
+                    config: CampaignConfig) -> tuple[list[CellProblem], StatusChange | None]:
+    """Problems and the status change of a row about an experiment in the history."""
+    exp_id = str(read.experiment_id)
+    problems = []
+    for p in config.parameter_names:
+        given = p in clean.columns and not is_missing(row[p])
+        if given and not same_value(row[p], stored[p]):
+            problems.append(CellProblem(read.label, p, row[p], f"differs from the stored value {stored[p]!r} of {exp_id}"))
+    if stored["status"] == "abandoned":
+        problems.append(CellProblem(read.label, ID_COLUMN, exp_id, "the experiment was abandoned; record it under a new id"))
+    status = stored["status"]
+    change = None
+    if read.failed:
+        if status != "failed" or (read.reason and read.reason != stored.get("failure_reason")):
+            change = StatusChange(exp_id, "failed", read.reason or "failed (no reason given)")
+    elif read.measured and status != "completed":
+        change = StatusChange(exp_id, "completed")
+    elif not read.measured:
+        problems.append(CellProblem(read.label, ID_COLUMN, exp_id,
+                                    "the row has no measured outcome and is not marked failed"))
+    return problems, change
+
+
+def _plan_new_row(clean: pd.DataFrame, row: pd.Series, read: _Row, config: CampaignConfig,
+                  config_version: int) -> tuple[list[CellProblem], NewExperiment | None]:
+    """Problems and the new experiment of a row about an experiment not in the history."""
+    missing = [p for p in config.parameter_names if p not in clean.columns or is_missing(row[p])]
+    problems = [CellProblem(read.label, p, None,
+                            f"a new experiment needs every parameter ({config.parameter(p).describe_allowed()})")
+                for p in missing]
+    if missing:
+        return problems, None
+    values = {p: to_python(row[p]) for p in config.parameter_names}
+    for con in config.linear_constraints:
+        if not con.satisfied(values):
+            problems.append(CellProblem(read.label, ",".join(con.coefficients), values,
+                                        f"violates constraint {con.text()}"))
+    if problems:
+        return problems, None
+    status: ExperimentStatus = "failed" if read.failed else ("completed" if read.measured else "running")
+    return [], NewExperiment(
+        parameters=values, status=status, config_version=config_version, experiment_id=read.experiment_id,
+        source="import", failure_reason=read.reason if read.failed else None,
+    )

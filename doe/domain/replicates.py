@@ -1,0 +1,88 @@
+"""Replicate cells: one experiment (one coated powder) measured in several cells.
+
+A results table may carry a ``replicate`` column with the cell's label ("A", "B", "1", ...).
+Rows with the same ``experiment_id`` and different labels are separate measurements of one
+experiment; the same label twice is the same cell (a different value is a conflict unless
+corrected). A table without the column records one unlabelled value per experiment and
+outcome, as before replicates existed.
+
+The history shows one row per experiment: the mean of its cells per outcome and, once a
+campaign holds any replicated measurement, ``<outcome>_sd`` (sample standard deviation,
+NaN for one cell) and ``<outcome>_n`` (number of cells, 0 if not measured) for every
+outcome. Campaigns without replicates keep exactly the columns they had.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+REPLICATE_COLUMN = "replicate"
+SD_SUFFIX = "_sd"
+N_SUFFIX = "_n"
+
+
+def sd_column(outcome: str) -> str:
+    """The history column with the standard deviation of ``outcome`` over an experiment's cells."""
+    return outcome + SD_SUFFIX
+
+
+def n_column(outcome: str) -> str:
+    """The history column with the number of cells of ``outcome`` measured for an experiment."""
+    return outcome + N_SUFFIX
+
+
+def summary_columns(outcomes: Iterable[str]) -> list[str]:
+    """``<outcome>_sd`` and ``<outcome>_n`` of every outcome, in order."""
+    return [c for o in outcomes for c in (sd_column(o), n_column(o))]
+
+
+def summarise(values: Sequence[float]) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (ddof 1; NaN below two cells) and count of ``values``.
+
+    Returns ``(nan, nan, 0)`` for no values.
+    """
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan, 0
+    mean = math.fsum(values) / n
+    if n < 2:
+        return mean, math.nan, n
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    return mean, sd, n
+
+
+def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Sequence[str],
+                parameters: Sequence[str]) -> pd.DataFrame:
+    """One row per measured cell: ``experiment_id``, ``replicate``, the parameters and every
+    outcome (NaN where that cell has no value of it), experiments in history order.
+
+    Experiments without any measurement keep one row (empty ``replicate`` and outcomes), so
+    the table lists the whole history; its measured rows can be recorded as they are.
+
+    Args:
+        history: :meth:`doe.Campaign.history` (``experiment_id`` and the parameter columns).
+        measurements: :meth:`doe.Campaign.measurements` (current values, one row per cell).
+        outcomes: the outcome columns, in order.
+        parameters: the parameter columns, in order.
+    """
+    import pandas as pd
+
+    id_col = "experiment_id"
+    labels = measurements[REPLICATE_COLUMN].astype(object).where(measurements[REPLICATE_COLUMN].notna(), "")
+    long = measurements.assign(**{REPLICATE_COLUMN: labels})
+    wide = long.pivot_table(index=[id_col, REPLICATE_COLUMN], columns="outcome", values="value",
+                            aggfunc="first", sort=False).reset_index()
+    wide.columns.name = None
+    recipes = history[[id_col, *parameters]]
+    table = recipes.merge(wide, on=id_col, how="left", sort=False)
+    table[REPLICATE_COLUMN] = table[REPLICATE_COLUMN].where(
+        table[REPLICATE_COLUMN].notna() & (table[REPLICATE_COLUMN] != ""), None).astype(object)
+    for outcome in outcomes:
+        if outcome not in table.columns:
+            table[outcome] = float("nan")
+    return pd.DataFrame(table[[id_col, REPLICATE_COLUMN, *parameters, *outcomes]]).reset_index(drop=True)

@@ -1,0 +1,92 @@
+"""Reading YAML written by people: plain data only, nothing that can blow up or hide a mistake.
+
+:func:`load_yaml` is PyYAML's safe loader with four more refusals:
+
+* anchors and aliases (``&a`` / ``*a``): a few hundred bytes of nested aliases expand to
+  gigabytes ("billion laughs"); a campaign configuration never needs them;
+* more than :data:`MAX_NODES` nodes or :data:`MAX_CHARS` characters;
+* a key given twice in one mapping (PyYAML silently keeps the last one);
+* anything that is not plain data (safe loading already refuses tags such as ``!!python``).
+
+Every refusal is a :class:`~doe.errors.ConfigError` that names the line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from doe.errors import ConfigError, shorten, shorten_text
+
+MAX_CHARS = 1_000_000
+MAX_NODES = 100_000
+
+
+class _RefusedYaml(yaml.YAMLError):
+    """Raised inside the loader; turned into a ConfigError by :func:`load_yaml`."""
+
+
+class StrictLoader(yaml.SafeLoader):
+    """SafeLoader without aliases, anchors or duplicate keys, and with a node budget."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.nodes_composed = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            raise _RefusedYaml(f"line {line}: aliases (*{shorten_text(str(event.anchor), 40)}) are not allowed; "
+                               "write the value out")
+        if getattr(event, "anchor", None) is not None:
+            raise _RefusedYaml(f"line {line}: anchors (&{shorten_text(str(event.anchor), 40)}) are not allowed; "
+                               "write the value out")
+        self.nodes_composed += 1
+        if self.nodes_composed > MAX_NODES:
+            raise _RefusedYaml(f"line {line}: more than {MAX_NODES} values; is it the right file?")
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key; PyYAML reports it below
+                    continue
+                if first is not None:
+                    raise _RefusedYaml(f"line {line}: key {shorten(key, 60)} is given twice "
+                                       f"(first on line {first}); keep one")
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str, what: str = "configuration") -> Any:
+    """Plain data from YAML ``text``; a :class:`ConfigError` naming ``what`` and the line if refused."""
+    if not isinstance(text, str):
+        raise ConfigError(f"the {what} must be YAML text, got {type(text).__name__}")
+    if len(text) > MAX_CHARS:
+        raise ConfigError(f"the {what} is longer than {MAX_CHARS} characters; is it the right file?")
+    try:
+        loader = StrictLoader(text)  # the reader already refuses control characters here
+    except yaml.YAMLError as err:
+        raise ConfigError(f"the {what} is not valid YAML: {shorten_text(str(err), 400)}") from None
+    try:
+        return loader.get_single_data()
+    except _RefusedYaml as err:
+        raise ConfigError(f"the {what} is refused: {err}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"the {what} is not valid YAML: {shorten_text(str(err), 400)}") from None
+    except (ValueError, TypeError, OverflowError) as err:  # a tagged value PyYAML cannot build (!!float x)
+        raise ConfigError(f"the {what} holds a value that cannot be read: {shorten_text(str(err), 200)}") from None
+    except RecursionError:
+        raise ConfigError(f"the {what} is nested too deeply to be a campaign configuration") from None
+    finally:
+        loader.dispose()
+
+
+__all__ = ["MAX_CHARS", "MAX_NODES", "StrictLoader", "load_yaml"]

@@ -1,0 +1,350 @@
+"""Furnace-shared batches: parameters that take one value across a whole batch.
+
+Four coated powders share one furnace run, so they share its temperature, time and
+atmosphere (``CampaignConfig.batch_shared``). The batch is then one point of a reduced
+space: the shared values once, then each row's own values,
+``z = [shared | row 1 | ... | row n]`` (:class:`SharedLayout`). :class:`JointAcquisition`
+expands ``z`` into the ``n``-recipe batch and returns the batch's joint (q-batch)
+acquisition, so the shared values are chosen *together with* every row's own values, not
+copied from a recipe chosen alone.
+
+:func:`optimize_shared` maximises it as :func:`doe.engine.optimize.optimize_space` does one
+slot: score feasible Sobol batches (each with one set of shared values), refine the best
+with L-BFGS-B/SLSQP on every continuous entry of ``z`` (shared and per-row alike, linear
+constraints applied to every row), then alternate with a local search over other labels
+and neighbouring discrete values, of the shared entries and of each row's. Categorical and
+discrete shared values are thus searched jointly with the rest. Gridded parameters (lab
+resolution) are rounded inside the search: the shared values to each neighbouring grid
+point, each row to its nearest feasible grid recipe, and the joint acquisition re-checked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from doe.engine.acquisition import AcquisitionFactory
+from doe.engine.design import sample_space
+from doe.engine.encoding import Encoder
+from doe.engine.lattice import Lattice
+from doe.engine.settings import EngineSettings
+
+logger = logging.getLogger(__name__)
+
+
+class SharedLayout:
+    """Positions of a batch's values in the reduced vector ``z``.
+
+    Args:
+        dim: columns of a recipe (model space).
+        shared: columns with one value across the batch (in ``z`` once, first).
+        n: recipes in the batch.
+    """
+
+    def __init__(self, dim: int, shared: list[int], n: int) -> None:
+        self.dim = dim
+        self.n = n
+        self.shared = sorted(shared)
+        self.own = [i for i in range(dim) if i not in self.shared]
+        self.size = len(self.shared) + n * len(self.own)
+        self.index = np.zeros((n, dim), dtype=int)
+        for k, i in enumerate(self.shared):
+            self.index[:, i] = k
+        for r in range(n):
+            for k, i in enumerate(self.own):
+                self.index[r, i] = len(self.shared) + r * len(self.own) + k
+
+    def positions(self, i: int) -> list[int]:
+        """Every position in ``z`` of recipe column ``i`` (one if shared, else one per row)."""
+        return sorted(set(self.index[:, i].tolist()))
+
+    def expand(self, Z: np.ndarray) -> np.ndarray:
+        """Batches ``(b, n, dim)`` from reduced vectors ``(b, size)``."""
+        return np.asarray(Z)[..., self.index]
+
+    def reduce(self, X: np.ndarray) -> np.ndarray:
+        """Reduced vectors ``(b, size)`` from batches ``(b, n, dim)`` (shared values from row 0)."""
+        X = np.asarray(X, dtype=float)
+        Z = np.empty((*X.shape[:-2], self.size))
+        for i in self.shared:
+            Z[..., self.index[0, i]] = X[..., 0, i]
+        for r in range(self.n):
+            for i in self.own:
+                Z[..., self.index[r, i]] = X[..., r, i]
+        return Z
+
+
+def _joint_class() -> Any:
+    import torch
+
+    class JointAcquisition(torch.nn.Module):
+        """The q-batch acquisition of the batch that a reduced vector ``z`` stands for.
+
+        ``forward(Z)`` takes ``(b, 1, size)`` (BoTorch's one-point shape, as the optimiser
+        calls it) and returns ``(b,)``: ``acqf`` of the expanded ``(b, n, dim)`` batches.
+        """
+
+        def __init__(self, acqf: Any, layout: SharedLayout) -> None:
+            super().__init__()
+            self.acqf = acqf
+            self.layout = layout
+            self.register_buffer("index", torch.as_tensor(layout.index, dtype=torch.long))
+            self.X_pending = None
+
+        def forward(self, Z: Any) -> Any:
+            return self.acqf(Z[..., 0, :][..., self.index])
+
+    return JointAcquisition
+
+
+def joint_acquisition(acqf: Any, layout: SharedLayout) -> Any:
+    """A :class:`JointAcquisition` (torch module) of ``acqf`` over ``layout``."""
+    return _joint_class()(acqf, layout)
+
+
+def _evaluate(joint: Any, Z: np.ndarray, device: Any, chunk: int = 128) -> np.ndarray:
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(Z), chunk):
+            Zt = torch.as_tensor(Z[s : s + chunk], dtype=torch.float64, device=device).unsqueeze(-2)
+            out.append(joint(Zt).reshape(-1).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+class _Search:
+    """One joint search; holds the pieces the steps share."""
+
+    def __init__(self, encoder: Encoder, layout: SharedLayout, fixed: dict[int, float], joint: Any,
+                 settings: EngineSettings, device: Any) -> None:
+        self.encoder = encoder
+        self.layout = layout
+        self.fixed = fixed
+        self.joint = joint
+        self.settings = settings
+        self.device = device
+        self.free = sorted(
+            {p for i in encoder.cont_dims if i not in fixed for p in layout.positions(i)}
+        )
+
+    def feasible(self, Z: np.ndarray) -> np.ndarray:
+        X = self.layout.expand(Z).reshape(-1, self.encoder.dim)
+        return np.asarray(self.encoder.feasible(X).reshape(len(Z), self.layout.n).all(axis=1))
+
+    def z_bounds(self, box: np.ndarray | None) -> np.ndarray:
+        """Bounds of ``z``: the trust region on each row's own values; the shared values range
+        over the whole space (a batch's anneal is seen at one value, so the model knows the
+        shared columns from few distinct values and a box around the incumbent's would keep
+        the furnace near the first good programme)."""
+        b = np.array(self.encoder.bounds if box is None else box, dtype=float)
+        out = np.zeros((2, self.layout.size))
+        for i in range(self.encoder.dim):
+            for p in self.layout.positions(i):
+                out[:, p] = self.encoder.bounds[:, i] if i in self.layout.shared else b[:, i]
+        return out
+
+    def constraints(self) -> list[tuple[Any, Any, float]]:
+        """Every linear constraint once per row, in ``z`` positions (BoTorch's ``>=`` form)."""
+        import torch
+
+        out = []
+        seen = set()
+        for con in self.encoder.linear_constraints:
+            scale = max(1.0, abs(con.rhs), sum(abs(a) for a in con.coefficients))
+            for r in range(self.layout.n):
+                idx = tuple(int(self.layout.index[r, i]) for i in con.indices)
+                if (idx, con.text) in seen:
+                    continue  # a constraint on shared columns only: once
+                seen.add((idx, con.text))
+                out.append((
+                    torch.tensor(idx, dtype=torch.long, device=self.device),
+                    -torch.tensor(con.coefficients, dtype=torch.float64, device=self.device),
+                    -(con.rhs - 1e-7 * scale),
+                ))
+        return out
+
+    def refine(self, Z: np.ndarray, box: np.ndarray | None, maxiter: int) -> tuple[np.ndarray, np.ndarray]:
+        """L-BFGS-B (SLSQP with linear constraints) on the free continuous entries of each ``z``."""
+        import torch
+        from botorch.generation.gen import gen_candidates_scipy
+
+        if not self.free:
+            return Z, _evaluate(self.joint, Z, self.device)
+        box_z = self.z_bounds(box)
+        Z_in = np.array(Z, dtype=float, copy=True)  # a grid rounding may lie a step outside the box
+        Z_in[:, self.free] = np.clip(Z_in[:, self.free], box_z[0, self.free], box_z[1, self.free])
+        starts = torch.as_tensor(Z_in, dtype=torch.float64, device=self.device).unsqueeze(-2)
+        held = {p: starts[:, 0, p].clone() for p in range(self.layout.size) if p not in self.free}
+        bounds = torch.as_tensor(box_z, dtype=torch.float64, device=self.device)
+        constraints = self.constraints()
+        X, _values = gen_candidates_scipy(
+            initial_conditions=starts,
+            acquisition_function=self.joint,
+            lower_bounds=bounds[0],
+            upper_bounds=bounds[1],
+            inequality_constraints=constraints or None,
+            options={"maxiter": maxiter, **({"max_optimization_problem_aggregation_size": 1} if constraints else {})},
+            fixed_features=held or None,
+        )
+        Z_new = X.detach()[:, 0].cpu().numpy()
+        ok = self.feasible(Z_new)
+        Z_new[~ok] = Z[~ok]  # a step that left the constraints: keep its start
+        return Z_new, _evaluate(self.joint, Z_new, self.device)
+
+    def neighbours(self, Z: np.ndarray) -> np.ndarray:
+        """Every ``z`` that differs from a row of ``Z`` in one label or one discrete step (shared or own)."""
+        out = []
+        for z in Z:
+            for i, labels in self.encoder.cat_dims.items():
+                if i in self.fixed:
+                    continue
+                for p in self.layout.positions(i):
+                    for k in labels:
+                        if k != z[p]:
+                            new = z.copy()
+                            new[p] = k
+                            out.append(new)
+            for i, values in self.encoder.discrete_dims.items():
+                if i in self.fixed:
+                    continue
+                grid = np.asarray(values)
+                for p in self.layout.positions(i):
+                    j = int(np.abs(grid - z[p]).argmin())
+                    for step in (-2, -1, 1, 2):
+                        if 0 <= j + step < len(grid):
+                            new = z.copy()
+                            new[p] = grid[j + step]
+                            out.append(new)
+        Z_out = np.asarray(out).reshape(-1, self.layout.size)
+        return Z_out[self.feasible(Z_out)] if len(Z_out) else Z_out
+
+    def round(self, Z: np.ndarray, lattice: Lattice) -> tuple[np.ndarray, np.ndarray]:
+        """Grid roundings of each ``z``: shared values to each neighbouring grid point, rows to the nearest."""
+        layout = self.layout
+        shared_grid = [i for i in lattice.dims if i in layout.shared and i not in self.fixed]
+        held = set(self.fixed) | set(layout.shared)
+        out = []
+        for z in Z:
+            X = layout.expand(z[None, :])[0]
+            first, _ = lattice.roundings(X[:1], set(self.fixed) | set(layout.own))
+            options = [np.unique(first[:, i]) for i in shared_grid] if len(first) else []
+            combos = list(itertools.product(*options)) if shared_grid else [()]
+            for combo in combos[:16]:
+                B = X.copy()
+                B[:, shared_grid] = combo
+                R, _owner = lattice.nearest(B, held)
+                if len(R) == layout.n:
+                    out.append(layout.reduce(R[None, :, :])[0])
+        Z_out = np.asarray(out).reshape(-1, layout.size)
+        return Z_out, _evaluate(self.joint, Z_out, self.device)
+
+
+def optimize_shared(
+    make: AcquisitionFactory,
+    encoder: Encoder,
+    n: int,
+    shared: list[int],
+    fixed: dict[int, float],
+    settings: EngineSettings,
+    seed: int,
+    device: Any,
+    pending: np.ndarray | None = None,
+    box: np.ndarray | None = None,
+    per_row: Callable[[dict[int, float]], np.ndarray] | None = None,
+) -> np.ndarray:
+    """``n`` model-space recipes ``(n, d)`` with one value of each ``shared`` column, maximising the
+    batch's joint acquisition over the shared and per-row values together.
+
+    Args:
+        make: the acquisition factory.
+        encoder: the space.
+        n: batch size (>= 2).
+        shared: columns with one value across the batch (fixed columns are held as given).
+        fixed: model-space values held for the batch.
+        settings: restarts, raw samples, local-search rounds.
+        seed: seeds the Sobol pools.
+        device: torch device.
+        pending: recipes proposed or running ``(m, d)``; they keep their own shared values.
+        box: a trust region ``(2, d)`` for the continuous values, or None.
+        per_row: ``fixed -> (n, d)``: the per-row search (the sequential greedy batch of
+            :func:`doe.engine.optimize.optimize_space`) with the given values held. When
+            given, the best shared values of the joint search are held while it places the
+            rows, and that batch is refined jointly once more (a round of coordinate ascent:
+            the joint q-batch gradient alone moves the rows that are not the batch's best
+            little); the batch with the best joint acquisition wins.
+
+    Returns:
+        The batch, every row with the same shared values, on the grid where a parameter has
+        a resolution, inside the bounds and the linear constraints.
+    """
+    shared_all = sorted(set(shared) | set(fixed))
+    layout = SharedLayout(encoder.dim, shared_all, n)
+    pending = np.zeros((0, encoder.dim)) if pending is None else np.asarray(pending, dtype=float)
+    joint = joint_acquisition(make(pending if len(pending) else None), layout)
+    search = _Search(encoder, layout, fixed, joint, settings, device)
+    lattice = Lattice(encoder)
+
+    def starts(region: np.ndarray | None) -> np.ndarray:
+        raw = max(settings.raw_samples // 2, 4 * settings.num_restarts)
+        X = sample_space(encoder, raw * n, seed, fixed).reshape(raw, n, encoder.dim)
+        if region is not None:
+            own = [i for i in encoder.cont_dims if i not in shared_all]
+            X[..., own] = region[0, own] + X[..., own] * (region[1, own] - region[0, own])
+        X[:, :, shared_all] = X[:, :1, shared_all]  # one set of shared values per start batch
+        Z = layout.reduce(X)
+        return Z[search.feasible(Z)]
+
+    Z = starts(box)
+    if len(Z) < settings.num_restarts and box is not None:
+        logger.info("too few feasible shared batches in the trust region; searching the whole space")
+        box = None
+        Z = starts(None)
+    if not len(Z):
+        Z = starts(None)
+    values = _evaluate(joint, Z, device)
+    top = np.argsort(-values)[: settings.num_restarts]
+    Z, values = search.refine(Z[top], box, settings.lbfgs_maxiter)
+    for _ in range(settings.maxiter_alternating):
+        if not (encoder.cat_dims or encoder.discrete_dims):
+            break
+        best = np.argsort(-values)[: max(1, min(len(values), 3))]
+        moves = search.neighbours(Z[best])
+        if not len(moves):
+            break
+        move_values = _evaluate(joint, moves, device)
+        top = np.argsort(-move_values)[: settings.num_restarts]
+        if not move_values[top[0]] > values.max() + 1e-9:
+            break
+        refined, refined_values = search.refine(moves[top], box, max(5, settings.lbfgs_maxiter // 2))
+        Z = np.vstack([Z, refined])
+        values = np.concatenate([values, refined_values])
+    if per_row is not None:
+        x0 = layout.expand(Z[int(np.argmax(values))][None, :])[0, :1]
+        if lattice:  # the held shared values on their grid (nearest feasible rounding)
+            rounded, _ = lattice.nearest(x0, set(fixed) | set(layout.own))
+            x0 = rounded if len(rounded) else x0
+        held = {**fixed, **{i: float(x0[0, i]) for i in layout.shared if i not in fixed}}
+        Z_rows = layout.reduce(np.asarray(per_row(held), dtype=float)[None, :, :])
+        if search.feasible(Z_rows)[0]:
+            Z_joint, joint_values = search.refine(Z_rows, box, settings.lbfgs_maxiter)
+            Z = np.vstack([Z, Z_rows, Z_joint])
+            values = np.concatenate([values, _evaluate(joint, Z_rows, device), joint_values])
+    if lattice:
+        order = np.argsort(-values)[: settings.num_restarts]
+        Z_grid, grid_values = search.round(Z[order], lattice)
+        if len(Z_grid):
+            Z, values = Z_grid, grid_values
+        else:
+            logger.info("no refined shared batch rounds to feasible grid recipes; using the best grid start")
+            Z = starts(None)
+            values = _evaluate(joint, Z, device)
+    X = layout.expand(Z[int(np.argmax(values))][None, :])[0]
+    return np.asarray(encoder.snap(X))
+
+
+__all__ = ["SharedLayout", "joint_acquisition", "optimize_shared"]

@@ -1,0 +1,256 @@
+"""Accounts of the web app in the campaign database: users and campaign memberships.
+
+:class:`AccountStore` reads and writes the ``users`` and ``memberships`` tables of
+:mod:`doe.storage.schema` on the engine of a :class:`~doe.storage.sql.SqlStore` (so accounts
+live beside the campaigns, in SQLite or PostgreSQL, migrated together). It stores password
+hashes as given: hashing and the rules of who may do what live in :mod:`doe.auth`.
+Every method is one transaction; a refused change writes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from doe.domain.access import ROLES, Role, parse_role
+from doe.errors import StorageError
+from doe.storage import schema as s
+from doe.storage.sql import SqlStore
+
+MAX_USERNAME = 200
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def check_username(value: object) -> str:
+    """``value`` if it is a valid account name, else StorageError naming what is allowed."""
+    if not isinstance(value, str) or not _USERNAME.match(value):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise StorageError(
+            f"user name {shown} is not allowed: use 1 to {MAX_USERNAME} letters, digits and . _ @ + - "
+            "(starting with a letter or digit), e.g. 'a.researcher' or 'a.researcher@lab.example'"
+        )
+    return value
+
+
+def check_email(value: object) -> str:
+    if not isinstance(value, str) or not _EMAIL.match(value.strip()):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise StorageError(f"e-mail {shown} is not an e-mail address (name@domain)")
+    return value.strip().lower()
+
+
+@dataclass(frozen=True)
+class User:
+    """One account, as stored (``password_hash`` None: a single-sign-on account)."""
+
+    username: str
+    role: Role
+    email: str | None
+    disabled: bool
+    password_hash: str | None
+
+
+class AccountStore:
+    """Users and memberships in the database of ``store``."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.engine = store.engine
+        self.url = store.url
+
+    @classmethod
+    def open(cls, url: str | None = None) -> AccountStore:
+        """The accounts of the database at ``url`` (opened and migrated like a campaign store)."""
+        return cls(SqlStore.open(url))
+
+    # ------------------------------------------------------------------ transactions
+    def _read(self, fn: Any) -> Any:
+        with self.engine.connect() as conn, conn.begin():
+            return fn(conn)
+
+    def _write(self, fn: Any) -> Any:
+        with self.engine.connect() as conn:
+            conn.execution_options(doe_write=True)  # SQLite: BEGIN IMMEDIATE
+            with conn.begin():
+                return fn(conn)
+
+    @staticmethod
+    def _user_row(conn: Connection, username: str) -> Any:
+        row = conn.execute(sa.select(s.users).where(s.users.c.username == username)).first()
+        if row is None:
+            names = list(conn.execute(sa.select(s.users.c.username).order_by(s.users.c.id)).scalars())
+            shown = names[:20] + (["..."] if len(names) > 20 else [])
+            raise StorageError(f"no user named {username!r}; users: {shown if names else 'none yet (doe user add)'}")
+        return row
+
+    @staticmethod
+    def _campaign_id(conn: Connection, campaign: str) -> int:
+        found = conn.execute(sa.select(s.campaigns.c.id).where(s.campaigns.c.name == campaign)).scalar()
+        if found is None:
+            names = list(conn.execute(sa.select(s.campaigns.c.name).order_by(s.campaigns.c.id)).scalars())
+            raise StorageError(f"no campaign named {campaign!r}; campaigns: {names[:30] if names else 'none yet'}")
+        return int(found)
+
+    @staticmethod
+    def _user(row: Any) -> User:
+        return User(row.username, row.role, row.email, bool(row.disabled), row.password_hash)
+
+    # ------------------------------------------------------------------ users
+    def has_accounts(self) -> bool:
+        """Whether an enabled built-in account (one with a password) exists: then the app asks
+        for a sign-in. Single-sign-on accounts sign in only where single sign-on is configured."""
+        return bool(self._read(lambda conn: conn.execute(
+            sa.select(sa.func.count()).select_from(s.users)
+            .where(s.users.c.disabled.is_(False), s.users.c.password_hash.is_not(None))).scalar()))
+
+    def add_user(self, username: str, role: str, *, password_hash: str | None, email: str | None = None,
+                 actor: str) -> User:
+        """A new account; StorageError if the name (or e-mail) is taken or not valid."""
+        check_username(username)
+        try:
+            checked_role = parse_role(role)
+        except ValueError as err:
+            raise StorageError(str(err)) from None
+        mail = None if email is None else check_email(email)
+        now = _now()
+
+        def add(conn: Connection) -> None:
+            taken = conn.execute(sa.select(s.users.c.id).where(s.users.c.username == username)).first()
+            if taken is not None:
+                raise StorageError(f"a user named {username!r} exists already; change it with doe user passwd")
+            if mail is not None and conn.execute(sa.select(s.users.c.id).where(s.users.c.email == mail)).first():
+                raise StorageError(f"another user has the e-mail {mail!r} already")
+            conn.execute(sa.insert(s.users).values(
+                username=username, role=checked_role, password_hash=password_hash, email=mail, disabled=False,
+                created_at=now, created_by=actor, updated_at=now))
+
+        try:
+            self._write(add)
+        except IntegrityError as err:  # a concurrent add of the same name
+            raise StorageError(f"a user named {username!r} (or with that e-mail) exists already") from err
+        return User(username, checked_role, mail, False, password_hash)
+
+    def get_user(self, username: str) -> User:
+        return self._user(self._read(lambda conn: self._user_row(conn, username)))
+
+    def find_user(self, *, username: str | None = None, email: str | None = None) -> User | None:
+        """The account with this name or e-mail (None when there is none)."""
+        conditions = []
+        if username:
+            conditions.append(s.users.c.username == username)
+        if email:
+            conditions.append(s.users.c.email == email.strip().lower())
+        if not conditions:
+            return None
+        row = self._read(lambda conn: conn.execute(
+            sa.select(s.users).where(sa.or_(*conditions)).order_by(s.users.c.id)).first())
+        return None if row is None else self._user(row)
+
+    def set_password_hash(self, username: str, password_hash: str) -> None:
+        def change(conn: Connection) -> None:
+            self._user_row(conn, username)
+            conn.execute(sa.update(s.users).where(s.users.c.username == username)
+                         .values(password_hash=password_hash, updated_at=_now()))
+
+        self._write(change)
+
+    def set_disabled(self, username: str, disabled: bool) -> None:
+        def change(conn: Connection) -> None:
+            self._user_row(conn, username)
+            conn.execute(sa.update(s.users).where(s.users.c.username == username)
+                         .values(disabled=disabled, updated_at=_now()))
+
+        self._write(change)
+
+    def set_role(self, username: str, role: str) -> None:
+        try:
+            checked = parse_role(role)
+        except ValueError as err:
+            raise StorageError(str(err)) from None
+
+        def change(conn: Connection) -> None:
+            self._user_row(conn, username)
+            conn.execute(sa.update(s.users).where(s.users.c.username == username)
+                         .values(role=checked, updated_at=_now()))
+
+        self._write(change)
+
+    def users(self) -> pd.DataFrame:
+        """username, role, email, disabled, sso (no password), created_at, created_by; no hashes."""
+        rows = self._read(lambda conn: conn.execute(sa.select(s.users).order_by(s.users.c.username)).all())
+        return pd.DataFrame(
+            [{"username": r.username, "role": r.role, "email": r.email, "disabled": bool(r.disabled),
+              "sso": r.password_hash is None, "created_at": r.created_at, "created_by": r.created_by}
+             for r in rows],
+            columns=["username", "role", "email", "disabled", "sso", "created_at", "created_by"])
+
+    # ------------------------------------------------------------------ memberships
+    def add_member(self, campaign: str, username: str, *, actor: str) -> bool:
+        """Make ``username`` a member of ``campaign``; False when they were one already."""
+
+        def add(conn: Connection) -> bool:
+            user_id = self._user_row(conn, username).id
+            campaign_id = self._campaign_id(conn, campaign)
+            exists = conn.execute(sa.select(s.memberships.c.id).where(
+                s.memberships.c.user_id == user_id, s.memberships.c.campaign_id == campaign_id)).first()
+            if exists:
+                return False
+            conn.execute(sa.insert(s.memberships).values(
+                user_id=user_id, campaign_id=campaign_id, added_at=_now(), added_by=actor))
+            return True
+
+        try:
+            return bool(self._write(add))
+        except IntegrityError:  # added concurrently
+            return False
+
+    def remove_member(self, campaign: str, username: str) -> bool:
+        """End the membership; False when there was none."""
+
+        def remove(conn: Connection) -> bool:
+            user_id = self._user_row(conn, username).id
+            campaign_id = self._campaign_id(conn, campaign)
+            result = conn.execute(sa.delete(s.memberships).where(
+                s.memberships.c.user_id == user_id, s.memberships.c.campaign_id == campaign_id))
+            return result.rowcount > 0
+
+        return bool(self._write(remove))
+
+    def members(self, campaign: str | None = None) -> pd.DataFrame:
+        """campaign, username, role, added_at, added_by (of one campaign, or of all)."""
+        def read(conn: Connection) -> list[Any]:
+            query = (sa.select(s.campaigns.c.name.label("campaign"), s.users.c.username, s.users.c.role,
+                               s.memberships.c.added_at, s.memberships.c.added_by)
+                     .join(s.users, s.users.c.id == s.memberships.c.user_id)
+                     .join(s.campaigns, s.campaigns.c.id == s.memberships.c.campaign_id)
+                     .order_by(s.campaigns.c.name, s.users.c.username))
+            if campaign is not None:
+                query = query.where(s.campaigns.c.id == self._campaign_id(conn, campaign))
+            return list(conn.execute(query).all())
+
+        rows = self._read(read)
+        return pd.DataFrame([dict(r._mapping) for r in rows],
+                            columns=["campaign", "username", "role", "added_at", "added_by"])
+
+    def campaigns_of(self, username: str) -> frozenset[str]:
+        """The names of the campaigns ``username`` is a member of."""
+        rows = self._read(lambda conn: conn.execute(
+            sa.select(s.campaigns.c.name)
+            .join(s.memberships, s.memberships.c.campaign_id == s.campaigns.c.id)
+            .join(s.users, s.users.c.id == s.memberships.c.user_id)
+            .where(s.users.c.username == username)).scalars().all())
+        return frozenset(str(r) for r in rows)
+
+
+__all__ = ["ROLES", "AccountStore", "User", "check_email", "check_username"]

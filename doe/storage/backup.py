@@ -1,0 +1,375 @@
+"""Backup and restore of a whole doe database (every campaign, its history and audit trail).
+
+* SQLite: :func:`backup` copies the file with SQLite's online backup API
+  (:meth:`sqlite3.Connection.backup`) in one step, i.e. inside one read transaction: in WAL
+  mode other processes keep writing meanwhile and the copy is the database as of one moment.
+  The copy is written next to the target under a temporary name, checked with
+  ``PRAGMA integrity_check`` and then renamed into place, so a failed backup leaves no
+  half-written file.
+* PostgreSQL: :func:`backup` runs ``pg_dump --format=custom`` and :func:`restore` runs
+  ``pg_restore``; the password travels in the ``PGPASSWORD`` environment variable of the child
+  process and never appears in a command line or a message.
+
+:func:`restore` refuses a target that already holds campaigns unless ``force=True``, checks
+that the backup is a doe database at a schema revision this package knows, brings it to the
+newest schema (the usual migrations) and reports what it restored.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from doe.errors import StorageError
+from doe.storage.engine import known_revisions, mask_url
+from doe.storage.sql import SqlStore
+
+Backend = Literal["sqlite", "postgresql"]
+SQLITE_MAGIC = b"SQLite format 3\x00"
+PG_DUMP_MAGIC = b"PGDMP"
+_PG_TIMEOUT_S = 3600
+
+
+@dataclass(frozen=True)
+class BackupCounts:
+    """What a doe database holds: campaigns, experiments and measurements (superseded included)."""
+
+    campaigns: int
+    experiments: int
+    measurements: int
+
+    def __str__(self) -> str:
+        return (f"{self.campaigns} campaign(s), {self.experiments} experiment(s), "
+                f"{self.measurements} measurement(s)")
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    """The outcome of :func:`backup` or :func:`restore`.
+
+    ``path`` is the backup file; ``url`` the database (password masked); ``schema_version``
+    the Alembic revision of the backup (backup) or of the restored database (restore).
+    """
+
+    backend: Backend
+    path: Path
+    url: str
+    schema_version: str
+    counts: BackupCounts
+
+
+# --------------------------------------------------------------------------- locating databases
+def _target(url: str) -> tuple[Backend, Path | URL]:
+    """The backend of ``url`` and its SQLite file or parsed PostgreSQL URL."""
+    if not isinstance(url, str) or not url.strip():
+        raise StorageError(f"the database URL must be non-empty text, got {url!r}")
+    url = url.strip()
+    if url in (":memory:", "sqlite://", "sqlite:///:memory:"):
+        raise StorageError("an in-memory database cannot be backed up or restored; give a file or a server URL")
+    if "://" not in url:
+        return "sqlite", Path(url).expanduser().resolve()
+    try:
+        parsed = sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError) as err:
+        raise StorageError(f"{mask_url(url)!r} is not a database URL") from err
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise StorageError("an in-memory database cannot be backed up or restored; give a file or a server URL")
+        return "sqlite", Path(parsed.database).expanduser().resolve()
+    if backend == "postgresql":
+        return "postgresql", parsed
+    raise StorageError(f"database {mask_url(url)!r}: backend {backend!r} is not supported for backups; "
+                       "use an SQLite file or a PostgreSQL URL")
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _file_kind(path: Path, what: str) -> Literal["sqlite", "pg_dump"]:
+    if not path.exists():
+        raise StorageError(f"{what} {str(path)!r} does not exist")
+    if not path.is_file():
+        raise StorageError(f"{what} {str(path)!r} is not a file")
+    with path.open("rb") as handle:
+        head = handle.read(len(SQLITE_MAGIC))
+    if head.startswith(SQLITE_MAGIC):
+        return "sqlite"
+    if head.startswith(PG_DUMP_MAGIC):
+        return "pg_dump"
+    raise StorageError(f"{what} {str(path)!r} is neither an SQLite database nor a pg_dump custom-format archive")
+
+
+def _sqlite_revision(conn: sqlite3.Connection, path: Path, what: str) -> str:
+    """The doe schema revision of an open SQLite database; StorageError if it is not a doe one."""
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        rows = conn.execute("SELECT version_num FROM alembic_version").fetchall() \
+            if "alembic_version" in tables else []
+    except sqlite3.DatabaseError as err:
+        raise StorageError(f"{what} {str(path)!r} is not a readable SQLite database: {err}") from err
+    if "campaigns" not in tables or len(rows) != 1:
+        raise StorageError(f"{what} {str(path)!r} is an SQLite file but not a doe database "
+                           "(no campaigns table or schema version)")
+    revision = str(rows[0][0])
+    if revision not in known_revisions():
+        raise StorageError(f"{what} {str(path)!r} has schema version {revision!r}, which this doe does not know; "
+                           "upgrade doe to restore it")
+    return revision
+
+
+def _counts_sql(conn: sa.Connection) -> BackupCounts:
+    def count(table: str) -> int:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+    return BackupCounts(count("campaigns"), count("experiments"), count("measurements"))
+
+
+def _counts_sqlite(conn: sqlite3.Connection) -> BackupCounts:
+    def count(table: str) -> int:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    return BackupCounts(count("campaigns"), count("experiments"), count("measurements"))
+
+
+def _check_out(out: Path) -> Path:
+    out = Path(out).expanduser().resolve()
+    if not out.parent.is_dir():
+        raise StorageError(f"the folder {str(out.parent)!r} for the backup file {out.name!r} does not exist; "
+                           "create it first")
+    if out.exists():
+        raise StorageError(f"the backup file {str(out)!r} exists already; choose a new name or delete it")
+    return out
+
+
+# --------------------------------------------------------------------------- backup
+def backup(url: str, out: Path) -> BackupReport:
+    """Copy the doe database at ``url`` into the new file ``out`` (see the module docstring).
+
+    Raises:
+        StorageError: the source is missing or not a doe database, the folder of ``out`` does
+            not exist, ``out`` exists already, or ``pg_dump`` is missing or fails.
+    """
+    backend, where = _target(url)
+    out = _check_out(out)
+    if backend == "sqlite":
+        assert isinstance(where, Path)
+        return _backup_sqlite(where, out)
+    assert isinstance(where, URL)
+    return _backup_postgres(where, out)
+
+
+def _backup_sqlite(source: Path, out: Path) -> BackupReport:
+    if _file_kind(source, "the database") != "sqlite":
+        raise StorageError(f"the database {str(source)!r} is not an SQLite file")
+    # mode=rw: never create the source; the backup API needs a normal (WAL-aware) connection.
+    src = sqlite3.connect(f"{source.as_uri()}?mode=rw", uri=True, timeout=30)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        revision = _sqlite_revision(src, source, "the database")
+        dst = sqlite3.connect(tmp)
+        try:
+            src.backup(dst)  # pages=-1: the whole database in one step, one consistent snapshot
+            dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
+            _integrity(dst, out)
+            counts = _counts_sqlite(dst)
+        finally:
+            dst.close()
+        os.replace(tmp, out)
+    except sqlite3.Error as err:
+        raise StorageError(f"cannot back up {str(source)!r}: {err}") from err
+    finally:
+        src.close()
+        tmp.unlink(missing_ok=True)
+    return BackupReport("sqlite", out, _sqlite_url(source), revision, counts)
+
+
+def _integrity(conn: sqlite3.Connection, path: Path) -> None:
+    result = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    if result != ["ok"]:
+        raise StorageError(f"the copy {str(path)!r} failed SQLite's integrity check: {result[:5]}")
+
+
+def _pg_tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise StorageError(f"{name} is not on PATH; install the PostgreSQL client tools "
+                           "(e.g. apt-get install postgresql-client) or run it yourself (see the README)")
+    return found
+
+
+def _pg_args(url: URL) -> tuple[list[str], dict[str, str]]:
+    """Connection options for pg_dump/pg_restore and the environment holding the password."""
+    args = ["--no-password"]
+    if url.host:
+        args += ["--host", url.host]
+    if url.port:
+        args += ["--port", str(url.port)]
+    if url.username:
+        args += ["--username", url.username]
+    env = dict(os.environ)
+    if url.password is not None:
+        env["PGPASSWORD"] = str(url.password)
+    return args, env
+
+
+def _run_pg(args: list[str], env: dict[str, str], url: URL, what: str) -> None:
+    try:
+        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=_PG_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise StorageError(f"{what} of {url.render_as_string(hide_password=True)!r} failed: {err}") from err
+    if done.returncode != 0:
+        text = done.stderr.strip().splitlines()
+        first = text[0] if text else f"exit code {done.returncode}"
+        if url.password:
+            first = first.replace(str(url.password), "***")
+        raise StorageError(f"{what} of {url.render_as_string(hide_password=True)!r} failed: {first}")
+
+
+def _pg_store_facts(url: URL) -> tuple[str, BackupCounts]:
+    engine = sa.create_engine(url.set(drivername="postgresql+psycopg"), connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect() as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+            if "campaigns" not in tables or "alembic_version" not in tables:
+                raise StorageError(f"database {url.render_as_string(hide_password=True)!r} is not a doe database")
+            revision = str(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one())
+            return revision, _counts_sql(conn)
+    except sa.exc.DBAPIError as err:
+        raise StorageError(f"cannot read database {url.render_as_string(hide_password=True)!r}: "
+                           f"{type(err.orig).__name__}") from err
+    finally:
+        engine.dispose()
+
+
+def _backup_postgres(url: URL, out: Path) -> BackupReport:
+    revision, counts = _pg_store_facts(url)
+    args, env = _pg_args(url)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        _run_pg([_pg_tool("pg_dump"), "--format=custom", "--file", str(tmp), *args,
+                 "--dbname", str(url.database)], env, url, "pg_dump")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return BackupReport("postgresql", out, url.render_as_string(hide_password=True), revision, counts)
+
+
+# --------------------------------------------------------------------------- restore
+def restore(url: str, source: Path, *, force: bool = False) -> BackupReport:
+    """Restore the backup file ``source`` into the database at ``url``.
+
+    An SQLite backup restores into an SQLite file, a pg_dump archive into a PostgreSQL
+    database. The target must hold no campaign unless ``force`` (then it is replaced).
+
+    Raises:
+        StorageError: the backup is missing, not a doe backup or of an unknown schema; the
+            target holds campaigns (without ``force``) or is of the other backend.
+    """
+    backend, where = _target(url)
+    source = Path(source).expanduser().resolve()
+    kind = _file_kind(source, "the backup file")
+    if kind == "sqlite" and backend == "sqlite":
+        assert isinstance(where, Path)
+        return _restore_sqlite(source, where, force)
+    if kind == "pg_dump" and backend == "postgresql":
+        assert isinstance(where, URL)
+        return _restore_postgres(source, where, force)
+    made_by = "SQLite" if kind == "sqlite" else "PostgreSQL (pg_dump)"
+    into = "an SQLite file" if kind == "sqlite" else "a PostgreSQL database"
+    raise StorageError(f"the backup file {str(source)!r} is a {made_by} backup and restores only into {into}; "
+                       "to move campaigns between backends, export each with `doe export --out campaign.json` "
+                       "and load it with doe.Campaign.import_json")
+
+
+def _refuse_nonempty(n_campaigns: int, where: str, force: bool) -> None:
+    if n_campaigns and not force:
+        raise StorageError(f"the target {where!r} already holds {n_campaigns} campaign(s); restore into an empty "
+                           "database, or pass --force to replace everything in it")
+
+
+def _restore_sqlite(source: Path, target: Path, force: bool) -> BackupReport:
+    if not target.parent.is_dir():
+        raise StorageError(f"the folder {str(target.parent)!r} for the target database {target.name!r} does not "
+                           "exist; create it first")
+    if source == target:
+        raise StorageError(f"the backup file and the target are the same file {str(target)!r}")
+    src = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)
+    try:
+        _sqlite_revision(src, source, "the backup file")
+        if target.exists():
+            if _file_kind(target, "the target database") != "sqlite":
+                raise StorageError(f"the target {str(target)!r} is not an SQLite database")
+            dst = sqlite3.connect(f"{target.as_uri()}?mode=rw", uri=True, timeout=30)
+            try:
+                has = dst.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'campaigns'").fetchone()
+                _refuse_nonempty(int(dst.execute("SELECT count(*) FROM campaigns").fetchone()[0]) if has else 0,
+                                 str(target), force)
+            except sqlite3.DatabaseError as err:
+                dst.close()
+                raise StorageError(f"the target {str(target)!r} is not a readable SQLite database: {err}") from err
+        else:
+            dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    except sqlite3.Error as err:
+        raise StorageError(f"cannot restore {str(source)!r} into {str(target)!r}: {err}") from err
+    finally:
+        src.close()
+    return _report_restored("sqlite", source, _sqlite_url(target))
+
+
+def _restore_postgres(source: Path, url: URL, force: bool) -> BackupReport:
+    shown = url.render_as_string(hide_password=True)
+    engine = sa.create_engine(url.set(drivername="postgresql+psycopg"), connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect() as conn:
+            n = 0
+            if "campaigns" in sa.inspect(conn).get_table_names():
+                n = int(conn.execute(sa.text("SELECT count(*) FROM campaigns")).scalar_one())
+            _refuse_nonempty(n, shown, force)
+    except sa.exc.DBAPIError as err:
+        raise StorageError(f"cannot read database {shown!r}: {type(err.orig).__name__}") from err
+    finally:
+        engine.dispose()
+    args, env = _pg_args(url)
+    listing = subprocess.run([_pg_tool("pg_restore"), "--list", str(source)], capture_output=True, text=True,
+                             timeout=_PG_TIMEOUT_S, check=False)
+    entries = {" ".join(line.split()[3:6]) for line in listing.stdout.splitlines() if not line.startswith(";")}
+    if listing.returncode != 0 or not {"TABLE public campaigns", "TABLE public alembic_version"} <= entries:
+        raise StorageError(f"the backup file {str(source)!r} is a pg_dump archive but not of a doe database "
+                           "(no campaigns table or schema version)")
+    _run_pg([_pg_tool("pg_restore"), "--no-owner", "--single-transaction", "--clean", "--if-exists", *args,
+             "--dbname", str(url.database), str(source)], env, url, "pg_restore")
+    return _report_restored("postgresql", source, url.render_as_string(hide_password=False))
+
+
+def _report_restored(backend: Backend, source: Path, url: str) -> BackupReport:
+    """Open the restored database (migrating it to the newest schema) and count what it holds."""
+    SqlStore.open(url).close()  # forget an engine this process cached before the restore
+    store = SqlStore.open(url)
+    try:
+        with store.engine.connect() as conn:
+            counts = _counts_sql(conn)
+        revision = store.schema_version
+    finally:
+        store.close()
+    if not revision:
+        raise StorageError(f"the restored database {mask_url(url)!r} has no doe schema version")
+    return BackupReport(backend, source, mask_url(url), revision, counts)

@@ -1,0 +1,76 @@
+"""Row-level helpers shared by the store's read, write and import paths.
+
+Each takes an open :class:`~sqlalchemy.engine.Connection` inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from doe.domain.config import CampaignConfig
+from doe.errors import StorageError
+from doe.storage import schema as s
+from doe.storage.engine import mask_url
+from doe.storage.values import parse_config, shorten
+
+
+def campaign_row(conn: Connection, name: str, url: str, *, lock: bool = False) -> Any:
+    """The ``campaigns`` row of ``name`` (locked ``FOR UPDATE`` on PostgreSQL if ``lock``).
+
+    Raises:
+        StorageError: no campaign of that name (the message lists the campaigns there).
+    """
+    if not isinstance(name, str):
+        raise StorageError(f"a campaign name must be text, got {type(name).__name__}")
+    query = sa.select(s.campaigns).where(s.campaigns.c.name == name)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        names = list(conn.execute(sa.select(s.campaigns.c.name).order_by(s.campaigns.c.id)).scalars())
+        shown = names[:30] + (["..."] if len(names) > 30 else [])
+        raise StorageError(
+            f"no campaign named {shorten(name, 130)} in {mask_url(url)!r}; "
+            f"campaigns there: {shown if names else 'none yet'}"
+        )
+    return row
+
+
+def audit_row(campaign_id: int, at: datetime, actor: str, action: str,
+              experiment_id: str | None = None, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One ``audit_log`` row, ``detail`` as JSON text."""
+    return {
+        "campaign_id": campaign_id, "at": at, "actor": actor, "action": action,
+        "experiment_id": experiment_id,
+        "detail": json.dumps(detail or {}, ensure_ascii=False, allow_nan=False),
+    }
+
+
+def bump_revision(conn: Connection, campaign_id: int, at: datetime, **extra: Any) -> None:
+    """Count one change of the campaign (its ``revision``), setting ``extra`` columns too."""
+    conn.execute(
+        sa.update(s.campaigns)
+        .where(s.campaigns.c.id == campaign_id)
+        .values(revision=s.campaigns.c.revision + 1, updated_at=at, **extra)
+    )
+
+
+def stored_configs(conn: Connection, campaign_id: int) -> list[tuple[int, CampaignConfig]]:
+    """Every configuration version of the campaign, oldest first."""
+    cv = s.config_versions
+    rows = conn.execute(sa.select(cv.c.version, cv.c.config_yaml)
+                        .where(cv.c.campaign_id == campaign_id).order_by(cv.c.version))
+    return [(int(r.version), parse_config(r.config_yaml)) for r in rows]
+
+
+def latest_config(conn: Connection, campaign_id: int) -> CampaignConfig:
+    """The campaign's newest configuration."""
+    cv = s.config_versions
+    text = conn.execute(sa.select(cv.c.config_yaml).where(cv.c.campaign_id == campaign_id)
+                        .order_by(cv.c.version.desc()).limit(1)).scalar_one()
+    return parse_config(text)

@@ -1,0 +1,378 @@
+"""Export and import of whole campaigns (``format: doe-campaign``).
+
+:func:`export_rows` reads a campaign into JSON-ready data; :func:`check_import` checks an
+export section by section (configuration versions, experiments, measurements, audit log)
+into an :class:`ImportPlan`, and :func:`insert_import` writes that plan in the caller's
+transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from doe.domain.config import CampaignConfig
+from doe.domain.parameters import CategoricalParameter
+from doe.domain.records import MAX_REPLICATE, STATUSES
+from doe.domain.table import check_in_space, validate_experiments
+from doe.domain.values import is_integer, is_real_number
+from doe.domain.yaml_text import load_yaml
+from doe.errors import ConfigError, DataError, StorageError
+from doe.storage import schema as s
+from doe.storage.engine import mask_url
+from doe.storage.rows import audit_row
+from doe.storage.values import (
+    MAX_ACTOR,
+    MAX_CAMPAIGN_NAME,
+    MAX_ITEMS_PER_WRITE,
+    MAX_JSON_CHARS,
+    OUTCOME_NAME,
+    check_finite,
+    check_label,
+    check_text,
+    dumps_json,
+    is_printable,
+    iso_time,
+    parse_time,
+    shorten,
+    utc_now,
+)
+
+EXPORT_FORMAT = "doe-campaign"
+EXPORT_FORMAT_VERSION = 1
+
+
+def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, Any]:
+    """Campaign ``camp`` (its ``campaigns`` row) as JSON-ready data.
+
+    Measurements are listed oldest first; ``superseded_by`` is the position (0-based) of
+    the measurement that replaced a corrected value.
+    """
+    e, m, cv, a = s.experiments, s.measurements, s.config_versions, s.audit_log
+    versions = conn.execute(sa.select(cv).where(cv.c.campaign_id == camp.id).order_by(cv.c.version)).all()
+    exps = conn.execute(sa.select(e).where(e.c.campaign_id == camp.id).order_by(e.c.id)).all()
+    meas = conn.execute(
+        sa.select(m, e.c.experiment_id).join(e, e.c.id == m.c.experiment_pk)
+        .where(e.c.campaign_id == camp.id).order_by(m.c.id)).all()
+    audit = conn.execute(sa.select(a).where(a.c.campaign_id == camp.id).order_by(a.c.id)).all()
+    position = {r.id: i for i, r in enumerate(meas)}
+    return {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_FORMAT_VERSION,
+        "schema_version": schema_version,
+        "name": camp.name,
+        "created_at": iso_time(camp.created_at),
+        "created_by": camp.created_by,
+        "archived": bool(camp.archived),
+        "experiment_counter": int(camp.experiment_counter),
+        "config_versions": [
+            {"version": int(r.version), "created_at": iso_time(r.created_at), "created_by": r.created_by,
+             "config": r.config_yaml} for r in versions],
+        "experiments": [
+            {"experiment_id": r.experiment_id, "config_version": int(r.config_version), "status": r.status,
+             "failure_reason": r.failure_reason, "batch_id": r.batch_id, "source": r.source,
+             "parameters": json.loads(r.parameters), "proposed_by": r.proposed_by,
+             "proposed_at": iso_time(r.proposed_at), "updated_at": iso_time(r.updated_at),
+             "seed": r.seed, "model_settings": json.loads(r.model_settings),
+             "package_version": r.package_version, "predictions": json.loads(r.predictions)}
+            for r in exps],
+        "measurements": [
+            {"experiment_id": r.experiment_id, "outcome": r.outcome, "replicate": r.replicate or None,
+             "value": float(r.value),
+             "unit": r.unit, "measured_at": iso_time(r.measured_at), "recorded_by": r.recorded_by,
+             "recorded_at": iso_time(r.recorded_at), "note": r.note, "superseded": bool(r.superseded),
+             "superseded_by": None if r.superseded_by is None else position[r.superseded_by]}
+            for r in meas],
+        "audit": [
+            {"at": iso_time(r.at), "actor": r.actor, "action": r.action, "experiment_id": r.experiment_id,
+             "detail": r.detail} for r in audit],
+    }
+
+
+def insert_import(conn: Connection, plan: ImportPlan, url: str, actor: str) -> None:
+    """Write ``plan`` as a new campaign, with one ``campaign_imported`` audit entry."""
+    exists = conn.execute(sa.select(s.campaigns.c.id).where(s.campaigns.c.name == plan.name)).first()
+    if exists is not None:
+        raise StorageError(
+            f"a campaign named {plan.name!r} exists already in {mask_url(url)!r}; "
+            "import it under another name (new_name=...)"
+        )
+    now = utc_now()
+    cid = conn.execute(sa.insert(s.campaigns).values(
+        name=plan.name, created_at=plan.created_at, created_by=plan.created_by, updated_at=now,
+        archived=plan.archived, revision=1, experiment_counter=plan.experiment_counter,
+    ).returning(s.campaigns.c.id)).scalar_one()
+    conn.execute(sa.insert(s.config_versions), [{**v, "campaign_id": cid} for v in plan.config_versions])
+    pk_of: dict[str, int] = {}
+    if plan.experiments:
+        e = s.experiments
+        result = conn.execute(
+            sa.insert(e).returning(e.c.id, e.c.experiment_id, sort_by_parameter_order=True),
+            [{**x, "campaign_id": cid} for x in plan.experiments])
+        pk_of = {r.experiment_id: r.id for r in result}
+    if plan.measurements:
+        m = s.measurements
+        rows = [{k: v for k, v in x.items() if k not in ("experiment_id", "superseded_by")}
+                | {"experiment_pk": pk_of[x["experiment_id"]], "superseded_by": None}
+                for x in plan.measurements]
+        ids = [r.id for r in conn.execute(
+            sa.insert(m).returning(m.c.id, sort_by_parameter_order=True), rows)]
+        links = [{"mid": ids[i], "sby": ids[x["superseded_by"]]}
+                 for i, x in enumerate(plan.measurements) if x["superseded_by"] is not None]
+        if links:
+            conn.execute(sa.update(m).where(m.c.id == sa.bindparam("mid"))
+                         .values(superseded_by=sa.bindparam("sby")), links)
+    audit = [{**x, "campaign_id": cid} for x in plan.audit]
+    audit.append(audit_row(cid, now, actor, "campaign_imported", None, {
+        "from_name": plan.source_name, "format_version": plan.format_version,
+        "experiments": len(plan.experiments), "measurements": len(plan.measurements)}))
+    conn.execute(sa.insert(s.audit_log), audit)
+
+
+# --------------------------------------------------------------------------- import checks
+@dataclass
+class ImportPlan:
+    """A checked export, ready to insert (rows as column mappings)."""
+
+    name: str
+    source_name: str
+    format_version: int
+    created_at: datetime
+    created_by: str
+    archived: bool
+    experiment_counter: int
+    config_versions: list[dict[str, Any]]
+    experiments: list[dict[str, Any]]
+    measurements: list[dict[str, Any]]
+    audit: list[dict[str, Any]]
+
+
+def check_import(data: Any, new_name: str | None) -> ImportPlan:
+    """Check an export (see :meth:`doe.storage.sql.SqlStore.import_campaign`) into a plan.
+
+    Raises:
+        StorageError: naming the first field that is wrong.
+    """
+    version = _check_format(data)
+    raw_versions, raw_exps, raw_meas, raw_audit = (
+        _list(data, "config_versions"), _list(data, "experiments"), _list(data, "measurements"), _list(data, "audit"))
+    total = len(raw_exps) + len(raw_meas) + len(raw_audit)
+    if total > 5 * MAX_ITEMS_PER_WRITE:
+        raise StorageError(f"the export holds {total} records; at most {5 * MAX_ITEMS_PER_WRITE} are imported at once")
+    source_name = data.get("name")
+    if not isinstance(source_name, str):
+        raise StorageError("export field 'name' must be text")
+    name = _check_name(source_name if new_name is None else new_name)
+    if not raw_versions:
+        raise StorageError("the export has no configuration versions")
+    configs: dict[int, CampaignConfig] = {}
+    config_versions = [_check_config_version(i, raw, name, configs) for i, raw in enumerate(raw_versions)]
+    experiments = _check_experiments(raw_exps, configs, name)
+    outcomes = {o for config in configs.values() for o in config.outcome_names}
+    measurements = _check_measurements(raw_meas, {x["experiment_id"] for x in experiments}, outcomes, name)
+    audit = [_check_audit_entry(i, raw) for i, raw in enumerate(raw_audit)]
+    counter = data.get("experiment_counter", 0)
+    if not is_integer(counter) or counter < 0:
+        raise StorageError(f"export field 'experiment_counter' must be a whole number >= 0, got {shorten(counter)}")
+    archived = data.get("archived", False)
+    if not isinstance(archived, bool):
+        raise StorageError("export field 'archived' must be true or false")
+    created_at = parse_time(data.get("created_at"), "created_at")
+    assert created_at is not None
+    return ImportPlan(
+        name=name, source_name=source_name, format_version=int(version), created_at=created_at,
+        created_by=str(check_label(data.get("created_by"), "created_by", max_len=MAX_ACTOR)),
+        archived=archived, experiment_counter=counter, config_versions=config_versions,
+        experiments=experiments, measurements=measurements, audit=audit,
+    )
+
+
+def _check_format(data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise StorageError(f"an exported campaign is a mapping, got {type(data).__name__}")
+    if data.get("format") != EXPORT_FORMAT:
+        raise StorageError(
+            f"this is not a doe campaign export (format {shorten(data.get('format'))}, expected {EXPORT_FORMAT!r})")
+    version = data.get("format_version")
+    if version != EXPORT_FORMAT_VERSION:
+        raise StorageError(
+            f"campaign export format version {shorten(version)} is not supported (this doe reads "
+            f"version {EXPORT_FORMAT_VERSION}); export it again with this doe or upgrade doe")
+    return version
+
+
+def _list(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise StorageError(f"export field {key!r} must be a list, got {type(value).__name__}")
+    return value
+
+
+def _check_name(name: Any) -> str:
+    if (not isinstance(name, str) or not name.strip() or name != name.strip()
+            or len(name) > MAX_CAMPAIGN_NAME or not is_printable(name)):
+        raise StorageError(
+            f"campaign name {shorten(name)} is not allowed: 1 to {MAX_CAMPAIGN_NAME} printable characters, "
+            "no leading or trailing spaces")
+    return name
+
+
+def _mapping(item: Any, where: str) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise StorageError(f"{where} must be a mapping, got {type(item).__name__}")
+    return item
+
+
+def _check_config_version(i: int, raw: Any, name: str, configs: dict[int, CampaignConfig]) -> dict[str, Any]:
+    """``config_versions[i]``, its configuration added to ``configs`` under its version number
+    (which must not be there yet)."""
+    raw = _mapping(raw, f"config_versions[{i}]")
+    text = raw.get("config")
+    if not isinstance(text, str) or len(text) > MAX_JSON_CHARS:
+        raise StorageError(f"config_versions[{i}].config must be YAML text of at most {MAX_JSON_CHARS} characters")
+    try:
+        mapping = load_yaml(text)  # no aliases, no duplicate keys, no tags it cannot build
+        if isinstance(mapping, dict):
+            mapping["name"] = name
+        config = CampaignConfig.from_dict(mapping)
+    except ConfigError as err:
+        raise StorageError(f"config_versions[{i}] is not a valid configuration: {err}") from err
+    number = raw.get("version")
+    if not is_integer(number) or number < 1 or number in configs:
+        raise StorageError(f"config_versions[{i}].version must be a unique whole number >= 1, got {shorten(number)}")
+    configs[number] = config
+    return {
+        "version": number, "config_yaml": config.to_yaml(),
+        "created_at": parse_time(raw.get("created_at"), f"config_versions[{i}].created_at"),
+        "created_by": check_label(raw.get("created_by"), f"config_versions[{i}].created_by", max_len=MAX_ACTOR)}
+
+
+def _check_experiments(raw_exps: list[Any], configs: dict[int, CampaignConfig], campaign: str) -> list[dict[str, Any]]:
+    experiments = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_exps):
+        where = f"experiments[{i}]"
+        raw = _mapping(raw, where)
+        eid = check_label(raw.get("experiment_id"), f"{where}.experiment_id")
+        assert eid is not None
+        if eid in seen:
+            raise StorageError(f"{where}: experiment id {eid!r} appears twice")
+        seen.add(eid)
+        experiments.append(_check_experiment(where, eid, raw, configs, campaign))
+    return experiments
+
+
+def _check_experiment(where: str, eid: str, raw: dict[str, Any], configs: dict[int, CampaignConfig],
+                      campaign: str) -> dict[str, Any]:
+    if raw.get("status") not in STATUSES:
+        raise StorageError(f"{where}.status {shorten(raw.get('status'))} is not one of {list(STATUSES)}")
+    if raw.get("source") not in s.SOURCE_VALUES:
+        raise StorageError(f"{where}.source {shorten(raw.get('source'))} is not one of {list(s.SOURCE_VALUES)}")
+    if not is_integer(raw.get("config_version")) or raw.get("config_version") not in configs:
+        raise StorageError(f"{where}.config_version {shorten(raw.get('config_version'))} is not a version of the export")
+    seed = raw.get("seed")
+    if seed is not None and (not is_integer(seed) or not 0 <= seed < 2**63):
+        raise StorageError(f"{where}.seed must be a whole number from 0 to 2**63-1, got {shorten(seed)}")
+    if not isinstance(raw.get("parameters"), dict):
+        raise StorageError(f"{where}.parameters must be a mapping")
+    parameters = _check_parameters(raw["parameters"], configs[raw["config_version"]],
+                                   f"campaign {campaign!r}, {where} (experiment {eid!r})")
+    return {
+        "experiment_id": eid, "config_version": raw["config_version"], "status": raw["status"],
+        "failure_reason": check_text(raw.get("failure_reason"), f"{where}.failure_reason"),
+        "batch_id": check_label(raw.get("batch_id"), f"{where}.batch_id", optional=True),
+        "source": raw["source"], "parameters": dumps_json(parameters, f"{where}.parameters"),
+        "proposed_by": check_label(raw.get("proposed_by"), f"{where}.proposed_by", max_len=MAX_ACTOR),
+        "proposed_at": parse_time(raw.get("proposed_at"), f"{where}.proposed_at"),
+        "updated_at": parse_time(raw.get("updated_at"), f"{where}.updated_at"),
+        "seed": seed, "model_settings": dumps_json(raw.get("model_settings") or {}, f"{where}.model_settings"),
+        "package_version": check_label(raw.get("package_version"), f"{where}.package_version", optional=True),
+        "predictions": dumps_json(raw.get("predictions") or {}, f"{where}.predictions")}
+
+
+def _check_parameters(parameters: dict[str, Any], config: CampaignConfig, where: str) -> dict[str, Any]:
+    """The recipe of an imported experiment, checked as :meth:`doe.Campaign.record` checks a new
+    one (every parameter of its configuration version, in bounds, a known label, the
+    constraints met), so that nothing imported can break the campaign's history later."""
+    unknown = [key for key in parameters if key not in config.parameter_names]
+    if unknown:
+        raise StorageError(f"{where}: parameter {shorten(unknown[0])} is not in its configuration version "
+                           f"(parameters: {', '.join(config.parameter_names)})")
+    for param in config.parameters:
+        value = parameters.get(param.name)
+        wrong_type = (not isinstance(value, str) if isinstance(param, CategoricalParameter)
+                      else not is_real_number(value))
+        if value is None or wrong_type:
+            raise StorageError(f"{where}: parameter {param.name!r} is {shorten(value)}; "
+                               f"expected {param.describe_allowed()}")
+    recipe = pd.DataFrame([parameters], columns=config.parameter_names)
+    try:
+        validate_experiments(recipe, config, outcomes_allowed=False)
+    except DataError as err:
+        problem = err.problems[0]
+        raise StorageError(f"{where}: parameter {problem.column!r} is {shorten(problem.value)}: "
+                           f"{problem.problem}") from err
+    for problem in check_in_space(recipe, config):
+        raise StorageError(f"{where}: the recipe {problem.problem}")
+    return {name: parameters[name] for name in config.parameter_names}
+
+
+def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
+                        campaign: str) -> list[dict[str, Any]]:
+    measurements = []
+    current: set[tuple[str, str, str]] = set()
+    for i, raw in enumerate(raw_meas):
+        where = f"measurements[{i}]"
+        raw = _mapping(raw, where)
+        eid = raw.get("experiment_id")
+        if eid not in seen:
+            raise StorageError(f"{where}: experiment {shorten(eid)} is not in the export")
+        outcome = raw.get("outcome")
+        if not isinstance(outcome, str) or not OUTCOME_NAME.match(outcome):
+            raise StorageError(f"{where}.outcome {shorten(outcome)} is not an outcome name")
+        if outcome not in outcomes:
+            raise StorageError(f"campaign {campaign!r}, {where} (experiment {eid!r}): outcome {outcome!r} is not "
+                               f"an outcome of the campaign's configuration (outcomes: {', '.join(sorted(outcomes))})")
+        superseded = raw.get("superseded")
+        link = raw.get("superseded_by")
+        if not isinstance(superseded, bool):
+            raise StorageError(f"{where}.superseded must be true or false")
+        if link is not None and (not is_integer(link)
+                                 or not 0 <= link < len(raw_meas) or link == i):
+            raise StorageError(f"{where}.superseded_by must be the position of another measurement, got {shorten(link)}")
+        # absent or null: an unlabelled measurement (exports made before replicates existed)
+        replicate = check_label(raw.get("replicate"), f"{where}.replicate", max_len=MAX_REPLICATE, optional=True) or ""
+        if not superseded:
+            if (eid, outcome, replicate) in current:
+                cell = f" replicate {replicate!r}" if replicate else ""
+                raise StorageError(f"{where}: {eid}{cell} {outcome} has two current values; mark one superseded")
+            current.add((eid, outcome, replicate))
+        measurements.append({
+            "experiment_id": eid, "outcome": outcome, "replicate": replicate,
+            "value": check_finite(raw.get("value"), f"{where}.value", i, outcome),
+            "unit": check_label(raw.get("unit"), f"{where}.unit", max_len=32, optional=True),
+            "measured_at": parse_time(raw.get("measured_at"), f"{where}.measured_at", optional=True),
+            "recorded_by": check_label(raw.get("recorded_by"), f"{where}.recorded_by", max_len=MAX_ACTOR),
+            "recorded_at": parse_time(raw.get("recorded_at"), f"{where}.recorded_at"),
+            "note": check_text(raw.get("note"), f"{where}.note"), "superseded": superseded,
+            "superseded_by": link})
+    return measurements
+
+
+def _check_audit_entry(i: int, raw: Any) -> dict[str, Any]:
+    where = f"audit[{i}]"
+    raw = _mapping(raw, where)
+    detail = raw.get("detail", "{}")
+    return {
+        "at": parse_time(raw.get("at"), f"{where}.at"),
+        "actor": check_label(raw.get("actor"), f"{where}.actor", max_len=MAX_ACTOR),
+        "action": check_label(raw.get("action"), f"{where}.action"),
+        "experiment_id": check_label(raw.get("experiment_id"), f"{where}.experiment_id", optional=True),
+        "detail": check_text(detail if isinstance(detail, str) else dumps_json(detail, f"{where}.detail"),
+                             f"{where}.detail", max_len=MAX_JSON_CHARS)}

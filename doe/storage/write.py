@@ -1,0 +1,513 @@
+"""The write path: new experiments, measurements and status changes in one transaction.
+
+:func:`check_write` checks the caller's input before any transaction starts;
+:func:`write_records` runs inside it, in explicit phases:
+
+1. read the experiments the write names (:func:`_read_named`),
+2. check the new experiments and assign their ids (:func:`_check_new_experiments`, :func:`_assign_ids`),
+3. resolve references to this write's new experiments (:func:`_resolve_references`),
+4. check that every referenced experiment exists (:func:`_check_known`),
+5. diff the measurements against the stored ones (:func:`_diff_measurements`),
+6. check the status transitions (:func:`_check_transitions`),
+7. persist (:func:`_persist`).
+
+Nothing is written until every check has passed, and a failure rolls the transaction back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from doe.domain.config import CampaignConfig
+from doe.domain.records import (
+    ALLOWED_TRANSITIONS,
+    MAX_REPLICATE,
+    STATUSES,
+    ExperimentRef,
+    ExperimentStatus,
+    NewExperiment,
+    NewExperimentRef,
+    NewMeasurement,
+    StatusChange,
+    WriteReport,
+)
+from doe.domain.values import is_integer, same_value
+from doe.errors import ConflictError, StorageError
+from doe.storage import schema as s
+from doe.storage.rows import audit_row, bump_revision, campaign_row, latest_config
+from doe.storage.values import (
+    MAX_ACTOR,
+    MAX_ITEMS_PER_WRITE,
+    MAX_LABEL,
+    OUTCOME_NAME,
+    check_finite,
+    check_label,
+    check_text,
+    chunks,
+    dumps_json,
+    shorten,
+    utc_now,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PlannedMeasurement:
+    """A checked measurement on its way into the database.
+
+    ``target`` is the experiment as the caller named it; ``experiment_id`` its id once known
+    (at once for a text id, in the transaction for a :class:`NewExperimentRef`).
+    """
+
+    target: ExperimentRef
+    outcome: str
+    value: float
+    unit: str | None
+    measured_at: datetime | None
+    note: str | None
+    replicate: str = ""
+    """The cell's label; '' for an unlabelled measurement (see :mod:`doe.storage.schema`)."""
+    experiment_id: str = ""
+    correction_of: float | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedChange:
+    """A status change whose experiment is named by its id."""
+
+    experiment_id: str
+    status: ExperimentStatus
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class CheckedWrite:
+    """A write's input after the checks that need no database (see :func:`check_write`)."""
+
+    actor: str
+    audit_action: str | None
+    experiments: list[dict[str, Any]]
+    measurements: list[PlannedMeasurement]
+    status_changes: list[StatusChange]
+
+
+def check_write(
+    *,
+    actor: str,
+    new_experiments: Sequence[NewExperiment],
+    status_changes: Sequence[StatusChange],
+    measurements: Sequence[NewMeasurement],
+    audit_action: str | None,
+) -> CheckedWrite:
+    """Check a write's input (types, lengths, finite numbers) before the transaction."""
+    check_label(actor, "actor", max_len=MAX_ACTOR)
+    if audit_action is not None:
+        check_label(audit_action, "audit_action")
+    new_experiments, status_changes, measurements = (
+        list(new_experiments), list(status_changes), list(measurements))
+    total = len(new_experiments) + len(status_changes) + len(measurements)
+    if total > MAX_ITEMS_PER_WRITE:
+        raise StorageError(
+            f"one write takes at most {MAX_ITEMS_PER_WRITE} items, got {total}; split it into several writes"
+        )
+    prepared = [prepare_experiment(i, e) for i, e in enumerate(new_experiments)]
+    planned = [prepare_measurement(i, m, len(prepared)) for i, m in enumerate(measurements)]
+    for i, change in enumerate(status_changes):
+        if not isinstance(change, StatusChange):
+            raise StorageError(f"status_changes[{i}] must be a StatusChange, got {type(change).__name__}")
+        _check_reference(change.experiment_id, f"status_changes[{i}].experiment_id", len(prepared))
+        if change.status not in STATUSES:
+            raise StorageError(f"status_changes[{i}]: unknown status {change.status!r}; statuses: {list(STATUSES)}")
+        check_text(change.reason, f"status_changes[{i}].reason")
+    return CheckedWrite(actor, audit_action, prepared, planned, status_changes)
+
+
+def prepare_experiment(i: int, e: NewExperiment) -> dict[str, Any]:
+    """The ``experiments`` row of ``new_experiments[i]`` (its id may still be None)."""
+    where = f"new_experiments[{i}]"
+    if not isinstance(e, NewExperiment):
+        raise StorageError(f"{where} must be a NewExperiment, got {type(e).__name__}")
+    if e.status not in STATUSES:
+        raise StorageError(f"{where}: unknown status {e.status!r}; statuses: {list(STATUSES)}")
+    if e.source not in s.SOURCE_VALUES:
+        raise StorageError(f"{where}: unknown source {e.source!r}; sources: {list(s.SOURCE_VALUES)}")
+    if not isinstance(e.parameters, dict) or not e.parameters:
+        raise StorageError(f"{where}: parameters must be a non-empty mapping of parameter name to value")
+    for key, value in e.parameters.items():
+        if isinstance(value, str):
+            check_text(value, f"{where}.parameters.{key}", max_len=MAX_LABEL * 4)
+        elif value is not None:
+            check_finite(value, f"{where}.parameters.{key}", i, str(key))
+    if not is_integer(e.config_version):
+        raise StorageError(f"{where}: config_version must be a whole number, got {shorten(e.config_version)}")
+    if e.seed is not None and (not is_integer(e.seed)
+                               or not 0 <= int(e.seed) < 2**63):
+        raise StorageError(f"{where}: seed must be a whole number from 0 to 2**63-1, got {shorten(e.seed)}")
+    return {
+        "experiment_id": check_label(e.experiment_id, f"{where}.experiment_id", optional=True),
+        "config_version": int(e.config_version),
+        "status": e.status,
+        "failure_reason": check_text(e.failure_reason, f"{where}.failure_reason"),
+        "batch_id": check_label(e.batch_id, f"{where}.batch_id", optional=True),
+        "source": e.source,
+        "parameters": dumps_json(e.parameters, f"{where}.parameters"),
+        "seed": None if e.seed is None else int(e.seed),
+        "model_settings": dumps_json(e.model_settings or {}, f"{where}.model_settings"),
+        "package_version": check_label(e.package_version, f"{where}.package_version", optional=True),
+        "predictions": dumps_json(e.predictions or {}, f"{where}.predictions"),
+    }
+
+def _check_reference(ref: Any, where: str, n_new: int) -> ExperimentRef:
+    """``ref`` if it is an experiment id (text) or names one of the ``n_new`` new experiments."""
+    if isinstance(ref, NewExperimentRef):
+        if ref.index >= n_new:
+            raise StorageError(
+                f"{where}: {ref!r} refers to new experiment {ref.index} (0-based), but this write "
+                f"creates {n_new} new experiment(s)")
+        return ref
+    if not isinstance(ref, str):
+        raise StorageError(f"{where} must be an experiment id (text) or a NewExperimentRef, got {shorten(ref)}")
+    return ref
+
+
+def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasurement:
+    """``measurements[i]`` checked, its experiment id possibly still a reference."""
+    where = f"measurements[{i}]"
+    if not isinstance(m, NewMeasurement):
+        raise StorageError(f"{where} must be a NewMeasurement, got {type(m).__name__}")
+    if not isinstance(m.outcome, str) or not OUTCOME_NAME.match(m.outcome):
+        raise StorageError(f"{where}: outcome {shorten(m.outcome)} is not an outcome name (letters, digits, _)")
+    if m.measured_at is not None and not isinstance(m.measured_at, datetime):
+        raise StorageError(f"{where}: measured_at must be a datetime, got {type(m.measured_at).__name__}")
+    target = m.experiment_id
+    if isinstance(target, str):
+        check_label(target, f"{where}.experiment_id")
+    return PlannedMeasurement(
+        target=_check_reference(m.experiment_id, f"{where}.experiment_id", n_new),
+        outcome=m.outcome,
+        value=check_finite(m.value, f"{where} ({m.experiment_id}, {m.outcome})", i, m.outcome),
+        unit=check_label(m.unit, f"{where}.unit", max_len=32, optional=True),
+        measured_at=m.measured_at,
+        note=check_text(m.note, f"{where}.note"),
+        replicate=check_label(m.replicate, f"{where}.replicate", max_len=MAX_REPLICATE, optional=True) or "",
+        experiment_id=target if isinstance(target, str) else "",
+    )
+
+
+
+@dataclass
+class _Stored:
+    """What the database holds of the experiments a write names, kept current as phases run."""
+
+    pk_of: dict[str, int]
+    status: dict[str, str]
+    reasons: dict[str, str | None]
+    existing: set[str] = field(default_factory=set)
+
+
+def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, *,
+                  allow_corrections: bool) -> WriteReport:
+    """Apply ``checked`` to campaign ``name`` inside the caller's write transaction."""
+    # Work on copies: a retried transaction must start from the caller's input again.
+    prepared = [dict(p) for p in checked.experiments]
+    planned = [replace(pm) for pm in checked.measurements]
+    camp = campaign_row(conn, name, url, lock=True)
+    cid = camp.id
+    now = utc_now()
+    stored = _read_named(conn, cid, prepared, planned, checked.status_changes)
+    _check_new_experiments(conn, name, cid, prepared, stored)
+    new_ids, counter = _assign_ids(conn, cid, int(camp.experiment_counter), prepared)
+    status_changes = _resolve_references(new_ids, planned, checked.status_changes)
+    for p in prepared:
+        stored.status[p["experiment_id"]] = p["status"]
+        stored.reasons[p["experiment_id"]] = p["failure_reason"]
+    _check_known(name, planned, status_changes, stored)
+    to_write, unchanged = _diff_measurements(
+        conn, name, stored, planned, latest_config(conn, cid), allow_corrections)
+    changes = _check_transitions(name, status_changes, stored)
+    if not prepared and not to_write and not changes:
+        return WriteReport(experiment_ids=[], measurements_unchanged=unchanged)
+    added, corrected = _persist(conn, cid, now, checked, prepared, to_write, changes, stored, unchanged)
+    bump_revision(conn, cid, now, experiment_counter=counter)
+    log.info("campaign %r: %d experiment(s), %d measurement(s) (%d corrected), %d status change(s) by %s",
+             name, len(prepared), added, corrected, len(changes), checked.actor)
+    return WriteReport(
+        experiment_ids=new_ids, measurements_added=added, measurements_unchanged=unchanged,
+        measurements_corrected=corrected, status_changes=len(changes),
+    )
+
+
+def _read_named(conn: Connection, cid: int, prepared: list[dict[str, Any]], planned: list[PlannedMeasurement],
+                status_changes: list[StatusChange]) -> _Stored:
+    """Phase 1: the stored experiments this write names (by id)."""
+    # Only the experiments this write names are read, so a write costs the same in a
+    # campaign of 20 or 20,000 experiments.
+    e = s.experiments
+    named = ({p["experiment_id"] for p in prepared if p["experiment_id"] is not None}
+             | {pm.target for pm in planned if isinstance(pm.target, str)}
+             | {c.experiment_id for c in status_changes if isinstance(c.experiment_id, str)})
+    stored = _Stored({}, {}, {})
+    for chunk in chunks(sorted(named)):
+        for r in conn.execute(sa.select(e.c.id, e.c.experiment_id, e.c.status, e.c.failure_reason)
+                              .where(e.c.campaign_id == cid, e.c.experiment_id.in_(chunk))):
+            stored.pk_of[r.experiment_id] = r.id
+            stored.status[r.experiment_id] = r.status
+            stored.reasons[r.experiment_id] = r.failure_reason
+    stored.existing = set(stored.pk_of)
+    return stored
+
+
+def _check_new_experiments(conn: Connection, name: str, cid: int, prepared: list[dict[str, Any]],
+                           stored: _Stored) -> None:
+    """Phase 2a: given ids are new and unique; configuration versions exist."""
+    cv = s.config_versions
+    versions = set(conn.execute(sa.select(cv.c.version).where(cv.c.campaign_id == cid)).scalars())
+    given = [p["experiment_id"] for p in prepared if p["experiment_id"] is not None]
+    taken_given = sorted({x for x in given if x in stored.existing})
+    repeated = sorted({x for x in given if given.count(x) > 1})
+    bad_versions = sorted({p["config_version"] for p in prepared} - versions)
+    problems = []
+    if taken_given:
+        problems.append(f"experiment ids that exist already: {taken_given[:20]}")
+    if repeated:
+        problems.append(f"experiment ids given more than once: {repeated[:20]}")
+    if bad_versions:
+        problems.append(f"configuration versions that do not exist: {bad_versions}; versions: {sorted(versions)}")
+    if problems:
+        raise StorageError(f"campaign {name!r}: nothing was written: " + "; ".join(problems))
+
+
+def _assign_ids(conn: Connection, cid: int, counter: int, prepared: list[dict[str, Any]]) -> tuple[list[str], int]:
+    """Phase 2b: ids ``E0001``, ``E0002``, ... for new experiments without one; the new counter."""
+    e = s.experiments
+    given = [p["experiment_id"] for p in prepared if p["experiment_id"] is not None]
+    fresh: list[str] = []
+    needed = len(prepared) - len(given)
+    while len(fresh) < needed:  # next free ids E0001, E0002, ... (imported rows may hold some)
+        window = [f"E{counter + i:04d}" for i in range(1, needed - len(fresh) + 1)]
+        taken = set(given)
+        for chunk in chunks(window):
+            taken.update(conn.execute(sa.select(e.c.experiment_id).where(
+                e.c.campaign_id == cid, e.c.experiment_id.in_(chunk))).scalars())
+        fresh.extend(x for x in window if x not in taken)
+        counter += len(window)
+    fresh_iter = iter(fresh)
+    new_ids: list[str] = []
+    for p in prepared:
+        if p["experiment_id"] is None:
+            p["experiment_id"] = next(fresh_iter)
+        new_ids.append(p["experiment_id"])
+    return new_ids, counter
+
+
+def _resolve_references(new_ids: list[str], planned: list[PlannedMeasurement],
+                        status_changes: list[StatusChange]) -> list[ResolvedChange]:
+    """Phase 3: references to this write's new experiments become their ids.
+
+    A :class:`NewExperimentRef` names the k-th new experiment of this write (whose id is
+    assigned only now), so one write can create and measure an experiment. Text is an id.
+    """
+
+    def resolve(ref: ExperimentRef) -> str:
+        return new_ids[ref.index] if isinstance(ref, NewExperimentRef) else ref
+
+    for pm in planned:
+        pm.experiment_id = resolve(pm.target)
+    return [ResolvedChange(resolve(c.experiment_id), c.status, c.reason) for c in status_changes]
+
+
+def _check_known(name: str, planned: list[PlannedMeasurement], status_changes: list[ResolvedChange],
+                 stored: _Stored) -> None:
+    """Phase 4: every experiment a measurement or status change names exists (or is new here)."""
+    unknown = sorted({pm.experiment_id for pm in planned if pm.experiment_id not in stored.status}
+                     | {c.experiment_id for c in status_changes if c.experiment_id not in stored.status})
+    if unknown:
+        raise StorageError(
+            f"campaign {name!r} has no experiment(s) {unknown[:30]}{' ...' if len(unknown) > 30 else ''}; "
+            "nothing was written"
+        )
+
+
+def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: list[PlannedMeasurement],
+                       config: CampaignConfig, allow_corrections: bool) -> tuple[list[PlannedMeasurement], int]:
+    """Phase 5: the measurements to write (new or corrections) and the count of unchanged ones.
+
+    Raises:
+        ConflictError: values differ from the stored ones and ``allow_corrections`` is False.
+    """
+    e, m = s.experiments, s.measurements
+    current: dict[tuple[str, str, str], float] = {}
+    referenced = sorted({stored.pk_of[pm.experiment_id] for pm in planned if pm.experiment_id in stored.existing})
+    for chunk in chunks(referenced):
+        for hit in conn.execute(
+            sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.value).join(e, e.c.id == m.c.experiment_pk)
+            .where(m.c.experiment_pk.in_(chunk), m.c.superseded == sa.false())
+        ):
+            current[(hit.experiment_id, hit.outcome, hit.replicate)] = float(hit.value)
+    to_write: list[PlannedMeasurement] = []
+    unchanged = 0
+    conflicts: list[str] = []
+    for pm in planned:
+        # another cell (replicate label) of the same experiment is a new measurement, not a conflict
+        key = (pm.experiment_id, pm.outcome, pm.replicate)
+        if pm.unit is None:
+            pm.unit = config.unit_of(pm.outcome)
+        old = current.get(key)
+        if old is None:
+            to_write.append(pm)
+        elif same_value(old, pm.value):
+            unchanged += 1
+            continue
+        elif allow_corrections:
+            pm.correction_of = old
+            to_write.append(pm)
+        else:
+            cell = f" replicate {pm.replicate!r}" if pm.replicate else ""
+            conflicts.append(f"{pm.experiment_id}{cell} {pm.outcome}: stored {old!r}, new {pm.value!r}")
+            continue
+        current[key] = pm.value
+    if conflicts:
+        shown = "\n".join(f"  - {c}" for c in conflicts[:50])
+        more = f"\n  ... and {len(conflicts) - 50} more" if len(conflicts) > 50 else ""
+        raise ConflictError(
+            f"campaign {name!r}: {len(conflicts)} measurement(s) differ from the values recorded; "
+            f"nothing was written:\n{shown}{more}\n"
+            "To correct a value pass allow_corrections=True (record with correct=True); "
+            "the old value is kept as history."
+        )
+    return to_write, unchanged
+
+
+def _check_transitions(name: str, status_changes: list[ResolvedChange],
+                       stored: _Stored) -> list[tuple[ResolvedChange, str]]:
+    """Phase 6: the status changes that change something, each with the status before it.
+
+    Updates ``stored.status`` and ``stored.reasons`` to the final state.
+
+    Raises:
+        StorageError: a transition :data:`~doe.domain.records.ALLOWED_TRANSITIONS` refuses.
+    """
+    changes: list[tuple[ResolvedChange, str]] = []
+    refused: list[str] = []
+    for change in status_changes:
+        eid = change.experiment_id
+        before = stored.status[eid]
+        if change.status not in ALLOWED_TRANSITIONS.get(before, ()):
+            allowed = list(ALLOWED_TRANSITIONS.get(before, ()))
+            refused.append(f"{eid}: {before} -> {change.status} (allowed from {before}: {allowed or 'none'})")
+            continue
+        new_reason = change.reason if change.status in ("failed", "abandoned") else None
+        if change.status == "failed" and new_reason is None:
+            new_reason = stored.reasons[eid]
+        if before == change.status and new_reason == stored.reasons[eid]:
+            continue
+        changes.append((change, before))
+        stored.status[eid] = change.status
+        stored.reasons[eid] = new_reason
+    if refused:
+        raise StorageError(
+            f"campaign {name!r}: status change(s) not allowed, nothing was written: " + "; ".join(refused[:30])
+        )
+    return changes
+
+
+def _persist(conn: Connection, cid: int, now: datetime, checked: CheckedWrite, prepared: list[dict[str, Any]],
+             to_write: list[PlannedMeasurement], changes: list[tuple[ResolvedChange, str]], stored: _Stored,
+             unchanged: int) -> tuple[int, int]:
+    """Phase 7: insert and update the rows, with their audit entries; (added, corrected)."""
+    actor = checked.actor
+    audit = _insert_experiments(conn, cid, now, actor, prepared, stored)
+    added, corrected = _insert_measurements(conn, cid, now, actor, to_write, stored, audit)
+    _update_statuses(conn, cid, now, actor, changes, stored, audit)
+    touched = sorted({stored.pk_of[pm.experiment_id] for pm in to_write if pm.experiment_id in stored.existing})
+    for chunk in chunks(touched):
+        conn.execute(sa.update(s.experiments).where(s.experiments.c.id.in_(chunk)).values(updated_at=now))
+    if checked.audit_action is not None:
+        audit.append(audit_row(cid, now, actor, checked.audit_action, None, {
+            "experiments_created": len(prepared), "measurements_added": added,
+            "measurements_corrected": corrected, "measurements_unchanged": unchanged,
+            "status_changes": len(changes)}))
+    conn.execute(sa.insert(s.audit_log), audit)
+    return added, corrected
+
+
+def _insert_experiments(conn: Connection, cid: int, now: datetime, actor: str, prepared: list[dict[str, Any]],
+                        stored: _Stored) -> list[dict[str, Any]]:
+    """The new experiments' rows (their primary keys into ``stored.pk_of``); their audit rows."""
+    e = s.experiments
+    audit: list[dict[str, Any]] = []
+    if not prepared:
+        return audit
+    rows = [{**p, "campaign_id": cid, "proposed_by": actor, "proposed_at": now, "updated_at": now}
+            for p in prepared]
+    result = conn.execute(sa.insert(e).returning(e.c.id, e.c.experiment_id, sort_by_parameter_order=True), rows)
+    for r in result:
+        stored.pk_of[r.experiment_id] = r.id
+    for p in prepared:
+        audit.append(audit_row(cid, now, actor, "experiment_created", p["experiment_id"], {
+            "status": p["status"], "batch_id": p["batch_id"], "source": p["source"],
+            "config_version": p["config_version"]}))
+    return audit
+
+
+def _insert_measurements(conn: Connection, cid: int, now: datetime, actor: str, to_write: list[PlannedMeasurement],
+                         stored: _Stored, audit: list[dict[str, Any]]) -> tuple[int, int]:
+    """New measurement rows; a correction supersedes the current row. (added, corrected)."""
+    m = s.measurements
+    added = corrected = 0
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if batch:
+            conn.execute(sa.insert(m), batch)
+            batch.clear()
+
+    for pm in to_write:
+        row = {"experiment_pk": stored.pk_of[pm.experiment_id], "outcome": pm.outcome,
+               "replicate": pm.replicate, "value": pm.value,
+               "unit": pm.unit, "measured_at": pm.measured_at, "recorded_by": actor, "recorded_at": now,
+               "note": pm.note, "superseded": False, "superseded_by": None}
+        if pm.correction_of is None:
+            batch.append(row)
+            added += 1
+            audit.append(audit_row(cid, now, actor, "measurement_added", pm.experiment_id, {
+                "outcome": pm.outcome, "value": pm.value, "unit": pm.unit,
+                **({"replicate": pm.replicate} if pm.replicate else {})}))
+            continue
+        flush()
+        old_id = conn.execute(sa.select(m.c.id).where(
+            m.c.experiment_pk == row["experiment_pk"], m.c.outcome == pm.outcome,
+            m.c.replicate == pm.replicate, m.c.superseded == sa.false())).scalar_one()
+        conn.execute(sa.update(m).where(m.c.id == old_id).values(superseded=True))
+        new_id = conn.execute(sa.insert(m).values(row).returning(m.c.id)).scalar_one()
+        conn.execute(sa.update(m).where(m.c.id == old_id).values(superseded_by=new_id))
+        corrected += 1
+        audit.append(audit_row(cid, now, actor, "measurement_corrected", pm.experiment_id, {
+            "outcome": pm.outcome, "old_value": pm.correction_of, "new_value": pm.value, "unit": pm.unit,
+            "note": pm.note, **({"replicate": pm.replicate} if pm.replicate else {})}))
+    flush()
+    return added, corrected
+
+
+def _update_statuses(conn: Connection, cid: int, now: datetime, actor: str, changes: list[tuple[ResolvedChange, str]],
+                     stored: _Stored, audit: list[dict[str, Any]]) -> None:
+    """Each changed experiment's final status and reason; one audit row per change."""
+    e = s.experiments
+    if changes:
+        final = {c.experiment_id: (stored.status[c.experiment_id], stored.reasons[c.experiment_id])
+                 for c, _ in changes}
+        conn.execute(
+            sa.update(e).where(e.c.id == sa.bindparam("b_pk")).values(
+                status=sa.bindparam("b_status"), failure_reason=sa.bindparam("b_reason"), updated_at=now),
+            [{"b_pk": stored.pk_of[eid], "b_status": st, "b_reason": why} for eid, (st, why) in final.items()])
+    for change, before in changes:
+        audit.append(audit_row(cid, now, actor, "status_changed", change.experiment_id, {
+            "from": before, "to": change.status, "reason": change.reason}))

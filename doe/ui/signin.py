@@ -1,0 +1,137 @@
+"""Sign-in for the web app: built-in accounts (a form), single sign-on (``st.login``), or none.
+
+* No accounts in the database and no ``[auth]`` secrets: the app is open, as for local
+  single-user use; the person acting is ``DOE_ACTOR`` (``doe app --actor``) or the login name,
+  with every right (``doe app`` refuses to serve like that on a non-local address).
+* Built-in accounts: a sign-in form; the account name is kept in ``st.session_state`` and the
+  account read afresh on every run (a disabled account or a changed role applies at once).
+* Single sign-on (OpenID Connect through Streamlit's ``st.login``/``st.user``/``st.logout``):
+  the provider's e-mail is matched to a doe account (:meth:`doe.auth.accounts.Accounts.sso_identity`).
+
+:func:`signed_in` runs first on every page run and stops the run until someone is signed in.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+
+import streamlit as st
+
+from doe.auth.accounts import Accounts, AuthError
+from doe.domain.access import Identity
+from doe.ui import state
+
+logger = logging.getLogger(__name__)
+
+
+@st.cache_resource(show_spinner=False)
+def accounts(url: str) -> Accounts:
+    """The accounts of the database ``url`` (opened once per process)."""
+    return Accounts(url)
+
+
+def sso_configured() -> bool:
+    """Whether Streamlit has an ``[auth]`` section in its secrets (single sign-on)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises rather than answering no
+        return False
+
+
+def open_identity() -> Identity:
+    """The person acting when no sign-in is configured (local single-user use)."""
+    try:
+        fallback = getpass.getuser()
+    except Exception:  # no login name (some containers)
+        fallback = "web"
+    name = (os.environ.get("DOE_ACTOR") or "").strip() or fallback
+    return Identity(name, "admin", source="open")
+
+
+def _sso_user_email() -> str | None:
+    email = st.user.get("email")
+    return str(email) if email else None
+
+
+def signed_in(url: str) -> Identity | None:
+    """The identity of the person using the app; None while nobody is signed in (then show
+    :func:`sign_in_page` and nothing else)."""
+    store = accounts(url)
+    sso = sso_configured()
+    if not sso and not store.store.has_accounts():
+        identity = open_identity()
+        st.session_state[state.IDENTITY] = identity
+        return identity
+    if sso and st.user.is_logged_in:
+        try:
+            identity = store.sso_identity(_sso_user_email())
+        except AuthError as err:
+            st.error(str(err))
+            st.button("Sign out", on_click=st.logout, key=state.SIGN_OUT)
+            st.stop()
+        st.session_state[state.IDENTITY] = identity
+        return identity
+    username = st.session_state.get(state.USER)
+    if isinstance(username, str):
+        current = store.current(username)
+        if current is not None:
+            st.session_state[state.IDENTITY] = current
+            return current
+        st.session_state.pop(state.USER, None)
+        st.session_state[state.SIGNED_OUT_NOTE] = "Your account was disabled or removed; sign in again."
+    return None
+
+
+def sign_in_page() -> None:
+    """The only page shown before sign-in: the form, and the single-sign-on button."""
+    from doe.ui import resources
+
+    store = accounts(resources.database_url())
+    sso = sso_configured()
+    st.title("Sign in to doe")
+    note = st.session_state.pop(state.SIGNED_OUT_NOTE, None)
+    if note:
+        st.warning(note)
+    if sso:
+        st.button("Sign in with single sign-on", type="primary", on_click=st.login, key=state.SSO_SIGN_IN)
+        if not store.store.has_accounts():
+            return
+        st.caption("or with a doe account:")
+    with st.form("sign_in"):
+        username = st.text_input("User name", key=state.SIGN_IN_USER)
+        password = st.text_input("Password", type="password", key=state.SIGN_IN_PASSWORD)
+        submitted = st.form_submit_button("Sign in", type="primary" if not sso else "secondary")
+    if not submitted:
+        return
+    try:
+        identity = store.authenticate(username.strip(), password)
+    except AuthError as err:
+        logger.info("refused sign-in for %r", username[:80])
+        st.error(str(err))
+        return
+    st.session_state[state.USER] = identity.username
+    st.session_state.pop(state.SIGN_IN_PASSWORD, None)
+    st.rerun()
+
+
+def sign_out() -> None:
+    """Forget the signed-in account (and end the single-sign-on session)."""
+    identity = st.session_state.get(state.IDENTITY)
+    for key in (state.USER, state.IDENTITY, state.SIGN_IN_PASSWORD):
+        st.session_state.pop(key, None)
+    if isinstance(identity, Identity) and identity.source == "oidc":
+        st.logout()
+
+
+def sidebar_account(identity: Identity) -> None:
+    """Who is signed in, and the sign-out button (inside the sidebar)."""
+    if identity.source == "open":
+        st.caption(f"Acting as {identity.username} (no sign-in: local use)")
+        return
+    st.caption(f"Signed in as {identity.username} ({identity.role})")
+    st.button("Sign out", on_click=sign_out, key=state.SIGN_OUT)
+
+
+__all__ = ["accounts", "open_identity", "sidebar_account", "sign_out", "signed_in", "sso_configured"]

@@ -1,0 +1,101 @@
+"""Ranking: feasibility, Pareto front and best recipes from a history table, without a database."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.domain.ranking import best, feasible_completed, pareto_front, pareto_mask
+from doe.templates import resolve_config
+
+CE, RET, THICK = "first_cycle_ce_pct", "capacity_retention_pct", "coating_thickness_nm"
+TWO = resolve_config("hfo2-ncm85")  # maximise CE (threshold 80) and retention (55); thickness <= 15
+_RAW = TWO.to_dict()
+ONE = CampaignConfig.from_dict({  # maximise CE only (threshold 80); retention just measured
+    **_RAW, "objectives": _RAW["objectives"][:1],
+    "outcomes": [*_RAW["outcomes"], {"name": RET, "unit": "%"}]})
+
+
+def _history(rows: list[tuple[str, str, float, float, float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"experiment_id": i, "status": s, CE: ce, RET: ret, THICK: t} for i, s, ce, ret, t in rows])
+
+
+HISTORY = _history([
+    ("A", "completed", 90.0, 60.0, 10.0),
+    ("B", "completed", 85.0, 70.0, 12.0),
+    ("C", "completed", 95.0, 65.0, 20.0),   # too thick
+    ("D", "completed", 84.0, 59.0, np.nan),  # dominated by A; thickness unmeasured counts as met
+    ("E", "running", 99.0, 99.0, 1.0),      # not completed
+    ("F", "completed", 92.0, np.nan, 5.0),  # an objective unmeasured
+    ("G", "completed", 70.0, 90.0, 8.0),  # under the CE threshold (matters with one objective)
+])
+
+
+def test_feasible_completed_keeps_completed_measured_rows_inside_the_constraints() -> None:
+    assert list(feasible_completed(HISTORY, TWO)["experiment_id"]) == ["A", "B", "D", "G"]
+
+
+def test_pareto_front_and_its_mask() -> None:
+    assert list(pareto_front(HISTORY, TWO)["experiment_id"]) == ["A", "B", "G"]
+    signed = np.array([[1.0, 1.0], [2.0, 0.0], [0.5, 0.5], [1.0, 1.0]])
+    assert pareto_mask(signed).tolist() == [True, True, False, True]
+
+
+def test_best_with_two_objectives_ranks_the_front_by_scaled_weighted_sum() -> None:
+    # front A (90, 60), B (85, 70), G (70, 90): scaled scores A 1 + 0 = 1, B 0.75 + 1/3, G 0 + 1
+    assert list(best(HISTORY, TWO, n=3)["experiment_id"]) == ["B", "A", "G"]
+    assert list(best(HISTORY, TWO)["experiment_id"]) == ["B"]
+
+
+def test_best_with_one_objective_applies_its_threshold_and_sorts() -> None:
+    # F counts now (retention is no objective); G falls under the CE threshold; C is too thick
+    assert list(best(HISTORY, ONE, n=5)["experiment_id"]) == ["F", "A", "B", "D"]
+    assert best(HISTORY[HISTORY["status"] != "completed"], ONE).empty
+
+
+def _set_point(tolerance: float | None = None, **extra: object) -> CampaignConfig:
+    """Thickness to a set point of 10 nm (no outcome constraint on it), retention maximised."""
+    thick: dict[str, object] = {"name": THICK, "goal": "target", "target": 10.0, "unit": "nm"}
+    if tolerance is not None:
+        thick["tolerance"] = tolerance
+    return CampaignConfig.from_dict({**_RAW, "objectives": [thick, _RAW["objectives"][1]],
+                                     "outcomes": [{"name": CE, "unit": "%"}], "constraints": [], **extra})
+
+
+SET_POINT_HISTORY = _history([
+    ("A", "completed", 90.0, 60.0, 10.5),
+    ("B", "completed", 85.0, 70.0, 12.0),
+    ("C", "completed", 95.0, 65.0, 20.0),  # far from 10 and less retention than B: dominated
+    ("D", "completed", 84.0, 59.0, 9.8),   # closest to 10 nm
+    ("G", "completed", 70.0, 90.0, 7.0),   # 3 nm off, best retention
+])
+
+
+def test_a_set_point_alone_ranks_by_closeness_and_its_tolerance_filters() -> None:
+    one = CampaignConfig.from_dict({**_set_point().to_dict(), "objectives": [_set_point().objectives[0].to_dict()]})
+    assert list(best(SET_POINT_HISTORY, one, n=5)["experiment_id"]) == ["D", "A", "B", "G", "C"]
+    tight = CampaignConfig.from_dict({**one.to_dict(), "objectives": [
+        {**one.objectives[0].to_dict(), "tolerance": 1.0}]})
+    assert list(best(SET_POINT_HISTORY, tight, n=5)["experiment_id"]) == ["D", "A"]
+
+
+def test_a_set_point_in_the_pareto_front_counts_closeness_not_size() -> None:
+    # scores (-|t - 10|, retention): A (-0.5, 60) D (-0.2, 59) B (-2, 70) G (-3, 90) C (-10, 65)
+    assert list(pareto_front(SET_POINT_HISTORY, _set_point())["experiment_id"]) == ["A", "B", "D", "G"]
+
+
+def _weighted(thickness_weight: float, retention_weight: float) -> CampaignConfig:
+    raw = _set_point(objective_mode="weighted").to_dict()
+    raw["objectives"][0]["weight"] = thickness_weight
+    raw["objectives"][1]["weight"] = retention_weight
+    return CampaignConfig.from_dict(raw)
+
+
+def test_weighted_mode_ranks_every_feasible_row_by_the_weighted_desirability() -> None:
+    # anchors: thickness score 0 (on target) .. -10 (C); retention 55 (threshold) .. 90
+    # desirabilities D (0.98, 4/35) A (0.95, 5/35) B (0.8, 15/35) G (0.7, 1) C (0, 10/35)
+    # thickness 10 : retention 1 -> D 9.91, A 9.64, B 8.43, G 8.0
+    assert list(best(SET_POINT_HISTORY, _weighted(10.0, 1.0), n=4)["experiment_id"]) == ["D", "A", "B", "G"]
+    # thickness 1 : retention 3 -> G 3.7, B 2.09, A 1.38, D 1.32
+    assert list(best(SET_POINT_HISTORY, _weighted(1.0, 3.0), n=4)["experiment_id"]) == ["G", "B", "A", "D"]

@@ -1,0 +1,128 @@
+"""Lab resolution: every suggestion on the grid, inside the bounds and the linear constraints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from engine_helpers import assert_in_space, random_config, random_recipes, smooth_outcomes
+
+from doe import load_config
+from doe.domain import CampaignConfig
+from doe.domain.parameters import ContinuousParameter
+from doe.engine import EngineSettings, propose
+from doe.engine.encoding import Encoder
+from doe.engine.lattice import Lattice
+
+STEPS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+
+
+def with_resolution(config: CampaignConfig, seed: int) -> CampaignConfig:
+    """``config`` with a resolution on every continuous parameter: a round step, 3-200 per range."""
+    rng = np.random.default_rng(seed)
+    data = config.to_dict()
+    for p in data["parameters"]:
+        if p["type"] == "continuous":
+            span = p["bounds"][1] - p["bounds"][0]
+            fits = [s for s in STEPS if span / 200 <= s <= span / 3] or [STEPS[0]]
+            p["resolution"] = float(rng.choice(fits))
+    return CampaignConfig.from_dict(data)
+
+
+def assert_on_grid(config: CampaignConfig, recipes: pd.DataFrame) -> None:
+    for p in config.parameters:
+        if isinstance(p, ContinuousParameter) and p.resolution is not None:
+            for v in recipes[p.name]:
+                k = round(v / p.resolution)
+                assert v == p.grid_value(k), f"{p.name}: {v!r} is not a multiple of {p.resolution} written exactly"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_spaces_suggest_on_grid_in_bounds_and_feasible(seed: int, fast: EngineSettings) -> None:
+    config = with_resolution(random_config(seed), seed)
+    initial = propose(config, random_recipes(config, 0, seed).assign(y0=[]), 3, seed=seed, settings=fast)
+    assert initial.strategy == "initial_design"
+    experiments = smooth_outcomes(config, random_recipes(config, 14, seed), seed)
+    modelled = propose(config, experiments, 3, seed=seed, settings=fast)
+    assert modelled.strategy.startswith("qlog")
+    for proposal in (initial, modelled):
+        assert_in_space(config, proposal.recipes)
+        assert_on_grid(config, proposal.recipes)
+
+
+def _ridge_config() -> CampaignConfig:
+    # y grows with x1 + x2, whose optimum lies on the constraint x1 + x2 <= 10.5: every recipe
+    # there has a half on one column, so the nearest grid point (rounding 0.5 up) breaks it.
+    return CampaignConfig.from_dict({
+        "name": "ridge",
+        "parameters": [
+            {"name": "x1", "type": "continuous", "bounds": [0, 10], "resolution": 1},
+            {"name": "x2", "type": "continuous", "bounds": [0, 10], "resolution": 1},
+        ],
+        "objectives": [{"name": "y", "goal": "maximize"}],
+        "constraints": ["x1 + x2 <= 10.5"],
+    })
+
+
+def test_rounding_keeps_linear_constraints_where_the_nearest_grid_point_breaks_them() -> None:
+    config = _ridge_config()
+    rng = np.random.default_rng(0)
+    x1 = rng.uniform(0, 10, 30)
+    x2 = np.minimum(rng.uniform(0, 10, 30), 10.5 - x1)
+    experiments = pd.DataFrame({"x1": x1, "x2": x2, "y": x1 + x2, "failed": False})
+    proposal = propose(config, experiments, 4, seed=1, settings=EngineSettings.fast())
+    recipes = proposal.recipes
+    assert_on_grid(config, recipes)
+    assert_in_space(config, recipes)
+    # the acquisition drove the batch to the constraint: the best grid recipes sum to 10
+    assert (recipes["x1"] + recipes["x2"]).max() == 10
+
+
+def test_nearest_rounding_drops_infeasible_grid_points() -> None:
+    encoder = Encoder(_ridge_config())
+    lattice = Lattice(encoder)
+    X = encoder.encode(pd.DataFrame({"x1": [5.5], "x2": [5.0]}))
+    rounded, owner = lattice.nearest(X)
+    recipe = encoder.decode(rounded)
+    assert list(owner) == [0]
+    assert float(recipe["x1"].iloc[0]) == pytest.approx(5.0)  # 6 + 5 would break x1 + x2 <= 10.5
+
+
+def test_log_scale_grid_is_linear_in_engineer_units(fast: EngineSettings) -> None:
+    config = load_config({
+        "name": "log-grid",
+        "parameters": [{"name": "time_h", "type": "continuous", "bounds": [0.3, 6.1], "log_scale": True,
+                        "resolution": 0.25},
+                       {"name": "x", "type": "continuous", "bounds": [0, 1]}],
+        "objectives": [{"name": "y", "goal": "maximize"}],
+    })
+    proposal = propose(config, pd.DataFrame(columns=["time_h", "x", "y"]), 6, seed=0, settings=fast)
+    assert_on_grid(config, proposal.recipes)
+    assert proposal.recipes["time_h"].between(0.5, 6.0).all()  # 0.25 and 6.25 lie outside the bounds
+
+
+@pytest.mark.parametrize("bad, message", [
+    (0, "positive"), (-5, "positive"), (float("nan"), "positive"), (float("inf"), "positive"),
+    (600, "larger than the range"),
+])
+def test_bad_resolution_is_refused_naming_the_parameter(bad: Any, message: str) -> None:
+    from doe.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message) as err:
+        load_config({"name": "bad", "objectives": [{"name": "y", "goal": "maximize"}],
+                     "parameters": [{"name": "anneal_temperature_c", "type": "continuous",
+                                     "bounds": [250, 750], "resolution": bad}]})
+    assert "anneal_temperature_c" in str(err.value)
+
+
+def test_resolution_round_trips_and_grid_is_anchored_at_zero() -> None:
+    data = {"name": "rt", "objectives": [{"name": "y", "goal": "maximize"}],
+            "parameters": [{"name": "t", "type": "continuous", "bounds": [251.0, 749.0], "resolution": 5.0}]}
+    config = load_config(data)
+    assert config.to_dict() == data
+    p = config.parameters[0]
+    assert isinstance(p, ContinuousParameter)
+    values = p.grid_values()
+    assert values[0] == 255.0 and values[-1] == 745.0 and len(values) == 99

@@ -1,0 +1,162 @@
+"""Furnace-shared batches: one value of the shared parameters per batch, chosen jointly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from engine_helpers import assert_in_space, random_recipes, smooth_outcomes
+
+from doe import Campaign
+from doe.domain import CampaignConfig
+from doe.engine import EngineSettings, propose
+from doe.engine.acquisition import AcquisitionFactory
+from doe.engine.encoding import Encoder
+from doe.engine.optimize import optimize_space
+from doe.engine.shared import SharedLayout, optimize_shared
+from doe.errors import ConfigError
+
+SHARED = ["anneal_temperature_c", "anneal_time_h", "anneal_atmosphere", "bath_c"]
+
+
+def furnace_config(**changes: Any) -> CampaignConfig:
+    data: dict[str, Any] = {
+        "name": "furnace",
+        "parameters": [
+            {"name": "loading_wt_pct", "type": "continuous", "bounds": [0, 3], "resolution": 0.01},
+            {"name": "ligand_ratio", "type": "continuous", "bounds": [0, 1]},
+            {"name": "solvent", "type": "categorical", "values": ["chloroform", "toluene", "hexane"]},
+            {"name": "anneal_temperature_c", "type": "continuous", "bounds": [250, 750], "resolution": 5},
+            {"name": "anneal_time_h", "type": "continuous", "bounds": [0.5, 6], "log_scale": True},
+            {"name": "anneal_atmosphere", "type": "categorical", "values": ["O2", "air", "Ar"]},
+            {"name": "bath_c", "type": "discrete", "values": [40, 50, 60, 70, 80]},
+        ],
+        "objectives": [{"name": "ce_pct", "goal": "maximize"}],
+        "constraints": ["loading_wt_pct + 0.004 * anneal_temperature_c <= 4.5"],
+        "batch_shared": SHARED,
+    }
+    data.update(changes)
+    return CampaignConfig.from_dict(data)
+
+
+def assert_shared_identical(recipes: pd.DataFrame, names: list[str]) -> None:
+    for name in names:
+        assert recipes[name].nunique() == 1, f"{name} differs within the batch: {list(recipes[name])}"
+
+
+def _experiments(config: CampaignConfig, n: int, seed: int) -> pd.DataFrame:
+    table = smooth_outcomes(config, random_recipes(config, n, seed), seed)
+    return table
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_shared_columns_identical_in_model_batches(seed: int) -> None:
+    config = furnace_config()
+    experiments = _experiments(config, 16, seed)
+    proposal = propose(config, experiments, 4, seed=seed, settings=EngineSettings.fast())
+    assert proposal.strategy == "qlognei"
+    recipes = proposal.recipes
+    assert_in_space(config, recipes)
+    assert_shared_identical(recipes, SHARED)
+    assert recipes["loading_wt_pct"].nunique() > 1 or recipes["solvent"].nunique() > 1  # rows still differ
+    assert recipes["anneal_temperature_c"].iloc[0] % 5 == 0
+    assert proposal.model_settings["batch_shared"] == SHARED
+
+
+def test_initial_design_respects_shared_and_fixed_overrides() -> None:
+    config = furnace_config()
+    empty = pd.DataFrame(columns=[*config.parameter_names, "ce_pct"])
+    initial = propose(config, empty, 4, seed=3, settings=EngineSettings.fast())
+    assert initial.strategy == "initial_design"
+    assert_shared_identical(initial.recipes, SHARED)
+    assert initial.recipes["ligand_ratio"].nunique() == 4  # space-filling within the batch
+    fixed = propose(config, _experiments(config, 16, 2), 3, seed=2, settings=EngineSettings.fast(),
+                    fixed={"anneal_temperature_c": 402.5, "anneal_atmosphere": "air"})
+    assert list(fixed.recipes["anneal_temperature_c"]) == [402.5] * 3  # fixed= wins over the grid too
+    assert list(fixed.recipes["anneal_atmosphere"]) == ["air"] * 3
+    assert_shared_identical(fixed.recipes, SHARED)
+
+
+def test_pending_batches_keep_their_own_shared_values() -> None:
+    config = furnace_config()
+    campaign = Campaign.from_config(config.replace(seed=5), storage=":memory:", actor="test",
+                                    settings=EngineSettings.fast())
+    first = campaign.suggest(3)
+    second = campaign.suggest(3)
+    assert_shared_identical(first, SHARED)
+    assert_shared_identical(second, SHARED)
+    shared_first = first[SHARED].iloc[0].tolist()
+    assert second[SHARED].iloc[0].tolist() != shared_first  # the new batch is not forced onto the pending one
+    pending = campaign.pending().set_index("experiment_id")
+    stored = pending.loc[first["experiment_id"], SHARED]
+    assert (stored.to_numpy() == first[SHARED].to_numpy()).all()
+
+
+# ---- a toy acquisition where the batch's best shared value is not any single row's best ----
+class _Toy(torch.nn.Module):
+    """Batch value of ``X (b, q, 2)`` (column 0 = shared t, column 1 = x), both in [0, 1]:
+
+    ``max_rows peak(t, x) + sum_rows ridge(t)``: a narrow peak of height 1 at (t, x) = (0.9, 0.5)
+    that only one row of a batch can use (like expected improvement: a second row at the same
+    place adds nothing), and a ridge of height 0.6 at t = 0.2 that every row gains from. One
+    row alone is best at the peak (t = 0.9, value 1 against 0.6); a batch of four sharing t is
+    best on the ridge (t = 0.2: about 4 x 0.6 = 2.4 against about 1 at t = 0.9).
+    """
+
+    X_pending = None
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        t, x = X[..., 0], X[..., 1]
+        peak = torch.exp(-((t - 0.9) ** 2 + (x - 0.5) ** 2) / 0.05)
+        ridge = 0.6 * torch.exp(-((t - 0.2) ** 2) / 0.01)
+        return peak.max(dim=-1).values + ridge.sum(dim=-1)
+
+    def set_X_pending(self, X: torch.Tensor | None) -> None:
+        pass
+
+
+def _toy_space() -> Encoder:
+    return Encoder(CampaignConfig.from_dict({
+        "name": "toy", "batch_shared": ["t"],
+        "parameters": [{"name": "t", "type": "continuous", "bounds": [0, 1]},
+                       {"name": "x", "type": "continuous", "bounds": [0, 1]}],
+        "objectives": [{"name": "y", "goal": "maximize"}]}))
+
+
+def test_joint_shared_value_differs_from_any_single_rows_best() -> None:
+    encoder = _toy_space()
+    make = AcquisitionFactory(build=lambda pending: _Toy())
+    settings = EngineSettings()
+    alone, _ = optimize_space(make, encoder, 1, {}, np.zeros((0, 2)), settings, 0, torch.device("cpu"))
+    assert abs(alone[0, 0] - 0.9) < 0.05  # one row alone (and so "copy the first row") picks the peak
+    batch = optimize_shared(make, encoder, 4, [0], {}, settings, 0, torch.device("cpu"))
+    assert np.all(batch[:, 0] == batch[0, 0])
+    assert abs(batch[0, 0] - 0.2) < 0.05, f"shared t = {batch[0, 0]}: the joint batch value is best on the ridge"
+
+
+def test_layout_expands_shared_once_and_rows_apart() -> None:
+    layout = SharedLayout(3, [1], 2)
+    z = np.array([[9.0, 1.0, 2.0, 3.0, 4.0]])
+    assert layout.expand(z).tolist() == [[[1.0, 9.0, 2.0], [3.0, 9.0, 4.0]]]
+    assert layout.reduce(layout.expand(z)).tolist() == z.tolist()
+
+
+@pytest.mark.parametrize("bad, message", [
+    (["nope"], "not parameters"),
+    (["ligand_ratio", "ligand_ratio"], "more than once"),
+    ("anneal_time_h", "list of parameter names"),
+    ([p for p in ["loading_wt_pct", "ligand_ratio", "solvent", *SHARED]], "every parameter"),
+])
+def test_bad_batch_shared_is_refused(bad: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as err:
+        furnace_config(batch_shared=bad)
+    assert "batch_shared" in str(err.value)
+
+
+def test_batch_shared_round_trips() -> None:
+    config = furnace_config()
+    assert CampaignConfig.from_dict(config.to_dict()) == config
+    assert config.to_dict()["batch_shared"] == SHARED

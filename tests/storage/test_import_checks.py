@@ -1,0 +1,168 @@
+"""import_json checks every experiment and measurement against the exported configuration,
+and a history read reports a corrupt stored row as a StorageError naming the experiment
+(a real SQLite file and a real PostgreSQL database)."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from doe import Campaign
+from doe.errors import StorageError
+from doe.storage import open_store
+from doe.storage import schema as s
+from doe.templates import resolve_config
+
+CE = "first_cycle_ce_pct"
+
+
+@pytest.fixture
+def exported(store_url: str) -> dict[str, Any]:
+    """A small campaign's export (two experiments, one measured), read back from JSON text."""
+    campaign = Campaign.from_config(resolve_config("hfo2-ncm85"), storage=store_url, name="source", actor="alice")
+    recipe = campaign.config.reference_recipe()
+    campaign.record(pd.DataFrame([{**recipe, CE: 88.0},
+                                                    {**recipe, "anneal_temperature_c": 500.0}]))
+    return json.loads(json.dumps(campaign.export_json()))
+
+
+def _with_parameter(data: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+    bad = copy.deepcopy(data)
+    bad["experiments"][1]["parameters"][name] = value
+    return bad
+
+
+def _state(store_url: str) -> tuple[list[str], str]:
+    store = open_store(store_url)
+    names = sorted(store.list_campaigns(include_archived=True)["name"])
+    return names, store.experiments("source").to_json()
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("anneal_temperature_c", "abc", "anneal_temperature_c.*'abc'"),
+    ("anneal_temperature_c", "400", "anneal_temperature_c.*'400'"),
+    ("anneal_temperature_c", 9000.0, "anneal_temperature_c.*out of bounds"),
+    ("anneal_temperature_c", True, "anneal_temperature_c.*True"),
+    ("anneal_temperature_c", None, "anneal_temperature_c.*None"),
+    ("anneal_atmosphere", "plasma", "anneal_atmosphere.*unknown category"),
+    ("anneal_atmosphere", 3, "anneal_atmosphere.*3"),
+    ("evaporation_bath_temperature_c", 55.0, "evaporation_bath_temperature_c.*not an allowed value"),
+    ("colour", "blue", "parameter 'colour' is not in its configuration"),
+])
+def test_import_refuses_parameters_outside_the_configuration(
+        store_url: str, exported: dict[str, Any], name: str, value: Any, message: str) -> None:
+    before = _state(store_url)
+    bad = _with_parameter(exported, name, value)
+    eid = bad["experiments"][1]["experiment_id"]
+    with pytest.raises(StorageError, match=message) as err:
+        Campaign.import_json(bad, storage=store_url, name="copy", actor="mallory")
+    assert "campaign 'copy'" in str(err.value) and f"experiment {eid!r}" in str(err.value)
+    assert _state(store_url) == before
+
+
+def test_import_refuses_a_missing_parameter(store_url: str, exported: dict[str, Any]) -> None:
+    bad = copy.deepcopy(exported)
+    del bad["experiments"][0]["parameters"]["anneal_time_h"]
+    with pytest.raises(StorageError, match=r"experiments\[0\].*'anneal_time_h' is None"):
+        Campaign.import_json(bad, storage=store_url, name="copy", actor="mallory")
+    assert "copy" not in open_store(store_url).list_campaigns(include_archived=True)["name"].tolist()
+
+
+def test_import_refuses_an_unknown_outcome(store_url: str, exported: dict[str, Any]) -> None:
+    before = _state(store_url)
+    bad = copy.deepcopy(exported)
+    bad["measurements"][0]["outcome"] = "bogus_pct"
+    with pytest.raises(StorageError, match=r"campaign 'copy', measurements\[0\].*outcome 'bogus_pct'"):
+        Campaign.import_json(bad, storage=store_url, name="copy", actor="mallory")
+    assert _state(store_url) == before
+
+
+def test_a_valid_import_still_works_and_reads_back(store_url: str, exported: dict[str, Any]) -> None:
+    copy_campaign = Campaign.import_json(exported, storage=store_url, name="copy", actor="bob")
+    history = copy_campaign.history()
+    assert len(history) == 2 and history[CE].tolist()[0] == 88.0
+    assert history["anneal_temperature_c"].tolist() == [400.0, 500.0]
+
+
+# --------------------------------------------------------------------------- corrupt stored rows
+def _corrupt_parameters(store_url: str, experiment_id: str, **changes: Any) -> None:
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(s.experiments.c.id, s.experiments.c.parameters)
+                           .where(s.experiments.c.experiment_id == experiment_id)).one()
+        params = json.loads(row.parameters) | changes
+        conn.execute(sa.update(s.experiments).where(s.experiments.c.id == row.id)
+                     .values(parameters=json.dumps(params)))
+    engine.dispose()
+
+
+def test_a_stored_string_in_a_numeric_parameter_is_a_storage_error(store_url: str,
+                                                                    exported: dict[str, Any]) -> None:
+    campaign = Campaign.load("source", storage=store_url)
+    eid = campaign.history()["experiment_id"].tolist()[1]
+    _corrupt_parameters(store_url, eid, anneal_temperature_c="hot")
+    with pytest.raises(StorageError, match=f"campaign 'source'.*experiment '{eid}'.*anneal_temperature_c.*'hot'"):
+        campaign.history()
+    with pytest.raises(StorageError, match=f"experiment '{eid}'"):
+        campaign.export_table(io.BytesIO(), file_format="csv")
+
+
+def test_stored_decimal_text_from_an_older_tool_still_reads(store_url: str, exported: dict[str, Any]) -> None:
+    campaign = Campaign.load("source", storage=store_url)
+    eid = campaign.history()["experiment_id"].tolist()[1]
+    _corrupt_parameters(store_url, eid, anneal_temperature_c="450.5")
+    assert campaign.history()["anneal_temperature_c"].tolist() == [400.0, 450.5]
+
+
+def test_stored_parameters_that_are_not_json_are_a_storage_error(store_url: str, exported: dict[str, Any]) -> None:
+    campaign = Campaign.load("source", storage=store_url)
+    eid = campaign.history()["experiment_id"].tolist()[0]
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(sa.update(s.experiments).where(s.experiments.c.experiment_id == eid)
+                     .values(parameters="[1, 2"))
+    engine.dispose()
+    with pytest.raises(StorageError, match=f"experiment '{eid}' has parameters"):
+        campaign.history()
+
+
+def test_a_stored_text_measurement_is_a_storage_error(tmp_path) -> None:
+    """SQLite keeps text in a REAL column (PostgreSQL refuses it at write time)."""
+    url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
+    campaign = Campaign.from_config(resolve_config("hfo2-ncm85"), storage=url, name="source", actor="alice")
+    campaign.record(pd.DataFrame([{**campaign.config.reference_recipe(), CE: 88.0}]))
+    eid = campaign.history()["experiment_id"].tolist()[0]
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE measurements SET value = 'n/a'"))
+    engine.dispose()
+    with pytest.raises(StorageError, match=f"experiment '{eid}' has {CE} = 'n/a'"):
+        campaign.history()
+    with pytest.raises(StorageError, match=f"experiment '{eid}' has {CE} = 'n/a'"):
+        campaign.measurements()
+
+
+ALIAS_BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+    f"{k}: &{k} [{', '.join([f'*{p}'] * 9)}]\n" for p, k in zip("abcdefgh", "bcdefghi", strict=True))
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a: !!float abc", "cannot be read"),
+    (ALIAS_BOMB, "anchors .* are not allowed"),
+    ("name: x\nname: y\nparameters: []", "given twice"),
+])
+def test_import_refuses_hostile_configuration_text(store_url: str, exported: dict[str, Any], text: str,
+                                                   message: str) -> None:
+    before = _state(store_url)
+    bad = copy.deepcopy(exported)
+    bad["config_versions"][0]["config"] = text
+    with pytest.raises(StorageError, match=message) as err:
+        Campaign.import_json(bad, storage=store_url, name="copy", actor="mallory")
+    assert "config_versions[0]" in str(err.value) and len(str(err.value)) < 2000
+    assert _state(store_url) == before

@@ -1,0 +1,169 @@
+"""Bad input to Campaign.record/suggest/import_table is refused cleanly and changes nothing
+(issue 14, item 4), on a real SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from doe import Campaign
+from doe.engine import EngineSettings
+from doe.errors import DataError
+from doe.templates import resolve_config
+
+CONFIG = resolve_config("hfo2-ncm85")
+RECIPE = CONFIG.reference_recipe()
+assert RECIPE is not None
+
+
+@pytest.fixture()
+def campaign(tmp_path: Path) -> Campaign:
+    return Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", actor="alice",
+                                settings=EngineSettings.fast())
+
+
+def _state(campaign: Campaign) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    return campaign.history(), campaign.measurements(), len(campaign.audit())
+
+
+def _unchanged(campaign: Campaign, before: tuple[pd.DataFrame, pd.DataFrame, int]) -> None:
+    after = _state(campaign)
+    pd.testing.assert_frame_equal(after[0], before[0])
+    pd.testing.assert_frame_equal(after[1], before[1])
+    assert after[2] == before[2]
+
+
+@pytest.mark.parametrize("table", [[RECIPE], None, RECIPE, "results.csv", 3])
+def test_record_of_something_else_than_a_table_names_the_argument(campaign: Campaign, table: object) -> None:
+    before = _state(campaign)
+    with pytest.raises(DataError, match="table: expected a pandas DataFrame"):
+        campaign.record(table)  # type: ignore[arg-type]
+    _unchanged(campaign, before)
+
+
+def test_suggest_with_candidates_that_are_not_a_table_names_the_argument(campaign: Campaign) -> None:
+    with pytest.raises(DataError, match="candidates: expected a pandas DataFrame"):
+        campaign.suggest(1, candidates=[RECIPE])  # type: ignore[arg-type]
+    assert campaign.history().empty
+
+
+def test_duplicate_column_names_are_a_data_error(campaign: Campaign) -> None:
+    table = pd.DataFrame([[*RECIPE.values(), 90.0, 91.0]],
+                         columns=[*RECIPE, "first_cycle_ce_pct", "first_cycle_ce_pct"])
+    with pytest.raises(DataError, match=r"first_cycle_ce_pct.*more than once"):
+        campaign.record(table)
+    table = pd.DataFrame([[*RECIPE.values(), 400.0]], columns=[*RECIPE, "anneal_temperature_c"])
+    with pytest.raises(DataError, match=r"anneal_temperature_c.*more than once"):
+        campaign.record(table)
+    assert campaign.history().empty
+
+
+def test_a_failed_run_with_measured_values_is_refused(campaign: Campaign) -> None:
+    before = _state(campaign)
+    rows = [{**RECIPE, "failed": True, "first_cycle_ce_pct": 88.0, "coating_thickness_nm": 4.0},
+            {**RECIPE, "failure_reason": "gelled", "capacity_retention_pct": 60.0}]
+    with pytest.raises(DataError) as info:
+        campaign.record(pd.DataFrame(rows))
+    text = str(info.value)
+    assert "row 0" in text and "first_cycle_ce_pct" in text and "coating_thickness_nm" in text
+    assert "row 1" in text and "capacity_retention_pct" in text
+    _unchanged(campaign, before)
+    # a failed run without values, and a measured run not marked failed, are fine
+    campaign.record(pd.DataFrame([{**RECIPE, "failed": True, "failure_reason": "gelled"},
+                                  {**RECIPE, "failed": False, "first_cycle_ce_pct": 88.0}]))
+    assert sorted(campaign.history()["status"]) == ["completed", "failed"]
+
+
+@pytest.mark.parametrize("cell", ["3_50", "4_0_0", "1_000"])
+def test_numbers_with_underscores_are_not_read_as_numbers(campaign: Campaign, cell: str) -> None:
+    with pytest.raises(DataError, match=r"anneal_temperature_c.*not a number"):
+        campaign.record(pd.DataFrame([{**RECIPE, "anneal_temperature_c": cell, "first_cycle_ce_pct": 80}]))
+    with pytest.raises(DataError, match=r"first_cycle_ce_pct.*not a number"):
+        campaign.record(pd.DataFrame([{**RECIPE, "first_cycle_ce_pct": "8_5"}]))
+    assert campaign.history().empty
+
+
+def test_reimporting_the_same_rows_without_ids_is_refused_unless_asked(campaign: Campaign) -> None:
+    rows = pd.DataFrame([{**RECIPE, "first_cycle_ce_pct": 88.0},
+                         {**RECIPE, "anneal_temperature_c": 500.0, "first_cycle_ce_pct": 84.0}])
+    campaign.record(rows)
+    before = _state(campaign)
+    with pytest.raises(DataError, match="already recorded") as info:
+        campaign.record(rows)
+    assert {p.row for p in info.value.problems} == {0, 1}
+    assert "E0001" in str(info.value) and "E0002" in str(info.value)
+    _unchanged(campaign, before)
+    # same recipe, another measured value: a repeat of the experiment, welcome
+    campaign.record(pd.DataFrame([{**RECIPE, "first_cycle_ce_pct": 87.0}]))
+    assert len(campaign.history()) == 3
+    report = campaign.record(rows, allow_duplicates=True)
+    assert len(report.created) == 2 and len(campaign.history()) == 5
+
+
+def test_import_table_takes_an_encoding(campaign: Campaign, tmp_path: Path) -> None:
+    path = tmp_path / "windows.csv"
+    frame = pd.DataFrame([{**RECIPE, "first_cycle_ce_pct": 88.0, "note": "Probe Müller, 400 °C"}])
+    path.write_bytes(frame.to_csv(index=False).encode("cp1252"))
+    with pytest.raises(DataError, match="encoding="):
+        campaign.import_table(path)
+    campaign.import_table(path, encoding="cp1252")
+    assert campaign.measurements()["note"].tolist() == ["Probe Müller, 400 °C"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_an_exported_history_imports_into_a_fresh_clone(campaign: Campaign, tmp_path: Path, suffix: str) -> None:
+    config = CONFIG.to_dict()
+    solvents = next(p for p in config["parameters"] if p["name"] == "dispersion_solvent")
+    solvents["values"] = ["=1+1", "+SUM(A1)", "toluene"]
+    solvents["reference"] = "=1+1"
+    source = Campaign.from_config(config, storage=campaign.storage_url, name="source", actor="alice")
+    source.record(pd.DataFrame([
+        {**RECIPE, "dispersion_solvent": "=1+1", "first_cycle_ce_pct": 88.0, "note": "=HYPERLINK(1)"},
+        {**RECIPE, "dispersion_solvent": "+SUM(A1)", "failed": True, "failure_reason": "-gelled"},
+        {**RECIPE, "dispersion_solvent": "toluene", "anneal_temperature_c": 600.0, "capacity_retention_pct": 61.0},
+    ]))
+    path = tmp_path / f"history{suffix}"
+    source.export_table(path)
+    # the file stays safe: the formula-like label is neutralised in the file
+    if suffix == ".xlsx":
+        cells = [c.value for c in next(openpyxl.load_workbook(path).active.iter_cols(min_col=1, max_col=30))
+                 if isinstance(c.value, str)]
+        sheet = openpyxl.load_workbook(path).active
+        texts = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+        assert "'=1+1" in texts and "=1+1" not in texts and cells
+    else:
+        text = path.read_bytes().decode("utf-8-sig")
+        assert "'=1+1" in text and ",=1+1" not in text
+    clone = Campaign.from_config(config, storage=campaign.storage_url, name="clone", actor="alice")
+    clone.import_table(path)
+    keep = ["experiment_id", "status", *CONFIG.parameter_names, *CONFIG.outcome_names, "failure_reason"]
+    pd.testing.assert_frame_equal(clone.history()[keep], source.history()[keep])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_typed_apostrophes_and_formulas_survive_the_round_trip(campaign: Campaign, tmp_path: Path,
+                                                              suffix: str) -> None:
+    reasons = ["'=1+1", "''", "'plain", "=SUM(A1)", "@cmd", "it's fine"]
+    campaign.record(pd.DataFrame([{**RECIPE, "anneal_temperature_c": 300.0 + i, "failure_reason": r}
+                                  for i, r in enumerate(reasons)]))
+    path = tmp_path / f"h{suffix}"
+    campaign.export_table(path)
+    clone = Campaign.from_config("hfo2-ncm85", storage=campaign.storage_url, name="clone", actor="alice")
+    clone.import_table(path)
+    assert clone.history()["failure_reason"].tolist() == reasons
+
+
+def test_xlsx_formulas_without_a_calculated_value_are_refused(campaign: Campaign, tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append([*RECIPE, "first_cycle_ce_pct", "capacity_retention_pct"])
+    sheet.append([*RECIPE.values(), 88.0, "=J2-30"])
+    sheet.append([*RECIPE.values(), "=AVERAGE(85,87)", 60.0])
+    path = tmp_path / "written-by-a-script.xlsx"
+    workbook.save(path)
+    with pytest.raises(DataError, match=r"K2, J3 hold formulas whose values were never calculated"):
+        campaign.import_table(path)
+    assert campaign.history().empty

@@ -1,0 +1,153 @@
+"""Replicate cells through Campaign: recording, conflicts, history mean/sd/n, measurements,
+export/import and the model, on a real SQLite file and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from doe import Campaign, VirtualLab, load_config
+from doe.engine import EngineSettings
+from doe.errors import ConflictError, DataError, StorageError
+
+FAST = EngineSettings.fast()
+CE = "first_cycle_ce_pct"
+
+
+def _campaign(url: str, name: str = "hfo2-ncm85") -> Campaign:
+    return Campaign.from_config("hfo2-ncm85", storage=url, actor="alice", settings=FAST, name=name)
+
+
+def _cells(experiment_id: str, values: dict[str, float], **recipe: object) -> pd.DataFrame:
+    rows = [{"experiment_id": experiment_id, "replicate": label, CE: value, **recipe}
+            for label, value in values.items()]
+    return pd.DataFrame(rows)
+
+
+def test_replicates_are_separate_measurements_with_mean_sd_and_n(store_url: str) -> None:
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    report = campaign.record(_cells("P1", {"A": 90.0, "B": 91.0, "C": 92.5}, **recipe))
+    assert report.created == ["P1"] and report.measurements_added == 3
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P2", CE: 88.0}]))  # one unlabelled cell
+    history = campaign.history().set_index("experiment_id")
+    assert history.loc["P1", CE] == pytest.approx(91.1666666667)
+    assert history.loc["P1", f"{CE}_sd"] == pytest.approx(float(np.std([90.0, 91.0, 92.5], ddof=1)))
+    assert history.loc["P1", f"{CE}_n"] == 3 and history.loc["P2", f"{CE}_n"] == 1
+    assert math.isnan(history.loc["P2", f"{CE}_sd"])
+    assert history.loc["P1", "capacity_retention_pct_n"] == 0
+    assert history.loc["P1", "status"] == "completed"
+    cells = campaign.measurements()
+    assert sorted(zip(cells["experiment_id"], cells["replicate"].fillna("-"), cells["value"], strict=True)) == [
+        ("P1", "A", 90.0), ("P1", "B", 91.0), ("P1", "C", 92.5), ("P2", "-", 88.0)]
+    # a later cell joins the experiment; the same cell with the same value is a no-op
+    later = campaign.record(_cells("P1", {"D": 91.5, "A": 90.0}))
+    assert (later.measurements_added, later.measurements_unchanged) == (1, 1)
+    assert campaign.history().set_index("experiment_id").loc["P1", f"{CE}_n"] == 4
+
+
+def test_same_cell_with_another_value_conflicts_unless_corrected(store_url: str) -> None:
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(_cells("P1", {"A": 90.0, "B": 91.0}, **recipe))
+    with pytest.raises(ConflictError, match="P1 replicate 'B'"):
+        campaign.record(_cells("P1", {"B": 95.0}))
+    assert sorted(campaign.measurements()["value"]) == [90.0, 91.0]
+    campaign.record(_cells("P1", {"B": 95.0}), correct=True)
+    assert sorted(campaign.measurements()["value"]) == [90.0, 95.0]
+    history = campaign.measurements(include_superseded=True)
+    assert sorted(zip(history["replicate"], history["value"], history["superseded"], strict=True)) == [
+        ("A", 90.0, False), ("B", 91.0, True), ("B", 95.0, False)]
+
+
+def test_bad_replicate_tables_are_refused_naming_the_cell(store_url: str) -> None:
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    repeated = pd.concat([_cells("P1", {"A": 90.0}, **recipe), _cells("P1", {"A": 91.0}, **recipe)])
+    with pytest.raises(DataError) as err:
+        campaign.record(repeated)
+    assert [(p.row, p.column) for p in err.value.problems] == [(1, "experiment_id")]
+    no_id = _cells("P1", {"A": 90.0, "B": 91.0}, **recipe).drop(columns=["experiment_id"])
+    with pytest.raises(DataError, match="needs experiment_id"):
+        campaign.record(no_id)
+    other_recipe = _cells("P1", {"A": 90.0, "B": 91.0}, **recipe)
+    other_recipe.loc[1, "anneal_temperature_c"] = 450.0
+    with pytest.raises(DataError) as err:
+        campaign.record(other_recipe)
+    assert [(p.row, p.column) for p in err.value.problems] == [(1, "anneal_temperature_c")]
+    too_long = _cells("P1", {"x" * 40: 90.0}, **recipe)
+    with pytest.raises(DataError, match="replicate label is 1 to 32"):
+        campaign.record(too_long)
+    assert len(campaign.history()) == 0 and len(campaign.measurements()) == 0
+
+
+def test_a_table_without_replicates_keeps_the_history_columns(store_url: str) -> None:
+    campaign = _campaign(store_url)
+    lab = VirtualLab(seed=4, failures=False)
+    batch = campaign.suggest(3)
+    campaign.record(lab.run(batch[["experiment_id", *campaign.config.parameter_names]]))
+    columns = campaign.history().columns
+    assert not [c for c in columns if c.endswith(("_sd", "_n"))]
+    assert campaign.measurements()["replicate"].isna().all()
+
+
+def test_virtual_lab_replicates_round_trip_through_export_and_import(store_url: str) -> None:
+    campaign = _campaign(store_url)
+    lab = VirtualLab(seed=6, failures=False)
+    batch = campaign.suggest(3)
+    cells = lab.run(batch[["experiment_id", *campaign.config.parameter_names]], replicates=2)
+    campaign.record(cells)
+    assert len(campaign.measurements()) == 2 * 3 * len(campaign.config.outcome_names)
+    means = cells.groupby("experiment_id")[CE].mean()
+    history = campaign.history().set_index("experiment_id")
+    np.testing.assert_allclose(history.loc[means.index, CE], means)
+    assert (history[f"{CE}_n"] == 2).all()
+    data = campaign.export_json()
+    assert {m["replicate"] for m in data["measurements"]} == {"1", "2"}
+    copy = Campaign.import_json(data, storage=store_url, name="copy")
+    pd.testing.assert_frame_equal(campaign.history().drop(columns=["proposed_at"]),
+                                  copy.history().drop(columns=["proposed_at"]))
+    # without the labels the cells would be two current values of one outcome: refused
+    for m in data["measurements"]:
+        m.pop("replicate")
+    with pytest.raises(StorageError, match="two current values"):
+        Campaign.import_json(data, storage=store_url, name="unlabelled")
+
+
+def test_the_model_trusts_a_replicated_mean_more(tmp_path) -> None:
+    # the same history, except that one experiment's value is the mean of three agreeing
+    # cells instead of one cell: the campaign's model is more certain there
+    lab = VirtualLab(seed=9, failures=False)
+    recipes = VirtualLab.random_recipes(10, seed=2)
+    recipes.insert(0, "experiment_id", [f"P{i}" for i in range(len(recipes))])
+    results = lab.run(recipes)
+    single = _campaign(f"sqlite:///{tmp_path / 'single.sqlite3'}")
+    single.record(pd.concat([recipes[single.config.parameter_names], results], axis=1))
+    replicated = _campaign(f"sqlite:///{tmp_path / 'replicated.sqlite3'}")
+    table = pd.concat([recipes[single.config.parameter_names], results], axis=1)
+    table["replicate"] = None
+    first = table.iloc[[0, 0, 0]].copy()
+    first["replicate"] = ["A", "B", "C"]
+    first[CE] = first[CE].to_numpy() + np.array([-0.05, 0.0, 0.05])  # same mean, tight cells
+    replicated.record(pd.concat([first, table.iloc[1:]], ignore_index=True))
+    assert replicated.history().set_index("experiment_id").loc["P0", f"{CE}_n"] == 3
+    here = recipes.loc[[0], single.config.parameter_names]
+    sd_single = single.predict(here)[f"{CE}_sd"].iloc[0]
+    sd_replicated = replicated.predict(here)[f"{CE}_sd"].iloc[0]
+    assert sd_replicated < 0.8 * sd_single
+
+
+def test_clone_with_history_keeps_every_cell(store_url: str) -> None:
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(_cells("P1", {"A": 90.0, "B": 91.0}, **recipe))
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P2", "failed": True, "failure_reason": "gelled"}]))
+    copy = campaign.clone("copy", with_history=True)
+    cells = copy.measurements()
+    assert sorted(zip(cells["experiment_id"], cells["replicate"], cells["value"], strict=True)) == [
+        ("P1", "A", 90.0), ("P1", "B", 91.0)]
+    history = copy.history().set_index("experiment_id")
+    assert history.loc["P1", f"{CE}_n"] == 2 and history.loc["P2", "status"] == "failed"

@@ -1,0 +1,136 @@
+"""``doe user``, ``doe member`` and the open-server refusal of ``doe app``, in real subprocesses
+on a real SQLite file and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from doe.auth.accounts import Accounts
+from doe.campaign import Campaign
+from doe.storage.accounts import AccountStore
+
+Doe = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture()
+def doe(tmp_path: Path) -> Doe:
+    env = {**os.environ, "DOE_HOME": str(tmp_path / "home"), "DOE_ACTOR": "cli-admin"}
+    env.pop("DOE_DATABASE_URL", None)
+    for var in ("DOE_OIDC_CLIENT_ID", "DOE_OIDC_CLIENT_SECRET", "DOE_OIDC_METADATA_URL"):
+        env.pop(var, None)
+
+    def call(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "doe.cli", *args], cwd=tmp_path, env=env, input=stdin,
+                              capture_output=True, text=True, timeout=300)
+
+    return call
+
+
+def test_user_and_member_commands(store_url: str, doe: Doe) -> None:
+    Campaign.from_config("hfo2-ncm85", storage=store_url, name="furnace", actor="fixture")
+    db = ("--db", store_url)
+    added = doe("user", "add", "ada", "--role", "engineer", "--password-stdin", *db, stdin="ada-password-1\n")
+    assert added.returncode == 0, added.stderr
+    assert "added account 'ada' with role engineer" in added.stdout
+    assert doe("user", "add", "bea@lab.example", "--role", "viewer", "--sso", *db).returncode == 0
+    listing = doe("user", "list", *db)
+    assert "ada" in listing.stdout and "bea@lab.example" in listing.stdout
+    assert "argon2" not in listing.stdout and "ada-password-1" not in listing.stdout
+    assert Accounts(store_url).authenticate("ada", "ada-password-1").role == "engineer"
+
+    assert doe("member", "add", "furnace", "ada", *db).returncode == 0
+    assert "ada" in doe("member", "list", "furnace", *db).stdout
+    assert AccountStore.open(store_url).campaigns_of("ada") == {"furnace"}
+    assert AccountStore.open(store_url).members("furnace")["added_by"].tolist() == ["cli-admin"]
+    assert doe("member", "remove", "furnace", "ada", *db).returncode == 0
+    assert AccountStore.open(store_url).campaigns_of("ada") == frozenset()
+
+    changed = doe("user", "passwd", "ada", "--password-stdin", *db, stdin="ada-password-2\n")
+    assert changed.returncode == 0, changed.stderr
+    assert Accounts(store_url).authenticate("ada", "ada-password-2").username == "ada"
+    assert doe("user", "disable", "ada", *db).returncode == 0
+    assert AccountStore.open(store_url).get_user("ada").disabled
+
+
+def test_bad_account_commands_fail_cleanly_and_change_nothing(store_url: str, doe: Doe) -> None:
+    db = ("--db", store_url)
+    short = doe("user", "add", "ada", "--role", "admin", "--password-stdin", *db, stdin="short\n")
+    assert short.returncode == 1 and "at least 8" in short.stderr and "Traceback" not in short.stderr
+    in_argv = doe("user", "add", "ada", "--role", "admin", "--password", "in-argv-password", *db)
+    assert in_argv.returncode == 2 and "No such option" in in_argv.stderr
+    no_tty = doe("user", "add", "ada", "--role", "admin", *db, stdin="")
+    assert no_tty.returncode == 1 and "--password-stdin" in no_tty.stderr
+    bad_role = doe("user", "add", "ada", "--role", "owner", "--password-stdin", *db, stdin="long-enough\n")
+    assert bad_role.returncode == 2
+    unknown = doe("member", "add", "no-such-campaign", "ada", *db)
+    assert unknown.returncode == 1 and "no user named 'ada'" in unknown.stderr
+    assert AccountStore.open(store_url).users().empty
+
+
+def test_app_on_a_public_address_without_sign_in_refuses_to_start(tmp_path: Path, doe: Doe) -> None:
+    db = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    refused = doe("app", "--host", "0.0.0.0", "--port", "8599", "--db", db)
+    assert refused.returncode == 1
+    assert "refusing to serve on '0.0.0.0' without sign-in" in refused.stderr
+    assert "--allow-open-server" in refused.stderr and "Traceback" not in refused.stderr
+    half = subprocess.run([sys.executable, "-m", "doe.cli", "app", "--host", "0.0.0.0", "--db", db],
+                          env={**os.environ, "DOE_HOME": str(tmp_path / "home"), "DOE_OIDC_CLIENT_ID": "doe"},
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert half.returncode == 1 and "DOE_OIDC_CLIENT_SECRET" in half.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _answers(args: list[str], env: dict[str, str], cwd: Path, port: int) -> tuple[bool, str]:
+    """Start ``doe app`` with ``args``; whether it answered its health check (polled until it
+    answers or the process ends, no fixed pause), and its output."""
+    log_path = cwd / f"app-{port}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "doe.cli", "app", "--port", str(port), *args],
+                                   cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while process.poll() is None and time.monotonic() < deadline:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+                        if answer.status == 200:
+                            return True, log_path.read_text()
+                except OSError:
+                    time.sleep(0.2)  # polling interval while waiting for the condition
+            return False, log_path.read_text()
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.mark.slow
+def test_app_on_a_public_address_starts_with_sign_in_or_an_explicit_open_server(tmp_path: Path) -> None:
+    """The refusal is not all there is: --allow-open-server serves an open app on 0.0.0.0, and
+    so does a database with accounts (then with sign-in), without the flag."""
+    env = {**os.environ, "DOE_HOME": str(tmp_path / "home"), "DOE_ACTOR": "cli-admin"}
+    for var in ("DOE_DATABASE_URL", "DOE_OIDC_CLIENT_ID", "DOE_OIDC_CLIENT_SECRET", "DOE_OIDC_METADATA_URL"):
+        env.pop(var, None)
+    db = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    opened, log = _answers(["--host", "0.0.0.0", "--db", db, "--allow-open-server"], env, tmp_path, free_port())
+    assert opened, log
+    assert "sign-in: none (open)" in log
+    Accounts(db).add_user("root", "admin", password="root-password", actor="fixture")
+    signed, log = _answers(["--host", "0.0.0.0", "--db", db], env, tmp_path, free_port())
+    assert signed, log
+    assert "sign-in: built-in accounts" in log

@@ -1,0 +1,76 @@
+"""``doe backup`` and ``doe restore`` in real subprocesses: counts reported, clear errors, no secrets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from doe import load_config
+from doe.domain.records import NewExperiment, NewMeasurement
+from doe.storage.sql import SqlStore
+
+
+def doe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run([sys.executable, "-m", "doe.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "lab.sqlite3"
+    store = SqlStore.open(str(path))
+    config = load_config("hfo2-ncm85")
+    store.create_campaign(config, "alice")
+    store.write(config.name, actor="alice", new_experiments=[NewExperiment(dict(config.reference_recipe()),
+                "completed", 1) for _ in range(2)],
+                measurements=[NewMeasurement("E0001", "first_cycle_ce_pct", 90.0)])
+    return path
+
+
+def test_backup_then_restore_reports_counts(source: Path, tmp_path: Path) -> None:
+    made = doe("backup", "--db", str(source), "--out", "copy.sqlite3", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "backed up 1 campaign(s), 2 experiment(s), 1 measurement(s)" in made.stdout
+    done = doe("restore", "--db", "new.sqlite3", "--from", "copy.sqlite3", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "restored 1 campaign(s), 2 experiment(s), 1 measurement(s)" in done.stdout
+    again = doe("restore", "--db", "new.sqlite3", "--from", "copy.sqlite3", cwd=tmp_path)
+    assert again.returncode == 1 and "already holds 1 campaign(s)" in again.stderr and "--force" in again.stderr
+    forced = doe("restore", "--db", "new.sqlite3", "--from", "copy.sqlite3", "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("backup", "--db", "absent.sqlite3", "--out", "x.sqlite3"), "absent.sqlite3' does not exist"),
+    (("backup", "--db", "notes.txt", "--out", "x.sqlite3"), "notes.txt' is neither an SQLite database"),
+    (("backup", "--db", "lab.sqlite3", "--out", "no/such/folder/x.sqlite3"), "no/such/folder' for the backup file 'x.sqlite3' does not exist"),
+    (("restore", "--db", "y.sqlite3", "--from", "absent.sqlite3"), "absent.sqlite3' does not exist"),
+    (("restore", "--db", "y.sqlite3", "--from", "notes.txt"), "notes.txt' is neither an SQLite database"),
+    (("restore", "--db", "y.sqlite3", "--from", "lab.sqlite3"), None),  # control: a real doe file restores
+])
+def test_errors_are_one_clear_line(source: Path, tmp_path: Path, args: tuple[str, ...], message: str | None) -> None:
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    done = doe(*args, cwd=tmp_path)
+    if message is None:
+        assert done.returncode == 0, done.stderr
+        return
+    assert done.returncode == 1, done.stdout
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.startswith("Error: ") and done.stderr.count("\n") == 1
+
+
+def test_a_password_is_never_printed(tmp_path: Path) -> None:
+    secret = "s3cr3t-Pa55word"
+    url = f"postgresql+psycopg://nobody:{secret}@127.0.0.1:1/doe"
+    (tmp_path / "copy.sqlite3").write_bytes(b"SQLite format 3\x00" + bytes(100))
+    for args in (("backup", "--db", url, "--out", "x.dump"), ("restore", "--db", url, "--from", "copy.sqlite3"),
+                 ("restore", "--db", url, "--from", "x.dump")):
+        done = doe(*args, cwd=tmp_path)
+        assert done.returncode in (1, 2), done.stdout
+        assert secret not in done.stdout + done.stderr and "Traceback" not in done.stderr
+        assert "Error" in done.stderr

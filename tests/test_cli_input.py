@@ -1,0 +1,75 @@
+"""The ``doe`` command refuses bad paths and repeated imports before it changes anything
+(issue 14, item 4); in-process through click's runner on a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from doe import Campaign
+from doe.cli import cli
+from doe.templates import resolve_config
+
+RECIPE = resolve_config("hfo2-ncm85").reference_recipe()
+assert RECIPE is not None
+
+
+@pytest.fixture()
+def doe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("DOE_DATABASE_URL", url)
+    monkeypatch.setenv("DOE_ACTOR", "cli-test")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def call(*args: str, code: int = 0):  # type: ignore[no-untyped-def]
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result
+
+    call("init", "--template", "hfo2-ncm85", "--name", "coating")
+    call.url = url  # type: ignore[attr-defined]
+    return call
+
+
+def _history(doe) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    return Campaign.load("coating", storage=doe.url).history()
+
+
+@pytest.mark.parametrize("out", ["missing/dir/x.csv", "x.txt", "history.csv/x.csv"])
+def test_suggest_checks_the_run_sheet_path_before_storing_a_batch(doe, out: str) -> None:  # type: ignore[no-untyped-def]
+    Path("history.csv").write_text("a file, not a folder")
+    result = doe("suggest", "-n", "1", "--fast", "--out", out, code=1)
+    assert "--out" in result.output and "Traceback" not in result.output
+    assert _history(doe).empty
+
+
+@pytest.mark.parametrize("out", ["missing/dir/x.csv", "missing/x.json", "x.pdf"])
+def test_export_checks_the_path(doe, out: str) -> None:  # type: ignore[no-untyped-def]
+    result = doe("export", "--out", out, code=1)
+    assert "--out" in result.output and "Traceback" not in result.output
+
+
+def test_export_wraps_os_errors_naming_the_path(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "full.csv"
+    os.symlink("/proc/version", target)  # exists, looks writable by name, refuses the write
+    result = doe("export", "--out", str(target), code=1)
+    assert "full.csv" in result.output and "Traceback" not in result.output
+
+
+def test_record_twice_refuses_then_allows_duplicates_and_takes_an_encoding(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "history.csv"
+    pd.DataFrame([{**RECIPE, "first_cycle_ce_pct": 88.0, "note": "Müller, 400 °C"}]).to_csv(
+        path, index=False, encoding="cp1252")
+    result = doe("record", str(path), code=1)
+    assert "encoding" in result.output
+    doe("record", str(path), "--encoding", "cp1252")
+    result = doe("record", str(path), "--encoding", "cp1252", code=1)
+    assert "already recorded as E0001" in result.output
+    assert len(_history(doe)) == 1
+    doe("record", str(path), "--encoding", "cp1252", "--allow-duplicates")
+    assert len(_history(doe)) == 2

@@ -1,0 +1,132 @@
+"""Start ``streamlit run app.py`` for a browser test and wait until it answers (no fixed sleep)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "app.py"
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def streamlit_app(folder: Path, env: Mapping[str, str], *, port: int | None = None,
+                  extra_args: tuple[str, ...] = ()) -> Iterator[str]:
+    """The app served from ``folder`` (its working directory) with ``env``; yields the base URL."""
+    port = port or free_port()
+    log_path = folder / "streamlit.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats",
+             "false", "--server.fileWatcherType", "none", *extra_args],
+            cwd=folder, env=dict(env), stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail(f"streamlit did not start:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.5)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); "
+                    "the browser test runs in CI and is never skipped", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# Counts the app's finished script runs: Streamlit sets ``data-test-script-state`` on the
+# ``stApp`` element ("running", then "notRunning"); every change to "notRunning" ends a run.
+# Install with ``context.add_init_script(RUN_COUNTER)`` (it starts again at 0 on each page load).
+RUN_COUNTER = """
+window.__doeRuns = 0;
+new MutationObserver(records => {
+  for (const r of records) {
+    if (r.target.getAttribute("data-test-script-state") === "notRunning" && r.oldValue !== "notRunning") {
+      window.__doeRuns += 1;
+    }
+  }
+}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                      attributeFilter: ["data-test-script-state"]});
+"""
+
+
+def runs(page: object) -> int:
+    return int(page.evaluate("() => window.__doeRuns"))  # type: ignore[attr-defined]
+
+
+def settled(page: object, after: int | None = None, timeout_ms: int = 120_000) -> None:
+    """Wait until no script run is in flight; with ``after`` (a :func:`runs` count taken before
+    the action), until a run has finished since then too."""
+    from playwright.sync_api import expect
+
+    if after is not None:
+        page.wait_for_function("n => window.__doeRuns > n", arg=after, timeout=timeout_ms)  # type: ignore[attr-defined]
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(  # type: ignore[attr-defined]
+        state="attached", timeout=timeout_ms)
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=timeout_ms)  # type: ignore[attr-defined]
+
+
+def click(page: object, target: object) -> None:
+    """Click ``target`` (a locator) and wait for the script run it starts to finish."""
+    before = runs(page)
+    target.click()  # type: ignore[attr-defined]
+    settled(page, after=before)
+
+
+def pick_option(page: object, select: object, option: str) -> None:
+    """Choose ``option`` in a selectbox or multiselect (``select``, a locator). A click can only
+    focus the input (when a data grid above held the focus), so the keyboard opens the list."""
+    select.click()  # type: ignore[attr-defined]
+    page.keyboard.press("ArrowDown")  # type: ignore[attr-defined]
+    page.get_by_role("option", name=option, exact=True).click()  # type: ignore[attr-defined]
+
+
+def open_record_page(page: object, campaign: str) -> None:
+    """Select ``campaign`` in the sidebar and open the Record page."""
+    sidebar = page.get_by_test_id("stSidebar")  # type: ignore[attr-defined]
+    sidebar.get_by_test_id("stSelectbox").click()
+    click(page, page.get_by_role("option", name=campaign, exact=True))  # type: ignore[attr-defined]
+    click(page, page.get_by_test_id("stSidebarNavLink").filter(has_text="Record"))  # type: ignore[attr-defined]
+    page.get_by_role("heading", name=f"Record: {campaign}").wait_for()  # type: ignore[attr-defined]

@@ -1,0 +1,103 @@
+"""Built-in accounts in a real browser: ``streamlit run app.py`` on an SQLite file with accounts,
+driven through Debian's headless Chromium with Playwright: sign in, a viewer cannot record, an
+engineer cannot record in a campaign they are not a member of, sign out."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from doe.auth.accounts import Accounts
+from doe.campaign import Campaign
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from streamlit_server import RUN_COUNTER, chromium, click, open_record_page, settled, streamlit_app
+
+STEP_MS = 120_000
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    folder = tmp_path_factory.mktemp("e2e-signin")
+    db_url = f"sqlite:///{folder / 'signin.sqlite3'}"
+    Campaign.from_config("hfo2-ncm85", storage=db_url, name="theirs", actor="fixture")
+    Campaign.from_config("hfo2-ncm85", storage=db_url, name="mine", actor="fixture")
+    accounts = Accounts(db_url)
+    accounts.add_user("vic", "viewer", password="vic-password", actor="fixture")
+    accounts.add_user("eng", "engineer", password="eng-password", actor="fixture")
+    accounts.store.add_member("mine", "eng", actor="fixture")
+    env = {**os.environ, "DOE_DATABASE_URL": db_url, "DOE_HOME": str(folder / "home"),
+           "DOE_ENGINE_SETTINGS": "fast"}
+    with streamlit_app(folder, env) as base:
+        yield base, db_url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with chromium() as b:
+        yield b
+
+
+def _sign_out(page: object) -> None:
+    # Signing out may move the browser off the page it was on (the page list shrinks to the
+    # sign-in form), which restarts the run counter: wait for the form, not for a run count.
+    settled(page)
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out").click()  # type: ignore[attr-defined]
+    page.get_by_role("heading", name="Sign in to doe").wait_for()  # type: ignore[attr-defined]
+    settled(page)
+
+
+def _sign_in(page: object, user: str, password: str) -> None:
+    page.get_by_role("heading", name="Sign in to doe").wait_for()  # type: ignore[attr-defined]
+    page.get_by_label("User name", exact=True).fill(user)  # type: ignore[attr-defined]
+    page.get_by_label("Password", exact=True).fill(password)  # type: ignore[attr-defined]
+    click(page, page.get_by_role("button", name="Sign in"))  # type: ignore[attr-defined]
+
+
+def test_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object) -> None:
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    context.add_init_script(RUN_COUNTER)
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    expect.set_options(timeout=STEP_MS)
+    try:
+        page.goto(base)
+        _sign_in(page, "vic", "wrong-password")
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text("wrong user name or password")
+        expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)  # nothing shown yet
+
+        # A viewer reads but cannot record; the database URL is not shown.
+        _sign_in(page, "vic", "vic-password")
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar).to_contain_text("Signed in as vic (viewer)")
+        expect(sidebar).not_to_contain_text("Database:")
+        open_record_page(page, "mine")
+        expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text("viewers read campaigns but cannot")
+        expect(page.get_by_role("button", name="Save results")).to_have_count(0)
+        expect(page.get_by_role("button", name="Mark failed")).to_have_count(0)
+
+        # Sign out: back to the sign-in form, nothing readable.
+        _sign_out(page)
+        expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)
+
+        # An engineer records only in the campaigns they belong to.
+        _sign_in(page, "eng", "eng-password")
+        expect(page.get_by_test_id("stSidebar")).to_contain_text("Signed in as eng (engineer)")
+        open_record_page(page, "theirs")
+        expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text("not a member of campaign theirs")
+        expect(page.get_by_role("button", name="Mark failed")).to_have_count(0)
+        open_record_page(page, "mine")
+        expect(page.get_by_role("button", name="Mark failed")).to_have_count(1)
+        _sign_out(page)
+        assert not page.get_by_test_id("stException").count()
+        assert Campaign.load("mine", storage=db_url).history().empty  # nobody changed anything
+    finally:
+        context.close()

@@ -1,0 +1,103 @@
+"""Sign-in and role limits in the web app, run in-process by Streamlit's AppTest on a real
+SQLite file with built-in accounts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from doe.auth.accounts import Accounts
+from doe.campaign import Campaign, list_campaigns
+from doe.ui import state
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+TIMEOUT = 180
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    monkeypatch.setenv("DOE_DATABASE_URL", url)
+    monkeypatch.setenv("DOE_ENGINE_SETTINGS", "fast")
+    monkeypatch.setenv("DOE_ACTOR", "not-used-once-accounts-exist")
+    Campaign.from_config("hfo2-ncm85", storage=url, name="theirs", actor="fixture")
+    accounts = Accounts(url)
+    accounts.add_user("root", "admin", password="root-password", actor="fixture")
+    accounts.add_user("vic", "viewer", password="vic-password", actor="fixture")
+    accounts.add_user("eng", "engineer", password="eng-password", actor="fixture")
+    return url
+
+
+def _texts(elements: Any) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def _sign_in(user: str, password: str, page: str | None = None, campaign: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if campaign is not None:
+        at.session_state[state.NEXT_CAMPAIGN] = campaign
+    at.run()
+    assert "Sign in to doe" in _texts(at.title)
+    at.text_input(key=state.SIGN_IN_USER).set_value(user)
+    at.text_input(key=state.SIGN_IN_PASSWORD).set_value(password)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    if page is not None:
+        at.switch_page(f"doe/ui/pages/{page}.py").run()
+    return at
+
+
+def test_nothing_shows_before_sign_in_and_a_wrong_password_is_refused(db_url: str) -> None:
+    at = _sign_in("root", "wrong-password")
+    assert "wrong user name or password" in _texts(at.error)
+    assert "Sign in to doe" in _texts(at.title)
+    assert not at.dataframe  # no campaign listed to a visitor
+    assert state.USER not in at.session_state
+
+
+def test_admin_signs_in_sees_the_database_and_the_audit_names_them(db_url: str) -> None:
+    at = _sign_in("root", "root-password")
+    assert "Signed in as root (admin)" in _texts(at.sidebar.caption)
+    assert "Database:" in _texts(at.sidebar.caption)
+    at.text_input(key=state.NEW_NAME).set_value("by-root")
+    next(b for b in at.button if b.label == "Create campaign").click().run()
+    assert "by-root" in list_campaigns(db_url)["name"].tolist()
+    assert set(Campaign.load("by-root", storage=db_url).audit()["actor"]) == {"root"}
+
+
+def test_viewer_reads_but_cannot_record_or_create(db_url: str) -> None:
+    at = _sign_in("vic", "vic-password")
+    assert "Signed in as vic (viewer)" in _texts(at.sidebar.caption)
+    assert "Database:" not in _texts(at.sidebar.caption)
+    assert "Only an admin can create or import campaigns" in _texts(at.info)
+    assert not [b for b in at.button if b.label == "Create campaign"]
+    at.switch_page("doe/ui/pages/record.py").run()
+    assert "viewers read campaigns but cannot record results" in _texts(at.info)
+    assert not [b for b in at.button if b.label == "Save results"]
+    at.switch_page("doe/ui/pages/history.py").run()
+    assert not at.exception
+
+
+def test_engineer_records_only_in_campaigns_they_belong_to(db_url: str) -> None:
+    Campaign.from_config("hfo2-ncm85", storage=db_url, name="mine", actor="fixture")
+    Accounts(db_url).store.add_member("mine", "eng", actor="fixture")
+    at = _sign_in("eng", "eng-password", page="record", campaign="theirs")
+    assert "not a member of campaign theirs" in _texts(at.info)
+    assert not [b for b in at.button if b.label == "Mark failed"]
+    mine = _sign_in("eng", "eng-password", page="plan", campaign="mine")
+    assert not [m for m in mine.info if "not a member" in str(m.value)]
+    assert [b for b in mine.button if b.label == "Suggest experiments"]
+
+
+def test_sign_out_and_a_disabled_account_end_the_session(db_url: str) -> None:
+    at = _sign_in("root", "root-password")
+    at.sidebar.button(key=state.SIGN_OUT).click().run()
+    assert "Sign in to doe" in _texts(at.title)
+    again = _sign_in("eng", "eng-password")
+    Accounts(db_url).store.set_disabled("eng", True)
+    again.run()
+    assert "Sign in to doe" in _texts(again.title)
+    assert "disabled or removed" in _texts(again.warning)
