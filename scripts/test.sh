@@ -4,7 +4,8 @@
 #     OpenID Connect provider of the single-sign-on test), via apt as root;
 #   - a virtual environment with the CPU build of torch first, then doe with its dev extra;
 #   - a throwaway PostgreSQL server on a free port, stopped and deleted on exit;
-#   - pytest over tests/ (slow tests included). Extra arguments go to pytest.
+#   - ruff, mypy over the package (type checks), then pytest over tests/ (slow tests
+#     included). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -39,4 +40,5 @@ if [ -z "${DOE_TEST_POSTGRES_URL:-}" ]; then
 fi
 
 .venv/bin/ruff check doe tests benchmarks app.py
+.venv/bin/mypy doe
 .venv/bin/pytest -p no:cacheprovider "$@"
