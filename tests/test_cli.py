@@ -246,6 +246,30 @@ def _grid_config(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("change, field", [
+    ({"anneal_atmosphere": {"resolution": 1}}, "parameters[anneal_atmosphere].resolution: only a continuous"),
+    ({"anneal_temperature_c": {"resolution": 0}}, "parameters[anneal_temperature_c]"),
+    ({"batch_shared": ["anneal_temperature_c", "furnace_temperature"]}, "batch_shared: ['furnace_temperature']"),
+])
+def test_init_refuses_bad_resolution_or_batch_shared_naming_the_field_and_stores_nothing(
+    doe_cmd, tmp_path: Path, change: dict[str, object], field: str,  # type: ignore[no-untyped-def]
+) -> None:
+    import yaml
+
+    data = yaml.safe_load(_grid_config(tmp_path).read_text(encoding="utf-8"))
+    for key, value in change.items():
+        if key == "batch_shared":
+            data["batch_shared"] = value
+        else:
+            next(p for p in data["parameters"] if p["name"] == key).update(value)  # type: ignore[arg-type]
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    done = doe_cmd("init", "--config", "bad.yaml", "--name", "grid", check=False)
+    assert done.returncode != 0
+    assert field in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "grid" not in doe_cmd("list").stdout
+
+
 @pytest.mark.slow
 def test_suggest_prints_and_writes_each_parameter_at_its_resolution(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import re

@@ -60,6 +60,9 @@ def _format_pydantic(prefix: str, err: ValidationError) -> list[str]:
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if p not in ("continuous", "discrete", "categorical"))
         msg = shorten_text(e["msg"].removeprefix("Value error, "), 400)
+        if e["type"] == "extra_forbidden" and loc == "resolution" and prefix.startswith("parameters["):
+            # "Extra inputs are not permitted" would not say why: a listed parameter is on its grid already
+            msg = "only a continuous parameter takes a resolution; a discrete or categorical one takes its listed values"
         if e["type"] in _TYPE_ERRORS:
             # strict types: "250" or true is refused rather than turned into 250.0 or 1.0
             msg += f", got {shorten(e.get('input'))} ({type(e.get('input')).__name__}); {_TYPE_ERRORS[e['type']]}"

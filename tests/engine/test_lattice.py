@@ -105,7 +105,7 @@ def test_log_scale_grid_is_linear_in_engineer_units(fast: EngineSettings) -> Non
 
 @pytest.mark.parametrize("bad, message", [
     (0, "positive"), (-5, "positive"), (float("nan"), "positive"), (float("inf"), "positive"),
-    (600, "larger than the range"),
+    (600, "larger than the range"), ("5", "without quotes"), (True, "without quotes"),
 ])
 def test_bad_resolution_is_refused_naming_the_parameter(bad: Any, message: str) -> None:
     from doe.errors import ConfigError
@@ -115,6 +115,22 @@ def test_bad_resolution_is_refused_naming_the_parameter(bad: Any, message: str) 
                      "parameters": [{"name": "anneal_temperature_c", "type": "continuous",
                                      "bounds": [250, 750], "resolution": bad}]})
     assert "anneal_temperature_c" in str(err.value)
+
+
+@pytest.mark.parametrize("listed", [
+    {"name": "anneal_time_h", "type": "discrete", "values": [1.0, 2.0, 4.0]},
+    {"name": "anneal_atmosphere", "type": "categorical", "values": ["air", "O2"]},
+])
+def test_resolution_on_a_listed_parameter_is_refused_naming_the_field(listed: dict[str, Any]) -> None:
+    from doe.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        load_config({"name": "bad", "objectives": [{"name": "y", "goal": "maximize"}],
+                     "parameters": [{"name": "t", "type": "continuous", "bounds": [250, 750], "resolution": -5},
+                                    {**listed, "resolution": 1}]})
+    text = str(err.value)
+    assert f"parameters[{listed['name']}].resolution: only a continuous parameter takes a resolution" in text
+    assert "parameters[t]" in text and "positive" in text  # every problem is listed, not only the first
 
 
 def test_resolution_round_trips_and_grid_is_anchored_at_zero() -> None:

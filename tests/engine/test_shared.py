@@ -145,7 +145,9 @@ def test_layout_expands_shared_once_and_rows_apart() -> None:
 
 
 @pytest.mark.parametrize("bad, message", [
-    (["nope"], "not parameters"),
+    (["nope"], r"\['nope'\] are not parameters"),
+    (["anneal_temperature_c", "anneal_temp_c"], r"\['anneal_temp_c'\] are not parameters"),
+    ([1], "list of parameter names"),
     (["ligand_ratio", "ligand_ratio"], "more than once"),
     ("anneal_time_h", "list of parameter names"),
     ([p for p in ["loading_wt_pct", "ligand_ratio", "solvent", *SHARED]], "every parameter"),
