@@ -6,7 +6,9 @@ listed; a value that differs from one stored needs an explicit correction."""
 from __future__ import annotations
 
 import io
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -246,6 +248,58 @@ def _upload(handle: resources.CampaignHandle) -> None:
         st.rerun()
 
 
+def _cycler_files(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
+    st.subheader("Cycler files")
+    st.caption("Cycling exports of one experiment's cells (BioLogic .mpt text, Neware CSV, Arbin CSV, MACCOR "
+               "text), one replicate cell per file: the first-cycle capacities and CE are computed from them, and "
+               "the retention once a file reaches cycle 200. Preview first; nothing is recorded until you record.")
+    ids = history[ID_COLUMN].astype(str).tolist()
+    if not ids:
+        st.info("No experiment yet: plan a batch first.")
+        return
+    with st.form("cycler_files"):
+        experiment = st.selectbox("Experiment", ids, key=state.CYCLER_EXPERIMENT)
+        mass = st.number_input("Active cathode mass per cell (mg)", min_value=0.0, value=0.0, step=0.1,
+                               format="%.3f", key=state.CYCLER_MASS)
+        uploads = st.file_uploader("Cycler files", type=["mpt", "csv", "txt"], accept_multiple_files=True,
+                                   key=state.CYCLER_FILES)
+        preview_clicked = st.form_submit_button("Preview")
+        record_clicked = st.form_submit_button("Record these values")
+    if not (preview_clicked or record_clicked):
+        return
+    if not uploads:
+        st.warning("Choose the cycler files of the experiment's cells.")
+        return
+    if mass <= 0:
+        st.warning("Active cathode mass: enter the mass of each cell in mg (more than 0).")
+        return
+    person = components.require("record")
+    if person is None:
+        return
+    with tempfile.TemporaryDirectory(prefix="doe-cycler-") as folder, \
+            components.guard("reading the cycler files") as reading, handle.acting(person) as campaign:
+        paths = []
+        for k, upload in enumerate(uploads):  # user file names: never a path
+            path = Path(folder) / components.file_name(upload.name)
+            if path.exists():  # two uploads with one name: still one cell each
+                path = path.with_name(f"{path.stem}_{k + 1}{path.suffix}")
+            path.write_bytes(upload.getvalue())
+            paths.append(path)
+        preview = campaign.record_files(paths, experiment_id=str(experiment), active_mass_mg=float(mass),
+                                        confirm=record_clicked)
+    if not reading.ok:
+        return
+    st.dataframe(preview.read.assign(file=[u.name for u in uploads]), hide_index=True)
+    if preview.skipped:
+        st.caption(components.plain("Not recorded (no such outcome, or not reached yet): "
+                                    + ", ".join(preview.skipped)))
+    if record_clicked:
+        components.flash("success", f"Recorded {len(uploads)} cell(s) of {experiment} from the cycler files.")
+        st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
+        st.rerun()
+    st.info("Preview only: nothing was recorded. Press 'Record these values' to record them.")
+
+
 def _history_columns(config: CampaignConfig) -> dict[str, Any]:
     columns: dict[str, Any] = {}
     for p in config.parameters:
@@ -324,6 +378,7 @@ def render() -> None:
     _replicates(handle, config, history)
     _fail(handle, history)
     _upload(handle)
+    _cycler_files(handle, history)
     _add_history(handle, config)
 
 
