@@ -331,34 +331,29 @@ def _replicates(handle: resources.CampaignHandle, config: CampaignConfig, histor
     for o in config.outcome_names:
         unit = config.unit_of(o)
         columns[o] = st.column_config.NumberColumn(o + (f" [{unit}]" if unit else ""), format="%.4g")
-    version = st.session_state.get(GRID_VERSION, 0)
-    template = replicate_template(config)
-    template.index = pd.RangeIndex(1, len(template) + 1)
-    edited = st.data_editor(template, num_rows="dynamic", column_config=columns,
-                            key=f"{state.REPLICATE_EDITOR}_{version}")
-    if st.button("Record these cells"):
-        rows = filled_rows(edited)
-        if rows.empty:
-            st.info("Nothing to record: the table is empty.")
-            return
-        if _record(handle, rows, "the replicate cells"):
-            st.rerun()
+    _entry_table(handle, replicate_template(config), columns, state.REPLICATE_EDITOR, "Record these cells",
+                 "the replicate cells")
 
 
 def _add_history(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
     st.subheader("Add historical experiments")
     st.caption("Experiments done before (or outside) this campaign: every parameter, the outcomes measured.")
-    version = st.session_state.get(GRID_VERSION, 0)
-    template = history_template(config)
+    _entry_table(handle, history_template(config), _history_columns(config), state.HISTORY_EDITOR,
+                 "Add these experiments", "the historical experiments")
+
+
+def _entry_table(handle: resources.CampaignHandle, template: pd.DataFrame, columns: dict[str, Any], key: str,
+                 button: str, what: str) -> None:
+    """An empty table to fill in and the button that records its filled rows."""
     template.index = pd.RangeIndex(1, len(template) + 1)
-    edited = st.data_editor(template, num_rows="dynamic", column_config=_history_columns(config),
-                            key=f"{state.HISTORY_EDITOR}_{version}")
-    if st.button("Add these experiments"):
+    edited = st.data_editor(template, num_rows="dynamic", column_config=columns,
+                            key=f"{key}_{st.session_state.get(GRID_VERSION, 0)}")
+    if st.button(button):
         rows = filled_rows(edited)
         if rows.empty:
-            st.info("Nothing to add: the table is empty.")
+            st.info("Nothing to record: the table is empty.")
             return
-        if _record(handle, rows, "the historical experiments"):
+        if _record(handle, rows, what):
             st.rerun()
 
 
