@@ -49,7 +49,8 @@ class InstrumentFileError(DataError):
     """An instrument file that cannot be read; the message names the file and the problem."""
 
 
-def _text(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """The text of an instrument file (UTF-8 or Windows-1252), refusing empty, huge and binary files."""
     if not path.is_file():
         raise InstrumentFileError(f"{path.name}: no such file")
     size = path.stat().st_size
@@ -71,7 +72,7 @@ def _text(path: Path) -> str:
 def detect_format(path: str | Path) -> CyclingFormat:
     """The cycling format of ``path`` from its name and first lines (see the module docstring)."""
     path = Path(path)
-    head = _text(path)[:4000]
+    head = read_text(path)[:4000]
     if head.startswith("EC-Lab ASCII FILE"):
         return "biologic_mpt"
     first = head.splitlines()[0] if head else ""
@@ -177,7 +178,7 @@ def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
     kind = file_format or detect_format(path)
     if kind not in _READERS:
         raise InstrumentFileError(f"{path.name}: file_format must be one of {list(FORMATS)}, got {kind!r}")
-    points = _READERS[kind](path, _text(path))
+    points = _READERS[kind](path, read_text(path))
     grouped = points.groupby("cycle", sort=True)[["charge_mah", "discharge_mah"]].max()
     grouped = grouped[(grouped["charge_mah"] > 0) | (grouped["discharge_mah"] > 0)]
     if grouped.empty:

@@ -13,6 +13,7 @@ The committed sample set under ``datasets/instruments/`` is written by::
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -109,9 +110,59 @@ def _mpt(rows: list[tuple[int, bool, float, float]], decimal_comma: bool) -> str
     return "\r\n".join(lines) + "\r\n"
 
 
+SPECTRUM_PARAMETERS = {"R0": 30.0, "R1": 80.0, "CPE1_0": 1e-7, "CPE1_1": 0.9, "R2": 150.0, "CPE2_0": 5e-5,
+                       "CPE2_1": 0.85, "Wo1_0": 200.0, "Wo1_1": 10.0}
+"""A solid-state cathode half cell: bulk 30 ohm, grain boundary 80 ohm, interface 150 ohm."""
+
+
+def impedance_spectrum(parameters: dict[str, float] | None = None, *, noise: float = 0.005, seed: int = 0,
+                       points: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies (1 MHz to 0.1 Hz) and the impedance of the default circuit with
+    ``parameters`` (default :data:`SPECTRUM_PARAMETERS`), with relative Gaussian noise."""
+    from impedance.models.circuits import CustomCircuit
+
+    from doe.instruments.impedance import DEFAULT_CIRCUIT
+
+    values = {**SPECTRUM_PARAMETERS, **(parameters or {})}
+    circuit = CustomCircuit(DEFAULT_CIRCUIT, initial_guess=[values[k] for k in SPECTRUM_PARAMETERS])
+    frequency = np.logspace(6, -1, points)
+    with warnings.catch_warnings():  # "simulating circuit based on initial parameters": what is meant here
+        warnings.filterwarnings("ignore", message="Simulating circuit", category=UserWarning)
+        z = circuit.predict(frequency, use_initial=True)
+    rng = np.random.default_rng(seed)
+    z = z.real * (1 + noise * rng.standard_normal(points)) + 1j * z.imag * (1 + noise * rng.standard_normal(points))
+    return frequency, z
+
+
+def write_impedance_file(path: str | Path, file_format: str, frequency: np.ndarray, z: np.ndarray) -> Path:
+    """Write a spectrum as ``biologic_peis_mpt``, ``gamry_dta`` or ``impedance_csv``."""
+    path = Path(path)
+    if file_format == "biologic_peis_mpt":
+        header = ["EC-Lab ASCII FILE", "Nb header lines : 6", "", "Potentio Electrochemical Impedance Spectroscopy",
+                  "", "freq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\t|Z|/Ohm\tPhase(Z)/deg"]
+        rows = [f"{f:.10E}\t{zz.real:.10E}\t{-zz.imag:.10E}\t{abs(zz):.10E}\t{np.degrees(np.angle(zz)):.6f}"
+                for f, zz in zip(frequency, z, strict=True)]
+        path.write_text("\r\n".join(header + rows) + "\r\n", encoding="cp1252")
+    elif file_format == "gamry_dta":
+        lines = ["EXPLAIN", "TAG\tEISPOT", "TITLE\tLABEL\tPotentiostatic EIS\tTest &Identifier",
+                 "ZCURVE\tTABLE", "\tPt\tTime\tFreq\tZreal\tZimag\tZsig\tZmod\tZphz",
+                 "\t#\ts\tHz\tohm\tohm\tV\tohm\t°"]
+        for i, (f, zz) in enumerate(zip(frequency, z, strict=True)):
+            lines.append(f"\t{i}\t{i + 1}\t{f:.10E}\t{zz.real:.10E}\t{zz.imag:.10E}\t1\t{abs(zz):.10E}\t"
+                         f"{np.degrees(np.angle(zz)):.6f}")
+        path.write_text("\r\n".join(lines) + "\r\n", encoding="cp1252")
+    elif file_format == "impedance_csv":
+        path.write_text("frequency_hz,z_real_ohm,z_imag_ohm\n" + "".join(
+            f"{f:.10E},{zz.real:.10E},{zz.imag:.10E}\n" for f, zz in zip(frequency, z, strict=True)), encoding="utf-8")
+    else:
+        raise ValueError(f"file_format: unknown {file_format!r}")
+    return path
+
+
 def write_sample_set(folder: str | Path, *, n_cycles: int = 10, active_mass_mg: float = 12.0) -> list[Path]:
-    """The committed sample set: one file per format (and a decimal-comma EC-Lab file) of the
-    default :func:`fade_curve` for a cell with ``active_mass_mg`` of cathode."""
+    """The committed sample set: one cycling file per format (and a decimal-comma EC-Lab file) of
+    the default :func:`fade_curve` for a cell with ``active_mass_mg`` of cathode, and the
+    default :func:`impedance_spectrum` in each impedance format."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     charge, discharge = fade_curve(n_cycles)
@@ -124,6 +175,10 @@ def write_sample_set(folder: str | Path, *, n_cycles: int = 10, active_mass_mg: 
         write_cycling_file(folder / "arbin_channel.csv", "arbin_csv", charge * mah, discharge * mah),
         write_cycling_file(folder / "maccor_export.txt", "maccor_txt", charge * mah, discharge * mah),
     ]
+    frequency, z = impedance_spectrum()
+    written += [write_impedance_file(folder / "biologic_peis.mpt", "biologic_peis_mpt", frequency, z),
+                write_impedance_file(folder / "gamry_eis.DTA", "gamry_dta", frequency, z),
+                write_impedance_file(folder / "spectrum.csv", "impedance_csv", frequency, z)]
     return written
 
 
