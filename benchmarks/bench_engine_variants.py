@@ -25,7 +25,14 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.bench_sample_efficiency import best_measured_truth, run_one, study_truth
-from benchmarks.common import RESULTS, command_line, header, markdown_table, single_thread
+from benchmarks.common import (
+    RESULTS,
+    command_line,
+    header,
+    markdown_table,
+    paired_text,
+    single_thread,
+)
 
 CE = "first_cycle_ce_pct"
 
@@ -54,8 +61,6 @@ def run_seed(variant: str, seed: int) -> dict[str, Any]:
 
 def report(raw: pd.DataFrame, command: str, runtime_s: float | None) -> str:
     study = study_truth()[CE]
-    from scipy.stats import wilcoxon
-
     from doe.engine import EngineSettings
 
     by_seed = raw.pivot(index="seed", columns="variant", values="best_true_ce")
@@ -63,12 +68,7 @@ def report(raw: pd.DataFrame, command: str, runtime_s: float | None) -> str:
     for variant, group in raw.groupby("variant", sort=False):
         best = group.sort_values("seed")["best_true_ce"].to_numpy()
         lo, mid, hi = np.percentile(best, [25, 50, 75])
-        paired = "-"
-        if variant != "default" and "default" in by_seed:
-            diff = (by_seed[variant] - by_seed["default"]).dropna().to_numpy()
-            p = wilcoxon(diff).pvalue if np.any(diff != 0) else 1.0
-            paired = (f"{diff.mean():+.2f}; {int((diff > 0).sum())} / {int((diff < 0).sum())}; "
-                      f"p = {p:.3f}")
+        paired = paired_text(by_seed, str(variant))
         rows.append([f"{variant}: {VARIANTS[variant] or 'EngineSettings()'}", len(best), f"{mid:.2f} [{lo:.2f}-{hi:.2f}]",
                      f"{best.mean():.2f}", f"{best.min():.2f}", f"{int((best > study).sum())} of {len(best)}",
                      paired, f"{group['cpu_s_per_suggest'].median():.2f}"])

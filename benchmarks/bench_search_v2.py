@@ -33,7 +33,14 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.bench_sample_efficiency import config_part_a
-from benchmarks.common import RESULTS, command_line, header, markdown_table, single_thread
+from benchmarks.common import (
+    RESULTS,
+    command_line,
+    header,
+    markdown_table,
+    paired_text,
+    single_thread,
+)
 
 CE = "first_cycle_ce_pct"
 ROUNDS, BATCH = 10, 3
@@ -108,18 +115,12 @@ def run_seed(lab_name: str, variant: str, seed: int) -> dict[str, Any]:
 
 
 def report(raw: pd.DataFrame, lab: str, optimum: float, command: str, runtime_s: float | None) -> str:
-    from scipy.stats import wilcoxon
-
     by_seed = raw.pivot(index="seed", columns="variant", values="best_true_ce")
     rows = []
     for variant, group in raw.groupby("variant", sort=False):
         best = group.sort_values("seed")["best_true_ce"].to_numpy()
         lo, mid, hi = np.percentile(best, [25, 50, 75])
-        paired = "-"
-        if variant != "default" and "default" in by_seed:
-            diff = (by_seed[variant] - by_seed["default"]).dropna().to_numpy()
-            p = wilcoxon(diff).pvalue if np.any(diff != 0) else 1.0
-            paired = f"{diff.mean():+.2f}; {int((diff > 0).sum())} / {int((diff < 0).sum())}; p = {p:.3f}"
+        paired = paired_text(by_seed, str(variant))
         rows.append([f"{variant}: {VARIANTS[variant] or 'EngineSettings()'}", len(best),
                      f"{mid:.2f} [{lo:.2f}-{hi:.2f}]", f"{np.median(optimum - best):.2f}", paired,
                      f"{100 * group['kept_incumbent_labels'].mean():.0f} %", f"{group['solvents_tried'].mean():.1f}",

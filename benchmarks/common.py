@@ -168,6 +168,19 @@ def fmt(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
+def paired_text(by_seed: Any, variant: str, baseline: str = "default") -> str:
+    """``variant`` against ``baseline`` seed by seed (columns of ``by_seed``, one row per seed):
+    mean difference; seeds better / worse; two-sided Wilcoxon signed-rank p ("-" for the
+    baseline itself or when it is missing)."""
+    from scipy.stats import wilcoxon
+
+    if variant == baseline or baseline not in by_seed:
+        return "-"
+    diff = (by_seed[variant] - by_seed[baseline]).dropna().to_numpy()
+    p = wilcoxon(diff).pvalue if np.any(diff != 0) else 1.0
+    return f"{diff.mean():+.2f}; {int((diff > 0).sum())} / {int((diff < 0).sum())}; p = {p:.3f}"
+
+
 def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     for row in rows:

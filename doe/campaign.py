@@ -46,7 +46,7 @@ from doe.domain.records import (
 )
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import REPLICATE_COLUMN, cells_table
-from doe.domain.requests import validate_candidates, validate_fixed
+from doe.domain.requests import require_table, validate_candidates, validate_fixed
 from doe.domain.table import ID_COLUMN, validate_experiments
 from doe.domain.values import is_integer
 from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError, shorten
@@ -55,6 +55,7 @@ from doe.templates import resolve_config
 
 if TYPE_CHECKING:
     from doe.engine import EngineSettings, Surrogates
+    from doe.instruments import FilePreview
     from doe.storage.base import CampaignStore
 
 logger = logging.getLogger(__name__)
@@ -357,7 +358,7 @@ class Campaign:
 
         if not is_integer(n) or not 1 <= n <= MAX_BATCH:
             raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, got {shorten(n)}")
-        _require_table("candidates", candidates, optional=True)
+        require_table("candidates", candidates, optional=True)
         n = int(n)
         config = self.config
         fixed_clean = validate_fixed(fixed, config)
@@ -456,7 +457,7 @@ class Campaign:
         Raises:
             DataError: listing every bad cell; nothing was recorded.
         """
-        _require_table("table", table)
+        require_table("table", table)
         config = self.config
         try:
             clean = validate_experiments(table, config, parameters="optional", ignore_columns=self._ignorable(table))
@@ -494,6 +495,18 @@ class Campaign:
         )
 
     # ------------------------------------------------------------------ results
+    def record_files(self, paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float,
+                     confirm: bool = False) -> FilePreview:
+        """Outcomes computed from cycler files for one experiment (one replicate cell per file;
+        :mod:`doe.instruments`): a preview, recorded only with ``confirm=True``."""
+        from doe.instruments import results_from_files
+
+        preview = results_from_files(paths, experiment_id=experiment_id, active_mass_mg=active_mass_mg,
+                                     outcome_names=self.config.outcome_names)
+        if confirm:
+            self.record(preview.table)
+        return preview
+
     def best(self, n: int = 1) -> pd.DataFrame:
         """The best measured experiments (see :func:`doe.domain.ranking.best`).
 
@@ -582,11 +595,3 @@ def ensure_demo_campaign(storage: str | None = None, name: str = "hfo2-ncm85-dem
     campaign = Campaign.from_config("hfo2-ncm85", storage=storage, name=name, actor="doe-demo")
     campaign.record(load_recipes())
     return campaign
-
-
-def _require_table(argument: str, value: Any, *, optional: bool = False) -> None:
-    """Refuse anything but a DataFrame at the boundary, naming the argument."""
-    if isinstance(value, pd.DataFrame) or (optional and value is None):
-        return
-    raise DataError(f"{argument}: expected a pandas DataFrame with one row per experiment, "
-                    f"got {type(value).__name__}; e.g. pd.DataFrame(rows)")

@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("doe.errors", "doe.paths", "doe.version"),  # leaves: import nothing from doe
     ("doe.domain",),
     ("doe.templates",),  # names of configurations: the domain knows none of them
-    ("doe.engine", "doe.storage", "doe.io", "doe.plots", "doe.simulate", "doe.datasets"),
+    ("doe.engine", "doe.storage", "doe.io", "doe.plots", "doe.simulate", "doe.datasets", "doe.instruments"),
     ("doe.campaign", "doe.auth"),  # auth: accounts and sign-in, beside the campaign
     ("doe.executors",),
     ("doe.runner",),

@@ -18,7 +18,7 @@ from doe.cli.run import simulation_report
 from doe.io import read_table, write_table
 
 PARAMS = VirtualLab(0).config.parameter_names
-COMMANDS = ["init", "suggest", "record", "status", "list", "export", "run", "backup", "restore", "app"]
+COMMANDS = ["init", "suggest", "record", "record-files", "status", "list", "export", "run", "backup", "restore", "app"]
 
 
 @pytest.fixture()

@@ -35,7 +35,7 @@ def test_not_postgres_deselects_every_test_on_a_postgres_database() -> None:
 
 
 @pytest.mark.parametrize("path", ["tests/ui/test_e2e_browser.py", "tests/ui/test_e2e_signin.py",
-                                  "tests/ui/test_e2e_oidc.py"])
+                                  "tests/ui/test_e2e_oidc.py", "tests/ui/test_e2e_cycler.py"])
 def test_the_browser_tests_are_marked_browser_and_slow(path: str) -> None:
     browser = _collect(path)
     assert browser

@@ -124,6 +124,30 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
             click.echo(f"  - {problem}", err=True)
 
 
+@cli.command("record-files")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@campaign_option
+@click.option("--experiment-id", required=True, help="The experiment the cells belong to.")
+@click.option("--active-mass-mg", type=click.FloatRange(min=0, min_open=True), required=True,
+              help="Active cathode mass of each cell (mg).")
+@click.option("--confirm", is_flag=True, help="Record the values (without it: only show what would be recorded).")
+@common_options
+def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_id: str, active_mass_mg: float,
+                 confirm: bool, env: Env) -> None:
+    """Compute outcomes from cycler files of one experiment, one replicate cell per file
+    (BioLogic .mpt text, Neware CSV, Arbin CSV, MACCOR text; rules in the docs)."""
+    campaign = env.campaign(campaign_name)
+    preview = campaign.record_files(files, experiment_id=experiment_id, active_mass_mg=active_mass_mg,
+                                    confirm=confirm)
+    click.echo(preview.read.to_string(index=False))
+    if preview.skipped:
+        click.echo(f"not recorded (no such outcome in the campaign, or not reached yet): {', '.join(preview.skipped)}")
+    if confirm:
+        click.echo(f"campaign {campaign.name!r}: recorded {len(preview.table)} cell(s) of {experiment_id}")
+    else:
+        click.echo("preview only: nothing was recorded; add --confirm to record these values")
+
+
 # ---------------------------------------------------------------------- status / list / export
 @cli.command()
 @campaign_option

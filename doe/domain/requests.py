@@ -61,3 +61,11 @@ def validate_candidates(candidates: pd.DataFrame, config: CampaignConfig, fixed:
     if clean.empty:
         raise ProposalError("candidates: no candidate recipe matches the fixed values")
     return clean.reset_index(drop=True)
+
+
+def require_table(argument: str, value: Any, *, optional: bool = False) -> None:
+    """Refuse anything but a DataFrame at the boundary, naming the argument."""
+    if isinstance(value, pd.DataFrame) or (optional and value is None):
+        return
+    raise DataError(f"{argument}: expected a pandas DataFrame with one row per experiment, "
+                    f"got {type(value).__name__}; e.g. pd.DataFrame(rows)")

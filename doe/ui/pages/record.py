@@ -6,7 +6,9 @@ listed; a value that differs from one stored needs an explicit correction."""
 from __future__ import annotations
 
 import io
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -246,6 +248,58 @@ def _upload(handle: resources.CampaignHandle) -> None:
         st.rerun()
 
 
+def _cycler_files(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
+    st.subheader("Cycler files")
+    st.caption("Cycling exports of one experiment's cells (BioLogic .mpt text, Neware CSV, Arbin CSV, MACCOR "
+               "text), one replicate cell per file: the first-cycle capacities and CE are computed from them, and "
+               "the retention once a file reaches cycle 200. Preview first; nothing is recorded until you record.")
+    ids = history[ID_COLUMN].astype(str).tolist()
+    if not ids:
+        st.info("No experiment yet: plan a batch first.")
+        return
+    with st.form("cycler_files"):
+        experiment = st.selectbox("Experiment", ids, key=state.CYCLER_EXPERIMENT)
+        mass = st.number_input("Active cathode mass per cell (mg)", min_value=0.0, value=0.0, step=0.1,
+                               format="%.3f", key=state.CYCLER_MASS)
+        uploads = st.file_uploader("Cycler files", type=["mpt", "csv", "txt"], accept_multiple_files=True,
+                                   key=state.CYCLER_FILES)
+        preview_clicked = st.form_submit_button("Preview")
+        record_clicked = st.form_submit_button("Record these values")
+    if not (preview_clicked or record_clicked):
+        return
+    if not uploads:
+        st.warning("Choose the cycler files of the experiment's cells.")
+        return
+    if mass <= 0:
+        st.warning("Active cathode mass: enter the mass of each cell in mg (more than 0).")
+        return
+    person = components.require("record")
+    if person is None:
+        return
+    with tempfile.TemporaryDirectory(prefix="doe-cycler-") as folder, \
+            components.guard("reading the cycler files") as reading, handle.acting(person) as campaign:
+        paths = []
+        for k, upload in enumerate(uploads):  # user file names: never a path
+            path = Path(folder) / components.file_name(upload.name)
+            if path.exists():  # two uploads with one name: still one cell each
+                path = path.with_name(f"{path.stem}_{k + 1}{path.suffix}")
+            path.write_bytes(upload.getvalue())
+            paths.append(path)
+        preview = campaign.record_files(paths, experiment_id=str(experiment), active_mass_mg=float(mass),
+                                        confirm=record_clicked)
+    if not reading.ok:
+        return
+    st.dataframe(preview.read.assign(file=[u.name for u in uploads]), hide_index=True)
+    if preview.skipped:
+        st.caption(components.plain("Not recorded (no such outcome, or not reached yet): "
+                                    + ", ".join(preview.skipped)))
+    if record_clicked:
+        components.flash("success", f"Recorded {len(uploads)} cell(s) of {experiment} from the cycler files.")
+        st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
+        st.rerun()
+    st.info("Preview only: nothing was recorded. Press 'Record these values' to record them.")
+
+
 def _history_columns(config: CampaignConfig) -> dict[str, Any]:
     columns: dict[str, Any] = {}
     for p in config.parameters:
@@ -277,34 +331,29 @@ def _replicates(handle: resources.CampaignHandle, config: CampaignConfig, histor
     for o in config.outcome_names:
         unit = config.unit_of(o)
         columns[o] = st.column_config.NumberColumn(o + (f" [{unit}]" if unit else ""), format="%.4g")
-    version = st.session_state.get(GRID_VERSION, 0)
-    template = replicate_template(config)
-    template.index = pd.RangeIndex(1, len(template) + 1)
-    edited = st.data_editor(template, num_rows="dynamic", column_config=columns,
-                            key=f"{state.REPLICATE_EDITOR}_{version}")
-    if st.button("Record these cells"):
-        rows = filled_rows(edited)
-        if rows.empty:
-            st.info("Nothing to record: the table is empty.")
-            return
-        if _record(handle, rows, "the replicate cells"):
-            st.rerun()
+    _entry_table(handle, replicate_template(config), columns, state.REPLICATE_EDITOR, "Record these cells",
+                 "the replicate cells")
 
 
 def _add_history(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
     st.subheader("Add historical experiments")
     st.caption("Experiments done before (or outside) this campaign: every parameter, the outcomes measured.")
-    version = st.session_state.get(GRID_VERSION, 0)
-    template = history_template(config)
+    _entry_table(handle, history_template(config), _history_columns(config), state.HISTORY_EDITOR,
+                 "Add these experiments", "the historical experiments")
+
+
+def _entry_table(handle: resources.CampaignHandle, template: pd.DataFrame, columns: dict[str, Any], key: str,
+                 button: str, what: str) -> None:
+    """An empty table to fill in and the button that records its filled rows."""
     template.index = pd.RangeIndex(1, len(template) + 1)
-    edited = st.data_editor(template, num_rows="dynamic", column_config=_history_columns(config),
-                            key=f"{state.HISTORY_EDITOR}_{version}")
-    if st.button("Add these experiments"):
+    edited = st.data_editor(template, num_rows="dynamic", column_config=columns,
+                            key=f"{key}_{st.session_state.get(GRID_VERSION, 0)}")
+    if st.button(button):
         rows = filled_rows(edited)
         if rows.empty:
-            st.info("Nothing to add: the table is empty.")
+            st.info("Nothing to record: the table is empty.")
             return
-        if _record(handle, rows, "the historical experiments"):
+        if _record(handle, rows, what):
             st.rerun()
 
 
@@ -324,6 +373,7 @@ def render() -> None:
     _replicates(handle, config, history)
     _fail(handle, history)
     _upload(handle)
+    _cycler_files(handle, history)
     _add_history(handle, config)
 
 

@@ -1,0 +1,245 @@
+"""Galvanostatic cycling files: per-cycle capacities and the outcomes computed from them.
+
+Formats (text exports, read with pandas; ``detect_format`` looks at the name and first lines):
+
+- ``biologic_mpt``: EC-Lab "Export as text" (``.mpt``): the ``EC-Lab ASCII FILE`` header block
+  with ``Nb header lines : N``, then tab-separated columns including ``cycle number``,
+  ``Q charge/mA.h`` and ``Q discharge/mA.h``; a decimal comma (French or German Windows) is
+  read as well.
+- ``neware_csv``: Neware BTSDA "cycle" sheet exported as CSV: ``Cycle Index``,
+  ``Chg. Cap.(mAh)``, ``DChg. Cap.(mAh)``.
+- ``arbin_csv``: Arbin MITS Pro / MITS 8 channel export: ``Cycle_Index``,
+  ``Charge_Capacity(Ah)``, ``Discharge_Capacity(Ah)`` (cumulative within the cycle).
+- ``maccor_txt``: MACCOR text export: a header line, then tab-separated ``Cyc#``, ``Step``,
+  ``Amp-hr`` (per step) and ``State`` (``C`` charge, ``D`` discharge, ``R`` rest).
+
+Rules (the same for every format):
+
+- a cycle's charge (discharge) capacity is the largest charge (discharge) capacity the file
+  reports within that cycle: the counters of these instruments accumulate within a cycle (or
+  within a step, MACCOR) and restart, so the largest value is the half-cycle's total;
+- cycles are numbered as the instrument numbers them, shifted so that the first cycle with
+  a charge is cycle 1 (EC-Lab counts from 0);
+- per gram: capacity in mAh divided by the active mass in g (``active_mass_mg / 1000``);
+- first-cycle Coulombic efficiency = first discharge / first charge x 100 (cathode: charge
+  first);
+- capacity retention at cycle n = discharge capacity at n / discharge capacity at the
+  reference cycle x 100.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from doe.errors import DataError
+
+CyclingFormat = Literal["biologic_mpt", "neware_csv", "arbin_csv", "maccor_txt"]
+FORMATS: tuple[CyclingFormat, ...] = ("biologic_mpt", "neware_csv", "arbin_csv", "maccor_txt")
+MAX_FILE_BYTES = 50_000_000
+
+
+class InstrumentFileError(DataError):
+    """An instrument file that cannot be read; the message names the file and the problem."""
+
+
+def read_text(path: Path) -> str:
+    """The text of an instrument file (UTF-8 or Windows-1252), refusing empty, huge and binary files."""
+    if not path.is_file():
+        raise InstrumentFileError(f"{path.name}: no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InstrumentFileError(f"{path.name}: the file is empty")
+    if size > MAX_FILE_BYTES:
+        raise InstrumentFileError(f"{path.name}: {size / 1e6:.0f} MB is over the {MAX_FILE_BYTES / 1e6:.0f} MB limit")
+    raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise InstrumentFileError(f"{path.name}: a binary file; export it as text from the instrument's software")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InstrumentFileError(f"{path.name}: not readable as text")  # pragma: no cover - cp1252 decodes all bytes
+
+
+def detect_format(path: str | Path) -> CyclingFormat:
+    """The cycling format of ``path`` from its name and first lines (see the module docstring)."""
+    path = Path(path)
+    head = read_text(path)[:4000]
+    if head.startswith("EC-Lab ASCII FILE"):
+        return "biologic_mpt"
+    first = head.splitlines()[0] if head else ""
+    if "Cycle Index" in first and "Chg. Cap.(mAh)" in first:
+        return "neware_csv"
+    if "Cycle_Index" in first and "Charge_Capacity(Ah)" in first:
+        return "arbin_csv"
+    if "Cyc#" in head and "Amp-hr" in head:
+        return "maccor_txt"
+    raise InstrumentFileError(
+        f"{path.name}: not a cycling export doe reads (BioLogic .mpt text, Neware CSV, Arbin CSV or MACCOR "
+        "text); check the file or export it again")
+
+
+def _numbers(frame: pd.DataFrame, name: Path, columns: dict[str, str]) -> pd.DataFrame:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InstrumentFileError(f"{name.name}: missing column(s) {missing}; found {list(frame.columns)[:12]}")
+    out = pd.DataFrame({new: pd.to_numeric(frame[old], errors="coerce") for old, new in columns.items()})
+    missing_rows = np.flatnonzero(out.isna().any(axis=1).to_numpy())
+    if len(missing_rows):
+        raise InstrumentFileError(
+            f"{name.name}: a value that is not a number in data row {int(missing_rows[0]) + 1} (truncated file?)")
+    return out
+
+
+def _read_mpt(path: Path, text: str) -> pd.DataFrame:
+    match = re.search(r"Nb header lines\s*:\s*(\d+)", text[:4000])
+    if match is None:
+        raise InstrumentFileError(f"{path.name}: the EC-Lab header has no 'Nb header lines' line")
+    skip = int(match.group(1)) - 1
+    lines = text.splitlines()
+    if len(lines) <= skip + 1:
+        raise InstrumentFileError(f"{path.name}: no data after the {skip + 1}-line header (truncated file?)")
+    body = "\n".join(lines[skip:])
+    frame = pd.read_csv(io.StringIO(body), sep="\t", decimal="," if _decimal_comma(lines[skip + 1]) else ".")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return _numbers(frame, path, {"cycle number": "cycle", "Q charge/mA.h": "charge_mah",
+                                  "Q discharge/mA.h": "discharge_mah"})
+
+
+def _decimal_comma(line: str) -> bool:
+    fields = line.split("\t")
+    return any(re.fullmatch(r"-?\d+,\d+(E[-+]?\d+)?", f.strip()) for f in fields)
+
+
+def _read_neware(path: Path, text: str) -> pd.DataFrame:
+    frame = pd.read_csv(io.StringIO(text))
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return _numbers(frame, path, {"Cycle Index": "cycle", "Chg. Cap.(mAh)": "charge_mah",
+                                  "DChg. Cap.(mAh)": "discharge_mah"})
+
+
+def _read_arbin(path: Path, text: str) -> pd.DataFrame:
+    frame = pd.read_csv(io.StringIO(text))
+    frame.columns = [str(c).strip() for c in frame.columns]
+    out = _numbers(frame, path, {"Cycle_Index": "cycle", "Charge_Capacity(Ah)": "charge_mah",
+                                 "Discharge_Capacity(Ah)": "discharge_mah"})
+    out[["charge_mah", "discharge_mah"]] *= 1000.0
+    return out
+
+
+def _read_maccor(path: Path, text: str) -> pd.DataFrame:
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("Rec#") or "Cyc#" in line.split("\t")), None)
+    if start is None:
+        raise InstrumentFileError(f"{path.name}: no MACCOR column header (Rec#, Cyc#, ...)")
+    frame = pd.read_csv(io.StringIO("\n".join(lines[start:])), sep="\t")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if "State" not in frame.columns:
+        raise InstrumentFileError(f"{path.name}: missing column 'State' (C charge, D discharge)")
+    state = frame["State"].astype(str).str.strip()
+    numbers = _numbers(frame, path, {"Cyc#": "cycle", "Amp-hr": "capacity_ah"})
+    capacity = numbers["capacity_ah"] * 1000.0
+    return pd.DataFrame({"cycle": numbers["cycle"], "charge_mah": np.where(state == "C", capacity, 0.0),
+                         "discharge_mah": np.where(state == "D", capacity, 0.0)})
+
+
+_READERS = {"biologic_mpt": _read_mpt, "neware_csv": _read_neware, "arbin_csv": _read_arbin,
+            "maccor_txt": _read_maccor}
+
+
+def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
+                 file_format: CyclingFormat | None = None) -> pd.DataFrame:
+    """Per-cycle charge and discharge capacity of a cycling file.
+
+    Args:
+        path: the exported file.
+        active_mass_mg: active material mass of the cell; adds ``*_mah_per_g`` columns.
+        file_format: one of :data:`FORMATS` (default: detected).
+
+    Returns:
+        One row per cycle: ``cycle`` (from 1), ``charge_capacity_mah``,
+        ``discharge_capacity_mah`` and, with a mass, ``charge_capacity_mah_per_g`` and
+        ``discharge_capacity_mah_per_g``.
+
+    Raises:
+        InstrumentFileError: unknown format, missing columns, a truncated file, no cycle, or a
+            mass that is not a positive number.
+    """
+    path = Path(path)
+    mass_g = _mass_g(active_mass_mg, path)
+    kind = file_format or detect_format(path)
+    if kind not in _READERS:
+        raise InstrumentFileError(f"{path.name}: file_format must be one of {list(FORMATS)}, got {kind!r}")
+    points = _READERS[kind](path, read_text(path))
+    grouped = points.groupby("cycle", sort=True)[["charge_mah", "discharge_mah"]].max()
+    grouped = grouped[(grouped["charge_mah"] > 0) | (grouped["discharge_mah"] > 0)]
+    if grouped.empty:
+        raise InstrumentFileError(f"{path.name}: no cycle with a charge or discharge capacity")
+    charged = grouped.index[grouped["charge_mah"] > 0]
+    first = charged[0] if len(charged) else grouped.index[0]
+    grouped = grouped.loc[grouped.index >= first]
+    table = pd.DataFrame({"cycle": (grouped.index - first + 1).astype(int),
+                          "charge_capacity_mah": grouped["charge_mah"].to_numpy(dtype=float),
+                          "discharge_capacity_mah": grouped["discharge_mah"].to_numpy(dtype=float)})
+    if mass_g is not None:
+        table["charge_capacity_mah_per_g"] = table["charge_capacity_mah"] / mass_g
+        table["discharge_capacity_mah_per_g"] = table["discharge_capacity_mah"] / mass_g
+    return table.reset_index(drop=True)
+
+
+def _mass_g(active_mass_mg: float | None, path: Path) -> float | None:
+    if active_mass_mg is None:
+        return None
+    if isinstance(active_mass_mg, bool) or not isinstance(active_mass_mg, int | float) \
+            or not math.isfinite(active_mass_mg) or active_mass_mg <= 0:
+        raise InstrumentFileError(f"{path.name}: active_mass_mg must be a positive number of milligrams, "
+                                  f"got {active_mass_mg!r}")
+    return float(active_mass_mg) / 1000.0
+
+
+def cycling_outcomes(path: str | Path, *, active_mass_mg: float, reference_cycle: int = 1,
+                     retention_cycle: int = 200, file_format: CyclingFormat | None = None) -> pd.Series:
+    """The outcomes a campaign records, computed from a cycling file by the module's rules.
+
+    Returns:
+        ``first_cycle_charge_capacity_mah_per_g``, ``first_cycle_discharge_capacity_mah_per_g``,
+        ``first_cycle_ce_pct``, ``capacity_retention_pct`` (at ``retention_cycle``, relative to
+        ``reference_cycle``; NaN while the file stops before it: a retention after 50 cycles is
+        not a retention after 200), ``last_cycle`` and ``retention_at_last_cycle_pct``;
+        :func:`retention_curve` gives every cycle.
+    """
+    path = Path(path)
+    table = read_cycling(path, active_mass_mg=active_mass_mg, file_format=file_format)
+    first = table.iloc[0]
+    if first["charge_capacity_mah"] <= 0:
+        raise InstrumentFileError(f"{path.name}: the first cycle has no charge capacity")
+    curve = retention_curve(table, reference_cycle=reference_cycle, name=path.name)
+    return pd.Series({
+        "first_cycle_charge_capacity_mah_per_g": float(first["charge_capacity_mah_per_g"]),
+        "first_cycle_discharge_capacity_mah_per_g": float(first["discharge_capacity_mah_per_g"]),
+        "first_cycle_ce_pct": float(100.0 * first["discharge_capacity_mah"] / first["charge_capacity_mah"]),
+        "capacity_retention_pct": float(curve[retention_cycle]) if retention_cycle in curve.index else math.nan,
+        "last_cycle": int(table["cycle"].iloc[-1]),
+        "retention_at_last_cycle_pct": float(curve.iloc[-1]),
+    })
+
+
+def retention_curve(table: pd.DataFrame, *, reference_cycle: int = 1, name: str = "file") -> pd.Series:
+    """Capacity retention (%) at each cycle of a :func:`read_cycling` table, indexed by cycle."""
+    by_cycle = table.set_index("cycle")["discharge_capacity_mah"]
+    if reference_cycle not in by_cycle.index or by_cycle[reference_cycle] <= 0:
+        raise InstrumentFileError(f"{name}: reference_cycle {reference_cycle} has no discharge capacity "
+                                  f"(cycles {int(by_cycle.index.min())} to {int(by_cycle.index.max())})")
+    return (100.0 * by_cycle / by_cycle[reference_cycle]).rename("capacity_retention_pct")
+
+
+__all__ = ["FORMATS", "CyclingFormat", "InstrumentFileError", "cycling_outcomes", "detect_format",
+           "read_cycling", "retention_curve"]

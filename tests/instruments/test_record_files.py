@@ -1,0 +1,93 @@
+"""Cycler files recorded into a campaign (real SQLite file), through the API and the ``doe`` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from doe.campaign import Campaign
+from doe.instruments import InstrumentFileError
+from doe.instruments.synthetic import fade_curve, write_cycling_file
+
+MASS_MG = 11.5
+
+
+def _cells(folder: Path, ces: list[float]) -> list[Path]:
+    paths = []
+    for k, ce in enumerate(ces):
+        charge, discharge = fade_curve(12, first_charge_mah_per_g=220.0, first_ce_pct=ce)
+        fmt = ["biologic_mpt", "neware_csv", "arbin_csv"][k % 3]
+        paths.append(write_cycling_file(folder / f"cell_{'ABC'[k]}.{ 'mpt' if k % 3 == 0 else 'csv'}", fmt,  # type: ignore[arg-type]
+                                        charge * MASS_MG / 1000, discharge * MASS_MG / 1000))
+    return paths
+
+
+def _campaign(tmp_path: Path) -> Campaign:
+    campaign = Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{tmp_path / 'lab.sqlite3'}", name="cells",
+                                    actor="test")
+    campaign.suggest(2)
+    campaign.accept()
+    return campaign
+
+
+def test_a_preview_records_nothing_and_confirm_records_one_cell_per_file(tmp_path: Path) -> None:
+    campaign = _campaign(tmp_path)
+    first = campaign.history()["experiment_id"].iloc[0]
+    paths = _cells(tmp_path, [89.0, 90.0, 91.5])
+    preview = campaign.record_files(paths, experiment_id=first, active_mass_mg=MASS_MG)
+    assert preview.table["replicate"].tolist() == ["cell_A", "cell_B", "cell_C"]
+    assert preview.table["first_cycle_ce_pct"].tolist() == pytest.approx([89.0, 90.0, 91.5], rel=1e-6)
+    assert "capacity_retention_pct" in preview.skipped  # 12 cycles do not reach cycle 200
+    assert campaign.measurements().empty
+
+    campaign.record_files(paths, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    row = campaign.history().set_index("experiment_id").loc[first]
+    assert row["status"] == "completed"
+    assert row["first_cycle_ce_pct"] == pytest.approx((89.0 + 90.0 + 91.5) / 3, rel=1e-6)
+    assert row["first_cycle_ce_pct_n"] == 3
+    assert row["first_cycle_discharge_capacity_mah_per_g"] == pytest.approx(220.0 * 0.9017, rel=1e-3)
+    assert pd.isna(row["capacity_retention_pct"])
+    # the same files again change nothing
+    campaign.record_files(paths, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    assert len(campaign.measurements()) == 6
+
+
+def test_a_bad_file_records_nothing(tmp_path: Path) -> None:
+    campaign = _campaign(tmp_path)
+    first = campaign.history()["experiment_id"].iloc[0]
+    good = _cells(tmp_path, [90.0])
+    bad = tmp_path / "cracked_pellet.csv"
+    bad.write_text("Cycle Index,Chg. Cap.(mAh),DChg. Cap.(mAh)\n1,2.5,")
+    with pytest.raises(InstrumentFileError, match=r"cracked_pellet\.csv"):
+        campaign.record_files([*good, bad], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    assert campaign.measurements().empty
+
+
+def test_doe_record_files_previews_then_records(tmp_path: Path) -> None:
+    campaign = _campaign(tmp_path)
+    first = campaign.history()["experiment_id"].iloc[0]
+    paths = [str(p) for p in _cells(tmp_path, [88.0, 90.0])]
+    env = {**os.environ, "DOE_DATABASE_URL": campaign.storage_url, "DOE_HOME": str(tmp_path / "home"),
+           "DOE_ACTOR": "cli-test"}
+
+    def doe(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "doe.cli", *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    shown = doe("record-files", *paths, "--campaign", "cells", "--experiment-id", first, "--active-mass-mg", "11.5")
+    assert shown.returncode == 0, shown.stderr
+    assert "preview only: nothing was recorded" in shown.stdout and "88" in shown.stdout
+    assert Campaign.load("cells", storage=campaign.storage_url).measurements().empty
+    done = doe("record-files", *paths, "--campaign", "cells", "--experiment-id", first, "--active-mass-mg", "11.5",
+               "--confirm")
+    assert done.returncode == 0, done.stderr
+    assert f"recorded 2 cell(s) of {first}" in done.stdout
+    history = Campaign.load("cells", storage=campaign.storage_url).history().set_index("experiment_id")
+    assert history.loc[first, "first_cycle_ce_pct"] == pytest.approx(89.0, rel=1e-6)
+    zero = doe("record-files", paths[0], "--campaign", "cells", "--experiment-id", first, "--active-mass-mg", "0")
+    assert zero.returncode != 0 and "--active-mass-mg" in zero.stderr

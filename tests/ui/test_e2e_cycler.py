@@ -1,0 +1,75 @@
+"""Cycler files through the Record page in a real browser: drop two cells' files, preview the
+computed values (nothing stored), record them (one replicate cell per file)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from doe.campaign import Campaign
+from doe.instruments.synthetic import fade_curve, write_cycling_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from streamlit_server import RUN_COUNTER, chromium, click, open_record_page, settled, streamlit_app
+
+STEP_MS = 120_000
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
+    folder = tmp_path_factory.mktemp("e2e-cycler")
+    db_url = f"sqlite:///{folder / 'cycler.sqlite3'}"
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name="cells", actor="fixture")
+    campaign.suggest(2)
+    campaign.accept()
+    env = {**os.environ, "DOE_DATABASE_URL": db_url, "DOE_HOME": str(folder / "home"),
+           "DOE_ENGINE_SETTINGS": "fast", "DOE_ACTOR": "Cy Cler"}
+    with streamlit_app(folder, env) as base:
+        yield base, db_url, folder
+
+
+def test_cycler_files_preview_then_record(server: tuple[str, str, Path]) -> None:
+    from playwright.sync_api import expect
+
+    base, db_url, folder = server
+    files = []
+    for name, ce in (("cell A <b>*1*.mpt", 89.0), ("cell_B.csv", 91.0)):
+        charge, discharge = fade_curve(8, first_charge_mah_per_g=220.0, first_ce_pct=ce)
+        kind = "biologic_mpt" if name.endswith(".mpt") else "neware_csv"
+        files.append(str(write_cycling_file(folder / name, kind, charge * 0.0115, discharge * 0.0115)))  # type: ignore[arg-type]
+    first = Campaign.load("cells", storage=db_url).history()["experiment_id"].iloc[0]
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+        context.add_init_script(RUN_COUNTER)
+        page = context.new_page()
+        page.set_default_timeout(STEP_MS)
+        expect.set_options(timeout=STEP_MS)
+        try:
+            page.goto(base)
+            settled(page)
+            open_record_page(page, "cells")
+            form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
+            form.get_by_label("Active cathode mass per cell (mg)").fill("11.5")
+            form.locator("input[type=file]").set_input_files(files)
+            expect(form.get_by_text("cell_B.csv")).to_be_visible()
+            click(page, form.get_by_role("button", name="Preview"))
+            expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="Preview only")).to_be_visible()
+            preview = page.get_by_test_id("stDataFrame").filter(has_text="first_cycle_ce_pct")
+            expect(preview.last).to_be_visible()
+            assert Campaign.load("cells", storage=db_url).measurements().empty
+
+            click(page, form.get_by_role("button", name="Record these values"))
+            expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 2 cell(s) of {first}")
+            assert not page.get_by_test_id("stException").count()
+        finally:
+            context.close()
+    history = Campaign.load("cells", storage=db_url).history().set_index("experiment_id")
+    assert history.loc[first, "first_cycle_ce_pct"] == pytest.approx(90.0, rel=1e-6)
+    assert history.loc[first, "first_cycle_ce_pct_n"] == 2
+    cells = Campaign.load("cells", storage=db_url).measurements()
+    assert sorted(cells["replicate"].unique()) == ["cell_A_b_1_", "cell_B"]
