@@ -21,8 +21,6 @@ from doe.ui.tables import problems_frame
 
 logger = logging.getLogger(__name__)
 
-ACTOR_ENV = "DOE_ACTOR"
-
 # Characters that start Markdown (emphasis, code, links, images, math, tables, headings, Streamlit's
 # ``:color[...]`` and ``:icon:`` directives), raw HTML or an entity, or a bare URL or e-mail autolink.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_~\[\]()<>{}$:&|#@!=^])")

@@ -22,6 +22,7 @@ import streamlit as st
 from doe.auth.accounts import Accounts, AuthError
 from doe.domain.access import Identity
 from doe.ui import state
+from doe.ui.components import plain
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def signed_in(url: str) -> Identity | None:
         try:
             identity = store.sso_identity(_sso_user_email())
         except AuthError as err:
-            st.error(str(err))
+            st.error(plain(err))
             st.button("Sign out", on_click=st.logout, key=state.SIGN_OUT)
             st.stop()
         st.session_state[state.IDENTITY] = identity
@@ -109,7 +110,7 @@ def sign_in_page() -> None:
         identity = store.authenticate(username.strip(), password)
     except AuthError as err:
         logger.info("refused sign-in for %r", username[:80])
-        st.error(str(err))
+        st.error(plain(err))
         return
     st.session_state[state.USER] = identity.username
     st.session_state.pop(state.SIGN_IN_PASSWORD, None)
@@ -128,9 +129,9 @@ def sign_out() -> None:
 def sidebar_account(identity: Identity) -> None:
     """Who is signed in, and the sign-out button (inside the sidebar)."""
     if identity.source == "open":
-        st.caption(f"Acting as {identity.username} (no sign-in: local use)")
+        st.caption(f"Acting as {plain(identity.username)} (no sign-in: local use)")
         return
-    st.caption(f"Signed in as {identity.username} ({identity.role})")
+    st.caption(f"Signed in as {plain(identity.username)} ({identity.role})")
     st.button("Sign out", on_click=sign_out, key=state.SIGN_OUT)
 
 

@@ -591,3 +591,13 @@ def test_doe_actor_is_the_person_acting_in_local_use(
     _button(at, "Create campaign").click().run()
     _no_exception(at)
     assert set(Campaign.load("by-env-actor", storage=db_url).audit()["actor"]) == {"Env Person"}
+
+
+def test_the_name_of_the_person_acting_is_plain_text(
+        start: Start, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOE_ACTOR", f"{HOSTILE} ada@lab.example")
+    at = start()
+    acting = [str(c.value) for c in at.sidebar.caption if "Acting as" in str(c.value)]
+    assert [_shown(a) for a in acting] == [f"Acting as {HOSTILE} ada@lab.example (no sign-in: local use)"]
+    assert not _ACTIVE_MARKDOWN.search(acting[0])
+    assert f"ada{WORD_JOINER}\\@lab" in acting[0]  # the e-mail address is not made a link
