@@ -21,6 +21,7 @@ import pytest
 
 from doe.campaign import Campaign
 from doe.ui.components import WORD_JOINER
+from doe.ui.tables import record_grid
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from streamlit_server import RUN_COUNTER, chromium, pick_option, runs, settled, streamlit_app
@@ -160,10 +161,12 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         filled["capacity_retention_pct"] = [63.0, 66.5]
         results = tmp_path / "results.csv"
         results.write_bytes(table_bytes(filled.drop(columns=["failed", "failure_reason"]), "csv"))
-        page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(results))
+        # (the page has a second uploader, for cycler files: take the results file's)
+        uploader = page.get_by_test_id("stFileUploader").filter(has_text="Results file")
+        uploader.locator("input[type=file]").set_input_files(str(results))
         # The upload is an HTTP request of its own: the file's chip offers "Remove" (not "Cancel
         # upload") once it has landed, and only then does the form hold the file.
-        page.get_by_test_id("stFileUploader").get_by_label("Remove results.csv").wait_for()
+        uploader.get_by_label("Remove results.csv").wait_for()
         before = runs(page)
         page.get_by_role("button", name="Record the file").click()
         settled(page, after=before)
@@ -323,18 +326,32 @@ def test_hostile_names_and_texts_render_as_plain_text_and_fetch_nothing(
 
 
 # ---------------------------------------------------------------------------------- no lost edits
+_ACTIVE_CELL = ("() => { const id = (document.activeElement || {}).id || '';"
+                " const m = id.match(/^glide-cell-(\\d+)-(\\d+)$/); return m ? [+m[1], +m[2]] : null; }")
+
+
 def _type_in_grid(page: object, row: int, column: int, value: str) -> None:
-    """Type ``value`` into the Record grid's cell (``row``, ``column``), both from 0, the index
-    column not counted: click the row's first cell, move right with the keyboard, Enter opens
-    the cell's editor, fill it, Enter saves it."""
+    """Type ``value`` into the Record grid's cell (``row``, ``column``), both from 0 as in the
+    table handed to the editor (the index column not counted): click the row's first cell, move
+    right with the keyboard (one key at a time, each move awaited: the grid focuses the cell
+    it selects, ``glide-cell-<column>-<row>``, the index column being column 0), Enter opens the
+    cell's editor, fill it, Enter saves it."""
     grid = page.get_by_test_id("stDataFrame").first  # type: ignore[attr-defined]
     grid.wait_for()
     box = grid.bounding_box()
     row_px, header_px, index_px = 35, 35, 60
     before = runs(page)
     page.mouse.click(box["x"] + index_px + 40, box["y"] + header_px + row_px * row + row_px / 2)  # type: ignore[attr-defined]
-    for _ in range(column):
+    page.wait_for_function(f"() => ({_ACTIVE_CELL})() !== null")  # type: ignore[attr-defined]
+    target = column + 1
+    while True:
+        current = page.evaluate(f"() => ({_ACTIVE_CELL})()")  # type: ignore[attr-defined]
+        assert current[1] == row, f"the grid selected row {current[1]}, not {row}"
+        if current[0] == target:
+            break
+        assert current[0] < target, f"the grid selected column {current[0]}, past {target}"
         page.keyboard.press("ArrowRight")  # type: ignore[attr-defined]
+        page.wait_for_function(f"c => ({_ACTIVE_CELL})()[0] > c", arg=current[0])  # type: ignore[attr-defined]
     page.keyboard.press("Enter")  # type: ignore[attr-defined]  # opens the cell's editor
     editor = page.locator("#portal input, #portal textarea").first  # type: ignore[attr-defined]
     editor.fill(value)
@@ -352,7 +369,8 @@ def test_typed_values_survive_another_persons_save_and_leaving_warns(
     campaign.suggest(3)
     campaign.accept()
     first, second, _ = campaign.history()["experiment_id"].tolist()
-    ce_column = 3 + len(campaign.config.parameter_names)  # after experiment_id, status, batch_id, parameters
+    shown = record_grid(campaign.history(), campaign.config, "awaiting")
+    ce_column = list(shown.columns).index("first_cycle_ce_pct")
     context_a, page_a = _context(browser)
     context_b, page_b = _context(browser)
     try:
