@@ -336,13 +336,22 @@ def _type_in_grid(page: object, row: int, column: int, value: str) -> None:
     right with the keyboard (one key at a time, each move awaited: the grid focuses the cell
     it selects, ``glide-cell-<column>-<row>``, the index column being column 0), Enter opens the
     cell's editor, fill it, Enter saves it."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     grid = page.get_by_test_id("stDataFrame").first  # type: ignore[attr-defined]
     grid.wait_for()
     box = grid.bounding_box()
     row_px, header_px, index_px = 35, 35, 60
     before = runs(page)
-    page.mouse.click(box["x"] + index_px + 40, box["y"] + header_px + row_px * row + row_px / 2)  # type: ignore[attr-defined]
-    page.wait_for_function(f"() => ({_ACTIVE_CELL})() !== null")  # type: ignore[attr-defined]
+    page.bring_to_front()  # type: ignore[attr-defined]  # (another person's window may be in front)
+    for attempt in range(3):  # a click while the grid still lays out focuses nothing: click again
+        page.mouse.click(box["x"] + index_px + 40, box["y"] + header_px + row_px * row + row_px / 2)  # type: ignore[attr-defined]
+        try:
+            page.wait_for_function(f"() => ({_ACTIVE_CELL})() !== null", timeout=STEP_MS // 6)  # type: ignore[attr-defined]
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     target = column + 1
     while True:
         current = page.evaluate(f"() => ({_ACTIVE_CELL})()")  # type: ignore[attr-defined]
