@@ -160,10 +160,11 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         filled["capacity_retention_pct"] = [63.0, 66.5]
         results = tmp_path / "results.csv"
         results.write_bytes(table_bytes(filled.drop(columns=["failed", "failure_reason"]), "csv"))
-        page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(results))
+        uploader = page.get_by_test_id("stFileUploader").filter(has_text="Results file")
+        uploader.locator("input[type=file]").set_input_files(str(results))
         # The upload is an HTTP request of its own: the file's chip offers "Remove" (not "Cancel
         # upload") once it has landed, and only then does the form hold the file.
-        page.get_by_test_id("stFileUploader").get_by_label("Remove results.csv").wait_for()
+        uploader.get_by_label("Remove results.csv").wait_for()
         before = runs(page)
         page.get_by_role("button", name="Record the file").click()
         settled(page, after=before)
@@ -326,17 +327,30 @@ def test_hostile_names_and_texts_render_as_plain_text_and_fetch_nothing(
 def _type_in_grid(page: object, row: int, column: int, value: str) -> None:
     """Type ``value`` into the Record grid's cell (``row``, ``column``), both from 0, the index
     column not counted: click the row's first cell, move right with the keyboard, Enter opens
-    the cell's editor, fill it, Enter saves it."""
+    the cell's editor, fill it, Enter saves it. On a loaded machine the grid can still be
+    drawing when first clicked: then the editor does not open, and the person clicks again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    settled(page)
     grid = page.get_by_test_id("stDataFrame").first  # type: ignore[attr-defined]
     grid.wait_for()
-    box = grid.bounding_box()
-    row_px, header_px, index_px = 35, 35, 60
-    before = runs(page)
-    page.mouse.click(box["x"] + index_px + 40, box["y"] + header_px + row_px * row + row_px / 2)  # type: ignore[attr-defined]
-    for _ in range(column):
-        page.keyboard.press("ArrowRight")  # type: ignore[attr-defined]
-    page.keyboard.press("Enter")  # type: ignore[attr-defined]  # opens the cell's editor
     editor = page.locator("#portal input, #portal textarea").first  # type: ignore[attr-defined]
+    row_px, header_px, index_px = 35, 35, 60
+    for attempt in range(3):
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + index_px + 40, box["y"] + header_px + row_px * row + row_px / 2)  # type: ignore[attr-defined]
+        for _ in range(column):
+            page.keyboard.press("ArrowRight")  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]  # opens the cell's editor
+        try:
+            editor.wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")  # type: ignore[attr-defined]
+            settled(page)
+    before = runs(page)
     editor.fill(value)
     editor.press("Enter")
     settled(page, after=before)
