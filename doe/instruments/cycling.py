@@ -13,11 +13,18 @@ Formats (text exports, read with pandas; ``detect_format`` looks at the name and
 - ``maccor_txt``: MACCOR text export: a header line, then tab-separated ``Cyc#``, ``Step``,
   ``Amp-hr`` (per step) and ``State`` (``C`` charge, ``D`` discharge, ``R`` rest).
 
+Binary files (read by kept libraries, rules in :mod:`doe.instruments.binary`):
+
+- ``biologic_mpr``: EC-Lab's raw ``.mpr``, through ``galvani`` (``datalab-org-galvani``);
+- ``neware_nda``: Neware ``.nda``/``.ndax``, through ``NewareNDA``.
+
 Rules (the same for every format):
 
 - a cycle's charge (discharge) capacity is the largest charge (discharge) capacity the file
-  reports within that cycle: the counters of these instruments accumulate within a cycle (or
-  within a step, MACCOR) and restart, so the largest value is the half-cycle's total;
+  reports within that cycle: the counters of these instruments accumulate within a cycle and
+  restart, so the largest value is the half-cycle's total. MACCOR's ``Amp-hr`` restarts at
+  every step, so there a half-cycle is the sum of its steps' largest values (a CC step then
+  a CV step is one charge);
 - cycles are numbered as the instrument numbers them, shifted so that the first cycle with
   a charge is cycle 1 (EC-Lab counts from 0);
 - per gram: capacity in mAh divided by the active mass in g (``active_mass_mg / 1000``);
@@ -42,6 +49,10 @@ from doe.errors import DataError
 
 CyclingFormat = Literal["biologic_mpt", "neware_csv", "arbin_csv", "maccor_txt"]
 FORMATS: tuple[CyclingFormat, ...] = ("biologic_mpt", "neware_csv", "arbin_csv", "maccor_txt")
+"""The text exports (the generator in :mod:`doe.instruments.synthetic` writes each of them)."""
+BinaryFormat = Literal["biologic_mpr", "neware_nda"]
+BINARY_FORMATS: tuple[BinaryFormat, ...] = ("biologic_mpr", "neware_nda")
+BINARY_SUFFIXES: dict[str, BinaryFormat] = {".mpr": "biologic_mpr", ".nda": "neware_nda", ".ndax": "neware_nda"}
 MAX_FILE_BYTES = 50_000_000
 
 
@@ -51,16 +62,11 @@ class InstrumentFileError(DataError):
 
 def read_text(path: Path) -> str:
     """The text of an instrument file (UTF-8 or Windows-1252), refusing empty, huge and binary files."""
-    if not path.is_file():
-        raise InstrumentFileError(f"{path.name}: no such file")
-    size = path.stat().st_size
-    if size == 0:
-        raise InstrumentFileError(f"{path.name}: the file is empty")
-    if size > MAX_FILE_BYTES:
-        raise InstrumentFileError(f"{path.name}: {size / 1e6:.0f} MB is over the {MAX_FILE_BYTES / 1e6:.0f} MB limit")
+    check_size(path)
     raw = path.read_bytes()
     if b"\x00" in raw[:4096]:
-        raise InstrumentFileError(f"{path.name}: a binary file; export it as text from the instrument's software")
+        raise InstrumentFileError(f"{path.name}: a binary file that is not .mpr, .nda or .ndax; export it as text "
+                                  "from the instrument's software")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
@@ -69,9 +75,24 @@ def read_text(path: Path) -> str:
     raise InstrumentFileError(f"{path.name}: not readable as text")  # pragma: no cover - cp1252 decodes all bytes
 
 
-def detect_format(path: str | Path) -> CyclingFormat:
+def check_size(path: Path) -> int:
+    """The size of ``path`` in bytes, refusing a missing, empty or huge file."""
+    if not path.is_file():
+        raise InstrumentFileError(f"{path.name}: no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InstrumentFileError(f"{path.name}: the file is empty")
+    if size > MAX_FILE_BYTES:
+        raise InstrumentFileError(f"{path.name}: {size / 1e6:.0f} MB is over the {MAX_FILE_BYTES / 1e6:.0f} MB limit")
+    return size
+
+
+def detect_format(path: str | Path) -> CyclingFormat | BinaryFormat:
     """The cycling format of ``path`` from its name and first lines (see the module docstring)."""
     path = Path(path)
+    if path.suffix.lower() in BINARY_SUFFIXES:
+        check_size(path)
+        return BINARY_SUFFIXES[path.suffix.lower()]
     head = read_text(path)[:4000]
     if head.startswith("EC-Lab ASCII FILE"):
         return "biologic_mpt"
@@ -83,8 +104,8 @@ def detect_format(path: str | Path) -> CyclingFormat:
     if "Cyc#" in head and "Amp-hr" in head:
         return "maccor_txt"
     raise InstrumentFileError(
-        f"{path.name}: not a cycling export doe reads (BioLogic .mpt text, Neware CSV, Arbin CSV or MACCOR "
-        "text); check the file or export it again")
+        f"{path.name}: not a cycling export doe reads (BioLogic .mpt or .mpr, Neware CSV, .nda or .ndax, "
+        "Arbin CSV or MACCOR text); check the file or export it again")
 
 
 def _numbers(frame: pd.DataFrame, name: Path, columns: dict[str, str]) -> pd.DataFrame:
@@ -145,10 +166,18 @@ def _read_maccor(path: Path, text: str) -> pd.DataFrame:
     if "State" not in frame.columns:
         raise InstrumentFileError(f"{path.name}: missing column 'State' (C charge, D discharge)")
     state = frame["State"].astype(str).str.strip()
-    numbers = _numbers(frame, path, {"Cyc#": "cycle", "Amp-hr": "capacity_ah"})
-    capacity = numbers["capacity_ah"] * 1000.0
-    return pd.DataFrame({"cycle": numbers["cycle"], "charge_mah": np.where(state == "C", capacity, 0.0),
-                         "discharge_mah": np.where(state == "D", capacity, 0.0)})
+    numbers = _numbers(frame, path, {"Cyc#": "cycle", "Step": "step", "Amp-hr": "capacity_ah"})
+    # Amp-hr restarts at each step: a half-cycle is the sum of its steps' totals (CC + CV)
+    new_step = (numbers["cycle"].ne(numbers["cycle"].shift()) | numbers["step"].ne(numbers["step"].shift())
+                | state.ne(state.shift()))
+    steps = pd.DataFrame({"cycle": numbers["cycle"], "state": state, "step": new_step.cumsum(),
+                          "capacity_mah": numbers["capacity_ah"] * 1000.0})
+    totals = steps.groupby(["cycle", "step", "state"], sort=False)["capacity_mah"].max().reset_index()
+    charge = totals[totals["state"] == "C"].groupby("cycle")["capacity_mah"].sum()
+    discharge = totals[totals["state"] == "D"].groupby("cycle")["capacity_mah"].sum()
+    cycles = sorted(set(numbers["cycle"]))
+    return pd.DataFrame({"cycle": cycles, "charge_mah": charge.reindex(cycles, fill_value=0.0).to_numpy(),
+                         "discharge_mah": discharge.reindex(cycles, fill_value=0.0).to_numpy()})
 
 
 _READERS = {"biologic_mpt": _read_mpt, "neware_csv": _read_neware, "arbin_csv": _read_arbin,
@@ -156,13 +185,13 @@ _READERS = {"biologic_mpt": _read_mpt, "neware_csv": _read_neware, "arbin_csv": 
 
 
 def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
-                 file_format: CyclingFormat | None = None) -> pd.DataFrame:
+                 file_format: CyclingFormat | BinaryFormat | None = None) -> pd.DataFrame:
     """Per-cycle charge and discharge capacity of a cycling file.
 
     Args:
         path: the exported file.
         active_mass_mg: active material mass of the cell; adds ``*_mah_per_g`` columns.
-        file_format: one of :data:`FORMATS` (default: detected).
+        file_format: one of :data:`FORMATS` or :data:`BINARY_FORMATS` (default: detected).
 
     Returns:
         One row per cycle: ``cycle`` (from 1), ``charge_capacity_mah``,
@@ -176,9 +205,16 @@ def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
     path = Path(path)
     mass_g = _mass_g(active_mass_mg, path)
     kind = file_format or detect_format(path)
-    if kind not in _READERS:
-        raise InstrumentFileError(f"{path.name}: file_format must be one of {list(FORMATS)}, got {kind!r}")
-    points = _READERS[kind](path, read_text(path))
+    if kind in BINARY_FORMATS:
+        from doe.instruments.binary import read_binary
+
+        check_size(path)
+        points = read_binary(path, kind)  # type: ignore[arg-type]
+    elif kind in _READERS:
+        points = _READERS[kind](path, read_text(path))  # type: ignore[index]
+    else:
+        raise InstrumentFileError(f"{path.name}: file_format must be one of {[*FORMATS, *BINARY_FORMATS]}, "
+                                  f"got {kind!r}")
     grouped = points.groupby("cycle", sort=True)[["charge_mah", "discharge_mah"]].max()
     grouped = grouped[(grouped["charge_mah"] > 0) | (grouped["discharge_mah"] > 0)]
     if grouped.empty:
@@ -206,7 +242,7 @@ def _mass_g(active_mass_mg: float | None, path: Path) -> float | None:
 
 
 def cycling_outcomes(path: str | Path, *, active_mass_mg: float, reference_cycle: int = 1,
-                     retention_cycle: int = 200, file_format: CyclingFormat | None = None) -> pd.Series:
+                     retention_cycle: int = 200, file_format: CyclingFormat | BinaryFormat | None = None) -> pd.Series:
     """The outcomes a campaign records, computed from a cycling file by the module's rules.
 
     Returns:
@@ -241,5 +277,5 @@ def retention_curve(table: pd.DataFrame, *, reference_cycle: int = 1, name: str 
     return (100.0 * by_cycle / by_cycle[reference_cycle]).rename("capacity_retention_pct")
 
 
-__all__ = ["FORMATS", "CyclingFormat", "InstrumentFileError", "cycling_outcomes", "detect_format",
+__all__ = ["BINARY_FORMATS", "FORMATS", "BinaryFormat", "CyclingFormat", "InstrumentFileError", "cycling_outcomes", "detect_format",
            "read_cycling", "retention_curve"]
