@@ -25,15 +25,16 @@ that do not depend on the instrument:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
 
 import numpy as np
 import pandas as pd
 
-from doe.instruments.cycling import BINARY_SUFFIXES, BinaryFormat, InstrumentFileError
-
-REST_CURRENT_MA: Final = 1e-6
-"""A current below this (mA, in magnitude) is rest."""
+from doe.instruments.cycling import (
+    BINARY_SUFFIXES,
+    REST_CURRENT_MA,
+    BinaryFormat,
+    InstrumentFileError,
+)
 
 
 def binary_format(path: Path) -> BinaryFormat | None:
@@ -87,13 +88,15 @@ def cycles_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
     if directions.size:
         half = np.concatenate([[0], np.cumsum(directions[1:] != directions[:-1])])
         totals = np.bincount(half, weights=charges_passed)
+        # the charge-weighted mean current: exact for a constant-current step, whatever the sampling
+        current_x_q = np.bincount(half, weights=np.abs(current[active]) * charges_passed)
         signs = directions[np.concatenate([[0], np.flatnonzero(np.diff(half)) + 1])]
-        for sign, total in zip(signs, totals, strict=True):
+        for sign, total, weighted in zip(signs, totals, current_x_q, strict=True):
             if sign > 0:
-                cycles.append([float(len(cycles) + 1), float(total), 0.0])
+                cycles.append([float(len(cycles) + 1), float(total), 0.0, np.nan])
             elif cycles:  # a discharge before the first charge belongs to no cycle
-                cycles[-1][2] = float(total)
-    return pd.DataFrame(cycles, columns=["cycle", "charge_mah", "discharge_mah"])
+                cycles[-1][2:] = [float(total), float(weighted / total) if total > 0 else np.nan]
+    return pd.DataFrame(cycles, columns=["cycle", "charge_mah", "discharge_mah", "discharge_current_ma"])
 
 
 def read_binary(path: Path, file_format: BinaryFormat) -> pd.DataFrame:
@@ -119,4 +122,4 @@ def read_binary(path: Path, file_format: BinaryFormat) -> pd.DataFrame:
     return cycles_from_rows(rows)
 
 
-__all__ = ["REST_CURRENT_MA", "binary_format", "cycles_from_rows", "read_binary"]
+__all__ = ["binary_format", "cycles_from_rows", "read_binary"]

@@ -31,7 +31,8 @@ Rules (the same for every format):
 - first-cycle Coulombic efficiency = first discharge / first charge x 100 (cathode: charge
   first);
 - capacity retention at cycle n = discharge capacity at n / discharge capacity at the
-  reference cycle x 100.
+  reference cycle x 100;
+- rate capability: see :func:`rate_capability` (C-rates from the discharge currents).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ BinaryFormat = Literal["biologic_mpr", "neware_nda"]
 BINARY_FORMATS: tuple[BinaryFormat, ...] = ("biologic_mpr", "neware_nda")
 BINARY_SUFFIXES: dict[str, BinaryFormat] = {".mpr": "biologic_mpr", ".nda": "neware_nda", ".ndax": "neware_nda"}
 MAX_FILE_BYTES = 50_000_000
+REST_CURRENT_MA = 1e-6
+"""A current below this (mA, in magnitude) is rest."""
 
 
 class InstrumentFileError(DataError):
@@ -131,8 +134,17 @@ def _read_mpt(path: Path, text: str) -> pd.DataFrame:
     body = "\n".join(lines[skip:])
     frame = pd.read_csv(io.StringIO(body), sep="\t", decimal="," if _decimal_comma(lines[skip + 1]) else ".")
     frame.columns = [str(c).strip() for c in frame.columns]
-    return _numbers(frame, path, {"cycle number": "cycle", "Q charge/mA.h": "charge_mah",
-                                  "Q discharge/mA.h": "discharge_mah"})
+    out = _numbers(frame, path, {"cycle number": "cycle", "Q charge/mA.h": "charge_mah",
+                                 "Q discharge/mA.h": "discharge_mah"})
+    return _with_discharge_current(out, frame, "I/mA", 1.0)
+
+
+def _with_discharge_current(out: pd.DataFrame, frame: pd.DataFrame, column: str, to_ma: float) -> pd.DataFrame:
+    """Adds ``discharge_current_ma`` (|I| on discharge rows, NaN elsewhere) where the file has ``column``."""
+    if column in frame.columns:
+        current = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float) * to_ma
+        out["discharge_current_ma"] = np.where(current < -REST_CURRENT_MA, -current, np.nan)
+    return out
 
 
 def _decimal_comma(line: str) -> bool:
@@ -153,7 +165,7 @@ def _read_arbin(path: Path, text: str) -> pd.DataFrame:
     out = _numbers(frame, path, {"Cycle_Index": "cycle", "Charge_Capacity(Ah)": "charge_mah",
                                  "Discharge_Capacity(Ah)": "discharge_mah"})
     out[["charge_mah", "discharge_mah"]] *= 1000.0
-    return out
+    return _with_discharge_current(out, frame, "Current(A)", 1000.0)
 
 
 def _read_maccor(path: Path, text: str) -> pd.DataFrame:
@@ -176,8 +188,12 @@ def _read_maccor(path: Path, text: str) -> pd.DataFrame:
     charge = totals[totals["state"] == "C"].groupby("cycle")["capacity_mah"].sum()
     discharge = totals[totals["state"] == "D"].groupby("cycle")["capacity_mah"].sum()
     cycles = sorted(set(numbers["cycle"]))
-    return pd.DataFrame({"cycle": cycles, "charge_mah": charge.reindex(cycles, fill_value=0.0).to_numpy(),
-                         "discharge_mah": discharge.reindex(cycles, fill_value=0.0).to_numpy()})
+    out = pd.DataFrame({"cycle": cycles, "charge_mah": charge.reindex(cycles, fill_value=0.0).to_numpy(),
+                        "discharge_mah": discharge.reindex(cycles, fill_value=0.0).to_numpy()})
+    if "Amps" in frame.columns:  # MACCOR writes the current without a sign: State D is discharge
+        amps = pd.to_numeric(frame["Amps"], errors="coerce").abs() * 1000.0
+        out["discharge_current_ma"] = amps.where(state == "D").groupby(numbers["cycle"]).mean().reindex(cycles).to_numpy()
+    return out
 
 
 _READERS = {"biologic_mpt": _read_mpt, "neware_csv": _read_neware, "arbin_csv": _read_arbin,
@@ -215,7 +231,11 @@ def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
     else:
         raise InstrumentFileError(f"{path.name}: file_format must be one of {[*FORMATS, *BINARY_FORMATS]}, "
                                   f"got {kind!r}")
-    grouped = points.groupby("cycle", sort=True)[["charge_mah", "discharge_mah"]].max()
+    if "discharge_current_ma" not in points.columns:
+        points = points.assign(discharge_current_ma=np.nan)
+    grouped = points.groupby("cycle", sort=True).agg(
+        charge_mah=("charge_mah", "max"), discharge_mah=("discharge_mah", "max"),
+        discharge_current_ma=("discharge_current_ma", "mean"))
     grouped = grouped[(grouped["charge_mah"] > 0) | (grouped["discharge_mah"] > 0)]
     if grouped.empty:
         raise InstrumentFileError(f"{path.name}: no cycle with a charge or discharge capacity")
@@ -224,7 +244,8 @@ def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
     grouped = grouped.loc[grouped.index >= first]
     table = pd.DataFrame({"cycle": (grouped.index - first + 1).astype(int),
                           "charge_capacity_mah": grouped["charge_mah"].to_numpy(dtype=float),
-                          "discharge_capacity_mah": grouped["discharge_mah"].to_numpy(dtype=float)})
+                          "discharge_capacity_mah": grouped["discharge_mah"].to_numpy(dtype=float),
+                          "discharge_current_ma": grouped["discharge_current_ma"].to_numpy(dtype=float)})
     if mass_g is not None:
         table["charge_capacity_mah_per_g"] = table["charge_capacity_mah"] / mass_g
         table["discharge_capacity_mah_per_g"] = table["discharge_capacity_mah"] / mass_g
@@ -242,7 +263,8 @@ def _mass_g(active_mass_mg: float | None, path: Path) -> float | None:
 
 
 def cycling_outcomes(path: str | Path, *, active_mass_mg: float, reference_cycle: int = 1,
-                     retention_cycle: int = 200, file_format: CyclingFormat | BinaryFormat | None = None) -> pd.Series:
+                     retention_cycle: int = 200, one_c_mah_per_g: float | None = None,
+                     file_format: CyclingFormat | BinaryFormat | None = None) -> pd.Series:
     """The outcomes a campaign records, computed from a cycling file by the module's rules.
 
     Returns:
@@ -250,7 +272,9 @@ def cycling_outcomes(path: str | Path, *, active_mass_mg: float, reference_cycle
         ``first_cycle_ce_pct``, ``capacity_retention_pct`` (at ``retention_cycle``, relative to
         ``reference_cycle``; NaN while the file stops before it: a retention after 50 cycles is
         not a retention after 200), ``last_cycle`` and ``retention_at_last_cycle_pct``;
-        :func:`retention_curve` gives every cycle.
+        :func:`retention_curve` gives every cycle. Where the discharges ran at more than one
+        C-rate (:func:`rate_capability`): ``discharge_capacity_mah_per_g_at_<rate>c`` and, with
+        both 0.1C and 1C, ``rate_capability_pct``.
     """
     path = Path(path)
     table = read_cycling(path, active_mass_mg=active_mass_mg, file_format=file_format)
@@ -258,6 +282,7 @@ def cycling_outcomes(path: str | Path, *, active_mass_mg: float, reference_cycle
     if first["charge_capacity_mah"] <= 0:
         raise InstrumentFileError(f"{path.name}: the first cycle has no charge capacity")
     curve = retention_curve(table, reference_cycle=reference_cycle, name=path.name)
+    rates = rate_capability(table, active_mass_mg=active_mass_mg, one_c_mah_per_g=one_c_mah_per_g, name=path.name)
     return pd.Series({
         "first_cycle_charge_capacity_mah_per_g": float(first["charge_capacity_mah_per_g"]),
         "first_cycle_discharge_capacity_mah_per_g": float(first["discharge_capacity_mah_per_g"]),
@@ -265,7 +290,47 @@ def cycling_outcomes(path: str | Path, *, active_mass_mg: float, reference_cycle
         "capacity_retention_pct": float(curve[retention_cycle]) if retention_cycle in curve.index else math.nan,
         "last_cycle": int(table["cycle"].iloc[-1]),
         "retention_at_last_cycle_pct": float(curve.iloc[-1]),
+        **rates,
     })
+
+
+def c_rate_label(rate: float) -> str:
+    """``0.1`` -> ``"0p1"``, ``1.0`` -> ``"1"``: a C-rate as part of an outcome name."""
+    return f"{rate:g}".replace(".", "p")
+
+
+def rate_capability(table: pd.DataFrame, *, active_mass_mg: float, one_c_mah_per_g: float | None = None,
+                    name: str = "file") -> dict[str, float]:
+    """Discharge capacity at each C-rate of a :func:`read_cycling` table, and 1C over 0.1C.
+
+    A cycle's C-rate is its mean discharge current over the 1C current, rounded to one
+    significant figure (0.107 -> 0.1, C/3 -> 0.3); 1C is ``one_c_mah_per_g`` x the active
+    mass per hour, by default the first cycle's discharge capacity per hour. Returns nothing
+    for a file without currents (Neware's cycle sheet) or whose discharges ran at one rate;
+    else ``discharge_capacity_mah_per_g_at_<rate>c`` (the mean over the cycles at that rate,
+    ``0p1`` for 0.1C) and, with both 0.1C and 1C, ``rate_capability_pct`` = capacity at 1C /
+    capacity at 0.1C x 100 %.
+    """
+    if one_c_mah_per_g is None:
+        one_c_ma = float(table["discharge_capacity_mah"].iloc[0])
+    elif isinstance(one_c_mah_per_g, bool) or not isinstance(one_c_mah_per_g, int | float) \
+            or not math.isfinite(one_c_mah_per_g) or one_c_mah_per_g <= 0:
+        raise InstrumentFileError(f"{name}: one_c_mah_per_g must be a positive number, got {one_c_mah_per_g!r}")
+    else:
+        one_c_ma = float(one_c_mah_per_g) * float(active_mass_mg) / 1000.0
+    if "discharge_current_ma" not in table.columns or not one_c_ma > 0:
+        return {}
+    ratio = table["discharge_current_ma"].to_numpy(dtype=float) / one_c_ma
+    rates = [float(f"{r:.0e}") if math.isfinite(r) and r > 0 else math.nan for r in ratio]
+    capacity = table["discharge_capacity_mah_per_g"].to_numpy(dtype=float)
+    by_rate = pd.Series(capacity).groupby(pd.Series(rates)).mean()
+    if len(by_rate) < 2:
+        return {}
+    values = {f"discharge_capacity_mah_per_g_at_{c_rate_label(r)}c": float(v)
+              for r, v in zip(by_rate.index.to_numpy(dtype=float), by_rate.to_numpy(dtype=float), strict=True)}
+    if 0.1 in by_rate.index and 1.0 in by_rate.index:
+        values["rate_capability_pct"] = float(by_rate.loc[1.0] / by_rate.loc[0.1] * 100.0)
+    return values
 
 
 def retention_curve(table: pd.DataFrame, *, reference_cycle: int = 1, name: str = "file") -> pd.Series:
@@ -277,5 +342,16 @@ def retention_curve(table: pd.DataFrame, *, reference_cycle: int = 1, name: str 
     return (100.0 * by_cycle / by_cycle[reference_cycle]).rename("capacity_retention_pct")
 
 
-__all__ = ["BINARY_FORMATS", "FORMATS", "BinaryFormat", "CyclingFormat", "InstrumentFileError", "cycling_outcomes", "detect_format",
-           "read_cycling", "retention_curve"]
+__all__ = [
+    "BINARY_FORMATS",
+    "FORMATS",
+    "BinaryFormat",
+    "CyclingFormat",
+    "InstrumentFileError",
+    "c_rate_label",
+    "cycling_outcomes",
+    "detect_format",
+    "rate_capability",
+    "read_cycling",
+    "retention_curve",
+]
