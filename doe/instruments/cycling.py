@@ -7,7 +7,8 @@ Formats (text exports, read with pandas; ``detect_format`` looks at the name and
   ``Q charge/mA.h`` and ``Q discharge/mA.h``; a decimal comma (French or German Windows) is
   read as well.
 - ``neware_csv``: Neware BTSDA "cycle" sheet exported as CSV: ``Cycle Index``,
-  ``Chg. Cap.(mAh)``, ``DChg. Cap.(mAh)``.
+  ``Chg. Cap.(mAh)``, ``DChg. Cap.(mAh)``; or its "record" sheet (one row per point, with
+  ``Step Index``, ``Step Type`` and ``Current(mA)``), whose capacities restart at every step.
 - ``arbin_csv``: Arbin MITS Pro / MITS 8 channel export: ``Cycle_Index``,
   ``Charge_Capacity(Ah)``, ``Discharge_Capacity(Ah)`` (cumulative within the cycle).
 - ``maccor_txt``: MACCOR text export: a header line, then tab-separated ``Cyc#``, ``Step``,
@@ -22,9 +23,9 @@ Rules (the same for every format):
 
 - a cycle's charge (discharge) capacity is the largest charge (discharge) capacity the file
   reports within that cycle: the counters of these instruments accumulate within a cycle and
-  restart, so the largest value is the half-cycle's total. MACCOR's ``Amp-hr`` restarts at
-  every step, so there a half-cycle is the sum of its steps' largest values (a CC step then
-  a CV step is one charge);
+  restart, so the largest value is the half-cycle's total. MACCOR's ``Amp-hr`` and the
+  capacities of Neware's record sheet restart at every step, so there a half-cycle is the sum
+  of its steps' largest values (a CC step then a CV step is one charge);
 - cycles are numbered as the instrument numbers them, shifted so that the first cycle with
   a charge is cycle 1 (EC-Lab counts from 0);
 - per gram: capacity in mAh divided by the active mass in g (``active_mass_mg / 1000``);
@@ -155,8 +156,36 @@ def _decimal_comma(line: str) -> bool:
 def _read_neware(path: Path, text: str) -> pd.DataFrame:
     frame = pd.read_csv(io.StringIO(text))
     frame.columns = [str(c).strip() for c in frame.columns]
-    return _numbers(frame, path, {"Cycle Index": "cycle", "Chg. Cap.(mAh)": "charge_mah",
-                                  "DChg. Cap.(mAh)": "discharge_mah"})
+    if "Step Type" not in frame.columns:  # the cycle sheet: one row per cycle
+        return _numbers(frame, path, {"Cycle Index": "cycle", "Chg. Cap.(mAh)": "charge_mah",
+                                      "DChg. Cap.(mAh)": "discharge_mah"})
+    # the record sheet: one row per point, capacities restart at every step ("CC Chg", "CV Chg", ...)
+    numbers = _numbers(frame, path, {"Cycle Index": "cycle", "Step Index": "step", "Chg. Cap.(mAh)": "charge_mah",
+                                     "DChg. Cap.(mAh)": "discharge_mah"})
+    step_type = frame["Step Type"].astype(str).str.strip().str.lower()
+    state = pd.Series(np.select([step_type.str.contains("dchg"), step_type.str.contains("chg")], ["D", "C"], "R"),
+                      index=frame.index)
+    current = pd.to_numeric(frame["Current(mA)"], errors="coerce").abs() if "Current(mA)" in frame.columns else None
+    return _sum_of_steps(numbers["cycle"], numbers["step"], state,
+                         numbers["charge_mah"] + numbers["discharge_mah"], current)
+
+
+def _sum_of_steps(cycle: pd.Series, step: pd.Series, state: pd.Series, capacity_mah: pd.Series,
+                  current_ma: pd.Series | None) -> pd.DataFrame:
+    """Per-cycle capacities from counters that restart at every step: a half-cycle is the sum
+    of its steps' largest values (a CC step then a CV step is one charge). ``state`` is C, D or
+    R; ``current_ma`` the current's magnitude, averaged over each cycle's D rows."""
+    new_step = cycle.ne(cycle.shift()) | step.ne(step.shift()) | state.ne(state.shift())
+    steps = pd.DataFrame({"cycle": cycle, "state": state, "step": new_step.cumsum(), "capacity_mah": capacity_mah})
+    totals = steps.groupby(["cycle", "step", "state"], sort=False)["capacity_mah"].max().reset_index()
+    charge = totals[totals["state"] == "C"].groupby("cycle")["capacity_mah"].sum()
+    discharge = totals[totals["state"] == "D"].groupby("cycle")["capacity_mah"].sum()
+    cycles = sorted(set(cycle))
+    out = pd.DataFrame({"cycle": cycles, "charge_mah": charge.reindex(cycles, fill_value=0.0).to_numpy(),
+                        "discharge_mah": discharge.reindex(cycles, fill_value=0.0).to_numpy()})
+    if current_ma is not None:
+        out["discharge_current_ma"] = current_ma.where(state == "D").groupby(cycle).mean().reindex(cycles).to_numpy()
+    return out
 
 
 def _read_arbin(path: Path, text: str) -> pd.DataFrame:
@@ -179,21 +208,9 @@ def _read_maccor(path: Path, text: str) -> pd.DataFrame:
         raise InstrumentFileError(f"{path.name}: missing column 'State' (C charge, D discharge)")
     state = frame["State"].astype(str).str.strip()
     numbers = _numbers(frame, path, {"Cyc#": "cycle", "Step": "step", "Amp-hr": "capacity_ah"})
-    # Amp-hr restarts at each step: a half-cycle is the sum of its steps' totals (CC + CV)
-    new_step = (numbers["cycle"].ne(numbers["cycle"].shift()) | numbers["step"].ne(numbers["step"].shift())
-                | state.ne(state.shift()))
-    steps = pd.DataFrame({"cycle": numbers["cycle"], "state": state, "step": new_step.cumsum(),
-                          "capacity_mah": numbers["capacity_ah"] * 1000.0})
-    totals = steps.groupby(["cycle", "step", "state"], sort=False)["capacity_mah"].max().reset_index()
-    charge = totals[totals["state"] == "C"].groupby("cycle")["capacity_mah"].sum()
-    discharge = totals[totals["state"] == "D"].groupby("cycle")["capacity_mah"].sum()
-    cycles = sorted(set(numbers["cycle"]))
-    out = pd.DataFrame({"cycle": cycles, "charge_mah": charge.reindex(cycles, fill_value=0.0).to_numpy(),
-                        "discharge_mah": discharge.reindex(cycles, fill_value=0.0).to_numpy()})
-    if "Amps" in frame.columns:  # MACCOR writes the current without a sign: State D is discharge
-        amps = pd.to_numeric(frame["Amps"], errors="coerce").abs() * 1000.0
-        out["discharge_current_ma"] = amps.where(state == "D").groupby(numbers["cycle"]).mean().reindex(cycles).to_numpy()
-    return out
+    # Amp-hr restarts at each step; Amps has no sign (State D is discharge)
+    amps = pd.to_numeric(frame["Amps"], errors="coerce").abs() * 1000.0 if "Amps" in frame.columns else None
+    return _sum_of_steps(numbers["cycle"], numbers["step"], state, numbers["capacity_ah"] * 1000.0, amps)
 
 
 _READERS = {"biologic_mpt": _read_mpt, "neware_csv": _read_neware, "arbin_csv": _read_arbin,

@@ -115,3 +115,22 @@ def test_galvani_parses_the_generated_biologic_text_files() -> None:
         by_cycle = pd.DataFrame({"cycle": np.asarray(data["cycle number"]),
                                  "charge": np.asarray(data["Q charge/mA.h"])}).groupby("cycle")["charge"].max()
         np.testing.assert_allclose(by_cycle.to_numpy(), table["charge_capacity_mah"].to_numpy(), rtol=1e-9)
+
+
+def test_neware_record_sheet_adds_the_steps_of_a_half_cycle(tmp_path: Path) -> None:
+    """BTSDA's record sheet has one row per point and capacities that restart at every step."""
+    header = ("DataPoint,Cycle Index,Step Index,Step Type,Time,Total Time,Current(mA),Voltage(V),Capacity(mAh),"
+              "Chg. Cap.(mAh),DChg. Cap.(mAh),Energy(Wh),Date")
+    rows = [(1, 1, "Rest", 0.0, 0.0, 0.0, 0.0), (1, 2, "CC Chg", 0.25, 1.0, 1.0, 0.0), (1, 2, "CC Chg", 0.25, 2.0, 2.0, 0.0),
+            (1, 3, "CV Chg", 0.05, 0.1, 0.1, 0.0), (1, 3, "CV Chg", 0.02, 0.2, 0.2, 0.0), (1, 4, "Rest", 0.0, 0.0, 0.0, 0.0),
+            (1, 5, "CC DChg", -0.25, 1.0, 0.0, 1.0), (1, 5, "CC DChg", -0.25, 1.9, 0.0, 1.9),
+            (2, 2, "CC Chg", 2.5, 1.5, 1.5, 0.0), (2, 3, "CV Chg", 0.5, 0.3, 0.3, 0.0), (2, 5, "CC DChg", -2.5, 1.2, 0.0, 1.2)]
+    lines = [header] + [f"{i},{c},{s},{t},00:00:01,00:00:{i:02d},{amps:.4f},3.9,{q:.4f},{chg:.4f},{dchg:.4f},0.0,"
+                        "2026-12-04 10:00:00" for i, (c, s, t, amps, q, chg, dchg) in enumerate(rows, start=1)]
+    path = tmp_path / "record.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8-sig"))
+    assert detect_format(path) == "neware_csv"
+    table = read_cycling(path, active_mass_mg=10.0)
+    np.testing.assert_allclose(table["charge_capacity_mah"], [2.2, 1.8])
+    np.testing.assert_allclose(table["discharge_capacity_mah"], [1.9, 1.2])
+    np.testing.assert_allclose(table["discharge_current_ma"], [0.25, 2.5])
