@@ -34,7 +34,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 FRAMEWORKS = {"torch": "doe.engine", "botorch": "doe.engine", "gpytorch": "doe.engine",
               "linear_operator": "doe.engine", "sqlalchemy": "doe.storage", "alembic": "doe.storage",
-              "streamlit": "doe.ui"}
+              "streamlit": "doe.ui", "galvani": "doe.instruments", "NewareNDA": "doe.instruments",
+              "impedance": "doe.instruments"}
 FRAMEWORK_EXTRA = {"streamlit": {"app"}}
 
 

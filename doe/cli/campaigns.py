@@ -135,7 +135,8 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
 def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_id: str, active_mass_mg: float,
                  confirm: bool, env: Env) -> None:
     """Compute outcomes from cycler files of one experiment, one replicate cell per file
-    (BioLogic .mpt text, Neware CSV, Arbin CSV, MACCOR text; rules in the docs)."""
+    (BioLogic .mpt/.mpr, Neware CSV/.nda/.ndax, Arbin CSV, MACCOR text; impedance spectra:
+    BioLogic PEIS .mpt, Gamry .DTA, CSV; rules in docs/instruments.md)."""
     campaign = env.campaign(campaign_name)
     preview = campaign.record_files(files, experiment_id=experiment_id, active_mass_mg=active_mass_mg,
                                     confirm=confirm)

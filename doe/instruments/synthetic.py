@@ -43,9 +43,21 @@ def _ramp(total: float) -> np.ndarray:
 
 
 def write_cycling_file(path: str | Path, file_format: CyclingFormat, charge_mah: np.ndarray,
-                       discharge_mah: np.ndarray, *, decimal_comma: bool = False) -> Path:
-    """Write per-cycle capacities (mAh) as ``file_format`` would; returns the path."""
+                       discharge_mah: np.ndarray, *, decimal_comma: bool = False,
+                       discharge_current_ma: np.ndarray | None = None) -> Path:
+    """Write per-cycle capacities (mAh) as ``file_format`` would; returns the path.
+
+    ``discharge_current_ma`` sets each cycle's discharge current (a rate test); by default
+    every discharge runs at the charge current. Neware's cycle sheet has no current column.
+    """
     path = Path(path)
+
+    def amps(k: int, is_charge: bool, default_a: float) -> float:
+        """The current (A, negative on discharge) of cycle ``k``'s charge or discharge."""
+        if is_charge:
+            return default_a
+        return -(default_a if discharge_current_ma is None else float(discharge_current_ma[k - 1]) / 1000.0)
+
     rows = []  # (cycle from 1, is_charge, capacity so far in mAh, voltage)
     for k, (q_ch, q_dis) in enumerate(zip(charge_mah, discharge_mah, strict=True), start=1):
         for q, v in zip(_ramp(q_ch), np.linspace(3.7, 4.3, POINTS_PER_HALF_CYCLE), strict=True):
@@ -53,7 +65,7 @@ def write_cycling_file(path: str | Path, file_format: CyclingFormat, charge_mah:
         for q, v in zip(_ramp(q_dis), np.linspace(4.2, 2.8, POINTS_PER_HALF_CYCLE), strict=True):
             rows.append((k, False, float(q), float(v)))
     if file_format == "biologic_mpt":
-        text = _mpt(rows, decimal_comma)
+        text = _mpt(rows, decimal_comma, [1000.0 * amps(k, is_charge, 0.24e-3) for k, is_charge, _, _ in rows])
     elif file_format == "neware_csv":
         text = "Cycle Index,Chg. Cap.(mAh),DChg. Cap.(mAh),Chg.-DChg. Eff(%)\n" + "".join(
             f"{k},{c:.9f},{d:.9f},{100 * d / c:.3f}\n"
@@ -64,7 +76,7 @@ def write_cycling_file(path: str | Path, file_format: CyclingFormat, charge_mah:
         for i, (k, is_charge, q, v) in enumerate(rows, start=1):
             charge = q if is_charge else charge_mah[k - 1]
             discharge = 0.0 if is_charge else q
-            lines.append(f"{i},{60.0 * i:.1f},{1 if is_charge else 2},{k},{1e-4 if is_charge else -1e-4:.6f},"
+            lines.append(f"{i},{60.0 * i:.1f},{1 if is_charge else 2},{k},{amps(k, is_charge, 1e-4):.6f},"
                          f"{v:.4f},{charge / 1000:.12f},{discharge / 1000:.12f}")
         text = "\n".join(lines) + "\n"
     elif file_format == "maccor_txt":
@@ -73,7 +85,7 @@ def write_cycling_file(path: str | Path, file_format: CyclingFormat, charge_mah:
         for i, (k, is_charge, q, v) in enumerate(rows, start=1):
             # MACCOR counts cycles from 0 and the capacity per step
             lines.append(f"{i}\t{k - 1}\t{1 if is_charge else 2}\t{i:.3f}\t{i % 4:.3f}\t{q / 1000:.12f}\t"
-                         f"{q * v / 1000:.9f}\t{1e-4 if is_charge else -1e-4:.6f}\t{v:.4f}\t"
+                         f"{q * v / 1000:.9f}\t{amps(k, is_charge, 1e-4):.6f}\t{v:.4f}\t"
                          f"{'C' if is_charge else 'D'}\t0\t12/04/2026 10:00:00")
         text = "\n".join(lines) + "\n"
     else:
@@ -82,7 +94,7 @@ def write_cycling_file(path: str | Path, file_format: CyclingFormat, charge_mah:
     return path
 
 
-def _mpt(rows: list[tuple[int, bool, float, float]], decimal_comma: bool) -> str:
+def _mpt(rows: list[tuple[int, bool, float, float]], decimal_comma: bool, currents_ma: list[float]) -> str:
     columns = ["mode", "ox/red", "error", "control changes", "Ns changes", "counter inc.", "time/s",
                "control/mA", "Ewe/V", "I/mA", "cycle number", "Q charge/mA.h", "Q discharge/mA.h"]
     header_lines = [
@@ -99,9 +111,9 @@ def _mpt(rows: list[tuple[int, bool, float, float]], decimal_comma: bool) -> str
     ]
     n = len(header_lines) + 1
     lines = [h.format(n=n) for h in header_lines] + ["\t".join(columns)]
-    for i, (k, is_charge, q, v) in enumerate(rows):
+    for i, ((k, is_charge, q, v), current) in enumerate(zip(rows, currents_ma, strict=True)):
         values = ["1", "1" if is_charge else "0", "0", "0", "0", "0", f"{60.0 * i:.4f}",
-                  f"{0.24 if is_charge else -0.24:.6f}", f"{v:.7f}", f"{0.24 if is_charge else -0.24:.6f}",
+                  f"{current:.6f}", f"{v:.7f}", f"{current:.6f}",
                   f"{k - 1:.6E}",  # EC-Lab counts cycles from 0
                   f"{q if is_charge else 0.0:.12E}", f"{0.0 if is_charge else q:.12E}"]
         if decimal_comma:

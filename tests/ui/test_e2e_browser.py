@@ -334,17 +334,19 @@ def _type_in_grid(page: object, row: int, column: int, value: str) -> None:
     """Type ``value`` into the Record grid's cell (``row``, ``column``), both from 0 as in the
     table handed to the editor (the index column not counted): click the row's first cell, move
     right with the keyboard (one key at a time, each move awaited: the grid focuses the cell
-    it selects, ``glide-cell-<column>-<row>``, the index column being column 0), Enter opens the
-    cell's editor, fill it, Enter saves it."""
+    it selects, ``glide-cell-<column>-<row>``, the index column being column 0; a key pressed
+    before the grid took focus was lost, and the editor opened in a disabled column), Enter
+    opens the cell's editor, fill it, Enter saves it. On a loaded machine the grid can still be
+    drawing when first clicked: then no cell takes focus, and the person clicks again."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    settled(page)
     grid = page.get_by_test_id("stDataFrame").first  # type: ignore[attr-defined]
     grid.wait_for()
-    box = grid.bounding_box()
     row_px, header_px, index_px = 35, 35, 60
-    before = runs(page)
     page.bring_to_front()  # type: ignore[attr-defined]  # (another person's window may be in front)
-    for attempt in range(3):  # a click while the grid still lays out focuses nothing: click again
+    for attempt in range(3):
+        box = grid.bounding_box()
         page.mouse.click(box["x"] + index_px + 40, box["y"] + header_px + row_px * row + row_px / 2)  # type: ignore[attr-defined]
         try:
             page.wait_for_function(f"() => ({_ACTIVE_CELL})() !== null", timeout=STEP_MS // 6)  # type: ignore[attr-defined]
@@ -363,6 +365,7 @@ def _type_in_grid(page: object, row: int, column: int, value: str) -> None:
         page.wait_for_function(f"c => ({_ACTIVE_CELL})()[0] > c", arg=current[0])  # type: ignore[attr-defined]
     page.keyboard.press("Enter")  # type: ignore[attr-defined]  # opens the cell's editor
     editor = page.locator("#portal input, #portal textarea").first  # type: ignore[attr-defined]
+    before = runs(page)
     editor.fill(value)
     editor.press("Enter")
     settled(page, after=before)

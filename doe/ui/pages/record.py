@@ -250,7 +250,8 @@ def _upload(handle: resources.CampaignHandle) -> None:
 
 def _cycler_files(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
     st.subheader("Cycler files")
-    st.caption("Cycling exports of one experiment's cells (BioLogic .mpt text, Neware CSV, Arbin CSV, MACCOR "
+    st.caption("Cycling exports of one experiment's cells (BioLogic .mpt or .mpr, Neware CSV, .nda or .ndax, "
+               "Arbin CSV, MACCOR "
                "text), one replicate cell per file: the first-cycle capacities and CE are computed from them, and "
                "the retention once a file reaches cycle 200. Preview first; nothing is recorded until you record.")
     ids = history[ID_COLUMN].astype(str).tolist()
@@ -261,7 +262,7 @@ def _cycler_files(handle: resources.CampaignHandle, history: pd.DataFrame) -> No
         experiment = st.selectbox("Experiment", ids, key=state.CYCLER_EXPERIMENT)
         mass = st.number_input("Active cathode mass per cell (mg)", min_value=0.0, value=0.0, step=0.1,
                                format="%.3f", key=state.CYCLER_MASS)
-        uploads = st.file_uploader("Cycler files", type=["mpt", "csv", "txt"], accept_multiple_files=True,
+        uploads = st.file_uploader("Cycler files", type=["mpt", "mpr", "csv", "txt", "nda", "ndax", "dta"], accept_multiple_files=True,
                                    key=state.CYCLER_FILES)
         preview_clicked = st.form_submit_button("Preview")
         record_clicked = st.form_submit_button("Record these values")

@@ -1,0 +1,125 @@
+"""Binary cycler files, read by kept libraries: BioLogic ``.mpr`` and Neware ``.nda``/``.ndax``.
+
+- ``biologic_mpr``: EC-Lab's raw file, read by ``galvani.BioLogic.MPRfile`` (package
+  ``datalab-org-galvani``): the measured current ``I/mA`` and the running charge counter
+  ``(Q-Qo)/mA.h`` (or ``(Q-Qo)/C``). The ``.mpr`` has no per-half-cycle capacity columns
+  (EC-Lab computes ``Q charge/mA.h`` only when it exports text).
+- ``neware_nda``: Neware's ``.nda``/``.ndax``, read by ``NewareNDA.read``: ``Current(mA)``,
+  ``Charge_Capacity(mAh)`` and ``Discharge_Capacity(mAh)``, which restart at every step.
+
+Neither file has a capacity per half-cycle that the text rules of
+:mod:`doe.instruments.cycling` could take, so capacities are built from the rows, by rules
+that do not depend on the instrument:
+
+1. the charge passed between two rows is the change of the instrument's counter (its value on
+   a row where the instrument restarted it: a new Neware step);
+2. positive current is charge, negative is discharge, ``|I|`` below :data:`REST_CURRENT_MA`
+   is rest and counts for neither;
+3. consecutive charge rows form one charge half-cycle, across rests and steps (CC then CV);
+   it ends where the current turns to discharge; likewise for discharge;
+4. cycle *n* is the *n*-th charge half-cycle and the discharge that follows it (cycles are
+   counted by doe, not by the instrument); a discharge before the first charge belongs to no
+   cycle; a last charge without a discharge has a discharge capacity of 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from doe.instruments.cycling import (
+    BINARY_SUFFIXES,
+    REST_CURRENT_MA,
+    BinaryFormat,
+    InstrumentFileError,
+)
+
+
+def binary_format(path: Path) -> BinaryFormat | None:
+    """The binary format ``path``'s extension names, or None."""
+    return BINARY_SUFFIXES.get(path.suffix.lower())
+
+
+def _restarts(key: pd.Series) -> np.ndarray:
+    return key.ne(key.shift()).to_numpy(dtype=bool)
+
+
+def _mpr_rows(path: Path) -> pd.DataFrame:
+    from galvani import BioLogic
+
+    data = BioLogic.MPRfile(str(path)).data
+    names = set(data.dtype.names or ())
+    if "(Q-Qo)/mA.h" in names:
+        counter = np.asarray(data["(Q-Qo)/mA.h"], dtype=float)
+    elif "(Q-Qo)/C" in names:
+        counter = np.asarray(data["(Q-Qo)/C"], dtype=float) / 3.6
+    else:
+        raise KeyError("(Q-Qo)/mA.h")
+    restart = np.zeros(len(counter), dtype=bool)
+    restart[:1] = True
+    # (Q-Qo) runs on through the file: measured from its first row
+    return pd.DataFrame({"current_ma": np.asarray(data["I/mA"], dtype=float),
+                         "counter_mah": counter - (counter[0] if len(counter) else 0.0), "restart": restart})
+
+
+def _nda_rows(path: Path) -> pd.DataFrame:
+    import NewareNDA
+
+    table = NewareNDA.read(str(path), log_level="WARNING")
+    counter = table["Charge_Capacity(mAh)"].astype(float) + table["Discharge_Capacity(mAh)"].astype(float)
+    return pd.DataFrame({"current_ma": table["Current(mA)"].astype(float), "counter_mah": counter,
+                         "restart": _restarts(table["Step"])})
+
+
+def cycles_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per-cycle ``cycle``, ``charge_mah``, ``discharge_mah`` from rows of ``current_ma``
+    (positive charge), ``counter_mah`` and ``restart`` (the module's rules)."""
+    counter = rows["counter_mah"].to_numpy(dtype=float)
+    previous = np.concatenate([[0.0], counter[:-1]])
+    previous[rows["restart"].to_numpy(dtype=bool)] = 0.0
+    passed = np.abs(counter - previous)
+    current = rows["current_ma"].to_numpy(dtype=float)
+    direction = np.where(current > REST_CURRENT_MA, 1, np.where(current < -REST_CURRENT_MA, -1, 0))
+    active = direction != 0
+    directions, charges_passed = direction[active], passed[active]
+    cycles: list[list[float]] = []
+    if directions.size:
+        half = np.concatenate([[0], np.cumsum(directions[1:] != directions[:-1])])
+        totals = np.bincount(half, weights=charges_passed)
+        # the charge-weighted mean current: exact for a constant-current step, whatever the sampling
+        current_x_q = np.bincount(half, weights=np.abs(current[active]) * charges_passed)
+        signs = directions[np.concatenate([[0], np.flatnonzero(np.diff(half)) + 1])]
+        for sign, total, weighted in zip(signs, totals, current_x_q, strict=True):
+            if sign > 0:
+                cycles.append([float(len(cycles) + 1), float(total), 0.0, np.nan])
+            elif cycles:  # a discharge before the first charge belongs to no cycle
+                cycles[-1][2:] = [float(total), float(weighted / total) if total > 0 else np.nan]
+    return pd.DataFrame(cycles, columns=["cycle", "charge_mah", "discharge_mah", "discharge_current_ma"])
+
+
+def read_binary(path: Path, file_format: BinaryFormat) -> pd.DataFrame:
+    """Per-cycle capacities (``cycle``, ``charge_mah``, ``discharge_mah``) of a binary file.
+
+    Raises:
+        InstrumentFileError: the reader is not installed, or the file cannot be read.
+    """
+    reader = _mpr_rows if file_format == "biologic_mpr" else _nda_rows
+    try:
+        rows = reader(path)
+    except ImportError as err:
+        raise InstrumentFileError(f"{path.name}: reading a {file_format} file needs the package {err.name!r}: "
+                        "pip install 'doe[instruments]'") from err
+    except KeyError as err:
+        raise InstrumentFileError(f"{path.name}: the {file_format} file has no column {err}") from err
+    except Exception as err:
+        # a third-party binary reader fails on a damaged file in ways of its own (zip, struct, ...)
+        raise InstrumentFileError(f"{path.name}: cannot be read as {file_format} ({type(err).__name__}: "
+                        f"{str(err)[:200]}); check the file or export it as text") from err
+    if rows[["current_ma", "counter_mah"]].isna().any().any():
+        raise InstrumentFileError(f"{path.name}: a missing current or capacity in the {file_format} data (damaged file?)")
+    return cycles_from_rows(rows)
+
+
+__all__ = ["binary_format", "cycles_from_rows", "read_binary"]

@@ -1,0 +1,136 @@
+"""Binary cycler files (BioLogic .mpr via galvani, Neware .nda/.ndax via NewareNDA) and the
+instrument-independent rules that turn their rows into cycles; MACCOR's per-step counter.
+
+No installable package ships a sample .mpr or .nda (the datalab-org-galvani source
+distribution holds its test files as Git LFS pointers only), so the libraries are exercised
+here on damaged files, and the rules on row tables laid out as the libraries return them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from doe.instruments import InstrumentFileError, cycling_outcomes, detect_format, read_cycling
+from doe.instruments.binary import cycles_from_rows
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _rows(segments: list[tuple[float, list[float], bool]]) -> pd.DataFrame:
+    """Rows from (current mA, counter values, counter restarts at the segment's start)."""
+    current, counter, restart = [], [], []
+    for amps, values, restarts in segments:
+        for k, value in enumerate(values):
+            current.append(amps)
+            counter.append(value)
+            restart.append(restarts and k == 0)
+    return pd.DataFrame({"current_ma": current, "counter_mah": counter, "restart": restart})
+
+
+def test_a_cc_then_cv_charge_is_one_half_cycle_and_rests_count_for_nothing() -> None:
+    # Neware-like: the counter restarts at every step
+    rows = _rows([
+        (0.0, [0.0, 0.0], True),               # opening rest
+        (0.5, [0.4, 0.8, 1.2], True),          # CC charge
+        (0.1, [0.1, 0.3], True),               # CV charge, same direction: same half-cycle
+        (0.0, [0.0], True),                    # rest
+        (-0.5, [0.5, 1.0, 1.35], True),        # discharge
+        (0.5, [0.6, 1.3], True),               # cycle 2 charge
+        (-0.5, [0.7, 1.2], True),              # cycle 2 discharge
+    ])
+    cycles = cycles_from_rows(rows)
+    assert cycles["cycle"].tolist() == [1, 2]
+    np.testing.assert_allclose(cycles["charge_mah"], [1.5, 1.3])
+    np.testing.assert_allclose(cycles["discharge_mah"], [1.35, 1.2])
+
+
+def test_a_running_counter_is_read_by_its_changes_and_cycles_are_counted_from_the_first_charge() -> None:
+    # BioLogic-like: (Q-Qo) runs on through the file, down on discharge
+    rows = _rows([
+        (-0.2, [0.0, -0.1, -0.3], True),       # a discharge before any charge: no cycle
+        (0.3, [0.0, 0.9, 1.7], False),
+        (-0.3, [1.2, 0.2], False),
+        (0.3, [1.0, 1.6], False),              # a last charge without its discharge
+    ])
+    cycles = cycles_from_rows(rows)
+    assert cycles["cycle"].tolist() == [1, 2]
+    np.testing.assert_allclose(cycles["charge_mah"], [2.0, 1.4])
+    np.testing.assert_allclose(cycles["discharge_mah"], [1.5, 0.0])
+
+
+def test_rows_without_current_give_no_cycle() -> None:
+    assert cycles_from_rows(_rows([(0.0, [0.0, 0.0], True)])).empty
+
+
+@pytest.mark.parametrize(("name", "file_format"), [("cell.mpr", "biologic_mpr"), ("cell.nda", "neware_nda"),
+                                                   ("cell.NDAX", "neware_nda")])
+def test_a_damaged_binary_file_is_refused_naming_the_file(tmp_path: Path, name: str, file_format: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\x00\x01 not an instrument file " * 20)
+    assert detect_format(path) == file_format
+    with pytest.raises(InstrumentFileError, match=rf"{path.name}: cannot be read as {file_format}"):
+        read_cycling(path, active_mass_mg=12.0)
+    empty = tmp_path / f"empty{path.suffix}"
+    empty.write_bytes(b"")
+    with pytest.raises(InstrumentFileError, match="empty"):
+        cycling_outcomes(empty, active_mass_mg=12.0)
+
+
+def test_another_binary_file_is_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / "cell.res"
+    path.write_bytes(b"\x00\x01\x02 Arbin database" * 10)
+    with pytest.raises(InstrumentFileError, match="export it as text"):
+        read_cycling(path)
+
+
+def test_maccor_adds_the_steps_of_a_half_cycle(tmp_path: Path) -> None:
+    """Amp-hr restarts at each step: a CC step then a CV step is one charge of their sum."""
+    lines = ["Today's Date\t12/04/2026\tDate of Test:\t11/20/2026\tFilename:\tcell.001",
+             "Rec#\tCyc#\tStep\tTest (Min)\tStep (Min)\tAmp-hr\tWatt-hr\tAmps\tVolts\tState\tES\tDPt Time"]
+    rows = [(0, 1, 0.0010, "C"), (0, 1, 0.0020, "C"), (0, 2, 0.0001, "C"), (0, 2, 0.0003, "C"),
+            (0, 3, 0.0, "R"), (0, 4, 0.0010, "D"), (0, 4, 0.0021, "D"),
+            (1, 1, 0.0012, "C"), (1, 1, 0.0019, "C"), (1, 2, 0.0002, "C"), (1, 4, 0.0020, "D")]
+    for i, (cycle, step, amp_hr, state) in enumerate(rows, start=1):
+        lines.append(f"{i}\t{cycle}\t{step}\t{i:.3f}\t0.000\t{amp_hr:.7f}\t0.0\t0.000240\t3.9\t{state}\t0\t"
+                     "12/04/2026 10:00:00")
+    path = tmp_path / "cccv.txt"
+    path.write_text("\n".join(lines) + "\n")
+    table = read_cycling(path, active_mass_mg=10.0)
+    np.testing.assert_allclose(table["charge_capacity_mah"], [2.3, 2.1])
+    np.testing.assert_allclose(table["discharge_capacity_mah"], [2.1, 2.0])
+
+
+def test_galvani_parses_the_generated_biologic_text_files() -> None:
+    """The library doe uses for .mpr reads the sample .mpt files as well, to the same numbers."""
+    from galvani import BioLogic
+
+    for name in ("biologic_gcpl.mpt", "biologic_gcpl_decimal_comma.mpt"):
+        path = REPO / "datasets" / "instruments" / name
+        data, _ = BioLogic.MPTfile(str(path))
+        table = read_cycling(path)
+        by_cycle = pd.DataFrame({"cycle": np.asarray(data["cycle number"]),
+                                 "charge": np.asarray(data["Q charge/mA.h"])}).groupby("cycle")["charge"].max()
+        np.testing.assert_allclose(by_cycle.to_numpy(), table["charge_capacity_mah"].to_numpy(), rtol=1e-9)
+
+
+def test_neware_record_sheet_adds_the_steps_of_a_half_cycle(tmp_path: Path) -> None:
+    """BTSDA's record sheet has one row per point and capacities that restart at every step."""
+    header = ("DataPoint,Cycle Index,Step Index,Step Type,Time,Total Time,Current(mA),Voltage(V),Capacity(mAh),"
+              "Chg. Cap.(mAh),DChg. Cap.(mAh),Energy(Wh),Date")
+    rows = [(1, 1, "Rest", 0.0, 0.0, 0.0, 0.0), (1, 2, "CC Chg", 0.25, 1.0, 1.0, 0.0), (1, 2, "CC Chg", 0.25, 2.0, 2.0, 0.0),
+            (1, 3, "CV Chg", 0.05, 0.1, 0.1, 0.0), (1, 3, "CV Chg", 0.02, 0.2, 0.2, 0.0), (1, 4, "Rest", 0.0, 0.0, 0.0, 0.0),
+            (1, 5, "CC DChg", -0.25, 1.0, 0.0, 1.0), (1, 5, "CC DChg", -0.25, 1.9, 0.0, 1.9),
+            (2, 2, "CC Chg", 2.5, 1.5, 1.5, 0.0), (2, 3, "CV Chg", 0.5, 0.3, 0.3, 0.0), (2, 5, "CC DChg", -2.5, 1.2, 0.0, 1.2)]
+    lines = [header] + [f"{i},{c},{s},{t},00:00:01,00:00:{i:02d},{amps:.4f},3.9,{q:.4f},{chg:.4f},{dchg:.4f},0.0,"
+                        "2026-12-04 10:00:00" for i, (c, s, t, amps, q, chg, dchg) in enumerate(rows, start=1)]
+    path = tmp_path / "record.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8-sig"))
+    assert detect_format(path) == "neware_csv"
+    table = read_cycling(path, active_mass_mg=10.0)
+    np.testing.assert_allclose(table["charge_capacity_mah"], [2.2, 1.8])
+    np.testing.assert_allclose(table["discharge_capacity_mah"], [1.9, 1.2])
+    np.testing.assert_allclose(table["discharge_current_ma"], [0.25, 2.5])
