@@ -457,6 +457,10 @@ class Campaign:
         Raises:
             DataError: listing every bad cell; nothing was recorded.
         """
+        return self._record(table, correct, valid_rows_only, allow_duplicates, evidence=None)
+
+    def _record(self, table: pd.DataFrame, correct: bool, valid_rows_only: bool, allow_duplicates: bool,
+                evidence: FilePreview | None) -> RecordReport:
         require_table("table", table)
         config = self.config
         try:
@@ -482,9 +486,10 @@ class Campaign:
                 raise DataError(f"the table has {len(plan.problems)} problem(s); nothing was recorded", plan.problems)
             rejected += plan.problems
         report = self._store.write(
-            self._name, actor=self.actor, new_experiments=plan.new_experiments, measurements=plan.measurements,
+            self._name, actor=self.actor, new_experiments=plan.new_experiments,
+            measurements=plan.measurements if evidence is None else evidence.link(plan.measurements),
             status_changes=plan.status_changes, allow_corrections=correct, audit_action="record",
-        )
+            files=() if evidence is None else evidence.files)
         return RecordReport(
             experiment_ids=plan.experiment_ids(report.experiment_ids),
             created=list(report.experiment_ids),
@@ -495,17 +500,29 @@ class Campaign:
         )
 
     # ------------------------------------------------------------------ results
-    def record_files(self, paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float,
+    def record_files(self, paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
+                     kind: Literal["auto", "cycling", "impedance"] = "auto", reference_cycle: int = 1,
                      confirm: bool = False) -> FilePreview:
-        """Outcomes computed from cycler files for one experiment (one replicate cell per file;
-        :mod:`doe.instruments`): a preview, recorded only with ``confirm=True``."""
+        """Outcomes computed from instrument files for one experiment (one replicate cell per
+        file; :mod:`doe.instruments`): a preview, recorded only with ``confirm=True``. Recorded
+        files are stored with the campaign (:meth:`files`) and linked from their values;
+        recording the same files again changes nothing."""
         from doe.instruments import results_from_files
 
         preview = results_from_files(paths, experiment_id=experiment_id, active_mass_mg=active_mass_mg,
-                                     outcome_names=self.config.outcome_names)
+                                     outcome_names=self.config.outcome_names, reference_cycle=reference_cycle,
+                                     kind=kind)
         if confirm:
-            self.record(preview.table)
+            self._record(preview.table, False, False, False, evidence=preview)
         return preview
+
+    def files(self) -> pd.DataFrame:
+        """The stored instrument files (see :meth:`doe.storage.base.CampaignStore.files`)."""
+        return self._store.files(self._name)
+
+    def file_content(self, sha256: str) -> tuple[str, bytes]:
+        """A stored file's name and its bytes exactly as recorded, by SHA-256."""
+        return self._store.file_content(self._name, sha256)
 
     def best(self, n: int = 1) -> pd.DataFrame:
         """The best measured experiments (see :func:`doe.domain.ranking.best`).

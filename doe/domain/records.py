@@ -16,6 +16,7 @@ least one outcome has been measured; later outcomes (retention after weeks) join
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -36,6 +37,9 @@ ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
 ExperimentSource = Literal["doe", "import", "manual"]
 MAX_REPLICATE = 32
 """Longest replicate (cell) label, in characters."""
+MAX_EVIDENCE_BYTES = 50_000_000
+"""Largest raw file kept as evidence (bytes); a larger one is refused with a clear error."""
+FileKind = Literal["cycling", "impedance"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,32 @@ class NewMeasurement:
     measured_at: datetime | None = None
     note: str | None = None
     replicate: str | None = None
+    file_sha256: str | None = None
+    """The :class:`EvidenceFile` (of the same write, or stored before) the value was computed from."""
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """A raw instrument file kept with the campaign as the evidence behind measurements.
+
+    ``rule`` holds the inputs of the rule that turned the file into values (active mass,
+    reference cycle, circuit); ``parser`` names the reader and its version. Build one with
+    :meth:`from_bytes`, which computes ``sha256``; a campaign stores each content once.
+    """
+
+    file_name: str
+    content: bytes
+    sha256: str
+    kind: FileKind
+    file_format: str
+    parser: str
+    rule: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_bytes(cls, file_name: str, content: bytes, *, kind: FileKind, file_format: str, parser: str,
+                   rule: dict[str, Any] | None = None) -> EvidenceFile:
+        return cls(file_name=file_name, content=bytes(content), sha256=hashlib.sha256(content).hexdigest(),
+                   kind=kind, file_format=file_format, parser=parser, rule=dict(rule or {}))
 
 
 @dataclass(frozen=True)

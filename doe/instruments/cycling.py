@@ -47,6 +47,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from doe.domain.records import MAX_EVIDENCE_BYTES
 from doe.errors import DataError
 
 CyclingFormat = Literal["biologic_mpt", "neware_csv", "arbin_csv", "maccor_txt"]
@@ -55,7 +56,7 @@ FORMATS: tuple[CyclingFormat, ...] = ("biologic_mpt", "neware_csv", "arbin_csv",
 BinaryFormat = Literal["biologic_mpr", "neware_nda"]
 BINARY_FORMATS: tuple[BinaryFormat, ...] = ("biologic_mpr", "neware_nda")
 BINARY_SUFFIXES: dict[str, BinaryFormat] = {".mpr": "biologic_mpr", ".nda": "neware_nda", ".ndax": "neware_nda"}
-MAX_FILE_BYTES = 50_000_000
+MAX_FILE_BYTES = MAX_EVIDENCE_BYTES
 REST_CURRENT_MA = 1e-6
 """A current below this (mA, in magnitude) is rest."""
 

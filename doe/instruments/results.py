@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from importlib import metadata
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
-from doe.instruments.cycling import cycling_outcomes, detect_format, read_text
-from doe.instruments.impedance import detect_impedance_format, impedance_outcomes
+from doe.domain.records import EvidenceFile, NewMeasurement
+from doe.instruments.cycling import (
+    BINARY_FORMATS,
+    InstrumentFileError,
+    check_size,
+    cycling_outcomes,
+    detect_format,
+    read_text,
+)
+from doe.instruments.impedance import DEFAULT_CIRCUIT, detect_impedance_format, impedance_outcomes
+from doe.version import __version__
+
+FileKindChoice = Literal["auto", "cycling", "impedance"]
+_LIBRARY = {"biologic_mpr": "datalab-org-galvani", "neware_nda": "NewareNDA"}
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def parser_name(file_format: str) -> str:
+    """The reader of ``file_format`` with its version, as stored with an evidence file."""
+    name = f"doe {__version__} doe.instruments ({file_format})"
+    if file_format in _LIBRARY:
+        name += f" + {_LIBRARY[file_format]} {_version(_LIBRARY[file_format])}"
+    elif file_format in ("biologic_peis_mpt", "gamry_dta", "impedance_csv"):
+        name += f" + impedance.py {_version('impedance')}"
+    return name
 
 
 @dataclass(frozen=True)
@@ -22,30 +53,73 @@ class FilePreview:
         read: one row per file: ``file``, ``format`` and every value computed from it.
         skipped: computed values the campaign has no outcome for, or that no file reaches
             (a retention at a cycle the cells have not reached yet): not recorded.
+        files: the raw files as evidence (one per row of ``read``, in order): content,
+            SHA-256, parser and the rule's inputs; stored with the measurements they give.
     """
 
     table: pd.DataFrame
     read: pd.DataFrame
     skipped: tuple[str, ...]
+    files: tuple[EvidenceFile, ...] = ()
+
+    def link(self, measurements: Sequence[NewMeasurement]) -> list[NewMeasurement]:
+        """``measurements`` (planned from :attr:`table`) each linked to the file it came from."""
+        replicates = (self.table["replicate"].astype(str).tolist() if "replicate" in self.table.columns
+                      else [""] * len(self.table))
+        source = {(str(eid), rep): f.sha256 for eid, rep, f in zip(
+            self.table["experiment_id"].astype(str), replicates, self.files, strict=True)}
+        return [replace(m, file_sha256=source.get((str(m.experiment_id), m.replicate or ""))) for m in measurements]
 
 
-def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float,
-                       outcome_names: Iterable[str], reference_cycle: int = 1) -> FilePreview:
+def _kind_of(path: Path, kind: FileKindChoice) -> tuple[Literal["cycling", "impedance"], str]:
+    """The file's kind and format; ``kind`` other than "auto" must agree with the content."""
+    if kind not in ("auto", "cycling", "impedance"):
+        raise InstrumentFileError(f"kind must be 'auto', 'cycling' or 'impedance', got {kind!r}")
+    check_size(path)
+    cycling_format = detect_format(path) if path.suffix.lower() in (".mpr", ".nda", ".ndax") else None
+    eis = None if cycling_format in BINARY_FORMATS else detect_impedance_format(path, read_text(path))
+    if eis is not None:
+        if kind == "cycling":
+            raise InstrumentFileError(f"{path.name}: kind 'cycling' given, but the file is an impedance spectrum "
+                                      f"({eis})")
+        return "impedance", eis
+    if kind == "impedance":
+        raise InstrumentFileError(f"{path.name}: kind 'impedance' given, but the file is not an impedance export "
+                                  "doe reads (BioLogic PEIS .mpt text, Gamry .DTA or a frequency_hz/z_real_ohm/"
+                                  "z_imag_ohm CSV)")
+    return "cycling", cycling_format or detect_format(path)
+
+
+def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None,
+                       outcome_names: Iterable[str], reference_cycle: int = 1,
+                       kind: FileKindChoice = "auto") -> FilePreview:
     """Compute the outcomes of each file (a cycling export: :func:`doe.instruments.cycling_outcomes`;
     an impedance spectrum: :func:`doe.instruments.impedance_outcomes`) and lay them out as
-    results of ``experiment_id``, one replicate cell per file."""
+    results of ``experiment_id``, one replicate cell per file, with each file as evidence.
+
+    ``active_mass_mg`` is needed for cycling files only; ``kind`` ("auto", "cycling" or
+    "impedance") says what the files are (auto: detected from the content).
+    """
     files = [Path(p) for p in paths]
     if not files:
         raise ValueError("paths: give at least one cycler file")
     names = list(outcome_names)
     read = []
+    evidence = []
     for path in files:
-        eis = detect_impedance_format(path, read_text(path))
-        if eis is not None:
-            read.append({"file": path.name, "format": eis, **impedance_outcomes(path).to_dict()})
-            continue
-        values = cycling_outcomes(path, active_mass_mg=active_mass_mg, reference_cycle=reference_cycle)
-        read.append({"file": path.name, "format": detect_format(path), **values.to_dict()})
+        file_kind, file_format = _kind_of(path, kind)
+        if file_kind == "impedance":
+            values = impedance_outcomes(path)
+            rule: dict[str, object] = {"circuit": DEFAULT_CIRCUIT}
+        else:
+            if active_mass_mg is None:
+                raise InstrumentFileError(f"active_mass_mg: {path.name} is a cycling file; give the cell's active "
+                                          "cathode mass in mg")
+            values = cycling_outcomes(path, active_mass_mg=active_mass_mg, reference_cycle=reference_cycle)
+            rule = {"active_mass_mg": float(active_mass_mg), "reference_cycle": int(reference_cycle)}
+        read.append({"file": path.name, "format": file_format, **values.to_dict()})
+        evidence.append(EvidenceFile.from_bytes(path.name, path.read_bytes(), kind=file_kind, file_format=file_format,
+                                                parser=parser_name(file_format), rule=rule))
     read_table = pd.DataFrame(read)
     computed = [c for c in read_table.columns
                 if c not in ("file", "format", "last_cycle", "retention_at_last_cycle_pct", "fit_relative_residual")]
@@ -54,7 +128,8 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
     table.insert(0, "experiment_id", str(experiment_id))
     if len(files) > 1:
         table.insert(1, "replicate", [p.stem for p in files])
-    return FilePreview(table=table, read=read_table, skipped=tuple(c for c in computed if c not in kept))
+    return FilePreview(table=table, read=read_table, skipped=tuple(c for c in computed if c not in kept),
+                       files=tuple(evidence))
 
 
-__all__ = ["FilePreview", "results_from_files"]
+__all__ = ["FilePreview", "parser_name", "results_from_files"]

@@ -16,7 +16,13 @@ from typing import Any, Protocol
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.records import NewExperiment, NewMeasurement, StatusChange, WriteReport
+from doe.domain.records import (
+    EvidenceFile,
+    NewExperiment,
+    NewMeasurement,
+    StatusChange,
+    WriteReport,
+)
 
 
 class CampaignStore(Protocol):
@@ -55,6 +61,7 @@ class CampaignStore(Protocol):
         measurements: Sequence[NewMeasurement] = (),
         allow_corrections: bool = False,
         audit_action: str | None = None,
+        files: Sequence[EvidenceFile] = (),
     ) -> WriteReport:
         """Apply everything in one transaction, with an audit entry per change.
 
@@ -70,6 +77,8 @@ class CampaignStore(Protocol):
         ``allow_corrections``: then the old value is kept as superseded history.
         An unknown experiment id, an existing id in ``new_experiments`` or a status change
         not in ``doe.domain.records.ALLOWED_TRANSITIONS`` raises StorageError, nothing written.
+        ``files`` are raw instrument files stored once per campaign (by SHA-256: a file stored
+        before is not stored again); a measurement's ``file_sha256`` links it to one of them.
         """
 
     def experiments(self, name: str) -> pd.DataFrame:
@@ -77,12 +86,24 @@ class CampaignStore(Protocol):
         config_version, source, <each parameter of the *latest* config and of older ones>,
         <each outcome: current value (the mean of its replicate cells), NaN if not measured>,
         when any experiment has several cells of an outcome: <outcome>_sd and <outcome>_n of
-        every outcome (see :mod:`doe.domain.replicates`), failure_reason, proposed_by,
+        every outcome (see :mod:`doe.domain.replicates`), when any value was computed from a
+        stored instrument file: evidence_files (the files' names and SHA-256 prefixes, "; "
+        separated), failure_reason, proposed_by,
         proposed_at, seed, predictions (dict), model_settings (dict), package_version."""
 
     def measurements(self, name: str, include_superseded: bool = False) -> pd.DataFrame:
         """experiment_id, outcome, replicate (the cell's label, None if unlabelled), value, unit,
-        measured_at, recorded_by, recorded_at, note, superseded (bool); one row per cell."""
+        measured_at, recorded_by, recorded_at, note, superseded (bool), file_name and
+        file_sha256 (the evidence file the value was computed from, None if typed in or
+        imported from a table); one row per cell."""
+
+    def files(self, name: str) -> pd.DataFrame:
+        """The stored evidence files, oldest first: sha256, file_name, size_bytes, kind,
+        file_format, parser, rule (dict), experiment_ids (those with a measurement from the
+        file, comma-separated), uploaded_by, uploaded_at. No content (see :meth:`file_content`)."""
+
+    def file_content(self, name: str, sha256: str) -> tuple[str, bytes]:
+        """The stored file's name and its bytes, exactly as uploaded."""
 
     def audit(self, name: str) -> pd.DataFrame:
         """at, actor, action, experiment_id, detail (text), in order."""

@@ -1,6 +1,6 @@
 """The database schema of the campaign store (SQLAlchemy Core tables).
 
-Seven tables::
+Eight tables::
 
     campaigns        one row per campaign: unique name, archived flag, a revision counter that
                      every write bumps (cache key) and the counter behind experiment ids E0001...
@@ -11,6 +11,9 @@ Seven tables::
     measurements     one row per measured value of one cell (``replicate`` label, '' for an
                      experiment measured once without a label); a correction keeps the old
                      row with ``superseded`` set and a link to the row that replaced it
+    evidence_files   raw instrument files (cycler exports, impedance spectra) kept as the
+                     evidence behind measurements: content, SHA-256 (unique per campaign),
+                     the parser and its version, the rule's inputs (JSON text)
     audit_log        who did what when, one row per change
     users            built-in and single-sign-on accounts of the web app: name, role, Argon2
                      password hash (none for SSO accounts), e-mail, disabled flag
@@ -128,6 +131,24 @@ experiments = sa.Table(
     sa.CheckConstraint(_in("source", SOURCE_VALUES), name="source"),
 )
 
+evidence_files = sa.Table(
+    "evidence_files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("file_format", sa.String(64), nullable=False),
+    sa.Column("parser", sa.String(200), nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("uploaded_by", sa.String(200), nullable=False),
+    sa.Column("uploaded_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("campaign_id", "sha256"),
+)
+
 measurements = sa.Table(
     "measurements",
     metadata,
@@ -146,6 +167,8 @@ measurements = sa.Table(
     sa.Column("note", sa.Text, nullable=True),
     sa.Column("superseded", sa.Boolean(create_constraint=False), nullable=False),
     sa.Column("superseded_by", sa.Integer, sa.ForeignKey("measurements.id"), nullable=True),
+    # The raw file the value was computed from (None: typed in or imported from a table).
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("evidence_files.id"), nullable=True),
     sa.Index("ix_measurements_experiment_pk", "experiment_pk"),
     # At most one current value per (experiment, outcome, replicate), even under concurrent writers.
     sa.Index(
@@ -210,6 +233,7 @@ __all__ = [
     "audit_log",
     "campaigns",
     "config_versions",
+    "evidence_files",
     "experiments",
     "measurements",
     "memberships",

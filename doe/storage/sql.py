@@ -29,8 +29,15 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from doe.domain.config import CampaignConfig
-from doe.domain.records import NewExperiment, NewMeasurement, StatusChange, WriteReport
+from doe.domain.records import (
+    EvidenceFile,
+    NewExperiment,
+    NewMeasurement,
+    StatusChange,
+    WriteReport,
+)
 from doe.domain.replicates import n_column, sd_column, summarise
+from doe.domain.table import EVIDENCE_COLUMN
 from doe.errors import DoeError, StorageError
 from doe.storage import schema as s
 from doe.storage.engine import (
@@ -285,6 +292,7 @@ class SqlStore:
         measurements: Sequence[NewMeasurement] = (),
         allow_corrections: bool = False,
         audit_action: str | None = None,
+        files: Sequence[EvidenceFile] = (),
     ) -> WriteReport:
         """Apply new experiments, measurements and status changes in one transaction.
 
@@ -301,7 +309,7 @@ class SqlStore:
             DataError: NaN, infinity or non-numeric values.
         """
         checked = check_write(actor=actor, new_experiments=new_experiments, status_changes=status_changes,
-                              measurements=measurements, audit_action=audit_action)
+                              measurements=measurements, audit_action=audit_action, files=files)
         return self._run(
             lambda conn: write_records(conn, self.url, name, checked, allow_corrections=allow_corrections),
             write=True,
@@ -315,8 +323,10 @@ class SqlStore:
             camp = self._campaign(conn, name)
             configs = stored_configs(conn, camp.id)
             exp_rows = list(conn.execute(sa.select(e).where(e.c.campaign_id == camp.id).order_by(e.c.id)))
+            f = s.evidence_files
             meas_rows = list(conn.execute(
-                sa.select(e.c.experiment_id, m.c.outcome, m.c.value).join(e, e.c.id == m.c.experiment_pk)
+                sa.select(e.c.experiment_id, m.c.outcome, m.c.value, f.c.file_name, f.c.sha256)
+                .join(e, e.c.id == m.c.experiment_pk).outerjoin(f, f.c.id == m.c.file_id)
                 .where(e.c.campaign_id == camp.id, m.c.superseded == sa.false()).order_by(m.c.id)))
             return configs, exp_rows, meas_rows
 
@@ -332,7 +342,10 @@ class SqlStore:
                     categorical[key] = isinstance(value, str)
         outcomes = list(configs[-1][1].outcome_names)
         values: dict[tuple[str, str], list[float]] = {}
+        evidence: dict[str, dict[str, None]] = {}  # experiment -> its files, in order
         for r in meas_rows:
+            if r.sha256 is not None:
+                evidence.setdefault(r.experiment_id, {})[f"{r.file_name} (sha256 {r.sha256[:12]})"] = None
             if r.outcome not in outcomes:
                 outcomes.append(r.outcome)
             values.setdefault((r.experiment_id, r.outcome), []).append(
@@ -363,6 +376,9 @@ class SqlStore:
                 cells = [summary.get((r.experiment_id, outcome), empty) for r in exp_rows]
                 data[sd_column(outcome)] = pd.Series([c[1] for c in cells], dtype=float)
                 data[n_column(outcome)] = pd.Series([c[2] for c in cells], dtype="int64")
+        if evidence:  # only campaigns with stored instrument files get this column
+            data[EVIDENCE_COLUMN] = pd.Series(["; ".join(evidence[r.experiment_id]) if r.experiment_id in evidence
+                                               else None for r in exp_rows], dtype=object)
         data["failure_reason"] = pd.Series([r.failure_reason for r in exp_rows], dtype=object)
         data["proposed_by"] = pd.Series([r.proposed_by for r in exp_rows], dtype=object)
         data["proposed_at"] = pd.to_datetime(pd.Series([r.proposed_at for r in exp_rows], dtype=object), utc=True)
@@ -375,20 +391,22 @@ class SqlStore:
         return pd.DataFrame(data)
 
     def measurements(self, name: str, include_superseded: bool = False) -> pd.DataFrame:
-        e, m = s.experiments, s.measurements
+        e, m, f = s.experiments, s.measurements, s.evidence_files
 
         def _read(conn: Connection) -> list[Any]:
             camp = self._campaign(conn, name)
             query = (sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.value, m.c.unit, m.c.measured_at,
-                               m.c.recorded_by, m.c.recorded_at, m.c.note, m.c.superseded)
-                     .join(e, e.c.id == m.c.experiment_pk).where(e.c.campaign_id == camp.id).order_by(m.c.id))
+                               m.c.recorded_by, m.c.recorded_at, m.c.note, m.c.superseded, f.c.file_name,
+                               f.c.sha256)
+                     .join(e, e.c.id == m.c.experiment_pk).outerjoin(f, f.c.id == m.c.file_id)
+                     .where(e.c.campaign_id == camp.id).order_by(m.c.id))
             if not include_superseded:
                 query = query.where(m.c.superseded == sa.false())
             return list(conn.execute(query))
 
         rows = self._run(_read, write=False)
         columns = ["experiment_id", "outcome", "replicate", "value", "unit", "measured_at", "recorded_by",
-                   "recorded_at", "note", "superseded"]
+                   "recorded_at", "note", "superseded", "file_name", "file_sha256"]
         frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
         frame["replicate"] = frame["replicate"].map(lambda label: label or None).astype(object)
         frame["value"] = pd.Series([stored_number(r.value, name, r.experiment_id, r.outcome) for r in rows],
@@ -397,6 +415,52 @@ class SqlStore:
         for col in ("measured_at", "recorded_at"):
             frame[col] = pd.to_datetime(frame[col], utc=True)
         return frame
+
+    def files(self, name: str) -> pd.DataFrame:
+        f, e, m = s.evidence_files, s.experiments, s.measurements
+
+        def _read(conn: Connection) -> tuple[list[Any], list[Any]]:
+            camp = self._campaign(conn, name)
+            rows = list(conn.execute(
+                sa.select(f.c.id, f.c.sha256, f.c.file_name, f.c.size_bytes, f.c.kind, f.c.file_format, f.c.parser,
+                          f.c.rule, f.c.uploaded_by, f.c.uploaded_at).where(f.c.campaign_id == camp.id)
+                .order_by(f.c.id)))
+            links = list(conn.execute(
+                sa.select(m.c.file_id, e.c.experiment_id).join(e, e.c.id == m.c.experiment_pk)
+                .where(e.c.campaign_id == camp.id, m.c.file_id.is_not(None)).distinct()))
+            return rows, links
+
+        rows, links = self._run(_read, write=False)
+        experiments: dict[int, set[str]] = {}
+        for link in links:
+            experiments.setdefault(link.file_id, set()).add(link.experiment_id)
+        frame = pd.DataFrame({
+            "sha256": pd.Series([r.sha256 for r in rows], dtype=object),
+            "file_name": pd.Series([r.file_name for r in rows], dtype=object),
+            "size_bytes": pd.Series([r.size_bytes for r in rows], dtype="int64"),
+            "kind": pd.Series([r.kind for r in rows], dtype=object),
+            "file_format": pd.Series([r.file_format for r in rows], dtype=object),
+            "parser": pd.Series([r.parser for r in rows], dtype=object),
+            "rule": pd.Series([stored_json(r.rule, name, r.file_name, "rule") for r in rows], dtype=object),
+            "experiment_ids": pd.Series([", ".join(sorted(experiments.get(r.id, ()))) for r in rows], dtype=object),
+            "uploaded_by": pd.Series([r.uploaded_by for r in rows], dtype=object),
+            "uploaded_at": pd.to_datetime(pd.Series([r.uploaded_at for r in rows], dtype=object), utc=True),
+        })
+        return frame
+
+    def file_content(self, name: str, sha256: str) -> tuple[str, bytes]:
+        f = s.evidence_files
+        check_label(sha256, "sha256")
+
+        def _read(conn: Connection) -> Any:
+            camp = self._campaign(conn, name)
+            return conn.execute(sa.select(f.c.file_name, f.c.content)
+                                .where(f.c.campaign_id == camp.id, f.c.sha256 == sha256)).first()
+
+        row = self._run(_read, write=False)
+        if row is None:
+            raise StorageError(f"campaign {name!r} has no stored file with SHA-256 {sha256!r}")
+        return str(row.file_name), bytes(row.content)
 
     def audit(self, name: str) -> pd.DataFrame:
         a = s.audit_log

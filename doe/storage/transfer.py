@@ -8,6 +8,9 @@ transaction.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter
-from doe.domain.records import MAX_REPLICATE, STATUSES
+from doe.domain.records import MAX_EVIDENCE_BYTES, MAX_REPLICATE, STATUSES
 from doe.domain.table import check_in_space, validate_experiments
 from doe.domain.values import is_integer, is_real_number
 from doe.domain.yaml_text import load_yaml
@@ -45,16 +48,22 @@ from doe.storage.values import (
 )
 
 EXPORT_FORMAT = "doe-campaign"
-EXPORT_FORMAT_VERSION = 1
+EXPORT_FORMAT_VERSION = 2
+"""Version 2 added the evidence files (``files``, ``measurements[].file_sha256``); version 1
+exports (no files) are still read."""
+READABLE_FORMAT_VERSIONS = (1, 2)
 
 
 def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, Any]:
     """Campaign ``camp`` (its ``campaigns`` row) as JSON-ready data.
 
     Measurements are listed oldest first; ``superseded_by`` is the position (0-based) of
-    the measurement that replaced a corrected value.
+    the measurement that replaced a corrected value; ``file_sha256`` names the evidence file
+    (in ``files``, content in base64) a value was computed from.
     """
-    e, m, cv, a = s.experiments, s.measurements, s.config_versions, s.audit_log
+    e, m, cv, a, f = s.experiments, s.measurements, s.config_versions, s.audit_log, s.evidence_files
+    files = conn.execute(sa.select(f).where(f.c.campaign_id == camp.id).order_by(f.c.id)).all()
+    sha_of = {r.id: r.sha256 for r in files}
     versions = conn.execute(sa.select(cv).where(cv.c.campaign_id == camp.id).order_by(cv.c.version)).all()
     exps = conn.execute(sa.select(e).where(e.c.campaign_id == camp.id).order_by(e.c.id)).all()
     meas = conn.execute(
@@ -87,8 +96,14 @@ def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, A
              "value": float(r.value),
              "unit": r.unit, "measured_at": iso_time(r.measured_at), "recorded_by": r.recorded_by,
              "recorded_at": iso_time(r.recorded_at), "note": r.note, "superseded": bool(r.superseded),
-             "superseded_by": None if r.superseded_by is None else position[r.superseded_by]}
+             "superseded_by": None if r.superseded_by is None else position[r.superseded_by],
+             "file_sha256": None if r.file_id is None else sha_of[r.file_id]}
             for r in meas],
+        "files": [
+            {"sha256": r.sha256, "file_name": r.file_name, "kind": r.kind, "file_format": r.file_format,
+             "parser": r.parser, "rule": json.loads(r.rule), "uploaded_by": r.uploaded_by,
+             "uploaded_at": iso_time(r.uploaded_at), "content_base64": base64.b64encode(r.content).decode("ascii")}
+            for r in files],
         "audit": [
             {"at": iso_time(r.at), "actor": r.actor, "action": r.action, "experiment_id": r.experiment_id,
              "detail": r.detail} for r in audit],
@@ -109,6 +124,10 @@ def insert_import(conn: Connection, plan: ImportPlan, url: str, actor: str) -> N
         archived=plan.archived, revision=1, experiment_counter=plan.experiment_counter,
     ).returning(s.campaigns.c.id)).scalar_one()
     conn.execute(sa.insert(s.config_versions), [{**v, "campaign_id": cid} for v in plan.config_versions])
+    file_id: dict[str, int] = {}
+    for row in plan.files:
+        file_id[row["sha256"]] = conn.execute(sa.insert(s.evidence_files).values({**row, "campaign_id": cid})
+                                              .returning(s.evidence_files.c.id)).scalar_one()
     pk_of: dict[str, int] = {}
     if plan.experiments:
         e = s.experiments
@@ -118,8 +137,9 @@ def insert_import(conn: Connection, plan: ImportPlan, url: str, actor: str) -> N
         pk_of = {r.experiment_id: r.id for r in result}
     if plan.measurements:
         m = s.measurements
-        rows = [{k: v for k, v in x.items() if k not in ("experiment_id", "superseded_by")}
-                | {"experiment_pk": pk_of[x["experiment_id"]], "superseded_by": None}
+        rows = [{k: v for k, v in x.items() if k not in ("experiment_id", "superseded_by", "file_sha256")}
+                | {"experiment_pk": pk_of[x["experiment_id"]], "superseded_by": None,
+                   "file_id": None if x["file_sha256"] is None else file_id[x["file_sha256"]]}
                 for x in plan.measurements]
         ids = [r.id for r in conn.execute(
             sa.insert(m).returning(m.c.id, sort_by_parameter_order=True), rows)]
@@ -151,6 +171,7 @@ class ImportPlan:
     experiments: list[dict[str, Any]]
     measurements: list[dict[str, Any]]
     audit: list[dict[str, Any]]
+    files: list[dict[str, Any]]
 
 
 def check_import(data: Any, new_name: str | None) -> ImportPlan:
@@ -175,7 +196,9 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
     config_versions = [_check_config_version(i, raw, name, configs) for i, raw in enumerate(raw_versions)]
     experiments = _check_experiments(raw_exps, configs, name)
     outcomes = {o for config in configs.values() for o in config.outcome_names}
-    measurements = _check_measurements(raw_meas, {x["experiment_id"] for x in experiments}, outcomes, name)
+    files = _check_files(_list(data, "files"))
+    measurements = _check_measurements(raw_meas, {x["experiment_id"] for x in experiments}, outcomes, name,
+                                       {x["sha256"] for x in files})
     audit = [_check_audit_entry(i, raw) for i, raw in enumerate(raw_audit)]
     counter = data.get("experiment_counter", 0)
     if not is_integer(counter) or counter < 0:
@@ -189,7 +212,7 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
         name=name, source_name=source_name, format_version=int(version), created_at=created_at,
         created_by=str(check_label(data.get("created_by"), "created_by", max_len=MAX_ACTOR)),
         archived=archived, experiment_counter=counter, config_versions=config_versions,
-        experiments=experiments, measurements=measurements, audit=audit,
+        experiments=experiments, measurements=measurements, audit=audit, files=files,
     )
 
 
@@ -200,7 +223,7 @@ def _check_format(data: Any) -> Any:
         raise StorageError(
             f"this is not a doe campaign export (format {shorten(data.get('format'))}, expected {EXPORT_FORMAT!r})")
     version = data.get("format_version")
-    if version != EXPORT_FORMAT_VERSION:
+    if version not in READABLE_FORMAT_VERSIONS or isinstance(version, bool):
         raise StorageError(
             f"campaign export format version {shorten(version)} is not supported (this doe reads "
             f"version {EXPORT_FORMAT_VERSION}); export it again with this doe or upgrade doe")
@@ -323,8 +346,45 @@ def _check_parameters(parameters: dict[str, Any], config: CampaignConfig, where:
     return {name: parameters[name] for name in config.parameter_names}
 
 
+def _check_files(raw_files: list[Any]) -> list[dict[str, Any]]:
+    files = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_files):
+        where = f"files[{i}]"
+        raw = _mapping(raw, where)
+        encoded = raw.get("content_base64")
+        if not isinstance(encoded, str) or len(encoded) > 2 * MAX_EVIDENCE_BYTES:
+            raise StorageError(f"{where}.content_base64 must be the file's bytes in base64 (at most "
+                               f"{MAX_EVIDENCE_BYTES / 1e6:.0f} MB)")
+        try:
+            content = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise StorageError(f"{where}.content_base64 is not base64") from None
+        sha = raw.get("sha256")
+        if sha != hashlib.sha256(content).hexdigest():
+            raise StorageError(f"{where}.sha256 is not the SHA-256 of its content")
+        if sha in seen:
+            raise StorageError(f"{where}: the file {sha} is listed twice")
+        seen.add(sha)
+        kind = raw.get("kind")
+        if kind not in ("cycling", "impedance"):
+            raise StorageError(f"{where}.kind must be 'cycling' or 'impedance', got {shorten(kind)}")
+        rule = raw.get("rule", {})
+        if not isinstance(rule, dict):
+            raise StorageError(f"{where}.rule must be a mapping")
+        files.append({
+            "sha256": sha, "file_name": check_label(raw.get("file_name"), f"{where}.file_name", max_len=255),
+            "size_bytes": len(content), "content": content, "kind": kind,
+            "file_format": check_label(raw.get("file_format"), f"{where}.file_format"),
+            "parser": check_label(raw.get("parser"), f"{where}.parser", max_len=200),
+            "rule": dumps_json(rule, f"{where}.rule"),
+            "uploaded_by": check_label(raw.get("uploaded_by"), f"{where}.uploaded_by", max_len=MAX_ACTOR),
+            "uploaded_at": parse_time(raw.get("uploaded_at"), f"{where}.uploaded_at")})
+    return files
+
+
 def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
-                        campaign: str) -> list[dict[str, Any]]:
+                        campaign: str, files: set[str]) -> list[dict[str, Any]]:
     measurements = []
     current: set[tuple[str, str, str]] = set()
     for i, raw in enumerate(raw_meas):
@@ -348,6 +408,9 @@ def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
             raise StorageError(f"{where}.superseded_by must be the position of another measurement, got {shorten(link)}")
         # absent or null: an unlabelled measurement (exports made before replicates existed)
         replicate = check_label(raw.get("replicate"), f"{where}.replicate", max_len=MAX_REPLICATE, optional=True) or ""
+        file_sha256 = raw.get("file_sha256")
+        if file_sha256 is not None and file_sha256 not in files:
+            raise StorageError(f"{where}.file_sha256 {shorten(file_sha256)} is not a file of the export")
         if not superseded:
             if (eid, outcome, replicate) in current:
                 cell = f" replicate {replicate!r}" if replicate else ""
@@ -361,7 +424,7 @@ def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
             "recorded_by": check_label(raw.get("recorded_by"), f"{where}.recorded_by", max_len=MAX_ACTOR),
             "recorded_at": parse_time(raw.get("recorded_at"), f"{where}.recorded_at"),
             "note": check_text(raw.get("note"), f"{where}.note"), "superseded": superseded,
-            "superseded_by": link})
+            "superseded_by": link, "file_sha256": file_sha256})
     return measurements
 
 

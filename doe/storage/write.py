@@ -16,6 +16,7 @@ Nothing is written until every check has passed, and a failure rolls the transac
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -28,8 +29,10 @@ from sqlalchemy.engine import Connection
 from doe.domain.config import CampaignConfig
 from doe.domain.records import (
     ALLOWED_TRANSITIONS,
+    MAX_EVIDENCE_BYTES,
     MAX_REPLICATE,
     STATUSES,
+    EvidenceFile,
     ExperimentRef,
     ExperimentStatus,
     NewExperiment,
@@ -77,6 +80,8 @@ class PlannedMeasurement:
     """The cell's label; '' for an unlabelled measurement (see :mod:`doe.storage.schema`)."""
     experiment_id: str = ""
     correction_of: float | None = None
+    file_sha256: str | None = None
+    file_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,8 @@ class CheckedWrite:
     experiments: list[dict[str, Any]]
     measurements: list[PlannedMeasurement]
     status_changes: list[StatusChange]
+    files: list[dict[str, Any]] = field(default_factory=list)
+    """The ``evidence_files`` rows of the write's files (without campaign, uploader and time)."""
 
 
 def check_write(
@@ -106,8 +113,9 @@ def check_write(
     status_changes: Sequence[StatusChange],
     measurements: Sequence[NewMeasurement],
     audit_action: str | None,
+    files: Sequence[EvidenceFile] = (),
 ) -> CheckedWrite:
-    """Check a write's input (types, lengths, finite numbers) before the transaction."""
+    """Check a write's input (types, lengths, finite numbers, evidence files) before the transaction."""
     check_label(actor, "actor", max_len=MAX_ACTOR)
     if audit_action is not None:
         check_label(audit_action, "audit_action")
@@ -127,7 +135,35 @@ def check_write(
         if change.status not in STATUSES:
             raise StorageError(f"status_changes[{i}]: unknown status {change.status!r}; statuses: {list(STATUSES)}")
         check_text(change.reason, f"status_changes[{i}].reason")
-    return CheckedWrite(actor, audit_action, prepared, planned, status_changes)
+    rows = [prepare_file(i, f) for i, f in enumerate(files)]
+    known = {r["sha256"] for r in rows}
+    for i, pm in enumerate(planned):
+        if pm.file_sha256 is not None and pm.file_sha256 not in known:
+            raise StorageError(f"measurements[{i}].file_sha256: no file of this write has SHA-256 {pm.file_sha256!r}")
+    return CheckedWrite(actor, audit_action, prepared, planned, status_changes, rows)
+
+
+def prepare_file(i: int, f: EvidenceFile) -> dict[str, Any]:
+    """The ``evidence_files`` row of ``files[i]``, checked (size limit, SHA-256, names)."""
+    where = f"files[{i}]"
+    if not isinstance(f, EvidenceFile):
+        raise StorageError(f"{where} must be an EvidenceFile, got {type(f).__name__}")
+    name = check_label(f.file_name, f"{where}.file_name", max_len=255)
+    if not isinstance(f.content, bytes):
+        raise StorageError(f"{where}.content must be bytes, got {type(f.content).__name__}")
+    if len(f.content) > MAX_EVIDENCE_BYTES:
+        raise StorageError(f"{where} ({name}): {len(f.content) / 1e6:.1f} MB is over the "
+                           f"{MAX_EVIDENCE_BYTES / 1e6:.0f} MB limit of a stored file; nothing was recorded")
+    if not f.content:
+        raise StorageError(f"{where} ({name}): the file is empty")
+    if f.sha256 != hashlib.sha256(f.content).hexdigest():
+        raise StorageError(f"{where} ({name}).sha256 is not the SHA-256 of its content")
+    if f.kind not in ("cycling", "impedance"):
+        raise StorageError(f"{where}.kind must be 'cycling' or 'impedance', got {shorten(f.kind)}")
+    return {"sha256": f.sha256, "file_name": name, "size_bytes": len(f.content), "content": f.content,
+            "kind": f.kind, "file_format": check_label(f.file_format, f"{where}.file_format"),
+            "parser": check_label(f.parser, f"{where}.parser", max_len=200),
+            "rule": dumps_json(f.rule, f"{where}.rule")}
 
 
 def prepare_experiment(i: int, e: NewExperiment) -> dict[str, Any]:
@@ -199,6 +235,7 @@ def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasure
         note=check_text(m.note, f"{where}.note"),
         replicate=check_label(m.replicate, f"{where}.replicate", max_len=MAX_REPLICATE, optional=True) or "",
         experiment_id=target if isinstance(target, str) else "",
+        file_sha256=check_label(m.file_sha256, f"{where}.file_sha256", optional=True),
     )
 
 
@@ -233,8 +270,12 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
     to_write, unchanged = _diff_measurements(
         conn, name, stored, planned, latest_config(conn, cid), allow_corrections)
     changes = _check_transitions(name, status_changes, stored)
-    if not prepared and not to_write and not changes:
+    new_files, file_ids = _stored_files(conn, cid, checked.files)
+    if not prepared and not to_write and not changes and not new_files:
         return WriteReport(experiment_ids=[], measurements_unchanged=unchanged)
+    file_ids |= _insert_files(conn, cid, now, checked.actor, new_files)
+    for pm in to_write:
+        pm.file_id = file_ids.get(pm.file_sha256) if pm.file_sha256 else None
     added, corrected = _persist(conn, cid, now, checked, prepared, to_write, changes, stored, unchanged)
     bump_revision(conn, cid, now, experiment_counter=counter)
     log.info("campaign %r: %d experiment(s), %d measurement(s) (%d corrected), %d status change(s) by %s",
@@ -386,6 +427,37 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
     return to_write, unchanged
 
 
+def _stored_files(conn: Connection, cid: int, files: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The write's files not yet stored, and the ids of those that are (a campaign keeps one
+    copy of each content: uploading a file again stores nothing)."""
+    f = s.evidence_files
+    wanted = sorted({row["sha256"] for row in files})
+    ids: dict[str, int] = {}
+    for chunk in chunks(wanted):
+        for hit in conn.execute(sa.select(f.c.sha256, f.c.id).where(f.c.campaign_id == cid, f.c.sha256.in_(chunk))):
+            ids[hit.sha256] = hit.id
+    new, seen = [], set(ids)
+    for row in files:
+        if row["sha256"] not in seen:
+            seen.add(row["sha256"])
+            new.append(row)
+    return new, ids
+
+
+def _insert_files(conn: Connection, cid: int, now: datetime, actor: str, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Store new evidence files, each with a ``file_stored`` audit entry; {sha256: id}."""
+    f = s.evidence_files
+    ids: dict[str, int] = {}
+    for row in rows:
+        ids[row["sha256"]] = conn.execute(sa.insert(f).values(
+            {**row, "campaign_id": cid, "uploaded_by": actor, "uploaded_at": now}).returning(f.c.id)).scalar_one()
+    if rows:
+        conn.execute(sa.insert(s.audit_log), [audit_row(cid, now, actor, "file_stored", None, {
+            "file_name": row["file_name"], "sha256": row["sha256"], "size_bytes": row["size_bytes"],
+            "kind": row["kind"], "file_format": row["file_format"], "parser": row["parser"]}) for row in rows])
+    return ids
+
+
 def _check_transitions(name: str, status_changes: list[ResolvedChange],
                        stored: _Stored) -> list[tuple[ResolvedChange, str]]:
     """Phase 6: the status changes that change something, each with the status before it.
@@ -474,13 +546,14 @@ def _insert_measurements(conn: Connection, cid: int, now: datetime, actor: str, 
         row = {"experiment_pk": stored.pk_of[pm.experiment_id], "outcome": pm.outcome,
                "replicate": pm.replicate, "value": pm.value,
                "unit": pm.unit, "measured_at": pm.measured_at, "recorded_by": actor, "recorded_at": now,
-               "note": pm.note, "superseded": False, "superseded_by": None}
+               "note": pm.note, "superseded": False, "superseded_by": None, "file_id": pm.file_id}
         if pm.correction_of is None:
             batch.append(row)
             added += 1
             audit.append(audit_row(cid, now, actor, "measurement_added", pm.experiment_id, {
                 "outcome": pm.outcome, "value": pm.value, "unit": pm.unit,
-                **({"replicate": pm.replicate} if pm.replicate else {})}))
+                **({"replicate": pm.replicate} if pm.replicate else {}),
+                **({"file_sha256": pm.file_sha256} if pm.file_sha256 else {})}))
             continue
         flush()
         old_id = conn.execute(sa.select(m.c.id).where(

@@ -1,0 +1,108 @@
+"""Raw instrument files kept as evidence: stored once, linked from every value computed from
+them, exported and downloadable byte for byte (real SQLite file and real PostgreSQL)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from doe.campaign import Campaign
+from doe.domain.records import MAX_EVIDENCE_BYTES, EvidenceFile, NewMeasurement
+from doe.errors import StorageError
+from doe.instruments import InstrumentFileError
+from doe.instruments.synthetic import fade_curve, write_cycling_file
+
+SAMPLES = Path(__file__).resolve().parents[2] / "datasets" / "instruments"
+MASS_MG = 11.5
+
+
+def _cell(folder: Path, name: str, ce: float) -> Path:
+    charge, discharge = fade_curve(12, first_charge_mah_per_g=220.0, first_ce_pct=ce)
+    return write_cycling_file(folder / name, "biologic_mpt", charge * MASS_MG / 1000, discharge * MASS_MG / 1000)
+
+
+def _campaign(url: str) -> tuple[Campaign, str]:
+    campaign = Campaign.from_config("hfo2-ncm85", storage=url, name="evidence", actor="ana")
+    campaign.suggest(2)
+    campaign.accept()
+    return campaign, str(campaign.history()["experiment_id"].iloc[0])
+
+
+def test_recorded_files_are_stored_once_and_linked_from_their_values(store_url: str, tmp_path: Path) -> None:
+    campaign, first = _campaign(store_url)
+    cells = [_cell(tmp_path, "cell_A.mpt", 89.0), _cell(tmp_path, "cell_B.mpt", 91.0)]
+    spectrum = tmp_path / "eis_A.mpt"
+    shutil.copy(SAMPLES / "biologic_peis.mpt", spectrum)
+    campaign.record_files(cells, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    campaign.record_files([spectrum], experiment_id=first, confirm=True)
+
+    files = campaign.files().set_index("file_name")
+    assert sorted(files.index) == ["cell_A.mpt", "cell_B.mpt", "eis_A.mpt"]
+    for path in [*cells, spectrum]:
+        row = files.loc[path.name]
+        assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert row["size_bytes"] == path.stat().st_size
+        assert row["experiment_ids"] == first and row["uploaded_by"] == "ana"
+        name, content = campaign.file_content(row["sha256"])
+        assert (name, content) == (path.name, path.read_bytes())  # re-download: the same bytes
+    assert files.loc["cell_A.mpt", "rule"] == {"active_mass_mg": MASS_MG, "reference_cycle": 1}
+    assert files.loc["cell_A.mpt", "kind"] == "cycling" and files.loc["eis_A.mpt", "kind"] == "impedance"
+    assert files.loc["cell_A.mpt", "parser"].startswith("doe ") and "biologic_mpt" in files.loc["cell_A.mpt", "parser"]
+    assert "impedance.py" in files.loc["eis_A.mpt", "parser"] and "circuit" in files.loc["eis_A.mpt", "rule"]
+
+    measured = campaign.measurements()
+    by_file = measured.groupby("file_name")["outcome"].apply(set).to_dict()
+    assert "first_cycle_ce_pct" in by_file["cell_A.mpt"] and "first_cycle_ce_pct" in by_file["cell_B.mpt"]
+    assert "interfacial_resistance_ohm" in by_file["eis_A.mpt"]
+    ce_a = measured[(measured["file_name"] == "cell_A.mpt") & (measured["outcome"] == "first_cycle_ce_pct")]
+    assert ce_a["value"].tolist() == pytest.approx([89.0], rel=1e-6)
+    evidence = campaign.history().set_index("experiment_id")["evidence_files"]
+    assert all(name in evidence[first] for name in ("cell_A.mpt", "cell_B.mpt", "eis_A.mpt"))
+    assert evidence.drop(first).isna().all()
+
+    # the same files again: nothing stored, nothing measured, the revision unchanged
+    revision, audit = campaign.revision, len(campaign.audit())
+    campaign.record_files(cells, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    campaign.record_files([spectrum], experiment_id=first, confirm=True)
+    assert (campaign.revision, len(campaign.audit()), len(campaign.files())) == (revision, audit, 3)
+    assert len(campaign.measurements()) == len(measured)
+
+    # the export carries the files; an import restores them byte for byte, with their links
+    data = campaign.export_json()
+    assert len(data["files"]) == 3
+    copy = Campaign.import_json(data, storage=store_url, name="evidence-copy")
+    assert copy.files()["sha256"].tolist() == campaign.files()["sha256"].tolist()
+    assert copy.file_content(files.loc["cell_B.mpt", "sha256"])[1] == cells[1].read_bytes()
+    assert copy.measurements()["file_name"].tolist() == campaign.measurements()["file_name"].tolist()
+
+
+def test_an_unknown_or_oversized_file_stores_nothing(store_url: str, tmp_path: Path) -> None:
+    campaign, first = _campaign(store_url)
+    revision = campaign.revision
+    with pytest.raises(StorageError, match="no stored file"):
+        campaign.file_content("0" * 64)
+    huge = EvidenceFile.from_bytes("huge.mpt", b"x" * (MAX_EVIDENCE_BYTES + 1), kind="cycling",
+                                   file_format="biologic_mpt", parser="test")
+    with pytest.raises(StorageError, match=r"huge\.mpt.*over the 50 MB limit"):
+        campaign.store.write("evidence", actor="ana", files=[huge], measurements=[
+            NewMeasurement(first, "first_cycle_ce_pct", 90.0, file_sha256=huge.sha256)])
+    forged = EvidenceFile("forged.mpt", b"data", "0" * 64, "cycling", "biologic_mpt", "test")
+    with pytest.raises(StorageError, match=r"forged\.mpt.*sha256"):
+        campaign.store.write("evidence", actor="ana", files=[forged])
+    with pytest.raises(StorageError, match="file_sha256"):
+        campaign.store.write("evidence", actor="ana", measurements=[
+            NewMeasurement(first, "first_cycle_ce_pct", 90.0, file_sha256="f" * 64)])
+    empty = tmp_path / "empty.mpt"
+    empty.write_bytes(b"")
+    with pytest.raises(InstrumentFileError, match=r"empty\.mpt.*empty"):
+        campaign.record_files([empty], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    spectrum = tmp_path / "eis.mpt"
+    shutil.copy(SAMPLES / "biologic_peis.mpt", spectrum)
+    with pytest.raises(InstrumentFileError, match="kind 'cycling'"):
+        campaign.record_files([spectrum], experiment_id=first, kind="cycling", confirm=True)
+    with pytest.raises(InstrumentFileError, match="active_mass_mg"):
+        campaign.record_files([_cell(tmp_path, "cell.mpt", 90.0)], experiment_id=first, confirm=True)
+    assert campaign.revision == revision and campaign.files().empty and campaign.measurements().empty
