@@ -18,7 +18,6 @@ SQLite file, and any SQLAlchemy URL (``postgresql+psycopg://...``) a server.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -32,9 +31,11 @@ from doe.domain import ranking
 from doe.domain.batches import (
     batch_seed,
     carried_columns,
+    finished_cells,
     history_table,
     pending_recipes,
     proposed_experiments,
+    training_digest,
     training_table,
 )
 from doe.domain.config import CampaignConfig
@@ -45,7 +46,7 @@ from doe.domain.records import (
     StatusChange,
 )
 from doe.domain.repeats import find_repeats
-from doe.domain.replicates import REPLICATE_COLUMN, cells_table
+from doe.domain.replicates import cells_table
 from doe.domain.requests import require_table, validate_candidates, validate_fixed
 from doe.domain.table import ID_COLUMN, validate_experiments
 from doe.domain.values import is_integer
@@ -232,17 +233,8 @@ class Campaign:
         target_storage = storage if storage is not None else self._store.url
         other = Campaign.from_config(self.config.replace(name=new_name), storage=target_storage, actor=self.actor)
         if with_history:
-            done = self.history()
-            done = done[done["status"].isin(["completed", "failed"])]
-            if len(done):
-                config = self.config
-                # one row per replicate cell, so a replicated experiment keeps its cells
-                table = cells_table(done, self.measurements(), config.outcome_names, config.parameter_names)
-                status = done.set_index(ID_COLUMN)
-                table["failure_reason"] = table[ID_COLUMN].map(status["failure_reason"])
-                table["failed"] = table[ID_COLUMN].map(status["status"].eq("failed")).astype(bool)
-                if table[REPLICATE_COLUMN].isna().all():
-                    table = table.drop(columns=[REPLICATE_COLUMN])
+            table = finished_cells(self.history(), self.measurements(), self.config)
+            if len(table):
                 other.record(table)
         return other
 
@@ -294,17 +286,12 @@ class Campaign:
         from doe.engine import Surrogates
 
         training = self._training_table() if training is None else training
-        digest = hashlib.sha256(
-            pd.util.hash_pandas_object(training, index=True).to_numpy().tobytes()
-            + self.config.to_yaml().encode()
-        ).hexdigest()
+        digest = training_digest(training, self.config)
         model = self._model_cache.get(digest)
         if model is None:
             if len(training) == 0:
-                raise ProposalError(
-                    f"campaign {self._name!r} has no finished experiment yet: record results "
-                    "(or ask suggest() for an initial design) before asking for predictions"
-                )
+                raise ProposalError(f"campaign {self._name!r} has no finished experiment yet: record results (or "
+                                    "ask suggest() for an initial design) before asking for predictions")
             model = Surrogates(self.config, self.settings).fit(training.reset_index(drop=True), seed=self.seed)
             self._model_cache = {digest: model}  # keep one: the latest data
         return model
@@ -499,7 +486,6 @@ class Campaign:
             rejected=rejected,
         )
 
-    # ------------------------------------------------------------------ results
     def record_files(self, paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
                      kind: Literal["auto", "cycling", "impedance"] = "auto", reference_cycle: int = 1,
                      confirm: bool = False) -> FilePreview:

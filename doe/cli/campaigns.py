@@ -128,17 +128,23 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @campaign_option
 @click.option("--experiment-id", required=True, help="The experiment the cells belong to.")
-@click.option("--active-mass-mg", type=click.FloatRange(min=0, min_open=True), required=True,
-              help="Active cathode mass of each cell (mg).")
+@click.option("--active-mass-mg", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Active cathode mass of each cell (mg); needed for cycling files.")
+@click.option("--kind", type=click.Choice(["auto", "cycling", "impedance"]), default="auto", show_default=True,
+              help="What the files are (auto: detected from their content).")
+@click.option("--reference-cycle", type=click.IntRange(min=1), default=1, show_default=True,
+              help="The cycle a capacity retention is relative to.")
 @click.option("--confirm", is_flag=True, help="Record the values (without it: only show what would be recorded).")
 @common_options
-def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_id: str, active_mass_mg: float,
-                 confirm: bool, env: Env) -> None:
+def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_id: str, active_mass_mg: float | None,
+                 kind: str, reference_cycle: int, confirm: bool, env: Env) -> None:
     """Compute outcomes from cycler files of one experiment, one replicate cell per file
     (BioLogic .mpt/.mpr, Neware CSV/.nda/.ndax, Arbin CSV, MACCOR text; impedance spectra:
-    BioLogic PEIS .mpt, Gamry .DTA, CSV; rules in docs/instruments.md)."""
+    BioLogic PEIS .mpt, Gamry .DTA, CSV; rules in docs/instruments.md). Recorded files are
+    kept with the campaign as evidence (see ``doe files``); the same files again change nothing."""
     campaign = env.campaign(campaign_name)
     preview = campaign.record_files(files, experiment_id=experiment_id, active_mass_mg=active_mass_mg,
+                                    kind=kind, reference_cycle=reference_cycle,  # type: ignore[arg-type]
                                     confirm=confirm)
     click.echo(preview.read.to_string(index=False))
     if preview.skipped:
@@ -147,6 +153,38 @@ def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_
         click.echo(f"campaign {campaign.name!r}: recorded {len(preview.table)} cell(s) of {experiment_id}")
     else:
         click.echo("preview only: nothing was recorded; add --confirm to record these values")
+
+
+@cli.command("files")
+@campaign_option
+@click.option("--download", "sha256", default=None, metavar="SHA256",
+              help="Write this stored file (its SHA-256, or a unique prefix of at least 8 characters) to --output.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where --download writes the file (default: its original name in the current folder).")
+@common_options
+def files_(campaign_name: str | None, sha256: str | None, output: Path | None, env: Env) -> None:
+    """The instrument files kept as evidence, or one of them downloaded byte for byte."""
+    campaign = env.campaign(campaign_name)
+    stored = campaign.files()
+    if sha256 is None:
+        if stored.empty:
+            click.echo(f"campaign {campaign.name!r}: no stored files")
+            return
+        shown = stored.assign(sha256=stored["sha256"].str[:16], uploaded_at=stored["uploaded_at"].dt.strftime(
+            "%Y-%m-%d %H:%M UTC"))[["sha256", "file_name", "size_bytes", "kind", "file_format", "experiment_ids",
+                                   "uploaded_by", "uploaded_at"]]
+        click.echo(shown.to_string(index=False))
+        return
+    matches = stored[stored["sha256"].str.startswith(sha256.lower())] if len(sha256) >= 8 else stored.iloc[:0]
+    if len(matches) != 1:
+        raise click.BadParameter(f"{len(matches)} stored files match {sha256!r} (give at least 8 characters of "
+                                 "one SHA-256 listed by 'doe files')", param_hint="--download")
+    name, content = campaign.file_content(str(matches["sha256"].iloc[0]))
+    target = output or Path(Path(name).name)
+    if target.exists():
+        raise click.BadParameter(f"{target} exists; choose another --output", param_hint="--output")
+    target.write_bytes(content)
+    click.echo(f"wrote {target} ({len(content)} bytes, sha256 {matches['sha256'].iloc[0]})")
 
 
 # ---------------------------------------------------------------------- status / list / export

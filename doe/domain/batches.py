@@ -6,6 +6,7 @@ Pure functions of tables and the configuration (no storage, no engine): what
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -15,7 +16,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.records import PENDING_STATUSES, NewExperiment
-from doe.domain.replicates import n_column, summary_columns
+from doe.domain.replicates import REPLICATE_COLUMN, cells_table, n_column, summary_columns
 from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN
 from doe.domain.values import is_missing, to_python
 
@@ -106,4 +107,27 @@ def proposed_experiments(recipes: pd.DataFrame, config: CampaignConfig, *, confi
     return new
 
 
-__all__ = ["HISTORY_META", "batch_seed", "carried_columns", "history_table", "pending_recipes", "proposed_experiments", "training_table"]
+__all__ = ["HISTORY_META", "batch_seed", "carried_columns", "finished_cells", "history_table", "pending_recipes", "proposed_experiments", "training_digest",
+           "training_table"]
+
+
+def finished_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """The completed and failed experiments as a table :meth:`doe.Campaign.record` takes again:
+    one row per replicate cell (a replicated experiment keeps its cells), with ``failed`` and
+    ``failure_reason``; no ``replicate`` column when no cell has a label."""
+    done = history[history["status"].isin(["completed", "failed"])]
+    if done.empty:
+        return done.iloc[:0]
+    table = cells_table(done, measurements, config.outcome_names, config.parameter_names)
+    status = done.set_index(ID_COLUMN)
+    table["failure_reason"] = table[ID_COLUMN].map(status["failure_reason"])
+    table["failed"] = table[ID_COLUMN].map(status["status"].eq("failed")).astype(bool)
+    if table[REPLICATE_COLUMN].isna().all():
+        table = table.drop(columns=[REPLICATE_COLUMN])
+    return table
+
+
+def training_digest(training: pd.DataFrame, config: CampaignConfig) -> str:
+    """A fingerprint of the training data and the configuration (the fitted models' cache key)."""
+    return hashlib.sha256(pd.util.hash_pandas_object(training, index=True).to_numpy().tobytes()
+                          + config.to_yaml().encode()).hexdigest()

@@ -113,8 +113,8 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
             rule: dict[str, object] = {"circuit": DEFAULT_CIRCUIT}
         else:
             if active_mass_mg is None:
-                raise InstrumentFileError(f"active_mass_mg: {path.name} is a cycling file; give the cell's active "
-                                          "cathode mass in mg")
+                raise InstrumentFileError(f"active_mass_mg (active cathode mass): {path.name} is a cycling file; "
+                                          "give the mass of each cell in mg (more than 0)")
             values = cycling_outcomes(path, active_mass_mg=active_mass_mg, reference_cycle=reference_cycle)
             rule = {"active_mass_mg": float(active_mass_mg), "reference_cycle": int(reference_cycle)}
         read.append({"file": path.name, "format": file_format, **values.to_dict()})

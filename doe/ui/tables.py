@@ -7,6 +7,7 @@ the grid of running experiments, a table of bad cells), or what a person edited 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -408,3 +409,16 @@ def merge_unsaved(fresh: pd.DataFrame, edits: UnsavedEdits) -> MergedGrid:
             grid.at[grid.index[row], column] = edit.after
             kept.setdefault(exp_id, {})[column] = edit
     return MergedGrid(grid, kept, tuple(conflicts))
+
+
+def evidence_table(files: pd.DataFrame) -> pd.DataFrame:
+    """The stored instrument files as shown: rule as text, newest first."""
+    shown = files.assign(rule=files["rule"].map(lambda rule: json.dumps(rule, sort_keys=True)))
+    return shown[["file_name", "kind", "file_format", "experiment_ids", "size_bytes", "sha256", "parser", "rule",
+                  "uploaded_by", "uploaded_at"]].iloc[::-1].reset_index(drop=True)
+
+
+def evidence_label(files: pd.DataFrame, sha256: str) -> str:
+    """How a stored file is named in a list: its name, experiments and SHA-256 prefix."""
+    row = files.set_index("sha256").loc[sha256]
+    return f"{row['file_name']} ({row['experiment_ids'] or 'no value'}, sha256 {sha256[:12]})"

@@ -91,3 +91,17 @@ def test_doe_record_files_previews_then_records(tmp_path: Path) -> None:
     assert history.loc[first, "first_cycle_ce_pct"] == pytest.approx(89.0, rel=1e-6)
     zero = doe("record-files", paths[0], "--campaign", "cells", "--experiment-id", first, "--active-mass-mg", "0")
     assert zero.returncode != 0 and "--active-mass-mg" in zero.stderr
+    # the files are kept: listed, and downloaded byte for byte by a SHA-256 prefix
+    listed = doe("files", "--campaign", "cells")
+    assert listed.returncode == 0, listed.stderr
+    assert all(Path(p).name in listed.stdout for p in paths) and first in listed.stdout
+    stored = Campaign.load("cells", storage=campaign.storage_url).files().set_index("file_name")
+    sha = stored.loc[Path(paths[1]).name, "sha256"]
+    out = tmp_path / "again.csv"
+    got = doe("files", "--campaign", "cells", "--download", sha[:10], "--output", str(out))
+    assert got.returncode == 0, got.stderr
+    assert out.read_bytes() == Path(paths[1]).read_bytes()
+    unknown = doe("files", "--campaign", "cells", "--download", "0123456789")
+    assert unknown.returncode != 0 and "--download" in unknown.stderr
+    wrong = doe("record-files", paths[0], "--campaign", "cells", "--experiment-id", first, "--kind", "impedance")
+    assert wrong.returncode != 0 and "kind 'impedance'" in wrong.stderr

@@ -1,5 +1,6 @@
 """Cycler files through the Record page in a real browser: drop two cells' files, preview the
-computed values (nothing stored), record them (one replicate cell per file)."""
+computed values (nothing stored), record them (one replicate cell per file), then find the
+stored files on the History page and download one byte for byte."""
 
 from __future__ import annotations
 
@@ -66,6 +67,16 @@ def test_cycler_files_preview_then_record(server: tuple[str, str, Path]) -> None
             click(page, form.get_by_role("button", name="Record these values"))
             expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 2 cell(s) of {first}")
             assert not page.get_by_test_id("stException").count()
+
+            click(page, page.get_by_test_id("stSidebarNavLink").filter(has_text="History"))
+            expect(page.get_by_role("heading", name="Instrument files")).to_be_visible()
+            evidence = page.get_by_test_id("stSelectbox").filter(has_text="File to download")
+            # the newest file is chosen first
+            expect(evidence).to_match_aria_snapshot('- combobox "File to download": /cell_B\\.csv .*/')
+            with page.expect_download() as download:
+                page.get_by_role("button", name="Download the original file").click()
+            assert Path(download.value.path()).read_bytes() == Path(files[1]).read_bytes()
+            assert download.value.suggested_filename == "cell_B.csv"
         finally:
             context.close()
     history = Campaign.load("cells", storage=db_url).history().set_index("experiment_id")

@@ -3,13 +3,18 @@ exportable as CSV, Excel or the whole campaign as JSON."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from doe.domain.display import column_decimals
 from doe.domain.records import STATUSES
 from doe.domain.replicates import n_column
 from doe.ui import components, state
-from doe.ui.tables import filter_history, search
+
+if TYPE_CHECKING:
+    from doe.campaign import Campaign
+from doe.ui.tables import evidence_label, evidence_table, filter_history, search
 
 
 def render() -> None:
@@ -55,12 +60,32 @@ def render() -> None:
     json_col.download_button("Export the whole campaign (JSON)", data=campaign_json,
                              file_name=components.file_name(campaign.name, ".json"), mime="application/json", on_click="ignore")
 
+    _evidence_files(campaign)
+
     st.subheader("Audit trail")
     audit = search(campaign.audit(), text)
     st.caption(f"{len(audit)} change(s): who did what, when")
     st.dataframe(audit, hide_index=True)
     with st.expander("Every recorded value, with corrections"):
         st.dataframe(search(campaign.measurements(include_superseded=True), text), hide_index=True)
+
+
+def _evidence_files(campaign: Campaign) -> None:
+    files = campaign.files()
+    if files.empty:
+        return
+    st.subheader("Instrument files")
+    st.caption("The cycler and impedance files that recorded values were computed from, kept as uploaded "
+               "(SHA-256 fingerprint, the reader and the rule's inputs). Every such value names its file under "
+               "'Every recorded value' below, and the experiments above list theirs.")
+    st.dataframe(evidence_table(files), hide_index=True)
+    picked = st.selectbox("File to download", files["sha256"].tolist()[::-1], key=state.EVIDENCE_FILE,
+                          format_func=lambda sha: evidence_label(files, sha))
+    if picked is not None:
+        name = str(files.set_index("sha256").loc[picked, "file_name"])
+        st.download_button("Download the original file", data=lambda: campaign.file_content(picked)[1],
+                           file_name=components.file_name(name), mime="application/octet-stream",
+                           on_click="ignore")
 
 
 if __name__ == "__main__":

@@ -251,9 +251,10 @@ def _upload(handle: resources.CampaignHandle) -> None:
 def _cycler_files(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
     st.subheader("Cycler files")
     st.caption("Cycling exports of one experiment's cells (BioLogic .mpt or .mpr, Neware CSV, .nda or .ndax, "
-               "Arbin CSV, MACCOR "
-               "text), one replicate cell per file: the first-cycle capacities and CE are computed from them, and "
-               "the retention once a file reaches cycle 200. Preview first; nothing is recorded until you record.")
+               "Arbin CSV, MACCOR text) and impedance spectra (BioLogic PEIS .mpt, Gamry .DTA, CSV), one replicate "
+               "cell per file: the first-cycle capacities and CE are computed from them, the retention once a file "
+               "reaches cycle 200, and the resistances from an equivalent-circuit fit. Preview first; nothing is "
+               "recorded until you record. Recorded files are kept with the campaign (History page).")
     ids = history[ID_COLUMN].astype(str).tolist()
     if not ids:
         st.info("No experiment yet: plan a batch first.")
@@ -271,9 +272,6 @@ def _cycler_files(handle: resources.CampaignHandle, history: pd.DataFrame) -> No
     if not uploads:
         st.warning("Choose the cycler files of the experiment's cells.")
         return
-    if mass <= 0:
-        st.warning("Active cathode mass: enter the mass of each cell in mg (more than 0).")
-        return
     person = components.require("record")
     if person is None:
         return
@@ -286,8 +284,8 @@ def _cycler_files(handle: resources.CampaignHandle, history: pd.DataFrame) -> No
                 path = path.with_name(f"{path.stem}_{k + 1}{path.suffix}")
             path.write_bytes(upload.getvalue())
             paths.append(path)
-        preview = campaign.record_files(paths, experiment_id=str(experiment), active_mass_mg=float(mass),
-                                        confirm=record_clicked)
+        preview = campaign.record_files(paths, experiment_id=str(experiment),
+                                        active_mass_mg=float(mass) if mass > 0 else None, confirm=record_clicked)
     if not reading.ok:
         return
     st.dataframe(preview.read.assign(file=[u.name for u in uploads]), hide_index=True)
