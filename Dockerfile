@@ -9,7 +9,8 @@
 # (the first command above) or single sign-on is configured (DOE_OIDC_*, see the README).
 #
 # The install follows the README: a virtual environment, torch==2.13.0 first (the CPU build),
-# then the package itself (non-editable), here with the PostgreSQL driver.
+# then the package itself (non-editable) with the instrument-file readers, here also with the
+# PostgreSQL driver.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -22,7 +23,7 @@ RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" torch==2.13.0
 COPY pyproject.toml README.md ./
 COPY doe ./doe
-RUN /opt/venv/bin/pip install --no-cache-dir ".[postgres]"
+RUN /opt/venv/bin/pip install --no-cache-dir ".[instruments,postgres]"
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \

@@ -74,7 +74,8 @@ def test_dockerfile_installs_the_same_packages_in_the_same_order_as_the_readme()
     runs = "\n".join(_dockerfile_runs())
     assert "python3 -m venv /opt/venv" in runs
     assert "-e " not in runs and "--editable" not in runs, "the image installs the package, not a checkout"
-    assert '".[postgres]"' in runs, "the image has the PostgreSQL driver for DOE_DATABASE_URL"
+    assert '".[instruments,postgres]"' in runs, ("the image has the instrument-file readers of the README's "
+                                                 "install and the PostgreSQL driver for DOE_DATABASE_URL")
 
 
 def test_dockerfile_runs_the_app_as_a_non_root_user_with_data_in_a_volume() -> None:

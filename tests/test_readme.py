@@ -39,6 +39,6 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_setup_installs_the_cpu_torch_wheel_before_the_project() -> None:
     run_command = next(b for b in _blocks("bash") if "doe app" in b)
-    assert run_command.index("pip install torch==2.13.0") < run_command.index("pip install .")
+    assert run_command.index("pip install torch==2.13.0") < run_command.index('pip install ".[instruments]"')
     script = (ROOT / "scripts" / "test.sh").read_text()
     assert script.index("pip install -q torch==2.13.0") < script.index('pip install -q -e ".[dev]"')
