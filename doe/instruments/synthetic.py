@@ -150,20 +150,23 @@ SPECTRUM_PARAMETERS = {"R0": 30.0, "R1": 80.0, "CPE1_0": 1e-7, "CPE1_1": 0.9, "R
 """A solid-state cathode half cell: bulk 30 ohm, grain boundary 80 ohm, interface 150 ohm."""
 
 
-def impedance_spectrum(parameters: dict[str, float] | None = None, *, noise: float = 0.005, seed: int = 0,
-                       points: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """Frequencies (1 MHz to 0.1 Hz) and the impedance of the default circuit with
-    ``parameters`` (default :data:`SPECTRUM_PARAMETERS`), with relative Gaussian noise."""
+def impedance_spectrum(parameters: dict[str, float] | None = None, *, circuit: str | None = None,
+                       noise: float = 0.005, seed: int = 0, points: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies (1 MHz to 0.1 Hz) and the impedance of ``circuit`` with ``parameters``, with
+    relative Gaussian noise. The default circuit takes :data:`SPECTRUM_PARAMETERS` where
+    ``parameters`` gives no value; another circuit needs a value for each of its parameters."""
     from impedance.models.circuits import CustomCircuit
 
+    from doe.domain.circuits import circuit_parameters
     from doe.instruments.impedance import DEFAULT_CIRCUIT
 
-    values = {**SPECTRUM_PARAMETERS, **(parameters or {})}
-    circuit = CustomCircuit(DEFAULT_CIRCUIT, initial_guess=[values[k] for k in SPECTRUM_PARAMETERS])
+    circuit = circuit or DEFAULT_CIRCUIT
+    values = {**(SPECTRUM_PARAMETERS if circuit == DEFAULT_CIRCUIT else {}), **(parameters or {})}
+    model = CustomCircuit(circuit, initial_guess=[values[k] for k in circuit_parameters(circuit)])
     frequency = np.logspace(6, -1, points)
     with warnings.catch_warnings():  # "simulating circuit based on initial parameters": what is meant here
         warnings.filterwarnings("ignore", message="Simulating circuit", category=UserWarning)
-        z = circuit.predict(frequency, use_initial=True)
+        z = model.predict(frequency, use_initial=True)
     rng = np.random.default_rng(seed)
     z = z.real * (1 + noise * rng.standard_normal(points)) + 1j * z.imag * (1 + noise * rng.standard_normal(points))
     return frequency, z
