@@ -79,15 +79,8 @@ class Campaign:
     """A coating campaign: configuration, history and proposals. Build with
     :meth:`from_config` or :meth:`load`, not the constructor."""
 
-    def __init__(
-        self,
-        store: CampaignStore,
-        name: str,
-        *,
-        actor: str | None = None,
-        device: Literal["auto", "cpu", "cuda"] = "auto",
-        settings: EngineSettings | None = None,
-    ) -> None:
+    def __init__(self, store: CampaignStore, name: str, *, actor: str | None = None,
+                 device: Literal["auto", "cpu", "cuda"] = "auto", settings: EngineSettings | None = None) -> None:
         self._store = store
         self._name = name
         self.actor = actor or default_actor()
@@ -492,12 +485,14 @@ class Campaign:
         """Outcomes computed from instrument files for one experiment (one replicate cell per
         file; :mod:`doe.instruments`): a preview, recorded only with ``confirm=True``. Recorded
         files are stored with the campaign (:meth:`files`) and linked from their values;
-        recording the same files again changes nothing."""
+        recording the same files again changes nothing. Spectra are fitted to the config's
+        ``impedance`` circuit (default: :data:`doe.instruments.impedance.DEFAULT_CIRCUIT`)."""
         from doe.instruments import results_from_files
 
+        config, fit = self.config, self.config.impedance
         preview = results_from_files(paths, experiment_id=experiment_id, active_mass_mg=active_mass_mg,
-                                     outcome_names=self.config.outcome_names, reference_cycle=reference_cycle,
-                                     kind=kind)
+                                     outcome_names=config.outcome_names, reference_cycle=reference_cycle, kind=kind,
+                                     circuit=fit.circuit if fit else None, resistances=fit.resistances if fit else None)
         if confirm:
             self._record(preview.table, False, False, False, evidence=preview)
         return preview

@@ -13,6 +13,8 @@ Contract (other tools rely on these exact keys)::
      "outcomes"?: [{"name", "unit"?}],          # measured, not optimised
      "constraints"?: ["x + 2 * y <= 3", "coating_thickness_nm <= 15", {...}],
      "batch_shared"?: [parameter name, ...],   # one value across each suggested batch
+     "impedance"?: {"circuit": str,             # impedance.py notation, e.g. "R0-p(R1,CPE1)-Wo1"
+                    "resistances"?: {outcome name: circuit parameter, ...}},
      "seed"?: int,
      "description"?: str}
 
@@ -29,6 +31,7 @@ from typing import Any, TypeVar
 import yaml  # writing only; reading goes through doe.domain.yaml_text
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from doe.domain.circuits import ImpedanceSettings, impedance_problems
 from doe.domain.constraints import LinearConstraint, OutcomeConstraint, parse_constraint
 from doe.domain.objectives import Objective, ObjectiveMode, Outcome
 from doe.domain.parameters import (
@@ -44,7 +47,7 @@ from doe.errors import ConfigError, shorten, shorten_text
 
 _PARAMETER = TypeAdapter(Parameter)
 _TOP_KEYS = {"name", "parameters", "objectives", "objective_mode", "outcomes", "constraints", "batch_shared",
-             "seed", "description"}
+             "impedance", "seed", "description"}
 OBJECTIVE_MODES: tuple[ObjectiveMode, ...] = ("pareto", "weighted")
 MAX_SEED = 2**31 - 1
 T = TypeVar("T")
@@ -107,6 +110,9 @@ class CampaignConfig(BaseModel):
     constraints: tuple[LinearConstraint | OutcomeConstraint, ...] = ()
     batch_shared: tuple[str, ...] = ()
     """Parameters that take one value across each suggested batch (e.g. one furnace run)."""
+    impedance: ImpedanceSettings | None = None
+    """The equivalent circuit fitted to impedance spectra and the resistances recorded from it
+    (None: the default circuit of :mod:`doe.instruments.impedance`)."""
     seed: int | None = None
     description: str | None = None
 
@@ -196,6 +202,10 @@ class CampaignConfig(BaseModel):
             )
             mode = "pareto"
         batch_shared = _batch_shared(data.get("batch_shared"), [p.name for p in parameters], problems)
+        raw_impedance = data.get("impedance")
+        outcome_list = [o.name for o in objectives] + [o.name for o in outcomes]
+        if raw_impedance is not None:
+            problems.extend(impedance_problems(raw_impedance, outcome_list))
 
         seed = data.get("seed")
         if seed is not None and (not is_integer(seed) or not 0 <= seed <= MAX_SEED):
@@ -222,6 +232,7 @@ class CampaignConfig(BaseModel):
             objective_mode=mode,
             constraints=tuple(constraints),
             batch_shared=batch_shared,
+            impedance=ImpedanceSettings.from_dict(raw_impedance, outcome_list) if raw_impedance is not None else None,
             seed=seed,
             description=description,
         )
@@ -257,6 +268,8 @@ class CampaignConfig(BaseModel):
             data["constraints"] = [c.to_dict() for c in self.constraints]
         if self.batch_shared:
             data["batch_shared"] = list(self.batch_shared)
+        if self.impedance is not None:
+            data["impedance"] = self.impedance.to_dict()
         if self.seed is not None:
             data["seed"] = self.seed
         return data

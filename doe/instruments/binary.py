@@ -60,8 +60,11 @@ def _mpr_rows(path: Path) -> pd.DataFrame:
     restart = np.zeros(len(counter), dtype=bool)
     restart[:1] = True
     # (Q-Qo) runs on through the file: measured from its first row
-    return pd.DataFrame({"current_ma": np.asarray(data["I/mA"], dtype=float),
+    rows = pd.DataFrame({"current_ma": np.asarray(data["I/mA"], dtype=float),
                          "counter_mah": counter - (counter[0] if len(counter) else 0.0), "restart": restart})
+    if "Ewe/V" in names:
+        rows["voltage_v"] = np.asarray(data["Ewe/V"], dtype=float)
+    return rows
 
 
 def _nda_rows(path: Path) -> pd.DataFrame:
@@ -69,13 +72,16 @@ def _nda_rows(path: Path) -> pd.DataFrame:
 
     table = NewareNDA.read(str(path), log_level="WARNING")
     counter = table["Charge_Capacity(mAh)"].astype(float) + table["Discharge_Capacity(mAh)"].astype(float)
-    return pd.DataFrame({"current_ma": table["Current(mA)"].astype(float), "counter_mah": counter,
+    rows = pd.DataFrame({"current_ma": table["Current(mA)"].astype(float), "counter_mah": counter,
                          "restart": _restarts(table["Step"])})
+    if "Voltage" in table.columns:
+        rows["voltage_v"] = table["Voltage"].astype(float)
+    return rows
 
 
-def cycles_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per-cycle ``cycle``, ``charge_mah``, ``discharge_mah`` from rows of ``current_ma``
-    (positive charge), ``counter_mah`` and ``restart`` (the module's rules)."""
+def _halves(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rules 1 to 3: the rows that pass current (a mask), the half-cycle (0, 1, ...) of each of
+    them, the sign of each half-cycle (+1 charge, -1 discharge) and the charge (mAh) each row passed."""
     counter = rows["counter_mah"].to_numpy(dtype=float)
     previous = np.concatenate([[0.0], counter[:-1]])
     previous[rows["restart"].to_numpy(dtype=bool)] = 0.0
@@ -83,14 +89,29 @@ def cycles_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
     current = rows["current_ma"].to_numpy(dtype=float)
     direction = np.where(current > REST_CURRENT_MA, 1, np.where(current < -REST_CURRENT_MA, -1, 0))
     active = direction != 0
-    directions, charges_passed = direction[active], passed[active]
+    directions = direction[active]
+    if not directions.size:
+        return active, np.zeros(0, dtype=int), np.zeros(0, dtype=int), passed[active]
+    half = np.concatenate([[0], np.cumsum(directions[1:] != directions[:-1])])
+    signs = directions[np.concatenate([[0], np.flatnonzero(np.diff(half)) + 1])]
+    return active, half, signs, passed[active]
+
+
+def _cycle_of_halves(signs: np.ndarray) -> np.ndarray:
+    """Rule 4: the cycle (from 1) of each half-cycle; 0 for a discharge before the first charge."""
+    return np.cumsum(signs > 0)
+
+
+def cycles_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per-cycle ``cycle``, ``charge_mah``, ``discharge_mah`` from rows of ``current_ma``
+    (positive charge), ``counter_mah`` and ``restart`` (the module's rules)."""
+    active, half, signs, charges_passed = _halves(rows)
     cycles: list[list[float]] = []
-    if directions.size:
-        half = np.concatenate([[0], np.cumsum(directions[1:] != directions[:-1])])
+    if half.size:
         totals = np.bincount(half, weights=charges_passed)
         # the charge-weighted mean current: exact for a constant-current step, whatever the sampling
-        current_x_q = np.bincount(half, weights=np.abs(current[active]) * charges_passed)
-        signs = directions[np.concatenate([[0], np.flatnonzero(np.diff(half)) + 1])]
+        current = np.abs(rows["current_ma"].to_numpy(dtype=float)[active])
+        current_x_q = np.bincount(half, weights=current * charges_passed)
         for sign, total, weighted in zip(signs, totals, current_x_q, strict=True):
             if sign > 0:
                 cycles.append([float(len(cycles) + 1), float(total), 0.0, np.nan])
@@ -99,8 +120,25 @@ def cycles_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(cycles, columns=["cycle", "charge_mah", "discharge_mah", "discharge_current_ma"])
 
 
-def read_binary(path: Path, file_format: BinaryFormat) -> pd.DataFrame:
-    """Per-cycle capacities (``cycle``, ``charge_mah``, ``discharge_mah``) of a binary file.
+def points_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The curve behind :func:`cycles_from_rows`: one row per point that passes current, with
+    ``cycle``, ``half`` ("charge"/"discharge"), ``voltage_v`` and ``capacity_mah`` (the charge
+    passed since the half-cycle began, so a half's last point is its capacity)."""
+    if "voltage_v" not in rows.columns:
+        raise KeyError("voltage")
+    active, half, signs, charges_passed = _halves(rows)
+    cycle_of_half = _cycle_of_halves(signs)
+    capacity = pd.Series(charges_passed).groupby(half).cumsum().to_numpy(dtype=float) if half.size else charges_passed
+    points = pd.DataFrame({"cycle": cycle_of_half[half] if half.size else half,
+                           "half": np.where(signs[half] > 0, "charge", "discharge") if half.size else [],
+                           "voltage_v": rows["voltage_v"].to_numpy(dtype=float)[active],
+                           "capacity_mah": capacity})
+    return points[points["cycle"] > 0].reset_index(drop=True)
+
+
+def binary_rows(path: Path, file_format: BinaryFormat) -> pd.DataFrame:
+    """The rows of a binary file: ``current_ma``, ``counter_mah``, ``restart`` and, where the
+    file has it, ``voltage_v``.
 
     Raises:
         InstrumentFileError: the reader is not installed, or the file cannot be read.
@@ -119,7 +157,16 @@ def read_binary(path: Path, file_format: BinaryFormat) -> pd.DataFrame:
                         f"{str(err)[:200]}); check the file or export it as text") from err
     if rows[["current_ma", "counter_mah"]].isna().any().any():
         raise InstrumentFileError(f"{path.name}: a missing current or capacity in the {file_format} data (damaged file?)")
-    return cycles_from_rows(rows)
+    return rows
 
 
-__all__ = ["binary_format", "cycles_from_rows", "read_binary"]
+def read_binary(path: Path, file_format: BinaryFormat) -> pd.DataFrame:
+    """Per-cycle capacities (``cycle``, ``charge_mah``, ``discharge_mah``) of a binary file.
+
+    Raises:
+        InstrumentFileError: the reader is not installed, or the file cannot be read.
+    """
+    return cycles_from_rows(binary_rows(path, file_format))
+
+
+__all__ = ["binary_format", "binary_rows", "cycles_from_rows", "points_from_rows", "read_binary"]

@@ -113,7 +113,9 @@ def detect_format(path: str | Path) -> CyclingFormat | BinaryFormat:
         "Arbin CSV or MACCOR text); check the file or export it again")
 
 
-def _numbers(frame: pd.DataFrame, name: Path, columns: dict[str, str]) -> pd.DataFrame:
+def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str]) -> pd.DataFrame:
+    """``frame``'s ``columns`` (old name -> new name) as numbers; a missing column or a cell that
+    is not a number raises :class:`InstrumentFileError` naming the file."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InstrumentFileError(f"{name.name}: missing column(s) {missing}; found {list(frame.columns)[:12]}")
@@ -125,7 +127,8 @@ def _numbers(frame: pd.DataFrame, name: Path, columns: dict[str, str]) -> pd.Dat
     return out
 
 
-def _read_mpt(path: Path, text: str) -> pd.DataFrame:
+def mpt_frame(path: Path, text: str) -> pd.DataFrame:
+    """The data table of an EC-Lab text export (header skipped, decimal point or comma)."""
     match = re.search(r"Nb header lines\s*:\s*(\d+)", text[:4000])
     if match is None:
         raise InstrumentFileError(f"{path.name}: the EC-Lab header has no 'Nb header lines' line")
@@ -136,8 +139,13 @@ def _read_mpt(path: Path, text: str) -> pd.DataFrame:
     body = "\n".join(lines[skip:])
     frame = pd.read_csv(io.StringIO(body), sep="\t", decimal="," if _decimal_comma(lines[skip + 1]) else ".")
     frame.columns = [str(c).strip() for c in frame.columns]
-    out = _numbers(frame, path, {"cycle number": "cycle", "Q charge/mA.h": "charge_mah",
-                                 "Q discharge/mA.h": "discharge_mah"})
+    return frame
+
+
+def _read_mpt(path: Path, text: str) -> pd.DataFrame:
+    frame = mpt_frame(path, text)
+    out = numeric_columns(frame, path, {"cycle number": "cycle", "Q charge/mA.h": "charge_mah",
+                                        "Q discharge/mA.h": "discharge_mah"})
     return _with_discharge_current(out, frame, "I/mA", 1.0)
 
 
@@ -154,18 +162,29 @@ def _decimal_comma(line: str) -> bool:
     return any(re.fullmatch(r"-?\d+,\d+(E[-+]?\d+)?", f.strip()) for f in fields)
 
 
-def _read_neware(path: Path, text: str) -> pd.DataFrame:
+def csv_frame(text: str) -> pd.DataFrame:
+    """A comma-separated export (Neware, Arbin) with its column names stripped."""
     frame = pd.read_csv(io.StringIO(text))
     frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def neware_states(frame: pd.DataFrame) -> pd.Series:
+    """C, D or R per row of Neware's record sheet, from ``Step Type`` ("CC Chg", "CV DChg", "Rest")."""
+    step_type = frame["Step Type"].astype(str).str.strip().str.lower()
+    return pd.Series(np.select([step_type.str.contains("dchg"), step_type.str.contains("chg")], ["D", "C"], "R"),
+                     index=frame.index)
+
+
+def _read_neware(path: Path, text: str) -> pd.DataFrame:
+    frame = csv_frame(text)
     if "Step Type" not in frame.columns:  # the cycle sheet: one row per cycle
-        return _numbers(frame, path, {"Cycle Index": "cycle", "Chg. Cap.(mAh)": "charge_mah",
+        return numeric_columns(frame, path, {"Cycle Index": "cycle", "Chg. Cap.(mAh)": "charge_mah",
                                       "DChg. Cap.(mAh)": "discharge_mah"})
     # the record sheet: one row per point, capacities restart at every step ("CC Chg", "CV Chg", ...)
-    numbers = _numbers(frame, path, {"Cycle Index": "cycle", "Step Index": "step", "Chg. Cap.(mAh)": "charge_mah",
+    numbers = numeric_columns(frame, path, {"Cycle Index": "cycle", "Step Index": "step", "Chg. Cap.(mAh)": "charge_mah",
                                      "DChg. Cap.(mAh)": "discharge_mah"})
-    step_type = frame["Step Type"].astype(str).str.strip().str.lower()
-    state = pd.Series(np.select([step_type.str.contains("dchg"), step_type.str.contains("chg")], ["D", "C"], "R"),
-                      index=frame.index)
+    state = neware_states(frame)
     current = pd.to_numeric(frame["Current(mA)"], errors="coerce").abs() if "Current(mA)" in frame.columns else None
     return _sum_of_steps(numbers["cycle"], numbers["step"], state,
                          numbers["charge_mah"] + numbers["discharge_mah"], current)
@@ -190,15 +209,15 @@ def _sum_of_steps(cycle: pd.Series, step: pd.Series, state: pd.Series, capacity_
 
 
 def _read_arbin(path: Path, text: str) -> pd.DataFrame:
-    frame = pd.read_csv(io.StringIO(text))
-    frame.columns = [str(c).strip() for c in frame.columns]
-    out = _numbers(frame, path, {"Cycle_Index": "cycle", "Charge_Capacity(Ah)": "charge_mah",
+    frame = csv_frame(text)
+    out = numeric_columns(frame, path, {"Cycle_Index": "cycle", "Charge_Capacity(Ah)": "charge_mah",
                                  "Discharge_Capacity(Ah)": "discharge_mah"})
     out[["charge_mah", "discharge_mah"]] *= 1000.0
     return _with_discharge_current(out, frame, "Current(A)", 1000.0)
 
 
-def _read_maccor(path: Path, text: str) -> pd.DataFrame:
+def maccor_frame(path: Path, text: str) -> pd.DataFrame:
+    """The data table of a MACCOR text export (the lines above the column header skipped)."""
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("Rec#") or "Cyc#" in line.split("\t")), None)
     if start is None:
@@ -207,8 +226,13 @@ def _read_maccor(path: Path, text: str) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     if "State" not in frame.columns:
         raise InstrumentFileError(f"{path.name}: missing column 'State' (C charge, D discharge)")
+    return frame
+
+
+def _read_maccor(path: Path, text: str) -> pd.DataFrame:
+    frame = maccor_frame(path, text)
     state = frame["State"].astype(str).str.strip()
-    numbers = _numbers(frame, path, {"Cyc#": "cycle", "Step": "step", "Amp-hr": "capacity_ah"})
+    numbers = numeric_columns(frame, path, {"Cyc#": "cycle", "Step": "step", "Amp-hr": "capacity_ah"})
     # Amp-hr restarts at each step; Amps has no sign (State D is discharge)
     amps = pd.to_numeric(frame["Amps"], errors="coerce").abs() * 1000.0 if "Amps" in frame.columns else None
     return _sum_of_steps(numbers["cycle"], numbers["step"], state, numbers["capacity_ah"] * 1000.0, amps)
@@ -237,7 +261,7 @@ def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
             mass that is not a positive number.
     """
     path = Path(path)
-    mass_g = _mass_g(active_mass_mg, path)
+    mass_g = active_mass_g(active_mass_mg, path)
     kind = file_format or detect_format(path)
     if kind in BINARY_FORMATS:
         from doe.instruments.binary import read_binary
@@ -270,7 +294,8 @@ def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
     return table.reset_index(drop=True)
 
 
-def _mass_g(active_mass_mg: float | None, path: Path) -> float | None:
+def active_mass_g(active_mass_mg: float | None, path: Path) -> float | None:
+    """The active mass in g, refusing one that is not a positive number of mg (None: no mass)."""
     if active_mass_mg is None:
         return None
     if isinstance(active_mass_mg, bool) or not isinstance(active_mass_mg, int | float) \
@@ -366,9 +391,15 @@ __all__ = [
     "BinaryFormat",
     "CyclingFormat",
     "InstrumentFileError",
+    "active_mass_g",
     "c_rate_label",
+    "csv_frame",
     "cycling_outcomes",
     "detect_format",
+    "maccor_frame",
+    "mpt_frame",
+    "neware_states",
+    "numeric_columns",
     "rate_capability",
     "read_cycling",
     "retention_curve",

@@ -9,13 +9,16 @@ Formats:
 - ``impedance_csv``: a plain CSV with ``frequency_hz``, ``z_real_ohm`` and ``z_imag_ohm``
   (the imaginary part with its sign: negative for a capacitive cell).
 
+Any circuit of impedance.py's elements can be fitted (``circuit=``; starting values per element
+type from the spectrum, :func:`initial_guess`), reporting the parameters named in
+``resistances`` (outcome name -> parameter, e.g. ``{"interfacial_resistance_ohm": "R2"}``).
 The default circuit follows the usual model of a solid-state cathode half cell: a bulk
 (electrolyte) resistance in series with two R||CPE arcs and a finite-length Warburg element
 (``R0-p(R1,CPE1)-p(R2,CPE2)-Wo1`` in impedance.py's notation). The arc with the smaller CPE
 coefficient (the higher characteristic frequency) is the grain-boundary arc, the other the
 cathode/electrolyte interface. Each resistance is reported with a 95 % interval (value +-
 1.96 standard errors of the least-squares fit); a fit whose mean relative residual is over
-:data:`POOR_FIT_RESIDUAL`, or whose interface resistance is uncertain by more than half its
+:data:`POOR_FIT_RESIDUAL`, or with a reported resistance uncertain by more than half its
 value, is flagged as poor and is not recorded.
 """
 
@@ -25,6 +28,7 @@ import io
 import math
 import re
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -32,6 +36,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from doe.domain.circuits import ELEMENT_PARAMETERS, circuit_parameters, element_type
 from doe.instruments.cycling import InstrumentFileError, read_text
 
 ImpedanceFormat = Literal["biologic_peis_mpt", "gamry_dta", "impedance_csv"]
@@ -56,14 +61,21 @@ class ImpedanceSpectrum:
 
 @dataclass(frozen=True)
 class ImpedanceFit:
-    """Fitted resistances (ohm) with 95 % intervals, and whether the fit can be trusted."""
+    """Fitted resistances (ohm) with 95 % intervals, whether the fit can be trusted, and the
+    fitted circuit's impedance at the measured frequencies (for the Nyquist plot)."""
 
     resistances: pd.DataFrame
-    """One row per resistance: ``name``, ``value_ohm``, ``low_ohm``, ``high_ohm``."""
+    """One row per reported resistance: ``name`` (the outcome), ``parameter`` (in the circuit),
+    ``value_ohm``, ``low_ohm``, ``high_ohm``."""
     relative_residual: float
     poor_fit: bool
     reason: str | None
     circuit: str
+    frequency_hz: np.ndarray
+    fitted_impedance: np.ndarray
+    """Complex impedance (ohm) of the fitted circuit at ``frequency_hz``."""
+    parameters: dict[str, float]
+    """Every fitted parameter of the circuit, by impedance.py's name (``R0``, ``CPE1_0``, ...)."""
 
 
 def detect_impedance_format(path: Path, text: str) -> ImpedanceFormat | None:
@@ -124,22 +136,113 @@ def read_impedance(path: str | Path) -> ImpedanceSpectrum:
     return ImpedanceSpectrum(data["f"].to_numpy(float), data["re"].to_numpy(float), imag.to_numpy(float), path.name)
 
 
-def fit_impedance(spectrum: ImpedanceSpectrum, circuit: str = DEFAULT_CIRCUIT) -> ImpedanceFit:
-    """Fit ``circuit`` (impedance.py notation) to the spectrum; the default circuit's
-    resistances are named ``bulk``, ``grain_boundary`` and ``interface``."""
+_RESISTIVE = {"R": (0,), "W": (0,), "Wo": (0,), "Ws": (0,), "G": (0,), "Gs": (0,), "K": (0,), "Zarc": (0,),
+              "TLMQ": (0,), "T": (0, 1)}
+"""Which parameters of each element type are resistances (ohm): their guesses share the arcs' width."""
+_EXPONENTS = {"CPE": (1,), "Zarc": (2,), "Gs": (2,), "TLMQ": (2,)}
+_DIFFUSION = {"Wo": (1,), "Ws": (1,), "T": (3,)}
+"""Time constants (s) of diffusion elements: guessed at the lowest measured frequency."""
+_RELAXATION = {"C": (0,), "CPE": (0,), "TLMQ": (1,), "G": (1,), "Gs": (1,), "K": (1,), "Zarc": (1,)}
+"""Capacitances (F, or a CPE coefficient) and time constants of arcs: spread over the spectrum."""
+
+
+def _element_depths(circuit: str) -> list[tuple[str, int]]:
+    """Each element with how many p(...) it sits inside (0: in series with the whole cell)."""
+    depth, out = 0, []
+    for token in re.findall(r"p\(|\)|[A-Za-z]+[0-9]+", circuit):
+        if token == "p(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        else:
+            out.append((token, depth))
+    return out
+
+
+def initial_guess(spectrum: ImpedanceSpectrum, circuit: str) -> list[float]:
+    """Starting values for each parameter of ``circuit`` (impedance.py's order), per element type,
+    from the spectrum: a resistance in series with the whole cell at the high-frequency intercept
+    of Z'; the other resistances share the width of the spectrum along Z'; the capacitances and
+    arc time constants at characteristic frequencies spread evenly (on a log scale) from the
+    highest to the lowest measured frequency, in the order of the circuit; CPE and similar
+    exponents 0.9; diffusion time constants 1 / the lowest frequency; inductances 1 uH."""
+    elements = [(e, element_type(e), d) for e, d in _element_depths(circuit)]
+    z_real = spectrum.z_real_ohm
+    intercept = max(float(np.min(z_real)), 1e-3)
+    span = max(float(np.max(z_real)) - float(np.min(z_real)), 1e-3)
+    series = [e for e, kind, depth in elements if kind == "R" and depth == 0]
+    resistive = sum(len(_RESISTIVE.get(kind, ())) for e, kind, _ in elements if e not in series)
+    arc_ohm = span / max(resistive, 1)
+    relaxing = sum(len(_RELAXATION.get(kind, ())) for _, kind, _ in elements)
+    log_high, log_low = np.log10(np.max(spectrum.frequency_hz)), np.log10(np.min(spectrum.frequency_hz))
+    frequencies = iter(10 ** np.linspace(log_high, log_low, relaxing + 2)[1:-1])
+    guess: list[float] = []
+    for element, kind, _ in elements:
+        for k in range(ELEMENT_PARAMETERS[kind]):
+            if element in series:
+                guess.append(intercept / len(series))
+            elif k in _RESISTIVE.get(kind, ()):
+                guess.append(arc_ohm)
+            elif k in _EXPONENTS.get(kind, ()) or kind == "La":
+                guess.append(0.9 if kind != "La" or k == 1 else 1e-6)
+            elif k in _DIFFUSION.get(kind, ()):
+                guess.append(1.0 / float(np.min(spectrum.frequency_hz)))
+            elif k in _RELAXATION.get(kind, ()):
+                omega = 2 * np.pi * float(next(frequencies))
+                guess.append(1.0 / (omega * arc_ohm) if kind in ("C", "CPE", "TLMQ") else 1.0 / omega)
+            else:  # L
+                guess.append(1e-6)
+    return guess
+
+
+def _resistance_names(circuit: str, resistances: Mapping[str, str] | None, parameters: list[str],
+                      values: np.ndarray) -> dict[str, str]:
+    """Outcome name -> circuit parameter to report (see :func:`fit_impedance`)."""
+    if resistances is not None:
+        unknown = {o: p for o, p in resistances.items() if p not in parameters}
+        if unknown:
+            raise InstrumentFileError(f"resistances: {unknown} name no parameter of the circuit {circuit!r}; "
+                                      f"its parameters: {parameters}")
+        return dict(resistances)
+    if circuit.replace(" ", "") == DEFAULT_CIRCUIT:
+        index = {n: i for i, n in enumerate(parameters)}
+        arcs = sorted([("R1", "CPE1_0"), ("R2", "CPE2_0")], key=lambda arc: values[index[arc[1]]])
+        return {"bulk_resistance_ohm": "R0", "grain_boundary_resistance_ohm": arcs[0][0],
+                "interfacial_resistance_ohm": arcs[1][0]}
+    return {p: p for p in parameters if re.fullmatch(r"R[0-9]+", p)}
+
+
+def fit_impedance(spectrum: ImpedanceSpectrum, circuit: str = DEFAULT_CIRCUIT,
+                  resistances: Mapping[str, str] | None = None) -> ImpedanceFit:
+    """Fit ``circuit`` (impedance.py notation, any of its elements) to the spectrum.
+
+    Args:
+        spectrum: the measured spectrum.
+        circuit: e.g. ``"R0-p(R1,CPE1)-Wo1"``; starting values come from :func:`initial_guess`.
+        resistances: outcome name -> circuit parameter to report, e.g.
+            ``{"interfacial_resistance_ohm": "R2"}``. By default, for the default circuit,
+            ``bulk_resistance_ohm`` (R0), ``grain_boundary_resistance_ohm`` (the arc with the
+            smaller CPE coefficient) and ``interfacial_resistance_ohm`` (the other arc); for
+            another circuit, each ``R`` element under its own name.
+
+    Raises:
+        InstrumentFileError: a circuit that is not impedance.py notation (naming ``circuit``),
+            a resistance that names no parameter of it (naming ``resistances``), or a fit that
+            does not converge.
+    """
+    try:
+        parameters = circuit_parameters(circuit)
+    except ValueError as err:
+        raise InstrumentFileError(f"circuit: {err}") from None
+    if resistances is not None:
+        _resistance_names(circuit, resistances, parameters, np.zeros(0))  # refuse a bad mapping before fitting
     try:
         from impedance.models.circuits import CustomCircuit
     except ImportError:
         raise InstrumentFileError(f"{spectrum.source}: fitting a spectrum needs impedance.py: "
                                   "pip install 'doe[instruments]'") from None
     z = spectrum.impedance
-    r0 = float(np.min(spectrum.z_real_ohm))
-    span = max(float(np.max(spectrum.z_real_ohm)) - r0, 1e-3)
-    if circuit == DEFAULT_CIRCUIT:
-        guess = [max(r0, 1e-3), span / 3, 1e-7, 0.9, span / 3, 1e-5, 0.85, span / 3, 10.0]
-    else:
-        raise InstrumentFileError(f"circuit: only the default {DEFAULT_CIRCUIT!r} is configured, got {circuit!r}")
-    model = CustomCircuit(circuit, initial_guess=guess)
+    model = CustomCircuit(circuit.replace(" ", ""), initial_guess=initial_guess(spectrum, circuit))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
@@ -148,39 +251,38 @@ def fit_impedance(spectrum: ImpedanceSpectrum, circuit: str = DEFAULT_CIRCUIT) -
             raise InstrumentFileError(f"{spectrum.source}: the circuit fit did not converge ({err})") from None
     values = np.asarray(model.parameters_, dtype=float)
     errors = np.asarray(model.conf_, dtype=float)
-    names = model.get_param_names()[0]
-    index = {n: i for i, n in enumerate(names)}
-    arcs = sorted([("R1", "CPE1_0"), ("R2", "CPE2_0")], key=lambda arc: values[index[arc[1]]])
-    picked = {"bulk": "R0", "grain_boundary": arcs[0][0], "interface": arcs[1][0]}
+    index = {n: i for i, n in enumerate(parameters)}
     rows = []
-    for label, param in picked.items():
+    for label, param in _resistance_names(circuit, resistances, parameters, values).items():
         v, e = values[index[param]], errors[index[param]]
-        rows.append({"name": label, "value_ohm": v, "low_ohm": v - 1.96 * e, "high_ohm": v + 1.96 * e})
-    table = pd.DataFrame(rows)
-    residual = float(np.mean(np.abs(z - model.predict(spectrum.frequency_hz)) / np.abs(z)))
-    interface = table.set_index("name").loc["interface"]
+        rows.append({"name": label, "parameter": param, "value_ohm": v, "low_ohm": v - 1.96 * e,
+                     "high_ohm": v + 1.96 * e})
+    table = pd.DataFrame(rows, columns=["name", "parameter", "value_ohm", "low_ohm", "high_ohm"])
+    fitted = np.asarray(model.predict(spectrum.frequency_hz), dtype=complex)
+    residual = float(np.mean(np.abs(z - fitted) / np.abs(z)))
     reason = None
+    uncertain = table[~np.isfinite(table["high_ohm"])
+                      | ((table["high_ohm"] - table["value_ohm"]) > 0.5 * table["value_ohm"].abs())]
     if not math.isfinite(residual) or residual > POOR_FIT_RESIDUAL:
         reason = f"mean relative residual {residual:.1%} is over {POOR_FIT_RESIDUAL:.0%}"
-    elif not np.isfinite(interface["high_ohm"]) or (interface["high_ohm"] - interface["value_ohm"]) > 0.5 * abs(
-            interface["value_ohm"]):
-        reason = "the interface resistance is uncertain by more than half its value"
-    return ImpedanceFit(table, residual, reason is not None, reason, circuit)
+    elif not uncertain.empty:
+        reason = f"{', '.join(uncertain['name'])} uncertain by more than half its value"
+    return ImpedanceFit(table, residual, reason is not None, reason, circuit, spectrum.frequency_hz.copy(), fitted,
+                        dict(zip(parameters, values.tolist(), strict=True)))
 
 
-def impedance_outcomes(path: str | Path) -> pd.Series:
-    """``interfacial_resistance_ohm``, ``bulk_resistance_ohm`` and ``grain_boundary_resistance_ohm``
-    of a spectrum; a poor fit raises :class:`InstrumentFileError` (it is never recorded)."""
+def impedance_outcomes(path: str | Path, *, circuit: str | None = None,
+                       resistances: Mapping[str, str] | None = None) -> pd.Series:
+    """The resistances :func:`fit_impedance` reports (by default ``interfacial_resistance_ohm``,
+    ``bulk_resistance_ohm`` and ``grain_boundary_resistance_ohm``) and ``fit_relative_residual``;
+    a poor fit raises :class:`InstrumentFileError` (it is never recorded)."""
     spectrum = read_impedance(path)
-    fit = fit_impedance(spectrum)
+    fit = fit_impedance(spectrum, circuit or DEFAULT_CIRCUIT, resistances)
     if fit.poor_fit:
         raise InstrumentFileError(f"{spectrum.source}: poor equivalent-circuit fit ({fit.reason}); not recorded")
-    values = fit.resistances.set_index("name")["value_ohm"]
-    return pd.Series({"interfacial_resistance_ohm": float(values["interface"]),
-                      "bulk_resistance_ohm": float(values["bulk"]),
-                      "grain_boundary_resistance_ohm": float(values["grain_boundary"]),
-                      "fit_relative_residual": fit.relative_residual})
+    values = {str(n): float(v) for n, v in zip(fit.resistances["name"], fit.resistances["value_ohm"], strict=True)}
+    return pd.Series({**values, "fit_relative_residual": fit.relative_residual})
 
 
 __all__ = ["DEFAULT_CIRCUIT", "POOR_FIT_RESIDUAL", "ImpedanceFit", "ImpedanceSpectrum", "fit_impedance",
-           "impedance_outcomes", "read_impedance"]
+           "impedance_outcomes", "initial_guess", "read_impedance"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -92,13 +92,16 @@ def _kind_of(path: Path, kind: FileKindChoice) -> tuple[Literal["cycling", "impe
 
 def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None,
                        outcome_names: Iterable[str], reference_cycle: int = 1,
-                       kind: FileKindChoice = "auto") -> FilePreview:
+                       kind: FileKindChoice = "auto", circuit: str | None = None,
+                       resistances: Mapping[str, str] | None = None) -> FilePreview:
     """Compute the outcomes of each file (a cycling export: :func:`doe.instruments.cycling_outcomes`;
     an impedance spectrum: :func:`doe.instruments.impedance_outcomes`) and lay them out as
     results of ``experiment_id``, one replicate cell per file, with each file as evidence.
 
     ``active_mass_mg`` is needed for cycling files only; ``kind`` ("auto", "cycling" or
-    "impedance") says what the files are (auto: detected from the content).
+    "impedance") says what the files are (auto: detected from the content). A spectrum is
+    fitted to ``circuit`` and reports ``resistances`` (a campaign config's ``impedance``
+    section; default: :data:`doe.instruments.impedance.DEFAULT_CIRCUIT` and its resistances).
     """
     files = [Path(p) for p in paths]
     if not files:
@@ -109,8 +112,10 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
     for path in files:
         file_kind, file_format = _kind_of(path, kind)
         if file_kind == "impedance":
-            values = impedance_outcomes(path)
-            rule: dict[str, object] = {"circuit": DEFAULT_CIRCUIT}
+            values = impedance_outcomes(path, circuit=circuit, resistances=resistances)
+            rule: dict[str, object] = {"circuit": circuit or DEFAULT_CIRCUIT}
+            if resistances is not None:
+                rule["resistances"] = dict(resistances)
         else:
             if active_mass_mg is None:
                 raise InstrumentFileError(f"active_mass_mg (active cathode mass): {path.name} is a cycling file; "

@@ -44,11 +44,13 @@ def _ramp(total: float) -> np.ndarray:
 
 def write_cycling_file(path: str | Path, file_format: CyclingFormat, charge_mah: np.ndarray,
                        discharge_mah: np.ndarray, *, decimal_comma: bool = False,
-                       discharge_current_ma: np.ndarray | None = None) -> Path:
+                       discharge_current_ma: np.ndarray | None = None, neware_record_sheet: bool = False) -> Path:
     """Write per-cycle capacities (mAh) as ``file_format`` would; returns the path.
 
     ``discharge_current_ma`` sets each cycle's discharge current (a rate test); by default
-    every discharge runs at the charge current. Neware's cycle sheet has no current column.
+    every discharge runs at the charge current. Neware's cycle sheet has no current column;
+    with ``neware_record_sheet`` Neware's record sheet is written instead (one row per point,
+    each charge a CC step then a CV step, capacities restarting at every step).
     """
     path = Path(path)
 
@@ -66,6 +68,8 @@ def write_cycling_file(path: str | Path, file_format: CyclingFormat, charge_mah:
             rows.append((k, False, float(q), float(v)))
     if file_format == "biologic_mpt":
         text = _mpt(rows, decimal_comma, [1000.0 * amps(k, is_charge, 0.24e-3) for k, is_charge, _, _ in rows])
+    elif file_format == "neware_csv" and neware_record_sheet:
+        text = _neware_record(rows, [1000.0 * amps(k, is_charge, 1e-4) for k, is_charge, _, _ in rows])
     elif file_format == "neware_csv":
         text = "Cycle Index,Chg. Cap.(mAh),DChg. Cap.(mAh),Chg.-DChg. Eff(%)\n" + "".join(
             f"{k},{c:.9f},{d:.9f},{100 * d / c:.3f}\n"
@@ -92,6 +96,25 @@ def write_cycling_file(path: str | Path, file_format: CyclingFormat, charge_mah:
         raise ValueError(f"file_format: unknown {file_format!r}")
     path.write_text(text, encoding="utf-8" if file_format != "biologic_mpt" else "cp1252")
     return path
+
+
+def _neware_record(rows: list[tuple[int, bool, float, float]], currents_ma: list[float]) -> str:
+    lines = ["DataPoint,Cycle Index,Step Index,Step Type,Time,Total Time,Current(mA),Voltage(V),Capacity(mAh),"
+             "Chg. Cap.(mAh),DChg. Cap.(mAh),Energy(Wh),Date"]
+    cc_end = 0.0
+    for i, ((k, is_charge, q, v), current) in enumerate(zip(rows, currents_ma, strict=True), start=1):
+        position = (i - 1) % POINTS_PER_HALF_CYCLE
+        if is_charge and position == POINTS_PER_HALF_CYCLE - 1:  # the last charge point: a CV step
+            step, kind, counted = 2, "CV Chg", q - cc_end
+        elif is_charge:
+            step, kind, counted = 1, "CC Chg", q
+            cc_end = q
+        else:
+            step, kind, counted = 3, "CC DChg", q
+        lines.append(f"{i},{k},{3 * (k - 1) + step},{kind},00:01:00,{i * 60},{current:.6f},{v:.4f},{counted:.9f},"
+                     f"{counted if is_charge else 0.0:.9f},{0.0 if is_charge else counted:.9f},"
+                     f"{counted * v / 1000:.9f},2026-12-04 10:00:00")
+    return "\r\n".join(lines) + "\r\n"
 
 
 def _mpt(rows: list[tuple[int, bool, float, float]], decimal_comma: bool, currents_ma: list[float]) -> str:
@@ -127,20 +150,23 @@ SPECTRUM_PARAMETERS = {"R0": 30.0, "R1": 80.0, "CPE1_0": 1e-7, "CPE1_1": 0.9, "R
 """A solid-state cathode half cell: bulk 30 ohm, grain boundary 80 ohm, interface 150 ohm."""
 
 
-def impedance_spectrum(parameters: dict[str, float] | None = None, *, noise: float = 0.005, seed: int = 0,
-                       points: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """Frequencies (1 MHz to 0.1 Hz) and the impedance of the default circuit with
-    ``parameters`` (default :data:`SPECTRUM_PARAMETERS`), with relative Gaussian noise."""
+def impedance_spectrum(parameters: dict[str, float] | None = None, *, circuit: str | None = None,
+                       noise: float = 0.005, seed: int = 0, points: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies (1 MHz to 0.1 Hz) and the impedance of ``circuit`` with ``parameters``, with
+    relative Gaussian noise. The default circuit takes :data:`SPECTRUM_PARAMETERS` where
+    ``parameters`` gives no value; another circuit needs a value for each of its parameters."""
     from impedance.models.circuits import CustomCircuit
 
+    from doe.domain.circuits import circuit_parameters
     from doe.instruments.impedance import DEFAULT_CIRCUIT
 
-    values = {**SPECTRUM_PARAMETERS, **(parameters or {})}
-    circuit = CustomCircuit(DEFAULT_CIRCUIT, initial_guess=[values[k] for k in SPECTRUM_PARAMETERS])
+    circuit = circuit or DEFAULT_CIRCUIT
+    values = {**(SPECTRUM_PARAMETERS if circuit == DEFAULT_CIRCUIT else {}), **(parameters or {})}
+    model = CustomCircuit(circuit, initial_guess=[values[k] for k in circuit_parameters(circuit)])
     frequency = np.logspace(6, -1, points)
     with warnings.catch_warnings():  # "simulating circuit based on initial parameters": what is meant here
         warnings.filterwarnings("ignore", message="Simulating circuit", category=UserWarning)
-        z = circuit.predict(frequency, use_initial=True)
+        z = model.predict(frequency, use_initial=True)
     rng = np.random.default_rng(seed)
     z = z.real * (1 + noise * rng.standard_normal(points)) + 1j * z.imag * (1 + noise * rng.standard_normal(points))
     return frequency, z
@@ -184,6 +210,8 @@ def write_sample_set(folder: str | Path, *, n_cycles: int = 10, active_mass_mg: 
         write_cycling_file(folder / "biologic_gcpl_decimal_comma.mpt", "biologic_mpt", charge * mah,
                            discharge * mah, decimal_comma=True),
         write_cycling_file(folder / "neware_cycles.csv", "neware_csv", charge * mah, discharge * mah),
+        write_cycling_file(folder / "neware_record.csv", "neware_csv", charge * mah, discharge * mah,
+                           neware_record_sheet=True),
         write_cycling_file(folder / "arbin_channel.csv", "arbin_csv", charge * mah, discharge * mah),
         write_cycling_file(folder / "maccor_export.txt", "maccor_txt", charge * mah, discharge * mah),
     ]

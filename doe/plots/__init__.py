@@ -2,7 +2,7 @@
 
 No fitting happens here and nothing is drawn on screen: each function takes tables that
 :class:`doe.Campaign` returns (history, Pareto front, leave-one-out predictions, parameter
-importance, predictions on a grid) and returns a ``plotly.graph_objects.Figure`` that the
+importance, predictions on a grid; an instrument file's curves and spectrum) and returns a ``plotly.graph_objects.Figure`` that the
 web page, a notebook or a report shows.
 """
 
@@ -15,10 +15,14 @@ from doe.plots.figures import (
     parity_figure,
     response_surface_figure,
 )
+from doe.plots.instruments import capacity_cycle_figure, capacity_voltage_figure, nyquist_figure
 
 __all__ = [
     "best_so_far_figure",
+    "capacity_cycle_figure",
+    "capacity_voltage_figure",
     "importance_figure",
+    "nyquist_figure",
     "pareto_figure",
     "parity_figure",
     "response_surface_figure",

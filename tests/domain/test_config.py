@@ -61,6 +61,11 @@ def configs(draw: st.DrawFn) -> dict:
         config["seed"] = draw(st.integers(0, 2**31 - 1))
     if draw(st.booleans()):
         config["objective_mode"] = "weighted"
+    if draw(st.booleans()):
+        circuit = draw(st.sampled_from(["R0-p(R1,CPE1)-p(R2,CPE2)-Wo1", "R0-p(R1,CPE1)-Wo1", "L0-R0-p(R1-W1,C1)"]))
+        config["impedance"] = {"circuit": circuit}
+        if draw(st.booleans()):
+            config["impedance"]["resistances"] = {objectives[-1]["name"]: draw(st.sampled_from(["R0", "R1"]))}
     return config
 
 

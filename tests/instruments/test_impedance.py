@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from doe.campaign import Campaign
-from doe.instruments import InstrumentFileError, fit_impedance, impedance_outcomes, read_impedance
+from doe.instruments import (
+    ImpedanceSpectrum,
+    InstrumentFileError,
+    fit_impedance,
+    impedance_outcomes,
+    read_impedance,
+)
 from doe.instruments.synthetic import SPECTRUM_PARAMETERS, impedance_spectrum, write_impedance_file
 
 FORMATS = ["biologic_peis_mpt", "gamry_dta", "impedance_csv"]
@@ -27,11 +33,63 @@ def test_the_fit_recovers_the_resistances(tmp_path: Path, file_format: str, inte
     fit = fit_impedance(spectrum)
     assert not fit.poor_fit, fit.reason
     values = fit.resistances.set_index("name")
-    expected = {"bulk": SPECTRUM_PARAMETERS["R0"], "grain_boundary": SPECTRUM_PARAMETERS["R1"],
-                "interface": interface_ohm}
+    expected = {"bulk_resistance_ohm": SPECTRUM_PARAMETERS["R0"],
+                "grain_boundary_resistance_ohm": SPECTRUM_PARAMETERS["R1"], "interfacial_resistance_ohm": interface_ohm}
     for name, true in expected.items():
         assert values.loc[name, "value_ohm"] == pytest.approx(true, rel=TOLERANCE), name
         assert values.loc[name, "low_ohm"] < values.loc[name, "value_ohm"] < values.loc[name, "high_ohm"]
+    # the curve the Nyquist plot draws: the fitted circuit at the measured frequencies, close to them
+    np.testing.assert_allclose(fit.frequency_hz, frequency)
+    assert np.abs(fit.fitted_impedance - z).max() < 0.03 * np.abs(z).max()
+    assert fit.parameters["R0"] == pytest.approx(SPECTRUM_PARAMETERS["R0"], rel=TOLERANCE)
+
+
+CUSTOM = "R0-p(R1,CPE1)-Wo1"
+CUSTOM_PARAMETERS = {"R0": 12.0, "R1": 240.0, "CPE1_0": 2e-6, "CPE1_1": 0.88, "Wo1_0": 90.0, "Wo1_1": 5.0}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_configured_circuit_is_fitted_and_reports_the_named_resistances(tmp_path: Path, seed: int) -> None:
+    frequency, z = impedance_spectrum(CUSTOM_PARAMETERS, circuit=CUSTOM, seed=seed)
+    path = write_impedance_file(tmp_path / "one_arc.csv", "impedance_csv", frequency, z)
+    mapping = {"interfacial_resistance_ohm": "R1", "bulk_resistance_ohm": "R0"}
+    fit = fit_impedance(read_impedance(path), circuit=CUSTOM, resistances=mapping)
+    assert not fit.poor_fit, fit.reason
+    table = fit.resistances.set_index("name")
+    assert table["parameter"].to_dict() == mapping
+    for outcome, parameter in mapping.items():
+        assert table.loc[outcome, "value_ohm"] == pytest.approx(CUSTOM_PARAMETERS[parameter], rel=0.10)
+        assert table.loc[outcome, "low_ohm"] < table.loc[outcome, "value_ohm"] < table.loc[outcome, "high_ohm"]
+    outcomes = impedance_outcomes(path, circuit=CUSTOM, resistances=mapping)
+    assert set(outcomes.index) == {"interfacial_resistance_ohm", "bulk_resistance_ohm", "fit_relative_residual"}
+    assert outcomes["interfacial_resistance_ohm"] == pytest.approx(240.0, rel=0.10)
+    # without a mapping, another circuit reports each R element under its own name
+    assert fit_impedance(read_impedance(path), circuit=CUSTOM).resistances["name"].tolist() == ["R0", "R1"]
+
+
+@pytest.mark.parametrize("circuit", ["R0-p(R1,C1)", "L0-R0-p(R1,CPE1)", "R0-p(R1,CPE1)-p(R2,CPE2)",
+                                     "R0-p(R1,CPE1)-Ws1", "R0-Zarc1-W1"])
+def test_each_element_type_gets_a_starting_value_and_the_fit_recovers_r0(circuit: str) -> None:
+    values = {"R0": 25.0, "R1": 120.0, "C1": 1e-6, "L0": 2e-6, "CPE1_0": 1e-6, "CPE1_1": 0.9, "R2": 300.0,
+              "CPE2_0": 1e-4, "CPE2_1": 0.85, "Ws1_0": 60.0, "Ws1_1": 2.0, "Zarc1_0": 150.0, "Zarc1_1": 1e-4,
+              "Zarc1_2": 0.9, "W1": 40.0}
+    frequency, z = impedance_spectrum(values, circuit=circuit, seed=5)
+    fit = fit_impedance(ImpedanceSpectrum(frequency, z.real, z.imag, "cell.csv"), circuit=circuit)
+    assert not fit.poor_fit, fit.reason
+    assert fit.parameters["R0"] == pytest.approx(25.0, rel=0.10)
+
+
+@pytest.mark.parametrize(("circuit", "resistances", "message"), [
+    ("R0-p(R1,CPE1", None, r"circuit: a p\( without its closing"),
+    ("R0-Q1", None, "circuit: unknown element 'Q1'"),
+    ("R0-p(R1,CPE1)-Wo1", {"interfacial_resistance_ohm": "R2"}, r"resistances: .*R2.* name no parameter"),
+])
+def test_a_bad_circuit_or_mapping_is_refused_before_fitting(circuit: str, resistances: dict[str, str] | None,
+                                                            message: str) -> None:
+    frequency, z = impedance_spectrum()
+    with pytest.raises(InstrumentFileError, match=message):
+        fit_impedance(ImpedanceSpectrum(frequency, z.real, z.imag, "cell.csv"), circuit=circuit,
+                      resistances=resistances)
 
 
 def test_a_spectrum_the_circuit_cannot_describe_is_refused(tmp_path: Path) -> None:
@@ -65,3 +123,33 @@ def test_record_files_takes_a_spectrum_as_the_interfacial_resistance(tmp_path: P
     assert "bulk_resistance_ohm" in preview.skipped  # not an outcome of the template
     stored = campaign.history().set_index("experiment_id").loc[first, "interfacial_resistance_ohm"]
     assert stored == pytest.approx(60.0, rel=TOLERANCE)
+
+
+def test_results_from_files_fits_the_circuit_it_is_given(tmp_path: Path) -> None:
+    from doe.instruments import results_from_files
+
+    frequency, z = impedance_spectrum(CUSTOM_PARAMETERS, circuit=CUSTOM, seed=4)
+    path = write_impedance_file(tmp_path / "cell_peis.mpt", "biologic_peis_mpt", frequency, z)
+    preview = results_from_files([path], experiment_id="E0001", active_mass_mg=10.0,
+                                 outcome_names=["interfacial_resistance_ohm"], circuit=CUSTOM,
+                                 resistances={"interfacial_resistance_ohm": "R1", "bulk_resistance_ohm": "R0"})
+    assert preview.table["interfacial_resistance_ohm"].iloc[0] == pytest.approx(240.0, rel=0.10)
+    assert "bulk_resistance_ohm" in preview.skipped
+
+
+def test_a_campaign_records_spectra_with_its_configured_circuit(tmp_path: Path) -> None:
+    # the template's interface resistance from a one-arc circuit: the config's ``impedance``
+    # section decides the fit, and the stored file keeps the circuit as the rule's input
+    from doe.templates import resolve_config
+
+    config = resolve_config("hfo2-ncm85").to_dict() | {
+        "name": "one-arc", "impedance": {"circuit": CUSTOM, "resistances": {"interfacial_resistance_ohm": "R1"}}}
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'arc.sqlite3'}", actor="test")
+    campaign.suggest(1)
+    first = campaign.history()["experiment_id"].iloc[0]
+    frequency, z = impedance_spectrum(CUSTOM_PARAMETERS, circuit=CUSTOM, seed=5)
+    path = write_impedance_file(tmp_path / "arc_peis.mpt", "biologic_peis_mpt", frequency, z)
+    campaign.record_files([path], experiment_id=first, confirm=True)
+    stored = campaign.history().set_index("experiment_id").loc[first, "interfacial_resistance_ohm"]
+    assert stored == pytest.approx(CUSTOM_PARAMETERS["R1"], rel=0.10)
+    assert campaign.files()["rule"].iloc[0] == {"circuit": CUSTOM, "resistances": {"interfacial_resistance_ohm": "R1"}}

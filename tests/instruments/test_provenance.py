@@ -64,10 +64,10 @@ def test_recorded_files_are_stored_once_and_linked_from_their_values(store_url: 
     assert evidence.drop(first).isna().all()
 
     # the same files again: nothing stored, nothing measured, the revision unchanged
-    revision, audit = campaign.revision, len(campaign.audit())
+    revision, audit = campaign.revision(), len(campaign.audit())
     campaign.record_files(cells, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
     campaign.record_files([spectrum], experiment_id=first, confirm=True)
-    assert (campaign.revision, len(campaign.audit()), len(campaign.files())) == (revision, audit, 3)
+    assert (campaign.revision(), len(campaign.audit()), len(campaign.files())) == (revision, audit, 3)
     assert len(campaign.measurements()) == len(measured)
 
     # the export carries the files; an import restores them byte for byte, with their links
@@ -81,7 +81,7 @@ def test_recorded_files_are_stored_once_and_linked_from_their_values(store_url: 
 
 def test_an_unknown_or_oversized_file_stores_nothing(store_url: str, tmp_path: Path) -> None:
     campaign, first = _campaign(store_url)
-    revision = campaign.revision
+    revision = campaign.revision()
     with pytest.raises(StorageError, match="no stored file"):
         campaign.file_content("0" * 64)
     huge = EvidenceFile.from_bytes("huge.mpt", b"x" * (MAX_EVIDENCE_BYTES + 1), kind="cycling",
@@ -105,4 +105,4 @@ def test_an_unknown_or_oversized_file_stores_nothing(store_url: str, tmp_path: P
         campaign.record_files([spectrum], experiment_id=first, kind="cycling", confirm=True)
     with pytest.raises(InstrumentFileError, match="active_mass_mg"):
         campaign.record_files([_cell(tmp_path, "cell.mpt", 90.0)], experiment_id=first, confirm=True)
-    assert campaign.revision == revision and campaign.files().empty and campaign.measurements().empty
+    assert campaign.revision() == revision and campaign.files().empty and campaign.measurements().empty

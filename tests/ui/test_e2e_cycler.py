@@ -1,6 +1,7 @@
 """Cycler files through the Record page in a real browser: drop two cells' files, preview the
-computed values (nothing stored), record them (one replicate cell per file), then find the
-stored files on the History page and download one byte for byte."""
+computed values (nothing stored) and each file's plots, record them (one replicate cell per
+file), then find the stored files on the History page and download one byte for byte; an
+impedance spectrum's Nyquist plot with its fitted curve."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from doe.campaign import Campaign
-from doe.instruments.synthetic import fade_curve, write_cycling_file
+from doe.instruments.synthetic import (
+    fade_curve,
+    impedance_spectrum,
+    write_cycling_file,
+    write_impedance_file,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from streamlit_server import RUN_COUNTER, chromium, click, open_record_page, settled, streamlit_app
@@ -63,9 +69,15 @@ def test_cycler_files_preview_then_record(server: tuple[str, str, Path]) -> None
             preview = page.get_by_test_id("stDataFrame").filter(has_text="first_cycle_ce_pct")
             expect(preview.last).to_be_visible()
             assert Campaign.load("cells", storage=db_url).measurements().empty
+            # a tab per file: the EC-Lab file's voltage curves (cycles 1, 2 and 8) and capacity/CE per
+            # cycle; Neware's cycle sheet has no curve, so only capacity/CE and a note saying why
+            _expect_plots(page, "cell A <b>*1*.mpt", [3, 2])
+            _expect_plots(page, "cell_B.csv", [2])
+            expect(_panel(page).get_by_text("export the record sheet")).to_be_visible()
 
             click(page, form.get_by_role("button", name="Record these values"))
             expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 2 cell(s) of {first}")
+            _expect_plots(page, "cell A <b>*1*.mpt", [3, 2])  # still shown after Record
             assert not page.get_by_test_id("stException").count()
 
             click(page, page.get_by_test_id("stSidebarNavLink").filter(has_text="History"))
@@ -84,3 +96,49 @@ def test_cycler_files_preview_then_record(server: tuple[str, str, Path]) -> None
     assert history.loc[first, "first_cycle_ce_pct_n"] == 2
     cells = Campaign.load("cells", storage=db_url).measurements()
     assert sorted(cells["replicate"].unique()) == ["cell_A_b_1_", "cell_B"]
+
+
+def _panel(page: object) -> object:
+    return page.locator("[data-testid=stTabs] [role=tabpanel]:visible")  # type: ignore[attr-defined]
+
+
+def _expect_plots(page: object, tab: str, traces: list[int]) -> None:
+    """Open the file's tab; it holds one Plotly chart per entry of ``traces``, each with that many traces."""
+    from playwright.sync_api import expect
+
+    page.get_by_test_id("stTabs").get_by_role("tab", name=tab, exact=True).click()  # type: ignore[attr-defined]
+    charts = _panel(page).locator(".js-plotly-plot")  # type: ignore[attr-defined]
+    expect(charts).to_have_count(len(traces))
+    for k, count in enumerate(traces):
+        expect(charts.nth(k).locator(".scatterlayer .trace")).to_have_count(count)
+
+
+def test_a_spectrum_preview_shows_its_nyquist_plot_and_fitted_resistances(server: tuple[str, str, Path]) -> None:
+    from playwright.sync_api import expect
+
+    base, _, folder = server
+    frequency, z = impedance_spectrum({"R2": 90.0}, seed=2)
+    path = write_impedance_file(folder / "cell C peis.mpt", "biologic_peis_mpt", frequency, z)
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+        context.add_init_script(RUN_COUNTER)
+        page = context.new_page()
+        page.set_default_timeout(STEP_MS)
+        expect.set_options(timeout=STEP_MS)
+        try:
+            page.goto(base)
+            settled(page)
+            open_record_page(page, "cells")
+            form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
+            form.get_by_label("Active cathode mass per cell (mg)").fill("11.5")
+            form.locator("input[type=file]").set_input_files([str(path)])
+            expect(form.get_by_text("cell C peis.mpt")).to_be_visible()
+            click(page, form.get_by_role("button", name="Preview"))
+            expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="Preview only")).to_be_visible()
+            _expect_plots(page, "cell C peis.mpt", [2])  # the measured points and the fitted curve
+            expect(_panel(page).locator(".legendtext").filter(has_text="fit: R0-p(R1,CPE1)-p(R2,CPE2)-Wo1")
+                   ).to_have_count(1)
+            expect(_panel(page).get_by_test_id("stDataFrame").filter(has_text="95 % low [ohm]")).to_be_visible()
+            assert not page.get_by_test_id("stException").count()
+        finally:
+            context.close()

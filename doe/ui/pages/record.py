@@ -21,6 +21,7 @@ from doe.domain.records import MAX_REPLICATE
 from doe.domain.replicates import REPLICATE_COLUMN
 from doe.errors import ConflictError
 from doe.ui import components, resources, state
+from doe.ui.file_plots import FilePlots, file_plots
 from doe.ui.tables import (
     ID_COLUMN,
     GridSelection,
@@ -248,7 +249,7 @@ def _upload(handle: resources.CampaignHandle) -> None:
         st.rerun()
 
 
-def _cycler_files(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
+def _cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
     st.subheader("Cycler files")
     st.caption("Cycling exports of one experiment's cells (BioLogic .mpt or .mpr, Neware CSV, .nda or .ndax, "
                "Arbin CSV, MACCOR text) and impedance spectra (BioLogic PEIS .mpt, Gamry .DTA, CSV), one replicate "
@@ -263,20 +264,26 @@ def _cycler_files(handle: resources.CampaignHandle, history: pd.DataFrame) -> No
         experiment = st.selectbox("Experiment", ids, key=state.CYCLER_EXPERIMENT)
         mass = st.number_input("Active cathode mass per cell (mg)", min_value=0.0, value=0.0, step=0.1,
                                format="%.3f", key=state.CYCLER_MASS)
-        uploads = st.file_uploader("Cycler files", type=["mpt", "mpr", "csv", "txt", "nda", "ndax", "dta"], accept_multiple_files=True,
-                                   key=state.CYCLER_FILES)
+        uploads = st.file_uploader("Cycler files", type=["mpt", "mpr", "csv", "txt", "nda", "ndax", "dta"],
+                                   accept_multiple_files=True, key=state.CYCLER_FILES)
         preview_clicked = st.form_submit_button("Preview")
         record_clicked = st.form_submit_button("Record these values")
-    if not (preview_clicked or record_clicked):
-        return
+    if preview_clicked or record_clicked:
+        _read_cycler_files(handle, config, experiment, mass, uploads, record_clicked=record_clicked)
+    _file_plots()
+
+
+def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, experiment: str, mass: float,
+                       uploads: list[Any] | None, *, record_clicked: bool) -> None:
+    """Preview (or record) the uploaded files' values, and keep their plots for :func:`_file_plots`."""
     if not uploads:
         st.warning("Choose the cycler files of the experiment's cells.")
         return
     person = components.require("record")
     if person is None:
         return
-    with tempfile.TemporaryDirectory(prefix="doe-cycler-") as folder, \
-            components.guard("reading the cycler files") as reading, handle.acting(person) as campaign:
+    impedance = config.impedance
+    with tempfile.TemporaryDirectory(prefix="doe-cycler-") as folder:
         paths = []
         for k, upload in enumerate(uploads):  # user file names: never a path
             path = Path(folder) / components.file_name(upload.name)
@@ -284,8 +291,17 @@ def _cycler_files(handle: resources.CampaignHandle, history: pd.DataFrame) -> No
                 path = path.with_name(f"{path.stem}_{k + 1}{path.suffix}")
             path.write_bytes(upload.getvalue())
             paths.append(path)
-        preview = campaign.record_files(paths, experiment_id=str(experiment),
-                                        active_mass_mg=float(mass) if mass > 0 else None, confirm=record_clicked)
+        st.session_state.pop(state.CYCLER_PLOTS, None)
+        with components.guard("reading the cycler files") as reading, handle.acting(person) as campaign:
+            preview = campaign.record_files(paths, experiment_id=str(experiment),
+                                            active_mass_mg=float(mass) if mass > 0 else None, confirm=record_clicked)
+        if reading.ok:
+            with components.guard("drawing the files' plots"):
+                st.session_state[state.CYCLER_PLOTS] = [
+                    (upload.name, file_plots(path, active_mass_mg=float(mass) if mass > 0 else None, title=upload.name,
+                                             circuit=impedance.circuit if impedance else None,
+                                             resistances=impedance.resistances if impedance else None))
+                    for upload, path in zip(uploads, paths, strict=True)]
     if not reading.ok:
         return
     st.dataframe(preview.read.assign(file=[u.name for u in uploads]), hide_index=True)
@@ -297,6 +313,24 @@ def _cycler_files(handle: resources.CampaignHandle, history: pd.DataFrame) -> No
         st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
         st.rerun()
     st.info("Preview only: nothing was recorded. Press 'Record these values' to record them.")
+
+
+def _file_plots() -> None:
+    """The plots of the files last previewed or recorded, a tab per file."""
+    shown: list[tuple[str, FilePlots]] | None = st.session_state.get(state.CYCLER_PLOTS)
+    if not shown:
+        return
+    st.caption("Plots of each file (the voltage curves of the first, second and last cycles; a spectrum with "
+               "the fitted circuit).")
+    for k, (tab, (_, plots)) in enumerate(zip(st.tabs([components.plain(name) for name, _ in shown]), shown,
+                                              strict=True)):
+        with tab:
+            for note in plots.notes:
+                st.caption(components.plain(note))
+            for j, figure in enumerate(plots.figures):
+                st.plotly_chart(figure, key=f"{state.CYCLER_PLOTS}_{k}_{j}")
+            if plots.resistances is not None:
+                st.dataframe(plots.resistances, hide_index=True)
 
 
 def _history_columns(config: CampaignConfig) -> dict[str, Any]:
@@ -372,7 +406,7 @@ def render() -> None:
     _replicates(handle, config, history)
     _fail(handle, history)
     _upload(handle)
-    _cycler_files(handle, history)
+    _cycler_files(handle, config, history)
     _add_history(handle, config)
 
 
