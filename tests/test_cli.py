@@ -18,7 +18,8 @@ from doe.cli.run import simulation_report
 from doe.io import read_table, write_table
 
 PARAMS = VirtualLab(0).config.parameter_names
-COMMANDS = ["init", "suggest", "record", "record-files", "status", "list", "export", "run", "backup", "restore", "app"]
+COMMANDS = ["init", "suggest", "record", "record-files", "files", "status", "list", "export", "run", "backup", "restore",
+            "app"]
 
 
 @pytest.fixture()
@@ -327,3 +328,24 @@ def test_record_and_export_replicate_cells(doe_cmd, tmp_path: Path) -> None:  # 
     assert list(zip(cells["experiment_id"], cells["replicate"], strict=True)) == [
         ("E0001", "1"), ("E0001", "2"), ("E0001", "3"), ("E0002", "1"), ("E0002", "2"), ("E0002", "3")]
     assert cells[ce].tolist() == pytest.approx(results["first_cycle_ce_pct"].tolist())
+
+
+
+def test_engine_settings_from_the_command_line_reach_the_stored_batch(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from doe.campaign import Campaign
+
+    doe_cmd("run", "--simulate", "--campaign", "tr", "--budget", "6", "--batch-size", "3", "--seed", "2", "--fast",
+            "--engine", "trust_region=adaptive", "--engine", "explore_untried=1", "--no-progress")
+    doe_cmd("suggest", "--campaign", "tr", "-n", "2", "--engine", "kernel=matern52", "--engine",
+            "trust_region_width=none")
+    proposals = Campaign.load("tr", storage=f"sqlite:///{tmp_path / 'cli.sqlite3'}").proposals()
+    settings = [m["settings"] for m in proposals["model_settings"]]
+    assert all(s["trust_region"] == "adaptive" and s["explore_untried"] == 1 and s["num_restarts"] == 2
+               for s in settings[:6])  # --fast with the two overrides
+    assert settings[-1]["kernel"] == "matern52" and settings[-1]["trust_region_width"] is None
+    assert settings[-1]["num_restarts"] == 4  # no --fast: the defaults and the overrides
+    for bad, message in (("trust_region=wide", "trust_region"), ("restarts=4", "'restarts' does not exist"),
+                         ("explore_untried=two", "explore_untried"), ("kernel", "NAME=VALUE")):
+        done = doe_cmd("suggest", "--campaign", "tr", "-n", "1", "--engine", bad, check=False)
+        assert done.returncode != 0 and message in done.stderr, done.stderr
+    assert len(Campaign.load("tr", storage=f"sqlite:///{tmp_path / 'cli.sqlite3'}").proposals()) == len(settings)

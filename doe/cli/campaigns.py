@@ -14,6 +14,7 @@ from doe.cli.common import (
     check_out_path,
     cli,
     common_options,
+    engine_option,
     engine_settings,
     masked,
     pairs,
@@ -63,13 +64,14 @@ def init(template: str | None, config_path: Path | None, name: str | None, env: 
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the run sheet here (.csv or .xlsx).")
 @click.option("--fast", is_flag=True, help="Quicker, less thorough search for the batch.")
+@engine_option
 @common_options
 def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidates: Path | None,
-            out: Path | None, fast: bool, env: Env) -> None:
+            out: Path | None, fast: bool, engine_overrides: tuple[str, ...], env: Env) -> None:
     """Propose the next batch of experiments and write the run sheet."""
     if out is not None:  # before anything is stored: a batch without its run sheet helps no one
         check_out_path("--out", out, (".csv", ".xlsx"))
-    campaign = env.campaign(campaign_name, settings=engine_settings(fast))
+    campaign = env.campaign(campaign_name, settings=engine_settings(fast, engine_overrides))
     config = campaign.config
     fixed_values = pairs("--fixed", fixed)
     candidate_table = None

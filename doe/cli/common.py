@@ -122,12 +122,20 @@ def masked(url: str) -> str:
 
 
 # ---------------------------------------------------------------------- helpers
-def engine_settings(fast: bool) -> Any:
-    if not fast:
+def engine_settings(fast: bool, overrides: tuple[str, ...] = ()) -> Any:
+    """The engine settings of ``--fast`` and ``--engine NAME=VALUE`` (None: the defaults)."""
+    if not fast and not overrides:
         return None
     from doe.engine import EngineSettings
 
-    return EngineSettings.fast()
+    base = EngineSettings.fast() if fast else EngineSettings()
+    return base.with_text(pairs("--engine", overrides))
+
+
+engine_option = click.option(
+    "--engine", "engine_overrides", multiple=True, metavar="NAME=VALUE",
+    help="An engine setting for this run (repeatable), e.g. --engine trust_region=adaptive "
+         "--engine explore_untried=1; the settings and their meaning: doe.engine.EngineSettings.")
 
 
 def pairs(option: str, items: tuple[str, ...]) -> dict[str, str]:

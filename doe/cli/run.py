@@ -21,6 +21,7 @@ from doe.cli.common import (
     campaign_option,
     cli,
     common_options,
+    engine_option,
     engine_settings,
     fmt,
     number,
@@ -57,11 +58,13 @@ if TYPE_CHECKING:
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Mark an experiment failed when its result takes longer (seconds).")
 @click.option("--fast", is_flag=True, help="Quicker, less thorough proposals.")
+@engine_option
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @common_options
 def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget: int, batch_size: int,
          max_pending: int | None, seed: int, target: tuple[str, ...], patience: int | None,
-         timeout_s: float | None, fast: bool, no_progress: bool, env: Env) -> None:
+         timeout_s: float | None, fast: bool, engine_overrides: tuple[str, ...], no_progress: bool,
+         env: Env) -> None:
     """Run a closed-loop campaign: propose, run, record, repeat.
 
     With --simulate the virtual coating lab makes and tests every recipe (a new campaign
@@ -76,7 +79,7 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
 
     if simulate == (folder is not None):
         raise DoeError("say who runs the experiments: --simulate (the virtual lab) or --folder DIR (a person)")
-    settings = engine_settings(fast)
+    settings = engine_settings(fast, engine_overrides)
     targets = {k: number("--target", k, v) for k, v in pairs("--target", target).items()}
     stop = Stop(target=targets or None, patience=patience)
     if simulate:

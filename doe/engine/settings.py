@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
 from doe.domain.values import is_integer, is_real_number
@@ -128,6 +129,40 @@ class EngineSettings:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, stored with each batch as provenance."""
         return asdict(self)
+
+    def with_text(self, texts: Mapping[str, str]) -> EngineSettings:
+        """These settings with fields replaced by values given as text (``{"trust_region":
+        "adaptive", "explore_untried": "2"}``; ``none`` for an optional field, ``loc,scale``
+        for ``lengthscale_prior``), as the ``doe`` command's ``--engine NAME=VALUE`` gives them.
+
+        Raises:
+            ProposalError: an unknown field or a value that does not fit it, naming the field.
+        """
+        known = {f.name: getattr(self, f.name) for f in fields(self)}
+        changes: dict[str, Any] = {}
+        for name, text in texts.items():
+            if name not in known:
+                raise ProposalError(f"engine setting {name!r} does not exist; settings: {', '.join(known)}")
+            current, raw = known[name], str(text).strip()
+            try:
+                if raw.lower() == "none" and name in ("initial_design_size", "trust_region_width"):
+                    changes[name] = None
+                elif name == "lengthscale_prior":
+                    changes[name] = tuple(float(v) for v in raw.split(","))
+                elif isinstance(current, bool):
+                    if raw.lower() not in ("true", "false"):
+                        raise ValueError(raw)
+                    changes[name] = raw.lower() == "true"
+                elif name in ("initial_design_size",) or isinstance(current, int):
+                    changes[name] = int(raw)
+                elif name == "trust_region_width" or isinstance(current, float):
+                    changes[name] = float(raw)
+                else:
+                    changes[name] = raw
+            except ValueError:
+                raise ProposalError(f"engine setting {name}: {raw!r} is not a value of its type "
+                                    f"(now {current!r})") from None
+        return replace(self, **changes)
 
     @classmethod
     def fast(cls) -> EngineSettings:
