@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from doe.cli.common import Env, cli, common_options, masked
+from doe.cli.common import Env, cli, common_options, engine_option, engine_settings, masked
 from doe.errors import DoeError
 
 
@@ -19,8 +19,9 @@ from doe.errors import DoeError
 @click.option("--allow-open-server", is_flag=True,
               help="Serve on a non-local address without any sign-in (anyone who reaches it can change "
                    "everything). Without it, such a server needs accounts (doe user add) or single sign-on.")
+@engine_option
 @common_options
-def app(host: str, port: int, allow_open_server: bool, env: Env) -> None:
+def app(host: str, port: int, allow_open_server: bool, engine_overrides: tuple[str, ...], env: Env) -> None:
     """Start the web app (Streamlit) on the database.
 
     On localhost with no accounts the app is open (single-user use). Once accounts exist
@@ -47,6 +48,10 @@ def app(host: str, port: int, allow_open_server: bool, env: Env) -> None:
             "single sign-on (DOE_OIDC_METADATA_URL, DOE_OIDC_CLIENT_ID, DOE_OIDC_CLIENT_SECRET), or "
             "serve on localhost; pass --allow-open-server only if an open server is what you want")
     os.environ["DOE_DATABASE_URL"] = env.db
+    if engine_overrides:  # checked here, applied by the app to every suggestion
+        engine_settings(False, engine_overrides)
+        existing = os.environ.get("DOE_ENGINE_SETTINGS", "").strip()
+        os.environ["DOE_ENGINE_SETTINGS"] = ";".join([existing or "default", *engine_overrides])
     # The demo campaign (template + the study's two recipes) is ready before the first visit.
     from doe.campaign import ensure_demo_campaign
 

@@ -28,7 +28,8 @@ from doe.paths import data_home, default_database_url
 logger = logging.getLogger(__name__)
 
 ENGINE_SETTINGS_ENV = "DOE_ENGINE_SETTINGS"
-"""``fast`` for small optimiser settings (tests, demos); default: the tuned defaults."""
+"""Separated by ``;``: an optional profile first (``fast``: small optimiser settings for tests and
+demos; ``default``: the tuned defaults), then ``NAME=VALUE`` engine settings (``doe app --engine``)."""
 
 
 def database_url() -> str:
@@ -39,13 +40,21 @@ def database_url() -> str:
 
 
 def engine_settings() -> EngineSettings | None:
-    """Engine settings from ``DOE_ENGINE_SETTINGS`` (``fast`` or ``default``)."""
-    profile = os.environ.get(ENGINE_SETTINGS_ENV, "default").strip().lower()
-    if profile == "fast":
-        return EngineSettings.fast()
-    if profile in ("", "default"):
+    """Engine settings from ``DOE_ENGINE_SETTINGS`` (e.g. ``fast`` or ``default;trust_region=adaptive``)."""
+    items = [item.strip() for item in os.environ.get(ENGINE_SETTINGS_ENV, "").split(";") if item.strip()]
+    profile = items.pop(0).lower() if items and "=" not in items[0] else "default"
+    if profile not in ("fast", "default"):
+        raise DataError(f"{ENGINE_SETTINGS_ENV}: the profile must be 'fast' or 'default', got {profile!r}")
+    if profile == "default" and not items:
         return None
-    raise DataError(f"{ENGINE_SETTINGS_ENV}: must be 'fast' or 'default', got {profile!r}")
+    base = EngineSettings.fast() if profile == "fast" else EngineSettings()
+    texts = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise DataError(f"{ENGINE_SETTINGS_ENV}: expected NAME=VALUE after the profile, got {item!r}")
+        texts[name.strip()] = value
+    return base.with_text(texts)
 
 
 @dataclass
