@@ -142,7 +142,7 @@ def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_
                  kind: str, reference_cycle: int, confirm: bool, env: Env) -> None:
     """Compute outcomes from cycler files of one experiment, one replicate cell per file
     (BioLogic .mpt/.mpr, Neware CSV/.nda/.ndax, Arbin CSV, MACCOR text; impedance spectra:
-    BioLogic PEIS .mpt, Gamry .DTA, CSV; rules in docs/instruments.md). Recorded files are
+    BioLogic PEIS .mpt, Gamry .DTA, CSV; rules in docs/how-to/instruments.md). Recorded files are
     kept with the campaign as evidence (see ``doe files``); the same files again change nothing."""
     campaign = env.campaign(campaign_name)
     preview = campaign.record_files(files, experiment_id=experiment_id, active_mass_mg=active_mass_mg,

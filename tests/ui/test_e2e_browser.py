@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,6 +86,9 @@ def _shot(page: object, name: str) -> None:
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")  # type: ignore[attr-defined]
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))  # type: ignore[attr-defined]
     page.set_viewport_size(size)  # type: ignore[attr-defined]
+    docs = os.environ.get("DOE_DOCS_SCREENSHOTS")  # the documentation's pictures: docs/images
+    if docs and "-" in name:
+        shutil.copyfile(SCREENSHOTS / f"{name}.png", Path(docs) / f"{name.split('-', 1)[1]}.png")
 
 
 def _open(page: object, title: str) -> None:
