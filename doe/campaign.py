@@ -314,12 +314,8 @@ class Campaign:
     def _ignorable(self, table: pd.DataFrame) -> tuple[str, ...]:
         return carried_columns(table, self.config)
 
-    def suggest(
-        self,
-        n: int = 1,
-        fixed: dict[str, Any] | None = None,
-        candidates: pd.DataFrame | None = None,
-    ) -> pd.DataFrame:
+    def suggest(self, n: int = 1, fixed: dict[str, Any] | None = None, candidates: pd.DataFrame | None = None,
+                design: Literal["model", "latin_hypercube", "screening"] = "model") -> pd.DataFrame:
         """Propose the next ``n`` experiments and store them as ``proposed``.
 
         Args:
@@ -327,6 +323,9 @@ class Campaign:
             fixed: parameter values held for this whole batch, e.g. ``{"dispersion_solvent": "chloroform"}``.
             candidates: a finite set of recipes the lab can make (parameter columns): the batch
                 is chosen among its rows, never one already measured or pending.
+            design: ``"model"`` (a space-filling start, then the model), or a classical
+                ``"latin_hypercube"`` or ``"screening"`` design (:mod:`doe.engine.classic`).
+                The configuration's ``control_recipe`` is the last row of a batch of two or more.
 
         Returns:
             One row per experiment: ``experiment_id``, one column per parameter, the predicted
@@ -366,6 +365,7 @@ class Campaign:
             seed=seed,
             settings=self.settings,
             surrogates=surrogates,
+            design=design,
         )
         recipes = proposal.recipes.reset_index(drop=True)
         batch_id = f"B{batch_index:04d}"

@@ -63,11 +63,14 @@ def init(template: str | None, config_path: Path | None, name: str | None, env: 
               help="Choose the batch among the recipes of this CSV/Excel file.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the run sheet here (.csv or .xlsx).")
+@click.option("--design", type=click.Choice(["model", "latin_hypercube", "screening"]), default="model",
+              show_default=True, help="model: space-filling start, then the model; or a classical Latin "
+              "hypercube or two-level screening design (Plackett-Burman; -n beyond its runs adds centre points).")
 @click.option("--fast", is_flag=True, help="Quicker, less thorough search for the batch.")
 @engine_option
 @common_options
 def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidates: Path | None,
-            out: Path | None, fast: bool, engine_overrides: tuple[str, ...], env: Env) -> None:
+            out: Path | None, design: str, fast: bool, engine_overrides: tuple[str, ...], env: Env) -> None:
     """Propose the next batch of experiments and write the run sheet."""
     if out is not None:  # before anything is stored: a batch without its run sheet helps no one
         check_out_path("--out", out, (".csv", ".xlsx"))
@@ -79,7 +82,8 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
         from doe.io import read_table
 
         candidate_table = read_table(candidates, config)
-    batch = campaign.suggest(n, fixed=fixed_values or None, candidates=candidate_table)
+    batch = campaign.suggest(n, fixed=fixed_values or None, candidates=candidate_table,
+                             design=design)  # type: ignore[arg-type]
     click.echo(f"campaign {campaign.name!r}: batch {batch['batch_id'].iloc[0]} "
                f"({batch['strategy'].iloc[0] if 'strategy' in batch.columns else 'proposed'})")
     click.echo(recipes_text(batch, config, predictions=True))

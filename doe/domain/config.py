@@ -13,6 +13,7 @@ Contract (other tools rely on these exact keys)::
      "outcomes"?: [{"name", "unit"?}],          # measured, not optimised
      "constraints"?: ["x + 2 * y <= 3", "coating_thickness_nm <= 15", {...}],
      "batch_shared"?: [parameter name, ...],   # one value across each suggested batch
+     "control_recipe"?: "reference" | {parameter: value, ...},   # made again in every batch
      "impedance"?: {"circuit": str,             # impedance.py notation, e.g. "R0-p(R1,CPE1)-Wo1"
                     "resistances"?: {outcome name: circuit parameter, ...}},
      "seed"?: int,
@@ -41,13 +42,13 @@ from doe.domain.parameters import (
     Parameter,
     check_name,
 )
-from doe.domain.values import is_integer
+from doe.domain.values import is_integer, is_real_number
 from doe.domain.yaml_text import load_yaml
 from doe.errors import ConfigError, shorten, shorten_text
 
 _PARAMETER = TypeAdapter(Parameter)
 _TOP_KEYS = {"name", "parameters", "objectives", "objective_mode", "outcomes", "constraints", "batch_shared",
-             "impedance", "seed", "description"}
+             "control_recipe", "impedance", "seed", "description"}
 OBJECTIVE_MODES: tuple[ObjectiveMode, ...] = ("pareto", "weighted")
 MAX_SEED = 2**31 - 1
 T = TypeVar("T")
@@ -113,6 +114,10 @@ class CampaignConfig(BaseModel):
     impedance: ImpedanceSettings | None = None
     """The equivalent circuit fitted to impedance spectra and the resistances recorded from it
     (None: the default circuit of :mod:`doe.instruments.impedance`)."""
+    control_recipe: dict[str, Any] | None = None
+    """A recipe made again in every suggested batch of two or more (the last row), to catch
+    drift between batches; ``"reference"`` in the configuration takes the parameters'
+    ``reference`` values (the published recipe)."""
     seed: int | None = None
     description: str | None = None
 
@@ -202,6 +207,7 @@ class CampaignConfig(BaseModel):
             )
             mode = "pareto"
         batch_shared = _batch_shared(data.get("batch_shared"), [p.name for p in parameters], problems)
+        control = _control_recipe(data.get("control_recipe"), parameters, constraints, problems)
         raw_impedance = data.get("impedance")
         outcome_list = [o.name for o in objectives] + [o.name for o in outcomes]
         if raw_impedance is not None:
@@ -232,6 +238,7 @@ class CampaignConfig(BaseModel):
             objective_mode=mode,
             constraints=tuple(constraints),
             batch_shared=batch_shared,
+            control_recipe=control,
             impedance=ImpedanceSettings.from_dict(raw_impedance, outcome_list) if raw_impedance is not None else None,
             seed=seed,
             description=description,
@@ -268,6 +275,8 @@ class CampaignConfig(BaseModel):
             data["constraints"] = [c.to_dict() for c in self.constraints]
         if self.batch_shared:
             data["batch_shared"] = list(self.batch_shared)
+        if self.control_recipe is not None:
+            data["control_recipe"] = dict(self.control_recipe)
         if self.impedance is not None:
             data["impedance"] = self.impedance.to_dict()
         if self.seed is not None:
@@ -336,6 +345,45 @@ class CampaignConfig(BaseModel):
         """The parameters' ``reference`` values (e.g. the published recipe), if all are set."""
         values = {p.name: p.reference for p in self.parameters}
         return values if all(v is not None for v in values.values()) else None
+
+
+def _control_recipe(raw: Any, parameters: list[Any], constraints: list[Any],
+                    problems: list[str]) -> dict[str, Any] | None:
+    """Check ``control_recipe``: "reference" or a value for every parameter, inside the space."""
+    if raw is None:
+        return None
+    if raw == "reference":
+        raw = {p.name: p.reference for p in parameters}
+        missing = [n for n, v in raw.items() if v is None]
+        if missing:
+            problems.append(f"control_recipe: 'reference' needs a reference value of every parameter; "
+                            f"{shorten(missing)} have none")
+            return None
+    if not isinstance(raw, dict):
+        problems.append(f"control_recipe: must be 'reference' or a mapping parameter -> value, got {shorten(raw)}")
+        return None
+    names = [p.name for p in parameters]
+    if set(raw) != set(names):
+        problems.append(f"control_recipe: give a value for every parameter and nothing else; missing "
+                        f"{shorten(sorted(set(names) - set(raw)))}, unknown {shorten(sorted(set(map(str, raw)) - set(names)))}")
+        return None
+    recipe: dict[str, Any] = {}
+    for p in parameters:
+        value = raw[p.name]
+        if isinstance(p, CategoricalParameter):
+            ok = isinstance(value, str) and value in p.values
+        elif isinstance(p, DiscreteParameter):
+            ok = is_real_number(value) and any(abs(float(value) - v) <= 1e-9 for v in p.values)
+        else:
+            ok = is_real_number(value) and p.lower <= float(value) <= p.upper
+        if not ok:
+            problems.append(f"control_recipe.{p.name}: {shorten(value)} is not {p.describe_allowed()}")
+        recipe[p.name] = value if isinstance(p, CategoricalParameter) or not ok else float(value)
+    for con in constraints:
+        if (isinstance(con, LinearConstraint) and not problems
+                and not con.satisfied({k: recipe[k] for k in con.coefficients})):
+            problems.append(f"control_recipe: breaks the constraint {con.text()}")
+    return recipe
 
 
 def _batch_shared(raw: Any, parameter_names: list[str], problems: list[str]) -> tuple[str, ...]:

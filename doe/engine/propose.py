@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter, DiscreteParameter
 from doe.domain.values import is_integer
 from doe.engine.acquisition import build_acquisition
+from doe.engine.classic import DESIGNS, latin_hypercube, screening
 from doe.engine.design import initial_design
 from doe.engine.encoding import Encoder
 from doe.engine.lattice import Lattice
@@ -109,6 +110,7 @@ def propose(
     seed: int = 0,
     settings: EngineSettings | None = None,
     surrogates: Surrogates | None = None,
+    design: Literal["model", "latin_hypercube", "screening"] = "model",
 ) -> Proposal:
     """Propose ``n`` new recipes.
 
@@ -123,6 +125,10 @@ def propose(
         seed: same inputs and seed give the same batch.
         settings: engine settings; defaults if None.
         surrogates: surrogates already fitted on ``experiments`` (fitted here if None).
+        design: ``"model"``: the space-filling start, then the model's acquisition;
+            ``"latin_hypercube"`` or ``"screening"``: a classical design
+            (:mod:`doe.engine.classic`), whatever the data. A configuration's
+            ``control_recipe`` takes the last row of every batch of two or more.
 
     Returns:
         The :class:`Proposal`.
@@ -133,7 +139,10 @@ def propose(
     """
     if not is_integer(n) or n < 1:
         raise ProposalError(f"number of recipes to propose: must be a whole number >= 1, got {n!r}")
-    n = int(n)
+    if design not in ("model", *DESIGNS):
+        raise ProposalError(f"design: must be 'model', 'latin_hypercube' or 'screening', got {design!r}")
+    control = config.control_recipe if int(n) >= 2 and candidates is None else None
+    n = int(n) - (control is not None)
     settings = settings if settings is not None else EngineSettings()
     fixed = dict(fixed or {})
     _check_fixed(config, fixed)
@@ -179,10 +188,20 @@ def propose(
         model_settings["batch_shared"] = list(config.batch_shared)
     values = np.full(n, np.nan)
     built = None
-    if _supports_model(config, surrogates, settings):
+    if design != "model":
+        strategy: str = design
+        with seeded(seed, device):
+            X_new = (latin_hypercube(encoder, n, seed, fixed_model) if design == "latin_hypercube"
+                     else screening(encoder, n, fixed_model, shared))
+        if design == "latin_hypercube" and shared:  # one furnace programme: the first row's
+            X_new[:, shared] = X_new[0, shared]
+        model_settings.update(acquisition=None, design=design)
+    elif _supports_model(config, surrogates, settings):
         with seeded(seed, device), numerics():
             built = build_acquisition(surrogates, config, settings.mc_samples, seed)
-    if built is None:
+    if design != "model":
+        logger.info("proposing %d recipe(s) from a %s design", n, design)
+    elif built is None:
         strategy = "initial_design"
         with seeded(seed, device):
             batch_fixed = dict(fixed_model)
@@ -256,10 +275,21 @@ def propose(
     if X_cand is not None:
         strategy += "+candidates"
         row_strategy = [s + "+candidates" for s in row_strategy]
+    if control is not None:  # the control recipe, in the batch's furnace run where one is shared
+        X_control = encoder.encode(pd.DataFrame([control]))
+        X_control[0, shared] = X_new[0, shared]
+        X_new = np.vstack([X_new, X_control])
+        values = np.append(values, np.nan)
+        row_strategy = [*row_strategy, "control"]
+        model_settings["control_recipe"] = dict(control)
     recipes = Lattice(encoder).exact(encoder.decode(X_new), skip=set(fixed))
     for name, value in fixed.items():  # exact fixed values, not a round trip through the encoding
         p = config.parameter(name)
         recipes[name] = str(value) if isinstance(p, CategoricalParameter) else float(value)
+    if control is not None:  # the control's own values exactly, but for the batch's shared ones
+        for name, value in control.items():
+            if name not in fixed and encoder.names.index(name) not in shared:
+                recipes.loc[len(recipes) - 1, name] = value
     predictions = surrogates.predict_encoded(X_new)
     table = pd.concat([recipes, predictions], axis=1)
     table["acquisition_value"] = np.asarray(values, dtype=float)

@@ -1,0 +1,124 @@
+"""Classical designs that JMP users know, through pyDOE3: a Latin hypercube and a two-level
+screening design (Plackett-Burman) with centre points.
+
+Both work in the encoder's model space, so every recipe lands on allowed discrete values and
+labels and on the lab's resolution grid, with fixed values held:
+
+- ``latin_hypercube``: pyDOE3's maximin Latin hypercube of ``n`` points (each continuous
+  parameter's range cut into ``n`` strata, one point per stratum; discrete and categorical
+  parameters take the level of the stratum); designs whose recipes break a linear constraint
+  are drawn again (up to 50 seeds), then refused.
+- ``screening``: pyDOE3's Plackett-Burman design over the free parameters (runs: the next
+  multiple of 4 above their number) at two levels: a continuous parameter at its bounds, a
+  discrete one at its lowest and highest value, a categorical one at its first and second
+  label; then ``n - runs`` centre points (continuous: the middle of the range on the grid,
+  discrete: the middle value, categorical: the first label). Parameters in ``batch_shared``
+  and fixed ones are held at one value for the whole design (a screening design cannot vary
+  a furnace setting that the batch shares). A design that breaks a linear constraint is
+  refused, naming the way out (a Latin hypercube).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from doe.engine.encoding import Encoder
+from doe.engine.lattice import Lattice
+from doe.errors import ProposalError
+
+Design = Literal["latin_hypercube", "screening"]
+DESIGNS: tuple[Design, ...] = ("latin_hypercube", "screening")
+
+
+def _levels(encoder: Encoder, i: int, u: np.ndarray) -> np.ndarray:
+    """Unit-interval values of dimension ``i`` mapped to the model space (levels by stratum)."""
+    if i in encoder.cat_dims:
+        return np.floor(u * len(encoder.cat_dims[i])).clip(0, len(encoder.cat_dims[i]) - 1)
+    if i in encoder.discrete_dims:
+        values = np.asarray(encoder.discrete_dims[i])
+        return values[np.floor(u * len(values)).clip(0, len(values) - 1).astype(int)]
+    return u
+
+
+def _on_grid(encoder: Encoder, X: np.ndarray, held: set[int]) -> np.ndarray:
+    lattice = Lattice(encoder)
+    X = encoder.snap(X)
+    if lattice:
+        X, _ = lattice.nearest(X, held)
+    return X
+
+
+def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float]) -> np.ndarray:
+    """``n`` recipes (model space) of a maximin Latin hypercube, inside every constraint."""
+    from pyDOE3 import lhs
+
+    free = [i for i in range(encoder.dim) if i not in fixed]
+    for attempt in range(50):
+        u = lhs(len(free), samples=n, criterion="maximin", iterations=20,
+                random_state=np.random.RandomState(seed + attempt))
+        X = np.zeros((n, encoder.dim))
+        for k, i in enumerate(free):
+            X[:, i] = _levels(encoder, i, u[:, k])
+        for i, v in fixed.items():
+            X[:, i] = v
+        X = _on_grid(encoder, X, set(fixed))
+        if len(X) == n and encoder.feasible(X).all():
+            return X
+    raise ProposalError("design: no Latin hypercube of this size meets the linear constraints (50 tries); "
+                        "use the space-filling start (design='model') or relax a constraint")
+
+
+def screening_runs(n_factors: int) -> int:
+    """Runs of the Plackett-Burman design of ``n_factors`` two-level factors."""
+    from pyDOE3 import pbdesign
+
+    return int(pbdesign(max(n_factors, 1)).shape[0])
+
+
+def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int]) -> np.ndarray:
+    """A Plackett-Burman design over the parameters not fixed or ``held``, plus centre points
+    up to ``n`` rows (see the module docstring)."""
+    from pyDOE3 import pbdesign
+
+    hold = {**fixed}
+    centre = np.zeros(encoder.dim)
+    for i in range(encoder.dim):
+        if i in encoder.cat_dims:
+            centre[i] = 0.0
+        elif i in encoder.discrete_dims:
+            values = sorted(encoder.discrete_dims[i])
+            centre[i] = values[(len(values) - 1) // 2]
+        else:
+            centre[i] = 0.5
+    for i in held:
+        hold.setdefault(i, centre[i])
+    factors = [i for i in range(encoder.dim) if i not in hold]
+    if not factors:
+        raise ProposalError("design: a screening design needs at least one parameter that is not fixed or shared")
+    runs = screening_runs(len(factors))
+    if n < runs:
+        raise ProposalError(f"n: a screening design of {len(factors)} parameters has {runs} runs; ask for at least "
+                            f"{runs} (the rest are centre points)")
+    signs = pbdesign(len(factors))[:, : len(factors)]
+    X = np.tile(centre, (n, 1))
+    for k, i in enumerate(factors):
+        high = signs[:, k] > 0
+        if i in encoder.cat_dims:
+            X[:runs, i] = np.where(high, 1.0, 0.0)
+        elif i in encoder.discrete_dims:
+            values = encoder.discrete_dims[i]
+            X[:runs, i] = np.where(high, max(values), min(values))
+        else:
+            X[:runs, i] = np.where(high, 1.0, 0.0)
+    for i, v in hold.items():
+        X[:, i] = v
+    X = _on_grid(encoder, X, set(hold))
+    if len(X) != n or not encoder.feasible(X).all():
+        raise ProposalError("design: the screening design's corners break a linear constraint; use "
+                            "design='latin_hypercube', which keeps to the constraints")
+    return X
+
+
+__all__ = ["DESIGNS", "Design", "latin_hypercube", "screening", "screening_runs"]

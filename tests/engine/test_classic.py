@@ -1,0 +1,115 @@
+"""Classical designs (pyDOE3): a Latin hypercube and a Plackett-Burman screening design with
+centre points, and the control recipe repeated in every batch, through Campaign.suggest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from doe.campaign import Campaign
+from doe.errors import ConfigError, ProposalError
+from doe.templates import resolve_config
+
+
+def _campaign(tmp_path: Path, **changes: object) -> Campaign:
+    config = resolve_config("hfo2-ncm85")
+    config = config.replace(name="designs", **changes) if changes else config.replace(name="designs")
+    from doe.engine import EngineSettings
+
+    return Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'd.sqlite3'}", actor="t",
+                                settings=EngineSettings.fast())
+
+
+def test_a_latin_hypercube_puts_one_recipe_in_each_stratum_of_every_continuous_range(tmp_path: Path) -> None:
+    campaign = _campaign(tmp_path)
+    config = campaign.config
+    batch = campaign.suggest(8, design="latin_hypercube")
+    assert (batch["strategy"] == "latin_hypercube").all() and len(batch) == 8
+    for p in config.parameters:
+        if p.type == "continuous" and not getattr(p, "log_scale", False) and p.resolution is None:
+            strata = np.floor((batch[p.name] - p.lower) / (p.upper - p.lower) * 8).clip(0, 7)
+            assert sorted(strata.astype(int)) == list(range(8)), p.name
+    # the same seed and data give the same design; recorded as the batch's provenance
+    assert campaign.proposals()["model_settings"].iloc[0]["design"] == "latin_hypercube"
+
+
+def test_a_screening_design_sets_each_parameter_at_two_levels_plus_centre_points(tmp_path: Path) -> None:
+    campaign = _campaign(tmp_path)
+    config = campaign.config
+    with pytest.raises(ProposalError, match="12 runs"):
+        campaign.suggest(10, design="screening")
+    assert campaign.history().empty  # nothing stored
+    batch = campaign.suggest(14, design="screening")
+    corners, centre = batch.iloc[:12], batch.iloc[12:]
+    for p in config.parameters:
+        column = corners[p.name]
+        if p.type == "categorical":
+            assert set(column) == set(p.values[:2]), p.name
+        elif p.type == "discrete":
+            assert set(column) == {min(p.values), max(p.values)}, p.name
+        else:
+            assert set(np.round(column, 6)) == {round(p.lower, 6), round(p.upper, 6)}, p.name
+        # a balanced design: each level in half the runs
+        assert column.value_counts().tolist() == [6, 6], p.name
+    continuous = [p for p in config.parameters if p.type == "continuous"]
+    for p in continuous:
+        assert centre[p.name].nunique() == 1 and p.lower < centre[p.name].iloc[0] < p.upper
+
+
+def test_the_control_recipe_closes_every_batch(tmp_path: Path) -> None:
+    campaign = _campaign(tmp_path, control_recipe="reference",
+                         batch_shared=["anneal_temperature_c", "anneal_time_h", "anneal_atmosphere"])
+    reference = campaign.config.reference_recipe()
+    assert reference is not None and campaign.config.control_recipe == {
+        k: (v if isinstance(v, str) else float(v)) for k, v in reference.items()}
+    first = campaign.suggest(4)
+    assert first["strategy"].tolist()[-1] == "control" and len(first) == 4
+    control = first.iloc[-1]
+    shared = ["anneal_temperature_c", "anneal_time_h", "anneal_atmosphere"]
+    for name, value in reference.items():
+        if name not in shared:
+            assert control[name] == value, name
+    # in the batch's furnace run: the shared settings are the batch's
+    assert (first[shared].nunique() == 1).all()
+    second = campaign.suggest(3)
+    assert second["strategy"].tolist()[-1] == "control"
+    assert campaign.suggest(1)["strategy"].tolist() != ["control"]  # a batch of one has no room for it
+    stored = campaign.history()
+    assert (stored["hfo2_loading_wt_pct"] == reference["hfo2_loading_wt_pct"]).sum() == 2  # exactly, twice
+
+
+@pytest.mark.parametrize(("control", "message"), [
+    ({"hfo2_loading_wt_pct": 0.5}, "control_recipe: give a value for every parameter"),
+    ("published", "control_recipe: must be 'reference' or a mapping"),
+])
+def test_a_bad_control_recipe_is_refused_naming_the_field(control: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        resolve_config("hfo2-ncm85").replace(control_recipe=control)
+
+
+def test_a_control_value_outside_the_space_is_named() -> None:
+    config = resolve_config("hfo2-ncm85")
+    bad = dict(config.reference_recipe() or {}) | {"anneal_temperature_c": 2000.0}
+    with pytest.raises(ConfigError, match=r"control_recipe\.anneal_temperature_c: 2000"):
+        config.replace(control_recipe=bad)
+    assert pd.Series(config.replace(control_recipe=config.reference_recipe()).to_dict()["control_recipe"]).size == 9
+
+
+def test_doe_suggest_design_from_the_shell(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DOE_HOME": str(tmp_path / "home"), "DOE_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    run = [sys.executable, "-m", "doe.cli"]
+    assert subprocess.run([*run, "init", "--name", "s"], env=env, capture_output=True, timeout=300).returncode == 0
+    done = subprocess.run([*run, "suggest", "--campaign", "s", "-n", "13", "--design", "screening"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "(screening)" in done.stdout
+    too_few = subprocess.run([*run, "suggest", "--campaign", "s", "-n", "4", "--design", "screening"], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert too_few.returncode != 0 and "12 runs" in too_few.stderr
