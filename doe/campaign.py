@@ -285,7 +285,8 @@ class Campaign:
             if len(training) == 0:
                 raise ProposalError(f"campaign {self._name!r} has no finished experiment yet: record results (or "
                                     "ask suggest() for an initial design) before asking for predictions")
-            model = Surrogates(self.config, self.settings).fit(training.reset_index(drop=True), seed=self.seed)
+            model = Surrogates(self.config, self.settings).fit(  # warm-started from the previous data's fit
+                training.reset_index(drop=True), seed=self.seed, previous=next(iter(self._model_cache.values()), None))
             self._model_cache = {digest: model}  # keep one: the latest data
         return model
 

@@ -44,6 +44,7 @@ import numpy as np
 
 from doe.domain.config import CampaignConfig
 from doe.domain.objectives import Desirability, Objective
+from doe.engine import baseline
 from doe.engine.encoding import Encoder
 from doe.engine.feasibility import FeasibilityModel
 from doe.engine.surrogates import Surrogates
@@ -301,6 +302,9 @@ def build_acquisition(
         for p in surrogates.training_data(name).positions:
             measured[positions[int(p)]] = True
     X_baseline = torch.as_tensor(surrogates.X_[measured], **kw)
+    if len(X_baseline) > baseline.MIN_ROWS:
+        X_baseline = _prune_baseline(model, X_baseline, objectives, [used.index(o.name) for o in objectives],
+                                     [(used.index(name), op, bound) for name, op, bound, _ in limits])
 
     constraints: list[Callable[[Tensor], Tensor]] = []
     etas = []
@@ -406,6 +410,37 @@ def build_acquisition(
         return acqf
 
     return AcquisitionFactory(make, make_best_guess, _incumbent(surrogates, names, scalar_numpy, limits)), spec
+
+
+def _prune_baseline(model: Any, X: Tensor, objectives: list[Objective], index: list[int],
+                    limits: list[tuple[int, str, float]], chunk: int = 1024) -> Tensor:
+    """The baseline recipes worth BoTorch's joint pruning (:mod:`doe.engine.baseline`), from
+    the marginal posterior of each used output at each recipe."""
+    import torch
+
+    with torch.no_grad():
+        means, sds = [], []
+        for s in range(0, len(X), chunk):
+            posterior = model.posterior(X[s : s + chunk].unsqueeze(-2))
+            means.append(posterior.mean[:, 0])
+            sds.append(posterior.variance[:, 0].clamp_min(0.0).sqrt())
+        mean, sd = torch.cat(means), torch.cat(sds)
+        lo, hi = mean - baseline.SIGMAS * sd, mean + baseline.SIGMAS * sd
+        lower, upper = [], []
+        for o, k in zip(objectives, index, strict=True):
+            ends = torch.stack([_score_torch(o, lo[:, k]), _score_torch(o, hi[:, k])], -1)
+            top = ends.max(-1).values
+            if o.goal == "target":  # -|y - target| peaks inside the interval when it holds the target
+                target = float(o.target)  # type: ignore[arg-type]
+                top = torch.where((lo[:, k] <= target) & (target <= hi[:, k]), torch.zeros_like(top), top)
+            lower.append(ends.min(-1).values)
+            upper.append(top)
+        certain = torch.ones(len(X), dtype=torch.bool, device=X.device)
+        for k, op, bound in limits:
+            certain &= (hi[:, k] <= bound) if op == "<=" else (lo[:, k] >= bound)
+        keep = baseline.keep_rows(torch.stack(lower, -1), torch.stack(upper, -1), certain)
+    logger.info("baseline: %d of %d measured recipes kept for the acquisition's pruning", len(keep), len(X))
+    return X[keep]
 
 
 def _constraint_slack(output: int, operator: str, bound: float) -> Callable[[Tensor], Tensor]:

@@ -144,10 +144,10 @@ def shared_prefix(X: Tensor) -> int:
     """Leading rows shared by every batch of ``X (b, q, d)`` (0 unless worth caching)."""
     if X.dim() != 3 or X.shape[0] < 2 or X.shape[1] < 3:
         return 0
-    same = (X[:1] == X).all(-1).all(0)
-    if bool(same.all()):
+    same = (X[:1] == X).all(-1).all(0).tolist()  # one copy of q flags to the host
+    if all(same):
         return 0
-    p = int((~same).nonzero()[0, 0])
+    p = same.index(False)
     return p if 2 <= p < X.shape[1] else 0
 
 

@@ -107,6 +107,21 @@ class FeasibilityModel:
         p = self.classifier_.predict_proba(self._design(features))[:, 1]
         return np.clip(p, MIN_PROBABILITY, 1.0)
 
+    def torch_weights(self, device: Any, dtype: Any) -> tuple[Any, Any, Any, float]:
+        """Nystroem centres, normalisation, coefficients and intercept as tensors on ``device``:
+        moved there once per (device, dtype) and kept, not uploaded on every acquisition call."""
+        import torch
+
+        key = (str(device), dtype)
+        cache: dict[Any, tuple[Any, Any, Any, float]] = self.__dict__.setdefault("torch_weights_", {})
+        if key not in cache:
+            kw = {"dtype": dtype, "device": device}
+            cache[key] = (torch.as_tensor(self.nystroem_.components_, **kw),
+                          torch.as_tensor(self.nystroem_.normalization_.T, **kw).contiguous(),
+                          torch.as_tensor(self.classifier_.coef_[0], **kw),
+                          float(self.classifier_.intercept_[0]))
+        return cache[key]
+
     def torch_log_probability(self, features: Any) -> Any:
         """``log p(success)`` of torch ``features`` ``(..., D)``, differentiable; shape ``(...)``."""
         import torch
@@ -114,12 +129,9 @@ class FeasibilityModel:
         if not self.active_:
             return torch.full(features.shape[:-1], math.log(self.constant_), dtype=features.dtype,
                               device=features.device)
-        kw = {"dtype": features.dtype, "device": features.device}
-        centres = torch.as_tensor(self.nystroem_.components_, **kw)
-        normalisation = torch.as_tensor(self.nystroem_.normalization_, **kw)
+        centres, normalisation_t, coef, intercept = self.torch_weights(features.device, features.dtype)
         sq = ((features.unsqueeze(-2) - centres) ** 2).sum(-1)
-        kernel_features = torch.exp(-self.gamma_ * sq) @ normalisation.T
+        kernel_features = torch.exp(-self.gamma_ * sq) @ normalisation_t
         design = torch.cat([features, kernel_features], dim=-1)
-        coef = torch.as_tensor(self.classifier_.coef_[0], **kw)
-        logit = design @ coef + float(self.classifier_.intercept_[0])
+        logit = design @ coef + intercept
         return torch.nn.functional.logsigmoid(logit).clamp_min(math.log(MIN_PROBABILITY))

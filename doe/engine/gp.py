@@ -31,7 +31,20 @@ the mean of ``n_cells`` replicate cells has noise ``noise / n_cells``, and the c
 informs ``noise`` (see :meth:`ExactGP.fit`).
 Hyperparameters are the MAP estimate (scipy L-BFGS-B from the prior mode, iterations capped);
 above :data:`FIT_SUBSET` rows they are fitted on a seeded subset and the GP conditions on all
-rows. All computation is float64.
+rows. Fitting and factorising are float64; ``dtype=torch.float32`` stores the conditioned
+model in float32 for predictions (the n-sized kernel products, the cost at large n), which
+callers get back in their own dtype.
+
+Large histories: above ``max_exact`` rows the GP conditions on ``n_inducing`` inducing
+recipes (a seeded subset of the rows) with the deterministic training conditional (DTC,
+"projected process", Seeger et al. 2003; Quinonero-Candela and Rasmussen 2005):
+
+    mean(x) = c + k(x, Z) S k(Z, X) W (z - c),   S = (K_ZZ + k(Z, X) W k(X, Z))^-1
+    var(x)  = k(x, x) - k(x, Z) (K_ZZ^-1 - S) k(Z, x)
+
+with ``W = diag(cells / noise)``: O(n m^2) once and O(m^2) per prediction instead of
+O(n^3) and O(n^2); every prediction method is the exact GP's with ``Z`` for ``X`` (see
+:meth:`ExactGP.mean_cov`). Accuracy against the exact GP: ``benchmarks/results/large_n.md``.
 """
 
 from __future__ import annotations
@@ -49,6 +62,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FIT_SUBSET = 250
+MAX_EXACT = 1500
+"""Rows above which the GP conditions on inducing recipes (``benchmarks/results/large_n.md``)."""
+N_INDUCING = 800
+"""Inducing recipes of the sparse conditioning (``benchmarks/results/large_n.md``)."""
 MIN_LENGTHSCALE = 0.025
 MIN_NOISE = 1e-4
 MAX_NOISE = 10.0
@@ -59,8 +76,8 @@ JITTERS = (0.0, *(10.0**k for k in range(-9, -2)))
 """Diagonal jitters tried when factorising a training covariance (standardised units): 0, then 1e-9 to 1e-3."""
 
 
-_PrefixCache = tuple[tuple[int, bytes], "Tensor", "Tensor", "Tensor", "Tensor", "Tensor"]
-"""Key (prefix length, prefix bytes), scaled prefix features, their squared norms,
+_PrefixCache = tuple["Tensor", "Tensor", "Tensor", "Tensor", "Tensor", "Tensor"]
+"""Key (the prefix's model-space rows, on the device), scaled prefix features, their squared norms,
 ``L^-1 k(X_train, prefix)``, the prefix's mean and covariance (standardised)."""
 
 
@@ -77,11 +94,21 @@ class ExactGP:
         device: torch device.
         kernel: ``"rbf"`` (squared exponential) or ``"matern52"`` (Matern, nu = 5/2).
         lengthscale_prior: ``(loc, scale)``: each lengthscale ~ LogNormal(loc + log(D) / 2, scale).
+        dtype: dtype of the conditioned model's predictions (fits are float64).
+        max_exact: rows above which the GP conditions on ``n_inducing`` inducing recipes
+            (``None``: always exact).
+        n_inducing: inducing recipes of the sparse conditioning.
     """
 
     def __init__(self, cat_dims: dict[int, int], dim: int, device: torch.device, kernel: str = "rbf",
-                 lengthscale_prior: tuple[float, float] = BOTORCH_LENGTHSCALE_PRIOR) -> None:
+                 lengthscale_prior: tuple[float, float] = BOTORCH_LENGTHSCALE_PRIOR,
+                 dtype: torch.dtype | None = None, max_exact: int | None = MAX_EXACT,
+                 n_inducing: int = N_INDUCING) -> None:
         import torch
+
+        self.dtype = torch.float64 if dtype is None else dtype
+        self.max_exact = max_exact
+        self.n_inducing = int(n_inducing)
 
         if kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
@@ -185,7 +212,8 @@ class ExactGP:
         return (nll - lp) / n
 
     def fit(self, X_np: np.ndarray, y_np: np.ndarray, maxiter: int, seed: int, noise_floor: float = MIN_NOISE,
-            cells: np.ndarray | None = None, within_ss: np.ndarray | None = None) -> ExactGP:
+            cells: np.ndarray | None = None, within_ss: np.ndarray | None = None,
+            theta0: np.ndarray | None = None) -> ExactGP:
         """MAP hyperparameters, then condition on all rows.
 
         Replicates: a row may be the mean of ``cells[i]`` cells of one experiment. Its noise
@@ -209,6 +237,9 @@ class ExactGP:
             cells: cells behind each value ``(n,)``, >= 1 (``None``: one each).
             within_ss: sum of squared deviations of each experiment's cells from their mean
                 ``(n,)``, engineer units squared (``None``: zeros).
+            theta0: a warm start: ``theta_`` of an earlier fit of this outcome (log
+                lengthscales, log noise, constant), used instead of the prior mode as the
+                starting point (clipped to the bounds); ``None``: cold start.
         """
         import torch
         from scipy.optimize import minimize
@@ -225,12 +256,17 @@ class ExactGP:
         ss_fit = torch.as_tensor(self.within_ss_[fit_rows] / self.y_sd_**2, **kw)
         mu, sigma = self.ls_prior
         d = self.dim
+        start = theta0
         theta0 = np.concatenate([
             np.full(d, max(mu - sigma**2, math.log(MIN_LENGTHSCALE))),
             [max(NOISE_PRIOR[0] - NOISE_PRIOR[1] ** 2, math.log(noise_floor))],
             [0.0],
         ])
         bounds = [(math.log(MIN_LENGTHSCALE), math.log(1e4))] * d + [(math.log(noise_floor), math.log(MAX_NOISE))] + [(-10.0, 10.0)]
+        if start is not None:
+            warm = np.asarray(start, dtype=float).reshape(-1)
+            if len(warm) == d + 2 and np.isfinite(warm).all():
+                theta0 = np.clip(warm, [b[0] for b in bounds], [b[1] for b in bounds])
 
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
             t = torch.as_tensor(theta, **kw).requires_grad_(True)
@@ -302,64 +338,101 @@ class ExactGP:
         return (y_np - self.y_mean_) / self.y_sd_
 
     def _condition(self, X: Tensor, z: Tensor) -> None:
+        """Factorise (float64), then keep what predictions need in ``self.dtype``.
+
+        Every prediction is ``mean = c + k(x, T) alpha`` and ``cov = k(x, x') - V(x)^T V(x')``
+        with ``V(x) = R^T k(T, x)``: ``T`` the training rows and ``R = L^-T`` for the exact GP,
+        ``T`` the inducing rows and ``R R^T = K_ZZ^-1 - S`` for the sparse one.
+        """
         import torch
 
         n = len(z)
-        self._scale_fitted = self._scale(self.lengthscale_)
-        self._train_scaled = self.features(X) * self._scale_fitted
-        self._train_sq = (self._train_scaled**2).sum(-1)
-        K = self._k(self._train_scaled, self._train_scaled, self._train_sq, self._train_sq)
-        K = K + torch.diag(self.noise_ / torch.as_tensor(self.cells_, dtype=X.dtype, device=X.device))
-        self.L_ = self._chol(K)
-        eye = torch.eye(n, dtype=X.dtype, device=X.device)
-        # explicit inverse factor: every prediction is then one matrix product (GEMM)
-        self._L_inv_T = torch.linalg.solve_triangular(self.L_, eye, upper=False).transpose(-1, -2).contiguous()
-        self._prefix_cache: _PrefixCache | None = None
         self.X_train_ = X
         self.z_train_ = z
-        self.alpha_ = torch.cholesky_solve((z - self.constant_).unsqueeze(-1), self.L_).squeeze(-1)
+        scale = self._scale(self.lengthscale_)
+        train = self.features(X) * scale
+        train_sq = (train**2).sum(-1)
+        noise = self.noise_ / torch.as_tensor(self.cells_, dtype=X.dtype, device=X.device)
+        self.L_: Tensor | None = None
+        if self.max_exact is None or n <= self.max_exact:
+            K = self._k(train, train, train_sq, train_sq) + torch.diag(noise)
+            self.L_ = self._chol(K)
+            eye = torch.eye(n, dtype=X.dtype, device=X.device)
+            # explicit inverse factor: every prediction is then one matrix product (GEMM)
+            R = torch.linalg.solve_triangular(self.L_, eye, upper=False).transpose(-1, -2)
+            alpha = torch.cholesky_solve((z - self.constant_).unsqueeze(-1), self.L_).squeeze(-1)
+            self.inducing_ = n
+        else:
+            rows = np.sort(np.random.default_rng(n).choice(n, self.n_inducing, replace=False))
+            index = torch.as_tensor(rows, device=X.device)
+            Zf, Zf_sq = train[index], train_sq[index]
+            L_m = self._chol(self._k(Zf, Zf, Zf_sq, Zf_sq))
+            # A = L_m^-1 k(Z, X) W^1/2, Q = I + A A^T = U diag(1 + s) U^T
+            A = torch.linalg.solve_triangular(L_m, self._k(Zf, train, Zf_sq, train_sq), upper=False) / noise.sqrt()
+            s, U = torch.linalg.eigh(A @ A.transpose(-1, -2))
+            s = s.clamp_min(0.0)
+            # K_ZZ^-1 - S = L_m^-T U diag(s / (1 + s)) U^T L_m^-1
+            R = torch.linalg.solve_triangular(L_m.transpose(-1, -2), U * (s / (1.0 + s)).sqrt(), upper=True)
+            # alpha = S k(Z, X) W (z - c) = L_m^-T U diag(1 / (1 + s)) U^T A W^1/2 (z - c)
+            rhs = U.transpose(-1, -2) @ (A @ ((z - self.constant_) / noise.sqrt()))
+            alpha = torch.linalg.solve_triangular(L_m.transpose(-1, -2), (U @ (rhs / (1.0 + s))).unsqueeze(-1),
+                                                  upper=True).squeeze(-1)
+            train, train_sq = Zf, Zf_sq
+            self.inducing_ = self.n_inducing
+        self._scale_fitted = scale.to(self.dtype)
+        self._train_scaled = train.to(self.dtype).contiguous()
+        self._train_sq = train_sq.to(self.dtype)
+        self._L_inv_T = R.to(self.dtype).contiguous()
+        self.alpha_ = alpha.to(self.dtype)
+        self._prefix_cache: _PrefixCache | None = None
+
+    @property
+    def approximation_(self) -> str:
+        """``"exact"``, or ``"dtc(m)"`` for the sparse conditioning on ``m`` inducing recipes."""
+        return "exact" if self.L_ is not None else f"dtc({self.inducing_})"
 
     # ------------------------------------------------------------------ predict
     def mean_cov(self, X: Tensor, full_cov: bool = True, features: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Posterior mean ``(..., q)`` and covariance ``(..., q, q)`` (or variance ``(..., q)``), engineer units.
+
+        Computed in ``self.dtype``, returned in the dtype of ``X``.
 
         Args:
             X: model-space recipes ``(..., q, d)``.
             full_cov: joint covariance, else the variances only.
             features: ``self.features(X)`` if already computed (shared by several GPs).
         """
-
-        a = (self.features(X) if features is None else features) * self._scale_fitted
+        a = (self.features(X) if features is None else features).to(self.dtype) * self._scale_fitted
         a_sq = (a**2).sum(-1)
         Kxt = self._k(a, self._train_scaled, a_sq, self._train_sq)  # (..., q, n)
         mean = self.constant_ + Kxt @ self.alpha_
         V = (Kxt @ self._L_inv_T).transpose(-1, -2)  # (..., n, q) = L^-1 k(X_train, X)
         if full_cov:
             cov = self._k(a, a, a_sq, a_sq) - V.transpose(-1, -2) @ V
-            return mean * self.y_sd_ + self.y_mean_, cov * self.y_sd_**2
+            return (mean * self.y_sd_ + self.y_mean_).to(X.dtype), (cov * self.y_sd_**2).to(X.dtype)
         var = (1.0 - (V**2).sum(-2)).clamp_min(0.0)
-        return mean * self.y_sd_ + self.y_mean_, var * self.y_sd_**2
+        return (mean * self.y_sd_ + self.y_mean_).to(X.dtype), (var * self.y_sd_**2).to(X.dtype)
 
     def mean_cov_shared_prefix(self, X: Tensor, p: int, features: Tensor) -> tuple[Tensor, Tensor]:
         """:meth:`mean_cov` (full) for ``X (b, q, d)`` whose first ``p`` rows are the same in every batch.
 
         Acquisitions evaluate new recipes jointly with the same baseline recipes thousands of
         times; the baseline's part (``L^-1 k(X_train, prefix)``) is computed once and cached,
-        so each call costs ``O(n^2 b (q - p))`` instead of ``O(n^2 b q)``.
+        so each call costs ``O(n^2 b (q - p))`` instead of ``O(n^2 b q)``. The cache key is
+        the prefix itself, compared on the device (no copy to the host).
         """
         import torch
 
-        a = features * self._scale_fitted
+        a = features.to(self.dtype) * self._scale_fitted
         prefix = X[0, :p].detach()
-        key = (p, prefix.cpu().numpy().tobytes())
         cache = self._prefix_cache
-        if cache is None or cache[0] != key:
+        if cache is None or cache[0].shape != prefix.shape or not torch.equal(cache[0], prefix):
             ap = a[0, :p].detach()
             ap_sq = (ap**2).sum(-1)
             Kp = self._k(ap, self._train_scaled, ap_sq, self._train_sq)  # (p, n)
             Vp = (Kp @ self._L_inv_T).transpose(-1, -2)  # (n, p)
             cov_pp = self._k(ap, ap, ap_sq, ap_sq) - Vp.transpose(-1, -2) @ Vp
-            cache = (key, ap, ap_sq, Vp, self.constant_ + Kp @ self.alpha_, cov_pp)
+            cache = (prefix.clone(), ap, ap_sq, Vp, self.constant_ + Kp @ self.alpha_, cov_pp)
             self._prefix_cache = cache
         _, ap, ap_sq, Vp, mean_p, cov_pp = cache
         an = a[:, p:]
@@ -374,13 +447,21 @@ class ExactGP:
         bottom = torch.cat([cov_pn.transpose(-1, -2), cov_nn], dim=-1)
         cov = torch.cat([top, bottom], dim=-2)
         mean = torch.cat([mean_p.expand(b, p), mean_n], dim=-1)
-        return mean * self.y_sd_ + self.y_mean_, cov * self.y_sd_**2
+        return (mean * self.y_sd_ + self.y_mean_).to(X.dtype), (cov * self.y_sd_**2).to(X.dtype)
 
     def loo(self) -> tuple[np.ndarray, np.ndarray]:
-        """Closed-form leave-one-out mean and sd (of a new measurement), engineer units."""
+        """Closed-form leave-one-out mean and sd (of a new measurement) of the exact GP, engineer
+        units (a sparse GP factorises its full training covariance here, once)."""
         import torch
 
-        K_inv = torch.cholesky_inverse(self.L_)
+        L = self.L_
+        if L is None:
+            scale = self._scale(self.lengthscale_)
+            train = self.features(self.X_train_) * scale
+            K = self._k(train, train) + torch.diag(
+                self.noise_ / torch.as_tensor(self.cells_, dtype=train.dtype, device=train.device))
+            L = self._chol(K)
+        K_inv = torch.cholesky_inverse(L)
         diag = K_inv.diagonal()
         mean = self.z_train_ - (K_inv @ (self.z_train_ - self.constant_)) / diag
         sd = diag.reciprocal().sqrt()

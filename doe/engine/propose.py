@@ -70,7 +70,7 @@ def _kernel_name(encoder: Encoder, settings: EngineSettings) -> str:
     loc, scale = settings.lengthscale_prior
     return (
         f"exact GP per outcome (doe.engine.gp.ExactGP): {kernel} with ARD lengthscales on encoded numbers{cat}; "
-        f"priors lengthscale LogNormal({loc:.3g}+log(D)/2, {scale:.3g}), noise LogNormal(-4, 1); standardised; float64"
+        f"priors lengthscale LogNormal({loc:.3g}+log(D)/2, {scale:.3g}), noise LogNormal(-4, 1); standardised; fitted in float64"
     )
 
 
@@ -174,6 +174,8 @@ def propose(
         "engine": "doe.engine",
         "settings": settings.to_dict(),
         "device": str(device),
+        "device_choice": f"EngineSettings.device={settings.device!r} with {len(X_done)} rows -> {device}",
+        "dtype": settings.dtype,
         "seed": int(seed),
         "kernel": _kernel_name(encoder, settings),
         "n_train": dict(surrogates.n_train_),
@@ -291,6 +293,7 @@ def propose(
             if name not in fixed and encoder.names.index(name) not in shared:
                 recipes.loc[len(recipes) - 1, name] = value
     predictions = surrogates.predict_encoded(X_new)
+    model_settings["gp_approximation"] = surrogates.approximations()
     table = pd.concat([recipes, predictions], axis=1)
     table["acquisition_value"] = np.asarray(values, dtype=float)
     table["strategy"] = row_strategy

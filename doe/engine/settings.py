@@ -10,6 +10,11 @@ from typing import Any, Literal
 from doe.domain.values import is_integer, is_real_number
 from doe.errors import ProposalError
 
+CUDA_AUTO_MIN_ROWS = 1000
+"""History rows above which ``device="auto"`` uses CUDA when there is one. Provisional: set
+from the CPU figures and BoTorch's usual crossover; ``scripts/gpu_check.sh`` measures both
+devices side by side (``benchmarks/results/gpu.md``) and this follows its crossover."""
+
 
 @dataclass(frozen=True)
 class EngineSettings:
@@ -23,7 +28,14 @@ class EngineSettings:
     chosen on the public materials datasets (``benchmarks/results/materials.md``).
 
     Attributes:
-        device: ``"auto"`` uses CUDA when ``torch.cuda.is_available()``, else the CPU.
+        device: ``"auto"`` uses CUDA when ``torch.cuda.is_available()`` and the history has
+            more than :data:`CUDA_AUTO_MIN_ROWS` rows (below that the CPU is as fast: kernel
+            launches and copies cost more than the small matrix products save), else the
+            CPU; the choice is logged and stored in each batch's ``model_settings``.
+        dtype: ``"float64"``, or ``"float32"`` for the conditioned GPs' predictions (the
+            n-sized kernel products; fits, factorisations and the optimiser stay float64).
+            float32 pays on a GPU (CUDA float64 is much slower) and agrees with float64 to
+            about 1e-4 of an outcome's spread (``tests/engine/test_gp.py``).
         num_restarts: starting points refined by the acquisition optimiser, per batch slot.
         raw_samples: random recipes scored to pick the starting points.
         mc_samples: quasi-Monte-Carlo samples of the posterior in the acquisition.
@@ -71,6 +83,7 @@ class EngineSettings:
     """
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["float64", "float32"] = "float64"
     num_restarts: int = 4
     raw_samples: int = 128
     mc_samples: int = 64
@@ -89,6 +102,8 @@ class EngineSettings:
     def __post_init__(self) -> None:
         if self.device not in ("auto", "cpu", "cuda"):
             raise ProposalError(f"EngineSettings.device: must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        if self.dtype not in ("float64", "float32"):
+            raise ProposalError(f"EngineSettings.dtype: must be 'float64' or 'float32', got {self.dtype!r}")
         for name in ("num_restarts", "raw_samples", "mc_samples", "fit_maxiter", "lbfgs_maxiter"):
             value = getattr(self, name)
             if not is_integer(value) or value < 1:
@@ -175,12 +190,19 @@ class EngineSettings:
             return self.initial_design_size
         return max(4, math.ceil(n_parameters / 2) + 1)
 
-    def torch_device(self) -> Any:
-        """The ``torch.device`` to compute on."""
+    def torch_device(self, n_rows: int | None = None) -> Any:
+        """The ``torch.device`` to compute on, for a history of ``n_rows`` rows (``None``: any size)."""
         import torch
 
         if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+            large = n_rows is None or n_rows > CUDA_AUTO_MIN_ROWS
+            return torch.device("cuda" if large and torch.cuda.is_available() else "cpu")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ProposalError("EngineSettings.device: 'cuda' was asked for but no CUDA device is available; use 'auto' or 'cpu'")
         return torch.device(self.device)
+
+    def torch_dtype(self) -> Any:
+        """The ``torch.dtype`` of the conditioned GPs' predictions."""
+        import torch
+
+        return torch.float32 if self.dtype == "float32" else torch.float64

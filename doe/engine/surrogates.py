@@ -58,6 +58,18 @@ MIN_POINTS = 2
 """Measurements an outcome needs before it gets a model."""
 LAZY_FIT_MAXITER = 60
 """L-BFGS iterations for outcomes outside the acquisition (fitted on first use)."""
+WARM_START_MIN_ROWS = 300
+"""Measurements of an outcome above which its fit starts from the previous fit's optimum."""
+
+
+def _warm_starts(previous: Surrogates | None, config: CampaignConfig, settings: EngineSettings) -> dict[str, np.ndarray]:
+    """Earlier hyperparameters usable as warm starts: same outcomes, kernel and prior."""
+    if previous is None or not hasattr(previous, "fitted_outcomes_"):
+        return {}
+    same = (previous.config.parameter_names == config.parameter_names
+            and previous.settings.kernel == settings.kernel
+            and previous.settings.lengthscale_prior == settings.lengthscale_prior)
+    return previous.hyperparameters() if same else {}
 
 
 def acquisition_outcomes(config: CampaignConfig) -> list[str]:
@@ -181,7 +193,7 @@ class Surrogates:
 
     # ------------------------------------------------------------------ fitting
     @single_thread()
-    def fit(self, experiments: pd.DataFrame, seed: int = 0) -> Surrogates:
+    def fit(self, experiments: pd.DataFrame, seed: int = 0, previous: Surrogates | None = None) -> Surrogates:
         """Fit the feasibility model and the GPs the acquisition needs; returns ``self``.
 
         Args:
@@ -193,6 +205,11 @@ class Surrogates:
                 (see :meth:`doe.engine.gp.ExactGP.fit`).
             seed: seeds the hyperparameter fits (which rows form the fitting subset above
                 :data:`~doe.engine.gp.FIT_SUBSET` measurements) and the feasibility features.
+            previous: surrogates fitted on an earlier history of the same campaign: with more
+                than :data:`WARM_START_MIN_ROWS` measurements an outcome's hyperparameter fit
+                starts from its earlier optimum (a warm start: it converges to the same
+                optimum in fewer iterations); smaller histories always start cold, so their
+                batches do not depend on what was fitted before.
         """
         encoder = Encoder(self.config)
         usable = encoder.usable_rows(experiments)
@@ -208,7 +225,10 @@ class Surrogates:
         )
         no_result = np.isnan(Y).all(axis=1) if Y.shape[1] else np.ones(len(table), dtype=bool)
         self.encoder_ = encoder
-        self.device_ = self.settings.torch_device()
+        self.device_ = self.settings.torch_device(len(X))
+        logger.info("engine device: %s for %d rows (EngineSettings.device=%r, dtype %s)", self.device_, len(X),
+                    self.settings.device, self.settings.dtype)
+        self._warm = _warm_starts(previous, self.config, self.settings)
         self.seed_ = int(seed)
         self.positions_ = np.flatnonzero(usable)
         self.X_ = X
@@ -295,7 +315,17 @@ class Surrogates:
 
     def _new_gp(self) -> ExactGP:
         return ExactGP(self._cat_sizes(), self.encoder_.dim, self.device_, kernel=self.settings.kernel,
-                       lengthscale_prior=self.settings.lengthscale_prior)
+                       lengthscale_prior=self.settings.lengthscale_prior, dtype=self.settings.torch_dtype())
+
+    def hyperparameters(self) -> dict[str, np.ndarray]:
+        """Fitted ``theta_`` (log lengthscales, log noise, constant) of every GP fitted so far."""
+        self.check_fitted()
+        return {name: gp.theta_.copy() for name, gp in self._models.items() if gp is not None}
+
+    def approximations(self) -> dict[str, str]:
+        """How each fitted GP conditions on its rows: ``"exact"`` or ``"dtc(m)"`` (inducing recipes)."""
+        self.check_fitted()
+        return {name: gp.approximation_ for name, gp in self._models.items() if gp is not None}
 
     def _cat_sizes(self) -> dict[int, int]:
         return {i: len(v) for i, v in self.encoder_.cat_dims.items()}
@@ -306,8 +336,9 @@ class Surrogates:
         for noise_floor in (MIN_NOISE, 1e-3, 1e-2):
             try:
                 gp = self._new_gp()
+                warm = self._warm.get(outcome) if len(y) > WARM_START_MIN_ROWS else None
                 gp.fit(X, y, maxiter=maxiter, seed=seed, noise_floor=noise_floor, cells=data.cells,
-                       within_ss=data.within_ss)
+                       within_ss=data.within_ss, theta0=warm)
                 if noise_floor != MIN_NOISE:
                     logger.warning("outcome %r: GP refitted with a noise floor of %g after: %s", outcome, noise_floor, last_error)
                 return gp
