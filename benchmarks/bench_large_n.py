@@ -1,0 +1,152 @@
+"""Large histories: ``Campaign.suggest(3)`` on the hfo2-ncm85 template at n = 300 to 10,000, per device.
+
+Per (device, n), in its own subprocess: n random recipes run on ``VirtualLab(seed=n)`` (all
+outcomes, failed runs included) are recorded in a fresh in-memory Campaign; the imports are
+warmed by a suggest on a small campaign, then one ``suggest(3)`` is timed (wall clock;
+``torch.cuda.synchronize`` around it on CUDA) with the process's peak RSS after it
+(``ru_maxrss``, whole process). Accuracy: the GP of every acquisition outcome, exact against
+the sparse conditioning actually used at that n (:data:`doe.engine.gp.MAX_EXACT`), RMSE on
+500 held-out noiseless VirtualLab recipes (exact above 5,000 rows is left out: O(n^3)).
+
+Usage::
+
+    .venv/bin/python -m benchmarks.bench_large_n                      # n = 300, 1000, 5000 on the CPU
+    .venv/bin/python -m benchmarks.bench_large_n --devices cpu,cuda --sizes 1000,5000,10000 --out gpu.md
+    .venv/bin/python -m benchmarks.bench_large_n --sizes 60 --out /tmp/x.md   # quick (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import RESULTS, ROOT, command_line, header, markdown_table
+
+TARGETS_S = {1000: 5.0, 5000: 30.0}
+TARGET_RSS_MB = {5000: 1536.0}
+
+
+def history_table(n: int, seed: int) -> Any:
+    from doe.simulate import VirtualLab
+
+    recipes = VirtualLab.random_recipes(n, seed=seed)
+    table = recipes.join(VirtualLab(seed).run(recipes))
+    table["failure_reason"] = table["failure_reason"].astype(object).where(table["failed"], None)
+    return table
+
+
+def worker(n: int, device: str, dtype: str, accuracy: bool) -> dict[str, Any]:
+    import numpy as np
+    import torch
+
+    from doe import Campaign
+    from doe.engine import EngineSettings, Surrogates
+    from doe.engine.gp import MAX_EXACT, ExactGP
+
+    settings = EngineSettings(device=device, dtype=dtype)  # type: ignore[arg-type]
+    warm = Campaign.from_config("hfo2-ncm85", storage=":memory:", actor="bench", settings=settings)
+    warm.record(history_table(20, 1))
+    warm.suggest(1)
+    campaign = Campaign.from_config("hfo2-ncm85", storage=":memory:", actor="bench", settings=settings)
+    campaign.record(history_table(n, n))
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    sync()
+    t0 = time.perf_counter()
+    batch = campaign.suggest(3)
+    sync()
+    seconds = time.perf_counter() - t0
+    out: dict[str, Any] = {"n": n, "device": device, "dtype": dtype, "seconds": seconds,
+                           "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+                           "strategy": str(batch["strategy"].iloc[0]),
+                           "approximation": campaign.proposals()["model_settings"].iloc[-1].get("gp_approximation")}
+    if accuracy and n > MAX_EXACT and n <= 5000:
+        from doe.simulate import VirtualLab
+
+        held = VirtualLab.random_recipes(500, seed=n + 1)
+        truth = VirtualLab(n + 1, noise=False, failures=False).run(held)
+        surrogates = Surrogates(campaign.config, settings).fit(history_table(n, n), seed=0)
+        X_held = torch.as_tensor(surrogates.encoder_.encode(held))
+        rmse = {}
+        from doe.engine.surrogates import acquisition_outcomes
+
+        for name in acquisition_outcomes(campaign.config):
+            if name not in truth.columns or surrogates.kind(name) != "gp":
+                continue
+            sparse = surrogates.model(name)
+            data = surrogates.training_data(name)
+            exact = ExactGP({i: len(v) for i, v in surrogates.encoder_.cat_dims.items()}, surrogates.encoder_.dim,
+                            torch.device("cpu"), kernel=settings.kernel, lengthscale_prior=settings.lengthscale_prior,
+                            max_exact=None)
+            assert sparse is not None
+            exact.set_hyperparameters(np.exp(sparse.theta_[:-2]), sparse.noise_, sparse.constant_, data.X, data.y,
+                                      cells=data.cells)
+            ok = truth[name].notna().to_numpy()
+            y = truth[name].to_numpy(dtype=float)[ok]
+            rmse[name] = {kind: float(np.sqrt(((gp.mean_cov(X_held[ok], full_cov=False)[0].numpy() - y) ** 2).mean()))
+                          for kind, gp in (("exact", exact), ("sparse", sparse))}
+        out["rmse"] = rmse
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="300,1000,5000")
+    parser.add_argument("--devices", default="cpu")
+    parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    parser.add_argument("--no-accuracy", action="store_true")
+    parser.add_argument("--out", default=str(RESULTS / "large_n.md"))
+    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(int(args.worker[0]), args.worker[1], args.dtype, args.worker[2] == "1")))
+        return
+    import torch
+
+    start = time.perf_counter()
+    rows, notes = [], []
+    devices = [d for d in args.devices.split(",") if d]
+    if "cuda" in devices and not torch.cuda.is_available():
+        devices.remove("cuda")
+        notes.append("No CUDA device on this machine: only the CPU half was run.")
+    for device in devices:
+        for n in [int(s) for s in args.sizes.split(",")]:
+            cmd = [sys.executable, "-m", "benchmarks.bench_large_n", "--dtype", args.dtype,
+                   "--worker", str(n), device, "0" if args.no_accuracy else "1"]
+            try:
+                done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=args.timeout)
+                lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+                res = json.loads(lines[-1]) if done.returncode == 0 and lines else {"error": done.stderr[-300:]}
+            except subprocess.TimeoutExpired:
+                res = {"error": f"timed out after {args.timeout:.0f} s"}
+            print(device, n, res, flush=True)
+            if "error" in res:
+                rows.append([device, n, args.dtype, "-", "-", "-", res["error"].replace("\n", " ")[-120:], "-"])
+                continue
+            target = TARGETS_S.get(n)
+            met = "-" if target is None else ("yes" if res["seconds"] <= target and
+                                               res["rss_mb"] <= TARGET_RSS_MB.get(n, 1e9) else "no")
+            rmse = "; ".join(f"{k}: exact {v['exact']:.3g} / sparse {v['sparse']:.3g}"
+                             for k, v in res.get("rmse", {}).items()) or "-"
+            rows.append([device, n, args.dtype, f"{res['seconds']:.2f}", f"{res['rss_mb']:.0f}",
+                         json.dumps(res["approximation"]), rmse, met])
+    text = header("Large histories: suggest(3) on hfo2-ncm85 by history size and device",
+                  command=command_line(), runtime_s=time.perf_counter() - start)
+    text += "\n" + "\n".join(f"- {note}" for note in notes) + ("\n\n" if notes else "")
+    text += ("Targets (issue 19, 2-core CPU): n = 1,000 within 5 s; n = 5,000 within 30 s and 1.5 GB peak RSS "
+             "(`met` column). One timed suggest(3) per row, imports warmed; RSS is the whole process's peak.\n\n")
+    text += markdown_table(["device", "n", "dtype", "suggest(3) s", "peak RSS MB", "GP per outcome",
+                            "held-out RMSE (exact / used)", "met"], rows)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
