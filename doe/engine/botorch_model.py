@@ -123,9 +123,22 @@ def safe_cholesky(cov: Tensor) -> Tensor:
         ProposalError: some covariance is not positive definite even with the largest jitter
             (it then usually holds NaN or infinite values).
     """
-    L, info = torch.linalg.cholesky_ex(cov)
-    if not bool(info.any()):
-        return L
+    return safe_choleskys([cov])[0]
+
+
+def safe_choleskys(covs: Sequence[Tensor]) -> list[Tensor]:
+    """:func:`safe_cholesky` of each of ``covs``, checked on the host once for all of them.
+
+    Each matrix is factorised on its own (a batched factorisation of all outputs together
+    differs in the last bits and would change the batches proposed), and the jitter of one
+    output goes to all its matrices, as in :func:`safe_cholesky`.
+    """
+    factors = [torch.linalg.cholesky_ex(cov) for cov in covs]
+    failed = torch.stack([info.any() for _, info in factors]).tolist()  # one copy to the host
+    return [_jittered_cholesky(cov) if bad else L for cov, (L, _), bad in zip(covs, factors, failed, strict=True)]
+
+
+def _jittered_cholesky(cov: Tensor) -> Tensor:
     eye = torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
     scale = cov.diagonal(dim1=-2, dim2=-1).mean(-1, keepdim=True).unsqueeze(-1).clamp_min(1e-30)
     for jitter in JITTERS:
@@ -163,6 +176,15 @@ class GPModel(Model):
         if not gps:
             raise ValueError("GPModel needs at least one fitted GP")
         self.gps = list(gps)
+        self.prefix: Tensor | None = None
+
+    def _prefix_key(self, prefix: Tensor) -> Tensor:
+        """A tensor standing for ``prefix``: the same object while the prefix stays the same
+        (compared on the device once per call, for all GPs), a new one when it changes."""
+        last = self.prefix
+        if last is None or last.shape != prefix.shape or not torch.equal(last, prefix):
+            self.prefix = last = prefix.clone()
+        return last
 
     @property
     def num_outputs(self) -> int:
@@ -199,24 +221,24 @@ class GPModel(Model):
                     f"observation_noise: expected shape (..., {X.shape[-2]}, {len(chosen)}) for {X.shape[-2]} "
                     f"point(s) and {len(chosen)} output(s), got {tuple(observation_noise.shape)}"
                 )
-        means, trils, variances = [], [], []
+        means, covs = [], []
         features = chosen[0].features(X)
         p = shared_prefix(X)
+        key = self._prefix_key(X[0, :p].detach()) if p else None
         for k, gp in enumerate(chosen):
             if p:
-                mean, cov = gp.mean_cov_shared_prefix(X, p, features)
+                mean, cov = gp.mean_cov_shared_prefix(X, p, features, prefix_key=key)
             else:
                 mean, cov = gp.mean_cov(X, features=features)
             if isinstance(observation_noise, Tensor):
                 cov = cov + torch.diag_embed(observation_noise[..., k].to(cov))
             elif observation_noise:
                 cov = cov + gp.noise_ * gp.y_sd_**2 * torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
-            cov = 0.5 * (cov + cov.transpose(-1, -2))
             means.append(mean)
-            variances.append(cov.diagonal(dim1=-2, dim2=-1).clamp_min(0.0))
-            trils.append(safe_cholesky(cov))
+            covs.append(0.5 * (cov + cov.transpose(-1, -2)))
         posterior: Posterior = IndependentGaussianPosterior(
-            torch.stack(means, dim=-1), torch.stack(trils, dim=-3), torch.stack(variances, dim=-1)
+            torch.stack(means, dim=-1), torch.stack(safe_choleskys(covs), dim=-3),
+            torch.stack([cov.diagonal(dim1=-2, dim2=-1).clamp_min(0.0) for cov in covs], dim=-1),
         )
         if posterior_transform is not None:
             return posterior_transform(posterior)

@@ -117,7 +117,7 @@ class FeasibilityModel:
         if key not in cache:
             kw = {"dtype": dtype, "device": device}
             cache[key] = (torch.as_tensor(self.nystroem_.components_, **kw),
-                          torch.as_tensor(self.nystroem_.normalization_.T, **kw).contiguous(),
+                          torch.as_tensor(self.nystroem_.normalization_, **kw),
                           torch.as_tensor(self.classifier_.coef_[0], **kw),
                           float(self.classifier_.intercept_[0]))
         return cache[key]
@@ -129,9 +129,9 @@ class FeasibilityModel:
         if not self.active_:
             return torch.full(features.shape[:-1], math.log(self.constant_), dtype=features.dtype,
                               device=features.device)
-        centres, normalisation_t, coef, intercept = self.torch_weights(features.device, features.dtype)
+        centres, normalisation, coef, intercept = self.torch_weights(features.device, features.dtype)
         sq = ((features.unsqueeze(-2) - centres) ** 2).sum(-1)
-        kernel_features = torch.exp(-self.gamma_ * sq) @ normalisation_t
+        kernel_features = torch.exp(-self.gamma_ * sq) @ normalisation.T
         design = torch.cat([features, kernel_features], dim=-1)
         logit = design @ coef + intercept
         return torch.nn.functional.logsigmoid(logit).clamp_min(math.log(MIN_PROBABILITY))

@@ -413,26 +413,34 @@ class ExactGP:
         var = (1.0 - (V**2).sum(-2)).clamp_min(0.0)
         return (mean * self.y_sd_ + self.y_mean_).to(X.dtype), (var * self.y_sd_**2).to(X.dtype)
 
-    def mean_cov_shared_prefix(self, X: Tensor, p: int, features: Tensor) -> tuple[Tensor, Tensor]:
+    def mean_cov_shared_prefix(self, X: Tensor, p: int, features: Tensor,
+                               prefix_key: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """:meth:`mean_cov` (full) for ``X (b, q, d)`` whose first ``p`` rows are the same in every batch.
 
         Acquisitions evaluate new recipes jointly with the same baseline recipes thousands of
         times; the baseline's part (``L^-1 k(X_train, prefix)``) is computed once and cached,
         so each call costs ``O(n^2 b (q - p))`` instead of ``O(n^2 b q)``. The cache key is
-        the prefix itself, compared on the device (no copy to the host).
+        the prefix itself, compared on the device (no copy to the host); a caller that
+        compared it already passes ``prefix_key``, a tensor that stands for this prefix
+        (compared by identity: one comparison for several GPs, no synchronisation here).
         """
         import torch
 
         a = features.to(self.dtype) * self._scale_fitted
         prefix = X[0, :p].detach()
         cache = self._prefix_cache
-        if cache is None or cache[0].shape != prefix.shape or not torch.equal(cache[0], prefix):
+        if prefix_key is not None:
+            stale = cache is None or cache[0] is not prefix_key
+        else:
+            stale = cache is None or cache[0].shape != prefix.shape or not torch.equal(cache[0], prefix)
+        if cache is None or stale:
             ap = a[0, :p].detach()
             ap_sq = (ap**2).sum(-1)
             Kp = self._k(ap, self._train_scaled, ap_sq, self._train_sq)  # (p, n)
             Vp = (Kp @ self._L_inv_T).transpose(-1, -2)  # (n, p)
             cov_pp = self._k(ap, ap, ap_sq, ap_sq) - Vp.transpose(-1, -2) @ Vp
-            cache = (prefix.clone(), ap, ap_sq, Vp, self.constant_ + Kp @ self.alpha_, cov_pp)
+            key = prefix_key if prefix_key is not None else prefix.clone()
+            cache = (key, ap, ap_sq, Vp, self.constant_ + Kp @ self.alpha_, cov_pp)
             self._prefix_cache = cache
         _, ap, ap_sq, Vp, mean_p, cov_pp = cache
         an = a[:, p:]

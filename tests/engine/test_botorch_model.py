@@ -86,3 +86,15 @@ def test_shared_prefix_and_its_cache_give_the_full_posterior() -> None:
     slow = model.posterior(X[:, [3, 0, 1, 2]])  # no shared prefix: the plain path
     assert torch.allclose(fast.mean, slow.mean[:, [1, 2, 3, 0]], atol=1e-10)
     assert torch.allclose(fast.variance, slow.variance[:, [1, 2, 3, 0]], atol=1e-10)
+
+
+def test_safe_choleskys_jitters_only_the_output_that_needs_it() -> None:
+    from doe.engine.botorch_model import safe_choleskys
+
+    good = torch.tensor([[[2.0, 0.5], [0.5, 1.0]]], dtype=torch.float64)
+    singular = torch.tensor([[[1.0, 1.0], [1.0, 1.0]]], dtype=torch.float64)
+    L_good, L_singular = safe_choleskys([good, singular])
+    assert torch.equal(L_good, torch.linalg.cholesky(good))
+    assert torch.isfinite(L_singular).all()
+    assert torch.allclose(L_singular @ L_singular.transpose(-1, -2), singular, atol=1e-6)
+    assert not torch.allclose(L_singular @ L_singular.transpose(-1, -2), singular, rtol=0.0, atol=1e-14)
