@@ -62,10 +62,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FIT_SUBSET = 250
-MAX_EXACT = 1500
-"""Rows above which the GP conditions on inducing recipes (``benchmarks/results/large_n.md``)."""
+MAX_EXACT = 1000
+"""Rows above which the GP conditions on inducing recipes (``EngineSettings.exact_gp_max_rows``)."""
 N_INDUCING = 800
-"""Inducing recipes of the sparse conditioning (``benchmarks/results/large_n.md``)."""
+"""Inducing recipes of the sparse conditioning (``EngineSettings.inducing_points``)."""
 MIN_LENGTHSCALE = 0.025
 MIN_NOISE = 1e-4
 MAX_NOISE = 10.0

@@ -35,7 +35,15 @@ class EngineSettings:
         dtype: ``"float64"``, or ``"float32"`` for the conditioned GPs' predictions (the
             n-sized kernel products; fits, factorisations and the optimiser stay float64).
             float32 pays on a GPU (CUDA float64 is much slower) and agrees with float64 to
-            about 1e-4 of an outcome's spread (``tests/engine/test_gp.py``).
+            about 1e-3 of an outcome's spread or better (``tests/engine/test_large_n.py``).
+        exact_gp_max_rows: an outcome with more measurements than this is conditioned on
+            ``inducing_points`` inducing recipes (a sparse DTC GP, :mod:`doe.engine.gp`)
+            instead of all of them; ``None``: always exact. Default chosen by time and
+            held-out accuracy on the HfO2 template (``benchmarks/results/large_n.md``, 2-core
+            CPU): ``suggest(3)`` at n = 1,500 took 6.1 s exact against 4.7 s sparse, at
+            n = 3,000 25 s and 1.46 GB against 8.5 s and 0.63 GB, with held-out RMSE within
+            1-2 % (n = 1,500) and 2-5 % (n = 3,000) of the exact GP's.
+        inducing_points: inducing recipes of the sparse GP.
         num_restarts: starting points refined by the acquisition optimiser, per batch slot.
         raw_samples: random recipes scored to pick the starting points.
         mc_samples: quasi-Monte-Carlo samples of the posterior in the acquisition.
@@ -84,6 +92,8 @@ class EngineSettings:
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["float64", "float32"] = "float64"
+    exact_gp_max_rows: int | None = 1000
+    inducing_points: int = 800
     num_restarts: int = 4
     raw_samples: int = 128
     mc_samples: int = 64
@@ -104,7 +114,7 @@ class EngineSettings:
             raise ProposalError(f"EngineSettings.device: must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
         if self.dtype not in ("float64", "float32"):
             raise ProposalError(f"EngineSettings.dtype: must be 'float64' or 'float32', got {self.dtype!r}")
-        for name in ("num_restarts", "raw_samples", "mc_samples", "fit_maxiter", "lbfgs_maxiter"):
+        for name in ("num_restarts", "raw_samples", "mc_samples", "fit_maxiter", "lbfgs_maxiter", "inducing_points"):
             value = getattr(self, name)
             if not is_integer(value) or value < 1:
                 raise ProposalError(f"EngineSettings.{name}: must be a whole number >= 1, got {value!r}")
@@ -112,6 +122,10 @@ class EngineSettings:
             raise ProposalError(
                 f"EngineSettings.raw_samples ({self.raw_samples}) must be at least num_restarts ({self.num_restarts})"
             )
+        if self.exact_gp_max_rows is not None and (not is_integer(self.exact_gp_max_rows)
+                                                   or self.exact_gp_max_rows < self.inducing_points):
+            raise ProposalError(f"EngineSettings.exact_gp_max_rows: must be None or a whole number >= inducing_points "
+                                f"({self.inducing_points}), got {self.exact_gp_max_rows!r}")
         if not is_integer(self.maxiter_alternating) or self.maxiter_alternating < 0:
             raise ProposalError(f"EngineSettings.maxiter_alternating: must be a whole number >= 0, got {self.maxiter_alternating!r}")
         for name in ("trust_region_width", "best_guess_width"):
@@ -160,7 +174,7 @@ class EngineSettings:
                 raise ProposalError(f"engine setting {name!r} does not exist; settings: {', '.join(known)}")
             current, raw = known[name], str(text).strip()
             try:
-                if raw.lower() == "none" and name in ("initial_design_size", "trust_region_width"):
+                if raw.lower() == "none" and name in ("initial_design_size", "trust_region_width", "exact_gp_max_rows"):
                     changes[name] = None
                 elif name == "lengthscale_prior":
                     changes[name] = tuple(float(v) for v in raw.split(","))
@@ -168,7 +182,7 @@ class EngineSettings:
                     if raw.lower() not in ("true", "false"):
                         raise ValueError(raw)
                     changes[name] = raw.lower() == "true"
-                elif name in ("initial_design_size",) or isinstance(current, int):
+                elif name in ("initial_design_size", "exact_gp_max_rows") or isinstance(current, int):
                     changes[name] = int(raw)
                 elif name == "trust_region_width" or isinstance(current, float):
                     changes[name] = float(raw)

@@ -106,3 +106,10 @@ def test_auto_device_and_dtype_settings() -> None:
     assert EngineSettings().torch_device(CUDA_AUTO_MIN_ROWS + 1).type == expected
     with pytest.raises(ProposalError, match=r"EngineSettings\.dtype"):
         EngineSettings(dtype="float16")  # type: ignore[arg-type]
+
+
+def test_exact_gp_max_rows_from_text_and_validation() -> None:
+    assert EngineSettings().with_text({"exact_gp_max_rows": "none"}).exact_gp_max_rows is None
+    assert EngineSettings().with_text({"exact_gp_max_rows": "5000"}).exact_gp_max_rows == 5000
+    with pytest.raises(ProposalError, match="exact_gp_max_rows"):
+        EngineSettings(exact_gp_max_rows=100)  # below inducing_points
