@@ -291,6 +291,7 @@ class ExactGP:
             # failure near the optimum is common and harmless: keep the best point, say so
             logger.debug("GP hyperparameter fit stopped early after %d iterations: %s", result.nit, result.message)
         self.fit_message_ = str(result.message)
+        self.fit_iterations_ = int(result.nit)
         theta = result.x
         self.theta_ = theta
         self.lengthscale_ = torch.as_tensor(np.exp(theta[:d]), **kw)

@@ -113,3 +113,30 @@ def test_exact_gp_max_rows_from_text_and_validation() -> None:
     assert EngineSettings().with_text({"exact_gp_max_rows": "5000"}).exact_gp_max_rows == 5000
     with pytest.raises(ProposalError, match="exact_gp_max_rows"):
         EngineSettings(exact_gp_max_rows=100)  # below inducing_points
+
+
+def test_surrogates_warm_start_from_the_previous_fit_above_the_threshold() -> None:
+    from engine_helpers import random_config, random_recipes, smooth_outcomes
+
+    from doe.engine import Surrogates
+    from doe.engine.surrogates import WARM_START_MIN_ROWS
+
+    config = random_config(3)
+    recipes = random_recipes(config, WARM_START_MIN_ROWS + 40, seed=1)
+    table = smooth_outcomes(config, recipes, seed=1)
+    settings = EngineSettings.fast()
+    outcome = config.objective_names[0]
+    earlier = Surrogates(config, settings).fit(table.iloc[:-10], seed=0)
+    cold = Surrogates(config, settings).fit(table, seed=0)
+    warm = Surrogates(config, settings).fit(table, seed=0, previous=earlier)
+    cold_gp, warm_gp = cold.model(outcome), warm.model(outcome)
+    assert cold_gp is not None and warm_gp is not None
+    assert warm_gp.fit_iterations_ < cold_gp.fit_iterations_
+    X = earlier.X_[:20]
+    spread = float(table[outcome].std())
+    assert np.abs(cold.predict_encoded(X)[f"{outcome}_mean"] - warm.predict_encoded(X)[f"{outcome}_mean"]).max() < 0.02 * spread
+    # a small history ignores the previous fit: its batches do not depend on what came before
+    small = Surrogates(config, settings).fit(table.iloc[:50], seed=0, previous=earlier).model(outcome)
+    again = Surrogates(config, settings).fit(table.iloc[:50], seed=0).model(outcome)
+    assert small is not None and again is not None
+    assert np.array_equal(small.theta_, again.theta_)
