@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("doe.templates",),  # names of configurations: the domain knows none of them
     ("doe.engine", "doe.storage", "doe.io", "doe.plots", "doe.simulate", "doe.datasets", "doe.instruments"),
     ("doe.campaign", "doe.auth"),  # auth: accounts and sign-in, beside the campaign
-    ("doe.executors",),
+    ("doe.executors", "doe.report"),
     ("doe.runner",),
     ("doe.ui", "doe.cli"),
     ("doe", "app"),  # the public API (doe/__init__.py) and the Streamlit entry

@@ -255,3 +255,20 @@ def export(campaign_name: str | None, out: Path, cells: bool, env: Env) -> None:
         else:
             campaign.export_table(out, cells=cells)
     click.echo(f"campaign {campaign.name!r} exported to {out}")
+
+
+@cli.command()
+@campaign_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Target file: .html (opens anywhere, no network needed) or .pdf (printed by Chromium).")
+@common_options
+def report(campaign_name: str | None, out: Path, env: Env) -> None:
+    """The campaign report for the lab meeting: progress, best recipes, Pareto front, the
+    model's trust, the next batch with its reasons, and every measurement behind them."""
+    from doe.report import write_report
+
+    check_out_path("--out", out, (".html", ".pdf"))
+    campaign = env.campaign(campaign_name)
+    with writing("--out", out):
+        write_report(campaign, out)
+    click.echo(f"campaign {campaign.name!r}: report written to {out}")

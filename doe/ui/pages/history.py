@@ -3,6 +3,8 @@ exportable as CSV, Excel or the whole campaign as JSON."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -60,6 +62,8 @@ def render() -> None:
     json_col.download_button("Export the whole campaign (JSON)", data=campaign_json,
                              file_name=components.file_name(campaign.name, ".json"), mime="application/json", on_click="ignore")
 
+    _report(campaign)
+
     _evidence_files(campaign)
 
     st.subheader("Audit trail")
@@ -68,6 +72,24 @@ def render() -> None:
     st.dataframe(audit, hide_index=True)
     with st.expander("Every recorded value, with corrections"):
         st.dataframe(search(campaign.measurements(include_superseded=True), text), hide_index=True)
+
+
+def _report(campaign: Campaign) -> None:
+    from doe.report import campaign_report, chromium_binary, write_report
+
+    def pdf() -> bytes:
+        with tempfile.TemporaryDirectory(prefix="doe-report-") as folder:
+            return write_report(campaign, Path(folder) / "report.pdf").read_bytes()
+
+    html_col, pdf_col = st.columns(2)
+    html_col.download_button("Campaign report for the lab meeting (HTML)",
+                             data=lambda: campaign_report(campaign).encode("utf-8"),
+                             file_name=components.file_name(campaign.name, "-report.html"), mime="text/html",
+                             on_click="ignore")
+    if chromium_binary() is not None:
+        pdf_col.download_button("Campaign report (PDF)", data=pdf,
+                                file_name=components.file_name(campaign.name, "-report.pdf"),
+                                mime="application/pdf", on_click="ignore")
 
 
 def _evidence_files(campaign: Campaign) -> None:
