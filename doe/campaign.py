@@ -35,16 +35,13 @@ from doe.domain.batches import (
     history_table,
     pending_recipes,
     proposed_experiments,
+    request_batch,
     training_digest,
     training_table,
 )
 from doe.domain.config import CampaignConfig
 from doe.domain.planning import plan_record
-from doe.domain.records import (
-    PENDING_STATUSES,
-    RecordReport,
-    StatusChange,
-)
+from doe.domain.records import PENDING_STATUSES, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import cells_table
 from doe.domain.requests import require_table, validate_candidates, validate_fixed
@@ -53,6 +50,7 @@ from doe.domain.values import is_integer
 from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError, shorten
 from doe.storage import open_store
 from doe.templates import resolve_config
+from doe.workers import suggest_on_worker
 
 if TYPE_CHECKING:
     from doe.engine import EngineSettings, Surrogates
@@ -315,8 +313,10 @@ class Campaign:
         return carried_columns(table, self.config)
 
     def suggest(self, n: int = 1, fixed: dict[str, Any] | None = None, candidates: pd.DataFrame | None = None,
-                design: Literal["model", "latin_hypercube", "screening"] = "model") -> pd.DataFrame:
-        """Propose the next ``n`` experiments and store them as ``proposed``.
+                design: Literal["model", "latin_hypercube", "screening"] = "model",
+                request_id: str | None = None) -> pd.DataFrame:
+        """Propose the next ``n`` experiments and store them as ``proposed`` (computed by a live
+        ``doe worker`` on PostgreSQL while this call waits: :mod:`doe.workers`).
 
         Args:
             n: batch size (e.g. the furnace's capacity).
@@ -326,6 +326,7 @@ class Campaign:
             design: ``"model"`` (a space-filling start, then the model), or a classical
                 ``"latin_hypercube"`` or ``"screening"`` design (:mod:`doe.engine.classic`).
                 The configuration's ``control_recipe`` is the last row of a batch of two or more.
+            request_id: stored with the batch; a second call with it returns that batch.
 
         Returns:
             One row per experiment: ``experiment_id``, one column per parameter, the predicted
@@ -343,7 +344,11 @@ class Campaign:
         fixed_clean = validate_fixed(fixed, config)
         candidates_clean = (None if candidates is None else
                             validate_candidates(candidates, config, fixed_clean, self._ignorable(candidates)))
-
+        if request_id is None:  # a caller, not a worker: a live worker computes it, if there is one
+            request_id = suggest_on_worker(self.storage_url, self._name, n, actor=self.actor, fixed=fixed_clean,
+                                           candidates=candidates_clean, settings=self._settings, design=design)
+        if request_id is not None and (done := request_batch(self._experiments(), request_id, config)) is not None:
+            return done
         history = self.history()
         training = self._training_table(history)
         pending = pending_recipes(history, config)
@@ -355,22 +360,14 @@ class Campaign:
                 surrogates = self._surrogates(training)
             except ProposalError:
                 surrogates = None
-        proposal = propose(
-            config,
-            training.reset_index(drop=True),
-            n,
-            pending=pending if len(pending) else None,
-            fixed=fixed_clean or None,
-            candidates=candidates_clean,
-            seed=seed,
-            settings=self.settings,
-            surrogates=surrogates,
-            design=design,
-        )
+        proposal = propose(config, training.reset_index(drop=True), n, pending=pending if len(pending) else None,
+                           fixed=fixed_clean or None, candidates=candidates_clean, seed=seed,
+                           settings=self.settings, surrogates=surrogates, design=design)
         recipes = proposal.recipes.reset_index(drop=True)
         batch_id = f"B{batch_index:04d}"
         new = proposed_experiments(recipes, config, config_version=self.config_version, batch_id=batch_id,
-                                   seed=seed, model_settings=proposal.model_settings, package_version=__version__)
+                                   seed=seed, package_version=__version__, model_settings={
+                                       **proposal.model_settings, **({"request_id": request_id} if request_id else {})})
         report = self._store.write(self._name, actor=self.actor, new_experiments=new, audit_action="suggest")
         recipes.insert(0, ID_COLUMN, report.experiment_ids)
         recipes["batch_id"] = batch_id
