@@ -56,6 +56,7 @@ def app(host: str, port: int, allow_open_server: bool, engine_overrides: tuple[s
     from doe.campaign import ensure_demo_campaign
 
     ensure_demo_campaign(env.db)
+    prepare_job_queue(env.db)
     if env.actor:
         os.environ["DOE_ACTOR"] = env.actor
     args = [sys.executable, "-m", "streamlit", "run", str(entry),
@@ -70,3 +71,12 @@ def app(host: str, port: int, allow_open_server: bool, engine_overrides: tuple[s
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, args)
+
+
+def prepare_job_queue(db: str) -> None:
+    """On PostgreSQL with procrastinate installed, create the job queue's tables if missing, so
+    the app can queue suggestions for ``doe worker`` processes started later."""
+    from doe.workers import ensure_schema, is_postgres, queue_installed
+
+    if is_postgres(db) and queue_installed():
+        ensure_schema(db)

@@ -55,11 +55,11 @@ def worker(name: str | None, env: Env) -> None:
     dies mid-job has its job retried by another. DOE_WORKER_HEARTBEAT_S sets the heartbeat
     (default 5 s; a worker silent three heartbeats is dead).
     """
-    try:
-        from doe.workers import WorkerTiming, is_postgres
-        from doe.workers.queue import run_worker
-    except ImportError as err:  # pragma: no cover - the extra is missing
-        raise DoeError(f"doe worker needs procrastinate: pip install 'doe[workers]' ({err})") from None
+    from doe.workers import WorkerTiming, is_postgres, queue_installed
+    from doe.workers.queue import run_worker
+
+    if not queue_installed():
+        raise DoeError("doe worker needs procrastinate: pip install 'doe[workers]'")
     if not is_postgres(env.db):
         raise DoeError(f"--db: doe worker needs a PostgreSQL database (postgresql+psycopg://...), got "
                        f"{masked(env.db)}; with SQLite, suggestions are computed in-process")

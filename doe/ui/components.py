@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
@@ -243,3 +245,23 @@ def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mappi
     file_format: Literal["csv", "xlsx"] = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
     return FileUpload(upload.name, upload.getvalue(), file_format, mapping_text or "", bool(valid_only), person,
                       bool(duplicates))
+
+
+@contextmanager
+def worker_progress() -> Iterator[None]:
+    """While a suggestion waits for a ``doe worker`` (PostgreSQL), a line saying where its job
+    stands, updated on every poll; nothing when the suggestion is computed here."""
+    from doe.workers import JobProgress, progress_listener
+
+    line = st.empty()
+    words = {"todo": "queued for a worker", "doing": "a worker is computing it"}
+
+    def show(progress: JobProgress) -> None:
+        line.text(f"Job {progress.job_id}: {words.get(progress.status, progress.status)} "
+                  f"({progress.waited_s:.0f} s; {progress.live_workers} worker(s) alive)")
+
+    try:
+        with progress_listener(show):
+            yield
+    finally:
+        line.empty()

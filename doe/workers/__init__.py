@@ -19,11 +19,12 @@ from doe.workers.queue import (
     live_workers,
     progress_listener,
     queue_app,
+    queue_installed,
     retry_stalled_jobs,
     suggest_on_worker,
     workers_mode,
 )
 
 __all__ = ["QUEUE", "SUGGEST_TASK", "JobProgress", "SuggestRequest", "WorkerTiming", "campaign_lock", "ensure_schema",
-           "is_postgres", "live_workers", "progress_listener", "queue_app", "retry_stalled_jobs", "suggest_on_worker",
+           "is_postgres", "live_workers", "progress_listener", "queue_app", "queue_installed", "retry_stalled_jobs", "suggest_on_worker",
            "workers_mode"]

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import contextvars
 import dataclasses
+import importlib.util
 import logging
 import os
 import re
@@ -145,6 +146,11 @@ def workers_mode() -> Literal["auto", "off"]:
     raise ConfigError(f"{ENV_MODE}: expected auto or off, got {value!r}")
 
 
+def queue_installed() -> bool:
+    """Whether procrastinate is installed (``pip install 'doe[workers]'``)."""
+    return importlib.util.find_spec("procrastinate") is not None
+
+
 def _connect(url: str) -> Any:
     import psycopg
 
@@ -213,12 +219,7 @@ def suggest_on_worker(url: str, campaign: str, n: int, *, actor: str, fixed: Map
     it, and computes it in-process when the job failed (reproducing its error) or was
     cancelled because every worker died while it was queued.
     """
-    if workers_mode() == "off" or not is_postgres(url):
-        return None
-    try:
-        import procrastinate  # noqa: F401
-    except ImportError:
-        logger.debug("procrastinate is not installed (pip install 'doe[workers]'): computing in-process")
+    if workers_mode() == "off" or not is_postgres(url) or not queue_installed():
         return None
     timing = timing or WorkerTiming.from_env()
     if live_workers(url, timing.stalled_after_s) == 0:

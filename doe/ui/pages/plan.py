@@ -84,7 +84,8 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
 
             file_format: Literal["csv", "xlsx"] = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
             candidates = read_table(io.BytesIO(upload.getvalue()), config, file_format=file_format)
-        with st.spinner("Fitting the models and choosing the batch ..."), handle.acting(person) as campaign:
+        with (st.spinner("Fitting the models and choosing the batch ..."), components.worker_progress(),
+              handle.acting(person) as campaign):
             suggestions = campaign.suggest(int(n), fixed or None, candidates)
     if suggesting.ok:
         strategy = ", ".join(sorted(set(suggestions["strategy"].astype(str)))) if "strategy" in suggestions else ""
