@@ -63,6 +63,10 @@ def worker(name: str | None, env: Env) -> None:
     if not is_postgres(env.db):
         raise DoeError(f"--db: doe worker needs a PostgreSQL database (postgresql+psycopg://...), got "
                        f"{masked(env.db)}; with SQLite, suggestions are computed in-process")
+    from doe.storage import open_store
+
+    # doe's tables before the queue's: doe refuses a database holding only another application's
+    open_store(env.db)
     label = name or f"{socket.gethostname()}:{os.getpid()}"
     timing = WorkerTiming.from_env()
     click.echo(f"doe worker {label} on {masked(env.db)}; Ctrl-C stops it", err=True)
