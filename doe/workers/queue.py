@@ -201,11 +201,13 @@ def campaign_lock(url: str, campaign: str) -> Iterator[None]:
         conn.close()
 
 
-def queue_app(url: str) -> procrastinate.App:
-    """A procrastinate app on the database of ``url`` (open it before use)."""
+def queue_app(url: str, *, max_connections: int | None = None) -> procrastinate.App:
+    """A procrastinate app on the database of ``url`` (open it before use); a caller that only
+    defers and polls one job passes ``max_connections=1`` (the pool's default keeps four)."""
     import procrastinate
 
-    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_url(url)))
+    pool: dict[str, Any] = {} if max_connections is None else {"min_size": 1, "max_size": max_connections}
+    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_url(url), **pool))
 
 
 def suggest_on_worker(url: str, campaign: str, n: int, *, actor: str, fixed: Mapping[str, Any] | None = None,
@@ -230,7 +232,7 @@ def suggest_on_worker(url: str, campaign: str, n: int, *, actor: str, fixed: Map
         candidates=None if candidates is None else tuple(
             {str(k): to_python(v) for k, v in row.items()} for row in candidates.to_dict("records")),
         settings=_settings_args(settings), design=design)
-    app = queue_app(url)
+    app = queue_app(url, max_connections=1)
     with app.open():
         job_id = app.configure_task(SUGGEST_TASK, queue=QUEUE, lock=f"doe:campaign:{campaign}").defer(
             **request.job_args())

@@ -159,7 +159,8 @@ def test_a_request_survives_job_arguments() -> None:
 
 # ---------------------------------------------------------------- with workers
 @pytest.mark.slow
-def test_two_workers_share_the_requests_of_three_campaigns(pg_url: str, workers: Workers) -> None:
+def test_two_workers_share_the_requests_of_three_campaigns(pg_url: str, workers: Workers,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     names = ["coat-a", "coat-b", "coat-c"]
     for name in names:
         Campaign.from_config("hfo2-ncm85", storage=pg_url, name=name, settings=FAST)
@@ -183,6 +184,11 @@ def test_two_workers_share_the_requests_of_three_campaigns(pg_url: str, workers:
         requests = campaign.proposals()["model_settings"].map(lambda s: s["request_id"])
         assert set(requests) <= set(done["request_id"]) and requests.nunique() == 2
     assert sorted(b["batch_id"].iloc[0] for b in batches) == ["B0001", "B0001", "B0001", "B0002", "B0002", "B0002"]
+    # DOE_WORKERS=off: computed here although workers are alive
+    monkeypatch.setenv("DOE_WORKERS", "off")
+    Campaign.load("coat-a", storage=pg_url, settings=FAST).suggest(1)
+    assert len(jobs(pg_url)) == 6
+    assert "request_id" not in Campaign.load("coat-a", storage=pg_url).proposals()["model_settings"].iloc[-1]
 
 
 @pytest.mark.slow
