@@ -24,6 +24,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -136,8 +137,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     pg = _postgres_helper()
-    log_dir = RESULTS / "raw" / "workers"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = Path(tempfile.mkdtemp(prefix="doe-bench-workers-"))  # the workers' logs, if one fails
     rows = []
     t0 = time.perf_counter()
     with pg.postgres_server() as admin:
