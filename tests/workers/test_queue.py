@@ -24,7 +24,7 @@ import pytest
 
 from doe import Campaign
 from doe.engine import EngineSettings
-from doe.errors import ConfigError
+from doe.errors import ConfigError, ProposalError
 from doe.workers import SuggestRequest, campaign_lock, live_workers, suggest_on_worker
 from doe.workers.queue import libpq_url
 
@@ -208,6 +208,17 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_and_one_batch(pg_url: str,
     history = Campaign.load("coat", storage=pg_url).history()
     assert len(history) == 3 and history["batch_id"].unique().tolist() == ["B0001"]
     assert sorted(batch["experiment_id"]) == sorted(history["experiment_id"])
+
+
+@pytest.mark.slow
+def test_a_job_that_fails_on_the_worker_raises_its_error_to_the_caller(pg_url: str, workers: Workers) -> None:
+    campaign = Campaign.from_config("hfo2-ncm85", storage=pg_url, name="coat", settings=FAST)
+    pending = campaign.suggest(1)  # no worker yet: in-process
+    workers.start()
+    with pytest.raises(ProposalError, match="only 0 of 1 candidate"):
+        campaign.suggest(1, candidates=pending[campaign.config.parameter_names])
+    assert jobs(pg_url)["status"].tolist() == ["failed"]  # the worker's attempt, then the caller's own
+    assert len(campaign.history()) == 1
 
 
 @pytest.mark.slow
