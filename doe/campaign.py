@@ -17,6 +17,7 @@ SQLite file, and any SQLAlchemy URL (``postgresql+psycopg://...``) a server.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import logging
 import os
@@ -49,6 +50,7 @@ from doe.domain.repeats import find_repeats
 from doe.domain.replicates import cells_table
 from doe.domain.requests import require_table, validate_candidates, validate_fixed
 from doe.domain.table import ID_COLUMN, validate_experiments
+from doe.domain.transfer import source_training, sources_digest
 from doe.domain.values import is_integer
 from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError, shorten
 from doe.storage import open_store
@@ -100,6 +102,7 @@ class Campaign:
         actor: str | None = None,
         device: Literal["auto", "cpu", "cuda"] = "auto",
         settings: EngineSettings | None = None,
+        learn_from: Sequence[str] | None = None,
     ) -> Campaign:
         """Create a new campaign from a mapping, a YAML path or a template name.
 
@@ -110,21 +113,25 @@ class Campaign:
             actor: who creates it (default: ``DOE_ACTOR`` or the login name).
             device: ``"auto"`` (CUDA when torch sees it), ``"cpu"`` or ``"cuda"``.
             settings: engine settings (restarts, raw samples, ...), default tuned values.
+            learn_from: earlier campaigns in this store that inform the model (:meth:`transfer_report`).
 
         Raises:
             ConfigError: the configuration is invalid (every problem listed).
-            StorageError: a campaign of that name exists already in the store.
+            StorageError: a campaign of that name exists already, or a ``learn_from`` one does not.
         """
         validated = resolve_config(config)
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = name
+        if learn_from is not None:
+            changes["learn_from"] = list(learn_from)
         if validated.seed is None:
             # Record a seed so that every suggestion of this campaign can be reproduced.
             changes["seed"] = int(np.random.default_rng().integers(0, 2**31 - 1))
         if changes:
             validated = validated.replace(**changes)
         store = open_store(storage)
+        [store.load_config(source) for source in validated.learn_from]  # StorageError: names that exist
         who = actor or default_actor()
         store.create_campaign(validated, who)
         logger.info("created campaign %r in %s", validated.name, store.url)
@@ -225,10 +232,8 @@ class Campaign:
         completed and failed experiments as imported history)."""
         target_storage = storage if storage is not None else self._store.url
         other = Campaign.from_config(self.config.replace(name=new_name), storage=target_storage, actor=self.actor)
-        if with_history:
-            table = finished_cells(self.history(), self.measurements(), self.config)
-            if len(table):
-                other.record(table)
+        if with_history and len(table := finished_cells(self.history(), self.measurements(), self.config)):
+            other.record(table)
         return other
 
     # ------------------------------------------------------------------ reading
@@ -279,13 +284,15 @@ class Campaign:
         from doe.engine import Surrogates
 
         training = self._training_table() if training is None else training
-        digest = training_digest(training, self.config)
+        sources = {n: source_training(self.config, self._store.load_config(n)[0], self._store.experiments(n))
+                   for n in self.config.learn_from}
+        digest = training_digest(training, self.config, sources_digest(sources))
         model = self._model_cache.get(digest)
         if model is None:
             if len(training) == 0:
                 raise ProposalError(f"campaign {self._name!r} has no finished experiment yet: record results (or "
                                     "ask suggest() for an initial design) before asking for predictions")
-            model = Surrogates(self.config, self.settings).fit(training.reset_index(drop=True), seed=self.seed)
+            model = Surrogates(self.config, self.settings).fit(training.reset_index(drop=True), self.seed, sources)
             self._model_cache = {digest: model}  # keep one: the latest data
         return model
 
@@ -305,6 +312,10 @@ class Campaign:
         ids = training.index.to_numpy()
         result.insert(0, ID_COLUMN, ids[result["experiment_index"].to_numpy()])
         return result.drop(columns=["experiment_index"])
+
+    def transfer_report(self) -> pd.DataFrame:
+        """Which ``learn_from`` campaigns inform which outcome, and how (:func:`doe.engine.transfer.transfer_table`)."""
+        return self._surrogates().transfer_report()
 
     def feature_importance(self) -> pd.DataFrame:
         """Relative importance of each parameter for each modelled outcome (columns sum to 1)."""
@@ -350,11 +361,8 @@ class Campaign:
         batch_index = len(history["batch_id"].dropna().unique()) + 1
         seed = batch_seed(self.seed, batch_index)
         surrogates = None
-        if len(training) > 0:
-            try:
-                surrogates = self._surrogates(training)
-            except ProposalError:
-                surrogates = None
+        with contextlib.suppress(ProposalError):  # no model yet: propose() starts with a design
+            surrogates = self._surrogates(training) if len(training) > 0 else None
         proposal = propose(
             config,
             training.reset_index(drop=True),
@@ -384,10 +392,9 @@ class Campaign:
             ids = history.loc[history["status"] == "proposed", ID_COLUMN].tolist()
         else:
             ids = [str(i) for i in experiment_ids]
-        if not ids:
-            return []
-        self._store.write(self._name, actor=self.actor,
-                          status_changes=[StatusChange(i, "running") for i in ids], audit_action="accept")
+        if ids:
+            self._store.write(self._name, actor=self.actor,
+                              status_changes=[StatusChange(i, "running") for i in ids], audit_action="accept")
         return ids
 
     def fail(self, experiment_ids: Iterable[str], reason: str) -> None:
@@ -586,10 +593,8 @@ def ensure_demo_campaign(storage: str | None = None, name: str = "hfo2-ncm85-dem
     (bare and 0.83 wt% HfO2, 400 C, 2 h, O2) as history if it does not exist yet."""
     from doe.datasets import load_recipes
 
-    try:
+    with contextlib.suppress(StorageError):
         return Campaign.load(name, storage=storage)
-    except StorageError:
-        pass
     campaign = Campaign.from_config("hfo2-ncm85", storage=storage, name=name, actor="doe-demo")
     campaign.record(load_recipes())
     return campaign
