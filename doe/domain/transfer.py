@@ -78,3 +78,29 @@ def sources_digest(sources: dict[str, pd.DataFrame]) -> bytes:
     parts = [name.encode() + pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()
              for name, table in sorted(sources.items())]
     return b"|".join(parts) if parts else np.zeros(0).tobytes()
+
+
+def informed_by_text(learn_from: tuple[str, ...] | list[str], report: pd.DataFrame | None) -> str:
+    """One plain-text line: which earlier campaigns inform the model, and how.
+
+    Args:
+        learn_from: the configuration's ``learn_from``.
+        report: ``Campaign.transfer_report()`` (columns outcome, source, correlation, used),
+            or None when there is no model yet.
+
+    Example: ``Informed by: hfo2-2025 (first_cycle_ce_pct: correlation 0.81, used)``.
+    """
+    if not learn_from:
+        return "Informed by: no earlier campaign"
+    if report is None:
+        return f"Informed by: {', '.join(learn_from)} (no model yet: record results first)"
+    parts = []
+    for name in learn_from:
+        rows = report[report["source"] == name] if len(report) else report
+        if not len(rows):
+            parts.append(f"{name} (no shared, usable data)")
+            continue
+        parts.append(f"{name} (" + "; ".join(
+            f"{r.outcome}: correlation {r.correlation:.2f}, {'used' if r.used else 'not used: did not help'}"
+            for r in rows.itertuples()) + ")")
+    return "Informed by: " + ", ".join(parts)
