@@ -99,6 +99,23 @@ def run_arm(arm: str, target: str, source: str | None, seed: int, best: float) -
             "transfer_used_at_end": used, "correlation_at_end": corr}
 
 
+def verdict(raw: pd.DataFrame) -> str:
+    """The figures against the issue's targets (lower median regret at 6 and 12 with a related
+    source; no more than a small loss, here 0.5 CE points, with the unrelated one)."""
+    median = raw.groupby("arm")[["regret_6", "regret_12"]].median()
+    lines = ["## Against the targets\n"]
+    for arm, base in (("zro2 + HfO2", "zro2 alone"), ("ncm90 + HfO2", "ncm90 alone")):
+        for k in (6, 12):
+            with_, without = median.loc[arm, f"regret_{k}"], median.loc[base, f"regret_{k}"]
+            lines.append(f"- {arm}, after {k}: median regret {with_:.2f} against {without:.2f} alone: "
+                         f"{'met' if with_ < without else 'NOT met'} (lower with transfer)")
+    for k in (6, 12):
+        loss = median.loc["zro2 + unrelated", f"regret_{k}"] - median.loc["zro2 alone", f"regret_{k}"]
+        lines.append(f"- unrelated source, after {k}: median regret {loss:+.2f} CE points against alone: "
+                     f"{'met' if loss <= 0.5 else 'NOT met'} (at most a small loss, <= 0.5)")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
@@ -131,6 +148,7 @@ def main() -> None:
     lines.append(markdown_table(
         ["arm", "median regret after 6 (CE points)", "vs alone after 6: mean diff; worse / better; p",
          "median regret after 12", "vs alone after 12", "transfer kept at 12", "median correlation"], table))
+    lines.append(verdict(raw))
     (RESULTS / "transfer.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
 
