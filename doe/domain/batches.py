@@ -146,7 +146,8 @@ def finished_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: Ca
     return table
 
 
-def training_digest(training: pd.DataFrame, config: CampaignConfig) -> str:
-    """A fingerprint of the training data and the configuration (the fitted models' cache key)."""
+def training_digest(training: pd.DataFrame, config: CampaignConfig, extra: bytes = b"") -> str:
+    """A fingerprint of the training data and the configuration (the fitted models' cache key);
+    ``extra``: more bytes that the models depend on (the source campaigns' rows)."""
     return hashlib.sha256(pd.util.hash_pandas_object(training, index=True).to_numpy().tobytes()
-                          + config.to_yaml().encode()).hexdigest()
+                          + config.to_yaml().encode() + extra).hexdigest()

@@ -24,6 +24,12 @@ Few or awkward data never crash a fit:
   higher noise floor (a warning names the outcome and the error), then, if that fails too, the
   prior's typical hyperparameters (a warning says so); never raised.
 
+Earlier campaigns (``sources`` given to :meth:`Surrogates.fit`): each outcome that a source
+measured is also fitted as a multi-task GP with the sources' rows and kept only when it predicts
+the target's own measurements better (:mod:`doe.engine.transfer`); predictions, LOO and the
+acquisition then use the target task's posterior. :meth:`Surrogates.transfer_report` says
+which sources inform which outcome and their learned correlation.
+
 Outcomes that the acquisition needs (objectives, constrained outcomes) are fitted in
 :meth:`Surrogates.fit`; the other outcomes are fitted on first use (predictions).
 """
@@ -34,7 +40,7 @@ import contextlib
 import logging
 import math
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -47,6 +53,7 @@ from doe.engine.encoding import Encoder
 from doe.engine.feasibility import FeasibilityModel
 from doe.engine.gp import MIN_NOISE, ExactGP
 from doe.engine.settings import EngineSettings
+from doe.engine.transfer import TransferChoice, fit_transfer, source_rows, transfer_table
 from doe.errors import ProposalError
 
 if TYPE_CHECKING:
@@ -181,7 +188,8 @@ class Surrogates:
 
     # ------------------------------------------------------------------ fitting
     @single_thread()
-    def fit(self, experiments: pd.DataFrame, seed: int = 0) -> Surrogates:
+    def fit(self, experiments: pd.DataFrame, seed: int = 0,
+            sources: Mapping[str, pd.DataFrame] | None = None) -> Surrogates:
         """Fit the feasibility model and the GPs the acquisition needs; returns ``self``.
 
         Args:
@@ -193,6 +201,9 @@ class Surrogates:
                 (see :meth:`doe.engine.gp.ExactGP.fit`).
             seed: seeds the hyperparameter fits (which rows form the fitting subset above
                 :data:`~doe.engine.gp.FIT_SUBSET` measurements) and the feasibility features.
+            sources: earlier campaigns' successful experiments by campaign name, each with
+                every parameter column of this campaign and the outcomes it shares
+                (:func:`doe.domain.transfer.source_training`); None or empty: no transfer.
         """
         encoder = Encoder(self.config)
         usable = encoder.usable_rows(experiments)
@@ -216,6 +227,8 @@ class Surrogates:
         self.feasibility_ = FeasibilityModel().fit(encoder.to_features(X), self.failed_, seed=seed)
         self._data: dict[str, OutcomeData] = {}
         self._models: dict[str, Any] = {}
+        self.sources_: dict[str, pd.DataFrame] = dict(sources or {})
+        self.transfer_: dict[str, TransferChoice] = {}
         self.n_train_: dict[str, int] = {}
         for j, name in enumerate(outcomes):
             rows = ~self.failed_ & ~np.isnan(Y[:, j])
@@ -289,9 +302,29 @@ class Surrogates:
             # outcomes outside the acquisition only feed predictions: a shorter fit is plenty
             needed = outcome in acquisition_outcomes(self.config)
             maxiter = self.settings.fit_maxiter if needed else min(self.settings.fit_maxiter, LAZY_FIT_MAXITER)
+            seed = self.seed_ * 1009 + index
             with single_thread():
-                self._models[outcome] = self._fit_gp(outcome, data, self.seed_ * 1009 + index, maxiter)
+                gp = self._fit_gp(outcome, data, seed, maxiter)
+                rows = source_rows(self.encoder_, outcome, self.sources_) if self.sources_ else None
+                if rows is not None and rows.names:
+                    gp, self.transfer_[outcome] = fit_transfer(outcome, gp, data.X, data.y, rows, self._new_gp,
+                                                               maxiter, seed)
+                self._models[outcome] = gp
         return self._models[outcome]
+
+    def transfer(self, outcome: str) -> TransferChoice | None:
+        """How ``outcome`` used the earlier campaigns (None: no source measured it, or no GP)."""
+        self.check_fitted()
+        self.model(outcome)
+        return self.transfer_.get(outcome)
+
+    def transfer_report(self) -> pd.DataFrame:
+        """Which earlier campaigns inform which outcome (see :func:`doe.engine.transfer.transfer_table`);
+        fits every modelled outcome first. Empty without sources."""
+        self.check_fitted()
+        for name in self.fitted_outcomes_:
+            self.model(name)
+        return transfer_table(self.transfer_)
 
     def _new_gp(self) -> ExactGP:
         return ExactGP(self._cat_sizes(), self.encoder_.dim, self.device_, kernel=self.settings.kernel,
@@ -411,6 +444,8 @@ class Surrogates:
                 assert gp is not None  # kind is "gp"
                 with torch.no_grad(), single_thread():
                     mean, sd = gp.loo()
+                # a multi-task model's rows: the target's first, then the sources'
+                mean, sd = mean[: len(data.y)], sd[: len(data.y)]
             frames.append(
                 pd.DataFrame(
                     {"experiment_index": data.positions.astype(int), "outcome": name, "measured": data.y,

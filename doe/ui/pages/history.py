@@ -39,6 +39,8 @@ def render() -> None:
     formats = {name: st.column_config.NumberColumn(format=f"%.{places}f")
                for name, places in column_decimals(shown, config).items()}  # display only
     st.dataframe(shown, hide_index=True, column_config=formats)
+    if config.learn_from:
+        _informed_by(campaign)
 
     units = config.units
 
@@ -90,6 +92,22 @@ def _report(campaign: Campaign) -> None:
         pdf_col.download_button("Campaign report (PDF)", data=pdf,
                                 file_name=components.file_name(campaign.name, "-report.pdf"),
                                 mime="application/pdf", on_click="ignore")
+
+
+def _informed_by(campaign: Campaign) -> None:
+    """Which earlier campaigns inform the model, with their learned correlation (plain text)."""
+    from doe.domain.transfer import informed_by_text
+    from doe.errors import ProposalError
+
+    report = None
+    with st.spinner("Fitting the model with the earlier campaigns ..."), \
+            components.guard("fitting the model with the earlier campaigns") as fitting:
+        try:
+            report = campaign.transfer_report()
+        except ProposalError:  # no finished experiment yet: the text says so
+            report = None
+    if fitting.ok:  # else the guard showed why (e.g. an earlier campaign was deleted)
+        st.text(informed_by_text(campaign.config.learn_from, report))  # plain text, never Markdown
 
 
 def _evidence_files(campaign: Campaign) -> None:
