@@ -457,52 +457,64 @@ class Surrogates:
         return pd.concat(frames, ignore_index=True)
 
     def feature_importance(self, n_base: int = 64, n_grid: int = 9) -> pd.DataFrame:
-        """Share of each parameter in the variation of each GP-modelled outcome.
+        """Share of each parameter in the variation of each GP-modelled outcome, within the
+        recipes the outcome was measured on.
 
         Method: total-effect variance of the posterior mean. For ``n_base`` space-filling
-        base recipes, one parameter at a time is swept over its range (``n_grid`` points in
-        the model space, every allowed value, or every label) with the others held; the
-        variance of the posterior mean along the sweep, averaged over the base recipes, is
-        the parameter's raw importance (``E[Var_{x_p}(mu | x_-p)]``, Jansen's total-effect
-        numerator). Each column is normalised to sum to 1. A categorical parameter is one
-        column of the model space, so it is one row here.
+        base recipes inside the measured region, one parameter at a time is swept over the
+        values it took in the training data (``n_grid`` points between its smallest and
+        largest measured value in the model space, or every measured allowed value or
+        label) with the others held; the variance of the posterior mean along the sweep,
+        averaged over the base recipes, is the parameter's raw importance
+        (``E[Var_{x_p}(mu | x_-p)]``, Jansen's total-effect numerator). Each column is
+        normalised to sum to 1 (all zero when nothing varied).
+
+        Sweeping only what was measured keeps the measure fair to categorical parameters:
+        the model's mean at an untried label falls back towards the average, which would
+        otherwise count as importance. A parameter that never varied has exactly zero
+        importance.
 
         Returns:
             Table with index = parameter names, one column per GP-modelled outcome.
         """
-        from torch.quasirandom import SobolEngine
-
         self.check_fitted()
         enc = self.encoder_
         outcomes = [o for o in self.fitted_outcomes_ if self._data[o].kind == "gp"]
-        base = SobolEngine(enc.dim, scramble=True, seed=self.seed_).draw(n_base).double().numpy()
-        for i, values in enc.cat_dims.items():
-            base[:, i] = np.floor(base[:, i] * len(values))
-        base = enc.snap(base)
-        sweeps: list[np.ndarray] = []
-        sizes: list[int] = []
-        for i in range(enc.dim):
-            if i in enc.cat_dims:
-                grid = np.asarray(enc.cat_dims[i])
-            elif i in enc.discrete_dims:
-                grid = np.asarray(enc.discrete_dims[i])
-            else:
-                grid = np.linspace(0.0, 1.0, n_grid)
-            block = np.repeat(base, len(grid), axis=0)
-            block[:, i] = np.tile(grid, n_base)
-            sweeps.append(block)
-            sizes.append(len(grid))
-        X_all = np.vstack(sweeps)
         result = {}
         for name in outcomes:
-            mean, _ = self._posterior_mean_sd(name, X_all)
-            raw = []
-            start = 0
-            for size in sizes:
-                block = mean[start : start + n_base * size].reshape(n_base, size)
-                raw.append(float(block.var(axis=1).mean()))
-                start += n_base * size
-            raw_arr = np.asarray(raw)
-            total = raw_arr.sum()
-            result[name] = raw_arr / total if total > 0 else np.full(enc.dim, 1.0 / enc.dim)
+            raw = self._measured_sweep_variance(name, n_base, n_grid)
+            total = raw.sum()
+            result[name] = raw / total if total > 0 else np.zeros(enc.dim)
         return pd.DataFrame(result, index=pd.Index(enc.names, name="parameter"), columns=outcomes)
+
+    def _measured_sweep_variance(self, outcome: str, n_base: int, n_grid: int) -> np.ndarray:
+        """Raw total-effect variance of each parameter for ``outcome`` over its measured values."""
+        from torch.quasirandom import SobolEngine
+
+        enc = self.encoder_
+        X = np.asarray(self._data[outcome].X)
+        grids: list[np.ndarray] = []
+        for i in range(enc.dim):
+            seen = np.unique(X[:, i])
+            if i in enc.cat_dims or i in enc.discrete_dims or len(seen) == 1:
+                grids.append(seen)
+            else:
+                grids.append(np.linspace(seen.min(), seen.max(), n_grid))
+        unit = SobolEngine(enc.dim, scramble=True, seed=self.seed_).draw(n_base).double().numpy()
+        base = np.column_stack([
+            grid[np.minimum((unit[:, i] * len(grid)).astype(int), len(grid) - 1)]
+            if i in enc.cat_dims or i in enc.discrete_dims or len(grid) == 1
+            else grid.min() + unit[:, i] * (grid.max() - grid.min())
+            for i, grid in enumerate(grids)])
+        blocks = []
+        for i, grid in enumerate(grids):
+            block = np.repeat(base, len(grid), axis=0)
+            block[:, i] = np.tile(grid, n_base)
+            blocks.append(block)
+        mean, _ = self._posterior_mean_sd(outcome, np.vstack(blocks))
+        raw, start = [], 0
+        for grid in grids:
+            size = n_base * len(grid)
+            raw.append(0.0 if len(grid) == 1 else float(mean[start:start + size].reshape(n_base, len(grid)).var(axis=1).mean()))
+            start += size
+        return np.asarray(raw)
