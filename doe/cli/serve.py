@@ -11,6 +11,13 @@ import click
 from doe.cli.common import Env, cli, common_options, engine_option, engine_settings, masked
 from doe.errors import DoeError
 
+STREAMLIT_OPTIONS: tuple[str, ...] = (
+    "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    # a lab tool, not a Streamlit development session: no "Deploy" button, no developer menu
+    "--client.toolbarMode", "viewer",
+)
+"""Options of every ``streamlit run`` that serves the app (the browser tests start it with them too)."""
+
 
 # ---------------------------------------------------------------------- app
 @cli.command()
@@ -59,8 +66,7 @@ def app(host: str, port: int, allow_open_server: bool, engine_overrides: tuple[s
     prepare_job_queue(env.db)
     if env.actor:
         os.environ["DOE_ACTOR"] = env.actor
-    args = [sys.executable, "-m", "streamlit", "run", str(entry),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    args = [sys.executable, "-m", "streamlit", "run", str(entry), *STREAMLIT_OPTIONS,
             "--server.address", host, "--server.port", str(port)]
     if oidc is not None:
         secrets_path = serving.write_secrets(oidc, data_home() / "run" / f"secrets-{port}.toml")

@@ -58,6 +58,7 @@ FIXED_NAMES = "plan_fixed_names"
 FIXED_VALUE_PREFIX = "plan_fixed_value_"
 CANDIDATE_FILE = "plan_candidate_file"
 ACCEPT_IDS = "plan_accept_ids"
+ABANDON_REASON = "plan_abandon_reason"
 LAST_SUGGESTIONS = "plan_last_suggestions"
 
 # --- Record page

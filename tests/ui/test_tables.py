@@ -84,21 +84,26 @@ def test_suggestions_show_mean_and_sd_and_the_reason() -> None:
                                 "probability_feasible": [0.9], "acquisition_value": [-2.0],
                                 "strategy": ["qLogNEHVI"]})
     view = suggestion_view(suggestions, CONFIG)
-    assert view.loc[0, "first_cycle_ce_pct (predicted)"] == "88.12 ± 1.5"
+    unit = CONFIG.unit_of("first_cycle_ce_pct")
+    assert view.loc[0, "first_cycle_ce_pct (predicted)"] == f"88.1 {unit} ± 1.5"
     assert view.loc[0, "capacity_retention_pct (predicted)"] == ""
-    assert view.loc[0, "strategy"] == "qLogNEHVI"
+    assert view.loc[0, "purpose"] == "spreads the first recipes over the whole range (no model yet)"
+    shown = " ".join(map(str, view.columns)) + " " + " ".join(map(str, view.iloc[0]))
+    assert "acquisition" not in shown and "qLogNEHVI" not in shown  # no algorithm names
 
 
 def test_stored_predictions_join_the_proposed_rows_and_the_run_sheet() -> None:
     history = _history()
     proposed = history[history["status"] == "proposed"]
     proposals = pd.DataFrame({"experiment_id": ["E0006"], "predictions": [{"first_cycle_ce_pct_mean": 90.0,
+                                                                            "first_cycle_ce_pct_sd": 1.2,
                                                                             "strategy": "initial design"}]})
     joined = proposed_with_predictions(proposed, proposals)
     assert joined["first_cycle_ce_pct_mean"].tolist() == [90.0]
     sheet = run_sheet(joined, CONFIG)
     assert sheet.columns[:2].tolist() == ["experiment_id", "batch_id"]
     assert sheet["first_cycle_ce_pct_mean"].tolist() == [90.0]
+    assert sheet["first_cycle_ce_pct_sd"].tolist() == [1.2]  # the run sheet carries the uncertainty
     assert sheet["first_cycle_ce_pct"].isna().all() and not sheet["failed"].any()
 
 
