@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from doe.domain.display import column_decimals
+from doe.domain.exports import export_view
 from doe.domain.records import STATUSES
 from doe.domain.replicates import n_column
 from doe.ui import components, state
@@ -47,7 +48,8 @@ def render() -> None:
     def table_file(file_format: str) -> bytes:
         from doe.io import table_bytes
 
-        return table_bytes(shown, file_format, units=units)  # type: ignore[arg-type]
+        exported = export_view(shown, campaign.measurements(), config)  # notes, and why a row does not count
+        return table_bytes(exported, file_format, units=units)  # type: ignore[arg-type]
 
     def campaign_json() -> bytes:
         from doe.io import campaign_to_json
