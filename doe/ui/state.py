@@ -87,6 +87,8 @@ PARETO_Y = "insights_pareto_y"
 SURFACE_X = "insights_surface_x"
 SURFACE_Y = "insights_surface_y"
 SURFACE_OUTCOME = "insights_surface_outcome"
+PROFILE_OUTCOME = "insights_profile_outcome"
+PROFILE_RECIPE = "insights_profile_recipe"
 
 # --- History page
 FILTER_STATUS = "history_filter_status"

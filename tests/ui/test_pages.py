@@ -279,7 +279,9 @@ def test_plan_suggests_three_with_predictions_and_accepts_them(start: Start, db_
     assert "Proposed 3 experiment(s) in batch B0001" in _texts(at.success)
     proposed = _table_with(at, "first_cycle_ce_pct (predicted)")
     assert len(proposed) == 3
-    assert {"strategy", "probability_feasible", "acquisition_value"} <= set(proposed.columns)
+    assert {"purpose", "probability_feasible"} <= set(proposed.columns)
+    assert not {"strategy", "acquisition_value"} & set(proposed.columns)  # no algorithm names
+    assert proposed["purpose"].str.startswith("spreads the first recipes").all()
     downloads = [element.proto.label for element in at.get("download_button")]
     assert downloads == ["Run sheet (CSV)", "Run sheet (Excel)"], downloads
 
@@ -452,18 +454,36 @@ def test_add_historical_experiments(start: Start, db_url: str) -> None:
 
 # ---------------------------------------------------------------------------------- insights, history
 @pytest.mark.slow
-def test_insights_draws_every_plot_of_the_demo(start: Start) -> None:
+def test_insights_of_the_two_recipe_demo_says_what_waits_for_more_data(start: Start) -> None:
     at = start("insights")
     assert at.title[0].value == f"Insights: {DEMO}"
     assert not at.error, _texts(at.error)
-    charts = at.get("plotly_chart")
-    assert len(charts) == 5
+    assert len(at.get("plotly_chart")) == 3  # best so far, Pareto, leave-one-out
     best = _table_with(at, "first_cycle_ce_pct")
     assert best["experiment_id"].iloc[0] == "study-hfo2"
-    # Changing the surface's axes predicts on the cached model: no error, the plot follows.
+    assert "appear from 11 completed experiments on (2 so far)" in _texts(at.info)
+    assert "the model does not yet predict better than the average" in _texts(at.text) or \
+        "nothing to predict" in _texts(at.text)
+    assert {"r2", "rmse"} <= set(_table_with(at, "r2").columns)
+
+
+@pytest.mark.slow
+def test_insights_with_enough_experiments_draws_importance_surface_and_profiler(start: Start, db_url: str) -> None:
+    from doe.simulate import VirtualLab
+
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name="insights-12", actor="fixture")
+    recipes = VirtualLab.random_recipes(12, seed=3)
+    campaign.record(pd.concat([recipes.reset_index(drop=True), VirtualLab(seed=4).run(recipes).reset_index(drop=True)],
+                              axis=1))
+    at = start("insights", campaign="insights-12")
+    assert not at.error, _texts(at.error)
+    assert len(at.get("plotly_chart")) == 6  # + importance, response surface, profiler
+    # Changing the surface's axes or the profiler's recipe predicts on the cached model.
     at.selectbox(key=state.SURFACE_Y).set_value("anneal_time_h").run()
     _no_exception(at)
-    assert len(at.get("plotly_chart")) == 5
+    at.selectbox(key=state.PROFILE_OUTCOME).set_value("capacity_retention_pct").run()
+    _no_exception(at)
+    assert len(at.get("plotly_chart")) == 6
 
 
 def test_history_filters_and_shows_the_audit_trail(start: Start) -> None:
