@@ -10,7 +10,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from doe.campaign import Campaign
 from doe.domain.config import CampaignConfig
 from doe.domain.diagnostics import min_experiments, model_trust
 from doe.domain.ranking import ranking_text
@@ -45,9 +44,9 @@ SURFACE_POINTS = 25
 class _Views:
     """Figures and tables of one campaign revision, each built once (``resources.per_revision``)."""
 
-    def __init__(self, url: str, campaign: Campaign) -> None:
-        self.url, self.campaign = url, campaign
-        self.revision = campaign.revision()
+    def __init__(self, url: str, handle: resources.CampaignHandle) -> None:
+        self.url, self.handle, self.campaign = url, handle, handle.campaign
+        self.revision = handle.campaign.revision()
 
     def get(self, kind: str, build: Callable[[], Any], *options: Hashable) -> Any:
         return resources.per_revision(kind, self.url, self.campaign.name, self.revision, options, build)
@@ -101,10 +100,9 @@ def _enough(config: CampaignConfig, history: pd.DataFrame) -> bool:
 
 
 def _model(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
-    url, campaign, revision = views.url, views.campaign, views.revision
     st.subheader("Can the model be trusted?")
-    with components.guard("checking the model") as checking:
-        cv = resources.cross_validation(url, campaign.name, revision, campaign)
+    with components.guard("checking the model") as checking, st.spinner("Checking the model (leave-one-out) ..."):
+        cv = views.handle.cross_validation()
     if not checking.ok:
         return
     trust = model_trust(cv, config)
@@ -125,8 +123,8 @@ def _model(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None
                 "show the model's assumptions.")
         return
     st.subheader("Which parameters matter")
-    with components.guard("computing parameter importance") as ranking:
-        importance = resources.importance(url, campaign.name, revision, campaign)
+    with components.guard("computing parameter importance") as ranking, st.spinner("Parameter importance ..."):
+        importance = views.handle.importance()
     if ranking.ok:
         st.plotly_chart(views.get("importance-figure", lambda: importance_figure(importance)),
                         key="insights_importance")
@@ -204,7 +202,7 @@ def render() -> None:
     if not history["status"].eq("completed").any():
         st.info("No completed experiment yet: record results first.")
         return
-    views = _Views(resources.database_url(), campaign)
+    views = _Views(resources.database_url(), page.handle)
     _best(views, config, history)
     _pareto(views, config, history)
     _model(views, config, history)
