@@ -56,19 +56,37 @@ def file_name(*parts: str) -> str:
     return name[:150]
 
 
+# Hints of the Python API in doe's messages, as the app's controls say them.
+APP_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"To correct a value pass allow_corrections=True \(record with correct=True\); ?"),
+     "To change a recorded value, press 'Correct the stored values' below; "),
+    (re.compile(r"\(pass allow_duplicates=True to record them again\)"),
+     "(tick 'Record rows again that match recorded experiments' to record true repeat runs)"),
+    (re.compile(r"\bvalid_rows_only=True\b"), "'Record the valid rows and list the others'"),
+)
+
+
+def in_app_words(message: str) -> str:
+    """``message`` with the Python API's hints (``allow_corrections=True`` ...) replaced by the
+    app's controls ("press 'Correct the stored values'")."""
+    for pattern, words in APP_WORDS:
+        message = pattern.sub(words, message)
+    return message
+
+
 def show_error(err: DoeError, table: pd.DataFrame | None = None) -> None:
-    """A doe error as the person sees it: the message, and every bad cell as a table."""
+    """A doe error as the person sees it (in the app's words): the message, and every bad cell as a table."""
     if isinstance(err, DataError) and err.problems:
-        first = str(err).splitlines()[0]
+        first = in_app_words(str(err).splitlines()[0])
         st.error(plain(first))
         st.dataframe(problems_frame(err.problems, table), hide_index=True, width="stretch")
         return
-    lines = str(err).splitlines()
+    lines = in_app_words(str(err)).splitlines()
     if len(lines) > 1:
         body = "\n".join(f"- {plain(line.strip().removeprefix('- '))}" for line in lines[1:] if line.strip())
         st.error(f"{plain(lines[0])}\n\n{body}")
     else:
-        st.error(plain(str(err)))
+        st.error(plain(lines[0] if lines else ""))
 
 
 class guard:

@@ -181,14 +181,15 @@ def render() -> None:
     if page is None:
         return
     handle, campaign, config = page.handle, page.campaign, page.config
+    counts_line = st.empty()  # filled last: the counts include a batch proposed in this run
     history = campaign.history()
-    counts = history["status"].value_counts()
-    st.caption(" · ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "running", "proposed")))
     if not components.refused("plan", campaign.name):
         _ask(handle, config)
         history = campaign.history()
         _proposed(handle, config, history)
     _run_sheet(handle, config, history)
+    counts = history["status"].value_counts()
+    counts_line.caption(" · ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "running", "proposed")))
 
 
 if __name__ == "__main__":
