@@ -66,13 +66,12 @@ WARM_CAMPAIGNS = 3
 
 @dataclass
 class CampaignHandle:
-    """One shared Campaign, the lock that serialises writes and fits on it, and the model
-    results of its current revision (shared by every page and session of the process)."""
+    """One shared Campaign, the lock that serialises writes and model computations on it, and
+    the model results of its current revision (shared by every page and session of the process)."""
 
     campaign: Campaign
     lock: threading.RLock = field(default_factory=threading.RLock)
     results: dict[tuple[str, int], Any] = field(default_factory=dict)
-    computing: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
     def acting(self, actor: str) -> Iterator[Campaign]:
@@ -89,7 +88,7 @@ class CampaignHandle:
         key = (kind, self.campaign.revision())
         if key in self.results:
             return self.results[key]
-        with self.computing:
+        with self.lock:
             if key not in self.results:
                 value = build(self.campaign)
                 self.results = {k: v for k, v in self.results.items() if k[1] == key[1]} | {key: value}
@@ -107,10 +106,12 @@ class CampaignHandle:
         """Fit the models and compute the leave-one-out check and importance now (nothing
         when the campaign has no finished experiment)."""
         try:
-            if self.campaign.history(status="completed").empty:
-                return
-            self.cross_validation()
-            self.importance()
+            # one model computation at a time per campaign (torch's first calls are not thread-safe)
+            with self.lock:
+                if self.campaign.history(status="completed").empty:
+                    return
+                self.cross_validation()
+                self.importance()
         except DoeError as err:  # e.g. too little data: the page says so when it is opened
             logger.info("warming campaign %r: %s", self.campaign.name, err)
         except Exception:

@@ -182,6 +182,24 @@ def test_edit_makes_a_new_configuration_version(start: Start, db_url: str) -> No
     assert campaign.config_versions()["created_by"].iloc[-1] == PERSON
 
 
+def test_narrower_bounds_warn_and_save_only_when_confirmed(start: Start, db_url: str) -> None:
+    at = start()
+    editor = next(e for e in at.data_editor if e.key == f"{state.EDIT_PARAMETERS}:{DEMO}:1")
+    row = editor.value["name"].tolist().index("anneal_temperature_c")
+    at.session_state[f"{state.EDIT_PARAMETERS}:{DEMO}:1"] = {
+        "edited_rows": {row: {"lower": 450.0, "reference": "500"}}, "added_rows": [], "deleted_rows": []}
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert "2 finished experiment(s) fall outside the new configuration: study-bare" in _texts(at.warning)
+    assert "Nothing was saved" in _texts(at.info)
+    assert Campaign.load(DEMO, storage=db_url).config_version == 1
+    at.checkbox(key=f"{state.EDIT_ANYWAY}:{DEMO}:1").check()
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert "Saved configuration version 2" in _texts(at.success)
+    assert Campaign.load(DEMO, storage=db_url).config.parameter("anneal_temperature_c").lower == 450.0
+
+
 def _outcome_row(at: AppTest, name: str) -> int:
     editor = next(e for e in at.data_editor if e.key == f"{state.EDIT_OUTCOMES}:{DEMO}:1")
     return editor.value["name"].tolist().index(name)

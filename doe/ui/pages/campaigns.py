@@ -11,6 +11,7 @@ import streamlit as st
 from doe import templates
 from doe.campaign import Campaign
 from doe.domain.config import CampaignConfig
+from doe.domain.config_changes import config_change_warnings
 from doe.ui import components, resources, state
 from doe.ui.config_form import (
     OBJECTIVE_MODES,
@@ -140,6 +141,8 @@ def _edit(handle: resources.CampaignHandle) -> None:
                                                        state.EDIT_CONSTRAINTS, state.EDIT_OBJECTIVE_MODE), f"{campaign.name}:{version}")
         learn_from = _learn_from_picker(campaign.storage_url, config.learn_from, exclude=campaign.name,
                                         key=f"{state.EDIT_LEARN_FROM}:{campaign.name}:{version}")
+        anyway = st.checkbox("Save even if experiments fall outside the new ranges",
+                             key=f"{state.EDIT_ANYWAY}:{campaign.name}:{version}")
         submitted = st.form_submit_button("Save as a new version", type="primary")
     if not submitted:
         return
@@ -149,6 +152,13 @@ def _edit(handle: resources.CampaignHandle) -> None:
     with components.guard("saving the configuration") as saving:
         new_config = config_from_tables(config.name, edited, description=description, seed=config.seed,
                                         learn_from=learn_from)
+        warnings = config_change_warnings(config, new_config, campaign.history())
+        for warning in warnings:
+            st.warning(components.plain(warning))
+        if warnings and not anyway:
+            st.info("Nothing was saved. Tick 'Save even if experiments fall outside the new ranges' and save "
+                    "again, or change the configuration.")
+            return
         with handle.acting(person) as c:
             new_version = c.update_config(new_config)
     if saving.ok:

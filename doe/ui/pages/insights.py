@@ -49,7 +49,8 @@ class _Views:
         self.revision = handle.campaign.revision()
 
     def get(self, kind: str, build: Callable[[], Any], *options: Hashable) -> Any:
-        return resources.per_revision(kind, self.url, self.campaign.name, self.revision, options, build)
+        with self.handle.lock:  # model predictions one at a time per campaign, never beside a fit
+            return resources.per_revision(kind, self.url, self.campaign.name, self.revision, options, build)
 
 
 def _best(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
