@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -422,3 +423,40 @@ def evidence_label(files: pd.DataFrame, sha256: str) -> str:
     """How a stored file is named in a list: its name, experiments and SHA-256 prefix."""
     row = files.set_index("sha256").loc[sha256]
     return f"{row['file_name']} ({row['experiment_ids'] or 'no value'}, sha256 {sha256[:12]})"
+
+
+AUDIT_COLUMNS = ("when", "who", "what", ID_COLUMN, "details")
+
+
+def _detail_text(detail: Any) -> str:
+    """A stored audit detail (JSON text) as ``key: value · key: value``; other text as it is."""
+    if _missing(detail):
+        return ""
+    try:
+        data = json.loads(str(detail))
+    except ValueError:
+        return str(detail)
+    if not isinstance(data, dict):
+        return str(data)
+    return " · ".join(f"{str(k).replace('_', ' ')}: {v}" for k, v in data.items() if v is not None)
+
+
+def audit_view(audit: pd.DataFrame, timezone: str | None = None) -> pd.DataFrame:
+    """The audit trail as a person reads it: newest first, the time in ``timezone`` (an IANA
+    name such as the browser's; the server's local time when None or unknown) to the second,
+    the action in words and the details as ``key: value`` pairs."""
+    when = pd.to_datetime(audit["at"], utc=True)
+    try:
+        local = when.dt.tz_convert(timezone) if timezone else when.dt.tz_convert(
+            datetime.now().astimezone().tzinfo)
+    except (KeyError, ValueError, TypeError):  # an unknown zone name: the server's local time
+        local = when.dt.tz_convert(datetime.now().astimezone().tzinfo)
+    out = pd.DataFrame({
+        "when": local.dt.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "who": audit["actor"].astype(str),
+        "what": audit["action"].astype(str).str.replace("_", " "),
+        ID_COLUMN: audit[ID_COLUMN].where(audit[ID_COLUMN].notna(), ""),
+        "details": [_detail_text(d) for d in audit["detail"]],
+    }, columns=list(AUDIT_COLUMNS))
+    order = np.argsort(-when.to_numpy(dtype="datetime64[us]").astype(np.int64), kind="stable")
+    return out.iloc[order].reset_index(drop=True)

@@ -515,8 +515,8 @@ def test_history_filters_and_shows_the_audit_trail(start: Start) -> None:
     at.text_input(key=state.FILTER_TEXT).set_value("").run()
     at.multiselect(key=state.FILTER_STATUS).set_value(["running"]).run()
     assert "0 of 2 experiment(s)" in _texts(at.caption)
-    audit = _table_with(at, "action")
-    assert "doe-demo" in set(audit["actor"])
+    audit = _table_with(at, "what")
+    assert "doe-demo" in set(audit["who"])
 
 
 # ---------------------------------------------------------------------------------- safe rendering

@@ -157,3 +157,21 @@ def test_unsaved_values_follow_their_experiment_and_saved_or_changed_cells_are_t
     assert merged.conflicts == ((ids[1], "capacity_retention_pct"),)
     assert set(merged.kept) == {ids[1]}
     assert merged.grid["experiment_id"].tolist() == fresh["experiment_id"].tolist()
+
+
+def test_audit_trail_newest_first_in_local_time_and_readable() -> None:
+    from doe.ui.tables import audit_view
+
+    audit = pd.DataFrame({
+        "at": pd.to_datetime(["2026-03-01T10:00:00Z", "2026-03-01T12:30:05Z"], utc=True),
+        "actor": ["ann", "bob"], "action": ["experiment_created", "measurement_corrected"],
+        "experiment_id": [None, "E0001"],
+        "detail": ['{"status": "completed", "batch_id": null}', '{"reason": "typo in CE", "old": 8.8}'],
+    })
+    view = audit_view(audit, "Europe/Berlin")
+    assert view["who"].tolist() == ["bob", "ann"]  # newest first
+    assert view.loc[0, "when"] == "2026-03-01 13:30:05 CET"
+    assert view.loc[0, "what"] == "measurement corrected"
+    assert view.loc[0, "details"] == "reason: typo in CE · old: 8.8"
+    assert view.loc[1, "details"] == "status: completed" and view.loc[1, "experiment_id"] == ""
+    assert audit_view(audit, "Not/AZone")["when"].str.len().min() > 0  # unknown zone: the server's time

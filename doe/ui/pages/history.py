@@ -17,7 +17,7 @@ from doe.ui import components, state
 
 if TYPE_CHECKING:
     from doe.campaign import Campaign
-from doe.ui.tables import evidence_label, evidence_table, filter_history, search
+from doe.ui.tables import audit_view, evidence_label, evidence_table, filter_history, search
 
 
 def render() -> None:
@@ -71,8 +71,8 @@ def render() -> None:
     _evidence_files(campaign)
 
     st.subheader("Audit trail")
-    audit = search(campaign.audit(), text)
-    st.caption(f"{len(audit)} change(s): who did what, when")
+    audit = search(audit_view(campaign.audit(), st.context.timezone), text)
+    st.caption(f"{len(audit)} change(s): who did what, when (newest first, your local time)")
     st.dataframe(audit, hide_index=True)
     with st.expander("Every recorded value, with corrections"):
         st.dataframe(search(campaign.measurements(include_superseded=True), text), hide_index=True)
