@@ -104,7 +104,7 @@ def purpose(row: pd.Series, measured: pd.DataFrame, best_id: str | None, config:
     if strategy == "best_guess":
         return "the model's best guess" + from_list
     distances = np.array([recipe_distance(frame, measured.iloc[i], config)[0] for i in range(len(measured))])
-    nearest = ids[int(np.argmin(distances))]
+    nearest = ids[int(np.argmin(np.nan_to_num(distances, nan=np.inf)))]  # (a recipe with a blank value: far)
     unsure = [o for o in config.outcome_names if _unsure(row, measured, o)]
     if unsure:
         return (f"explores where the model is unsure about {', '.join(unsure)} "

@@ -90,6 +90,7 @@ SURFACE_Y = "insights_surface_y"
 SURFACE_OUTCOME = "insights_surface_outcome"
 PROFILE_OUTCOME = "insights_profile_outcome"
 PROFILE_RECIPE = "insights_profile_recipe"
+PROFILE_SHOW = "insights_profile_show"
 
 # --- History page
 FILTER_STATUS = "history_filter_status"

@@ -496,7 +496,9 @@ def test_insights_with_enough_experiments_draws_importance_surface_and_profiler(
                               axis=1))
     at = start("insights", campaign="insights-12")
     assert not at.error, _texts(at.error)
-    assert len(at.get("plotly_chart")) == 6  # + importance, response surface, profiler
+    assert len(at.get("plotly_chart")) == 5  # + importance, response surface
+    at.toggle(key=state.PROFILE_SHOW).set_value(True).run()
+    assert len(at.get("plotly_chart")) == 6  # + the profiler, on request
     # Changing the surface's axes or the profiler's recipe predicts on the cached model.
     at.selectbox(key=state.SURFACE_Y).set_value("anneal_time_h").run()
     _no_exception(at)

@@ -138,6 +138,10 @@ def _model(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None
 def _profiler(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
     url, campaign, revision = views.url, views.campaign, views.revision
     st.subheader("Prediction profiler")
+    # on request: nine panels of bands take the browser seconds to draw, the rest of the page first
+    if not st.toggle("Show the profiler: the prediction along each parameter through one recipe",
+                     key=state.PROFILE_SHOW):
+        return
     done = history[history["status"] == "completed"]
     best = views.get("best-1", lambda: campaign.best(1))
     ids = done[ID_COLUMN].astype(str).tolist()
