@@ -26,6 +26,14 @@ UNCERTAIN = 0.5
 said to be unsure there."""
 
 
+DESIGN_PURPOSES = {
+    "control": "the control recipe, repeated in every batch to catch drift",
+    "latin_hypercube": "part of a Latin hypercube design (spread evenly over every range)",
+    "screening": "part of a two-level screening design (which parameters matter)",
+}
+"""Purposes of recipes that a classical design, not the model, chose (by ``strategy``)."""
+
+
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
@@ -89,6 +97,8 @@ def purpose(row: pd.Series, measured: pd.DataFrame, best_id: str | None, config:
     strategy = str(row.get("strategy") or "")
     from_list = " (from your candidate list)" if strategy.endswith("+candidates") else ""
     strategy = strategy.removesuffix("+candidates")
+    if strategy in DESIGN_PURPOSES:
+        return DESIGN_PURPOSES[strategy] + from_list
     if strategy == "initial_design" or measured.empty:
         return "spreads the first recipes over the whole range (no model yet)" + from_list
     untried = _untried(row, measured, config)
@@ -103,6 +113,8 @@ def purpose(row: pd.Series, measured: pd.DataFrame, best_id: str | None, config:
             return f"{lead}near the best recipe {best_id}{from_list}"
     if strategy == "best_guess":
         return "the model's best guess" + from_list
+    if strategy == "explore_untried":
+        return "tries a label or level that few experiments have used" + from_list
     distances = np.array([recipe_distance(frame, measured.iloc[i], config)[0] for i in range(len(measured))])
     nearest = ids[int(np.argmin(np.nan_to_num(distances, nan=np.inf)))]  # (a recipe with a blank value: far)
     unsure = [o for o in config.outcome_names if _unsure(row, measured, o)]

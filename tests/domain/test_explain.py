@@ -59,3 +59,13 @@ def test_purposes_in_words() -> None:
     assert purpose(pd.Series({**BASE, "strategy": "initial_design"}), measured, None, CONFIG).startswith("spreads")
     guess = pd.Series({**BASE, "strategy": "best_guess"})
     assert purpose(guess, measured, "E0002", CONFIG) == "the model's best guess, near the best recipe E0002"
+
+
+def test_classical_designs_and_the_control_recipe_say_so() -> None:
+    measured = _measured()
+    assert purpose(pd.Series({**BASE, "strategy": "control"}), measured, "E0002", CONFIG) == (
+        "the control recipe, repeated in every batch to catch drift")
+    assert purpose(pd.Series({**BASE, "strategy": "screening"}), measured, None, CONFIG).startswith(
+        "part of a two-level screening design")
+    assert purpose(pd.Series({**BASE, "strategy": "latin_hypercube"}), measured, None, CONFIG).startswith(
+        "part of a Latin hypercube design")
