@@ -118,8 +118,9 @@ class CampaignHandle:
             logger.exception("warming campaign %r failed", self.campaign.name)
 
     def warm_in_background(self) -> threading.Thread:
-        """:meth:`warm` in a daemon thread (the page that started it does not wait)."""
-        thread = threading.Thread(target=self.warm, name=f"doe-warm-{self.campaign.name}", daemon=True)
+        """:meth:`warm` in a background thread (the page that started it does not wait)."""
+        # not a daemon: the interpreter waits for a fit to end rather than abort inside torch at exit
+        thread = threading.Thread(target=self.warm, name=f"doe-warm-{self.campaign.name}", daemon=False)
         thread.start()
         return thread
 
