@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from doe.domain import ranking
+from doe.domain import exports, ranking
 from doe.domain.batches import (
     carried_columns,
     finished_cells,
@@ -38,7 +38,6 @@ from doe.domain.batches import (
     training_table,
 )
 from doe.domain.config import CampaignConfig
-from doe.domain.exports import export_view
 from doe.domain.planning import plan_record
 from doe.domain.records import PENDING_STATUSES, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
@@ -574,7 +573,7 @@ class Campaign:
 
         config = self.config
         table = (cells_table(self.history(), self.measurements(), config.outcome_names, config.parameter_names)
-                 if cells else export_view(self.history(), self.measurements(), config))
+                 if cells else exports.export_view(self.history(), self.measurements(), config))
         write_table(table, target, file_format=file_format, units=config.units)
 
     def __repr__(self) -> str:
