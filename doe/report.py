@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from doe.domain.diagnostics import model_trust
 from doe.domain.display import format_number
+from doe.domain.explain import prediction_text, purpose
 from doe.domain.records import PENDING_STATUSES
 from doe.domain.table import ID_COLUMN
 from doe.errors import DoeError, ProposalError
@@ -37,8 +39,6 @@ if TYPE_CHECKING:
     from doe.campaign import Campaign
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
-MIN_TRUST_EXPERIMENTS = 5
-"""Completed experiments needed before the report judges the model's predictions."""
 
 
 def _e(value: Any) -> str:
@@ -62,42 +62,6 @@ def _by_experiment(frame: pd.DataFrame) -> pd.DataFrame:
     shown = frame.set_index(ID_COLUMN).T.reset_index().rename(columns={"index": "experiment"})
     shown.columns = [str(c) for c in shown.columns]
     return shown
-
-
-def model_trust(cross_validation: pd.DataFrame) -> pd.DataFrame:
-    """Leave-one-out R² and RMSE per outcome, with a sentence an engineer can act on.
-
-    ``cross_validation``: :meth:`doe.Campaign.cross_validate` rows.
-    """
-    rows = []
-    for outcome, group in cross_validation.groupby("outcome", sort=False):
-        measured = group["measured"].to_numpy(float)
-        predicted = group["predicted_mean"].to_numpy(float)
-        rmse = float(np.sqrt(np.mean((measured - predicted) ** 2)))
-        spread = float(np.sum((measured - measured.mean()) ** 2))
-        r2 = float(1 - np.sum((measured - predicted) ** 2) / spread) if spread > 0 else math.nan
-        if len(group) < MIN_TRUST_EXPERIMENTS:
-            verdict, r2 = f"too few experiments ({len(group)}) to judge the model", math.nan
-        elif not r2 > 0:
-            verdict = "still exploring: the model does not yet predict better than the average"
-        elif r2 < 0.5:
-            verdict = "rough: the model sees the main trends only"
-        else:
-            verdict = "good: the model predicts left-out experiments well"
-        rows.append({"outcome": outcome, "experiments": len(group), "r2": r2, "rmse": rmse, "verdict": verdict})
-    return pd.DataFrame(rows, columns=["outcome", "experiments", "r2", "rmse", "verdict"])
-
-
-def _why(row: pd.Series) -> str:
-    strategy = str(row.get("strategy") or "")
-    return {
-        "initial_design": "fills the space before the model is trusted",
-        "best_guess": "the model's best guess, near the best recipe measured",
-        "control": "the control recipe, repeated to catch drift between batches",
-        "latin_hypercube": "part of a Latin hypercube design",
-        "screening": "part of a two-level screening design",
-        "explore_untried": "tries a label or level not tried yet",
-    }.get(strategy.split("+")[0], "expected to improve on the best so far (model-based)")
 
 
 def campaign_report(campaign: Campaign) -> str:
@@ -137,7 +101,7 @@ def campaign_report(campaign: Campaign) -> str:
 
     parts.append("<h2>Can the model be trusted?</h2>")
     try:
-        trust = model_trust(campaign.cross_validate())
+        trust = model_trust(campaign.cross_validate(), config)
     except ProposalError as err:
         trust = pd.DataFrame()
         parts.append(f"<p>{_e(err)}</p>")
@@ -147,6 +111,7 @@ def campaign_report(campaign: Campaign) -> str:
 
     parts.append("<h2>Next batch</h2>")
     pending = history[history["status"].isin(PENDING_STATUSES)]
+    best_id = str(best[ID_COLUMN].iloc[0]) if len(best) else None
     if pending.empty:
         parts.append("<p>Nothing proposed or running.</p>")
     else:
@@ -154,13 +119,13 @@ def campaign_report(campaign: Campaign) -> str:
         for _, row in pending.iterrows():
             predictions = row.get("predictions") or {}
             predicted = "; ".join(
-                f"{o} {format_number(predictions[f'{o}_mean'])} ± {format_number(predictions.get(f'{o}_sd'))}"
+                f"{o} {prediction_text(predictions[f'{o}_mean'], predictions.get(f'{o}_sd'), config.unit_of(o))}"
                 for o in config.objective_names if predictions.get(f"{o}_mean") is not None)
             chance = predictions.get("probability_feasible")
             rows.append({ID_COLUMN: row[ID_COLUMN], "status": row["status"], "batch": row["batch_id"],
                          **{p: row[p] for p in config.parameter_names}, "predicted at proposal": predicted,
                          "chance it works and meets the constraints": "" if chance is None else f"{chance:.0%}",
-                         "why": _why(pd.Series(predictions))})
+                         "why": purpose(pd.Series({**row.to_dict(), **predictions}), completed, best_id, config)})
         parts.append(_table(_by_experiment(pd.DataFrame(rows))))
 
     parts.append("<h2>Every measurement behind these numbers</h2>")
@@ -218,4 +183,4 @@ def write_report(campaign: Campaign, path: str | Path) -> Path:
     return path
 
 
-__all__ = ["campaign_report", "chromium_binary", "model_trust", "write_report"]
+__all__ = ["campaign_report", "chromium_binary", "write_report"]
