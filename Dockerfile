@@ -10,7 +10,7 @@
 #
 # The install follows the README: a virtual environment, torch==2.13.0 first (the CPU build),
 # then the package itself (non-editable) with the instrument-file readers, here also with the
-# PostgreSQL driver.
+# PostgreSQL driver and the job queue of `doe worker` (procrastinate).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -23,7 +23,7 @@ RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" torch==2.13.0
 COPY pyproject.toml README.md ./
 COPY doe ./doe
-RUN /opt/venv/bin/pip install --no-cache-dir ".[instruments,postgres]"
+RUN /opt/venv/bin/pip install --no-cache-dir ".[instruments,postgres,workers]"
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \

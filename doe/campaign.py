@@ -17,6 +17,7 @@ SQLite file, and any SQLAlchemy URL (``postgresql+psycopg://...``) a server.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import logging
 import os
@@ -27,32 +28,36 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from doe.domain import ranking
+from doe.domain import exports, ranking
 from doe.domain.batches import (
-    batch_seed,
     carried_columns,
     finished_cells,
     history_table,
-    pending_recipes,
-    proposed_experiments,
+    request_batch,
     training_digest,
     training_table,
 )
 from doe.domain.config import CampaignConfig
 from doe.domain.planning import plan_record
-from doe.domain.records import (
-    PENDING_STATUSES,
-    RecordReport,
-    StatusChange,
-)
+from doe.domain.records import PENDING_STATUSES, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import cells_table
 from doe.domain.requests import require_table, validate_candidates, validate_fixed
 from doe.domain.table import ID_COLUMN, validate_experiments
+from doe.domain.transfer import source_training, sources_digest
 from doe.domain.values import is_integer
-from doe.errors import CellProblem, ConfigError, DataError, ProposalError, StorageError, shorten
+from doe.errors import (
+    CellProblem,
+    ConcurrentChangeError,
+    ConfigError,
+    DataError,
+    ProposalError,
+    StorageError,
+    shorten,
+)
 from doe.storage import open_store
 from doe.templates import resolve_config
+from doe.workers import suggest_on_worker
 
 if TYPE_CHECKING:
     from doe.engine import EngineSettings, Surrogates
@@ -62,6 +67,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 1_000
+SUGGEST_ATTEMPTS = 5
+"""Times a batch is computed again when the campaign changed while it was computed."""
 
 
 def default_actor() -> str:
@@ -100,6 +107,7 @@ class Campaign:
         actor: str | None = None,
         device: Literal["auto", "cpu", "cuda"] = "auto",
         settings: EngineSettings | None = None,
+        learn_from: Sequence[str] | None = None,
     ) -> Campaign:
         """Create a new campaign from a mapping, a YAML path or a template name.
 
@@ -110,21 +118,25 @@ class Campaign:
             actor: who creates it (default: ``DOE_ACTOR`` or the login name).
             device: ``"auto"`` (CUDA when torch sees it), ``"cpu"`` or ``"cuda"``.
             settings: engine settings (restarts, raw samples, ...), default tuned values.
+            learn_from: earlier campaigns in this store that inform the model (:meth:`transfer_report`).
 
         Raises:
             ConfigError: the configuration is invalid (every problem listed).
-            StorageError: a campaign of that name exists already in the store.
+            StorageError: a campaign of that name exists already, or a ``learn_from`` one does not.
         """
         validated = resolve_config(config)
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = name
+        if learn_from is not None:
+            changes["learn_from"] = list(learn_from)
         if validated.seed is None:
             # Record a seed so that every suggestion of this campaign can be reproduced.
             changes["seed"] = int(np.random.default_rng().integers(0, 2**31 - 1))
         if changes:
             validated = validated.replace(**changes)
         store = open_store(storage)
+        [store.load_config(source) for source in validated.learn_from]  # StorageError: names that exist
         who = actor or default_actor()
         store.create_campaign(validated, who)
         logger.info("created campaign %r in %s", validated.name, store.url)
@@ -225,10 +237,8 @@ class Campaign:
         completed and failed experiments as imported history)."""
         target_storage = storage if storage is not None else self._store.url
         other = Campaign.from_config(self.config.replace(name=new_name), storage=target_storage, actor=self.actor)
-        if with_history:
-            table = finished_cells(self.history(), self.measurements(), self.config)
-            if len(table):
-                other.record(table)
+        if with_history and len(table := finished_cells(self.history(), self.measurements(), self.config)):
+            other.record(table)
         return other
 
     # ------------------------------------------------------------------ reading
@@ -279,14 +289,15 @@ class Campaign:
         from doe.engine import Surrogates
 
         training = self._training_table() if training is None else training
-        digest = training_digest(training, self.config)
+        sources = {n: source_training(self.config, self._store.load_config(n)[0], self._store.experiments(n))
+                   for n in self.config.learn_from}
+        digest = training_digest(training, self.config, sources_digest(sources))
         model = self._model_cache.get(digest)
         if model is None:
             if len(training) == 0:
                 raise ProposalError(f"campaign {self._name!r} has no finished experiment yet: record results (or "
                                     "ask suggest() for an initial design) before asking for predictions")
-            model = Surrogates(self.config, self.settings).fit(  # warm-started from the previous data's fit
-                training.reset_index(drop=True), seed=self.seed, previous=next(iter(self._model_cache.values()), None))
+            model = Surrogates(self.config, self.settings).fit(training.reset_index(drop=True), self.seed, sources, previous=next(iter(self._model_cache.values()), None))
             self._model_cache = {digest: model}  # keep one: the latest data
         return model
 
@@ -307,6 +318,10 @@ class Campaign:
         result.insert(0, ID_COLUMN, ids[result["experiment_index"].to_numpy()])
         return result.drop(columns=["experiment_index"])
 
+    def transfer_report(self) -> pd.DataFrame:
+        """Which ``learn_from`` campaigns inform which outcome, and how (:func:`doe.engine.transfer.transfer_table`)."""
+        return self._surrogates().transfer_report()
+
     def feature_importance(self) -> pd.DataFrame:
         """Relative importance of each parameter for each modelled outcome (columns sum to 1)."""
         return self._surrogates().feature_importance()
@@ -316,8 +331,10 @@ class Campaign:
         return carried_columns(table, self.config)
 
     def suggest(self, n: int = 1, fixed: dict[str, Any] | None = None, candidates: pd.DataFrame | None = None,
-                design: Literal["model", "latin_hypercube", "screening"] = "model") -> pd.DataFrame:
-        """Propose the next ``n`` experiments and store them as ``proposed``.
+                design: Literal["model", "latin_hypercube", "screening"] = "model",
+                request_id: str | None = None) -> pd.DataFrame:
+        """Propose the next ``n`` experiments and store them as ``proposed`` (computed by a live
+        ``doe worker`` on PostgreSQL while this call waits: :mod:`doe.workers`).
 
         Args:
             n: batch size (e.g. the furnace's capacity).
@@ -327,15 +344,13 @@ class Campaign:
             design: ``"model"`` (a space-filling start, then the model), or a classical
                 ``"latin_hypercube"`` or ``"screening"`` design (:mod:`doe.engine.classic`).
                 The configuration's ``control_recipe`` is the last row of a batch of two or more.
+            request_id: stored with the batch; a second call with it returns that batch.
 
         Returns:
             One row per experiment: ``experiment_id``, one column per parameter, the predicted
             ``<outcome>_mean`` and ``<outcome>_sd`` of each outcome, ``probability_feasible``,
             ``acquisition_value``, ``strategy`` and ``batch_id``.
         """
-        from doe.engine import propose
-        from doe.version import __version__
-
         if not is_integer(n) or not 1 <= n <= MAX_BATCH:
             raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, got {shorten(n)}")
         require_table("candidates", candidates, optional=True)
@@ -344,38 +359,30 @@ class Campaign:
         fixed_clean = validate_fixed(fixed, config)
         candidates_clean = (None if candidates is None else
                             validate_candidates(candidates, config, fixed_clean, self._ignorable(candidates)))
+        if request_id is None:  # a caller, not a worker: a live worker computes it, if there is one
+            request_id = suggest_on_worker(self.storage_url, self._name, n, actor=self.actor, fixed=fixed_clean,
+                                           candidates=candidates_clean, settings=self._settings, design=design)
+        if request_id is not None and (done := request_batch(self._experiments(), request_id, config)) is not None:
+            return done
+        from doe.engine.batch import next_batch
 
-        history = self.history()
-        training = self._training_table(history)
-        pending = pending_recipes(history, config)
-        batch_index = len(history["batch_id"].dropna().unique()) + 1
-        seed = batch_seed(self.seed, batch_index)
-        surrogates = None
-        if len(training) > 0:
+        for attempt in range(SUGGEST_ATTEMPTS):  # optimistic: recomputed when someone wrote meanwhile
+            revision = self.revision()
+            recipes, new, strategy = next_batch(
+                config, self.history(), n, campaign_seed=self.seed, config_version=self.config_version,
+                settings=self.settings, fit=self._surrogates, fixed=fixed_clean, candidates=candidates_clean,
+                design=design, request_id=request_id)
             try:
-                surrogates = self._surrogates(training)
-            except ProposalError:
-                surrogates = None
-        proposal = propose(
-            config,
-            training.reset_index(drop=True),
-            n,
-            pending=pending if len(pending) else None,
-            fixed=fixed_clean or None,
-            candidates=candidates_clean,
-            seed=seed,
-            settings=self.settings,
-            surrogates=surrogates,
-            design=design,
-        )
-        recipes = proposal.recipes.reset_index(drop=True)
-        batch_id = f"B{batch_index:04d}"
-        new = proposed_experiments(recipes, config, config_version=self.config_version, batch_id=batch_id,
-                                   seed=seed, model_settings=proposal.model_settings, package_version=__version__)
-        report = self._store.write(self._name, actor=self.actor, new_experiments=new, audit_action="suggest")
+                report = self._store.write(self._name, actor=self.actor, new_experiments=new, audit_action="suggest",
+                                           expect_revision=revision)
+                break
+            except ConcurrentChangeError:
+                if attempt == SUGGEST_ATTEMPTS - 1:
+                    raise
+        batch_id = str(new[0].batch_id)
         recipes.insert(0, ID_COLUMN, report.experiment_ids)
         recipes["batch_id"] = batch_id
-        logger.info("campaign %r: proposed %s (%s)", self._name, report.experiment_ids, proposal.strategy)
+        logger.info("campaign %r: proposed %s (%s)", self._name, report.experiment_ids, strategy)
         return recipes
 
     def accept(self, experiment_ids: Iterable[str] | None = None) -> list[str]:
@@ -385,10 +392,9 @@ class Campaign:
             ids = history.loc[history["status"] == "proposed", ID_COLUMN].tolist()
         else:
             ids = [str(i) for i in experiment_ids]
-        if not ids:
-            return []
-        self._store.write(self._name, actor=self.actor,
-                          status_changes=[StatusChange(i, "running") for i in ids], audit_action="accept")
+        if ids:
+            self._store.write(self._name, actor=self.actor,
+                              status_changes=[StatusChange(i, "running") for i in ids], audit_action="accept")
         return ids
 
     def fail(self, experiment_ids: Iterable[str], reason: str) -> None:
@@ -567,7 +573,7 @@ class Campaign:
 
         config = self.config
         table = (cells_table(self.history(), self.measurements(), config.outcome_names, config.parameter_names)
-                 if cells else self.history())
+                 if cells else exports.export_view(self.history(), self.measurements(), config))
         write_table(table, target, file_format=file_format, units=config.units)
 
     def __repr__(self) -> str:
@@ -587,10 +593,8 @@ def ensure_demo_campaign(storage: str | None = None, name: str = "hfo2-ncm85-dem
     (bare and 0.83 wt% HfO2, 400 C, 2 h, O2) as history if it does not exist yet."""
     from doe.datasets import load_recipes
 
-    try:
+    with contextlib.suppress(StorageError):
         return Campaign.load(name, storage=storage)
-    except StorageError:
-        pass
     campaign = Campaign.from_config("hfo2-ncm85", storage=storage, name=name, actor="doe-demo")
     campaign.record(load_recipes())
     return campaign

@@ -96,3 +96,8 @@ class StorageError(DoeError):
 
 class ConflictError(StorageError):
     """A measurement conflicts with one already recorded; nothing was overwritten."""
+
+
+class ConcurrentChangeError(StorageError):
+    """The campaign changed after the data a write was computed from was read (someone else
+    wrote meanwhile); nothing was written."""

@@ -507,6 +507,7 @@ def write_table(
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         prepared.to_excel(writer, index=False, sheet_name="experiments")
         sheet = writer.sheets["experiments"]
+        sheet.freeze_panes = "A2"  # the header row stays in view while scrolling
         for j, column in enumerate(table.columns, start=1):
             if str(column) in decimals:
                 places = decimals[str(column)]

@@ -25,9 +25,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("doe.errors", "doe.paths", "doe.version"),  # leaves: import nothing from doe
     ("doe.domain",),
     ("doe.templates",),  # names of configurations: the domain knows none of them
-    ("doe.engine", "doe.storage", "doe.io", "doe.plots", "doe.simulate", "doe.datasets", "doe.instruments"),
+    ("doe.engine", "doe.storage", "doe.io", "doe.plots", "doe.simulate", "doe.datasets", "doe.instruments",
+     "doe.workers"),  # workers: the suggestion queue (procrastinate); the campaign defers to it
     ("doe.campaign", "doe.auth"),  # auth: accounts and sign-in, beside the campaign
-    ("doe.executors",),
+    ("doe.executors", "doe.report"),
     ("doe.runner",),
     ("doe.ui", "doe.cli"),
     ("doe", "app"),  # the public API (doe/__init__.py) and the Streamlit entry
@@ -35,7 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 FRAMEWORKS = {"torch": "doe.engine", "botorch": "doe.engine", "gpytorch": "doe.engine",
               "linear_operator": "doe.engine", "sqlalchemy": "doe.storage", "alembic": "doe.storage",
               "streamlit": "doe.ui", "galvani": "doe.instruments", "NewareNDA": "doe.instruments",
-              "impedance": "doe.instruments"}
+              "impedance": "doe.instruments", "procrastinate": "doe.workers"}
 FRAMEWORK_EXTRA = {"streamlit": {"app"}}
 
 
@@ -179,6 +180,6 @@ def test_frameworks_are_imported_only_in_their_layer() -> None:
 
 def test_importing_doe_and_its_domain_loads_no_heavy_framework() -> None:
     code = ("import sys, doe, doe.domain, doe.templates, doe.errors; "
-            "print(sorted(m for m in ('torch', 'botorch', 'gpytorch', 'sqlalchemy', 'streamlit') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'botorch', 'gpytorch', 'sqlalchemy', 'streamlit', 'procrastinate') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -134,9 +134,17 @@ def test_an_exported_history_imports_into_a_fresh_clone(campaign: Campaign, tmp_
         sheet = openpyxl.load_workbook(path).active
         texts = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
         assert "'=1+1" in texts and "=1+1" not in texts and cells
+        assert "'=HYPERLINK(1)" in texts  # the note travels with the export
+        assert sheet.freeze_panes == "A2"  # the header row stays in view
+        exported = pd.read_excel(path, dtype=str)
     else:
         text = path.read_bytes().decode("utf-8-sig")
         assert "'=1+1" in text and ",=1+1" not in text
+        assert "'=HYPERLINK(1)" in text
+        exported = pd.read_csv(path, dtype=str, keep_default_na=False)
+    reasons = dict(zip(exported["experiment_id"], exported["ranking_note"].fillna(""), strict=True))
+    assert reasons == {"E0001": "capacity_retention_pct not measured", "E0002": "failed run",
+                       "E0003": "first_cycle_ce_pct not measured"}
     clone = Campaign.from_config(config, storage=campaign.storage_url, name="clone", actor="alice")
     clone.import_table(path)
     keep = ["experiment_id", "status", *CONFIG.parameter_names, *CONFIG.outcome_names, "failure_reason"]

@@ -74,8 +74,9 @@ def test_dockerfile_installs_the_same_packages_in_the_same_order_as_the_readme()
     runs = "\n".join(_dockerfile_runs())
     assert "python3 -m venv /opt/venv" in runs
     assert "-e " not in runs and "--editable" not in runs, "the image installs the package, not a checkout"
-    assert '".[instruments,postgres]"' in runs, ("the image has the instrument-file readers of the README's "
-                                                 "install and the PostgreSQL driver for DOE_DATABASE_URL")
+    assert '".[instruments,postgres,workers]"' in runs, (
+        "the image has the instrument-file readers of the README's install, the PostgreSQL driver for "
+        "DOE_DATABASE_URL and the job queue of doe worker")
 
 
 def test_dockerfile_runs_the_app_as_a_non_root_user_with_data_in_a_volume() -> None:
@@ -100,21 +101,53 @@ def test_the_image_gets_what_pip_install_needs() -> None:
     assert ".venv" in ignored and ".git" in ignored
 
 
-def test_compose_runs_the_app_on_postgres_15() -> None:
+def test_compose_runs_two_app_replicas_behind_one_port_and_a_worker_on_postgres_15() -> None:
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     services = compose["services"]
-    assert set(services) == {"app", "db"}
-    db, app = services["db"], services["app"]
+    assert set(services) == {"db", "app-1", "app-2", "worker", "proxy"}
+    db = services["db"]
     assert db["image"] == "postgres:15"
     assert db["environment"] == {"POSTGRES_USER": "doe", "POSTGRES_PASSWORD": "doe", "POSTGRES_DB": "doe"}
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
     volume = db["volumes"][0].split(":")[0]
     assert volume in compose["volumes"]
-    assert app["build"] == "."
-    assert app["environment"]["DOE_DATABASE_URL"] == "postgresql+psycopg://doe:doe@db:5432/doe"
-    assert app["depends_on"]["db"]["condition"] == "service_healthy"
-    assert "8501:8501" in app["ports"]
-    # login stays on: the image's command (doe app --host 0.0.0.0) is not overridden to open it
-    assert "command" not in app and "entrypoint" not in app
+    apps = [services["app-1"], services["app-2"]]
+    for service in [*apps, services["worker"]]:
+        assert service["build"] == "."
+        assert service["environment"]["DOE_DATABASE_URL"] == "postgresql+psycopg://doe:doe@db:5432/doe"
+        assert service["depends_on"]["db"]["condition"] == "service_healthy"
+    for app in apps:
+        # login stays on: the image's command (doe app --host 0.0.0.0) is not overridden to open it
+        assert "command" not in app and "entrypoint" not in app
+        assert "ports" not in app and app["expose"] == ["8501"]  # reached through the proxy only
     assert "--allow-open-server" not in (ROOT / "compose.yaml").read_text()
     assert "--allow-open-server" not in DOCKERFILE.read_text()
+
+
+def test_compose_worker_runs_the_doe_worker_command() -> None:
+    from doe.cli import cli
+
+    worker = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["worker"]
+    command = worker["command"]
+    assert command[:2] == ["doe", "worker"] and "worker" in cli.commands
+    assert set(command[2:]) <= {p.opts[0] for p in cli.commands["worker"].params} | {
+        o for p in cli.commands["worker"].params for o in p.opts}
+
+
+def test_compose_proxy_balances_the_replicas_on_one_port_with_websockets() -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    proxy = compose["services"]["proxy"]
+    assert proxy["ports"] == ["8501:80"]
+    assert {name for name, c in proxy["depends_on"].items() if c["condition"] == "service_healthy"} == {
+        "app-1", "app-2"}
+    (mount,) = proxy["configs"]
+    assert mount["target"] == "/etc/nginx/conf.d/default.conf"
+    # compose turns $$ into $ in inline configs
+    config = compose["configs"][mount["source"]]["content"].replace("$$", "$")
+    upstream = re.search(r"upstream (\w+) \{(.*?)\}", config, flags=re.S)
+    assert upstream is not None
+    assert sorted(re.findall(r"server ([\w-]+):8501;", upstream.group(2))) == ["app-1", "app-2"]
+    assert "ip_hash;" in upstream.group(2)  # a Streamlit session's HTTP requests reach its replica
+    assert f"proxy_pass http://{upstream.group(1)};" in config
+    assert "proxy_set_header Upgrade $http_upgrade;" in config  # Streamlit talks over a WebSocket
+    assert "proxy_http_version 1.1;" in config

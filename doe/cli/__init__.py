@@ -7,6 +7,7 @@
     doe record results.csv
     doe status
     doe run --simulate --budget 30
+    doe worker --db postgresql+psycopg://...   # computes suggestions queued on PostgreSQL
 
 Every command takes ``--db URL`` (default: ``DOE_DATABASE_URL`` or the SQLite file in the
 data folder), ``--actor NAME`` and ``-v``. Errors a user can cause are printed to stderr
@@ -15,10 +16,10 @@ without a traceback and end with a non-zero exit code.
 
 from __future__ import annotations
 
-from doe.cli import admin, campaigns, run, serve
+from doe.cli import admin, campaigns, run, serve, worker
 from doe.cli.common import cli
 
-COMMAND_MODULES = (campaigns, run, admin, serve)
+COMMAND_MODULES = (campaigns, run, admin, serve, worker)
 """The modules whose commands register on :data:`cli` when imported."""
 
 

@@ -32,8 +32,11 @@ from doe.errors import DoeError
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A campaign configuration YAML file (instead of a template).")
 @click.option("--name", default=None, help="Store the campaign under this name [default: the config's name].")
+@click.option("--learn-from", "learn_from", multiple=True, metavar="CAMPAIGN",
+              help="An earlier campaign in the same database whose results inform the model (repeatable).")
 @common_options
-def init(template: str | None, config_path: Path | None, name: str | None, env: Env) -> None:
+def init(template: str | None, config_path: Path | None, name: str | None, learn_from: tuple[str, ...],
+         env: Env) -> None:
     """Create a campaign from a template or a configuration file."""
     from doe.campaign import Campaign
 
@@ -42,13 +45,16 @@ def init(template: str | None, config_path: Path | None, name: str | None, env: 
     if config_path is not None and not config_path.is_file():
         raise DoeError(f"--config: no file {str(config_path)!r}")
     source: str | Path = config_path if config_path is not None else (template or SIM_TEMPLATE)
-    campaign = Campaign.from_config(source, storage=env.db, name=name, actor=env.actor)
+    campaign = Campaign.from_config(source, storage=env.db, name=name, actor=env.actor,
+                                    learn_from=list(learn_from) if learn_from else None)
     config = campaign.config
     click.echo(f"created campaign {campaign.name!r} in {campaign.storage_url}")
     objectives = ", ".join(f"{o.name} ({o.goal_text()})" for o in config.objectives)
     click.echo(f"  {len(config.parameters)} parameters, objectives: {objectives}")
     if len(config.objectives) > 1:
         click.echo(f"  objective mode: {config.objective_mode} (best recipes {ranking_text(config)})")
+    if config.learn_from:
+        click.echo(f"  learns from: {', '.join(config.learn_from)} (see `doe status`)")
     click.echo("next: doe suggest -n 3 --out runsheet.csv")
 
 
@@ -213,6 +219,14 @@ def status(campaign_name: str | None, env: Env) -> None:
     else:
         click.echo(f"best: {best[ID_COLUMN].iloc[0]} ({ranking_text(config)})")
         click.echo(recipes_text(best.head(1), config, outcomes=True))
+    if config.learn_from:
+        from doe.domain.transfer import informed_by_text
+
+        try:
+            report = campaign.transfer_report()
+        except DoeError:  # no finished experiment yet
+            report = None
+        click.echo(informed_by_text(config.learn_from, report))
     pending = campaign.pending()
     if pending.empty:
         click.echo("pending: none")
@@ -255,3 +269,20 @@ def export(campaign_name: str | None, out: Path, cells: bool, env: Env) -> None:
         else:
             campaign.export_table(out, cells=cells)
     click.echo(f"campaign {campaign.name!r} exported to {out}")
+
+
+@cli.command()
+@campaign_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Target file: .html (opens anywhere, no network needed) or .pdf (printed by Chromium).")
+@common_options
+def report(campaign_name: str | None, out: Path, env: Env) -> None:
+    """The campaign report for the lab meeting: progress, best recipes, Pareto front, the
+    model's trust, the next batch with its reasons, and every measurement behind them."""
+    from doe.report import write_report
+
+    check_out_path("--out", out, (".html", ".pdf"))
+    campaign = env.campaign(campaign_name)
+    with writing("--out", out):
+        write_report(campaign, out)
+    click.echo(f"campaign {campaign.name!r}: report written to {out}")

@@ -11,6 +11,13 @@ import click
 from doe.cli.common import Env, cli, common_options, engine_option, engine_settings, masked
 from doe.errors import DoeError
 
+STREAMLIT_OPTIONS: tuple[str, ...] = (
+    "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    # a lab tool, not a Streamlit development session: no "Deploy" button, no developer menu
+    "--client.toolbarMode", "viewer",
+)
+"""Options of every ``streamlit run`` that serves the app (the browser tests start it with them too)."""
+
 
 # ---------------------------------------------------------------------- app
 @cli.command()
@@ -56,10 +63,10 @@ def app(host: str, port: int, allow_open_server: bool, engine_overrides: tuple[s
     from doe.campaign import ensure_demo_campaign
 
     ensure_demo_campaign(env.db)
+    prepare_job_queue(env.db)
     if env.actor:
         os.environ["DOE_ACTOR"] = env.actor
-    args = [sys.executable, "-m", "streamlit", "run", str(entry),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    args = [sys.executable, "-m", "streamlit", "run", str(entry), *STREAMLIT_OPTIONS,
             "--server.address", host, "--server.port", str(port)]
     if oidc is not None:
         secrets_path = serving.write_secrets(oidc, data_home() / "run" / f"secrets-{port}.toml")
@@ -70,3 +77,12 @@ def app(host: str, port: int, allow_open_server: bool, engine_overrides: tuple[s
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, args)
+
+
+def prepare_job_queue(db: str) -> None:
+    """On PostgreSQL with procrastinate installed, create the job queue's tables if missing, so
+    the app can queue suggestions for ``doe worker`` processes started later."""
+    from doe.workers import ensure_schema, is_postgres, queue_installed
+
+    if is_postgres(db) and queue_installed():
+        ensure_schema(db)

@@ -107,7 +107,26 @@ def proposed_experiments(recipes: pd.DataFrame, config: CampaignConfig, *, confi
     return new
 
 
-__all__ = ["HISTORY_META", "batch_seed", "carried_columns", "finished_cells", "history_table", "pending_recipes", "proposed_experiments", "training_digest",
+def request_batch(experiments: pd.DataFrame, request_id: str, config: CampaignConfig) -> pd.DataFrame | None:
+    """The batch a suggestion request already wrote (its id is in the rows' ``model_settings``),
+    as :meth:`doe.Campaign.suggest` returns a batch; None if the request wrote nothing."""
+    if experiments.empty or "model_settings" not in experiments.columns:
+        return None
+    mine = experiments[[isinstance(s, Mapping) and s.get("request_id") == request_id
+                        for s in experiments["model_settings"]]]
+    if mine.empty:
+        return None
+    predictions = pd.DataFrame([dict(p) if isinstance(p, Mapping) else {} for p in mine["predictions"]])
+    columns = [*(f"{o}_{s}" for o in config.outcome_names for s in ("mean", "sd")),
+               "probability_feasible", "acquisition_value", "strategy"]  # the engine's order
+    batch = mine[[ID_COLUMN, *config.parameter_names]].reset_index(drop=True)
+    for column in columns:
+        batch[column] = predictions[column] if column in predictions.columns else np.nan
+    batch["batch_id"] = mine["batch_id"].to_numpy()
+    return batch
+
+
+__all__ = ["HISTORY_META", "batch_seed", "carried_columns", "finished_cells", "history_table", "pending_recipes", "proposed_experiments", "request_batch", "training_digest",
            "training_table"]
 
 
@@ -127,7 +146,8 @@ def finished_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: Ca
     return table
 
 
-def training_digest(training: pd.DataFrame, config: CampaignConfig) -> str:
-    """A fingerprint of the training data and the configuration (the fitted models' cache key)."""
+def training_digest(training: pd.DataFrame, config: CampaignConfig, extra: bytes = b"") -> str:
+    """A fingerprint of the training data and the configuration (the fitted models' cache key);
+    ``extra``: more bytes that the models depend on (the source campaigns' rows)."""
     return hashlib.sha256(pd.util.hash_pandas_object(training, index=True).to_numpy().tobytes()
-                          + config.to_yaml().encode()).hexdigest()
+                          + config.to_yaml().encode() + extra).hexdigest()

@@ -16,6 +16,8 @@ Contract (other tools rely on these exact keys)::
      "control_recipe"?: "reference" | {parameter: value, ...},   # made again in every batch
      "impedance"?: {"circuit": str,             # impedance.py notation, e.g. "R0-p(R1,CPE1)-Wo1"
                     "resistances"?: {outcome name: circuit parameter, ...}},
+     "learn_from"?: [campaign name, ...],      # earlier campaigns in the same store whose
+                                               # data inform the model (multi-task GP)
      "seed"?: int,
      "description"?: str}
 
@@ -48,7 +50,7 @@ from doe.errors import ConfigError, shorten, shorten_text
 
 _PARAMETER = TypeAdapter(Parameter)
 _TOP_KEYS = {"name", "parameters", "objectives", "objective_mode", "outcomes", "constraints", "batch_shared",
-             "control_recipe", "impedance", "seed", "description"}
+             "control_recipe", "impedance", "learn_from", "seed", "description"}
 OBJECTIVE_MODES: tuple[ObjectiveMode, ...] = ("pareto", "weighted")
 MAX_SEED = 2**31 - 1
 T = TypeVar("T")
@@ -118,6 +120,9 @@ class CampaignConfig(BaseModel):
     """A recipe made again in every suggested batch of two or more (the last row), to catch
     drift between batches; ``"reference"`` in the configuration takes the parameters'
     ``reference`` values (the published recipe)."""
+    learn_from: tuple[str, ...] = ()
+    """Names of earlier campaigns in the same store whose finished experiments inform the
+    model of this one (see :mod:`doe.engine.transfer`)."""
     seed: int | None = None
     description: str | None = None
 
@@ -213,6 +218,7 @@ class CampaignConfig(BaseModel):
         if raw_impedance is not None:
             problems.extend(impedance_problems(raw_impedance, outcome_list))
 
+        learn_from = _learn_from(data.get("learn_from"), name, problems)
         seed = data.get("seed")
         if seed is not None and (not is_integer(seed) or not 0 <= seed <= MAX_SEED):
             problems.append(f"seed: must be a whole number from 0 to {MAX_SEED}, got {shorten(seed)}")
@@ -240,6 +246,7 @@ class CampaignConfig(BaseModel):
             batch_shared=batch_shared,
             control_recipe=control,
             impedance=ImpedanceSettings.from_dict(raw_impedance, outcome_list) if raw_impedance is not None else None,
+            learn_from=learn_from,
             seed=seed,
             description=description,
         )
@@ -279,6 +286,8 @@ class CampaignConfig(BaseModel):
             data["control_recipe"] = dict(self.control_recipe)
         if self.impedance is not None:
             data["impedance"] = self.impedance.to_dict()
+        if self.learn_from:
+            data["learn_from"] = list(self.learn_from)
         if self.seed is not None:
             data["seed"] = self.seed
         return data
@@ -405,6 +414,27 @@ def _batch_shared(raw: Any, parameter_names: list[str], problems: list[str]) -> 
             "leave at least one parameter to vary within a batch"
         )
     return tuple(raw)
+
+
+def _learn_from(raw: Any, name: Any, problems: list[str]) -> tuple[str, ...]:
+    """Check ``learn_from``: distinct campaign names (not this campaign's own name)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list | tuple) or not all(isinstance(v, str) for v in raw):
+        problems.append(f"learn_from: must be a list of campaign names, got {shorten(raw)}")
+        return ()
+    names = [v.strip() for v in raw]
+    bad = [v for v in names if not v or len(v) > 120 or any(ord(ch) < 32 for ch in v)]
+    if bad:
+        problems.append(f"learn_from: {shorten(bad)}: each name must be 1 to 120 printable characters")
+    if isinstance(name, str) and name.strip() in names:
+        problems.append(f"learn_from: {shorten(name.strip())} is this campaign itself; list earlier campaigns")
+    repeated = sorted({v for v in names if names.count(v) > 1})
+    if repeated:
+        problems.append(f"learn_from: {shorten(repeated)} listed more than once")
+    if len(names) > 20:
+        problems.append(f"learn_from: at most 20 campaigns, got {len(names)}")
+    return tuple(names)
 
 
 def _linear_feasible(parameters: list[Any], constraints: list[LinearConstraint]) -> bool:

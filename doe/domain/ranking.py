@@ -12,24 +12,51 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.objectives import Desirability, Objective
 
+RANKING_NOTE = "ranking_note"
+"""Column of :func:`ranking_notes` (and of the exported history): why a row does not count."""
 
-def feasible_completed(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
-    """Completed experiments with every objective measured that meet the outcome constraints
-    (an unmeasured constrained outcome counts as met) and, with one objective, its threshold
-    (or a set point's tolerance)."""
-    table = history[history["status"] == "completed"]
-    objectives = config.objective_names
-    table = table[table[objectives].notna().all(axis=1)]
+
+def ranking_notes(history: pd.DataFrame, config: CampaignConfig) -> pd.Series:
+    """For each row of ``history``, why it does not count among the best recipes (``""`` when
+    it counts): the one feasibility rule that the best-so-far plot, the Pareto plot, the
+    best-recipes table and the exports share.
+
+    A completed experiment counts when every objective is measured, every outcome constraint
+    is met (an unmeasured constrained outcome counts as met) and, with one objective, its
+    threshold (or a set point's tolerance) is met.
+    """
+    notes = pd.Series("", index=history.index, dtype=object)
+    status = history["status"].astype(str) if "status" in history.columns else pd.Series("completed", history.index)
+    notes[status == "failed"] = "failed run"
+    notes[~status.isin(["completed", "failed"])] = "no result (" + status[~status.isin(["completed", "failed"])] + ")"
+    done = status == "completed"
+    for name in config.objective_names:
+        missing = done & history[name].isna() if name in history.columns else done
+        notes[missing & (notes == "")] = f"{name} not measured"
     for con in config.outcome_constraints:
-        values = table[con.outcome].astype(float)
-        ok = values.isna() | (values <= con.bound if con.operator == "<=" else values >= con.bound)
-        table = table[ok]
+        if con.outcome not in history.columns:
+            continue
+        values = pd.to_numeric(history[con.outcome], errors="coerce")
+        broken = values.notna() & ~(values <= con.bound if con.operator == "<=" else values >= con.bound)
+        for i in history.index[done & broken & (notes == "")]:
+            notes[i] = f"{con.outcome} = {values[i]:g} breaks {con.text()}"
     if len(config.objectives) == 1:
         o = config.objectives[0]
         worst = o.worst_score
-        if worst is not None:
-            table = table[o.score(table[o.name].astype(float).to_numpy()) >= worst]
-    return table.reset_index(drop=True)
+        if worst is not None and o.name in history.columns:
+            values = pd.to_numeric(history[o.name], errors="coerce")
+            below = values.notna() & (pd.Series(o.score(values.to_numpy(dtype=float)), index=history.index) < worst)
+            limit = f"within {o.tolerance:g} of {o.target:g}" if o.goal == "target" else f"threshold {o.threshold:g}"
+            for i in history.index[done & below & (notes == "")]:
+                notes[i] = f"{o.name} = {values[i]:g} misses the {limit}"
+    return notes
+
+
+def feasible_completed(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """Completed experiments that count among the best recipes (:func:`ranking_notes` empty)."""
+    if history.empty:
+        return history.reset_index(drop=True)
+    return history[ranking_notes(history, config) == ""].reset_index(drop=True)
 
 
 def pareto_mask(signed: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ META_COLUMNS = ("failed", "failure_reason", "note")
 EVIDENCE_COLUMN = "evidence_files"
 """History column: the raw files (name and SHA-256 prefix) behind an experiment's current values."""
 EXPORT_ONLY_COLUMNS = ("status", "batch_id", "config_version", "source", "proposed_by", "proposed_at",
-                       EVIDENCE_COLUMN)
+                       EVIDENCE_COLUMN, "ranking_note")
 """Bookkeeping columns of an exported history: ignored when the file is imported again."""
 _TRUE = {"true", "yes", "y", "1", "failed", "x"}
 _FALSE = {"false", "no", "n", "0", ""}

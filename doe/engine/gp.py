@@ -35,6 +35,19 @@ rows. Fitting and factorising are float64; ``dtype=torch.float32`` stores the co
 model in float32 for predictions (the n-sized kernel products, the cost at large n), which
 callers get back in their own dtype.
 
+Transfer (``tasks`` given to :meth:`ExactGP.fit`): rows of earlier campaigns (sources, tasks
+1..S) join the target's rows (task 0) in one multi-task GP, the intrinsic coregionalisation
+model with one correlation per source:
+
+    f_0(x) = g(x),  f_s(x) = rho_s g(x) + sqrt(1 - rho_s^2) h_s(x),   g, h_s ~ GP(0, k)
+    cov(f_s(x), f_t(x')) = B[s, t] k(x, x'),  B[s, s] = 1,  B[0, s] = rho_s,  B[s, t] = rho_s rho_t
+
+``rho_s = 0.99 sigmoid(a_s)`` in [0, 0.99) (a negatively related source is treated as
+unrelated), ``a_s ~ N(0, 1.5^2)``. Each task is centred on its own mean and all share one
+scale (outcomes of one name share a unit); the lengthscales, noise and constant are shared
+and fitted jointly with the ``a_s``. Predictions are the target task's posterior: the
+cross-covariance of a new recipe with training row ``i`` is ``B[0, task_i] k(x, x_i)``.
+
 Large histories: above ``max_exact`` rows the GP conditions on ``n_inducing`` inducing
 recipes (a seeded subset of the rows) with the deterministic training conditional (DTC,
 "projected process", Seeger et al. 2003; Quinonero-Candela and Rasmussen 2005):
@@ -72,6 +85,8 @@ MAX_NOISE = 10.0
 NOISE_PRIOR = (-4.0, 1.0)
 KERNELS = ("rbf", "matern52")
 BOTORCH_LENGTHSCALE_PRIOR = (math.sqrt(2.0), math.sqrt(3.0))
+CORRELATION_PRIOR_SD = 1.5
+MAX_CORRELATION = 0.99
 JITTERS = (0.0, *(10.0**k for k in range(-9, -2)))
 """Diagonal jitters tried when factorising a training covariance (standardised units): 0, then 1e-9 to 1e-3."""
 
@@ -129,6 +144,8 @@ class ExactGP:
         self._column_param = torch.tensor(column_param, dtype=torch.long, device=device)
         self._column_factor = torch.tensor(column_factor, dtype=torch.float64, device=device)
         self._levels = {size: torch.arange(size, dtype=torch.float64, device=device) for size in set(self.cat_sizes)}
+        self.correlations_: np.ndarray = np.zeros(0)
+        self.tasks_: np.ndarray | None = None
 
     # ------------------------------------------------------------------ kernel
     def features(self, A: Tensor) -> Tensor:
@@ -185,8 +202,18 @@ class ExactGP:
                 return L
         raise GPFitError(f"covariance matrix is not positive definite even with a diagonal jitter of {JITTERS[-1]:g}")
 
+    @staticmethod
+    def task_covariance(logits: Tensor, tasks: Tensor) -> tuple[Tensor, Tensor]:
+        """``B[task_i, task_j]`` ``(n, n)`` and ``B[0, task_i]`` ``(n,)`` for source logits ``a_s``."""
+        import torch
+
+        rho = MAX_CORRELATION * torch.sigmoid(logits)
+        r = torch.cat([torch.ones(1, dtype=rho.dtype, device=rho.device), rho])[tasks]
+        same = tasks.unsqueeze(-1) == tasks.unsqueeze(-2)
+        return torch.where(same, torch.ones((), dtype=r.dtype, device=r.device), r.unsqueeze(-1) * r.unsqueeze(-2)), r
+
     def _neg_log_posterior(self, theta: Tensor, X: Tensor, z: Tensor, cells: Tensor | None = None,
-                           within_ss: Tensor | None = None) -> Tensor:
+                           within_ss: Tensor | None = None, tasks: Tensor | None = None) -> Tensor:
         import torch
 
         d = self.dim
@@ -194,7 +221,10 @@ class ExactGP:
         ls = log_ls.exp()
         n = len(z)
         f = X * self._scale(ls)  # X holds features here
-        K = self._k(f, f) + torch.diag(log_noise.exp() / self._cells_or_ones(cells, z))
+        K = self._k(f, f)
+        if tasks is not None:
+            K = K * self.task_covariance(theta[d + 2 :], tasks)[0]
+        K = K + torch.diag(log_noise.exp() / self._cells_or_ones(cells, z))
         L = self._chol(K)
         r = (z - const).unsqueeze(-1)
         a = torch.linalg.solve_triangular(L, r, upper=False)
@@ -209,11 +239,13 @@ class ExactGP:
         # log-normal priors on the values (MAP in the parameters' own units)
         lp = (-((log_ls - mu) ** 2) / (2 * sigma**2) - log_ls).sum()
         lp = lp + (-((log_noise - NOISE_PRIOR[0]) ** 2) / (2 * NOISE_PRIOR[1] ** 2) - log_noise)
+        if tasks is not None:
+            lp = lp - (theta[d + 2 :] ** 2).sum() / (2 * CORRELATION_PRIOR_SD**2)
         return (nll - lp) / n
 
     def fit(self, X_np: np.ndarray, y_np: np.ndarray, maxiter: int, seed: int, noise_floor: float = MIN_NOISE,
             cells: np.ndarray | None = None, within_ss: np.ndarray | None = None,
-            theta0: np.ndarray | None = None) -> ExactGP:
+            tasks: np.ndarray | None = None, theta0: np.ndarray | None = None) -> ExactGP:
         """MAP hyperparameters, then condition on all rows.
 
         Replicates: a row may be the mean of ``cells[i]`` cells of one experiment. Its noise
@@ -237,15 +269,20 @@ class ExactGP:
             cells: cells behind each value ``(n,)``, >= 1 (``None``: one each).
             within_ss: sum of squared deviations of each experiment's cells from their mean
                 ``(n,)``, engineer units squared (``None``: zeros).
+            tasks: task of each row ``(n,)``: 0 for the target campaign, 1..S for source
+                campaigns (see the module docstring); ``None``: one task. Predictions are
+                then the target task's; ``correlations_`` holds the learned ``rho_s``.
             theta0: a warm start: ``theta_`` of an earlier fit of this outcome (log
-                lengthscales, log noise, constant), used instead of the prior mode as the
-                starting point (clipped to the bounds); ``None``: cold start.
+                lengthscales, log noise, constant, correlation logits), used instead of the prior mode as the
+                starting point (clipped to the bounds; ignored unless it has as many entries);
+                ``None``: cold start.
         """
         import torch
         from scipy.optimize import minimize
 
         kw: dict[str, Any] = {"dtype": torch.float64, "device": self.device}
-        z_np = self._standardise(y_np)
+        z_np = self._standardise(y_np) if tasks is None else self._standardise_tasks(y_np, tasks)
+        n_sources = 0 if tasks is None else int(np.max(tasks))
         fit_rows = np.arange(len(y_np))
         if len(fit_rows) > FIT_SUBSET:
             fit_rows = np.sort(np.random.default_rng(seed).choice(len(y_np), FIT_SUBSET, replace=False))
@@ -254,6 +291,8 @@ class ExactGP:
         self._set_cells(cells, within_ss, len(y_np))
         cells_fit = torch.as_tensor(self.cells_[fit_rows], **kw)
         ss_fit = torch.as_tensor(self.within_ss_[fit_rows] / self.y_sd_**2, **kw)
+        tasks_fit = None if tasks is None else torch.as_tensor(np.asarray(tasks)[fit_rows], dtype=torch.long,
+                                                                device=self.device)
         mu, sigma = self.ls_prior
         d = self.dim
         start = theta0
@@ -261,17 +300,19 @@ class ExactGP:
             np.full(d, max(mu - sigma**2, math.log(MIN_LENGTHSCALE))),
             [max(NOISE_PRIOR[0] - NOISE_PRIOR[1] ** 2, math.log(noise_floor))],
             [0.0],
+            np.zeros(n_sources),
         ])
-        bounds = [(math.log(MIN_LENGTHSCALE), math.log(1e4))] * d + [(math.log(noise_floor), math.log(MAX_NOISE))] + [(-10.0, 10.0)]
+        bounds = ([(math.log(MIN_LENGTHSCALE), math.log(1e4))] * d + [(math.log(noise_floor), math.log(MAX_NOISE))]
+                  + [(-10.0, 10.0)] + [(-8.0, 8.0)] * n_sources)
         if start is not None:
             warm = np.asarray(start, dtype=float).reshape(-1)
-            if len(warm) == d + 2 and np.isfinite(warm).all():
+            if len(warm) == len(theta0) and np.isfinite(warm).all():
                 theta0 = np.clip(warm, [b[0] for b in bounds], [b[1] for b in bounds])
 
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
             t = torch.as_tensor(theta, **kw).requires_grad_(True)
             try:
-                loss = self._neg_log_posterior(t, X_fit, z_fit, cells_fit, ss_fit)
+                loss = self._neg_log_posterior(t, X_fit, z_fit, cells_fit, ss_fit, tasks_fit)
                 loss.backward()
             except RuntimeError:
                 return 1e10, np.zeros_like(theta)
@@ -297,6 +338,9 @@ class ExactGP:
         self.lengthscale_ = torch.as_tensor(np.exp(theta[:d]), **kw)
         self.noise_ = float(np.exp(theta[d]))
         self.constant_ = float(theta[d + 1])
+        self.tasks_ = None if tasks is None else np.asarray(tasks, dtype=int).copy()
+        self.task_logits_ = np.asarray(theta[d + 2 :], dtype=float)
+        self.correlations_ = MAX_CORRELATION / (1.0 + np.exp(-self.task_logits_))
         self._condition(torch.tensor(X_np, **kw), torch.as_tensor(z_np, **kw))
         return self
 
@@ -314,6 +358,7 @@ class ExactGP:
         self.constant_ = float(constant)
         self.theta_ = np.concatenate([np.log(np.asarray(lengthscale, dtype=float)), [math.log(noise)], [constant]])
         self.fit_message_ = "hyperparameters given, not fitted"
+        self.tasks_, self.correlations_ = None, np.zeros(0)
         self._condition(torch.tensor(np.asarray(X_np, dtype=float), **kw), torch.as_tensor(z, **kw))
         return self
 
@@ -338,6 +383,17 @@ class ExactGP:
         self.y_sd_ = sd if sd > 1e-12 * max(1.0, abs(self.y_mean_)) else 1.0
         return (y_np - self.y_mean_) / self.y_sd_
 
+    def _standardise_tasks(self, y_np: np.ndarray, tasks: np.ndarray) -> np.ndarray:
+        """Centre each task on its own mean, scale all by the sd of the centred values; set
+        ``y_mean_`` (the target's mean) and ``y_sd_`` (the common sd)."""
+        y_np, tasks = np.asarray(y_np, dtype=float), np.asarray(tasks)
+        means = {int(t): float(y_np[tasks == t].mean()) for t in np.unique(tasks)}
+        centred = y_np - np.array([means[int(t)] for t in tasks])
+        self.y_mean_ = means.get(0, 0.0)
+        sd = float(centred.std(ddof=1)) if len(y_np) > 1 else 0.0
+        self.y_sd_ = sd if sd > 1e-12 * max(1.0, abs(self.y_mean_)) else 1.0
+        return centred / self.y_sd_
+
     def _condition(self, X: Tensor, z: Tensor) -> None:
         """Factorise (float64), then keep what predictions need in ``self.dtype``.
 
@@ -355,9 +411,15 @@ class ExactGP:
         train_sq = (train**2).sum(-1)
         noise = self.noise_ / torch.as_tensor(self.cells_, dtype=X.dtype, device=X.device)
         self.L_: Tensor | None = None
-        if self.max_exact is None or n <= self.max_exact:
-            K = self._k(train, train, train_sq, train_sq) + torch.diag(noise)
-            self.L_ = self._chol(K)
+        cross: Tensor | None = None
+        if self.max_exact is None or n <= self.max_exact or self.tasks_ is not None:  # transfer: always exact
+            K = self._k(train, train, train_sq, train_sq)
+            if self.tasks_ is not None:
+                logits = torch.as_tensor(self.task_logits_, dtype=X.dtype, device=X.device)
+                B, cross = self.task_covariance(logits, torch.as_tensor(self.tasks_, dtype=torch.long,
+                                                                         device=X.device))
+                K = K * B
+            self.L_ = self._chol(K + torch.diag(noise))
             eye = torch.eye(n, dtype=X.dtype, device=X.device)
             # explicit inverse factor: every prediction is then one matrix product (GEMM)
             R = torch.linalg.solve_triangular(self.L_, eye, upper=False).transpose(-1, -2)
@@ -385,6 +447,7 @@ class ExactGP:
         self._train_sq = train_sq.to(self.dtype)
         self._L_inv_T = R.to(self.dtype).contiguous()
         self.alpha_ = alpha.to(self.dtype)
+        self._cross: Tensor | None = None if cross is None else cross.to(self.dtype)
         self._prefix_cache: _PrefixCache | None = None
 
     @property
@@ -406,6 +469,8 @@ class ExactGP:
         a = (self.features(X) if features is None else features).to(self.dtype) * self._scale_fitted
         a_sq = (a**2).sum(-1)
         Kxt = self._k(a, self._train_scaled, a_sq, self._train_sq)  # (..., q, n)
+        if self._cross is not None:
+            Kxt = Kxt * self._cross
         mean = self.constant_ + Kxt @ self.alpha_
         V = (Kxt @ self._L_inv_T).transpose(-1, -2)  # (..., n, q) = L^-1 k(X_train, X)
         if full_cov:
@@ -438,6 +503,8 @@ class ExactGP:
             ap = a[0, :p].detach()
             ap_sq = (ap**2).sum(-1)
             Kp = self._k(ap, self._train_scaled, ap_sq, self._train_sq)  # (p, n)
+            if self._cross is not None:
+                Kp = Kp * self._cross
             Vp = (Kp @ self._L_inv_T).transpose(-1, -2)  # (n, p)
             cov_pp = self._k(ap, ap, ap_sq, ap_sq) - Vp.transpose(-1, -2) @ Vp
             key = prefix_key if prefix_key is not None else prefix.clone()
@@ -447,6 +514,8 @@ class ExactGP:
         an = a[:, p:]
         an_sq = (an**2).sum(-1)
         Kn = self._k(an, self._train_scaled, an_sq, self._train_sq)  # (b, qn, n)
+        if self._cross is not None:
+            Kn = Kn * self._cross
         mean_n = self.constant_ + Kn @ self.alpha_
         Vn = (Kn @ self._L_inv_T).transpose(-1, -2)  # (b, n, qn)
         cov_pn = self._k(ap, an, ap_sq, an_sq) - Vp.transpose(-1, -2) @ Vn  # (b, p, qn)
@@ -460,7 +529,10 @@ class ExactGP:
 
     def loo(self) -> tuple[np.ndarray, np.ndarray]:
         """Closed-form leave-one-out mean and sd (of a new measurement) of the exact GP, engineer
-        units (a sparse GP factorises its full training covariance here, once)."""
+        units (a sparse GP factorises its full training covariance here, once).
+
+        With ``tasks``, every row is left out of the joint model; only the target's rows
+        (``tasks_ == 0``) are in the target's units."""
         import torch
 
         L = self.L_

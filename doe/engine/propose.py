@@ -12,6 +12,7 @@ global random state afterwards.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -89,8 +90,16 @@ def _check_fixed(config: CampaignConfig, fixed: dict[str, Any]) -> None:
             raise ProposalError(f"fixed value for {name!r}: {value!r} is not {p.describe_allowed()}")
 
 
+TRANSFER_DESIGN_SIZE = 2
+"""Finished target experiments that suffice when every objective's model learns from earlier campaigns."""
+
+
 def _supports_model(config: CampaignConfig, surrogates: Surrogates, settings: EngineSettings) -> bool:
     needed = settings.design_size(len(config.parameters))
+    if all(surrogates.kind(name) == "gp" and (choice := surrogates.transfer(name)) is not None and choice.used
+           for name in config.objective_names):
+        # the earlier campaigns carry the model from the start (their rows are what a design would give)
+        needed = min(needed, TRANSFER_DESIGN_SIZE)
     best = 0
     for name in config.objective_names:
         if surrogates.kind(name) == "gp":
@@ -190,6 +199,10 @@ def propose(
         model_settings["batch_shared"] = list(config.batch_shared)
     values = np.full(n, np.nan)
     built = None
+    if surrogates.transfer_:
+        model_settings["transfer"] = {o: {"sources": dict(c.sources),
+                                          "correlations": [None if math.isnan(x) else x for x in c.correlations],
+                                          "used": c.used} for o, c in surrogates.transfer_.items()}
     if design != "model":
         strategy: str = design
         with seeded(seed, device):

@@ -24,6 +24,12 @@ Few or awkward data never crash a fit:
   higher noise floor (a warning names the outcome and the error), then, if that fails too, the
   prior's typical hyperparameters (a warning says so); never raised.
 
+Earlier campaigns (``sources`` given to :meth:`Surrogates.fit`): each outcome that a source
+measured is also fitted as a multi-task GP with the sources' rows and kept only when it predicts
+the target's own measurements better (:mod:`doe.engine.transfer`); predictions, LOO and the
+acquisition then use the target task's posterior. :meth:`Surrogates.transfer_report` says
+which sources inform which outcome and their learned correlation.
+
 Outcomes that the acquisition needs (objectives, constrained outcomes) are fitted in
 :meth:`Surrogates.fit`; the other outcomes are fitted on first use (predictions).
 """
@@ -34,7 +40,7 @@ import contextlib
 import logging
 import math
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -47,6 +53,7 @@ from doe.engine.encoding import Encoder
 from doe.engine.feasibility import FeasibilityModel
 from doe.engine.gp import MIN_NOISE, ExactGP
 from doe.engine.settings import EngineSettings
+from doe.engine.transfer import TransferChoice, fit_transfer, source_rows, transfer_table
 from doe.errors import ProposalError
 
 if TYPE_CHECKING:
@@ -193,7 +200,8 @@ class Surrogates:
 
     # ------------------------------------------------------------------ fitting
     @single_thread()
-    def fit(self, experiments: pd.DataFrame, seed: int = 0, previous: Surrogates | None = None) -> Surrogates:
+    def fit(self, experiments: pd.DataFrame, seed: int = 0, sources: Mapping[str, pd.DataFrame] | None = None,
+            previous: Surrogates | None = None) -> Surrogates:
         """Fit the feasibility model and the GPs the acquisition needs; returns ``self``.
 
         Args:
@@ -205,6 +213,9 @@ class Surrogates:
                 (see :meth:`doe.engine.gp.ExactGP.fit`).
             seed: seeds the hyperparameter fits (which rows form the fitting subset above
                 :data:`~doe.engine.gp.FIT_SUBSET` measurements) and the feasibility features.
+            sources: earlier campaigns' successful experiments by campaign name, each with
+                every parameter column of this campaign and the outcomes it shares
+                (:func:`doe.domain.transfer.source_training`); None or empty: no transfer.
             previous: surrogates fitted on an earlier history of the same campaign: with more
                 than :data:`WARM_START_MIN_ROWS` measurements an outcome's hyperparameter fit
                 starts from its earlier optimum (a warm start: it converges to the same
@@ -236,6 +247,8 @@ class Surrogates:
         self.feasibility_ = FeasibilityModel().fit(encoder.to_features(X), self.failed_, seed=seed)
         self._data: dict[str, OutcomeData] = {}
         self._models: dict[str, Any] = {}
+        self.sources_: dict[str, pd.DataFrame] = dict(sources or {})
+        self.transfer_: dict[str, TransferChoice] = {}
         self.n_train_: dict[str, int] = {}
         for j, name in enumerate(outcomes):
             rows = ~self.failed_ & ~np.isnan(Y[:, j])
@@ -309,9 +322,29 @@ class Surrogates:
             # outcomes outside the acquisition only feed predictions: a shorter fit is plenty
             needed = outcome in acquisition_outcomes(self.config)
             maxiter = self.settings.fit_maxiter if needed else min(self.settings.fit_maxiter, LAZY_FIT_MAXITER)
+            seed = self.seed_ * 1009 + index
             with single_thread():
-                self._models[outcome] = self._fit_gp(outcome, data, self.seed_ * 1009 + index, maxiter)
+                gp = self._fit_gp(outcome, data, seed, maxiter)
+                rows = source_rows(self.encoder_, outcome, self.sources_) if self.sources_ else None
+                if rows is not None and rows.names:
+                    gp, self.transfer_[outcome] = fit_transfer(outcome, gp, data.X, data.y, rows, self._new_gp,
+                                                               maxiter, seed)
+                self._models[outcome] = gp
         return self._models[outcome]
+
+    def transfer(self, outcome: str) -> TransferChoice | None:
+        """How ``outcome`` used the earlier campaigns (None: no source measured it, or no GP)."""
+        self.check_fitted()
+        self.model(outcome)
+        return self.transfer_.get(outcome)
+
+    def transfer_report(self) -> pd.DataFrame:
+        """Which earlier campaigns inform which outcome (see :func:`doe.engine.transfer.transfer_table`);
+        fits every modelled outcome first. Empty without sources."""
+        self.check_fitted()
+        for name in self.fitted_outcomes_:
+            self.model(name)
+        return transfer_table(self.transfer_)
 
     def _new_gp(self) -> ExactGP:
         return ExactGP(self._cat_sizes(), self.encoder_.dim, self.device_, kernel=self.settings.kernel,
@@ -443,6 +476,8 @@ class Surrogates:
                 assert gp is not None  # kind is "gp"
                 with torch.no_grad(), single_thread():
                     mean, sd = gp.loo()
+                # a multi-task model's rows: the target's first, then the sources'
+                mean, sd = mean[: len(data.y)], sd[: len(data.y)]
             frames.append(
                 pd.DataFrame(
                     {"experiment_index": data.positions.astype(int), "outcome": name, "measured": data.y,
@@ -454,52 +489,64 @@ class Surrogates:
         return pd.concat(frames, ignore_index=True)
 
     def feature_importance(self, n_base: int = 64, n_grid: int = 9) -> pd.DataFrame:
-        """Share of each parameter in the variation of each GP-modelled outcome.
+        """Share of each parameter in the variation of each GP-modelled outcome, within the
+        recipes the outcome was measured on.
 
         Method: total-effect variance of the posterior mean. For ``n_base`` space-filling
-        base recipes, one parameter at a time is swept over its range (``n_grid`` points in
-        the model space, every allowed value, or every label) with the others held; the
-        variance of the posterior mean along the sweep, averaged over the base recipes, is
-        the parameter's raw importance (``E[Var_{x_p}(mu | x_-p)]``, Jansen's total-effect
-        numerator). Each column is normalised to sum to 1. A categorical parameter is one
-        column of the model space, so it is one row here.
+        base recipes inside the measured region, one parameter at a time is swept over the
+        values it took in the training data (``n_grid`` points between its smallest and
+        largest measured value in the model space, or every measured allowed value or
+        label) with the others held; the variance of the posterior mean along the sweep,
+        averaged over the base recipes, is the parameter's raw importance
+        (``E[Var_{x_p}(mu | x_-p)]``, Jansen's total-effect numerator). Each column is
+        normalised to sum to 1 (all zero when nothing varied).
+
+        Sweeping only what was measured keeps the measure fair to categorical parameters:
+        the model's mean at an untried label falls back towards the average, which would
+        otherwise count as importance. A parameter that never varied has exactly zero
+        importance.
 
         Returns:
             Table with index = parameter names, one column per GP-modelled outcome.
         """
-        from torch.quasirandom import SobolEngine
-
         self.check_fitted()
         enc = self.encoder_
         outcomes = [o for o in self.fitted_outcomes_ if self._data[o].kind == "gp"]
-        base = SobolEngine(enc.dim, scramble=True, seed=self.seed_).draw(n_base).double().numpy()
-        for i, values in enc.cat_dims.items():
-            base[:, i] = np.floor(base[:, i] * len(values))
-        base = enc.snap(base)
-        sweeps: list[np.ndarray] = []
-        sizes: list[int] = []
-        for i in range(enc.dim):
-            if i in enc.cat_dims:
-                grid = np.asarray(enc.cat_dims[i])
-            elif i in enc.discrete_dims:
-                grid = np.asarray(enc.discrete_dims[i])
-            else:
-                grid = np.linspace(0.0, 1.0, n_grid)
-            block = np.repeat(base, len(grid), axis=0)
-            block[:, i] = np.tile(grid, n_base)
-            sweeps.append(block)
-            sizes.append(len(grid))
-        X_all = np.vstack(sweeps)
         result = {}
         for name in outcomes:
-            mean, _ = self._posterior_mean_sd(name, X_all)
-            raw = []
-            start = 0
-            for size in sizes:
-                block = mean[start : start + n_base * size].reshape(n_base, size)
-                raw.append(float(block.var(axis=1).mean()))
-                start += n_base * size
-            raw_arr = np.asarray(raw)
-            total = raw_arr.sum()
-            result[name] = raw_arr / total if total > 0 else np.full(enc.dim, 1.0 / enc.dim)
+            raw = self._measured_sweep_variance(name, n_base, n_grid)
+            total = raw.sum()
+            result[name] = raw / total if total > 0 else np.zeros(enc.dim)
         return pd.DataFrame(result, index=pd.Index(enc.names, name="parameter"), columns=outcomes)
+
+    def _measured_sweep_variance(self, outcome: str, n_base: int, n_grid: int) -> np.ndarray:
+        """Raw total-effect variance of each parameter for ``outcome`` over its measured values."""
+        from torch.quasirandom import SobolEngine
+
+        enc = self.encoder_
+        X = np.asarray(self._data[outcome].X)
+        grids: list[np.ndarray] = []
+        for i in range(enc.dim):
+            seen = np.unique(X[:, i])
+            if i in enc.cat_dims or i in enc.discrete_dims or len(seen) == 1:
+                grids.append(seen)
+            else:
+                grids.append(np.linspace(seen.min(), seen.max(), n_grid))
+        unit = SobolEngine(enc.dim, scramble=True, seed=self.seed_).draw(n_base).double().numpy()
+        base = np.column_stack([
+            grid[np.minimum((unit[:, i] * len(grid)).astype(int), len(grid) - 1)]
+            if i in enc.cat_dims or i in enc.discrete_dims or len(grid) == 1
+            else grid.min() + unit[:, i] * (grid.max() - grid.min())
+            for i, grid in enumerate(grids)])
+        blocks = []
+        for i, grid in enumerate(grids):
+            block = np.repeat(base, len(grid), axis=0)
+            block[:, i] = np.tile(grid, n_base)
+            blocks.append(block)
+        mean, _ = self._posterior_mean_sd(outcome, np.vstack(blocks))
+        raw, start = [], 0
+        for grid in grids:
+            size = n_base * len(grid)
+            raw.append(0.0 if len(grid) == 1 else float(mean[start:start + size].reshape(n_base, len(grid)).var(axis=1).mean()))
+            start += size
+        return np.asarray(raw)

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from doe.domain.config import CampaignConfig
+from doe.domain.ranking import ranking_notes
 
 ID_COLUMN = "experiment_id"
 MEASURED_COLOR = "#1f77b4"
@@ -62,24 +63,31 @@ def best_so_far_figure(history: pd.DataFrame, config: CampaignConfig) -> go.Figu
     fig = make_subplots(rows=len(objectives), cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=[text(f"{o.name} ({o.goal_text()})") for o in objectives])
     done = history[history["status"] == "completed"] if "status" in history.columns else history
+    notes = ranking_notes(done, config) if len(done) else pd.Series(dtype=object)
     for row, objective in enumerate(objectives, start=1):
         values = done[objective.name].astype(float) if objective.name in done.columns else pd.Series(dtype=float)
         measured = done[values.notna()]
         values = values[values.notna()]
         x = np.arange(1, len(values) + 1)
         ids = _texts(measured[ID_COLUMN]) if ID_COLUMN in measured.columns else [""] * len(values)
-        fig.add_trace(go.Scatter(
-            x=x, y=values.to_numpy(), mode="markers", name="measured",
-            marker={"color": MEASURED_COLOR, "size": 8}, text=ids,
-            hovertemplate="%{text}: %{y:.4g}<extra></extra>", showlegend=row == 1,
-            legendgroup="measured",
-        ), row=row, col=1)
-        if len(values):
+        counts = (notes.reindex(values.index) == "").to_numpy(dtype=bool)
+        for mask, name, color in ((counts, "measured", MEASURED_COLOR),
+                                  (~counts, "does not count (hover: why)", OTHER_COLOR)):
+            fig.add_trace(go.Scatter(
+                x=x[mask], y=values.to_numpy()[mask], mode="markers", name=name,
+                marker={"color": color, "size": 8, "symbol": "circle" if name == "measured" else "x"},
+                text=[f"{i}: {text(n)}" if n else i for i, n in zip(
+                    np.asarray(ids, dtype=object)[mask], notes.reindex(values.index).to_numpy()[mask], strict=True)],
+                hovertemplate="%{text}<br>%{y:.4g}<extra></extra>", showlegend=row == 1 and bool(mask.any()),
+                legendgroup=name,
+            ), row=row, col=1)
+        if counts.any():  # the one feasibility rule: only recipes that count can be the best so far
+            counted = values.where(counts)
             if objective.goal == "target":  # the measured value closest to the set point so far
-                score = pd.Series(objective.score(values.to_numpy()), index=values.index)
-                best = values.where(score >= score.cummax()).ffill()
+                score = pd.Series(objective.score(counted.to_numpy()), index=values.index).fillna(-np.inf)
+                best = counted.where(score >= score.cummax()).ffill()
             else:
-                best = values.cummax() if objective.goal == "maximize" else values.cummin()
+                best = (counted.cummax() if objective.goal == "maximize" else counted.cummin()).ffill()
             fig.add_trace(go.Scatter(
                 x=x, y=best.to_numpy(), mode="lines", line={"shape": "hv", "color": FRONT_COLOR, "width": 2},
                 name="best so far", showlegend=row == 1, legendgroup="best",
@@ -105,8 +113,13 @@ def pareto_figure(
     *,
     config: CampaignConfig | None = None,
     highlight: Mapping[str, str] | None = None,
+    predicted_front: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Two outcomes of every completed experiment with the Pareto front drawn over them.
+
+    With ``config``, the recipes that do not count (:func:`doe.domain.ranking.ranking_notes`,
+    the rule of the best-recipes table) are drawn as crosses with their reason on hover, and
+    each axis's threshold or outcome-constraint bound as a dotted line.
 
     Args:
         history: ``Campaign.history()`` (only rows with both ``x`` and ``y`` measured are drawn).
@@ -115,6 +128,8 @@ def pareto_figure(
         config: for units and goals (the front line is sorted along ``x``).
         highlight: ``experiment_id -> label`` of experiments to mark with a star, e.g. the
             study's recipes ``{"study-hfo2": "study: 0.83 wt% HfO2", "study-bare": "bare NCM85"}``.
+        predicted_front: recipes on the front the model predicts (``<x>_mean``, ``<y>_mean``
+            columns), drawn as a dashed line.
     """
     fig = go.Figure()
     rows = history.dropna(subset=[x, y]) if {x, y} <= set(history.columns) else history.iloc[0:0]
@@ -122,12 +137,30 @@ def pareto_figure(
         return _empty(f"no experiment has both {x} and {y} measured yet")
     front_ids = set(front[ID_COLUMN].astype(str)) if ID_COLUMN in front.columns else set()
     is_front = rows[ID_COLUMN].astype(str).isin(front_ids)
-    others = rows[~is_front]
+    notes = ranking_notes(rows, config) if config is not None else pd.Series("", index=rows.index, dtype=object)
+    others = rows[~is_front & (notes == "")]
     fig.add_trace(go.Scatter(
-        x=others[x], y=others[y], mode="markers", name="dominated or infeasible",
+        x=others[x], y=others[y], mode="markers", name="dominated",
         marker={"color": OTHER_COLOR, "size": 8}, text=_texts(others[ID_COLUMN]),
         hovertemplate="%{text}<br>%{x:.4g}, %{y:.4g}<extra></extra>",
     ))
+    excluded = rows[notes != ""]
+    if len(excluded):
+        fig.add_trace(go.Scatter(
+            x=excluded[x], y=excluded[y], mode="markers", name="does not count (hover: why)",
+            marker={"color": OTHER_COLOR, "size": 9, "symbol": "x"},
+            text=[f"{i}: {text(n)}" for i, n in zip(_texts(excluded[ID_COLUMN]), notes[notes != ""], strict=True)],
+            hovertemplate="%{text}<br>%{x:.4g}, %{y:.4g}<extra></extra>",
+        ))
+    if predicted_front is not None and {f"{x}_mean", f"{y}_mean"} <= set(predicted_front.columns):
+        line = predicted_front.sort_values(f"{x}_mean")
+        fig.add_trace(go.Scatter(
+            x=line[f"{x}_mean"], y=line[f"{y}_mean"], mode="lines", name="front the model predicts",
+            line={"color": FRONT_COLOR, "dash": "dash", "width": 1.5}, hoverinfo="skip",
+        ))
+    for axis, name in (("x", x), ("y", y)):
+        for value in _limits(config, name):
+            (fig.add_vline if axis == "x" else fig.add_hline)(value, line_dash="dot", line_color=OTHER_COLOR)
     on_front = rows[is_front].sort_values(x)
     if len(on_front):
         fig.add_trace(go.Scatter(
@@ -148,6 +181,15 @@ def pareto_figure(
     fig.update_layout(xaxis_title=_label(config, x), yaxis_title=_label(config, y), height=460,
                       margin={"l": 60, "r": 20, "t": 30, "b": 50}, legend={"orientation": "h", "y": -0.18})
     return fig
+
+
+def _limits(config: CampaignConfig | None, name: str) -> list[float]:
+    """An outcome's threshold and outcome-constraint bounds (the lines a recipe must be beyond)."""
+    if config is None:
+        return []
+    limits = [float(o.threshold) for o in config.objectives if o.name == name and o.threshold is not None]
+    limits += [float(c.bound) for c in config.outcome_constraints if c.outcome == name]
+    return limits
 
 
 def parity_figure(cross_validation: pd.DataFrame, config: CampaignConfig | None = None) -> go.Figure:

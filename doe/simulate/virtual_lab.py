@@ -122,6 +122,7 @@ from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.table import ID_COLUMN
 from doe.domain.values import is_integer
 from doe.errors import ConfigError, DataError
+from doe.simulate.variants import LabVariant
 from doe.templates import resolve_config
 
 logger = logging.getLogger(__name__)
@@ -301,6 +302,8 @@ class VirtualLab:
         seed: seed of the numpy random generator (``None``: fresh entropy).
         noise: add measurement noise (``False``: :meth:`run` returns the expected values).
         failures: let gelled dispersions fail (``False``: every run gives a cell).
+        variant: another coating or cathode on the same recipe space
+            (:class:`~doe.simulate.variants.LabVariant`); ``None``: the HfO2-NCM85 lab.
 
     Example:
         >>> lab = VirtualLab(seed=1)
@@ -311,16 +314,19 @@ class VirtualLab:
     OUTCOMES: ClassVar[tuple[str, ...]] = OUTCOMES
     NOISE_SD: ClassVar[dict[str, float]] = NOISE_SD
 
-    def __init__(self, seed: int | None = None, noise: bool = True, failures: bool = True) -> None:
+    def __init__(self, seed: int | None = None, noise: bool = True, failures: bool = True,
+                 variant: LabVariant | None = None) -> None:
         if seed is not None and (not is_integer(seed) or seed < 0):
             raise DataError(f"seed must be a non-negative integer or None, got {seed!r}")
         self.seed = seed
         self.noise = bool(noise)
         self.failures = bool(failures)
+        self.variant = variant
         self._rng = np.random.default_rng(seed)
 
     def __repr__(self) -> str:
-        return f"VirtualLab(seed={self.seed!r}, noise={self.noise}, failures={self.failures})"
+        variant = "" if self.variant is None else f", variant={self.variant.name!r}"
+        return f"VirtualLab(seed={self.seed!r}, noise={self.noise}, failures={self.failures}{variant})"
 
     # ----------------------------------------------------------------- the space
     @cached_property
@@ -366,7 +372,7 @@ class VirtualLab:
             DataError: naming every bad cell (missing column, unknown category, out of bounds).
         """
         clean, ids = self._validate(recipes)
-        values = expected_outcomes({name: clean[name].to_numpy() for name in self.config.parameter_names})
+        values = self.expected({name: clean[name].to_numpy() for name in self.config.parameter_names})
         keep = [*OUTCOMES, "failure_probability"]
         if latent:
             keep += [k for k in values if k not in keep]
@@ -404,7 +410,7 @@ class VirtualLab:
                             f"got {replicates!r}")
         clean, ids = self._validate(recipes)
         arrays = {name: clean[name].to_numpy() for name in self.config.parameter_names}
-        values = expected_outcomes(arrays)
+        values = self.expected(arrays)
         n = len(clean)
         k = 1 if replicates is None else int(replicates)
         # draw every random number even when switched off, so noise and failures use the
@@ -478,7 +484,7 @@ class VirtualLab:
         candidates: list[tuple[float, dict[str, Any]]] = []
         for start in range(0, n_samples, chunk):
             arrays = _random_arrays(config, min(chunk, n_samples - start), rng)
-            ce = expected_outcomes(arrays)["first_cycle_ce_pct"]
+            ce = self.expected(arrays)["first_cycle_ce_pct"]
             for i in np.argsort(ce)[::-1][:20]:
                 candidates.append((float(ce[i]), {k: v[i] for k, v in arrays.items()}))
         candidates.sort(key=lambda item: -item[0])
@@ -497,7 +503,7 @@ class VirtualLab:
                 recipe = dict(fixed)
                 for j, p in enumerate(continuous):
                     recipe[p.name] = lower[j] + points[:, j] * span[j]
-                ce = expected_outcomes(recipe)["first_cycle_ce_pct"]
+                ce = self.expected(recipe)["first_cycle_ce_pct"]
                 return -float(ce[0]), -(ce[1:] - ce[0]) / step
 
             u0 = (np.array([float(start_recipe[p.name]) for p in continuous]) - lower) / span
@@ -513,6 +519,12 @@ class VirtualLab:
         return recipe, self.truth(recipe)
 
     # ----------------------------------------------------------------- helpers
+    def expected(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """:func:`expected_outcomes` of this lab (its :class:`LabVariant`, if any, applied)."""
+        if self.variant is None:
+            return expected_outcomes(arrays)
+        return self.variant.adjust(expected_outcomes(self.variant.effective(arrays, self.config)))
+
     def _validate(self, recipes: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series | None]:
         if not isinstance(recipes, pd.DataFrame):
             raise DataError(f"expected a pandas DataFrame of recipes, got {type(recipes).__name__}")

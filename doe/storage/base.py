@@ -62,6 +62,7 @@ class CampaignStore(Protocol):
         allow_corrections: bool = False,
         audit_action: str | None = None,
         files: Sequence[EvidenceFile] = (),
+        expect_revision: int | None = None,
     ) -> WriteReport:
         """Apply everything in one transaction, with an audit entry per change.
 
@@ -79,6 +80,8 @@ class CampaignStore(Protocol):
         not in ``doe.domain.records.ALLOWED_TRANSITIONS`` raises StorageError, nothing written.
         ``files`` are raw instrument files stored once per campaign (by SHA-256: a file stored
         before is not stored again); a measurement's ``file_sha256`` links it to one of them.
+        ``expect_revision``: write only while the campaign is still at this revision (the
+        one the write was computed from), else ConcurrentChangeError and nothing written.
         """
 
     def experiments(self, name: str) -> pd.DataFrame:

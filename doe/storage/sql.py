@@ -293,6 +293,7 @@ class SqlStore:
         allow_corrections: bool = False,
         audit_action: str | None = None,
         files: Sequence[EvidenceFile] = (),
+        expect_revision: int | None = None,
     ) -> WriteReport:
         """Apply new experiments, measurements and status changes in one transaction.
 
@@ -305,11 +306,14 @@ class SqlStore:
         Raises:
             ConflictError: a measurement differs from the recorded value (every conflict is
                 listed) and ``allow_corrections`` is False.
+            ConcurrentChangeError: ``expect_revision`` is given and the campaign's revision
+                is another one (checked under the campaign's write lock).
             StorageError: unknown experiment ids, an id that exists, a refused status change.
             DataError: NaN, infinity or non-numeric values.
         """
         checked = check_write(actor=actor, new_experiments=new_experiments, status_changes=status_changes,
-                              measurements=measurements, audit_action=audit_action, files=files)
+                              measurements=measurements, audit_action=audit_action, files=files,
+                              expect_revision=expect_revision)
         return self._run(
             lambda conn: write_records(conn, self.url, name, checked, allow_corrections=allow_corrections),
             write=True,

@@ -42,7 +42,7 @@ from doe.domain.records import (
     WriteReport,
 )
 from doe.domain.values import is_integer, same_value
-from doe.errors import ConflictError, StorageError
+from doe.errors import ConcurrentChangeError, ConflictError, StorageError
 from doe.storage import schema as s
 from doe.storage.rows import audit_row, bump_revision, campaign_row, latest_config
 from doe.storage.values import (
@@ -104,6 +104,8 @@ class CheckedWrite:
     status_changes: list[StatusChange]
     files: list[dict[str, Any]] = field(default_factory=list)
     """The ``evidence_files`` rows of the write's files (without campaign, uploader and time)."""
+    expect_revision: int | None = None
+    """Write only if the campaign's revision is still this one (see :func:`write_records`)."""
 
 
 def check_write(
@@ -114,6 +116,7 @@ def check_write(
     measurements: Sequence[NewMeasurement],
     audit_action: str | None,
     files: Sequence[EvidenceFile] = (),
+    expect_revision: int | None = None,
 ) -> CheckedWrite:
     """Check a write's input (types, lengths, finite numbers, evidence files) before the transaction."""
     check_label(actor, "actor", max_len=MAX_ACTOR)
@@ -140,7 +143,9 @@ def check_write(
     for i, pm in enumerate(planned):
         if pm.file_sha256 is not None and pm.file_sha256 not in known:
             raise StorageError(f"measurements[{i}].file_sha256: no file of this write has SHA-256 {pm.file_sha256!r}")
-    return CheckedWrite(actor, audit_action, prepared, planned, status_changes, rows)
+    if expect_revision is not None and (not is_integer(expect_revision) or expect_revision < 0):
+        raise StorageError(f"expect_revision must be a whole number >= 0, got {shorten(expect_revision)}")
+    return CheckedWrite(actor, audit_action, prepared, planned, status_changes, rows, expect_revision)
 
 
 def prepare_file(i: int, f: EvidenceFile) -> dict[str, Any]:
@@ -256,7 +261,11 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
     # Work on copies: a retried transaction must start from the caller's input again.
     prepared = [dict(p) for p in checked.experiments]
     planned = [replace(pm) for pm in checked.measurements]
-    camp = campaign_row(conn, name, url, lock=True)
+    camp = campaign_row(conn, name, url, lock=True)  # writers of the campaign queue here
+    if checked.expect_revision is not None and int(camp.revision) != checked.expect_revision:
+        raise ConcurrentChangeError(
+            f"campaign {name!r} changed (revision {checked.expect_revision} -> {camp.revision}) after the data "
+            "this write was computed from was read; nothing was written")
     cid = camp.id
     now = utc_now()
     stored = _read_named(conn, cid, prepared, planned, checked.status_changes)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Literal
@@ -54,19 +56,37 @@ def file_name(*parts: str) -> str:
     return name[:150]
 
 
+# Hints of the Python API in doe's messages, as the app's controls say them.
+APP_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"To correct a value pass allow_corrections=True \(record with correct=True\); ?"),
+     "To change a recorded value, press 'Correct the stored values' below; "),
+    (re.compile(r"\(pass allow_duplicates=True to record them again\)"),
+     "(tick 'Record rows again that match recorded experiments' to record true repeat runs)"),
+    (re.compile(r"\bvalid_rows_only=True\b"), "'Record the valid rows and list the others'"),
+)
+
+
+def in_app_words(message: str) -> str:
+    """``message`` with the Python API's hints (``allow_corrections=True`` ...) replaced by the
+    app's controls ("press 'Correct the stored values'")."""
+    for pattern, words in APP_WORDS:
+        message = pattern.sub(words, message)
+    return message
+
+
 def show_error(err: DoeError, table: pd.DataFrame | None = None) -> None:
-    """A doe error as the person sees it: the message, and every bad cell as a table."""
+    """A doe error as the person sees it (in the app's words): the message, and every bad cell as a table."""
     if isinstance(err, DataError) and err.problems:
-        first = str(err).splitlines()[0]
+        first = in_app_words(str(err).splitlines()[0])
         st.error(plain(first))
         st.dataframe(problems_frame(err.problems, table), hide_index=True, width="stretch")
         return
-    lines = str(err).splitlines()
+    lines = in_app_words(str(err)).splitlines()
     if len(lines) > 1:
         body = "\n".join(f"- {plain(line.strip().removeprefix('- '))}" for line in lines[1:] if line.strip())
         st.error(f"{plain(lines[0])}\n\n{body}")
     else:
-        st.error(plain(str(err)))
+        st.error(plain(lines[0] if lines else ""))
 
 
 class guard:
@@ -243,3 +263,23 @@ def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mappi
     file_format: Literal["csv", "xlsx"] = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
     return FileUpload(upload.name, upload.getvalue(), file_format, mapping_text or "", bool(valid_only), person,
                       bool(duplicates))
+
+
+@contextmanager
+def worker_progress() -> Iterator[None]:
+    """While a suggestion waits for a ``doe worker`` (PostgreSQL), a line saying where its job
+    stands, updated on every poll; nothing when the suggestion is computed here."""
+    from doe.workers import JobProgress, progress_listener
+
+    line = st.empty()
+    words = {"todo": "queued for a worker", "doing": "a worker is computing it"}
+
+    def show(progress: JobProgress) -> None:
+        line.text(f"Job {progress.job_id}: {words.get(progress.status, progress.status)} "
+                  f"({progress.waited_s:.0f} s; {progress.live_workers} worker(s) alive)")
+
+    try:
+        with progress_listener(show):
+            yield
+    finally:
+        line.empty()

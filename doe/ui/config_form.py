@@ -10,6 +10,7 @@ that lists every problem (row, column, value, what is allowed).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,6 +142,7 @@ def config_from_tables(
     *,
     description: str | None = None,
     seed: int | None = None,
+    learn_from: Sequence[str] = (),
 ) -> CampaignConfig:
     """A validated configuration from the edited tables.
 
@@ -224,6 +226,8 @@ def config_from_tables(
         data["constraints"] = constraints
     if seed is not None:
         data["seed"] = seed
+    if learn_from:
+        data["learn_from"] = list(learn_from)
     if tables.objective_mode != "pareto":
         data["objective_mode"] = tables.objective_mode
     if problems:

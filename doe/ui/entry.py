@@ -76,6 +76,7 @@ def main() -> None:
     demo: str | None = None
     with components.guard("opening the database") as opening:
         demo = resources.demo_campaign(url)
+        resources.warm_up(url)  # once per server: recent campaigns' models fitted in the background
     if not opening.ok:
         st.stop()
     identity = None

@@ -2,9 +2,12 @@
 
 A :class:`~doe.Campaign` keeps its fitted models (cached by the data's content), so the app
 keeps one Campaign per (database URL, campaign name) in ``st.cache_resource``: a rerun never
-refits, a fit happens once after the data changed. Results derived from the model (leave-one-out
-check, importance, response surfaces) are cached in ``st.cache_data`` keyed by the campaign's
-revision, which changes with every write.
+refits, a fit happens once after the data changed, in a background thread (when the campaign is
+opened, after every change made through the app, and for the most recently changed campaigns
+when the server starts: :func:`warm_up`). The leave-one-out check and importance live on the
+:class:`CampaignHandle` keyed by the campaign's revision (which changes with every write), so
+every session of the process shares them; predictions and figures are cached in
+``st.cache_data`` by revision.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import streamlit as st
 
 from doe.campaign import Campaign, ensure_demo_campaign, list_campaigns
 from doe.engine.settings import EngineSettings
-from doe.errors import DataError
+from doe.errors import DataError, DoeError
 from doe.paths import data_home, default_database_url
 
 logger = logging.getLogger(__name__)
@@ -57,26 +60,93 @@ def engine_settings() -> EngineSettings | None:
     return base.with_text(texts)
 
 
+WARM_CAMPAIGNS = 3
+"""How many of the most recently changed campaigns :func:`warm_up` prepares after the server starts."""
+
+
 @dataclass
 class CampaignHandle:
-    """One shared Campaign and the lock that serialises writes and fits on it."""
+    """One shared Campaign, the lock that serialises writes and model computations on it, and
+    the model results of its current revision (shared by every page and session of the process)."""
 
     campaign: Campaign
     lock: threading.RLock = field(default_factory=threading.RLock)
+    results: dict[tuple[str, int], Any] = field(default_factory=dict)
 
     @contextmanager
     def acting(self, actor: str) -> Iterator[Campaign]:
-        """The campaign with ``actor`` recorded as the person acting, for one change."""
+        """The campaign with ``actor`` recorded as the person acting, for one change; after the
+        change the models of the new data are prepared in the background."""
         with self.lock:
             self.campaign.actor = actor
             yield self.campaign
+        self.warm_in_background()
+
+    def derived(self, kind: str, build: Callable[[Campaign], Any]) -> Any:
+        """``build(campaign)`` for the campaign's current revision, computed once per process
+        (a second caller waits for the first instead of fitting again)."""
+        key = (kind, self.campaign.revision())
+        if key in self.results:
+            return self.results[key]
+        with self.lock:
+            if key not in self.results:
+                value = build(self.campaign)
+                self.results = {k: v for k, v in self.results.items() if k[1] == key[1]} | {key: value}
+        return self.results[key]
+
+    def cross_validation(self) -> pd.DataFrame:
+        """``Campaign.cross_validate()`` of the current revision."""
+        return self.derived("cross-validation", Campaign.cross_validate)  # type: ignore[no-any-return]
+
+    def importance(self) -> pd.DataFrame:
+        """``Campaign.feature_importance()`` of the current revision."""
+        return self.derived("importance", Campaign.feature_importance)  # type: ignore[no-any-return]
+
+    def warm(self) -> None:
+        """Fit the models and compute the leave-one-out check and importance now (nothing
+        when the campaign has no finished experiment)."""
+        try:
+            # one model computation at a time per campaign (torch's first calls are not thread-safe)
+            with self.lock:
+                if self.campaign.history(status="completed").empty:
+                    return
+                self.cross_validation()
+                self.importance()
+        except DoeError as err:  # e.g. too little data: the page says so when it is opened
+            logger.info("warming campaign %r: %s", self.campaign.name, err)
+        except Exception:
+            logger.exception("warming campaign %r failed", self.campaign.name)
+
+    def warm_in_background(self) -> threading.Thread:
+        """:meth:`warm` in a background thread (the page that started it does not wait)."""
+        # not a daemon: the interpreter waits for a fit to end rather than abort inside torch at exit
+        thread = threading.Thread(target=self.warm, name=f"doe-warm-{self.campaign.name}", daemon=False)
+        thread.start()
+        return thread
 
 
 @st.cache_resource(show_spinner=False)
 def campaign_handle(url: str, name: str) -> CampaignHandle:
-    """The shared Campaign ``name`` in the database ``url`` (opened once per process)."""
+    """The shared Campaign ``name`` in the database ``url`` (opened once per process; its
+    models are fitted in the background straight away)."""
     logger.info("opening campaign %r", name)
-    return CampaignHandle(Campaign.load(name, storage=url, actor="web", settings=engine_settings()))
+    handle = CampaignHandle(Campaign.load(name, storage=url, actor="web", settings=engine_settings()))
+    handle.warm_in_background()
+    return handle
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up(url: str) -> list[str]:
+    """Once per server process: open the :data:`WARM_CAMPAIGNS` most recently changed
+    campaigns and fit their models in the background; their names."""
+    table = list_campaigns(url)
+    if table.empty:
+        return []
+    order = table.sort_values("updated_at", ascending=False) if "updated_at" in table.columns else table
+    names = order["name"].astype(str).head(WARM_CAMPAIGNS).tolist()
+    for name in names:
+        campaign_handle(url, name)
+    return names
 
 
 @st.cache_resource(show_spinner="Preparing the demo campaign ...")
@@ -91,18 +161,6 @@ def campaigns(url: str, include_archived: bool = False) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ model results, cached by revision
-@st.cache_data(show_spinner="Leave-one-out check of the model ...", max_entries=16)
-def cross_validation(url: str, name: str, revision: int, _campaign: Campaign) -> pd.DataFrame:
-    """``Campaign.cross_validate()`` for this revision of the campaign."""
-    return _campaign.cross_validate()
-
-
-@st.cache_data(show_spinner="Parameter importance ...", max_entries=16)
-def importance(url: str, name: str, revision: int, _campaign: Campaign) -> pd.DataFrame:
-    """``Campaign.feature_importance()`` for this revision of the campaign."""
-    return _campaign.feature_importance()
-
-
 @st.cache_data(show_spinner="Predicting the response surface ...", max_entries=64)
 def predictions(url: str, name: str, revision: int, recipes: pd.DataFrame, _campaign: Campaign) -> pd.DataFrame:
     """``Campaign.predict(recipes)`` for this revision of the campaign."""

@@ -97,3 +97,67 @@ def surface_grid(config: CampaignConfig, x: str, y: str, held: dict[str, Any], p
 def _python_scalar(value: Any) -> Any:
     """A numpy scalar as the plain Python value (a recipe's values are plain numbers or labels)."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass(frozen=True)
+class ProfileSlices:
+    """Recipes along each parameter through one recipe, for the prediction profiler.
+
+    Attributes:
+        parameters: the parameter varied in each row of :attr:`recipes`.
+        values: that parameter's value in each row.
+        recipes: every parameter column; the others at the held recipe.
+    """
+
+    parameters: list[str]
+    values: list[Any]
+    recipes: pd.DataFrame
+
+    def table(self, prediction: pd.DataFrame, outcome: str) -> pd.DataFrame:
+        """``parameter``, ``value``, ``mean``, ``sd`` of ``outcome`` from ``Campaign.predict(recipes)``."""
+        return pd.DataFrame({"parameter": self.parameters, "value": self.values,
+                             "mean": prediction[f"{outcome}_mean"].to_numpy(),
+                             "sd": prediction[f"{outcome}_sd"].to_numpy()})
+
+
+def profile_slices(config: CampaignConfig, held: dict[str, Any], points: int = 21) -> ProfileSlices:
+    """One slice per parameter through ``held``: ``points`` values over a continuous range (log
+    spaced on a log scale), every allowed value or label otherwise; slices that break a linear
+    constraint are left out."""
+    names: list[str] = []
+    values: list[Any] = []
+    rows: list[dict[str, Any]] = []
+    for p in config.parameters:
+        grid: list[Any] = list(p.values) if isinstance(p, CategoricalParameter | DiscreteParameter) else \
+            list(np.geomspace(p.lower, p.upper, points) if p.log_scale else np.linspace(p.lower, p.upper, points))
+        for value in grid:
+            recipe = {**held, p.name: value}
+            if all(con.satisfied({k: float(recipe[k]) for k in con.coefficients}) for con in config.linear_constraints):
+                names.append(p.name)
+                values.append(_python_scalar(value))
+                rows.append(recipe)
+    return ProfileSlices(names, values, pd.DataFrame(rows, columns=config.parameter_names))
+
+
+def candidate_recipes(config: CampaignConfig, n: int = 512, seed: int = 0) -> pd.DataFrame:
+    """``n`` space-filling recipes of the whole space (for the front the model predicts)."""
+    from doe.engine.design import sample_space
+    from doe.engine.encoding import Encoder
+
+    encoder = Encoder(config)
+    return encoder.decode(sample_space(encoder, n, seed))
+
+
+def predicted_front(config: CampaignConfig, recipes: pd.DataFrame, prediction: pd.DataFrame,
+                    min_probability: float = 0.5) -> pd.DataFrame:
+    """The recipes whose predicted objectives no other likely-feasible recipe beats (those
+    with ``probability_feasible`` of at least ``min_probability``), with their predictions."""
+    from doe.domain.ranking import pareto_mask, scores
+
+    table = pd.concat([recipes.reset_index(drop=True), prediction.reset_index(drop=True)], axis=1)
+    if "probability_feasible" in table.columns:
+        table = table[table["probability_feasible"].astype(float) >= min_probability]
+    means = pd.DataFrame({o: table[f"{o}_mean"].astype(float).to_numpy() for o in config.objective_names})
+    if table.empty or means.isna().any().any():
+        return table.iloc[0:0]
+    return table[pareto_mask(scores(means, config))].reset_index(drop=True)

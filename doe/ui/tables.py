@@ -11,12 +11,14 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.explain import prediction_text, purpose
 from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.values import same_value
 from doe.errors import CellProblem, DataError
@@ -65,35 +67,33 @@ def problems_frame(problems: Sequence[CellProblem], table: pd.DataFrame | None =
     return pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS), dtype=object)
 
 
-def _format_prediction(mean: Any, sd: Any) -> str:
-    if _missing(mean):
-        return ""
-    text = f"{float(mean):.4g}"
-    if not _missing(sd):
-        text += f" ± {float(sd):.2g}"
-    return text
-
-
-def suggestion_view(suggestions: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
-    """Suggestions as a person reads them: id, batch, recipe, each outcome's prediction as
-    ``mean ± sd``, probability of success (0-1), acquisition value and the strategy.
+def suggestion_view(suggestions: pd.DataFrame, config: CampaignConfig, measured: pd.DataFrame | None = None,
+                    best_id: str | None = None) -> pd.DataFrame:
+    """Suggestions as a person reads them: id, batch, the recipe's purpose in words
+    (:func:`doe.domain.explain.purpose`), probability of success (0-1), each outcome's
+    prediction as ``"90.1 % ± 1.2"``, then the recipe; no algorithm names.
 
     Args:
         suggestions: ``Campaign.suggest()`` output, or proposed experiments joined with the
             predictions stored with them (same columns).
+        measured: the completed experiments (history rows), for the purposes.
+        best_id: the best measured recipe's id, for "near the best recipe".
     """
+    measured = measured if measured is not None else pd.DataFrame(columns=[ID_COLUMN, *config.parameter_names])
     out = pd.DataFrame(index=suggestions.index)
     out[ID_COLUMN] = suggestions[ID_COLUMN].astype(str)
     if "batch_id" in suggestions.columns:
         out["batch_id"] = suggestions["batch_id"]
-    for p in config.parameter_names:
-        out[p] = suggestions[p] if p in suggestions.columns else None
+    out["purpose"] = [purpose(row, measured, best_id, config) if all(p in row for p in config.parameter_names)
+                      else "" for _, row in suggestions.iterrows()]
+    out["probability_feasible"] = suggestions.get("probability_feasible")
     for o in config.outcome_names:
         means = suggestions.get(f"{o}_mean", pd.Series(np.nan, index=suggestions.index))
         sds = suggestions.get(f"{o}_sd", pd.Series(np.nan, index=suggestions.index))
-        out[f"{o} (predicted)"] = [_format_prediction(m, s) for m, s in zip(means, sds, strict=True)]
-    for c in ("probability_feasible", "acquisition_value", "strategy"):
-        out[c] = suggestions[c] if c in suggestions.columns else None
+        unit = config.unit_of(o)
+        out[f"{o} (predicted)"] = [prediction_text(m, s, unit) for m, s in zip(means, sds, strict=True)]
+    for p in config.parameter_names:  # the recipe after why it was chosen and what it should give
+        out[p] = suggestions[p] if p in suggestions.columns else None
     return out.reset_index(drop=True)
 
 
@@ -122,8 +122,9 @@ def run_sheet(experiments: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame
     for p in config.parameter_names:
         out[p] = experiments[p].to_numpy() if p in experiments.columns else None
     for o in config.outcome_names:
-        if f"{o}_mean" in experiments.columns:
-            out[f"{o}_mean"] = experiments[f"{o}_mean"].to_numpy()
+        for part in ("mean", "sd"):  # the model's prediction and its uncertainty, for the lab to compare
+            if f"{o}_{part}" in experiments.columns:
+                out[f"{o}_{part}"] = experiments[f"{o}_{part}"].to_numpy()
     for o in config.outcome_names:
         out[o] = experiments[o].to_numpy() if o in experiments.columns else np.nan
     out["failed"] = False
@@ -422,3 +423,40 @@ def evidence_label(files: pd.DataFrame, sha256: str) -> str:
     """How a stored file is named in a list: its name, experiments and SHA-256 prefix."""
     row = files.set_index("sha256").loc[sha256]
     return f"{row['file_name']} ({row['experiment_ids'] or 'no value'}, sha256 {sha256[:12]})"
+
+
+AUDIT_COLUMNS = ("when", "who", "what", ID_COLUMN, "details")
+
+
+def _detail_text(detail: Any) -> str:
+    """A stored audit detail (JSON text) as ``key: value · key: value``; other text as it is."""
+    if _missing(detail):
+        return ""
+    try:
+        data = json.loads(str(detail))
+    except ValueError:
+        return str(detail)
+    if not isinstance(data, dict):
+        return str(data)
+    return " · ".join(f"{str(k).replace('_', ' ')}: {v}" for k, v in data.items() if v is not None)
+
+
+def audit_view(audit: pd.DataFrame, timezone: str | None = None) -> pd.DataFrame:
+    """The audit trail as a person reads it: newest first, the time in ``timezone`` (an IANA
+    name such as the browser's; the server's local time when None or unknown) to the second,
+    the action in words and the details as ``key: value`` pairs."""
+    when = pd.to_datetime(audit["at"], utc=True)
+    try:
+        local = when.dt.tz_convert(timezone) if timezone else when.dt.tz_convert(
+            datetime.now().astimezone().tzinfo)
+    except (KeyError, ValueError, TypeError):  # an unknown zone name: the server's local time
+        local = when.dt.tz_convert(datetime.now().astimezone().tzinfo)
+    out = pd.DataFrame({
+        "when": local.dt.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "who": audit["actor"].astype(str),
+        "what": audit["action"].astype(str).str.replace("_", " "),
+        ID_COLUMN: audit[ID_COLUMN].where(audit[ID_COLUMN].notna(), ""),
+        "details": [_detail_text(d) for d in audit["detail"]],
+    }, columns=list(AUDIT_COLUMNS))
+    order = np.argsort(-when.to_numpy(dtype="datetime64[us]").astype(np.int64), kind="stable")
+    return out.iloc[order].reset_index(drop=True)

@@ -201,3 +201,35 @@ def test_a_mean_of_three_tight_cells_counts_more_than_one_cell(hfo2: CampaignCon
     # the other outcomes carry no replicate columns and are fitted exactly as before
     other = "capacity_retention_pct"
     assert one.predict(recipe).iloc[0][f"{other}_sd"] == pytest.approx(three.predict(recipe).iloc[0][f"{other}_sd"])
+
+
+def test_feature_importance_of_a_parameter_that_never_varied_is_zero(fast: EngineSettings) -> None:
+    # The two-recipe demo's complaint: solvent and atmosphere ranked first although neither varied.
+    config = CampaignConfig.from_dict({
+        "name": "imp0", "objectives": [{"name": "y", "goal": "maximize"}],
+        "parameters": [{"name": "a", "type": "continuous", "bounds": [0, 10]},
+                       {"name": "t", "type": "continuous", "bounds": [0, 10]},
+                       {"name": "solvent", "type": "categorical", "values": ["nmp", "toluene", "water"]},
+                       {"name": "d", "type": "discrete", "values": [1, 2, 3]}],
+    })
+    recipes = random_recipes(config, 20, 4)
+    recipes["solvent"], recipes["t"], recipes["d"] = "nmp", 5.0, 2.0
+    table = recipes.copy()
+    table["y"] = np.sin(recipes["a"].to_numpy() / 3.0) * 3
+    importance = Surrogates(config, fast).fit(table).feature_importance()["y"]
+    assert importance["solvent"] == 0.0 and importance["t"] == 0.0 and importance["d"] == 0.0
+    assert importance["a"] == pytest.approx(1.0)
+
+
+def test_feature_importance_not_biased_to_a_categorical_without_effect(fast: EngineSettings) -> None:
+    config = CampaignConfig.from_dict({
+        "name": "imp1", "objectives": [{"name": "y", "goal": "maximize"}],
+        "parameters": [{"name": "a", "type": "continuous", "bounds": [0, 10]},
+                       {"name": "solvent", "type": "categorical", "values": ["nmp", "toluene", "water", "dmf"]}],
+    })
+    recipes = random_recipes(config, 16, 5)
+    recipes["solvent"] = np.where(np.arange(16) % 2 == 0, "nmp", "water")  # two of the four labels tried
+    table = recipes.copy()
+    table["y"] = 0.3 * recipes["a"].to_numpy() + np.random.default_rng(0).normal(0, 0.05, 16)
+    importance = Surrogates(config, fast).fit(table).feature_importance()["y"]
+    assert importance["solvent"] < 0.1 < 0.9 < importance["a"]

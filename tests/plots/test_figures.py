@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 
+from doe.domain import ranking
+from doe.domain.exports import export_view
 from doe.plots import (
     best_so_far_figure,
     importance_figure,
@@ -41,10 +45,43 @@ def test_pareto_front_and_the_study_recipe_are_marked() -> None:
                         highlight={"study-hfo2": "study recipe"})
     by_name = {t.name: t for t in fig.data}
     assert list(by_name["Pareto front"].x) == [85.0, 92.0]
-    assert list(by_name["dominated or infeasible"].text) == ["study-bare", "study-hfo2"]
+    assert list(by_name["dominated"].text) == ["study-bare", "study-hfo2"]
     assert by_name["study recipe"].marker.symbol == "star" and list(by_name["study recipe"].y) == [70.0]
     empty = pareto_figure(history.iloc[:0], front, "first_cycle_ce_pct", "capacity_retention_pct")
     assert "no experiment" in empty.layout.annotations[0].text
+
+
+def test_feasibility_agrees_across_best_so_far_pareto_best_table_and_export() -> None:
+    # E0004 has the highest CE and retention but is 20 nm thick (the template allows <= 15 nm)
+    history = pd.concat([_history(), pd.DataFrame({
+        "experiment_id": ["E0004"], "status": ["completed"], "first_cycle_ce_pct": [95.0],
+        "capacity_retention_pct": [80.0], "coating_thickness_nm": [20.0]})], ignore_index=True)
+    history["coating_thickness_nm"] = history["coating_thickness_nm"].fillna(10.0)
+    reason = "coating_thickness_nm = 20 breaks coating_thickness_nm <= 15"
+
+    best_table = ranking.best(history, CONFIG, 10)
+    front = ranking.pareto_front(history, CONFIG)
+    assert "E0004" not in set(best_table["experiment_id"]) and "E0004" not in set(front["experiment_id"])
+
+    fig = best_so_far_figure(history, CONFIG)
+    lines = [t for t in fig.data if t.name == "best so far"]
+    assert max(lines[0].y) == 92.0 and max(lines[1].y) == 75.0  # the line does not climb to E0004
+    crosses = [t for t in fig.data if t.name.startswith("does not count")]
+    shown = f"E0004: {html.escape(reason)}"  # plotly reads entities: the hover shows the reason literally
+    assert [list(t.text) for t in crosses] == [[shown]] * 2
+
+    pareto = {t.name: t for t in pareto_figure(history, front, "first_cycle_ce_pct", "capacity_retention_pct",
+                                               config=CONFIG).data}
+    assert list(pareto["does not count (hover: why)"].text) == [shown]
+    assert set(pareto["Pareto front"].text) == set(front["experiment_id"])
+    thresholds = sorted(s.x0 if s.x0 == s.x1 else s.y0 for s in pareto_figure(
+        history, front, "first_cycle_ce_pct", "capacity_retention_pct", config=CONFIG).layout.shapes)
+    assert thresholds == [55.0, 80.0]
+
+    exported = export_view(history, pd.DataFrame(), CONFIG)
+    notes = dict(zip(exported["experiment_id"], exported["ranking_note"], strict=True))
+    assert notes["E0004"] == reason and notes["E0002"] == "failed run"
+    assert {i for i, n in notes.items() if n == ""} == set(ranking.feasible_completed(history, CONFIG)["experiment_id"])
 
 
 def test_parity_has_one_panel_per_outcome_with_the_identity_line() -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from doe.cli.serve import STREAMLIT_OPTIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -34,9 +36,9 @@ def streamlit_app(folder: Path, env: Mapping[str, str], *, port: int | None = No
     log_path = folder / "streamlit.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats",
-             "false", "--server.fileWatcherType", "none", *extra_args],
+            [sys.executable, "-m", "streamlit", "run", str(APP), *STREAMLIT_OPTIONS,  # as `doe app` serves it
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+             *extra_args],
             cwd=folder, env=dict(env), stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:

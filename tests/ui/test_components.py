@@ -42,3 +42,24 @@ def test_plain_is_one_line() -> None:
 ])
 def test_file_name_keeps_only_safe_characters(parts: tuple[str, str], expected: str) -> None:
     assert file_name(*parts) == expected
+
+
+def test_messages_name_the_apps_controls_not_the_python_api(tmp_path) -> None:
+    import pandas as pd
+
+    from doe.campaign import Campaign
+    from doe.errors import DoeError
+    from doe.ui.components import in_app_words
+
+    campaign = Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{tmp_path / 'w.sqlite3'}", name="w", actor="a")
+    recipe = dict(campaign.config.reference_recipe() or {})
+    campaign.record(pd.DataFrame([{**recipe, "first_cycle_ce_pct": 88.0}]))
+    messages = []
+    for table, kwargs in ((pd.DataFrame([{**recipe, "first_cycle_ce_pct": 88.0}]), {}),  # a repeat
+                          (pd.DataFrame([{"experiment_id": "E0001", "first_cycle_ce_pct": 90.0}]), {})):  # a change
+        with pytest.raises(DoeError) as caught:
+            campaign.record(table, **kwargs)
+        messages.append(in_app_words(str(caught.value)))
+    assert "tick 'Record rows again that match recorded experiments'" in messages[0]
+    assert "press 'Correct the stored values'" in messages[1]
+    assert not any("=True" in m for m in messages), messages

@@ -187,9 +187,11 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         # Insights: every plot renders.
         _open(page, "Insights")
         page.get_by_role("heading", name=f"Insights: {CAMPAIGN}").wait_for()
-        page.get_by_role("heading", name="Response surface").wait_for()
+        page.get_by_role("heading", name="Can the model be trusted?").wait_for()
         settled(page)
-        expect(page.locator(".js-plotly-plot")).to_have_count(5)
+        # two completed experiments: best so far, Pareto and leave-one-out; the rest waits for more data
+        expect(page.get_by_text("appear from 11 completed experiments on (2 so far)")).to_be_visible()
+        expect(page.locator(".js-plotly-plot")).to_have_count(3)
         expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()
         page.wait_for_function(  # type: ignore[attr-defined]
             "() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))")
@@ -208,6 +210,15 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         assert exported["status"].tolist() == ["completed", "completed", "failed"]
         expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()  # no rerun left in flight
         assert re.search(rf'"name": "{CAMPAIGN}"', Path(_download(page, "Export the whole campaign (JSON)").path()).read_text())
+        # the report for the lab meeting opens in the browser and holds its plots
+        report = tmp_path / "report.html"
+        _download(page, "Campaign report for the lab meeting (HTML)").save_as(report)
+        reader = context.new_page()
+        reader.goto(report.as_uri())
+        expect(reader.get_by_role("heading", name=f"Campaign report: {CAMPAIGN}")).to_be_visible()
+        expect(reader.locator(".js-plotly-plot .main-svg").first).to_be_visible()
+        assert reader.locator(".js-plotly-plot").count() == 2  # best so far and the Pareto front
+        reader.close()
         assert not page.get_by_test_id("stException").count()
         for name in ("1-campaigns", "2-plan", "3-record", "4-insights", "5-history"):
             assert (SCREENSHOTS / f"{name}.png").stat().st_size > 20_000, f"{name}.png looks blank"

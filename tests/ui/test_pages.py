@@ -182,6 +182,24 @@ def test_edit_makes_a_new_configuration_version(start: Start, db_url: str) -> No
     assert campaign.config_versions()["created_by"].iloc[-1] == PERSON
 
 
+def test_narrower_bounds_warn_and_save_only_when_confirmed(start: Start, db_url: str) -> None:
+    at = start()
+    editor = next(e for e in at.data_editor if e.key == f"{state.EDIT_PARAMETERS}:{DEMO}:1")
+    row = editor.value["name"].tolist().index("anneal_temperature_c")
+    at.session_state[f"{state.EDIT_PARAMETERS}:{DEMO}:1"] = {
+        "edited_rows": {row: {"lower": 450.0, "reference": "500"}}, "added_rows": [], "deleted_rows": []}
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert "2 finished experiment(s) fall outside the new configuration: study-bare" in _texts(at.warning)
+    assert "Nothing was saved" in _texts(at.info)
+    assert Campaign.load(DEMO, storage=db_url).config_version == 1
+    at.checkbox(key=f"{state.EDIT_ANYWAY}:{DEMO}:1").check()
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert "Saved configuration version 2" in _texts(at.success)
+    assert Campaign.load(DEMO, storage=db_url).config.parameter("anneal_temperature_c").lower == 450.0
+
+
 def _outcome_row(at: AppTest, name: str) -> int:
     editor = next(e for e in at.data_editor if e.key == f"{state.EDIT_OUTCOMES}:{DEMO}:1")
     return editor.value["name"].tolist().index(name)
@@ -277,9 +295,12 @@ def test_plan_suggests_three_with_predictions_and_accepts_them(start: Start, db_
     _button(at, "Suggest experiments").click().run()
     _no_exception(at)
     assert "Proposed 3 experiment(s) in batch B0001" in _texts(at.success)
+    assert "0 completed · 0 failed · 0 running · 3 proposed" in _texts(at.caption)  # the counts do not lag
     proposed = _table_with(at, "first_cycle_ce_pct (predicted)")
     assert len(proposed) == 3
-    assert {"strategy", "probability_feasible", "acquisition_value"} <= set(proposed.columns)
+    assert {"purpose", "probability_feasible"} <= set(proposed.columns)
+    assert not {"strategy", "acquisition_value"} & set(proposed.columns)  # no algorithm names
+    assert proposed["purpose"].str.startswith("spreads the first recipes").all()
     downloads = [element.proto.label for element in at.get("download_button")]
     assert downloads == ["Run sheet (CSV)", "Run sheet (Excel)"], downloads
 
@@ -452,18 +473,38 @@ def test_add_historical_experiments(start: Start, db_url: str) -> None:
 
 # ---------------------------------------------------------------------------------- insights, history
 @pytest.mark.slow
-def test_insights_draws_every_plot_of_the_demo(start: Start) -> None:
+def test_insights_of_the_two_recipe_demo_says_what_waits_for_more_data(start: Start) -> None:
     at = start("insights")
     assert at.title[0].value == f"Insights: {DEMO}"
     assert not at.error, _texts(at.error)
-    charts = at.get("plotly_chart")
-    assert len(charts) == 5
+    assert len(at.get("plotly_chart")) == 3  # best so far, Pareto, leave-one-out
     best = _table_with(at, "first_cycle_ce_pct")
     assert best["experiment_id"].iloc[0] == "study-hfo2"
-    # Changing the surface's axes predicts on the cached model: no error, the plot follows.
+    assert "appear from 11 completed experiments on (2 so far)" in _texts(at.info)
+    assert "the model does not yet predict better than the average" in _texts(at.text) or \
+        "nothing to predict" in _texts(at.text)
+    assert {"r2", "rmse"} <= set(_table_with(at, "r2").columns)
+
+
+@pytest.mark.slow
+def test_insights_with_enough_experiments_draws_importance_surface_and_profiler(start: Start, db_url: str) -> None:
+    from doe.simulate import VirtualLab
+
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name="insights-12", actor="fixture")
+    recipes = VirtualLab.random_recipes(12, seed=3)
+    campaign.record(pd.concat([recipes.reset_index(drop=True), VirtualLab(seed=4).run(recipes).reset_index(drop=True)],
+                              axis=1))
+    at = start("insights", campaign="insights-12")
+    assert not at.error, _texts(at.error)
+    assert len(at.get("plotly_chart")) == 5  # + importance, response surface
+    at.toggle(key=state.PROFILE_SHOW).set_value(True).run()
+    assert len(at.get("plotly_chart")) == 6  # + the profiler, on request
+    # Changing the surface's axes or the profiler's recipe predicts on the cached model.
     at.selectbox(key=state.SURFACE_Y).set_value("anneal_time_h").run()
     _no_exception(at)
-    assert len(at.get("plotly_chart")) == 5
+    at.selectbox(key=state.PROFILE_OUTCOME).set_value("capacity_retention_pct").run()
+    _no_exception(at)
+    assert len(at.get("plotly_chart")) == 6
 
 
 def test_history_filters_and_shows_the_audit_trail(start: Start) -> None:
@@ -476,8 +517,8 @@ def test_history_filters_and_shows_the_audit_trail(start: Start) -> None:
     at.text_input(key=state.FILTER_TEXT).set_value("").run()
     at.multiselect(key=state.FILTER_STATUS).set_value(["running"]).run()
     assert "0 of 2 experiment(s)" in _texts(at.caption)
-    audit = _table_with(at, "action")
-    assert "doe-demo" in set(audit["actor"])
+    audit = _table_with(at, "what")
+    assert "doe-demo" in set(audit["who"])
 
 
 # ---------------------------------------------------------------------------------- safe rendering

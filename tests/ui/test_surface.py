@@ -43,3 +43,17 @@ def test_best_recipe_is_held_and_categorical_axes_refused() -> None:
         surface_grid(CONFIG, "anneal_atmosphere", "anneal_time_h", held_recipe(CONFIG))
     with pytest.raises(DataError, match="two different"):
         surface_grid(CONFIG, "anneal_time_h", "anneal_time_h", held_recipe(CONFIG))
+
+
+def test_profile_slices_vary_one_parameter_at_a_time_through_the_recipe() -> None:
+    from doe.templates import resolve_config
+    from doe.ui.surface import held_recipe, profile_slices
+
+    config = resolve_config("hfo2-ncm85")
+    held = held_recipe(config)
+    slices = profile_slices(config, held, points=5)
+    assert set(slices.parameters) == set(config.parameter_names)
+    for name, value, (_, recipe) in zip(slices.parameters, slices.values, slices.recipes.iterrows(), strict=True):
+        assert recipe[name] == value
+        assert all(recipe[p] == held[p] for p in config.parameter_names if p != name)
+    assert slices.parameters.count("dispersion_solvent") == 3 and slices.parameters.count("anneal_time_h") == 5

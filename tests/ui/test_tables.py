@@ -84,21 +84,26 @@ def test_suggestions_show_mean_and_sd_and_the_reason() -> None:
                                 "probability_feasible": [0.9], "acquisition_value": [-2.0],
                                 "strategy": ["qLogNEHVI"]})
     view = suggestion_view(suggestions, CONFIG)
-    assert view.loc[0, "first_cycle_ce_pct (predicted)"] == "88.12 ± 1.5"
+    unit = CONFIG.unit_of("first_cycle_ce_pct")
+    assert view.loc[0, "first_cycle_ce_pct (predicted)"] == f"88.1 {unit} ± 1.5"
     assert view.loc[0, "capacity_retention_pct (predicted)"] == ""
-    assert view.loc[0, "strategy"] == "qLogNEHVI"
+    assert view.loc[0, "purpose"] == "spreads the first recipes over the whole range (no model yet)"
+    shown = " ".join(map(str, view.columns)) + " " + " ".join(map(str, view.iloc[0]))
+    assert "acquisition" not in shown and "qLogNEHVI" not in shown  # no algorithm names
 
 
 def test_stored_predictions_join_the_proposed_rows_and_the_run_sheet() -> None:
     history = _history()
     proposed = history[history["status"] == "proposed"]
     proposals = pd.DataFrame({"experiment_id": ["E0006"], "predictions": [{"first_cycle_ce_pct_mean": 90.0,
+                                                                            "first_cycle_ce_pct_sd": 1.2,
                                                                             "strategy": "initial design"}]})
     joined = proposed_with_predictions(proposed, proposals)
     assert joined["first_cycle_ce_pct_mean"].tolist() == [90.0]
     sheet = run_sheet(joined, CONFIG)
     assert sheet.columns[:2].tolist() == ["experiment_id", "batch_id"]
     assert sheet["first_cycle_ce_pct_mean"].tolist() == [90.0]
+    assert sheet["first_cycle_ce_pct_sd"].tolist() == [1.2]  # the run sheet carries the uncertainty
     assert sheet["first_cycle_ce_pct"].isna().all() and not sheet["failed"].any()
 
 
@@ -152,3 +157,21 @@ def test_unsaved_values_follow_their_experiment_and_saved_or_changed_cells_are_t
     assert merged.conflicts == ((ids[1], "capacity_retention_pct"),)
     assert set(merged.kept) == {ids[1]}
     assert merged.grid["experiment_id"].tolist() == fresh["experiment_id"].tolist()
+
+
+def test_audit_trail_newest_first_in_local_time_and_readable() -> None:
+    from doe.ui.tables import audit_view
+
+    audit = pd.DataFrame({
+        "at": pd.to_datetime(["2026-03-01T10:00:00Z", "2026-03-01T12:30:05Z"], utc=True),
+        "actor": ["ann", "bob"], "action": ["experiment_created", "measurement_corrected"],
+        "experiment_id": [None, "E0001"],
+        "detail": ['{"status": "completed", "batch_id": null}', '{"reason": "typo in CE", "old": 8.8}'],
+    })
+    view = audit_view(audit, "Europe/Berlin")
+    assert view["who"].tolist() == ["bob", "ann"]  # newest first
+    assert view.loc[0, "when"] == "2026-03-01 13:30:05 CET"
+    assert view.loc[0, "what"] == "measurement corrected"
+    assert view.loc[0, "details"] == "reason: typo in CE · old: 8.8"
+    assert view.loc[1, "details"] == "status: completed" and view.loc[1, "experiment_id"] == ""
+    assert audit_view(audit, "Not/AZone")["when"].str.len().min() > 0  # unknown zone: the server's time

@@ -11,6 +11,7 @@ import streamlit as st
 from doe import templates
 from doe.campaign import Campaign
 from doe.domain.config import CampaignConfig
+from doe.domain.config_changes import config_change_warnings
 from doe.ui import components, resources, state
 from doe.ui.config_form import (
     OBJECTIVE_MODES,
@@ -82,6 +83,17 @@ def _editors(tables: ConfigTables, keys: tuple[str, str, str, str], suffix: str)
     return ConfigTables(parameters, outcomes, constraints, mode)
 
 
+def _learn_from_picker(url: str, chosen: tuple[str, ...], *, key: str, exclude: str | None = None) -> list[str]:
+    """Earlier campaigns of this database whose results inform the model (names shown as plain text)."""
+    names = [n for n in resources.campaigns(url, include_archived=True)["name"].astype(str).tolist() if n != exclude]
+    names += [n for n in chosen if n not in names]  # a chosen campaign that is gone stays visible (and is refused)
+    return st.multiselect(
+        "Learn from earlier campaigns", names, default=list(chosen), key=key,
+        help="Their finished experiments, on the parameters the campaigns share, inform this campaign's model "
+             "(a multi-task model, used only where it predicts this campaign's results better). The History "
+             "page shows which campaigns inform it.")
+
+
 def _new_campaign(url: str) -> None:
     source = st.radio("Start from", ["a template", "scratch"], horizontal=True, key=state.NEW_SOURCE)
     template_name = None
@@ -100,6 +112,7 @@ def _new_campaign(url: str) -> None:
                                    key=f"{state.NEW_DESCRIPTION}:{suffix}")
         edited = _editors(tables, (state.NEW_PARAMETERS, state.NEW_OUTCOMES, state.NEW_CONSTRAINTS,
                                    state.NEW_OBJECTIVE_MODE), suffix)
+        learn_from = _learn_from_picker(url, (), key=state.NEW_LEARN_FROM)
         submitted = st.form_submit_button("Create campaign", type="primary")
     if not submitted:
         return
@@ -107,7 +120,7 @@ def _new_campaign(url: str) -> None:
     if person is None:
         return
     with components.guard("creating the campaign") as creating:
-        config = config_from_tables(name, edited, description=description)
+        config = config_from_tables(name, edited, description=description, learn_from=learn_from)
         campaign = Campaign.from_config(config, storage=url, actor=person, settings=resources.engine_settings())
     if creating.ok:
         components.flash("success", f"Created campaign {campaign.name!r} ({len(config.parameters)} parameters, "
@@ -126,6 +139,10 @@ def _edit(handle: resources.CampaignHandle) -> None:
                                    key=f"{state.EDIT_DESCRIPTION}:{campaign.name}:{version}")
         edited = _editors(tables_from_config(config), (state.EDIT_PARAMETERS, state.EDIT_OUTCOMES,
                                                        state.EDIT_CONSTRAINTS, state.EDIT_OBJECTIVE_MODE), f"{campaign.name}:{version}")
+        learn_from = _learn_from_picker(campaign.storage_url, config.learn_from, exclude=campaign.name,
+                                        key=f"{state.EDIT_LEARN_FROM}:{campaign.name}:{version}")
+        anyway = st.checkbox("Save even if experiments fall outside the new ranges",
+                             key=f"{state.EDIT_ANYWAY}:{campaign.name}:{version}")
         submitted = st.form_submit_button("Save as a new version", type="primary")
     if not submitted:
         return
@@ -133,7 +150,15 @@ def _edit(handle: resources.CampaignHandle) -> None:
     if person is None:
         return
     with components.guard("saving the configuration") as saving:
-        new_config = config_from_tables(config.name, edited, description=description, seed=config.seed)
+        new_config = config_from_tables(config.name, edited, description=description, seed=config.seed,
+                                        learn_from=learn_from)
+        warnings = config_change_warnings(config, new_config, campaign.history())
+        for warning in warnings:
+            st.warning(components.plain(warning))
+        if warnings and not anyway:
+            st.info("Nothing was saved. Tick 'Save even if experiments fall outside the new ranges' and save "
+                    "again, or change the configuration.")
+            return
         with handle.acting(person) as c:
             new_version = c.update_config(new_config)
     if saving.ok:

@@ -3,18 +3,21 @@ exportable as CSV, Excel or the whole campaign as JSON."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from doe.domain.display import column_decimals
+from doe.domain.exports import export_view
 from doe.domain.records import STATUSES
 from doe.domain.replicates import n_column
 from doe.ui import components, state
 
 if TYPE_CHECKING:
     from doe.campaign import Campaign
-from doe.ui.tables import evidence_label, evidence_table, filter_history, search
+from doe.ui.tables import audit_view, evidence_label, evidence_table, filter_history, search
 
 
 def render() -> None:
@@ -37,13 +40,16 @@ def render() -> None:
     formats = {name: st.column_config.NumberColumn(format=f"%.{places}f")
                for name, places in column_decimals(shown, config).items()}  # display only
     st.dataframe(shown, hide_index=True, column_config=formats)
+    if config.learn_from:
+        _informed_by(campaign)
 
     units = config.units
 
     def table_file(file_format: str) -> bytes:
         from doe.io import table_bytes
 
-        return table_bytes(shown, file_format, units=units)  # type: ignore[arg-type]
+        exported = export_view(shown, campaign.measurements(), config)  # notes, and why a row does not count
+        return table_bytes(exported, file_format, units=units)  # type: ignore[arg-type]
 
     def campaign_json() -> bytes:
         from doe.io import campaign_to_json
@@ -60,14 +66,50 @@ def render() -> None:
     json_col.download_button("Export the whole campaign (JSON)", data=campaign_json,
                              file_name=components.file_name(campaign.name, ".json"), mime="application/json", on_click="ignore")
 
+    _report(campaign)
+
     _evidence_files(campaign)
 
     st.subheader("Audit trail")
-    audit = search(campaign.audit(), text)
-    st.caption(f"{len(audit)} change(s): who did what, when")
+    audit = search(audit_view(campaign.audit(), st.context.timezone), text)
+    st.caption(f"{len(audit)} change(s): who did what, when (newest first, your local time)")
     st.dataframe(audit, hide_index=True)
     with st.expander("Every recorded value, with corrections"):
         st.dataframe(search(campaign.measurements(include_superseded=True), text), hide_index=True)
+
+
+def _report(campaign: Campaign) -> None:
+    from doe.report import campaign_report, chromium_binary, write_report
+
+    def pdf() -> bytes:
+        with tempfile.TemporaryDirectory(prefix="doe-report-") as folder:
+            return write_report(campaign, Path(folder) / "report.pdf").read_bytes()
+
+    html_col, pdf_col = st.columns(2)
+    html_col.download_button("Campaign report for the lab meeting (HTML)",
+                             data=lambda: campaign_report(campaign).encode("utf-8"),
+                             file_name=components.file_name(campaign.name, "-report.html"), mime="text/html",
+                             on_click="ignore")
+    if chromium_binary() is not None:
+        pdf_col.download_button("Campaign report (PDF)", data=pdf,
+                                file_name=components.file_name(campaign.name, "-report.pdf"),
+                                mime="application/pdf", on_click="ignore")
+
+
+def _informed_by(campaign: Campaign) -> None:
+    """Which earlier campaigns inform the model, with their learned correlation (plain text)."""
+    from doe.domain.transfer import informed_by_text
+    from doe.errors import ProposalError
+
+    report = None
+    with st.spinner("Fitting the model with the earlier campaigns ..."), \
+            components.guard("fitting the model with the earlier campaigns") as fitting:
+        try:
+            report = campaign.transfer_report()
+        except ProposalError:  # no finished experiment yet: the text says so
+            report = None
+    if fitting.ok:  # else the guard showed why (e.g. an earlier campaign was deleted)
+        st.text(informed_by_text(campaign.config.learn_from, report))  # plain text, never Markdown
 
 
 def _evidence_files(campaign: Campaign) -> None:

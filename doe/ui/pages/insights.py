@@ -1,5 +1,6 @@
-"""Insights page: best so far, the Pareto front with the study's recipes marked, how well
-the model predicts (leave-one-out), which parameters matter, and a 2-D response surface."""
+"""Insights page: best so far, the Pareto front with the study's recipes marked, whether the
+model can be trusted (leave-one-out R² and RMSE in words), and, from a minimum number of
+experiments on, which parameters matter, a 2-D response surface and a prediction profiler."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from doe.campaign import Campaign
 from doe.domain.config import CampaignConfig
+from doe.domain.diagnostics import min_experiments, model_trust
 from doe.domain.ranking import ranking_text
 from doe.plots import (
     best_so_far_figure,
@@ -19,8 +20,16 @@ from doe.plots import (
     parity_figure,
     response_surface_figure,
 )
+from doe.plots.profiler import profiler_figure
 from doe.ui import components, resources, state
-from doe.ui.surface import held_recipe, numeric_parameters, surface_grid
+from doe.ui.surface import (
+    candidate_recipes,
+    held_recipe,
+    numeric_parameters,
+    predicted_front,
+    profile_slices,
+    surface_grid,
+)
 from doe.ui.tables import ID_COLUMN
 
 # Experiment ids of the reference study's recipes (doe.datasets.load_recipes) and their labels.
@@ -35,12 +44,13 @@ SURFACE_POINTS = 25
 class _Views:
     """Figures and tables of one campaign revision, each built once (``resources.per_revision``)."""
 
-    def __init__(self, url: str, campaign: Campaign) -> None:
-        self.url, self.campaign = url, campaign
-        self.revision = campaign.revision()
+    def __init__(self, url: str, handle: resources.CampaignHandle) -> None:
+        self.url, self.handle, self.campaign = url, handle, handle.campaign
+        self.revision = handle.campaign.revision()
 
     def get(self, kind: str, build: Callable[[], Any], *options: Hashable) -> Any:
-        return resources.per_revision(kind, self.url, self.campaign.name, self.revision, options, build)
+        with self.handle.lock:  # model predictions one at a time per campaign, never beside a fit
+            return resources.per_revision(kind, self.url, self.campaign.name, self.revision, options, build)
 
 
 def _best(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
@@ -66,29 +76,93 @@ def _pareto(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> Non
     x = left.selectbox("x axis", names, index=0, key=state.PARETO_X)
     y = right.selectbox("y axis", names, index=1, key=state.PARETO_Y)
     highlight = {i: label for i, label in STUDY_RECIPES.items() if i in set(history[ID_COLUMN].astype(str))}
+    front = None
+    if _enough(config, history):
+        with components.guard("predicting the front") as predicting:
+            front = views.get("predicted-front", lambda: _predicted_front(views, config))
+        front = front if predicting.ok else None
     figure = views.get("pareto-figure", lambda: pareto_figure(
-        history, views.campaign.pareto_front(), x, y, config=config, highlight=highlight), x, y)
+        history, views.campaign.pareto_front(), x, y, config=config, highlight=highlight, predicted_front=front),
+        x, y)
     st.plotly_chart(figure, key="insights_pareto")
+    st.caption("Crosses: recipes that do not count (failed, an objective not measured, a constraint broken; "
+               "hover for the reason), by the same rule as the best-recipes table and the exports. Dotted lines: "
+               "thresholds and outcome limits. Dashed line: the front the model predicts over the whole space.")
+
+
+def _predicted_front(views: _Views, config: CampaignConfig) -> pd.DataFrame:
+    recipes = candidate_recipes(config, n=256, seed=views.campaign.seed)
+    prediction = resources.predictions(views.url, views.campaign.name, views.revision, recipes, views.campaign)
+    return predicted_front(config, recipes, prediction)
+
+
+def _enough(config: CampaignConfig, history: pd.DataFrame) -> bool:
+    return int((history["status"] == "completed").sum()) >= min_experiments(config)
 
 
 def _model(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
-    url, campaign, revision = views.url, views.campaign, views.revision
-    st.subheader("How well the model predicts (leave-one-out)")
-    with components.guard("checking the model") as checking:
-        cv = resources.cross_validation(url, campaign.name, revision, campaign)
+    st.subheader("Can the model be trusted?")
+    with components.guard("checking the model") as checking, st.spinner("Checking the model (leave-one-out) ..."):
+        cv = views.handle.cross_validation()
     if not checking.ok:
         return
+    trust = model_trust(cv, config)
+    st.text("\n".join(trust["verdict"]))  # plain text: outcome names and units are user strings
+    st.dataframe(trust.drop(columns=["verdict"]), hide_index=True, key="insights_trust_table", column_config={
+        "r2": st.column_config.NumberColumn("R² (leave-one-out)", format="%.2f",
+                                            help="1: predicts perfectly; 0: no better than the average"),
+        "rmse": st.column_config.NumberColumn("typical error (RMSE)", format="%.3g",
+                                              help="root-mean-square error of the leave-one-out predictions, "
+                                                   "in the outcome's unit")})
     st.plotly_chart(views.get("parity-figure", lambda: parity_figure(cv, config)), key="insights_parity")
-    st.caption("Each point: the model fitted without that experiment predicts it (bars: ± 1 sd). Points near "
-               "the dashed line mean the model can be trusted for that outcome.")
-
+    st.caption("Each point: the model fitted without that experiment predicts it (bars: ± 1 sd). Points "
+               "near the dashed line mean the model can be trusted for that outcome.")
+    done, minimum = int((history["status"] == "completed").sum()), min_experiments(config)
+    if done < minimum:
+        st.info(f"Parameter importance, the response surface, the prediction profiler and the predicted front "
+                f"appear from {minimum} completed experiments on ({done} so far): with fewer, they would mostly "
+                "show the model's assumptions.")
+        return
     st.subheader("Which parameters matter")
-    with components.guard("computing parameter importance") as ranking:
-        importance = resources.importance(url, campaign.name, revision, campaign)
+    with components.guard("computing parameter importance") as ranking, st.spinner("Parameter importance ..."):
+        importance = views.handle.importance()
     if ranking.ok:
         st.plotly_chart(views.get("importance-figure", lambda: importance_figure(importance)),
                         key="insights_importance")
+        st.caption("Share of each outcome's predicted variation that comes from each parameter, over the values "
+                   "measured so far; a parameter that never varied scores 0.")
     _surface(views, config, history)
+    _profiler(views, config, history)
+
+
+def _profiler(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
+    url, campaign, revision = views.url, views.campaign, views.revision
+    st.subheader("Prediction profiler")
+    # on request: nine panels of bands take the browser seconds to draw, the rest of the page first
+    if not st.toggle("Show the profiler: the prediction along each parameter through one recipe",
+                     key=state.PROFILE_SHOW):
+        return
+    done = history[history["status"] == "completed"]
+    best = views.get("best-1", lambda: campaign.best(1))
+    ids = done[ID_COLUMN].astype(str).tolist()
+    first = str(best[ID_COLUMN].iloc[0]) if len(best) else ids[-1]
+    cols = st.columns(2)
+    outcome = cols[0].selectbox("outcome", config.outcome_names, index=0, key=state.PROFILE_OUTCOME)
+    chosen = cols[1].selectbox("through the recipe of", ids, index=ids.index(first) if first in ids else 0,
+                               key=state.PROFILE_RECIPE)
+    row = done[done[ID_COLUMN].astype(str) == chosen]
+    held = held_recipe(config, row)
+    with components.guard("predicting the profiler") as predicting:
+        def build() -> Any:
+            slices = profile_slices(config, held)
+            prediction = resources.predictions(url, campaign.name, revision, slices.recipes, campaign)
+            return profiler_figure(slices.table(prediction, outcome), outcome, held, config)
+
+        figure = views.get("profiler-figure", build, outcome, chosen)
+    if predicting.ok:
+        st.plotly_chart(figure, key="insights_profiler")
+        st.caption(f"Each panel varies one parameter, the others held at {components.plain(chosen)} (dashed "
+                   "line); the band is the prediction ± 2 sd.")
 
 
 def _surface(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
@@ -133,7 +207,7 @@ def render() -> None:
     if not history["status"].eq("completed").any():
         st.info("No completed experiment yet: record results first.")
         return
-    views = _Views(resources.database_url(), campaign)
+    views = _Views(resources.database_url(), page.handle)
     _best(views, config, history)
     _pareto(views, config, history)
     _model(views, config, history)

@@ -14,7 +14,7 @@ from doe.domain.config import CampaignConfig
 from doe.domain.display import batch_programme, column_decimals
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.ui import components, resources, state
-from doe.ui.tables import proposed_with_predictions, run_sheet, suggestion_view
+from doe.ui.tables import ID_COLUMN, proposed_with_predictions, run_sheet, suggestion_view
 
 MAX_BATCH_IN_UI = 50
 
@@ -47,17 +47,15 @@ def _column_config(config: CampaignConfig) -> dict[str, Any]:
     columns: dict[str, Any] = {
         "probability_feasible": st.column_config.NumberColumn(
             "P(success)", format="percent", help="probability that the run works and meets the constraints"),
-        "acquisition_value": st.column_config.NumberColumn(
-            "acquisition", format="%.3g", help="expected improvement (log scale) the model gives the recipe"),
-        "strategy": st.column_config.TextColumn("strategy", help="how the recipe was chosen"),
+        "purpose": st.column_config.TextColumn("why this run", help="what the recipe is for, from the model's "
+                                               "predictions and the recipes measured so far"),
     }
     for p in config.parameters:
         if p.unit:
             columns[p.name] = st.column_config.Column(f"{p.name} [{p.unit}]")
     for o in config.outcome_names:
-        unit = config.unit_of(o)
         columns[f"{o} (predicted)"] = st.column_config.TextColumn(
-            f"{o} (predicted{', ' + unit if unit else ''})", help="model's mean ± standard deviation")
+            f"{o} (predicted)", help="the model's prediction ± its standard deviation")
     return columns
 
 
@@ -65,7 +63,8 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
     fixed_names = st.multiselect("Parameters held fixed for this batch", config.parameter_names,
                                  key=state.FIXED_NAMES,
                                  help="e.g. the solvent on the shelf, or the furnace temperature of today's run")
-    with st.form("plan_form"):
+    # Enter in the batch-size box only keeps the number: the batch is asked for by the button alone.
+    with st.form("plan_form", enter_to_submit=False):
         n = st.number_input("Batch size", min_value=1, max_value=MAX_BATCH_IN_UI, value=4, step=1,
                             key=state.BATCH_SIZE, help="e.g. how many samples the furnace takes")
         fixed = {name: _fixed_widget(config, name) for name in fixed_names}
@@ -84,12 +83,12 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
 
             file_format: Literal["csv", "xlsx"] = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
             candidates = read_table(io.BytesIO(upload.getvalue()), config, file_format=file_format)
-        with st.spinner("Fitting the models and choosing the batch ..."), handle.acting(person) as campaign:
+        with (st.spinner("Fitting the models and choosing the batch ..."), components.worker_progress(),
+              handle.acting(person) as campaign):
             suggestions = campaign.suggest(int(n), fixed or None, candidates)
     if suggesting.ok:
-        strategy = ", ".join(sorted(set(suggestions["strategy"].astype(str)))) if "strategy" in suggestions else ""
         batch = suggestions["batch_id"].iloc[0] if len(suggestions) else ""
-        st.success(components.plain(f"Proposed {len(suggestions)} experiment(s) in batch {batch} ({strategy}). "
+        st.success(components.plain(f"Proposed {len(suggestions)} experiment(s) in batch {batch}. "
                                     "Accept them when the lab starts them."))
 
 
@@ -100,7 +99,10 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
     if proposed.empty:
         st.caption("Nothing proposed. Ask for a batch above.")
         return
-    view = suggestion_view(proposed_with_predictions(proposed, campaign.proposals()), config)
+    measured = history[history["status"] == "completed"]
+    best = campaign.best(1)
+    best_id = str(best[ID_COLUMN].iloc[0]) if len(best) else None
+    view = suggestion_view(proposed_with_predictions(proposed, campaign.proposals()), config, measured, best_id)
     if config.batch_shared:  # the shared values once per batch, as the furnace programme
         programme = batch_programme(view, config)
         st.caption("Furnace programme: one value per batch for " + ", ".join(config.batch_shared))
@@ -109,10 +111,10 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
         view = view.drop(columns=list(config.batch_shared))
     st.dataframe(view, hide_index=True, column_config={**_column_config(config), **_number_formats(view, config)},
                  key="plan_proposed_table")
-    st.caption("strategy: 'initial_design' = space-filling recipes before the model is trusted; otherwise "
-               "the acquisition that ranked the recipe; 'best_guess' = the recipe the model expects to be best, "
-               "near the best one measured. P(success) is the model's probability that the run "
-               "works and meets the outcome constraints.")
+    st.caption("Predicted: the model's expected value ± its standard deviation (about two in three runs land "
+               "within it). P(success): the model's chance that the run works and meets the outcome "
+               "constraints. Why this run: exploits = close to the best recipe measured, to improve on it; "
+               "explores = where nothing similar was measured or the model is unsure, to learn.")
     ids = proposed["experiment_id"].astype(str).tolist()
     chosen = st.multiselect("Experiments (none chosen = all proposed)", ids, key=state.ACCEPT_IDS)
     accept_col, abandon_col = st.columns(2)
@@ -123,13 +125,29 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
             components.flash("success", f"Started {len(started)} experiment(s): {', '.join(started)}. "
                                         "Record their results on the Record page.")
             st.rerun()
-    if abandon_col.button("Abandon the chosen ones", disabled=not chosen) and (
-            person := components.require("plan")):
-        with components.guard("abandoning the experiments") as abandoning, handle.acting(person) as c:
-            c.abandon(chosen, reason="abandoned in the Plan page")
-        if abandoning.ok:
-            components.flash("info", f"Abandoned {', '.join(chosen)}.")
-            st.rerun()
+    _abandon(handle, abandon_col, chosen)
+
+
+def _abandon(handle: resources.CampaignHandle, column: Any, chosen: list[str]) -> None:
+    """Abandoning asks for a reason and a second click (nothing is abandoned by accident)."""
+    with column.popover("Abandon the chosen ones ...", disabled=not chosen), \
+            st.form("plan_abandon_form", enter_to_submit=False):
+        reason = st.text_input("Why are they abandoned?", key=state.ABANDON_REASON, max_chars=500,
+                               placeholder="e.g. precursor batch ran out")
+        confirmed = st.form_submit_button(f"Yes, abandon {len(chosen)} experiment(s)")
+    if not confirmed:
+        return
+    if not (reason or "").strip():
+        st.warning("Abandoning: write a reason first (it is kept in the audit trail). Nothing was abandoned.")
+        return
+    person = components.require("plan")
+    if person is None:
+        return
+    with components.guard("abandoning the experiments") as abandoning, handle.acting(person) as c:
+        c.abandon(chosen, reason=reason.strip())
+    if abandoning.ok:
+        components.flash("info", f"Abandoned {', '.join(chosen)}.")
+        st.rerun()
 
 
 def _run_sheet(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
@@ -163,14 +181,15 @@ def render() -> None:
     if page is None:
         return
     handle, campaign, config = page.handle, page.campaign, page.config
+    counts_line = st.empty()  # filled last: the counts include a batch proposed in this run
     history = campaign.history()
-    counts = history["status"].value_counts()
-    st.caption(" · ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "running", "proposed")))
     if not components.refused("plan", campaign.name):
         _ask(handle, config)
         history = campaign.history()
         _proposed(handle, config, history)
     _run_sheet(handle, config, history)
+    counts = history["status"].value_counts()
+    counts_line.caption(" · ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "running", "proposed")))
 
 
 if __name__ == "__main__":

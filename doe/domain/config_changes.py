@@ -1,0 +1,65 @@
+"""What a new configuration version does to the experiments already there (pure functions):
+the warnings the Campaigns page shows before it saves."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.domain.parameters import CategoricalParameter, ContinuousParameter
+from doe.domain.table import ID_COLUMN
+
+KEPT_STATUSES = ("completed", "failed", "running", "proposed")
+SHOWN = 10
+"""Experiments listed by name in one warning (the rest counted)."""
+
+
+def _outside(config: CampaignConfig, row: pd.Series) -> list[str]:
+    reasons = []
+    values: dict[str, float] = {}
+    for p in config.parameters:
+        if p.name not in row or row[p.name] is None or (isinstance(row[p.name], float) and math.isnan(row[p.name])):
+            continue
+        value = row[p.name]
+        if isinstance(p, CategoricalParameter):
+            if str(value) not in p.values:
+                reasons.append(f"{p.name} = {value} is not one of {', '.join(p.values)}")
+            continue
+        number = float(value)
+        values[p.name] = number
+        if isinstance(p, ContinuousParameter):
+            if not p.lower <= number <= p.upper:
+                reasons.append(f"{p.name} = {number:g} is outside {p.lower:g} to {p.upper:g}")
+        elif number not in {float(v) for v in p.values}:
+            reasons.append(f"{p.name} = {number:g} is not one of {', '.join(f'{v:g}' for v in p.values)}")
+    for con in config.linear_constraints:
+        if set(con.coefficients) <= set(values) and not con.satisfied(values):
+            reasons.append(f"breaks {con.text()}")
+    return reasons
+
+
+def config_change_warnings(old: CampaignConfig, new: CampaignConfig, history: pd.DataFrame) -> list[str]:
+    """Warnings, in words, about saving ``new`` over ``old``: finished or pending experiments
+    of ``history`` that the new ranges, values or linear constraints exclude, and parameters
+    whose log scale is switched off (or on). Empty when nothing needs a second look."""
+    warnings = []
+    kept = history[history["status"].isin(KEPT_STATUSES)] if "status" in history.columns else history
+    for status_group, label in ((("completed", "failed"), "finished"), (("running", "proposed"), "pending")):
+        rows = kept[kept["status"].isin(status_group)] if "status" in kept.columns else kept.iloc[0:0]
+        found = [(str(r[ID_COLUMN]), why) for _, r in rows.iterrows() if (why := _outside(new, r))]
+        if found:
+            listed = "; ".join(f"{i} ({', '.join(why)})" for i, why in found[:SHOWN])
+            more = f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+            warnings.append(f"{len(found)} {label} experiment(s) fall outside the new configuration: {listed}{more}")
+    for p in new.parameters:
+        if not isinstance(p, ContinuousParameter) or p.name not in old.parameter_names:
+            continue
+        before = old.parameter(p.name)
+        if isinstance(before, ContinuousParameter) and before.log_scale != p.log_scale:
+            warnings.append(
+                f"{p.name} is no longer on a log scale: the model will treat {p.lower:g} to {p.upper:g} in equal steps, "
+                "not equal ratios" if before.log_scale else
+                f"{p.name} is now on a log scale: the model will treat {p.lower:g} to {p.upper:g} in equal ratios")
+    return warnings

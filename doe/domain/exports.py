@@ -1,0 +1,30 @@
+"""The history as it is exported (CSV, Excel): with each experiment's notes and, for the
+ones that do not count among the best recipes, the reason (pure functions)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.domain.ranking import RANKING_NOTE, ranking_notes
+from doe.domain.table import ID_COLUMN
+
+NOTE_COLUMN = "note"
+
+
+def export_view(history: pd.DataFrame, measurements: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """``history`` with a ``note`` column (the notes recorded with the experiment's current
+    measurements, distinct, joined by ``"; "``) and a ``ranking_note`` column (why the row does
+    not count among the best recipes: :func:`doe.domain.ranking.ranking_notes`; empty when it
+    counts), so an exported file and the app agree on which recipes count."""
+    out = history.copy()
+    notes: dict[str, str] = {}
+    if not measurements.empty and NOTE_COLUMN in measurements.columns:
+        current = measurements[~measurements["superseded"].astype(bool)] if "superseded" in measurements else measurements
+        for exp_id, group in current.dropna(subset=[NOTE_COLUMN]).groupby(ID_COLUMN, sort=False):
+            texts = [str(t).strip() for t in group[NOTE_COLUMN] if str(t).strip()]
+            notes[str(exp_id)] = "; ".join(dict.fromkeys(texts))
+    if NOTE_COLUMN not in out.columns:
+        out[NOTE_COLUMN] = [notes.get(str(i), "") for i in out[ID_COLUMN]]
+    out[RANKING_NOTE] = ranking_notes(out, config) if len(out) else pd.Series(dtype=object)
+    return out

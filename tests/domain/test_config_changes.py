@@ -1,0 +1,52 @@
+"""Warnings before a new configuration version is saved."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from doe import load_config
+from doe.domain.config import CampaignConfig
+from doe.domain.config_changes import config_change_warnings
+
+OLD = load_config("hfo2-ncm85")
+
+
+def _new(**changes: object) -> CampaignConfig:
+    data = OLD.to_dict()
+    for p in data["parameters"]:
+        if p["name"] in changes:
+            p.update(changes[p["name"]])  # type: ignore[arg-type]
+    return CampaignConfig.from_dict(data)
+
+
+def _history() -> pd.DataFrame:
+    base = dict(OLD.reference_recipe() or {})
+    return pd.DataFrame([
+        {"experiment_id": "E0001", "status": "completed", **base, "anneal_temperature_c": 700.0},
+        {"experiment_id": "E0002", "status": "proposed", **base, "anneal_temperature_c": 690.0,
+         "dispersion_solvent": "hexane"},
+        {"experiment_id": "E0003", "status": "abandoned", **base, "anneal_temperature_c": 740.0},
+        {"experiment_id": "E0004", "status": "completed", **base},
+    ])
+
+
+def test_narrower_bounds_and_removed_labels_name_the_excluded_experiments() -> None:
+    new = _new(anneal_temperature_c={"bounds": [250, 650]},
+               dispersion_solvent={"values": ["chloroform", "toluene"]})
+    warnings = config_change_warnings(OLD, new, _history())
+    assert warnings == [
+        "1 finished experiment(s) fall outside the new configuration: E0001 (anneal_temperature_c = 700 is outside "
+        "250 to 650)",
+        "1 pending experiment(s) fall outside the new configuration: E0002 (anneal_temperature_c = 690 is outside "
+        "250 to 650, dispersion_solvent = hexane is not one of chloroform, toluene)",
+    ]  # the abandoned E0003 does not count
+    assert config_change_warnings(OLD, OLD, _history()) == []
+
+
+def test_a_log_scale_switched_off_is_said() -> None:
+    assert OLD.parameter("anneal_time_h").log_scale  # the template's anneal time is on a log scale
+    linear = _new(anneal_time_h={"log_scale": False})
+    warnings = config_change_warnings(OLD, linear, _history())
+    assert warnings == ["anneal_time_h is no longer on a log scale: the model will treat 0.5 to 6 in equal steps, "
+                        "not equal ratios"]
+    assert "now on a log scale" in config_change_warnings(linear, OLD, _history())[0]

@@ -1,0 +1,91 @@
+"""Learning from earlier campaigns through ``Campaign`` and ``doe init --learn-from`` (real SQLite file, real fits)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from doe import Campaign
+from doe.campaign import list_campaigns
+from doe.cli import cli
+from doe.engine import EngineSettings
+from doe.errors import StorageError
+
+TOY = {
+    "name": "hfo2-2025",
+    "parameters": [{"name": "loading_wt_pct", "type": "continuous", "bounds": [0, 3]},
+                   {"name": "anneal_temperature_c", "type": "continuous", "bounds": [250, 800]}],
+    "objectives": [{"name": "first_cycle_ce_pct", "goal": "maximize"}],
+    "seed": 3,
+}
+
+
+def ce(table: pd.DataFrame, shift: float = 0.0) -> np.ndarray:
+    a = table["loading_wt_pct"].to_numpy() / 3 - shift
+    b = (table["anneal_temperature_c"].to_numpy() - 250) / 550 - shift
+    return 80 + 10 * np.exp(-((a - 0.3) ** 2 + (b - 0.4) ** 2) / 0.08)
+
+
+def recipes(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"loading_wt_pct": rng.uniform(0, 3, n), "anneal_temperature_c": rng.uniform(250, 800, n)})
+
+
+@pytest.fixture()
+def storage(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'transfer.sqlite3'}"
+    source = Campaign.from_config(TOY, storage=url, actor="test")
+    table = recipes(20, 0)
+    source.record(table.assign(first_cycle_ce_pct=ce(table)))
+    return url
+
+
+def test_a_campaign_learns_from_an_earlier_one_and_says_so(storage: str) -> None:
+    target = Campaign.from_config({**TOY, "name": "zro2-2026"}, storage=storage, actor="test",
+                                  learn_from=["hfo2-2025"], settings=EngineSettings.fast())
+    assert Campaign.load("zro2-2026", storage=storage).config.learn_from == ("hfo2-2025",)  # persisted
+    table = recipes(4, 1)
+    target.record(table.assign(first_cycle_ce_pct=ce(table, 0.05)))
+    report = target.transfer_report()
+    assert report["source"].tolist() == ["hfo2-2025"]
+    assert report["source_rows"].tolist() == [20]
+    assert 0.0 <= report["correlation"].iloc[0] < 1.0
+    batch = target.suggest(2)
+    assert len(batch) == 2
+    settings = target.proposals()["model_settings"].iloc[-1]
+    assert settings["transfer"]["first_cycle_ce_pct"]["sources"] == {"hfo2-2025": 20}
+    # new results in the source reach the target's model (the cache key includes the sources)
+    more = recipes(5, 2)
+    Campaign.load("hfo2-2025", storage=storage).record(more.assign(first_cycle_ce_pct=ce(more)))
+    assert target.transfer_report()["source_rows"].tolist() == [25]
+
+
+def test_an_unknown_source_is_refused_and_nothing_is_stored(storage: str) -> None:
+    with pytest.raises(StorageError, match="no-such-campaign"):
+        Campaign.from_config({**TOY, "name": "zro2-2026"}, storage=storage, learn_from=["no-such-campaign"])
+    assert list_campaigns(storage)["name"].tolist() == ["hfo2-2025"]
+
+
+def test_without_sources_the_report_is_empty(storage: str) -> None:
+    assert Campaign.load("hfo2-2025", storage=storage).transfer_report().empty
+
+
+def test_cli_init_learn_from_and_status(storage: str, tmp_path: Path) -> None:
+    import yaml
+
+    path = tmp_path / "zro2.yaml"
+    path.write_text(yaml.safe_dump({**TOY, "name": "zro2-2026"}), encoding="utf-8")
+    done = CliRunner().invoke(cli, ["init", "--config", str(path), "--learn-from", "hfo2-2025", "--db", storage])
+    assert done.exit_code == 0, done.output
+    assert "learns from: hfo2-2025" in done.output
+    table = recipes(3, 4)
+    Campaign.load("zro2-2026", storage=storage).record(table.assign(first_cycle_ce_pct=ce(table, 0.05)))
+    done = CliRunner().invoke(cli, ["status", "--campaign", "zro2-2026", "--db", storage])
+    assert done.exit_code == 0, done.output
+    assert "Informed by: hfo2-2025 (first_cycle_ce_pct: correlation" in done.output
+    done = CliRunner().invoke(cli, ["init", "--config", str(path), "--name", "x", "--learn-from", "x", "--db", storage])
+    assert done.exit_code != 0 and "learn_from" in done.output

@@ -1,0 +1,57 @@
+"""Suggestions made at the same time on one campaign (several people, robots or app replicas):
+each batch is computed from the data stored when it is written, so batch ids never repeat and
+no batch ignores another (SQLite file and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from doe.campaign import Campaign
+from doe.domain.records import NewExperiment
+from doe.engine import EngineSettings
+from doe.errors import ConcurrentChangeError
+
+
+def test_a_write_computed_from_stale_data_is_refused_and_nothing_is_written(store_url: str) -> None:
+    campaign = Campaign.from_config("hfo2-ncm85", storage=store_url, name="stale", actor="a")
+    seen = campaign.revision()
+    campaign.suggest(1)  # someone else writes meanwhile
+    recipe = campaign.config.reference_recipe()
+    assert recipe is not None
+    before = (campaign.revision(), len(campaign.history()))
+    with pytest.raises(ConcurrentChangeError, match="changed"):
+        campaign.store.write("stale", actor="b", expect_revision=seen, new_experiments=[
+            NewExperiment(parameters=recipe, status="proposed", config_version=1, batch_id="B0002")])
+    assert (campaign.revision(), len(campaign.history())) == before
+    campaign.store.write("stale", actor="b", expect_revision=campaign.revision(), new_experiments=[
+        NewExperiment(parameters=recipe, status="proposed", config_version=1, batch_id="B0002")])
+    assert len(campaign.history()) == 2
+
+
+def test_simultaneous_suggestions_get_their_own_batches(store_url: str) -> None:
+    Campaign.from_config("hfo2-ncm85", storage=store_url, name="busy", actor="lead")
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def engineer(k: int) -> None:
+        try:
+            campaign = Campaign.load("busy", storage=store_url, actor=f"engineer-{k}", settings=EngineSettings.fast())
+            start.wait()
+            campaign.suggest(2)
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=engineer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    assert not errors, errors
+    history = Campaign.load("busy", storage=store_url).history()
+    assert len(history) == 8
+    assert sorted(history["batch_id"].value_counts().to_dict().items()) == [
+        ("B0001", 2), ("B0002", 2), ("B0003", 2), ("B0004", 2)]
+    recipes = history[Campaign.load("busy", storage=store_url).config.parameter_names].round(9)
+    assert not recipes.duplicated().any()  # every batch saw the ones before it as pending

@@ -1,0 +1,67 @@
+"""The campaign report (HTML and PDF): its sections, user text escaped, every measurement listed,
+and ``doe report`` from the shell."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from doe import Campaign, VirtualLab
+from doe.engine import EngineSettings
+from doe.report import campaign_report, chromium_binary, write_report
+
+HOSTILE = "<script>alert('x')</script>"
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory: pytest.TempPathFactory) -> Campaign:
+    folder = tmp_path_factory.mktemp("report")
+    campaign = Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{folder / 'r.sqlite3'}", name="report",
+                                    actor="ana", settings=EngineSettings.fast())
+    lab = VirtualLab(seed=3)
+    for _ in range(3):
+        batch = campaign.suggest(3)
+        results = lab.run(batch[["experiment_id", *campaign.config.parameter_names]])
+        campaign.record(results.assign(note=HOSTILE))
+    failed = campaign.suggest(2)
+    campaign.fail([failed["experiment_id"].iloc[0]], HOSTILE)
+    campaign.suggest(2)
+    return campaign
+
+
+def test_the_report_holds_every_section_and_escapes_user_text(campaign: Campaign) -> None:
+    page = campaign_report(campaign)
+    for heading in ("Progress", "Best recipes", "Pareto front", "Can the model be trusted?", "Next batch",
+                    "Every measurement behind these numbers"):
+        assert f"<h2>{heading}</h2>" in page, heading
+    assert HOSTILE not in page and "&lt;script&gt;" in page
+    assert page.count('class="plotly-graph-div"') == 2  # best so far and the Pareto front
+    appendix = page.split("Every measurement behind these numbers")[1]
+    assert appendix.count("<tr>") == len(campaign.measurements()) + 1  # one row per value, and the header
+    pending = campaign.pending()["experiment_id"].tolist()
+    next_batch = page.split("<h2>Next batch</h2>")[1].split("<h2>")[0]
+    assert all(eid in next_batch for eid in pending) and "chance it works" in next_batch
+    assert "qlog" not in page.lower() and "acquisition" not in next_batch  # the why in words
+    assert "Can the model be trusted?" in page and ("still exploring" in page or "explains" in page)
+
+
+@pytest.mark.skipif(chromium_binary() is None, reason="the PDF is printed by Chromium")
+def test_the_pdf_is_printed_by_chromium(campaign: Campaign, tmp_path: Path) -> None:
+    path = write_report(campaign, tmp_path / "report.pdf")
+    assert path.read_bytes()[:5] == b"%PDF-" and path.stat().st_size > 20_000
+
+
+def test_doe_report_from_the_shell(campaign: Campaign, tmp_path: Path) -> None:
+    env = {**os.environ, "DOE_DATABASE_URL": campaign.storage_url, "DOE_HOME": str(tmp_path)}
+    out = tmp_path / "meeting.html"
+    done = subprocess.run([sys.executable, "-m", "doe.cli", "report", "--campaign", "report", "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "<h2>Next batch</h2>" in out.read_text()
+    bad = subprocess.run([sys.executable, "-m", "doe.cli", "report", "--campaign", "report", "--out",
+                          str(tmp_path / "meeting.docx")], env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "--out" in bad.stderr
