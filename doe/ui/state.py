@@ -54,6 +54,7 @@ IMPORT_ALLOW_DUPLICATES = "campaigns_import_allow_duplicates"
 SHOW_ARCHIVED = "campaigns_show_archived"
 
 # --- Plan page
+DESIGN = "plan_design"
 BATCH_SIZE = "plan_batch_size"
 FIXED_NAMES = "plan_fixed_names"
 FIXED_VALUE_PREFIX = "plan_fixed_value_"

@@ -311,6 +311,20 @@ def test_plan_suggests_three_with_predictions_and_accepts_them(start: Start, db_
     assert history["status"].tolist() == ["running"] * 3
 
 
+def test_plan_offers_a_screening_design(start: Start, db_url: str) -> None:
+    _new_campaign(db_url, "screening-test")
+    at = start("plan", campaign="screening-test")
+    at.number_input(key=state.BATCH_SIZE).set_value(13)
+    at.radio(key=state.DESIGN).set_value("screening")
+    _button(at, "Suggest experiments").click().run()
+    _no_exception(at)
+    assert "Proposed 13 experiment(s)" in _texts(at.success)
+    proposed = _table_with(at, "purpose")
+    assert proposed["purpose"].str.contains("screening").all()
+    batch = Campaign.load("screening-test", storage=db_url).proposals()
+    assert {s["design"] for s in batch["model_settings"]} == {"screening"}
+
+
 def test_plan_holds_a_parameter_fixed(start: Start, db_url: str) -> None:
     _new_campaign(db_url, "fixed-test")
     at = start("plan", campaign="fixed-test")

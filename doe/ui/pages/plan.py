@@ -59,6 +59,10 @@ def _column_config(config: CampaignConfig) -> dict[str, Any]:
     return columns
 
 
+DESIGN_LABELS: dict[Literal["model", "latin_hypercube", "screening"], str] = {"model": "Model-based (a space-filling start, then the model)",
+                 "latin_hypercube": "Latin hypercube", "screening": "Two-level screening (Plackett-Burman)"}
+
+
 def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
     fixed_names = st.multiselect("Parameters held fixed for this batch", config.parameter_names,
                                  key=state.FIXED_NAMES,
@@ -70,6 +74,9 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
         fixed = {name: _fixed_widget(config, name) for name in fixed_names}
         upload = st.file_uploader("Candidate recipes (optional): choose the batch among these rows only",
                                   type=["csv", "xlsx"], key=state.CANDIDATE_FILE)
+        design = st.radio("Design", list(DESIGN_LABELS), format_func=DESIGN_LABELS.__getitem__, horizontal=True,
+                          key=state.DESIGN, help="A screening design has a fixed number of runs (12 for 9 "
+                          "parameters); a larger batch adds centre points.")
         submitted = st.form_submit_button("Suggest experiments", type="primary")
     if not submitted:
         return
@@ -85,7 +92,7 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
             candidates = read_table(io.BytesIO(upload.getvalue()), config, file_format=file_format)
         with (st.spinner("Fitting the models and choosing the batch ..."), components.worker_progress(),
               handle.acting(person) as campaign):
-            suggestions = campaign.suggest(int(n), fixed or None, candidates)
+            suggestions = campaign.suggest(int(n), fixed or None, candidates, design=design or "model")
     if suggesting.ok:
         batch = suggestions["batch_id"].iloc[0] if len(suggestions) else ""
         st.success(components.plain(f"Proposed {len(suggestions)} experiment(s) in batch {batch}. "
