@@ -161,3 +161,5 @@ class RecordReport:
     measurements_corrected: int = 0
     rejected: list[CellProblem] = field(default_factory=list)
     """Problems of rows left out (only with ``valid_rows_only=True``)."""
+    unit_conversions: list[str] = field(default_factory=list)
+    """Columns of an imported file converted to the campaign's units (e.g. K to C), in words."""

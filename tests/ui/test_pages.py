@@ -449,6 +449,19 @@ def test_upload_the_filled_run_sheet(start: Start, db_url: str) -> None:
     assert campaign.history()["first_cycle_ce_pct"].tolist() == [88.0, 84.5]
 
 
+def test_an_upload_in_other_units_says_what_was_converted(start: Start, db_url: str) -> None:
+    campaign = _new_campaign(db_url, "units-test", n_running=1)
+    exp_id = campaign.history()["experiment_id"].iloc[0]
+    text = f"experiment_id,first_cycle_ce_pct [fraction]\n{exp_id},0.885\n"
+    at = start("record", campaign="units-test")
+    at.file_uploader(key=state.RESULTS_FILE).set_value(("sheet.csv", text.encode(), "text/csv"))
+    _button(at, "Record the file").click().run()
+    _no_exception(at)
+    assert "Recorded sheet.csv" in _texts(at.success)
+    assert "Units converted to the campaign's" in _texts(at.info) and "fraction" in _texts(at.info)
+    assert campaign.history()["first_cycle_ce_pct"].tolist() == [pytest.approx(88.5)]
+
+
 def test_record_replicate_cells_and_see_their_mean_sd_and_n(start: Start, db_url: str) -> None:
     campaign = _new_campaign(db_url, "cells-test", n_running=1)
     exp_id = campaign.history()["experiment_id"].iloc[0]

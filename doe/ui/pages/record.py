@@ -168,7 +168,11 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
         st.caption("No experiment awaits results. Accept a batch on the Plan page, or add history below.")
         return
     disabled = [ID_COLUMN, "status", "batch_id", *config.parameter_names]
-    edited = st.data_editor(grid.shown, disabled=disabled, column_config=_grid_config(config), key=grid.key)
+    recipes = st.toggle("Show each recipe's parameters", key=state.GRID_PARAMETERS,
+                        help="The outcomes come first; the recipe's parameters follow them when shown.")
+    order = [c for c in grid.shown.columns if recipes or c not in config.parameter_names]
+    edited = st.data_editor(grid.shown, disabled=disabled, column_config=_grid_config(config), key=grid.key,
+                            column_order=order)
     _warn_before_leaving(bool(unsaved_edits(original, edited, config)))
     st.caption("Enter each value as it is measured; empty = not measured yet. Tick 'failed' with a reason "
                "for a run that gave no result.")
@@ -241,6 +245,8 @@ def _upload(handle: resources.CampaignHandle) -> None:
         _correction(handle)
     if recording.ok:
         components.flash("success", f"Recorded {sent.name}: {_report_text(report)}")
+        if report.unit_conversions:  # said on screen: the stored values are not the file's numbers
+            components.flash("info", "Units converted to the campaign's: " + "; ".join(report.unit_conversions))
         if report.rejected:
             components.flash("warning", f"{len({p.row for p in report.rejected})} row(s) were left out; "
                                         "upload them again once fixed:")
