@@ -251,7 +251,8 @@ class Campaign:
         ``<outcome>_sd`` and ``<outcome>_n`` of every outcome once any experiment has several
         cells (see :mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at,
         source. :meth:`measurements` lists every cell."""
-        out = history_table(self._experiments(), self.config)
+        config = self.config  # curve outcomes: their points give the value at `at` (doe.domain.curves)
+        out = history_table(self._experiments(), config, self.measurements() if config.curve_outcomes else None)
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             out = out[out["status"].isin(wanted)].reset_index(drop=True)

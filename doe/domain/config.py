@@ -329,7 +329,8 @@ class CampaignConfig(BaseModel):
     @property
     def curve_outcomes(self) -> dict[str, int]:
         """Curve outcome (``over: cycle``) -> the cycle whose value matters (``at``), config order."""
-        return {o.name: o.at for o in (*self.objectives, *self.outcomes) if o.over == "cycle" and o.at is not None}
+        items: list[Objective | Outcome] = [*self.objectives, *self.outcomes]
+        return {o.name: o.at for o in items if o.over == "cycle" and o.at is not None}
 
     @property
     def linear_constraints(self) -> list[LinearConstraint]:
