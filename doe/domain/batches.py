@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -31,10 +31,11 @@ PREDICTION_COLUMNS = ("acquisition_value", "probability_feasible", "strategy")
 
 
 def history_table(experiments: pd.DataFrame, config: CampaignConfig,
-                  measurements: pd.DataFrame | None = None) -> pd.DataFrame:
+                  measurements: Callable[[], pd.DataFrame] | None = None) -> pd.DataFrame:
     """The history's columns in order: id, status, batch, config version, the parameters of
     ``config`` (then parameters of older versions), outcomes, the curve outcomes' columns
-    (from ``measurements``, see :func:`doe.domain.curves.add_curve_columns`), replicate
+    (from the points ``measurements()`` returns, read only for a campaign with curve
+    outcomes; see :func:`doe.domain.curves.add_curve_columns`), replicate
     ``_sd``/``_n`` where recorded, and :data:`HISTORY_META`; provenance columns left out."""
     table = experiments.copy()
     columns = [ID_COLUMN, "status", "batch_id", "config_version", *config.parameter_names]
@@ -53,7 +54,7 @@ def history_table(experiments: pd.DataFrame, config: CampaignConfig,
             table[c] = np.nan
     table = table[columns].reset_index(drop=True)
     if config.curve_outcomes and measurements is not None:
-        table = add_curve_columns(table, measurements, config)
+        table = add_curve_columns(table, measurements(), config)
     return table
 
 
