@@ -107,3 +107,21 @@ def test_export_import_keeps_cycles(campaign: Campaign, store_url: str) -> None:
     campaign.record(_points("E0", 60.0, 10, 0))
     copy = Campaign.import_json(campaign.export_json(), storage=store_url, name="curves-copy")
     assert sorted(copy.measurements()["cycle"].dropna().tolist()) == list(range(1, 11))
+
+
+def test_insights_figure_shows_continuation_of_cycling_cells(campaign: Campaign) -> None:
+    from doe.domain.curves import curve_continuations, still_cycling
+    from doe.plots import curves_figure
+
+    for i in range(1, 6):
+        campaign.record(_points(f"E{i}", 55.0 + 4 * i, 200, i))
+    campaign.record(_points("E0", 62.0, 50, 5))
+    history = campaign.history()
+    assert history.loc[still_cycling(history, campaign.config), "experiment_id"].tolist() == ["E0"]
+    continuation = curve_continuations(campaign.measurements(), "retention_pct", 200)
+    assert set(continuation["experiment_id"]) == {"E0"}
+    assert continuation["cycle"].min() == 50 and continuation["cycle"].max() == 200
+    band = continuation["upper"] - continuation["lower"]
+    assert band.iloc[-1] > band.iloc[0]  # the band widens towards cycle 200
+    figure = curves_figure(campaign.measurements(), continuation, outcome="retention_pct", at=200)
+    assert "E0 (predicted)" in [trace.name for trace in figure.data]

@@ -114,6 +114,24 @@ def add_curve_columns(history: pd.DataFrame, measurements: pd.DataFrame, config:
     return out[rest[:position] + curve_cols + rest[position:]]
 
 
+def curve_continuations(measurements: pd.DataFrame, outcome: str, at: int, n_points: int = 40) -> pd.DataFrame:
+    """The predicted continuation of every still-cycling curve of ``outcome`` to cycle ``at``:
+    ``experiment_id``, ``cycle``, ``mean``, ``lower`` and ``upper`` (the central 90 % band)."""
+    columns = ["experiment_id", "cycle", "mean", "lower", "upper"]
+    model = curve_predictions(measurements, outcome, at)
+    if model is None:
+        return pd.DataFrame(columns=columns)
+    frames = []
+    predicted = model.predict()
+    for experiment_id, last_cycle in zip(predicted.loc[predicted["cycling"], "experiment_id"].astype(str),
+                                         predicted.loc[predicted["cycling"], "last_cycle"].astype(int), strict=True):
+        cycles = np.unique(np.linspace(last_cycle, at, n_points).round().astype(int))
+        mean, sd = model.continuation(experiment_id, cycles)
+        frames.append(pd.DataFrame({"experiment_id": experiment_id, "cycle": cycles, "mean": mean,
+                                    "lower": mean - 1.6449 * sd, "upper": mean + 1.6449 * sd}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
 def still_cycling(history: pd.DataFrame, config: CampaignConfig) -> pd.Series:
     """True for experiments with a curve outcome measured but its target cycle not yet reached."""
     flags = pd.Series(False, index=history.index)
@@ -124,5 +142,6 @@ def still_cycling(history: pd.DataFrame, config: CampaignConfig) -> pd.Series:
     return flags.astype(bool)
 
 
-__all__ = ["CYCLE_COLUMN", "add_curve_columns", "clean_cycles", "curve_columns", "curve_predictions",
+__all__ = ["CYCLE_COLUMN", "add_curve_columns", "clean_cycles", "curve_columns", "curve_continuations",
+           "curve_predictions",
            "cycle_row_problems", "point_cycle", "still_cycling"]
