@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.curves import PRED_SD_SUFFIX, add_curve_columns
+from doe.domain.curves import PRED_SD_SUFFIX, add_curve_columns, curve_columns
 from doe.domain.records import PENDING_STATUSES, NewExperiment
 from doe.domain.replicates import REPLICATE_COLUMN, cells_table, n_column, summary_columns
 from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN
@@ -92,6 +92,7 @@ def carried_columns(table: pd.DataFrame, config: CampaignConfig) -> tuple[str, .
     when it is read as recipes or results)."""
     known = {ID_COLUMN, *config.parameter_names}
     counts = {n_column(o) for o in config.outcome_names}  # a history's replicate counts
+    counts |= {c for o in config.curve_outcomes for c in curve_columns(o)}  # and curve summaries
     return tuple(c for c in map(str, table.columns) if c not in known and (
         c.endswith(("_mean", "_sd")) or c in counts or c in {*PREDICTION_COLUMNS, *EXPORT_ONLY_COLUMNS}))
 

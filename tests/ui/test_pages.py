@@ -671,6 +671,14 @@ def test_insights_shows_curves_and_still_cycling_cells(start: Start, db_url: str
     curve = retention_curve(66.0, 40, seed=0)
     campaign.record(pd.DataFrame({"experiment_id": "E4", "loading_wt_pct": 0.5, "cycle": curve["cycle"],
                                   "retention_pct": curve["retention_pct"]}))
+    at = start("record", campaign="curves-app")  # three more points of E4 by hand
+    key = next(e.key for e in at.data_editor if e.key and e.key.startswith(state.CYCLE_EDITOR))
+    at.session_state[key] = {"edited_rows": {i: {"experiment_id": "E4", "cycle": 41 + i, "retention_pct": 95.0 - i / 10}
+                                             for i in range(3)}, "added_rows": [], "deleted_rows": []}
+    _button(at, "Record these cycle points").click().run()
+    _no_exception(at)
+    assert "3 value(s) recorded" in _texts(at.success)
+    assert campaign.history().set_index("experiment_id").loc["E4", "retention_pct_last_cycle"] == 43
     at = start("insights", campaign="curves-app")
     assert not at.error, _texts(at.error)
     assert "Still cycling: E4" in _texts(at.text)
