@@ -79,8 +79,7 @@ class PlannedMeasurement:
     note: str | None
     replicate: str = ""
     """The cell's label; '' for an unlabelled measurement (see :mod:`doe.storage.schema`)."""
-    cycle: int = 0
-    """The cycle of a curve point; 0 for a value that is not one (see :mod:`doe.storage.schema`)."""
+    cycle: int = 0  # a curve point's cycle; 0 for a value that is not one (see doe.storage.schema)
     experiment_id: str = ""
     correction_of: float | None = None
     file_sha256: str | None = None
@@ -249,7 +248,6 @@ def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasure
 
 
 
-
 @dataclass
 class _Stored:
     """What the database holds of the experiments a write names, kept current as phases run."""
@@ -403,8 +401,7 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
     referenced = sorted({stored.pk_of[pm.experiment_id] for pm in planned if pm.experiment_id in stored.existing})
     for chunk in chunks(referenced):
         for hit in conn.execute(
-            sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.cycle, m.c.value)
-            .join(e, e.c.id == m.c.experiment_pk)
+            sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.cycle, m.c.value).join(e, e.c.id == m.c.experiment_pk)
             .where(m.c.experiment_pk.in_(chunk), m.c.superseded == sa.false())
         ):
             current[(hit.experiment_id, hit.outcome, hit.replicate, int(hit.cycle))] = float(hit.value)
@@ -581,8 +578,7 @@ def _insert_measurements(conn: Connection, cid: int, now: datetime, actor: str, 
         corrected += 1
         audit.append(audit_row(cid, now, actor, "measurement_corrected", pm.experiment_id, {
             "outcome": pm.outcome, "old_value": pm.correction_of, "new_value": pm.value, "unit": pm.unit,
-            "note": pm.note, **({"replicate": pm.replicate} if pm.replicate else {}),
-            **({"cycle": pm.cycle} if pm.cycle else {})}))
+            "note": pm.note, **({"replicate": pm.replicate} if pm.replicate else {}), **({"cycle": pm.cycle} if pm.cycle else {})}))
     flush()
     return added, corrected
 
