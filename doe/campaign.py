@@ -249,10 +249,10 @@ class Campaign:
     def history(self, status: str | Sequence[str] | None = None) -> pd.DataFrame:
         """Every experiment: experiment_id, status, batch_id, config_version, parameters,
         outcomes (NaN = not measured; the mean of the cells of a replicated experiment),
-        ``<outcome>_sd`` and ``<outcome>_n`` of every outcome once any experiment has several
-        cells (see :mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at,
-        source. :meth:`measurements` lists every cell."""
-        out = history_table(self._experiments(), self.config)
+        ``<outcome>_sd``/``_n`` of every outcome once any experiment has several cells
+        (:mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at, source;
+        curve outcomes' columns (:mod:`doe.domain.curves`). :meth:`measurements` lists every cell."""
+        out = history_table(self._experiments(), self.config, self.measurements)
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             out = out[out["status"].isin(wanted)].reset_index(drop=True)

@@ -81,6 +81,7 @@ RESULTS_VALID_ONLY = "record_results_valid_only"
 RESULTS_ALLOW_DUPLICATES = "record_results_allow_duplicates"
 HISTORY_EDITOR = "record_history_editor"
 REPLICATE_EDITOR = "record_replicate_editor"
+CYCLE_EDITOR = "record_cycle_editor"
 REJECTED_ROWS = "record_rejected_rows"
 
 # --- Insights page

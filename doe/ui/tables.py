@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.curves import CYCLE_COLUMN
 from doe.domain.explain import prediction_text, purpose
 from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.values import same_value
@@ -255,6 +256,19 @@ def replicate_template(config: CampaignConfig, rows: int = 3) -> pd.DataFrame:
         REPLICATE_COLUMN: pd.Series([None] * rows, dtype=object),
     }
     for o in config.outcome_names:
+        data[o] = pd.Series([np.nan] * rows, dtype=float)
+    return pd.DataFrame(data)
+
+
+def cycle_template(config: CampaignConfig, rows: int = 3) -> pd.DataFrame:
+    """An empty table of curve points: experiment_id, replicate, cycle and every curve outcome
+    (``rows`` blank rows); see :mod:`doe.domain.curves`."""
+    data: dict[str, Any] = {
+        ID_COLUMN: pd.Series([None] * rows, dtype=object),
+        REPLICATE_COLUMN: pd.Series([None] * rows, dtype=object),
+        CYCLE_COLUMN: pd.Series([np.nan] * rows, dtype=float),
+    }
+    for o in config.curve_outcomes:
         data[o] = pd.Series([np.nan] * rows, dtype=float)
     return pd.DataFrame(data)
 
