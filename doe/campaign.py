@@ -22,6 +22,7 @@ import getpass
 import logging
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -248,10 +249,10 @@ class Campaign:
     def history(self, status: str | Sequence[str] | None = None) -> pd.DataFrame:
         """Every experiment: experiment_id, status, batch_id, config_version, parameters,
         outcomes (NaN = not measured; the mean of the cells of a replicated experiment),
-        ``<outcome>_sd`` and ``<outcome>_n`` of every outcome once any experiment has several
-        cells (see :mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at,
-        source. :meth:`measurements` lists every cell."""
-        out = history_table(self._experiments(), self.config)
+        ``<outcome>_sd``/``_n`` of every outcome once any experiment has several cells
+        (:mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at, source;
+        curve outcomes' columns (:mod:`doe.domain.curves`). :meth:`measurements` lists every cell."""
+        out = history_table(self._experiments(), self.config, self.measurements)
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             out = out[out["status"].isin(wanted)].reset_index(drop=True)
@@ -555,8 +556,8 @@ class Campaign:
 
         table = read_table(source, self.config, column_mapping=column_mapping, file_format=file_format,
                            encoding=encoding)
-        return self.record(table, correct=correct, valid_rows_only=valid_rows_only,
-                           allow_duplicates=allow_duplicates)
+        report = self.record(table, correct=correct, valid_rows_only=valid_rows_only, allow_duplicates=allow_duplicates)
+        return replace(report, unit_conversions=list(table.attrs.get("unit_conversions", [])))
 
     def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None,
                      cells: bool = False) -> None:
@@ -577,9 +578,7 @@ class Campaign:
         write_table(table, target, file_format=file_format, units=config.units)
 
     def __repr__(self) -> str:
-        from doe.storage.engine import mask_url
-
-        return f"Campaign(name={self._name!r}, storage={mask_url(self._store.url)!r})"
+        return f"Campaign(name={self._name!r}, store={self._store!r})"  # the store masks a password
 
 
 def list_campaigns(storage: str | None = None, include_archived: bool = False) -> pd.DataFrame:

@@ -130,6 +130,8 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
     click.echo(f"campaign {campaign.name!r}: {len(report.experiment_ids)} row(s) recorded "
                f"({len(report.created)} new experiment(s); measurements: {report.measurements_added} added, "
                f"{report.measurements_unchanged} unchanged, {report.measurements_corrected} corrected)")
+    for conversion in report.unit_conversions:
+        click.echo(f"unit: {conversion}")
     if report.rejected:
         click.echo(f"{len(report.rejected)} problem(s); these rows were left out:", err=True)
         for problem in report.rejected:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.curves import PRED_SD_SUFFIX, add_curve_columns, curve_columns
 from doe.domain.records import PENDING_STATUSES, NewExperiment
 from doe.domain.replicates import REPLICATE_COLUMN, cells_table, n_column, summary_columns
 from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN
@@ -29,10 +30,13 @@ PREDICTION_COLUMNS = ("acquisition_value", "probability_feasible", "strategy")
 """Columns of a proposal besides parameters and ``<outcome>_mean``/``_sd``."""
 
 
-def history_table(experiments: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+def history_table(experiments: pd.DataFrame, config: CampaignConfig,
+                  measurements: Callable[[], pd.DataFrame] | None = None) -> pd.DataFrame:
     """The history's columns in order: id, status, batch, config version, the parameters of
-    ``config`` (then parameters of older versions), outcomes, replicate ``_sd``/``_n`` where
-    recorded, and :data:`HISTORY_META`; provenance columns left out."""
+    ``config`` (then parameters of older versions), outcomes, the curve outcomes' columns
+    (from the points ``measurements()`` returns, read only for a campaign with curve
+    outcomes; see :func:`doe.domain.curves.add_curve_columns`), replicate
+    ``_sd``/``_n`` where recorded, and :data:`HISTORY_META`; provenance columns left out."""
     table = experiments.copy()
     columns = [ID_COLUMN, "status", "batch_id", "config_version", *config.parameter_names]
     summaries = [c for c in summary_columns(config.outcome_names) if c in table.columns]
@@ -48,7 +52,10 @@ def history_table(experiments: pd.DataFrame, config: CampaignConfig) -> pd.DataF
     for c in columns:
         if c not in table.columns:
             table[c] = np.nan
-    return table[columns].reset_index(drop=True)
+    table = table[columns].reset_index(drop=True)
+    if config.curve_outcomes and measurements is not None:
+        table = add_curve_columns(table, measurements(), config)
+    return table
 
 
 def training_table(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
@@ -66,7 +73,9 @@ def training_table(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFram
     failed = done["status"].eq("failed") & outcomes.isna().all(axis=1)
     # replicate counts and sds let the model weigh a mean of several cells (see Surrogates.fit)
     replicates = done[[c for c in summary_columns(config.outcome_names) if c in done.columns]].astype(float)
-    training = pd.concat([done[params], outcomes, replicates], axis=1).reset_index(drop=True)
+    # a still-cycling experiment's predicted value at `at` comes with its sd (Surrogates.fit: extra noise)
+    predicted_sd = done[[c for o in config.curve_outcomes if (c := o + PRED_SD_SUFFIX) in done.columns]].astype(float)
+    training = pd.concat([done[params], outcomes, replicates, predicted_sd], axis=1).reset_index(drop=True)
     training["failed"] = failed.to_numpy()
     training.index = pd.Index(done[ID_COLUMN].to_numpy(), name=ID_COLUMN)
     return training
@@ -83,6 +92,7 @@ def carried_columns(table: pd.DataFrame, config: CampaignConfig) -> tuple[str, .
     when it is read as recipes or results)."""
     known = {ID_COLUMN, *config.parameter_names}
     counts = {n_column(o) for o in config.outcome_names}  # a history's replicate counts
+    counts |= {c for o in config.curve_outcomes for c in curve_columns(o)}  # and curve summaries
     return tuple(c for c in map(str, table.columns) if c not in known and (
         c.endswith(("_mean", "_sd")) or c in counts or c in {*PREDICTION_COLUMNS, *EXPORT_ONLY_COLUMNS}))
 

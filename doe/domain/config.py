@@ -10,7 +10,8 @@ Contract (other tools rely on these exact keys)::
                      "threshold"?, "weight"?, "unit"?}],
      "objective_mode"?: "pareto"|"weighted",   # several objectives: Pareto search (default)
                                                # or one weighted desirability (Desirability)
-     "outcomes"?: [{"name", "unit"?}],          # measured, not optimised
+     "outcomes"?: [{"name", "unit"?, "over"?: "cycle", "at"?: int}],  # measured, not optimised;
+                                               # over/at: a curve outcome (also on objectives)
      "constraints"?: ["x + 2 * y <= 3", "coating_thickness_nm <= 15", {...}],
      "batch_shared"?: [parameter name, ...],   # one value across each suggested batch
      "control_recipe"?: "reference" | {parameter: value, ...},   # made again in every batch
@@ -324,6 +325,12 @@ class CampaignConfig(BaseModel):
     def outcome_names(self) -> list[str]:
         """Every measured quantity: objectives first, then the other outcomes."""
         return [o.name for o in self.objectives] + [o.name for o in self.outcomes]
+
+    @property
+    def curve_outcomes(self) -> dict[str, int]:
+        """Curve outcome (``over: cycle``) -> the cycle whose value matters (``at``), config order."""
+        items: list[Objective | Outcome] = [*self.objectives, *self.outcomes]
+        return {o.name: o.at for o in items if o.over == "cycle" and o.at is not None}
 
     @property
     def linear_constraints(self) -> list[LinearConstraint]:

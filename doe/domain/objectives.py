@@ -16,14 +16,36 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, StrictFloat, StrictStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 from doe.domain.parameters import check_name
 
 Goal = Literal["maximize", "minimize", "target"]
+Over = Literal["cycle"]
+"""What a curve outcome is measured over: ``cycle`` (one value per charge-discharge cycle)."""
+MAX_CYCLE = 1_000_000
+"""Largest cycle number taken (a cell cycled once an hour for a century stays below it)."""
 ObjectiveMode = Literal["pareto", "weighted"]
 """How several objectives are searched: ``pareto`` (hypervolume of the Pareto front) or
 ``weighted`` (one weighted desirability, :class:`Desirability`)."""
+
+
+def check_curve(name: str, over: str | None, at: int | None) -> None:
+    """``over`` and ``at`` come together: ``over: cycle`` and ``at`` a whole number >= 1."""
+    if over is None and at is not None:
+        raise ValueError(f"outcome {name!r}: 'at' ({at}) needs 'over: cycle' (the value that matters at cycle {at})")
+    if over is not None and at is None:
+        raise ValueError(f"outcome {name!r}: 'over: {over}' needs 'at', the cycle whose value matters (e.g. at: 200)")
+    if at is not None and not 1 <= at <= MAX_CYCLE:
+        raise ValueError(f"outcome {name!r}: 'at' must be a whole number from 1 to {MAX_CYCLE}, got {at}")
 
 
 class Outcome(BaseModel):
@@ -34,11 +56,20 @@ class Outcome(BaseModel):
     name: str
     unit: StrictStr | None = None
     description: StrictStr | None = None
+    over: Over | None = None
+    """``cycle`` for a curve outcome: measured cycle by cycle (see :mod:`doe.domain.curves`)."""
+    at: StrictInt | None = None
+    """The cycle whose value matters (e.g. 200) of a curve outcome."""
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
         return check_name(v, "outcome")
+
+    @model_validator(mode="after")
+    def _curve(self) -> Outcome:
+        check_curve(self.name, self.over, self.at)
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_defaults=True)
@@ -66,6 +97,10 @@ class Objective(BaseModel):
     weight: StrictFloat | None = None
     unit: StrictStr | None = None
     description: StrictStr | None = None
+    over: Over | None = None
+    """``cycle`` for a curve outcome: measured cycle by cycle (see :mod:`doe.domain.curves`)."""
+    at: StrictInt | None = None
+    """The cycle whose value matters (e.g. 200) of a curve outcome."""
 
     @field_validator("name")
     @classmethod
@@ -74,6 +109,7 @@ class Objective(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Objective:
+        check_curve(self.name, self.over, self.at)
         if self.threshold is not None and not math.isfinite(self.threshold):
             raise ValueError(f"objective {self.name!r}: threshold must be a finite number")
         if self.weight is not None and not (math.isfinite(self.weight) and self.weight > 0):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.curves import CYCLE_COLUMN, point_cycle
 from doe.domain.records import (
     ExperimentRef,
     ExperimentStatus,
@@ -69,6 +70,7 @@ class _Row:
     measured: dict[str, float]
     note: str | None
     replicate: str | None = None
+    cycle: int | None = None
 
 
 def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig,
@@ -133,7 +135,8 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
         plan.row_ids.append(read.experiment_id)
         for outcome, value in read.measured.items():
             plan.measurements.append(NewMeasurement(target, outcome, value, unit=config.unit_of(outcome),
-                                                    note=read.note, replicate=read.replicate))
+                                                    note=read.note, replicate=read.replicate,
+                                                    cycle=point_cycle(config, outcome, read.cycle)))
     return plan
 
 
@@ -177,6 +180,7 @@ def _read_row(clean: pd.DataFrame, label: Hashable, row: pd.Series, config: Camp
         measured={o: float(row[o]) for o in config.outcome_names if o in columns and not is_missing(row[o])},
         note=note if isinstance(note, str) else None,
         replicate=replicate if isinstance(replicate, str) else None,
+        cycle=int(row[CYCLE_COLUMN]) if CYCLE_COLUMN in columns and not is_missing(row[CYCLE_COLUMN]) else None,
     )
 
 

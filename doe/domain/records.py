@@ -89,7 +89,8 @@ class NewMeasurement:
 
     ``replicate`` names the cell when one experiment (one coated powder) is measured in
     several cells ("A", "B", "1", ...); None for an experiment measured without a label.
-    Each (experiment, outcome, replicate) has one current value.
+    Each (experiment, outcome, replicate, cycle) has one current value. ``cycle`` is the
+    cycle of a curve outcome's point (``over: cycle``, >= 1); None for any other value.
     """
 
     experiment_id: ExperimentRef
@@ -101,6 +102,7 @@ class NewMeasurement:
     replicate: str | None = None
     file_sha256: str | None = None
     """The :class:`EvidenceFile` (of the same write, or stored before) the value was computed from."""
+    cycle: int | None = None
 
 
 @dataclass(frozen=True)
@@ -161,3 +163,5 @@ class RecordReport:
     measurements_corrected: int = 0
     rejected: list[CellProblem] = field(default_factory=list)
     """Problems of rows left out (only with ``valid_rows_only=True``)."""
+    unit_conversions: list[str] = field(default_factory=list)
+    """Columns of an imported file converted to the campaign's units (e.g. K to C), in words."""

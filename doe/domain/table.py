@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.curves import CYCLE_COLUMN, clean_cycles, cycle_row_problems
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.domain.records import MAX_REPLICATE
 from doe.domain.replicates import REPLICATE_COLUMN
@@ -71,7 +72,8 @@ def _as_number(value: Any) -> float | None:
 
 
 def allowed_columns(config: CampaignConfig) -> list[str]:
-    return [ID_COLUMN, REPLICATE_COLUMN, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
+    cycle = [CYCLE_COLUMN] if config.curve_outcomes else []
+    return [ID_COLUMN, REPLICATE_COLUMN, *cycle, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
 
 
 def _replicate_labels(values: list[Any], problems: list[CellProblem]) -> list[str | None]:
@@ -152,6 +154,9 @@ def validate_experiments(
             problems.append(CellProblem(None, ID_COLUMN, None,
                                         "a table with a replicate column needs experiment_id to group the cells "
                                         "of one experiment"))
+    cycles: list[int | None] = [None] * len(table)
+    if CYCLE_COLUMN in table.columns and outcomes_allowed and config.curve_outcomes:
+        cycles = clean_cycles(table[CYCLE_COLUMN].tolist(), problems)
     if ID_COLUMN in table.columns:
         ids: list[str | None] = []
         for row, value in enumerate(table[ID_COLUMN].tolist()):
@@ -162,16 +167,17 @@ def validate_experiments(
             if len(text) > 64 or any(ord(ch) < 32 for ch in text):
                 problems.append(CellProblem(row, ID_COLUMN, value, "an experiment id is at most 64 printable characters"))
             ids.append(text)
-        seen: dict[tuple[str, str | None], int] = {}
+        seen: dict[tuple[str, str | None, int | None], int] = {}
         for row, maybe_id in enumerate(ids):
             if maybe_id is None:
                 if replicates[row] is not None:
                     problems.append(CellProblem(row, ID_COLUMN, None,
                                                 "a replicate cell needs the experiment_id of its experiment"))
                 continue
-            key = (maybe_id, replicates[row])
+            key = (maybe_id, replicates[row], cycles[row])
             if key in seen:
                 cell = f" and replicate {replicates[row]!r}" if replicates[row] is not None else ""
+                cell += f" and cycle {cycles[row]}" if cycles[row] is not None else ""
                 problems.append(CellProblem(row, ID_COLUMN, maybe_id,
                                             f"experiment id{cell} repeats row {seen[key]}; give each cell of an "
                                             "experiment its own replicate label"))
@@ -179,6 +185,8 @@ def validate_experiments(
         out[ID_COLUMN] = pd.Series(ids, index=table.index, dtype=object)
     if REPLICATE_COLUMN in table.columns and outcomes_allowed:
         out[REPLICATE_COLUMN] = pd.Series(replicates, index=table.index, dtype=object)
+    if CYCLE_COLUMN in table.columns and outcomes_allowed and config.curve_outcomes:
+        out[CYCLE_COLUMN] = pd.Series(cycles, index=table.index, dtype=object)
 
     for param in config.parameters:
         if param.name not in table.columns:
@@ -265,6 +273,8 @@ def validate_experiments(
                     texts.append(text)
                 out[text_col] = pd.Series(texts, index=table.index, dtype=object)
         problems.extend(_failed_with_values(out, config))
+        if not problems:
+            problems.extend(cycle_row_problems(out, config))
 
     if problems:
         raise DataError(f"the table has {len(problems)} problem(s); nothing was recorded", problems)

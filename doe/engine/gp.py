@@ -213,7 +213,8 @@ class ExactGP:
         return torch.where(same, torch.ones((), dtype=r.dtype, device=r.device), r.unsqueeze(-1) * r.unsqueeze(-2)), r
 
     def _neg_log_posterior(self, theta: Tensor, X: Tensor, z: Tensor, cells: Tensor | None = None,
-                           within_ss: Tensor | None = None, tasks: Tensor | None = None) -> Tensor:
+                           within_ss: Tensor | None = None, tasks: Tensor | None = None,
+                           extra_var: Tensor | None = None) -> Tensor:
         import torch
 
         d = self.dim
@@ -225,6 +226,8 @@ class ExactGP:
         if tasks is not None:
             K = K * self.task_covariance(theta[d + 2 :], tasks)[0]
         K = K + torch.diag(log_noise.exp() / self._cells_or_ones(cells, z))
+        if extra_var is not None:
+            K = K + torch.diag(extra_var)
         L = self._chol(K)
         r = (z - const).unsqueeze(-1)
         a = torch.linalg.solve_triangular(L, r, upper=False)
@@ -245,7 +248,8 @@ class ExactGP:
 
     def fit(self, X_np: np.ndarray, y_np: np.ndarray, maxiter: int, seed: int, noise_floor: float = MIN_NOISE,
             cells: np.ndarray | None = None, within_ss: np.ndarray | None = None,
-            tasks: np.ndarray | None = None, theta0: np.ndarray | None = None) -> ExactGP:
+            tasks: np.ndarray | None = None, extra_var: np.ndarray | None = None,
+            theta0: np.ndarray | None = None) -> ExactGP:
         """MAP hyperparameters, then condition on all rows.
 
         Replicates: a row may be the mean of ``cells[i]`` cells of one experiment. Its noise
@@ -272,6 +276,9 @@ class ExactGP:
             tasks: task of each row ``(n,)``: 0 for the target campaign, 1..S for source
                 campaigns (see the module docstring); ``None``: one task. Predictions are
                 then the target task's; ``correlations_`` holds the learned ``rho_s``.
+            extra_var: known variance added to each row's noise ``(n,)``, engineer units
+                squared (``None``: zeros): the uncertainty of a predicted value, e.g. a cell
+                still cycling whose value at the target cycle is extrapolated.
             theta0: a warm start: ``theta_`` of an earlier fit of this outcome (log
                 lengthscales, log noise, constant, correlation logits), used instead of the prior mode as the
                 starting point (clipped to the bounds; ignored unless it has as many entries);
@@ -288,8 +295,9 @@ class ExactGP:
             fit_rows = np.sort(np.random.default_rng(seed).choice(len(y_np), FIT_SUBSET, replace=False))
         X_fit = self.features(torch.as_tensor(X_np[fit_rows], **kw))
         z_fit = torch.as_tensor(z_np[fit_rows], **kw)
-        self._set_cells(cells, within_ss, len(y_np))
+        self._set_cells(cells, within_ss, len(y_np), extra_var)
         cells_fit = torch.as_tensor(self.cells_[fit_rows], **kw)
+        extra_fit = torch.as_tensor(self.extra_var_[fit_rows] / self.y_sd_**2, **kw)
         ss_fit = torch.as_tensor(self.within_ss_[fit_rows] / self.y_sd_**2, **kw)
         tasks_fit = None if tasks is None else torch.as_tensor(np.asarray(tasks)[fit_rows], dtype=torch.long,
                                                                 device=self.device)
@@ -312,7 +320,7 @@ class ExactGP:
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
             t = torch.as_tensor(theta, **kw).requires_grad_(True)
             try:
-                loss = self._neg_log_posterior(t, X_fit, z_fit, cells_fit, ss_fit, tasks_fit)
+                loss = self._neg_log_posterior(t, X_fit, z_fit, cells_fit, ss_fit, tasks_fit, extra_fit)
                 loss.backward()
             except RuntimeError:
                 return 1e10, np.zeros_like(theta)
@@ -345,14 +353,15 @@ class ExactGP:
         return self
 
     def set_hyperparameters(self, lengthscale: np.ndarray, noise: float, constant: float,
-                            X_np: np.ndarray, y_np: np.ndarray, cells: np.ndarray | None = None) -> ExactGP:
+                            X_np: np.ndarray, y_np: np.ndarray, cells: np.ndarray | None = None,
+                            extra_var: np.ndarray | None = None) -> ExactGP:
         """Use given hyperparameters (standardised units) and condition on ``(X_np, y_np)``
         (``cells`` as in :meth:`fit`)."""
         import torch
 
         kw: dict[str, Any] = {"dtype": torch.float64, "device": self.device}
         z = self._standardise(y_np)
-        self._set_cells(cells, None, len(z))
+        self._set_cells(cells, None, len(z), extra_var)
         self.lengthscale_ = torch.as_tensor(np.asarray(lengthscale, dtype=float), **kw)
         self.noise_ = float(noise)
         self.constant_ = float(constant)
@@ -368,9 +377,13 @@ class ExactGP:
 
         return torch.ones_like(z) if cells is None else cells
 
-    def _set_cells(self, cells: np.ndarray | None, within_ss: np.ndarray | None, n: int) -> None:
-        """Set ``cells_`` (cells behind each training value) and ``within_ss_``."""
+    def _set_cells(self, cells: np.ndarray | None, within_ss: np.ndarray | None, n: int,
+                   extra_var: np.ndarray | None = None) -> None:
+        """Set ``cells_`` (cells behind each training value), ``within_ss_`` and ``extra_var_``."""
         self.cells_ = np.ones(n) if cells is None else np.array(cells, dtype=float).reshape(n)
+        self.extra_var_ = np.zeros(n) if extra_var is None else np.array(extra_var, dtype=float).reshape(n)
+        if not (np.all(np.isfinite(self.extra_var_)) and np.all(self.extra_var_ >= 0)):
+            raise ValueError("extra_var must be finite and >= 0")
         self.within_ss_ = np.zeros(n) if within_ss is None else np.array(within_ss, dtype=float).reshape(n)
         if not (np.all(self.cells_ >= 1) and np.all(np.isfinite(self.within_ss_)) and np.all(self.within_ss_ >= 0)):
             raise ValueError("cells must be >= 1 and within_ss finite and >= 0")
@@ -409,7 +422,8 @@ class ExactGP:
         scale = self._scale(self.lengthscale_)
         train = self.features(X) * scale
         train_sq = (train**2).sum(-1)
-        noise = self.noise_ / torch.as_tensor(self.cells_, dtype=X.dtype, device=X.device)
+        noise = (self.noise_ / torch.as_tensor(self.cells_, dtype=X.dtype, device=X.device)
+                 + torch.as_tensor(self.extra_var_ / self.y_sd_**2, dtype=X.dtype, device=X.device))
         self.L_: Tensor | None = None
         cross: Tensor | None = None
         if self.max_exact is None or n <= self.max_exact or self.tasks_ is not None:  # transfer: always exact
@@ -540,7 +554,8 @@ class ExactGP:
             scale = self._scale(self.lengthscale_)
             train = self.features(self.X_train_) * scale
             K = self._k(train, train) + torch.diag(
-                self.noise_ / torch.as_tensor(self.cells_, dtype=train.dtype, device=train.device))
+                self.noise_ / torch.as_tensor(self.cells_, dtype=train.dtype, device=train.device)
+                + torch.as_tensor(self.extra_var_ / self.y_sd_**2, dtype=train.dtype, device=train.device))
             L = self._chol(K)
         K_inv = torch.cholesky_inverse(L)
         diag = K_inv.diagonal()

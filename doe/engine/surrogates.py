@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.curves import PRED_SD_SUFFIX
 from doe.domain.replicates import n_column, sd_column
 from doe.engine.encoding import Encoder
 from doe.engine.feasibility import FeasibilityModel
@@ -154,6 +155,8 @@ class OutcomeData:
     constant: float = math.nan
     cells: np.ndarray | None = None
     within_ss: np.ndarray | None = None
+    extra_var: np.ndarray | None = None
+    """Known variance of each value ``(n,)`` (a predicted value's): added to its noise."""
 
     def __post_init__(self) -> None:
         if self.cells is None:
@@ -176,6 +179,16 @@ def _replicate_arrays(table: pd.DataFrame, outcome: str) -> tuple[np.ndarray, np
           else np.zeros(len(table)))
     sd = np.where(np.isfinite(sd) & (sd >= 0), sd, 0.0)
     return cells, (cells - 1.0) * sd**2
+
+
+def _predicted_var(table: pd.DataFrame, outcome: str) -> np.ndarray:
+    """Known variance of each row's value of ``outcome`` from the optional ``<outcome>_pred_sd``
+    column (a curve outcome's value predicted at its target cycle; missing or NaN: 0)."""
+    column = outcome + PRED_SD_SUFFIX
+    if column not in table.columns:
+        return np.zeros(len(table))
+    sd = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+    return np.where(np.isfinite(sd) & (sd > 0), sd, 0.0) ** 2
 
 
 class Surrogates:
@@ -210,7 +223,9 @@ class Surrogates:
                 ``failed``, optional ``<outcome>_n`` (cells behind the mean; missing or NaN:
                 one) and ``<outcome>_sd`` (their sample sd; missing or NaN: 0). A mean of
                 several cells gets a proportionally smaller noise variance in its GP
-                (see :meth:`doe.engine.gp.ExactGP.fit`).
+                (see :meth:`doe.engine.gp.ExactGP.fit`). Optional ``<outcome>_pred_sd``: the
+                sd of a predicted value (a cell still cycling, :mod:`doe.domain.curves`), its
+                square added to that row's noise variance.
             seed: seeds the hyperparameter fits (which rows form the fitting subset above
                 :data:`~doe.engine.gp.FIT_SUBSET` measurements) and the feasibility features.
             sources: earlier campaigns' successful experiments by campaign name, each with
@@ -271,7 +286,8 @@ class Surrogates:
             else:
                 kind = "gp"
             self._data[name] = OutcomeData(X[rows], y, self.positions_[rows], kind,
-                                           float(y[0]) if len(y) else math.nan, cells, within_ss)
+                                           float(y[0]) if len(y) else math.nan, cells, within_ss,
+                                           _predicted_var(table, name)[rows])
             self.n_train_[name] = len(y)
         self.fitted_outcomes_ = [o for o in outcomes if self._data[o].kind != "none"]
         for name in acquisition_outcomes(self.config):
@@ -372,7 +388,7 @@ class Surrogates:
                 gp = self._new_gp()
                 warm = self._warm.get(outcome) if len(y) > WARM_START_MIN_ROWS else None
                 gp.fit(X, y, maxiter=maxiter, seed=seed, noise_floor=noise_floor, cells=data.cells,
-                       within_ss=data.within_ss, theta0=warm)
+                       within_ss=data.within_ss, extra_var=data.extra_var, theta0=warm)
                 if noise_floor != MIN_NOISE:
                     logger.warning("outcome %r: GP refitted with a noise floor of %g after: %s", outcome, noise_floor, last_error)
                 return gp
@@ -386,7 +402,7 @@ class Surrogates:
         gp = self._new_gp()
         mu, sigma = gp.ls_prior
         return gp.set_hyperparameters(np.full(self.encoder_.dim, math.exp(mu - sigma**2)), 0.1, 0.0, X, y,
-                                      cells=data.cells)
+                                      cells=data.cells, extra_var=data.extra_var)
 
     # ------------------------------------------------------------------ prediction
     def _posterior_mean_sd(self, outcome: str, X_np: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ web page, a notebook or a report shows.
 
 from __future__ import annotations
 
+from doe.plots.curves import curves_figure
 from doe.plots.figures import (
     best_so_far_figure,
     importance_figure,
@@ -21,6 +22,7 @@ __all__ = [
     "best_so_far_figure",
     "capacity_cycle_figure",
     "capacity_voltage_figure",
+    "curves_figure",
     "importance_figure",
     "nyquist_figure",
     "pareto_figure",

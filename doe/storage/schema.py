@@ -159,6 +159,9 @@ measurements = sa.Table(
     # Not NULL: unique indexes treat NULLs as distinct, and '' keeps one current value per
     # unlabelled (experiment, outcome) enforced by uq_measurements_current.
     sa.Column("replicate", sa.String(32), nullable=False, server_default=""),
+    # The cycle of a curve outcome's point (``over: cycle``); 0 = not a curve point. Not NULL
+    # for the same reason as replicate: it is part of uq_measurements_current.
+    sa.Column("cycle", sa.Integer, nullable=False, server_default="0"),
     sa.Column("value", sa.Double, nullable=False),
     sa.Column("unit", sa.String(32), nullable=True),
     sa.Column("measured_at", UtcDateTime(), nullable=True),
@@ -170,12 +173,13 @@ measurements = sa.Table(
     # The raw file the value was computed from (None: typed in or imported from a table).
     sa.Column("file_id", sa.Integer, sa.ForeignKey("evidence_files.id"), nullable=True),
     sa.Index("ix_measurements_experiment_pk", "experiment_pk"),
-    # At most one current value per (experiment, outcome, replicate), even under concurrent writers.
+    # At most one current value per (experiment, outcome, replicate, cycle), even under concurrent writers.
     sa.Index(
         "uq_measurements_current",
         "experiment_pk",
         "outcome",
         "replicate",
+        "cycle",
         unique=True,
         sqlite_where=sa.text("superseded = 0"),
         postgresql_where=sa.text("superseded = false"),

@@ -331,7 +331,9 @@ class SqlStore:
             meas_rows = list(conn.execute(
                 sa.select(e.c.experiment_id, m.c.outcome, m.c.value, f.c.file_name, f.c.sha256)
                 .join(e, e.c.id == m.c.experiment_pk).outerjoin(f, f.c.id == m.c.file_id)
-                .where(e.c.campaign_id == camp.id, m.c.superseded == sa.false()).order_by(m.c.id)))
+                # curve points (cycle >= 1) are summarised by doe.domain.curves, not averaged here
+                .where(e.c.campaign_id == camp.id, m.c.superseded == sa.false(), m.c.cycle == 0)
+                .order_by(m.c.id)))
             return configs, exp_rows, meas_rows
 
         configs, exp_rows, meas_rows = self._run(_read, write=False)
@@ -399,7 +401,8 @@ class SqlStore:
 
         def _read(conn: Connection) -> list[Any]:
             camp = self._campaign(conn, name)
-            query = (sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.value, m.c.unit, m.c.measured_at,
+            query = (sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.cycle, m.c.value, m.c.unit,
+                               m.c.measured_at,
                                m.c.recorded_by, m.c.recorded_at, m.c.note, m.c.superseded, f.c.file_name,
                                f.c.sha256)
                      .join(e, e.c.id == m.c.experiment_pk).outerjoin(f, f.c.id == m.c.file_id)
@@ -409,10 +412,12 @@ class SqlStore:
             return list(conn.execute(query))
 
         rows = self._run(_read, write=False)
-        columns = ["experiment_id", "outcome", "replicate", "value", "unit", "measured_at", "recorded_by",
+        columns = ["experiment_id", "outcome", "replicate", "cycle", "value", "unit", "measured_at", "recorded_by",
                    "recorded_at", "note", "superseded", "file_name", "file_sha256"]
         frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
         frame["replicate"] = frame["replicate"].map(lambda label: label or None).astype(object)
+        # the cycle of a curve point; <NA> for a value that is not one (stored as 0)
+        frame["cycle"] = pd.Series([int(r.cycle) or None for r in rows], dtype="Int64")
         frame["value"] = pd.Series([stored_number(r.value, name, r.experiment_id, r.outcome) for r in rows],
                                    dtype=float)
         frame["superseded"] = frame["superseded"].astype(bool)

@@ -36,6 +36,7 @@ from doe.storage.values import (
     MAX_ITEMS_PER_WRITE,
     MAX_JSON_CHARS,
     OUTCOME_NAME,
+    check_cycle,
     check_finite,
     check_label,
     check_text,
@@ -93,7 +94,7 @@ def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, A
             for r in exps],
         "measurements": [
             {"experiment_id": r.experiment_id, "outcome": r.outcome, "replicate": r.replicate or None,
-             "value": float(r.value),
+             **({"cycle": int(r.cycle)} if r.cycle else {}), "value": float(r.value),
              "unit": r.unit, "measured_at": iso_time(r.measured_at), "recorded_by": r.recorded_by,
              "recorded_at": iso_time(r.recorded_at), "note": r.note, "superseded": bool(r.superseded),
              "superseded_by": None if r.superseded_by is None else position[r.superseded_by],
@@ -386,7 +387,7 @@ def _check_files(raw_files: list[Any]) -> list[dict[str, Any]]:
 def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
                         campaign: str, files: set[str]) -> list[dict[str, Any]]:
     measurements = []
-    current: set[tuple[str, str, str]] = set()
+    current: set[tuple[str, str, str, int]] = set()
     for i, raw in enumerate(raw_meas):
         where = f"measurements[{i}]"
         raw = _mapping(raw, where)
@@ -408,16 +409,18 @@ def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
             raise StorageError(f"{where}.superseded_by must be the position of another measurement, got {shorten(link)}")
         # absent or null: an unlabelled measurement (exports made before replicates existed)
         replicate = check_label(raw.get("replicate"), f"{where}.replicate", max_len=MAX_REPLICATE, optional=True) or ""
+        # absent or null: not a curve point (exports made before curve outcomes existed)
+        cycle = check_cycle(raw.get("cycle"), f"{where}.cycle")
         file_sha256 = raw.get("file_sha256")
         if file_sha256 is not None and file_sha256 not in files:
             raise StorageError(f"{where}.file_sha256 {shorten(file_sha256)} is not a file of the export")
         if not superseded:
-            if (eid, outcome, replicate) in current:
-                cell = f" replicate {replicate!r}" if replicate else ""
+            if (eid, outcome, replicate, cycle) in current:
+                cell = (f" replicate {replicate!r}" if replicate else "") + (f" cycle {cycle}" if cycle else "")
                 raise StorageError(f"{where}: {eid}{cell} {outcome} has two current values; mark one superseded")
-            current.add((eid, outcome, replicate))
+            current.add((eid, outcome, replicate, cycle))
         measurements.append({
-            "experiment_id": eid, "outcome": outcome, "replicate": replicate,
+            "experiment_id": eid, "outcome": outcome, "replicate": replicate, "cycle": cycle,
             "value": check_finite(raw.get("value"), f"{where}.value", i, outcome),
             "unit": check_label(raw.get("unit"), f"{where}.unit", max_len=32, optional=True),
             "measured_at": parse_time(raw.get("measured_at"), f"{where}.measured_at", optional=True),

@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from doe.domain.config import CampaignConfig
-from doe.domain.values import is_real_number
+from doe.domain.objectives import MAX_CYCLE
+from doe.domain.values import is_integer, is_real_number
 from doe.domain.yaml_text import load_yaml
 from doe.errors import CellProblem, ConfigError, DataError, StorageError
 
@@ -211,3 +212,11 @@ def parse_config(text: str) -> CampaignConfig:
         _CONFIG_CACHE[text] = config
     return config
 
+
+def check_cycle(cycle: Any, where: str) -> int:
+    """A curve point's cycle (a whole number from 1 to MAX_CYCLE) or 0 for None."""
+    if cycle is None:
+        return 0
+    if isinstance(cycle, bool) or not is_integer(cycle) or not 1 <= int(cycle) <= MAX_CYCLE:
+        raise StorageError(f"{where}: a cycle is a whole number from 1 to {MAX_CYCLE}, got {shorten(cycle)}")
+    return int(cycle)

@@ -50,6 +50,7 @@ from doe.storage.values import (
     MAX_ITEMS_PER_WRITE,
     MAX_LABEL,
     OUTCOME_NAME,
+    check_cycle,
     check_finite,
     check_label,
     check_text,
@@ -78,6 +79,7 @@ class PlannedMeasurement:
     note: str | None
     replicate: str = ""
     """The cell's label; '' for an unlabelled measurement (see :mod:`doe.storage.schema`)."""
+    cycle: int = 0  # a curve point's cycle; 0 for a value that is not one (see doe.storage.schema)
     experiment_id: str = ""
     correction_of: float | None = None
     file_sha256: str | None = None
@@ -241,6 +243,7 @@ def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasure
         replicate=check_label(m.replicate, f"{where}.replicate", max_len=MAX_REPLICATE, optional=True) or "",
         experiment_id=target if isinstance(target, str) else "",
         file_sha256=check_label(m.file_sha256, f"{where}.file_sha256", optional=True),
+        cycle=check_cycle(m.cycle, f"{where}.cycle"),
     )
 
 
@@ -394,20 +397,20 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
         ConflictError: values differ from the stored ones and ``allow_corrections`` is False.
     """
     e, m = s.experiments, s.measurements
-    current: dict[tuple[str, str, str], float] = {}
+    current: dict[tuple[str, str, str, int], float] = {}
     referenced = sorted({stored.pk_of[pm.experiment_id] for pm in planned if pm.experiment_id in stored.existing})
     for chunk in chunks(referenced):
         for hit in conn.execute(
-            sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.value).join(e, e.c.id == m.c.experiment_pk)
+            sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.cycle, m.c.value).join(e, e.c.id == m.c.experiment_pk)
             .where(m.c.experiment_pk.in_(chunk), m.c.superseded == sa.false())
         ):
-            current[(hit.experiment_id, hit.outcome, hit.replicate)] = float(hit.value)
+            current[(hit.experiment_id, hit.outcome, hit.replicate, int(hit.cycle))] = float(hit.value)
     to_write: list[PlannedMeasurement] = []
     unchanged = 0
     conflicts: list[str] = []
     for pm in planned:
-        # another cell (replicate label) of the same experiment is a new measurement, not a conflict
-        key = (pm.experiment_id, pm.outcome, pm.replicate)
+        # another cell (replicate label) or cycle of the same experiment is a new measurement, not a conflict
+        key = (pm.experiment_id, pm.outcome, pm.replicate, pm.cycle)
         if pm.unit is None:
             pm.unit = config.unit_of(pm.outcome)
         old = current.get(key)
@@ -420,7 +423,7 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
             pm.correction_of = old
             to_write.append(pm)
         else:
-            cell = f" replicate {pm.replicate!r}" if pm.replicate else ""
+            cell = (f" replicate {pm.replicate!r}" if pm.replicate else "") + (f" cycle {pm.cycle}" if pm.cycle else "")
             conflicts.append(f"{pm.experiment_id}{cell} {pm.outcome}: stored {old!r}, new {pm.value!r}")
             continue
         current[key] = pm.value
@@ -553,7 +556,7 @@ def _insert_measurements(conn: Connection, cid: int, now: datetime, actor: str, 
 
     for pm in to_write:
         row = {"experiment_pk": stored.pk_of[pm.experiment_id], "outcome": pm.outcome,
-               "replicate": pm.replicate, "value": pm.value,
+               "replicate": pm.replicate, "cycle": pm.cycle, "value": pm.value,
                "unit": pm.unit, "measured_at": pm.measured_at, "recorded_by": actor, "recorded_at": now,
                "note": pm.note, "superseded": False, "superseded_by": None, "file_id": pm.file_id}
         if pm.correction_of is None:
@@ -562,19 +565,20 @@ def _insert_measurements(conn: Connection, cid: int, now: datetime, actor: str, 
             audit.append(audit_row(cid, now, actor, "measurement_added", pm.experiment_id, {
                 "outcome": pm.outcome, "value": pm.value, "unit": pm.unit,
                 **({"replicate": pm.replicate} if pm.replicate else {}),
+                **({"cycle": pm.cycle} if pm.cycle else {}),
                 **({"file_sha256": pm.file_sha256} if pm.file_sha256 else {})}))
             continue
         flush()
         old_id = conn.execute(sa.select(m.c.id).where(
             m.c.experiment_pk == row["experiment_pk"], m.c.outcome == pm.outcome,
-            m.c.replicate == pm.replicate, m.c.superseded == sa.false())).scalar_one()
+            m.c.replicate == pm.replicate, m.c.cycle == pm.cycle, m.c.superseded == sa.false())).scalar_one()
         conn.execute(sa.update(m).where(m.c.id == old_id).values(superseded=True))
         new_id = conn.execute(sa.insert(m).values(row).returning(m.c.id)).scalar_one()
         conn.execute(sa.update(m).where(m.c.id == old_id).values(superseded_by=new_id))
         corrected += 1
         audit.append(audit_row(cid, now, actor, "measurement_corrected", pm.experiment_id, {
             "outcome": pm.outcome, "old_value": pm.correction_of, "new_value": pm.value, "unit": pm.unit,
-            "note": pm.note, **({"replicate": pm.replicate} if pm.replicate else {})}))
+            "note": pm.note, **({"replicate": pm.replicate} if pm.replicate else {}), **({"cycle": pm.cycle} if pm.cycle else {})}))
     flush()
     return added, corrected
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.curves import CYCLE_COLUMN
 from doe.domain.explain import prediction_text, purpose
 from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.values import same_value
@@ -146,11 +147,12 @@ def record_grid(history: pd.DataFrame, config: CampaignConfig, show: GridSelecti
             experiment that is not abandoned.
 
     Returns:
-        experiment_id, status, batch_id, the parameters, every outcome (NaN = not measured),
-        ``failed``, ``failure_reason`` and ``note``; index 0..n-1.
+        Data entry first: experiment_id, every outcome (NaN = not measured), ``failed``,
+        ``failure_reason`` and ``note``, then what the engineer reads: status, batch_id and the
+        parameters; index 0..n-1.
     """
     if history.empty:
-        columns = [ID_COLUMN, "status", "batch_id", *config.parameter_names, *config.outcome_names, *GRID_META]
+        columns = [ID_COLUMN, *config.outcome_names, *GRID_META, "status", "batch_id", *config.parameter_names]
         empty = pd.DataFrame(columns=columns)
         for o in config.outcome_names:
             empty[o] = empty[o].astype(float)
@@ -161,16 +163,17 @@ def record_grid(history: pd.DataFrame, config: CampaignConfig, show: GridSelecti
         missing_objective = table[config.objective_names].isna().any(axis=1)
         keep = table["status"].isin(["proposed", "running"]) | (table["status"].eq("completed") & missing_objective)
         table = table[keep]
-    out = pd.DataFrame({ID_COLUMN: table[ID_COLUMN].astype(str), "status": table["status"],
-                        "batch_id": table["batch_id"] if "batch_id" in table.columns else None})
-    for p in config.parameter_names:
-        out[p] = table[p]
+    out = pd.DataFrame({ID_COLUMN: table[ID_COLUMN].astype(str)})
     for o in config.outcome_names:
         out[o] = table[o].astype(float)
     out["failed"] = table["status"].eq("failed")
     reasons = table["failure_reason"] if "failure_reason" in table.columns else pd.Series(None, index=table.index)
     out["failure_reason"] = reasons.astype(object).where(reasons.notna(), None)
     out["note"] = None
+    out["status"] = table["status"]
+    out["batch_id"] = table["batch_id"] if "batch_id" in table.columns else None
+    for p in config.parameter_names:
+        out[p] = table[p]
     return out.reset_index(drop=True)
 
 
@@ -253,6 +256,19 @@ def replicate_template(config: CampaignConfig, rows: int = 3) -> pd.DataFrame:
         REPLICATE_COLUMN: pd.Series([None] * rows, dtype=object),
     }
     for o in config.outcome_names:
+        data[o] = pd.Series([np.nan] * rows, dtype=float)
+    return pd.DataFrame(data)
+
+
+def cycle_template(config: CampaignConfig, rows: int = 3) -> pd.DataFrame:
+    """An empty table of curve points: experiment_id, replicate, cycle and every curve outcome
+    (``rows`` blank rows); see :mod:`doe.domain.curves`."""
+    data: dict[str, Any] = {
+        ID_COLUMN: pd.Series([None] * rows, dtype=object),
+        REPLICATE_COLUMN: pd.Series([None] * rows, dtype=object),
+        CYCLE_COLUMN: pd.Series([np.nan] * rows, dtype=float),
+    }
+    for o in config.curve_outcomes:
         data[o] = pd.Series([np.nan] * rows, dtype=float)
     return pd.DataFrame(data)
 

@@ -6,6 +6,7 @@ Every test has its own database (``DOE_DATABASE_URL`` in ``tmp_path``) and engin
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -449,6 +450,19 @@ def test_upload_the_filled_run_sheet(start: Start, db_url: str) -> None:
     assert campaign.history()["first_cycle_ce_pct"].tolist() == [88.0, 84.5]
 
 
+def test_an_upload_in_other_units_says_what_was_converted(start: Start, db_url: str) -> None:
+    campaign = _new_campaign(db_url, "units-test", n_running=1)
+    exp_id = campaign.history()["experiment_id"].iloc[0]
+    text = f"experiment_id,first_cycle_ce_pct [fraction]\n{exp_id},0.885\n"
+    at = start("record", campaign="units-test")
+    at.file_uploader(key=state.RESULTS_FILE).set_value(("sheet.csv", text.encode(), "text/csv"))
+    _button(at, "Record the file").click().run()
+    _no_exception(at)
+    assert "Recorded sheet.csv" in _texts(at.success)
+    assert "Units converted to the campaign's" in _texts(at.info) and "fraction" in _texts(at.info)
+    assert campaign.history()["first_cycle_ce_pct"].tolist() == [pytest.approx(88.5)]
+
+
 def test_record_replicate_cells_and_see_their_mean_sd_and_n(start: Start, db_url: str) -> None:
     campaign = _new_campaign(db_url, "cells-test", n_running=1)
     exp_id = campaign.history()["experiment_id"].iloc[0]
@@ -656,3 +670,32 @@ def test_the_name_of_the_person_acting_is_plain_text(
     assert [_shown(a) for a in acting] == [f"Acting as {HOSTILE} ada@lab.example (no sign-in: local use)"]
     assert not _ACTIVE_MARKDOWN.search(acting[0])
     assert f"ada{WORD_JOINER}\\@lab" in acting[0]  # the e-mail address is not made a link
+
+
+def test_insights_shows_curves_and_still_cycling_cells(start: Start, db_url: str) -> None:
+    from doe.simulate.curves import retention_curve
+
+    config = {"name": "curves-app", "seed": 1,
+              "parameters": [{"name": "loading_wt_pct", "type": "continuous", "bounds": [0.0, 2.0]}],
+              "objectives": [{"name": "retention_pct", "goal": "maximize", "unit": "%", "over": "cycle", "at": 200}]}
+    campaign = Campaign.from_config(config, storage=db_url)
+    campaign.record(pd.DataFrame({"experiment_id": ["E1", "E2", "E3"], "loading_wt_pct": [0.0, 1.0, 2.0],
+                                  "retention_pct": [58.0, 70.0, 64.0]}))
+    curve = retention_curve(66.0, 40, seed=0)
+    campaign.record(pd.DataFrame({"experiment_id": "E4", "loading_wt_pct": 0.5, "cycle": curve["cycle"],
+                                  "retention_pct": curve["retention_pct"]}))
+    at = start("record", campaign="curves-app")  # three more points of E4 by hand
+    key = next(e.key for e in at.data_editor if e.key and e.key.startswith(state.CYCLE_EDITOR))
+    at.session_state[key] = {"edited_rows": {i: {"experiment_id": "E4", "cycle": 41 + i, "retention_pct": 95.0 - i / 10}
+                                             for i in range(3)}, "added_rows": [], "deleted_rows": []}
+    _button(at, "Record these cycle points").click().run()
+    _no_exception(at)
+    assert "3 value(s) recorded" in _texts(at.success)
+    assert campaign.history().set_index("experiment_id").loc["E4", "retention_pct_last_cycle"] == 43
+    at = start("insights", campaign="curves-app")
+    assert not at.error, _texts(at.error)
+    assert "Still cycling: E4" in _texts(at.text)
+    names = [trace["name"] for chart in at.get("plotly_chart")
+             for trace in json.loads(chart.proto.spec)["data"] if "name" in trace]
+    assert "E4 (predicted)" in names
+    assert np.isfinite(campaign.history().set_index("experiment_id").loc["E4", "retention_pct"])

@@ -11,10 +11,12 @@ import pandas as pd
 import streamlit as st
 
 from doe.domain.config import CampaignConfig
+from doe.domain.curves import curve_continuations, still_cycling
 from doe.domain.diagnostics import min_experiments, model_trust
 from doe.domain.ranking import ranking_text
 from doe.plots import (
     best_so_far_figure,
+    curves_figure,
     importance_figure,
     pareto_figure,
     parity_figure,
@@ -198,6 +200,20 @@ def _surface(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> No
                "parameters.")
 
 
+def _curves(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
+    if not config.curve_outcomes:
+        return
+    points = views.get("measurements", views.campaign.measurements)
+    cycling = history.loc[still_cycling(history, config), ID_COLUMN].tolist()
+    st.subheader("Curves")
+    st.text("Still cycling: " + (", ".join(map(str, cycling)) if cycling else "none"))  # ids are user strings
+    for outcome, at in config.curve_outcomes.items():
+        def build(o: str = outcome, a: int = at) -> Any:
+            return curves_figure(points, curve_continuations(points, o, a), outcome=o, at=a, unit=config.unit_of(o))
+
+        st.plotly_chart(views.get("curves-figure", build, outcome), key=f"insights_curves_{outcome}")
+
+
 def render() -> None:
     page = components.campaign_page("Insights")
     if page is None:
@@ -208,6 +224,7 @@ def render() -> None:
         st.info("No completed experiment yet: record results first.")
         return
     views = _Views(resources.database_url(), page.handle)
+    _curves(views, config, history)
     _best(views, config, history)
     _pareto(views, config, history)
     _model(views, config, history)

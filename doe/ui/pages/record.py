@@ -16,6 +16,7 @@ import streamlit as st
 import streamlit.components.v1 as components_v1
 
 from doe.domain.config import CampaignConfig
+from doe.domain.curves import CYCLE_COLUMN
 from doe.domain.parameters import CategoricalParameter, DiscreteParameter
 from doe.domain.records import MAX_REPLICATE
 from doe.domain.replicates import REPLICATE_COLUMN
@@ -27,6 +28,7 @@ from doe.ui.tables import (
     GridSelection,
     UnsavedEdits,
     apply_editor_state,
+    cycle_template,
     filled_rows,
     grid_changes,
     history_template,
@@ -168,7 +170,11 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
         st.caption("No experiment awaits results. Accept a batch on the Plan page, or add history below.")
         return
     disabled = [ID_COLUMN, "status", "batch_id", *config.parameter_names]
-    edited = st.data_editor(grid.shown, disabled=disabled, column_config=_grid_config(config), key=grid.key)
+    recipes = st.toggle("Show each recipe's parameters", key=state.GRID_PARAMETERS,
+                        help="The outcomes come first; the recipe's parameters follow them when shown.")
+    order = [c for c in grid.shown.columns if recipes or c not in config.parameter_names]
+    edited = st.data_editor(grid.shown, disabled=disabled, column_config=_grid_config(config), key=grid.key,
+                            column_order=order)
     _warn_before_leaving(bool(unsaved_edits(original, edited, config)))
     st.caption("Enter each value as it is measured; empty = not measured yet. Tick 'failed' with a reason "
                "for a run that gave no result.")
@@ -241,6 +247,8 @@ def _upload(handle: resources.CampaignHandle) -> None:
         _correction(handle)
     if recording.ok:
         components.flash("success", f"Recorded {sent.name}: {_report_text(report)}")
+        if report.unit_conversions:  # said on screen: the stored values are not the file's numbers
+            components.flash("info", "Units converted to the campaign's: " + "; ".join(report.unit_conversions))
         if report.rejected:
             components.flash("warning", f"{len({p.row for p in report.rejected})} row(s) were left out; "
                                         "upload them again once fixed:")
@@ -368,6 +376,30 @@ def _replicates(handle: resources.CampaignHandle, config: CampaignConfig, histor
                  "the replicate cells")
 
 
+def _cycle_points(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
+    if not config.curve_outcomes:
+        return
+    st.subheader("Cycle points")
+    st.caption("Curve outcomes measured cycle by cycle: one row per experiment, cell and cycle. "
+               "The Insights page shows the curves and the predicted value at the target cycle.")
+    ids = history.loc[history["status"] != "abandoned", ID_COLUMN].astype(str).tolist()
+    if not ids:
+        st.caption("No experiment yet: accept a batch on the Plan page, or add history below.")
+        return
+    columns: dict[str, Any] = {
+        ID_COLUMN: st.column_config.SelectboxColumn("experiment_id", options=ids, required=True),
+        REPLICATE_COLUMN: st.column_config.TextColumn("replicate", help="the cell's label (empty: one cell)",
+                                                      max_chars=MAX_REPLICATE),
+        CYCLE_COLUMN: st.column_config.NumberColumn("cycle", min_value=1, step=1, format="%d"),
+    }
+    for o, at in config.curve_outcomes.items():
+        unit = config.unit_of(o)
+        columns[o] = st.column_config.NumberColumn(o + (f" [{unit}]" if unit else ""), format="%.4g",
+                                                   help=f"the value at this cycle (target cycle {at})")
+    _entry_table(handle, cycle_template(config), columns, state.CYCLE_EDITOR, "Record these cycle points",
+                 "the cycle points")
+
+
 def _add_history(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
     st.subheader("Add historical experiments")
     st.caption("Experiments done before (or outside) this campaign: every parameter, the outcomes measured.")
@@ -404,6 +436,7 @@ def render() -> None:
     history = page.campaign.history()
     _grid(handle, config, history)
     _replicates(handle, config, history)
+    _cycle_points(handle, config, history)
     _fail(handle, history)
     _upload(handle)
     _cycler_files(handle, config, history)

@@ -1,0 +1,147 @@
+"""Curve outcomes: values measured cycle by cycle (``over: cycle``), of which the value at
+cycle ``at`` is what matters (e.g. capacity retention at cycle 200).
+
+A results table records curve points with a ``cycle`` column: one row per (experiment,
+replicate, cycle), the curve outcome's value in its column. A curve outcome given without a
+cycle is its value at ``at``. The history shows, per curve outcome, the latest measured
+cycle and value (``<outcome>_last_cycle``, ``<outcome>_last_value``), the value at ``at``
+(measured once reached, else predicted by :mod:`doe.domain.fade`) and its sd
+(``<outcome>_pred_sd``, 0 when measured); ``measurements()`` lists every point.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.domain.fade import FadeLawPredictor
+from doe.domain.objectives import MAX_CYCLE
+from doe.errors import CellProblem
+
+CYCLE_COLUMN = "cycle"
+LAST_CYCLE_SUFFIX = "_last_cycle"
+LAST_VALUE_SUFFIX = "_last_value"
+PRED_SD_SUFFIX = "_pred_sd"
+
+
+def curve_columns(outcome: str) -> list[str]:
+    """The history columns of a curve outcome besides the outcome itself."""
+    return [outcome + LAST_CYCLE_SUFFIX, outcome + LAST_VALUE_SUFFIX, outcome + PRED_SD_SUFFIX]
+
+
+def clean_cycles(values: list[Any], problems: list[CellProblem]) -> list[int | None]:
+    """The ``cycle`` cells as whole numbers >= 1 (None where empty); bad ones become problems."""
+    cycles: list[int | None] = []
+    for row, value in enumerate(values):
+        if value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str)
+                                                                                 and not value.strip()):
+            cycles.append(None)
+            continue
+        number: float | None
+        try:
+            number = None if isinstance(value, bool | np.bool_) else float(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not math.isfinite(number) or not number.is_integer() or not 1 <= number <= MAX_CYCLE:
+            problems.append(CellProblem(row, CYCLE_COLUMN, value,
+                                        f"a cycle is a whole number from 1 to {MAX_CYCLE}; leave it empty for a value "
+                                        "that is not a curve point"))
+            cycles.append(None)
+            continue
+        cycles.append(int(number))
+    return cycles
+
+
+def cycle_row_problems(clean: pd.DataFrame, config: CampaignConfig) -> list[CellProblem]:
+    """A row with a cycle records curve points: it carries no other outcome and needs an id."""
+    if CYCLE_COLUMN not in clean.columns:
+        return []
+    curves = config.curve_outcomes
+    others = [o for o in config.outcome_names if o not in curves and o in clean.columns]
+    problems = []
+    for row in np.flatnonzero(clean[CYCLE_COLUMN].notna().to_numpy()):
+        given = [o for o in others if not math.isnan(clean[o].iloc[row])]
+        if given:
+            problems.append(CellProblem(int(row), ",".join(given), None,
+                                        f"a row with a cycle records points of the curve outcomes {sorted(curves)}; "
+                                        "give the other outcomes in a row without a cycle"))
+        if "experiment_id" not in clean.columns or clean["experiment_id"].iloc[row] is None:
+            problems.append(CellProblem(int(row), "experiment_id", None,
+                                        "a curve point needs the experiment_id of its experiment"))
+    return problems
+
+
+def point_cycle(config: CampaignConfig, outcome: str, cycle: int | None) -> int | None:
+    """The stored cycle of a value of ``outcome``: its own cycle, ``at`` for a curve outcome
+    given without one, None for any other outcome."""
+    at = config.curve_outcomes.get(outcome)
+    if at is None:
+        return None
+    return at if cycle is None else cycle
+
+
+def curve_predictions(measurements: pd.DataFrame, outcome: str, at: int) -> FadeLawPredictor | None:
+    """The fade-law predictor fitted to the current points of ``outcome`` (None: no point)."""
+    points = measurements[(measurements["outcome"] == outcome) & measurements[CYCLE_COLUMN].notna()]
+    if points.empty:
+        return None
+    return FadeLawPredictor(at).fit(pd.DataFrame({
+        "experiment_id": points["experiment_id"].astype(str).to_numpy(),
+        "cycle": points[CYCLE_COLUMN].astype(int).to_numpy(), "value": points["value"].to_numpy(dtype=float)}))
+
+
+def add_curve_columns(history: pd.DataFrame, measurements: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """``history`` with each curve outcome's value at ``at`` (measured or predicted) and its
+    ``_last_cycle``, ``_last_value`` and ``_pred_sd`` columns after the outcomes."""
+    out = history.copy()
+    for outcome, at in config.curve_outcomes.items():
+        last_cycle, last_value, pred_sd = curve_columns(outcome)
+        model = curve_predictions(measurements, outcome, at)
+        predicted = (model.predict().set_index("experiment_id") if model is not None
+                     else pd.DataFrame(columns=["mean", "sd", "last_cycle", "last_value"]))
+        ids = out["experiment_id"].astype(str)
+        out[outcome] = ids.map(predicted["mean"]).astype(float)
+        out[last_cycle] = ids.map(predicted["last_cycle"]).astype("Int64")
+        out[last_value] = ids.map(predicted["last_value"]).astype(float)
+        out[pred_sd] = ids.map(predicted["sd"]).astype(float)
+    curve_cols = [c for o in config.curve_outcomes for c in curve_columns(o)]
+    position = max(list(out.columns).index(o) for o in config.outcome_names) + 1
+    rest = [c for c in out.columns if c not in curve_cols]
+    return out[rest[:position] + curve_cols + rest[position:]]
+
+
+def curve_continuations(measurements: pd.DataFrame, outcome: str, at: int, n_points: int = 40) -> pd.DataFrame:
+    """The predicted continuation of every still-cycling curve of ``outcome`` to cycle ``at``:
+    ``experiment_id``, ``cycle``, ``mean``, ``lower`` and ``upper`` (the central 90 % band)."""
+    columns = ["experiment_id", "cycle", "mean", "lower", "upper"]
+    model = curve_predictions(measurements, outcome, at)
+    if model is None:
+        return pd.DataFrame(columns=columns)
+    frames = []
+    predicted = model.predict()
+    for experiment_id, last_cycle in zip(predicted.loc[predicted["cycling"], "experiment_id"].astype(str),
+                                         predicted.loc[predicted["cycling"], "last_cycle"].astype(int), strict=True):
+        cycles = np.unique(np.linspace(last_cycle, at, n_points).round().astype(int))
+        mean, sd = model.continuation(experiment_id, cycles)
+        frames.append(pd.DataFrame({"experiment_id": experiment_id, "cycle": cycles, "mean": mean,
+                                    "lower": mean - 1.6449 * sd, "upper": mean + 1.6449 * sd}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def still_cycling(history: pd.DataFrame, config: CampaignConfig) -> pd.Series:
+    """True for experiments with a curve outcome measured but its target cycle not yet reached."""
+    flags = pd.Series(False, index=history.index)
+    for outcome, at in config.curve_outcomes.items():
+        last = history.get(outcome + LAST_CYCLE_SUFFIX)
+        if last is not None:
+            flags |= last.notna() & (last.fillna(at) < at) & history["status"].ne("failed")
+    return flags.astype(bool)
+
+
+__all__ = ["CYCLE_COLUMN", "add_curve_columns", "clean_cycles", "curve_columns", "curve_continuations",
+           "curve_predictions",
+           "cycle_row_problems", "point_cycle", "still_cycling"]

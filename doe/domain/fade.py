@@ -1,0 +1,183 @@
+"""Early prediction of a curve outcome's value at its target cycle (``at``) from the cycles
+measured so far: a power fade law per experiment, with shrinkage across experiments.
+
+Each experiment's curve is ``value(n) = c + (v - c) * (n / at) ** b``: ``c`` the start
+value, ``v`` the value at cycle ``at`` (what the campaign optimises) and ``b`` the shape
+(b < 1 fast early fade that slows, b > 1 fade that accelerates). For fixed ``b`` the law is
+linear in ``(c, v)``, so with Gaussian priors and Gaussian cycler noise the posterior of
+``(c, v)`` and the marginal likelihood are exact; ``b`` is integrated over a grid. The
+predicted value at ``at`` is the resulting mixture's mean and standard deviation.
+
+The priors are learned from the campaign's own curves (empirical Bayes, a hierarchical
+model's shrinkage): ``v`` and ``b`` from the experiments fitted on a broad prior first, the
+noise from the scatter of consecutive cycles (fade between two cycles is far below the
+noise). A curve of a few cycles is thus predicted near the population, and moves to its
+own extrapolation as cycles arrive. Why this model: ``docs/curves.md``.
+
+Pure numpy: importing it loads no torch (the history shows its predictions).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+B_GRID = np.linspace(0.6, 3.0, 25)
+"""Shapes ``b`` integrated over."""
+DEFAULT_B = (1.3, 0.5)
+"""Prior mean and sd of ``b``, the exponent of the fade beside the square-root (SEI) term,
+before the campaign has curves of its own (layered oxides: about linear to accelerating)."""
+DISCREPANCY = 0.1
+"""Model discrepancy: sd added per unit of the fade still to come (``|v - last value|``), as
+no law holds exactly; set from the calibration benchmark (``benchmarks/curves_calibration.py``)."""
+MIN_NOISE_SD = 0.02
+"""Lower bound of the cycler noise sd (value units)."""
+
+
+@dataclass(frozen=True)
+class CurvePrediction:
+    """The prediction of one experiment's value at the target cycle.
+
+    Attributes:
+        mean: predicted value at ``at`` (the measured one once ``at`` is reached).
+        sd: its standard deviation (0 once measured at ``at``).
+        last_cycle: the latest measured cycle.
+        last_value: the value measured there.
+        cycling: True while ``at`` is not reached.
+    """
+
+    mean: float
+    sd: float
+    last_cycle: int
+    last_value: float
+    cycling: bool
+
+
+class FadeLawPredictor:
+    """Predicts each experiment's value at cycle ``at`` (estimator style).
+
+    Args:
+        at: the target cycle (``Outcome.at``).
+    """
+
+    def __init__(self, at: int) -> None:
+        self.at = int(at)
+
+    def fit(self, points: pd.DataFrame) -> FadeLawPredictor:
+        """Learn the population priors and each experiment's posterior; returns ``self``.
+
+        Args:
+            points: one row per measured point: ``experiment_id``, ``cycle`` (>= 1), ``value``
+                (several cells of one experiment: all their points count).
+        """
+        groups = {str(k): (g["cycle"].to_numpy(dtype=float), g["value"].to_numpy(dtype=float))
+                  for k, g in points.sort_values("cycle").groupby("experiment_id", sort=False)}
+        self.noise_sd_ = _noise_sd(groups.values())
+        values = np.concatenate([v for _, v in groups.values()]) if groups else np.zeros(1)
+        spread = float(np.ptp(values)) if len(values) > 1 else 1.0
+        # first pass: broad priors; the experiments' estimates then form the population prior
+        wide = 10.0 * max(spread, 10 * self.noise_sd_)
+        broad = _Prior(v=(float(values.mean()), wide), c=(float(values.mean()), wide), s=(0.0, wide), b=DEFAULT_B)
+        first = {k: _posterior(n, y, self.at, self.noise_sd_, broad) for k, (n, y) in groups.items()}
+        self.curves_ = groups
+        informative = [k for k, (n, _) in groups.items() if n.max() >= self.at / 4 and len(n) >= 5]
+        self.prior_ = broad
+        if len(informative) >= 3:
+            v_est = np.array([float(first[k][0][0]) for k in informative])
+            c_est = np.array([first[k][2] for k in informative])
+            b_est = np.array([first[k][3] for k in informative])
+            self.prior_ = _Prior(
+                v=(float(v_est.mean()), float(max(v_est.std(ddof=1), 5 * self.noise_sd_))),
+                c=(float(c_est.mean()), float(max(c_est.std(ddof=1) * 3, 10 * self.noise_sd_))),
+                s=(0.0, wide), b=(float(b_est.mean()), float(max(b_est.std(ddof=1), 0.2))))
+        self.predictions_: dict[str, CurvePrediction] = {}
+        for k, (n, y) in groups.items():
+            last = int(n.max())
+            last_value = float(y[n == n.max()].mean())
+            at_values = y[n == self.at]
+            if last >= self.at and len(at_values):
+                self.predictions_[k] = CurvePrediction(float(at_values.mean()), 0.0, last, last_value, False)
+                continue
+            mean, sd, _, _ = _posterior(n, y, self.at, self.noise_sd_, self.prior_)
+            extra = DISCREPANCY * abs(float(mean[0]) - last_value)
+            self.predictions_[k] = CurvePrediction(float(mean[0]), math.hypot(float(sd[0]), extra), last, last_value,
+                                                   last < self.at)
+        return self
+
+    def predict(self) -> pd.DataFrame:
+        """One row per fitted experiment: ``experiment_id``, ``mean``, ``sd``, ``last_cycle``,
+        ``last_value``, ``cycling``."""
+        if not hasattr(self, "predictions_"):
+            raise RuntimeError("FadeLawPredictor.predict() called before fit()")
+        rows = [{"experiment_id": k, "mean": p.mean, "sd": p.sd, "last_cycle": p.last_cycle,
+                 "last_value": p.last_value, "cycling": p.cycling} for k, p in self.predictions_.items()]
+        return pd.DataFrame(rows, columns=["experiment_id", "mean", "sd", "last_cycle", "last_value", "cycling"])
+
+    def continuation(self, experiment_id: str, cycles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted mean and sd of ``experiment_id``'s (noise-free) curve at ``cycles`` (for plots)."""
+        if not hasattr(self, "curves_"):
+            raise RuntimeError("FadeLawPredictor.continuation() called before fit()")
+        n, y = self.curves_[str(experiment_id)]
+        mean, sd, _, _ = _posterior(n, y, self.at, self.noise_sd_, self.prior_, cycles=np.asarray(cycles))
+        last_value = float(y[n == n.max()].mean())
+        ahead = np.asarray(cycles, dtype=float) > n.max()
+        return mean, np.where(ahead, np.hypot(sd, DISCREPANCY * np.abs(mean - last_value)), sd)
+
+
+@dataclass(frozen=True)
+class _Prior:
+    v: tuple[float, float]
+    c: tuple[float, float]
+    s: tuple[float, float]
+    b: tuple[float, float]
+
+
+def _noise_sd(curves: object) -> float:
+    """Cycler noise sd from consecutive points (robust: MAD of differences / sqrt 2)."""
+    diffs = [np.diff(y)[np.diff(n) <= 2] for n, y in curves if len(y) > 2]  # type: ignore[attr-defined]
+    d = np.concatenate(diffs) if diffs else np.zeros(0)
+    if len(d) < 5:
+        return 0.3
+    return float(max(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2), MIN_NOISE_SD))
+
+
+def _posterior(n: np.ndarray, y: np.ndarray, at: int, noise_sd: float, prior: _Prior,
+               cycles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Mixture over ``B_GRID`` of the exact posteriors of ``(c, v, s)``: mean and sd of the
+    curve's value at ``cycles`` (default: ``[at]``), the mean of ``c`` and of ``b``."""
+    q = np.array([float(at)]) if cycles is None else np.asarray(cycles, dtype=float)
+    mu0 = np.array([prior.c[0], prior.v[0], prior.s[0]])
+    prec0 = np.diag([1 / prior.c[1] ** 2, 1 / prior.v[1] ** 2, 1 / prior.s[1] ** 2])
+    s2 = noise_sd**2
+    log_w, means, vars_, c_means = [], [], [], []
+    for b in B_GRID:
+        X = _design(n, at, b)
+        prec = prec0 + X.T @ X / s2
+        cov = np.linalg.inv(prec)
+        mu = cov @ (prec0 @ mu0 + X.T @ y / s2)
+        r = y - X @ mu0
+        # log marginal likelihood via the matrix determinant lemma (3 x 3, not n x n)
+        quad = r @ r / s2 - (X.T @ r / s2) @ cov @ (X.T @ r / s2)
+        logdet = len(y) * math.log(s2) + np.linalg.slogdet(prec)[1] - np.linalg.slogdet(prec0)[1]
+        log_w.append(-0.5 * (quad + logdet) - 0.5 * ((b - prior.b[0]) / prior.b[1]) ** 2)
+        Xq = _design(q, at, b)
+        means.append(Xq @ mu)
+        vars_.append(np.einsum("ij,jk,ik->i", Xq, cov, Xq))
+        c_means.append(mu[0])
+    w = np.exp(np.array(log_w) - max(log_w))
+    w /= w.sum()
+    m = np.array(means)  # (grid, q)
+    mean = w @ m
+    var = w @ (np.array(vars_) + m**2) - mean**2
+    return mean, np.sqrt(np.maximum(var, 0.0)), float(w @ np.array(c_means)), float(w @ B_GRID)
+
+
+def _design(n: np.ndarray, at: int, b: float) -> np.ndarray:
+    """Columns of ``(c, v, s)`` in ``value(n) = c (1 - g) + v g + s (h - g)``, ``g = (n/at)^b``,
+    ``h = (n/at)^0.5``: ``v`` is the value at ``at``, ``s`` the square-root (SEI) share."""
+    x = np.asarray(n, dtype=float) / at
+    g, h = x**b, np.sqrt(x)
+    return np.column_stack([1 - g, g, h - g])

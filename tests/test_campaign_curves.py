@@ -1,0 +1,127 @@
+"""Curve outcomes through Campaign: recording cycle points, conflicts, the history's
+predicted value at the target cycle, and the acquisition's view of a still-cycling cell."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from doe import Campaign
+from doe.domain.batches import training_table
+from doe.engine import Surrogates
+from doe.engine.gp import ExactGP
+from doe.errors import ConflictError, DataError
+from doe.simulate.curves import retention_curve
+
+CONFIG = {
+    "name": "curves",
+    "parameters": [{"name": "loading_wt_pct", "type": "continuous", "bounds": [0.0, 2.0]}],
+    "objectives": [{"name": "retention_pct", "goal": "maximize", "unit": "%", "over": "cycle", "at": 200}],
+    "outcomes": [{"name": "ce_pct", "unit": "%"}],
+    "seed": 3,
+}
+
+
+def _points(experiment_id: str, retention_at: float, n_cycles: int, seed: int) -> pd.DataFrame:
+    curve = retention_curve(retention_at, n_cycles, seed=seed)
+    return pd.DataFrame({"experiment_id": experiment_id, "cycle": curve["cycle"],
+                         "retention_pct": curve["retention_pct"]})
+
+
+@pytest.fixture
+def campaign(store_url: str) -> Campaign:
+    c = Campaign.from_config(CONFIG, storage=store_url, actor="tester")
+    recipes = pd.DataFrame({"experiment_id": [f"E{i}" for i in range(6)],
+                            "loading_wt_pct": np.linspace(0, 2, 6), "ce_pct": 88.0})
+    c.record(recipes)
+    return c
+
+
+def test_points_are_recorded_and_listed(campaign: Campaign) -> None:
+    campaign.record(_points("E0", 60.0, 30, 0))
+    points = campaign.measurements()
+    curve = points[points["outcome"] == "retention_pct"]
+    assert sorted(curve["cycle"].tolist()) == list(range(1, 31))
+    assert points.loc[points["outcome"] == "ce_pct", "cycle"].isna().all()
+    row = campaign.history().set_index("experiment_id").loc["E0"]
+    assert row["retention_pct_last_cycle"] == 30
+    assert row["retention_pct_pred_sd"] > 0
+    assert row["ce_pct"] == 88.0  # curve points do not mix into other outcomes
+
+
+def test_same_cycle_again(campaign: Campaign) -> None:
+    first = _points("E0", 60.0, 5, 0)
+    campaign.record(first)
+    report = campaign.record(first)  # the same values again: nothing changes
+    assert report.measurements_added == 0 and report.measurements_unchanged == 5
+    changed = first.iloc[[2]].assign(retention_pct=50.0)
+    with pytest.raises(ConflictError, match="cycle 3"):
+        campaign.record(changed)
+    campaign.record(changed, correct=True)
+    points = campaign.measurements()
+    assert points.loc[points["cycle"] == 3, "value"].tolist() == [50.0]
+
+
+def test_bad_cycles_name_the_cell(campaign: Campaign) -> None:
+    bad = pd.DataFrame({"experiment_id": ["E0", "E0", "E1"], "cycle": [0, 2.5, 3],
+                        "retention_pct": [99.0, 98.0, 97.0], "ce_pct": [None, None, 80.0]})
+    with pytest.raises(DataError) as err:
+        campaign.record(bad)
+    assert {(p.row, p.column) for p in err.value.problems} >= {(0, "cycle"), (1, "cycle")}
+    assert campaign.measurements()["cycle"].isna().all()
+
+
+def test_predictions_tighten_as_cycles_arrive(campaign: Campaign) -> None:
+    for i in range(1, 6):  # a population of finished curves
+        campaign.record(_points(f"E{i}", 55.0 + 4 * i, 200, i))
+    sds = []
+    for n in (20, 50, 100, 200):
+        campaign.record(_points("E0", 62.0, n, 99))
+        sds.append(campaign.history().set_index("experiment_id").loc["E0", "retention_pct_pred_sd"])
+    assert sds[0] > sds[1] > sds[2] > sds[3] == 0.0
+
+
+def test_still_cycling_counts_with_its_uncertainty(campaign: Campaign) -> None:
+    for i in range(1, 6):
+        campaign.record(_points(f"E{i}", 55.0 + 4 * i, 200, i))
+    missing = training_table(campaign.history(), campaign.config)
+    assert np.isnan(missing.loc["E0", "retention_pct"])  # no point yet: not in the retention model
+    campaign.record(_points("E0", 62.0, 40, 7))
+    cycling = training_table(campaign.history(), campaign.config)
+    assert np.isfinite(cycling.loc["E0", "retention_pct"])
+    assert cycling.loc["E0", "retention_pct_pred_sd"] > 0.3  # weighed by its uncertainty
+    campaign.record(_points("E0", 62.0, 200, 7))
+    finished = training_table(campaign.history(), campaign.config)
+    assert finished.loc["E0", "retention_pct_pred_sd"] == 0.0
+    def gp(training: pd.DataFrame) -> ExactGP:
+        model = Surrogates(campaign.config).fit(training.reset_index(drop=True)).model("retention_pct")
+        assert model is not None
+        return model
+
+    assert gp(cycling).extra_var_.max() > 0.09  # the predicted variance is that row's extra noise
+    assert gp(finished).extra_var_.max() == 0.0
+
+
+def test_export_import_keeps_cycles(campaign: Campaign, store_url: str) -> None:
+    campaign.record(_points("E0", 60.0, 10, 0))
+    copy = Campaign.import_json(campaign.export_json(), storage=store_url, name="curves-copy")
+    assert sorted(copy.measurements()["cycle"].dropna().tolist()) == list(range(1, 11))
+
+
+def test_insights_figure_shows_continuation_of_cycling_cells(campaign: Campaign) -> None:
+    from doe.domain.curves import curve_continuations, still_cycling
+    from doe.plots import curves_figure
+
+    for i in range(1, 6):
+        campaign.record(_points(f"E{i}", 55.0 + 4 * i, 200, i))
+    campaign.record(_points("E0", 62.0, 50, 5))
+    history = campaign.history()
+    assert history.loc[still_cycling(history, campaign.config), "experiment_id"].tolist() == ["E0"]
+    continuation = curve_continuations(campaign.measurements(), "retention_pct", 200)
+    assert set(continuation["experiment_id"]) == {"E0"}
+    assert continuation["cycle"].min() == 50 and continuation["cycle"].max() == 200
+    band = continuation["upper"] - continuation["lower"]
+    assert band.iloc[-1] > band.iloc[0]  # the band widens towards cycle 200
+    figure = curves_figure(campaign.measurements(), continuation, outcome="retention_pct", at=200)
+    assert "E0 (predicted)" in [trace.name for trace in figure.data]
