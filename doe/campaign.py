@@ -498,9 +498,10 @@ class Campaign:
         from doe.instruments import results_from_files
 
         config, fit = self.config, self.config.impedance
-        preview = results_from_files(paths, experiment_id=experiment_id, active_mass_mg=active_mass_mg,
-                                     outcome_names=config.outcome_names, reference_cycle=reference_cycle, kind=kind,
-                                     circuit=fit.circuit if fit else None, resistances=fit.resistances if fit else None)
+        preview = results_from_files(
+            paths, experiment_id=experiment_id, active_mass_mg=active_mass_mg, outcome_names=config.outcome_names,
+            reference_cycle=reference_cycle, kind=kind, circuit=fit.circuit if fit else None,
+            resistances=fit.resistances if fit else None, curve_outcomes=config.curve_outcomes)
         if confirm:
             self._record(preview.table, False, False, False, evidence=preview)
         return preview

@@ -17,7 +17,9 @@ from doe.instruments.cycling import (
     check_size,
     cycling_outcomes,
     detect_format,
+    read_cycling,
     read_text,
+    retention_curve,
 )
 from doe.instruments.impedance import DEFAULT_CIRCUIT, detect_impedance_format, impedance_outcomes
 from doe.version import __version__
@@ -66,8 +68,9 @@ class FilePreview:
         """``measurements`` (planned from :attr:`table`) each linked to the file it came from."""
         replicates = (self.table["replicate"].astype(str).tolist() if "replicate" in self.table.columns
                       else [""] * len(self.table))
+        first = len(self.files)  # the table's first rows are one per file; curve points follow them
         source = {(str(eid), rep): f.sha256 for eid, rep, f in zip(
-            self.table["experiment_id"].astype(str), replicates, self.files, strict=True)}
+            self.table["experiment_id"].astype(str)[:first], replicates[:first], self.files, strict=True)}
         return [replace(m, file_sha256=source.get((str(m.experiment_id), m.replicate or ""))) for m in measurements]
 
 
@@ -93,7 +96,8 @@ def _kind_of(path: Path, kind: FileKindChoice) -> tuple[Literal["cycling", "impe
 def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None,
                        outcome_names: Iterable[str], reference_cycle: int = 1,
                        kind: FileKindChoice = "auto", circuit: str | None = None,
-                       resistances: Mapping[str, str] | None = None) -> FilePreview:
+                       resistances: Mapping[str, str] | None = None,
+                       curve_outcomes: Mapping[str, int] | None = None) -> FilePreview:
     """Compute the outcomes of each file (a cycling export: :func:`doe.instruments.cycling_outcomes`;
     an impedance spectrum: :func:`doe.instruments.impedance_outcomes`) and lay them out as
     results of ``experiment_id``, one replicate cell per file, with each file as evidence.
@@ -102,6 +106,9 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
     "impedance") says what the files are (auto: detected from the content). A spectrum is
     fitted to ``circuit`` and reports ``resistances`` (a campaign config's ``impedance``
     section; default: :data:`doe.instruments.impedance.DEFAULT_CIRCUIT` and its resistances).
+    When ``capacity_retention_pct`` is a curve outcome (``curve_outcomes``: outcome -> ``at``,
+    a config's ``over: cycle``), each cycling file also gives its retention at every cycle as
+    curve points (rows with a ``cycle``, after the one row per file).
     """
     files = [Path(p) for p in paths]
     if not files:
@@ -133,8 +140,30 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
     table.insert(0, "experiment_id", str(experiment_id))
     if len(files) > 1:
         table.insert(1, "replicate", [p.stem for p in files])
-    return FilePreview(table=table, read=read_table, skipped=tuple(c for c in computed if c not in kept),
-                       files=tuple(evidence))
+    skipped = [c for c in computed if c not in kept]
+    if RETENTION in (curve_outcomes or {}) and RETENTION in names:
+        points = _retention_points(files, evidence, table, reference_cycle)
+        if len(points):  # the curve carries the retention, its value at ``at`` included
+            table = pd.concat([table.drop(columns=[RETENTION], errors="ignore"), points], ignore_index=True)
+            skipped = [c for c in skipped if c != RETENTION]
+    return FilePreview(table=table, read=read_table, skipped=tuple(skipped), files=tuple(evidence))
+
+
+RETENTION = "capacity_retention_pct"
+
+
+def _retention_points(files: list[Path], evidence: list[EvidenceFile], table: pd.DataFrame,
+                      reference_cycle: int) -> pd.DataFrame:
+    """Every cycle's retention of each cycling file, as curve-point rows of its cell."""
+    rows = []
+    for k, (path, stored) in enumerate(zip(files, evidence, strict=True)):
+        if stored.kind != "cycling":
+            continue
+        curve = retention_curve(read_cycling(path), reference_cycle=reference_cycle, name=path.name)
+        cell = {c: table[c].iloc[k] for c in ("experiment_id", "replicate") if c in table.columns}
+        rows += [{**cell, "cycle": int(n), RETENTION: float(v)}
+                 for n, v in zip(curve.index.astype(int), curve.to_numpy(float), strict=True) if pd.notna(v) and n >= 1]
+    return pd.DataFrame(rows)
 
 
 __all__ = ["FilePreview", "parser_name", "results_from_files"]

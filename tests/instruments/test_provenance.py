@@ -106,3 +106,35 @@ def test_an_unknown_or_oversized_file_stores_nothing(store_url: str, tmp_path: P
     with pytest.raises(InstrumentFileError, match="active_mass_mg"):
         campaign.record_files([_cell(tmp_path, "cell.mpt", 90.0)], experiment_id=first, confirm=True)
     assert campaign.revision() == revision and campaign.files().empty and campaign.measurements().empty
+
+
+def test_a_curve_outcome_gets_every_cycle_of_a_cycler_file_as_points(tmp_path: Path) -> None:
+    # capacity retention declared over cycles: each file's retention at every cycle becomes a
+    # curve point of its cell, linked to the file; CE stays one value per cell
+    from doe.templates import resolve_config
+
+    data = resolve_config("hfo2-ncm85").to_dict() | {"name": "curves"}
+    for objective in data["objectives"]:
+        if objective["name"] == "capacity_retention_pct":
+            objective.update(over="cycle", at=200)
+    campaign = Campaign.from_config(data, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", actor="ana")
+    campaign.suggest(1)
+    first = str(campaign.history()["experiment_id"].iloc[0])
+    cells = [_cell(tmp_path, "cell_A.mpt", 89.0), _cell(tmp_path, "cell_B.mpt", 91.0)]
+    preview = campaign.record_files(cells, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    assert "capacity_retention_pct" not in preview.skipped
+    points = campaign.measurements()
+    curve = points[points["outcome"] == "capacity_retention_pct"]
+    assert sorted(curve["replicate"].unique()) == ["cell_A", "cell_B"]
+    assert sorted(curve.loc[curve["replicate"] == "cell_A", "cycle"].astype(int)) == list(range(1, 13))
+    assert (curve["file_name"] == curve["replicate"] + ".mpt").all()  # each point names its file
+    first_cycle = curve[curve["cycle"] == 1]["value"]
+    assert first_cycle.tolist() == pytest.approx([100.0, 100.0])
+    ce = points[points["outcome"] == "first_cycle_ce_pct"]
+    assert ce["cycle"].isna().all() and len(ce) == 2
+    row = campaign.history().set_index("experiment_id").loc[first]
+    assert row["capacity_retention_pct_last_cycle"] == 12  # still cycling: predicted at 200
+    # the same files again change nothing
+    revision = campaign.revision()
+    campaign.record_files(cells, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    assert campaign.revision() == revision
