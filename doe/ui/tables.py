@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.curves import CYCLE_COLUMN
+from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX
 from doe.domain.explain import prediction_text, purpose
 from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.values import same_value
@@ -166,6 +166,9 @@ def record_grid(history: pd.DataFrame, config: CampaignConfig, show: GridSelecti
     out = pd.DataFrame({ID_COLUMN: table[ID_COLUMN].astype(str)})
     for o in config.outcome_names:
         out[o] = table[o].astype(float)
+        predicted = f"{o}{PRED_SD_SUFFIX}"  # a curve outcome's prediction is not a measured value
+        if o in config.curve_outcomes and predicted in table.columns:
+            out[o] = out[o].where(~(table[predicted].astype(float) > 0).to_numpy())
     out["failed"] = table["status"].eq("failed")
     reasons = table["failure_reason"] if "failure_reason" in table.columns else pd.Series(None, index=table.index)
     out["failure_reason"] = reasons.astype(object).where(reasons.notna(), None)

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from doe.campaign import Campaign, list_campaigns
 from doe.ui import state
 from doe.ui.components import WORD_JOINER
-from doe.ui.tables import run_sheet
+from doe.ui.tables import record_grid, run_sheet
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 TIMEOUT = 180
@@ -699,3 +699,6 @@ def test_insights_shows_curves_and_still_cycling_cells(start: Start, db_url: str
              for trace in json.loads(chart.proto.spec)["data"] if "name" in trace]
     assert "E4 (predicted)" in names
     assert np.isfinite(campaign.history().set_index("experiment_id").loc["E4", "retention_pct"])
+    # the Record grid shows measured values only: E4's predicted 200-cycle value is not one
+    grid = record_grid(campaign.history(), campaign.config, "all").set_index("experiment_id")
+    assert np.isnan(grid.loc["E4", "retention_pct"]) and grid.loc["E2", "retention_pct"] == 70.0
