@@ -12,7 +12,7 @@ The priors are learned from the campaign's own curves (empirical Bayes, a hierar
 model's shrinkage): ``v`` and ``b`` from the experiments fitted on a broad prior first, the
 noise from the scatter of consecutive cycles (fade between two cycles is far below the
 noise). A curve of a few cycles is thus predicted near the population, and moves to its
-own extrapolation as cycles arrive. Why this model: ``docs/curves.md``.
+own extrapolation as cycles arrive. Why this model: ``docs/how-to/curves.md``.
 
 Pure numpy: importing it loads no torch (the history shows its predictions).
 """
