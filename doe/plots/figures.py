@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -114,6 +115,7 @@ def pareto_figure(
     config: CampaignConfig | None = None,
     highlight: Mapping[str, str] | None = None,
     predicted_front: pd.DataFrame | None = None,
+    proposed: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Two outcomes of every completed experiment with the Pareto front drawn over them.
 
@@ -130,6 +132,8 @@ def pareto_figure(
             study's recipes ``{"study-hfo2": "study: 0.83 wt% HfO2", "study-bare": "bare NCM85"}``.
         predicted_front: recipes on the front the model predicts (``<x>_mean``, ``<y>_mean``
             columns), drawn as a dashed line.
+        proposed: the experiments proposed or running, at their predicted ``<x>_mean`` and
+            ``<y>_mean`` with ``<x>_sd``/``<y>_sd`` error bars (open diamonds).
     """
     fig = go.Figure()
     rows = history.dropna(subset=[x, y]) if {x, y} <= set(history.columns) else history.iloc[0:0]
@@ -168,6 +172,7 @@ def pareto_figure(
             line={"color": FRONT_COLOR, "shape": "linear"}, marker={"color": FRONT_COLOR, "size": 10},
             text=_texts(on_front[ID_COLUMN]), hovertemplate="%{text}<br>%{x:.4g}, %{y:.4g}<extra></extra>",
         ))
+    _add_proposed(fig, proposed, f"{x}_mean", f"{y}_mean", f"{x}_sd", f"{y}_sd")
     for exp_id, label in (highlight or {}).items():
         mark = rows[rows[ID_COLUMN].astype(str) == exp_id]
         if mark.empty:
@@ -181,6 +186,28 @@ def pareto_figure(
     fig.update_layout(xaxis_title=_label(config, x), yaxis_title=_label(config, y), height=460,
                       margin={"l": 60, "r": 20, "t": 30, "b": 50}, legend={"orientation": "h", "y": -0.18})
     return fig
+
+
+def _add_proposed(fig: go.Figure, proposed: pd.DataFrame | None, x: str, y: str, x_sd: str | None = None,
+                  y_sd: str | None = None) -> None:
+    """The proposed or running experiments (columns ``x``, ``y``, optional sds) as open diamonds."""
+    if proposed is None or not {x, y} <= set(proposed.columns):
+        return
+    rows = proposed.dropna(subset=[x, y])
+    if rows.empty:
+        return
+
+    def bars(column: str | None) -> dict[str, Any] | None:
+        if column is None or column not in rows.columns:
+            return None
+        return {"type": "data", "array": rows[column].astype(float).fillna(0.0), "visible": True, "thickness": 1}
+
+    fig.add_trace(go.Scatter(
+        x=rows[x], y=rows[y], mode="markers", name="proposed or running (predicted ± sd)",
+        marker={"symbol": "diamond-open", "size": 12, "color": HIGHLIGHT_COLOR, "line": {"width": 2}},
+        error_x=bars(x_sd), error_y=bars(y_sd), text=_texts(rows[ID_COLUMN]),
+        hovertemplate="%{text} (proposed)<br>%{x:.4g}, %{y:.4g}<extra></extra>",
+    ))
 
 
 def _limits(config: CampaignConfig | None, name: str) -> list[float]:
@@ -273,6 +300,7 @@ def response_surface_figure(
     measured: pd.DataFrame | None = None,
     best: Mapping[str, float] | None = None,
     config: CampaignConfig | None = None,
+    proposed: pd.DataFrame | None = None,
 ) -> go.Figure:
     """A 2-D response surface: predicted ``outcome`` over two parameters, measured points on top.
 
@@ -286,6 +314,8 @@ def response_surface_figure(
             drawn as markers coloured on the same scale as the surface.
         best: the recipe the other parameters are held at; its ``x``, ``y`` drawn as a star.
         config: for units.
+        proposed: the experiments proposed or running (``x``, ``y`` columns), drawn as open
+            diamonds at their recipe.
     """
     z = np.asarray(mean, dtype=float)
     finite = z[np.isfinite(z)]
@@ -312,6 +342,7 @@ def response_surface_figure(
             text=_texts(points[ID_COLUMN]) if ID_COLUMN in points.columns else None,
             hovertemplate="%{text}<br>measured %{marker.color:.4g}<extra></extra>",
         ))
+    _add_proposed(fig, proposed, x, y)
     if best is not None and x in best and y in best:
         fig.add_trace(go.Scatter(x=[best[x]], y=[best[y]], mode="markers", name="held recipe",
                                  marker={"symbol": "star", "size": 16, "color": FRONT_COLOR,

@@ -479,3 +479,15 @@ def audit_view(audit: pd.DataFrame, timezone: str | None = None) -> pd.DataFrame
     }, columns=list(AUDIT_COLUMNS))
     order = np.argsort(-when.to_numpy(dtype="datetime64[us]").astype(np.int64), kind="stable")
     return out.iloc[order].reset_index(drop=True)
+
+
+def proposals_with_predictions(history: pd.DataFrame, proposals: pd.DataFrame) -> pd.DataFrame:
+    """The experiments proposed or running (``history`` rows) with the predictions stored when
+    they were proposed (``proposals``: :meth:`doe.Campaign.proposals`), as ``<outcome>_mean``
+    and ``_sd`` columns, for drawing them on the Insights plots."""
+    pending = history[history["status"].isin(["proposed", "running"])].reset_index(drop=True)
+    stored = dict(zip(proposals[ID_COLUMN].astype(str), proposals["predictions"], strict=True)) if len(proposals) else {}
+    rows = [stored.get(str(i)) or {} for i in pending[ID_COLUMN]]
+    numbers = pd.DataFrame([{k: v for k, v in r.items() if k.endswith(("_mean", "_sd"))} for r in rows],
+                           index=pending.index)
+    return pd.concat([pending, numbers.apply(pd.to_numeric, errors="coerce")], axis=1)

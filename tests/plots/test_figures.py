@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from doe.domain import ranking
 from doe.domain.exports import export_view
@@ -133,3 +135,33 @@ def test_user_text_in_titles_and_hover_text_is_shown_literally() -> None:
     assert "&lt;a href='https://evil.example'&gt;%&lt;/a&gt; &amp; &lt;img" in shown[0]
     assert "&lt;b&gt;x&lt;/b&gt;" in shown
     assert not any("<a" in s or "<b>" in s or "<img" in s for s in shown)
+
+
+def test_proposed_experiments_are_drawn_on_the_pareto_plot_and_the_surface(tmp_path: Path) -> None:
+    # the next batch, where the model expects it (Pareto plot, with its sd as bars) and where
+    # it sits in the parameter space (response surface)
+    from doe import Campaign, VirtualLab
+    from doe.engine import EngineSettings
+    from doe.ui.tables import proposals_with_predictions
+
+    campaign = Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{tmp_path / 'p.sqlite3'}",
+                                    settings=EngineSettings.fast())
+    lab = VirtualLab(seed=2)
+    for _ in range(3):
+        batch = campaign.suggest(3)
+        campaign.record(lab.run(batch[["experiment_id", *campaign.config.parameter_names]]))
+    batch = campaign.suggest(2)
+    history = campaign.history()
+    proposed = proposals_with_predictions(history, campaign.proposals())
+    assert proposed["experiment_id"].tolist() == batch["experiment_id"].tolist()
+    x, y = "first_cycle_ce_pct", "capacity_retention_pct"
+    assert proposed[f"{x}_mean"].tolist() == pytest.approx(batch[f"{x}_mean"].tolist())
+    figure = pareto_figure(history, campaign.pareto_front(), x, y, config=campaign.config, proposed=proposed)
+    trace = next(t for t in figure.data if t.name.startswith("proposed"))
+    assert list(trace.x) == pytest.approx(batch[f"{x}_mean"].tolist())
+    assert list(trace.error_y.array) == pytest.approx(batch[f"{y}_sd"].tolist())
+    surface = response_surface_figure([0.0, 3.0], [250.0, 750.0], np.zeros((2, 2)), x="hfo2_loading_wt_pct",
+                                      y="anneal_temperature_c", outcome=x, proposed=proposed)
+    marks = next(t for t in surface.data if t.name.startswith("proposed"))
+    assert list(marks.x) == pytest.approx(batch["hfo2_loading_wt_pct"].tolist())
+    assert list(marks.text) == batch["experiment_id"].tolist()

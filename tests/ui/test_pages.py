@@ -533,6 +533,13 @@ def test_insights_with_enough_experiments_draws_importance_surface_and_profiler(
     at.selectbox(key=state.PROFILE_OUTCOME).set_value("capacity_retention_pct").run()
     _no_exception(at)
     assert len(at.get("plotly_chart")) == 6
+    # the next batch is drawn on the Pareto plot and the response surface
+    proposed = campaign.suggest(2)["experiment_id"].tolist()
+    at = start("insights", campaign="insights-12")
+    assert not at.error, _texts(at.error)
+    drawn = [trace for chart in at.get("plotly_chart") for trace in json.loads(chart.proto.spec)["data"]
+             if str(trace.get("name", "")).startswith("proposed or running")]
+    assert len(drawn) == 2 and all(trace["text"] == proposed for trace in drawn)
 
 
 def test_history_filters_and_shows_the_audit_trail(start: Start) -> None:

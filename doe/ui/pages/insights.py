@@ -32,7 +32,7 @@ from doe.ui.surface import (
     profile_slices,
     surface_grid,
 )
-from doe.ui.tables import ID_COLUMN
+from doe.ui.tables import ID_COLUMN, proposals_with_predictions
 
 # Experiment ids of the reference study's recipes (doe.datasets.load_recipes) and their labels.
 # (No bare strings at module level here: Streamlit's magic would print them on the page.)
@@ -84,12 +84,14 @@ def _pareto(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> Non
             front = views.get("predicted-front", lambda: _predicted_front(views, config))
         front = front if predicting.ok else None
     figure = views.get("pareto-figure", lambda: pareto_figure(
-        history, views.campaign.pareto_front(), x, y, config=config, highlight=highlight, predicted_front=front),
-        x, y)
+        history, views.campaign.pareto_front(), x, y, config=config, highlight=highlight, predicted_front=front,
+        proposed=proposals_with_predictions(history, views.campaign.proposals())), x, y)
     st.plotly_chart(figure, key="insights_pareto")
     st.caption("Crosses: recipes that do not count (failed, an objective not measured, a constraint broken; "
                "hover for the reason), by the same rule as the best-recipes table and the exports. Dotted lines: "
-               "thresholds and outcome limits. Dashed line: the front the model predicts over the whole space.")
+               "thresholds and outcome limits. Dashed line: the front the model predicts over the whole space. "
+               "Open diamonds: the experiments proposed or running, at the outcomes predicted when they were "
+               "proposed (bars: ± 1 sd).")
 
 
 def _predicted_front(views: _Views, config: CampaignConfig) -> pd.DataFrame:
@@ -187,7 +189,8 @@ def _surface(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> No
             mean = grid.reshape(predicted[f"{outcome}_mean"].to_numpy())
             done = history[history["status"] == "completed"]
             return response_surface_figure(grid.x_values, grid.y_values, mean, x=x, y=y, outcome=outcome,
-                                           measured=done, best=held, config=config)
+                                           measured=done, best=held, config=config,
+                                           proposed=proposals_with_predictions(history, campaign.proposals()))
 
         figure = views.get("surface-figure", build, x, y, outcome)
     if not predicting.ok:
@@ -197,7 +200,7 @@ def _surface(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> No
                        for k, v in held.items() if k not in (x, y))
     st.caption(f"Other parameters held at the best recipe: {components.plain(others)}. Measured experiments "
                f"are drawn at their {components.plain(x)} and {components.plain(y)}, whatever their other "
-               "parameters.")
+               "parameters; open diamonds are the experiments proposed or running.")
 
 
 def _curves(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
