@@ -136,8 +136,7 @@ class Campaign:
             changes["seed"] = int(np.random.default_rng().integers(0, 2**31 - 1))
         if changes:
             validated = validated.replace(**changes)
-        store = open_store(storage)
-        [store.load_config(source) for source in validated.learn_from]  # StorageError: names that exist
+        store = open_store(storage)  # create_campaign refuses learn_from names that do not exist
         who = actor or default_actor()
         store.create_campaign(validated, who)
         logger.info("created campaign %r in %s", validated.name, store.url)

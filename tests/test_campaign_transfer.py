@@ -68,6 +68,12 @@ def test_an_unknown_source_is_refused_and_nothing_is_stored(storage: str) -> Non
     with pytest.raises(StorageError, match="no-such-campaign"):
         Campaign.from_config({**TOY, "name": "zro2-2026"}, storage=storage, learn_from=["no-such-campaign"])
     assert list_campaigns(storage)["name"].tolist() == ["hfo2-2025"]
+    # a new configuration version naming a campaign that does not exist is refused too
+    target = Campaign.from_config({**TOY, "name": "zro2-2026"}, storage=storage)
+    version = target.config_version
+    with pytest.raises(StorageError, match="learn_from: no campaign named 'gone'"):
+        target.update_config(target.config.replace(learn_from=["gone"]))
+    assert target.config_version == version and target.config.learn_from == ()
 
 
 def test_without_sources_the_report_is_empty(storage: str) -> None:

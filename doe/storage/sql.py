@@ -151,6 +151,7 @@ class SqlStore:
         yaml_text = config.to_yaml()
 
         def _create(conn: Connection) -> None:
+            _check_sources(conn, config)
             exists = conn.execute(sa.select(s.campaigns.c.id).where(s.campaigns.c.name == name)).first()
             if exists is not None:
                 raise StorageError(
@@ -245,6 +246,7 @@ class SqlStore:
 
         def _add(conn: Connection) -> int:
             camp = self._campaign(conn, name, lock=True)
+            _check_sources(conn, config)
             latest = conn.execute(
                 sa.select(cv.c.version, cv.c.config_yaml).where(cv.c.campaign_id == camp.id)
                 .order_by(cv.c.version.desc()).limit(1)).one()
@@ -517,6 +519,17 @@ class SqlStore:
                  plan.name, len(plan.experiments), len(plan.measurements), actor)
         return plan.name
 
+
+
+def _check_sources(conn: Connection, config: CampaignConfig) -> None:
+    """Every ``learn_from`` campaign of ``config`` exists in this database."""
+    if not config.learn_from:
+        return
+    found = set(conn.execute(sa.select(s.campaigns.c.name).where(s.campaigns.c.name.in_(config.learn_from))).scalars())
+    missing = [n for n in config.learn_from if n not in found]
+    if missing:
+        raise StorageError(f"learn_from: no campaign named {', '.join(map(repr, missing))} in this database; "
+                           "name campaigns that exist (doe list)")
 
 
 __all__ = ["EXPORT_FORMAT", "EXPORT_FORMAT_VERSION", "SqlStore", "close_all", "head_revision", "mask_url"]
