@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,6 +77,26 @@ def chromium() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def app_page(base: str, *, step_ms: int = 120_000, width: int = 1400, height: int = 1000) -> Iterator[Any]:
+    """A Chromium page on the app at ``base`` (run counter installed, the first run settled),
+    each step waiting up to ``step_ms``; its browser context closed afterwards."""
+    from playwright.sync_api import expect
+
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+        context.add_init_script(RUN_COUNTER)
+        page = context.new_page()
+        page.set_default_timeout(step_ms)
+        expect.set_options(timeout=step_ms)
+        try:
+            page.goto(base)
+            settled(page)
+            yield page
+        finally:
+            context.close()
 
 
 # Counts the app's finished script runs: Streamlit sets ``data-test-script-state`` on the

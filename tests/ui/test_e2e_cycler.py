@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from doe.instruments.synthetic import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streamlit_server import RUN_COUNTER, chromium, click, open_record_page, settled, streamlit_app
+from streamlit_server import app_page, click, open_record_page, streamlit_app
 
 STEP_MS = 120_000
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -50,52 +51,50 @@ def test_cycler_files_preview_then_record(server: tuple[str, str, Path]) -> None
         kind = "biologic_mpt" if name.endswith(".mpt") else "neware_csv"
         files.append(str(write_cycling_file(folder / name, kind, charge * 0.0115, discharge * 0.0115)))  # type: ignore[arg-type]
     first = Campaign.load("cells", storage=db_url).history()["experiment_id"].iloc[0]
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-        context.add_init_script(RUN_COUNTER)
-        page = context.new_page()
-        page.set_default_timeout(STEP_MS)
-        expect.set_options(timeout=STEP_MS)
-        try:
-            page.goto(base)
-            settled(page)
-            open_record_page(page, "cells")
-            form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
-            form.get_by_label("Active cathode mass per cell (mg)").fill("11.5")
-            form.locator("input[type=file]").set_input_files(files)
-            expect(form.get_by_text("cell_B.csv")).to_be_visible()
-            click(page, form.get_by_role("button", name="Preview"))
-            expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="Preview only")).to_be_visible()
-            preview = page.get_by_test_id("stDataFrame").filter(has_text="first_cycle_ce_pct")
-            expect(preview.last).to_be_visible()
-            assert Campaign.load("cells", storage=db_url).measurements().empty
-            # a tab per file: the EC-Lab file's voltage curves (cycles 1, 2 and 8) and capacity/CE per
-            # cycle; Neware's cycle sheet has no curve, so only capacity/CE and a note saying why
-            _expect_plots(page, "cell A <b>*1*.mpt", [3, 2])
-            _expect_plots(page, "cell_B.csv", [2])
-            expect(_panel(page).get_by_text("export the record sheet")).to_be_visible()
+    with app_page(base, step_ms=STEP_MS) as page:
+        form = _preview(page, files, "cell_B.csv")
+        preview = page.get_by_test_id("stDataFrame").filter(has_text="first_cycle_ce_pct")
+        expect(preview.last).to_be_visible()
+        assert Campaign.load("cells", storage=db_url).measurements().empty
+        # a tab per file: the EC-Lab file's voltage curves (cycles 1, 2 and 8) and capacity/CE per
+        # cycle; Neware's cycle sheet has no curve, so only capacity/CE and a note saying why
+        _expect_plots(page, "cell A <b>*1*.mpt", [3, 2])
+        _expect_plots(page, "cell_B.csv", [2])
+        expect(_panel(page).get_by_text("export the record sheet")).to_be_visible()
 
-            click(page, form.get_by_role("button", name="Record these values"))
-            expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 2 cell(s) of {first}")
-            _expect_plots(page, "cell A <b>*1*.mpt", [3, 2])  # still shown after Record
-            assert not page.get_by_test_id("stException").count()
+        click(page, form.get_by_role("button", name="Record these values"))
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 2 cell(s) of {first}")
+        _expect_plots(page, "cell A <b>*1*.mpt", [3, 2])  # still shown after Record
+        assert not page.get_by_test_id("stException").count()
 
-            click(page, page.get_by_test_id("stSidebarNavLink").filter(has_text="History"))
-            expect(page.get_by_role("heading", name="Instrument files")).to_be_visible()
-            evidence = page.get_by_test_id("stSelectbox").filter(has_text="File to download")
-            # the newest file is chosen first
-            expect(evidence).to_match_aria_snapshot('- combobox "File to download": /cell_B\\.csv .*/')
-            with page.expect_download() as download:
-                page.get_by_role("button", name="Download the original file").click()
-            assert Path(download.value.path()).read_bytes() == Path(files[1]).read_bytes()
-            assert download.value.suggested_filename == "cell_B.csv"
-        finally:
-            context.close()
+        click(page, page.get_by_test_id("stSidebarNavLink").filter(has_text="History"))
+        expect(page.get_by_role("heading", name="Instrument files")).to_be_visible()
+        evidence = page.get_by_test_id("stSelectbox").filter(has_text="File to download")
+        # the newest file is chosen first
+        expect(evidence).to_match_aria_snapshot('- combobox "File to download": /cell_B\\.csv .*/')
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download the original file").click()
+        assert Path(download.value.path()).read_bytes() == Path(files[1]).read_bytes()
+        assert download.value.suggested_filename == "cell_B.csv"
     history = Campaign.load("cells", storage=db_url).history().set_index("experiment_id")
     assert history.loc[first, "first_cycle_ce_pct"] == pytest.approx(90.0, rel=1e-6)
     assert history.loc[first, "first_cycle_ce_pct_n"] == 2
     cells = Campaign.load("cells", storage=db_url).measurements()
     assert sorted(cells["replicate"].unique()) == ["cell_A_b_1_", "cell_B"]
+
+
+def _preview(page: Any, files: list[str], shown: str) -> Any:
+    """Open the Record page, drop ``files`` with a mass of 11.5 mg and press Preview; the form."""
+    from playwright.sync_api import expect
+
+    open_record_page(page, "cells")
+    form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
+    form.get_by_label("Active cathode mass per cell (mg)").fill("11.5")
+    form.locator("input[type=file]").set_input_files(files)
+    expect(form.get_by_text(shown)).to_be_visible()
+    click(page, form.get_by_role("button", name="Preview"))
+    expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="Preview only")).to_be_visible()
+    return form
 
 
 def _panel(page: object) -> object:
@@ -119,26 +118,10 @@ def test_a_spectrum_preview_shows_its_nyquist_plot_and_fitted_resistances(server
     base, _, folder = server
     frequency, z = impedance_spectrum({"R2": 90.0}, seed=2)
     path = write_impedance_file(folder / "cell C peis.mpt", "biologic_peis_mpt", frequency, z)
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-        context.add_init_script(RUN_COUNTER)
-        page = context.new_page()
-        page.set_default_timeout(STEP_MS)
-        expect.set_options(timeout=STEP_MS)
-        try:
-            page.goto(base)
-            settled(page)
-            open_record_page(page, "cells")
-            form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
-            form.get_by_label("Active cathode mass per cell (mg)").fill("11.5")
-            form.locator("input[type=file]").set_input_files([str(path)])
-            expect(form.get_by_text("cell C peis.mpt")).to_be_visible()
-            click(page, form.get_by_role("button", name="Preview"))
-            expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="Preview only")).to_be_visible()
-            _expect_plots(page, "cell C peis.mpt", [2])  # the measured points and the fitted curve
-            expect(_panel(page).locator(".legendtext").filter(has_text="fit: R0-p(R1,CPE1)-p(R2,CPE2)-Wo1")
-                   ).to_have_count(1)
-            expect(_panel(page).get_by_test_id("stDataFrame").filter(has_text="95 % low [ohm]")).to_be_visible()
-            assert not page.get_by_test_id("stException").count()
-        finally:
-            context.close()
+    with app_page(base, step_ms=STEP_MS) as page:
+        _preview(page, [str(path)], "cell C peis.mpt")
+        _expect_plots(page, "cell C peis.mpt", [2])  # the measured points and the fitted curve
+        expect(_panel(page).locator(".legendtext").filter(has_text="fit: R0-p(R1,CPE1)-p(R2,CPE2)-Wo1")
+               ).to_have_count(1)
+        expect(_panel(page).get_by_test_id("stDataFrame").filter(has_text="95 % low [ohm]")).to_be_visible()
+        assert not page.get_by_test_id("stException").count()

@@ -97,10 +97,7 @@ def _grid_config(config: CampaignConfig) -> dict[str, Any]:
         "failure_reason": st.column_config.TextColumn("failure reason", help="why the run failed"),
         "note": st.column_config.TextColumn("note", help="kept with the recorded values"),
     }
-    for o in config.outcome_names:
-        unit = config.unit_of(o)
-        columns[o] = st.column_config.NumberColumn(f"{o}" + (f" [{unit}]" if unit else ""), format="%.4g")
-    return columns
+    return columns | {o: _outcome_column(config, o) for o in config.outcome_names}
 
 
 @dataclass(frozen=True)
@@ -350,28 +347,35 @@ def _history_columns(config: CampaignConfig) -> dict[str, Any]:
         else:
             columns[p.name] = st.column_config.NumberColumn(label, min_value=p.lower, max_value=p.upper,
                                                             format="%.4g")
-    for o in config.outcome_names:
-        unit = config.unit_of(o)
-        columns[o] = st.column_config.NumberColumn(o + (f" [{unit}]" if unit else ""), format="%.4g")
+    columns |= {o: _outcome_column(config, o) for o in config.outcome_names}
     return columns
+
+
+def _outcome_column(config: CampaignConfig, outcome: str, **options: Any) -> Any:
+    """An outcome's number column, its unit in the header."""
+    unit = config.unit_of(outcome)
+    return st.column_config.NumberColumn(outcome + (f" [{unit}]" if unit else ""), format="%.4g", **options)
+
+
+def _cell_columns(history: pd.DataFrame, replicate_help: str) -> dict[str, Any] | None:
+    """The experiment and cell columns of an entry table (None, said on the page, when there is
+    no experiment to pick yet)."""
+    ids = history.loc[history["status"] != "abandoned", ID_COLUMN].astype(str).tolist()
+    if not ids:
+        st.caption("No experiment yet: accept a batch on the Plan page, or add history below.")
+        return None
+    return {ID_COLUMN: st.column_config.SelectboxColumn("experiment_id", options=ids, required=True),
+            REPLICATE_COLUMN: st.column_config.TextColumn("replicate", help=replicate_help, max_chars=MAX_REPLICATE)}
 
 
 def _replicates(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
     st.subheader("Replicate cells")
     st.caption("One coated powder built into several cells: one row per cell, labelled A, B, C (or 1, 2, 3). "
                "The history shows each experiment's mean, sd and number of cells.")
-    ids = history.loc[history["status"] != "abandoned", ID_COLUMN].astype(str).tolist()
-    if not ids:
-        st.caption("No experiment yet: accept a batch on the Plan page, or add history below.")
+    columns = _cell_columns(history, "the cell's label, e.g. A, B, C")
+    if columns is None:
         return
-    columns: dict[str, Any] = {
-        ID_COLUMN: st.column_config.SelectboxColumn("experiment_id", options=ids, required=True),
-        REPLICATE_COLUMN: st.column_config.TextColumn("replicate", help="the cell's label, e.g. A, B, C",
-                                                      max_chars=MAX_REPLICATE),
-    }
-    for o in config.outcome_names:
-        unit = config.unit_of(o)
-        columns[o] = st.column_config.NumberColumn(o + (f" [{unit}]" if unit else ""), format="%.4g")
+    columns |= {o: _outcome_column(config, o) for o in config.outcome_names}
     _entry_table(handle, replicate_template(config), columns, state.REPLICATE_EDITOR, "Record these cells",
                  "the replicate cells")
 
@@ -382,20 +386,12 @@ def _cycle_points(handle: resources.CampaignHandle, config: CampaignConfig, hist
     st.subheader("Cycle points")
     st.caption("Curve outcomes measured cycle by cycle: one row per experiment, cell and cycle. "
                "The Insights page shows the curves and the predicted value at the target cycle.")
-    ids = history.loc[history["status"] != "abandoned", ID_COLUMN].astype(str).tolist()
-    if not ids:
-        st.caption("No experiment yet: accept a batch on the Plan page, or add history below.")
+    columns = _cell_columns(history, "the cell's label (empty: one cell)")
+    if columns is None:
         return
-    columns: dict[str, Any] = {
-        ID_COLUMN: st.column_config.SelectboxColumn("experiment_id", options=ids, required=True),
-        REPLICATE_COLUMN: st.column_config.TextColumn("replicate", help="the cell's label (empty: one cell)",
-                                                      max_chars=MAX_REPLICATE),
-        CYCLE_COLUMN: st.column_config.NumberColumn("cycle", min_value=1, step=1, format="%d"),
-    }
-    for o, at in config.curve_outcomes.items():
-        unit = config.unit_of(o)
-        columns[o] = st.column_config.NumberColumn(o + (f" [{unit}]" if unit else ""), format="%.4g",
-                                                   help=f"the value at this cycle (target cycle {at})")
+    columns[CYCLE_COLUMN] = st.column_config.NumberColumn("cycle", min_value=1, step=1, format="%d")
+    columns |= {o: _outcome_column(config, o, help=f"the value at this cycle (target cycle {at})")
+                for o, at in config.curve_outcomes.items()}
     _entry_table(handle, cycle_template(config), columns, state.CYCLE_EDITOR, "Record these cycle points",
                  "the cycle points")
 
