@@ -315,7 +315,7 @@ class Campaign:
         training = self._training_table()
         result = self._surrogates(training).cross_validate()
         ids = training.index.to_numpy()
-        result.insert(0, ID_COLUMN, ids[result["experiment_index"].to_numpy()])
+        result.insert(0, ID_COLUMN, ids[result["experiment_index"].to_numpy(dtype=int)])
         return result.drop(columns=["experiment_index"])
 
     def transfer_report(self) -> pd.DataFrame:

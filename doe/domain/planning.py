@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pandas as pd
 
@@ -71,6 +72,8 @@ class _Row:
     note: str | None
     replicate: str | None = None
     cycle: int | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    """``measured_at``, ``operator`` and ``sample_id`` of the row's measurements, where given."""
 
 
 def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig,
@@ -136,7 +139,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
         for outcome, value in read.measured.items():
             plan.measurements.append(NewMeasurement(target, outcome, value, unit=config.unit_of(outcome),
                                                     note=read.note, replicate=read.replicate,
-                                                    cycle=point_cycle(config, outcome, read.cycle)))
+                                                    cycle=point_cycle(config, outcome, read.cycle), **read.context))
     return plan
 
 
@@ -181,6 +184,7 @@ def _read_row(clean: pd.DataFrame, label: Hashable, row: pd.Series, config: Camp
         note=note if isinstance(note, str) else None,
         replicate=replicate if isinstance(replicate, str) else None,
         cycle=int(row[CYCLE_COLUMN]) if CYCLE_COLUMN in columns and not is_missing(row[CYCLE_COLUMN]) else None,
+        context={c: row[c] for c in ("measured_at", "operator", "sample_id") if c in columns and not is_missing(row[c])},
     )
 
 

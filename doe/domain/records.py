@@ -102,6 +102,10 @@ class NewMeasurement:
     replicate: str | None = None
     file_sha256: str | None = None
     """The :class:`EvidenceFile` (of the same write, or stored before) the value was computed from."""
+    operator: str | None = None
+    """Who measured it (the engineer who ran the cell), when given."""
+    sample_id: str | None = None
+    """The sample or cell id written on it in the lab, when given."""
     cycle: int | None = None
 
 

@@ -23,7 +23,10 @@ from doe.domain.replicates import REPLICATE_COLUMN
 from doe.errors import CellProblem, DataError, shorten
 
 ID_COLUMN = "experiment_id"
-META_COLUMNS = ("failed", "failure_reason", "note")
+META_COLUMNS = ("failed", "failure_reason", "note", "measured_at", "operator", "sample_id")
+"""Columns about a row's measurements: a failed run and why, a note, when it was measured
+(a date or date and time; UTC if no zone is given), who measured it and the sample or cell id."""
+CONTEXT_LENGTHS = {"operator": 200, "sample_id": 64}
 EVIDENCE_COLUMN = "evidence_files"
 """History column: the raw files (name and SHA-256 prefix) behind an experiment's current values."""
 EXPORT_ONLY_COLUMNS = ("status", "batch_id", "config_version", "source", "proposed_by", "proposed_at",
@@ -272,6 +275,7 @@ def validate_experiments(
                         problems.append(CellProblem(row, text_col, text[:40] + "...", f"longer than {MAX_TEXT} characters"))
                     texts.append(text)
                 out[text_col] = pd.Series(texts, index=table.index, dtype=object)
+        _context_columns(table, out, problems)
         problems.extend(_failed_with_values(out, config))
         if not problems:
             problems.extend(cycle_row_problems(out, config))
@@ -279,6 +283,30 @@ def validate_experiments(
     if problems:
         raise DataError(f"the table has {len(problems)} problem(s); nothing was recorded", problems)
     return out
+
+
+def _context_columns(table: pd.DataFrame, out: pd.DataFrame, problems: list[CellProblem]) -> None:
+    """``measured_at`` as UTC times, ``operator`` and ``sample_id`` as short printable text."""
+    if "measured_at" in table.columns:
+        times: list[Any] = []
+        for row, value in enumerate(table["measured_at"].tolist()):
+            stamp = None if _is_missing(value) else pd.to_datetime(str(value), errors="coerce", utc=True)
+            if stamp is not None and pd.isna(stamp):
+                problems.append(CellProblem(row, "measured_at", value, "not a date (e.g. 2026-12-04 or 2026-12-04 14:30)"))
+                stamp = None
+            times.append(None if stamp is None else stamp.to_pydatetime())
+        out["measured_at"] = pd.Series(times, index=table.index, dtype=object)
+    for column, limit in CONTEXT_LENGTHS.items():
+        if column not in table.columns:
+            continue
+        texts: list[str | None] = []
+        for row, value in enumerate(table[column].tolist()):
+            text = None if _is_missing(value) else str(value).strip() or None
+            if text is not None and (len(text) > limit or not text.isprintable()):
+                problems.append(CellProblem(row, column, text[:40], f"at most {limit} printable characters"))
+                text = None
+            texts.append(text)
+        out[column] = pd.Series(texts, index=table.index, dtype=object)
 
 
 def _failed_with_values(clean: pd.DataFrame, config: CampaignConfig) -> list[CellProblem]:

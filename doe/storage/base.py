@@ -96,7 +96,8 @@ class CampaignStore(Protocol):
 
     def measurements(self, name: str, include_superseded: bool = False) -> pd.DataFrame:
         """experiment_id, outcome, replicate (the cell's label, None if unlabelled), value, unit,
-        measured_at, recorded_by, recorded_at, note, superseded (bool), file_name and
+        measured_at, recorded_by, recorded_at, operator and sample_id (who measured it and the lab's
+        sample or cell id, None if not given), note, superseded (bool), file_name and
         file_sha256 (the evidence file the value was computed from, None if typed in or
         imported from a table); one row per cell."""
 

@@ -172,6 +172,9 @@ measurements = sa.Table(
     sa.Column("superseded_by", sa.Integer, sa.ForeignKey("measurements.id"), nullable=True),
     # The raw file the value was computed from (None: typed in or imported from a table).
     sa.Column("file_id", sa.Integer, sa.ForeignKey("evidence_files.id"), nullable=True),
+    # Who ran the cell and the sample or cell id written on it (None: not given).
+    sa.Column("operator", sa.String(200), nullable=True),
+    sa.Column("sample_id", sa.String(64), nullable=True),
     sa.Index("ix_measurements_experiment_pk", "experiment_pk"),
     # At most one current value per (experiment, outcome, replicate, cycle), even under concurrent writers.
     sa.Index(

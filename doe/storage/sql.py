@@ -405,8 +405,8 @@ class SqlStore:
             camp = self._campaign(conn, name)
             query = (sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.cycle, m.c.value, m.c.unit,
                                m.c.measured_at,
-                               m.c.recorded_by, m.c.recorded_at, m.c.note, m.c.superseded, f.c.file_name,
-                               f.c.sha256)
+                               m.c.recorded_by, m.c.recorded_at, m.c.operator, m.c.sample_id, m.c.note,
+                               m.c.superseded, f.c.file_name, f.c.sha256)
                      .join(e, e.c.id == m.c.experiment_pk).outerjoin(f, f.c.id == m.c.file_id)
                      .where(e.c.campaign_id == camp.id).order_by(m.c.id))
             if not include_superseded:
@@ -415,7 +415,7 @@ class SqlStore:
 
         rows = self._run(_read, write=False)
         columns = ["experiment_id", "outcome", "replicate", "cycle", "value", "unit", "measured_at", "recorded_by",
-                   "recorded_at", "note", "superseded", "file_name", "file_sha256"]
+                   "recorded_at", "operator", "sample_id", "note", "superseded", "file_name", "file_sha256"]
         frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
         frame["replicate"] = frame["replicate"].map(lambda label: label or None).astype(object)
         # the cycle of a curve point; <NA> for a value that is not one (stored as 0)

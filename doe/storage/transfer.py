@@ -96,7 +96,8 @@ def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, A
             {"experiment_id": r.experiment_id, "outcome": r.outcome, "replicate": r.replicate or None,
              **({"cycle": int(r.cycle)} if r.cycle else {}), "value": float(r.value),
              "unit": r.unit, "measured_at": iso_time(r.measured_at), "recorded_by": r.recorded_by,
-             "recorded_at": iso_time(r.recorded_at), "note": r.note, "superseded": bool(r.superseded),
+             "recorded_at": iso_time(r.recorded_at), "operator": r.operator, "sample_id": r.sample_id,
+             "note": r.note, "superseded": bool(r.superseded),
              "superseded_by": None if r.superseded_by is None else position[r.superseded_by],
              "file_sha256": None if r.file_id is None else sha_of[r.file_id]}
             for r in meas],
@@ -426,6 +427,8 @@ def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
             "measured_at": parse_time(raw.get("measured_at"), f"{where}.measured_at", optional=True),
             "recorded_by": check_label(raw.get("recorded_by"), f"{where}.recorded_by", max_len=MAX_ACTOR),
             "recorded_at": parse_time(raw.get("recorded_at"), f"{where}.recorded_at"),
+            "operator": check_label(raw.get("operator"), f"{where}.operator", max_len=MAX_ACTOR, optional=True),
+            "sample_id": check_label(raw.get("sample_id"), f"{where}.sample_id", optional=True),
             "note": check_text(raw.get("note"), f"{where}.note"), "superseded": superseded,
             "superseded_by": link, "file_sha256": file_sha256})
     return measurements

@@ -16,7 +16,6 @@ Nothing is written until every check has passed, and a failure rolls the transac
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -29,7 +28,6 @@ from sqlalchemy.engine import Connection
 from doe.domain.config import CampaignConfig
 from doe.domain.records import (
     ALLOWED_TRANSITIONS,
-    MAX_EVIDENCE_BYTES,
     MAX_REPLICATE,
     STATUSES,
     EvidenceFile,
@@ -44,6 +42,7 @@ from doe.domain.records import (
 from doe.domain.values import is_integer, same_value
 from doe.errors import ConcurrentChangeError, ConflictError, StorageError
 from doe.storage import schema as s
+from doe.storage.evidence import insert_files, prepare_file, stored_files
 from doe.storage.rows import audit_row, bump_revision, campaign_row, latest_config
 from doe.storage.values import (
     MAX_ACTOR,
@@ -84,6 +83,8 @@ class PlannedMeasurement:
     correction_of: float | None = None
     file_sha256: str | None = None
     file_id: int | None = None
+    operator: str | None = None
+    sample_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,29 +149,6 @@ def check_write(
     if expect_revision is not None and (not is_integer(expect_revision) or expect_revision < 0):
         raise StorageError(f"expect_revision must be a whole number >= 0, got {shorten(expect_revision)}")
     return CheckedWrite(actor, audit_action, prepared, planned, status_changes, rows, expect_revision)
-
-
-def prepare_file(i: int, f: EvidenceFile) -> dict[str, Any]:
-    """The ``evidence_files`` row of ``files[i]``, checked (size limit, SHA-256, names)."""
-    where = f"files[{i}]"
-    if not isinstance(f, EvidenceFile):
-        raise StorageError(f"{where} must be an EvidenceFile, got {type(f).__name__}")
-    name = check_label(f.file_name, f"{where}.file_name", max_len=255)
-    if not isinstance(f.content, bytes):
-        raise StorageError(f"{where}.content must be bytes, got {type(f.content).__name__}")
-    if len(f.content) > MAX_EVIDENCE_BYTES:
-        raise StorageError(f"{where} ({name}): {len(f.content) / 1e6:.1f} MB is over the "
-                           f"{MAX_EVIDENCE_BYTES / 1e6:.0f} MB limit of a stored file; nothing was recorded")
-    if not f.content:
-        raise StorageError(f"{where} ({name}): the file is empty")
-    if f.sha256 != hashlib.sha256(f.content).hexdigest():
-        raise StorageError(f"{where} ({name}).sha256 is not the SHA-256 of its content")
-    if f.kind not in ("cycling", "impedance"):
-        raise StorageError(f"{where}.kind must be 'cycling' or 'impedance', got {shorten(f.kind)}")
-    return {"sha256": f.sha256, "file_name": name, "size_bytes": len(f.content), "content": f.content,
-            "kind": f.kind, "file_format": check_label(f.file_format, f"{where}.file_format"),
-            "parser": check_label(f.parser, f"{where}.parser", max_len=200),
-            "rule": dumps_json(f.rule, f"{where}.rule")}
 
 
 def prepare_experiment(i: int, e: NewExperiment) -> dict[str, Any]:
@@ -244,6 +222,8 @@ def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasure
         experiment_id=target if isinstance(target, str) else "",
         file_sha256=check_label(m.file_sha256, f"{where}.file_sha256", optional=True),
         cycle=check_cycle(m.cycle, f"{where}.cycle"),
+        operator=check_label(m.operator, f"{where}.operator", max_len=MAX_ACTOR, optional=True),
+        sample_id=check_label(m.sample_id, f"{where}.sample_id", optional=True),
     )
 
 
@@ -282,10 +262,10 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
     to_write, unchanged = _diff_measurements(
         conn, name, stored, planned, latest_config(conn, cid), allow_corrections)
     changes = _check_transitions(name, status_changes, stored)
-    new_files, file_ids = _stored_files(conn, cid, checked.files)
+    new_files, file_ids = stored_files(conn, cid, checked.files)
     if not prepared and not to_write and not changes and not new_files:
         return WriteReport(experiment_ids=[], measurements_unchanged=unchanged)
-    file_ids |= _insert_files(conn, cid, now, checked.actor, new_files)
+    file_ids |= insert_files(conn, cid, now, checked.actor, new_files)
     for pm in to_write:
         pm.file_id = file_ids.get(pm.file_sha256) if pm.file_sha256 else None
     added, corrected = _persist(conn, cid, now, checked, prepared, to_write, changes, stored, unchanged)
@@ -439,37 +419,6 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
     return to_write, unchanged
 
 
-def _stored_files(conn: Connection, cid: int, files: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The write's files not yet stored, and the ids of those that are (a campaign keeps one
-    copy of each content: uploading a file again stores nothing)."""
-    f = s.evidence_files
-    wanted = sorted({row["sha256"] for row in files})
-    ids: dict[str, int] = {}
-    for chunk in chunks(wanted):
-        for hit in conn.execute(sa.select(f.c.sha256, f.c.id).where(f.c.campaign_id == cid, f.c.sha256.in_(chunk))):
-            ids[hit.sha256] = hit.id
-    new, seen = [], set(ids)
-    for row in files:
-        if row["sha256"] not in seen:
-            seen.add(row["sha256"])
-            new.append(row)
-    return new, ids
-
-
-def _insert_files(conn: Connection, cid: int, now: datetime, actor: str, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Store new evidence files, each with a ``file_stored`` audit entry; {sha256: id}."""
-    f = s.evidence_files
-    ids: dict[str, int] = {}
-    for row in rows:
-        ids[row["sha256"]] = conn.execute(sa.insert(f).values(
-            {**row, "campaign_id": cid, "uploaded_by": actor, "uploaded_at": now}).returning(f.c.id)).scalar_one()
-    if rows:
-        conn.execute(sa.insert(s.audit_log), [audit_row(cid, now, actor, "file_stored", None, {
-            "file_name": row["file_name"], "sha256": row["sha256"], "size_bytes": row["size_bytes"],
-            "kind": row["kind"], "file_format": row["file_format"], "parser": row["parser"]}) for row in rows])
-    return ids
-
-
 def _check_transitions(name: str, status_changes: list[ResolvedChange],
                        stored: _Stored) -> list[tuple[ResolvedChange, str]]:
     """Phase 6: the status changes that change something, each with the status before it.
@@ -558,7 +507,8 @@ def _insert_measurements(conn: Connection, cid: int, now: datetime, actor: str, 
         row = {"experiment_pk": stored.pk_of[pm.experiment_id], "outcome": pm.outcome,
                "replicate": pm.replicate, "cycle": pm.cycle, "value": pm.value,
                "unit": pm.unit, "measured_at": pm.measured_at, "recorded_by": actor, "recorded_at": now,
-               "note": pm.note, "superseded": False, "superseded_by": None, "file_id": pm.file_id}
+               "note": pm.note, "superseded": False, "superseded_by": None, "file_id": pm.file_id,
+               "operator": pm.operator, "sample_id": pm.sample_id}
         if pm.correction_of is None:
             batch.append(row)
             added += 1

@@ -26,7 +26,7 @@ from doe.errors import CellProblem, DataError
 
 ID_COLUMN = "experiment_id"
 PROBLEM_COLUMNS = ("row", ID_COLUMN, "column", "value", "problem")
-GRID_META = ("failed", "failure_reason", "note")
+GRID_META = ("failed", "failure_reason", "note", "measured_at", "operator", "sample_id")
 
 
 def _missing(value: Any) -> bool:
@@ -172,7 +172,8 @@ def record_grid(history: pd.DataFrame, config: CampaignConfig, show: GridSelecti
     out["failed"] = table["status"].eq("failed")
     reasons = table["failure_reason"] if "failure_reason" in table.columns else pd.Series(None, index=table.index)
     out["failure_reason"] = reasons.astype(object).where(reasons.notna(), None)
-    out["note"] = None
+    for column in ("note", "measured_at", "operator", "sample_id"):  # kept with the values saved next
+        out[column] = None
     out["status"] = table["status"]
     out["batch_id"] = table["batch_id"] if "batch_id" in table.columns else None
     for p in config.parameter_names:
@@ -200,7 +201,8 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
 
     Returns:
         experiment_id, each outcome (the row's values; NaN = not measured), ``failed``,
-        ``failure_reason``, ``note`` for every row with an edited cell; the index keeps the
+        ``failure_reason``, ``note``, ``measured_at``, ``operator`` and ``sample_id`` for every
+        row with an edited cell; the index keeps the
         grid's row numbers so bad cells can be shown where they are.
 
     Raises:
@@ -225,8 +227,9 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
     out["failed"] = flags
     reasons = table["failure_reason"] if "failure_reason" in table.columns else pd.Series(None, index=table.index)
     out["failure_reason"] = [None if _missing(r) else str(r).strip() for r in reasons]
-    out["note"] = [None if _missing(n) else str(n) for n in (table["note"] if "note" in table.columns
-                                                               else pd.Series(None, index=table.index))]
+    for column in ("note", "measured_at", "operator", "sample_id"):
+        values = table[column] if column in table.columns else pd.Series(None, index=table.index)
+        out[column] = [None if _missing(v) else str(v) for v in values]
     problems = []
     for pos, (flag, reason) in zip(changed_rows, zip(out["failed"], out["failure_reason"], strict=True),
                                    strict=True):

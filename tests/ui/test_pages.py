@@ -378,10 +378,14 @@ def test_record_grid_saves_valid_values_and_shows_bad_cells(start: Start, db_url
     assert problems[["row", "experiment_id", "column"]].values.tolist() == [[2, second, "failure_reason"]]
     assert campaign.history()["status"].tolist() == ["running", "running"]
 
-    _edit_grid(at, {0: {"first_cycle_ce_pct": 87.5}, 1: {"failed": True, "failure_reason": "dispersion gelled"}})
+    _edit_grid(at, {0: {"first_cycle_ce_pct": 87.5, "measured_at": "2026-12-02", "operator": "Ana",
+                        "sample_id": "P-117/A"},
+                    1: {"failed": True, "failure_reason": "dispersion gelled"}})
     _button(at, "Save results").click().run()
     _no_exception(at)
     assert "Saved the results: 1 value(s) recorded" in _texts(at.success)
+    value = campaign.measurements().iloc[0]
+    assert (value["operator"], value["sample_id"], str(value["measured_at"].date())) == ("Ana", "P-117/A", "2026-12-02")
     stored = campaign.history().set_index("experiment_id")
     assert stored.loc[first, "first_cycle_ce_pct"] == pytest.approx(87.5)
     assert stored.loc[first, "status"] == "completed"

@@ -96,6 +96,10 @@ def _grid_config(config: CampaignConfig) -> dict[str, Any]:
         "failed": st.column_config.CheckboxColumn("failed", help="the run gave no result"),
         "failure_reason": st.column_config.TextColumn("failure reason", help="why the run failed"),
         "note": st.column_config.TextColumn("note", help="kept with the recorded values"),
+        "measured_at": st.column_config.DateColumn("measured on", help="the day the values were measured"),
+        "operator": st.column_config.TextColumn("operator", help="who measured them", max_chars=200),
+        "sample_id": st.column_config.TextColumn("sample / cell id", help="as written on the sample or cell",
+                                                 max_chars=64),
     }
     return columns | {o: _outcome_column(config, o) for o in config.outcome_names}
 

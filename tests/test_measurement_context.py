@@ -1,0 +1,45 @@
+"""When a value was measured, by whom and on which sample: recorded with it, listed, exported
+and imported again (SQLite file and PostgreSQL); a bad one is refused naming its cell."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from doe.campaign import Campaign
+from doe.errors import DataError
+
+
+def test_date_operator_and_sample_id_travel_with_the_value(store_url: str) -> None:
+    campaign = Campaign.from_config("hfo2-ncm85", storage=store_url, name="context", actor="lead")
+    campaign.suggest(2)
+    first, second = campaign.history()["experiment_id"].tolist()
+    campaign.record(pd.DataFrame({
+        "experiment_id": [first, second], "first_cycle_ce_pct": [88.0, 86.5],
+        "measured_at": ["2026-12-01", "2026-12-02 14:30+01:00"], "operator": ["Ana", None],
+        "sample_id": ["P-117/A", "P-118/B"]}))
+    values = campaign.measurements().set_index("experiment_id")
+    assert values.loc[first, "operator"] == "Ana" and pd.isna(values.loc[second, "operator"])
+    assert values["sample_id"].tolist() == ["P-117/A", "P-118/B"]
+    assert [str(t) for t in values["measured_at"]] == ["2026-12-01 00:00:00+00:00", "2026-12-02 13:30:00+00:00"]
+    assert values["recorded_by"].tolist() == ["lead", "lead"]  # who typed it in stays separate
+    copy = Campaign.import_json(campaign.export_json(), storage=store_url, name="context-copy")
+    assert copy.measurements()[["operator", "sample_id", "measured_at"]].equals(
+        campaign.measurements()[["operator", "sample_id", "measured_at"]])
+
+
+@pytest.mark.parametrize(("column", "value", "message"), [
+    ("measured_at", "yesterday-ish", "not a date"),
+    ("operator", "Ana\x1b[31m", "printable"),
+    ("sample_id", "S" * 65, "at most 64"),
+])
+def test_a_bad_date_operator_or_sample_id_is_refused_naming_its_cell(store_url: str, column: str, value: str,
+                                                                       message: str) -> None:
+    campaign = Campaign.from_config("hfo2-ncm85", storage=store_url, name="bad-context", actor="lead")
+    campaign.suggest(1)
+    first = campaign.history()["experiment_id"].iloc[0]
+    revision = campaign.revision()
+    with pytest.raises(DataError) as err:
+        campaign.record(pd.DataFrame({"experiment_id": [first], "first_cycle_ce_pct": [88.0], column: [value]}))
+    assert any(p.column == column and message in p.problem for p in err.value.problems)
+    assert campaign.revision() == revision and campaign.measurements().empty
