@@ -75,6 +75,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
 
 
+@pytest.fixture
+def postgres_database(postgres_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database URL, dropped afterwards."""
+    url = pg.create_database(postgres_url)
+    try:
+        yield url
+    finally:
+        _close_engines()
+        pg.drop_database(postgres_url, url)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL: an SQLite file, or a new PostgreSQL database."""
@@ -82,10 +93,4 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'doe.sqlite3'}"
         _close_engines()
         return
-    admin = request.getfixturevalue("postgres_url")
-    url = pg.create_database(admin)
-    try:
-        yield url
-    finally:
-        _close_engines()
-        pg.drop_database(admin, url)
+    yield request.getfixturevalue("postgres_database")

@@ -31,16 +31,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 @pytest.fixture
-def pg_url(postgres_url: str) -> Iterator[str]:
-    pg = sys.modules["doe_tests_postgres"]
-    url = pg.create_database(postgres_url, "doe_replicas")
-    try:
-        yield url
-    finally:
-        module = sys.modules.get("doe.storage.sql")
-        if module is not None:
-            module.close_all()
-        pg.drop_database(postgres_url, url)
+def pg_url(postgres_database: str) -> str:
+    return postgres_database
 
 
 @pytest.fixture

@@ -81,14 +81,8 @@ class Workers:
 
 
 @pytest.fixture
-def pg_url(postgres_url: str) -> Iterator[str]:
-    pg = sys.modules["doe_tests_postgres"]
-    url = pg.create_database(postgres_url, "doe_workers")
-    try:
-        yield url
-    finally:
-        sys.modules["doe.storage.sql"].close_all()
-        pg.drop_database(postgres_url, url)
+def pg_url(postgres_database: str) -> str:
+    return postgres_database
 
 
 @pytest.fixture
