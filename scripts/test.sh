@@ -35,7 +35,7 @@ if [ -z "${DOE_TEST_POSTGRES_URL:-}" ]; then
   "${AS_PG[@]}" "$PGBIN/pg_ctl -D $PGROOT/data -l $PGROOT/pg.log -w -o '-p $PGPORT -k $PGROOT -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200' start >/dev/null"
   trap '"${AS_PG[@]}" "$PGBIN/pg_ctl -D $PGROOT/data -m fast -w stop >/dev/null" || true; rm -rf "$PGROOT"' EXIT
   psql -q -h 127.0.0.1 -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 \
-    -c "CREATE USER doe WITH PASSWORD 'doe' CREATEDB" -c "CREATE DATABASE doe OWNER doe"
+    -c "CREATE USER doe WITH PASSWORD 'doe' CREATEDB" -c "GRANT pg_signal_backend TO doe" -c "CREATE DATABASE doe OWNER doe"
   export DOE_TEST_POSTGRES_URL="postgresql+psycopg://doe:doe@127.0.0.1:$PGPORT/doe"
 fi
 

@@ -138,12 +138,39 @@ def click(page: object, target: object) -> None:
     settled(page, after=before)
 
 
+def open_page(page: object, title: str) -> None:
+    """Open the page ``title`` from the sidebar and wait until its script run has finished.
+
+    Waits on the page itself (its address, then its heading, then no run in flight) rather
+    than on a count of finished runs, which a run too short to be seen could leave unchanged."""
+    import re
+
+    link = page.get_by_test_id("stSidebarNavLink").filter(has_text=title)  # type: ignore[attr-defined]
+    href = link.get_attribute("href") or ""
+    link.click()
+    path = href.split("://", 1)[-1].partition("/")[2]
+    page.wait_for_url(re.compile(rf"/{re.escape(path)}(\?.*)?$"))  # type: ignore[attr-defined]
+    page.get_by_role("heading", name=re.compile(rf"^{re.escape(title)}")).first.wait_for()  # type: ignore[attr-defined]
+    settled(page)
+
+
 def pick_option(page: object, select: object, option: str) -> None:
-    """Choose ``option`` in a selectbox or multiselect (``select``, a locator). A click can only
-    focus the input (when a data grid above held the focus), so the keyboard opens the list."""
+    """Choose ``option`` in a selectbox or multiselect (``select``, a locator) by the keyboard, as
+    a user can: type it (the list shows only the matching options, the first one focused), move
+    the focus down to the exact match, press Enter. No click lands on the option list, which can
+    open over a data grid that takes the pointer (a flaky interception seen under load)."""
     select.click()  # type: ignore[attr-defined]
-    page.keyboard.press("ArrowDown")  # type: ignore[attr-defined]
-    page.get_by_role("option", name=option, exact=True).click()  # type: ignore[attr-defined]
+    page.keyboard.type(option)  # type: ignore[attr-defined]
+    target = page.get_by_role("option", name=option, exact=True)  # type: ignore[attr-defined]
+    target.wait_for()
+    matching = page.get_by_role("option").count()  # type: ignore[attr-defined]
+    for _ in range(matching):
+        if target.get_attribute("data-focused") == "true":
+            break
+        page.keyboard.press("ArrowDown")  # type: ignore[attr-defined]
+    else:
+        raise AssertionError(f"option {option!r} never took the keyboard focus")
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
 
 
 def open_record_page(page: object, campaign: str) -> None:
@@ -152,7 +179,8 @@ def open_record_page(page: object, campaign: str) -> None:
     select = sidebar.get_by_test_id("stSelectbox")
     # choosing the campaign already selected starts no run: only choose another one
     if campaign not in [line.strip() for line in select.inner_text().splitlines()]:
-        select.click()
-        click(page, page.get_by_role("option", name=campaign, exact=True))  # type: ignore[attr-defined]
-    click(page, page.get_by_test_id("stSidebarNavLink").filter(has_text="Record"))  # type: ignore[attr-defined]
+        before = runs(page)
+        pick_option(page, select, campaign)
+        settled(page, after=before)
+    open_page(page, "Record")
     page.get_by_role("heading", name=f"Record: {campaign}").wait_for()  # type: ignore[attr-defined]

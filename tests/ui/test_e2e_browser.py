@@ -25,7 +25,15 @@ from doe.ui.components import WORD_JOINER
 from doe.ui.tables import record_grid
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streamlit_server import RUN_COUNTER, chromium, pick_option, runs, settled, streamlit_app
+from streamlit_server import (
+    RUN_COUNTER,
+    chromium,
+    open_page,
+    pick_option,
+    runs,
+    settled,
+    streamlit_app,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -91,12 +99,6 @@ def _shot(page: object, name: str) -> None:
         shutil.copyfile(SCREENSHOTS / f"{name}.png", Path(docs) / f"{name.split('-', 1)[1]}.png")
 
 
-def _open(page: object, title: str) -> None:
-    before = runs(page)
-    page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()  # type: ignore[attr-defined]
-    settled(page, after=before)
-
-
 def test_engineer_path_through_every_page(server: tuple[str, str], browser: object, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
@@ -122,7 +124,7 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         _shot(page, "1-campaigns")
 
         # Three suggestions, accepted.
-        _open(page, "Plan")
+        open_page(page, "Plan")
         page.get_by_role("heading", name=f"Plan: {CAMPAIGN}").wait_for()
         page.get_by_label("Batch size", exact=True).fill("3")
         page.get_by_role("button", name="Suggest experiments").click()
@@ -147,7 +149,7 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         assert sheet["experiment_id"].tolist() == ids
 
         # One run failed, with the reason.
-        _open(page, "Record")
+        open_page(page, "Record")
         page.get_by_role("heading", name=f"Record: {CAMPAIGN}").wait_for()
         page.get_by_test_id("stDataFrame").first.wait_for()
         _shot(page, "3-record")
@@ -185,7 +187,7 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         assert set(campaign.audit()["actor"]) >= {PERSON}
 
         # Insights: every plot renders.
-        _open(page, "Insights")
+        open_page(page, "Insights")
         page.get_by_role("heading", name=f"Insights: {CAMPAIGN}").wait_for()
         page.get_by_role("heading", name="Can the model be trusted?").wait_for()
         settled(page)
@@ -198,7 +200,7 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         _shot(page, "4-insights")
 
         # History, exported.
-        _open(page, "History")
+        open_page(page, "History")
         page.get_by_role("heading", name=f"History: {CAMPAIGN}").wait_for()
         expect(page.get_by_test_id("stCaptionContainer").filter(has_text="of 3 experiment(s)")).to_contain_text(
             "3 of 3 experiment(s)")
@@ -311,14 +313,14 @@ def test_hostile_names_and_texts_render_as_plain_text_and_fetch_nothing(
         settled(page)
         _no_active_markup(page)
         for title in ("Plan", "Insights", "History"):
-            _open(page, title)
+            open_page(page, title)
             _heading_reads(page, f"{title}: {HOSTILE}")
             _no_active_markup(page)
         # Insights: the unit in the axis titles is text in the SVG, not markup.
-        _open(page, "Insights")
+        open_page(page, "Insights")
         expect(page.locator(".js-plotly-plot").first.get_by_text(HOSTILE_UNIT, exact=False).first).to_be_attached()
         _no_active_markup(page)
-        _open(page, "Campaigns")
+        open_page(page, "Campaigns")
         page.get_by_role("tab", name="Clone or archive").click()
         expect(page.get_by_test_id("stCheckbox").filter(has_text="Yes, archive")).to_be_visible()
         assert _reads(page.get_by_test_id("stCheckbox").filter(has_text="Yes, archive")) == f"Yes, archive '{HOSTILE}'"

@@ -22,7 +22,7 @@ from doe.instruments.synthetic import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streamlit_server import app_page, click, open_record_page, streamlit_app
+from streamlit_server import app_page, click, open_page, open_record_page, streamlit_app
 
 STEP_MS = 120_000
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -67,7 +67,7 @@ def test_cycler_files_preview_then_record(server: tuple[str, str, Path]) -> None
         _expect_plots(page, "cell A <b>*1*.mpt", [3, 2])  # still shown after Record
         assert not page.get_by_test_id("stException").count()
 
-        click(page, page.get_by_test_id("stSidebarNavLink").filter(has_text="History"))
+        open_page(page, "History")
         expect(page.get_by_role("heading", name="Instrument files")).to_be_visible()
         evidence = page.get_by_test_id("stSelectbox").filter(has_text="File to download")
         # the newest file is chosen first

@@ -28,6 +28,7 @@ from streamlit_server import (
     chromium,
     click,
     free_port,
+    open_page,
     open_record_page,
     settled,
     streamlit_app,
@@ -153,7 +154,7 @@ def test_sso_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object
         open_record_page(page, "mine")
         expect(page.get_by_role("button", name="Mark failed")).to_have_count(1)
         # what the SSO engineer changes is recorded under their account (the e-mail)
-        click(page, page.get_by_test_id("stSidebarNavLink").filter(has_text="Plan"))
+        open_page(page, "Plan")
         page.get_by_role("heading", name="Plan: mine").wait_for()
         click(page, page.get_by_role("button", name="Suggest experiments"))
         page.get_by_role("button", name="Accept: the lab starts them").wait_for()

@@ -21,7 +21,7 @@ from doe.workers import live_workers
 from doe.workers.queue import libpq_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streamlit_server import RUN_COUNTER, chromium, pick_option, runs, settled, streamlit_app
+from streamlit_server import RUN_COUNTER, chromium, open_page, pick_option, settled, streamlit_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CAMPAIGN = "shared-furnace"
@@ -52,12 +52,6 @@ def worker(pg_url: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
             process.wait(timeout=60)
 
 
-def _open(page: object, title: str) -> None:
-    before = runs(page)
-    page.get_by_test_id("stSidebarNavLink").filter(has_text=title).click()  # type: ignore[attr-defined]
-    settled(page, after=before)
-
-
 def test_two_replicas_see_the_same_campaigns_and_queue_suggestions_for_the_worker(
         pg_url: str, worker: subprocess.Popen[bytes], tmp_path: Path) -> None:
     from playwright.sync_api import expect
@@ -85,7 +79,7 @@ def test_two_replicas_see_the_same_campaigns_and_queue_suggestions_for_the_worke
         first.get_by_role("button", name="Create campaign").click()
         expect(first.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Created campaign '{CAMPAIGN}'")
         settled(first)
-        _open(first, "Plan")
+        open_page(first, "Plan")
         first.get_by_role("heading", name=f"Plan: {CAMPAIGN}").wait_for()
         first.get_by_label("Batch size", exact=True).fill("2")
         first.get_by_role("button", name="Suggest experiments").click()
@@ -98,7 +92,7 @@ def test_two_replicas_see_the_same_campaigns_and_queue_suggestions_for_the_worke
         settled(second)
         pick_option(second, second.get_by_test_id("stSidebar").get_by_test_id("stSelectbox"), CAMPAIGN)
         settled(second)
-        _open(second, "Plan")
+        open_page(second, "Plan")
         second.get_by_role("heading", name=f"Plan: {CAMPAIGN}").wait_for()
         expect(second.get_by_role("heading", name="Proposed, not started (2)")).to_be_visible()
 
