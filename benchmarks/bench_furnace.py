@@ -7,6 +7,9 @@ only objective (the sample-efficiency part-a config). Methods:
 - ``doe_shared``: the config with ``batch_shared: [anneal_temperature_c, anneal_time_h,
   anneal_atmosphere]``; ``Campaign.suggest(4)`` chooses the shared values jointly with the
   per-powder values (``doe.engine.shared``).
+- ``doe_shared_first_slot``: as ``doe_shared`` with ``EngineSettings(shared_search="first_slot")``:
+  the shared values from the best single recipe (the batch's first slot searched alone),
+  then every row placed by the sequential greedy batch with those values held.
 - ``force_first_row``: the config without ``batch_shared``; ``suggest(4)`` proposes a free
   batch, then every row gets the first row's anneal (what a lab would do with an engine
   that ignores the furnace). The proposed rows are abandoned and what was really run is
@@ -47,7 +50,9 @@ from benchmarks.common import (
 
 CE = "first_cycle_ce_pct"
 SHARED = ("anneal_temperature_c", "anneal_time_h", "anneal_atmosphere")
-METHODS = ("doe_shared", "force_first_row", "random")
+METHODS = ("doe_shared", "doe_shared_first_slot", "force_first_row", "random")
+SETTINGS = {"doe_shared_first_slot": {"shared_search": "first_slot"}}
+"""``EngineSettings`` changes of a method from the defaults."""
 RAW = RESULTS / "raw" / "furnace.csv"
 SPEED_RAW = RESULTS / "raw" / "furnace_speed.csv"
 OUT = RESULTS / "furnace.md"
@@ -68,11 +73,16 @@ def run_one(method: str, seed: int, log: Any) -> pd.DataFrame:
     from doe.simulate import VirtualLab
 
     lab = VirtualLab(seed)
-    config = furnace_config(method == "doe_shared")
+    from doe.engine import EngineSettings
+
+    shared = method.startswith("doe_shared")
+    config = furnace_config(shared)
     params = config.parameter_names
     campaign = None
     if method != "random":
-        campaign = Campaign.from_config(config.replace(seed=seed), storage=":memory:", actor="benchmark")
+        settings = EngineSettings(**SETTINGS.get(method, {}))
+        campaign = Campaign.from_config(config.replace(seed=seed), storage=":memory:", settings=settings,
+                                        actor="benchmark")
     design = VirtualLab.random_recipes(ROUNDS * BATCH, seed=seed) if method == "random" else None
     rows = []
     for r in range(ROUNDS):
@@ -84,14 +94,14 @@ def run_one(method: str, seed: int, log: Any) -> pd.DataFrame:
             assert design is not None
             recipes = design.iloc[r * BATCH:(r + 1) * BATCH].reset_index(drop=True)
         seconds = time.process_time() - t0
-        if method != "doe_shared":  # one furnace run: every powder gets the first row's anneal
+        if not shared:  # one furnace run: every powder gets the first row's anneal
             for name in SHARED:
                 recipes[name] = recipes[name].iloc[0]
         measured = lab.run(recipes)
         truth = lab.truth(recipes)
         if campaign is not None:
             outcome = measured[[CE, "failed", "failure_reason"]].reset_index(drop=True)
-            if method == "doe_shared":
+            if shared:
                 outcome.insert(0, "experiment_id", proposed["experiment_id"].to_numpy())
             else:
                 campaign.abandon(list(proposed["experiment_id"]), reason="furnace run used the first row's anneal")
@@ -162,15 +172,16 @@ def report(raw: pd.DataFrame, speed_raw: pd.DataFrame | None, command: str) -> s
             rows.append([m, len(v), fmt(float(v.median()), 2), fmt(float(v.quantile(0.25)), 2),
                          fmt(float(v.quantile(0.75)), 2), fmt(float(v.min()), 2)])
     parts.append(markdown_table(["method", "seeds", "median", "25 %", "75 %", "worst"], rows))
-    if {"doe_shared", "force_first_row"} <= set(finals.columns):
-        pair = finals[["doe_shared", "force_first_row"]].dropna()
-        diff = pair["doe_shared"] - pair["force_first_row"]
-        p = float(wilcoxon(pair["doe_shared"], pair["force_first_row"]).pvalue) if (diff != 0).any() else 1.0
-        parts.append(
-            f"\n\nPaired over {len(pair)} seeds, doe_shared minus force_first_row: median "
-            f"{diff.median():+.2f} CE points, doe_shared ahead in {int((diff > 0).sum())}, behind in "
-            f"{int((diff < 0).sum())}; Wilcoxon signed-rank p = {p:.3g}.\n"
-        )
+    for method in (m for m in METHODS if m.startswith("doe_shared")):
+        if {method, "force_first_row"} <= set(finals.columns):
+            pair = finals[[method, "force_first_row"]].dropna()
+            diff = pair[method] - pair["force_first_row"]
+            p = float(wilcoxon(pair[method], pair["force_first_row"]).pvalue) if (diff != 0).any() else 1.0
+            parts.append(
+                f"\n\nPaired over {len(pair)} seeds, {method} minus force_first_row: median "
+                f"{diff.median():+.2f} CE points, {method} ahead in {int((diff > 0).sum())}, behind in "
+                f"{int((diff < 0).sum())}; Wilcoxon signed-rank p = {p:.3g}.\n"
+            )
     if speed_raw is not None and len(speed_raw):
         med = speed_raw.groupby("batch_shared")["suggest_cpu_s"].median()
         parts.append(

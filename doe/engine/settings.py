@@ -88,6 +88,13 @@ class EngineSettings:
             datasets the short prior found the best recipes sooner
             (``benchmarks/results/materials.md``); on the simulated HfO2 campaign it was a
             little worse (``benchmarks/results/engine_variants.md``).
+        shared_search: how a batch with ``batch_shared`` parameters (one furnace run) gets
+            its shared values. ``"joint"``: chosen together with every row's own values to
+            maximise the batch's joint acquisition (:func:`doe.engine.shared.optimize_shared`).
+            ``"first_slot"``: from the best single recipe (the batch's first slot, searched
+            alone as a batch of one would be), then every row placed by the sequential greedy
+            batch with those shared values held (the joint acquisition of the rows given the
+            shared values). See ``benchmarks/results/furnace.md``.
     """
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -108,6 +115,7 @@ class EngineSettings:
     best_guess_width: float = 0.2
     kernel: Literal["rbf", "matern52"] = "rbf"
     lengthscale_prior: tuple[float, float] = (-1.4, 0.55)
+    shared_search: Literal["joint", "first_slot"] = "joint"
 
     def __post_init__(self) -> None:
         if self.device not in ("auto", "cpu", "cuda"):
@@ -151,6 +159,8 @@ class EngineSettings:
                 f"EngineSettings.lengthscale_prior: must be (loc, scale) with finite numbers and scale > 0, got {prior!r}"
             )
         object.__setattr__(self, "lengthscale_prior", (float(prior[0]), float(prior[1])))
+        if self.shared_search not in ("joint", "first_slot"):
+            raise ProposalError(f"EngineSettings.shared_search: must be 'joint' or 'first_slot', got {self.shared_search!r}")
         size = self.initial_design_size
         if size is not None and (not is_integer(size) or size < 2):
             raise ProposalError(f"EngineSettings.initial_design_size: must be None or a whole number >= 2, got {size!r}")

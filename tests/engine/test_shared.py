@@ -52,11 +52,13 @@ def _experiments(config: CampaignConfig, n: int, seed: int) -> pd.DataFrame:
     return table
 
 
+@pytest.mark.parametrize("shared_search", ["joint", "first_slot"])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_shared_columns_identical_in_model_batches(seed: int) -> None:
+def test_shared_columns_identical_in_model_batches(seed: int, shared_search: str) -> None:
     config = furnace_config()
     experiments = _experiments(config, 16, seed)
-    proposal = propose(config, experiments, 4, seed=seed, settings=EngineSettings.fast())
+    settings = EngineSettings.fast().with_text({"shared_search": shared_search})
+    proposal = propose(config, experiments, 4, seed=seed, settings=settings)
     assert proposal.strategy == "qlognei"
     recipes = proposal.recipes
     assert_in_space(config, recipes)
@@ -162,3 +164,20 @@ def test_batch_shared_round_trips() -> None:
     config = furnace_config()
     assert CampaignConfig.from_dict(config.to_dict()) == config
     assert config.to_dict()["batch_shared"] == SHARED
+
+
+def test_first_slot_takes_the_shared_values_of_the_best_single_recipe() -> None:
+    """``shared_search="first_slot"``: the batch's shared values are those of the batch of one."""
+    config = furnace_config()
+    experiments = _experiments(config, 16, 3)
+    settings = EngineSettings.fast().with_text({"shared_search": "first_slot"})
+    single = propose(config, experiments, 1, seed=3, settings=settings).recipes
+    batch = propose(config, experiments, 4, seed=3, settings=settings).recipes
+    assert_shared_identical(batch, SHARED)
+    for name in SHARED:
+        assert batch[name].iloc[0] == pytest.approx(single[name].iloc[0]), name
+
+
+def test_shared_search_is_checked() -> None:
+    with pytest.raises(Exception, match="shared_search"):
+        EngineSettings(shared_search="greedy")  # type: ignore[arg-type]
