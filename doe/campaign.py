@@ -297,7 +297,8 @@ class Campaign:
             if len(training) == 0:
                 raise ProposalError(f"campaign {self._name!r} has no finished experiment yet: record results (or "
                                     "ask suggest() for an initial design) before asking for predictions")
-            model = Surrogates(self.config, self.settings).fit(training.reset_index(drop=True), self.seed, sources, previous=next(iter(self._model_cache.values()), None))
+            memory = self._store.model_memory(self._name, self.revision())  # stored warm starts (doe.engine.warm)
+            model = Surrogates(self.config, self.settings).fit(training.reset_index(drop=True), self.seed, sources, previous=next(iter(self._model_cache.values()), None), memory=memory)
             self._model_cache = {digest: model}  # keep one: the latest data
         return model
 

@@ -312,6 +312,7 @@ def propose(
                 recipes.loc[len(recipes) - 1, name] = value
     predictions = surrogates.predict_encoded(X_new)
     model_settings["gp_approximation"] = surrogates.approximations()
+    model_settings["gp_warm_start"] = surrogates.warm_starts()
     table = pd.concat([recipes, predictions], axis=1)
     table["acquisition_value"] = np.asarray(values, dtype=float)
     table["strategy"] = row_strategy

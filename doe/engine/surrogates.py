@@ -49,12 +49,19 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import PRED_SD_SUFFIX
+from doe.domain.model_states import ModelStateMemory
 from doe.domain.replicates import n_column, sd_column
 from doe.engine.encoding import Encoder
 from doe.engine.feasibility import FeasibilityModel
 from doe.engine.gp import MIN_NOISE, ExactGP
 from doe.engine.settings import EngineSettings
 from doe.engine.transfer import TransferChoice, fit_transfer, source_rows, transfer_table
+from doe.engine.warm import (
+    WARM_START_MIN_ROWS,
+    fitted_states,
+    previous_warm_starts,
+    stored_warm_starts,
+)
 from doe.errors import ProposalError
 
 if TYPE_CHECKING:
@@ -66,18 +73,6 @@ MIN_POINTS = 2
 """Measurements an outcome needs before it gets a model."""
 LAZY_FIT_MAXITER = 60
 """L-BFGS iterations for outcomes outside the acquisition (fitted on first use)."""
-WARM_START_MIN_ROWS = 300
-"""Measurements of an outcome above which its fit starts from the previous fit's optimum."""
-
-
-def _warm_starts(previous: Surrogates | None, config: CampaignConfig, settings: EngineSettings) -> dict[str, np.ndarray]:
-    """Earlier hyperparameters usable as warm starts: same outcomes, kernel and prior."""
-    if previous is None or not hasattr(previous, "fitted_outcomes_"):
-        return {}
-    same = (previous.config.parameter_names == config.parameter_names
-            and previous.settings.kernel == settings.kernel
-            and previous.settings.lengthscale_prior == settings.lengthscale_prior)
-    return previous.hyperparameters() if same else {}
 
 
 def acquisition_outcomes(config: CampaignConfig) -> list[str]:
@@ -214,7 +209,7 @@ class Surrogates:
     # ------------------------------------------------------------------ fitting
     @single_thread()
     def fit(self, experiments: pd.DataFrame, seed: int = 0, sources: Mapping[str, pd.DataFrame] | None = None,
-            previous: Surrogates | None = None) -> Surrogates:
+            previous: Surrogates | None = None, memory: ModelStateMemory | None = None) -> Surrogates:
         """Fit the feasibility model and the GPs the acquisition needs; returns ``self``.
 
         Args:
@@ -236,6 +231,9 @@ class Surrogates:
                 starts from its earlier optimum (a warm start: it converges to the same
                 optimum in fewer iterations); smaller histories always start cold, so their
                 batches do not depend on what was fitted before.
+            memory: the campaign's stored hyperparameters (:mod:`doe.engine.warm`): read for
+                warm starts when ``previous`` is None, and given every fit worth keeping
+                (more than :data:`WARM_START_MIN_ROWS` measurements); None: neither.
         """
         encoder = Encoder(self.config)
         usable = encoder.usable_rows(experiments)
@@ -254,7 +252,10 @@ class Surrogates:
         self.device_ = self.settings.torch_device(len(X))
         logger.info("engine device: %s for %d rows (EngineSettings.device=%r, dtype %s)", self.device_, len(X),
                     self.settings.device, self.settings.dtype)
-        self._warm = _warm_starts(previous, self.config, self.settings)
+        self._warm = previous_warm_starts(previous, self.config, self.settings)
+        self._warm_origin: Literal["previous", "stored"] = "previous"
+        self._started: dict[str, Literal["cold", "previous", "stored"]] = {}
+        self._memory = memory
         self.seed_ = int(seed)
         self.positions_ = np.flatnonzero(usable)
         self.X_ = X
@@ -290,9 +291,19 @@ class Surrogates:
                                            _predicted_var(table, name)[rows])
             self.n_train_[name] = len(y)
         self.fitted_outcomes_ = [o for o in outcomes if self._data[o].kind != "none"]
+        if previous is None and memory is not None and max(self.n_train_.values(), default=0) > WARM_START_MIN_ROWS:
+            self._warm, self._warm_origin = stored_warm_starts(memory.load(), self.config, self.settings, encoder.dim), "stored"
         for name in acquisition_outcomes(self.config):
             self.model(name)
+        self._keep_states(acquisition_outcomes(self.config))
         return self
+
+    def _keep_states(self, outcomes: Sequence[str]) -> None:
+        """Give the fits of ``outcomes`` worth keeping to the campaign's memory (if any)."""
+        states = fitted_states(self.hyperparameters(), self.n_train_, outcomes, self.config, self.settings,
+                               self.encoder_.dim)
+        if self._memory is not None and states:
+            self._memory.save(states)
 
     def check_fitted(self) -> None:
         """Raise :class:`~doe.errors.ProposalError` unless :meth:`fit` has run."""
@@ -346,6 +357,8 @@ class Surrogates:
                     gp, self.transfer_[outcome] = fit_transfer(outcome, gp, data.X, data.y, rows, self._new_gp,
                                                                maxiter, seed)
                 self._models[outcome] = gp
+            if not needed:  # the acquisition's outcomes are kept together at the end of fit()
+                self._keep_states([outcome])
         return self._models[outcome]
 
     def transfer(self, outcome: str) -> TransferChoice | None:
@@ -372,6 +385,12 @@ class Surrogates:
         self.check_fitted()
         return {name: gp.theta_.copy() for name, gp in self._models.items() if gp is not None}
 
+    def warm_starts(self) -> dict[str, str]:
+        """Where each fitted GP's hyperparameter fit started: ``"cold"`` (the prior's mode),
+        ``"previous"`` (this process's earlier fit) or ``"stored"`` (the campaign's stored state)."""
+        self.check_fitted()
+        return dict(self._started)
+
     def approximations(self) -> dict[str, str]:
         """How each fitted GP conditions on its rows: ``"exact"`` or ``"dtc(m)"`` (inducing recipes)."""
         self.check_fitted()
@@ -387,6 +406,7 @@ class Surrogates:
             try:
                 gp = self._new_gp()
                 warm = self._warm.get(outcome) if len(y) > WARM_START_MIN_ROWS else None
+                self._started[outcome] = "cold" if warm is None else self._warm_origin
                 gp.fit(X, y, maxiter=maxiter, seed=seed, noise_floor=noise_floor, cells=data.cells,
                        within_ss=data.within_ss, extra_var=data.extra_var, theta0=warm)
                 if noise_floor != MIN_NOISE:

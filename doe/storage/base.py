@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.model_states import ModelState, ModelStateMemory
 from doe.domain.records import (
     EvidenceFile,
     NewExperiment,
@@ -114,6 +115,15 @@ class CampaignStore(Protocol):
 
     def revision(self, name: str) -> int:
         """A number that changes whenever anything of the campaign changes (cache key)."""
+
+    def model_states(self, name: str) -> list[ModelState]:
+        """The campaign's stored GP hyperparameters, one per outcome (derived data, not exported)."""
+
+    def save_model_states(self, name: str, states: Sequence[ModelState], data_revision: int) -> None:
+        """Insert or replace these outcomes' states; the revision and the audit log stay as they are."""
+
+    def model_memory(self, name: str, data_revision: int) -> ModelStateMemory:
+        """The campaign's states for the engine: reads and writes that log failures, never raise."""
 
     def export_campaign(self, name: str) -> dict[str, Any]:
         """The whole campaign (config versions, experiments, measurements with history,

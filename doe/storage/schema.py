@@ -1,6 +1,6 @@
 """The database schema of the campaign store (SQLAlchemy Core tables).
 
-Eight tables::
+Nine tables::
 
     campaigns        one row per campaign: unique name, archived flag, a revision counter that
                      every write bumps (cache key) and the counter behind experiment ids E0001...
@@ -18,6 +18,9 @@ Eight tables::
     users            built-in and single-sign-on accounts of the web app: name, role, Argon2
                      password hash (none for SSO accounts), e-mail, disabled flag
     memberships      which user is a member of which campaign (engineers plan and record there)
+    model_states     derived data: the latest fitted GP hyperparameters of each outcome of a
+                     campaign (warm starts for a fresh process, :mod:`doe.engine.warm`); written
+                     outside the revision counter and the audit log, not exported
 
 JSON documents are stored as text (``json.dumps``) so that SQLite and PostgreSQL store the
 same bytes and an export reproduces them exactly. Times are stored in UTC.
@@ -202,6 +205,20 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_campaign_id", "campaign_id"),
 )
 
+model_states = sa.Table(
+    "model_states",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("outcome", sa.String(64), nullable=False),
+    sa.Column("signature", sa.String(64), nullable=False),
+    sa.Column("theta", sa.Text, nullable=False),  # JSON list of numbers
+    sa.Column("n_rows", sa.Integer, nullable=False),
+    sa.Column("data_revision", sa.Integer, nullable=False),
+    sa.Column("fitted_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("campaign_id", "outcome"),
+)
+
 ROLE_VALUES = ("viewer", "engineer", "admin")
 
 users = sa.Table(
@@ -245,5 +262,6 @@ __all__ = [
     "measurements",
     "memberships",
     "metadata",
+    "model_states",
     "users",
 ]

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from doe.domain.config import CampaignConfig
+from doe.domain.model_states import ModelState
 from doe.domain.records import (
     EvidenceFile,
     NewExperiment,
@@ -53,6 +54,7 @@ from doe.storage.engine import (
     open_engine,
     retry_pause,
 )
+from doe.storage.model_states import CampaignModelMemory, read_states, upsert_states
 from doe.storage.rows import audit_row, bump_revision, campaign_row, stored_configs
 from doe.storage.transfer import (
     EXPORT_FORMAT,
@@ -485,6 +487,21 @@ class SqlStore:
         frame = pd.DataFrame([tuple(r) for r in rows], columns=["at", "actor", "action", "experiment_id", "detail"])
         frame["at"] = pd.to_datetime(frame["at"], utc=True)
         return frame
+
+    # ------------------------------------------------------------------ model states
+    def model_states(self, name: str) -> list[ModelState]:
+        """The campaign's stored GP hyperparameters (:mod:`doe.storage.model_states`)."""
+        return self._run(lambda conn: read_states(conn, self._campaign(conn, name).id), write=False)
+
+    def save_model_states(self, name: str, states: Sequence[ModelState], data_revision: int) -> None:
+        """Insert or replace these outcomes' states in a transaction of their own (the campaign's
+        revision and audit log stay as they are)."""
+        self._run(lambda conn: upsert_states(conn, self._campaign(conn, name).id, states, data_revision),
+                  write=True)
+
+    def model_memory(self, name: str, data_revision: int) -> CampaignModelMemory:
+        """The campaign's model states for the engine (never raises on reading or writing)."""
+        return CampaignModelMemory(self, name, data_revision)
 
     # ------------------------------------------------------------------ export / import
     def export_campaign(self, name: str) -> dict[str, Any]:
