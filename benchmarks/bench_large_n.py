@@ -13,6 +13,13 @@ Usage::
     .venv/bin/python -m benchmarks.bench_large_n                      # n = 300, 1000, 5000 on the CPU
     .venv/bin/python -m benchmarks.bench_large_n --devices cpu,cuda --sizes 1000,5000,10000 --out gpu.md
     .venv/bin/python -m benchmarks.bench_large_n --sizes 60 --out /tmp/x.md   # quick (CI)
+    .venv/bin/python -m benchmarks.bench_large_n --sizes 1000,5000 --start cold,stored   # stored warm starts
+
+``--start`` (issue 19 item 2): instead of an in-memory campaign, each n is prepared once in an
+SQLite file (n runs recorded, one ``suggest(3)``, its three results recorded: the lab's next
+step); then a fresh process per start mode loads the campaign and times ``suggest(3)`` on the
+n + 3 rows: ``cold`` with the stored model states deleted, ``stored`` starting from the states
+the preparing process stored (:mod:`doe.engine.warm`). Imports are warmed the same way.
 """
 
 from __future__ import annotations
@@ -95,6 +102,110 @@ def worker(n: int, device: str, dtype: str, accuracy: bool, max_exact: int | Non
     return out
 
 
+def prepare(n: int, path: str, settings: Any) -> None:
+    """An SQLite campaign at ``path``: n runs, one suggest(3) (stores the model states), its results."""
+    from doe import Campaign
+    from doe.simulate import VirtualLab
+
+    campaign = Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{path}", actor="bench", settings=settings)
+    campaign.record(history_table(n, n))
+    batch = campaign.suggest(3)
+    lab = VirtualLab(n + 7).run(batch[["experiment_id", *campaign.config.parameter_names]])
+    campaign.record(lab)
+
+
+def stored_worker(n: int, device: str, dtype: str, max_exact: int | None, path: str, start: str) -> dict[str, Any]:
+    """Time one suggest(3) in this fresh process on the campaign :func:`prepare` left at ``path``."""
+    import shutil
+
+    import sqlalchemy as sa
+    import torch
+
+    from doe import Campaign
+    from doe.engine import EngineSettings
+
+    settings = EngineSettings(device=device, dtype=dtype, exact_gp_max_rows=max_exact)  # type: ignore[arg-type]
+    if not Path(path).exists():
+        prepare(n, path, settings)
+        return {"prepared": path}
+    copy = f"{path}.{start}.sqlite3"
+    shutil.copyfile(path, copy)
+    if start == "cold":
+        engine = sa.create_engine(f"sqlite:///{copy}")
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM model_states"))
+        engine.dispose()
+    warm = Campaign.from_config("hfo2-ncm85", storage=":memory:", actor="bench", settings=settings)
+    warm.record(history_table(20, 1))
+    warm.suggest(1)
+    campaign = Campaign.load("hfo2-ncm85", storage=f"sqlite:///{copy}", actor="bench", settings=settings)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    sync()
+    t0, c0 = time.perf_counter(), time.process_time()
+    batch = campaign.suggest(3)
+    sync()
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+    model_settings = campaign.proposals()["model_settings"].iloc[-1]
+    return {"n": n + 3, "device": device, "dtype": dtype, "seconds": seconds, "cpu_seconds": cpu_seconds,
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+            "strategy": str(batch["strategy"].iloc[0]), "approximation": model_settings.get("gp_approximation"),
+            "warm_start": model_settings.get("gp_warm_start"),
+            "batch": batch[campaign.config.parameter_names].to_dict(orient="list")}
+
+
+def run_stored(args: argparse.Namespace, devices: list[str], load: str, start_time: float) -> None:
+    """The ``--start`` comparison: one prepared file per (device, n), a fresh process per start mode."""
+    import tempfile
+
+    rows = []
+    starts = [s for s in args.start.split(",") if s]
+    with tempfile.TemporaryDirectory(prefix="doe-large-n-") as folder:
+        for device in devices:
+            for n in [int(s) for s in args.sizes.split(",")]:
+                path = str(Path(folder) / f"{device}-{n}.sqlite3")
+                results = {}
+                for start in ["prepare", *starts]:
+                    cmd = [sys.executable, "-m", "benchmarks.bench_large_n", "--dtype", args.dtype, "--exact-max",
+                           args.exact_max, "--stored-worker", str(n), device, path, start]
+                    try:
+                        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=args.timeout)
+                        lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+                        res = json.loads(lines[-1]) if done.returncode == 0 and lines else {"error": done.stderr[-300:]}
+                    except subprocess.TimeoutExpired:
+                        res = {"error": f"timed out after {args.timeout:.0f} s"}
+                    print(device, n, start, {k: v for k, v in res.items() if k != "batch"}, flush=True)
+                    results[start] = res
+                for start in starts:
+                    res = results[start]
+                    if "error" in res:
+                        rows.append([device, n + 3, start, "-", "-", "-", "-", res["error"].replace("\n", " ")[-120:], "-"])
+                        continue
+                    target = TARGETS_S.get(n)
+                    met = "-" if target is None else ("yes" if res["seconds"] <= target else "no")
+                    same = "-"
+                    if start != "cold" and "batch" in results.get("cold", {}):
+                        import numpy as np
+
+                        diffs = [float(np.max(np.abs(np.asarray(v, dtype=float) - np.asarray(results["cold"]["batch"][k], dtype=float))))
+                                 for k, v in res["batch"].items() if isinstance(v[0], int | float)]
+                        labels = all(v == results["cold"]["batch"][k] for k, v in res["batch"].items() if isinstance(v[0], str))
+                        same = f"max abs diff {max(diffs):.3g}; labels {'equal' if labels else 'differ'}"
+                    rows.append([device, n + 3, start, f"{res['seconds']:.2f}", f"{res['cpu_seconds']:.2f}",
+                                 f"{res['rss_mb']:.0f}", json.dumps(res["warm_start"]), same, met])
+    text = header("Large histories: suggest(3) in a fresh process, cold against a stored warm start",
+                  command=command_line(), runtime_s=time.perf_counter() - start_time)
+    text += ("Per n: an SQLite campaign with n VirtualLab runs, one suggest(3) and its three results (n + 3 rows); "
+             "then one fresh process per row loads it and times one suggest(3) (imports warmed): `cold` with the "
+             "stored model states deleted, `stored` from the states the preparing process stored. Target (issue 19, "
+             "2-core CPU): n = 1,000 within 5 s wall (`met`). CPU s is the process's CPU time (one thread). "
+             f"Load average at the start (1/5/15 min; other jobs share the cores): {load}.\n\n")
+    text += markdown_table(["device", "rows", "start", "suggest(3) s", "CPU s", "peak RSS MB", "fit started from",
+                            "batch against cold", "met"], rows)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text + "\n")
+    print(f"wrote {args.out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="300,1000,5000")
@@ -105,8 +216,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="EngineSettings.exact_gp_max_rows: a number, or 'none' (always exact)")
     parser.add_argument("--out", default=str(RESULTS / "large_n.md"))
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--start", default="",
+                        help="cold,stored: fresh-process suggest from an SQLite campaign, model states deleted or kept")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--stored-worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.stored_worker:
+        max_exact = None if args.exact_max.lower() == "none" else int(args.exact_max)
+        n, device, path, start = args.stored_worker
+        print(json.dumps(stored_worker(int(n), device, args.dtype, max_exact, path, start)))
+        return
     if args.worker:
         max_exact = None if args.exact_max.lower() == "none" else int(args.exact_max)
         print(json.dumps(worker(int(args.worker[0]), args.worker[1], args.dtype, args.worker[2] == "1", max_exact)))
@@ -120,6 +239,9 @@ def main(argv: list[str] | None = None) -> None:
     if "cuda" in devices and not torch.cuda.is_available():
         devices.remove("cuda")
         notes.append("No CUDA device on this machine: only the CPU half was run.")
+    if args.start:
+        run_stored(args, devices, load, start)
+        return
     for device in devices:
         for n in [int(s) for s in args.sizes.split(",")]:
             cmd = [sys.executable, "-m", "benchmarks.bench_large_n", "--dtype", args.dtype, "--exact-max", args.exact_max,

@@ -75,6 +75,24 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FIT_SUBSET = 250
+
+
+def fit_subset(n: int, seed: int) -> np.ndarray:
+    """Rows (sorted positions) that fit the hyperparameters of ``n`` rows: all up to
+    :data:`FIT_SUBSET`, else the ``FIT_SUBSET`` rows with the smallest seeded random keys.
+
+    The keys of rows ``0..n-1`` do not depend on ``n`` (one seeded stream), so a history that
+    grows by a batch keeps almost all of its subset: the fit's objective barely moves and a warm
+    start (:mod:`doe.engine.warm`) begins next to the new optimum. (A fresh random choice per
+    ``n`` changed the whole subset, and a warm-started fit of 1,003 rows still needed 14-20
+    L-BFGS iterations against 19-27 cold.)
+    """
+    if n <= FIT_SUBSET:
+        return np.arange(n)
+    keys = np.random.default_rng(seed).random(n)
+    return np.sort(np.argpartition(keys, FIT_SUBSET)[:FIT_SUBSET])
+
+
 MAX_EXACT = 1000
 """Rows above which the GP conditions on inducing recipes (``EngineSettings.exact_gp_max_rows``)."""
 N_INDUCING = 800
@@ -292,7 +310,7 @@ class ExactGP:
         n_sources = 0 if tasks is None else int(np.max(tasks))
         fit_rows = np.arange(len(y_np))
         if len(fit_rows) > FIT_SUBSET:
-            fit_rows = np.sort(np.random.default_rng(seed).choice(len(y_np), FIT_SUBSET, replace=False))
+            fit_rows = fit_subset(len(y_np), seed)
         X_fit = self.features(torch.as_tensor(X_np[fit_rows], **kw))
         z_fit = torch.as_tensor(z_np[fit_rows], **kw)
         self._set_cells(cells, within_ss, len(y_np), extra_var)

@@ -108,3 +108,14 @@ def test_small_histories_neither_read_nor_store_states(history) -> None:
     small = Surrogates(config, SETTINGS).fit(table.iloc[:WARM_START_MIN_ROWS], seed=0, memory=memory)
     assert memory.loads == 0 and small.warm_starts()[outcome] == "cold"
     assert memory.states[outcome].n_rows == len(table) - 10  # not replaced by the small fit
+
+
+def test_the_fitting_subset_of_a_growing_history_barely_changes() -> None:
+    from doe.engine.gp import FIT_SUBSET, fit_subset
+
+    before, after = fit_subset(1000, seed=7), fit_subset(1003, seed=7)
+    assert len(before) == len(after) == FIT_SUBSET and np.all(np.diff(after) > 0)
+    # three new rows can displace at most three of the old ones: the warm start stays near the optimum
+    assert len(set(before) & set(after)) >= FIT_SUBSET - 3
+    assert not np.array_equal(fit_subset(1000, seed=8), before)
+    assert np.array_equal(fit_subset(FIT_SUBSET, seed=7), np.arange(FIT_SUBSET))
