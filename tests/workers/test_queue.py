@@ -233,3 +233,22 @@ def test_doe_worker_refuses_sqlite(tmp_path: Path) -> None:
 
     out = CliRunner().invoke(cli, ["worker", "--db", f"sqlite:///{tmp_path / 'x.sqlite3'}"])
     assert out.exit_code == 1 and "needs a PostgreSQL database" in out.output
+
+
+@pytest.mark.slow
+def test_a_worker_starts_its_fits_from_the_model_states_another_process_stored(pg_url: str, workers: Workers) -> None:
+    from doe.simulate import VirtualLab
+
+    campaign = Campaign.from_config("hfo2-ncm85", storage=pg_url, name="coat", settings=FAST)
+    recipes = VirtualLab.random_recipes(360, seed=5)
+    table = recipes.join(VirtualLab(5).run(recipes))
+    table["failure_reason"] = table["failure_reason"].astype(object).where(table["failed"], None)
+    campaign.record(table)
+    campaign.predict(recipes.head(2))  # fitted here: the states of outcomes above 300 rows are stored
+    stored = {s.outcome for s in campaign.store.model_states("coat")}
+    assert len(stored) >= 2
+    workers.start()
+    campaign.suggest(2)  # computed by the worker, a fresh process with no fit of its own
+    assert jobs(pg_url)["status"].tolist() == ["succeeded"]
+    started = campaign.proposals()["model_settings"].iloc[-1]["gp_warm_start"]
+    assert {name for name, start in started.items() if start == "stored"} == stored, started
