@@ -4,6 +4,7 @@ the database, on SQLite and PostgreSQL, without touching the revision or the aud
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -104,3 +105,51 @@ def test_a_state_that_cannot_be_read_or_written_costs_nothing(store_url: str, ca
     fresh.suggest(1)
     assert fresh.proposals()["model_settings"].iloc[-1]["gp_warm_start"] == {"capacity_retention_pct": "cold"}
     assert len(fresh.store.model_states("warm")) == 1
+
+
+READER = """
+import json, logging, sys
+import pandas as pd
+from doe import Campaign
+from doe.engine import EngineSettings
+logging.basicConfig(level=logging.WARNING)
+campaign = Campaign.load("warm", storage=sys.argv[1], actor="reader", settings=EngineSettings.fast())
+recipes = pd.DataFrame({"anneal_temperature_c": [300.0, 700.0], "hfo2_loading_wt_pct": [0.5, 2.0]})
+print(json.dumps({"means": campaign.predict(recipes)["capacity_retention_pct_mean"].tolist(),
+                  "states": len(campaign.store.model_states("warm"))}))
+"""
+
+
+@pytest.mark.slow
+def test_a_read_only_database_predicts_without_storing_states() -> None:
+    import os
+    import shutil
+    import stat
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from doe.storage.sql import close_all
+
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv to run the reader as user nobody (root ignores permissions)")
+    folder = Path(tempfile.mkdtemp(prefix="doe-ro-"))  # outside pytest's 0700 folder: nobody reaches it
+    path = folder / "lab.sqlite3"
+    _campaign(str(path), "warm")
+    close_all()
+    path.chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "HOME": "/tmp"}
+        done = subprocess.run([setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-c",
+                               READER, str(path)], capture_output=True, text=True, env=env, timeout=300, check=False,
+                              cwd="/")
+        assert done.returncode == 0, done.stderr
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        assert len(out["means"]) == 2 and all(np.isfinite(out["means"])) and out["states"] == 0
+        assert "model states not stored" in done.stderr and "read-only" in done.stderr
+    finally:
+        folder.chmod(stat.S_IRWXU)
+        shutil.rmtree(folder)
