@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -153,3 +154,16 @@ def test_a_read_only_database_predicts_without_storing_states() -> None:
     finally:
         folder.chmod(stat.S_IRWXU)
         shutil.rmtree(folder)
+
+
+def test_a_fit_of_older_data_does_not_replace_a_newer_state(store_url: str) -> None:
+    campaign = _campaign(store_url, "warm")
+    campaign.predict(_history(1, seed=1)[CONFIG_PARAMETERS])
+    (state,) = campaign.store.model_states("warm")
+    newer = replace(state, theta=tuple(v + 0.5 for v in state.theta))
+    campaign.store.save_model_states("warm", [newer], state.data_revision + 2)
+    campaign.store.save_model_states("warm", [state], state.data_revision + 1)  # a slower process, older data
+    (kept,) = campaign.store.model_states("warm")
+    assert kept.theta == newer.theta and kept.data_revision == state.data_revision + 2
+    campaign.store.save_model_states("warm", [state], state.data_revision + 2)  # the same data: replaced
+    assert campaign.store.model_states("warm")[0].theta == state.theta

@@ -47,7 +47,8 @@ def read_states(conn: Connection, campaign_id: int) -> list[ModelState]:
 
 
 def upsert_states(conn: Connection, campaign_id: int, states: Sequence[ModelState], data_revision: int) -> None:
-    """Insert or replace the states of these outcomes (one row per campaign and outcome)."""
+    """Insert or replace the states of these outcomes (one row per campaign and outcome); a stored
+    state of a later ``data_revision`` is kept."""
     if not states:
         return
     dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(conn.dialect.name)
@@ -59,8 +60,10 @@ def upsert_states(conn: Connection, campaign_id: int, states: Sequence[ModelStat
              "fitted_at": now} for st in states]
     statement = dialect.insert(s.model_states).values(rows)
     keep = ("signature", "theta", "n_rows", "data_revision", "fitted_at")
+    # a fit of older data (a slower process) never replaces a newer one: that write is skipped
     conn.execute(statement.on_conflict_do_update(index_elements=["campaign_id", "outcome"],
-                                                 set_={c: statement.excluded[c] for c in keep}))
+                                                 set_={c: statement.excluded[c] for c in keep},
+                                                 where=s.model_states.c.data_revision <= statement.excluded.data_revision))
 
 
 class StatesStore(Protocol):
