@@ -150,6 +150,16 @@ SERVER_OPTIONS = ("--server.headless", "true", "--browser.gatherUsageStats", "fa
                   "--client.toolbarMode", "viewer", "--server.fileWatcherType", "none")
 CHROMIUM = "/usr/bin/chromium"
 SETTLED = "[data-testid=stApp][data-test-script-state=notRunning]"
+# In every tab: the browser's clock (ms from the navigation) at each plot's last ``plotly_afterplot``.
+PLOT_CLOCK = """
+window.__doePlots = {last: null, count: 0};
+new MutationObserver(() => document.querySelectorAll('.js-plotly-plot').forEach(plot => {
+  if (plot.__doeHooked || !plot.on) return;
+  plot.__doeHooked = true;
+  plot.on('plotly_afterplot', () => { window.__doePlots.last = performance.now(); window.__doePlots.count++; });
+})).observe(document, {childList: true, subtree: true});
+"""
+QUIET_MS = 500  # Insights is complete when every plot is drawn and none was redrawn for this long
 
 
 def _serve(root: Path, folder: Path, url: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -179,9 +189,11 @@ def _serve(root: Path, folder: Path, url: str) -> tuple[subprocess.Popen[bytes],
     raise RuntimeError(f"the app did not start: {(Path(folder) / f'server-{port}.log').read_text()[-2000:]}")
 
 
-def _visit(context: Any, base: str, path: str) -> tuple[float, float]:
-    """(first paint, complete) of one visit in a new tab (a new app session; the browser's
-    cache kept, as for an engineer who opens the app every day), seconds from the navigation."""
+def _visit(context: Any, base: str, path: str) -> tuple[float, float, float | None]:
+    """(first paint, complete, last plot drawn by the browser's clock) of one visit in a new tab (a
+    new app session; the browser's cache kept, as for an engineer who opens the app every day),
+    seconds from the navigation. Insights is complete when every plot on it is drawn and none
+    was drawn again for ``QUIET_MS``; complete is then the time of that last drawing."""
     page = context.new_page()
     page.set_default_timeout(600_000)
     start = time.perf_counter()
@@ -190,12 +202,18 @@ def _visit(context: Any, base: str, path: str) -> tuple[float, float]:
     paint = time.perf_counter() - start
     page.locator(SETTLED).wait_for(state="attached")
     page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+    drawn = None
     if path == "insights":
-        page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].length >= 3 && "
-                               "[...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))")
-    complete = time.perf_counter() - start
+        page.wait_for_function(f"""() => {{ const plots = [...document.querySelectorAll('.js-plotly-plot')];
+            return plots.length >= 1 && plots.every(p => p.querySelector('.main-svg'))
+                && window.__doePlots.last !== null && performance.now() - window.__doePlots.last > {QUIET_MS}; }}""")
+        since, drawn_ms = page.evaluate("() => [performance.now() - window.__doePlots.last, window.__doePlots.last]")
+        complete = time.perf_counter() - start - since / 1000
+        drawn = drawn_ms / 1000
+    else:
+        complete = time.perf_counter() - start
     page.close()
-    return paint, complete
+    return paint, complete, drawn
 
 
 def _batch_in_browser(context: Any, base: str, url: str) -> float:
@@ -234,11 +252,14 @@ def bench_browser(root: Path, repeats: int) -> dict[str, list[float]]:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox",
                                                                             "--disable-gpu"])
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                context.add_init_script(PLOT_CLOCK)
                 for _ in range(repeats):
                     for path in BROWSER_PAGES:
-                        paint, complete = _visit(context, base, path)
+                        paint, complete, drawn = _visit(context, base, path)
                         times.setdefault(f"{path or 'campaigns'} paint", []).append(paint)
                         times.setdefault(f"{path or 'campaigns'} complete", []).append(complete)
+                        if drawn is not None:
+                            times.setdefault(f"{path} last plot drawn (browser clock)", []).append(drawn)
                         print(f"{root}: {path or 'campaigns'} {paint:.2f} / {complete:.2f} s", file=sys.stderr)
                 for _ in range(repeats):
                     times.setdefault("batch of 4", []).append(_batch_in_browser(context, base, url))
@@ -287,7 +308,9 @@ def browser_main(args: argparse.Namespace) -> None:
         f"file; default engine settings; `streamlit run app.py` in Debian's Chromium (Playwright); each visit a "
         f"new tab and app session in one browser (its cache kept: the first visit loads the app's scripts, as on an engineer's first day); {args.repeats} visits per page, then {args.repeats} batches of 4 (abandoned between).",
         "- paint: navigation until the page title is drawn; complete: until no script run is in flight (Insights: "
-        "every plot drawn); batch of 4: click on 'Suggest experiments' until 'Proposed 4 experiment(s)' shows. "
+        f"every plot drawn, the time of the last drawing once none was drawn again for {QUIET_MS} ms; 'last plot "
+        "drawn (browser clock)': the same moment by the browser's own clock from the navigation, "
+        "`performance.now()` at the last `plotly_afterplot`); batch of 4: click on 'Suggest experiments' until 'Proposed 4 experiment(s)' shows. "
         "The first visit after the server started is cold (the models are fitted then).",
         "",
         markdown_table(columns, rows),

@@ -92,7 +92,9 @@ SURFACE_Y = "insights_surface_y"
 SURFACE_OUTCOME = "insights_surface_outcome"
 PROFILE_OUTCOME = "insights_profile_outcome"
 PROFILE_RECIPE = "insights_profile_recipe"
-PROFILE_SHOW = "insights_profile_show"
+INSIGHTS_SECTION = "section"
+"""The Insights section shown (one at a time: the browser draws only that section's plots); also
+the query parameter that holds it (``?section=pareto``), so a reload or a link opens the same one."""
 
 # --- History page
 FILTER_STATUS = "history_filter_status"

@@ -1,6 +1,11 @@
-"""Insights page: best so far, the Pareto front with the study's recipes marked, whether the
-model can be trusted (leave-one-out R² and RMSE in words), and, from a minimum number of
-experiments on, which parameters matter, a 2-D response surface and a prediction profiler."""
+"""Insights page: whether the model can be trusted (leave-one-out R² and RMSE in words) on top,
+then one section at a time: best so far, the Pareto front with the study's recipes and the
+proposed runs marked, the leave-one-out check, and, from a minimum number of experiments on,
+which parameters matter, a 2-D response surface and a prediction profiler; curves where the
+campaign has them.
+
+One section at a time because the browser's drawing of the plots, not the server, is what takes
+the time (Streamlit's tabs would render every section's plots on each visit)."""
 
 from __future__ import annotations
 
@@ -41,6 +46,16 @@ STUDY_RECIPES = {
     "study-bare": "study: bare NCM85",
 }
 SURFACE_POINTS = 25
+SECTIONS = {
+    "best": "Best so far",
+    "pareto": "Pareto front",
+    "importance": "Which parameters matter",
+    "surface": "Response surface",
+    "profiler": "Prediction profiler",
+    "check": "Leave-one-out check",
+    "curves": "Curves",
+}
+"""The sections of the page by their query-parameter value (``?section=surface``), in the order offered."""
 
 
 class _Views:
@@ -104,12 +119,13 @@ def _enough(config: CampaignConfig, history: pd.DataFrame) -> bool:
     return int((history["status"] == "completed").sum()) >= min_experiments(config)
 
 
-def _model(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
+def _trust(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> pd.DataFrame | None:
+    """The trust statement and its table, always on top; the leave-one-out predictions (None on an error)."""
     st.subheader("Can the model be trusted?")
     with components.guard("checking the model") as checking, st.spinner("Checking the model (leave-one-out) ..."):
         cv = views.handle.cross_validation()
     if not checking.ok:
-        return
+        return None
     trust = model_trust(cv, config)
     st.text("\n".join(trust["verdict"]))  # plain text: outcome names and units are user strings
     st.dataframe(trust.drop(columns=["verdict"]), hide_index=True, key="insights_trust_table", column_config={
@@ -118,16 +134,36 @@ def _model(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None
         "rmse": st.column_config.NumberColumn("typical error (RMSE)", format="%.3g",
                                               help="root-mean-square error of the leave-one-out predictions, "
                                                    "in the outcome's unit")})
-    st.plotly_chart(views.get("parity-figure", lambda: parity_figure(cv, config)), key="insights_parity")
-    st.caption("Each point: the model fitted without that experiment predicts it (bars: ± 1 sd). Points "
-               "near the dashed line mean the model can be trusted for that outcome.")
     done, minimum = int((history["status"] == "completed").sum()), min_experiments(config)
     if done < minimum:
         st.info(f"Parameter importance, the response surface, the prediction profiler and the predicted front "
                 f"appear from {minimum} completed experiments on ({done} so far): with fewer, they would mostly "
                 "show the model's assumptions.")
+    return cv
+
+
+def _too_few(config: CampaignConfig, history: pd.DataFrame, what: str) -> bool:
+    """True (and says so) below the minimum number of experiments for the model's views."""
+    done, minimum = int((history["status"] == "completed").sum()), min_experiments(config)
+    if done >= minimum:
+        return False
+    st.info(f"The {what} appears from {minimum} completed experiments on ({done} so far).")
+    return True
+
+
+def _check(views: _Views, config: CampaignConfig, cv: pd.DataFrame | None) -> None:
+    st.subheader("Leave-one-out check")
+    if cv is None:
         return
+    st.plotly_chart(views.get("parity-figure", lambda: parity_figure(cv, config)), key="insights_parity")
+    st.caption("Each point: the model fitted without that experiment predicts it (bars: ± 1 sd). Points "
+               "near the dashed line mean the model can be trusted for that outcome.")
+
+
+def _importance(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
     st.subheader("Which parameters matter")
+    if _too_few(config, history, "parameter importance"):
+        return
     with components.guard("computing parameter importance") as ranking, st.spinner("Parameter importance ..."):
         importance = views.handle.importance()
     if ranking.ok:
@@ -135,16 +171,12 @@ def _model(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None
                         key="insights_importance")
         st.caption("Share of each outcome's predicted variation that comes from each parameter, over the values "
                    "measured so far; a parameter that never varied scores 0.")
-    _surface(views, config, history)
-    _profiler(views, config, history)
 
 
 def _profiler(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
     url, campaign, revision = views.url, views.campaign, views.revision
     st.subheader("Prediction profiler")
-    # on request: nine panels of bands take the browser seconds to draw, the rest of the page first
-    if not st.toggle("Show the profiler: the prediction along each parameter through one recipe",
-                     key=state.PROFILE_SHOW):
+    if _too_few(config, history, "prediction profiler"):
         return
     done = history[history["status"] == "completed"]
     best = views.get("best-1", lambda: campaign.best(1))
@@ -172,6 +204,8 @@ def _profiler(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> N
 def _surface(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
     url, campaign, revision = views.url, views.campaign, views.revision
     st.subheader("Response surface")
+    if _too_few(config, history, "response surface"):
+        return
     axes = numeric_parameters(config)
     if len(axes) < 2:
         st.caption("A response surface needs two numeric parameters.")
@@ -217,6 +251,12 @@ def _curves(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> Non
         st.plotly_chart(views.get("curves-figure", build, outcome), key=f"insights_curves_{outcome}")
 
 
+def sections(config: CampaignConfig) -> list[str]:
+    """The sections this campaign's Insights page offers (keys of :data:`SECTIONS`)."""
+    return [key for key in SECTIONS
+            if (key != "pareto" or len(config.outcome_names) >= 2) and (key != "curves" or config.curve_outcomes)]
+
+
 def render() -> None:
     page = components.campaign_page("Insights")
     if page is None:
@@ -227,10 +267,24 @@ def render() -> None:
         st.info("No completed experiment yet: record results first.")
         return
     views = _Views(resources.database_url(), page.handle)
-    _curves(views, config, history)
-    _best(views, config, history)
-    _pareto(views, config, history)
-    _model(views, config, history)
+    cv = _trust(views, config, history)
+    offered = sections(config)
+    chosen = st.segmented_control("Show", offered, default=offered[0], required=True, format_func=SECTIONS.__getitem__,
+                                  key=state.INSIGHTS_SECTION, bind="query-params")
+    if chosen == "best":
+        _best(views, config, history)
+    elif chosen == "pareto":
+        _pareto(views, config, history)
+    elif chosen == "importance":
+        _importance(views, config, history)
+    elif chosen == "surface":
+        _surface(views, config, history)
+    elif chosen == "profiler":
+        _profiler(views, config, history)
+    elif chosen == "check":
+        _check(views, config, cv)
+    elif chosen == "curves":
+        _curves(views, config, history)
 
 
 if __name__ == "__main__":
