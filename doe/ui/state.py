@@ -94,7 +94,7 @@ PROFILE_OUTCOME = "insights_profile_outcome"
 PROFILE_RECIPE = "insights_profile_recipe"
 INSIGHTS_SECTION = "section"
 """The Insights section shown (one at a time: the browser draws only that section's plots); also
-the query parameter that holds it (``?section=pareto``), so a reload or a link opens the same one."""
+the query parameter that holds it by its label (``?section=Pareto+front``), so a reload or a link opens the same one."""
 
 # --- History page
 FILTER_STATUS = "history_filter_status"

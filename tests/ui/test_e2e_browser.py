@@ -191,9 +191,9 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         page.get_by_role("heading", name=f"Insights: {CAMPAIGN}").wait_for()
         page.get_by_role("heading", name="Can the model be trusted?").wait_for()
         settled(page)
-        # two completed experiments: best so far, Pareto and leave-one-out; the rest waits for more data
+        # two completed experiments: the trust statement, then best so far; importance and the rest wait for more data
         expect(page.get_by_text("appear from 11 completed experiments on (2 so far)")).to_be_visible()
-        expect(page.locator(".js-plotly-plot")).to_have_count(3)
+        expect(page.locator(".js-plotly-plot")).to_have_count(1)  # one section at a time: best so far
         expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible()
         page.wait_for_function(  # type: ignore[attr-defined]
             "() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))")

@@ -509,13 +509,21 @@ def test_insights_of_the_two_recipe_demo_says_what_waits_for_more_data(start: St
     at = start("insights")
     assert at.title[0].value == f"Insights: {DEMO}"
     assert not at.error, _texts(at.error)
-    assert len(at.get("plotly_chart")) == 3  # best so far, Pareto, leave-one-out
+    assert len(at.get("plotly_chart")) == 1  # one section at a time: best so far
     best = _table_with(at, "first_cycle_ce_pct")
     assert best["experiment_id"].iloc[0] == "study-hfo2"
     assert "appear from 11 completed experiments on (2 so far)" in _texts(at.info)
     assert "the model does not yet predict better than the average" in _texts(at.text) or \
         "nothing to predict" in _texts(at.text)
     assert {"r2", "rmse"} <= set(_table_with(at, "r2").columns)
+    for section in ("pareto", "check"):
+        at.segmented_control(key=state.INSIGHTS_SECTION).set_value(section).run()
+        _no_exception(at)
+        assert len(at.get("plotly_chart")) == 1, section
+    for section in ("importance", "surface", "profiler"):  # too few experiments: said, not drawn
+        at.segmented_control(key=state.INSIGHTS_SECTION).set_value(section).run()
+        assert not at.get("plotly_chart"), section
+        assert "appears from 11 completed experiments on (2 so far)" in _texts(at.info), section
 
 
 @pytest.mark.slow
@@ -528,22 +536,32 @@ def test_insights_with_enough_experiments_draws_importance_surface_and_profiler(
                               axis=1))
     at = start("insights", campaign="insights-12")
     assert not at.error, _texts(at.error)
-    assert len(at.get("plotly_chart")) == 5  # + importance, response surface
-    at.toggle(key=state.PROFILE_SHOW).set_value(True).run()
-    assert len(at.get("plotly_chart")) == 6  # + the profiler, on request
+    drawn = {}
+    for section in ("best", "pareto", "importance", "surface", "profiler", "check"):
+        at.segmented_control(key=state.INSIGHTS_SECTION).set_value(section).run()
+        _no_exception(at)
+        assert not at.info, (section, _texts(at.info))
+        drawn[section] = [c.proto.id for c in at.get("plotly_chart")]
+    assert all(len(charts) == 1 for charts in drawn.values()), drawn  # one plot per section, each its own
+    assert len({charts[0] for charts in drawn.values()}) == 6
     # Changing the surface's axes or the profiler's recipe predicts on the cached model.
-    at.selectbox(key=state.SURFACE_Y).set_value("anneal_time_h").run()
-    _no_exception(at)
+    at.segmented_control(key=state.INSIGHTS_SECTION).set_value("profiler").run()
     at.selectbox(key=state.PROFILE_OUTCOME).set_value("capacity_retention_pct").run()
     _no_exception(at)
-    assert len(at.get("plotly_chart")) == 6
+    at.segmented_control(key=state.INSIGHTS_SECTION).set_value("surface").run()
+    at.selectbox(key=state.SURFACE_Y).set_value("anneal_time_h").run()
+    _no_exception(at)
+    assert len(at.get("plotly_chart")) == 1
     # the next batch is drawn on the Pareto plot and the response surface
     proposed = campaign.suggest(2)["experiment_id"].tolist()
     at = start("insights", campaign="insights-12")
-    assert not at.error, _texts(at.error)
-    drawn = [trace for chart in at.get("plotly_chart") for trace in json.loads(chart.proto.spec)["data"]
-             if str(trace.get("name", "")).startswith("proposed or running")]
-    assert len(drawn) == 2 and all(trace["text"] == proposed for trace in drawn)
+    traces = []
+    for section in ("pareto", "surface"):
+        at.segmented_control(key=state.INSIGHTS_SECTION).set_value(section).run()
+        assert not at.error, _texts(at.error)
+        traces += [trace for chart in at.get("plotly_chart") for trace in json.loads(chart.proto.spec)["data"]]
+    drawn_proposed = [t for t in traces if str(t.get("name", "")).startswith("proposed or running")]
+    assert len(drawn_proposed) == 2 and all(trace["text"] == proposed for trace in drawn_proposed)
 
 
 def test_history_filters_and_shows_the_audit_trail(start: Start) -> None:
@@ -705,6 +723,7 @@ def test_insights_shows_curves_and_still_cycling_cells(start: Start, db_url: str
     assert campaign.history().set_index("experiment_id").loc["E4", "retention_pct_last_cycle"] == 43
     at = start("insights", campaign="curves-app")
     assert not at.error, _texts(at.error)
+    at.segmented_control(key=state.INSIGHTS_SECTION).set_value("curves").run()
     assert "Still cycling: E4" in _texts(at.text)
     names = [trace["name"] for chart in at.get("plotly_chart")
              for trace in json.loads(chart.proto.spec)["data"] if "name" in trace]

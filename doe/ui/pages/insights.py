@@ -55,7 +55,7 @@ SECTIONS = {
     "check": "Leave-one-out check",
     "curves": "Curves",
 }
-"""The sections of the page by their query-parameter value (``?section=surface``), in the order offered."""
+"""The sections of the page and their labels (also in the URL: ``?section=Response+surface``), in the order offered."""
 
 
 class _Views:
