@@ -46,6 +46,8 @@ STUDY_RECIPES = {
     "study-bare": "study: bare NCM85",
 }
 SURFACE_POINTS = 25
+# The sections of the page and their labels (also in the URL: ?section=Response+surface), in the order
+# offered.
 SECTIONS = {
     "best": "Best so far",
     "pareto": "Pareto front",
@@ -55,7 +57,6 @@ SECTIONS = {
     "check": "Leave-one-out check",
     "curves": "Curves",
 }
-"""The sections of the page and their labels (also in the URL: ``?section=Response+surface``), in the order offered."""
 
 
 class _Views:
