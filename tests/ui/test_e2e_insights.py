@@ -68,6 +68,7 @@ def test_every_insights_section_can_be_shown_one_at_a_time(tmp_path: Path) -> No
         page.goto(f"{base}/insights?{urlencode({'campaign': CAMPAIGN, 'section': 'Response surface'})}")
         settled(page)
         expect(page.get_by_role("heading", name="Response surface")).to_be_visible()
-        proposed = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullData"
-                                 ".filter(t => (t.name || '').startsWith('proposed or running')).length")
-        assert proposed == 1
+        assert _drawn_plots(page) == 1
+        # the proposed runs are on the surface (waits for plotly.js's traces of the drawn plot)
+        page.wait_for_function("() => (document.querySelector('.js-plotly-plot')._fullData || [])"
+                               ".some(t => (t.name || '').startsWith('proposed or running'))")
