@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "doe.workers"),  # workers: the suggestion queue (procrastinate); the campaign defers to it
     ("doe.campaign", "doe.auth"),  # auth: accounts and sign-in, beside the campaign
     ("doe.executors", "doe.report"),
-    ("doe.runner",),
+    ("doe.runner", "doe.calendar_run"),
     ("doe.ui", "doe.cli"),
     ("doe", "app"),  # the public API (doe/__init__.py) and the Streamlit entry
 )
