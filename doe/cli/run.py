@@ -60,11 +60,30 @@ if TYPE_CHECKING:
 @click.option("--fast", is_flag=True, help="Quicker, less thorough proposals.")
 @engine_option
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--calendar", is_flag=True,
+              help="With --simulate: run in simulated calendar time (furnace, cell channels, results that "
+                   "arrive over weeks; maximise the 200-cycle retention with CE >= 80 %).")
+@click.option("--channels", type=click.IntRange(1, 10_000), default=16, show_default=True,
+              help="--calendar: cell channels of the cycler.")
+@click.option("--cells-per-experiment", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="--calendar: channels one experiment holds.")
+@click.option("--cycle-hours", type=click.FloatRange(min=0, min_open=True), default=7.5, show_default=True,
+              help="--calendar: hours per charge-discharge cycle (C/3 with rests: 7.5).")
+@click.option("--upload-days", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="--calendar: cycler data are uploaded this often (days).")
+@click.option("--weeks", type=click.FloatRange(min=0, min_open=True), default=52.0, show_default=True,
+              help="--calendar: simulated horizon in weeks.")
+@click.option("--early-stop", is_flag=True,
+              help="--calendar: stop a cell once its predicted 200-cycle value is confidently below the best "
+                   "(or its CE misses the constraint), freeing its channel.")
+@click.option("--wait-for-end", is_flag=True,
+              help="--calendar: record the retention only when cycle 200 arrives (no curve points).")
 @common_options
 def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget: int, batch_size: int,
          max_pending: int | None, seed: int, target: tuple[str, ...], patience: int | None,
          timeout_s: float | None, fast: bool, engine_overrides: tuple[str, ...], no_progress: bool,
-         env: Env) -> None:
+         calendar: bool, channels: int, cells_per_experiment: int, cycle_hours: float, upload_days: float,
+         weeks: float, early_stop: bool, wait_for_end: bool, env: Env) -> None:
     """Run a closed-loop campaign: propose, run, record, repeat.
 
     With --simulate the virtual coating lab makes and tests every recipe (a new campaign
@@ -80,6 +99,18 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
     if simulate == (folder is not None):
         raise DoeError("say who runs the experiments: --simulate (the virtual lab) or --folder DIR (a person)")
     settings = engine_settings(fast, engine_overrides)
+    if calendar:
+        if not simulate:
+            raise DoeError("--calendar simulates calendar time in the virtual lab: use it with --simulate")
+        if target or patience or timeout_s or max_pending:
+            raise DoeError("--calendar runs to its budget or --weeks; --target, --patience, --timeout and "
+                           "--max-pending do not apply")
+        from doe.simulate.calendar import CalendarSettings
+
+        calendar_run(env, campaign_name, seed, settings, budget, weeks, early_stop, not wait_for_end,
+                     CalendarSettings(channels=channels, cells_per_experiment=cells_per_experiment,
+                                      cycle_hours=cycle_hours, upload_days=upload_days, batch_size=batch_size))
+        return
     targets = {k: number("--target", k, v) for k, v in pairs("--target", target).items()}
     stop = Stop(target=targets or None, patience=patience)
     if simulate:
@@ -118,6 +149,41 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
         click.echo(simulation_report(campaign.config, best, lab))
     else:
         click.echo(recipes_text(best, campaign.config, outcomes=True))
+
+
+def calendar_run(env: Env, campaign_name: str | None, seed: int, settings: Any, budget: int, weeks: float,
+                 early_stop: bool, curve_points: bool, calendar: Any) -> None:
+    """``doe run --simulate --calendar``: the campaign in simulated calendar time."""
+    from doe.calendar_run import run_calendar
+    from doe.domain.early_stop import EarlyStop
+    from doe.simulate import VirtualLab
+    from doe.simulate.calendar import CURVE_OUTCOME, CalendarLab, calendar_config
+
+    lab = VirtualLab(seed)
+    name = campaign_name or f"sim-calendar-{SIM_TEMPLATE}-seed{seed}"
+    campaign = _simulation_campaign(env, name, seed, calendar_config(lab.config, at=calendar.at), settings)
+    if CURVE_OUTCOME not in campaign.config.curve_outcomes:
+        raise DoeError(f"campaign {campaign.name!r} does not measure {CURVE_OUTCOME} over cycles; --calendar needs "
+                       "a campaign it created (pick another --campaign)")
+    result = run_calendar(campaign, CalendarLab(lab, calendar, curve_points=curve_points, seed=seed), budget,
+                          weeks=weeks, early_stop=EarlyStop() if early_stop else None)
+    click.echo(f"campaign {campaign.name!r}: {result.weeks:.1f} simulated weeks; {result.started} experiments "
+               f"started, {result.finished} finished at cycle {calendar.at}, {result.stopped} stopped early, "
+               f"{result.failed} failed; {result.rounds} batches; at most {result.max_channels_busy} of "
+               f"{calendar.channels} channels busy")
+    if result.best.empty:
+        click.echo("no experiment meets the constraints yet (a longer --weeks or larger --budget continues)")
+        return
+    over_time = result.best_over_time.copy()
+    value, sd = over_time.columns[2], over_time.columns[3]
+    over_time["week"] = over_time["week"].map(lambda w: f"{w:.1f}")
+    over_time[value] = [f"{v:.2f} +- {s:.2f}" if s > 0 else f"{v:.2f}" for v, s in zip(
+        over_time[value], over_time[sd], strict=True)]
+    click.echo("best recipe over time (measured at cycle 200, or predicted +- sd while cycling):")
+    click.echo(over_time.drop(columns=[sd]).to_string(index=False))
+    best = result.best.head(1)
+    click.echo(f"best recipe: {best[ID_COLUMN].iloc[0]}")
+    click.echo(simulation_report(campaign.config, best, lab))
 
 
 @contextmanager

@@ -1,0 +1,67 @@
+"""The early-stopping rule and the recommendation, on histories of a real campaign."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from doe import Campaign
+from doe.domain.early_stop import EarlyStop, cells_to_stop, recommended
+from doe.errors import DataError
+from doe.simulate.curves import retention_curve
+
+CONFIG = {
+    "name": "stops",
+    "parameters": [{"name": "loading_wt_pct", "type": "continuous", "bounds": [0.0, 2.0]}],
+    "objectives": [{"name": "retention_pct", "goal": "maximize", "unit": "%", "over": "cycle", "at": 200}],
+    "outcomes": [{"name": "ce_pct", "unit": "%"}],
+    "constraints": ["ce_pct >= 80"],
+    "seed": 3,
+}
+
+
+def _points(experiment_id: str, retention_at: float, n_cycles: int, seed: int) -> pd.DataFrame:
+    curve = retention_curve(retention_at, n_cycles, seed=seed)
+    return pd.DataFrame({"experiment_id": experiment_id, "cycle": curve["cycle"], "retention_pct": curve["retention_pct"]})
+
+
+@pytest.fixture
+def campaign(tmp_path: Path) -> Campaign:
+    c = Campaign.from_config(CONFIG, storage=f"sqlite:///{tmp_path / 'stops.sqlite3'}", actor="tester")
+    ids = [f"E{i}" for i in range(8)]
+    ce = [88.0] * 7 + [75.0]  # E7 misses the CE constraint
+    c.record(pd.DataFrame({"experiment_id": ids, "loading_wt_pct": np.linspace(0, 2, 8), "ce_pct": ce}))
+    for i in range(1, 5):  # finished curves; the best ends at 72 %
+        c.record(_points(f"E{i}", 60.0 + 3 * i, 200, i))
+    c.record(_points("E0", 50.0, 80, 10))   # clearly worse, 80 cycles in
+    c.record(_points("E5", 71.0, 80, 11))   # could still win
+    c.record(_points("E6", 45.0, 10, 12))   # worse but too few cycles
+    c.record(_points("E7", 78.0, 40, 13))   # good retention, but CE below the constraint
+    return c
+
+
+def test_stops_the_confidently_worse_and_the_infeasible(campaign: Campaign) -> None:
+    history = campaign.history()
+    assert cells_to_stop(history, campaign.config, EarlyStop()) == ["E0", "E7"]
+    assert cells_to_stop(history, campaign.config, EarlyStop(infeasible=False)) == ["E0"]
+    assert cells_to_stop(history, campaign.config, EarlyStop(min_cycles=100)) == ["E7"]  # E0 has 80 cycles
+
+
+def test_recommendation_uses_predictions_of_cycling_cells_with_enough_cycles(campaign: Campaign) -> None:
+    history = campaign.history()
+    assert recommended(history, campaign.config)["experiment_id"].tolist() == ["E4"]
+    campaign.record(_points("E5", 79.0, 120, 14).iloc[80:], correct=True)  # E5 now runs ahead of E4
+    history = campaign.history()
+    assert history.set_index("experiment_id").loc["E5", "retention_pct"] > 74
+    assert recommended(history, campaign.config)["experiment_id"].tolist() == ["E5"]
+    assert recommended(history, campaign.config, min_cycles=150)["experiment_id"].tolist() == ["E4"]
+
+
+def test_rule_is_checked() -> None:
+    with pytest.raises(DataError, match="level"):
+        EarlyStop(level=1.5)
+    with pytest.raises(DataError, match="min_cycles"):
+        EarlyStop(min_cycles=0)
