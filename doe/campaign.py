@@ -388,8 +388,8 @@ class Campaign:
 
     def accept(self, experiment_ids: Iterable[str] | None = None) -> list[str]:
         """Mark proposed experiments as running (all proposed ones when ids is None)."""
-        history = self.history()
         if experiment_ids is None:
+            history = self.history()  # only here: history() refits every curve prediction
             ids = history.loc[history["status"] == "proposed", ID_COLUMN].tolist()
         else:
             ids = [str(i) for i in experiment_ids]

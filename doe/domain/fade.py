@@ -73,8 +73,7 @@ class FadeLawPredictor:
             points: one row per measured point: ``experiment_id``, ``cycle`` (>= 1), ``value``
                 (several cells of one experiment: all their points count).
         """
-        groups = {str(k): (g["cycle"].to_numpy(dtype=float), g["value"].to_numpy(dtype=float))
-                  for k, g in points.sort_values("cycle").groupby("experiment_id", sort=False)}
+        groups = _curves(points)
         self.noise_sd_ = _noise_sd(groups.values())
         values = np.concatenate([v for _, v in groups.values()]) if groups else np.zeros(1)
         spread = float(np.ptp(values)) if len(values) > 1 else 1.0
@@ -147,32 +146,51 @@ def _noise_sd(curves: object) -> float:
 def _posterior(n: np.ndarray, y: np.ndarray, at: int, noise_sd: float, prior: _Prior,
                cycles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Mixture over ``B_GRID`` of the exact posteriors of ``(c, v, s)``: mean and sd of the
-    curve's value at ``cycles`` (default: ``[at]``), the mean of ``c`` and of ``b``."""
+    curve's value at ``cycles`` (default: ``[at]``), the mean of ``c`` and of ``b``.
+    Vectorised over the grid (one batched 3 x 3 solve per shape)."""
     q = np.array([float(at)]) if cycles is None else np.asarray(cycles, dtype=float)
     mu0 = np.array([prior.c[0], prior.v[0], prior.s[0]])
     prec0 = np.diag([1 / prior.c[1] ** 2, 1 / prior.v[1] ** 2, 1 / prior.s[1] ** 2])
     s2 = noise_sd**2
-    log_w, means, vars_, c_means = [], [], [], []
-    for b in B_GRID:
-        X = _design(n, at, b)
-        prec = prec0 + X.T @ X / s2
-        cov = np.linalg.inv(prec)
-        mu = cov @ (prec0 @ mu0 + X.T @ y / s2)
-        r = y - X @ mu0
-        # log marginal likelihood via the matrix determinant lemma (3 x 3, not n x n)
-        quad = r @ r / s2 - (X.T @ r / s2) @ cov @ (X.T @ r / s2)
-        logdet = len(y) * math.log(s2) + np.linalg.slogdet(prec)[1] - np.linalg.slogdet(prec0)[1]
-        log_w.append(-0.5 * (quad + logdet) - 0.5 * ((b - prior.b[0]) / prior.b[1]) ** 2)
-        Xq = _design(q, at, b)
-        means.append(Xq @ mu)
-        vars_.append(np.einsum("ij,jk,ik->i", Xq, cov, Xq))
-        c_means.append(mu[0])
-    w = np.exp(np.array(log_w) - max(log_w))
+    X = _design_grid(n, at)  # (grid, n, 3)
+    prec = prec0[None] + np.einsum("gni,gnj->gij", X, X) / s2
+    cov = np.linalg.inv(prec)
+    Xty = np.einsum("gni,n->gi", X, y) / s2
+    mu = np.einsum("gij,gj->gi", cov, (prec0 @ mu0)[None] + Xty)
+    r = y[None, :] - X @ mu0  # (grid, n)
+    Xtr = np.einsum("gni,gn->gi", X, r) / s2
+    # log marginal likelihood via the matrix determinant lemma (3 x 3, not n x n)
+    quad = np.einsum("gn,gn->g", r, r) / s2 - np.einsum("gi,gij,gj->g", Xtr, cov, Xtr)
+    logdet = len(y) * math.log(s2) + np.linalg.slogdet(prec)[1] - np.linalg.slogdet(prec0)[1]
+    log_w = -0.5 * (quad + logdet) - 0.5 * ((B_GRID - prior.b[0]) / prior.b[1]) ** 2
+    Xq = _design_grid(q, at)  # (grid, q, 3)
+    m = np.einsum("gqi,gi->gq", Xq, mu)
+    variances = np.einsum("gqi,gij,gqj->gq", Xq, cov, Xq)
+    w = np.exp(log_w - log_w.max())
     w /= w.sum()
-    m = np.array(means)  # (grid, q)
     mean = w @ m
-    var = w @ (np.array(vars_) + m**2) - mean**2
-    return mean, np.sqrt(np.maximum(var, 0.0)), float(w @ np.array(c_means)), float(w @ B_GRID)
+    var = w @ (variances + m**2) - mean**2
+    return mean, np.sqrt(np.maximum(var, 0.0)), float(w @ mu[:, 0]), float(w @ B_GRID)
+
+
+def _curves(points: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per experiment (in order of first appearance by cycle): its cycles and values, by cycle."""
+    cycle = points["cycle"].to_numpy(dtype=float)
+    by_cycle = np.argsort(cycle, kind="stable")
+    codes, names = pd.factorize(points["experiment_id"].astype(str).to_numpy()[by_cycle])
+    order = by_cycle[np.argsort(codes, kind="stable")]
+    value = points["value"].to_numpy(dtype=float)
+    bounds = np.cumsum(np.bincount(codes, minlength=len(names)))[:-1]
+    return {str(k): (n, y) for k, n, y in zip(names, np.split(cycle[order], bounds), np.split(value[order], bounds),
+                                             strict=True)}
+
+
+def _design_grid(n: np.ndarray, at: int) -> np.ndarray:
+    """:func:`_design` for every shape of ``B_GRID`` at once: ``(grid, len(n), 3)``."""
+    x = np.asarray(n, dtype=float) / at
+    g = x[None, :] ** B_GRID[:, None]
+    h = np.sqrt(x)[None, :]
+    return np.stack([1 - g, g, np.broadcast_to(h, g.shape) - g], axis=-1)
 
 
 def _design(n: np.ndarray, at: int, b: float) -> np.ndarray:
