@@ -153,10 +153,11 @@ def run_random(seed: int, weeks: float, settings: CalendarSettings) -> pd.DataFr
             continue
         measured.append(arrivals_table(arrivals))
         table = pd.concat(measured, ignore_index=True)
+        if "cycle" not in table or "first_cycle_ce_pct" not in table:  # only failures so far
+            continue
         per = table.groupby("experiment_id").agg({c: "max" for c in table.columns if c not in ("experiment_id",
                                                   "failure_reason", "cycle", "failed")})
-        at = table[table.get("cycle") == settings.at].set_index("experiment_id")[CURVE_OUTCOME] \
-            if "cycle" in table else pd.Series(dtype=float)
+        at = table[table["cycle"] == settings.at].set_index("experiment_id")[CURVE_OUTCOME]
         per[CURVE_OUTCOME] = at.reindex(per.index)
         ok = per[(per["first_cycle_ce_pct"] >= CE_THRESHOLD_PCT) & (per["coating_thickness_nm"] <= THICKNESS_LIMIT_NM)
                  & per[CURVE_OUTCOME].notna()]
