@@ -174,12 +174,15 @@ def calendar_run(env: Env, campaign_name: str | None, seed: int, settings: Any, 
     if result.best.empty:
         click.echo("no experiment meets the constraints yet (a longer --weeks or larger --budget continues)")
         return
-    over_time = result.best_over_time.copy()
+    over_time = result.best_over_time
+    changed = over_time[ID_COLUMN].ne(over_time[ID_COLUMN].shift())
+    changed.iloc[-1] = True  # and where it stands at the end
+    over_time = over_time[changed].copy()
     value, sd = over_time.columns[2], over_time.columns[3]
     over_time["week"] = over_time["week"].map(lambda w: f"{w:.1f}")
     over_time[value] = [f"{v:.2f} +- {s:.2f}" if s > 0 else f"{v:.2f}" for v, s in zip(
         over_time[value], over_time[sd], strict=True)]
-    click.echo("best recipe over time (measured at cycle 200, or predicted +- sd while cycling):")
+    click.echo("best recipe over time, when it changed (measured at cycle 200, or predicted +- sd while cycling):")
     click.echo(over_time.drop(columns=[sd]).to_string(index=False))
     best = result.best.head(1)
     click.echo(f"best recipe: {best[ID_COLUMN].iloc[0]}")
