@@ -82,8 +82,15 @@ def training_table(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFram
 
 
 def pending_recipes(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
-    """Recipes of the proposed and running experiments that have every parameter."""
-    pending = history[history["status"].isin(PENDING_STATUSES)][config.parameter_names]
+    """Recipes the acquisition treats as pending (their results still to come), among those
+    that have every parameter: the proposed and running experiments, and the completed ones
+    still waiting for an objective's value (first-cycle results recorded, the 200-cycle
+    retention not yet). The last are in the training table with what they have, and pending
+    for what they lack, so a batch does not spend runs next to them meanwhile."""
+    objectives = [o.name for o in config.objectives if o.name in history.columns]
+    waiting = history["status"].eq("completed")
+    waiting &= history[objectives].isna().any(axis=1) if objectives else False
+    pending = history[history["status"].isin(PENDING_STATUSES) | waiting][config.parameter_names]
     return pending[pending.notna().all(axis=1)].reset_index(drop=True)
 
 

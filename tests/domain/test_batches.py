@@ -49,6 +49,22 @@ def test_pending_recipes_and_carried_columns() -> None:
     assert carried_columns(sheet, config) == ("y_mean", "y_sd", "strategy", "batch_id", "y_n")
 
 
+def test_completed_experiments_waiting_for_an_objective_are_pending() -> None:
+    """First-cycle results in, the objective (e.g. 200-cycle retention) still to come: the
+    experiment trains the model with what it has and is pending for the acquisition; a missing
+    non-objective outcome or a failed run does not make it pending."""
+    config = _config()
+    history = pd.DataFrame({
+        "experiment_id": ["E1", "E2", "E3", "E4"],
+        "status": ["completed", "completed", "failed", "completed"],
+        "x_c": [1.0, 2.0, 3.0, 4.0],
+        "y": [np.nan, 5.0, np.nan, 6.0],
+        "z": [2.0, np.nan, np.nan, 1.0],
+    })
+    assert pending_recipes(history, config)["x_c"].tolist() == [1.0]
+    assert "E1" in training_table(history, config).index
+
+
 def test_batch_seeds_differ_by_batch_and_campaign_and_repeat() -> None:
     seeds = {batch_seed(s, b) for s in range(3) for b in range(1, 4)}
     assert len(seeds) == 9
