@@ -23,7 +23,9 @@ plus L-BFGS-B polish of the noise-free retention under both constraints, see
 :func:`attainable_max`). Censored seeds count as "> horizon" (and as horizon + 1 in the
 paired test). Engine: ``EngineSettings.fast()``; storage: an SQLite file per run.
 
-Run: ``python -m benchmarks.bench_calendar --seeds 20 --weeks 52``
+Run: ``python -m benchmarks.bench_calendar --seeds 20 --weeks 52`` (or split the seeds over
+processes: ``--seeds 10`` and ``--seeds 10 --first-seed 10``; each keeps its runs in
+``results/raw/calendar_<first seed>.csv``; ``--report-only`` writes the report from all of them).
 """
 
 from __future__ import annotations
@@ -38,7 +40,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import header, markdown_table, paired_text, progress_logger, single_thread
+from benchmarks.common import (
+    command_line,
+    header,
+    markdown_table,
+    paired_text,
+    progress_logger,
+    single_thread,
+)
 from doe.simulate import VirtualLab
 from doe.simulate.calendar import (
     CE_THRESHOLD_PCT,
@@ -182,6 +191,56 @@ def cell(values: list[float], horizon: float) -> str:
     return text + (f" ({censored} censored)" if censored else "")
 
 
+RAW_DIR = RESULT.parent / "raw"
+"""Per-run rows: ``calendar_<first seed>.csv`` per process, so processes can split the seeds."""
+NAMES = {"a": "a: doe, waits for cycle 200", "b": "b: doe, early prediction + early stop", "c": "c: random"}
+
+
+def report(raw: pd.DataFrame, weeks: float, upload_days: float, settings: CalendarSettings, study: float,
+           best_value: float, best_recipe: pd.DataFrame, command: str, runtime_s: float | None) -> str:
+    """The markdown report of the per-run rows ``raw`` (seed, arm, beat, near, final, counts)."""
+    arms = [a for a in "abc" if a in set(raw["arm"])]
+    wide = {k: raw.pivot(index="seed", columns="arm", values=k) for k in ("beat", "near")}
+    seeds = sorted(wide["beat"].dropna().index)  # seeds with every arm run
+    capped = {k: v.loc[seeds].clip(upper=weeks + 1) for k, v in wide.items()}
+    rows = []
+    for a in arms:
+        runs = raw[(raw["arm"] == a) & raw["seed"].isin(seeds)]
+        rows.append([NAMES[a], cell(list(wide["beat"].loc[seeds, a]), weeks),
+                     cell(list(wide["near"].loc[seeds, a]), weeks), f"{runs['final'].median():.2f}",
+                     f"{runs['started'].mean():.0f} / {runs['finished'].mean():.0f} / {runs['stopped'].mean():.0f}",
+                     paired_text(capped["beat"], a, "a") if "a" in arms else "-",
+                     paired_text(capped["near"], a, "a") if "a" in arms else "-"])
+    load = os.getloadavg()
+    text = header("Weeks, not experiments: calendar-time campaigns on the virtual lab", command=command,
+                  runtime_s=runtime_s)
+    text += (
+        f"\nLoad average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 shared cores). "
+        f"{len(seeds)} seeds with every arm run ({', '.join(map(str, seeds))}), horizon "
+        f"{weeks:g} weeks, curve points uploaded every {upload_days:g} days in arm b.\n\n"
+        f"Calendar: {settings.channels} channels, furnace runs of {settings.synthesis_days:g} days with up to "
+        f"{settings.batch_size} recipes, first-cycle results {settings.first_results_days:g} days after a batch "
+        f"starts, a cycle every {settings.cycle_hours:g} h (cycle {settings.at} at "
+        f"{settings.days_to_at() / 7:.1f} weeks). Objective: 200-cycle retention, constraints CE >= "
+        f"{CE_THRESHOLD_PCT:g} % and thickness <= {THICKNESS_LIMIT_NM:g} nm. Study recipe true retention "
+        f"{study:.2f} %; attainable maximum under the constraints {best_value:.2f} % (200,000 random recipes + "
+        f"L-BFGS-B polish from the 10 best feasible), so the second mark is {best_value - 1:.2f} %.\n\n"
+        "Weeks until the recommended recipe's true 200-cycle retention beats the study / is within 1 point of "
+        "the maximum (median over seeds; censored seeds did not get there within the horizon). Paired columns: "
+        "arm minus arm a in weeks (censored = horizon + 1), seeds where the arm took longer / shorter, two-sided "
+        "Wilcoxon p (negative = faster than a).\n\n")
+    text += markdown_table(["arm", "weeks to beat study", "weeks to within 1 point", "final true retention (median)",
+                            "started / finished / stopped (mean)", "beat: vs a", "within 1: vs a"], rows)
+    text += "\nPer seed (weeks to beat study, weeks to within 1 point; inf = not within the horizon):\n\n"
+    text += markdown_table(["seed", *[f"{a} beat" for a in arms], *[f"{a} near" for a in arms]],
+                           [[s, *[f"{wide['beat'].loc[s, a]:.1f}" for a in arms],
+                             *[f"{wide['near'].loc[s, a]:.1f}" for a in arms]] for s in seeds])
+    text += "\nBest attainable recipe (noise-free):\n\n" + markdown_table(
+        list(best_recipe.columns), best_recipe.round(3).to_numpy().tolist())
+    text += "\nPer-run rows: `benchmarks/results/raw/calendar_*.csv`.\n"
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
@@ -189,6 +248,7 @@ def main() -> None:
     parser.add_argument("--weeks", type=float, default=52.0)
     parser.add_argument("--upload-days", type=float, default=7.0)
     parser.add_argument("--arms", default="a,b,c")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from the per-run rows")
     args = parser.parse_args()
     single_thread()
     log = progress_logger("calendar", None)
@@ -198,67 +258,40 @@ def main() -> None:
     study = float(lab.truth(VirtualLab.study_recipe())[CURVE_OUTCOME].iloc[0])
     best_value, best_recipe = attainable_max(lab)
     log.info("study %.2f, attainable max %.2f", study, best_value)
-    arms = args.arms.split(",")
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    beat: dict[str, list[float]] = {a: [] for a in arms}
-    near: dict[str, list[float]] = {a: [] for a in arms}
-    counts: dict[str, list[tuple[int, int, int]]] = {a: [] for a in arms}
-    final: dict[str, list[float]] = {a: [] for a in arms}
+    RAW_DIR.mkdir(parents=True, exist_ok=True)
+    raw_path = RAW_DIR / f"calendar_{args.first_seed}.csv"
 
-    def write(done: list[int]) -> str:
-        names = {"a": "a: doe, waits for cycle 200", "b": "b: doe, early prediction + early stop", "c": "c: random"}
-        capped = {a: pd.Series([min(v, args.weeks + 1) for v in beat[a]]) for a in arms}
-        capped_near = {a: pd.Series([min(v, args.weeks + 1) for v in near[a]]) for a in arms}
-        rows = []
-        for a in arms:
-            started, finished, stopped = (np.mean([c[i] for c in counts[a]]) for i in range(3))
-            rows.append([names[a], cell(beat[a], args.weeks), cell(near[a], args.weeks),
-                         f"{np.nanmedian(final[a]):.2f}", f"{started:.0f} / {finished:.0f} / {stopped:.0f}",
-                         paired_text(pd.DataFrame(capped), a, "a") if "a" in arms else "-",
-                         paired_text(pd.DataFrame(capped_near), a, "a") if "a" in arms else "-"])
-        runtime = time.perf_counter() - start
-        load = os.getloadavg()
-        text = header("Weeks, not experiments: calendar-time campaigns on the virtual lab", runtime_s=runtime)
-        text += (
-            f"\nLoad average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 shared cores). "
-            f"{len(done)} seeds (lab seeds {done[0]}..{done[-1]}; asked for {args.seeds}), horizon "
-            f"{args.weeks:g} weeks, curve points uploaded every {args.upload_days:g} days in arm b.\n\n"
-            f"Calendar: {settings.channels} channels, furnace runs of {settings.synthesis_days:g} days with up to "
-            f"{settings.batch_size} recipes, first-cycle results {settings.first_results_days:g} days after a batch "
-            f"starts, a cycle every {settings.cycle_hours:g} h (cycle {settings.at} at "
-            f"{settings.days_to_at() / 7:.1f} weeks). Objective: 200-cycle retention, constraints CE >= "
-            f"{CE_THRESHOLD_PCT:g} % and thickness <= {THICKNESS_LIMIT_NM:g} nm. Study recipe true retention "
-            f"{study:.2f} %; attainable maximum under the constraints {best_value:.2f} % (200,000 random recipes + "
-            f"L-BFGS-B polish from the 10 best feasible), so the second mark is {best_value - 1:.2f} %.\n\n"
-            "Weeks until the recommended recipe's true 200-cycle retention beats the study / is within 1 point of "
-            "the maximum (median over seeds; censored seeds did not get there within the horizon). Paired columns: "
-            "arm minus arm a in weeks (censored = horizon + 1), seeds where the arm took longer / shorter, two-sided "
-            "Wilcoxon p (negative = faster than a).\n\n")
-        text += markdown_table(["arm", "weeks to beat study", "weeks to within 1 point", "final true retention (median)",
-                                "started / finished / stopped (mean)", "beat: vs a", "within 1: vs a"], rows)
-        text += "\nPer seed (weeks to beat study, weeks to within 1 point):\n\n"
-        text += markdown_table(["seed", *[f"{a} beat" for a in arms], *[f"{a} near" for a in arms]],
-                               [[s, *[f"{beat[a][i]:.1f}" for a in arms], *[f"{near[a][i]:.1f}" for a in arms]]
-                                for i, s in enumerate(done)])
-        text += "\nBest attainable recipe (noise-free):\n\n" + markdown_table(list(best_recipe.columns), best_recipe.round(3).to_numpy().tolist())
+    def all_rows() -> pd.DataFrame:
+        files = sorted(RAW_DIR.glob("calendar_*.csv"))
+        return pd.concat([pd.read_csv(f) for f in files], ignore_index=True) if files else pd.DataFrame()
+
+    def write() -> str:
+        text = report(all_rows(), args.weeks, args.upload_days, settings, study, best_value, best_recipe,
+                      command_line(), None if args.report_only else time.perf_counter() - start)
         RESULT.write_text(text, encoding="utf-8")
         return text
 
-    with tempfile.TemporaryDirectory() as tmp:
-        for seed in seeds:
-            for arm in arms:
-                t0 = time.perf_counter()
-                marks = run_random(seed, args.weeks, settings) if arm == "c" else run_doe(
-                    seed, arm, args.weeks, settings, Path(tmp))
-                beat[arm].append(weeks_to(marks, study + 1e-9))
-                near[arm].append(weeks_to(marks, best_value - 1.0))
-                final[arm].append(float(marks["true"].iloc[-1]) if len(marks) else math.nan)
-                counts[arm].append((marks.attrs["started"], marks.attrs["finished"], marks.attrs["stopped"]))
-                log.info("seed %d arm %s: beat %.1f, near %.1f weeks, final true %.2f (%.0f s)", seed, arm,
-                         beat[arm][-1], near[arm][-1], final[arm][-1], time.perf_counter() - t0)
-            done = list(seeds)[: len(beat[arms[0]])]
-            text = write(done)
-    print(text)
+    if not args.report_only:
+        mine = pd.read_csv(raw_path).to_dict("records") if raw_path.exists() else []
+        done = {(r["seed"], r["arm"]) for r in mine}
+        with tempfile.TemporaryDirectory() as tmp:
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                for arm in args.arms.split(","):
+                    if (seed, arm) in done:
+                        continue
+                    t0 = time.perf_counter()
+                    marks = run_random(seed, args.weeks, settings) if arm == "c" else run_doe(
+                        seed, arm, args.weeks, settings, Path(tmp))
+                    mine.append({"seed": seed, "arm": arm, "beat": weeks_to(marks, study + 1e-9),
+                                 "near": weeks_to(marks, best_value - 1.0),
+                                 "final": float(marks["true"].iloc[-1]) if len(marks) else math.nan,
+                                 "started": marks.attrs["started"], "finished": marks.attrs["finished"],
+                                 "stopped": marks.attrs["stopped"], "seconds": time.perf_counter() - t0})
+                    pd.DataFrame(mine).to_csv(raw_path, index=False)  # after every run: a cut-off run keeps it
+                    log.info("seed %d arm %s: beat %.1f, near %.1f weeks, final true %.2f (%.0f s)", seed, arm,
+                             mine[-1]["beat"], mine[-1]["near"], mine[-1]["final"], mine[-1]["seconds"])
+                write()
+    print(write())
 
 
 if __name__ == "__main__":
