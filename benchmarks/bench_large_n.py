@@ -49,6 +49,18 @@ def history_table(n: int, seed: int) -> Any:
     return table
 
 
+def timed_suggest(campaign: Any, device: str) -> tuple[Any, float, float]:
+    """``campaign.suggest(3)`` and its wall and CPU seconds (CUDA work finished before the clocks stop)."""
+    import torch
+
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    sync()
+    t0, c0 = time.perf_counter(), time.process_time()
+    batch = campaign.suggest(3)
+    sync()
+    return batch, time.perf_counter() - t0, time.process_time() - c0
+
+
 def worker(n: int, device: str, dtype: str, accuracy: bool, max_exact: int | None) -> dict[str, Any]:
     import numpy as np
     import torch
@@ -63,12 +75,7 @@ def worker(n: int, device: str, dtype: str, accuracy: bool, max_exact: int | Non
     warm.suggest(1)
     campaign = Campaign.from_config("hfo2-ncm85", storage=":memory:", actor="bench", settings=settings)
     campaign.record(history_table(n, n))
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    sync()
-    t0, c0 = time.perf_counter(), time.process_time()
-    batch = campaign.suggest(3)
-    sync()
-    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+    batch, seconds, cpu_seconds = timed_suggest(campaign, device)
     out: dict[str, Any] = {"n": n, "device": device, "dtype": dtype, "seconds": seconds, "cpu_seconds": cpu_seconds,
                            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
                            "strategy": str(batch["strategy"].iloc[0]),
@@ -119,7 +126,6 @@ def stored_worker(n: int, device: str, dtype: str, max_exact: int | None, path: 
     import shutil
 
     import sqlalchemy as sa
-    import torch
 
     from doe import Campaign
     from doe.engine import EngineSettings
@@ -140,12 +146,7 @@ def stored_worker(n: int, device: str, dtype: str, max_exact: int | None, path: 
     warm.record(history_table(20, 1))
     warm.suggest(1)
     campaign = Campaign.load("hfo2-ncm85", storage=f"sqlite:///{copy}", actor="bench", settings=settings)
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    sync()
-    t0, c0 = time.perf_counter(), time.process_time()
-    batch = campaign.suggest(3)
-    sync()
-    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+    batch, seconds, cpu_seconds = timed_suggest(campaign, device)
     model_settings = campaign.proposals()["model_settings"].iloc[-1]
     return {"n": n + 3, "device": device, "dtype": dtype, "seconds": seconds, "cpu_seconds": cpu_seconds,
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,

@@ -272,21 +272,16 @@ def render() -> None:
     offered = sections(config)
     chosen = st.segmented_control("Show", offered, default=offered[0], required=True, format_func=SECTIONS.__getitem__,
                                   key=state.INSIGHTS_SECTION, bind="query-params")
-    if chosen == "best":
-        _best(views, config, history)
-    elif chosen == "pareto":
-        _pareto(views, config, history)
-    elif chosen == "importance":
-        _importance(views, config, history)
-    elif chosen == "surface":
-        _surface(views, config, history)
-    elif chosen == "profiler":
-        _profiler(views, config, history)
-    elif chosen == "check":
-        _check(views, config, cv)
-    elif chosen == "curves":
-        _curves(views, config, history)
-
+    show: dict[str, Callable[[], None]] = {
+        "best": lambda: _best(views, config, history),
+        "pareto": lambda: _pareto(views, config, history),
+        "importance": lambda: _importance(views, config, history),
+        "surface": lambda: _surface(views, config, history),
+        "profiler": lambda: _profiler(views, config, history),
+        "check": lambda: _check(views, config, cv),
+        "curves": lambda: _curves(views, config, history),
+    }
+    show[chosen]()
 
 if __name__ == "__main__":
     render()
