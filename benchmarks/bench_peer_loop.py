@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.bench_sample_efficiency import config_part_a
-from benchmarks.bench_search_v2 import BATCH, CE, NOT_REACHED, ROUNDS
+from benchmarks.bench_search_v2 import BATCH, CE, NOT_REACHED, ROUNDS, BestTracker
 from benchmarks.bench_suggest_speed import space_json
 from benchmarks.common import RESULTS, command_line, header, markdown_table, paired_text
 
@@ -51,7 +51,7 @@ def run_seed(seed: int, work: Path) -> dict[str, Any]:
     space = work / "space.json"
     space.write_text(json.dumps(space_json(config)))
     history = pd.DataFrame(columns=[*names, CE, "failed"])
-    measured_best, true_of_best, to_beat, experiments = -np.inf, np.nan, NOT_REACHED, 0
+    best = BestTracker(study_ce)
     cpu = 0.0
     for r in range(ROUNDS):
         path = work / "history.csv"
@@ -65,17 +65,12 @@ def run_seed(seed: int, work: Path) -> dict[str, Any]:
         measured = lab.run(recipes)
         truth = lab.truth(recipes)
         for i in range(len(recipes)):
-            m = measured[CE].iloc[i]
-            if np.isfinite(m) and m > measured_best:
-                measured_best, true_of_best = float(m), float(truth[CE].iloc[i])
-            experiments += 1
-            if to_beat == NOT_REACHED and true_of_best > study_ce:
-                to_beat = experiments
+            best.add(measured[CE].iloc[i], truth[CE].iloc[i])
         rows = recipes.copy()
         rows[CE] = measured[CE].to_numpy()
         rows["failed"] = measured["failed"].to_numpy()
         history = pd.concat([history, rows], ignore_index=True)
-    return {"variant": "ax", "seed": seed, "best_true_ce": true_of_best, "experiments_to_beat_study": to_beat,
+    return {"variant": "ax", "seed": seed, "best_true_ce": best.true_of_best, "experiments_to_beat_study": best.to_beat,
             "study_ce": study_ce, "wall_s_per_round": cpu / ROUNDS}
 
 

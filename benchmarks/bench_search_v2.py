@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,26 @@ NOT_REACHED = ROUNDS * BATCH + 1
 """Experiments-to-beat value of a run that never beat the study recipe (censored at 31)."""
 
 
+@dataclass
+class BestTracker:
+    """The true CE of the best-MEASURED recipe as experiments come in, and the experiment
+    (1-based) at which it first beats ``study_ce`` (:data:`NOT_REACHED` until then)."""
+
+    study_ce: float
+    measured_best: float = -np.inf
+    true_of_best: float = np.nan
+    experiments: int = 0
+    to_beat: int = NOT_REACHED
+
+    def add(self, measured: float, true: float) -> None:
+        """One experiment's measured CE (NaN when it failed) and its true CE."""
+        if np.isfinite(measured) and measured > self.measured_best:
+            self.measured_best, self.true_of_best = float(measured), float(true)
+        self.experiments += 1
+        if self.to_beat == NOT_REACHED and self.true_of_best > self.study_ce:
+            self.to_beat = self.experiments
+
+
 def _lab(lab: str, seed: int) -> Any:
     if lab == "virtual":
         from doe.simulate import VirtualLab
@@ -96,9 +116,8 @@ def run_seed(lab_name: str, variant: str, seed: int) -> dict[str, Any]:
     from doe.simulate import VirtualLab
 
     study_ce = float(lab.truth(VirtualLab.study_recipe()[config.parameter_names])[CE].iloc[0])
-    to_beat, experiments = NOT_REACHED, 0
+    best = BestTracker(study_ce)
     start = time.process_time()
-    measured_best, true_of_best = -np.inf, np.nan
     kept, model_based, solvents = 0, 0, set()
     for _ in range(ROUNDS):
         recipes = campaign.suggest(BATCH)
@@ -116,18 +135,13 @@ def run_seed(lab_name: str, variant: str, seed: int) -> dict[str, Any]:
                 model_based += 1
                 kept += int(row["dispersion_solvent"] == incumbent["dispersion_solvent"]
                             and row["anneal_atmosphere"] == incumbent["anneal_atmosphere"])
-            m = measured[CE].iloc[i]
-            if np.isfinite(m) and m > measured_best:
-                measured_best, true_of_best = float(m), float(truth[CE].iloc[i])
-            experiments += 1
-            if to_beat == NOT_REACHED and true_of_best > study_ce:
-                to_beat = experiments
+            best.add(measured[CE].iloc[i], truth[CE].iloc[i])
         table = measured[[CE, "failed", "failure_reason"]].copy()
         table.insert(0, "experiment_id", recipes["experiment_id"].to_numpy())
         campaign.record(table)
-    return {"lab": lab_name, "variant": variant, "seed": seed, "best_true_ce": true_of_best,
+    return {"lab": lab_name, "variant": variant, "seed": seed, "best_true_ce": best.true_of_best,
             "kept_incumbent_labels": kept / model_based if model_based else np.nan,
-            "solvents_tried": len(solvents), "experiments_to_beat_study": to_beat, "study_ce": study_ce,
+            "solvents_tried": len(solvents), "experiments_to_beat_study": best.to_beat, "study_ce": study_ce,
             "cpu_s_per_round": (time.process_time() - start) / ROUNDS}
 
 
