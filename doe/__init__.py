@@ -16,6 +16,7 @@ from doe.version import __version__
 load_config = resolve_config
 
 if TYPE_CHECKING:
+    from doe.calendar_run import run_calendar
     from doe.campaign import Campaign, list_campaigns
     from doe.runner import Stop, run
     from doe.simulate import VirtualLab
@@ -25,6 +26,7 @@ _LAZY = {
     "list_campaigns": ("doe.campaign", "list_campaigns"),
     "VirtualLab": ("doe.simulate", "VirtualLab"),
     "run": ("doe.runner", "run"),
+    "run_calendar": ("doe.calendar_run", "run_calendar"),
     "Stop": ("doe.runner", "Stop"),
 }
 
@@ -53,4 +55,5 @@ __all__ = [
     "load_config",
     "resolve_config",
     "run",
+    "run_calendar",
 ]

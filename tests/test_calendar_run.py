@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from doe import Campaign
-from doe.calendar_run import run_calendar
+from doe import Campaign, run_calendar
 from doe.cli import cli
 from doe.domain.early_stop import EarlyStop
 from doe.engine import EngineSettings
