@@ -49,6 +49,16 @@ def history_table(n: int, seed: int) -> Any:
     return table
 
 
+def run_worker(cmd: list[str], timeout: float) -> dict[str, Any]:
+    """Run one worker subprocess; its last JSON line, or ``{"error": ...}`` when it failed or timed out."""
+    try:
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    return json.loads(lines[-1]) if done.returncode == 0 and lines else {"error": done.stderr[-300:]}
+
+
 def timed_suggest(campaign: Any, device: str) -> tuple[Any, float, float]:
     """``campaign.suggest(3)`` and its wall and CPU seconds (CUDA work finished before the clocks stop)."""
     import torch
@@ -169,12 +179,7 @@ def run_stored(args: argparse.Namespace, devices: list[str], load: str, start_ti
                 for start in ["prepare", *starts]:
                     cmd = [sys.executable, "-m", "benchmarks.bench_large_n", "--dtype", args.dtype, "--exact-max",
                            args.exact_max, "--stored-worker", str(n), device, path, start]
-                    try:
-                        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=args.timeout)
-                        lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
-                        res = json.loads(lines[-1]) if done.returncode == 0 and lines else {"error": done.stderr[-300:]}
-                    except subprocess.TimeoutExpired:
-                        res = {"error": f"timed out after {args.timeout:.0f} s"}
+                    res = run_worker(cmd, args.timeout)
                     print(device, n, start, {k: v for k, v in res.items() if k != "batch"}, flush=True)
                     results[start] = res
                 for start in starts:
@@ -246,12 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         for n in [int(s) for s in args.sizes.split(",")]:
             cmd = [sys.executable, "-m", "benchmarks.bench_large_n", "--dtype", args.dtype, "--exact-max", args.exact_max,
                    "--worker", str(n), device, "0" if args.no_accuracy else "1"]
-            try:
-                done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=args.timeout)
-                lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
-                res = json.loads(lines[-1]) if done.returncode == 0 and lines else {"error": done.stderr[-300:]}
-            except subprocess.TimeoutExpired:
-                res = {"error": f"timed out after {args.timeout:.0f} s"}
+            res = run_worker(cmd, args.timeout)
             print(device, n, res, flush=True)
             if "error" in res:
                 rows.append([device, n, args.dtype, args.exact_max, "-", "-", "-", "-", res["error"].replace("\n", " ")[-120:], "-"])
