@@ -18,17 +18,18 @@ virtual lab (random recipes, noisy results, a few failed runs) in an SQLite file
 Usage: ``.venv/bin/python -m benchmarks.bench_app [--repeats 5] [--suggest-repeats 3] [--out FILE]``
 
 ``--browser`` (issue 17 targets: every page's first paint within 2 s, Insights complete within
-3 s, a model-based batch of 4 shown within 3 s of the click): the app served by ``streamlit run
-app.py`` (as ``doe app`` serves it) on the same 50-experiment campaign, driven by Debian's
+3 s, a model-based batch of 4 shown within 3 s of the click): the app served as ``doe app`` serves
+it (``python -m doe.ui.server run app.py``: libraries imported and recent models fitted before the
+server answers; plain ``streamlit run`` for a checkout without it) on the same 50-experiment campaign, driven by Debian's
 Chromium through Playwright; each visit is a new tab (a new app session) in one browser whose
 cache is kept (an engineer's daily use; the first visit also loads the app's scripts). Per page: first paint (the
 page's title drawn) and complete (no script run in flight; Insights: every plot drawn), the
 first visit after the server started (cold: models fitted) and the median of the later
 visits. Then on the Plan page: batch size 4, "Suggest experiments" clicked, until "Proposed 4"
-shows. ``--before-root DIR`` runs the same on another checkout (e.g. ``/work/main``) first
-and writes both into one table.
+shows. ``--before-root DIR`` (repeatable) runs the same on another checkout first, its campaign
+built by that checkout's code, and writes all into one table.
 
-Usage: ``.venv/bin/python -m benchmarks.bench_app --browser [--repeats 3] [--before-root DIR] [--out FILE]``
+Usage: ``.venv/bin/python -m benchmarks.bench_app --browser [--repeats 3] [--before-root DIR ...] [--out FILE]``
 """
 
 from __future__ import annotations
@@ -175,7 +176,9 @@ def _serve(root: Path, folder: Path, url: str) -> tuple[subprocess.Popen[bytes],
            "PYTHONPATH": str(root)}
     env.pop("DOE_ENGINE_SETTINGS", None)
     log = (Path(folder) / f"server-{port}.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(root / "app.py"), *SERVER_OPTIONS,
+    # as `doe app` starts it; a checkout from before doe.ui.server existed: plain `streamlit run`
+    launcher = "doe.ui.server" if (root / "doe" / "ui" / "server.py").is_file() else "streamlit"
+    process = subprocess.Popen([sys.executable, "-m", launcher, "run", str(root / "app.py"), *SERVER_OPTIONS,
                                 "--server.port", str(port), "--server.address", "127.0.0.1"],
                                cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -247,7 +250,10 @@ def bench_browser(root: Path, repeats: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="doe-bench-browser-") as folder:
         url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        build_campaign(url)
+        # built by the checkout's own code, so that its schema is the one that checkout expects
+        subprocess.run([sys.executable, "-c", "import sys; from benchmarks.bench_app import build_campaign; "
+                        "build_campaign(sys.argv[1])", url], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                       check=True, capture_output=True)
         process, base = _serve(root, Path(folder), url)
         try:
             with sync_playwright() as p:
@@ -283,8 +289,8 @@ def _cell(values: list[float] | None) -> str:
 def browser_main(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     runs = {}
-    if args.before_root is not None:
-        runs["before"] = bench_browser(args.before_root.resolve(), args.repeats)
+    for root in args.before_root:
+        runs[f"before ({_revision(root)})"] = bench_browser(root.resolve(), args.repeats)
     runs["after"] = bench_browser(ROOT, args.repeats)
     total = time.perf_counter() - started
     load = os.getloadavg()
@@ -303,17 +309,18 @@ def browser_main(args: argparse.Namespace) -> None:
         f"- Machine: {machine()}; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
         "(other engineers' jobs share the 2 cores)",
         f"- Code: after = git {git_revision()}"
-        + (f"; before = `{args.before_root}` (git {_revision(args.before_root)})" if args.before_root else "")
+        + "".join(f"; before = `{root}` (git {_revision(root)})" for root in args.before_root)
         + f"; Python {platform.python_version()}; "
         + ", ".join(f"{k} {v}" for k, v in package_versions(("torch", "botorch", "streamlit")).items() if k != "python"),
         f"- Data: campaign from the hfo2-ncm85 template, {N_FINISHED} finished virtual-lab experiments, SQLite "
-        f"file; default engine settings; `streamlit run app.py` in Debian's Chromium (Playwright); each visit a "
+        f"file; default engine settings; the app started as `doe app` starts it (`python -m doe.ui.server run app.py`; plain `streamlit run app.py` for a checkout without it) in Debian's Chromium (Playwright); each visit a "
         f"new tab and app session in one browser (its cache kept: the first visit loads the app's scripts, as on an engineer's first day); {args.repeats} visits per page, then {args.repeats} batches of 4 (abandoned between).",
         "- paint: navigation until the page title is drawn; complete: until no script run is in flight (Insights: "
         f"every plot drawn, the time of the last drawing once none was drawn again for {QUIET_MS} ms; 'last plot "
         "drawn (browser clock)': the same moment by the browser's own clock from the navigation, "
         "`performance.now()` at the last `plotly_afterplot`); batch of 4: click on 'Suggest experiments' until 'Proposed 4 experiment(s)' shows. "
-        "The first visit after the server started is cold (the models are fitted then).",
+        "The first visit after the server started: without `doe.ui.server` (the before columns) it waited for the "
+        "app's libraries to import and the models to fit; with it, both are done before the server answers.",
         "",
         markdown_table(columns, rows),
     ])
@@ -344,8 +351,8 @@ def main() -> None:
     parser.add_argument("--suggest-repeats", type=int, default=3, help="fresh Campaigns timed for suggest(4)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--browser", action="store_true", help="time the pages in a real browser (issue 17)")
-    parser.add_argument("--before-root", type=Path, default=None,
-                        help="with --browser: another checkout to time first (the 'before' column)")
+    parser.add_argument("--before-root", type=Path, action="append", default=[],
+                        help="with --browser: another checkout to time first (a 'before' column; repeatable)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.browser:

@@ -66,7 +66,8 @@ def app(host: str, port: int, allow_open_server: bool, engine_overrides: tuple[s
     prepare_job_queue(env.db)
     if env.actor:
         os.environ["DOE_ACTOR"] = env.actor
-    args = [sys.executable, "-m", "streamlit", "run", str(entry), *STREAMLIT_OPTIONS,
+    # Streamlit's command line, once the app's libraries are imported and recent models fitted
+    args = [sys.executable, "-m", "doe.ui.server", "run", str(entry), *STREAMLIT_OPTIONS,
             "--server.address", host, "--server.port", str(port)]
     if oidc is not None:
         secrets_path = serving.write_secrets(oidc, data_home() / "run" / f"secrets-{port}.toml")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ class CampaignHandle:
     campaign: Campaign
     lock: threading.RLock = field(default_factory=threading.RLock)
     results: dict[tuple[str, int], Any] = field(default_factory=dict)
+    warming: threading.Thread | None = None
+    """The latest background :meth:`warm` (None before the first)."""
 
     @contextmanager
     def acting(self, actor: str) -> Iterator[Campaign]:
@@ -122,6 +125,7 @@ class CampaignHandle:
         # not a daemon: the interpreter waits for a fit to end rather than abort inside torch at exit
         thread = threading.Thread(target=self.warm, name=f"doe-warm-{self.campaign.name}", daemon=False)
         thread.start()
+        self.warming = thread
         return thread
 
 
@@ -147,6 +151,20 @@ def warm_up(url: str) -> list[str]:
     for name in names:
         campaign_handle(url, name)
     return names
+
+
+def warm_up_and_wait(url: str, timeout_s: float) -> list[str]:
+    """:func:`warm_up`, then wait up to ``timeout_s`` in all for those campaigns' models (the rest
+    goes on in the background); the names of the campaigns that are ready."""
+    deadline = time.monotonic() + timeout_s
+    ready = []
+    for name in warm_up(url):
+        thread = campaign_handle(url, name).warming
+        if thread is not None:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if thread is None or not thread.is_alive():
+            ready.append(name)
+    return ready
 
 
 @st.cache_resource(show_spinner="Preparing the demo campaign ...")

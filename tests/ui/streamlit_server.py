@@ -37,7 +37,7 @@ def streamlit_app(folder: Path, env: Mapping[str, str], *, port: int | None = No
     log_path = folder / "streamlit.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), *STREAMLIT_OPTIONS,  # as `doe app` serves it
+            [sys.executable, "-m", "doe.ui.server", "run", str(APP), *STREAMLIT_OPTIONS,  # as `doe app` serves it
              "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
              *extra_args],
             cwd=folder, env=dict(env), stdout=log, stderr=subprocess.STDOUT)

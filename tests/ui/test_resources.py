@@ -37,3 +37,22 @@ def test_results_are_computed_once_per_revision_and_warmed_in_the_background(tmp
     assert handle.derived("count", lambda c: calls.append(c.revision()) or len(calls)) == 2
     assert all(key[1] == handle.campaign.revision() for key in handle.results)
     assert handle.campaign.revision() != revision
+
+
+def test_the_server_start_fits_the_recent_campaigns_before_the_first_visit(tmp_path: Path, monkeypatch) -> None:
+    """``python -m doe.ui.server`` prepares the app before Streamlit answers: the most recently
+    changed campaign's leave-one-out check is already there for the first page that asks."""
+    from doe.ui import resources, server
+
+    url = f"sqlite:///{tmp_path / 'start.sqlite3'}"
+    Campaign.from_config("hfo2-ncm85", storage=url, name="older", actor="fixture").record(_recorded(url, 6, 3))
+    Campaign.from_config("hfo2-ncm85", storage=url, name="recent", actor="fixture").record(_recorded(url, 8, 4))
+    monkeypatch.setenv("DOE_DATABASE_URL", url)
+    monkeypatch.setenv("DOE_ENGINE_SETTINGS", "fast")
+
+    server.prepare()
+
+    for name in ("recent", "older"):
+        handle = resources.campaign_handle(url, name)
+        assert handle.warming is not None and not handle.warming.is_alive()
+        assert ("cross-validation", handle.campaign.revision()) in handle.results
