@@ -41,12 +41,14 @@ def test_suggest_record_best_loop_persists_across_processes_of_the_same_file(cam
     assert set(history["status"]) <= {"completed", "failed"}
     reopened = Campaign.load("hfo2-ncm85", storage=db)
     pd.testing.assert_frame_equal(reopened.history(), history)
-    # seeds fixed: E0001 is too thick (> 15 nm), E0003 failed, E0002 meets every constraint
+    # seeds fixed: E0001 is the template's reference recipe (the study's) and meets every
+    # constraint, E0002 is too thick (> 15 nm), E0003 failed
+    assert list(batch["strategy"]) == ["reference", "initial_design", "initial_design"]
     completed = history.set_index("experiment_id")
-    assert completed.loc["E0001", "coating_thickness_nm"] > 15 and completed.loc["E0003", "status"] == "failed"
+    assert completed.loc["E0002", "coating_thickness_nm"] > 15 and completed.loc["E0003", "status"] == "failed"
     best = reopened.best()
-    assert list(best["experiment_id"]) == ["E0002"]
-    pd.testing.assert_frame_equal(best, history[history["experiment_id"] == "E0002"].reset_index(drop=True))
+    assert list(best["experiment_id"]) == ["E0001"]
+    pd.testing.assert_frame_equal(best, history[history["experiment_id"] == "E0001"].reset_index(drop=True))
 
 
 def test_same_seed_same_history_gives_the_same_suggestions(tmp_path) -> None:

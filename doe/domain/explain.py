@@ -28,6 +28,7 @@ said to be unsure there."""
 
 DESIGN_PURPOSES = {
     "control": "the control recipe, repeated in every batch to catch drift",
+    "reference": "the reference recipe (each parameter's reference value), run first so that the search starts from it",
     "latin_hypercube": "part of a Latin hypercube design (spread evenly over every range)",
     "screening": "part of a two-level screening design (which parameters matter)",
 }

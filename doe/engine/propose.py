@@ -218,18 +218,26 @@ def propose(
         logger.info("proposing %d recipe(s) from a %s design", n, design)
     elif built is None:
         strategy = "initial_design"
+        start = _reference_start(config, encoder, settings, X_avoid, fixed_model) if X_cand is None else None
         with seeded(seed, device):
             batch_fixed = dict(fixed_model)
-            if shared:  # the batch's shared values: those of the first space-filling recipe
-                first = initial_design(encoder, 1, X_avoid, seed, fixed_model, pool=X_cand)
+            if shared:  # the batch's shared values: the reference's, or the first space-filling recipe's
+                first = start if start is not None else initial_design(encoder, 1, X_avoid, seed, fixed_model,
+                                                                       pool=X_cand)
                 batch_fixed.update({i: float(first[0, i]) for i in shared})
                 if X_cand is not None:
                     X_cand = X_cand[np.all(np.abs(X_cand[:, shared] - first[0, shared]) <= 1e-9, axis=1)]
             if X_cand is not None:
                 X_new = initial_design(encoder, n, X_avoid, seed, batch_fixed, pool=X_cand)
+            elif start is not None:
+                rest = initial_design(encoder, n - 1, np.vstack([X_avoid, start]), seed, batch_fixed) if n > 1 \
+                    else np.zeros((0, encoder.dim))
+                X_new = np.vstack([start, rest])
             else:
                 X_new = initial_design(encoder, n, X_avoid, seed, batch_fixed)
         model_settings["acquisition"] = None
+        if start is not None:
+            model_settings["start_at_reference"] = True
         logger.info("proposing %d recipe(s) from the space-filling initial design", n)
     else:
         make, spec = built
@@ -292,6 +300,8 @@ def propose(
         logger.info("proposing %d recipe(s) by %s", n, strategy)
     if built is None:
         row_strategy = [strategy] * n
+        if model_settings.get("start_at_reference"):
+            row_strategy[0] = "reference"
     if X_cand is not None:
         strategy += "+candidates"
         row_strategy = [s + "+candidates" for s in row_strategy]
@@ -317,6 +327,22 @@ def propose(
     table["acquisition_value"] = np.asarray(values, dtype=float)
     table["strategy"] = row_strategy
     return Proposal(recipes=table, strategy=strategy, model_settings=model_settings)
+
+
+def _reference_start(config: CampaignConfig, encoder: Encoder, settings: EngineSettings, X_avoid: np.ndarray,
+                     fixed: dict[int, float]) -> np.ndarray | None:
+    """The reference recipe as one model-space row, when ``settings.start_at_reference`` asks
+    for it and it is complete, allowed by the constraints and fixed values, and not yet finished
+    or pending; else None."""
+    reference = config.reference_recipe() if settings.start_at_reference else None
+    if reference is None:
+        return None
+    X = encoder.snap(encoder.encode(pd.DataFrame([reference])))
+    if not encoder.feasible(X)[0] or any(abs(X[0, i] - v) > 1e-9 for i, v in fixed.items()):
+        return None
+    if len(X_avoid) and encoder.keys(X)[0] in set(encoder.keys(X_avoid)):
+        return None
+    return X
 
 
 def _trust_region_state(config: CampaignConfig, experiments: pd.DataFrame, settings: EngineSettings) -> TrustRegionState:

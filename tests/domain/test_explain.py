@@ -57,6 +57,8 @@ def test_purposes_in_words() -> None:
     assert purpose(far_sure, measured, "E0002", CONFIG) == (
         "promising and not yet measured (nearest measured recipe E0003) (from your candidate list)")
     assert purpose(pd.Series({**BASE, "strategy": "initial_design"}), measured, None, CONFIG).startswith("spreads")
+    assert purpose(pd.Series({**BASE, "strategy": "reference"}), measured, None, CONFIG).startswith(
+        "the reference recipe")
     guess = pd.Series({**BASE, "strategy": "best_guess"})
     assert purpose(guess, measured, "E0002", CONFIG) == "the model's best guess, near the best recipe E0002"
 

@@ -375,3 +375,57 @@ def test_multi_objective_batches_never_compile_a_cpp_kernel(tmp_path: Path) -> N
     # torch makes the build folder before any compile, so even a failed attempt would leave it
     assert not (tmp_path / "extensions").exists()
     assert "Failed to compile fused qLogEHVI" not in result.stderr
+
+
+def _reference_rows(config: CampaignConfig, recipes: pd.DataFrame) -> pd.Series:
+    reference = config.reference_recipe()
+    assert reference is not None
+    return recipes[list(reference)].apply(
+        lambda row: all(row[k] == v if isinstance(v, str) else abs(float(row[k]) - v) < 1e-9
+                        for k, v in reference.items()), axis=1)
+
+
+def test_the_first_batch_starts_at_the_reference_recipe(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    """Default: the first row of the initial design is the template's reference (the study's
+    recipe) exactly, the others fill the space around it; off, no row is the reference."""
+    empty = pd.DataFrame(columns=hfo2.parameter_names)
+    first = propose(hfo2, empty, 3, seed=4, settings=fast)
+    assert first.strategy == "initial_design" and first.model_settings["start_at_reference"] is True
+    assert list(first.recipes["strategy"]) == ["reference", "initial_design", "initial_design"]
+    assert list(_reference_rows(hfo2, first.recipes)) == [True, False, False]
+    assert_in_space(hfo2, first.recipes)
+    off = propose(hfo2, empty, 3, seed=4, settings=dataclasses.replace(fast, start_at_reference=False))
+    assert not _reference_rows(hfo2, off.recipes).any() and set(off.recipes["strategy"]) == {"initial_design"}
+
+
+def test_the_reference_is_proposed_once_and_only_where_it_is_allowed(hfo2: CampaignConfig,
+                                                                     fast: EngineSettings) -> None:
+    empty = pd.DataFrame(columns=hfo2.parameter_names)
+    first = propose(hfo2, empty, 2, seed=1, settings=fast)
+    # pending (or finished): the next batch does not propose it again
+    again = propose(hfo2, empty, 2, seed=2, settings=fast, pending=first.recipes[hfo2.parameter_names])
+    assert not _reference_rows(hfo2, again.recipes).any() and "start_at_reference" not in again.model_settings
+    done = _experiments(hfo2, 1, 3)
+    done.loc[0, hfo2.parameter_names] = pd.Series(hfo2.reference_recipe())
+    assert not _reference_rows(hfo2, propose(hfo2, done, 2, seed=2, settings=fast).recipes).any()
+    # a fixed value that the reference does not have: no reference row; one it has: the reference
+    other = propose(hfo2, empty, 2, seed=1, settings=fast, fixed={"anneal_atmosphere": "Ar"})
+    assert not _reference_rows(hfo2, other.recipes).any()
+    same = propose(hfo2, empty, 2, seed=1, settings=fast, fixed={"anneal_atmosphere": "O2"})
+    assert list(_reference_rows(hfo2, same.recipes)) == [True, False]
+    # once the model is in use, nothing is forced
+    model = propose(hfo2, _experiments(hfo2, 12, 5), 3, seed=5, settings=fast)
+    assert "reference" not in set(model.recipes["strategy"])
+
+
+def test_a_shared_furnace_run_starts_with_the_reference_programme(hfo2: CampaignConfig,
+                                                                   fast: EngineSettings) -> None:
+    shared = ["anneal_temperature_c", "anneal_time_h", "anneal_atmosphere"]
+    config = hfo2.replace(batch_shared=shared)
+    first = propose(config, pd.DataFrame(columns=config.parameter_names), 4, seed=6, settings=fast)
+    assert list(_reference_rows(config, first.recipes)) == [True, False, False, False]
+    reference = config.reference_recipe()
+    assert reference is not None
+    for name in shared:
+        assert first.recipes[name].nunique() == 1 and first.recipes[name].iloc[0] == reference[name]
+    assert first.recipes["ligand_to_np_mass_ratio"].nunique() == 4
