@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -143,8 +145,6 @@ def open_page(page: object, title: str) -> None:
 
     Waits on the page itself (its address, then its heading, then no run in flight) rather
     than on a count of finished runs, which a run too short to be seen could leave unchanged."""
-    import re
-
     link = page.get_by_test_id("stSidebarNavLink").filter(has_text=title)  # type: ignore[attr-defined]
     href = link.get_attribute("href") or ""
     link.click()
@@ -163,8 +163,11 @@ def pick_option(page: object, select: object, option: str) -> None:
     page.keyboard.type(option)  # type: ignore[attr-defined]
     target = page.get_by_role("option", name=option, exact=True)  # type: ignore[attr-defined]
     target.wait_for()
-    matching = page.get_by_role("option").count()  # type: ignore[attr-defined]
-    for _ in range(matching):
+    # the list is filtered once every option shown contains what was typed (it can lag the typing)
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "t => [...document.querySelectorAll('[role=option]')].every(o => o.textContent.toLowerCase().includes(t))",
+        arg=option.lower())
+    for _ in range(page.get_by_role("option").count() + 1):  # type: ignore[attr-defined]
         if target.get_attribute("data-focused") == "true":
             break
         page.keyboard.press("ArrowDown")  # type: ignore[attr-defined]
@@ -179,8 +182,10 @@ def open_record_page(page: object, campaign: str) -> None:
     select = sidebar.get_by_test_id("stSelectbox")
     # choosing the campaign already selected starts no run: only choose another one
     if campaign not in [line.strip() for line in select.inner_text().splitlines()]:
-        before = runs(page)
         pick_option(page, select, campaign)
-        settled(page, after=before)
+        # the run that the choice starts puts it into the address (a count of finished runs can
+        # miss a run too short to be drawn)
+        page.wait_for_url(re.compile(rf"[?&]campaign={re.escape(quote_plus(campaign))}(&|$)"))  # type: ignore[attr-defined]
+        settled(page)
     open_page(page, "Record")
     page.get_by_role("heading", name=f"Record: {campaign}").wait_for()  # type: ignore[attr-defined]

@@ -301,7 +301,9 @@ def test_plan_suggests_three_with_predictions_and_accepts_them(start: Start, db_
     assert len(proposed) == 3
     assert {"purpose", "probability_feasible"} <= set(proposed.columns)
     assert not {"strategy", "acquisition_value"} & set(proposed.columns)  # no algorithm names
-    assert proposed["purpose"].str.startswith("spreads the first recipes").all()
+    # the template's reference recipe first (the study's), then the space-filling start
+    assert proposed["purpose"].iloc[0].startswith("the reference recipe")
+    assert proposed["purpose"].iloc[1:].str.startswith("spreads the first recipes").all()
     downloads = [element.proto.label for element in at.get("download_button")]
     assert downloads == ["Run sheet (CSV)", "Run sheet (Excel)"], downloads
 
