@@ -91,7 +91,7 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
     batch = campaign.suggest(n, fixed=fixed_values or None, candidates=candidate_table,
                              design=design)  # type: ignore[arg-type]
     click.echo(f"campaign {campaign.name!r}: batch {batch['batch_id'].iloc[0]} "
-               f"({batch['strategy'].iloc[0] if 'strategy' in batch.columns else 'proposed'})")
+               f"({', '.join(dict.fromkeys(batch['strategy'])) if 'strategy' in batch.columns else 'proposed'})")
     click.echo(recipes_text(batch, config, predictions=True))
     if out is not None:
         from doe.domain.display import column_decimals

@@ -31,6 +31,10 @@ STREAMLIT_OPTIONS: tuple[str, ...] = (
 def app(host: str, port: int, allow_open_server: bool, engine_overrides: tuple[str, ...], env: Env) -> None:
     """Start the web app (Streamlit) on the database.
 
+    Before the server answers, it loads the modelling libraries and fits the models of the
+    three most recently changed campaigns (waiting 20 s at most; longer fits go on in the
+    background), so that the first visit does not wait for them.
+
     On localhost with no accounts the app is open (single-user use). Once accounts exist
     (`doe user add`) or single sign-on is configured (DOE_OIDC_* or a Streamlit secrets file
     with [auth]), it asks for a sign-in.

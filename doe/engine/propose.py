@@ -218,7 +218,8 @@ def propose(
         logger.info("proposing %d recipe(s) from a %s design", n, design)
     elif built is None:
         strategy = "initial_design"
-        start = _reference_start(config, encoder, settings, X_avoid, fixed_model) if X_cand is None else None
+        start = (_reference_start(config, encoder, settings, X_avoid, fixed_model, config.control_recipe)
+                 if X_cand is None else None)
         with seeded(seed, device):
             batch_fixed = dict(fixed_model)
             if shared:  # the batch's shared values: the reference's, or the first space-filling recipe's
@@ -316,6 +317,10 @@ def propose(
     for name, value in fixed.items():  # exact fixed values, not a round trip through the encoding
         p = config.parameter(name)
         recipes[name] = str(value) if isinstance(p, CategoricalParameter) else float(value)
+    if model_settings.get("start_at_reference"):  # the reference's own values exactly
+        for name, value in (config.reference_recipe() or {}).items():
+            if name not in fixed:
+                recipes.loc[0, name] = value
     if control is not None:  # the control's own values exactly, but for the batch's shared ones
         for name, value in control.items():
             if name not in fixed and encoder.names.index(name) not in shared:
@@ -330,19 +335,24 @@ def propose(
 
 
 def _reference_start(config: CampaignConfig, encoder: Encoder, settings: EngineSettings, X_avoid: np.ndarray,
-                     fixed: dict[int, float]) -> np.ndarray | None:
+                     fixed: dict[int, float], control: dict[str, Any] | None) -> np.ndarray | None:
     """The reference recipe as one model-space row, when ``settings.start_at_reference`` asks
-    for it and it is complete, allowed by the constraints and fixed values, and not yet finished
-    or pending; else None."""
+    for it and it is complete, on its parameters' resolution grids, allowed by the constraints
+    and fixed values, not yet finished or pending, and not the configuration's control recipe
+    (made in every batch of two or more already); else None."""
     reference = config.reference_recipe() if settings.start_at_reference else None
     if reference is None:
         return None
-    X = encoder.snap(encoder.encode(pd.DataFrame([reference])))
+    table = pd.DataFrame([reference])
+    if not Lattice(encoder).on_grid(table)[0]:
+        return None
+    X = encoder.snap(encoder.encode(table))
     if not encoder.feasible(X)[0] or any(abs(X[0, i] - v) > 1e-9 for i, v in fixed.items()):
         return None
-    if len(X_avoid) and encoder.keys(X)[0] in set(encoder.keys(X_avoid)):
-        return None
-    return X
+    taken = set(encoder.keys(X_avoid)) if len(X_avoid) else set()
+    if control is not None:
+        taken |= set(encoder.keys(encoder.snap(encoder.encode(pd.DataFrame([control])))))
+    return None if encoder.keys(X)[0] in taken else X
 
 
 def _trust_region_state(config: CampaignConfig, experiments: pd.DataFrame, settings: EngineSettings) -> TrustRegionState:

@@ -91,8 +91,9 @@ class EngineSettings:
         start_at_reference: while the space-filling initial design is in use, its first
             recipe is the configuration's reference recipe (every parameter's ``reference``
             value, e.g. the published or current process) when no finished or pending
-            experiment has it yet and it satisfies the constraints and fixed values; the
-            rest of the batch fills the space around it. The model's search then starts from
+            experiment has it yet, it is on its parameters' resolution grids, satisfies the
+            constraints and fixed values, and is not the ``control_recipe`` (which every batch
+            of two or more makes anyway); the rest of the batch fills the space around it. The model's search then starts from
             the known recipe (as Ax's status quo arm or a JMP centre point at the current
             conditions). Nothing changes for a configuration without a full reference recipe.
             On by default: on the simulated HfO2 campaign (the tuning problem) it beat the study's

@@ -37,7 +37,10 @@ def prepare() -> None:
     pages report it, e.g. an unreachable database, when they are opened)."""
     started = time.perf_counter()
     for name in PRELOAD:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError:  # the page that needs it reports it when it is opened
+            logger.exception("importing %s before the server starts failed", name)
     import streamlit  # noqa: F401 - sets up its loggers, one of which is quietened below
 
     # the app's data caches are created inside the Streamlit runtime at their first call; their
@@ -45,15 +48,17 @@ def prepare() -> None:
     caching = logging.getLogger("streamlit.runtime.caching.cache_data_api")
     level = caching.level
     caching.setLevel(logging.ERROR)
-    from doe.ui import resources
-
-    caching.setLevel(level)
+    try:
+        from doe.ui import resources
+    finally:
+        caching.setLevel(level)
     try:
         ready = resources.warm_up_and_wait(resources.database_url(), WARM_WAIT_S)
     except Exception:  # the server still starts; the page says what is wrong when opened
         logger.exception("preparing the app's campaigns failed")
         ready = []
-    logger.info("app prepared in %.1f s (models ready: %s)", time.perf_counter() - started, ", ".join(ready) or "none")
+    print(f"doe: app prepared in {time.perf_counter() - started:.1f} s (models ready: {', '.join(ready) or 'none'})",
+          file=sys.stderr)
 
 
 def main() -> None:

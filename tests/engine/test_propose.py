@@ -20,6 +20,7 @@ from engine_helpers import (
     smooth_outcomes,
 )
 
+from doe import load_config
 from doe.domain import CampaignConfig
 from doe.engine import EngineSettings, Proposal, Surrogates, propose
 from doe.errors import ProposalError
@@ -429,3 +430,21 @@ def test_a_shared_furnace_run_starts_with_the_reference_programme(hfo2: Campaign
     for name in shared:
         assert first.recipes[name].nunique() == 1 and first.recipes[name].iloc[0] == reference[name]
     assert first.recipes["ligand_to_np_mass_ratio"].nunique() == 4
+
+
+def test_the_reference_start_skips_an_off_grid_reference_and_a_control_of_the_same_recipe(
+        hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    empty = pd.DataFrame(columns=hfo2.parameter_names)
+    # a reference off its parameter's grid (430 C on a 50 C grid) is not proposed
+    data = hfo2.to_dict()
+    for p in data["parameters"]:
+        if p["name"] == "anneal_temperature_c":
+            p.update(resolution=50.0, reference=430.0)
+    off_grid = load_config(data)
+    first = propose(off_grid, empty, 3, seed=4, settings=fast)
+    assert "reference" not in set(first.recipes["strategy"]) and (first.recipes["anneal_temperature_c"] % 50 == 0).all()
+    # control_recipe: reference closes every batch; the start does not propose the same recipe twice
+    with_control = hfo2.replace(control_recipe=hfo2.reference_recipe())
+    batch = propose(with_control, empty, 3, seed=4, settings=fast)
+    assert list(batch.recipes["strategy"]) == ["initial_design", "initial_design", "control"]
+    assert int(_reference_rows(with_control, batch.recipes).sum()) == 1
