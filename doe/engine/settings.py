@@ -93,11 +93,12 @@ class EngineSettings:
             value, e.g. the published or current process) when no finished or pending
             experiment has it yet, it is on its parameters' resolution grids, satisfies the
             constraints and fixed values, and is not the ``control_recipe`` (which every batch
-            of two or more makes anyway); the rest of the batch fills the space around it. The model's search then starts from
-            the known recipe (as Ax's status quo arm or a JMP centre point at the current
-            conditions). Nothing changes for a configuration without a full reference recipe.
-            On by default: on the simulated HfO2 campaign (the tuning problem) it beat the study's
-            recipe in a median of 12 experiments against 22 and ended 1.5 CE points higher
+            of two or more makes anyway); the rest of the batch fills the space around it.
+            The model's search then starts from the known recipe (as Ax's status quo arm or a
+            JMP centre point at the current conditions). Nothing changes for a configuration
+            without a full reference recipe. On by default: on the simulated HfO2 campaign
+            (the tuning problem) it beat the study's recipe in a median of 12 experiments
+            against 22 and ended 1.5 CE points higher
             (20 paired seeds, Wilcoxon p = 0.003 for both); on the second simulated lab (a test
             problem, where the reference recipe is a poor one) the difference was not
             significant (p = 0.28); see ``benchmarks/results/search_v2_*.md``.
