@@ -7,6 +7,9 @@ only objective (the sample-efficiency part-a config). Methods:
 - ``doe_shared``: the config with ``batch_shared: [anneal_temperature_c, anneal_time_h,
   anneal_atmosphere]``; ``Campaign.suggest(4)`` chooses the shared values jointly with the
   per-powder values (``doe.engine.shared``).
+- ``doe_shared_in_region``: as ``doe_shared`` with ``EngineSettings(shared_region="trust_region")``:
+  the continuous shared values searched in the trust region around the incumbent, as the
+  rows' own values (``doe_shared`` searches them over their whole range).
 - ``doe_shared_first_slot``: as ``doe_shared`` with ``EngineSettings(shared_search="first_slot")``:
   the shared values from the best single recipe (the batch's first slot searched alone),
   then every row placed by the sequential greedy batch with those values held.
@@ -17,6 +20,9 @@ only objective (the sample-efficiency part-a config). Methods:
 - ``random``: uniform random recipes (``VirtualLab.random_recipes``), every row given the
   first row's anneal.
 
+``--lab second`` runs the same loop on :class:`benchmarks.second_lab.SecondLab` (a TEST
+problem: nothing is chosen on it) and writes ``furnace_second.md``.
+
 Metric: TRUE CE (``VirtualLab.truth``) of the best-MEASURED recipe after 32 experiments;
 medians over seeds and a paired Wilcoxon signed-rank test (scipy) of doe_shared against
 force_first_row. ``--speed`` measures ``suggest(4)`` at n = 30 recorded experiments with and
@@ -25,6 +31,7 @@ without ``batch_shared`` (CPU seconds, one torch thread).
 Usage::
 
     nice .venv/bin/python -m benchmarks.bench_furnace --seeds 20
+    nice .venv/bin/python -m benchmarks.bench_furnace --seeds 20 --lab second
     nice .venv/bin/python -m benchmarks.bench_furnace --speed --seeds 5
     .venv/bin/python -m benchmarks.bench_furnace --report-only
 """
@@ -50,12 +57,30 @@ from benchmarks.common import (
 
 CE = "first_cycle_ce_pct"
 SHARED = ("anneal_temperature_c", "anneal_time_h", "anneal_atmosphere")
-METHODS = ("doe_shared", "doe_shared_first_slot", "force_first_row", "random")
-SETTINGS = {"doe_shared_first_slot": {"shared_search": "first_slot"}}
+METHODS = ("doe_shared", "doe_shared_in_region", "doe_shared_first_slot", "force_first_row", "random")
+SETTINGS = {"doe_shared_first_slot": {"shared_search": "first_slot"},
+            "doe_shared_in_region": {"shared_region": "trust_region"}}
 """``EngineSettings`` changes of a method from the defaults."""
-RAW = RESULTS / "raw" / "furnace.csv"
 SPEED_RAW = RESULTS / "raw" / "furnace_speed.csv"
-OUT = RESULTS / "furnace.md"
+LABS = ("virtual", "second")
+
+
+def raw_path(lab: str) -> Any:
+    return RESULTS / "raw" / ("furnace.csv" if lab == "virtual" else f"furnace_{lab}.csv")
+
+
+def out_path(lab: str) -> Any:
+    return RESULTS / ("furnace.md" if lab == "virtual" else f"furnace_{lab}.md")
+
+
+def make_lab(lab: str, seed: int) -> Any:
+    if lab == "virtual":
+        from doe.simulate import VirtualLab
+
+        return VirtualLab(seed)
+    from benchmarks.second_lab import SecondLab
+
+    return SecondLab(seed)
 BATCH = 4
 ROUNDS = 8
 
@@ -67,12 +92,12 @@ def furnace_config(shared: bool) -> Any:
     return config.replace(name="bench-furnace", batch_shared=list(SHARED) if shared else None)
 
 
-def run_one(method: str, seed: int, log: Any) -> pd.DataFrame:
+def run_one(method: str, seed: int, log: Any, lab_name: str = "virtual") -> pd.DataFrame:
     """One closed loop of ``ROUNDS`` furnace runs; one row per experiment."""
     from doe import Campaign
     from doe.simulate import VirtualLab
 
-    lab = VirtualLab(seed)
+    lab = make_lab(lab_name, seed)
     from doe.engine import EngineSettings
 
     shared = method.startswith("doe_shared")
@@ -153,17 +178,19 @@ def speed(seeds: int, log: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def report(raw: pd.DataFrame, speed_raw: pd.DataFrame | None, command: str) -> str:
+def report(raw: pd.DataFrame, speed_raw: pd.DataFrame | None, command: str, lab: str = "virtual") -> str:
     from scipy.stats import wilcoxon
 
     finals = raw.groupby(["method", "seed"]).apply(final_truth, include_groups=False).unstack(0)
     seeds = sorted(finals.index)
-    parts = [header("Furnace-shared batches on the virtual coating lab", command=command)]
+    title = "the virtual coating lab" if lab == "virtual" else "the second simulated lab (TEST problem)"
+    parts = [header(f"Furnace-shared batches on {title}", command=command)]
     parts.append(
         f"\n{len(seeds)} seed(s) ({seeds[0]}-{seeds[-1]}), {ROUNDS} furnace runs of {BATCH} recipes "
         f"({ROUNDS * BATCH} experiments), CE as the only objective; shared per batch: {', '.join(SHARED)}. "
         "Metric: TRUE CE (%) of the best-MEASURED recipe after the last furnace run. See the module "
-        "docstring of `benchmarks/bench_furnace.py` for the methods. Raw: `benchmarks/results/raw/furnace.csv`.\n\n"
+        "docstring of `benchmarks/bench_furnace.py` for the methods. Raw: "
+        f"`benchmarks/results/raw/{raw_path(lab).name}`.\n\n"
     )
     rows = []
     for m in METHODS:
@@ -172,13 +199,15 @@ def report(raw: pd.DataFrame, speed_raw: pd.DataFrame | None, command: str) -> s
             rows.append([m, len(v), fmt(float(v.median()), 2), fmt(float(v.quantile(0.25)), 2),
                          fmt(float(v.quantile(0.75)), 2), fmt(float(v.min()), 2)])
     parts.append(markdown_table(["method", "seeds", "median", "25 %", "75 %", "worst"], rows))
-    for method in (m for m in METHODS if m.startswith("doe_shared")):
-        if {method, "force_first_row"} <= set(finals.columns):
-            pair = finals[[method, "force_first_row"]].dropna()
-            diff = pair[method] - pair["force_first_row"]
-            p = float(wilcoxon(pair[method], pair["force_first_row"]).pvalue) if (diff != 0).any() else 1.0
+    pairs = [(m, "force_first_row") for m in METHODS if m.startswith("doe_shared")]
+    pairs += [(m, "doe_shared") for m in METHODS if m.startswith("doe_shared_")]
+    for method, other in pairs:
+        if {method, other} <= set(finals.columns):
+            pair = finals[[method, other]].dropna()
+            diff = pair[method] - pair[other]
+            p = float(wilcoxon(pair[method], pair[other]).pvalue) if (diff != 0).any() else 1.0
             parts.append(
-                f"\n\nPaired over {len(pair)} seeds, {method} minus force_first_row: median "
+                f"\n\nPaired over {len(pair)} seeds, {method} minus {other}: median "
                 f"{diff.median():+.2f} CE points, {method} ahead in {int((diff > 0).sum())}, behind in "
                 f"{int((diff < 0).sum())}; Wilcoxon signed-rank p = {p:.3g}.\n"
             )
@@ -200,28 +229,30 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--speed", action="store_true", help="measure suggest(4) time instead")
+    parser.add_argument("--lab", choices=LABS, default="virtual")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
+    raw_file, out_file = raw_path(args.lab), out_path(args.lab)
     single_thread()
     log = progress_logger("furnace", RESULTS / "raw" / "furnace.log")
-    RAW.parent.mkdir(parents=True, exist_ok=True)
+    raw_file.parent.mkdir(parents=True, exist_ok=True)
     if args.speed:
         speed(args.seeds, log).to_csv(SPEED_RAW, index=False)
     elif not args.report_only:
-        done = pd.read_csv(RAW) if RAW.exists() else pd.DataFrame()
+        done = pd.read_csv(raw_file) if raw_file.exists() else pd.DataFrame()
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             for method in args.methods.split(","):
                 if len(done) and ((done["method"] == method) & (done["seed"] == seed)).any():
                     continue
-                run = run_one(method, seed, log)
+                run = run_one(method, seed, log, args.lab)
                 done = pd.concat([done, run], ignore_index=True)
-                done.to_csv(RAW, index=False)  # after every run, so a cut-off run keeps what it did
-    if not RAW.exists():
+                done.to_csv(raw_file, index=False)  # after every run, so a cut-off run keeps what it did
+    if not raw_file.exists():
         return
-    raw = pd.read_csv(RAW)
-    speed_raw = pd.read_csv(SPEED_RAW) if SPEED_RAW.exists() else None
-    OUT.write_text(report(raw, speed_raw, command_line()), encoding="utf-8")
-    print(OUT.read_text(encoding="utf-8"))
+    raw = pd.read_csv(raw_file)
+    speed_raw = pd.read_csv(SPEED_RAW) if SPEED_RAW.exists() and args.lab == "virtual" else None
+    out_file.write_text(report(raw, speed_raw, command_line(), args.lab), encoding="utf-8")
+    print(out_file.read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":

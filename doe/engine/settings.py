@@ -109,6 +109,10 @@ class EngineSettings:
             alone as a batch of one would be), then every row placed by the sequential greedy
             batch with those shared values held (the joint acquisition of the rows given the
             shared values). See ``benchmarks/results/furnace.md``.
+        shared_region: where the joint search (``shared_search="joint"``) looks for the
+            continuous shared values: ``"space"``, the whole range (the rows' own values stay
+            in the trust region); ``"trust_region"``, the trust region around the incumbent,
+            as the rows' own values.
     """
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -130,6 +134,7 @@ class EngineSettings:
     kernel: Literal["rbf", "matern52"] = "rbf"
     lengthscale_prior: tuple[float, float] = (-1.4, 0.55)
     shared_search: Literal["joint", "first_slot"] = "joint"
+    shared_region: Literal["space", "trust_region"] = "space"
     start_at_reference: bool = True
 
     def __post_init__(self) -> None:
@@ -177,6 +182,9 @@ class EngineSettings:
         object.__setattr__(self, "lengthscale_prior", (float(prior[0]), float(prior[1])))
         if self.shared_search not in ("joint", "first_slot"):
             raise ProposalError(f"EngineSettings.shared_search: must be 'joint' or 'first_slot', got {self.shared_search!r}")
+        if self.shared_region not in ("space", "trust_region"):
+            raise ProposalError(
+                f"EngineSettings.shared_region: must be 'space' or 'trust_region', got {self.shared_region!r}")
         size = self.initial_design_size
         if size is not None and (not is_integer(size) or size < 2):
             raise ProposalError(f"EngineSettings.initial_design_size: must be None or a whole number >= 2, got {size!r}")

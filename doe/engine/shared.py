@@ -122,6 +122,7 @@ class _Search:
 
     def __init__(self, encoder: Encoder, layout: SharedLayout, fixed: dict[int, float], joint: Any,
                  settings: EngineSettings, device: Any) -> None:
+        self.shared_in_box = settings.shared_region == "trust_region"
         self.encoder = encoder
         self.layout = layout
         self.fixed = fixed
@@ -138,14 +139,14 @@ class _Search:
 
     def z_bounds(self, box: np.ndarray | None) -> np.ndarray:
         """Bounds of ``z``: the trust region on each row's own values; the shared values range
-        over the whole space (a batch's anneal is seen at one value, so the model knows the
-        shared columns from few distinct values and a box around the incumbent's would keep
-        the furnace near the first good programme)."""
+        over the whole space (``EngineSettings.shared_region="space"``) or the trust region too
+        (``"trust_region"``)."""
         b = np.array(self.encoder.bounds if box is None else box, dtype=float)
         out = np.zeros((2, self.layout.size))
         for i in range(self.encoder.dim):
+            whole = i in self.layout.shared and not self.shared_in_box
             for p in self.layout.positions(i):
-                out[:, p] = self.encoder.bounds[:, i] if i in self.layout.shared else b[:, i]
+                out[:, p] = self.encoder.bounds[:, i] if whole else b[:, i]
         return out
 
     def constraints(self) -> list[tuple[Any, Any, float]]:
@@ -266,7 +267,7 @@ def optimize_shared(
         n: batch size (>= 2).
         shared: columns with one value across the batch (fixed columns are held as given).
         fixed: model-space values held for the batch.
-        settings: restarts, raw samples, local-search rounds.
+        settings: restarts, raw samples, local-search rounds, ``shared_region``.
         seed: seeds the Sobol pools.
         device: torch device.
         pending: recipes proposed or running ``(m, d)``; they keep their own shared values.
@@ -293,8 +294,8 @@ def optimize_shared(
         raw = max(settings.raw_samples // 2, 4 * settings.num_restarts)
         X = sample_space(encoder, raw * n, seed, fixed).reshape(raw, n, encoder.dim)
         if region is not None:
-            own = [i for i in encoder.cont_dims if i not in shared_all]
-            X[..., own] = region[0, own] + X[..., own] * (region[1, own] - region[0, own])
+            boxed = [i for i in encoder.cont_dims if i not in fixed and (search.shared_in_box or i not in shared_all)]
+            X[..., boxed] = region[0, boxed] + X[..., boxed] * (region[1, boxed] - region[0, boxed])
         X[:, :, shared_all] = X[:, :1, shared_all]  # one set of shared values per start batch
         Z = layout.reduce(X)
         return Z[search.feasible(Z)]
