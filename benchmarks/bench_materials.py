@@ -534,8 +534,42 @@ def report(runs: pd.DataFrame, caps: dict[str, int], meta: dict[str, Any]) -> st
     total = runs["seconds"].astype(float).sum() if len(runs) else 0.0
     parts.append(f"\nCompute: {len(runs)} runs, {format_duration(total)} of single-thread time in all. "
                  "Raw evaluation orders (pool indices after grouping by x, sorted): "
-                 "`benchmarks/results/raw/materials_runs.csv`.\n")
+                 f"`benchmarks/results/raw/{meta.get('raw_name', RAW.name)}`.\n")
     return "".join(parts)
+
+
+def paired_section(runs: pd.DataFrame, other: pd.DataFrame, caps: dict[str, int], label: str) -> str:
+    """doe's runs here against the doe runs of ``other`` (another version's raw runs), paired by
+    dataset and seed: identical evaluation orders, and the mean Top% over the capped cycles
+    (the area under the Top% curve) compared seed by seed (Wilcoxon signed-rank)."""
+    from scipy.stats import wilcoxon
+
+    rows = []
+    for name in sorted(set(runs["dataset"])):
+        pool = load_pool(name)
+        here = runs[(runs["dataset"] == name) & (runs["algorithm"] == "doe")].set_index("seed")
+        there = other[(other["dataset"] == name) & (other["algorithm"] == "doe")
+                      & (other["cap"] == caps[name])].set_index("seed")
+        seeds = sorted(set(here.index) & set(there.index))
+        if not seeds:
+            continue
+        orders = [(str(here.loc[s, "order"]), str(there.loc[s, "order"])) for s in seeds]
+        auc = np.array([[top_curve(pool, [int(i) for i in o.split()], caps[name]).mean() for o in pair]
+                        for pair in orders])
+        diff = auc[:, 0] - auc[:, 1]
+        p = float(wilcoxon(auc[:, 0], auc[:, 1]).pvalue) if (diff != 0).any() else 1.0
+        rows.append([name, len(seeds), f"{sum(a == b for a, b in orders)} of {len(seeds)}",
+                     f"{np.median(auc[:, 0]):.3f} / {np.median(auc[:, 1]):.3f}",
+                     f"{diff.mean():+.4f}; {int((diff > 0).sum())} / {int((diff < 0).sum())}; p = {p:.3g}"])
+    return "\n".join([
+        f"\n## Paired with {label}\n",
+        "doe (default settings) here against the doe runs of that version, the same pools, seeds and "
+        "starting points. Mean Top% = the Top% curve averaged over the capped cycles (higher: targets "
+        "found sooner); difference = here minus there: mean; seeds better / worse; Wilcoxon signed-rank p.\n",
+        markdown_table(["dataset", "seeds", "identical evaluation orders", "mean Top%: median here / there",
+                        "difference"], rows),
+        "",
+    ])
 
 
 def default_caps(cap: int) -> dict[str, int]:
@@ -559,6 +593,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", type=Path, default=None)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--command", default=None, help="command line to print in the results")
+    parser.add_argument("--paired-with", type=Path, default=None,
+                        help="another version's raw runs (CSV): doe's runs are compared with its doe runs seed by seed")
+    parser.add_argument("--paired-label", default=None, help="how the report names --paired-with's version")
     args = parser.parse_args(argv)
     for algorithm in args.algorithms.split(","):
         base, _, variant = algorithm.strip().partition(":")
@@ -606,9 +643,13 @@ def main(argv: list[str] | None = None) -> int:
     if len(runs):
         args.raw.parent.mkdir(parents=True, exist_ok=True)
         runs.to_csv(args.raw, index=False)
-    meta = {"command": args.command, "runtime_s": None if args.report_only else time.perf_counter() - start}
+    meta = {"command": args.command, "runtime_s": None if args.report_only else time.perf_counter() - start,
+            "raw_name": args.raw.name}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report(runs, caps, meta), encoding="utf-8")
+    text = report(runs, caps, meta)
+    if args.paired_with is not None:
+        text += paired_section(runs, pd.read_csv(args.paired_with), caps, args.paired_label or str(args.paired_with))
+    args.out.write_text(text, encoding="utf-8")
     log.info("wrote %s", args.out)
     return 0
 

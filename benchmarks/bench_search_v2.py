@@ -23,6 +23,11 @@ write ``benchmarks/results/search_v2_<lab>.md`` and ``benchmarks/results/raw/sea
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -63,6 +68,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no_reference_start": {"start_at_reference": False},
 }
 """``EngineSettings`` changes from the defaults, fixed before any run."""
+BEFORE = "before"
+"""The variant name of ``--before-root``: the default settings of another checkout's engine."""
 NOT_REACHED = ROUNDS * BATCH + 1
 """Experiments-to-beat value of a run that never beat the study recipe (censored at 31)."""
 
@@ -151,6 +158,23 @@ def run_seed(lab_name: str, variant: str, seed: int) -> dict[str, Any]:
             "cpu_s_per_round": (time.process_time() - start) / ROUNDS}
 
 
+def run_seed_before(lab_name: str, seed: int, root: str) -> dict[str, Any]:
+    """:func:`run_seed` of the default variant with the ``doe`` package of the checkout at ``root``
+    (a fresh process whose import path holds that ``doe`` and these benchmarks)."""
+    with tempfile.TemporaryDirectory() as mix:
+        os.symlink(Path(root).resolve() / "doe", Path(mix) / "doe")
+        os.symlink(Path(__file__).resolve().parent, Path(mix) / "benchmarks")
+        env = {**os.environ, "PYTHONPATH": mix}
+        out = subprocess.run([sys.executable, "-m", "benchmarks.bench_search_v2", "--one-seed", lab_name, str(seed)],
+                             env=env, cwd=mix, capture_output=True, text=True, check=True)
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    return {**row, "variant": BEFORE}
+
+
+def _run_task(lab_name: str, variant: str, seed: int, root: str) -> dict[str, Any]:
+    return run_seed_before(lab_name, seed, root) if variant == BEFORE else run_seed(lab_name, variant, seed)
+
+
 def _tried(group: pd.DataFrame) -> str:
     """Solvents and atmospheres tried: mean over seeds (fewest in one seed); atmospheres only
     where the run recorded them."""
@@ -159,7 +183,8 @@ def _tried(group: pd.DataFrame) -> str:
     return " / ".join(parts)
 
 
-def report(raw: pd.DataFrame, lab: str, optimum: float, command: str, runtime_s: float | None, tag: str = "") -> str:
+def report(raw: pd.DataFrame, lab: str, optimum: float, command: str, runtime_s: float | None, tag: str = "",
+           before: str = "--before-root") -> str:
     by_seed = raw.pivot(index="seed", columns="variant", values="best_true_ce")
     has_beat = "experiments_to_beat_study" in raw
     # experiments saved against default (positive = sooner), so "better" reads as for CE
@@ -169,7 +194,9 @@ def report(raw: pd.DataFrame, lab: str, optimum: float, command: str, runtime_s:
         best = group.sort_values("seed")["best_true_ce"].to_numpy()
         lo, mid, hi = np.percentile(best, [25, 50, 75])
         paired = paired_text(by_seed, str(variant))
-        rows.append([f"{variant}: {VARIANTS[variant] or 'EngineSettings()'}", len(best),
+        what = (f"the engine of {before}, its defaults" if variant == BEFORE
+                else f"{VARIANTS[str(variant)] or 'EngineSettings()'}")
+        rows.append([f"{variant}: {what}", len(best),
                      f"{mid:.2f} [{lo:.2f}-{hi:.2f}]; worst {best.min():.2f}", f"{np.median(optimum - best):.2f}", paired,
                      f"{100 * group['kept_incumbent_labels'].mean():.0f} %", _tried(group),
                      f"{group['cpu_s_per_round'].median():.2f}"])
@@ -205,33 +232,52 @@ def report(raw: pd.DataFrame, lab: str, optimum: float, command: str, runtime_s:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lab", choices=["virtual", "second"], required=True)
+    parser.add_argument("--lab", choices=["virtual", "second"])
     parser.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list of " + ", ".join(VARIANTS))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from the raw CSV")
     parser.add_argument("--tag", default="", help="appended to the result files' names (e.g. _100seeds)")
+    parser.add_argument("--before-root", default=None,
+                        help="a checkout of another version: its engine (default settings) runs as the variant "
+                             f"{BEFORE!r}, paired with the others")
+    parser.add_argument("--one-seed", nargs=2, metavar=("LAB", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.one_seed:  # the worker of --before-root, run with another checkout's doe
+        print(json.dumps(run_seed(args.one_seed[0], "default", int(args.one_seed[1])), default=float))
+        return 0
+    if args.lab is None:
+        parser.error("the following arguments are required: --lab")
+    before = _describe(args.before_root) if args.before_root else "--before-root"
     out = RESULTS / f"search_v2_{args.lab}{args.tag}.md"
     raw_path: Path = RESULTS / "raw" / f"search_v2_{args.lab}{args.tag}.csv"
     if args.report_only:
-        out.write_text(report(pd.read_csv(raw_path), args.lab, best_ce(args.lab), command_line(), None, args.tag))
+        out.write_text(report(pd.read_csv(raw_path), args.lab, best_ce(args.lab), command_line(), None, args.tag,
+                              before))
         print(out.read_text())
         return 0
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = [v for v in variants if v not in VARIANTS]
+    if args.before_root:
+        variants.append(BEFORE)
+    unknown = [v for v in variants if v not in VARIANTS and v != BEFORE]
     if unknown:
         parser.error(f"--variants: unknown {unknown}; choose from {list(VARIANTS)}")
     start = time.time()
-    tasks = [(args.lab, v, s) for s in range(args.seeds) for v in variants]
+    tasks = [(args.lab, v, s, args.before_root or "") for s in range(args.seeds) for v in variants]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        raw = pd.DataFrame(list(pool.map(run_seed, *zip(*tasks, strict=True))))
-    text = report(raw, args.lab, best_ce(args.lab), command_line(), time.time() - start, args.tag)
+        raw = pd.DataFrame(list(pool.map(_run_task, *zip(*tasks, strict=True))))
+    text = report(raw, args.lab, best_ce(args.lab), command_line(), time.time() - start, args.tag, before)
     raw_path.parent.mkdir(parents=True, exist_ok=True)
     raw.to_csv(raw_path, index=False)
     out.write_text(text)
     print(text)
     return 0
+
+
+def _describe(root: str) -> str:
+    """``git <commit>`` of a checkout (its path when git cannot tell)."""
+    out = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return f"git {out.stdout.strip()}" if out.returncode == 0 else root
 
 
 if __name__ == "__main__":

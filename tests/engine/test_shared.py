@@ -181,3 +181,35 @@ def test_first_slot_takes_the_shared_values_of_the_best_single_recipe() -> None:
 def test_shared_search_is_checked() -> None:
     with pytest.raises(Exception, match="shared_search"):
         EngineSettings(shared_search="greedy")  # type: ignore[arg-type]
+
+
+def _outside_box(config: CampaignConfig, proposal: Any) -> float:
+    """How far (model space, beyond the rounding grid) the batch's continuous shared values lie
+    outside the trust region around the incumbent; <= 0 inside."""
+    encoder = Encoder(config)
+    centre = encoder.encode(pd.DataFrame([proposal.model_settings["trust_region"]["centre"]]))[0]
+    x = encoder.encode(proposal.recipes[config.parameter_names])[0]
+    half = proposal.model_settings["trust_region"]["width"] / 2
+    dims = [encoder.names.index(n) for n in ("anneal_temperature_c", "anneal_time_h")]
+    return max(abs(x[i] - centre[i]) - half - 0.011 for i in dims)  # 0.011: one 5 C grid step is 0.01
+
+
+def test_shared_region_trust_region_keeps_the_shared_values_near_the_incumbent() -> None:
+    """``shared_region="trust_region"``: the continuous shared values stay in the trust region
+    (the default searches them over their whole range, and leaves it on some seeds)."""
+    config = furnace_config(constraints=None)
+    inside = EngineSettings.fast().with_text({"shared_region": "trust_region"})
+    whole = EngineSettings.fast()
+    left = []
+    for seed in range(4):
+        experiments = _experiments(config, 16, seed)
+        boxed = propose(config, experiments, 4, seed=seed, settings=inside)
+        assert_shared_identical(boxed.recipes, SHARED)
+        assert _outside_box(config, boxed) <= 0, seed
+        left.append(_outside_box(config, propose(config, experiments, 4, seed=seed, settings=whole)))
+    assert max(left) > 0, left  # the test's space does reach past the box with the default
+
+
+def test_shared_region_is_checked() -> None:
+    with pytest.raises(Exception, match="shared_region"):
+        EngineSettings(shared_region="box")  # type: ignore[arg-type]
