@@ -251,7 +251,7 @@ def report(results: dict[str, Any], meta: dict[str, Any]) -> str:
     else:
         parts.append(f"\nPeers: not run (no peers' venv at `{BENCH_VENV_PYTHON}`; see benchmarks/README.md).\n")
     total = sum(sum(r.get("seconds", [])) for r in results.values())
-    parts.append(f"\nTimed calls in all: {format_duration(total)}. Raw: `benchmarks/results/raw/suggest_speed.json`."
+    parts.append(f"\nTimed calls in all: {format_duration(total)}. Raw: `benchmarks/results/raw/{meta.get('raw_name', RAW.name)}`."
                  f" Strategy of doe's batches: {sorted({r.get('strategy', '') for r in results.values() if r['tool'] == 'doe'} - {''})}.\n")
     return "".join(parts)
 
@@ -346,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         meta["runtime_s"] = time.perf_counter() - start
         meta["command"] = command_line()
         write_json(args.raw, {"meta": meta, "results": results})
+    meta["raw_name"] = args.raw.name
     text = report(results, meta)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
