@@ -26,8 +26,8 @@ problem: nothing is chosen on it) and writes ``furnace_second.md``; ``--lab coup
 chosen on it either), ``furnace_coupled.md``.
 
 Metric: TRUE CE (``VirtualLab.truth``) of the best-MEASURED recipe after 32 experiments;
-medians over seeds and a paired Wilcoxon signed-rank test (scipy) of doe_shared against
-force_first_row. ``--speed`` measures ``suggest(4)`` at n = 30 recorded experiments with and
+medians over seeds and paired Wilcoxon signed-rank tests (scipy) of each shared-aware method
+against force_first_row, and of each variant against doe_shared. ``--speed`` measures ``suggest(4)`` at n = 30 recorded experiments with and
 without ``batch_shared`` (CPU seconds, one torch thread).
 
 Usage::
@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -65,17 +66,22 @@ SETTINGS = {"doe_shared_first_slot": {"shared_search": "first_slot"},
 """``EngineSettings`` changes of a method from the defaults."""
 SPEED_RAW = RESULTS / "raw" / "furnace_speed.csv"
 LABS = ("virtual", "second", "coupled")
+BATCH = 4
+ROUNDS = 8
 
 
-def raw_path(lab: str) -> Any:
+def raw_path(lab: str) -> Path:
+    """The raw CSV of one lab's runs."""
     return RESULTS / "raw" / ("furnace.csv" if lab == "virtual" else f"furnace_{lab}.csv")
 
 
-def out_path(lab: str) -> Any:
+def out_path(lab: str) -> Path:
+    """The Markdown result of one lab."""
     return RESULTS / ("furnace.md" if lab == "virtual" else f"furnace_{lab}.md")
 
 
 def make_lab(lab: str, seed: int) -> Any:
+    """The simulated lab ``lab`` (one of :data:`LABS`): an object with ``run`` and ``truth``."""
     if lab == "virtual":
         from doe.simulate import VirtualLab
 
@@ -87,8 +93,6 @@ def make_lab(lab: str, seed: int) -> Any:
     from benchmarks.second_lab import SecondLab
 
     return SecondLab(seed)
-BATCH = 4
-ROUNDS = 8
 
 
 def furnace_config(shared: bool) -> Any:
@@ -149,7 +153,7 @@ def run_one(method: str, seed: int, log: Any, lab_name: str = "virtual") -> pd.D
             frame[p] = recipes[p].to_numpy()
         rows.append(frame)
     run = pd.concat(rows, ignore_index=True)
-    log.info("%s seed %d: true CE of best measured %.2f", method, seed, final_truth(run))
+    log.info("%s lab, %s seed %d: true CE of best measured %.2f", lab_name, method, seed, final_truth(run))
     return run
 
 
@@ -259,7 +263,12 @@ def main() -> None:
         return
     raw = pd.read_csv(raw_file)
     speed_raw = pd.read_csv(SPEED_RAW) if SPEED_RAW.exists() and args.lab == "virtual" else None
-    out_file.write_text(report(raw, speed_raw, command_line(), args.lab), encoding="utf-8")
+    text = report(raw, speed_raw, command_line(), args.lab)
+    if out_file.exists():  # keep the hand-written sections below the generated part
+        old = out_file.read_text(encoding="utf-8")
+        starts = [i for i in (old.find("\n## Notes (hand-written"), old.find("\n## Reading (hand-written")) if i >= 0]
+        text = text.rstrip("\n") + "\n" + (old[min(starts):] if starts else "")
+    out_file.write_text(text, encoding="utf-8")
     print(out_file.read_text(encoding="utf-8"))
 
 

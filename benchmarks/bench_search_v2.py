@@ -166,7 +166,9 @@ def run_seed_before(lab_name: str, seed: int, root: str) -> dict[str, Any]:
         os.symlink(Path(__file__).resolve().parent, Path(mix) / "benchmarks")
         env = {**os.environ, "PYTHONPATH": mix}
         out = subprocess.run([sys.executable, "-m", "benchmarks.bench_search_v2", "--one-seed", lab_name, str(seed)],
-                             env=env, cwd=mix, capture_output=True, text=True, check=True)
+                             env=env, cwd=mix, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"--before-root {root}, {lab_name} lab, seed {seed}: the worker failed:\n{out.stderr[-3000:]}")
     row = json.loads(out.stdout.strip().splitlines()[-1])
     return {**row, "variant": BEFORE}
 
@@ -244,11 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one-seed", nargs=2, metavar=("LAB", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one_seed:  # the worker of --before-root, run with another checkout's doe
-        print(json.dumps(run_seed(args.one_seed[0], "default", int(args.one_seed[1])), default=float))
+        import botorch  # noqa: F401  (imported before the timed rounds, as in the pool's workers after their first seed)
+        import torch  # noqa: F401
+
+        row = run_seed(args.one_seed[0], "default", int(args.one_seed[1]))
+        print(json.dumps({k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}))
         return 0
     if args.lab is None:
         parser.error("the following arguments are required: --lab")
-    before = _describe(args.before_root) if args.before_root else "--before-root"
+    if args.before_root and not (Path(args.before_root) / "doe" / "__init__.py").is_file():
+        parser.error(f"--before-root: {args.before_root} holds no doe package (doe/__init__.py)")
+    before = _describe(args.before_root) if args.before_root else "another checkout (--before-root)"
     out = RESULTS / f"search_v2_{args.lab}{args.tag}.md"
     raw_path: Path = RESULTS / "raw" / f"search_v2_{args.lab}{args.tag}.csv"
     if args.report_only:
@@ -259,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if args.before_root:
         variants.append(BEFORE)
-    unknown = [v for v in variants if v not in VARIANTS and v != BEFORE]
+    unknown = [v for v in variants[: len(variants) - bool(args.before_root)] if v not in VARIANTS]
     if unknown:
         parser.error(f"--variants: unknown {unknown}; choose from {list(VARIANTS)}")
     start = time.time()
@@ -277,7 +285,10 @@ def main(argv: list[str] | None = None) -> int:
 def _describe(root: str) -> str:
     """``git <commit>`` of a checkout (its path when git cannot tell)."""
     out = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    return f"git {out.stdout.strip()}" if out.returncode == 0 else root
+    if out.returncode != 0:
+        return root
+    dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "doe"], capture_output=True, text=True)
+    return f"git {out.stdout.strip()}" + (" (uncommitted changes)" if dirty.stdout.strip() else "")
 
 
 if __name__ == "__main__":

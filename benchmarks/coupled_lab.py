@@ -22,6 +22,8 @@ on it (see ``benchmarks/README.md``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -64,7 +66,7 @@ class CoupledLab:
         return self.lab.run(self._seen(recipes))
 
 
-def best_anneal_spread(lab: object, powders: int = 200, seed: int = 5) -> dict[str, float]:
+def best_anneal_spread(lab: Any, powders: int = 200, seed: int = 5) -> dict[str, float]:
     """How much each powder's best anneal differs between powders, in ``lab`` (``truth`` only).
 
     ``powders`` random powders (``VirtualLab.random_recipes``), each tried on a grid of anneal
@@ -87,7 +89,7 @@ def best_anneal_spread(lab: object, powders: int = 200, seed: int = 5) -> dict[s
         rows[list(grid.columns)] = grid.to_numpy()
         rows[TEMPERATURE] = rows[TEMPERATURE].astype(float)
         rows["anneal_time_h"] = rows["anneal_time_h"].astype(float)
-        ce.append(lab.truth(rows)["first_cycle_ce_pct"].to_numpy(dtype=float))  # type: ignore[attr-defined]
+        ce.append(lab.truth(rows)["first_cycle_ce_pct"].to_numpy(dtype=float))
     table = np.asarray(ce)
     best = table.argmax(axis=1)
     loss = table.max(axis=1) - table[:, table.mean(axis=0).argmax()]

@@ -140,7 +140,7 @@ class _Search:
     def z_bounds(self, box: np.ndarray | None) -> np.ndarray:
         """Bounds of ``z``: the trust region on each row's own values; the shared values range
         over the whole space (``EngineSettings.shared_region="space"``) or the trust region too
-        (``"trust_region"``)."""
+        (``"trust_region"``; the grid rounding afterwards may move a value one grid step out)."""
         b = np.array(self.encoder.bounds if box is None else box, dtype=float)
         out = np.zeros((2, self.layout.size))
         for i in range(self.encoder.dim):

@@ -198,8 +198,8 @@ def test_shared_region_trust_region_keeps_the_shared_values_near_the_incumbent()
     """``shared_region="trust_region"``: the continuous shared values stay in the trust region
     (the default searches them over their whole range, and leaves it on some seeds)."""
     config = furnace_config(constraints=None)
-    inside = EngineSettings.fast().with_text({"shared_region": "trust_region"})
-    whole = EngineSettings.fast()
+    inside = EngineSettings.fast().with_text({"shared_region": "trust_region", "trust_region_width": "0.2"})
+    whole = EngineSettings.fast().with_text({"trust_region_width": "0.2"})
     left = []
     for seed in range(4):
         experiments = _experiments(config, 16, seed)
