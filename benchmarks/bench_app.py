@@ -290,7 +290,7 @@ def browser_main(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     runs = {}
     for root in args.before_root:
-        runs[f"before ({_revision(root)})"] = bench_browser(root.resolve(), args.repeats)
+        runs[f"before ({git_revision(root)})"] = bench_browser(root.resolve(), args.repeats)
     runs["after"] = bench_browser(ROOT, args.repeats)
     total = time.perf_counter() - started
     load = os.getloadavg()
@@ -309,7 +309,7 @@ def browser_main(args: argparse.Namespace) -> None:
         f"- Machine: {machine()}; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
         "(other engineers' jobs share the 2 cores)",
         f"- Code: after = git {git_revision()}"
-        + "".join(f"; before = `{root}` (git {_revision(root)})" for root in args.before_root)
+        + "".join(f"; before = `{root}` (git {git_revision(root)})" for root in args.before_root)
         + f"; Python {platform.python_version()}; "
         + ", ".join(f"{k} {v}" for k, v in package_versions(("torch", "botorch", "streamlit")).items() if k != "python"),
         f"- Data: campaign from the hfo2-ncm85 template, {N_FINISHED} finished virtual-lab experiments, SQLite "
@@ -335,14 +335,6 @@ def browser_main(args: argparse.Namespace) -> None:
 
 
 EARLIER = "## Earlier: one script run in AppTest, without a browser (issue 5)\n"
-
-
-def _revision(root: Path) -> str:
-    try:
-        return subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main() -> None:

@@ -49,10 +49,12 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.common import (
+    LABS,
     RESULTS,
     command_line,
     fmt,
     header,
+    make_lab,
     markdown_table,
     progress_logger,
     single_thread,
@@ -65,7 +67,6 @@ SETTINGS = {"doe_shared_first_slot": {"shared_search": "first_slot"},
             "doe_shared_in_region": {"shared_region": "trust_region"}}
 """``EngineSettings`` changes of a method from the defaults."""
 SPEED_RAW = RESULTS / "raw" / "furnace_speed.csv"
-LABS = ("virtual", "second", "coupled")
 BATCH = 4
 ROUNDS = 8
 
@@ -78,21 +79,6 @@ def raw_path(lab: str) -> Path:
 def out_path(lab: str) -> Path:
     """The Markdown result of one lab."""
     return RESULTS / ("furnace.md" if lab == "virtual" else f"furnace_{lab}.md")
-
-
-def make_lab(lab: str, seed: int) -> Any:
-    """The simulated lab ``lab`` (one of :data:`LABS`): an object with ``run`` and ``truth``."""
-    if lab == "virtual":
-        from doe.simulate import VirtualLab
-
-        return VirtualLab(seed)
-    if lab == "coupled":
-        from benchmarks.coupled_lab import CoupledLab
-
-        return CoupledLab(seed)
-    from benchmarks.second_lab import SecondLab
-
-    return SecondLab(seed)
 
 
 def furnace_config(shared: bool) -> Any:

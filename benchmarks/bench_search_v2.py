@@ -41,7 +41,9 @@ from benchmarks.bench_sample_efficiency import config_part_a
 from benchmarks.common import (
     RESULTS,
     command_line,
+    git_revision,
     header,
+    make_lab,
     markdown_table,
     paired_text,
     single_thread,
@@ -94,16 +96,6 @@ class BestTracker:
             self.to_beat = self.experiments
 
 
-def _lab(lab: str, seed: int) -> Any:
-    if lab == "virtual":
-        from doe.simulate import VirtualLab
-
-        return VirtualLab(seed)
-    from benchmarks.second_lab import SecondLab
-
-    return SecondLab(seed)
-
-
 def best_ce(lab: str) -> float:
     """The lab's best expected CE (virtual: the polished optimum; second: best of 200,000 random)."""
     if lab == "virtual":
@@ -123,7 +115,7 @@ def run_seed(lab_name: str, variant: str, seed: int) -> dict[str, Any]:
     config = config_part_a()
     settings = replace(EngineSettings(), **VARIANTS[variant])
     campaign = Campaign.from_config(config.replace(seed=seed), storage=":memory:", settings=settings, actor="benchmark")
-    lab = _lab(lab_name, seed)
+    lab = make_lab(lab_name, seed)
     from doe.simulate import VirtualLab
 
     study_ce = float(lab.truth(VirtualLab.study_recipe()[config.parameter_names])[CE].iloc[0])
@@ -256,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the following arguments are required: --lab")
     if args.before_root and not (Path(args.before_root) / "doe" / "__init__.py").is_file():
         parser.error(f"--before-root: {args.before_root} holds no doe package (doe/__init__.py)")
-    before = _describe(args.before_root) if args.before_root else "another checkout (--before-root)"
+    before = f"git {git_revision(args.before_root)}" if args.before_root else "another checkout (--before-root)"
     out = RESULTS / f"search_v2_{args.lab}{args.tag}.md"
     raw_path: Path = RESULTS / "raw" / f"search_v2_{args.lab}{args.tag}.csv"
     if args.report_only:
@@ -280,15 +272,6 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(text)
     print(text)
     return 0
-
-
-def _describe(root: str) -> str:
-    """``git <commit>`` of a checkout (its path when git cannot tell)."""
-    out = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    if out.returncode != 0:
-        return root
-    dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "doe"], capture_output=True, text=True)
-    return f"git {out.stdout.strip()}" + (" (uncommitted changes)" if dirty.stdout.strip() else "")
 
 
 if __name__ == "__main__":

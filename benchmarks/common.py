@@ -86,11 +86,13 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.machine()}; {gpu}"
 
 
-def git_revision() -> str:
+def git_revision(root: Path | str = ROOT) -> str:
+    """Short commit of the checkout at ``root`` (this one by default), marked when it has
+    uncommitted changes; ``"unknown"`` when git cannot tell."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
                              text=True, check=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True,
                                text=True, check=True, timeout=10).stdout.strip()
         return out.stdout.strip() + (" (uncommitted changes)" if dirty else "")
     except (OSError, subprocess.SubprocessError):
@@ -115,6 +117,29 @@ def header(title: str, *, command: str | None = None, runtime_s: float | None = 
     if runtime_s is not None:
         lines.append(f"- Wall time of the run: {format_duration(runtime_s)}")
     return "\n".join(lines) + "\n"
+
+
+LABS = ("virtual", "second", "coupled")
+"""The simulated labs of the closed-loop benchmarks (see :func:`make_lab`)."""
+
+
+def make_lab(lab: str, seed: int) -> Any:
+    """A simulated lab with ``run`` and ``truth``: ``"virtual"`` (:class:`doe.simulate.VirtualLab`,
+    tuning), ``"second"`` (:class:`benchmarks.second_lab.SecondLab`, test) or ``"coupled"``
+    (:class:`benchmarks.coupled_lab.CoupledLab`, furnace batches only)."""
+    if lab == "virtual":
+        from doe.simulate import VirtualLab
+
+        return VirtualLab(seed)
+    if lab == "second":
+        from benchmarks.second_lab import SecondLab
+
+        return SecondLab(seed)
+    if lab == "coupled":
+        from benchmarks.coupled_lab import CoupledLab
+
+        return CoupledLab(seed)
+    raise ValueError(f"unknown lab {lab!r}; choose from {LABS}")
 
 
 def format_duration(seconds: float) -> str:
