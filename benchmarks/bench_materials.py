@@ -72,6 +72,8 @@ DOE_VARIANTS: dict[str, dict[str, Any]] = {
     "botorch_lengthscale_prior": {"lengthscale_prior": (math.sqrt(2.0), math.sqrt(3.0))},
     "no_alternating_best_guess": {"best_guess": False},
     "matern52": {"kernel": "matern52"},
+    "loose_ard": {"lengthscale_prior": (-1.4, 1.0)},
+    "long_prior": {"lengthscale_prior": (-1.0, 0.55)},
 }
 """``EngineSettings`` changes run as ``--algorithms doe:NAME``."""
 GP_VARIANTS: dict[str, str] = {
