@@ -543,36 +543,75 @@ def report(runs: pd.DataFrame, caps: dict[str, int], meta: dict[str, Any]) -> st
     return "".join(parts)
 
 
+def mean_top(pool: Pool, order: str, cap: int) -> float:
+    """The Top% curve of one run averaged over the capped cycles (the area under it)."""
+    return float(top_curve(pool, [int(i) for i in order.split()], cap).mean())
+
+
+def paired_row(label: str, here: pd.Series, there: pd.Series, pools: dict[str, Pool], caps: dict[str, int],
+               keys: list[tuple[str, int]]) -> list[str]:
+    """One table row: ``here`` against ``there`` (evaluation orders indexed by (dataset, seed)) over
+    ``keys``: identical orders, median mean Top%, mean difference, seeds better / worse, Wilcoxon p."""
+    from scipy.stats import wilcoxon
+
+    pairs = [(str(here[k]), str(there[k])) for k in keys]
+    auc = np.array([[mean_top(pools[k[0]], o, caps[k[0]]) for o in pair] for k, pair in zip(keys, pairs, strict=True)])
+    diff = auc[:, 0] - auc[:, 1]
+    p = float(wilcoxon(auc[:, 0], auc[:, 1]).pvalue) if (diff != 0).any() else 1.0
+    return [label, str(len(keys)), f"{sum(a == b for a, b in pairs)} of {len(keys)}",
+            f"{np.median(auc[:, 0]):.3f} / {np.median(auc[:, 1]):.3f}",
+            f"{diff.mean():+.4f}; {int((diff > 0).sum())} / {int((diff < 0).sum())}; p = {p:.3g}"]
+
+
+def _orders(runs: pd.DataFrame, algorithm: str, caps: dict[str, int]) -> pd.Series:
+    rows = runs[(runs["algorithm"] == algorithm) & (runs["cap"] == runs["dataset"].map(caps))]
+    return pd.Series(list(rows["order"]), index=pd.MultiIndex.from_arrays([rows["dataset"], rows["seed"].astype(int)]))
+
+
+def _paired_table(here: pd.Series, there: pd.Series, caps: dict[str, int], first: str) -> str:
+    keys = sorted(set(here.index) & set(there.index))
+    names = sorted({k[0] for k in keys})
+    pools = {name: load_pool(name) for name in names}
+    rows = [paired_row(name, here, there, pools, caps, [k for k in keys if k[0] == name]) for name in names]
+    if len(names) > 1:
+        rows.append(paired_row("all of them", here, there, pools, caps, keys))
+    return markdown_table([first, "runs", "identical evaluation orders", "mean Top%: median here / there",
+                           "difference"], rows)
+
+
 def paired_section(runs: pd.DataFrame, other: pd.DataFrame, caps: dict[str, int], label: str) -> str:
     """doe's runs here against the doe runs of ``other`` (another version's raw runs), paired by
     dataset and seed: identical evaluation orders, and the mean Top% over the capped cycles
     (the area under the Top% curve) compared seed by seed (Wilcoxon signed-rank)."""
-    from scipy.stats import wilcoxon
-
-    rows = []
-    for name in sorted(set(runs["dataset"])):
-        pool = load_pool(name)
-        here = runs[(runs["dataset"] == name) & (runs["algorithm"] == "doe")].set_index("seed")
-        there = other[(other["dataset"] == name) & (other["algorithm"] == "doe")
-                      & (other["cap"] == caps[name])].set_index("seed")
-        seeds = sorted(set(here.index) & set(there.index))
-        if not seeds:
-            continue
-        orders = [(str(here.loc[s, "order"]), str(there.loc[s, "order"])) for s in seeds]
-        auc = np.array([[top_curve(pool, [int(i) for i in o.split()], caps[name]).mean() for o in pair]
-                        for pair in orders])
-        diff = auc[:, 0] - auc[:, 1]
-        p = float(wilcoxon(auc[:, 0], auc[:, 1]).pvalue) if (diff != 0).any() else 1.0
-        rows.append([name, len(seeds), f"{sum(a == b for a, b in orders)} of {len(seeds)}",
-                     f"{np.median(auc[:, 0]):.3f} / {np.median(auc[:, 1]):.3f}",
-                     f"{diff.mean():+.4f}; {int((diff > 0).sum())} / {int((diff < 0).sum())}; p = {p:.3g}"])
+    here, there = _orders(runs, "doe", caps), _orders(other, "doe", caps)
+    if not set(here.index) & set(there.index):
+        return ""
     return "\n".join([
         f"\n## Paired with {label}\n",
         "doe (default settings) here against the doe runs of that version, the same pools, seeds and "
         "starting points. Mean Top% = the Top% curve averaged over the capped cycles (higher: targets "
         "found sooner); difference = here minus there: mean; seeds better / worse; Wilcoxon signed-rank p.\n",
-        markdown_table(["dataset", "seeds", "identical evaluation orders", "mean Top%: median here / there",
-                        "difference"], rows),
+        _paired_table(here, there, caps, "dataset"),
+        "",
+    ])
+
+
+def variants_section(runs: pd.DataFrame, caps: dict[str, int]) -> str:
+    """Each ``doe:NAME`` against the default ``doe`` of the same runs, paired by dataset and seed."""
+    base = _orders(runs, "doe", caps)
+    parts = []
+    for algorithm in sorted(a for a in set(runs["algorithm"]) if a.startswith("doe:")):
+        here = _orders(runs, algorithm, caps)
+        if set(here.index) & set(base.index):
+            parts += [f"\n### {algorithm} against doe\n", _paired_table(here, base, caps, "dataset")]
+    if not parts:
+        return ""
+    return "\n".join([
+        "\n## Variants against the default, seed by seed\n",
+        "Mean Top% = the Top% curve averaged over the capped cycles (higher: targets found sooner); "
+        "difference = variant minus doe: mean; seeds better / worse; Wilcoxon signed-rank p ('all of them' "
+        "pools the datasets' pairs).",
+        *parts,
         "",
     ])
 
@@ -651,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"command": args.command, "runtime_s": None if args.report_only else time.perf_counter() - start,
             "raw_name": args.raw.name}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    text = report(runs, caps, meta)
+    text = report(runs, caps, meta) + variants_section(runs, caps)
     if args.paired_with is not None:
         text += paired_section(runs, pd.read_csv(args.paired_with), caps, args.paired_label or str(args.paired_with))
     args.out.write_text(text, encoding="utf-8")

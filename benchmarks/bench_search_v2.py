@@ -68,6 +68,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # (12:18 UTC, as "reference_start" against the old default) and is the default since; this
     # variant is the engine as it was before
     "no_reference_start": {"start_at_reference": False},
+    # fifth round (2026-12-04, fixed at 16:23 UTC in benchmarks/README.md): the pool-based
+    # model's candidates; the one that wins the materials screen is checked here
+    "loose_ard": {"lengthscale_prior": (-1.4, 1.0)},
+    "matern52": {"kernel": "matern52"},
+    "long_prior": {"lengthscale_prior": (-1.0, 0.55)},
 }
 """``EngineSettings`` changes from the defaults, fixed before any run."""
 BEFORE = "before"
