@@ -74,6 +74,7 @@ DOE_VARIANTS: dict[str, dict[str, Any]] = {
     "matern52": {"kernel": "matern52"},
     "loose_ard": {"lengthscale_prior": (-1.4, 1.0)},
     "long_prior": {"lengthscale_prior": (-1.0, 0.55)},
+    "wide_noise": {"noise_prior": (-4.0, 2.0)},
 }
 """``EngineSettings`` changes run as ``--algorithms doe:NAME``."""
 GP_VARIANTS: dict[str, str] = {

@@ -73,6 +73,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "loose_ard": {"lengthscale_prior": (-1.4, 1.0)},
     "matern52": {"kernel": "matern52"},
     "long_prior": {"lengthscale_prior": (-1.0, 0.55)},
+    # seventh round (fixed at 16:40 UTC): a wider noise prior
+    "wide_noise": {"noise_prior": (-4.0, 2.0)},
 }
 """``EngineSettings`` changes from the defaults, fixed before any run."""
 BEFORE = "before"

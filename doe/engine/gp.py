@@ -26,7 +26,7 @@ values for a numeric parameter and the Hamming distance ``[c != c']`` for a cate
 the form of BoTorch's current ``SingleTaskGP`` defaults: ``l_p ~ LogNormal(loc + log(D) / 2,
 scale)`` (D = number of parameters; BoTorch's ``(loc, scale)`` is ``(sqrt(2), sqrt(3))``,
 doe's default is tighter and shorter, see ``EngineSettings.lengthscale_prior``),
-``noise ~ LogNormal(-4, 1)``, lengthscales >= 0.025, noise >= 1e-4. A training value that is
+``noise ~ LogNormal(-4, 1)`` (BoTorch's; ``EngineSettings.noise_prior``), lengthscales >= 0.025, noise >= 1e-4. A training value that is
 the mean of ``n_cells`` replicate cells has noise ``noise / n_cells``, and the cells' scatter
 informs ``noise`` (see :meth:`ExactGP.fit`).
 Hyperparameters are the MAP estimate (scipy L-BFGS-B from the prior mode, iterations capped);
@@ -131,12 +131,13 @@ class ExactGP:
         max_exact: rows above which the GP conditions on ``n_inducing`` inducing recipes
             (``None``: always exact).
         n_inducing: inducing recipes of the sparse conditioning.
+        noise_prior: ``(loc, scale)``: the standardised noise variance ~ LogNormal(loc, scale).
     """
 
     def __init__(self, cat_dims: dict[int, int], dim: int, device: torch.device, kernel: str = "rbf",
                  lengthscale_prior: tuple[float, float] = BOTORCH_LENGTHSCALE_PRIOR,
                  dtype: torch.dtype | None = None, max_exact: int | None = MAX_EXACT,
-                 n_inducing: int = N_INDUCING) -> None:
+                 n_inducing: int = N_INDUCING, noise_prior: tuple[float, float] = NOISE_PRIOR) -> None:
         import torch
 
         self.dtype = torch.float64 if dtype is None else dtype
@@ -153,6 +154,7 @@ class ExactGP:
         self.device = device
         # LogNormal(loc + log(D) / 2, scale): lengthscales grow like sqrt(D), as in BoTorch
         self.ls_prior = (lengthscale_prior[0] + 0.5 * math.log(max(dim, 1)), lengthscale_prior[1])
+        self.noise_prior = (float(noise_prior[0]), float(noise_prior[1]))
         # feature columns: the numbers, then a one-hot block per categorical parameter
         column_param = list(self.num_dims)
         column_factor = [1.0] * len(self.num_dims)
@@ -259,7 +261,8 @@ class ExactGP:
         mu, sigma = self.ls_prior
         # log-normal priors on the values (MAP in the parameters' own units)
         lp = (-((log_ls - mu) ** 2) / (2 * sigma**2) - log_ls).sum()
-        lp = lp + (-((log_noise - NOISE_PRIOR[0]) ** 2) / (2 * NOISE_PRIOR[1] ** 2) - log_noise)
+        noise_loc, noise_scale = self.noise_prior
+        lp = lp + (-((log_noise - noise_loc) ** 2) / (2 * noise_scale**2) - log_noise)
         if tasks is not None:
             lp = lp - (theta[d + 2 :] ** 2).sum() / (2 * CORRELATION_PRIOR_SD**2)
         return (nll - lp) / n
@@ -324,7 +327,7 @@ class ExactGP:
         start = theta0
         theta0 = np.concatenate([
             np.full(d, max(mu - sigma**2, math.log(MIN_LENGTHSCALE))),
-            [max(NOISE_PRIOR[0] - NOISE_PRIOR[1] ** 2, math.log(noise_floor))],
+            [max(self.noise_prior[0] - self.noise_prior[1] ** 2, math.log(noise_floor))],
             [0.0],
             np.zeros(n_sources),
         ])

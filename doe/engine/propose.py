@@ -69,9 +69,11 @@ def _kernel_name(encoder: Encoder, settings: EngineSettings) -> str:
     cat = " and Hamming distance of labels" if encoder.cat_dims else ""
     kernel = {"rbf": "RBF", "matern52": "Matern-5/2"}[settings.kernel]
     loc, scale = settings.lengthscale_prior
+    noise_loc, noise_scale = settings.noise_prior
     return (
         f"exact GP per outcome (doe.engine.gp.ExactGP): {kernel} with ARD lengthscales on encoded numbers{cat}; "
-        f"priors lengthscale LogNormal({loc:.3g}+log(D)/2, {scale:.3g}), noise LogNormal(-4, 1); standardised; fitted in float64"
+        f"priors lengthscale LogNormal({loc:.3g}+log(D)/2, {scale:.3g}), "
+        f"noise LogNormal({noise_loc:.3g}, {noise_scale:.3g}); standardised; fitted in float64"
     )
 
 

@@ -88,6 +88,10 @@ class EngineSettings:
             datasets the short prior found the best recipes sooner
             (``benchmarks/results/materials.md``); on the simulated HfO2 campaign it was a
             little worse (``benchmarks/results/engine_variants.md``).
+        noise_prior: ``(loc, scale)`` of the log-normal prior of each outcome's noise variance
+            in standardised units (the outcome's variance over the measured experiments is 1):
+            noise ~ LogNormal(loc, scale). The default ``(-4, 1)`` is BoTorch's: a noise sd
+            near 0.1 of the outcome's spread, up to about 0.2 within one prior sd.
         start_at_reference: while the space-filling initial design is in use, its first
             recipe is the configuration's reference recipe (every parameter's ``reference``
             value, e.g. the published or current process) when no finished or pending
@@ -137,6 +141,7 @@ class EngineSettings:
     best_guess_width: float = 0.2
     kernel: Literal["rbf", "matern52"] = "rbf"
     lengthscale_prior: tuple[float, float] = (-1.4, 0.55)
+    noise_prior: tuple[float, float] = (-4.0, 1.0)
     shared_search: Literal["joint", "first_slot"] = "joint"
     shared_region: Literal["space", "trust_region"] = "space"
     start_at_reference: bool = True
@@ -176,14 +181,15 @@ class EngineSettings:
                 raise ProposalError(f"EngineSettings.{name}: must be True or False, got {getattr(self, name)!r}")
         if self.kernel not in ("rbf", "matern52"):
             raise ProposalError(f"EngineSettings.kernel: must be 'rbf' or 'matern52', got {self.kernel!r}")
-        prior = self.lengthscale_prior
-        if (not isinstance(prior, tuple | list) or len(prior) != 2
-                or not all(is_real_number(v) and math.isfinite(v) for v in prior)
-                or prior[1] <= 0):
-            raise ProposalError(
-                f"EngineSettings.lengthscale_prior: must be (loc, scale) with finite numbers and scale > 0, got {prior!r}"
-            )
-        object.__setattr__(self, "lengthscale_prior", (float(prior[0]), float(prior[1])))
+        for name in ("lengthscale_prior", "noise_prior"):
+            prior = getattr(self, name)
+            if (not isinstance(prior, tuple | list) or len(prior) != 2
+                    or not all(is_real_number(v) and math.isfinite(v) for v in prior)
+                    or prior[1] <= 0):
+                raise ProposalError(
+                    f"EngineSettings.{name}: must be (loc, scale) with finite numbers and scale > 0, got {prior!r}"
+                )
+            object.__setattr__(self, name, (float(prior[0]), float(prior[1])))
         if self.shared_search not in ("joint", "first_slot"):
             raise ProposalError(f"EngineSettings.shared_search: must be 'joint' or 'first_slot', got {self.shared_search!r}")
         if self.shared_region not in ("space", "trust_region"):
@@ -214,7 +220,7 @@ class EngineSettings:
             try:
                 if raw.lower() == "none" and name in ("initial_design_size", "trust_region_width", "exact_gp_max_rows"):
                     changes[name] = None
-                elif name == "lengthscale_prior":
+                elif name in ("lengthscale_prior", "noise_prior"):
                     changes[name] = tuple(float(v) for v in raw.split(","))
                 elif isinstance(current, bool):
                     if raw.lower() not in ("true", "false"):

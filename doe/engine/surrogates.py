@@ -378,7 +378,8 @@ class Surrogates:
     def _new_gp(self) -> ExactGP:
         return ExactGP(self._cat_sizes(), self.encoder_.dim, self.device_, kernel=self.settings.kernel,
                        lengthscale_prior=self.settings.lengthscale_prior, dtype=self.settings.torch_dtype(),
-                       max_exact=self.settings.exact_gp_max_rows, n_inducing=self.settings.inducing_points)
+                       max_exact=self.settings.exact_gp_max_rows, n_inducing=self.settings.inducing_points,
+                       noise_prior=self.settings.noise_prior)
 
     def hyperparameters(self) -> dict[str, np.ndarray]:
         """Fitted ``theta_`` (log lengthscales, log noise, constant) of every GP fitted so far."""

@@ -43,7 +43,7 @@ THETA_LAYOUT = "exact-gp-theta/1: log lengthscales (one per model dimension), lo
 def state_signature(config: CampaignConfig, settings: EngineSettings, outcome: str) -> str:
     """Hex SHA-256 of what makes ``outcome``'s hyperparameters comparable between fits: the
     parameters as configured (names, types, bounds, scales, values: the encoding), the kernel,
-    the lengthscale prior, the ``learn_from`` sources and :data:`THETA_LAYOUT`."""
+    the lengthscale and noise priors, the ``learn_from`` sources and :data:`THETA_LAYOUT`."""
     payload: dict[str, Any] = {
         "outcome": outcome,
         "parameters": [p.to_dict() for p in config.parameters],
@@ -52,6 +52,9 @@ def state_signature(config: CampaignConfig, settings: EngineSettings, outcome: s
         "learn_from": sorted(config.learn_from),
         "theta": THETA_LAYOUT,
     }
+    if settings.noise_prior != EngineSettings().noise_prior:
+        # only when changed, so that states stored before the setting existed stay usable
+        payload["noise_prior"] = [float(v) for v in settings.noise_prior]
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -63,7 +66,8 @@ def previous_warm_starts(previous: Surrogates | None, config: CampaignConfig,
         return {}
     same = (previous.config.parameter_names == config.parameter_names
             and previous.settings.kernel == settings.kernel
-            and previous.settings.lengthscale_prior == settings.lengthscale_prior)
+            and previous.settings.lengthscale_prior == settings.lengthscale_prior
+            and previous.settings.noise_prior == settings.noise_prior)
     return previous.hyperparameters() if same else {}
 
 

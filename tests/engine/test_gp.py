@@ -146,6 +146,18 @@ def test_lengthscale_prior_sets_the_fitted_lengthscales() -> None:
     assert float(short.lengthscale_.max()) < float(wide.lengthscale_.max())
 
 
+def test_noise_prior_sets_the_fitted_noise() -> None:
+    """On noisy data a noise prior centred higher learns more noise than the default (near exp(-5) here)."""
+    rng = np.random.default_rng(3)
+    X = rng.random((20, 3))
+    y = np.sin(3 * X[:, 0]) + 0.8 * rng.standard_normal(20)
+    default = ExactGP({}, 3, torch.device("cpu"), lengthscale_prior=(-1.4, 0.55)).fit(X, y, maxiter=150, seed=0)
+    wide = ExactGP({}, 3, torch.device("cpu"), lengthscale_prior=(-1.4, 0.55),
+                   noise_prior=(-1.0, 0.5)).fit(X, y, maxiter=150, seed=0)
+    assert default.noise_prior == (-4.0, 1.0)
+    assert wide.noise_ > 2 * default.noise_
+
+
 @pytest.mark.parametrize("n", [24, 300])
 def test_same_posterior_as_gpytorch_product_kernel_on_mixed_inputs(n: int) -> None:
     """Continuous, discrete and categorical inputs: the posterior is GPyTorch's with the same product kernel.

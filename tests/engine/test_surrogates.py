@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -141,13 +142,30 @@ def test_settings(fast: EngineSettings) -> None:
                 {"initial_design_size": 1}, {"trust_region_width": 0.0}, {"trust_region_width": 1.5},
                 {"best_guess_width": None}, {"best_guess": "yes"}, {"kernel": "laplace"},
                 {"lengthscale_prior": (0.0, 0.0)}, {"lengthscale_prior": (float("nan"), 1.0)},
-                {"lengthscale_prior": 1.0}, {"lengthscale_prior": (1.0, 2.0, 3.0)}):
+                {"lengthscale_prior": 1.0}, {"lengthscale_prior": (1.0, 2.0, 3.0)},
+                {"noise_prior": (-4.0, 0.0)}, {"noise_prior": (float("inf"), 1.0)}, {"noise_prior": "wide"}):
         with pytest.raises(ProposalError, match=f"EngineSettings.{next(iter(bad))}|raw_samples"):
             EngineSettings(**bad)  # type: ignore[arg-type]
     assert EngineSettings(trust_region_width=None).trust_region_width is None
     # a prior given as a list (as stored in JSON) comes back as the same tuple
     assert EngineSettings(lengthscale_prior=[0.5, 1]).lengthscale_prior == (0.5, 1.0)
+    assert EngineSettings().with_text({"noise_prior": "-4,2"}).noise_prior == (-4.0, 2.0)
     assert str(EngineSettings(device="cpu").torch_device()) == "cpu"
+
+
+def test_noise_prior_setting_reaches_every_fitted_gp(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    """``EngineSettings.noise_prior`` is the prior of each outcome's GP, and on noisy outcomes the
+    prior centred higher learns more noise (the engine's model description names it)."""
+    table = smooth_outcomes(hfo2, random_recipes(hfo2, 14, 5))
+    rng = np.random.default_rng(5)
+    outcome = "first_cycle_ce_pct"
+    table[outcome] = table[outcome] + 3.0 * table[outcome].std() * rng.standard_normal(len(table))
+    table["failed"] = False
+    default = Surrogates(hfo2, fast).fit(table, seed=0)
+    wide = Surrogates(hfo2, replace(fast, noise_prior=(-1.0, 0.5))).fit(table, seed=0)
+    assert default.model(outcome).noise_prior == (-4.0, 1.0)
+    assert wide.model(outcome).noise_prior == (-1.0, 0.5)
+    assert wide.model(outcome).noise_ > 2 * default.model(outcome).noise_
 
 
 def test_training_data_is_a_read_only_view_of_each_outcome(hfo2: CampaignConfig, fast: EngineSettings) -> None:
