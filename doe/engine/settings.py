@@ -87,11 +87,16 @@ class EngineSettings:
             tens of ranges, so a few points look like a smooth trend. On the materials
             datasets the short prior found the best recipes sooner
             (``benchmarks/results/materials.md``); on the simulated HfO2 campaign it was a
-            little worse (``benchmarks/results/engine_variants.md``).
+            little worse (``benchmarks/results/engine_variants.md``). ``(-1.0, 0.55)`` won on
+            the P3HT dataset (40 seeds, p = 0.0002) but lost on the virtual lab (not
+            significantly) and on the three test datasets (60 pairs, p = 0.03;
+            ``benchmarks/results/materials_round6*.md``).
         noise_prior: ``(loc, scale)`` of the log-normal prior of each outcome's noise variance
             in standardised units (the outcome's variance over the measured experiments is 1):
             noise ~ LogNormal(loc, scale). The default ``(-4, 1)`` is BoTorch's: a noise sd
-            near 0.1 of the outcome's spread, up to about 0.2 within one prior sd.
+            near 0.1 of the outcome's spread, up to about 0.2 within one prior sd. ``(-4, 2)``
+            lost on the AgNP dataset (60 seeds, p = 4e-05) and was level on P3HT
+            (``benchmarks/results/materials_round7.md``).
         start_at_reference: while the space-filling initial design is in use, its first
             recipe is the configuration's reference recipe (every parameter's ``reference``
             value, e.g. the published or current process) when no finished or pending
