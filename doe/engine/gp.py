@@ -26,9 +26,10 @@ values for a numeric parameter and the Hamming distance ``[c != c']`` for a cate
 the form of BoTorch's current ``SingleTaskGP`` defaults: ``l_p ~ LogNormal(loc + log(D) / 2,
 scale)`` (D = number of parameters; BoTorch's ``(loc, scale)`` is ``(sqrt(2), sqrt(3))``,
 doe's default is tighter and shorter, see ``EngineSettings.lengthscale_prior``),
-``noise ~ LogNormal(-4, 1)`` (BoTorch's; ``EngineSettings.noise_prior``), lengthscales >= 0.025, noise >= 1e-4. A training value that is
-the mean of ``n_cells`` replicate cells has noise ``noise / n_cells``, and the cells' scatter
-informs ``noise`` (see :meth:`ExactGP.fit`).
+``noise ~ LogNormal(-4, 1)`` (BoTorch's, the default of ``EngineSettings.noise_prior``),
+lengthscales >= 0.025, noise >= 1e-4. A training value that is the mean of ``n_cells``
+replicate cells has noise ``noise / n_cells``, and the cells' scatter informs ``noise`` (see
+:meth:`ExactGP.fit`).
 Hyperparameters are the MAP estimate (scipy L-BFGS-B from the prior mode, iterations capped);
 above :data:`FIT_SUBSET` rows they are fitted on a seeded subset and the GP conditions on all
 rows. Fitting and factorising are float64; ``dtype=torch.float32`` stores the conditioned
