@@ -107,7 +107,7 @@ def worker(n: int, device: str, dtype: str, accuracy: bool, max_exact: int | Non
             data = surrogates.training_data(name)
             exact = ExactGP({i: len(v) for i, v in surrogates.encoder_.cat_dims.items()}, surrogates.encoder_.dim,
                             torch.device("cpu"), kernel=settings.kernel, lengthscale_prior=settings.lengthscale_prior,
-                            max_exact=None)
+                            max_exact=None, noise_prior=settings.noise_prior)
             assert sparse is not None
             exact.set_hyperparameters(np.exp(sparse.theta_[:-2]), sparse.noise_, sparse.constant_, data.X, data.y,
                                       cells=data.cells)

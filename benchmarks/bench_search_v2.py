@@ -204,7 +204,7 @@ def report(raw: pd.DataFrame, lab: str, optimum: float, command: str, runtime_s:
         if saved is not None:
             beat = group["experiments_to_beat_study"].to_numpy()
             median = np.median(beat)
-            rows[-1][4:4] = [f"{median:.0f}" if median < NOT_REACHED else "not reached",
+            rows[-1][4:4] = [f"{median:g}" if median < NOT_REACHED else "not reached",
                              f"{int((beat >= NOT_REACHED).sum())} of {len(beat)}", paired_text(saved, str(variant))]
     role = ("TUNING problem: the default is chosen here" if lab == "virtual"
             else "TEST problem: reported untouched, nothing is chosen on it")

@@ -94,8 +94,10 @@ class EngineSettings:
         noise_prior: ``(loc, scale)`` of the log-normal prior of each outcome's noise variance
             in standardised units (the outcome's variance over the measured experiments is 1):
             noise ~ LogNormal(loc, scale). The default ``(-4, 1)`` is BoTorch's: a noise sd
-            near 0.1 of the outcome's spread, up to about 0.2 within one prior sd. ``(-4, 2)``
-            lost on the AgNP dataset (60 seeds, p = 4e-05) and was level on P3HT
+            near 0.1 of the outcome's spread, up to about 0.2 within one prior sd. The fit is
+            the MAP in noise units, whose prior mode is ``exp(loc - scale^2)``: a wider
+            ``scale`` at the same ``loc`` pulls the noise lower, not higher. ``(-4, 2)`` (mode
+            ``exp(-8)``) lost on the AgNP dataset (60 seeds, p = 4e-05) and was level on P3HT
             (``benchmarks/results/materials_round7.md``).
         start_at_reference: while the space-filling initial design is in use, its first
             recipe is the configuration's reference recipe (every parameter's ``reference``
@@ -211,7 +213,7 @@ class EngineSettings:
     def with_text(self, texts: Mapping[str, str]) -> EngineSettings:
         """These settings with fields replaced by values given as text (``{"trust_region":
         "adaptive", "explore_untried": "2"}``; ``none`` for an optional field, ``loc,scale``
-        for ``lengthscale_prior``), as the ``doe`` command's ``--engine NAME=VALUE`` gives them.
+        for ``lengthscale_prior`` and ``noise_prior``), as the ``doe`` command's ``--engine NAME=VALUE`` gives them.
 
         Raises:
             ProposalError: an unknown field or a value that does not fit it, naming the field.

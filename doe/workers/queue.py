@@ -245,8 +245,11 @@ def suggest_on_worker(url: str, campaign: str, n: int, *, actor: str, fixed: Map
 def _settings_args(settings: Any) -> dict[str, Any] | None:
     if settings is None or not dataclasses.is_dataclass(settings) or isinstance(settings, type):
         return None
+    # only the fields that differ from their defaults, so that a worker of an older version
+    # (which lacks a newer field) still computes the requests that do not use it
+    defaults = {f.name: f.default for f in dataclasses.fields(settings)}
     args = {k: to_python(v) if not isinstance(v, tuple | list) else [to_python(x) for x in v]
-            for k, v in dataclasses.asdict(settings).items()}
+            for k, v in dataclasses.asdict(settings).items() if v != defaults.get(k, dataclasses.MISSING)}
     args.pop("device", None)  # the worker's machine chooses its own device
     return args
 

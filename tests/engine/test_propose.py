@@ -84,6 +84,7 @@ def test_strategies_and_provenance(hfo2: CampaignConfig, fast: EngineSettings) -
     assert settings["reference_point"] == {"first_cycle_ce_pct": 80.0, "capacity_retention_pct": 55.0}
     assert settings["n_train"]["first_cycle_ce_pct"] == 10
     assert settings["settings"] == fast.to_dict()
+    assert "noise LogNormal(-4, 1)" in settings["kernel"]
     assert "coating_thickness_nm <= 15" in settings["constraints_used"]
     import json
 
@@ -93,6 +94,8 @@ def test_strategies_and_provenance(hfo2: CampaignConfig, fast: EngineSettings) -
     single = propose(single_cfg, experiments, 2, seed=1, settings=fast)
     assert single.strategy == "qlognei"
     assert "first_cycle_ce_pct threshold" in single.model_settings["constraints_used"]
+    wide = propose(single_cfg, experiments, 1, seed=1, settings=dataclasses.replace(fast, noise_prior=(-4.0, 2.0)))
+    assert "noise LogNormal(-4, 2)" in wide.model_settings["kernel"]
 
 
 def test_reproducible_with_seed(hfo2: CampaignConfig, fast: EngineSettings) -> None:

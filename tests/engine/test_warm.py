@@ -119,3 +119,22 @@ def test_the_fitting_subset_of_a_growing_history_barely_changes() -> None:
     assert len(set(before) & set(after)) >= FIT_SUBSET - 3
     assert not np.array_equal(fit_subset(1000, seed=8), before)
     assert np.array_equal(fit_subset(FIT_SUBSET, seed=7), np.arange(FIT_SUBSET))
+
+
+def test_the_noise_prior_joins_the_signature_only_when_changed(history) -> None:
+    """States stored before ``noise_prior`` existed keep matching under the default (the value
+    below is the signature of git e9239fe, before the setting), a changed prior gets another
+    signature, and an in-process fit under another noise prior is no warm start."""
+    from doe import load_config
+    from doe.engine.warm import previous_warm_starts
+
+    hfo2 = load_config("hfo2-ncm85")
+    assert state_signature(hfo2, EngineSettings(), "first_cycle_ce_pct") == (
+        "edcfee256f42adab3fdb888b29916c24ad6d99daf60bb790d722fddac5fd3ee4")
+    wide = EngineSettings(noise_prior=(-4.0, 2.0))
+    assert state_signature(hfo2, wide, "first_cycle_ce_pct") != state_signature(hfo2, EngineSettings(),
+                                                                              "first_cycle_ce_pct")
+    config, table = history
+    earlier = Surrogates(config, SETTINGS).fit(table.iloc[:40], seed=0)
+    assert previous_warm_starts(earlier, config, SETTINGS)
+    assert previous_warm_starts(earlier, config, replace(SETTINGS, noise_prior=(-4.0, 2.0))) == {}

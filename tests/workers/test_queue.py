@@ -177,6 +177,9 @@ def test_two_workers_share_the_requests_of_three_campaigns(pg_url: str, workers:
         assert batches_of(campaign).to_dict() == {"B0001": 2, "B0002": 2}  # in turn, never side by side
         requests = campaign.proposals()["model_settings"].map(lambda s: s["request_id"])
         assert set(requests) <= set(done["request_id"]) and requests.nunique() == 2
+        # the job carries only the settings that differ from the defaults; the worker rebuilds all of them
+        used = [s["settings"] for s in campaign.proposals()["model_settings"] if "settings" in s]
+        assert used and all(EngineSettings(**u) == FAST for u in used)  # stored JSON: lists for tuples
     assert sorted(b["batch_id"].iloc[0] for b in batches) == ["B0001", "B0001", "B0001", "B0002", "B0002", "B0002"]
     # DOE_WORKERS=off: computed here although workers are alive
     monkeypatch.setenv("DOE_WORKERS", "off")
