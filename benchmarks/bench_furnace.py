@@ -27,8 +27,9 @@ chosen on it either), ``furnace_coupled.md``.
 
 Metric: TRUE CE (``VirtualLab.truth``) of the best-MEASURED recipe after 32 experiments;
 medians over seeds and paired Wilcoxon signed-rank tests (scipy) of each shared-aware method
-against force_first_row, and of each variant against doe_shared. ``--speed`` measures ``suggest(4)`` at n = 30 recorded experiments with and
-without ``batch_shared`` (CPU seconds, one torch thread).
+against force_first_row, and of each variant against doe_shared. ``--speed`` measures
+``suggest(4)`` at n = 30 recorded experiments with and without ``batch_shared`` (CPU seconds,
+one torch thread). A rerun keeps the hand-written sections of the result file.
 
 Usage::
 
@@ -58,6 +59,7 @@ from benchmarks.common import (
     markdown_table,
     progress_logger,
     single_thread,
+    write_result,
 )
 
 CE = "first_cycle_ce_pct"
@@ -249,12 +251,7 @@ def main() -> None:
         return
     raw = pd.read_csv(raw_file)
     speed_raw = pd.read_csv(SPEED_RAW) if SPEED_RAW.exists() and args.lab == "virtual" else None
-    text = report(raw, speed_raw, command_line(), args.lab)
-    if out_file.exists():  # keep the hand-written sections below the generated part
-        old = out_file.read_text(encoding="utf-8")
-        starts = [i for i in (old.find("\n## Notes (hand-written"), old.find("\n## Reading (hand-written")) if i >= 0]
-        text = text.rstrip("\n") + "\n" + (old[min(starts):] if starts else "")
-    out_file.write_text(text, encoding="utf-8")
+    write_result(out_file, report(raw, speed_raw, command_line(), args.lab))
     print(out_file.read_text(encoding="utf-8"))
 
 

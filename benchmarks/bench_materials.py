@@ -57,6 +57,7 @@ from benchmarks.common import (
     markdown_table,
     progress_logger,
     single_thread,
+    write_result,
 )
 
 DATA_DIR = MATERIALS_DATA / "PV-Lab_Benchmarking" / "datasets"
@@ -690,11 +691,10 @@ def main(argv: list[str] | None = None) -> int:
         runs.to_csv(args.raw, index=False)
     meta = {"command": args.command, "runtime_s": None if args.report_only else time.perf_counter() - start,
             "raw_name": args.raw.name}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     text = report(runs, caps, meta) + variants_section(runs, caps)
     if args.paired_with is not None:
         text += paired_section(runs, pd.read_csv(args.paired_with), caps, args.paired_label or str(args.paired_with))
-    args.out.write_text(text, encoding="utf-8")
+    write_result(args.out, text)
     log.info("wrote %s", args.out)
     return 0
 

@@ -47,6 +47,7 @@ from benchmarks.common import (
     markdown_table,
     paired_text,
     single_thread,
+    write_result,
 )
 
 CE = "first_cycle_ce_pct"
@@ -259,16 +260,16 @@ def main(argv: list[str] | None = None) -> int:
     out = RESULTS / f"search_v2_{args.lab}{args.tag}.md"
     raw_path: Path = RESULTS / "raw" / f"search_v2_{args.lab}{args.tag}.csv"
     if args.report_only:
-        out.write_text(report(pd.read_csv(raw_path), args.lab, best_ce(args.lab), command_line(), None, args.tag,
-                              before))
+        write_result(out, report(pd.read_csv(raw_path), args.lab, best_ce(args.lab), command_line(), None,
+                                 args.tag, before))
         print(out.read_text())
         return 0
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    if args.before_root:
-        variants.append(BEFORE)
-    unknown = [v for v in variants[: len(variants) - bool(args.before_root)] if v not in VARIANTS]
+    unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         parser.error(f"--variants: unknown {unknown}; choose from {list(VARIANTS)}")
+    if args.before_root:
+        variants.append(BEFORE)
     start = time.time()
     tasks = [(args.lab, v, s, args.before_root or "") for s in range(args.seeds) for v in variants]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -276,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(raw, args.lab, best_ce(args.lab), command_line(), time.time() - start, args.tag, before)
     raw_path.parent.mkdir(parents=True, exist_ok=True)
     raw.to_csv(raw_path, index=False)
-    out.write_text(text)
+    write_result(out, text)
     print(text)
     return 0
 

@@ -142,6 +142,22 @@ def make_lab(lab: str, seed: int) -> Any:
     raise ValueError(f"unknown lab {lab!r}; choose from {LABS}")
 
 
+HAND_WRITTEN = ("\n## Notes (hand-written", "\n## Reading (hand-written")
+"""Headings of the sections written by hand below a generated result; a rerun keeps them."""
+
+
+def write_result(path: Path, text: str) -> None:
+    """Write a generated Markdown result to ``path``, keeping the hand-written sections
+    (:data:`HAND_WRITTEN`, from the first of them to the end) of the file already there."""
+    if path.exists():
+        old = path.read_text(encoding="utf-8")
+        starts = [i for i in (old.find(h) for h in HAND_WRITTEN) if i >= 0]
+        if starts:
+            text = text.rstrip("\n") + "\n" + old[min(starts):]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
 def format_duration(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"

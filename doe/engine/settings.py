@@ -10,6 +10,9 @@ from typing import Any, Literal
 from doe.domain.values import is_integer, is_real_number
 from doe.errors import ProposalError
 
+PRIOR_FIELDS = ("lengthscale_prior", "noise_prior")
+"""The ``(loc, scale)`` fields: validated, stored and given as text (``loc,scale``) alike."""
+
 CUDA_AUTO_MIN_ROWS = 1000
 """History rows above which ``device="auto"`` uses CUDA when there is one. Provisional: set
 from the CPU figures and BoTorch's usual crossover; ``scripts/gpu_check.sh`` measures both
@@ -188,7 +191,7 @@ class EngineSettings:
                 raise ProposalError(f"EngineSettings.{name}: must be True or False, got {getattr(self, name)!r}")
         if self.kernel not in ("rbf", "matern52"):
             raise ProposalError(f"EngineSettings.kernel: must be 'rbf' or 'matern52', got {self.kernel!r}")
-        for name in ("lengthscale_prior", "noise_prior"):
+        for name in PRIOR_FIELDS:
             prior = getattr(self, name)
             if (not isinstance(prior, tuple | list) or len(prior) != 2
                     or not all(is_real_number(v) and math.isfinite(v) for v in prior)
@@ -227,7 +230,7 @@ class EngineSettings:
             try:
                 if raw.lower() == "none" and name in ("initial_design_size", "trust_region_width", "exact_gp_max_rows"):
                     changes[name] = None
-                elif name in ("lengthscale_prior", "noise_prior"):
+                elif name in PRIOR_FIELDS:
                     changes[name] = tuple(float(v) for v in raw.split(","))
                 elif isinstance(current, bool):
                     if raw.lower() not in ("true", "false"):
