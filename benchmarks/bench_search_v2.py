@@ -7,7 +7,11 @@ and seed on the same lab seeds, on one of two labs:
 - ``--lab virtual``: :class:`doe.simulate.VirtualLab` (the TUNING problem: variants are
   compared and a default is chosen here);
 - ``--lab second``: :class:`benchmarks.second_lab.SecondLab` (a TEST problem: reported
-  untouched; nothing is chosen on it).
+  untouched; nothing is chosen on it);
+- ``--lab needle``: :class:`benchmarks.needle_lab.NeedleLab` (TUNING, from round 8: the
+  virtual lab mirrored, its CE floored, so the reference recipe sits on a flat response);
+- ``--lab third``: :class:`benchmarks.third_lab.ThirdLab` (TEST, from round 8, written by an
+  independent helper).
 
 Metrics per run: the true CE of the best-measured recipe after 30 experiments and its gap
 to the lab's best CE (regret); the share of model-based proposals that keep the incumbent's
@@ -76,6 +80,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "long_prior": {"lengthscale_prior": (-1.0, 0.55)},
     # seventh round (fixed at 16:40 UTC): a wider noise prior
     "wide_noise": {"noise_prior": (-4.0, 2.0)},
+    # eighth round (fixed at 19:02 UTC): the last slot of each batch searches the whole space
+    "whole_space": {"whole_space_slots": 1},
 }
 """``EngineSettings`` changes from the defaults, fixed before any run."""
 BEFORE = "before"
@@ -104,15 +110,18 @@ class BestTracker:
             self.to_beat = self.experiments
 
 
+TUNING_LABS = ("virtual", "needle")
+"""The labs on which variants are compared and defaults chosen (the others are test labs)."""
+
+
 def best_ce(lab: str) -> float:
-    """The lab's best expected CE (virtual: the polished optimum; second: best of 200,000 random)."""
+    """The lab's best expected CE (virtual and needle: the polished optimum; second and third:
+    best of 200,000 random recipes)."""
     if lab == "virtual":
         from doe.simulate import VirtualLab
 
         return float(VirtualLab(0).optimum(n_samples=50_000)[1][CE].iloc[0])
-    from benchmarks.second_lab import SecondLab
-
-    return SecondLab(0).optimum_ce()
+    return float(make_lab(lab, 0).optimum_ce())
 
 
 def run_seed(lab_name: str, variant: str, seed: int) -> dict[str, Any]:
@@ -207,7 +216,7 @@ def report(raw: pd.DataFrame, lab: str, optimum: float, command: str, runtime_s:
             median = np.median(beat)
             rows[-1][4:4] = [f"{median:g}" if median < NOT_REACHED else "not reached",
                              f"{int((beat >= NOT_REACHED).sum())} of {len(beat)}", paired_text(saved, str(variant))]
-    role = ("TUNING problem: the default is chosen here" if lab == "virtual"
+    role = ("TUNING problem: the default is chosen here" if lab in TUNING_LABS
             else "TEST problem: reported untouched, nothing is chosen on it")
     seeds = sorted(raw["seed"].unique())
     return "\n".join([
@@ -234,7 +243,7 @@ def report(raw: pd.DataFrame, lab: str, optimum: float, command: str, runtime_s:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lab", choices=["virtual", "second"])
+    parser.add_argument("--lab", choices=["virtual", "second", "needle", "third"])
     parser.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list of " + ", ".join(VARIANTS))
     parser.add_argument("--jobs", type=int, default=2)

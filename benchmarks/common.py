@@ -119,7 +119,7 @@ def header(title: str, *, command: str | None = None, runtime_s: float | None = 
     return "\n".join(lines) + "\n"
 
 
-LABS = ("virtual", "second", "coupled")
+LABS = ("virtual", "second", "needle", "third", "coupled")
 """The simulated labs of the closed-loop benchmarks (see :func:`make_lab`)."""
 
 
@@ -135,6 +135,14 @@ def make_lab(lab: str, seed: int) -> Any:
         from benchmarks.second_lab import SecondLab
 
         return SecondLab(seed)
+    if lab == "needle":
+        from benchmarks.needle_lab import NeedleLab
+
+        return NeedleLab(seed)
+    if lab == "third":
+        from benchmarks.third_lab import ThirdLab
+
+        return ThirdLab(seed)
     if lab == "coupled":
         from benchmarks.coupled_lab import CoupledLab
 

@@ -216,8 +216,9 @@ def optimize_space(
             no feasible recipe has that value.
 
     Returns:
-        The recipes and, per recipe, how it was chosen: ``"acquisition"``, ``"best_guess"``
-        or ``"explore_untried"``.
+        The recipes and, per recipe, how it was chosen: ``"acquisition"``, ``"best_guess"``,
+        ``"explore_untried"`` or ``"whole_space"`` (a slot of ``settings.whole_space_slots``,
+        searched outside the trust region).
     """
     import torch
 
@@ -300,6 +301,10 @@ def optimize_space(
                     chosen.append(x)
                     how.append("explore_untried")
                     continue
+        if region is not None and n > 1 and slot >= n - settings.whole_space_slots:
+            chosen.append(search(acqf, None, slot))
+            how.append("whole_space")
+            continue
         chosen.append(search(acqf, region, slot))
         how.append("acquisition")
     X_np = encoder.snap(np.vstack(chosen))

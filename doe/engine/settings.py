@@ -68,6 +68,13 @@ class EngineSettings:
             :func:`doe.engine.trust.adapt_trust_region`), starting at ``trust_region_width``.
             One objective only; the default is the one the paired benchmark supports
             (``benchmarks/results/search_v2_virtual.md``: neither mode, nor the untried-label slot, beat the fixed box significantly over 20 paired seeds).
+        whole_space_slots: one objective with a trust region: the last this many slots of
+            a batch of two or more search the whole space (the acquisition over every
+            recipe) instead of the trust region, so a campaign whose best recipe sits on a
+            flat part of the response still looks elsewhere; ``0`` switches this off. Off by
+            default: ``1`` did not win on the needle lab (the virtual lab mirrored, its CE
+            floored) nor on the virtual lab (20 paired seeds, p = 0.66 and 1.0;
+            ``benchmarks/results/search_v2_*_round8.md``).
         explore_untried: batches of two or more give their first slot to a categorical label
             or discrete value that fewer than this many finished or pending experiments
             have used (the least used first, its other values chosen by the acquisition);
@@ -147,6 +154,7 @@ class EngineSettings:
     trust_region_width: float | None = 0.4
     trust_region: Literal["fixed", "adaptive"] = "fixed"
     explore_untried: int = 0
+    whole_space_slots: int = 0
     best_guess: bool = True
     best_guess_width: float = 0.2
     kernel: Literal["rbf", "matern52"] = "rbf"
@@ -184,8 +192,9 @@ class EngineSettings:
                                     f"{' or None' if name == 'trust_region_width' else ''}, got {value!r}")
         if self.trust_region not in ("fixed", "adaptive"):
             raise ProposalError(f"EngineSettings.trust_region: must be 'fixed' or 'adaptive', got {self.trust_region!r}")
-        if not is_integer(self.explore_untried) or self.explore_untried < 0:
-            raise ProposalError(f"EngineSettings.explore_untried: must be a whole number >= 0, got {self.explore_untried!r}")
+        for name in ("explore_untried", "whole_space_slots"):
+            if not is_integer(getattr(self, name)) or getattr(self, name) < 0:
+                raise ProposalError(f"EngineSettings.{name}: must be a whole number >= 0, got {getattr(self, name)!r}")
         for name in ("best_guess", "start_at_reference"):
             if not isinstance(getattr(self, name), bool):
                 raise ProposalError(f"EngineSettings.{name}: must be True or False, got {getattr(self, name)!r}")

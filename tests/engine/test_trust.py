@@ -115,7 +115,47 @@ def test_adaptive_mode_records_its_state_and_searches_the_whole_space_after_a_co
     assert fixed_mode.model_settings["trust_region"]["width"] == 0.4
 
 
-@pytest.mark.parametrize("field,value", [("trust_region", "turbo"), ("explore_untried", -1), ("explore_untried", 1.5)])
+@pytest.mark.parametrize("field,value", [("trust_region", "turbo"), ("explore_untried", -1), ("explore_untried", 1.5),
+                                         ("whole_space_slots", -1), ("whole_space_slots", True)])
 def test_bad_settings_name_the_field(field: str, value: object) -> None:
     with pytest.raises(ProposalError, match=f"EngineSettings.{field}"):
         EngineSettings(**{field: value})  # type: ignore[arg-type]
+
+
+def _two_hills() -> tuple[CampaignConfig, pd.DataFrame]:
+    """One number in [0, 1]: the best measurements near x = 0.1, two nearly as good near
+    x = 0.9 and nothing between; the trust region (0.4 wide around the best) ends at x = 0.3."""
+    config = CampaignConfig.from_dict({
+        "name": "hills",
+        "parameters": [{"name": "x", "type": "continuous", "bounds": [0.0, 1.0]}],
+        "objectives": [{"name": "y", "goal": "maximize"}],
+    })
+    x = np.array([0.0, 0.04, 0.08, 0.1, 0.12, 0.16, 0.2, 0.88, 0.94])
+    y = np.where(x < 0.5, 1.0 - 10.0 * (x - 0.1) ** 2, 0.97 - 10.0 * (x - 0.91) ** 2)
+    return config, pd.DataFrame({"x": x, "y": y})
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_whole_space_slot_leaves_the_trust_region_only_when_asked(seed: int) -> None:
+    config, history = _two_hills()
+    best_x = float(history.loc[history["y"].idxmax(), "x"])
+    wide = propose(config, history, 3, seed=seed, settings=replace(EngineSettings.fast(), whole_space_slots=1)).recipes
+    assert list(wide["strategy"]) == ["qlognei", "qlognei", "whole_space"]
+    assert (np.abs(wide["x"].iloc[:2] - best_x) <= 0.2 + 1e-6).all()
+    assert wide["x"].iloc[2] > 0.5, "the whole-space slot should reach the other hill"
+    plain = propose(config, history, 3, seed=seed, settings=EngineSettings.fast()).recipes
+    assert list(plain["strategy"]) == ["qlognei"] * 3
+    assert (np.abs(plain["x"] - best_x) <= 0.2 + 1e-6).all()
+    # a batch of one keeps its trust region (and its turn of the best guess)
+    single = propose(config, history, 1, seed=seed, settings=replace(EngineSettings.fast(), whole_space_slots=1))
+    assert "whole_space" not in set(single.recipes["strategy"])
+    assert abs(float(single.recipes["x"].iloc[0]) - best_x) <= 0.2 + 1e-6
+
+
+def test_the_whole_space_slot_is_explained() -> None:
+    from doe.domain.explain import purpose
+
+    config, history = _two_hills()
+    wide = propose(config, history, 3, seed=0, settings=replace(EngineSettings.fast(), whole_space_slots=1)).recipes
+    text = purpose(wide.iloc[2], history.assign(experiment_id=[f"e{i}" for i in range(len(history))]), None, config)
+    assert text == "searches the whole range, beyond the region around the best recipe"
