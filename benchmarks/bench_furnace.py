@@ -13,6 +13,8 @@ only objective (the sample-efficiency part-a config). Methods:
 - ``doe_shared_first_slot``: as ``doe_shared`` with ``EngineSettings(shared_search="first_slot")``:
   the shared values from the best single recipe (the batch's first slot searched alone),
   then every row placed by the sequential greedy batch with those values held.
+- ``doe_shared_both`` (round 9): ``EngineSettings(shared_search="both")``, the batches of the
+  two above compete on the joint acquisition.
 - ``force_first_row``: the config without ``batch_shared``; ``suggest(4)`` proposes a free
   batch, then every row gets the first row's anneal (what a lab would do with an engine
   that ignores the furnace). The proposed rows are abandoned and what was really run is
@@ -64,9 +66,11 @@ from benchmarks.common import (
 
 CE = "first_cycle_ce_pct"
 SHARED = ("anneal_temperature_c", "anneal_time_h", "anneal_atmosphere")
-METHODS = ("doe_shared", "doe_shared_in_region", "doe_shared_first_slot", "force_first_row", "random")
+METHODS = ("doe_shared", "doe_shared_in_region", "doe_shared_first_slot", "doe_shared_both", "force_first_row",
+           "random")
 SETTINGS = {"doe_shared_first_slot": {"shared_search": "first_slot"},
-            "doe_shared_in_region": {"shared_region": "trust_region"}}
+            "doe_shared_in_region": {"shared_region": "trust_region"},
+            "doe_shared_both": {"shared_search": "both"}}
 """``EngineSettings`` changes of a method from the defaults."""
 SPEED_RAW = RESULTS / "raw" / "furnace_speed.csv"
 BATCH = 4

@@ -273,13 +273,16 @@ def propose(
                     return optimize_space(make, encoder, n, held, X_avoid, settings, seed, device,
                                           X_near=near, pending=X_pending, region_width=region.width)[0]
 
-                if settings.shared_search == "first_slot":
+                first = None
+                if settings.shared_search in ("first_slot", "both"):
                     first, _how = optimize_space(make, encoder, 1, fixed_model, X_avoid, settings, seed, device,
                                                  X_near=near, pending=X_pending, region_width=region.width)
+                if settings.shared_search == "first_slot":
+                    assert first is not None
                     X_new = per_row({**fixed_model, **{i: float(first[0, i]) for i in shared}})
                 else:
                     X_new = optimize_shared(make, encoder, n, shared, fixed_model, settings, seed, device,
-                                            pending=X_pending, box=box, per_row=per_row)
+                                            pending=X_pending, box=box, per_row=per_row, also_shared=first)
                 batch_fixed = {**fixed_model, **{i: float(X_new[0, i]) for i in shared}}
                 X_new = replace_repeats(make, encoder, X_new, batch_fixed, X_avoid, X_pending, seed, device)
                 how = ["acquisition"] * n

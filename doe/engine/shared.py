@@ -257,6 +257,7 @@ def optimize_shared(
     pending: np.ndarray | None = None,
     box: np.ndarray | None = None,
     per_row: Callable[[dict[int, float]], np.ndarray] | None = None,
+    also_shared: np.ndarray | None = None,
 ) -> np.ndarray:
     """``n`` model-space recipes ``(n, d)`` with one value of each ``shared`` column, maximising the
     batch's joint acquisition over the shared and per-row values together.
@@ -278,6 +279,9 @@ def optimize_shared(
             rows, and that batch is refined jointly once more (a round of coordinate ascent:
             the joint q-batch gradient alone moves the rows that are not the batch's best
             little); the batch with the best joint acquisition wins.
+        also_shared: recipes ``(k, d)`` whose shared values are tried as well, each as the
+            joint search's best ones are (held while ``per_row`` places the rows, then refined
+            jointly): e.g. the best single recipe (``EngineSettings.shared_search="both"``).
 
     Returns:
         The batch, every row with the same shared values, on the grid where a parameter has
@@ -325,16 +329,18 @@ def optimize_shared(
         Z = np.vstack([Z, refined])
         values = np.concatenate([values, refined_values])
     if per_row is not None:
-        x0 = layout.expand(Z[int(np.argmax(values))][None, :])[0, :1]
-        if lattice:  # the held shared values on their grid (nearest feasible rounding)
-            rounded, _ = lattice.nearest(x0, set(fixed) | set(layout.own))
-            x0 = rounded if len(rounded) else x0
-        held = {**fixed, **{i: float(x0[0, i]) for i in layout.shared if i not in fixed}}
-        Z_rows = layout.reduce(np.asarray(per_row(held), dtype=float)[None, :, :])
-        if search.feasible(Z_rows)[0]:
-            Z_joint, joint_values = search.refine(Z_rows, box, settings.lbfgs_maxiter)
-            Z = np.vstack([Z, Z_rows, Z_joint])
-            values = np.concatenate([values, _evaluate(joint, Z_rows, device), joint_values])
+        heads = [layout.expand(Z[int(np.argmax(values))][None, :])[0, :1]]
+        heads += [np.asarray(x, dtype=float)[None, :] for x in ([] if also_shared is None else also_shared)]
+        for x0 in heads:
+            if lattice:  # the held shared values on their grid (nearest feasible rounding)
+                rounded, _ = lattice.nearest(x0, set(fixed) | set(layout.own))
+                x0 = rounded if len(rounded) else x0
+            held = {**fixed, **{i: float(x0[0, i]) for i in layout.shared if i not in fixed}}
+            Z_rows = layout.reduce(np.asarray(per_row(held), dtype=float)[None, :, :])
+            if search.feasible(Z_rows)[0]:
+                Z_joint, joint_values = search.refine(Z_rows, box, settings.lbfgs_maxiter)
+                Z = np.vstack([Z, Z_rows, Z_joint])
+                values = np.concatenate([values, _evaluate(joint, Z_rows, device), joint_values])
     if lattice:
         order = np.argsort(-values)[: settings.num_restarts]
         Z_grid, grid_values = search.round(Z[order], lattice)

@@ -213,3 +213,44 @@ def test_shared_region_trust_region_keeps_the_shared_values_near_the_incumbent()
 def test_shared_region_is_checked() -> None:
     with pytest.raises(Exception, match="shared_region"):
         EngineSettings(shared_region="box")  # type: ignore[arg-type]
+
+
+class _Spike(_Toy):
+    """Batch value: every row gains from a broad low hill at t = 0.2 (0.1) and from a spike at
+    t = 0.537 (1.0, width 0.001) that no sampled start of the joint search comes near."""
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        t = X[..., 0]
+        return (0.1 * torch.exp(-((t - 0.2) ** 2) / 0.05) + torch.exp(-((t - 0.537) ** 2) / 1e-6)).sum(dim=-1)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_also_shared_values_compete_on_the_joint_acquisition(seed: int) -> None:
+    """``shared_search="both"`` passes the best single recipe as ``also_shared``: its shared values
+    are tried too, and the batch with the higher joint acquisition wins either way."""
+    encoder = _toy_space()
+    make = AcquisitionFactory(build=lambda pending: _Spike())
+    settings = EngineSettings()
+    cpu = torch.device("cpu")
+
+    def per_row(held: dict[int, float]) -> np.ndarray:
+        return optimize_space(make, encoder, 4, held, np.zeros((0, 2)), settings, seed, cpu)[0]
+
+    joint_only = optimize_shared(make, encoder, 4, [0], {}, settings, seed, cpu, per_row=per_row)
+    assert abs(joint_only[0, 0] - 0.2) < 0.05  # the joint search alone ends on the hill
+    spike = np.array([[0.537, 0.5]])
+    both = optimize_shared(make, encoder, 4, [0], {}, settings, seed, cpu, per_row=per_row, also_shared=spike)
+    assert np.all(both[:, 0] == both[0, 0]) and abs(both[0, 0] - 0.537) < 1e-3
+    # a worse candidate changes nothing
+    hill = optimize_shared(make, encoder, 4, [0], {}, settings, seed, cpu, per_row=per_row,
+                           also_shared=np.array([[0.9, 0.5]]))
+    assert abs(hill[0, 0] - 0.2) < 0.05
+
+
+def test_shared_search_both_keeps_the_batch_shared_and_runs_through_propose() -> None:
+    config = furnace_config()
+    experiments = _experiments(config, 16, 2)
+    proposal = propose(config, experiments, 4, seed=2, settings=EngineSettings.fast().with_text({"shared_search": "both"}))
+    assert_in_space(config, proposal.recipes)
+    assert_shared_identical(proposal.recipes, SHARED)
+    assert proposal.model_settings["batch_shared"] == SHARED
