@@ -2,7 +2,7 @@
 
 Closed loop as ``bench_sample_efficiency.py`` part a (maximise first-cycle CE only, 30
 experiments in rounds of 3 through ``doe.Campaign`` on ``":memory:"``), one run per variant
-and seed on the same lab seeds, on one of two labs:
+and seed on the same lab seeds, on one of four labs:
 
 - ``--lab virtual``: :class:`doe.simulate.VirtualLab` (the TUNING problem: variants are
   compared and a default is chosen here);

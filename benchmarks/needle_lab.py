@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from doe.domain.parameters import ContinuousParameter
 from doe.simulate.virtual_lab import TEMPLATE
 from doe.templates import resolve_config
 
@@ -44,9 +45,11 @@ def mirrored(recipes: pd.DataFrame) -> pd.DataFrame:
             out[name] = 3.0 / recipes[name].to_numpy(dtype=float)
         elif name == "evaporation_bath_temperature_c":
             out[name] = 120.0 - recipes[name].to_numpy(dtype=float)
-        else:
-            low, high = p.bounds  # type: ignore[attr-defined]
+        elif isinstance(p, ContinuousParameter):
+            low, high = p.bounds
             out[name] = low + high - recipes[name].to_numpy(dtype=float)
+        else:
+            raise ValueError(f"the needle lab has no mirror for {name!r}")
     return out
 
 

@@ -94,37 +94,37 @@ def _rate_per_h(k_ref: float, ea_j_per_mol: float, t_ref_c: float, temp_c: np.nd
 
 def third_lab_outcomes(recipes: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Noise-free outcomes and failure probability of validated recipes (module docstring)."""
-    load = np.asarray(recipes["hfo2_loading_wt_pct"], dtype=float)
+    load_wt_pct = np.asarray(recipes["hfo2_loading_wt_pct"], dtype=float)
     temp_c = np.asarray(recipes["anneal_temperature_c"], dtype=float)
     hours = np.asarray(recipes["anneal_time_h"], dtype=float)
     atm = np.asarray(recipes["anneal_atmosphere"]).astype(str)
-    solid = np.asarray(recipes["solid_content_mg_per_ml"], dtype=float)
+    solid_mg_per_ml = np.asarray(recipes["solid_content_mg_per_ml"], dtype=float)
     ligand = np.asarray(recipes["ligand_to_np_mass_ratio"], dtype=float)
     solvent = np.asarray(recipes["dispersion_solvent"]).astype(str)
-    sonic = np.asarray(recipes["sonication_time_min"], dtype=float)
-    bath = np.asarray(recipes["evaporation_bath_temperature_c"], dtype=float)
-    boiling = _lookup(_BOILING_C, solvent)
+    sonic_min = np.asarray(recipes["sonication_time_min"], dtype=float)
+    bath_c = np.asarray(recipes["evaporation_bath_temperature_c"], dtype=float)
+    boiling_c = _lookup(_BOILING_C, solvent)
     is_ar = (atm == "Ar").astype(float)
     is_air = (atm == "air").astype(float)
 
     # dispersion and drying
-    bound = ligand * np.exp(-_lookup(_LIGAND_STRIPPING, solvent) * sonic / 50.0)
+    bound = ligand * np.exp(-_lookup(_LIGAND_STRIPPING, solvent) * sonic_min / 50.0)
     q_ligand = _g(np.log((bound + 0.02) / 0.20), 0.6)
-    q_sonic = 1.0 - 0.45 * np.exp(-sonic / 7.0)
-    peclet = np.log(solid / 9.0) - (boiling - bath) / 26.0
-    q_dry = _g(peclet, 0.75) * (1.0 - 0.3 * _sig((bath - boiling) / 3.0))
+    q_sonic = 1.0 - 0.45 * np.exp(-sonic_min / 7.0)
+    peclet = np.log(solid_mg_per_ml / 9.0) - (boiling_c - bath_c) / 26.0
+    q_dry = _g(peclet, 0.75) * (1.0 - 0.3 * _sig((bath_c - boiling_c) / 3.0))
     quality = _lookup(_SOLVENT_QUALITY, solvent) * q_ligand * q_sonic * q_dry
     # coating
-    coverage = 1.0 - np.exp(-6.0 * load * (0.1 + 0.9 * quality))
+    coverage = 1.0 - np.exp(-6.0 * load_wt_pct * (0.1 + 0.9 * quality))
     with np.errstate(invalid="ignore", divide="ignore"):
-        thickness = np.where(load > 0, _SHELL_NM_PER_WT_PCT * load / np.maximum(coverage, 1e-12), 0.0)
-    blocking = (thickness / _BLOCKING_NM) ** 3
+        thickness_nm = np.where(load_wt_pct > 0, _SHELL_NM_PER_WT_PCT * load_wt_pct / np.maximum(coverage, 1e-12), 0.0)
+    blocking = (thickness_nm / _BLOCKING_NM) ** 3
     bk = blocking / (1.0 + blocking)
     # anneal
     burnt = 1.0 - np.exp(-_rate_per_h(1.0, 110e3, 380.0, temp_c) * _lookup(_BURN_FACTOR, atm) * hours)
-    carbon = ligand * load * (1.0 - burnt)
+    carbon = ligand * load_wt_pct * (1.0 - burnt)
     carb = carbon / (carbon + 0.05)
-    dense = 1.0 - np.exp(-_rate_per_h(1.0, 140e3, 560.0, temp_c) * hours / (0.5 + 0.12 * thickness))
+    dense = 1.0 - np.exp(-_rate_per_h(1.0, 140e3, 560.0, temp_c) * hours / (0.5 + 0.12 * thickness_nm))
     reconstruction = _rate_per_h(0.08, 260e3, 650.0, temp_c) * _lookup(_RECONSTRUCTION_FACTOR, atm)
     damage = 1.0 - np.exp(-reconstruction * hours)
     oxygen_loss = is_ar * (1.0 - np.exp(-_rate_per_h(0.05, 120e3, 550.0, temp_c) * hours))
@@ -132,23 +132,23 @@ def third_lab_outcomes(recipes: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     protection = coverage * (0.45 + 0.55 * dense)
     # outcomes
     ce = 79.6 + 14.5 * protection - 7.0 * bk - 5.0 * carb - 13.0 * damage - 6.0 * oxygen_loss - 5.0 * carbonate
-    charge = (223.0 * (1.0 - load / 100.0) + 8.0 * protection - 12.0 * bk - 55.0 * damage
+    charge = (223.0 * (1.0 - load_wt_pct / 100.0) + 8.0 * protection - 12.0 * bk - 55.0 * damage
               - 20.0 * oxygen_loss - 5.0 * carbonate)
     retention = np.maximum(0.0, 57.0 + 16.0 * protection - 6.0 * bk - 8.0 * carb - 22.0 * damage
                            - 10.0 * oxygen_loss - 7.0 * carbonate)
-    resistance = (160.0 * np.exp(-1.7 * protection) * (1.0 + 0.6 * (thickness / _BLOCKING_NM) ** 2)
+    resistance = (160.0 * np.exp(-1.7 * protection) * (1.0 + 0.6 * (thickness_nm / _BLOCKING_NM) ** 2)
                   * (1.0 + 1.5 * carb)
                   * (1.0 + 1.2 * damage + 1.2 * oxygen_loss + 0.6 * carbonate))
     rate = 90.0 / (1.0 + (resistance / 100.0) ** 1.4) * (1.0 - 0.3 * damage)
-    exotherm = ligand * load * _lookup(_OXIDISING, atm) * _sig((temp_c - 380.0) / 20.0)
-    fail_logit = -7.5 + 2.8 * exotherm * (1.0 + 0.5 * load)
+    exotherm = ligand * load_wt_pct * _lookup(_OXIDISING, atm) * _sig((temp_c - 380.0) / 20.0)
+    fail_logit = -7.5 + 2.8 * exotherm * (1.0 + 0.5 * load_wt_pct)
     return {
         "first_cycle_ce_pct": ce,
         "capacity_retention_pct": retention,
         "first_cycle_discharge_capacity_mah_per_g": charge * ce / 100.0,
         "rate_capability_pct": rate,
         "interfacial_resistance_ohm": resistance,
-        "coating_thickness_nm": thickness,
+        "coating_thickness_nm": thickness_nm,
         "failure_probability": _sig(fail_logit),
     }
 

@@ -117,7 +117,7 @@ def purpose(row: pd.Series, measured: pd.DataFrame, best_id: str | None, config:
     if strategy == "explore_untried":
         return "tries a label or level that few experiments have used" + from_list
     if strategy == "whole_space":
-        return "searches the whole range, beyond the region around the best recipe" + from_list
+        return "chosen from the whole range, not only near the best recipe" + from_list
     distances = np.array([recipe_distance(frame, measured.iloc[i], config)[0] for i in range(len(measured))])
     nearest = ids[int(np.argmin(np.nan_to_num(distances, nan=np.inf)))]  # (a recipe with a blank value: far)
     unsure = [o for o in config.outcome_names if _unsure(row, measured, o)]

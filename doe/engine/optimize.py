@@ -15,10 +15,12 @@ recipe, ``EngineSettings.trust_region_width`` of each continuous parameter's ran
 (discrete values and labels free), as TuRBO does (Eriksson et al., NeurIPS 2019). Without
 it, a GP fitted to 10-30 recipes in 9 dimensions extrapolates trends to the bounds and the
 acquisition chases them there (loading 3 wt%, no ligand); in the simulated campaign the
-trust region found better coatings (``benchmarks/results/engine_variants.md``). The last
-recipe of a batch of two or more, and every second batch of one, is the model's best guess
-(:class:`PredictedBest`) in a box half as wide, unless a measured, pending or chosen recipe
-is already there.
+trust region found better coatings (``benchmarks/results/engine_variants.md``). Every
+second batch of one is the model's best guess (:class:`PredictedBest`) in a box half as
+wide, unless a measured, pending or chosen recipe is already there (:func:`best_guess_turn`).
+Optional slots of a batch of two or more: the first tries an untried label
+(``EngineSettings.explore_untried``), the last ``EngineSettings.whole_space_slots`` search
+the whole space instead of the trust region.
 
 Parameters with a lab resolution: each slot's refined recipes are rounded to their
 neighbouring grid points, infeasible roundings dropped, and the acquisition evaluated again

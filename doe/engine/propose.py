@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -53,7 +53,10 @@ class Proposal:
             discrete on allowed values), then :meth:`Surrogates.predict` columns, then
             ``acquisition_value`` (log-acquisition of the recipe given the pending recipes
             and those above it in the batch; NaN for the initial design) and ``strategy``
-            (the batch's strategy, or ``"best_guess"`` for the model's best guess).
+            (the batch's strategy; per row ``"best_guess"`` for the model's best guess,
+            ``"explore_untried"`` for the untried-label slot, ``"whole_space"`` for a slot of
+            ``EngineSettings.whole_space_slots``, ``"reference"`` for the reference recipe and
+            ``"control"`` for the control recipe).
         strategy: ``"initial_design"``, ``"qlognei"`` or ``"qlognehvi"``, with the suffix
             ``"+candidates"`` when chosen from a finite set.
         model_settings: JSON-able provenance (kernel, acquisition, settings, device, training
@@ -269,20 +272,25 @@ def propose(
                     box = trust_region(encoder, make.incumbent, region.width, fixed_model)
                 near = _best_measured(surrogates, config)
 
+                row_settings = replace(settings, whole_space_slots=0)  # every row of a furnace run in the region
+
                 def per_row(held: dict[int, float]) -> np.ndarray:
-                    return optimize_space(make, encoder, n, held, X_avoid, settings, seed, device,
+                    return optimize_space(make, encoder, n, held, X_avoid, row_settings, seed, device,
                                           X_near=near, pending=X_pending, region_width=region.width)[0]
 
-                first = None
-                if settings.shared_search in ("first_slot", "both"):
-                    first, _how = optimize_space(make, encoder, 1, fixed_model, X_avoid, settings, seed, device,
-                                                 X_near=near, pending=X_pending, region_width=region.width)
+                def best_single() -> np.ndarray:
+                    return optimize_space(make, encoder, 1, fixed_model, X_avoid, row_settings, seed, device,
+                                          X_near=near, pending=X_pending, region_width=region.width)[0]
+
                 if settings.shared_search == "first_slot":
-                    assert first is not None
+                    first = best_single()
                     X_new = per_row({**fixed_model, **{i: float(first[0, i]) for i in shared}})
+                elif settings.shared_search == "both":
+                    X_new = optimize_shared(make, encoder, n, shared, fixed_model, settings, seed, device,
+                                            pending=X_pending, box=box, per_row=per_row, also_shared=best_single())
                 else:
                     X_new = optimize_shared(make, encoder, n, shared, fixed_model, settings, seed, device,
-                                            pending=X_pending, box=box, per_row=per_row, also_shared=first)
+                                            pending=X_pending, box=box, per_row=per_row)
                 batch_fixed = {**fixed_model, **{i: float(X_new[0, i]) for i in shared}}
                 X_new = replace_repeats(make, encoder, X_new, batch_fixed, X_avoid, X_pending, seed, device)
                 how = ["acquisition"] * n

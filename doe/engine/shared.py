@@ -282,11 +282,14 @@ def optimize_shared(
         also_shared: recipes ``(k, d)`` whose shared values are tried as well, each as the
             joint search's best ones are (held while ``per_row`` places the rows, then refined
             jointly): e.g. the best single recipe (``EngineSettings.shared_search="both"``).
+            Only with ``per_row``.
 
     Returns:
         The batch, every row with the same shared values, on the grid where a parameter has
         a resolution, inside the bounds and the linear constraints.
     """
+    if also_shared is not None and per_row is None:
+        raise ValueError("optimize_shared: also_shared needs per_row (the rows are placed for each shared value)")
     shared_all = sorted(set(shared) | set(fixed))
     layout = SharedLayout(encoder.dim, shared_all, n)
     pending = np.zeros((0, encoder.dim)) if pending is None else np.asarray(pending, dtype=float)
@@ -341,6 +344,8 @@ def optimize_shared(
                 Z_joint, joint_values = search.refine(Z_rows, box, settings.lbfgs_maxiter)
                 Z = np.vstack([Z, Z_rows, Z_joint])
                 values = np.concatenate([values, _evaluate(joint, Z_rows, device), joint_values])
+            else:
+                logger.info("the rows placed for the shared values %s break a constraint; that batch is left out", held)
     if lattice:
         order = np.argsort(-values)[: settings.num_restarts]
         Z_grid, grid_values = search.round(Z[order], lattice)

@@ -1,4 +1,5 @@
-"""The adaptive trust region (replayed from the history) and the untried-label exploration slot."""
+"""The adaptive trust region (replayed from the history), the untried-label exploration slot and the
+whole-space slots."""
 
 from __future__ import annotations
 
@@ -146,7 +147,7 @@ def test_the_whole_space_slot_leaves_the_trust_region_only_when_asked(seed: int)
     plain = propose(config, history, 3, seed=seed, settings=EngineSettings.fast()).recipes
     assert list(plain["strategy"]) == ["qlognei"] * 3
     assert (np.abs(plain["x"] - best_x) <= 0.2 + 1e-6).all()
-    # a batch of one keeps its trust region (and its turn of the best guess)
+    # a batch of one keeps its trust region
     single = propose(config, history, 1, seed=seed, settings=replace(EngineSettings.fast(), whole_space_slots=1))
     assert "whole_space" not in set(single.recipes["strategy"])
     assert abs(float(single.recipes["x"].iloc[0]) - best_x) <= 0.2 + 1e-6
@@ -158,4 +159,4 @@ def test_the_whole_space_slot_is_explained() -> None:
     config, history = _two_hills()
     wide = propose(config, history, 3, seed=0, settings=replace(EngineSettings.fast(), whole_space_slots=1)).recipes
     text = purpose(wide.iloc[2], history.assign(experiment_id=[f"e{i}" for i in range(len(history))]), None, config)
-    assert text == "searches the whole range, beyond the region around the best recipe"
+    assert text == "chosen from the whole range, not only near the best recipe"

@@ -26,8 +26,8 @@ def test_same_seed_and_calls_give_the_same_results(recipes: pd.DataFrame) -> Non
     first, second = third_lab.ThirdLab(seed=7), third_lab.ThirdLab(seed=7)
     for chunk in (recipes.iloc[:200], recipes.iloc[200:]):
         pd.testing.assert_frame_equal(first.run(chunk), second.run(chunk))
-    other = third_lab.ThirdLab(seed=8).run(recipes.iloc[:200])
-    assert not first.run(recipes.iloc[:200])[CE].equals(other[CE])
+    chunk = recipes.iloc[:200]
+    assert not third_lab.ThirdLab(seed=7).run(chunk)[CE].equals(third_lab.ThirdLab(seed=8).run(chunk)[CE])
 
 
 def test_truth_is_finite_with_failure_probabilities_in_range(recipes: pd.DataFrame) -> None:
