@@ -36,15 +36,9 @@ capacity, rate capability and interfacial resistance from simple monotone functi
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import pandas as pd
 
-from doe.domain import validate_experiments
-from doe.domain.table import ID_COLUMN
-from doe.simulate.virtual_lab import NOISE_SD, OUTCOMES, TEMPLATE
-from doe.templates import resolve_config
+from benchmarks.formula_lab import FormulaLab
 
 _BOILING_C = {"chloroform": 61.2, "toluene": 110.6, "hexane": 68.7}
 _SOLVENT = {"toluene": 1.00, "hexane": 0.90, "chloroform": 0.80}
@@ -100,53 +94,12 @@ def second_lab_outcomes(recipes: dict[str, np.ndarray]) -> dict[str, np.ndarray]
     }
 
 
-class SecondLab:
+class SecondLab(FormulaLab):
     """The second simulated lab: :meth:`run` and :meth:`truth` as :class:`doe.simulate.VirtualLab`.
 
     Args:
         seed: seed of the numpy random generator (same seed and calls: same results).
     """
 
-    def __init__(self, seed: int) -> None:
-        self.config = resolve_config(TEMPLATE)
-        self._rng = np.random.default_rng(seed)
-
-    def _arrays(self, recipes: pd.DataFrame) -> tuple[dict[str, np.ndarray], Any]:
-        names = self.config.parameter_names
-        extra = tuple(str(c) for c in recipes.columns if str(c) not in names and str(c) != ID_COLUMN)
-        clean = validate_experiments(recipes, self.config, outcomes_allowed=False, ignore_columns=extra)
-        return {n: clean[n].to_numpy() for n in names}, recipes.index
-
-    def truth(self, recipes: pd.DataFrame) -> pd.DataFrame:
-        """Expected outcomes and failure probability, one row per recipe."""
-        arrays, index = self._arrays(recipes)
-        values = second_lab_outcomes(arrays)
-        return pd.DataFrame({k: values[k] for k in [*OUTCOMES, "failure_probability"]}, index=index)
-
-    def run(self, recipes: pd.DataFrame) -> pd.DataFrame:
-        """Noisy measurements (or a failed run), one row per recipe."""
-        arrays, index = self._arrays(recipes)
-        values = second_lab_outcomes(arrays)
-        n = len(index)
-        z = self._rng.standard_normal((n, len(OUTCOMES)))
-        failed = self._rng.random(n) < values["failure_probability"]
-        out: dict[str, Any] = {}
-        for j, name in enumerate(OUTCOMES):
-            if name == "interfacial_resistance_ohm":
-                out[name] = values[name] * np.exp(NOISE_SD[name] * z[:, j])
-            else:
-                out[name] = values[name] + NOISE_SD[name] * z[:, j]
-            out[name] = np.where(failed, np.nan, out[name])
-        frame = pd.DataFrame(out, index=index)
-        frame["failed"] = failed
-        frame["failure_reason"] = pd.Series(["pellet cracked or dispersion bumped" if f else None for f in failed],
-                                            index=index, dtype=object)
-        return frame
-
-    def optimum_ce(self, n_samples: int = 200_000, seed: int = 0) -> float:
-        """Best expected CE of ``n_samples`` uniform random recipes (a lower estimate)."""
-        from doe.simulate import VirtualLab
-
-        recipes = VirtualLab.random_recipes(n_samples, seed=seed)
-        values = second_lab_outcomes({c: recipes[c].to_numpy() for c in recipes.columns})
-        return float(np.max(values["first_cycle_ce_pct"]))
+    failure_reason = "pellet cracked or dispersion bumped"
+    outcomes = staticmethod(second_lab_outcomes)

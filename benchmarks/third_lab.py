@@ -54,15 +54,9 @@ Noise and clipping as in the virtual lab's single-cell runs (:data:`NOISE_SD`: C
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import pandas as pd
 
-from doe.domain import validate_experiments
-from doe.domain.table import ID_COLUMN
-from doe.simulate.virtual_lab import NOISE_SD, OUTCOMES, TEMPLATE
-from doe.templates import resolve_config
+from benchmarks.formula_lab import FormulaLab
 
 _R_GAS = 8.314  # J/(mol K)
 _BOILING_C = {"chloroform": 61.2, "toluene": 110.6, "hexane": 68.7}
@@ -153,58 +147,24 @@ def third_lab_outcomes(recipes: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
-class ThirdLab:
+class ThirdLab(FormulaLab):
     """The third simulated lab: :meth:`run` and :meth:`truth` as :class:`doe.simulate.VirtualLab`.
 
     Args:
         seed: seed of the numpy random generator (same seed and calls: same results).
     """
 
-    def __init__(self, seed: int) -> None:
-        self.config = resolve_config(TEMPLATE)
-        self._rng = np.random.default_rng(seed)
+    failure_reason = FAILURE_REASON
+    outcomes = staticmethod(third_lab_outcomes)
 
-    def _arrays(self, recipes: pd.DataFrame) -> tuple[dict[str, np.ndarray], Any]:
-        names = self.config.parameter_names
-        extra = tuple(str(c) for c in recipes.columns if str(c) not in names and str(c) != ID_COLUMN)
-        clean = validate_experiments(recipes, self.config, outcomes_allowed=False, ignore_columns=extra)
-        return {n: clean[n].to_numpy() for n in names}, recipes.index
-
-    def truth(self, recipes: pd.DataFrame) -> pd.DataFrame:
-        """Expected outcomes and failure probability, one row per recipe (same index)."""
-        arrays, index = self._arrays(recipes)
-        values = third_lab_outcomes(arrays)
-        return pd.DataFrame({k: values[k] for k in [*OUTCOMES, "failure_probability"]}, index=index)
-
-    def run(self, recipes: pd.DataFrame) -> pd.DataFrame:
-        """Noisy measurements (or a failed run: every outcome NaN), one row per recipe."""
-        arrays, index = self._arrays(recipes)
-        values = third_lab_outcomes(arrays)
-        n = len(index)
-        z = self._rng.standard_normal((n, len(OUTCOMES)))
-        failed = self._rng.random(n) < values["failure_probability"]
-        out: dict[str, Any] = {}
-        for j, name in enumerate(OUTCOMES):
-            if name == "interfacial_resistance_ohm":
-                out[name] = values[name] * np.exp(NOISE_SD[name] * z[:, j])
-            else:
-                out[name] = values[name] + NOISE_SD[name] * z[:, j]
+    @staticmethod
+    def bounded(measured: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Percentages within 0-100, capacity at least 0, thickness 0 without a coating."""
+        out = dict(measured)
         for name in ("first_cycle_ce_pct", "capacity_retention_pct", "rate_capability_pct"):
             out[name] = np.clip(out[name], 0.0, 100.0)
         capacity = "first_cycle_discharge_capacity_mah_per_g"
         out[capacity] = np.maximum(out[capacity], 0.0)
-        out["coating_thickness_nm"] = np.where(values["coating_thickness_nm"] > 0,
+        out["coating_thickness_nm"] = np.where(expected["coating_thickness_nm"] > 0,
                                                np.maximum(out["coating_thickness_nm"], 0.0), 0.0)
-        frame = pd.DataFrame({name: np.where(failed, np.nan, out[name]) for name in OUTCOMES}, index=index)
-        frame["failed"] = failed
-        reasons = [FAILURE_REASON if f else None for f in failed]
-        frame["failure_reason"] = pd.Series(reasons, index=index, dtype=object)
-        return frame
-
-    def optimum_ce(self, n_samples: int = 200_000, seed: int = 0) -> float:
-        """Best expected CE of ``n_samples`` uniform random recipes (a lower estimate)."""
-        from doe.simulate import VirtualLab
-
-        recipes = VirtualLab.random_recipes(n_samples, seed=seed)
-        values = third_lab_outcomes({c: recipes[c].to_numpy() for c in recipes.columns})
-        return float(np.max(values["first_cycle_ce_pct"]))
+        return out
