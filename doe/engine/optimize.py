@@ -220,7 +220,7 @@ def optimize_space(
     Returns:
         The recipes and, per recipe, how it was chosen: ``"acquisition"``, ``"best_guess"``,
         ``"explore_untried"`` or ``"whole_space"`` (a slot of ``settings.whole_space_slots``,
-        searched outside the trust region).
+        searched over the whole space rather than the trust region).
     """
     import torch
 
