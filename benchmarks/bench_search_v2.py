@@ -86,6 +86,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
 """``EngineSettings`` changes from the defaults, fixed before any run."""
 BEFORE = "before"
 """The variant name of ``--before-root``: the default settings of another checkout's engine."""
+RANDOM = "random"
+"""The baseline variant: uniform random recipes (``VirtualLab.random_recipes``), no model."""
 NOT_REACHED = ROUNDS * BATCH + 1
 """Experiments-to-beat value of a run that never beat the study recipe (censored at 31)."""
 
@@ -182,8 +184,35 @@ def run_seed_before(lab_name: str, seed: int, root: str) -> dict[str, Any]:
     return {**row, "variant": BEFORE}
 
 
+def run_seed_random(lab_name: str, seed: int) -> dict[str, Any]:
+    """:func:`run_seed`'s measures for uniform random recipes in rounds of :data:`BATCH`."""
+    from doe.simulate import VirtualLab
+
+    config = config_part_a()
+    lab = make_lab(lab_name, seed)
+    study_ce = float(lab.truth(VirtualLab.study_recipe()[config.parameter_names])[CE].iloc[0])
+    best = BestTracker(study_ce)
+    design = VirtualLab.random_recipes(ROUNDS * BATCH, seed=seed)[config.parameter_names]
+    for r in range(ROUNDS):
+        params = design.iloc[r * BATCH:(r + 1) * BATCH].reset_index(drop=True)
+        measured, truth = lab.run(params), lab.truth(params)
+        for i in range(BATCH):
+            best.add(measured[CE].iloc[i], truth[CE].iloc[i])
+    return {"lab": lab_name, "variant": RANDOM, "seed": seed, "best_true_ce": best.true_of_best,
+            "kept_incumbent_labels": np.nan, "solvents_tried": design["dispersion_solvent"].nunique(),
+            "atmospheres_tried": design["anneal_atmosphere"].nunique(),
+            "experiments_to_beat_study": best.to_beat, "study_ce": study_ce, "cpu_s_per_round": np.nan}
+
+
 def _run_task(lab_name: str, variant: str, seed: int, root: str) -> dict[str, Any]:
-    return run_seed_before(lab_name, seed, root) if variant == BEFORE else run_seed(lab_name, variant, seed)
+    if variant == BEFORE:
+        return run_seed_before(lab_name, seed, root)
+    return run_seed_random(lab_name, seed) if variant == RANDOM else run_seed(lab_name, variant, seed)
+
+
+def _or_dash(value: float, template: str) -> str:
+    """``template`` filled with ``value``, or ``-`` where there is none (random has no model, no CPU time)."""
+    return "-" if not np.isfinite(value) else template.format(value)
 
 
 def _tried(group: pd.DataFrame) -> str:
@@ -206,11 +235,12 @@ def report(raw: pd.DataFrame, lab: str, optimum: float, command: str, runtime_s:
         lo, mid, hi = np.percentile(best, [25, 50, 75])
         paired = paired_text(by_seed, str(variant))
         what = (f"the engine of {before}, its defaults" if variant == BEFORE
+                else "uniform random recipes, no model" if variant == RANDOM
                 else f"{VARIANTS[str(variant)] or 'EngineSettings()'}")
         rows.append([f"{variant}: {what}", len(best),
                      f"{mid:.2f} [{lo:.2f}-{hi:.2f}]; worst {best.min():.2f}", f"{np.median(optimum - best):.2f}", paired,
-                     f"{100 * group['kept_incumbent_labels'].mean():.0f} %", _tried(group),
-                     f"{group['cpu_s_per_round'].median():.2f}"])
+                     _or_dash(100 * group['kept_incumbent_labels'].mean(), "{:.0f} %"), _tried(group),
+                     _or_dash(group['cpu_s_per_round'].median(), "{:.2f}")])
         if saved is not None:
             beat = group["experiments_to_beat_study"].to_numpy()
             median = np.median(beat)
@@ -245,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lab", choices=["virtual", "second", "needle", "third"])
     parser.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list of " + ", ".join(VARIANTS))
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help="comma list of " + ", ".join([*VARIANTS, RANDOM]) + f" ({RANDOM}: uniform random recipes)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from the raw CSV")
     parser.add_argument("--tag", default="", help="appended to the result files' names (e.g. _100seeds)")
@@ -274,9 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         print(out.read_text())
         return 0
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = [v for v in variants if v not in VARIANTS]
+    unknown = [v for v in variants if v not in VARIANTS and v != RANDOM]
     if unknown:
-        parser.error(f"--variants: unknown {unknown}; choose from {list(VARIANTS)}")
+        parser.error(f"--variants: unknown {unknown}; choose from {[*VARIANTS, RANDOM]}")
     if args.before_root:
         variants.append(BEFORE)
     start = time.time()
