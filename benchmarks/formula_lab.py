@@ -8,6 +8,7 @@ values are kept in range (:meth:`FormulaLab.bounded`); this class does the rest.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from doe.simulate.virtual_lab import NOISE_SD, OUTCOMES, TEMPLATE
 from doe.templates import resolve_config
 
 
-class FormulaLab:
+class FormulaLab(ABC):
     """:meth:`run` and :meth:`truth` as :class:`doe.simulate.VirtualLab`, from :meth:`outcomes`.
 
     Args:
@@ -34,9 +35,9 @@ class FormulaLab:
         self._rng = np.random.default_rng(seed)
 
     @staticmethod
+    @abstractmethod
     def outcomes(recipes: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Noise-free outcomes (every name of ``OUTCOMES``) and ``failure_probability`` of validated recipes."""
-        raise NotImplementedError
 
     @staticmethod
     def bounded(measured: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
