@@ -274,7 +274,9 @@ def report(raw: pd.DataFrame, lab: str, optimum: float, command: str, runtime_s:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lab", choices=["virtual", "second", "needle", "third"])
-    parser.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1")
+    parser.add_argument("--seeds", type=int, default=20, help="how many seeds")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the first seed (seeds FIRST..FIRST+N-1; new seeds for a replication)")
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help="comma list of " + ", ".join([*VARIANTS, RANDOM]) + f" ({RANDOM}: uniform random recipes)")
     parser.add_argument("--jobs", type=int, default=2)
@@ -311,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.before_root:
         variants.append(BEFORE)
     start = time.time()
-    tasks = [(args.lab, v, s, args.before_root or "") for s in range(args.seeds) for v in variants]
+    tasks = [(args.lab, v, s, args.before_root or "") for s in range(args.first_seed, args.first_seed + args.seeds)
+             for v in variants]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         raw = pd.DataFrame(list(pool.map(_run_task, *zip(*tasks, strict=True))))
     text = report(raw, args.lab, best_ce(args.lab), command_line(), time.time() - start, args.tag, before)
