@@ -20,6 +20,8 @@ compared with ``default`` seed by seed (Wilcoxon signed-rank, two-sided).
 
     .venv/bin/python -m benchmarks.bench_search_v2 --lab virtual --seeds 20 --jobs 2
     .venv/bin/python -m benchmarks.bench_search_v2 --lab second --seeds 20 --jobs 2 --variants default,adaptive
+    .venv/bin/python -m benchmarks.bench_search_v2 --lab third --first-seed 20 --seeds 100 --variants default \
+        --before-root /work/wt/v1 --tag _round10   # new seeds, against another checkout's engine
 
 write ``benchmarks/results/search_v2_<lab>.md`` and ``benchmarks/results/raw/search_v2_<lab>.csv``.
 """
@@ -296,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.lab is None:
         parser.error("the following arguments are required: --lab")
+    if args.seeds < 1 or args.first_seed < 0:
+        parser.error("--seeds must be at least 1 and --first-seed at least 0")
     if args.before_root and not (Path(args.before_root) / "doe" / "__init__.py").is_file():
         parser.error(f"--before-root: {args.before_root} holds no doe package (doe/__init__.py)")
     before = f"git {git_revision(args.before_root)}" if args.before_root else "another checkout (--before-root)"
