@@ -125,7 +125,9 @@ LABS = ("virtual", "second", "needle", "third", "coupled")
 
 def make_lab(lab: str, seed: int) -> Any:
     """A simulated lab with ``run`` and ``truth``: ``"virtual"`` (:class:`doe.simulate.VirtualLab`,
-    tuning), ``"second"`` (:class:`benchmarks.second_lab.SecondLab`, test) or ``"coupled"``
+    tuning), ``"second"`` (:class:`benchmarks.second_lab.SecondLab`, test), ``"needle"``
+    (:class:`benchmarks.needle_lab.NeedleLab`, tuning), ``"third"``
+    (:class:`benchmarks.third_lab.ThirdLab`, test) or ``"coupled"``
     (:class:`benchmarks.coupled_lab.CoupledLab`, furnace batches only)."""
     if lab == "virtual":
         from doe.simulate import VirtualLab

@@ -100,11 +100,13 @@ def best_anneal_spread(lab: Any, powders: int = 200, seed: int = 5) -> dict[str,
 
 if __name__ == "__main__":
     from benchmarks.second_lab import SecondLab
+    from benchmarks.third_lab import ThirdLab
     from doe.simulate import VirtualLab
 
     print("| lab | sd of the powders' best temperature (C) | distinct best programmes | CE lost with one "
           "common programme: median / 90th percentile (points) |\n|---|---|---|---|")
-    for name, lab in (("virtual", VirtualLab(0)), ("second", SecondLab(0)), ("coupled", CoupledLab(0))):
+    for name, lab in (("virtual", VirtualLab(0)), ("second", SecondLab(0)), ("third", ThirdLab(0)),
+                      ("coupled", CoupledLab(0))):
         s = best_anneal_spread(lab)
         print(f"| {name} | {s['best_temperature_sd_c']:.1f} | {s['distinct_best_programmes']:.0f} | "
               f"{s['loss_median']:.2f} / {s['loss_p90']:.2f} |")
