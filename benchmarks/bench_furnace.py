@@ -23,7 +23,8 @@ only objective (the sample-efficiency part-a config). Methods:
   first row's anneal.
 
 ``--lab second`` runs the same loop on :class:`benchmarks.second_lab.SecondLab` (a TEST
-problem: nothing is chosen on it) and writes ``furnace_second.md``; ``--lab coupled`` on
+problem: nothing is chosen on it) and writes ``furnace_second.md`` (``--lab third``:
+:class:`benchmarks.third_lab.ThirdLab`, also a test problem, ``furnace_third.md``); ``--lab coupled`` on
 :class:`benchmarks.coupled_lab.CoupledLab` (the best anneal depends on the powder; nothing is
 chosen on it either), ``furnace_coupled.md``.
 
@@ -187,6 +188,8 @@ def report(raw: pd.DataFrame, speed_raw: pd.DataFrame | None, command: str, lab:
     finals = raw.groupby(["method", "seed"]).apply(final_truth, include_groups=False).unstack(0)
     seeds = sorted(finals.index)
     title = {"virtual": "the virtual coating lab", "second": "the second simulated lab (TEST problem)",
+             "needle": "the needle lab (benchmarks/needle_lab.py)",
+             "third": "the third simulated lab (TEST problem; benchmarks/third_lab.py)",
              "coupled": "the coupled lab (the best anneal depends on the powder; benchmarks/coupled_lab.py)"}[lab]
     parts = [header(f"Furnace-shared batches on {title}", command=command)]
     parts.append(
