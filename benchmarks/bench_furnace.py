@@ -190,7 +190,8 @@ def report(raw: pd.DataFrame, speed_raw: pd.DataFrame | None, command: str, lab:
     title = {"virtual": "the virtual coating lab", "second": "the second simulated lab (TEST problem)",
              "needle": "the needle lab (benchmarks/needle_lab.py)",
              "third": "the third simulated lab (TEST problem; benchmarks/third_lab.py)",
-             "coupled": "the coupled lab (the best anneal depends on the powder; benchmarks/coupled_lab.py)"}[lab]
+             "coupled": "the coupled lab (the best anneal depends on the powder; benchmarks/coupled_lab.py)",
+             }.get(lab, f"the {lab} lab")
     parts = [header(f"Furnace-shared batches on {title}", command=command)]
     parts.append(
         f"\n{len(seeds)} seed(s) ({seeds[0]}-{seeds[-1]}), {ROUNDS} furnace runs of {BATCH} recipes "
@@ -239,6 +240,8 @@ def main() -> None:
     parser.add_argument("--lab", choices=LABS, default="virtual")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
+    if args.seeds < 1 or args.first_seed < 0:
+        parser.error("--seeds must be at least 1 and --first-seed at least 0")
     raw_file, out_file = raw_path(args.lab), out_path(args.lab)
     single_thread()
     log = progress_logger("furnace", RESULTS / "raw" / "furnace.log")

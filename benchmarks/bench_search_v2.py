@@ -300,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the following arguments are required: --lab")
     if args.seeds < 1 or args.first_seed < 0:
         parser.error("--seeds must be at least 1 and --first-seed at least 0")
+    if args.first_seed and not args.tag and not args.report_only:
+        parser.error("--first-seed needs --tag, so that the main result of these seeds' lab is not overwritten")
     if args.before_root and not (Path(args.before_root) / "doe" / "__init__.py").is_file():
         parser.error(f"--before-root: {args.before_root} holds no doe package (doe/__init__.py)")
     before = f"git {git_revision(args.before_root)}" if args.before_root else "another checkout (--before-root)"
