@@ -13,6 +13,8 @@ only objective (the sample-efficiency part-a config). Methods:
 - ``doe_shared_first_slot``: as ``doe_shared`` with ``EngineSettings(shared_search="first_slot")``:
   the shared values from the best single recipe (the batch's first slot searched alone),
   then every row placed by the sequential greedy batch with those values held.
+- ``doe_shared_best_guess`` (round 12): ``EngineSettings(shared_search="best_guess")``, as
+  ``doe_shared_first_slot`` but the shared values from the model's best guess.
 - ``doe_shared_both`` (round 9): ``EngineSettings(shared_search="both")``, the batches of the
   two above compete on the joint acquisition.
 - ``force_first_row``: the config without ``batch_shared``; ``suggest(4)`` proposes a free
@@ -67,9 +69,10 @@ from benchmarks.common import (
 
 CE = "first_cycle_ce_pct"
 SHARED = ("anneal_temperature_c", "anneal_time_h", "anneal_atmosphere")
-METHODS = ("doe_shared", "doe_shared_in_region", "doe_shared_first_slot", "doe_shared_both", "force_first_row",
-           "random")
+METHODS = ("doe_shared", "doe_shared_in_region", "doe_shared_first_slot", "doe_shared_best_guess", "doe_shared_both",
+           "force_first_row", "random")
 SETTINGS = {"doe_shared_first_slot": {"shared_search": "first_slot"},
+            "doe_shared_best_guess": {"shared_search": "best_guess"},
             "doe_shared_in_region": {"shared_region": "trust_region"},
             "doe_shared_both": {"shared_search": "both"}}
 """``EngineSettings`` changes of a method from the defaults."""
@@ -191,6 +194,8 @@ def report(raw: pd.DataFrame, speed_raw: pd.DataFrame | None, command: str, lab:
              "needle": "the needle lab (benchmarks/needle_lab.py)",
              "third": "the third simulated lab (TEST problem; benchmarks/third_lab.py)",
              "coupled": "the coupled lab (the best anneal depends on the powder; benchmarks/coupled_lab.py)",
+             "mirror": "the mirror lab (a tuning problem; the best anneal far from the reference; "
+                       "benchmarks/mirror_lab.py)",
              }.get(lab, f"the {lab} lab")
     parts = [header(f"Furnace-shared batches on {title}", command=command)]
     parts.append(

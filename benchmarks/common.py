@@ -119,7 +119,7 @@ def header(title: str, *, command: str | None = None, runtime_s: float | None = 
     return "\n".join(lines) + "\n"
 
 
-LABS = ("virtual", "second", "needle", "third", "coupled")
+LABS = ("virtual", "second", "needle", "third", "coupled", "mirror")
 """The simulated labs of the closed-loop benchmarks (see :func:`make_lab`)."""
 
 
@@ -128,7 +128,8 @@ def make_lab(lab: str, seed: int) -> Any:
     tuning), ``"second"`` (:class:`benchmarks.second_lab.SecondLab`, test), ``"needle"``
     (:class:`benchmarks.needle_lab.NeedleLab`, tuning), ``"third"``
     (:class:`benchmarks.third_lab.ThirdLab`, test) or ``"coupled"``
-    (:class:`benchmarks.coupled_lab.CoupledLab`, furnace batches only)."""
+    (:class:`benchmarks.coupled_lab.CoupledLab`, furnace batches only) or ``"mirror"``
+    (:class:`benchmarks.mirror_lab.MirrorLab`, tuning, furnace batches)."""
     if lab == "virtual":
         from doe.simulate import VirtualLab
 
@@ -149,6 +150,10 @@ def make_lab(lab: str, seed: int) -> Any:
         from benchmarks.coupled_lab import CoupledLab
 
         return CoupledLab(seed)
+    if lab == "mirror":
+        from benchmarks.mirror_lab import MirrorLab
+
+        return MirrorLab(seed)
     raise ValueError(f"unknown lab {lab!r}; choose from {LABS}")
 
 

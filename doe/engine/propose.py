@@ -278,12 +278,13 @@ def propose(
                     return optimize_space(make, encoder, n, held, X_avoid, row_settings, seed, device,
                                           X_near=near, pending=X_pending, region_width=region.width)[0]
 
-                def best_single() -> np.ndarray:
+                def best_single(guess: bool = False) -> np.ndarray:
                     return optimize_space(make, encoder, 1, fixed_model, X_avoid, row_settings, seed, device,
-                                          X_near=near, pending=X_pending, region_width=region.width)[0]
+                                          X_near=near, pending=X_pending, region_width=region.width,
+                                          best_guess_slot=guess)[0]
 
-                if settings.shared_search == "first_slot":
-                    first = best_single()
+                if settings.shared_search in ("first_slot", "best_guess"):
+                    first = best_single(guess=settings.shared_search == "best_guess")
                     X_new = per_row({**fixed_model, **{i: float(first[0, i]) for i in shared}})
                 elif settings.shared_search == "both":
                     X_new = optimize_shared(make, encoder, n, shared, fixed_model, settings, seed, device,

@@ -132,7 +132,11 @@ class EngineSettings:
             ``"first_slot"``: from the best single recipe (the batch's first slot, searched
             alone as a batch of one would be), then every row placed by the sequential greedy
             batch with those shared values held (the joint acquisition of the rows given the
-            shared values). ``"both"``: the two searches above (the per-row search twice and a
+            shared values). ``"best_guess"``: as ``"first_slot"``, but from the recipe the model
+            expects to be best (the best guess of a batch of one, searched in the ``best_guess_width``
+            box around the incumbent; as ``"first_slot"`` where the best guess repeats a
+            measured or pending recipe, and with several objectives, where there is none). ``"both"``: the two
+            searches of ``"joint"`` and ``"first_slot"`` (the per-row search twice and a
             batch of one), the batch with the higher joint acquisition wins (level with
             ``"joint"`` on the virtual lab, 40 paired seeds, p = 0.40; behind it on the coupled
             lab, 20 seeds, p = 0.08, and on the second lab, 20 seeds, p = 0.015). Measured
@@ -167,7 +171,7 @@ class EngineSettings:
     kernel: Literal["rbf", "matern52"] = "rbf"
     lengthscale_prior: tuple[float, float] = (-1.4, 0.55)
     noise_prior: tuple[float, float] = (-4.0, 1.0)
-    shared_search: Literal["joint", "first_slot", "both"] = "joint"
+    shared_search: Literal["joint", "first_slot", "best_guess", "both"] = "joint"
     shared_region: Literal["space", "trust_region"] = "space"
     start_at_reference: bool = True
 
@@ -216,9 +220,9 @@ class EngineSettings:
                     f"EngineSettings.{name}: must be (loc, scale) with finite numbers and scale > 0, got {prior!r}"
                 )
             object.__setattr__(self, name, (float(prior[0]), float(prior[1])))
-        if self.shared_search not in ("joint", "first_slot", "both"):
-            raise ProposalError("EngineSettings.shared_search: must be 'joint', 'first_slot' or 'both', "
-                                f"got {self.shared_search!r}")
+        if self.shared_search not in ("joint", "first_slot", "best_guess", "both"):
+            raise ProposalError("EngineSettings.shared_search: must be 'joint', 'first_slot', 'best_guess' or "
+                                f"'both', got {self.shared_search!r}")
         if self.shared_region not in ("space", "trust_region"):
             raise ProposalError(
                 f"EngineSettings.shared_region: must be 'space' or 'trust_region', got {self.shared_region!r}")

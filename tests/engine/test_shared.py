@@ -52,7 +52,7 @@ def _experiments(config: CampaignConfig, n: int, seed: int) -> pd.DataFrame:
     return table
 
 
-@pytest.mark.parametrize("shared_search", ["joint", "first_slot", "both"])
+@pytest.mark.parametrize("shared_search", ["joint", "first_slot", "best_guess", "both"])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_shared_columns_identical_in_model_batches(seed: int, shared_search: str) -> None:
     config = furnace_config()
@@ -178,8 +178,26 @@ def test_first_slot_takes_the_shared_values_of_the_best_single_recipe() -> None:
         assert batch[name].iloc[0] == pytest.approx(single[name].iloc[0]), name
 
 
+def test_best_guess_takes_the_shared_values_of_the_models_best_guess() -> None:
+    """``shared_search="best_guess"``: the batch's shared values are those of the recipe the model
+    expects to be best (a batch of one after an odd number of experiments is that best guess),
+    not those of the best single recipe by the acquisition (``"first_slot"``)."""
+    config = furnace_config()
+    experiments = _experiments(config, 17, 3)
+    guess = propose(config, experiments, 1, seed=3, settings=EngineSettings.fast()).recipes
+    assert list(guess["strategy"]) == ["best_guess"]
+    first_slot = propose(config, experiments, 4, seed=3,
+                         settings=EngineSettings.fast().with_text({"shared_search": "first_slot"})).recipes
+    batch = propose(config, experiments, 4, seed=3,
+                    settings=EngineSettings.fast().with_text({"shared_search": "best_guess"})).recipes
+    assert_shared_identical(batch, SHARED)
+    for name in SHARED:
+        assert batch[name].iloc[0] == pytest.approx(guess[name].iloc[0]), name
+    assert any(batch[name].iloc[0] != first_slot[name].iloc[0] for name in SHARED)
+
+
 def test_shared_search_is_checked() -> None:
-    with pytest.raises(ProposalError, match=r"EngineSettings\.shared_search: must be 'joint', 'first_slot' or 'both'"):
+    with pytest.raises(ProposalError, match=r"EngineSettings\.shared_search: must be 'joint', 'first_slot', 'best_guess' or 'both'"):
         EngineSettings(shared_search="greedy")  # type: ignore[arg-type]
 
 
