@@ -15,6 +15,8 @@ only objective (the sample-efficiency part-a config). Methods:
   then every row placed by the sequential greedy batch with those values held.
 - ``doe_shared_best_guess`` (round 12): ``EngineSettings(shared_search="best_guess")``, as
   ``doe_shared_first_slot`` but the shared values from the model's best guess.
+- ``doe_shared_explore`` (round 13): ``EngineSettings(shared_explore_untried=True)``: a furnace
+  run holds a shared label (an atmosphere) that no experiment has used yet.
 - ``doe_shared_both`` (round 9): ``EngineSettings(shared_search="both")``, the batches of the
   two above compete on the joint acquisition.
 - ``force_first_row``: the config without ``batch_shared``; ``suggest(4)`` proposes a free
@@ -69,10 +71,11 @@ from benchmarks.common import (
 
 CE = "first_cycle_ce_pct"
 SHARED = ("anneal_temperature_c", "anneal_time_h", "anneal_atmosphere")
-METHODS = ("doe_shared", "doe_shared_in_region", "doe_shared_first_slot", "doe_shared_best_guess", "doe_shared_both",
-           "force_first_row", "random")
+METHODS = ("doe_shared", "doe_shared_in_region", "doe_shared_first_slot", "doe_shared_best_guess", "doe_shared_explore",
+           "doe_shared_both", "force_first_row", "random")
 SETTINGS = {"doe_shared_first_slot": {"shared_search": "first_slot"},
             "doe_shared_best_guess": {"shared_search": "best_guess"},
+            "doe_shared_explore": {"shared_explore_untried": True},
             "doe_shared_in_region": {"shared_region": "trust_region"},
             "doe_shared_both": {"shared_search": "both"}}
 """``EngineSettings`` changes of a method from the defaults."""

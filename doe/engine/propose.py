@@ -271,6 +271,12 @@ def propose(
                 if make.incumbent is not None and region.width is not None:
                     box = trust_region(encoder, make.incumbent, region.width, fixed_model)
                 near = _best_measured(surrogates, config)
+                held, how_shared = fixed_model, "acquisition"
+                if settings.shared_explore_untried:  # a shared label or discrete value never used: this run holds it
+                    untried = [(i, v) for i, v, _ in untried_values(encoder, X_avoid, fixed_model, 1)
+                               if i in shared and encoder.interior_point({**fixed_model, i: v}) is not None]
+                    if untried:
+                        held, how_shared = {**fixed_model, untried[0][0]: untried[0][1]}, "explore_untried"
 
                 row_settings = replace(settings, whole_space_slots=0)  # every row of a furnace run in the region
 
@@ -279,22 +285,22 @@ def propose(
                                           X_near=near, pending=X_pending, region_width=region.width)[0]
 
                 def best_single(guess: bool = False) -> np.ndarray:
-                    return optimize_space(make, encoder, 1, fixed_model, X_avoid, row_settings, seed, device,
+                    return optimize_space(make, encoder, 1, held, X_avoid, row_settings, seed, device,
                                           X_near=near, pending=X_pending, region_width=region.width,
                                           best_guess_slot=guess)[0]
 
                 if settings.shared_search in ("first_slot", "best_guess"):
                     first = best_single(guess=settings.shared_search == "best_guess")
-                    X_new = per_row({**fixed_model, **{i: float(first[0, i]) for i in shared}})
+                    X_new = per_row({**held, **{i: float(first[0, i]) for i in shared}})
                 elif settings.shared_search == "both":
-                    X_new = optimize_shared(make, encoder, n, shared, fixed_model, settings, seed, device,
+                    X_new = optimize_shared(make, encoder, n, shared, held, settings, seed, device,
                                             pending=X_pending, box=box, per_row=per_row, also_shared=best_single())
                 else:
-                    X_new = optimize_shared(make, encoder, n, shared, fixed_model, settings, seed, device,
+                    X_new = optimize_shared(make, encoder, n, shared, held, settings, seed, device,
                                             pending=X_pending, box=box, per_row=per_row)
-                batch_fixed = {**fixed_model, **{i: float(X_new[0, i]) for i in shared}}
+                batch_fixed = {**held, **{i: float(X_new[0, i]) for i in shared}}
                 X_new = replace_repeats(make, encoder, X_new, batch_fixed, X_avoid, X_pending, seed, device)
-                how = ["acquisition"] * n
+                how = [how_shared] * n
             else:
                 explore = None
                 if settings.explore_untried and n > 1:

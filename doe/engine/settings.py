@@ -143,6 +143,13 @@ class EngineSettings:
             (``benchmarks/results/furnace*.md``): neither ``"joint"`` nor ``"first_slot"`` beats
             "free batch, then every row gets the first row's anneal" significantly; on the
             second simulated lab ``"joint"`` is behind it (100 seeds, p = 0.03).
+        shared_explore_untried: a model-based batch with ``batch_shared`` parameters (one
+            furnace run) holds a label or discrete value of a shared parameter that no finished
+            or pending experiment has used (the least used first, then in column order; one
+            per batch; its rows' strategy reads ``explore_untried``), and ``shared_search``
+            chooses every other value given it. In a furnace campaign the model otherwise
+            keeps the atmosphere of the first furnace runs (round 12,
+            ``benchmarks/README.md``). Off by default (round 13 decides).
         shared_region: where the joint search (``shared_search="joint"`` or ``"both"``) looks for the
             continuous shared values: ``"space"``, the whole range (the rows' own values stay
             in the trust region); ``"trust_region"``, the trust region around the incumbent,
@@ -172,6 +179,7 @@ class EngineSettings:
     lengthscale_prior: tuple[float, float] = (-1.4, 0.55)
     noise_prior: tuple[float, float] = (-4.0, 1.0)
     shared_search: Literal["joint", "first_slot", "best_guess", "both"] = "joint"
+    shared_explore_untried: bool = False
     shared_region: Literal["space", "trust_region"] = "space"
     start_at_reference: bool = True
 
@@ -206,7 +214,7 @@ class EngineSettings:
         for name in ("explore_untried", "whole_space_slots"):
             if not is_integer(getattr(self, name)) or getattr(self, name) < 0:
                 raise ProposalError(f"EngineSettings.{name}: must be a whole number >= 0, got {getattr(self, name)!r}")
-        for name in ("best_guess", "start_at_reference"):
+        for name in ("best_guess", "start_at_reference", "shared_explore_untried"):
             if not isinstance(getattr(self, name), bool):
                 raise ProposalError(f"EngineSettings.{name}: must be True or False, got {getattr(self, name)!r}")
         if self.kernel not in ("rbf", "matern52"):

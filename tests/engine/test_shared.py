@@ -97,6 +97,28 @@ def test_pending_batches_keep_their_own_shared_values() -> None:
     assert (stored.to_numpy() == first[SHARED].to_numpy()).all()
 
 
+def test_a_furnace_run_tries_the_shared_label_no_experiment_has_used() -> None:
+    """``shared_explore_untried``: the batch holds the atmosphere never used (every bath value
+    has been), its rows say so; once that run is pending or measured, the next run is ordinary."""
+    config = furnace_config()
+    experiments = _experiments(config, 16, 0)
+    experiments["anneal_atmosphere"] = ["O2", "air"] * 8  # Ar never used
+    experiments["bath_c"] = [40, 50, 60, 70, 80, 40, 50, 60] * 2
+    experiments["solvent"] = ["chloroform", "toluene"] * 8  # hexane never used, but it is not shared
+    settings = EngineSettings.fast().with_text({"shared_explore_untried": "true"})
+    campaign = Campaign.from_config(config.replace(seed=2), storage=":memory:", actor="test", settings=settings)
+    campaign.record(experiments)
+    exploring = campaign.suggest(4)
+    assert_shared_identical(exploring, SHARED)
+    assert set(exploring["anneal_atmosphere"]) == {"Ar"}
+    assert set(exploring["strategy"]) == {"explore_untried"}
+    assert_in_space(config, exploring[config.parameter_names])
+    after = campaign.suggest(4)  # Ar is now pending: nothing is untried
+    assert set(after["strategy"]) == {"qlognei"}
+    plain = propose(config, experiments, 4, seed=2, settings=EngineSettings.fast())
+    assert set(plain.recipes["strategy"]) == {"qlognei"}  # off by default
+
+
 # ---- a toy acquisition where the batch's best shared value is not any single row's best ----
 class _Toy(torch.nn.Module):
     """Batch value of ``X (b, q, 2)`` (column 0 = shared t, column 1 = x), both in [0, 1]:
