@@ -135,8 +135,10 @@ class EngineSettings:
             shared values). ``"best_guess"``: as ``"first_slot"``, but from the recipe the model
             expects to be best (the best guess of a batch of one, searched in the ``best_guess_width``
             box around the incumbent; as ``"first_slot"`` where the best guess repeats a
-            measured or pending recipe, and with several objectives, where there is none). ``"both"``: the two
-            searches of ``"joint"`` and ``"first_slot"`` (the per-row search twice and a
+            measured or pending recipe, and with several objectives, where there is none):
+            behind ``"joint"`` on the virtual lab (40 paired seeds, -0.62 CE points, p = 0.0013)
+            and the mirror lab (-3.92, p = 0.0004), where the programme hardly moves.
+            ``"both"``: the two searches of ``"joint"`` and ``"first_slot"`` (the per-row search twice and a
             batch of one), the batch with the higher joint acquisition wins (level with
             ``"joint"`` on the virtual lab, 40 paired seeds, p = 0.40; behind it on the coupled
             lab, 20 seeds, p = 0.08, and on the second lab, 20 seeds, p = 0.015). Measured
@@ -148,8 +150,10 @@ class EngineSettings:
             or pending experiment has used (the least used first, then in column order; one
             per batch; its rows' strategy reads ``explore_untried``), and ``shared_search``
             chooses every other value given it. In a furnace campaign the model otherwise
-            keeps the atmosphere of the first furnace runs (round 12,
-            ``benchmarks/README.md``). Off by default (round 13 decides).
+            keeps the atmosphere of the first two furnace runs (rounds 12 and 13,
+            ``benchmarks/README.md``). Off by default: on against off, 40 paired seeds per lab, it
+            was level on the mirror lab (whose best atmosphere was often never tried; p = 0.88)
+            and a little behind on the virtual lab (-0.15 CE points, p = 0.066).
         shared_region: where the joint search (``shared_search="joint"`` or ``"both"``) looks for the
             continuous shared values: ``"space"``, the whole range (the rows' own values stay
             in the trust region); ``"trust_region"``, the trust region around the incumbent,
