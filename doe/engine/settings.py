@@ -147,10 +147,11 @@ class EngineSettings:
             second simulated lab ``"joint"`` is behind it (100 seeds, p = 0.03).
         shared_explore_untried: a model-based batch with ``batch_shared`` parameters (one
             furnace run) holds a label or discrete value of a shared parameter that no finished
-            or pending experiment has used (the least used first, then in column order; one
-            per batch; its rows' strategy reads ``explore_untried``), and ``shared_search``
-            chooses every other value given it. In a furnace campaign the model otherwise
-            keeps the atmosphere of the first two furnace runs (rounds 12 and 13,
+            or pending experiment has used (the first in column order; one per batch; its rows'
+            strategy reads ``explore_untried``; not with a candidate pool), and
+            ``shared_search`` chooses every other value given it. Without it, on the virtual
+            and mirror labs, the first model-based furnace run took one of the two
+            atmospheres of the initial design and every later run kept it (rounds 12 and 13,
             ``benchmarks/README.md``). Off by default: on against off, 40 paired seeds per lab, it
             was level on the mirror lab (whose best atmosphere was often never tried; p = 0.88)
             and a little behind on the virtual lab (-0.15 CE points, p = 0.066).

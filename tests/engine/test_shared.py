@@ -97,15 +97,22 @@ def test_pending_batches_keep_their_own_shared_values() -> None:
     assert (stored.to_numpy() == first[SHARED].to_numpy()).all()
 
 
-def test_a_furnace_run_tries_the_shared_label_no_experiment_has_used() -> None:
-    """``shared_explore_untried``: the batch holds the atmosphere never used (every bath value
-    has been), its rows say so; once that run is pending or measured, the next run is ordinary."""
+def _without_ar() -> tuple[CampaignConfig, pd.DataFrame]:
+    """Experiments that used every shared value but the atmosphere Ar (and the solvent hexane)."""
     config = furnace_config()
     experiments = _experiments(config, 16, 0)
     experiments["anneal_atmosphere"] = ["O2", "air"] * 8  # Ar never used
     experiments["bath_c"] = [40, 50, 60, 70, 80, 40, 50, 60] * 2
     experiments["solvent"] = ["chloroform", "toluene"] * 8  # hexane never used, but it is not shared
-    settings = EngineSettings.fast().with_text({"shared_explore_untried": "true"})
+    return config, experiments
+
+
+@pytest.mark.parametrize("shared_search", ["joint", "first_slot", "best_guess", "both"])
+def test_a_furnace_run_tries_the_shared_label_no_experiment_has_used(shared_search: str) -> None:
+    """``shared_explore_untried``: the batch holds the atmosphere never used (every bath value
+    has been), its rows say so; once that run is pending or measured, the next run is ordinary."""
+    config, experiments = _without_ar()
+    settings = EngineSettings.fast().with_text({"shared_explore_untried": "true", "shared_search": shared_search})
     campaign = Campaign.from_config(config.replace(seed=2), storage=":memory:", actor="test", settings=settings)
     campaign.record(experiments)
     exploring = campaign.suggest(4)
@@ -115,8 +122,16 @@ def test_a_furnace_run_tries_the_shared_label_no_experiment_has_used() -> None:
     assert_in_space(config, exploring[config.parameter_names])
     after = campaign.suggest(4)  # Ar is now pending: nothing is untried
     assert set(after["strategy"]) == {"qlognei"}
+
+
+def test_exploring_a_shared_label_is_off_by_default_and_yields_to_fixed_values() -> None:
+    config, experiments = _without_ar()
     plain = propose(config, experiments, 4, seed=2, settings=EngineSettings.fast())
-    assert set(plain.recipes["strategy"]) == {"qlognei"}  # off by default
+    assert set(plain.recipes["strategy"]) == {"qlognei"}
+    settings = EngineSettings.fast().with_text({"shared_explore_untried": "true"})
+    held = propose(config, experiments, 4, seed=2, settings=settings, fixed={"anneal_atmosphere": "O2"})
+    assert set(held.recipes["anneal_atmosphere"]) == {"O2"}
+    assert set(held.recipes["strategy"]) == {"qlognei"}
 
 
 # ---- a toy acquisition where the batch's best shared value is not any single row's best ----
