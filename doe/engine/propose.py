@@ -273,10 +273,10 @@ def propose(
                 near = _best_measured(surrogates, config)
                 held, how_shared = fixed_model, "acquisition"
                 if settings.shared_explore_untried:  # a shared label or discrete value never used: this run holds it
-                    untried = [(i, v) for i, v, _ in untried_values(encoder, X_avoid, fixed_model, 1)
-                               if i in shared and encoder.interior_point({**fixed_model, i: v}) is not None]
-                    if untried:
-                        held, how_shared = {**fixed_model, untried[0][0]: untried[0][1]}, "explore_untried"
+                    never_used = [(i, v) for i, v, _ in untried_values(encoder, X_avoid, fixed_model, 1)
+                                  if i in shared and encoder.interior_point({**fixed_model, i: v}) is not None]
+                    if never_used:
+                        held, how_shared = {**fixed_model, never_used[0][0]: never_used[0][1]}, "explore_untried"
 
                 row_settings = replace(settings, whole_space_slots=0)  # every row of a furnace run in the region
 
