@@ -2,13 +2,10 @@ r"""The needle lab: a TUNING problem whose best recipes are a small island on a 
 
 Built from the virtual lab (:class:`doe.simulate.VirtualLab`, itself a tuning problem) and
 nothing else, for round 8 of ``benchmarks/README.md``: the virtual lab seen through a mirror
-in every parameter, so that its optimum lies far from the template's reference recipe, with
-the expected first-cycle CE floored at :data:`FLOOR_CE_PCT`::
+in every parameter (:func:`benchmarks.mirror_lab.mirrored`, where the mirror is written out),
+so that its optimum lies far from the template's reference recipe, with the expected
+first-cycle CE floored at :data:`FLOOR_CE_PCT`::
 
-    x_seen = lower + upper - x        (every continuous parameter, e.g. 3 - L wt%, 1000 - T C)
-    t_seen = 3 h^2 / t                (the anneal time, on its log scale: 0.5 h <-> 6 h)
-    B_seen = 120 C - B                (the evaporation bath, 40 C <-> 80 C)
-    solvent: chloroform -> toluene -> hexane -> chloroform; atmosphere: O2 -> air -> Ar -> O2
     CE_expected = max(CE_virtual(seen), 89.0 %)
 
 Over 100,000 uniform random recipes 1.6 % lie above the floor (:func:`share_above_floor`); the reference recipe (0.83 wt%,
@@ -22,54 +19,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from doe.domain.parameters import ContinuousParameter
-from doe.simulate.virtual_lab import TEMPLATE
-from doe.templates import resolve_config
+from benchmarks.mirror_lab import MirrorLab, mirrored
 
 FLOOR_CE_PCT = 89.0
 """Expected first-cycle CE below which every recipe reads the same (%)."""
 CE = "first_cycle_ce_pct"
-_ROTATE = {"dispersion_solvent": {"chloroform": "toluene", "toluene": "hexane", "hexane": "chloroform"},
-           "anneal_atmosphere": {"O2": "air", "air": "Ar", "Ar": "O2"}}
 
 
-def mirrored(recipes: pd.DataFrame) -> pd.DataFrame:
-    """The recipes the virtual lab sees (module docstring)."""
-    config = resolve_config(TEMPLATE)
-    out = recipes.copy()
-    for p in config.parameters:
-        name = p.name
-        if name in _ROTATE:
-            out[name] = recipes[name].astype(str).map(_ROTATE[name])
-        elif name == "anneal_time_h":
-            out[name] = 3.0 / recipes[name].to_numpy(dtype=float)
-        elif name == "evaporation_bath_temperature_c":
-            out[name] = 120.0 - recipes[name].to_numpy(dtype=float)
-        elif isinstance(p, ContinuousParameter):
-            low, high = p.bounds
-            out[name] = low + high - recipes[name].to_numpy(dtype=float)
-        else:
-            raise ValueError(f"the needle lab has no mirror for {name!r}")
-    return out
-
-
-class NeedleLab:
+class NeedleLab(MirrorLab):
     """:meth:`run` and :meth:`truth` as :class:`doe.simulate.VirtualLab`, on the mirrored and
-    floored response of the module docstring.
+    floored response of the module docstring (the mirror lab, :class:`benchmarks.mirror_lab.MirrorLab`,
+    with its CE floored).
 
     Args:
         seed: seed of the underlying virtual lab (same seed and calls: same results).
     """
 
-    def __init__(self, seed: int) -> None:
-        from doe.simulate import VirtualLab
-
-        self.lab = VirtualLab(seed)
-        self.config = self.lab.config
-
     def truth(self, recipes: pd.DataFrame) -> pd.DataFrame:
         """Expected outcomes, one row per recipe (CE floored)."""
-        out = self.lab.truth(mirrored(recipes))
+        out = super().truth(recipes)
         out[CE] = np.maximum(out[CE].to_numpy(dtype=float), FLOOR_CE_PCT)
         return out
 

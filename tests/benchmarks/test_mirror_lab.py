@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.mirror_lab import MirrorLab
-from benchmarks.needle_lab import mirrored
+from benchmarks.mirror_lab import MirrorLab, mirrored
 from doe.simulate import VirtualLab
 
 CE = "first_cycle_ce_pct"
