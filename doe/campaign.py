@@ -42,7 +42,7 @@ from doe.domain.config import CampaignConfig
 from doe.domain.planning import plan_record
 from doe.domain.records import PENDING_STATUSES, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
-from doe.domain.replicates import cells_table
+from doe.domain.replicates import cells_table, labelled_cells, summary_outcomes
 from doe.domain.requests import require_table, validate_candidates, validate_fixed
 from doe.domain.table import ID_COLUMN, validate_experiments
 from doe.domain.transfer import source_training, sources_digest
@@ -468,7 +468,8 @@ class Campaign:
                                 "(pass allow_duplicates=True to record them again)", repeats)
             rejected += repeats
             clean = clean.drop(index=[p.row for p in repeats])
-        plan = plan_record(clean, history, config, self.config_version)
+        summary = summary_outcomes(table.columns, config.outcome_names)  # a history read back: means, not cells
+        plan = plan_record(clean, history, config, self.config_version, summary=summary, labelled=labelled_cells(self.measurements()) if summary else ())
         if plan.problems:
             if not valid_rows_only:
                 raise DataError(f"the table has {len(plan.problems)} problem(s); nothing was recorded", plan.problems)
@@ -482,7 +483,7 @@ class Campaign:
             experiment_ids=plan.experiment_ids(report.experiment_ids),
             created=list(report.experiment_ids),
             measurements_added=report.measurements_added,
-            measurements_unchanged=report.measurements_unchanged,
+            measurements_unchanged=report.measurements_unchanged + len(plan.unchanged_means),
             measurements_corrected=report.measurements_corrected,
             rejected=rejected,
         )
@@ -583,8 +584,7 @@ class Campaign:
 
 
 def list_campaigns(storage: str | None = None, include_archived: bool = False) -> pd.DataFrame:
-    """The campaigns in a store: name, created_at, created_by, archived, config_version,
-    n_experiments, updated_at."""
+    """The campaigns in a store: name, created_at, created_by, archived, config_version, n_experiments, updated_at."""
     return open_store(storage).list_campaigns(include_archived=include_archived)
 
 

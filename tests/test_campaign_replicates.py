@@ -63,6 +63,50 @@ def test_same_cell_with_another_value_conflicts_unless_corrected(store_url: str)
         ("A", 90.0, False), ("B", 91.0, True), ("B", 95.0, False)]
 
 
+@pytest.mark.parametrize("order", [("A", "B", "C"), ("C", "A", "B"), ("A", "C", "B")])
+def test_a_failed_cell_does_not_fail_a_measured_experiment(store_url: str, order: tuple[str, ...]) -> None:
+    campaign = _campaign(store_url)
+    proposed = campaign.suggest(1)["experiment_id"].iloc[0]
+    ret = "capacity_retention_pct"
+    cells = {"A": {CE: 80.0, ret: 70.0}, "B": {CE: 82.0, ret: 71.0}, "C": {"failed": True, "failure_reason": "cracked pellet"}}
+    campaign.record(pd.DataFrame([{"experiment_id": proposed, "replicate": k, **cells[k]} for k in order]))
+    row = campaign.history().set_index("experiment_id").loc[proposed]
+    assert row["status"] == "completed" and row[CE] == pytest.approx(81.0) and row[f"{CE}_n"] == 2
+    assert list(campaign.best(1)["experiment_id"]) == [proposed]
+    # a later failed cell keeps it completed; a failed row without a label fails the whole experiment
+    campaign.record(pd.DataFrame([{"experiment_id": proposed, "replicate": "D", "failed": True}]))
+    assert campaign.history().set_index("experiment_id").loc[proposed, "status"] == "completed"
+    campaign.record(pd.DataFrame([{"experiment_id": proposed, "failure_reason": "contaminated powder"}]))
+    row = campaign.history().set_index("experiment_id").loc[proposed]
+    assert (row["status"], row["failure_reason"]) == ("failed", "contaminated powder")
+
+
+def test_a_history_read_back_is_means_not_cells(store_url: str) -> None:
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(pd.concat([_cells("P1", {"A": 80.0, "B": 82.0}, **recipe), _cells("P2", {"A": 70.0}, **recipe),
+                               pd.DataFrame([{**recipe, "experiment_id": "P3", CE: 60.0}])]))
+    before = campaign.measurements()
+    report = campaign.record(campaign.history(status="completed"))
+    assert (report.measurements_added, report.measurements_unchanged) == (0, 3)
+    assert campaign.measurements().equals(before)
+    for experiment, value in (("P1", 85.0), ("P2", 71.0)):  # several cells, or one labelled cell
+        edited = campaign.history(status="completed")
+        edited.loc[edited["experiment_id"] == experiment, CE] = value
+        with pytest.raises(DataError, match=f"column '{CE}': is the mean of {experiment}'s"):
+            campaign.record(edited)
+        assert campaign.measurements().equals(before)
+    # a single unlabelled cell is that cell: another value is an ordinary conflict, corrected on request
+    edited = campaign.history(status="completed")
+    edited.loc[edited["experiment_id"] == "P3", CE] = 61.0
+    with pytest.raises(ConflictError):
+        campaign.record(edited)
+    assert campaign.record(edited, correct=True).measurements_corrected == 1
+    # a table without the history's _sd/_n columns adds an unlabelled cell, as before
+    campaign.record(pd.DataFrame([{"experiment_id": "P1", CE: 81.0}]))
+    assert campaign.history().set_index("experiment_id").loc["P1", f"{CE}_n"] == 3
+
+
 def test_bad_replicate_tables_are_refused_naming_the_cell(store_url: str) -> None:
     campaign = _campaign(store_url)
     recipe = load_config("hfo2-ncm85").reference_recipe()

@@ -328,6 +328,15 @@ def test_record_and_export_replicate_cells(doe_cmd, tmp_path: Path) -> None:  # 
     assert list(zip(cells["experiment_id"], cells["replicate"], strict=True)) == [
         ("E0001", "1"), ("E0001", "2"), ("E0001", "3"), ("E0002", "1"), ("E0002", "2"), ("E0002", "3")]
     assert cells[ce].tolist() == pytest.approx(results["first_cycle_ce_pct"].tolist())
+    # the history read back is means, not cells: nothing added; an edited mean is refused, naming it
+    again = doe_cmd("record", "history.csv")
+    assert "measurements: 0 added, 12 unchanged" in again.stdout  # 6 outcomes of 2 experiments
+    history.loc[0, ce] += 1.0
+    history.to_csv(tmp_path / "edited.csv", index=False)
+    refused = doe_cmd("record", "edited.csv", check=False)
+    assert refused.returncode != 0 and "first_cycle_ce_pct" in refused.stderr and "mean of E0001's 3 cell(s)" in refused.stderr
+    doe_cmd("export", "--out", "cells_after.csv", "--cells")
+    assert pd.read_csv(tmp_path / "cells_after.csv", dtype={"replicate": str}).equals(cells)
 
 
 

@@ -8,7 +8,7 @@ applies the plan in one transaction (see :meth:`doe.Campaign.record`).
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,7 +24,7 @@ from doe.domain.records import (
     NewMeasurement,
     StatusChange,
 )
-from doe.domain.replicates import REPLICATE_COLUMN
+from doe.domain.replicates import REPLICATE_COLUMN, n_column
 from doe.domain.table import ID_COLUMN
 from doe.domain.values import is_missing, same_value, to_python
 from doe.errors import CellProblem
@@ -46,6 +46,8 @@ class RecordPlan:
     row_ids: list[str | None] = field(default_factory=list)
     new_rows: list[int] = field(default_factory=list)
     problems: list[CellProblem] = field(default_factory=list)
+    unchanged_means: list[tuple[str, str]] = field(default_factory=list)
+    """``(experiment_id, outcome)`` of history means read back unchanged (nothing written)."""
 
     def experiment_ids(self, created: list[str]) -> list[str]:
         """The experiment id of every recorded row, given the ids the store ``created`` for
@@ -76,8 +78,9 @@ class _Row:
     """``measured_at``, ``operator`` and ``sample_id`` of the row's measurements, where given."""
 
 
-def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig,
-                config_version: int) -> RecordPlan:
+def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig, config_version: int, *,
+                summary: Collection[str] = frozenset(),
+                labelled: Collection[tuple[str, str]] = frozenset()) -> RecordPlan:
     """Plan recording ``clean`` (a table validated by :func:`~doe.domain.table.validate_experiments`).
 
     A row whose ``experiment_id`` is in ``history`` adds its measured outcomes to that
@@ -87,13 +90,21 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     meet the linear constraints; its measurements name it with a :class:`NewExperimentRef`.
     Rows with one ``experiment_id`` and different ``replicate`` labels are cells of one
     experiment: each adds its own measurements (the first row of a new experiment creates
-    it, later rows must repeat its recipe or leave parameters empty).
+    it, later rows must repeat its recipe or leave parameters empty); one failed cell does not
+    fail an experiment that another cell measured, whatever the order of the rows.
 
     Args:
         clean: the validated results table (index: the row labels used in problems).
         history: the campaign's history (:meth:`doe.Campaign.history`).
         config: the campaign's configuration.
         config_version: the configuration version new experiments are recorded under.
+        summary: outcomes whose values in the table are history means (it carries their
+            ``_sd``/``_n`` columns; :func:`~doe.domain.replicates.summary_outcomes`). An
+            unlabelled mean of a known experiment with measured cells is not another cell: the
+            stored mean again adds nothing; another value is a problem when the experiment has
+            labelled cells or several (a cell is changed under its own label).
+        labelled: ``(experiment_id, outcome)`` pairs with labelled cells
+            (:func:`~doe.domain.replicates.labelled_cells`).
 
     Returns:
         The plan; rows with problems contribute nothing but their problems.
@@ -101,6 +112,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     known = history.set_index(ID_COLUMN) if len(history) else None
     plan = RecordPlan()
     created: dict[str, int] = {}  # id -> index in plan.new_experiments, for later cells of it
+    measured_known: set[str] = set()  # known experiments a row of this table has measured
     for pos, (label, row) in enumerate(clean.iterrows()):
         read = _read_row(clean, label, row, config)
         is_known = read.experiment_id is not None and known is not None and read.experiment_id in known.index
@@ -115,7 +127,12 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             assert known is not None and read.experiment_id is not None
             stored = known.loc[read.experiment_id]
             assert isinstance(stored, pd.Series)  # experiment ids are unique in a history
-            problems, change = _plan_known_row(clean, row, read, stored, config)
+            problems, change = _plan_known_row(clean, row, read, stored, config,
+                                               measured=read.experiment_id in measured_known)
+            if not problems and summary and read.replicate is None and read.cycle is None:
+                problems, read = _read_means(read, stored, summary, labelled, plan.unchanged_means)
+            if not problems and read.measured:
+                measured_known.add(read.experiment_id)
         else:
             problems, new = _plan_new_row(clean, row, read, config, config_version)
         if problems:
@@ -157,6 +174,29 @@ def _plan_later_cell(clean: pd.DataFrame, row: pd.Series, read: _Row, first: New
     return problems
 
 
+def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelled: Collection[tuple[str, str]],
+                unchanged: list[tuple[str, str]]) -> tuple[list[CellProblem], _Row]:
+    """Problems of a row of history means about a known experiment, and the row with the
+    means already stored left out (listed in ``unchanged``)."""
+    exp_id = str(read.experiment_id)
+    problems, kept = [], {}
+    for outcome, value in read.measured.items():
+        n = stored.get(n_column(outcome))
+        n = 0 if is_missing(n) else int(n)
+        if outcome not in summary or n == 0:
+            kept[outcome] = value
+        elif same_value(value, stored[outcome]):
+            unchanged.append((exp_id, outcome))
+        elif n > 1 or (exp_id, outcome) in labelled:
+            problems.append(CellProblem(
+                read.label, outcome, value,
+                f"is the mean of {exp_id}'s {n} cell(s) in the history ({to_python(stored[outcome])!r} stored), not a cell; "
+                "to change a cell, record it with its replicate label (doe export --cells lists them)"))
+        else:
+            kept[outcome] = value
+    return problems, replace(read, measured=kept)
+
+
 def _merge_status(first: NewExperiment, read: _Row) -> NewExperiment:
     """The status of a new experiment once another of its cells is read: any measured cell
     makes it ``completed``; ``failed`` only when no cell gave a result."""
@@ -189,19 +229,27 @@ def _read_row(clean: pd.DataFrame, label: Hashable, row: pd.Series, config: Camp
 
 
 def _plan_known_row(clean: pd.DataFrame, row: pd.Series, read: _Row, stored: pd.Series,
-                    config: CampaignConfig) -> tuple[list[CellProblem], StatusChange | None]:
-    """Problems and the status change of a row about an experiment in the history."""
+                    config: CampaignConfig, measured: bool = False) -> tuple[list[CellProblem], StatusChange | None]:
+    """Problems and the status change of a row about an experiment in the history.
+
+    A failed row with a ``replicate`` label is one failed cell: it fails the experiment only
+    when no cell has given a result (none stored, none in an earlier row of the table,
+    ``measured``), as for a new experiment (:func:`_merge_status`). A failed row without a label
+    marks the whole experiment failed.
+    """
     exp_id = str(read.experiment_id)
     problems = []
     for p in config.parameter_names:
         given = p in clean.columns and not is_missing(row[p])
         if given and not same_value(row[p], stored[p]):
-            problems.append(CellProblem(read.label, p, row[p], f"differs from the stored value {stored[p]!r} of {exp_id}"))
+            problems.append(CellProblem(read.label, p, row[p], f"differs from the stored value {to_python(stored[p])!r} of {exp_id}"))
     if stored["status"] == "abandoned":
         problems.append(CellProblem(read.label, ID_COLUMN, exp_id, "the experiment was abandoned; record it under a new id"))
     status = stored["status"]
     change = None
-    if read.failed:
+    if read.failed and read.replicate is not None and (measured or status == "completed"):
+        pass  # a failed cell of an experiment with results: it stays completed
+    elif read.failed:
         if status != "failed" or (read.reason and read.reason != stored.get("failure_reason")):
             change = StatusChange(exp_id, "failed", read.reason or "failed (no reason given)")
     elif read.measured and status != "completed":
