@@ -132,7 +132,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             if not problems and summary and read.replicate is None and read.cycle is None:
                 problems, read = _read_means(read, stored, summary, labelled, plan.unchanged_means)
             if not problems and read.measured:
-                measured_known.add(read.experiment_id)
+                measured_known.add(str(read.experiment_id))
         else:
             problems, new = _plan_new_row(clean, row, read, config, config_version)
         if problems:
@@ -181,8 +181,8 @@ def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelle
     exp_id = str(read.experiment_id)
     problems, kept = [], {}
     for outcome, value in read.measured.items():
-        n = stored.get(n_column(outcome))
-        n = 0 if is_missing(n) else int(n)
+        count = stored.get(n_column(outcome))
+        n = 0 if count is None or is_missing(count) else int(count)
         if outcome not in summary or n == 0:
             kept[outcome] = value
         elif same_value(value, stored[outcome]):
