@@ -271,6 +271,30 @@ def test_init_refuses_bad_resolution_or_batch_shared_naming_the_field_and_stores
     assert "grid" not in doe_cmd("list").stdout
 
 
+def test_an_off_grid_control_recipe_prints_as_stored_and_an_off_grid_fixed_value_is_refused(  # type: ignore[no-untyped-def]
+        doe_cmd, tmp_path: Path) -> None:
+    import yaml
+
+    data = yaml.safe_load(_grid_config(tmp_path).read_text(encoding="utf-8"))
+    reference = VirtualLab(0).config.reference_recipe()
+    data["control_recipe"] = {**reference, "hfo2_loading_wt_pct": 0.835, "solid_content_mg_per_ml": 10.0}
+    (tmp_path / "control.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    doe_cmd("init", "--config", "control.yaml", "--name", "grid")
+    refused = doe_cmd("suggest", "-n", "2", "--fast", "--fixed", "anneal_temperature_c=333", check=False)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "anneal_temperature_c" in refused.stderr and "330 and 335" in refused.stderr
+    store = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    assert Campaign.load("grid", storage=store).history().empty  # nothing proposed
+    done = doe_cmd("suggest", "-n", "3", "--fast", "--out", "runsheet.csv")
+    loading = next(line for line in done.stdout.splitlines() if line.startswith("hfo2_loading_wt_pct"))
+    assert "0.835" in loading.split()  # the control's value as stored, not 0.83 or 0.84
+    sheet = read_table(tmp_path / "runsheet.csv", Campaign.load("grid", storage=store).config)
+    assert sheet["hfo2_loading_wt_pct"].iloc[-1] == 0.835
+    sheet["first_cycle_ce_pct"] = [90.0, 91.0, 92.0]
+    write_table(sheet[["experiment_id", *PARAMS, "first_cycle_ce_pct"]], tmp_path / "done.csv")
+    assert "3 row(s) recorded" in doe_cmd("record", "done.csv").stdout
+
+
 @pytest.mark.slow
 def test_suggest_prints_and_writes_each_parameter_at_its_resolution(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import re

@@ -188,10 +188,11 @@ def writing(option: str, path: Path) -> Iterator[None]:
 def recipes_text(table: pd.DataFrame, config: CampaignConfig, *, predictions: bool = False,
                   outcomes: bool = False) -> str:
     """Experiments as columns, parameters (and predictions or outcomes) as rows."""
-    from doe.domain.display import format_number, parameter_decimals
+    from doe.domain.display import column_decimals, format_number
 
     rows: dict[str, list[str]] = {}
-    decimals = parameter_decimals(config)  # each parameter at the lab's resolution, others at 4 figures
+    # each parameter at the lab's resolution (more for a value off its grid), others at 4 figures
+    decimals = column_decimals(table[config.parameter_names], config, exact_only=True)
     for name in config.parameter_names:
         unit = config.unit_of(name)
         rows[f"{name} [{unit}]" if unit else name] = [format_number(v, decimals.get(name)) for v in table[name]]

@@ -44,12 +44,29 @@ def significant_decimals(values: Iterable[Any], significant: int = SIGNIFICANT) 
     return min(12, max(0, significant - 1 - math.floor(math.log10(max(finite)))))
 
 
+def value_decimals(values: Iterable[Any]) -> list[int]:
+    """Decimal places that write each finite number of ``values`` exactly (at most 12)."""
+    out = []
+    for v in values:
+        if isinstance(v, str | bool) or is_missing(v):
+            continue
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(x) and x != 0:
+            out.append(resolution_decimals(abs(x)))
+    return out
+
+
 def column_decimals(table: pd.DataFrame, config: CampaignConfig, *, exact_only: bool = False) -> dict[str, int]:
     """Decimal places to show each numeric column of ``table`` with.
 
-    Parameters with a resolution (or discrete values) at its decimals; with ``exact_only``
-    only those (writing them at that precision loses nothing), else also every other
-    numeric column at :data:`SIGNIFICANT` significant figures of its largest value.
+    Parameters with a resolution (or discrete values) at its decimals, or more where a value
+    lies off the grid (a fixed value, a control recipe or an imported experiment: 1.234 on a
+    0.01 grid shows as 1.234, so a run sheet never differs from what is stored); with
+    ``exact_only`` only those (writing them at that precision loses nothing), else also every
+    other numeric column at :data:`SIGNIFICANT` significant figures of its largest value.
     """
     grid = parameter_decimals(config)
     out: dict[str, int] = {}
@@ -57,7 +74,7 @@ def column_decimals(table: pd.DataFrame, config: CampaignConfig, *, exact_only: 
     for column in table.columns:
         name = str(column)
         if name in grid:
-            out[name] = grid[name]
+            out[name] = max([grid[name], *value_decimals(table[column])])
         elif not exact_only and name not in categorical and pd.api.types.is_float_dtype(table[column].dtype):
             out[name] = significant_decimals(table[column])
     return out

@@ -81,12 +81,17 @@ class _Parameter(BaseModel):
             raise ValueError(f"parameter {self.name!r}: reference {shown} is not one of the {what}")
 
 
+MAX_DECIMALS = 12
+"""The most decimal places a resolution may need (a finer one is refused)."""
+
+
 def resolution_decimals(resolution: float) -> int:
     """Decimal places needed to write multiples of ``resolution`` (5 -> 0, 0.01 -> 2, 2.5 -> 1)."""
-    for decimals in range(0, 13):
-        if abs(round(resolution, decimals) - resolution) <= 1e-12 * max(1.0, abs(resolution)):
+    tolerance = min(1e-12 * max(1.0, abs(resolution)), 1e-6 * abs(resolution))  # relative for tiny steps
+    for decimals in range(0, MAX_DECIMALS + 1):
+        if abs(round(resolution, decimals) - resolution) <= tolerance:
             return decimals
-    return 12
+    return MAX_DECIMALS
 
 
 class ContinuousParameter(_Parameter):
@@ -123,11 +128,14 @@ class ContinuousParameter(_Parameter):
             r = self.resolution
             if not math.isfinite(r) or r <= 0:
                 raise ValueError(f"parameter {self.name!r}: resolution must be a positive number, got {r!r}")
+            if abs(round(r, MAX_DECIMALS) - r) > 1e-6 * r:
+                raise ValueError(f"parameter {self.name!r}: resolution {r!r} is finer than {MAX_DECIMALS} decimal "
+                                 "places; give the parameter in a smaller unit")
             if r > hi - lo:
                 raise ValueError(
                     f"parameter {self.name!r}: resolution {r:g} is larger than the range {lo:g} to {hi:g}"
                 )
-            if not self.grid_values(limit=1):
+            if not any(lo <= v <= hi for v in self.grid_values(limit=1)):
                 raise ValueError(
                     f"parameter {self.name!r}: no multiple of the resolution {r:g} lies between {lo:g} and {hi:g}"
                 )
@@ -159,6 +167,13 @@ class ContinuousParameter(_Parameter):
         """``k * resolution`` written exactly at the resolution's decimals (no 0.30000000000000004)."""
         assert self.resolution is not None
         return round(k * self.resolution, self.grid_decimals)
+
+    def on_grid(self, value: float) -> bool:
+        """Whether ``value`` is a whole multiple of the resolution (within a millionth of a step);
+        always True without a resolution."""
+        if self.resolution is None:
+            return True
+        return abs(value - round(value / self.resolution) * self.resolution) <= 1e-6 * self.resolution
 
     def grid_values(self, limit: int | None = None) -> list[float]:
         """The grid points inside the bounds (at most ``limit`` of them)."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.parameters import CategoricalParameter
+from doe.domain.parameters import CategoricalParameter, ContinuousParameter
 from doe.domain.table import check_in_space, validate_experiments
 from doe.domain.values import to_python
 from doe.errors import CellProblem, DataError, ProposalError
@@ -32,12 +34,29 @@ def validate_fixed(fixed: dict[str, Any] | None, config: CampaignConfig) -> dict
             [CellProblem(None, str(k), fixed[k], f"not a parameter; parameters: {config.parameter_names}")
              for k in unknown],
         )
-    clean = validate_experiments(pd.DataFrame([fixed]), config, parameters="optional", outcomes_allowed=False)
+    try:
+        clean = validate_experiments(pd.DataFrame([fixed]), config, parameters="optional", outcomes_allowed=False)
+    except DataError as err:  # the values, not a table's rows: name the parameters alone
+        raise DataError("fixed: values that cannot be held",
+                        [replace(p, row=None) for p in err.problems]) from None
     values = {k: to_python(clean.iloc[0][k]) for k in fixed}
+    off_grid = [k for k, v in values.items() if isinstance(p := config.parameter(k), ContinuousParameter)
+                and not p.on_grid(float(v))]
+    if off_grid:
+        raise DataError("fixed: values off the lab's grid (the parameter's resolution)", [
+            CellProblem(None, k, values[k], _grid_hint(config.parameter(k), float(values[k]))) for k in off_grid])
     for con in config.linear_constraints:
         if set(con.coefficients) <= set(values) and not con.satisfied(values):
             raise DataError(f"fixed: the values {values} violate the constraint {con.text()}")
     return values
+
+
+def _grid_hint(parameter: Any, value: float) -> str:
+    r = parameter.resolution
+    below = math.floor(value / r) * r
+    near = [round(x, parameter.grid_decimals) for x in (below, below + r) if parameter.lower <= x <= parameter.upper]
+    return (f"is not a multiple of its resolution {r:g}" + (f"; the nearest allowed values are "
+            f"{' and '.join(f'{x:g}' for x in near)}" if near else ""))
 
 
 def validate_candidates(candidates: pd.DataFrame, config: CampaignConfig, fixed: dict[str, Any],

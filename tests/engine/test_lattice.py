@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -106,6 +107,7 @@ def test_log_scale_grid_is_linear_in_engineer_units(fast: EngineSettings) -> Non
 @pytest.mark.parametrize("bad, message", [
     (0, "positive"), (-5, "positive"), (float("nan"), "positive"), (float("inf"), "positive"),
     (600, "larger than the range"), ("5", "without quotes"), (True, "without quotes"),
+    (1e-13, "finer than 12 decimal places"),
 ])
 def test_bad_resolution_is_refused_naming_the_parameter(bad: Any, message: str) -> None:
     from doe.errors import ConfigError
@@ -142,3 +144,33 @@ def test_resolution_round_trips_and_grid_is_anchored_at_zero() -> None:
     assert isinstance(p, ContinuousParameter)
     values = p.grid_values()
     assert values[0] == 255.0 and values[-1] == 745.0 and len(values) == 99
+
+
+def test_a_tiny_resolution_keeps_suggestions_on_its_grid_and_in_bounds(fast: EngineSettings) -> None:
+    config = load_config({"name": "tiny", "objectives": [{"name": "y", "goal": "maximize"}],
+                          "parameters": [{"name": "x", "type": "continuous", "bounds": [1e-10, 1e-8],
+                                          "resolution": 1e-12},
+                                         {"name": "z", "type": "continuous", "bounds": [0, 1]}]})
+    proposal = propose(config, pd.DataFrame(columns=["x", "z"]), 4, seed=0, settings=fast)
+    assert_on_grid(config, proposal.recipes)
+    assert proposal.recipes["x"].between(1e-10, 1e-8).all(), proposal.recipes["x"].tolist()
+
+
+def test_an_off_grid_fixed_value_is_refused_naming_the_parameter_and_its_neighbours(tmp_path: Path) -> None:
+    from doe import Campaign
+    from doe.errors import DataError
+
+    config = load_config({"name": "g", "objectives": [{"name": "y", "goal": "maximize"}],
+                          "parameters": [{"name": "t_c", "type": "continuous", "bounds": [250, 750], "resolution": 5},
+                                         {"name": "w_pct", "type": "continuous", "bounds": [0, 3], "resolution": 0.01}]})
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'g.sqlite3'}", actor="t",
+                                    settings=EngineSettings.fast())
+    with pytest.raises(DataError, match="resolution") as err:
+        campaign.suggest(2, fixed={"t_c": 333, "w_pct": 1.234})
+    text = str(err.value)
+    assert "column 't_c'" in text and "330 and 335" in text and "column 'w_pct'" in text and "1.23 and 1.24" in text
+    assert "row" not in text and campaign.history().empty
+    with pytest.raises(DataError, match="column 't_c': out of bounds") as err:
+        campaign.suggest(2, fixed={"t_c": 900})
+    assert "row" not in str(err.value) and "recorded" not in str(err.value)
+    assert set(campaign.suggest(2, fixed={"t_c": 335})["t_c"]) == {335.0}

@@ -340,6 +340,32 @@ def test_plan_holds_a_parameter_fixed(start: Start, db_url: str) -> None:
     assert history["anneal_atmosphere"].tolist() == ["Ar", "Ar"]
 
 
+def test_plan_holds_a_gridded_parameter_on_its_grid(start: Start, db_url: str) -> None:
+    from doe import load_config
+    from doe.templates import resolve_config
+
+    data = resolve_config("hfo2-ncm85").to_dict()
+    for p in data["parameters"]:
+        if p["name"] == "anneal_temperature_c":
+            p.update(resolution=5, bounds=[251, 749], reference=402)  # neither bound nor reference on the grid
+    Campaign.from_config(load_config(data), storage=db_url, name="grid-fixed", actor="fixture")
+    at = start("plan", campaign="grid-fixed")
+    at.multiselect(key=state.FIXED_NAMES).set_value(["anneal_temperature_c"]).run()
+    widget = at.number_input(key=f"{state.FIXED_VALUE_PREFIX}anneal_temperature_c")
+    assert (widget.value, widget.min, widget.max, widget.step) == (400.0, 255.0, 745.0, 5.0)
+    at.number_input(key=state.BATCH_SIZE).set_value(2)
+    _button(at, "Suggest experiments").click().run()
+    _no_exception(at)
+    assert Campaign.load("grid-fixed", storage=db_url).history()["anneal_temperature_c"].tolist() == [400.0, 400.0]
+    at.number_input(key=f"{state.FIXED_VALUE_PREFIX}anneal_temperature_c").set_value(403.0)  # typed off the grid: refused
+    _button(at, "Suggest experiments").click().run()
+    _no_exception(at)
+    assert "off the lab's grid" in " ".join(_shown(e.value) for e in at.error)
+    problems = _table_with(at, "problem")
+    assert problems["column"].tolist() == ["anneal_temperature_c"] and "400 and 405" in problems["problem"].iloc[0]
+    assert len(Campaign.load("grid-fixed", storage=db_url).history()) == 2
+
+
 def test_plan_shows_the_furnace_programme_once_per_batch(start: Start, db_url: str) -> None:
     from doe import load_config
     from doe.templates import resolve_config
