@@ -24,7 +24,7 @@ from doe.domain.parameters import CategoricalParameter, DiscreteParameter
 from doe.domain.values import is_integer
 from doe.engine.acquisition import build_acquisition
 from doe.engine.classic import DESIGNS, latin_hypercube, screening
-from doe.engine.design import initial_design
+from doe.engine.design import initial_design, sample_space
 from doe.engine.encoding import Encoder
 from doe.engine.lattice import Lattice
 from doe.engine.optimize import (
@@ -211,10 +211,11 @@ def propose(
     if design != "model":
         strategy: str = design
         with seeded(seed, device):
-            X_new = (latin_hypercube(encoder, n, seed, fixed_model) if design == "latin_hypercube"
-                     else screening(encoder, n, fixed_model, shared))
-        if design == "latin_hypercube" and shared:  # one furnace programme: the first row's
-            X_new[:, shared] = X_new[0, shared]
+            if design == "latin_hypercube" and shared:  # one furnace programme, every row inside the constraints
+                X_new = _shared_hypercube(encoder, n, seed, fixed_model, shared)
+            else:
+                X_new = (latin_hypercube(encoder, n, seed, fixed_model) if design == "latin_hypercube"
+                         else screening(encoder, n, fixed_model, shared))
         model_settings.update(acquisition=None, design=design)
     elif _supports_model(config, surrogates, settings):
         with seeded(seed, device), numerics():
@@ -228,8 +229,9 @@ def propose(
         with seeded(seed, device):
             batch_fixed = dict(fixed_model)
             if shared:  # the batch's shared values: the reference's, or the first space-filling recipe's
+                pool = None if X_cand is None else _programme_groups(X_cand, shared, n)
                 first = start if start is not None else initial_design(encoder, 1, X_avoid, seed, fixed_model,
-                                                                       pool=X_cand)
+                                                                       pool=pool)
                 batch_fixed.update({i: float(first[0, i]) for i in shared})
                 if X_cand is not None:
                     X_cand = X_cand[np.all(np.abs(X_cand[:, shared] - first[0, shared]) <= 1e-9, axis=1)]
@@ -352,6 +354,30 @@ def propose(
     table["acquisition_value"] = np.asarray(values, dtype=float)
     table["strategy"] = row_strategy
     return Proposal(recipes=table, strategy=strategy, model_settings=model_settings)
+
+
+def _programme_groups(X_cand: np.ndarray, shared: list[int], n: int) -> np.ndarray:
+    """The candidates whose furnace programme (shared values) at least ``n`` candidates share."""
+    _, group, size = np.unique(np.round(X_cand[:, shared], 9), axis=0, return_inverse=True, return_counts=True)
+    ok = size[group.reshape(-1)] >= n
+    if not ok.any():
+        raise ProposalError(f"candidates: a batch of {n} needs {n} untested candidates with one furnace programme "
+                            f"(batch_shared); at most {int(size.max())} share one")
+    return X_cand[ok]
+
+
+def _shared_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float], shared: list[int]) -> np.ndarray:
+    """A Latin hypercube of the per-row values given one furnace programme: the first of 16
+    space-filling feasible recipes whose programme admits one (copying one row's programme onto
+    rows made for others could break a linear constraint)."""
+    for row in sample_space(encoder, 16, seed, fixed):
+        try:
+            return latin_hypercube(encoder, n, seed, {**fixed, **{i: float(row[i]) for i in shared}})
+        except ProposalError:
+            continue
+    raise ProposalError("design: no Latin hypercube of this size meets the linear constraints with one furnace "
+                        "programme (batch_shared) for the whole batch; use the space-filling start (design='model') "
+                        "or relax a constraint")
 
 
 def _reference_start(config: CampaignConfig, encoder: Encoder, settings: EngineSettings, X_avoid: np.ndarray,

@@ -113,3 +113,26 @@ def test_doe_suggest_design_from_the_shell(tmp_path: Path) -> None:
     too_few = subprocess.run([*run, "suggest", "--campaign", "s", "-n", "4", "--design", "screening"], env=env,
                              capture_output=True, text=True, timeout=300)
     assert too_few.returncode != 0 and "12 runs" in too_few.stderr
+
+
+_COUPLED = {"name": "coupled", "objectives": [{"name": "y", "goal": "maximize"}],
+            "parameters": [{"name": "w_pct", "type": "continuous", "bounds": [0, 3], "resolution": 0.01},
+                           {"name": "t_c", "type": "continuous", "bounds": [250, 750], "resolution": 5},
+                           {"name": "atmosphere", "type": "categorical", "values": ["air", "O2"]}],
+            "constraints": ["w_pct + 0.004 * t_c <= 4"], "batch_shared": ["t_c", "atmosphere"]}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_furnace_shared_hypercube_keeps_every_row_inside_the_constraints(seed: int, tmp_path: Path) -> None:
+    from doe import load_config
+    from doe.engine import EngineSettings
+
+    campaign = Campaign.from_config(load_config({**_COUPLED, "seed": seed}), storage=f"sqlite:///{tmp_path / 'c.db'}",
+                                    actor="t", settings=EngineSettings.fast())
+    batch = campaign.suggest(6, design="latin_hypercube")
+    assert batch["t_c"].nunique() == 1 and batch["atmosphere"].nunique() == 1
+    assert (batch["w_pct"] + 0.004 * batch["t_c"] <= 4 + 1e-9).all(), batch[["w_pct", "t_c"]]
+    # still a hypercube in the per-row value: one recipe in each sixth of its range (0.5 wt% wide),
+    # give or take the grid rounding at a boundary
+    w = np.sort(batch["w_pct"].to_numpy())
+    assert all(abs(x - (k + 0.5) * 0.5) <= 0.26 for k, x in enumerate(w)), w

@@ -328,3 +328,18 @@ def test_whole_space_slots_leave_furnace_batches_alone() -> None:
         b = propose(config, experiments, 4, seed=1, settings=wide).recipes
         assert list(b["strategy"]) == ["qlognei"] * 4
         pd.testing.assert_frame_equal(a[config.parameter_names], b[config.parameter_names])
+
+
+def test_a_first_batch_from_candidates_takes_a_programme_enough_candidates_share() -> None:
+    config = furnace_config()
+    base = {"loading_wt_pct": 1.0, "ligand_ratio": 0.5, "solvent": "toluene", "anneal_time_h": 2.0, "bath_c": 60}
+    candidates = pd.DataFrame([
+        {**base, "anneal_temperature_c": 500, "anneal_atmosphere": "air"},  # a programme of one candidate
+        *({**base, "ligand_ratio": r, "anneal_temperature_c": 300, "anneal_atmosphere": "O2"} for r in (0.1, 0.2, 0.3)),
+    ])
+    empty = pd.DataFrame(columns=[*config.parameter_names, "ce_pct"])
+    for seed in range(6):
+        batch = propose(config, empty, 2, seed=seed, settings=EngineSettings.fast(), candidates=candidates).recipes
+        assert set(batch["anneal_temperature_c"]) == {300.0} and set(batch["anneal_atmosphere"]) == {"O2"}
+    with pytest.raises(ProposalError, match="a batch of 4 needs 4 untested candidates with one furnace programme"):
+        propose(config, empty, 4, seed=0, settings=EngineSettings.fast(), candidates=candidates)
