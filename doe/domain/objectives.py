@@ -206,7 +206,11 @@ class Desirability:
 
     @property
     def weights(self) -> tuple[float, ...]:
-        return tuple(o.weight or 1.0 for o in self.objectives)
+        """The objectives' weights relative to the largest (only their ratios count; any
+        finite weights then sum without overflow)."""
+        given = [o.weight or 1.0 for o in self.objectives]
+        top = max(given)
+        return tuple(w / top for w in given)
 
     @classmethod
     def from_measured(cls, objectives: Sequence[Objective], measured: Sequence[Any]) -> Desirability:

@@ -99,3 +99,10 @@ def test_weighted_mode_ranks_every_feasible_row_by_the_weighted_desirability() -
     assert list(best(SET_POINT_HISTORY, _weighted(10.0, 1.0), n=4)["experiment_id"]) == ["D", "A", "B", "G"]
     # thickness 1 : retention 3 -> G 3.7, B 2.09, A 1.38, D 1.32
     assert list(best(SET_POINT_HISTORY, _weighted(1.0, 3.0), n=4)["experiment_id"]) == ["G", "B", "A", "D"]
+
+
+def test_weighted_mode_ranks_the_same_with_huge_weights_of_the_same_ratio() -> None:
+    # only the weights' ratio counts: 1.5e308 : 4.5e307 sums past the float range, 10 : 3 does not
+    expected = list(best(SET_POINT_HISTORY, _weighted(10.0, 3.0), n=4)["experiment_id"])
+    huge = best(SET_POINT_HISTORY, _weighted(1.5e308, 4.5e307), n=4)
+    assert list(huge["experiment_id"]) == expected
