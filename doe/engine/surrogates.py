@@ -458,12 +458,16 @@ class Surrogates:
         for name in self.config.outcome_names:
             out[f"{name}_mean"], out[f"{name}_sd"] = self._posterior_mean_sd(name, X)
         prob = self.feasibility_.probability(self.encoder_.to_features(X))
-        for con in self.config.outcome_constraints:
-            mean, sd = out[f"{con.outcome}_mean"], out[f"{con.outcome}_sd"]
+        limits: list[tuple[str, str, float]] = [(c.outcome, c.operator, c.bound) for c in self.config.outcome_constraints]
+        if len(self.config.objectives) == 1:  # one objective's threshold or tolerance: a limit, as in the acquisition
+            obj = self.config.objectives[0]
+            limits += [(obj.name, op, b) for op, b in zip((">=", "<="), obj.acceptable_range, strict=True) if b is not None]
+        for outcome, operator, bound in limits:
+            mean, sd = out[f"{outcome}_mean"], out[f"{outcome}_sd"]
             if np.isnan(mean).all():
                 continue
             with np.errstate(divide="ignore", invalid="ignore"):
-                z = (con.bound - mean) / sd if con.operator == "<=" else (mean - con.bound) / sd
+                z = (bound - mean) / sd if operator == "<=" else (mean - bound) / sd
             p = np.where(sd > 0, norm.cdf(z), (z >= 0).astype(float))
             p = np.where(np.isnan(mean), 1.0, p)
             prob = prob * p
@@ -481,7 +485,8 @@ class Surrogates:
             ``{outcome}_sd`` (sd of the latent mean, without measurement noise; NaN when the
             outcome has too little data) and ``probability_feasible``: the feasibility
             model's success probability times the probability of meeting each outcome
-            constraint (an unmodelled constrained outcome counts as 1).
+            constraint and, with one objective, its threshold or set-point tolerance (an
+            unmodelled constrained outcome counts as 1).
         """
         self.check_fitted()
         X = self.encoder_.encode(recipes)

@@ -60,6 +60,23 @@ def test_predictions_interpolate_and_report_constraint_probability(hfo2: Campaig
     assert (pred_strict["probability_feasible"] < 0.05).all()
 
 
+def test_one_objectives_tolerance_counts_in_the_probability_feasible(hfo2: CampaignConfig, fast: EngineSettings) -> None:
+    table = smooth_outcomes(hfo2, random_recipes(hfo2, 25, 3), noise=0.0)
+    ce = table["first_cycle_ce_pct"]
+    raw = hfo2.to_dict()
+    raw.pop("constraints", None)
+
+    def probability(objective: dict[str, object]) -> np.ndarray:
+        config = CampaignConfig.from_dict({**raw, "objectives": [{"name": "first_cycle_ce_pct", **objective}]})
+        return Surrogates(config, fast).fit(table).predict(table[hfo2.parameter_names])["probability_feasible"].to_numpy()
+
+    # a set point far above every measured value, with a narrow tolerance: no recipe is predicted within it
+    assert (probability({"goal": "target", "target": float(ce.max() + 10 * ce.std()), "tolerance": float(ce.std() / 10)})
+            < 0.01).all()
+    assert np.allclose(probability({"goal": "target", "target": float(ce.median())}), 1.0)  # no tolerance: no limit
+    assert (probability({"goal": "maximize", "threshold": float(ce.min() - 10 * ce.std())}) > 0.99).all()
+
+
 def test_robust_one_point_duplicates_constant(hfo2: CampaignConfig, fast: EngineSettings,
                                               caplog: pytest.LogCaptureFixture) -> None:
     one = smooth_outcomes(hfo2, random_recipes(hfo2, 1, 4))
