@@ -23,7 +23,8 @@ from doe.errors import ConfigError
 PARAMETER_TYPES = ("continuous", "discrete", "categorical")
 OUTCOME_ROLES = ("maximize", "minimize", "target", "measure only")
 OBJECTIVE_MODES = ("pareto", "weighted")
-PARAMETER_COLUMNS = ("name", "type", "lower", "upper", "values", "unit", "log_scale", "reference", "description")
+PARAMETER_COLUMNS = ("name", "type", "lower", "upper", "resolution", "values", "unit", "log_scale", "reference",
+                     "description")
 OUTCOME_COLUMNS = ("name", "role", "target", "tolerance", "threshold", "weight", "unit", "description")
 _OUTCOME_NUMBERS = ("target", "tolerance", "threshold", "weight")
 
@@ -49,7 +50,8 @@ class ConfigTables:
 def empty_tables() -> ConfigTables:
     """Blank editors with one example row each (a campaign from scratch)."""
     parameters = pd.DataFrame([{
-        "name": "temperature_c", "type": "continuous", "lower": 100.0, "upper": 500.0, "values": None,
+        "name": "temperature_c", "type": "continuous", "lower": 100.0, "upper": 500.0, "resolution": None,
+        "values": None,
         "unit": "C", "log_scale": False, "reference": None, "description": None,
     }], columns=list(PARAMETER_COLUMNS))
     outcomes = pd.DataFrame([{
@@ -64,10 +66,10 @@ def tables_from_config(config: CampaignConfig) -> ConfigTables:
     rows: list[dict[str, Any]] = []
     for p in config.parameters:
         row: dict[str, Any] = {"name": p.name, "type": p.type, "unit": p.unit, "description": p.description,
-                               "log_scale": False, "lower": None, "upper": None, "values": None,
+                               "log_scale": False, "lower": None, "upper": None, "resolution": None, "values": None,
                                "reference": None if p.reference is None else str(p.reference)}
         if isinstance(p, ContinuousParameter):
-            row.update(lower=p.lower, upper=p.upper, log_scale=p.log_scale)
+            row.update(lower=p.lower, upper=p.upper, log_scale=p.log_scale, resolution=p.resolution)
             if p.reference is not None:
                 row["reference"] = f"{p.reference:g}"
         elif isinstance(p, DiscreteParameter):
@@ -97,7 +99,9 @@ def _typed_parameters(table: pd.DataFrame) -> pd.DataFrame:
     table = table.copy()
     for c in ("name", "type", "values", "unit", "reference", "description"):
         table[c] = table[c].astype(object).where(table[c].notna(), None)
-    for c in ("lower", "upper"):
+    for c in ("lower", "upper", "resolution"):
+        if c not in table.columns:
+            table[c] = None
         table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
     table["log_scale"] = table["log_scale"].fillna(False).astype(bool)
     return table.reset_index(drop=True)
@@ -136,6 +140,30 @@ def _number(value: Any, where: str, problems: list[str]) -> float | None:
         return None
 
 
+_FORM_FIELDS = frozenset({"name", "description", "parameters", "objectives", "outcomes", "constraints", "seed",
+                          "learn_from", "objective_mode"})
+"""Top-level configuration fields the editors set (every other one is carried from a base)."""
+_PARAMETER_KEYS = frozenset({"name", "type", "bounds", "resolution", "values", "unit", "log_scale", "reference",
+                             "description"})
+_OUTCOME_KEYS = frozenset({"name", "goal", *_OUTCOME_NUMBERS, "unit", "description"})
+
+
+def _carried(base: CampaignConfig, parameters: list[dict[str, Any]], objectives: list[dict[str, Any]],
+             outcomes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], ...]:
+    """The edited items with the fields the editors have no column for taken from ``base``."""
+    raw = base.to_dict()
+    old_parameters = {p["name"]: p for p in raw.get("parameters", [])}
+    old_outcomes = {o["name"]: o for o in [*raw.get("objectives", []), *raw.get("outcomes", [])]}
+
+    def keep(item: dict[str, Any], old: dict[str, Any] | None, shown: frozenset[str]) -> dict[str, Any]:
+        return item if old is None else {**{k: v for k, v in old.items() if k not in shown}, **item}
+
+    return ([keep(p, old_parameters.get(p["name"]) if old_parameters.get(p["name"], {}).get("type") == p["type"]
+                  else None, _PARAMETER_KEYS) for p in parameters],
+            [keep(o, old_outcomes.get(o["name"]), _OUTCOME_KEYS) for o in objectives],
+            [keep(o, old_outcomes.get(o["name"]), _OUTCOME_KEYS) for o in outcomes])
+
+
 def config_from_tables(
     name: str,
     tables: ConfigTables,
@@ -143,10 +171,16 @@ def config_from_tables(
     description: str | None = None,
     seed: int | None = None,
     learn_from: Sequence[str] = (),
+    base: CampaignConfig | None = None,
 ) -> CampaignConfig:
     """A validated configuration from the edited tables.
 
-    Rows whose ``name`` is empty are ignored (the editors' blank new rows).
+    Rows whose ``name`` is empty are ignored (the editors' blank new rows). What the editors
+    do not show is kept from ``base`` (the configuration being edited, or the template):
+    its other top-level fields (``batch_shared``, ``control_recipe``, ``impedance``, ...) and,
+    for a parameter of the same name and type or an outcome of the same name, the fields that
+    have no column (e.g. a curve outcome's ``over``/``at``). A parameter removed in the editor
+    but still named there is then a configuration error naming that field.
 
     Raises:
         ConfigError: every problem, each naming the table, row (1 = first), column and value.
@@ -172,6 +206,8 @@ def config_from_tables(
             item["bounds"] = [lower, upper]
             if bool(row.get("log_scale")) and not _blank(row.get("log_scale")):
                 item["log_scale"] = True
+            if (resolution := _number(row.get("resolution"), f"{where}, resolution", problems)) is not None:
+                item["resolution"] = resolution
             reference = _number(row.get("reference"), f"{where}, reference", problems)
         else:
             labels = [v.strip() for v in str(row.get("values") or "").split(",") if v.strip()]
@@ -216,7 +252,11 @@ def config_from_tables(
                 item[key] = text
         (objectives if role != "measure only" else outcomes).append(item)
 
+    if base is not None:
+        parameters, objectives, outcomes = _carried(base, parameters, objectives, outcomes)
     data: dict[str, Any] = {"name": (name or "").strip(), "parameters": parameters, "objectives": objectives}
+    if base is not None:  # the fields the editors do not show
+        data = {**{k: v for k, v in base.to_dict().items() if k not in _FORM_FIELDS}, **data}
     if description and description.strip():
         data["description"] = description.strip()
     if outcomes:

@@ -20,6 +20,37 @@ def test_template_round_trips_through_the_editor_tables() -> None:
     assert again == config
 
 
+def _full_config():  # type: ignore[no-untyped-def]
+    raw = load_config("hfo2-ncm85").to_dict()
+    for p in raw["parameters"]:
+        if p["name"] == "anneal_temperature_c":
+            p["resolution"] = 5.0
+    raw["outcomes"].append({"name": "retention_at_cycle_pct", "unit": "%", "over": "cycle", "at": 200})
+    raw["batch_shared"] = ["anneal_temperature_c", "anneal_time_h", "anneal_atmosphere"]
+    raw["control_recipe"] = "reference"
+    raw["impedance"] = {"circuit": "R0-p(R1,CPE1)-Wo1", "resistances": {"interfacial_resistance_ohm": "R1"}}
+    return load_config(raw)
+
+
+def test_what_the_editors_do_not_show_is_kept_from_the_base_config() -> None:
+    config = _full_config()
+    tables = tables_from_config(config)
+    assert tables.parameters.set_index("name").loc["anneal_temperature_c", "resolution"] == 5.0
+    again = config_from_tables(config.name, tables, description=config.description, seed=config.seed, base=config)
+    assert again == config  # batch_shared, control_recipe, impedance, the curve's over/at, the resolution
+    # an edit changes what it edits, and nothing else
+    edited = tables.parameters.copy()
+    edited.loc[edited["name"] == "hfo2_loading_wt_pct", "resolution"] = 0.01
+    changed = config_from_tables(config.name, ConfigTables(edited, tables.outcomes, tables.constraints),
+                                 description=config.description, seed=config.seed, base=config)
+    assert changed.parameter("hfo2_loading_wt_pct").resolution == 0.01  # type: ignore[union-attr]
+    assert changed.to_dict() | {"parameters": None} == config.to_dict() | {"parameters": None}
+    # a parameter removed in the editor but named by batch_shared: an error naming that field
+    without = tables.parameters[tables.parameters["name"] != "anneal_time_h"]
+    with pytest.raises(ConfigError, match="batch_shared"):
+        config_from_tables(config.name, ConfigTables(without, tables.outcomes, tables.constraints), base=config)
+
+
 def test_scratch_tables_make_a_valid_config() -> None:
     config = config_from_tables("scratch", empty_tables())
     assert config.parameter_names == ["temperature_c"]

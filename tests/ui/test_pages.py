@@ -183,6 +183,25 @@ def test_edit_makes_a_new_configuration_version(start: Start, db_url: str) -> No
     assert campaign.config_versions()["created_by"].iloc[-1] == PERSON
 
 
+def test_editing_the_description_keeps_the_fields_the_editors_do_not_show(start: Start, db_url: str) -> None:
+    from doe import load_config
+    from doe.templates import resolve_config
+
+    raw = resolve_config("hfo2-ncm85").to_dict() | {"name": "furnace-edit"}
+    next(p for p in raw["parameters"] if p["name"] == "anneal_temperature_c")["resolution"] = 5.0
+    raw["batch_shared"] = ["anneal_temperature_c", "anneal_time_h", "anneal_atmosphere"]
+    raw["control_recipe"] = "reference"
+    before = Campaign.from_config(load_config(raw), storage=db_url, actor="fixture").config
+    at = start(campaign="furnace-edit")
+    at.text_area(key=f"{state.EDIT_DESCRIPTION}:furnace-edit:1").set_value("Only the description changes.")
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert "Saved configuration version 2" in _texts(at.success)
+    after = Campaign.load("furnace-edit", storage=db_url).config
+    assert after.description == "Only the description changes."
+    assert after.to_dict() | {"description": None} == before.to_dict() | {"description": None}
+
+
 def test_narrower_bounds_warn_and_save_only_when_confirmed(start: Start, db_url: str) -> None:
     at = start()
     editor = next(e for e in at.data_editor if e.key == f"{state.EDIT_PARAMETERS}:{DEMO}:1")

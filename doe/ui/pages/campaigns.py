@@ -120,7 +120,7 @@ def _new_campaign(url: str) -> None:
     if person is None:
         return
     with components.guard("creating the campaign") as creating:
-        config = config_from_tables(name, edited, description=description, learn_from=learn_from)
+        config = config_from_tables(name, edited, description=description, learn_from=learn_from, base=base)
         campaign = Campaign.from_config(config, storage=url, actor=person, settings=resources.engine_settings())
     if creating.ok:
         components.flash("success", f"Created campaign {campaign.name!r} ({len(config.parameters)} parameters, "
@@ -151,7 +151,7 @@ def _edit(handle: resources.CampaignHandle) -> None:
         return
     with components.guard("saving the configuration") as saving:
         new_config = config_from_tables(config.name, edited, description=description, seed=config.seed,
-                                        learn_from=learn_from)
+                                        learn_from=learn_from, base=config)
         warnings = config_change_warnings(config, new_config, campaign.history())
         for warning in warnings:
             st.warning(components.plain(warning))
