@@ -200,29 +200,36 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
         config: the campaign configuration.
 
     Returns:
-        experiment_id, each outcome (the row's values; NaN = not measured), ``failed``,
-        ``failure_reason``, ``note``, ``measured_at``, ``operator`` and ``sample_id`` for every
-        row with an edited cell; the index keeps the
+        experiment_id, each outcome (the value typed into it; NaN where the cell was not
+        edited, so a value shown, such as the mean of replicate cells, is never recorded
+        again as another cell), ``failed``, ``failure_reason``, ``note``, ``measured_at``,
+        ``operator`` and ``sample_id`` for every row with an edited cell; the index keeps the
         grid's row numbers so bad cells can be shown where they are.
 
     Raises:
-        DataError: a row is marked failed without a reason (``row``: its position in ``edited``).
+        DataError: a row is marked failed without a reason, or only a note, date, operator or
+            sample id was typed (they are saved with a value typed in the same row; ``row``:
+            its position in ``edited``).
     """
     if len(original) != len(edited):
         raise DataError("the grid changed while it was edited; reload the page and enter the values again")
     editable = [*config.outcome_names, *GRID_META]
-    changed_rows = []
+    changed_rows, edited_cells = [], []
     for i in range(len(edited)):
-        if any(c in edited.columns and not _same(original[c].iloc[i], edited[c].iloc[i]) for c in editable):
+        cells = {c for c in editable if c in edited.columns and not _same(original[c].iloc[i], edited[c].iloc[i])}
+        if cells:
             changed_rows.append(i)
+            edited_cells.append(cells)
     table = edited.iloc[changed_rows]
     out = pd.DataFrame(index=table.index)
     out[ID_COLUMN] = table[ID_COLUMN].astype(str)
     for o in config.outcome_names:
-        out[o] = pd.to_numeric(table[o], errors="coerce") if o in table.columns else np.nan
-        bad = table[o].notna() & out[o].isna() if o in table.columns else pd.Series(False, index=table.index)
+        typed = pd.Series([o in cells for cells in edited_cells], index=table.index, dtype=bool)
+        column = table[o].where(typed) if o in table.columns else pd.Series(np.nan, index=table.index)
+        out[o] = pd.to_numeric(column, errors="coerce")
+        bad = column.notna() & out[o].isna()
         if bad.any():
-            out[o] = table[o]  # keep the text so that validation names the bad cell
+            out[o] = column  # keep the text so that validation names the bad cell
     flags = table["failed"].fillna(False).astype(bool) if "failed" in table.columns else False
     out["failed"] = flags
     reasons = table["failure_reason"] if "failure_reason" in table.columns else pd.Series(None, index=table.index)
@@ -231,11 +238,15 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
         values = table[column] if column in table.columns else pd.Series(None, index=table.index)
         out[column] = [None if _missing(v) else str(v) for v in values]
     problems = []
-    for pos, (flag, reason) in zip(changed_rows, zip(out["failed"], out["failure_reason"], strict=True),
-                                   strict=True):
+    for pos, cells, (flag, reason) in zip(changed_rows, edited_cells,
+                                          zip(out["failed"], out["failure_reason"], strict=True), strict=True):
         if flag and reason is None:
             problems.append(CellProblem(pos, "failure_reason", None,
                                         "say why the run failed (e.g. 'dispersion gelled')"))
+        elif cells <= {"note", "measured_at", "operator", "sample_id"}:
+            column = sorted(cells)[0]
+            problems.append(CellProblem(pos, column, edited[column].iloc[pos],
+                                        "is saved with a value typed in the same row; type the value too"))
     if problems:
         raise DataError(f"the grid has {len(problems)} problem(s); nothing was recorded", problems)
     return out

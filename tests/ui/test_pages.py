@@ -441,6 +441,27 @@ def test_record_grid_saves_valid_values_and_shows_bad_cells(start: Start, db_url
     assert set(campaign.measurements()["recorded_by"]) == {PERSON}
 
 
+def test_typing_into_the_grid_of_a_replicated_experiment_records_only_the_typed_cell(start: Start, db_url: str) -> None:
+    campaign = _new_campaign(db_url, "replicated-grid", n_running=1)
+    exp = campaign.history()["experiment_id"].iloc[0]
+    campaign.record(pd.DataFrame({"experiment_id": [exp, exp], "replicate": ["A", "B"],
+                                  "first_cycle_ce_pct": [85.1, 84.9], "capacity_retention_pct": [60.0, 61.5]}))
+    before = campaign.measurements()
+    at = start("record", campaign="replicated-grid")
+    at.radio(key=state.GRID_SHOW).set_value("all experiments").run()  # completed: not awaiting results
+    grid = at.data_editor[0].value
+    row = grid["experiment_id"].tolist().index(exp)
+    assert grid["first_cycle_ce_pct"].iloc[row] == pytest.approx(85.0)  # the cells' mean, shown
+    _edit_grid(at, {row: {"rate_capability_pct": 70.0}})
+    _button(at, "Save results").click().run()
+    _no_exception(at)
+    assert "Saved the results: 1 value(s) recorded" in _texts(at.success)
+    after = campaign.measurements()
+    assert len(after) == len(before) + 1 and after["outcome"].iloc[-1] == "rate_capability_pct"
+    stored = campaign.history().set_index("experiment_id").loc[exp]
+    assert (stored["first_cycle_ce_pct_n"], stored["capacity_retention_pct_n"]) == (2, 2)
+
+
 def test_a_changed_value_needs_an_explicit_correction(start: Start, db_url: str) -> None:
     campaign = _new_campaign(db_url, "conflict-test", n_running=1)
     exp_id = campaign.history()["experiment_id"].iloc[0]

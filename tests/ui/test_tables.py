@@ -57,7 +57,7 @@ def test_grid_changes_keep_only_edited_rows_and_need_a_reason_for_a_failure() ->
     assert changes["experiment_id"].tolist() == ["E0003"]
     assert changes.index.tolist() == [2]
     assert changes.loc[2, "capacity_retention_pct"] == 64.0
-    assert changes.loc[2, "first_cycle_ce_pct"] == 85.0
+    assert np.isnan(changes.loc[2, "first_cycle_ce_pct"])  # shown (85.0), not typed: not recorded again
 
     edited.loc[3, "failed"] = True
     with pytest.raises(DataError) as err:
@@ -66,6 +66,11 @@ def test_grid_changes_keep_only_edited_rows_and_need_a_reason_for_a_failure() ->
     edited.loc[3, "failure_reason"] = "  furnace tripped "
     changes = grid_changes(original, edited, CONFIG)
     assert changes.loc[3, "failure_reason"] == "furnace tripped"
+
+    edited.loc[1, "note"] = "a note alone"  # saved with a value only: refused, naming the cell
+    with pytest.raises(DataError) as err:
+        grid_changes(original, edited, CONFIG)
+    assert [(p.row, p.column) for p in err.value.problems] == [(0, "note")]
 
 
 def test_problems_frame_uses_the_shown_row_numbers_and_ids() -> None:
