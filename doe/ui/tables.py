@@ -225,11 +225,11 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
     out[ID_COLUMN] = table[ID_COLUMN].astype(str)
     for o in config.outcome_names:
         typed = pd.Series([o in cells for cells in edited_cells], index=table.index, dtype=bool)
-        column = table[o].where(typed) if o in table.columns else pd.Series(np.nan, index=table.index)
-        out[o] = pd.to_numeric(column, errors="coerce")
-        bad = column.notna() & out[o].isna()
+        typed_values = table[o].where(typed) if o in table.columns else pd.Series(np.nan, index=table.index)
+        out[o] = pd.to_numeric(typed_values, errors="coerce")
+        bad = typed_values.notna() & out[o].isna()
         if bad.any():
-            out[o] = column  # keep the text so that validation names the bad cell
+            out[o] = typed_values  # keep the text so that validation names the bad cell
     flags = table["failed"].fillna(False).astype(bool) if "failed" in table.columns else False
     out["failed"] = flags
     reasons = table["failure_reason"] if "failure_reason" in table.columns else pd.Series(None, index=table.index)
@@ -244,8 +244,8 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
             problems.append(CellProblem(pos, "failure_reason", None,
                                         "say why the run failed (e.g. 'dispersion gelled')"))
         elif cells <= {"note", "measured_at", "operator", "sample_id"}:
-            column = sorted(cells)[0]
-            problems.append(CellProblem(pos, column, edited[column].iloc[pos],
+            first = sorted(cells)[0]
+            problems.append(CellProblem(pos, first, edited[first].iloc[pos],
                                         "is saved with a value typed in the same row; type the value too"))
     if problems:
         raise DataError(f"the grid has {len(problems)} problem(s); nothing was recorded", problems)
