@@ -20,7 +20,7 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX
 from doe.domain.explain import prediction_text, purpose
-from doe.domain.replicates import REPLICATE_COLUMN
+from doe.domain.replicates import REPLICATE_COLUMN, SD_SUFFIX
 from doe.domain.values import same_value
 from doe.errors import CellProblem, DataError
 
@@ -109,6 +109,9 @@ def proposed_with_predictions(history: pd.DataFrame, proposals: pd.DataFrame) ->
             if isinstance(stored, dict):
                 predictions[exp_id] = stored
     flat = pd.DataFrame([predictions.get(str(i), {}) for i in history[ID_COLUMN]], index=history.index)
+    # a predicted <outcome>_sd takes the place of the history's replicate sd of that name (NaN before any cell)
+    predicted_sd = [c for c in flat.columns if c in history.columns and c.endswith(SD_SUFFIX)]
+    history = history.drop(columns=predicted_sd)
     flat = flat[[c for c in flat.columns if c not in history.columns]]
     return pd.concat([history, flat], axis=1)
 

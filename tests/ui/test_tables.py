@@ -110,6 +110,12 @@ def test_stored_predictions_join_the_proposed_rows_and_the_run_sheet() -> None:
     assert sheet["first_cycle_ce_pct_mean"].tolist() == [90.0]
     assert sheet["first_cycle_ce_pct_sd"].tolist() == [1.2]  # the run sheet carries the uncertainty
     assert sheet["first_cycle_ce_pct"].isna().all() and not sheet["failed"].any()
+    # once the campaign holds replicate cells the history has a replicate sd of the same name
+    # (NaN for a proposed experiment): the prediction's sd still reaches the view and the sheet
+    replicated = proposed.assign(first_cycle_ce_pct_sd=np.nan, first_cycle_ce_pct_n=0)
+    joined = proposed_with_predictions(replicated, proposals)
+    assert run_sheet(joined, CONFIG)["first_cycle_ce_pct_sd"].tolist() == [1.2]
+    assert suggestion_view(joined, CONFIG)["first_cycle_ce_pct (predicted)"].str.endswith("± 1.2").all()
 
 
 def test_history_filters_and_template() -> None:
