@@ -43,7 +43,7 @@ def app(host: str, port: int, allow_open_server: bool, engine_overrides: tuple[s
     from doe.paths import data_home
     from doe.storage.accounts import AccountStore
 
-    entry = Path(__file__).resolve().parents[1] / "ui" / "entry.py"
+    entry = Path(__file__).resolve().parents[1] / "ui" / "launch" / "app.py"  # no pages/ folder beside it
     if not entry.is_file():
         raise DoeError(f"the web app is not installed with this package (missing {entry})")
     try:

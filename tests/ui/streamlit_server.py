@@ -1,4 +1,4 @@
-"""Start ``streamlit run app.py`` for a browser test and wait until it answers (no fixed sleep)."""
+"""Start the app as ``doe app`` serves it for a browser test and wait until it answers (no fixed sleep)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 from doe.cli.serve import STREAMLIT_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "app.py"
+APP = ROOT / "doe" / "ui" / "launch" / "app.py"  # the script `doe app` serves
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]

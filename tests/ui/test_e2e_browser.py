@@ -1,4 +1,4 @@
-"""The web app in a real browser: ``streamlit run app.py`` on a temporary SQLite database,
+"""The web app in a real browser: the script ``doe app`` serves, on a temporary SQLite database,
 driven through Debian's headless Chromium with Playwright.
 
 The path a process engineer takes (open app, local use, acting as DOE_ACTOR): a campaign from
@@ -450,3 +450,23 @@ def test_typed_values_survive_another_persons_save_and_leaving_warns(
     finally:
         context_a.close()
         context_b.close()
+
+
+def test_a_link_to_a_page_is_the_first_request_of_a_fresh_server(browser: object, tmp_path: Path) -> None:
+    """A shared link opened before anyone has loaded ``/``: the page with its navigation, the
+    sidebar and the campaign from the link (the server once ran such a page on its own)."""
+    db_url = f"sqlite:///{tmp_path / 'link.sqlite3'}"
+    Campaign.from_config("hfo2-ncm85", storage=db_url, name="linked", actor="fixture")
+    env = {**os.environ, "DOE_DATABASE_URL": db_url, "DOE_HOME": str(tmp_path / "home"),
+           "DOE_ENGINE_SETTINGS": "fast", "DOE_ACTOR": PERSON}
+    with streamlit_app(tmp_path, env) as base:
+        context, page = _context(browser)
+        try:
+            for path, title in (("plan", "Plan"), ("history", "History")):
+                _visit(page, base, path, "linked")
+                _heading_reads(page, f"{title}: linked")
+                assert page.get_by_test_id("stException").count() == 0  # type: ignore[attr-defined]
+                nav = _reads(page.get_by_test_id("stSidebarNav"))  # type: ignore[attr-defined]
+                assert "Campaigns" in nav and "entry" not in nav and "campaigns" not in nav
+        finally:
+            context.close()  # type: ignore[attr-defined]
