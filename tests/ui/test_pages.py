@@ -462,6 +462,26 @@ def test_typing_into_the_grid_of_a_replicated_experiment_records_only_the_typed_
     assert (stored["first_cycle_ce_pct_n"], stored["capacity_retention_pct_n"]) == (2, 2)
 
 
+def test_the_record_grid_shows_each_parameter_at_its_resolution(start: Start, db_url: str) -> None:
+    import json
+
+    from doe import load_config
+    from doe.templates import resolve_config
+
+    raw = resolve_config("hfo2-ncm85").to_dict()
+    next(p for p in raw["parameters"] if p["name"] == "anneal_temperature_c")["resolution"] = 5
+    campaign = Campaign.from_config(load_config(raw), storage=db_url, name="grid-decimals", actor="fixture")
+    campaign.suggest(2)
+    campaign.accept()
+    at = start("record", campaign="grid-decimals")
+    at.toggle(key=state.GRID_PARAMETERS).set_value(True).run()
+    _no_exception(at)
+    columns = json.loads(at.data_editor[0].proto.columns)
+    assert columns["anneal_temperature_c"]["type_config"]["format"] == "%.0f"  # a 5 C grid
+    assert columns["anneal_time_h"]["type_config"]["format"] == "%.3f"  # 4 significant figures of 0.5-6 h
+    assert columns["anneal_temperature_c"]["disabled"]  # the recipe is read, not typed
+
+
 def test_a_changed_value_needs_an_explicit_correction(start: Start, db_url: str) -> None:
     campaign = _new_campaign(db_url, "conflict-test", n_running=1)
     exp_id = campaign.history()["experiment_id"].iloc[0]

@@ -17,6 +17,7 @@ import streamlit.components.v1 as components_v1
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN
+from doe.domain.display import column_decimals
 from doe.domain.parameters import CategoricalParameter, DiscreteParameter
 from doe.domain.records import MAX_REPLICATE
 from doe.domain.replicates import REPLICATE_COLUMN
@@ -91,8 +92,12 @@ def _correction(handle: resources.CampaignHandle) -> None:
         st.rerun()
 
 
-def _grid_config(config: CampaignConfig) -> dict[str, Any]:
-    columns: dict[str, Any] = {
+def _grid_config(config: CampaignConfig, grid: pd.DataFrame) -> dict[str, Any]:
+    parameters = [p for p in config.parameter_names if p in grid.columns]  # the recipes, read only
+    columns: dict[str, Any] = {  # each parameter at the lab's resolution, else 4 significant figures
+        name: st.column_config.NumberColumn(name, format=f"%.{places}f")
+        for name, places in column_decimals(grid[parameters], config).items()
+    } | {
         "failed": st.column_config.CheckboxColumn("failed", help="the run gave no result"),
         "failure_reason": st.column_config.TextColumn("failure reason", help="why the run failed"),
         "note": st.column_config.TextColumn("note", help="kept with the recorded values"),
@@ -174,7 +179,7 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
     recipes = st.toggle("Show each recipe's parameters", key=state.GRID_PARAMETERS,
                         help="The outcomes come first; the recipe's parameters follow them when shown.")
     order = [c for c in grid.shown.columns if recipes or c not in config.parameter_names]
-    edited = st.data_editor(grid.shown, disabled=disabled, column_config=_grid_config(config), key=grid.key,
+    edited = st.data_editor(grid.shown, disabled=disabled, column_config=_grid_config(config, grid.shown), key=grid.key,
                             column_order=order)
     _warn_before_leaving(bool(unsaved_edits(original, edited, config)))
     st.caption("Enter each value as it is measured; empty = not measured yet. Tick 'failed' with a reason "
