@@ -39,10 +39,10 @@ from doe.domain.batches import (
     training_table,
 )
 from doe.domain.config import CampaignConfig
-from doe.domain.planning import plan_record
+from doe.domain.planning import plan_record, summary_outcomes
 from doe.domain.records import PENDING_STATUSES, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
-from doe.domain.replicates import cells_table, labelled_cells, summary_outcomes
+from doe.domain.replicates import cells_table, labelled_cells
 from doe.domain.requests import require_table, validate_candidates, validate_fixed
 from doe.domain.table import ID_COLUMN, validate_experiments
 from doe.domain.transfer import source_training, sources_digest

@@ -63,6 +63,18 @@ def test_same_cycle_again(campaign: Campaign) -> None:
     assert points.loc[points["cycle"] == 3, "value"].tolist() == [50.0]
 
 
+def test_a_history_read_back_records_no_predicted_point(campaign: Campaign) -> None:
+    campaign.record(_points("E0", 60.0, 30, 0))
+    before = campaign.measurements()
+    report = campaign.record(campaign.history(status="completed"))  # E0's retention is the value predicted at 200
+    assert report.measurements_added == 0 and campaign.measurements().equals(before)
+    edited = campaign.history(status="completed")
+    edited.loc[edited["experiment_id"] == "E0", "retention_pct"] = 99.0
+    with pytest.raises(DataError, match="column 'retention_pct': is the value predicted for E0"):
+        campaign.record(edited)
+    assert campaign.measurements().equals(before)
+
+
 def test_bad_cycles_name_the_cell(campaign: Campaign) -> None:
     bad = pd.DataFrame({"experiment_id": ["E0", "E0", "E1"], "cycle": [0, 2.5, 3],
                         "retention_pct": [99.0, 98.0, 97.0], "ce_pct": [None, None, 80.0]})

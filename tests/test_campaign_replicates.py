@@ -102,9 +102,32 @@ def test_a_history_read_back_is_means_not_cells(store_url: str) -> None:
     with pytest.raises(ConflictError):
         campaign.record(edited)
     assert campaign.record(edited, correct=True).measurements_corrected == 1
-    # a table without the history's _sd/_n columns adds an unlabelled cell, as before
-    campaign.record(pd.DataFrame([{"experiment_id": "P1", CE: 81.0}]))
+    # a table without the history's _n columns adds an unlabelled cell, as before; a run sheet's
+    # <outcome>_sd (the prediction's) does not make it a history
+    campaign.record(pd.DataFrame([{"experiment_id": "P1", CE: 81.0, f"{CE}_sd": 1.5, f"{CE}_mean": 80.0}]))
     assert campaign.history().set_index("experiment_id").loc["P1", f"{CE}_n"] == 3
+
+
+def test_a_filled_run_sheet_adds_cells_to_a_replicated_campaign(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from doe.io import read_table, write_table
+    from doe.ui.tables import proposed_with_predictions, run_sheet
+
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(_cells("P1", {"A": 80.0, "B": 82.0}, **recipe))  # the campaign holds replicates
+    batch = campaign.suggest(1)
+    exp = batch["experiment_id"].iloc[0]
+    campaign.accept()
+    pending = campaign.history().query("status == 'running'")
+    sheet = run_sheet(proposed_with_predictions(pending, campaign.proposals()), campaign.config)
+    assert f"{CE}_sd" in sheet.columns  # the prediction's sd travels with the sheet
+    sheet[CE] = 90.1
+    write_table(sheet, tmp_path / "sheet.csv", file_format="csv")
+    report = campaign.record(read_table(tmp_path / "sheet.csv", campaign.config))
+    assert report.measurements_added == 1
+    cells = campaign.measurements()
+    cells = cells[cells["experiment_id"] == exp]
+    assert cells["value"].tolist() == [90.1]
 
 
 def test_bad_replicate_tables_are_refused_naming_the_cell(store_url: str) -> None:

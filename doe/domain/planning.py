@@ -8,14 +8,14 @@ applies the plan in one transaction (see :meth:`doe.Campaign.record`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable
+from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.curves import CYCLE_COLUMN, point_cycle
+from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX, point_cycle
 from doe.domain.records import (
     ExperimentRef,
     ExperimentStatus,
@@ -76,6 +76,15 @@ class _Row:
     cycle: int | None = None
     context: dict[str, Any] = field(default_factory=dict)
     """``measured_at``, ``operator`` and ``sample_id`` of the row's measurements, where given."""
+
+
+def summary_outcomes(columns: Iterable[object], outcomes: Iterable[str]) -> frozenset[str]:
+    """The outcomes whose values in a table with ``columns`` are the history's, not new cells:
+    the table carries their ``<outcome>_n`` count or, for a curve outcome, its
+    ``<outcome>_pred_sd`` (a history read back in). A run sheet's ``<outcome>_sd`` (the
+    prediction's) does not count."""
+    names = {str(c) for c in columns}
+    return frozenset(o for o in outcomes if n_column(o) in names or o + PRED_SD_SUFFIX in names)
 
 
 def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig, config_version: int, *,
@@ -183,7 +192,17 @@ def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelle
     for outcome, value in read.measured.items():
         count = stored.get(n_column(outcome))
         n = 0 if count is None or is_missing(count) else int(count)
-        if outcome not in summary or n == 0:
+        predicted_sd = stored.get(outcome + PRED_SD_SUFFIX)
+        if outcome in summary and predicted_sd is not None and not is_missing(predicted_sd) and predicted_sd > 0:
+            # a curve outcome not measured at its cycle yet: the history shows the model's prediction
+            if same_value(value, stored[outcome]):
+                unchanged.append((exp_id, outcome))
+            else:
+                problems.append(CellProblem(
+                    read.label, outcome, value,
+                    f"is the value predicted for {exp_id} at its cycle in the history, not a measurement; "
+                    "record measured points with a cycle column"))
+        elif outcome not in summary or n == 0:
             kept[outcome] = value
         elif same_value(value, stored[outcome]):
             unchanged.append((exp_id, outcome))

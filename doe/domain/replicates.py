@@ -41,13 +41,6 @@ def summary_columns(outcomes: Iterable[str]) -> list[str]:
     return [c for o in outcomes for c in (sd_column(o), n_column(o))]
 
 
-def summary_outcomes(columns: Iterable[object], outcomes: Iterable[str]) -> frozenset[str]:
-    """The outcomes whose values in a table with ``columns`` are history means, not cells: the
-    table carries their ``<outcome>_sd`` or ``<outcome>_n`` column (a history read back in)."""
-    names = {str(c) for c in columns}
-    return frozenset(o for o in outcomes if sd_column(o) in names or n_column(o) in names)
-
-
 def labelled_cells(measurements: pd.DataFrame) -> frozenset[tuple[str, str]]:
     """``(experiment_id, outcome)`` of every current cell with a ``replicate`` label (curve
     points left out), from :meth:`doe.Campaign.measurements`."""

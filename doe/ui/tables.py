@@ -20,7 +20,7 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX
 from doe.domain.explain import prediction_text, purpose
-from doe.domain.replicates import REPLICATE_COLUMN, SD_SUFFIX
+from doe.domain.replicates import REPLICATE_COLUMN, SD_SUFFIX, n_column
 from doe.domain.values import same_value
 from doe.errors import CellProblem, DataError
 
@@ -194,13 +194,17 @@ def _same(a: Any, b: Any) -> bool:
     return str(a).strip() == str(b).strip()
 
 
-def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignConfig,
+                 history: pd.DataFrame | None = None) -> pd.DataFrame:
     """The rows of the Record grid a person changed, as a table for ``Campaign.record``.
 
     Args:
         original: the grid as shown (:func:`record_grid`).
         edited: the grid as returned by the editor (same rows, same order).
         config: the campaign configuration.
+        history: ``Campaign.history()``: its cell counts (``<outcome>_n``, once the campaign
+            holds replicates) go with the rows, so a value typed over the shown mean of
+            several or labelled cells is refused by ``record`` rather than added as a cell.
 
     Returns:
         experiment_id, each outcome (the value typed into it; NaN where the cell was not
@@ -233,6 +237,11 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
         bad = typed_values.notna() & out[o].isna()
         if bad.any():
             out[o] = typed_values  # keep the text so that validation names the bad cell
+    if history is not None and len(out):
+        counts = history.set_index(ID_COLUMN)
+        for o in config.outcome_names:
+            if n_column(o) in counts.columns:
+                out[n_column(o)] = out[ID_COLUMN].map(counts[n_column(o)].to_dict())
     flags = table["failed"].fillna(False).astype(bool) if "failed" in table.columns else False
     out["failed"] = flags
     reasons = table["failure_reason"] if "failure_reason" in table.columns else pd.Series(None, index=table.index)

@@ -460,6 +460,13 @@ def test_typing_into_the_grid_of_a_replicated_experiment_records_only_the_typed_
     assert len(after) == len(before) + 1 and after["outcome"].iloc[-1] == "rate_capability_pct"
     stored = campaign.history().set_index("experiment_id").loc[exp]
     assert (stored["first_cycle_ce_pct_n"], stored["capacity_retention_pct_n"]) == (2, 2)
+    # typing over the shown mean is refused, naming the cell: a cell changes under its label
+    _edit_grid(at, {row: {"first_cycle_ce_pct": 90.0}})
+    _button(at, "Save results").click().run()
+    _no_exception(at)
+    problems = _table_with(at, "problem")
+    assert problems["column"].tolist() == ["first_cycle_ce_pct"] and "mean of" in problems["problem"].iloc[0]
+    assert campaign.measurements().equals(after)
 
 
 def test_the_record_grid_shows_each_parameter_at_its_resolution(start: Start, db_url: str) -> None:

@@ -188,7 +188,7 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
                           "history)", key=state.CORRECT)
     if st.button("Save results", type="primary"):
         with components.guard("reading the grid", edited) as reading:
-            changes = grid_changes(original, edited, config)
+            changes = grid_changes(original, edited, config, history)
         if not reading.ok:
             return
         if changes.empty:
