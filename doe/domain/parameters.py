@@ -169,11 +169,19 @@ class ContinuousParameter(_Parameter):
         return round(k * self.resolution, self.grid_decimals)
 
     def on_grid(self, value: float) -> bool:
-        """Whether ``value`` is a whole multiple of the resolution (within a millionth of a step);
-        always True without a resolution."""
+        """Whether ``value`` is a grid point (:meth:`grid_value`, to a few units in the last
+        place, or a millionth of a step); always True without a resolution."""
         if self.resolution is None:
             return True
-        return abs(value - round(value / self.resolution) * self.resolution) <= 1e-6 * self.resolution
+        k = round(value / self.resolution)
+        return any(math.isclose(value, self.grid_value(j), rel_tol=1e-14, abs_tol=1e-6 * self.resolution)
+                   for j in (k - 1, k, k + 1))
+
+    def nearest_grid_value(self, value: float) -> float:
+        """The grid point inside the bounds nearest ``value`` (needs a resolution)."""
+        assert self.resolution is not None
+        first, last = self.grid_range()
+        return self.grid_value(min(last, max(first, round(value / self.resolution))))
 
     def grid_values(self, limit: int | None = None) -> list[float]:
         """The grid points inside the bounds (at most ``limit`` of them)."""

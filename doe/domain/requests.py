@@ -12,7 +12,7 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter
 from doe.domain.table import check_in_space, validate_experiments
-from doe.domain.values import to_python
+from doe.domain.values import is_missing, to_python
 from doe.errors import CellProblem, DataError, ProposalError
 
 
@@ -41,22 +41,24 @@ def validate_fixed(fixed: dict[str, Any] | None, config: CampaignConfig) -> dict
                         [replace(p, row=None) for p in err.problems]) from None
     values = {k: to_python(clean.iloc[0][k]) for k in fixed}
     off_grid = [k for k, v in values.items() if isinstance(p := config.parameter(k), ContinuousParameter)
-                and not p.on_grid(float(v))]
+                and not is_missing(v) and not p.on_grid(float(v))]
     if off_grid:
         raise DataError("fixed: values off the lab's grid (the parameter's resolution)", [
-            CellProblem(None, k, values[k], _grid_hint(config.parameter(k), float(values[k]))) for k in off_grid])
+            CellProblem(None, k, values[k], _grid_hint(p, float(values[k])))
+            for k in off_grid if isinstance(p := config.parameter(k), ContinuousParameter)])
     for con in config.linear_constraints:
         if set(con.coefficients) <= set(values) and not con.satisfied(values):
             raise DataError(f"fixed: the values {values} violate the constraint {con.text()}")
     return values
 
 
-def _grid_hint(parameter: Any, value: float) -> str:
-    r = parameter.resolution
-    below = math.floor(value / r) * r
-    near = [round(x, parameter.grid_decimals) for x in (below, below + r) if parameter.lower <= x <= parameter.upper]
-    return (f"is not a multiple of its resolution {r:g}" + (f"; the nearest allowed values are "
-            f"{' and '.join(f'{x:g}' for x in near)}" if near else ""))
+def _grid_hint(parameter: ContinuousParameter, value: float) -> str:
+    r, places = parameter.resolution, parameter.grid_decimals
+    assert r is not None
+    k = math.floor(value / r)
+    near = [x for x in (parameter.grid_value(k), parameter.grid_value(k + 1)) if parameter.lower <= x <= parameter.upper]
+    return (f"is not a multiple of its resolution {r:.{places}f}" + (
+        f"; the nearest allowed values are {' and '.join(f'{x:.{places}f}' for x in near)}" if near else ""))
 
 
 def validate_candidates(candidates: pd.DataFrame, config: CampaignConfig, fixed: dict[str, Any],

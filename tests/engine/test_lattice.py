@@ -174,3 +174,35 @@ def test_an_off_grid_fixed_value_is_refused_naming_the_parameter_and_its_neighbo
         campaign.suggest(2, fixed={"t_c": 900})
     assert "row" not in str(err.value) and "recorded" not in str(err.value)
     assert set(campaign.suggest(2, fixed={"t_c": 335})["t_c"]) == {335.0}
+
+
+@pytest.mark.parametrize("resolution, bounds", [(1e-9, [0, 1000]), (1e-12, [0, 1]), (0.01, [0, 20000]), (5, [250, 750])])
+def test_every_grid_point_is_on_the_grid_and_no_midpoint_is(resolution: float, bounds: list[float]) -> None:
+    config = load_config({"name": "g", "objectives": [{"name": "y", "goal": "maximize"}],
+                          "parameters": [{"name": "x", "type": "continuous", "bounds": bounds,
+                                          "resolution": resolution}]})
+    p = config.parameters[0]
+    assert isinstance(p, ContinuousParameter)
+    first, last = p.grid_range()
+    for k in np.random.default_rng(0).integers(first, last, size=500):
+        x = p.grid_value(int(k))
+        assert p.on_grid(x), x
+        assert not p.on_grid(x + resolution / 2)
+        assert p.nearest_grid_value(x + resolution / 4) == x
+
+
+def test_the_grid_hint_names_distinct_neighbours_and_a_missing_fixed_value_is_no_crash(tmp_path: Path) -> None:
+    from doe import Campaign
+    from doe.errors import DataError, DoeError
+
+    config = load_config({"name": "g", "objectives": [{"name": "y", "goal": "maximize"}],
+                          "parameters": [{"name": "m_g", "type": "continuous", "bounds": [0, 20000], "resolution": 0.01},
+                                         {"name": "z", "type": "continuous", "bounds": [0, 1]}]})
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'g.sqlite3'}", actor="t",
+                                    settings=EngineSettings.fast())
+    with pytest.raises(DataError, match=r"12345\.67 and 12345\.68"):
+        campaign.suggest(2, fixed={"m_g": 12345.675})
+    for missing in (None, float("nan")):
+        with pytest.raises(DoeError):
+            campaign.suggest(2, fixed={"m_g": missing})
+    assert campaign.history().empty

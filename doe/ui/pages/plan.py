@@ -35,10 +35,9 @@ def _fixed_widget(config: CampaignConfig, name: str) -> Any:
     if p.resolution is None:
         return st.number_input(label, min_value=p.lower, max_value=p.upper, value=float(default), key=key,
                                format="%.4g")
-    first, last = p.grid_range()  # on the lab's grid: steps of the resolution from a grid value
-    value = p.grid_value(min(last, max(first, round(default / p.resolution))))
-    return st.number_input(label, min_value=p.grid_value(first), max_value=p.grid_value(last), value=value,
-                           step=p.resolution, key=key, format=f"%.{p.grid_decimals}f")
+    return st.number_input(label, min_value=p.nearest_grid_value(p.lower), max_value=p.nearest_grid_value(p.upper),
+                           value=p.nearest_grid_value(default), step=p.resolution, key=key,
+                           format=f"%.{p.grid_decimals}f")  # on the lab's grid
 
 
 def _number_formats(table: pd.DataFrame, config: CampaignConfig) -> dict[str, Any]:
