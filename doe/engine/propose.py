@@ -330,7 +330,13 @@ def propose(
         row_strategy = [s + "+candidates" for s in row_strategy]
     if control is not None:  # the control recipe, in the batch's furnace run where one is shared
         X_control = encoder.encode(pd.DataFrame([control]))
-        X_control[0, shared] = X_new[0, shared]
+        furnace = [encoder.names.index(k) for k in config.batch_shared]  # held (fixed) values included
+        X_control[0, furnace] = X_new[0, furnace]
+        if furnace and not encoder.feasible(X_control)[0]:
+            programme = encoder.decode(X_control).iloc[0][list(config.batch_shared)].to_dict()
+            raise ProposalError(
+                f"control_recipe: in this batch's furnace run ({programme}) the control recipe breaks a linear "
+                "constraint; hold a furnace programme that suits it (fixed=) or change the control recipe")
         X_new = np.vstack([X_new, X_control])
         values = np.append(values, np.nan)
         row_strategy = [*row_strategy, "control"]

@@ -136,3 +136,19 @@ def test_a_furnace_shared_hypercube_keeps_every_row_inside_the_constraints(seed:
     # give or take the grid rounding at a boundary
     w = np.sort(batch["w_pct"].to_numpy())
     assert all(abs(x - (k + 0.5) * 0.5) <= 0.26 for k, x in enumerate(w)), w
+
+
+def test_a_control_recipe_the_furnace_programme_makes_infeasible_is_refused(tmp_path: Path) -> None:
+    from doe import load_config
+    from doe.engine import EngineSettings
+
+    control = {"w_pct": 2.9, "t_c": 250.0, "atmosphere": "air"}  # only a furnace at 250-275 C suits it
+    campaign = Campaign.from_config(load_config({**_COUPLED, "control_recipe": control}), actor="t",
+                                    storage=f"sqlite:///{tmp_path / 'c.db'}", settings=EngineSettings.fast())
+    with pytest.raises(ProposalError, match="control_recipe: in this batch's furnace run"):
+        campaign.suggest(4, fixed={"t_c": 600.0})
+    assert campaign.history().empty  # nothing stored
+    batch = campaign.suggest(4, fixed={"t_c": 255.0})
+    assert batch["strategy"].iloc[-1] == "control" and batch["w_pct"].iloc[-1] == 2.9
+    assert set(batch["t_c"]) == {255.0}  # the control runs in the batch's furnace run, held value included
+    assert (batch["w_pct"] + 0.004 * batch["t_c"] <= 4 + 1e-9).all()
