@@ -118,6 +118,14 @@ def test_weighted_mode_follows_the_weights(weights: tuple[float, float], side: s
         assert (x0 < 0.25).all(), x0.tolist()
 
 
+def test_weighted_mode_with_huge_weights_proposes_as_with_their_ratio(fast: EngineSettings) -> None:
+    rng = np.random.default_rng(3)
+    experiments = _conflict_lab(pd.DataFrame(rng.uniform(0.2, 0.8, size=(8, 2)), columns=["x0", "x1"]))
+    small = propose(_weighted_config((4.0, 1.0)), experiments, 2, seed=1, settings=fast)
+    huge = propose(_weighted_config((1.6e308, 4e307)), experiments, 2, seed=1, settings=fast)  # sums past float max
+    pd.testing.assert_frame_equal(huge.recipes, small.recipes)
+
+
 def test_weighted_mode_uses_the_desirability_acquisition(fast: EngineSettings) -> None:
     rng = np.random.default_rng(3)
     experiments = _conflict_lab(pd.DataFrame(rng.uniform(0.2, 0.8, size=(8, 2)), columns=["x0", "x1"]))

@@ -75,6 +75,10 @@ def test_one_objectives_tolerance_counts_in_the_probability_feasible(hfo2: Campa
             < 0.01).all()
     assert np.allclose(probability({"goal": "target", "target": float(ce.median())}), 1.0)  # no tolerance: no limit
     assert (probability({"goal": "maximize", "threshold": float(ce.min() - 10 * ce.std())}) > 0.99).all()
+    # the other sides: a threshold above every value, a set point below every value
+    assert (probability({"goal": "maximize", "threshold": float(ce.max() + 10 * ce.std())}) < 0.01).all()
+    assert (probability({"goal": "target", "target": float(ce.min() - 10 * ce.std()), "tolerance": float(ce.std() / 10)})
+            < 0.01).all()
 
 
 def test_robust_one_point_duplicates_constant(hfo2: CampaignConfig, fast: EngineSettings,

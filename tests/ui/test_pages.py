@@ -111,13 +111,14 @@ def test_first_start_creates_and_selects_the_demo_campaign(tmp_path: Path, monke
 
 
 def test_the_packaged_entry_runs_on_its_own(db_url: str) -> None:
-    """``doe app`` runs ``streamlit run doe/ui/entry.py`` from the installed package."""
-    import doe.ui.entry
+    """``doe app`` runs ``doe/ui/launch/app.py`` (which runs :mod:`doe.ui.entry`) from the installed package."""
+    import doe.ui.launch
 
-    at = AppTest.from_file(doe.ui.entry.__file__, default_timeout=TIMEOUT).run()
+    launcher = Path(doe.ui.launch.__file__).with_name("app.py")
+    at = AppTest.from_file(str(launcher), default_timeout=TIMEOUT).run()
     _no_exception(at)
     assert at.title[0].value == "Campaigns"
-    at.switch_page("pages/history.py").run()
+    at.switch_page("../pages/history.py").run()  # the pages, beside the launcher's folder
     _no_exception(at)
     assert at.title[0].value == f"History: {DEMO}"
 
