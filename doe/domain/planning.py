@@ -266,10 +266,10 @@ def _plan_known_row(clean: pd.DataFrame, row: pd.Series, read: _Row, stored: pd.
         problems.append(CellProblem(read.label, ID_COLUMN, exp_id, "the experiment was abandoned; record it under a new id"))
     status = stored["status"]
     change = None
-    if read.failed and read.replicate is not None and (measured or status == "completed"):
-        pass  # a failed cell of an experiment with results: it stays completed
-    elif read.failed:
-        if status != "failed" or (read.reason and read.reason != stored.get("failure_reason")):
+    measured_cell_failed = read.replicate is not None and (measured or status == "completed")
+    if read.failed:  # a failed cell of an experiment with results leaves it completed
+        if not measured_cell_failed and (
+                status != "failed" or (read.reason and read.reason != stored.get("failure_reason"))):
             change = StatusChange(exp_id, "failed", read.reason or "failed (no reason given)")
     elif read.measured and status != "completed":
         change = StatusChange(exp_id, "completed")
