@@ -485,8 +485,7 @@ class Campaign:
             measurements_added=report.measurements_added,
             measurements_unchanged=report.measurements_unchanged + len(plan.unchanged_means),
             measurements_corrected=report.measurements_corrected,
-            rejected=rejected,
-        )
+            rejected=rejected, failed_cells=list(plan.failed_cells))
 
     def record_files(self, paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
                      kind: Literal["auto", "cycling", "impedance"] = "auto", reference_cycle: int = 1,

@@ -69,16 +69,24 @@ def test_a_failed_cell_does_not_fail_a_measured_experiment(store_url: str, order
     proposed = campaign.suggest(1)["experiment_id"].iloc[0]
     ret = "capacity_retention_pct"
     cells = {"A": {CE: 80.0, ret: 70.0}, "B": {CE: 82.0, ret: 71.0}, "C": {"failed": True, "failure_reason": "cracked pellet"}}
-    campaign.record(pd.DataFrame([{"experiment_id": proposed, "replicate": k, **cells[k]} for k in order]))
+    report = campaign.record(pd.DataFrame([{"experiment_id": proposed, "replicate": k, **cells[k]} for k in order]))
+    assert report.failed_cells == [f"{proposed} replicate 'C': cracked pellet"]  # not stored, so said
     row = campaign.history().set_index("experiment_id").loc[proposed]
     assert row["status"] == "completed" and row[CE] == pytest.approx(81.0) and row[f"{CE}_n"] == 2
     assert list(campaign.best(1)["experiment_id"]) == [proposed]
     # a later failed cell keeps it completed; a failed row without a label fails the whole experiment
-    campaign.record(pd.DataFrame([{"experiment_id": proposed, "replicate": "D", "failed": True}]))
+    later = campaign.record(pd.DataFrame([{"experiment_id": proposed, "replicate": "D", "failed": True}]))
+    assert later.failed_cells == [f"{proposed} replicate 'D': failed (no reason given)"]
     assert campaign.history().set_index("experiment_id").loc[proposed, "status"] == "completed"
     campaign.record(pd.DataFrame([{"experiment_id": proposed, "failure_reason": "contaminated powder"}]))
     row = campaign.history().set_index("experiment_id").loc[proposed]
     assert (row["status"], row["failure_reason"]) == ("failed", "contaminated powder")
+    # every cell failed: the experiment fails with the reason, and no cell is listed as dropped
+    other = campaign.suggest(1)["experiment_id"].iloc[0]
+    failed = campaign.record(pd.DataFrame([{"experiment_id": other, "replicate": k, "failure_reason": "gelled"}
+                                           for k in ("A", "B")]))
+    assert failed.failed_cells == []
+    assert campaign.history().set_index("experiment_id").loc[other, "status"] == "failed"
 
 
 def test_a_history_read_back_is_means_not_cells(store_url: str) -> None:

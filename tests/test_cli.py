@@ -361,6 +361,11 @@ def test_record_and_export_replicate_cells(doe_cmd, tmp_path: Path) -> None:  # 
     assert refused.returncode != 0 and "first_cycle_ce_pct" in refused.stderr and "mean of E0001's 3 cell(s)" in refused.stderr
     doe_cmd("export", "--out", "cells_after.csv", "--cells")
     assert pd.read_csv(tmp_path / "cells_after.csv", dtype={"replicate": str}).equals(cells)
+    # a fourth cell that failed: the experiment keeps its results, and the output says the cell is not stored
+    pd.DataFrame({"experiment_id": ["E0001"], "replicate": ["4"], "failure_reason": ["cracked pellet"]}).to_csv(
+        tmp_path / "failed_cell.csv", index=False)
+    told = doe_cmd("record", "failed_cell.csv").stdout
+    assert "1 failed cell(s) not stored" in told and "E0001 replicate '4': cracked pellet" in told
 
 
 

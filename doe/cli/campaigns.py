@@ -132,6 +132,11 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
                f"{report.measurements_unchanged} unchanged, {report.measurements_corrected} corrected)")
     for conversion in report.unit_conversions:
         click.echo(f"unit: {conversion}")
+    if report.failed_cells:
+        click.echo(f"{len(report.failed_cells)} failed cell(s) not stored (other cells of the experiment have "
+                   "results, so it stays completed):")
+        for cell in report.failed_cells:
+            click.echo(f"  - {cell}")
     if report.rejected:
         click.echo(f"{len(report.rejected)} problem(s); these rows were left out:", err=True)
         for problem in report.rejected:

@@ -48,6 +48,8 @@ class RecordPlan:
     problems: list[CellProblem] = field(default_factory=list)
     unchanged_means: list[tuple[str, str]] = field(default_factory=list)
     """``(experiment_id, outcome)`` of history means read back unchanged (nothing written)."""
+    failed_cells: list[str] = field(default_factory=list)
+    """Failed replicate cells of experiments that end completed (not stored), in words."""
 
     def experiment_ids(self, created: list[str]) -> list[str]:
         """The experiment id of every recorded row, given the ids the store ``created`` for
@@ -122,6 +124,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     plan = RecordPlan()
     created: dict[str, int] = {}  # id -> index in plan.new_experiments, for later cells of it
     measured_known: set[str] = set()  # known experiments a row of this table has measured
+    failed_labelled: dict[str, list[str]] = {}  # experiment id -> its failed cells, in words
     for pos, (label, row) in enumerate(clean.iterrows()):
         read = _read_row(clean, label, row, config)
         is_known = read.experiment_id is not None and known is not None and read.experiment_id in known.index
@@ -148,6 +151,9 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             plan.problems.extend(problems)
             plan.row_ids.append(None)
             continue
+        if read.failed and read.replicate is not None and read.experiment_id is not None:
+            failed_labelled.setdefault(read.experiment_id, []).append(
+                f"{read.experiment_id} replicate {read.replicate!r}: {read.reason or 'failed (no reason given)'}")
         target: ExperimentRef
         if new is not None:
             plan.new_experiments.append(new)
@@ -166,6 +172,12 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             plan.measurements.append(NewMeasurement(target, outcome, value, unit=config.unit_of(outcome),
                                                     note=read.note, replicate=read.replicate,
                                                     cycle=point_cycle(config, outcome, read.cycle), **read.context))
+    final = {c.experiment_id: c.status for c in plan.status_changes if isinstance(c.experiment_id, str)}
+    final.update({e.experiment_id: e.status for e in plan.new_experiments if e.experiment_id is not None})
+    for exp_id, cells in failed_labelled.items():
+        stored_status = known.loc[exp_id, "status"] if known is not None and exp_id in known.index else None
+        if final.get(exp_id, stored_status) == "completed":
+            plan.failed_cells.extend(cells)
     return plan
 
 

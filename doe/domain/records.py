@@ -169,3 +169,7 @@ class RecordReport:
     """Problems of rows left out (only with ``valid_rows_only=True``)."""
     unit_conversions: list[str] = field(default_factory=list)
     """Columns of an imported file converted to the campaign's units (e.g. K to C), in words."""
+    failed_cells: list[str] = field(default_factory=list)
+    """Failed replicate cells of experiments that other cells measured, in words ("E0001
+    replicate 'C': cracked pellet"): the experiment stays completed and the failed cell is not
+    stored, so the report says it."""

@@ -278,14 +278,16 @@ def history_template(config: CampaignConfig, rows: int = 3) -> pd.DataFrame:
 
 
 def replicate_template(config: CampaignConfig, rows: int = 3) -> pd.DataFrame:
-    """An empty table of replicate cells: experiment_id, replicate (the cell's label) and every
-    outcome (``rows`` blank rows); recorded rows add cells to their experiments."""
+    """An empty table of replicate cells: experiment_id, replicate (the cell's label), every
+    outcome and ``failure_reason`` (a cell that gave no result, e.g. a cracked pellet), ``rows``
+    blank rows; recorded rows add cells to their experiments."""
     data: dict[str, Any] = {
         ID_COLUMN: pd.Series([None] * rows, dtype=object),
         REPLICATE_COLUMN: pd.Series([None] * rows, dtype=object),
     }
     for o in config.outcome_names:
         data[o] = pd.Series([np.nan] * rows, dtype=float)
+    data["failure_reason"] = pd.Series([None] * rows, dtype=object)
     return pd.DataFrame(data)
 
 

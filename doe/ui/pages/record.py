@@ -52,6 +52,9 @@ def _report_text(report: Any) -> str:
         parts.append(f"{report.measurements_unchanged} unchanged")
     if report.created:
         parts.append(f"{len(report.created)} new experiment(s): {', '.join(report.created)}")
+    if report.failed_cells:  # the experiment has results from other cells: it stays completed
+        parts.append(f"failed cell(s) not stored, the experiment keeps its other cells' results: "
+                     f"{'; '.join(report.failed_cells)}")
     return "; ".join(parts) + "."
 
 
@@ -385,6 +388,8 @@ def _replicates(handle: resources.CampaignHandle, config: CampaignConfig, histor
     if columns is None:
         return
     columns |= {o: _outcome_column(config, o) for o in config.outcome_names}
+    columns["failure_reason"] = st.column_config.TextColumn(
+        "failure reason", help="a cell that gave no result: why (e.g. cracked pellet)", max_chars=500)
     _entry_table(handle, replicate_template(config), columns, state.REPLICATE_EDITOR, "Record these cells",
                  "the replicate cells")
 
