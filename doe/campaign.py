@@ -143,15 +143,8 @@ class Campaign:
         return cls(store, validated.name, actor=who, device=device, settings=settings)
 
     @classmethod
-    def load(
-        cls,
-        name: str,
-        storage: str | None = None,
-        *,
-        actor: str | None = None,
-        device: Literal["auto", "cpu", "cuda"] = "auto",
-        settings: EngineSettings | None = None,
-    ) -> Campaign:
+    def load(cls, name: str, storage: str | None = None, *, actor: str | None = None,
+             device: Literal["auto", "cpu", "cuda"] = "auto", settings: EngineSettings | None = None) -> Campaign:
         """Open an existing campaign by name (StorageError lists the names that exist)."""
         store = open_store(storage)
         store.load_config(name)  # raises StorageError for an unknown name
@@ -237,7 +230,8 @@ class Campaign:
         completed and failed experiments as imported history)."""
         target_storage = storage if storage is not None else self._store.url
         other = Campaign.from_config(self.config.replace(name=new_name), storage=target_storage, actor=self.actor)
-        if with_history and len(table := finished_cells(self.history(), self.measurements(), self.config)):
+        if with_history and len(table := finished_cells(self.history(), self.measurements(), self.config,
+                                                        self.cell_failures())):
             other.record(table)
         return other
 
@@ -263,6 +257,11 @@ class Campaign:
 
     def measurements(self, include_superseded: bool = False) -> pd.DataFrame:
         return self._store.measurements(self._name, include_superseded=include_superseded)
+
+    def cell_failures(self) -> pd.DataFrame:
+        """Replicate cells that gave no result: experiment_id, replicate, failure_reason, note,
+        recorded_by, recorded_at (a row of :meth:`record` with a ``replicate`` label, marked failed)."""
+        return self._store.cell_failures(self._name)
 
     def audit(self) -> pd.DataFrame:
         return self._store.audit(self._name)
@@ -478,7 +477,7 @@ class Campaign:
             self._name, actor=self.actor, new_experiments=plan.new_experiments,
             measurements=plan.measurements if evidence is None else evidence.link(plan.measurements),
             status_changes=plan.status_changes, allow_corrections=correct, audit_action="record",
-            files=() if evidence is None else evidence.files)
+            files=() if evidence is None else evidence.files, cell_failures=plan.cell_failures)
         return RecordReport(
             experiment_ids=plan.experiment_ids(report.experiment_ids),
             created=list(report.experiment_ids),
@@ -568,14 +567,15 @@ class Campaign:
             target: a path or binary file object.
             file_format: ``"csv"`` or ``"xlsx"``; by default from the file name.
             cells: one row per replicate cell (``experiment_id``, ``replicate``, parameters,
-                outcomes; see :func:`doe.domain.replicates.cells_table`) instead of one row
-                per experiment with the means; such a file can be recorded again as it is.
+                outcomes, and ``failed``/``failure_reason`` once a cell failed; see
+                :func:`doe.domain.replicates.cells_table`) instead of one row per experiment
+                with the means; such a file can be recorded again as it is.
         """
         from doe.io import write_table
 
         config = self.config
-        table = (cells_table(self.history(), self.measurements(), config.outcome_names, config.parameter_names)
-                 if cells else exports.export_view(self.history(), self.measurements(), config))
+        table = (cells_table(self.history(), self.measurements(), config.outcome_names, config.parameter_names,
+                             self.cell_failures()) if cells else exports.export_view(self.history(), self.measurements(), config))
         write_table(table, target, file_format=file_format, units=config.units)
 
     def __repr__(self) -> str:

@@ -70,7 +70,7 @@ def test_a_failed_cell_does_not_fail_a_measured_experiment(store_url: str, order
     ret = "capacity_retention_pct"
     cells = {"A": {CE: 80.0, ret: 70.0}, "B": {CE: 82.0, ret: 71.0}, "C": {"failed": True, "failure_reason": "cracked pellet"}}
     report = campaign.record(pd.DataFrame([{"experiment_id": proposed, "replicate": k, **cells[k]} for k in order]))
-    assert report.failed_cells == [f"{proposed} replicate 'C': cracked pellet"]  # not stored, so said
+    assert report.failed_cells == [f"{proposed} replicate 'C': cracked pellet"]  # the experiment stays completed, so said
     row = campaign.history().set_index("experiment_id").loc[proposed]
     assert row["status"] == "completed" and row[CE] == pytest.approx(81.0) and row[f"{CE}_n"] == 2
     assert list(campaign.best(1)["experiment_id"]) == [proposed]
@@ -87,6 +87,87 @@ def test_a_failed_cell_does_not_fail_a_measured_experiment(store_url: str, order
                                            for k in ("A", "B")]))
     assert failed.failed_cells == []
     assert campaign.history().set_index("experiment_id").loc[other, "status"] == "failed"
+
+
+def _failures(campaign: Campaign) -> list[tuple[str, str, str]]:
+    f = campaign.cell_failures()
+    return list(zip(f["experiment_id"], f["replicate"], f["failure_reason"], strict=True))
+
+
+def test_failed_cells_are_stored_once_and_a_cell_is_measured_or_failed(store_url: str) -> None:
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    cells = pd.concat([_cells("P1", {"A": 80.0, "B": 82.0}, **recipe),
+                       pd.DataFrame([{"experiment_id": "P1", "replicate": "C", "failure_reason": "cracked pellet",
+                                      "note": "edge chipped"}])], ignore_index=True)
+    campaign.record(cells)
+    assert _failures(campaign) == [("P1", "C", "cracked pellet")]
+    stored = campaign.cell_failures().iloc[0]
+    assert (stored["note"], stored["recorded_by"]) == ("edge chipped", "alice")
+    assert [a for a in campaign.audit()["action"] if a == "cell_failed"] == ["cell_failed"]
+    # the same table again changes nothing
+    revision = campaign.revision()
+    again = campaign.record(cells)
+    assert (again.measurements_added, campaign.revision()) == (0, revision)
+    assert _failures(campaign) == [("P1", "C", "cracked pellet")]
+    # another reason, a value for the failed cell, or a failure of a measured cell: refused, nothing changed
+    refused = [
+        (pd.DataFrame([{"experiment_id": "P1", "replicate": "C", "failure_reason": "short circuit"}]),
+         "P1 replicate 'C': stored as failed"),
+        (_cells("P1", {"C": 85.0}), "P1 replicate 'C' is stored as failed"),
+        (pd.DataFrame([{"experiment_id": "P1", "replicate": "A", "failure_reason": "cracked"}]),
+         "P1 replicate 'A' has measured values and is also marked failed"),
+    ]
+    for table, message in refused:
+        with pytest.raises(ConflictError, match=message):
+            campaign.record(table)
+        assert campaign.revision() == revision and _failures(campaign) == [("P1", "C", "cracked pellet")]
+    with pytest.raises(ConflictError, match="has measured values"):  # even as a correction
+        campaign.record(refused[2][0], correct=True)
+    # one table that measures and fails the same cell: refused
+    with pytest.raises(DataError, match="replicate 'D' repeats row 0"):
+        campaign.record(pd.concat([_cells("P1", {"D": 81.0}),
+                                   pd.DataFrame([{"experiment_id": "P1", "replicate": "D", "failed": True}])]))
+    assert campaign.revision() == revision
+    # as corrections: a new reason replaces the old one; a value withdraws the failure
+    campaign.record(refused[0][0], correct=True)
+    assert _failures(campaign) == [("P1", "C", "short circuit")]
+    campaign.record(refused[1][0], correct=True)
+    assert _failures(campaign) == []
+    row = campaign.history().set_index("experiment_id").loc["P1"]
+    assert (row[f"{CE}_n"], row[CE]) == (3, pytest.approx(82.3333333333))
+    actions = list(campaign.audit()["action"])
+    assert actions.count("cell_failure_corrected") == 1 and actions.count("cell_failure_withdrawn") == 1
+
+
+def test_failed_cells_survive_export_import_clone_and_the_cells_file(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(pd.concat([
+        _cells("P1", {"A": 80.0, "B": 82.0}, **recipe),
+        pd.DataFrame([{"experiment_id": "P1", "replicate": "C", "failure_reason": "cracked pellet"},
+                      {**recipe, "experiment_id": "P2", "replicate": "A", "failure_reason": "gelled"},
+                      {"experiment_id": "P2", "replicate": "B", "failure_reason": "gelled too"}])], ignore_index=True))
+    expected = [("P1", "C", "cracked pellet"), ("P2", "A", "gelled"), ("P2", "B", "gelled too")]
+    assert _failures(campaign) == expected
+    assert campaign.history().set_index("experiment_id").loc["P2", "status"] == "failed"
+    exported = campaign.export_json()
+    assert [(x["experiment_id"], x["replicate"], x["reason"]) for x in exported["cell_failures"]] == expected
+    imported = Campaign.import_json(exported, storage=store_url, name="imported")
+    assert _failures(imported) == expected
+    clone = campaign.clone("cloned", with_history=True)
+    assert _failures(clone) == expected
+    assert clone.history().set_index("experiment_id").loc["P2", "status"] == "failed"
+    # the cells file lists failed cells and records back into a new campaign as they were
+    campaign.export_table(tmp_path / "cells.csv", cells=True)
+    other = _campaign(store_url, name="from-cells")
+    other.import_table(tmp_path / "cells.csv")
+    assert _failures(other) == expected
+    assert other.measurements()["value"].sort_values().tolist() == [80.0, 82.0]
+    # an export whose failed cell is also measured is refused, naming the field
+    bad = {**exported, "cell_failures": [{**exported["cell_failures"][0], "replicate": "A"}]}
+    with pytest.raises(StorageError, match=r"cell_failures\[0\]: P1 replicate 'A'"):
+        Campaign.import_json(bad, storage=store_url, name="bad")
 
 
 def test_a_history_read_back_is_means_not_cells(store_url: str) -> None:

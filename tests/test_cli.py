@@ -361,11 +361,24 @@ def test_record_and_export_replicate_cells(doe_cmd, tmp_path: Path) -> None:  # 
     assert refused.returncode != 0 and "first_cycle_ce_pct" in refused.stderr and "mean of E0001's 3 cell(s)" in refused.stderr
     doe_cmd("export", "--out", "cells_after.csv", "--cells")
     assert pd.read_csv(tmp_path / "cells_after.csv", dtype={"replicate": str}).equals(cells)
-    # a fourth cell that failed: the experiment keeps its results, and the output says the cell is not stored
+    # a fourth cell that failed: the experiment keeps its results, the cell is stored and the output says so
     pd.DataFrame({"experiment_id": ["E0001"], "replicate": ["4"], "failure_reason": ["cracked pellet"]}).to_csv(
         tmp_path / "failed_cell.csv", index=False)
     told = doe_cmd("record", "failed_cell.csv").stdout
-    assert "1 failed cell(s) not stored" in told and "E0001 replicate '4': cracked pellet" in told
+    assert "1 failed cell(s) stored" in told and "E0001 replicate '4': cracked pellet" in told
+    assert "failed cells: 1" in doe_cmd("status").stdout
+    doe_cmd("export", "--out", "cells_failed.csv", "--cells")
+    listed = pd.read_csv(tmp_path / "cells_failed.csv", dtype={"replicate": str})
+    failed = listed[listed["failed"]]
+    assert list(zip(failed["experiment_id"], failed["replicate"], failed["failure_reason"], strict=True)) == [
+        ("E0001", "4", "cracked pellet")]
+    assert listed.drop(columns=["failed", "failure_reason"])[~listed["failed"]].reset_index(drop=True).equals(cells)
+    # the same cell with a value now is refused, naming it; nothing changes
+    pd.DataFrame({"experiment_id": ["E0001"], "replicate": ["4"], ce: [90.0]}).to_csv(tmp_path / "late.csv", index=False)
+    late = doe_cmd("record", "late.csv", check=False)
+    assert late.returncode != 0 and "E0001 replicate '4' is stored as failed" in late.stderr
+    doe_cmd("export", "--out", "cells_again.csv", "--cells")
+    assert pd.read_csv(tmp_path / "cells_again.csv", dtype={"replicate": str}).equals(listed)
 
 
 

@@ -133,8 +133,8 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
     for conversion in report.unit_conversions:
         click.echo(f"unit: {conversion}")
     if report.failed_cells:
-        click.echo(f"{len(report.failed_cells)} failed cell(s) not stored (other cells of the experiment have "
-                   "results, so it stays completed):")
+        click.echo(f"{len(report.failed_cells)} failed cell(s) stored; other cells of the experiment have "
+                   "results, so it stays completed (doe export --cells lists every cell):")
         for cell in report.failed_cells:
             click.echo(f"  - {cell}")
     if report.rejected:
@@ -220,6 +220,8 @@ def status(campaign_name: str | None, env: Env) -> None:
     click.echo(f"campaign {campaign.name!r} ({campaign.storage_url}), config version {campaign.config_version}")
     click.echo("experiments: " + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in order)
                + f" (total {len(history)})")
+    if len(failures := campaign.cell_failures()):
+        click.echo(f"failed cells: {len(failures)} (doe export --cells lists them with their reasons)")
     best = campaign.best()
     if best.empty:
         click.echo("best: none yet (no completed experiment meets the constraints)")
@@ -263,7 +265,8 @@ def list_(include_archived: bool, env: Env) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Target file: .csv or .xlsx (the history) or .json (the whole campaign).")
 @click.option("--cells", is_flag=True,
-              help="CSV/Excel: one row per replicate cell (with its replicate label) instead of the means.")
+              help="CSV/Excel: one row per replicate cell (with its replicate label; failed cells with their "
+              "reasons) instead of the means.")
 @common_options
 def export(campaign_name: str | None, out: Path, cells: bool, env: Env) -> None:
     """Write the history (CSV, Excel) or the whole campaign (JSON)."""

@@ -147,17 +147,25 @@ __all__ = ["HISTORY_META", "batch_seed", "carried_columns", "finished_cells", "h
            "training_table"]
 
 
-def finished_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+def finished_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: CampaignConfig,
+                   failures: pd.DataFrame | None = None) -> pd.DataFrame:
     """The completed and failed experiments as a table :meth:`doe.Campaign.record` takes again:
-    one row per replicate cell (a replicated experiment keeps its cells), with ``failed`` and
-    ``failure_reason``; no ``replicate`` column when no cell has a label."""
+    one row per replicate cell (a replicated experiment keeps its cells, failed ones included
+    when ``failures`` lists them), with ``failed`` and ``failure_reason``; no ``replicate``
+    column when no cell has a label."""
     done = history[history["status"].isin(["completed", "failed"])]
     if done.empty:
         return done.iloc[:0]
-    table = cells_table(done, measurements, config.outcome_names, config.parameter_names)
+    table = cells_table(done, measurements, config.outcome_names, config.parameter_names, failures)
     status = done.set_index(ID_COLUMN)
-    table["failure_reason"] = table[ID_COLUMN].map(status["failure_reason"])
-    table["failed"] = table[ID_COLUMN].map(status["status"].eq("failed")).astype(bool)
+    experiment_reason = table[ID_COLUMN].map(status["failure_reason"])
+    if "failed" in table.columns:  # failed cells keep their own reasons
+        cell_failed = table["failed"].astype(bool)
+        table["failure_reason"] = table["failure_reason"].where(cell_failed, experiment_reason)
+    else:
+        cell_failed = pd.Series(False, index=table.index)
+        table["failure_reason"] = experiment_reason
+    table["failed"] = cell_failed | table[ID_COLUMN].map(status["status"].eq("failed")).astype(bool)
     if table[REPLICATE_COLUMN].isna().all():
         table = table.drop(columns=[REPLICATE_COLUMN])
     return table

@@ -17,6 +17,7 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX, point_cycle
 from doe.domain.records import (
+    CellFailure,
     ExperimentRef,
     ExperimentStatus,
     NewExperiment,
@@ -48,8 +49,10 @@ class RecordPlan:
     problems: list[CellProblem] = field(default_factory=list)
     unchanged_means: list[tuple[str, str]] = field(default_factory=list)
     """``(experiment_id, outcome)`` of history means read back unchanged (nothing written)."""
+    cell_failures: list[CellFailure] = field(default_factory=list)
+    """Every failed replicate cell (a row with a ``replicate`` label marked failed)."""
     failed_cells: list[str] = field(default_factory=list)
-    """Failed replicate cells of experiments that end completed (not stored), in words."""
+    """Failed replicate cells of experiments that end completed, in words (for the report)."""
 
     def experiment_ids(self, created: list[str]) -> list[str]:
         """The experiment id of every recorded row, given the ids the store ``created`` for
@@ -102,7 +105,8 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     Rows with one ``experiment_id`` and different ``replicate`` labels are cells of one
     experiment: each adds its own measurements (the first row of a new experiment creates
     it, later rows must repeat its recipe or leave parameters empty); one failed cell does not
-    fail an experiment that another cell measured, whatever the order of the rows.
+    fail an experiment that another cell measured, whatever the order of the rows, and every
+    failed labelled cell is kept (:attr:`RecordPlan.cell_failures`).
 
     Args:
         clean: the validated results table (index: the row labels used in problems).
@@ -151,9 +155,6 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             plan.problems.extend(problems)
             plan.row_ids.append(None)
             continue
-        if read.failed and read.replicate is not None and read.experiment_id is not None:
-            failed_labelled.setdefault(read.experiment_id, []).append(
-                f"{read.experiment_id} replicate {read.replicate!r}: {read.reason or 'failed (no reason given)'}")
         target: ExperimentRef
         if new is not None:
             plan.new_experiments.append(new)
@@ -165,6 +166,12 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             target = NewExperimentRef(created[read.experiment_id])
         else:
             target = str(read.experiment_id)
+        if read.failed and read.replicate is not None:
+            reason = read.reason or "failed (no reason given)"
+            plan.cell_failures.append(CellFailure(target, read.replicate, reason, note=read.note))
+            if read.experiment_id is not None:
+                failed_labelled.setdefault(read.experiment_id, []).append(
+                    f"{read.experiment_id} replicate {read.replicate!r}: {reason}")
         if change is not None:
             plan.status_changes.append(change)
         plan.row_ids.append(read.experiment_id)

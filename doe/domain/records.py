@@ -134,6 +134,20 @@ class EvidenceFile:
 
 
 @dataclass(frozen=True)
+class CellFailure:
+    """A replicate cell of an experiment that gave no result (a cracked pellet), with why.
+
+    Stored per (experiment, ``replicate`` label), whatever the experiment's status: when other
+    cells of it were measured the experiment stays completed and this keeps the failed cell.
+    """
+
+    experiment_id: ExperimentRef
+    replicate: str
+    reason: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class StatusChange:
     """A new status (with a reason for ``failed``/``abandoned``) of one experiment."""
 
@@ -153,6 +167,8 @@ class WriteReport:
     """Same experiment, outcome and value as already recorded: nothing written (idempotent)."""
     measurements_corrected: int = 0
     status_changes: int = 0
+    cell_failures_added: int = 0
+    """Failed cells stored (a cell already stored failed for the same reason is not counted)."""
 
 
 @dataclass(frozen=True)
@@ -171,5 +187,5 @@ class RecordReport:
     """Columns of an imported file converted to the campaign's units (e.g. K to C), in words."""
     failed_cells: list[str] = field(default_factory=list)
     """Failed replicate cells of experiments that other cells measured, in words ("E0001
-    replicate 'C': cracked pellet"): the experiment stays completed and the failed cell is not
-    stored, so the report says it."""
+    replicate 'C': cracked pellet"): the experiment stays completed, so the report says which
+    cells failed; every failed cell is stored (:meth:`doe.Campaign.cell_failures`)."""

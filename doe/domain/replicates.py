@@ -66,18 +66,22 @@ def summarise(values: Sequence[float]) -> tuple[float, float, int]:
 
 
 def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Sequence[str],
-                parameters: Sequence[str]) -> pd.DataFrame:
+                parameters: Sequence[str], failures: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per measured cell: ``experiment_id``, ``replicate``, the parameters and every
     outcome (NaN where that cell has no value of it), experiments in history order.
 
-    Experiments without any measurement keep one row (empty ``replicate`` and outcomes), so
-    the table lists the whole history; its measured rows can be recorded as they are.
+    Experiments without any measurement or failed cell keep one row (empty ``replicate`` and
+    outcomes), so the table lists the whole history; its measured rows can be recorded as they
+    are. With ``failures`` (:meth:`doe.Campaign.cell_failures`) holding any cell of these
+    experiments, each failed cell is a row too and the table gains ``failed`` and
+    ``failure_reason`` (False and empty on measured rows), so it records back the same.
 
     Args:
         history: :meth:`doe.Campaign.history` (``experiment_id`` and the parameter columns).
         measurements: :meth:`doe.Campaign.measurements` (current values, one row per cell).
         outcomes: the outcome columns, in order.
         parameters: the parameter columns, in order.
+        failures: the failed cells (``experiment_id``, ``replicate``, ``failure_reason``).
     """
     import pandas as pd
 
@@ -87,11 +91,21 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     wide = long.pivot_table(index=[id_col, REPLICATE_COLUMN], columns="outcome", values="value",
                             aggfunc="first", sort=False).reset_index()
     wide.columns.name = None
+    failed = None
+    if failures is not None:
+        failed = failures[failures[id_col].isin(history[id_col])]
+        if len(failed):
+            failed = failed[[id_col, REPLICATE_COLUMN, "failure_reason"]].assign(failed=True)
+            wide = pd.concat([wide.assign(failed=False, failure_reason=None), failed], ignore_index=True)
     recipes = history[[id_col, *parameters]]
-    table = recipes.merge(wide, on=id_col, how="left", sort=False)
+    table = recipes.merge(wide, on=id_col, how="left", sort=False)  # keeps the history's order
     table[REPLICATE_COLUMN] = table[REPLICATE_COLUMN].where(
         table[REPLICATE_COLUMN].notna() & (table[REPLICATE_COLUMN] != ""), None).astype(object)
     for outcome in outcomes:
         if outcome not in table.columns:
             table[outcome] = float("nan")
-    return pd.DataFrame(table[[id_col, REPLICATE_COLUMN, *parameters, *outcomes]]).reset_index(drop=True)
+    extra = []
+    if failed is not None and len(failed):
+        table["failed"] = table["failed"].fillna(False).astype(bool)
+        extra = ["failed", "failure_reason"]
+    return pd.DataFrame(table[[id_col, REPLICATE_COLUMN, *parameters, *outcomes, *extra]]).reset_index(drop=True)

@@ -18,6 +18,7 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.model_states import ModelState, ModelStateMemory
 from doe.domain.records import (
+    CellFailure,
     EvidenceFile,
     NewExperiment,
     NewMeasurement,
@@ -64,6 +65,7 @@ class CampaignStore(Protocol):
         audit_action: str | None = None,
         files: Sequence[EvidenceFile] = (),
         expect_revision: int | None = None,
+        cell_failures: Sequence[CellFailure] = (),
     ) -> WriteReport:
         """Apply everything in one transaction, with an audit entry per change.
 
@@ -83,6 +85,8 @@ class CampaignStore(Protocol):
         before is not stored again); a measurement's ``file_sha256`` links it to one of them.
         ``expect_revision``: write only while the campaign is still at this revision (the
         one the write was computed from), else ConcurrentChangeError and nothing written.
+        ``cell_failures``: replicate cells that gave no result, one per (experiment, label);
+        a cell is measured or failed, not both (conflicts as :mod:`doe.storage.cells` says).
         """
 
     def experiments(self, name: str) -> pd.DataFrame:
@@ -101,6 +105,10 @@ class CampaignStore(Protocol):
         sample or cell id, None if not given), note, superseded (bool), file_name and
         file_sha256 (the evidence file the value was computed from, None if typed in or
         imported from a table); one row per cell."""
+
+    def cell_failures(self, name: str) -> pd.DataFrame:
+        """Failed replicate cells: experiment_id, replicate, failure_reason, note, recorded_by,
+        recorded_at; one row per failed cell, experiments in creation order."""
 
     def files(self, name: str) -> pd.DataFrame:
         """The stored evidence files, oldest first: sha256, file_name, size_bytes, kind,

@@ -192,6 +192,21 @@ measurements = sa.Table(
     ),
 )
 
+# A replicate cell that gave no result (a cracked pellet), of an experiment whose other cells
+# may have measured it: one row per (experiment, replicate label); the label is never ''.
+cell_failures = sa.Table(
+    "cell_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("experiment_pk", sa.Integer, sa.ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("replicate", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("recorded_by", sa.String(200), nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("experiment_pk", "replicate"),
+)
+
 audit_log = sa.Table(
     "audit_log",
     metadata,
@@ -256,6 +271,7 @@ __all__ = [
     "UtcDateTime",
     "audit_log",
     "campaigns",
+    "cell_failures",
     "config_versions",
     "evidence_files",
     "experiments",

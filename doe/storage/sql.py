@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from doe.domain.config import CampaignConfig
 from doe.domain.model_states import ModelState
 from doe.domain.records import (
+    CellFailure,
     EvidenceFile,
     NewExperiment,
     NewMeasurement,
@@ -41,6 +42,7 @@ from doe.domain.replicates import n_column, sd_column, summarise
 from doe.domain.table import EVIDENCE_COLUMN
 from doe.errors import DoeError, StorageError
 from doe.storage import schema as s
+from doe.storage.cells import read_cell_failures
 from doe.storage.engine import (
     RETRIES,
     EngineEntry,
@@ -298,8 +300,9 @@ class SqlStore:
         audit_action: str | None = None,
         files: Sequence[EvidenceFile] = (),
         expect_revision: int | None = None,
+        cell_failures: Sequence[CellFailure] = (),
     ) -> WriteReport:
-        """Apply new experiments, measurements and status changes in one transaction.
+        """Apply new experiments, measurements, status changes and failed cells in one transaction.
 
         See :meth:`doe.storage.base.CampaignStore.write`. Ids ``E0001``, ``E0002``, ... are
         assigned from the campaign's counter to new experiments without one (ids taken, e.g.
@@ -309,7 +312,8 @@ class SqlStore:
 
         Raises:
             ConflictError: a measurement differs from the recorded value (every conflict is
-                listed) and ``allow_corrections`` is False.
+                listed) and ``allow_corrections`` is False; a failed cell conflicts with what is
+                recorded (:mod:`doe.storage.cells`).
             ConcurrentChangeError: ``expect_revision`` is given and the campaign's revision
                 is another one (checked under the campaign's write lock).
             StorageError: unknown experiment ids, an id that exists, a refused status change.
@@ -317,7 +321,7 @@ class SqlStore:
         """
         checked = check_write(actor=actor, new_experiments=new_experiments, status_changes=status_changes,
                               measurements=measurements, audit_action=audit_action, files=files,
-                              expect_revision=expect_revision)
+                              expect_revision=expect_revision, cell_failures=cell_failures)
         return self._run(
             lambda conn: write_records(conn, self.url, name, checked, allow_corrections=allow_corrections),
             write=True,
@@ -427,6 +431,11 @@ class SqlStore:
         frame["superseded"] = frame["superseded"].astype(bool)
         for col in ("measured_at", "recorded_at"):
             frame[col] = pd.to_datetime(frame[col], utc=True)
+        return frame
+
+    def cell_failures(self, name: str) -> pd.DataFrame:
+        frame = self._run(lambda conn: read_cell_failures(conn, self._campaign(conn, name).id), write=False)
+        frame["recorded_at"] = pd.to_datetime(frame["recorded_at"], utc=True)
         return frame
 
     def files(self, name: str) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -49,10 +49,10 @@ from doe.storage.values import (
 )
 
 EXPORT_FORMAT = "doe-campaign"
-EXPORT_FORMAT_VERSION = 2
-"""Version 2 added the evidence files (``files``, ``measurements[].file_sha256``); version 1
-exports (no files) are still read."""
-READABLE_FORMAT_VERSIONS = (1, 2)
+EXPORT_FORMAT_VERSION = 3
+"""Version 2 added the evidence files (``files``, ``measurements[].file_sha256``), version 3
+the failed replicate cells (``cell_failures``); exports of versions 1 and 2 are still read."""
+READABLE_FORMAT_VERSIONS = (1, 2, 3)
 
 
 def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, Any]:
@@ -71,6 +71,8 @@ def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, A
         sa.select(m, e.c.experiment_id).join(e, e.c.id == m.c.experiment_pk)
         .where(e.c.campaign_id == camp.id).order_by(m.c.id)).all()
     audit = conn.execute(sa.select(a).where(a.c.campaign_id == camp.id).order_by(a.c.id)).all()
+    failures = conn.execute(sa.select(s.cell_failures, e.c.experiment_id).join(e, e.c.id == s.cell_failures.c.experiment_pk)
+                            .where(e.c.campaign_id == camp.id).order_by(s.cell_failures.c.id)).all()
     position = {r.id: i for i, r in enumerate(meas)}
     return {
         "format": EXPORT_FORMAT,
@@ -106,6 +108,9 @@ def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, A
              "parser": r.parser, "rule": json.loads(r.rule), "uploaded_by": r.uploaded_by,
              "uploaded_at": iso_time(r.uploaded_at), "content_base64": base64.b64encode(r.content).decode("ascii")}
             for r in files],
+        "cell_failures": [
+            {"experiment_id": r.experiment_id, "replicate": r.replicate, "reason": r.reason, "note": r.note,
+             "recorded_by": r.recorded_by, "recorded_at": iso_time(r.recorded_at)} for r in failures],
         "audit": [
             {"at": iso_time(r.at), "actor": r.actor, "action": r.action, "experiment_id": r.experiment_id,
              "detail": r.detail} for r in audit],
@@ -150,6 +155,10 @@ def insert_import(conn: Connection, plan: ImportPlan, url: str, actor: str) -> N
         if links:
             conn.execute(sa.update(m).where(m.c.id == sa.bindparam("mid"))
                          .values(superseded_by=sa.bindparam("sby")), links)
+    if plan.cell_failures:
+        conn.execute(sa.insert(s.cell_failures), [
+            {k: v for k, v in x.items() if k != "experiment_id"} | {"experiment_pk": pk_of[x["experiment_id"]]}
+            for x in plan.cell_failures])
     audit = [{**x, "campaign_id": cid} for x in plan.audit]
     audit.append(audit_row(cid, now, actor, "campaign_imported", None, {
         "from_name": plan.source_name, "format_version": plan.format_version,
@@ -174,6 +183,7 @@ class ImportPlan:
     measurements: list[dict[str, Any]]
     audit: list[dict[str, Any]]
     files: list[dict[str, Any]]
+    cell_failures: list[dict[str, Any]] = field(default_factory=list)
 
 
 def check_import(data: Any, new_name: str | None) -> ImportPlan:
@@ -202,6 +212,8 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
     measurements = _check_measurements(raw_meas, {x["experiment_id"] for x in experiments}, outcomes, name,
                                        {x["sha256"] for x in files})
     audit = [_check_audit_entry(i, raw) for i, raw in enumerate(raw_audit)]
+    cell_failures = _check_cell_failures(_list(data, "cell_failures"), {x["experiment_id"] for x in experiments},
+                                         measurements)
     counter = data.get("experiment_counter", 0)
     if not is_integer(counter) or counter < 0:
         raise StorageError(f"export field 'experiment_counter' must be a whole number >= 0, got {shorten(counter)}")
@@ -214,7 +226,7 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
         name=name, source_name=source_name, format_version=int(version), created_at=created_at,
         created_by=str(check_label(data.get("created_by"), "created_by", max_len=MAX_ACTOR)),
         archived=archived, experiment_counter=counter, config_versions=config_versions,
-        experiments=experiments, measurements=measurements, audit=audit, files=files,
+        experiments=experiments, measurements=measurements, audit=audit, files=files, cell_failures=cell_failures,
     )
 
 
@@ -432,6 +444,33 @@ def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
             "note": check_text(raw.get("note"), f"{where}.note"), "superseded": superseded,
             "superseded_by": link, "file_sha256": file_sha256})
     return measurements
+
+
+def _check_cell_failures(raw_failures: list[Any], seen: set[str],
+                         measurements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The failed cells of an export (absent before version 3): one per (experiment, label),
+    none of a cell with a current value."""
+    measured = {(x["experiment_id"], x["replicate"]) for x in measurements if not x["superseded"]}
+    failures, keys = [], set()
+    for i, raw in enumerate(raw_failures):
+        where = f"cell_failures[{i}]"
+        raw = _mapping(raw, where)
+        eid = raw.get("experiment_id")
+        if eid not in seen:
+            raise StorageError(f"{where}: experiment {shorten(eid)} is not in the export")
+        replicate = check_label(raw.get("replicate"), f"{where}.replicate", max_len=MAX_REPLICATE)
+        reason = check_text(raw.get("reason"), f"{where}.reason")
+        if not replicate or not reason or not reason.strip():
+            raise StorageError(f"{where}: a failed cell needs its replicate label and a reason")
+        if (eid, replicate) in keys or (eid, replicate) in measured:
+            raise StorageError(f"{where}: {eid} replicate {replicate!r} is listed twice, or failed and measured")
+        keys.add((eid, replicate))
+        failures.append({
+            "experiment_id": eid, "replicate": replicate, "reason": reason.strip(),
+            "note": check_text(raw.get("note"), f"{where}.note"),
+            "recorded_by": check_label(raw.get("recorded_by"), f"{where}.recorded_by", max_len=MAX_ACTOR),
+            "recorded_at": parse_time(raw.get("recorded_at"), f"{where}.recorded_at")})
+    return failures
 
 
 def _check_audit_entry(i: int, raw: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from doe.domain.config import CampaignConfig
 from doe.domain.objectives import MAX_CYCLE
+from doe.domain.records import ExperimentRef, NewExperimentRef
 from doe.domain.values import is_integer, is_real_number
 from doe.domain.yaml_text import load_yaml
 from doe.errors import CellProblem, ConfigError, DataError, StorageError
@@ -220,3 +221,17 @@ def check_cycle(cycle: Any, where: str) -> int:
     if isinstance(cycle, bool) or not is_integer(cycle) or not 1 <= int(cycle) <= MAX_CYCLE:
         raise StorageError(f"{where}: a cycle is a whole number from 1 to {MAX_CYCLE}, got {shorten(cycle)}")
     return int(cycle)
+
+
+def check_reference(ref: Any, where: str, n_new: int) -> ExperimentRef:
+    """``ref`` if it is an experiment id (text) or names one of the ``n_new`` new experiments
+    of the same write."""
+    if isinstance(ref, NewExperimentRef):
+        if ref.index >= n_new:
+            raise StorageError(
+                f"{where}: {ref!r} refers to new experiment {ref.index} (0-based), but this write "
+                f"creates {n_new} new experiment(s)")
+        return ref
+    if not isinstance(ref, str):
+        raise StorageError(f"{where} must be an experiment id (text) or a NewExperimentRef, got {shorten(ref)}")
+    return ref

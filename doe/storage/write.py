@@ -1,4 +1,4 @@
-"""The write path: new experiments, measurements and status changes in one transaction.
+"""The write path: new experiments, measurements, status changes and failed cells in one transaction.
 
 :func:`check_write` checks the caller's input before any transaction starts;
 :func:`write_records` runs inside it, in explicit phases:
@@ -7,7 +7,8 @@
 2. check the new experiments and assign their ids (:func:`_check_new_experiments`, :func:`_assign_ids`),
 3. resolve references to this write's new experiments (:func:`_resolve_references`),
 4. check that every referenced experiment exists (:func:`_check_known`),
-5. diff the measurements against the stored ones (:func:`_diff_measurements`),
+5. diff the measurements against the stored ones (:func:`_diff_measurements`), then the
+   failed cells (:func:`doe.storage.cells.diff_cell_failures`),
 6. check the status transitions (:func:`_check_transitions`),
 7. persist (:func:`_persist`).
 
@@ -30,6 +31,7 @@ from doe.domain.records import (
     ALLOWED_TRANSITIONS,
     MAX_REPLICATE,
     STATUSES,
+    CellFailure,
     EvidenceFile,
     ExperimentRef,
     ExperimentStatus,
@@ -42,6 +44,14 @@ from doe.domain.records import (
 from doe.domain.values import is_integer, same_value
 from doe.errors import ConcurrentChangeError, ConflictError, StorageError
 from doe.storage import schema as s
+from doe.storage.cells import (
+    FailureChanges,
+    PlannedFailure,
+    apply_cell_failures,
+    diff_cell_failures,
+    prepare_cell_failure,
+    resolve_failures,
+)
 from doe.storage.evidence import insert_files, prepare_file, stored_files
 from doe.storage.rows import audit_row, bump_revision, campaign_row, latest_config
 from doe.storage.values import (
@@ -52,6 +62,7 @@ from doe.storage.values import (
     check_cycle,
     check_finite,
     check_label,
+    check_reference,
     check_text,
     chunks,
     dumps_json,
@@ -109,6 +120,7 @@ class CheckedWrite:
     """The ``evidence_files`` rows of the write's files (without campaign, uploader and time)."""
     expect_revision: int | None = None
     """Write only if the campaign's revision is still this one (see :func:`write_records`)."""
+    cell_failures: list[PlannedFailure] = field(default_factory=list)
 
 
 def check_write(
@@ -120,6 +132,7 @@ def check_write(
     audit_action: str | None,
     files: Sequence[EvidenceFile] = (),
     expect_revision: int | None = None,
+    cell_failures: Sequence[CellFailure] = (),
 ) -> CheckedWrite:
     """Check a write's input (types, lengths, finite numbers, evidence files) before the transaction."""
     check_label(actor, "actor", max_len=MAX_ACTOR)
@@ -127,7 +140,7 @@ def check_write(
         check_label(audit_action, "audit_action")
     new_experiments, status_changes, measurements = (
         list(new_experiments), list(status_changes), list(measurements))
-    total = len(new_experiments) + len(status_changes) + len(measurements)
+    total = len(new_experiments) + len(status_changes) + len(measurements) + len(cell_failures)
     if total > MAX_ITEMS_PER_WRITE:
         raise StorageError(
             f"one write takes at most {MAX_ITEMS_PER_WRITE} items, got {total}; split it into several writes"
@@ -137,7 +150,7 @@ def check_write(
     for i, change in enumerate(status_changes):
         if not isinstance(change, StatusChange):
             raise StorageError(f"status_changes[{i}] must be a StatusChange, got {type(change).__name__}")
-        _check_reference(change.experiment_id, f"status_changes[{i}].experiment_id", len(prepared))
+        check_reference(change.experiment_id, f"status_changes[{i}].experiment_id", len(prepared))
         if change.status not in STATUSES:
             raise StorageError(f"status_changes[{i}]: unknown status {change.status!r}; statuses: {list(STATUSES)}")
         check_text(change.reason, f"status_changes[{i}].reason")
@@ -148,7 +161,8 @@ def check_write(
             raise StorageError(f"measurements[{i}].file_sha256: no file of this write has SHA-256 {pm.file_sha256!r}")
     if expect_revision is not None and (not is_integer(expect_revision) or expect_revision < 0):
         raise StorageError(f"expect_revision must be a whole number >= 0, got {shorten(expect_revision)}")
-    return CheckedWrite(actor, audit_action, prepared, planned, status_changes, rows, expect_revision)
+    failures = [prepare_cell_failure(i, f, len(prepared)) for i, f in enumerate(cell_failures)]
+    return CheckedWrite(actor, audit_action, prepared, planned, status_changes, rows, expect_revision, failures)
 
 
 def prepare_experiment(i: int, e: NewExperiment) -> dict[str, Any]:
@@ -186,19 +200,6 @@ def prepare_experiment(i: int, e: NewExperiment) -> dict[str, Any]:
         "predictions": dumps_json(e.predictions or {}, f"{where}.predictions"),
     }
 
-def _check_reference(ref: Any, where: str, n_new: int) -> ExperimentRef:
-    """``ref`` if it is an experiment id (text) or names one of the ``n_new`` new experiments."""
-    if isinstance(ref, NewExperimentRef):
-        if ref.index >= n_new:
-            raise StorageError(
-                f"{where}: {ref!r} refers to new experiment {ref.index} (0-based), but this write "
-                f"creates {n_new} new experiment(s)")
-        return ref
-    if not isinstance(ref, str):
-        raise StorageError(f"{where} must be an experiment id (text) or a NewExperimentRef, got {shorten(ref)}")
-    return ref
-
-
 def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasurement:
     """``measurements[i]`` checked, its experiment id possibly still a reference."""
     where = f"measurements[{i}]"
@@ -212,7 +213,7 @@ def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasure
     if isinstance(target, str):
         check_label(target, f"{where}.experiment_id")
     return PlannedMeasurement(
-        target=_check_reference(m.experiment_id, f"{where}.experiment_id", n_new),
+        target=check_reference(m.experiment_id, f"{where}.experiment_id", n_new),
         outcome=m.outcome,
         value=check_finite(m.value, f"{where} ({m.experiment_id}, {m.outcome})", i, m.outcome),
         unit=check_label(m.unit, f"{where}.unit", max_len=32, optional=True),
@@ -244,6 +245,7 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
     # Work on copies: a retried transaction must start from the caller's input again.
     prepared = [dict(p) for p in checked.experiments]
     planned = [replace(pm) for pm in checked.measurements]
+    failures = [replace(f) for f in checked.cell_failures]
     camp = campaign_row(conn, name, url, lock=True)  # writers of the campaign queue here
     if checked.expect_revision is not None and int(camp.revision) != checked.expect_revision:
         raise ConcurrentChangeError(
@@ -251,42 +253,46 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
             "this write was computed from was read; nothing was written")
     cid = camp.id
     now = utc_now()
-    stored = _read_named(conn, cid, prepared, planned, checked.status_changes)
+    stored = _read_named(conn, cid, prepared, planned, checked.status_changes, failures)
     _check_new_experiments(conn, name, cid, prepared, stored)
     new_ids, counter = _assign_ids(conn, cid, int(camp.experiment_counter), prepared)
     status_changes = _resolve_references(new_ids, planned, checked.status_changes)
+    resolve_failures(new_ids, failures)
     for p in prepared:
         stored.status[p["experiment_id"]] = p["status"]
         stored.reasons[p["experiment_id"]] = p["failure_reason"]
-    _check_known(name, planned, status_changes, stored)
+    _check_known(name, planned, status_changes, stored, failures)
     to_write, unchanged = _diff_measurements(
         conn, name, stored, planned, latest_config(conn, cid), allow_corrections)
+    cells = diff_cell_failures(conn, name, stored.pk_of, failures,
+                               [(pm.experiment_id, pm.replicate) for pm in planned if pm.replicate], allow_corrections)
     changes = _check_transitions(name, status_changes, stored)
     new_files, file_ids = stored_files(conn, cid, checked.files)
-    if not prepared and not to_write and not changes and not new_files:
+    if not prepared and not to_write and not changes and not new_files and not cells:
         return WriteReport(experiment_ids=[], measurements_unchanged=unchanged)
     file_ids |= insert_files(conn, cid, now, checked.actor, new_files)
     for pm in to_write:
         pm.file_id = file_ids.get(pm.file_sha256) if pm.file_sha256 else None
-    added, corrected = _persist(conn, cid, now, checked, prepared, to_write, changes, stored, unchanged)
+    added, corrected = _persist(conn, cid, now, checked, prepared, to_write, changes, stored, unchanged, cells)
     bump_revision(conn, cid, now, experiment_counter=counter)
     log.info("campaign %r: %d experiment(s), %d measurement(s) (%d corrected), %d status change(s) by %s",
              name, len(prepared), added, corrected, len(changes), checked.actor)
     return WriteReport(
         experiment_ids=new_ids, measurements_added=added, measurements_unchanged=unchanged,
-        measurements_corrected=corrected, status_changes=len(changes),
+        measurements_corrected=corrected, status_changes=len(changes), cell_failures_added=len(cells.added),
     )
 
 
 def _read_named(conn: Connection, cid: int, prepared: list[dict[str, Any]], planned: list[PlannedMeasurement],
-                status_changes: list[StatusChange]) -> _Stored:
+                status_changes: list[StatusChange], failures: list[PlannedFailure]) -> _Stored:
     """Phase 1: the stored experiments this write names (by id)."""
     # Only the experiments this write names are read, so a write costs the same in a
     # campaign of 20 or 20,000 experiments.
     e = s.experiments
     named = ({p["experiment_id"] for p in prepared if p["experiment_id"] is not None}
              | {pm.target for pm in planned if isinstance(pm.target, str)}
-             | {c.experiment_id for c in status_changes if isinstance(c.experiment_id, str)})
+             | {c.experiment_id for c in status_changes if isinstance(c.experiment_id, str)}
+             | {f.target for f in failures if isinstance(f.target, str)})
     stored = _Stored({}, {}, {})
     for chunk in chunks(sorted(named)):
         for r in conn.execute(sa.select(e.c.id, e.c.experiment_id, e.c.status, e.c.failure_reason)
@@ -358,10 +364,11 @@ def _resolve_references(new_ids: list[str], planned: list[PlannedMeasurement],
 
 
 def _check_known(name: str, planned: list[PlannedMeasurement], status_changes: list[ResolvedChange],
-                 stored: _Stored) -> None:
-    """Phase 4: every experiment a measurement or status change names exists (or is new here)."""
+                 stored: _Stored, failures: list[PlannedFailure]) -> None:
+    """Phase 4: every experiment a measurement, status change or failed cell names exists (or is new here)."""
     unknown = sorted({pm.experiment_id for pm in planned if pm.experiment_id not in stored.status}
-                     | {c.experiment_id for c in status_changes if c.experiment_id not in stored.status})
+                     | {c.experiment_id for c in status_changes if c.experiment_id not in stored.status}
+                     | {f.experiment_id for f in failures if f.experiment_id not in stored.status})
     if unknown:
         raise StorageError(
             f"campaign {name!r} has no experiment(s) {unknown[:30]}{' ...' if len(unknown) > 30 else ''}; "
@@ -454,12 +461,13 @@ def _check_transitions(name: str, status_changes: list[ResolvedChange],
 
 def _persist(conn: Connection, cid: int, now: datetime, checked: CheckedWrite, prepared: list[dict[str, Any]],
              to_write: list[PlannedMeasurement], changes: list[tuple[ResolvedChange, str]], stored: _Stored,
-             unchanged: int) -> tuple[int, int]:
+             unchanged: int, cells: FailureChanges) -> tuple[int, int]:
     """Phase 7: insert and update the rows, with their audit entries; (added, corrected)."""
     actor = checked.actor
     audit = _insert_experiments(conn, cid, now, actor, prepared, stored)
     added, corrected = _insert_measurements(conn, cid, now, actor, to_write, stored, audit)
     _update_statuses(conn, cid, now, actor, changes, stored, audit)
+    apply_cell_failures(conn, cid, now, actor, stored.pk_of, cells, audit)
     touched = sorted({stored.pk_of[pm.experiment_id] for pm in to_write if pm.experiment_id in stored.existing})
     for chunk in chunks(touched):
         conn.execute(sa.update(s.experiments).where(s.experiments.c.id.in_(chunk)).values(updated_at=now))
@@ -467,7 +475,7 @@ def _persist(conn: Connection, cid: int, now: datetime, checked: CheckedWrite, p
         audit.append(audit_row(cid, now, actor, checked.audit_action, None, {
             "experiments_created": len(prepared), "measurements_added": added,
             "measurements_corrected": corrected, "measurements_unchanged": unchanged,
-            "status_changes": len(changes)}))
+            "status_changes": len(changes), "cell_failures_added": len(cells.added)}))
     conn.execute(sa.insert(s.audit_log), audit)
     return added, corrected
 

@@ -577,7 +577,7 @@ def test_record_replicate_cells_and_see_their_mean_sd_and_n(start: Start, db_url
     stored = campaign.history().set_index("experiment_id").loc[exp_id]
     assert (stored["first_cycle_ce_pct"], stored["first_cycle_ce_pct_n"]) == (89.0, 2)
     assert sorted(campaign.measurements()["replicate"]) == ["A", "B"]
-    # a cell that gave no result: the experiment keeps A and B, and the message says C is not stored
+    # a cell that gave no result: the experiment keeps A and B, C is stored failed and the message says so
     at = start("record", campaign="cells-test")
     key = next(e.key for e in at.data_editor if e.key and e.key.startswith(state.REPLICATE_EDITOR))
     at.session_state[key] = {"edited_rows": {0: {"experiment_id": exp_id, "replicate": "C",
@@ -585,10 +585,15 @@ def test_record_replicate_cells_and_see_their_mean_sd_and_n(start: Start, db_url
                              "added_rows": [], "deleted_rows": []}
     _button(at, "Record these cells").click().run()
     _no_exception(at)
-    assert f"failed cell(s) not stored, the experiment keeps its other cells' results: {exp_id} replicate 'C': " \
+    assert f"failed cell(s) stored, the experiment keeps its other cells' results: {exp_id} replicate 'C': " \
            "cracked pellet" in _texts(at.success)
     assert campaign.history().set_index("experiment_id").loc[exp_id, "status"] == "completed"
+    failures = campaign.cell_failures()
+    assert list(zip(failures["experiment_id"], failures["replicate"], failures["failure_reason"], strict=True)) == [
+        (exp_id, "C", "cracked pellet")]
     at = start("history", campaign="cells-test")
+    listed = next(f.value for f in at.dataframe if {"replicate", "failure_reason"} <= set(f.value.columns))
+    assert list(zip(listed["replicate"], listed["failure_reason"], strict=True)) == [("C", "cracked pellet")]
     shown = _table_with(at, "first_cycle_ce_pct_n")
     assert shown["first_cycle_ce_pct_sd"].iloc[0] == pytest.approx(np.sqrt(2.0))
     assert "mean of each experiment's replicate cells" in _texts(at.caption)

@@ -76,6 +76,9 @@ def render() -> None:
     st.dataframe(audit, hide_index=True)
     with st.expander("Every recorded value, with corrections"):
         st.dataframe(search(campaign.measurements(include_superseded=True), text), hide_index=True)
+    if len(failures := campaign.cell_failures()):
+        with st.expander(f"Failed cells ({len(failures)})"):
+            st.dataframe(search(failures, text), hide_index=True)
 
 
 def _report(campaign: Campaign) -> None:

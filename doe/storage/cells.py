@@ -1,0 +1,173 @@
+"""Failed replicate cells: checked before a write, diffed and stored inside its transaction.
+
+A :class:`~doe.domain.records.CellFailure` names one cell (experiment and ``replicate``
+label) that gave no result. The rules, applied by :func:`diff_cell_failures` before anything
+is written:
+
+- a cell is measured or failed, not both: a failure of a cell with a current value (stored,
+  or measured in the same write) is a conflict;
+- the same failure again (same reason) changes nothing; another reason is a conflict unless
+  corrections are allowed, then the reason is replaced (the old one stays in the audit log);
+- a measurement of a cell stored as failed is a conflict unless corrections are allowed,
+  then the failure is withdrawn (the cell was re-measured).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from doe.domain.records import MAX_REPLICATE, CellFailure, ExperimentRef, NewExperimentRef
+from doe.errors import ConflictError, StorageError
+from doe.storage import schema as s
+from doe.storage.rows import audit_row
+from doe.storage.values import check_label, check_reference, check_text, chunks
+
+COLUMNS = ["experiment_id", "replicate", "failure_reason", "note", "recorded_by", "recorded_at"]
+"""Columns of :func:`read_cell_failures`."""
+
+
+@dataclass
+class PlannedFailure:
+    """A checked cell failure; ``experiment_id`` is known once references are resolved."""
+
+    target: ExperimentRef
+    replicate: str
+    reason: str
+    note: str | None
+    experiment_id: str = ""
+
+
+@dataclass
+class FailureChanges:
+    """What a write does to the stored cell failures (see :func:`diff_cell_failures`)."""
+
+    added: list[PlannedFailure] = field(default_factory=list)
+    changed: list[tuple[PlannedFailure, str]] = field(default_factory=list)
+    """New reason, with the stored one."""
+    withdrawn: list[tuple[str, str, str]] = field(default_factory=list)
+    """(experiment id, replicate, stored reason) of failed cells measured now."""
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.withdrawn)
+
+
+def prepare_cell_failure(i: int, f: CellFailure, n_new: int) -> PlannedFailure:
+    """``cell_failures[i]`` checked, its experiment possibly still a reference."""
+    where = f"cell_failures[{i}]"
+    if not isinstance(f, CellFailure):
+        raise StorageError(f"{where} must be a CellFailure, got {type(f).__name__}")
+    target = check_reference(f.experiment_id, f"{where}.experiment_id", n_new)
+    if isinstance(target, str):
+        check_label(target, f"{where}.experiment_id")
+    replicate = check_label(f.replicate, f"{where}.replicate", max_len=MAX_REPLICATE)
+    reason = check_text(f.reason, f"{where}.reason")
+    if not replicate or not reason or not reason.strip():
+        raise StorageError(f"{where}: a failed cell needs its replicate label and a reason")
+    return PlannedFailure(target, replicate, reason.strip(), check_text(f.note, f"{where}.note"),
+                          target if isinstance(target, str) else "")
+
+
+def resolve_failures(new_ids: list[str], failures: list[PlannedFailure]) -> None:
+    """References to the write's new experiments become their ids."""
+    for f in failures:
+        f.experiment_id = new_ids[f.target.index] if isinstance(f.target, NewExperimentRef) else f.target
+
+
+def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failures: list[PlannedFailure],
+                       measured: list[tuple[str, str]], allow_corrections: bool) -> FailureChanges:
+    """The changes ``failures`` and the write's measured cells (``(experiment id, replicate)``,
+    labelled ones) make to the stored failures of campaign ``name``.
+
+    Raises:
+        ConflictError: by the rules of the module docstring; nothing is written.
+    """
+    named = sorted({pk_of[eid] for eid, _ in measured if eid in pk_of} | {pk_of[f.experiment_id] for f in failures
+                                                                           if f.experiment_id in pk_of})
+    stored: dict[tuple[str, str], str] = {}
+    values: set[tuple[str, str]] = set()
+    e, c, m = s.experiments, s.cell_failures, s.measurements
+    for chunk in chunks(named):
+        for r in conn.execute(sa.select(e.c.experiment_id, c.c.replicate, c.c.reason)
+                              .join(e, e.c.id == c.c.experiment_pk).where(c.c.experiment_pk.in_(chunk))):
+            stored[(r.experiment_id, r.replicate)] = r.reason
+        if failures:
+            values.update((r.experiment_id, r.replicate) for r in conn.execute(
+                sa.select(e.c.experiment_id, m.c.replicate).join(e, e.c.id == m.c.experiment_pk)
+                .where(m.c.experiment_pk.in_(chunk), m.c.superseded == sa.false(), m.c.replicate != "")))
+    values.update(measured)
+    changes, conflicts = FailureChanges(), []
+    seen: dict[tuple[str, str], str] = {}
+    for f in failures:
+        key = (f.experiment_id, f.replicate)
+        if key in values:
+            conflicts.append(f"{f.experiment_id} replicate {f.replicate!r} has measured values and is also marked "
+                             "failed; a cell is measured or failed, not both")
+            continue
+        old = seen.get(key, stored.get(key))
+        if old is None:
+            changes.added.append(f)
+        elif old == f.reason:
+            continue
+        elif key in seen:
+            conflicts.append(f"{f.experiment_id} replicate {f.replicate!r} is marked failed twice, for {old!r} "
+                             f"and {f.reason!r}")
+            continue
+        elif allow_corrections:
+            changes.changed.append((f, old))
+        else:
+            conflicts.append(f"{f.experiment_id} replicate {f.replicate!r}: stored as failed ({old!r}), new reason "
+                             f"{f.reason!r}")
+            continue
+        seen[key] = f.reason
+    for eid, replicate in dict.fromkeys(measured):
+        if (eid, replicate) in stored:
+            if allow_corrections:
+                changes.withdrawn.append((eid, replicate, stored[(eid, replicate)]))
+            else:
+                conflicts.append(f"{eid} replicate {replicate!r} is stored as failed ({stored[(eid, replicate)]!r}); "
+                                 "a measured value for it is a correction")
+    if conflicts:
+        shown = "\n".join(f"  - {x}" for x in conflicts[:50])
+        raise ConflictError(
+            f"campaign {name!r}: {len(conflicts)} failed cell(s) conflict with what is recorded; nothing was "
+            f"written:\n{shown}\nTo replace a failure by a value, or its reason, pass allow_corrections=True "
+            "(record with correct=True).")
+    return changes
+
+
+def apply_cell_failures(conn: Connection, cid: int, now: datetime, actor: str, pk_of: dict[str, int],
+                        changes: FailureChanges, audit: list[dict[str, Any]]) -> None:
+    """Store ``changes`` (experiments already inserted, so ``pk_of`` names them all), with audit rows."""
+    c = s.cell_failures
+    if changes.added:
+        conn.execute(sa.insert(c), [{"experiment_pk": pk_of[f.experiment_id], "replicate": f.replicate,
+                                     "reason": f.reason, "note": f.note, "recorded_by": actor,
+                                     "recorded_at": now} for f in changes.added])
+    for f in changes.added:
+        audit.append(audit_row(cid, now, actor, "cell_failed", f.experiment_id,
+                               {"replicate": f.replicate, "reason": f.reason}))
+    for f, old in changes.changed:
+        conn.execute(sa.update(c).where(c.c.experiment_pk == pk_of[f.experiment_id], c.c.replicate == f.replicate)
+                     .values(reason=f.reason, note=f.note, recorded_by=actor, recorded_at=now))
+        audit.append(audit_row(cid, now, actor, "cell_failure_corrected", f.experiment_id,
+                               {"replicate": f.replicate, "old_reason": old, "new_reason": f.reason}))
+    for eid, replicate, old in changes.withdrawn:
+        conn.execute(sa.delete(c).where(c.c.experiment_pk == pk_of[eid], c.c.replicate == replicate))
+        audit.append(audit_row(cid, now, actor, "cell_failure_withdrawn", eid,
+                               {"replicate": replicate, "reason": old}))
+
+
+def read_cell_failures(conn: Connection, cid: int) -> pd.DataFrame:
+    """Every failed cell of campaign ``cid``, experiments in creation order (:data:`COLUMNS`)."""
+    e, c = s.experiments, s.cell_failures
+    rows = conn.execute(
+        sa.select(e.c.experiment_id, c.c.replicate, c.c.reason.label("failure_reason"), c.c.note, c.c.recorded_by,
+                  c.c.recorded_at).join(e, e.c.id == c.c.experiment_pk)
+        .where(e.c.campaign_id == cid).order_by(e.c.id, c.c.replicate)).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=COLUMNS)
