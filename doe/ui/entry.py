@@ -92,10 +92,14 @@ def main() -> None:
         sidebar(url, demo, identity)
     if not listing.ok:
         st.stop()
-    pages = [
-        st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=file.removesuffix(".py"), default=i == 0)
-        for i, (file, title, icon) in enumerate(PAGES)
-    ]
+    # The first page is the default, served at "/"; a link or bookmark with its own name
+    # ("/campaigns") reaches it through a hidden page that sends the browser there.
+    first, title, icon = PAGES[0]
+    pages = [st.Page(PAGES_DIR / first, title=title, icon=icon, url_path="home", default=True)]
+    pages += [st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=file.removesuffix(".py"))
+              for file, title, icon in PAGES[1:]]
+    pages.append(st.Page(lambda: st.switch_page(pages[0]), title=title, url_path=first.removesuffix(".py"),
+                         visibility="hidden"))
     page = st.navigation(pages)
     components.show_flash()
     with components.guard(f"showing the {page.title} page"):

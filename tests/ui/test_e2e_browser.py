@@ -462,11 +462,12 @@ def test_a_link_to_a_page_is_the_first_request_of_a_fresh_server(browser: object
     with streamlit_app(tmp_path, env) as base:
         context, page = _context(browser)
         try:
-            for path, title in (("plan", "Plan"), ("history", "History")):
+            for path, heading in (("plan", "Plan: linked"), ("history", "History: linked"), ("campaigns", "Campaigns")):
                 _visit(page, base, path, "linked")
-                _heading_reads(page, f"{title}: linked")
+                _heading_reads(page, heading)
                 assert page.get_by_test_id("stException").count() == 0  # type: ignore[attr-defined]
+                assert page.get_by_text("Page not found").count() == 0  # type: ignore[attr-defined]
                 nav = _reads(page.get_by_test_id("stSidebarNav"))  # type: ignore[attr-defined]
-                assert "Campaigns" in nav and "entry" not in nav and "campaigns" not in nav
+                assert nav.count("Campaigns") == 1 and "entry" not in nav and "campaigns" not in nav and "home" not in nav
         finally:
             context.close()  # type: ignore[attr-defined]
