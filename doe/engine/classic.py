@@ -6,8 +6,11 @@ labels and on the lab's resolution grid, with fixed values held:
 
 - ``latin_hypercube``: pyDOE3's maximin Latin hypercube of ``n`` points (each continuous
   parameter's range cut into ``n`` strata, one point per stratum; discrete and categorical
-  parameters take the level of the stratum); designs whose recipes break a linear constraint
-  are drawn again (up to 50 seeds), then refused.
+  parameters take the level of the stratum). A continuous parameter in a linear constraint is
+  stratified over the part of its range that the constraints leave feasible given the fixed
+  values (a held furnace programme can leave only part of a loading range feasible; linear
+  programmes find that part). Designs whose recipes still break a linear constraint are drawn
+  again (up to 50 seeds), then refused.
 - ``screening``: pyDOE3's Plackett-Burman design over the free parameters (runs: the next
   multiple of 4 above their number) at two levels: a continuous parameter at its bounds, a
   discrete one at its lowest and highest value, a categorical one at its first and second
@@ -50,17 +53,59 @@ def _on_grid(encoder: Encoder, X: np.ndarray, held: set[int]) -> np.ndarray:
     return X
 
 
-def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float]) -> np.ndarray:
-    """``n`` recipes (model space) of a maximin Latin hypercube, inside every constraint."""
+def feasible_ranges(encoder: Encoder, fixed: dict[int, float]) -> dict[int, tuple[float, float]]:
+    """Model-space range of each free continuous parameter of a linear constraint, over the
+    recipes that meet every linear constraint with ``fixed`` held (a linear programme per end).
+
+    Raises:
+        ProposalError: no recipe meets the constraints with these fixed values.
+    """
+    from scipy.optimize import linprog
+
+    free = sorted({i for con in encoder.linear_constraints for i in con.indices} - set(fixed))
+    if not free:
+        return {}
+    a_ub: list[np.ndarray] = []
+    b_ub: list[float] = []
+    for con in encoder.linear_constraints:
+        row, rhs = np.zeros(len(free)), con.rhs
+        for i, a in zip(con.indices, con.coefficients, strict=True):
+            if i in fixed:
+                rhs -= a * fixed[i]
+            else:
+                row[free.index(i)] = a
+        a_ub.append(row)
+        b_ub.append(rhs + encoder.constraint_tolerance()[len(b_ub)])
+    ranges = {}
+    for k, i in enumerate(free):
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(len(free))
+            c[k] = sign
+            res = linprog(c, A_ub=np.array(a_ub), b_ub=np.array(b_ub), bounds=[(0.0, 1.0)] * len(free), method="highs")
+            if res.status != 0:
+                raise ProposalError("design: no recipe meets the linear constraints with the values held for this "
+                                    "batch; hold other values or relax a constraint")
+            ends.append(float(np.clip(res.x[k], 0.0, 1.0)))
+        ranges[i] = (ends[0], ends[1])
+    return ranges
+
+
+def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float], *,
+                    feasible_part: bool = True) -> np.ndarray:
+    """``n`` recipes (model space) of a maximin Latin hypercube, inside every constraint
+    (stratified over each range's feasible part, or with ``feasible_part=False`` the whole range)."""
     from pyDOE3 import lhs
 
     free = [i for i in range(encoder.dim) if i not in fixed]
+    ranges = feasible_ranges(encoder, fixed) if feasible_part else {}
     for attempt in range(50):
         u = lhs(len(free), samples=n, criterion="maximin", iterations=20,
                 random_state=np.random.RandomState(seed + attempt))
         X = np.zeros((n, encoder.dim))
         for k, i in enumerate(free):
-            X[:, i] = _levels(encoder, i, u[:, k])
+            lo, hi = ranges.get(i, (0.0, 1.0))
+            X[:, i] = _levels(encoder, i, lo + (hi - lo) * u[:, k])
         for i, v in fixed.items():
             X[:, i] = v
         X = _on_grid(encoder, X, set(fixed))

@@ -374,13 +374,17 @@ def _programme_groups(X_cand: np.ndarray, shared: list[int], n: int) -> np.ndarr
 
 def _shared_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float], shared: list[int]) -> np.ndarray:
     """A Latin hypercube of the per-row values given one furnace programme: the first of 16
-    space-filling feasible recipes whose programme admits one (copying one row's programme onto
-    rows made for others could break a linear constraint)."""
-    for row in sample_space(encoder, 16, seed, fixed):
-        try:
-            return latin_hypercube(encoder, n, seed, {**fixed, **{i: float(row[i]) for i in shared}})
-        except ProposalError:
-            continue
+    space-filling feasible recipes whose programme admits one over the per-row values' whole
+    ranges, else the first that admits one over their feasible parts (copying one row's
+    programme onto rows made for others could break a linear constraint)."""
+    programmes = sample_space(encoder, 16, seed, fixed)
+    for feasible_part in (False, True):
+        for row in programmes:
+            try:
+                return latin_hypercube(encoder, n, seed, {**fixed, **{i: float(row[i]) for i in shared}},
+                                       feasible_part=feasible_part)
+            except ProposalError:
+                continue
     raise ProposalError("design: no Latin hypercube of this size meets the linear constraints with one furnace "
                         "programme (batch_shared) for the whole batch; use the space-filling start (design='model') "
                         "or relax a constraint")

@@ -152,3 +152,51 @@ def test_a_control_recipe_the_furnace_programme_makes_infeasible_is_refused(tmp_
     assert batch["strategy"].iloc[-1] == "control" and batch["w_pct"].iloc[-1] == 2.9
     assert set(batch["t_c"]) == {255.0}  # the control runs in the batch's furnace run, held value included
     assert (batch["w_pct"] + 0.004 * batch["t_c"] <= 4 + 1e-9).all()
+
+
+@pytest.mark.parametrize(("constraint", "t_c", "w_range"), [
+    ("w_pct + 0.004 * t_c <= 4", 600.0, (0.0, 1.6)),  # a hot furnace run leaves loadings up to 1.6 wt%
+    ("w_pct + 0.004 * t_c >= 4.5", 750.0, (1.5, 3.0)),  # a cut from below
+])
+def test_a_held_value_that_cuts_a_range_gives_a_hypercube_of_the_feasible_part(
+        constraint: str, t_c: float, w_range: tuple[float, float], tmp_path: Path) -> None:
+    from doe import load_config
+    from doe.engine import EngineSettings
+
+    config = load_config({**_COUPLED, "constraints": [constraint], "batch_shared": []})
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'c.db'}", actor="t",
+                                    settings=EngineSettings.fast())
+    batch = campaign.suggest(8, design="latin_hypercube", fixed={"t_c": t_c})
+    assert set(batch["t_c"]) == {t_c}
+    lo, hi = w_range
+    # one recipe in each eighth of the feasible part, give or take the 0.01 wt% grid at a boundary
+    strata = np.floor((batch["w_pct"].to_numpy() - lo) / (hi - lo) * 8 + 1e-9).clip(0, 7)
+    assert sorted(strata.astype(int)) == list(range(8)), batch["w_pct"].tolist()
+    assert campaign.store.experiments(campaign.name)["status"].eq("proposed").all()
+
+
+def test_a_held_value_no_recipe_can_meet_is_refused_naming_it(tmp_path: Path) -> None:
+    from doe import load_config
+    from doe.engine import EngineSettings
+
+    config = load_config({**_COUPLED, "constraints": ["w_pct + 0.004 * t_c >= 4.5"], "batch_shared": []})
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'c.db'}", actor="t",
+                                    settings=EngineSettings.fast())
+    with pytest.raises(ProposalError, match="no recipe satisfies the linear constraints with the fixed values"):
+        campaign.suggest(4, design="latin_hypercube", fixed={"t_c": 250.0})
+    assert campaign.history().empty
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_furnace_shared_hypercube_where_no_programme_admits_the_whole_range(seed: int, tmp_path: Path) -> None:
+    from doe import load_config
+    from doe.engine import EngineSettings
+
+    config = load_config({**_COUPLED, "constraints": ["w_pct + 0.004 * t_c <= 2"], "seed": seed})  # w <= 1 at best
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'c.db'}", actor="t",
+                                    settings=EngineSettings.fast())
+    batch = campaign.suggest(6, design="latin_hypercube")
+    assert batch["t_c"].nunique() == 1 and batch["atmosphere"].nunique() == 1
+    hi = 2 - 0.004 * batch["t_c"].iloc[0]
+    strata = np.floor(batch["w_pct"].to_numpy() / hi * 6 + 1e-9).clip(0, 5)
+    assert sorted(strata.astype(int)) == list(range(6)), (batch["t_c"].iloc[0], batch["w_pct"].tolist())
