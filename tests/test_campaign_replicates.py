@@ -130,8 +130,10 @@ def test_failed_cells_are_stored_once_and_a_cell_is_measured_or_failed(store_url
                                    pd.DataFrame([{"experiment_id": "P1", "replicate": "D", "failed": True}])]))
     assert campaign.revision() == revision
     # as corrections: a new reason replaces the old one; a value withdraws the failure
+    before = {e["experiment_id"]: e["updated_at"] for e in campaign.export_json()["experiments"]}["P1"]
     campaign.record(refused[0][0], correct=True)
     assert _failures(campaign) == [("P1", "C", "short circuit")]
+    assert {e["experiment_id"]: e["updated_at"] for e in campaign.export_json()["experiments"]}["P1"] > before
     campaign.record(refused[1][0], correct=True)
     assert _failures(campaign) == []
     row = campaign.history().set_index("experiment_id").loc["P1"]

@@ -468,7 +468,10 @@ def _persist(conn: Connection, cid: int, now: datetime, checked: CheckedWrite, p
     added, corrected = _insert_measurements(conn, cid, now, actor, to_write, stored, audit)
     _update_statuses(conn, cid, now, actor, changes, stored, audit)
     apply_cell_failures(conn, cid, now, actor, stored.pk_of, cells, audit)
-    touched = sorted({stored.pk_of[pm.experiment_id] for pm in to_write if pm.experiment_id in stored.existing})
+    cell_ids = [f.experiment_id for f in cells.added] + [f.experiment_id for f, _ in cells.changed] \
+        + [eid for eid, _, _ in cells.withdrawn]
+    touched = sorted({stored.pk_of[eid] for eid in [pm.experiment_id for pm in to_write] + cell_ids
+                      if eid in stored.existing})
     for chunk in chunks(touched):
         conn.execute(sa.update(s.experiments).where(s.experiments.c.id.in_(chunk)).values(updated_at=now))
     if checked.audit_action is not None:
