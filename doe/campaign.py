@@ -484,7 +484,7 @@ class Campaign:
             measurements_added=report.measurements_added,
             measurements_unchanged=report.measurements_unchanged + len(plan.unchanged_means),
             measurements_corrected=report.measurements_corrected,
-            rejected=rejected, failed_cells=list(plan.failed_cells))
+            rejected=rejected, failed_cells=list(plan.failed_cells), cell_failures_added=report.cell_failures_added)
 
     def record_files(self, paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
                      kind: Literal["auto", "cycling", "impedance"] = "auto", reference_cycle: int = 1,

@@ -113,16 +113,16 @@ def test_failed_cells_are_stored_once_and_a_cell_is_measured_or_failed(store_url
     # another reason, a value for the failed cell, or a failure of a measured cell: refused, nothing changed
     refused = [
         (pd.DataFrame([{"experiment_id": "P1", "replicate": "C", "failure_reason": "short circuit"}]),
-         "P1 replicate 'C': stored as failed"),
-        (_cells("P1", {"C": 85.0}), "P1 replicate 'C' is stored as failed"),
+         ConflictError, "P1 replicate 'C': stored as failed"),
+        (_cells("P1", {"C": 85.0}), ConflictError, "P1 replicate 'C' is stored as failed"),
         (pd.DataFrame([{"experiment_id": "P1", "replicate": "A", "failure_reason": "cracked"}]),
-         "P1 replicate 'A' has measured values and is also marked failed"),
+         DataError, "P1 replicate 'A' has measured values and is also marked failed"),  # no correction for it
     ]
-    for table, message in refused:
-        with pytest.raises(ConflictError, match=message):
+    for table, error, message in refused:
+        with pytest.raises(error, match=message):
             campaign.record(table)
         assert campaign.revision() == revision and _failures(campaign) == [("P1", "C", "cracked pellet")]
-    with pytest.raises(ConflictError, match="has measured values"):  # even as a correction
+    with pytest.raises(DataError, match="has measured values"):  # not even as a correction
         campaign.record(refused[2][0], correct=True)
     # one table that measures and fails the same cell: refused
     with pytest.raises(DataError, match="replicate 'D' repeats row 0"):
@@ -153,6 +153,8 @@ def test_failed_cells_survive_export_import_clone_and_the_cells_file(store_url: 
     expected = [("P1", "C", "cracked pellet"), ("P2", "A", "gelled"), ("P2", "B", "gelled too")]
     assert _failures(campaign) == expected
     assert campaign.history().set_index("experiment_id").loc["P2", "status"] == "failed"
+    # an experiment that failed as a whole, without cells
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P4", "failure_reason": "furnace tripped"}]))
     exported = campaign.export_json()
     assert [(x["experiment_id"], x["replicate"], x["reason"]) for x in exported["cell_failures"]] == expected
     imported = Campaign.import_json(exported, storage=store_url, name="imported")
@@ -166,10 +168,50 @@ def test_failed_cells_survive_export_import_clone_and_the_cells_file(store_url: 
     other.import_table(tmp_path / "cells.csv")
     assert _failures(other) == expected
     assert other.measurements()["value"].sort_values().tolist() == [80.0, 82.0]
+    for copy in (imported, clone, other):
+        rows = copy.history().set_index("experiment_id")
+        assert list(rows.loc[["P1", "P2", "P4"], "status"]) == ["completed", "failed", "failed"]
+        assert list(rows.loc[["P2", "P4"], "failure_reason"]) == ["gelled", "furnace tripped"]
+    # the file records into the campaign it came from without a change
+    revision = campaign.revision()
+    campaign.import_table(tmp_path / "cells.csv")
+    assert campaign.revision() == revision
     # an export whose failed cell is also measured is refused, naming the field
     bad = {**exported, "cell_failures": [{**exported["cell_failures"][0], "replicate": "A"}]}
     with pytest.raises(StorageError, match=r"cell_failures\[0\]: P1 replicate 'A'"):
         Campaign.import_json(bad, storage=store_url, name="bad")
+    cut = {k: v for k, v in exported.items() if k != "cell_failures"}
+    with pytest.raises(StorageError, match="'cell_failures' is missing"):
+        Campaign.import_json(cut, storage=store_url, name="cut")
+    assert Campaign.import_json({**cut, "format_version": 2}, storage=store_url, name="v2").cell_failures().empty
+
+
+@pytest.mark.parametrize("known", [False, True])
+def test_failed_cells_of_a_failed_experiment_keep_its_reason_and_record_twice_unchanged(
+        store_url: str, known: bool) -> None:
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    if known:  # a proposed experiment; else the table creates P1
+        exp_id = campaign.suggest(1)["experiment_id"].iloc[0]
+        rows = [{"experiment_id": exp_id}, {"experiment_id": exp_id}]
+    else:
+        exp_id = "P1"
+        rows = [{**recipe, "experiment_id": exp_id}, {"experiment_id": exp_id}]
+    table = pd.DataFrame([{**rows[0], "replicate": "A", "failure_reason": "cracked"},
+                          {**rows[1], "replicate": "B", "failure_reason": "short circuit"}])
+    campaign.record(table)
+    row = campaign.history().set_index("experiment_id").loc[exp_id]
+    assert (row["status"], row["failure_reason"]) == ("failed", "cracked")  # the first failed cell's reason
+    revision = campaign.revision()
+    again = campaign.record(table)
+    assert campaign.revision() == revision and again.cell_failures_added == 0
+    assert campaign.history().set_index("experiment_id").loc[exp_id, "failure_reason"] == "cracked"
+    # a later failed cell does not replace the experiment's own reason
+    campaign.fail([exp_id], "furnace tripped")
+    added = campaign.record(pd.DataFrame([{"experiment_id": exp_id, "replicate": "C", "failure_reason": "gelled"}]))
+    row = campaign.history().set_index("experiment_id").loc[exp_id]
+    assert (row["status"], row["failure_reason"], added.cell_failures_added) == ("failed", "furnace tripped", 1)
+    assert _failures(campaign) == [(exp_id, "A", "cracked"), (exp_id, "B", "short circuit"), (exp_id, "C", "gelled")]
 
 
 def test_a_history_read_back_is_means_not_cells(store_url: str) -> None:
@@ -309,3 +351,17 @@ def test_clone_with_history_keeps_every_cell(store_url: str) -> None:
         ("P1", "A", 90.0), ("P1", "B", 91.0)]
     history = copy.history().set_index("experiment_id")
     assert history.loc["P1", f"{CE}_n"] == 2 and history.loc["P2", "status"] == "failed"
+
+
+@pytest.mark.parametrize("order", [("short", "other"), ("other", "short")])
+def test_one_write_failing_a_cell_twice_is_refused_in_either_order(store_url: str, order: tuple[str, str]) -> None:
+    from doe.domain.records import CellFailure
+
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "replicate": "C", "failure_reason": "short"}]))
+    revision = campaign.revision()
+    with pytest.raises(ConflictError, match="P1 replicate 'C' is marked failed twice"):
+        campaign.store.write(campaign.name, actor="robot", allow_corrections=True,
+                             cell_failures=[CellFailure("P1", "C", reason) for reason in order])
+    assert campaign.revision() == revision and _failures(campaign) == [("P1", "C", "short")]

@@ -133,8 +133,8 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
     for conversion in report.unit_conversions:
         click.echo(f"unit: {conversion}")
     if report.failed_cells:
-        click.echo(f"{len(report.failed_cells)} failed cell(s) stored; other cells of the experiment have "
-                   "results, so it stays completed (doe export --cells lists every cell):")
+        click.echo(f"{len(report.failed_cells)} failed cell(s) ({report.cell_failures_added} newly stored); other "
+                   "cells of the experiment have results, so it stays completed (doe export --cells lists every cell):")
         for cell in report.failed_cells:
             click.echo(f"  - {cell}")
     if report.rejected:

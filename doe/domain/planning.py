@@ -129,6 +129,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     created: dict[str, int] = {}  # id -> index in plan.new_experiments, for later cells of it
     measured_known: set[str] = set()  # known experiments a row of this table has measured
     failed_labelled: dict[str, list[str]] = {}  # experiment id -> its failed cells, in words
+    failed_by_cell: set[str] = set()  # known experiments a failed cell of this table fails
     for pos, (label, row) in enumerate(clean.iterrows()):
         read = _read_row(clean, label, row, config)
         is_known = read.experiment_id is not None and known is not None and read.experiment_id in known.index
@@ -172,6 +173,11 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             if read.experiment_id is not None:
                 failed_labelled.setdefault(read.experiment_id, []).append(
                     f"{read.experiment_id} replicate {read.replicate!r}: {reason}")
+        if change is not None and change.status == "failed" and read.replicate is not None:
+            if change.experiment_id in failed_by_cell:  # an earlier failed cell of this table gave the reason
+                change = None
+            else:
+                failed_by_cell.add(str(change.experiment_id))
         if change is not None:
             plan.status_changes.append(change)
         plan.row_ids.append(read.experiment_id)
@@ -270,10 +276,12 @@ def _plan_known_row(clean: pd.DataFrame, row: pd.Series, read: _Row, stored: pd.
                     config: CampaignConfig, measured: bool = False) -> tuple[list[CellProblem], StatusChange | None]:
     """Problems and the status change of a row about an experiment in the history.
 
-    A failed row with a ``replicate`` label is one failed cell: it fails the experiment only
-    when no cell has given a result (none stored, none in an earlier row of the table,
-    ``measured``), as for a new experiment (:func:`_merge_status`). A failed row without a label
-    marks the whole experiment failed.
+    A failed row with a ``replicate`` label is one failed cell (stored with its own reason): it
+    fails the experiment only when no cell has given a result (none stored, none in an earlier
+    row of the table, ``measured``) and the experiment is not failed already, so its reason is
+    the first failed cell's, as for a new experiment (:func:`_merge_status`), and the same table
+    recorded again changes nothing. A failed row without a label marks the whole experiment
+    failed (with another reason: replaces the stored one).
     """
     exp_id = str(read.experiment_id)
     problems = []
@@ -285,9 +293,9 @@ def _plan_known_row(clean: pd.DataFrame, row: pd.Series, read: _Row, stored: pd.
         problems.append(CellProblem(read.label, ID_COLUMN, exp_id, "the experiment was abandoned; record it under a new id"))
     status = stored["status"]
     change = None
-    measured_cell_failed = read.replicate is not None and (measured or status == "completed")
-    if read.failed:  # a failed cell of an experiment with results leaves it completed
-        if not measured_cell_failed and (
+    cell_only = read.replicate is not None and (measured or status in ("completed", "failed"))
+    if read.failed:  # a failed cell of an experiment with results, or of a failed one, leaves its status
+        if not cell_only and (
                 status != "failed" or (read.reason and read.reason != stored.get("failure_reason"))):
             change = StatusChange(exp_id, "failed", read.reason or "failed (no reason given)")
     elif read.measured and status != "completed":

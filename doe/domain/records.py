@@ -189,3 +189,5 @@ class RecordReport:
     """Failed replicate cells of experiments that other cells measured, in words ("E0001
     replicate 'C': cracked pellet"): the experiment stays completed, so the report says which
     cells failed; every failed cell is stored (:meth:`doe.Campaign.cell_failures`)."""
+    cell_failures_added: int = 0
+    """Failed cells stored by this call (one stored before for the same reason is not counted)."""

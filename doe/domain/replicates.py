@@ -72,12 +72,15 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
 
     Experiments without any measurement or failed cell keep one row (empty ``replicate`` and
     outcomes), so the table lists the whole history; its measured rows can be recorded as they
-    are. With ``failures`` (:meth:`doe.Campaign.cell_failures`) holding any cell of these
-    experiments, each failed cell is a row too and the table gains ``failed`` and
-    ``failure_reason`` (False and empty on measured rows), so it records back the same.
+    are. With ``failures`` (:meth:`doe.Campaign.cell_failures`), each failed cell of these
+    experiments is a row too. Once any row is a failed cell or the row of an experiment that
+    failed as a whole (``status`` failed in ``history``, no cell measured or failed), the table
+    has ``failed`` and ``failure_reason`` (False and empty on the other rows), so it records
+    back the same.
 
     Args:
-        history: :meth:`doe.Campaign.history` (``experiment_id`` and the parameter columns).
+        history: :meth:`doe.Campaign.history` (``experiment_id``, the parameter columns and,
+            where given, ``status`` and ``failure_reason``).
         measurements: :meth:`doe.Campaign.measurements` (current values, one row per cell).
         outcomes: the outcome columns, in order.
         parameters: the parameter columns, in order.
@@ -104,8 +107,19 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     for outcome in outcomes:
         if outcome not in table.columns:
             table[outcome] = float("nan")
+    none = pd.Series(False, index=table.index)
+    cell_failed = table["failed"].astype("boolean").fillna(False).astype(bool) if "failed" in table.columns else none
+    whole = none
+    if {"status", "failure_reason"} <= set(history.columns):  # failed as a whole: its status and reason
+        known = history.set_index(id_col)
+        whole = (table[REPLICATE_COLUMN].isna() & table[list(outcomes)].isna().all(axis=1) & ~cell_failed
+                 & table[id_col].map(known["status"]).eq("failed"))
+        reasons = table[id_col].map(known["failure_reason"]).where(whole, table.get("failure_reason"))
+    else:
+        reasons = table.get("failure_reason", pd.Series(None, index=table.index, dtype=object))
     extra = []
-    if failed is not None and len(failed):
-        table["failed"] = table["failed"].fillna(False).astype(bool)
+    if (cell_failed | whole).any():
+        table["failed"] = cell_failed | whole
+        table["failure_reason"] = reasons.astype(object).where(table["failed"], None)
         extra = ["failed", "failure_reason"]
     return pd.DataFrame(table[[id_col, REPLICATE_COLUMN, *parameters, *outcomes, *extra]]).reset_index(drop=True)

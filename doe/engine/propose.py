@@ -23,7 +23,7 @@ from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter, DiscreteParameter
 from doe.domain.values import is_integer
 from doe.engine.acquisition import build_acquisition
-from doe.engine.classic import DESIGNS, latin_hypercube, screening
+from doe.engine.classic import DESIGNS, feasible_ranges, latin_hypercube, screening
 from doe.engine.design import initial_design, sample_space
 from doe.engine.encoding import Encoder
 from doe.engine.lattice import Lattice
@@ -375,10 +375,19 @@ def _programme_groups(X_cand: np.ndarray, shared: list[int], n: int) -> np.ndarr
 def _shared_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float], shared: list[int]) -> np.ndarray:
     """A Latin hypercube of the per-row values given one furnace programme: the first of 16
     space-filling feasible recipes whose programme admits one over the per-row values' whole
-    ranges, else the first that admits one over their feasible parts (copying one row's
+    ranges, else, widest feasible parts first, one over their feasible parts (copying one row's
     programme onto rows made for others could break a linear constraint)."""
-    programmes = sample_space(encoder, 16, seed, fixed)
+    programmes = list(sample_space(encoder, 16, seed, fixed))
+
+    def room(row: np.ndarray) -> float:  # total width the programme leaves the constrained per-row ranges
+        try:
+            return sum(hi - lo for lo, hi in feasible_ranges(encoder, {**fixed, **{i: float(row[i]) for i in shared}}).values())
+        except ProposalError:
+            return -1.0
+
     for feasible_part in (False, True):
+        if feasible_part:
+            programmes.sort(key=room, reverse=True)
         for row in programmes:
             try:
                 return latin_hypercube(encoder, n, seed, {**fixed, **{i: float(row[i]) for i in shared}},

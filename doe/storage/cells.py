@@ -5,7 +5,7 @@ label) that gave no result. The rules, applied by :func:`diff_cell_failures` bef
 is written:
 
 - a cell is measured or failed, not both: a failure of a cell with a current value (stored,
-  or measured in the same write) is a conflict;
+  or measured in the same write) is refused (a ``DataError``: a correction cannot change it);
 - the same failure again (same reason) changes nothing; another reason is a conflict unless
   corrections are allowed, then the reason is replaced (the old one stays in the audit log);
 - a measurement of a cell stored as failed is a conflict unless corrections are allowed,
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from doe.domain.records import MAX_REPLICATE, CellFailure, ExperimentRef, NewExperimentRef
-from doe.errors import ConflictError, StorageError
+from doe.errors import ConflictError, DataError, StorageError
 from doe.storage import schema as s
 from doe.storage.rows import audit_row
 from doe.storage.values import check_label, check_reference, check_text, chunks
@@ -85,7 +85,9 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
     labelled ones) make to the stored failures of campaign ``name``.
 
     Raises:
-        ConflictError: by the rules of the module docstring; nothing is written.
+        DataError: a cell is both measured and failed; nothing is written.
+        ConflictError: another reason for a stored failure, or a value for a failed cell,
+            without ``allow_corrections``; nothing is written.
     """
     named = sorted({pk_of[eid] for eid, _ in measured if eid in pk_of} | {pk_of[f.experiment_id] for f in failures
                                                                            if f.experiment_id in pk_of})
@@ -102,17 +104,19 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
                 .where(m.c.experiment_pk.in_(chunk), m.c.superseded == sa.false(), m.c.replicate != "")))
     values.update(measured)
     changes, conflicts = FailureChanges(), []
+    both = [f"{f.experiment_id} replicate {f.replicate!r} has measured values and is also marked failed "
+            f"(failure_reason {f.reason!r})" for f in failures if (f.experiment_id, f.replicate) in values]
+    if both:
+        raise DataError(f"campaign {name!r}: {len(both)} cell(s) both measured and failed; a cell is measured or "
+                        "failed, not both; nothing was written:\n" + "\n".join(f"  - {x}" for x in both[:50]))
     seen: dict[tuple[str, str], str] = {}
     for f in failures:
         key = (f.experiment_id, f.replicate)
-        if key in values:
-            conflicts.append(f"{f.experiment_id} replicate {f.replicate!r} has measured values and is also marked "
-                             "failed; a cell is measured or failed, not both")
-            continue
         old = seen.get(key, stored.get(key))
         if old is None:
             changes.added.append(f)
         elif old == f.reason:
+            seen[key] = f.reason
             continue
         elif key in seen:
             conflicts.append(f"{f.experiment_id} replicate {f.replicate!r} is marked failed twice, for {old!r} "
@@ -153,8 +157,9 @@ def apply_cell_failures(conn: Connection, cid: int, now: datetime, actor: str, p
         audit.append(audit_row(cid, now, actor, "cell_failed", f.experiment_id,
                                {"replicate": f.replicate, "reason": f.reason}))
     for f, old in changes.changed:
+        kept = {} if f.note is None else {"note": f.note}  # a correction without a note keeps the old one
         conn.execute(sa.update(c).where(c.c.experiment_pk == pk_of[f.experiment_id], c.c.replicate == f.replicate)
-                     .values(reason=f.reason, note=f.note, recorded_by=actor, recorded_at=now))
+                     .values(reason=f.reason, recorded_by=actor, recorded_at=now, **kept))
         audit.append(audit_row(cid, now, actor, "cell_failure_corrected", f.experiment_id,
                                {"replicate": f.replicate, "old_reason": old, "new_reason": f.reason}))
     for eid, replicate, old in changes.withdrawn:
@@ -164,10 +169,11 @@ def apply_cell_failures(conn: Connection, cid: int, now: datetime, actor: str, p
 
 
 def read_cell_failures(conn: Connection, cid: int) -> pd.DataFrame:
-    """Every failed cell of campaign ``cid``, experiments in creation order (:data:`COLUMNS`)."""
+    """Every failed cell of campaign ``cid``, experiments in creation order, each one's cells in
+    the order they were recorded (:data:`COLUMNS`)."""
     e, c = s.experiments, s.cell_failures
     rows = conn.execute(
         sa.select(e.c.experiment_id, c.c.replicate, c.c.reason.label("failure_reason"), c.c.note, c.c.recorded_by,
                   c.c.recorded_at).join(e, e.c.id == c.c.experiment_pk)
-        .where(e.c.campaign_id == cid).order_by(e.c.id, c.c.replicate)).all()
+        .where(e.c.campaign_id == cid).order_by(e.c.id, c.c.id)).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=COLUMNS)

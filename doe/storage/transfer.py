@@ -212,6 +212,8 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
     measurements = _check_measurements(raw_meas, {x["experiment_id"] for x in experiments}, outcomes, name,
                                        {x["sha256"] for x in files})
     audit = [_check_audit_entry(i, raw) for i, raw in enumerate(raw_audit)]
+    if version >= 3 and "cell_failures" not in data:  # a list may be empty, not absent (a cut-off file)
+        raise StorageError("export field 'cell_failures' is missing (format version 3 lists the failed cells)")
     cell_failures = _check_cell_failures(_list(data, "cell_failures"), {x["experiment_id"] for x in experiments},
                                          measurements)
     counter = data.get("experiment_counter", 0)

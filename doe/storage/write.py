@@ -138,8 +138,8 @@ def check_write(
     check_label(actor, "actor", max_len=MAX_ACTOR)
     if audit_action is not None:
         check_label(audit_action, "audit_action")
-    new_experiments, status_changes, measurements = (
-        list(new_experiments), list(status_changes), list(measurements))
+    new_experiments, status_changes, measurements, cell_failures = (
+        list(new_experiments), list(status_changes), list(measurements), list(cell_failures))
     total = len(new_experiments) + len(status_changes) + len(measurements) + len(cell_failures)
     if total > MAX_ITEMS_PER_WRITE:
         raise StorageError(

@@ -204,3 +204,24 @@ def test_a_furnace_shared_hypercube_where_no_programme_admits_the_whole_range(se
     batch = campaign.suggest(6, design="latin_hypercube")
     assert batch["t_c"].nunique() == 1 and batch["atmosphere"].nunique() == 1
     _one_per_stratum(batch["w_pct"], 0.0, 2 - 0.004 * batch["t_c"].iloc[0])
+    # of the space-filling programmes, the one leaving the widest loading range: the coolest sampled
+    from doe.engine.design import sample_space
+    from doe.engine.encoding import Encoder
+
+    encoder = Encoder(campaign.config)
+    sampled = encoder.decode(sample_space(encoder, 16, int(campaign.proposals()["seed"].iloc[0]), {}))["t_c"]
+    assert batch["t_c"].iloc[0] == pytest.approx(sampled.min(), abs=5.0), sorted(sampled)
+
+
+def test_feasible_ranges_end_where_the_constraints_cut_and_refuse_an_empty_part() -> None:
+    from doe import load_config
+    from doe.engine.classic import feasible_ranges
+    from doe.engine.encoding import Encoder
+
+    encoder = Encoder(load_config({**_COUPLED, "constraints": ["w_pct + 0.004 * t_c >= 4.5"]}))
+    w, t = encoder.names.index("w_pct"), encoder.names.index("t_c")
+    lo, hi = feasible_ranges(encoder, {t: encoder.to_model(t, 750.0)})[w]
+    assert (encoder.to_engineer(w, lo), encoder.to_engineer(w, hi)) == (pytest.approx(1.5), pytest.approx(3.0))
+    assert feasible_ranges(encoder, {})[t] == (pytest.approx(encoder.to_model(t, 375.0)), pytest.approx(1.0))
+    with pytest.raises(ProposalError, match="no recipe meets the linear constraints with the values held"):
+        feasible_ranges(encoder, {t: encoder.to_model(t, 250.0)})

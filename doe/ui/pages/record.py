@@ -53,8 +53,8 @@ def _report_text(report: Any) -> str:
     if report.created:
         parts.append(f"{len(report.created)} new experiment(s): {', '.join(report.created)}")
     if report.failed_cells:  # the experiment has results from other cells: it stays completed
-        parts.append(f"failed cell(s) stored, the experiment keeps its other cells' results: "
-                     f"{'; '.join(report.failed_cells)}")
+        parts.append(f"failed cell(s) ({report.cell_failures_added} newly stored), the experiment keeps its other "
+                     f"cells' results: {'; '.join(report.failed_cells)}")
     return "; ".join(parts) + "."
 
 
