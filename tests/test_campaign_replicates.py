@@ -116,14 +116,12 @@ def test_failed_cells_are_stored_once_and_a_cell_is_measured_or_failed(store_url
          ConflictError, "P1 replicate 'C': stored as failed"),
         (_cells("P1", {"C": 85.0}), ConflictError, "P1 replicate 'C' is stored as failed"),
         (pd.DataFrame([{"experiment_id": "P1", "replicate": "A", "failure_reason": "cracked"}]),
-         DataError, "P1 replicate 'A' has measured values and is also marked failed"),  # no correction for it
+         ConflictError, "P1 replicate 'A' has measured values; marking it failed"),
     ]
     for table, error, message in refused:
         with pytest.raises(error, match=message):
             campaign.record(table)
         assert campaign.revision() == revision and _failures(campaign) == [("P1", "C", "cracked pellet")]
-    with pytest.raises(DataError, match="has measured values"):  # not even as a correction
-        campaign.record(refused[2][0], correct=True)
     # one table that measures and fails the same cell: refused
     with pytest.raises(DataError, match="replicate 'D' repeats row 0"):
         campaign.record(pd.concat([_cells("P1", {"D": 81.0}),
@@ -140,6 +138,45 @@ def test_failed_cells_are_stored_once_and_a_cell_is_measured_or_failed(store_url
     assert (row[f"{CE}_n"], row[CE]) == (3, pytest.approx(82.3333333333))
     actions = list(campaign.audit()["action"])
     assert actions.count("cell_failure_corrected") == 1 and actions.count("cell_failure_withdrawn") == 1
+
+
+def test_a_measured_cell_found_cracked_is_failed_as_a_correction_and_its_values_kept_superseded(
+        store_url: str) -> None:
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    ret = "capacity_retention_pct"
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "replicate": "A", CE: 80.0, ret: 60.0},
+                                  {"experiment_id": "P1", "replicate": "B", CE: 95.0, ret: 70.0},
+                                  {**recipe, "experiment_id": "P2", "replicate": "A", CE: 85.0}]))
+    cracked = pd.DataFrame([{"experiment_id": "P1", "replicate": "B", "failure_reason": "cracked pellet"}])
+    revision = campaign.revision()
+    with pytest.raises(ConflictError, match="P1 replicate 'B' has measured values; marking it failed"):
+        campaign.record(cracked)
+    assert campaign.revision() == revision and campaign.history().set_index("experiment_id").loc["P1", CE] == 87.5
+    campaign.record(cracked, correct=True)
+    row = campaign.history().set_index("experiment_id").loc["P1"]
+    assert (row["status"], row[CE], row[ret]) == ("completed", 80.0, 60.0)
+    current = campaign.measurements()
+    assert list(current.loc[current["experiment_id"] == "P1", "replicate"]) == ["A", "A"]
+    assert _failures(campaign) == [("P1", "B", "cracked pellet")]
+    every = campaign.measurements(include_superseded=True)
+    b = every[(every["experiment_id"] == "P1") & (every["replicate"] == "B")]
+    assert sorted(b["value"]) == [70.0, 95.0] and b["superseded"].all()  # kept, no longer counted
+    withdrawn = campaign.audit().query("action == 'measurements_withdrawn'")
+    assert list(withdrawn["experiment_id"]) == ["P1"]
+    # the same again changes nothing; the only cell of P2 failing fails the experiment with its reason
+    revision = campaign.revision()
+    campaign.record(cracked, correct=True)
+    assert campaign.revision() == revision
+    campaign.record(pd.DataFrame([{"experiment_id": "P2", "replicate": "A", "failure_reason": "short circuit"}]),
+                    correct=True)
+    row = campaign.history().set_index("experiment_id").loc["P2"]
+    assert (row["status"], row["failure_reason"]) == ("failed", "short circuit") and math.isnan(row[CE])
+    assert list(campaign.best(1)["experiment_id"]) == ["P1"]
+    # the JSON export carries the superseded values and the failures to a new campaign
+    copy = Campaign.import_json(campaign.export_json(), storage=store_url, name="copy")
+    assert _failures(copy) == _failures(campaign)
+    assert copy.history()[[CE, "status"]].equals(campaign.history()[[CE, "status"]])
 
 
 def test_failed_cells_survive_export_import_clone_and_the_cells_file(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -4,8 +4,11 @@ A :class:`~doe.domain.records.CellFailure` names one cell (experiment and ``repl
 label) that gave no result. The rules, applied by :func:`diff_cell_failures` before anything
 is written:
 
-- a cell is measured or failed, not both: a failure of a cell with a current value (stored,
-  or measured in the same write) is refused (a ``DataError``: a correction cannot change it);
+- a cell is measured or failed, not both: a failure of a cell measured in the same write is
+  refused (a ``DataError``); a failure of a cell with stored values is a conflict unless
+  corrections are allowed, then its values are withdrawn (kept as superseded history; a pellet
+  found cracked after it was measured), and an experiment left without any current value
+  becomes failed with that reason;
 - the same failure again (same reason) changes nothing; another reason is a conflict unless
   corrections are allowed, then the reason is replaced (the old one stays in the audit log);
 - a measurement of a cell stored as failed is a conflict unless corrections are allowed,
@@ -52,6 +55,8 @@ class FailureChanges:
     """New reason, with the stored one."""
     withdrawn: list[tuple[str, str, str]] = field(default_factory=list)
     """(experiment id, replicate, stored reason) of failed cells measured now."""
+    retracted: list[PlannedFailure] = field(default_factory=list)
+    """Failures of cells with stored values, whose values are withdrawn."""
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.withdrawn)
@@ -85,9 +90,9 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
     labelled ones) make to the stored failures of campaign ``name``.
 
     Raises:
-        DataError: a cell is both measured and failed; nothing is written.
-        ConflictError: another reason for a stored failure, or a value for a failed cell,
-            without ``allow_corrections``; nothing is written.
+        DataError: a cell is both measured and failed in this write; nothing is written.
+        ConflictError: another reason for a stored failure, a value for a failed cell or a
+            failure of a measured cell, without ``allow_corrections``; nothing is written.
     """
     named = sorted({pk_of[eid] for eid, _ in measured if eid in pk_of} | {pk_of[f.experiment_id] for f in failures
                                                                            if f.experiment_id in pk_of})
@@ -102,16 +107,21 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
             values.update((r.experiment_id, r.replicate) for r in conn.execute(
                 sa.select(e.c.experiment_id, m.c.replicate).join(e, e.c.id == m.c.experiment_pk)
                 .where(m.c.experiment_pk.in_(chunk), m.c.superseded == sa.false(), m.c.replicate != "")))
-    values.update(measured)
     changes, conflicts = FailureChanges(), []
     both = [f"{f.experiment_id} replicate {f.replicate!r} has measured values and is also marked failed "
-            f"(failure_reason {f.reason!r})" for f in failures if (f.experiment_id, f.replicate) in values]
+            f"(failure_reason {f.reason!r})" for f in failures if (f.experiment_id, f.replicate) in set(measured)]
     if both:
         raise DataError(f"campaign {name!r}: {len(both)} cell(s) both measured and failed; a cell is measured or "
                         "failed, not both; nothing was written:\n" + "\n".join(f"  - {x}" for x in both[:50]))
     seen: dict[tuple[str, str], str] = {}
     for f in failures:
         key = (f.experiment_id, f.replicate)
+        if key in values and key not in seen:
+            if not allow_corrections:
+                conflicts.append(f"{f.experiment_id} replicate {f.replicate!r} has measured values; marking it failed "
+                                 f"({f.reason!r}) withdraws them")
+                continue
+            changes.retracted.append(f)
         old = seen.get(key, stored.get(key))
         if old is None:
             changes.added.append(f)
@@ -140,8 +150,8 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
         shown = "\n".join(f"  - {x}" for x in conflicts[:50])
         raise ConflictError(
             f"campaign {name!r}: {len(conflicts)} failed cell(s) conflict with what is recorded; nothing was "
-            f"written:\n{shown}\nTo replace a failure by a value, or its reason, pass allow_corrections=True "
-            "(record with correct=True).")
+            f"written:\n{shown}\nTo replace a failure by a value or its reason, or a cell's values by a failure, "
+            "pass allow_corrections=True (record with correct=True); what is replaced stays in the history.")
     return changes
 
 
@@ -162,10 +172,34 @@ def apply_cell_failures(conn: Connection, cid: int, now: datetime, actor: str, p
                      .values(reason=f.reason, recorded_by=actor, recorded_at=now, **kept))
         audit.append(audit_row(cid, now, actor, "cell_failure_corrected", f.experiment_id,
                                {"replicate": f.replicate, "old_reason": old, "new_reason": f.reason}))
+    _retract(conn, cid, now, actor, pk_of, changes.retracted, audit)
     for eid, replicate, old in changes.withdrawn:
         conn.execute(sa.delete(c).where(c.c.experiment_pk == pk_of[eid], c.c.replicate == replicate))
         audit.append(audit_row(cid, now, actor, "cell_failure_withdrawn", eid,
                                {"replicate": replicate, "reason": old}))
+
+
+def _retract(conn: Connection, cid: int, now: datetime, actor: str, pk_of: dict[str, int],
+             retracted: list[PlannedFailure], audit: list[dict[str, Any]]) -> None:
+    """Supersede the current values of cells now failed; an experiment left without a current
+    value turns from completed to failed, with the first such cell's reason."""
+    e, m = s.experiments, s.measurements
+    for f in retracted:
+        pk = pk_of[f.experiment_id]
+        hit = conn.execute(sa.update(m).where(m.c.experiment_pk == pk, m.c.replicate == f.replicate,
+                                              m.c.superseded == sa.false()).values(superseded=True))
+        audit.append(audit_row(cid, now, actor, "measurements_withdrawn", f.experiment_id,
+                               {"replicate": f.replicate, "measurements": hit.rowcount, "reason": f.reason}))
+    for eid in dict.fromkeys(f.experiment_id for f in retracted):
+        pk = pk_of[eid]
+        left = conn.execute(sa.select(sa.func.count()).select_from(m).where(
+            m.c.experiment_pk == pk, m.c.superseded == sa.false())).scalar_one()
+        status = conn.execute(sa.select(e.c.status).where(e.c.id == pk)).scalar_one()
+        if left == 0 and status == "completed":
+            reason = next(f.reason for f in retracted if f.experiment_id == eid)
+            conn.execute(sa.update(e).where(e.c.id == pk).values(status="failed", failure_reason=reason, updated_at=now))
+            audit.append(audit_row(cid, now, actor, "status_changed", eid,
+                                   {"from": "completed", "to": "failed", "reason": reason}))
 
 
 def read_cell_failures(conn: Connection, cid: int) -> pd.DataFrame:

@@ -84,8 +84,9 @@ def _correction(handle: resources.CampaignHandle) -> None:
     if table is None:
         return
     st.warning("Some values differ from values recorded before. Correct the stored values only if the "
-               "new ones are right (e.g. a typo was fixed, or a cell stored as failed was measured after "
-               "all); the old values stay in the history, and an old failure reason in the audit trail.")
+               "new ones are right (e.g. a typo was fixed, a cell stored as failed was measured after all, or "
+               "a measured cell was found cracked); the old values stay in the history, an old failure "
+               "reason in the audit trail.")
     st.dataframe(table, hide_index=False)
     keep, drop = st.columns(2)
     if keep.button("Correct the stored values", type="primary", key="record_correct_confirm") and _record(
