@@ -399,16 +399,22 @@ def _check_files(raw_files: list[Any]) -> list[dict[str, Any]]:
     return files
 
 
+def _of_experiment(raw: Any, where: str, seen: set[str]) -> tuple[dict[str, Any], str]:
+    """An entry (a mapping) about an experiment of the export, and that experiment's id."""
+    raw = _mapping(raw, where)
+    eid = raw.get("experiment_id")
+    if eid not in seen:
+        raise StorageError(f"{where}: experiment {shorten(eid)} is not in the export")
+    return raw, str(eid)
+
+
 def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
                         campaign: str, files: set[str]) -> list[dict[str, Any]]:
     measurements = []
     current: set[tuple[str, str, str, int]] = set()
     for i, raw in enumerate(raw_meas):
         where = f"measurements[{i}]"
-        raw = _mapping(raw, where)
-        eid = raw.get("experiment_id")
-        if eid not in seen:
-            raise StorageError(f"{where}: experiment {shorten(eid)} is not in the export")
+        raw, eid = _of_experiment(raw, where, seen)
         outcome = raw.get("outcome")
         if not isinstance(outcome, str) or not OUTCOME_NAME.match(outcome):
             raise StorageError(f"{where}.outcome {shorten(outcome)} is not an outcome name")
@@ -456,10 +462,7 @@ def _check_cell_failures(raw_failures: list[Any], seen: set[str],
     failures, keys = [], set()
     for i, raw in enumerate(raw_failures):
         where = f"cell_failures[{i}]"
-        raw = _mapping(raw, where)
-        eid = raw.get("experiment_id")
-        if eid not in seen:
-            raise StorageError(f"{where}: experiment {shorten(eid)} is not in the export")
+        raw, eid = _of_experiment(raw, where, seen)
         replicate = check_label(raw.get("replicate"), f"{where}.replicate", max_len=MAX_REPLICATE)
         reason = check_text(raw.get("reason"), f"{where}.reason")
         if not replicate or not reason or not reason.strip():
