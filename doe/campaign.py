@@ -227,7 +227,8 @@ class Campaign:
 
     def clone(self, new_name: str, storage: str | None = None, *, with_history: bool = False) -> Campaign:
         """A new campaign with this configuration under ``new_name`` (and, if asked, the
-        completed and failed experiments as imported history)."""
+        completed and failed experiments as imported history: every current cell and curve
+        point with its note, operator, sample id and time, and every failed cell)."""
         target_storage = storage if storage is not None else self._store.url
         other = Campaign.from_config(self.config.replace(name=new_name), storage=target_storage, actor=self.actor)
         if with_history and len(table := finished_cells(self.history(), self.measurements(), self.config,

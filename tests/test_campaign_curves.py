@@ -121,6 +121,29 @@ def test_export_import_keeps_cycles(campaign: Campaign, store_url: str) -> None:
     assert sorted(copy.measurements()["cycle"].dropna().tolist()) == list(range(1, 11))
 
 
+def test_clone_and_the_cells_file_keep_every_point(campaign: Campaign, store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    campaign.record(_points("E0", 60.0, 10, 0))
+
+    def cells(c: Campaign) -> list[tuple[object, ...]]:
+        m = c.measurements()
+        return sorted((e, o, None if pd.isna(k) else int(k), v)
+                      for e, o, k, v in zip(m["experiment_id"], m["outcome"], m["cycle"], m["value"], strict=True))
+
+    campaign.export_table(tmp_path / "cells.csv", cells=True)
+    from_file = Campaign.from_config(CONFIG, storage=store_url, name="from-cells", actor="tester")
+    from_file.import_table(tmp_path / "cells.csv")
+    clone = campaign.clone("curves-clone", with_history=True)
+    expected = cells(campaign)
+    assert len(expected) == 16  # six CE values and ten points
+    for copy in (clone, from_file):
+        assert cells(copy) == expected
+        assert copy.history()["retention_pct"].tolist() == pytest.approx(campaign.history()["retention_pct"].tolist(),
+                                                                       nan_ok=True)
+    revision = campaign.revision()
+    campaign.import_table(tmp_path / "cells.csv")  # back into its own campaign: nothing changes
+    assert campaign.revision() == revision
+
+
 def test_insights_figure_shows_continuation_of_cycling_cells(campaign: Campaign) -> None:
     from doe.domain.curves import curve_continuations, still_cycling
     from doe.plots import curves_figure

@@ -318,7 +318,19 @@ def test_bad_replicate_tables_are_refused_naming_the_cell(store_url: str) -> Non
     too_long = _cells("P1", {"x" * 40: 90.0}, **recipe)
     with pytest.raises(DataError, match="replicate label is 1 to 32"):
         campaign.record(too_long)
+    # two rows of one cell may give different outcomes, but not the same one, nor a failure
+    capacity = "first_cycle_discharge_capacity_mah_per_g"
+    for second in ({CE: 91.0, capacity: 200.0}, {"failure_reason": "cracked"}, {}):
+        with pytest.raises(DataError) as err:
+            campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "replicate": "A", CE: 90.0},
+                                          {"experiment_id": "P1", "replicate": "A", **second}]))
+        assert [(p.row, p.column) for p in err.value.problems] == [(1, "experiment_id")], second
+        assert "may only give different outcomes" in str(err.value)
     assert len(campaign.history()) == 0 and len(campaign.measurements()) == 0
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "replicate": "A", CE: 90.0, "note": "week 1"},
+                                  {"experiment_id": "P1", "replicate": "A", capacity: 200.0, "note": "week 2"}]))
+    cells = campaign.measurements().set_index("outcome")
+    assert (cells.loc[CE, "note"], cells.loc[capacity, "note"]) == ("week 1", "week 2")
 
 
 def test_a_table_without_replicates_keeps_the_history_columns(store_url: str) -> None:
@@ -388,6 +400,47 @@ def test_clone_with_history_keeps_every_cell(store_url: str) -> None:
         ("P1", "A", 90.0), ("P1", "B", 91.0)]
     history = copy.history().set_index("experiment_id")
     assert history.loc["P1", f"{CE}_n"] == 2 and history.loc["P2", "status"] == "failed"
+
+
+CONTEXT = ["experiment_id", "replicate", "outcome", "value", "note", "operator", "sample_id", "measured_at"]
+
+
+def _context(campaign: Campaign) -> list[tuple[object, ...]]:
+    cells = campaign.measurements()[CONTEXT].astype(object)
+    return sorted(tuple(None if pd.isna(v) else v for v in row) for row in cells.itertuples(index=False))
+
+
+def test_clone_and_the_cells_file_keep_each_cells_note_operator_sample_and_time(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    capacity = "first_cycle_discharge_capacity_mah_per_g"
+    campaign.record(pd.DataFrame([
+        {**recipe, "experiment_id": "P1", "replicate": "A", CE: 90.0, capacity: 200.0, "note": "first week",
+         "operator": "ana", "sample_id": "S-1A", "measured_at": "2026-11-02 09:30"},
+        {"experiment_id": "P1", "replicate": "B", CE: 91.0, "note": "=1+1 <b>not html</b>", "operator": "bo"},
+        {"experiment_id": "P1", "replicate": "C", "failure_reason": "cracked pellet", "note": "edge chipped"},
+        {**recipe, "experiment_id": "P2", CE: 88.0}]))
+    # the same cell's retention, a month later, by someone else: two sets of context in one cell
+    campaign.record(pd.DataFrame([{"experiment_id": "P1", "replicate": "A", "capacity_retention_pct": 70.0,
+                                   "note": "cycle 200", "operator": "cy", "measured_at": "2026-12-01"}]))
+    stored = _context(campaign)
+    assert len(stored) == 5 and ("P1", "A", "capacity_retention_pct", 70.0, "cycle 200", "cy", None,
+                                 pd.Timestamp("2026-12-01", tz="UTC")) in stored
+    failure = [("P1", "C", "cracked pellet", "edge chipped")]
+    clone = campaign.clone("cloned", with_history=True)
+    assert _context(clone) == stored
+    assert clone.cell_failures()[["experiment_id", "replicate", "failure_reason", "note"]].apply(
+        tuple, axis=1).tolist() == failure
+    campaign.export_table(tmp_path / "cells.csv", cells=True)
+    other = _campaign(store_url, name="from-cells")
+    other.import_table(tmp_path / "cells.csv")
+    assert _context(other) == stored  # the note starting with "=" is quoted in the file and read back as it was
+    rows = pd.read_csv(tmp_path / "cells.csv", dtype=str, keep_default_na=False)
+    assert (rows["experiment_id"] + rows["replicate"]).tolist() == ["P1A", "P1A", "P1B", "P1C", "P2"]
+    assert other.cell_failures()["note"].tolist() == ["edge chipped"]
+    revision = campaign.revision()
+    campaign.import_table(tmp_path / "cells.csv")  # back into its own campaign: nothing changes
+    assert campaign.revision() == revision
 
 
 @pytest.mark.parametrize("order", [("short", "other"), ("other", "short")])

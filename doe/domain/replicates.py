@@ -65,61 +65,97 @@ def summarise(values: Sequence[float]) -> tuple[float, float, int]:
     return mean, sd, n
 
 
+CONTEXT_COLUMNS = ("note", "operator", "sample_id", "measured_at")
+"""What a cell's measurements carry besides their values (:meth:`doe.Campaign.measurements`)."""
+
+
 def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Sequence[str],
                 parameters: Sequence[str], failures: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per measured cell: ``experiment_id``, ``replicate``, the parameters and every
-    outcome (NaN where that cell has no value of it), experiments in history order.
+    outcome (NaN where that cell has no value of it), experiments in history order, so a cell
+    recorded with :meth:`doe.Campaign.record` reads back as the row it came from.
+
+    A cell's curve points (outcomes measured ``over: cycle``) are rows of their own with a
+    ``cycle`` column, as they are recorded. Once any measurement has a ``note``,
+    ``operator``, ``sample_id`` or ``measured_at``, the table has that column; a cell whose
+    values were recorded with different ones (its first-cycle values a week before its
+    retention) is one row per such set, each with its own values.
 
     Experiments without any measurement or failed cell keep one row (empty ``replicate`` and
     outcomes), so the table lists the whole history; its measured rows can be recorded as they
     are. With ``failures`` (:meth:`doe.Campaign.cell_failures`), each failed cell of these
-    experiments is a row too. Once any row is a failed cell or the row of an experiment that
-    failed as a whole (``status`` failed in ``history``, no cell measured or failed), the table
-    has ``failed`` and ``failure_reason`` (False and empty on the other rows), so it records
-    back the same.
+    experiments is a row too, with its note. Once any row is a failed cell or the row of an
+    experiment that failed as a whole (``status`` failed in ``history``, no cell measured or
+    failed), the table has ``failed`` and ``failure_reason`` (False and empty on the other
+    rows), so it records back the same.
 
     Args:
         history: :meth:`doe.Campaign.history` (``experiment_id``, the parameter columns and,
             where given, ``status`` and ``failure_reason``).
-        measurements: :meth:`doe.Campaign.measurements` (current values, one row per cell).
+        measurements: :meth:`doe.Campaign.measurements` (current values: one row per cell,
+            outcome and, for a curve point, cycle).
         outcomes: the outcome columns, in order.
         parameters: the parameter columns, in order.
-        failures: the failed cells (``experiment_id``, ``replicate``, ``failure_reason``).
+        failures: the failed cells (``experiment_id``, ``replicate``, ``failure_reason`` and,
+            where given, ``note``).
     """
     import pandas as pd
 
     id_col = "experiment_id"
-    labels = measurements[REPLICATE_COLUMN].astype(object).where(measurements[REPLICATE_COLUMN].notna(), "")
-    long = measurements.assign(**{REPLICATE_COLUMN: labels})
-    wide = long.pivot_table(index=[id_col, REPLICATE_COLUMN], columns="outcome", values="value",
-                            aggfunc="first", sort=False).reset_index()
-    wide.columns.name = None
-    failed = None
-    if failures is not None:
-        failed = failures[failures[id_col].isin(history[id_col])]
-        if len(failed):
-            failed = failed[[id_col, REPLICATE_COLUMN, "failure_reason"]].assign(failed=True)
-            wide = pd.concat([wide.assign(failed=False, failure_reason=None), failed], ignore_index=True)
-    recipes = history[[id_col, *parameters]]
-    table = recipes.merge(wide, on=id_col, how="left", sort=False)  # keeps the history's order
-    table[REPLICATE_COLUMN] = table[REPLICATE_COLUMN].where(
-        table[REPLICATE_COLUMN].notna() & (table[REPLICATE_COLUMN] != ""), None).astype(object)
+    context = [c for c in CONTEXT_COLUMNS if c in measurements.columns]
+    cycles = "cycle" in measurements.columns and bool(measurements["cycle"].notna().any())
+    rows: dict[str, dict[tuple[object, ...], dict[str, object]]] = {}
+    for m in measurements.to_dict("records"):
+        label = m.get(REPLICATE_COLUMN)
+        label = None if _missing(label) or label == "" else str(label)
+        cycle = None if not cycles or _missing(m.get("cycle")) else int(m["cycle"])
+        kept = {c: None if _missing(m[c]) else m[c] for c in context}
+        key = (label, cycle, *kept.values())
+        row = rows.setdefault(str(m[id_col]), {}).setdefault(
+            key, {REPLICATE_COLUMN: label, "cycle": cycle, **kept, "failed": False, "failure_reason": None})
+        row[str(m["outcome"])] = float(m["value"])
+    wanted = set(map(str, history[id_col]))
+    for f in [] if failures is None else failures.to_dict("records"):
+        if str(f[id_col]) in wanted:
+            note = f.get("note")
+            rows.setdefault(str(f[id_col]), {})[(str(f[REPLICATE_COLUMN]), None, "failed")] = {
+                REPLICATE_COLUMN: str(f[REPLICATE_COLUMN]), "cycle": None, "note": None if _missing(note) else note,
+                "failed": True, "failure_reason": f["failure_reason"]}
+    known = history.set_index(id_col)
+    whole_failed = ({str(i) for i, s in known["status"].items() if s == "failed"}
+                    if {"status", "failure_reason"} <= set(history.columns) else set())
+    records: list[dict[str, object]] = []
+    for exp_id, recipe in zip(history[id_col].astype(str), history[list(parameters)].to_dict("records"), strict=True):
+        cells = sorted(rows.get(exp_id, {}).values(), key=lambda r: (
+            r[REPLICATE_COLUMN] or "", r["failed"], r["cycle"] is not None, r["cycle"] or 0))
+        if not cells:  # not measured: one row, failed as a whole with its reason where it failed
+            failed = exp_id in whole_failed
+            cells = [{REPLICATE_COLUMN: None, "cycle": None, "failed": failed,
+                      "failure_reason": known.at[exp_id, "failure_reason"] if failed else None}]
+        records.extend({id_col: exp_id, **{str(k): v for k, v in recipe.items()}, **cell} for cell in cells)
+    table = pd.DataFrame(records, columns=[id_col, REPLICATE_COLUMN, "cycle", *parameters, *outcomes,
+                                           *CONTEXT_COLUMNS, "failed", "failure_reason"])
     for outcome in outcomes:
-        if outcome not in table.columns:
-            table[outcome] = float("nan")
-    none = pd.Series(False, index=table.index)
-    cell_failed = table["failed"].astype("boolean").fillna(False).astype(bool) if "failed" in table.columns else none
-    whole = none
-    if {"status", "failure_reason"} <= set(history.columns):  # failed as a whole: its status and reason
-        known = history.set_index(id_col)
-        whole = (table[REPLICATE_COLUMN].isna() & table[list(outcomes)].isna().all(axis=1) & ~cell_failed
-                 & table[id_col].map(known["status"]).eq("failed"))
-        reasons = table[id_col].map(known["failure_reason"]).where(whole, table.get("failure_reason"))
-    else:
-        reasons = table.get("failure_reason", pd.Series(None, index=table.index, dtype=object))
-    extra = []
-    if (cell_failed | whole).any():
-        table["failed"] = cell_failed | whole
-        table["failure_reason"] = reasons.astype(object).where(table["failed"], None)
-        extra = ["failed", "failure_reason"]
-    return pd.DataFrame(table[[id_col, REPLICATE_COLUMN, *parameters, *outcomes, *extra]]).reset_index(drop=True)
+        table[outcome] = table[outcome].astype(float)
+    keep = [id_col, REPLICATE_COLUMN, *(["cycle"] if cycles else []), *parameters, *outcomes]
+    keep += [c for c in CONTEXT_COLUMNS if table[c].notna().any()]
+    if table["failed"].astype(bool).any():
+        keep += ["failed", "failure_reason"]
+    table = table[keep].reset_index(drop=True)
+    if "cycle" in table.columns:  # whole numbers, as recorded
+        table["cycle"] = pd.Series([None if _missing(v) else int(v) for v in table["cycle"]], dtype=object)
+    for column in (REPLICATE_COLUMN, "note", "operator", "sample_id", "failure_reason"):
+        if column in table.columns:  # None, not NaN, where empty (an object column as recorded)
+            table[column] = table[column].astype(object).where(table[column].notna(), None)
+    if "failed" in table.columns:
+        table["failed"] = table["failed"].astype(bool)
+    return table
+
+
+def _missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN, NaT
+    except (TypeError, ValueError):
+        return False

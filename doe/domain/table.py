@@ -160,6 +160,7 @@ def validate_experiments(
     cycles: list[int | None] = [None] * len(table)
     if CYCLE_COLUMN in table.columns and outcomes_allowed and config.curve_outcomes:
         cycles = clean_cycles(table[CYCLE_COLUMN].tolist(), problems)
+    repeats: list[tuple[int, int]] = []  # (row, the earlier row of the same cell)
     if ID_COLUMN in table.columns:
         ids: list[str | None] = []
         for row, value in enumerate(table[ID_COLUMN].tolist()):
@@ -179,11 +180,7 @@ def validate_experiments(
                 continue
             key = (maybe_id, replicates[row], cycles[row])
             if key in seen:
-                cell = f" and replicate {replicates[row]!r}" if replicates[row] is not None else ""
-                cell += f" and cycle {cycles[row]}" if cycles[row] is not None else ""
-                problems.append(CellProblem(row, ID_COLUMN, maybe_id,
-                                            f"experiment id{cell} repeats row {seen[key]}; give each cell of an "
-                                            "experiment its own replicate label"))
+                repeats.append((row, seen[key]))
             seen[key] = row
         out[ID_COLUMN] = pd.Series(ids, index=table.index, dtype=object)
     if REPLICATE_COLUMN in table.columns and outcomes_allowed:
@@ -279,6 +276,8 @@ def validate_experiments(
         problems.extend(_failed_with_values(out, config))
         if not problems:
             problems.extend(cycle_row_problems(out, config))
+    if ID_COLUMN in out.columns:
+        problems.extend(_repeated_cells(out, repeats, config))
 
     if problems:
         raise DataError(f"the table has {len(problems)} problem(s); nothing was recorded", problems)
@@ -307,6 +306,36 @@ def _context_columns(table: pd.DataFrame, out: pd.DataFrame, problems: list[Cell
                 text = None
             texts.append(text)
         out[column] = pd.Series(texts, index=table.index, dtype=object)
+
+
+def _repeated_cells(clean: pd.DataFrame, repeats: list[tuple[int, int]], config: CampaignConfig) -> list[CellProblem]:
+    """Rows that name a cell (experiment id, replicate label and cycle) an earlier row names.
+
+    Two rows may add different outcomes to one cell (its first-cycle values and, recorded
+    later with another note or date, its retention): each gives values, none of the same
+    outcome, and neither is marked failed. Any other repeat is a problem of the later row.
+    """
+    outcomes = [o for o in config.outcome_names if o in clean.columns]
+    flags = clean["failed"] if "failed" in clean.columns else pd.Series(False, index=clean.index)
+    if "failure_reason" in clean.columns:
+        flags = flags | clean["failure_reason"].notna()
+
+    def given(row: int) -> set[str]:
+        return {o for o in outcomes if not math.isnan(clean[o].iloc[row])}
+
+    problems = []
+    for row, earlier in repeats:
+        mine, theirs = given(row), given(earlier)
+        if mine and theirs and not mine & theirs and not flags.iloc[row] and not flags.iloc[earlier]:
+            continue
+        exp_id, label = clean[ID_COLUMN].iloc[row], clean[REPLICATE_COLUMN].iloc[row] if REPLICATE_COLUMN in clean else None
+        cycle = clean[CYCLE_COLUMN].iloc[row] if CYCLE_COLUMN in clean else None
+        cell = f" and replicate {label!r}" if label is not None else ""
+        cell += f" and cycle {cycle}" if cycle is not None else ""
+        problems.append(CellProblem(row, ID_COLUMN, exp_id,
+                                    f"experiment id{cell} repeats row {earlier}; give each cell of an experiment "
+                                    "its own replicate label (two rows of one cell may only give different outcomes)"))
+    return problems
 
 
 def _failed_with_values(clean: pd.DataFrame, config: CampaignConfig) -> list[CellProblem]:
