@@ -211,6 +211,12 @@ def test_engineer_path_through_every_page(server: tuple[str, str], browser: obje
         assert exported["experiment_id"].tolist() == ids
         assert exported["status"].tolist() == ["completed", "completed", "failed"]
         expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()  # no rerun left in flight
+        cells_path = tmp_path / "cells.csv"  # one row per cell; it records into a new campaign as it was
+        _download(page, "Export every cell (CSV)").save_as(cells_path)
+        copy = Campaign.from_config(campaign.config.replace(name="from-cells"), storage=db_url)
+        copy.import_table(cells_path)
+        assert copy.history()["status"].tolist() == ["completed", "completed", "failed"]
+        assert sorted(copy.measurements()["value"]) == sorted(campaign.measurements()["value"])
         assert re.search(rf'"name": "{CAMPAIGN}"', Path(_download(page, "Export the whole campaign (JSON)").path()).read_text())
         # the report for the lab meeting opens in the browser and holds its plots
         report = tmp_path / "report.html"

@@ -51,18 +51,30 @@ def render() -> None:
         exported = export_view(shown, campaign.measurements(), config)  # notes, and why a row does not count
         return table_bytes(exported, file_format, units=units)  # type: ignore[arg-type]
 
+    def cells_file() -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        campaign.export_table(buffer, file_format="csv", cells=True)
+        return buffer.getvalue()
+
     def campaign_json() -> bytes:
         from doe.io import campaign_to_json
 
         return campaign_to_json(campaign.export_json()).encode("utf-8")
 
-    csv_col, xlsx_col, json_col = st.columns(3)
+    csv_col, xlsx_col, cells_col, json_col = st.columns(4)
     csv_col.download_button("Export the experiments shown (CSV)", data=lambda: table_file("csv"),
                             file_name=components.file_name(campaign.name, "-history.csv"), mime="text/csv", on_click="ignore")
     xlsx_col.download_button(
         "Export the experiments shown (Excel)", data=lambda: table_file("xlsx"),
         file_name=components.file_name(campaign.name, "-history.xlsx"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")
+    cells_col.download_button(
+        "Export every cell (CSV)", data=cells_file, file_name=components.file_name(campaign.name, "-cells.csv"),
+        mime="text/csv", on_click="ignore",
+        help="One row per replicate cell (and curve point), with its note, operator, sample id and time, "
+             "failed cells included; the Record page and doe record take it back as it is.")
     json_col.download_button("Export the whole campaign (JSON)", data=campaign_json,
                              file_name=components.file_name(campaign.name, ".json"), mime="application/json", on_click="ignore")
 
