@@ -28,7 +28,7 @@ written in canonical form.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -165,6 +165,7 @@ class CampaignConfig(BaseModel):
         dupes = sorted({n for n in all_names if all_names.count(n) > 1})
         if dupes:
             problems.append(f"names must be unique across parameters, objectives and outcomes; repeated: {dupes}")
+        problems.extend(_derived_name_clashes(parameters, objectives, outcomes))
 
         outcome_names = {o.name for o in objectives} | {o.name for o in outcomes}
         param_by_name = {p.name: p for p in parameters}
@@ -486,4 +487,23 @@ def load_config(source: CampaignConfig | dict[str, Any] | str | Path) -> Campaig
     )
 
 
-__all__ = ["CampaignConfig", "check_name", "load_config"]
+DERIVED_SUFFIXES = ("_sd", "_n", "_mean", "_last_cycle", "_last_value", "_pred_sd")
+"""Columns doe derives from each outcome ``o``: ``o_sd``/``o_n`` (replicate cells,
+:mod:`doe.domain.replicates`), ``o_mean`` (a prediction), ``o_last_cycle``/``o_last_value``/
+``o_pred_sd`` (a curve outcome, :mod:`doe.domain.curves`); no name may be one of them."""
+
+
+def _derived_name_clashes(parameters: Sequence[Any], objectives: Sequence[Any], outcomes: Sequence[Any]) -> list[str]:
+    """A name that is also a column doe derives from an outcome (``ce_n`` next to ``ce``)."""
+    derived = {o.name + suffix: o.name for o in [*objectives, *outcomes] for suffix in DERIVED_SUFFIXES}
+    problems = []
+    for field, items in (("parameters", parameters), ("objectives", objectives), ("outcomes", outcomes)):
+        for item in items:
+            if item.name in derived:
+                problems.append(f"{field}[{item.name}].name: {item.name!r} is a column doe derives from the outcome "
+                                f"{derived[item.name]!r} (<outcome>{', <outcome>'.join(DERIVED_SUFFIXES)}); "
+                                "choose another name")
+    return problems
+
+
+__all__ = ["DERIVED_SUFFIXES", "CampaignConfig", "check_name", "load_config"]

@@ -140,6 +140,14 @@ def _with(**changes: object) -> dict:
          "parameter name '2bad' is not allowed"),
         (_with(parameters=[{"name": "status", "type": "continuous", "bounds": [0, 1]}]),
          "reserved by doe"),
+        (_with(parameters=[{"name": "cycle", "type": "continuous", "bounds": [0, 1]}]),
+         "reserved by doe"),  # a column of a results table
+        (_with(outcomes=[{"name": "ce_pct_n"}]),
+         "outcomes[ce_pct_n].name: 'ce_pct_n' is a column doe derives from the outcome 'ce_pct'"),
+        (_with(parameters=[{"name": "ce_pct_sd", "type": "continuous", "bounds": [0, 1]}]),
+         "parameters[ce_pct_sd].name: 'ce_pct_sd' is a column doe derives"),
+        (_with(parameters=[{"name": "ce_pct_mean", "type": "continuous", "bounds": [0, 1]}]),
+         "parameters[ce_pct_mean].name"),
         (_with(objectives=[{"name": "ce_pct", "goal": "up"}]), "objectives[ce_pct].goal"),
         (_with(objectives=[]), "objectives: list at least one objective"),
         (_with(objectives=[{"name": "t_c", "goal": "maximize"}]), "names must be unique"),
@@ -208,3 +216,15 @@ def test_units_map_every_parameter_and_outcome_that_has_one() -> None:
         "outcomes": [{"name": "thickness_nm", "unit": "nm"}, {"name": "colour"}]})
     assert config.units == {"temperature_c": "C", "ce_pct": "%", "thickness_nm": "nm"}
     assert list(config.units) == ["temperature_c", "ce_pct", "thickness_nm"]
+
+
+def test_every_column_derived_from_an_outcome_is_a_refused_name() -> None:
+    from doe.domain.config import DERIVED_SUFFIXES
+    from doe.domain.curves import curve_columns
+    from doe.domain.replicates import n_column, sd_column
+
+    derived = {n_column("o"), sd_column("o"), "o_mean", *curve_columns("o")}  # the history's and a prediction's
+    assert {"o" + s for s in DERIVED_SUFFIXES} == derived
+    for name in sorted(derived):
+        assert f"outcomes[{name}].name" in _error(_with(objectives=[{"name": "o", "goal": "maximize"}],
+                                                        outcomes=[{"name": name}]))
