@@ -48,7 +48,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -152,6 +152,9 @@ class VirtualLabExecutor(BaseExecutor):
             uniformly from ``0..delay_rounds`` (``0``: every result at the next call), or
             from ``lo..hi`` for a pair ``(lo, hi)``.
         timeout_s: see :class:`BaseExecutor`.
+        outcomes: the outcomes to report (a campaign's ``config.outcome_names``: a campaign
+            that measures fewer outcomes than the lab simulates gets only its own); default
+            every outcome the lab simulates.
     """
 
     def __init__(
@@ -161,12 +164,14 @@ class VirtualLabExecutor(BaseExecutor):
         seed: int | None = 0,
         delay_rounds: int | tuple[int, int] = 0,
         timeout_s: float | None = None,
+        outcomes: Sequence[str] | None = None,
     ) -> None:
         if lab is None:
             from doe.simulate import VirtualLab
 
             lab = VirtualLab(seed)
         self.lab = lab
+        self.outcomes = tuple(lab.OUTCOMES if outcomes is None else (o for o in lab.OUTCOMES if o in set(outcomes)))
         if is_integer(delay_rounds):
             low, high = 0, delay_rounds
         elif isinstance(delay_rounds, tuple) and len(delay_rounds) == 2:
@@ -192,7 +197,7 @@ class VirtualLabExecutor(BaseExecutor):
         names = self.lab.config.parameter_names
         recipes = experiments[[ID_COLUMN, *names]].reset_index(drop=True)
         results = self.lab.run(recipes)
-        keep = [c for c in (ID_COLUMN, *self.lab.OUTCOMES, "failed", "failure_reason") if c in results.columns]
+        keep = [c for c in (ID_COLUMN, *self.outcomes, "failed", "failure_reason") if c in results.columns]
         low, high = self.delay_rounds
         for row in results[keep].to_dict("records"):
             due = self._tick + 1 + int(self._rng.integers(low, high + 1))

@@ -207,6 +207,11 @@ def run(
         if unknown:
             raise DoeError(f"Stop.target: {unknown} are not objectives of campaign {campaign.name!r}; "
                            f"objectives: {objectives}")
+        for o in campaign.config.objectives:
+            if o.goal == "target" and stop.target.get(o.name, 0.0) < 0:
+                raise DoeError(f"Stop.target[{o.name!r}]: for the set-point objective {o.name!r} (target "
+                               f"{o.target}) the stop value is the largest acceptable distance from it, a number "
+                               f">= 0; got {stop.target[o.name]}")
     loop = _Loop(campaign, executor, budget, batch_size, max_pending, float(poll_interval_s), stop,
                  fixed, candidates, on_progress)
     return loop.run()
@@ -517,7 +522,7 @@ class _Loop:
         for name, value in target.items():
             o = objectives[name]
             if o.goal == "target":  # a stop value for a set point is the largest distance from it
-                met &= o.score(front[name].astype(float).to_numpy()) >= -abs(value)
+                met &= o.score(front[name].astype(float).to_numpy()) >= -value
             else:
                 met &= front[name].astype(float) * o.sign >= value * o.sign
         if met.any():

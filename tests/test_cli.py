@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from doe import Campaign, VirtualLab
+from doe import Campaign, VirtualLab, load_config
 from doe.cli import cli
 from doe.cli.run import simulation_report
+from doe.domain import Objective, OutcomeConstraint
 from doe.io import read_table, write_table
 
 PARAMS = VirtualLab(0).config.parameter_names
@@ -148,6 +149,27 @@ def test_run_draws_its_progress_bar_on_stderr(doe_cmd) -> None:  # type: ignore[
     assert "2/2" not in done.stdout
     quiet = doe_cmd("run", "--simulate", "--campaign", "sim", "--budget", "2", "--seed", "1", "--no-progress")
     assert "2/2" not in quiet.stderr and "(0 proposed, 0 finished" in quiet.stdout
+
+
+def test_simulate_reports_only_the_campaigns_own_outcomes(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A campaign from the template that measures CE only: the virtual lab's other outcomes are
+    not columns it knows, so they are left out rather than failing every experiment."""
+    config = load_config("hfo2-ncm85")
+    ce_only = config.replace(name="ce-only", objectives=[o for o in config.objectives if o.name == "first_cycle_ce_pct"],
+                             outcomes=[], constraints=[c for c in config.constraints if not isinstance(c, OutcomeConstraint)])
+    (tmp_path / "ce.yaml").write_text(ce_only.to_yaml())
+    doe_cmd("init", "--config", "ce.yaml")
+    done = doe_cmd("run", "--simulate", "--campaign", "ce-only", "--budget", "3", "--seed", "1", "--no-progress",
+                   "--fast")
+    assert "(3 proposed, 3 finished, 0 failed in this run" in done.stdout, done.stdout
+    history = Campaign.load("ce-only", storage=f"sqlite:///{tmp_path / 'cli.sqlite3'}").history()
+    assert history["status"].tolist() == ["completed"] * 3 and history["first_cycle_ce_pct"].notna().all()
+    other = ce_only.replace(name="film", objectives=[*ce_only.objectives, Objective(name="film_nm", goal="minimize")])
+    (tmp_path / "film.yaml").write_text(other.to_yaml())
+    doe_cmd("init", "--config", "film.yaml")
+    done = doe_cmd("run", "--simulate", "--campaign", "film", "--budget", "3", "--no-progress", check=False)
+    assert done.returncode != 0 and "does not simulate the objective(s) ['film_nm']" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_bad_input_exits_non_zero_with_the_problem_on_stderr(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -172,6 +172,9 @@ def test_stop_at_a_set_point_target_means_close_enough(db: str) -> None:
     def lab(experiments: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"experiment_id": experiments["experiment_id"], "thickness_nm": next(batches)})
 
+    with pytest.raises(DoeError, match=r"Stop.target\['thickness_nm'\]: .* largest acceptable distance"):
+        run(film, CallableExecutor(lab), budget=10, batch_size=2, stop=Stop(target={"thickness_nm": -1.0}))
+    assert film.history().empty  # refused before anything was proposed
     result = run(film, CallableExecutor(lab), budget=10, batch_size=2, stop=Stop(target={"thickness_nm": 1.0}))
     assert result.stop_reason == "target" and result.proposed == 4
 

@@ -52,7 +52,8 @@ if TYPE_CHECKING:
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
               help="Seed of the virtual lab and of a new simulated campaign.")
 @click.option("--target", multiple=True, metavar="OBJECTIVE=VALUE",
-              help="Stop once one experiment reaches this value (repeatable).")
+              help="Stop once one experiment reaches this value (repeatable); for a set-point objective "
+                   "(goal: target) VALUE is the largest acceptable distance from its target, e.g. 0.5.")
 @click.option("--patience", type=click.IntRange(1, 10_000), default=None,
               help="Stop after this many batches without improvement.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -118,7 +119,7 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
 
         lab = VirtualLab(seed)
         campaign = _simulation_campaign(env, campaign_name, seed, lab.config, settings)
-        executor: Any = VirtualLabExecutor(lab, seed=seed, timeout_s=timeout_s)
+        executor: Any = VirtualLabExecutor(lab, seed=seed, timeout_s=timeout_s, outcomes=campaign.config.outcome_names)
     else:
         assert folder is not None
         campaign = env.campaign(campaign_name, settings=settings)
@@ -234,6 +235,9 @@ def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: Camp
     if campaign.config.parameter_names != lab_config.parameter_names:
         raise DoeError(f"campaign {name!r} does not use the {SIM_TEMPLATE} parameters the virtual lab "
                        f"simulates; pick another --campaign")
+    if missing := [o for o in campaign.config.objective_names if o not in lab_config.outcome_names]:
+        raise DoeError(f"campaign {name!r}: the virtual lab does not simulate the objective(s) {missing}; it measures "
+                       f"{list(lab_config.outcome_names)}; pick another --campaign")
     click.echo(f"continuing campaign {name!r} ({len(campaign.history())} experiments so far)", err=True)
     return campaign
 
