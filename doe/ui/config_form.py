@@ -23,8 +23,8 @@ from doe.errors import ConfigError
 PARAMETER_TYPES = ("continuous", "discrete", "categorical")
 OUTCOME_ROLES = ("maximize", "minimize", "target", "measure only")
 OBJECTIVE_MODES = ("pareto", "weighted")
-PARAMETER_COLUMNS = ("name", "type", "lower", "upper", "resolution", "values", "unit", "log_scale", "reference",
-                     "description")
+PARAMETER_COLUMNS = ("name", "type", "lower", "upper", "resolution", "values", "unit", "log_scale", "shared",
+                     "reference", "description")
 OUTCOME_COLUMNS = ("name", "role", "target", "tolerance", "threshold", "weight", "unit", "description")
 _OUTCOME_NUMBERS = ("target", "tolerance", "threshold", "weight")
 
@@ -35,7 +35,8 @@ class ConfigTables:
 
     Attributes:
         parameters: one row per parameter, columns :data:`PARAMETER_COLUMNS` (``values`` is
-            comma-separated text for discrete and categorical parameters).
+            comma-separated text for discrete and categorical parameters; ``shared`` ticked for
+            the parameters of ``batch_shared``, one value per batch).
         outcomes: one row per objective or measured outcome, columns :data:`OUTCOME_COLUMNS`.
         constraints: one constraint per line, e.g. ``coating_thickness_nm <= 15``.
         objective_mode: ``pareto`` or ``weighted`` (matters with several objectives).
@@ -52,7 +53,7 @@ def empty_tables() -> ConfigTables:
     parameters = pd.DataFrame([{
         "name": "temperature_c", "type": "continuous", "lower": 100.0, "upper": 500.0, "resolution": None,
         "values": None,
-        "unit": "C", "log_scale": False, "reference": None, "description": None,
+        "unit": "C", "log_scale": False, "shared": False, "reference": None, "description": None,
     }], columns=list(PARAMETER_COLUMNS))
     outcomes = pd.DataFrame([{
         "name": "yield_pct", "role": "maximize", "target": None, "tolerance": None, "threshold": None,
@@ -66,7 +67,8 @@ def tables_from_config(config: CampaignConfig) -> ConfigTables:
     rows: list[dict[str, Any]] = []
     for p in config.parameters:
         row: dict[str, Any] = {"name": p.name, "type": p.type, "unit": p.unit, "description": p.description,
-                               "log_scale": False, "lower": None, "upper": None, "resolution": None, "values": None,
+                               "log_scale": False, "shared": p.name in config.batch_shared,
+                               "lower": None, "upper": None, "resolution": None, "values": None,
                                "reference": None if p.reference is None else str(p.reference)}
         if isinstance(p, ContinuousParameter):
             row.update(lower=p.lower, upper=p.upper, log_scale=p.log_scale, resolution=p.resolution)
@@ -103,7 +105,8 @@ def _typed_parameters(table: pd.DataFrame) -> pd.DataFrame:
         if c not in table.columns:
             table[c] = None
         table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
-    table["log_scale"] = table["log_scale"].fillna(False).astype(bool)
+    for c in ("log_scale", "shared"):
+        table[c] = (table[c] if c in table.columns else pd.Series(False, index=table.index)).fillna(False).astype(bool)
     return table.reset_index(drop=True)
 
 
@@ -126,6 +129,11 @@ def _blank(value: Any) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
+def _flag(value: Any) -> bool:
+    """A ticked checkbox cell (an empty cell of a new row is not ticked)."""
+    return not _blank(value) and bool(value)
+
+
 def _text(value: Any) -> str | None:
     return None if _blank(value) else str(value).strip()
 
@@ -141,7 +149,7 @@ def _number(value: Any, where: str, problems: list[str]) -> float | None:
 
 
 _FORM_FIELDS = frozenset({"name", "description", "parameters", "objectives", "outcomes", "constraints", "seed",
-                          "learn_from", "objective_mode"})
+                          "learn_from", "objective_mode", "batch_shared"})
 """Top-level configuration fields the editors set (every other one is carried from a base)."""
 _PARAMETER_KEYS = frozenset({"name", "type", "bounds", "resolution", "values", "unit", "log_scale", "reference",
                              "description"})
@@ -177,7 +185,7 @@ def config_from_tables(
 
     Rows whose ``name`` is empty are ignored (the editors' blank new rows). What the editors
     do not show is kept from ``base`` (the configuration being edited, or the template):
-    its other top-level fields (``batch_shared``, ``control_recipe``, ``impedance``, ...) and,
+    its other top-level fields (``control_recipe``, ``impedance``, ...) and,
     for a parameter of the same name and type or an outcome of the same name, the fields that
     have no column (e.g. a curve outcome's ``over``/``at``). A parameter removed in the editor
     but still named there is then a configuration error naming that field.
@@ -187,6 +195,7 @@ def config_from_tables(
     """
     problems: list[str] = []
     parameters: list[dict[str, Any]] = []
+    shared: list[str] = []
     for i, row in enumerate(tables.parameters.to_dict("records"), start=1):
         pname = _text(row.get("name"))
         if pname is None:
@@ -204,12 +213,18 @@ def config_from_tables(
                 problems.append(f"{where}: a continuous parameter needs a lower and an upper bound")
                 continue
             item["bounds"] = [lower, upper]
-            if bool(row.get("log_scale")) and not _blank(row.get("log_scale")):
+            if _flag(row.get("log_scale")):
                 item["log_scale"] = True
             if (resolution := _number(row.get("resolution"), f"{where}, resolution", problems)) is not None:
                 item["resolution"] = resolution
             reference = _number(row.get("reference"), f"{where}, reference", problems)
         else:
+            for key in ("lower", "upper", "resolution"):  # refused, not dropped: the engineer typed it
+                if not _blank(row.get(key)):
+                    problems.append(f"{where}, {key}: {row.get(key)!r} applies only to continuous parameters; "
+                                    "clear it")
+            if _flag(row.get("log_scale")):
+                problems.append(f"{where}, log_scale: applies only to continuous parameters; untick it")
             labels = [v.strip() for v in str(row.get("values") or "").split(",") if v.strip()]
             if not labels:
                 problems.append(f"{where}, values: list the allowed values separated by commas")
@@ -228,6 +243,8 @@ def config_from_tables(
         for key in ("unit", "description"):
             if (text := _text(row.get(key))) is not None:
                 item[key] = text
+        if _flag(row.get("shared")):
+            shared.append(pname)
         parameters.append(item)
 
     objectives: list[dict[str, Any]] = []
@@ -247,6 +264,11 @@ def config_from_tables(
             for key in _OUTCOME_NUMBERS:
                 if (value := _number(row.get(key), f"{where}, {key}", problems)) is not None:
                     item[key] = value
+        else:
+            for key in _OUTCOME_NUMBERS:  # refused, not dropped: the engineer typed it
+                if not _blank(row.get(key)):
+                    problems.append(f"{where}, {key}: {row.get(key)!r} applies only to objectives (role maximize, "
+                                    "minimize or target); clear it or give the outcome a goal")
         for key in ("unit", "description"):
             if (text := _text(row.get(key))) is not None:
                 item[key] = text
@@ -270,6 +292,9 @@ def config_from_tables(
         data["learn_from"] = list(learn_from)
     if tables.objective_mode != "pareto":
         data["objective_mode"] = tables.objective_mode
+    if shared:  # the parameters ticked "shared per batch", in the base's order when the same ones
+        same = base is not None and set(shared) == set(base.batch_shared)
+        data["batch_shared"] = list(base.batch_shared) if same and base is not None else shared
     if problems:
         try:
             CampaignConfig.from_dict(data)

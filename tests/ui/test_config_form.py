@@ -45,10 +45,42 @@ def test_what_the_editors_do_not_show_is_kept_from_the_base_config() -> None:
                                  description=config.description, seed=config.seed, base=config)
     assert changed.parameter("hfo2_loading_wt_pct").resolution == 0.01  # type: ignore[union-attr]
     assert changed.to_dict() | {"parameters": None} == config.to_dict() | {"parameters": None}
-    # a parameter removed in the editor but named by batch_shared: an error naming that field
+    # a parameter removed in the editor but named by a field the editors carry: an error naming that field
     without = tables.parameters[tables.parameters["name"] != "anneal_time_h"]
-    with pytest.raises(ConfigError, match="batch_shared"):
+    with pytest.raises(ConfigError, match=r"control_recipe: .* unknown \['anneal_time_h'\]"):
         config_from_tables(config.name, ConfigTables(without, tables.outcomes, tables.constraints), base=config)
+
+
+def test_shared_per_batch_is_a_column_of_the_parameter_table() -> None:
+    config = _full_config()
+    tables = tables_from_config(config)
+    shared = tables.parameters.set_index("name")["shared"]
+    assert shared[shared].index.tolist() == ["anneal_temperature_c", "anneal_time_h", "anneal_atmosphere"]
+    edited = tables.parameters.copy()
+    edited["shared"] = edited["name"].isin(["anneal_temperature_c", "anneal_atmosphere"])
+    changed = config_from_tables(config.name, ConfigTables(edited, tables.outcomes, tables.constraints),
+                                 description=config.description, seed=config.seed, base=config)
+    assert changed.batch_shared == ("anneal_temperature_c", "anneal_atmosphere")
+    edited["shared"] = False
+    assert config_from_tables(config.name, ConfigTables(edited, tables.outcomes, tables.constraints),
+                              base=config).batch_shared == ()
+
+
+def test_what_a_row_cannot_take_is_refused_not_dropped() -> None:
+    tables = empty_tables()
+    parameters = pd.concat([tables.parameters, pd.DataFrame([
+        {"name": "bath_c", "type": "discrete", "values": "40, 50", "resolution": -3.0},
+        {"name": "gas", "type": "categorical", "values": "O2, Ar", "lower": 1.0, "log_scale": True}])],
+        ignore_index=True)
+    outcomes = pd.concat([tables.outcomes, pd.DataFrame([{"name": "film_nm", "role": "measure only",
+                                                          "target": 10.0}])], ignore_index=True)
+    with pytest.raises(ConfigError) as err:
+        config_from_tables("x", ConfigTables(parameters, outcomes, ""))
+    message = str(err.value)
+    assert "parameters row 2 (bath_c), resolution: -3.0 applies only to continuous parameters" in message
+    assert "parameters row 3 (gas), lower: 1.0 applies only to continuous parameters" in message
+    assert "parameters row 3 (gas), log_scale: applies only to continuous parameters" in message
+    assert "outcomes row 2 (film_nm), target: 10.0 applies only to objectives" in message
 
 
 def test_scratch_tables_make_a_valid_config() -> None:

@@ -244,6 +244,31 @@ def test_edit_sets_a_set_point_objective_and_the_weighted_mode(start: Start, db_
     assert "goal: target" in _texts(at.code) and "objective_mode: weighted" in _texts(at.code)
 
 
+def test_edit_ticks_the_furnace_parameters_shared_per_batch(start: Start, db_url: str) -> None:
+    at = start()
+    key = f"{state.EDIT_PARAMETERS}:{DEMO}:1"
+    names = next(e for e in at.data_editor if e.key == key).value["name"].tolist()
+    furnace = ["anneal_temperature_c", "anneal_time_h", "anneal_atmosphere"]
+    at.session_state[key] = {"edited_rows": {names.index(n): {"shared": True} for n in furnace},
+                             "added_rows": [], "deleted_rows": []}
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert "Saved configuration version 2" in _texts(at.success)
+    assert Campaign.load(DEMO, storage=db_url).config.batch_shared == tuple(furnace)
+    assert "batch_shared:" in _texts(at.code)
+
+
+def test_a_value_a_row_cannot_take_is_refused_and_nothing_saved(start: Start, db_url: str) -> None:
+    at = start()
+    at.session_state[f"{state.EDIT_OUTCOMES}:{DEMO}:1"] = {
+        "edited_rows": {_outcome_row(at, "coating_thickness_nm"): {"target": 10.0}},  # still "measure only"
+        "added_rows": [], "deleted_rows": []}
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert "(coating_thickness_nm), target: 10.0 applies only to objectives" in _texts(at.error)
+    assert Campaign.load(DEMO, storage=db_url).config_version == 1
+
+
 def test_a_set_point_without_a_target_is_refused_and_nothing_saved(start: Start, db_url: str) -> None:
     at = start()
     at.session_state[f"{state.EDIT_OUTCOMES}:{DEMO}:1"] = {

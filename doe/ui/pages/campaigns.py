@@ -37,6 +37,10 @@ def _parameter_columns() -> dict[str, Any]:
         "values": st.column_config.TextColumn("values", help="discrete or categorical: allowed values, comma-separated"),
         "unit": st.column_config.TextColumn("unit"),
         "log_scale": st.column_config.CheckboxColumn("log scale", help="continuous: search on a log scale"),
+        "shared": st.column_config.CheckboxColumn(
+            "shared per batch", help="one value for every recipe of a suggested batch, e.g. the anneal temperature, "
+                                     "time and atmosphere of one furnace run; the Plan page shows it once as the "
+                                     "furnace programme"),
         "reference": st.column_config.TextColumn("reference", help="the reference recipe's value (optional)"),
         "description": st.column_config.TextColumn("description"),
     }
