@@ -649,6 +649,11 @@ def test_insights_of_the_two_recipe_demo_says_what_waits_for_more_data(start: St
     assert len(at.get("plotly_chart")) == 1  # one section at a time: best so far
     best = _table_with(at, "first_cycle_ce_pct")
     assert best["experiment_id"].iloc[0] == "study-hfo2"
+    import json  # the best recipes' numbers at 4 significant figures, as on History (not 409.7279652953148)
+
+    frame = next(f for f in at.dataframe if "first_cycle_ce_pct" in f.value.columns)
+    columns = json.loads(frame.proto.columns)
+    assert columns["anneal_time_h"]["type_config"]["format"] == "%.3f"
     assert "appear from 11 completed experiments on (2 so far)" in _texts(at.info)
     assert "the model does not yet predict better than the average" in _texts(at.text) or \
         "nothing to predict" in _texts(at.text)

@@ -18,6 +18,7 @@ import streamlit as st
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import curve_continuations, still_cycling
 from doe.domain.diagnostics import min_experiments, model_trust
+from doe.domain.display import column_decimals
 from doe.domain.ranking import ranking_text
 from doe.plots import (
     best_so_far_figure,
@@ -82,7 +83,10 @@ def _best(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
     columns = [ID_COLUMN, *config.objective_names, *config.parameter_names]
     st.markdown("**Best recipes**")
     st.text(ranking_text(config))  # plain text: units are user strings
-    st.dataframe(best[[c for c in columns if c in best.columns]], hide_index=True)
+    shown = best[[c for c in columns if c in best.columns]]
+    formats = {name: st.column_config.NumberColumn(format=f"%.{places}f")
+               for name, places in column_decimals(shown, config).items()}  # display only, as on History
+    st.dataframe(shown, hide_index=True, column_config=formats)
 
 
 def _pareto(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
