@@ -129,8 +129,13 @@ class CampaignConfig(BaseModel):
 
     # ----------------------------------------------------------------- building
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CampaignConfig:
-        """Validate a configuration mapping; a :class:`ConfigError` lists every problem."""
+    def from_dict(cls, data: dict[str, Any], *, stored: bool = False) -> CampaignConfig:
+        """Validate a configuration mapping; a :class:`ConfigError` lists every problem.
+
+        ``stored``: the mapping was read back from a store or an export. The name checks added
+        after campaigns could be stored with such names (:func:`column_name_clashes`) are then
+        skipped, so an older campaign stays readable; a new or edited configuration gets them.
+        """
         if not isinstance(data, dict):
             raise ConfigError(f"a campaign configuration must be a mapping, got {type(data).__name__}")
         problems: list[str] = []
@@ -165,7 +170,8 @@ class CampaignConfig(BaseModel):
         dupes = sorted({n for n in all_names if all_names.count(n) > 1})
         if dupes:
             problems.append(f"names must be unique across parameters, objectives and outcomes; repeated: {dupes}")
-        problems.extend(_derived_name_clashes(parameters, objectives, outcomes))
+        if not stored:
+            problems.extend(column_name_clashes(parameters, objectives, outcomes))
 
         outcome_names = {o.name for o in objectives} | {o.name for o in outcomes}
         param_by_name = {p.name: p for p in parameters}
@@ -492,18 +498,27 @@ DERIVED_SUFFIXES = ("_sd", "_n", "_mean", "_last_cycle", "_last_value", "_pred_s
 :mod:`doe.domain.replicates`), ``o_mean`` (a prediction), ``o_last_cycle``/``o_last_value``/
 ``o_pred_sd`` (a curve outcome, :mod:`doe.domain.curves`); no name may be one of them."""
 
+COLUMN_NAMES = frozenset({"replicate", "cycle", "measured_at", "operator", "sample_id", "source",
+                          "acquisition_value", "probability_feasible", "strategy", "ranking_note"})
+"""Columns of a results table, a suggestion or the history that a parameter or outcome of the
+same name would be read as (a replicate label, a curve point's cycle, a value's context, ...)."""
 
-def _derived_name_clashes(parameters: Sequence[Any], objectives: Sequence[Any], outcomes: Sequence[Any]) -> list[str]:
-    """A name that is also a column doe derives from an outcome (``ce_n`` next to ``ce``)."""
+
+def column_name_clashes(parameters: Sequence[Any], objectives: Sequence[Any], outcomes: Sequence[Any]) -> list[str]:
+    """Names that are also a column doe reads (:data:`COLUMN_NAMES`) or derives from an
+    outcome (``ce_n`` next to ``ce``: :data:`DERIVED_SUFFIXES`)."""
     derived = {o.name + suffix: o.name for o in [*objectives, *outcomes] for suffix in DERIVED_SUFFIXES}
     problems = []
     for field, items in (("parameters", parameters), ("objectives", objectives), ("outcomes", outcomes)):
         for item in items:
-            if item.name in derived:
+            if item.name in COLUMN_NAMES:
+                problems.append(f"{field}[{item.name}].name: {item.name!r} is a column name doe reads in results "
+                                "tables and the history; choose another name")
+            elif item.name in derived:
                 problems.append(f"{field}[{item.name}].name: {item.name!r} is a column doe derives from the outcome "
                                 f"{derived[item.name]!r} (<outcome>{', <outcome>'.join(DERIVED_SUFFIXES)}); "
                                 "choose another name")
     return problems
 
 
-__all__ = ["DERIVED_SUFFIXES", "CampaignConfig", "check_name", "load_config"]
+__all__ = ["COLUMN_NAMES", "DERIVED_SUFFIXES", "CampaignConfig", "check_name", "column_name_clashes", "load_config"]

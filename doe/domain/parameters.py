@@ -27,11 +27,7 @@ from doe.errors import shorten
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 RESERVED_NAMES = frozenset(
     {"experiment_id", "status", "failed", "failure_reason", "batch_id", "note", "recorded_by",
-     "proposed_by", "proposed_at", "config_version", "seed",
-     # columns of a results table and of the history (a parameter or outcome of that name
-     # would be read as them): replicate cells, curve points, a value's context, provenance
-     "replicate", "cycle", "measured_at", "operator", "sample_id", "source",
-     "acquisition_value", "probability_feasible", "strategy", "ranking_note"}
+     "proposed_by", "proposed_at", "config_version", "seed"}
 )
 
 

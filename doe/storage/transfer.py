@@ -279,7 +279,7 @@ def _check_config_version(i: int, raw: Any, name: str, configs: dict[int, Campai
         mapping = load_yaml(text)  # no aliases, no duplicate keys, no tags it cannot build
         if isinstance(mapping, dict):
             mapping["name"] = name
-        config = CampaignConfig.from_dict(mapping)
+        config = CampaignConfig.from_dict(mapping, stored=True)
     except ConfigError as err:
         raise StorageError(f"config_versions[{i}] is not a valid configuration: {err}") from err
     number = raw.get("version")

@@ -204,7 +204,7 @@ def parse_config(text: str) -> CampaignConfig:
     if cached is not None:
         return cached
     try:
-        config = CampaignConfig.from_dict(load_yaml(text, "stored configuration"))
+        config = CampaignConfig.from_dict(load_yaml(text, "stored configuration"), stored=True)
     except ConfigError as err:
         raise StorageError(f"a stored campaign configuration cannot be read: {err}") from err
     with _CONFIG_CACHE_LOCK:

@@ -141,7 +141,7 @@ def _with(**changes: object) -> dict:
         (_with(parameters=[{"name": "status", "type": "continuous", "bounds": [0, 1]}]),
          "reserved by doe"),
         (_with(parameters=[{"name": "cycle", "type": "continuous", "bounds": [0, 1]}]),
-         "reserved by doe"),  # a column of a results table
+         "parameters[cycle].name: 'cycle' is a column name doe reads"),
         (_with(outcomes=[{"name": "ce_pct_n"}]),
          "outcomes[ce_pct_n].name: 'ce_pct_n' is a column doe derives from the outcome 'ce_pct'"),
         (_with(parameters=[{"name": "ce_pct_sd", "type": "continuous", "bounds": [0, 1]}]),
@@ -216,6 +216,18 @@ def test_units_map_every_parameter_and_outcome_that_has_one() -> None:
         "outcomes": [{"name": "thickness_nm", "unit": "nm"}, {"name": "colour"}]})
     assert config.units == {"temperature_c": "C", "ce_pct": "%", "thickness_nm": "nm"}
     assert list(config.units) == ["temperature_c", "ce_pct", "thickness_nm"]
+
+
+def test_a_stored_config_with_a_name_refused_since_still_loads() -> None:
+    from doe.storage.values import parse_config
+
+    raw = _with(parameters=[{"name": "operator", "type": "continuous", "bounds": [0, 1]},
+                            {"name": "ce_pct_n", "type": "continuous", "bounds": [0, 1]}])
+    message = _error(raw)
+    assert "parameters[operator].name: 'operator' is a column name doe reads" in message
+    assert "parameters[ce_pct_n].name: 'ce_pct_n' is a column doe derives" in message
+    stored = CampaignConfig.from_dict(load_config(_with()).to_dict() | {"parameters": raw["parameters"]}, stored=True)
+    assert parse_config(stored.to_yaml()).parameter_names == ["operator", "ce_pct_n"]  # its data stays readable
 
 
 def test_every_column_derived_from_an_outcome_is_a_refused_name() -> None:
