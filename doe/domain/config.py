@@ -240,6 +240,10 @@ class CampaignConfig(BaseModel):
                 problems.append(
                     "constraints: no point of the search space satisfies all linear constraints together"
                 )
+            elif linear and not stored and (gridded := _grid_infeasible(parameters, linear)):
+                problems.append(
+                    f"constraints: no recipe on the resolution grid of {gridded} satisfies all linear constraints "
+                    "together; widen a range, make a resolution finer or loosen a constraint")
         if problems:
             raise ConfigError(
                 f"campaign configuration {shorten(name)} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
@@ -468,6 +472,36 @@ def _linear_feasible(parameters: list[Any], constraints: list[LinearConstraint])
     res = linprog(np.zeros(len(cont)), A_ub=np.array(a_ub), b_ub=np.array(b_ub),
                   bounds=[(p.lower, p.upper) for p in cont], method="highs")
     return bool(res.status == 0)
+
+
+def _grid_infeasible(parameters: list[Any], constraints: list[LinearConstraint]) -> list[str]:
+    """The constrained parameters with a ``resolution`` when no recipe with each of them on its
+    grid meets the constraints (a mixed-integer feasibility problem); empty when one does."""
+    import numpy as np
+    from scipy.optimize import Bounds, milp
+    from scipy.optimize import LinearConstraint as Rows
+
+    named = {n for con in constraints for n in con.coefficients}
+    cont = [p for p in parameters if isinstance(p, ContinuousParameter) and p.name in named]
+    gridded = [p.name for p in cont if p.resolution is not None]
+    if not gridded:
+        return []
+    # a gridded parameter's variable is its step count k (value k * resolution), others their value
+    scale = np.array([p.resolution or 1.0 for p in cont])
+    low = np.array([p.grid_range()[0] if p.resolution else p.lower for p in cont], dtype=float)
+    high = np.array([p.grid_range()[1] if p.resolution else p.upper for p in cont], dtype=float)
+    index = {p.name: i for i, p in enumerate(cont)}
+    a_ub, b_ub = [], []
+    for con in constraints:
+        coefs, rhs = con.as_less_equal()
+        row = np.zeros(len(cont))
+        for k, v in coefs.items():
+            row[index[k]] = v * scale[index[k]]
+        a_ub.append(row)
+        b_ub.append(rhs + 1e-9 * max(1.0, abs(rhs)))  # the engine's tolerance on a constraint
+    res = milp(np.zeros(len(cont)), constraints=Rows(np.array(a_ub), -np.inf, np.array(b_ub)),
+               bounds=Bounds(low, high), integrality=np.array([p.resolution is not None for p in cont], dtype=int))
+    return [] if res.status == 0 else gridded
 
 
 def load_config(source: CampaignConfig | dict[str, Any] | str | Path) -> CampaignConfig:

@@ -154,6 +154,9 @@ def _with(**changes: object) -> dict:
         (_with(constraints=["t_c + x <= 3"]), "'x' is neither a parameter nor an outcome"),
         (_with(constraints=["t_c >= 900"]), "no point of the search space satisfies"),
         (_with(constraints=["t_c <= hot"]), "is not understood"),
+        (_with(parameters=[{"name": "t_c", "type": "continuous", "bounds": [0, 10], "resolution": 5}],
+               constraints=["t_c >= 1", "t_c <= 4"]),
+         "constraints: no recipe on the resolution grid of ['t_c'] satisfies all linear constraints together"),
         (_with(constraints=["ce_pct + t_c <= 3"]), "an outcome constraint limits one outcome"),
         (_with(objectives=[{"name": "ce_pct", "goal": "target"}]),
          "objectives[ce_pct]: objective 'ce_pct': goal 'target' needs a 'target' value"),
@@ -240,3 +243,11 @@ def test_every_column_derived_from_an_outcome_is_a_refused_name() -> None:
     for name in sorted(derived):
         assert f"outcomes[{name}].name" in _error(_with(objectives=[{"name": "o", "goal": "maximize"}],
                                                         outcomes=[{"name": name}]))
+
+
+def test_a_grid_with_a_point_inside_the_constraints_is_accepted() -> None:
+    two = [{"name": "a", "type": "continuous", "bounds": [0, 10], "resolution": 5},
+           {"name": "b", "type": "continuous", "bounds": [0, 1], "resolution": 0.5}]
+    assert load_config(_with(parameters=two, constraints=["a >= 1", "a + 2 * b <= 6"])).parameter("a").resolution == 5
+    # the continuous region is not empty (a = 0.3, b = 1) but no grid point lies in it
+    assert "resolution grid of ['a', 'b']" in _error(_with(parameters=two, constraints=["a + b >= 1.2", "a + b <= 1.4"]))
