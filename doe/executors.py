@@ -155,6 +155,8 @@ class VirtualLabExecutor(BaseExecutor):
         outcomes: the outcomes to report (a campaign's ``config.outcome_names``: a campaign
             that measures fewer outcomes than the lab simulates gets only its own); default
             every outcome the lab simulates.
+        replicates: cells per coated powder (``VirtualLab.run(..., replicates=k)``): each
+            experiment's result is ``k`` rows with a ``replicate`` label; default one cell.
     """
 
     def __init__(
@@ -165,12 +167,14 @@ class VirtualLabExecutor(BaseExecutor):
         delay_rounds: int | tuple[int, int] = 0,
         timeout_s: float | None = None,
         outcomes: Sequence[str] | None = None,
+        replicates: int | None = None,
     ) -> None:
         if lab is None:
             from doe.simulate import VirtualLab
 
             lab = VirtualLab(seed)
         self.lab = lab
+        self.replicates = replicates
         self.outcomes = tuple(lab.OUTCOMES if outcomes is None else (o for o in lab.OUTCOMES if o in set(outcomes)))
         if is_integer(delay_rounds):
             low, high = 0, delay_rounds
@@ -196,11 +200,12 @@ class VirtualLabExecutor(BaseExecutor):
             return
         names = self.lab.config.parameter_names
         recipes = experiments[[ID_COLUMN, *names]].reset_index(drop=True)
-        results = self.lab.run(recipes)
-        keep = [c for c in (ID_COLUMN, *self.outcomes, "failed", "failure_reason") if c in results.columns]
+        results = self.lab.run(recipes, replicates=self.replicates)
+        keep = [c for c in (ID_COLUMN, "replicate", *self.outcomes, "failed", "failure_reason") if c in results.columns]
         low, high = self.delay_rounds
+        due_of: dict[str, int] = {}  # the cells of one powder come back together
         for row in results[keep].to_dict("records"):
-            due = self._tick + 1 + int(self._rng.integers(low, high + 1))
+            due = due_of.setdefault(str(row[ID_COLUMN]), self._tick + 1 + int(self._rng.integers(low, high + 1)))
             self._queue.append((due, self._order, {str(k): v for k, v in row.items()}))
             self._order += 1
         logger.debug("virtual lab: %d experiment(s) submitted", len(recipes))

@@ -420,8 +420,9 @@ class _Loop:
             report = self._record_valid_rows(table, error)
             if report is None:
                 return
-        done = [i for i in report.experiment_ids if i in self.in_flight]
-        late = [i for i in report.experiment_ids if i not in self.in_flight]
+        ids = list(dict.fromkeys(report.experiment_ids))  # an experiment's replicate cells are several rows
+        done = [i for i in ids if i in self.in_flight]
+        late = [i for i in ids if i not in self.in_flight]
         if late:
             logger.info("campaign %r: late results recorded for %s", self.campaign.name, late)
         statuses = self.campaign.history().set_index(ID_COLUMN)["status"]
@@ -430,7 +431,7 @@ class _Loop:
 
     def _record_valid_rows(self, table: pd.DataFrame, error: DoeError) -> Any:
         """Record the valid rows of a bad table; mark the others' experiments failed."""
-        ids = [i for i in table[ID_COLUMN] if i in self.in_flight]
+        ids = [i for i in dict.fromkeys(table[ID_COLUMN]) if i in self.in_flight]  # cells: several rows each
         try:
             report = self.campaign.record(table, valid_rows_only=True) if isinstance(error, DataError) else None
         except DoeError:

@@ -172,6 +172,20 @@ def test_simulate_reports_only_the_campaigns_own_outcomes(doe_cmd, tmp_path: Pat
     assert "Traceback" not in done.stderr
 
 
+def test_simulate_with_replicate_cells(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    done = doe_cmd("run", "--simulate", "--campaign", "cells", "--budget", "4", "--batch-size", "2", "--replicates", "3",
+                   "--seed", "2", "--fast", "--no-progress")
+    assert "(4 proposed, 4 finished" in done.stdout, done.stdout
+    campaign = Campaign.load("cells", storage=f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    history = campaign.history()
+    completed = history[history["status"] == "completed"]
+    assert len(history) == 4 and len(completed) and (completed["first_cycle_ce_pct_n"] == 3).all()
+    cells = campaign.measurements()
+    assert sorted(set(cells["replicate"])) == ["1", "2", "3"]
+    done = doe_cmd("run", "--folder", ".", "--replicates", "2", check=False)
+    assert done.returncode != 0 and "--replicates" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_bad_input_exits_non_zero_with_the_problem_on_stderr(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     doe_cmd("init")
     bad = pd.DataFrame([{**VirtualLab.study_recipe().iloc[0].to_dict(), "first_cycle_ce_pct": "ninety"}])

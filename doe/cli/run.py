@@ -61,6 +61,9 @@ if TYPE_CHECKING:
 @click.option("--fast", is_flag=True, help="Quicker, less thorough proposals.")
 @engine_option
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--replicates", type=click.IntRange(1, 100), default=None,
+              help="With --simulate: cells built from each coated powder (replicate cells; each recorded with its "
+                   "label, the history showing their mean, sd and n) [default: one cell, no label].")
 @click.option("--calendar", is_flag=True,
               help="With --simulate: run in simulated calendar time (furnace, cell channels, results that "
                    "arrive over weeks; maximise the 200-cycle retention with CE >= 80 %).")
@@ -83,7 +86,7 @@ if TYPE_CHECKING:
 def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget: int, batch_size: int,
          max_pending: int | None, seed: int, target: tuple[str, ...], patience: int | None,
          timeout_s: float | None, fast: bool, engine_overrides: tuple[str, ...], no_progress: bool,
-         calendar: bool, channels: int, cells_per_experiment: int, cycle_hours: float, upload_days: float,
+         replicates: int | None, calendar: bool, channels: int, cells_per_experiment: int, cycle_hours: float, upload_days: float,
          weeks: float, early_stop: bool, wait_for_end: bool, env: Env) -> None:
     """Run a closed-loop campaign: propose, run, record, repeat.
 
@@ -100,6 +103,9 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
     if simulate == (folder is not None):
         raise DoeError("say who runs the experiments: --simulate (the virtual lab) or --folder DIR (a person)")
     settings = engine_settings(fast, engine_overrides)
+    if replicates is not None and (not simulate or calendar):
+        raise DoeError("--replicates sets the virtual lab's cells per powder: use it with --simulate (with --calendar, "
+                       "--cells-per-experiment)")
     if calendar:
         if not simulate:
             raise DoeError("--calendar simulates calendar time in the virtual lab: use it with --simulate")
@@ -119,7 +125,8 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
 
         lab = VirtualLab(seed)
         campaign = _simulation_campaign(env, campaign_name, seed, lab.config, settings)
-        executor: Any = VirtualLabExecutor(lab, seed=seed, timeout_s=timeout_s, outcomes=campaign.config.outcome_names)
+        executor: Any = VirtualLabExecutor(lab, seed=seed, timeout_s=timeout_s, outcomes=campaign.config.outcome_names,
+                                           replicates=replicates)
     else:
         assert folder is not None
         campaign = env.campaign(campaign_name, settings=settings)
