@@ -427,6 +427,14 @@ def test_plan_shows_the_furnace_programme_once_per_batch(start: Start, db_url: s
     assert list(programme.columns) == ["batch_id", *shared]
     proposed = _table_with(at, "first_cycle_ce_pct (predicted)")
     assert len(proposed) == 5 and not set(shared) & set(proposed.columns)  # not repeated on every row
+    # once the lab starts a batch, its programme stays on the page (the furnace is loaded from it)
+    started = campaign.history().query("batch_id == 'B0001'")
+    campaign.accept(started["experiment_id"].tolist())
+    at = start("plan", campaign="furnace-test")
+    _no_exception(at)
+    tables = [t.value for t in at.dataframe if "anneal_atmosphere" in t.value.columns and "batch_id" in t.value.columns]
+    assert [t["batch_id"].tolist() for t in tables] == [["B0002"], ["B0001"]]  # proposed, then running
+    assert tables[1].iloc[0][shared].tolist() == started.iloc[0][shared].tolist()
 
 
 # ---------------------------------------------------------------------------------- record

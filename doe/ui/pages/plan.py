@@ -168,6 +168,12 @@ def _run_sheet(handle: resources.CampaignHandle, config: CampaignConfig, history
     if pending.empty:
         st.caption("No experiment is proposed or running.")
         return
+    running = pending[pending["status"] == "running"]
+    if config.batch_shared and len(running):  # the furnace the lab loads: the started batches' programmes
+        programme = batch_programme(running, config)
+        st.caption("Furnace programme of the running batches")
+        st.dataframe(programme, hide_index=True, column_config=_number_formats(programme, config),
+                     key="plan_running_programme_table")
     sheet = run_sheet(proposed_with_predictions(pending, campaign.proposals()), config)
     st.caption("Fill in the outcome columns (or 'failed' and 'failure_reason') and upload the sheet on the "
                "Record page; the prediction columns are ignored there.")
