@@ -39,7 +39,7 @@ from doe.domain.batches import (
     training_table,
 )
 from doe.domain.config import CampaignConfig
-from doe.domain.planning import plan_record, summary_outcomes
+from doe.domain.planning import check_new_means, plan_record, summary_outcomes
 from doe.domain.records import PENDING_STATUSES, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import cells_table, labelled_cells
@@ -442,8 +442,7 @@ class Campaign:
                 Without it such rows are refused, so importing the same file twice does not
                 double the history.
 
-        Raises:
-            DataError: listing every bad cell; nothing was recorded.
+        Raises: DataError listing every bad cell; nothing was recorded.
         """
         return self._record(table, correct, valid_rows_only, allow_duplicates, evidence=None)
 
@@ -452,6 +451,7 @@ class Campaign:
         require_table("table", table)
         config = self.config
         try:
+            check_new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names)
             clean = validate_experiments(table, config, parameters="optional", ignore_columns=self._ignorable(table))
             rejected: list[CellProblem] = []
         except DataError as err:

@@ -278,6 +278,24 @@ def test_a_history_read_back_is_means_not_cells(store_url: str) -> None:
     assert campaign.history().set_index("experiment_id").loc["P1", f"{CE}_n"] == 3
 
 
+def test_a_history_of_means_is_refused_by_a_campaign_without_its_experiments(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(_cells("P1", {"A": 90.0, "B": 91.0, "C": 92.5}, **recipe))
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P2", CE: 88.0}]))
+    campaign.export_table(tmp_path / "history.csv")
+    other = _campaign(store_url, name="other")
+    with pytest.raises(DataError) as err:
+        other.import_table(tmp_path / "history.csv")
+    assert [(p.row, p.column) for p in err.value.problems] == [(0, f"{CE}_n")]
+    assert "is the mean of 3 cells" in str(err.value) and "doe export --cells" in str(err.value)
+    assert other.history().empty
+    campaign.import_table(tmp_path / "history.csv")  # its own campaign reads the means back: no change
+    campaign.export_table(tmp_path / "cells.csv", cells=True)
+    other.import_table(tmp_path / "cells.csv")
+    assert other.history().set_index("experiment_id").loc["P1", f"{CE}_n"] == 3
+
+
 def test_a_filled_run_sheet_adds_cells_to_a_replicated_campaign(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from doe.io import read_table, write_table
     from doe.ui.tables import proposed_with_predictions, run_sheet
