@@ -39,7 +39,7 @@ from doe.domain.batches import (
     training_table,
 )
 from doe.domain.config import CampaignConfig
-from doe.domain.planning import check_new_means, plan_record, summary_outcomes
+from doe.domain.planning import new_means, plan_record, summary_outcomes
 from doe.domain.records import PENDING_STATUSES, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import cells_table, labelled_cells
@@ -435,12 +435,10 @@ class Campaign:
             correct: allow a value that differs from one already recorded to replace it (the
                 old value stays in the history). Without it such a conflict raises
                 ``ConflictError`` and nothing is written; the same value again is a no-op.
-            valid_rows_only: record the valid rows and report the others instead of
-                rejecting the whole table.
+            valid_rows_only: record the valid rows and report the others (``rejected``).
             allow_duplicates: record rows without ``experiment_id`` even when a stored
-                experiment has the same parameters and measured values (a true repeat run).
-                Without it such rows are refused, so importing the same file twice does not
-                double the history.
+                experiment has the same parameters and measured values (a true repeat run);
+                without it they are refused, so importing one file twice adds nothing.
 
         Raises: DataError listing every bad cell; nothing was recorded.
         """
@@ -450,15 +448,17 @@ class Campaign:
                 evidence: FilePreview | None) -> RecordReport:
         require_table("table", table)
         config = self.config
+        means = new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names)
         try:
-            check_new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names)
             clean = validate_experiments(table, config, parameters="optional", ignore_columns=self._ignorable(table))
+            if means:
+                raise DataError("history means", means)  # reported below with the other problems
             rejected: list[CellProblem] = []
         except DataError as err:
-            if not valid_rows_only or any(p.row is None for p in err.problems):
-                raise
-            bad_rows = sorted({p.row for p in err.problems if p.row is not None})
-            rejected = list(err.problems)
+            rejected = [*err.problems, *(m for m in means if m not in err.problems)]
+            if not valid_rows_only or any(p.row is None for p in rejected):
+                raise DataError(f"the table has {len(rejected)} problem(s); nothing was recorded", rejected) from None
+            bad_rows = sorted({p.row for p in rejected if p.row is not None})
             kept = table.reset_index(drop=True).drop(index=bad_rows)
             clean = validate_experiments(kept, config, parameters="optional", ignore_columns=self._ignorable(kept))
         history = self.history()

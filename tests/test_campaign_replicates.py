@@ -279,6 +279,8 @@ def test_a_history_read_back_is_means_not_cells(store_url: str) -> None:
 
 
 def test_a_history_of_means_is_refused_by_a_campaign_without_its_experiments(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from doe.io import read_table
+
     campaign = _campaign(store_url)
     recipe = load_config("hfo2-ncm85").reference_recipe()
     campaign.record(_cells("P1", {"A": 90.0, "B": 91.0, "C": 92.5}, **recipe))
@@ -290,8 +292,15 @@ def test_a_history_of_means_is_refused_by_a_campaign_without_its_experiments(sto
     assert [(p.row, p.column) for p in err.value.problems] == [(0, f"{CE}_n")]
     assert "is the mean of 3 cells" in str(err.value) and "doe export --cells" in str(err.value)
     assert other.history().empty
+    # with valid_rows_only the mean and a row out of bounds are both reported, the rest recorded
+    history = read_table(tmp_path / "history.csv", other.config)
+    out_of_bounds = history.iloc[[1]].assign(experiment_id="P3", anneal_temperature_c=9999.0)
+    report = other.record(pd.concat([history, out_of_bounds], ignore_index=True), valid_rows_only=True)
+    assert sorted((p.row, p.column) for p in report.rejected) == [(0, f"{CE}_n"), (2, "anneal_temperature_c")]
+    assert other.history()["experiment_id"].tolist() == ["P2"]
     campaign.import_table(tmp_path / "history.csv")  # its own campaign reads the means back: no change
     campaign.export_table(tmp_path / "cells.csv", cells=True)
+    other = _campaign(store_url, name="third")
     other.import_table(tmp_path / "cells.csv")
     assert other.history().set_index("experiment_id").loc["P1", f"{CE}_n"] == 3
 
@@ -344,6 +353,13 @@ def test_bad_replicate_tables_are_refused_naming_the_cell(store_url: str) -> Non
                                           {"experiment_id": "P1", "replicate": "A", **second}]))
         assert [(p.row, p.column) for p in err.value.problems] == [(1, "experiment_id")], second
         assert "may only give different outcomes" in str(err.value)
+    # a third row of the cell is checked against both earlier rows, not only the last one
+    with pytest.raises(DataError) as err:
+        campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "replicate": "A", CE: 90.0},
+                                      {"experiment_id": "P1", "replicate": "A", capacity: 200.0},
+                                      {"experiment_id": "P1", "replicate": "A", CE: 95.0}]))
+    assert [(p.row, p.column) for p in err.value.problems] == [(2, "experiment_id")]
+    assert "repeats row 0" in str(err.value)
     assert len(campaign.history()) == 0 and len(campaign.measurements()) == 0
     campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "replicate": "A", CE: 90.0, "note": "week 1"},
                                   {"experiment_id": "P1", "replicate": "A", capacity: 200.0, "note": "week 2"}]))

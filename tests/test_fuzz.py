@@ -19,7 +19,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils.exceptions import IllegalCharacterError
 
@@ -148,6 +148,7 @@ def tables(draw: st.DrawFn) -> pd.DataFrame:
 
 @settings(FUZZ, max_examples=150)
 @given(st.one_of(tables(), json_like))
+@example(pd.DataFrame(columns=["experiment_id", "experiment_id"]))  # once crashed the history-means check
 def test_record_refuses_cleanly_and_changes_nothing(table: object) -> None:
     campaign = _campaign()
     history, measurements, audit = campaign.history(), campaign.measurements(), campaign.audit()

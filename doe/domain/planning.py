@@ -92,17 +92,14 @@ def summary_outcomes(columns: Iterable[object], outcomes: Iterable[str]) -> froz
     return frozenset(o for o in outcomes if n_column(o) in names or o + PRED_SD_SUFFIX in names)
 
 
-def check_new_means(table: pd.DataFrame, known_ids: Collection[str], outcomes: Iterable[str]) -> None:
-    """Refuse a history read back into a campaign that lacks its experiments: a row whose
-    ``<outcome>_n`` says its value is the mean of several cells would become one cell of a new
-    experiment, and the model would trust it as one measurement, so the row is a problem
-    naming that column (the cells file, ``doe export --cells``, carries each cell).
-
-    Raises:
-        DataError: every such row and outcome; nothing is recorded.
-    """
-    from doe.errors import DataError
-
+def new_means(table: pd.DataFrame, known_ids: Collection[str], outcomes: Iterable[str]) -> list[CellProblem]:
+    """The problems of a history read back into a campaign that lacks its experiments: a row
+    whose ``<outcome>_n`` says its value is the mean of several cells would become one cell of
+    a new experiment, and the model would trust it as one measurement, so the row is a problem
+    naming that column (the cells file, ``doe export --cells``, carries each cell). A table with
+    repeated column names has none here: its validation refuses it whole."""
+    if table.columns.has_duplicates:
+        return []
     problems = []
     ids = table[ID_COLUMN].tolist() if ID_COLUMN in table.columns else [None] * len(table)
     for outcome in summary_outcomes(table.columns, outcomes):
@@ -116,8 +113,7 @@ def check_new_means(table: pd.DataFrame, known_ids: Collection[str], outcomes: I
                 problems.append(CellProblem(row, count, n, f"{outcome} is the mean of {n:g} cells and {exp_id} is not in "
                                             "this campaign, so it would be recorded as one cell; record the cells "
                                             "file (doe export --cells) to keep each cell, or drop this column"))
-    if problems:
-        raise DataError(f"the table has {len(problems)} problem(s); nothing was recorded", problems)
+    return problems
 
 
 def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig, config_version: int, *,

@@ -160,7 +160,7 @@ def validate_experiments(
     cycles: list[int | None] = [None] * len(table)
     if CYCLE_COLUMN in table.columns and outcomes_allowed and config.curve_outcomes:
         cycles = clean_cycles(table[CYCLE_COLUMN].tolist(), problems)
-    repeats: list[tuple[int, int]] = []  # (row, the earlier row of the same cell)
+    repeats: list[tuple[int, list[int]]] = []  # (row, the earlier rows of the same cell)
     if ID_COLUMN in table.columns:
         ids: list[str | None] = []
         for row, value in enumerate(table[ID_COLUMN].tolist()):
@@ -171,7 +171,7 @@ def validate_experiments(
             if len(text) > 64 or any(ord(ch) < 32 for ch in text):
                 problems.append(CellProblem(row, ID_COLUMN, value, "an experiment id is at most 64 printable characters"))
             ids.append(text)
-        seen: dict[tuple[str, str | None, int | None], int] = {}
+        seen: dict[tuple[str, str | None, int | None], list[int]] = {}
         for row, maybe_id in enumerate(ids):
             if maybe_id is None:
                 if replicates[row] is not None:
@@ -180,8 +180,8 @@ def validate_experiments(
                 continue
             key = (maybe_id, replicates[row], cycles[row])
             if key in seen:
-                repeats.append((row, seen[key]))
-            seen[key] = row
+                repeats.append((row, list(seen[key])))
+            seen.setdefault(key, []).append(row)
         out[ID_COLUMN] = pd.Series(ids, index=table.index, dtype=object)
     if REPLICATE_COLUMN in table.columns and outcomes_allowed:
         out[REPLICATE_COLUMN] = pd.Series(replicates, index=table.index, dtype=object)
@@ -308,12 +308,14 @@ def _context_columns(table: pd.DataFrame, out: pd.DataFrame, problems: list[Cell
         out[column] = pd.Series(texts, index=table.index, dtype=object)
 
 
-def _repeated_cells(clean: pd.DataFrame, repeats: list[tuple[int, int]], config: CampaignConfig) -> list[CellProblem]:
-    """Rows that name a cell (experiment id, replicate label and cycle) an earlier row names.
+def _repeated_cells(clean: pd.DataFrame, repeats: list[tuple[int, list[int]]],
+                    config: CampaignConfig) -> list[CellProblem]:
+    """Rows that name a cell (experiment id, replicate label and cycle) earlier rows name.
 
-    Two rows may add different outcomes to one cell (its first-cycle values and, recorded
-    later with another note or date, its retention): each gives values, none of the same
-    outcome, and neither is marked failed. Any other repeat is a problem of the later row.
+    Rows may add different outcomes to one cell (its first-cycle values and, recorded later
+    with another note or date, its retention): each gives values, none that any earlier row
+    of the cell gives, and none is marked failed. Any other repeat is a problem of the later
+    row, which names the cell's first row.
     """
     outcomes = [o for o in config.outcome_names if o in clean.columns]
     flags = clean["failed"] if "failed" in clean.columns else pd.Series(False, index=clean.index)
@@ -325,15 +327,15 @@ def _repeated_cells(clean: pd.DataFrame, repeats: list[tuple[int, int]], config:
 
     problems = []
     for row, earlier in repeats:
-        mine, theirs = given(row), given(earlier)
-        if mine and theirs and not mine & theirs and not flags.iloc[row] and not flags.iloc[earlier]:
+        mine, theirs = given(row), set().union(*(given(e) for e in earlier))
+        if mine and theirs and not mine & theirs and not flags.iloc[[row, *earlier]].any():
             continue
         exp_id, label = clean[ID_COLUMN].iloc[row], clean[REPLICATE_COLUMN].iloc[row] if REPLICATE_COLUMN in clean else None
         cycle = clean[CYCLE_COLUMN].iloc[row] if CYCLE_COLUMN in clean else None
         cell = f" and replicate {label!r}" if label is not None else ""
         cell += f" and cycle {cycle}" if cycle is not None else ""
         problems.append(CellProblem(row, ID_COLUMN, exp_id,
-                                    f"experiment id{cell} repeats row {earlier}; give each cell of an experiment "
+                                    f"experiment id{cell} repeats row {earlier[0]}; give each cell of an experiment "
                                     "its own replicate label (two rows of one cell may only give different outcomes)"))
     return problems
 
