@@ -341,13 +341,15 @@ def propose(
         values = np.append(values, np.nan)
         row_strategy = [*row_strategy, "control"]
         model_settings["control_recipe"] = dict(control)
-    recipes = Lattice(encoder).exact(encoder.decode(X_new), skip=set(fixed))
+    lattice = Lattice(encoder)
+    recipes = lattice.exact(encoder.decode(X_new), skip=set(fixed))
     for name, value in fixed.items():  # exact fixed values, not a round trip through the encoding
         p = config.parameter(name)
         recipes[name] = str(value) if isinstance(p, CategoricalParameter) else float(value)
-    if model_settings.get("start_at_reference"):  # the reference's own values exactly
+    if model_settings.get("start_at_reference"):  # the reference's own values exactly (gridded: the grid's)
+        gridded = {p.name for p in lattice.dims.values()}
         for name, value in (config.reference_recipe() or {}).items():
-            if name not in fixed:
+            if name not in fixed and name not in gridded:
                 recipes.loc[0, name] = value
     if control is not None:  # the control's own values exactly, but for the batch's shared ones
         for name, value in control.items():
@@ -402,22 +404,24 @@ def _shared_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, floa
 def _reference_start(config: CampaignConfig, encoder: Encoder, settings: EngineSettings, X_avoid: np.ndarray,
                      fixed: dict[int, float], control: dict[str, Any] | None) -> np.ndarray | None:
     """The reference recipe as one model-space row, when ``settings.start_at_reference`` asks
-    for it and it is complete, on its parameters' resolution grids, allowed by the constraints
-    and fixed values, not yet finished or pending, and not the configuration's control recipe
-    (made in every batch of two or more already); else None."""
+    for it and it is complete, allowed by the constraints and fixed values, not yet finished or
+    pending, and not the configuration's control recipe (made in every batch of two or more
+    already); else None. A reference off its parameters' resolution grids (0.83 wt% on a
+    0.1 wt% balance) becomes its nearest grid recipe that meets the constraints, as any
+    proposal does, unless the published recipe itself was made or is the control."""
     reference = config.reference_recipe() if settings.start_at_reference else None
     if reference is None:
         return None
     table = pd.DataFrame([reference])
-    if not Lattice(encoder).on_grid(table)[0]:
-        return None
-    X = encoder.snap(encoder.encode(table))
-    if not encoder.feasible(X)[0] or any(abs(X[0, i] - v) > 1e-9 for i, v in fixed.items()):
+    X = X_published = encoder.snap(encoder.encode(table))
+    if not (lattice := Lattice(encoder)).on_grid(table)[0]:
+        X = lattice.nearest(X)[0]
+    if not len(X) or not encoder.feasible(X)[0] or any(abs(X[0, i] - v) > 1e-9 for i, v in fixed.items()):
         return None
     taken = set(encoder.keys(X_avoid)) if len(X_avoid) else set()
     if control is not None:
         taken |= set(encoder.keys(encoder.snap(encoder.encode(pd.DataFrame([control])))))
-    return None if encoder.keys(X)[0] in taken else X
+    return None if {encoder.keys(X)[0], encoder.keys(X_published)[0]} & taken else X
 
 
 def _trust_region_state(config: CampaignConfig, experiments: pd.DataFrame, settings: EngineSettings) -> TrustRegionState:

@@ -435,17 +435,31 @@ def test_a_shared_furnace_run_starts_with_the_reference_programme(hfo2: Campaign
     assert first.recipes["ligand_to_np_mass_ratio"].nunique() == 4
 
 
-def test_the_reference_start_skips_an_off_grid_reference_and_a_control_of_the_same_recipe(
+def test_the_reference_start_rounds_an_off_grid_reference_and_skips_a_control_of_the_same_recipe(
         hfo2: CampaignConfig, fast: EngineSettings) -> None:
     empty = pd.DataFrame(columns=hfo2.parameter_names)
-    # a reference off its parameter's grid (430 C on a 50 C grid) is not proposed
+    # a reference off its parameter's grid (430 C on a 50 C grid) starts at its nearest grid recipe
     data = hfo2.to_dict()
     for p in data["parameters"]:
         if p["name"] == "anneal_temperature_c":
             p.update(resolution=50.0, reference=430.0)
     off_grid = load_config(data)
     first = propose(off_grid, empty, 3, seed=4, settings=fast)
-    assert "reference" not in set(first.recipes["strategy"]) and (first.recipes["anneal_temperature_c"] % 50 == 0).all()
+    assert list(first.recipes["strategy"]) == ["reference", "initial_design", "initial_design"]
+    assert (first.recipes["anneal_temperature_c"] % 50 == 0).all()
+    lab_reference = {**off_grid.reference_recipe(), "anneal_temperature_c": 450.0}  # type: ignore[dict-item]
+    assert first.recipes.iloc[0][list(lab_reference)].to_dict() == lab_reference
+    # when the nearest grid point breaks a constraint, the nearest one that meets it
+    data["constraints"] = ["anneal_temperature_c <= 440"]
+    constrained = propose(load_config(data), empty, 3, seed=4, settings=fast)
+    assert constrained.recipes.iloc[0][["strategy", "anneal_temperature_c"]].tolist() == ["reference", 400.0]
+    # the published recipe itself made already, or as the control: no second, rounded copy
+    made = _experiments(off_grid, 1, 3)
+    made.loc[0, off_grid.parameter_names] = pd.Series(off_grid.reference_recipe())
+    assert "reference" not in set(propose(off_grid, made, 2, seed=4, settings=fast).recipes["strategy"])
+    as_control = off_grid.replace(control_recipe=off_grid.reference_recipe())
+    assert list(propose(as_control, empty, 3, seed=4, settings=fast).recipes["strategy"]) == [
+        "initial_design", "initial_design", "control"]
     # control_recipe: reference closes every batch; the start does not propose the same recipe twice
     with_control = hfo2.replace(control_recipe=hfo2.reference_recipe())
     batch = propose(with_control, empty, 3, seed=4, settings=fast)
