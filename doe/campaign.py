@@ -33,6 +33,7 @@ from doe.domain import exports, ranking
 from doe.domain.batches import (
     carried_columns,
     finished_cells,
+    finished_evidence,
     history_table,
     request_batch,
     training_digest,
@@ -40,7 +41,7 @@ from doe.domain.batches import (
 )
 from doe.domain.config import CampaignConfig
 from doe.domain.planning import new_means, plan_record, summary_outcomes
-from doe.domain.records import PENDING_STATUSES, RecordReport, StatusChange
+from doe.domain.records import PENDING_STATUSES, CarriedEvidence, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import cells_table, labelled_cells
 from doe.domain.requests import require_table, validate_candidates, validate_fixed
@@ -228,12 +229,12 @@ class Campaign:
     def clone(self, new_name: str, storage: str | None = None, *, with_history: bool = False) -> Campaign:
         """A new campaign with this configuration under ``new_name`` (and, if asked, the
         completed and failed experiments as imported history: every current cell and curve
-        point with its note, operator, sample id and time, and every failed cell)."""
+        point with its note, operator, sample id, time and evidence file, and every failed cell)."""
         target_storage = storage if storage is not None else self._store.url
         other = Campaign.from_config(self.config.replace(name=new_name), storage=target_storage, actor=self.actor)
-        if with_history and len(table := finished_cells(self.history(), self.measurements(), self.config,
+        if with_history and len(table := finished_cells(self.history(), m := self.measurements(), self.config,
                                                         self.cell_failures())):
-            other.record(table)
+            other._record(table, False, False, False, finished_evidence(table, m, self.files(), self.file_content))
         return other
 
     # ------------------------------------------------------------------ reading
@@ -445,7 +446,7 @@ class Campaign:
         return self._record(table, correct, valid_rows_only, allow_duplicates, evidence=None)
 
     def _record(self, table: pd.DataFrame, correct: bool, valid_rows_only: bool, allow_duplicates: bool,
-                evidence: FilePreview | None) -> RecordReport:
+                evidence: FilePreview | CarriedEvidence | None) -> RecordReport:
         require_table("table", table)
         config = self.config
         means = new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names)
@@ -476,7 +477,7 @@ class Campaign:
             rejected += plan.problems
         report = self._store.write(
             self._name, actor=self.actor, new_experiments=plan.new_experiments,
-            measurements=plan.measurements if evidence is None else evidence.link(plan.measurements),
+            measurements=plan.measurements if evidence is None else evidence.link(plan.measurements, plan.new_experiments),
             status_changes=plan.status_changes, allow_corrections=correct, audit_action="record",
             files=() if evidence is None else evidence.files, cell_failures=plan.cell_failures)
         return RecordReport(

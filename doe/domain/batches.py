@@ -16,7 +16,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import PRED_SD_SUFFIX, add_curve_columns, curve_columns
-from doe.domain.records import PENDING_STATUSES, NewExperiment
+from doe.domain.records import PENDING_STATUSES, CarriedEvidence, EvidenceFile, NewExperiment
 from doe.domain.replicates import REPLICATE_COLUMN, cells_table, n_column, summary_columns
 from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN
 from doe.domain.values import is_missing, to_python
@@ -169,6 +169,31 @@ def finished_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: Ca
     if table[REPLICATE_COLUMN].isna().all():
         table = table.drop(columns=[REPLICATE_COLUMN])
     return table
+
+
+def finished_evidence(cells: pd.DataFrame, measurements: pd.DataFrame, files: pd.DataFrame,
+                      content: Callable[[str], tuple[str, bytes]]) -> CarriedEvidence | None:
+    """The evidence files behind the values of ``cells`` (:func:`finished_cells`), to record
+    with them elsewhere; None when no value came from a file.
+
+    Args:
+        cells: the finished cells being carried.
+        measurements: the current measurements (:meth:`doe.Campaign.measurements`).
+        files: the stored files (:meth:`doe.Campaign.files`).
+        content: a stored file's name and bytes by SHA-256 (:meth:`doe.Campaign.file_content`).
+    """
+    linked = measurements[measurements["file_sha256"].notna()
+                          & measurements[ID_COLUMN].isin(set(cells[ID_COLUMN].astype(str)))]
+    if linked.empty:
+        return None
+    sources = {(str(r[ID_COLUMN]), str(r["outcome"]), None if is_missing(r["replicate"]) else str(r["replicate"]),
+                None if is_missing(r["cycle"]) else int(r["cycle"])): str(r["file_sha256"])
+               for r in linked.to_dict("records")}
+    wanted = set(sources.values())
+    carried = tuple(EvidenceFile.from_bytes(*content(row["sha256"]), kind=row["kind"], file_format=row["file_format"],
+                                            parser=row["parser"], rule=row["rule"])
+                    for row in files.to_dict("records") if row["sha256"] in wanted)
+    return CarriedEvidence(files=carried, sources=sources)
 
 
 def training_digest(training: pd.DataFrame, config: CampaignConfig, extra: bytes = b"") -> str:

@@ -17,7 +17,8 @@ least one outcome has been measured; later outcomes (retention after weeks) join
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -131,6 +132,34 @@ class EvidenceFile:
                    rule: dict[str, Any] | None = None) -> EvidenceFile:
         return cls(file_name=file_name, content=bytes(content), sha256=hashlib.sha256(content).hexdigest(),
                    kind=kind, file_format=file_format, parser=parser, rule=dict(rule or {}))
+
+
+CellKey = tuple[str, str, str | None, int | None]
+"""A value's place: experiment id, outcome, replicate label and cycle (None where unlabelled)."""
+
+
+@dataclass(frozen=True)
+class CarriedEvidence:
+    """Evidence files carried with a campaign's values into another campaign
+    (:meth:`doe.Campaign.clone`): ``sources`` maps each value's :data:`CellKey` to the SHA-256
+    of the file in ``files`` it was computed from."""
+
+    files: tuple[EvidenceFile, ...]
+    sources: Mapping[CellKey, str]
+
+    def link(self, measurements: Sequence[NewMeasurement],
+             new_experiments: Sequence[NewExperiment]) -> list[NewMeasurement]:
+        """``measurements`` each linked to its file, if it had one (a :class:`NewExperimentRef`
+        is its experiment in ``new_experiments``, which carries the source's id)."""
+        return [replace(m, file_sha256=self.sources.get(
+            (str(experiment_id_of(m, new_experiments)), m.outcome, m.replicate, m.cycle))) for m in measurements]
+
+
+def experiment_id_of(m: NewMeasurement, new_experiments: Sequence[NewExperiment]) -> str | None:
+    """The id of ``m``'s experiment: its own, or that of the new experiment it refers to
+    (None when the store is to assign it)."""
+    ref = m.experiment_id
+    return new_experiments[ref.index].experiment_id if isinstance(ref, NewExperimentRef) else ref
 
 
 @dataclass(frozen=True)

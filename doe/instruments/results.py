@@ -10,7 +10,7 @@ from typing import Literal
 
 import pandas as pd
 
-from doe.domain.records import EvidenceFile, NewMeasurement
+from doe.domain.records import EvidenceFile, NewExperiment, NewMeasurement, experiment_id_of
 from doe.instruments.cycling import (
     BINARY_FORMATS,
     InstrumentFileError,
@@ -64,14 +64,17 @@ class FilePreview:
     skipped: tuple[str, ...]
     files: tuple[EvidenceFile, ...] = ()
 
-    def link(self, measurements: Sequence[NewMeasurement]) -> list[NewMeasurement]:
-        """``measurements`` (planned from :attr:`table`) each linked to the file it came from."""
+    def link(self, measurements: Sequence[NewMeasurement],
+             new_experiments: Sequence[NewExperiment]) -> list[NewMeasurement]:
+        """``measurements`` (planned from :attr:`table`, creating ``new_experiments``) each
+        linked to the file it came from."""
         replicates = (self.table["replicate"].astype(str).tolist() if "replicate" in self.table.columns
                       else [""] * len(self.table))
         first = len(self.files)  # the table's first rows are one per file; curve points follow them
         source = {(str(eid), rep): f.sha256 for eid, rep, f in zip(
             self.table["experiment_id"].astype(str)[:first], replicates[:first], self.files, strict=True)}
-        return [replace(m, file_sha256=source.get((str(m.experiment_id), m.replicate or ""))) for m in measurements]
+        return [replace(m, file_sha256=source.get((str(experiment_id_of(m, new_experiments)), m.replicate or "")))
+                for m in measurements]
 
 
 def _kind_of(path: Path, kind: FileKindChoice) -> tuple[Literal["cycling", "impedance"], str]:

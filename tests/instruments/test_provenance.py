@@ -138,3 +138,26 @@ def test_a_curve_outcome_gets_every_cycle_of_a_cycler_file_as_points(tmp_path: P
     revision = campaign.revision()
     campaign.record_files(cells, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
     assert campaign.revision() == revision
+
+
+def test_a_clone_with_history_keeps_each_values_evidence_file(store_url: str, tmp_path: Path) -> None:
+    campaign, first = _campaign(store_url)
+    cells = [_cell(tmp_path, "cell_A.mpt", 89.0), _cell(tmp_path, "cell_B.mpt", 91.0)]
+    campaign.record_files(cells, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    campaign.record_files([tmp_path / "cell_A.mpt"], experiment_id=first, active_mass_mg=MASS_MG)  # a preview only
+
+    def linked(c: Campaign) -> list[tuple[object, ...]]:
+        m = c.measurements()
+        return sorted(m[["experiment_id", "outcome", "replicate", "cycle", "value", "file_name", "file_sha256"]]
+                      .astype(str).itertuples(index=False, name=None))
+
+    for target in (store_url, f"sqlite:///{tmp_path / 'other.db'}"):  # the same store and another
+        clone = campaign.clone("evidence-clone", storage=target, with_history=True)
+        assert linked(clone) == linked(campaign) and len(linked(clone)) > 2
+        assert clone.files()["sha256"].tolist() == campaign.files()["sha256"].tolist()
+        for path in cells:
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            assert clone.file_content(sha) == (path.name, path.read_bytes())
+        assert clone.files()["rule"].tolist() == campaign.files()["rule"].tolist()
+        assert clone.history().set_index("experiment_id").loc[first, "evidence_files"] == \
+            campaign.history().set_index("experiment_id").loc[first, "evidence_files"]
