@@ -1,11 +1,12 @@
 """Reading YAML written by people: plain data only, nothing that can blow up or hide a mistake.
 
-:func:`load_yaml` is PyYAML's safe loader with four more refusals:
+:func:`load_yaml` is PyYAML's safe loader with five more refusals:
 
 * anchors and aliases (``&a`` / ``*a``): a few hundred bytes of nested aliases expand to
   gigabytes ("billion laughs"); a campaign configuration never needs them;
 * more than :data:`MAX_NODES` nodes or :data:`MAX_CHARS` characters;
 * a key given twice in one mapping (PyYAML silently keeps the last one);
+* a ``!!timestamp`` tag on text that is not a date (PyYAML fails on it with a raw error);
 * anything that is not plain data (safe loading already refuses tags such as ``!!python``).
 
 Every refusal is a :class:`~doe.errors.ConfigError` that names the line.
@@ -63,6 +64,17 @@ class StrictLoader(yaml.SafeLoader):
                                        f"(first on line {first}); keep one")
                 seen[key] = line
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """A date or time; a ``!!timestamp`` tag on text that is none is refused naming the line
+        (PyYAML itself fails on it with an AttributeError)."""
+        if not isinstance(node, yaml.ScalarNode) or self.timestamp_regexp.match(node.value) is None:
+            text = shorten(node.value, 60) if isinstance(node, yaml.ScalarNode) else "a list or mapping"
+            raise _RefusedYaml(f"line {node.start_mark.line + 1}: {text} is not a date or time")
+        return super().construct_yaml_timestamp(node)
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
 
 
 def load_yaml(text: str, what: str = "configuration") -> Any:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from doe.domain import CampaignConfig
+from doe.domain.yaml_text import load_yaml
 from doe.errors import ConfigError
 
 GOOD = """\
@@ -119,3 +122,12 @@ def test_tagged_values_that_cannot_be_built_are_a_config_error() -> None:
     for text in ("a: !!float 1e400;", "a: !!int x", "a: !!timestamp 2001-99-99"):
         with pytest.raises(ConfigError, match=r"cannot be read|not valid YAML"):
             CampaignConfig.from_yaml(text)
+
+
+def test_a_timestamp_tag_on_text_that_is_no_date_is_refused_naming_the_line() -> None:
+    # found by fuzzing: PyYAML's timestamp constructor fails with a raw AttributeError on these
+    for text in ("name: x\nday: !!timestamp 2001-12-140", "name: x\nday: !!timestamp [1]", "name: x\nday: !!timestamp x"):
+        with pytest.raises(ConfigError, match=r"line 2: .*is not a date or time"):
+            CampaignConfig.from_yaml(text)
+    assert load_yaml("day: 2001-12-14\nat: !!timestamp 2001-12-14 10:00:00") == {
+        "day": datetime.date(2001, 12, 14), "at": datetime.datetime(2001, 12, 14, 10, 0)}
