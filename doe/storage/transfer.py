@@ -403,7 +403,7 @@ def _of_experiment(raw: Any, where: str, seen: set[str]) -> tuple[dict[str, Any]
     """An entry (a mapping) about an experiment of the export, and that experiment's id."""
     raw = _mapping(raw, where)
     eid = raw.get("experiment_id")
-    if eid not in seen:
+    if not isinstance(eid, str) or eid not in seen:
         raise StorageError(f"{where}: experiment {shorten(eid)} is not in the export")
     return raw, str(eid)
 
@@ -433,7 +433,7 @@ def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
         # absent or null: not a curve point (exports made before curve outcomes existed)
         cycle = check_cycle(raw.get("cycle"), f"{where}.cycle")
         file_sha256 = raw.get("file_sha256")
-        if file_sha256 is not None and file_sha256 not in files:
+        if file_sha256 is not None and (not isinstance(file_sha256, str) or file_sha256 not in files):
             raise StorageError(f"{where}.file_sha256 {shorten(file_sha256)} is not a file of the export")
         if not superseded:
             if (eid, outcome, replicate, cycle) in current:

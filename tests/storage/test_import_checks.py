@@ -83,6 +83,22 @@ def test_import_refuses_an_unknown_outcome(store_url: str, exported: dict[str, A
     assert _state(store_url) == before
 
 
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("experiment_id", ["E0001"], r"measurements\[0\]: experiment \['E0001'\] is not in the export"),
+    ("experiment_id", {"a": 1}, r"measurements\[0\]: experiment .* is not in the export"),
+    ("file_sha256", ["abc"], r"measurements\[0\]\.file_sha256 \['abc'\] is not a file of the export"),
+])
+def test_import_refuses_a_list_where_a_measurement_names_an_experiment_or_file(
+        store_url: str, exported: dict[str, Any], field: str, value: Any, message: str) -> None:
+    # found by fuzzing: a list here raised a raw TypeError (unhashable) instead of a StorageError
+    before = _state(store_url)
+    bad = copy.deepcopy(exported)
+    bad["measurements"][0][field] = value
+    with pytest.raises(StorageError, match=message):
+        Campaign.import_json(bad, storage=store_url, name="copy", actor="mallory")
+    assert _state(store_url) == before
+
+
 def test_a_valid_import_still_works_and_reads_back(store_url: str, exported: dict[str, Any]) -> None:
     copy_campaign = Campaign.import_json(exported, storage=store_url, name="copy", actor="bob")
     history = copy_campaign.history()
