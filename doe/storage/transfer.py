@@ -320,6 +320,9 @@ def _check_experiment(where: str, eid: str, raw: dict[str, Any], configs: dict[i
         raise StorageError(f"{where}.seed must be a whole number from 0 to 2**63-1, got {shorten(seed)}")
     if not isinstance(raw.get("parameters"), dict):
         raise StorageError(f"{where}.parameters must be a mapping")
+    for key in ("model_settings", "predictions"):  # absent or null: none (exports of imported history)
+        if not isinstance(raw.get(key) or {}, dict):
+            raise StorageError(f"{where}.{key} must be a mapping, got {shorten(raw.get(key))}")
     parameters = _check_parameters(raw["parameters"], configs[raw["config_version"]],
                                    f"campaign {campaign!r}, {where} (experiment {eid!r})")
     return {

@@ -99,6 +99,19 @@ def test_import_refuses_a_list_where_a_measurement_names_an_experiment_or_file(
     assert _state(store_url) == before
 
 
+@pytest.mark.parametrize("field", ["model_settings", "predictions"])
+@pytest.mark.parametrize("value", [True, [1], "x", 3])
+def test_import_refuses_model_settings_or_predictions_that_are_not_a_mapping(
+        store_url: str, exported: dict[str, Any], field: str, value: Any) -> None:
+    # found by fuzzing: 'model_settings: true' was stored, then every history() read failed
+    before = _state(store_url)
+    bad = copy.deepcopy(exported)
+    bad["experiments"][1][field] = value
+    with pytest.raises(StorageError, match=rf"experiments\[1\]\.{field} must be a mapping"):
+        Campaign.import_json(bad, storage=store_url, name="copy", actor="mallory")
+    assert _state(store_url) == before
+
+
 def test_a_valid_import_still_works_and_reads_back(store_url: str, exported: dict[str, Any]) -> None:
     copy_campaign = Campaign.import_json(exported, storage=store_url, name="copy", actor="bob")
     history = copy_campaign.history()
