@@ -32,6 +32,7 @@ import pandas as pd
 from doe.domain import exports, ranking
 from doe.domain.batches import (
     carried_columns,
+    failed_after_measuring,
     finished_cells,
     finished_evidence,
     history_table,
@@ -40,7 +41,7 @@ from doe.domain.batches import (
     training_table,
 )
 from doe.domain.config import CampaignConfig
-from doe.domain.planning import new_means, plan_record, summary_outcomes
+from doe.domain.planning import new_means, plan_record, summary_outcomes, validated_rows
 from doe.domain.records import PENDING_STATUSES, CarriedEvidence, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import cells_table, labelled_cells
@@ -49,7 +50,6 @@ from doe.domain.table import ID_COLUMN, validate_experiments
 from doe.domain.transfer import source_training, sources_digest
 from doe.domain.values import is_integer
 from doe.errors import (
-    CellProblem,
     ConcurrentChangeError,
     ConfigError,
     DataError,
@@ -232,9 +232,11 @@ class Campaign:
         point with its note, operator, sample id, time and evidence file, and every failed cell)."""
         target_storage = storage if storage is not None else self._store.url
         other = Campaign.from_config(self.config.replace(name=new_name), storage=target_storage, actor=self.actor)
-        if with_history and len(table := finished_cells(self.history(), m := self.measurements(), self.config,
+        if with_history and len(table := finished_cells(h := self.history(), m := self.measurements(), self.config,
                                                         self.cell_failures())):
             other._record(table, False, False, False, finished_evidence(table, m, self.files(), self.file_content))
+            for exp_id, reason in failed_after_measuring(h, m).items():  # measured, then failed
+                other.fail([exp_id], reason)
         return other
 
     # ------------------------------------------------------------------ reading
@@ -450,18 +452,8 @@ class Campaign:
         require_table("table", table)
         config = self.config
         means = new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names)
-        try:
-            clean = validate_experiments(table, config, parameters="optional", ignore_columns=self._ignorable(table))
-            if means:
-                raise DataError("history means", means)  # reported below with the other problems
-            rejected: list[CellProblem] = []
-        except DataError as err:
-            rejected = [*err.problems, *(m for m in means if m not in err.problems)]
-            if not valid_rows_only or any(p.row is None for p in rejected):
-                raise DataError(f"the table has {len(rejected)} problem(s); nothing was recorded", rejected) from None
-            bad_rows = sorted({p.row for p in rejected if p.row is not None})
-            kept = table.reset_index(drop=True).drop(index=bad_rows)
-            clean = validate_experiments(kept, config, parameters="optional", ignore_columns=self._ignorable(kept))
+        clean, rejected = validated_rows(table, config, ignore_columns=self._ignorable(table),
+                                         valid_rows_only=valid_rows_only, extra=means)
         history = self.history()
         if not allow_duplicates and (repeats := find_repeats(clean, history, config)):
             if not valid_rows_only:

@@ -9,6 +9,7 @@ import pytest
 
 from doe import Campaign, VirtualLab, load_config
 from doe.campaign import ensure_demo_campaign, list_campaigns
+from doe.domain.table import MAX_ROWS
 from doe.engine import EngineSettings
 from doe.errors import ConfigError, ConflictError, DataError, ProposalError, StorageError
 
@@ -102,6 +103,28 @@ def test_a_bad_table_changes_nothing_and_names_every_cell(campaign: Campaign) ->
     pd.testing.assert_frame_equal(campaign.history(), before)
     report = campaign.record(bad, valid_rows_only=True)
     assert len(report.created) == 1 and {p.row for p in report.rejected} == {1, 2}
+
+
+def test_valid_rows_only_names_each_rejected_row_by_its_place_in_the_table(campaign: Campaign) -> None:
+    # rows left out earlier used to shift the row numbers of problems found later (a repeat)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(pd.DataFrame([{**recipe, "first_cycle_ce_pct": 90.0}]))
+    table = pd.DataFrame([{**recipe, "anneal_temperature_c": 9999.0, "first_cycle_ce_pct": 91.0},
+                          {**recipe, "experiment_id": "Q1", "first_cycle_ce_pct": 92.0},
+                          {**recipe, "first_cycle_ce_pct": 90.0}])  # already recorded
+    report = campaign.record(table, valid_rows_only=True)
+    assert [(p.row, p.column) for p in report.rejected] == [(0, "anneal_temperature_c"), (2, "experiment_id")]
+    assert "already recorded" in report.rejected[1].problem and report.experiment_ids == ["Q1"]
+
+
+def test_a_table_over_the_row_limit_says_so(campaign: Campaign) -> None:
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    big = pd.DataFrame([{**recipe, "first_cycle_ce_pct": 90.0}] * (MAX_ROWS + 1))
+    before = campaign.history()
+    for valid_rows_only in (False, True):
+        with pytest.raises(DataError, match=f"{MAX_ROWS + 1} rows; at most {MAX_ROWS}"):
+            campaign.record(big, valid_rows_only=valid_rows_only)
+    pd.testing.assert_frame_equal(campaign.history(), before)
 
 
 def test_new_rows_need_every_parameter_and_known_ids_must_match(campaign: Campaign) -> None:

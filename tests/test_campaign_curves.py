@@ -84,6 +84,18 @@ def test_bad_cycles_name_the_cell(campaign: Campaign) -> None:
     assert campaign.measurements()["cycle"].isna().all()
 
 
+def test_valid_rows_only_leaves_out_a_bad_cycle_row_found_after_other_bad_rows(campaign: Campaign) -> None:
+    # a cycle row with a non-curve value is checked only on an otherwise valid table: with a row
+    # out of bounds beside it, valid_rows_only used to refuse everything on the second pass
+    table = pd.DataFrame([{"experiment_id": "Q0", "loading_wt_pct": 9.0, "ce_pct": 91.0},
+                          {"experiment_id": "E1", "cycle": 50, "retention_pct": 95.0, "ce_pct": 91.0},
+                          {"experiment_id": "Q2", "loading_wt_pct": 1.0, "ce_pct": 92.0}])
+    report = campaign.record(table, valid_rows_only=True)
+    assert [(p.row, p.column) for p in report.rejected] == [(0, "loading_wt_pct"), (1, "ce_pct")]
+    assert campaign.history()["experiment_id"].tolist()[-1] == "Q2" and "Q0" not in report.experiment_ids
+    assert campaign.measurements()["cycle"].isna().all()
+
+
 def test_predictions_tighten_as_cycles_arrive(campaign: Campaign) -> None:
     for i in range(1, 6):  # a population of finished curves
         campaign.record(_points(f"E{i}", 55.0 + 4 * i, 200, i))

@@ -367,6 +367,26 @@ def test_bad_replicate_tables_are_refused_naming_the_cell(store_url: str) -> Non
     assert (cells.loc[CE, "note"], cells.loc[capacity, "note"]) == ("week 1", "week 2")
 
 
+def test_an_experiment_failed_after_it_was_measured_is_carried_whole_or_refused(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P5", CE: 79.0},
+                                  {**recipe, "experiment_id": "P6", CE: 85.0}]))
+    campaign.fail(["P5"], "furnace overshot")  # found out after the cells were measured
+    imported = Campaign.import_json(campaign.export_json(), storage=store_url, name="imported")
+    for copy in (imported, campaign.clone("cloned", with_history=True)):
+        rows = copy.history().set_index("experiment_id")
+        assert rows.loc["P5", ["status", "failure_reason", CE]].tolist() == ["failed", "furnace overshot", 79.0]
+        assert rows.loc["P6", ["status", CE]].tolist() == ["completed", 85.0]
+    # the cells file cannot say "measured, then failed": recording it is refused, never completed
+    campaign.export_table(tmp_path / "cells.csv", cells=True)
+    other = _campaign(store_url, name="from-cells")
+    with pytest.raises(DataError, match="marked failed") as err:
+        other.import_table(tmp_path / "cells.csv")
+    assert [(p.row, p.column) for p in err.value.problems] == [(0, CE)]
+    assert other.history().empty
+
+
 def test_a_table_without_replicates_keeps_the_history_columns(store_url: str) -> None:
     campaign = _campaign(store_url)
     lab = VirtualLab(seed=4, failures=False)

@@ -143,7 +143,8 @@ def request_batch(experiments: pd.DataFrame, request_id: str, config: CampaignCo
     return batch
 
 
-__all__ = ["HISTORY_META", "batch_seed", "carried_columns", "finished_cells", "history_table", "pending_recipes", "proposed_experiments", "request_batch", "training_digest",
+__all__ = ["HISTORY_META", "batch_seed", "carried_columns", "failed_after_measuring", "finished_cells",
+           "finished_evidence", "history_table", "pending_recipes", "proposed_experiments", "request_batch", "training_digest",
            "training_table"]
 
 
@@ -152,15 +153,17 @@ def finished_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: Ca
     """The completed and failed experiments as a table :meth:`doe.Campaign.record` takes again:
     one row per replicate cell (a replicated experiment keeps its cells, failed ones included
     when ``failures`` lists them), with ``failed`` and ``failure_reason``; no ``replicate``
-    column when no cell has a label."""
+    column when no cell has a label. An experiment failed after it was measured
+    (:func:`failed_after_measuring`) is a row of its values, not failed: a table cannot say both."""
     done = history[history["status"].isin(["completed", "failed"])]
     if done.empty:
         return done.iloc[:0]
     table = cells_table(done, measurements, config.outcome_names, config.parameter_names, failures)
     status = done.set_index(ID_COLUMN)
-    experiment_reason = table[ID_COLUMN].map(status["failure_reason"])
-    if "failed" in table.columns:  # failed cells keep their own reasons
-        cell_failed = table["failed"].astype(bool)
+    status = status.assign(status=status["status"].where(~status.index.isin(failed_after_measuring(done, measurements))))
+    experiment_reason = table[ID_COLUMN].map(status["failure_reason"].where(status["status"].eq("failed")))
+    if "failed" in table.columns:  # failed cells keep their own reasons (a row with values is a measured one)
+        cell_failed = table["failed"].astype(bool) & table[list(config.outcome_names)].isna().all(axis=1)
         table["failure_reason"] = table["failure_reason"].where(cell_failed, experiment_reason)
     else:
         cell_failed = pd.Series(False, index=table.index)
@@ -169,6 +172,14 @@ def finished_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: Ca
     if table[REPLICATE_COLUMN].isna().all():
         table = table.drop(columns=[REPLICATE_COLUMN])
     return table
+
+
+def failed_after_measuring(history: pd.DataFrame, measurements: pd.DataFrame) -> dict[str, str]:
+    """Failed experiments that have current values (marked failed with
+    :meth:`doe.Campaign.fail` once measured: the furnace overshot), with their reasons."""
+    measured = set(measurements[ID_COLUMN].astype(str))
+    failed = history[history["status"].eq("failed") & history[ID_COLUMN].astype(str).isin(measured)]
+    return {str(i): str(r) for i, r in zip(failed[ID_COLUMN], failed["failure_reason"], strict=True)}
 
 
 def finished_evidence(cells: pd.DataFrame, measurements: pd.DataFrame, files: pd.DataFrame,

@@ -26,9 +26,9 @@ from doe.domain.records import (
     StatusChange,
 )
 from doe.domain.replicates import REPLICATE_COLUMN, n_column
-from doe.domain.table import ID_COLUMN
+from doe.domain.table import ID_COLUMN, validate_experiments
 from doe.domain.values import is_missing, same_value, to_python
-from doe.errors import CellProblem
+from doe.errors import CellProblem, DataError
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,42 @@ def new_means(table: pd.DataFrame, known_ids: Collection[str], outcomes: Iterabl
                                             "this campaign, so it would be recorded as one cell; record the cells "
                                             "file (doe export --cells) to keep each cell, or drop this column"))
     return problems
+
+
+def validated_rows(table: pd.DataFrame, config: CampaignConfig, *, ignore_columns: Collection[str],
+                   valid_rows_only: bool, extra: Iterable[CellProblem] = ()) -> tuple[pd.DataFrame, list[CellProblem]]:
+    """``table`` validated (:func:`~doe.domain.table.validate_experiments`, parameters optional)
+    together with ``extra``, problems of its rows found by other checks.
+
+    Returns:
+        The clean table, indexed by each row's position in ``table`` (the rows problems name),
+        and the problems of the rows left out.
+
+    Raises:
+        DataError: every problem, when ``valid_rows_only`` is False or a problem concerns a
+            whole column or the whole table. With it, the rows with problems are left out and the
+            rest checked again until none is left (some checks run only on an otherwise valid
+            table), so every problem names its row in ``table``.
+    """
+    kept, extra = table.reset_index(drop=True), list(extra)
+    rejected: list[CellProblem] = []
+    while True:
+        try:
+            clean = validate_experiments(kept, config, parameters="optional", ignore_columns=tuple(ignore_columns))
+            found: list[CellProblem] = []
+        except DataError as err:
+            if not err.problems or (not valid_rows_only and not extra and not rejected):
+                raise  # a refusal of the whole table (too many rows), or validation's own report
+            found = [p if p.row is None else replace(p, row=int(kept.index[p.row])) for p in err.problems]
+        found += [p for p in extra if p not in found]
+        extra = []
+        if not found:
+            clean.index = kept.index
+            return clean, rejected
+        rejected += found
+        if not valid_rows_only or any(p.row is None for p in found):
+            raise DataError(f"the table has {len(rejected)} problem(s); nothing was recorded", rejected)
+        kept = kept.drop(index=sorted({p.row for p in found if p.row is not None}))
 
 
 def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig, config_version: int, *,

@@ -87,7 +87,10 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     experiments is a row too, with its note. Once any row is a failed cell or the row of an
     experiment that failed as a whole (``status`` failed in ``history``, no cell measured or
     failed), the table has ``failed`` and ``failure_reason`` (False and empty on the other
-    rows), so it records back the same.
+    rows), so it records back the same. An experiment failed after it was measured
+    (:meth:`doe.Campaign.fail`) keeps its values on rows marked failed with its reason: record()
+    refuses such rows, naming them, rather than reading the experiment back as completed
+    (:meth:`doe.Campaign.clone` and the JSON export carry it whole).
 
     Args:
         history: :meth:`doe.Campaign.history` (``experiment_id``, the parameter columns and,
@@ -132,6 +135,9 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
             failed = exp_id in whole_failed
             cells = [{REPLICATE_COLUMN: None, "cycle": None, "failed": failed,
                       "failure_reason": known.at[exp_id, "failure_reason"] if failed else None}]
+        elif exp_id in whole_failed:  # measured, then failed: its values stay on rows marked failed
+            cells = [{**c, "failed": True, "failure_reason": c["failure_reason"] or known.at[exp_id, "failure_reason"]}
+                     for c in cells]
         records.extend({id_col: exp_id, **{str(k): v for k, v in recipe.items()}, **cell} for cell in cells)
     table = pd.DataFrame(records, columns=[id_col, REPLICATE_COLUMN, "cycle", *parameters, *outcomes,
                                            *CONTEXT_COLUMNS, "failed", "failure_reason"])
