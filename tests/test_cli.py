@@ -13,14 +13,15 @@ import pytest
 from click.testing import CliRunner
 
 from doe import Campaign, VirtualLab, load_config
+from doe.campaign import list_campaigns
 from doe.cli import cli
 from doe.cli.run import simulation_report
 from doe.domain import Objective, OutcomeConstraint
 from doe.io import read_table, write_table
 
 PARAMS = VirtualLab(0).config.parameter_names
-COMMANDS = ["init", "suggest", "record", "record-files", "files", "status", "list", "export", "run", "backup", "restore",
-            "app"]
+COMMANDS = ["init", "suggest", "record", "record-files", "files", "status", "list", "export", "import", "clone", "run",
+            "backup", "restore", "app"]
 
 
 @pytest.fixture()
@@ -367,6 +368,37 @@ def test_suggest_prints_and_writes_each_parameter_at_its_resolution(doe_cmd, tmp
     l_cell = sheet_xlsx.cell(row=2, column=columns["hfo2_loading_wt_pct [wt%]"])
     assert t_cell.number_format == "0" and float(t_cell.value) % 5 == 0
     assert l_cell.number_format == "0.00" and round(float(l_cell.value), 2) == float(l_cell.value)
+
+
+def test_import_and_clone_move_a_campaign_between_databases(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    doe_cmd("init", "--template", "hfo2-ncm85", "--name", "coating")
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    write_table(pd.DataFrame([{**recipe, "experiment_id": "P1", "replicate": r, "first_cycle_ce_pct": ce}
+                              for r, ce in (("A", 89.0), ("B", 91.0))]), tmp_path / "cells.csv", file_format="csv")
+    doe_cmd("record", "cells.csv")
+    doe_cmd("export", "--out", "coating.json")
+    other = tmp_path / "lab-server.sqlite3"  # stands in for the lab's shared database
+    done = doe_cmd("import", "coating.json", "--name", "coating-lab", "--db", str(other))
+    assert "campaign 'coating-lab' imported" in done.stdout and "1 experiment(s)" in done.stdout
+    source = Campaign.load("coating", storage=f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    imported = Campaign.load("coating-lab", storage=f"sqlite:///{other}")
+    assert imported.measurements()["value"].tolist() == source.measurements()["value"].tolist() == [89.0, 91.0]
+    done = doe_cmd("clone", "coating-2", "--campaign", "coating", "--with-history", "--to-db", f"sqlite:///{other}")
+    assert "cloned to 'coating-2'" in done.stdout
+    clone = Campaign.load("coating-2", storage=f"sqlite:///{other}")
+    assert clone.history()["first_cycle_ce_pct_n"].tolist() == [2]
+    doe_cmd("clone", "empty-copy", "--campaign", "coating")
+    assert Campaign.load("empty-copy", storage=f"sqlite:///{tmp_path / 'cli.sqlite3'}").history().empty
+    # bad input: a clear error, nothing created
+    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
+    for args in (("import", "broken.json"), ("import", "coating.json", "--name", "coating-lab", "--db", str(other)),
+                 ("clone", "coating-2", "--campaign", "coating", "--to-db", f"sqlite:///{other}")):
+        done = doe_cmd(*args, check=False)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, (args, done.stderr)
+    assert "broken.json: not a JSON campaign export" in doe_cmd("import", "broken.json", check=False).stderr
+    again = doe_cmd("import", "coating.json", "--name", "coating-lab", "--db", str(other), check=False)
+    assert "exists already" in again.stderr and "--name with doe import" in again.stderr
+    assert sorted(list_campaigns(f"sqlite:///{other}", include_archived=True)["name"]) == ["coating-2", "coating-lab"]
 
 
 def test_record_and_export_replicate_cells(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,5 @@
-"""Campaign commands: ``doe init``, ``suggest``, ``record``, ``status``, ``list`` and ``export``."""
+"""Campaign commands: ``doe init``, ``suggest``, ``record``, ``status``, ``list``, ``export``,
+``import`` and ``clone``."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from doe.cli.common import (
 )
 from doe.domain.ranking import ranking_text
 from doe.domain.table import ID_COLUMN
-from doe.errors import DoeError
+from doe.errors import DoeError, shorten_text
 
 
 # ---------------------------------------------------------------------- init
@@ -279,6 +280,42 @@ def export(campaign_name: str | None, out: Path, cells: bool, env: Env) -> None:
         else:
             campaign.export_table(out, cells=cells)
     click.echo(f"campaign {campaign.name!r} exported to {out}")
+
+
+@cli.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Store the campaign under this name [default: the exported name].")
+@common_options
+def import_(source: Path, name: str | None, env: Env) -> None:
+    """Create a campaign from SOURCE, a whole-campaign export (`doe export --out x.json`): its
+    configuration versions, experiments, measurements with corrections, instrument files and
+    audit trail, e.g. to move it from the embedded SQLite file to the lab's PostgreSQL server."""
+    from doe.campaign import Campaign
+
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise DoeError(f"{source.name}: not a JSON campaign export ({shorten_text(str(err), 200)})") from None
+    campaign = Campaign.import_json(data, storage=env.db, name=name, actor=env.actor)
+    click.echo(f"campaign {campaign.name!r} imported into {masked(campaign.storage_url)}: "
+               f"{len(campaign.history())} experiment(s), {len(campaign.files())} instrument file(s)")
+
+
+@cli.command()
+@click.argument("new_name")
+@campaign_option
+@click.option("--with-history", is_flag=True,
+              help="Copy the completed and failed experiments too: every cell and curve point with its note, "
+              "failed cells, and the instrument files behind the values.")
+@click.option("--to-db", "to_db", metavar="URL", default=None,
+              help="Create the copy in this database [default: the campaign's own].")
+@common_options
+def clone(new_name: str, campaign_name: str | None, with_history: bool, to_db: str | None, env: Env) -> None:
+    """Start a campaign named NEW_NAME with this campaign's configuration."""
+    campaign = env.campaign(campaign_name)
+    other = campaign.clone(new_name, storage=to_db, with_history=with_history)
+    click.echo(f"campaign {campaign.name!r} cloned to {other.name!r} in {masked(other.storage_url)}: "
+               f"{len(other.history())} experiment(s)")
 
 
 @cli.command()

@@ -123,7 +123,7 @@ def insert_import(conn: Connection, plan: ImportPlan, url: str, actor: str) -> N
     if exists is not None:
         raise StorageError(
             f"a campaign named {plan.name!r} exists already in {mask_url(url)!r}; "
-            "import it under another name (new_name=...)"
+            "import it under another name (name=... in Python, --name with doe import)"
         )
     now = utc_now()
     cid = conn.execute(sa.insert(s.campaigns).values(
