@@ -378,6 +378,11 @@ def test_an_experiment_failed_after_it_was_measured_is_carried_whole_or_refused(
         rows = copy.history().set_index("experiment_id")
         assert rows.loc["P5", ["status", "failure_reason", CE]].tolist() == ["failed", "furnace overshot", 79.0]
         assert rows.loc["P6", ["status", CE]].tolist() == ["completed", 85.0]
+    # an imported export whose failed experiment has no reason clones with the stated default
+    data = campaign.export_json()
+    next(e for e in data["experiments"] if e["experiment_id"] == "P5")["failure_reason"] = None
+    no_reason = Campaign.import_json(data, storage=store_url, name="no-reason").clone("no-reason-2", with_history=True)
+    assert no_reason.history().set_index("experiment_id").loc["P5", "failure_reason"] == "failed (no reason given)"
     # the cells file cannot say "measured, then failed": recording it is refused, never completed
     campaign.export_table(tmp_path / "cells.csv", cells=True)
     other = _campaign(store_url, name="from-cells")

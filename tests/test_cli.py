@@ -391,7 +391,8 @@ def test_import_and_clone_move_a_campaign_between_databases(doe_cmd, tmp_path: P
     assert Campaign.load("empty-copy", storage=f"sqlite:///{tmp_path / 'cli.sqlite3'}").history().empty
     # bad input: a clear error, nothing created
     (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
-    for args in (("import", "broken.json"), ("import", "coating.json", "--name", "coating-lab", "--db", str(other)),
+    (tmp_path / "huge.json").write_text('{"a": ' + "1" * 5000 + "}", encoding="utf-8")
+    for args in (("import", "broken.json"), ("import", "huge.json"), ("import", "coating.json", "--name", "coating-lab", "--db", str(other)),
                  ("clone", "coating-2", "--campaign", "coating", "--to-db", f"sqlite:///{other}")):
         done = doe_cmd(*args, check=False)
         assert done.returncode == 1 and "Traceback" not in done.stderr, (args, done.stderr)

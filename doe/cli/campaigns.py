@@ -294,7 +294,7 @@ def import_(source: Path, name: str | None, env: Env) -> None:
 
     try:
         data = json.loads(source.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+    except (ValueError, RecursionError) as err:  # bad UTF-8, bad JSON, a number of over 4300 digits
         raise DoeError(f"{source.name}: not a JSON campaign export ({shorten_text(str(err), 200)})") from None
     campaign = Campaign.import_json(data, storage=env.db, name=name, actor=env.actor)
     click.echo(f"campaign {campaign.name!r} imported into {masked(campaign.storage_url)}: "

@@ -179,7 +179,8 @@ def failed_after_measuring(history: pd.DataFrame, measurements: pd.DataFrame) ->
     :meth:`doe.Campaign.fail` once measured: the furnace overshot), with their reasons."""
     measured = set(measurements[ID_COLUMN].astype(str))
     failed = history[history["status"].eq("failed") & history[ID_COLUMN].astype(str).isin(measured)]
-    return {str(i): str(r) for i, r in zip(failed[ID_COLUMN], failed["failure_reason"], strict=True)}
+    return {str(i): r.strip() if isinstance(r, str) and r.strip() else "failed (no reason given)"
+            for i, r in zip(failed[ID_COLUMN], failed["failure_reason"], strict=True)}
 
 
 def finished_evidence(cells: pd.DataFrame, measurements: pd.DataFrame, files: pd.DataFrame,
