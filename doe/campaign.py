@@ -42,7 +42,13 @@ from doe.domain.batches import (
 )
 from doe.domain.config import CampaignConfig
 from doe.domain.planning import new_means, plan_record, summary_outcomes, validated_rows
-from doe.domain.records import PENDING_STATUSES, CarriedEvidence, RecordReport, StatusChange
+from doe.domain.records import (
+    PENDING_STATUSES,
+    CarriedEvidence,
+    RecordReport,
+    StatusChange,
+    id_list,
+)
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import cells_table, labelled_cells
 from doe.domain.requests import require_table, validate_candidates, validate_fixed
@@ -389,29 +395,29 @@ class Campaign:
         logger.info("campaign %r: proposed %s (%s)", self._name, report.experiment_ids, strategy)
         return recipes
 
-    def accept(self, experiment_ids: Iterable[str] | None = None) -> list[str]:
+    def accept(self, experiment_ids: str | Iterable[str] | None = None) -> list[str]:
         """Mark proposed experiments as running (all proposed ones when ids is None)."""
         if experiment_ids is None:
             history = self.history()  # only here: history() refits every curve prediction
             ids = history.loc[history["status"] == "proposed", ID_COLUMN].tolist()
         else:
-            ids = [str(i) for i in experiment_ids]
+            ids = id_list(experiment_ids)
         if ids:
             self._store.write(self._name, actor=self.actor,
                               status_changes=[StatusChange(i, "running") for i in ids], audit_action="accept")
         return ids
 
-    def fail(self, experiment_ids: Iterable[str], reason: str) -> None:
+    def fail(self, experiment_ids: str | Iterable[str], reason: str) -> None:
         """Mark experiments failed (no result), with the reason (e.g. 'dispersion gelled')."""
         if not isinstance(reason, str) or not reason.strip():
             raise DataError("reason: say why the run failed (e.g. 'dispersion gelled')")
         self._store.write(self._name, actor=self.actor, audit_action="fail",
-                          status_changes=[StatusChange(str(i), "failed", reason.strip()) for i in experiment_ids])
+                          status_changes=[StatusChange(i, "failed", reason.strip()) for i in id_list(experiment_ids)])
 
-    def abandon(self, experiment_ids: Iterable[str], reason: str | None = None) -> None:
+    def abandon(self, experiment_ids: str | Iterable[str], reason: str | None = None) -> None:
         """Give up proposed or running experiments (they stop counting as pending)."""
         self._store.write(self._name, actor=self.actor, audit_action="abandon",
-                          status_changes=[StatusChange(str(i), "abandoned", reason) for i in experiment_ids])
+                          status_changes=[StatusChange(i, "abandoned", reason) for i in id_list(experiment_ids)])
 
     # ------------------------------------------------------------------ recording
     def record(

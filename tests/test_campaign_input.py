@@ -175,3 +175,32 @@ def test_xlsx_formulas_without_a_calculated_value_are_refused(campaign: Campaign
     with pytest.raises(DataError, match=r"K2, J3 hold formulas whose values were never calculated"):
         campaign.import_table(path)
     assert campaign.history().empty
+
+
+LONE_SURROGATE = "gelled \ud800"  # what JSON's "\ud800" escape gives; no UTF-8 file or database holds it
+
+
+@pytest.mark.parametrize("column", ["note", "failure_reason", "experiment_id", "replicate", "operator", "sample_id"])
+def test_text_that_is_not_unicode_is_refused_naming_its_cell(campaign: Campaign, column: str) -> None:
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "P1", "first_cycle_ce_pct": 88.0}]))
+    before = _state(campaign)
+    row: dict[str, object] = {**RECIPE, "experiment_id": "P2", "first_cycle_ce_pct": 87.0, column: LONE_SURROGATE}
+    if column == "failure_reason":
+        del row["first_cycle_ce_pct"]
+    # object columns: pandas' default string columns cannot hold the character at all
+    table = pd.DataFrame({k: pd.Series([v], dtype=object) for k, v in row.items()})
+    with pytest.raises(DataError) as err:
+        campaign.record(table)
+    assert [(p.row, p.column) for p in err.value.problems] == [(0, column)]
+    _unchanged(campaign, before)
+
+
+def test_one_experiment_id_is_one_experiment(campaign: Campaign) -> None:
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "P1", "first_cycle_ce_pct": 88.0}]))
+    ids = campaign.suggest(2)["experiment_id"].tolist()
+    assert campaign.accept(ids[0]) == [ids[0]]
+    campaign.fail(ids[0], "dispersion gelled")
+    campaign.abandon(ids[1])
+    history = campaign.history().set_index("experiment_id")
+    assert history.loc[ids[0], "status"] == "failed" and history.loc[ids[0], "failure_reason"] == "dispersion gelled"
+    assert history.loc[ids[1], "status"] == "abandoned"

@@ -45,7 +45,7 @@ from doe.domain.parameters import (
     Parameter,
     check_name,
 )
-from doe.domain.values import is_integer, is_real_number
+from doe.domain.values import is_integer, is_printable, is_real_number, unicode_problems
 from doe.domain.yaml_text import load_yaml
 from doe.errors import ConfigError, shorten, shorten_text
 
@@ -132,12 +132,17 @@ class CampaignConfig(BaseModel):
     def from_dict(cls, data: dict[str, Any], *, stored: bool = False) -> CampaignConfig:
         """Validate a configuration mapping; a :class:`ConfigError` lists every problem.
 
-        ``stored``: the mapping was read back from a store or an export. The name checks added
-        after campaigns could be stored with such names (:func:`column_name_clashes`) are then
-        skipped, so an older campaign stays readable; a new or edited configuration gets them.
+        ``stored``: the mapping was read back from a store or an export. The checks added after
+        campaigns could be stored with such text (:func:`column_name_clashes`, and text that is
+        not Unicode, :func:`~doe.domain.values.unicode_problems`) are then skipped, so an older
+        campaign stays readable; a new or edited configuration gets them.
         """
         if not isinstance(data, dict):
             raise ConfigError(f"a campaign configuration must be a mapping, got {type(data).__name__}")
+        not_text = [] if stored else unicode_problems(data, "configuration")
+        if not_text:
+            raise ConfigError(f"{shorten_text(', '.join(not_text), 400)}: holds a character that is not Unicode "
+                              "text (a lone surrogate such as \\ud800); retype it")
         problems: list[str] = []
         unknown = set(data) - _TOP_KEYS
         if unknown:
@@ -145,7 +150,7 @@ class CampaignConfig(BaseModel):
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             problems.append("name: give the campaign a non-empty name")
-        elif len(name) > 120 or any(ord(ch) < 32 for ch in name):
+        elif len(name) > 120 or not is_printable(name):
             problems.append("name: at most 120 printable characters")
 
         raw_params = data.get("parameters")
@@ -442,7 +447,7 @@ def _learn_from(raw: Any, name: Any, problems: list[str]) -> tuple[str, ...]:
         problems.append(f"learn_from: must be a list of campaign names, got {shorten(raw)}")
         return ()
     names = [v.strip() for v in raw]
-    bad = [v for v in names if not v or len(v) > 120 or any(ord(ch) < 32 for ch in v)]
+    bad = [v for v in names if not v or len(v) > 120 or not is_printable(v)]
     if bad:
         problems.append(f"learn_from: {shorten(bad)}: each name must be 1 to 120 printable characters")
     if isinstance(name, str) and name.strip() in names:

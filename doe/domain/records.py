@@ -17,7 +17,7 @@ least one outcome has been measured; later outcomes (retention after weeks) join
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -153,6 +153,11 @@ class CarriedEvidence:
         is its experiment in ``new_experiments``, which carries the source's id)."""
         return [replace(m, file_sha256=self.sources.get(
             (str(experiment_id_of(m, new_experiments)), m.outcome, m.replicate, m.cycle))) for m in measurements]
+
+
+def id_list(experiment_ids: str | Iterable[str]) -> list[str]:
+    """One experiment id (``"E0003"``, not five ids ``E``, ``0``, ...) or several, as a list."""
+    return [experiment_ids] if isinstance(experiment_ids, str) else [str(i) for i in experiment_ids]
 
 
 def experiment_id_of(m: NewMeasurement, new_experiments: Sequence[NewExperiment]) -> str | None:

@@ -20,6 +20,7 @@ from doe.domain.curves import CYCLE_COLUMN, clean_cycles, cycle_row_problems
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.domain.records import MAX_REPLICATE
 from doe.domain.replicates import REPLICATE_COLUMN
+from doe.domain.values import is_printable, is_unicode_text
 from doe.errors import CellProblem, DataError, shorten
 
 ID_COLUMN = "experiment_id"
@@ -92,7 +93,7 @@ def _replicate_labels(values: list[Any], problems: list[CellProblem]) -> list[st
             text = str(int(value))  # a spreadsheet's 1.0 is cell "1"
         else:
             text = str(value).strip()
-        if not text or len(text) > MAX_REPLICATE or any(ord(ch) < 32 for ch in text):
+        if not text or len(text) > MAX_REPLICATE or not is_printable(text):
             problems.append(CellProblem(row, REPLICATE_COLUMN, value,
                                         f"a replicate label is 1 to {MAX_REPLICATE} printable characters "
                                         "(e.g. A, B or 1, 2); leave it empty for an experiment measured once"))
@@ -168,7 +169,7 @@ def validate_experiments(
                 ids.append(None)
                 continue
             text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
-            if len(text) > 64 or any(ord(ch) < 32 for ch in text):
+            if len(text) > 64 or not is_printable(text):
                 problems.append(CellProblem(row, ID_COLUMN, value, "an experiment id is at most 64 printable characters"))
             ids.append(text)
         seen: dict[tuple[str, str | None, int | None], list[int]] = {}
@@ -270,6 +271,10 @@ def validate_experiments(
                     text = str(value)
                     if len(text) > MAX_TEXT:
                         problems.append(CellProblem(row, text_col, text[:40] + "...", f"longer than {MAX_TEXT} characters"))
+                    elif not is_unicode_text(text):
+                        problems.append(CellProblem(row, text_col, text[:40],
+                                                    "holds a character that is not Unicode text (a lone surrogate "
+                                                    "such as \\ud800)"))
                     texts.append(text)
                 out[text_col] = pd.Series(texts, index=table.index, dtype=object)
         _context_columns(table, out, problems)
@@ -301,7 +306,7 @@ def _context_columns(table: pd.DataFrame, out: pd.DataFrame, problems: list[Cell
         texts: list[str | None] = []
         for row, value in enumerate(table[column].tolist()):
             text = None if _is_missing(value) else str(value).strip() or None
-            if text is not None and (len(text) > limit or not text.isprintable()):
+            if text is not None and (len(text) > limit or not text.isprintable() or not is_printable(text)):
                 problems.append(CellProblem(row, column, text[:40], f"at most {limit} printable characters"))
                 text = None
             texts.append(text)

@@ -35,6 +35,42 @@ def to_python(value: Any) -> Any:
     return value
 
 
+def is_unicode_text(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8: no lone surrogate (U+D800 to U+DFFF), which
+    JSON's ``"\\ud800"`` escape can make but no file, database or web page can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_printable(text: str) -> bool:
+    """Whether ``text`` is one line of Unicode text: no control character (below U+0020, or
+    U+007F) and no lone surrogate (:func:`is_unicode_text`)."""
+    return is_unicode_text(text) and not any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
+def unicode_problems(data: Any, where: str) -> list[str]:
+    """The places (``where`` and the keys or positions below it, as ``a.b[0].c``) of the
+    mapping, list or text ``data`` that hold text :func:`is_unicode_text` refuses, keys
+    included; ``where=""`` for a top-level mapping."""
+    if isinstance(data, str):
+        return [] if is_unicode_text(data) else [where]
+    found: list[str] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            label = key if isinstance(key, str) and is_unicode_text(key) else "<key>"
+            here = f"{where}.{label}" if where else label
+            if isinstance(key, str) and not is_unicode_text(key):
+                found.append(here)
+            found.extend(unicode_problems(value, here))
+    elif isinstance(data, list | tuple):
+        for i, value in enumerate(data):
+            found.extend(unicode_problems(value, f"{where}[{i}]"))
+    return found
+
+
 def is_integer(value: Any) -> bool:
     """A whole number (Python or numpy integer), not a bool."""
     return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)

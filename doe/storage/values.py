@@ -21,7 +21,7 @@ import numpy as np
 from doe.domain.config import CampaignConfig
 from doe.domain.objectives import MAX_CYCLE
 from doe.domain.records import ExperimentRef, NewExperimentRef
-from doe.domain.values import is_integer, is_real_number
+from doe.domain.values import is_integer, is_printable, is_real_number, is_unicode_text
 from doe.domain.yaml_text import load_yaml
 from doe.errors import CellProblem, ConfigError, DataError, StorageError
 
@@ -46,10 +46,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def is_printable(text: str) -> bool:
-    return not any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
-
-
 def check_label(value: Any, what: str, *, max_len: int = MAX_LABEL, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
@@ -67,6 +63,9 @@ def check_text(value: Any, what: str, *, max_len: int = MAX_TEXT) -> str | None:
         raise StorageError(f"{what} must be text, got {type(value).__name__}")
     if len(value) > max_len:
         raise StorageError(f"{what} is {len(value)} characters long; at most {max_len} are stored")
+    if not is_unicode_text(value):
+        raise StorageError(f"{what} holds a character that is not Unicode text (a lone surrogate such as "
+                           f"\\ud800), got {shorten(value)}")
     return value
 
 
@@ -110,6 +109,8 @@ def json_ready(value: Any, where: str) -> Any:
 
 def dumps_json(value: Any, where: str) -> str:
     text = json.dumps(json_ready(value, where), ensure_ascii=False, allow_nan=False)
+    if not is_unicode_text(text):
+        raise StorageError(f"{where} holds a character that is not Unicode text (a lone surrogate such as \\ud800)")
     if len(text) > MAX_JSON_CHARS:
         raise StorageError(f"{where} is {len(text)} characters as JSON; at most {MAX_JSON_CHARS} are stored")
     return text

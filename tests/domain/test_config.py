@@ -251,3 +251,17 @@ def test_a_grid_with_a_point_inside_the_constraints_is_accepted() -> None:
     assert load_config(_with(parameters=two, constraints=["a >= 1", "a + 2 * b <= 6"])).parameter("a").resolution == 5
     # the continuous region is not empty (a = 0.3, b = 1) but no grid point lies in it
     assert "resolution grid of ['a', 'b']" in _error(_with(parameters=two, constraints=["a + b >= 1.2", "a + b <= 1.4"]))
+
+
+@pytest.mark.parametrize(("raw", "place"), [
+    (_with(description="x\ud800"), "configuration.description"),
+    (_with(parameters=[{"name": "t_c", "type": "continuous", "bounds": [250, 800], "unit": "\udcc3C"}]),
+     "configuration.parameters[0].unit"),
+    (_with(parameters=[{"name": "gas", "type": "categorical", "values": ["O2", "A\ud800r"]}]),
+     "configuration.parameters[0].values[1]"),
+    (_with(objectives=[{"name": "ce_pct", "goal": "maximize", "description": "\ud800"}]),
+     "configuration.objectives[0].description"),
+])
+def test_text_that_is_not_unicode_is_refused_naming_where(raw: dict, place: str) -> None:
+    # a lone surrogate (JSON's "\ud800" escape) is stored by no database and shown by no page
+    assert _error(raw).startswith(f"{place}: holds a character that is not Unicode text")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -194,4 +195,32 @@ def test_import_refuses_hostile_configuration_text(store_url: str, exported: dic
     with pytest.raises(StorageError, match=message) as err:
         Campaign.import_json(bad, storage=store_url, name="copy", actor="mallory")
     assert "config_versions[0]" in str(err.value) and len(str(err.value)) < 2000
+    assert _state(store_url) == before
+
+
+SURROGATE = "x\ud800"  # a lone surrogate: what JSON's "\\ud800" escape gives; no database holds it
+
+
+@pytest.mark.parametrize(("place", "where"), [
+    ("measurements[0].note", lambda d: d["measurements"][0]),
+    ("experiments[1].failure_reason", lambda d: d["experiments"][1]),
+    ("experiments[0].parameters.anneal_atmosphere", lambda d: d["experiments"][0]["parameters"]),
+    ("experiments[0].model_settings.kernel", lambda d: d["experiments"][0]),
+    ("audit[0].actor", lambda d: d["audit"][0]),
+    ("name", lambda d: d),
+])
+def test_import_refuses_text_that_is_not_unicode_naming_the_field(store_url: str, exported: dict[str, Any],
+                                                                  place: str, where: Any) -> None:
+    before = _state(store_url)
+    bad = copy.deepcopy(exported)
+    key = place.rsplit(".", 1)[-1]
+    if key == "kernel":
+        where(bad)["model_settings"] = {"kernel": SURROGATE}
+    else:
+        where(bad)[key] = SURROGATE
+    with pytest.raises(StorageError, match=re.escape(place) + ": holds a character that is not Unicode text"):
+        Campaign.import_json(bad, storage=store_url, name="copy", actor="mallory")
+    assert _state(store_url) == before
+    with pytest.raises(StorageError, match="campaign name"):
+        Campaign.import_json(copy.deepcopy(exported), storage=store_url, name="copy" + SURROGATE, actor="mallory")
     assert _state(store_url) == before
