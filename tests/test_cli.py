@@ -392,11 +392,22 @@ def test_import_and_clone_move_a_campaign_between_databases(doe_cmd, tmp_path: P
     # bad input: a clear error, nothing created
     (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
     (tmp_path / "huge.json").write_text('{"a": ' + "1" * 5000 + "}", encoding="utf-8")
+    exported = json.loads((tmp_path / "coating.json").read_text(encoding="utf-8"))
+    exported["measurements"][0]["note"] = "gelled \ud800"  # a lone surrogate, as JSON's escape gives it
+    (tmp_path / "surrogate.json").write_text(json.dumps(exported), encoding="utf-8")
     for args in (("import", "broken.json"), ("import", "huge.json"), ("import", "coating.json", "--name", "coating-lab", "--db", str(other)),
-                 ("clone", "coating-2", "--campaign", "coating", "--to-db", f"sqlite:///{other}")):
+                 ("clone", "coating-2", "--campaign", "coating", "--to-db", f"sqlite:///{other}"),
+                 ("import", "surrogate.json", "--name", "s", "--db", str(other)),
+                 ("import", "coating.json", "--name", "m", "--db", ":memory:"),
+                 ("clone", "m", "--campaign", "coating", "--to-db", "sqlite:///:memory:")):
         done = doe_cmd(*args, check=False)
         assert done.returncode == 1 and "Traceback" not in done.stderr, (args, done.stderr)
     assert "broken.json: not a JSON campaign export" in doe_cmd("import", "broken.json", check=False).stderr
+    surrogate = doe_cmd("import", "surrogate.json", "--name", "s", "--db", str(other), check=False).stderr
+    assert "measurements[0].note: holds a character that is not Unicode text" in surrogate
+    # an in-memory target would be gone when the command ends, after it said "cloned"
+    assert "--to-db: an in-memory database" in doe_cmd("clone", "m", "--campaign", "coating", "--to-db", ":memory:",
+                                                       check=False).stderr
     again = doe_cmd("import", "coating.json", "--name", "coating-lab", "--db", str(other), check=False)
     assert "exists already" in again.stderr and "--name with doe import" in again.stderr
     assert sorted(list_campaigns(f"sqlite:///{other}", include_archived=True)["name"]) == ["coating-2", "coating-lab"]

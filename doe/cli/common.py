@@ -51,6 +51,19 @@ def configure_logging(verbose: int) -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def lasting_database(url: str, option: str) -> str:
+    """``url``, unless it names an in-memory database, for the commands that exist to store a
+    campaign (init, import, clone): each command is its own process, so what it wrote there
+    would be gone when it ends, after it said it was stored. (``doe run --simulate --db
+    :memory:`` is a throwaway loop and may use one.)"""
+    from doe.storage.engine import resolve_url
+
+    if resolve_url(url)[1]:
+        raise DoeError(f"{option}: an in-memory database ({url!r}) is gone when the command ends; "
+                       "give an SQLite file (e.g. lab.sqlite3) or a server URL")
+    return url
+
+
 class Env:
     """What the common options hold."""
 
