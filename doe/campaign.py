@@ -552,12 +552,17 @@ class Campaign:
         Excel's 'CSV (Windows)'); the other arguments are those of :func:`doe.io.read_table`
         and :meth:`record`.
         """
-        from doe.io import read_table
+        from doe.io import file_problems, in_file, read_table
 
         table = read_table(source, self.config, column_mapping=column_mapping, file_format=file_format,
                            encoding=encoding)
-        report = self.record(table, correct=correct, valid_rows_only=valid_rows_only, allow_duplicates=allow_duplicates)
-        return replace(report, unit_conversions=list(table.attrs.get("unit_conversions", [])))
+        try:
+            report = self.record(table, correct=correct, valid_rows_only=valid_rows_only,
+                                 allow_duplicates=allow_duplicates)
+        except DataError as err:  # problems name the file's rows, as the engineer's spreadsheet shows them
+            raise in_file(err, table) from None
+        return replace(report, unit_conversions=list(table.attrs.get("unit_conversions", [])),
+                       rejected=file_problems(report.rejected, table))
 
     def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None,
                      cells: bool = False) -> None:

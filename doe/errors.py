@@ -60,17 +60,23 @@ class CellProblem:
     """One bad cell of a table: where it is, what it holds and what is allowed.
 
     ``row`` is the 0-based position in the table as given (``None`` for a problem with a
-    whole column, such as a missing or unknown column).
+    whole column, such as a missing or unknown column). ``file_row``: the row's number in
+    the file the table was read from, as a spreadsheet shows it (the header is row 1, blank
+    rows count); ``None`` for a table given in Python.
     """
 
     row: int | None
     column: str
     value: Any
     problem: str
+    file_row: int | None = None
 
     def __str__(self) -> str:
         column = shorten(self.column)
-        where = f"row {self.row}, column {column}" if self.row is not None else f"column {column}"
+        if self.file_row is not None:
+            where = f"row {self.file_row} of the file, column {column}"
+        else:
+            where = f"row {self.row}, column {column}" if self.row is not None else f"column {column}"
         return f"{where}: {self.problem} (got {shorten(self.value)})"
 
 
@@ -78,6 +84,8 @@ class DataError(DoeError):
     """A table of experiments or measurements is invalid; ``problems`` lists every bad cell."""
 
     def __init__(self, message: str, problems: list[CellProblem] | None = None) -> None:
+        self.summary = message
+        """The message without the list of problems."""
         self.problems: list[CellProblem] = list(problems or [])
         if self.problems:
             shown = "\n".join(f"  - {p}" for p in self.problems[:50])

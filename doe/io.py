@@ -17,13 +17,14 @@ No database code here: pandas and openpyxl only.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
 import math
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 
 FileFormat = Literal["csv", "xlsx"]
 MAX_BYTES = 20_000_000
+FILE_ROWS = "file_rows"
+"""Key of ``read_table(...).attrs``: each row's number in the file, as a spreadsheet shows it."""
 MAX_JSON_BYTES = 200_000_000
 _XLSX_EXPANSION = 20
 """An .xlsx (a zip file) may unpack to at most this many times ``max_bytes``."""
@@ -201,7 +204,9 @@ def _number_or_text(value: Any, decimal_comma: bool) -> Any:
     return value
 
 
-def _read_csv(text: str) -> tuple[pd.DataFrame, bool]:
+def _read_csv(text: str) -> tuple[pd.DataFrame, bool, list[int] | None]:
+    """The file's table, whether it uses a decimal comma, and the numbers of its non-blank
+    rows below the header as a spreadsheet numbers them (see :func:`_filled_rows`)."""
     sample = text[:20_000]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
@@ -212,10 +217,21 @@ def _read_csv(text: str) -> tuple[pd.DataFrame, bool]:
                             skip_blank_lines=True, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise DataError(f"the CSV file cannot be read: {err}") from err
-    return frame, delimiter == ";"
+    try:  # one record per spreadsheet row, a quoted cell over several lines included
+        records = enumerate(csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True), start=1)
+        rows = _filled_rows((number, record) for number, record in records)
+    except csv.Error:
+        rows = None
+    return frame, delimiter == ";", rows
 
 
-def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> pd.DataFrame:
+def _filled_rows(rows: Iterable[tuple[int, Sequence[Any]]]) -> list[int]:
+    """The numbers of the rows with a filled cell after the first such row (the header)."""
+    filled = [number for number, cells in rows if any(not _is_blank(cell) for cell in cells)]
+    return filled[1:]
+
+
+def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> tuple[pd.DataFrame, list[int]]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
@@ -235,11 +251,11 @@ def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> pd.DataFrame:
         if isinstance(sheet, str) and sheet not in names:
             raise DataError(f"the workbook has no sheet {sheet!r}; sheets: {names}")
         sheet_name = str(names[sheet]) if isinstance(sheet, int) else sheet
-        try:
-            frame = workbook.parse(sheet, dtype=object)
+        uncached, rows = _scan_sheet(data, sheet_name)
+        try:  # the header is the first filled row (blank rows above it, as in a CSV, are skipped)
+            frame = workbook.parse(sheet, dtype=object, header=rows[0] - 1 if rows else 0)
         except Exception as err:
             raise DataError(f"sheet {shorten(sheet)} cannot be read: {shorten(str(err), 200)}") from err
-    uncached = _uncached_formulas(data, sheet_name)
     if uncached:
         shown = ", ".join(uncached[:10]) + (f" and {len(uncached) - 10} more" if len(uncached) > 10 else "")
         raise DataError(
@@ -247,11 +263,12 @@ def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> pd.DataFrame:
             "calculated (the file was written by a program, not saved by a spreadsheet), so doe "
             "cannot tell what they measure. Open the file in Excel or LibreOffice and save it, "
             "or replace the formulas by their values")
-    return frame
+    return frame, rows[1:]
 
 
-def _uncached_formulas(data: bytes, sheet_name: str) -> list[str]:
-    """Coordinates of formula cells without a stored result (openpyxl reads those as empty)."""
+def _scan_sheet(data: bytes, sheet_name: str) -> tuple[list[str], list[int]]:
+    """Coordinates of formula cells without a stored result (openpyxl reads those as empty),
+    and the numbers of the sheet's rows with a filled cell (the first is the header)."""
     import openpyxl
 
     try:
@@ -261,11 +278,15 @@ def _uncached_formulas(data: bytes, sheet_name: str) -> list[str]:
         raise DataError(f"the .xlsx workbook cannot be read: {shorten(str(err), 200)}") from err
     try:
         found = []
+        numbered: list[tuple[int, list[Any]]] = []
         for row_f, row_v in zip(formulas[sheet_name].iter_rows(), values[sheet_name].iter_rows(), strict=False):
             for cell_f, cell_v in zip(row_f, row_v, strict=False):
                 if getattr(cell_f, "data_type", None) == "f" and cell_v.value is None:
                     found.append(str(cell_f.coordinate))
-        return found
+            numbers = [cell.row for cell in row_v if getattr(cell, "row", None) is not None]
+            if numbers:
+                numbered.append((numbers[0], [getattr(cell, "value", None) for cell in row_v]))
+        return found, [number for number, cells in numbered if any(not _is_blank(cell) for cell in cells)]
     finally:
         formulas.close()
         values.close()
@@ -322,7 +343,9 @@ def read_table(
     Returns:
         One row per file row (blank rows dropped), columns renamed to campaign names, units
         converted to the campaign's units; numeric cells as float, other cells as found.
-        ``frame.attrs["unit_conversions"]`` lists the conversions made.
+        ``frame.attrs["unit_conversions"]`` lists the conversions made, and
+        ``frame.attrs["file_rows"]`` each row's number in the file as a spreadsheet shows it
+        (the header is row 1; blank rows count), for :func:`in_file`.
 
     Raises:
         DataError: empty, too large or unreadable file; a mapped column that is missing; a unit
@@ -333,10 +356,11 @@ def read_table(
     fmt = _detect_format(data, suffix, file_format)
     if not data.strip().lstrip(b"\xef\xbb\xbf").strip():
         raise DataError("the file is empty; export the table with a header row and one row per experiment")
+    file_rows: list[int] | None
     if fmt == "csv":
-        raw, decimal_comma = _read_csv(_decode(data, encoding))
+        raw, decimal_comma, file_rows = _read_csv(_decode(data, encoding))
     else:
-        raw, decimal_comma = _read_xlsx(data, sheet, max_bytes), False
+        (raw, file_rows), decimal_comma = _read_xlsx(data, sheet, max_bytes), False
     headers = [unneutralise(str(c).lstrip("\ufeff").strip()) for c in raw.columns]
     raw.columns = headers
     unnamed = [h for h in headers if h.startswith("Unnamed:") and raw[h].replace("", math.nan).isna().all()]
@@ -394,7 +418,27 @@ def read_table(
     if frame.empty:
         raise DataError("the file has a header row but no data rows")
     frame.attrs["unit_conversions"] = notes
+    if file_rows is not None and len(file_rows) == len(frame):  # else problems name positions only
+        frame.attrs[FILE_ROWS] = file_rows
     return frame
+
+
+def in_file(error: DataError, table: pd.DataFrame) -> DataError:
+    """``error``, raised on ``table`` as :func:`read_table` read it, with each problem naming
+    its row in the file (``row 5 of the file``) instead of its position in the table."""
+    rows = table.attrs.get(FILE_ROWS)
+    if rows is None or not error.problems:
+        return error
+    return DataError(error.summary, file_problems(error.problems, table))
+
+
+def file_problems(problems: Sequence[CellProblem], table: pd.DataFrame) -> list[CellProblem]:
+    """``problems`` of a table :func:`read_table` read, each with its row in the file."""
+    rows = table.attrs.get(FILE_ROWS)
+    if rows is None:
+        return list(problems)
+    return [dataclasses.replace(p, file_row=rows[p.row]) if p.row is not None and 0 <= p.row < len(rows) else p
+            for p in problems]
 
 
 # --------------------------------------------------------------------------- writing

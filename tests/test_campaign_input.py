@@ -204,3 +204,41 @@ def test_one_experiment_id_is_one_experiment(campaign: Campaign) -> None:
     history = campaign.history().set_index("experiment_id")
     assert history.loc[ids[0], "status"] == "failed" and history.loc[ids[0], "failure_reason"] == "dispersion gelled"
     assert history.loc[ids[1], "status"] == "abandoned"
+
+
+def _rows_file(tmp_path: Path, suffix: str) -> Path:
+    """Header, a good row with a note over two lines, two blank rows, then a row out of bounds:
+    the spreadsheet shows the bad row as row 5 (row 6 in the workbook, which starts one lower)."""
+    columns = [*RECIPE, "first_cycle_ce_pct", "note"]
+    good = [*RECIPE.values(), 88.0, "gelled at first,\nthen fine"]
+    bad = [*(9999.0 if k == "anneal_temperature_c" else v for k, v in RECIPE.items()), 80.0, "hot"]
+    path = tmp_path / f"results.{suffix}"
+    if suffix == "csv":
+        lines = pd.DataFrame([good], columns=columns).to_csv(index=False).splitlines(keepends=True)
+        tail = pd.DataFrame([bad], columns=columns).to_csv(index=False, header=False)
+        path.write_text("".join(lines) + "\n" + ",".join([""] * len(columns)) + "\n" + tail, encoding="utf-8")
+    else:
+        book = openpyxl.Workbook()
+        sheet = book.active
+        assert sheet is not None
+        for row in ([], columns, good, [], [None, None], bad):  # a blank first row: the header is row 2
+            sheet.append(row)
+        book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(("suffix", "bad_row", "good_row"), [("csv", 5, 2), ("xlsx", 6, 3)])
+def test_problems_of_a_file_name_its_rows_as_a_spreadsheet_shows_them(campaign: Campaign, tmp_path: Path,
+                                                                     suffix: str, bad_row: int, good_row: int) -> None:
+    path = _rows_file(tmp_path, suffix)
+    before = _state(campaign)
+    with pytest.raises(DataError) as err:
+        campaign.import_table(path)
+    assert f"row {bad_row} of the file, column 'anneal_temperature_c': out of bounds" in str(err.value)
+    assert [(p.row, p.file_row) for p in err.value.problems] == [(1, bad_row)]
+    _unchanged(campaign, before)
+    report = campaign.import_table(path, valid_rows_only=True)
+    assert [(p.file_row, p.column) for p in report.rejected] == [(bad_row, "anneal_temperature_c")]
+    assert campaign.measurements()["note"].tolist() == ["gelled at first,\nthen fine"]
+    again = campaign.import_table(path, valid_rows_only=True)  # the good row is now a repeat: named by its row
+    assert sorted(p.file_row for p in again.rejected) == [good_row, bad_row]

@@ -45,14 +45,17 @@ def problems_frame(problems: Sequence[CellProblem], table: pd.DataFrame | None =
         problems: ``DataError.problems``; ``row`` is the 0-based position in the table checked.
         table: that table, if the page has it: its index label is the row shown (the pages
             number their grids from 1, and a row of a filtered grid keeps its number) and its
-            ids fill ``experiment_id``. Without it the row is the position + 1 (a file's first
-            data row is 1).
+            ids fill ``experiment_id``. Without it the row is the position + 1. A problem
+            of a file's row (``file_row``) shows that row, as the engineer's spreadsheet
+            numbers it (the header is row 1).
     """
     rows = []
     for p in problems:
         label: Any = None
         exp_id: Any = None
-        if p.row is not None:
+        if p.file_row is not None:
+            label = p.file_row
+        elif p.row is not None:
             label = p.row + 1
             if table is not None and 0 <= p.row < len(table):
                 index_label = table.index[p.row]

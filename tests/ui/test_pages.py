@@ -301,14 +301,14 @@ def test_import_history_lists_every_bad_cell_then_records_a_good_file(start: Sta
     good = ("hfo2_loading_wt_pct,anneal_temperature_c,anneal_time_h,anneal_atmosphere,solid_content_mg_per_ml,"
             "ligand_to_np_mass_ratio,dispersion_solvent,sonication_time_min,evaporation_bath_temperature_c,CE\n"
             "1.2,450,2,air,20,0.3,toluene,10,60,86.5\n")
-    bad = good.replace("1.2,450,2,air", "9,450,2,N2")
+    bad = good.replace("1.2,450,2,air", "9,450,2,N2").replace("CE\n", "CE\n\n")  # a blank line, then row 3
     at.file_uploader(key=state.IMPORT_FILE).set_value(("old-runs.csv", bad.encode(), "text/csv"))
     at.text_area(key=state.IMPORT_MAPPING).set_value("CE = first_cycle_ce_pct")
     _button(at, "Import").click().run()
     _no_exception(at)
     problems = _table_with(at, "problem")
     assert set(problems["column"]) == {"hfo2_loading_wt_pct", "anneal_atmosphere"}
-    assert problems["row"].tolist() == [1, 1]
+    assert problems["row"].tolist() == [3, 3]  # the file's row, as a spreadsheet numbers it (header: row 1)
     assert len(Campaign.load(DEMO, storage=db_url).history()) == 2
 
     at.file_uploader(key=state.IMPORT_FILE).set_value(("old-runs.csv", good.encode(), "text/csv"))
