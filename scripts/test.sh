@@ -11,10 +11,16 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 PGBIN=/usr/lib/postgresql/15/bin
 
-if [ ! -x /usr/bin/chromium ] || [ ! -x "$PGBIN/initdb" ] || ! command -v npm >/dev/null; then
+# Only what is missing: a Node.js from another source (e.g. NodeSource, which bundles npm)
+# conflicts with Debian's npm package, so asking apt for both again would fail.
+MISSING=()
+[ -x /usr/bin/chromium ] || MISSING+=(chromium chromium-driver)
+[ -x "$PGBIN/initdb" ] || MISSING+=(postgresql)
+command -v npm >/dev/null || MISSING+=(nodejs npm)
+if [ ${#MISSING[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver postgresql nodejs npm >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${MISSING[@]}" >/dev/null
   else
     echo "Chromium, PostgreSQL 15 and Node.js are needed: run 'sudo apt-get install -y chromium chromium-driver postgresql nodejs npm' first" >&2
     exit 1
