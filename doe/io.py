@@ -24,7 +24,7 @@ import logging
 import math
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -204,9 +204,9 @@ def _number_or_text(value: Any, decimal_comma: bool) -> Any:
     return value
 
 
-def _read_csv(text: str) -> tuple[pd.DataFrame, bool, list[int] | None]:
-    """The file's table, whether it uses a decimal comma, and the numbers of its non-blank
-    rows below the header as a spreadsheet numbers them (see :func:`_filled_rows`)."""
+def _read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers | None]:
+    """The file's table, whether it uses a decimal comma, and its rows' numbers as a
+    spreadsheet shows them (:class:`RowNumbers`)."""
     sample = text[:20_000]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
@@ -218,20 +218,44 @@ def _read_csv(text: str) -> tuple[pd.DataFrame, bool, list[int] | None]:
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise DataError(f"the CSV file cannot be read: {err}") from err
     try:  # one record per spreadsheet row, a quoted cell over several lines included
-        records = enumerate(csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True), start=1)
-        rows = _filled_rows((number, record) for number, record in records)
+        records = enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True), start=1)
+        rows = RowNumbers.of(list(records), lambda cells: len(cells) > 1 or any(c.strip() for c in cells))
     except csv.Error:
         rows = None
     return frame, delimiter == ";", rows
 
 
-def _filled_rows(rows: Iterable[tuple[int, Sequence[Any]]]) -> list[int]:
-    """The numbers of the rows with a filled cell after the first such row (the header)."""
-    filled = [number for number, cells in rows if any(not _is_blank(cell) for cell in cells)]
-    return filled[1:]
+@dataclasses.dataclass(frozen=True)
+class RowNumbers:
+    """A file's row numbers as a spreadsheet shows them (the header is row 1 of a CSV; blank
+    rows count; a quoted cell over several lines is one row), below its header.
+
+    ``parsed``: the numbers of the rows pandas returns, blank ones included (as far as the
+    file's records tell); ``filled``: those of the rows with a filled cell. :func:`read_table`
+    uses the first when its count matches pandas' rows, else the second when its count
+    matches the rows kept, else none.
+    """
+
+    parsed: list[int]
+    filled: list[int]
+
+    @classmethod
+    def of(cls, rows: Sequence[tuple[int, Sequence[Any]]], parsed: Callable[[Sequence[Any]], bool]) -> RowNumbers:
+        """``rows``: (number, cells) of every row; ``parsed``: whether pandas returns a row."""
+        filled = [number for number, cells in rows if any(not _is_blank(cell) for cell in cells)]
+        if not filled:
+            return cls([], [])
+        below = [(number, cells) for number, cells in rows if number > filled[0]]
+        return cls([number for number, cells in below if parsed(cells)], filled[1:])
+
+    def kept(self, blank: Sequence[bool], n_kept: int) -> list[int] | None:
+        """The numbers of the rows left once the ``blank`` ones (per pandas row) are dropped."""
+        if len(self.parsed) == len(blank):
+            return [number for number, drop in zip(self.parsed, blank, strict=True) if not drop]
+        return self.filled if len(self.filled) == n_kept else None
 
 
-def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> tuple[pd.DataFrame, list[int]]:
+def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> tuple[pd.DataFrame, RowNumbers]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
@@ -251,9 +275,9 @@ def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> tuple[pd.DataFr
         if isinstance(sheet, str) and sheet not in names:
             raise DataError(f"the workbook has no sheet {sheet!r}; sheets: {names}")
         sheet_name = str(names[sheet]) if isinstance(sheet, int) else sheet
-        uncached, rows = _scan_sheet(data, sheet_name)
+        uncached, header, rows = _scan_sheet(data, sheet_name)
         try:  # the header is the first filled row (blank rows above it, as in a CSV, are skipped)
-            frame = workbook.parse(sheet, dtype=object, header=rows[0] - 1 if rows else 0)
+            frame = workbook.parse(sheet, dtype=object, header=header - 1)
         except Exception as err:
             raise DataError(f"sheet {shorten(sheet)} cannot be read: {shorten(str(err), 200)}") from err
     if uncached:
@@ -263,12 +287,12 @@ def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> tuple[pd.DataFr
             "calculated (the file was written by a program, not saved by a spreadsheet), so doe "
             "cannot tell what they measure. Open the file in Excel or LibreOffice and save it, "
             "or replace the formulas by their values")
-    return frame, rows[1:]
+    return frame, rows
 
 
-def _scan_sheet(data: bytes, sheet_name: str) -> tuple[list[str], list[int]]:
+def _scan_sheet(data: bytes, sheet_name: str) -> tuple[list[str], int, RowNumbers]:
     """Coordinates of formula cells without a stored result (openpyxl reads those as empty),
-    and the numbers of the sheet's rows with a filled cell (the first is the header)."""
+    the number of the header row (the first filled one) and the rows' numbers below it."""
     import openpyxl
 
     try:
@@ -286,7 +310,9 @@ def _scan_sheet(data: bytes, sheet_name: str) -> tuple[list[str], list[int]]:
             numbers = [cell.row for cell in row_v if getattr(cell, "row", None) is not None]
             if numbers:
                 numbered.append((numbers[0], [getattr(cell, "value", None) for cell in row_v]))
-        return found, [number for number, cells in numbered if any(not _is_blank(cell) for cell in cells)]
+        filled = [number for number, cells in numbered if any(not _is_blank(cell) for cell in cells)]
+        rows = RowNumbers.of(numbered, lambda cells: any(cell is not None for cell in cells))
+        return found, filled[0] if filled else 1, rows
     finally:
         formulas.close()
         values.close()
@@ -356,7 +382,7 @@ def read_table(
     fmt = _detect_format(data, suffix, file_format)
     if not data.strip().lstrip(b"\xef\xbb\xbf").strip():
         raise DataError("the file is empty; export the table with a header row and one row per experiment")
-    file_rows: list[int] | None
+    file_rows: RowNumbers | None
     if fmt == "csv":
         raw, decimal_comma, file_rows = _read_csv(_decode(data, encoding))
     else:
@@ -418,8 +444,9 @@ def read_table(
     if frame.empty:
         raise DataError("the file has a header row but no data rows")
     frame.attrs["unit_conversions"] = notes
-    if file_rows is not None and len(file_rows) == len(frame):  # else problems name positions only
-        frame.attrs[FILE_ROWS] = file_rows
+    numbers = None if file_rows is None else file_rows.kept(blank.tolist(), len(frame))
+    if numbers is not None:  # else problems name positions only
+        frame.attrs[FILE_ROWS] = numbers
     return frame
 
 

@@ -242,3 +242,30 @@ def test_problems_of_a_file_name_its_rows_as_a_spreadsheet_shows_them(campaign: 
     assert campaign.measurements()["note"].tolist() == ["gelled at first,\nthen fine"]
     again = campaign.import_table(path, valid_rows_only=True)  # the good row is now a repeat: named by its row
     assert sorted(p.file_row for p in again.rejected) == [good_row, bad_row]
+
+
+@pytest.mark.parametrize("kind", ["xlsx_error_cell", "csv_nan_row", "csv_cr_line_ends"])
+def test_a_row_dropped_as_empty_keeps_the_rows_below_numbered(campaign: Campaign, tmp_path: Path, kind: str) -> None:
+    """A row that reads as empty (a formula copied down that gives #DIV/0!, a 'NaN') is dropped
+    and still counted; old Mac line ends (CR only) are rows too: the bad row is row 4."""
+    columns = [*RECIPE, "first_cycle_ce_pct"]
+    good = [*RECIPE.values(), 88.0]
+    bad = [*(9999.0 if k == "anneal_temperature_c" else v for k, v in RECIPE.items()), 80.0]
+    empty = [None] * len(RECIPE) + ["#DIV/0!" if kind == "xlsx_error_cell" else "NaN"]
+    if kind == "xlsx_error_cell":
+        path = tmp_path / "results.xlsx"
+        book = openpyxl.Workbook()
+        sheet = book.active
+        assert sheet is not None
+        for row in (columns, good, empty, bad):
+            sheet.append(row)
+        sheet.cell(3, len(columns)).data_type = "e"  # an error value, as Excel stores it
+        book.save(path)
+    else:
+        path = tmp_path / "results.csv"
+        ends = "\r" if kind == "csv_cr_line_ends" else "\n"
+        lines = [",".join("" if v is None else str(v) for v in row) for row in (columns, good, empty, bad)]
+        path.write_text(ends.join(lines) + ends, encoding="utf-8")
+    report = campaign.import_table(path, valid_rows_only=True)
+    assert [(p.file_row, p.column) for p in report.rejected] == [(4, "anneal_temperature_c")]
+    assert len(campaign.history()) == 1

@@ -572,7 +572,8 @@ def test_upload_the_filled_run_sheet(start: Start, db_url: str) -> None:
     _button(at, "Record the file").click().run()
     _no_exception(at)
     problems = _table_with(at, "problem")
-    assert problems[["row", "column", "value"]].values.tolist() == [[2, "first_cycle_ce_pct", "eighty"]]
+    # the file's row 3 (the header is row 1), as the engineer's spreadsheet shows it
+    assert problems[["row", "column", "value"]].values.tolist() == [[3, "first_cycle_ce_pct", "eighty"]]
     assert campaign.history()["status"].tolist() == ["running", "running"]
 
     sheet["first_cycle_ce_pct"] = [88.0, 84.5]
