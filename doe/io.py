@@ -34,7 +34,7 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.table import ID_COLUMN, META_COLUMNS, parse_number
-from doe.domain.values import is_integer
+from doe.domain.values import is_integer, is_unicode_text, unicode_problems
 from doe.errors import CellProblem, DataError, shorten
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,9 @@ def _read_source(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple
     if hasattr(source, "read"):
         data = source.read(max_bytes + 1)
         if isinstance(data, str):
+            if not is_unicode_text(data):
+                raise DataError("the file's text holds a character that is not Unicode text (a lone surrogate "
+                                "such as \\ud800); read it from the file's bytes instead")
             data = data.encode("utf-8")
         if len(data) > max_bytes:
             raise DataError(f"the file {limit_msg}")
@@ -378,6 +381,10 @@ def read_table(
             that differs from the campaign's and cannot be converted.
     """
     column_mapping = dict(column_mapping or {})
+    not_text = unicode_problems(column_mapping, "column_mapping")
+    if not_text:
+        raise DataError(f"{', '.join(not_text)}: holds a character that is not Unicode text (a lone surrogate "
+                        "such as \\ud800)")
     data, suffix = _read_source(source, max_bytes)
     fmt = _detect_format(data, suffix, file_format)
     if not data.strip().lstrip(b"\xef\xbb\xbf").strip():

@@ -269,3 +269,25 @@ def test_a_row_dropped_as_empty_keeps_the_rows_below_numbered(campaign: Campaign
     report = campaign.import_table(path, valid_rows_only=True)
     assert [(p.file_row, p.column) for p in report.rejected] == [(4, "anneal_temperature_c")]
     assert len(campaign.history()) == 1
+
+
+def test_ids_names_mappings_and_fixed_values_that_are_not_unicode_are_clear_errors(campaign: Campaign,
+                                                                                    tmp_path: Path) -> None:
+    from doe.errors import StorageError
+
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "P1", "first_cycle_ce_pct": 88.0}]))
+    before = _state(campaign)
+    with pytest.raises(StorageError, match="experiment id"):
+        campaign.fail("P\ud8001", "gelled")
+    with pytest.raises(DataError, match="experiment_ids: give an experiment id or a list"):
+        campaign.fail(3, "gelled")  # type: ignore[arg-type]
+    with pytest.raises(StorageError, match="no campaign named"):
+        Campaign.load("c\udcff", storage=campaign.storage_url)
+    with pytest.raises(DataError, match=r"fixed: values that cannot be held") as err:
+        campaign.suggest(1, fixed={"anneal_atmosphere": "O\ud8002"})
+    assert [p.column for p in err.value.problems] == ["anneal_atmosphere"]
+    path = tmp_path / "r.csv"
+    pd.DataFrame([{**RECIPE, "CE": 87.0}]).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"column_mapping.CE: holds a character that is not Unicode"):
+        campaign.import_table(path, column_mapping={"CE": "first_cycle_ce_pct\ud800"})
+    _unchanged(campaign, before)

@@ -56,9 +56,9 @@ def lasting_database(url: str, option: str) -> str:
     campaign (init, import, clone): each command is its own process, so what it wrote there
     would be gone when it ends, after it said it was stored. (``doe run --simulate --db
     :memory:`` is a throwaway loop and may use one.)"""
-    from doe.storage.engine import resolve_url
+    from doe.storage.engine import is_in_memory
 
-    if resolve_url(url)[1]:
+    if is_in_memory(url):
         raise DoeError(f"{option}: an in-memory database ({url!r}) is gone when the command ends; "
                        "give an SQLite file (e.g. lab.sqlite3) or a server URL")
     return url

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from doe.domain.values import is_integer
-from doe.errors import CellProblem
+from doe.errors import CellProblem, DataError, shorten
 
 ExperimentStatus = Literal["proposed", "running", "completed", "failed", "abandoned"]
 STATUSES: tuple[ExperimentStatus, ...] = ("proposed", "running", "completed", "failed", "abandoned")
@@ -157,7 +157,11 @@ class CarriedEvidence:
 
 def id_list(experiment_ids: str | Iterable[str]) -> list[str]:
     """One experiment id (``"E0003"``, not five ids ``E``, ``0``, ...) or several, as a list."""
-    return [experiment_ids] if isinstance(experiment_ids, str) else [str(i) for i in experiment_ids]
+    if isinstance(experiment_ids, str):
+        return [experiment_ids]
+    if isinstance(experiment_ids, bytes) or not isinstance(experiment_ids, Iterable):
+        raise DataError(f"experiment_ids: give an experiment id or a list of them, got {shorten(experiment_ids)}")
+    return [str(i) for i in experiment_ids]
 
 
 def experiment_id_of(m: NewMeasurement, new_experiments: Sequence[NewExperiment]) -> str | None:

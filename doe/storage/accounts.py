@@ -20,9 +20,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from doe.domain.access import ROLES, Role, parse_role
+from doe.domain.values import is_printable, is_unicode_text
 from doe.errors import StorageError
 from doe.storage import schema as s
 from doe.storage.sql import SqlStore
+from doe.storage.values import MAX_ACTOR, check_label
 
 MAX_USERNAME = 200
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$")
@@ -45,7 +47,7 @@ def check_username(value: object) -> str:
 
 
 def check_email(value: object) -> str:
-    if not isinstance(value, str) or not _EMAIL.match(value.strip()):
+    if not isinstance(value, str) or not _EMAIL.match(value.strip()) or not is_printable(value.strip()):
         shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
         raise StorageError(f"e-mail {shown} is not an e-mail address (name@domain)")
     return value.strip().lower()
@@ -87,6 +89,8 @@ class AccountStore:
 
     @staticmethod
     def _user_row(conn: Connection, username: str) -> Any:
+        if not isinstance(username, str) or not is_unicode_text(username):
+            raise StorageError(f"no user named {username!r}: a user name is letters, digits and . _ @ + -")
         row = conn.execute(sa.select(s.users).where(s.users.c.username == username)).first()
         if row is None:
             names = list(conn.execute(sa.select(s.users.c.username).order_by(s.users.c.id)).scalars())
@@ -123,6 +127,7 @@ class AccountStore:
         except ValueError as err:
             raise StorageError(str(err)) from None
         mail = None if email is None else check_email(email)
+        check_label(actor, "actor", max_len=MAX_ACTOR)
         now = _now()
 
         def add(conn: Connection) -> None:
@@ -147,6 +152,8 @@ class AccountStore:
     def find_user(self, *, username: str | None = None, email: str | None = None) -> User | None:
         """The account with this name or e-mail (None when there is none)."""
         conditions = []
+        if not all(v is None or (isinstance(v, str) and is_unicode_text(v)) for v in (username, email)):
+            return None  # no stored name or e-mail holds a lone surrogate
         if username:
             conditions.append(s.users.c.username == username)
         if email:
@@ -198,6 +205,8 @@ class AccountStore:
     # ------------------------------------------------------------------ memberships
     def add_member(self, campaign: str, username: str, *, actor: str) -> bool:
         """Make ``username`` a member of ``campaign``; False when they were one already."""
+
+        check_label(actor, "actor", max_len=MAX_ACTOR)
 
         def add(conn: Connection) -> bool:
             user_id = self._user_row(conn, username).id

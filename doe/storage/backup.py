@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from doe.errors import StorageError
-from doe.storage.engine import known_revisions, mask_url
+from doe.storage.engine import is_in_memory, known_revisions, mask_url
 from doe.storage.sql import SqlStore
 
 Backend = Literal["sqlite", "postgresql"]
@@ -73,7 +73,7 @@ def _target(url: str) -> tuple[Backend, Path | URL]:
     if not isinstance(url, str) or not url.strip():
         raise StorageError(f"the database URL must be non-empty text, got {url!r}")
     url = url.strip()
-    if url in (":memory:", "sqlite://", "sqlite:///:memory:"):
+    if is_in_memory(url):
         raise StorageError("an in-memory database cannot be backed up or restored; give a file or a server URL")
     if "://" not in url:
         return "sqlite", Path(url).expanduser().resolve()

@@ -78,6 +78,25 @@ _ENGINES: dict[str, EngineEntry] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
+def is_in_memory(url: str) -> bool:
+    """Whether ``url`` names an SQLite database that lives only in memory, in any spelling
+    (``:memory:``, ``sqlite://``, ``sqlite+pysqlite:///:memory:?cache=shared``,
+    ``sqlite:///file:x?mode=memory&uri=true``)."""
+    text = url.strip()
+    if text in (":memory:", "sqlite://", "sqlite:///:memory:"):
+        return True
+    if "://" not in text:
+        return False
+    try:
+        parsed = sa.engine.make_url(text)
+    except (sa.exc.ArgumentError, ValueError):
+        return False
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    return database in ("", ":memory:") or "mode=memory" in database or parsed.query.get("mode") == "memory"
+
+
 def resolve_url(url: str | None) -> tuple[str, bool]:
     """The SQLAlchemy URL for ``url`` and whether it is a private in-memory database."""
     if url is None:

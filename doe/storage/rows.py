@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig
+from doe.domain.values import is_unicode_text
 from doe.errors import StorageError
 from doe.storage import schema as s
 from doe.storage.engine import mask_url
@@ -27,6 +28,9 @@ def campaign_row(conn: Connection, name: str, url: str, *, lock: bool = False) -
     """
     if not isinstance(name, str):
         raise StorageError(f"a campaign name must be text, got {type(name).__name__}")
+    if not is_unicode_text(name):  # no stored name holds one; the lookup itself would fail
+        raise StorageError(f"no campaign named {shorten(name, 130)}: the name holds a character that is not "
+                           "Unicode text (a lone surrogate, such as a byte that is not UTF-8 in a shell argument)")
     query = sa.select(s.campaigns).where(s.campaigns.c.name == name)
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()

@@ -233,6 +233,6 @@ def check_reference(ref: Any, where: str, n_new: int) -> ExperimentRef:
                 f"{where}: {ref!r} refers to new experiment {ref.index} (0-based), but this write "
                 f"creates {n_new} new experiment(s)")
         return ref
-    if not isinstance(ref, str):
-        raise StorageError(f"{where} must be an experiment id (text) or a NewExperimentRef, got {shorten(ref)}")
+    if not isinstance(ref, str) or not is_printable(ref):
+        raise StorageError(f"{where} must be an experiment id (printable text) or a NewExperimentRef, got {shorten(ref)}")
     return ref

@@ -86,3 +86,21 @@ def test_sso_users_match_by_email_or_get_the_default_role(store_url: str,
     assert AccountStore.open(store_url).find_user(email="other@lab.example") is None
     with pytest.raises(AuthError, match="no e-mail"):
         accounts.sso_identity(None)
+
+
+def test_text_that_is_not_unicode_is_refused_or_found_nowhere(store_url: str) -> None:
+    # a lone surrogate: what a byte that is not UTF-8 in a shell argument becomes in Python
+    Campaign.from_config("hfo2-ncm85", storage=store_url, name="c1", actor="fixture")
+    store = AccountStore.open(store_url)
+    store.add_user("ada", "engineer", password_hash=None, email="ada@lab.example", actor="root")
+    before = store.users().to_json()
+    with pytest.raises(StorageError, match="is not an e-mail address"):
+        store.add_user("bob", "viewer", password_hash=None, email="b\udcff@lab.example", actor="root")
+    with pytest.raises(StorageError, match="actor"):
+        store.add_user("bob", "viewer", password_hash=None, actor="ro\udcffot")
+    with pytest.raises(StorageError, match="actor"):
+        store.add_member("c1", "ada", actor="ro\udcffot")
+    with pytest.raises(StorageError, match="no user named"):
+        store.get_user("ad\udcffa")
+    assert store.find_user(username="ad\udcffa") is None and store.find_user(email="a\udcff@lab.example") is None
+    assert store.users().to_json() == before and store.members("c1").empty

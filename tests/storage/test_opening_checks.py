@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from doe import Campaign
 from doe.errors import StorageError
-from doe.storage.engine import close_all
+from doe.storage.engine import close_all, is_in_memory
 from doe.storage.sql import SqlStore
 from doe.templates import resolve_config
 
@@ -215,3 +215,13 @@ def test_an_outdated_read_only_database_says_it_must_be_migrated(read_only_datab
                           text=True, env=env, timeout=300, check=False, cwd="/")
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert "read-only" in out["error"] and "'0001'" in out["error"] and out["error"].startswith("StorageError")
+
+
+@pytest.mark.parametrize(("url", "memory"), [
+    (":memory:", True), ("sqlite://", True), ("sqlite+pysqlite:///:memory:", True), ("sqlite+pysqlite://", True),
+    ("sqlite:///:memory:?cache=shared", True), ("sqlite:///file:m?mode=memory&uri=true", True),
+    ("sqlite:///lab.sqlite3", False), ("lab.sqlite3", False), ("postgresql+psycopg://u:p@host/doe", False),
+])
+def test_every_spelling_of_an_in_memory_database_is_recognised(url: str, memory: bool) -> None:
+    # doe init/import/clone and doe backup refuse these: what they write would vanish with the process
+    assert is_in_memory(url) is memory
