@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from doe.domain import exports, ranking
+from doe.domain import exports, ranking, records
 from doe.domain.batches import (
     carried_columns,
     failed_after_measuring,
@@ -41,14 +41,9 @@ from doe.domain.batches import (
     training_table,
 )
 from doe.domain.config import CampaignConfig
+from doe.domain.file_rows import file_problems, in_file
 from doe.domain.planning import new_means, plan_record, summary_outcomes, validated_rows
-from doe.domain.records import (
-    PENDING_STATUSES,
-    CarriedEvidence,
-    RecordReport,
-    StatusChange,
-    id_list,
-)
+from doe.domain.records import PENDING_STATUSES, CarriedEvidence, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import cells_table, labelled_cells
 from doe.domain.requests import require_table, validate_candidates, validate_fixed
@@ -401,7 +396,7 @@ class Campaign:
             history = self.history()  # only here: history() refits every curve prediction
             ids = history.loc[history["status"] == "proposed", ID_COLUMN].tolist()
         else:
-            ids = id_list(experiment_ids)
+            ids = records.id_list(experiment_ids)
         if ids:
             self._store.write(self._name, actor=self.actor,
                               status_changes=[StatusChange(i, "running") for i in ids], audit_action="accept")
@@ -412,12 +407,12 @@ class Campaign:
         if not isinstance(reason, str) or not reason.strip():
             raise DataError("reason: say why the run failed (e.g. 'dispersion gelled')")
         self._store.write(self._name, actor=self.actor, audit_action="fail",
-                          status_changes=[StatusChange(i, "failed", reason.strip()) for i in id_list(experiment_ids)])
+                          status_changes=[StatusChange(i, "failed", reason.strip()) for i in records.id_list(experiment_ids)])
 
     def abandon(self, experiment_ids: str | Iterable[str], reason: str | None = None) -> None:
         """Give up proposed or running experiments (they stop counting as pending)."""
         self._store.write(self._name, actor=self.actor, audit_action="abandon",
-                          status_changes=[StatusChange(i, "abandoned", reason) for i in id_list(experiment_ids)])
+                          status_changes=[StatusChange(i, "abandoned", reason) for i in records.id_list(experiment_ids)])
 
     # ------------------------------------------------------------------ recording
     def record(
@@ -552,14 +547,13 @@ class Campaign:
         Excel's 'CSV (Windows)'); the other arguments are those of :func:`doe.io.read_table`
         and :meth:`record`.
         """
-        from doe.io import file_problems, in_file, read_table
+        from doe.io import read_table
 
         table = read_table(source, self.config, column_mapping=column_mapping, file_format=file_format,
                            encoding=encoding)
-        try:
-            report = self.record(table, correct=correct, valid_rows_only=valid_rows_only,
-                                 allow_duplicates=allow_duplicates)
-        except DataError as err:  # problems name the file's rows, as the engineer's spreadsheet shows them
+        try:  # problems name the file's rows, as the engineer's spreadsheet shows them
+            report = self.record(table, correct=correct, valid_rows_only=valid_rows_only, allow_duplicates=allow_duplicates)
+        except DataError as err:
             raise in_file(err, table) from None
         return replace(report, unit_conversions=list(table.attrs.get("unit_conversions", [])),
                        rejected=file_problems(report.rejected, table))

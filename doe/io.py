@@ -17,14 +17,13 @@ No database code here: pandas and openpyxl only.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import logging
 import math
 import re
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -32,17 +31,16 @@ from typing import Any, BinaryIO, Literal
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.file_rows import FILE_ROWS, RowNumbers
 from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.table import ID_COLUMN, META_COLUMNS, parse_number
-from doe.domain.values import is_integer, is_unicode_text, unicode_problems
+from doe.domain.values import is_blank, is_integer, is_unicode_text, unicode_problems
 from doe.errors import CellProblem, DataError, shorten
 
 log = logging.getLogger(__name__)
 
 FileFormat = Literal["csv", "xlsx"]
 MAX_BYTES = 20_000_000
-FILE_ROWS = "file_rows"
-"""Key of ``read_table(...).attrs``: each row's number in the file, as a spreadsheet shows it."""
 MAX_JSON_BYTES = 200_000_000
 _XLSX_EXPANSION = 20
 """An .xlsx (a zip file) may unpack to at most this many times ``max_bytes``."""
@@ -127,8 +125,7 @@ def _read_source(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple
         data = source.read(max_bytes + 1)
         if isinstance(data, str):
             if not is_unicode_text(data):
-                raise DataError("the file's text holds a character that is not Unicode text (a lone surrogate "
-                                "such as \\ud800); read it from the file's bytes instead")
+                raise DataError("the file's text holds a character that is not Unicode text (a lone surrogate)")
             data = data.encode("utf-8")
         if len(data) > max_bytes:
             raise DataError(f"the file {limit_msg}")
@@ -171,16 +168,10 @@ def _decode(data: bytes, encoding: str | None) -> str:
         ) from err
 
 
-def _is_blank(value: Any) -> bool:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return True
-    return isinstance(value, str) and value.strip() == ""
-
-
 def _text_cell(value: Any) -> Any:
     """A text column's cell: blank -> NaN, whole numbers from Excel as '7', not '7.0',
     the apostrophe that :func:`neutralise` added on export removed."""
-    if _is_blank(value):
+    if is_blank(value):
         return math.nan
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -191,7 +182,7 @@ def _text_cell(value: Any) -> Any:
 
 def _number_or_text(value: Any, decimal_comma: bool) -> Any:
     """Numbers as float; numeric-looking text parsed; anything else unchanged."""
-    if _is_blank(value):
+    if is_blank(value):
         return math.nan
     if isinstance(value, bool):
         return value
@@ -226,36 +217,6 @@ def _read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers | None]:
     except csv.Error:
         rows = None
     return frame, delimiter == ";", rows
-
-
-@dataclasses.dataclass(frozen=True)
-class RowNumbers:
-    """A file's row numbers as a spreadsheet shows them (the header is row 1 of a CSV; blank
-    rows count; a quoted cell over several lines is one row), below its header.
-
-    ``parsed``: the numbers of the rows pandas returns, blank ones included (as far as the
-    file's records tell); ``filled``: those of the rows with a filled cell. :func:`read_table`
-    uses the first when its count matches pandas' rows, else the second when its count
-    matches the rows kept, else none.
-    """
-
-    parsed: list[int]
-    filled: list[int]
-
-    @classmethod
-    def of(cls, rows: Sequence[tuple[int, Sequence[Any]]], parsed: Callable[[Sequence[Any]], bool]) -> RowNumbers:
-        """``rows``: (number, cells) of every row; ``parsed``: whether pandas returns a row."""
-        filled = [number for number, cells in rows if any(not _is_blank(cell) for cell in cells)]
-        if not filled:
-            return cls([], [])
-        below = [(number, cells) for number, cells in rows if number > filled[0]]
-        return cls([number for number, cells in below if parsed(cells)], filled[1:])
-
-    def kept(self, blank: Sequence[bool], n_kept: int) -> list[int] | None:
-        """The numbers of the rows left once the ``blank`` ones (per pandas row) are dropped."""
-        if len(self.parsed) == len(blank):
-            return [number for number, drop in zip(self.parsed, blank, strict=True) if not drop]
-        return self.filled if len(self.filled) == n_kept else None
 
 
 def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> tuple[pd.DataFrame, RowNumbers]:
@@ -313,7 +274,7 @@ def _scan_sheet(data: bytes, sheet_name: str) -> tuple[list[str], int, RowNumber
             numbers = [cell.row for cell in row_v if getattr(cell, "row", None) is not None]
             if numbers:
                 numbered.append((numbers[0], [getattr(cell, "value", None) for cell in row_v]))
-        filled = [number for number, cells in numbered if any(not _is_blank(cell) for cell in cells)]
+        filled = [number for number, cells in numbered if any(not is_blank(cell) for cell in cells)]
         rows = RowNumbers.of(numbered, lambda cells: any(cell is not None for cell in cells))
         return found, filled[0] if filled else 1, rows
     finally:
@@ -374,17 +335,15 @@ def read_table(
         converted to the campaign's units; numeric cells as float, other cells as found.
         ``frame.attrs["unit_conversions"]`` lists the conversions made, and
         ``frame.attrs["file_rows"]`` each row's number in the file as a spreadsheet shows it
-        (the header is row 1; blank rows count), for :func:`in_file`.
+        (the header is row 1; blank rows count), for :func:`doe.domain.file_rows.in_file`.
 
     Raises:
         DataError: empty, too large or unreadable file; a mapped column that is missing; a unit
             that differs from the campaign's and cannot be converted.
     """
     column_mapping = dict(column_mapping or {})
-    not_text = unicode_problems(column_mapping, "column_mapping")
-    if not_text:
-        raise DataError(f"{', '.join(not_text)}: holds a character that is not Unicode text (a lone surrogate "
-                        "such as \\ud800)")
+    if not_text := unicode_problems(column_mapping, "column_mapping"):
+        raise DataError(f"{', '.join(not_text)}: holds a character that is not Unicode text (a lone surrogate)")
     data, suffix = _read_source(source, max_bytes)
     fmt = _detect_format(data, suffix, file_format)
     if not data.strip().lstrip(b"\xef\xbb\xbf").strip():
@@ -455,24 +414,6 @@ def read_table(
     if numbers is not None:  # else problems name positions only
         frame.attrs[FILE_ROWS] = numbers
     return frame
-
-
-def in_file(error: DataError, table: pd.DataFrame) -> DataError:
-    """``error``, raised on ``table`` as :func:`read_table` read it, with each problem naming
-    its row in the file (``row 5 of the file``) instead of its position in the table."""
-    rows = table.attrs.get(FILE_ROWS)
-    if rows is None or not error.problems:
-        return error
-    return DataError(error.summary, file_problems(error.problems, table))
-
-
-def file_problems(problems: Sequence[CellProblem], table: pd.DataFrame) -> list[CellProblem]:
-    """``problems`` of a table :func:`read_table` read, each with its row in the file."""
-    rows = table.attrs.get(FILE_ROWS)
-    if rows is None:
-        return list(problems)
-    return [dataclasses.replace(p, file_row=rows[p.row]) if p.row is not None and 0 <= p.row < len(rows) else p
-            for p in problems]
 
 
 # --------------------------------------------------------------------------- writing
@@ -569,7 +510,7 @@ def write_table(
     if fmt == "csv" and decimals:
         table = table.copy()
         for column, places in decimals.items():
-            table[column] = [v if _is_blank(v) or isinstance(v, str)
+            table[column] = [v if is_blank(v) or isinstance(v, str)
                              else round(float(v), places) if places else round(float(v))
                              for v in table[column]]
     prepared = _prepare(table, units, for_excel=fmt == "xlsx")

@@ -35,6 +35,13 @@ def to_python(value: Any) -> Any:
     return value
 
 
+def is_blank(value: Any) -> bool:
+    """A cell with nothing in it: ``None``, a float NaN or text of spaces only."""
+    if is_missing(value):
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
 def is_unicode_text(text: str) -> bool:
     """Whether ``text`` can be written as UTF-8: no lone surrogate (U+D800 to U+DFFF), which
     JSON's ``"\\ud800"`` escape can make but no file, database or web page can hold."""

@@ -1,0 +1,68 @@
+"""A table file's rows numbered as a spreadsheet shows them, and problems named by them.
+
+:func:`doe.io.read_table` keeps each row's number (``attrs["file_rows"]``: the header is row 1
+of a CSV, blank rows count, a quoted cell over several lines is one row; a workbook's own row
+numbers), so an error says "row 5 of the file" where the engineer's spreadsheet shows row 5.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from doe.domain.values import is_blank
+from doe.errors import CellProblem, DataError
+
+FILE_ROWS = "file_rows"
+"""Key of ``read_table(...).attrs``: each row's number in the file, as a spreadsheet shows it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RowNumbers:
+    """A file's row numbers as a spreadsheet shows them (the header is row 1 of a CSV; blank
+    rows count; a quoted cell over several lines is one row), below its header.
+
+    ``parsed``: the numbers of the rows pandas returns, blank ones included (as far as the
+    file's records tell); ``filled``: those of the rows with a filled cell. :func:`doe.io.read_table`
+    uses the first when its count matches pandas' rows, else the second when its count
+    matches the rows kept, else none.
+    """
+
+    parsed: list[int]
+    filled: list[int]
+
+    @classmethod
+    def of(cls, rows: Sequence[tuple[int, Sequence[Any]]], parsed: Callable[[Sequence[Any]], bool]) -> RowNumbers:
+        """``rows``: (number, cells) of every row; ``parsed``: whether pandas returns a row."""
+        filled = [number for number, cells in rows if any(not is_blank(cell) for cell in cells)]
+        if not filled:
+            return cls([], [])
+        below = [(number, cells) for number, cells in rows if number > filled[0]]
+        return cls([number for number, cells in below if parsed(cells)], filled[1:])
+
+    def kept(self, blank: Sequence[bool], n_kept: int) -> list[int] | None:
+        """The numbers of the rows left once the ``blank`` ones (per pandas row) are dropped."""
+        if len(self.parsed) == len(blank):
+            return [number for number, drop in zip(self.parsed, blank, strict=True) if not drop]
+        return self.filled if len(self.filled) == n_kept else None
+
+
+def in_file(error: DataError, table: pd.DataFrame) -> DataError:
+    """``error``, raised on ``table`` as :func:`doe.io.read_table` read it, with each problem naming
+    its row in the file (``row 5 of the file``) instead of its position in the table."""
+    rows = table.attrs.get(FILE_ROWS)
+    if rows is None or not error.problems:
+        return error
+    return DataError(error.summary, file_problems(error.problems, table))
+
+
+def file_problems(problems: Sequence[CellProblem], table: pd.DataFrame) -> list[CellProblem]:
+    """``problems`` of a table :func:`doe.io.read_table` read, each with its row in the file."""
+    rows = table.attrs.get(FILE_ROWS)
+    if rows is None:
+        return list(problems)
+    return [dataclasses.replace(p, file_row=rows[p.row]) if p.row is not None and 0 <= p.row < len(rows) else p
+            for p in problems]
