@@ -34,7 +34,7 @@ from doe.domain.config import CampaignConfig
 from doe.domain.file_rows import FILE_ROWS, RowNumbers
 from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.table import ID_COLUMN, META_COLUMNS, parse_number
-from doe.domain.values import is_blank, is_integer, is_unicode_text, unicode_problems
+from doe.domain.values import NOT_UNICODE, is_blank, is_integer, is_unicode_text, unicode_problems
 from doe.errors import CellProblem, DataError, shorten
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def _read_source(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple
         data = source.read(max_bytes + 1)
         if isinstance(data, str):
             if not is_unicode_text(data):
-                raise DataError("the file's text holds a character that is not Unicode text (a lone surrogate)")
+                raise DataError(f"the file's text {NOT_UNICODE}")
             data = data.encode("utf-8")
         if len(data) > max_bytes:
             raise DataError(f"the file {limit_msg}")
@@ -343,7 +343,7 @@ def read_table(
     """
     column_mapping = dict(column_mapping or {})
     if not_text := unicode_problems(column_mapping, "column_mapping"):
-        raise DataError(f"{', '.join(not_text)}: holds a character that is not Unicode text (a lone surrogate)")
+        raise DataError(f"{', '.join(not_text)}: {NOT_UNICODE}")
     data, suffix = _read_source(source, max_bytes)
     fmt = _detect_format(data, suffix, file_format)
     if not data.strip().lstrip(b"\xef\xbb\xbf").strip():

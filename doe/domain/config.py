@@ -45,7 +45,13 @@ from doe.domain.parameters import (
     Parameter,
     check_name,
 )
-from doe.domain.values import is_integer, is_printable, is_real_number, unicode_problems
+from doe.domain.values import (
+    NOT_UNICODE,
+    is_integer,
+    is_printable,
+    is_real_number,
+    unicode_problems,
+)
 from doe.domain.yaml_text import load_yaml
 from doe.errors import ConfigError, shorten, shorten_text
 
@@ -141,8 +147,7 @@ class CampaignConfig(BaseModel):
             raise ConfigError(f"a campaign configuration must be a mapping, got {type(data).__name__}")
         not_text = [] if stored else unicode_problems(data, "configuration")
         if not_text:
-            raise ConfigError(f"{shorten_text(', '.join(not_text), 400)}: holds a character that is not Unicode "
-                              "text (a lone surrogate such as \\ud800); retype it")
+            raise ConfigError(f"{shorten_text(', '.join(not_text), 400)}: {NOT_UNICODE}; retype it")
         problems: list[str] = []
         unknown = set(data) - _TOP_KEYS
         if unknown:

@@ -53,8 +53,7 @@ class RowNumbers:
 def in_file(error: DataError, table: pd.DataFrame) -> DataError:
     """``error``, raised on ``table`` as :func:`doe.io.read_table` read it, with each problem naming
     its row in the file (``row 5 of the file``) instead of its position in the table."""
-    rows = table.attrs.get(FILE_ROWS)
-    if rows is None or not error.problems:
+    if FILE_ROWS not in table.attrs or not error.problems:
         return error
     return DataError(error.summary, file_problems(error.problems, table))
 

@@ -12,7 +12,7 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter
 from doe.domain.table import check_in_space, validate_experiments
-from doe.domain.values import is_missing, to_python, unicode_problems
+from doe.domain.values import NOT_UNICODE, is_missing, to_python, unicode_problems
 from doe.errors import CellProblem, DataError, ProposalError
 
 
@@ -37,8 +37,7 @@ def validate_fixed(fixed: dict[str, Any] | None, config: CampaignConfig) -> dict
     not_text = [k for k, v in fixed.items() if unicode_problems(v, "")]
     if not_text:
         raise DataError("fixed: values that cannot be held",
-                        [CellProblem(None, str(k), fixed[k], "holds a character that is not Unicode text "
-                                     "(a lone surrogate such as \\ud800)") for k in not_text])
+                        [CellProblem(None, str(k), fixed[k], NOT_UNICODE) for k in not_text])
     try:
         clean = validate_experiments(pd.DataFrame([fixed]), config, parameters="optional", outcomes_allowed=False)
     except DataError as err:  # the values, not a table's rows: name the parameters alone

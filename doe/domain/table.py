@@ -20,7 +20,7 @@ from doe.domain.curves import CYCLE_COLUMN, clean_cycles, cycle_row_problems
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.domain.records import MAX_REPLICATE
 from doe.domain.replicates import REPLICATE_COLUMN
-from doe.domain.values import is_printable, is_unicode_text
+from doe.domain.values import NOT_UNICODE, is_printable, is_unicode_text
 from doe.errors import CellProblem, DataError, shorten
 
 ID_COLUMN = "experiment_id"
@@ -272,9 +272,7 @@ def validate_experiments(
                     if len(text) > MAX_TEXT:
                         problems.append(CellProblem(row, text_col, text[:40] + "...", f"longer than {MAX_TEXT} characters"))
                     elif not is_unicode_text(text):
-                        problems.append(CellProblem(row, text_col, text[:40],
-                                                    "holds a character that is not Unicode text (a lone surrogate "
-                                                    "such as \\ud800)"))
+                        problems.append(CellProblem(row, text_col, text[:40], NOT_UNICODE))
                     texts.append(text)
                 out[text_col] = pd.Series(texts, index=table.index, dtype=object)
         _context_columns(table, out, problems)
@@ -306,7 +304,7 @@ def _context_columns(table: pd.DataFrame, out: pd.DataFrame, problems: list[Cell
         texts: list[str | None] = []
         for row, value in enumerate(table[column].tolist()):
             text = None if _is_missing(value) else str(value).strip() or None
-            if text is not None and (len(text) > limit or not text.isprintable() or not is_printable(text)):
+            if text is not None and (len(text) > limit or not text.isprintable()):
                 problems.append(CellProblem(row, column, text[:40], f"at most {limit} printable characters"))
                 text = None
             texts.append(text)

@@ -42,6 +42,10 @@ def is_blank(value: Any) -> bool:
     return isinstance(value, str) and value.strip() == ""
 
 
+NOT_UNICODE = "holds a character that is not Unicode text (a lone surrogate such as \\ud800)"
+"""What every error about text that :func:`is_unicode_text` refuses says of it."""
+
+
 def is_unicode_text(text: str) -> bool:
     """Whether ``text`` can be written as UTF-8: no lone surrogate (U+D800 to U+DFFF), which
     JSON's ``"\\ud800"`` escape can make but no file, database or web page can hold."""

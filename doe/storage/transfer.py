@@ -24,7 +24,13 @@ from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter
 from doe.domain.records import MAX_EVIDENCE_BYTES, MAX_REPLICATE, STATUSES
 from doe.domain.table import check_in_space, validate_experiments
-from doe.domain.values import is_integer, is_printable, is_real_number, unicode_problems
+from doe.domain.values import (
+    NOT_UNICODE,
+    is_integer,
+    is_printable,
+    is_real_number,
+    unicode_problems,
+)
 from doe.domain.yaml_text import load_yaml
 from doe.errors import ConfigError, DataError, StorageError, shorten_text
 from doe.storage import schema as s
@@ -199,8 +205,7 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
         raise StorageError(f"the export holds {total} records; at most {5 * MAX_ITEMS_PER_WRITE} are imported at once")
     not_text = unicode_problems(data, "")
     if not_text:
-        raise StorageError(f"{shorten_text(', '.join(not_text), 400)}: holds a character that is not Unicode text "
-                           "(a lone surrogate such as \\ud800); nothing was imported")
+        raise StorageError(f"{shorten_text(', '.join(not_text), 400)}: {NOT_UNICODE}; nothing was imported")
     source_name = data.get("name")
     if not isinstance(source_name, str):
         raise StorageError("export field 'name' must be text")

@@ -21,7 +21,7 @@ import numpy as np
 from doe.domain.config import CampaignConfig
 from doe.domain.objectives import MAX_CYCLE
 from doe.domain.records import ExperimentRef, NewExperimentRef
-from doe.domain.values import is_integer, is_printable, is_real_number, is_unicode_text
+from doe.domain.values import NOT_UNICODE, is_integer, is_printable, is_real_number, is_unicode_text
 from doe.domain.yaml_text import load_yaml
 from doe.errors import CellProblem, ConfigError, DataError, StorageError
 
@@ -64,8 +64,7 @@ def check_text(value: Any, what: str, *, max_len: int = MAX_TEXT) -> str | None:
     if len(value) > max_len:
         raise StorageError(f"{what} is {len(value)} characters long; at most {max_len} are stored")
     if not is_unicode_text(value):
-        raise StorageError(f"{what} holds a character that is not Unicode text (a lone surrogate such as "
-                           f"\\ud800), got {shorten(value)}")
+        raise StorageError(f"{what} {NOT_UNICODE}, got {shorten(value)}")
     return value
 
 
@@ -110,7 +109,7 @@ def json_ready(value: Any, where: str) -> Any:
 def dumps_json(value: Any, where: str) -> str:
     text = json.dumps(json_ready(value, where), ensure_ascii=False, allow_nan=False)
     if not is_unicode_text(text):
-        raise StorageError(f"{where} holds a character that is not Unicode text (a lone surrogate such as \\ud800)")
+        raise StorageError(f"{where} {NOT_UNICODE}")
     if len(text) > MAX_JSON_CHARS:
         raise StorageError(f"{where} is {len(text)} characters as JSON; at most {MAX_JSON_CHARS} are stored")
     return text
