@@ -21,9 +21,7 @@ import io
 import json
 import logging
 import math
-import re
 import zipfile
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -34,6 +32,7 @@ from doe.domain.config import CampaignConfig
 from doe.domain.file_rows import FILE_ROWS, RowNumbers
 from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.table import ID_COLUMN, META_COLUMNS, parse_number
+from doe.domain.units import CONVERSIONS, canonical_unit, split_header, unit_slug
 from doe.domain.values import NOT_UNICODE, is_blank, is_integer, is_unicode_text, unicode_problems
 from doe.errors import CellProblem, DataError, shorten
 
@@ -45,65 +44,6 @@ MAX_JSON_BYTES = 200_000_000
 _XLSX_EXPANSION = 20
 """An .xlsx (a zip file) may unpack to at most this many times ``max_bytes``."""
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-# --------------------------------------------------------------------------- units
-_UNIT_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "C": ("c", "°c", "degc", "deg c", "deg. c", "celsius"),
-    "K": ("k", "kelvin"),
-    "h": ("h", "hr", "hrs", "hour", "hours"),
-    "min": ("min", "mins", "minute", "minutes"),
-    "s": ("s", "sec", "secs", "second", "seconds"),
-    "%": ("%", "pct", "percent"),
-    "fraction": ("fraction", "frac", "fractional"),
-    "wt%": ("wt%", "wt.%", "wt %", "wt. %", "wt_pct", "wt-%", "weight%", "weight %"),
-    "mAh/g": ("mah/g", "mah g-1", "mah g^-1", "mah g⁻¹", "mah_per_g"),
-    "ohm": ("ohm", "ohms", "ω"),
-    "nm": ("nm",),
-    "mg/mL": ("mg/ml", "mg ml-1", "mg ml^-1", "mg_per_ml"),
-    "g/g": ("g/g", "g g-1"),
-}
-_CANONICAL = {alias: canon for canon, aliases in _UNIT_SYNONYMS.items() for alias in aliases}
-_UNITLESS = {"", "-", "1", "none", "unitless"}
-_CONVERSIONS: dict[tuple[str, str], Callable[[float], float]] = {
-    ("K", "C"): lambda x: x - 273.15,
-    ("C", "K"): lambda x: x + 273.15,
-    ("min", "h"): lambda x: x / 60.0,
-    ("h", "min"): lambda x: x * 60.0,
-    ("s", "min"): lambda x: x / 60.0,
-    ("min", "s"): lambda x: x * 60.0,
-    ("s", "h"): lambda x: x / 3600.0,
-    ("h", "s"): lambda x: x * 3600.0,
-    ("fraction", "%"): lambda x: x * 100.0,
-    ("%", "fraction"): lambda x: x / 100.0,
-}
-_HEADER_UNIT = re.compile(
-    r"^(?P<name>.*?\S)\s*(?:\[(?P<u1>[^\[\]]*)\]|\((?P<u2>[^()]*)\)|\s/\s*(?P<u3>.+?))\s*$"
-)
-
-
-def canonical_unit(unit: str | None) -> str | None:
-    """The canonical spelling of ``unit`` (``'degC'`` -> ``'C'``), ``None`` for no unit."""
-    if unit is None:
-        return None
-    text = unit.strip()
-    if text.lower() in _UNITLESS:
-        return None
-    return _CANONICAL.get(text.lower(), _CANONICAL.get(text.lower().replace(" ", ""), text))
-
-
-def split_header(header: str) -> tuple[str, str | None]:
-    """``'anneal_temperature_c [C]'`` -> ``('anneal_temperature_c', 'C')``; no unit -> ``None``."""
-    match = _HEADER_UNIT.match(header)
-    if not match:
-        return header.strip(), None
-    unit = next(u for u in (match["u1"], match["u2"], match["u3"]) if u is not None)
-    return match["name"].strip(), unit.strip()
-
-
-def _unit_slug(unit: str) -> str:
-    text = unit.strip().lower().replace("%", "pct").replace("/", "_per_")
-    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
-
 
 # --------------------------------------------------------------------------- reading
 def _read_source(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple[bytes, str | None]:
@@ -296,13 +236,13 @@ def _resolve_column(header: str, config: CampaignConfig, mapping: dict[str, str]
     if base.lower() in lower:
         return lower[base.lower()], unit
     if unit is not None:
-        slugged = f"{base}_{_unit_slug(unit)}".lower()
+        slugged = f"{base}_{unit_slug(unit)}".lower()
         if slugged in lower:
             return lower[slugged], unit
         found = canonical_unit(unit)
         candidates = [k for k in known if k.lower().startswith(base.lower() + "_")
                       and (canonical_unit(config.unit_of(k)) == found
-                           or (found, canonical_unit(config.unit_of(k))) in _CONVERSIONS)]
+                           or (found, canonical_unit(config.unit_of(k))) in CONVERSIONS)]
         if len(candidates) == 1:
             return candidates[0], unit
     return header.strip(), None
@@ -388,7 +328,7 @@ def read_table(
                 if found is not None:
                     problems.append(CellProblem(None, header, unit, f"column {name!r} takes no unit"))
             elif found != expected:
-                convert = _CONVERSIONS.get((found, expected)) if found and expected else None
+                convert = CONVERSIONS.get((found, expected)) if found and expected else None
                 if convert is None:
                     expected_text = repr(config.unit_of(name)) if expected else "no unit"
                     problems.append(CellProblem(
@@ -589,10 +529,8 @@ def campaign_from_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES) ->
 __all__ = [
     "campaign_from_json",
     "campaign_to_json",
-    "canonical_unit",
     "neutralise",
     "read_table",
-    "split_header",
     "table_bytes",
     "unneutralise",
     "write_table",

@@ -12,13 +12,12 @@ import pytest
 
 from doe.domain import validate_experiments
 from doe.domain.config import CampaignConfig
+from doe.domain.units import canonical_unit, split_header
 from doe.errors import DataError
 from doe.io import (
     campaign_from_json,
     campaign_to_json,
-    canonical_unit,
     read_table,
-    split_header,
     table_bytes,
     write_table,
 )
