@@ -138,25 +138,73 @@ def _number_or_text(value: Any, decimal_comma: bool) -> Any:
     return value
 
 
-def _read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers | None]:
-    """The file's table, whether it uses a decimal comma, and its rows' numbers as a
-    spreadsheet shows them (:class:`RowNumbers`)."""
-    sample = text[:20_000]
+_DELIMITERS = ",;\t"
+
+
+def _records(text: str, delimiter: str) -> list[list[str]]:
+    """The CSV text's records (a quoted cell over several lines is one record)."""
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True))
+
+
+def _delimiter(sample: str) -> str:
+    """The delimiter (comma, semicolon or tab) that splits the header of ``sample`` into columns
+    and the most rows into no more filled cells than the header names; on a tie, the one
+    giving more columns, then the comma.
+
+    csv.Sniffer gives up on a table whose quoted cells hold another delimiter (a note
+    ``"cracked; pellet"`` in a semicolon file), and the file was then read as one column.
+    """
+    whole = sample[: sample.rfind("\n") + 1] or sample  # no record cut off at the sample's end
+
+    def fit(delimiter: str) -> tuple[bool, float, int]:
+        try:
+            widths = [max(i + 1 for i, c in enumerate(r) if c.strip())
+                      for r in _records(whole, delimiter) if any(c.strip() for c in r)]
+        except csv.Error:
+            return False, 0.0, 0
+        if not widths:
+            return False, 0.0, 0
+        header, rows = widths[0], widths[1:]
+        return header > 1, sum(w <= header for w in rows) / len(rows) if rows else 1.0, header
+
+    return max(_DELIMITERS, key=fit)
+
+
+def _read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers]:
+    """The file's table (every cell as text), whether it uses a decimal comma, and its rows'
+    numbers as a spreadsheet shows them (:class:`RowNumbers`).
+
+    The header is the first row with a filled cell: rows above it that hold only delimiters
+    (``;;;;``, as a spreadsheet writes an empty row) are skipped. The csv module reads every
+    record, so a quoted cell over several lines is one row. Refused: a header that names a
+    column twice, and a row with a filled cell beyond the header's columns (pandas' reader
+    would take such a row's first cell as its label and shift every value one column left).
+    """
+    delimiter = _delimiter(text[:20_000])
     try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = ","
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-                            skip_blank_lines=True, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        records = list(enumerate(_records(text, delimiter), start=1))
+    except csv.Error as err:
         raise DataError(f"the CSV file cannot be read: {err}") from err
-    try:  # one record per spreadsheet row, a quoted cell over several lines included
-        records = enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True), start=1)
-        rows = RowNumbers.of(list(records), lambda cells: len(cells) > 1 or any(c.strip() for c in cells))
-    except csv.Error:
-        rows = None
-    return frame, delimiter == ";", rows
+    filled = [(number, cells) for number, cells in records if any(c.strip() for c in cells)]
+    if not filled:
+        raise DataError("the file has no columns; the first row must name the columns")
+    (top, header), kept = filled[0], [(number, cells) for number, cells in records[filled[0][0]:]
+                                      if len(cells) > 1 or any(c.strip() for c in cells)]
+    names = [cell.strip() or f"Unnamed: {i}" for i, cell in enumerate(header)]
+    problems = [CellProblem(None, name, name, f"the header names this column {names.count(name)} times; keep one",
+                            file_row=top) for name in dict.fromkeys(names) if names.count(name) > 1]
+    for number, cells in kept:
+        extra = next((i for i in range(len(header), len(cells)) if cells[i].strip()), None)
+        if extra is not None:
+            problems.append(CellProblem(
+                None, f"#{extra + 1} (no header)", cells[extra],
+                f"the row has cells beyond the header's {len(header)} columns; name every column in "
+                "the header row, or delete the extra cells", file_row=number))
+    if problems:
+        raise DataError("the file's rows do not fit its header row", problems)
+    table = [row[: len(header)] + [""] * (len(header) - len(row)) for _, row in kept]
+    frame = pd.DataFrame(table, columns=names, dtype=object) if table else pd.DataFrame(columns=names, dtype=object)
+    return frame, delimiter == ";", RowNumbers.of(records, lambda row: len(row) > 1 or any(c.strip() for c in row))
 
 
 def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> tuple[pd.DataFrame, RowNumbers]:
@@ -288,7 +336,7 @@ def read_table(
     fmt = _detect_format(data, suffix, file_format)
     if not data.strip().lstrip(b"\xef\xbb\xbf").strip():
         raise DataError("the file is empty; export the table with a header row and one row per experiment")
-    file_rows: RowNumbers | None
+    file_rows: RowNumbers
     if fmt == "csv":
         raw, decimal_comma, file_rows = _read_csv(_decode(data, encoding))
     else:
@@ -350,7 +398,7 @@ def read_table(
     if frame.empty:
         raise DataError("the file has a header row but no data rows")
     frame.attrs["unit_conversions"] = notes
-    numbers = None if file_rows is None else file_rows.kept(blank.tolist(), len(frame))
+    numbers = file_rows.kept(blank.tolist(), len(frame))
     if numbers is not None:  # else problems name positions only
         frame.attrs[FILE_ROWS] = numbers
     return frame

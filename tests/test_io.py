@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -9,6 +10,8 @@ import math
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from doe.domain import validate_experiments
 from doe.domain.config import CampaignConfig
@@ -111,6 +114,66 @@ def test_semicolon_and_decimal_comma(config: CampaignConfig) -> None:
     frame = read_table(csv_bytes(text), config)
     assert frame.loc[0, "hfo2_loading_wt_pct"] == 0.83 and frame.loc[0, "first_cycle_ce_pct"] == 90.5
 
+
+
+NOTE_TEXT = st.text(alphabet='abc ,;\t"\n', max_size=12)
+
+
+@settings(max_examples=120, derandomize=True, deadline=None)
+@given(st.sampled_from([",", ";", "\t"]), st.integers(0, 2),
+       st.lists(st.one_of(st.none(), st.tuples(st.floats(0.0, 3.0, allow_nan=False), st.sampled_from(["O2", "air", "Ar"]),
+                                               NOTE_TEXT)), min_size=1, max_size=6))
+def test_a_lab_table_reads_back_cell_for_cell(delimiter: str, above: int,
+                                             rows: list[tuple[float, str, str] | None]) -> None:
+    """As a spreadsheet writes it: any of the three delimiters (a decimal comma with ';'), notes
+    that hold the other delimiters, quotes and line breaks, rows left empty (written as
+    delimiters only) above the header, between rows and at the end."""
+    config = resolve_config("hfo2-ncm85")
+    columns = ["experiment_id", "hfo2_loading_wt_pct", "anneal_atmosphere", "note"]
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    empty = [""] * len(columns)
+    for _ in range(above):
+        writer.writerow(empty)
+    writer.writerow(columns)
+    expected, numbers = [], []
+    for i, row in enumerate(rows):
+        if row is None:
+            writer.writerow(empty)
+            continue
+        loading, atmosphere, note = row
+        number = repr(loading).replace(".", ",") if delimiter == ";" else repr(loading)
+        writer.writerow([f"E{i}", number, atmosphere, note])
+        expected.append({"experiment_id": f"E{i}", "hfo2_loading_wt_pct": loading, "anneal_atmosphere": atmosphere,
+                         "note": note.strip() or None})
+        numbers.append(above + 2 + i)
+    if not expected:
+        with pytest.raises(DataError, match="no data rows"):
+            read_table(out.getvalue().encode(), config)
+        return
+    frame = read_table(out.getvalue().encode(), config)
+    assert frame.columns.tolist() == columns
+    assert frame.astype(object).where(frame.notna(), None).to_dict("records") == expected
+    assert frame.attrs["file_rows"] == numbers
+
+
+@pytest.mark.parametrize(("text", "row", "cell"), [
+    ("experiment_id,hfo2_loading_wt_pct,first_cycle_ce_pct\nE1,0.8,88.5\nE2,1.0,89.0,91.2\n", 3, "'91.2'"),
+    ("experiment_id;first_cycle_ce_pct\n;\nE1;88,5;;x\n", 3, "'x'"),
+])
+def test_a_row_wider_than_the_header_is_refused_naming_it(config: CampaignConfig, text: str, row: int,
+                                                          cell: str) -> None:
+    """pandas' reader took such a row's first cell as its label and shifted every value one column left."""
+    with pytest.raises(DataError, match=rf"row {row} of the file, column '#\d \(no header\)': the row has cells "
+                                        rf"beyond the header's \d columns.*\(got {cell}\)"):
+        read_table(text.encode(), config)
+    trailing = read_table(b"experiment_id,first_cycle_ce_pct,\nE1,88.5,,\n", config)  # empty cells beyond: fine
+    assert trailing.to_dict("records") == [{"experiment_id": "E1", "first_cycle_ce_pct": 88.5}]
+
+
+def test_a_header_naming_a_column_twice_is_refused(config: CampaignConfig) -> None:
+    with pytest.raises(DataError, match=r"row 2 of the file, column 'note': the header names this column 2 times"):
+        read_table(b",,\nexperiment_id,note, note\nE1,a,b\n", config)
 
 def test_empty_huge_and_unreadable_files(config: CampaignConfig, tmp_path) -> None:
     for empty in (b"", b"\xef\xbb\xbf", b"  \n\n"):
