@@ -74,6 +74,13 @@ def test_bad_account_commands_fail_cleanly_and_change_nothing(store_url: str, do
     unknown = doe("member", "add", "no-such-campaign", "ada", *db)
     assert unknown.returncode == 1 and "no user named 'ada'" in unknown.stderr
     assert AccountStore.open(store_url).users().empty
+    # an in-memory database is gone when the command ends, after it said "added"
+    for args, stdin in ((("user", "add", "ada", "--role", "admin", "--password-stdin"), "long-enough\n"),
+                        (("user", "role", "ada", "viewer"), None), (("member", "add", "furnace", "ada"), None)):
+        for memory in (":memory:", "sqlite://"):
+            vanishing = doe(*args, "--db", memory, stdin=stdin)
+            assert vanishing.returncode == 1 and "--db: an in-memory database" in vanishing.stderr, vanishing.stderr
+            assert "added" not in vanishing.stdout and "Traceback" not in vanishing.stderr
 
 
 def test_app_on_a_public_address_without_sign_in_refuses_to_start(tmp_path: Path, doe: Doe) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from doe.cli.common import DoeGroup, Env, cli, common_options
+from doe.cli.common import DoeGroup, Env, cli, common_options, lasting_database
 from doe.errors import DoeError
 
 
@@ -75,7 +75,7 @@ def user_add(username: str, role: str, email: str | None, sso: bool, password_st
     """Add an account (the password is asked for, or read with --password-stdin)."""
     from doe.auth.accounts import Accounts
 
-    accounts = Accounts(env.db)
+    accounts = Accounts(lasting_database(env.db, "--db"))
     password = None if sso else _read_password(password_stdin, f"password for {username}")
     if sso and email is None:
         email = username
@@ -92,7 +92,7 @@ def user_passwd(username: str, password_stdin: bool, env: Env) -> None:
     """Set a new password."""
     from doe.auth.accounts import Accounts
 
-    accounts = Accounts(env.db)
+    accounts = Accounts(lasting_database(env.db, "--db"))
     accounts.store.get_user(username)  # an unknown name fails before the prompt
     accounts.set_password(username, _read_password(password_stdin, f"new password for {username}"))
     click.echo(f"password of {username!r} changed")
@@ -105,7 +105,7 @@ def user_disable(username: str, env: Env) -> None:
     """Disable an account: it can no longer sign in (its history stays)."""
     from doe.storage.accounts import AccountStore
 
-    AccountStore.open(env.db).set_disabled(username, True)
+    AccountStore.open(lasting_database(env.db, "--db")).set_disabled(username, True)
     click.echo(f"account {username!r} disabled")
 
 
@@ -116,7 +116,7 @@ def user_enable(username: str, env: Env) -> None:
     """Enable a disabled account again."""
     from doe.storage.accounts import AccountStore
 
-    AccountStore.open(env.db).set_disabled(username, False)
+    AccountStore.open(lasting_database(env.db, "--db")).set_disabled(username, False)
     click.echo(f"account {username!r} enabled")
 
 
@@ -128,7 +128,7 @@ def user_role(username: str, role: str, env: Env) -> None:
     """Change an account's role."""
     from doe.storage.accounts import AccountStore
 
-    AccountStore.open(env.db).set_role(username, role)
+    AccountStore.open(lasting_database(env.db, "--db")).set_role(username, role)
     click.echo(f"role of {username!r} is now {role}")
 
 
@@ -159,7 +159,7 @@ def member_add(campaign: str, username: str, env: Env) -> None:
     """Make USERNAME a member of CAMPAIGN."""
     from doe.storage.accounts import AccountStore
 
-    added = AccountStore.open(env.db).add_member(campaign, username, actor=_acting(env))
+    added = AccountStore.open(lasting_database(env.db, "--db")).add_member(campaign, username, actor=_acting(env))
     click.echo(f"{username!r} {'is now' if added else 'was already'} a member of {campaign!r}")
 
 
@@ -171,7 +171,7 @@ def member_remove(campaign: str, username: str, env: Env) -> None:
     """End USERNAME's membership of CAMPAIGN."""
     from doe.storage.accounts import AccountStore
 
-    removed = AccountStore.open(env.db).remove_member(campaign, username)
+    removed = AccountStore.open(lasting_database(env.db, "--db")).remove_member(campaign, username)
     click.echo(f"{username!r} {'is no longer' if removed else 'was not'} a member of {campaign!r}")
 
 

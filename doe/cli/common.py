@@ -52,9 +52,10 @@ def configure_logging(verbose: int) -> None:
 
 
 def lasting_database(url: str, option: str) -> str:
-    """``url``, unless it names an in-memory database, for the commands that exist to store a
-    campaign (init, import, clone): each command is its own process, so what it wrote there
-    would be gone when it ends, after it said it was stored. (``doe run --simulate --db
+    """``url``, unless it names an in-memory database, for the commands that exist to store
+    something (init, import, clone, and the user and member commands that change
+    accounts): each command is its own process, so what it wrote there would be gone when it
+    ends, after it said it was stored. (``doe run --simulate --db
     :memory:`` is a throwaway loop and may use one.)"""
     from doe.storage.engine import is_in_memory
 
