@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import math
+import os
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -494,6 +495,11 @@ def write_table(
     Text cells that a spreadsheet would run as a formula get a leading apostrophe.
     """
     fmt = _target_format(target, file_format)
+    if isinstance(target, str | Path):
+        try:
+            os.fsencode(target)
+        except UnicodeEncodeError as err:
+            raise DataError(f"the file name {shorten(str(target))} {NOT_UNICODE}") from err
     decimals = {c: d for c, d in (decimals or {}).items() if c in table.columns}
     if fmt == "csv" and decimals:
         table = table.copy()

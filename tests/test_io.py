@@ -224,6 +224,10 @@ def test_xlsx_round_trip_with_units(config: CampaignConfig, tmp_path) -> None:
 
 def test_csv_round_trip(config: CampaignConfig, tmp_path) -> None:
     table = pd.DataFrame({"experiment_id": ["E0001"], "anneal_time_h": [2.0], "note": ["ok, fine"]})
+    for name in ("t\ud800.csv", "t\ud800.xlsx"):  # no file system can hold this name
+        with pytest.raises(DataError, match=r"the file name '.*t\\ud800\.\w+' holds a character that is not Unicode"):
+            write_table(table, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
     path = tmp_path / "t.csv"
     write_table(table, path, units={"anneal_time_h": "h"})
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
