@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from doe.domain.file_rows import keep_rows
 from doe.domain.table import ID_COLUMN
 from doe.domain.values import is_integer, is_real_number
 from doe.errors import DataError, DoeError
@@ -450,7 +451,7 @@ class FileExecutor(BaseExecutor):
                     self._reject_file(target, DataError(
                         f"{path.name}: the results need an {ID_COLUMN!r} column (copy it from the run sheet)"))
                     continue
-                table = table[table[ID_COLUMN].notna()].reset_index(drop=True)
+                table = keep_rows(table, table[ID_COLUMN].notna().tolist())
                 table.attrs["doe_source"] = str(target)
                 logger.info("results file read: %s (%d row(s))", path.name, len(table))
                 return table

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from doe.domain.file_rows import file_problems, in_file, keep_rows
 from doe.domain.records import PENDING_STATUSES
 from doe.domain.table import ID_COLUMN
 from doe.domain.values import is_integer, is_real_number
@@ -405,13 +406,15 @@ class _Loop:
         unknown = sorted(set(result_ids) - known)
         if unknown:
             logger.warning("campaign %r: results for unknown experiments ignored: %s", self.campaign.name, unknown)
-        table = results[result_ids.isin(known)].reset_index(drop=True)
+        table = keep_rows(results, result_ids.isin(known).tolist())
         if table.empty:
             return
         table[ID_COLUMN] = table[ID_COLUMN].astype(str)
         try:
             report = self.campaign.record(table)
         except DoeError as error:
+            if isinstance(error, DataError):  # named by the rows of the results file, where there is one
+                error = in_file(error, table)
             hook = getattr(self.executor, "rejected", None)
             if callable(hook) and hook(results, error):
                 logger.warning("campaign %r: results rejected, waiting for corrected ones: %s",
@@ -444,7 +447,7 @@ class _Loop:
         bad_rows = sorted({p.row for p in report.rejected if p.row is not None})
         for row in bad_rows:
             exp_id = str(table[ID_COLUMN].iloc[row])
-            problems = "; ".join(str(p) for p in report.rejected if p.row == row)
+            problems = "; ".join(str(p) for p in file_problems(report.rejected, table) if p.row == row)
             if exp_id in self.in_flight:
                 self._fail_pending([exp_id], _reason(f"the executor returned an invalid result: {problems}"))
         return report

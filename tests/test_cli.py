@@ -199,6 +199,15 @@ def test_bad_input_exits_non_zero_with_the_problem_on_stderr(doe_cmd, tmp_path: 
     done = doe_cmd("suggest", "--fixed", "anneal_temperature_c=900", check=False)
     assert done.returncode != 0 and "anneal_temperature_c" in done.stderr and "Traceback" not in done.stderr
 
+    # a candidates file: its problems name the rows as the spreadsheet shows them (a blank row above)
+    recipes = pd.DataFrame([VirtualLab.study_recipe().iloc[0].to_dict()] * 2)
+    recipes.loc[1, "anneal_temperature_c"] = 9999.0
+    (tmp_path / "candidates.csv").write_text(recipes.to_csv(index=False).replace("\n", "\n\n", 1), encoding="utf-8")
+    done = doe_cmd("suggest", "--candidates", "candidates.csv", check=False)
+    assert done.returncode == 1 and "candidates: 1 problem(s); no batch was proposed" in done.stderr
+    assert "row 4 of the file, column 'anneal_temperature_c': out of bounds" in done.stderr, done.stderr
+    assert "proposed" not in done.stdout
+
     done = doe_cmd("status", "--campaign", "nope", check=False)
     assert done.returncode != 0 and "nope" in done.stderr and "Traceback" not in done.stderr
 

@@ -20,7 +20,7 @@ from doe import Campaign, VirtualLab, run
 from doe.engine import EngineSettings
 from doe.errors import DoeError
 from doe.executors import CallableExecutor, FileExecutor, VirtualLabExecutor
-from doe.io import write_table
+from doe.io import table_bytes, write_table
 from doe.runner import Progress, Stop
 
 # short fits: the runner is under test here, not the model (still real BoTorch fits)
@@ -261,8 +261,11 @@ def test_file_executor_loop_with_a_person_in_another_thread(campaign: Campaign, 
                 if sheet_path.name == "runsheet_B0001.csv":  # a typo first, then the fix
                     bad = results.copy()
                     bad["first_cycle_ce_pct"] = "n/a?"
-                    write_table(bad, folder / ".tmp.csv", file_format="csv")  # whole files only, as below
-                    (folder / ".tmp.csv").rename(folder / "results_B0001.csv")
+                    # as a spreadsheet saved it: an empty row under the header, a row without an id
+                    lines = table_bytes(bad, "csv").decode("utf-8-sig").splitlines()
+                    lines[2:2] = [",".join([""] * len(bad.columns)), ",".join(["", *lines[1].split(",")[1:]])]
+                    (folder / ".tmp.csv").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+                    (folder / ".tmp.csv").rename(folder / "results_B0001.csv")  # whole files only, as below
                     while not (folder / "rejected" / "results_B0001.csv").exists() and not done.is_set():
                         time.sleep(0.05)
                 write_table(results, folder / ".tmp.csv", file_format="csv")
@@ -280,7 +283,9 @@ def test_file_executor_loop_with_a_person_in_another_thread(campaign: Campaign, 
         worker.join(5)
     assert result.stop_reason == "budget" and result.finished == 6
     assert set(campaign.history()["status"]) <= {"completed", "failed"}
-    assert "n/a?" in (folder / "rejected" / "results_B0001.csv.error.txt").read_text()
+    error_text = (folder / "rejected" / "results_B0001.csv.error.txt").read_text()
+    named = [f"row {row} of the file, column 'first_cycle_ce_pct'" for row in (2, 5, 6)]
+    assert all(name in error_text for name in named) and "n/a?" in error_text, error_text
 
 
 SCRIPT = textwrap.dedent("""

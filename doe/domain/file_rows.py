@@ -65,3 +65,14 @@ def file_problems(problems: Sequence[CellProblem], table: pd.DataFrame) -> list[
         return list(problems)
     return [dataclasses.replace(p, file_row=rows[p.row]) if p.row is not None and 0 <= p.row < len(rows) else p
             for p in problems]
+
+
+def keep_rows(table: pd.DataFrame, keep: Sequence[bool]) -> pd.DataFrame:
+    """The rows of ``table`` where ``keep`` holds, numbered again from 0, each with its row in
+    the file. (pandas carries ``attrs`` through a filter unchanged, so a filtered table would
+    name the rows of the table before it.)"""
+    kept = table[list(keep)].reset_index(drop=True)
+    rows = table.attrs.get(FILE_ROWS)
+    if rows is not None:
+        kept.attrs[FILE_ROWS] = [row for row, kept_row in zip(rows, keep, strict=True) if kept_row]
+    return kept

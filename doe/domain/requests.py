@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.file_rows import in_file
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter
 from doe.domain.table import check_in_space, validate_experiments
 from doe.domain.values import NOT_UNICODE, is_missing, to_python, unicode_problems
@@ -73,11 +74,16 @@ def validate_candidates(candidates: pd.DataFrame, config: CampaignConfig, fixed:
         DataError: a bad cell or a recipe outside the constraints.
         ProposalError: no candidate matches the fixed values.
     """
-    clean = validate_experiments(candidates, config, outcomes_allowed=False, ignore_columns=ignore_columns)
+    try:
+        clean = validate_experiments(candidates, config, outcomes_allowed=False, ignore_columns=ignore_columns)
+    except DataError as err:  # problems name the file's rows where the table was read from one
+        summary = f"{len(err.problems)} problem(s); no batch was proposed" if err.problems else err.summary
+        raise in_file(DataError(f"candidates: {summary}", err.problems), candidates) from None
     clean = clean[config.parameter_names]
     problems = check_in_space(clean, config)
     if problems:
-        raise DataError("candidates: some recipes lie outside the campaign's constraints", problems)
+        raise in_file(DataError("candidates: some recipes lie outside the campaign's constraints", problems),
+                      candidates)
     for k, v in fixed.items():
         column = clean[k]
         keep = column.eq(v) if isinstance(config.parameter(k), CategoricalParameter) else np.isclose(
