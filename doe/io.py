@@ -30,7 +30,7 @@ from typing import Any, BinaryIO, Literal
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.file_rows import FILE_ROWS, RowNumbers
+from doe.domain.file_rows import FILE_ROWS, RowNumbers, layout_problems
 from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.table import ID_COLUMN, META_COLUMNS, parse_number
 from doe.domain.units import CONVERSIONS, canonical_unit, split_header, unit_slug
@@ -177,9 +177,9 @@ def _read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers]:
 
     The header is the first row with a filled cell: rows above it that hold only delimiters
     (``;;;;``, as a spreadsheet writes an empty row) are skipped. The csv module reads every
-    record, so a quoted cell over several lines is one row. Refused: a header that names a
-    column twice, and a row with a filled cell beyond the header's columns (pandas' reader
-    would take such a row's first cell as its label and shift every value one column left).
+    record, so a quoted cell over several lines is one row. Refused: what
+    :func:`doe.domain.file_rows.layout_problems` finds (pandas' reader took a row with one cell
+    more than the header as a row label and shifted every value one column left).
     """
     delimiter = _delimiter(text[:20_000])
     try:
@@ -189,21 +189,12 @@ def _read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers]:
     filled = [(number, cells) for number, cells in records if any(c.strip() for c in cells)]
     if not filled:
         raise DataError("the file has no columns; the first row must name the columns")
-    (top, header), kept = filled[0], [(number, cells) for number, cells in records[filled[0][0]:]
-                                      if len(cells) > 1 or any(c.strip() for c in cells)]
-    names = [cell.strip() or f"Unnamed: {i}" for i, cell in enumerate(header)]
-    problems = [CellProblem(None, name, name, f"the header names this column {names.count(name)} times; keep one",
-                            file_row=top) for name in dict.fromkeys(names) if names.count(name) > 1]
-    for number, cells in kept:
-        extra = next((i for i in range(len(header), len(cells)) if cells[i].strip()), None)
-        if extra is not None:
-            problems.append(CellProblem(
-                None, f"#{extra + 1} (no header)", cells[extra],
-                f"the row has cells beyond the header's {len(header)} columns; name every column in "
-                "the header row, or delete the extra cells", file_row=number))
-    if problems:
+    if problems := layout_problems(records):
         raise DataError("the file's rows do not fit its header row", problems)
-    table = [row[: len(header)] + [""] * (len(header) - len(row)) for _, row in kept]
+    top, header = filled[0]
+    kept = [cells for _, cells in records[top:] if len(cells) > 1 or any(c.strip() for c in cells)]
+    names = [cell.strip() or f"Unnamed: {i}" for i, cell in enumerate(header)]
+    table = [row[: len(header)] + [""] * (len(header) - len(row)) for row in kept]
     frame = pd.DataFrame(table, columns=names, dtype=object) if table else pd.DataFrame(columns=names, dtype=object)
     return frame, delimiter == ";", RowNumbers.of(records, lambda row: len(row) > 1 or any(c.strip() for c in row))
 
@@ -228,7 +219,9 @@ def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> tuple[pd.DataFr
         if isinstance(sheet, str) and sheet not in names:
             raise DataError(f"the workbook has no sheet {sheet!r}; sheets: {names}")
         sheet_name = str(names[sheet]) if isinstance(sheet, int) else sheet
-        uncached, header, rows = _scan_sheet(data, sheet_name)
+        uncached, header, rows, problems = _scan_sheet(data, sheet_name)
+        if problems:
+            raise DataError(f"sheet {shorten(sheet_name)}: the rows do not fit its header row", problems)
         try:  # the header is the first filled row (blank rows above it, as in a CSV, are skipped)
             frame = workbook.parse(sheet, dtype=object, header=header - 1)
         except Exception as err:
@@ -243,9 +236,10 @@ def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> tuple[pd.DataFr
     return frame, rows
 
 
-def _scan_sheet(data: bytes, sheet_name: str) -> tuple[list[str], int, RowNumbers]:
+def _scan_sheet(data: bytes, sheet_name: str) -> tuple[list[str], int, RowNumbers, list[CellProblem]]:
     """Coordinates of formula cells without a stored result (openpyxl reads those as empty),
-    the number of the header row (the first filled one) and the rows' numbers below it."""
+    the number of the header row (the first filled one), the rows' numbers below it, and
+    what :func:`doe.domain.file_rows.layout_problems` finds."""
     import openpyxl
 
     try:
@@ -265,7 +259,7 @@ def _scan_sheet(data: bytes, sheet_name: str) -> tuple[list[str], int, RowNumber
                 numbered.append((numbers[0], [getattr(cell, "value", None) for cell in row_v]))
         filled = [number for number, cells in numbered if any(not is_blank(cell) for cell in cells)]
         rows = RowNumbers.of(numbered, lambda cells: any(cell is not None for cell in cells))
-        return found, filled[0] if filled else 1, rows
+        return found, filled[0] if filled else 1, rows, layout_problems(numbered)
     finally:
         formulas.close()
         values.close()
@@ -344,7 +338,7 @@ def read_table(
         (raw, file_rows), decimal_comma = _read_xlsx(data, sheet, max_bytes), False
     headers = [unneutralise(str(c).lstrip("\ufeff").strip()) for c in raw.columns]
     raw.columns = headers
-    unnamed = [h for h in headers if h.startswith("Unnamed:") and raw[h].replace("", math.nan).isna().all()]
+    unnamed = [h for h in headers if h.startswith("Unnamed:") and raw[h].map(is_blank).all()]
     raw = raw.drop(columns=unnamed)
     headers = [h for h in headers if h not in unnamed]
     if not headers:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -157,23 +158,58 @@ def test_a_lab_table_reads_back_cell_for_cell(delimiter: str, above: int,
     assert frame.attrs["file_rows"] == numbers
 
 
-@pytest.mark.parametrize(("text", "row", "cell"), [
-    ("experiment_id,hfo2_loading_wt_pct,first_cycle_ce_pct\nE1,0.8,88.5\nE2,1.0,89.0,91.2\n", 3, "'91.2'"),
-    ("experiment_id;first_cycle_ce_pct\n;\nE1;88,5;;x\n", 3, "'x'"),
-])
-def test_a_row_wider_than_the_header_is_refused_naming_it(config: CampaignConfig, text: str, row: int,
-                                                          cell: str) -> None:
-    """pandas' reader took such a row's first cell as its label and shifted every value one column left."""
-    with pytest.raises(DataError, match=rf"row {row} of the file, column '#\d \(no header\)': the row has cells "
-                                        rf"beyond the header's \d columns.*\(got {cell}\)"):
-        read_table(text.encode(), config)
-    trailing = read_table(b"experiment_id,first_cycle_ce_pct,\nE1,88.5,,\n", config)  # empty cells beyond: fine
-    assert trailing.to_dict("records") == [{"experiment_id": "E1", "first_cycle_ce_pct": 88.5}]
+def _sheet_file(tmp_path: Path, suffix: str, rows: list[list[object]]) -> Path:
+    """``rows`` as a CSV or a workbook, as a spreadsheet saves them (None: an empty cell)."""
+    path = tmp_path / f"table.{suffix}"
+    if suffix == "csv":
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([["" if v is None else v for v in row] for row in rows])
+    else:
+        book = openpyxl.Workbook()
+        sheet = book.active
+        assert sheet is not None
+        for row in rows:
+            sheet.append(row)
+        book.save(path)
+    return path
 
 
-def test_a_header_naming_a_column_twice_is_refused(config: CampaignConfig) -> None:
-    with pytest.raises(DataError, match=r"row 2 of the file, column 'note': the header names this column 2 times"):
-        read_table(b",,\nexperiment_id,note, note\nE1,a,b\n", config)
+LAYOUTS = {  # rows, then the problems: (file row, column, what is said)
+    "a cell beyond the header": (
+        [["experiment_id", "hfo2_loading_wt_pct", "first_cycle_ce_pct"], ["E1", 0.8, 88.5], ["E2", 1.0, 89.0, 91.2]],
+        [(3, "D", "a value in a column that the header row (row 1) does not name")]),
+    "a cell under an empty header cell, below an empty row": (
+        [[], ["experiment_id", None, "first_cycle_ce_pct"], ["E1", None, 88.5], [], ["E2", "x", 89.0]],
+        [(5, "B", "a value in a column that the header row (row 2) does not name")]),
+    "a table index written with the data": (
+        [[None, "experiment_id", "first_cycle_ce_pct"], [0, "E1", 88.5], [1, "E2", 89.0]],
+        [(2, "A", "(a table index written with the data?"), (3, "A", "(a table index written with the data?")]),
+    "a column named twice": (
+        [["experiment_id", "note", " note"], ["E1", "a", "b"]],
+        [(1, "note", "the header row names this column 2 times (columns B, C); keep one")]),
+}
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_values_no_header_names_are_refused_naming_their_cells(config: CampaignConfig, tmp_path: Path,
+                                                                suffix: str, layout: str) -> None:
+    """pandas' CSV reader took a row with one cell more than the header as a row label and
+    shifted every value one column left; a workbook's such values came as unknown 'Unnamed: 3'
+    columns, a repeated name as 'note.1'."""
+    rows, expected = LAYOUTS[layout]
+    with pytest.raises(DataError, match="do not fit its header row") as caught:
+        read_table(_sheet_file(tmp_path, suffix, rows), config)
+    problems = caught.value.problems
+    assert [(p.file_row, p.column) for p in problems] == [(row, column) for row, column, _ in expected]
+    assert all(said in p.problem for p, (_, _, said) in zip(problems, expected, strict=True))
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_empty_cells_beyond_the_header_are_fine(config: CampaignConfig, tmp_path: Path, suffix: str) -> None:
+    path = _sheet_file(tmp_path, suffix, [["experiment_id", "first_cycle_ce_pct", None], ["E1", 88.5, None, "  "]])
+    assert read_table(path, config).to_dict("records") == [{"experiment_id": "E1", "first_cycle_ce_pct": 88.5}]
+
 
 def test_empty_huge_and_unreadable_files(config: CampaignConfig, tmp_path) -> None:
     for empty in (b"", b"\xef\xbb\xbf", b"  \n\n"):

@@ -76,3 +76,41 @@ def keep_rows(table: pd.DataFrame, keep: Sequence[bool]) -> pd.DataFrame:
     if rows is not None:
         kept.attrs[FILE_ROWS] = [row for row, kept_row in zip(rows, keep, strict=True) if kept_row]
     return kept
+
+
+def column_letter(position: int) -> str:
+    """A spreadsheet's name of the column at 0-based ``position``: 0 -> ``A``, 26 -> ``AA``."""
+    letters = ""
+    position += 1
+    while position:
+        position, digit = divmod(position - 1, 26)
+        letters = chr(ord("A") + digit) + letters
+    return letters
+
+
+def layout_problems(rows: Sequence[tuple[int, Sequence[Any]]]) -> list[CellProblem]:
+    """What makes a file's rows unreadable as one table under its header: a header that names
+    a column twice, and a value in a column the header does not name (beyond the header's last
+    column, or under an empty header cell), which no reader can place. ``rows``: (number, cells)
+    of every row; the header is the first with a filled cell."""
+    filled = [(number, cells) for number, cells in rows if any(not is_blank(cell) for cell in cells)]
+    if not filled:
+        return []
+    (top, header), below = filled[0], filled[1:]
+    names = ["" if is_blank(cell) else str(cell).strip() for cell in header]
+    problems = []
+    for name in dict.fromkeys(name for name in names if name):
+        where = [column_letter(i) for i, other in enumerate(names) if other == name]
+        if len(where) > 1:
+            problems.append(CellProblem(None, name, name, f"the header row names this column {len(where)} times "
+                                                          f"(columns {', '.join(where)}); keep one", file_row=top))
+    for number, cells in below:
+        unnamed = next((i for i, cell in enumerate(cells)
+                        if not is_blank(cell) and (i >= len(names) or not names[i])), None)
+        if unnamed is not None:
+            hint = " (a table index written with the data? write it without the index)" if unnamed == 0 else ""
+            problems.append(CellProblem(
+                None, column_letter(unnamed), cells[unnamed],
+                f"a value in a column that the header row (row {top}) does not name{hint}; name the column "
+                "in the header row, or delete the value", file_row=number))
+    return problems
