@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import zipfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -30,7 +31,7 @@ from typing import Any, BinaryIO, Literal
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.file_rows import FILE_ROWS, RowNumbers, layout_problems
+from doe.domain.file_rows import FILE_ROWS, RowNumbers, column_letter, layout_problems
 from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.table import ID_COLUMN, META_COLUMNS, parse_number
 from doe.domain.units import CONVERSIONS, canonical_unit, split_header, unit_slug
@@ -140,17 +141,18 @@ def _number_or_text(value: Any, decimal_comma: bool) -> Any:
 
 
 _DELIMITERS = ",;\t"
+csv.field_size_limit(2**31 - 1)  # no cell limit of its own (the default is 128 KiB): the file size limit applies
 
 
-def _records(text: str, delimiter: str) -> list[list[str]]:
+def _records(text: str, delimiter: str, *, strict: bool = False) -> list[list[str]]:
     """The CSV text's records (a quoted cell over several lines is one record)."""
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True))
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True, strict=strict))
 
 
 def _delimiter(sample: str) -> str:
-    """The delimiter (comma, semicolon or tab) that splits the header of ``sample`` into columns
-    and the most rows into no more filled cells than the header names; on a tie, the one
-    giving more columns, then the comma.
+    """The delimiter (comma, semicolon or tab) that splits the header of ``sample`` into
+    columns and the most rows into as many cells as the header; on a tie, the one giving more
+    columns, then the comma.
 
     csv.Sniffer gives up on a table whose quoted cells hold another delimiter (a note
     ``"cracked; pellet"`` in a semicolon file), and the file was then read as one column.
@@ -159,16 +161,28 @@ def _delimiter(sample: str) -> str:
 
     def fit(delimiter: str) -> tuple[bool, float, int]:
         try:
-            widths = [max(i + 1 for i, c in enumerate(r) if c.strip())
-                      for r in _records(whole, delimiter) if any(c.strip() for c in r)]
+            rows = [(len(r), max(i + 1 for i, c in enumerate(r) if c.strip()))
+                    for r in _records(whole, delimiter) if any(c.strip() for c in r)]
         except csv.Error:
             return False, 0.0, 0
-        if not widths:
+        if not rows:
             return False, 0.0, 0
-        header, rows = widths[0], widths[1:]
-        return header > 1, sum(w <= header for w in rows) / len(rows) if rows else 1.0, header
+        (cells, filled), below = rows[0], rows[1:]
+        same = sum(n == cells or f == filled for n, f in below) / len(below) if below else 1.0
+        return filled > 1, same, filled
 
     return max(_DELIMITERS, key=fit)
+
+
+def _header_name(cell: Any) -> str:
+    """A header cell's column name: spaces, a byte-order mark and the apostrophe of
+    :func:`neutralise` removed ("" for an empty cell)."""
+    return "" if is_blank(cell) else unneutralise(str(cell).lstrip("\ufeff").strip())
+
+
+def _kept(cells: Sequence[Any]) -> bool:
+    """Whether a CSV record is a row of the table (blank rows are dropped later, and counted)."""
+    return len(cells) > 1 or any(c.strip() for c in cells)
 
 
 def _read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers]:
@@ -177,26 +191,46 @@ def _read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers]:
 
     The header is the first row with a filled cell: rows above it that hold only delimiters
     (``;;;;``, as a spreadsheet writes an empty row) are skipped. The csv module reads every
-    record, so a quoted cell over several lines is one row. Refused: what
+    record, so a quoted cell over several lines is one row. Refused: a quoted cell that is
+    never closed (it would swallow every row below it), and what
     :func:`doe.domain.file_rows.layout_problems` finds (pandas' reader took a row with one cell
     more than the header as a row label and shifted every value one column left).
     """
     delimiter = _delimiter(text[:20_000])
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(iter(lines), delimiter=delimiter, skipinitialspace=True)
+    records: list[tuple[int, list[str]]] = []
+    last_start = 0
     try:
-        records = list(enumerate(_records(text, delimiter), start=1))
+        while True:
+            start = reader.line_num  # lines read before this record: where it starts
+            cells = next(reader, None)
+            if cells is None:
+                break
+            records.append((len(records) + 1, cells))
+            last_start = start
     except csv.Error as err:
         raise DataError(f"the CSV file cannot be read: {err}") from err
-    filled = [(number, cells) for number, cells in records if any(c.strip() for c in cells)]
-    if not filled:
+    if records and '"' in "".join(lines[last_start:]):
+        try:  # non-strict, the reader ends a quoted cell at the end of the file without a word
+            _records("".join(lines[last_start:]), delimiter, strict=True)
+        except csv.Error as err:
+            if "unexpected end of data" in str(err):
+                number, cells = records[-1]
+                raise DataError("a quoted cell is never closed", [CellProblem(
+                    None, column_letter(len(cells) - 1), cells[-1][:40],
+                    "the cell opens a quote (\") that is never closed, so every row below would be read "
+                    "into it; close the quote, or remove it", file_row=number)]) from None
+    top = next((number for number, cells in records if any(c.strip() for c in cells)), None)
+    if top is None:
         raise DataError("the file has no columns; the first row must name the columns")
-    if problems := layout_problems(records):
+    if problems := layout_problems(records, _header_name):
         raise DataError("the file's rows do not fit its header row", problems)
-    top, header = filled[0]
-    kept = [cells for _, cells in records[top:] if len(cells) > 1 or any(c.strip() for c in cells)]
-    names = [cell.strip() or f"Unnamed: {i}" for i, cell in enumerate(header)]
-    table = [row[: len(header)] + [""] * (len(header) - len(row)) for row in kept]
+    header = records[top - 1][1]
+    names = [cell if cell.strip() else f"Unnamed: {i}" for i, cell in enumerate(header)]
+    table = [cells[: len(header)] + [""] * (len(header) - len(cells)) for _, cells in records[top:] if _kept(cells)]
     frame = pd.DataFrame(table, columns=names, dtype=object) if table else pd.DataFrame(columns=names, dtype=object)
-    return frame, delimiter == ";", RowNumbers.of(records, lambda row: len(row) > 1 or any(c.strip() for c in row))
+    return frame, delimiter == ";", RowNumbers.of(records, _kept)
 
 
 def _read_xlsx(data: bytes, sheet: str | int, max_bytes: int) -> tuple[pd.DataFrame, RowNumbers]:
@@ -259,7 +293,7 @@ def _scan_sheet(data: bytes, sheet_name: str) -> tuple[list[str], int, RowNumber
                 numbered.append((numbers[0], [getattr(cell, "value", None) for cell in row_v]))
         filled = [number for number, cells in numbered if any(not is_blank(cell) for cell in cells)]
         rows = RowNumbers.of(numbered, lambda cells: any(cell is not None for cell in cells))
-        return found, filled[0] if filled else 1, rows, layout_problems(numbered)
+        return found, filled[0] if filled else 1, rows, layout_problems(numbered, _header_name)
     finally:
         formulas.close()
         values.close()
@@ -336,7 +370,7 @@ def read_table(
         raw, decimal_comma, file_rows = _read_csv(_decode(data, encoding))
     else:
         (raw, file_rows), decimal_comma = _read_xlsx(data, sheet, max_bytes), False
-    headers = [unneutralise(str(c).lstrip("\ufeff").strip()) for c in raw.columns]
+    headers = [_header_name(c) or str(c) for c in raw.columns]
     raw.columns = headers
     unnamed = [h for h in headers if h.startswith("Unnamed:") and raw[h].map(is_blank).all()]
     raw = raw.drop(columns=unnamed)

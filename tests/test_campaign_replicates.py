@@ -123,7 +123,7 @@ def test_failed_cells_are_stored_once_and_a_cell_is_measured_or_failed(store_url
             campaign.record(table)
         assert campaign.revision() == revision and _failures(campaign) == [("P1", "C", "cracked pellet")]
     # one table that measures and fails the same cell: refused
-    with pytest.raises(DataError, match="replicate 'D' repeats row 0"):
+    with pytest.raises(DataError, match="replicate 'D' is in an earlier row too"):
         campaign.record(pd.concat([_cells("P1", {"D": 81.0}),
                                    pd.DataFrame([{"experiment_id": "P1", "replicate": "D", "failed": True}])]))
     assert campaign.revision() == revision
@@ -359,7 +359,7 @@ def test_bad_replicate_tables_are_refused_naming_the_cell(store_url: str) -> Non
                                       {"experiment_id": "P1", "replicate": "A", capacity: 200.0},
                                       {"experiment_id": "P1", "replicate": "A", CE: 95.0}]))
     assert [(p.row, p.column) for p in err.value.problems] == [(2, "experiment_id")]
-    assert "repeats row 0" in str(err.value)
+    assert "is in an earlier row too" in str(err.value)
     assert len(campaign.history()) == 0 and len(campaign.measurements()) == 0
     campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "replicate": "A", CE: 90.0, "note": "week 1"},
                                   {"experiment_id": "P1", "replicate": "A", capacity: 200.0, "note": "week 2"}]))

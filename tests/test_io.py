@@ -205,6 +205,36 @@ def test_values_no_header_names_are_refused_naming_their_cells(config: CampaignC
     assert all(said in p.problem for p, (_, _, said) in zip(problems, expected, strict=True))
 
 
+@pytest.mark.parametrize(("text", "row", "column"), [
+    ('experiment_id,first_cycle_ce_pct,note\nE1,85.1,"12 inch wafer\nE2,86.3,ok\nE3,84.0,ok\n', 2, "C"),
+    ('experiment_id,note,first_cycle_ce_pct\nE1,ok,85.1\nE2,"gelled,86.3\nE3,ok,84.0\n', 3, "B"),
+])
+def test_a_quote_never_closed_is_refused_not_read_into_one_cell(config: CampaignConfig, text: str, row: int,
+                                                                column: str) -> None:
+    """The csv reader ends such a cell at the end of the file: the rows below became its text."""
+    with pytest.raises(DataError, match="a quoted cell is never closed") as caught:
+        read_table(text.encode(), config)
+    assert [(p.file_row, p.column) for p in caught.value.problems] == [(row, column)]
+    closed = read_table(text.replace("wafer", 'wafer"').replace("gelled,", 'gelled",').encode(), config)
+    assert closed["experiment_id"].tolist() == ["E1", "E2", "E3"]
+
+
+def test_header_names_holding_another_delimiter_keep_the_files_own(config: CampaignConfig) -> None:
+    text = "experiment_id;CE, %;Retention, %\nE1;85,1;90\nE2;85,2;91,5\n"
+    frame = read_table(text.encode(), config, column_mapping={"CE, %": "first_cycle_ce_pct",
+                                                              "Retention, %": "capacity_retention_pct"})
+    assert frame.to_dict("list") == {"experiment_id": ["E1", "E2"], "first_cycle_ce_pct": [85.1, 85.2],
+                                     "capacity_retention_pct": [90.0, 91.5]}
+
+
+def test_a_name_repeated_once_its_byte_order_mark_is_gone_and_a_long_cell(config: CampaignConfig) -> None:
+    bom = b"\xef\xbb\xbfexperiment_id,first_cycle_ce_pct,experiment_id\nE1,85,E1\n"
+    with pytest.raises(DataError, match="names this column 2 times"):  # read as UTF-8 the mark stays in the text
+        read_table(bom, config, encoding="utf-8")
+    long = "gelled " * 40_000  # 280 000 characters, over the csv module's own limit of 131 072
+    assert read_table(f"experiment_id,note\nE1,{long}\n".encode(), config).loc[0, "note"] == long.strip()
+
+
 @pytest.mark.parametrize("suffix", ["csv", "xlsx"])
 def test_empty_cells_beyond_the_header_are_fine(config: CampaignConfig, tmp_path: Path, suffix: str) -> None:
     path = _sheet_file(tmp_path, suffix, [["experiment_id", "first_cycle_ce_pct", None], ["E1", 88.5, None, "  "]])

@@ -25,10 +25,10 @@ class RowNumbers:
     """A file's row numbers as a spreadsheet shows them (the header is row 1 of a CSV; blank
     rows count; a quoted cell over several lines is one row), below its header.
 
-    ``parsed``: the numbers of the rows pandas returns, blank ones included (as far as the
-    file's records tell); ``filled``: those of the rows with a filled cell. :func:`doe.io.read_table`
-    uses the first when its count matches pandas' rows, else the second when its count
-    matches the rows kept, else none.
+    ``parsed``: the numbers of the rows the reader returns, blank ones included (for a
+    workbook, as far as its records tell what pandas returns); ``filled``: those of the rows
+    with a filled cell. :func:`doe.io.read_table` uses the first when its count matches the
+    rows read, else the second when its count matches the rows kept, else none.
     """
 
     parsed: list[int]
@@ -36,7 +36,7 @@ class RowNumbers:
 
     @classmethod
     def of(cls, rows: Sequence[tuple[int, Sequence[Any]]], parsed: Callable[[Sequence[Any]], bool]) -> RowNumbers:
-        """``rows``: (number, cells) of every row; ``parsed``: whether pandas returns a row."""
+        """``rows``: (number, cells) of every row; ``parsed``: whether the reader returns a row."""
         filled = [number for number, cells in rows if any(not is_blank(cell) for cell in cells)]
         if not filled:
             return cls([], [])
@@ -88,29 +88,35 @@ def column_letter(position: int) -> str:
     return letters
 
 
-def layout_problems(rows: Sequence[tuple[int, Sequence[Any]]]) -> list[CellProblem]:
+def layout_problems(rows: Sequence[tuple[int, Sequence[Any]]], name: Callable[[Any], str]) -> list[CellProblem]:
     """What makes a file's rows unreadable as one table under its header: a header that names
     a column twice, and a value in a column the header does not name (beyond the header's last
-    column, or under an empty header cell), which no reader can place. ``rows``: (number, cells)
-    of every row; the header is the first with a filled cell."""
-    filled = [(number, cells) for number, cells in rows if any(not is_blank(cell) for cell in cells)]
-    if not filled:
+    column, or under an empty header cell), which no reader can place.
+
+    Args:
+        rows: (number, cells) of every row; the header is the first with a filled cell.
+        name: a header cell's column name as the reader will use it ("" for none).
+    """
+    top_at = next((i for i, (_, cells) in enumerate(rows) if any(not is_blank(cell) for cell in cells)), None)
+    if top_at is None:
         return []
-    (top, header), below = filled[0], filled[1:]
-    names = ["" if is_blank(cell) else str(cell).strip() for cell in header]
+    top, header = rows[top_at]
+    names = [name(cell) for cell in header]
     problems = []
-    for name in dict.fromkeys(name for name in names if name):
-        where = [column_letter(i) for i, other in enumerate(names) if other == name]
+    for column in dict.fromkeys(n for n in names if n):
+        where = [column_letter(i) for i, other in enumerate(names) if other == column]
         if len(where) > 1:
-            problems.append(CellProblem(None, name, name, f"the header row names this column {len(where)} times "
-                                                          f"(columns {', '.join(where)}); keep one", file_row=top))
-    for number, cells in below:
-        unnamed = next((i for i, cell in enumerate(cells)
-                        if not is_blank(cell) and (i >= len(names) or not names[i])), None)
-        if unnamed is not None:
-            hint = " (a table index written with the data? write it without the index)" if unnamed == 0 else ""
+            problems.append(CellProblem(None, column, column, f"the header row names this column {len(where)} "
+                                                              f"times (columns {', '.join(where)}); keep one",
+                                        file_row=top))
+    unnamed = [i for i, n in enumerate(names) if not n]
+    for number, cells in rows[top_at + 1:]:
+        beyond = range(len(names), len(cells))
+        found = next((i for i in (*unnamed, *beyond) if i < len(cells) and not is_blank(cells[i])), None)
+        if found is not None:
+            hint = " (a table index written with the data? write it without the index)" if found == 0 else ""
             problems.append(CellProblem(
-                None, column_letter(unnamed), cells[unnamed],
+                None, column_letter(found), cells[found],
                 f"a value in a column that the header row (row {top}) does not name{hint}; name the column "
                 "in the header row, or delete the value", file_row=number))
     return problems

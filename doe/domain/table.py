@@ -318,7 +318,8 @@ def _repeated_cells(clean: pd.DataFrame, repeats: list[tuple[int, list[int]]],
     Rows may add different outcomes to one cell (its first-cycle values and, recorded later
     with another note or date, its retention): each gives values, none that any earlier row
     of the cell gives, and none is marked failed. Any other repeat is a problem of the later
-    row, which names the cell's first row.
+    row. (Its message names no position of the earlier row: a table read from a file names its
+    rows by the file's numbers, which the message text cannot follow.)
     """
     outcomes = [o for o in config.outcome_names if o in clean.columns]
     flags = clean["failed"] if "failed" in clean.columns else pd.Series(False, index=clean.index)
@@ -338,7 +339,7 @@ def _repeated_cells(clean: pd.DataFrame, repeats: list[tuple[int, list[int]]],
         cell = f" and replicate {label!r}" if label is not None else ""
         cell += f" and cycle {cycle}" if cycle is not None else ""
         problems.append(CellProblem(row, ID_COLUMN, exp_id,
-                                    f"experiment id{cell} repeats row {earlier[0]}; give each cell of an experiment "
+                                    f"experiment id{cell} is in an earlier row too; give each cell of an experiment "
                                     "its own replicate label (two rows of one cell may only give different outcomes)"))
     return problems
 

@@ -76,7 +76,7 @@ def test_repeated_ids_wrong_flags_and_near_miss_column_names() -> None:
     table = pd.DataFrame([{**STUDY, "experiment_id": "a", "failed": "maybe"}, {**STUDY, "experiment_id": "a"}])
     table = table.rename(columns={"anneal_time_h": "Anneal_Time_H"})
     found = _problems(table)
-    assert any(c == "experiment_id" and "repeats row 0" in m for _, c, m in found)
+    assert any(c == "experiment_id" and "is in an earlier row too" in m for _, c, m in found)
     assert any(c == "failed" and "true or false" in m for _, c, m in found)
     assert any(c == "Anneal_Time_H" and "did you mean 'anneal_time_h'" in m for _, c, m in found)
 
