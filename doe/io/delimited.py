@@ -1,0 +1,101 @@
+"""CSV text read as a table: the delimiter found by fit, every record read by the csv module
+(a quoted cell over several lines is one row), each row numbered as a spreadsheet shows it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from doe.domain.file_rows import RowNumbers, column_letter, layout_problems
+from doe.errors import CellProblem, DataError
+from doe.io.cells import header_name
+
+_DELIMITERS = ",;\t"
+csv.field_size_limit(2**31 - 1)  # no cell limit of its own (the default is 128 KiB): the file size limit applies
+
+
+def _records(text: str, delimiter: str, *, strict: bool = False) -> list[list[str]]:
+    """The CSV text's records (a quoted cell over several lines is one record)."""
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True, strict=strict))
+
+
+def _delimiter(sample: str) -> str:
+    """The delimiter (comma, semicolon or tab) that splits the header of ``sample`` into
+    columns and the most rows into as many cells as the header; on a tie, the one giving more
+    columns, then the comma.
+
+    csv.Sniffer gives up on a table whose quoted cells hold another delimiter (a note
+    ``"cracked; pellet"`` in a semicolon file), and the file was then read as one column.
+    """
+    whole = sample[: sample.rfind("\n") + 1] or sample  # no record cut off at the sample's end
+
+    def fit(delimiter: str) -> tuple[bool, float, int]:
+        try:
+            rows = [(len(r), max(i + 1 for i, c in enumerate(r) if c.strip()))
+                    for r in _records(whole, delimiter) if any(c.strip() for c in r)]
+        except csv.Error:
+            return False, 0.0, 0
+        if not rows:
+            return False, 0.0, 0
+        (cells, filled), below = rows[0], rows[1:]
+        same = sum(n == cells or f == filled for n, f in below) / len(below) if below else 1.0
+        return filled > 1, same, filled
+
+    return max(_DELIMITERS, key=fit)
+
+
+def _kept(cells: Sequence[Any]) -> bool:
+    """Whether a CSV record is a row of the table (blank rows are dropped later, and counted)."""
+    return len(cells) > 1 or any(c.strip() for c in cells)
+
+
+def read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers]:
+    """The file's table (every cell as text), whether it uses a decimal comma, and its rows'
+    numbers as a spreadsheet shows them (:class:`RowNumbers`).
+
+    The header is the first row with a filled cell: rows above it that hold only delimiters
+    (``;;;;``, as a spreadsheet writes an empty row) are skipped. The csv module reads every
+    record, so a quoted cell over several lines is one row. Refused: a quoted cell that is
+    never closed (it would swallow every row below it), and what
+    :func:`doe.domain.file_rows.layout_problems` finds (pandas' reader took a row with one cell
+    more than the header as a row label and shifted every value one column left).
+    """
+    delimiter = _delimiter(text[:20_000])
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(iter(lines), delimiter=delimiter, skipinitialspace=True)
+    records: list[tuple[int, list[str]]] = []
+    last_start = 0
+    try:
+        while True:
+            start = reader.line_num  # lines read before this record: where it starts
+            cells = next(reader, None)
+            if cells is None:
+                break
+            records.append((len(records) + 1, cells))
+            last_start = start
+    except csv.Error as err:
+        raise DataError(f"the CSV file cannot be read: {err}") from err
+    if records and '"' in "".join(lines[last_start:]):
+        try:  # non-strict, the reader ends a quoted cell at the end of the file without a word
+            _records("".join(lines[last_start:]), delimiter, strict=True)
+        except csv.Error as err:
+            if "unexpected end of data" in str(err):
+                number, cells = records[-1]
+                raise DataError("a quoted cell is never closed", [CellProblem(
+                    None, column_letter(len(cells) - 1), cells[-1][:40],
+                    "the cell opens a quote (\") that is never closed, so every row below would be read "
+                    "into it; close the quote, or remove it", file_row=number)]) from None
+    top = next((number for number, cells in records if any(c.strip() for c in cells)), None)
+    if top is None:
+        raise DataError("the file has no columns; the first row must name the columns")
+    if problems := layout_problems(records, header_name):
+        raise DataError("the file's rows do not fit its header row", problems)
+    header = records[top - 1][1]
+    names = [cell if cell.strip() else f"Unnamed: {i}" for i, cell in enumerate(header)]
+    table = [cells[: len(header)] + [""] * (len(header) - len(cells)) for _, cells in records[top:] if _kept(cells)]
+    frame = pd.DataFrame(table, columns=names, dtype=object) if table else pd.DataFrame(columns=names, dtype=object)
+    return frame, delimiter == ";", RowNumbers.of(records, _kept)

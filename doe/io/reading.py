@@ -1,0 +1,259 @@
+"""Tables in and out of files: CSV and Excel (``.xlsx``), and campaign exports as JSON.
+
+Reading (:func:`read_table`) maps the file's columns onto the campaign's names, strips units
+from headers such as ``anneal_temperature_c [C]``, ``anneal_temperature (C)`` or
+``anneal_time / min``, checks them against the campaign's units and converts the few that
+convert unambiguously (K -> C, s/min/h, fraction <-> %). It returns the raw mapped table;
+:func:`doe.domain.validate_experiments` checks every cell afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import pandas as pd
+
+from doe.domain.config import CampaignConfig
+from doe.domain.file_rows import FILE_ROWS, RowNumbers
+from doe.domain.replicates import REPLICATE_COLUMN
+from doe.domain.table import ID_COLUMN, META_COLUMNS, parse_number
+from doe.domain.units import CONVERSIONS, canonical_unit, split_header, unit_slug
+from doe.domain.values import NOT_UNICODE, is_blank, is_integer, is_unicode_text, unicode_problems
+from doe.errors import CellProblem, DataError
+from doe.io.cells import header_name, unneutralise
+from doe.io.delimited import read_csv
+from doe.io.workbook import read_xlsx
+
+log = logging.getLogger(__name__)
+
+FileFormat = Literal["csv", "xlsx"]
+MAX_BYTES = 20_000_000
+
+
+def _read_source(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple[bytes, str | None]:
+    """The file's bytes and its suffix (``None`` when unknown)."""
+    limit_msg = (f"is larger than {max_bytes / 1e6:g} MB; split it, or pass a larger max_bytes "
+                 "if this really is one results table")
+    if isinstance(source, bytes | bytearray):
+        if len(source) > max_bytes:
+            raise DataError(f"the uploaded file {limit_msg}")
+        return bytes(source), None
+    if isinstance(source, str | Path):
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise DataError(f"file {str(path)!r} does not exist (or is not a file)")
+        if path.stat().st_size > max_bytes:
+            raise DataError(f"file {str(path)!r} {limit_msg}")
+        return path.read_bytes(), path.suffix.lower()
+    if hasattr(source, "read"):
+        data = source.read(max_bytes + 1)
+        if isinstance(data, str):
+            if not is_unicode_text(data):
+                raise DataError(f"the file's text {NOT_UNICODE}")
+            data = data.encode("utf-8")
+        if len(data) > max_bytes:
+            raise DataError(f"the file {limit_msg}")
+        name = getattr(source, "name", None)
+        return data, Path(name).suffix.lower() if isinstance(name, str) else None
+    raise DataError(f"cannot read a table from a {type(source).__name__}; give a file path, bytes or a file object")
+
+
+def _detect_format(data: bytes, suffix: str | None, file_format: FileFormat | None) -> FileFormat:
+    if file_format is not None:
+        if file_format not in ("csv", "xlsx"):
+            raise DataError(f"file_format must be 'csv' or 'xlsx', got {file_format!r}")
+        return file_format
+    if suffix in (".xls",):
+        raise DataError("old Excel files (.xls) are not read; save the sheet as .xlsx or as CSV UTF-8")
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix in (".csv", ".txt", ".tsv"):
+        return "csv"
+    return "xlsx" if data[:4] == b"PK\x03\x04" else "csv"
+
+
+def _decode(data: bytes, encoding: str | None) -> str:
+    if encoding is not None:
+        try:
+            return data.decode(encoding)
+        except LookupError as err:
+            raise DataError(f"unknown text encoding {encoding!r}; try 'utf-8' or 'cp1252'") from err
+        except UnicodeDecodeError as err:
+            raise DataError(f"the file is not valid {encoding} text (byte {data[err.start]:#04x} at "
+                            f"position {err.start})") from err
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"the file is not UTF-8 text (byte {data[err.start]:#04x} at position {err.start}, "
+            "e.g. a degree sign or umlaut saved by Excel as 'CSV (Windows)'). Save it again as "
+            "'CSV UTF-8 (comma delimited)', or read it with encoding='cp1252' (Windows Western "
+            "Europe) or the encoding it was saved in"
+        ) from err
+
+
+def _text_cell(value: Any) -> Any:
+    """A text column's cell: blank -> NaN, whole numbers from Excel as '7', not '7.0',
+    the apostrophe that :func:`doe.io.cells.neutralise` added on export removed."""
+    if is_blank(value):
+        return math.nan
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if is_integer(value):
+        return str(value)
+    return unneutralise(value.strip()) if isinstance(value, str) else value
+
+
+def _number_or_text(value: Any, decimal_comma: bool) -> Any:
+    """Numbers as float; numeric-looking text parsed; anything else unchanged."""
+    if is_blank(value):
+        return math.nan
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return math.nan
+        candidate = text.replace(",", ".") if decimal_comma and text.count(",") == 1 and "." not in text else text
+        number = parse_number(candidate)  # "3_50" stays text, and validation names the cell
+        return value if number is None else number
+    return value
+
+
+def _resolve_column(header: str, config: CampaignConfig, mapping: dict[str, str]) -> tuple[str, str | None]:
+    """The campaign name a file column stands for, and the unit found in its header."""
+    base, unit = split_header(header)
+    if header in mapping:
+        return mapping[header], unit
+    if base in mapping:
+        return mapping[base], unit
+    known = [ID_COLUMN, REPLICATE_COLUMN, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
+    if base in known:
+        return base, unit
+    lower = {k.lower(): k for k in known}
+    if base.lower() in lower:
+        return lower[base.lower()], unit
+    if unit is not None:
+        slugged = f"{base}_{unit_slug(unit)}".lower()
+        if slugged in lower:
+            return lower[slugged], unit
+        found = canonical_unit(unit)
+        candidates = [k for k in known if k.lower().startswith(base.lower() + "_")
+                      and (canonical_unit(config.unit_of(k)) == found
+                           or (found, canonical_unit(config.unit_of(k))) in CONVERSIONS)]
+        if len(candidates) == 1:
+            return candidates[0], unit
+    return header.strip(), None
+
+
+def read_table(
+    source: str | Path | bytes | BinaryIO,
+    config: CampaignConfig,
+    *,
+    column_mapping: dict[str, str] | None = None,
+    file_format: FileFormat | None = None,
+    sheet: str | int = 0,
+    max_bytes: int = MAX_BYTES,
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """Read a results or history table from a CSV or Excel file.
+
+    Args:
+        source: a file path, the file's bytes (e.g. a Streamlit upload) or a binary file object.
+        config: the campaign; its names and units are what the columns are matched against.
+        column_mapping: file column -> campaign name, for columns named differently in the
+            file (``{"Temp": "anneal_temperature_c"}``); a key may include or omit the unit.
+        file_format: ``"csv"`` or ``"xlsx"``; by default from the file name, else the content.
+        sheet: sheet name or 0-based position (Excel only).
+        max_bytes: larger files are refused.
+        encoding: text encoding of a CSV file; by default UTF-8 (with or without BOM).
+
+    Returns:
+        One row per file row (blank rows dropped), columns renamed to campaign names, units
+        converted to the campaign's units; numeric cells as float, other cells as found.
+        ``frame.attrs["unit_conversions"]`` lists the conversions made, and
+        ``frame.attrs["file_rows"]`` each row's number in the file as a spreadsheet shows it
+        (the header is row 1; blank rows count), for :func:`doe.domain.file_rows.in_file`.
+
+    Raises:
+        DataError: empty, too large or unreadable file; a mapped column that is missing; a unit
+            that differs from the campaign's and cannot be converted.
+    """
+    column_mapping = dict(column_mapping or {})
+    if not_text := unicode_problems(column_mapping, "column_mapping"):
+        raise DataError(f"{', '.join(not_text)}: {NOT_UNICODE}")
+    data, suffix = _read_source(source, max_bytes)
+    fmt = _detect_format(data, suffix, file_format)
+    if not data.strip().lstrip(b"\xef\xbb\xbf").strip():
+        raise DataError("the file is empty; export the table with a header row and one row per experiment")
+    file_rows: RowNumbers
+    if fmt == "csv":
+        raw, decimal_comma, file_rows = read_csv(_decode(data, encoding))
+    else:
+        (raw, file_rows), decimal_comma = read_xlsx(data, sheet, max_bytes), False
+    headers = [header_name(c) or str(c) for c in raw.columns]
+    raw.columns = headers
+    unnamed = [h for h in headers if h.startswith("Unnamed:") and raw[h].map(is_blank).all()]
+    raw = raw.drop(columns=unnamed)
+    headers = [h for h in headers if h not in unnamed]
+    if not headers:
+        raise DataError("the file has no columns; the first row must name the columns")
+
+    missing = sorted(k for k in column_mapping
+                     if k not in headers and k not in {split_header(h)[0] for h in headers})
+    if missing:
+        raise DataError(f"column_mapping names column(s) {missing} that the file does not have; "
+                        f"its columns: {headers}")
+
+    problems: list[CellProblem] = []
+    notes: list[str] = []
+    out: dict[str, pd.Series] = {}
+    numeric = {p.name for p in config.parameters if p.type != "categorical"} | set(config.outcome_names)
+    for header in headers:
+        name, unit = _resolve_column(header, config, column_mapping)
+        if name in numeric:
+            cells = [_number_or_text(v, decimal_comma) for v in raw[header].tolist()]
+        else:
+            cells = [_text_cell(v) for v in raw[header].tolist()]
+        values = pd.Series(cells, dtype=object)
+        if name in out:
+            problems.append(CellProblem(None, name, header, "two file columns map to this name; keep one"))
+            continue
+        if unit is not None:
+            found = canonical_unit(unit)
+            expected = canonical_unit(config.unit_of(name))
+            if name in (ID_COLUMN, *META_COLUMNS) or name not in [*config.parameter_names, *config.outcome_names]:
+                if found is not None:
+                    problems.append(CellProblem(None, header, unit, f"column {name!r} takes no unit"))
+            elif found != expected:
+                convert = CONVERSIONS.get((found, expected)) if found and expected else None
+                if convert is None:
+                    expected_text = repr(config.unit_of(name)) if expected else "no unit"
+                    problems.append(CellProblem(
+                        None, header, unit,
+                        f"unit {unit!r} of column {name!r} does not match the campaign's unit "
+                        f"{expected_text}; convert the values to {expected_text} and rename the column "
+                        f"to '{name} [{config.unit_of(name) or ''}]'"))
+                else:
+                    values = pd.Series([convert(v) if isinstance(v, float) else v for v in values], dtype=object)
+                    note = f"column {header!r}: converted {unit} to {config.unit_of(name)}"
+                    notes.append(note)
+                    log.info(note)
+        out[name] = values
+    if problems:
+        raise DataError("the table's columns cannot be used as they are", problems)
+    frame = pd.DataFrame(out)
+    blank = frame.apply(lambda col: col.map(lambda v: isinstance(v, float) and math.isnan(v))).all(axis=1)
+    frame = frame[~blank].reset_index(drop=True)
+    if frame.empty:
+        raise DataError("the file has a header row but no data rows")
+    frame.attrs["unit_conversions"] = notes
+    numbers = file_rows.kept(blank.tolist(), len(frame))
+    if numbers is not None:  # else problems name positions only
+        frame.attrs[FILE_ROWS] = numbers
+    return frame

@@ -1,0 +1,135 @@
+"""Tables written as CSV (UTF-8 with BOM) or ``.xlsx``, safe from spreadsheet formula
+injection: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+is written with a leading apostrophe, so Excel or LibreOffice shows it as text instead of
+running it. Numbers stay numbers."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pandas as pd
+
+from doe.domain.values import NOT_UNICODE, is_blank
+from doe.errors import DataError, shorten
+from doe.io.cells import neutralise
+from doe.io.reading import FileFormat
+
+
+def _prepare(table: pd.DataFrame, units: dict[str, str] | None, *, for_excel: bool) -> pd.DataFrame:
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame, got {type(table).__name__}")
+    units = units or {}
+    out = pd.DataFrame(index=range(len(table)))
+    for column in table.columns:
+        series = table[column].reset_index(drop=True)
+        header = str(column)
+        if units.get(header):
+            header = f"{header} [{units[header]}]"
+        header = neutralise(header)
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None) if for_excel else series
+        elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            series = series.map(_cell_for_file)
+        out[header] = series
+    return out
+
+
+def _cell_for_file(value: Any) -> Any:
+    if isinstance(value, dict | list | tuple):
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    elif isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.isoformat()
+    return neutralise(value)
+
+
+def _target_format(target: str | Path | BinaryIO, file_format: FileFormat | None) -> FileFormat:
+    if file_format is not None:
+        if file_format not in ("csv", "xlsx"):
+            raise DataError(f"file_format must be 'csv' or 'xlsx', got {file_format!r}")
+        return file_format
+    if isinstance(target, str | Path):
+        suffix = Path(target).suffix.lower()
+        if suffix in (".xlsx", ".xlsm"):
+            return "xlsx"
+        if suffix in (".csv", ".txt"):
+            return "csv"
+        raise DataError(f"cannot tell the format of {str(target)!r}: name it .csv or .xlsx, or pass file_format")
+    return "csv"
+
+
+def write_table(
+    table: pd.DataFrame,
+    target: str | Path | BinaryIO,
+    *,
+    file_format: FileFormat | None = None,
+    units: dict[str, str] | None = None,
+    decimals: dict[str, int] | None = None,
+) -> None:
+    """Write ``table`` as CSV (UTF-8 with BOM, so Excel shows units and umlauts) or ``.xlsx``.
+
+    Args:
+        table: the table; its index is not written.
+        target: a file path or a binary file object.
+        file_format: ``"csv"`` or ``"xlsx"``; by default from the file name (CSV for objects).
+        units: column -> unit; such columns get headers like ``anneal_temperature_c [C]``,
+            which :func:`doe.io.read_table` reads back.
+        decimals: column -> decimal places. CSV: the numbers are written at that many places
+            (pass only columns that lose nothing, e.g. values on a resolution grid);
+            XLSX: a cell number format, the stored cell value stays exact.
+
+    Text cells that a spreadsheet would run as a formula get a leading apostrophe.
+    """
+    fmt = _target_format(target, file_format)
+    if isinstance(target, str | Path):
+        try:
+            os.fsencode(target)
+        except UnicodeEncodeError as err:
+            raise DataError(f"the file name {shorten(str(target))} {NOT_UNICODE}") from err
+    decimals = {c: d for c, d in (decimals or {}).items() if c in table.columns}
+    if fmt == "csv" and decimals:
+        table = table.copy()
+        for column, places in decimals.items():
+            table[column] = [v if is_blank(v) or isinstance(v, str)
+                             else round(float(v), places) if places else round(float(v))
+                             for v in table[column]]
+    prepared = _prepare(table, units, for_excel=fmt == "xlsx")
+    if fmt == "csv":
+        text = prepared.to_csv(index=False, lineterminator="\r\n")
+        payload = text.encode("utf-8-sig")
+        if isinstance(target, str | Path):
+            Path(target).write_bytes(payload)
+        else:
+            target.write(payload)
+        return
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        prepared.to_excel(writer, index=False, sheet_name="experiments")
+        sheet = writer.sheets["experiments"]
+        sheet.freeze_panes = "A2"  # the header row stays in view while scrolling
+        for j, column in enumerate(table.columns, start=1):
+            if str(column) in decimals:
+                places = decimals[str(column)]
+                number_format = "0" + ("." + "0" * places if places else "")
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                    cell.number_format = number_format
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text
+    if isinstance(target, str | Path):
+        Path(target).write_bytes(buffer.getvalue())
+    else:
+        target.write(buffer.getvalue())
+
+
+def table_bytes(table: pd.DataFrame, file_format: FileFormat, *, units: dict[str, str] | None = None,
+                decimals: dict[str, int] | None = None) -> bytes:
+    """The file content of :func:`write_table` as bytes (for download buttons)."""
+    buffer = io.BytesIO()
+    write_table(table, buffer, file_format=file_format, units=units, decimals=decimals)
+    return buffer.getvalue()
