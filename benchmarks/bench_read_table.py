@@ -48,8 +48,8 @@ def write_file(path: Path, rows: int) -> None:
     rng = np.random.default_rng(0)
     table: dict[str, object] = {"experiment_id": [f"E{i:06d}" for i in range(rows)]}
     for parameter in config.parameters:
-        categories = getattr(parameter, "categories", None)
-        table[parameter.name] = (rng.choice(list(categories), rows) if categories is not None
+        values = getattr(parameter, "values", None)  # categorical and discrete parameters list theirs
+        table[parameter.name] = (rng.choice(list(values), rows) if values is not None
                                  else rng.uniform(parameter.lower, parameter.upper, rows).round(4))
     for outcome in config.outcome_names:
         table[outcome] = rng.uniform(50, 95, rows).round(4)
