@@ -205,18 +205,24 @@ def test_values_no_header_names_are_refused_naming_their_cells(config: CampaignC
     assert all(said in p.problem for p, (_, _, said) in zip(problems, expected, strict=True))
 
 
-@pytest.mark.parametrize(("text", "row", "column"), [
-    ('experiment_id,first_cycle_ce_pct,note\nE1,85.1,"12 inch wafer\nE2,86.3,ok\nE3,84.0,ok\n', 2, "C"),
-    ('experiment_id,note,first_cycle_ce_pct\nE1,ok,85.1\nE2,"gelled,86.3\nE3,ok,84.0\n', 3, "B"),
+@pytest.mark.parametrize(("text", "row", "column", "said"), [
+    ('experiment_id,first_cycle_ce_pct,note\nE1,85.1,"12 inch wafer\nE2,86.3,ok\nE3,84.0,ok\n', 2, "C", "never closed"),
+    ('experiment_id,note,first_cycle_ce_pct\nE1,ok,85.1\nE2,"gelled,86.3\nE3,ok,84.0\n', 3, "B", "never closed"),
+    ('experiment_id,note,first_cycle_ce_pct\nE1,ok,85.1\nE2,"gelled,86.3\nE3,"ok",84.0\n', 3, "B",
+     "quotes run over 2 lines and close with text after the closing quote"),
 ])
-def test_a_quote_never_closed_is_refused_not_read_into_one_cell(config: CampaignConfig, text: str, row: int,
-                                                                column: str) -> None:
-    """The csv reader ends such a cell at the end of the file: the rows below became its text."""
-    with pytest.raises(DataError, match="a quoted cell is never closed") as caught:
+def test_quotes_that_do_not_pair_up_are_refused_not_read_into_one_cell(config: CampaignConfig, text: str, row: int,
+                                                                      column: str, said: str) -> None:
+    """Read leniently, a quote never closed took every row below into its cell, and a missing
+    quote joined rows up to the next quote (E2 then carried E3's CE): both silently."""
+    with pytest.raises(DataError, match="a quote is missing or one too many") as caught:
         read_table(text.encode(), config)
     assert [(p.file_row, p.column) for p in caught.value.problems] == [(row, column)]
+    assert said in caught.value.problems[0].problem
     closed = read_table(text.replace("wafer", 'wafer"').replace("gelled,", 'gelled",').encode(), config)
     assert closed["experiment_id"].tolist() == ["E1", "E2", "E3"]
+    spaced = 'experiment_id,note,first_cycle_ce_pct\r\nE1,"two\r\nlines" ,85.1\r\nE2,"x" ,86.3\r\n'
+    assert read_table(spaced.encode(), config)["note"].tolist() == ["two\r\nlines", "x"]  # spaces after a quote
 
 
 def test_header_names_holding_another_delimiter_keep_the_files_own(config: CampaignConfig) -> None:

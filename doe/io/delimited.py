@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,14 +54,51 @@ def _kept(cells: Sequence[Any]) -> bool:
     return len(cells) > 1 or any(c.strip() for c in cells)
 
 
+def _strict(text: str, delimiter: str) -> bool:
+    """Whether ``text`` reads as CSV whose every quoted cell ends at a delimiter or a line end."""
+    try:
+        _records(text, delimiter, strict=True)
+    except csv.Error:
+        return False
+    return True
+
+
+def _quote_problems(records: list[tuple[int, list[str]]], lines: list[str], spans: list[tuple[int, int, int]],
+                    delimiter: str) -> list[CellProblem]:
+    """Records whose quotes do not pair up. Read leniently, a quote that is never closed takes
+    every line below it into its cell, and a missing quote joins rows into one cell that ends
+    at the next quote; read strictly (each of ``spans``: (record, first line, end line)), the
+    first ends inside the cell and the second has text after the cell's closing quote."""
+    problems = []
+    for number, first, end in spans:
+        text = "".join(lines[first:end])
+        if '"' not in text:
+            continue
+        try:
+            _records(text, delimiter, strict=True)
+        except csv.Error as err:
+            unclosed = "unexpected end of data" in str(err)
+            if not unclosed and (end - first == 1 or _strict(re.sub(rf'"[ \t]+(?={re.escape(delimiter)}|[\r\n]|$)',
+                                                                  '"', text), delimiter)):
+                continue  # text after a closing quote on one line, or spaces only ('"x" ,'): no row runs in
+            cells = records[number - 1][1]
+            at = next((i for i, c in enumerate(cells) if "\n" in c or "\r" in c), len(cells) - 1)
+            problems.append(CellProblem(
+                None, column_letter(at), cells[at][:40],
+                "the cell opens a quote (\") that is never closed, so every row below would be read into it"
+                if unclosed else f"the cell's quotes run over {end - first} lines and close with text after the "
+                "closing quote, so the rows between would be read into it", file_row=number))
+    return problems
+
+
 def read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers]:
     """The file's table (every cell as text), whether it uses a decimal comma, and its rows'
     numbers as a spreadsheet shows them (:class:`RowNumbers`).
 
     The header is the first row with a filled cell: rows above it that hold only delimiters
     (``;;;;``, as a spreadsheet writes an empty row) are skipped. The csv module reads every
-    record, so a quoted cell over several lines is one row. Refused: a quoted cell that is
-    never closed (it would swallow every row below it), and what
+    record, so a quoted cell over several lines is one row. Refused: quotes that do not pair
+    up (:func:`_quote_problems`: rows would run into one cell), and what
     :func:`doe.domain.file_rows.layout_problems` finds (pandas' reader took a row with one cell
     more than the header as a row label and shifted every value one column left).
     """
@@ -68,7 +106,7 @@ def read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers]:
     lines = io.StringIO(text, newline="").readlines()
     reader = csv.reader(iter(lines), delimiter=delimiter, skipinitialspace=True)
     records: list[tuple[int, list[str]]] = []
-    last_start = 0
+    quoted: list[tuple[int, int, int]] = []  # (record, first line, end line) of records to check
     try:
         while True:
             start = reader.line_num  # lines read before this record: where it starts
@@ -76,19 +114,15 @@ def read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers]:
             if cells is None:
                 break
             records.append((len(records) + 1, cells))
-            last_start = start
+            last = (len(records), start, reader.line_num)
+            if reader.line_num - start > 1:
+                quoted.append(last)
     except csv.Error as err:
         raise DataError(f"the CSV file cannot be read: {err}") from err
-    if records and '"' in "".join(lines[last_start:]):
-        try:  # non-strict, the reader ends a quoted cell at the end of the file without a word
-            _records("".join(lines[last_start:]), delimiter, strict=True)
-        except csv.Error as err:
-            if "unexpected end of data" in str(err):
-                number, cells = records[-1]
-                raise DataError("a quoted cell is never closed", [CellProblem(
-                    None, column_letter(len(cells) - 1), cells[-1][:40],
-                    "the cell opens a quote (\") that is never closed, so every row below would be read "
-                    "into it; close the quote, or remove it", file_row=number)]) from None
+    if records and quoted[-1:] != [last]:
+        quoted.append(last)  # a quote opened on the last line
+    if problems := _quote_problems(records, lines, quoted, delimiter):
+        raise DataError("a quote is missing or one too many, so rows would run into one cell", problems)
     top = next((number for number, cells in records if any(c.strip() for c in cells)), None)
     if top is None:
         raise DataError("the file has no columns; the first row must name the columns")
