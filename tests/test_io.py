@@ -245,6 +245,9 @@ def test_a_name_repeated_once_its_byte_order_mark_is_gone_and_a_long_cell(config
 def test_empty_cells_beyond_the_header_are_fine(config: CampaignConfig, tmp_path: Path, suffix: str) -> None:
     path = _sheet_file(tmp_path, suffix, [["experiment_id", "first_cycle_ce_pct", None], ["E1", 88.5, None, "  "]])
     assert read_table(path, config).to_dict("records") == [{"experiment_id": "E1", "first_cycle_ce_pct": 88.5}]
+    # an empty header cell beside a column pandas once named 'Unnamed: 1' (a traceback: two columns of one name)
+    path = _sheet_file(tmp_path, suffix, [["experiment_id", None, "Unnamed: 1", "first_cycle_ce_pct"], ["E1", None, None, 88.5]])
+    assert read_table(path, config).to_dict("records") == [{"experiment_id": "E1", "first_cycle_ce_pct": 88.5}]
 
 
 def test_empty_huge_and_unreadable_files(config: CampaignConfig, tmp_path) -> None:

@@ -129,7 +129,11 @@ def read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers]:
     if problems := layout_problems(records, header_name):
         raise DataError("the file's rows do not fit its header row", problems)
     header = records[top - 1][1]
-    names = [cell if cell.strip() else f"Unnamed: {i}" for i, cell in enumerate(header)]
-    table = [cells[: len(header)] + [""] * (len(header) - len(cells)) for _, cells in records[top:] if _kept(cells)]
+    named = [i for i, cell in enumerate(header) if header_name(cell)]  # the others hold no value (checked above)
+    rows = [cells for _, cells in records[top:] if _kept(cells)]
+    width = len(header)
+    table = ([cells[:width] + [""] * (width - len(cells)) for cells in rows] if len(named) == width
+             else [[cells[i] if i < len(cells) else "" for i in named] for cells in rows])
+    names = [header[i] for i in named]
     frame = pd.DataFrame(table, columns=names, dtype=object) if table else pd.DataFrame(columns=names, dtype=object)
     return frame, delimiter == ";", RowNumbers.of(records, _kept)
