@@ -54,13 +54,14 @@ def _kept(cells: Sequence[Any]) -> bool:
     return len(cells) > 1 or any(c.strip() for c in cells)
 
 
-def _strict(text: str, delimiter: str) -> bool:
-    """Whether ``text`` reads as CSV whose every quoted cell ends at a delimiter or a line end."""
+def _strict_error(text: str, delimiter: str) -> csv.Error | None:
+    """Why ``text`` does not read as CSV whose every quoted cell ends at a delimiter or a line
+    end (``None`` when it does)."""
     try:
         _records(text, delimiter, strict=True)
-    except csv.Error:
-        return False
-    return True
+    except csv.Error as err:
+        return err
+    return None
 
 
 def _quote_problems(records: list[tuple[int, list[str]]], lines: list[str], spans: list[tuple[int, int, int]],
@@ -70,24 +71,22 @@ def _quote_problems(records: list[tuple[int, list[str]]], lines: list[str], span
     at the next quote; read strictly (each of ``spans``: (record, first line, end line)), the
     first ends inside the cell and the second has text after the cell's closing quote."""
     problems = []
+    spaces_after_quote = re.compile(rf'"[ \t]+(?={re.escape(delimiter)}|[\r\n]|$)')
     for number, first, end in spans:
         text = "".join(lines[first:end])
-        if '"' not in text:
+        error = _strict_error(text, delimiter) if '"' in text else None
+        if error is None:
             continue
-        try:
-            _records(text, delimiter, strict=True)
-        except csv.Error as err:
-            unclosed = "unexpected end of data" in str(err)
-            if not unclosed and (end - first == 1 or _strict(re.sub(rf'"[ \t]+(?={re.escape(delimiter)}|[\r\n]|$)',
-                                                                  '"', text), delimiter)):
-                continue  # text after a closing quote on one line, or spaces only ('"x" ,'): no row runs in
-            cells = records[number - 1][1]
-            at = next((i for i, c in enumerate(cells) if "\n" in c or "\r" in c), len(cells) - 1)
-            problems.append(CellProblem(
-                None, column_letter(at), cells[at][:40],
-                "the cell opens a quote (\") that is never closed, so every row below would be read into it"
-                if unclosed else f"the cell's quotes run over {end - first} lines and close with text after the "
-                "closing quote, so the rows between would be read into it", file_row=number))
+        unclosed = "unexpected end of data" in str(error)
+        if not unclosed and (end - first == 1 or _strict_error(spaces_after_quote.sub('"', text), delimiter) is None):
+            continue  # text after a closing quote on one line, or spaces only ('"x" ,'): no row runs in
+        cells = records[number - 1][1]
+        at = next((i for i, c in enumerate(cells) if "\n" in c or "\r" in c), len(cells) - 1)
+        problems.append(CellProblem(
+            None, column_letter(at), cells[at][:40],
+            "the cell opens a quote (\") that is never closed, so every row below would be read into it"
+            if unclosed else f"the cell's quotes run over {end - first} lines and close with text after the "
+            "closing quote, so the rows between would be read into it", file_row=number))
     return problems
 
 
