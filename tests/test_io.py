@@ -225,6 +225,25 @@ def test_quotes_that_do_not_pair_up_are_refused_not_read_into_one_cell(config: C
     assert read_table(spaced.encode(), config)["note"].tolist() == ["two\r\nlines", "x"]  # spaces after a quote
 
 
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_a_cell_that_goes_on_after_its_closing_quote_is_refused(config: CampaignConfig, delimiter: str) -> None:
+    """Read leniently, '"12" disc, cracked"' lost its quotes and split at the comma: the note
+    became '12 disc' and the next column (here the operator) 'cracked"', silently."""
+    def table(note: str) -> bytes:
+        rows = [["experiment_id", "first_cycle_ce_pct", "note", "operator"], ["E1", "85.1", "ok", "ada"],
+                ["E2", "86.3", note]]
+        return "\n".join(delimiter.join(row) for row in rows).encode() + b"\n"
+
+    with pytest.raises(DataError, match="a quote is missing or one too many") as caught:
+        read_table(table(f'"12" disc{delimiter} cracked"'), config)
+    assert [(p.file_row, p.column, p.value) for p in caught.value.problems] == [(3, "C", "12 disc")]
+    assert "goes on after its closing quote" in caught.value.problems[0].problem
+    quoted = read_table(table(f'"""12"" disc{delimiter} cracked"'), config)  # as a spreadsheet writes it
+    assert quoted["note"].tolist() == ["ok", f'"12" disc{delimiter} cracked']
+    assert quoted["operator"].isna().tolist() == [False, True]
+    assert read_table(table('12" disc'), config)["note"].tolist() == ["ok", '12" disc']  # a quote inside: literal
+
+
 def test_header_names_holding_another_delimiter_keep_the_files_own(config: CampaignConfig) -> None:
     text = "experiment_id;CE, %;Retention, %\nE1;85,1;90\nE2;85,2;91,5\n"
     frame = read_table(text.encode(), config, column_mapping={"CE, %": "first_cycle_ce_pct",
