@@ -26,7 +26,7 @@ from doe.domain.records import (
     StatusChange,
 )
 from doe.domain.replicates import REPLICATE_COLUMN, n_column
-from doe.domain.table import ID_COLUMN, validate_experiments
+from doe.domain.table import ID_COLUMN, label_key, validate_experiments
 from doe.domain.values import is_missing, same_value, to_python
 from doe.errors import CellProblem, DataError
 
@@ -190,11 +190,19 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     measured_known: set[str] = set()  # known experiments a row of this table has measured
     failed_labelled: dict[str, list[str]] = {}  # experiment id -> its failed cells, in words
     failed_by_cell: set[str] = set()  # known experiments a failed cell of this table fails
+    keys = {label_key(str(i)): str(i) for i in (known.index if known is not None else [])}
     for pos, (label, row) in enumerate(clean.iterrows()):
         read = _read_row(clean, label, row, config)
         is_known = read.experiment_id is not None and known is not None and read.experiment_id in known.index
         new = change = None
-        if read.experiment_id is not None and read.experiment_id in created:
+        twin = (keys.get(label_key(read.experiment_id)) if read.experiment_id is not None and not is_known
+                and read.experiment_id not in created else None)
+        if twin is not None:
+            problems = [CellProblem(read.label, ID_COLUMN, read.experiment_id,
+                                    f"differs from the experiment id {twin!r} only in upper and lower case or in how "
+                                    f"its characters are written; write {twin!r} to record it, or give a new "
+                                    "experiment an id of its own")]
+        elif read.experiment_id is not None and read.experiment_id in created:
             # another replicate cell of an experiment that an earlier row of this table creates
             index = created[read.experiment_id]
             problems = _plan_later_cell(clean, row, read, plan.new_experiments[index])
@@ -223,6 +231,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             target = NewExperimentRef(len(plan.new_experiments) - 1)
             if read.experiment_id is not None:
                 created[read.experiment_id] = len(plan.new_experiments) - 1
+                keys[label_key(read.experiment_id)] = read.experiment_id
         elif read.experiment_id is not None and read.experiment_id in created:
             target = NewExperimentRef(created[read.experiment_id])
         else:

@@ -10,6 +10,9 @@ whole table is valid. It returns a clean copy with proper types.
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -20,7 +23,7 @@ from doe.domain.curves import CYCLE_COLUMN, clean_cycles, cycle_row_problems
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.domain.records import MAX_REPLICATE
 from doe.domain.replicates import REPLICATE_COLUMN
-from doe.domain.values import NOT_UNICODE, is_printable, is_unicode_text
+from doe.domain.values import NOT_UNICODE, is_printable, is_real_number, is_unicode_text
 from doe.errors import CellProblem, DataError, shorten
 
 ID_COLUMN = "experiment_id"
@@ -38,6 +41,10 @@ _FALSE = {"false", "no", "n", "0", ""}
 MAX_ROWS = 100_000
 MAX_TEXT = 2_000
 _BOUND_TOL = 1e-9
+_WHOLE_NUMBER = re.compile(r"[0-9]+(?:\.0*)?")
+_DAY_FIRST = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+"""A date written day first with dots (``04.03.2026 14:30``, as a German Excel writes it)."""
+_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {chr(127)}
 
 
 def _is_missing(value: Any) -> bool:
@@ -69,10 +76,34 @@ def _as_number(value: Any) -> float | None:
     if isinstance(value, bool | np.bool_):
         return None
     if isinstance(value, int | float | np.integer | np.floating):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any float: not a finite number
+            return math.inf
     if isinstance(value, str):
         return parse_number(value)
     return None
+
+
+def clean_label(value: Any) -> str:
+    """An id or label as stored: the text stripped and in Unicode's composed form (NFC), so
+    'Müller' typed on two keyboards is one name; a whole float (a spreadsheet's ``3.0``) is
+    ``"3"``. Whether it is allowed is :func:`is_plain_label`'s to say."""
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
+    return unicodedata.normalize("NFC", text)
+
+
+def is_plain_label(text: str) -> bool:
+    """Printable text (:func:`~doe.domain.values.is_printable`) without invisible format
+    characters (Unicode category Cf: zero-width spaces, joiners, the byte order mark,
+    direction marks), which would make two names that look the same different."""
+    return is_printable(text) and not any(unicodedata.category(ch) == "Cf" for ch in text)
+
+
+def label_key(text: str) -> str:
+    """What two ids must not share unless they are the same id: the text in compatibility form
+    (NFKC: a full-width 'Ｅ' is 'E') and case-folded."""
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def allowed_columns(config: CampaignConfig) -> list[str]:
@@ -92,8 +123,10 @@ def _replicate_labels(values: list[Any], problems: list[CellProblem]) -> list[st
         elif isinstance(value, float | np.floating) and float(value).is_integer():
             text = str(int(value))  # a spreadsheet's 1.0 is cell "1"
         else:
-            text = str(value).strip()
-        if not text or len(text) > MAX_REPLICATE or not is_printable(text):
+            text = clean_label(value)
+            if _WHOLE_NUMBER.fullmatch(text):
+                text = str(int(float(text)))  # the text "1.0" or "01" of a file is cell "1" too
+        if not text or len(text) > MAX_REPLICATE or not is_plain_label(text):
             problems.append(CellProblem(row, REPLICATE_COLUMN, value,
                                         f"a replicate label is 1 to {MAX_REPLICATE} printable characters "
                                         "(e.g. A, B or 1, 2); leave it empty for an experiment measured once"))
@@ -168,9 +201,10 @@ def validate_experiments(
             if _is_missing(value):
                 ids.append(None)
                 continue
-            text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
-            if len(text) > 64 or not is_printable(text):
-                problems.append(CellProblem(row, ID_COLUMN, value, "an experiment id is at most 64 printable characters"))
+            text = clean_label(value)
+            if len(text) > 64 or not is_plain_label(text):
+                problems.append(CellProblem(row, ID_COLUMN, value, "an experiment id is at most 64 printable characters, "
+                                            "without invisible ones (zero-width spaces, direction marks)"))
             ids.append(text)
         seen: dict[tuple[str, str | None, int | None], list[int]] = {}
         for row, maybe_id in enumerate(ids):
@@ -251,7 +285,7 @@ def validate_experiments(
             for row, value in enumerate(table["failed"].tolist()):
                 if _is_missing(value):
                     flags.append(False)
-                elif isinstance(value, bool | np.bool_):
+                elif isinstance(value, bool | np.bool_) or (is_real_number(value) and value in (0, 1)):
                     flags.append(bool(value))
                 elif str(value).strip().lower() in _TRUE:
                     flags.append(True)
@@ -273,6 +307,10 @@ def validate_experiments(
                         problems.append(CellProblem(row, text_col, text[:40] + "...", f"longer than {MAX_TEXT} characters"))
                     elif not is_unicode_text(text):
                         problems.append(CellProblem(row, text_col, text[:40], NOT_UNICODE))
+                    elif not _CONTROL.isdisjoint(text):
+                        problems.append(CellProblem(row, text_col, text[:40].encode("unicode_escape").decode("ascii"),
+                                                    "holds a control character (such as NUL); only tabs and line "
+                                                    "breaks may be in a text"))
                     texts.append(text)
                 out[text_col] = pd.Series(texts, index=table.index, dtype=object)
         _context_columns(table, out, problems)
@@ -292,23 +330,57 @@ def _context_columns(table: pd.DataFrame, out: pd.DataFrame, problems: list[Cell
     if "measured_at" in table.columns:
         times: list[Any] = []
         for row, value in enumerate(table["measured_at"].tolist()):
-            stamp = None if _is_missing(value) else pd.to_datetime(str(value), errors="coerce", utc=True)
-            if stamp is not None and pd.isna(stamp):
-                problems.append(CellProblem(row, "measured_at", value, "not a date (e.g. 2026-12-04 or 2026-12-04 14:30)"))
-                stamp = None
-            times.append(None if stamp is None else stamp.to_pydatetime())
+            stamp = None if _is_missing(value) else measured_time(value)
+            if stamp is None and not _is_missing(value):
+                problems.append(CellProblem(row, "measured_at", value,
+                                            "not a date: write it as 2026-12-04 or 2026-12-04 14:30 (ISO 8601, "
+                                            "optionally with a zone such as +01:00) or day first with dots, "
+                                            "04.12.2026 14:30"))
+            times.append(stamp)
         out["measured_at"] = pd.Series(times, index=table.index, dtype=object)
     for column, limit in CONTEXT_LENGTHS.items():
         if column not in table.columns:
             continue
         texts: list[str | None] = []
         for row, value in enumerate(table[column].tolist()):
-            text = None if _is_missing(value) else str(value).strip() or None
+            text = None if _is_missing(value) else clean_label(value) or None
             if text is not None and (len(text) > limit or not text.isprintable()):
                 problems.append(CellProblem(row, column, text[:40], f"at most {limit} printable characters"))
                 text = None
             texts.append(text)
         out[column] = pd.Series(texts, index=table.index, dtype=object)
+
+
+def measured_time(value: Any) -> datetime | None:
+    """``value`` as an aware UTC time (UTC where it names no zone), or ``None`` when it is not
+    one written plainly: a date or time object, ISO 8601 text (``2026-12-04``,
+    ``2026-12-04 14:30``, ``2026-12-04T14:30:00+01:00``) or a date day first with dots
+    (``04.12.2026 14:30``). Other text is refused rather than guessed: pandas read
+    ``04.03.2026`` as 3 April but ``13.03.2026`` as 13 March, ``03/04/2026`` as 4 March, and
+    ``now``, ``12:00`` or ``2026`` as times."""
+    if isinstance(value, datetime):  # pandas' Timestamp too
+        stamp = value
+    elif isinstance(value, date):
+        stamp = datetime(value.year, value.month, value.day)
+    elif isinstance(value, np.datetime64):
+        stamp = pd.Timestamp(value).to_pydatetime()
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            if found := _DAY_FIRST.fullmatch(text):
+                day, month, year, hour, minute, second = (int(g) if g else 0 for g in found.groups())
+                stamp = datetime(year, month, day, hour, minute, second)
+            elif re.fullmatch(r"\d{4}-\d{2}-\d{2}([ T].*)?", text):
+                stamp = datetime.fromisoformat(text)
+            else:
+                return None
+        except ValueError:
+            return None
+    else:
+        return None
+    if isinstance(stamp, pd.Timestamp):
+        stamp = stamp.to_pydatetime()
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 def _repeated_cells(clean: pd.DataFrame, repeats: list[tuple[int, list[int]]],

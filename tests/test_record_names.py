@@ -1,0 +1,120 @@
+"""Names and values that look alike must not become different data: experiment ids and
+replicate labels as two keyboards or a file write them, dates written several ways, and text
+no database can hold; on a real SQLite file and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from doe import Campaign
+from doe.errors import DataError
+
+CE = "first_cycle_ce_pct"
+
+
+def _campaign(url: str, name: str) -> tuple[Campaign, dict[str, object]]:
+    campaign = Campaign.from_config("hfo2-ncm85", storage=url, name=name, actor="lead")
+    recipe = campaign.suggest(1).iloc[0][campaign.config.parameter_names].to_dict()
+    return campaign, recipe
+
+
+@pytest.mark.parametrize("twin", ["e0001", "E0001\u200b", "\uff25\u0030\u0030\u0030\u0031", "E\u20600001"])
+def test_an_id_that_only_looks_like_a_stored_one_is_refused_not_a_second_experiment(store_url: str, twin: str) -> None:
+    """'e0001', a zero-width space or a full-width 'Ｅ' each made a new experiment beside E0001,
+    which stayed proposed while its result sat on the copy."""
+    campaign, recipe = _campaign(store_url, "twins")
+    assert campaign.history()["experiment_id"].tolist() == ["E0001"]
+    revision = campaign.revision()
+    with pytest.raises(DataError) as err:
+        campaign.record(pd.DataFrame([{**recipe, "experiment_id": twin, CE: 85.0}]))
+    assert [p.column for p in err.value.problems] == ["experiment_id"]
+    assert "E0001" in err.value.problems[0].problem or "invisible" in err.value.problems[0].problem
+    assert campaign.revision() == revision and campaign.history()["experiment_id"].tolist() == ["E0001"]
+    campaign.record(pd.DataFrame([{"experiment_id": " E0001 ", CE: 85.0}]))  # spaces around it are not part of it
+    assert campaign.history()["status"].tolist() == ["completed"]
+
+
+def test_names_typed_in_two_unicode_forms_are_one_name(store_url: str) -> None:
+    """'Müller' with a composed ü (NFC) and with u + combining diaeresis (NFD) look the same:
+    they are one experiment and one cell."""
+    campaign, recipe = _campaign(store_url, "forms")
+    composed, decomposed = "Probe-Müller-1", unicodedata.normalize("NFD", "Probe-Müller-1")
+    assert composed != decomposed
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": composed, "replicate": "Ä", CE: 85.0}]))
+    report = campaign.record(pd.DataFrame([{"experiment_id": decomposed, "replicate": unicodedata.normalize("NFD", "Ä"),
+                                            CE: 85.0}]))
+    assert report.measurements_unchanged == 1 and report.measurements_added == 0
+    assert campaign.history()["experiment_id"].tolist() == ["E0001", composed]
+    with pytest.raises(DataError, match="only in upper and lower case"):
+        campaign.record(pd.DataFrame([{**recipe, "experiment_id": "probe-müller-1", CE: 85.0}]))
+
+
+def test_replicate_labels_read_from_a_file_are_the_labels_recorded(store_url: str, tmp_path: Path) -> None:
+    """A table recorded with labels 1.0, 2.0 (floats: cells '1', '2') and then from its CSV
+    (text '1.0', '2.0') doubled the cells: n went from 2 to 4."""
+    campaign, _ = _campaign(store_url, "labels")
+    table = pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": [1.0, 2.0], CE: [85.0, 86.0]})
+    campaign.record(table)
+    table.to_csv(tmp_path / "cells.csv", index=False)
+    report = campaign.import_table(tmp_path / "cells.csv")
+    assert report.measurements_added == 0 and report.measurements_unchanged == 2
+    (tmp_path / "padded.csv").write_text(f"experiment_id,replicate,{CE}\nE0001,01,85.0\nE0001,2,86.0\n")
+    assert campaign.import_table(tmp_path / "padded.csv").measurements_unchanged == 2
+    assert campaign.history()[f"{CE}_n"].tolist() == [2]
+    assert sorted(campaign.measurements()["replicate"]) == ["1", "2"]
+
+
+@pytest.mark.parametrize(("written", "stored"), [
+    ("04.03.2026", "2026-03-04 00:00:00+00:00"),  # day first with dots: 4 March
+    ("13.03.2026 14:30", "2026-03-13 14:30:00+00:00"),
+    ("2026-03-04T14:30:00+01:00", "2026-03-04 13:30:00+00:00"),
+    (pd.Timestamp("2026-03-04 09:15"), "2026-03-04 09:15:00+00:00"),  # a workbook's date cell
+])
+def test_dates_written_plainly_are_read_as_written(store_url: str, written: object, stored: str) -> None:
+    campaign, _ = _campaign(store_url, "dates")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0], "measured_at": [written]}))
+    assert [str(t) for t in campaign.measurements()["measured_at"]] == [stored]
+
+
+@pytest.mark.parametrize("written", ["03/04/2026", "now", "today", "12:00", "2026", "4 March", "2026-13-01"])
+def test_dates_that_would_be_guessed_are_refused(store_url: str, written: str) -> None:
+    """pandas read '04.03.2026' as 3 April but '13.03.2026' as 13 March within one file, and
+    stored 'now', '12:00' and '2026' as times."""
+    campaign, _ = _campaign(store_url, "guessed")
+    with pytest.raises(DataError) as err:
+        campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0], "measured_at": [written]}))
+    assert [(p.column, "not a date" in p.problem) for p in err.value.problems] == [("measured_at", True)]
+    assert campaign.measurements().empty
+
+
+def test_text_no_database_holds_and_numbers_beyond_a_float_are_refused_naming_the_field(store_url: str) -> None:
+    """A NUL in a note was stored on SQLite (PostgreSQL refuses it), and an integer beyond any
+    float raised a bare OverflowError."""
+    campaign, _ = _campaign(store_url, "odd")
+    for column, value, said in [("note", "cracked\x00", "control character"),
+                                ("failure_reason", "gelled\x00", "control character"),
+                                (CE, 10**400, "not a finite number")]:
+        row = {"experiment_id": "E0001", column: value} | ({} if column == CE else {CE: 85.0})
+        if column == "failure_reason":
+            row.pop(CE)
+        with pytest.raises(DataError) as err:
+            campaign.record(pd.DataFrame([row], dtype=object))
+        assert [(p.column, said in p.problem) for p in err.value.problems] == [(column, True)]
+    assert campaign.measurements().empty
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0], "note": ["two\tcolumns\nand lines"],
+                                  "operator": [1234.0], "sample_id": [17.0]}))
+    stored = campaign.measurements().iloc[0]
+    assert (stored["note"], stored["operator"], stored["sample_id"]) == ("two\tcolumns\nand lines", "1234", "17")
+
+
+def test_a_failed_flag_as_a_spreadsheet_number(store_url: str) -> None:
+    """A 'failed' column with an empty cell is a float column: 1.0 and 0.0, refused before."""
+    campaign, recipe = _campaign(store_url, "flags")
+    campaign.suggest(1)
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001", "E0002"], "failed": [1.0, 0.0],
+                                  "failure_reason": ["gelled", None], CE: [None, 86.0]}))
+    assert campaign.history().set_index("experiment_id")["status"].to_dict() == {"E0001": "failed", "E0002": "completed"}
