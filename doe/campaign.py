@@ -436,9 +436,11 @@ class Campaign:
 
         Args:
             table: the results.
-            correct: allow a value that differs from one already recorded to replace it (the
-                old value stays in the history). Without it such a conflict raises
-                ``ConflictError`` and nothing is written; the same value again is a no-op.
+            correct: allow a result that differs from one already recorded to replace it: a
+                value (the old one stays in the history), a failure of a measured experiment
+                or cell, a value of a failed one, or another failure reason (the old one stays
+                in the audit trail). Without it such a conflict raises ``ConflictError`` and
+                nothing is written; the same value again is a no-op.
             valid_rows_only: record the valid rows and report the others (``rejected``).
             allow_duplicates: record rows without ``experiment_id`` even when a stored
                 experiment has the same parameters and measured values (a true repeat run);

@@ -4,6 +4,7 @@ export/import and the model, on a real SQLite file and a real PostgreSQL databas
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,11 @@ def test_a_failed_cell_does_not_fail_a_measured_experiment(store_url: str, order
     later = campaign.record(pd.DataFrame([{"experiment_id": proposed, "replicate": "D", "failed": True}]))
     assert later.failed_cells == [f"{proposed} replicate 'D': failed (no reason given)"]
     assert campaign.history().set_index("experiment_id").loc[proposed, "status"] == "completed"
-    campaign.record(pd.DataFrame([{"experiment_id": proposed, "failure_reason": "contaminated powder"}]))
+    # (that replaces its measured result, so it is a correction)
+    whole = pd.DataFrame([{"experiment_id": proposed, "failure_reason": "contaminated powder"}])
+    with pytest.raises(ConflictError, match="stored completed"):
+        campaign.record(whole)
+    campaign.record(whole, correct=True)
     row = campaign.history().set_index("experiment_id").loc[proposed]
     assert (row["status"], row["failure_reason"]) == ("failed", "contaminated powder")
     # every cell failed: the experiment fails with the reason, and no cell is listed as dropped
@@ -514,3 +519,30 @@ def test_one_write_failing_a_cell_twice_is_refused_in_either_order(store_url: st
         campaign.store.write(campaign.name, actor="robot", allow_corrections=True,
                              cell_failures=[CellFailure("P1", "C", reason) for reason in order])
     assert campaign.revision() == revision and _failures(campaign) == [("P1", "C", "short")]
+
+
+def test_a_failure_and_a_value_replace_each_other_only_as_a_correction(store_url: str) -> None:
+    """Without replicate labels, a value recorded for a failed experiment made it completed and
+    dropped its failure reason from the history, and a failure recorded for a measured one
+    dropped its values from the model, both without correct=True (labelled cells already
+    needed it)."""
+    campaign = _campaign(store_url)
+    gelled, measured = campaign.suggest(2)["experiment_id"].tolist()
+    campaign.fail([gelled], "dispersion gelled")
+    campaign.record(pd.DataFrame({"experiment_id": [measured], CE: [85.0]}))
+    revision = campaign.revision()
+    for table, said in [(pd.DataFrame({"experiment_id": [gelled], CE: [80.0]}), "stored failed ('dispersion gelled')"),
+                        (pd.DataFrame({"experiment_id": [measured], "failure_reason": ["pellet cracked"]}),
+                         "stored completed (measured), new failed ('pellet cracked')"),
+                        (pd.DataFrame({"experiment_id": [gelled], "failure_reason": ["oven fault"]}), "new failed")]:
+        with pytest.raises(ConflictError, match=re.escape(said)):
+            campaign.record(table)
+        assert campaign.revision() == revision
+    assert campaign.history().set_index("experiment_id")[["status", "failure_reason"]].to_dict("index") == {
+        gelled: {"status": "failed", "failure_reason": "dispersion gelled"},
+        measured: {"status": "completed", "failure_reason": None}}
+    campaign.record(pd.DataFrame({"experiment_id": [gelled], CE: [80.0]}), correct=True)
+    campaign.record(pd.DataFrame({"experiment_id": [measured], "failure_reason": ["pellet cracked"]}), correct=True)
+    assert campaign.history().set_index("experiment_id")["status"].to_dict() == {gelled: "completed", measured: "failed"}
+    campaign.fail([gelled], "powder contaminated")  # failing a measured experiment on purpose needs no flag
+    assert campaign.history().set_index("experiment_id").loc[gelled, "status"] == "failed"

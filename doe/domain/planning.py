@@ -350,7 +350,8 @@ def _plan_known_row(clean: pd.DataFrame, row: pd.Series, read: _Row, stored: pd.
     row of the table, ``measured``) and the experiment is not failed already, so its reason is
     the first failed cell's, as for a new experiment (:func:`_merge_status`), and the same table
     recorded again changes nothing. A failed row without a label marks the whole experiment
-    failed (with another reason: replaces the stored one).
+    failed (with another reason: replaces the stored one). Where that replaces a recorded
+    result, the store refuses it without ``correct=True`` (:meth:`doe.Campaign.record`).
     """
     exp_id = str(read.experiment_id)
     problems = []

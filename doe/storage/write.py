@@ -266,7 +266,8 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
         conn, name, stored, planned, latest_config(conn, cid), allow_corrections)
     cells = diff_cell_failures(conn, name, stored.pk_of, failures,
                                [(pm.experiment_id, pm.replicate) for pm in planned if pm.replicate], allow_corrections)
-    changes = _check_transitions(name, status_changes, stored)
+    changes = _check_transitions(name, status_changes, stored,
+                                 replace_results=allow_corrections or checked.audit_action != "record")
     new_files, file_ids = stored_files(conn, cid, checked.files)
     if not prepared and not to_write and not changes and not new_files and not cells:
         return WriteReport(experiment_ids=[], measurements_unchanged=unchanged)
@@ -426,20 +427,28 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
     return to_write, unchanged
 
 
-def _check_transitions(name: str, status_changes: list[ResolvedChange],
-                       stored: _Stored) -> list[tuple[ResolvedChange, str]]:
+def _check_transitions(name: str, status_changes: list[ResolvedChange], stored: _Stored, *,
+                       replace_results: bool) -> list[tuple[ResolvedChange, str]]:
     """Phase 6: the status changes that change something, each with the status before it.
 
-    Updates ``stored.status`` and ``stored.reasons`` to the final state.
+    Updates ``stored.status`` and ``stored.reasons`` to the final state. Without
+    ``replace_results`` (a results table recorded without ``correct=True``), a result that
+    replaces another is refused: a failure where values were measured (they would stop
+    counting), a value where a failure was recorded, or another failure reason (the stored one
+    would leave the history); ``fail()`` is the way to fail a measured experiment on purpose.
 
     Raises:
         StorageError: a transition :data:`~doe.domain.records.ALLOWED_TRANSITIONS` refuses.
+        ConflictError: a result would replace another and ``replace_results`` is False.
     """
     changes: list[tuple[ResolvedChange, str]] = []
     refused: list[str] = []
+    conflicts: list[str] = []
+    original: dict[str, str] = {}  # each experiment's status before this write (a table may change it twice)
     for change in status_changes:
         eid = change.experiment_id
         before = stored.status[eid]
+        original.setdefault(eid, before if eid in stored.existing else "new")
         if change.status not in ALLOWED_TRANSITIONS.get(before, ()):
             allowed = list(ALLOWED_TRANSITIONS.get(before, ()))
             refused.append(f"{eid}: {before} -> {change.status} (allowed from {before}: {allowed or 'none'})")
@@ -449,6 +458,11 @@ def _check_transitions(name: str, status_changes: list[ResolvedChange],
             new_reason = stored.reasons[eid]
         if before == change.status and new_reason == stored.reasons[eid]:
             continue
+        if not replace_results and original[eid] in ("completed", "failed"):
+            was = f"failed ({stored.reasons[eid]!r})" if before == "failed" else "completed (measured)"
+            now = f"failed ({new_reason!r})" if change.status == "failed" else "completed (measured)"
+            conflicts.append(f"{eid}: stored {was}, new {now}")
+            continue
         changes.append((change, before))
         stored.status[eid] = change.status
         stored.reasons[eid] = new_reason
@@ -456,6 +470,12 @@ def _check_transitions(name: str, status_changes: list[ResolvedChange],
         raise StorageError(
             f"campaign {name!r}: status change(s) not allowed, nothing was written: " + "; ".join(refused[:30])
         )
+    if conflicts:
+        shown = "\n".join(f"  - {c}" for c in conflicts[:50])
+        raise ConflictError(
+            f"campaign {name!r}: {len(conflicts)} result(s) would replace the one recorded; nothing was written:\n"
+            f"{shown}\nTo replace it pass allow_corrections=True (record with correct=True); the old one stays in "
+            "the audit trail.")
     return changes
 
 
