@@ -118,3 +118,18 @@ def test_a_failed_flag_as_a_spreadsheet_number(store_url: str) -> None:
     campaign.record(pd.DataFrame({"experiment_id": ["E0001", "E0002"], "failed": [1.0, 0.0],
                                   "failure_reason": ["gelled", None], CE: [None, 86.0]}))
     assert campaign.history().set_index("experiment_id")["status"].to_dict() == {"E0001": "failed", "E0002": "completed"}
+
+
+def test_a_column_is_ignored_only_when_a_run_sheet_or_history_carries_it(store_url: str) -> None:
+    """Any column ending in _mean or _sd was dropped without a word: 'CE_mean' and
+    'anything_sd' went nowhere while the row's other values were recorded."""
+    campaign, _ = _campaign(store_url, "carried")
+    with pytest.raises(DataError) as err:
+        campaign.record(pd.DataFrame({"experiment_id": ["E0001"], "capacity_retention_pct": [70.0],
+                                      "CE_mean": [84.0], "anything_sd": [3.0]}))
+    assert sorted(p.column for p in err.value.problems) == ["CE_mean", "anything_sd"]
+    assert all("unknown column" in p.problem for p in err.value.problems)
+    assert campaign.measurements().empty
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0], f"{CE}_mean": [84.1], f"{CE}_sd": [1.2],
+                                  "acquisition_value": [0.3]}))  # a filled run sheet: its predictions are skipped
+    assert campaign.measurements()[["outcome", "value"]].values.tolist() == [[CE, 85.0]]

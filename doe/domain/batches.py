@@ -98,10 +98,11 @@ def carried_columns(table: pd.DataFrame, config: CampaignConfig) -> tuple[str, .
     """Prediction and bookkeeping columns that a run sheet or history carries back in (ignored
     when it is read as recipes or results)."""
     known = {ID_COLUMN, *config.parameter_names}
-    counts = {n_column(o) for o in config.outcome_names}  # a history's replicate counts
-    counts |= {c for o in config.curve_outcomes for c in curve_columns(o)}  # and curve summaries
+    carried = {f"{o}{suffix}" for o in config.outcome_names for suffix in ("_mean", "_sd")}  # predictions, a history's sd
+    carried |= {n_column(o) for o in config.outcome_names}  # a history's replicate counts
+    carried |= {c for o in config.curve_outcomes for c in curve_columns(o)}  # and curve summaries
     return tuple(c for c in map(str, table.columns) if c not in known and (
-        c.endswith(("_mean", "_sd")) or c in counts or c in {*PREDICTION_COLUMNS, *EXPORT_ONLY_COLUMNS}))
+        c in carried or c in {*PREDICTION_COLUMNS, *EXPORT_ONLY_COLUMNS}))
 
 
 def batch_seed(campaign_seed: int, batch_index: int) -> int:
