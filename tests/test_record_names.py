@@ -133,3 +133,19 @@ def test_a_column_is_ignored_only_when_a_run_sheet_or_history_carries_it(store_u
     campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0], f"{CE}_mean": [84.1], f"{CE}_sd": [1.2],
                                   "acquisition_value": [0.3]}))  # a filled run sheet: its predictions are skipped
     assert campaign.measurements()[["outcome", "value"]].values.tolist() == [[CE, 85.0]]
+
+
+def test_a_json_import_stores_its_recipes_as_record_would(store_url: str) -> None:
+    """An import checked ' O2 ' and 3.000000000001 wt% (a hair over the bound) and stored them
+    as given: the model then dropped the experiment for its unknown label and proposed its
+    recipe again."""
+    campaign, _ = _campaign(store_url, "source")
+    campaign.suggest(1)
+    data = campaign.export_json()
+    data["experiments"][0]["parameters"]["anneal_atmosphere"] = " O2 "
+    data["experiments"][1]["parameters"]["hfo2_loading_wt_pct"] = 3.000000000001
+    copy = Campaign.import_json(data, storage=store_url, name="copy")
+    recipes = copy.history().set_index("experiment_id")
+    assert recipes.loc["E0001", "anneal_atmosphere"] == "O2"
+    assert recipes.loc["E0002", "hfo2_loading_wt_pct"] == 3.0
+    assert copy.history().equals(Campaign.import_json(copy.export_json(), storage=store_url, name="again").history())

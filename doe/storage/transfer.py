@@ -29,6 +29,7 @@ from doe.domain.values import (
     is_integer,
     is_printable,
     is_real_number,
+    to_python,
     unicode_problems,
 )
 from doe.domain.yaml_text import load_yaml
@@ -347,9 +348,11 @@ def _check_experiment(where: str, eid: str, raw: dict[str, Any], configs: dict[i
 
 
 def _check_parameters(parameters: dict[str, Any], config: CampaignConfig, where: str) -> dict[str, Any]:
-    """The recipe of an imported experiment, checked as :meth:`doe.Campaign.record` checks a new
-    one (every parameter of its configuration version, in bounds, a known label, the
-    constraints met), so that nothing imported can break the campaign's history later."""
+    """The recipe of an imported experiment, checked and cleaned as :meth:`doe.Campaign.record`
+    checks and stores a new one (every parameter of its configuration version, in bounds, a
+    known label, the constraints met; a label's surrounding spaces dropped, a value a hair
+    outside its bounds set on them), so that nothing imported can break the campaign's history
+    later: a stored ' O2 ' was a label the model then dropped."""
     unknown = [key for key in parameters if key not in config.parameter_names]
     if unknown:
         raise StorageError(f"{where}: parameter {shorten(unknown[0])} is not in its configuration version "
@@ -363,14 +366,14 @@ def _check_parameters(parameters: dict[str, Any], config: CampaignConfig, where:
                                f"expected {param.describe_allowed()}")
     recipe = pd.DataFrame([parameters], columns=config.parameter_names)
     try:
-        validate_experiments(recipe, config, outcomes_allowed=False)
+        clean = validate_experiments(recipe, config, outcomes_allowed=False)
     except DataError as err:
         problem = err.problems[0]
         raise StorageError(f"{where}: parameter {problem.column!r} is {shorten(problem.value)}: "
                            f"{problem.problem}") from err
-    for problem in check_in_space(recipe, config):
+    for problem in check_in_space(clean, config):
         raise StorageError(f"{where}: the recipe {problem.problem}")
-    return {name: parameters[name] for name in config.parameter_names}
+    return {name: to_python(clean[name].iloc[0]) for name in config.parameter_names}  # as record() stores it
 
 
 def _check_files(raw_files: list[Any]) -> list[dict[str, Any]]:
