@@ -114,6 +114,17 @@ def test_semicolon_and_decimal_comma(config: CampaignConfig) -> None:
     text = "experiment_id;hfo2_loading_wt_pct;first_cycle_ce_pct\nE1;0,83;90,5\n"
     frame = read_table(csv_bytes(text), config)
     assert frame.loc[0, "hfo2_loading_wt_pct"] == 0.83 and frame.loc[0, "first_cycle_ce_pct"] == 90.5
+    dotted = "experiment_id;hfo2_loading_wt_pct;first_cycle_ce_pct\nE1;0.83;90.5\n"  # dots throughout: decimal points
+    assert read_table(csv_bytes(dotted), config).loc[0, "hfo2_loading_wt_pct"] == 0.83
+
+
+def test_a_dotted_number_among_decimal_commas_is_refused_not_read_a_thousand_times_smaller(config: CampaignConfig) -> None:
+    """A German Excel writes 1250 shown with thousands as '1.250'; it was read as 1.25."""
+    text = "experiment_id;first_cycle_ce_pct;interfacial_resistance_ohm\nE1;85,5;1.250\n\nE2;86,5;980\n"
+    with pytest.raises(DataError, match="cannot be used") as caught:
+        read_table(csv_bytes(text), config)
+    assert [(p.file_row, p.column, p.value) for p in caught.value.problems] == [(2, "interfacial_resistance_ohm", "1.250")]
+    assert "decimal commas" in caught.value.problems[0].problem
 
 
 

@@ -107,6 +107,18 @@ def _text_cell(value: Any) -> Any:
     return unneutralise(value.strip()) if isinstance(value, str) else value
 
 
+def _comma_decimal(value: Any) -> bool:
+    """Whether ``value`` is a number written with a decimal comma (``85,5``)."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text.count(",") == 1 and "." not in text and parse_number(text.replace(",", ".")) is not None
+
+
+def _dotted_number(value: Any) -> bool:
+    """Whether ``value`` is text of a number written with a dot and no comma (``1.250``)."""
+    text = value.strip() if isinstance(value, str) else ""
+    return "." in text and "," not in text and parse_number(text) is not None
+
+
 def _number_or_text(value: Any, decimal_comma: bool) -> Any:
     """Numbers as float; numeric-looking text parsed; anything else unchanged."""
     if is_blank(value):
@@ -214,8 +226,17 @@ def read_table(
     notes: list[str] = []
     out: dict[str, pd.Series] = {}
     numeric = {p.name for p in config.parameters if p.type != "categorical"} | set(config.outcome_names)
+    names = {header: _resolve_column(header, config, column_mapping) for header in headers}
+    number_columns = [header for header in headers if names[header][0] in numeric]
+    if decimal_comma and any(_comma_decimal(v) for h in number_columns for v in raw[h].tolist()):
+        # a file whose numbers use decimal commas writes 1250 as 1.250 when the cell shows thousands
+        rows = file_rows.parsed if len(file_rows.parsed) == len(raw) else None
+        problems += [CellProblem(None if rows else i, h, v, "a number with a dot in a file whose numbers use "
+                                 "decimal commas: it may mean 1250 (1.250) or 1.25; write it without the dot, or "
+                                 "with a decimal comma as the file's other numbers", file_row=rows[i] if rows else None)
+                     for h in number_columns for i, v in enumerate(raw[h].tolist()) if _dotted_number(v)]
     for header in headers:
-        name, unit = _resolve_column(header, config, column_mapping)
+        name, unit = names[header]
         if name in numeric:
             cells = [_number_or_text(v, decimal_comma) for v in raw[header].tolist()]
         else:
