@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from doe import Campaign
-from doe.errors import DataError
+from doe.errors import ConflictError, DataError
 
 CE = "first_cycle_ce_pct"
 
@@ -149,3 +149,19 @@ def test_a_json_import_stores_its_recipes_as_record_would(store_url: str) -> Non
     assert recipes.loc["E0001", "anneal_atmosphere"] == "O2"
     assert recipes.loc["E0002", "hfo2_loading_wt_pct"] == 3.0
     assert copy.history().equals(Campaign.import_json(copy.export_json(), storage=store_url, name="again").history())
+
+
+@pytest.mark.parametrize(("stored", "corrected"), [(8e-13, 0.0), (1.0e-9, 1.0005e-9), (85.0, 85.00000001)])
+def test_a_correction_of_a_small_value_is_a_correction(store_url: str, stored: float, corrected: float) -> None:
+    """Measurements were compared with an absolute tolerance of 1e-12: a thickness of 8e-13
+    corrected to 0, or a conductivity of 1.0e-9 to 1.0005e-9, was 'unchanged' and kept."""
+    campaign, _ = _campaign(store_url, "small")
+    outcome = "coating_thickness_nm"
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], outcome: [stored]}))
+    again = pd.DataFrame({"experiment_id": ["E0001"], outcome: [corrected]})
+    with pytest.raises(ConflictError):
+        campaign.record(again)
+    assert campaign.record(again, correct=True).measurements_corrected == 1
+    assert campaign.measurements()["value"].tolist() == [corrected]
+    assert campaign.record(pd.DataFrame({"experiment_id": ["E0001"], outcome: [float(f"{corrected:.16g}")]}),
+                           ).measurements_unchanged == 1  # as a workbook keeps it (16 digits)

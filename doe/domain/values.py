@@ -28,6 +28,18 @@ def same_value(a: Any, b: Any) -> bool:
     return x == y or math.isclose(x, y, rel_tol=REL_TOL, abs_tol=ABS_TOL)
 
 
+MEASUREMENT_REL_TOL = 1e-12
+"""Two measured values closer than this (relative, whatever their size) are the same value."""
+
+
+def same_measurement(a: float, b: float) -> bool:
+    """Whether a measured value recorded again is the stored one: equal to within
+    :data:`MEASUREMENT_REL_TOL` (a workbook keeps 16 significant digits), with no absolute
+    tolerance, so that a correction of a small quantity (1.0e-9 S/cm to 1.0005e-9, or 8e-13 to
+    0) is a correction and not ignored as :func:`same_value` would."""
+    return a == b or math.isclose(a, b, rel_tol=MEASUREMENT_REL_TOL, abs_tol=0.0)
+
+
 def to_python(value: Any) -> Any:
     """``value`` with a numpy scalar unwrapped to the plain Python number or bool (JSON-ready)."""
     if isinstance(value, np.generic):

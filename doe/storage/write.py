@@ -41,7 +41,7 @@ from doe.domain.records import (
     StatusChange,
     WriteReport,
 )
-from doe.domain.values import is_integer, same_value
+from doe.domain.values import is_integer, same_measurement
 from doe.errors import ConcurrentChangeError, ConflictError, StorageError
 from doe.storage import schema as s
 from doe.storage.cells import (
@@ -404,7 +404,7 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
         old = current.get(key)
         if old is None:
             to_write.append(pm)
-        elif same_value(old, pm.value):
+        elif same_measurement(old, pm.value):
             unchanged += 1
             continue
         elif allow_corrections:
