@@ -437,10 +437,11 @@ class Campaign:
         Args:
             table: the results.
             correct: allow a result that differs from one already recorded to replace it: a
-                value (the old one stays in the history), a failure of a measured experiment
-                or cell, a value of a failed one, or another failure reason (the old one stays
-                in the audit trail). Without it such a conflict raises ``ConflictError`` and
-                nothing is written; the same value again is a no-op.
+                value or its note, operator, sample id or date (the old one stays in the history),
+                a failure of a measured experiment or cell, a value of a failed one, or another
+                failure reason (the audit trail keeps the old). Without it a changed value or
+                status raises ``ConflictError`` and nothing is written; the same value again is a
+                no-op (``RecordReport.context_not_stored`` lists another note, operator...).
             valid_rows_only: record the valid rows and report the others (``rejected``).
             allow_duplicates: record rows without ``experiment_id`` even when a stored
                 experiment has the same parameters and measured values (a true repeat run);
@@ -476,12 +477,11 @@ class Campaign:
             status_changes=plan.status_changes, allow_corrections=correct, audit_action="record",
             files=() if evidence is None else evidence.files, cell_failures=plan.cell_failures)
         return RecordReport(
-            experiment_ids=plan.experiment_ids(report.experiment_ids),
-            created=list(report.experiment_ids),
-            measurements_added=report.measurements_added,
+            experiment_ids=plan.experiment_ids(report.experiment_ids), created=list(report.experiment_ids),
+            measurements_added=report.measurements_added, measurements_corrected=report.measurements_corrected,
             measurements_unchanged=report.measurements_unchanged + len(plan.unchanged_means),
-            measurements_corrected=report.measurements_corrected,
-            rejected=rejected, failed_cells=list(plan.failed_cells), cell_failures_added=report.cell_failures_added)
+            rejected=rejected, failed_cells=list(plan.failed_cells), cell_failures_added=report.cell_failures_added,
+            context_not_stored=list(report.context_not_stored))
 
     def record_files(self, paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
                      kind: Literal["auto", "cycling", "impedance"] = "auto", reference_cycle: int = 1,

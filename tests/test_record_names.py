@@ -113,7 +113,7 @@ def test_text_no_database_holds_and_numbers_beyond_a_float_are_refused_naming_th
 
 def test_a_failed_flag_as_a_spreadsheet_number(store_url: str) -> None:
     """A 'failed' column with an empty cell is a float column: 1.0 and 0.0, refused before."""
-    campaign, recipe = _campaign(store_url, "flags")
+    campaign, _ = _campaign(store_url, "flags")
     campaign.suggest(1)
     campaign.record(pd.DataFrame({"experiment_id": ["E0001", "E0002"], "failed": [1.0, 0.0],
                                   "failure_reason": ["gelled", None], CE: [None, 86.0]}))
@@ -165,3 +165,45 @@ def test_a_correction_of_a_small_value_is_a_correction(store_url: str, stored: f
     assert campaign.measurements()["value"].tolist() == [corrected]
     assert campaign.record(pd.DataFrame({"experiment_id": ["E0001"], outcome: [float(f"{corrected:.16g}")]}),
                            ).measurements_unchanged == 1  # as a workbook keeps it (16 digits)
+
+
+def test_a_value_recorded_again_with_another_note_is_a_correction_of_the_note(store_url: str) -> None:
+    """A value recorded again unchanged dropped the note, operator, sample id and date it came
+    with, even with correct=True."""
+    campaign, _ = _campaign(store_url, "context")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0], "operator": ["ada"]}))
+    again = pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0], "note": ["cell 2 cracked, re-measured"],
+                          "measured_at": ["2026-01-02 10:00"], "sample_id": ["S-9"]})
+    report = campaign.record(again)
+    assert report.measurements_unchanged == 1 and len(report.context_not_stored) == 1
+    assert "note stored none, new 'cell 2 cracked, re-measured'" in report.context_not_stored[0]
+    assert campaign.measurements()["note"].isna().all()
+    report = campaign.record(again, correct=True)
+    assert report.measurements_corrected == 1 and report.context_not_stored == []
+    stored = campaign.measurements(include_superseded=True).sort_values("superseded")
+    assert stored[["value", "note", "operator", "sample_id", "superseded"]].fillna("-").values.tolist() == [
+        [85.0, "cell 2 cracked, re-measured", "ada", "S-9", False], [85.0, "-", "ada", "-", True]]
+    assert str(stored["measured_at"].iloc[0]) == "2026-01-02 10:00:00+00:00"
+    assert campaign.record(again).context_not_stored == []  # the same context again: nothing to say
+
+
+def test_the_cli_says_which_unchanged_values_came_with_another_note(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from doe.cli import cli
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("DOE_DATABASE_URL", url)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--template", "hfo2-ncm85", "--name", "coating"]).exit_code == 0
+    Campaign.load("coating", storage=url).suggest(1)
+    (tmp_path / "r.csv").write_text(f"experiment_id,{CE}\nE0001,85.0\n")
+    (tmp_path / "noted.csv").write_text(f"experiment_id,{CE},note\nE0001,85.0,re-measured\n")
+    assert runner.invoke(cli, ["record", str(tmp_path / "r.csv")]).exit_code == 0
+    result = runner.invoke(cli, ["record", str(tmp_path / "noted.csv")])
+    assert result.exit_code == 0 and "1 unchanged value(s) came with another note" in result.output
+    assert "E0001 first_cycle_ce_pct: note stored none, new 're-measured'" in result.output
+    result = runner.invoke(cli, ["record", str(tmp_path / "noted.csv"), "--correct"])
+    assert "1 corrected" in result.output
+    assert Campaign.load("coating", storage=url).measurements()["note"].tolist() == ["re-measured"]

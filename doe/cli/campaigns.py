@@ -113,7 +113,7 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
 @campaign_option
 @click.option("--map", "mapping", multiple=True, metavar="FILECOL=NAME",
               help="Read file column FILECOL as NAME (repeatable), e.g. --map 'CE (%)=first_cycle_ce_pct'.")
-@click.option("--correct", is_flag=True, help="Let values that differ from recorded ones replace them.")
+@click.option("--correct", is_flag=True, help="Let results that differ from recorded ones (a value, a failure, a note, operator, sample id or date) replace them.")
 @click.option("--valid-rows-only", is_flag=True, help="Record the valid rows and report the others.")
 @click.option("--encoding", default=None, metavar="NAME",
               help="Text encoding of a CSV file, e.g. cp1252 for Excel's 'CSV (Windows)' [default: UTF-8].")
@@ -134,6 +134,11 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
                f"{report.measurements_unchanged} unchanged, {report.measurements_corrected} corrected)")
     for conversion in report.unit_conversions:
         click.echo(f"unit: {conversion}")
+    if report.context_not_stored:
+        click.echo(f"{len(report.context_not_stored)} unchanged value(s) came with another note, operator, sample id "
+                   "or date, which was not stored (record again with --correct to store it):")
+        for line in report.context_not_stored[:50]:
+            click.echo(f"  - {line}")
     if report.failed_cells:
         click.echo(f"{len(report.failed_cells)} failed cell(s) ({report.cell_failures_added} newly stored); other "
                    "cells of the experiment have results, so it stays completed (doe export --cells lists every cell):")

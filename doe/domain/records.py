@@ -207,6 +207,9 @@ class WriteReport:
     status_changes: int = 0
     cell_failures_added: int = 0
     """Failed cells stored (a cell already stored failed for the same reason is not counted)."""
+    context_not_stored: list[str] = field(default_factory=list)
+    """Unchanged values given with another note, operator, sample id or date, which were not
+    stored (they are with ``allow_corrections``), in words."""
 
 
 @dataclass(frozen=True)
@@ -229,3 +232,7 @@ class RecordReport:
     cells failed; every failed cell is stored (:meth:`doe.Campaign.cell_failures`)."""
     cell_failures_added: int = 0
     """Failed cells stored by this call (one stored before for the same reason is not counted)."""
+    context_not_stored: list[str] = field(default_factory=list)
+    """Values recorded again unchanged but with another ``note``, ``operator``, ``sample_id`` or
+    ``measured_at``, in words: not stored, since that replaces what was recorded; record with
+    ``correct=True`` to store them."""

@@ -43,6 +43,7 @@ from doe.domain.table import EVIDENCE_COLUMN
 from doe.errors import DoeError, StorageError
 from doe.storage import schema as s
 from doe.storage.cells import read_cell_failures
+from doe.storage.checked import check_write
 from doe.storage.engine import (
     RETRIES,
     EngineEntry,
@@ -73,7 +74,7 @@ from doe.storage.values import (
     stored_number,
     utc_now,
 )
-from doe.storage.write import check_write, write_records
+from doe.storage.write import write_records
 
 log = logging.getLogger(__name__)
 

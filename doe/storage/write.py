@@ -1,6 +1,6 @@
 """The write path: new experiments, measurements, status changes and failed cells in one transaction.
 
-:func:`check_write` checks the caller's input before any transaction starts;
+:func:`doe.storage.checked.check_write` checks the caller's input before any transaction starts;
 :func:`write_records` runs inside it, in explicit phases:
 
 1. read the experiments the write names (:func:`_read_named`),
@@ -18,7 +18,6 @@ Nothing is written until every check has passed, and a failure rolls the transac
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -29,19 +28,12 @@ from sqlalchemy.engine import Connection
 from doe.domain.config import CampaignConfig
 from doe.domain.records import (
     ALLOWED_TRANSITIONS,
-    MAX_REPLICATE,
-    STATUSES,
-    CellFailure,
-    EvidenceFile,
     ExperimentRef,
-    ExperimentStatus,
-    NewExperiment,
     NewExperimentRef,
-    NewMeasurement,
     StatusChange,
     WriteReport,
 )
-from doe.domain.values import is_integer, same_measurement
+from doe.domain.values import same_measurement
 from doe.errors import ConcurrentChangeError, ConflictError, StorageError
 from doe.storage import schema as s
 from doe.storage.cells import (
@@ -49,184 +41,17 @@ from doe.storage.cells import (
     PlannedFailure,
     apply_cell_failures,
     diff_cell_failures,
-    prepare_cell_failure,
     resolve_failures,
 )
-from doe.storage.evidence import insert_files, prepare_file, stored_files
+from doe.storage.checked import CheckedWrite, PlannedMeasurement, ResolvedChange
+from doe.storage.evidence import insert_files, stored_files
 from doe.storage.rows import audit_row, bump_revision, campaign_row, latest_config
 from doe.storage.values import (
-    MAX_ACTOR,
-    MAX_ITEMS_PER_WRITE,
-    MAX_LABEL,
-    OUTCOME_NAME,
-    check_cycle,
-    check_finite,
-    check_label,
-    check_reference,
-    check_text,
     chunks,
-    dumps_json,
-    shorten,
     utc_now,
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class PlannedMeasurement:
-    """A checked measurement on its way into the database.
-
-    ``target`` is the experiment as the caller named it; ``experiment_id`` its id once known
-    (at once for a text id, in the transaction for a :class:`NewExperimentRef`).
-    """
-
-    target: ExperimentRef
-    outcome: str
-    value: float
-    unit: str | None
-    measured_at: datetime | None
-    note: str | None
-    replicate: str = ""
-    """The cell's label; '' for an unlabelled measurement (see :mod:`doe.storage.schema`)."""
-    cycle: int = 0  # a curve point's cycle; 0 for a value that is not one (see doe.storage.schema)
-    experiment_id: str = ""
-    correction_of: float | None = None
-    file_sha256: str | None = None
-    file_id: int | None = None
-    operator: str | None = None
-    sample_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ResolvedChange:
-    """A status change whose experiment is named by its id."""
-
-    experiment_id: str
-    status: ExperimentStatus
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class CheckedWrite:
-    """A write's input after the checks that need no database (see :func:`check_write`)."""
-
-    actor: str
-    audit_action: str | None
-    experiments: list[dict[str, Any]]
-    measurements: list[PlannedMeasurement]
-    status_changes: list[StatusChange]
-    files: list[dict[str, Any]] = field(default_factory=list)
-    """The ``evidence_files`` rows of the write's files (without campaign, uploader and time)."""
-    expect_revision: int | None = None
-    """Write only if the campaign's revision is still this one (see :func:`write_records`)."""
-    cell_failures: list[PlannedFailure] = field(default_factory=list)
-
-
-def check_write(
-    *,
-    actor: str,
-    new_experiments: Sequence[NewExperiment],
-    status_changes: Sequence[StatusChange],
-    measurements: Sequence[NewMeasurement],
-    audit_action: str | None,
-    files: Sequence[EvidenceFile] = (),
-    expect_revision: int | None = None,
-    cell_failures: Sequence[CellFailure] = (),
-) -> CheckedWrite:
-    """Check a write's input (types, lengths, finite numbers, evidence files) before the transaction."""
-    check_label(actor, "actor", max_len=MAX_ACTOR)
-    if audit_action is not None:
-        check_label(audit_action, "audit_action")
-    new_experiments, status_changes, measurements, cell_failures = (
-        list(new_experiments), list(status_changes), list(measurements), list(cell_failures))
-    total = len(new_experiments) + len(status_changes) + len(measurements) + len(cell_failures)
-    if total > MAX_ITEMS_PER_WRITE:
-        raise StorageError(
-            f"one write takes at most {MAX_ITEMS_PER_WRITE} items, got {total}; split it into several writes"
-        )
-    prepared = [prepare_experiment(i, e) for i, e in enumerate(new_experiments)]
-    planned = [prepare_measurement(i, m, len(prepared)) for i, m in enumerate(measurements)]
-    for i, change in enumerate(status_changes):
-        if not isinstance(change, StatusChange):
-            raise StorageError(f"status_changes[{i}] must be a StatusChange, got {type(change).__name__}")
-        check_reference(change.experiment_id, f"status_changes[{i}].experiment_id", len(prepared))
-        if change.status not in STATUSES:
-            raise StorageError(f"status_changes[{i}]: unknown status {change.status!r}; statuses: {list(STATUSES)}")
-        check_text(change.reason, f"status_changes[{i}].reason")
-    rows = [prepare_file(i, f) for i, f in enumerate(files)]
-    known = {r["sha256"] for r in rows}
-    for i, pm in enumerate(planned):
-        if pm.file_sha256 is not None and pm.file_sha256 not in known:
-            raise StorageError(f"measurements[{i}].file_sha256: no file of this write has SHA-256 {pm.file_sha256!r}")
-    if expect_revision is not None and (not is_integer(expect_revision) or expect_revision < 0):
-        raise StorageError(f"expect_revision must be a whole number >= 0, got {shorten(expect_revision)}")
-    failures = [prepare_cell_failure(i, f, len(prepared)) for i, f in enumerate(cell_failures)]
-    return CheckedWrite(actor, audit_action, prepared, planned, status_changes, rows, expect_revision, failures)
-
-
-def prepare_experiment(i: int, e: NewExperiment) -> dict[str, Any]:
-    """The ``experiments`` row of ``new_experiments[i]`` (its id may still be None)."""
-    where = f"new_experiments[{i}]"
-    if not isinstance(e, NewExperiment):
-        raise StorageError(f"{where} must be a NewExperiment, got {type(e).__name__}")
-    if e.status not in STATUSES:
-        raise StorageError(f"{where}: unknown status {e.status!r}; statuses: {list(STATUSES)}")
-    if e.source not in s.SOURCE_VALUES:
-        raise StorageError(f"{where}: unknown source {e.source!r}; sources: {list(s.SOURCE_VALUES)}")
-    if not isinstance(e.parameters, dict) or not e.parameters:
-        raise StorageError(f"{where}: parameters must be a non-empty mapping of parameter name to value")
-    for key, value in e.parameters.items():
-        if isinstance(value, str):
-            check_text(value, f"{where}.parameters.{key}", max_len=MAX_LABEL * 4)
-        elif value is not None:
-            check_finite(value, f"{where}.parameters.{key}", i, str(key))
-    if not is_integer(e.config_version):
-        raise StorageError(f"{where}: config_version must be a whole number, got {shorten(e.config_version)}")
-    if e.seed is not None and (not is_integer(e.seed)
-                               or not 0 <= int(e.seed) < 2**63):
-        raise StorageError(f"{where}: seed must be a whole number from 0 to 2**63-1, got {shorten(e.seed)}")
-    return {
-        "experiment_id": check_label(e.experiment_id, f"{where}.experiment_id", optional=True),
-        "config_version": int(e.config_version),
-        "status": e.status,
-        "failure_reason": check_text(e.failure_reason, f"{where}.failure_reason"),
-        "batch_id": check_label(e.batch_id, f"{where}.batch_id", optional=True),
-        "source": e.source,
-        "parameters": dumps_json(e.parameters, f"{where}.parameters"),
-        "seed": None if e.seed is None else int(e.seed),
-        "model_settings": dumps_json(e.model_settings or {}, f"{where}.model_settings"),
-        "package_version": check_label(e.package_version, f"{where}.package_version", optional=True),
-        "predictions": dumps_json(e.predictions or {}, f"{where}.predictions"),
-    }
-
-def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasurement:
-    """``measurements[i]`` checked, its experiment id possibly still a reference."""
-    where = f"measurements[{i}]"
-    if not isinstance(m, NewMeasurement):
-        raise StorageError(f"{where} must be a NewMeasurement, got {type(m).__name__}")
-    if not isinstance(m.outcome, str) or not OUTCOME_NAME.match(m.outcome):
-        raise StorageError(f"{where}: outcome {shorten(m.outcome)} is not an outcome name (letters, digits, _)")
-    if m.measured_at is not None and not isinstance(m.measured_at, datetime):
-        raise StorageError(f"{where}: measured_at must be a datetime, got {type(m.measured_at).__name__}")
-    target = m.experiment_id
-    if isinstance(target, str):
-        check_label(target, f"{where}.experiment_id")
-    return PlannedMeasurement(
-        target=check_reference(m.experiment_id, f"{where}.experiment_id", n_new),
-        outcome=m.outcome,
-        value=check_finite(m.value, f"{where} ({m.experiment_id}, {m.outcome})", i, m.outcome),
-        unit=check_label(m.unit, f"{where}.unit", max_len=32, optional=True),
-        measured_at=m.measured_at,
-        note=check_text(m.note, f"{where}.note"),
-        replicate=check_label(m.replicate, f"{where}.replicate", max_len=MAX_REPLICATE, optional=True) or "",
-        experiment_id=target if isinstance(target, str) else "",
-        file_sha256=check_label(m.file_sha256, f"{where}.file_sha256", optional=True),
-        cycle=check_cycle(m.cycle, f"{where}.cycle"),
-        operator=check_label(m.operator, f"{where}.operator", max_len=MAX_ACTOR, optional=True),
-        sample_id=check_label(m.sample_id, f"{where}.sample_id", optional=True),
-    )
-
 
 
 @dataclass
@@ -262,15 +87,16 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
         stored.status[p["experiment_id"]] = p["status"]
         stored.reasons[p["experiment_id"]] = p["failure_reason"]
     _check_known(name, planned, status_changes, stored, failures)
+    context_kept: list[str] = []
     to_write, unchanged = _diff_measurements(
-        conn, name, stored, planned, latest_config(conn, cid), allow_corrections)
+        conn, name, stored, planned, latest_config(conn, cid), allow_corrections, context_kept)
     cells = diff_cell_failures(conn, name, stored.pk_of, failures,
                                [(pm.experiment_id, pm.replicate) for pm in planned if pm.replicate], allow_corrections)
     changes = _check_transitions(name, status_changes, stored,
                                  replace_results=allow_corrections or checked.audit_action != "record")
     new_files, file_ids = stored_files(conn, cid, checked.files)
     if not prepared and not to_write and not changes and not new_files and not cells:
-        return WriteReport(experiment_ids=[], measurements_unchanged=unchanged)
+        return WriteReport(experiment_ids=[], measurements_unchanged=unchanged, context_not_stored=context_kept)
     file_ids |= insert_files(conn, cid, now, checked.actor, new_files)
     for pm in to_write:
         pm.file_id = file_ids.get(pm.file_sha256) if pm.file_sha256 else None
@@ -281,6 +107,7 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
     return WriteReport(
         experiment_ids=new_ids, measurements_added=added, measurements_unchanged=unchanged,
         measurements_corrected=corrected, status_changes=len(changes), cell_failures_added=len(cells.added),
+        context_not_stored=context_kept,
     )
 
 
@@ -377,22 +204,50 @@ def _check_known(name: str, planned: list[PlannedMeasurement], status_changes: l
         )
 
 
+CONTEXT_FIELDS = ("note", "operator", "sample_id", "measured_at")
+"""What a stored measurement carries besides its value, which a correction may change alone."""
+
+
+def _context_changes(stored: dict[str, Any], pm: PlannedMeasurement) -> str:
+    """The context fields ``pm`` gives that differ from the ``stored`` ones, in words ('' if none;
+    times within a millisecond, as a workbook keeps them, are the same)."""
+    changes = []
+    for c in CONTEXT_FIELDS:
+        new, old = getattr(pm, c), stored[c]
+        if new is None or new == old:
+            continue
+        if isinstance(new, datetime) and isinstance(old, datetime) and abs((new - old).total_seconds()) < 1e-3:
+            continue
+        changes.append(f"{c} stored {'none' if old is None else repr(str(old))}, new {str(new)!r}")
+    return "; ".join(changes)
+
+
 def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: list[PlannedMeasurement],
-                       config: CampaignConfig, allow_corrections: bool) -> tuple[list[PlannedMeasurement], int]:
+                       config: CampaignConfig, allow_corrections: bool,
+                       context_kept: list[str]) -> tuple[list[PlannedMeasurement], int]:
     """Phase 5: the measurements to write (new or corrections) and the count of unchanged ones.
+
+    A value recorded again with another ``note``, ``operator``, ``sample_id`` or
+    ``measured_at`` is a correction of those with ``allow_corrections`` (the fields it leaves
+    empty keep the stored ones); without it the value is unchanged and the difference is
+    listed in ``context_kept``.
 
     Raises:
         ConflictError: values differ from the stored ones and ``allow_corrections`` is False.
     """
     e, m = s.experiments, s.measurements
     current: dict[tuple[str, str, str, int], float] = {}
+    context: dict[tuple[str, str, str, int], dict[str, Any]] = {}
     referenced = sorted({stored.pk_of[pm.experiment_id] for pm in planned if pm.experiment_id in stored.existing})
     for chunk in chunks(referenced):
         for hit in conn.execute(
-            sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.cycle, m.c.value).join(e, e.c.id == m.c.experiment_pk)
+            sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.cycle, m.c.value,
+                      *(m.c[c] for c in CONTEXT_FIELDS)).join(e, e.c.id == m.c.experiment_pk)
             .where(m.c.experiment_pk.in_(chunk), m.c.superseded == sa.false())
         ):
-            current[(hit.experiment_id, hit.outcome, hit.replicate, int(hit.cycle))] = float(hit.value)
+            key = (hit.experiment_id, hit.outcome, hit.replicate, int(hit.cycle))
+            current[key] = float(hit.value)
+            context[key] = {c: getattr(hit, c) for c in CONTEXT_FIELDS}
     to_write: list[PlannedMeasurement] = []
     unchanged = 0
     conflicts: list[str] = []
@@ -405,7 +260,19 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
         if old is None:
             to_write.append(pm)
         elif same_measurement(old, pm.value):
+            differs = _context_changes(context[key], pm)
+            if differs and allow_corrections:  # the same value with another note, operator, sample or date
+                for c in CONTEXT_FIELDS:
+                    if getattr(pm, c) is None:
+                        setattr(pm, c, context[key][c])  # what the correction does not give stays
+                pm.correction_of = old
+                to_write.append(pm)
+                current[key] = pm.value
+                continue
             unchanged += 1
+            if differs:
+                cell = (f" replicate {pm.replicate!r}" if pm.replicate else "") + (f" cycle {pm.cycle}" if pm.cycle else "")
+                context_kept.append(f"{pm.experiment_id}{cell} {pm.outcome}: {differs}")
             continue
         elif allow_corrections:
             pm.correction_of = old

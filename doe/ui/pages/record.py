@@ -50,6 +50,9 @@ def _report_text(report: Any) -> str:
         parts.append(f"{report.measurements_corrected} corrected (old values kept in the history)")
     if report.measurements_unchanged:
         parts.append(f"{report.measurements_unchanged} unchanged")
+    if report.context_not_stored:
+        parts.append(f"{len(report.context_not_stored)} unchanged value(s) came with another note, operator, sample "
+                     "id or date, not stored (correct them below to store it)")
     if report.created:
         parts.append(f"{len(report.created)} new experiment(s): {', '.join(report.created)}")
     if report.failed_cells:  # the experiment has results from other cells: it stays completed
@@ -73,6 +76,8 @@ def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *,
         _correction(handle)
     if recording.ok:
         st.session_state.pop(state.PENDING_CORRECTION, None)
+        if report.context_not_stored and not correct:  # offered as a correction, as a changed value is
+            st.session_state[state.PENDING_CORRECTION] = table
         components.flash("success", f"Saved {what}: {_report_text(report)}")
         st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
         return True
@@ -83,7 +88,8 @@ def _correction(handle: resources.CampaignHandle) -> None:
     table = st.session_state.get(state.PENDING_CORRECTION)
     if table is None:
         return
-    st.warning("Some values differ from values recorded before. Correct the stored values only if the "
+    st.warning("Some values differ from values recorded before, or come with another note, operator, sample id "
+               "or date. Correct the stored values only if the "
                "new ones are right (e.g. a typo was fixed, a cell stored as failed was measured after all, or "
                "a measured cell was found cracked); the old values stay in the history, an old failure "
                "reason in the audit trail.")
