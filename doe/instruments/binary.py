@@ -19,7 +19,8 @@ that do not depend on the instrument:
    it ends where the current turns to discharge; likewise for discharge;
 4. cycle *n* is the *n*-th charge half-cycle and the discharge that follows it (cycles are
    counted by doe, not by the instrument); a discharge before the first charge belongs to no
-   cycle; a last charge without a discharge has a discharge capacity of 0.
+   cycle; a last charge without a discharge has a discharge capacity of 0 (and no retention:
+   :func:`doe.instruments.cycling.retention_curve` leaves it out).
 """
 
 from __future__ import annotations

@@ -27,12 +27,16 @@ Rules (the same for every format):
   capacities of Neware's record sheet restart at every step, so there a half-cycle is the sum
   of its steps' largest values (a CC step then a CV step is one charge);
 - cycles are numbered as the instrument numbers them, shifted so that the first cycle with
-  a charge is cycle 1 (EC-Lab counts from 0);
+  a charge is cycle 1 (EC-Lab counts from 0); a cycle number that goes down (two exports in
+  one file, a resumed test that restarted its count) is refused, not renumbered;
+- an empty field after the last named column (a trailing delimiter) is ignored; a row with
+  more fields than the column header is refused;
 - per gram: capacity in mAh divided by the active mass in g (``active_mass_mg / 1000``);
 - first-cycle Coulombic efficiency = first discharge / first charge x 100 (cathode: charge
   first);
 - capacity retention at cycle n = discharge capacity at n / discharge capacity at the
-  reference cycle x 100;
+  reference cycle x 100; a last cycle with a charge and no discharge (a test exported while
+  it runs) has no retention;
 - rate capability: see :func:`rate_capability` (C-rates from the discharge currents).
 """
 
@@ -41,8 +45,9 @@ from __future__ import annotations
 import io
 import math
 import re
+import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -66,9 +71,16 @@ class InstrumentFileError(DataError):
 
 
 def read_text(path: Path) -> str:
-    """The text of an instrument file (UTF-8 or Windows-1252), refusing empty, huge and binary files."""
+    """The text of an instrument file (UTF-8, Windows-1252, or UTF-16 with its byte-order mark),
+    refusing empty, huge and binary files."""
     check_size(path)
     raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text", Notepad's "Unicode"
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise InstrumentFileError(f"{path.name}: starts as UTF-16 text but is not ({err.reason}); "
+                                      "export it again") from None
     if b"\x00" in raw[:4096]:
         raise InstrumentFileError(f"{path.name}: a binary file that is not .mpr, .nda or .ndax; export it as text "
                                   "from the instrument's software")
@@ -113,9 +125,43 @@ def detect_format(path: str | Path) -> CyclingFormat | BinaryFormat:
         "Arbin CSV or MACCOR text); check the file or export it again")
 
 
+def read_table(path: Path, text: str, *, line_offset: int = 0, **options: Any) -> pd.DataFrame:
+    """``text`` read by ``pd.read_csv`` (``options``: ``sep``, ``decimal``), its first line the
+    column names (stripped). An empty field after the last column (a trailing delimiter) is
+    dropped; a row with more fields raises :class:`InstrumentFileError` naming the file and the
+    row: its line in the file (``line_offset`` lines above ``text``) where pandas reports it,
+    else its data row."""
+    try:
+        header = [str(c).strip() for c in pd.read_csv(io.StringIO(text), nrows=0, **options).columns]
+        with warnings.catch_warnings():
+            # pandas drops a first row's fields past the names with only this warning: refuse them instead
+            warnings.filterwarnings("error", "Length of header or names does not match", pd.errors.ParserWarning)
+            # one name more than the header holds a trailing delimiter's empty field; index_col=False:
+            # else pandas takes a row's field past the names for a row index and shifts every column
+            frame = pd.read_csv(io.StringIO(text), header=None, skiprows=1, names=range(len(header) + 1),
+                                index_col=False, **options)
+    except pd.errors.ParserWarning:
+        raise InstrumentFileError(f"{path.name}: data row 1 has more fields than the column header; "
+                                  "check the file or export it again") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        match = re.search(r"Expected \d+ fields in line (\d+)", str(err))
+        if match is None:
+            raise InstrumentFileError(f"{path.name}: not readable as a table ({str(err).strip()[:200]}); "
+                                      "check the file or export it again") from None
+        raise InstrumentFileError(f"{path.name}: line {int(match.group(1)) + line_offset} has more fields than "
+                                  "the column header; check the file or export it again") from None
+    past_header = np.flatnonzero(frame.pop(len(header)).notna().to_numpy())
+    if len(past_header):
+        raise InstrumentFileError(f"{path.name}: data row {int(past_header[0]) + 1} has a value after the last "
+                                  "column of the header; check the file or export it again")
+    frame.columns = header
+    return frame
+
+
 def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str]) -> pd.DataFrame:
-    """``frame``'s ``columns`` (old name -> new name) as numbers; a missing column or a cell that
-    is not a number raises :class:`InstrumentFileError` naming the file."""
+    """``frame``'s ``columns`` (old name -> new name) as numbers; a missing column, a cell that
+    is not a number, or a column renamed ``cycle`` whose number goes down raises
+    :class:`InstrumentFileError` naming the file."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InstrumentFileError(f"{name.name}: missing column(s) {missing}; found {list(frame.columns)[:12]}")
@@ -124,6 +170,15 @@ def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str]) ->
     if len(missing_rows):
         raise InstrumentFileError(
             f"{name.name}: a value that is not a number in data row {int(missing_rows[0]) + 1} (truncated file?)")
+    if "cycle" in out.columns:
+        cycle = out["cycle"].to_numpy(dtype=float)
+        back = np.flatnonzero(np.diff(cycle) < 0)
+        if len(back):
+            k = int(back[0]) + 1
+            raise InstrumentFileError(
+                f"{name.name}: the cycle number goes back from {cycle[k - 1]:g} to {cycle[k]:g} in data row {k + 1} "
+                "(two exports in one file, or a resumed test that restarted its count?); doe does not guess how "
+                "to renumber it: export the test as one file with rising cycle numbers")
     return out
 
 
@@ -136,10 +191,8 @@ def mpt_frame(path: Path, text: str) -> pd.DataFrame:
     lines = text.splitlines()
     if len(lines) <= skip + 1:
         raise InstrumentFileError(f"{path.name}: no data after the {skip + 1}-line header (truncated file?)")
-    body = "\n".join(lines[skip:])
-    frame = pd.read_csv(io.StringIO(body), sep="\t", decimal="," if _decimal_comma(lines[skip + 1]) else ".")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+    return read_table(path, "\n".join(lines[skip:]), line_offset=skip, sep="\t",
+                      decimal="," if _decimal_comma(lines[skip + 1]) else ".")
 
 
 def _read_mpt(path: Path, text: str) -> pd.DataFrame:
@@ -162,11 +215,9 @@ def _decimal_comma(line: str) -> bool:
     return any(re.fullmatch(r"-?\d+,\d+(E[-+]?\d+)?", f.strip()) for f in fields)
 
 
-def csv_frame(text: str) -> pd.DataFrame:
-    """A comma-separated export (Neware, Arbin) with its column names stripped."""
-    frame = pd.read_csv(io.StringIO(text))
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+def csv_frame(path: Path, text: str) -> pd.DataFrame:
+    """A comma-separated export (Neware, Arbin), read by :func:`read_table`."""
+    return read_table(path, text)
 
 
 def neware_states(frame: pd.DataFrame) -> pd.Series:
@@ -177,7 +228,7 @@ def neware_states(frame: pd.DataFrame) -> pd.Series:
 
 
 def _read_neware(path: Path, text: str) -> pd.DataFrame:
-    frame = csv_frame(text)
+    frame = csv_frame(path, text)
     if "Step Type" not in frame.columns:  # the cycle sheet: one row per cycle
         return numeric_columns(frame, path, {"Cycle Index": "cycle", "Chg. Cap.(mAh)": "charge_mah",
                                       "DChg. Cap.(mAh)": "discharge_mah"})
@@ -209,7 +260,7 @@ def _sum_of_steps(cycle: pd.Series, step: pd.Series, state: pd.Series, capacity_
 
 
 def _read_arbin(path: Path, text: str) -> pd.DataFrame:
-    frame = csv_frame(text)
+    frame = csv_frame(path, text)
     out = numeric_columns(frame, path, {"Cycle_Index": "cycle", "Charge_Capacity(Ah)": "charge_mah",
                                  "Discharge_Capacity(Ah)": "discharge_mah"})
     out[["charge_mah", "discharge_mah"]] *= 1000.0
@@ -222,8 +273,7 @@ def maccor_frame(path: Path, text: str) -> pd.DataFrame:
     start = next((i for i, line in enumerate(lines) if line.startswith("Rec#") or "Cyc#" in line.split("\t")), None)
     if start is None:
         raise InstrumentFileError(f"{path.name}: no MACCOR column header (Rec#, Cyc#, ...)")
-    frame = pd.read_csv(io.StringIO("\n".join(lines[start:])), sep="\t")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = read_table(path, "\n".join(lines[start:]), line_offset=start, sep="\t")
     if "State" not in frame.columns:
         raise InstrumentFileError(f"{path.name}: missing column 'State' (C charge, D discharge)")
     return frame
@@ -314,7 +364,8 @@ def cycling_outcomes(path: str | Path, *, active_mass_mg: float, reference_cycle
         ``first_cycle_charge_capacity_mah_per_g``, ``first_cycle_discharge_capacity_mah_per_g``,
         ``first_cycle_ce_pct``, ``capacity_retention_pct`` (at ``retention_cycle``, relative to
         ``reference_cycle``; NaN while the file stops before it: a retention after 50 cycles is
-        not a retention after 200), ``last_cycle`` and ``retention_at_last_cycle_pct``;
+        not a retention after 200, nor while that cycle has a charge and no discharge yet),
+        ``last_cycle`` and ``retention_at_last_cycle_pct`` (the last cycle with a retention);
         :func:`retention_curve` gives every cycle. Where the discharges ran at more than one
         C-rate (:func:`rate_capability`): ``discharge_capacity_mah_per_g_at_<rate>c`` and, with
         both 0.1C and 1C, ``rate_capability_pct``.
@@ -331,7 +382,7 @@ def cycling_outcomes(path: str | Path, *, active_mass_mg: float, reference_cycle
         "first_cycle_discharge_capacity_mah_per_g": float(first["discharge_capacity_mah_per_g"]),
         "first_cycle_ce_pct": float(100.0 * first["discharge_capacity_mah"] / first["charge_capacity_mah"]),
         "capacity_retention_pct": float(curve[retention_cycle]) if retention_cycle in curve.index else math.nan,
-        "last_cycle": int(table["cycle"].iloc[-1]),
+        "last_cycle": int(curve.index[-1]),
         "retention_at_last_cycle_pct": float(curve.iloc[-1]),
         **rates,
     })
@@ -377,11 +428,14 @@ def rate_capability(table: pd.DataFrame, *, active_mass_mg: float, one_c_mah_per
 
 
 def retention_curve(table: pd.DataFrame, *, reference_cycle: int = 1, name: str = "file") -> pd.Series:
-    """Capacity retention (%) at each cycle of a :func:`read_cycling` table, indexed by cycle."""
+    """Capacity retention (%) at each cycle of a :func:`read_cycling` table, indexed by cycle; a
+    last cycle without a discharge (a test exported while it runs) is left out."""
     by_cycle = table.set_index("cycle")["discharge_capacity_mah"]
     if reference_cycle not in by_cycle.index or by_cycle[reference_cycle] <= 0:
         raise InstrumentFileError(f"{name}: reference_cycle {reference_cycle} has no discharge capacity "
                                   f"(cycles {int(by_cycle.index.min())} to {int(by_cycle.index.max())})")
+    if by_cycle.iloc[-1] <= 0:  # charged, not discharged yet: its retention is unknown, not 0
+        by_cycle = by_cycle.iloc[:-1]
     return (100.0 * by_cycle / by_cycle[reference_cycle]).rename("capacity_retention_pct")
 
 
@@ -402,5 +456,6 @@ __all__ = [
     "numeric_columns",
     "rate_capability",
     "read_cycling",
+    "read_table",
     "retention_curve",
 ]

@@ -14,17 +14,17 @@ type from the spectrum, :func:`initial_guess`), reporting the parameters named i
 ``resistances`` (outcome name -> parameter, e.g. ``{"interfacial_resistance_ohm": "R2"}``).
 The default circuit follows the usual model of a solid-state cathode half cell: a bulk
 (electrolyte) resistance in series with two R||CPE arcs and a finite-length Warburg element
-(``R0-p(R1,CPE1)-p(R2,CPE2)-Wo1`` in impedance.py's notation). The arc with the smaller CPE
-coefficient (the higher characteristic frequency) is the grain-boundary arc, the other the
-cathode/electrolyte interface. Each resistance is reported with a 95 % interval (value +-
-1.96 standard errors of the least-squares fit); a fit whose mean relative residual is over
+(``R0-p(R1,CPE1)-p(R2,CPE2)-Wo1`` in impedance.py's notation). The arc with the higher
+characteristic frequency f_c = 1 / (2 pi (R Q)^(1/n)) (R its resistance, Q and n its CPE's
+coefficient and exponent) is the grain-boundary arc, the other the cathode/electrolyte
+interface. Each resistance is reported with a 95 % interval (value +- 1.96 standard errors
+of the least-squares fit); a fit whose mean relative residual is over
 :data:`POOR_FIT_RESIDUAL`, or with a reported resistance uncertain by more than half its
 value, is flagged as poor and is not recorded.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import re
 import warnings
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.circuits import ELEMENT_PARAMETERS, circuit_parameters, element_type
-from doe.instruments.cycling import InstrumentFileError, read_text
+from doe.instruments.cycling import InstrumentFileError, read_table, read_text
 
 ImpedanceFormat = Literal["biologic_peis_mpt", "gamry_dta", "impedance_csv"]
 DEFAULT_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)-Wo1"
@@ -104,24 +104,19 @@ def read_impedance(path: str | Path) -> ImpedanceSpectrum:
         skip = int(match.group(1)) - 1 if match else 0
         body = "\n".join(text.splitlines()[skip:])
         decimal = "," if re.search(r"\t-?\d+,\d+", body[:2000]) else "."
-        frame = pd.read_csv(io.StringIO(body), sep="\t", decimal=decimal)
+        frame = read_table(path, body, line_offset=skip, sep="\t", decimal=decimal)
         columns = {"freq/Hz": "f", "Re(Z)/Ohm": "re", "-Im(Z)/Ohm": "minus_im"}
     elif kind == "gamry_dta":
         lines = text.splitlines()
         start = next(i for i, line in enumerate(lines) if line.startswith("ZCURVE"))
-        header = lines[start + 1].strip().split("\t")
-        rows = []
-        for line in lines[start + 3:]:
-            if not line.startswith("\t"):
-                break
-            rows.append(line.strip().split("\t"))
-        frame = pd.DataFrame(rows, columns=header[: len(rows[0])] if rows else header)
+        end = next((i for i in range(start + 3, len(lines)) if not lines[i].startswith("\t")), len(lines))
+        # the column names, a line of units (left out: start + 2 lines above the first row), then the rows
+        frame = read_table(path, "\n".join([lines[start + 1], *lines[start + 3:end]]), line_offset=start + 2,
+                           sep="\t")
         columns = {"Freq": "f", "Zreal": "re", "Zimag": "im"}
     else:
-        frame = pd.read_csv(io.StringIO(text))
-        frame.columns = [str(c).strip() for c in frame.columns]
+        frame = read_table(path, text)
         columns = {"frequency_hz": "f", "z_real_ohm": "re", "z_imag_ohm": "im"}
-    frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InstrumentFileError(f"{path.name}: missing column(s) {missing}")
@@ -206,9 +201,12 @@ def _resistance_names(circuit: str, resistances: Mapping[str, str] | None, param
         return dict(resistances)
     if circuit.replace(" ", "") == DEFAULT_CIRCUIT:
         index = {n: i for i, n in enumerate(parameters)}
-        arcs = sorted([("R1", "CPE1_0"), ("R2", "CPE2_0")], key=lambda arc: values[index[arc[1]]])
-        return {"bulk_resistance_ohm": "R0", "grain_boundary_resistance_ohm": arcs[0][0],
-                "interfacial_resistance_ohm": arcs[1][0]}
+        r, q, n = (values[[index[name.format(k)] for k in (1, 2)]] for name in ("R{}", "CPE{}_0", "CPE{}_1"))
+        # by the time constant (R Q)^(1/n) = 1 / (2 pi f_c): Q alone has units that depend on n
+        with np.errstate(invalid="ignore"):  # a negative R or Q has none (NaN, sorted last)
+            grain_boundary, interface = np.argsort((r * q) ** (1 / n)) + 1
+        return {"bulk_resistance_ohm": "R0", "grain_boundary_resistance_ohm": f"R{grain_boundary}",
+                "interfacial_resistance_ohm": f"R{interface}"}
     return {p: p for p in parameters if re.fullmatch(r"R[0-9]+", p)}
 
 
@@ -222,8 +220,9 @@ def fit_impedance(spectrum: ImpedanceSpectrum, circuit: str = DEFAULT_CIRCUIT,
         resistances: outcome name -> circuit parameter to report, e.g.
             ``{"interfacial_resistance_ohm": "R2"}``. By default, for the default circuit,
             ``bulk_resistance_ohm`` (R0), ``grain_boundary_resistance_ohm`` (the arc with the
-            smaller CPE coefficient) and ``interfacial_resistance_ohm`` (the other arc); for
-            another circuit, each ``R`` element under its own name.
+            higher characteristic frequency, see the module docstring) and
+            ``interfacial_resistance_ohm`` (the other arc); for another circuit, each ``R``
+            element under its own name.
 
     Raises:
         InstrumentFileError: a circuit that is not impedance.py notation (naming ``circuit``),

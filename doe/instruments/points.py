@@ -67,7 +67,7 @@ def _mpt_points(path: Path, text: str) -> pd.DataFrame:
 
 
 def _arbin_points(path: Path, text: str) -> pd.DataFrame:
-    numbers = numeric_columns(csv_frame(text), path, {
+    numbers = numeric_columns(csv_frame(path, text), path, {
         "Cycle_Index": "cycle", "Current(A)": "i", "Voltage(V)": "voltage", "Charge_Capacity(Ah)": "charge",
         "Discharge_Capacity(Ah)": "discharge"})
     state = _states_by_current(numbers["i"].to_numpy(dtype=float) * 1000.0)
@@ -91,7 +91,7 @@ def _step_counters(cycle: pd.Series, step: pd.Series, state: pd.Series, capacity
 
 
 def _neware_points(path: Path, text: str) -> pd.DataFrame:
-    frame = csv_frame(text)
+    frame = csv_frame(path, text)
     if "Step Type" not in frame.columns:
         raise InstrumentFileError(f"{path.name}: Neware's cycle sheet has one row per cycle and no voltage curve; "
                                   "export the record sheet (one row per point) to plot the curves")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from doe.instruments import (
@@ -15,8 +16,12 @@ from doe.instruments import (
     detect_format,
     impedance_outcomes,
     read_cycling,
+    read_cycling_points,
+    results_from_files,
+    retention_curve,
 )
 from doe.instruments.synthetic import (
+    POINTS_PER_HALF_CYCLE,
     SPECTRUM_PARAMETERS,
     fade_curve,
     write_cycling_file,
@@ -95,3 +100,122 @@ def test_a_mass_that_is_not_positive_is_refused(tmp_path: Path, mass: object) ->
     path = write_cycling_file(tmp_path / "cell.csv", "neware_csv", charge, discharge)
     with pytest.raises(InstrumentFileError, match=r"cell\.csv: active_mass_mg must be a positive number"):
         read_cycling(path, active_mass_mg=mass)  # type: ignore[arg-type]
+
+
+# the line of column names in each generated export, and its delimiter
+COLUMN_HEADER_LINE = {"biologic_mpt": 10, "neware_csv": 0, "arbin_csv": 0, "maccor_txt": 1}
+DELIMITER = {"biologic_mpt": "\t", "neware_csv": ",", "arbin_csv": ",", "maccor_txt": "\t"}
+
+
+def _written(tmp_path: Path, file_format: str, n_cycles: int, name: str = "cell") -> tuple[Path, list[str]]:
+    """A generated export of ``fade_curve(n_cycles)`` and its lines."""
+    charge, discharge = fade_curve(n_cycles, first_charge_mah_per_g=221.0, first_ce_pct=87.0)
+    path = write_cycling_file(tmp_path / f"{name}.{file_format}", file_format,  # type: ignore[arg-type]
+                              charge * MASS_MG / 1000, discharge * MASS_MG / 1000)
+    return path, path.read_text(encoding="cp1252").splitlines()
+
+
+def test_a_trailing_comma_on_the_data_rows_shifts_no_column(tmp_path: Path) -> None:
+    path = tmp_path / "cycles.csv"
+    path.write_text("Cycle Index,Chg. Cap.(mAh),DChg. Cap.(mAh),Chg.-DChg. Eff(%)\n"
+                    "1,250.000,225.000,90.000,\n2,240.000,220.000,91.667,\n")
+    outcomes = cycling_outcomes(path, active_mass_mg=1000.0)
+    assert outcomes["first_cycle_charge_capacity_mah_per_g"] == 250.0
+    assert outcomes["first_cycle_discharge_capacity_mah_per_g"] == 225.0
+    assert outcomes["first_cycle_ce_pct"] == pytest.approx(90.0, rel=1e-12)
+    assert outcomes["retention_at_last_cycle_pct"] == pytest.approx(100 * 220 / 225, rel=1e-12)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_each_format_reads_data_rows_that_end_with_a_delimiter(tmp_path: Path, file_format: str) -> None:
+    path, lines = _written(tmp_path, file_format, 5)
+    head = COLUMN_HEADER_LINE[file_format]
+    path.write_text("\n".join([*lines[:head + 1], *(line + DELIMITER[file_format] for line in lines[head + 1:])]),
+                    encoding="cp1252")
+    table = read_cycling(path, active_mass_mg=MASS_MG)
+    charge, discharge = fade_curve(5, first_charge_mah_per_g=221.0, first_ce_pct=87.0)
+    assert table["cycle"].tolist() == [1, 2, 3, 4, 5]
+    np.testing.assert_allclose(table["charge_capacity_mah_per_g"], charge, rtol=1e-6)
+    np.testing.assert_allclose(table["discharge_capacity_mah_per_g"], discharge, rtol=1e-6)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_a_test_exported_mid_cycle_has_no_retention_at_its_unfinished_cycle(tmp_path: Path, file_format: str) -> None:
+    # an interim export of a running test: cycle 4 is charged, its discharge not begun
+    path, lines = _written(tmp_path, file_format, 4)
+    if file_format == "neware_csv":  # the cycle sheet: one row per cycle, the running one without a discharge
+        cycle, charge_mah, _, _ = lines[-1].split(",")
+        unfinished = [*lines[:-1], f"{cycle},{charge_mah},0,0"]
+    else:
+        unfinished = lines[:-POINTS_PER_HALF_CYCLE]
+    path.write_text("\n".join(unfinished) + "\n", encoding="cp1252")
+    _, discharge = fade_curve(4, first_charge_mah_per_g=221.0, first_ce_pct=87.0)
+    table = read_cycling(path, active_mass_mg=MASS_MG)
+    assert table["cycle"].tolist() == [1, 2, 3, 4]
+    curve = retention_curve(table)
+    assert curve.index.tolist() == [1, 2, 3]
+    np.testing.assert_allclose(curve, 100 * discharge[:3] / discharge[0], rtol=1e-6)
+    assert np.isnan(cycling_outcomes(path, active_mass_mg=MASS_MG, retention_cycle=4)["capacity_retention_pct"])
+    outcomes = cycling_outcomes(path, active_mass_mg=MASS_MG, retention_cycle=3)
+    assert outcomes["capacity_retention_pct"] == pytest.approx(100 * discharge[2] / discharge[0], rel=1e-6)
+    assert outcomes["last_cycle"] == 3
+    assert outcomes["retention_at_last_cycle_pct"] == pytest.approx(100 * discharge[2] / discharge[0], rel=1e-6)
+    preview = results_from_files([path], experiment_id="E1", active_mass_mg=MASS_MG,
+                                 outcome_names=["capacity_retention_pct"],
+                                 curve_outcomes={"capacity_retention_pct": 200})
+    points = preview.table.dropna(subset=["cycle"])
+    assert points["cycle"].tolist() == [1, 2, 3]
+    np.testing.assert_allclose(points["capacity_retention_pct"], 100 * discharge[:3] / discharge[0], rtol=1e-6)
+    # a cell that died before its first discharge has no reference: still refused
+    dead = unfinished[:COLUMN_HEADER_LINE[file_format] + 1 + POINTS_PER_HALF_CYCLE]  # up to cycle 1's charge
+    if file_format == "neware_csv":
+        dead = [lines[0], "1,2.7,0,0"]
+    path.write_text("\n".join(dead) + "\n", encoding="cp1252")
+    with pytest.raises(InstrumentFileError, match=rf"cell\.{file_format}: reference_cycle 1 has no discharge capacity"):
+        cycling_outcomes(path, active_mass_mg=MASS_MG)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_a_cycle_number_that_goes_back_is_refused_at_its_row(tmp_path: Path, file_format: str) -> None:
+    # two exports in one file (or a resumed test that restarted its count): cycles 1, 2 then 1, 2, 3
+    path, first = _written(tmp_path, file_format, 2)
+    _, second = _written(tmp_path, file_format, 3, name="resumed")
+    head = COLUMN_HEADER_LINE[file_format]
+    path.write_text("\n".join([*first, *second[head + 1:]]) + "\n", encoding="cp1252")
+    last, restart = (1, 0) if file_format in ("biologic_mpt", "maccor_txt") else (2, 1)  # counted from 0 or 1
+    message = (rf"cell\.{file_format}: the cycle number goes back from {last} to {restart} in data row "
+               rf"{len(first) - head}")
+    with pytest.raises(InstrumentFileError, match=message):
+        read_cycling(path, active_mass_mg=MASS_MG)
+    if file_format != "neware_csv":  # the cycle sheet has no voltage curve
+        with pytest.raises(InstrumentFileError, match=message):
+            read_cycling_points(path, active_mass_mg=MASS_MG)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_a_row_with_more_fields_than_the_header_is_refused_naming_its_line(tmp_path: Path,
+                                                                           file_format: str) -> None:
+    path, lines = _written(tmp_path, file_format, 3)
+    sep, head = DELIMITER[file_format], COLUMN_HEADER_LINE[file_format]
+    n_columns = len(lines[head].split(sep))
+    # a footer with two fields more than the header, as a hand-edited file or a damaged export has
+    path.write_text("\n".join([*lines, sep.join(["1"] * (n_columns + 2))]) + "\n", encoding="cp1252")
+    with pytest.raises(InstrumentFileError,
+                       match=rf"cell\.{file_format}: line {len(lines) + 1} has more fields than the column header"):
+        read_cycling(path, active_mass_mg=MASS_MG)
+    # one value past the header on a row: not an empty trailing field, so not dropped
+    path.write_text("\n".join([*lines[:head + 2], lines[head + 2] + sep + "7", *lines[head + 3:]]) + "\n",
+                    encoding="cp1252")
+    with pytest.raises(InstrumentFileError, match=rf"cell\.{file_format}: data row 2 has a value after the last column"):
+        read_cycling(path, active_mass_mg=MASS_MG)
+
+
+@pytest.mark.parametrize("bom_encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_export_with_its_byte_order_mark_is_read(tmp_path: Path, bom_encoding: str) -> None:
+    path, lines = _written(tmp_path, "biologic_mpt", 3)
+    expected = read_cycling(path, active_mass_mg=MASS_MG)
+    text = "\r\n".join(lines) + "\r\n"
+    # Python's utf-16 writes a BOM (little-endian here); utf-16-be does not, so add it
+    path.write_bytes(text.encode("utf-16") if bom_encoding == "utf-16" else b"\xfe\xff" + text.encode("utf-16-be"))
+    assert detect_format(path) == "biologic_mpt"
+    pd.testing.assert_frame_equal(read_cycling(path, active_mass_mg=MASS_MG), expected)

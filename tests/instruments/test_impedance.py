@@ -153,3 +153,65 @@ def test_a_campaign_records_spectra_with_its_configured_circuit(tmp_path: Path) 
     stored = campaign.history().set_index("experiment_id").loc[first, "interfacial_resistance_ohm"]
     assert stored == pytest.approx(CUSTOM_PARAMETERS["R1"], rel=0.10)
     assert campaign.files()["rule"].iloc[0] == {"circuit": CUSTOM, "resistances": {"interfacial_resistance_ohm": "R1"}}
+
+
+def test_the_arcs_are_named_by_their_characteristic_frequency_not_their_cpe_coefficient(tmp_path: Path) -> None:
+    # n = 0.8 against n = 1: the Q values have different units. The grain boundary (R 80 ohm,
+    # f_c = 1 / (2 pi (R Q)^(1/n)) ~ 21 kHz) has the larger Q, the interface (400 ohm, ~ 796 Hz) the smaller
+    truth = {"R0": 30.0, "R1": 80.0, "CPE1_0": 1e-6, "CPE1_1": 0.8, "R2": 400.0, "CPE2_0": 5e-7, "CPE2_1": 1.0}
+    frequency, z = impedance_spectrum(truth, noise=0.002)
+    path = write_impedance_file(tmp_path / "arc_swap.csv", "impedance_csv", frequency, z)
+    outcomes = impedance_outcomes(path)
+    assert outcomes["bulk_resistance_ohm"] == pytest.approx(30.0, rel=TOLERANCE)
+    assert outcomes["grain_boundary_resistance_ohm"] == pytest.approx(80.0, rel=TOLERANCE)
+    assert outcomes["interfacial_resistance_ohm"] == pytest.approx(400.0, rel=TOLERANCE)
+
+
+def _first_row_line(file_format: str) -> int:
+    """The index of the first data line in a file :func:`write_impedance_file` writes."""
+    return {"biologic_peis_mpt": 6, "gamry_dta": 6, "impedance_csv": 1}[file_format]
+
+
+@pytest.mark.parametrize("file_format", ["biologic_peis_mpt", "impedance_csv"])  # Gamry: the test below
+def test_data_rows_that_end_with_a_delimiter_shift_no_column(tmp_path: Path, file_format: str) -> None:
+    frequency, z = impedance_spectrum(seed=2)
+    path = write_impedance_file(tmp_path / "cell.eis", file_format, frequency, z)
+    lines = path.read_text(encoding="cp1252").splitlines()
+    sep = "," if file_format == "impedance_csv" else "\t"
+    first = _first_row_line(file_format)
+    path.write_text("\n".join([*lines[:first], *(line + sep for line in lines[first:])]) + "\n", encoding="cp1252")
+    spectrum = read_impedance(path)
+    np.testing.assert_allclose(spectrum.frequency_hz, frequency, rtol=1e-9)
+    np.testing.assert_allclose(spectrum.impedance, z, rtol=1e-9)
+
+
+def test_a_gamry_row_with_an_empty_last_field_is_read(tmp_path: Path) -> None:
+    frequency, z = impedance_spectrum(seed=3)
+    path = write_impedance_file(tmp_path / "cell.DTA", "gamry_dta", frequency, z)
+    lines = path.read_text(encoding="cp1252").splitlines()
+    first = _first_row_line("gamry_dta")
+    lines[first] = lines[first][:lines[first].rindex("\t") + 1]  # Zphz left empty: the row ends with a tab
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="cp1252")
+    spectrum = read_impedance(path)
+    np.testing.assert_allclose(spectrum.frequency_hz, frequency, rtol=1e-9)
+    np.testing.assert_allclose(spectrum.impedance, z, rtol=1e-9)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_a_row_with_more_fields_than_the_header_is_refused_naming_its_line(tmp_path: Path, file_format: str) -> None:
+    frequency, z = impedance_spectrum(seed=4)
+    path = write_impedance_file(tmp_path / "cell.eis", file_format, frequency, z)
+    lines = path.read_text(encoding="cp1252").splitlines()
+    sep = "," if file_format == "impedance_csv" else "\t"
+    third = _first_row_line(file_format) + 2
+    lines[third] += f"{sep}99{sep}98"
+    path.write_text("\n".join(lines) + "\n", encoding="cp1252")
+    with pytest.raises(InstrumentFileError, match=rf"cell\.eis: line {third + 1} has more fields than the column header"):
+        read_impedance(path)
+
+
+def test_a_utf16_spectrum_is_read(tmp_path: Path) -> None:
+    frequency, z = impedance_spectrum(seed=5)
+    path = write_impedance_file(tmp_path / "cell.csv", "impedance_csv", frequency, z)
+    path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
+    np.testing.assert_allclose(read_impedance(path).impedance, z, rtol=1e-9)
