@@ -207,3 +207,17 @@ def test_the_cli_says_which_unchanged_values_came_with_another_note(tmp_path: Pa
     result = runner.invoke(cli, ["record", str(tmp_path / "noted.csv"), "--correct"])
     assert "1 corrected" in result.output
     assert Campaign.load("coating", storage=url).measurements()["note"].tolist() == ["re-measured"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_notes_read_back_from_the_cells_file_as_they_were_stored(store_url: str, tmp_path: Path, suffix: str) -> None:
+    """The API kept '  spaced  ' and '\\r\\n' where a file's reader strips a cell and a workbook
+    keeps no carriage return (a leading one came back as an apostrophe): the cells file then
+    recorded back changed notes."""
+    campaign, _ = _campaign(store_url, "notes")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0],
+                                  "note": ["\r\n  cell 2 cracked,\r\nre-measured  \n"]}))
+    assert campaign.measurements()["note"].tolist() == ["cell 2 cracked,\nre-measured"]
+    campaign.export_table(tmp_path / f"cells.{suffix}", cells=True)
+    report = campaign.import_table(tmp_path / f"cells.{suffix}")
+    assert (report.measurements_unchanged, report.context_not_stored) == (1, [])

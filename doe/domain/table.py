@@ -302,7 +302,7 @@ def validate_experiments(
                     if _is_missing(value):
                         texts.append(None)
                         continue
-                    text = str(value)
+                    text = note_text(value)
                     if len(text) > MAX_TEXT:
                         problems.append(CellProblem(row, text_col, text[:40] + "...", f"longer than {MAX_TEXT} characters"))
                     elif not is_unicode_text(text):
@@ -349,6 +349,13 @@ def _context_columns(table: pd.DataFrame, out: pd.DataFrame, problems: list[Cell
                 text = None
             texts.append(text)
         out[column] = pd.Series(texts, index=table.index, dtype=object)
+
+
+def note_text(value: Any) -> str:
+    """A note or failure reason as stored: line breaks as ``\n`` (a workbook keeps no ``\r``)
+    and no spaces or line breaks around it (a file's reader strips a cell), so the text reads
+    back the same from the API, a CSV and a workbook."""
+    return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def measured_time(value: Any) -> datetime | None:

@@ -80,7 +80,8 @@ def write_table(
             which :func:`doe.io.read_table` reads back.
         decimals: column -> decimal places. CSV: the numbers are written at that many places
             (pass only columns that lose nothing, e.g. values on a resolution grid);
-            XLSX: a cell number format, the stored cell value stays exact.
+            XLSX: a cell number format; the stored cell value keeps 16 significant digits
+            (openpyxl writes no more; a CSV keeps every digit) and a time its milliseconds.
 
     Text cells that a spreadsheet would run as a formula get a leading apostrophe.
     """
