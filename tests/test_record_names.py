@@ -221,3 +221,30 @@ def test_notes_read_back_from_the_cells_file_as_they_were_stored(store_url: str,
     campaign.export_table(tmp_path / f"cells.{suffix}", cells=True)
     report = campaign.import_table(tmp_path / f"cells.{suffix}")
     assert (report.measurements_unchanged, report.context_not_stored) == (1, [])
+
+
+def test_a_value_outside_the_outcomes_valid_range_is_refused_naming_its_cell(store_url: str, tmp_path: Path) -> None:
+    """A CE of 180 %, a negative capacity or a thickness of -5 nm (which even met the
+    constraint coating_thickness_nm <= 15) were stored, and best() returned them."""
+    campaign, _ = _campaign(store_url, "ranges")
+    bad = pd.DataFrame({"experiment_id": ["E0001"], CE: [850.0], "capacity_retention_pct": [250.0],
+                        "first_cycle_discharge_capacity_mah_per_g": [-200.0], "coating_thickness_nm": [-5.0]})
+    with pytest.raises(DataError) as err:
+        campaign.record(bad)
+    assert {p.column: p.problem.split(":")[0] for p in err.value.problems} == {
+        CE: f"outside the values {CE} can take (from 0 to 100 %",
+        "capacity_retention_pct": "outside the values capacity_retention_pct can take (from 0 to 150 %",
+        "first_cycle_discharge_capacity_mah_per_g":
+            "outside the values first_cycle_discharge_capacity_mah_per_g can take (from 0 to 300 mAh/g",
+        "coating_thickness_nm": "outside the values coating_thickness_nm can take (at least 0 nm"}
+    assert campaign.measurements().empty
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [100.0], "coating_thickness_nm": [0.0]}))
+    # a campaign without valid_range takes any finite value, as before
+    data = campaign.config.to_dict()
+    for item in [*data["objectives"], *data["outcomes"]]:
+        item.pop("valid_range", None)
+    (tmp_path / "open.yaml").write_text(__import__("yaml").safe_dump(data))
+    open_ranges = Campaign.from_config(str(tmp_path / "open.yaml"), storage=store_url, name="open")
+    open_ranges.suggest(1)
+    open_ranges.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [850.0]}))
+    assert open_ranges.measurements()["value"].tolist() == [850.0]

@@ -7,10 +7,11 @@ Contract (other tools rely on these exact keys)::
                      "bounds": [lo, hi] | "values": [...], "unit"?, "log_scale"?, "description"?,
                      "reference"?, "resolution"?}],
      "objectives": [{"name", "goal": "maximize"|"minimize"|"target", "target"?, "tolerance"?,
-                     "threshold"?, "weight"?, "unit"?}],
+                     "threshold"?, "weight"?, "unit"?, "valid_range"?: [lo | null, hi | null]}],
      "objective_mode"?: "pareto"|"weighted",   # several objectives: Pareto search (default)
                                                # or one weighted desirability (Desirability)
-     "outcomes"?: [{"name", "unit"?, "over"?: "cycle", "at"?: int}],  # measured, not optimised;
+     "outcomes"?: [{"name", "unit"?, "over"?: "cycle", "at"?: int,     # measured, not optimised;
+                    "valid_range"?: [lo | null, hi | null]}],  # values outside: refused
                                                # over/at: a curve outcome (also on objectives)
      "constraints"?: ["x + 2 * y <= 3", "coating_thickness_nm <= 15", {...}],
      "batch_shared"?: [parameter name, ...],   # one value across each suggested batch
@@ -366,6 +367,15 @@ class CampaignConfig(BaseModel):
             if p.name == name:
                 return p
         raise ConfigError(f"{name!r} is not a parameter of campaign {self.name!r}; parameters: {self.parameter_names}")
+
+    def valid_range_of(self, name: str) -> tuple[float | None, float | None] | None:
+        """The values outcome ``name`` can take (``valid_range``), or None when any value goes."""
+        items: tuple[Objective | Outcome, ...] = (*self.objectives, *self.outcomes)
+        for item in items:
+            if item.name == name and item.valid_range is not None:
+                low, high = item.valid_range
+                return (None if low is None else float(low), None if high is None else float(high))
+        return None
 
     def unit_of(self, name: str) -> str | None:
         for item in (*self.parameters, *self.objectives, *self.outcomes):

@@ -48,6 +48,30 @@ def check_curve(name: str, over: str | None, at: int | None) -> None:
         raise ValueError(f"outcome {name!r}: 'at' must be a whole number from 1 to {MAX_CYCLE}, got {at}")
 
 
+ValidRange = tuple[StrictFloat | StrictInt | None, StrictFloat | StrictInt | None]
+"""``[lowest, highest]`` value an outcome can take (either end ``null``: open)."""
+
+
+def check_valid_range(name: str, valid_range: ValidRange | None) -> None:
+    """A ``valid_range`` has finite ends (or ``null``), the lower below the upper."""
+    if valid_range is None:
+        return
+    low, high = valid_range
+    if any(end is not None and not math.isfinite(end) for end in valid_range):
+        raise ValueError(f"outcome {name!r}: valid_range must hold finite numbers or null, got {list(valid_range)}")
+    if low is not None and high is not None and not low < high:
+        raise ValueError(f"outcome {name!r}: valid_range's lower end must be below its upper end, "
+                         f"got {list(valid_range)}")
+
+
+def valid_range_text(valid_range: ValidRange) -> str:
+    """``valid_range`` in words: 'from 0 to 100', 'at least 0', 'at most 15'."""
+    low, high = valid_range
+    if low is not None and high is not None:
+        return f"from {low:g} to {high:g}"
+    return f"at least {low:g}" if low is not None else f"at most {high:g}"
+
+
 class Outcome(BaseModel):
     """A measured quantity that is recorded but not optimised (e.g. coating thickness)."""
 
@@ -60,6 +84,9 @@ class Outcome(BaseModel):
     """``cycle`` for a curve outcome: measured cycle by cycle (see :mod:`doe.domain.curves`)."""
     at: StrictInt | None = None
     """The cycle whose value matters (e.g. 200) of a curve outcome."""
+    valid_range: ValidRange | None = None
+    """The values the outcome can take (e.g. ``[0, 100]`` for a CE in %): a value recorded
+    outside is refused, naming its cell (a slipped decimal point: 850 for 85.0)."""
 
     @field_validator("name")
     @classmethod
@@ -69,6 +96,7 @@ class Outcome(BaseModel):
     @model_validator(mode="after")
     def _curve(self) -> Outcome:
         check_curve(self.name, self.over, self.at)
+        check_valid_range(self.name, self.valid_range)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +129,8 @@ class Objective(BaseModel):
     """``cycle`` for a curve outcome: measured cycle by cycle (see :mod:`doe.domain.curves`)."""
     at: StrictInt | None = None
     """The cycle whose value matters (e.g. 200) of a curve outcome."""
+    valid_range: ValidRange | None = None
+    """The values the objective can take, as :attr:`Outcome.valid_range`."""
 
     @field_validator("name")
     @classmethod
@@ -110,6 +140,7 @@ class Objective(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Objective:
         check_curve(self.name, self.over, self.at)
+        check_valid_range(self.name, self.valid_range)
         if self.threshold is not None and not math.isfinite(self.threshold):
             raise ValueError(f"objective {self.name!r}: threshold must be a finite number")
         if self.weight is not None and not (math.isfinite(self.weight) and self.weight > 0):

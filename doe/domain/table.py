@@ -20,6 +20,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, clean_cycles, cycle_row_problems
+from doe.domain.objectives import valid_range_text
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.domain.records import MAX_REPLICATE
 from doe.domain.replicates import REPLICATE_COLUMN
@@ -266,6 +267,7 @@ def validate_experiments(
             if name not in table.columns:
                 continue
             numbers: list[float] = []
+            valid = config.valid_range_of(name)
             for row, value in enumerate(table[name].tolist()):
                 if _is_missing(value):
                     numbers.append(math.nan)
@@ -276,6 +278,13 @@ def validate_experiments(
                     numbers.append(math.nan)
                 elif not math.isfinite(number):
                     problems.append(CellProblem(row, name, value, "not a finite number; leave the cell empty if not measured"))
+                    numbers.append(math.nan)
+                elif valid is not None and not ((valid[0] is None or number >= valid[0])
+                                                and (valid[1] is None or number <= valid[1])):
+                    unit = f" {config.unit_of(name)}" if config.unit_of(name) else ""
+                    problems.append(CellProblem(row, name, value, f"outside the values {name} can take "
+                                                f"({valid_range_text(valid)}{unit}: the campaign's valid_range); "
+                                                "check the value, e.g. for a slipped decimal point"))
                     numbers.append(math.nan)
                 else:
                     numbers.append(number)
