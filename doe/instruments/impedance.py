@@ -108,7 +108,10 @@ def read_impedance(path: str | Path) -> ImpedanceSpectrum:
         columns = {"freq/Hz": "f", "Re(Z)/Ohm": "re", "-Im(Z)/Ohm": "minus_im"}
     elif kind == "gamry_dta":
         lines = text.splitlines()
-        start = next(i for i, line in enumerate(lines) if line.startswith("ZCURVE"))
+        start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ZCURVE")), None)
+        if start is None or len(lines) < start + 3:
+            raise InstrumentFileError(f"{path.name}: no ZCURVE table (its column names, units and rows); "
+                                      "export the spectrum again from Gamry Framework")
         end = next((i for i in range(start + 3, len(lines)) if not lines[i].startswith("\t")), len(lines))
         # the column names, a line of units (left out: start + 2 lines above the first row), then the rows
         frame = read_table(path, "\n".join([lines[start + 1], *lines[start + 3:end]]), line_offset=start + 2,

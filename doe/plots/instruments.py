@@ -101,12 +101,16 @@ def capacity_cycle_figure(per_cycle: pd.DataFrame, *, title: str | None = None) 
 
     Returns:
         Two traces over ``cycle``: ``discharge capacity`` (left axis) and ``CE`` = discharge /
-        charge x 100 % (right axis; NaN for a cycle without a charge).
+        charge x 100 % (right axis; NaN for a cycle without a charge). A cycle without a
+        discharge (the last one of a test exported while it runs) has neither, not 0.
     """
     per_gram = "discharge_capacity_mah_per_g" in per_cycle.columns
+    discharged = per_cycle["discharge_capacity_mah"].astype(float) > 0
     capacity = per_cycle["discharge_capacity_mah_per_g" if per_gram else "discharge_capacity_mah"].astype(float)
+    capacity = capacity.where(discharged)
     charge = per_cycle["charge_capacity_mah"].astype(float)
-    ce = (100.0 * per_cycle["discharge_capacity_mah"].astype(float) / charge.where(charge > 0)).to_numpy()
+    ce = (100.0 * per_cycle["discharge_capacity_mah"].astype(float).where(discharged)
+          / charge.where(charge > 0)).to_numpy()
     cycle = per_cycle["cycle"].astype(int).to_numpy()
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_trace(go.Scatter(x=cycle, y=capacity.to_numpy(), mode="lines+markers", name="discharge capacity",

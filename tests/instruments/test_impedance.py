@@ -197,6 +197,17 @@ def test_a_gamry_row_with_an_empty_last_field_is_read(tmp_path: Path) -> None:
     np.testing.assert_allclose(spectrum.impedance, z, rtol=1e-9)
 
 
+def test_a_gamry_file_without_its_table_is_refused_naming_it(tmp_path: Path) -> None:
+    frequency, z = impedance_spectrum(seed=3)
+    path = write_impedance_file(tmp_path / "cell.DTA", "gamry_dta", frequency, z)
+    text = path.read_text(encoding="cp1252")
+    path.write_text(text.replace("ZCURVE\tTABLE", "TABLE\tZCURVE"), encoding="cp1252")  # no line starts the table
+    with pytest.raises(InstrumentFileError, match=r"cell\.DTA: no ZCURVE table"):  # was a bare StopIteration
+        read_impedance(path)
+    path.write_text(text.replace("ZCURVE\tTABLE", "  ZCURVE\tTABLE"), encoding="cp1252")  # indented: read
+    np.testing.assert_allclose(read_impedance(path).frequency_hz, frequency, rtol=1e-9)
+
+
 @pytest.mark.parametrize("file_format", FORMATS)
 def test_a_row_with_more_fields_than_the_header_is_refused_naming_its_line(tmp_path: Path, file_format: str) -> None:
     frequency, z = impedance_spectrum(seed=4)
