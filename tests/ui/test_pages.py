@@ -535,7 +535,7 @@ def test_a_changed_value_needs_an_explicit_correction(start: Start, db_url: str)
     assert error.startswith("campaign 'conflict-test': 1 measurement(s) differ from the values recorded; "
                             "nothing was written")
     assert f"\n- {exp_id} first_cycle_ce_pct: stored 85.0, new 86.0\n" in error
-    assert [w.value[:47] for w in at.warning] == ["Some values differ from values recorded before."]
+    assert [w.value[:47] for w in at.warning] == ["Some values differ from values recorded before,"]
     assert campaign.history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(85.0)
 
     _button(at, "Correct the stored values").click().run()
@@ -544,6 +544,24 @@ def test_a_changed_value_needs_an_explicit_correction(start: Start, db_url: str)
     assert campaign.history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(86.0)
     values = campaign.measurements(include_superseded=True)
     assert sorted(values.loc[values["outcome"] == "first_cycle_ce_pct", "value"]) == [85.0, 86.0]
+
+
+def test_a_note_added_to_a_recorded_value_is_offered_as_a_correction(start: Start, db_url: str) -> None:
+    """A value saved again with a note was 'unchanged' and its note dropped without a word."""
+    campaign = _new_campaign(db_url, "note-test", n_running=1)
+    exp_id = campaign.history()["experiment_id"].iloc[0]
+    campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [85.0]}))
+    at = start("record", campaign="note-test")
+    sheet = f"experiment_id,first_cycle_ce_pct,note\n{exp_id},85.0,cell 2 re-measured\n"
+    at.file_uploader(key=state.RESULTS_FILE).set_value(("sheet.csv", sheet.encode(), "text/csv"))
+    _button(at, "Record the file").click().run()
+    _no_exception(at)
+    assert "came with another note, operator, sample id or date, not stored" in _texts(at.success)
+    assert [w.value[:47] for w in at.warning] == ["Some values differ from values recorded before,"]
+    assert campaign.measurements()["note"].isna().all()
+    _button(at, "Correct the stored values").click().run()
+    _no_exception(at)
+    assert campaign.measurements()["note"].tolist() == ["cell 2 re-measured"]
 
 
 def test_mark_failed_with_a_reason(start: Start, db_url: str) -> None:

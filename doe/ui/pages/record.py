@@ -52,7 +52,7 @@ def _report_text(report: Any) -> str:
         parts.append(f"{report.measurements_unchanged} unchanged")
     if report.context_not_stored:
         parts.append(f"{len(report.context_not_stored)} unchanged value(s) came with another note, operator, sample "
-                     "id or date, not stored (correct them below to store it)")
+                     "id or date, not stored (correct the stored values below to store it)")
     if report.created:
         parts.append(f"{len(report.created)} new experiment(s): {', '.join(report.created)}")
     if report.failed_cells:  # the experiment has results from other cells: it stays completed
@@ -76,8 +76,6 @@ def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *,
         _correction(handle)
     if recording.ok:
         st.session_state.pop(state.PENDING_CORRECTION, None)
-        if report.context_not_stored and not correct:  # offered as a correction, as a changed value is
-            st.session_state[state.PENDING_CORRECTION] = table
         components.flash("success", f"Saved {what}: {_report_text(report)}")
         st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
         return True
@@ -238,6 +236,14 @@ def _fail(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
         st.rerun()
 
 
+def _keep_for_correction(c: Any, sent: Any, mapping: dict[str, str]) -> None:
+    """The uploaded table, kept for :func:`_correction` to record with ``correct=True``."""
+    from doe.io import read_table
+
+    st.session_state[state.PENDING_CORRECTION] = read_table(
+        io.BytesIO(sent.data), c.config, column_mapping=mapping or None, file_format=sent.file_format)
+
+
 def _upload(handle: resources.CampaignHandle) -> None:
     st.subheader("Upload a results file")
     st.caption("A CSV or Excel file, e.g. the run sheet from the Plan page with the outcomes filled in. "
@@ -255,11 +261,10 @@ def _upload(handle: resources.CampaignHandle) -> None:
                                     file_format=sent.file_format, valid_rows_only=sent.valid_rows_only,
                                     allow_duplicates=sent.allow_duplicates)
         except ConflictError:
-            from doe.io import read_table
-
-            st.session_state[state.PENDING_CORRECTION] = read_table(
-                io.BytesIO(sent.data), c.config, column_mapping=mapping or None, file_format=sent.file_format)
+            _keep_for_correction(c, sent, mapping)
             raise
+        if report.context_not_stored:  # offered as a correction, as a changed value is
+            _keep_for_correction(c, sent, mapping)
     if isinstance(recording.error, ConflictError):
         _correction(handle)
     if recording.ok:
