@@ -25,8 +25,11 @@ OUTCOME_ROLES = ("maximize", "minimize", "target", "measure only")
 OBJECTIVE_MODES = ("pareto", "weighted")
 PARAMETER_COLUMNS = ("name", "type", "lower", "upper", "resolution", "values", "unit", "log_scale", "shared",
                      "reference", "description")
-OUTCOME_COLUMNS = ("name", "role", "target", "tolerance", "threshold", "weight", "unit", "description")
+OUTCOME_COLUMNS = ("name", "role", "target", "tolerance", "threshold", "weight", "lowest", "highest", "unit",
+                   "description")
 _OUTCOME_NUMBERS = ("target", "tolerance", "threshold", "weight")
+_RANGE_COLUMNS = ("lowest", "highest")
+"""An outcome's ``valid_range`` (either may be empty: open)."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def empty_tables() -> ConfigTables:
     }], columns=list(PARAMETER_COLUMNS))
     outcomes = pd.DataFrame([{
         "name": "yield_pct", "role": "maximize", "target": None, "tolerance": None, "threshold": None,
-        "weight": None, "unit": "%", "description": None,
+        "weight": None, "lowest": None, "highest": None, "unit": "%", "description": None,
     }], columns=list(OUTCOME_COLUMNS))
     return ConfigTables(_typed_parameters(parameters), _typed_outcomes(outcomes), "")
 
@@ -83,10 +86,12 @@ def tables_from_config(config: CampaignConfig) -> ConfigTables:
         rows.append(row)
     outcomes: list[dict[str, Any]] = [
         {"name": o.name, "role": o.goal, "target": o.target, "tolerance": o.tolerance, "threshold": o.threshold,
-         "weight": o.weight, "unit": o.unit, "description": o.description} for o in config.objectives
+         "weight": o.weight, "unit": o.unit, "description": o.description, **_range_cells(o.valid_range)}
+        for o in config.objectives
     ] + [
         {"name": o.name, "role": "measure only", "target": None, "tolerance": None, "threshold": None,
-         "weight": None, "unit": o.unit, "description": o.description} for o in config.outcomes
+         "weight": None, "unit": o.unit, "description": o.description, **_range_cells(o.valid_range)}
+        for o in config.outcomes
     ]
     constraints = "\n".join(c.text() for c in config.constraints)
     return ConfigTables(
@@ -110,11 +115,16 @@ def _typed_parameters(table: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+def _range_cells(valid_range: Any) -> dict[str, float | None]:
+    low, high = valid_range if valid_range is not None else (None, None)
+    return {"lowest": low, "highest": high}
+
+
 def _typed_outcomes(table: pd.DataFrame) -> pd.DataFrame:
     table = table.copy()
     for c in ("name", "role", "unit", "description"):
         table[c] = table[c].astype(object).where(table[c].notna(), None)
-    for c in _OUTCOME_NUMBERS:
+    for c in (*_OUTCOME_NUMBERS, *_RANGE_COLUMNS):
         if c not in table.columns:
             table[c] = None
         table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
@@ -153,7 +163,7 @@ _FORM_FIELDS = frozenset({"name", "description", "parameters", "objectives", "ou
 """Top-level configuration fields the editors set (every other one is carried from a base)."""
 _PARAMETER_KEYS = frozenset({"name", "type", "bounds", "resolution", "values", "unit", "log_scale", "reference",
                              "description"})
-_OUTCOME_KEYS = frozenset({"name", "goal", *_OUTCOME_NUMBERS, "unit", "description"})
+_OUTCOME_KEYS = frozenset({"name", "goal", *_OUTCOME_NUMBERS, "valid_range", "unit", "description"})
 
 
 def _carried(base: CampaignConfig, parameters: list[dict[str, Any]], objectives: list[dict[str, Any]],
@@ -269,6 +279,9 @@ def config_from_tables(
                 if not _blank(row.get(key)):
                     problems.append(f"{where}, {key}: {row.get(key)!r} applies only to objectives (role maximize, "
                                     "minimize or target); clear it or give the outcome a goal")
+        low, high = (_number(row.get(key), f"{where}, {key}", problems) for key in _RANGE_COLUMNS)
+        if low is not None or high is not None:
+            item["valid_range"] = [low, high]
         for key in ("unit", "description"):
             if (text := _text(row.get(key))) is not None:
                 item[key] = text

@@ -130,3 +130,23 @@ def test_set_points_and_the_objective_mode_round_trip_through_the_tables() -> No
     row = tables.outcomes.set_index("name").loc["coating_thickness_nm"]
     assert (row["role"], row["target"], row["tolerance"]) == ("target", 10.0, 2.0)
     assert config_from_tables(config.name, tables, description=config.description, seed=config.seed) == config
+
+
+def test_an_outcomes_valid_range_is_two_columns_of_the_outcome_table() -> None:
+    config = load_config("hfo2-ncm85")
+    tables = tables_from_config(config)
+    rows = tables.outcomes.set_index("name")
+    assert (rows.loc["first_cycle_ce_pct", "lowest"], rows.loc["first_cycle_ce_pct", "highest"]) == (0.0, 100.0)
+    assert pd.isna(rows.loc["coating_thickness_nm", "highest"])
+    outcomes = tables.outcomes.copy()
+    at = outcomes.index[outcomes["name"] == "first_cycle_ce_pct"][0]
+    outcomes.loc[at, ["lowest", "highest"]] = [50.0, None]  # typed in the editor
+    thickness = outcomes.index[outcomes["name"] == "coating_thickness_nm"][0]
+    outcomes.loc[thickness, ["lowest", "highest"]] = [None, None]  # cleared: any value goes
+    edited = config_from_tables(config.name, ConfigTables(tables.parameters, outcomes, tables.constraints),
+                                base=config)
+    assert edited.valid_range_of("first_cycle_ce_pct") == (50.0, None)
+    assert edited.valid_range_of("coating_thickness_nm") is None
+    outcomes.loc[at, ["lowest", "highest"]] = [100.0, 0.0]
+    with pytest.raises(ConfigError, match="valid_range's lower end must be below its upper end"):
+        config_from_tables(config.name, ConfigTables(tables.parameters, outcomes, tables.constraints), base=config)

@@ -58,6 +58,10 @@ def _outcome_columns() -> dict[str, Any]:
         "threshold": st.column_config.NumberColumn("threshold", help="maximize/minimize: worst acceptable value"),
         "weight": st.column_config.NumberColumn("weight", help="weight in the ranking of best recipes and, in the "
                                                                "weighted objective mode, in the search (default 1)"),
+        "lowest": st.column_config.NumberColumn("lowest", help="the lowest value the outcome can take (e.g. 0): "
+                                                               "a value recorded below it is refused"),
+        "highest": st.column_config.NumberColumn("highest", help="the highest value it can take (e.g. 100 for a "
+                                                                 "CE in %): a value recorded above it is refused"),
         "unit": st.column_config.TextColumn("unit"),
         "description": st.column_config.TextColumn("description"),
     }
