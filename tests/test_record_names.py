@@ -62,10 +62,13 @@ def test_replicate_labels_read_from_a_file_are_the_labels_recorded(store_url: st
     table.to_csv(tmp_path / "cells.csv", index=False)
     report = campaign.import_table(tmp_path / "cells.csv")
     assert report.measurements_added == 0 and report.measurements_unchanged == 2
-    (tmp_path / "padded.csv").write_text(f"experiment_id,replicate,{CE}\nE0001,01,85.0\nE0001,2,86.0\n")
-    assert campaign.import_table(tmp_path / "padded.csv").measurements_unchanged == 2
+    (tmp_path / "zeros.csv").write_text(f"experiment_id,replicate,{CE}\nE0001,1.00,85.0\nE0001,2,86.0\n")
+    assert campaign.import_table(tmp_path / "zeros.csv").measurements_unchanged == 2
     assert campaign.history()[f"{CE}_n"].tolist() == [2]
     assert sorted(campaign.measurements()["replicate"]) == ["1", "2"]
+    serials = ["12345678901234567891", "12345678901234567890", "007"]  # text: kept as written, digit for digit
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"] * 3, "replicate": serials, CE: [84.0, 84.5, 85.5]}))
+    assert sorted(campaign.measurements()["replicate"]) == sorted(["1", "2", *serials])
 
 
 @pytest.mark.parametrize(("written", "stored"), [

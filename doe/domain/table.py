@@ -42,7 +42,7 @@ _FALSE = {"false", "no", "n", "0", ""}
 MAX_ROWS = 100_000
 MAX_TEXT = 2_000
 _BOUND_TOL = 1e-9
-_WHOLE_NUMBER = re.compile(r"[0-9]+(?:\.0*)?")
+_WHOLE_NUMBER = re.compile(r"([0-9]+)\.0+")
 _DAY_FIRST = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 """A date written day first with dots (``04.03.2026 14:30``, as a German Excel writes it)."""
 _CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {chr(127)}
@@ -94,6 +94,17 @@ def clean_label(value: Any) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def replicate_label(value: Any) -> str:
+    """A replicate label as stored: :func:`clean_label`, and a whole number written with a
+    decimal point (the text ``"1.0"`` of a CSV that pandas wrote from a float column) without
+    it, so it is the cell ``"1"`` a spreadsheet's ``1.0`` gives (text only: a long serial
+    number stays exact)."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    text = clean_label(value)
+    return found.group(1) if (found := _WHOLE_NUMBER.fullmatch(text)) else text
+
+
 def is_plain_label(text: str) -> bool:
     """Printable text (:func:`~doe.domain.values.is_printable`) without invisible format
     characters (Unicode category Cf: zero-width spaces, joiners, the byte order mark,
@@ -119,14 +130,7 @@ def _replicate_labels(values: list[Any], problems: list[CellProblem]) -> list[st
         if _is_missing(value):
             labels.append(None)
             continue
-        if isinstance(value, bool | np.bool_):
-            text = ""
-        elif isinstance(value, float | np.floating) and float(value).is_integer():
-            text = str(int(value))  # a spreadsheet's 1.0 is cell "1"
-        else:
-            text = clean_label(value)
-            if _WHOLE_NUMBER.fullmatch(text):
-                text = str(int(float(text)))  # the text "1.0" or "01" of a file is cell "1" too
+        text = "" if isinstance(value, bool | np.bool_) else replicate_label(value)
         if not text or len(text) > MAX_REPLICATE or not is_plain_label(text):
             problems.append(CellProblem(row, REPLICATE_COLUMN, value,
                                         f"a replicate label is 1 to {MAX_REPLICATE} printable characters "
