@@ -410,6 +410,9 @@ class _Loop:
         if table.empty:
             return
         table[ID_COLUMN] = table[ID_COLUMN].astype(str)
+        table = self._record_after_timeout(table, history)
+        if table.empty:
+            return
         try:
             report = self.campaign.record(table)
         except DoeError as error:
@@ -431,6 +434,24 @@ class _Loop:
         statuses = self.campaign.history().set_index(ID_COLUMN)["status"]
         self._finished(done, failed=sum(statuses.get(i) == "failed" for i in done))
         self._after_results()
+
+    def _record_after_timeout(self, table: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+        """Record the results of experiments this runner failed as timed out (a result that came
+        late replaces that failure: ``correct=True``); the other rows, left to record."""
+        stored = history.set_index(ID_COLUMN)
+        timed_out = {str(i) for i, row in stored.iterrows()
+                     if row["status"] == "failed" and str(row.get("failure_reason") or "").startswith(TIMED_OUT)}
+        late = table[ID_COLUMN].isin(timed_out)
+        if not late.any():
+            return table
+        try:
+            report = self.campaign.record(keep_rows(table, late.tolist()), correct=True)
+        except DoeError as error:  # left to the usual path, which names the problem
+            logger.warning("campaign %r: late results not recorded: %s", self.campaign.name, error)
+            return table
+        logger.info("campaign %r: late results recorded for %s, which had timed out", self.campaign.name,
+                    list(dict.fromkeys(report.experiment_ids)))
+        return keep_rows(table, (~late).tolist())
 
     def _record_valid_rows(self, table: pd.DataFrame, error: DoeError) -> Any:
         """Record the valid rows of a bad table; mark the others' experiments failed."""
@@ -473,7 +494,7 @@ class _Loop:
         now = time.monotonic()
         late = [i for i, t in self.in_flight.items() if now - t > self.timeout_s]
         if late:
-            reason = f"timed out after {self.timeout_s:g} s"
+            reason = f"{TIMED_OUT} {self.timeout_s:g} s"
             logger.warning("campaign %r: %s %s", self.campaign.name, late, reason)
             self._fail_pending(late, reason)
 
@@ -554,6 +575,10 @@ def _counted(history: pd.DataFrame) -> int:
         return 0
     by_doe = history["source"] == "doe" if "source" in history.columns else pd.Series(True, index=history.index)
     return int((by_doe & (history["status"] != "abandoned")).sum())
+
+
+TIMED_OUT = "timed out after"
+"""How the failure reason of an experiment this runner gave up waiting for starts."""
 
 
 def _reason(text: str) -> str:

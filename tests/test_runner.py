@@ -242,6 +242,22 @@ def test_experiments_the_executor_has_under_way_are_waited_for(campaign: Campaig
     assert len(list(folder.glob("runsheet_*.csv"))) == 1  # not handed out a second time
 
 
+def test_results_that_come_after_a_timeout_replace_the_runners_failure(campaign: Campaign, tmp_path: Path) -> None:
+    """A technician's results for experiments the runner had given up on were recorded (the
+    'late results' branch) until record() refused a value over a failure without correct=True:
+    the file went to rejected/ and the experiments stayed failed."""
+    folder = tmp_path / "exchange"
+    run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=0.3), budget=2, batch_size=1, poll_interval_s=0.05)
+    history = campaign.history()
+    assert set(history["failure_reason"]) == {"timed out after 0.3 s"}
+    late = VirtualLab(1, failures=False).run(history[["experiment_id", *PARAMS]])
+    write_table(late, folder / "results_late.csv", file_format="csv")
+    run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=1.5), budget=3, batch_size=1, poll_interval_s=0.05)
+    statuses = campaign.history().set_index("experiment_id")["status"]
+    assert statuses[history["experiment_id"]].tolist() == ["completed", "completed"]
+    assert not (folder / "rejected").exists() or not any((folder / "rejected").iterdir())
+
+
 def test_file_executor_loop_with_a_person_in_another_thread(campaign: Campaign, tmp_path: Path) -> None:
     folder = tmp_path / "exchange"
     lab = VirtualLab(4)
