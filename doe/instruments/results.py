@@ -11,6 +11,7 @@ from typing import Literal
 import pandas as pd
 
 from doe.domain.records import EvidenceFile, NewExperiment, NewMeasurement, experiment_id_of
+from doe.domain.table import clean_label, replicate_label
 from doe.instruments.cycling import (
     BINARY_FORMATS,
     InstrumentFileError,
@@ -71,7 +72,8 @@ class FilePreview:
         replicates = (self.table["replicate"].astype(str).tolist() if "replicate" in self.table.columns
                       else [""] * len(self.table))
         first = len(self.files)  # the table's first rows are one per file; curve points follow them
-        source = {(str(eid), rep): f.sha256 for eid, rep, f in zip(
+        # keyed as record() stores ids and labels (composed Unicode: a macOS file name is not)
+        source = {(clean_label(eid), replicate_label(rep) if rep else ""): f.sha256 for eid, rep, f in zip(
             self.table["experiment_id"].astype(str)[:first], replicates[:first], self.files, strict=True)}
         return [replace(m, file_sha256=source.get((str(experiment_id_of(m, new_experiments)), m.replicate or "")))
                 for m in measurements]

@@ -161,3 +161,19 @@ def test_a_clone_with_history_keeps_each_values_evidence_file(store_url: str, tm
         assert clone.files()["rule"].tolist() == campaign.files()["rule"].tolist()
         assert clone.history().set_index("experiment_id").loc[first, "evidence_files"] == \
             campaign.history().set_index("experiment_id").loc[first, "evidence_files"]
+
+
+def test_files_named_as_record_would_not_store_their_cell_are_linked_all_the_same(store_url: str,
+                                                                                   tmp_path: Path) -> None:
+    """A file stem such as '3.0' (cell '3') or a macOS name in decomposed Unicode ('Müller' as
+    u + combining diaeresis, cell 'Müller' composed) lost the link from every value to its file."""
+    import unicodedata
+
+    campaign, first = _campaign(store_url)
+    cells = [_cell(tmp_path, "3.0.mpt", 89.0), _cell(tmp_path, unicodedata.normalize("NFD", "Müller.mpt"), 91.0)]
+    campaign.record_files(cells, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    values = campaign.measurements()
+    assert sorted(set(values["replicate"])) == ["3", "Müller"]
+    assert values["file_sha256"].notna().all()
+    digests = {hashlib.sha256(path.read_bytes()).hexdigest() for path in cells}
+    assert set(values["file_sha256"]) == digests
