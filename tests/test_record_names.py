@@ -251,3 +251,40 @@ def test_a_value_outside_the_outcomes_valid_range_is_refused_naming_its_cell(sto
     open_ranges.suggest(1)
     open_ranges.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [850.0]}))
     assert open_ranges.measurements()["value"].tolist() == [850.0]
+
+
+def test_ids_stored_before_they_were_composed_are_still_recorded(store_url: str) -> None:
+    """Ids stored as typed before ids were composed (a decomposed 'Müller', an id with a
+    zero-width space, as an older version or an import stored them) were refused: the first as
+    a twin of itself, the second as invisible."""
+    campaign, _ = _campaign(store_url, "legacy-source")
+    data = campaign.export_json()
+    decomposed, hidden = unicodedata.normalize("NFD", "Probe-Müller-1"), "Zw\u200b1"
+    data["experiments"].append({**data["experiments"][0], "experiment_id": decomposed})
+    data["experiments"].append({**data["experiments"][0], "experiment_id": hidden})
+    legacy = Campaign.import_json(data, storage=store_url, name="legacy")
+    for typed in (decomposed, "Probe-Müller-1", hidden):
+        legacy.record(pd.DataFrame({"experiment_id": [typed], CE: [85.0]}))
+    history = legacy.history().set_index("experiment_id")
+    assert history.loc[[decomposed, hidden], "status"].tolist() == ["completed", "completed"]
+    assert len(history) == 3
+    with pytest.raises(DataError, match="invisible character"):  # a new id still may not hold one
+        legacy.record(pd.DataFrame([{**_campaign(store_url, "other")[1], "experiment_id": "New\u200b1", CE: 80.0}]))
+
+
+def test_a_history_read_back_compares_its_values_as_measurements(store_url: str, tmp_path: Path) -> None:
+    """A history with cell counts (_n columns) compared its values within an absolute 1e-12:
+    a thickness of 8e-13 edited to 0 was 'unchanged', even with correct=True."""
+    campaign, _ = _campaign(store_url, "means")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": ["A", "B"], CE: [85.0, 86.0]}))
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], "coating_thickness_nm": [8e-13]}))
+    campaign.export_table(tmp_path / "history.csv")
+    history = pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig")
+    column = next(c for c in history.columns if c.startswith("coating_thickness_nm"))
+    history[column] = 0.0
+    history.to_csv(tmp_path / "edited.csv", index=False)
+    with pytest.raises(ConflictError):
+        campaign.import_table(tmp_path / "edited.csv")
+    campaign.import_table(tmp_path / "edited.csv", correct=True)
+    values = campaign.measurements().set_index("outcome")
+    assert values.loc["coating_thickness_nm", "value"] == 0.0

@@ -8,6 +8,7 @@ applies the plan in one transaction (see :meth:`doe.Campaign.record`).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,8 +27,8 @@ from doe.domain.records import (
     StatusChange,
 )
 from doe.domain.replicates import REPLICATE_COLUMN, n_column
-from doe.domain.table import ID_COLUMN, label_key, validate_experiments
-from doe.domain.values import is_missing, same_value, to_python
+from doe.domain.table import ID_COLUMN, is_plain_label, label_key, validate_experiments
+from doe.domain.values import is_missing, same_measurement, same_value, to_python
 from doe.errors import CellProblem, DataError
 
 
@@ -190,18 +191,26 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     measured_known: set[str] = set()  # known experiments a row of this table has measured
     failed_labelled: dict[str, list[str]] = {}  # experiment id -> its failed cells, in words
     failed_by_cell: set[str] = set()  # known experiments a failed cell of this table fails
-    keys = {label_key(str(i)): str(i) for i in (known.index if known is not None else [])}
+    stored_ids = [str(i) for i in (known.index if known is not None else [])]
+    keys = {label_key(i): i for i in stored_ids}
+    composed = {unicodedata.normalize("NFC", i): i for i in stored_ids}  # ids stored before they were composed
     for pos, (label, row) in enumerate(clean.iterrows()):
         read = _read_row(clean, label, row, config)
+        if read.experiment_id is not None and read.experiment_id not in created:
+            read = replace(read, experiment_id=composed.get(read.experiment_id, read.experiment_id))
         is_known = read.experiment_id is not None and known is not None and read.experiment_id in known.index
         new = change = None
-        twin = (keys.get(label_key(read.experiment_id)) if read.experiment_id is not None and not is_known
-                and read.experiment_id not in created else None)
+        fresh = read.experiment_id is not None and not is_known and read.experiment_id not in created
+        twin = keys.get(label_key(read.experiment_id)) if fresh and read.experiment_id is not None else None
         if twin is not None:
             problems = [CellProblem(read.label, ID_COLUMN, read.experiment_id,
                                     f"differs from the experiment id {twin!r} only in upper and lower case or in how "
                                     f"its characters are written; write {twin!r} to record it, or give a new "
                                     "experiment an id of its own")]
+        elif fresh and not is_plain_label(str(read.experiment_id)):
+            problems = [CellProblem(read.label, ID_COLUMN, read.experiment_id,
+                                    "a new experiment id holds an invisible character (a zero-width space, a "
+                                    "direction mark); type the id again")]
         elif read.experiment_id is not None and read.experiment_id in created:
             # another replicate cell of an experiment that an earlier row of this table creates
             index = created[read.experiment_id]
@@ -289,7 +298,7 @@ def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelle
         predicted_sd = stored.get(outcome + PRED_SD_SUFFIX)
         if outcome in summary and predicted_sd is not None and not is_missing(predicted_sd) and predicted_sd > 0:
             # a curve outcome not measured at its cycle yet: the history shows the model's prediction
-            if same_value(value, stored[outcome]):
+            if same_measurement(value, stored[outcome]):
                 unchanged.append((exp_id, outcome))
             else:
                 problems.append(CellProblem(
@@ -298,7 +307,7 @@ def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelle
                     "record measured points with a cycle column"))
         elif outcome not in summary or n == 0:
             kept[outcome] = value
-        elif same_value(value, stored[outcome]):
+        elif same_measurement(value, float(stored[outcome])):
             unchanged.append((exp_id, outcome))
         elif n > 1 or (exp_id, outcome) in labelled:
             problems.append(CellProblem(

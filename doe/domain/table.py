@@ -206,10 +206,9 @@ def validate_experiments(
             if _is_missing(value):
                 ids.append(None)
                 continue
-            text = clean_label(value)
-            if len(text) > 64 or not is_plain_label(text):
-                problems.append(CellProblem(row, ID_COLUMN, value, "an experiment id is at most 64 printable characters, "
-                                            "without invisible ones (zero-width spaces, direction marks)"))
+            text = clean_label(value)  # a new id must also be plain (is_plain_label): a stored one need not
+            if len(text) > 64 or not is_printable(text):
+                problems.append(CellProblem(row, ID_COLUMN, value, "an experiment id is at most 64 printable characters"))
             ids.append(text)
         seen: dict[tuple[str, str | None, int | None], list[int]] = {}
         for row, maybe_id in enumerate(ids):
