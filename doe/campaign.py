@@ -426,22 +426,21 @@ class Campaign:
         """Record results: rows with or without ``experiment_id``, any subset of outcomes.
 
         A row whose ``experiment_id`` is known adds its measured outcomes to that experiment
-        (parameters may be left out; if given they must match). A row without an id, or with
-        an id doe has not seen, is a new (historical) experiment and needs every parameter.
-        ``failed`` (true/false) with ``failure_reason`` marks a run that gave no result; a
-        ``failure_reason`` alone implies ``failed``. ``note`` is kept with the measurements.
-        ``replicate`` labels the cell when one experiment is measured in several cells: rows
-        with one ``experiment_id`` and different labels are separate measurements (the history
-        shows their mean, sd and count); the same label with another value is a conflict.
+        (parameters may be left out; if given they must match); any other row is a new
+        (historical) experiment and needs every parameter. ``failed`` (true/false) with
+        ``failure_reason`` marks a run that gave no result (a ``failure_reason`` alone implies
+        it). ``note`` is kept with the measurements (not a history file's: it joins them).
+        ``replicate`` labels the cell of an experiment measured in several cells: rows with one
+        ``experiment_id`` and different labels are separate measurements (the history shows
+        their mean, sd and count); the same label with another value is a conflict.
 
         Args:
             table: the results.
-            correct: allow a result that differs from one already recorded to replace it: a
-                value or its note, operator, sample id or date (the old one stays in the history),
-                a failure of a measured experiment or cell, a value of a failed one, or another
-                failure reason (the audit trail keeps the old). Without it a changed value or
-                status raises ``ConflictError`` and nothing is written; the same value again is a
-                no-op (``RecordReport.context_not_stored`` lists another note, operator...).
+            correct: let a result replace a recorded one: a value or its note, operator, sample
+                id or date (the old stays in the history), a failure of a measured experiment or
+                cell, a value of a failed one, another failure reason (kept in the audit trail).
+                Without it a changed value or status raises ``ConflictError`` (nothing written);
+                the same value again is a no-op (``RecordReport.context_not_stored``: new notes...).
             valid_rows_only: record the valid rows and report the others (``rejected``).
             allow_duplicates: record rows without ``experiment_id`` even when a stored
                 experiment has the same parameters and measured values (a true repeat run);
@@ -465,8 +464,9 @@ class Campaign:
                                 "(pass allow_duplicates=True to record them again)", repeats)
             rejected += repeats
             clean = clean.drop(index=[p.row for p in repeats])
-        summary = summary_outcomes(table.columns, config.outcome_names)  # a history read back: means, not cells
-        plan = plan_record(clean, history, config, self.config_version, summary=summary, labelled=labelled_cells(self.measurements()) if summary else ())
+        summary, joined = summary_outcomes(table.columns, config.outcome_names), ranking.RANKING_NOTE in table.columns
+        plan = plan_record(clean, history, config, self.config_version, summary=summary,
+                           labelled=labelled_cells(self.measurements()) if summary else (), joined_notes=joined)
         if plan.problems:
             if not valid_rows_only:
                 raise DataError(f"the table has {len(plan.problems)} problem(s); nothing was recorded", plan.problems)

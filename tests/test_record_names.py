@@ -288,3 +288,35 @@ def test_a_history_read_back_compares_its_values_as_measurements(store_url: str,
     campaign.import_table(tmp_path / "edited.csv", correct=True)
     values = campaign.measurements().set_index("outcome")
     assert values.loc["coating_thickness_nm", "value"] == 0.0
+
+
+def test_a_history_files_joined_note_is_no_measurements_note(store_url: str, tmp_path: Path) -> None:
+    """The history's note joins an experiment's notes ('CE: pellet 1; retention after 200
+    cycles'): read back, each measurement was said to have another note, and correct=True
+    replaced every note with the joined text."""
+    campaign, _ = _campaign(store_url, "joined")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0], "note": ["CE: pellet 1"]}))
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], "capacity_retention_pct": [70.0],
+                                  "note": ["retention after 200 cycles"]}))
+    campaign.export_table(tmp_path / "history.csv")
+    assert campaign.import_table(tmp_path / "history.csv").context_not_stored == []
+    history = pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig")
+    history[next(c for c in history.columns if c.startswith(CE))] = 86.0  # a typo fixed in the history file
+    history.to_csv(tmp_path / "edited.csv", index=False)
+    campaign.import_table(tmp_path / "edited.csv", correct=True)
+    notes = campaign.measurements().set_index("outcome")["note"]
+    assert notes.to_dict() == {CE: "CE: pellet 1", "capacity_retention_pct": "retention after 200 cycles"}
+
+
+def test_a_corrected_value_keeps_the_context_the_correction_does_not_give(store_url: str) -> None:
+    """A value corrected (a typo fixed in the Record grid) lost its stored note, operator and
+    date: the correction gave none of them."""
+    campaign, _ = _campaign(store_url, "keeps")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0], "note": ["pellet 1"], "operator": ["ada"],
+                                  "measured_at": ["2026-03-04 10:00"]}))
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [86.0]}), correct=True)
+    stored = campaign.measurements().iloc[0]
+    assert (stored["value"], stored["note"], stored["operator"], str(stored["measured_at"])) == (
+        86.0, "pellet 1", "ada", "2026-03-04 10:00:00+00:00")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [87.0], "operator": ["bea"]}), correct=True)
+    assert campaign.measurements()[["note", "operator"]].values.tolist() == [["pellet 1", "bea"]]

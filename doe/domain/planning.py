@@ -155,7 +155,7 @@ def validated_rows(table: pd.DataFrame, config: CampaignConfig, *, ignore_column
 
 def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig, config_version: int, *,
                 summary: Collection[str] = frozenset(),
-                labelled: Collection[tuple[str, str]] = frozenset()) -> RecordPlan:
+                labelled: Collection[tuple[str, str]] = frozenset(), joined_notes: bool = False) -> RecordPlan:
     """Plan recording ``clean`` (a table validated by :func:`~doe.domain.table.validate_experiments`).
 
     A row whose ``experiment_id`` is in ``history`` adds its measured outcomes to that
@@ -181,6 +181,9 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             labelled cells or several (a cell is changed under its own label).
         labelled: ``(experiment_id, outcome)`` pairs with labelled cells
             (:func:`~doe.domain.replicates.labelled_cells`).
+        joined_notes: the table is an exported history, whose ``note`` joins the notes of an
+            experiment's measurements (:func:`doe.domain.exports.export_view`): for a known
+            experiment it is no measurement's note, so it is not read (it would replace each).
 
     Returns:
         The plan; rows with problems contribute nothing but their problems.
@@ -199,6 +202,8 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
         if read.experiment_id is not None and read.experiment_id not in created:
             read = replace(read, experiment_id=composed.get(read.experiment_id, read.experiment_id))
         is_known = read.experiment_id is not None and known is not None and read.experiment_id in known.index
+        if is_known and joined_notes:
+            read = replace(read, note=None)
         new = change = None
         fresh = read.experiment_id is not None and not is_known and read.experiment_id not in created
         twin = keys.get(label_key(read.experiment_id)) if fresh and read.experiment_id is not None else None

@@ -222,15 +222,22 @@ def _context_changes(stored: dict[str, Any], pm: PlannedMeasurement) -> str:
     return "; ".join(changes)
 
 
+def _keep_context(pm: PlannedMeasurement, stored: dict[str, Any]) -> None:
+    """A correction keeps the stored note, operator, sample id and date it does not give."""
+    for c in CONTEXT_FIELDS:
+        if getattr(pm, c) is None:
+            setattr(pm, c, stored[c])
+
+
 def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: list[PlannedMeasurement],
                        config: CampaignConfig, allow_corrections: bool,
                        context_kept: list[str]) -> tuple[list[PlannedMeasurement], int]:
     """Phase 5: the measurements to write (new or corrections) and the count of unchanged ones.
 
     A value recorded again with another ``note``, ``operator``, ``sample_id`` or
-    ``measured_at`` is a correction of those with ``allow_corrections`` (the fields it leaves
-    empty keep the stored ones); without it the value is unchanged and the difference is
-    listed in ``context_kept``.
+    ``measured_at`` is a correction of those with ``allow_corrections``; without it the value is
+    unchanged and the difference is listed in ``context_kept``. A correction keeps the stored
+    fields it leaves empty (:func:`_keep_context`).
 
     Raises:
         ConflictError: values differ from the stored ones and ``allow_corrections`` is False.
@@ -262,9 +269,7 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
         elif same_measurement(old, pm.value):
             differs = _context_changes(context[key], pm)
             if differs and allow_corrections:  # the same value with another note, operator, sample or date
-                for c in CONTEXT_FIELDS:
-                    if getattr(pm, c) is None:
-                        setattr(pm, c, context[key][c])  # what the correction does not give stays
+                _keep_context(pm, context[key])
                 pm.correction_of = old
                 to_write.append(pm)
                 current[key] = pm.value
@@ -275,6 +280,7 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
                 context_kept.append(f"{pm.experiment_id}{cell} {pm.outcome}: {differs}")
             continue
         elif allow_corrections:
+            _keep_context(pm, context[key])
             pm.correction_of = old
             to_write.append(pm)
         else:
