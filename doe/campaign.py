@@ -47,7 +47,7 @@ from doe.domain.records import PENDING_STATUSES, CarriedEvidence, RecordReport, 
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import cells_table, labelled_cells
 from doe.domain.requests import require_table, validate_candidates, validate_fixed
-from doe.domain.table import ID_COLUMN, validate_experiments
+from doe.domain.table import ID_COLUMN, checked_reason, validate_experiments
 from doe.domain.transfer import source_training, sources_digest
 from doe.domain.values import is_integer
 from doe.errors import (
@@ -404,13 +404,13 @@ class Campaign:
 
     def fail(self, experiment_ids: str | Iterable[str], reason: str) -> None:
         """Mark experiments failed (no result), with the reason (e.g. 'dispersion gelled')."""
-        if not isinstance(reason, str) or not reason.strip():
-            raise DataError("reason: say why the run failed (e.g. 'dispersion gelled')")
+        why = checked_reason(reason, "reason")  # stored as a table's failure_reason is
         self._store.write(self._name, actor=self.actor, audit_action="fail",
-                          status_changes=[StatusChange(i, "failed", reason.strip()) for i in records.id_list(experiment_ids)])
+                          status_changes=[StatusChange(i, "failed", why) for i in records.id_list(experiment_ids)])
 
     def abandon(self, experiment_ids: str | Iterable[str], reason: str | None = None) -> None:
         """Give up proposed or running experiments (they stop counting as pending)."""
+        reason = checked_reason(reason, "reason", required=False)
         self._store.write(self._name, actor=self.actor, audit_action="abandon",
                           status_changes=[StatusChange(i, "abandoned", reason) for i in records.id_list(experiment_ids)])
 

@@ -320,3 +320,20 @@ def test_a_corrected_value_keeps_the_context_the_correction_does_not_give(store_
         86.0, "pellet 1", "ada", "2026-03-04 10:00:00+00:00")
     campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [87.0], "operator": ["bea"]}), correct=True)
     assert campaign.measurements()[["note", "operator"]].values.tolist() == [["pellet 1", "bea"]]
+
+
+def test_a_reason_given_to_fail_is_stored_as_a_tables_failure_reason_is(store_url: str, tmp_path: Path) -> None:
+    """fail() only stripped its reason: a CRLF reason then made the history file's own
+    reason ('\\n') a conflict when recorded back, and a NUL was stored."""
+    campaign, _ = _campaign(store_url, "fails")
+    campaign.fail(["E0001"], "  gelled\r\nsecond line ")
+    assert campaign.history()["failure_reason"].iloc[0] == "gelled\nsecond line"
+    campaign.export_table(tmp_path / "history.csv")
+    campaign.import_table(tmp_path / "history.csv")  # the same failure: nothing changes, nothing refused
+    revision = campaign.revision()
+    for bad in ("gelled\x00", "", None):
+        with pytest.raises(DataError, match="reason"):
+            campaign.fail(["E0001"], bad)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="control characters"):
+        campaign.abandon(["E0001"], "oven\x00")
+    assert campaign.revision() == revision

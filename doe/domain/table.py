@@ -370,6 +370,20 @@ def note_text(value: Any) -> str:
     return str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
+def checked_reason(value: Any, field: str, *, required: bool = True) -> str | None:
+    """A failure reason given on its own (:meth:`doe.Campaign.fail`) as a table's is stored
+    (:func:`note_text`), or a :class:`DataError` naming ``field``: missing when ``required``,
+    longer than :data:`MAX_TEXT`, or holding a control character."""
+    if _is_missing(value) or not isinstance(value, str):
+        if required or not _is_missing(value):
+            raise DataError(f"{field}: say why the run failed (e.g. 'dispersion gelled')")
+        return None
+    text = note_text(value)
+    if len(text) > MAX_TEXT or not is_unicode_text(text) or not _CONTROL.isdisjoint(text):
+        raise DataError(f"{field}: at most {MAX_TEXT} characters of text, without control characters (such as NUL)")
+    return text
+
+
 def measured_time(value: Any) -> datetime | None:
     """``value`` as an aware UTC time (UTC where it names no zone), or ``None`` when it is not
     one written plainly: a date or time object, ISO 8601 text (``2026-12-04``,
