@@ -76,6 +76,11 @@ def test_replicate_labels_read_from_a_file_are_the_labels_recorded(store_url: st
     ("13.03.2026 14:30", "2026-03-13 14:30:00+00:00"),
     ("2026-03-04T14:30:00+01:00", "2026-03-04 13:30:00+00:00"),
     (pd.Timestamp("2026-03-04 09:15"), "2026-03-04 09:15:00+00:00"),  # a workbook's date cell
+    ("2026/03/04", "2026-03-04 00:00:00+00:00"),  # year first: a Japanese or Chinese Excel's default
+    ("2026/3/4 14:30", "2026-03-04 14:30:00+00:00"),
+    ("2026-3-4", "2026-03-04 00:00:00+00:00"),
+    ("20260304", "2026-03-04 00:00:00+00:00"),  # ISO 8601's basic form
+    ("2026-03-04 14:30:00 UTC", "2026-03-04 14:30:00+00:00"),
 ])
 def test_dates_written_plainly_are_read_as_written(store_url: str, written: object, stored: str) -> None:
     campaign, _ = _campaign(store_url, "dates")

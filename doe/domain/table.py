@@ -45,6 +45,7 @@ _BOUND_TOL = 1e-9
 _WHOLE_NUMBER = re.compile(r"([0-9]+)\.0+")
 _DAY_FIRST = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 """A date written day first with dots (``04.03.2026 14:30``, as a German Excel writes it)."""
+_YEAR_FIRST = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})((?:[ T].*)?)")
 _CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {chr(127)}
 
 
@@ -387,7 +388,8 @@ def checked_reason(value: Any, field: str, *, required: bool = True) -> str | No
 def measured_time(value: Any) -> datetime | None:
     """``value`` as an aware UTC time (UTC where it names no zone), or ``None`` when it is not
     one written plainly: a date or time object, ISO 8601 text (``2026-12-04``,
-    ``2026-12-04 14:30``, ``2026-12-04T14:30:00+01:00``) or a date day first with dots
+    ``2026-12-04 14:30``, ``2026-12-04T14:30:00+01:00``, ``20261204``; ``UTC`` after it), a date
+    year first with ``-`` or ``/`` (``2026/12/4``), or day first with dots
     (``04.12.2026 14:30``). Other text is refused rather than guessed: pandas read
     ``04.03.2026`` as 3 April but ``13.03.2026`` as 13 March, ``03/04/2026`` as 4 March, and
     ``now``, ``12:00`` or ``2026`` as times."""
@@ -400,10 +402,13 @@ def measured_time(value: Any) -> datetime | None:
     elif isinstance(value, str):
         text = value.strip()
         try:
+            text = text[:-4] + "+00:00" if text.endswith(" UTC") else text
             if found := _DAY_FIRST.fullmatch(text):
                 day, month, year, hour, minute, second = (int(g) if g else 0 for g in found.groups())
                 stamp = datetime(year, month, day, hour, minute, second)
-            elif re.fullmatch(r"\d{4}-\d{2}-\d{2}([ T].*)?", text):
+            elif found := _YEAR_FIRST.fullmatch(text):  # 2026-3-4, 2026/03/04 (a Japanese Excel's): ISO once padded
+                stamp = datetime.fromisoformat(f"{found[1]}-{int(found[3]):02d}-{int(found[4]):02d}{found[5]}")
+            elif re.fullmatch(r"\d{8}(T\d{4}(\d{2})?)?", text):  # ISO 8601's basic form, 20260304
                 stamp = datetime.fromisoformat(text)
             else:
                 return None
