@@ -474,7 +474,7 @@ class Campaign:
         report = self._store.write(
             self._name, actor=self.actor, new_experiments=plan.new_experiments,
             measurements=plan.measurements if evidence is None else evidence.link(plan.measurements, plan.new_experiments),
-            status_changes=plan.status_changes, allow_corrections=correct, audit_action="record",
+            status_changes=plan.status_changes, allow_corrections=correct, results=True, audit_action="record",
             files=() if evidence is None else evidence.files, cell_failures=plan.cell_failures)
         return RecordReport(
             experiment_ids=plan.experiment_ids(report.experiment_ids), created=list(report.experiment_ids),

@@ -62,6 +62,7 @@ class CampaignStore(Protocol):
         status_changes: Sequence[StatusChange] = (),
         measurements: Sequence[NewMeasurement] = (),
         allow_corrections: bool = False,
+        results: bool = False,
         audit_action: str | None = None,
         files: Sequence[EvidenceFile] = (),
         expect_revision: int | None = None,
@@ -78,7 +79,11 @@ class CampaignStore(Protocol):
         of the same experiment is a new measurement.
         A measurement equal to the current value of (experiment, outcome, replicate) is skipped
         (idempotent). A different value raises ConflictError (nothing written) unless
-        ``allow_corrections``: then the old value is kept as superseded history.
+        ``allow_corrections``: then the old value is kept as superseded history. With
+        ``results`` (the status changes come from recorded results, :meth:`doe.Campaign.record`),
+        a status change that replaces a recorded result (a failure where values were measured,
+        a value where a failure was, another failure reason) is a ConflictError unless
+        ``allow_corrections`` as well.
         An unknown experiment id, an existing id in ``new_experiments`` or a status change
         not in ``doe.domain.records.ALLOWED_TRANSITIONS`` raises StorageError, nothing written.
         ``files`` are raw instrument files stored once per campaign (by SHA-256: a file stored

@@ -298,6 +298,7 @@ class SqlStore:
         status_changes: Sequence[StatusChange] = (),
         measurements: Sequence[NewMeasurement] = (),
         allow_corrections: bool = False,
+        results: bool = False,
         audit_action: str | None = None,
         files: Sequence[EvidenceFile] = (),
         expect_revision: int | None = None,
@@ -324,7 +325,8 @@ class SqlStore:
                               measurements=measurements, audit_action=audit_action, files=files,
                               expect_revision=expect_revision, cell_failures=cell_failures)
         return self._run(
-            lambda conn: write_records(conn, self.url, name, checked, allow_corrections=allow_corrections),
+            lambda conn: write_records(conn, self.url, name, checked, allow_corrections=allow_corrections,
+                                       results=results),
             write=True,
         )
 

@@ -65,8 +65,9 @@ class _Stored:
 
 
 def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, *,
-                  allow_corrections: bool) -> WriteReport:
-    """Apply ``checked`` to campaign ``name`` inside the caller's write transaction."""
+                  allow_corrections: bool, results: bool = False) -> WriteReport:
+    """Apply ``checked`` to campaign ``name`` inside the caller's write transaction
+    (``allow_corrections`` and ``results``: see :meth:`doe.storage.base.CampaignStore.write`)."""
     # Work on copies: a retried transaction must start from the caller's input again.
     prepared = [dict(p) for p in checked.experiments]
     planned = [replace(pm) for pm in checked.measurements]
@@ -92,8 +93,7 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
         conn, name, stored, planned, latest_config(conn, cid), allow_corrections, context_kept)
     cells = diff_cell_failures(conn, name, stored.pk_of, failures,
                                [(pm.experiment_id, pm.replicate) for pm in planned if pm.replicate], allow_corrections)
-    changes = _check_transitions(name, status_changes, stored,
-                                 replace_results=allow_corrections or checked.audit_action != "record")
+    changes = _check_transitions(name, status_changes, stored, replace_results=allow_corrections or not results)
     new_files, file_ids = stored_files(conn, cid, checked.files)
     if not prepared and not to_write and not changes and not new_files and not cells:
         return WriteReport(experiment_ids=[], measurements_unchanged=unchanged, context_not_stored=context_kept)
@@ -347,7 +347,7 @@ def _check_transitions(name: str, status_changes: list[ResolvedChange], stored: 
         shown = "\n".join(f"  - {c}" for c in conflicts[:50])
         raise ConflictError(
             f"campaign {name!r}: {len(conflicts)} result(s) would replace the one recorded; nothing was written:\n"
-            f"{shown}\nTo replace it pass allow_corrections=True (record with correct=True); the old one stays in "
+            f"{shown}\nTo correct a value pass allow_corrections=True (record with correct=True); the old one stays in "
             "the audit trail.")
     return changes
 
