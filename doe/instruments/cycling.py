@@ -125,7 +125,7 @@ def detect_format(path: str | Path) -> CyclingFormat | BinaryFormat:
         "Arbin CSV or MACCOR text); check the file or export it again")
 
 
-def read_table(path: Path, text: str, *, line_offset: int = 0, **options: Any) -> pd.DataFrame:
+def instrument_table(path: Path, text: str, *, line_offset: int = 0, **options: Any) -> pd.DataFrame:
     """``text`` read by ``pd.read_csv`` (``options``: ``sep``, ``decimal``), its first line the
     column names (stripped). An empty field after the last column (a trailing delimiter) is
     dropped; a row with more fields raises :class:`InstrumentFileError` naming the file and the
@@ -191,7 +191,7 @@ def mpt_frame(path: Path, text: str) -> pd.DataFrame:
     lines = text.splitlines()
     if len(lines) <= skip + 1:
         raise InstrumentFileError(f"{path.name}: no data after the {skip + 1}-line header (truncated file?)")
-    return read_table(path, "\n".join(lines[skip:]), line_offset=skip, sep="\t",
+    return instrument_table(path, "\n".join(lines[skip:]), line_offset=skip, sep="\t",
                       decimal="," if _decimal_comma(lines[skip + 1]) else ".")
 
 
@@ -216,8 +216,8 @@ def _decimal_comma(line: str) -> bool:
 
 
 def csv_frame(path: Path, text: str) -> pd.DataFrame:
-    """A comma-separated export (Neware, Arbin), read by :func:`read_table`."""
-    return read_table(path, text)
+    """A comma-separated export (Neware, Arbin), read by :func:`instrument_table`."""
+    return instrument_table(path, text)
 
 
 def neware_states(frame: pd.DataFrame) -> pd.Series:
@@ -273,7 +273,7 @@ def maccor_frame(path: Path, text: str) -> pd.DataFrame:
     start = next((i for i, line in enumerate(lines) if line.startswith("Rec#") or "Cyc#" in line.split("\t")), None)
     if start is None:
         raise InstrumentFileError(f"{path.name}: no MACCOR column header (Rec#, Cyc#, ...)")
-    frame = read_table(path, "\n".join(lines[start:]), line_offset=start, sep="\t")
+    frame = instrument_table(path, "\n".join(lines[start:]), line_offset=start, sep="\t")
     if "State" not in frame.columns:
         raise InstrumentFileError(f"{path.name}: missing column 'State' (C charge, D discharge)")
     return frame
@@ -450,12 +450,12 @@ __all__ = [
     "csv_frame",
     "cycling_outcomes",
     "detect_format",
+    "instrument_table",
     "maccor_frame",
     "mpt_frame",
     "neware_states",
     "numeric_columns",
     "rate_capability",
     "read_cycling",
-    "read_table",
     "retention_curve",
 ]

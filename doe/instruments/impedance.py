@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.circuits import ELEMENT_PARAMETERS, circuit_parameters, element_type
-from doe.instruments.cycling import InstrumentFileError, read_table, read_text
+from doe.instruments.cycling import InstrumentFileError, instrument_table, read_text
 
 ImpedanceFormat = Literal["biologic_peis_mpt", "gamry_dta", "impedance_csv"]
 DEFAULT_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)-Wo1"
@@ -104,7 +104,7 @@ def read_impedance(path: str | Path) -> ImpedanceSpectrum:
         skip = int(match.group(1)) - 1 if match else 0
         body = "\n".join(text.splitlines()[skip:])
         decimal = "," if re.search(r"\t-?\d+,\d+", body[:2000]) else "."
-        frame = read_table(path, body, line_offset=skip, sep="\t", decimal=decimal)
+        frame = instrument_table(path, body, line_offset=skip, sep="\t", decimal=decimal)
         columns = {"freq/Hz": "f", "Re(Z)/Ohm": "re", "-Im(Z)/Ohm": "minus_im"}
     elif kind == "gamry_dta":
         lines = text.splitlines()
@@ -114,11 +114,11 @@ def read_impedance(path: str | Path) -> ImpedanceSpectrum:
                                       "export the spectrum again from Gamry Framework")
         end = next((i for i in range(start + 3, len(lines)) if not lines[i].startswith("\t")), len(lines))
         # the column names, a line of units (left out: start + 2 lines above the first row), then the rows
-        frame = read_table(path, "\n".join([lines[start + 1], *lines[start + 3:end]]), line_offset=start + 2,
+        frame = instrument_table(path, "\n".join([lines[start + 1], *lines[start + 3:end]]), line_offset=start + 2,
                            sep="\t")
         columns = {"Freq": "f", "Zreal": "re", "Zimag": "im"}
     else:
-        frame = read_table(path, text)
+        frame = instrument_table(path, text)
         columns = {"frequency_hz": "f", "z_real_ohm": "re", "z_imag_ohm": "im"}
     missing = [c for c in columns if c not in frame.columns]
     if missing:
