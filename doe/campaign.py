@@ -444,7 +444,8 @@ class Campaign:
             valid_rows_only: record the valid rows and report the others (``rejected``).
             allow_duplicates: record rows without ``experiment_id`` even when a stored
                 experiment has the same parameters and measured values (a true repeat run);
-                without it they are refused, so importing one file twice adds nothing.
+                without it they are refused, so importing one file twice adds nothing (with
+                ``correct``, skipped: a file recorded before is recorded again for its corrections).
 
         Raises: DataError listing every bad cell; nothing was recorded.
         """
@@ -459,11 +460,10 @@ class Campaign:
                                          valid_rows_only=valid_rows_only, extra=means)
         history = self.history()
         if not allow_duplicates and (repeats := find_repeats(clean, history, config)):
-            if not valid_rows_only:
+            if not valid_rows_only and not correct:  # correcting a file recorded before: its new rows are in
                 raise DataError(f"{len(repeats)} row(s) are already recorded; nothing was recorded "
                                 "(pass allow_duplicates=True to record them again)", repeats)
-            rejected += repeats
-            clean = clean.drop(index=[p.row for p in repeats])
+            rejected, clean = rejected + ([] if correct else repeats), clean.drop(index=[p.row for p in repeats])
         summary, joined = summary_outcomes(table.columns, config.outcome_names), ranking.RANKING_NOTE in table.columns
         plan = plan_record(clean, history, config, self.config_version, summary=summary,
                            labelled=labelled_cells(self.measurements()) if summary else (), joined_notes=joined)

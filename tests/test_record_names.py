@@ -342,3 +342,20 @@ def test_a_reason_given_to_fail_is_stored_as_a_tables_failure_reason_is(store_ur
     with pytest.raises(DataError, match="control characters"):
         campaign.abandon(["E0001"], "oven\x00")
     assert campaign.revision() == revision
+
+
+def test_a_file_recorded_before_is_recorded_again_for_its_corrections(store_url: str, tmp_path: Path) -> None:
+    """A file that also created an experiment (a row without an id) could not be recorded again
+    with correct=True to store a note the first recording reported as not stored: its new row
+    was now 'already recorded', so the correction the CLI and the page offer failed."""
+    campaign, recipe = _campaign(store_url, "again")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0]}))
+    table = pd.DataFrame([{"experiment_id": "E0001", CE: 85.0, "note": "re-measured"},
+                          {**recipe, "hfo2_loading_wt_pct": 1.5, CE: 80.0}])
+    assert len(campaign.record(table).context_not_stored) == 1
+    with pytest.raises(DataError, match="already recorded"):
+        campaign.record(table)  # the same file again, without correct: refused as before
+    report = campaign.record(table, correct=True)
+    assert (report.measurements_corrected, report.created) == (1, [])
+    assert len(campaign.history()) == 2
+    assert campaign.measurements().set_index("experiment_id").loc["E0001", "note"] == "re-measured"
