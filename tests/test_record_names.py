@@ -359,3 +359,19 @@ def test_a_file_recorded_before_is_recorded_again_for_its_corrections(store_url:
     assert (report.measurements_corrected, report.created) == (1, [])
     assert len(campaign.history()) == 2
     assert campaign.measurements().set_index("experiment_id").loc["E0001", "note"] == "re-measured"
+
+
+def test_cells_stored_under_a_label_written_before_labels_were_cleaned_stay_one_cell(store_url: str) -> None:
+    """A CSV's '1.0' was stored as the label '1.0' before labels were cleaned; read now as '1',
+    the same file recorded again made a second cell beside it."""
+    campaign, _ = _campaign(store_url, "old-labels")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": ["A", "B"], CE: [85.0, 86.0]}))
+    data = campaign.export_json()
+    for value in data["measurements"]:
+        value["replicate"] = {"A": "1.0", "B": "2.0"}[value["replicate"]]  # as an older version stored them
+    legacy = Campaign.import_json(data, storage=store_url, name="legacy-labels")
+    report = legacy.record(pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": ["1.0", "2.0"],
+                                         CE: [85.0, 86.0]}))
+    assert (report.measurements_added, report.measurements_unchanged) == (0, 2)
+    assert sorted(legacy.measurements()["replicate"]) == ["1.0", "2.0"]
+    assert legacy.history()[f"{CE}_n"].tolist() == [2]
