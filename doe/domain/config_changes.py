@@ -8,6 +8,7 @@ import math
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.objectives import valid_range_text
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter
 from doe.domain.table import ID_COLUMN
 
@@ -62,4 +63,16 @@ def config_change_warnings(old: CampaignConfig, new: CampaignConfig, history: pd
                 f"{p.name} is no longer on a log scale: the model will treat {p.lower:g} to {p.upper:g} in equal steps, "
                 "not equal ratios" if before.log_scale else
                 f"{p.name} is now on a log scale: the model will treat {p.lower:g} to {p.upper:g} in equal ratios")
+    for name in new.outcome_names:
+        valid = new.valid_range_of(name)
+        if valid is None or valid == old.valid_range_of(name) or name not in history.columns:
+            continue
+        values = pd.to_numeric(history[name], errors="coerce")
+        low, high = valid
+        below = values < low if low is not None else pd.Series(False, index=values.index)
+        outside = history.loc[below | (values > high if high is not None else False), ID_COLUMN]
+        if len(outside):
+            warnings.append(f"{len(outside)} experiment(s) hold a value of {name} outside its new valid_range "
+                            f"({valid_range_text(valid)}): {', '.join(map(str, outside[:SHOWN]))}; they stay "
+                            "recorded, but a file that gives such a value again is refused")
     return warnings

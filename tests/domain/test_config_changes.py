@@ -50,3 +50,15 @@ def test_a_log_scale_switched_off_is_said() -> None:
     assert warnings == ["anneal_time_h is no longer on a log scale: the model will treat 0.5 to 6 in equal steps, "
                         "not equal ratios"]
     assert "now on a log scale" in config_change_warnings(linear, OLD, _history())[0]
+
+
+def test_a_valid_range_that_excludes_recorded_values_is_said() -> None:
+    """A CE of 102 recorded before the range [0, 100] was set: it stays, and saying so keeps the
+    engineer from learning it only when a file with it is refused."""
+    history = _history().assign(first_cycle_ce_pct=[102.0, None, 101.0, 88.0])
+    data = OLD.to_dict()
+    open_range = {**data, "objectives": [{k: v for k, v in o.items() if k != "valid_range"} for o in data["objectives"]]}
+    warnings = config_change_warnings(CampaignConfig.from_dict(open_range), OLD, history)
+    assert warnings == ["2 experiment(s) hold a value of first_cycle_ce_pct outside its new valid_range (from 0 to 100): "
+                        "E0001, E0003; they stay recorded, but a file that gives such a value again is refused"]
+    assert config_change_warnings(OLD, OLD, history) == []  # the same range: nothing new to say
