@@ -26,10 +26,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from doe.domain.records import MAX_REPLICATE, CellFailure, ExperimentRef, NewExperimentRef
-from doe.errors import ConflictError, DataError, StorageError
+from doe.errors import DataError, StorageError
 from doe.storage import schema as s
 from doe.storage.rows import audit_row
-from doe.storage.values import check_label, check_reference, check_text, chunks
+from doe.storage.values import check_label, check_reference, check_text, chunks, conflict_error
 
 COLUMNS = ["experiment_id", "replicate", "failure_reason", "note", "recorded_by", "recorded_at"]
 """Columns of :func:`read_cell_failures`."""
@@ -147,11 +147,9 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
                 conflicts.append(f"{eid} replicate {replicate!r} is stored as failed ({stored[(eid, replicate)]!r}); "
                                  "a measured value for it is a correction")
     if conflicts:
-        shown = "\n".join(f"  - {x}" for x in conflicts[:50])
-        raise ConflictError(
-            f"campaign {name!r}: {len(conflicts)} failed cell(s) conflict with what is recorded; nothing was "
-            f"written:\n{shown}\nTo replace a failure by a value or its reason, or a cell's values by a failure, "
-            "pass allow_corrections=True (record with correct=True); what is replaced stays in the history.")
+        raise conflict_error(name, conflicts, "failed cell(s) conflict with what is recorded",
+                             "To replace a failure by a value or its reason, or a cell's values by a failure, pass "
+                             "allow_corrections=True (record with correct=True); what is replaced stays in the history.")
     return changes
 
 

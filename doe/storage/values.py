@@ -23,7 +23,7 @@ from doe.domain.objectives import MAX_CYCLE
 from doe.domain.records import ExperimentRef, NewExperimentRef
 from doe.domain.values import NOT_UNICODE, is_integer, is_printable, is_real_number, is_unicode_text
 from doe.domain.yaml_text import load_yaml
-from doe.errors import CellProblem, ConfigError, DataError, StorageError
+from doe.errors import CellProblem, ConfigError, ConflictError, DataError, StorageError
 
 MAX_ITEMS_PER_WRITE = 200_000
 """New experiments + measurements + status changes in one write (or one import)."""
@@ -66,6 +66,15 @@ def check_text(value: Any, what: str, *, max_len: int = MAX_TEXT) -> str | None:
     if not is_unicode_text(value):
         raise StorageError(f"{what} {NOT_UNICODE}, got {shorten(value)}")
     return value
+
+
+def conflict_error(name: str, conflicts: Sequence[str], what: str, advice: str) -> ConflictError:
+    """The error of a write that would replace what campaign ``name`` recorded: ``what`` (e.g.
+    'measurement(s) differ from the values recorded') after their count, the first 50
+    ``conflicts`` listed, then ``advice``."""
+    shown = "\n".join(f"  - {c}" for c in conflicts[:50])
+    more = f"\n  ... and {len(conflicts) - 50} more" if len(conflicts) > 50 else ""
+    return ConflictError(f"campaign {name!r}: {len(conflicts)} {what}; nothing was written:\n{shown}{more}\n{advice}")
 
 
 def shorten(value: Any, n: int = 60) -> str:

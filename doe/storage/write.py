@@ -35,7 +35,7 @@ from doe.domain.records import (
 )
 from doe.domain.table import replicate_label
 from doe.domain.values import same_measurement
-from doe.errors import ConcurrentChangeError, ConflictError, StorageError
+from doe.errors import ConcurrentChangeError, StorageError
 from doe.storage import schema as s
 from doe.storage.cells import (
     FailureChanges,
@@ -49,6 +49,7 @@ from doe.storage.evidence import insert_files, stored_files
 from doe.storage.rows import audit_row, bump_revision, campaign_row, latest_config
 from doe.storage.values import (
     chunks,
+    conflict_error,
     utc_now,
 )
 
@@ -294,14 +295,9 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
             continue
         current[key] = pm.value
     if conflicts:
-        shown = "\n".join(f"  - {c}" for c in conflicts[:50])
-        more = f"\n  ... and {len(conflicts) - 50} more" if len(conflicts) > 50 else ""
-        raise ConflictError(
-            f"campaign {name!r}: {len(conflicts)} measurement(s) differ from the values recorded; "
-            f"nothing was written:\n{shown}{more}\n"
-            "To correct a value pass allow_corrections=True (record with correct=True); "
-            "the old value is kept as history."
-        )
+        raise conflict_error(name, conflicts, "measurement(s) differ from the values recorded",
+                             "To correct a value pass allow_corrections=True (record with correct=True); "
+                             "the old value is kept as history.")
     return to_write, unchanged
 
 
@@ -349,11 +345,9 @@ def _check_transitions(name: str, status_changes: list[ResolvedChange], stored: 
             f"campaign {name!r}: status change(s) not allowed, nothing was written: " + "; ".join(refused[:30])
         )
     if conflicts:
-        shown = "\n".join(f"  - {c}" for c in conflicts[:50])
-        raise ConflictError(
-            f"campaign {name!r}: {len(conflicts)} result(s) would replace the one recorded; nothing was written:\n"
-            f"{shown}\nTo correct a value pass allow_corrections=True (record with correct=True); the old one stays in "
-            "the audit trail.")
+        raise conflict_error(name, conflicts, "result(s) would replace the one recorded",
+                             "To correct a value pass allow_corrections=True (record with correct=True); the old "
+                             "one stays in the audit trail.")
     return changes
 
 
