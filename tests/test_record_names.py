@@ -375,3 +375,52 @@ def test_cells_stored_under_a_label_written_before_labels_were_cleaned_stay_one_
     assert (report.measurements_added, report.measurements_unchanged) == (0, 2)
     assert sorted(legacy.measurements()["replicate"]) == ["1.0", "2.0"]
     assert legacy.history()[f"{CE}_n"].tolist() == [2]
+
+
+@pytest.mark.parametrize("twin", ["a", "\uff21"])
+def test_a_replicate_label_that_only_looks_like_a_stored_one_is_refused_not_a_second_cell(
+        store_url: str, twin: str) -> None:
+    """Cell 'A' recorded, then 'a' or a full-width 'Ａ' for the same experiment: a second cell,
+    so n went from 1 to 2 for one coated powder's one cell."""
+    campaign, _ = _campaign(store_url, "label-twins")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], "replicate": ["A"], CE: [85.0]}))
+    revision = campaign.revision()
+    with pytest.raises(DataError, match="write 'A'"):
+        campaign.record(pd.DataFrame({"experiment_id": ["E0001"], "replicate": [twin], CE: [86.0]}))
+    with pytest.raises(DataError, match="write 'A'"):  # a failed cell under the twin label too
+        campaign.record(pd.DataFrame({"experiment_id": ["E0001"], "replicate": [twin], "failed": [True],
+                                      "failure_reason": ["pellet cracked"]}))
+    assert campaign.revision() == revision
+    assert campaign.measurements()["replicate"].tolist() == ["A"]
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], "replicate": ["B"], CE: [86.0]}))  # a new cell is fine
+    assert campaign.history()[f"{CE}_n"].tolist() == [2]
+
+
+def test_two_labels_of_one_write_that_differ_only_in_case_are_refused(store_url: str) -> None:
+    campaign, recipe = _campaign(store_url, "label-twins-in-one")
+    revision = campaign.revision()
+    with pytest.raises(DataError, match="'B' and 'b'"):
+        campaign.record(pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": ["B", "b"], CE: [85.0, 86.0]}))
+    with pytest.raises(DataError, match="'B' and 'b'"):  # a new experiment's cells too
+        campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "replicate": "B", CE: 85.0},
+                                      {**recipe, "experiment_id": "P1", "replicate": "b", CE: 86.0}]))
+    assert campaign.revision() == revision and campaign.measurements().empty
+
+
+def test_a_failed_cell_stored_under_a_label_written_before_labels_were_cleaned_is_that_cell(store_url: str) -> None:
+    """A failed cell stored as '2.0' (an older version's spelling of a CSV's 2.0): a value for
+    cell 2 went in beside it as a new cell, so the cell was both failed and measured."""
+    campaign, _ = _campaign(store_url, "old-failed-labels")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": ["1", "2"], CE: [85.0, None],
+                                  "failed": [False, True], "failure_reason": [None, "pellet cracked"]}))
+    data = campaign.export_json()
+    for cell in data["cell_failures"]:
+        cell["replicate"] = "2.0"  # as an older version stored it
+    legacy = Campaign.import_json(data, storage=store_url, name="legacy-failed-labels")
+    late = pd.DataFrame({"experiment_id": ["E0001"], "replicate": ["2"], CE: [84.0]})
+    with pytest.raises(ConflictError, match="stored as failed"):
+        legacy.record(late)
+    legacy.record(late, correct=True)  # the cell re-measured: its failure is withdrawn
+    assert legacy.cell_failures().empty
+    assert sorted(legacy.measurements()["replicate"]) == ["1", "2.0"]  # under the cell's stored label
+    assert legacy.history()[f"{CE}_n"].tolist() == [2]

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from doe.domain.records import MAX_REPLICATE, CellFailure, ExperimentRef, NewExperimentRef
+from doe.domain.table import label_key, replicate_label
 from doe.errors import DataError, StorageError
 from doe.storage import schema as s
 from doe.storage.rows import audit_row
@@ -82,6 +83,54 @@ def resolve_failures(new_ids: list[str], failures: list[PlannedFailure]) -> None
     """References to the write's new experiments become their ids."""
     for f in failures:
         f.experiment_id = new_ids[f.target.index] if isinstance(f.target, NewExperimentRef) else f.target
+
+
+def match_stored_labels(conn: Connection, name: str, pk_of: dict[str, int], labels: list[Any]) -> None:
+    """Give each planned cell (anything with ``experiment_id`` and ``replicate``: a
+    measurement or a :class:`PlannedFailure`) the label its cell is stored under.
+
+    A label stored as written before labels were cleaned (``'1.0'`` read from a CSV, text not
+    in composed Unicode) is the cell that label now reads as (``'1'``), and takes the write's
+    cells. A label that differs from another of the same experiment only in case or in how its
+    characters are written (``'a'`` beside ``'A'``, a full-width ``'Ａ'``) is refused: it would
+    make a second cell of what the engineer means as one.
+
+    Raises:
+        DataError: naming every such label; nothing is written.
+    """
+    named = sorted({pk_of[x.experiment_id] for x in labels if x.replicate and x.experiment_id in pk_of})
+    stored: dict[str, set[str]] = {}
+    e, c, m = s.experiments, s.cell_failures, s.measurements
+    for chunk in chunks(named):
+        for table in (m, c):
+            for r in conn.execute(sa.select(e.c.experiment_id, table.c.replicate).distinct()
+                                  .join(e, e.c.id == table.c.experiment_pk)
+                                  .where(table.c.experiment_pk.in_(chunk), table.c.replicate != "")):
+                stored.setdefault(r.experiment_id, set()).add(r.replicate)
+    twins: list[str] = []
+    written: dict[tuple[str, str], str] = {}  # (experiment, label key) -> the write's spelling
+    for x in labels:
+        if not x.replicate:
+            continue
+        cells = stored.get(x.experiment_id, set())
+        if x.replicate not in cells:
+            same = [label for label in cells if replicate_label(label) == x.replicate]
+            others = sorted(label for label in cells if label_key(replicate_label(label)) == label_key(x.replicate))
+            if len(same) == 1:
+                x.replicate = same[0]
+            elif others:
+                twins.append(f"{x.experiment_id} replicate {x.replicate!r} differs from its cell {others[0]!r} only "
+                             f"in upper and lower case or in how its characters are written; write {others[0]!r} "
+                             "to record that cell, or give a new cell a label of its own")
+                continue
+        first = written.setdefault((x.experiment_id, label_key(x.replicate)), x.replicate)
+        if first != x.replicate:
+            twins.append(f"{x.experiment_id} replicates {first!r} and {x.replicate!r} differ only in upper and "
+                         "lower case or in how their characters are written; give one cell one label")
+    if twins:
+        listed = list(dict.fromkeys(twins))
+        raise DataError(f"campaign {name!r}: {len(listed)} replicate label(s) name a cell twice; nothing was "
+                        "written:\n" + "\n".join(f"  - {x}" for x in listed[:50]))
 
 
 def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failures: list[PlannedFailure],

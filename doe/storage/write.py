@@ -33,7 +33,6 @@ from doe.domain.records import (
     StatusChange,
     WriteReport,
 )
-from doe.domain.table import replicate_label
 from doe.domain.values import same_measurement
 from doe.errors import ConcurrentChangeError, StorageError
 from doe.storage import schema as s
@@ -42,6 +41,7 @@ from doe.storage.cells import (
     PlannedFailure,
     apply_cell_failures,
     diff_cell_failures,
+    match_stored_labels,
     resolve_failures,
 )
 from doe.storage.checked import CheckedWrite, PlannedMeasurement, ResolvedChange
@@ -90,6 +90,7 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
         stored.status[p["experiment_id"]] = p["status"]
         stored.reasons[p["experiment_id"]] = p["failure_reason"]
     _check_known(name, planned, status_changes, stored, failures)
+    match_stored_labels(conn, name, stored.pk_of, [*planned, *failures])
     context_kept: list[str] = []
     to_write, unchanged = _diff_measurements(
         conn, name, stored, planned, latest_config(conn, cid), allow_corrections, context_kept)
@@ -257,14 +258,10 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
             key = (hit.experiment_id, hit.outcome, hit.replicate, int(hit.cycle))
             current[key] = float(hit.value)
             context[key] = {c: getattr(hit, c) for c in CONTEXT_FIELDS}
-    # a label stored as written before labels were cleaned ('1.0' read from a CSV) is the cell '1'
-    spelling = {(k[0], replicate_label(k[2])): k[2] for k in current if k[2]}
     to_write: list[PlannedMeasurement] = []
     unchanged = 0
     conflicts: list[str] = []
     for pm in planned:
-        if pm.replicate:
-            pm.replicate = spelling.get((pm.experiment_id, pm.replicate), pm.replicate)
         # another cell (replicate label) or cycle of the same experiment is a new measurement, not a conflict
         key = (pm.experiment_id, pm.outcome, pm.replicate, pm.cycle)
         if pm.unit is None:
