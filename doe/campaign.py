@@ -466,7 +466,7 @@ class Campaign:
             rejected, clean = rejected + ([] if correct else repeats), clean.drop(index=[p.row for p in repeats])
         summary, joined = summary_outcomes(table.columns, config.outcome_names), ranking.RANKING_NOTE in table.columns
         plan = plan_record(clean, history, config, self.config_version, summary=summary,
-                           labelled=labelled_cells(self.measurements()) if summary else (), joined_notes=joined)
+                           labelled=labelled_cells(self.measurements()) if summary else (), exported_history=joined)
         if plan.problems:
             if not valid_rows_only:
                 raise DataError(f"the table has {len(plan.problems)} problem(s); nothing was recorded", plan.problems)

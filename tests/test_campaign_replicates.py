@@ -283,6 +283,36 @@ def test_a_history_read_back_is_means_not_cells(store_url: str) -> None:
     assert campaign.history().set_index("experiment_id").loc["P1", f"{CE}_n"] == 3
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_an_exported_history_recorded_back_changes_nothing(store_url: str, tmp_path, suffix: str) -> None:  # type: ignore[no-untyped-def]
+    """The exported history recorded back was refused for its proposed and abandoned rows, and
+    an experiment with one measured and one failed cell (no _n columns yet) got a second,
+    unlabelled cell holding its mean."""
+    from doe.io import read_table
+
+    campaign = _campaign(store_url)
+    campaign.suggest(3)
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": ["A", "B"], CE: [85.0, None],
+                                  "failed": [False, True], "failure_reason": [None, "pellet cracked"]}))
+    campaign.abandon(["E0002"], "no powder left")
+    path = tmp_path / f"history{suffix}"
+    campaign.export_table(path)
+    assert f"{CE}_n" not in read_table(path, campaign.config).columns
+    before = (campaign.measurements(), campaign.cell_failures(), campaign.history(), campaign.revision())
+    report = campaign.import_table(path)
+    assert (report.measurements_added, report.measurements_unchanged) == (0, 1)
+    after = (campaign.measurements(), campaign.cell_failures(), campaign.history(), campaign.revision())
+    assert all(a.equals(b) for a, b in zip(before[:3], after[:3], strict=True)) and before[3] == after[3]
+    # the proposed experiment's result typed into the file is recorded; the others stay as they are
+    filled = read_table(path, campaign.config)
+    filled.loc[filled["experiment_id"] == "E0003", CE] = 88.0
+    report = campaign.record(filled)
+    assert (report.measurements_added, report.measurements_unchanged) == (1, 1)
+    history = campaign.history().set_index("experiment_id")
+    assert history["status"].tolist() == ["completed", "abandoned", "completed"]
+    assert history.loc["E0003", CE] == 88.0 and len(campaign.measurements()) == 2
+
+
 def test_a_history_of_means_is_refused_by_a_campaign_without_its_experiments(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from doe.io import read_table
 

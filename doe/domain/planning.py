@@ -17,6 +17,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX, point_cycle
+from doe.domain.ranking import RANKING_NOTE
 from doe.domain.records import (
     CellFailure,
     ExperimentRef,
@@ -87,9 +88,12 @@ class _Row:
 def summary_outcomes(columns: Iterable[object], outcomes: Iterable[str]) -> frozenset[str]:
     """The outcomes whose values in a table with ``columns`` are the history's, not new cells:
     the table carries their ``<outcome>_n`` count or, for a curve outcome, its
-    ``<outcome>_pred_sd`` (a history read back in). A run sheet's ``<outcome>_sd`` (the
-    prediction's) does not count."""
+    ``<outcome>_pred_sd`` (a history read back in); every outcome of an exported history (it
+    carries ``ranking_note``), which has no ``_n`` columns while each experiment has one cell.
+    A run sheet's ``<outcome>_sd`` (the prediction's) does not count."""
     names = {str(c) for c in columns}
+    if RANKING_NOTE in names:
+        return frozenset(outcomes)
     return frozenset(o for o in outcomes if n_column(o) in names or o + PRED_SD_SUFFIX in names)
 
 
@@ -155,7 +159,7 @@ def validated_rows(table: pd.DataFrame, config: CampaignConfig, *, ignore_column
 
 def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig, config_version: int, *,
                 summary: Collection[str] = frozenset(),
-                labelled: Collection[tuple[str, str]] = frozenset(), joined_notes: bool = False) -> RecordPlan:
+                labelled: Collection[tuple[str, str]] = frozenset(), exported_history: bool = False) -> RecordPlan:
     """Plan recording ``clean`` (a table validated by :func:`~doe.domain.table.validate_experiments`).
 
     A row whose ``experiment_id`` is in ``history`` adds its measured outcomes to that
@@ -181,9 +185,11 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             labelled cells or several (a cell is changed under its own label).
         labelled: ``(experiment_id, outcome)`` pairs with labelled cells
             (:func:`~doe.domain.replicates.labelled_cells`).
-        joined_notes: the table is an exported history, whose ``note`` joins the notes of an
-            experiment's measurements (:func:`doe.domain.exports.export_view`): for a known
-            experiment it is no measurement's note, so it is not read (it would replace each).
+        exported_history: the table is an exported history (:func:`doe.domain.exports.export_view`).
+            Its ``note`` joins the notes of an experiment's measurements: for a known experiment
+            it is no measurement's note, so it is not read (it would replace each). A row of a
+            known experiment that carries no result (a proposed or running one), or an abandoned
+            one's row as exported, records nothing: the file recorded back changes nothing.
 
     Returns:
         The plan; rows with problems contribute nothing but their problems.
@@ -202,8 +208,14 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
         if read.experiment_id is not None and read.experiment_id not in created:
             read = replace(read, experiment_id=composed.get(read.experiment_id, read.experiment_id))
         is_known = read.experiment_id is not None and known is not None and read.experiment_id in known.index
-        if is_known and joined_notes:
+        if is_known and exported_history:
             read = replace(read, note=None)
+            assert known is not None
+            if not read.measured and (not read.failed or (
+                    known.loc[read.experiment_id, "status"] == "abandoned"
+                    and read.reason == known.loc[read.experiment_id, "failure_reason"])):
+                plan.row_ids.append(read.experiment_id)  # as exported: nothing to record
+                continue
         new = change = None
         fresh = read.experiment_id is not None and not is_known and read.experiment_id not in created
         twin = keys.get(label_key(read.experiment_id)) if fresh and read.experiment_id is not None else None
@@ -298,8 +310,10 @@ def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelle
     exp_id = str(read.experiment_id)
     problems, kept = [], {}
     for outcome, value in read.measured.items():
-        count = stored.get(n_column(outcome))
-        n = 0 if count is None or is_missing(count) else int(count)
+        count = stored.get(n_column(outcome))  # absent until an experiment has several cells
+        if count is None or is_missing(count):
+            count = 0 if is_missing(stored.get(outcome)) else 1
+        n = int(count)
         predicted_sd = stored.get(outcome + PRED_SD_SUFFIX)
         if outcome in summary and predicted_sd is not None and not is_missing(predicted_sd) and predicted_sd > 0:
             # a curve outcome not measured at its cycle yet: the history shows the model's prediction
