@@ -211,9 +211,9 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
         if is_known and exported_history:
             read = replace(read, note=None)
             assert known is not None
+            as_stored = known.loc[str(read.experiment_id)]
             if not read.measured and (not read.failed or (
-                    known.loc[read.experiment_id, "status"] == "abandoned"
-                    and read.reason == known.loc[read.experiment_id, "failure_reason"])):
+                    as_stored["status"] == "abandoned" and read.reason == as_stored["failure_reason"])):
                 plan.row_ids.append(read.experiment_id)  # as exported: nothing to record
                 continue
         new = change = None
