@@ -424,3 +424,22 @@ def test_a_failed_cell_stored_under_a_label_written_before_labels_were_cleaned_i
     assert legacy.cell_failures().empty
     assert sorted(legacy.measurements()["replicate"]) == ["1", "2.0"]  # under the cell's stored label
     assert legacy.history()[f"{CE}_n"].tolist() == [2]
+
+
+def test_an_id_imported_with_spaces_around_it_is_found_under_its_typed_form(store_url: str) -> None:
+    """An export may hold an id with spaces around it ('P1 ', written through the store's API or
+    by hand). After import, a results row for 'P1' (a file's cells are stripped) made a second
+    experiment beside it, and 'p1' was no twin of it."""
+    campaign, recipe = _campaign(store_url, "spaced")
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", CE: 85.0}]))
+    data = campaign.export_json()
+    for item in (*data["experiments"], *data["measurements"]):
+        if item["experiment_id"] == "P1":
+            item["experiment_id"] = "P1 "
+    spaced = Campaign.import_json(data, storage=store_url, name="spaced-import")
+    assert spaced.history()["experiment_id"].tolist() == ["E0001", "P1 "]
+    spaced.record(pd.DataFrame({"experiment_id": ["P1"], "replicate": ["B"], CE: [86.0]}))
+    assert spaced.history()["experiment_id"].tolist() == ["E0001", "P1 "]
+    assert spaced.history()[f"{CE}_n"].tolist() == [0, 2]
+    with pytest.raises(DataError, match="only in upper and lower case"):
+        spaced.record(pd.DataFrame([{**recipe, "experiment_id": "p1", CE: 80.0}]))

@@ -8,7 +8,6 @@ applies the plan in one transaction (see :meth:`doe.Campaign.record`).
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,7 +27,7 @@ from doe.domain.records import (
     StatusChange,
 )
 from doe.domain.replicates import REPLICATE_COLUMN, n_column
-from doe.domain.table import ID_COLUMN, is_plain_label, label_key, validate_experiments
+from doe.domain.table import ID_COLUMN, clean_label, is_plain_label, label_key, validate_experiments
 from doe.domain.values import is_missing, same_measurement, same_value, to_python
 from doe.errors import CellProblem, DataError
 
@@ -201,12 +200,14 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     failed_labelled: dict[str, list[str]] = {}  # experiment id -> its failed cells, in words
     failed_by_cell: set[str] = set()  # known experiments a failed cell of this table fails
     stored_ids = [str(i) for i in (known.index if known is not None else [])]
-    keys = {label_key(i): i for i in stored_ids}
-    composed = {unicodedata.normalize("NFC", i): i for i in stored_ids}  # ids stored before they were composed
+    keys = {label_key(clean_label(i)): i for i in stored_ids}
+    # ids stored as written (before they were composed, or imported with spaces around them)
+    cleaned = {clean_label(i): i for i in reversed(stored_ids)}  # the first stored wins a tie
+    cleaned.update((i, i) for i in stored_ids)  # an id stored as typed is that id
     for pos, (label, row) in enumerate(clean.iterrows()):
         read = _read_row(clean, label, row, config)
         if read.experiment_id is not None and read.experiment_id not in created:
-            read = replace(read, experiment_id=composed.get(read.experiment_id, read.experiment_id))
+            read = replace(read, experiment_id=cleaned.get(read.experiment_id, read.experiment_id))
         is_known = read.experiment_id is not None and known is not None and read.experiment_id in known.index
         if is_known and exported_history:
             read = replace(read, note=None)
