@@ -325,17 +325,15 @@ def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelle
                     read.label, outcome, value,
                     f"is the value predicted for {exp_id} at its cycle in the history, not a measurement; "
                     "record measured points with a cycle column"))
-        elif outcome not in summary or n == 0:
-            kept[outcome] = value
+        elif outcome not in summary or n == 0 or (n == 1 and (exp_id, outcome) not in labelled):
+            kept[outcome] = value  # a new cell, or the one unlabelled cell itself (with the row's note)
         elif same_measurement(value, float(stored[outcome])):
             unchanged.append((exp_id, outcome))
-        elif n > 1 or (exp_id, outcome) in labelled:
+        else:
             problems.append(CellProblem(
                 read.label, outcome, value,
                 f"is the mean of {exp_id}'s {n} cell(s) in the history ({to_python(stored[outcome])!r} stored), not a cell; "
                 "to change a cell, record it with its replicate label (doe export --cells lists them)"))
-        else:
-            kept[outcome] = value
     return problems, replace(read, measured=kept)
 
 

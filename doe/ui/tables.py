@@ -198,7 +198,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignConfig,
-                 history: pd.DataFrame | None = None) -> pd.DataFrame:
+                 history: pd.DataFrame | None = None, measurements: pd.DataFrame | None = None) -> pd.DataFrame:
     """The rows of the Record grid a person changed, as a table for ``Campaign.record``.
 
     Args:
@@ -208,6 +208,10 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
         history: ``Campaign.history()``: its cell counts (``<outcome>_n``, once the campaign
             holds replicates) go with the rows, so a value typed over the shown mean of
             several or labelled cells is refused by ``record`` rather than added as a cell.
+        measurements: ``Campaign.measurements()``: a row where only a note, date, operator or
+            sample id was typed, of an experiment whose values come from one cell, carries
+            that cell's stored values and label, so ``record`` stores them with its values
+            (a correction of the cell's context: ``correct=True``).
 
     Returns:
         experiment_id, each outcome (the value typed into it; NaN where the cell was not
@@ -218,8 +222,8 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
 
     Raises:
         DataError: a row is marked failed without a reason, or only a note, date, operator or
-            sample id was typed (they are saved with a value typed in the same row; ``row``:
-            its position in ``edited``).
+            sample id was typed where no value, or the values of several cells, are stored
+            (they are saved with a value of one cell; ``row``: its position in ``edited``).
     """
     if len(original) != len(edited):
         raise DataError("the grid changed while it was edited; reload the page and enter the values again")
@@ -253,18 +257,39 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
         values = table[column] if column in table.columns else pd.Series(None, index=table.index)
         out[column] = [None if _missing(v) else str(v) for v in values]
     problems = []
-    for pos, cells, (flag, reason) in zip(changed_rows, edited_cells,
-                                          zip(out["failed"], out["failure_reason"], strict=True), strict=True):
+    for k, (pos, cells, (flag, reason)) in enumerate(zip(changed_rows, edited_cells, zip(
+            out["failed"], out["failure_reason"], strict=True), strict=True)):
         if flag and reason is None:
             problems.append(CellProblem(pos, "failure_reason", None,
                                         "say why the run failed (e.g. 'dispersion gelled')"))
         elif cells <= {"note", "measured_at", "operator", "sample_id"}:
+            stored = _one_cell(measurements, out[ID_COLUMN].iloc[k], config) if measurements is not None else None
+            if isinstance(stored, dict):
+                for column, value in stored.items():
+                    out.loc[out.index[k], column] = value
+                continue
             first = sorted(cells)[0]
-            problems.append(CellProblem(pos, first, edited[first].iloc[pos],
-                                        "is saved with a value typed in the same row; type the value too"))
+            problems.append(CellProblem(pos, first, edited[first].iloc[pos], stored or (
+                "is saved with a value typed in the same row; type the value too")))
     if problems:
         raise DataError(f"the grid has {len(problems)} problem(s); nothing was recorded", problems)
     return out
+
+
+def _one_cell(measurements: pd.DataFrame, experiment_id: str, config: CampaignConfig) -> dict[str, Any] | str | None:
+    """The stored values and replicate label of ``experiment_id``'s one cell (curve points left
+    out), why a note cannot go with them (several cells), or None (no value stored)."""
+    mine = measurements[(measurements[ID_COLUMN].astype(str) == experiment_id) & measurements["cycle"].isna()]
+    mine = mine[mine["outcome"].isin(config.outcome_names)]
+    if mine.empty:
+        return None
+    labels = {None if _missing(r) or r == "" else str(r) for r in mine[REPLICATE_COLUMN]}
+    if len(labels) > 1:
+        return (f"goes with one cell, and {experiment_id} has {len(labels)}; add it to that cell's row of the "
+                "cells file (History page, or doe export --cells) and upload the file")
+    label = labels.pop()
+    return {**dict(zip(mine["outcome"].astype(str), mine["value"].astype(float), strict=True)),
+            **({} if label is None else {REPLICATE_COLUMN: label})}
 
 
 def history_template(config: CampaignConfig, rows: int = 3) -> pd.DataFrame:

@@ -564,6 +564,28 @@ def test_a_note_added_to_a_recorded_value_is_offered_as_a_correction(start: Star
     assert campaign.measurements()["note"].tolist() == ["cell 2 re-measured"]
 
 
+def test_a_note_typed_alone_in_the_grid_is_added_to_the_recorded_value_as_a_correction(
+        start: Start, db_url: str) -> None:
+    """A note typed alone in the grid was refused ('type the value too'), and typing the shown
+    value again changed no cell: a note could not be added to a recorded value from the grid."""
+    campaign = _new_campaign(db_url, "grid-note", n_running=1)
+    exp_id = campaign.history()["experiment_id"].iloc[0]
+    campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [85.0]}))
+    at = start("record", campaign="grid-note")
+    at.radio(key=state.GRID_SHOW).set_value("all experiments").run()
+    row = at.data_editor[0].value["experiment_id"].tolist().index(exp_id)
+    _edit_grid(at, {row: {"note": "cell shorted at cycle 30"}})
+    _button(at, "Save results").click().run()
+    _no_exception(at)
+    assert "came with another note, operator, sample id or date, not stored" in _texts(at.success)
+    assert [w.value[:47] for w in at.warning] == ["Some values differ from values recorded before,"]
+    assert campaign.measurements()["note"].isna().all()
+    _button(at, "Correct the stored values").click().run()
+    _no_exception(at)
+    stored = campaign.measurements()
+    assert stored[["value", "note"]].values.tolist() == [[85.0, "cell shorted at cycle 30"]]
+
+
 def test_mark_failed_with_a_reason(start: Start, db_url: str) -> None:
     campaign = _new_campaign(db_url, "fail-test", n_running=2)
     ids = campaign.history()["experiment_id"].tolist()

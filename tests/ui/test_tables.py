@@ -9,6 +9,7 @@ import pytest
 from doe import load_config
 from doe.errors import CellProblem, DataError
 from doe.ui.tables import (
+    ID_COLUMN,
     filled_rows,
     filter_history,
     grid_changes,
@@ -71,6 +72,7 @@ def test_grid_changes_keep_only_edited_rows_and_need_a_reason_for_a_failure() ->
     with pytest.raises(DataError) as err:
         grid_changes(original, edited, CONFIG)
     assert [(p.row, p.column) for p in err.value.problems] == [(0, "note")]
+    assert err.value.problems[0].problem.endswith("type the value too")
 
 
 def test_problems_frame_uses_the_shown_row_numbers_and_ids() -> None:
@@ -186,3 +188,44 @@ def test_audit_trail_newest_first_in_local_time_and_readable() -> None:
     assert view.loc[0, "details"] == "reason: typo in CE · old: 8.8"
     assert view.loc[1, "details"] == "status: completed" and view.loc[1, "experiment_id"] == ""
     assert audit_view(audit, "Not/AZone")["when"].str.len().min() > 0  # unknown zone: the server's time
+
+
+def test_a_note_typed_alone_goes_with_the_values_of_the_experiments_one_cell(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A note, operator, sample id or date typed alone in the grid was refused ('type the value
+    too'), and typing the shown value again changed no cell, so a note could not be added to a
+    recorded value from the grid. Now the row carries its one cell's stored values and label,
+    and recording it with correct=True stores the note with them."""
+    from doe import Campaign
+
+    ce, retention = "first_cycle_ce_pct", "capacity_retention_pct"
+    campaign = Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{tmp_path / 'doe.sqlite3'}", name="notes")
+    campaign.suggest(4)
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001", "E0002", "E0003", "E0003"],
+                                  "replicate": [None, "A", "A", "B"], ce: [85.0, 86.0, 87.0, 88.0],
+                                  retention: [61.5, None, None, None]}))
+    history, measurements = campaign.history(), campaign.measurements()
+    original = record_grid(history, campaign.config, "all")
+    original.index = pd.RangeIndex(1, len(original) + 1)
+    edited = original.copy()
+    edited.loc[1, "note"] = "cell shorted at cycle 30"
+    edited.loc[2, "operator"] = "Kim"
+    changes = grid_changes(original, edited, campaign.config, history, measurements)
+    assert changes[ID_COLUMN].tolist() == ["E0001", "E0002"]
+    assert changes[[ce, retention]].values.tolist()[0] == [85.0, 61.5]
+    assert changes["replicate"].tolist()[1] == "A" and changes[ce].tolist()[1] == 86.0
+    report = campaign.record(changes)
+    assert (report.measurements_added, len(report.context_not_stored)) == (0, 3)  # said, not stored
+    report = campaign.record(changes, correct=True)
+    assert (report.measurements_added, report.measurements_corrected) == (0, 3)
+    cells = campaign.measurements().set_index(["experiment_id", "outcome"])
+    assert cells.loc[("E0001", ce), "note"] == cells.loc[("E0001", retention), "note"] == "cell shorted at cycle 30"
+    assert cells.loc[("E0002", ce), "operator"] == "Kim" and cells.loc[("E0002", ce), "value"] == 86.0
+    assert campaign.history()[f"{ce}_n"].tolist() == [1, 1, 2, 0]  # no cell added
+
+    for row, expected in ((3, "goes with one cell, and E0003 has 2"), (4, "type the value too")):
+        edited = original.copy()
+        edited.loc[row, "sample_id"] = "S-17"
+        with pytest.raises(DataError) as err:
+            grid_changes(original, edited, campaign.config, history, measurements)
+        assert [(p.row, p.column) for p in err.value.problems] == [(row - 1, "sample_id")]
+        assert expected in err.value.problems[0].problem

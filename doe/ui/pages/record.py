@@ -75,7 +75,10 @@ def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *,
     if isinstance(recording.error, ConflictError):
         _correction(handle)
     if recording.ok:
-        st.session_state.pop(state.PENDING_CORRECTION, None)
+        if report.context_not_stored:  # offered as a correction, as a changed value is
+            st.session_state[state.PENDING_CORRECTION] = table
+        else:
+            st.session_state.pop(state.PENDING_CORRECTION, None)
         components.flash("success", f"Saved {what}: {_report_text(report)}")
         st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
         return True
@@ -197,7 +200,7 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
                           "history)", key=state.CORRECT)
     if st.button("Save results", type="primary"):
         with components.guard("reading the grid", edited) as reading:
-            changes = grid_changes(original, edited, config, history)
+            changes = grid_changes(original, edited, config, history, handle.campaign.measurements())
         if not reading.ok:
             return
         if changes.empty:
