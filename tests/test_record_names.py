@@ -443,3 +443,20 @@ def test_an_id_imported_with_spaces_around_it_is_found_under_its_typed_form(stor
     assert spaced.history()[f"{CE}_n"].tolist() == [0, 2]
     with pytest.raises(DataError, match="only in upper and lower case"):
         spaced.record(pd.DataFrame([{**recipe, "experiment_id": "p1", CE: 80.0}]))
+
+
+def test_context_imported_as_its_export_held_it_is_no_change_when_recorded_again(store_url: str) -> None:
+    """An export may hold a note with Windows line breaks and spaces around it, or an operator
+    with a space after it (stored before texts were cleaned). Recorded again from a file (whose
+    cells are cleaned), each was a 'different' note or operator, reported as not stored."""
+    campaign, _ = _campaign(store_url, "old-context")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0], "note": ["cracked\nre-pressed"],
+                                  "operator": ["Ana"]}))
+    data = campaign.export_json()
+    data["measurements"][0].update(note=" cracked\r\nre-pressed ", operator="Ana ")
+    legacy = Campaign.import_json(data, storage=store_url, name="old-context-import")
+    report = legacy.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0], "note": ["cracked\nre-pressed"],
+                                         "operator": ["Ana"]}))
+    assert (report.measurements_unchanged, report.context_not_stored) == (1, [])
+    report = legacy.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0], "operator": ["Bo"]}))
+    assert report.context_not_stored == ["E0001 first_cycle_ce_pct: operator stored 'Ana ', new 'Bo'"]

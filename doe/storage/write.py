@@ -33,6 +33,7 @@ from doe.domain.records import (
     StatusChange,
     WriteReport,
 )
+from doe.domain.table import clean_label, note_text
 from doe.domain.values import same_measurement
 from doe.errors import ConcurrentChangeError, StorageError
 from doe.storage import schema as s
@@ -211,13 +212,19 @@ CONTEXT_FIELDS = ("note", "operator", "sample_id", "measured_at")
 """What a stored measurement carries besides its value, which a correction may change alone."""
 
 
+_AS_RECORDED = {"note": note_text, "operator": clean_label, "sample_id": clean_label}
+"""How each text field is cleaned when recorded now (a stored text may predate it, or come from
+an import as its export held it: a note with ``\r\n``, an operator with a space around it)."""
+
+
 def _context_changes(stored: dict[str, Any], pm: PlannedMeasurement) -> str:
     """The context fields ``pm`` gives that differ from the ``stored`` ones, in words ('' if none;
-    times within a millisecond, as a workbook keeps them, are the same)."""
+    times within a millisecond, as a workbook keeps them, are the same; a stored text is
+    compared as it would be recorded now)."""
     changes = []
     for c in CONTEXT_FIELDS:
         new, old = getattr(pm, c), stored[c]
-        if new is None or new == old:
+        if new is None or new == old or (isinstance(old, str) and c in _AS_RECORDED and _AS_RECORDED[c](old) == new):
             continue
         if isinstance(new, datetime) and isinstance(old, datetime) and abs((new - old).total_seconds()) < 1e-3:
             continue
