@@ -13,14 +13,17 @@ that do not depend on the instrument:
 
 1. the charge passed between two rows is the change of the instrument's counter (its value on
    a row where the instrument restarted it: a new Neware step);
-2. positive current is charge, negative is discharge, ``|I|`` below :data:`REST_CURRENT_MA`
-   is rest and counts for neither;
+2. positive current is charge, negative is discharge; ``|I|`` at most
+   :data:`~doe.instruments.cycling.REST_FRACTION` (0.5 %) of the file's largest ``|I|`` is rest
+   (the residual current logged at open circuit) and counts for neither, nor does it start or
+   end a half-cycle (:func:`~doe.instruments.cycling.current_direction`);
 3. consecutive charge rows form one charge half-cycle, across rests and steps (CC then CV);
    it ends where the current turns to discharge; likewise for discharge;
 4. cycle *n* is the *n*-th charge half-cycle and the discharge that follows it (cycles are
    counted by doe, not by the instrument); a discharge before the first charge belongs to no
    cycle; a last charge without a discharge has a discharge capacity of 0 (and no retention:
-   :func:`doe.instruments.cycling.retention_curve` leaves it out).
+   :func:`doe.instruments.cycling.retention_curve` leaves it out); a last discharge that stopped
+   above the earlier discharges' end voltage is unfinished (see :func:`~doe.instruments.read_cycling`).
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ import pandas as pd
 
 from doe.instruments.cycling import (
     BINARY_SUFFIXES,
-    REST_CURRENT_MA,
     BinaryFormat,
     InstrumentFileError,
+    current_direction,
 )
 
 
@@ -88,7 +91,11 @@ def _halves(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     previous[rows["restart"].to_numpy(dtype=bool)] = 0.0
     passed = np.abs(counter - previous)
     current = rows["current_ma"].to_numpy(dtype=float)
-    direction = np.where(current > REST_CURRENT_MA, 1, np.where(current < -REST_CURRENT_MA, -1, 0))
+    direction = current_direction(current)
+    # a row below the rest threshold that goes on in the direction of the half-cycle before it (the
+    # tail of a CV step) passes that half's charge; a residual current of the other sign stays rest
+    before = pd.Series(np.where(direction != 0, direction, np.nan)).ffill().to_numpy()
+    direction = np.where((direction == 0) & (np.sign(current) == before), before, direction).astype(int)
     active = direction != 0
     directions = direction[active]
     if not directions.size:
@@ -104,8 +111,10 @@ def _cycle_of_halves(signs: np.ndarray) -> np.ndarray:
 
 
 def cycles_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per-cycle ``cycle``, ``charge_mah``, ``discharge_mah`` from rows of ``current_ma``
-    (positive charge), ``counter_mah`` and ``restart`` (the module's rules)."""
+    """Per-cycle ``cycle``, ``charge_mah``, ``discharge_mah``, ``discharge_current_ma`` and
+    ``discharge_voltage_v`` (the voltage on the discharge's last row; NaN without a
+    ``voltage_v`` column) from rows of ``current_ma`` (positive charge), ``counter_mah`` and
+    ``restart`` (the module's rules)."""
     active, half, signs, charges_passed = _halves(rows)
     cycles: list[list[float]] = []
     if half.size:
@@ -113,12 +122,16 @@ def cycles_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
         # the charge-weighted mean current: exact for a constant-current step, whatever the sampling
         current = np.abs(rows["current_ma"].to_numpy(dtype=float)[active])
         current_x_q = np.bincount(half, weights=current * charges_passed)
-        for sign, total, weighted in zip(signs, totals, current_x_q, strict=True):
+        voltage = (rows["voltage_v"].to_numpy(dtype=float)[active] if "voltage_v" in rows.columns
+                   else np.full(len(half), np.nan))
+        last_row = np.flatnonzero(np.append(np.diff(half) != 0, True))  # the last row of each half
+        for sign, total, weighted, end_v in zip(signs, totals, current_x_q, voltage[last_row], strict=True):
             if sign > 0:
-                cycles.append([float(len(cycles) + 1), float(total), 0.0, np.nan])
+                cycles.append([float(len(cycles) + 1), float(total), 0.0, np.nan, np.nan])
             elif cycles:  # a discharge before the first charge belongs to no cycle
-                cycles[-1][2:] = [float(total), float(weighted / total) if total > 0 else np.nan]
-    return pd.DataFrame(cycles, columns=["cycle", "charge_mah", "discharge_mah", "discharge_current_ma"])
+                cycles[-1][2:] = [float(total), float(weighted / total) if total > 0 else np.nan, float(end_v)]
+    return pd.DataFrame(cycles, columns=["cycle", "charge_mah", "discharge_mah", "discharge_current_ma",
+                                         "discharge_voltage_v"])
 
 
 def points_from_rows(rows: pd.DataFrame) -> pd.DataFrame:

@@ -6,10 +6,11 @@ Formats (text exports, read with pandas; ``detect_format`` looks at the name and
   with ``Nb header lines : N``, then tab-separated columns including ``cycle number``,
   ``Q charge/mA.h`` and ``Q discharge/mA.h``; a decimal comma (French or German Windows) is
   read as well.
-- ``neware_csv``: Neware BTSDA "cycle" sheet exported as CSV: ``Cycle Index``,
+- ``neware_csv``: Neware BTSDA "cycle" sheet exported as CSV (or tab-separated, as Excel's
+  "Unicode text" saves it): ``Cycle Index``,
   ``Chg. Cap.(mAh)``, ``DChg. Cap.(mAh)``; or its "record" sheet (one row per point, with
   ``Step Index``, ``Step Type`` and ``Current(mA)``), whose capacities restart at every step.
-- ``arbin_csv``: Arbin MITS Pro / MITS 8 channel export: ``Cycle_Index``,
+- ``arbin_csv``: Arbin MITS Pro / MITS 8 channel export (comma- or tab-separated): ``Cycle_Index``,
   ``Charge_Capacity(Ah)``, ``Discharge_Capacity(Ah)`` (cumulative within the cycle).
 - ``maccor_txt``: MACCOR text export: a header line, then tab-separated ``Cyc#``, ``Step``,
   ``Amp-hr`` (per step) and ``State`` (``C`` charge, ``D`` discharge, ``R`` rest).
@@ -29,31 +30,41 @@ Rules (the same for every format):
 - cycles are numbered as the instrument numbers them, shifted so that the first cycle with
   a charge is cycle 1 (EC-Lab counts from 0); a cycle number that goes down (two exports in
   one file, a resumed test that restarted its count) is refused, not renumbered;
-- an empty field after the last named column (a trailing delimiter) is ignored; a row with
-  more fields than the column header is refused;
+- the text itself (encoding, delimiter, decimal separator, empty rows, numbers refused with
+  their line and column) is read by :mod:`doe.instruments.tables`;
+- charge or discharge by the current where a format has no state column (EC-Lab, Arbin):
+  ``|I|`` at most :data:`REST_FRACTION` of the file's largest ``|I|`` is rest
+  (:func:`current_direction`), so a rest's residual current counts for neither;
 - per gram: capacity in mAh divided by the active mass in g (``active_mass_mg / 1000``);
 - first-cycle Coulombic efficiency = first discharge / first charge x 100 (cathode: charge
   first);
 - capacity retention at cycle n = discharge capacity at n / discharge capacity at the
-  reference cycle x 100; a last cycle with a charge and no discharge (a test exported while
-  it runs) has no retention;
+  reference cycle x 100; a last cycle with a charge and no discharge, or whose discharge
+  stopped more than :data:`DISCHARGE_END_TOLERANCE_V` above every earlier discharge's end
+  voltage (a test exported while it runs), has no retention (``discharge_finished``);
 - rate capability: see :func:`rate_capability` (C-rates from the discharge currents).
 """
 
 from __future__ import annotations
 
-import io
 import math
 import re
-import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from doe.domain.records import MAX_EVIDENCE_BYTES
-from doe.errors import DataError
+from doe.instruments.tables import (
+    MAX_FILE_BYTES,
+    InstrumentFileError,
+    check_size,
+    decimal_separator,
+    delimited_table,
+    instrument_table,
+    numeric_columns,
+    read_text,
+)
 
 CyclingFormat = Literal["biologic_mpt", "neware_csv", "arbin_csv", "maccor_txt"]
 FORMATS: tuple[CyclingFormat, ...] = ("biologic_mpt", "neware_csv", "arbin_csv", "maccor_txt")
@@ -61,47 +72,24 @@ FORMATS: tuple[CyclingFormat, ...] = ("biologic_mpt", "neware_csv", "arbin_csv",
 BinaryFormat = Literal["biologic_mpr", "neware_nda"]
 BINARY_FORMATS: tuple[BinaryFormat, ...] = ("biologic_mpr", "neware_nda")
 BINARY_SUFFIXES: dict[str, BinaryFormat] = {".mpr": "biologic_mpr", ".nda": "neware_nda", ".ndax": "neware_nda"}
-MAX_FILE_BYTES = MAX_EVIDENCE_BYTES
 REST_CURRENT_MA = 1e-6
-"""A current below this (mA, in magnitude) is rest."""
+"""A current at or below this (mA, in magnitude) is rest, whatever the file's currents."""
+REST_FRACTION = 0.005
+"""A current at or below this fraction of the file's largest current (in magnitude) is rest: the
+residual current a cycler logs at open circuit (nA to a few uA), not a charge or a discharge. A
+rate test from C/20 to 5C (a factor of 100) keeps every discharge."""
+DISCHARGE_END_TOLERANCE_V = 0.05
+"""A last discharge that stopped more than this above every earlier discharge's end voltage is
+unfinished (a test exported while it runs)."""
 
 
-class InstrumentFileError(DataError):
-    """An instrument file that cannot be read; the message names the file and the problem."""
-
-
-def read_text(path: Path) -> str:
-    """The text of an instrument file (UTF-8, Windows-1252, or UTF-16 with its byte-order mark),
-    refusing empty, huge and binary files."""
-    check_size(path)
-    raw = path.read_bytes()
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text", Notepad's "Unicode"
-        try:
-            return raw.decode("utf-16")
-        except UnicodeDecodeError as err:
-            raise InstrumentFileError(f"{path.name}: starts as UTF-16 text but is not ({err.reason}); "
-                                      "export it again") from None
-    if b"\x00" in raw[:4096]:
-        raise InstrumentFileError(f"{path.name}: a binary file that is not .mpr, .nda or .ndax; export it as text "
-                                  "from the instrument's software")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InstrumentFileError(f"{path.name}: not readable as text")  # pragma: no cover - cp1252 decodes all bytes
-
-
-def check_size(path: Path) -> int:
-    """The size of ``path`` in bytes, refusing a missing, empty or huge file."""
-    if not path.is_file():
-        raise InstrumentFileError(f"{path.name}: no such file")
-    size = path.stat().st_size
-    if size == 0:
-        raise InstrumentFileError(f"{path.name}: the file is empty")
-    if size > MAX_FILE_BYTES:
-        raise InstrumentFileError(f"{path.name}: {size / 1e6:.0f} MB is over the {MAX_FILE_BYTES / 1e6:.0f} MB limit")
-    return size
+def current_direction(current_ma: np.ndarray) -> np.ndarray:
+    """+1 (charge), -1 (discharge) or 0 (rest) per row: rest where ``|I|`` is at most
+    :data:`REST_FRACTION` of the largest ``|I|`` of the rows, or at most :data:`REST_CURRENT_MA`."""
+    current_ma = np.asarray(current_ma, dtype=float)
+    magnitude = np.abs(current_ma[np.isfinite(current_ma)])
+    threshold = max(REST_CURRENT_MA, REST_FRACTION * float(magnitude.max()) if magnitude.size else 0.0)
+    return np.where(current_ma > threshold, 1, np.where(current_ma < -threshold, -1, 0))
 
 
 def detect_format(path: str | Path) -> CyclingFormat | BinaryFormat:
@@ -125,63 +113,6 @@ def detect_format(path: str | Path) -> CyclingFormat | BinaryFormat:
         "Arbin CSV or MACCOR text); check the file or export it again")
 
 
-def instrument_table(path: Path, text: str, *, line_offset: int = 0, **options: Any) -> pd.DataFrame:
-    """``text`` read by ``pd.read_csv`` (``options``: ``sep``, ``decimal``), its first line the
-    column names (stripped). An empty field after the last column (a trailing delimiter) is
-    dropped; a row with more fields raises :class:`InstrumentFileError` naming the file and the
-    row: its line in the file (``line_offset`` lines above ``text``) where pandas reports it,
-    else its data row."""
-    try:
-        header = [str(c).strip() for c in pd.read_csv(io.StringIO(text), nrows=0, **options).columns]
-        with warnings.catch_warnings():
-            # pandas drops a first row's fields past the names with only this warning: refuse them instead
-            warnings.filterwarnings("error", "Length of header or names does not match", pd.errors.ParserWarning)
-            # one name more than the header holds a trailing delimiter's empty field; index_col=False:
-            # else pandas takes a row's field past the names for a row index and shifts every column
-            frame = pd.read_csv(io.StringIO(text), header=None, skiprows=1, names=range(len(header) + 1),
-                                index_col=False, **options)
-    except pd.errors.ParserWarning:
-        raise InstrumentFileError(f"{path.name}: data row 1 has more fields than the column header; "
-                                  "check the file or export it again") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        match = re.search(r"Expected \d+ fields in line (\d+)", str(err))
-        if match is None:
-            raise InstrumentFileError(f"{path.name}: not readable as a table ({str(err).strip()[:200]}); "
-                                      "check the file or export it again") from None
-        raise InstrumentFileError(f"{path.name}: line {int(match.group(1)) + line_offset} has more fields than "
-                                  "the column header; check the file or export it again") from None
-    past_header = np.flatnonzero(frame.pop(len(header)).notna().to_numpy())
-    if len(past_header):
-        raise InstrumentFileError(f"{path.name}: data row {int(past_header[0]) + 1} has a value after the last "
-                                  "column of the header; check the file or export it again")
-    frame.columns = header
-    return frame
-
-
-def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str]) -> pd.DataFrame:
-    """``frame``'s ``columns`` (old name -> new name) as numbers; a missing column, a cell that
-    is not a number, or a column renamed ``cycle`` whose number goes down raises
-    :class:`InstrumentFileError` naming the file."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InstrumentFileError(f"{name.name}: missing column(s) {missing}; found {list(frame.columns)[:12]}")
-    out = pd.DataFrame({new: pd.to_numeric(frame[old], errors="coerce") for old, new in columns.items()})
-    missing_rows = np.flatnonzero(out.isna().any(axis=1).to_numpy())
-    if len(missing_rows):
-        raise InstrumentFileError(
-            f"{name.name}: a value that is not a number in data row {int(missing_rows[0]) + 1} (truncated file?)")
-    if "cycle" in out.columns:
-        cycle = out["cycle"].to_numpy(dtype=float)
-        back = np.flatnonzero(np.diff(cycle) < 0)
-        if len(back):
-            k = int(back[0]) + 1
-            raise InstrumentFileError(
-                f"{name.name}: the cycle number goes back from {cycle[k - 1]:g} to {cycle[k]:g} in data row {k + 1} "
-                "(two exports in one file, or a resumed test that restarted its count?); doe does not guess how "
-                "to renumber it: export the test as one file with rising cycle numbers")
-    return out
-
-
 def mpt_frame(path: Path, text: str) -> pd.DataFrame:
     """The data table of an EC-Lab text export (header skipped, decimal point or comma)."""
     match = re.search(r"Nb header lines\s*:\s*(\d+)", text[:4000])
@@ -192,32 +123,34 @@ def mpt_frame(path: Path, text: str) -> pd.DataFrame:
     if len(lines) <= skip + 1:
         raise InstrumentFileError(f"{path.name}: no data after the {skip + 1}-line header (truncated file?)")
     return instrument_table(path, "\n".join(lines[skip:]), line_offset=skip, sep="\t",
-                      decimal="," if _decimal_comma(lines[skip + 1]) else ".")
+                            decimal=decimal_separator("\n".join(lines[skip + 1:skip + 101])))
 
 
 def _read_mpt(path: Path, text: str) -> pd.DataFrame:
     frame = mpt_frame(path, text)
     out = numeric_columns(frame, path, {"cycle number": "cycle", "Q charge/mA.h": "charge_mah",
                                         "Q discharge/mA.h": "discharge_mah"})
-    return _with_discharge_current(out, frame, "I/mA", 1.0)
+    return _with_discharge_rows(out, frame, path, "I/mA", 1.0, "Ewe/V")
 
 
-def _with_discharge_current(out: pd.DataFrame, frame: pd.DataFrame, column: str, to_ma: float) -> pd.DataFrame:
-    """Adds ``discharge_current_ma`` (|I| on discharge rows, NaN elsewhere) where the file has ``column``."""
-    if column in frame.columns:
-        current = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float) * to_ma
-        out["discharge_current_ma"] = np.where(current < -REST_CURRENT_MA, -current, np.nan)
+def _with_discharge_rows(out: pd.DataFrame, frame: pd.DataFrame, path: Path, current: str, to_ma: float,
+                         voltage: str) -> pd.DataFrame:
+    """Adds ``discharge_current_ma`` and ``discharge_voltage_v`` (|I| and the voltage on discharge
+    rows, NaN elsewhere: :func:`current_direction`) where the file has the ``current`` column."""
+    if current in frame.columns:
+        columns = {current: "i", voltage: "v"} if voltage in frame.columns else {current: "i"}
+        numbers = numeric_columns(frame, path, columns)
+        amps = numbers["i"].to_numpy(dtype=float) * to_ma
+        discharge = current_direction(amps) < 0
+        out["discharge_current_ma"] = np.where(discharge, -amps, np.nan)
+        if "v" in numbers.columns:
+            out["discharge_voltage_v"] = np.where(discharge, numbers["v"].to_numpy(dtype=float), np.nan)
     return out
 
 
-def _decimal_comma(line: str) -> bool:
-    fields = line.split("\t")
-    return any(re.fullmatch(r"-?\d+,\d+(E[-+]?\d+)?", f.strip()) for f in fields)
-
-
 def csv_frame(path: Path, text: str) -> pd.DataFrame:
-    """A comma-separated export (Neware, Arbin), read by :func:`instrument_table`."""
-    return instrument_table(path, text)
+    """A comma- or tab-separated export (Neware, Arbin), read by :func:`instrument_table`."""
+    return delimited_table(path, text)
 
 
 def neware_states(frame: pd.DataFrame) -> pd.Series:
@@ -231,21 +164,27 @@ def _read_neware(path: Path, text: str) -> pd.DataFrame:
     frame = csv_frame(path, text)
     if "Step Type" not in frame.columns:  # the cycle sheet: one row per cycle
         return numeric_columns(frame, path, {"Cycle Index": "cycle", "Chg. Cap.(mAh)": "charge_mah",
-                                      "DChg. Cap.(mAh)": "discharge_mah"})
+                                             "DChg. Cap.(mAh)": "discharge_mah"})
     # the record sheet: one row per point, capacities restart at every step ("CC Chg", "CV Chg", ...)
-    numbers = numeric_columns(frame, path, {"Cycle Index": "cycle", "Step Index": "step", "Chg. Cap.(mAh)": "charge_mah",
-                                     "DChg. Cap.(mAh)": "discharge_mah"})
-    state = neware_states(frame)
-    current = pd.to_numeric(frame["Current(mA)"], errors="coerce").abs() if "Current(mA)" in frame.columns else None
-    return _sum_of_steps(numbers["cycle"], numbers["step"], state,
-                         numbers["charge_mah"] + numbers["discharge_mah"], current)
+    numbers = numeric_columns(frame, path, {"Cycle Index": "cycle", "Step Index": "step",
+                                            "Chg. Cap.(mAh)": "charge_mah", "DChg. Cap.(mAh)": "discharge_mah"})
+    current = _optional_column(frame, path, "Current(mA)")
+    return _sum_of_steps(numbers["cycle"], numbers["step"], neware_states(frame),
+                         numbers["charge_mah"] + numbers["discharge_mah"],
+                         None if current is None else current.abs(), _optional_column(frame, path, "Voltage(V)"))
+
+
+def _optional_column(frame: pd.DataFrame, path: Path, column: str) -> pd.Series | None:
+    """``column`` as numbers (:func:`numeric_columns`), or None where the file does not have it."""
+    return numeric_columns(frame, path, {column: "x"})["x"] if column in frame.columns else None
 
 
 def _sum_of_steps(cycle: pd.Series, step: pd.Series, state: pd.Series, capacity_mah: pd.Series,
-                  current_ma: pd.Series | None) -> pd.DataFrame:
+                  current_ma: pd.Series | None, voltage_v: pd.Series | None = None) -> pd.DataFrame:
     """Per-cycle capacities from counters that restart at every step: a half-cycle is the sum
     of its steps' largest values (a CC step then a CV step is one charge). ``state`` is C, D or
-    R; ``current_ma`` the current's magnitude, averaged over each cycle's D rows."""
+    R; ``current_ma`` the current's magnitude, averaged over each cycle's D rows; ``voltage_v``
+    gives each cycle's last D row's voltage (``discharge_voltage_v``)."""
     new_step = cycle.ne(cycle.shift()) | step.ne(step.shift()) | state.ne(state.shift())
     steps = pd.DataFrame({"cycle": cycle, "state": state, "step": new_step.cumsum(), "capacity_mah": capacity_mah})
     totals = steps.groupby(["cycle", "step", "state"], sort=False)["capacity_mah"].max().reset_index()
@@ -256,15 +195,17 @@ def _sum_of_steps(cycle: pd.Series, step: pd.Series, state: pd.Series, capacity_
                         "discharge_mah": discharge.reindex(cycles, fill_value=0.0).to_numpy()})
     if current_ma is not None:
         out["discharge_current_ma"] = current_ma.where(state == "D").groupby(cycle).mean().reindex(cycles).to_numpy()
+    if voltage_v is not None:
+        out["discharge_voltage_v"] = voltage_v.where(state == "D").groupby(cycle).last().reindex(cycles).to_numpy()
     return out
 
 
 def _read_arbin(path: Path, text: str) -> pd.DataFrame:
     frame = csv_frame(path, text)
     out = numeric_columns(frame, path, {"Cycle_Index": "cycle", "Charge_Capacity(Ah)": "charge_mah",
-                                 "Discharge_Capacity(Ah)": "discharge_mah"})
+                                        "Discharge_Capacity(Ah)": "discharge_mah"})
     out[["charge_mah", "discharge_mah"]] *= 1000.0
-    return _with_discharge_current(out, frame, "Current(A)", 1000.0)
+    return _with_discharge_rows(out, frame, path, "Current(A)", 1000.0, "Voltage(V)")
 
 
 def maccor_frame(path: Path, text: str) -> pd.DataFrame:
@@ -284,8 +225,9 @@ def _read_maccor(path: Path, text: str) -> pd.DataFrame:
     state = frame["State"].astype(str).str.strip()
     numbers = numeric_columns(frame, path, {"Cyc#": "cycle", "Step": "step", "Amp-hr": "capacity_ah"})
     # Amp-hr restarts at each step; Amps has no sign (State D is discharge)
-    amps = pd.to_numeric(frame["Amps"], errors="coerce").abs() * 1000.0 if "Amps" in frame.columns else None
-    return _sum_of_steps(numbers["cycle"], numbers["step"], state, numbers["capacity_ah"] * 1000.0, amps)
+    amps = _optional_column(frame, path, "Amps")
+    return _sum_of_steps(numbers["cycle"], numbers["step"], state, numbers["capacity_ah"] * 1000.0,
+                         None if amps is None else amps.abs() * 1000.0, _optional_column(frame, path, "Volts"))
 
 
 _READERS = {"biologic_mpt": _read_mpt, "neware_csv": _read_neware, "arbin_csv": _read_arbin,
@@ -303,8 +245,13 @@ def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
 
     Returns:
         One row per cycle: ``cycle`` (from 1), ``charge_capacity_mah``,
-        ``discharge_capacity_mah`` and, with a mass, ``charge_capacity_mah_per_g`` and
-        ``discharge_capacity_mah_per_g``.
+        ``discharge_capacity_mah``, ``discharge_current_ma`` (mean |I| of the discharge rows,
+        charge-weighted for a binary file; NaN without a current column),
+        ``discharge_end_voltage_v`` (the voltage of the discharge's last row; NaN without a
+        voltage column), ``discharge_finished`` (False for
+        a last cycle whose discharge has not begun or stopped above the cutoff the earlier
+        discharges reached: see the module docstring) and, with a mass,
+        ``charge_capacity_mah_per_g`` and ``discharge_capacity_mah_per_g``.
 
     Raises:
         InstrumentFileError: unknown format, missing columns, a truncated file, no cycle, or a
@@ -323,11 +270,11 @@ def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
     else:
         raise InstrumentFileError(f"{path.name}: file_format must be one of {[*FORMATS, *BINARY_FORMATS]}, "
                                   f"got {kind!r}")
-    if "discharge_current_ma" not in points.columns:
-        points = points.assign(discharge_current_ma=np.nan)
+    points = points.assign(**{c: np.nan for c in ("discharge_current_ma", "discharge_voltage_v")
+                              if c not in points.columns})
     grouped = points.groupby("cycle", sort=True).agg(
         charge_mah=("charge_mah", "max"), discharge_mah=("discharge_mah", "max"),
-        discharge_current_ma=("discharge_current_ma", "mean"))
+        discharge_current_ma=("discharge_current_ma", "mean"), discharge_end_voltage_v=("discharge_voltage_v", "last"))
     grouped = grouped[(grouped["charge_mah"] > 0) | (grouped["discharge_mah"] > 0)]
     if grouped.empty:
         raise InstrumentFileError(f"{path.name}: no cycle with a charge or discharge capacity")
@@ -337,11 +284,31 @@ def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
     table = pd.DataFrame({"cycle": (grouped.index - first + 1).astype(int),
                           "charge_capacity_mah": grouped["charge_mah"].to_numpy(dtype=float),
                           "discharge_capacity_mah": grouped["discharge_mah"].to_numpy(dtype=float),
-                          "discharge_current_ma": grouped["discharge_current_ma"].to_numpy(dtype=float)})
+                          "discharge_current_ma": grouped["discharge_current_ma"].to_numpy(dtype=float),
+                          "discharge_end_voltage_v": grouped["discharge_end_voltage_v"].to_numpy(dtype=float)})
+    table["discharge_finished"] = _finished_discharges(table["discharge_capacity_mah"].to_numpy(dtype=float),
+                                                       table["discharge_end_voltage_v"].to_numpy(dtype=float))
     if mass_g is not None:
         table["charge_capacity_mah_per_g"] = table["charge_capacity_mah"] / mass_g
         table["discharge_capacity_mah_per_g"] = table["discharge_capacity_mah"] / mass_g
     return table.reset_index(drop=True)
+
+
+def _finished_discharges(capacity_mah: np.ndarray, end_voltage_v: np.ndarray) -> np.ndarray:
+    """Whether each cycle's discharge is finished: every cycle's but the last's, whose discharge
+    is unfinished where it has none yet, or where it stopped more than
+    :data:`DISCHARGE_END_TOLERANCE_V` above every earlier discharge's end voltage (a test exported
+    in the middle of a discharge: a discharge ends at its cutoff). Without a voltage, or without
+    an earlier discharge to compare with, a last discharge counts as finished."""
+    finished = np.ones(len(capacity_mah), dtype=bool)
+    if not len(capacity_mah):
+        return finished
+    earlier = end_voltage_v[:-1][(capacity_mah[:-1] > 0) & np.isfinite(end_voltage_v[:-1])]
+    if capacity_mah[-1] <= 0:
+        finished[-1] = False
+    elif earlier.size and np.isfinite(end_voltage_v[-1]):
+        finished[-1] = bool(end_voltage_v[-1] <= earlier.max() + DISCHARGE_END_TOLERANCE_V)
+    return finished
 
 
 def active_mass_g(active_mass_mg: float | None, path: Path) -> float | None:
@@ -364,7 +331,7 @@ def cycling_outcomes(path: str | Path, *, active_mass_mg: float, reference_cycle
         ``first_cycle_charge_capacity_mah_per_g``, ``first_cycle_discharge_capacity_mah_per_g``,
         ``first_cycle_ce_pct``, ``capacity_retention_pct`` (at ``retention_cycle``, relative to
         ``reference_cycle``; NaN while the file stops before it: a retention after 50 cycles is
-        not a retention after 200, nor while that cycle has a charge and no discharge yet),
+        not a retention after 200, nor while that cycle's discharge is unfinished),
         ``last_cycle`` and ``retention_at_last_cycle_pct`` (the last cycle with a retention);
         :func:`retention_curve` gives every cycle. Where the discharges ran at more than one
         C-rate (:func:`rate_capability`): ``discharge_capacity_mah_per_g_at_<rate>c`` and, with
@@ -399,7 +366,8 @@ def rate_capability(table: pd.DataFrame, *, active_mass_mg: float, one_c_mah_per
 
     A cycle's C-rate is its mean discharge current over the 1C current, rounded to one
     significant figure (0.107 -> 0.1, C/3 -> 0.3); 1C is ``one_c_mah_per_g`` x the active
-    mass per hour, by default the first cycle's discharge capacity per hour. Returns nothing
+    mass per hour, by default the first cycle's discharge capacity per hour. An unfinished
+    discharge (``discharge_finished`` False) counts for no rate. Returns nothing
     for a file without currents (Neware's cycle sheet) or whose discharges ran at one rate;
     else ``discharge_capacity_mah_per_g_at_<rate>c`` (the mean over the cycles at that rate,
     ``0p1`` for 0.1C) and, with both 0.1C and 1C, ``rate_capability_pct`` = capacity at 1C /
@@ -414,7 +382,8 @@ def rate_capability(table: pd.DataFrame, *, active_mass_mg: float, one_c_mah_per
         one_c_ma = float(one_c_mah_per_g) * float(active_mass_mg) / 1000.0
     if "discharge_current_ma" not in table.columns or not one_c_ma > 0:
         return {}
-    ratio = table["discharge_current_ma"].to_numpy(dtype=float) / one_c_ma
+    # an unfinished discharge (a test exported while it runs) has no capacity at its rate yet
+    ratio = np.where(_finished(table), table["discharge_current_ma"].to_numpy(dtype=float) / one_c_ma, np.nan)
     rates = [float(f"{r:.0e}") if math.isfinite(r) and r > 0 else math.nan for r in ratio]
     capacity = table["discharge_capacity_mah_per_g"].to_numpy(dtype=float)
     by_rate = pd.Series(capacity).groupby(pd.Series(rates)).mean()
@@ -429,25 +398,44 @@ def rate_capability(table: pd.DataFrame, *, active_mass_mg: float, one_c_mah_per
 
 def retention_curve(table: pd.DataFrame, *, reference_cycle: int = 1, name: str = "file") -> pd.Series:
     """Capacity retention (%) at each cycle of a :func:`read_cycling` table, indexed by cycle; a
-    last cycle without a discharge (a test exported while it runs) is left out."""
+    last cycle without a discharge, or whose discharge is unfinished (``discharge_finished``;
+    a test exported while it runs), is left out."""
     by_cycle = table.set_index("cycle")["discharge_capacity_mah"]
+    finished = _finished(table)
+    finished[-1:] &= by_cycle.iloc[-1:].to_numpy() > 0  # charged, not discharged yet: unknown, not 0
     if reference_cycle not in by_cycle.index or by_cycle[reference_cycle] <= 0:
         raise InstrumentFileError(f"{name}: reference_cycle {reference_cycle} has no discharge capacity "
                                   f"(cycles {int(by_cycle.index.min())} to {int(by_cycle.index.max())})")
-    if by_cycle.iloc[-1] <= 0:  # charged, not discharged yet: its retention is unknown, not 0
-        by_cycle = by_cycle.iloc[:-1]
+    if not finished[by_cycle.index.get_loc(reference_cycle)]:
+        raise InstrumentFileError(f"{name}: reference_cycle {reference_cycle} has no finished discharge (the file "
+                                  "ends while it runs); choose an earlier reference_cycle, or export the test again "
+                                  "once the cycle is done")
+    by_cycle = by_cycle[finished]
     return (100.0 * by_cycle / by_cycle[reference_cycle]).rename("capacity_retention_pct")
+
+
+def _finished(table: pd.DataFrame) -> np.ndarray:
+    """``discharge_finished`` of a :func:`read_cycling` table (all True where it has none)."""
+    if "discharge_finished" not in table.columns:
+        return np.ones(len(table), dtype=bool)
+    return table["discharge_finished"].to_numpy(dtype=bool).copy()
 
 
 __all__ = [
     "BINARY_FORMATS",
+    "DISCHARGE_END_TOLERANCE_V",
     "FORMATS",
+    "MAX_FILE_BYTES",
+    "REST_CURRENT_MA",
+    "REST_FRACTION",
     "BinaryFormat",
     "CyclingFormat",
     "InstrumentFileError",
     "active_mass_g",
     "c_rate_label",
+    "check_size",
     "csv_frame",
+    "current_direction",
     "cycling_outcomes",
     "detect_format",
     "instrument_table",
@@ -457,5 +445,6 @@ __all__ = [
     "numeric_columns",
     "rate_capability",
     "read_cycling",
+    "read_text",
     "retention_curve",
 ]

@@ -37,7 +37,14 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.circuits import ELEMENT_PARAMETERS, circuit_parameters, element_type
-from doe.instruments.cycling import InstrumentFileError, instrument_table, read_text
+from doe.instruments.tables import (
+    InstrumentFileError,
+    decimal_separator,
+    delimited_table,
+    instrument_table,
+    numeric_columns,
+    read_text,
+)
 
 ImpedanceFormat = Literal["biologic_peis_mpt", "gamry_dta", "impedance_csv"]
 DEFAULT_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)-Wo1"
@@ -86,7 +93,7 @@ def detect_impedance_format(path: Path, text: str) -> ImpedanceFormat | None:
     if "ZCURVE" in head and "Zreal" in head:
         return "gamry_dta"
     first = head.splitlines()[0] if head else ""
-    if {"frequency_hz", "z_real_ohm", "z_imag_ohm"} <= {c.strip() for c in first.split(",")}:
+    if {"frequency_hz", "z_real_ohm", "z_imag_ohm"} <= {c.strip() for c in re.split(r"[,\t]", first)}:
         return "impedance_csv"
     return None
 
@@ -102,9 +109,9 @@ def read_impedance(path: str | Path) -> ImpedanceSpectrum:
     if kind == "biologic_peis_mpt":
         match = re.search(r"Nb header lines\s*:\s*(\d+)", text[:4000])
         skip = int(match.group(1)) - 1 if match else 0
-        body = "\n".join(text.splitlines()[skip:])
-        decimal = "," if re.search(r"\t-?\d+,\d+", body[:2000]) else "."
-        frame = instrument_table(path, body, line_offset=skip, sep="\t", decimal=decimal)
+        lines = text.splitlines()
+        frame = instrument_table(path, "\n".join(lines[skip:]), line_offset=skip, sep="\t",
+                                 decimal=decimal_separator("\n".join(lines[skip + 1:])))
         columns = {"freq/Hz": "f", "Re(Z)/Ohm": "re", "-Im(Z)/Ohm": "minus_im"}
     elif kind == "gamry_dta":
         lines = text.splitlines()
@@ -113,19 +120,15 @@ def read_impedance(path: str | Path) -> ImpedanceSpectrum:
             raise InstrumentFileError(f"{path.name}: no ZCURVE table (its column names, units and rows); "
                                       "export the spectrum again from Gamry Framework")
         end = next((i for i in range(start + 3, len(lines)) if not lines[i].startswith("\t")), len(lines))
-        # the column names, a line of units (left out: start + 2 lines above the first row), then the rows
+        # the column names, a line of units (left out: start + 2 lines above the first row), then the rows;
+        # Framework writes the decimal separator of Windows' locale (a comma in French or German)
         frame = instrument_table(path, "\n".join([lines[start + 1], *lines[start + 3:end]]), line_offset=start + 2,
-                           sep="\t")
+                                 sep="\t", decimal=decimal_separator("\n".join(lines[start + 3:end])))
         columns = {"Freq": "f", "Zreal": "re", "Zimag": "im"}
     else:
-        frame = instrument_table(path, text)
+        frame = delimited_table(path, text)
         columns = {"frequency_hz": "f", "z_real_ohm": "re", "z_imag_ohm": "im"}
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InstrumentFileError(f"{path.name}: missing column(s) {missing}")
-    data = pd.DataFrame({new: pd.to_numeric(frame[old], errors="coerce") for old, new in columns.items()})
-    if data.isna().any().any():
-        raise InstrumentFileError(f"{path.name}: a value that is not a number (truncated file?)")
+    data = numeric_columns(frame, path, columns)
     imag = -data["minus_im"] if "minus_im" in data else data["im"]
     if len(data) < 10:
         raise InstrumentFileError(f"{path.name}: {len(data)} frequencies; a fit needs at least 10")

@@ -12,7 +12,9 @@ reports for it. The voltage comes from the column each export has:
 - MACCOR: ``Volts`` (``State`` C or D);
 - ``.mpr``: ``Ewe/V``; ``.nda``/``.ndax``: ``Voltage``.
 
-Rest points (no current) belong to no half-cycle and are left out.
+Rest points (no current, or the residual current of an open circuit: at most 0.5 % of the file's
+largest current, :func:`doe.instruments.cycling.current_direction`) belong to no half-cycle and
+are left out.
 """
 
 from __future__ import annotations
@@ -25,26 +27,24 @@ import pandas as pd
 from doe.instruments.cycling import (
     BINARY_FORMATS,
     FORMATS,
-    REST_CURRENT_MA,
     BinaryFormat,
     CyclingFormat,
-    InstrumentFileError,
     active_mass_g,
-    check_size,
     csv_frame,
+    current_direction,
     detect_format,
     maccor_frame,
     mpt_frame,
     neware_states,
-    numeric_columns,
-    read_text,
 )
+from doe.instruments.tables import InstrumentFileError, check_size, numeric_columns, read_text
 
 POINT_COLUMNS = ("cycle", "half", "voltage_v", "capacity_mah")
 
 
 def _states_by_current(current: np.ndarray) -> np.ndarray:
-    return np.where(current > REST_CURRENT_MA, "C", np.where(current < -REST_CURRENT_MA, "D", "R"))
+    direction = current_direction(current)
+    return np.where(direction > 0, "C", np.where(direction < 0, "D", "R"))
 
 
 def _running_counters(cycle: pd.Series, state: np.ndarray, charge: pd.Series, discharge: pd.Series,

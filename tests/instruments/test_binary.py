@@ -134,3 +134,52 @@ def test_neware_record_sheet_adds_the_steps_of_a_half_cycle(tmp_path: Path) -> N
     np.testing.assert_allclose(table["charge_capacity_mah"], [2.2, 1.8])
     np.testing.assert_allclose(table["discharge_capacity_mah"], [1.9, 1.2])
     np.testing.assert_allclose(table["discharge_current_ma"], [0.25, 2.5])
+
+
+def test_a_binary_file_exported_mid_discharge_has_no_retention_at_its_unfinished_cycle(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import NewareNDA
+
+    # the table NewareNDA.read returns for a running test: counters restart at each step; cycles 1
+    # and 2 discharge to 2.8 V, cycle 3's discharge stopped at 3.6 V when the file was copied
+    steps = [(1, 0.5, [1.0, 2.0], [3.9, 4.3]), (2, -0.5, [0.9, 1.8], [3.6, 2.8]),
+             (3, 0.5, [0.9, 1.8], [3.9, 4.3]), (4, -0.5, [0.85, 1.7], [3.6, 2.8]),
+             (5, 0.5, [0.85, 1.7], [3.9, 4.3]), (6, -0.5, [0.8], [3.6])]
+    table = pd.DataFrame([{"Step": step, "Current(mA)": amps, "Voltage": volts,
+                           "Charge_Capacity(mAh)": q if amps > 0 else 0.0,
+                           "Discharge_Capacity(mAh)": q if amps < 0 else 0.0}
+                          for step, amps, counters, voltages in steps
+                          for q, volts in zip(counters, voltages, strict=True)])
+    monkeypatch.setattr(NewareNDA, "read", lambda *args, **kwargs: table)
+    path = tmp_path / "running.nda"
+    path.write_bytes(b"NEWARE" + b"\x00" * 64)
+    cycles = read_cycling(path, active_mass_mg=10.0)
+    np.testing.assert_allclose(cycles["discharge_capacity_mah"], [1.8, 1.7, 0.8])
+    outcomes = cycling_outcomes(path, active_mass_mg=10.0, retention_cycle=3)
+    assert np.isnan(outcomes["capacity_retention_pct"])  # 0.8 of a discharge still running is not a retention
+    assert outcomes["last_cycle"] == 2
+    assert outcomes["retention_at_last_cycle_pct"] == pytest.approx(100 * 1.7 / 1.8)
+    assert cycles["discharge_finished"].tolist() == [True, True, False]
+
+
+def test_a_cv_tail_below_the_rest_threshold_keeps_its_charge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows of at most 0.5 % of the file's largest current are rest, so that a residual current
+    starts no half-cycle; a CV step's tail below that (0.02 mA beside a 5 mA rate step) still
+    passes charge, and dropping it raised the CE."""
+    import NewareNDA
+
+    # step, current (mA), counter (mAh) per row: CC-CV charge whose CV tail falls to 0.02 mA,
+    # a rest with a residual current of both signs, a discharge; then a 5 mA charge and discharge
+    rows = [(1, 0.5, 1.0), (1, 0.5, 2.0), (2, 0.1, 0.05), (2, 0.02, 0.08), (2, 0.01, 0.1),
+            (3, -0.00002, 0.0), (3, 0.00002, 0.0), (4, -0.5, 1.0), (4, -0.5, 1.9),
+            (5, 5.0, 1.0), (5, 5.0, 1.8), (6, -5.0, 1.0), (6, -5.0, 1.7)]
+    table = pd.DataFrame([{"Step": step, "Current(mA)": amps, "Voltage": 3.8,
+                           "Charge_Capacity(mAh)": q if amps > 0 else 0.0,
+                           "Discharge_Capacity(mAh)": q if amps < 0 else 0.0} for step, amps, q in rows])
+    monkeypatch.setattr(NewareNDA, "read", lambda *args, **kwargs: table)
+    path = tmp_path / "cccv.nda"
+    path.write_bytes(b"NEWARE" + b"\x00" * 64)
+    cycles = read_cycling(path, active_mass_mg=10.0)
+    np.testing.assert_allclose(cycles["charge_capacity_mah"], [2.1, 1.8])  # 2.0 CC + 0.1 CV, tail and all
+    np.testing.assert_allclose(cycles["discharge_capacity_mah"], [1.9, 1.7])
+    np.testing.assert_allclose(cycles["discharge_current_ma"], [0.5, 5.0])

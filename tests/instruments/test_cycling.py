@@ -3,6 +3,7 @@ from; bad files get a clear error naming the file."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,7 @@ def test_retention_is_relative_to_the_reference_cycle(tmp_path: Path) -> None:
     (b"", "the file is empty"),
     (b"time,voltage\n1,3.7\n", "not a cycling export doe reads"),
     (b"\x00\x01binary", "a binary file"),
-    (b"Cycle Index,Chg. Cap.(mAh),DChg. Cap.(mAh)\n1,2.5,2.2\n2,2.4,", "not a number in data row 2"),
+    (b"Cycle Index,Chg. Cap.(mAh),DChg. Cap.(mAh)\n1,2.5,2.2\n2,2.4,", r"line 3, column 'DChg\. Cap\.\(mAh\)' is empty"),
     (b"Cycle Index,Chg. Cap.(mAh),DChg. Cap.(mAh)\n1,0,0\n", "no cycle with a charge or discharge capacity"),
     (b"EC-Lab ASCII FILE\r\nNb header lines : 40\r\n\r\n", "no data after the 40-line header"),
 ])
@@ -219,3 +220,85 @@ def test_a_utf16_export_with_its_byte_order_mark_is_read(tmp_path: Path, bom_enc
     path.write_bytes(text.encode("utf-16") if bom_encoding == "utf-16" else b"\xfe\xff" + text.encode("utf-16-be"))
     assert detect_format(path) == "biologic_mpt"
     pd.testing.assert_frame_equal(read_cycling(path, active_mass_mg=MASS_MG), expected)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252"])  # Excel's "Unicode text" and "Text (tab delimited)"
+@pytest.mark.parametrize(("file_format", "record_sheet"),
+                         [("neware_csv", False), ("neware_csv", True), ("arbin_csv", False)])
+def test_a_tab_separated_export_reads_like_its_comma_version(tmp_path: Path, file_format: str, record_sheet: bool,
+                                                            encoding: str) -> None:
+    charge, discharge = fade_curve(4, first_charge_mah_per_g=221.0, first_ce_pct=87.0)
+    path = write_cycling_file(tmp_path / "cell.csv", file_format, charge * MASS_MG / 1000,  # type: ignore[arg-type]
+                              discharge * MASS_MG / 1000, neware_record_sheet=record_sheet)
+    expected = read_cycling(path, active_mass_mg=MASS_MG)
+    expected_points = None if not record_sheet and file_format == "neware_csv" else read_cycling_points(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert all("\t" not in line for line in lines)  # no field of the generator's files holds a tab
+    path.write_bytes(("\r\n".join(line.replace(",", "\t") for line in lines) + "\r\n").encode(encoding))
+    assert detect_format(path) == file_format
+    pd.testing.assert_frame_equal(read_cycling(path, active_mass_mg=MASS_MG), expected)
+    if expected_points is not None:
+        pd.testing.assert_frame_equal(read_cycling_points(path), expected_points)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_rows_of_empty_fields_are_skipped_and_a_row_with_an_empty_value_is_refused(tmp_path: Path,
+                                                                                file_format: str) -> None:
+    path, lines = _written(tmp_path, file_format, 3)
+    expected = read_cycling(path, active_mass_mg=MASS_MG)
+    sep, head = DELIMITER[file_format], COLUMN_HEADER_LINE[file_format]
+    empty_row = sep * (len(lines[head].split(sep)) - 1)  # what Excel leaves below the data: ",,,,,"
+    path.write_text("\n".join([*lines, empty_row, empty_row, " " + empty_row]) + "\n", encoding="cp1252")
+    pd.testing.assert_frame_equal(read_cycling(path, active_mass_mg=MASS_MG), expected)
+    # a data row with one field left empty: refused with its line and column, even among empty rows
+    column = {"biologic_mpt": "Q discharge/mA.h", "neware_csv": "DChg. Cap.(mAh)",
+              "arbin_csv": "Discharge_Capacity(Ah)", "maccor_txt": "Amp-hr"}[file_format]
+    position = lines[head].split(sep).index(column)
+    third = head + 3  # the third data row, line head + 4 of the file
+    fields = lines[third].split(sep)
+    fields[position] = ""
+    path.write_text("\n".join([*lines[:head + 1], empty_row, *lines[head + 1:third], sep.join(fields),
+                               *lines[third + 1:], empty_row]) + "\n", encoding="cp1252")
+    with pytest.raises(InstrumentFileError,
+                       match=rf"cell\.{file_format}: line {third + 2}, column '{re.escape(column)}' is empty"):
+        read_cycling(path, active_mass_mg=MASS_MG)
+    fields[position] = "n/a"
+    path.write_text("\n".join([*lines[:third], sep.join(fields), *lines[third + 1:]]) + "\n", encoding="cp1252")
+    with pytest.raises(InstrumentFileError,
+                       match=rf"cell\.{file_format}: line {third + 1}, column '{re.escape(column)}': 'n/a' is not "
+                             "a number"):
+        read_cycling(path, active_mass_mg=MASS_MG)
+
+
+@pytest.mark.parametrize(("file_format", "record_sheet"), [*((f, f == "neware_csv") for f in FORMATS)])
+def test_a_test_exported_mid_discharge_has_no_retention_at_its_unfinished_cycle(tmp_path: Path, file_format: str,
+                                                                                record_sheet: bool) -> None:
+    # an interim export of a running test: cycle 4's discharge has passed 2 of its 4 points (3.73 V, not 2.8 V)
+    charge, discharge = fade_curve(4, first_charge_mah_per_g=221.0, first_ce_pct=87.0)
+    path = write_cycling_file(tmp_path / f"cell.{file_format}", file_format,  # type: ignore[arg-type]
+                              charge * MASS_MG / 1000, discharge * MASS_MG / 1000, neware_record_sheet=record_sheet)
+    lines = path.read_text(encoding="cp1252").splitlines()
+    path.write_text("\n".join(lines[:-POINTS_PER_HALF_CYCLE // 2]) + "\n", encoding="cp1252")
+    table = read_cycling(path, active_mass_mg=MASS_MG)
+    assert table["cycle"].tolist() == [1, 2, 3, 4]
+    curve = retention_curve(table)
+    assert curve.index.tolist() == [1, 2, 3]
+    np.testing.assert_allclose(curve, 100 * discharge[:3] / discharge[0], rtol=1e-6)
+    # the partial capacity is reported as measured, and marked as not finished
+    np.testing.assert_allclose(table["discharge_capacity_mah_per_g"], [*discharge[:3], discharge[3] / 2], rtol=1e-6)
+    assert table["discharge_finished"].tolist() == [True, True, True, False]
+    outcomes = cycling_outcomes(path, active_mass_mg=MASS_MG, retention_cycle=4)
+    assert np.isnan(outcomes["capacity_retention_pct"])
+    assert outcomes["last_cycle"] == 3
+    assert outcomes["retention_at_last_cycle_pct"] == pytest.approx(100 * discharge[2] / discharge[0], rel=1e-6)
+    preview = results_from_files([path], experiment_id="E1", active_mass_mg=MASS_MG,
+                                 outcome_names=["capacity_retention_pct"],
+                                 curve_outcomes={"capacity_retention_pct": 200})
+    assert preview.table.dropna(subset=["cycle"])["cycle"].tolist() == [1, 2, 3]
+    with pytest.raises(InstrumentFileError, match=rf"cell\.{file_format}: reference_cycle 4 has no finished discharge"):
+        retention_curve(table, reference_cycle=4, name=path.name)
+    # the same file with its last discharge finished: every cycle counts
+    path.write_text("\n".join(lines) + "\n", encoding="cp1252")
+    assert read_cycling(path)["discharge_finished"].all()
+    assert cycling_outcomes(path, active_mass_mg=MASS_MG, retention_cycle=4)["capacity_retention_pct"] == \
+        pytest.approx(100 * discharge[3] / discharge[0], rel=1e-6)

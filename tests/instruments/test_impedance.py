@@ -229,3 +229,54 @@ def test_a_utf16_spectrum_is_read(tmp_path: Path) -> None:
     path = write_impedance_file(tmp_path / "cell.csv", "impedance_csv", frequency, z)
     path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
     np.testing.assert_allclose(read_impedance(path).impedance, z, rtol=1e-9)
+
+
+def _gamry_with_decimal_commas(path: Path, frequency: np.ndarray, z: np.ndarray) -> list[str]:
+    """A Gamry file as Framework writes it on a German or French Windows: the table's decimal
+    points are commas (its fields are tab-separated, so a comma is only ever a decimal comma)."""
+    write_impedance_file(path, "gamry_dta", frequency, z)
+    lines = path.read_text(encoding="cp1252").splitlines()
+    first = _first_row_line("gamry_dta")
+    return [*lines[:first], *(line.replace(".", ",") for line in lines[first:])]
+
+
+def test_a_gamry_file_with_decimal_commas_reads_its_values(tmp_path: Path) -> None:
+    frequency, z = impedance_spectrum(seed=6)
+    path = tmp_path / "cell.DTA"
+    lines = _gamry_with_decimal_commas(path, frequency, z)
+    assert "\t1,0000000000E+06\t" in lines[_first_row_line("gamry_dta")]
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="cp1252")
+    _reads_back(path, frequency, z)
+
+
+def test_a_gamry_file_mixing_decimal_commas_and_points_is_refused_naming_the_field(tmp_path: Path) -> None:
+    frequency, z = impedance_spectrum(seed=6)
+    path = tmp_path / "cell.DTA"
+    lines = _gamry_with_decimal_commas(path, frequency, z)
+    fifth = _first_row_line("gamry_dta") + 4
+    fields = lines[fifth].split("\t")
+    fields[4] = fields[4].replace(",", ".")  # Zreal with a point among commas: 1.5 or 1500?
+    path.write_text("\r\n".join([*lines[:fifth], "\t".join(fields), *lines[fifth + 1:]]) + "\r\n", encoding="cp1252")
+    with pytest.raises(InstrumentFileError, match=rf"cell\.DTA: line {fifth + 1}, column 'Zreal': .* decimal point"):
+        read_impedance(path)
+    # and the other way round: one decimal comma in a file of decimal points
+    write_impedance_file(path, "gamry_dta", frequency, z)
+    lines = path.read_text(encoding="cp1252").splitlines()
+    fields = lines[fifth].split("\t")
+    fields[5] = fields[5].replace(".", ",")
+    path.write_text("\r\n".join([*lines[:fifth], "\t".join(fields), *lines[fifth + 1:]]) + "\r\n", encoding="cp1252")
+    with pytest.raises(InstrumentFileError, match=rf"cell\.DTA: line {fifth + 1}, column 'Zimag': .* decimal point"):
+        read_impedance(path)
+
+
+def test_a_peis_export_with_decimal_commas_and_a_tab_separated_csv_read_their_values(tmp_path: Path) -> None:
+    frequency, z = impedance_spectrum(seed=7)
+    path = write_impedance_file(tmp_path / "cell.mpt", "biologic_peis_mpt", frequency, z)
+    lines = path.read_text(encoding="cp1252").splitlines()
+    first = _first_row_line("biologic_peis_mpt")
+    path.write_text("\r\n".join([*lines[:first], *(line.replace(".", ",") for line in lines[first:])]) + "\r\n",
+                    encoding="cp1252")
+    _reads_back(path, frequency, z)
+    path = write_impedance_file(tmp_path / "cell.csv", "impedance_csv", frequency, z)
+    path.write_bytes(path.read_text(encoding="utf-8").replace(",", "\t").encode("utf-16"))  # Excel's "Unicode text"
+    _reads_back(path, frequency, z)

@@ -1,0 +1,215 @@
+"""The text of instrument exports as tables: encoding, delimiter, decimal separator, empty rows,
+and numbers refused with their line and column.
+
+- text is UTF-8, Windows-1252, or UTF-16 where the file starts with its byte-order mark
+  (Excel's "Unicode text");
+- a comma-separated export (Neware, Arbin, an impedance CSV) is read as tab-separated where its
+  column header holds a tab (Excel's "Unicode text" and "Text (tab delimited)");
+- a tab-separated table (EC-Lab, Gamry) is read with a decimal comma where its first number
+  with a fractional part is written with one (``0,2400``: EC-Lab and Gamry on a French or
+  German Windows); a number written with the other separator in the same table is refused with
+  its line and column, not guessed at;
+- a row whose fields are all empty (``,,,,``, as Excel leaves below the data) is skipped; an
+  empty field after the last named column (a trailing delimiter) is ignored; a row with more
+  fields than the column header, or an empty or unreadable value among other values, is
+  refused with its line in the file.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from doe.domain.records import MAX_EVIDENCE_BYTES
+from doe.errors import DataError
+
+MAX_FILE_BYTES = MAX_EVIDENCE_BYTES
+Decimal = Literal[".", ","]
+_NUMBER = r"[-+]?(?:\d+{0}\d*|{0}\d+)(?:[eE][-+]?\d+)?"
+POINT_NUMBER = re.compile(_NUMBER.format(r"\."))
+COMMA_NUMBER = re.compile(_NUMBER.format(","))
+
+
+class InstrumentFileError(DataError):
+    """An instrument file that cannot be read; the message names the file and the problem."""
+
+
+def check_size(path: Path) -> int:
+    """The size of ``path`` in bytes, refusing a missing, empty or huge file."""
+    if not path.is_file():
+        raise InstrumentFileError(f"{path.name}: no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise InstrumentFileError(f"{path.name}: the file is empty")
+    if size > MAX_FILE_BYTES:
+        raise InstrumentFileError(f"{path.name}: {size / 1e6:.0f} MB is over the {MAX_FILE_BYTES / 1e6:.0f} MB limit")
+    return size
+
+
+def read_text(path: Path) -> str:
+    """The text of an instrument file (UTF-8, Windows-1252, or UTF-16 with its byte-order mark),
+    refusing empty, huge and binary files."""
+    check_size(path)
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text", Notepad's "Unicode"
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as err:
+            raise InstrumentFileError(f"{path.name}: starts as UTF-16 text but is not ({err.reason}); "
+                                      "export it again") from None
+    if b"\x00" in raw[:4096]:
+        raise InstrumentFileError(f"{path.name}: a binary file that is not .mpr, .nda or .ndax; export it as text "
+                                  "from the instrument's software")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InstrumentFileError(f"{path.name}: not readable as text")  # pragma: no cover - cp1252 decodes all bytes
+
+
+def decimal_separator(data_lines: str) -> Decimal:
+    """The decimal separator of a tab-separated table's rows: that of its first field holding a
+    number with a fractional part (``0,2400``, ``1,0E+06``; in a tab-separated table a comma in
+    a number can only be a decimal comma). A number written with the other separator is refused
+    later, naming its line and column (:func:`instrument_table`, :func:`numeric_columns`)."""
+    first = re.search(r"(?:^|\t)\s*[-+]?(?:\d+([.,])\d*|([.,])\d+)(?:[eE][-+]?\d+)?\s*(?=\t|\r?$)", data_lines,
+                      re.MULTILINE)
+    return "," if first is not None and "," in (first.group(1) or first.group(2)) else "."
+
+
+def instrument_table(path: Path, text: str, *, line_offset: int = 0, **options: Any) -> pd.DataFrame:
+    """``text`` read by ``pd.read_csv`` (``options``: ``sep``, ``decimal``), its first line the
+    column names (stripped), indexed by each row's line in the file (from 1; ``line_offset``
+    lines of the file above ``text``'s first data row, less one for the header line).
+
+    A row whose fields are all empty is skipped, an empty field after the last column (a
+    trailing delimiter) dropped; a row with more fields, and (with ``decimal=","``) a number
+    written with a decimal point, raise :class:`InstrumentFileError` naming the file and the
+    line (the data row where pandas does not say the line).
+    """
+    try:
+        header = [str(c).strip() for c in pd.read_csv(io.StringIO(text), nrows=0, **options).columns]
+        with warnings.catch_warnings():
+            # pandas drops a first row's fields past the names with only this warning: refuse them instead
+            warnings.filterwarnings("error", "Length of header or names does not match", pd.errors.ParserWarning)
+            # one name more than the header holds a trailing delimiter's empty field; index_col=False:
+            # else pandas takes a row's field past the names for a row index and shifts every column.
+            # Blank lines are kept (as empty rows, skipped below) so that row k is line k of the text
+            # Only an empty field is missing: "n/a" or "NaN" in a column of numbers is refused as written
+            frame = pd.read_csv(io.StringIO(text), header=None, skiprows=1, names=range(len(header) + 1),
+                                index_col=False, skip_blank_lines=False, keep_default_na=False, na_values=[""],
+                                **options)
+    except pd.errors.ParserWarning:
+        raise InstrumentFileError(f"{path.name}: data row 1 has more fields than the column header; "
+                                  "check the file or export it again") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        match = re.search(r"Expected \d+ fields in line (\d+)", str(err))
+        if match is None:
+            raise InstrumentFileError(f"{path.name}: not readable as a table ({str(err).strip()[:200]}); "
+                                      "check the file or export it again") from None
+        raise InstrumentFileError(f"{path.name}: line {int(match.group(1)) + line_offset} has more fields than "
+                                  "the column header; check the file or export it again") from None
+    frame.index = pd.RangeIndex(line_offset + 2, line_offset + 2 + len(frame))
+    frame = frame[~_empty_fields(frame).all(axis=1)]
+    past_header = np.flatnonzero(frame.pop(len(header)).notna().to_numpy())
+    if len(past_header):
+        k = int(past_header[0])
+        raise InstrumentFileError(f"{path.name}: data row {k + 1} has a value after the last column of the header "
+                                  f"(line {frame.index[k]}); check the file or export it again")
+    frame.columns = header
+    if options.get("decimal") == ",":
+        _refuse_decimal_points(path, frame)
+    return frame
+
+
+def _empty_fields(frame: pd.DataFrame) -> pd.DataFrame:
+    """True where a field is empty or blank."""
+    empty = frame.isna()
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            empty[column] |= frame[column].astype(str).str.strip().eq("")
+    return empty
+
+
+def _refuse_decimal_points(path: Path, frame: pd.DataFrame) -> None:
+    """Refuse a number written with a decimal point in a table read with decimal commas: in these
+    locales ``1.500`` is one thousand five hundred, and pandas would read it as 1.5."""
+    for column in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[column]):
+            continue  # every field a number written with a comma (or none)
+        text = frame[column].astype(str).str.strip()
+        points = np.flatnonzero(text.str.fullmatch(POINT_NUMBER.pattern).to_numpy(dtype=bool))
+        if len(points):
+            k = int(points[0])
+            raise InstrumentFileError(
+                f"{path.name}: line {frame.index[k]}, column {column!r}: {text.iloc[k][:40]!r} is written with a "
+                "decimal point, but the file writes decimal commas; doe does not guess which is meant: export "
+                "the file again with one decimal separator")
+
+
+def delimited_table(path: Path, text: str) -> pd.DataFrame:
+    """A comma-separated export (Neware, Arbin, an impedance CSV), or its tab-separated version
+    (a tab in the column header), read by :func:`instrument_table`."""
+    header = text.split("\n", 1)[0]
+    return instrument_table(path, text, sep="\t" if "\t" in header else ",")
+
+
+def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str]) -> pd.DataFrame:
+    """``frame``'s ``columns`` (old name -> new name) as numbers; a missing column, an empty
+    field or one that is not a number (naming its line and column), or a column renamed
+    ``cycle`` whose number goes down raises :class:`InstrumentFileError` naming the file.
+    ``frame`` comes from :func:`instrument_table` (indexed by line)."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InstrumentFileError(f"{name.name}: missing column(s) {missing}; found {list(frame.columns)[:12]}")
+    out = pd.DataFrame({new: pd.to_numeric(frame[old], errors="coerce") for old, new in columns.items()})
+    bad = np.flatnonzero(out.isna().any(axis=1).to_numpy())
+    if len(bad):
+        k = int(bad[0])
+        column = next(old for old, new in columns.items() if pd.isna(out[new].iloc[k]))
+        raise InstrumentFileError(f"{name.name}: line {frame.index[k]}, column {column!r}"
+                                  f"{_what_is_wrong(frame[column].iloc[k])}")
+    if "cycle" in out.columns:
+        cycle = out["cycle"].to_numpy(dtype=float)
+        back = np.flatnonzero(np.diff(cycle) < 0)
+        if len(back):
+            k = int(back[0]) + 1
+            raise InstrumentFileError(
+                f"{name.name}: the cycle number goes back from {cycle[k - 1]:g} to {cycle[k]:g} in data row {k + 1} "
+                f"(line {out.index[k]}; two exports in one file, or a resumed test that restarted its count?); doe "
+                "does not guess how to renumber it: export the test as one file with rising cycle numbers")
+    return out
+
+
+def _what_is_wrong(value: object) -> str:
+    """The end of the message for a field that is not a number."""
+    text = value.strip() if isinstance(value, str) else ""  # a value read as a number here is NaN: empty
+    if not text:
+        return (" is empty (a truncated file?); a row is skipped only where all its fields are empty: "
+                "fill in the value or delete the row, or export the file again")
+    if COMMA_NUMBER.fullmatch(text):
+        return (f": {text[:40]!r} is written with a decimal comma, but the file writes decimal points; doe "
+                "does not guess which is meant: export the file again with one decimal separator")
+    return f": {text[:40]!r} is not a number; check the file or export it again"
+
+
+__all__ = [
+    "COMMA_NUMBER",
+    "MAX_FILE_BYTES",
+    "POINT_NUMBER",
+    "Decimal",
+    "InstrumentFileError",
+    "check_size",
+    "decimal_separator",
+    "delimited_table",
+    "instrument_table",
+    "numeric_columns",
+    "read_text",
+]
