@@ -172,3 +172,20 @@ def test_insights_figure_shows_continuation_of_cycling_cells(campaign: Campaign)
     assert band.iloc[-1] > band.iloc[0]  # the band widens towards cycle 200
     figure = curves_figure(campaign.measurements(), continuation, outcome="retention_pct", at=200)
     assert "E0 (predicted)" in [trace.name for trace in figure.data]
+
+
+def test_an_exported_history_recorded_back_adds_no_cell_to_a_curve(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A curve measured in one labelled cell: its history value at the target cycle was read back
+    as a second, unlabelled cell holding the same value (the model then counted it twice)."""
+    campaign = Campaign.from_config(CONFIG, storage=f"sqlite:///{tmp_path / 'doe.sqlite3'}", actor="me")
+    campaign.record(pd.DataFrame({"experiment_id": [f"E{i}" for i in range(5)], "loading_wt_pct": np.linspace(0, 2, 5),
+                                  "ce_pct": [86.0, 87.0, 88.0, 89.0, 90.0]}))
+    curve = retention_curve(75.0, 200, seed=2)
+    campaign.record(pd.DataFrame({"experiment_id": "E1", "replicate": "A", "cycle": curve["cycle"],
+                                  "retention_pct": curve["retention_pct"]}))
+    campaign.suggest(1)
+    campaign.export_table(tmp_path / "history.csv")
+    before = campaign.measurements()
+    report = campaign.import_table(tmp_path / "history.csv")
+    assert report.measurements_added == 0
+    assert campaign.measurements().equals(before)

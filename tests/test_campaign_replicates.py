@@ -313,6 +313,25 @@ def test_an_exported_history_recorded_back_changes_nothing(store_url: str, tmp_p
     assert history.loc["E0003", CE] == 88.0 and len(campaign.measurements()) == 2
 
 
+def test_an_exported_history_with_a_parameter_or_context_typed_into_a_pending_row_is_refused(
+        store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A pending row that records nothing was skipped before its parameters were compared, so a
+    changed anneal temperature or a typed operator in it was dropped without a word."""
+    from doe.io import read_table
+
+    campaign = _campaign(store_url)
+    campaign.suggest(2)
+    campaign.export_table(tmp_path / "history.csv")
+    history = read_table(tmp_path / "history.csv", campaign.config)
+    for column, value in (("anneal_temperature_c", 300.0), ("operator", "Kim")):
+        edited = history.copy()
+        edited.loc[edited["experiment_id"] == "E0002", column] = value
+        with pytest.raises(DataError) as err:
+            campaign.record(edited)
+        assert ("E0002" in str(err.value)) and (column == "operator" or "differs from the stored value" in str(err.value))
+    assert campaign.measurements().empty
+
+
 def test_a_history_of_means_is_refused_by_a_campaign_without_its_experiments(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from doe.io import read_table
 

@@ -460,3 +460,49 @@ def test_context_imported_as_its_export_held_it_is_no_change_when_recorded_again
     assert (report.measurements_unchanged, report.context_not_stored) == (1, [])
     report = legacy.record(pd.DataFrame({"experiment_id": ["E0001"], CE: [85.0], "operator": ["Bo"]}))
     assert report.context_not_stored == ["E0001 first_cycle_ce_pct: operator stored 'Ana ', new 'Bo'"]
+
+
+def test_an_id_that_names_two_stored_spellings_is_refused_not_given_to_one(store_url: str) -> None:
+    """'P1 ' and ' P1' restored from an export: a row for 'P1' went to one of them silently."""
+    campaign, recipe = _campaign(store_url, "two-spellings")
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", CE: 85.0},
+                                  {**recipe, "experiment_id": "P2", CE: 86.0}]))
+    data = campaign.export_json()
+    for item in (*data["experiments"], *data["measurements"]):
+        item["experiment_id"] = {"P1": "P1 ", "P2": " P1"}.get(item["experiment_id"], item["experiment_id"])
+    both = Campaign.import_json(data, storage=store_url, name="two-spellings-import")
+    before = both.measurements()
+    with pytest.raises(DataError, match=r"names 2 stored experiments \('P1 ', ' P1'\) that differ only in spaces"):
+        both.record(pd.DataFrame({"experiment_id": ["P1"], "replicate": ["B"], CE: [87.0]}))
+    assert both.measurements().equals(before)
+
+
+def test_a_history_of_an_id_imported_with_spaces_records_back_as_its_means(store_url: str, tmp_path: Path) -> None:
+    """The check for means of experiments not in the campaign stripped a file's id but not the
+    stored one, so the history of an imported 'P1 ' was refused as 'not in this campaign'."""
+    campaign, recipe = _campaign(store_url, "spaced-means")
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "replicate": r, CE: v}
+                                  for r, v in (("A", 88.0), ("B", 90.0))]))
+    data = campaign.export_json()
+    for item in (*data["experiments"], *data["measurements"]):
+        item["experiment_id"] = "P1 " if item["experiment_id"] == "P1" else item["experiment_id"]
+    spaced = Campaign.import_json(data, storage=store_url, name="spaced-means-import")
+    spaced.export_table(tmp_path / "history.csv")
+    report = spaced.import_table(tmp_path / "history.csv")
+    assert (report.measurements_added, report.rejected) == (0, [])
+
+
+def test_cells_stored_under_twin_labels_before_they_were_refused_record_back(store_url: str, tmp_path: Path) -> None:
+    """Cells 'A' and 'a' stored by an older version (restored from an export): the campaign's own
+    cells file was refused, and no label can be renamed."""
+    campaign, _ = _campaign(store_url, "old-twins")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": ["A", "B"], CE: [88.0, 90.0]}))
+    data = campaign.export_json()
+    for value in data["measurements"]:
+        value["replicate"] = {"B": "a"}.get(value["replicate"], value["replicate"])
+    legacy = Campaign.import_json(data, storage=store_url, name="old-twins-import")
+    legacy.export_table(tmp_path / "cells.csv", cells=True)
+    report = legacy.import_table(tmp_path / "cells.csv")
+    assert (report.measurements_added, report.measurements_unchanged) == (0, 2)
+    with pytest.raises(DataError, match="write 'A'"):  # a third spelling is still refused
+        legacy.record(pd.DataFrame({"experiment_id": ["E0001"], "replicate": ["\uff21"], CE: [89.0]}))

@@ -106,13 +106,14 @@ def new_means(table: pd.DataFrame, known_ids: Collection[str], outcomes: Iterabl
         return []
     problems = []
     ids = table[ID_COLUMN].tolist() if ID_COLUMN in table.columns else [None] * len(table)
+    known_ids = {clean_label(i) for i in known_ids}  # as a file's id is read (an imported 'P1 ' is 'P1')
     for outcome in summary_outcomes(table.columns, outcomes):
         count = n_column(outcome)
         if count not in table.columns or outcome not in table.columns:
             continue
         counts = pd.to_numeric(table[count], errors="coerce").tolist()  # a file's cells may be text
         for row, (exp_id, n, value) in enumerate(zip(ids, counts, table[outcome].tolist(), strict=True)):
-            new = is_missing(exp_id) or str(exp_id).strip() not in known_ids
+            new = is_missing(exp_id) or clean_label(exp_id) not in known_ids
             if new and n > 1 and not is_missing(value):
                 problems.append(CellProblem(row, count, n, f"{outcome} is the mean of {n:g} cells and {exp_id} is not in "
                                             "this campaign, so it would be recorded as one cell; record the cells "
@@ -202,18 +203,29 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     stored_ids = [str(i) for i in (known.index if known is not None else [])]
     keys = {label_key(clean_label(i)): i for i in stored_ids}
     # ids stored as written (before they were composed, or imported with spaces around them)
-    cleaned = {clean_label(i): i for i in reversed(stored_ids)}  # the first stored wins a tie
-    cleaned.update((i, i) for i in stored_ids)  # an id stored as typed is that id
+    cleaned: dict[str, list[str]] = {}
+    exact = set(stored_ids)
+    for i in stored_ids:
+        cleaned.setdefault(clean_label(i), []).append(i)
     for pos, (label, row) in enumerate(clean.iterrows()):
         read = _read_row(clean, label, row, config)
-        if read.experiment_id is not None and read.experiment_id not in created:
-            read = replace(read, experiment_id=cleaned.get(read.experiment_id, read.experiment_id))
+        spellings = cleaned.get(str(read.experiment_id), [])
+        if read.experiment_id not in created and read.experiment_id not in exact and len(spellings) > 1:
+            plan.problems.append(CellProblem(read.label, ID_COLUMN, read.experiment_id, (
+                f"names {len(spellings)} stored experiments ({', '.join(map(repr, spellings))}) that differ only in "
+                "spaces or in how their characters are written; doe cannot tell which one is meant")))
+            plan.row_ids.append(None)
+            continue
+        if read.experiment_id is not None and read.experiment_id not in created and len(spellings) == 1:
+            read = replace(read, experiment_id=spellings[0])
         is_known = read.experiment_id is not None and known is not None and read.experiment_id in known.index
         if is_known and exported_history:
             read = replace(read, note=None)
             assert known is not None
             as_stored = known.loc[str(read.experiment_id)]
-            if not read.measured and (not read.failed or (
+            edited = read.context or any(p in clean.columns and not is_missing(row[p]) and not same_value(
+                row[p], as_stored[p]) for p in config.parameter_names)  # refused or recorded below, not skipped
+            if not read.measured and not edited and (not read.failed or (
                     as_stored["status"] == "abandoned" and read.reason == as_stored["failure_reason"])):
                 plan.row_ids.append(read.experiment_id)  # as exported: nothing to record
                 continue
@@ -316,6 +328,7 @@ def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelle
             count = 0 if is_missing(stored.get(outcome)) else 1
         n = int(count)
         predicted_sd = stored.get(outcome + PRED_SD_SUFFIX)
+        curve = predicted_sd is not None  # its history value sums up points at a cycle, never a cell
         if outcome in summary and predicted_sd is not None and not is_missing(predicted_sd) and predicted_sd > 0:
             # a curve outcome not measured at its cycle yet: the history shows the model's prediction
             if same_measurement(value, stored[outcome]):
@@ -325,7 +338,7 @@ def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelle
                     read.label, outcome, value,
                     f"is the value predicted for {exp_id} at its cycle in the history, not a measurement; "
                     "record measured points with a cycle column"))
-        elif outcome not in summary or n == 0 or (n == 1 and (exp_id, outcome) not in labelled):
+        elif outcome not in summary or n == 0 or (n == 1 and not curve and (exp_id, outcome) not in labelled):
             kept[outcome] = value  # a new cell, or the one unlabelled cell itself (with the row's note)
         elif same_measurement(value, float(stored[outcome])):
             unchanged.append((exp_id, outcome))

@@ -113,16 +113,18 @@ def match_stored_labels(conn: Connection, name: str, pk_of: dict[str, int], labe
         if not x.replicate:
             continue
         cells = stored.get(x.experiment_id, set())
-        if x.replicate not in cells:
-            same = [label for label in cells if replicate_label(label) == x.replicate]
-            others = sorted(label for label in cells if label_key(replicate_label(label)) == label_key(x.replicate))
-            if len(same) == 1:
-                x.replicate = same[0]
-            elif others:
-                twins.append(f"{x.experiment_id} replicate {x.replicate!r} differs from its cell {others[0]!r} only "
-                             f"in upper and lower case or in how its characters are written; write {others[0]!r} "
-                             "to record that cell, or give a new cell a label of its own")
-                continue
+        if x.replicate in cells:
+            continue  # a stored cell (twins stored before this check are still each their own cell)
+        same = [label for label in cells if replicate_label(label) == x.replicate]
+        if len(same) == 1:
+            x.replicate = same[0]
+            continue
+        others = sorted(label for label in cells if label_key(replicate_label(label)) == label_key(x.replicate))
+        if others:
+            twins.append(f"{x.experiment_id} replicate {x.replicate!r} differs from its cell {others[0]!r} only "
+                         f"in upper and lower case or in how its characters are written; write {others[0]!r} "
+                         "to record that cell, or give a new cell a label of its own")
+            continue
         first = written.setdefault((x.experiment_id, label_key(x.replicate)), x.replicate)
         if first != x.replicate:
             twins.append(f"{x.experiment_id} replicates {first!r} and {x.replicate!r} differ only in upper and "

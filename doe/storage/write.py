@@ -103,7 +103,8 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
         return WriteReport(experiment_ids=[], measurements_unchanged=unchanged, context_not_stored=context_kept)
     file_ids |= insert_files(conn, cid, now, checked.actor, new_files)
     for pm in to_write:
-        pm.file_id = file_ids.get(pm.file_sha256) if pm.file_sha256 else None
+        if pm.file_sha256:  # else the stored file a same-value correction keeps (_keep_context), or none
+            pm.file_id = file_ids.get(pm.file_sha256)
     added, corrected = _persist(conn, cid, now, checked, prepared, to_write, changes, stored, unchanged, cells)
     bump_revision(conn, cid, now, experiment_counter=counter)
     log.info("campaign %r: %d experiment(s), %d measurement(s) (%d corrected), %d status change(s) by %s",
@@ -258,13 +259,13 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
     referenced = sorted({stored.pk_of[pm.experiment_id] for pm in planned if pm.experiment_id in stored.existing})
     for chunk in chunks(referenced):
         for hit in conn.execute(
-            sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.cycle, m.c.value,
+            sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.cycle, m.c.value, m.c.file_id,
                       *(m.c[c] for c in CONTEXT_FIELDS)).join(e, e.c.id == m.c.experiment_pk)
             .where(m.c.experiment_pk.in_(chunk), m.c.superseded == sa.false())
         ):
             key = (hit.experiment_id, hit.outcome, hit.replicate, int(hit.cycle))
             current[key] = float(hit.value)
-            context[key] = {c: getattr(hit, c) for c in CONTEXT_FIELDS}
+            context[key] = {c: getattr(hit, c) for c in (*CONTEXT_FIELDS, "file_id")}
     to_write: list[PlannedMeasurement] = []
     unchanged = 0
     conflicts: list[str] = []
@@ -280,6 +281,8 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
             differs = _context_changes(context[key], pm)
             if differs and allow_corrections:  # the same value with another note, operator, sample or date
                 _keep_context(pm, context[key])
+                if pm.file_sha256 is None:  # still the value its instrument file gave
+                    pm.file_id = context[key]["file_id"]
                 pm.correction_of = old
                 to_write.append(pm)
                 current[key] = pm.value

@@ -177,3 +177,21 @@ def test_files_named_as_record_would_not_store_their_cell_are_linked_all_the_sam
     assert values["file_sha256"].notna().all()
     digests = {hashlib.sha256(path.read_bytes()).hexdigest() for path in cells}
     assert set(values["file_sha256"]) == digests
+
+
+def test_a_note_added_to_a_value_from_a_file_keeps_its_file(store_url: str, tmp_path: Path) -> None:
+    """A same-value correction that adds a note (the Record grid's note typed alone) dropped the
+    value's link to the instrument file it was computed from."""
+    import pandas as pd
+
+    campaign, first = _campaign(store_url)
+    campaign.record_files([_cell(tmp_path, "cell_A.mpt", 89.0)], experiment_id=first, active_mass_mg=MASS_MG,
+                          confirm=True)
+    ce = campaign.measurements().query("outcome == 'first_cycle_ce_pct'").iloc[0]
+    report = campaign.record(pd.DataFrame({"experiment_id": [first], "replicate": [ce["replicate"]],
+                                           "first_cycle_ce_pct": [ce["value"]], "note": ["separator wrinkled"]}),
+                             correct=True)
+    assert report.measurements_corrected == 1
+    after = campaign.measurements().query("outcome == 'first_cycle_ce_pct'").iloc[0]
+    assert (after["note"], after["file_name"], after["file_sha256"]) == (
+        "separator wrinkled", "cell_A.mpt", ce["file_sha256"])

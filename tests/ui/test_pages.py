@@ -586,6 +586,26 @@ def test_a_note_typed_alone_in_the_grid_is_added_to_the_recorded_value_as_a_corr
     assert stored[["value", "note"]].values.tolist() == [[85.0, "cell shorted at cycle 30"]]
 
 
+def test_a_correction_is_not_offered_once_someone_else_stored_results(start: Start, db_url: str) -> None:
+    """The table kept for a correction (a note typed alone carries the cell's value as it was)
+    put back a value a colleague corrected meanwhile, reported as '1 corrected'."""
+    campaign = _new_campaign(db_url, "stale-note", n_running=1)
+    exp_id = campaign.history()["experiment_id"].iloc[0]
+    campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [85.0]}))
+    at = start("record", campaign="stale-note")
+    at.radio(key=state.GRID_SHOW).set_value("all experiments").run()
+    row = at.data_editor[0].value["experiment_id"].tolist().index(exp_id)
+    _edit_grid(at, {row: {"note": "electrolyte batch 7"}})
+    _button(at, "Save results").click().run()
+    assert [w.value[:47] for w in at.warning] == ["Some values differ from values recorded before,"]
+    campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [86.5]}), correct=True)
+    at.run()
+    _no_exception(at)
+    assert not [b for b in at.button if b.label == "Correct the stored values"]
+    assert "no longer offered" in _texts(at.info)
+    assert campaign.history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(86.5)
+
+
 def test_mark_failed_with_a_reason(start: Start, db_url: str) -> None:
     campaign = _new_campaign(db_url, "fail-test", n_running=2)
     ids = campaign.history()["experiment_id"].tolist()

@@ -61,6 +61,20 @@ def _report_text(report: Any) -> str:
     return "; ".join(parts) + "."
 
 
+@dataclass(frozen=True)
+class _PendingCorrection:
+    """A table kept for an explicit correction, with the campaign revision it was checked against:
+    once someone else stores anything, it may carry values they replaced (a note typed alone
+    carries the cell's values as they were), so it is not offered any more."""
+
+    table: pd.DataFrame
+    revision: int
+
+
+def _keep(handle: resources.CampaignHandle, table: pd.DataFrame) -> None:
+    st.session_state[state.PENDING_CORRECTION] = _PendingCorrection(table, handle.campaign.revision())
+
+
 def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *, correct: bool = False) -> bool:
     """Record ``table``; on a conflict keep it for an explicit correction. True if saved."""
     person = components.require("record")
@@ -70,14 +84,14 @@ def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *,
         try:
             report = c.record(table, correct=correct)
         except ConflictError:
-            st.session_state[state.PENDING_CORRECTION] = table
+            _keep(handle, table)
             raise
+        if report.context_not_stored:  # offered as a correction, as a changed value is
+            _keep(handle, table)
     if isinstance(recording.error, ConflictError):
         _correction(handle)
     if recording.ok:
-        if report.context_not_stored:  # offered as a correction, as a changed value is
-            st.session_state[state.PENDING_CORRECTION] = table
-        else:
+        if not report.context_not_stored:
             st.session_state.pop(state.PENDING_CORRECTION, None)
         components.flash("success", f"Saved {what}: {_report_text(report)}")
         st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
@@ -86,9 +100,15 @@ def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *,
 
 
 def _correction(handle: resources.CampaignHandle) -> None:
-    table = st.session_state.get(state.PENDING_CORRECTION)
-    if table is None:
+    pending: _PendingCorrection | None = st.session_state.get(state.PENDING_CORRECTION)
+    if pending is None:
         return
+    if pending.revision != handle.campaign.revision():
+        st.session_state.pop(state.PENDING_CORRECTION, None)
+        st.info("The stored results changed since these values were checked (someone saved), so the "
+                "correction is no longer offered: look at the stored values and enter the correction again.")
+        return
+    table = pending.table
     st.warning("Some values differ from values recorded before, or come with another note, operator, sample id "
                "or date. Correct the stored values only if the "
                "new ones are right (e.g. a typo was fixed, a cell stored as failed was measured after all, or "
@@ -239,12 +259,12 @@ def _fail(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
         st.rerun()
 
 
-def _keep_for_correction(c: Any, sent: Any, mapping: dict[str, str]) -> None:
+def _keep_for_correction(handle: resources.CampaignHandle, c: Any, sent: Any, mapping: dict[str, str]) -> None:
     """The uploaded table, kept for :func:`_correction` to record with ``correct=True``."""
     from doe.io import read_table
 
-    st.session_state[state.PENDING_CORRECTION] = read_table(
-        io.BytesIO(sent.data), c.config, column_mapping=mapping or None, file_format=sent.file_format)
+    _keep(handle, read_table(io.BytesIO(sent.data), c.config, column_mapping=mapping or None,
+                             file_format=sent.file_format))
 
 
 def _upload(handle: resources.CampaignHandle) -> None:
@@ -264,10 +284,10 @@ def _upload(handle: resources.CampaignHandle) -> None:
                                     file_format=sent.file_format, valid_rows_only=sent.valid_rows_only,
                                     allow_duplicates=sent.allow_duplicates)
         except ConflictError:
-            _keep_for_correction(c, sent, mapping)
+            _keep_for_correction(handle, c, sent, mapping)
             raise
         if report.context_not_stored:  # offered as a correction, as a changed value is
-            _keep_for_correction(c, sent, mapping)
+            _keep_for_correction(handle, c, sent, mapping)
     if isinstance(recording.error, ConflictError):
         _correction(handle)
     if recording.ok:
