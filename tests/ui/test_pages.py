@@ -564,18 +564,25 @@ def test_a_note_added_to_a_recorded_value_is_offered_as_a_correction(start: Star
     assert campaign.measurements()["note"].tolist() == ["cell 2 re-measured"]
 
 
+def _save_a_note_alone(start: Start, db_url: str, name: str, note: str) -> tuple[Campaign, AppTest, str]:
+    """A campaign whose one experiment has a CE of 85.0, and the Record page after its grid was
+    saved with ``note`` typed alone in that experiment's row."""
+    campaign = _new_campaign(db_url, name, n_running=1)
+    exp_id = campaign.history()["experiment_id"].iloc[0]
+    campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [85.0]}))
+    at = start("record", campaign=name)
+    at.radio(key=state.GRID_SHOW).set_value("all experiments").run()
+    row = at.data_editor[0].value["experiment_id"].tolist().index(exp_id)
+    _edit_grid(at, {row: {"note": note}})
+    _button(at, "Save results").click().run()
+    return campaign, at, exp_id
+
+
 def test_a_note_typed_alone_in_the_grid_is_added_to_the_recorded_value_as_a_correction(
         start: Start, db_url: str) -> None:
     """A note typed alone in the grid was refused ('type the value too'), and typing the shown
     value again changed no cell: a note could not be added to a recorded value from the grid."""
-    campaign = _new_campaign(db_url, "grid-note", n_running=1)
-    exp_id = campaign.history()["experiment_id"].iloc[0]
-    campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [85.0]}))
-    at = start("record", campaign="grid-note")
-    at.radio(key=state.GRID_SHOW).set_value("all experiments").run()
-    row = at.data_editor[0].value["experiment_id"].tolist().index(exp_id)
-    _edit_grid(at, {row: {"note": "cell shorted at cycle 30"}})
-    _button(at, "Save results").click().run()
+    campaign, at, _ = _save_a_note_alone(start, db_url, "grid-note", "cell shorted at cycle 30")
     _no_exception(at)
     assert "came with another note, operator, sample id or date, not stored" in _texts(at.success)
     assert [w.value[:47] for w in at.warning] == ["Some values differ from values recorded before,"]
@@ -589,14 +596,7 @@ def test_a_note_typed_alone_in_the_grid_is_added_to_the_recorded_value_as_a_corr
 def test_a_correction_is_not_offered_once_someone_else_stored_results(start: Start, db_url: str) -> None:
     """The table kept for a correction (a note typed alone carries the cell's value as it was)
     put back a value a colleague corrected meanwhile, reported as '1 corrected'."""
-    campaign = _new_campaign(db_url, "stale-note", n_running=1)
-    exp_id = campaign.history()["experiment_id"].iloc[0]
-    campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [85.0]}))
-    at = start("record", campaign="stale-note")
-    at.radio(key=state.GRID_SHOW).set_value("all experiments").run()
-    row = at.data_editor[0].value["experiment_id"].tolist().index(exp_id)
-    _edit_grid(at, {row: {"note": "electrolyte batch 7"}})
-    _button(at, "Save results").click().run()
+    campaign, at, exp_id = _save_a_note_alone(start, db_url, "stale-note", "electrolyte batch 7")
     assert [w.value[:47] for w in at.warning] == ["Some values differ from values recorded before,"]
     campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [86.5]}), correct=True)
     at.run()
