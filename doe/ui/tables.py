@@ -264,6 +264,9 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
                                         "say why the run failed (e.g. 'dispersion gelled')"))
         elif cells <= {"note", "measured_at", "operator", "sample_id"}:
             stored = _one_cell(measurements, out[ID_COLUMN].iloc[k], config) if measurements is not None else None
+            if flag:  # the row stands for the failure: its values would be recorded as a failed run's
+                stored = (f"is saved with a value, and {out[ID_COLUMN].iloc[k]} is marked failed; say it in "
+                          "the failure reason, or untick 'failed' and type the value")
             if isinstance(stored, dict):
                 for column, value in stored.items():
                     out.loc[out.index[k], column] = value

@@ -222,7 +222,12 @@ def test_a_note_typed_alone_goes_with_the_values_of_the_experiments_one_cell(tmp
     assert cells.loc[("E0002", ce), "operator"] == "Kim" and cells.loc[("E0002", ce), "value"] == 86.0
     assert campaign.history()[f"{ce}_n"].tolist() == [1, 1, 2, 0]  # no cell added
 
-    for row, expected in ((3, "goes with one cell, and E0003 has 2"), (4, "type the value too")):
+    campaign.fail(["E0002"], "separator torn")  # measured, then failed: the row stands for the failure
+    history, measurements = campaign.history(), campaign.measurements()
+    original = record_grid(history, campaign.config, "all")
+    original.index = pd.RangeIndex(1, len(original) + 1)
+    for row, expected in ((2, "E0002 is marked failed; say it in the failure reason"),
+                          (3, "goes with one cell, and E0003 has 2"), (4, "type the value too")):
         edited = original.copy()
         edited.loc[row, "sample_id"] = "S-17"
         with pytest.raises(DataError) as err:
