@@ -102,10 +102,13 @@ def capacity_cycle_figure(per_cycle: pd.DataFrame, *, title: str | None = None) 
     Returns:
         Two traces over ``cycle``: ``discharge capacity`` (left axis) and ``CE`` = discharge /
         charge x 100 % (right axis; NaN for a cycle without a charge). A cycle without a
-        discharge (the last one of a test exported while it runs) has neither, not 0.
+        discharge, or whose discharge is unfinished (``discharge_finished`` False: the last
+        one of a test exported while it runs), has neither, not 0 or a partial capacity.
     """
     per_gram = "discharge_capacity_mah_per_g" in per_cycle.columns
     discharged = per_cycle["discharge_capacity_mah"].astype(float) > 0
+    if "discharge_finished" in per_cycle.columns:
+        discharged &= per_cycle["discharge_finished"].astype(bool)
     capacity = per_cycle["discharge_capacity_mah_per_g" if per_gram else "discharge_capacity_mah"].astype(float)
     capacity = capacity.where(discharged)
     charge = per_cycle["charge_capacity_mah"].astype(float)

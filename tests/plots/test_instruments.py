@@ -59,6 +59,10 @@ def test_capacity_cycle_shows_discharge_capacity_and_ce() -> None:
     running.loc[running.index[-1], ["discharge_capacity_mah", "discharge_capacity_mah_per_g"]] = 0.0
     capacity, ce = capacity_cycle_figure(running).data  # exported mid-cycle: the last one not discharged yet
     assert np.isnan(capacity.y[-1]) and np.isnan(ce.y[-1]) and capacity.y[-2] > 0  # a gap, not a fall to 0
+    partial = table.copy()
+    partial.loc[partial.index[-1], "discharge_finished"] = False  # copied mid-discharge
+    capacity, ce = capacity_cycle_figure(partial).data
+    assert np.isnan(capacity.y[-1]) and np.isnan(ce.y[-1]) and capacity.y[-2] > 0  # not a partial capacity
 
 
 def test_nyquist_draws_the_measured_points_and_the_fitted_curve_on_one_scale() -> None:
