@@ -394,6 +394,13 @@ def _type_in_grid(page: object, row: int, column: int, value: str) -> None:
     settled(page, after=before)
 
 
+def _wait_for_leave_warning(page: object, on: bool) -> None:
+    """Wait until the page asks before it is left (``on``) or no longer does: the page sets the
+    handler from a component's frame, whose script runs after the rerun that drew it settled."""
+    check = "typeof window.onbeforeunload === 'function'" if on else "window.onbeforeunload === null"
+    page.wait_for_function(f"() => {check}", timeout=STEP_MS)  # type: ignore[attr-defined]
+
+
 def test_typed_values_survive_another_persons_save_and_leaving_warns(
         server: tuple[str, str], browser: object) -> None:
     from playwright.sync_api import expect
@@ -413,7 +420,7 @@ def test_typed_values_survive_another_persons_save_and_leaving_warns(
         _visit(page_a, base, "record", name)
         expect(page_a.get_by_role("heading", name=f"Record: {name}")).to_be_visible()
         _type_in_grid(page_a, 0, ce_column, "87.5")
-        assert page_a.evaluate("() => typeof window.onbeforeunload") == "function"
+        _wait_for_leave_warning(page_a, True)
 
         # B, in another browser, records the second experiment as failed.
         _visit(page_b, base, "record", name)
@@ -430,7 +437,7 @@ def test_typed_values_survive_another_persons_save_and_leaving_warns(
         page_a.get_by_text("all experiments", exact=True).click()
         settled(page_a, after=before)
         expect(page_a.get_by_test_id("stAlertContentInfo")).to_contain_text("Your unsaved values are kept")
-        assert page_a.evaluate("() => typeof window.onbeforeunload") == "function"
+        _wait_for_leave_warning(page_a, True)
 
         # Leaving with unsaved values asks first.
         with page_a.expect_event("dialog") as asked:
@@ -444,7 +451,7 @@ def test_typed_values_survive_another_persons_save_and_leaving_warns(
         stored = Campaign.load(name, storage=db_url).history().set_index("experiment_id")
         assert stored.loc[first, "first_cycle_ce_pct"] == pytest.approx(87.5)
         assert stored.loc[second, "status"] == "failed"
-        assert page_a.evaluate("() => window.onbeforeunload") is None
+        _wait_for_leave_warning(page_a, False)
 
         # A reload returns to the same campaign (it is in the URL).
         assert f"campaign={name}" in page_a.url
