@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import math
@@ -255,6 +256,90 @@ def test_a_cell_that_goes_on_after_its_closing_quote_is_refused(config: Campaign
     assert read_table(table('12" disc'), config)["note"].tolist() == ["ok", '12" disc']  # a quote inside: literal
 
 
+DITTO_MARKS = {  # the file, the problem (row, column, the ditto mark's line, what is said), the values written out
+    "in two rows, which were joined into one": (
+        'experiment_id,note,first_cycle_ce_pct\r\nE1,"gelled, re-mixed",86.3\r\nE2,",85.1\r\nE3,",84.0\r\n'
+        "E4,ok,83.2\r\n", (3, "B", 3, "lines 3 to 4 of the file would be read as one row"),
+        'experiment_id,note,first_cycle_ce_pct\r\nE1,"gelled, re-mixed",86.3\r\nE2,"gelled, re-mixed",85.1\r\n'
+        'E3,"gelled, re-mixed",84.0\r\nE4,ok,83.2\r\n'),
+    "in the last column": (
+        'experiment_id,first_cycle_ce_pct,note\nE1,86.3,gelled\nE2,85.1,"\nE3,84.0,"\nE4,83.2,ok\n',
+        (3, "C", 3, "lines 3 to 4"), "experiment_id,first_cycle_ce_pct,note\nE1,86.3,gelled\nE2,85.1,gelled\n"
+        "E3,84.0,gelled\nE4,83.2,ok\n"),
+    "a ditto of a number": (
+        'experiment_id,first_cycle_ce_pct,note\nE1,86.3,"gelled"\nE2,",re-mixed\nE3,",ok\n',
+        (3, "B", 3, "lines 3 to 4"), 'experiment_id,first_cycle_ce_pct,note\nE1,86.3,"gelled"\nE2,86.3,re-mixed\n'
+        "E3,86.3,ok\n"),
+    "twice on one line": (
+        'experiment_id,note,operator,first_cycle_ce_pct\nE1,gelled,ada,86.3\nE2,",",85.1\n',
+        (3, "B", 3, "the cells after it moved left"),
+        "experiment_id,note,operator,first_cycle_ce_pct\nE1,gelled,ada,86.3\nE2,gelled,ada,85.1\n"),
+    "below a quote never closed, with decimal commas": (
+        'experiment_id;note;first_cycle_ce_pct\nE1;ok;86,3\nE2;"gelled;85,1\nE3;";84,0\n',
+        (3, "B", 4, "lines 3 to 4"), 'experiment_id;note;first_cycle_ce_pct\nE1;ok;86,3\nE2;"gelled";85,1\nE3;gelled;84,0\n'),
+}
+
+
+@pytest.mark.parametrize("case", DITTO_MARKS)
+def test_a_ditto_mark_is_refused_naming_its_line_not_paired_with_the_next_quote(config: CampaignConfig,
+                                                                                case: str) -> None:
+    """A quote typed for "same as above" pairs with the next quote as CSV quoting: the rows
+    between became one note (E2's CE then E3's, E3 gone) or the cells moved left (the operator
+    read as 85.1), silently."""
+    text, (row, column, line, said), written_out = DITTO_MARKS[case]
+    with pytest.raises(DataError, match="a quote is missing or one too many") as caught:
+        read_table(text.encode(), config)
+    [problem] = caught.value.problems
+    assert (problem.file_row, problem.column) == (row, column)
+    assert f'a cell on line {line} of the file holds only a quote ("), e.g. a ditto mark' in problem.problem
+    assert said in problem.problem
+    frame = read_table(written_out.encode(), config)
+    assert frame["experiment_id"].tolist() == [f"E{i}" for i in range(1, len(frame) + 1)]
+    assert frame["first_cycle_ce_pct"].notna().all() and len(frame) == written_out.count("\n") - 1
+
+
+@pytest.mark.parametrize("note", ["\nsee notebook, p. 12, cracked", "gelled,\n", "see E1,\n\n", ", re-mixed", '"',
+                                  "\n"])
+def test_notes_that_start_or_end_with_a_line_break_or_a_comma_still_read(config: CampaignConfig, note: str) -> None:
+    """Quoted as a spreadsheet writes them, such notes open or close with a quote alone in its
+    cell, as a ditto mark does; their lines, read as rows, do not look like the table's rows."""
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows([["experiment_id", "first_cycle_ce_pct", "note"],
+                                                      ["E1", "86.3", "ok"], ["E2", "85.1", note], ["E3", "84.0", "ok"]])
+    frame = read_table(out.getvalue().encode(), config)
+    assert frame["first_cycle_ce_pct"].tolist() == [86.3, 85.1, 84.0]
+    assert frame["note"].astype(object).where(frame["note"].notna(), None).tolist() == ["ok", note.strip() or None, "ok"]
+
+
+TAB_HEADER = "experiment_id\thfo2_loading_wt_pct\tfirst_cycle_ce_pct\tinterfacial_resistance_ohm\tnote\r\n"
+
+
+def test_a_tab_separated_file_with_decimal_commas_reads_them(config: CampaignConfig) -> None:
+    """German Excel's 'Text (Tab delimited)': the numbers were refused as text."""
+    text = TAB_HEADER + "E1\t0,83\t85,5\t980\tgelled, re-mixed\r\nE2\t1,2\t86\t1,250\tok\r\n"
+    assert read_table(text.encode(), config).to_dict("list") == {
+        "experiment_id": ["E1", "E2"], "hfo2_loading_wt_pct": [0.83, 1.2], "first_cycle_ce_pct": [85.5, 86.0],
+        "interfacial_resistance_ohm": [980.0, 1.25], "note": ["gelled, re-mixed", "ok"]}
+    dots = TAB_HEADER + "E1\t0.83\t85.5\t980\tok\r\n"  # dots throughout: decimal points
+    assert read_table(dots.encode(), config).loc[0, "hfo2_loading_wt_pct"] == 0.83
+
+
+@pytest.mark.parametrize(("rows", "value", "said"), [
+    ("E1\t0,83\t85,5\t980\tok\r\nE2\t1,2\t86\t1.250\tok\r\n", "1.250", "a number with a dot in a file whose numbers "
+                                                                         "use decimal commas"),
+    ("E1\t0.83\t85.5\t980\tok\r\nE2\t1.2\t86\t1,250\tok\r\n", "1,250", "may mean 1250 (1,250 with a thousands "
+                                                                         "separator) or 1.25"),
+])
+def test_a_tab_separated_number_that_may_mean_a_thousand_times_more_is_refused(config: CampaignConfig, rows: str,
+                                                                               value: str, said: str) -> None:
+    """'1.250' among decimal commas was read as 1.25 (German Excel writes 1250 so), and '1,250'
+    among decimal points is 1250 where a thousands separator is shown."""
+    with pytest.raises(DataError, match="cannot be used") as caught:
+        read_table((TAB_HEADER + rows).encode(), config)
+    assert [(p.file_row, p.column, p.value) for p in caught.value.problems] == [(3, "interfacial_resistance_ohm", value)]
+    assert said in caught.value.problems[0].problem
+
+
 def test_header_names_holding_another_delimiter_keep_the_files_own(config: CampaignConfig) -> None:
     text = "experiment_id;CE, %;Retention, %\nE1;85,1;90\nE2;85,2;91,5\n"
     frame = read_table(text.encode(), config, column_mapping={"CE, %": "first_cycle_ce_pct",
@@ -299,6 +384,88 @@ def test_empty_huge_and_unreadable_files(config: CampaignConfig, tmp_path) -> No
     with pytest.raises(DataError, match=r"\.xls\) are not read"):
         (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
         read_table(tmp_path / "old.xls", config)
+
+
+SHEET_HEADER = ["experiment_id", "sample_id", "operator", "first_cycle_ce_pct", "capacity_retention_pct"]
+
+
+def _workbook(tmp_path: Path, rows: list[list[object]], **formats: str) -> Path:
+    """``rows`` below :data:`SHEET_HEADER` as Excel saves them; ``formats``: cell -> number format."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in [SHEET_HEADER, *rows]:
+        sheet.append(row)
+    for cell, number_format in formats.items():
+        sheet[cell].number_format = number_format
+    path = tmp_path / "results.xlsx"
+    book.save(path)
+    return path
+
+
+def test_a_workbooks_ids_read_as_the_sheet_shows_them(config: CampaignConfig, tmp_path: Path) -> None:
+    """A number shown with leading zeros (7 formatted '000') was read as '7'; text stays text."""
+    path = _workbook(tmp_path, [["007", "00123", "ada", 85.5, 90], [7, 12.0, "bob", 86.25, 91]], A3="000")
+    assert read_table(path, config).to_dict("list") == {
+        "experiment_id": ["007", "007"], "sample_id": ["00123", "12"], "operator": ["ada", "bob"],
+        "first_cycle_ce_pct": [85.5, 86.25], "capacity_retention_pct": [90.0, 91.0]}
+
+
+WORKBOOK_CELLS = {  # a row below the header, number formats, what edits the cells, then the problem (column, said)
+    "a serial number longer than Excel keeps": (
+        ["E1", 123456789012345678, "ada", 85.5, 90], {}, None,
+        ("sample_id", "cell B2 holds the number 1.23456789012346e+17: Excel keeps 15 digits")),
+    "a date Excel made of a label": (
+        ["E1", datetime.datetime(2026, 1, 2), "ada", 85.5, 90], {"B2": "d-mmm"}, None,
+        ("sample_id", "cell B2 holds a date or time, which Excel makes of text such as 1-2")),
+    "an id shown through a format": (
+        ["E1", 7, "ada", 85.5, 90], {"B2": '"S-"000'}, None, ("sample_id", "number format '\"S-\"000'")),
+    "an error value beside measured values": (
+        ["E1", "s1", "ada", "#DIV/0!", 90], {}, lambda sheet: setattr(sheet["D2"], "data_type", "e"),
+        ("first_cycle_ce_pct", "cell D2 holds the error value #DIV/0!")),
+    "a percentage": (
+        ["E1", "s1", "ada", 0.855, 90], {"D2": "0.0%"}, None,
+        ("first_cycle_ce_pct", "cell D2 is formatted as a percentage: it shows 85.5% and holds 0.855")),
+    "merged cells": (
+        ["E1", "s1", "ada", 85.5, 90], {}, lambda sheet: (sheet.append(["E2", "s2", None, 86.0, 91]),
+                                                         sheet.merge_cells("C2:C3")),
+        ("operator", "cells C2:C3 are merged: the sheet shows the value of C2 across them")),
+}
+
+
+@pytest.mark.parametrize("case", WORKBOOK_CELLS)
+def test_workbook_cells_that_would_be_read_other_than_shown_are_refused_naming_the_cell(
+        config: CampaignConfig, tmp_path: Path, case: str) -> None:
+    """Read through pandas these changed on the quiet: the serial's last digits, a date for an
+    id, '7' for 'S-007', an error value as not measured, 0.855 for 85.5 %, and an operator
+    merged over two rows as the first row's only."""
+    row, formats, edit, (column, said) = WORKBOOK_CELLS[case]
+    path = _workbook(tmp_path, [row], **formats)
+    if edit is not None:
+        book = openpyxl.load_workbook(path)
+        edit(book.active)
+        book.save(path)
+    with pytest.raises(DataError, match="cells that would not be read as the sheet shows them") as caught:
+        read_table(path, config)
+    [problem] = caught.value.problems
+    assert (problem.file_row, problem.column) == (2, column)
+    assert said in problem.problem
+
+
+def test_a_workbooks_hidden_sheets_are_not_counted_by_position(config: CampaignConfig, tmp_path: Path) -> None:
+    """The first sheet was read even when hidden: rows the engineer cannot see."""
+    path = _workbook(tmp_path, [["OLD1", "s1", "ada", 80.0, 70]])
+    book = openpyxl.load_workbook(path)
+    book.active.sheet_state = "hidden"
+    current = book.create_sheet("results")
+    for row in [SHEET_HEADER, ["E1", "s1", "ada", 85.5, 90]]:
+        current.append(row)
+    book.active = 1
+    book.save(path)
+    assert read_table(path, config)["experiment_id"].tolist() == ["E1"]
+    assert read_table(path, config, sheet="Sheet")["experiment_id"].tolist() == ["OLD1"]  # by name, if asked
+    with pytest.raises(DataError, match=r"1 visible sheet\(s\) \['results'\] \(hidden: \['Sheet'\]\); sheet 1 does not"):
+        read_table(path, config, sheet=1)
 
 
 def test_xlsx_round_trip_with_units(config: CampaignConfig, tmp_path) -> None:

@@ -5,7 +5,9 @@ campaign's names, strips units from headers such as ``anneal_temperature_c [C]``
 ``anneal_temperature (C)`` or ``anneal_time / min``, checks them against the campaign's units
 and converts the few that convert unambiguously (K -> C, s/min/h, fraction <-> %). It returns
 the raw mapped table; :func:`doe.domain.validate_experiments` checks every cell afterwards.
-CSV text (:mod:`doe.io.delimited`) and workbooks (:mod:`doe.io.workbook`) are read apart.
+CSV text (:mod:`doe.io.delimited`, its quotes checked by :mod:`doe.io.quotes`) and workbooks
+(:mod:`doe.io.workbook`, with openpyxl) are read apart; a cell that would be read other than
+the file shows it is refused, naming its row and column.
 
 Writing (:func:`write_table`, :func:`table_bytes`, :mod:`doe.io.writing`) neutralises
 spreadsheet formula injection (:mod:`doe.io.cells`). Campaign JSON: :mod:`doe.io.campaign_json`.

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
-from doe.domain.file_rows import RowNumbers, column_letter, layout_problems
+from doe.domain.file_rows import RowNumbers, layout_problems
 from doe.errors import CellProblem, DataError
 from doe.io.cells import header_name
+from doe.io.quotes import ditto_problems, quote_problems
 
 _DELIMITERS = ",;\t"
 csv.field_size_limit(2**31 - 1)  # no cell limit of its own (the default is 128 KiB): the file size limit applies
@@ -54,65 +54,6 @@ def _kept(cells: Sequence[Any]) -> bool:
     return len(cells) > 1 or any(c.strip() for c in cells)
 
 
-def _strict_error(text: str, delimiter: str) -> csv.Error | None:
-    """Why ``text`` does not read as CSV whose every quoted cell ends at a delimiter or a line
-    end (``None`` when it does)."""
-    try:
-        _records(text, delimiter, strict=True)
-    except csv.Error as err:
-        return err
-    return None
-
-
-def _bad_cell(record: str, delimiter: str) -> int | None:
-    """The column (from 0) of the first cell of ``record`` that opens a quote and does not end
-    at its closing quote, or ``None``: the cells walked as the csv module reads them (a cell
-    that starts with a quote after spaces is quoted; ``""`` inside it is one quote)."""
-    end = rf"{re.escape(delimiter)}\r\n"
-    cell = re.compile(rf' *(?:"(?:[^"]|"")*"(?P<after>[^{end}]*)|(?P<open>")|[^{end}]*)')
-    position, column = 0, 0
-    while (found := cell.match(record, position)) is not None:
-        if found["open"] is not None or (found["after"] or "").strip(" \t"):
-            return column
-        position = found.end()
-        if not record.startswith(delimiter, position):
-            return None
-        position, column = position + len(delimiter), column + 1
-    return None
-
-
-def _quote_problems(records: list[tuple[int, list[str]]], lines: list[str], starts: list[int],
-                    delimiter: str) -> list[CellProblem]:
-    """Records whose quotes do not pair up (``starts``: each record's first line). Read
-    leniently, a quote that is never closed takes every line below it into its cell, a missing
-    quote joins rows into one cell that ends at the next quote, and a cell that goes on after
-    its closing quote (``"12" disc, cracked"``) loses its quotes and may split in two; read
-    strictly, the first ends inside the cell and the others have text after a closing quote.
-    Spaces after a closing quote (``"x" ,``) are allowed."""
-    spaces_after_quote = re.compile(rf'"[ \t]+(?={re.escape(delimiter)}|[\r\n]|$)')
-    problems = []
-    for number, first, end in zip(range(1, len(starts) + 1), starts, [*starts[1:], len(lines)], strict=True):
-        chunk = "".join(lines[first:end])
-        error = _strict_error(chunk, delimiter) if '"' in chunk else None
-        if error is None:
-            continue
-        unclosed = "unexpected end of data" in str(error)
-        if not unclosed and _strict_error(spaces_after_quote.sub('"', chunk), delimiter) is None:
-            continue  # spaces only after a closing quote
-        cells = records[number - 1][1]
-        at = _bad_cell(chunk, delimiter)
-        at = min(len(cells) - 1, at) if at is not None else len(cells) - 1
-        problems.append(CellProblem(
-            None, column_letter(at), cells[at][:40],
-            "the cell opens a quote (\") that is never closed, so every row below would be read into it" if unclosed
-            else f"the cell's quotes run over {end - first} lines and close with text after the closing quote, "
-            "so the rows between would be read into it" if end - first > 1
-            else "the cell starts with a quote (\") and goes on after its closing quote, so the quotes would be "
-            "lost and a delimiter after them would split the cell; quote the whole cell, doubling each quote inside "
-            "it (\"\"), or drop the first quote", file_row=number))
-    return problems
-
-
 def _numbered_records(lines: list[str], delimiter: str, *, strict: bool
                       ) -> tuple[list[tuple[int, list[str]]], list[int]]:
     """The records of ``lines``, numbered from 1, and the line each starts on (from 0)."""
@@ -128,21 +69,24 @@ def _numbered_records(lines: list[str], delimiter: str, *, strict: bool
         starts.append(start)
 
 
-def read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers]:
-    """The file's table (every cell as text), whether it uses a decimal comma, and its rows'
-    numbers as a spreadsheet shows them (:class:`RowNumbers`).
+def read_csv(text: str) -> tuple[pd.DataFrame, str, RowNumbers]:
+    """The file's table (every cell as text), its delimiter (``,``, ``;`` or a tab) and its
+    rows' numbers as a spreadsheet shows them (:class:`RowNumbers`).
 
     The header is the first row with a filled cell: rows above it that hold only delimiters
     (``;;;;``, as a spreadsheet writes an empty row) are skipped. The csv module reads every
     record, so a quoted cell over several lines is one row. The records are read strictly
     first; when that fails they are read leniently and refused where quotes do not pair up
-    (:func:`_quote_problems`: rows would run into one cell, or a cell lose its quotes and
-    split), which leaves spaces after a closing quote (``"x" ,``). Refused too: what
+    (:func:`doe.io.quotes.quote_problems`: rows would run into one cell, or a cell lose its
+    quotes and split), which leaves spaces after a closing quote (``"x" ,``). Either way, a
+    cell that holds only a quote (a ditto mark) whose quotes pair up across cells or lines is
+    refused (:func:`doe.io.quotes.ditto_problems`). Refused too: what
     :func:`doe.domain.file_rows.layout_problems` finds (pandas' reader took a row with one cell
     more than the header as a row label and shifted every value one column left).
     """
     delimiter = _delimiter(text[:20_000])
     lines = io.StringIO(text, newline="").readlines()
+    problems: list[CellProblem] = []
     try:
         records, starts = _numbered_records(lines, delimiter, strict=True)
     except csv.Error:  # a quote that does not pair up, or spaces after a closing quote (allowed)
@@ -150,8 +94,13 @@ def read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers]:
             records, starts = _numbered_records(lines, delimiter, strict=False)
         except csv.Error as err:
             raise DataError(f"the CSV file cannot be read: {err}") from err
-        if problems := _quote_problems(records, lines, starts, delimiter):
-            raise DataError("a quote is missing or one too many, so cells would not be read as written", problems) from None
+        problems = quote_problems(records, lines, starts, delimiter)
+    if '"' in text:  # a ditto mark's quotes may pair up as valid CSV: checked either way, and said first
+        dittos = ditto_problems(records, lines, starts, delimiter)
+        said = {p.file_row for p in dittos}
+        problems = sorted([*dittos, *(p for p in problems if p.file_row not in said)], key=lambda p: p.file_row or 0)
+    if problems:
+        raise DataError("a quote is missing or one too many, so cells would not be read as written", problems)
     top = next((number for number, cells in records if any(c.strip() for c in cells)), None)
     if top is None:
         raise DataError("the file has no columns; the first row must name the columns")
@@ -165,4 +114,4 @@ def read_csv(text: str) -> tuple[pd.DataFrame, bool, RowNumbers]:
              else [[cells[i] if i < len(cells) else "" for i in named] for cells in rows])
     names = [header[i] for i in named]
     frame = pd.DataFrame(table, columns=names, dtype=object) if table else pd.DataFrame(columns=names, dtype=object)
-    return frame, delimiter == ";", RowNumbers.of(records, _kept)
+    return frame, delimiter, RowNumbers.of(records, _kept)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -19,13 +21,13 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.file_rows import FILE_ROWS, RowNumbers
 from doe.domain.replicates import REPLICATE_COLUMN
-from doe.domain.table import ID_COLUMN, META_COLUMNS, parse_number
+from doe.domain.table import CONTEXT_LENGTHS, ID_COLUMN, META_COLUMNS, parse_number
 from doe.domain.units import CONVERSIONS, canonical_unit, split_header, unit_slug
 from doe.domain.values import NOT_UNICODE, is_blank, is_integer, is_unicode_text, unicode_problems
 from doe.errors import CellProblem, DataError
 from doe.io.cells import header_name, unneutralise
 from doe.io.delimited import read_csv
-from doe.io.workbook import read_xlsx
+from doe.io.workbook import ColumnKind, read_xlsx
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,45 @@ def _comma_decimal(value: Any) -> bool:
     return text.count(",") == 1 and "." not in text and parse_number(text.replace(",", ".")) is not None
 
 
+def _thousands_form(value: Any) -> bool:
+    """Whether ``value`` is a number with a comma that may be a thousands separator (``1,250``)."""
+    return isinstance(value, str) and re.fullmatch(r"[+-]?[1-9]\d{0,2},\d{3}", value.strip()) is not None
+
+
+def _decimal_mark(delimiter: str | None, raw: pd.DataFrame, number_columns: list[str],
+                  file_rows: RowNumbers) -> tuple[bool, list[CellProblem]]:
+    """Whether the numbers of a CSV file use a decimal comma, and the number cells that cannot
+    be read unambiguously.
+
+    A semicolon file does (it is what Excel writes where the comma is the decimal mark); a
+    tab-separated one does when a number cell shows it (``85,5``, ``0,830``: not a thousands
+    separator), and its cells such as ``1,250`` are refused when none does. Where decimal
+    commas are used, a number with a dot (``1.250``) is refused: a spreadsheet writes 1250 so
+    when the cell shows thousands.
+    """
+    if delimiter not in (";", "\t"):
+        return False, []
+    rows = file_rows.parsed if len(file_rows.parsed) == len(raw) else None
+
+    def cells() -> Iterator[tuple[str, int, Any]]:
+        return ((h, i, v) for h in number_columns for i, v in enumerate(raw[h].tolist()))
+
+    def problem(i: int, header: str, value: Any, said: str) -> CellProblem:
+        return CellProblem(None if rows else i, header, value, said, file_row=rows[i] if rows else None)
+
+    if delimiter == "\t" and not any(_comma_decimal(v) and not _thousands_form(v) for _, _, v in cells()):
+        return False, [problem(i, h, v, "a number with a comma in a tab-separated file whose numbers show no "
+                               "decimal comma otherwise: it may mean 1250 (1,250 with a thousands separator) or "
+                               "1.25 (a decimal comma); write it without the thousands separator (1250), or with "
+                               "no trailing zeros if the comma is a decimal comma (1,25)")
+                       for h, i, v in cells() if _thousands_form(v)]
+    if not any(_comma_decimal(v) for _, _, v in cells()):
+        return True, []  # dots throughout, or no decimals: decimal points
+    return True, [problem(i, h, v, "a number with a dot in a file whose numbers use decimal commas: it may mean "
+                          "1250 (1.250) or 1.25; write it without the dot, or with a decimal comma as the file's "
+                          "other numbers") for h, i, v in cells() if _dotted_number(v)]
+
+
 def _dotted_number(value: Any) -> bool:
     """Whether ``value`` is text of a number written with a dot and no comma (``1.250``)."""
     text = value.strip() if isinstance(value, str) else ""
@@ -181,7 +222,7 @@ def read_table(
         column_mapping: file column -> campaign name, for columns named differently in the
             file (``{"Temp": "anneal_temperature_c"}``); a key may include or omit the unit.
         file_format: ``"csv"`` or ``"xlsx"``; by default from the file name, else the content.
-        sheet: sheet name or 0-based position (Excel only).
+        sheet: sheet name, or 0-based position among the visible sheets (Excel only).
         max_bytes: larger files are refused.
         encoding: text encoding of a CSV file; by default UTF-8 (with or without BOM).
 
@@ -194,7 +235,10 @@ def read_table(
 
     Raises:
         DataError: empty, too large or unreadable file; a mapped column that is missing; a unit
-            that differs from the campaign's and cannot be converted.
+            that differs from the campaign's and cannot be converted; cells that would be read
+            other than the file shows them (quotes that do not pair up, a ditto mark, a number
+            whose decimal mark is ambiguous, a workbook's error values, merged cells, and ids
+            whose shown text the workbook does not hold), each named by its row and column.
     """
     column_mapping = dict(column_mapping or {})
     if not_text := unicode_problems(column_mapping, "column_mapping"):
@@ -203,11 +247,20 @@ def read_table(
     fmt = _detect_format(data, suffix, file_format)
     if not data.strip().lstrip(b"\xef\xbb\xbf").strip():
         raise DataError("the file is empty; export the table with a header row and one row per experiment")
+    numeric = {p.name for p in config.parameters if p.type != "categorical"} | set(config.outcome_names)
+    labels = {ID_COLUMN, REPLICATE_COLUMN, *CONTEXT_LENGTHS,
+              *(p.name for p in config.parameters if p.type == "categorical")}  # kept as the text they show
+
+    def kind_of(header: str) -> ColumnKind:
+        name = _resolve_column(header, config, column_mapping)[0]
+        return "number" if name in numeric else "label" if name in labels else "text"
+
     file_rows: RowNumbers
+    delimiter: str | None = None
     if fmt == "csv":
-        raw, decimal_comma, file_rows = read_csv(_decode(data, encoding))
+        raw, delimiter, file_rows = read_csv(_decode(data, encoding))
     else:
-        (raw, file_rows), decimal_comma = read_xlsx(data, sheet, max_bytes), False
+        raw, file_rows = read_xlsx(data, sheet, max_bytes, kind_of)
     headers = [header_name(c) or str(c) for c in raw.columns]
     raw.columns = headers
     unnamed = [h for h in headers if h.startswith("Unnamed:") and raw[h].map(is_blank).all()]
@@ -222,19 +275,11 @@ def read_table(
         raise DataError(f"column_mapping names column(s) {missing} that the file does not have; "
                         f"its columns: {headers}")
 
-    problems: list[CellProblem] = []
     notes: list[str] = []
     out: dict[str, pd.Series] = {}
-    numeric = {p.name for p in config.parameters if p.type != "categorical"} | set(config.outcome_names)
     names = {header: _resolve_column(header, config, column_mapping) for header in headers}
     number_columns = [header for header in headers if names[header][0] in numeric]
-    if decimal_comma and any(_comma_decimal(v) for h in number_columns for v in raw[h].tolist()):
-        # a file whose numbers use decimal commas writes 1250 as 1.250 when the cell shows thousands
-        rows = file_rows.parsed if len(file_rows.parsed) == len(raw) else None
-        problems += [CellProblem(None if rows else i, h, v, "a number with a dot in a file whose numbers use "
-                                 "decimal commas: it may mean 1250 (1.250) or 1.25; write it without the dot, or "
-                                 "with a decimal comma as the file's other numbers", file_row=rows[i] if rows else None)
-                     for h in number_columns for i, v in enumerate(raw[h].tolist()) if _dotted_number(v)]
+    decimal_comma, problems = _decimal_mark(delimiter, raw, number_columns, file_rows)
     for header in headers:
         name, unit = names[header]
         if name in numeric:
