@@ -555,13 +555,19 @@ def test_a_note_added_to_a_recorded_value_is_offered_as_a_correction(start: Star
     sheet = f"experiment_id,first_cycle_ce_pct,note\n{exp_id},85.0,cell 2 re-measured\n"
     at.file_uploader(key=state.RESULTS_FILE).set_value(("sheet.csv", sheet.encode(), "text/csv"))
     _button(at, "Record the file").click().run()
+    _offered_then_corrected(at, campaign)
+    assert campaign.measurements()["note"].tolist() == ["cell 2 re-measured"]
+
+
+def _offered_then_corrected(at: AppTest, campaign: Campaign) -> None:
+    """The page said a note came with an unchanged value and was not stored, offered the
+    correction, and stored it when asked."""
     _no_exception(at)
     assert "came with another note, operator, sample id or date, not stored" in _texts(at.success)
     assert [w.value[:47] for w in at.warning] == ["Some values differ from values recorded before,"]
     assert campaign.measurements()["note"].isna().all()
     _button(at, "Correct the stored values").click().run()
     _no_exception(at)
-    assert campaign.measurements()["note"].tolist() == ["cell 2 re-measured"]
 
 
 def _save_a_note_alone(start: Start, db_url: str, name: str, note: str) -> tuple[Campaign, AppTest, str]:
@@ -583,12 +589,7 @@ def test_a_note_typed_alone_in_the_grid_is_added_to_the_recorded_value_as_a_corr
     """A note typed alone in the grid was refused ('type the value too'), and typing the shown
     value again changed no cell: a note could not be added to a recorded value from the grid."""
     campaign, at, _ = _save_a_note_alone(start, db_url, "grid-note", "cell shorted at cycle 30")
-    _no_exception(at)
-    assert "came with another note, operator, sample id or date, not stored" in _texts(at.success)
-    assert [w.value[:47] for w in at.warning] == ["Some values differ from values recorded before,"]
-    assert campaign.measurements()["note"].isna().all()
-    _button(at, "Correct the stored values").click().run()
-    _no_exception(at)
+    _offered_then_corrected(at, campaign)
     stored = campaign.measurements()
     assert stored[["value", "note"]].values.tolist() == [[85.0, "cell shorted at cycle 30"]]
 
