@@ -452,6 +452,40 @@ def test_workbook_cells_that_would_be_read_other_than_shown_are_refused_naming_t
     assert said in problem.problem
 
 
+def test_a_workbooks_hidden_rows_and_columns_are_refused_naming_them(config: CampaignConfig, tmp_path: Path) -> None:
+    """Rows left out by a filter, a row and a column hidden by hand were read and recorded,
+    though the sheet the engineer saved did not show them; empty hidden rows and hidden
+    columns doe does not read change nothing."""
+    path = _workbook(tmp_path, [["E1", "s1", "ada", 85.5, 90], ["E2", "s2", "bob", 70.0, 60],
+                                ["E3", "s3", "cy", 86.0, 91], [None] * 5, ["E4", "s4", "di", 87.0, 92]])
+    book = openpyxl.load_workbook(path)
+    sheet = book.active
+    sheet.auto_filter.ref = "A1:E6"
+    sheet.auto_filter.add_filter_column(2, ["ada", "cy", "di"])
+    sheet.row_dimensions[3].hidden = True  # what a filter leaves out: bob's row
+    sheet.row_dimensions[5].hidden = True  # an empty row, hidden
+    sheet.column_dimensions["F"].hidden = True  # no header: not read
+    book.save(path)
+    with pytest.raises(DataError, match="cells that would not be read as the sheet shows them") as caught:
+        read_table(path, config)
+    [problem] = caught.value.problems
+    assert (problem.file_row, problem.column, problem.value) == (3, "experiment_id", "E2")
+    assert "row 3 is hidden (by a filter, or hidden by hand)" in problem.problem
+
+    sheet.row_dimensions[3].hidden = False
+    sheet.column_dimensions.group("D", "D", hidden=True)
+    book.save(path)
+    with pytest.raises(DataError) as caught:
+        read_table(path, config)
+    [problem] = caught.value.problems
+    assert (problem.file_row, problem.column) == (1, "first_cycle_ce_pct")
+    assert "column D is hidden" in problem.problem
+
+    sheet.column_dimensions.group("D", "D", hidden=False)
+    book.save(path)
+    assert read_table(path, config)["experiment_id"].tolist() == ["E1", "E2", "E3", "E4"]
+
+
 def test_a_workbooks_hidden_sheets_are_not_counted_by_position(config: CampaignConfig, tmp_path: Path) -> None:
     """The first sheet was read even when hidden: rows the engineer cannot see."""
     path = _workbook(tmp_path, [["OLD1", "s1", "ada", 80.0, 70]])

@@ -237,8 +237,8 @@ def read_table(
         DataError: empty, too large or unreadable file; a mapped column that is missing; a unit
             that differs from the campaign's and cannot be converted; cells that would be read
             other than the file shows them (quotes that do not pair up, a ditto mark, a number
-            whose decimal mark is ambiguous, a workbook's error values, merged cells, and ids
-            whose shown text the workbook does not hold), each named by its row and column.
+            whose decimal mark is ambiguous, a workbook's error values, merged cells, hidden rows
+            and read columns that are hidden, and ids whose shown text the workbook does not hold), each named by its row and column.
     """
     column_mapping = dict(column_mapping or {})
     if not_text := unicode_problems(column_mapping, "column_mapping"):

@@ -6,12 +6,14 @@ a row that holds nothing else reads as empty), merged cells that show one value 
 cells holding none, a percentage format on a number (it shows 85.5% and holds 0.855), and
 in id and label columns a value whose shown text the workbook does not hold: a date (which
 Excel makes of text such as ``1-2``), a number of more than 15 digits (Excel keeps no more)
-or a number shown through a format other than General or leading zeros (``007``). A sheet
-given by position counts the visible sheets only.
+or a number shown through a format other than General or leading zeros (``007``). So are
+hidden rows that hold a value (a filter hides rows so too) and hidden columns with a header. A
+sheet given by position counts the visible sheets only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import io
 import logging
@@ -87,7 +89,8 @@ def read_xlsx(data: bytes, sheet: str | int, max_bytes: int,
     header = rows[top - 1][1] if rows else []
     named = {i: header_name(cell) or str(cell) for i, cell in enumerate(header) if header_name(cell)}
     kinds = {i: kind_of(column) for i, column in named.items()}
-    problems = _merge_problems(_merged_ranges(data, title), rows, named, top)
+    layout = _sheet_layout(data, title)
+    problems = _hidden_problems(layout, rows, named, top) + _merge_problems(layout.merged, rows, named, top)
     table: list[list[Any]] = []
     for number, cells in enumerate(grid[top:], start=top + 1):
         row = []
@@ -209,9 +212,19 @@ def _label(value: Any, number_format: str) -> tuple[Any, str | None]:
                    f"text it shows is not what it holds; {fix}")
 
 
-def _merged_ranges(data: bytes, title: str) -> list[str]:
-    """The merged ranges (``A3:A5``) of the sheet ``title``, read from the workbook's XML
-    (openpyxl's read-only mode, which streams the cells, does not give them)."""
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """What the sheet's XML says of how it shows its cells (openpyxl's read-only mode, which
+    streams the cells, does not give it): merged ranges (``A3:A5``), hidden rows (their
+    numbers, from 1; a filter hides rows so too) and hidden columns (from 0)."""
+
+    merged: list[str]
+    hidden_rows: set[int]
+    hidden_columns: set[int]
+
+
+def _sheet_layout(data: bytes, title: str) -> _Layout:
+    """The :class:`_Layout` of the sheet ``title``, read from the workbook's XML."""
     def target(base: str, rels: bytes, wanted: Callable[[ElementTree.Element], bool]) -> str | None:
         for rel in ElementTree.fromstring(rels):
             if wanted(rel):
@@ -222,11 +235,15 @@ def _merged_ranges(data: bytes, title: str) -> list[str]:
     def local(tag: str) -> str:
         return tag.rpartition("}")[2]
 
+    def hidden(element: ElementTree.Element) -> bool:
+        return element.get("hidden", "0").lower() in ("1", "true")
+
+    layout = _Layout([], set(), set())
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             book = target("", archive.read("_rels/.rels"), lambda rel: rel.get("Type", "").endswith("/officeDocument"))
             if book is None:
-                return []
+                return layout
             sheets = ElementTree.fromstring(archive.read(book))
             rid = next((s.get(next((k for k in s.attrib if local(k) == "id"), "")) for s in sheets.iter()
                         if local(s.tag) == "sheet" and s.get("name") == title), None)
@@ -234,20 +251,45 @@ def _merged_ranges(data: bytes, title: str) -> list[str]:
             part = target(folder, archive.read(posixpath.join(folder, "_rels", name + ".rels")),
                           lambda rel: rel.get("Id") == rid)
             if part is None:
-                return []
-            ranges, rows = [], None
+                return layout
+            rows, number = None, 0
             with archive.open(part) as source:
                 for event, element in ElementTree.iterparse(source, events=("start", "end")):
                     tag = local(element.tag)
                     if event == "start" and tag == "sheetData":
                         rows = element
+                    elif event == "start" and tag == "row":
+                        number = int(element.get("r", number + 1))
+                        if hidden(element):
+                            layout.hidden_rows.add(number)
                     elif event == "end" and tag == "row" and rows is not None:
                         rows.clear()  # the cells were read by openpyxl: keep memory flat
-                    elif event == "end" and tag == "mergeCell":
-                        ranges.append(element.get("ref", ""))
-            return [r for r in ranges if ":" in r]
-    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError) as err:
+                    elif event == "end" and tag == "col" and hidden(element):
+                        first, last = int(element.get("min", 1)), int(element.get("max", element.get("min", 1)))
+                        layout.hidden_columns.update(range(first - 1, min(last, 16384)))
+                    elif event == "end" and tag == "mergeCell" and ":" in element.get("ref", ""):
+                        layout.merged.append(element.get("ref", ""))
+            return layout
+    except (KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError) as err:
         raise DataError(f"the .xlsx workbook cannot be read: {shorten(str(err), 200)}") from err
+
+
+def _hidden_problems(layout: _Layout, rows: list[tuple[int, list[Any]]], named: dict[int, str],
+                     top: int) -> list[CellProblem]:
+    """Hidden columns with a header doe reads, and hidden rows below the header that hold a
+    value: the sheet does not show them, so reading them would record what the engineer
+    cannot see (rows left out by a filter, a column of old values put away)."""
+    problems = [CellProblem(None, column, column, f"column {column_letter(i)} is hidden: the sheet does not show it, "
+                            "so doe does not read it; show the column, or delete it", file_row=top)
+                for i, column in named.items() if i in layout.hidden_columns]
+    for number, values in rows[top:]:
+        filled = [(named[i], value) for i, value in enumerate(values) if i in named and not is_blank(value)]
+        if number in layout.hidden_rows and filled:
+            problems.append(CellProblem(
+                None, filled[0][0], filled[0][1], f"row {number} is hidden (by a filter, or hidden by hand): the "
+                "sheet does not show it, so doe does not read it; show the row (clear the filter), or delete it",
+                file_row=number))
+    return problems
 
 
 def _merge_problems(ranges: list[str], rows: list[tuple[int, list[Any]]], named: dict[int, str],
