@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from doe.domain import exports, ranking, records
+from doe.domain import exports, planning, ranking, records
 from doe.domain.batches import (
     carried_columns,
+    check_clonable,
     failed_after_measuring,
     finished_cells,
     finished_evidence,
@@ -42,7 +43,6 @@ from doe.domain.batches import (
 )
 from doe.domain.config import CampaignConfig
 from doe.domain.file_rows import file_problems, in_file
-from doe.domain.planning import new_means, plan_record, summary_outcomes, validated_rows
 from doe.domain.records import PENDING_STATUSES, CarriedEvidence, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import cells_table, labelled_cells
@@ -231,10 +231,12 @@ class Campaign:
         """A new campaign with this configuration under ``new_name`` (and, if asked, the
         completed and failed experiments as imported history: every current cell and curve
         point with its note, operator, sample id, time and evidence file, and every failed cell)."""
-        target_storage = storage if storage is not None else self._store.url
-        other = Campaign.from_config(self.config.replace(name=new_name), storage=target_storage, actor=self.actor)
-        if with_history and len(table := finished_cells(h := self.history(), m := self.measurements(), self.config,
-                                                        self.cell_failures())):
+        h, m = self.history(), self.measurements()
+        table = finished_cells(h, m, self.config, self.cell_failures()) if with_history else h.iloc[:0]
+        check_clonable(table, self.config, self._ignorable(table))  # before the clone exists: none left if refused
+        other = Campaign.from_config(self.config.replace(name=new_name), actor=self.actor,
+                                     storage=storage if storage is not None else self._store.url)
+        if len(table):
             other._record(table, False, False, False, finished_evidence(table, m, self.files(), self.file_content))
             for exp_id, reason in failed_after_measuring(h, m).items():  # measured, then failed
                 other.fail([exp_id], reason)
@@ -455,18 +457,19 @@ class Campaign:
                 evidence: FilePreview | CarriedEvidence | None) -> RecordReport:
         require_table("table", table)
         config = self.config
-        means = new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names)
-        clean, rejected = validated_rows(table, config, ignore_columns=self._ignorable(table),
-                                         valid_rows_only=valid_rows_only, extra=means)
+        means = planning.new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names)
         history = self.history()
+        clean, rejected = planning.validated_rows(
+            planning.stored_recipes_left_out(table, history, config), config, ignore_columns=self._ignorable(table),
+            valid_rows_only=valid_rows_only, extra=means)
         if not allow_duplicates and (repeats := find_repeats(clean, history, config)):
             if not valid_rows_only and not correct:  # correcting a file recorded before: its new rows are in
                 raise DataError(f"{len(repeats)} row(s) are already recorded; nothing was recorded "
                                 "(pass allow_duplicates=True to record them again)", repeats)
             rejected, clean = rejected + ([] if correct else repeats), clean.drop(index=[p.row for p in repeats])
-        summary, joined = summary_outcomes(table.columns, config.outcome_names), ranking.RANKING_NOTE in table.columns
-        plan = plan_record(clean, history, config, self.config_version, summary=summary,
-                           labelled=labelled_cells(self.measurements()) if summary else (), exported_history=joined)
+        summary = planning.summary_outcomes(table.columns, config.outcome_names)
+        plan = planning.plan_record(clean, history, config, self.config_version, summary=summary, exported_history=(
+            ranking.RANKING_NOTE in table.columns), labelled=labelled_cells(self.measurements()) if summary else ())
         if plan.problems:
             if not valid_rows_only:
                 raise DataError(f"the table has {len(plan.problems)} problem(s); nothing was recorded", plan.problems)
@@ -485,19 +488,19 @@ class Campaign:
 
     def record_files(self, paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
                      kind: Literal["auto", "cycling", "impedance"] = "auto", reference_cycle: int = 1,
-                     confirm: bool = False) -> FilePreview:
+                     replicates: Sequence[str] | None = None, confirm: bool = False) -> FilePreview:
         """Outcomes computed from instrument files for one experiment (one replicate cell per
-        file; :mod:`doe.instruments`): a preview, recorded only with ``confirm=True``. Recorded
-        files are stored with the campaign (:meth:`files`) and linked from their values;
-        recording the same files again changes nothing. Spectra are fitted to the config's
-        ``impedance`` circuit (default: :data:`doe.instruments.impedance.DEFAULT_CIRCUIT`)."""
+        file, labelled ``replicates``, by default the file names without suffix;
+        :mod:`doe.instruments`): a preview, recorded only with ``confirm=True``. Recorded files
+        are stored with the campaign (:meth:`files`) and linked from their values; the same
+        files again change nothing. Spectra are fitted to the config's ``impedance`` circuit."""
         from doe.instruments import results_from_files
-
         config, fit = self.config, self.config.impedance
         preview = results_from_files(
             paths, experiment_id=experiment_id, active_mass_mg=active_mass_mg, outcome_names=config.outcome_names,
             reference_cycle=reference_cycle, kind=kind, circuit=fit.circuit if fit else None,
-            resistances=fit.resistances if fit else None, curve_outcomes=config.curve_outcomes)
+            resistances=fit.resistances if fit else None, curve_outcomes=config.curve_outcomes,
+            replicates=replicates)
         if confirm:
             self._record(preview.table, False, False, False, evidence=preview)
         return preview
@@ -532,17 +535,10 @@ class Campaign:
         history, audit trail) as JSON-ready data; :meth:`import_json` recreates it."""
         return self._store.export_campaign(self._name)
 
-    def import_table(
-        self,
-        source: Any,
-        *,
-        column_mapping: dict[str, str] | None = None,
-        file_format: Literal["csv", "xlsx"] | None = None,
-        correct: bool = False,
-        valid_rows_only: bool = False,
-        encoding: str | None = None,
-        allow_duplicates: bool = False,
-    ) -> RecordReport:
+    def import_table(self, source: Any, *, column_mapping: dict[str, str] | None = None,
+                     file_format: Literal["csv", "xlsx"] | None = None, correct: bool = False,
+                     valid_rows_only: bool = False, encoding: str | None = None,
+                     allow_duplicates: bool = False) -> RecordReport:
         """Record a CSV or Excel file of results or history (one transaction).
 
         ``encoding`` is the text encoding of a CSV file (default UTF-8, e.g. ``"cp1252"`` for

@@ -9,7 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from doe import Campaign
+from doe import Campaign, list_campaigns
 from doe.engine import EngineSettings
 from doe.errors import DataError
 from doe.templates import resolve_config
@@ -291,3 +291,37 @@ def test_ids_names_mappings_and_fixed_values_that_are_not_unicode_are_clear_erro
     with pytest.raises(DataError, match=r"column_mapping.CE: holds a character that is not Unicode"):
         campaign.import_table(path, column_mapping={"CE": "first_cycle_ce_pct\ud800"})
     _unchanged(campaign, before)
+
+
+@pytest.mark.parametrize("change", ["drop a label", "narrow a range", "add a parameter"])
+def test_recipes_of_an_earlier_config_version_record_back_and_refuse_a_clone_cleanly(
+        campaign: Campaign, tmp_path: Path, change: str) -> None:
+    """After a config update, the campaign's own exported history was refused (its recipes
+    checked against today's config), and clone(with_history=True) refused it only after making
+    the clone, which stayed behind empty and took the name."""
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "P1", "dispersion_solvent": "hexane",
+                                   "anneal_temperature_c": 300.0, "first_cycle_ce_pct": 88.0}]))
+    config = CONFIG.to_dict()
+    if change == "drop a label":
+        solvent = next(p for p in config["parameters"] if p["name"] == "dispersion_solvent")
+        solvent["values"] = [v for v in solvent["values"] if v != "hexane"]
+    elif change == "narrow a range":
+        next(p for p in config["parameters"] if p["name"] == "anneal_temperature_c")["bounds"] = [350, 700]
+    else:
+        config["parameters"].append({"name": "drying_time_h", "type": "continuous", "bounds": [1, 12],
+                                     "reference": 4})
+    campaign.update_config(config)
+    path = tmp_path / "history.csv"
+    campaign.export_table(path)
+    before = _state(campaign)
+    assert campaign.import_table(path).measurements_unchanged == 1
+    _unchanged(campaign, before)
+    edited = pd.read_csv(path)
+    edited["anneal_temperature_c"] = 301.0  # an edited recipe is still refused
+    with pytest.raises(DataError):
+        campaign.record(edited)
+    with pytest.raises(DataError, match=r"the history cannot be cloned: 1 cell\(s\).*nothing was created"):
+        campaign.clone("copy", with_history=True)
+    assert "copy" not in list_campaigns(campaign.storage_url)["name"].tolist()
+    copy = Campaign.import_json(campaign.export_json(), campaign.storage_url, name="copy")
+    assert copy.history()["first_cycle_ce_pct"].tolist() == [88.0]

@@ -64,6 +64,35 @@ def test_same_cell_with_another_value_conflicts_unless_corrected(store_url: str)
         ("A", 90.0, False), ("B", 91.0, True), ("B", 95.0, False)]
 
 
+def test_an_outcome_is_one_unlabelled_value_or_labelled_cells_never_both(store_url: str) -> None:
+    """Labelled cells recorded beside an experiment's unlabelled value made three cells of two
+    (the unlabelled one counted again under its label): n = 3 and a mean weighting it twice."""
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", CE: 90.0}]))  # one cell, no label
+    with pytest.raises(ConflictError, match=r"(?s)P1 first_cycle_ce_pct: recorded without a replicate label \(90.0\), "
+                                            r"now cells \['A', 'B'\].*correct=True"):
+        campaign.record(_cells("P1", {"A": 90.0, "B": 92.0}))
+    assert campaign.measurements()["value"].tolist() == [90.0]
+    # as a correction the cells replace it; the unlabelled value stays in the history
+    report = campaign.record(_cells("P1", {"A": 90.0, "B": 92.0}), correct=True)
+    assert (report.measurements_added, report.measurements_corrected) == (1, 1)
+    row = campaign.history().set_index("experiment_id").loc["P1"]
+    assert (row[CE], row[f"{CE}_n"]) == (91.0, 2)
+    assert campaign.measurements()["replicate"].tolist() == ["A", "B"]
+    kept = campaign.measurements(include_superseded=True)
+    assert kept.loc[kept["superseded"], "value"].tolist() == [90.0]
+    # an unlabelled value beside the cells, stored or in the same write, is refused
+    for rows in ([{"experiment_id": "P1", CE: 95.0}],
+                 [{**recipe, "experiment_id": "P2", CE: 95.0}, {"experiment_id": "P2", "replicate": "A", CE: 96.0}]):
+        with pytest.raises(DataError, match=r"a value without a replicate label beside the cells \['A'(, 'B')?\]"):
+            campaign.record(pd.DataFrame(rows), correct=True)
+    assert len(campaign.measurements(include_superseded=True)) == 3
+    # an outcome measured on the powder, not per cell, goes beside the cells' outcomes
+    campaign.record(pd.DataFrame([{"experiment_id": "P1", "coating_thickness_nm": 6.0}]))
+    assert campaign.history().set_index("experiment_id").loc["P1", "coating_thickness_nm"] == 6.0
+
+
 @pytest.mark.parametrize("order", [("A", "B", "C"), ("C", "A", "B"), ("A", "C", "B")])
 def test_a_failed_cell_does_not_fail_a_measured_experiment(store_url: str, order: tuple[str, ...]) -> None:
     campaign = _campaign(store_url)
@@ -277,10 +306,11 @@ def test_a_history_read_back_is_means_not_cells(store_url: str) -> None:
     with pytest.raises(ConflictError):
         campaign.record(edited)
     assert campaign.record(edited, correct=True).measurements_corrected == 1
-    # a table without the history's _n columns adds an unlabelled cell, as before; a run sheet's
-    # <outcome>_sd (the prediction's) does not make it a history
-    campaign.record(pd.DataFrame([{"experiment_id": "P1", CE: 81.0, f"{CE}_sd": 1.5, f"{CE}_mean": 80.0}]))
-    assert campaign.history().set_index("experiment_id").loc["P1", f"{CE}_n"] == 3
+    # a table without the history's _n columns is not a history (a run sheet's <outcome>_sd is the
+    # prediction's): its value without a label is refused beside P1's cells rather than made a third
+    with pytest.raises(DataError, match=r"P1 first_cycle_ce_pct: a value without a replicate label beside the cells"):
+        campaign.record(pd.DataFrame([{"experiment_id": "P1", CE: 81.0, f"{CE}_sd": 1.5, f"{CE}_mean": 80.0}]))
+    assert campaign.history().set_index("experiment_id").loc["P1", f"{CE}_n"] == 2
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])

@@ -431,7 +431,7 @@ def test_an_id_imported_with_spaces_around_it_is_found_under_its_typed_form(stor
     by hand). After import, a results row for 'P1' (a file's cells are stripped) made a second
     experiment beside it, and 'p1' was no twin of it."""
     campaign, recipe = _campaign(store_url, "spaced")
-    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", CE: 85.0}]))
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "replicate": "A", CE: 85.0}]))
     data = campaign.export_json()
     for item in (*data["experiments"], *data["measurements"]):
         if item["experiment_id"] == "P1":

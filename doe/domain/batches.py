@@ -18,8 +18,9 @@ from doe.domain.config import CampaignConfig
 from doe.domain.curves import PRED_SD_SUFFIX, add_curve_columns, curve_columns
 from doe.domain.records import PENDING_STATUSES, CarriedEvidence, EvidenceFile, NewExperiment
 from doe.domain.replicates import REPLICATE_COLUMN, cells_table, n_column, summary_columns
-from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN
+from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN, validate_experiments
 from doe.domain.values import is_missing, to_python
+from doe.errors import CellProblem, DataError
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +174,31 @@ def finished_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: Ca
     if table[REPLICATE_COLUMN].isna().all():
         table = table.drop(columns=[REPLICATE_COLUMN])
     return table
+
+
+def check_clonable(table: pd.DataFrame, config: CampaignConfig, ignore_columns: tuple[str, ...]) -> None:
+    """Refuse a history (:func:`finished_cells`) that a new campaign with ``config`` would not
+    take, before that campaign is made: recipes made under an earlier config version (a label
+    since dropped, a range since narrowed, a parameter since added) are new experiments there.
+
+    Raises:
+        DataError: naming every such row; :meth:`doe.Campaign.export_json` and
+            :meth:`doe.Campaign.import_json` copy a campaign with every config version instead.
+    """
+    if table.empty:
+        return
+    try:
+        validate_experiments(table, config, parameters="optional", ignore_columns=ignore_columns)
+        missing = [CellProblem(int(row), name, None, "not set: the experiment was made before the parameter was added")
+                   for name in config.parameter_names
+                   for row in (range(len(table)) if name not in table.columns else np.flatnonzero(table[name].isna()))]
+    except DataError as err:
+        missing = list(err.problems)
+    if missing:
+        raise DataError(f"the history cannot be cloned: {len(missing)} cell(s) of its experiments are not allowed by "
+                        "the current config (made under an earlier version); nothing was created. Copy the campaign "
+                        "with every config version by export_json and import_json(name=...) (doe export --out "
+                        "campaign.json, doe import --name)", missing)
 
 
 def failed_after_measuring(history: pd.DataFrame, measurements: pd.DataFrame) -> dict[str, str]:

@@ -27,8 +27,15 @@ from doe.domain.records import (
     StatusChange,
 )
 from doe.domain.replicates import REPLICATE_COLUMN, n_column
-from doe.domain.table import ID_COLUMN, clean_label, is_plain_label, label_key, validate_experiments
-from doe.domain.values import is_missing, same_measurement, same_value, to_python
+from doe.domain.table import (
+    ID_COLUMN,
+    clean_label,
+    is_plain_label,
+    label_key,
+    parse_number,
+    validate_experiments,
+)
+from doe.domain.values import is_missing, is_real_number, same_measurement, same_value, to_python
 from doe.errors import CellProblem, DataError
 
 
@@ -94,6 +101,36 @@ def summary_outcomes(columns: Iterable[object], outcomes: Iterable[str]) -> froz
     if RANKING_NOTE in names:
         return frozenset(outcomes)
     return frozenset(o for o in outcomes if n_column(o) in names or o + PRED_SD_SUFFIX in names)
+
+
+def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """``table`` with every parameter cell that repeats the stored value of its row's experiment
+    left empty. A row of a known experiment only records what it adds, so its recipe as stored
+    is not checked again against today's config: an exported history records back unchanged
+    after a label was dropped or a range narrowed (the recipe is valid under the config version
+    it was made with). A cell that differs from the stored value is kept, and refused as before."""
+    if ID_COLUMN not in table.columns or history.empty or table.columns.has_duplicates:
+        return table
+    stored = history.assign(_key=history[ID_COLUMN].map(clean_label)).drop_duplicates("_key").set_index("_key")
+    out = table.copy()
+    for column in [p.name for p in config.parameters if p.name in table.columns and p.name in stored.columns]:
+        categorical = config.parameter(column).type == "categorical"
+        cells = out[column].astype(object)
+        for i, (exp_id, cell) in enumerate(zip(table[ID_COLUMN].tolist(), cells.tolist(), strict=True)):
+            if is_missing(exp_id) or is_missing(cell) or (key := clean_label(exp_id)) not in stored.index:
+                continue
+            kept = stored.at[key, column]
+            if is_missing(kept):
+                continue
+            if categorical:
+                same = clean_label(cell) == clean_label(kept)
+            else:
+                number = parse_number(cell) if isinstance(cell, str) else cell
+                same = is_real_number(number) and not is_missing(number) and same_value(number, kept)
+            if same:
+                cells.iat[i] = None
+        out[column] = cells
+    return out
 
 
 def new_means(table: pd.DataFrame, known_ids: Collection[str], outcomes: Iterable[str]) -> list[CellProblem]:

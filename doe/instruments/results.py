@@ -10,8 +10,14 @@ from typing import Literal
 
 import pandas as pd
 
-from doe.domain.records import EvidenceFile, NewExperiment, NewMeasurement, experiment_id_of
-from doe.domain.table import clean_label, replicate_label
+from doe.domain.records import (
+    MAX_REPLICATE,
+    EvidenceFile,
+    NewExperiment,
+    NewMeasurement,
+    experiment_id_of,
+)
+from doe.domain.table import clean_label, is_plain_label, label_key, replicate_label
 from doe.instruments.cycling import (
     BINARY_FORMATS,
     InstrumentFileError,
@@ -51,8 +57,9 @@ class FilePreview:
     """What a set of cycler files says about one experiment, before anything is recorded.
 
     Attributes:
-        table: the rows to record: ``experiment_id``, ``replicate`` (the file name, one cell
-            per file, when there are several files) and every outcome the campaign has.
+        table: the rows to record: ``experiment_id``, ``replicate`` (one cell per file: its
+            label, by default the file's name without its suffix) and every outcome the
+            campaign has.
         read: one row per file: ``file``, ``format`` and every value computed from it.
         skipped: computed values the campaign has no outcome for, or that no file reaches
             (a retention at a cycle the cells have not reached yet): not recorded.
@@ -102,7 +109,8 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
                        outcome_names: Iterable[str], reference_cycle: int = 1,
                        kind: FileKindChoice = "auto", circuit: str | None = None,
                        resistances: Mapping[str, str] | None = None,
-                       curve_outcomes: Mapping[str, int] | None = None) -> FilePreview:
+                       curve_outcomes: Mapping[str, int] | None = None,
+                       replicates: Sequence[str] | None = None) -> FilePreview:
     """Compute the outcomes of each file (a cycling export: :func:`doe.instruments.cycling_outcomes`;
     an impedance spectrum: :func:`doe.instruments.impedance_outcomes`) and lay them out as
     results of ``experiment_id``, one replicate cell per file, with each file as evidence.
@@ -114,10 +122,19 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
     When ``capacity_retention_pct`` is a curve outcome (``curve_outcomes``: outcome -> ``at``,
     a config's ``over: cycle``), each cycling file also gives its retention at every cycle as
     curve points (rows with a ``cycle``, after the one row per file).
+
+    Each file is one cell, labelled ``replicates[k]`` (default: the file's name without its
+    suffix), one file alone too: cells of one experiment often finish cycling on different
+    days, and each file recorded alone is still its own cell.
+
+    Raises:
+        InstrumentFileError: a label too long, empty, not printable or naming two files
+            (``a`` and ``A`` are one label), before any file is read.
     """
     files = [Path(p) for p in paths]
     if not files:
         raise ValueError("paths: give at least one cycler file")
+    labels = _cell_labels(files, replicates)
     names = list(outcome_names)
     read = []
     evidence = []
@@ -143,8 +160,7 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
     kept = [c for c in computed if c in names and read_table[c].notna().any()]
     table = read_table[kept].copy()
     table.insert(0, "experiment_id", str(experiment_id))
-    if len(files) > 1:
-        table.insert(1, "replicate", [p.stem for p in files])
+    table.insert(1, "replicate", labels)
     skipped = [c for c in computed if c not in kept]
     if RETENTION in (curve_outcomes or {}) and RETENTION in names:
         points = _retention_points(files, evidence, table, reference_cycle)
@@ -155,6 +171,33 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
 
 
 RETENTION = "capacity_retention_pct"
+
+
+def _cell_labels(files: list[Path], replicates: Sequence[str] | None) -> list[str]:
+    """Each file's cell label, as :meth:`doe.campaign.Campaign.record` stores it."""
+    given = replicates is not None
+    if replicates is None:
+        replicates = [p.stem for p in files]
+    elif isinstance(replicates, str) or len(replicates) != len(files):
+        raise InstrumentFileError(f"replicates: give one cell label per file ({len(files)} file(s)), "
+                                  f"got {replicates!r}")
+    fix = ("give the labels" if given else
+           "give each file's cell a label (replicates=[...] in Python, --replicate per file in the doe command, "
+           "'Cell labels' on the Record page)")
+    labels: list[str] = []
+    seen: dict[str, int] = {}
+    problems = []
+    for k, (path, raw) in enumerate(zip(files, replicates, strict=True)):
+        label = replicate_label(raw) if isinstance(raw, str) else ""
+        if not label or len(label) > MAX_REPLICATE or not is_plain_label(label):
+            problems.append(f"{path.name}: cell label {raw!r} is not 1 to {MAX_REPLICATE} printable characters")
+        elif (other := seen.setdefault(label_key(label), k)) != k:
+            problems.append(f"{path.name}: cell label {label!r} is also the label of file {other + 1} "
+                            f"({files[other].name})")
+        labels.append(label)
+    if problems:
+        raise InstrumentFileError("; ".join(problems) + f": {fix}, one per file (such as A, B, C)")
+    return labels
 
 
 def _retention_points(files: list[Path], evidence: list[EvidenceFile], table: pd.DataFrame,

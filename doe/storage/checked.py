@@ -59,6 +59,9 @@ class PlannedMeasurement:
     cycle: int = 0  # a curve point's cycle; 0 for a value that is not one (see doe.storage.schema)
     experiment_id: str = ""
     correction_of: float | None = None
+    replaces_unlabelled: float | None = None
+    """A labelled cell's value that supersedes the experiment's value of this outcome recorded
+    without a label (that stored value), a correction; ``None`` otherwise."""
     file_sha256: str | None = None
     file_id: int | None = None
     operator: str | None = None

@@ -35,7 +35,7 @@ from doe.domain.records import (
 )
 from doe.domain.table import clean_label, note_text
 from doe.domain.values import same_measurement
-from doe.errors import ConcurrentChangeError, StorageError
+from doe.errors import ConcurrentChangeError, DataError, StorageError
 from doe.storage import schema as s
 from doe.storage.cells import (
     FailureChanges,
@@ -266,6 +266,7 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
             key = (hit.experiment_id, hit.outcome, hit.replicate, int(hit.cycle))
             current[key] = float(hit.value)
             context[key] = {c: getattr(hit, c) for c in (*CONTEXT_FIELDS, "file_id")}
+    _one_kind_of_cell(name, planned, current, allow_corrections)
     to_write: list[PlannedMeasurement] = []
     unchanged = 0
     conflicts: list[str] = []
@@ -306,6 +307,53 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
                              "To correct a value pass allow_corrections=True (record with correct=True); "
                              "the old value is kept as history.")
     return to_write, unchanged
+
+
+def _one_kind_of_cell(name: str, planned: list[PlannedMeasurement], current: dict[tuple[str, str, str, int], float],
+                      allow_corrections: bool) -> None:
+    """An outcome of an experiment is one value recorded without a replicate label (the
+    experiment's one cell) or values of labelled cells, never both: a labelled cell beside the
+    unlabelled value would count that cell twice or as a cell more than were built.
+
+    With ``allow_corrections`` the labelled cells replace the unlabelled value (the first of
+    them takes :attr:`PlannedMeasurement.replaces_unlabelled`; the value stays in the history
+    as superseded). Raises ``ConflictError`` without it, ``DataError`` for an unlabelled value
+    beside labelled ones (stored or in this write); nothing is written.
+    """
+    stored: dict[tuple[str, str, int], set[str]] = {}
+    for eid, outcome, replicate, cycle in current:
+        stored.setdefault((eid, outcome, cycle), set()).add(replicate)
+    written: dict[tuple[str, str, int], list[PlannedMeasurement]] = {}
+    for pm in planned:
+        written.setdefault((pm.experiment_id, pm.outcome, pm.cycle), []).append(pm)
+    refused: list[str] = []
+    conflicts: list[str] = []
+    for (eid, outcome, cycle), rows in written.items():
+        labels = {pm.replicate for pm in rows}
+        kept = stored.get((eid, outcome, cycle), set())
+        cells = kept - {""}
+        if "" in kept and cells:
+            continue  # stored so by an older version: its cells file records back as it was
+        where = f"{eid} {outcome}" + (f" cycle {cycle}" if cycle else "")
+        if "" in labels and (labels - {""} or cells):
+            shown = sorted((labels - {""}) | cells)
+            refused.append(f"{where}: a value without a replicate label beside the cells {shown}; record each "
+                           "cell's value with its label")
+        elif "" in kept and "" not in labels:
+            old = current[(eid, outcome, "", cycle)]
+            if allow_corrections:
+                rows[0].replaces_unlabelled = old
+            else:
+                conflicts.append(f"{where}: recorded without a replicate label ({old!r}), now cells {sorted(labels)}")
+    if refused:
+        raise DataError(f"campaign {name!r}: {len(refused)} outcome(s) would hold a value without a replicate label "
+                        "beside labelled cells; nothing was written:\n" + "\n".join(f"  - {x}" for x in refused[:50]))
+    if conflicts:
+        raise conflict_error(name, conflicts, "outcome(s) recorded without a replicate label would get labelled "
+                             "cells beside that value, which would count a cell twice or one cell more than were built",
+                             "With correct=True the labelled cells replace the unlabelled value (kept as history): "
+                             "if that value was one of the cells, it is in the labelled ones; if it was another cell, "
+                             "record it too, under its own label.")
 
 
 def _check_transitions(name: str, status_changes: list[ResolvedChange], stored: _Stored, *,
@@ -419,6 +467,18 @@ def _insert_measurements(conn: Connection, cid: int, now: datetime, actor: str, 
                "unit": pm.unit, "measured_at": pm.measured_at, "recorded_by": actor, "recorded_at": now,
                "note": pm.note, "superseded": False, "superseded_by": None, "file_id": pm.file_id,
                "operator": pm.operator, "sample_id": pm.sample_id}
+        if pm.replaces_unlabelled is not None:
+            flush()
+            new_id = conn.execute(sa.insert(m).values(row).returning(m.c.id)).scalar_one()
+            conn.execute(sa.update(m).where(
+                m.c.experiment_pk == row["experiment_pk"], m.c.outcome == pm.outcome, m.c.replicate == "",
+                m.c.cycle == pm.cycle, m.c.superseded == sa.false()).values(superseded=True, superseded_by=new_id))
+            corrected += 1
+            audit.append(audit_row(cid, now, actor, "measurement_corrected", pm.experiment_id, {
+                "outcome": pm.outcome, "old_value": pm.replaces_unlabelled, "new_value": pm.value, "unit": pm.unit,
+                "note": pm.note, "replicate": pm.replicate, "replaces": "the value recorded without a replicate label",
+                **({"cycle": pm.cycle} if pm.cycle else {})}))
+            continue
         if pm.correction_of is None:
             batch.append(row)
             added += 1

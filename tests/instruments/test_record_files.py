@@ -105,3 +105,59 @@ def test_doe_record_files_previews_then_records(tmp_path: Path) -> None:
     assert unknown.returncode != 0 and "--download" in unknown.stderr
     wrong = doe("record-files", paths[0], "--campaign", "cells", "--experiment-id", first, "--kind", "impedance")
     assert wrong.returncode != 0 and "kind 'impedance'" in wrong.stderr
+
+
+def test_cells_recorded_one_file_at_a_time_are_each_their_own_cell(tmp_path: Path) -> None:
+    """A file recorded alone was stored without a label: the next cell's file, recorded alone
+    a week later, was a conflict with it, and both files together stored the first cell twice
+    (n = 3 for two cells)."""
+    campaign = _campaign(tmp_path)
+    first = campaign.history()["experiment_id"].iloc[0]
+    a, b = _cells(tmp_path, [89.0, 91.0])
+    campaign.record_files([a], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    campaign.record_files([b], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    campaign.record_files([a, b], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)  # changes nothing
+    row = campaign.history().set_index("experiment_id").loc[first]
+    assert (row["first_cycle_ce_pct"], row["first_cycle_ce_pct_n"]) == (pytest.approx(90.0, rel=1e-6), 2)
+    assert sorted(campaign.measurements()["replicate"].unique()) == ["cell_A", "cell_B"]
+
+
+def test_cell_labels_from_file_names_that_cannot_be_labels_are_refused_at_the_preview(tmp_path: Path) -> None:
+    """A long instrument file name previewed fine and was refused only at --confirm, and two
+    channel folders' cell.mpt were one cell twice; ``replicates`` names the cells instead."""
+    campaign = _campaign(tmp_path)
+    first = campaign.history()["experiment_id"].iloc[0]
+    a, b = _cells(tmp_path, [89.0, 91.0])
+    long_name = a.rename(tmp_path / "2026-12-04_NCM85_HfO2_batch3_cell_A_channel12.mpt")
+    with pytest.raises(InstrumentFileError, match=r"cell label '2026-12-04_NCM85.*' is not 1 to 32 printable.*"
+                                                  r"replicates=\[\.\.\.\]"):
+        campaign.record_files([long_name, b], experiment_id=first, active_mass_mg=MASS_MG)
+    (tmp_path / "ch1").mkdir()
+    (tmp_path / "ch2").mkdir()
+    twins = [long_name.rename(tmp_path / "ch1" / "cell.mpt"), b.rename(tmp_path / "ch2" / "cell.csv")]
+    with pytest.raises(InstrumentFileError, match=r"cell\.csv: cell label 'cell' is also the label of file 1"):
+        campaign.record_files(twins, experiment_id=first, active_mass_mg=MASS_MG)
+    with pytest.raises(InstrumentFileError, match="one cell label per file"):
+        campaign.record_files(twins, experiment_id=first, active_mass_mg=MASS_MG, replicates=["A"])
+    assert campaign.measurements().empty
+    preview = campaign.record_files(twins, experiment_id=first, active_mass_mg=MASS_MG, replicates=["A", "B"],
+                                    confirm=True)
+    assert preview.table["replicate"].tolist() == ["A", "B"]
+    assert campaign.history().set_index("experiment_id").loc[first, "first_cycle_ce_pct_n"] == 2
+
+
+def test_doe_record_files_takes_the_cells_labels(tmp_path: Path) -> None:
+    campaign = _campaign(tmp_path)
+    first = campaign.history()["experiment_id"].iloc[0]
+    paths = [str(p) for p in _cells(tmp_path, [88.0, 90.0])]
+    env = {**os.environ, "DOE_DATABASE_URL": campaign.storage_url, "DOE_HOME": str(tmp_path / "home")}
+    args = [sys.executable, "-m", "doe.cli", "record-files", *paths, "--campaign", "cells", "--experiment-id", first,
+            "--active-mass-mg", "11.5", "--replicate", "left"]
+    one = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert one.returncode != 0 and "one cell label per file (2 file(s))" in one.stderr
+    done = subprocess.run([*args, "--replicate", "right", "--confirm"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "left" in done.stdout and "right" in done.stdout
+    assert sorted(Campaign.load("cells", storage=campaign.storage_url).measurements()["replicate"].unique()) == [
+        "left", "right"]

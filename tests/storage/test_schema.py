@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from doe.errors import StorageError
+from doe.errors import ConflictError, StorageError
 from doe.storage import schema
 from doe.storage.sql import SqlStore, close_all, head_revision
 
@@ -101,10 +101,13 @@ def test_upgrade_from_the_accounts_schema_keeps_every_measurement(store_url: str
     history = store.experiments(config.name).set_index("experiment_id")
     assert history["first_cycle_ce_pct"].to_dict() == {"E0001": 90.5, "E0002": 86.0}
     assert "first_cycle_ce_pct_n" not in history.columns
-    # the old values are the unlabelled cells: the same value again is unchanged, and new
-    # labelled cells join them as further measurements
-    report = store.write(config.name, actor="lead", measurements=[
-        NewMeasurement("E0002", "first_cycle_ce_pct", 86.0), NewMeasurement("E0002", "first_cycle_ce_pct", 87.0,
-                                                                           replicate="B")])
-    assert (report.measurements_unchanged, report.measurements_added) == (1, 1)
+    # the old values are the unlabelled cells: the same value again is unchanged, and labelled
+    # cells replace one only as a correction (the unlabelled cell may be one of them)
+    report = store.write(config.name, actor="lead", measurements=[NewMeasurement("E0002", "first_cycle_ce_pct", 86.0)])
+    assert report.measurements_unchanged == 1
+    cells = [NewMeasurement("E0002", "first_cycle_ce_pct", v, replicate=k) for k, v in (("A", 86.0), ("B", 87.0))]
+    with pytest.raises(ConflictError, match="recorded without a replicate label"):
+        store.write(config.name, actor="lead", measurements=cells)
+    report = store.write(config.name, actor="lead", measurements=cells, allow_corrections=True)
+    assert (report.measurements_corrected, report.measurements_added) == (1, 1)
     assert store.experiments(config.name).set_index("experiment_id").loc["E0002", "first_cycle_ce_pct_n"] == 2

@@ -125,3 +125,31 @@ def test_a_spectrum_preview_shows_its_nyquist_plot_and_fitted_resistances(server
                ).to_have_count(1)
         expect(_panel(page).get_by_test_id("stDataFrame").filter(has_text="95 % low [ohm]")).to_be_visible()
         assert not page.get_by_test_id("stException").count()
+
+
+def test_cells_whose_file_names_cannot_be_labels_are_named_on_the_page(server: tuple[str, str, Path]) -> None:
+    """Long instrument file names previewed fine and were refused only when recorded; the
+    page now says so at the preview, and 'Cell labels' names the cells."""
+    from playwright.sync_api import expect
+
+    base, db_url, folder = server
+    files = []
+    for k, ce in enumerate((88.0, 92.0)):
+        charge, discharge = fade_curve(8, first_charge_mah_per_g=220.0, first_ce_pct=ce)
+        name = f"2026-12-04_NCM85_HfO2_batch3_cell_{'AB'[k]}_channel{12 + k}.mpt"
+        files.append(str(write_cycling_file(folder / name, "biologic_mpt", charge * 0.0115, discharge * 0.0115)))
+    second = Campaign.load("cells", storage=db_url).history()["experiment_id"].iloc[1]
+    with app_page(base, step_ms=STEP_MS) as page:
+        open_record_page(page, "cells")
+        form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
+        form.get_by_label("Experiment").click()
+        page.get_by_role("option", name=second, exact=True).click()
+        form.get_by_label("Active cathode mass per cell (mg)").fill("11.5")
+        form.locator("input[type=file]").set_input_files(files)
+        click(page, form.get_by_role("button", name="Preview"))
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text("'Cell labels' on the Record page")
+        form.get_by_label("Cell labels").fill("A, B")
+        click(page, form.get_by_role("button", name="Record these values"))
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 2 cell(s) of {second}")
+    cells = Campaign.load("cells", storage=db_url).measurements()
+    assert sorted(cells.loc[cells["experiment_id"] == second, "replicate"].unique()) == ["A", "B"]

@@ -319,15 +319,18 @@ def _cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, hist
                                format="%.3f", key=state.CYCLER_MASS)
         uploads = st.file_uploader("Cycler files", type=["mpt", "mpr", "csv", "txt", "nda", "ndax", "dta"],
                                    accept_multiple_files=True, key=state.CYCLER_FILES)
+        labels = st.text_input("Cell labels", key=state.CYCLER_LABELS, placeholder="A, B, C",
+                               help="Each file's cell (replicate) label, in the files' order, separated by commas. "
+                                    "Empty: the file names without their suffix.")
         preview_clicked = st.form_submit_button("Preview")
         record_clicked = st.form_submit_button("Record these values")
     if preview_clicked or record_clicked:
-        _read_cycler_files(handle, config, experiment, mass, uploads, record_clicked=record_clicked)
+        _read_cycler_files(handle, config, experiment, mass, uploads, labels, record_clicked=record_clicked)
     _file_plots()
 
 
 def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, experiment: str, mass: float,
-                       uploads: list[Any] | None, *, record_clicked: bool) -> None:
+                       uploads: list[Any] | None, labels: str, *, record_clicked: bool) -> None:
     """Preview (or record) the uploaded files' values, and keep their plots for :func:`_file_plots`."""
     if not uploads:
         st.warning("Choose the cycler files of the experiment's cells.")
@@ -347,7 +350,9 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
         st.session_state.pop(state.CYCLER_PLOTS, None)
         with components.guard("reading the cycler files") as reading, handle.acting(person) as campaign:
             preview = campaign.record_files(paths, experiment_id=str(experiment),
-                                            active_mass_mg=float(mass) if mass > 0 else None, confirm=record_clicked)
+                                            active_mass_mg=float(mass) if mass > 0 else None,
+                                            replicates=[x.strip() for x in labels.split(",")] if labels.strip() else None,
+                                            confirm=record_clicked)
         if reading.ok:
             with components.guard("drawing the files' plots"):
                 st.session_state[state.CYCLER_PLOTS] = [
@@ -357,7 +362,8 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
                     for upload, path in zip(uploads, paths, strict=True)]
     if not reading.ok:
         return
-    st.dataframe(preview.read.assign(file=[u.name for u in uploads]), hide_index=True)
+    st.dataframe(preview.read.assign(file=[u.name for u in uploads],
+                                     cell=preview.table["replicate"].iloc[:len(uploads)].tolist()), hide_index=True)
     if preview.skipped:
         st.caption(components.plain("Not recorded (no such outcome, or not reached yet): "
                                     + ", ".join(preview.skipped)))
