@@ -49,6 +49,7 @@ from doe.domain.parameters import (
 from doe.domain.values import (
     NOT_UNICODE,
     is_integer,
+    is_plain_label,
     is_printable,
     is_real_number,
     unicode_problems,
@@ -156,8 +157,9 @@ class CampaignConfig(BaseModel):
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             problems.append("name: give the campaign a non-empty name")
-        elif len(name) > 120 or not is_printable(name):
-            problems.append("name: at most 120 printable characters")
+        elif len(name) > 120 or not is_plain_label(name):
+            problems.append("name: at most 120 printable characters, without invisible ones (a zero-width space "
+                            "makes a name that looks like another)")
 
         raw_params = data.get("parameters")
         if not isinstance(raw_params, list) or not raw_params:

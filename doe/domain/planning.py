@@ -30,12 +30,18 @@ from doe.domain.replicates import REPLICATE_COLUMN, n_column
 from doe.domain.table import (
     ID_COLUMN,
     clean_label,
-    is_plain_label,
-    label_key,
     parse_number,
     validate_experiments,
 )
-from doe.domain.values import is_missing, is_real_number, same_measurement, same_value, to_python
+from doe.domain.values import (
+    is_missing,
+    is_plain_label,
+    is_real_number,
+    label_key,
+    same_measurement,
+    same_value,
+    to_python,
+)
 from doe.errors import CellProblem, DataError
 
 

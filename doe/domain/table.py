@@ -24,7 +24,13 @@ from doe.domain.objectives import valid_range_text
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.domain.records import MAX_REPLICATE
 from doe.domain.replicates import REPLICATE_COLUMN
-from doe.domain.values import NOT_UNICODE, is_printable, is_real_number, is_unicode_text
+from doe.domain.values import (
+    NOT_UNICODE,
+    is_plain_label,
+    is_printable,
+    is_real_number,
+    is_unicode_text,
+)
 from doe.errors import CellProblem, DataError, shorten
 
 ID_COLUMN = "experiment_id"
@@ -104,19 +110,6 @@ def replicate_label(value: Any) -> str:
         return str(int(value))
     text = clean_label(value)
     return found.group(1) if (found := _WHOLE_NUMBER.fullmatch(text)) else text
-
-
-def is_plain_label(text: str) -> bool:
-    """Printable text (:func:`~doe.domain.values.is_printable`) without invisible format
-    characters (Unicode category Cf: zero-width spaces, joiners, the byte order mark,
-    direction marks), which would make two names that look the same different."""
-    return is_printable(text) and not any(unicodedata.category(ch) == "Cf" for ch in text)
-
-
-def label_key(text: str) -> str:
-    """What two ids must not share unless they are the same id: the text in compatibility form
-    (NFKC: a full-width 'Ｅ' is 'E') and case-folded."""
-    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def allowed_columns(config: CampaignConfig) -> list[str]:

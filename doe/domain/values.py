@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -102,3 +103,16 @@ def is_integer(value: Any) -> bool:
 def is_real_number(value: Any) -> bool:
     """A real number (Python or numpy integer or float, NaN included), not a bool."""
     return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_)
+
+
+def is_plain_label(text: str) -> bool:
+    """Printable text (:func:`is_printable`) without invisible format characters (Unicode
+    category Cf: zero-width spaces, joiners, the byte order mark, direction marks), which would
+    make two names that look the same different."""
+    return is_printable(text) and not any(unicodedata.category(ch) == "Cf" for ch in text)
+
+
+def label_key(text: str) -> str:
+    """What two ids or names must not share unless they are the same: the text in
+    compatibility form (NFKC: a full-width 'Ｅ' is 'E') and case-folded."""
+    return unicodedata.normalize("NFKC", text).casefold()

@@ -17,7 +17,8 @@ from doe.domain.records import (
     NewMeasurement,
     experiment_id_of,
 )
-from doe.domain.table import clean_label, is_plain_label, label_key, replicate_label
+from doe.domain.table import clean_label, replicate_label
+from doe.domain.values import is_plain_label, label_key
 from doe.instruments.cycling import (
     BINARY_FORMATS,
     InstrumentFileError,

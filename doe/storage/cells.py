@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from doe.domain.records import MAX_REPLICATE, CellFailure, ExperimentRef, NewExperimentRef
-from doe.domain.table import label_key, replicate_label
+from doe.domain.table import replicate_label
+from doe.domain.values import label_key
 from doe.errors import DataError, StorageError
 from doe.storage import schema as s
 from doe.storage.rows import audit_row

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig
-from doe.domain.values import is_unicode_text
+from doe.domain.values import is_unicode_text, label_key
 from doe.errors import StorageError
 from doe.storage import schema as s
 from doe.storage.engine import mask_url
@@ -78,3 +78,15 @@ def latest_config(conn: Connection, campaign_id: int) -> CampaignConfig:
     text = conn.execute(sa.select(cv.c.config_yaml).where(cv.c.campaign_id == campaign_id)
                         .order_by(cv.c.version.desc()).limit(1)).scalar_one()
     return parse_config(text)
+
+
+def check_name_free(conn: Connection, name: str, url: str, advice: str) -> None:
+    """Refuse a new campaign ``name`` that the store holds, or that differs from a stored
+    name only in upper and lower case or in how its characters are written (``Line`` or a
+    full-width ``ｌｉｎｅ`` beside ``line``): two campaigns an engineer cannot tell apart."""
+    for (stored,) in conn.execute(sa.select(s.campaigns.c.name)):
+        if stored == name:
+            raise StorageError(f"a campaign named {name!r} exists already in {mask_url(url)!r}; {advice}")
+        if label_key(stored) == label_key(name):
+            raise StorageError(f"campaign name {name!r} differs from the campaign {stored!r} in {mask_url(url)!r} "
+                               f"only in upper and lower case or in how its characters are written; {advice}")

@@ -58,7 +58,7 @@ from doe.storage.engine import (
     retry_pause,
 )
 from doe.storage.model_states import CampaignModelMemory, read_states, upsert_states
-from doe.storage.rows import audit_row, bump_revision, campaign_row, stored_configs
+from doe.storage.rows import audit_row, bump_revision, campaign_row, check_name_free, stored_configs
 from doe.storage.transfer import (
     EXPORT_FORMAT,
     EXPORT_FORMAT_VERSION,
@@ -157,12 +157,7 @@ class SqlStore:
 
         def _create(conn: Connection) -> None:
             _check_sources(conn, config)
-            exists = conn.execute(sa.select(s.campaigns.c.id).where(s.campaigns.c.name == name)).first()
-            if exists is not None:
-                raise StorageError(
-                    f"a campaign named {name!r} exists already in {mask_url(self.url)!r}; "
-                    "choose another name or open the existing campaign"
-                )
+            check_name_free(conn, name, self.url, "choose another name or open the existing campaign")
             now = utc_now()
             cid = conn.execute(
                 sa.insert(s.campaigns).values(

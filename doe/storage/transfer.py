@@ -35,8 +35,7 @@ from doe.domain.values import (
 from doe.domain.yaml_text import load_yaml
 from doe.errors import ConfigError, DataError, StorageError, shorten_text
 from doe.storage import schema as s
-from doe.storage.engine import mask_url
-from doe.storage.rows import audit_row
+from doe.storage.rows import audit_row, check_name_free
 from doe.storage.values import (
     MAX_ACTOR,
     MAX_CAMPAIGN_NAME,
@@ -125,12 +124,7 @@ def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, A
 
 def insert_import(conn: Connection, plan: ImportPlan, url: str, actor: str) -> None:
     """Write ``plan`` as a new campaign, with one ``campaign_imported`` audit entry."""
-    exists = conn.execute(sa.select(s.campaigns.c.id).where(s.campaigns.c.name == plan.name)).first()
-    if exists is not None:
-        raise StorageError(
-            f"a campaign named {plan.name!r} exists already in {mask_url(url)!r}; "
-            "import it under another name (name=... in Python, --name with doe import)"
-        )
+    check_name_free(conn, plan.name, url, "import it under another name (name=... in Python, --name with doe import)")
     now = utc_now()
     cid = conn.execute(sa.insert(s.campaigns).values(
         name=plan.name, created_at=plan.created_at, created_by=plan.created_by, updated_at=now,

@@ -19,7 +19,7 @@ from doe.domain.records import (
     NewMeasurement,
     StatusChange,
 )
-from doe.errors import ConflictError, DataError, StorageError
+from doe.errors import ConfigError, ConflictError, DataError, StorageError
 from doe.storage import open_store
 from doe.storage.sql import SqlStore, head_revision
 
@@ -490,3 +490,19 @@ def test_text_ids_like_references_are_plain_ids(store: SqlStore, config: Campaig
     frame = store.experiments(config.name).set_index("experiment_id")
     assert frame[CE].to_dict() == {"E0001": 70.0, "#1": 71.0, "E0002": 72.0}
     assert frame["status"].to_dict() == {"E0001": "running", "#1": "completed", "E0002": "running"}
+
+
+def test_a_campaign_name_that_looks_like_a_stored_one_is_refused(store: SqlStore, config: CampaignConfig) -> None:
+    """'Line', a full-width 'ｌｉｎｅ' and 'line' with a zero-width space were three more
+    campaigns beside 'line', which an engineer picking from a list cannot tell apart."""
+    store.create_campaign(config.replace(name="line"), "alice")
+    for twin in ("Line", "ｌｉｎｅ"):
+        with pytest.raises(StorageError, match=f"campaign name '{twin}' differs from the campaign 'line' .* only in "
+                                               "upper and lower case"):
+            store.create_campaign(config.replace(name=twin), "bob")
+        with pytest.raises(StorageError, match="only in upper and lower case"):
+            store.import_campaign(store.export_campaign("line"), "bob", new_name=twin)
+    with pytest.raises(ConfigError, match="without invisible ones"):
+        config.replace(name="line\u200b")
+    assert store.list_campaigns()["name"].tolist() == ["line"]
+    store.create_campaign(config.replace(name="line 2"), "bob")  # another name is fine
