@@ -135,6 +135,7 @@ def _continuous(
         with torch.no_grad():
             return starts, acqf(starts)
     held = {i: starts[:, 0, i].clone() for i in range(encoder.dim) if i not in free}
+    constraints = moving_constraints(constraints, set(held))
     bounds = torch.as_tensor(encoder.bounds if box is None else box, dtype=starts.dtype, device=starts.device)
     X, values = gen_candidates_scipy(
         initial_conditions=starts,
@@ -146,6 +147,18 @@ def _continuous(
         fixed_features=held,
     )
     return X.detach(), values.detach()
+
+
+def moving_constraints(constraints: list[Any], held: set[int]) -> list[Any]:
+    """The BoTorch constraints ``(indices, coefficients, rhs)`` with a column that is not ``held``.
+
+    A constraint on held columns only is no choice of the optimiser's: the starts already
+    meet it (checked with the encoder's tolerance). Left in, BoTorch checks it exactly
+    against the hair-tightened right-hand side and refuses held values on the boundary
+    (``CandidateGenerationError: Inequality constraint ... not met with fixed_features``),
+    e.g. a furnace time chosen at the largest the held temperature allows.
+    """
+    return [c for c in constraints if not {int(i) for i in c[0].reshape(-1).tolist()} <= held]
 
 
 def _neighbours(encoder: Encoder, X: np.ndarray, fixed: dict[int, float]) -> np.ndarray:

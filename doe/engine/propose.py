@@ -134,7 +134,8 @@ def propose(
             outcome columns (NaN = not measured), optional bool ``failed``.
         n: batch size (>= 1).
         pending: parameter columns of recipes proposed or running, not yet measured.
-        fixed: parameter name -> value held for the whole batch.
+        fixed: parameter name -> value held for the whole batch, the control recipe's row
+            included (as the batch's shared values are).
         candidates: a finite set of recipes (parameter columns) to choose from.
         seed: same inputs and seed give the same batch.
         settings: engine settings; defaults if None.
@@ -148,8 +149,9 @@ def propose(
         The :class:`Proposal`.
 
     Raises:
-        ProposalError: ``n`` < 1, fixed values or constraints leave no recipe, or fewer than
-            ``n`` untested candidates remain.
+        ProposalError: ``n`` < 1, fixed values or constraints leave no recipe, the fixed or
+            shared values make the control recipe break a constraint, or fewer than ``n``
+            untested candidates remain.
     """
     if not is_integer(n) or n < 1:
         raise ProposalError(f"number of recipes to propose: must be a whole number >= 1, got {n!r}")
@@ -163,9 +165,9 @@ def propose(
     encoder = Encoder(config)
     fixed_model = {encoder.names.index(k): encoder.encode_value(k, v) for k, v in fixed.items()}
     if encoder.interior_point(fixed_model) is None:
-        raise ProposalError(
-            f"no recipe satisfies the linear constraints with the fixed values {fixed}; relax a constraint or a fixed value"
-        )
+        broken = " and ".join(repr(text) for text in _constraints_against(encoder, fixed_model))
+        raise ProposalError(f"no recipe satisfies the linear constraints with the fixed values {fixed} "
+                            f"(broken: {broken}); relax a constraint or a fixed value")
 
     if surrogates is None:
         surrogates = Surrogates(config, settings).fit(experiments, seed=seed)
@@ -328,15 +330,8 @@ def propose(
     if X_cand is not None:
         strategy += "+candidates"
         row_strategy = [s + "+candidates" for s in row_strategy]
-    if control is not None:  # the control recipe, in the batch's furnace run where one is shared
-        X_control = encoder.encode(pd.DataFrame([control]))
-        furnace = [encoder.names.index(k) for k in config.batch_shared]  # held (fixed) values included
-        X_control[0, furnace] = X_new[0, furnace]
-        if furnace and not encoder.feasible(X_control)[0]:
-            programme = encoder.decode(X_control).iloc[0][list(config.batch_shared)].to_dict()
-            raise ProposalError(
-                f"control_recipe: in this batch's furnace run ({programme}) the control recipe breaks a linear "
-                "constraint; hold a furnace programme that suits it (fixed=) or change the control recipe")
+    if control is not None:  # the control recipe, in the batch's furnace run and with its held values
+        X_control = _control_row(config, encoder, control, X_new[0], fixed, fixed_model)
         X_new = np.vstack([X_new, X_control])
         values = np.append(values, np.nan)
         row_strategy = [*row_strategy, "control"]
@@ -351,9 +346,9 @@ def propose(
         for name, value in (config.reference_recipe() or {}).items():
             if name not in fixed and name not in gridded:
                 recipes.loc[0, name] = value
-    if control is not None:  # the control's own values exactly, but for the batch's shared ones
+    if control is not None:  # the control's own values exactly, but for the batch's shared (and fixed) ones
         for name, value in control.items():
-            if name not in fixed and encoder.names.index(name) not in shared:
+            if name not in fixed and name not in config.batch_shared:
                 recipes.loc[len(recipes) - 1, name] = value
     predictions = surrogates.predict_encoded(X_new)
     model_settings["gp_approximation"] = surrogates.approximations()
@@ -362,6 +357,50 @@ def propose(
     table["acquisition_value"] = np.asarray(values, dtype=float)
     table["strategy"] = row_strategy
     return Proposal(recipes=table, strategy=strategy, model_settings=model_settings)
+
+
+def _control_row(config: CampaignConfig, encoder: Encoder, control: dict[str, Any], first: np.ndarray,
+                 fixed: dict[str, Any], fixed_model: dict[int, float]) -> np.ndarray:
+    """The control recipe as the batch's last model-space row ``(1, d)``: with the batch's shared
+    values (those of its first row ``first``) and every fixed value, as every row of the batch.
+
+    Raises:
+        ProposalError: those values make the control recipe break a linear constraint.
+    """
+    X_control = encoder.encode(pd.DataFrame([control]))
+    furnace = [encoder.names.index(k) for k in config.batch_shared]  # held (fixed) values included
+    X_control[0, furnace] = first[furnace]
+    for i, value in fixed_model.items():
+        X_control[0, i] = value
+    if encoder.feasible(X_control)[0]:
+        return X_control
+    slack = encoder.constraint_slack(X_control)[0]
+    broken = [con for con, s, tol in zip(encoder.linear_constraints, slack, encoder.constraint_tolerance(), strict=True)
+              if s < -tol]
+    on = {encoder.names[i] for con in broken for i in con.indices}
+    where = []
+    if furnace:
+        where.append(f"in this batch's furnace run ({encoder.decode(X_control).iloc[0][list(config.batch_shared)].to_dict()})")
+    if own := {k: v for k, v in fixed.items() if k in on and k not in config.batch_shared}:
+        where.append(f"with the fixed values {own}")
+    raise ProposalError(f"control_recipe: {' '.join(where)} the control recipe breaks the constraint "
+                        f"{' and '.join(repr(con.text) for con in broken)}; hold values that suit it (fixed=) "
+                        "or change the control recipe")
+
+
+def _constraints_against(encoder: Encoder, fixed: dict[int, float]) -> list[str]:
+    """The linear constraints (as written) that leave no recipe with the ``fixed`` model-space
+    values: each that they break whatever the free values are, else (only together) every one
+    on a fixed parameter."""
+    alone, touched = [], []
+    for con, tol in zip(encoder.linear_constraints, encoder.constraint_tolerance(), strict=True):
+        least = sum(a * fixed[i] if i in fixed else min(a * encoder.bounds[0, i], a * encoder.bounds[1, i])
+                    for i, a in zip(con.indices, con.coefficients, strict=True))
+        if least > con.rhs + tol:
+            alone.append(con.text)
+        if any(i in fixed for i in con.indices):
+            touched.append(con.text)
+    return alone or touched or [con.text for con in encoder.linear_constraints]
 
 
 def _programme_groups(X_cand: np.ndarray, shared: list[int], n: int) -> np.ndarray:

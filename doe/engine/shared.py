@@ -31,6 +31,7 @@ from doe.engine.acquisition import AcquisitionFactory
 from doe.engine.design import sample_space
 from doe.engine.encoding import Encoder
 from doe.engine.lattice import Lattice
+from doe.engine.optimize import moving_constraints
 from doe.engine.settings import EngineSettings
 
 logger = logging.getLogger(__name__)
@@ -182,7 +183,7 @@ class _Search:
         starts = torch.as_tensor(Z_in, dtype=torch.float64, device=self.device).unsqueeze(-2)
         held = {p: starts[:, 0, p].clone() for p in range(self.layout.size) if p not in self.free}
         bounds = torch.as_tensor(box_z, dtype=torch.float64, device=self.device)
-        constraints = self.constraints()
+        constraints = moving_constraints(self.constraints(), set(held))
         X, _values = gen_candidates_scipy(
             initial_conditions=starts,
             acquisition_function=self.joint,

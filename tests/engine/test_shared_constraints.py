@@ -1,0 +1,167 @@
+"""Held (fixed=) values meeting linear constraints: on furnace-shared parameters, and on the
+control recipe's row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from engine_helpers import assert_in_space
+
+from doe import Campaign
+from doe.domain import CampaignConfig
+from doe.engine import EngineSettings, propose
+from doe.engine.surrogates import Surrogates
+from doe.errors import ProposalError
+
+FURNACE = ["load_wt_pct", "anneal_temperature_c", "anneal_time_h"]
+
+
+def furnace_config(**changes: Any) -> CampaignConfig:
+    """A furnace whose hotter runs allow longer anneals: time <= temperature / 100 - 1."""
+    data: dict[str, Any] = {
+        "name": "furnace-constraint",
+        "seed": 7,
+        "parameters": [
+            {"name": "load_wt_pct", "type": "continuous", "bounds": [0, 3]},
+            {"name": "anneal_temperature_c", "type": "continuous", "bounds": [250, 750]},
+            {"name": "anneal_time_h", "type": "continuous", "bounds": [0.5, 6]},
+        ],
+        "objectives": [{"name": "ce_pct", "goal": "maximize"}],
+        "constraints": ["anneal_temperature_c - 100 * anneal_time_h >= 100"],
+        "batch_shared": ["anneal_temperature_c", "anneal_time_h"],
+    }
+    data.update(changes)
+    return CampaignConfig.from_dict(data)
+
+
+def furnace_history() -> pd.DataFrame:
+    """Eight feasible runs; a longer anneal is better, so the search presses on the constraint."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"load_wt_pct": rng.uniform(0, 3, 8),
+                          "anneal_temperature_c": [300.0, 400, 500, 600, 700, 650, 450, 350],
+                          "anneal_time_h": [1, 2, 3, 4, 5, 1.5, 2.5, 0.5]})
+    table["ce_pct"] = 85 + 3 * np.sin(table["load_wt_pct"]) + table["anneal_time_h"]
+    return table
+
+
+def assert_one_furnace_run_at(recipes: pd.DataFrame, temperature_c: float) -> None:
+    assert list(recipes["anneal_temperature_c"]) == [temperature_c] * len(recipes)
+    assert recipes["anneal_time_h"].nunique() == 1, recipes["anneal_time_h"].tolist()
+    # at 400 C the constraint allows anneals up to 3 h
+    assert (recipes["anneal_temperature_c"] - 100 * recipes["anneal_time_h"] >= 100 - 1e-9).all(), recipes
+
+
+def assert_predictions_are_for_the_stored_rows(surrogates: Surrogates, recipes: pd.DataFrame,
+                                               parameters: list[str], outcome: str) -> None:
+    again = surrogates.predict(recipes[parameters])
+    for column in (f"{outcome}_mean", f"{outcome}_sd"):
+        np.testing.assert_allclose(recipes[column].to_numpy(), again[column].to_numpy(), rtol=1e-6, atol=1e-9,
+                                   err_msg=column)
+
+
+@pytest.mark.parametrize("shared_search", ["joint", "first_slot", "both"])
+def test_a_held_shared_value_and_a_constraint_linking_the_shared_parameters_give_one_feasible_run(
+        shared_search: str) -> None:
+    config = furnace_config()
+    history = furnace_history()
+    settings = EngineSettings.fast().with_text({"shared_search": shared_search})
+    fixed = {"anneal_temperature_c": 400.0}
+    first = propose(config, history.iloc[:0], 3, fixed=fixed, seed=1, settings=settings)
+    assert first.strategy == "initial_design"
+    assert_one_furnace_run_at(first.recipes, 400.0)
+    modelled = propose(config, history, 3, fixed=fixed, seed=1, settings=settings)
+    assert modelled.strategy == "qlognei"
+    assert_in_space(config, modelled.recipes)
+    assert_one_furnace_run_at(modelled.recipes, 400.0)
+    # the joint search chose the anneal: the longest the held temperature allows (longer is better)
+    assert modelled.recipes["anneal_time_h"].iloc[0] > 2.5
+    pending = modelled.recipes[FURNACE]
+    again = propose(config, history, 3, fixed=fixed, pending=pending, seed=2, settings=settings)
+    assert again.strategy == "qlognei"
+    assert_one_furnace_run_at(again.recipes, 400.0)
+
+
+@pytest.mark.parametrize("atmosphere", [False, True])
+def test_both_shared_values_held_on_the_constraint_boundary_are_accepted(atmosphere: bool) -> None:
+    config, history = furnace_config(), furnace_history()
+    if atmosphere:  # a shared value left to choose: the joint search runs with the constraint all held
+        config = furnace_config(
+            parameters=[*config.to_dict()["parameters"], {"name": "atmosphere", "type": "categorical",
+                                                          "values": ["air", "O2"]}],
+            batch_shared=["anneal_temperature_c", "anneal_time_h", "atmosphere"])
+        history["atmosphere"] = ["air", "O2"] * 4
+    fixed = {"anneal_temperature_c": 400.0, "anneal_time_h": 3.0}  # exactly on the boundary
+    batch = propose(config, history, 3, fixed=fixed, seed=1, settings=EngineSettings.fast()).recipes
+    assert list(batch["anneal_time_h"]) == [3.0] * 3
+    assert_one_furnace_run_at(batch, 400.0)
+    assert all(batch[name].nunique() == 1 for name in config.batch_shared), batch
+
+
+def test_held_values_no_recipe_can_meet_are_refused_naming_the_constraint() -> None:
+    # (Campaign.suggest refuses these values already, as a bad fixed= request; propose says why too)
+    with pytest.raises(ProposalError, match=r"fixed values \{'anneal_temperature_c': 250.0, 'anneal_time_h': 2.0\} "
+                                            r"\(broken: 'anneal_temperature_c - 100 \* anneal_time_h >= 100'\)") as error:
+        propose(furnace_config(), furnace_history(), 3, fixed={"anneal_temperature_c": 250.0, "anneal_time_h": 2.0},
+                settings=EngineSettings.fast())
+    assert "\n" not in str(error.value)
+
+
+def control_config(**changes: Any) -> CampaignConfig:
+    data: dict[str, Any] = {
+        "name": "control", "seed": 4, "control_recipe": "reference",
+        "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1], "resolution": 0.1, "reference": 0.3},
+                       {"name": "y", "type": "continuous", "bounds": [0, 1], "resolution": 0.1, "reference": 0.6}],
+        "objectives": [{"name": "f", "goal": "maximize"}],
+        "constraints": ["x + y <= 1"],
+    }
+    data.update(changes)
+    return CampaignConfig.from_dict(data)
+
+
+CONTROL_HISTORY = pd.DataFrame({"x": [0.1, 0.2, 0.4, 0.5, 0.0], "y": [0.1, 0.5, 0.2, 0.3, 0.9],
+                                "f": [1.0, 2.0, 3.0, 4.0, 5.0]})
+
+
+def test_a_fixed_value_holds_on_the_control_row_too_and_its_prediction_is_for_that_row() -> None:
+    config = control_config()
+    settings = EngineSettings.fast()
+    surrogates = Surrogates(config, settings).fit(CONTROL_HISTORY, seed=0)
+    batch = propose(config, CONTROL_HISTORY, 3, fixed={"x": 0.4}, seed=1, settings=settings,
+                    surrogates=surrogates).recipes
+    control = batch.iloc[-1]
+    assert control["strategy"] == "control"
+    assert (control["x"], control["y"]) == (0.4, 0.6)  # the held value, the control's own other values
+    assert list(batch["x"]) == [0.4] * 3
+    assert_predictions_are_for_the_stored_rows(surrogates, batch, ["x", "y"], "f")
+
+
+def test_a_fixed_value_that_makes_the_control_break_a_constraint_is_refused(tmp_path: Path) -> None:
+    campaign = Campaign.from_config(control_config(), storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", actor="t",
+                                    settings=EngineSettings.fast())
+    refused = r"control_recipe: with the fixed values \{'x': 0.7\} the control recipe breaks the constraint 'x \+ y <= 1'"
+    with pytest.raises(ProposalError, match=refused):  # the space-filling start
+        campaign.suggest(3, fixed={"x": 0.7})
+    assert campaign.history().empty  # nothing stored
+    campaign.record(CONTROL_HISTORY)
+    with pytest.raises(ProposalError, match=refused):  # the model's batch
+        campaign.suggest(3, fixed={"x": 0.7})
+    assert len(campaign.history()) == len(CONTROL_HISTORY)
+    batch = campaign.suggest(3, fixed={"x": 0.4})
+    assert batch["strategy"].iloc[-1] == "control"
+    assert (batch["x"] + batch["y"] <= 1 + 1e-9).all()
+
+
+def test_the_control_of_a_batch_of_two_runs_in_the_batch_furnace_run_and_is_predicted_there() -> None:
+    config = furnace_config(control_recipe={"load_wt_pct": 1.0, "anneal_temperature_c": 300.0, "anneal_time_h": 1.0})
+    history = furnace_history()
+    settings = EngineSettings.fast()
+    surrogates = Surrogates(config, settings).fit(history, seed=0)
+    batch = propose(config, history, 2, seed=1, settings=settings, surrogates=surrogates).recipes
+    assert list(batch["strategy"]) == ["qlognei", "control"]
+    assert batch["anneal_temperature_c"].nunique() == 1 and batch["anneal_time_h"].nunique() == 1
+    assert batch["load_wt_pct"].iloc[-1] == 1.0
+    assert_predictions_are_for_the_stored_rows(surrogates, batch, FURNACE, "ce_pct")
