@@ -21,7 +21,8 @@ def default_database_url() -> str:
     url = os.environ.get("DOE_DATABASE_URL")
     if url:
         return url
-    return f"sqlite:///{data_home() / 'doe.sqlite3'}"
+    # a '?' or '%' in the folder's name is part of the name, not of the URL (doe.storage.engine.sqlite_url)
+    return "sqlite:///" + str(data_home() / "doe.sqlite3").replace("%", "%25").replace("?", "%3F")
 
 
 def user_templates_dir() -> Path:

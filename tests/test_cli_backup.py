@@ -74,3 +74,18 @@ def test_a_password_is_never_printed(tmp_path: Path) -> None:
         assert done.returncode in (1, 2), done.stdout
         assert secret not in done.stdout + done.stderr and "Traceback" not in done.stderr
         assert "Error" in done.stderr
+
+
+def test_a_db_path_with_a_question_mark_or_percent_sign_is_that_file_in_every_command(tmp_path: Path) -> None:
+    """--db 'run?2.sqlite3' wrote the file 'run' and '100%25' the file '100%': the name was pasted into a URL."""
+    made = doe("init", "--db", "run?2.sqlite3", "--name", "coating", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    copied = doe("backup", "--db", "run?2.sqlite3", "--out", "copy?.sqlite3", cwd=tmp_path)
+    assert copied.returncode == 0, copied.stderr
+    assert "backed up 1 campaign(s)" in copied.stdout
+    restored = doe("restore", "--db", "lab 100%25.sqlite3", "--from", "copy?.sqlite3", cwd=tmp_path)
+    assert restored.returncode == 0, restored.stderr
+    status = doe("status", "--db", "lab 100%25.sqlite3", cwd=tmp_path)
+    assert status.returncode == 0 and "campaign 'coating'" in status.stdout, status.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [
+        "copy?.sqlite3", "lab 100%25.sqlite3", "run?2.sqlite3"]

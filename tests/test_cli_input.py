@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from doe import Campaign
+from doe.campaign import list_campaigns
 from doe.cli import cli
 from doe.templates import resolve_config
 
@@ -73,3 +74,42 @@ def test_record_twice_refuses_then_allows_duplicates_and_takes_an_encoding(doe, 
     assert len(_history(doe)) == 1
     doe("record", str(path), "--encoding", "cp1252", "--allow-duplicates")
     assert len(_history(doe)) == 2
+
+
+@pytest.mark.parametrize(("args", "option", "name"), [
+    (("suggest", "-n", "1", "--fast", "--fixed", "anneal_atmosphere=Ar", "--fixed", "anneal_atmosphere=O2"),
+     "--fixed", "anneal_atmosphere"),
+    (("suggest", "-n", "1", "--fast", "--engine", "explore_untried=1", "--engine", "explore_untried=0"),
+     "--engine", "explore_untried"),
+    (("record", "results.csv", "--map", "CE=first_cycle_ce_pct", "--map", "CE=capacity_retention_pct"), "--map", "CE"),
+    (("run", "--simulate", "--budget", "1", "--no-progress", "--fast", "--target", "first_cycle_ce_pct=90",
+      "--target", "first_cycle_ce_pct=95"), "--target", "first_cycle_ce_pct"),
+])
+def test_a_name_given_twice_is_refused_in_one_line_and_nothing_is_stored(  # type: ignore[no-untyped-def]
+        doe, args: tuple[str, ...], option: str, name: str) -> None:
+    """The last of the two values was used silently; which one was meant cannot be told."""
+    pd.DataFrame([{**RECIPE, "CE": 88.0}]).to_csv("results.csv", index=False)
+    result = doe(*args, code=1)
+    assert result.output.startswith(f"Error: {option}: {name!r} is given twice") and result.output.count("\n") == 1
+    assert _history(doe).empty
+    assert list(list_campaigns(doe.url)["name"]) == ["coating"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--target", "nope=3"), "--target: 'nope' is not an objective of campaign 'sim-hfo2-ncm85-seed0'; its "
+                             "objectives: first_cycle_ce_pct, capacity_retention_pct"),
+    (("--batch-size", "3", "--max-pending", "2"), "--max-pending (2) must be at least --batch-size (3)"),
+    (("--timeout", "nan"), "--timeout: give a positive number of seconds, got nan"),
+    (("--calendar", "--weeks", "inf"), "--weeks: give a positive number of simulated weeks, got inf"),
+])
+def test_run_checks_its_options_before_it_creates_the_simulated_campaign(  # type: ignore[no-untyped-def]
+        doe, args: tuple[str, ...], message: str) -> None:
+    result = doe("run", "--simulate", "--budget", "1", "--no-progress", "--fast", *args, code=1)
+    assert message in result.output and "Traceback" not in result.output
+    assert list(list_campaigns(doe.url)["name"]) == ["coating"]
+
+
+def test_run_with_a_folder_checks_its_target_before_it_makes_the_folder(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = doe("run", "--folder", "sheets", "--campaign", "coating", "--target", "nope=3", "--no-progress", code=1)
+    assert "--target: 'nope' is not an objective of campaign 'coating'" in result.output
+    assert not (tmp_path / "sheets").exists()

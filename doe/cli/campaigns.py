@@ -66,7 +66,7 @@ def init(template: str | None, config_path: Path | None, name: str | None, learn
 @click.option("-n", "n", type=click.IntRange(1, 1000), default=3, show_default=True,
               help="Experiments in the batch.")
 @click.option("--fixed", multiple=True, metavar="NAME=VALUE",
-              help="Hold a parameter at a value for the whole batch (repeatable).")
+              help="Hold a parameter at a value for the whole batch (repeatable, once per parameter).")
 @click.option("--candidates", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Choose the batch among the recipes of this CSV/Excel file.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -82,9 +82,9 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
     """Propose the next batch of experiments and write the run sheet."""
     if out is not None:  # before anything is stored: a batch without its run sheet helps no one
         check_out_path("--out", out, (".csv", ".xlsx"))
+    fixed_values = pairs("--fixed", fixed)
     campaign = env.campaign(campaign_name, settings=engine_settings(fast, engine_overrides))
     config = campaign.config
-    fixed_values = pairs("--fixed", fixed)
     candidate_table = None
     if candidates is not None:
         from doe.io import read_table

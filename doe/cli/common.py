@@ -153,12 +153,17 @@ engine_option = click.option(
 
 
 def pairs(option: str, items: tuple[str, ...]) -> dict[str, str]:
+    """The ``NAME=VALUE`` items of a repeatable option; a name given twice is refused (which
+    value was meant cannot be told)."""
     pairs: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise DoeError(f"{option}: expected NAME=VALUE, got {item!r}")
-        pairs[key.strip()] = value.strip()
+        key = key.strip()
+        if key in pairs:
+            raise DoeError(f"{option}: {key!r} is given twice ({pairs[key]!r} and {value.strip()!r}); give it once")
+        pairs[key] = value.strip()
     return pairs
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 @click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
               help="Seed of the virtual lab and of a new simulated campaign.")
 @click.option("--target", multiple=True, metavar="OBJECTIVE=VALUE",
-              help="Stop once one experiment reaches this value (repeatable); for a set-point objective "
+              help="Stop once one experiment reaches this value (repeatable, once per objective); for a set-point objective "
                    "(goal: target) VALUE is the largest acceptable distance from its target, e.g. 0.5.")
 @click.option("--patience", type=click.IntRange(1, 10_000), default=None,
               help="Stop after this many batches without improvement.")
@@ -100,9 +100,13 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
     from doe.executors import FileExecutor, VirtualLabExecutor
     from doe.runner import Stop, run
 
+    # Every option is checked before a campaign is created or a folder made: a run refused
+    # later would leave them behind.
     if simulate == (folder is not None):
         raise DoeError("say who runs the experiments: --simulate (the virtual lab) or --folder DIR (a person)")
     settings = engine_settings(fast, engine_overrides)
+    if timeout_s is not None and math.isnan(timeout_s):
+        raise DoeError("--timeout: give a positive number of seconds, got nan")
     if replicates is not None and (not simulate or calendar):
         raise DoeError("--replicates sets the virtual lab's cells per powder: use it with --simulate (with --calendar, "
                        "--cells-per-experiment)")
@@ -112,6 +116,8 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
         if target or patience or timeout_s or max_pending:
             raise DoeError("--calendar runs to its budget or --weeks; --target, --patience, --timeout and "
                            "--max-pending do not apply")
+        if not math.isfinite(weeks):
+            raise DoeError(f"--weeks: give a positive number of simulated weeks, got {weeks}")
         from doe.simulate.calendar import CalendarSettings
 
         calendar_run(env, campaign_name, seed, settings, budget, weeks, early_stop, not wait_for_end,
@@ -120,16 +126,19 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
         return
     targets = {k: number("--target", k, v) for k, v in pairs("--target", target).items()}
     stop = Stop(target=targets or None, patience=patience)
+    if max_pending is not None and max_pending < batch_size:
+        raise DoeError(f"--max-pending ({max_pending}) must be at least --batch-size ({batch_size})")
     if simulate:
         from doe.simulate import VirtualLab
 
         lab = VirtualLab(seed)
-        campaign = _simulation_campaign(env, campaign_name, seed, lab.config, settings)
+        campaign = _simulation_campaign(env, campaign_name, seed, lab.config, settings, targets)
         executor: Any = VirtualLabExecutor(lab, seed=seed, timeout_s=timeout_s, outcomes=campaign.config.outcome_names,
                                            replicates=replicates)
     else:
         assert folder is not None
         campaign = env.campaign(campaign_name, settings=settings)
+        check_targets(targets, campaign.config, campaign.name)
         executor = FileExecutor(folder, timeout_s=timeout_s)
         click.echo(f"run sheets go to {folder}; drop results_<batch>.csv files there", err=True)
     started = time.monotonic()
@@ -227,7 +236,9 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[Progress], None] | None]:
 
 
 def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: CampaignConfig,
-                         settings: Any) -> Campaign:
+                         settings: Any, targets: Mapping[str, float] | None = None) -> Campaign:
+    """The campaign ``name`` of the virtual lab, created if it does not exist yet (once the
+    ``--target`` values are checked against it, so that a refused run creates nothing)."""
     from doe.campaign import Campaign
     from doe.errors import StorageError
 
@@ -236,6 +247,7 @@ def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: Camp
         campaign = Campaign.load(name, storage=env.db, actor=env.actor, settings=settings)
     except StorageError:
         config = lab_config.replace(name=name, seed=seed)
+        check_targets(targets or {}, config, name)
         campaign = Campaign.from_config(config, storage=env.db, actor=env.actor, settings=settings)
         click.echo(f"created campaign {name!r} in {campaign.storage_url}", err=True)
         return campaign
@@ -245,8 +257,22 @@ def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: Camp
     if missing := [o for o in campaign.config.objective_names if o not in lab_config.outcome_names]:
         raise DoeError(f"campaign {name!r}: the virtual lab does not simulate the objective(s) {missing}; it measures "
                        f"{list(lab_config.outcome_names)}; pick another --campaign")
+    check_targets(targets or {}, campaign.config, name)
     click.echo(f"continuing campaign {name!r} ({len(campaign.history())} experiments so far)", err=True)
     return campaign
+
+
+def check_targets(targets: Mapping[str, float], config: CampaignConfig, name: str) -> None:
+    """Refuse a ``--target`` that is no objective of campaign ``name`` (``config``), or a
+    negative distance for a set-point objective, before the run creates or proposes anything
+    (:func:`doe.runner.run` checks the same once the campaign exists)."""
+    if unknown := [k for k in targets if k not in config.objective_names]:
+        raise DoeError(f"--target: {', '.join(map(repr, unknown))} is not an objective of campaign {name!r}; "
+                       f"its objectives: {', '.join(config.objective_names)}")
+    for o in config.objectives:
+        if o.goal == "target" and targets.get(o.name, 0.0) < 0:
+            raise DoeError(f"--target {o.name}: for the set-point objective {o.name!r} (target {o.target:g}) the "
+                           f"value is the largest acceptable distance from it, a number >= 0; got {targets[o.name]:g}")
 
 
 def simulation_report(config: CampaignConfig, best: pd.DataFrame, lab: Any) -> str:

@@ -101,12 +101,12 @@ def _validate_items(key: str, items: list[Any], validate: Callable[[Any, Any], T
     return valid
 
 
-def _parameter(raw: Any, label: Any) -> ContinuousParameter | DiscreteParameter | CategoricalParameter:
+def _parameter(raw: Any, label: Any, stored: bool) -> ContinuousParameter | DiscreteParameter | CategoricalParameter:
     if isinstance(raw, dict) and raw.get("type") not in ("continuous", "discrete", "categorical"):
         raise ConfigError(
             f"parameters[{label}].type: must be 'continuous', 'discrete' or 'categorical', got {shorten(raw.get('type'))}"
         )
-    return _PARAMETER.validate_python(raw)  # type: ignore[no-any-return]
+    return _PARAMETER.validate_python(raw, context={"stored": stored})  # type: ignore[no-any-return]
 
 
 class CampaignConfig(BaseModel):
@@ -165,7 +165,8 @@ class CampaignConfig(BaseModel):
         if not isinstance(raw_params, list) or not raw_params:
             problems.append("parameters: list at least one parameter")
             raw_params = []
-        parameters = _validate_items("parameters", raw_params, _parameter, problems)
+        parameters = _validate_items("parameters", raw_params, lambda raw, label: _parameter(raw, label, stored),
+                                     problems)
 
         raw_objs = data.get("objectives")
         if not isinstance(raw_objs, list) or not raw_objs:
@@ -261,7 +262,7 @@ class CampaignConfig(BaseModel):
             raise ConfigError(
                 f"campaign configuration {shorten(name)} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
             )
-        return cls(
+        return cls.model_validate(dict(  # the parameters' checks run again here, knowing ``stored``
             name=name.strip(),  # type: ignore[union-attr]
             parameters=tuple(parameters),
             objectives=tuple(objectives),
@@ -274,7 +275,7 @@ class CampaignConfig(BaseModel):
             learn_from=learn_from,
             seed=seed,
             description=description,
-        )
+        ), context={"stored": stored})
 
     @classmethod
     def from_yaml(cls, text_or_path: str | Path) -> CampaignConfig:

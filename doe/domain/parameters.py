@@ -18,6 +18,7 @@ from pydantic import (
     StrictBool,
     StrictFloat,
     StrictStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -251,9 +252,17 @@ class CategoricalParameter(_Parameter):
         return v
 
     @model_validator(mode="after")
-    def _check(self) -> CategoricalParameter:
+    def _check(self, info: ValidationInfo) -> CategoricalParameter:
         self._at_least_two(self.values, "labels")
         self._no_repeats(self.values, "labels")
+        # A table cell is read without the spaces around it (doe.domain.table), so such a label
+        # could be proposed but never recorded. A stored campaign (context ``stored``) keeps
+        # loading: the check came after campaigns could be stored with such labels.
+        padded = [label for label in self.values if label != label.strip()]
+        if padded and not (info.context or {}).get("stored", False):
+            raise ValueError(
+                f"parameter {self.name!r}: label {padded[0]!r} starts or ends with a space, which a table cell "
+                f"drops, so it could never be recorded; remove the spaces ({padded[0].strip()!r})")
         self._reference_among(self.values, "labels", shorten(self.reference))
         return self
 

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from doe.errors import StorageError
-from doe.storage.engine import is_in_memory, known_revisions, mask_url
+from doe.storage.engine import is_in_memory, known_revisions, mask_url, sqlite_url
 from doe.storage.sql import SqlStore
 
 Backend = Literal["sqlite", "postgresql"]
@@ -90,10 +90,6 @@ def _target(url: str) -> tuple[Backend, Path | URL]:
         return "postgresql", parsed
     raise StorageError(f"database {mask_url(url)!r}: backend {backend!r} is not supported for backups; "
                        "use an SQLite file or a PostgreSQL URL")
-
-
-def _sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
 
 
 def _file_kind(path: Path, what: str) -> Literal["sqlite", "pg_dump"]:
@@ -193,7 +189,7 @@ def _backup_sqlite(source: Path, out: Path) -> BackupReport:
     finally:
         src.close()
         tmp.unlink(missing_ok=True)
-    return BackupReport("sqlite", out, _sqlite_url(source), revision, counts)
+    return BackupReport("sqlite", out, sqlite_url(source), revision, counts)
 
 
 def _integrity(conn: sqlite3.Connection, path: Path) -> None:
@@ -332,7 +328,7 @@ def _restore_sqlite(source: Path, target: Path, force: bool) -> BackupReport:
         raise StorageError(f"cannot restore {str(source)!r} into {str(target)!r}: {err}") from err
     finally:
         src.close()
-    return _report_restored("sqlite", source, _sqlite_url(target))
+    return _report_restored("sqlite", source, sqlite_url(target))
 
 
 def _restore_postgres(source: Path, url: URL, force: bool) -> BackupReport:

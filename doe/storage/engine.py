@@ -98,7 +98,11 @@ def is_in_memory(url: str) -> bool:
 
 
 def resolve_url(url: str | None) -> tuple[str, bool]:
-    """The SQLAlchemy URL for ``url`` and whether it is a private in-memory database."""
+    """The SQLAlchemy URL for ``url`` and whether it is a private in-memory database.
+
+    Text without ``://`` is an SQLite file path, exactly as written (``?`` and ``%`` in it
+    are part of the file name, see :func:`sqlite_url`); a URL is kept as given.
+    """
     if url is None:
         url = default_database_url()
     if not isinstance(url, str) or not url.strip():
@@ -112,11 +116,24 @@ def resolve_url(url: str | None) -> tuple[str, bool]:
                 f"database {mask_url(url)!r} looks like a URL but is not one (a URL has '://' after its "
                 "scheme, e.g. 'postgresql+psycopg://user:password@host:5432/doe' or "
                 "'sqlite:///path/doe.sqlite3'); for a file whose name has a colon, write './' before it")
-        url = f"sqlite:///{Path(url).expanduser().resolve()}"
-    if url.startswith("sqlite:///"):
+        url = sqlite_url(Path(url).expanduser().resolve())
+    if (path := sqlite_path(url)) is not None:
         # The data folder of a new SQLite file may not exist yet (fresh DOE_HOME).
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path.expanduser().parent.mkdir(parents=True, exist_ok=True)
     return url, False
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of the SQLite file ``path``, which SQLAlchemy reads back as exactly
+    ``path`` (:func:`sqlite_path`).
+
+    SQLAlchemy percent-decodes a URL's database part and starts its query at ``?``, so a
+    file named ``run?2.sqlite3`` or ``lab 100%25.sqlite3`` pasted in as it is would open
+    another file (``run``, ``lab 100%.sqlite3``): those two characters are escaped. Every
+    other character decodes to itself, so the rest (spaces, accents) stays as readable as
+    the path in messages.
+    """
+    return "sqlite:///" + str(path).replace("%", "%25").replace("?", "%3F")
 
 
 def connect_hint(backend: str) -> str:

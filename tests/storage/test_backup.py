@@ -125,6 +125,23 @@ def test_an_empty_doe_database_is_a_valid_target(source: Path, tmp_path: Path) -
     assert restore(str(target), made.path).counts.campaigns == 2
 
 
+def test_a_file_whose_name_has_a_question_mark_or_percent_sign_backs_up_and_restores(
+        tmp_path: Path, config: CampaignConfig) -> None:
+    """A plain path is the file exactly as written, for the store, the backup and the restore alike."""
+    source = tmp_path / "lab?v2 100%25.sqlite3"
+    build_history(SqlStore.open(str(source)), config, "coating-a")
+    made = backup(str(source), tmp_path / "copy?.sqlite3")
+    assert made.counts.campaigns == 1 and made.path == tmp_path / "copy?.sqlite3"
+    target = tmp_path / "restored?x=1%41.sqlite3"
+    done = restore(str(target), made.path)
+    assert done.counts == made.counts
+    assert make_url(done.url).database == str(target)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [
+        "copy?.sqlite3", source.name, target.name]
+    close_all()
+    assert_same(snapshot(SqlStore.open(str(target))), snapshot(SqlStore.open(str(source))))
+
+
 def test_backup_errors_name_the_path(source: Path, tmp_path: Path) -> None:
     with pytest.raises(StorageError, match=r"missing\.sqlite3' does not exist"):
         backup(str(tmp_path / "missing.sqlite3"), tmp_path / "out.sqlite3")
