@@ -117,16 +117,16 @@ def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: 
     it was made with). A cell that differs from the stored value is kept, and refused as before."""
     if ID_COLUMN not in table.columns or history.empty or table.columns.has_duplicates:
         return table
-    stored = history.assign(_key=history[ID_COLUMN].map(clean_label)).drop_duplicates("_key").set_index("_key")
+    keys = [None if is_missing(i) else clean_label(i) for i in table[ID_COLUMN].tolist()]
+    stored_keys = [clean_label(i) for i in history[ID_COLUMN].tolist()]
     out = table.copy()
-    for column in [p.name for p in config.parameters if p.name in table.columns and p.name in stored.columns]:
+    for column in [p.name for p in config.parameters if p.name in table.columns and p.name in history.columns]:
+        kept_of = dict(zip(stored_keys, history[column].tolist(), strict=True))
         categorical = config.parameter(column).type == "categorical"
-        cells = out[column].astype(object)
-        for i, (exp_id, cell) in enumerate(zip(table[ID_COLUMN].tolist(), cells.tolist(), strict=True)):
-            if is_missing(exp_id) or is_missing(cell) or (key := clean_label(exp_id)) not in stored.index:
-                continue
-            kept = stored.at[key, column]
-            if is_missing(kept):
+        cells = out[column].astype(object).tolist()
+        for i, (key, cell) in enumerate(zip(keys, cells, strict=True)):
+            kept = kept_of.get(key) if key is not None else None
+            if kept is None or is_missing(kept) or is_missing(cell):
                 continue
             if categorical:
                 same = clean_label(cell) == clean_label(kept)
@@ -134,8 +134,8 @@ def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: 
                 number = parse_number(cell) if isinstance(cell, str) else cell
                 same = is_real_number(number) and not is_missing(number) and same_value(number, kept)
             if same:
-                cells.iat[i] = None
-        out[column] = cells
+                cells[i] = None
+        out[column] = pd.Series(cells, index=out.index, dtype=object)
     return out
 
 
