@@ -488,10 +488,12 @@ class Campaign:
 
     def record_files(self, paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
                      kind: Literal["auto", "cycling", "impedance"] = "auto", reference_cycle: int = 1,
-                     replicates: Sequence[str] | None = None, confirm: bool = False) -> FilePreview:
+                     replicates: Sequence[str] | None = None, confirm: bool = False,
+                     correct: bool = False) -> FilePreview:
         """Outcomes computed from instrument files for one experiment (one replicate cell per
         file, labelled ``replicates``, by default the file names without suffix;
-        :mod:`doe.instruments`): a preview, recorded only with ``confirm=True``. Recorded files
+        :mod:`doe.instruments`): a preview, recorded only with ``confirm=True`` (``correct``: as in
+        :meth:`record`, e.g. over a value recorded without a label). Recorded files
         are stored with the campaign (:meth:`files`) and linked from their values; the same
         files again change nothing. Spectra are fitted to the config's ``impedance`` circuit."""
         from doe.instruments import results_from_files
@@ -502,7 +504,7 @@ class Campaign:
             resistances=fit.resistances if fit else None, curve_outcomes=config.curve_outcomes,
             replicates=replicates)
         if confirm:
-            self._record(preview.table, False, False, False, evidence=preview)
+            self._record(preview.table, correct, False, False, evidence=preview)
         return preview
 
     def files(self) -> pd.DataFrame:

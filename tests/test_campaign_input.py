@@ -325,3 +325,24 @@ def test_recipes_of_an_earlier_config_version_record_back_and_refuse_a_clone_cle
     assert "copy" not in list_campaigns(campaign.storage_url)["name"].tolist()
     copy = Campaign.import_json(campaign.export_json(), campaign.storage_url, name="copy")
     assert copy.history()["first_cycle_ce_pct"].tolist() == [88.0]
+
+
+def test_a_clone_refused_for_a_later_constraint_or_cells_beside_an_unlabelled_value_leaves_nothing(
+        campaign: Campaign) -> None:
+    """Review findings: check_clonable missed linear constraints added since, and cells stored
+    beside an unlabelled value by an older version; the clone was made, then refused, and
+    stayed behind empty."""
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "P1", "first_cycle_ce_pct": 88.0}]))
+    config = CONFIG.to_dict()
+    config["constraints"] = [*config.get("constraints", []), "hfo2_loading_wt_pct + anneal_time_h <= 2.5"]
+    campaign.update_config(config)
+    with pytest.raises(DataError, match=r"(?s)cannot be cloned.*violates constraint"):
+        campaign.clone("copy", with_history=True)
+    data = campaign.export_json()
+    cell = next(m for m in data["measurements"] if m["experiment_id"] == "P1")
+    data["measurements"].append({**cell, "replicate": "A", "value": 90.0})  # as an older version stored it
+    data["config_versions"] = data["config_versions"][:1]
+    mixed = Campaign.import_json(data, campaign.storage_url, name="mixed")
+    with pytest.raises(DataError, match=r"(?s)cannot be cloned.*a value without a replicate label beside labelled"):
+        mixed.clone("copy", with_history=True)
+    assert sorted(list_campaigns(campaign.storage_url)["name"]) == ["hfo2-ncm85", "mixed"]

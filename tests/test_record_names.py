@@ -4,6 +4,7 @@ no database can hold; on a real SQLite file and a real PostgreSQL database."""
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from pathlib import Path
 
@@ -506,3 +507,17 @@ def test_cells_stored_under_twin_labels_before_they_were_refused_record_back(sto
     assert (report.measurements_added, report.measurements_unchanged) == (0, 2)
     with pytest.raises(DataError, match="write 'A'"):  # a third spelling is still refused
         legacy.record(pd.DataFrame({"experiment_id": ["E0001"], "replicate": ["\uff21"], CE: [89.0]}))
+
+
+def test_a_recipe_is_compared_with_the_experiment_its_id_names_when_two_stored_spellings_clean_alike(
+        store_url: str) -> None:
+    """'P1' and 'P1 ' restored from an export: a row for 'P1' with the other spelling's recipe
+    was recorded, its recipe compared with the wrong experiment (review finding)."""
+    campaign, recipe = _campaign(store_url, "recipe-twins")
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "anneal_time_h": 2.0},
+                                  {**recipe, "experiment_id": "P2", "anneal_time_h": 3.0}]))
+    data = json.loads(json.dumps(campaign.export_json()).replace('"P2"', '"P1 "'))
+    twins = Campaign.import_json(data, storage=store_url, name="recipe-twins-import")
+    with pytest.raises(DataError, match=r"differs from the stored value 2\.0 of P1"):
+        twins.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "anneal_time_h": 3.0, CE: 88.0}]))
+    assert twins.measurements().empty

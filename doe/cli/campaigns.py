@@ -164,9 +164,11 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
               help="The cell label of each file, once per file in the files' order (default: the file names "
                    "without suffix).")
 @click.option("--confirm", is_flag=True, help="Record the values (without it: only show what would be recorded).")
+@click.option("--correct", is_flag=True, help="Replace values recorded before (kept in the history as superseded).")
 @common_options
 def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_id: str, active_mass_mg: float | None,
-                 kind: str, reference_cycle: int, replicates: tuple[str, ...], confirm: bool, env: Env) -> None:
+                 kind: str, reference_cycle: int, replicates: tuple[str, ...], confirm: bool, correct: bool,
+                 env: Env) -> None:
     """Compute outcomes from cycler files of one experiment, one replicate cell per file
     (BioLogic .mpt/.mpr, Neware CSV/.nda/.ndax, Arbin CSV, MACCOR text; impedance spectra:
     BioLogic PEIS .mpt, Gamry .DTA, CSV; rules in docs/how-to/instruments.md). Recorded files are
@@ -174,7 +176,7 @@ def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_
     campaign = env.campaign(campaign_name)
     preview = campaign.record_files(files, experiment_id=experiment_id, active_mass_mg=active_mass_mg,
                                     kind=kind, reference_cycle=reference_cycle,  # type: ignore[arg-type]
-                                    replicates=list(replicates) or None, confirm=confirm)
+                                    replicates=list(replicates) or None, confirm=confirm, correct=correct)
     click.echo(preview.read.assign(cell=preview.table["replicate"].iloc[:len(preview.read)].tolist())
                .to_string(index=False))
     if preview.skipped:

@@ -18,7 +18,7 @@ from doe.domain.config import CampaignConfig
 from doe.domain.curves import PRED_SD_SUFFIX, add_curve_columns, curve_columns
 from doe.domain.records import PENDING_STATUSES, CarriedEvidence, EvidenceFile, NewExperiment
 from doe.domain.replicates import REPLICATE_COLUMN, cells_table, n_column, summary_columns
-from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN, validate_experiments
+from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN, check_in_space, validate_experiments
 from doe.domain.values import is_missing, to_python
 from doe.errors import CellProblem, DataError
 
@@ -188,17 +188,27 @@ def check_clonable(table: pd.DataFrame, config: CampaignConfig, ignore_columns: 
     if table.empty:
         return
     try:
-        validate_experiments(table, config, parameters="optional", ignore_columns=ignore_columns)
+        clean = validate_experiments(table, config, parameters="optional", ignore_columns=ignore_columns)
         missing = [CellProblem(int(row), name, None, "not set: the experiment was made before the parameter was added")
                    for name in config.parameter_names
                    for row in (range(len(table)) if name not in table.columns else np.flatnonzero(table[name].isna()))]
+        missing += check_in_space(clean, config) if not missing else []
     except DataError as err:
         missing = list(err.problems)
+    if not missing and REPLICATE_COLUMN in table.columns:  # cells stored beside an unlabelled value (older versions)
+        outcomes = [o for o in config.outcome_names if o in table.columns]
+        for exp_id, rows in table.groupby(ID_COLUMN, sort=False):
+            labelled = rows[REPLICATE_COLUMN].notna()
+            mixed = [o for o in outcomes if rows.loc[labelled, o].notna().any() and rows.loc[~labelled, o].notna().any()]
+            missing += [CellProblem(int(rows.index[0]), o, exp_id, "a value without a replicate label beside labelled "
+                                    "cells, which a new campaign refuses") for o in mixed]
     if missing:
-        raise DataError(f"the history cannot be cloned: {len(missing)} cell(s) of its experiments are not allowed by "
-                        "the current config (made under an earlier version); nothing was created. Copy the campaign "
-                        "with every config version by export_json and import_json(name=...) (doe export --out "
-                        "campaign.json, doe import --name)", missing)
+        raise DataError(f"the history cannot be cloned: {len(missing)} cell(s) of its experiments would be refused by "
+                        "a new campaign (made under an earlier config version, or stored by an older doe); nothing "
+                        "was created. Copy the campaign "
+                        "with every config version, its pending experiments and audit trail by export_json and "
+                        "import_json(name=...) (doe export --out campaign.json, then doe import campaign.json --name "
+                        "NEW)", missing)
 
 
 def failed_after_measuring(history: pd.DataFrame, measurements: pd.DataFrame) -> dict[str, str]:

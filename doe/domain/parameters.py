@@ -255,14 +255,17 @@ class CategoricalParameter(_Parameter):
     def _check(self, info: ValidationInfo) -> CategoricalParameter:
         self._at_least_two(self.values, "labels")
         self._no_repeats(self.values, "labels")
-        # A table cell is read without the spaces around it (doe.domain.table), so such a label
-        # could be proposed but never recorded. A stored campaign (context ``stored``) keeps
-        # loading: the check came after campaigns could be stored with such labels.
-        padded = [label for label in self.values if label != label.strip()]
-        if padded and not (info.context or {}).get("stored", False):
-            raise ValueError(
-                f"parameter {self.name!r}: label {padded[0]!r} starts or ends with a space, which a table cell "
-                f"drops, so it could never be recorded; remove the spaces ({padded[0].strip()!r})")
+        # A table cell is read without the spaces around it and then matched to the label it
+        # is once stripped (doe.domain.table), so two labels may not differ only in such spaces.
+        # A stored campaign (context ``stored``) keeps loading: the check came after campaigns
+        # could be stored with such labels.
+        seen: dict[str, str] = {}
+        for label in self.values:
+            other = seen.setdefault(label.strip(), label)
+            if other != label and not (info.context or {}).get("stored", False):
+                raise ValueError(
+                    f"parameter {self.name!r}: labels {other!r} and {label!r} differ only in spaces around them, "
+                    "which a table cell drops, so a cell could not say which it means; keep one")
         self._reference_among(self.values, "labels", shorten(self.reference))
         return self
 

@@ -117,14 +117,27 @@ def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: 
     it was made with). A cell that differs from the stored value is kept, and refused as before."""
     if ID_COLUMN not in table.columns or history.empty or table.columns.has_duplicates:
         return table
-    keys = [None if is_missing(i) else clean_label(i) for i in table[ID_COLUMN].tolist()]
-    stored_keys = [clean_label(i) for i in history[ID_COLUMN].tolist()]
+    stored_ids = [str(i) for i in history[ID_COLUMN].tolist()]
+    spellings: dict[str, list[int]] = {}
+    for k, stored_id in enumerate(stored_ids):
+        spellings.setdefault(clean_label(stored_id), []).append(k)
+    position = {stored_id: k for k, stored_id in enumerate(stored_ids)}
+
+    def stored_row(exp_id: Any) -> int | None:  # as plan_record finds it: the id as written, else one spelling
+        if is_missing(exp_id):
+            return None
+        if str(exp_id) in position:
+            return position[str(exp_id)]
+        found = spellings.get(clean_label(exp_id), [])
+        return found[0] if len(found) == 1 else None
+
+    keys = [stored_row(i) for i in table[ID_COLUMN].tolist()]
     out = table.copy()
     for column in [p.name for p in config.parameters if p.name in table.columns and p.name in history.columns]:
-        kept_of = dict(zip(stored_keys, history[column].tolist(), strict=True))
+        kept_of = dict(enumerate(history[column].tolist()))
         categorical = config.parameter(column).type == "categorical"
         cells = out[column].astype(object).tolist()
-        for i, (key, cell) in enumerate(zip(keys, cells, strict=True)):
+        for row, (key, cell) in enumerate(zip(keys, cells, strict=True)):
             kept = kept_of.get(key) if key is not None else None
             if kept is None or is_missing(kept) or is_missing(cell):
                 continue
@@ -134,7 +147,7 @@ def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: 
                 number = parse_number(cell) if isinstance(cell, str) else cell
                 same = is_real_number(number) and not is_missing(number) and same_value(number, kept)
             if same:
-                cells[i] = None
+                cells[row] = None
         out[column] = pd.Series(cells, index=out.index, dtype=object)
     return out
 

@@ -367,12 +367,15 @@ def _control_row(config: CampaignConfig, encoder: Encoder, control: dict[str, An
     Raises:
         ProposalError: those values make the control recipe break a linear constraint.
     """
-    X_control = encoder.encode(pd.DataFrame([control]))
+    own = encoder.encode(pd.DataFrame([control]))
+    X_control = own.copy()
     furnace = [encoder.names.index(k) for k in config.batch_shared]  # held (fixed) values included
     X_control[0, furnace] = first[furnace]
     for i, value in fixed_model.items():
         X_control[0, i] = value
-    if encoder.feasible(X_control)[0]:
+    # the control recipe as configured was checked with the config's tolerance: only values
+    # the batch gives it are checked here
+    if np.array_equal(X_control, own) or encoder.feasible(X_control)[0]:
         return X_control
     slack = encoder.constraint_slack(X_control)[0]
     broken = [con for con, s, tol in zip(encoder.linear_constraints, slack, encoder.constraint_tolerance(), strict=True)
@@ -381,8 +384,8 @@ def _control_row(config: CampaignConfig, encoder: Encoder, control: dict[str, An
     where = []
     if furnace:
         where.append(f"in this batch's furnace run ({encoder.decode(X_control).iloc[0][list(config.batch_shared)].to_dict()})")
-    if own := {k: v for k, v in fixed.items() if k in on and k not in config.batch_shared}:
-        where.append(f"with the fixed values {own}")
+    if held := {k: v for k, v in fixed.items() if k in on and k not in config.batch_shared}:
+        where.append(f"with the fixed values {held}")
     raise ProposalError(f"control_recipe: {' '.join(where)} the control recipe breaks the constraint "
                         f"{' and '.join(repr(con.text) for con in broken)}; hold values that suit it (fixed=) "
                         "or change the control recipe")

@@ -313,7 +313,9 @@ def _one_kind_of_cell(name: str, planned: list[PlannedMeasurement], current: dic
                       allow_corrections: bool) -> None:
     """An outcome of an experiment is one value recorded without a replicate label (the
     experiment's one cell) or values of labelled cells, never both: a labelled cell beside the
-    unlabelled value would count that cell twice or as a cell more than were built.
+    unlabelled value would count that cell twice or as a cell more than were built. An
+    unlabelled value of an outcome that has one labelled cell is that cell's (the Record
+    grid's value of an experiment whose one cell came from its cycler file).
 
     With ``allow_corrections`` the labelled cells replace the unlabelled value (the first of
     them takes :attr:`PlannedMeasurement.replaces_unlabelled`; the value stays in the history
@@ -326,6 +328,11 @@ def _one_kind_of_cell(name: str, planned: list[PlannedMeasurement], current: dic
     written: dict[tuple[str, str, int], list[PlannedMeasurement]] = {}
     for pm in planned:
         written.setdefault((pm.experiment_id, pm.outcome, pm.cycle), []).append(pm)
+    for group, rows in written.items():  # an unlabelled value of an outcome with one cell is that cell's
+        cells = stored.get(group, set())
+        if len(cells) == 1 and "" not in cells and all(not pm.replicate for pm in rows):
+            for pm in rows:
+                pm.replicate = next(iter(cells))
     refused: list[str] = []
     conflicts: list[str] = []
     for (eid, outcome, cycle), rows in written.items():

@@ -165,3 +165,19 @@ def test_the_control_of_a_batch_of_two_runs_in_the_batch_furnace_run_and_is_pred
     assert batch["anneal_temperature_c"].nunique() == 1 and batch["anneal_time_h"].nunique() == 1
     assert batch["load_wt_pct"].iloc[-1] == 1.0
     assert_predictions_are_for_the_stored_rows(surrogates, batch, FURNACE, "ce_pct")
+
+
+def test_a_control_recipe_the_config_accepts_on_a_constraint_boundary_is_not_checked_again(tmp_path: Path) -> None:
+    """A control within the config's tolerance (1e-6 relative) of a constraint, outside the
+    encoder's (1e-9): every batch was refused though nothing held changed it (review finding)."""
+    from doe.templates import resolve_config
+
+    base = resolve_config("hfo2-ncm85")
+    data = base.to_dict()
+    data.pop("batch_shared", None)
+    data["constraints"] = [*data.get("constraints", []), "hfo2_loading_wt_pct + anneal_time_h <= 4"]
+    data["control_recipe"] = {**(base.reference_recipe() or {}), "hfo2_loading_wt_pct": 1.0, "anneal_time_h": 3.000003}
+    campaign = Campaign.from_config(data, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", name="ctl",
+                                    settings=EngineSettings.fast())
+    batch = campaign.suggest(3)
+    assert batch["strategy"].tolist()[-1] == "control" and batch["anneal_time_h"].iloc[-1] == 3.000003

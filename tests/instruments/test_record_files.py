@@ -161,3 +161,31 @@ def test_doe_record_files_takes_the_cells_labels(tmp_path: Path) -> None:
     assert "left" in done.stdout and "right" in done.stdout
     assert sorted(Campaign.load("cells", storage=campaign.storage_url).measurements()["replicate"].unique()) == [
         "left", "right"]
+
+
+def test_a_lone_files_cell_takes_an_unlabelled_value_and_a_file_replaces_one_as_a_correction(tmp_path: Path) -> None:
+    """Review findings: after one cycler file (now its labelled cell), the Record grid's
+    unlabelled correction was refused beside that cell; and a value recorded without a label
+    (typed, or a file recorded alone by an older version) could not be replaced by its file,
+    since record_files had no correct option."""
+    from doe.errors import ConflictError
+
+    campaign = _campaign(tmp_path)
+    first, second = campaign.history()["experiment_id"].iloc[:2]
+    a, b = _cells(tmp_path, [89.0, 91.0])
+    campaign.record_files([a], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    ce = "first_cycle_ce_pct"
+    assert campaign.record(pd.DataFrame({"experiment_id": [first], ce: [89.0]})).measurements_unchanged == 1
+    with pytest.raises(ConflictError, match=f"{first} replicate 'cell_A' {ce}"):
+        campaign.record(pd.DataFrame({"experiment_id": [first], ce: [88.0]}))
+    campaign.record(pd.DataFrame({"experiment_id": [first], ce: [88.0]}), correct=True)
+    cells = campaign.measurements().query("outcome == @ce")
+    assert cells.loc[cells["experiment_id"] == first, ["replicate", "value"]].values.tolist() == [["cell_A", 88.0]]
+
+    campaign.record(pd.DataFrame({"experiment_id": [second], ce: [90.5]}))  # typed before the file came
+    with pytest.raises(ConflictError, match=r"With correct=True the labelled cells replace the unlabelled value"):
+        campaign.record_files([b], experiment_id=second, active_mass_mg=MASS_MG, confirm=True)
+    campaign.record_files([b], experiment_id=second, active_mass_mg=MASS_MG, confirm=True, correct=True)
+    cells = campaign.measurements().query("outcome == @ce")
+    assert cells.loc[cells["experiment_id"] == second, "replicate"].tolist() == ["cell_B"]
+    assert campaign.history().set_index("experiment_id").loc[second, ce] == pytest.approx(91.0, rel=1e-6)
