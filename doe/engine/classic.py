@@ -4,7 +4,8 @@ screening design (Plackett-Burman) with centre points.
 Both work in the encoder's model space, so every recipe lands on allowed discrete values and
 labels and on the lab's resolution grid, with fixed values held:
 
-- ``latin_hypercube``: pyDOE3's maximin Latin hypercube of ``n`` points (each continuous
+- ``latin_hypercube``: pyDOE3's maximin Latin hypercube of ``n`` points (one point: a plain
+  random draw, there being no distance to maximise; each continuous
   parameter's range cut into ``n`` strata, one point per stratum; discrete and categorical
   parameters take the level of the stratum). A continuous parameter in a linear constraint is
   stratified over the part of its range that the constraints leave feasible given the fixed
@@ -100,7 +101,8 @@ def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float]
     free = [i for i in range(encoder.dim) if i not in fixed]
     ranges = feasible_ranges(encoder, fixed) if feasible_part else {}
     for attempt in range(50):
-        u = lhs(len(free), samples=n, criterion="maximin", iterations=20,
+        # one point has no distances to maximise (pyDOE3's maximin fails on it): a plain sample
+        u = lhs(len(free), samples=n, criterion="maximin" if n > 1 else None, iterations=20,
                 random_state=np.random.RandomState(seed + attempt))
         X = np.zeros((n, encoder.dim))
         for k, i in enumerate(free):

@@ -225,3 +225,23 @@ def test_feasible_ranges_end_where_the_constraints_cut_and_refuse_an_empty_part(
     assert feasible_ranges(encoder, {})[t] == (pytest.approx(encoder.to_model(t, 375.0)), pytest.approx(1.0))
     with pytest.raises(ProposalError, match="no recipe meets the linear constraints with the values held"):
         feasible_ranges(encoder, {t: encoder.to_model(t, 250.0)})
+
+
+def test_a_latin_hypercube_of_one_run_is_one_recipe_inside_the_space(tmp_path: Path) -> None:
+    campaign = _campaign(tmp_path)
+    batch = campaign.suggest(1, design="latin_hypercube")  # pyDOE3's maximin criterion fails on one point
+    assert len(batch) == 1 and batch["strategy"].tolist() == ["latin_hypercube"]
+    for p in campaign.config.parameters:
+        value = batch[p.name].iloc[0]
+        if p.type == "continuous":
+            assert p.lower <= value <= p.upper, p.name
+        else:
+            assert value in p.values, p.name
+    # the furnace-shared, constrained case too
+    from doe import load_config
+    from doe.engine import EngineSettings
+
+    coupled = Campaign.from_config(load_config(_COUPLED), storage=f"sqlite:///{tmp_path / 'c.db'}", actor="t",
+                                   settings=EngineSettings.fast())
+    one = coupled.suggest(1, design="latin_hypercube")
+    assert len(one) == 1 and (one["w_pct"] + 0.004 * one["t_c"] <= 4 + 1e-9).all()
