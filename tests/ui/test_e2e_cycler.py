@@ -22,7 +22,14 @@ from doe.instruments.synthetic import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streamlit_server import app_page, click, open_page, open_record_page, streamlit_app
+from streamlit_server import (
+    app_page,
+    click,
+    open_page,
+    open_record_page,
+    pick_option,
+    streamlit_app,
+)
 
 STEP_MS = 120_000
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -142,13 +149,12 @@ def test_cells_whose_file_names_cannot_be_labels_are_named_on_the_page(server: t
     with app_page(base, step_ms=STEP_MS) as page:
         open_record_page(page, "cells")
         form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
-        form.get_by_label("Experiment").click()
-        page.get_by_role("option", name=second, exact=True).click()
+        pick_option(page, form.get_by_test_id("stSelectbox").filter(has_text="Experiment"), second)
         form.get_by_label("Active cathode mass per cell (mg)").fill("11.5")
         form.locator("input[type=file]").set_input_files(files)
         click(page, form.get_by_role("button", name="Preview"))
         expect(page.get_by_test_id("stAlertContentError")).to_contain_text("'Cell labels' on the Record page")
-        form.get_by_label("Cell labels").fill("A, B")
+        form.get_by_role("textbox", name="Cell labels").fill("A, B")
         click(page, form.get_by_role("button", name="Record these values"))
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 2 cell(s) of {second}")
     cells = Campaign.load("cells", storage=db_url).measurements()
