@@ -19,6 +19,7 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import ContinuousParameter, DiscreteParameter
 from doe.errors import ConfigError
+from doe.ui.number_cells import NOT_A_NUMBER, exact_text, read_number
 
 PARAMETER_TYPES = ("continuous", "discrete", "categorical")
 OUTCOME_ROLES = ("maximize", "minimize", "target", "measure only")
@@ -73,14 +74,15 @@ def tables_from_config(config: CampaignConfig) -> ConfigTables:
                                "log_scale": False, "shared": p.name in config.batch_shared,
                                "lower": None, "upper": None, "resolution": None, "values": None,
                                "reference": None if p.reference is None else str(p.reference)}
+        # numbers written as text exactly (not f"{x:g}": 0.8333333 became 0.833333, saved back by any edit)
         if isinstance(p, ContinuousParameter):
             row.update(lower=p.lower, upper=p.upper, log_scale=p.log_scale, resolution=p.resolution)
             if p.reference is not None:
-                row["reference"] = f"{p.reference:g}"
+                row["reference"] = exact_text(p.reference)
         elif isinstance(p, DiscreteParameter):
-            row["values"] = ", ".join(f"{v:g}" for v in p.values)
+            row["values"] = ", ".join(exact_text(v) for v in p.values)
             if p.reference is not None:
-                row["reference"] = f"{p.reference:g}"
+                row["reference"] = exact_text(p.reference)
         else:
             row["values"] = ", ".join(p.values)
         rows.append(row)
@@ -151,11 +153,11 @@ def _text(value: Any) -> str | None:
 def _number(value: Any, where: str, problems: list[str]) -> float | None:
     if _blank(value):
         return None
-    try:
-        return float(str(value).strip()) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError):
-        problems.append(f"{where}: {value!r} is not a number")
+    number, problem = read_number(value)  # as the grids read a typed number: '3_50' is not 350
+    if problem is not None:
+        problems.append(f"{where}: {value!r} is not a number" if problem == NOT_A_NUMBER else f"{where}: {value!r}: {problem}")
         return None
+    return number
 
 
 _FORM_FIELDS = frozenset({"name", "description", "parameters", "objectives", "outcomes", "constraints", "seed",

@@ -23,6 +23,7 @@ from doe.domain.explain import prediction_text, purpose
 from doe.domain.replicates import REPLICATE_COLUMN, SD_SUFFIX, n_column
 from doe.domain.values import same_value
 from doe.errors import CellProblem, DataError
+from doe.ui.number_cells import read_number
 
 ID_COLUMN = "experiment_id"
 PROBLEM_COLUMNS = ("row", ID_COLUMN, "column", "value", "problem")
@@ -187,13 +188,21 @@ def record_grid(history: pd.DataFrame, config: CampaignConfig, show: GridSelecti
     return out.reset_index(drop=True)
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_)
+
+
 def _same(a: Any, b: Any) -> bool:
     if _missing(a) and _missing(b):
         return True
     if _missing(a) or _missing(b):
         return False
-    if isinstance(a, int | float | np.number) and isinstance(b, int | float | np.number):
+    if _number(a) and _number(b):
         return same_value(float(a), float(b))
+    if _number(a) != _number(b) and isinstance(a if _number(b) else b, str):  # a number and its text ('1.2e3')
+        typed, problem = read_number(a if _number(b) else b)
+        if problem is None:
+            return same_value(typed, float(a if _number(a) else b))
     return str(a).strip() == str(b).strip()
 
 
@@ -203,7 +212,9 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
 
     Args:
         original: the grid as shown (:func:`record_grid`).
-        edited: the grid as returned by the editor (same rows, same order).
+        edited: the grid as returned by the editor (same rows, same order); an outcome cell
+            holds a number, or the text typed (read by :func:`~doe.ui.number_cells.read_number`:
+            ``12,5`` is 12.5, ``1.2e3`` 1200).
         config: the campaign configuration.
         history: ``Campaign.history()``: its cell counts (``<outcome>_n``, once the campaign
             holds replicates) go with the rows, so a value typed over the shown mean of
@@ -221,7 +232,8 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
         grid's row numbers so bad cells can be shown where they are.
 
     Raises:
-        DataError: a row is marked failed without a reason, or only a note, date, operator or
+        DataError: an outcome cell holds text that is not a number (``1,250``: 1250 or 1.25?),
+            a row is marked failed without a reason, or only a note, date, operator or
             sample id was typed where no value, or the values of several cells, are stored
             (they are saved with a value of one cell; ``row``: its position in ``edited``).
     """
@@ -237,13 +249,17 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
     table = edited.iloc[changed_rows]
     out = pd.DataFrame(index=table.index)
     out[ID_COLUMN] = table[ID_COLUMN].astype(str)
+    problems = []
     for o in config.outcome_names:
-        typed = pd.Series([o in cells for cells in edited_cells], index=table.index, dtype=bool)
-        typed_values = table[o].where(typed) if o in table.columns else pd.Series(np.nan, index=table.index)
-        out[o] = pd.to_numeric(typed_values, errors="coerce")
-        bad = typed_values.notna() & out[o].isna()
-        if bad.any():
-            out[o] = typed_values  # keep the text so that validation names the bad cell
+        typed = [o in cells for cells in edited_cells]
+        given = table[o].tolist() if o in table.columns else [None] * len(table)
+        numbers = []
+        for pos, is_typed, value in zip(changed_rows, typed, given, strict=True):
+            number, problem = read_number(value) if is_typed else (math.nan, None)
+            if problem is not None:  # text typed that is not a number: named, never guessed
+                problems.append(CellProblem(pos, o, value, problem))
+            numbers.append(number)
+        out[o] = pd.Series(numbers, index=table.index, dtype=float)
     if history is not None and len(out):
         counts = history.set_index(ID_COLUMN)
         for o in config.outcome_names:
@@ -256,7 +272,6 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
     for column in ("note", "measured_at", "operator", "sample_id"):
         values = table[column] if column in table.columns else pd.Series(None, index=table.index)
         out[column] = [None if _missing(v) else str(v) for v in values]
-    problems = []
     for k, (pos, cells, (flag, reason)) in enumerate(zip(changed_rows, edited_cells, zip(
             out["failed"], out["failure_reason"], strict=True), strict=True)):
         if flag and reason is None:
@@ -483,11 +498,28 @@ def merge_unsaved(fresh: pd.DataFrame, edits: UnsavedEdits) -> MergedGrid:
                 continue
             if not _same(stored, edit.before):
                 conflicts.append((exp_id, column))
-            if grid[column].dtype == bool and not isinstance(edit.after, bool | np.bool_):
+            if (grid[column].dtype == bool and not isinstance(edit.after, bool | np.bool_)) or (
+                    isinstance(edit.after, str) and grid[column].dtype != object):  # text typed into a number cell
                 grid[column] = grid[column].astype(object)
             grid.at[grid.index[row], column] = edit.after
             kept.setdefault(exp_id, {})[column] = edit
     return MergedGrid(grid, kept, tuple(conflicts))
+
+
+def drop_saved(edits: UnsavedEdits, saved: pd.DataFrame) -> UnsavedEdits:
+    """``edits`` less those just recorded in ``saved`` (the table ``Campaign.record`` took): a
+    cell whose experiment has a row of ``saved`` holding the value typed. (The grid shows the
+    note, date, operator and sample id empty, for the values saved next, so
+    :func:`merge_unsaved` cannot tell that they were saved.)"""
+    rows: dict[str, list[dict[Any, Any]]] = {}
+    for row in saved.to_dict("records"):
+        rows.setdefault(str(row.get(ID_COLUMN)), []).append(row)
+    kept: UnsavedEdits = {}
+    for exp_id, cells in edits.items():
+        for column, edit in cells.items():
+            if not any(column in row and _same(row[column], edit.after) for row in rows.get(exp_id, [])):
+                kept.setdefault(exp_id, {})[column] = edit
+    return kept
 
 
 def evidence_table(files: pd.DataFrame) -> pd.DataFrame:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from doe import load_config
 from doe.errors import ConfigError
@@ -150,3 +152,53 @@ def test_an_outcomes_valid_range_is_two_columns_of_the_outcome_table() -> None:
     outcomes.loc[at, ["lowest", "highest"]] = [100.0, 0.0]
     with pytest.raises(ConfigError, match="valid_range's lower end must be below its upper end"):
         config_from_tables(config.name, ConfigTables(tables.parameters, outcomes, tables.constraints), base=config)
+
+
+_AWKWARD = {"name": "awkward", "objectives": [{"name": "y_pct", "goal": "maximize", "threshold": 0.1234567891,
+                                               "weight": 1 / 3, "valid_range": [-1e-05, 123456.789012]}],
+            "parameters": [
+                {"name": "loading_wt_pct", "type": "continuous", "bounds": [0.1234567891, 2.718281828459045],
+                 "reference": 0.8333333, "resolution": None},
+                {"name": "time_h", "type": "continuous", "bounds": [1e-05, 1234567.891], "log_scale": True,
+                 "reference": 3.3333333333333335},
+                {"name": "gap_mm", "type": "continuous", "bounds": [0.0, 3.0], "resolution": 0.001,
+                 "reference": 1.234},
+                {"name": "bath_c", "type": "discrete", "values": [1e-07, 0.1234567, 1000.5, 1234567.0],
+                 "reference": 1234567.0}]}
+
+
+def test_awkward_numbers_are_shown_and_saved_back_exactly() -> None:
+    """References and discrete values were written with f"{x:g}" (6 significant figures): a
+    reference 0.8333333 showed as 0.833333, and saving an unrelated edit stored that."""
+    config = load_config(_AWKWARD)
+    tables = tables_from_config(config)
+    shown = tables.parameters.set_index("name")
+    assert shown.loc["loading_wt_pct", "reference"] == "0.8333333"
+    assert shown.loc["bath_c", "values"] == "1e-07, 0.1234567, 1000.5, 1234567"
+    assert shown.loc["bath_c", "reference"] == "1234567"
+    for base in (config, None):  # the description edited, nothing else
+        again = config_from_tables(config.name, tables, description="a new description", base=base)
+        assert again.to_dict() == config.to_dict() | {"description": "a new description"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(reference=st.floats(0.5, 2.5), values=st.lists(st.floats(-1e12, 1e12, allow_subnormal=False), min_size=2,
+                                                       max_size=5, unique=True))
+def test_any_reference_and_discrete_values_round_trip_through_the_tables(reference: float, values: list[float]) -> None:
+    values = sorted(values)
+    raw = {"name": "round-trip", "objectives": [{"name": "y", "goal": "maximize"}],
+           "parameters": [{"name": "a", "type": "continuous", "bounds": [0.5, 2.5], "reference": reference},
+                          {"name": "b", "type": "discrete", "values": values, "reference": values[-1]}]}
+    config = load_config(raw)
+    assert config_from_tables(config.name, tables_from_config(config), base=config) == config
+
+
+def test_a_number_cell_of_the_editors_is_read_as_the_grids_read_it() -> None:
+    tables = tables_from_config(load_config(_AWKWARD))
+    parameters = tables.parameters.copy()
+    parameters.loc[parameters["name"] == "loading_wt_pct", "reference"] = "0,5"  # a decimal comma
+    again = config_from_tables("awkward", ConfigTables(parameters, tables.outcomes, ""))
+    assert again.parameter("loading_wt_pct").reference == 0.5
+    parameters.loc[parameters["name"] == "loading_wt_pct", "reference"] = "1_5"  # not 15
+    with pytest.raises(ConfigError, match=r"loading_wt_pct\), reference: '1_5' is not a number"):
+        config_from_tables("awkward", ConfigTables(parameters, tables.outcomes, ""))

@@ -170,6 +170,9 @@ def test_unsaved_values_follow_their_experiment_and_saved_or_changed_cells_are_t
     assert merged.conflicts == ((ids[1], "capacity_retention_pct"),)
     assert set(merged.kept) == {ids[1]}
     assert merged.grid["experiment_id"].tolist() == fresh["experiment_id"].tolist()
+    # text typed into a number cell that is not read as a number yet stays, for the person to correct
+    merged = merge_unsaved(fresh, {ids[0]: {"first_cycle_ce_pct": CellEdit(np.nan, "1,250")}})
+    assert merged.grid.set_index("experiment_id").loc[ids[0], "first_cycle_ce_pct"] == "1,250"
 
 
 def test_audit_trail_newest_first_in_local_time_and_readable() -> None:
@@ -234,3 +237,56 @@ def test_a_note_typed_alone_goes_with_the_values_of_the_experiments_one_cell(tmp
             grid_changes(original, edited, campaign.config, history, measurements)
         assert [(p.row, p.column) for p in err.value.problems] == [(row - 1, "sample_id")]
         assert expected in err.value.problems[0].problem
+
+
+def test_grid_changes_read_typed_text_as_the_number_meant_or_name_the_cell() -> None:
+    """The grid's outcome cells are text: '1.2e3' was stored as 1.23 and '12,5' as 125 by
+    Streamlit's number editor; now they are read as 1200 and 12.5, and an ambiguous or wrong
+    text is refused naming its row and column."""
+    ce, resistance = "first_cycle_ce_pct", "interfacial_resistance_ohm"
+    original = record_grid(_history(), CONFIG)
+    original.index = pd.RangeIndex(1, len(original) + 1)
+    edited = original.astype({o: object for o in CONFIG.outcome_names})  # as the page's text columns
+    edited.loc[1, resistance] = "1.2e3"
+    edited.loc[2, ce] = "85.0"  # the value shown (85.0), typed as text: no change
+    edited.loc[3, ce] = "12,5"
+    changes = grid_changes(original, edited, CONFIG)
+    assert changes.index.tolist() == [1, 3]
+    assert changes.loc[1, resistance] == 1200.0 and changes.loc[3, ce] == 12.5
+    assert changes[ce].dtype == float
+    edited.loc[2, "capacity_retention_pct"] = "1,250"
+    edited.loc[3, resistance] = "12 Ohm"
+    with pytest.raises(DataError) as err:
+        grid_changes(original, edited, CONFIG)
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+        (1, "capacity_retention_pct", "1,250"), (2, resistance, "12 Ohm")]
+    assert "may mean 1250" in err.value.problems[0].problem
+    frame = problems_frame(err.value.problems, edited)
+    assert frame[["row", ID_COLUMN, "column"]].values.tolist() == [
+        [2, "E0003", "capacity_retention_pct"], [3, "E0006", resistance]]
+
+
+def test_after_a_save_the_values_it_stored_are_no_longer_unsaved() -> None:
+    """A CE and a note saved from the grid: the note (shown empty again, for the values saved
+    next) stayed 'unsaved', and the page said someone else had saved and warned before leaving."""
+    from doe.ui.tables import CellEdit, drop_saved, merge_unsaved, unsaved_edits
+
+    grid = record_grid(_history(), CONFIG, "all")
+    edited = grid.copy()
+    row = grid.index[grid[ID_COLUMN] == "E0002"][0]
+    edited.loc[row, ["first_cycle_ce_pct", "note", "operator"]] = [85.0, "pellet pressed at 375 MPa", "Kim"]
+    other = grid.index[grid[ID_COLUMN] == "E0006"][0]
+    edited.loc[other, "sample_id"] = "S-9"  # typed in another row, not saved
+    edits = unsaved_edits(grid, edited, CONFIG)
+    saved = grid_changes(grid, edited.assign(sample_id=None), CONFIG)  # what the save of E0002 recorded
+    # after the save the stored CE is 85.0 and the note columns are empty again: without drop_saved
+    # the note and operator were kept as unsaved
+    fresh = grid.copy()
+    fresh.loc[row, "first_cycle_ce_pct"] = 85.0
+    assert set(merge_unsaved(fresh, edits).kept["E0002"]) == {"note", "operator"}
+    left = drop_saved(edits, saved)
+    assert left == {"E0006": {"sample_id": CellEdit(None, "S-9")}}
+    assert not merge_unsaved(fresh, left).kept.get("E0002")
+    # an edit whose value differs from the one saved (the person typed again meanwhile) is kept
+    retyped = {"E0002": {"note": CellEdit(None, "pressed at 400 MPa")}}
+    assert drop_saved(retyped, saved) == retyped

@@ -143,7 +143,8 @@ def _abandon(handle: resources.CampaignHandle, column: Any, chosen: list[str]) -
     """Abandoning asks for a reason and a second click (nothing is abandoned by accident)."""
     with column.popover("Abandon the chosen ones ...", disabled=not chosen), \
             st.form("plan_abandon_form", enter_to_submit=False):
-        reason = st.text_input("Why are they abandoned?", key=state.ABANDON_REASON, max_chars=500,
+        # no max_chars: the browser would cut a longer reason without a word; Campaign.abandon refuses it
+        reason = st.text_input("Why are they abandoned?", key=state.ABANDON_REASON,
                                placeholder="e.g. precursor batch ran out")
         confirmed = st.form_submit_button(f"Yes, abandon {len(chosen)} experiment(s)")
     if not confirmed:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,14 @@ from doe.domain.replicates import REPLICATE_COLUMN
 from doe.errors import ConflictError
 from doe.ui import components, resources, state
 from doe.ui.file_plots import FilePlots, file_plots
+from doe.ui.number_cells import entry_numbers, exact_text, text_columns, typed_values
 from doe.ui.tables import (
     ID_COLUMN,
     GridSelection,
     UnsavedEdits,
     apply_editor_state,
     cycle_template,
+    drop_saved,
     filled_rows,
     grid_changes,
     history_template,
@@ -118,6 +120,7 @@ def _correction(handle: resources.CampaignHandle) -> None:
     keep, drop = st.columns(2)
     if keep.button("Correct the stored values", type="primary", key="record_correct_confirm") and _record(
             handle, table, "the corrected values", correct=True):
+        _grid_saved(handle.campaign.config, table)
         st.rerun()
     if drop.button("Discard these values", key="record_correct_discard"):
         st.session_state.pop(state.PENDING_CORRECTION, None)
@@ -134,9 +137,10 @@ def _grid_config(config: CampaignConfig, grid: pd.DataFrame) -> dict[str, Any]:
         "failure_reason": st.column_config.TextColumn("failure reason", help="why the run failed"),
         "note": st.column_config.TextColumn("note", help="kept with the recorded values"),
         "measured_at": st.column_config.DateColumn("measured on", help="the day the values were measured"),
-        "operator": st.column_config.TextColumn("operator", help="who measured them", max_chars=200),
-        "sample_id": st.column_config.TextColumn("sample / cell id", help="as written on the sample or cell",
-                                                 max_chars=64),
+        # no max_chars: the editor would cut a longer text without a word; validation refuses it, naming the cell
+        "operator": st.column_config.TextColumn("operator", help="who measured them (at most 200 characters)"),
+        "sample_id": st.column_config.TextColumn("sample / cell id",
+                                                 help="as written on the sample or cell (at most 64 characters)"),
     }
     return columns | {o: _outcome_column(config, o) for o in config.outcome_names}
 
@@ -144,13 +148,17 @@ def _grid_config(config: CampaignConfig, grid: pd.DataFrame) -> dict[str, Any]:
 @dataclass(frozen=True)
 class _ShownGrid:
     """The Record grid as last handed to the editor: its key, the data it got (stored values
-    with the person's unsaved ones on top) and the stored values it was compared with."""
+    with the person's unsaved ones on top, the outcomes as text), the values behind that text
+    and the stored values it was compared with. ``saved``: the values it held were saved (its
+    editor's state is stale: the next run shows a fresh grid)."""
 
     number: int
     shown: pd.DataFrame
+    values: pd.DataFrame
     original: pd.DataFrame
     selection: str
     revision: int
+    saved: bool = False
 
     @property
     def key(self) -> str:
@@ -161,10 +169,26 @@ def _unsaved(config: CampaignConfig) -> UnsavedEdits:
     """The person's unsaved grid values: read from the editor's widget state when it is still
     there (the value typed last), else those kept from an earlier run (another page visited)."""
     last: _ShownGrid | None = st.session_state.get(state.GRID_SHOWN)
-    if last is not None and last.key in st.session_state:
-        edited = apply_editor_state(last.shown, st.session_state[last.key])
+    if last is not None and not last.saved and last.key in st.session_state:
+        edited = _typed(last, apply_editor_state(last.shown, st.session_state[last.key]), config)
         st.session_state[state.GRID_UNSAVED] = unsaved_edits(last.original, edited, config)
     return st.session_state.get(state.GRID_UNSAVED, {})
+
+
+def _typed(grid: _ShownGrid, edited: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """The grid's values as edited: a number typed as text read; an outcome cell not edited
+    keeps the value behind its text (a value shown rounded stays exact)."""
+    return typed_values(edited, config.outcome_names, grid.shown, grid.values)
+
+
+def _grid_saved(config: CampaignConfig, saved: pd.DataFrame) -> None:
+    """The person's grid values recorded in ``saved`` are no longer unsaved: the next run shows
+    a fresh grid (no 'someone saved' note, no warning before leaving) with the others kept."""
+    unsaved = _unsaved(config)
+    last: _ShownGrid | None = st.session_state.get(state.GRID_SHOWN)
+    st.session_state[state.GRID_UNSAVED] = drop_saved(unsaved, saved)
+    if last is not None:
+        st.session_state[state.GRID_SHOWN] = replace(last, saved=True)
 
 
 def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame,
@@ -174,7 +198,7 @@ def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, histor
     new key (the editor's state is by row position; rows move when someone else saves)."""
     revision = handle.campaign.revision()
     last: _ShownGrid | None = st.session_state.get(state.GRID_SHOWN)
-    if (last is not None and last.key in st.session_state and last.revision == revision
+    if (last is not None and not last.saved and last.key in st.session_state and last.revision == revision
             and last.selection == selection):
         return last
     unsaved = _unsaved(config)
@@ -185,7 +209,8 @@ def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, histor
     merged = merge_unsaved(stored, unsaved)
     st.session_state[state.GRID_UNSAVED] = merged.kept
     number = last.number + 1 if last is not None else 1
-    grid = _ShownGrid(number, merged.grid, stored, selection, revision)
+    grid = _ShownGrid(number, text_columns(merged.grid, config.outcome_names), merged.grid, stored, selection,
+                      revision)
     st.session_state[state.GRID_SHOWN] = grid
     if merged.kept and last is not None and last.revision != revision:
         st.info("The stored results changed since the grid was shown (someone saved). Your unsaved values "
@@ -211,8 +236,8 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
     recipes = st.toggle("Show each recipe's parameters", key=state.GRID_PARAMETERS,
                         help="The outcomes come first; the recipe's parameters follow them when shown.")
     order = [c for c in grid.shown.columns if recipes or c not in config.parameter_names]
-    edited = st.data_editor(grid.shown, disabled=disabled, column_config=_grid_config(config, grid.shown), key=grid.key,
-                            column_order=order)
+    edited = _typed(grid, st.data_editor(grid.shown, disabled=disabled, column_config=_grid_config(config, grid.shown),
+                                         key=grid.key, column_order=order), config)
     _warn_before_leaving(bool(unsaved_edits(original, edited, config)))
     st.caption("Enter each value as it is measured; empty = not measured yet. Tick 'failed' with a reason "
                "for a run that gave no result.")
@@ -227,6 +252,7 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
             st.info("Nothing to save: no cell was changed.")
             return
         if _record(handle, changes, "the results", correct=correct):
+            _grid_saved(config, changes)
             st.rerun()
 
 
@@ -398,17 +424,29 @@ def _history_columns(config: CampaignConfig) -> dict[str, Any]:
         label = p.name + (f" [{p.unit}]" if p.unit else "")
         if isinstance(p, CategoricalParameter | DiscreteParameter):
             columns[p.name] = st.column_config.SelectboxColumn(label, options=list(p.values))
-        else:
-            columns[p.name] = st.column_config.NumberColumn(label, min_value=p.lower, max_value=p.upper,
-                                                            format="%.4g")
+        else:  # no min/max: the editor would clamp 5 to 3 silently; validation refuses it, naming the cell
+            columns[p.name] = _number_column(label, help=f"a number from {exact_text(p.lower)} to {exact_text(p.upper)}")
     columns |= {o: _outcome_column(config, o) for o in config.outcome_names}
     return columns
 
 
-def _outcome_column(config: CampaignConfig, outcome: str, **options: Any) -> Any:
-    """An outcome's number column, its unit in the header."""
+def _history_numbers(config: CampaignConfig) -> list[str]:
+    """The history table's columns typed as numbers (continuous parameters and outcomes)."""
+    return [p.name for p in config.parameters if not isinstance(p, CategoricalParameter | DiscreteParameter)] + list(
+        config.outcome_names)
+
+
+def _number_column(label: str, help: str | None = None) -> Any:
+    """A column of numbers typed as text (:mod:`doe.ui.number_cells`): Streamlit's number editor
+    drops what it does not take ('1.2e3' becomes 1.23, '12,5' 125) and clamps to min/max."""
+    tip = "a number, e.g. 85.5, 85,5 or 1.2e3; empty = no value"
+    return st.column_config.TextColumn(label, help=f"{help}; {tip}" if help else tip, alignment="right")
+
+
+def _outcome_column(config: CampaignConfig, outcome: str, help: str | None = None) -> Any:
+    """An outcome's number column (typed as text), its unit in the header."""
     unit = config.unit_of(outcome)
-    return st.column_config.NumberColumn(outcome + (f" [{unit}]" if unit else ""), format="%.4g", **options)
+    return _number_column(outcome + (f" [{unit}]" if unit else ""), help)
 
 
 def _cell_columns(history: pd.DataFrame, replicate_help: str) -> dict[str, Any] | None:
@@ -419,7 +457,8 @@ def _cell_columns(history: pd.DataFrame, replicate_help: str) -> dict[str, Any] 
         st.caption("No experiment yet: accept a batch on the Plan page, or add history below.")
         return None
     return {ID_COLUMN: st.column_config.SelectboxColumn("experiment_id", options=ids, required=True),
-            REPLICATE_COLUMN: st.column_config.TextColumn("replicate", help=replicate_help, max_chars=MAX_REPLICATE)}
+            REPLICATE_COLUMN: st.column_config.TextColumn(  # no max_chars: validation refuses a longer one
+                "replicate", help=f"{replicate_help} (at most {MAX_REPLICATE} characters)")}
 
 
 def _replicates(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
@@ -431,9 +470,9 @@ def _replicates(handle: resources.CampaignHandle, config: CampaignConfig, histor
         return
     columns |= {o: _outcome_column(config, o) for o in config.outcome_names}
     columns["failure_reason"] = st.column_config.TextColumn(
-        "failure reason", help="a cell that gave no result: why (e.g. cracked pellet)", max_chars=500)
-    _entry_table(handle, replicate_template(config), columns, state.REPLICATE_EDITOR, "Record these cells",
-                 "the replicate cells")
+        "failure reason", help="a cell that gave no result: why (e.g. cracked pellet)")
+    _entry_table(handle, replicate_template(config), columns, list(config.outcome_names), state.REPLICATE_EDITOR,
+                 "Record these cells", "the replicate cells")
 
 
 def _cycle_points(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
@@ -445,23 +484,25 @@ def _cycle_points(handle: resources.CampaignHandle, config: CampaignConfig, hist
     columns = _cell_columns(history, "the cell's label (empty: one cell)")
     if columns is None:
         return
-    columns[CYCLE_COLUMN] = st.column_config.NumberColumn("cycle", min_value=1, step=1, format="%d")
+    columns[CYCLE_COLUMN] = _number_column("cycle", help="the cycle number, a whole number from 1")
     columns |= {o: _outcome_column(config, o, help=f"the value at this cycle (target cycle {at})")
                 for o, at in config.curve_outcomes.items()}
-    _entry_table(handle, cycle_template(config), columns, state.CYCLE_EDITOR, "Record these cycle points",
-                 "the cycle points")
+    _entry_table(handle, cycle_template(config), columns, [CYCLE_COLUMN, *config.curve_outcomes],
+                 state.CYCLE_EDITOR, "Record these cycle points", "the cycle points")
 
 
 def _add_history(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
     st.subheader("Add historical experiments")
     st.caption("Experiments done before (or outside) this campaign: every parameter, the outcomes measured.")
-    _entry_table(handle, history_template(config), _history_columns(config), state.HISTORY_EDITOR,
-                 "Add these experiments", "the historical experiments")
+    _entry_table(handle, history_template(config), _history_columns(config), _history_numbers(config),
+                 state.HISTORY_EDITOR, "Add these experiments", "the historical experiments")
 
 
-def _entry_table(handle: resources.CampaignHandle, template: pd.DataFrame, columns: dict[str, Any], key: str,
-                 button: str, what: str) -> None:
-    """An empty table to fill in and the button that records its filled rows."""
+def _entry_table(handle: resources.CampaignHandle, template: pd.DataFrame, columns: dict[str, Any],
+                 numbers: list[str], key: str, button: str, what: str) -> None:
+    """An empty table to fill in (the ``numbers`` columns typed as text) and the button that
+    records its filled rows."""
+    template = text_columns(template, numbers)
     template.index = pd.RangeIndex(1, len(template) + 1)
     edited = st.data_editor(template, num_rows="dynamic", column_config=columns,
                             key=f"{key}_{st.session_state.get(GRID_VERSION, 0)}")
@@ -470,7 +511,9 @@ def _entry_table(handle: resources.CampaignHandle, template: pd.DataFrame, colum
         if rows.empty:
             st.info("Nothing to record: the table is empty.")
             return
-        if _record(handle, rows, what):
+        with components.guard(f"reading {what}", rows) as reading:
+            rows = entry_numbers(rows, numbers)
+        if reading.ok and _record(handle, rows, what):
             st.rerun()
 
 

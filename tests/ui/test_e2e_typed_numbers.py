@@ -1,0 +1,151 @@
+"""What an engineer types into the Record page's grids reaches doe as typed, in a real browser.
+
+Streamlit's number editor rewrote typed numbers and the page saved them as "Saved": '1.2e3'
+became 1.23 and '12,5' 125; in the history table 5 wt% (bounds 0-3) became 3, 800 C became 750
+and '-5' became 5 (the minus sign blocked). A 72-character sample id was cut to 64. After a
+save of a value and a note the page said someone else had saved and kept warning before
+leaving. Here every such text is read as the number meant or refused naming its cell, and a
+save leaves a clean grid.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from doe.campaign import Campaign
+from doe.ui.tables import history_template, record_grid
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from streamlit_server import app_page, runs, settled, streamlit_app
+
+NAME = "typed-numbers"
+STEP_MS = 120_000
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+_ACTIVE_CELL = ("() => { const id = (document.activeElement || {}).id || '';"
+                " const m = id.match(/^glide-cell-(\\d+)-(\\d+)$/); return m ? [+m[1], +m[2]] : null; }")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    folder = tmp_path_factory.mktemp("typed")
+    db_url = f"sqlite:///{folder / 'typed.sqlite3'}"
+    env = {**os.environ, "DOE_DATABASE_URL": db_url, "DOE_HOME": str(folder / "home"),
+           "DOE_ENGINE_SETTINGS": "fast", "DOE_ACTOR": "Tia Typist"}
+    with streamlit_app(folder, env) as base:
+        yield base, db_url
+
+
+def _type(page: Any, grid: Any, row: int, column: int, value: str, *, keys: bool = True) -> None:
+    """Type ``value`` into cell (``row``, ``column``) of ``grid`` (both from 0, the index column
+    not counted): select the row's first cell, move with the keyboard (each move awaited), Enter
+    opens the editor; the text is typed key by key (``keys``) or put in at once, as a paste."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    settled(page)
+    page.bring_to_front()
+    page.keyboard.press("Escape")
+    grid.scroll_into_view_if_needed()
+    for attempt in range(3):  # (a grid still drawing takes no click: click again, as a person would)
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 60 + 20, box["y"] + 35 + 35 * row + 35 / 2)
+        try:  # the cell selected before (Enter moved it down a row) keeps the focus until the click lands
+            page.wait_for_function(f"r => {{ const c = ({_ACTIVE_CELL})(); return c !== null && c[1] === r; }}",
+                                   arg=row, timeout=STEP_MS // 6)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+    while (current := page.evaluate(f"() => ({_ACTIVE_CELL})()"))[0] != column + 1:
+        assert current[1] == row, f"the grid selected row {current[1]}, not {row}"
+        page.keyboard.press("ArrowRight" if current[0] < column + 1 else "ArrowLeft")
+        page.wait_for_function(f"c => ({_ACTIVE_CELL})()[0] != c", arg=current[0])
+    page.keyboard.press("Enter")
+    editor = page.locator("#portal input, #portal textarea").first
+    editor.wait_for()
+    before = runs(page)
+    if keys:
+        editor.fill("")
+        page.keyboard.type(value, delay=20)
+    else:
+        editor.fill(value)
+    editor.press("Enter")
+    settled(page, after=before)
+
+
+def _click(page: Any, name: str) -> None:
+    before = runs(page)
+    page.get_by_role("button", name=name).click()
+    settled(page, after=before)
+
+
+def _problems(page: Any) -> list[list[str]]:
+    """The table of bad cells shown with an error: the text of its accessible table, row by row."""
+    from playwright.sync_api import expect
+
+    table = page.get_by_test_id("stDataFrame").filter(has=page.locator("th", has_text="problem"))
+    expect(table).to_have_count(1)
+    return [[c.inner_text() for c in r.locator("th,td").all()] for r in table.locator("table tr").all()]
+
+
+def test_typed_numbers_reach_doe_as_typed_and_a_save_leaves_a_clean_grid(server: tuple[str, str]) -> None:
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=NAME, actor="fixture")
+    campaign.suggest(2)
+    campaign.accept()
+    first = campaign.history()["experiment_id"].iloc[0]
+    config = campaign.config
+    shown = [c for c in record_grid(campaign.history(), config).columns if c not in config.parameter_names]
+    column = shown.index
+    with app_page(base, step_ms=STEP_MS) as page:
+        page.goto(f"{base}/record?campaign={NAME}")
+        page.get_by_role("heading", name=f"Record: {NAME}").wait_for()
+        settled(page)
+        grid = page.get_by_test_id("stDataFrame").first
+        _type(page, grid, 0, column("first_cycle_ce_pct"), "85,5")  # a decimal comma
+        _type(page, grid, 0, column("interfacial_resistance_ohm"), "1.2e3")  # no upper limit to catch 1.23
+        _type(page, grid, 0, column("note"), "pellet pressed at 375 MPa")
+        _type(page, grid, 0, column("sample_id"), "S-" + "x" * 70, keys=False)  # pasted: 72 characters
+        _click(page, "Save results")
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text("nothing was recorded")
+        problems = _problems(page)
+        assert any("sample_id" in r and "at most 64 printable characters" in " ".join(r) for r in problems), problems
+        assert campaign.measurements().empty
+
+        _type(page, grid, 0, column("sample_id"), "S-17")
+        _click(page, "Save results")
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Saved the results: 2 value(s) recorded")
+        stored = campaign.measurements().set_index("outcome")
+        assert stored.loc["first_cycle_ce_pct", "value"] == 85.5
+        assert stored.loc["interfacial_resistance_ohm", "value"] == 1200.0
+        assert set(stored["note"]) == {"pellet pressed at 375 MPa"} and set(stored["sample_id"]) == {"S-17"}
+        assert stored["experiment_id"].tolist() == [first, first]
+        # the grid is clean: nobody else saved, and leaving asks nothing
+        settled(page)
+        assert not [t for t in page.get_by_test_id("stAlertContentInfo").all_inner_texts() if "someone saved" in t]
+        page.wait_for_function("() => window.onbeforeunload === null", timeout=STEP_MS)
+
+        # historical experiments: out-of-range values are refused naming each cell, never clamped
+        page.get_by_role("heading", name="Add historical experiments").scroll_into_view_if_needed()
+        history = page.get_by_test_id("stDataFrame").last
+        template = list(history_template(config).columns)
+        for name, typed in (("hfo2_loading_wt_pct", "5"), ("anneal_temperature_c", "800"),
+                            ("sonication_time_min", "-5")):
+            _type(page, history, 0, template.index(name), typed)
+        _click(page, "Add these experiments")
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text("nothing was recorded")
+        problems = _problems(page)
+        for name, typed in (("hfo2_loading_wt_pct", "5"), ("anneal_temperature_c", "800"),
+                            ("sonication_time_min", "-5")):
+            assert any(r[2] == name and float(r[3]) == float(typed) and r[4].startswith("out of bounds")
+                       for r in problems[1:]), (name, problems)
+        assert len(campaign.history()) == 2
