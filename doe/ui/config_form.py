@@ -104,14 +104,33 @@ def tables_from_config(config: CampaignConfig) -> ConfigTables:
     )
 
 
+def _number_texts(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``table`` with each of ``columns`` as text, a number written exactly (:func:`exact_text`).
+
+    The editors show these columns as text and :func:`config_from_tables` reads them as doe
+    reads a typed number: Streamlit's number editor dropped what it did not know ('1.2e3'
+    became 1.23, '12,5' 125) and the page saved the result.
+    """
+    table = table.copy()
+    for c in columns:
+        cells = table[c].tolist() if c in table.columns else [None] * len(table)
+        table[c] = pd.Series([_number_text(v) for v in cells], index=table.index, dtype=object)
+    return table
+
+
+def _number_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if value is None or pd.isna(value):
+        return None
+    return exact_text(value)
+
+
 def _typed_parameters(table: pd.DataFrame) -> pd.DataFrame:
     table = table.copy()
     for c in ("name", "type", "values", "unit", "reference", "description"):
         table[c] = table[c].astype(object).where(table[c].notna(), None)
-    for c in ("lower", "upper", "resolution"):
-        if c not in table.columns:
-            table[c] = None
-        table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
+    table = _number_texts(table, ("lower", "upper", "resolution"))
     for c in ("log_scale", "shared"):
         table[c] = (table[c] if c in table.columns else pd.Series(False, index=table.index)).fillna(False).astype(bool)
     return table.reset_index(drop=True)
@@ -126,11 +145,7 @@ def _typed_outcomes(table: pd.DataFrame) -> pd.DataFrame:
     table = table.copy()
     for c in ("name", "role", "unit", "description"):
         table[c] = table[c].astype(object).where(table[c].notna(), None)
-    for c in (*_OUTCOME_NUMBERS, *_RANGE_COLUMNS):
-        if c not in table.columns:
-            table[c] = None
-        table[c] = pd.to_numeric(table[c], errors="coerce").astype(float)
-    return table.reset_index(drop=True)
+    return _number_texts(table, (*_OUTCOME_NUMBERS, *_RANGE_COLUMNS)).reset_index(drop=True)
 
 
 def _blank(value: Any) -> bool:

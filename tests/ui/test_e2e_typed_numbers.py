@@ -43,10 +43,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         yield base, db_url
 
 
-def _type(page: Any, grid: Any, row: int, column: int, value: str, *, keys: bool = True) -> None:
+def _type(page: Any, grid: Any, row: int, column: int, value: str, *, keys: bool = True, form: bool = False) -> None:
     """Type ``value`` into cell (``row``, ``column``) of ``grid`` (both from 0, the index column
     not counted): select the row's first cell, move with the keyboard (each move awaited), Enter
-    opens the editor; the text is typed key by key (``keys``) or put in at once, as a paste."""
+    opens the editor; the text is typed key by key (``keys``) or put in at once, as a paste. A
+    grid inside a form (``form``) sends nothing until the form is submitted."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     settled(page)
@@ -77,7 +78,11 @@ def _type(page: Any, grid: Any, row: int, column: int, value: str, *, keys: bool
     else:
         editor.fill(value)
     editor.press("Enter")
-    settled(page, after=before)
+    if form:  # (the grid shows the typed text once the form holds it)
+        editor.wait_for(state="detached")
+        grid.locator("td", has_text=value).first.wait_for(state="attached")
+    else:
+        settled(page, after=before)
 
 
 def _click(page: Any, name: str) -> None:
@@ -149,3 +154,27 @@ def test_typed_numbers_reach_doe_as_typed_and_a_save_leaves_a_clean_grid(server:
             assert any(r[2] == name and float(r[3]) == float(typed) and r[4].startswith("out of bounds")
                        for r in problems[1:]), (name, problems)
         assert len(campaign.history()) == 2
+
+
+def test_numbers_typed_into_a_new_configuration_are_read_as_typed(server: tuple[str, str]) -> None:
+    """The Campaigns page's configuration editors had number columns too: a weight typed '0,5'
+    became 5 and an upper end typed '1.2e3' became 1.23, and the campaign was created with them."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    config = Campaign.from_config("hfo2-ncm85", storage=":memory:", name="shape").config
+    outcomes = [o.name for o in (*config.objectives, *config.outcomes)]
+    columns = ["name", "role", "target", "tolerance", "threshold", "weight", "lowest", "highest"]
+    with app_page(base, step_ms=STEP_MS) as page:
+        page.goto(base)
+        page.get_by_role("heading", name="Campaigns").wait_for()
+        settled(page)
+        page.get_by_label("Campaign name", exact=True).fill("typed-config")
+        grid = page.get_by_test_id("stDataFrame").filter(has=page.locator("th", has_text="tolerance")).first
+        _type(page, grid, outcomes.index("first_cycle_ce_pct"), columns.index("weight"), "0,5", form=True)
+        _type(page, grid, outcomes.index("interfacial_resistance_ohm"), columns.index("highest"), "1.2e3", form=True)
+        _click(page, "Create campaign")
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Created campaign 'typed-config'")
+    created = Campaign.load("typed-config", storage=db_url).config
+    assert next(o for o in created.objectives if o.name == "first_cycle_ce_pct").weight == 0.5
+    assert created.valid_range_of("interfacial_resistance_ohm") == (0.0, 1200.0)

@@ -32,8 +32,10 @@ def _parameter_columns() -> dict[str, Any]:
         "name": st.column_config.TextColumn("name", help="letters, digits and _, e.g. anneal_temperature_c",
                                             required=True),
         "type": st.column_config.SelectboxColumn("type", options=list(PARAMETER_TYPES), required=True),
-        "lower": st.column_config.NumberColumn("lower", help="continuous: lower bound"),
-        "upper": st.column_config.NumberColumn("upper", help="continuous: upper bound"),
+        "lower": st.column_config.TextColumn("lower", help="continuous: lower bound"),
+        "upper": st.column_config.TextColumn("upper", help="continuous: upper bound"),
+        "resolution": st.column_config.TextColumn(
+            "resolution", help="continuous: the lab's step (e.g. 5 for C, 0.01 for wt%); suggestions land on it"),
         "values": st.column_config.TextColumn("values", help="discrete or categorical: allowed values, comma-separated"),
         "unit": st.column_config.TextColumn("unit"),
         "log_scale": st.column_config.CheckboxColumn("log scale", help="continuous: search on a log scale"),
@@ -52,15 +54,15 @@ def _outcome_columns() -> dict[str, Any]:
         "role": st.column_config.SelectboxColumn("role", options=list(OUTCOME_ROLES), required=True,
                                                  help="maximize, minimize or bring to a target value (an "
                                                       "objective), or only measured"),
-        "target": st.column_config.NumberColumn("target", help="role target: the set point (e.g. 10 nm)"),
-        "tolerance": st.column_config.NumberColumn("tolerance",
+        "target": st.column_config.TextColumn("target", help="role target: the set point (e.g. 10 nm)"),
+        "tolerance": st.column_config.TextColumn("tolerance",
                                                    help="role target: largest acceptable distance from it"),
-        "threshold": st.column_config.NumberColumn("threshold", help="maximize/minimize: worst acceptable value"),
-        "weight": st.column_config.NumberColumn("weight", help="weight in the ranking of best recipes and, in the "
+        "threshold": st.column_config.TextColumn("threshold", help="maximize/minimize: worst acceptable value"),
+        "weight": st.column_config.TextColumn("weight", help="weight in the ranking of best recipes and, in the "
                                                                "weighted objective mode, in the search (default 1)"),
-        "lowest": st.column_config.NumberColumn("lowest", help="the lowest value the outcome can take (e.g. 0): "
+        "lowest": st.column_config.TextColumn("lowest", help="the lowest value the outcome can take (e.g. 0): "
                                                                "a value recorded below it is refused"),
-        "highest": st.column_config.NumberColumn("highest", help="the highest value it can take (e.g. 100 for a "
+        "highest": st.column_config.TextColumn("highest", help="the highest value it can take (e.g. 100 for a "
                                                                  "CE in %): a value recorded above it is refused"),
         "unit": st.column_config.TextColumn("unit"),
         "description": st.column_config.TextColumn("description"),
