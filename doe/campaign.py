@@ -469,7 +469,8 @@ class Campaign:
             rejected, clean = rejected + ([] if correct else repeats), clean.drop(index=[p.row for p in repeats])
         summary = planning.summary_outcomes(table.columns, config.outcome_names)
         plan = planning.plan_record(clean, history, config, self.config_version, summary=summary, exported_history=(
-            ranking.RANKING_NOTE in table.columns), labelled=labelled_cells(self.measurements()) if summary else ())
+            ranking.RANKING_NOTE in table.columns), labelled=labelled_cells(self.measurements()) if summary else (),
+            exported_status=table["status"].tolist() if "status" in table.columns else None)
         if plan.problems:
             if not valid_rows_only:
                 raise DataError(f"the table has {len(plan.problems)} problem(s); nothing was recorded", plan.problems)
@@ -484,7 +485,7 @@ class Campaign:
             measurements_added=report.measurements_added, measurements_corrected=report.measurements_corrected,
             measurements_unchanged=report.measurements_unchanged + len(plan.unchanged_means),
             rejected=rejected, failed_cells=list(plan.failed_cells), cell_failures_added=report.cell_failures_added,
-            context_not_stored=list(report.context_not_stored))
+            context_not_stored=list(report.context_not_stored), never_made=list(plan.never_made))
 
     def record_files(self, paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
                      kind: Literal["auto", "cycling", "impedance"] = "auto", reference_cycle: int = 1,

@@ -151,6 +151,41 @@ def test_an_exported_history_imports_into_a_fresh_clone(campaign: Campaign, tmp_
     pd.testing.assert_frame_equal(clone.history()[keep], source.history()[keep])
 
 
+@pytest.mark.parametrize(("suffix", "cells"), [(".csv", False), (".xlsx", False), (".csv", True), (".xlsx", True)])
+def test_an_export_records_into_another_campaign_without_the_experiments_never_made(
+        campaign: Campaign, tmp_path: Path, suffix: str, cells: bool) -> None:
+    """An abandoned experiment (never made) came back as a failed run, which the feasibility
+    model counts against its recipe, and a proposed one as running work."""
+    from click.testing import CliRunner
+
+    from doe.cli import cli
+
+    batch = campaign.suggest(4)
+    ids = batch["experiment_id"].tolist()
+    campaign.accept(ids[:2])
+    campaign.record(pd.DataFrame([{"experiment_id": ids[0], "replicate": "A", "first_cycle_ce_pct": 88.0},
+                                  {"experiment_id": ids[0], "replicate": "B", "first_cycle_ce_pct": 87.0}] if cells
+                                 else [{"experiment_id": ids[0], "first_cycle_ce_pct": 88.0}]))
+    campaign.abandon([ids[2]], "no powder left")  # ids[1] running, ids[3] proposed
+    path = tmp_path / f"export{suffix}"
+    campaign.export_table(path, cells=cells)
+    other = Campaign.from_config(CONFIG.replace(name="other"), storage=campaign.storage_url, actor="alice")
+    result = CliRunner().invoke(cli, ["record", str(path), "--campaign", "other", "--db", campaign.storage_url])
+    assert result.exit_code == 0, result.output
+    assert "2 row(s) left out, experiments never made in their campaign" in result.output
+    assert f"({ids[2]}): abandoned in its campaign" in result.output and f"({ids[3]}): proposed" in result.output
+    statuses = dict(zip(other.history()["experiment_id"], other.history()["status"], strict=True))
+    assert statuses == {ids[0]: "completed", ids[1]: "running"}
+    assert other.measurements()["replicate"].fillna("-").tolist() == (["A", "B"] if cells else ["-"])
+    assert other.pending()["experiment_id"].tolist() == [ids[1]]
+    for again in (other, campaign):  # again, and into its own campaign: nothing changes
+        before = _state(again)
+        report = again.import_table(path)
+        assert report.created == [] and report.measurements_added == 0
+        assert len(report.never_made) == (2 if again is other else 0)
+        _unchanged(again, before)
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_typed_apostrophes_and_formulas_survive_the_round_trip(campaign: Campaign, tmp_path: Path,
                                                               suffix: str) -> None:

@@ -144,6 +144,10 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
                    "cells of the experiment have results, so it stays completed (doe export --cells lists every cell):")
         for cell in report.failed_cells:
             click.echo(f"  - {cell}")
+    if report.never_made:
+        click.echo(f"{len(report.never_made)} row(s) left out, experiments never made in their campaign:")
+        for line in report.never_made[:50]:
+            click.echo(f"  - {line}")
     if report.rejected:
         click.echo(f"{len(report.rejected)} problem(s); these rows were left out:", err=True)
         for problem in report.rejected:

@@ -8,7 +8,7 @@ applies the plan in one transaction (see :meth:`doe.Campaign.record`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable
+from collections.abc import Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -67,6 +67,9 @@ class RecordPlan:
     """Every failed replicate cell (a row with a ``replicate`` label marked failed)."""
     failed_cells: list[str] = field(default_factory=list)
     """Failed replicate cells of experiments that end completed, in words (for the report)."""
+    never_made: list[str] = field(default_factory=list)
+    """Rows left out, in words: an exported file's experiments that were never made in their
+    campaign (``status`` proposed or abandoned, no result) and are new to this one."""
 
     def experiment_ids(self, created: list[str]) -> list[str]:
         """The experiment id of every recorded row, given the ids the store ``created`` for
@@ -215,7 +218,8 @@ def validated_rows(table: pd.DataFrame, config: CampaignConfig, *, ignore_column
 
 def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig, config_version: int, *,
                 summary: Collection[str] = frozenset(),
-                labelled: Collection[tuple[str, str]] = frozenset(), exported_history: bool = False) -> RecordPlan:
+                labelled: Collection[tuple[str, str]] = frozenset(), exported_history: bool = False,
+                exported_status: Sequence[Any] | None = None) -> RecordPlan:
     """Plan recording ``clean`` (a table validated by :func:`~doe.domain.table.validate_experiments`).
 
     A row whose ``experiment_id`` is in ``history`` adds its measured outcomes to that
@@ -245,7 +249,14 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             Its ``note`` joins the notes of an experiment's measurements: for a known experiment
             it is no measurement's note, so it is not read (it would replace each). A row of a
             known experiment that carries no result (a proposed or running one), or an abandoned
-            one's row as exported, records nothing: the file recorded back changes nothing.
+            one's row as exported, records nothing: the file recorded back changes nothing (in
+            a cells file, where its ``status`` is the stored one).
+        exported_status: the table's ``status`` column, where it has one (an exported history or
+            cells file; one entry per row of the table given to :func:`validated_rows`). A row
+            of an experiment new to this campaign that was never made in its own (``proposed``,
+            or ``abandoned`` with its reason read as a failure) and carries no result is left
+            out and said in :attr:`RecordPlan.never_made`: recorded, it became a running
+            experiment, or a failed run that the feasibility model counts against its recipe.
 
     Returns:
         The plan; rows with problems contribute nothing but their problems.
@@ -275,14 +286,19 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
         if read.experiment_id is not None and read.experiment_id not in created and len(spellings) == 1:
             read = replace(read, experiment_id=spellings[0])
         is_known = read.experiment_id is not None and known is not None and read.experiment_id in known.index
-        if is_known and exported_history:
-            read = replace(read, note=None)
+        if is_known and (exported_history or exported_status is not None):
+            read = replace(read, note=None) if exported_history else read
             assert known is not None
             as_stored = known.loc[str(read.experiment_id)]
             edited = read.context or any(p in clean.columns and not is_missing(row[p]) and not same_value(
                 row[p], as_stored[p]) for p in config.parameter_names)  # refused or recorded below, not skipped
-            if not read.measured and not edited and (not read.failed or (
-                    as_stored["status"] == "abandoned" and read.reason == as_stored["failure_reason"])):
+            if exported_history:
+                as_exported = not read.failed or (
+                    as_stored["status"] == "abandoned" and read.reason == as_stored["failure_reason"])
+            else:  # a cells file: an experiment without a result, with the status it has
+                as_exported = not read.failed and _exported_status(exported_status, label) == as_stored["status"] in (
+                    "proposed", "running", "abandoned")
+            if not read.measured and not edited and as_exported:
                 plan.row_ids.append(read.experiment_id)  # as exported: nothing to record
                 continue
         new = change = None
@@ -317,6 +333,12 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             problems, new = _plan_new_row(clean, row, read, config, config_version)
         if problems:
             plan.problems.extend(problems)
+            plan.row_ids.append(None)
+            continue
+        if new is not None and not read.measured and (status := _exported_status(exported_status, label)) in (
+                "proposed", "abandoned"):
+            plan.never_made.append(f"row {read.label + 1} ({read.experiment_id or 'no id'}): {status} in its "
+                                   "campaign, never made, so not recorded")
             plan.row_ids.append(None)
             continue
         target: ExperimentRef
@@ -404,6 +426,13 @@ def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelle
                 f"is the mean of {exp_id}'s {n} cell(s) in the history ({to_python(stored[outcome])!r} stored), not a cell; "
                 "to change a cell, record it with its replicate label (doe export --cells lists them)"))
     return problems, replace(read, measured=kept)
+
+
+def _exported_status(statuses: Sequence[Any] | None, label: Hashable) -> str | None:
+    if statuses is None:
+        return None
+    value = statuses[int(label)]  # type: ignore[call-overload]  # validated tables have integer labels
+    return value.strip().lower() if isinstance(value, str) else None
 
 
 def _merge_status(first: NewExperiment, read: _Row) -> NewExperiment:

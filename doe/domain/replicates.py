@@ -82,8 +82,10 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     retention) is one row per such set, each with its own values.
 
     Experiments without any measurement or failed cell keep one row (empty ``replicate`` and
-    outcomes), so the table lists the whole history; its measured rows can be recorded as they
-    are. With ``failures`` (:meth:`doe.Campaign.cell_failures`), each failed cell of these
+    outcomes), so the table lists the whole history; once one of them is proposed, running or
+    abandoned, the table has the ``status`` column (of every row), so the file records back
+    the same and into another campaign without the experiments never made
+    (:func:`doe.domain.planning.plan_record`). With ``failures`` (:meth:`doe.Campaign.cell_failures`), each failed cell of these
     experiments is a row too, with its note. Once any row is a failed cell or the row of an
     experiment that failed as a whole (``status`` failed in ``history``, no cell measured or
     failed), the table has ``failed`` and ``failure_reason`` (False and empty on the other
@@ -138,12 +140,16 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
         elif exp_id in whole_failed:  # measured, then failed: its values stay on rows marked failed
             cells = [{**c, "failed": True, "failure_reason": c["failure_reason"] or known.at[exp_id, "failure_reason"]}
                      for c in cells]
-        records.extend({id_col: exp_id, **{str(k): v for k, v in recipe.items()}, **cell} for cell in cells)
-    table = pd.DataFrame(records, columns=[id_col, REPLICATE_COLUMN, "cycle", *parameters, *outcomes,
+        status = known.at[exp_id, "status"] if "status" in known.columns else None
+        records.extend({id_col: exp_id, "status": status, **{str(k): v for k, v in recipe.items()}, **cell}
+                       for cell in cells)
+    table = pd.DataFrame(records, columns=[id_col, "status", REPLICATE_COLUMN, "cycle", *parameters, *outcomes,
                                            *CONTEXT_COLUMNS, "failed", "failure_reason"])
     for outcome in outcomes:
         table[outcome] = table[outcome].astype(float)
-    keep = [id_col, REPLICATE_COLUMN, *(["cycle"] if cycles else []), *parameters, *outcomes]
+    unmade = table["status"].isin(["proposed", "running", "abandoned"]).any()  # said, so they record as they were
+    keep = [id_col, *(["status"] if unmade else []), REPLICATE_COLUMN, *(["cycle"] if cycles else []), *parameters,
+            *outcomes]
     keep += [c for c in CONTEXT_COLUMNS if table[c].notna().any()]
     if table["failed"].astype(bool).any():
         keep += ["failed", "failure_reason"]

@@ -250,6 +250,9 @@ def _import(handle: resources.CampaignHandle) -> None:
         st.success(components.plain(f"Imported {sent.name}: {len(report.created)} new experiment(s), "
                                     f"{report.measurements_added} measurement(s) added, "
                                     f"{report.measurements_unchanged} already recorded."))
+        if report.never_made:
+            st.info(components.plain(f"{len(report.never_made)} row(s) left out, experiments never made in their "
+                                     f"campaign: {'; '.join(report.never_made)}"))
         if report.rejected:
             st.warning(f"{len({p.row for p in report.rejected})} row(s) were left out:")
             st.dataframe(problems_frame(report.rejected), hide_index=True)

@@ -60,6 +60,9 @@ def _report_text(report: Any) -> str:
     if report.failed_cells:  # the experiment has results from other cells: it stays completed
         parts.append(f"failed cell(s) ({report.cell_failures_added} newly stored), the experiment keeps its other "
                      f"cells' results: {'; '.join(report.failed_cells)}")
+    if report.never_made:
+        parts.append(f"{len(report.never_made)} row(s) left out, experiments never made in their campaign: "
+                     f"{'; '.join(report.never_made)}")
     return "; ".join(parts) + "."
 
 
