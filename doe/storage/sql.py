@@ -62,6 +62,7 @@ from doe.storage.rows import audit_row, bump_revision, campaign_row, check_name_
 from doe.storage.transfer import (
     EXPORT_FORMAT,
     EXPORT_FORMAT_VERSION,
+    ImportPlan,
     check_import,
     export_rows,
     insert_import,
@@ -156,7 +157,7 @@ class SqlStore:
         yaml_text = config.to_yaml()
 
         def _create(conn: Connection) -> None:
-            _check_sources(conn, config)
+            _check_sources(conn, config.learn_from)
             check_name_free(conn, name, self.url, "choose another name or open the existing campaign")
             now = utc_now()
             cid = conn.execute(
@@ -246,7 +247,7 @@ class SqlStore:
 
         def _add(conn: Connection) -> int:
             camp = self._campaign(conn, name, lock=True)
-            _check_sources(conn, config)
+            _check_sources(conn, config.learn_from)
             latest = conn.execute(
                 sa.select(cv.c.version, cv.c.config_yaml).where(cv.c.campaign_id == camp.id)
                 .order_by(cv.c.version.desc()).limit(1)).one()
@@ -533,7 +534,7 @@ class SqlStore:
         check_label(actor, "actor", max_len=MAX_ACTOR)
         plan = check_import(data, new_name)
         try:
-            self._run(lambda conn: insert_import(conn, plan, self.url, actor), write=True)
+            self._run(lambda conn: _insert_import(conn, plan, self.url, actor), write=True)
         except StorageError as err:
             if isinstance(err.__cause__, IntegrityError):
                 raise StorageError(
@@ -545,15 +546,20 @@ class SqlStore:
 
 
 
-def _check_sources(conn: Connection, config: CampaignConfig) -> None:
-    """Every ``learn_from`` campaign of ``config`` exists in this database."""
-    if not config.learn_from:
+def _insert_import(conn: Connection, plan: ImportPlan, url: str, actor: str) -> None:
+    _check_sources(conn, plan.learn_from)  # (else every suggest() after the first result fails, far from the cause)
+    insert_import(conn, plan, url, actor)
+
+
+def _check_sources(conn: Connection, learn_from: tuple[str, ...]) -> None:
+    """Every ``learn_from`` campaign of a configuration exists in this database."""
+    if not learn_from:
         return
-    found = set(conn.execute(sa.select(s.campaigns.c.name).where(s.campaigns.c.name.in_(config.learn_from))).scalars())
-    missing = [n for n in config.learn_from if n not in found]
+    found = set(conn.execute(sa.select(s.campaigns.c.name).where(s.campaigns.c.name.in_(learn_from))).scalars())
+    missing = [n for n in learn_from if n not in found]
     if missing:
         raise StorageError(f"learn_from: no campaign named {', '.join(map(repr, missing))} in this database; "
-                           "name campaigns that exist (doe list)")
+                           "name campaigns that exist (doe list), or bring them in first (doe export, doe import)")
 
 
 __all__ = ["EXPORT_FORMAT", "EXPORT_FORMAT_VERSION", "SqlStore", "close_all", "head_revision", "mask_url"]

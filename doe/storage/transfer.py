@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig
+from doe.domain.objectives import valid_range_text
 from doe.domain.parameters import CategoricalParameter
 from doe.domain.records import MAX_EVIDENCE_BYTES, MAX_REPLICATE, STATUSES
 from doe.domain.table import check_in_space, validate_experiments
@@ -29,6 +30,7 @@ from doe.domain.values import (
     is_integer,
     is_printable,
     is_real_number,
+    label_key,
     to_python,
     unicode_problems,
 )
@@ -58,6 +60,22 @@ EXPORT_FORMAT_VERSION = 3
 """Version 2 added the evidence files (``files``, ``measurements[].file_sha256``), version 3
 the failed replicate cells (``cell_failures``); exports of versions 1 and 2 are still read."""
 READABLE_FORMAT_VERSIONS = (1, 2, 3)
+_FIELDS = {
+    "": ("format", "format_version", "schema_version", "name", "created_at", "created_by", "archived",
+         "experiment_counter", "config_versions", "experiments", "measurements", "files", "cell_failures", "audit"),
+    "config_versions": ("version", "created_at", "created_by", "config"),
+    "experiments": ("experiment_id", "config_version", "status", "failure_reason", "batch_id", "source", "parameters",
+                    "proposed_by", "proposed_at", "updated_at", "seed", "model_settings", "package_version",
+                    "predictions"),
+    "measurements": ("experiment_id", "outcome", "replicate", "cycle", "value", "unit", "measured_at", "recorded_by",
+                     "recorded_at", "operator", "sample_id", "note", "superseded", "superseded_by", "file_sha256"),
+    "files": ("sha256", "file_name", "kind", "file_format", "parser", "rule", "uploaded_by", "uploaded_at",
+              "content_base64"),
+    "cell_failures": ("experiment_id", "replicate", "reason", "note", "recorded_by", "recorded_at"),
+    "audit": ("at", "actor", "action", "experiment_id", "detail"),
+}
+"""The fields of each section's entries (``""``: the export itself), in every format version:
+any other field is refused, since a misspelt one (``notes`` for ``note``) would be lost."""
 
 
 def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, Any]:
@@ -184,6 +202,8 @@ class ImportPlan:
     audit: list[dict[str, Any]]
     files: list[dict[str, Any]]
     cell_failures: list[dict[str, Any]] = field(default_factory=list)
+    learn_from: tuple[str, ...] = ()
+    """The campaigns the latest configuration version learns from (they must be in the database)."""
 
 
 def check_import(data: Any, new_name: str | None) -> ImportPlan:
@@ -193,6 +213,7 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
         StorageError: naming the first field that is wrong.
     """
     version = _check_format(data)
+    _known_fields(data, "")
     raw_versions, raw_exps, raw_meas, raw_audit = (
         _list(data, "config_versions"), _list(data, "experiments"), _list(data, "measurements"), _list(data, "audit"))
     total = len(raw_exps) + len(raw_meas) + len(raw_audit)
@@ -219,6 +240,8 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
         raise StorageError("export field 'cell_failures' is missing (format version 3 lists the failed cells)")
     cell_failures = _check_cell_failures(_list(data, "cell_failures"), {x["experiment_id"] for x in experiments},
                                          measurements)
+    _check_values(measurements, list(configs.values()), name)
+    _check_labels(measurements, cell_failures, name)
     counter = data.get("experiment_counter", 0)
     if not is_integer(counter) or counter < 0:
         raise StorageError(f"export field 'experiment_counter' must be a whole number >= 0, got {shorten(counter)}")
@@ -232,7 +255,41 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
         created_by=str(check_label(data.get("created_by"), "created_by", max_len=MAX_ACTOR)),
         archived=archived, experiment_counter=counter, config_versions=config_versions,
         experiments=experiments, measurements=measurements, audit=audit, files=files, cell_failures=cell_failures,
+        learn_from=configs[max(configs)].learn_from,
     )
+
+
+def _check_values(measurements: list[dict[str, Any]], configs: list[CampaignConfig], campaign: str) -> None:
+    """Every value lies in its outcome's ``valid_range`` in at least one configuration version,
+    as :meth:`doe.Campaign.record` checked it when it was recorded (a range narrowed later
+    keeps the values recorded before)."""
+    for i, x in enumerate(measurements):
+        ranges = [c.valid_range_of(x["outcome"]) if x["outcome"] in c.outcome_names else None for c in configs]
+        if any(r is None or ((r[0] is None or x["value"] >= r[0]) and (r[1] is None or x["value"] <= r[1]))
+               for r in ranges):
+            continue
+        shown = "; ".join(dict.fromkeys(valid_range_text(r) for r in ranges if r is not None))
+        raise StorageError(f"campaign {campaign!r}, measurements[{i}] (experiment {x['experiment_id']!r}): "
+                           f"{x['outcome']} {x['value']!r} is outside the values it can take ({shown}: the "
+                           "valid_range of every configuration version), so it cannot have been recorded; nothing "
+                           "was imported")
+
+
+def _check_labels(measurements: list[dict[str, Any]], failures: list[dict[str, Any]], campaign: str) -> None:
+    """No experiment has two replicate labels that differ only in case or in how their
+    characters are written (``a`` beside ``A``), which :meth:`doe.Campaign.record` refuses."""
+    seen: dict[tuple[str, str], str] = {}
+    for x in [*measurements, *failures]:
+        label = x["replicate"]
+        if not label:
+            continue
+        first = seen.setdefault((x["experiment_id"], label_key(label)), label)
+        if first != label:
+            raise StorageError(
+                f"campaign {campaign!r}: experiment {x['experiment_id']!r} has replicates {first!r} and {label!r}, "
+                "which differ only in upper and lower case or in how their characters are written; give one cell "
+                "one label (a copy of the database, doe backup and doe restore, carries such cells as they are); "
+                "nothing was imported")
 
 
 def _check_format(data: Any) -> Any:
@@ -266,9 +323,21 @@ def _check_name(name: Any) -> str:
 
 
 def _mapping(item: Any, where: str) -> dict[str, Any]:
+    """``item``, an entry of the section ``where`` names (``measurements[3]``), with only the
+    fields of its section."""
     if not isinstance(item, dict):
         raise StorageError(f"{where} must be a mapping, got {type(item).__name__}")
+    _known_fields(item, where)
     return item
+
+
+def _known_fields(item: dict[str, Any], where: str) -> None:
+    fields = _FIELDS[where.split("[")[0]]
+    unknown = [key for key in item if key not in fields]
+    if unknown:
+        inside = f"{where} has" if where else "the export has"
+        raise StorageError(f"{inside} the field {shorten(unknown[0])}, which is not a field of a doe campaign export "
+                           f"(fields: {', '.join(fields)}); a misspelt field would be lost, so nothing was imported")
 
 
 def _check_config_version(i: int, raw: Any, name: str, configs: dict[int, CampaignConfig]) -> dict[str, Any]:

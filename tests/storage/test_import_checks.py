@@ -224,3 +224,68 @@ def test_import_refuses_text_that_is_not_unicode_naming_the_field(store_url: str
     with pytest.raises(StorageError, match="campaign name"):
         Campaign.import_json(copy.deepcopy(exported), storage=store_url, name="copy" + SURROGATE, actor="mallory")
     assert _state(store_url) == before
+
+
+@pytest.mark.parametrize(("section", "field"), [
+    ("", "colour"), ("experiments", "colour"), ("measurements", "notes"), ("config_versions", "comment"),
+    ("audit", "who"),
+])
+def test_import_refuses_a_field_it_does_not_know(store_url: str, exported: dict[str, Any], section: str,
+                                                 field: str) -> None:
+    """A hand-edited export with 'notes' for 'note' was imported, and the note was gone."""
+    before = _state(store_url)
+    bad = copy.deepcopy(exported)
+    entry = bad if not section else bad[section][0]
+    if field == "notes":
+        entry["notes"] = entry.pop("note")
+    else:
+        entry[field] = "x"
+    where = "the export" if not section else rf"{section}\[0\]"
+    with pytest.raises(StorageError, match=rf"{where} has the field '{field}', which is not a field"):
+        Campaign.import_json(bad, storage=store_url, name="copy", actor="mallory")
+    assert _state(store_url) == before
+
+
+def test_import_refuses_a_value_no_configuration_version_allows(store_url: str, exported: dict[str, Any]) -> None:
+    """A CE of 850 (valid_range 0-100) was imported as it was; record() refuses it."""
+    before = _state(store_url)
+    bad = copy.deepcopy(exported)
+    bad["measurements"][0]["value"] = 850.0
+    with pytest.raises(StorageError, match=r"measurements\[0\].*first_cycle_ce_pct 850.0 is outside .*from 0 to 100"):
+        Campaign.import_json(bad, storage=store_url, name="copy", actor="mallory")
+    assert _state(store_url) == before
+    # a range narrowed after a value was recorded keeps the value: the import too
+    source = Campaign.load("source", storage=store_url)
+    source.record(pd.DataFrame([{"experiment_id": "E0002", CE: 99.0}]))
+    source.update_config(source.config.to_dict() | {"objectives": [
+        o | {"valid_range": [0.0, 95.0]} if o["name"] == CE else o for o in source.config.to_dict()["objectives"]]})
+    copied = Campaign.import_json(json.loads(json.dumps(source.export_json())), storage=store_url, name="narrowed")
+    assert copied.history().set_index("experiment_id").loc["E0002", CE] == 99.0
+
+
+def test_import_refuses_replicate_labels_that_differ_only_in_case(store_url: str, exported: dict[str, Any]) -> None:
+    before = _state(store_url)
+    bad = copy.deepcopy(exported)
+    first = bad["measurements"][0]
+    bad["measurements"] = [first | {"replicate": "A"}, first | {"replicate": "a", "value": 87.0}]
+    with pytest.raises(StorageError, match="has replicates 'A' and 'a', which differ only in upper and lower case"):
+        Campaign.import_json(bad, storage=store_url, name="copy", actor="mallory")
+    assert _state(store_url) == before
+
+
+def test_import_refuses_a_campaign_that_learns_from_one_not_in_the_database(store_url: str, exported: dict[str, Any],
+                                                                           tmp_path: Any) -> None:
+    """The import went through, the first suggestion too, and every suggest() after a result
+    failed with 'no campaign named ...'."""
+    elsewhere = f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}"
+    Campaign.from_config(resolve_config("hfo2-ncm85"), storage=elsewhere, name="old2025")
+    learner = Campaign.from_config(resolve_config("hfo2-ncm85").replace(name="learner", learn_from=("old2025",)),
+                                   storage=elsewhere)
+    data = json.loads(json.dumps(learner.export_json()))
+    before = _state(store_url)
+    with pytest.raises(StorageError, match="learn_from: no campaign named 'old2025' in this database"):
+        Campaign.import_json(data, storage=store_url, actor="alice")
+    assert _state(store_url) == before
+    Campaign.import_json(json.loads(json.dumps(Campaign.load("old2025", storage=elsewhere).export_json())),
+                         storage=store_url)
+    assert Campaign.import_json(data, storage=store_url).config.learn_from == ("old2025",)
