@@ -59,7 +59,8 @@ def file_name(*parts: str) -> str:
 # Hints of the Python API in doe's messages, as the app's controls say them.
 APP_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"To correct a value pass allow_corrections=True \(record with correct=True\); ?"),
-     "To change a recorded value, press 'Correct the stored values' below; "),
+     "To change a recorded value, use 'Correct the stored values'; "),
+    (re.compile(r"With correct=True "), "With 'Correct the stored values' "),
     (re.compile(r"\(pass allow_duplicates=True to record them again\)"),
      "(tick 'Record rows again that match recorded experiments' to record true repeat runs)"),
     (re.compile(r"\bvalid_rows_only=True\b"), "'Record the valid rows and list the others'"),
@@ -68,7 +69,7 @@ APP_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def in_app_words(message: str) -> str:
     """``message`` with the Python API's hints (``allow_corrections=True`` ...) replaced by the
-    app's controls ("press 'Correct the stored values'")."""
+    app's controls ("use 'Correct the stored values'")."""
     for pattern, words in APP_WORDS:
         message = pattern.sub(words, message)
     return message

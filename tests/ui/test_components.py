@@ -61,5 +61,5 @@ def test_messages_name_the_apps_controls_not_the_python_api(tmp_path) -> None:
             campaign.record(table, **kwargs)
         messages.append(in_app_words(str(caught.value)))
     assert "tick 'Record rows again that match recorded experiments'" in messages[0]
-    assert "press 'Correct the stored values'" in messages[1]
+    assert "use 'Correct the stored values'" in messages[1]
     assert not any("=True" in m for m in messages), messages

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from doe.campaign import Campaign
@@ -159,3 +160,38 @@ def test_cells_whose_file_names_cannot_be_labels_are_named_on_the_page(server: t
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 2 cell(s) of {second}")
     cells = Campaign.load("cells", storage=db_url).measurements()
     assert sorted(cells.loc[cells["experiment_id"] == second, "replicate"].unique()) == ["A", "B"]
+
+
+def test_a_cells_file_corrects_a_value_recorded_before_only_when_asked(server: tuple[str, str, Path]) -> None:
+    """The API and the CLI could record a cycler file over a value typed before (correct=True,
+    --correct); the page could not, and its message pointed to a button it does not have."""
+    from playwright.sync_api import expect
+
+    base, db_url, folder = server
+    campaign = Campaign.load("cells", storage=db_url)
+    recipe = dict(campaign.config.reference_recipe() or {})
+    typed = campaign.record(pd.DataFrame([{**recipe, "first_cycle_ce_pct": 80.0}])).created[0]  # typed, no label
+    charge, discharge = fade_curve(8, first_charge_mah_per_g=220.0, first_ce_pct=90.0)
+    path = str(write_cycling_file(folder / "A.mpt", "biologic_mpt", charge * 0.0115, discharge * 0.0115))
+    with app_page(base, step_ms=STEP_MS) as page:
+        open_record_page(page, "cells")
+        form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
+        pick_option(page, form.get_by_test_id("stSelectbox").filter(has_text="Experiment"), typed)
+        form.get_by_label("Active cathode mass per cell (mg)").fill("11.5")
+        form.locator("input[type=file]").set_input_files([path])
+        click(page, form.get_by_role("button", name="Record these values"))
+        error = page.get_by_test_id("stAlertContentError")
+        expect(error).to_contain_text("With 'Correct the stored values' the labelled cells replace the unlabelled")
+        expect(error).not_to_contain_text("=True")
+        assert Campaign.load("cells", storage=db_url).history().set_index("experiment_id").loc[
+            typed, "first_cycle_ce_pct"] == 80.0
+        form.get_by_test_id("stCheckbox").filter(has_text="Correct the stored values").locator("label").click()
+        expect(form.get_by_role("checkbox", name="Correct the stored values")).to_be_checked()
+        click(page, form.get_by_role("button", name="Record these values"))
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 1 cell(s) of {typed} from "
+                                                                             "the cycler files (a correction")
+    after = Campaign.load("cells", storage=db_url)
+    assert after.history().set_index("experiment_id").loc[typed, "first_cycle_ce_pct"] == pytest.approx(90.0, rel=1e-6)
+    kept = after.measurements(include_superseded=True)
+    kept = kept[(kept["experiment_id"] == typed) & (kept["outcome"] == "first_cycle_ce_pct")]
+    assert sorted(kept["value"].round(6)) == [80.0, 90.0]

@@ -351,15 +351,18 @@ def _cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, hist
         labels = st.text_input("Cell labels", key=state.CYCLER_LABELS, placeholder="A, B, C",
                                help="Each file's cell (replicate) label, in the files' order, separated by commas. "
                                     "Empty: the file names without their suffix.")
+        correct = st.checkbox("Correct the stored values (the files' values replace values recorded before; the "
+                              "old ones stay in the history)", key=state.CYCLER_CORRECT)
         preview_clicked = st.form_submit_button("Preview")
         record_clicked = st.form_submit_button("Record these values")
     if preview_clicked or record_clicked:
-        _read_cycler_files(handle, config, experiment, mass, uploads, labels, record_clicked=record_clicked)
+        _read_cycler_files(handle, config, experiment, mass, uploads, labels, record_clicked=record_clicked,
+                           correct=correct)
     _file_plots()
 
 
 def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, experiment: str, mass: float,
-                       uploads: list[Any] | None, labels: str, *, record_clicked: bool) -> None:
+                       uploads: list[Any] | None, labels: str, *, record_clicked: bool, correct: bool) -> None:
     """Preview (or record) the uploaded files' values, and keep their plots for :func:`_file_plots`."""
     if not uploads:
         st.warning("Choose the cycler files of the experiment's cells.")
@@ -381,7 +384,7 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
             preview = campaign.record_files(paths, experiment_id=str(experiment),
                                             active_mass_mg=float(mass) if mass > 0 else None,
                                             replicates=[x.strip() for x in labels.split(",")] if labels.strip() else None,
-                                            confirm=record_clicked)
+                                            confirm=record_clicked, correct=correct)
         if reading.ok:
             with components.guard("drawing the files' plots"):
                 st.session_state[state.CYCLER_PLOTS] = [
@@ -397,7 +400,9 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
         st.caption(components.plain("Not recorded (no such outcome, or not reached yet): "
                                     + ", ".join(preview.skipped)))
     if record_clicked:
-        components.flash("success", f"Recorded {len(uploads)} cell(s) of {experiment} from the cycler files.")
+        components.flash("success", f"Recorded {len(uploads)} cell(s) of {experiment} from the cycler files"
+                                    + (" (a correction: the values they replace stay in the history)." if correct
+                                       else "."))
         st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
         st.rerun()
     st.info("Preview only: nothing was recorded. Press 'Record these values' to record them.")
