@@ -33,6 +33,7 @@ from doe.domain.explain import prediction_text, purpose
 from doe.domain.records import PENDING_STATUSES
 from doe.domain.table import ID_COLUMN
 from doe.errors import DoeError, ProposalError
+from doe.io.writing import write_file
 from doe.version import __version__
 
 if TYPE_CHECKING:
@@ -158,29 +159,32 @@ def chromium_binary() -> str | None:
     return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
 
 
-def write_report(campaign: Campaign, path: str | Path) -> Path:
-    """Write the report as ``.html``, or as ``.pdf`` printed by headless Chromium."""
+def write_report(campaign: Campaign, path: str | Path, *, replace: bool = True) -> Path:
+    """Write the report as ``.html``, or as ``.pdf`` printed by headless Chromium.
+
+    The file is written whole or not at all (:func:`doe.io.writing.write_file`); with
+    ``replace=False`` a file at ``path`` is kept and FileExistsError raised.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".html", ".pdf"):
         raise DoeError(f"report file {path.name}: must end in .html or .pdf")
     page = campaign_report(campaign)
     if suffix == ".html":
-        path.write_text(page, encoding="utf-8")
-        return path
+        return write_file(path, page.encode("utf-8"), replace=replace)
     browser = chromium_binary()
     if browser is None:
         raise DoeError("a PDF report is printed by Chromium or Chrome, and neither is on PATH (set DOE_CHROMIUM); "
                        "the .html report needs nothing")
     with tempfile.TemporaryDirectory(prefix="doe-report-") as folder:
-        source = Path(folder) / "report.html"
+        source, printed = Path(folder) / "report.html", Path(folder) / "report.pdf"
         source.write_text(page, encoding="utf-8")
         done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-                               "--virtual-time-budget=10000", f"--print-to-pdf={path.resolve()}", source.as_uri()],
+                               "--virtual-time-budget=10000", f"--print-to-pdf={printed}", source.as_uri()],
                               capture_output=True, text=True, timeout=180, check=False)
-    if done.returncode != 0 or not path.is_file() or path.stat().st_size == 0:
-        raise DoeError(f"printing the PDF with {browser} failed: {done.stderr.strip()[-500:]}")
-    return path
+        if done.returncode != 0 or not printed.is_file() or printed.stat().st_size == 0:
+            raise DoeError(f"printing the PDF with {browser} failed: {done.stderr.strip()[-500:]}")
+        return write_file(path, printed.read_bytes(), replace=replace)
 
 
 __all__ = ["campaign_report", "chromium_binary", "write_report"]

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -25,7 +29,7 @@ from doe.cli.common import (
 )
 from doe.domain.ranking import ranking_text
 from doe.domain.table import ID_COLUMN
-from doe.errors import DoeError, shorten_text
+from doe.errors import DoeError, shorten, shorten_text
 
 
 # ---------------------------------------------------------------------- init
@@ -280,22 +284,56 @@ def list_(include_archived: bool, env: Env) -> None:
 @cli.command()
 @campaign_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Target file: .csv or .xlsx (the history) or .json (the whole campaign).")
+              help="Target file: .csv or .xlsx (the history) or .json (the whole campaign); a new file "
+              "unless --force.")
 @click.option("--cells", is_flag=True,
               help="CSV/Excel: one row per replicate cell (with its replicate label; failed cells with their "
               "reasons) instead of the means.")
+@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
 @common_options
-def export(campaign_name: str | None, out: Path, cells: bool, env: Env) -> None:
+def export(campaign_name: str | None, out: Path, cells: bool, force: bool, env: Env) -> None:
     """Write the history (CSV, Excel) or the whole campaign (JSON)."""
+    from doe.io.writing import write_file
+
     check_out_path("--out", out, (".csv", ".xlsx", ".json"))
+    if cells and out.suffix.lower() == ".json":
+        raise DoeError("--cells: a .json export holds every cell already; --cells applies to .csv and .xlsx")
+    refuse_existing("--out", out, force)
     campaign = env.campaign(campaign_name)
-    with writing("--out", out):
-        if out.suffix.lower() == ".json":
-            data = campaign.export_json()
-            out.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-        else:
-            campaign.export_table(out, cells=cells)
+    suffix = out.suffix.lower()
+    if suffix == ".json":
+        payload = json.dumps(campaign.export_json(), indent=2, default=str).encode("utf-8")
+    else:
+        buffer = io.BytesIO()
+        campaign.export_table(buffer, file_format="xlsx" if suffix == ".xlsx" else "csv", cells=cells)
+        payload = buffer.getvalue()
+    with writing_new("--out", out):
+        write_file(out, payload, replace=force)
     click.echo(f"campaign {campaign.name!r} exported to {out}")
+
+
+def refuse_existing(option: str, path: Path, force: bool) -> None:
+    """Refuse a file that exists unless ``--force``, before any work is done: ``--campaign``
+    defaults to the most recently updated campaign, and the file may be another campaign's
+    only copy outside the database."""
+    if not force and os.path.lexists(path):
+        raise _exists_already(option, path)
+
+
+def _exists_already(option: str, path: Path) -> DoeError:
+    return DoeError(f"{option}: the file {shorten(str(path))} exists already; choose a new name, "
+                    "or pass --force to replace it")
+
+
+@contextmanager
+def writing_new(option: str, path: Path) -> Iterator[None]:
+    """:func:`writing`, and a file that appeared at ``path`` since the command began refused
+    as :func:`refuse_existing` refuses one (the writer raised FileExistsError and kept it)."""
+    with writing(option, path):
+        try:
+            yield
+        except FileExistsError:
+            raise _exists_already(option, path) from None
 
 
 @cli.command("import")
@@ -338,15 +376,18 @@ def clone(new_name: str, campaign_name: str | None, with_history: bool, to_db: s
 @cli.command()
 @campaign_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Target file: .html (opens anywhere, no network needed) or .pdf (printed by Chromium).")
+              help="Target file: .html (opens anywhere, no network needed) or .pdf (printed by Chromium); a new "
+              "file unless --force.")
+@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
 @common_options
-def report(campaign_name: str | None, out: Path, env: Env) -> None:
+def report(campaign_name: str | None, out: Path, force: bool, env: Env) -> None:
     """The campaign report for the lab meeting: progress, best recipes, Pareto front, the
     model's trust, the next batch with its reasons, and every measurement behind them."""
     from doe.report import write_report
 
     check_out_path("--out", out, (".html", ".pdf"))
+    refuse_existing("--out", out, force)
     campaign = env.campaign(campaign_name)
-    with writing("--out", out):
-        write_report(campaign, out)
+    with writing_new("--out", out):
+        write_report(campaign, out, replace=force)
     click.echo(f"campaign {campaign.name!r}: report written to {out}")

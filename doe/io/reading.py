@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -35,11 +36,29 @@ FileFormat = Literal["csv", "xlsx"]
 MAX_BYTES = 20_000_000
 
 
+_HEAD_BYTES = 4096
+_CAMPAIGN_EXPORT = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{.*?"format"\s*:\s*"doe-campaign"', re.DOTALL)
+"""The start of a whole-campaign export (``doe export --out x.json``; "format" is its first key)."""
+
+
+def _refuse_campaign_export(head: bytes, name: str | None) -> None:
+    """Refuse a whole-campaign JSON export, whatever its file is called: read as CSV it gives
+    thousands of cell problems, and it is a campaign to import, not a table of results."""
+    if _CAMPAIGN_EXPORT.match(head):
+        raise DataError(
+            f"{repr(name) if name else 'the file'} is a whole-campaign JSON export (`doe export --out x.json`), "
+            f"not a table of results; nothing was read from it. To create a campaign from it, run `doe import "
+            f"{shlex.quote(name) if name else 'FILE'}` (add `--name NEW` to store it under another name; in Python: "
+            "Campaign.import_json); to record its results into a campaign, export its history as CSV instead "
+            "(`doe export --out history.csv`)")
+
+
 def _read_source(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple[bytes, str | None]:
     """The file's bytes and its suffix (``None`` when unknown)."""
     limit_msg = (f"is larger than {max_bytes / 1e6:g} MB; split it, or pass a larger max_bytes "
                  "if this really is one results table")
     if isinstance(source, bytes | bytearray):
+        _refuse_campaign_export(bytes(source[:_HEAD_BYTES]), None)
         if len(source) > max_bytes:
             raise DataError(f"the uploaded file {limit_msg}")
         return bytes(source), None
@@ -47,6 +66,8 @@ def _read_source(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple
         path = Path(source).expanduser()
         if not path.is_file():
             raise DataError(f"file {str(path)!r} does not exist (or is not a file)")
+        with path.open("rb") as file:  # before the size: a campaign export may well be larger
+            _refuse_campaign_export(file.read(_HEAD_BYTES), str(path))
         if path.stat().st_size > max_bytes:
             raise DataError(f"file {str(path)!r} {limit_msg}")
         return path.read_bytes(), path.suffix.lower()
@@ -56,9 +77,10 @@ def _read_source(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple
             if not is_unicode_text(data):
                 raise DataError(f"the file's text {NOT_UNICODE}")
             data = data.encode("utf-8")
+        name = getattr(source, "name", None)
+        _refuse_campaign_export(data[:_HEAD_BYTES], name if isinstance(name, str) else None)
         if len(data) > max_bytes:
             raise DataError(f"the file {limit_msg}")
-        name = getattr(source, "name", None)
         return data, Path(name).suffix.lower() if isinstance(name, str) else None
     raise DataError(f"cannot read a table from a {type(source).__name__}; give a file path, bytes or a file object")
 
@@ -70,6 +92,8 @@ def _detect_format(data: bytes, suffix: str | None, file_format: FileFormat | No
         return file_format
     if suffix in (".xls",):
         raise DataError("old Excel files (.xls) are not read; save the sheet as .xlsx or as CSV UTF-8")
+    if suffix == ".json":
+        raise DataError("a JSON file is not read as a table of results; save the table as CSV or Excel (.xlsx)")
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
     if suffix in (".csv", ".txt", ".tsv"):

@@ -1,13 +1,15 @@
 """Tables written as CSV (UTF-8 with BOM) or ``.xlsx``, safe from spreadsheet formula
 injection: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
 is written with a leading apostrophe, so Excel or LibreOffice shows it as text instead of
-running it. Numbers stay numbers."""
+running it. Numbers stay numbers. A file is written whole or not at all (:func:`write_file`)."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -83,14 +85,12 @@ def write_table(
             XLSX: a cell number format; the stored cell value keeps 16 significant digits
             (openpyxl writes no more; a CSV keeps every digit) and a time its milliseconds.
 
-    Text cells that a spreadsheet would run as a formula get a leading apostrophe.
+    Text cells that a spreadsheet would run as a formula get a leading apostrophe. A path is
+    written with :func:`write_file`: a file already there is replaced whole, never left cut short.
     """
     fmt = _target_format(target, file_format)
     if isinstance(target, str | Path):
-        try:
-            os.fsencode(target)
-        except UnicodeEncodeError as err:
-            raise DataError(f"the file name {shorten(str(target))} {NOT_UNICODE}") from err
+        _check_file_name(Path(target))
     decimals = {c: d for c, d in (decimals or {}).items() if c in table.columns}
     if fmt == "csv" and decimals:
         table = table.copy()
@@ -103,7 +103,7 @@ def write_table(
         text = prepared.to_csv(index=False, lineterminator="\r\n")
         payload = text.encode("utf-8-sig")
         if isinstance(target, str | Path):
-            Path(target).write_bytes(payload)
+            write_file(target, payload)
         else:
             target.write(payload)
         return
@@ -123,7 +123,7 @@ def write_table(
                 if isinstance(cell.value, str):
                     cell.data_type = "s"  # never a formula, whatever the text
     if isinstance(target, str | Path):
-        Path(target).write_bytes(buffer.getvalue())
+        write_file(target, buffer.getvalue())
     else:
         target.write(buffer.getvalue())
 
@@ -134,3 +134,63 @@ def table_bytes(table: pd.DataFrame, file_format: FileFormat, *, units: dict[str
     buffer = io.BytesIO()
     write_table(table, buffer, file_format=file_format, units=units, decimals=decimals)
     return buffer.getvalue()
+
+
+def write_file(path: str | Path, payload: bytes, *, replace: bool = True) -> Path:
+    """Write ``payload`` to ``path`` whole or not at all.
+
+    The bytes go to a hidden file in the same folder (``.NAME.XXXXXXXX.partial``), are flushed
+    to the disk, and that file is then renamed to ``path`` in one step: a failure part-way (a
+    full disk, an interrupted command) leaves what was at ``path`` as it was, never a file cut
+    short. The new file gets the permissions a plain write would give it (the umask's).
+
+    Args:
+        path: the target file; its folder must exist.
+        payload: the file's content.
+        replace: replace a file at ``path``. When False, a file there is kept byte for byte,
+            also one that appeared while ``payload`` was being written.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        DataError: the file name is not Unicode text.
+        FileExistsError: ``replace`` is False and ``path`` exists.
+        OSError: the folder cannot be written (the hidden file is removed).
+    """
+    path = Path(path)
+    _check_file_name(path)
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+    # O_EXCL: a new file of our own; mode 0o666 less the umask, as open(path, "wb") would give
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(payload)
+            file.flush()
+            os.fsync(file.fileno())
+        if replace:
+            os.replace(partial, path)
+        else:
+            _rename_to_new(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def _rename_to_new(partial: Path, path: Path) -> None:
+    """Give ``partial`` the name ``path`` unless a file has it (then FileExistsError)."""
+    try:
+        os.link(partial, path)  # refuses, in one step, a name that exists; os.replace would not
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links (FAT on a USB stick, some network shares)
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path)) from None
+        os.replace(partial, path)
+
+
+def _check_file_name(path: Path) -> None:
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError as err:
+        raise DataError(f"the file name {shorten(str(path))} {NOT_UNICODE}") from err

@@ -1,0 +1,181 @@
+"""``doe export`` and ``doe report`` write a new file, whole or not at all, and ``doe record``
+refuses a whole-campaign JSON export in one line; in-process through click's runner on a real
+SQLite file, with real files in ``tmp_path``."""
+
+from __future__ import annotations
+
+import json
+import resource
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from doe import Campaign
+from doe.cli import cli
+from doe.errors import DataError
+from doe.io import MAX_BYTES
+from doe.templates import resolve_config
+
+RECIPE = resolve_config("hfo2-ncm85").reference_recipe()
+assert RECIPE is not None
+THEIRS = b"experiment_id,first_cycle_ce_pct\r\nE0001,88.5\r\n"  # a file the export must not touch
+
+
+@pytest.fixture()
+def doe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Campaign 'coating' with one measured experiment, then an empty 'other', the most
+    recently updated (so the default of --campaign)."""
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("DOE_DATABASE_URL", url)
+    monkeypatch.setenv("DOE_ACTOR", "cli-test")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def call(*args: str, code: int = 0):  # type: ignore[no-untyped-def]
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result
+
+    call("init", "--template", "hfo2-ncm85", "--name", "coating")
+    pd.DataFrame([{**RECIPE, "first_cycle_ce_pct": 88.0}]).to_csv("measured.csv", index=False)
+    call("record", "measured.csv", "--campaign", "coating")
+    call("init", "--template", "hfo2-ncm85", "--name", "other")
+    call.url = url  # type: ignore[attr-defined]
+    return call
+
+
+@contextmanager
+def file_size_limit(limit_bytes: int) -> Iterator[None]:
+    """No file grows past ``limit_bytes``: a longer write fails part-way (EFBIG, as a full disk
+    or quota would; Python ignores SIGXFSZ), after what fitted was written."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def _only(folder: Path, *names: str) -> list[str]:
+    """The folder's files other than ``names`` and the fixture's: no part-written file is left."""
+    return sorted(p.name for p in folder.iterdir()
+                  if not p.name.startswith("cli.sqlite3") and p.name not in {"measured.csv", *names})
+
+
+def test_export_refuses_to_replace_another_campaigns_json_export(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    doe("export", "--campaign", "coating", "--out", "coating.json")
+    kept = (tmp_path / "coating.json").read_bytes()
+    result = doe("export", "--out", "coating.json", code=1)  # the default campaign is 'other'
+    assert result.output == ("Error: --out: the file 'coating.json' exists already; choose a new name, or pass "
+                             "--force to replace it\n")
+    assert (tmp_path / "coating.json").read_bytes() == kept
+    assert json.loads(kept)["name"] == "coating"
+    doe("export", "--out", "other.json")
+    assert json.loads((tmp_path / "other.json").read_text(encoding="utf-8"))["name"] == "other"
+
+
+@pytest.mark.parametrize(("out", "extra"), [("history.csv", ()), ("history.xlsx", ()), ("cells.csv", ("--cells",)),
+                                            ("coating.json", ())])
+def test_export_keeps_an_existing_file_in_every_format_and_force_replaces_it(  # type: ignore[no-untyped-def]
+        doe, tmp_path: Path, out: str, extra: tuple[str, ...]) -> None:
+    (tmp_path / out).write_bytes(THEIRS)
+    result = doe("export", "--campaign", "coating", "--out", out, *extra, code=1)
+    assert f"--out: the file '{out}' exists already" in result.output and "--force" in result.output
+    assert (tmp_path / out).read_bytes() == THEIRS
+    doe("export", "--campaign", "coating", "--out", out, *extra, "--force")
+    if out.endswith(".json"):
+        assert json.loads((tmp_path / out).read_text(encoding="utf-8"))["name"] == "coating"
+    else:
+        table = pd.read_excel(tmp_path / out) if out.endswith(".xlsx") else pd.read_csv(tmp_path / out)
+        assert table["experiment_id"].tolist() == ["E0001"] and "anneal_atmosphere" in table.columns
+    assert _only(tmp_path, out) == []
+
+
+def test_report_keeps_an_existing_file_and_force_replaces_it(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "meeting.html").write_bytes(b"<p>last week's report</p>")
+    result = doe("report", "--campaign", "coating", "--out", "meeting.html", code=1)
+    assert result.output == ("Error: --out: the file 'meeting.html' exists already; choose a new name, or pass "
+                             "--force to replace it\n")
+    assert (tmp_path / "meeting.html").read_bytes() == b"<p>last week's report</p>"
+    doe("report", "--campaign", "coating", "--out", "meeting.html", "--force")
+    assert "<h1>Campaign report: coating</h1>" in (tmp_path / "meeting.html").read_text(encoding="utf-8")
+    assert _only(tmp_path, "meeting.html") == []
+
+
+@pytest.mark.parametrize("command", [("export", "--out", "coating.json"), ("export", "--out", "history.csv"),
+                                     ("report", "--out", "meeting.html")])
+def test_a_write_that_fails_part_way_leaves_the_file_as_it_was(  # type: ignore[no-untyped-def]
+        doe, tmp_path: Path, command: tuple[str, ...]) -> None:
+    target = tmp_path / command[-1]
+    target.write_bytes(THEIRS)
+    with file_size_limit(len(THEIRS) + 10):
+        result = doe(*command, "--campaign", "coating", "--force", code=1)
+    assert f"--out: cannot write {command[-1]!r}: File too large" in result.output and "Traceback" not in result.output
+    assert target.read_bytes() == THEIRS
+    assert _only(tmp_path, target.name) == []
+
+
+def test_the_api_export_replaces_its_target_whole_or_not_at_all(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A Python call names its target: it is replaced, but never left cut short."""
+    campaign = Campaign.load("coating", storage=doe.url)
+    target = tmp_path / "history.csv"
+    target.write_bytes(THEIRS)
+    with file_size_limit(len(THEIRS) + 10), pytest.raises(OSError, match="too large"):
+        campaign.export_table(target)
+    assert target.read_bytes() == THEIRS
+    assert _only(tmp_path, target.name) == []
+    campaign.export_table(target)
+    assert pd.read_csv(target)["experiment_id"].tolist() == ["E0001"]
+
+
+def test_record_refuses_a_whole_campaign_export_in_one_line_and_stores_nothing(  # type: ignore[no-untyped-def]
+        doe, tmp_path: Path) -> None:
+    doe("export", "--campaign", "coating", "--out", "coating.json")
+    text = (tmp_path / "coating.json").read_text(encoding="utf-8")
+    (tmp_path / "renamed.csv").write_text(text, encoding="utf-8")
+    # larger than a results table may be (instrument files in it): still named for what it is
+    (tmp_path / "large.json").write_text(text[:-2] + f', "padding": "{"x" * MAX_BYTES}"}}', encoding="utf-8")
+    before = {name: Campaign.load(name, storage=doe.url).measurements() for name in ("coating", "other")}
+    for name in ("coating.json", "renamed.csv", "large.json"):
+        result = doe("record", name, "--campaign", "coating", code=1)
+        assert result.output == (
+            f"Error: {name!r} is a whole-campaign JSON export (`doe export --out x.json`), not a table of results; "
+            f"nothing was read from it. To create a campaign from it, run `doe import {name}` (add `--name NEW` to "
+            "store it under another name; in Python: Campaign.import_json); to record its results into a campaign, "
+            "export its history as CSV instead (`doe export --out history.csv`)\n")
+    for name, measurements in before.items():
+        pd.testing.assert_frame_equal(Campaign.load(name, storage=doe.url).measurements(), measurements)
+    with pytest.raises(DataError, match="whole-campaign JSON export"):  # the Python API, bytes without a name
+        Campaign.load("other", storage=doe.url).import_table(text.encode("utf-8"))
+    (tmp_path / "settings.json").write_text('{"operator": "Ana"}', encoding="utf-8")
+    result = doe("record", "settings.json", "--campaign", "coating", code=1)
+    assert result.output == "Error: a JSON file is not read as a table of results; save the table as CSV or Excel (.xlsx)\n"
+
+
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_a_new_file_is_never_written_over_one_that_appeared_meanwhile(  # type: ignore[no-untyped-def]
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hard_links: bool) -> None:
+    """``doe export`` checks --out before its work; a file put there meanwhile is kept too."""
+    from doe.io.writing import write_file
+
+    if not hard_links:  # a FAT-formatted USB stick, some network shares
+        def no_link(*args: object) -> None:
+            raise PermissionError(1, "Operation not permitted")
+        monkeypatch.setattr("doe.io.writing.os.link", no_link)
+    target = tmp_path / "history.csv"
+    target.write_bytes(THEIRS)
+    with pytest.raises(FileExistsError):
+        write_file(target, b"ours", replace=False)
+    assert target.read_bytes() == THEIRS and [p.name for p in tmp_path.iterdir()] == ["history.csv"]
+    assert write_file(tmp_path / "new.csv", b"ours", replace=False).read_bytes() == b"ours"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv", "new.csv"]
+
+
+def test_cells_with_a_json_export_is_refused_not_ignored(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = doe("export", "--campaign", "coating", "--out", "coating.json", "--cells", code=1)
+    assert "--cells: a .json export holds every cell already" in result.output
+    assert _only(tmp_path) == []
