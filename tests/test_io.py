@@ -585,3 +585,16 @@ def test_campaign_json_helpers() -> None:
         campaign_from_json(text, max_bytes=10)
     with pytest.raises(DataError, match="cannot be written as JSON"):
         campaign_to_json({"format": "doe-campaign", "x": math.nan})
+
+
+def test_a_date_excel_made_of_a_note_is_read_as_the_date_written(config: CampaignConfig, tmp_path: Path) -> None:
+    """A note typed '2026-12-03' (a date cell to Excel) was stored as '2026-12-03 00:00:00'."""
+    rows = [["experiment_id", "first_cycle_ce_pct", "note", "failure_reason", "measured_at"],
+            ["E1", 88.5, datetime.datetime(2026, 12, 3), None, datetime.datetime(2026, 12, 3, 14, 30)],
+            ["E2", 89.0, datetime.datetime(2026, 12, 3, 9, 5, 7), None, datetime.date(2026, 12, 4)],
+            ["E3", None, "cracked", datetime.datetime(2026, 12, 5), None]]
+    frame = read_table(_sheet_file(tmp_path, "xlsx", rows), config)
+    assert frame["note"].tolist()[:2] == ["2026-12-03", "2026-12-03 09:05:07"]
+    assert frame["failure_reason"].tolist()[2] == "2026-12-05"
+    clean = validate_experiments(frame, config, parameters="optional")
+    assert [str(v)[:16] for v in clean["measured_at"].tolist()[:2]] == ["2026-12-03 14:30", "2026-12-04 00:00"]

@@ -182,12 +182,26 @@ def _value(cell: Cell, kind: ColumnKind, alone: bool) -> tuple[Any, str | None]:
         return value, None
     if kind == "label":
         return _label(value, number_format)
+    if kind == "text" and isinstance(value, datetime.datetime | datetime.date):
+        return _date_text(value), None
     if kind == "number" and isinstance(value, int | float) and not isinstance(value, bool) and (
             "%" in _LITERAL.sub("", number_format)):
         return value, (f"is formatted as a percentage: it shows {value * 100:.15g}% and holds {value:.15g}, and "
                        "doe cannot tell which the column means; format the column as a plain number that shows "
                        "the value in the column's unit")
     return value, None
+
+
+def _date_text(value: datetime.datetime | datetime.date) -> str:
+    """A date cell of a text column (a note, a date written in it that Excel made a date) as
+    ISO text with what it holds: ``2026-12-03``, ``2026-12-03 14:30``; a ``measured_at``
+    reads it as that date and time (UTC if no zone is given)."""
+    if not isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if value.time() == datetime.time(0) and value.tzinfo is None:
+        return value.date().isoformat()
+    spec = "minutes" if value.second == 0 and value.microsecond == 0 else "auto"
+    return value.isoformat(sep=" ", timespec=spec)
 
 
 def _label(value: Any, number_format: str) -> tuple[Any, str | None]:
