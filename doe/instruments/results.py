@@ -79,12 +79,19 @@ class FilePreview:
         linked to the file it came from."""
         replicates = (self.table["replicate"].astype(str).tolist() if "replicate" in self.table.columns
                       else [""] * len(self.table))
-        first = len(self.files)  # the table's first rows are one per file; curve points follow them
-        # keyed as record() stores ids and labels (composed Unicode: a macOS file name is not)
-        source = {(clean_label(eid), replicate_label(rep) if rep else ""): f.sha256 for eid, rep, f in zip(
-            self.table["experiment_id"].astype(str)[:first], replicates[:first], self.files, strict=True)}
-        return [replace(m, file_sha256=source.get((str(experiment_id_of(m, new_experiments)), m.replicate or "")))
-                for m in measurements]
+        # the table's first rows are one per file (curve points follow them), keyed as record() stores ids
+        # and labels (composed Unicode: a macOS file name is not), and by outcome: a cell's cycling file
+        # and its spectrum give it different outcomes
+        source: dict[tuple[str, str, str], str] = {}
+        outcomes = [c for c in self.table.columns if c not in ("experiment_id", "replicate", "cycle")]
+        for k, f in enumerate(self.files):
+            cell = (clean_label(str(self.table["experiment_id"].iloc[k])),
+                    replicate_label(replicates[k]) if replicates[k] else "")
+            for outcome in outcomes:
+                if pd.notna(self.table[outcome].iloc[k]) or (outcome == RETENTION and f.kind == "cycling"):
+                    source[(*cell, outcome)] = f.sha256
+        return [replace(m, file_sha256=source.get((str(experiment_id_of(m, new_experiments)), m.replicate or "",
+                                                   m.outcome))) for m in measurements]
 
 
 def _kind_of(path: Path, kind: FileKindChoice) -> tuple[Literal["cycling", "impedance"], str]:
@@ -126,21 +133,23 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
 
     Each file is one cell, labelled ``replicates[k]`` (default: the file's name without its
     suffix), one file alone too: cells of one experiment often finish cycling on different
-    days, and each file recorded alone is still its own cell.
+    days, and each file recorded alone is still its own cell. A cell's cycling file and its
+    impedance spectrum may share a label (one file of each kind per label): each gives the
+    cell its own outcomes, each linked to its file.
 
     Raises:
-        InstrumentFileError: a label too long, empty, not printable or naming two files
-            (``a`` and ``A`` are one label), before any file is read.
+        InstrumentFileError: a label too long, empty, not printable or naming two files of
+            one kind (``a`` and ``A`` are one label), before any file is parsed.
     """
     files = [Path(p) for p in paths]
     if not files:
         raise ValueError("paths: give at least one cycler file")
-    labels = _cell_labels(files, replicates)
+    kinds = [_kind_of(path, kind) for path in files]
+    labels = _cell_labels(files, replicates, [k for k, _ in kinds])
     names = list(outcome_names)
     read = []
     evidence = []
-    for path in files:
-        file_kind, file_format = _kind_of(path, kind)
+    for path, (file_kind, file_format) in zip(files, kinds, strict=True):
         if file_kind == "impedance":
             values = impedance_outcomes(path, circuit=circuit, resistances=resistances)
             rule: dict[str, object] = {"circuit": circuit or DEFAULT_CIRCUIT}
@@ -174,8 +183,9 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
 RETENTION = "capacity_retention_pct"
 
 
-def _cell_labels(files: list[Path], replicates: Sequence[str] | None) -> list[str]:
-    """Each file's cell label, as :meth:`doe.campaign.Campaign.record` stores it."""
+def _cell_labels(files: list[Path], replicates: Sequence[str] | None, kinds: Sequence[str]) -> list[str]:
+    """Each file's cell label, as :meth:`doe.campaign.Campaign.record` stores it: one file of
+    each kind (``kinds``) per label, so a cell's cycling file and its spectrum may share one."""
     given = replicates is not None
     if replicates is None:
         replicates = [p.stem for p in files]
@@ -186,15 +196,19 @@ def _cell_labels(files: list[Path], replicates: Sequence[str] | None) -> list[st
            "give each file's cell a label (replicates=[...] in Python, --replicate per file in the doe command, "
            "'Cell labels' on the Record page)")
     labels: list[str] = []
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}
+    spelt: dict[str, str] = {}
     problems = []
     for k, (path, raw) in enumerate(zip(files, replicates, strict=True)):
         label = replicate_label(raw) if isinstance(raw, str) else ""
         if not label or len(label) > MAX_REPLICATE or not is_plain_label(label):
             problems.append(f"{path.name}: cell label {raw!r} is not 1 to {MAX_REPLICATE} printable characters")
-        elif (other := seen.setdefault(label_key(label), k)) != k:
+        elif (other := seen.setdefault((label_key(label), kinds[k]), k)) != k:
             problems.append(f"{path.name}: cell label {label!r} is also the label of file {other + 1} "
-                            f"({files[other].name})")
+                            f"({files[other].name}), another {kinds[k]} file")
+        elif spelt.setdefault(label_key(label), label) != label:
+            problems.append(f"{path.name}: cell label {label!r} differs from {spelt[label_key(label)]!r} only in "
+                            "upper and lower case or in how its characters are written")
         labels.append(label)
     if problems:
         raise InstrumentFileError("; ".join(problems) + f": {fix}, one per file (such as A, B, C)")

@@ -189,3 +189,31 @@ def test_a_lone_files_cell_takes_an_unlabelled_value_and_a_file_replaces_one_as_
     cells = campaign.measurements().query("outcome == @ce")
     assert cells.loc[cells["experiment_id"] == second, "replicate"].tolist() == ["cell_B"]
     assert campaign.history().set_index("experiment_id").loc[second, ce] == pytest.approx(91.0, rel=1e-6)
+
+
+def test_a_cells_cycling_file_and_spectrum_share_its_label(tmp_path: Path) -> None:
+    """Recorded together, a cell's cycling file and its spectrum (A.mpt, A.DTA) were refused as
+    two files of one cell; each now gives the cell its outcomes, linked to its own file."""
+    from doe.instruments.synthetic import impedance_spectrum, write_impedance_file
+
+    campaign = _campaign(tmp_path)
+    first = campaign.history()["experiment_id"].iloc[0]
+    cycling = _cells(tmp_path, [89.0, 91.0])
+    spectrum = write_impedance_file(tmp_path / "A.DTA", "gamry_dta", *impedance_spectrum(seed=1))
+    paths = [cycling[0].rename(tmp_path / "A.mpt"), spectrum, cycling[1].rename(tmp_path / "B.csv")]
+    twice = [paths[0], write_cycling_file(tmp_path / "A.csv", "neware_csv",
+                                          *(x * MASS_MG / 1000 for x in fade_curve(12)))]
+    with pytest.raises(InstrumentFileError, match=r"A\.csv: cell label 'A' is also the label of file 1 \(A\.mpt\), "
+                                                  "another cycling file"):
+        campaign.record_files(twice, experiment_id=first, active_mass_mg=MASS_MG)
+    preview = campaign.record_files(paths, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    assert preview.table["replicate"].tolist()[:3] == ["A", "A", "B"]
+    stored = campaign.measurements().set_index(["replicate", "outcome"])
+    files = {f.sha256: f.file_name for f in preview.files}
+    assert files[stored.loc[("A", "first_cycle_ce_pct"), "file_sha256"]] == "A.mpt"
+    assert files[stored.loc[("A", "interfacial_resistance_ohm"), "file_sha256"]] == "A.DTA"
+    assert files[stored.loc[("B", "first_cycle_ce_pct"), "file_sha256"]] == "B.csv"
+    row = campaign.history().set_index("experiment_id").loc[first]
+    assert row["first_cycle_ce_pct_n"] == 2 and row["interfacial_resistance_ohm_n"] == 1
+    again = campaign.record_files(paths, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    assert len(again.files) == 3 and len(campaign.measurements()) == len(stored)  # the same files: nothing new
