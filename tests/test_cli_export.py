@@ -179,3 +179,17 @@ def test_cells_with_a_json_export_is_refused_not_ignored(doe, tmp_path: Path) ->
     result = doe("export", "--campaign", "coating", "--out", "coating.json", "--cells", code=1)
     assert "--cells: a .json export holds every cell already" in result.output
     assert _only(tmp_path) == []
+
+
+@pytest.mark.parametrize("out", ["runsheet.csv", "runsheet.xlsx"])
+def test_suggest_keeps_last_weeks_run_sheet_and_stores_no_batch(doe, tmp_path: Path, out: str) -> None:  # type: ignore[no-untyped-def]
+    """A run sheet with results typed in, not yet recorded, was overwritten by the next batch's."""
+    (tmp_path / out).write_bytes(THEIRS)
+    result = doe("suggest", "-n", "2", "--fast", "--campaign", "coating", "--out", out, code=1)
+    assert f"--out: the file '{out}' exists already" in result.output and "--force" in result.output
+    assert (tmp_path / out).read_bytes() == THEIRS
+    assert len(Campaign.load("coating", storage=doe.url).history()) == 1  # no batch without its run sheet
+    doe("suggest", "-n", "2", "--fast", "--campaign", "coating", "--out", out, "--force")
+    sheet = pd.read_csv(tmp_path / out) if out.endswith(".csv") else pd.read_excel(tmp_path / out)
+    assert sheet["experiment_id"].tolist() == ["E0002", "E0003"]
+    assert _only(tmp_path, out) == []

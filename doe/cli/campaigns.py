@@ -74,7 +74,9 @@ def init(template: str | None, config_path: Path | None, name: str | None, learn
 @click.option("--candidates", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Choose the batch among the recipes of this CSV/Excel file.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the run sheet here (.csv or .xlsx).")
+              help="Write the run sheet here (.csv or .xlsx); a new file unless --force.")
+@click.option("--force", is_flag=True, help="Replace the --out file if it exists (a run sheet with results typed "
+              "in and not yet recorded is lost).")
 @click.option("--design", type=click.Choice(["model", "latin_hypercube", "screening"]), default="model",
               show_default=True, help="model: space-filling start, then the model; or a classical Latin "
               "hypercube or two-level screening design (Plackett-Burman; -n beyond its runs adds centre points).")
@@ -82,10 +84,12 @@ def init(template: str | None, config_path: Path | None, name: str | None, learn
 @engine_option
 @common_options
 def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidates: Path | None,
-            out: Path | None, design: str, fast: bool, engine_overrides: tuple[str, ...], env: Env) -> None:
+            out: Path | None, force: bool, design: str, fast: bool, engine_overrides: tuple[str, ...],
+            env: Env) -> None:
     """Propose the next batch of experiments and write the run sheet."""
     if out is not None:  # before anything is stored: a batch without its run sheet helps no one
         check_out_path("--out", out, (".csv", ".xlsx"))
+        refuse_existing("--out", out, force)  # last week's sheet may hold results typed in, not yet recorded
     fixed_values = pairs("--fixed", fixed)
     campaign = env.campaign(campaign_name, settings=engine_settings(fast, engine_overrides))
     config = campaign.config
@@ -101,13 +105,15 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
     click.echo(recipes_text(batch, config, predictions=True))
     if out is not None:
         from doe.domain.display import column_decimals
-        from doe.io import write_table
+        from doe.io.writing import table_bytes, write_file
 
         # CSV: only gridded parameters are written at their resolution (exact); the others stay
         # in full so that `doe record` matches them to the stored recipe. XLSX: display formats.
-        decimals = column_decimals(batch, config, exact_only=out.suffix.lower() == ".csv")
-        with writing("--out", out):
-            write_table(batch, out, units=config.units, decimals=decimals)
+        csv = out.suffix.lower() == ".csv"
+        decimals = column_decimals(batch, config, exact_only=csv)
+        payload = table_bytes(batch, "csv" if csv else "xlsx", units=config.units, decimals=decimals)
+        with writing_new("--out", out):
+            write_file(out, payload, replace=force)
         click.echo(f"run sheet written to {out}; fill in the outcomes and `doe record {out}`")
 
 
