@@ -50,7 +50,7 @@ def app(host: str, port: int, allow_open_server: bool, engine_overrides: tuple[s
         oidc = serving.oidc_from_env(os.environ, host, port)
     except ValueError as err:
         raise DoeError(str(err)) from None
-    has_accounts = AccountStore.open(env.db).has_accounts()
+    has_accounts = AccountStore.open(env.db).any_accounts()  # the app asks for a sign-in once any exists
     has_sso = oidc is not None or serving.has_oidc_secrets(serving.secrets_files())
     if not serving.is_loopback(host) and not (has_accounts or has_sso) and not allow_open_server:
         raise DoeError(

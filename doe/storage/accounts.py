@@ -118,6 +118,11 @@ class AccountStore:
             sa.select(sa.func.count()).select_from(s.users)
             .where(s.users.c.disabled.is_(False), s.users.c.password_hash.is_not(None))).scalar()))
 
+    def any_accounts(self) -> bool:
+        """Whether any account was ever made, enabled or not: then the app never opens without
+        a sign-in (with every account disabled, nobody signs in until an admin enables one)."""
+        return bool(self._read(lambda conn: conn.execute(sa.select(sa.func.count()).select_from(s.users)).scalar()))
+
     def add_user(self, username: str, role: str, *, password_hash: str | None, email: str | None = None,
                  actor: str) -> User:
         """A new account; StorageError if the name (or e-mail) is taken or not valid."""

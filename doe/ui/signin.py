@@ -61,7 +61,7 @@ def signed_in(url: str) -> Identity | None:
     :func:`sign_in_page` and nothing else)."""
     store = accounts(url)
     sso = sso_configured()
-    if not sso and not store.store.has_accounts():
+    if not sso and not store.store.any_accounts():  # never once accounts exist: disabling them all closes it
         identity = open_identity()
         st.session_state[state.IDENTITY] = identity
         return identity
@@ -95,6 +95,10 @@ def sign_in_page() -> None:
     note = st.session_state.pop(state.SIGNED_OUT_NOTE, None)
     if note:
         st.warning(note)
+    if not sso and not store.store.has_accounts():
+        st.warning("No account can sign in here: every account with a password is disabled (or the accounts sign in "
+                   "with single sign-on, which this server does not offer). An admin enables one from the shell: "
+                   "doe user enable NAME.")
     if sso:
         st.button("Sign in with single sign-on", type="primary", on_click=st.login, key=state.SSO_SIGN_IN)
         if not store.store.has_accounts():

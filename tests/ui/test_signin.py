@@ -101,3 +101,20 @@ def test_sign_out_and_a_disabled_account_end_the_session(db_url: str) -> None:
     again.run()
     assert "Sign in to doe" in _texts(again.title)
     assert "disabled or removed" in _texts(again.warning)
+
+
+def test_with_every_account_disabled_the_app_stays_closed(db_url: str) -> None:
+    """Once no enabled account with a password was left (an admin disabling accounts in an
+    incident), the app opened to anyone as an admin acting as DOE_ACTOR."""
+    store = Accounts(db_url).store
+    for name in ("root", "vic", "eng"):
+        store.set_disabled(name, True)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Sign in to doe" in _texts(at.title)
+    assert "No account can sign in here" in _texts(at.warning) and "doe user enable NAME" in _texts(at.warning)
+    assert not at.dataframe and state.IDENTITY not in at.session_state
+    assert "Acting as" not in _texts(at.sidebar.caption)
+    store.set_disabled("root", False)
+    assert _sign_in("root", "root-password").session_state[state.IDENTITY].username == "root"
