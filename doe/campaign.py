@@ -59,6 +59,7 @@ from doe.errors import (
     shorten,
 )
 from doe.storage import open_store
+from doe.storage.engine import mask_url
 from doe.templates import resolve_config
 from doe.workers import suggest_on_worker
 
@@ -141,7 +142,7 @@ class Campaign:
         store = open_store(storage)  # create_campaign refuses learn_from names that do not exist
         who = actor or default_actor()
         store.create_campaign(validated, who)
-        logger.info("created campaign %r in %s", validated.name, store.url)
+        logger.info("created campaign %r in %s", validated.name, mask_url(store.url))
         return cls(store, validated.name, actor=who, device=device, settings=settings)
 
     @classmethod

@@ -113,3 +113,27 @@ def test_run_with_a_folder_checks_its_target_before_it_makes_the_folder(doe, tmp
     result = doe("run", "--folder", "sheets", "--campaign", "coating", "--target", "nope=3", "--no-progress", code=1)
     assert "--target: 'nope' is not an objective of campaign 'coating'" in result.output
     assert not (tmp_path / "sheets").exists()
+
+
+@pytest.mark.postgres
+def test_the_database_password_is_never_printed_or_logged(postgres_database: str,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """doe init, doe status and doe run printed the URL with its password (and init logged it):
+    status output is pasted into chats and robots' logs keep it. (The test server trusts local
+    connections, so any password connects.)"""
+    import logging
+
+    secret = "S3cretPw-not-for-logs"
+    url = postgres_database.replace("postgresql+psycopg://postgres@", f"postgresql+psycopg://postgres:{secret}@", 1)
+    assert secret in url
+    runner = CliRunner()
+    caplog.set_level(logging.DEBUG)
+    outputs = []
+    for args in (["init", "--template", "hfo2-ncm85", "--name", "line-1"], ["status", "--campaign", "line-1"],
+                 ["run", "--simulate", "--campaign", "sim-1", "--budget", "1", "--batch-size", "1", "--fast"]):
+        result = runner.invoke(cli, [*args, "--db", url], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    assert all("postgresql+psycopg://postgres:***@" in out for out in outputs[:2]), outputs
+    assert not [out for out in outputs if secret in out], outputs
+    assert secret not in caplog.text

@@ -30,6 +30,7 @@ from doe.cli.common import (
 from doe.domain.ranking import ranking_text
 from doe.domain.table import ID_COLUMN
 from doe.errors import DoeError, shorten, shorten_text
+from doe.storage.engine import mask_url
 
 
 # ---------------------------------------------------------------------- init
@@ -54,7 +55,7 @@ def init(template: str | None, config_path: Path | None, name: str | None, learn
     campaign = Campaign.from_config(source, storage=lasting_database(env.db, "--db"), name=name, actor=env.actor,
                                     learn_from=list(learn_from) if learn_from else None)
     config = campaign.config
-    click.echo(f"created campaign {campaign.name!r} in {campaign.storage_url}")
+    click.echo(f"created campaign {campaign.name!r} in {mask_url(campaign.storage_url)}")
     objectives = ", ".join(f"{o.name} ({o.goal_text()})" for o in config.objectives)
     click.echo(f"  {len(config.parameters)} parameters, objectives: {objectives}")
     if len(config.objectives) > 1:
@@ -244,7 +245,8 @@ def status(campaign_name: str | None, env: Env) -> None:
     history = campaign.history()
     counts = history["status"].value_counts()
     order = ["proposed", "running", "completed", "failed", "abandoned"]
-    click.echo(f"campaign {campaign.name!r} ({campaign.storage_url}), config version {campaign.config_version}")
+    click.echo(f"campaign {campaign.name!r} ({mask_url(campaign.storage_url)}), config version "
+               f"{campaign.config_version}")
     click.echo("experiments: " + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in order)
                + f" (total {len(history)})")
     if len(failures := campaign.cell_failures()):

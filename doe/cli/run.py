@@ -31,6 +31,7 @@ from doe.cli.common import (
 from doe.domain.parameters import CategoricalParameter
 from doe.domain.table import ID_COLUMN
 from doe.errors import DoeError
+from doe.storage.engine import mask_url
 
 if TYPE_CHECKING:
     from doe.campaign import Campaign
@@ -249,7 +250,7 @@ def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: Camp
         config = lab_config.replace(name=name, seed=seed)
         check_targets(targets or {}, config, name)
         campaign = Campaign.from_config(config, storage=env.db, actor=env.actor, settings=settings)
-        click.echo(f"created campaign {name!r} in {campaign.storage_url}", err=True)
+        click.echo(f"created campaign {name!r} in {mask_url(campaign.storage_url)}", err=True)
         return campaign
     if campaign.config.parameter_names != lab_config.parameter_names:
         raise DoeError(f"campaign {name!r} does not use the {SIM_TEMPLATE} parameters the virtual lab "
