@@ -94,7 +94,7 @@ class Campaign:
                  device: Literal["auto", "cpu", "cuda"] = "auto", settings: EngineSettings | None = None) -> None:
         self._store = store
         self._name = name
-        self.actor = actor or default_actor()
+        self.actor = default_actor() if actor is None else actor  # "" is refused, not the login
         self._settings = settings
         self._device = device
         self._config_cache: tuple[int, CampaignConfig, int] | None = None
@@ -140,7 +140,7 @@ class Campaign:
         if changes:
             validated = validated.replace(**changes)
         store = open_store(storage)  # create_campaign refuses learn_from names that do not exist
-        who = actor or default_actor()
+        who = default_actor() if actor is None else actor
         store.create_campaign(validated, who)
         logger.info("created campaign %r in %s", validated.name, mask_url(store.url))
         return cls(store, validated.name, actor=who, device=device, settings=settings)
@@ -159,7 +159,7 @@ class Campaign:
     ) -> Campaign:
         """Recreate a campaign exported with :meth:`export_json` (config, history, audit)."""
         store = open_store(storage)
-        who = actor or default_actor()
+        who = default_actor() if actor is None else actor
         new_name = store.import_campaign(data, who, new_name=name)
         return cls(store, new_name, actor=who)
 

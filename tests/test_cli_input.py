@@ -137,3 +137,19 @@ def test_the_database_password_is_never_printed_or_logged(postgres_database: str
     assert all("postgresql+psycopg://postgres:***@" in out for out in outputs[:2]), outputs
     assert not [out for out in outputs if secret in out], outputs
     assert secret not in caplog.text
+
+
+@pytest.mark.parametrize("actor", ["", "   "])
+def test_an_empty_actor_is_refused_not_replaced_by_the_login(doe, tmp_path: Path, actor: str) -> None:  # type: ignore[no-untyped-def]
+    """`--actor "$ROBOT"` with $ROBOT unset recorded the change under the server's login."""
+    from doe.errors import StorageError
+
+    result = doe("init", "--template", "hfo2-ncm85", "--name", "robot-line", "--actor", actor, code=1)
+    assert "--actor is empty" in result.output
+    assert "robot-line" not in list_campaigns(doe.url)["name"].tolist()
+    with pytest.raises(StorageError, match="actor must be text of 1 to"):
+        Campaign.from_config("hfo2-ncm85", storage=doe.url, name="robot-line", actor=actor)
+    campaign = Campaign.load("coating", storage=doe.url, actor=actor)
+    with pytest.raises(StorageError, match="actor must be text of 1 to"):
+        campaign.record(pd.DataFrame([{**RECIPE, "first_cycle_ce_pct": 88.0}]))
+    assert _history(doe).empty and "robot-line" not in list_campaigns(doe.url)["name"].tolist()

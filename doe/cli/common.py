@@ -108,6 +108,9 @@ def common_options(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, db: str | None, actor: str | None, verbose: int, **kwargs: Any) -> Any:
         configure_logging(verbose)
+        if actor is not None and not actor.strip():  # a robot's unset $ROBOT: not the server's login
+            raise DoeError("--actor is empty; give the name of who acts, or leave --actor out to act as $DOE_ACTOR "
+                           "or the login name")
         return fn(*args, env=Env(db, actor), **kwargs)
 
     return wrapper  # type: ignore[return-value]
