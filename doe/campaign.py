@@ -558,7 +558,7 @@ class Campaign:
         except DataError as err:
             raise in_file(err, table) from None
         return replace(report, unit_conversions=list(table.attrs.get("unit_conversions", [])),
-                       rejected=file_problems(report.rejected, table))
+                       rejected=file_problems(report.rejected, table), never_made=file_problems(report.never_made, table))
 
     def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None,
                      cells: bool = False) -> None:

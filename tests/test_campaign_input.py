@@ -173,7 +173,10 @@ def test_an_export_records_into_another_campaign_without_the_experiments_never_m
     result = CliRunner().invoke(cli, ["record", str(path), "--campaign", "other", "--db", campaign.storage_url])
     assert result.exit_code == 0, result.output
     assert "2 row(s) left out, experiments never made in their campaign" in result.output
-    assert f"({ids[2]}): abandoned in its campaign" in result.output and f"({ids[3]}): proposed" in result.output
+    rows = {e: i + 2 for i, e in enumerate(pd.read_csv(path)["experiment_id"] if suffix == ".csv"
+                                           else pd.read_excel(path)["experiment_id"])}  # the file's rows
+    assert f"row {rows[ids[2]]} of the file, column 'status': {ids[2]} was abandoned in its campaign" in result.output
+    assert f"row {rows[ids[3]]} of the file, column 'status': {ids[3]} was proposed in its" in result.output
     statuses = dict(zip(other.history()["experiment_id"], other.history()["status"], strict=True))
     assert statuses == {ids[0]: "completed", ids[1]: "running"}
     assert other.measurements()["replicate"].fillna("-").tolist() == (["A", "B"] if cells else ["-"])

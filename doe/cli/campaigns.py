@@ -157,8 +157,8 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
             click.echo(f"  - {cell}")
     if report.never_made:
         click.echo(f"{len(report.never_made)} row(s) left out, experiments never made in their campaign:")
-        for line in report.never_made[:50]:
-            click.echo(f"  - {line}")
+        for problem in report.never_made[:50]:
+            click.echo(f"  - {problem}")
     if report.rejected:
         click.echo(f"{len(report.rejected)} problem(s); these rows were left out:", err=True)
         for problem in report.rejected:

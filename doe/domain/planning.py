@@ -67,9 +67,9 @@ class RecordPlan:
     """Every failed replicate cell (a row with a ``replicate`` label marked failed)."""
     failed_cells: list[str] = field(default_factory=list)
     """Failed replicate cells of experiments that end completed, in words (for the report)."""
-    never_made: list[str] = field(default_factory=list)
-    """Rows left out, in words: an exported file's experiments that were never made in their
-    campaign (``status`` proposed or abandoned, no result) and are new to this one."""
+    never_made: list[CellProblem] = field(default_factory=list)
+    """Rows left out: an exported file's experiments that were never made in their campaign
+    (``status`` proposed or abandoned, no result) and are new to this one."""
 
     def experiment_ids(self, created: list[str]) -> list[str]:
         """The experiment id of every recorded row, given the ids the store ``created`` for
@@ -337,8 +337,8 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             continue
         if new is not None and not read.measured and (status := _exported_status(exported_status, label)) in (
                 "proposed", "abandoned"):
-            plan.never_made.append(f"row {read.label + 1} ({read.experiment_id or 'no id'}): {status} in its "
-                                   "campaign, never made, so not recorded")
+            plan.never_made.append(CellProblem(read.label, "status", status, f"{read.experiment_id or 'the row'} was "
+                                               f"{status} in its campaign, never made, so not recorded"))
             plan.row_ids.append(None)
             continue
         target: ExperimentRef

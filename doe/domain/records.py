@@ -236,6 +236,6 @@ class RecordReport:
     """Values recorded again unchanged but with another ``note``, ``operator``, ``sample_id`` or
     ``measured_at``, in words: not stored, since that replaces what was recorded; record with
     ``correct=True`` to store them."""
-    never_made: list[str] = field(default_factory=list)
-    """Rows of an exported file left out, in words: experiments new to this campaign that were
-    never made in theirs (proposed, or abandoned)."""
+    never_made: list[CellProblem] = field(default_factory=list)
+    """Rows of an exported file left out: experiments new to this campaign that were never made
+    in theirs (proposed, or abandoned)."""

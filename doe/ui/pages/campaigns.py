@@ -252,7 +252,7 @@ def _import(handle: resources.CampaignHandle) -> None:
                                     f"{report.measurements_unchanged} already recorded."))
         if report.never_made:
             st.info(components.plain(f"{len(report.never_made)} row(s) left out, experiments never made in their "
-                                     f"campaign: {'; '.join(report.never_made)}"))
+                                     f"campaign: {'; '.join(map(str, report.never_made))}"))
         if report.rejected:
             st.warning(f"{len({p.row for p in report.rejected})} row(s) were left out:")
             st.dataframe(problems_frame(report.rejected), hide_index=True)
