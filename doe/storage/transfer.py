@@ -30,7 +30,6 @@ from doe.domain.values import (
     is_integer,
     is_printable,
     is_real_number,
-    label_key,
     to_python,
     unicode_problems,
 )
@@ -241,7 +240,6 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
     cell_failures = _check_cell_failures(_list(data, "cell_failures"), {x["experiment_id"] for x in experiments},
                                          measurements)
     _check_values(measurements, list(configs.values()), name)
-    _check_labels(measurements, cell_failures, name)
     counter = data.get("experiment_counter", 0)
     if not is_integer(counter) or counter < 0:
         raise StorageError(f"export field 'experiment_counter' must be a whole number >= 0, got {shorten(counter)}")
@@ -273,23 +271,6 @@ def _check_values(measurements: list[dict[str, Any]], configs: list[CampaignConf
                            f"{x['outcome']} {x['value']!r} is outside the values it can take ({shown}: the "
                            "valid_range of every configuration version), so it cannot have been recorded; nothing "
                            "was imported")
-
-
-def _check_labels(measurements: list[dict[str, Any]], failures: list[dict[str, Any]], campaign: str) -> None:
-    """No experiment has two replicate labels that differ only in case or in how their
-    characters are written (``a`` beside ``A``), which :meth:`doe.Campaign.record` refuses."""
-    seen: dict[tuple[str, str], str] = {}
-    for x in [*measurements, *failures]:
-        label = x["replicate"]
-        if not label:
-            continue
-        first = seen.setdefault((x["experiment_id"], label_key(label)), label)
-        if first != label:
-            raise StorageError(
-                f"campaign {campaign!r}: experiment {x['experiment_id']!r} has replicates {first!r} and {label!r}, "
-                "which differ only in upper and lower case or in how their characters are written; give one cell "
-                "one label (a copy of the database, doe backup and doe restore, carries such cells as they are); "
-                "nothing was imported")
 
 
 def _check_format(data: Any) -> Any:
