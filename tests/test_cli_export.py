@@ -193,3 +193,22 @@ def test_suggest_keeps_last_weeks_run_sheet_and_stores_no_batch(doe, tmp_path: P
     sheet = pd.read_csv(tmp_path / out) if out.endswith(".csv") else pd.read_excel(tmp_path / out)
     assert sheet["experiment_id"].tolist() == ["E0002", "E0003"]
     assert _only(tmp_path, out) == []
+
+
+def test_a_link_to_a_shared_file_is_written_through_not_replaced(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """latest.csv -> shared/history.csv: the atomic write replaced the link by a local file, and
+    the shared copy silently kept its old content."""
+    (tmp_path / "shared").mkdir()
+    shared = tmp_path / "shared" / "history.csv"
+    shared.write_bytes(THEIRS)
+    link = tmp_path / "latest.csv"
+    link.symlink_to(shared)
+    Campaign.load("coating", storage=doe.url).export_table(link)
+    assert link.is_symlink() and pd.read_csv(shared)["experiment_id"].tolist() == ["E0001"]
+    shared.write_bytes(THEIRS)
+    doe("export", "--campaign", "coating", "--out", "latest.csv", code=1)  # it exists: refused without --force
+    assert shared.read_bytes() == THEIRS
+    doe("export", "--campaign", "coating", "--out", "latest.csv", "--force")
+    assert link.is_symlink() and pd.read_csv(shared)["experiment_id"].tolist() == ["E0001"]
+    assert _only(tmp_path, "latest.csv", "shared") == [] and sorted(p.name for p in shared.parent.iterdir()) == [
+        "history.csv"]

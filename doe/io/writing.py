@@ -142,7 +142,8 @@ def write_file(path: str | Path, payload: bytes, *, replace: bool = True) -> Pat
     The bytes go to a hidden file in the same folder (``.NAME.XXXXXXXX.partial``), are flushed
     to the disk, and that file is then renamed to ``path`` in one step: a failure part-way (a
     full disk, an interrupted command) leaves what was at ``path`` as it was, never a file cut
-    short. The new file gets the permissions a plain write would give it (the umask's).
+    short. The new file gets the permissions a plain write would give it (the umask's). A
+    symbolic link at ``path`` is written through: the file it points to is replaced.
 
     Args:
         path: the target file; its folder must exist.
@@ -158,7 +159,7 @@ def write_file(path: str | Path, payload: bytes, *, replace: bool = True) -> Pat
         FileExistsError: ``replace`` is False and ``path`` exists.
         OSError: the folder cannot be written (the hidden file is removed).
     """
-    path = Path(path)
+    path = Path(os.path.realpath(path))  # through a link (latest.csv -> shared/history.csv), not over it
     _check_file_name(path)
     partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
     # O_EXCL: a new file of our own; mode 0o666 less the umask, as open(path, "wb") would give
