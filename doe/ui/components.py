@@ -61,6 +61,7 @@ APP_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"To correct a value pass allow_corrections=True \(record with correct=True\); ?"),
      "To change a recorded value, use 'Correct the stored values'; "),
     (re.compile(r"With correct=True "), "With 'Correct the stored values' "),
+    (re.compile(r", pass allow_corrections=True \(record with correct=True\)"), ", use 'Correct the stored values'"),
     (re.compile(r"\(pass allow_duplicates=True to record them again\)"),
      "(tick 'Record rows again that match recorded experiments' to record true repeat runs)"),
     (re.compile(r"\bvalid_rows_only=True\b"), "'Record the valid rows and list the others'"),

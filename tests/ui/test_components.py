@@ -55,11 +55,17 @@ def test_messages_name_the_apps_controls_not_the_python_api(tmp_path) -> None:
     recipe = dict(campaign.config.reference_recipe() or {})
     campaign.record(pd.DataFrame([{**recipe, "first_cycle_ce_pct": 88.0}]))
     messages = []
+    campaign.record(pd.DataFrame([{**recipe, "anneal_time_h": 3.0, "experiment_id": "X1", "replicate": "A",
+                                   "first_cycle_ce_pct": 85.0},
+                                  {"experiment_id": "X1", "replicate": "B", "failed": True,
+                                   "failure_reason": "cracked pellet"}]))
     for table, kwargs in ((pd.DataFrame([{**recipe, "first_cycle_ce_pct": 88.0}]), {}),  # a repeat
-                          (pd.DataFrame([{"experiment_id": "E0001", "first_cycle_ce_pct": 90.0}]), {})):  # a change
+                          (pd.DataFrame([{"experiment_id": "E0001", "first_cycle_ce_pct": 90.0}]), {}),  # a change
+                          (pd.DataFrame([{"experiment_id": "X1", "replicate": "B",  # a failed cell's value
+                                          "first_cycle_ce_pct": 91.0}]), {})):
         with pytest.raises(DoeError) as caught:
             campaign.record(table, **kwargs)
         messages.append(in_app_words(str(caught.value)))
     assert "tick 'Record rows again that match recorded experiments'" in messages[0]
-    assert "use 'Correct the stored values'" in messages[1]
+    assert "use 'Correct the stored values'" in messages[1] and "use 'Correct the stored values'" in messages[2]
     assert not any("=True" in m for m in messages), messages

@@ -190,6 +190,8 @@ def test_a_cells_file_corrects_a_value_recorded_before_only_when_asked(server: t
         click(page, form.get_by_role("button", name="Record these values"))
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 1 cell(s) of {typed} from "
                                                                              "the cycler files (a correction")
+        # the next files correct nothing unless asked again
+        expect(form.get_by_role("checkbox", name="Correct the stored values")).not_to_be_checked()
     after = Campaign.load("cells", storage=db_url)
     assert after.history().set_index("experiment_id").loc[typed, "first_cycle_ce_pct"] == pytest.approx(90.0, rel=1e-6)
     kept = after.measurements(include_superseded=True)

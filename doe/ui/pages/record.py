@@ -44,6 +44,7 @@ from doe.ui.tables import (
 )
 
 GRID_VERSION = f"{state.GRID}_version"
+CORRECT_VERSION = f"{state.CYCLER_CORRECT}_version"
 
 
 def _report_text(report: Any) -> str:
@@ -62,7 +63,7 @@ def _report_text(report: Any) -> str:
                      f"cells' results: {'; '.join(report.failed_cells)}")
     if report.never_made:
         parts.append(f"{len(report.never_made)} row(s) left out, experiments never made in their campaign: "
-                     f"{'; '.join(report.never_made)}")
+                     f"{'; '.join(map(str, report.never_made))}")
     return "; ".join(parts) + "."
 
 
@@ -352,7 +353,8 @@ def _cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, hist
                                help="Each file's cell (replicate) label, in the files' order, separated by commas. "
                                     "Empty: the file names without their suffix.")
         correct = st.checkbox("Correct the stored values (the files' values replace values recorded before; the "
-                              "old ones stay in the history)", key=state.CYCLER_CORRECT)
+                              "old ones stay in the history)",
+                              key=f"{state.CYCLER_CORRECT}:{st.session_state.get(CORRECT_VERSION, 0)}")
         preview_clicked = st.form_submit_button("Preview")
         record_clicked = st.form_submit_button("Record these values")
     if preview_clicked or record_clicked:
@@ -400,6 +402,8 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
         st.caption(components.plain("Not recorded (no such outcome, or not reached yet): "
                                     + ", ".join(preview.skipped)))
     if record_clicked:
+        # the next files correct nothing unless asked again: a new key, an unticked box
+        st.session_state[CORRECT_VERSION] = st.session_state.get(CORRECT_VERSION, 0) + 1
         components.flash("success", f"Recorded {len(uploads)} cell(s) of {experiment} from the cycler files"
                                     + (" (a correction: the values they replace stay in the history)." if correct
                                        else "."))
