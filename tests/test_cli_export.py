@@ -212,3 +212,13 @@ def test_a_link_to_a_shared_file_is_written_through_not_replaced(doe, tmp_path: 
     assert link.is_symlink() and pd.read_csv(shared)["experiment_id"].tolist() == ["E0001"]
     assert _only(tmp_path, "latest.csv", "shared") == [] and sorted(p.name for p in shared.parent.iterdir()) == [
         "history.csv"]
+
+
+def test_a_replaced_file_keeps_its_permissions(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A shared export (group-writable) came back with the umask's mode once replaced."""
+    target = tmp_path / "history.csv"
+    target.write_bytes(THEIRS)
+    target.chmod(0o664)
+    doe("export", "--campaign", "coating", "--out", "history.csv", "--force")
+    assert target.stat().st_mode & 0o777 == 0o664
+    assert pd.read_csv(target)["experiment_id"].tolist() == ["E0001"]

@@ -5,11 +5,13 @@ running it. Numbers stay numbers. A file is written whole or not at all (:func:`
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
 import os
 import secrets
+import stat
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -142,7 +144,8 @@ def write_file(path: str | Path, payload: bytes, *, replace: bool = True) -> Pat
     The bytes go to a hidden file in the same folder (``.NAME.XXXXXXXX.partial``), are flushed
     to the disk, and that file is then renamed to ``path`` in one step: a failure part-way (a
     full disk, an interrupted command) leaves what was at ``path`` as it was, never a file cut
-    short. The new file gets the permissions a plain write would give it (the umask's). A
+    short. A new file gets the permissions a plain write would give it (the umask's), a
+    replaced one keeps its own. A
     symbolic link at ``path`` is written through: the file it points to is replaced.
 
     Args:
@@ -170,6 +173,8 @@ def write_file(path: str | Path, payload: bytes, *, replace: bool = True) -> Pat
             file.flush()
             os.fsync(file.fileno())
         if replace:
+            with contextlib.suppress(FileNotFoundError):  # a replaced file keeps its mode (a group's write)
+                os.chmod(partial, stat.S_IMODE(os.stat(path).st_mode))
             os.replace(partial, path)
         else:
             _rename_to_new(partial, path)
