@@ -370,12 +370,12 @@ class Campaign:
         if request_id is None:  # a caller, not a worker: a live worker computes it, if there is one
             request_id = suggest_on_worker(self.storage_url, self._name, n, actor=self.actor, fixed=fixed_clean,
                                            candidates=candidates_clean, settings=self._settings, design=design)
-        if request_id is not None and (done := request_batch(self._experiments(), request_id, config)) is not None:
-            return done
         from doe.engine.batch import next_batch
 
         for attempt in range(SUGGEST_ATTEMPTS):  # optimistic: recomputed when someone wrote meanwhile
             revision = self.revision()
+            if request_id is not None and (done := request_batch(self._experiments(), request_id, config)) is not None:
+                return done  # done before, or by another client of this request while this one computed
             recipes, new, strategy = next_batch(
                 config, self.history(), n, campaign_seed=self.seed, config_version=self.config_version,
                 settings=self.settings, fit=self._surrogates, fixed=fixed_clean, candidates=candidates_clean,

@@ -55,3 +55,30 @@ def test_simultaneous_suggestions_get_their_own_batches(store_url: str) -> None:
         ("B0001", 2), ("B0002", 2), ("B0003", 2), ("B0004", 2)]
     recipes = history[Campaign.load("busy", storage=store_url).config.parameter_names].round(9)
     assert not recipes.duplicated().any()  # every batch saw the ones before it as pending
+
+
+def test_one_request_sent_at_once_by_several_clients_is_one_batch(store_url: str) -> None:
+    """A robot retrying a timed-out request (or a client that gave up on a paused worker) and
+    the first attempt wrote two batches tagged with one request id; the README promises that
+    each request is done once."""
+    Campaign.from_config("hfo2-ncm85", storage=store_url, name="retry", actor="lead")
+    got: list[list[str]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(3)
+
+    def client(k: int) -> None:
+        try:
+            campaign = Campaign.load("retry", storage=store_url, actor=f"robot-{k}", settings=EngineSettings.fast())
+            start.wait()
+            got.append(campaign.suggest(2, request_id="REQ-42")["experiment_id"].tolist())
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    assert not errors, errors
+    assert len(Campaign.load("retry", storage=store_url).history()) == 2
+    assert got == [["E0001", "E0002"]] * 3
