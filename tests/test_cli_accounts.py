@@ -13,9 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from doe.auth.accounts import Accounts
 from doe.campaign import Campaign
+from doe.cli import cli
 from doe.storage.accounts import AccountStore
 
 Doe = Callable[..., subprocess.CompletedProcess[str]]
@@ -141,3 +143,63 @@ def test_app_on_a_public_address_starts_with_sign_in_or_an_explicit_open_server(
     signed, log = _answers(["--host", "0.0.0.0", "--db", db], env, tmp_path, free_port())
     assert signed, log
     assert "sign-in: built-in accounts" in log
+
+
+def _invoke(store_url: str, *args: str, actor: str | None = "lead", stdin: str | None = None,
+            env: dict[str, str] | None = None) -> Result:
+    """``doe ARGS --db store_url [--actor actor]`` through click, in this process."""
+    acting = ("--actor", actor) if actor else ()
+    return CliRunner().invoke(cli, [*args, "--db", store_url, *acting], input=stdin, env=env)
+
+
+def test_user_audit_answers_who_changed_which_account_and_when(store_url: str) -> None:
+    Campaign.from_config("hfo2-ncm85", storage=store_url, name="line-1", actor="fixture")
+    steps: list[tuple[tuple[str, ...], str | None, str | None]] = [
+        (("user", "add", "ada", "--role", "engineer", "--password-stdin"), "root", "ada-password-1\n"),
+        (("user", "add", "bob@lab.example", "--role", "engineer", "--sso"), "root", None),
+        (("user", "role", "ada", "admin"), "lead", None),
+        (("member", "add", "line-1", "bob@lab.example"), "lead", None),
+        (("member", "remove", "line-1", "bob@lab.example"), "quality", None),
+        (("user", "disable", "ada"), None, None),  # the actor from DOE_ACTOR
+        (("user", "enable", "ada"), "security", None),
+        (("user", "passwd", "ada", "--password-stdin"), "helpdesk", "ada-password-2\n"),
+    ]
+    for args, actor, stdin in steps:
+        done = _invoke(store_url, *args, actor=actor, stdin=stdin, env={"DOE_ACTOR": "night-shift"})
+        assert done.exit_code == 0, (args, done.output)
+
+    shown = _invoke(store_url, "user", "audit")
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert lines[0].split() == ["when", "(UTC)", "who", "what", "user", "campaign", "details"]
+    rows = [line.split(maxsplit=2)[2] for line in lines[1:]]  # after the date and the time
+    who_what = [(row.split()[0], " ".join(row.split()[1:3]), row.split()[3]) for row in rows]
+    assert who_what == [
+        ("helpdesk", "password changed", "ada"), ("security", "account enabled", "ada"),
+        ("night-shift", "account disabled", "ada"), ("quality", "member removed", "bob@lab.example"),
+        ("lead", "member added", "bob@lab.example"), ("lead", "role changed", "ada"),
+        ("root", "account added", "bob@lab.example"), ("root", "account added", "ada")]
+    assert rows[3].split()[4:8] == ["line-1", "added", "by:", "lead,"]
+    assert rows[4].split()[4:] == ["line-1", "role:", "engineer"]
+    assert rows[5].endswith("old role: engineer, new role: admin")
+    stored_hash = AccountStore.open(store_url).get_user("ada").password_hash
+    assert stored_hash and stored_hash not in shown.output and "ada-password" not in shown.output
+
+    newest = _invoke(store_url, "user", "audit", "ada", "--limit", "2")
+    assert [line.split()[2:5] for line in newest.output.splitlines()[1:]] == [
+        ["helpdesk", "password", "changed"], ["security", "account", "enabled"]]
+    nobody = _invoke(store_url, "user", "audit", "nobody")
+    assert nobody.exit_code == 0 and nobody.output.strip() == "no account changes recorded for 'nobody'"
+
+
+def test_user_add_refuses_a_twin_of_an_existing_name(store_url: str) -> None:
+    assert _invoke(store_url, "user", "add", "ada", "--role", "viewer", "--password-stdin",
+                   stdin="ada-password-1\n").exit_code == 0
+    before = (AccountStore.open(store_url).users().to_json(), AccountStore.open(store_url).audit().to_json())
+    for twin in ("Ada", "ａｄａ"):
+        refused = _invoke(store_url, "user", "add", twin, "--role", "admin", "--password-stdin",
+                          stdin="twin-password-1\n")
+        assert refused.exit_code == 1, refused.output
+        assert "differs from the existing account 'ada' only in upper and lower case" in refused.stderr
+        assert "Traceback" not in refused.output and "added" not in refused.stdout
+    assert (AccountStore.open(store_url).users().to_json(), AccountStore.open(store_url).audit().to_json()) == before

@@ -50,12 +50,14 @@ class Accounts:
             raise AuthError(f"password of {username!r}: {err}") from None
         return self.store.add_user(username, role, password_hash=password_hash, email=email, actor=actor)
 
-    def set_password(self, username: str, password: str) -> None:
+    def set_password(self, username: str, password: str, *, actor: str | None = None) -> None:
+        """A new password of ``username``, set by ``actor`` (None: ``DOE_ACTOR`` or the login
+        name; the audit trail names the actor, never the password)."""
         try:
             password_hash = hash_password(password)
         except PasswordPolicyError as err:
             raise AuthError(f"password of {username!r}: {err}") from None
-        self.store.set_password_hash(username, password_hash)
+        self.store.set_password_hash(username, password_hash, actor=actor)
 
     # ------------------------------------------------------------------ signing in
     def identity(self, user: User, source: str = "local") -> Identity:
@@ -73,7 +75,7 @@ class Accounts:
         if not verify_password(user.password_hash, password) or user.disabled:
             raise refused
         if needs_rehash(user.password_hash):
-            self.store.set_password_hash(user.username, hash_password(password))
+            self.store.set_password_hash(user.username, hash_password(password), actor=user.username, rehash=True)
         return self.identity(user)
 
     def current(self, username: str, source: str = "local") -> Identity | None:

@@ -94,7 +94,8 @@ def user_passwd(username: str, password_stdin: bool, env: Env) -> None:
 
     accounts = Accounts(lasting_database(env.db, "--db"))
     accounts.store.get_user(username)  # an unknown name fails before the prompt
-    accounts.set_password(username, _read_password(password_stdin, f"new password for {username}"))
+    accounts.set_password(username, _read_password(password_stdin, f"new password for {username}"),
+                          actor=_acting(env))
     click.echo(f"password of {username!r} changed")
 
 
@@ -105,7 +106,7 @@ def user_disable(username: str, env: Env) -> None:
     """Disable an account: it can no longer sign in (its history stays)."""
     from doe.storage.accounts import AccountStore
 
-    AccountStore.open(lasting_database(env.db, "--db")).set_disabled(username, True)
+    AccountStore.open(lasting_database(env.db, "--db")).set_disabled(username, True, actor=_acting(env))
     click.echo(f"account {username!r} disabled")
 
 
@@ -116,7 +117,7 @@ def user_enable(username: str, env: Env) -> None:
     """Enable a disabled account again."""
     from doe.storage.accounts import AccountStore
 
-    AccountStore.open(lasting_database(env.db, "--db")).set_disabled(username, False)
+    AccountStore.open(lasting_database(env.db, "--db")).set_disabled(username, False, actor=_acting(env))
     click.echo(f"account {username!r} enabled")
 
 
@@ -128,7 +129,7 @@ def user_role(username: str, role: str, env: Env) -> None:
     """Change an account's role."""
     from doe.storage.accounts import AccountStore
 
-    AccountStore.open(lasting_database(env.db, "--db")).set_role(username, role)
+    AccountStore.open(lasting_database(env.db, "--db")).set_role(username, role, actor=_acting(env))
     click.echo(f"role of {username!r} is now {role}")
 
 
@@ -143,6 +144,39 @@ def user_list(env: Env) -> None:
         click.echo("no accounts: the app is open on localhost (add one with doe user add NAME --role admin)")
         return
     shown = table[["username", "role", "email", "disabled", "sso"]].fillna("")
+    click.echo(shown.to_string(index=False))
+
+
+def _detail_text(detail: str) -> str:
+    """An audit row's detail (JSON text) as ``key: value, ...`` (``sso: False`` left out)."""
+    import json
+
+    data = json.loads(detail) if detail else {}
+    return ", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in data.items()
+                     if value is not None and value is not False)
+
+
+@user.command("audit")
+@click.argument("username", required=False)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Show only the newest N changes.")
+@common_options
+def user_audit(username: str | None, limit: int | None, env: Env) -> None:
+    """Who changed which account or membership, and when (newest first; of USERNAME only, if given)."""
+    import pandas as pd
+
+    from doe.storage.accounts import AccountStore
+
+    table = AccountStore.open(env.db).audit(username)
+    if table.empty:
+        click.echo("no account changes recorded" + (f" for {username!r}" if username else ""))
+        return
+    if limit is not None:
+        table = table.head(limit)
+    shown = pd.DataFrame({
+        "when (UTC)": table["at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "who": table["actor"], "what": table["action"].str.replace("_", " "), "user": table["username"],
+        "campaign": table["campaign"].fillna(""), "details": [_detail_text(d) for d in table["detail"]],
+    })
     click.echo(shown.to_string(index=False))
 
 
@@ -171,7 +205,8 @@ def member_remove(campaign: str, username: str, env: Env) -> None:
     """End USERNAME's membership of CAMPAIGN."""
     from doe.storage.accounts import AccountStore
 
-    removed = AccountStore.open(lasting_database(env.db, "--db")).remove_member(campaign, username)
+    store = AccountStore.open(lasting_database(env.db, "--db"))
+    removed = store.remove_member(campaign, username, actor=_acting(env))
     click.echo(f"{username!r} {'is no longer' if removed else 'was not'} a member of {campaign!r}")
 
 

@@ -1,18 +1,24 @@
 """Accounts of the web app in the campaign database: users and campaign memberships.
 
-:class:`AccountStore` reads and writes the ``users`` and ``memberships`` tables of
-:mod:`doe.storage.schema` on the engine of a :class:`~doe.storage.sql.SqlStore` (so accounts
-live beside the campaigns, in SQLite or PostgreSQL, migrated together). It stores password
-hashes as given: hashing and the rules of who may do what live in :mod:`doe.auth`.
-Every method is one transaction; a refused change writes nothing.
+:class:`AccountStore` reads and writes the ``users``, ``memberships`` and ``account_audit``
+tables of :mod:`doe.storage.schema` on the engine of a :class:`~doe.storage.sql.SqlStore` (so
+accounts live beside the campaigns, in SQLite or PostgreSQL, migrated together). It stores
+password hashes as given: hashing and the rules of who may do what live in :mod:`doe.auth`.
+Every method is one transaction; a refused change writes nothing. Every change writes one
+``account_audit`` row in its transaction (who, when, which account, what changed; never a
+password or its hash); a membership change also writes one row in the campaign's
+``audit_log``, so the campaign's history shows it.
 """
 
 from __future__ import annotations
 
+import getpass
+import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
@@ -20,19 +26,61 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from doe.domain.access import ROLES, Role, parse_role
-from doe.domain.values import is_printable, is_unicode_text
+from doe.domain.values import is_printable, is_unicode_text, label_key
 from doe.errors import StorageError
 from doe.storage import schema as s
+from doe.storage.rows import audit_row
 from doe.storage.sql import SqlStore
-from doe.storage.values import MAX_ACTOR, check_label
+from doe.storage.values import MAX_ACTOR, check_label, iso_time
 
 MAX_USERNAME = 200
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 
+AccountAction = Literal["account_added", "role_changed", "account_disabled", "account_enabled",
+                        "password_changed", "password_rehashed", "member_added", "member_removed"]
+"""What an ``account_audit`` row records (``password_rehashed``: a sign-in stored a stronger
+hash of the same password)."""
+
+AUDIT_COLUMNS = ("at", "actor", "action", "username", "campaign", "detail")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _acting(actor: str | None) -> str:
+    """``actor`` checked; None: who runs this process (``DOE_ACTOR`` or the login name), as
+    for campaigns."""
+    if actor is None:
+        try:
+            actor = os.environ.get("DOE_ACTOR") or getpass.getuser()
+        except Exception:  # no login name in some containers
+            actor = "unknown"
+    return str(check_label(actor, "actor", max_len=MAX_ACTOR))
+
+
+def _audit(conn: Connection, at: datetime, actor: str, action: AccountAction, username: str, *,
+           campaign: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    """One ``account_audit`` row, ``detail`` as JSON text."""
+    conn.execute(sa.insert(s.account_audit).values(
+        at=at, actor=actor, action=action, username=username, campaign=campaign,
+        detail=json.dumps(detail or {}, ensure_ascii=False, allow_nan=False)))
+
+
+def _check_name_free(conn: Connection, username: str) -> None:
+    """Refuse a new account ``username`` that exists, or that differs from a stored name only
+    in upper and lower case or in how its characters are written (``Ada`` or a full-width
+    ``ａｄａ`` beside ``ada``): two accounts nobody can tell apart in the audit trail."""
+    for (stored,) in conn.execute(sa.select(s.users.c.username).order_by(s.users.c.id)):
+        if stored == username:
+            raise StorageError(f"a user named {username!r} exists already; change it with doe user passwd")
+        if label_key(stored) == label_key(username):
+            raise StorageError(
+                f"user name {username!r} differs from the existing account {stored!r} only in upper and lower "
+                f"case or in how its characters are written; use the account {stored!r} (doe user role, "
+                "doe user passwd) or choose another name")
 
 
 def check_username(value: object) -> str:
@@ -88,10 +136,15 @@ class AccountStore:
                 return fn(conn)
 
     @staticmethod
-    def _user_row(conn: Connection, username: str) -> Any:
+    def _user_row(conn: Connection, username: str, *, lock: bool = False) -> Any:
+        """The ``users`` row of ``username`` (locked ``FOR UPDATE`` on PostgreSQL if ``lock``, so
+        the old value an audit row names is the one replaced)."""
         if not isinstance(username, str) or not is_unicode_text(username):
             raise StorageError(f"no user named {username!r}: a user name is letters, digits and . _ @ + -")
-        row = conn.execute(sa.select(s.users).where(s.users.c.username == username)).first()
+        query = sa.select(s.users).where(s.users.c.username == username)
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
         if row is None:
             names = list(conn.execute(sa.select(s.users.c.username).order_by(s.users.c.id)).scalars())
             shown = names[:20] + (["..."] if len(names) > 20 else [])
@@ -125,8 +178,11 @@ class AccountStore:
 
     def add_user(self, username: str, role: str, *, password_hash: str | None, email: str | None = None,
                  actor: str) -> User:
-        """A new account; StorageError if the name (or e-mail) is taken or not valid."""
-        check_username(username)
+        """A new account; StorageError if the name (or e-mail) is taken or not valid, or if the
+        name differs from an existing one only in upper and lower case or in how its characters
+        are written (``Ada`` beside ``ada``)."""
+        if not isinstance(username, str):  # the rest of check_username runs after the twin check
+            check_username(username)
         try:
             checked_role = parse_role(role)
         except ValueError as err:
@@ -136,14 +192,17 @@ class AccountStore:
         now = _now()
 
         def add(conn: Connection) -> None:
-            taken = conn.execute(sa.select(s.users.c.id).where(s.users.c.username == username)).first()
-            if taken is not None:
-                raise StorageError(f"a user named {username!r} exists already; change it with doe user passwd")
+            if conn.dialect.name == "postgresql":  # one add at a time: two twins added at once both pass the check
+                conn.execute(sa.text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+            _check_name_free(conn, username)  # first: a full-width twin is named, not only refused
+            check_username(username)
             if mail is not None and conn.execute(sa.select(s.users.c.id).where(s.users.c.email == mail)).first():
                 raise StorageError(f"another user has the e-mail {mail!r} already")
             conn.execute(sa.insert(s.users).values(
                 username=username, role=checked_role, password_hash=password_hash, email=mail, disabled=False,
                 created_at=now, created_by=actor, updated_at=now))
+            _audit(conn, now, actor, "account_added", username,
+                   detail={"role": checked_role, "email": mail, "sso": password_hash is None})
 
         try:
             self._write(add)
@@ -169,32 +228,54 @@ class AccountStore:
             sa.select(s.users).where(sa.or_(*conditions)).order_by(s.users.c.id)).first())
         return None if row is None else self._user(row)
 
-    def set_password_hash(self, username: str, password_hash: str) -> None:
+    def set_password_hash(self, username: str, password_hash: str, *, actor: str | None = None,
+                          rehash: bool = False) -> None:
+        """Store a new password hash of ``username``, set by ``actor`` (None: ``DOE_ACTOR`` or the
+        login name); ``rehash``: a stronger hash of the same password, stored at sign-in."""
+        acting = _acting(actor)
+
         def change(conn: Connection) -> None:
-            self._user_row(conn, username)
+            self._user_row(conn, username, lock=True)
+            now = _now()
             conn.execute(sa.update(s.users).where(s.users.c.username == username)
-                         .values(password_hash=password_hash, updated_at=_now()))
+                         .values(password_hash=password_hash, updated_at=now))
+            _audit(conn, now, acting, "password_rehashed" if rehash else "password_changed", username)
 
         self._write(change)
 
-    def set_disabled(self, username: str, disabled: bool) -> None:
+    def set_disabled(self, username: str, disabled: bool, *, actor: str | None = None) -> None:
+        """Disable or enable ``username``, by ``actor`` (None: ``DOE_ACTOR`` or the login name);
+        an account already so is left as it is, and no audit row is written."""
+        acting = _acting(actor)
+        disabled = bool(disabled)
+
         def change(conn: Connection) -> None:
-            self._user_row(conn, username)
+            if bool(self._user_row(conn, username, lock=True).disabled) == disabled:
+                return
+            now = _now()
             conn.execute(sa.update(s.users).where(s.users.c.username == username)
-                         .values(disabled=disabled, updated_at=_now()))
+                         .values(disabled=disabled, updated_at=now))
+            _audit(conn, now, acting, "account_disabled" if disabled else "account_enabled", username)
 
         self._write(change)
 
-    def set_role(self, username: str, role: str) -> None:
+    def set_role(self, username: str, role: str, *, actor: str | None = None) -> None:
+        """Give ``username`` the role ``role``, by ``actor`` (None: ``DOE_ACTOR`` or the login
+        name); the audit row names the old and the new role. The same role again changes nothing."""
         try:
             checked = parse_role(role)
         except ValueError as err:
             raise StorageError(str(err)) from None
+        acting = _acting(actor)
 
         def change(conn: Connection) -> None:
-            self._user_row(conn, username)
+            old = self._user_row(conn, username, lock=True).role
+            if old == checked:
+                return
+            now = _now()
             conn.execute(sa.update(s.users).where(s.users.c.username == username)
-                         .values(role=checked, updated_at=_now()))
+                         .values(role=checked, updated_at=now))
+            _audit(conn, now, acting, "role_changed", username, detail={"old_role": old, "new_role": checked})
 
         self._write(change)
 
@@ -207,6 +288,22 @@ class AccountStore:
              for r in rows],
             columns=["username", "role", "email", "disabled", "sso", "created_at", "created_by"])
 
+    def audit(self, username: str | None = None) -> pd.DataFrame:
+        """The account audit trail, newest first (of ``username`` only, if given): at (UTC),
+        actor, action (:data:`AccountAction`), username, campaign (of a membership change) and
+        detail (JSON text: the old and new role, the role and e-mail of a new account, who had
+        added an ended membership and when)."""
+        a = s.account_audit
+        query = sa.select(*(a.c[name] for name in AUDIT_COLUMNS)).order_by(a.c.id.desc())
+        if username is not None:
+            if not isinstance(username, str) or not is_unicode_text(username):
+                raise StorageError(f"no user named {username!r}: a user name is letters, digits and . _ @ + -")
+            query = query.where(a.c.username == username)
+        rows = self._read(lambda conn: conn.execute(query).all())
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=list(AUDIT_COLUMNS))
+        frame["at"] = pd.to_datetime(frame["at"], utc=True)
+        return frame
+
     # ------------------------------------------------------------------ memberships
     def add_member(self, campaign: str, username: str, *, actor: str) -> bool:
         """Make ``username`` a member of ``campaign``; False when they were one already."""
@@ -214,14 +311,18 @@ class AccountStore:
         check_label(actor, "actor", max_len=MAX_ACTOR)
 
         def add(conn: Connection) -> bool:
-            user_id = self._user_row(conn, username).id
+            user = self._user_row(conn, username)
             campaign_id = self._campaign_id(conn, campaign)
             exists = conn.execute(sa.select(s.memberships.c.id).where(
-                s.memberships.c.user_id == user_id, s.memberships.c.campaign_id == campaign_id)).first()
+                s.memberships.c.user_id == user.id, s.memberships.c.campaign_id == campaign_id)).first()
             if exists:
                 return False
+            now = _now()
             conn.execute(sa.insert(s.memberships).values(
-                user_id=user_id, campaign_id=campaign_id, added_at=_now(), added_by=actor))
+                user_id=user.id, campaign_id=campaign_id, added_at=now, added_by=actor))
+            _audit(conn, now, actor, "member_added", username, campaign=campaign, detail={"role": user.role})
+            conn.execute(sa.insert(s.audit_log).values(audit_row(
+                campaign_id, now, actor, "member_added", None, {"user": username, "role": user.role})))
             return True
 
         try:
@@ -229,15 +330,25 @@ class AccountStore:
         except IntegrityError:  # added concurrently
             return False
 
-    def remove_member(self, campaign: str, username: str) -> bool:
-        """End the membership; False when there was none."""
+    def remove_member(self, campaign: str, username: str, *, actor: str | None = None) -> bool:
+        """End the membership, by ``actor`` (None: ``DOE_ACTOR`` or the login name); False when
+        there was none. The audit rows keep who had added it and when."""
+        acting = _acting(actor)
 
         def remove(conn: Connection) -> bool:
-            user_id = self._user_row(conn, username).id
+            user = self._user_row(conn, username)
             campaign_id = self._campaign_id(conn, campaign)
-            result = conn.execute(sa.delete(s.memberships).where(
-                s.memberships.c.user_id == user_id, s.memberships.c.campaign_id == campaign_id))
-            return result.rowcount > 0
+            m = s.memberships
+            where = (m.c.user_id == user.id, m.c.campaign_id == campaign_id)
+            ended = conn.execute(sa.delete(m).where(*where).returning(m.c.added_at, m.c.added_by)).first()
+            if ended is None:
+                return False
+            now = _now()
+            added = {"added_by": ended.added_by, "added_at": iso_time(ended.added_at)}
+            _audit(conn, now, acting, "member_removed", username, campaign=campaign, detail=added)
+            conn.execute(sa.insert(s.audit_log).values(audit_row(
+                campaign_id, now, acting, "member_removed", None, {"user": username, **added})))
+            return True
 
         return bool(self._write(remove))
 
@@ -267,4 +378,4 @@ class AccountStore:
         return frozenset(str(r) for r in rows)
 
 
-__all__ = ["ROLES", "AccountStore", "User", "check_email", "check_username"]
+__all__ = ["AUDIT_COLUMNS", "ROLES", "AccountAction", "AccountStore", "User", "check_email", "check_username"]

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from doe.errors import StorageError
+from doe.storage import schema
 from doe.storage.engine import is_in_memory, known_revisions, mask_url, sqlite_url
 from doe.storage.sql import SqlStore
 
@@ -337,7 +338,8 @@ def _restore_postgres(source: Path, url: URL, force: bool) -> BackupReport:
     try:
         with engine.connect() as conn:
             n = 0
-            if "campaigns" in sa.inspect(conn).get_table_names():
+            present = set(sa.inspect(conn).get_table_names())
+            if "campaigns" in present:
                 n = int(conn.execute(sa.text("SELECT count(*) FROM campaigns")).scalar_one())
             _refuse_nonempty(n, shown, force)
     except sa.exc.DBAPIError as err:
@@ -351,6 +353,14 @@ def _restore_postgres(source: Path, url: URL, force: bool) -> BackupReport:
     if listing.returncode != 0 or not {"TABLE public campaigns", "TABLE public alembic_version"} <= entries:
         raise StorageError(f"the backup file {str(source)!r} is a pg_dump archive but not of a doe database "
                            "(no campaigns table or schema version)")
+    # pg_restore --clean replaces only the tables in the archive: those of a newer schema would
+    # stay behind, and the migrations that make them again would fail on the restored database.
+    dumped = {entry.split()[2] for entry in entries if entry.startswith("TABLE public ")}
+    newer = sorted((present & set(schema.metadata.tables)) - dumped)
+    if newer:
+        raise StorageError(f"the backup file {str(source)!r} is of an older doe schema than the target {shown!r}, "
+                           f"which holds tables the backup does not ({', '.join(newer)}); restore into a new, "
+                           "empty database (createdb NAME): doe restore brings it to the newest schema")
     _run_pg([_pg_tool("pg_restore"), "--no-owner", "--single-transaction", "--clean", "--if-exists", *args,
              "--dbname", str(url.database), str(source)], env, url, "pg_restore")
     return _report_restored("postgresql", source, url.render_as_string(hide_password=False))

@@ -1,6 +1,6 @@
 """The database schema of the campaign store (SQLAlchemy Core tables).
 
-Nine tables::
+Eleven tables::
 
     campaigns        one row per campaign: unique name, archived flag, a revision counter that
                      every write bumps (cache key) and the counter behind experiment ids E0001...
@@ -14,10 +14,14 @@ Nine tables::
     evidence_files   raw instrument files (cycler exports, impedance spectra) kept as the
                      evidence behind measurements: content, SHA-256 (unique per campaign),
                      the parser and its version, the rule's inputs (JSON text)
-    audit_log        who did what when, one row per change
+    cell_failures    a replicate cell that gave no result, with its reason
+    audit_log        who did what when in a campaign, one row per change (membership changes
+                     included)
     users            built-in and single-sign-on accounts of the web app: name, role, Argon2
                      password hash (none for SSO accounts), e-mail, disabled flag
     memberships      which user is a member of which campaign (engineers plan and record there)
+    account_audit    who changed which account or membership when, and what changed (old and
+                     new role, the campaign; never a password or its hash), one row per change
     model_states     derived data: the latest fitted GP hyperparameters of each outcome of a
                      campaign (warm starts for a fresh process, :mod:`doe.engine.warm`); written
                      outside the revision counter and the audit log, not exported
@@ -264,11 +268,27 @@ memberships = sa.Table(
     sa.UniqueConstraint("user_id", "campaign_id"),
 )
 
+# Names, not foreign keys: a row reads on its own, naming the account and the campaign as
+# they were at the change.
+account_audit = sa.Table(
+    "account_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("username", sa.String(200), nullable=False),
+    sa.Column("campaign", sa.String(200), nullable=True),
+    sa.Column("detail", sa.Text, nullable=False),  # JSON object
+    sa.Index("ix_account_audit_username", "username"),
+)
+
 __all__ = [
     "ROLE_VALUES",
     "SOURCE_VALUES",
     "STATUS_VALUES",
     "UtcDateTime",
+    "account_audit",
     "audit_log",
     "campaigns",
     "cell_failures",

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from unittest.mock import ANY
 
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from argon2 import PasswordHasher
+
+import doe.storage
 from doe.auth.accounts import Accounts, AuthError
+from doe.auth.passwords import hash_password
 from doe.campaign import Campaign
 from doe.errors import StorageError
+from doe.storage import schema
 from doe.storage.accounts import AccountStore
 
 
@@ -104,3 +116,159 @@ def test_text_that_is_not_unicode_is_refused_or_found_nowhere(store_url: str) ->
         store.get_user("ad\udcffa")
     assert store.find_user(username="ad\udcffa") is None and store.find_user(email="a\udcff@lab.example") is None
     assert store.users().to_json() == before and store.members("c1").empty
+
+
+def _trail(store: AccountStore, username: str | None = None) -> list[tuple[object, ...]]:
+    """The account audit trail as (actor, action, username, campaign, detail) tuples, newest first."""
+    audit = store.audit(username)
+    return [(r.actor, r.action, r.username, r.campaign if isinstance(r.campaign, str) else None, json.loads(r.detail))
+            for r in audit.itertuples()]
+
+
+def test_every_account_and_membership_change_writes_one_audit_row(store_url: str) -> None:
+    Campaign.from_config("hfo2-ncm85", storage=store_url, name="line-1", actor="fixture")
+    accounts = Accounts(store_url)
+    store = accounts.store
+    accounts.add_user("ada", "engineer", password="ada-password", actor="root")
+    store.set_role("ada", "admin", actor="lead")
+    store.set_role("ada", "admin", actor="lead")  # no change: no row
+    store.set_disabled("ada", True, actor="security")
+    store.set_disabled("ada", False, actor="security")
+    accounts.set_password("ada", "new-ada-password", actor="helpdesk")
+    accounts.add_user("bob", "engineer", password=None, email="bob@lab.example", actor="root")
+    assert store.add_member("line-1", "bob", actor="lead")
+    assert not store.add_member("line-1", "bob", actor="lead")  # a member already: no row
+    assert store.remove_member("line-1", "bob", actor="quality")
+    assert not store.remove_member("line-1", "bob", actor="quality")
+
+    assert _trail(store) == [
+        ("quality", "member_removed", "bob", "line-1", {"added_by": "lead", "added_at": ANY}),
+        ("lead", "member_added", "bob", "line-1", {"role": "engineer"}),
+        ("root", "account_added", "bob", None, {"role": "engineer", "email": "bob@lab.example", "sso": True}),
+        ("helpdesk", "password_changed", "ada", None, {}),
+        ("security", "account_enabled", "ada", None, {}),
+        ("security", "account_disabled", "ada", None, {}),
+        ("lead", "role_changed", "ada", None, {"old_role": "engineer", "new_role": "admin"}),
+        ("root", "account_added", "ada", None, {"role": "engineer", "email": None, "sso": False}),
+    ]
+    audit = store.audit()
+    assert audit["at"].is_monotonic_decreasing and str(audit["at"].dt.tz) == "UTC"
+    assert [r[1] for r in _trail(store, "ada")] == [
+        "password_changed", "account_enabled", "account_disabled", "role_changed", "account_added"]
+    assert _trail(store, "nobody") == []
+    stored_hash = store.get_user("ada").password_hash
+    assert stored_hash and stored_hash not in audit.to_json() and "password" not in "".join(audit["detail"])
+    # the campaign's own history shows its membership changes
+    history = Campaign.load("line-1", store_url).audit()
+    members = history[history["action"].str.startswith("member_")]
+    assert [(r.actor, r.action, json.loads(r.detail)["user"]) for r in members.itertuples()] == [
+        ("lead", "member_added", "bob"), ("quality", "member_removed", "bob")]
+
+
+def test_a_rehash_at_sign_in_is_recorded_as_the_user_s_own(store_url: str) -> None:
+    accounts = Accounts(store_url)
+    accounts.add_user("ada", "engineer", password="ada-password", actor="root")
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("ada-password")
+    accounts.store.set_password_hash("ada", weak, actor="root")
+    assert accounts.authenticate("ada", "ada-password").username == "ada"
+    assert accounts.store.get_user("ada").password_hash != weak
+    assert _trail(accounts.store)[:2] == [("ada", "password_rehashed", "ada", None, {}),
+                                          ("root", "password_changed", "ada", None, {})]
+
+
+def test_a_change_and_its_audit_row_are_one_transaction(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    Campaign.from_config("hfo2-ncm85", storage=store_url, name="line-1", actor="fixture")
+    store = AccountStore.open(store_url)
+    store.add_user("ada", "engineer", password_hash=None, email="ada@lab.example", actor="root")
+    store.add_member("line-1", "ada", actor="root")
+    before = (store.users().to_json(), store.members().to_json(), store.audit().to_json(),
+              Campaign.load("line-1", store_url).audit().to_json())
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise StorageError("the audit row could not be written")
+
+    monkeypatch.setattr("doe.storage.accounts._audit", fail)
+    for change in (lambda: store.set_role("ada", "admin", actor="lead"),
+                   lambda: store.set_disabled("ada", True, actor="lead"),
+                   lambda: store.set_password_hash("ada", "not-a-hash", actor="lead"),
+                   lambda: store.remove_member("line-1", "ada", actor="lead"),
+                   lambda: store.add_user("bob", "viewer", password_hash=None, email="bob@lab.example", actor="x")):
+        with pytest.raises(StorageError, match="audit row"):
+            change()
+    assert (store.users().to_json(), store.members().to_json(), store.audit().to_json(),
+            Campaign.load("line-1", store_url).audit().to_json()) == before
+
+
+def test_refused_changes_write_no_audit_row(store_url: str) -> None:
+    store = AccountStore.open(store_url)
+    store.add_user("ada", "engineer", password_hash=None, email="ada@lab.example", actor="root")
+    trail = _trail(store)
+    with pytest.raises(StorageError, match="no campaign named"):
+        store.add_member("nope", "ada", actor="lead")
+    with pytest.raises(StorageError, match="no user named"):
+        store.set_role("bob", "admin", actor="lead")
+    with pytest.raises(StorageError, match="actor"):
+        store.set_role("ada", "admin", actor="le\udcffad")
+    with pytest.raises(StorageError, match="role must be one of"):
+        store.set_role("ada", "owner", actor="lead")
+    assert _trail(store) == trail and store.get_user("ada").role == "engineer"
+
+
+@pytest.mark.parametrize("twin", ["Ada", "ADA", "ａｄａ", "Ａｄａ"])
+def test_a_name_that_differs_only_in_case_or_width_is_refused(store_url: str, twin: str) -> None:
+    accounts = Accounts(store_url)
+    accounts.add_user("ada", "viewer", password="ada-password", actor="root")
+    before = (accounts.store.users().to_json(), accounts.store.audit().to_json())
+    with pytest.raises(StorageError, match=r"user name .* differs from the existing account 'ada' only in upper "
+                                           r"and lower case"):
+        accounts.add_user(twin, "admin", password="twin-password", actor="root")
+    with pytest.raises(StorageError, match="differs from the existing account 'ada'"):
+        accounts.store.add_user(twin, "admin", password_hash=None, email="twin@lab.example", actor="root")
+    assert (accounts.store.users().to_json(), accounts.store.audit().to_json()) == before
+    with pytest.raises(AuthError):
+        accounts.authenticate(twin, "twin-password")
+    # a name that only looks alike is another name
+    accounts.add_user("ada2", "viewer", password="ada2-password", actor="root")
+
+
+def test_twins_stored_by_an_older_doe_keep_signing_in(store_url: str) -> None:
+    accounts = Accounts(store_url)
+    accounts.add_user("ada", "viewer", password="ada-password", actor="root")
+    now = datetime.now(UTC)
+    with accounts.store.engine.begin() as conn:  # as an older doe allowed
+        conn.execute(sa.insert(schema.users).values(
+            username="Ada", role="admin", password_hash=hash_password("big-ada-password"), email=None,
+            disabled=False, created_at=now, created_by="root", updated_at=now))
+    assert accounts.authenticate("ada", "ada-password").role == "viewer"
+    assert accounts.authenticate("Ada", "big-ada-password").role == "admin"
+    with pytest.raises(AuthError):
+        accounts.authenticate("Ada", "ada-password")
+    with pytest.raises(StorageError, match="differs from the existing account 'ada'"):
+        accounts.add_user("ADA", "admin", password="third-password", actor="root")
+    accounts.store.set_role("Ada", "viewer", actor="lead")  # each twin is changed on its own
+    assert [(r[1], r[2]) for r in _trail(accounts.store)] == [("role_changed", "Ada"), ("account_added", "ada")]
+    assert accounts.store.get_user("ada").role == "viewer" and accounts.store.get_user("Ada").role == "viewer"
+
+
+def test_a_database_of_the_schema_before_the_account_audit_upgrades(store_url: str) -> None:
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(doe.storage.__file__).parent / "migrations"))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0008")
+    assert "account_audit" not in sa.inspect(engine).get_table_names()
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(schema.users).values(
+            username="ada", role="engineer", password_hash=hash_password("ada-password"), email=None,
+            disabled=False, created_at=now, created_by="root", updated_at=now))
+    engine.dispose()
+
+    accounts = Accounts(store_url)  # migrates to the head
+    assert accounts.store.audit().empty
+    assert accounts.authenticate("ada", "ada-password").role == "engineer"
+    accounts.store.set_role("ada", "admin", actor="lead")
+    assert _trail(accounts.store) == [("lead", "role_changed", "ada", None, {"old_role": "engineer",
+                                                                             "new_role": "admin"})]
+
