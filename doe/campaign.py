@@ -351,7 +351,7 @@ class Campaign:
                 is chosen among its rows, never one already measured or pending.
             design: ``"model"`` (a space-filling start, then the model), or a classical
                 ``"latin_hypercube"`` or ``"screening"`` design (:mod:`doe.engine.classic`).
-                The configuration's ``control_recipe`` is the last row of a batch of two or more.
+                The config's ``control_recipe`` is the last row of a batch of two or more (not from candidates).
             request_id: stored with the batch; a second call with it returns that batch.
 
         Returns:

@@ -193,6 +193,43 @@ def test_fixed_values_and_candidates(campaign: Campaign) -> None:
         campaign.suggest(1, candidates=shelf)
 
 
+def test_candidates_off_the_grid_are_proposed_as_they_are_and_never_twice(db: str) -> None:
+    """A shelf powder of 0.52 wt% (resolution 0.05) was stored as 0.50, a recipe not on the
+    shelf, and the next batch from the same shelf proposed the same powder again."""
+    raw = load_config("hfo2-ncm85").to_dict()
+    for p in raw["parameters"]:
+        if p["name"] == "hfo2_loading_wt_pct":
+            p["resolution"] = 0.05
+    campaign = Campaign.from_config(raw | {"name": "shelf"}, storage=db, settings=EngineSettings.fast())
+    reference = dict(campaign.config.reference_recipe() or {})
+    shelf = pd.DataFrame([reference | {"hfo2_loading_wt_pct": x, "sonication_time_min": t}
+                          for x, t in ((0.52, 5.0), (0.61, 10.0), (0.73, 20.0))])
+    first = campaign.suggest(2, candidates=shelf)
+    stored = campaign.history().set_index("experiment_id").loc[first["experiment_id"], "hfo2_loading_wt_pct"]
+    assert set(stored) <= {0.52, 0.61, 0.73} and set(first["hfo2_loading_wt_pct"]) == set(stored)
+    with pytest.raises(ProposalError, match="only 1 of 3 candidate"):
+        campaign.suggest(2, candidates=shelf)
+    last = campaign.suggest(1, candidates=shelf)
+    assert set(last["hfo2_loading_wt_pct"]) == {0.52, 0.61, 0.73} - set(stored)
+
+
+def test_a_set_point_or_threshold_no_result_can_meet_is_refused() -> None:
+    raw = load_config("hfo2-ncm85").to_dict()
+    ce = next(o for o in raw["objectives"] if o["name"] == "first_cycle_ce_pct")
+    with pytest.raises(ConfigError, match=r"threshold 120 lies outside the values it can take \(from 0 to 100"):
+        load_config(raw | {"objectives": [ce | {"threshold": 120.0}]})
+    thickness = next(o for o in raw["outcomes"] if o["name"] == "coating_thickness_nm") | {"valid_range": [0.0, 50.0]}
+    for target in (-5.0, 80.0):
+        with pytest.raises(ConfigError, match=f"target {target:g} lies outside"):
+            load_config(raw | {"objectives": [{**thickness, "goal": "target", "target": target}],
+                               "outcomes": [o for o in raw["outcomes"] if o["name"] != "coating_thickness_nm"]})
+    assert load_config(raw | {"objectives": [ce | {"threshold": 100.0}]}).objectives[0].threshold == 100.0
+    from doe.domain.config import CampaignConfig  # a campaign stored before the check keeps loading
+
+    stored = CampaignConfig.from_dict(raw | {"objectives": [ce | {"threshold": 120.0}]}, stored=True)
+    assert stored.objectives[0].threshold == 120.0
+
+
 def test_bad_requests_get_clear_errors(campaign: Campaign, db: str) -> None:
     with pytest.raises(ProposalError, match="batch size"):
         campaign.suggest(0)

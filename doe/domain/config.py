@@ -172,7 +172,8 @@ class CampaignConfig(BaseModel):
         if not isinstance(raw_objs, list) or not raw_objs:
             problems.append("objectives: list at least one objective (name and goal 'maximize', 'minimize' or 'target')")
             raw_objs = []
-        objectives = _validate_items("objectives", raw_objs, lambda raw, _: Objective.model_validate(raw), problems)
+        objectives = _validate_items("objectives", raw_objs, lambda raw, _: Objective.model_validate(
+            raw, context={"stored": stored}), problems)
 
         raw_outs = data.get("outcomes") or []
         if not isinstance(raw_outs, list):

@@ -22,6 +22,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -138,9 +139,17 @@ class Objective(BaseModel):
         return check_name(v, "objective")
 
     @model_validator(mode="after")
-    def _check(self) -> Objective:
+    def _check(self, info: ValidationInfo) -> Objective:
         check_curve(self.name, self.over, self.at)
         check_valid_range(self.name, self.valid_range)
+        if self.valid_range is not None and not (info.context or {}).get("stored", False):  # stored: keeps loading
+            low, high = self.valid_range
+            for key in ("target", "threshold"):
+                value = getattr(self, key)
+                if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
+                    raise ValueError(f"objective {self.name!r}: {key} {value:g} lies outside the values it can take "
+                                     f"({valid_range_text(self.valid_range)}: its valid_range), so no result could "
+                                     "meet it; check its unit")
         if self.threshold is not None and not math.isfinite(self.threshold):
             raise ValueError(f"objective {self.name!r}: threshold must be a finite number")
         if self.weight is not None and not (math.isfinite(self.weight) and self.weight > 0):

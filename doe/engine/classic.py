@@ -124,9 +124,10 @@ def screening_runs(n_factors: int) -> int:
     return int(pbdesign(max(n_factors, 1)).shape[0])
 
 
-def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int]) -> np.ndarray:
+def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int], *, more: int = 0) -> np.ndarray:
     """A Plackett-Burman design over the parameters not fixed or ``held``, plus centre points
-    up to ``n`` rows (see the module docstring)."""
+    up to ``n`` rows (see the module docstring); ``more``: rows the batch adds to these (the
+    control recipe), counted in the batch size an error asks for."""
     from pyDOE3 import pbdesign
 
     hold = {**fixed}
@@ -146,8 +147,9 @@ def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int]
         raise ProposalError("design: a screening design needs at least one parameter that is not fixed or shared")
     runs = screening_runs(len(factors))
     if n < runs:
+        plus = f" + the control recipe = {runs + more}" if more else ""
         raise ProposalError(f"n: a screening design of {len(factors)} parameters has {runs} runs; ask for at least "
-                            f"{runs} (the rest are centre points)")
+                            f"{runs}{plus} (the rest are centre points)")
     signs = pbdesign(len(factors))[:, : len(factors)]
     X = np.tile(centre, (n, 1))
     for k, i in enumerate(factors):

@@ -143,7 +143,8 @@ def propose(
         design: ``"model"``: the space-filling start, then the model's acquisition;
             ``"latin_hypercube"`` or ``"screening"``: a classical design
             (:mod:`doe.engine.classic`), whatever the data. A configuration's
-            ``control_recipe`` takes the last row of every batch of two or more.
+            ``control_recipe`` takes the last row of every batch of two or more (not of a batch
+            chosen from ``candidates``, which holds only their rows).
 
     Returns:
         The :class:`Proposal`.
@@ -217,7 +218,7 @@ def propose(
                 X_new = _shared_hypercube(encoder, n, seed, fixed_model, shared)
             else:
                 X_new = (latin_hypercube(encoder, n, seed, fixed_model) if design == "latin_hypercube"
-                         else screening(encoder, n, fixed_model, shared))
+                         else screening(encoder, n, fixed_model, shared, more=int(control is not None)))
         model_settings.update(acquisition=None, design=design)
     elif _supports_model(config, surrogates, settings):
         with seeded(seed, device), numerics():
@@ -341,6 +342,12 @@ def propose(
     for name, value in fixed.items():  # exact fixed values, not a round trip through the encoding
         p = config.parameter(name)
         recipes[name] = str(value) if isinstance(p, CategoricalParameter) else float(value)
+    if candidates is not None:  # each candidate's own values, never moved onto the grid into another recipe
+        own = dict(zip(encoder.recipe_keys(candidates), candidates[config.parameter_names].to_dict("records"),
+                       strict=True))
+        for r, key in enumerate(encoder.keys(X_new)):
+            if key in own:
+                recipes.loc[recipes.index[r], config.parameter_names] = [own[key][name] for name in config.parameter_names]
     if model_settings.get("start_at_reference"):  # the reference's own values exactly (gridded: the grid's)
         gridded = {p.name for p in lattice.dims.values()}
         for name, value in (config.reference_recipe() or {}).items():

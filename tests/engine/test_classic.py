@@ -245,3 +245,14 @@ def test_a_latin_hypercube_of_one_run_is_one_recipe_inside_the_space(tmp_path: P
                                    settings=EngineSettings.fast())
     one = coupled.suggest(1, design="latin_hypercube")
     assert len(one) == 1 and (one["w_pct"] + 0.004 * one["t_c"] <= 4 + 1e-9).all()
+
+
+def test_a_screening_designs_batch_size_counts_the_control_recipe(tmp_path: Path) -> None:
+    """With a control recipe the error asked for 12, and 12 was refused again (12 runs + the
+    control row); an automation loop that follows the message stayed stuck."""
+    campaign = _campaign(tmp_path, control_recipe="reference")
+    with pytest.raises(ProposalError, match=r"has 12 runs; ask for at least 12 \+ the control recipe = 13") as err:
+        campaign.suggest(12, design="screening")
+    asked = int(str(err.value).split("= ")[1].split()[0])
+    batch = campaign.suggest(asked, design="screening")
+    assert len(batch) == 13 and batch["strategy"].iloc[-1] == "control"
