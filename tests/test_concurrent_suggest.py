@@ -82,3 +82,32 @@ def test_one_request_sent_at_once_by_several_clients_is_one_batch(store_url: str
     assert not errors, errors
     assert len(Campaign.load("retry", storage=store_url).history()) == 2
     assert got == [["E0001", "E0002"]] * 3
+
+
+def test_two_campaigns_whose_names_differ_only_in_case_cannot_both_be_created_at_once(store_url: str) -> None:
+    """Created at the same moment, 'coat-line' and 'Coat-Line' both passed the twin check (a read,
+    then an insert; the unique constraint catches only the exact name): 5 of 5 tries."""
+    from doe.errors import StorageError
+    from doe.templates import resolve_config
+
+    for attempt in range(5):
+        names = [f"coat-line-{attempt}", f"Coat-Line-{attempt}"]
+        start = threading.Barrier(2)
+        made: list[str] = []
+        refused: list[str] = []
+
+        def create(name: str, start: threading.Barrier, made: list[str], refused: list[str]) -> None:
+            start.wait()
+            try:
+                Campaign.from_config(resolve_config("hfo2-ncm85").replace(name=name), storage=store_url, actor="a")
+                made.append(name)
+            except StorageError as err:
+                refused.append(str(err))
+
+        threads = [threading.Thread(target=create, args=(name, start, made, refused)) for name in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert len(made) == 1 and len(refused) == 1, (made, refused)
+        assert "only in upper and lower case" in refused[0] or "exists already" in refused[0], refused

@@ -83,7 +83,12 @@ def latest_config(conn: Connection, campaign_id: int) -> CampaignConfig:
 def check_name_free(conn: Connection, name: str, url: str, advice: str) -> None:
     """Refuse a new campaign ``name`` that the store holds, or that differs from a stored
     name only in upper and lower case or in how its characters are written (``Line`` or a
-    full-width ``ｌｉｎｅ`` beside ``line``): two campaigns an engineer cannot tell apart."""
+    full-width ``ｌｉｎｅ`` beside ``line``): two campaigns an engineer cannot tell apart.
+    On PostgreSQL the check holds the campaigns table until the caller's transaction ends, so
+    two twins created at the same moment cannot both pass it (the unique constraint catches
+    only the exact name)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("LOCK TABLE campaigns IN SHARE ROW EXCLUSIVE MODE"))
     for (stored,) in conn.execute(sa.select(s.campaigns.c.name)):
         if stored == name:
             raise StorageError(f"a campaign named {name!r} exists already in {mask_url(url)!r}; {advice}")
