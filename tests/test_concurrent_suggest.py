@@ -111,3 +111,33 @@ def test_two_campaigns_whose_names_differ_only_in_case_cannot_both_be_created_at
             t.join(timeout=120)
         assert len(made) == 1 and len(refused) == 1, (made, refused)
         assert "only in upper and lower case" in refused[0] or "exists already" in refused[0], refused
+
+
+@pytest.mark.postgres
+def test_a_lock_held_by_another_session_is_waited_for_a_bounded_time(postgres_database: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A transaction left open in psql on the campaign's row made every client wait forever, in
+    silence; now the change is refused after the lock timeout, naming the cause, and nothing is
+    written."""
+    import time
+
+    import pandas as pd
+    import psycopg
+
+    from doe.errors import StorageError
+    from doe.storage import engine
+
+    monkeypatch.setattr(engine, "LOCK_TIMEOUT_S", 2)  # (60 s in use; read as each connection opens)
+    campaign = Campaign.from_config("hfo2-ncm85", storage=postgres_database, name="held", actor="a")
+    recipe = dict(campaign.config.reference_recipe() or {})
+    with psycopg.connect(postgres_database.replace("postgresql+psycopg://", "postgresql://", 1)) as other:
+        other.execute("SELECT id FROM campaigns WHERE name = 'held' FOR UPDATE")  # and left open
+        began = time.monotonic()
+        with pytest.raises(StorageError, match="another database session has held what this change needs for over "
+                                               r"2 s .*nothing was written"):
+            campaign.record(pd.DataFrame([{**recipe, "first_cycle_ce_pct": 88.0}]))
+        assert time.monotonic() - began < 30
+        other.rollback()
+    assert campaign.history().empty
+    campaign.record(pd.DataFrame([{**recipe, "first_cycle_ce_pct": 88.0}]))
+    assert len(campaign.history()) == 1

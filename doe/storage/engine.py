@@ -38,6 +38,11 @@ _MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _ADVISORY_LOCK_KEY = 74_120_431  # any constant shared by every doe process
 RETRIES = 5
 """Attempts of one transaction that meets a lock timeout, deadlock or serialization failure."""
+LOCK_TIMEOUT_S = 60
+"""PostgreSQL: how long a statement waits for a lock another session holds (an open
+transaction left in psql, a stuck process) before the change is refused (SQLite waits 30 s)."""
+LOCK_HELD = "55P03"
+"""PostgreSQL's SQLSTATE of a lock not obtained in :data:`LOCK_TIMEOUT_S`."""
 
 
 def mask_url(url: str) -> str:
@@ -174,9 +179,30 @@ def new_engine(url: str, memory: bool) -> EngineEntry:
             _install_sqlite_events(engine, wal=True, url=url)
         else:
             engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+            _install_postgres_events(engine)
     except (ArgumentError, NoSuchModuleError, ImportError) as err:
         raise StorageError(f"cannot open database {mask_url(url)!r}: {err}; {connect_hint(backend)}") from err
     return EngineEntry(engine, url, False)
+
+
+def _install_postgres_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # a bounded wait, not forever and in silence, for a lock another session keeps
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = '{int(LOCK_TIMEOUT_S * 1000)}ms'")
+        dbapi_connection.autocommit = autocommit
+
+
+def lock_held_message(err: DBAPIError) -> str | None:
+    """What to say of a PostgreSQL lock not obtained in time (None for any other error)."""
+    if getattr(getattr(err, "orig", None), "sqlstate", None) != LOCK_HELD:
+        return None
+    return (f"another database session has held what this change needs for over {LOCK_TIMEOUT_S} s (a transaction "
+            "left open, e.g. in psql, or a stuck process; the server's pg_stat_activity shows it); nothing was "
+            "written; try again once it has ended")
 
 
 def _install_sqlite_events(engine: Engine, *, wal: bool, read_only: str | None = None, url: str = "") -> None:

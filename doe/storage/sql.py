@@ -53,6 +53,7 @@ from doe.storage.engine import (
     forget_engine,
     head_revision,
     is_retryable,
+    lock_held_message,
     mask_url,
     open_engine,
     retry_pause,
@@ -139,6 +140,8 @@ class SqlStore:
                     log.info("database %s busy (%s); retrying", masked, type(err.orig).__name__)
                     retry_pause(attempt)
                     continue
+                if (held := lock_held_message(err)) is not None:
+                    raise StorageError(f"database {masked!r}: {held}") from err
                 first_line = driver_message(err, self.url)
                 raise StorageError(
                     f"database {masked!r}: {first_line}; {connect_hint(self.engine.dialect.name)}"
