@@ -29,7 +29,7 @@ from doe.domain.access import ROLES, Role, parse_role
 from doe.domain.values import is_printable, is_unicode_text, label_key
 from doe.errors import StorageError
 from doe.storage import schema as s
-from doe.storage.rows import audit_row
+from doe.storage.rows import USER_NAMES_LOCK, audit_row, name_check_lock
 from doe.storage.sql import SqlStore
 from doe.storage.values import MAX_ACTOR, check_label, iso_time
 
@@ -192,8 +192,7 @@ class AccountStore:
         now = _now()
 
         def add(conn: Connection) -> None:
-            if conn.dialect.name == "postgresql":  # one add at a time: two twins added at once both pass the check
-                conn.execute(sa.text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+            name_check_lock(conn, USER_NAMES_LOCK)  # one add at a time: two twins added at once both pass the check
             _check_name_free(conn, username)  # first: a full-width twin is named, not only refused
             check_username(username)
             if mail is not None and conn.execute(sa.select(s.users.c.id).where(s.users.c.email == mail)).first():

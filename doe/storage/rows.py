@@ -80,15 +80,28 @@ def latest_config(conn: Connection, campaign_id: int) -> CampaignConfig:
     return parse_config(text)
 
 
+CAMPAIGN_NAMES_LOCK = 0x646F_6501
+"""PostgreSQL advisory lock key of the campaign-name check (``doe`` + 1)."""
+USER_NAMES_LOCK = 0x646F_6502
+"""PostgreSQL advisory lock key of the user-name check (``doe`` + 2)."""
+
+
+def name_check_lock(conn: Connection, key: int) -> None:
+    """On PostgreSQL, wait for the other name checks of ``key`` until this transaction ends: a
+    check is a read, then an insert, and two at once would both pass. Nothing else waits (a
+    table lock held every write to every campaign). SQLite's writes run one at a time anyway."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+
 def check_name_free(conn: Connection, name: str, url: str, advice: str) -> None:
     """Refuse a new campaign ``name`` that the store holds, or that differs from a stored
     name only in upper and lower case or in how its characters are written (``Line`` or a
     full-width ``ｌｉｎｅ`` beside ``line``): two campaigns an engineer cannot tell apart.
-    On PostgreSQL the check holds the campaigns table until the caller's transaction ends, so
-    two twins created at the same moment cannot both pass it (the unique constraint catches
-    only the exact name)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("LOCK TABLE campaigns IN SHARE ROW EXCLUSIVE MODE"))
+    On PostgreSQL the check takes a transaction-level advisory lock (:func:`name_check_lock`),
+    so two twins created at the same moment cannot both pass it (the unique constraint catches
+    only the exact name), while writes to other campaigns go on."""
+    name_check_lock(conn, CAMPAIGN_NAMES_LOCK)
     for (stored,) in conn.execute(sa.select(s.campaigns.c.name)):
         if stored == name:
             raise StorageError(f"a campaign named {name!r} exists already in {mask_url(url)!r}; {advice}")
