@@ -235,8 +235,8 @@ class Campaign:
         h, m = self.history(), self.measurements()
         table = finished_cells(h, m, self.config, self.cell_failures()) if with_history else h.iloc[:0]
         check_clonable(table, self.config, self._ignorable(table))  # before the clone exists: none left if refused
-        other = Campaign.from_config(self.config.replace(name=new_name), actor=self.actor,
-                                     storage=storage if storage is not None else self._store.url)
+        other = Campaign.from_config(CampaignConfig.from_dict(self.config.to_dict() | {"name": new_name}, stored=True),
+                                     actor=self.actor, storage=storage if storage is not None else self._store.url)
         if len(table):
             other._record(table, False, False, False, finished_evidence(table, m, self.files(), self.file_content))
             for exp_id, reason in failed_after_measuring(h, m).items():  # measured, then failed

@@ -213,7 +213,7 @@ def test_candidates_off_the_grid_are_proposed_as_they_are_and_never_twice(db: st
     assert set(last["hfo2_loading_wt_pct"]) == {0.52, 0.61, 0.73} - set(stored)
 
 
-def test_a_set_point_or_threshold_no_result_can_meet_is_refused() -> None:
+def test_a_set_point_or_threshold_no_result_can_meet_is_refused(db: str) -> None:
     raw = load_config("hfo2-ncm85").to_dict()
     ce = next(o for o in raw["objectives"] if o["name"] == "first_cycle_ce_pct")
     with pytest.raises(ConfigError, match=r"threshold 120 lies outside the values it can take \(from 0 to 100"):
@@ -226,8 +226,14 @@ def test_a_set_point_or_threshold_no_result_can_meet_is_refused() -> None:
     assert load_config(raw | {"objectives": [ce | {"threshold": 100.0}]}).objectives[0].threshold == 100.0
     from doe.domain.config import CampaignConfig  # a campaign stored before the check keeps loading
 
-    stored = CampaignConfig.from_dict(raw | {"objectives": [ce | {"threshold": 120.0}]}, stored=True)
+    stored = CampaignConfig.from_dict(raw | {"objectives": [ce | {"threshold": 120.0}], "name": "old"}, stored=True)
     assert stored.objectives[0].threshold == 120.0
+    from doe.storage import open_store  # as an older doe stored it: it loads, suggests and clones
+
+    open_store(db).create_campaign(stored, "older-doe")
+    old = Campaign.load("old", storage=db, settings=EngineSettings.fast())
+    assert len(old.suggest(1)) == 1
+    assert old.clone("old-copy").config.objectives[0].threshold == 120.0
 
 
 def test_bad_requests_get_clear_errors(campaign: Campaign, db: str) -> None:
