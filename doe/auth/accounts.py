@@ -109,10 +109,12 @@ class Accounts:
         log.info("first sign-in of %s by single sign-on: account created with role %s", mail, role)
         try:
             user = self.store.add_user(mail, role, password_hash=None, email=mail, actor="sso")
-        except DoeError:  # created concurrently by another session
+        except DoeError as err:  # created concurrently by another session, or refused (a twin's name)
             user = self.store.find_user(email=mail)
             if user is None:
-                raise
+                raise AuthError(f"{mail} signed in by single sign-on for the first time, but no account could be made "
+                                f"for it: {err}. Ask an admin to give the existing account this e-mail, or to add "
+                                "one for it") from None
         return self.identity(user, "oidc")
 
 

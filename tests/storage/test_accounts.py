@@ -98,6 +98,13 @@ def test_sso_users_match_by_email_or_get_the_default_role(store_url: str,
     assert AccountStore.open(store_url).find_user(email="other@lab.example") is None
     with pytest.raises(AuthError, match="no e-mail"):
         accounts.sso_identity(None)
+    # a password account whose name is the newcomer's e-mail in other case: no twin is made, and the
+    # sign-in page gets an AuthError with advice (a StorageError ended it in an unhandled exception)
+    monkeypatch.setenv("DOE_SSO_DEFAULT_ROLE", "viewer")
+    accounts.add_user("Bob@Lab.example", "engineer", password="bob-password", actor="root")
+    with pytest.raises(AuthError, match=r"no account could be made for it: .*give the existing account this e-mail"):
+        accounts.sso_identity("bob@lab.example")
+    assert "bob@lab.example" not in AccountStore.open(store_url).users()["username"].tolist()
 
 
 def test_text_that_is_not_unicode_is_refused_or_found_nowhere(store_url: str) -> None:
