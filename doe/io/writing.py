@@ -145,7 +145,7 @@ def write_file(path: str | Path, payload: bytes, *, replace: bool = True) -> Pat
     to the disk, and that file is then renamed to ``path`` in one step: a failure part-way (a
     full disk, an interrupted command) leaves what was at ``path`` as it was, never a file cut
     short. A new file gets the permissions a plain write would give it (the umask's), a
-    replaced one keeps its own. A
+    replaced one keeps its read and write bits (not its owner or group). A
     symbolic link at ``path`` is written through: the file it points to is replaced.
 
     Args:
@@ -174,7 +174,7 @@ def write_file(path: str | Path, payload: bytes, *, replace: bool = True) -> Pat
             os.fsync(file.fileno())
         if replace:
             with contextlib.suppress(FileNotFoundError):  # a replaced file keeps its mode (a group's write)
-                os.chmod(partial, stat.S_IMODE(os.stat(path).st_mode))
+                os.chmod(partial, stat.S_IMODE(os.stat(path).st_mode) & 0o777)
             os.replace(partial, path)
         else:
             _rename_to_new(partial, path)
