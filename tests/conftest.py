@@ -46,6 +46,30 @@ def _doe_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     return home
 
 
+@pytest.fixture()
+def cli_in_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The ``doe`` command run in-process (click's runner) in ``tmp_path`` on a new SQLite file
+    (``.url``), acting as ``cli-test``: ``call(*args, code=0)`` asserts the exit code and
+    returns the result."""
+    from click.testing import CliRunner
+
+    from doe.cli import cli
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("DOE_DATABASE_URL", url)
+    monkeypatch.setenv("DOE_ACTOR", "cli-test")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def call(*args: str, code: int = 0):  # type: ignore[no-untyped-def]
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result
+
+    call.url = url  # type: ignore[attr-defined]
+    return call
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """Admin URL of a PostgreSQL server for this test session."""

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from doe import Campaign
-from doe.cli import cli
 from doe.errors import DataError
 from doe.io import MAX_BYTES
 from doe.templates import resolve_config
@@ -26,26 +24,14 @@ THEIRS = b"experiment_id,first_cycle_ce_pct\r\nE0001,88.5\r\n"  # a file the exp
 
 
 @pytest.fixture()
-def doe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def doe(cli_in_folder):  # type: ignore[no-untyped-def]
     """Campaign 'coating' with one measured experiment, then an empty 'other', the most
     recently updated (so the default of --campaign)."""
-    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    monkeypatch.setenv("DOE_DATABASE_URL", url)
-    monkeypatch.setenv("DOE_ACTOR", "cli-test")
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def call(*args: str, code: int = 0):  # type: ignore[no-untyped-def]
-        result = runner.invoke(cli, list(args), catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    call("init", "--template", "hfo2-ncm85", "--name", "coating")
+    cli_in_folder("init", "--template", "hfo2-ncm85", "--name", "coating")
     pd.DataFrame([{**RECIPE, "first_cycle_ce_pct": 88.0}]).to_csv("measured.csv", index=False)
-    call("record", "measured.csv", "--campaign", "coating")
-    call("init", "--template", "hfo2-ncm85", "--name", "other")
-    call.url = url  # type: ignore[attr-defined]
-    return call
+    cli_in_folder("record", "measured.csv", "--campaign", "coating")
+    cli_in_folder("init", "--template", "hfo2-ncm85", "--name", "other")
+    return cli_in_folder
 
 
 @contextmanager

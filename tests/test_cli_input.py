@@ -20,21 +20,10 @@ assert RECIPE is not None
 
 
 @pytest.fixture()
-def doe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    monkeypatch.setenv("DOE_DATABASE_URL", url)
-    monkeypatch.setenv("DOE_ACTOR", "cli-test")
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-
-    def call(*args: str, code: int = 0):  # type: ignore[no-untyped-def]
-        result = runner.invoke(cli, list(args), catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    call("init", "--template", "hfo2-ncm85", "--name", "coating")
-    call.url = url  # type: ignore[attr-defined]
-    return call
+def doe(cli_in_folder):  # type: ignore[no-untyped-def]
+    """Campaign 'coating', empty."""
+    cli_in_folder("init", "--template", "hfo2-ncm85", "--name", "coating")
+    return cli_in_folder
 
 
 def _history(doe) -> pd.DataFrame:  # type: ignore[no-untyped-def]
