@@ -385,8 +385,11 @@ class Campaign:
                                            expect_revision=revision)
                 break
             except ConcurrentChangeError:
-                if attempt == SUGGEST_ATTEMPTS - 1:
-                    raise
+                if attempt < SUGGEST_ATTEMPTS - 1:
+                    continue
+                if request_id is not None and (done := request_batch(self._experiments(), request_id, config)) is not None:
+                    return done  # another client's write of this request was the one that landed
+                raise
         batch_id = str(new[0].batch_id)
         recipes.insert(0, ID_COLUMN, report.experiment_ids)
         recipes["batch_id"] = batch_id

@@ -84,6 +84,37 @@ def test_one_request_sent_at_once_by_several_clients_is_one_batch(store_url: str
     assert got == [["E0001", "E0002"]] * 3
 
 
+def test_a_request_whose_batch_another_client_wrote_during_the_last_try_returns_that_batch(
+        store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client whose write lost the race on its last try raised ConcurrentChangeError,
+    though the write that beat it was this very request's batch. One try makes every race the
+    last one."""
+    import doe.campaign
+
+    monkeypatch.setattr(doe.campaign, "SUGGEST_ATTEMPTS", 1)  # (5 in use)
+    Campaign.from_config("hfo2-ncm85", storage=store_url, name="last-try", actor="lead")
+    got: list[list[str]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(3)
+
+    def client(k: int) -> None:
+        try:
+            campaign = Campaign.load("last-try", storage=store_url, actor=f"robot-{k}", settings=EngineSettings.fast())
+            start.wait()
+            got.append(campaign.suggest(2, request_id="REQ-7")["experiment_id"].tolist())
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    assert not errors, errors
+    assert len(Campaign.load("last-try", storage=store_url).history()) == 2
+    assert got == [["E0001", "E0002"]] * 3
+
+
 def test_two_campaigns_whose_names_differ_only_in_case_cannot_both_be_created_at_once(store_url: str) -> None:
     """Created at the same moment, 'coat-line' and 'Coat-Line' both passed the twin check (a read,
     then an insert; the unique constraint catches only the exact name): 5 of 5 tries."""
