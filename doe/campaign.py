@@ -17,7 +17,6 @@ SQLite file, and any SQLAlchemy URL (``postgresql+psycopg://...``) a server.
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import logging
 import os
@@ -55,7 +54,6 @@ from doe.errors import (
     ConfigError,
     DataError,
     ProposalError,
-    StorageError,
     shorten,
 )
 from doe.storage import open_store
@@ -590,14 +588,3 @@ def list_campaigns(storage: str | None = None, include_archived: bool = False) -
     """The campaigns in a store: name, created_at, created_by, archived, config_version, n_experiments, updated_at."""
     return open_store(storage).list_campaigns(include_archived=include_archived)
 
-
-def ensure_demo_campaign(storage: str | None = None, name: str = "hfo2-ncm85-demo") -> Campaign:
-    """The HfO2-NCM85 demo campaign, created from the template with the study's two recipes
-    (bare and 0.83 wt% HfO2, 400 C, 2 h, O2) as history if it does not exist yet."""
-    from doe.datasets import load_recipes
-
-    with contextlib.suppress(StorageError):
-        return Campaign.load(name, storage=storage)
-    campaign = Campaign.from_config("hfo2-ncm85", storage=storage, name=name, actor="doe-demo")
-    campaign.record(load_recipes())
-    return campaign

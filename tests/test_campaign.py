@@ -3,12 +3,15 @@ virtual lab."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from doe import Campaign, VirtualLab, load_config
-from doe.campaign import ensure_demo_campaign, list_campaigns
+from doe.campaign import list_campaigns
+from doe.demo import DEMO_NAME, seed_demo_campaign
 from doe.domain.table import MAX_ROWS
 from doe.engine import EngineSettings
 from doe.errors import ConfigError, ConflictError, DataError, ProposalError, StorageError
@@ -272,12 +275,22 @@ def test_export_import_json_round_trip_and_listing(campaign: Campaign, db: str) 
     assert set(list_campaigns(db)["name"]) == {"hfo2-ncm85", "copy"}
 
 
-def test_demo_campaign_holds_the_study_recipes(db: str) -> None:
-    demo = ensure_demo_campaign(db)
-    history = demo.history().set_index("experiment_id")
+def test_demo_campaign_holds_the_study_recipes(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    assert seed_demo_campaign(db) == DEMO_NAME
+    history = Campaign.load(DEMO_NAME, storage=db).history().set_index("experiment_id")
     assert history.loc["study-hfo2", "first_cycle_ce_pct"] == pytest.approx(90)
     assert history.loc["study-bare", "first_cycle_ce_pct"] == pytest.approx(79)
-    assert ensure_demo_campaign(db).name == demo.name  # idempotent
+    assert seed_demo_campaign(db) == DEMO_NAME  # idempotent
+    assert len(Campaign.load(DEMO_NAME, storage=db).history()) == 2
+
+
+def test_a_database_with_campaigns_gets_no_demo_campaign(tmp_path: Path) -> None:
+    """A lab's database (say its shared server) pointed at by a new app is left as it is."""
+    db = f"sqlite:///{tmp_path / 'lab.sqlite3'}"
+    Campaign.from_config("hfo2-ncm85", storage=db, name="line-3", actor="lead").archive()
+    assert seed_demo_campaign(db) is None
+    assert list_campaigns(db, include_archived=True)["name"].tolist() == ["line-3"]
 
 
 def test_predictions_cross_validation_importance_and_pareto(campaign: Campaign) -> None:

@@ -63,10 +63,10 @@ def app(host: str, port: int, allow_open_server: bool, engine_overrides: tuple[s
         engine_settings(False, engine_overrides)
         existing = os.environ.get("DOE_ENGINE_SETTINGS", "").strip()
         os.environ["DOE_ENGINE_SETTINGS"] = ";".join([existing or "default", *engine_overrides])
-    # The demo campaign (template + the study's two recipes) is ready before the first visit.
-    from doe.campaign import ensure_demo_campaign
+    # A database without campaigns gets the demo campaign before the first visit (doe.demo).
+    from doe.demo import seed_demo_campaign
 
-    ensure_demo_campaign(env.db)
+    seed_demo_campaign(env.db)
     prepare_job_queue(env.db)
     if env.actor:
         os.environ["DOE_ACTOR"] = env.actor

@@ -24,7 +24,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from doe.campaign import Campaign, ensure_demo_campaign, list_campaigns
+from doe.campaign import Campaign, list_campaigns
+from doe.demo import seed_demo_campaign
 from doe.engine.settings import EngineSettings
 from doe.errors import DataError, DoeError
 from doe.paths import data_home, default_database_url
@@ -168,9 +169,9 @@ def warm_up_and_wait(url: str, timeout_s: float) -> list[str]:
 
 
 @st.cache_resource(show_spinner="Preparing the demo campaign ...")
-def demo_campaign(url: str) -> str:
-    """Make sure the HfO2-NCM85 demo campaign exists in ``url``; its name."""
-    return ensure_demo_campaign(url).name
+def demo_campaign(url: str) -> str | None:
+    """The demo campaign's name, made first in a database without campaigns (:mod:`doe.demo`)."""
+    return seed_demo_campaign(url)
 
 
 def campaigns(url: str, include_archived: bool = False) -> pd.DataFrame:
