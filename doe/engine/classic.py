@@ -19,7 +19,10 @@ labels and on the lab's resolution grid, with fixed values held:
   discrete: the middle value, categorical: the first label). Parameters in ``batch_shared``
   and fixed ones are held at one value for the whole design (a screening design cannot vary
   a furnace setting that the batch shares). A design that breaks a linear constraint is
-  refused, naming the way out (a Latin hypercube).
+  refused, naming the way out (a Latin hypercube). Where any of the design's corners is
+  already in the campaign (made or pending, as after a first screening), the design is its
+  fold-over (every sign reversed: the two together separate each main effect from the
+  two-factor interactions); where the fold-over's are too, it is refused.
 """
 
 from __future__ import annotations
@@ -124,10 +127,13 @@ def screening_runs(n_factors: int) -> int:
     return int(pbdesign(max(n_factors, 1)).shape[0])
 
 
-def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int], *, more: int = 0) -> np.ndarray:
+def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int], *, more: int = 0,
+              taken: np.ndarray | None = None) -> np.ndarray:
     """A Plackett-Burman design over the parameters not fixed or ``held``, plus centre points
     up to ``n`` rows (see the module docstring); ``more``: rows the batch adds to these (the
-    control recipe), counted in the batch size an error asks for."""
+    control recipe), counted in the batch size an error asks for; ``taken``: model-space
+    recipes already in the campaign (made or pending): where the design's corners are among
+    them, its fold-over, and where those are too, a ProposalError."""
     from pyDOE3 import pbdesign
 
     hold = {**fixed}
@@ -151,6 +157,22 @@ def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int]
         raise ProposalError(f"n: a screening design of {len(factors)} parameters has {runs} runs; ask for at least "
                             f"{runs}{plus} (the rest are centre points)")
     signs = pbdesign(len(factors))[:, : len(factors)]
+    X = _corners(encoder, n, runs, centre, factors, signs, hold)
+    if _any_taken(X[:runs], taken):  # a second screening: the fold-over, every sign reversed
+        X = _corners(encoder, n, runs, centre, factors, -signs, hold)
+        if _any_taken(X[:runs], taken):
+            raise ProposalError("design: this screening design and its fold-over are both in the campaign already; "
+                                "for more runs use design='latin_hypercube' or the model (design='model'), or "
+                                "fixed= values that make other corners")
+    if len(X) != n or not encoder.feasible(X).all():
+        raise ProposalError("design: the screening design's corners break a linear constraint; use "
+                            "design='latin_hypercube', which keeps to the constraints")
+    return X
+
+
+def _corners(encoder: Encoder, n: int, runs: int, centre: np.ndarray, factors: list[int], signs: np.ndarray,
+             hold: dict[int, float]) -> np.ndarray:
+    """The design's ``runs`` corners at ``signs`` (+1: the high level), then centre points up to ``n``."""
     X = np.tile(centre, (n, 1))
     for k, i in enumerate(factors):
         high = signs[:, k] > 0
@@ -163,11 +185,15 @@ def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int]
             X[:runs, i] = np.where(high, 1.0, 0.0)
     for i, v in hold.items():
         X[:, i] = v
-    X = _on_grid(encoder, X, set(hold))
-    if len(X) != n or not encoder.feasible(X).all():
-        raise ProposalError("design: the screening design's corners break a linear constraint; use "
-                            "design='latin_hypercube', which keeps to the constraints")
-    return X
+    return _on_grid(encoder, X, set(hold))
+
+
+def _any_taken(corners: np.ndarray, taken: np.ndarray | None) -> bool:
+    """Whether any of ``corners`` is one of the ``taken`` recipes (model space)."""
+    if taken is None or not len(taken) or not len(corners):
+        return False
+    gaps = np.abs(corners[:, None, :] - np.asarray(taken, dtype=float)[None, :, :]).max(axis=2)
+    return bool((gaps <= 1e-6).any())
 
 
 __all__ = ["DESIGNS", "Design", "latin_hypercube", "screening", "screening_runs"]

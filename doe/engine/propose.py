@@ -218,7 +218,7 @@ def propose(
                 X_new = _shared_hypercube(encoder, n, seed, fixed_model, shared)
             else:
                 X_new = (latin_hypercube(encoder, n, seed, fixed_model) if design == "latin_hypercube"
-                         else screening(encoder, n, fixed_model, shared, more=int(control is not None)))
+                         else screening(encoder, n, fixed_model, shared, more=int(control is not None), taken=X_avoid))
         model_settings.update(acquisition=None, design=design)
     elif _supports_model(config, surrogates, settings):
         with seeded(seed, device), numerics():

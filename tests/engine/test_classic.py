@@ -256,3 +256,32 @@ def test_a_screening_designs_batch_size_counts_the_control_recipe(tmp_path: Path
     asked = int(str(err.value).split("= ")[1].split()[0])
     batch = campaign.suggest(asked, design="screening")
     assert len(batch) == 13 and batch["strategy"].iloc[-1] == "control"
+
+
+def test_a_second_screening_design_is_the_fold_over_and_a_third_is_refused(tmp_path: Path) -> None:
+    """Asked again while the first was pending, the same twelve corners came back: twelve powders
+    made twice for nothing. The second is the fold-over (every level reversed), which with the
+    first separates each main effect from the two-factor interactions."""
+    campaign = _campaign(tmp_path)
+    config = campaign.config
+    first = campaign.suggest(12, design="screening")
+    campaign.accept()
+    second = campaign.suggest(12, design="screening")
+    for p in config.parameters:
+        a, b = first[p.name].tolist(), second[p.name].tolist()
+        if p.type == "categorical":
+            low, high = p.values[:2]
+        elif p.type == "discrete":
+            low, high = min(p.values), max(p.values)
+        else:
+            low, high = p.lower, p.upper
+        flipped = [high if v == low else low for v in a]
+        assert b == pytest.approx(flipped) if p.type != "categorical" else b == flipped, p.name
+    both = pd.concat([first, second])[config.parameter_names]
+    assert not both.round(9).duplicated().any()
+    before = campaign.history()
+    with pytest.raises(ProposalError, match="fold-over are both in the campaign already"):
+        campaign.suggest(12, design="screening")
+    pd.testing.assert_frame_equal(campaign.history(), before)  # nothing stored
+    # a Latin hypercube or the model go on from there
+    assert len(campaign.suggest(3, design="latin_hypercube")) == 3
