@@ -137,9 +137,17 @@ def test_record_refuses_a_whole_campaign_export_in_one_line_and_stores_nothing( 
         pd.testing.assert_frame_equal(Campaign.load(name, storage=doe.url).measurements(), measurements)
     with pytest.raises(DataError, match="whole-campaign JSON export"):  # the Python API, bytes without a name
         Campaign.load("other", storage=doe.url).import_table(text.encode("utf-8"))
+    # the export rewritten by a tool that sorts keys ("format" no longer first), renamed: JSON all the same
+    (tmp_path / "sorted.csv").write_text(json.dumps(json.loads(text), sort_keys=True, indent=1), encoding="utf-8")
     (tmp_path / "settings.json").write_text('{"operator": "Ana"}', encoding="utf-8")
-    result = doe("record", "settings.json", "--campaign", "coating", code=1)
-    assert result.output == "Error: a JSON file is not read as a table of results; save the table as CSV or Excel (.xlsx)\n"
+    for name in ("sorted.csv", "settings.json"):
+        result = doe("record", name, "--campaign", "coating", code=1)
+        assert result.output == (
+            f"Error: {name!r} holds JSON, not a table of results (CSV or Excel .xlsx); nothing was read from it. "
+            f"A whole-campaign export (`doe export --out x.json`) is imported with `doe import {name}` (in Python: "
+            "Campaign.import_json)\n")
+    for name, measurements in before.items():
+        pd.testing.assert_frame_equal(Campaign.load(name, storage=doe.url).measurements(), measurements)
 
 
 @pytest.mark.parametrize("hard_links", [True, False])

@@ -39,11 +39,13 @@ MAX_BYTES = 20_000_000
 _HEAD_BYTES = 4096
 _CAMPAIGN_EXPORT = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{.*?"format"\s*:\s*"doe-campaign"', re.DOTALL)
 """The start of a whole-campaign export (``doe export --out x.json``; "format" is its first key)."""
+_JSON_OBJECT = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{')
+"""The start of any JSON object: no results table starts with a brace."""
 
 
 def _refuse_campaign_export(head: bytes, name: str | None) -> None:
-    """Refuse a whole-campaign JSON export, whatever its file is called: read as CSV it gives
-    thousands of cell problems, and it is a campaign to import, not a table of results."""
+    """Refuse a whole-campaign JSON export, or any JSON object, whatever its file is called: read
+    as CSV it gives thousands of cell problems, and it is a campaign to import, not a table of results."""
     if _CAMPAIGN_EXPORT.match(head):
         raise DataError(
             f"{repr(name) if name else 'the file'} is a whole-campaign JSON export (`doe export --out x.json`), "
@@ -51,6 +53,11 @@ def _refuse_campaign_export(head: bytes, name: str | None) -> None:
             f"{shlex.quote(name) if name else 'FILE'}` (add `--name NEW` to store it under another name; in Python: "
             "Campaign.import_json); to record its results into a campaign, export its history as CSV instead "
             "(`doe export --out history.csv`)")
+    if _JSON_OBJECT.match(head):
+        raise DataError(
+            f"{repr(name) if name else 'the file'} holds JSON, not a table of results (CSV or Excel .xlsx); nothing "
+            "was read from it. A whole-campaign export (`doe export --out x.json`) is imported with `doe import "
+            f"{shlex.quote(name) if name else 'FILE'}` (in Python: Campaign.import_json)")
 
 
 def _read_source(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple[bytes, str | None]:
