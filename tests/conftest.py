@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,19 @@ def _doe_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setenv("DOE_HOME", str(home))
     monkeypatch.delenv("DOE_DATABASE_URL", raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def _doe_logger() -> Iterator[None]:
+    """The "doe" logger as each test found it: the app's entry adds a handler on the stream
+    stderr was when it ran (a capture file of an earlier test), which a later test's file size
+    limit then broke with a logging error."""
+    logger = logging.getLogger("doe")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
 
 
 @pytest.fixture()

@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("doe.engine", "doe.storage", "doe.io", "doe.plots", "doe.simulate", "doe.datasets", "doe.instruments",
      "doe.workers"),  # workers: the suggestion queue (procrastinate); the campaign defers to it
     ("doe.campaign", "doe.auth"),  # auth: accounts and sign-in, beside the campaign
-    ("doe.executors", "doe.report"),
+    ("doe.executors", "doe.report", "doe.demo"),  # demo: the campaign the app puts in an empty database
     ("doe.runner", "doe.calendar_run"),
     ("doe.ui", "doe.cli"),
     ("doe", "app"),  # the public API (doe/__init__.py) and the Streamlit entry

@@ -922,13 +922,16 @@ def test_a_value_stored_by_someone_else_under_a_typed_one_is_a_visible_conflict(
 
 def test_the_selected_campaign_lives_in_the_url(start: Start, db_url: str) -> None:
     _new_campaign(db_url, "from-the-url")
+    _new_campaign(db_url, "line-3")
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.query_params[state.URL_CAMPAIGN] = "from-the-url"
     at.run()
     _no_exception(at)
     assert at.sidebar.selectbox(key=state.CAMPAIGN).value == "from-the-url"
-    at.sidebar.selectbox(key=state.CAMPAIGN).set_value(DEMO).run()
-    assert at.query_params[state.URL_CAMPAIGN] == DEMO
+    at.sidebar.selectbox(key=state.CAMPAIGN).set_value("line-3").run()
+    assert at.query_params[state.URL_CAMPAIGN] == "line-3"
+    # a database that holds campaigns (a lab's) gets no demo campaign
+    assert sorted(list_campaigns(db_url, include_archived=True)["name"]) == ["from-the-url", "line-3"]
 
 
 def test_doe_actor_is_the_person_acting_in_local_use(
