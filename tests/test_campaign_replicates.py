@@ -390,8 +390,9 @@ def test_a_history_of_means_is_refused_by_a_campaign_without_its_experiments(sto
 
 
 def test_a_filled_run_sheet_adds_cells_to_a_replicated_campaign(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from doe.domain.exports import run_sheet
     from doe.io import read_table, write_table
-    from doe.ui.tables import proposed_with_predictions, run_sheet
+    from doe.ui.tables import proposed_with_predictions
 
     campaign = _campaign(store_url)
     recipe = load_config("hfo2-ncm85").reference_recipe()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -489,3 +490,31 @@ def test_engine_settings_from_the_command_line_reach_the_stored_batch(doe_cmd, t
         done = doe_cmd("suggest", "--campaign", "tr", "-n", "1", "--engine", bad, check=False)
         assert done.returncode != 0 and message in done.stderr, done.stderr
     assert len(Campaign.load("tr", storage=f"sqlite:///{tmp_path / 'cli.sqlite3'}").proposals()) == len(settings)
+
+
+@pytest.mark.parametrize("out", ["runsheet.csv", "runsheet.xlsx"])
+def test_the_run_sheet_of_doe_suggest_is_filled_in_and_recorded_as_it_is(  # type: ignore[no-untyped-def]
+        cli_in_folder, tmp_path: Path, out: str) -> None:
+    """`doe suggest --out` said "fill in the outcomes and `doe record`", but its sheet had no
+    outcome column (only the predictions' _mean and _sd), so the sheet as written was refused:
+    it is the Plan page's sheet now, with empty outcome, failed and failure_reason columns."""
+    cli_in_folder("init", "--template", "hfo2-ncm85", "--name", "sheet")
+    cli_in_folder("suggest", "-n", "3", "--fast", "--out", out)
+    path = tmp_path / out
+    sheet = pd.read_csv(path) if out.endswith(".csv") else pd.read_excel(path)
+    ce = "first_cycle_ce_pct [%]"
+    assert {ce, "capacity_retention_pct [%]", "failed", "failure_reason"} <= set(sheet.columns)
+    assert sheet[ce].isna().all() and not sheet["failed"].any()
+    assert "first_cycle_ce_pct_mean" in sheet.columns  # the prediction, beside the column to fill in
+    sheet[ce] = [88.5, 90.25, np.nan]
+    sheet["failed"] = [False, False, True]
+    sheet["failure_reason"] = [np.nan, np.nan, "dispersion gelled"]
+    if out.endswith(".csv"):
+        sheet.to_csv(path, index=False)
+    else:
+        sheet.to_excel(path, index=False)
+    cli_in_folder("record", out)
+    history = Campaign.load("sheet", storage=cli_in_folder.url).history().set_index("experiment_id")
+    assert history.loc[["E0001", "E0002"], "first_cycle_ce_pct"].tolist() == [88.5, 90.25]
+    assert history.loc["E0003", "status"] == "failed"
+    assert history.loc["E0003", "failure_reason"] == "dispersion gelled"

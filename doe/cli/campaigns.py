@@ -106,13 +106,16 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
     click.echo(recipes_text(batch, config, predictions=True))
     if out is not None:
         from doe.domain.display import column_decimals
+        from doe.domain.exports import run_sheet
         from doe.io.writing import table_bytes, write_file
 
+        # the Plan page's sheet: recipes, predictions, empty outcome, failed and failure_reason columns.
         # CSV: only gridded parameters are written at their resolution (exact); the others stay
         # in full so that `doe record` matches them to the stored recipe. XLSX: display formats.
+        sheet = run_sheet(batch, config)
         csv = out.suffix.lower() == ".csv"
-        decimals = column_decimals(batch, config, exact_only=csv)
-        payload = table_bytes(batch, "csv" if csv else "xlsx", units=config.units, decimals=decimals)
+        decimals = column_decimals(sheet, config, exact_only=csv)
+        payload = table_bytes(sheet, "csv" if csv else "xlsx", units=config.units, decimals=decimals)
         with writing_new("--out", out):
             write_file(out, payload, replace=force)
         click.echo(f"run sheet written to {out}; fill in the outcomes and `doe record {out}`")

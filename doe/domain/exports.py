@@ -1,8 +1,10 @@
 """The history as it is exported (CSV, Excel): with each experiment's notes and, for the
-ones that do not count among the best recipes, the reason (pure functions)."""
+ones that do not count among the best recipes, the reason; the run sheet of pending
+experiments for the lab to fill in (pure functions)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
@@ -27,4 +29,24 @@ def export_view(history: pd.DataFrame, measurements: pd.DataFrame, config: Campa
     if NOTE_COLUMN not in out.columns:
         out[NOTE_COLUMN] = [notes.get(str(i), "") for i in out[ID_COLUMN]]
     out[RANKING_NOTE] = ranking_notes(out, config) if len(out) else pd.Series(dtype=object)
+    return out
+
+
+def run_sheet(experiments: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """The sheet the lab works from: one row per experiment with its recipe and empty
+    outcome columns, ``failed`` and ``failure_reason`` to fill in. Uploaded back on the
+    Record page it records the results (prediction columns are ignored there)."""
+    out = pd.DataFrame({ID_COLUMN: experiments[ID_COLUMN].astype(str).to_numpy()})
+    if "batch_id" in experiments.columns:
+        out["batch_id"] = experiments["batch_id"].to_numpy()
+    for p in config.parameter_names:
+        out[p] = experiments[p].to_numpy() if p in experiments.columns else None
+    for o in config.outcome_names:
+        for part in ("mean", "sd"):  # the model's prediction and its uncertainty, for the lab to compare
+            if f"{o}_{part}" in experiments.columns:
+                out[f"{o}_{part}"] = experiments[f"{o}_{part}"].to_numpy()
+    for o in config.outcome_names:
+        out[o] = experiments[o].to_numpy() if o in experiments.columns else np.nan
+    out["failed"] = False
+    out["failure_reason"] = None
     return out

@@ -120,26 +120,6 @@ def proposed_with_predictions(history: pd.DataFrame, proposals: pd.DataFrame) ->
     return pd.concat([history, flat], axis=1)
 
 
-def run_sheet(experiments: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
-    """The sheet the lab works from: one row per experiment with its recipe and empty
-    outcome columns, ``failed`` and ``failure_reason`` to fill in. Uploaded back on the
-    Record page it records the results (prediction columns are ignored there)."""
-    out = pd.DataFrame({ID_COLUMN: experiments[ID_COLUMN].astype(str).to_numpy()})
-    if "batch_id" in experiments.columns:
-        out["batch_id"] = experiments["batch_id"].to_numpy()
-    for p in config.parameter_names:
-        out[p] = experiments[p].to_numpy() if p in experiments.columns else None
-    for o in config.outcome_names:
-        for part in ("mean", "sd"):  # the model's prediction and its uncertainty, for the lab to compare
-            if f"{o}_{part}" in experiments.columns:
-                out[f"{o}_{part}"] = experiments[f"{o}_{part}"].to_numpy()
-    for o in config.outcome_names:
-        out[o] = experiments[o].to_numpy() if o in experiments.columns else np.nan
-    out["failed"] = False
-    out["failure_reason"] = None
-    return out
-
-
 GridSelection = Literal["awaiting", "all"]
 
 

@@ -18,9 +18,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from doe.campaign import Campaign, list_campaigns
+from doe.domain.exports import run_sheet
 from doe.ui import state
 from doe.ui.components import WORD_JOINER
-from doe.ui.tables import record_grid, run_sheet
+from doe.ui.tables import record_grid
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 TIMEOUT = 180

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from doe import load_config
+from doe.domain.exports import run_sheet
 from doe.errors import CellProblem, DataError
 from doe.ui.tables import (
     ID_COLUMN,
@@ -18,7 +19,6 @@ from doe.ui.tables import (
     problems_frame,
     proposed_with_predictions,
     record_grid,
-    run_sheet,
     suggestion_view,
 )
 

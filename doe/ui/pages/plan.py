@@ -12,9 +12,10 @@ import streamlit as st
 
 from doe.domain.config import CampaignConfig
 from doe.domain.display import batch_programme, column_decimals
+from doe.domain.exports import run_sheet
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.ui import components, resources, state
-from doe.ui.tables import ID_COLUMN, proposed_with_predictions, run_sheet, suggestion_view
+from doe.ui.tables import ID_COLUMN, proposed_with_predictions, suggestion_view
 
 MAX_BATCH_IN_UI = 50
 
