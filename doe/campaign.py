@@ -507,7 +507,7 @@ class Campaign:
             resistances=fit.resistances if fit else None, curve_outcomes=config.curve_outcomes,
             replicates=replicates)
         if confirm:
-            self._record(preview.table, correct, False, False, evidence=preview)
+            preview = replace(preview, recorded=self._record(preview.table, correct, False, False, evidence=preview))
         return preview
 
     def files(self) -> pd.DataFrame:

@@ -199,8 +199,8 @@ def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_
                .to_string(index=False))
     if preview.skipped:
         click.echo(f"not recorded (no such outcome in the campaign, or not reached yet): {', '.join(preview.skipped)}")
-    if confirm:
-        click.echo(f"campaign {campaign.name!r}: recorded {len(preview.table)} cell(s) of {experiment_id}")
+    if preview.recorded is not None:
+        click.echo(f"campaign {campaign.name!r}: {preview.recorded_text()}")
     else:
         click.echo("preview only: nothing was recorded; add --confirm to record these values")
 

@@ -15,6 +15,7 @@ from doe.domain.records import (
     EvidenceFile,
     NewExperiment,
     NewMeasurement,
+    RecordReport,
     experiment_id_of,
 )
 from doe.domain.table import clean_label, replicate_label
@@ -66,12 +67,29 @@ class FilePreview:
             (a retention at a cycle the cells have not reached yet): not recorded.
         files: the raw files as evidence (one per row of ``read``, in order): content,
             SHA-256, parser and the rule's inputs; stored with the measurements they give.
+        recorded: what recording the table did (``Campaign.record_files(confirm=True)``),
+            else None.
     """
 
     table: pd.DataFrame
     read: pd.DataFrame
     skipped: tuple[str, ...]
     files: tuple[EvidenceFile, ...] = ()
+    recorded: RecordReport | None = None
+
+    @property
+    def cells(self) -> int:
+        """The cells the files are of (a cell's cycling file and its spectrum: one cell)."""
+        return int(self.table["replicate"].iloc[:len(self.read)].nunique()) if "replicate" in self.table else 1
+
+    def recorded_text(self) -> str:
+        """What recording the files did, in words: the cells and files, or that nothing was new."""
+        experiment = str(self.table["experiment_id"].iloc[0]) if len(self.table) else "the experiment"
+        if self.recorded is None:
+            return "preview only: nothing was recorded"
+        if not self.recorded.measurements_added + self.recorded.measurements_corrected:
+            return f"nothing new: the values of these files were recorded for {experiment} already"
+        return f"recorded {self.cells} cell(s) of {experiment} from {len(self.read)} file(s)"
 
     def link(self, measurements: Sequence[NewMeasurement],
              new_experiments: Sequence[NewExperiment]) -> list[NewMeasurement]:

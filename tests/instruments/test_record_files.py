@@ -86,7 +86,13 @@ def test_doe_record_files_previews_then_records(tmp_path: Path) -> None:
     done = doe("record-files", *paths, "--campaign", "cells", "--experiment-id", first, "--active-mass-mg", "11.5",
                "--confirm")
     assert done.returncode == 0, done.stderr
-    assert f"recorded 2 cell(s) of {first}" in done.stdout
+    assert f"campaign 'cells': recorded 2 cell(s) of {first} from 2 file(s)\n" in done.stdout
+    revision = Campaign.load("cells", storage=campaign.storage_url).revision()
+    again = doe("record-files", *paths, "--campaign", "cells", "--experiment-id", first, "--active-mass-mg", "11.5",
+                "--confirm")  # the same files again change nothing, and say so
+    assert again.returncode == 0, again.stderr
+    assert f"campaign 'cells': nothing new: the values of these files were recorded for {first} already\n" in again.stdout
+    assert Campaign.load("cells", storage=campaign.storage_url).revision() == revision
     history = Campaign.load("cells", storage=campaign.storage_url).history().set_index("experiment_id")
     assert history.loc[first, "first_cycle_ce_pct"] == pytest.approx(89.0, rel=1e-6)
     zero = doe("record-files", paths[0], "--campaign", "cells", "--experiment-id", first, "--active-mass-mg", "0")
@@ -208,6 +214,7 @@ def test_a_cells_cycling_file_and_spectrum_share_its_label(tmp_path: Path) -> No
         campaign.record_files(twice, experiment_id=first, active_mass_mg=MASS_MG)
     preview = campaign.record_files(paths, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
     assert preview.table["replicate"].tolist()[:3] == ["A", "A", "B"]
+    assert preview.recorded_text() == f"recorded 2 cell(s) of {first} from 3 file(s)"
     stored = campaign.measurements().set_index(["replicate", "outcome"])
     files = {f.sha256: f.file_name for f in preview.files}
     assert files[stored.loc[("A", "first_cycle_ce_pct"), "file_sha256"]] == "A.mpt"
@@ -217,3 +224,4 @@ def test_a_cells_cycling_file_and_spectrum_share_its_label(tmp_path: Path) -> No
     assert row["first_cycle_ce_pct_n"] == 2 and row["interfacial_resistance_ohm_n"] == 1
     again = campaign.record_files(paths, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
     assert len(again.files) == 3 and len(campaign.measurements()) == len(stored)  # the same files: nothing new
+    assert again.recorded_text() == f"nothing new: the values of these files were recorded for {first} already"

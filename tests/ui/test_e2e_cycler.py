@@ -189,7 +189,7 @@ def test_a_cells_file_corrects_a_value_recorded_before_only_when_asked(server: t
         expect(form.get_by_role("checkbox", name="Correct the stored values")).to_be_checked()
         click(page, form.get_by_role("button", name="Record these values"))
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 1 cell(s) of {typed} from "
-                                                                             "the cycler files (a correction")
+                                                                             "1 file(s) (a correction")
         # the next files correct nothing unless asked again
         expect(form.get_by_role("checkbox", name="Correct the stored values")).not_to_be_checked()
     after = Campaign.load("cells", storage=db_url)

@@ -404,7 +404,8 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
     if record_clicked:
         # the next files correct nothing unless asked again: a new key, an unticked box
         st.session_state[CORRECT_VERSION] = st.session_state.get(CORRECT_VERSION, 0) + 1
-        components.flash("success", f"Recorded {len(uploads)} cell(s) of {experiment} from the cycler files"
+        done = preview.recorded_text()
+        components.flash("success", done[0].upper() + done[1:]
                                     + (" (a correction: the values they replace stay in the history)." if correct
                                        else "."))
         st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
