@@ -40,6 +40,9 @@ def is_loopback(host: str) -> bool:
 def oidc_from_env(env: Mapping[str, str], host: str, port: int) -> dict[str, str] | None:
     """The ``[auth]`` settings from ``DOE_OIDC_*`` (None when no client id is set).
 
+    The redirect URI defaults to ``http://<host>:<port>/oauth2callback``; served on every
+    address (``0.0.0.0``, ``::``) it must be given.
+
     Raises ValueError naming the missing variables when the settings are incomplete.
     """
     values = {key: env.get(var, "").strip() for key, var in OIDC_ENV.items()}
@@ -49,8 +52,12 @@ def oidc_from_env(env: Mapping[str, str], host: str, port: int) -> dict[str, str
     if missing:
         raise ValueError(f"single sign-on is half configured: set {', '.join(missing)} as well")
     if not values["redirect_uri"]:
-        shown = "localhost" if host in ("0.0.0.0", "::") else host
-        values["redirect_uri"] = f"http://{shown}:{port}/oauth2callback"
+        if host.strip().strip("[]") in ("0.0.0.0", "::", ""):  # every address: which one browsers use is not known
+            raise ValueError(
+                f"single sign-on on {host or 'every address'!r}: set DOE_OIDC_REDIRECT_URI to the address "
+                "your users' browsers reach, as registered with the provider (for example "
+                "https://doe.lab.example/oauth2callback); the provider sends every sign-in back there")
+        values["redirect_uri"] = f"http://{host}:{port}/oauth2callback"
     if not values["cookie_secret"]:
         # signs the login cookie; a new one per start signs everybody out on restart
         values["cookie_secret"] = secrets.token_urlsafe(32)

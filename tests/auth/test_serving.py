@@ -24,15 +24,28 @@ def test_other_addresses_are_not_local(host: str) -> None:
 def test_oidc_settings_from_env_round_trip_through_a_private_secrets_file(tmp_path: Path) -> None:
     env = {"DOE_OIDC_METADATA_URL": "https://idp.example/.well-known/openid-configuration",
            "DOE_OIDC_CLIENT_ID": "doe", "DOE_OIDC_CLIENT_SECRET": 'se"cr\\et'}
-    settings = oidc_from_env(env, "0.0.0.0", 8600)
+    settings = oidc_from_env(env, "lab-server", 8600)
     assert settings is not None
-    assert settings["redirect_uri"] == "http://localhost:8600/oauth2callback"
+    assert settings["redirect_uri"] == "http://lab-server:8600/oauth2callback"
     assert len(settings["cookie_secret"]) >= 32
     path = write_secrets(settings, tmp_path / "run" / "secrets.toml")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert tomllib.loads(path.read_text())["auth"] == settings
     assert has_oidc_secrets([tmp_path / "missing.toml", path])
     assert oidc_from_env({}, "localhost", 8501) is None
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "[::]"])
+def test_sso_on_every_address_needs_the_redirect_uri_the_browsers_use(host: str) -> None:
+    """On 0.0.0.0 the default redirect was http://localhost:<port>/oauth2callback: after the
+    provider's sign-in, every browser on another machine was sent to itself."""
+    env = {"DOE_OIDC_METADATA_URL": "https://idp.example/.well-known/openid-configuration",
+           "DOE_OIDC_CLIENT_ID": "doe", "DOE_OIDC_CLIENT_SECRET": "secret"}
+    with pytest.raises(ValueError, match="set DOE_OIDC_REDIRECT_URI to the address your users' browsers reach"):
+        oidc_from_env(env, host, 8501)
+    given = {**env, "DOE_OIDC_REDIRECT_URI": "https://doe.lab.example/oauth2callback"}
+    settings = oidc_from_env(given, host, 8501)
+    assert settings is not None and settings["redirect_uri"] == "https://doe.lab.example/oauth2callback"
 
 
 def test_half_configured_oidc_names_the_missing_variables() -> None:
