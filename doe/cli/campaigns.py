@@ -80,7 +80,8 @@ def init(template: str | None, config_path: Path | None, name: str | None, learn
               "in and not yet recorded is lost).")
 @click.option("--design", type=click.Choice(["model", "latin_hypercube", "screening"]), default="model",
               show_default=True, help="model: space-filling start, then the model; or a classical Latin "
-              "hypercube or two-level screening design (Plackett-Burman; -n beyond its runs adds centre points).")
+              "hypercube or two-level screening design (Plackett-Burman; -n beyond its runs adds centre points; "
+              "a second one is the first's fold-over).")
 @click.option("--fast", is_flag=True, help="Quicker, less thorough search for the batch.")
 @engine_option
 @common_options

@@ -81,7 +81,8 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
                                   type=["csv", "xlsx"], key=state.CANDIDATE_FILE)
         design = st.radio("Design", list(DESIGN_LABELS), format_func=DESIGN_LABELS.__getitem__, horizontal=True,
                           key=state.DESIGN, help="A screening design has a fixed number of runs (12 for 9 "
-                          "parameters); a larger batch adds centre points.")
+                          "parameters); a larger batch adds centre points. A second one is the first's "
+                          "fold-over (every level reversed).")
         submitted = st.form_submit_button("Suggest experiments", type="primary")
     if not submitted:
         return
