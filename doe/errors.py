@@ -102,6 +102,11 @@ class StorageError(DoeError):
     """The campaign store cannot read or write (missing campaign, conflict, bad URL)."""
 
 
+class ExecutorError(DoeError):
+    """The executor of a closed-loop run kept failing (a share offline, a cycler API down); the
+    run stopped and its experiments stay pending for the next run."""
+
+
 class ConflictError(StorageError):
     """A measurement conflicts with one already recorded; nothing was overwritten."""
 

@@ -28,11 +28,22 @@ Optional hooks (:class:`BaseExecutor` provides defaults; the runner looks them u
     the campaign's pending experiments to the executor again, except these.
 ``cancel(experiment_ids)``
     The runner gave up on these (timed out); drop them if possible.
+``recorded(results)``
+    The runner recorded ``results`` (a table ``collect`` returned), or found nothing new in
+    them: e.g. the :class:`FileExecutor` moves their file to ``processed/`` only now, so a
+    run killed between reading and recording reads the file again.
 ``rejected(results, error)``
-    The runner could not record ``results`` (``error`` is the :class:`~doe.errors.DataError`
-    naming the bad cells). Return ``True`` to keep the experiments in flight (e.g. the
+    The runner could not record ``results`` (``error`` names the bad cells, or says that none
+    of the ids is the campaign's). Return ``True`` to keep the experiments in flight (e.g. the
     :class:`FileExecutor` waits for a corrected file), ``False`` to let the runner mark them
     failed.
+
+An exception raised by ``submit`` or ``collect`` is the executor's own trouble (a share
+offline, an instrument API down), not an experiment's result: the runner waits and calls
+again, and after :data:`doe.runner.EXECUTOR_ATTEMPTS` failures in a row stops with an
+:class:`~doe.errors.ExecutorError`, failing nothing. A recipe that could not be made is a
+result row with ``failed`` and ``failure_reason`` (:class:`CallableExecutor` turns an
+exception of its function into such rows).
 
 Built-in executors: :class:`VirtualLabExecutor` (the simulated coating lab, with a queue
 that returns results late and out of order), :class:`FileExecutor` (run sheets out, result
@@ -97,6 +108,9 @@ class BaseExecutor:
 
     def cancel(self, experiment_ids: Collection[str]) -> None:
         """The runner gave up on these experiments; drop their results if they come."""
+
+    def recorded(self, results: pd.DataFrame) -> None:
+        """The runner recorded ``results`` (or found nothing new in them)."""
 
     def rejected(self, results: pd.DataFrame, error: DoeError) -> bool:
         """The runner could not record ``results``; ``True`` keeps the experiments in flight."""
@@ -344,9 +358,13 @@ class FileExecutor(BaseExecutor):
     the file under another name and rename it when complete, or it may be read half-written
     (a file is read only once it has not changed for ``settle_s`` seconds).
 
-    A file read is moved to ``processed/``. A file that cannot be read or recorded is moved
-    to ``rejected/`` with ``<file>.error.txt`` beside it naming every bad cell; its
-    experiments stay in flight until a corrected file comes (or the timeout).
+    A file is moved to ``processed/`` once its results are recorded (a run killed in between
+    reads it again; results recorded before change nothing). A file that cannot be read or
+    recorded, or whose ids are none of the campaign's, is moved to ``rejected/`` with
+    ``<file>.error.txt`` beside it naming every bad cell; its experiments stay in flight
+    until a corrected file comes (or the timeout). The run sheets must stay in the folder
+    while their experiments are under way: a restarted run hands out again the pending
+    experiments of no run sheet there. A file another process took first is skipped.
 
     Args:
         folder: the exchange folder (created if missing).
@@ -371,6 +389,7 @@ class FileExecutor(BaseExecutor):
         self.timeout_s = _check_timeout(timeout_s)
         self.settle_s = float(settle_s)
         self._campaign: Campaign | None = None
+        self._handed: set[Path] = set()  # files returned by collect, not yet recorded or rejected
 
     def __repr__(self) -> str:
         return f"FileExecutor({str(self.folder)!r})"
@@ -392,6 +411,7 @@ class FileExecutor(BaseExecutor):
         return self._campaign.config
 
     def submit(self, experiments: pd.DataFrame) -> None:
+        from doe.domain.exports import run_sheet
         from doe.io import write_table
 
         if experiments.empty:
@@ -406,10 +426,7 @@ class FileExecutor(BaseExecutor):
             while path.exists():
                 path = self.folder / f"{stem}_{k}.{self.file_format}"
                 k += 1
-            sheet = part.reset_index(drop=True).copy()
-            for outcome in config.outcome_names:
-                if outcome not in sheet.columns:
-                    sheet[outcome] = np.nan
+            sheet = run_sheet(part.reset_index(drop=True), config)  # the Plan page's: outcomes to fill in
             tmp = path.with_name(f".{path.name}.tmp")
             write_table(sheet, tmp, file_format=self.file_format, units=config.units)
             tmp.replace(path)
@@ -419,7 +436,7 @@ class FileExecutor(BaseExecutor):
         now = time.time()
         files = []
         for path in sorted(self.folder.iterdir()):
-            if path.is_file() and _RESULT_NAME.match(path.name):
+            if path.is_file() and _RESULT_NAME.match(path.name) and path not in self._handed:
                 try:
                     age = now - path.stat().st_mtime
                 except FileNotFoundError:
@@ -438,21 +455,16 @@ class FileExecutor(BaseExecutor):
             for path in self._ready_files():
                 try:
                     table = read_table(path, config)
-                except DoeError as error:
+                except Exception as error:  # a bad table, or an unreadable file (encoding, broken workbook)
                     self._reject_file(path, error)
                     continue
-                except Exception as error:  # unreadable file (encoding, broken workbook)
-                    self._reject_file(path, error)
-                    continue
-                self.processed_dir.mkdir(exist_ok=True)
-                target = _free_name(self.processed_dir / path.name)
-                path.replace(target)
                 if ID_COLUMN not in table.columns:
-                    self._reject_file(target, DataError(
+                    self._reject_file(path, DataError(
                         f"{path.name}: the results need an {ID_COLUMN!r} column (copy it from the run sheet)"))
                     continue
                 table = keep_rows(table, table[ID_COLUMN].notna().tolist())
-                table.attrs["doe_source"] = str(target)
+                table.attrs["doe_source"] = str(path)
+                self._handed.add(path)
                 logger.info("results file read: %s (%d row(s))", path.name, len(table))
                 return table
             remaining = deadline - time.monotonic()
@@ -460,17 +472,26 @@ class FileExecutor(BaseExecutor):
                 return _empty_results()
             time.sleep(min(0.2, remaining))
 
+    def recorded(self, results: pd.DataFrame) -> None:
+        source = results.attrs.get("doe_source")
+        if source is not None:
+            self._handed.discard(Path(source))
+            self.processed_dir.mkdir(exist_ok=True)
+            _move(Path(source), _free_name(self.processed_dir / Path(source).name))
+
     def rejected(self, results: pd.DataFrame, error: DoeError) -> bool:
         source = results.attrs.get("doe_source")
         if source is None or not Path(source).exists():
             return False
+        self._handed.discard(Path(source))
         self._reject_file(Path(source), error)
         return True
 
     def _reject_file(self, path: Path, error: BaseException) -> None:
         self.rejected_dir.mkdir(exist_ok=True)
         target = _free_name(self.rejected_dir / path.name)
-        shutil.move(str(path), target)
+        if not _move(path, target):
+            return
         target.with_name(target.name + ".error.txt").write_text(f"{describe_exception(error)}\n\n{error}\n",
                                                                  encoding="utf-8")
         logger.warning("results file %s rejected (moved to %s): %s", path.name, target, error)
@@ -495,6 +516,16 @@ class FileExecutor(BaseExecutor):
 
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:64] or "batch"
+
+
+def _move(path: Path, target: Path) -> bool:
+    """Move ``path`` to ``target``; False when it is gone (another run on the folder took it)."""
+    try:
+        shutil.move(str(path), target)
+    except FileNotFoundError:
+        logger.info("results file %s was taken by another process", path.name)
+        return False
+    return True
 
 
 def _free_name(path: Path) -> Path:

@@ -21,20 +21,17 @@ pending, and the runner never proposes more than the budget.
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from doe.domain.file_rows import file_problems, in_file, keep_rows
-from doe.domain.records import PENDING_STATUSES
+from doe.domain.records import PENDING_STATUSES, RecordReport
+from doe.domain.runs import Progress, ProgressCallback, RunResult, Stop, StopReason
 from doe.domain.table import ID_COLUMN
 from doe.domain.values import is_integer, is_real_number
-from doe.errors import DataError, DoeError, ProposalError
+from doe.errors import ConflictError, DataError, DoeError, ExecutorError, ProposalError
 from doe.executors import describe_exception
 
 if TYPE_CHECKING:
@@ -43,106 +40,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-StopReason = Literal["budget", "target", "patience", "no_proposal"]
 FINISHED_STATUSES = ("completed", "failed")
 MAX_REASON = 500
-
-
-@dataclass(frozen=True)
-class Stop:
-    """When a run stops before its budget is spent (options combine: the first one met wins).
-
-    Attributes:
-        target: objective values to reach, e.g. ``{"first_cycle_ce_pct": 92}``: the run stops
-            once one completed experiment that meets the outcome constraints reaches every
-            value (at least it for a maximised objective, at most for a minimised one; for a
-            set-point objective the value is the largest acceptable distance from its target).
-        patience: stop after this many finished batches in a row that put no experiment on
-            the Pareto front (for one objective: that did not beat the best so far). Counted
-            from the start of this run.
-
-    Whatever stops a run, experiments already handed out are still waited for and recorded;
-    only new proposals stop.
-    """
-
-    target: Mapping[str, float] | None = None
-    patience: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.target is not None:
-            if not isinstance(self.target, Mapping) or not self.target:
-                raise DoeError(f"Stop.target: give a mapping of objective name to value, got {self.target!r}")
-            clean: dict[str, float] = {}
-            for name, value in self.target.items():
-                if not is_real_number(value) or not math.isfinite(value):
-                    raise DoeError(f"Stop.target[{name!r}]: must be a finite number, got {value!r}")
-                clean[str(name)] = float(value)
-            object.__setattr__(self, "target", MappingProxyType(clean))
-        if self.patience is not None and (
-            not is_integer(self.patience) or self.patience < 1
-        ):
-            raise DoeError(f"Stop.patience: must be a whole number of batches >= 1, got {self.patience!r}")
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a run stands, handed to ``run(..., on_progress=...)`` whenever it changes.
-
-    Attributes:
-        campaign: the campaign's name.
-        done: experiments proposed by doe in the campaign that are finished (completed or
-            failed): those finished before this run plus those this run recorded. Never
-            decreases during a run.
-        budget: the run's budget (the total ``done`` heads for).
-        pending: experiments in flight (handed to the executor, no result yet).
-        best: objective name -> value of the best experiment so far (``campaign.best()``'s
-            first row); empty while no completed experiment meets the constraints.
-    """
-
-    campaign: str
-    done: int
-    budget: int
-    pending: int
-    best: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "best", MappingProxyType(dict(self.best)))
-
-
-ProgressCallback = Callable[[Progress], None]
-
-
-@dataclass(frozen=True, eq=False)  # holds a DataFrame: compare fields, not results
-class RunResult:
-    """What :func:`run` did.
-
-    Attributes:
-        campaign: the campaign's name.
-        stop_reason: ``"budget"`` (spent), ``"target"`` (reached), ``"patience"`` (no
-            improvement) or ``"no_proposal"`` (the engine had nothing left to propose).
-        message: the stop reason in words.
-        experiments: experiments proposed by doe in the campaign, counted against the budget
-            (finished and pending, over every run).
-        proposed: experiments this run proposed.
-        finished: experiments this run recorded as completed or failed.
-        failed: of those, the failed ones (including timeouts and executor errors).
-        rounds: batches this run proposed.
-        best: ``campaign.best()`` at the end (empty when nothing met the constraints).
-        pending: ids still pending in the campaign at the end.
-        elapsed_s: wall-clock seconds.
-    """
-
-    campaign: str
-    stop_reason: StopReason
-    message: str
-    experiments: int
-    proposed: int
-    finished: int
-    failed: int
-    rounds: int
-    best: pd.DataFrame = field(repr=False)
-    pending: tuple[str, ...] = ()
-    elapsed_s: float = 0.0
+EXECUTOR_ATTEMPTS = 5
+"""Calls of the executor's submit or collect that may fail in a row (waiting 1, 2, 4, 8 poll
+intervals, the interval at least 0.05 s, between them) before the run stops with an ExecutorError."""
 
 
 def run(
@@ -185,6 +87,9 @@ def run(
 
     Raises:
         DoeError: invalid arguments (budget, batch size, a target that is no objective).
+        ExecutorError: the executor's ``submit`` or ``collect`` raised ``EXECUTOR_ATTEMPTS``
+            times in a row (an exception there is the executor's trouble, not a result: it
+            fails no experiment; the ones under way stay pending for the next run).
         KeyboardInterrupt: passes through; experiments under way stay pending in the store
             and a later run picks them up.
     """
@@ -261,6 +166,7 @@ class _Loop:
         self.reason: StopReason | None = None
         self.message = ""
         self.done_before = 0  # doe's experiments already finished when this run started
+        self.executor_failures = 0  # failed calls of the executor in a row
         self.last_progress: Progress | None = None
 
     # ------------------------------------------------------------------ main loop
@@ -291,6 +197,7 @@ class _Loop:
             if not self.in_flight:
                 if self.reason is None:  # nothing in flight and no slot: cannot happen, but never spin
                     self._stop("budget", f"budget of {self.budget} experiments spent")
+                self._drain(0.0)  # results that came after a timeout, before the run ends
                 break
             self._drain(self.poll_interval_s)
             self._expire()
@@ -362,17 +269,28 @@ class _Loop:
         self.open_batches.setdefault(batch_id, set()).add(exp_id)
 
     def _submit(self, experiments: pd.DataFrame, to_accept: list[str]) -> None:
-        ids = experiments[ID_COLUMN].astype(str).tolist()
-        try:
-            self.executor.submit(experiments)
-        except Exception as error:  # the executor's failure is these experiments' failure
-            reason = _reason(f"the executor could not start them: {describe_exception(error)}")
-            logger.warning("campaign %r: submit failed for %s: %s", self.campaign.name, ids, reason)
-            self.campaign.fail(ids, reason)
-            self._finished(ids, failed=len(ids))
-            return
+        while True:
+            try:
+                self.executor.submit(experiments)
+                break
+            except Exception as error:  # the executor's trouble, not the recipes' result: nothing fails
+                self._executor_failed(error, "starting " + ", ".join(experiments[ID_COLUMN].astype(str)))
+        self.executor_failures = 0
         if to_accept:
             self.campaign.accept(to_accept)
+
+    def _executor_failed(self, error: Exception, doing: str) -> None:
+        """Wait after a failed call of the executor, or stop the run once it failed too often."""
+        self.executor_failures += 1
+        problem = f"the executor failed while {doing}: {describe_exception(error)}"
+        if self.executor_failures >= EXECUTOR_ATTEMPTS:
+            pending = ", ".join(self.in_flight) or "none"
+            raise ExecutorError(f"{_reason(problem)} ({self.executor_failures} times in a row); the run stopped. "
+                                f"Nothing was marked failed: the experiments under way ({pending}) stay pending, "
+                                "and the next run hands them over again once the executor works") from error
+        wait = max(self.poll_interval_s, 0.05) * 2 ** (self.executor_failures - 1)
+        logger.warning("campaign %r: %s; trying again in %g s", self.campaign.name, problem, wait)
+        time.sleep(wait)
 
     # ------------------------------------------------------------------ taking back
     def _drain(self, timeout_s: float) -> None:
@@ -381,13 +299,10 @@ class _Loop:
         while True:
             try:
                 results = self.executor.collect(wait)
-            except Exception as error:
-                # which experiments the broken call concerned is unknown: all in flight
-                ids = list(self.in_flight)
-                reason = _reason(f"the executor failed while collecting results: {describe_exception(error)}")
-                logger.warning("campaign %r: %s; marking %s failed", self.campaign.name, reason, ids)
-                self._fail_pending(ids, reason)
+            except Exception as error:  # the executor's trouble, not the recipes' result: nothing fails
+                self._executor_failed(error, "collecting results")
                 return
+            self.executor_failures = 0
             if results is None or len(results) == 0:
                 return
             self._record(results)
@@ -404,28 +319,29 @@ class _Loop:
         known = set(history[ID_COLUMN].astype(str))
         result_ids = results[ID_COLUMN].astype(str)
         unknown = sorted(set(result_ids) - known)
+        table = keep_rows(results, result_ids.isin(known).tolist())
+        if unknown and table.empty:  # e.g. a results file of another campaign's folder
+            self._rejected(results, DataError(f"none of the results' experiment ids is in campaign "
+                                              f"{self.campaign.name!r} ({', '.join(unknown[:10])}); nothing was recorded"))
+            return
         if unknown:
             logger.warning("campaign %r: results for unknown experiments ignored: %s", self.campaign.name, unknown)
-        table = keep_rows(results, result_ids.isin(known).tolist())
-        if table.empty:
-            return
         table[ID_COLUMN] = table[ID_COLUMN].astype(str)
         table = self._record_after_timeout(table, history)
         if table.empty:
+            self._recorded(results)
             return
         try:
             report = self.campaign.record(table)
         except DoeError as error:
             if isinstance(error, DataError):  # named by the rows of the results file, where there is one
                 error = in_file(error, table)
-            hook = getattr(self.executor, "rejected", None)
-            if callable(hook) and hook(results, error):
-                logger.warning("campaign %r: results rejected, waiting for corrected ones: %s",
-                               self.campaign.name, error)
+            if self._rejected(results, error):
                 return
             report = self._record_valid_rows(table, error)
             if report is None:
                 return
+        self._recorded(results)
         ids = list(dict.fromkeys(report.experiment_ids))  # an experiment's replicate cells are several rows
         done = [i for i in ids if i in self.in_flight]
         late = [i for i in ids if i not in self.in_flight]
@@ -434,6 +350,20 @@ class _Loop:
         statuses = self.campaign.history().set_index(ID_COLUMN)["status"]
         self._finished(done, failed=sum(statuses.get(i) == "failed" for i in done))
         self._after_results()
+
+    def _recorded(self, results: pd.DataFrame) -> None:
+        hook = getattr(self.executor, "recorded", None)
+        if callable(hook):
+            hook(results)
+
+    def _rejected(self, results: pd.DataFrame, error: DoeError) -> bool:
+        """Hand unusable results back to the executor; whether it keeps their experiments in flight."""
+        hook = getattr(self.executor, "rejected", None)
+        if callable(hook) and hook(results, error):
+            logger.warning("campaign %r: results rejected, waiting for corrected ones: %s", self.campaign.name, error)
+            return True
+        logger.warning("campaign %r: results not recorded: %s", self.campaign.name, error)
+        return False
 
     def _record_after_timeout(self, table: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
         """Record the results of experiments this runner failed as timed out (a result that came
@@ -456,6 +386,8 @@ class _Loop:
     def _record_valid_rows(self, table: pd.DataFrame, error: DoeError) -> Any:
         """Record the valid rows of a bad table; mark the others' experiments failed."""
         ids = [i for i in dict.fromkeys(table[ID_COLUMN]) if i in self.in_flight]  # cells: several rows each
+        if isinstance(error, ConflictError):  # a value recorded before, changed: record each experiment alone
+            return self._record_each(table)
         try:
             report = self.campaign.record(table, valid_rows_only=True) if isinstance(error, DataError) else None
         except DoeError:
@@ -469,9 +401,24 @@ class _Loop:
         for row in bad_rows:
             exp_id = str(table[ID_COLUMN].iloc[row])
             problems = "; ".join(str(p) for p in file_problems(report.rejected, table) if p.row == row)
+            # named even where another row completed the experiment (a second, different value)
+            logger.warning("campaign %r: a result of %s not recorded: %s", self.campaign.name, exp_id, problems)
             if exp_id in self.in_flight:
                 self._fail_pending([exp_id], _reason(f"the executor returned an invalid result: {problems}"))
         return report
+
+    def _record_each(self, table: pd.DataFrame) -> Any:
+        """Record each experiment's rows on their own; an experiment in conflict with its stored
+        values fails if in flight, and is named in the log either way."""
+        recorded: list[str] = []
+        for exp_id, rows in table.groupby(ID_COLUMN, sort=False):
+            try:
+                recorded += self.campaign.record(rows.reset_index(drop=True)).experiment_ids
+            except DoeError as error:
+                logger.warning("campaign %r: the results of %s not recorded: %s", self.campaign.name, exp_id, error)
+                if exp_id in self.in_flight:
+                    self._fail_pending([str(exp_id)], _reason(f"the executor returned an invalid result: {error}"))
+        return RecordReport(experiment_ids=recorded)
 
     def _fail_pending(self, ids: list[str], reason: str) -> None:
         """Mark experiments failed that are still pending in the store, and forget them."""

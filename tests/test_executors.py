@@ -209,9 +209,11 @@ def test_file_executor_writes_run_sheets_and_reads_results_written_by_another_th
     worker.join()
     assert scans[0] == 0 and scans[-1] == 1  # found on a later look, not the first
     assert sorted(results["experiment_id"]) == sorted(batch["experiment_id"])
+    assert executor.collect(0.0).empty  # handed out once, though still in the folder until recorded
+    campaign.record(results)
+    executor.recorded(results)
     assert (folder / "processed" / "results_B0001.csv").is_file()
     assert not (folder / "results_B0001.csv").exists()
-    campaign.record(results)
     assert set(campaign.history()["status"]) <= {"completed", "failed"}
 
 
@@ -260,7 +262,9 @@ def test_file_executor_leaves_other_files_and_unsettled_results_alone(campaign: 
     # the same folder read without a settling time: the results file is taken, the notes are not
     eager = FileExecutor(folder, settle_s=0.0)
     eager.start(campaign)
-    assert eager.collect(0.0)["experiment_id"].tolist() == ["E0001"]
+    taken = eager.collect(0.0)
+    assert taken["experiment_id"].tolist() == ["E0001"]
+    eager.recorded(taken)
     assert not (folder / "results_B0001.csv").exists() and (folder / "notes.csv").exists()
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from doe import Campaign, VirtualLab, run
 from doe.engine import EngineSettings
-from doe.errors import DoeError
+from doe.errors import DoeError, ExecutorError
 from doe.executors import CallableExecutor, FileExecutor, VirtualLabExecutor
 from doe.io import table_bytes, write_table
 from doe.runner import Progress, Stop
@@ -109,15 +109,58 @@ def test_an_executor_that_raises_fails_its_experiments_and_the_loop_goes_on(camp
     assert (history[history["batch_id"] == "B0002"]["status"] == "completed").all()
 
 
-def test_an_executor_whose_submit_raises(campaign: Campaign) -> None:
+def test_an_executor_whose_submit_keeps_raising_stops_the_run_and_fails_nothing(campaign: Campaign) -> None:
+    """A read-only share failed the batch (the feasibility model then learnt those recipes as
+    infeasible) and the loop proposed the next one, spending the budget in seconds."""
     class Broken(VirtualLabExecutor):
         def submit(self, experiments: pd.DataFrame) -> None:
             raise OSError("run sheet share is read-only")
 
-    result = run(campaign, Broken(seed=0), budget=3)
+    with pytest.raises(ExecutorError, match=r"OSError: run sheet share is read-only \(5 times in a row\); the run "
+                                            r"stopped\. Nothing was marked failed"):
+        run(campaign, Broken(seed=0), budget=9, poll_interval_s=0)
     history = campaign.history()
-    assert result.failed == 3 and (history["status"] == "failed").all()
-    assert history["failure_reason"].str.contains("OSError: run sheet share is read-only").all()
+    assert len(history) == 3 and (history["status"] == "proposed").all()  # one batch, still to hand over
+    result = run(campaign, VirtualLabExecutor(VirtualLab(0, failures=False)), budget=6, poll_interval_s=0)
+    assert (result.proposed, result.failed) == (3, 0)  # the next run handed the first batch over again
+    assert (campaign.history()["status"] == "completed").all()
+
+
+def test_an_executor_whose_collect_fails_for_a_while_fails_nothing(campaign: Campaign) -> None:
+    """A network share offline for two seconds failed every experiment under way (probe: 9 of 9
+    failed in 4 s, and their real results were then refused as changes)."""
+    class Offline(VirtualLabExecutor):
+        calls = 0
+
+        def collect(self, timeout_s: float) -> pd.DataFrame:
+            self.calls += 1
+            if 2 <= self.calls <= 4:  # three failures in a row, then the share is back
+                raise FileNotFoundError("[Errno 2] No such file or directory: '/mnt/share/exchange'")
+            return super().collect(timeout_s)
+
+    result = run(campaign, Offline(VirtualLab(0, failures=False)), budget=6, poll_interval_s=0)
+    history = campaign.history()
+    assert (result.stop_reason, result.failed) == ("budget", 0)
+    assert len(history) == 6 and (history["status"] == "completed").all()
+
+
+def test_a_changed_value_in_a_collect_keeps_the_others_results(campaign: Campaign,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """A cycler API that sends an experiment again with a re-analysed value beside new results:
+    every new result was thrown away and its experiment marked failed."""
+    class Resends(VirtualLabExecutor):
+        def collect(self, timeout_s: float) -> pd.DataFrame:
+            results = super().collect(timeout_s)
+            if len(results) and "E0001" not in set(results["experiment_id"]):
+                again = campaign.history().set_index("experiment_id").loc["E0001", "first_cycle_ce_pct"]
+                results = pd.concat([results, pd.DataFrame({"experiment_id": ["E0001"],
+                                                            "first_cycle_ce_pct": [again + 0.01]})], ignore_index=True)
+            return results
+
+    run(campaign, Resends(VirtualLab(0, failures=False)), budget=6, poll_interval_s=0)
+    history = campaign.history()
+    assert (history["status"] == "completed").all()
+    assert "the results of E0001 not recorded" in caplog.text
 
 
 def test_an_executor_that_times_out(campaign: Campaign) -> None:
@@ -154,6 +197,19 @@ def test_invalid_results_fail_only_their_experiments(campaign: Campaign) -> None
     assert history.loc["E0001", "status"] == "failed"
     assert "first_cycle_ce_pct" in history.loc["E0001", "failure_reason"]
     assert (history.loc[["E0002", "E0003"], "status"] == "completed").all()
+
+
+def test_a_second_different_row_of_one_experiment_is_named_not_dropped(campaign: Campaign,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    lab = VirtualLab(2, failures=False)
+
+    def twice(experiments: pd.DataFrame) -> pd.DataFrame:
+        results = lab.run(experiments)
+        return pd.concat([results, results.iloc[:1].assign(first_cycle_ce_pct=10.0)], ignore_index=True)
+
+    run(campaign, CallableExecutor(twice), budget=3, poll_interval_s=0.05)
+    assert (campaign.history()["status"] == "completed").all()
+    assert "a result of E0001 not recorded" in caplog.text
 
 
 def test_stop_at_target(campaign: Campaign) -> None:
@@ -405,3 +461,56 @@ def test_on_progress_must_be_callable(campaign: Campaign) -> None:
     with pytest.raises(DoeError, match="on_progress"):
         run(campaign, VirtualLabExecutor(seed=0), budget=3, on_progress="bar")  # type: ignore[arg-type]
 
+
+
+def test_a_results_file_read_by_a_run_killed_before_recording_is_read_again(campaign: Campaign, tmp_path: Path) -> None:
+    """The file went to processed/ when read, before it was recorded: a run killed (or a
+    database error) in between lost it, and the next run waited for ever."""
+    folder = tmp_path / "exchange"
+    first = FileExecutor(folder, settle_s=0.0)
+    first.start(campaign)
+    batch = campaign.suggest(3)
+    first.submit(batch)
+    campaign.accept(batch["experiment_id"])
+    results = folder / "results_B0001.csv"
+    write_table(VirtualLab(1, failures=False).run(batch[["experiment_id", *PARAMS]]), results, file_format="csv")
+    assert len(first.collect(0)) == 3  # read; the run dies here, before recording
+    assert results.exists() and not (folder / "processed").exists()
+    result = run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=60), budget=3, poll_interval_s=0.05)
+    assert (result.finished, result.failed) == (3, 0)
+    assert not results.exists() and (folder / "processed" / "results_B0001.csv").exists()
+    # a file another run on the folder took meanwhile is no error
+    taken = folder / "results_taken.csv"
+    write_table(VirtualLab(1, failures=False).run(batch[["experiment_id", *PARAMS]]), taken, file_format="csv")
+    table = first.collect(0)
+    taken.unlink()
+    first.recorded(table)
+    assert first.rejected(table, DoeError("x")) is False
+
+
+def test_a_results_file_of_unknown_ids_is_rejected_with_the_reason(campaign: Campaign, tmp_path: Path) -> None:
+    """It went to processed/ as if recorded, with one line in the log (a file of another
+    campaign's folder, say)."""
+    folder = tmp_path / "exchange"
+    executor = FileExecutor(folder, settle_s=0.0, timeout_s=1.0)
+    batch = campaign.suggest(1)
+    write_table(pd.DataFrame({"experiment_id": ["E0099"], "first_cycle_ce_pct": [91.0]}), folder / "results_x.csv",
+                file_format="csv")
+    run(campaign, executor, budget=1, poll_interval_s=0.05)
+    error = (folder / "rejected" / "results_x.csv.error.txt").read_text(encoding="utf-8")
+    assert "none of the results' experiment ids is in campaign" in error and "E0099" in error
+    assert campaign.history().set_index("experiment_id").loc[batch["experiment_id"].iloc[0], "status"] == "failed"
+
+
+def test_results_that_come_after_the_budget_is_spent_are_still_recorded(campaign: Campaign, tmp_path: Path) -> None:
+    """Once every experiment had timed out and the budget was spent, a rerun stopped at once
+    and never read the results that had come meanwhile."""
+    folder = tmp_path / "exchange"
+    run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=0.3), budget=2, batch_size=1, poll_interval_s=0.05)
+    history = campaign.history()
+    assert set(history["status"]) == {"failed"}
+    write_table(VirtualLab(1, failures=False).run(history[["experiment_id", *PARAMS]]), folder / "results_late.csv",
+                file_format="csv")
+    again = run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=1.5), budget=2, poll_interval_s=0.05)
+    assert (again.stop_reason, again.proposed) == ("budget", 0)
+    assert set(campaign.history()["status"]) == {"completed"}
