@@ -41,10 +41,11 @@ def run_sheet(experiments: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame
         out["batch_id"] = experiments["batch_id"].to_numpy()
     for p in config.parameter_names:
         out[p] = experiments[p].to_numpy() if p in experiments.columns else None
-    for o in config.outcome_names:
-        for part in ("mean", "sd"):  # the model's prediction and its uncertainty, for the lab to compare
-            if f"{o}_{part}" in experiments.columns:
-                out[f"{o}_{part}"] = experiments[f"{o}_{part}"].to_numpy()
+    for o in config.outcome_names:  # the model's prediction and its uncertainty, for the lab to compare
+        if f"{o}_mean" in experiments.columns:  # (an _sd alone is the history's spread of replicate cells)
+            out[f"{o}_mean"] = experiments[f"{o}_mean"].to_numpy()
+            if f"{o}_sd" in experiments.columns:
+                out[f"{o}_sd"] = experiments[f"{o}_sd"].to_numpy()
     for o in config.outcome_names:
         out[o] = experiments[o].to_numpy() if o in experiments.columns else np.nan
     out["failed"] = False

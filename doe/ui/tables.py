@@ -557,8 +557,7 @@ def proposals_with_predictions(history: pd.DataFrame, proposals: pd.DataFrame) -
     they were proposed (``proposals``: :meth:`doe.Campaign.proposals`), as ``<outcome>_mean``
     and ``_sd`` columns, for drawing them on the Insights plots."""
     pending = history[history["status"].isin(["proposed", "running"])].reset_index(drop=True)
-    stored = dict(zip(proposals[ID_COLUMN].astype(str), proposals["predictions"], strict=True)) if len(proposals) else {}
-    rows = [stored.get(str(i)) or {} for i in pending[ID_COLUMN]]
-    numbers = pd.DataFrame([{k: v for k, v in r.items() if k.endswith(("_mean", "_sd"))} for r in rows],
-                           index=pending.index)
-    return pd.concat([pending, numbers.apply(pd.to_numeric, errors="coerce")], axis=1)
+    out = proposed_with_predictions(pending, proposals)  # a predicted _sd replaces the replicate sd of that name
+    numbers = [c for c in out.columns if c.endswith(("_mean", SD_SUFFIX))]
+    out[numbers] = out[numbers].apply(pd.to_numeric, errors="coerce")
+    return out

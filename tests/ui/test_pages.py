@@ -19,9 +19,10 @@ from streamlit.testing.v1 import AppTest
 
 from doe.campaign import Campaign, list_campaigns
 from doe.domain.exports import run_sheet
+from doe.engine import EngineSettings
 from doe.ui import state
 from doe.ui.components import WORD_JOINER
-from doe.ui.tables import record_grid
+from doe.ui.tables import proposed_with_predictions, record_grid
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 TIMEOUT = 180
@@ -954,6 +955,29 @@ def test_the_name_of_the_person_acting_is_plain_text(
     assert [_shown(a) for a in acting] == [f"Acting as {HOSTILE} ada@lab.example (no sign-in: local use)"]
     assert not _ACTIVE_MARKDOWN.search(acting[0])
     assert f"ada{WORD_JOINER}\\@lab" in acting[0]  # the e-mail address is not made a link
+
+
+def test_insights_draws_a_pending_batch_beside_replicate_cells(start: Start, db_url: str) -> None:
+    """Once an experiment had several cells (history: <outcome>_sd, their spread) and a batch
+    was pending (its predictions: <outcome>_sd too), the Pareto front failed with a duplicate
+    column; the run sheet got spread columns without a prediction beside them."""
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name="cells-and-batch", actor="fixture",
+                                    settings=EngineSettings.fast())
+    recipe = campaign.config.reference_recipe()
+    assert recipe is not None
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "replicate": r, "first_cycle_ce_pct": ce,
+                                   "capacity_retention_pct": 70.0 + k}
+                                  for k, (r, ce) in enumerate((("A", 89.0), ("B", 91.0)))]))
+    campaign.suggest(2)
+    at = start("insights", campaign="cells-and-batch")
+    at.segmented_control(key=state.INSIGHTS_SECTION).set_value("pareto").run()
+    _no_exception(at)
+    assert not at.error, _texts(at.error)
+    assert len(at.get("plotly_chart")) == 1
+    sheet = run_sheet(proposed_with_predictions(campaign.pending(), campaign.proposals()), campaign.config)
+    for column in sheet.columns:
+        if column.endswith("_sd"):
+            assert column.removesuffix("_sd") + "_mean" in sheet.columns, column
 
 
 def test_insights_shows_curves_and_still_cycling_cells(start: Start, db_url: str) -> None:
