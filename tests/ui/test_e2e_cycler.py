@@ -97,7 +97,7 @@ def _preview(page: Any, files: list[str], shown: str) -> Any:
 
     open_record_page(page, "cells")
     form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
-    form.get_by_label("Active cathode mass per cell (mg)").fill("11.5")
+    form.get_by_role("textbox", name="Active cathode mass per cell (mg)").fill("11.5")
     form.locator("input[type=file]").set_input_files(files)
     expect(form.get_by_text(shown)).to_be_visible()
     click(page, form.get_by_role("button", name="Preview"))
@@ -151,7 +151,8 @@ def test_cells_whose_file_names_cannot_be_labels_are_named_on_the_page(server: t
         open_record_page(page, "cells")
         form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
         pick_option(page, form.get_by_test_id("stSelectbox").filter(has_text="Experiment"), second)
-        form.get_by_label("Active cathode mass per cell (mg)").fill("11.5")
+        # a decimal comma: the browser's number field made 115 mg of it, and capacities 10x too small were recorded
+        form.get_by_role("textbox", name="Active cathode mass per cell (mg)").fill("11,5")
         form.locator("input[type=file]").set_input_files(files)
         click(page, form.get_by_role("button", name="Preview"))
         expect(page.get_by_test_id("stAlertContentError")).to_contain_text("'Cell labels' on the Record page")
@@ -160,6 +161,8 @@ def test_cells_whose_file_names_cannot_be_labels_are_named_on_the_page(server: t
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 2 cell(s) of {second}")
     cells = Campaign.load("cells", storage=db_url).measurements()
     assert sorted(cells.loc[cells["experiment_id"] == second, "replicate"].unique()) == ["A", "B"]
+    capacity = cells[(cells["experiment_id"] == second) & (cells["outcome"] == "first_cycle_discharge_capacity_mah_per_g")]
+    assert sorted(capacity["value"]) == pytest.approx([220.0 * 0.88, 220.0 * 0.92], rel=0.01)  # at 11.5 mg
 
 
 def test_a_cells_file_corrects_a_value_recorded_before_only_when_asked(server: tuple[str, str, Path]) -> None:
@@ -177,7 +180,7 @@ def test_a_cells_file_corrects_a_value_recorded_before_only_when_asked(server: t
         open_record_page(page, "cells")
         form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
         pick_option(page, form.get_by_test_id("stSelectbox").filter(has_text="Experiment"), typed)
-        form.get_by_label("Active cathode mass per cell (mg)").fill("11.5")
+        form.get_by_role("textbox", name="Active cathode mass per cell (mg)").fill("11.5")
         form.locator("input[type=file]").set_input_files([path])
         click(page, form.get_by_role("button", name="Record these values"))
         error = page.get_by_test_id("stAlertContentError")

@@ -6,6 +6,7 @@ listed; a value that differs from one stored needs an explicit correction."""
 from __future__ import annotations
 
 import io
+import math
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,7 +25,7 @@ from doe.domain.replicates import REPLICATE_COLUMN
 from doe.errors import ConflictError
 from doe.ui import components, resources, state
 from doe.ui.file_plots import FilePlots, file_plots
-from doe.ui.number_cells import entry_numbers, exact_text, text_columns, typed_values
+from doe.ui.number_cells import entry_numbers, exact_text, read_number, text_columns, typed_values
 from doe.ui.tables import (
     ID_COLUMN,
     GridSelection,
@@ -345,8 +346,9 @@ def _cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, hist
         return
     with st.form("cycler_files"):
         experiment = st.selectbox("Experiment", ids, key=state.CYCLER_EXPERIMENT)
-        mass = st.number_input("Active cathode mass per cell (mg)", min_value=0.0, value=0.0, step=0.1,
-                               format="%.3f", key=state.CYCLER_MASS)
+        # text, read as the grids read numbers: a browser's number field drops a decimal comma (11,5 -> 115)
+        mass_text = st.text_input("Active cathode mass per cell (mg)", key=state.CYCLER_MASS, placeholder="e.g. 11.5",
+                                  help="Needed for the capacities (mAh/g); empty: CE and resistances only.")
         uploads = st.file_uploader("Cycler files", type=["mpt", "mpr", "csv", "txt", "nda", "ndax", "dta"],
                                    accept_multiple_files=True, key=state.CYCLER_FILES)
         labels = st.text_input("Cell labels", key=state.CYCLER_LABELS, placeholder="A, B, C",
@@ -358,8 +360,15 @@ def _cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, hist
         preview_clicked = st.form_submit_button("Preview")
         record_clicked = st.form_submit_button("Record these values")
     if preview_clicked or record_clicked:
-        _read_cycler_files(handle, config, experiment, mass, uploads, labels, record_clicked=record_clicked,
-                           correct=correct)
+        mass, why = read_number(mass_text)
+        if why is None and mass <= 0:
+            why = "must be above 0 mg; leave it empty where the files give no capacity"
+        if why is not None:
+            st.warning(components.plain(f"Active cathode mass per cell (mg): {mass_text.strip()!r} {why}. "
+                                        "Nothing was read."))
+        else:
+            _read_cycler_files(handle, config, experiment, mass, uploads, labels, record_clicked=record_clicked,
+                               correct=correct)
     _file_plots()
 
 
@@ -384,13 +393,13 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
         st.session_state.pop(state.CYCLER_PLOTS, None)
         with components.guard("reading the cycler files") as reading, handle.acting(person) as campaign:
             preview = campaign.record_files(paths, experiment_id=str(experiment),
-                                            active_mass_mg=float(mass) if mass > 0 else None,
+                                            active_mass_mg=None if math.isnan(mass) else mass,
                                             replicates=[x.strip() for x in labels.split(",")] if labels.strip() else None,
                                             confirm=record_clicked, correct=correct)
         if reading.ok:
             with components.guard("drawing the files' plots"):
                 st.session_state[state.CYCLER_PLOTS] = [
-                    (upload.name, file_plots(path, active_mass_mg=float(mass) if mass > 0 else None, title=upload.name,
+                    (upload.name, file_plots(path, active_mass_mg=None if math.isnan(mass) else mass, title=upload.name,
                                              circuit=impedance.circuit if impedance else None,
                                              resistances=impedance.resistances if impedance else None))
                     for upload, path in zip(uploads, paths, strict=True)]
