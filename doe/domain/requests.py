@@ -48,7 +48,8 @@ def validate_fixed(fixed: dict[str, Any] | None, config: CampaignConfig) -> dict
     off_grid = [k for k, v in values.items() if isinstance(p := config.parameter(k), ContinuousParameter)
                 and not is_missing(v) and not p.on_grid(float(v))]
     if off_grid:
-        raise DataError("fixed: values off the lab's grid (the parameter's resolution)", [
+        raise DataError("fixed: " + ", ".join(f"{k} = {values[k]:g}" for k in off_grid) + " off the lab's grid (the "
+                        "parameter's resolution; the nearest allowed values below)", [
             CellProblem(None, k, values[k], _grid_hint(p, float(values[k])))
             for k in off_grid if isinstance(p := config.parameter(k), ContinuousParameter)])
     for con in config.linear_constraints:

@@ -361,6 +361,22 @@ def test_plan_suggests_three_with_predictions_and_accepts_them(start: Start, db_
     assert history["status"].tolist() == ["running"] * 3
 
 
+def test_a_second_press_right_after_a_batch_proposes_no_second_batch(start: Start, db_url: str) -> None:
+    """A double click on 'Suggest experiments' proposed two batches (8 powders for a furnace of 4)."""
+    _new_campaign(db_url, "double-click")
+    at = start("plan", campaign="double-click")
+    at.number_input(key=state.BATCH_SIZE).set_value(2)
+    _button(at, "Suggest experiments").click().run()
+    assert "Proposed 2 experiment(s) in batch B0001" in _texts(at.success)
+    _button(at, "Suggest experiments").click().run()  # the second click of a double click
+    _no_exception(at)
+    assert "Batch B0001 was proposed for this request a moment ago (a second click?)" in _texts(at.info)
+    assert len(Campaign.load("double-click", storage=db_url).history()) == 2
+    _button(at, "Suggest experiments").click().run()  # pressed again on purpose: another batch
+    assert "Proposed 2 experiment(s) in batch B0002" in _texts(at.success)
+    assert len(Campaign.load("double-click", storage=db_url).history()) == 4
+
+
 def test_plan_offers_a_screening_design(start: Start, db_url: str) -> None:
     _new_campaign(db_url, "screening-test")
     at = start("plan", campaign="screening-test")
@@ -398,19 +414,28 @@ def test_plan_holds_a_gridded_parameter_on_its_grid(start: Start, db_url: str) -
     Campaign.from_config(load_config(data), storage=db_url, name="grid-fixed", actor="fixture")
     at = start("plan", campaign="grid-fixed")
     at.multiselect(key=state.FIXED_NAMES).set_value(["anneal_temperature_c"]).run()
-    widget = at.number_input(key=f"{state.FIXED_VALUE_PREFIX}anneal_temperature_c")
-    assert (widget.value, widget.min, widget.max, widget.step) == (400.0, 255.0, 745.0, 5.0)
+    key = f"{state.FIXED_VALUE_PREFIX}anneal_temperature_c"
+    assert at.text_input(key=key).value == "400"  # the reference, on the grid
     at.number_input(key=state.BATCH_SIZE).set_value(2)
     _button(at, "Suggest experiments").click().run()
     _no_exception(at)
     assert Campaign.load("grid-fixed", storage=db_url).history()["anneal_temperature_c"].tolist() == [400.0, 400.0]
-    at.number_input(key=f"{state.FIXED_VALUE_PREFIX}anneal_temperature_c").set_value(403.0)  # typed off the grid: refused
+    at.text_input(key=key).set_value("403")  # typed off the grid: refused, naming the nearest values
     _button(at, "Suggest experiments").click().run()
     _no_exception(at)
-    assert "off the lab's grid" in " ".join(_shown(e.value) for e in at.error)
+    assert "anneal_temperature_c = 403 off the lab's grid" in " ".join(_shown(e.value) for e in at.error)
     problems = _table_with(at, "problem")
     assert problems["column"].tolist() == ["anneal_temperature_c"] and "400 and 405" in problems["problem"].iloc[0]
     assert len(Campaign.load("grid-fixed", storage=db_url).history()) == 2
+    # a decimal comma is read as the grids read it (a browser's number field made 4050 of 405,0)
+    at.text_input(key=key).set_value("405,0")
+    _button(at, "Suggest experiments").click().run()
+    _no_exception(at)
+    assert Campaign.load("grid-fixed", storage=db_url).history()["anneal_temperature_c"].tolist()[2:] == [405.0, 405.0]
+    at.text_input(key=key).set_value("4o5")  # not a number: said, nothing proposed
+    _button(at, "Suggest experiments").click().run()
+    assert "Parameters held fixed: anneal_temperature_c = '4o5' not a number" in _texts(at.warning)
+    assert len(Campaign.load("grid-fixed", storage=db_url).history()) == 4
 
 
 def test_plan_shows_the_furnace_programme_once_per_batch(start: Start, db_url: str) -> None:

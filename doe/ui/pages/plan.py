@@ -5,6 +5,8 @@ download the run sheet for the lab."""
 from __future__ import annotations
 
 import io
+import math
+import time
 from typing import Any, Literal
 
 import pandas as pd
@@ -15,9 +17,12 @@ from doe.domain.display import batch_programme, column_decimals
 from doe.domain.exports import run_sheet
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.ui import components, resources, state
+from doe.ui.number_cells import read_number
 from doe.ui.tables import ID_COLUMN, proposed_with_predictions, suggestion_view
 
 MAX_BATCH_IN_UI = 50
+DOUBLE_CLICK_S = 2.0
+"""A press with the same request this soon after a batch was proposed is taken as a second click."""
 
 
 def _fixed_widget(config: CampaignConfig, name: str) -> Any:
@@ -33,12 +38,28 @@ def _fixed_widget(config: CampaignConfig, name: str) -> Any:
         return st.selectbox(label, numbers, index=index, key=key)
     assert isinstance(p, ContinuousParameter)
     default = p.reference if p.reference is not None else (p.lower + p.upper) / 2
+    # text, read as the grids read numbers: a browser's number field drops a decimal comma (0,5 -> 5)
     if p.resolution is None:
-        return st.number_input(label, min_value=p.lower, max_value=p.upper, value=float(default), key=key,
-                               format="%.4g")
-    return st.number_input(label, min_value=p.nearest_grid_value(p.lower), max_value=p.nearest_grid_value(p.upper),
-                           value=p.nearest_grid_value(default), step=p.resolution, key=key,
-                           format=f"%.{p.grid_decimals}f")  # on the lab's grid
+        return st.text_input(label, value=f"{default:.6g}", key=key, help=f"from {p.lower:g} to {p.upper:g}")
+    return st.text_input(label, value=f"{p.nearest_grid_value(default):.{p.grid_decimals}f}", key=key,
+                         help=f"from {p.lower:g} to {p.upper:g} in steps of {p.resolution:g} (the lab's grid)")
+
+
+def _fixed_numbers(config: CampaignConfig, fixed: dict[str, Any]) -> dict[str, Any] | None:
+    """The held values with the typed numbers read (a decimal comma too); None, with a warning
+    naming the parameter, where one is not a number."""
+    out = dict(fixed)
+    for name, value in fixed.items():
+        if isinstance(config.parameter(name), ContinuousParameter):
+            number, why = read_number(value)
+            if why is None and math.isnan(number):
+                why = "is empty: type the value to hold, or take the parameter off the held ones"
+            if why is not None:
+                st.warning(components.plain(f"Parameters held fixed: {name} = {str(value).strip()!r} {why}. "
+                                            "Nothing was proposed."))
+                return None
+            out[name] = number
+    return out
 
 
 def _number_formats(table: pd.DataFrame, config: CampaignConfig) -> dict[str, Any]:
@@ -87,7 +108,15 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
     if not submitted:
         return
     person = components.require("plan")
-    if person is None:
+    held = _fixed_numbers(config, fixed)
+    if person is None or held is None:
+        return
+    request = (int(n), tuple(sorted(held.items())), design, None if upload is None else upload.file_id)
+    last = st.session_state.get(state.LAST_SUGGESTION)
+    if last is not None and last[:2] == (handle.campaign.name, request) and time.monotonic() - last[3] < DOUBLE_CLICK_S:
+        st.info(f"Batch {last[2]} was proposed for this request a moment ago (a second click?); it is listed "
+                "below. Press 'Suggest experiments' again for another batch.")
+        st.session_state.pop(state.LAST_SUGGESTION)
         return
     with components.guard("suggesting experiments") as suggesting:
         candidates = None
@@ -98,7 +127,10 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
             candidates = read_table(io.BytesIO(upload.getvalue()), config, file_format=file_format)
         with (st.spinner("Fitting the models and choosing the batch ..."), components.worker_progress(),
               handle.acting(person) as campaign):
-            suggestions = campaign.suggest(int(n), fixed or None, candidates, design=design or "model")
+            suggestions = campaign.suggest(int(n), held or None, candidates, design=design or "model")
+            # noted before any Streamlit call: a second click stops this run at the next one
+            st.session_state[state.LAST_SUGGESTION] = (campaign.name, request, str(suggestions["batch_id"].iloc[0])
+                                                       if len(suggestions) else "", time.monotonic())
     if suggesting.ok:
         batch = suggestions["batch_id"].iloc[0] if len(suggestions) else ""
         st.success(components.plain(f"Proposed {len(suggestions)} experiment(s) in batch {batch}. "
