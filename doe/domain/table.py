@@ -176,7 +176,7 @@ def validate_experiments(
             lower = {a.lower(): a for a in allowed}
             if c.strip().lower() in lower:
                 hint = f"; did you mean {lower[c.strip().lower()]!r}?"
-            problems.append(CellProblem(None, c, c, f"unknown column{hint}; allowed columns: {shorten(allowed, 2000)}"))
+            problems.append(CellProblem(None, c, c, f"unknown column{hint}; allowed columns: {shorten(', '.join(allowed), 2000)}"))
     if parameters == "required":
         for name in config.parameter_names:
             if name not in table.columns:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -64,7 +64,13 @@ def problems_frame(problems: Sequence[CellProblem], table: pd.DataFrame | None =
                 if ID_COLUMN in table.columns:
                     exp_id = table[ID_COLUMN].iloc[p.row]
                     exp_id = None if _missing(exp_id) else str(exp_id)
-        value = p.value if p.value is None or isinstance(p.value, str | int | float) else repr(p.value)
+        value: Any = p.value
+        if isinstance(value, Mapping):  # e.g. the stored values a row conflicts with
+            value = "; ".join(f"{k} = {v}" for k, v in value.items())
+        elif isinstance(value, list | tuple | set):
+            value = ", ".join(str(v) for v in value)
+        elif not (value is None or isinstance(value, str | int | float)):
+            value = repr(value)
         if isinstance(value, float) and math.isnan(value):
             value = None
         rows.append({"row": label, ID_COLUMN: exp_id, "column": p.column,

@@ -75,6 +75,13 @@ def test_grid_changes_keep_only_edited_rows_and_need_a_reason_for_a_failure() ->
     assert err.value.problems[0].problem.endswith("type the value too")
 
 
+def test_problems_frame_shows_stored_values_and_lists_as_plain_text() -> None:
+    """The 'value' of a conflict showed a Python dict ({'capacity_retention_pct': 71.2})."""
+    frame = problems_frame([CellProblem(0, "capacity_retention_pct", {"capacity_retention_pct": 71.2}, "differs"),
+                            CellProblem(None, "x", ["a", "b"], "unknown")])
+    assert frame["value"].tolist() == ["capacity_retention_pct = 71.2", "a, b"]
+
+
 def test_problems_frame_uses_the_shown_row_numbers_and_ids() -> None:
     table = pd.DataFrame({"experiment_id": ["E0007", "E0009"], "x": [1, 2]}, index=[4, 7])
     problems = [CellProblem(1, "first_cycle_ce_pct", "high", "not a number"), CellProblem(None, "foo", "foo", "unknown")]
