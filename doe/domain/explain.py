@@ -101,7 +101,7 @@ def purpose(row: pd.Series, measured: pd.DataFrame, best_id: str | None, config:
     if strategy in DESIGN_PURPOSES:
         return DESIGN_PURPOSES[strategy] + from_list
     if strategy == "initial_design" or measured.empty:
-        return "spreads the first recipes over the whole range (no model yet)" + from_list
+        return "spreads the first recipes over the whole range (before the model chooses them)" + from_list
     untried = _untried(row, measured, config)
     if untried:
         return "explores " + ", ".join(untried) + from_list

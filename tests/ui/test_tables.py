@@ -101,7 +101,7 @@ def test_suggestions_show_mean_and_sd_and_the_reason() -> None:
     unit = CONFIG.unit_of("first_cycle_ce_pct")
     assert view.loc[0, "first_cycle_ce_pct (predicted)"] == f"88.1 {unit} ± 1.5"
     assert view.loc[0, "capacity_retention_pct (predicted)"] == ""
-    assert view.loc[0, "purpose"] == "spreads the first recipes over the whole range (no model yet)"
+    assert view.loc[0, "purpose"] == "spreads the first recipes over the whole range (before the model chooses them)"
     shown = " ".join(map(str, view.columns)) + " " + " ".join(map(str, view.iloc[0]))
     assert "acquisition" not in shown and "qLogNEHVI" not in shown  # no algorithm names
 
