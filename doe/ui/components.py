@@ -33,6 +33,9 @@ WORD_JOINER = "\u2060"
 _FILE_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+DOUBLE_CLICK_S = 2.0
+"""A press of the same button this soon after its action was done is taken as a double click's second."""
+
 def plain(text: object) -> str:
     """User text (a name, a note, a reason, an echoed value) for an element that renders Markdown
     (``st.title``, ``st.caption``, ``st.success``, widget labels ...): shown literally, never as a

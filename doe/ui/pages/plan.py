@@ -21,8 +21,6 @@ from doe.ui.number_cells import read_number
 from doe.ui.tables import ID_COLUMN, proposed_with_predictions, suggestion_view
 
 MAX_BATCH_IN_UI = 50
-DOUBLE_CLICK_S = 2.0
-"""A press with the same request this soon after a batch was proposed is taken as a second click."""
 
 
 def _fixed_widget(config: CampaignConfig, name: str) -> Any:
@@ -113,7 +111,7 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
         return
     request = (int(n), tuple(sorted(held.items())), design, None if upload is None else upload.file_id)
     last = st.session_state.get(state.LAST_SUGGESTION)
-    if last is not None and last[:2] == (handle.campaign.name, request) and time.monotonic() - last[3] < DOUBLE_CLICK_S:
+    if last is not None and last[:2] == (handle.campaign.name, request) and time.monotonic() - last[3] < components.DOUBLE_CLICK_S:
         st.info(f"Batch {last[2]} was proposed for this request a moment ago (a second click?); it is listed "
                 "below. Press 'Suggest experiments' again for another batch.")
         st.session_state.pop(state.LAST_SUGGESTION)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import math
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ from doe.ui.tables import (
 
 GRID_VERSION = f"{state.GRID}_version"
 CORRECT_VERSION = f"{state.CYCLER_CORRECT}_version"
+FAIL_VERSION = f"{state.FAIL_IDS}_version"  # a new form once runs are marked failed (not cleared on submit)
+FAIL_DONE_AT = f"{state.FAIL_IDS}_done_at"
 
 
 def _report_text(report: Any) -> str:
@@ -243,7 +246,9 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
     order = [c for c in grid.shown.columns if recipes or c not in config.parameter_names]
     edited = _typed(grid, st.data_editor(grid.shown, disabled=disabled, column_config=_grid_config(config, grid.shown),
                                          key=grid.key, column_order=order), config)
-    _warn_before_leaving(bool(unsaved_edits(original, edited, config)))
+    # kept beyond the editor's state, which Streamlit drops when another page is visited
+    st.session_state[state.GRID_UNSAVED] = unsaved = unsaved_edits(original, edited, config)
+    _warn_before_leaving(bool(unsaved))
     st.caption("Enter each value as it is measured; empty = not measured yet. Tick 'failed' with a reason "
                "for a run that gave no result.")
     correct = st.checkbox("Correct stored values (replace values recorded before; the old ones stay in the "
@@ -271,14 +276,21 @@ def _warn_before_leaving(pending: bool) -> None:
 def _fail(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
     st.subheader("Mark runs failed")
     pending = history[history["status"].isin(["proposed", "running"])][ID_COLUMN].astype(str).tolist()
-    with st.form("fail_form", clear_on_submit=True):
-        ids = st.multiselect("Experiments", pending, key=state.FAIL_IDS)
-        reason = st.text_input("Reason", key=state.FAIL_REASON, placeholder="e.g. dispersion gelled")
+    # cleared only after the runs are marked: clear_on_submit emptied the form for the second
+    # click of a double click, which then stopped the first one's run before anything was marked
+    version = st.session_state.get(FAIL_VERSION, 0)
+    with st.form("fail_form"):
+        ids = st.multiselect("Experiments", pending, key=f"{state.FAIL_IDS}:{version}")
+        reason = st.text_input("Reason", key=f"{state.FAIL_REASON}:{version}", placeholder="e.g. dispersion gelled")
         submitted = st.form_submit_button("Mark failed")
     if not submitted:
         return
     if not ids:
-        st.warning("Choose the experiments that failed.")
+        done_at, done = st.session_state.get(FAIL_DONE_AT, (-1e9, ""))
+        if time.monotonic() - done_at < components.DOUBLE_CLICK_S:  # a double click's second press
+            st.success(components.plain(done))
+        else:
+            st.warning("Choose the experiments that failed.")
         return
     person = components.require("record")
     if person is None:
@@ -286,7 +298,10 @@ def _fail(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
     with components.guard("marking runs failed") as failing, handle.acting(person) as c:
         c.fail(ids, reason)
     if failing.ok:
-        components.flash("success", f"Marked {', '.join(ids)} failed: {reason.strip()}.")
+        done = f"Marked {', '.join(ids)} failed: {reason.strip()}."
+        st.session_state[FAIL_VERSION] = version + 1
+        st.session_state[FAIL_DONE_AT] = (time.monotonic(), done)
+        components.flash("success", done)
         st.rerun()
 
 
