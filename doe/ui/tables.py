@@ -54,9 +54,7 @@ def problems_frame(problems: Sequence[CellProblem], table: pd.DataFrame | None =
     for p in problems:
         label: Any = None
         exp_id: Any = None
-        if p.file_row is not None:
-            label = p.file_row
-        elif p.row is not None:
+        if p.row is not None:
             label = p.row + 1
             if table is not None and 0 <= p.row < len(table):
                 index_label = table.index[p.row]
@@ -64,6 +62,8 @@ def problems_frame(problems: Sequence[CellProblem], table: pd.DataFrame | None =
                 if ID_COLUMN in table.columns:
                     exp_id = table[ID_COLUMN].iloc[p.row]
                     exp_id = None if _missing(exp_id) else str(exp_id)
+        if p.file_row is not None:  # the row as the engineer's spreadsheet numbers it; the id still from the table
+            label = p.file_row
         value: Any = p.value
         if isinstance(value, Mapping):  # e.g. the stored values a row conflicts with
             value = "; ".join(f"{k} = {v}" for k, v in value.items())

@@ -89,6 +89,9 @@ def test_problems_frame_uses_the_shown_row_numbers_and_ids() -> None:
     assert frame.values.tolist() == [[7, "E0009", "first_cycle_ce_pct", "high", "not a number"],
                                      [None, None, "foo", "foo", "unknown"]]
     assert problems_frame(problems)["row"].tolist()[0] == 2  # first data row is 1
+    # a file's row keeps its spreadsheet number and still names its experiment (it showed None)
+    in_file = [CellProblem(1, "first_cycle_ce_pct", "87,3", "not a number", file_row=3)]
+    assert problems_frame(in_file, table).values.tolist()[0][:2] == [3, "E0009"]
 
 
 def test_suggestions_show_mean_and_sd_and_the_reason() -> None:
