@@ -56,6 +56,7 @@ import logging
 import math
 import queue
 import re
+import shlex
 import shutil
 import threading
 import time
@@ -69,7 +70,7 @@ import pandas as pd
 from doe.domain.file_rows import keep_rows
 from doe.domain.table import ID_COLUMN
 from doe.domain.values import is_integer, is_real_number
-from doe.errors import DataError, DoeError
+from doe.errors import ConflictError, DataError, DoeError
 
 if TYPE_CHECKING:
     from doe.campaign import Campaign
@@ -492,7 +493,10 @@ class FileExecutor(BaseExecutor):
         target = _free_name(self.rejected_dir / path.name)
         if not _move(path, target):
             return
-        target.with_name(target.name + ".error.txt").write_text(f"{describe_exception(error)}\n\n{error}\n",
+        advice = (f"\nThe runner records no correction. To replace the recorded values with this file's, record it "
+                  f"by hand: doe record {shlex.quote(str(target))} --correct (the old values stay in the history)\n"
+                  if isinstance(error, ConflictError) else "")
+        target.with_name(target.name + ".error.txt").write_text(f"{describe_exception(error)}\n\n{error}\n{advice}",
                                                                  encoding="utf-8")
         logger.warning("results file %s rejected (moved to %s): %s", path.name, target, error)
 

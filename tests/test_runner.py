@@ -514,3 +514,19 @@ def test_results_that_come_after_the_budget_is_spent_are_still_recorded(campaign
     again = run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=1.5), budget=2, poll_interval_s=0.05)
     assert (again.stop_reason, again.proposed) == ("budget", 0)
     assert set(campaign.history()["status"]) == {"completed"}
+
+
+def test_a_results_file_that_changes_a_recorded_value_says_how_to_correct_it(campaign: Campaign,
+                                                                               tmp_path: Path) -> None:
+    """The error file advised allow_corrections=True (record with correct=True), which no doe run
+    option offers."""
+    folder = tmp_path / "exchange"
+    batch = campaign.suggest(1)
+    recipe = batch[["experiment_id", *PARAMS]]
+    campaign.record(recipe.assign(first_cycle_ce_pct=90.0))
+    folder.mkdir()
+    write_table(recipe.assign(first_cycle_ce_pct=91.0), folder / "results_again.csv", file_format="csv")
+    run(campaign, FileExecutor(folder, settle_s=0.0), budget=1, poll_interval_s=0.05)
+    error = (folder / "rejected" / "results_again.csv.error.txt").read_text(encoding="utf-8")
+    assert f"doe record {folder / 'rejected' / 'results_again.csv'} --correct" in error
+    assert campaign.history()["first_cycle_ce_pct"].tolist() == [90.0]
