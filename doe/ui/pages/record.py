@@ -79,10 +79,12 @@ class _PendingCorrection:
 
     table: pd.DataFrame
     revision: int
+    campaign: str  # offered on this campaign only: every campaign has an E0001
 
 
 def _keep(handle: resources.CampaignHandle, table: pd.DataFrame) -> None:
-    st.session_state[state.PENDING_CORRECTION] = _PendingCorrection(table, handle.campaign.revision())
+    st.session_state[state.PENDING_CORRECTION] = _PendingCorrection(table, handle.campaign.revision(),
+                                                                    handle.campaign.name)
 
 
 def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *, correct: bool = False) -> bool:
@@ -111,7 +113,7 @@ def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *,
 
 def _correction(handle: resources.CampaignHandle) -> None:
     pending: _PendingCorrection | None = st.session_state.get(state.PENDING_CORRECTION)
-    if pending is None:
+    if pending is None or pending.campaign != handle.campaign.name:
         return
     if pending.revision != handle.campaign.revision():
         st.session_state.pop(state.PENDING_CORRECTION, None)
@@ -128,7 +130,7 @@ def _correction(handle: resources.CampaignHandle) -> None:
     keep, drop = st.columns(2)
     if keep.button("Correct the stored values", type="primary", key="record_correct_confirm") and _record(
             handle, table, "the corrected values", correct=True):
-        _grid_saved(handle.campaign.config, table)
+        _grid_saved(handle.campaign.config, handle.campaign.name, table)
         st.rerun()
     if drop.button("Discard these values", key="record_correct_discard"):
         st.session_state.pop(state.PENDING_CORRECTION, None)
@@ -160,7 +162,8 @@ class _ShownGrid:
     and the stored values it was compared with. ``saved``: the values it held were saved (its
     editor's state is stale: the next run shows a fresh grid)."""
 
-    number: int
+    number: int  # grows across campaigns: each grid its own editor key
+    campaign: str
     shown: pd.DataFrame
     values: pd.DataFrame
     original: pd.DataFrame
@@ -173,14 +176,19 @@ class _ShownGrid:
         return f"{state.GRID}_{self.number}"
 
 
-def _unsaved(config: CampaignConfig) -> UnsavedEdits:
-    """The person's unsaved grid values: read from the editor's widget state when it is still
-    there (the value typed last), else those kept from an earlier run (another page visited)."""
+def _unsaved(config: CampaignConfig, campaign: str) -> UnsavedEdits:
+    """The person's unsaved grid values of ``campaign``: read from the editor's widget state when
+    it is still there (the value typed last), else those kept from an earlier run (another page
+    or campaign visited). Kept per campaign: every campaign has an E0001."""
     last: _ShownGrid | None = st.session_state.get(state.GRID_SHOWN)
-    if last is not None and not last.saved and last.key in st.session_state:
+    if last is not None and last.campaign == campaign and not last.saved and last.key in st.session_state:
         edited = _typed(last, apply_editor_state(last.shown, st.session_state[last.key]), config)
-        st.session_state[state.GRID_UNSAVED] = unsaved_edits(last.original, edited, config)
-    return st.session_state.get(state.GRID_UNSAVED, {})
+        _keep_unsaved(campaign, unsaved_edits(last.original, edited, config))
+    return st.session_state.get(state.GRID_UNSAVED, {}).get(campaign, {})
+
+
+def _keep_unsaved(campaign: str, edits: UnsavedEdits) -> None:
+    st.session_state[state.GRID_UNSAVED] = {**st.session_state.get(state.GRID_UNSAVED, {}), campaign: edits}
 
 
 def _typed(grid: _ShownGrid, edited: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
@@ -189,12 +197,12 @@ def _typed(grid: _ShownGrid, edited: pd.DataFrame, config: CampaignConfig) -> pd
     return typed_values(edited, config.outcome_names, grid.shown, grid.values)
 
 
-def _grid_saved(config: CampaignConfig, saved: pd.DataFrame) -> None:
+def _grid_saved(config: CampaignConfig, campaign: str, saved: pd.DataFrame) -> None:
     """The person's grid values recorded in ``saved`` are no longer unsaved: the next run shows
     a fresh grid (no 'someone saved' note, no warning before leaving) with the others kept."""
-    unsaved = _unsaved(config)
+    unsaved = _unsaved(config, campaign)
     last: _ShownGrid | None = st.session_state.get(state.GRID_SHOWN)
-    st.session_state[state.GRID_UNSAVED] = drop_saved(unsaved, saved)
+    _keep_unsaved(campaign, drop_saved(unsaved, saved))
     if last is not None:
         st.session_state[state.GRID_SHOWN] = replace(last, saved=True)
 
@@ -204,23 +212,23 @@ def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, histor
     """The grid for this run: the same one while nothing was stored meanwhile (the editor keeps
     its state), else the stored values with the person's unsaved ones merged on top, under a
     new key (the editor's state is by row position; rows move when someone else saves)."""
-    revision = handle.campaign.revision()
+    revision, name = handle.campaign.revision(), handle.campaign.name
     last: _ShownGrid | None = st.session_state.get(state.GRID_SHOWN)
-    if (last is not None and not last.saved and last.key in st.session_state and last.revision == revision
-            and last.selection == selection):
+    if (last is not None and last.campaign == name and not last.saved and last.key in st.session_state
+            and last.revision == revision and last.selection == selection):
         return last
-    unsaved = _unsaved(config)
+    unsaved = _unsaved(config, name)
     awaiting = set(record_grid(history, config, selection)[ID_COLUMN].astype(str)) | set(unsaved)
     stored = record_grid(history, config, "all")
     stored = stored[stored[ID_COLUMN].astype(str).isin(awaiting)]
     stored.index = pd.RangeIndex(1, len(stored) + 1)
     merged = merge_unsaved(stored, unsaved)
-    st.session_state[state.GRID_UNSAVED] = merged.kept
+    _keep_unsaved(name, merged.kept)
     number = last.number + 1 if last is not None else 1
-    grid = _ShownGrid(number, text_columns(merged.grid, config.outcome_names), merged.grid, stored, selection,
+    grid = _ShownGrid(number, name, text_columns(merged.grid, config.outcome_names), merged.grid, stored, selection,
                       revision)
     st.session_state[state.GRID_SHOWN] = grid
-    if merged.kept and last is not None and last.revision != revision:
+    if merged.kept and last is not None and last.campaign == name and last.revision != revision:
         st.info("The stored results changed since the grid was shown (someone saved). Your unsaved values "
                 "are kept on the updated grid; save them when ready.")
     if merged.conflicts:
@@ -247,7 +255,8 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
     edited = _typed(grid, st.data_editor(grid.shown, disabled=disabled, column_config=_grid_config(config, grid.shown),
                                          key=grid.key, column_order=order), config)
     # kept beyond the editor's state, which Streamlit drops when another page is visited
-    st.session_state[state.GRID_UNSAVED] = unsaved = unsaved_edits(original, edited, config)
+    unsaved = unsaved_edits(original, edited, config)
+    _keep_unsaved(grid.campaign, unsaved)
     _warn_before_leaving(bool(unsaved))
     st.caption("Enter each value as it is measured; empty = not measured yet. Tick 'failed' with a reason "
                "for a run that gave no result.")
@@ -262,7 +271,7 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
             st.info("Nothing to save: no cell was changed.")
             return
         if _record(handle, changes, "the results", correct=correct):
-            _grid_saved(config, changes)
+            _grid_saved(config, handle.campaign.name, changes)
             st.rerun()
 
 
