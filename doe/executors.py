@@ -40,7 +40,7 @@ Optional hooks (:class:`BaseExecutor` provides defaults; the runner looks them u
 
 An exception raised by ``submit`` or ``collect`` is the executor's own trouble (a share
 offline, an instrument API down), not an experiment's result: the runner waits and calls
-again, and after :data:`doe.runner.EXECUTOR_ATTEMPTS` failures in a row stops with an
+again (``submit`` with the experiments that ``in_flight()`` does not list), and after :data:`doe.runner.EXECUTOR_ATTEMPTS` failures in a row stops with an
 :class:`~doe.errors.ExecutorError`, failing nothing. A recipe that could not be made is a
 result row with ``failed`` and ``failure_reason`` (:class:`CallableExecutor` turns an
 exception of its function into such rows).
@@ -464,6 +464,10 @@ class FileExecutor(BaseExecutor):
                         f"{path.name}: the results need an {ID_COLUMN!r} column (copy it from the run sheet)"))
                     continue
                 table = keep_rows(table, table[ID_COLUMN].notna().tolist())
+                if table.empty:
+                    self._reject_file(path, DataError(f"{path.name}: no row has an {ID_COLUMN} (copy them from the "
+                                                      "run sheet)"))
+                    continue
                 table.attrs["doe_source"] = str(path)
                 self._handed.add(path)
                 logger.info("results file read: %s (%d row(s))", path.name, len(table))
@@ -476,9 +480,8 @@ class FileExecutor(BaseExecutor):
     def recorded(self, results: pd.DataFrame) -> None:
         source = results.attrs.get("doe_source")
         if source is not None:
-            self._handed.discard(Path(source))
-            self.processed_dir.mkdir(exist_ok=True)
-            _move(Path(source), _free_name(self.processed_dir / Path(source).name))
+            if _move(Path(source), _free_name(self.processed_dir / Path(source).name)):
+                self._handed.discard(Path(source))  # (else not read again by this run; a restart does)
 
     def rejected(self, results: pd.DataFrame, error: DoeError) -> bool:
         source = results.attrs.get("doe_source")
@@ -489,15 +492,18 @@ class FileExecutor(BaseExecutor):
         return True
 
     def _reject_file(self, path: Path, error: BaseException) -> None:
-        self.rejected_dir.mkdir(exist_ok=True)
         target = _free_name(self.rejected_dir / path.name)
         if not _move(path, target):
+            self._handed.add(path)  # not read again by this run
             return
         advice = (f"\nThe runner records no correction. To replace the recorded values with this file's, record it "
                   f"by hand: doe record {shlex.quote(str(target))} --correct (the old values stay in the history)\n"
                   if isinstance(error, ConflictError) else "")
-        target.with_name(target.name + ".error.txt").write_text(f"{describe_exception(error)}\n\n{error}\n{advice}",
-                                                                 encoding="utf-8")
+        try:
+            target.with_name(target.name + ".error.txt").write_text(
+                f"{describe_exception(error)}\n\n{error}\n{advice}", encoding="utf-8")
+        except OSError as failure:
+            logger.warning("the reason for rejecting %s could not be written: %s", path.name, failure)
         logger.warning("results file %s rejected (moved to %s): %s", path.name, target, error)
 
     def in_flight(self) -> set[str]:
@@ -523,11 +529,16 @@ def _safe(text: str) -> str:
 
 
 def _move(path: Path, target: Path) -> bool:
-    """Move ``path`` to ``target``; False when it is gone (another run on the folder took it)."""
+    """Move ``path`` to ``target``; False when it is gone (another run on the folder took it) or
+    cannot be moved now (the share offline: it stays, and is read again)."""
     try:
+        target.parent.mkdir(exist_ok=True)
         shutil.move(str(path), target)
     except FileNotFoundError:
         logger.info("results file %s was taken by another process", path.name)
+        return False
+    except OSError as error:
+        logger.warning("results file %s could not be moved to %s: %s", path.name, target.parent, error)
         return False
     return True
 

@@ -269,12 +269,15 @@ class _Loop:
         self.open_batches.setdefault(batch_id, set()).add(exp_id)
 
     def _submit(self, experiments: pd.DataFrame, to_accept: list[str]) -> None:
-        while True:
+        in_flight = getattr(self.executor, "in_flight", None)
+        while len(experiments):
             try:
                 self.executor.submit(experiments)
                 break
             except Exception as error:  # the executor's trouble, not the recipes' result: nothing fails
                 self._executor_failed(error, "starting " + ", ".join(experiments[ID_COLUMN].astype(str)))
+            if callable(in_flight):  # a part it took before failing is not handed out twice
+                experiments = experiments[~experiments[ID_COLUMN].astype(str).isin(in_flight())]
         self.executor_failures = 0
         if to_accept:
             self.campaign.accept(to_accept)
@@ -390,6 +393,8 @@ class _Loop:
             return self._record_each(table)
         try:
             report = self.campaign.record(table, valid_rows_only=True) if isinstance(error, DataError) else None
+        except ConflictError:  # bad rows and a changed value together: each experiment alone
+            return self._record_each(table)
         except DoeError:
             report = None
         if report is None:

@@ -530,3 +530,59 @@ def test_a_results_file_that_changes_a_recorded_value_says_how_to_correct_it(cam
     error = (folder / "rejected" / "results_again.csv.error.txt").read_text(encoding="utf-8")
     assert f"doe record {folder / 'rejected' / 'results_again.csv'} --correct" in error
     assert campaign.history()["first_cycle_ce_pct"].tolist() == [90.0]
+
+
+def test_a_changed_value_and_a_bad_value_in_one_collect_fail_only_the_bad_one(campaign: Campaign) -> None:
+    """Together, the valid-rows retry met the changed value's ConflictError and every experiment
+    of the answer was marked failed (review of 39c4c8b)."""
+    bad: list[str] = []
+
+    class Resends(VirtualLabExecutor):
+        def collect(self, timeout_s: float) -> pd.DataFrame:
+            results = super().collect(timeout_s)
+            if len(results) and "E0001" not in set(results["experiment_id"]):
+                again = campaign.history().set_index("experiment_id").loc["E0001", "first_cycle_ce_pct"]
+                results.loc[results.index[0], "capacity_retention_pct"] = 1e9  # outside the valid range
+                bad.append(str(results["experiment_id"].iloc[0]))
+                results = pd.concat([results, pd.DataFrame({"experiment_id": ["E0001"],
+                                                            "first_cycle_ce_pct": [again + 0.01]})], ignore_index=True)
+            return results
+
+    run(campaign, Resends(VirtualLab(0, failures=False)), budget=6, poll_interval_s=0)
+    statuses = campaign.history().set_index("experiment_id")["status"]
+    assert statuses[bad].tolist() == ["failed"]
+    assert (statuses.drop(index=bad) == "completed").all()
+
+
+def test_a_submit_that_took_part_of_a_batch_before_failing_is_not_given_it_twice(campaign: Campaign) -> None:
+    class Partial(VirtualLabExecutor):
+        handed: list[str] = []
+
+        def submit(self, experiments: pd.DataFrame) -> None:
+            first = not self.handed
+            for k in range(len(experiments)):
+                if first and k == 1:
+                    raise OSError("share went away after the first run sheet")
+                self.handed.append(str(experiments["experiment_id"].iloc[k]))
+                super().submit(experiments.iloc[[k]])
+
+    executor = Partial(VirtualLab(0, failures=False))
+    run(campaign, executor, budget=3, poll_interval_s=0)
+    assert sorted(executor.handed) == ["E0001", "E0002", "E0003"]  # each once
+    assert (campaign.history()["status"] == "completed").all()
+
+
+def test_a_results_file_without_ids_or_a_processed_folder_it_can_use_is_no_crash(campaign: Campaign,
+                                                                                  tmp_path: Path) -> None:
+    folder = tmp_path / "exchange"
+    folder.mkdir()
+    (folder / "processed").write_text("not a folder")  # moving there fails, as on a share gone read-only
+    batch = campaign.suggest(1)
+    pd.DataFrame({"experiment_id": [None], "first_cycle_ce_pct": [91.0]}).to_csv(folder / "results_blank.csv",
+                                                                                index=False)
+    write_table(VirtualLab(1, failures=False).run(batch[["experiment_id", *PARAMS]]), folder / "results_ok.csv",
+                file_format="csv")
+    result = run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=5), budget=1, poll_interval_s=0.05)
+    assert (result.finished, result.failed) == (1, 0)
+    assert "no row has an experiment_id" in (folder / "rejected" / "results_blank.csv.error.txt").read_text()
+    assert (folder / "results_ok.csv").exists()  # recorded; left where it was, read again next time (no change)
