@@ -479,9 +479,8 @@ class FileExecutor(BaseExecutor):
 
     def recorded(self, results: pd.DataFrame) -> None:
         source = results.attrs.get("doe_source")
-        if source is not None:
-            if _move(Path(source), _free_name(self.processed_dir / Path(source).name)):
-                self._handed.discard(Path(source))  # (else not read again by this run; a restart does)
+        if source is not None and _move(Path(source), _free_name(self.processed_dir / Path(source).name)):
+            self._handed.discard(Path(source))  # (else not read again by this run; a restart does)
 
     def rejected(self, results: pd.DataFrame, error: DoeError) -> bool:
         source = results.attrs.get("doe_source")

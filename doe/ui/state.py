@@ -55,7 +55,7 @@ SHOW_ARCHIVED = "campaigns_show_archived"
 
 # --- Plan page
 DESIGN = "plan_design"
-LAST_SUGGESTION = "plan_last_suggestion"  # (campaign, request, batch id, monotonic time): a double click
+SUGGEST_PRESS = "plan_suggest_press"  # (campaign, request, batch id or None while proposing, monotonic time)
 BATCH_SIZE = "plan_batch_size"
 FIXED_NAMES = "plan_fixed_names"
 FIXED_VALUE_PREFIX = "plan_fixed_value_"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -361,8 +362,12 @@ def test_plan_suggests_three_with_predictions_and_accepts_them(start: Start, db_
     assert history["status"].tolist() == ["running"] * 3
 
 
-def test_a_second_press_right_after_a_batch_proposes_no_second_batch(start: Start, db_url: str) -> None:
+def test_a_second_press_right_after_a_batch_proposes_no_second_batch(start: Start, db_url: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A double click on 'Suggest experiments' proposed two batches (8 powders for a furnace of 4)."""
+    from doe.ui import components
+
+    monkeypatch.setattr(components, "DOUBLE_CLICK_S", 600.0)  # (2 s in use) a slow machine is no second click
     _new_campaign(db_url, "double-click")
     at = start("plan", campaign="double-click")
     at.number_input(key=state.BATCH_SIZE).set_value(2)
@@ -374,6 +379,13 @@ def test_a_second_press_right_after_a_batch_proposes_no_second_batch(start: Star
     assert len(Campaign.load("double-click", storage=db_url).history()) == 2
     _button(at, "Suggest experiments").click().run()  # pressed again on purpose: another batch
     assert "Proposed 2 experiment(s) in batch B0002" in _texts(at.success)
+    assert len(Campaign.load("double-click", storage=db_url).history()) == 4
+    # the second press while the first one is still proposing (its run stopped mid-way, as a
+    # worker computes it on a shared server): no second batch either
+    press = at.session_state[state.SUGGEST_PRESS]
+    at.session_state[state.SUGGEST_PRESS] = (press[0], press[1], None, time.monotonic())
+    _button(at, "Suggest experiments").click().run()
+    assert "A batch for this request is being proposed (a second click?)" in _texts(at.info)
     assert len(Campaign.load("double-click", storage=db_url).history()) == 4
 
 

@@ -21,6 +21,8 @@ from doe.ui.number_cells import read_number
 from doe.ui.tables import ID_COLUMN, proposed_with_predictions, suggestion_view
 
 MAX_BATCH_IN_UI = 50
+PROPOSING_MAX_S = 600.0
+"""A press with the same request while an earlier one is still proposing (so long) is a double click's."""
 
 
 def _fixed_widget(config: CampaignConfig, name: str) -> Any:
@@ -38,7 +40,7 @@ def _fixed_widget(config: CampaignConfig, name: str) -> Any:
     default = p.reference if p.reference is not None else (p.lower + p.upper) / 2
     # text, read as the grids read numbers: a browser's number field drops a decimal comma (0,5 -> 5)
     if p.resolution is None:
-        return st.text_input(label, value=f"{default:.6g}", key=key, help=f"from {p.lower:g} to {p.upper:g}")
+        return st.text_input(label, value=f"{default:.10g}", key=key, help=f"from {p.lower:g} to {p.upper:g}")
     return st.text_input(label, value=f"{p.nearest_grid_value(default):.{p.grid_decimals}f}", key=key,
                          help=f"from {p.lower:g} to {p.upper:g} in steps of {p.resolution:g} (the lab's grid)")
 
@@ -109,13 +111,21 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
     held = _fixed_numbers(config, fixed)
     if person is None or held is None:
         return
+    # A double click: the second press stops the first one's run at its next Streamlit call (on a
+    # shared server, while a worker computes the batch, which it then stores all the same).
     request = (int(n), tuple(sorted(held.items())), design, None if upload is None else upload.file_id)
-    last = st.session_state.get(state.LAST_SUGGESTION)
-    if last is not None and last[:2] == (handle.campaign.name, request) and time.monotonic() - last[3] < components.DOUBLE_CLICK_S:
-        st.info(f"Batch {last[2]} was proposed for this request a moment ago (a second click?); it is listed "
-                "below. Press 'Suggest experiments' again for another batch.")
-        st.session_state.pop(state.LAST_SUGGESTION)
-        return
+    last = st.session_state.pop(state.SUGGEST_PRESS, None)
+    if last is not None and last[:2] == (handle.campaign.name, request):
+        since = time.monotonic() - last[3]
+        if last[2] is None and since < PROPOSING_MAX_S:
+            st.info("A batch for this request is being proposed (a second click?); it is listed below once "
+                    "stored. Press 'Suggest experiments' again for another batch.")
+            return
+        if last[2] is not None and since < components.DOUBLE_CLICK_S:
+            st.info(f"Batch {last[2]} was proposed for this request a moment ago (a second click?); it is listed "
+                    "below. Press 'Suggest experiments' again for another batch.")
+            return
+    st.session_state[state.SUGGEST_PRESS] = (handle.campaign.name, request, None, time.monotonic())
     with components.guard("suggesting experiments") as suggesting:
         candidates = None
         if upload is not None:
@@ -127,8 +137,10 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
               handle.acting(person) as campaign):
             suggestions = campaign.suggest(int(n), held or None, candidates, design=design or "model")
             # noted before any Streamlit call: a second click stops this run at the next one
-            st.session_state[state.LAST_SUGGESTION] = (campaign.name, request, str(suggestions["batch_id"].iloc[0])
-                                                       if len(suggestions) else "", time.monotonic())
+            st.session_state[state.SUGGEST_PRESS] = (campaign.name, request, str(suggestions["batch_id"].iloc[0])
+                                                     if len(suggestions) else "", time.monotonic())
+    if not suggesting.ok:
+        st.session_state.pop(state.SUGGEST_PRESS, None)  # nothing proposed: a press again is no double click
     if suggesting.ok:
         batch = suggestions["batch_id"].iloc[0] if len(suggestions) else ""
         st.success(components.plain(f"Proposed {len(suggestions)} experiment(s) in batch {batch}. "
