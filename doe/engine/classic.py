@@ -19,10 +19,10 @@ labels and on the lab's resolution grid, with fixed values held:
   discrete: the middle value, categorical: the first label). Parameters in ``batch_shared``
   and fixed ones are held at one value for the whole design (a screening design cannot vary
   a furnace setting that the batch shares). A design that breaks a linear constraint is
-  refused, naming the way out (a Latin hypercube). Where any of the design's corners is
-  already in the campaign (made or pending, as after a first screening), the design is its
+  refused, naming the way out (a Latin hypercube). Where half the design's corners or more
+  are already in the campaign (made or pending, as after a first screening), the design is its
   fold-over (every sign reversed: the two together separate each main effect from the
-  two-factor interactions); where the fold-over's are too, it is refused.
+  two-factor interactions); where half the fold-over's are too, it is refused.
 """
 
 from __future__ import annotations
@@ -132,8 +132,8 @@ def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int]
     """A Plackett-Burman design over the parameters not fixed or ``held``, plus centre points
     up to ``n`` rows (see the module docstring); ``more``: rows the batch adds to these (the
     control recipe), counted in the batch size an error asks for; ``taken``: model-space
-    recipes already in the campaign (made or pending): where the design's corners are among
-    them, its fold-over, and where those are too, a ProposalError."""
+    recipes already in the campaign (made or pending): where half the design's corners or more
+    are among them, its fold-over, and where half of those are too, a ProposalError."""
     from pyDOE3 import pbdesign
 
     hold = {**fixed}
@@ -158,9 +158,9 @@ def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int]
                             f"{runs}{plus} (the rest are centre points)")
     signs = pbdesign(len(factors))[:, : len(factors)]
     X = _corners(encoder, n, runs, centre, factors, signs, hold)
-    if _any_taken(X[:runs], taken):  # a second screening: the fold-over, every sign reversed
+    if _taken_share(X[:runs], taken) >= 0.5:  # a second screening: the fold-over, every sign reversed
         X = _corners(encoder, n, runs, centre, factors, -signs, hold)
-        if _any_taken(X[:runs], taken):
+        if _taken_share(X[:runs], taken) >= 0.5:
             raise ProposalError("design: this screening design and its fold-over are both in the campaign already; "
                                 "for more runs use design='latin_hypercube' or the model (design='model'), or "
                                 "fixed= values that make other corners")
@@ -188,12 +188,13 @@ def _corners(encoder: Encoder, n: int, runs: int, centre: np.ndarray, factors: l
     return _on_grid(encoder, X, set(hold))
 
 
-def _any_taken(corners: np.ndarray, taken: np.ndarray | None) -> bool:
-    """Whether any of ``corners`` is one of the ``taken`` recipes (model space)."""
+def _taken_share(corners: np.ndarray, taken: np.ndarray | None) -> float:
+    """The share of ``corners`` that are among the ``taken`` recipes (model space): a design
+    made before takes them all; a recipe that happens to lie on a corner, one."""
     if taken is None or not len(taken) or not len(corners):
-        return False
+        return 0.0
     gaps = np.abs(corners[:, None, :] - np.asarray(taken, dtype=float)[None, :, :]).max(axis=2)
-    return bool((gaps <= 1e-6).any())
+    return float((gaps <= 1e-6).any(axis=1).mean())
 
 
 __all__ = ["DESIGNS", "Design", "latin_hypercube", "screening", "screening_runs"]

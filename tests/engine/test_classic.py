@@ -285,3 +285,15 @@ def test_a_second_screening_design_is_the_fold_over_and_a_third_is_refused(tmp_p
     pd.testing.assert_frame_equal(campaign.history(), before)  # nothing stored
     # a Latin hypercube or the model go on from there
     assert len(campaign.suggest(3, design="latin_hypercube")) == 3
+
+
+def test_a_recipe_that_happens_to_lie_on_a_corner_does_not_turn_a_first_screening_over(tmp_path: Path) -> None:
+    """One matching recipe (an imported corner, a coarse grid) made the first design a fold-over,
+    and one more would have refused it as 'both in the campaign already' (review of f801b07)."""
+    first = _campaign(tmp_path).suggest(12, design="screening")
+    other = Campaign.from_config(resolve_config("hfo2-ncm85").replace(name="imported"),
+                                 storage=f"sqlite:///{tmp_path / 'other.sqlite3'}", actor="t")
+    names = other.config.parameter_names
+    other.record(first.iloc[[0]][names].assign(first_cycle_ce_pct=88.0))
+    again = other.suggest(12, design="screening")
+    pd.testing.assert_frame_equal(again[names].reset_index(drop=True), first[names].reset_index(drop=True))
