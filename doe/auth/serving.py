@@ -57,7 +57,8 @@ def oidc_from_env(env: Mapping[str, str], host: str, port: int) -> dict[str, str
                 f"single sign-on on {host or 'every address'!r}: set DOE_OIDC_REDIRECT_URI to the address "
                 "your users' browsers reach, as registered with the provider (for example "
                 "https://doe.lab.example/oauth2callback); the provider sends every sign-in back there")
-        values["redirect_uri"] = f"http://{host}:{port}/oauth2callback"
+        shown = f"[{host}]" if ":" in host and not host.startswith("[") else host  # an IPv6 address
+        values["redirect_uri"] = f"http://{shown}:{port}/oauth2callback"
     if not values["cookie_secret"]:
         # signs the login cookie; a new one per start signs everybody out on restart
         values["cookie_secret"] = secrets.token_urlsafe(32)

@@ -46,6 +46,8 @@ def test_sso_on_every_address_needs_the_redirect_uri_the_browsers_use(host: str)
     given = {**env, "DOE_OIDC_REDIRECT_URI": "https://doe.lab.example/oauth2callback"}
     settings = oidc_from_env(given, host, 8501)
     assert settings is not None and settings["redirect_uri"] == "https://doe.lab.example/oauth2callback"
+    named = oidc_from_env(env, "fd00::5", 8501)  # a named IPv6 address: in brackets in a URL
+    assert named is not None and named["redirect_uri"] == "http://[fd00::5]:8501/oauth2callback"
 
 
 def test_half_configured_oidc_names_the_missing_variables() -> None:
