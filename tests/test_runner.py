@@ -556,7 +556,9 @@ def test_a_changed_value_and_a_bad_value_in_one_collect_fail_only_the_bad_one(ca
 
 def test_a_submit_that_took_part_of_a_batch_before_failing_is_not_given_it_twice(campaign: Campaign) -> None:
     class Partial(VirtualLabExecutor):
-        handed: list[str] = []
+        def __init__(self, lab: VirtualLab) -> None:
+            super().__init__(lab)
+            self.handed: list[str] = []
 
         def submit(self, experiments: pd.DataFrame) -> None:
             first = not self.handed
