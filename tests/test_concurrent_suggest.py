@@ -57,20 +57,18 @@ def test_simultaneous_suggestions_get_their_own_batches(store_url: str) -> None:
     assert not recipes.duplicated().any()  # every batch saw the ones before it as pending
 
 
-def test_one_request_sent_at_once_by_several_clients_is_one_batch(store_url: str) -> None:
-    """A robot retrying a timed-out request (or a client that gave up on a paused worker) and
-    the first attempt wrote two batches tagged with one request id; the README promises that
-    each request is done once."""
-    Campaign.from_config("hfo2-ncm85", storage=store_url, name="retry", actor="lead")
+def _one_request_from_three_clients(store_url: str, name: str, request_id: str) -> None:
+    """Three clients send ``request_id`` at once: each gets the one batch, and only it is stored."""
+    Campaign.from_config("hfo2-ncm85", storage=store_url, name=name, actor="lead")
     got: list[list[str]] = []
     errors: list[BaseException] = []
     start = threading.Barrier(3)
 
     def client(k: int) -> None:
         try:
-            campaign = Campaign.load("retry", storage=store_url, actor=f"robot-{k}", settings=EngineSettings.fast())
+            campaign = Campaign.load(name, storage=store_url, actor=f"robot-{k}", settings=EngineSettings.fast())
             start.wait()
-            got.append(campaign.suggest(2, request_id="REQ-42")["experiment_id"].tolist())
+            got.append(campaign.suggest(2, request_id=request_id)["experiment_id"].tolist())
         except BaseException as err:  # reported below
             errors.append(err)
 
@@ -80,8 +78,15 @@ def test_one_request_sent_at_once_by_several_clients_is_one_batch(store_url: str
     for t in threads:
         t.join(timeout=600)
     assert not errors, errors
-    assert len(Campaign.load("retry", storage=store_url).history()) == 2
+    assert len(Campaign.load(name, storage=store_url).history()) == 2
     assert got == [["E0001", "E0002"]] * 3
+
+
+def test_one_request_sent_at_once_by_several_clients_is_one_batch(store_url: str) -> None:
+    """A robot retrying a timed-out request (or a client that gave up on a paused worker) and
+    the first attempt wrote two batches tagged with one request id; the README promises that
+    each request is done once."""
+    _one_request_from_three_clients(store_url, "retry", "REQ-42")
 
 
 def test_a_request_whose_batch_another_client_wrote_during_the_last_try_returns_that_batch(
@@ -92,27 +97,7 @@ def test_a_request_whose_batch_another_client_wrote_during_the_last_try_returns_
     import doe.campaign
 
     monkeypatch.setattr(doe.campaign, "SUGGEST_ATTEMPTS", 1)  # (5 in use)
-    Campaign.from_config("hfo2-ncm85", storage=store_url, name="last-try", actor="lead")
-    got: list[list[str]] = []
-    errors: list[BaseException] = []
-    start = threading.Barrier(3)
-
-    def client(k: int) -> None:
-        try:
-            campaign = Campaign.load("last-try", storage=store_url, actor=f"robot-{k}", settings=EngineSettings.fast())
-            start.wait()
-            got.append(campaign.suggest(2, request_id="REQ-7")["experiment_id"].tolist())
-        except BaseException as err:  # reported below
-            errors.append(err)
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
-    assert not errors, errors
-    assert len(Campaign.load("last-try", storage=store_url).history()) == 2
-    assert got == [["E0001", "E0002"]] * 3
+    _one_request_from_three_clients(store_url, "last-try", "REQ-7")
 
 
 def test_two_campaigns_whose_names_differ_only_in_case_cannot_both_be_created_at_once(store_url: str) -> None:

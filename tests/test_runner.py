@@ -283,13 +283,20 @@ def test_pending_experiments_are_handed_over_not_proposed_again(campaign: Campai
     _assert_no_duplicate_recipes(campaign)
 
 
+def _handed_out_through(folder: Path, campaign: Campaign) -> tuple[FileExecutor, pd.DataFrame]:
+    """A batch of 3 handed to the lab through ``folder`` (run sheet written, accepted) by a runner
+    that is gone: its executor and the batch."""
+    executor = FileExecutor(folder, settle_s=0.0)
+    executor.start(campaign)
+    batch = campaign.suggest(3)
+    executor.submit(batch)
+    campaign.accept(batch["experiment_id"])
+    return executor, batch
+
+
 def test_experiments_the_executor_has_under_way_are_waited_for(campaign: Campaign, tmp_path: Path) -> None:
     folder = tmp_path / "exchange"
-    first = FileExecutor(folder, settle_s=0.0)
-    first.start(campaign)
-    batch = campaign.suggest(3)
-    first.submit(batch)
-    campaign.accept(batch["experiment_id"])
+    _, batch = _handed_out_through(folder, campaign)
     # a person answers the run sheet while no runner is alive
     write_table(VirtualLab(1).run(batch[["experiment_id", *PARAMS]]), folder / "results_B0001.csv",
                 file_format="csv")
@@ -467,11 +474,7 @@ def test_a_results_file_read_by_a_run_killed_before_recording_is_read_again(camp
     """The file went to processed/ when read, before it was recorded: a run killed (or a
     database error) in between lost it, and the next run waited for ever."""
     folder = tmp_path / "exchange"
-    first = FileExecutor(folder, settle_s=0.0)
-    first.start(campaign)
-    batch = campaign.suggest(3)
-    first.submit(batch)
-    campaign.accept(batch["experiment_id"])
+    first, batch = _handed_out_through(folder, campaign)
     results = folder / "results_B0001.csv"
     write_table(VirtualLab(1, failures=False).run(batch[["experiment_id", *PARAMS]]), results, file_format="csv")
     assert len(first.collect(0)) == 3  # read; the run dies here, before recording
