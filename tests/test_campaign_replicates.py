@@ -402,7 +402,11 @@ def test_a_filled_run_sheet_adds_cells_to_a_replicated_campaign(store_url: str, 
     campaign.accept()
     pending = campaign.history().query("status == 'running'")
     sheet = run_sheet(proposed_with_predictions(pending, campaign.proposals()), campaign.config)
-    assert f"{CE}_sd" in sheet.columns  # the prediction's sd travels with the sheet
+    # a space-filling batch has no prediction: no sd column (the history's spread of cells is no
+    # prediction); a model's batch carries both, and the sheet records back with them
+    assert f"{CE}_sd" not in sheet.columns and f"{CE}_mean" not in sheet.columns
+    sheet.insert(len(campaign.config.parameter_names) + 2, f"{CE}_mean", 88.0)
+    sheet.insert(len(campaign.config.parameter_names) + 3, f"{CE}_sd", 1.5)
     sheet[CE] = 90.1
     write_table(sheet, tmp_path / "sheet.csv", file_format="csv")
     report = campaign.record(read_table(tmp_path / "sheet.csv", campaign.config))

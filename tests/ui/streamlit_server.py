@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import subprocess
@@ -163,10 +164,14 @@ def pick_option(page: object, select: object, option: str) -> None:
     page.keyboard.type(option)  # type: ignore[attr-defined]
     target = page.get_by_role("option", name=option, exact=True)  # type: ignore[attr-defined]
     target.wait_for()
-    # the list is filtered once every option shown contains what was typed (it can lag the typing)
-    page.wait_for_function(  # type: ignore[attr-defined]
-        "t => [...document.querySelectorAll('[role=option]')].every(o => o.textContent.toLowerCase().includes(t))",
-        arg=option.lower())
+    # the list is filtered once every option shown contains what was typed (it can lag the typing);
+    # a short list (two campaigns) is not filtered at all: then the focus is moved to the option below
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(  # type: ignore[attr-defined]
+            "t => [...document.querySelectorAll('[role=option]')].every(o => o.textContent.toLowerCase().includes(t))",
+            arg=option.lower(), timeout=10_000)
     for _ in range(page.get_by_role("option").count() + 1):  # type: ignore[attr-defined]
         if target.get_attribute("data-focused") == "true":
             break
