@@ -235,10 +235,17 @@ class Campaign:
         check_clonable(table, self.config, self._ignorable(table))  # before the clone exists: none left if refused
         other = Campaign.from_config(CampaignConfig.from_dict(self.config.to_dict() | {"name": new_name}, stored=True),
                                      actor=self.actor, storage=storage if storage is not None else self._store.url)
-        if len(table):
-            other._record(table, False, False, False, finished_evidence(table, m, self.files(), self.file_content))
-            for exp_id, reason in failed_after_measuring(h, m).items():  # measured, then failed
-                other.fail([exp_id], reason)
+        revision = other.revision()
+        try:  # a write refused half-way leaves no half-made clone
+            if len(table):
+                other._record(table, False, False, False, finished_evidence(table, m, self.files(), self.file_content))
+                revision = other.revision()
+                for exp_id, reason in failed_after_measuring(h, m).items():  # measured, then failed
+                    other.fail([exp_id], reason)
+                    revision = other.revision()
+        except BaseException:
+            other._store.discard_campaign(other.name, revision)
+            raise
         return other
 
     # ------------------------------------------------------------------ reading

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import openpyxl
@@ -11,7 +12,7 @@ import pytest
 
 from doe import Campaign, list_campaigns
 from doe.engine import EngineSettings
-from doe.errors import DataError
+from doe.errors import DataError, StorageError
 from doe.templates import resolve_config
 
 CONFIG = resolve_config("hfo2-ncm85")
@@ -384,3 +385,35 @@ def test_a_clone_refused_for_a_later_constraint_or_cells_beside_an_unlabelled_va
     with pytest.raises(DataError, match=r"(?s)cannot be cloned.*a value without a replicate label beside labelled"):
         mixed.clone("copy", with_history=True)
     assert sorted(list_campaigns(campaign.storage_url)["name"]) == ["hfo2-ncm85", "mixed"]
+
+
+@pytest.mark.parametrize("refused", ["the history's rows", "a failure after measuring"])
+def test_a_clone_whose_write_the_database_refuses_half_way_leaves_nothing(
+        campaign: Campaign, tmp_path: Path, refused: str) -> None:
+    """The clone was created before its history was written: a write the database then refused
+    (a full disk, in the field; a trigger here) left an empty or half-filled clone that took the
+    name. It is discarded now, and the error is the database's."""
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "P1", "first_cycle_ce_pct": 88.0},
+                                  {**RECIPE, "experiment_id": "P2", "hfo2_loading_wt_pct": 0.5,
+                                   "first_cycle_ce_pct": 86.0}]))
+    campaign.fail(["P2"], "cracked pellet")
+    before = _state(campaign)
+    with sqlite3.connect(tmp_path / "c.sqlite3") as db:
+        clone_id = "(SELECT id FROM campaigns WHERE name = 'copy')"
+        if refused == "the history's rows":
+            db.execute(f"CREATE TRIGGER refuse AFTER INSERT ON experiments WHEN NEW.campaign_id = {clone_id} "
+                       "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        else:
+            db.execute(f"CREATE TRIGGER refuse AFTER UPDATE OF status ON experiments WHEN NEW.campaign_id = {clone_id}"
+                       " AND NEW.status = 'failed' BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    with pytest.raises(StorageError, match="disk full"):
+        campaign.clone("copy", with_history=True)
+    assert list_campaigns(campaign.storage_url)["name"].tolist() == ["hfo2-ncm85"]
+    _unchanged(campaign, before)
+    with sqlite3.connect(tmp_path / "c.sqlite3") as db:
+        db.execute("DROP TRIGGER refuse")
+        orphans = [db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                   for table in ("experiments", "measurements", "config_versions", "audit_log")]
+    assert orphans == [2, len(before[1]), 1, before[2]]
+    copy = campaign.clone("copy", with_history=True)  # the name is free again
+    assert copy.history()["status"].tolist() == ["completed", "failed"]

@@ -129,6 +129,12 @@ class CampaignStore(Protocol):
     def revision(self, name: str) -> int:
         """A number that changes whenever anything of the campaign changes (cache key)."""
 
+    def discard_campaign(self, name: str, revision: int) -> None:
+        """Delete a campaign with every row of it, only while its revision is ``revision``: the
+        undo of a creation that failed half-way (:meth:`doe.Campaign.clone`), never a user's delete.
+
+        Raises ConcurrentChangeError (nothing deleted) if the campaign changed since."""
+
     def model_states(self, name: str) -> list[ModelState]:
         """The campaign's stored GP hyperparameters, one per outcome (derived data, not exported)."""
 

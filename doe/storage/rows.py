@@ -108,3 +108,13 @@ def check_name_free(conn: Connection, name: str, url: str, advice: str) -> None:
         if label_key(stored) == label_key(name):
             raise StorageError(f"campaign name {name!r} differs from the campaign {stored!r} in {mask_url(url)!r} "
                                f"only in upper and lower case or in how its characters are written; {advice}")
+
+
+def delete_campaign_rows(conn: Connection, campaign_id: int) -> None:
+    """Delete a campaign and every row of it (measurements first: they point at its files and
+    at one another; the schema's cascades take the rest)."""
+    experiments = sa.select(s.experiments.c.id).where(s.experiments.c.campaign_id == campaign_id)
+    conn.execute(sa.update(s.measurements).where(s.measurements.c.experiment_pk.in_(experiments))
+                 .values(superseded_by=None))
+    conn.execute(sa.delete(s.measurements).where(s.measurements.c.experiment_pk.in_(experiments)))
+    conn.execute(sa.delete(s.campaigns).where(s.campaigns.c.id == campaign_id))

@@ -40,7 +40,7 @@ from doe.domain.records import (
 )
 from doe.domain.replicates import n_column, sd_column, summarise
 from doe.domain.table import EVIDENCE_COLUMN
-from doe.errors import DoeError, StorageError
+from doe.errors import ConcurrentChangeError, DoeError, StorageError
 from doe.storage import schema as s
 from doe.storage.cells import read_cell_failures
 from doe.storage.checked import check_write
@@ -59,7 +59,14 @@ from doe.storage.engine import (
     retry_pause,
 )
 from doe.storage.model_states import CampaignModelMemory, read_states, upsert_states
-from doe.storage.rows import audit_row, bump_revision, campaign_row, check_name_free, stored_configs
+from doe.storage.rows import (
+    audit_row,
+    bump_revision,
+    campaign_row,
+    check_name_free,
+    delete_campaign_rows,
+    stored_configs,
+)
 from doe.storage.transfer import (
     EXPORT_FORMAT,
     EXPORT_FORMAT_VERSION,
@@ -286,6 +293,18 @@ class SqlStore:
 
     def revision(self, name: str) -> int:
         return int(self._run(lambda conn: self._campaign(conn, name).revision, write=False))
+
+    def discard_campaign(self, name: str, revision: int) -> None:
+        def _discard(conn: Connection) -> None:
+            camp = self._campaign(conn, name, lock=True)
+            if camp.revision != revision:
+                raise ConcurrentChangeError(
+                    f"campaign {name!r} was not discarded: it changed meanwhile (revision {camp.revision}, "
+                    f"expected {revision})")
+            delete_campaign_rows(conn, camp.id)
+
+        self._run(_discard, write=True)
+        log.info("campaign %r discarded from %s", name, mask_url(self.url))
 
     # ------------------------------------------------------------------ writing
     def write(

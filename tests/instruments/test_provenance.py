@@ -14,6 +14,7 @@ from doe.domain.records import MAX_EVIDENCE_BYTES, EvidenceFile, NewMeasurement
 from doe.errors import StorageError
 from doe.instruments import InstrumentFileError
 from doe.instruments.synthetic import fade_curve, write_cycling_file
+from doe.storage import open_store
 
 SAMPLES = Path(__file__).resolve().parents[2] / "datasets" / "instruments"
 MASS_MG = 11.5
@@ -195,3 +196,32 @@ def test_a_note_added_to_a_value_from_a_file_keeps_its_file(store_url: str, tmp_
     after = campaign.measurements().query("outcome == 'first_cycle_ce_pct'").iloc[0]
     assert (after["note"], after["file_name"], after["file_sha256"]) == (
         "separator wrinkled", "cell_A.mpt", ce["file_sha256"])
+
+
+def test_discarding_a_half_made_campaign_deletes_its_rows_only_while_unchanged(store_url: str,
+                                                                               tmp_path: Path) -> None:
+    """The undo of a clone refused half-way (Campaign.clone): every row of that campaign goes,
+    files and corrected values included, on SQLite and PostgreSQL; another campaign keeps all;
+    a campaign changed since the caller's revision is left as it is."""
+    campaign, first = _campaign(store_url)
+    cells = [_cell(tmp_path, "cell_A.mpt", 89.0), _cell(tmp_path, "cell_B.mpt", 91.0)]
+    campaign.record_files(cells, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    clone = campaign.clone("half-made", with_history=True)
+    clone.record(clone.measurements().query("outcome == 'first_cycle_ce_pct'").iloc[:1]
+                 .rename(columns={"value": "first_cycle_ce_pct"})
+                 .assign(first_cycle_ce_pct=80.0)[["experiment_id", "replicate", "first_cycle_ce_pct"]],
+                 correct=True)
+    assert len(clone.measurements(include_superseded=True)) > len(clone.measurements()) and len(clone.files())
+    kept = (campaign.history(), campaign.measurements(include_superseded=True), campaign.files(), campaign.audit())
+    revision = clone.revision()
+    with pytest.raises(StorageError, match="changed meanwhile"):
+        open_store(store_url).discard_campaign("half-made", revision - 1)
+    assert clone.revision() == revision
+    open_store(store_url).discard_campaign("half-made", revision)
+    with pytest.raises(StorageError, match="no campaign named 'half-made'"):
+        clone.history()
+    for was, now in zip(kept, (campaign.history(), campaign.measurements(include_superseded=True),
+                               campaign.files(), campaign.audit()), strict=True):
+        assert now.equals(was)
+    assert campaign.clone("half-made", with_history=True).files()["sha256"].tolist() == \
+        campaign.files()["sha256"].tolist()
