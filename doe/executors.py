@@ -20,7 +20,9 @@ Optional hooks (:class:`BaseExecutor` provides defaults; the runner looks them u
 
 ``timeout_s`` (attribute)
     Seconds an experiment may stay with the executor; later, the runner marks it failed
-    ("timed out after N s") and calls ``cancel``. ``None``: wait for ever.
+    ("timed out after N s") and calls ``cancel``. ``None``: wait for ever. After a restart,
+    an experiment the executor lists in ``in_flight()`` counts from its proposal, one handed
+    over again from then.
 ``start(campaign)``
     Called once when a run starts (e.g. to learn the campaign's configuration).
 ``in_flight()``

@@ -31,7 +31,14 @@ from doe.domain.records import PENDING_STATUSES, RecordReport
 from doe.domain.runs import Progress, ProgressCallback, RunResult, Stop, StopReason
 from doe.domain.table import ID_COLUMN
 from doe.domain.values import is_integer, is_real_number
-from doe.errors import ConflictError, DataError, DoeError, ExecutorError, ProposalError
+from doe.errors import (
+    ConflictError,
+    DataError,
+    DoeError,
+    ExecutorError,
+    ProposalError,
+    StorageError,
+)
 from doe.executors import describe_exception
 
 if TYPE_CHECKING:
@@ -166,6 +173,7 @@ class _Loop:
         self.reason: StopReason | None = None
         self.message = ""
         self.done_before = 0  # doe's experiments already finished when this run started
+        self.done_elsewhere = 0  # of those this run handed out, the ones finished by hand
         self.executor_failures = 0  # failed calls of the executor in a row
         self.last_progress: Progress | None = None
 
@@ -239,9 +247,11 @@ class _Loop:
         again = pending[~ids.isin(held)]
         logger.info("campaign %r: %d experiment(s) pending from before; %d handed to the executor again, "
                     "%d already under way", self.campaign.name, len(pending), len(again), len(pending) - len(again))
-        now = time.monotonic()
-        for exp_id, batch_id in zip(ids, pending["batch_id"], strict=True):
-            self._track(exp_id, str(batch_id) if isinstance(batch_id, str) else "resumed", now)
+        now, wall = time.monotonic(), pd.Timestamp.now(tz="UTC")
+        for exp_id, batch_id, proposed_at in zip(ids, pending["batch_id"], pending["proposed_at"], strict=True):
+            # one the executor holds is timed from its proposal, not from this restart
+            since = now - max((wall - proposed_at).total_seconds(), 0.0) if exp_id in held else now
+            self._track(exp_id, str(batch_id) if isinstance(batch_id, str) else "resumed", since)
         if len(again):
             params = [p for p in self.campaign.config.parameter_names if p in again.columns]
             sheet = again[[ID_COLUMN, "batch_id", *params]].reset_index(drop=True)
@@ -280,7 +290,13 @@ class _Loop:
                 experiments = experiments[~experiments[ID_COLUMN].astype(str).isin(in_flight())]
         self.executor_failures = 0
         if to_accept:
-            self.campaign.accept(to_accept)
+            try:
+                self.campaign.accept(to_accept)
+            except StorageError:  # a person failed or abandoned some meanwhile: accept the others
+                history = self.campaign.history()
+                proposed = history.loc[history["status"] == "proposed", ID_COLUMN].astype(str)
+                if still := [i for i in to_accept if i in set(proposed)]:
+                    self.campaign.accept(still)
 
     def _executor_failed(self, error: Exception, doing: str) -> None:
         """Wait after a failed call of the executor, or stop the run once it failed too often."""
@@ -456,15 +472,17 @@ class _Loop:
         gone = [i for i in self.in_flight if status.get(i) not in PENDING_STATUSES]
         if gone:
             logger.info("campaign %r: %s finished outside this run", self.campaign.name, gone)
-            self._finished(gone, failed=0)
+            self.done_elsewhere += sum(status.get(i) in FINISHED_STATUSES for i in gone)
+            self._finished(gone, failed=0, by_this_run=False)
             self._after_results()
 
-    def _finished(self, ids: list[str], failed: int) -> None:
+    def _finished(self, ids: list[str], failed: int, *, by_this_run: bool = True) -> None:
         ids = [i for i in ids if i in self.in_flight]
         for i in ids:
             del self.in_flight[i]
-        self.finished += len(ids)
-        self.failed += int(failed)
+        if by_this_run:
+            self.finished += len(ids)
+            self.failed += int(failed)
         if ids:
             self._report()
 
@@ -514,7 +532,7 @@ class _Loop:
         best = self.campaign.best()
         values = ({o.name: float(best[o.name].iloc[0]) for o in self.campaign.config.objectives}
                   if len(best) else {})
-        progress = Progress(campaign=self.campaign.name, done=self.done_before + self.finished,
+        progress = Progress(campaign=self.campaign.name, done=self.done_before + self.finished + self.done_elsewhere,
                             budget=self.budget, pending=len(self.in_flight), best=values)
         if progress != self.last_progress:
             self.last_progress = progress

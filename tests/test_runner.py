@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -303,6 +304,62 @@ def test_experiments_the_executor_has_under_way_are_waited_for(campaign: Campaig
     result = run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=60), budget=3, poll_interval_s=0.05)
     assert (result.proposed, result.finished, result.experiments) == (0, 3, 3)
     assert len(list(folder.glob("runsheet_*.csv"))) == 1  # not handed out a second time
+
+
+def test_a_restarted_run_times_what_the_executor_holds_from_its_proposal(campaign: Campaign, db: str,
+                                                                        tmp_path: Path) -> None:
+    """The timeout clock of experiments under way started again at every restart: a cycler
+    channel that hung for days was waited for anew each time the runner came back."""
+    folder = tmp_path / "exchange"
+    _handed_out_through(folder, campaign)
+    with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:  # handed out an hour ago
+        conn.execute("UPDATE experiments SET proposed_at = strftime('%Y-%m-%d %H:%M:%f', proposed_at, '-1 hour')")
+    result = run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=5.0), budget=3, poll_interval_s=0.05)
+    assert result.elapsed_s < 5.0  # timed out at once, not 5 s after the restart
+    history = campaign.history()
+    assert set(history["failure_reason"]) == {"timed out after 5 s"} and result.failed == 3
+
+
+class ByHandMeanwhile:
+    """The virtual lab; while it holds the first batch a person fails one experiment of it and
+    abandons another, and the lab answers for the third only. ``when``: 'submit' (before the
+    runner marked the batch running) or 'collect' (after)."""
+
+    def __init__(self, campaign: Campaign, when: str) -> None:
+        self.campaign, self.when, self.held = campaign, when, pd.DataFrame()
+        self.batches = 0
+
+    def _by_hand(self) -> None:
+        ids = self.held["experiment_id"].tolist()
+        self.campaign.fail([ids[0]], "gelled dispersion")
+        self.campaign.abandon([ids[1]], "furnace booked")
+        self.held = self.held.iloc[2:]
+
+    def submit(self, experiments: pd.DataFrame) -> None:
+        self.held = pd.concat([self.held, experiments[["experiment_id", *PARAMS]]])
+        self.batches += 1
+        if self.batches == 1 and self.when == "submit":
+            self._by_hand()
+
+    def collect(self, timeout_s: float) -> pd.DataFrame:
+        if self.batches == 1 and self.when == "collect" and len(self.held) == 3:
+            self._by_hand()
+        ready, self.held = self.held, self.held.iloc[:0]
+        return VirtualLab(0, failures=False).run(ready) if len(ready) else ready
+
+
+@pytest.mark.parametrize("when", ["submit", "collect"])
+def test_experiments_finished_by_hand_during_a_run_are_done_but_not_the_runs(campaign: Campaign, when: str) -> None:
+    """RunResult.finished counted experiments a person failed or abandoned meanwhile as the
+    run's; one failed before the run marked its batch running stopped the run with an error."""
+    reports: list[Progress] = []
+    result = run(campaign, ByHandMeanwhile(campaign, when), budget=5, batch_size=3, poll_interval_s=0.01,
+                 on_progress=reports.append)
+    history = campaign.history().set_index("experiment_id")
+    assert history["status"].tolist() == ["failed", "abandoned", "completed", "completed", "completed", "completed"]
+    assert (result.proposed, result.finished, result.failed) == (6, 4, 0)
+    assert reports[-1].done == 5  # the one failed by hand is done; the abandoned one is not
+    assert [p.done for p in reports] == sorted(p.done for p in reports)
 
 
 def test_results_that_come_after_a_timeout_replace_the_runners_failure(campaign: Campaign, tmp_path: Path) -> None:

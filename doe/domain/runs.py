@@ -60,8 +60,8 @@ class Progress:
     Attributes:
         campaign: the campaign's name.
         done: experiments proposed by doe in the campaign that are finished (completed or
-            failed): those finished before this run plus those this run recorded. Never
-            decreases during a run.
+            failed): those finished before this run plus those this run handed out that are
+            finished since (recorded by the run, or by hand). Never decreases during a run.
         budget: the run's budget (the total ``done`` heads for).
         pending: experiments in flight (handed to the executor, no result yet).
         best: objective name -> value of the best experiment so far (``campaign.best()``'s
@@ -93,7 +93,8 @@ class RunResult:
         experiments: experiments proposed by doe in the campaign, counted against the budget
             (finished and pending, over every run).
         proposed: experiments this run proposed.
-        finished: experiments this run recorded as completed or failed.
+        finished: experiments this run recorded as completed or failed (not those finished
+            by hand meanwhile).
         failed: of those, the failed ones (including timeouts and invalid results).
         rounds: batches this run proposed.
         best: ``campaign.best()`` at the end (empty when nothing met the constraints).
