@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -518,3 +520,30 @@ def test_the_run_sheet_of_doe_suggest_is_filled_in_and_recorded_as_it_is(  # typ
     assert history.loc[["E0001", "E0002"], "first_cycle_ce_pct"].tolist() == [88.5, 90.25]
     assert history.loc["E0003", "status"] == "failed"
     assert history.loc["E0003", "failure_reason"] == "dispersion gelled"
+
+
+def test_a_run_stopped_by_sigterm_says_so_and_continues_where_it_stopped(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A service manager's stop (SIGTERM) ended `doe run` without a word; it ends now as Ctrl-C
+    does: exit 130, what is pending, how to go on; the next run takes the batch over."""
+    doe_cmd("init", "--template", "hfo2-ncm85")
+    env = {**os.environ, "DOE_HOME": str(tmp_path / "home"), "DOE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+           "DOE_ACTOR": "robot"}
+    folder = tmp_path / "exchange"
+    process = subprocess.Popen([sys.executable, "-m", "doe.cli", "run", "--folder", str(folder), "--budget", "3",
+                                "--no-progress"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(folder.glob("runsheet_*.csv")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list(folder.glob("runsheet_*.csv")), "no run sheet written"
+        time.sleep(0.5)  # the batch accepted after its sheet was written
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, (out, err)
+    assert "interrupted by SIGTERM; 3 experiment(s) still pending" in err
+    assert "Run the same command again to continue" in err
+    status = doe_cmd("status").stdout
+    assert "running" in status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -95,7 +96,7 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
     `sim-hfo2-ncm85-seed<SEED>` unless --campaign names one), and the run ends with the
     best recipe found, its distance from the published recipe and its true outcomes.
     With --folder each batch is written there as a run sheet and the run waits for a
-    results file (results_<batch>.csv). Stop with Ctrl-C at any time; the same command
+    results file (results_<batch>.csv). Stop with Ctrl-C (or SIGTERM) at any time; the same command
     continues where it stopped.
     """
     from doe.executors import FileExecutor, VirtualLabExecutor
@@ -143,15 +144,24 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
         executor = FileExecutor(folder, timeout_s=timeout_s)
         click.echo(f"run sheets go to {folder}; drop results_<batch>.csv files there", err=True)
     started = time.monotonic()
+    stopped_by: list[str] = []
+
+    def on_sigterm(signum: int, frame: object) -> None:  # a service manager's stop, as Ctrl-C
+        stopped_by.append("SIGTERM")
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         with _progress_bar(enabled=not no_progress) as on_progress:
             result = run(campaign, executor, budget=budget, batch_size=batch_size, stop=stop,
                          max_pending=max_pending, on_progress=on_progress)
     except KeyboardInterrupt:
         pending = campaign.pending()
-        click.echo(f"\ninterrupted; {len(pending)} experiment(s) still pending in campaign {campaign.name!r}. "
-                   "Run the same command again to continue.", err=True)
+        click.echo(f"\ninterrupted{' by ' + stopped_by[0] if stopped_by else ''}; {len(pending)} experiment(s) "
+                   f"still pending in campaign {campaign.name!r}. Run the same command again to continue.", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     elapsed = time.monotonic() - started
     click.echo(f"campaign {campaign.name!r}: {result.message}; {result.experiments} experiments "
                f"({result.proposed} proposed, {result.finished} finished, {result.failed} failed in this run, "
