@@ -205,7 +205,7 @@ class _Loop:
             if not self.in_flight:
                 if self.reason is None:  # nothing in flight and no slot: cannot happen, but never spin
                     self._stop("budget", f"budget of {self.budget} experiments spent")
-                self._drain(0.0)  # results that came after a timeout, before the run ends
+                self._drain(0.0, last=True)  # results that came after a timeout, before the run ends
                 break
             self._drain(self.poll_interval_s)
             self._expire()
@@ -312,13 +312,18 @@ class _Loop:
         time.sleep(wait)
 
     # ------------------------------------------------------------------ taking back
-    def _drain(self, timeout_s: float) -> None:
-        """Record every result the executor has ready (waiting up to ``timeout_s`` for the first)."""
+    def _drain(self, timeout_s: float, *, last: bool = False) -> None:
+        """Record every result the executor has ready (waiting up to ``timeout_s`` for the first);
+        ``last``: the run ends after it, so a failing executor is noted, not waited for."""
         wait = timeout_s
         while True:
             try:
                 results = self.executor.collect(wait)
             except Exception as error:  # the executor's trouble, not the recipes' result: nothing fails
+                if last:
+                    logger.warning("campaign %r: the executor failed while collecting the last results: %s; "
+                                   "the next run collects them", self.campaign.name, describe_exception(error))
+                    return
                 self._executor_failed(error, "collecting results")
                 return
             self.executor_failures = 0

@@ -145,6 +145,26 @@ def test_an_executor_whose_collect_fails_for_a_while_fails_nothing(campaign: Cam
     assert len(history) == 6 and (history["status"] == "completed").all()
 
 
+def test_an_executor_that_fails_when_the_run_ends_on_timeouts_still_gives_the_result(
+        campaign: Campaign, caplog: pytest.LogCaptureFixture) -> None:
+    """The last collect, after the experiments under way had timed out, raised ExecutorError when
+    the executor had failed four times before it: the run's result was lost for a read it no
+    longer needed."""
+    class OfflineShare:
+        timeout_s = 0.6
+
+        def submit(self, experiments: pd.DataFrame) -> None:
+            pass
+
+        def collect(self, timeout_s: float) -> pd.DataFrame:
+            raise FileNotFoundError("[Errno 2] No such file or directory: '/mnt/share/exchange'")
+
+    result = run(campaign, OfflineShare(), budget=1, batch_size=1, poll_interval_s=0.05)
+    assert (result.stop_reason, result.failed, result.pending) == ("budget", 1, ())
+    assert campaign.history()["failure_reason"].tolist() == ["timed out after 0.6 s"]
+    assert "failed while collecting the last results" in caplog.text
+
+
 def test_a_changed_value_in_a_collect_keeps_the_others_results(campaign: Campaign,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     """A cycler API that sends an experiment again with a re-analysed value beside new results:
