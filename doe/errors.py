@@ -62,7 +62,8 @@ class CellProblem:
     ``row`` is the 0-based position in the table as given (``None`` for a problem with a
     whole column, such as a missing or unknown column). ``file_row``: the row's number in
     the file the table was read from, as a spreadsheet shows it (the header is row 1, blank
-    rows count); ``None`` for a table given in Python.
+    rows count); ``None`` for a table given in Python. ``experiment_id``: the id that row of
+    the file names, if any (set with ``file_row``).
     """
 
     row: int | None
@@ -70,6 +71,7 @@ class CellProblem:
     value: Any
     problem: str
     file_row: int | None = None
+    experiment_id: str | None = None
 
     def __str__(self) -> str:
         column = shorten(self.column)

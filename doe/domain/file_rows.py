@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from doe.domain.table import ID_COLUMN
 from doe.domain.values import is_blank
 from doe.errors import CellProblem, DataError
 
@@ -63,8 +64,10 @@ def file_problems(problems: Sequence[CellProblem], table: pd.DataFrame) -> list[
     rows = table.attrs.get(FILE_ROWS)
     if rows is None:
         return list(problems)
-    return [dataclasses.replace(p, file_row=rows[p.row]) if p.row is not None and 0 <= p.row < len(rows) else p
-            for p in problems]
+    ids = ([None if is_blank(v) else str(v) for v in table[ID_COLUMN]] if ID_COLUMN in table.columns
+           else [None] * len(table))
+    return [dataclasses.replace(p, file_row=rows[p.row], experiment_id=ids[p.row])
+            if p.row is not None and 0 <= p.row < len(rows) else p for p in problems]
 
 
 def keep_rows(table: pd.DataFrame, keep: Sequence[bool]) -> pd.DataFrame:

@@ -64,6 +64,7 @@ def problems_frame(problems: Sequence[CellProblem], table: pd.DataFrame | None =
                     exp_id = None if _missing(exp_id) else str(exp_id)
         if p.file_row is not None:  # the row as the engineer's spreadsheet numbers it; the id still from the table
             label = p.file_row
+            exp_id = exp_id if exp_id is not None else p.experiment_id
         value: Any = p.value
         if isinstance(value, Mapping):  # e.g. the stored values a row conflicts with
             value = "; ".join(f"{k} = {v}" for k, v in value.items())

@@ -300,3 +300,21 @@ def test_after_a_save_the_values_it_stored_are_no_longer_unsaved() -> None:
     # an edit whose value differs from the one saved (the person typed again meanwhile) is kept
     retyped = {"E0002": {"note": CellEdit(None, "pressed at 400 MPa")}}
     assert drop_saved(retyped, saved) == retyped
+
+
+def test_the_problems_of_an_uploaded_file_name_each_rows_experiment(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The upload form has no table of its own to look ids up in (it hands the file to
+    import_table): its problem table showed no experiment id for a file's rows."""
+    from doe import Campaign
+
+    campaign = Campaign.from_config("hfo2-ncm85", storage=":memory:")
+    recipe = CONFIG.reference_recipe()
+    path = tmp_path / "results.csv"
+    pd.DataFrame([{"experiment_id": "P1", **recipe, "first_cycle_ce_pct": 88.0},
+                  {"experiment_id": "P2", **recipe, "first_cycle_ce_pct": "high"},
+                  {"experiment_id": None, **recipe, "first_cycle_ce_pct": "low"}]).to_csv(path, index=False)
+    with pytest.raises(DataError) as err:
+        campaign.import_table(path)
+    frame = problems_frame(err.value.problems)
+    assert frame[["row", ID_COLUMN, "column"]].values.tolist() == [[3, "P2", "first_cycle_ce_pct"],
+                                                                 [4, None, "first_cycle_ce_pct"]]
