@@ -97,7 +97,8 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
         conn, name, stored, planned, latest_config(conn, cid), allow_corrections, context_kept)
     cells = diff_cell_failures(conn, name, stored.pk_of, failures,
                                [(pm.experiment_id, pm.replicate) for pm in planned if pm.replicate], allow_corrections)
-    changes = _check_transitions(name, status_changes, stored, replace_results=allow_corrections or not results)
+    changes = _check_transitions(conn, cid, name, status_changes, stored,
+                                 replace_results=allow_corrections or not results)
     new_files, file_ids = stored_files(conn, cid, checked.files)
     if not prepared and not to_write and not changes and not new_files and not cells:
         return WriteReport(experiment_ids=[], measurements_unchanged=unchanged, context_not_stored=context_kept)
@@ -363,8 +364,8 @@ def _one_kind_of_cell(name: str, planned: list[PlannedMeasurement], current: dic
                              "record it too, under its own label.")
 
 
-def _check_transitions(name: str, status_changes: list[ResolvedChange], stored: _Stored, *,
-                       replace_results: bool) -> list[tuple[ResolvedChange, str]]:
+def _check_transitions(conn: Connection, cid: int, name: str, status_changes: list[ResolvedChange],
+                       stored: _Stored, *, replace_results: bool) -> list[tuple[ResolvedChange, str]]:
     """Phase 6: the status changes that change something, each with the status before it.
 
     Updates ``stored.status`` and ``stored.reasons`` to the final state. Without
@@ -387,7 +388,8 @@ def _check_transitions(name: str, status_changes: list[ResolvedChange], stored: 
         original.setdefault(eid, before if eid in stored.existing else "new")
         if change.status not in ALLOWED_TRANSITIONS.get(before, ()):
             allowed = list(ALLOWED_TRANSITIONS.get(before, ()))
-            refused.append(f"{eid}: {before} -> {change.status} (allowed from {before}: {allowed or 'none'})")
+            refused.append(f"{eid}: {before}{_changed_by(conn, cid, eid)} -> {change.status} "
+                           f"(allowed from {before}: {allowed or 'none'})")
             continue
         new_reason = change.reason if change.status in ("failed", "abandoned") else None
         if change.status == "failed" and new_reason is None:
@@ -508,6 +510,16 @@ def _insert_measurements(conn: Connection, cid: int, now: datetime, actor: str, 
             "note": pm.note, **({"replicate": pm.replicate} if pm.replicate else {}), **({"cycle": pm.cycle} if pm.cycle else {})}))
     flush()
     return added, corrected
+
+
+def _changed_by(conn: Connection, cid: int, experiment_id: str) -> str:
+    """`` (by alice at 2026-12-06 10:03 UTC)``: who gave the experiment its status (so a person
+    refused in a second tab learns who acted meanwhile); empty if no status change is logged."""
+    a = s.audit_log
+    last = conn.execute(sa.select(a.c.actor, a.c.at).where(
+        a.c.campaign_id == cid, a.c.experiment_id == experiment_id, a.c.action == "status_changed")
+        .order_by(a.c.id.desc()).limit(1)).first()
+    return "" if last is None else f" (by {last.actor} at {last.at:%Y-%m-%d %H:%M} UTC)"
 
 
 def _update_statuses(conn: Connection, cid: int, now: datetime, actor: str, changes: list[tuple[ResolvedChange, str]],

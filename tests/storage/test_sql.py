@@ -180,6 +180,16 @@ def test_lifecycle_transitions(store: SqlStore, config: CampaignConfig, before: 
             assert store.revision(config.name) == revision
 
 
+def test_a_refused_status_change_names_who_gave_the_status(store: SqlStore, config: CampaignConfig) -> None:
+    """Two tabs: one person marks a run failed, another then starts it; the refusal said the
+    status, not who set it meanwhile."""
+    store.create_campaign(config, "alice")
+    [eid] = add_experiments(store, config, 1)
+    store.write(config.name, actor="carol", status_changes=[StatusChange(eid, "failed", "gelled dispersion")])
+    with pytest.raises(StorageError, match=rf"{eid}: failed \(by carol at 20\d\d-\d\d-\d\d \d\d:\d\d UTC\) -> running"):
+        store.write(config.name, actor="bob", status_changes=[StatusChange(eid, "running")])
+
+
 def test_status_change_audit_and_noop(store: SqlStore, config: CampaignConfig) -> None:
     store.create_campaign(config, "alice")
     [eid] = add_experiments(store, config, 1)
