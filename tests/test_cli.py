@@ -380,6 +380,10 @@ def test_suggest_prints_and_writes_each_parameter_at_its_resolution(doe_cmd, tmp
     l_cell = sheet_xlsx.cell(row=2, column=columns["hfo2_loading_wt_pct [wt%]"])
     assert t_cell.number_format == "0" and float(t_cell.value) % 5 == 0
     assert l_cell.number_format == "0.00" and round(float(l_cell.value), 2) == float(l_cell.value)
+    # the empty entry cells show what a person types (a "0" format showed 85.46 as 85, and a
+    # CSV saved from Excel then held 85)
+    entry = sheet_xlsx.cell(row=2, column=columns["first_cycle_ce_pct [%]"])
+    assert entry.value is None and entry.number_format == "General"
 
 
 def test_import_and_clone_move_a_campaign_between_databases(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

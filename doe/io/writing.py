@@ -119,7 +119,8 @@ def write_table(
                 places = decimals[str(column)]
                 number_format = "0" + ("." + "0" * places if places else "")
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
-                    cell.number_format = number_format
+                    if cell.value not in (None, ""):  # an empty cell is for a person's entry: shown as typed
+                        cell.number_format = number_format
         for row in sheet.iter_rows():
             for cell in row:
                 if isinstance(cell.value, str):
