@@ -151,6 +151,11 @@ def _thousands_form(value: Any) -> bool:
     return isinstance(value, str) and re.fullmatch(r"[+-]?[1-9]\d{0,2},\d{3}", value.strip()) is not None
 
 
+def _thousands_dot_form(value: Any) -> bool:
+    """Whether ``value`` is a number with dots that may be thousands separators (``1.250``)."""
+    return isinstance(value, str) and re.fullmatch(r"[+-]?[1-9]\d{0,2}(\.\d{3})+", value.strip()) is not None
+
+
 def _decimal_mark(delimiter: str | None, raw: pd.DataFrame, number_columns: list[str],
                   file_rows: RowNumbers) -> tuple[bool, list[CellProblem]]:
     """Whether the numbers of a CSV file use a decimal comma, and the number cells that cannot
@@ -160,7 +165,8 @@ def _decimal_mark(delimiter: str | None, raw: pd.DataFrame, number_columns: list
     tab-separated one does when a number cell shows it (``85,5``, ``0,830``: not a thousands
     separator), and its cells such as ``1,250`` are refused when none does. Where decimal
     commas are used, a number with a dot (``1.250``) is refused: a spreadsheet writes 1250 so
-    when the cell shows thousands.
+    when the cell shows thousands; in a semicolon file without decimal commas, ``1.250`` (not
+    ``0.830`` or ``85.3``) is refused likewise.
     """
     if delimiter not in (";", "\t"):
         return False, []
@@ -178,8 +184,12 @@ def _decimal_mark(delimiter: str | None, raw: pd.DataFrame, number_columns: list
                                "1.25 (a decimal comma); write it without the thousands separator (1250), or with "
                                "no trailing zeros if the comma is a decimal comma (1,25)")
                        for h, i, v in cells() if _thousands_form(v)]
-    if not any(_comma_decimal(v) for _, _, v in cells()):
-        return True, []  # dots throughout, or no decimals: decimal points
+    if not any(_comma_decimal(v) for _, _, v in cells()):  # dots throughout, or no decimals: decimal points
+        return True, [problem(i, h, v, "a number with a dot in a semicolon file whose numbers show no decimal "
+                              "comma: it may mean 1250 (1.250 with a thousands separator, as a spreadsheet writes "
+                              "it where the comma is the decimal mark) or 1.25; write it without the thousands "
+                              "separator (1250), or with no trailing zeros if the dot is a decimal point (1.25)")
+                      for h, i, v in cells() if _thousands_dot_form(v)]
     return True, [problem(i, h, v, "a number with a dot in a file whose numbers use decimal commas: it may mean "
                           "1250 (1.250) or 1.25; write it without the dot, or with a decimal comma as the file's "
                           "other numbers") for h, i, v in cells() if _dotted_number(v)]
