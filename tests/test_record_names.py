@@ -54,6 +54,25 @@ def test_names_typed_in_two_unicode_forms_are_one_name(store_url: str) -> None:
         campaign.record(pd.DataFrame([{**recipe, "experiment_id": "probe-müller-1", CE: 85.0}]))
 
 
+def test_replicate_labels_that_differ_only_in_leading_zeros_are_refused_not_two_cells(store_url: str) -> None:
+    """A cells file opened in a spreadsheet turns '01' into '1': its later retention values then
+    made new cells beside the first-cycle ones, and n went from 2 to 4 without a word."""
+    campaign, _ = _campaign(store_url, "zeros")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": ["01", "02"], CE: [85.0, 86.0]}))
+    revision = campaign.revision()
+    later = pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": ["1", "2"],
+                          "capacity_retention_pct": [70.0, 71.0]})
+    with pytest.raises(DataError, match=r"replicate '1' differs from its cell '01' only in .*leading zeros; write '01'"):
+        campaign.record(later)
+    with pytest.raises(DataError, match=r"replicates '3' and '003' differ only in"):  # within one table too
+        campaign.record(pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": ["3", "003"], CE: [85.0, 86.0]}))
+    assert campaign.revision() == revision
+    campaign.record(later.assign(replicate=["01", "02"]))
+    assert campaign.history()[[f"{CE}_n", "capacity_retention_pct_n"]].values.tolist() == [[2, 2]]
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], "replicate": ["10"], CE: [84.0]}))  # not '1'
+    assert campaign.history()[f"{CE}_n"].tolist() == [3]
+
+
 def test_replicate_labels_read_from_a_file_are_the_labels_recorded(store_url: str, tmp_path: Path) -> None:
     """A table recorded with labels 1.0, 2.0 (floats: cells '1', '2') and then from its CSV
     (text '1.0', '2.0') doubled the cells: n went from 2 to 4."""

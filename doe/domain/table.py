@@ -30,6 +30,7 @@ from doe.domain.values import (
     is_printable,
     is_real_number,
     is_unicode_text,
+    label_key,
 )
 from doe.errors import CellProblem, DataError, shorten
 
@@ -110,6 +111,14 @@ def replicate_label(value: Any) -> str:
         return str(int(value))
     text = clean_label(value)
     return found.group(1) if (found := _WHOLE_NUMBER.fullmatch(text)) else text
+
+
+def replicate_key(label: str) -> str:
+    """What two replicate labels of one experiment must not share unless they are the same:
+    :func:`~doe.domain.values.label_key`, and a label of digits without its leading zeros
+    (``'01'`` is ``'1'``: a spreadsheet drops them when it opens a cells file)."""
+    key = label_key(label)
+    return (key.lstrip("0") or "0") if key.isascii() and key.isdigit() else key
 
 
 def allowed_columns(config: CampaignConfig) -> list[str]:

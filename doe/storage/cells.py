@@ -26,8 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from doe.domain.records import MAX_REPLICATE, CellFailure, ExperimentRef, NewExperimentRef
-from doe.domain.table import replicate_label
-from doe.domain.values import label_key
+from doe.domain.table import replicate_key, replicate_label
 from doe.errors import DataError, StorageError
 from doe.storage import schema as s
 from doe.storage.rows import audit_row
@@ -86,6 +85,9 @@ def resolve_failures(new_ids: list[str], failures: list[PlannedFailure]) -> None
         f.experiment_id = new_ids[f.target.index] if isinstance(f.target, NewExperimentRef) else f.target
 
 
+_ONLY_IN = "upper and lower case, in how its characters are written or in leading zeros"
+
+
 def match_stored_labels(conn: Connection, name: str, pk_of: dict[str, int], labels: list[Any]) -> None:
     """Give each planned cell (anything with ``experiment_id`` and ``replicate``: a
     measurement or a :class:`PlannedFailure`) the label its cell is stored under.
@@ -93,8 +95,9 @@ def match_stored_labels(conn: Connection, name: str, pk_of: dict[str, int], labe
     A label stored as written before labels were cleaned (``'1.0'`` read from a CSV, text not
     in composed Unicode) is the cell that label now reads as (``'1'``), and takes the write's
     cells. A label that differs from another of the same experiment only in case or in how its
-    characters are written (``'a'`` beside ``'A'``, a full-width ``'Ａ'``) is refused: it would
-    make a second cell of what the engineer means as one.
+    characters are written (``'a'`` beside ``'A'``, a full-width ``'Ａ'``) or in leading zeros
+    (``'01'`` beside ``'1'``: :func:`~doe.domain.table.replicate_key`) is refused: it would make a
+    second cell of what the engineer means as one.
 
     Raises:
         DataError: naming every such label; nothing is written.
@@ -120,16 +123,16 @@ def match_stored_labels(conn: Connection, name: str, pk_of: dict[str, int], labe
         if len(same) == 1:
             x.replicate = same[0]
             continue
-        others = sorted(label for label in cells if label_key(replicate_label(label)) == label_key(x.replicate))
+        others = sorted(label for label in cells if replicate_key(replicate_label(label)) == replicate_key(x.replicate))
         if others:
             twins.append(f"{x.experiment_id} replicate {x.replicate!r} differs from its cell {others[0]!r} only "
-                         f"in upper and lower case or in how its characters are written; write {others[0]!r} "
-                         "to record that cell, or give a new cell a label of its own")
+                         f"in {_ONLY_IN}; write {others[0]!r} to record that cell, or give a new cell a label of its "
+                         "own")
             continue
-        first = written.setdefault((x.experiment_id, label_key(x.replicate)), x.replicate)
+        first = written.setdefault((x.experiment_id, replicate_key(x.replicate)), x.replicate)
         if first != x.replicate:
-            twins.append(f"{x.experiment_id} replicates {first!r} and {x.replicate!r} differ only in upper and "
-                         "lower case or in how their characters are written; give one cell one label")
+            twins.append(f"{x.experiment_id} replicates {first!r} and {x.replicate!r} differ only in {_ONLY_IN}; "
+                         "give one cell one label")
     if twins:
         listed = list(dict.fromkeys(twins))
         raise DataError(f"campaign {name!r}: {len(listed)} replicate label(s) name a cell twice; nothing was "
