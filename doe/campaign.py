@@ -506,13 +506,14 @@ class Campaign:
         :meth:`record`, e.g. over a value recorded without a label). Recorded files
         are stored with the campaign (:meth:`files`) and linked from their values; the same
         files again change nothing. Spectra are fitted to the config's ``impedance`` circuit."""
-        from doe.instruments import results_from_files
+        from doe.instruments.results import check_files_are_new_cells, results_from_files
         config, fit = self.config, self.config.impedance
         preview = results_from_files(
             paths, experiment_id=experiment_id, active_mass_mg=active_mass_mg, outcome_names=config.outcome_names,
             reference_cycle=reference_cycle, kind=kind, circuit=fit.circuit if fit else None,
             resistances=fit.resistances if fit else None, curve_outcomes=config.curve_outcomes,
             replicates=replicates)
+        check_files_are_new_cells(preview, self.measurements())
         if confirm:
             preview = replace(preview, recorded=self._record(preview.table, correct, False, False, evidence=preview))
         return preview

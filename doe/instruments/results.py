@@ -157,7 +157,8 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
 
     Raises:
         InstrumentFileError: a label too long, empty, not printable or naming two files of
-            one kind (``a`` and ``A`` are one label), before any file is parsed.
+            one kind (``a`` and ``A`` are one label), before any file is parsed; two files with
+            the same bytes.
     """
     files = [Path(p) for p in paths]
     if not files:
@@ -182,6 +183,7 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
         read.append({"file": path.name, "format": file_format, **values.to_dict()})
         evidence.append(EvidenceFile.from_bytes(path.name, path.read_bytes(), kind=file_kind, file_format=file_format,
                                                 parser=parser_name(file_format), rule=rule))
+    _no_file_twice(evidence)
     read_table = pd.DataFrame(read)
     computed = [c for c in read_table.columns
                 if c not in ("file", "format", "last_cycle", "retention_at_last_cycle_pct", "fit_relative_residual")]
@@ -199,6 +201,39 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
 
 
 RETENTION = "capacity_retention_pct"
+
+
+def _no_file_twice(evidence: Sequence[EvidenceFile]) -> None:
+    """Two files of one call with the same bytes: one cell's file given twice (two cells never
+    write byte-identical files); they made two cells of one, n 2 and sd 0."""
+    first: dict[str, str] = {}
+    twins = [f"{e.file_name} holds the same bytes as {first[e.sha256]}" for e in evidence
+             if first.setdefault(e.sha256, e.file_name) != e.file_name]
+    if twins:
+        raise InstrumentFileError("; ".join(twins) + ": one cell's file given twice (two cells never write "
+                                  "identical files); give each cell's own file once")
+
+
+def check_files_are_new_cells(preview: FilePreview, measurements: pd.DataFrame) -> None:
+    """Refuse a file whose bytes are stored already as another cell's evidence (a copy of
+    ``A.csv`` named ``B.csv``): it would be a second cell with the first one's values.
+
+    ``measurements``: the campaign's (:meth:`doe.Campaign.measurements`); the same file for
+    the same cell again is fine (it changes nothing)."""
+    if not len(measurements) or "file_sha256" not in measurements.columns:
+        return
+    stored = measurements.dropna(subset=["file_sha256"])
+    owner = {str(sha): (str(e), str(r)) for sha, e, r in
+             zip(stored["file_sha256"], stored["experiment_id"], stored["replicate"].fillna(""), strict=True)}
+    twins = []
+    for k, evidence in enumerate(preview.files):
+        cell = (str(preview.table["experiment_id"].iloc[k]), str(preview.table["replicate"].iloc[k]))
+        if (was := owner.get(evidence.sha256)) is not None and was != cell:
+            twins.append(f"{evidence.file_name} (cell {cell[1]!r} of {cell[0]}) holds the same bytes as the file "
+                         f"recorded for cell {was[1]!r} of {was[0]}")
+    if twins:
+        raise InstrumentFileError("; ".join(twins) + ": a cell's file given again under another label? Record it "
+                                  "under its own cell's label, or give the other cell's own file")
 
 
 def _cell_labels(files: list[Path], replicates: Sequence[str] | None, kinds: Sequence[str]) -> list[str]:

@@ -225,3 +225,28 @@ def test_discarding_a_half_made_campaign_deletes_its_rows_only_while_unchanged(s
         assert now.equals(was)
     assert campaign.clone("half-made", with_history=True).files()["sha256"].tolist() == \
         campaign.files()["sha256"].tolist()
+
+
+def test_one_cells_file_given_twice_or_again_under_another_label_is_refused(store_url: str, tmp_path: Path) -> None:
+    """Byte-identical copies (A.csv, B.csv) became two cells with n 2 and sd 0, the second
+    linked to the first one's file name."""
+    campaign, first = _campaign(store_url)
+    cell_a = _cell(tmp_path, "A.mpt", 89.0)
+    copy = tmp_path / "B.mpt"
+    shutil.copyfile(cell_a, copy)
+    with pytest.raises(InstrumentFileError, match=r"B.mpt holds the same bytes as A.mpt: one cell's file given twice"):
+        campaign.record_files([cell_a, copy], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    assert campaign.measurements().empty
+    campaign.record_files([cell_a], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    revision = campaign.revision()
+    with pytest.raises(InstrumentFileError, match=r"B.mpt \(cell 'B' of .*\) holds the same bytes as the file "
+                                                  r"recorded for cell 'A' of"):
+        campaign.record_files([copy], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    second = str(campaign.history()["experiment_id"].iloc[1])
+    with pytest.raises(InstrumentFileError, match=rf"cell 'A' of {second}\) holds the same bytes"):  # another powder
+        campaign.record_files([cell_a], experiment_id=second, active_mass_mg=MASS_MG)  # the preview says so too
+    assert campaign.revision() == revision
+    again = campaign.record_files([cell_a], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    assert again.recorded is not None and campaign.revision() == revision  # the same cell again: nothing new
+    campaign.record_files([_cell(tmp_path, "B.mpt", 91.0)], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    assert campaign.history()["first_cycle_ce_pct_n"].iloc[0] == 2
