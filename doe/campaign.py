@@ -494,7 +494,8 @@ class Campaign:
             measurements_added=report.measurements_added, measurements_corrected=report.measurements_corrected,
             measurements_unchanged=report.measurements_unchanged + len(plan.unchanged_means),
             rejected=rejected, failed_cells=list(plan.failed_cells), cell_failures_added=report.cell_failures_added,
-            context_not_stored=list(report.context_not_stored), never_made=list(plan.never_made))
+            context_not_stored=list(report.context_not_stored), never_made=list(plan.never_made),
+            not_measured=list(plan.not_measured))
 
     def record_files(self, paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
                      kind: Literal["auto", "cycling", "impedance"] = "auto", reference_cycle: int = 1,
@@ -567,7 +568,8 @@ class Campaign:
         except DataError as err:
             raise in_file(err, table) from None
         return replace(report, unit_conversions=list(table.attrs.get("unit_conversions", [])),
-                       rejected=file_problems(report.rejected, table), never_made=file_problems(report.never_made, table))
+                       rejected=file_problems(report.rejected, table), never_made=file_problems(report.never_made, table),
+                       not_measured=file_problems(report.not_measured, table))
 
     def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None,
                      cells: bool = False) -> None:

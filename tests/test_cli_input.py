@@ -147,3 +147,23 @@ def test_an_empty_actor_is_refused_not_replaced_by_the_login(doe, tmp_path: Path
     with pytest.raises(StorageError, match="actor must be text of 1 to"):
         campaign.record(pd.DataFrame([{**RECIPE, "first_cycle_ce_pct": 88.0}]))
     assert _history(doe).empty and "robot-line" not in list_campaigns(doe.url)["name"].tolist()
+
+
+def test_a_run_sheet_filled_in_part_records_the_filled_rows_and_keeps_the_others_pending(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The documented 'fill in the outcomes and doe record' refused the whole sheet while some
+    cells were still cycling ('the row has no measured outcome and is not marked failed')."""
+    doe("suggest", "-n", "4", "--fast", "--out", "sheet.csv")
+    sheet = pd.read_csv(tmp_path / "sheet.csv", encoding="utf-8-sig")
+    ce = next(c for c in sheet.columns if c.startswith("first_cycle_ce_pct ["))
+    sheet.loc[[0, 1], ce] = [85.5, 86.25]
+    sheet.to_csv(tmp_path / "sheet.csv", index=False)
+    result = doe("record", "sheet.csv")
+    assert "2 row(s) left out, experiments with no result yet (they stay pending)" in result.output
+    assert "E0003 is proposed and the row gives no result yet: nothing recorded" in result.output
+    history = _history(doe)
+    assert history["status"].tolist() == ["completed", "completed", "proposed", "proposed"]
+    assert history["first_cycle_ce_pct"].tolist()[:2] == [85.5, 86.25]
+    sheet.loc[[2, 3], ce] = [84.0, 83.0]  # the other cells, a week later, in the same sheet
+    sheet.to_csv(tmp_path / "sheet.csv", index=False)
+    assert "left out" not in doe("record", "sheet.csv").output
+    assert _history(doe)["status"].tolist() == ["completed"] * 4

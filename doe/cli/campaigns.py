@@ -163,6 +163,10 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
         click.echo(f"{len(report.never_made)} row(s) left out, experiments never made in their campaign:")
         for problem in report.never_made[:50]:
             click.echo(f"  - {problem}")
+    if report.not_measured:
+        click.echo(f"{len(report.not_measured)} row(s) left out, experiments with no result yet (they stay pending):")
+        for problem in report.not_measured[:50]:
+            click.echo(f"  - {problem}")
     if report.rejected:
         click.echo(f"{len(report.rejected)} problem(s); these rows were left out:", err=True)
         for problem in report.rejected:

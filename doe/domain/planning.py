@@ -70,6 +70,9 @@ class RecordPlan:
     never_made: list[CellProblem] = field(default_factory=list)
     """Rows left out: an exported file's experiments that were never made in their campaign
     (``status`` proposed or abandoned, no result) and are new to this one."""
+    not_measured: list[CellProblem] = field(default_factory=list)
+    """Rows left out: experiments still proposed or running, the row giving no result, note or
+    other recipe (a run sheet filled in part)."""
 
     def experiment_ids(self, created: list[str]) -> list[str]:
         """The experiment id of every recorded row, given the ids the store ``created`` for
@@ -300,6 +303,16 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
                     "proposed", "running", "abandoned")
             if not read.measured and not edited and as_exported:
                 plan.row_ids.append(read.experiment_id)  # as exported: nothing to record
+                continue
+        elif is_known and not read.measured and not read.failed and read.note is None and not read.context:
+            assert known is not None
+            as_stored = known.loc[str(read.experiment_id)]
+            if as_stored["status"] in ("proposed", "running") and not any(
+                    p in clean.columns and not is_missing(row[p]) and not same_value(row[p], as_stored[p])
+                    for p in config.parameter_names):
+                plan.not_measured.append(CellProblem(read.label, ID_COLUMN, read.experiment_id, (
+                    f"{read.experiment_id} is {as_stored['status']} and the row gives no result yet: nothing recorded")))
+                plan.row_ids.append(read.experiment_id)
                 continue
         new = change = None
         fresh = read.experiment_id is not None and not is_known and read.experiment_id not in created

@@ -239,3 +239,6 @@ class RecordReport:
     never_made: list[CellProblem] = field(default_factory=list)
     """Rows of an exported file left out: experiments new to this campaign that were never made
     in theirs (proposed, or abandoned)."""
+    not_measured: list[CellProblem] = field(default_factory=list)
+    """Rows left out of experiments still proposed or running that give no result yet (a run
+    sheet filled in part): nothing to record; the experiments stay pending."""

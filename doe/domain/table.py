@@ -297,15 +297,14 @@ def validate_experiments(
                 else:
                     numbers.append(number)
             out[name] = pd.Series(numbers, index=table.index, dtype=float)
-        said_not_failed: list[int] = []  # rows whose `failed` cell says no (not merely empty)
+        said_not_failed: list[int] = []  # rows whose `failed` cell says no in words (not merely empty)
         if "failed" in table.columns:
             flags = []
             for row, value in enumerate(table["failed"].tolist()):
                 if _is_missing(value):
                     flags.append(False)
                 elif isinstance(value, bool | np.bool_) or (is_real_number(value) and value in (0, 1)):
-                    flags.append(bool(value))
-                    said_not_failed += [] if value else [row]
+                    flags.append(bool(value))  # a False may be a Python column's filler: not a "no"
                 elif str(value).strip().lower() in _TRUE:
                     flags.append(True)
                 elif str(value).strip().lower() in _FALSE:

@@ -89,6 +89,22 @@ def test_a_known_row_without_a_result_is_a_problem() -> None:
     assert [p.problem for p in plan.problems] == ["the row has no measured outcome and is not marked failed"]
 
 
+def test_a_pending_experiments_row_without_a_result_is_left_out_and_said() -> None:
+    """A run sheet filled in part (the other cells still cycling) was refused as a whole."""
+    history = _history({"experiment_id": "E0001"}, {"experiment_id": "E0002", "status": "proposed"},
+                       {"experiment_id": "E0003", "status": "completed", CE: 88.0},
+                       {"experiment_id": "E0004"})
+    table = pd.DataFrame([{"experiment_id": "E0001", **STUDY, CE: 89.0}, {"experiment_id": "E0002", **STUDY},
+                          {"experiment_id": "E0003", **STUDY}, {"experiment_id": "E0004", **STUDY,
+                                                                "anneal_time_h": 5.0}])
+    plan = _plan(table, history)
+    assert [(p.row, p.value, p.problem) for p in plan.not_measured] == [
+        (1, "E0002", "E0002 is proposed and the row gives no result yet: nothing recorded")]
+    # a finished experiment's empty row, and a pending one's with another recipe, stay problems
+    assert [(p.row, p.column) for p in plan.problems] == [(2, "experiment_id"), (3, "anneal_time_h"), (3, "experiment_id")]
+    assert [m.experiment_id for m in plan.measurements] == ["E0001"]
+
+
 def test_a_new_experiment_needs_every_parameter() -> None:
     table = pd.DataFrame([{"anneal_temperature_c": 400.0, CE: 85.0}])
     plan = _plan(table)

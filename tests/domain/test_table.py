@@ -85,7 +85,8 @@ def test_failed_no_beside_a_failure_reason_is_refused_naming_the_reason() -> Non
     """A probe: `failed = no` with a reason ('waiting for cycler slot') marked the run failed."""
     rows = [{"experiment_id": "a", "first_cycle_ce_pct": 85.0, "failed": "no", "failure_reason": None},
             {"experiment_id": "b", "failed": "no", "failure_reason": "waiting for cycler slot"},
-            {"experiment_id": "c", "failed": 0, "failure_reason": "gelled"},
+            {"experiment_id": "c", "failed": "FALSE", "failure_reason": "gelled"},
+            {"experiment_id": "f", "failed": False, "failure_reason": "gelled"},  # a Python column's filler
             {"experiment_id": "d", "failed": "yes", "failure_reason": "gelled"},
             {"experiment_id": "e", "failed": None, "failure_reason": "cracked pellet"}]
     found = _problems(pd.DataFrame(rows), parameters="optional")

@@ -253,6 +253,9 @@ def _import(handle: resources.CampaignHandle) -> None:
         if report.never_made:
             st.info(components.plain(f"{len(report.never_made)} row(s) left out, experiments never made in their "
                                      f"campaign: {'; '.join(map(str, report.never_made))}"))
+        if report.not_measured:
+            st.info(components.plain(f"{len(report.not_measured)} row(s) left out, experiments with no result yet "
+                                     f"(they stay pending): {'; '.join(map(str, report.not_measured))}"))
         if report.rejected:
             st.warning(f"{len({p.row for p in report.rejected})} row(s) were left out:")
             st.dataframe(problems_frame(report.rejected), hide_index=True)

@@ -68,6 +68,9 @@ def _report_text(report: Any) -> str:
     if report.never_made:
         parts.append(f"{len(report.never_made)} row(s) left out, experiments never made in their campaign: "
                      f"{'; '.join(map(str, report.never_made))}")
+    if report.not_measured:
+        parts.append(f"{len(report.not_measured)} row(s) left out, experiments with no result yet (they stay "
+                     f"pending): {'; '.join(map(str, report.not_measured))}")
     return "; ".join(parts) + "."
 
 
