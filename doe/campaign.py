@@ -45,7 +45,7 @@ from doe.domain.file_rows import file_problems, in_file
 from doe.domain.records import PENDING_STATUSES, CarriedEvidence, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import cells_table, labelled_cells
-from doe.domain.requests import require_table, validate_candidates, validate_fixed
+from doe.domain.requests import require_table, validate_request
 from doe.domain.table import ID_COLUMN, checked_reason, validate_experiments
 from doe.domain.transfer import source_training, sources_digest
 from doe.domain.values import is_integer
@@ -367,11 +367,7 @@ class Campaign:
         if not is_integer(n) or not 1 <= n <= MAX_BATCH:
             raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, got {shorten(n)}")
         require_table("candidates", candidates, optional=True)
-        n = int(n)
-        config = self.config
-        fixed_clean = validate_fixed(fixed, config)
-        candidates_clean = (None if candidates is None else
-                            validate_candidates(candidates, config, fixed_clean, self._ignorable(candidates)))
+        n, (fixed_clean, candidates_clean) = int(n), validate_request(fixed, candidates, self.config)
         if request_id is None:  # a caller, not a worker: a live worker computes it, if there is one
             request_id = suggest_on_worker(self.storage_url, self._name, n, actor=self.actor, fixed=fixed_clean,
                                            candidates=candidates_clean, settings=self._settings, design=design)
@@ -379,20 +375,24 @@ class Campaign:
 
         for attempt in range(SUGGEST_ATTEMPTS):  # optimistic: recomputed when someone wrote meanwhile
             revision = self.revision()
+            config, version = self._config_and_version()  # this revision's: never a batch stamped with a newer one
             if request_id is not None and (done := request_batch(self._experiments(), request_id, config)) is not None:
                 return done  # done before, or by another client of this request while this one computed
-            recipes, new, strategy = next_batch(
-                config, self.history(), n, campaign_seed=self.seed, config_version=self.config_version,
-                settings=self.settings, fit=self._surrogates, fixed=fixed_clean, candidates=candidates_clean,
-                design=design, request_id=request_id)
             try:
+                fixed_clean, candidates_clean = validate_request(fixed, candidates, config)
+                recipes, new, strategy = next_batch(
+                    config, self.history(), n, campaign_seed=self.seed, config_version=version, settings=self.settings,
+                    fit=self._surrogates, fixed=fixed_clean, candidates=candidates_clean, design=design,
+                    request_id=request_id)
                 report = self._store.write(self._name, actor=self.actor, new_experiments=new, audit_action="suggest",
                                            expect_revision=revision)
                 break
-            except ConcurrentChangeError:
-                if attempt < SUGGEST_ATTEMPTS - 1:
-                    continue
-                if request_id is not None and (done := request_batch(self._experiments(), request_id, config)) is not None:
+            except Exception as error:
+                lost_race = isinstance(error, ConcurrentChangeError)
+                if attempt < SUGGEST_ATTEMPTS - 1 and (lost_race or self.revision() != revision):
+                    continue  # someone wrote meanwhile (the configuration, maybe, under this computation)
+                if lost_race and request_id is not None and (
+                        done := request_batch(self._experiments(), request_id, config)) is not None:
                     return done  # another client's write of this request was the one that landed
                 raise
         batch_id = str(new[0].batch_id)

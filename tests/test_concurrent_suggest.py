@@ -157,3 +157,45 @@ def test_a_lock_held_by_another_session_is_waited_for_a_bounded_time(postgres_da
     assert campaign.history().empty
     campaign.record(pd.DataFrame([{**recipe, "first_cycle_ce_pct": 88.0}]))
     assert len(campaign.history()) == 1
+
+
+class _EditedWhileComputing(Campaign):
+    """A robot's campaign whose configuration an engineer edits (``edit``) while its first
+    suggestion is being computed: between the history it reads and the batch it writes."""
+
+    edit: dict | None = None
+
+    def history(self, status=None):  # type: ignore[no-untyped-def]
+        out = super().history(status)
+        if self.edit is not None:
+            other = Campaign.load(self.name, storage=self.storage_url, actor="engineer")
+            other.update_config(self.edit)
+            self.edit = None
+        return out
+
+
+@pytest.mark.parametrize("change", ["narrow a range", "add a parameter"])
+def test_a_configuration_edited_while_a_batch_is_computed_is_the_one_the_batch_obeys(store_url: str,
+                                                                                     change: str) -> None:
+    """The batch was computed and stamped from configurations read at different times: with a
+    range narrowed meanwhile it was stored as version 2 at 750 C outside version 2's 250-400 C;
+    with a parameter added meanwhile suggest() failed with KeyError."""
+    from doe.simulate import VirtualLab
+
+    robot = _EditedWhileComputing.from_config("hfo2-ncm85", storage=store_url, name="line", actor="robot",
+                                              settings=EngineSettings.fast())
+    first = robot.suggest(6)
+    robot.record(VirtualLab(0).run(first[["experiment_id", *robot.config.parameter_names]]))
+    config = robot.config.to_dict()
+    if change == "narrow a range":
+        next(p for p in config["parameters"] if p["name"] == "anneal_temperature_c")["bounds"] = [250, 400]
+    else:
+        config["parameters"].append({"name": "stir_rpm", "type": "continuous", "bounds": [100, 500], "reference": 300})
+    robot.edit = config
+    batch = robot.suggest(2)
+    stored = robot.history().set_index("experiment_id").loc[batch["experiment_id"]]
+    assert (stored["config_version"] == 2).all() and robot.config_version == 2
+    if change == "narrow a range":
+        assert batch["anneal_temperature_c"].between(250, 400).all(), batch["anneal_temperature_c"]
+    else:
+        assert batch["stir_rpm"].between(100, 500).all()

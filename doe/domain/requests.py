@@ -101,3 +101,16 @@ def require_table(argument: str, value: Any, *, optional: bool = False) -> None:
         return
     raise DataError(f"{argument}: expected a pandas DataFrame with one row per experiment, "
                     f"got {type(value).__name__}; e.g. pd.DataFrame(rows)")
+
+
+def validate_request(fixed: dict[str, Any] | None, candidates: pd.DataFrame | None,
+                     config: CampaignConfig) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """``fixed`` and ``candidates`` of a ``suggest()`` checked against one configuration
+    (:func:`validate_fixed`, :func:`validate_candidates`; the candidates' carried columns, such
+    as a history's outcomes, ignored)."""
+    from doe.domain.batches import carried_columns
+
+    held = validate_fixed(fixed, config)
+    if candidates is None:
+        return held, None
+    return held, validate_candidates(candidates, config, held, carried_columns(candidates, config))
