@@ -62,13 +62,15 @@ def history_table(experiments: pd.DataFrame, config: CampaignConfig,
 def training_table(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
     """Finished experiments in the engine's form, in history order: parameters, outcomes (the
     mean of the replicate cells), the cells' ``_sd``/``_n`` where recorded, and ``failed``;
-    indexed by experiment id. Rows lacking a parameter of ``config`` are left out."""
-    done = history[history["status"].isin(["completed", "failed"])]
+    indexed by experiment id. An experiment made before a parameter was added takes its
+    ``reference`` value (the lab's usual setting, as for ``learn_from`` campaigns); rows lacking a
+    parameter without a reference are left out (logged)."""
+    done = with_references(history[history["status"].isin(["completed", "failed"])], config)
     params = config.parameter_names
     complete = done[params].notna().all(axis=1)
     if not complete.all():
-        logger.info("%d finished experiment(s) lack a parameter of the current configuration and "
-                    "are left out of the model", int((~complete).sum()))
+        logger.warning("%d finished experiment(s) lack a parameter of the current configuration that has no "
+                       "reference value, and are left out of the model", int((~complete).sum()))
     done = done[complete]
     outcomes = done[config.outcome_names].astype(float)
     failed = done["status"].eq("failed") & outcomes.isna().all(axis=1)
@@ -82,6 +84,19 @@ def training_table(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFram
     return training
 
 
+def with_references(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """``history`` with each parameter's missing values (experiments made before it was added)
+    filled with its ``reference``, where it has one."""
+    fill = {p.name: p.reference for p in config.parameters
+            if p.reference is not None and p.name in history.columns and history[p.name].isna().any()}
+    if not fill:
+        return history
+    out = history.copy()
+    for name, value in fill.items():
+        out[name] = out[name].astype(object).where(out[name].notna(), value).infer_objects()
+    return out
+
+
 def pending_recipes(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
     """Recipes the acquisition treats as pending (their results still to come), among those
     that have every parameter: the proposed and running experiments, and the completed ones
@@ -91,7 +106,7 @@ def pending_recipes(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFra
     objectives = [o.name for o in config.objectives if o.name in history.columns]
     waiting = history["status"].eq("completed")
     waiting &= history[objectives].isna().any(axis=1) if objectives else False
-    pending = history[history["status"].isin(PENDING_STATUSES) | waiting][config.parameter_names]
+    pending = with_references(history[history["status"].isin(PENDING_STATUSES) | waiting], config)[config.parameter_names]
     return pending[pending.notna().all(axis=1)].reset_index(drop=True)
 
 
@@ -147,7 +162,7 @@ def request_batch(experiments: pd.DataFrame, request_id: str, config: CampaignCo
 
 __all__ = ["HISTORY_META", "batch_seed", "carried_columns", "failed_after_measuring", "finished_cells",
            "finished_evidence", "history_table", "pending_recipes", "proposed_experiments", "request_batch", "training_digest",
-           "training_table"]
+           "training_table", "with_references"]
 
 
 def finished_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: CampaignConfig,

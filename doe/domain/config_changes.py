@@ -54,6 +54,15 @@ def config_change_warnings(old: CampaignConfig, new: CampaignConfig, history: pd
             listed = "; ".join(f"{i} ({', '.join(why)})" for i, why in found[:SHOWN])
             more = f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
             warnings.append(f"{len(found)} {label} experiment(s) fall outside the new configuration: {listed}{more}")
+    finished = kept[kept["status"].isin(("completed", "failed"))] if "status" in kept.columns else kept
+    for p in new.parameters:
+        if p.name in old.parameter_names or not len(finished):
+            continue
+        warnings.append(
+            f"{p.name} is new: the {len(finished)} finished experiment(s) have no value of it; the model takes them "
+            f"at its reference ({p.reference})" if p.reference is not None else
+            f"{p.name} is new and has no reference value: the {len(finished)} finished experiment(s), which have no "
+            "value of it, are left out of the model (give it the reference, the value the lab used so far, to keep them)")
     for p in new.parameters:
         if not isinstance(p, ContinuousParameter) or p.name not in old.parameter_names:
             continue

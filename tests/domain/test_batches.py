@@ -77,3 +77,18 @@ def test_history_table_orders_columns_and_drops_provenance() -> None:
     assert list(table.columns) == ["experiment_id", "status", "batch_id", "config_version", "x_c", "old_param",
                                    "y", "z", "source", "failure_reason"]
     assert table["config_version"].isna().all()
+
+
+def test_experiments_made_before_a_parameter_was_added_train_at_its_reference() -> None:
+    """A parameter added later (stir_rpm, reference 300): the earlier experiments have no value
+    of it and were all left out, so the model fell back to an initial design. Without a
+    reference they are still left out: nothing is guessed."""
+    data = _config().to_dict()
+    data["parameters"].append({"name": "stir_rpm", "type": "continuous", "bounds": [100, 500], "reference": 300})
+    history = _history().assign(stir_rpm=[np.nan, np.nan, 250.0, np.nan, np.nan])
+    training = training_table(history, CampaignConfig.from_dict(data))
+    assert training.index.tolist() == ["E1", "E2", "E3"] and training["stir_rpm"].tolist() == [300.0, 300.0, 250.0]
+    assert pending_recipes(history, CampaignConfig.from_dict(data))["stir_rpm"].tolist() == [300.0]
+    del data["parameters"][-1]["reference"]
+    assert training_table(history, CampaignConfig.from_dict(data)).index.tolist() == ["E3"]
+    assert history["stir_rpm"].isna().sum() == 4  # the history itself is left as recorded

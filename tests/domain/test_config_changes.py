@@ -62,3 +62,17 @@ def test_a_valid_range_that_excludes_recorded_values_is_said() -> None:
     assert warnings == ["2 experiment(s) hold a value of first_cycle_ce_pct outside its new valid_range (from 0 to 100): "
                         "E0001, E0003; they stay recorded, but a file that gives such a value again is refused"]
     assert config_change_warnings(OLD, OLD, history) == []  # the same range: nothing new to say
+
+
+def test_a_new_parameter_says_what_becomes_of_the_finished_experiments() -> None:
+    """A probe added stir_rpm to a campaign of 20 results: the model dropped them all and went
+    back to an initial design, with nothing said but a log line."""
+    data = OLD.to_dict()
+    data["parameters"].append({"name": "stir_rpm", "type": "continuous", "bounds": [100, 500], "reference": 300})
+    with_reference = CampaignConfig.from_dict(data)
+    assert config_change_warnings(OLD, with_reference, _history()) == [
+        "stir_rpm is new: the 2 finished experiment(s) have no value of it; the model takes them at its reference "
+        "(300.0)"]
+    del data["parameters"][-1]["reference"]
+    assert "are left out of the model (give it the reference" in config_change_warnings(
+        OLD, CampaignConfig.from_dict(data), _history())[0]
