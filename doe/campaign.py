@@ -17,9 +17,7 @@ SQLite file, and any SQLAlchemy URL (``postgresql+psycopg://...``) a server.
 
 from __future__ import annotations
 
-import getpass
 import logging
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -56,6 +54,7 @@ from doe.errors import (
     ProposalError,
     shorten,
 )
+from doe.paths import default_actor
 from doe.storage import open_store
 from doe.storage.engine import mask_url
 from doe.templates import resolve_config
@@ -71,17 +70,6 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1_000
 SUGGEST_ATTEMPTS = 5
 """Times a batch is computed again when the campaign changed while it was computed."""
-
-
-def default_actor() -> str:
-    """Who is acting: ``DOE_ACTOR`` if set, else the login name."""
-    actor = os.environ.get("DOE_ACTOR")
-    if actor:
-        return actor
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "unknown"
 
 
 class Campaign:

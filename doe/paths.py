@@ -1,4 +1,5 @@
-"""Where doe keeps its files: the data folder, the default database, user templates.
+"""Where doe keeps its files (the data folder, the default database, user templates) and who
+acts by default.
 
 ``DOE_HOME`` moves the data folder (default ``~/.local/share/doe``); ``DOE_DATABASE_URL``
 points doe at another database (e.g. ``postgresql+psycopg://user:pw@host/doe``).
@@ -6,6 +7,7 @@ points doe at another database (e.g. ``postgresql+psycopg://user:pw@host/doe``).
 
 from __future__ import annotations
 
+import getpass
 import os
 from pathlib import Path
 
@@ -27,3 +29,14 @@ def default_database_url() -> str:
 
 def user_templates_dir() -> Path:
     return data_home() / "templates"
+
+
+def default_actor() -> str:
+    """Who is acting: ``DOE_ACTOR`` if set, else the login name."""
+    actor = os.environ.get("DOE_ACTOR")
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
