@@ -69,7 +69,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH = 1_000
 SUGGEST_ATTEMPTS = 5
-"""Times a batch is computed again when the campaign changed while it was computed."""
+"""Times a batch (or a record's plan) is computed again when the campaign changed meanwhile."""
 
 
 class Campaign:
@@ -453,30 +453,38 @@ class Campaign:
     def _record(self, table: pd.DataFrame, correct: bool, valid_rows_only: bool, allow_duplicates: bool,
                 evidence: FilePreview | CarriedEvidence | None) -> RecordReport:
         require_table("table", table)
-        config = self.config
-        means = planning.new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names)
-        history = self.history()
-        clean, rejected = planning.validated_rows(
-            planning.stored_recipes_left_out(table, history, config), config, ignore_columns=self._ignorable(table),
-            valid_rows_only=valid_rows_only, extra=means)
-        if not allow_duplicates and (repeats := find_repeats(clean, history, config)):
-            if not valid_rows_only and not correct:  # correcting a file recorded before: its new rows are in
-                raise DataError(f"{len(repeats)} row(s) are already recorded; nothing was recorded "
-                                "(pass allow_duplicates=True to record them again)", repeats)
-            rejected, clean = rejected + ([] if correct else repeats), clean.drop(index=[p.row for p in repeats])
-        summary = planning.summary_outcomes(table.columns, config.outcome_names)
-        plan = planning.plan_record(clean, history, config, self.config_version, summary=summary, exported_history=(
-            ranking.RANKING_NOTE in table.columns), labelled=labelled_cells(self.measurements()) if summary else (),
-            exported_status=table["status"].tolist() if "status" in table.columns else None)
-        if plan.problems:
-            if not valid_rows_only:
-                raise DataError(f"the table has {len(plan.problems)} problem(s); nothing was recorded", plan.problems)
-            rejected += plan.problems
-        report = self._store.write(
-            self._name, actor=self.actor, new_experiments=plan.new_experiments,
-            measurements=plan.measurements if evidence is None else evidence.link(plan.measurements, plan.new_experiments),
-            status_changes=plan.status_changes, allow_corrections=correct, results=True, audit_action="record",
-            files=() if evidence is None else evidence.files, cell_failures=plan.cell_failures)
+        for attempt in range(SUGGEST_ATTEMPTS):  # planned from what is stored: planned again if it changed meanwhile
+            revision = self.revision()
+            config, version = self._config_and_version()
+            means = planning.new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names)
+            history = self.history()
+            clean, rejected = planning.validated_rows(
+                planning.stored_recipes_left_out(table, history, config), config, ignore_columns=self._ignorable(table),
+                valid_rows_only=valid_rows_only, extra=means)
+            if not allow_duplicates and (repeats := find_repeats(clean, history, config)):
+                if not valid_rows_only and not correct:  # correcting a file recorded before: its new rows are in
+                    raise DataError(f"{len(repeats)} row(s) are already recorded; nothing was recorded "
+                                    "(pass allow_duplicates=True to record them again)", repeats)
+                rejected, clean = rejected + ([] if correct else repeats), clean.drop(index=[p.row for p in repeats])
+            summary = planning.summary_outcomes(table.columns, config.outcome_names)
+            plan = planning.plan_record(clean, history, config, version, summary=summary, exported_history=(
+                ranking.RANKING_NOTE in table.columns), labelled=labelled_cells(self.measurements()) if summary else (),
+                exported_status=table["status"].tolist() if "status" in table.columns else None)
+            if plan.problems:
+                if not valid_rows_only:
+                    raise DataError(f"the table has {len(plan.problems)} problem(s); nothing was recorded", plan.problems)
+                rejected += plan.problems
+            try:  # e.g. a robot's retry of the same history file at once: the second finds the first's rows
+                report = self._store.write(
+                    self._name, actor=self.actor, new_experiments=plan.new_experiments, measurements=plan.measurements
+                    if evidence is None else evidence.link(plan.measurements, plan.new_experiments),
+                    status_changes=plan.status_changes, allow_corrections=correct, results=True, audit_action="record",
+                    files=() if evidence is None else evidence.files, cell_failures=plan.cell_failures,
+                    expect_revision=revision)
+                break
+            except ConcurrentChangeError:
+                if attempt == SUGGEST_ATTEMPTS - 1:
+                    raise
         return RecordReport(
             experiment_ids=plan.experiment_ids(report.experiment_ids), created=list(report.experiment_ids),
             measurements_added=report.measurements_added, measurements_corrected=report.measurements_corrected,

@@ -1,17 +1,19 @@
-"""Suggestions made at the same time on one campaign (several people, robots or app replicas):
-each batch is computed from the data stored when it is written, so batch ids never repeat and
-no batch ignores another (SQLite file and PostgreSQL)."""
+"""Suggestions and records made at the same time on one campaign (several people, robots or app
+replicas): each batch or recorded table is planned from the data stored when it is written, so
+batch ids never repeat, no batch ignores another and no table is stored twice (SQLite file and
+PostgreSQL)."""
 
 from __future__ import annotations
 
 import threading
 
+import pandas as pd
 import pytest
 
 from doe.campaign import Campaign
 from doe.domain.records import NewExperiment
 from doe.engine import EngineSettings
-from doe.errors import ConcurrentChangeError
+from doe.errors import ConcurrentChangeError, DataError
 
 
 def test_a_write_computed_from_stale_data_is_refused_and_nothing_is_written(store_url: str) -> None:
@@ -199,3 +201,34 @@ def test_a_configuration_edited_while_a_batch_is_computed_is_the_one_the_batch_o
         assert batch["anneal_temperature_c"].between(250, 400).all(), batch["anneal_temperature_c"]
     else:
         assert batch["stir_rpm"].between(100, 500).all()
+
+
+class _RecordedMeanwhile(Campaign):
+    """A robot's campaign; while it plans a table, another process records ``meanwhile``."""
+
+    meanwhile: pd.DataFrame | None = None
+
+    def history(self, status=None):  # type: ignore[no-untyped-def]
+        out = super().history(status)
+        if self.meanwhile is not None:
+            table, self.meanwhile = self.meanwhile, None
+            Campaign.load(self.name, storage=self.storage_url, actor="robot-2").record(table)
+        return out
+
+
+def test_one_history_recorded_by_two_processes_at_once_is_stored_once(store_url: str) -> None:
+    """A robot's retry sent a history file (no experiment ids) twice at once: repeats were looked
+    for before the write, outside its lock, so both stored it (10 experiments for 5)."""
+    robot = _RecordedMeanwhile.from_config("hfo2-ncm85", storage=store_url, name="history", actor="robot-1")
+    recipe = robot.config.reference_recipe()
+    history = pd.DataFrame([{**recipe, "hfo2_loading_wt_pct": 0.2 * k, "first_cycle_ce_pct": 80.0 + k}
+                            for k in range(1, 6)])
+    robot.meanwhile = history
+    with pytest.raises(DataError, match=r"5 row\(s\) are already recorded; nothing was recorded"):
+        robot.record(history)
+    stored = robot.history()
+    assert len(stored) == 5 and set(stored["proposed_by"]) == {"robot-2"}
+    # another table written meanwhile is no repeat: the robot's own table is planned again and lands
+    robot.meanwhile = history.assign(hfo2_loading_wt_pct=[1.5, 1.6, 1.7, 1.8, 1.9])
+    report = robot.record(history.assign(hfo2_loading_wt_pct=[2.1, 2.2, 2.3, 2.4, 2.5]))
+    assert len(report.created) == 5 and len(robot.history()) == 15
