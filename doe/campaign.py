@@ -194,8 +194,9 @@ class Campaign:
             self._settings = EngineSettings(device=self._device)
         return self._settings
 
-    def update_config(self, config: CampaignConfig | dict[str, Any] | str | Path) -> int:
-        """Store a changed configuration (e.g. a widened range) as a new version.
+    def update_config(self, config: CampaignConfig | dict[str, Any] | str | Path, *, based_on: int | None = None) -> int:
+        """Store a changed configuration (e.g. a widened range) as a new version. ``based_on``: the
+        version the edit started from (another saved since: ConcurrentChangeError, nothing saved).
 
         Experiments keep the version they were proposed under. Returns the new version.
         """
@@ -209,7 +210,7 @@ class Campaign:
             validated = validated.replace(seed=self.seed)
         if validated == self.config:
             return self.config_version
-        return self._store.add_config_version(self._name, validated, self.actor)
+        return self._store.add_config_version(self._name, validated, self.actor, based_on)
 
     def archive(self, archived: bool = True) -> None:
         self._store.set_archived(self._name, archived, self.actor)

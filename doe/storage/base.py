@@ -48,8 +48,11 @@ class CampaignStore(Protocol):
     def config_versions(self, name: str) -> pd.DataFrame:
         """version, created_at, created_by, config (YAML text), one row per version."""
 
-    def add_config_version(self, name: str, config: CampaignConfig, actor: str) -> int:
-        """Store a changed configuration as the next version; returns its number."""
+    def add_config_version(self, name: str, config: CampaignConfig, actor: str, based_on: int | None = None) -> int:
+        """Store a changed configuration as the next version; returns its number.
+
+        ``based_on``: the version the edit started from; ConcurrentChangeError (nothing saved,
+        naming who saved the later one) if another was saved since."""
 
     def set_archived(self, name: str, archived: bool, actor: str) -> None: ...
 

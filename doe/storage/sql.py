@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from doe.domain.config import CampaignConfig
 from doe.domain.model_states import ModelState
@@ -40,7 +40,7 @@ from doe.domain.records import (
 )
 from doe.domain.replicates import n_column, sd_column, summarise
 from doe.domain.table import EVIDENCE_COLUMN
-from doe.errors import ConcurrentChangeError, DoeError, StorageError
+from doe.errors import ConcurrentChangeError, DoeError, StorageError, StoreUnavailableError
 from doe.storage import schema as s
 from doe.storage.cells import read_cell_failures
 from doe.storage.checked import check_write
@@ -148,11 +148,10 @@ class SqlStore:
                     retry_pause(attempt)
                     continue
                 if (held := lock_held_message(err)) is not None:
-                    raise StorageError(f"database {masked!r}: {held}") from err
+                    raise StoreUnavailableError(f"database {masked!r}: {held}") from err
                 first_line = driver_message(err, self.url)
-                raise StorageError(
-                    f"database {masked!r}: {first_line}; {connect_hint(self.engine.dialect.name)}"
-                ) from err
+                kind = StoreUnavailableError if isinstance(err, OperationalError | InterfaceError) else StorageError
+                raise kind(f"database {masked!r}: {first_line}; {connect_hint(self.engine.dialect.name)}") from err
         raise AssertionError("unreachable")
 
     def _campaign(self, conn: Connection, name: str, *, lock: bool = False) -> Any:
@@ -243,7 +242,7 @@ class SqlStore:
         frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
         return frame
 
-    def add_config_version(self, name: str, config: CampaignConfig, actor: str) -> int:
+    def add_config_version(self, name: str, config: CampaignConfig, actor: str, based_on: int | None = None) -> int:
         if not isinstance(config, CampaignConfig):
             raise StorageError(f"add_config_version needs a CampaignConfig, got {type(config).__name__}")
         check_label(actor, "actor", max_len=MAX_ACTOR)
@@ -263,6 +262,13 @@ class SqlStore:
                 .order_by(cv.c.version.desc()).limit(1)).one()
             if latest.config_yaml == yaml_text:
                 return int(latest.version)
+            if based_on is not None and int(latest.version) != based_on:
+                by = conn.execute(sa.select(cv.c.created_by, cv.c.created_at).where(
+                    cv.c.campaign_id == camp.id, cv.c.version == latest.version)).one()
+                raise ConcurrentChangeError(
+                    f"campaign {name!r}: configuration version {latest.version} was saved by {by.created_by} at "
+                    f"{by.created_at:%Y-%m-%d %H:%M} UTC after version {based_on}, which this edit started from; "
+                    f"nothing was saved: make the edit on version {latest.version}")
             number = int(latest.version) + 1
             now = utc_now()
             conn.execute(sa.insert(cv).values(

@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from doe.campaign import Campaign, list_campaigns
 from doe.domain.exports import run_sheet
 from doe.engine import EngineSettings
+from doe.errors import ConcurrentChangeError
 from doe.ui import state
 from doe.ui.components import WORD_JOINER
 from doe.ui.tables import proposed_with_predictions, record_grid
@@ -185,6 +186,32 @@ def test_edit_makes_a_new_configuration_version(start: Start, db_url: str) -> No
     assert campaign.config.description == "Widened after the first furnace run."
     assert "Widened after the first furnace run." in _texts(at.code)
     assert campaign.config_versions()["created_by"].iloc[-1] == PERSON
+
+
+def test_a_configuration_saved_by_another_meanwhile_refuses_the_save_and_keeps_the_edits(start: Start,
+                                                                                          db_url: str) -> None:
+    """Two people on version 1: A narrowed the anneal range and saved; B's description, saved
+    next, was dropped with 'Nothing changed' (the form's keys followed the new version); through
+    the API, B's save silently reverted A's range."""
+    at = start()
+    at.text_area(key=f"{state.EDIT_DESCRIPTION}:{DEMO}:1").set_value("B's note on the furnace.")
+    other = Campaign.load(DEMO, storage=db_url, actor="ana")
+    narrowed = other.config.to_dict()
+    next(p for p in narrowed["parameters"] if p["name"] == "anneal_temperature_c")["bounds"] = [250, 500]
+    assert other.update_config(narrowed, based_on=1) == 2
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert "version 2 was saved by ana" in _texts(at.error) and "nothing was saved" in _texts(at.error)
+    assert at.text_area(key=f"{state.EDIT_DESCRIPTION}:{DEMO}:1").value == "B's note on the furnace."  # kept
+    assert Campaign.load(DEMO, storage=db_url).config_version == 2
+    _button(at, "Load version 2 (drops the edits below)").click().run()
+    at.text_area(key=f"{state.EDIT_DESCRIPTION}:{DEMO}:2").set_value("B's note on the furnace.")
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    saved = Campaign.load(DEMO, storage=db_url).config
+    assert saved.description == "B's note on the furnace." and saved.parameter("anneal_temperature_c").upper == 500
+    with pytest.raises(ConcurrentChangeError, match="version 3 was saved by"):  # the API, told its base
+        other.update_config(narrowed | {"description": "stale"}, based_on=2)
 
 
 def test_editing_the_description_keeps_the_fields_the_editors_do_not_show(start: Start, db_url: str) -> None:

@@ -141,7 +141,18 @@ def _new_campaign(url: str) -> None:
 
 def _edit(handle: resources.CampaignHandle) -> None:
     campaign = handle.campaign
-    config, version = campaign.config, campaign.config_version
+    latest = campaign.config_version
+    # The form stays on the version it was opened on, so a person's edits survive another's save;
+    # saving it over a later version is refused, naming who saved that one.
+    bases: dict[str, int] = st.session_state.setdefault(state.EDIT_BASE, {})
+    version = bases.setdefault(campaign.name, latest)
+    config = campaign.config if version == latest else campaign.store.load_config(campaign.name, version)[0]
+    if version != latest:
+        st.warning(f"Version {latest} was saved while this form shows version {version}. Your edits are kept below; "
+                   "saving them is refused until you load the latest version.")
+        if st.button(f"Load version {latest} (drops the edits below)", key=f"{state.EDIT_BASE}:{campaign.name}"):
+            bases[campaign.name] = latest
+            st.rerun()
     st.caption(f"Version {version}. Saving makes version {version + 1}; experiments keep the version they "
                "were proposed under. The name stays; use Clone for a new name.")
     with st.form("edit_campaign"):
@@ -170,8 +181,9 @@ def _edit(handle: resources.CampaignHandle) -> None:
                     "again, or change the configuration.")
             return
         with handle.acting(person) as c:
-            new_version = c.update_config(new_config)
+            new_version = c.update_config(new_config, based_on=version)
     if saving.ok:
+        bases.pop(campaign.name, None)  # the next form opens on the version saved
         if new_version == version:
             st.info("Nothing changed: the configuration is the same as version "
                     f"{version}.")
