@@ -116,3 +116,8 @@ class ConflictError(StorageError):
 class ConcurrentChangeError(StorageError):
     """The campaign changed after the data a write was computed from was read (someone else
     wrote meanwhile); nothing was written."""
+
+
+class StoreUnavailableError(StorageError):
+    """The database could not be reached, or stayed locked or busy through every retry; nothing
+    was written, and the same call later may work."""

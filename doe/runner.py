@@ -32,12 +32,14 @@ from doe.domain.runs import Progress, ProgressCallback, RunResult, Stop, StopRea
 from doe.domain.table import ID_COLUMN
 from doe.domain.values import is_integer, is_real_number
 from doe.errors import (
+    ConcurrentChangeError,
     ConflictError,
     DataError,
     DoeError,
     ExecutorError,
     ProposalError,
     StorageError,
+    StoreUnavailableError,
 )
 from doe.executors import describe_exception
 
@@ -175,6 +177,7 @@ class _Loop:
         self.done_before = 0  # doe's experiments already finished when this run started
         self.done_elsewhere = 0  # of those this run handed out, the ones finished by hand
         self.executor_failures = 0  # failed calls of the executor in a row
+        self.unrecorded: list[pd.DataFrame] = []  # results the store refused for its own trouble: recorded later
         self.last_progress: Progress | None = None
 
     # ------------------------------------------------------------------ main loop
@@ -264,6 +267,11 @@ class _Loop:
         except ProposalError as error:
             self._stop("no_proposal", f"the engine proposed nothing more: {error}")
             return
+        except ConcurrentChangeError as error:  # another robot or person kept writing: not the end of the run
+            logger.warning("campaign %r: no batch this round, the campaign kept changing while it was computed (%s); "
+                           "trying again", self.campaign.name, error)
+            self._drain(self.poll_interval_s)
+            return
         self.rounds += 1
         self.proposed += len(batch)
         ids = batch[ID_COLUMN].astype(str).tolist()
@@ -314,7 +322,11 @@ class _Loop:
     # ------------------------------------------------------------------ taking back
     def _drain(self, timeout_s: float, *, last: bool = False) -> None:
         """Record every result the executor has ready (waiting up to ``timeout_s`` for the first);
-        ``last``: the run ends after it, so a failing executor is noted, not waited for."""
+        ``last``: the run ends after it, so a failing executor is noted, not waited for. Results
+        the store could not take before are recorded first."""
+        held, self.unrecorded = self.unrecorded, []
+        for results in held:
+            self._record(results)
         wait = timeout_s
         while True:
             try:
@@ -358,6 +370,12 @@ class _Loop:
         try:
             report = self.campaign.record(table)
         except DoeError as error:
+            if isinstance(error, StoreUnavailableError | ConcurrentChangeError):  # the store's trouble, not the results'
+                logger.warning("campaign %r: results of %s not recorded yet (%s); trying again", self.campaign.name,
+                               ", ".join(dict.fromkeys(table[ID_COLUMN])), error)
+                self.unrecorded.append(results)  # nothing fails: a database busy or down is no result
+                time.sleep(max(self.poll_interval_s, 0.05))
+                return
             if isinstance(error, DataError):  # named by the rows of the results file, where there is one
                 error = in_file(error, table)
             if self._rejected(results, error):

@@ -165,6 +165,61 @@ def test_an_executor_that_fails_when_the_run_ends_on_timeouts_still_gives_the_re
     assert "failed while collecting the last results" in caplog.text
 
 
+def test_results_the_database_refuses_for_its_own_trouble_are_recorded_later_not_failed(
+        campaign: Campaign, db: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A database error while recording (here a trigger calling a function the connection lacks:
+    an OperationalError, as a full disk or a dropped connection gives) failed every experiment
+    of the results as 'invalid results': the feasibility model then counted them against their
+    recipes."""
+    path = db.removeprefix("sqlite:///")
+
+    class BackAfterAWhile(VirtualLabExecutor):
+        calls = 0
+
+        def collect(self, timeout_s: float) -> pd.DataFrame:
+            self.calls += 1
+            if self.calls == 4:  # the database is back
+                with sqlite3.connect(path) as conn:
+                    conn.execute("DROP TRIGGER offline")
+            return super().collect(timeout_s)
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TRIGGER offline AFTER INSERT ON measurements BEGIN SELECT doe_disk_full(); END")
+    result = run(campaign, BackAfterAWhile(VirtualLab(0, failures=False)), budget=3, poll_interval_s=0.01)
+    history = campaign.history()
+    assert (result.stop_reason, result.failed, result.finished) == ("budget", 0, 3)
+    assert (history["status"] == "completed").all()
+    assert "not recorded yet" in caplog.text and "no such function: doe_disk_full" in caplog.text
+
+
+def test_another_robot_writing_all_the_time_delays_a_batch_but_does_not_end_the_run(
+        db: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Two robots' loops on one campaign: one lost the race for its batch five times in a row
+    and the run ended with ConcurrentChangeError."""
+    class Busy(Campaign):
+        race = False  # while True, another robot records an imported experiment at each read
+        races = 0
+
+        def suggest(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self.race, self.races = self.races == 0, self.races + 1  # the run's first batch loses every try
+            try:
+                return super().suggest(*args, **kwargs)
+            finally:
+                self.race = False
+
+        def history(self, status=None):  # type: ignore[no-untyped-def]
+            if self.race:
+                other = Campaign.load(self.name, storage=self.storage_url, actor="robot-2")
+                recipe = {**other.config.reference_recipe(), "hfo2_loading_wt_pct": 0.1 + 0.1 * len(other.history())}
+                other.record(pd.DataFrame([{**recipe, "first_cycle_ce_pct": 80.0}]))
+            return super().history(status)
+
+    campaign = Busy.from_config("hfo2-ncm85", storage=db, actor="robot-1", settings=FAST)
+    result = run(campaign, VirtualLabExecutor(seed=0), budget=4, batch_size=3, poll_interval_s=0.01)
+    assert result.stop_reason == "budget" and result.experiments == 4
+    assert "the campaign kept changing while it was computed" in caplog.text
+
+
 def test_a_changed_value_in_a_collect_keeps_the_others_results(campaign: Campaign,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     """A cycler API that sends an experiment again with a re-analysed value beside new results:
