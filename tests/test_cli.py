@@ -551,3 +551,16 @@ def test_a_run_stopped_by_sigterm_says_so_and_continues_where_it_stopped(doe_cmd
     assert "Run the same command again to continue" in err
     status = doe_cmd("status").stdout
     assert "running" in status
+
+
+def test_suggest_writes_its_run_sheet_before_printing_to_a_pipe_closed_early(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`doe suggest --out rs.csv | head -1` stored the batch and wrote no sheet: the printing
+    came first and failed on the closed pipe."""
+    doe_cmd("init", "--template", "hfo2-ncm85")
+    env = {**os.environ, "DOE_HOME": str(tmp_path / "home"), "DOE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+           "DOE_ACTOR": "robot"}
+    subprocess.run(["bash", "-c", f"'{sys.executable}' -m doe.cli suggest -n 2 --out rs.csv --fast | head -c 0"],
+                   cwd=tmp_path, env=env, check=False, timeout=300)
+    sheet = pd.read_csv(tmp_path / "rs.csv", encoding="utf-8-sig")
+    stored = Campaign.load("hfo2-ncm85", storage=env["DOE_DATABASE_URL"]).history()
+    assert sheet["experiment_id"].tolist() == stored["experiment_id"].tolist() == ["E0001", "E0002"]

@@ -102,10 +102,7 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
         candidate_table = read_table(candidates, config)
     batch = campaign.suggest(n, fixed=fixed_values or None, candidates=candidate_table,
                              design=design)  # type: ignore[arg-type]
-    click.echo(f"campaign {campaign.name!r}: batch {batch['batch_id'].iloc[0]} "
-               f"({', '.join(dict.fromkeys(batch['strategy'])) if 'strategy' in batch.columns else 'proposed'})")
-    click.echo(recipes_text(batch, config, predictions=True))
-    if out is not None:
+    if out is not None:  # written before anything is printed: a closed pipe (`| head`) must not cost the sheet
         from doe.domain.display import column_decimals
         from doe.domain.exports import run_sheet
         from doe.io.writing import table_bytes, write_file
@@ -119,6 +116,10 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
         payload = table_bytes(sheet, "csv" if csv else "xlsx", units=config.units, decimals=decimals)
         with writing_new("--out", out):
             write_file(out, payload, replace=force)
+    click.echo(f"campaign {campaign.name!r}: batch {batch['batch_id'].iloc[0]} "
+               f"({', '.join(dict.fromkeys(batch['strategy'])) if 'strategy' in batch.columns else 'proposed'})")
+    click.echo(recipes_text(batch, config, predictions=True))
+    if out is not None:
         click.echo(f"run sheet written to {out}; fill in the outcomes and `doe record {out}`")
 
 
