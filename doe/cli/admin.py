@@ -60,7 +60,8 @@ def _read_password(password_stdin: bool, prompt: str) -> str:
 @cli.group(cls=DoeGroup)
 def user() -> None:
     """Accounts of the web app: viewer (reads), engineer (plans and records in their campaigns),
-    admin (everything)."""
+    admin (everything). The doe command and the Python API check no role: the database URL is
+    full rights."""
 
 
 @user.command("add")
@@ -182,7 +183,8 @@ def user_audit(username: str | None, limit: int | None, env: Env) -> None:
 
 @cli.group(cls=DoeGroup)
 def member() -> None:
-    """Campaign members: engineers plan and record only in campaigns they are members of."""
+    """Campaign members: in the web app, engineers plan and record only in campaigns they are
+    members of (the doe command and the Python API check no role: the database URL is full rights)."""
 
 
 @member.command("add")
