@@ -457,7 +457,9 @@ class Campaign:
         for attempt in range(SUGGEST_ATTEMPTS):  # planned from what is stored: planned again if it changed meanwhile
             revision = self.revision()
             config, version = self._config_and_version()
-            means = planning.new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names)
+            predicted = self.proposals().set_index(ID_COLUMN)["predictions"].to_dict()
+            means = planning.new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names) + \
+                planning.typed_over_predictions(table, predicted, config.outcome_names)
             history = self.history()
             clean, rejected = planning.validated_rows(
                 planning.stored_recipes_left_out(table, history, config), config, ignore_columns=self._ignorable(table),

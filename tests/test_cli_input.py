@@ -167,3 +167,21 @@ def test_a_run_sheet_filled_in_part_records_the_filled_rows_and_keeps_the_others
     sheet.to_csv(tmp_path / "sheet.csv", index=False)
     assert "left out" not in doe("record", "sheet.csv").output
     assert _history(doe)["status"].tolist() == ["completed"] * 4
+
+
+def test_a_result_typed_into_a_prediction_column_is_refused_not_lost(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A CE typed one column too far left, under first_cycle_ce_pct_mean, was dropped without a
+    word while the row's retention was recorded."""
+    doe("suggest", "-n", "2", "--fast", "--out", "sheet.csv")
+    sheet = pd.read_csv(tmp_path / "sheet.csv", encoding="utf-8-sig")
+    retention = next(c for c in sheet.columns if c.startswith("capacity_retention_pct ["))
+    mean = next(c for c in sheet.columns if c.startswith("first_cycle_ce_pct_mean"))
+    sheet.loc[0, [mean, retention]] = [85.5, 70.0]
+    sheet.to_csv(tmp_path / "typed.csv", index=False)
+    result = doe("record", "typed.csv", code=1)
+    assert "first_cycle_ce_pct_mean" in result.output and "type a measured value under first_cycle_ce_pct" in result.output
+    assert _history(doe)["capacity_retention_pct"].isna().all()  # nothing recorded
+    sheet.loc[0, mean] = None  # the prediction column as doe wrote it (empty: no model yet)
+    sheet.to_csv(tmp_path / "fixed.csv", index=False)
+    doe("record", "fixed.csv")
+    assert _history(doe)["capacity_retention_pct"].tolist()[0] == 70.0

@@ -8,7 +8,7 @@ applies the plan in one transaction (see :meth:`doe.Campaign.record`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,6 +16,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX, point_cycle
+from doe.domain.display import format_number, significant_decimals
 from doe.domain.ranking import RANKING_NOTE
 from doe.domain.records import (
     CellFailure,
@@ -180,6 +181,41 @@ def new_means(table: pd.DataFrame, known_ids: Collection[str], outcomes: Iterabl
                 problems.append(CellProblem(row, count, n, f"{outcome} is the mean of {n:g} cells and {exp_id} is not in "
                                             "this campaign, so it would be recorded as one cell; record the cells "
                                             "file (doe export --cells) to keep each cell, or drop this column"))
+    return problems
+
+
+def typed_over_predictions(table: pd.DataFrame, predictions: Mapping[Any, Any],
+                           outcomes: Iterable[str]) -> list[CellProblem]:
+    """Problems of a run sheet whose ``<outcome>_mean`` cells (the model's predictions, read
+    back but never recorded) hold something other than what doe wrote: a measured value typed
+    one column too far left, which would be lost without a word.
+
+    ``predictions``: experiment id -> its stored predictions (``Campaign.proposals()``). A cell
+    equal to the stored prediction within one unit of the last decimal the sheet shows (a sheet
+    re-saved from a spreadsheet's display) is what doe wrote; an id doe proposed nothing for, or
+    a row without an id, is not checked."""
+    if table.columns.has_duplicates or ID_COLUMN not in table.columns:
+        return []
+    ids = [None if is_missing(i) else clean_label(i) for i in table[ID_COLUMN].tolist()]
+    problems = []
+    for outcome in outcomes:
+        column = f"{outcome}_mean"
+        if column not in table.columns:
+            continue
+        stored = [predictions.get(str(i), {}).get(column) if i is not None else None for i in ids]
+        shown = significant_decimals(v for v in stored if v is not None)
+        for row, (exp_id, typed, was) in enumerate(zip(ids, pd.to_numeric(table[column], errors="coerce"), stored,
+                                                       strict=True)):
+            if exp_id is None or exp_id not in predictions or is_missing(typed):
+                continue
+            if was is None or is_missing(was):
+                said = f"doe stored no prediction of {outcome} for {exp_id}"
+            elif abs(float(typed) - float(was)) <= 10.0 ** -shown + 1e-9 * abs(float(was)):
+                continue
+            else:
+                said = f"is not the prediction doe stored for {exp_id} ({format_number(was, shown)})"
+            problems.append(CellProblem(row, column, typed, f"{said}: this column is the model's and is never recorded; "
+                                        f"type a measured value under {outcome}"))
     return problems
 
 

@@ -192,3 +192,19 @@ def test_a_later_cell_with_another_recipe_is_a_problem() -> None:
     plan = _plan(table)
     assert [(p.row, p.column) for p in plan.problems] == [(1, "anneal_temperature_c")]
     assert len(plan.measurements) == 1
+
+
+def test_a_prediction_column_read_back_as_written_or_as_a_spreadsheet_shows_it_is_no_problem() -> None:
+    from doe.domain.planning import typed_over_predictions
+
+    predictions = {"E1": {f"{CE}_mean": 86.69773, f"{RET}_mean": 65.0423}, "E2": {f"{CE}_mean": 192.4483}}
+    table = pd.DataFrame({"experiment_id": ["E1", "E2", "E3", None],
+                          f"{CE}_mean": [86.7, 192.4, 50.0, 10.0],  # 4 significant figures of 192.4: one decimal
+                          f"{RET}_mean": [65.04232781572001, None, None, None]})
+    assert typed_over_predictions(table, predictions, [CE, RET]) == []  # E3: no proposal of doe; row 4: no id
+    table.loc[0, f"{CE}_mean"] = 86.5  # a measured value, one column too far left
+    table.loc[1, f"{RET}_mean"] = 71.0  # where doe predicted nothing
+    found = typed_over_predictions(table, predictions, [CE, RET])
+    assert [(p.row, p.column, p.value) for p in found] == [(0, f"{CE}_mean", 86.5), (1, f"{RET}_mean", 71.0)]
+    assert "not the prediction doe stored for E1 (86.7)" in found[0].problem
+    assert "doe stored no prediction of capacity_retention_pct for E2" in found[1].problem
