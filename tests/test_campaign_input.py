@@ -417,3 +417,27 @@ def test_a_clone_whose_write_the_database_refuses_half_way_leaves_nothing(
     assert orphans == [2, len(before[1]), 1, before[2]]
     copy = campaign.clone("copy", with_history=True)  # the name is free again
     assert copy.history()["status"].tolist() == ["completed", "failed"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_an_experiment_measured_then_failed_records_back_from_its_history_unchanged(
+        campaign: Campaign, tmp_path: Path, suffix: str) -> None:
+    """The history export recorded back into its own campaign was refused whole once an
+    experiment had been failed after measuring ('marked failed but has measured values'); the
+    README says it changes nothing."""
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "P1", "first_cycle_ce_pct": 85.0},
+                                  {**RECIPE, "experiment_id": "P2", "hfo2_loading_wt_pct": 0.5,
+                                   "first_cycle_ce_pct": 80.0}]))
+    campaign.fail(["P2"], "contaminated glovebox")
+    path = tmp_path / f"history{suffix}"
+    campaign.export_table(path)
+    before = _state(campaign)
+    report = campaign.import_table(path)
+    assert report.measurements_unchanged == 2 and report.measurements_added == 0
+    _unchanged(campaign, before)
+    # a different reason, or values typed beside a new failure, are still refused or recorded as before
+    edited = pd.read_csv(path) if suffix == ".csv" else pd.read_excel(path)
+    edited.loc[edited["experiment_id"] == "P2", "failure_reason"] = "cracked pellet"
+    with pytest.raises(DataError, match="marked failed"):
+        campaign.record(edited.rename(columns=lambda c: str(c).split(" [")[0]))
+    _unchanged(campaign, before)

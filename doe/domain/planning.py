@@ -35,6 +35,7 @@ from doe.domain.table import (
     validate_experiments,
 )
 from doe.domain.values import (
+    is_blank,
     is_missing,
     is_plain_label,
     is_real_number,
@@ -156,6 +157,16 @@ def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: 
             if same:
                 cells[row] = None
         out[column] = pd.Series(cells, index=out.index, dtype=object)
+    if "status" in out.columns and "failure_reason" in out.columns and "status" in history.columns:
+        # an exported experiment measured, then failed: its failure as stored is no new failure beside
+        # its values (which validation refuses); plan_record keeps it failed
+        for row, (key, status, reason) in enumerate(zip(keys, out["status"], out["failure_reason"], strict=True)):
+            if key is not None and status == "failed" == history["status"].iloc[key] and not is_missing(reason) and (
+                    clean_label(reason) == clean_label(history["failure_reason"].iloc[key] or "")):
+                for column in ("failure_reason", "failed"):
+                    if column in out.columns:
+                        out[column] = out[column].astype(object)
+                        out.at[out.index[row], column] = None
     return out
 
 
@@ -187,8 +198,8 @@ def new_means(table: pd.DataFrame, known_ids: Collection[str], outcomes: Iterabl
 def typed_over_predictions(table: pd.DataFrame, predictions: Mapping[Any, Any],
                            outcomes: Iterable[str]) -> list[CellProblem]:
     """Problems of a run sheet whose ``<outcome>_mean`` cells (the model's predictions, read
-    back but never recorded) hold something other than what doe wrote: a measured value typed
-    one column too far left, which would be lost without a word.
+    back but never recorded) hold something other than what doe wrote while the outcome's own
+    cell is empty: a measured value typed one column too far left, lost without a word.
 
     ``predictions``: experiment id -> its stored predictions (``Campaign.proposals()``). A cell
     equal to the stored prediction within one unit of the last decimal the sheet shows (a sheet
@@ -204,10 +215,11 @@ def typed_over_predictions(table: pd.DataFrame, predictions: Mapping[Any, Any],
             continue
         stored = [predictions.get(str(i), {}).get(column) if i is not None else None for i in ids]
         shown = significant_decimals(v for v in stored if v is not None)
-        for row, (exp_id, typed, was) in enumerate(zip(ids, pd.to_numeric(table[column], errors="coerce"), stored,
-                                                       strict=True)):
-            if exp_id is None or exp_id not in predictions or is_missing(typed):
-                continue
+        measured = table[outcome].tolist() if outcome in table.columns else [None] * len(table)
+        for row, (exp_id, typed, was, value) in enumerate(zip(
+                ids, pd.to_numeric(table[column], errors="coerce"), stored, measured, strict=True)):
+            if exp_id is None or exp_id not in predictions or is_missing(typed) or not is_blank(value):
+                continue  # with the outcome's own cell filled, the measured value is in its place
             if was is None or is_missing(was):
                 said = f"doe stored no prediction of {outcome} for {exp_id}"
             elif abs(float(typed) - float(was)) <= 10.0 ** -shown + 1e-9 * abs(float(was)):
@@ -374,6 +386,9 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             assert isinstance(stored, pd.Series)  # experiment ids are unique in a history
             problems, change = _plan_known_row(clean, row, read, stored, config,
                                                measured=read.experiment_id in measured_known)
+            if change is not None and change.status == "completed" and stored["status"] == "failed" and (
+                    _exported_status(exported_status, label) == "failed"):
+                change = None  # measured, then failed, as exported (stored_recipes_left_out): it stays failed
             if not problems and summary and read.replicate is None and read.cycle is None:
                 problems, read = _read_means(read, stored, summary, labelled, plan.unchanged_means)
             if not problems and read.measured:
