@@ -185,3 +185,18 @@ def test_a_result_typed_into_a_prediction_column_is_refused_not_lost(doe, tmp_pa
     sheet.to_csv(tmp_path / "fixed.csv", index=False)
     doe("record", "fixed.csv")
     assert _history(doe)["capacity_retention_pct"].tolist()[0] == 70.0
+
+
+def test_the_commands_errors_name_its_options_not_the_python_arguments(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A conflict told the shell user to 'pass allow_corrections=True (record with correct=True)'
+    and a Windows file to 'read it with encoding='cp1252''."""
+    (tmp_path / "a.csv").write_text("experiment_id," + ",".join(RECIPE) + ",first_cycle_ce_pct\nP1,"
+                                     + ",".join(map(str, RECIPE.values())) + ",85\n")
+    doe("record", "a.csv")
+    (tmp_path / "b.csv").write_text("experiment_id,first_cycle_ce_pct\nP1,86\n")
+    refused = doe("record", "b.csv", code=1).output
+    assert "record it again with --correct" in refused and "allow_corrections" not in refused
+    (tmp_path / "c.csv").write_bytes("experiment_id,first_cycle_ce_pct,note\nP1,85,Glühen\n".encode("cp1252"))
+    refused = doe("record", "c.csv", code=1).output
+    assert "read it with --encoding cp1252" in refused and "encoding='" not in refused
+    assert _history(doe)["first_cycle_ce_pct"].tolist() == [85.0]

@@ -7,6 +7,7 @@ import functools
 import logging
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,15 +32,36 @@ EXIT_INTERRUPTED = 130
 SIM_TEMPLATE = "hfo2-ncm85"
 
 
+# Hints of the Python API in doe's messages, as the doe command's options say them (the app has
+# its own words: doe.ui.components.APP_WORDS).
+CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"To correct a value pass allow_corrections=True \(record with correct=True\); ?"),
+     "To correct a value, record it again with --correct; "),
+    (re.compile(r"With correct=True "), "With --correct "),
+    (re.compile(r", pass allow_corrections=True \(record with correct=True\)"), ", record again with --correct"),
+    (re.compile(r"\(pass allow_duplicates=True to record them again\)"), "(--allow-duplicates records them again)"),
+    (re.compile(r"\bvalid_rows_only=True\b"), "--valid-rows-only"),
+    (re.compile(r"read it with encoding='([\w-]+)'"), r"read it with --encoding \1"),
+)
+
+
+def in_cli_words(message: str) -> str:
+    """``message`` with the Python API's hints (``allow_corrections=True`` ...) replaced by the
+    doe command's options (``--correct``)."""
+    for pattern, words in CLI_WORDS:
+        message = pattern.sub(words, message)
+    return message
+
+
 class DoeGroup(click.Group):
-    """Turns a DoeError into a one-line message on stderr and exit code 1."""
+    """Turns a DoeError into a one-line message on stderr (in the command's words) and exit code 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except DoeError as error:
             logger.debug("command failed", exc_info=True)
-            raise click.ClickException(str(error)) from None
+            raise click.ClickException(in_cli_words(str(error))) from None
 
 
 def configure_logging(verbose: int) -> None:
