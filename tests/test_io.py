@@ -611,3 +611,22 @@ def test_a_date_excel_made_of_a_note_is_read_as_the_date_written(config: Campaig
     assert frame["failure_reason"].tolist()[2] == "2026-12-05"
     clean = validate_experiments(frame, config, parameters="optional")
     assert [str(v)[:16] for v in clean["measured_at"].tolist()[:2]] == ["2026-12-03 14:30", "2026-12-04 00:00"]
+
+
+def test_excels_unicode_text_a_workbook_and_a_json_array_under_a_csv_name(config: CampaignConfig, tmp_path: Path) -> None:
+    """Excel's 'Unicode Text' (UTF-16 with its byte order mark) was refused with advice to read
+    it as cp1252, which gave column names full of NULs; a workbook or a JSON array renamed .csv
+    got the same encoding advice, or was read as one odd column."""
+    text = "experiment_id\tfirst_cycle_ce_pct\tnote\r\nE1\t85,5\tGlühen bei 400 °C\r\n"
+    for encoding in ("utf-16", "utf-16-be"):
+        data = text.encode(encoding) if encoding == "utf-16" else b"\xfe\xff" + text.encode(encoding)
+        assert read_table(data, config).to_dict("records") == [
+            {"experiment_id": "E1", "first_cycle_ce_pct": 85.5, "note": "Glühen bei 400 °C"}]
+    workbook = tmp_path / "results.csv"
+    openpyxl.Workbook().save(workbook)
+    with pytest.raises(DataError, match=r"an Excel workbook \(.xlsx\), not CSV text: give it the .xlsx suffix"):
+        read_table(workbook, config)
+    rows = tmp_path / "rows.csv"
+    rows.write_text(json.dumps([{"experiment_id": "E1", "first_cycle_ce_pct": 85.5}]))
+    with pytest.raises(DataError, match="holds JSON, not a table of results"):
+        read_table(rows, config)

@@ -39,8 +39,8 @@ MAX_BYTES = 20_000_000
 _HEAD_BYTES = 4096
 _CAMPAIGN_EXPORT = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{.*?"format"\s*:\s*"doe-campaign"', re.DOTALL)
 """The start of a whole-campaign export (``doe export --out x.json``; "format" is its first key)."""
-_JSON_OBJECT = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{')
-"""The start of any JSON object: no results table starts with a brace."""
+_JSON_OBJECT = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*(?:\{|\[\s*[{\[])')
+"""The start of any JSON object, or array of objects or arrays: no results table starts so."""
 
 
 def _refuse_campaign_export(head: bytes, name: str | None) -> None:
@@ -109,6 +109,11 @@ def _detect_format(data: bytes, suffix: str | None, file_format: FileFormat | No
 
 
 def _decode(data: bytes, encoding: str | None) -> str:
+    if encoding is None and data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's 'Unicode Text': UTF-16 with its mark
+        encoding = "utf-16"
+    if encoding is None and data[:4] == b"PK\x03\x04":
+        raise DataError("the file is an Excel workbook (.xlsx), not CSV text: give it the .xlsx suffix, or save it "
+                        "from Excel as 'CSV UTF-8 (comma delimited)'")
     if encoding is not None:
         try:
             return data.decode(encoding)
