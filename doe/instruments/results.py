@@ -214,12 +214,18 @@ def _no_file_twice(evidence: Sequence[EvidenceFile]) -> None:
                                   "identical files); give each cell's own file once")
 
 
-def check_files_are_new_cells(preview: FilePreview, measurements: pd.DataFrame) -> None:
-    """Refuse a file whose bytes are stored already as another cell's evidence (a copy of
-    ``A.csv`` named ``B.csv``): it would be a second cell with the first one's values.
+def check_files_are_new_cells(preview: FilePreview, measurements: pd.DataFrame, experiment_ids: Iterable[str]) -> None:
+    """Refuse files for an experiment the campaign does not have (``experiment_ids``: its ids),
+    and a file whose bytes are stored already as another cell's evidence (a copy of ``A.csv``
+    named ``B.csv``): it would be a second cell with the first one's values.
 
     ``measurements``: the campaign's (:meth:`doe.Campaign.measurements`); the same file for
     the same cell again is fine (it changes nothing)."""
+    experiment = str(preview.table["experiment_id"].iloc[0]) if len(preview.table) else None
+    if experiment is not None and clean_label(experiment) not in {clean_label(i) for i in experiment_ids}:
+        raise InstrumentFileError(f"no experiment {experiment!r} in the campaign: instrument files add cells to an "
+                                  "experiment proposed or recorded before (check the id; a new recipe is recorded "
+                                  "with its parameters first)")
     if not len(measurements) or "file_sha256" not in measurements.columns:
         return
     stored = measurements.dropna(subset=["file_sha256"])

@@ -250,3 +250,14 @@ def test_one_cells_file_given_twice_or_again_under_another_label_is_refused(stor
     assert again.recorded is not None and campaign.revision() == revision  # the same cell again: nothing new
     campaign.record_files([_cell(tmp_path, "B.mpt", 91.0)], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
     assert campaign.history()["first_cycle_ce_pct_n"].iloc[0] == 2
+
+
+def test_files_for_an_experiment_the_campaign_lacks_say_so(store_url: str, tmp_path: Path) -> None:
+    """A mistyped id (E0099) gave nine lines of 'a new experiment needs every parameter'."""
+    campaign, first = _campaign(store_url)
+    cell = _cell(tmp_path, "A.mpt", 89.0)
+    with pytest.raises(InstrumentFileError, match=r"no experiment 'E0099' in the campaign") as err:
+        campaign.record_files([cell], experiment_id="E0099", active_mass_mg=MASS_MG)  # the preview says so too
+    assert "every parameter" not in str(err.value)
+    spaced = campaign.record_files([cell], experiment_id=f" {first} ", active_mass_mg=MASS_MG, confirm=True)
+    assert spaced.recorded is not None and spaced.recorded.measurements_added > 0
