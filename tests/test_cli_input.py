@@ -200,3 +200,15 @@ def test_the_commands_errors_name_its_options_not_the_python_arguments(doe, tmp_
     refused = doe("record", "c.csv", code=1).output
     assert "read it with --encoding cp1252" in refused and "encoding='" not in refused
     assert _history(doe)["first_cycle_ce_pct"].tolist() == [85.0]
+
+
+def test_a_mistyped_database_file_is_refused_not_made(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`doe status --db typo.sqlite3` made an empty database file and answered for it ('no
+    campaign'; `doe user list`: 'no accounts: the app is open')."""
+    for command in (["status"], ["export", "--out", "x.csv"], ["user", "list"], ["member", "list"], ["user", "audit"],
+                    ["suggest", "-n", "1"]):
+        result = doe(*command, "--db", "typo.sqlite3", code=1)
+        assert f"no database file at '{tmp_path / 'typo.sqlite3'}'" in result.output, (command, result.output)
+    assert not (tmp_path / "typo.sqlite3").exists()
+    doe("init", "--template", "hfo2-ncm85", "--db", "new.sqlite3")  # creating one is still one command
+    assert "hfo2-ncm85" in doe("status", "--db", "new.sqlite3").output

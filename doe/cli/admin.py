@@ -140,7 +140,7 @@ def user_list(env: Env) -> None:
     """The accounts (never their passwords)."""
     from doe.storage.accounts import AccountStore
 
-    table = AccountStore.open(env.db).users()
+    table = AccountStore.open(env.existing_db()).users()
     if table.empty:
         click.echo("no accounts: the app is open on localhost (add one with doe user add NAME --role admin)")
         return
@@ -167,7 +167,7 @@ def user_audit(username: str | None, limit: int | None, env: Env) -> None:
 
     from doe.storage.accounts import AccountStore
 
-    table = AccountStore.open(env.db).audit(username)
+    table = AccountStore.open(env.existing_db()).audit(username)
     if table.empty:
         click.echo("no account changes recorded" + (f" for {username!r}" if username else ""))
         return
@@ -219,7 +219,7 @@ def member_list(campaign: str | None, env: Env) -> None:
     """The members of CAMPAIGN (or of every campaign)."""
     from doe.storage.accounts import AccountStore
 
-    table = AccountStore.open(env.db).members(campaign)
+    table = AccountStore.open(env.existing_db()).members(campaign)
     if table.empty:
         click.echo("no members" + (f" in {campaign!r}" if campaign else ""))
         return

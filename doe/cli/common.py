@@ -93,20 +93,33 @@ class Env:
     def __init__(self, db: str | None, actor: str | None) -> None:
         from doe.paths import data_home, default_database_url
 
-        if not db and not os.environ.get("DOE_DATABASE_URL"):
+        self.named = bool(db or os.environ.get("DOE_DATABASE_URL"))  # else the data folder's default file
+        if not self.named:
             data_home().mkdir(parents=True, exist_ok=True)  # first use: the default SQLite file's folder
         self.db = db or default_database_url()
         self.actor = actor
 
+    def existing_db(self) -> str:
+        """The database URL, for a command that reads or changes what is there: a named SQLite file
+        that does not exist is refused (a mistyped --db made an empty file and answered for it)."""
+        from doe.storage.engine import resolve_url, sqlite_path
+
+        path = sqlite_path(resolve_url(self.db)[0]) if self.named else None
+        if path is not None and not path.exists():
+            raise DoeError(f"no database file at {str(path)!r}: check --db (or DOE_DATABASE_URL); `doe init` creates "
+                           "a campaign in a new one")
+        return self.db
+
     def campaign(self, name: str | None, *, settings: Any = None) -> Campaign:
         from doe.campaign import Campaign
 
-        return Campaign.load(name or self.default_campaign(), storage=self.db, actor=self.actor, settings=settings)
+        return Campaign.load(name or self.default_campaign(), storage=self.existing_db(), actor=self.actor,
+                             settings=settings)
 
     def default_campaign(self) -> str:
         from doe.campaign import list_campaigns
 
-        table = list_campaigns(self.db)
+        table = list_campaigns(self.existing_db())
         if table.empty:
             raise DoeError(f"there is no campaign in {masked(self.db)}; create one with `doe init --template {SIM_TEMPLATE}`")
         if len(table) == 1:
