@@ -32,6 +32,7 @@ from doe.domain.parameters import CategoricalParameter, ContinuousParameter, Dis
 from doe.errors import ProposalError
 
 logger = logging.getLogger(__name__)
+_SAID: set[str] = set()  # messages of usable_rows already warned of in this process
 
 KEY_RESOLUTION = 1e-9
 """Recipes are the same when every numeric value agrees to this fraction of its range."""
@@ -127,18 +128,21 @@ class Encoder:
         return LinearConstraintModel(tuple(indices), tuple(values), float(rhs), con.text())
 
     # ------------------------------------------------------------------ tables
-    def usable_rows(self, table: pd.DataFrame, what: str = "experiments") -> np.ndarray:
-        """Boolean mask of rows whose categorical labels are all still allowed (others are logged)."""
+    def usable_rows(self, table: pd.DataFrame, what: str = "finished") -> np.ndarray:
+        """Boolean mask of rows whose categorical labels are all still allowed (the others are
+        logged: a warning the first time in this process, then at debug level, as one fit after
+        another meets the same rows)."""
         mask = np.ones(len(table), dtype=bool)
         for p in self.parameters:
             if isinstance(p, CategoricalParameter):
                 ok = table[p.name].astype(str).isin(p.values).to_numpy()
                 if not ok.all():
                     bad = sorted(set(table[p.name].astype(str)[~ok]))
-                    logger.warning(
-                        "%d %s row(s) ignored: %r label(s) %s are no longer allowed (allowed: %s)",
-                        int((~ok).sum()), what, p.name, bad, list(p.values),
-                    )
+                    message = (f"{int((~ok).sum())} {what} experiment(s) left out of the model: {p.name} "
+                               f"{', '.join(bad)} no longer allowed (allowed: {', '.join(p.values)})")
+                    logger.log(logging.DEBUG if message in _SAID else logging.WARNING, "%s", message)
+                    if len(_SAID) < 1000:
+                        _SAID.add(message)
                 mask &= ok
         return mask
 

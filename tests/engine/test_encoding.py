@@ -55,3 +55,20 @@ def test_linear_constraints_in_model_space() -> None:
             assert config.parameter_names.index(name) not in encoder.log_dims
         centre = encoder.interior_point()
         assert centre is not None and encoder.feasible(centre[None, :])[0]
+
+
+def test_rows_with_a_label_no_longer_allowed_are_said_once_in_plain_words(hfo2: CampaignConfig, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A probe's `doe run` printed '2 experiments row(s) ignored: ...' about five times per batch."""
+    import logging
+
+    data = hfo2.to_dict()
+    next(p for p in data["parameters"] if p["name"] == "anneal_atmosphere")["values"] = ["O2", "air"]
+    encoder = Encoder(CampaignConfig.from_dict(data))
+    table = pd.DataFrame([hfo2.reference_recipe()] * 3).assign(anneal_atmosphere=["O2", "Ar", "Ar"])
+    with caplog.at_level(logging.DEBUG, logger="doe.engine.encoding"):
+        for _ in range(3):
+            assert encoder.usable_rows(table).tolist() == [True, False, False]
+    said = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert said[0] == ("WARNING", "2 finished experiment(s) left out of the model: anneal_atmosphere Ar no longer "
+                                  "allowed (allowed: O2, air)")
+    assert [level for level, _ in said[1:]] == ["DEBUG", "DEBUG"]
