@@ -49,7 +49,11 @@ def test_user_and_member_commands(store_url: str, doe: Doe) -> None:
     assert "argon2" not in listing.stdout and "ada-password-1" not in listing.stdout
     assert Accounts(store_url).authenticate("ada", "ada-password-1").role == "engineer"
 
-    assert doe("member", "add", "furnace", "ada", *db).returncode == 0
+    member = doe("member", "add", "furnace", "ada", *db)
+    assert member.returncode == 0 and "note:" not in member.stderr
+    viewer = doe("member", "add", "furnace", "bea@lab.example", *db)  # a viewer's membership grants nothing: said
+    assert viewer.returncode == 0 and "is a viewer: the membership changes nothing until the role is engineer" in viewer.stderr
+    doe("member", "remove", "furnace", "bea@lab.example", *db)
     assert "ada" in doe("member", "list", "furnace", *db).stdout
     assert AccountStore.open(store_url).campaigns_of("ada") == {"furnace"}
     assert AccountStore.open(store_url).members("furnace")["added_by"].tolist() == ["cli-admin"]

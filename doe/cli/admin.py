@@ -195,8 +195,14 @@ def member_add(campaign: str, username: str, env: Env) -> None:
     """Make USERNAME a member of CAMPAIGN."""
     from doe.storage.accounts import AccountStore
 
-    added = AccountStore.open(lasting_database(env.db, "--db")).add_member(campaign, username, actor=_acting(env))
+    store = AccountStore.open(lasting_database(env.db, "--db"))
+    added = store.add_member(campaign, username, actor=_acting(env))
     click.echo(f"{username!r} {'is now' if added else 'was already'} a member of {campaign!r}")
+    users = store.users()
+    role = users.loc[users["username"] == username, "role"]
+    if len(role) and role.iloc[0] != "engineer":  # admins may do everything; a viewer only reads
+        click.echo(f"note: {username!r} is {'an' if role.iloc[0] == 'admin' else 'a'} {role.iloc[0]}: the membership "
+                   "changes nothing until the role is engineer (doe user role NAME engineer)", err=True)
 
 
 @member.command("remove")
