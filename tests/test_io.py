@@ -630,3 +630,13 @@ def test_excels_unicode_text_a_workbook_and_a_json_array_under_a_csv_name(config
     rows.write_text(json.dumps([{"experiment_id": "E1", "first_cycle_ce_pct": 85.5}]))
     with pytest.raises(DataError, match="holds JSON, not a table of results"):
         read_table(rows, config)
+
+
+@pytest.mark.parametrize("line", ["sep=;", '"sep=;"', "sep=;;;"])
+def test_excels_sep_line_names_the_delimiter_and_is_no_row(config: CampaignConfig, line: str) -> None:
+    """A file starting 'sep=;' (Excel writes and reads it) was refused: 'unknown column sep=;'."""
+    text = f"{line}\r\nexperiment_id;first_cycle_ce_pct;note\r\nE1;85,5;a, b\r\nE2;86;ok\r\n"
+    frame = read_table(csv_bytes(text), config)
+    assert frame.to_dict("list") == {"experiment_id": ["E1", "E2"], "first_cycle_ce_pct": [85.5, 86.0],
+                                     "note": ["a, b", "ok"]}
+    assert frame.attrs["file_rows"] == [2, 3]  # as Excel numbers them: the sep line is no row

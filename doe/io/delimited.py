@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,10 +70,15 @@ def _numbered_records(lines: list[str], delimiter: str, *, strict: bool
         starts.append(start)
 
 
+_SEP_LINE = re.compile(r'"?sep=([,;\t])"?[,;\t]*')
+"""The first line a spreadsheet writes to name a CSV file's delimiter (``sep=;``)."""
+
+
 def read_csv(text: str) -> tuple[pd.DataFrame, str, RowNumbers]:
     """The file's table (every cell as text), its delimiter (``,``, ``;`` or a tab) and its
     rows' numbers as a spreadsheet shows them (:class:`RowNumbers`).
 
+    A first line ``sep=;`` (Excel's way of naming the delimiter) names it and is not a row.
     The header is the first row with a filled cell: rows above it that hold only delimiters
     (``;;;;``, as a spreadsheet writes an empty row) are skipped. The csv module reads every
     record, so a quoted cell over several lines is one row. The records are read strictly
@@ -84,8 +90,11 @@ def read_csv(text: str) -> tuple[pd.DataFrame, str, RowNumbers]:
     :func:`doe.domain.file_rows.layout_problems` finds (pandas' reader took a row with one cell
     more than the header as a row label and shifted every value one column left).
     """
-    delimiter = _delimiter(text[:20_000])
     lines = io.StringIO(text, newline="").readlines()
+    sep_line = _SEP_LINE.fullmatch(lines[0].strip("\r\n ")) if lines else None
+    if sep_line is not None:  # Excel's 'sep=;' names the delimiter and is no row (Excel numbers the header row 1)
+        lines, text = lines[1:], "".join(lines[1:])
+    delimiter = sep_line.group(1) if sep_line is not None else _delimiter(text[:20_000])
     problems: list[CellProblem] = []
     try:
         records, starts = _numbered_records(lines, delimiter, strict=True)
