@@ -640,3 +640,13 @@ def test_excels_sep_line_names_the_delimiter_and_is_no_row(config: CampaignConfi
     assert frame.to_dict("list") == {"experiment_id": ["E1", "E2"], "first_cycle_ce_pct": [85.5, 86.0],
                                      "note": ["a, b", "ok"]}
     assert frame.attrs["file_rows"] == [2, 3]  # as Excel numbers them: the sep line is no row
+
+
+def test_a_column_mapping_to_no_campaign_column_is_refused_naming_it(config: CampaignConfig) -> None:
+    """--map 'CE (%)=bogus' said "column 'bogus' takes no unit"."""
+    text = "experiment_id,CE (%)\nE1,85\n"
+    with pytest.raises(DataError, match=r"column_mapping: 'CE \(%\)' -> 'bogus' names no column of the campaign; "
+                                        r"the columns are experiment_id, replicate"):
+        read_table(csv_bytes(text), config, column_mapping={"CE (%)": "bogus"})
+    assert read_table(csv_bytes(text), config, column_mapping={"CE (%)": "first_cycle_ce_pct"}).to_dict("list") == {
+        "experiment_id": ["E1"], "first_cycle_ce_pct": [85.0]}

@@ -22,7 +22,7 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.file_rows import FILE_ROWS, RowNumbers
 from doe.domain.replicates import REPLICATE_COLUMN
-from doe.domain.table import CONTEXT_LENGTHS, ID_COLUMN, META_COLUMNS, parse_number
+from doe.domain.table import CONTEXT_LENGTHS, ID_COLUMN, META_COLUMNS, allowed_columns, parse_number
 from doe.domain.units import CONVERSIONS, canonical_unit, split_header, unit_slug
 from doe.domain.values import NOT_UNICODE, is_blank, is_integer, is_unicode_text, unicode_problems
 from doe.errors import CellProblem, DataError
@@ -289,6 +289,10 @@ def read_table(
     column_mapping = dict(column_mapping or {})
     if not_text := unicode_problems(column_mapping, "column_mapping"):
         raise DataError(f"{', '.join(not_text)}: {NOT_UNICODE}")
+    allowed = allowed_columns(config)
+    if unknown := [f"{k!r} -> {v!r}" for k, v in column_mapping.items() if v not in allowed]:
+        raise DataError(f"column_mapping: {', '.join(unknown)} names no column of the campaign; the columns are "
+                        f"{', '.join(allowed)}")
     data, suffix = _read_source(source, max_bytes)
     fmt = _detect_format(data, suffix, file_format)
     if not data.strip().lstrip(b"\xef\xbb\xbf").strip():
