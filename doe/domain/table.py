@@ -81,9 +81,18 @@ def parse_number(text: str) -> float | None:
         return None
 
 
+def _cells(column: pd.Series) -> list[Any]:
+    """A column's cells; single-precision numbers as the number they show (85.3, not 85.30000305)."""
+    if column.dtype in (np.float32, np.float16):
+        return [float(str(v)) for v in column.to_numpy()]  # (str(nan) is 'nan': NaN again)
+    return column.tolist()
+
+
 def _as_number(value: Any) -> float | None:
     if isinstance(value, bool | np.bool_):
         return None
+    if isinstance(value, np.float32 | np.float16):  # the number it shows (85.3), not its binary 85.30000305
+        return float(str(value))
     if isinstance(value, int | float | np.integer | np.floating):
         try:
             return float(value)
@@ -234,7 +243,7 @@ def validate_experiments(
         if param.name not in table.columns:
             continue
         cleaned: list[Any] = []
-        for row, value in enumerate(table[param.name].tolist()):
+        for row, value in enumerate(_cells(table[param.name])):
             if _is_missing(value):
                 if parameters == "required":
                     problems.append(CellProblem(row, param.name, value, f"missing; expected {param.describe_allowed()}"))
@@ -276,7 +285,7 @@ def validate_experiments(
                 continue
             numbers: list[float] = []
             valid = config.valid_range_of(name)
-            for row, value in enumerate(table[name].tolist()):
+            for row, value in enumerate(_cells(table[name])):
                 if _is_missing(value):
                     numbers.append(math.nan)
                     continue

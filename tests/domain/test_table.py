@@ -120,3 +120,12 @@ def test_validation_accepts_exactly_the_in_bounds_numbers(temperature: float, lo
         columns = {p.column for p in info.value.problems}
         assert ("anneal_temperature_c" in columns) == (not ok_t)
         assert ("hfo2_loading_wt_pct" in columns) == (not ok_l)
+
+
+def test_a_single_precision_value_is_stored_as_the_number_it_shows() -> None:
+    """A robot's float32 array stored 85.3 as 85.30000305175781."""
+    table = pd.DataFrame({"experiment_id": ["a", "b"], "first_cycle_ce_pct": np.array([85.3, 90.1], dtype=np.float32)})
+    clean = validate_experiments(table, CONFIG, parameters="optional")
+    assert clean["first_cycle_ce_pct"].tolist() == [85.3, 90.1]
+    assert validate_experiments(table.astype({"first_cycle_ce_pct": np.float16}), CONFIG,
+                                parameters="optional")["first_cycle_ce_pct"].tolist() == [85.3, 90.1]
