@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -358,6 +358,10 @@ def validate_experiments(
     return out
 
 
+EARLIEST_MEASUREMENT = datetime(1970, 1, 1, tzinfo=UTC)
+"""Measurement times before this (a year typed 0001) are refused, as are times more than a day ahead."""
+
+
 def _context_columns(table: pd.DataFrame, out: pd.DataFrame, problems: list[CellProblem]) -> None:
     """``measured_at`` as UTC times, ``operator`` and ``sample_id`` as short printable text."""
     if "measured_at" in table.columns:
@@ -369,6 +373,11 @@ def _context_columns(table: pd.DataFrame, out: pd.DataFrame, problems: list[Cell
                                             "not a date: write it as 2026-12-04 or 2026-12-04 14:30 (ISO 8601, "
                                             "optionally with a zone such as +01:00) or day first with dots, "
                                             "04.12.2026 14:30"))
+            elif stamp is not None and not EARLIEST_MEASUREMENT <= stamp <= datetime.now(UTC) + timedelta(days=1):
+                problems.append(CellProblem(row, "measured_at", value, (
+                    "a date in the future: a measurement has been made" if stamp > EARLIEST_MEASUREMENT else
+                    f"before {EARLIEST_MEASUREMENT.year}: no cycler file is that old") + "; check the year"))
+                stamp = None
             times.append(stamp)
         out["measured_at"] = pd.Series(times, index=table.index, dtype=object)
     for column, limit in CONTEXT_LENGTHS.items():

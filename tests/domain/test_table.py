@@ -129,3 +129,14 @@ def test_a_single_precision_value_is_stored_as_the_number_it_shows() -> None:
     assert clean["first_cycle_ce_pct"].tolist() == [85.3, 90.1]
     assert validate_experiments(table.astype({"first_cycle_ce_pct": np.float16}), CONFIG,
                                 parameters="optional")["first_cycle_ce_pct"].tolist() == [85.3, 90.1]
+
+
+def test_a_measurement_time_of_year_1_or_in_the_future_is_refused() -> None:
+    """'0001-01-01', '9999-12-31' and '2099-01-01' were stored as measurement times."""
+    table = pd.DataFrame({"experiment_id": list("abcde"), "first_cycle_ce_pct": [85.0] * 5,
+                          "measured_at": ["0001-01-01", "9999-12-31", "2099-01-01", "2026-12-01", "1999-03-04"]})
+    found = _problems(table, parameters="optional")
+    assert [(r, c) for r, c, _ in found] == [(0, "measured_at"), (1, "measured_at"), (2, "measured_at")]
+    assert "before 1970" in found[0][2] and "in the future" in found[1][2] and "check the year" in found[2][2]
+    clean = validate_experiments(table.iloc[3:], CONFIG, parameters="optional")
+    assert [t.year for t in clean["measured_at"]] == [2026, 1999]
