@@ -650,3 +650,16 @@ def test_a_column_mapping_to_no_campaign_column_is_refused_naming_it(config: Cam
         read_table(csv_bytes(text), config, column_mapping={"CE (%)": "bogus"})
     assert read_table(csv_bytes(text), config, column_mapping={"CE (%)": "first_cycle_ce_pct"}).to_dict("list") == {
         "experiment_id": ["E1"], "first_cycle_ce_pct": [85.0]}
+
+
+def test_a_workbooks_text_cell_with_a_decimal_comma_reads_as_the_grid_reads_it(config: CampaignConfig,
+                                                                              tmp_path: Path) -> None:
+    """A text cell '87,3' in an Excel file (typed where Excel takes a comma for text) was refused
+    while the app's grid read it; '1,250' (1250 or 1.25?) still is not read as a number."""
+    path = _sheet_file(tmp_path, "xlsx", [["experiment_id", "first_cycle_ce_pct", "interfacial_resistance_ohm"],
+                                          ["E1", "87,3", 980], ["E2", 86.5, "1,250"], ["E3", "0,830", "12,5"]])
+    frame = read_table(path, config)
+    assert frame["first_cycle_ce_pct"].tolist() == [87.3, 86.5, 0.83]
+    assert frame["interfacial_resistance_ohm"].tolist() == [980.0, "1,250", 12.5]  # text: validation names it
+    with pytest.raises(DataError, match="interfacial_resistance_ohm"):
+        validate_experiments(frame, config, parameters="optional")

@@ -333,7 +333,10 @@ def read_table(
     for header in headers:
         name, unit = names[header]
         if name in numeric:
-            cells = [_number_or_text(v, decimal_comma) for v in raw[header].tolist()]
+            # a workbook's text cell '87,3' (typed where Excel takes a comma for text) reads as the grid
+            # reads it; '1,250' (1250 or 1.25?) stays text, refused by validation
+            cells = [_number_or_text(v, decimal_comma or (fmt == "xlsx" and _comma_decimal(v) and not _thousands_form(v)))
+                     for v in raw[header].tolist()]
         else:
             cells = [_text_cell(v) for v in raw[header].tolist()]
         values = pd.Series(cells, dtype=object)
