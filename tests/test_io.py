@@ -663,3 +663,18 @@ def test_a_workbooks_text_cell_with_a_decimal_comma_reads_as_the_grid_reads_it(c
     assert frame["interfacial_resistance_ohm"].tolist() == [980.0, "1,250", 12.5]  # text: validation names it
     with pytest.raises(DataError, match="interfacial_resistance_ohm"):
         validate_experiments(frame, config, parameters="optional")
+
+
+def test_a_percent_sign_after_a_number_in_a_percent_column_is_the_unit_said_again(config: CampaignConfig) -> None:
+    """Excel writes a percent-formatted cell to CSV as '87.3%' (German: '87,3 %'): it was refused."""
+    frame = read_table(csv_bytes("experiment_id,first_cycle_ce_pct,capacity_retention_pct\nE1,87.3%,70 %\n"), config)
+    assert frame.to_dict("list") == {"experiment_id": ["E1"], "first_cycle_ce_pct": [87.3],
+                                     "capacity_retention_pct": [70.0]}
+    german = read_table(csv_bytes("experiment_id;first_cycle_ce_pct\nE1;87,3\u00a0%\nE2;88,1 %\n"), config)
+    assert german["first_cycle_ce_pct"].tolist() == [87.3, 88.1]
+    # not in a column of another unit (wt%), nor under a header that says fraction: left as text, refused
+    other = read_table(csv_bytes("experiment_id,hfo2_loading_wt_pct,first_cycle_ce_pct [fraction]\nE1,0.83 %,87%\n"),
+                       config)
+    assert other["hfo2_loading_wt_pct"].tolist() == ["0.83 %"]
+    with pytest.raises(DataError):
+        validate_experiments(other, config, parameters="optional")

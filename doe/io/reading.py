@@ -133,6 +133,10 @@ def _decode(data: bytes, encoding: str | None) -> str:
         ) from err
 
 
+_PERCENT = re.compile(r"(?<=\d)[\s\u00a0\u202f]*%\s*$")
+"""A percent sign after a number (``87.3 %``, ``87,3\u00a0%``): the column's unit, said again."""
+
+
 def _text_cell(value: Any) -> Any:
     """A text column's cell: blank -> NaN, whole numbers from Excel as '7', not '7.0',
     the apostrophe that :func:`doe.io.cells.neutralise` added on export removed."""
@@ -329,6 +333,10 @@ def read_table(
     out: dict[str, pd.Series] = {}
     names = {header: _resolve_column(header, config, column_mapping) for header in headers}
     number_columns = [header for header in headers if names[header][0] in numeric]
+    for header in number_columns:  # '87,3 %' in a column of percent (as Excel writes a percent cell to CSV)
+        name, unit = names[header]
+        if canonical_unit(config.unit_of(name)) == "%" and (unit is None or canonical_unit(unit) == "%"):
+            raw[header] = [_PERCENT.sub("", v) if isinstance(v, str) else v for v in raw[header].tolist()]
     decimal_comma, problems = _decimal_mark(delimiter, raw, number_columns, file_rows)
     for header in headers:
         name, unit = names[header]
