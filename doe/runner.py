@@ -28,9 +28,8 @@ import pandas as pd
 
 from doe.domain.file_rows import file_problems, in_file, keep_rows
 from doe.domain.records import PENDING_STATUSES, RecordReport
-from doe.domain.runs import Progress, ProgressCallback, RunResult, Stop, StopReason
+from doe.domain.runs import Progress, ProgressCallback, RunResult, Stop, StopReason, check_run
 from doe.domain.table import ID_COLUMN
-from doe.domain.values import is_integer, is_real_number
 from doe.errors import (
     ConcurrentChangeError,
     ConflictError,
@@ -102,39 +101,12 @@ def run(
         KeyboardInterrupt: passes through; experiments under way stay pending in the store
             and a later run picks them up.
     """
-    _check_int("budget", budget, 1)
-    _check_int("batch_size", batch_size, 1)
-    if max_pending is None:
-        max_pending = batch_size
-    _check_int("max_pending", max_pending, 1)
-    if max_pending < batch_size:
-        raise DoeError(f"max_pending ({max_pending}) must be at least batch_size ({batch_size})")
-    if not is_real_number(poll_interval_s) or poll_interval_s < 0:
-        raise DoeError(f"poll_interval_s: a number of seconds >= 0, got {poll_interval_s!r}")
-    if on_progress is not None and not callable(on_progress):
-        raise DoeError(f"on_progress: give a function that takes a Progress, got {on_progress!r}")
-    if not (callable(getattr(executor, "submit", None)) and callable(getattr(executor, "collect", None))):
-        raise DoeError(f"executor: needs submit(experiments) and collect(timeout_s) methods, got {executor!r}")
-    stop = stop or Stop()
-    if stop.target:
-        objectives = campaign.config.objective_names
-        unknown = [k for k in stop.target if k not in objectives]
-        if unknown:
-            raise DoeError(f"Stop.target: {unknown} are not objectives of campaign {campaign.name!r}; "
-                           f"objectives: {objectives}")
-        for o in campaign.config.objectives:
-            if o.goal == "target" and stop.target.get(o.name, 0.0) < 0:
-                raise DoeError(f"Stop.target[{o.name!r}]: for the set-point objective {o.name!r} (target "
-                               f"{o.target}) the stop value is the largest acceptable distance from it, a number "
-                               f">= 0; got {stop.target[o.name]}")
+    max_pending, stop = check_run(campaign.config, campaign.name, executor, budget=budget, batch_size=batch_size,
+                                  max_pending=max_pending, poll_interval_s=poll_interval_s, on_progress=on_progress,
+                                  stop=stop)
     loop = _Loop(campaign, executor, budget, batch_size, max_pending, float(poll_interval_s), stop,
                  fixed, candidates, on_progress)
     return loop.run()
-
-
-def _check_int(name: str, value: Any, low: int) -> None:
-    if not is_integer(value) or value < low:
-        raise DoeError(f"{name}: must be a whole number >= {low}, got {value!r}")
 
 
 class _Loop:
@@ -178,6 +150,7 @@ class _Loop:
         self.done_elsewhere = 0  # of those this run handed out, the ones finished by hand
         self.executor_failures = 0  # failed calls of the executor in a row
         self.unrecorded: list[pd.DataFrame] = []  # results the store refused for its own trouble: recorded later
+        self.store_failures = 0  # turns of the loop in a row that the database failed
         self.last_progress: Progress | None = None
 
     # ------------------------------------------------------------------ main loop
@@ -193,25 +166,15 @@ class _Loop:
         self._resume(history)
         self._check_target()
         while True:
-            history = self.campaign.history()
-            self._sync(history)
-            used = _counted(history)
-            if self.reason is None and used >= self.budget:
-                self._stop("budget", f"budget of {self.budget} experiments spent")
-            n = min(self.batch_size, self.budget - used)
-            can_propose = self.reason is None and n >= 1 and self.max_pending - len(self.in_flight) >= n
-            if can_propose:
-                self._drain(0.0)  # results already there make the next batch better
-                if self.reason is None:
-                    self._propose(n)
-                continue
-            if not self.in_flight:
-                if self.reason is None:  # nothing in flight and no slot: cannot happen, but never spin
-                    self._stop("budget", f"budget of {self.budget} experiments spent")
-                self._drain(0.0, last=True)  # results that came after a timeout, before the run ends
-                break
-            self._drain(self.poll_interval_s)
-            self._expire()
+            try:
+                if not self._step():
+                    break
+                self.store_failures = 0
+            except StoreUnavailableError as error:  # the database's trouble: wait and go on, up to a point
+                self._store_failed(error)
+        if self.unrecorded:
+            logger.error("campaign %r: results the database did not take are lost with this run: %s",
+                         self.campaign.name, [r[ID_COLUMN].astype(str).tolist() for r in self.unrecorded])
         history = self.campaign.history()
         pending = tuple(history.loc[history["status"].isin(PENDING_STATUSES), ID_COLUMN].astype(str))
         assert self.reason is not None
@@ -231,6 +194,37 @@ class _Loop:
         logger.info("campaign %r: run stopped (%s): %d proposed, %d finished in %.1f s",
                     self.campaign.name, self.message, self.proposed, self.finished, result.elapsed_s)
         return result
+
+    def _step(self) -> bool:
+        """One turn of the loop: propose, or collect and expire; False once the run is over."""
+        history = self.campaign.history()
+        self._sync(history)
+        used = _counted(history)
+        if self.reason is None and used >= self.budget:
+            self._stop("budget", f"budget of {self.budget} experiments spent")
+        n = min(self.batch_size, self.budget - used)
+        if self.reason is None and n >= 1 and self.max_pending - len(self.in_flight) >= n:
+            self._drain(0.0)  # results already there make the next batch better
+            if self.reason is None:
+                self._propose(n)
+            return True
+        if not self.in_flight and not self.unrecorded:
+            if self.reason is None:  # nothing in flight and no slot: cannot happen, but never spin
+                self._stop("budget", f"budget of {self.budget} experiments spent")
+            self._drain(0.0, last=True)  # results that came after a timeout, before the run ends
+            return False
+        self._drain(self.poll_interval_s)
+        self._expire()
+        return True
+
+    def _store_failed(self, error: StoreUnavailableError) -> None:
+        """Wait after the database failed a read or write of the loop, or stop once it failed too often."""
+        self.store_failures += 1
+        if self.store_failures >= EXECUTOR_ATTEMPTS:
+            raise error
+        wait = max(self.poll_interval_s, 0.05) * 2 ** (self.store_failures - 1)
+        logger.warning("campaign %r: %s; trying again in %g s", self.campaign.name, error, wait)
+        time.sleep(wait)
 
     def _stop(self, reason: StopReason, message: str) -> None:
         if self.reason is None:
@@ -345,6 +339,19 @@ class _Loop:
             wait = 0.0
 
     def _record(self, results: pd.DataFrame) -> None:
+        """Record a collect's results; kept for the next poll when the database cannot take them
+        (busy, down, or written by another meanwhile): nothing fails for that."""
+        try:
+            self._record_now(results)
+        except (StoreUnavailableError, ConcurrentChangeError) as error:
+            ids = results[ID_COLUMN].astype(str).tolist() if isinstance(results, pd.DataFrame) and ID_COLUMN in \
+                results.columns else []
+            logger.warning("campaign %r: results of %s not recorded yet (%s); trying again", self.campaign.name,
+                           ", ".join(dict.fromkeys(ids)), error)
+            self.unrecorded.append(results)
+            time.sleep(max(self.poll_interval_s, 0.05))
+
+    def _record_now(self, results: pd.DataFrame) -> None:
         if not isinstance(results, pd.DataFrame) or ID_COLUMN not in results.columns:
             ids = list(self.in_flight)
             reason = _reason(f"the executor returned results without an {ID_COLUMN!r} column")
@@ -370,12 +377,8 @@ class _Loop:
         try:
             report = self.campaign.record(table)
         except DoeError as error:
-            if isinstance(error, StoreUnavailableError | ConcurrentChangeError):  # the store's trouble, not the results'
-                logger.warning("campaign %r: results of %s not recorded yet (%s); trying again", self.campaign.name,
-                               ", ".join(dict.fromkeys(table[ID_COLUMN])), error)
-                self.unrecorded.append(results)  # nothing fails: a database busy or down is no result
-                time.sleep(max(self.poll_interval_s, 0.05))
-                return
+            if isinstance(error, _STORE_TROUBLE):  # the store's, not the results': kept by _record
+                raise
             if isinstance(error, DataError):  # named by the rows of the results file, where there is one
                 error = in_file(error, table)
             if self._rejected(results, error):
@@ -419,6 +422,8 @@ class _Loop:
         try:
             report = self.campaign.record(keep_rows(table, late.tolist()), correct=True)
         except DoeError as error:  # left to the usual path, which names the problem
+            if isinstance(error, _STORE_TROUBLE):
+                raise
             logger.warning("campaign %r: late results not recorded: %s", self.campaign.name, error)
             return table
         logger.info("campaign %r: late results recorded for %s, which had timed out", self.campaign.name,
@@ -434,7 +439,9 @@ class _Loop:
             report = self.campaign.record(table, valid_rows_only=True) if isinstance(error, DataError) else None
         except ConflictError:  # bad rows and a changed value together: each experiment alone
             return self._record_each(table)
-        except DoeError:
+        except DoeError as other:
+            if isinstance(other, _STORE_TROUBLE):
+                raise
             report = None
         if report is None:
             reason = _reason(f"the executor returned invalid results: {error}")
@@ -459,6 +466,8 @@ class _Loop:
             try:
                 recorded += self.campaign.record(rows.reset_index(drop=True)).experiment_ids
             except DoeError as error:
+                if isinstance(error, _STORE_TROUBLE):
+                    raise
                 logger.warning("campaign %r: the results of %s not recorded: %s", self.campaign.name, exp_id, error)
                 if exp_id in self.in_flight:
                     self._fail_pending([str(exp_id)], _reason(f"the executor returned an invalid result: {error}"))
@@ -569,6 +578,9 @@ def _counted(history: pd.DataFrame) -> int:
     by_doe = history["source"] == "doe" if "source" in history.columns else pd.Series(True, index=history.index)
     return int((by_doe & (history["status"] != "abandoned")).sum())
 
+
+_STORE_TROUBLE = (StoreUnavailableError, ConcurrentChangeError)
+"""Errors of the database, not of the results: the results are kept and recorded later."""
 
 TIMED_OUT = "timed out after"
 """How the failure reason of an experiment this runner gave up waiting for starts."""

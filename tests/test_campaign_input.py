@@ -435,6 +435,17 @@ def test_an_experiment_measured_then_failed_records_back_from_its_history_unchan
     report = campaign.import_table(path)
     assert report.measurements_unchanged == 2 and report.measurements_added == 0
     _unchanged(campaign, before)
+    # one failed without a value: a value typed into its exported row is refused, not stored beside the failure
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "P3", "hfo2_loading_wt_pct": 0.6, "failed": True,
+                                   "failure_reason": "gelled"}]))
+    before = _state(campaign)
+    campaign.export_table(path)
+    typed = pd.read_csv(path) if suffix == ".csv" else pd.read_excel(path)
+    ce = next(c for c in typed.columns if str(c).startswith("first_cycle_ce_pct"))
+    typed.loc[typed["experiment_id"] == "P3", ce] = 81.0
+    with pytest.raises(DataError, match="marked failed"):
+        campaign.record(typed.rename(columns=lambda c: str(c).split(" [")[0]))
+    _unchanged(campaign, before)
     # a different reason, or values typed beside a new failure, are still refused or recorded as before
     edited = pd.read_csv(path) if suffix == ".csv" else pd.read_excel(path)
     edited.loc[edited["experiment_id"] == "P2", "failure_reason"] = "cracked pellet"

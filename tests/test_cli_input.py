@@ -158,6 +158,7 @@ def test_a_run_sheet_filled_in_part_records_the_filled_rows_and_keeps_the_others
     sheet.loc[[0, 1], ce] = [85.5, 86.25]
     sheet.to_csv(tmp_path / "sheet.csv", index=False)
     result = doe("record", "sheet.csv")
+    assert "campaign 'coating': 2 row(s) recorded" in result.output
     assert "2 row(s) left out, experiments with no result yet (they stay pending)" in result.output
     assert "E0003 is proposed and the row gives no result yet: nothing recorded" in result.output
     history = _history(doe)

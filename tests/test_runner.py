@@ -192,6 +192,57 @@ def test_results_the_database_refuses_for_its_own_trouble_are_recorded_later_not
     assert "not recorded yet" in caplog.text and "no such function: doe_disk_full" in caplog.text
 
 
+def test_a_result_row_without_values_keeps_its_experiment_waited_for(campaign: Campaign) -> None:
+    """A row of an experiment with no value (a run sheet filled in part) counted as recorded: the
+    runner forgot the experiment, which stayed running after the run ended."""
+    class InPart(VirtualLabExecutor):
+        calls, later = 0, None
+
+        def collect(self, timeout_s: float) -> pd.DataFrame:
+            self.calls += 1
+            results = super().collect(timeout_s)
+            if self.later is None and len(results):  # the last cell still cycling: its row comes empty
+                self.later, self.due = results.iloc[-1:].copy(), self.calls + 4
+                results.loc[results.index[-1], campaign.config.outcome_names] = float("nan")
+            elif self.later is not None and len(self.later) and self.calls >= self.due:  # measured polls later
+                results, self.later = pd.concat([results, self.later]), self.later.iloc[:0]
+            return results
+
+    result = run(campaign, InPart(VirtualLab(0, failures=False)), budget=3, batch_size=3, poll_interval_s=0.01)
+    assert (result.finished, result.failed, result.pending) == (3, 0, ())
+    assert (campaign.history()["status"] == "completed").all()
+
+
+def test_a_database_failing_a_read_of_the_loop_for_a_while_does_not_end_the_run(
+        campaign: Campaign, db: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Only record() was guarded: a history read, a suggest or a fail() that met the database
+    down ended the run with StoreUnavailableError."""
+    path = db.removeprefix("sqlite:///")
+
+    class Flaky(Campaign):
+        reads = 0
+
+        def history(self, status=None):  # type: ignore[no-untyped-def]
+            self.reads += 1
+            if self.reads in (4, 5):  # the database away for two reads
+                with sqlite3.connect(path) as conn:
+                    conn.execute("CREATE TRIGGER IF NOT EXISTS away BEFORE UPDATE ON campaigns "
+                                 "BEGIN SELECT doe_offline(); END")
+                try:
+                    campaign.store.revision(self.name)  # a write-free read still works: make a write fail instead
+                    Campaign.load(self.name, storage=self.storage_url).archive(True)
+                finally:
+                    with sqlite3.connect(path) as conn:
+                        conn.execute("DROP TRIGGER away")
+            return super().history(status)
+
+    flaky = Flaky.load(campaign.name, storage=db, actor="robot", settings=FAST)
+    result = run(flaky, VirtualLabExecutor(VirtualLab(0, failures=False)), budget=6, batch_size=3,
+                 poll_interval_s=0.01)
+    assert result.stop_reason == "budget" and result.finished == 6
+    assert "no such function: doe_offline" in caplog.text and "trying again in" in caplog.text
+
+
 def test_another_robot_writing_all_the_time_delays_a_batch_but_does_not_end_the_run(
         db: str, caplog: pytest.LogCaptureFixture) -> None:
     """Two robots' loops on one campaign: one lost the race for its batch five times in a row

@@ -159,10 +159,13 @@ def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: 
         out[column] = pd.Series(cells, index=out.index, dtype=object)
     if "status" in out.columns and "failure_reason" in out.columns and "status" in history.columns:
         # an exported experiment measured, then failed: its failure as stored is no new failure beside
-        # its values (which validation refuses); plan_record keeps it failed
+        # its values (which validation refuses); plan_record keeps it failed. One failed without a
+        # value is not: a value typed into its row is still refused.
         for row, (key, status, reason) in enumerate(zip(keys, out["status"], out["failure_reason"], strict=True)):
-            if key is not None and status == "failed" == history["status"].iloc[key] and not is_missing(reason) and (
-                    clean_label(reason) == clean_label(history["failure_reason"].iloc[key] or "")):
+            if key is None or status != "failed" or is_missing(reason) or history["status"].iloc[key] != "failed":
+                continue
+            measured = any(o in history.columns and not is_missing(history[o].iloc[key]) for o in config.outcome_names)
+            if measured and clean_label(reason) == clean_label(history["failure_reason"].iloc[key] or ""):
                 for column in ("failure_reason", "failed"):
                     if column in out.columns:
                         out[column] = out[column].astype(object)
@@ -360,7 +363,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
                     for p in config.parameter_names):
                 plan.not_measured.append(CellProblem(read.label, ID_COLUMN, read.experiment_id, (
                     f"{read.experiment_id} is {as_stored['status']} and the row gives no result yet: nothing recorded")))
-                plan.row_ids.append(read.experiment_id)
+                plan.row_ids.append(None)  # not a recorded row: its experiment stays pending (a runner waits on)
                 continue
         new = change = None
         fresh = read.experiment_id is not None and not is_known and read.experiment_id not in created

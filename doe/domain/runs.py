@@ -7,10 +7,11 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
+from doe.domain.config import CampaignConfig
 from doe.domain.values import is_integer, is_real_number
 from doe.errors import DoeError
 
@@ -115,4 +116,38 @@ class RunResult:
     elapsed_s: float = 0.0
 
 
-__all__ = ["Progress", "ProgressCallback", "RunResult", "Stop", "StopReason"]
+
+def check_run(config: CampaignConfig, campaign: str, executor: Any, *, budget: Any, batch_size: Any,
+              max_pending: Any, poll_interval_s: Any, on_progress: Any, stop: Stop | None) -> tuple[int, Stop]:
+    """The arguments of :func:`doe.runner.run` checked: ``max_pending`` (default ``batch_size``)
+    and the stopping rules (default none); DoeError naming the first bad one."""
+    for name, value in (("budget", budget), ("batch_size", batch_size)):
+        if not is_integer(value) or value < 1:
+            raise DoeError(f"{name}: must be a whole number >= 1, got {value!r}")
+    if max_pending is None:
+        max_pending = batch_size
+    if not is_integer(max_pending) or max_pending < 1:
+        raise DoeError(f"max_pending: must be a whole number >= 1, got {max_pending!r}")
+    if max_pending < batch_size:
+        raise DoeError(f"max_pending ({max_pending}) must be at least batch_size ({batch_size})")
+    if not is_real_number(poll_interval_s) or poll_interval_s < 0:
+        raise DoeError(f"poll_interval_s: a number of seconds >= 0, got {poll_interval_s!r}")
+    if on_progress is not None and not callable(on_progress):
+        raise DoeError(f"on_progress: give a function that takes a Progress, got {on_progress!r}")
+    if not (callable(getattr(executor, "submit", None)) and callable(getattr(executor, "collect", None))):
+        raise DoeError(f"executor: needs submit(experiments) and collect(timeout_s) methods, got {executor!r}")
+    stop = stop or Stop()
+    if stop.target:
+        objectives = config.objective_names
+        unknown = [k for k in stop.target if k not in objectives]
+        if unknown:
+            raise DoeError(f"Stop.target: {unknown} are not objectives of campaign {campaign!r}; "
+                           f"objectives: {objectives}")
+        for o in config.objectives:
+            if o.goal == "target" and stop.target.get(o.name, 0.0) < 0:
+                raise DoeError(f"Stop.target[{o.name!r}]: for the set-point objective {o.name!r} (target "
+                               f"{o.target}) the stop value is the largest acceptable distance from it, a number "
+                               f">= 0; got {stop.target[o.name]}")
+    return int(max_pending), stop
+
+__all__ = ["Progress", "ProgressCallback", "RunResult", "Stop", "StopReason", "check_run"]

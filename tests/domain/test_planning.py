@@ -103,6 +103,8 @@ def test_a_pending_experiments_row_without_a_result_is_left_out_and_said() -> No
     # a finished experiment's empty row, and a pending one's with another recipe, stay problems
     assert [(p.row, p.column) for p in plan.problems] == [(2, "experiment_id"), (3, "anneal_time_h"), (3, "experiment_id")]
     assert [m.experiment_id for m in plan.measurements] == ["E0001"]
+    ok = _plan(table.iloc[:2], history)  # the row left out is no recorded row (a runner waits on its experiment)
+    assert ok.problems == [] and ok.experiment_ids([]) == ["E0001"]
 
 
 def test_a_new_experiment_needs_every_parameter() -> None:
