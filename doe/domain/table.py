@@ -306,19 +306,17 @@ def validate_experiments(
                 else:
                     numbers.append(number)
             out[name] = pd.Series(numbers, index=table.index, dtype=float)
-        said_not_failed: list[int] = []  # rows whose `failed` cell says no in words (not merely empty)
         if "failed" in table.columns:
             flags = []
             for row, value in enumerate(table["failed"].tolist()):
                 if _is_missing(value):
                     flags.append(False)
                 elif isinstance(value, bool | np.bool_) or (is_real_number(value) and value in (0, 1)):
-                    flags.append(bool(value))  # a False may be a Python column's filler: not a "no"
+                    flags.append(bool(value))
                 elif str(value).strip().lower() in _TRUE:
                     flags.append(True)
                 elif str(value).strip().lower() in _FALSE:
                     flags.append(False)
-                    said_not_failed.append(row)
                 else:
                     problems.append(CellProblem(row, "failed", value, "expected true or false (yes/no, 1/0)"))
                     flags.append(False)
@@ -342,11 +340,6 @@ def validate_experiments(
                     texts.append(text)
                 out[text_col] = pd.Series(texts, index=table.index, dtype=object)
         _context_columns(table, out, problems)
-        if "failure_reason" in out.columns:  # failed = no beside a reason: which one holds? (it became failed)
-            problems.extend(CellProblem(row, "failure_reason", out["failure_reason"].iloc[row],
-                                        "the row says failed = no but gives a failure reason; mark it failed or "
-                                        "clear the reason") for row in said_not_failed
-                            if out["failure_reason"].iloc[row] is not None)
         problems.extend(_failed_with_values(out, config))
         if not problems:
             problems.extend(cycle_row_problems(out, config))

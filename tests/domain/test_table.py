@@ -81,19 +81,6 @@ def test_repeated_ids_wrong_flags_and_near_miss_column_names() -> None:
     assert any(c == "Anneal_Time_H" and "did you mean 'anneal_time_h'" in m for _, c, m in found)
 
 
-def test_failed_no_beside_a_failure_reason_is_refused_naming_the_reason() -> None:
-    """A probe: `failed = no` with a reason ('waiting for cycler slot') marked the run failed."""
-    rows = [{"experiment_id": "a", "first_cycle_ce_pct": 85.0, "failed": "no", "failure_reason": None},
-            {"experiment_id": "b", "failed": "no", "failure_reason": "waiting for cycler slot"},
-            {"experiment_id": "c", "failed": "FALSE", "failure_reason": "gelled"},
-            {"experiment_id": "f", "failed": False, "failure_reason": "gelled"},  # a Python column's filler
-            {"experiment_id": "d", "failed": "yes", "failure_reason": "gelled"},
-            {"experiment_id": "e", "failed": None, "failure_reason": "cracked pellet"}]
-    found = _problems(pd.DataFrame(rows), parameters="optional")
-    assert [(r, c) for r, c, _ in found] == [(1, "failure_reason"), (2, "failure_reason")]
-    assert "says failed = no but gives a failure reason" in found[0][2]
-
-
 def test_recipes_only_tables_refuse_outcomes() -> None:
     table = pd.DataFrame([{**STUDY, "first_cycle_ce_pct": 90}])
     found = _problems(table, outcomes_allowed=False)
