@@ -132,15 +132,18 @@ def test_a_dotted_number_among_decimal_commas_is_refused_not_read_a_thousand_tim
 
 def test_a_thousands_dot_in_a_semicolon_file_without_decimal_commas_is_refused(config: CampaignConfig) -> None:
     """A German Excel file of whole-ohm resistances writes 1250 as '1.250' and no decimal comma
-    anywhere: it was read as 1.25. '0.830' and '85.3' cannot be thousands and still read."""
-    text = "experiment_id;hfo2_loading_wt_pct;first_cycle_ce_pct;interfacial_resistance_ohm\nE1;0.830;85.3;1.250\nE2;1;86;980\n"
+    anywhere: it was read as 1.25. A file whose other cells show a decimal point is read as written."""
+    text = "experiment_id;hfo2_loading_wt_pct;first_cycle_ce_pct;interfacial_resistance_ohm\nE1;1;85;1.250\nE2;1;86;980\n"
     with pytest.raises(DataError, match="cannot be used") as caught:
         read_table(csv_bytes(text), config)
     assert [(p.file_row, p.column, p.value) for p in caught.value.problems] == [(2, "interfacial_resistance_ohm", "1.250")]
     assert "may mean 1250" in caught.value.problems[0].problem
     fine = read_table(csv_bytes(text.replace("1.250", "1250")), config)
     assert fine.to_dict("list")["interfacial_resistance_ohm"] == [1250.0, 980.0]
-    assert fine.to_dict("list")["hfo2_loading_wt_pct"] == [0.83, 1.0]
+    assert fine.to_dict("list")["hfo2_loading_wt_pct"] == [1.0, 1.0]
+    # a file whose other cells show the dot as its decimal mark (85.3, 4.5) keeps 195.812 as written
+    points = "experiment_id;first_cycle_ce_pct;first_cycle_discharge_capacity_mah_per_g\nE1;85.3;195.812\nE2;86.125;201.5\n"
+    assert read_table(csv_bytes(points), config)["first_cycle_discharge_capacity_mah_per_g"].tolist() == [195.812, 201.5]
 
 NOTE_TEXT = st.text(alphabet='abc ,;\t"\n', max_size=12)
 

@@ -174,8 +174,8 @@ def _decimal_mark(delimiter: str | None, raw: pd.DataFrame, number_columns: list
     tab-separated one does when a number cell shows it (``85,5``, ``0,830``: not a thousands
     separator), and its cells such as ``1,250`` are refused when none does. Where decimal
     commas are used, a number with a dot (``1.250``) is refused: a spreadsheet writes 1250 so
-    when the cell shows thousands; in a semicolon file without decimal commas, ``1.250`` (not
-    ``0.830`` or ``85.3``) is refused likewise.
+    when the cell shows thousands; in a semicolon file whose numbers show no decimal mark but
+    such dots (no ``85,3``, no ``85.3`` or ``0.830``), ``1.250`` is refused likewise.
     """
     if delimiter not in (";", "\t"):
         return False, []
@@ -194,6 +194,8 @@ def _decimal_mark(delimiter: str | None, raw: pd.DataFrame, number_columns: list
                                "no trailing zeros if the comma is a decimal comma (1,25)")
                        for h, i, v in cells() if _thousands_form(v)]
     if not any(_comma_decimal(v) for _, _, v in cells()):  # dots throughout, or no decimals: decimal points
+        if any(_dotted_number(v) and not _thousands_dot_form(v) for _, _, v in cells()):
+            return True, []  # a cell such as 85.3 shows the dot is the decimal mark
         return True, [problem(i, h, v, "a number with a dot in a semicolon file whose numbers show no decimal "
                               "comma: it may mean 1250 (1.250 with a thousands separator, as a spreadsheet writes "
                               "it where the comma is the decimal mark) or 1.25; write it without the thousands "
