@@ -180,7 +180,7 @@ def test_a_result_typed_into_a_prediction_column_is_refused_not_lost(doe, tmp_pa
     sheet.loc[0, [mean, retention]] = [85.5, 70.0]
     sheet.to_csv(tmp_path / "typed.csv", index=False)
     result = doe("record", "typed.csv", code=1)
-    assert "first_cycle_ce_pct_mean" in result.output and "type a measured value under first_cycle_ce_pct" in result.output
+    assert "first_cycle_ce_pct_mean" in result.output and "type measured values in the outcome columns" in result.output
     assert _history(doe)["capacity_retention_pct"].isna().all()  # nothing recorded
     sheet.loc[0, mean] = None  # the prediction column as doe wrote it (empty: no model yet)
     sheet.to_csv(tmp_path / "fixed.csv", index=False)

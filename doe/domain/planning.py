@@ -200,21 +200,24 @@ def new_means(table: pd.DataFrame, known_ids: Collection[str], outcomes: Iterabl
 
 def typed_over_predictions(table: pd.DataFrame, predictions: Mapping[Any, Any],
                            outcomes: Iterable[str]) -> list[CellProblem]:
-    """Problems of a run sheet whose ``<outcome>_mean`` cells (the model's predictions, read
+    """Problems of a run sheet whose ``<outcome>_mean`` or ``_sd`` cells (the model's predictions, read
     back but never recorded) hold something other than what doe wrote while the outcome's own
     cell is empty: a measured value typed one column too far left, lost without a word.
 
     ``predictions``: experiment id -> its stored predictions (``Campaign.proposals()``). A cell
-    equal to the stored prediction within one unit of the last decimal the sheet shows (a sheet
-    re-saved from a spreadsheet's display) is what doe wrote; an id doe proposed nothing for, or
-    a row without an id, is not checked."""
+    within one unit of the last decimal the sheet shows, or 0.5 %, of the stored prediction (a
+    sheet re-saved from a spreadsheet's display, or rounded by a script) is what doe wrote; an
+    id doe proposed nothing for, or a row without an id, is not checked. ``<outcome>_sd`` is
+    checked too, except in a history (whose ``_sd`` is the cells' spread)."""
     if table.columns.has_duplicates or ID_COLUMN not in table.columns:
         return []
+    outcomes = list(outcomes)
+    # a history's _sd is its cells' spread, not a prediction: a run sheet's columns only
+    history = RANKING_NOTE in table.columns or any(n_column(o) in table.columns for o in outcomes)
     ids = [None if is_missing(i) else clean_label(i) for i in table[ID_COLUMN].tolist()]
     problems = []
-    for outcome in outcomes:
-        column = f"{outcome}_mean"
-        if column not in table.columns:
+    for outcome, column in [(o, f"{o}{suffix}") for o in outcomes for suffix in ("_mean", "_sd")]:
+        if column not in table.columns or (history and column.endswith("_sd")):
             continue
         stored = [predictions.get(str(i), {}).get(column) if i is not None else None for i in ids]
         shown = significant_decimals(v for v in stored if v is not None)
@@ -225,12 +228,12 @@ def typed_over_predictions(table: pd.DataFrame, predictions: Mapping[Any, Any],
                 continue  # with the outcome's own cell filled, the measured value is in its place
             if was is None or is_missing(was):
                 said = f"doe stored no prediction of {outcome} for {exp_id}"
-            elif abs(float(typed) - float(was)) <= 10.0 ** -shown + 1e-9 * abs(float(was)):
-                continue
+            elif abs(float(typed) - float(was)) <= max(10.0 ** -shown, 0.005 * abs(float(was))):
+                continue  # as written, shown (a spreadsheet's display) or rounded by a script
             else:
                 said = f"is not the prediction doe stored for {exp_id} ({format_number(was, shown)})"
             problems.append(CellProblem(row, column, typed, f"{said}: this column is the model's and is never recorded; "
-                                        f"type a measured value under {outcome}"))
+                                        f"type measured values in the outcome columns (such as {outcome})"))
     return problems
 
 

@@ -204,9 +204,17 @@ def test_a_prediction_column_read_back_as_written_or_as_a_spreadsheet_shows_it_i
                           f"{CE}_mean": [86.7, 192.4, 50.0, 10.0],  # 4 significant figures of 192.4: one decimal
                           f"{RET}_mean": [65.04232781572001, None, None, None]})
     assert typed_over_predictions(table, predictions, [CE, RET]) == []  # E3: no proposal of doe; row 4: no id
-    table.loc[0, f"{CE}_mean"] = 86.5  # a measured value, one column too far left
+    table.loc[0, f"{CE}_mean"] = 85.5  # a measured value, one column too far left
     table.loc[1, f"{RET}_mean"] = 71.0  # where doe predicted nothing
     found = typed_over_predictions(table, predictions, [CE, RET])
-    assert [(p.row, p.column, p.value) for p in found] == [(0, f"{CE}_mean", 86.5), (1, f"{RET}_mean", 71.0)]
+    assert [(p.row, p.column, p.value) for p in found] == [(0, f"{CE}_mean", 85.5), (1, f"{RET}_mean", 71.0)]
     assert "not the prediction doe stored for E1 (86.7)" in found[0].problem
     assert "doe stored no prediction of capacity_retention_pct for E2" in found[1].problem
+    # a script's rounding (0.5 %) is what doe wrote; a value typed into the _sd column next to an
+    # outcome (the sheet's real left neighbour) is refused; a history's _sd (cells' spread) is not checked
+    predictions["E1"] |= {f"{RET}_sd": 5.6864}
+    rounded = pd.DataFrame({"experiment_id": ["E1"], f"{CE}_mean": [86.8], f"{RET}_sd": [5.7]})
+    assert typed_over_predictions(rounded, predictions, [CE, RET]) == []
+    typed = rounded.assign(**{f"{RET}_sd": [85.5]})
+    assert [(p.row, p.column) for p in typed_over_predictions(typed, predictions, [CE, RET])] == [(0, f"{RET}_sd")]
+    assert typed_over_predictions(typed.assign(**{f"{RET}_n": [2]}), predictions, [CE, RET]) == []
