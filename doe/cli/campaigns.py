@@ -289,7 +289,7 @@ def list_(include_archived: bool, env: Env) -> None:
     """The campaigns in the database."""
     from doe.campaign import list_campaigns
 
-    table = list_campaigns(env.db, include_archived=include_archived)
+    table = list_campaigns(env.existing_db(), include_archived=include_archived)
     if table.empty:
         click.echo(f"no campaign in {masked(env.db)}; create one with `doe init --template {SIM_TEMPLATE}`")
         return

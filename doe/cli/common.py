@@ -41,7 +41,7 @@ CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r", pass allow_corrections=True \(record with correct=True\)"), ", record again with --correct"),
     (re.compile(r"\(pass allow_duplicates=True to record them again\)"), "(--allow-duplicates records them again)"),
     (re.compile(r"\bvalid_rows_only=True\b"), "--valid-rows-only"),
-    (re.compile(r"read it with encoding='([\w-]+)'"), r"read it with --encoding \1"),
+    (re.compile(r"read it with encoding='([\w-]+)'"), r"read it with --encoding \1 (doe record)"),
 )
 
 

@@ -229,11 +229,11 @@ def check_files_are_new_cells(preview: FilePreview, measurements: pd.DataFrame, 
     if not len(measurements) or "file_sha256" not in measurements.columns:
         return
     stored = measurements.dropna(subset=["file_sha256"])
-    owner = {str(sha): (str(e), str(r)) for sha, e, r in
+    owner = {str(sha): (clean_label(e), str(r)) for sha, e, r in
              zip(stored["file_sha256"], stored["experiment_id"], stored["replicate"].fillna(""), strict=True)}
     twins = []
-    for k, evidence in enumerate(preview.files):
-        cell = (str(preview.table["experiment_id"].iloc[k]), str(preview.table["replicate"].iloc[k]))
+    for k, evidence in enumerate(preview.files):  # ids as record() matches them ('E0001 ' is E0001)
+        cell = (clean_label(preview.table["experiment_id"].iloc[k]), str(preview.table["replicate"].iloc[k]))
         if (was := owner.get(evidence.sha256)) is not None and was != cell:
             twins.append(f"{evidence.file_name} (cell {cell[1]!r} of {cell[0]}) holds the same bytes as the file "
                          f"recorded for cell {was[1]!r} of {was[0]}")

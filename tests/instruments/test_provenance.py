@@ -261,3 +261,5 @@ def test_files_for_an_experiment_the_campaign_lacks_say_so(store_url: str, tmp_p
     assert "every parameter" not in str(err.value)
     spaced = campaign.record_files([cell], experiment_id=f" {first} ", active_mass_mg=MASS_MG, confirm=True)
     assert spaced.recorded is not None and spaced.recorded.measurements_added > 0
+    again = campaign.record_files([cell], experiment_id=f"{first} ", active_mass_mg=MASS_MG, confirm=True)
+    assert again.recorded is not None and again.recorded.measurements_added == 0  # the same cell: no twin
