@@ -51,6 +51,7 @@ from doe.errors import (
     ConcurrentChangeError,
     ConfigError,
     DataError,
+    DoeError,
     ProposalError,
     shorten,
 )
@@ -221,7 +222,7 @@ class Campaign:
         point with its note, operator, sample id, time and evidence file, and every failed cell)."""
         h, m = self.history(), self.measurements()
         table = finished_cells(h, m, self.config, self.cell_failures()) if with_history else h.iloc[:0]
-        check_clonable(table, self.config, self._ignorable(table))  # before the clone exists: none left if refused
+        check_clonable(table, self.config, carried_columns(table, self.config))  # before the clone exists: none left if refused
         other = Campaign.from_config(CampaignConfig.from_dict(self.config.to_dict() | {"name": new_name}, stored=True),
                                      actor=self.actor, storage=storage if storage is not None else self._store.url)
         revision = other.revision()
@@ -232,8 +233,11 @@ class Campaign:
                 for exp_id, reason in failed_after_measuring(h, m).items():  # measured, then failed
                     other.fail([exp_id], reason)
                     revision = other.revision()
-        except BaseException:
-            other._store.discard_campaign(other.name, revision)
+        except BaseException as error:
+            try:
+                other._store.discard_campaign(other.name, revision)
+            except DoeError as left:  # the original error is the one to see; say what stayed behind
+                logger.warning("the half-made clone %r was not removed (%s) after: %s", other.name, left, error)
             raise
         return other
 
@@ -307,7 +311,7 @@ class Campaign:
         """Predicted mean and standard deviation of every outcome for ``recipes`` (parameter
         columns), plus the probability that a run there succeeds and meets the constraints."""
         clean = validate_experiments(recipes, self.config, outcomes_allowed=False,
-                                     ignore_columns=self._ignorable(recipes))
+                                     ignore_columns=carried_columns(recipes, self.config))
         prediction = self._surrogates().predict(clean[self.config.parameter_names])
         prediction.index = recipes.index
         return prediction
@@ -329,9 +333,6 @@ class Campaign:
         return self._surrogates().feature_importance()
 
     # ------------------------------------------------------------------ proposals
-    def _ignorable(self, table: pd.DataFrame) -> tuple[str, ...]:
-        return carried_columns(table, self.config)
-
     def suggest(self, n: int = 1, fixed: dict[str, Any] | None = None, candidates: pd.DataFrame | None = None,
                 design: Literal["model", "latin_hypercube", "screening"] = "model",
                 request_id: str | None = None) -> pd.DataFrame:
@@ -462,7 +463,7 @@ class Campaign:
                 planning.typed_over_predictions(table, predicted, config.outcome_names)
             history = self.history()
             clean, rejected = planning.validated_rows(
-                planning.stored_recipes_left_out(table, history, config), config, ignore_columns=self._ignorable(table),
+                planning.stored_recipes_left_out(table, history, config), config, ignore_columns=carried_columns(table, config),
                 valid_rows_only=valid_rows_only, extra=means)
             if not allow_duplicates and (repeats := find_repeats(clean, history, config)):
                 if not valid_rows_only and not correct:  # correcting a file recorded before: its new rows are in

@@ -541,7 +541,9 @@ def test_a_run_stopped_by_sigterm_says_so_and_continues_where_it_stopped(doe_cmd
         while not list(folder.glob("runsheet_*.csv")) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert list(folder.glob("runsheet_*.csv")), "no run sheet written"
-        time.sleep(0.5)  # the batch accepted after its sheet was written
+        stored = Campaign.load("hfo2-ncm85", storage=env["DOE_DATABASE_URL"])
+        while (stored.history()["status"] != "running").any() and time.monotonic() < deadline:
+            time.sleep(0.1)  # the batch is accepted after its sheet is written
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)
     finally:

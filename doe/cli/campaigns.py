@@ -114,8 +114,12 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
         csv = out.suffix.lower() == ".csv"
         decimals = column_decimals(sheet, config, exact_only=csv)
         payload = table_bytes(sheet, "csv" if csv else "xlsx", units=config.units, decimals=decimals)
-        with writing_new("--out", out):
-            write_file(out, payload, replace=force)
+        try:
+            with writing_new("--out", out):
+                write_file(out, payload, replace=force)
+        except DoeError as error:  # the batch is stored all the same: say so, not only why the sheet is missing
+            raise DoeError(f"{error}; batch {batch['batch_id'].iloc[0]} ({', '.join(batch[ID_COLUMN])}) was stored "
+                           "as proposed: `doe export --out FILE` lists it, `doe status` shows it") from error
     click.echo(f"campaign {campaign.name!r}: batch {batch['batch_id'].iloc[0]} "
                f"({', '.join(dict.fromkeys(batch['strategy'])) if 'strategy' in batch.columns else 'proposed'})")
     click.echo(recipes_text(batch, config, predictions=True))

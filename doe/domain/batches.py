@@ -69,8 +69,9 @@ def training_table(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFram
     params = config.parameter_names
     complete = done[params].notna().all(axis=1)
     if not complete.all():
-        logger.warning("%d finished experiment(s) lack a parameter of the current configuration that has no "
-                       "reference value, and are left out of the model", int((~complete).sum()))
+        logger.info("%d finished experiment(s) lack a parameter of the current configuration that has no "
+                    "reference value, and are left out of the model (the Campaigns page said so on saving)",
+                    int((~complete).sum()))
     done = done[complete]
     outcomes = done[config.outcome_names].astype(float)
     failed = done["status"].eq("failed") & outcomes.isna().all(axis=1)

@@ -148,8 +148,9 @@ def _edit(handle: resources.CampaignHandle) -> None:
     version = bases.setdefault(campaign.name, latest)
     config = campaign.config if version == latest else campaign.store.load_config(campaign.name, version)[0]
     if version != latest:
-        st.warning(f"Version {latest} was saved while this form shows version {version}. Your edits are kept below; "
-                   "saving them is refused until you load the latest version.")
+        st.warning(f"Version {latest} was saved by someone else since this form was opened on version {version}. "
+                   "Any edits you made are kept below, and saving them is refused until you load the latest version "
+                   "(with no edits made here, just load it).")
         if st.button(f"Load version {latest} (drops the edits below)", key=f"{state.EDIT_BASE}:{campaign.name}"):
             bases[campaign.name] = latest
             st.rerun()
