@@ -44,6 +44,9 @@ def test_user_and_member_commands(store_url: str, doe: Doe) -> None:
     assert added.returncode == 0, added.stderr
     assert "added account 'ada' with role engineer" in added.stdout
     assert doe("user", "add", "bea@lab.example", "--role", "viewer", "--sso", *db).returncode == 0
+    no_mail = doe("user", "add", "cem", "--role", "viewer", "--sso", *db)  # it said "e-mail 'cem' is not an e-mail"
+    assert no_mail.returncode == 1 and "--sso: give the e-mail the identity provider signs 'cem' in with" in no_mail.stderr
+    assert doe("user", "add", "cem", "--role", "viewer", "--sso", "--email", "cem@lab.example", *db).returncode == 0
     listing = doe("user", "list", *db)
     assert "ada" in listing.stdout and "bea@lab.example" in listing.stdout
     assert "argon2" not in listing.stdout and "ada-password-1" not in listing.stdout

@@ -79,6 +79,9 @@ def user_add(username: str, role: str, email: str | None, sso: bool, password_st
     accounts = Accounts(lasting_database(env.db, "--db"))
     password = None if sso else _read_password(password_stdin, f"password for {username}")
     if sso and email is None:
+        if "@" not in username:  # the name stands for the e-mail only when it is one
+            raise DoeError(f"--sso: give the e-mail the identity provider signs {username!r} in with (--email "
+                           "name@domain), or use the e-mail as the user name")
         email = username
     added = accounts.add_user(username, role, password=password, email=email, actor=_acting(env))
     kind = "single-sign-on account" if sso else "account"
