@@ -206,7 +206,8 @@ def test_the_commands_errors_name_its_options_not_the_python_arguments(doe, tmp_
 def test_a_mistyped_database_file_is_refused_not_made(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """`doe status --db typo.sqlite3` made an empty database file and answered for it ('no
     campaign'; `doe user list`: 'no accounts: the app is open')."""
-    for command in (["status"], ["list"], ["export", "--out", "x.csv"], ["user", "list"], ["member", "list"], ["user", "audit"],
+    assert "no campaign: no database file at" in doe("list", "--db", "typo.sqlite3").output  # said, not made
+    for command in (["status"], ["export", "--out", "x.csv"], ["user", "list"], ["member", "list"], ["user", "audit"],
                     ["suggest", "-n", "1"]):
         result = doe(*command, "--db", "typo.sqlite3", code=1)
         assert f"no database file at '{tmp_path / 'typo.sqlite3'}'" in result.output, (command, result.output)

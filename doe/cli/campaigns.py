@@ -293,7 +293,10 @@ def list_(include_archived: bool, env: Env) -> None:
     """The campaigns in the database."""
     from doe.campaign import list_campaigns
 
-    table = list_campaigns(env.existing_db(), include_archived=include_archived)
+    if (path := env.missing_file()) is not None:  # said, not made (a mistyped --db made an empty database)
+        click.echo(f"no campaign: no database file at {path!r} yet; `doe init --db {path}` creates one")
+        return
+    table = list_campaigns(env.db, include_archived=include_archived)
     if table.empty:
         click.echo(f"no campaign in {masked(env.db)}; create one with `doe init --template {SIM_TEMPLATE}`")
         return

@@ -99,14 +99,18 @@ class Env:
         self.db = db or default_database_url()
         self.actor = actor
 
-    def existing_db(self) -> str:
-        """The database URL, for a command that reads or changes what is there: a named SQLite file
-        that does not exist is refused (a mistyped --db made an empty file and answered for it)."""
+    def missing_file(self) -> str | None:
+        """The path of a named SQLite database file that does not exist, else None."""
         from doe.storage.engine import resolve_url, sqlite_path
 
         path = sqlite_path(resolve_url(self.db)[0]) if self.named else None
-        if path is not None and not path.exists():
-            raise DoeError(f"no database file at {str(path)!r}: check --db (or DOE_DATABASE_URL); `doe init` creates "
+        return str(path) if path is not None and not path.exists() else None
+
+    def existing_db(self) -> str:
+        """The database URL, for a command that reads or changes what is there: a named SQLite file
+        that does not exist is refused (a mistyped --db made an empty file and answered for it)."""
+        if (path := self.missing_file()) is not None:
+            raise DoeError(f"no database file at {path!r}: check --db (or DOE_DATABASE_URL); `doe init` creates "
                            "a campaign in a new one")
         return self.db
 
