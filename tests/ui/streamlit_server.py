@@ -194,3 +194,68 @@ def open_record_page(page: object, campaign: str) -> None:
         settled(page)
     open_page(page, "Record")
     page.get_by_role("heading", name=f"Record: {campaign}").wait_for()  # type: ignore[attr-defined]
+
+
+# The cell of the grid number ``i`` (in page order) that holds the keyboard focus, as
+# [column, row] with the index column as column 0, or null where the focus is elsewhere: the
+# grid focuses the cell it selects (``glide-cell-<column>-<row>``); every grid numbers its cells
+# so, so the focus is looked for inside the given grid only.
+_ACTIVE_CELL = """i => {
+  const grid = document.querySelectorAll("[data-testid=stDataFrame]")[i];
+  const active = document.activeElement;
+  if (!grid || !active || !grid.contains(active)) return null;
+  const m = (active.id || "").match(/^glide-cell-(\\d+)-(\\d+)$/);
+  return m ? [+m[1], +m[2]] : null;
+}"""
+
+
+def type_in_grid(page: Any, grid: Any, row: int, column: int, value: str, *,
+                 keys: bool = True, form: bool = False, step_ms: int = 120_000) -> None:
+    """Type ``value`` into cell (``row``, ``column``) of ``grid`` (a data editor's locator; both
+    from 0 as in the table handed to the editor, the index column not counted), as a person does:
+    click the row's first cell, move with the arrow keys (each move awaited: a key pressed before
+    the grid took the focus is lost), Enter opens the cell's editor, the text goes in key by key
+    (``keys``) or at once as a paste, Enter saves it. A grid inside a form (``form``) sends nothing
+    until the form is submitted.
+
+    The click goes through the grid's locator (scrolled into view, at rest, then clicked at a
+    point of its own box): a click at coordinates read before the page moved once selected a cell
+    of the grid below, and the value went there. A grid still drawing takes no click: then the
+    person clicks again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    settled(page)
+    page.bring_to_front()  # (another person's window may be in front)
+    page.keyboard.press("Escape")
+    grid.wait_for()
+    index = grid.evaluate("g => [...document.querySelectorAll('[data-testid=stDataFrame]')].indexOf(g)")
+    row_px, header_px, index_px = 35, 35, 60
+    for attempt in range(3):
+        grid.click(position={"x": index_px + 20, "y": header_px + row_px * row + row_px / 2})
+        try:  # (a cell selected before keeps the focus until the click lands)
+            page.wait_for_function(f"([i, r]) => {{ const c = ({_ACTIVE_CELL})(i); return c !== null && c[1] === r; }}",
+                                   arg=[index, row], timeout=step_ms // 6)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+    while (current := page.evaluate(f"i => ({_ACTIVE_CELL})(i)", index))[0] != column + 1:
+        assert current[1] == row, f"the grid selected row {current[1]}, not {row}"
+        page.keyboard.press("ArrowRight" if current[0] < column + 1 else "ArrowLeft")
+        page.wait_for_function(f"([i, c]) => {{ const now = ({_ACTIVE_CELL})(i); return now !== null && now[0] != c; }}",
+                               arg=[index, current[0]], timeout=step_ms)
+    page.keyboard.press("Enter")
+    editor = page.locator("#portal input, #portal textarea").first
+    editor.wait_for()
+    before = runs(page)
+    if keys:
+        editor.fill("")
+        page.keyboard.type(value, delay=20)
+    else:
+        editor.fill(value)
+    editor.press("Enter")
+    if form:  # (the grid shows the typed text once the form holds it)
+        editor.wait_for(state="detached")
+        grid.locator("td", has_text=value).first.wait_for(state="attached")
+    else:
+        settled(page, after=before)

@@ -33,6 +33,7 @@ from streamlit_server import (
     runs,
     settled,
     streamlit_app,
+    type_in_grid,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -352,51 +353,6 @@ def test_hostile_names_and_texts_render_as_plain_text_and_fetch_nothing(
 
 
 # ---------------------------------------------------------------------------------- no lost edits
-_ACTIVE_CELL = ("() => { const id = (document.activeElement || {}).id || '';"
-                " const m = id.match(/^glide-cell-(\\d+)-(\\d+)$/); return m ? [+m[1], +m[2]] : null; }")
-
-
-def _type_in_grid(page: object, row: int, column: int, value: str) -> None:
-    """Type ``value`` into the Record grid's cell (``row``, ``column``), both from 0 as in the
-    table handed to the editor (the index column not counted): click the row's first cell, move
-    right with the keyboard (one key at a time, each move awaited: the grid focuses the cell
-    it selects, ``glide-cell-<column>-<row>``, the index column being column 0; a key pressed
-    before the grid took focus was lost, and the editor opened in a disabled column), Enter
-    opens the cell's editor, fill it, Enter saves it. On a loaded machine the grid can still be
-    drawing when first clicked: then no cell takes focus, and the person clicks again."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    settled(page)
-    grid = page.get_by_test_id("stDataFrame").first  # type: ignore[attr-defined]
-    grid.wait_for()
-    row_px, header_px, index_px = 35, 35, 60
-    page.bring_to_front()  # type: ignore[attr-defined]  # (another person's window may be in front)
-    for attempt in range(3):
-        box = grid.bounding_box()
-        page.mouse.click(box["x"] + index_px + 40, box["y"] + header_px + row_px * row + row_px / 2)  # type: ignore[attr-defined]
-        try:
-            page.wait_for_function(f"() => ({_ACTIVE_CELL})() !== null", timeout=STEP_MS // 6)  # type: ignore[attr-defined]
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-    target = column + 1
-    while True:
-        current = page.evaluate(f"() => ({_ACTIVE_CELL})()")  # type: ignore[attr-defined]
-        assert current[1] == row, f"the grid selected row {current[1]}, not {row}"
-        if current[0] == target:
-            break
-        assert current[0] < target, f"the grid selected column {current[0]}, past {target}"
-        page.keyboard.press("ArrowRight")  # type: ignore[attr-defined]
-        page.wait_for_function(f"c => ({_ACTIVE_CELL})()[0] > c", arg=current[0])  # type: ignore[attr-defined]
-    page.keyboard.press("Enter")  # type: ignore[attr-defined]  # opens the cell's editor
-    editor = page.locator("#portal input, #portal textarea").first  # type: ignore[attr-defined]
-    before = runs(page)
-    editor.fill(value)
-    editor.press("Enter")
-    settled(page, after=before)
-
-
 def _wait_for_leave_warning(page: object, on: bool) -> None:
     """Wait until the page asks before it is left (``on``) or no longer does: the page sets the
     handler from a component's frame, whose script runs after the rerun that drew it settled."""
@@ -422,7 +378,7 @@ def test_typed_values_survive_another_persons_save_and_leaving_warns(
         # A types a value for the first experiment and does not save.
         _visit(page_a, base, "record", name)
         expect(page_a.get_by_role("heading", name=f"Record: {name}")).to_be_visible()
-        _type_in_grid(page_a, 0, ce_column, "87.5")
+        type_in_grid(page_a, page_a.get_by_test_id("stDataFrame").first, 0, ce_column, "87.5")
         _wait_for_leave_warning(page_a, True)
         # ... looks at the History page and comes back: the typed value is still there, unsaved
         # (the editor's state went with the page, and the value with it)

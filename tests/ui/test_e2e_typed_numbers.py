@@ -22,16 +22,12 @@ from doe.campaign import Campaign
 from doe.ui.tables import history_template, record_grid
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streamlit_server import app_page, runs, settled, streamlit_app
+from streamlit_server import app_page, runs, settled, streamlit_app, type_in_grid
 
 NAME = "typed-numbers"
 STEP_MS = 120_000
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-_ACTIVE_CELL = ("() => { const id = (document.activeElement || {}).id || '';"
-                " const m = id.match(/^glide-cell-(\\d+)-(\\d+)$/); return m ? [+m[1], +m[2]] : null; }")
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
@@ -41,48 +37,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
            "DOE_ENGINE_SETTINGS": "fast", "DOE_ACTOR": "Tia Typist"}
     with streamlit_app(folder, env) as base:
         yield base, db_url
-
-
-def _type(page: Any, grid: Any, row: int, column: int, value: str, *, keys: bool = True, form: bool = False) -> None:
-    """Type ``value`` into cell (``row``, ``column``) of ``grid`` (both from 0, the index column
-    not counted): select the row's first cell, move with the keyboard (each move awaited), Enter
-    opens the editor; the text is typed key by key (``keys``) or put in at once, as a paste. A
-    grid inside a form (``form``) sends nothing until the form is submitted."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    settled(page)
-    page.bring_to_front()
-    page.keyboard.press("Escape")
-    grid.scroll_into_view_if_needed()
-    for attempt in range(3):  # (a grid still drawing takes no click: click again, as a person would)
-        box = grid.bounding_box()
-        page.mouse.click(box["x"] + 60 + 20, box["y"] + 35 + 35 * row + 35 / 2)
-        try:  # the cell selected before (Enter moved it down a row) keeps the focus until the click lands
-            page.wait_for_function(f"r => {{ const c = ({_ACTIVE_CELL})(); return c !== null && c[1] === r; }}",
-                                   arg=row, timeout=STEP_MS // 6)
-            break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-    while (current := page.evaluate(f"() => ({_ACTIVE_CELL})()"))[0] != column + 1:
-        assert current[1] == row, f"the grid selected row {current[1]}, not {row}"
-        page.keyboard.press("ArrowRight" if current[0] < column + 1 else "ArrowLeft")
-        page.wait_for_function(f"c => ({_ACTIVE_CELL})()[0] != c", arg=current[0])
-    page.keyboard.press("Enter")
-    editor = page.locator("#portal input, #portal textarea").first
-    editor.wait_for()
-    before = runs(page)
-    if keys:
-        editor.fill("")
-        page.keyboard.type(value, delay=20)
-    else:
-        editor.fill(value)
-    editor.press("Enter")
-    if form:  # (the grid shows the typed text once the form holds it)
-        editor.wait_for(state="detached")
-        grid.locator("td", has_text=value).first.wait_for(state="attached")
-    else:
-        settled(page, after=before)
 
 
 def _click(page: Any, name: str) -> None:
@@ -116,17 +70,17 @@ def test_typed_numbers_reach_doe_as_typed_and_a_save_leaves_a_clean_grid(server:
         page.get_by_role("heading", name=f"Record: {NAME}").wait_for()
         settled(page)
         grid = page.get_by_test_id("stDataFrame").first
-        _type(page, grid, 0, column("first_cycle_ce_pct"), "85,5")  # a decimal comma
-        _type(page, grid, 0, column("interfacial_resistance_ohm"), "1.2e3")  # no upper limit to catch 1.23
-        _type(page, grid, 0, column("note"), "pellet pressed at 375 MPa")
-        _type(page, grid, 0, column("sample_id"), "S-" + "x" * 70, keys=False)  # pasted: 72 characters
+        type_in_grid(page, grid, 0, column("first_cycle_ce_pct"), "85,5")  # a decimal comma
+        type_in_grid(page, grid, 0, column("interfacial_resistance_ohm"), "1.2e3")  # no upper limit to catch 1.23
+        type_in_grid(page, grid, 0, column("note"), "pellet pressed at 375 MPa")
+        type_in_grid(page, grid, 0, column("sample_id"), "S-" + "x" * 70, keys=False)  # pasted: 72 characters
         _click(page, "Save results")
         expect(page.get_by_test_id("stAlertContentError")).to_contain_text("nothing was recorded")
         problems = _problems(page)
         assert any("sample_id" in r and "at most 64 printable characters" in " ".join(r) for r in problems), problems
         assert campaign.measurements().empty
 
-        _type(page, grid, 0, column("sample_id"), "S-17")
+        type_in_grid(page, grid, 0, column("sample_id"), "S-17")
         _click(page, "Save results")
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Saved the results: 2 value(s) recorded")
         stored = campaign.measurements().set_index("outcome")
@@ -145,7 +99,7 @@ def test_typed_numbers_reach_doe_as_typed_and_a_save_leaves_a_clean_grid(server:
         template = list(history_template(config).columns)
         for name, typed in (("hfo2_loading_wt_pct", "5"), ("anneal_temperature_c", "800"),
                             ("sonication_time_min", "-5")):
-            _type(page, history, 0, template.index(name), typed)
+            type_in_grid(page, history, 0, template.index(name), typed)
         _click(page, "Add these experiments")
         expect(page.get_by_test_id("stAlertContentError")).to_contain_text("nothing was recorded")
         problems = _problems(page)
@@ -171,8 +125,8 @@ def test_numbers_typed_into_a_new_configuration_are_read_as_typed(server: tuple[
         settled(page)
         page.get_by_label("Campaign name", exact=True).fill("typed-config")
         grid = page.get_by_test_id("stDataFrame").filter(has=page.locator("th", has_text="tolerance")).first
-        _type(page, grid, outcomes.index("first_cycle_ce_pct"), columns.index("weight"), "0,5", form=True)
-        _type(page, grid, outcomes.index("interfacial_resistance_ohm"), columns.index("highest"), "1.2e3", form=True)
+        type_in_grid(page, grid, outcomes.index("first_cycle_ce_pct"), columns.index("weight"), "0,5", form=True)
+        type_in_grid(page, grid, outcomes.index("interfacial_resistance_ohm"), columns.index("highest"), "1.2e3", form=True)
         _click(page, "Create campaign")
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Created campaign 'typed-config'")
     created = Campaign.load("typed-config", storage=db_url).config
