@@ -681,3 +681,20 @@ def test_a_percent_sign_after_a_number_in_a_percent_column_is_the_unit_said_agai
     assert other["hfo2_loading_wt_pct"].tolist() == ["0.83 %"]
     with pytest.raises(DataError):
         validate_experiments(other, config, parameters="optional")
+
+
+@pytest.mark.parametrize("text", ["NaN", "nan", "NA", "n/a", "N/A"])
+def test_the_text_data_tools_write_for_no_value_is_an_empty_cell_in_a_number_column(config: CampaignConfig,
+                                                                                   text: str) -> None:
+    """'NaN' in a results file was read as an empty cell (not measured) but R's 'NA' was refused:
+    both are read as empty in a number column; in a note they are the note's text."""
+    frame = read_table(csv_bytes(f"experiment_id,first_cycle_ce_pct,capacity_retention_pct,note\n"
+                                 f"E1,{text},70,{text}\nE2,,71,\n"), config)
+    checked = validate_experiments(frame, config, parameters="optional")
+    assert math.isnan(checked.loc[0, "first_cycle_ce_pct"]) and checked.loc[0, "capacity_retention_pct"] == 70.0
+    assert frame.loc[0, "note"] == text
+    # a spreadsheet's error value is no 'no value': it is refused, naming the cell
+    with pytest.raises(DataError) as raised:
+        validate_experiments(read_table(csv_bytes("experiment_id,first_cycle_ce_pct\nE1,#N/A\n"), config),
+                             config, parameters="optional")
+    assert [(p.row, p.column, p.value) for p in raised.value.problems] == [(0, "first_cycle_ce_pct", "#N/A")]

@@ -212,8 +212,15 @@ def _dotted_number(value: Any) -> bool:
     return "." in text and "," not in text and parse_number(text) is not None
 
 
+NO_VALUE_TEXTS = frozenset({"na", "n/a", "nan"})
+"""Text (any case) that a number column of a file holds for 'no value': read as an empty cell,
+not measured. ``NaN`` was read so (as a number) while ``NA`` was refused; a spreadsheet's error
+value ``#N/A`` is not among them (a formula that failed is refused, naming the cell)."""
+
+
 def _number_or_text(value: Any, decimal_comma: bool) -> Any:
-    """Numbers as float; numeric-looking text parsed; anything else unchanged."""
+    """Numbers as float; numeric-looking text parsed; the text that data tools write for no value
+    (:data:`NO_VALUE_TEXTS`: R's ``NA``, numpy's ``nan``) as an empty cell; anything else unchanged."""
     if is_blank(value):
         return math.nan
     if isinstance(value, bool):
@@ -222,7 +229,7 @@ def _number_or_text(value: Any, decimal_comma: bool) -> Any:
         return float(value)
     if isinstance(value, str):
         text = value.strip()
-        if text == "":
+        if text == "" or text.lower() in NO_VALUE_TEXTS:
             return math.nan
         candidate = text.replace(",", ".") if decimal_comma and text.count(",") == 1 and "." not in text else text
         number = parse_number(candidate)  # "3_50" stays text, and validation names the cell
