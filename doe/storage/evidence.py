@@ -4,6 +4,7 @@ copy per campaign and content, :data:`doe.storage.schema.evidence_files`)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -75,4 +76,27 @@ def insert_files(conn: Connection, cid: int, now: datetime, actor: str, rows: li
     return ids
 
 
-__all__ = ["insert_files", "prepare_file", "stored_files"]
+def update_rules(conn: Connection, cid: int, now: datetime, actor: str, files: list[dict[str, Any]],
+                 written: dict[str, str]) -> int:
+    """Give a stored file the rule of this write where the write records values from it
+    (``written``: their SHA-256 and the experiment's id) under another rule: a correction of a cycling file's cell with
+    another active mass. The stored rule is then the one behind the current values; the old one
+    stays in the audit trail (``file_rule_changed``), as the values it gave stay superseded."""
+    f = s.evidence_files
+    wanted = {row["sha256"]: row for row in files if row["sha256"] in written}
+    changed = 0
+    for chunk in chunks(sorted(wanted)):
+        for hit in conn.execute(sa.select(f.c.id, f.c.sha256, f.c.file_name, f.c.rule)
+                                .where(f.c.campaign_id == cid, f.c.sha256.in_(chunk))):
+            new_rule = wanted[hit.sha256]["rule"]
+            if new_rule == hit.rule:
+                continue
+            conn.execute(sa.update(f).where(f.c.id == hit.id).values(rule=new_rule))
+            conn.execute(sa.insert(s.audit_log).values(audit_row(cid, now, actor, "file_rule_changed", written[hit.sha256], {
+                "file_name": hit.file_name, "sha256": hit.sha256, "old_rule": json.loads(hit.rule),
+                "new_rule": json.loads(new_rule)})))
+            changed += 1
+    return changed
+
+
+__all__ = ["insert_files", "prepare_file", "stored_files", "update_rules"]

@@ -46,7 +46,7 @@ from doe.storage.cells import (
     resolve_failures,
 )
 from doe.storage.checked import CheckedWrite, PlannedMeasurement, ResolvedChange
-from doe.storage.evidence import insert_files, stored_files
+from doe.storage.evidence import insert_files, stored_files, update_rules
 from doe.storage.rows import audit_row, bump_revision, campaign_row, latest_config
 from doe.storage.values import (
     chunks,
@@ -103,6 +103,8 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
     if not prepared and not to_write and not changes and not new_files and not cells:
         return WriteReport(experiment_ids=[], measurements_unchanged=unchanged, context_not_stored=context_kept)
     file_ids |= insert_files(conn, cid, now, checked.actor, new_files)
+    update_rules(conn, cid, now, checked.actor, checked.files,
+                 {pm.file_sha256: pm.experiment_id for pm in to_write if pm.file_sha256})
     for pm in to_write:
         if pm.file_sha256:  # else the stored file a same-value correction keeps (_keep_context), or none
             pm.file_id = file_ids.get(pm.file_sha256)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 
 from doe.campaign import Campaign
+from doe.errors import ConflictError
 from doe.instruments import InstrumentFileError
 from doe.instruments.synthetic import fade_curve, write_cycling_file
 
@@ -225,3 +227,28 @@ def test_a_cells_cycling_file_and_spectrum_share_its_label(tmp_path: Path) -> No
     again = campaign.record_files(paths, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
     assert len(again.files) == 3 and len(campaign.measurements()) == len(stored)  # the same files: nothing new
     assert again.recorded_text() == f"nothing new: the values of these files were recorded for {first} already"
+
+
+def test_a_correction_with_another_active_mass_stores_the_rule_behind_the_new_values(tmp_path: Path) -> None:
+    """A cell recorded with 11.5 mg and corrected with 12.5 mg kept the file's rule at 11.5 mg:
+    the provenance named a mass that no current value was computed with."""
+    campaign = _campaign(tmp_path)
+    first = campaign.history()["experiment_id"].iloc[0]
+    paths = _cells(tmp_path, [89.0])
+    campaign.record_files(paths, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    capacity = campaign.history().set_index("experiment_id").loc[first, "first_cycle_discharge_capacity_mah_per_g"]
+    with pytest.raises(ConflictError):  # another mass without correct: refused, nothing changed
+        campaign.record_files(paths, experiment_id=first, active_mass_mg=12.5, confirm=True)
+    assert campaign.files()["rule"].tolist() == [{"active_mass_mg": MASS_MG, "reference_cycle": 1}]
+    campaign.record_files(paths, experiment_id=first, active_mass_mg=12.5, confirm=True, correct=True)
+    corrected = campaign.history().set_index("experiment_id").loc[first, "first_cycle_discharge_capacity_mah_per_g"]
+    assert corrected == pytest.approx(capacity * MASS_MG / 12.5, rel=1e-3)
+    assert campaign.files()["rule"].tolist() == [{"active_mass_mg": 12.5, "reference_cycle": 1}]
+    changed = campaign.audit().query("action == 'file_rule_changed'")
+    assert changed["experiment_id"].tolist() == [first]
+    assert [(d["old_rule"]["active_mass_mg"], d["new_rule"]["active_mass_mg"])
+            for d in changed["detail"].map(json.loads)] == [(MASS_MG, 12.5)]
+    # the same file and mass again: no new rule change, nothing written
+    revision = campaign.revision()
+    campaign.record_files(paths, experiment_id=first, active_mass_mg=12.5, confirm=True, correct=True)
+    assert campaign.revision() == revision and len(campaign.audit().query("action == 'file_rule_changed'")) == 1
