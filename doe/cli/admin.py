@@ -33,9 +33,12 @@ def backup(out: Path, env: Env) -> None:
 def restore(source: Path, force: bool, env: Env) -> None:
     """Restore a backup into an empty database (--db) and bring it to the newest schema."""
     from doe.storage.backup import restore as run_restore
+    from doe.workers import cancel_waiting_jobs
 
     report = run_restore(env.db, source, force=force)
     click.echo(f"restored {report.counts} from {report.path} into {report.url} (schema {report.schema_version})")
+    if cancelled := cancel_waiting_jobs(env.db):
+        click.echo(f"cancelled {len(cancelled)} suggestion job(s) queued before the restore (their data was replaced)")
 
 
 # ---------------------------------------------------------------------- accounts

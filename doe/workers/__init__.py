@@ -14,6 +14,7 @@ from doe.workers.queue import (
     SuggestRequest,
     WorkerTiming,
     campaign_lock,
+    cancel_waiting_jobs,
     ensure_schema,
     is_postgres,
     live_workers,
@@ -25,6 +26,7 @@ from doe.workers.queue import (
     workers_mode,
 )
 
-__all__ = ["QUEUE", "SUGGEST_TASK", "JobProgress", "SuggestRequest", "WorkerTiming", "campaign_lock", "ensure_schema",
+__all__ = ["QUEUE", "SUGGEST_TASK", "JobProgress", "SuggestRequest", "WorkerTiming", "campaign_lock",
+           "cancel_waiting_jobs", "ensure_schema",
            "is_postgres", "live_workers", "progress_listener", "queue_app", "queue_installed", "retry_stalled_jobs", "suggest_on_worker",
            "workers_mode"]

@@ -189,6 +189,27 @@ def live_workers(url: str, within_s: float) -> int:
     return int(row[0]) if row else 0
 
 
+def cancel_waiting_jobs(url: str) -> list[int]:
+    """Cancel doe's suggestion jobs still waiting (``todo``) in the queue of ``url``'s database,
+    once a restore replaced its campaigns: they ask for batches of data that is gone (a caller
+    still waiting computes its batch in-process, as when its job is cancelled for want of a
+    worker; a job the backup held was asked before the backup). Their ids; none for SQLite, with
+    procrastinate not installed, or no queue tables."""
+    if not is_postgres(url) or not queue_installed():
+        return []
+    with _connect(url) as conn:
+        row = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
+    if row is None or row[0] is None:
+        return []
+    app = queue_app(url, max_connections=1)
+    with app.open():
+        waiting = app.job_manager.list_jobs(queue=QUEUE, status="todo")
+        cancelled = [int(job.id) for job in waiting if job.id is not None and app.job_manager.cancel_job_by_id(job.id)]
+    if cancelled:
+        logger.warning("cancelled %d suggestion job(s) queued before the restore: %s", len(cancelled), cancelled)
+    return cancelled
+
+
 @contextlib.contextmanager
 def campaign_lock(url: str, campaign: str) -> Iterator[None]:
     """Hold a session advisory lock on ``campaign`` (released when the block ends or the

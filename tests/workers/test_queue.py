@@ -255,3 +255,30 @@ def test_a_worker_starts_its_fits_from_the_model_states_another_process_stored(p
     assert jobs(pg_url)["status"].tolist() == ["succeeded"]
     started = campaign.proposals()["model_settings"].iloc[-1]["gp_warm_start"]
     assert {name for name, start in started.items() if start == "stored"} == stored, started
+
+
+def test_doe_restore_cancels_the_suggestion_jobs_queued_before_it(pg_url: str, tmp_path: Path) -> None:
+    """A restore with --force replaced the campaigns but kept the job-queue tables (the backup was
+    made before the queue existed): a worker started later ran the old, queued request against
+    the restored campaign of that name and stored a batch nobody asked of it."""
+    from doe.workers import QUEUE, SUGGEST_TASK, ensure_schema, queue_app
+
+    Campaign.from_config("hfo2-ncm85", storage=pg_url, name="coat", settings=FAST)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    dump = tmp_path / "lab.dump"
+    done = subprocess.run([sys.executable, "-m", "doe.cli", "backup", "--db", pg_url, "--out", str(dump)],
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    ensure_schema(pg_url)
+    app = queue_app(pg_url, max_connections=1)
+    request = SuggestRequest(campaign="coat", n=2, request_id="before-the-restore", actor="robot")
+    with app.open():
+        queued = app.configure_task(SUGGEST_TASK, queue=QUEUE).defer(**request.job_args())
+    assert jobs(pg_url).set_index("id").loc[queued, "status"] == "todo"
+
+    restored = subprocess.run([sys.executable, "-m", "doe.cli", "restore", "--db", pg_url, "--from", str(dump),
+                               "--force"], env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert restored.returncode == 0, restored.stderr
+    assert "cancelled 1 suggestion job(s) queued before the restore" in restored.stdout
+    assert jobs(pg_url).set_index("id").loc[queued, "status"] == "cancelled"  # no worker takes it
+    assert batches_of(Campaign.load("coat", storage=pg_url)).empty
