@@ -566,3 +566,38 @@ def test_suggest_writes_its_run_sheet_before_printing_to_a_pipe_closed_early(doe
     sheet = pd.read_csv(tmp_path / "rs.csv", encoding="utf-8-sig")
     stored = Campaign.load("hfo2-ncm85", storage=env["DOE_DATABASE_URL"]).history()
     assert sheet["experiment_id"].tolist() == stored["experiment_id"].tolist() == ["E0001", "E0002"]
+
+
+def test_a_run_sheet_that_cannot_be_written_says_the_batch_was_stored(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another person's sheet appears at the --out path while the batch is computed: the sheet
+    is refused and kept, and the message says the batch was stored all the same, by its id."""
+    import logging
+
+    store = f"sqlite:///{tmp_path / 'lab.sqlite3'}"
+    monkeypatch.setenv("DOE_DATABASE_URL", store)
+    monkeypatch.setenv("DOE_HOME", str(tmp_path / "home"))
+    Campaign.from_config("hfo2-ncm85", storage=store, name="coat", actor="t")
+    out = tmp_path / "runsheet.csv"
+
+    class OtherPerson(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:  # once the batch is stored, before its sheet is written
+            if record.getMessage().startswith("campaign 'coat': proposed") and not out.exists():
+                out.write_text("their results\n", encoding="utf-8")
+
+    watcher, campaign_log = OtherPerson(), logging.getLogger("doe.campaign")
+    campaign_log.addHandler(watcher)
+    level = campaign_log.level
+    campaign_log.setLevel(logging.INFO)
+    try:
+        done = CliRunner().invoke(cli, ["suggest", "-n", "2", "--fast", "--out", str(out), "--actor", "t"])
+    finally:
+        campaign_log.removeHandler(watcher)
+        campaign_log.setLevel(level)
+    assert done.exit_code != 0, done.output
+    stored = Campaign.load("coat", storage=store).history()
+    assert stored["status"].tolist() == ["proposed", "proposed"]
+    ids = ", ".join(stored["experiment_id"])
+    assert f"batch {stored['batch_id'].iloc[0]} ({ids}) was stored as proposed" in done.output
+    assert "runsheet.csv" in done.output and "doe export --out FILE" in done.output
+    assert out.read_text(encoding="utf-8") == "their results\n"  # the other person's file is kept
