@@ -189,3 +189,35 @@ def test_an_exported_history_recorded_back_adds_no_cell_to_a_curve(tmp_path) -> 
     report = campaign.import_table(tmp_path / "history.csv")
     assert report.measurements_added == 0
     assert campaign.measurements().equals(before)
+
+
+def test_a_curves_later_points_without_a_label_are_its_one_cells_or_refused(campaign: Campaign) -> None:
+    """Cycles 21-40 sent without the label of the one cell that gave cycles 1-20 were stored as
+    another, unlabelled cell beside it (the check compared labels cycle by cycle, and these
+    cycles were new). They are now that cell's; beside two cells, or unlabelled points beside
+    labelled ones in either order, they are refused and nothing is written."""
+    def labels_of(exp_id: str) -> dict[str, int]:
+        points = campaign.measurements()
+        curve = points[(points["outcome"] == "retention_pct") & (points["experiment_id"] == exp_id)]
+        return curve["replicate"].fillna("").value_counts().to_dict()
+
+    one = _points("E0", 60.0, 40, 0)
+    campaign.record(one.iloc[:20].assign(replicate="A"))
+    campaign.record(one.iloc[20:])
+    assert labels_of("E0") == {"A": 40}
+
+    two = _points("E1", 60.0, 40, 1)
+    campaign.record(pd.concat([two.iloc[:20].assign(replicate="A"), two.iloc[:20].assign(replicate="B")]))
+    revision = campaign.revision()
+    with pytest.raises(DataError, match=r"E1 retention_pct: points without a replicate label \(sent\) beside the "
+                                        r"points of the cells \['A', 'B'\]"):
+        campaign.record(two.iloc[20:])
+    unlabelled = _points("E2", 60.0, 40, 2)
+    campaign.record(unlabelled.iloc[:20])
+    with pytest.raises(DataError, match=r"E2 retention_pct: points without a replicate label \(stored\)"):
+        campaign.record(unlabelled.iloc[20:].assign(replicate="A"))
+    mixed = _points("E3", 60.0, 40, 3)
+    with pytest.raises(DataError, match="E3 retention_pct"):
+        campaign.record(pd.concat([mixed.iloc[:20].assign(replicate="A"), mixed.iloc[20:]]))
+    assert campaign.revision() == revision + 1  # E2's first points only
+    assert labels_of("E1") == {"A": 20, "B": 20} and labels_of("E2") == {"": 20} and labels_of("E3") == {}

@@ -336,6 +336,7 @@ def _one_kind_of_cell(name: str, planned: list[PlannedMeasurement], current: dic
         if len(cells) == 1 and "" not in cells and all(not pm.replicate for pm in rows):
             for pm in rows:
                 pm.replicate = next(iter(cells))
+    _one_kind_of_curve(name, planned, stored)
     refused: list[str] = []
     conflicts: list[str] = []
     for (eid, outcome, cycle), rows in written.items():
@@ -364,6 +365,39 @@ def _one_kind_of_cell(name: str, planned: list[PlannedMeasurement], current: dic
                              "With correct=True the labelled cells replace the unlabelled value (kept as history): "
                              "if that value was one of the cells, it is in the labelled ones; if it was another cell, "
                              "record it too, under its own label.")
+
+
+def _one_kind_of_curve(name: str, planned: list[PlannedMeasurement], stored: dict[tuple[str, str, int], set[str]]) -> None:
+    """:func:`_one_kind_of_cell` over a curve's cycles (points of cycles not stored before are
+    still one cell's): unlabelled points of an outcome whose curve is one labelled cell's are
+    that cell's (cycles 21-40 sent without the label of the cell that gave 1-20); a curve that
+    would hold unlabelled points beside labelled ones is refused (they were stored as one cell
+    more), unless it was stored so by an older version."""
+    curves: dict[tuple[str, str], set[str]] = {}
+    for (eid, outcome, cycle), labels in stored.items():
+        if cycle:
+            curves.setdefault((eid, outcome), set()).update(labels)
+    sent: dict[tuple[str, str], list[PlannedMeasurement]] = {}
+    for pm in planned:
+        if pm.cycle:
+            sent.setdefault((pm.experiment_id, pm.outcome), []).append(pm)
+    refused = []
+    for (eid, outcome), rows in sent.items():
+        kept = curves.get((eid, outcome), set())
+        if "" in kept and kept - {""}:
+            continue  # stored so by an older version: its cells file records back as it was
+        if len(kept) == 1 and "" not in kept and not any(pm.replicate for pm in rows):
+            for pm in rows:
+                pm.replicate = next(iter(kept))
+        labels = kept | {pm.replicate for pm in rows}
+        if "" in labels and labels - {""}:
+            unlabelled = "stored" if "" in kept else "sent"
+            refused.append(f"{eid} {outcome}: points without a replicate label ({unlabelled}) beside the points of "
+                           f"the cells {sorted(labels - {''})}; record each cell's points with its label (one cell "
+                           "measured without labels: send its later points without a label too)")
+    if refused:
+        raise DataError(f"campaign {name!r}: {len(refused)} curve(s) would hold points without a replicate label "
+                        "beside labelled cells; nothing was written:\n" + "\n".join(f"  - {x}" for x in refused[:50]))
 
 
 def _check_transitions(conn: Connection, cid: int, name: str, status_changes: list[ResolvedChange],
