@@ -33,12 +33,20 @@ def backup(out: Path, env: Env) -> None:
 def restore(source: Path, force: bool, env: Env) -> None:
     """Restore a backup into an empty database (--db) and bring it to the newest schema."""
     from doe.storage.backup import restore as run_restore
-    from doe.workers import cancel_waiting_jobs
+    from doe.workers import end_unfinished_jobs
 
     report = run_restore(env.db, source, force=force)
     click.echo(f"restored {report.counts} from {report.path} into {report.url} (schema {report.schema_version})")
-    if cancelled := cancel_waiting_jobs(env.db):
-        click.echo(f"cancelled {len(cancelled)} suggestion job(s) queued before the restore (their data was replaced)")
+    if report.backend != "postgresql":
+        return
+    try:  # the restore is done: a queue that cannot be reached is said, not a traceback after "restored"
+        ended = end_unfinished_jobs(env.db)
+    except Exception as error:  # psycopg's or procrastinate's, whatever state the queue is in
+        click.echo(f"warning: the suggestion jobs queued before the restore were not ended ({type(error).__name__}: "
+                   f"{error}); stop every `doe worker` and run `doe restore` again", err=True)
+        return
+    if ended:
+        click.echo(f"ended {len(ended)} suggestion job(s) queued before the restore (their data was replaced)")
 
 
 # ---------------------------------------------------------------------- accounts

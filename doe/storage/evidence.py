@@ -89,7 +89,7 @@ def update_rules(conn: Connection, cid: int, now: datetime, actor: str, files: l
         for hit in conn.execute(sa.select(f.c.id, f.c.sha256, f.c.file_name, f.c.rule)
                                 .where(f.c.campaign_id == cid, f.c.sha256.in_(chunk))):
             new_rule = wanted[hit.sha256]["rule"]
-            if new_rule == hit.rule:
+            if json.loads(new_rule) == json.loads(hit.rule):  # (the values: not their text's key order or 12 vs 12.0)
                 continue
             conn.execute(sa.update(f).where(f.c.id == hit.id).values(rule=new_rule))
             conn.execute(sa.insert(s.audit_log).values(audit_row(cid, now, actor, "file_rule_changed", written[hit.sha256], {

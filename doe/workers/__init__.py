@@ -14,7 +14,7 @@ from doe.workers.queue import (
     SuggestRequest,
     WorkerTiming,
     campaign_lock,
-    cancel_waiting_jobs,
+    end_unfinished_jobs,
     ensure_schema,
     is_postgres,
     live_workers,
@@ -27,6 +27,6 @@ from doe.workers.queue import (
 )
 
 __all__ = ["QUEUE", "SUGGEST_TASK", "JobProgress", "SuggestRequest", "WorkerTiming", "campaign_lock",
-           "cancel_waiting_jobs", "ensure_schema",
+           "end_unfinished_jobs", "ensure_schema",
            "is_postgres", "live_workers", "progress_listener", "queue_app", "queue_installed", "retry_stalled_jobs", "suggest_on_worker",
            "workers_mode"]

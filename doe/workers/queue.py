@@ -189,25 +189,40 @@ def live_workers(url: str, within_s: float) -> int:
     return int(row[0]) if row else 0
 
 
-def cancel_waiting_jobs(url: str) -> list[int]:
-    """Cancel doe's suggestion jobs still waiting (``todo``) in the queue of ``url``'s database,
-    once a restore replaced its campaigns: they ask for batches of data that is gone (a caller
-    still waiting computes its batch in-process, as when its job is cancelled for want of a
-    worker; a job the backup held was asked before the backup). Their ids; none for SQLite, with
-    procrastinate not installed, or no queue tables."""
+def end_unfinished_jobs(url: str) -> list[int]:
+    """End doe's suggestion jobs not finished in the queue of ``url``'s database once a restore
+    replaced its campaigns: they ask for batches of data that is gone. A waiting job (``todo``)
+    is cancelled; one a worker had taken (``doing``: the backup was made mid-job, or its worker
+    died) is ended as aborted, since the next worker would retry it as stalled. A caller still
+    waiting computes its batch in-process, as when its job is cancelled for want of a worker.
+    Stop the workers before a restore: a live one is not stopped. The jobs' ids; none for
+    SQLite, with procrastinate not installed, or without the queue's tables."""
     if not is_postgres(url) or not queue_installed():
         return []
     with _connect(url) as conn:
         row = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
     if row is None or row[0] is None:
         return []
-    app = queue_app(url, max_connections=1)
-    with app.open():
-        waiting = app.job_manager.list_jobs(queue=QUEUE, status="todo")
-        cancelled = [int(job.id) for job in waiting if job.id is not None and app.job_manager.cancel_job_by_id(job.id)]
-    if cancelled:
-        logger.warning("cancelled %d suggestion job(s) queued before the restore: %s", len(cancelled), cancelled)
-    return cancelled
+    ended = asyncio.run(_end_unfinished(queue_app(url, max_connections=1)))
+    if ended:
+        logger.warning("ended %d suggestion job(s) queued before the restore: %s", len(ended), ended)
+    return ended
+
+
+async def _end_unfinished(app: procrastinate.App) -> list[int]:
+    from procrastinate.jobs import Status
+
+    ended = []
+    async with app.open_async():
+        manager = app.job_manager
+        for job in await manager.list_jobs_async(queue=QUEUE, status="todo"):
+            if job.id is not None and await manager.cancel_job_by_id_async(job.id):
+                ended.append(int(job.id))
+        for job in await manager.list_jobs_async(queue=QUEUE, status="doing"):
+            if job.id is not None:
+                await manager.finish_job_by_id_async(job.id, Status.ABORTED, delete_job=False)
+                ended.append(int(job.id))
+    return sorted(ended)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ wants, without any sleep.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -279,6 +280,29 @@ def test_doe_restore_cancels_the_suggestion_jobs_queued_before_it(pg_url: str, t
     restored = subprocess.run([sys.executable, "-m", "doe.cli", "restore", "--db", pg_url, "--from", str(dump),
                                "--force"], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert restored.returncode == 0, restored.stderr
-    assert "cancelled 1 suggestion job(s) queued before the restore" in restored.stdout
+    assert "ended 1 suggestion job(s) queued before the restore" in restored.stdout
     assert jobs(pg_url).set_index("id").loc[queued, "status"] == "cancelled"  # no worker takes it
+    assert batches_of(Campaign.load("coat", storage=pg_url)).empty
+
+    # a backup made while a worker computed a job holds it as 'doing': the next worker would
+    # retry it as stalled (its worker's heartbeat is old), so the restore ends it as aborted
+    async def take_job() -> int:
+        async with app.open_async():
+            worker = await app.job_manager.register_worker()
+            job = await app.job_manager.fetch_job(queues=[QUEUE], worker_id=worker)
+            assert job is not None and job.id is not None
+            return int(job.id)
+
+    with app.open():
+        taken = app.configure_task(SUGGEST_TASK, queue=QUEUE).defer(**request.job_args())
+    assert asyncio.run(take_job()) == taken
+    mid_job = tmp_path / "mid-job.dump"
+    done = subprocess.run([sys.executable, "-m", "doe.cli", "backup", "--db", pg_url, "--out", str(mid_job)],
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    restored = subprocess.run([sys.executable, "-m", "doe.cli", "restore", "--db", pg_url, "--from", str(mid_job),
+                               "--force"], env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert restored.returncode == 0, restored.stderr
+    assert "ended 1 suggestion job(s)" in restored.stdout
+    assert jobs(pg_url).set_index("id").loc[taken, "status"] == "aborted"
     assert batches_of(Campaign.load("coat", storage=pg_url)).empty
