@@ -194,8 +194,10 @@ def test_an_exported_history_recorded_back_adds_no_cell_to_a_curve(tmp_path) -> 
 def test_a_curves_later_points_without_a_label_are_its_one_cells_or_refused(campaign: Campaign) -> None:
     """Cycles 21-40 sent without the label of the one cell that gave cycles 1-20 were stored as
     another, unlabelled cell beside it (the check compared labels cycle by cycle, and these
-    cycles were new). They are now that cell's; beside two cells, or unlabelled points beside
-    labelled ones in either order, they are refused and nothing is written."""
+    cycles were new). They are now that cell's, as is the whole export sent again without the
+    label; beside two cells, or beside labelled points of the same table, they are refused;
+    labelled points beside a curve stored without labels are a conflict that correct=True
+    resolves only when they give every cycle of it. Nothing is written when refused."""
     def labels_of(exp_id: str) -> dict[str, int]:
         points = campaign.measurements()
         curve = points[(points["outcome"] == "retention_pct") & (points["experiment_id"] == exp_id)]
@@ -205,19 +207,32 @@ def test_a_curves_later_points_without_a_label_are_its_one_cells_or_refused(camp
     campaign.record(one.iloc[:20].assign(replicate="A"))
     campaign.record(one.iloc[20:])
     assert labels_of("E0") == {"A": 40}
+    assert campaign.record(one).measurements_unchanged == 40 and labels_of("E0") == {"A": 40}
 
     two = _points("E1", 60.0, 40, 1)
     campaign.record(pd.concat([two.iloc[:20].assign(replicate="A"), two.iloc[:20].assign(replicate="B")]))
     revision = campaign.revision()
-    with pytest.raises(DataError, match=r"E1 retention_pct: points without a replicate label \(sent\) beside the "
-                                        r"points of the cells \['A', 'B'\]"):
+    with pytest.raises(DataError, match=r"E1 retention_pct: points without a replicate label beside the curves of "
+                                        r"the cells \['A', 'B'\]"):
         campaign.record(two.iloc[20:])
+    mixed = _points("E3", 60.0, 40, 3)
+    with pytest.raises(DataError, match="E3 retention_pct: points without a replicate label beside points of"):
+        campaign.record(pd.concat([mixed.iloc[:20].assign(replicate="A"), mixed.iloc[20:]]))
+    assert campaign.revision() == revision
+    assert labels_of("E1") == {"A": 20, "B": 20} and labels_of("E3") == {}
+
     unlabelled = _points("E2", 60.0, 40, 2)
     campaign.record(unlabelled.iloc[:20])
-    with pytest.raises(DataError, match=r"E2 retention_pct: points without a replicate label \(stored\)"):
+    revision = campaign.revision()
+    with pytest.raises(ConflictError, match=r"E2 retention_pct: a curve recorded without a replicate label \(cycles 1-20\)"):
         campaign.record(unlabelled.iloc[20:].assign(replicate="A"))
-    mixed = _points("E3", 60.0, 40, 3)
-    with pytest.raises(DataError, match="E3 retention_pct"):
-        campaign.record(pd.concat([mixed.iloc[:20].assign(replicate="A"), mixed.iloc[20:]]))
-    assert campaign.revision() == revision + 1  # E2's first points only
-    assert labels_of("E1") == {"A": 20, "B": 20} and labels_of("E2") == {"": 20} and labels_of("E3") == {}
+    with pytest.raises(DataError, match=r"would keep cycles 1-9 as one cell more"):
+        campaign.record(unlabelled.iloc[9:].assign(replicate="A"), correct=True)
+    assert campaign.revision() == revision and labels_of("E2") == {"": 20}
+    # the two cells behind that curve, each with every cycle: they replace it (kept as history)
+    cells = pd.concat([unlabelled.iloc[:20].assign(replicate="A"),
+                       unlabelled.iloc[:20].assign(replicate="B", retention_pct=unlabelled["retention_pct"].iloc[:20] - 1)])
+    campaign.record(cells, correct=True)
+    assert labels_of("E2") == {"A": 20, "B": 20}
+    every = campaign.measurements(include_superseded=True)
+    assert ((every["experiment_id"] == "E2") & every["replicate"].isna() & every["superseded"]).sum() == 20

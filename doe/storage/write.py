@@ -35,8 +35,9 @@ from doe.domain.records import (
 )
 from doe.domain.table import clean_label, note_text
 from doe.domain.values import same_measurement
-from doe.errors import ConcurrentChangeError, DataError, StorageError
+from doe.errors import ConcurrentChangeError, StorageError
 from doe.storage import schema as s
+from doe.storage.cell_kinds import one_kind_of_cell
 from doe.storage.cells import (
     FailureChanges,
     PlannedFailure,
@@ -269,7 +270,7 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
             key = (hit.experiment_id, hit.outcome, hit.replicate, int(hit.cycle))
             current[key] = float(hit.value)
             context[key] = {c: getattr(hit, c) for c in (*CONTEXT_FIELDS, "file_id")}
-    _one_kind_of_cell(name, planned, current, allow_corrections)
+    one_kind_of_cell(name, planned, current, allow_corrections)
     to_write: list[PlannedMeasurement] = []
     unchanged = 0
     conflicts: list[str] = []
@@ -310,94 +311,6 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
                              "To correct a value pass allow_corrections=True (record with correct=True); "
                              "the old value is kept as history.")
     return to_write, unchanged
-
-
-def _one_kind_of_cell(name: str, planned: list[PlannedMeasurement], current: dict[tuple[str, str, str, int], float],
-                      allow_corrections: bool) -> None:
-    """An outcome of an experiment is one value recorded without a replicate label (the
-    experiment's one cell) or values of labelled cells, never both: a labelled cell beside the
-    unlabelled value would count that cell twice or as a cell more than were built. An
-    unlabelled value of an outcome that has one labelled cell is that cell's (the Record
-    grid's value of an experiment whose one cell came from its cycler file).
-
-    With ``allow_corrections`` the labelled cells replace the unlabelled value (the first of
-    them takes :attr:`PlannedMeasurement.replaces_unlabelled`; the value stays in the history
-    as superseded). Raises ``ConflictError`` without it, ``DataError`` for an unlabelled value
-    beside labelled ones (stored or in this write); nothing is written.
-    """
-    stored: dict[tuple[str, str, int], set[str]] = {}
-    for eid, outcome, replicate, cycle in current:
-        stored.setdefault((eid, outcome, cycle), set()).add(replicate)
-    written: dict[tuple[str, str, int], list[PlannedMeasurement]] = {}
-    for pm in planned:
-        written.setdefault((pm.experiment_id, pm.outcome, pm.cycle), []).append(pm)
-    for group, rows in written.items():  # an unlabelled value of an outcome with one cell is that cell's
-        cells = stored.get(group, set())
-        if len(cells) == 1 and "" not in cells and all(not pm.replicate for pm in rows):
-            for pm in rows:
-                pm.replicate = next(iter(cells))
-    _one_kind_of_curve(name, planned, stored)
-    refused: list[str] = []
-    conflicts: list[str] = []
-    for (eid, outcome, cycle), rows in written.items():
-        labels = {pm.replicate for pm in rows}
-        kept = stored.get((eid, outcome, cycle), set())
-        cells = kept - {""}
-        if "" in kept and cells:
-            continue  # stored so by an older version: its cells file records back as it was
-        where = f"{eid} {outcome}" + (f" cycle {cycle}" if cycle else "")
-        if "" in labels and (labels - {""} or cells):
-            shown = sorted((labels - {""}) | cells)
-            refused.append(f"{where}: a value without a replicate label beside the cells {shown}; record each "
-                           "cell's value with its label")
-        elif "" in kept and "" not in labels:
-            old = current[(eid, outcome, "", cycle)]
-            if allow_corrections:
-                rows[0].replaces_unlabelled = old
-            else:
-                conflicts.append(f"{where}: recorded without a replicate label ({old!r}), now cells {sorted(labels)}")
-    if refused:
-        raise DataError(f"campaign {name!r}: {len(refused)} outcome(s) would hold a value without a replicate label "
-                        "beside labelled cells; nothing was written:\n" + "\n".join(f"  - {x}" for x in refused[:50]))
-    if conflicts:
-        raise conflict_error(name, conflicts, "outcome(s) recorded without a replicate label would get labelled "
-                             "cells beside that value, which would count a cell twice or one cell more than were built",
-                             "With correct=True the labelled cells replace the unlabelled value (kept as history): "
-                             "if that value was one of the cells, it is in the labelled ones; if it was another cell, "
-                             "record it too, under its own label.")
-
-
-def _one_kind_of_curve(name: str, planned: list[PlannedMeasurement], stored: dict[tuple[str, str, int], set[str]]) -> None:
-    """:func:`_one_kind_of_cell` over a curve's cycles (points of cycles not stored before are
-    still one cell's): unlabelled points of an outcome whose curve is one labelled cell's are
-    that cell's (cycles 21-40 sent without the label of the cell that gave 1-20); a curve that
-    would hold unlabelled points beside labelled ones is refused (they were stored as one cell
-    more), unless it was stored so by an older version."""
-    curves: dict[tuple[str, str], set[str]] = {}
-    for (eid, outcome, cycle), labels in stored.items():
-        if cycle:
-            curves.setdefault((eid, outcome), set()).update(labels)
-    sent: dict[tuple[str, str], list[PlannedMeasurement]] = {}
-    for pm in planned:
-        if pm.cycle:
-            sent.setdefault((pm.experiment_id, pm.outcome), []).append(pm)
-    refused = []
-    for (eid, outcome), rows in sent.items():
-        kept = curves.get((eid, outcome), set())
-        if "" in kept and kept - {""}:
-            continue  # stored so by an older version: its cells file records back as it was
-        if len(kept) == 1 and "" not in kept and not any(pm.replicate for pm in rows):
-            for pm in rows:
-                pm.replicate = next(iter(kept))
-        labels = kept | {pm.replicate for pm in rows}
-        if "" in labels and labels - {""}:
-            unlabelled = "stored" if "" in kept else "sent"
-            refused.append(f"{eid} {outcome}: points without a replicate label ({unlabelled}) beside the points of "
-                           f"the cells {sorted(labels - {''})}; record each cell's points with its label (one cell "
-                           "measured without labels: send its later points without a label too)")
-    if refused:
-        raise DataError(f"campaign {name!r}: {len(refused)} curve(s) would hold points without a replicate label "
-                        "beside labelled cells; nothing was written:\n" + "\n".join(f"  - {x}" for x in refused[:50]))
 
 
 def _check_transitions(conn: Connection, cid: int, name: str, status_changes: list[ResolvedChange],
