@@ -236,3 +236,28 @@ def test_a_curves_later_points_without_a_label_are_its_one_cells_or_refused(camp
     assert labels_of("E2") == {"A": 20, "B": 20}
     every = campaign.measurements(include_superseded=True)
     assert ((every["experiment_id"] == "E2") & every["replicate"].isna() & every["superseded"]).sum() == 20
+
+
+def test_an_exported_history_records_back_once_labelled_cells_reach_the_target_cycle(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Three labelled cells cycled to 200: the history's value there (their mean) was read back as
+    an unlabelled point at cycle 200 beside them and refused, so the export did not record back.
+    It is the cells' mean: unchanged when the same, refused naming it when edited."""
+    campaign = Campaign.from_config(CONFIG, storage=f"sqlite:///{tmp_path / 'doe.sqlite3'}", actor="me")
+    campaign.record(pd.DataFrame({"experiment_id": [f"E{i}" for i in range(4)], "loading_wt_pct": np.linspace(0, 2, 4),
+                                  "ce_pct": 88.0}))
+    for label, seed in zip("ABC", (1, 2, 3), strict=True):
+        curve = retention_curve(70.0, 200, seed=seed)
+        campaign.record(pd.DataFrame({"experiment_id": "E1", "replicate": label, "cycle": curve["cycle"],
+                                      "retention_pct": curve["retention_pct"]}))
+    campaign.export_table(tmp_path / "history.csv")
+    before, revision = campaign.measurements(), campaign.revision()
+    report = campaign.import_table(tmp_path / "history.csv")
+    assert report.measurements_added == 0 and campaign.measurements().equals(before)
+    assert campaign.revision() == revision
+    edited = pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig")
+    column = next(c for c in edited.columns if c.startswith("retention_pct ["))
+    edited.loc[edited["experiment_id"] == "E1", column] = 50.0
+    edited.to_csv(tmp_path / "edited.csv", index=False)
+    with pytest.raises(DataError, match=r"is the mean of E1's cells at its cycle in the history"):
+        campaign.import_table(tmp_path / "edited.csv")
+    assert campaign.revision() == revision

@@ -486,15 +486,18 @@ def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelle
                     read.label, outcome, value,
                     f"is the value predicted for {exp_id} at its cycle in the history, not a measurement; "
                     "record measured points with a cycle column"))
-        elif outcome not in summary or n == 0 or (n == 1 and not curve and (exp_id, outcome) not in labelled):
+        elif outcome not in summary or (n == 0 and not (curve and (exp_id, outcome) in labelled
+                                                         and not is_missing(stored.get(outcome)))) or \
+                (n == 1 and not curve and (exp_id, outcome) not in labelled):
             kept[outcome] = value  # a new cell, or the one unlabelled cell itself (with the row's note)
-        elif same_measurement(value, float(stored[outcome])):
+        elif same_measurement(value, float(stored[outcome])):  # (a curve of labelled cells: their mean at its cycle)
             unchanged.append((exp_id, outcome))
         else:
             problems.append(CellProblem(
                 read.label, outcome, value,
-                f"is the mean of {exp_id}'s {n} cell(s) in the history ({to_python(stored[outcome])!r} stored), not a cell; "
-                "to change a cell, record it with its replicate label (doe export --cells lists them)"))
+                f"is the mean of {exp_id}'s {'cells at its cycle' if curve else f'{n} cell(s)'} in the history "
+                f"({to_python(stored[outcome])!r} stored), not a cell; to change a cell, record it with its replicate "
+                "label (doe export --cells lists them)"))
     return problems, replace(read, measured=kept)
 
 

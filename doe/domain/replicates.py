@@ -42,11 +42,9 @@ def summary_columns(outcomes: Iterable[str]) -> list[str]:
 
 
 def labelled_cells(measurements: pd.DataFrame) -> frozenset[tuple[str, str]]:
-    """``(experiment_id, outcome)`` of every current cell with a ``replicate`` label (curve
-    points left out), from :meth:`doe.Campaign.measurements`."""
+    """``(experiment_id, outcome)`` of every current cell with a ``replicate`` label (a curve's
+    labelled points too), from :meth:`doe.Campaign.measurements`."""
     cells = measurements[measurements[REPLICATE_COLUMN].notna() & (measurements[REPLICATE_COLUMN] != "")]
-    if "cycle" in cells.columns:
-        cells = cells[cells["cycle"].isna()]
     return frozenset(zip(cells["experiment_id"].astype(str), cells["outcome"].astype(str), strict=True))
 
 

@@ -231,8 +231,9 @@ def type_in_grid(page: Any, grid: Any, row: int, column: int, value: str, *,
     index = grid.evaluate("g => [...document.querySelectorAll('[data-testid=stDataFrame]')].indexOf(g)")
     row_px, header_px, index_px = 35, 35, 60
     for attempt in range(3):
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # the focus comes from this click
         grid.click(position={"x": index_px + 20, "y": header_px + row_px * row + row_px / 2})
-        try:  # (a cell selected before keeps the focus until the click lands)
+        try:
             page.wait_for_function(f"([i, r]) => {{ const c = ({_ACTIVE_CELL})(i); return c !== null && c[1] === r; }}",
                                    arg=[index, row], timeout=step_ms // 6)
             break
