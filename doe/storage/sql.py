@@ -358,7 +358,7 @@ class SqlStore:
     def experiments(self, name: str) -> pd.DataFrame:
         e, m = s.experiments, s.measurements
 
-        def _read(conn: Connection) -> tuple[list[tuple[int, CampaignConfig]], list[Any], list[Any]]:
+        def _read(conn: Connection) -> tuple[list[tuple[int, CampaignConfig]], list[Any], list[Any], list[Any]]:
             camp = self._campaign(conn, name)
             configs = stored_configs(conn, camp.id)
             exp_rows = list(conn.execute(sa.select(e).where(e.c.campaign_id == camp.id).order_by(e.c.id)))
@@ -369,9 +369,14 @@ class SqlStore:
                 # curve points (cycle >= 1) are summarised by doe.domain.curves, not averaged here
                 .where(e.c.campaign_id == camp.id, m.c.superseded == sa.false(), m.c.cycle == 0)
                 .order_by(m.c.id)))
-            return configs, exp_rows, meas_rows
+            curve_files = list(conn.execute(  # a file that gave only curve points is evidence too
+                sa.select(e.c.experiment_id, f.c.file_name, f.c.sha256).distinct().select_from(m)
+                .join(e, e.c.id == m.c.experiment_pk).join(f, f.c.id == m.c.file_id)
+                .where(e.c.campaign_id == camp.id, m.c.superseded == sa.false(), m.c.cycle > 0)
+                .order_by(e.c.experiment_id, f.c.file_name)))
+            return configs, exp_rows, meas_rows, curve_files
 
-        configs, exp_rows, meas_rows = self._run(_read, write=False)
+        configs, exp_rows, meas_rows, curve_files = self._run(_read, write=False)
         categorical: dict[str, bool] = {}
         for _, cfg in reversed(configs):
             for p in cfg.parameters:
@@ -384,9 +389,10 @@ class SqlStore:
         outcomes = list(configs[-1][1].outcome_names)
         values: dict[tuple[str, str], list[float]] = {}
         evidence: dict[str, dict[str, None]] = {}  # experiment -> its files, in order
-        for r in meas_rows:
+        for r in [*meas_rows, *curve_files]:
             if r.sha256 is not None:
                 evidence.setdefault(r.experiment_id, {})[f"{r.file_name} (sha256 {r.sha256[:12]})"] = None
+        for r in meas_rows:
             if r.outcome not in outcomes:
                 outcomes.append(r.outcome)
             values.setdefault((r.experiment_id, r.outcome), []).append(

@@ -252,3 +252,35 @@ def test_a_correction_with_another_active_mass_stores_the_rule_behind_the_new_va
     revision = campaign.revision()
     campaign.record_files(paths, experiment_id=first, active_mass_mg=12.5, confirm=True, correct=True)
     assert campaign.revision() == revision and len(campaign.audit().query("action == 'file_rule_changed'")) == 1
+
+
+def test_a_cycler_export_that_adds_only_curve_points_is_listed_as_evidence_in_the_history(tmp_path: Path) -> None:
+    """A cell's 200-cycle export, recorded after its 12-cycle one, adds only retention points (its
+    first cycles repeat the values stored): the history's evidence_files left it out, so the
+    file behind the value at cycle 200 was missing from the history and its exports."""
+    from doe.templates import resolve_config
+
+    data = resolve_config("hfo2-ncm85").to_dict() | {"name": "curves"}
+    for objective in data["objectives"]:
+        if objective["name"] == "capacity_retention_pct":
+            objective.update(over="cycle", at=200)
+    campaign = Campaign.from_config(data, storage=f"sqlite:///{tmp_path / 'lab.sqlite3'}", actor="test")
+    campaign.suggest(1)
+    campaign.accept()
+    first = campaign.history()["experiment_id"].iloc[0]
+    files = []
+    for cycles in (12, 200):
+        folder = tmp_path / f"after-{cycles}"
+        folder.mkdir()
+        charge, discharge = fade_curve(cycles, first_ce_pct=90.0, retention_at_200_pct=70.0)
+        files.append(write_cycling_file(folder / "A.mpt", "biologic_mpt", charge * MASS_MG / 1000,
+                                        discharge * MASS_MG / 1000))
+        campaign.record_files([files[-1]], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    stored = campaign.files()
+    assert len(stored) == 2
+    linked = campaign.measurements().groupby("file_sha256")["cycle"].max().to_dict()
+    late = stored.loc[stored["sha256"] != stored["sha256"].iloc[0], "sha256"].iloc[0]
+    assert linked[late] == 200  # the second file gave the points up to cycle 200 ...
+    evidence = campaign.history().set_index("experiment_id").loc[first, "evidence_files"]
+    # ... and is named in the history beside the first
+    assert sorted(evidence.split("; ")) == sorted(f"A.mpt (sha256 {sha[:12]})" for sha in stored["sha256"])
