@@ -1,8 +1,7 @@
 """``Campaign``: the one stateful object of doe.
 
-A campaign ties a configuration (with its versions), the experiment history in a store and
-the optimisation engine. Everything a user does goes through it, from Python, the web page,
-the command line or the closed-loop runner::
+A campaign ties a configuration (with its versions), the experiment history in a store and the
+optimisation engine; Python, the web page, the command line and the closed-loop runner go through it::
 
     from doe import Campaign
     campaign = Campaign.from_config("hfo2-ncm85", storage=":memory:")
@@ -10,9 +9,8 @@ the command line or the closed-loop runner::
     campaign.record(results)                    # any subset of outcomes; NaN = not measured
     campaign.best()
 
-Storage: ``storage=None`` is the default SQLite file (``DOE_DATABASE_URL`` or
-``<DOE_HOME>/doe.sqlite3``), ``":memory:"`` a private in-memory database, a plain path an
-SQLite file, and any SQLAlchemy URL (``postgresql+psycopg://...``) a server.
+Storage: ``storage=None`` is the default SQLite file (``DOE_DATABASE_URL`` or ``<DOE_HOME>/doe.sqlite3``),
+``":memory:"`` a private in-memory database, a plain path an SQLite file, and any SQLAlchemy URL a server.
 """
 
 from __future__ import annotations
@@ -492,6 +490,7 @@ class Campaign:
         return RecordReport(
             experiment_ids=plan.experiment_ids(report.experiment_ids), created=list(report.experiment_ids),
             measurements_added=report.measurements_added, measurements_corrected=report.measurements_corrected,
+            measurements_withdrawn=report.measurements_withdrawn,
             measurements_unchanged=report.measurements_unchanged + len(plan.unchanged_means),
             rejected=rejected, failed_cells=list(plan.failed_cells), cell_failures_added=report.cell_failures_added,
             context_not_stored=list(report.context_not_stored), never_made=list(plan.never_made),

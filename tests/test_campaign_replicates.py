@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from doe import Campaign, VirtualLab, load_config
+from doe.cli import cli
 from doe.engine import EngineSettings
 from doe.errors import ConflictError, DataError, StorageError
 
@@ -175,7 +178,7 @@ def test_failed_cells_are_stored_once_and_a_cell_is_measured_or_failed(store_url
 
 
 def test_a_measured_cell_found_cracked_is_failed_as_a_correction_and_its_values_kept_superseded(
-        store_url: str) -> None:
+        store_url: str, tmp_path: Path) -> None:
     campaign = _campaign(store_url)
     recipe = load_config("hfo2-ncm85").reference_recipe()
     ret = "capacity_retention_pct"
@@ -187,7 +190,7 @@ def test_a_measured_cell_found_cracked_is_failed_as_a_correction_and_its_values_
     with pytest.raises(ConflictError, match="P1 replicate 'B' has measured values; marking it failed"):
         campaign.record(cracked)
     assert campaign.revision() == revision and campaign.history().set_index("experiment_id").loc["P1", CE] == 87.5
-    campaign.record(cracked, correct=True)
+    assert campaign.record(cracked, correct=True).measurements_withdrawn == 2  # B's CE and retention
     row = campaign.history().set_index("experiment_id").loc["P1"]
     assert (row["status"], row[CE], row[ret]) == ("completed", 80.0, 60.0)
     current = campaign.measurements()
@@ -200,10 +203,15 @@ def test_a_measured_cell_found_cracked_is_failed_as_a_correction_and_its_values_
     assert list(withdrawn["experiment_id"]) == ["P1"]
     # the same again changes nothing; the only cell of P2 failing fails the experiment with its reason
     revision = campaign.revision()
-    campaign.record(cracked, correct=True)
+    assert campaign.record(cracked, correct=True).measurements_withdrawn == 0
     assert campaign.revision() == revision
-    campaign.record(pd.DataFrame([{"experiment_id": "P2", "replicate": "A", "failure_reason": "short circuit"}]),
-                    correct=True)
+    # (by the doe command: it says how many values the failed cell withdrew)
+    pd.DataFrame([{"experiment_id": "P2", "replicate": "A", "failure_reason": "short circuit"}]).to_csv(
+        tmp_path / "short.csv", index=False)
+    done = CliRunner().invoke(cli, ["record", str(tmp_path / "short.csv"), "--correct", "--db", store_url,
+                                    "--campaign", campaign.name, "--actor", "t"])
+    assert done.exit_code == 0, done.output
+    assert "0 corrected, 1 withdrawn from failed cells)" in done.output
     row = campaign.history().set_index("experiment_id").loc["P2"]
     assert (row["status"], row["failure_reason"]) == ("failed", "short circuit") and math.isnan(row[CE])
     assert list(campaign.best(1)["experiment_id"]) == ["P1"]

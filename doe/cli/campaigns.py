@@ -151,7 +151,9 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
                                    allow_duplicates=allow_duplicates)
     click.echo(f"campaign {campaign.name!r}: {len(report.experiment_ids)} row(s) recorded "
                f"({len(report.created)} new experiment(s); measurements: {report.measurements_added} added, "
-               f"{report.measurements_unchanged} unchanged, {report.measurements_corrected} corrected)")
+               f"{report.measurements_unchanged} unchanged, {report.measurements_corrected} corrected"
+               + (f", {report.measurements_withdrawn} withdrawn from failed cells" if report.measurements_withdrawn
+                  else "") + ")")
     for conversion in report.unit_conversions:
         click.echo(f"unit: {conversion}")
     if report.context_not_stored:

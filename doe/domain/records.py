@@ -204,6 +204,8 @@ class WriteReport:
     measurements_unchanged: int = 0
     """Same experiment, outcome and value as already recorded: nothing written (idempotent)."""
     measurements_corrected: int = 0
+    measurements_withdrawn: int = 0
+    """Current values of cells now failed, made history (superseded), with ``allow_corrections``."""
     status_changes: int = 0
     cell_failures_added: int = 0
     """Failed cells stored (a cell already stored failed for the same reason is not counted)."""
@@ -222,6 +224,8 @@ class RecordReport:
     measurements_added: int = 0
     measurements_unchanged: int = 0
     measurements_corrected: int = 0
+    measurements_withdrawn: int = 0
+    """Values of cells marked failed by this call (``correct=True``), kept as history."""
     rejected: list[CellProblem] = field(default_factory=list)
     """Problems of rows left out (only with ``valid_rows_only=True``)."""
     unit_conversions: list[str] = field(default_factory=list)

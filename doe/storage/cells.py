@@ -209,8 +209,9 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
 
 
 def apply_cell_failures(conn: Connection, cid: int, now: datetime, actor: str, pk_of: dict[str, int],
-                        changes: FailureChanges, audit: list[dict[str, Any]]) -> None:
-    """Store ``changes`` (experiments already inserted, so ``pk_of`` names them all), with audit rows."""
+                        changes: FailureChanges, audit: list[dict[str, Any]]) -> int:
+    """Store ``changes`` (experiments already inserted, so ``pk_of`` names them all), with audit
+    rows; the number of values withdrawn (superseded) from cells now failed."""
     c = s.cell_failures
     if changes.added:
         conn.execute(sa.insert(c), [{"experiment_pk": pk_of[f.experiment_id], "replicate": f.replicate,
@@ -225,22 +226,25 @@ def apply_cell_failures(conn: Connection, cid: int, now: datetime, actor: str, p
                      .values(reason=f.reason, recorded_by=actor, recorded_at=now, **kept))
         audit.append(audit_row(cid, now, actor, "cell_failure_corrected", f.experiment_id,
                                {"replicate": f.replicate, "old_reason": old, "new_reason": f.reason}))
-    _retract(conn, cid, now, actor, pk_of, changes.retracted, audit)
+    withdrawn = _retract(conn, cid, now, actor, pk_of, changes.retracted, audit)
     for eid, replicate, old in changes.withdrawn:
         conn.execute(sa.delete(c).where(c.c.experiment_pk == pk_of[eid], c.c.replicate == replicate))
         audit.append(audit_row(cid, now, actor, "cell_failure_withdrawn", eid,
                                {"replicate": replicate, "reason": old}))
+    return withdrawn
 
 
 def _retract(conn: Connection, cid: int, now: datetime, actor: str, pk_of: dict[str, int],
-             retracted: list[PlannedFailure], audit: list[dict[str, Any]]) -> None:
-    """Supersede the current values of cells now failed; an experiment left without a current
-    value turns from completed to failed, with the first such cell's reason."""
+             retracted: list[PlannedFailure], audit: list[dict[str, Any]]) -> int:
+    """Supersede the current values of cells now failed (their number); an experiment left
+    without a current value turns from completed to failed, with the first such cell's reason."""
     e, m = s.experiments, s.measurements
+    withdrawn = 0
     for f in retracted:
         pk = pk_of[f.experiment_id]
         hit = conn.execute(sa.update(m).where(m.c.experiment_pk == pk, m.c.replicate == f.replicate,
                                               m.c.superseded == sa.false()).values(superseded=True))
+        withdrawn += hit.rowcount
         audit.append(audit_row(cid, now, actor, "measurements_withdrawn", f.experiment_id,
                                {"replicate": f.replicate, "measurements": hit.rowcount, "reason": f.reason}))
     for eid in dict.fromkeys(f.experiment_id for f in retracted):
@@ -253,6 +257,7 @@ def _retract(conn: Connection, cid: int, now: datetime, actor: str, pk_of: dict[
             conn.execute(sa.update(e).where(e.c.id == pk).values(status="failed", failure_reason=reason, updated_at=now))
             audit.append(audit_row(cid, now, actor, "status_changed", eid,
                                    {"from": "completed", "to": "failed", "reason": reason}))
+    return withdrawn
 
 
 def read_cell_failures(conn: Connection, cid: int) -> pd.DataFrame:

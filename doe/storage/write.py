@@ -109,14 +109,14 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
     for pm in to_write:
         if pm.file_sha256:  # else the stored file a same-value correction keeps (_keep_context), or none
             pm.file_id = file_ids.get(pm.file_sha256)
-    added, corrected = _persist(conn, cid, now, checked, prepared, to_write, changes, stored, unchanged, cells)
+    added, corrected, withdrawn = _persist(conn, cid, now, checked, prepared, to_write, changes, stored, unchanged, cells)
     bump_revision(conn, cid, now, experiment_counter=counter)
     log.info("campaign %r: %d experiment(s), %d measurement(s) (%d corrected), %d status change(s) by %s",
              name, len(prepared), added, corrected, len(changes), checked.actor)
     return WriteReport(
         experiment_ids=new_ids, measurements_added=added, measurements_unchanged=unchanged,
-        measurements_corrected=corrected, status_changes=len(changes), cell_failures_added=len(cells.added),
-        context_not_stored=context_kept,
+        measurements_corrected=corrected, measurements_withdrawn=withdrawn, status_changes=len(changes),
+        cell_failures_added=len(cells.added), context_not_stored=context_kept,
     )
 
 
@@ -366,13 +366,13 @@ def _check_transitions(conn: Connection, cid: int, name: str, status_changes: li
 
 def _persist(conn: Connection, cid: int, now: datetime, checked: CheckedWrite, prepared: list[dict[str, Any]],
              to_write: list[PlannedMeasurement], changes: list[tuple[ResolvedChange, str]], stored: _Stored,
-             unchanged: int, cells: FailureChanges) -> tuple[int, int]:
-    """Phase 7: insert and update the rows, with their audit entries; (added, corrected)."""
+             unchanged: int, cells: FailureChanges) -> tuple[int, int, int]:
+    """Phase 7: insert and update the rows, with their audit entries; (added, corrected, withdrawn)."""
     actor = checked.actor
     audit = _insert_experiments(conn, cid, now, actor, prepared, stored)
     added, corrected = _insert_measurements(conn, cid, now, actor, to_write, stored, audit)
     _update_statuses(conn, cid, now, actor, changes, stored, audit)
-    apply_cell_failures(conn, cid, now, actor, stored.pk_of, cells, audit)
+    withdrawn = apply_cell_failures(conn, cid, now, actor, stored.pk_of, cells, audit)
     cell_ids = [f.experiment_id for f in cells.added] + [f.experiment_id for f, _ in cells.changed] \
         + [eid for eid, _, _ in cells.withdrawn]
     touched = sorted({stored.pk_of[eid] for eid in [pm.experiment_id for pm in to_write] + cell_ids
@@ -383,9 +383,10 @@ def _persist(conn: Connection, cid: int, now: datetime, checked: CheckedWrite, p
         audit.append(audit_row(cid, now, actor, checked.audit_action, None, {
             "experiments_created": len(prepared), "measurements_added": added,
             "measurements_corrected": corrected, "measurements_unchanged": unchanged,
-            "status_changes": len(changes), "cell_failures_added": len(cells.added)}))
+            "status_changes": len(changes), "cell_failures_added": len(cells.added),
+            "measurements_withdrawn": withdrawn}))
     conn.execute(sa.insert(s.audit_log), audit)
-    return added, corrected
+    return added, corrected, withdrawn
 
 
 def _insert_experiments(conn: Connection, cid: int, now: datetime, actor: str, prepared: list[dict[str, Any]],

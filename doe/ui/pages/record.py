@@ -55,6 +55,8 @@ def _report_text(report: Any) -> str:
     parts = [f"{report.measurements_added} value(s) recorded"]
     if report.measurements_corrected:
         parts.append(f"{report.measurements_corrected} corrected (old values kept in the history)")
+    if report.measurements_withdrawn:
+        parts.append(f"{report.measurements_withdrawn} withdrawn from failed cells (kept in the history)")
     if report.measurements_unchanged:
         parts.append(f"{report.measurements_unchanged} unchanged")
     if report.context_not_stored:
