@@ -9,6 +9,7 @@ import pytest
 
 from doe import Campaign
 from doe.domain.batches import training_table
+from doe.domain.ranking import ranking_notes
 from doe.engine import Surrogates
 from doe.engine.gp import ExactGP
 from doe.errors import ConflictError, DataError
@@ -261,3 +262,18 @@ def test_an_exported_history_records_back_once_labelled_cells_reach_the_target_c
     with pytest.raises(DataError, match=r"is the mean of E1's cells at its cycle in the history"):
         campaign.import_table(tmp_path / "edited.csv")
     assert campaign.revision() == revision
+
+
+def test_best_ranks_a_curve_only_once_it_is_measured_at_its_cycle(campaign: Campaign) -> None:
+    """A curve of 12 cycles had its value at cycle 200 predicted above what a finished curve
+    measured, and best() (the 'best measured experiments') returned the prediction first."""
+    campaign.record(_points("E1", 60.0, 200, 1))  # finished: 60 % at cycle 200
+    campaign.record(_points("E2", 90.0, 12, 2))  # 12 cycles of a curve heading for 90 %
+    history = campaign.history().set_index("experiment_id")
+    assert history.loc["E2", "retention_pct_pred_sd"] > 0
+    assert campaign.best(6)["experiment_id"].tolist() == ["E1"]
+    notes = ranking_notes(campaign.history(), campaign.config)
+    assert notes[campaign.history()["experiment_id"] == "E2"].tolist() == [
+        "retention_pct at cycle 200 predicted, not measured yet (cycled to 12 so far)"]
+    campaign.record(_points("E2", 90.0, 200, 2).iloc[12:])  # it reaches cycle 200: ranked, first
+    assert campaign.best(6)["experiment_id"].tolist() == ["E2", "E1"]

@@ -99,7 +99,7 @@ def recommended(history: pd.DataFrame, config: CampaignConfig, min_cycles: int =
         last = done[outcome + LAST_CYCLE_SUFFIX].astype(float) if outcome + LAST_CYCLE_SUFFIX in done else None
         if last is not None:
             done = done[last.isna() | (last >= min(min_cycles, at))]
-    return ranking.best(done, config)
+    return ranking.best(done, config, predicted=True)
 
 
 __all__ = ["EarlyStop", "cells_to_stop", "recommended"]

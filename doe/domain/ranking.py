@@ -6,22 +6,26 @@ configuration; :meth:`doe.Campaign.best` and :meth:`doe.Campaign.pareto_front` c
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.curves import LAST_CYCLE_SUFFIX, PRED_SD_SUFFIX
 from doe.domain.objectives import Desirability, Objective
 
 RANKING_NOTE = "ranking_note"
 """Column of :func:`ranking_notes` (and of the exported history): why a row does not count."""
 
 
-def ranking_notes(history: pd.DataFrame, config: CampaignConfig) -> pd.Series:
+def ranking_notes(history: pd.DataFrame, config: CampaignConfig, *, predicted: bool = False) -> pd.Series:
     """For each row of ``history``, why it does not count among the best recipes (``""`` when
     it counts): the one feasibility rule that the best-so-far plot, the Pareto plot, the
     best-recipes table and the exports share.
 
-    A completed experiment counts when every objective is measured, every outcome constraint
+    A completed experiment counts when every objective is measured (a curve's at its target
+    cycle, not predicted while its cells still cycle, unless ``predicted``), every outcome constraint
     is met (an unmeasured constrained outcome counts as met) and, with one objective, its
     threshold (or a set point's tolerance) is met.
     """
@@ -33,6 +37,13 @@ def ranking_notes(history: pd.DataFrame, config: CampaignConfig) -> pd.Series:
     for name in config.objective_names:
         missing = done & history[name].isna() if name in history.columns else done
         notes[missing & (notes == "")] = f"{name} not measured"
+    for o in config.objectives:  # a curve's value at its cycle, predicted while its cells still cycle
+        if o.at is not None and o.name + PRED_SD_SUFFIX in history.columns and not predicted:
+            cycling = done & (pd.to_numeric(history[o.name + PRED_SD_SUFFIX], errors="coerce") > 0)
+            last = history.get(o.name + LAST_CYCLE_SUFFIX, pd.Series(math.nan, index=history.index))
+            for i in history.index[cycling & (notes == "")]:
+                so_far = f" (cycled to {float(last[i]):.0f} so far)" if pd.notna(last[i]) else ""
+                notes[i] = f"{o.name} at cycle {o.at} predicted, not measured yet{so_far}"
     for con in config.outcome_constraints:
         if con.outcome not in history.columns:
             continue
@@ -52,11 +63,11 @@ def ranking_notes(history: pd.DataFrame, config: CampaignConfig) -> pd.Series:
     return notes
 
 
-def feasible_completed(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+def feasible_completed(history: pd.DataFrame, config: CampaignConfig, *, predicted: bool = False) -> pd.DataFrame:
     """Completed experiments that count among the best recipes (:func:`ranking_notes` empty)."""
     if history.empty:
         return history.reset_index(drop=True)
-    return history[ranking_notes(history, config) == ""].reset_index(drop=True)
+    return history[ranking_notes(history, config, predicted=predicted) == ""].reset_index(drop=True)
 
 
 def pareto_mask(signed: np.ndarray) -> np.ndarray:
@@ -71,10 +82,10 @@ def pareto_mask(signed: np.ndarray) -> np.ndarray:
     return keep
 
 
-def pareto_front(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+def pareto_front(history: pd.DataFrame, config: CampaignConfig, *, predicted: bool = False) -> pd.DataFrame:
     """The :func:`feasible_completed` experiments that no other such experiment beats on
     every objective (history rows); a set-point objective counts by closeness to its target."""
-    table = feasible_completed(history, config)
+    table = feasible_completed(history, config, predicted=predicted)
     if table.empty:
         return table
     return table[pareto_mask(scores(table, config))].reset_index(drop=True)
@@ -95,7 +106,7 @@ def desirability(history: pd.DataFrame, config: CampaignConfig) -> Desirability:
     )
 
 
-def best(history: pd.DataFrame, config: CampaignConfig, n: int = 1) -> pd.DataFrame:
+def best(history: pd.DataFrame, config: CampaignConfig, n: int = 1, *, predicted: bool = False) -> pd.DataFrame:
     """The best ``n`` measured experiments.
 
     One objective: the top ``n`` of :func:`feasible_completed` by its score (value, minus
@@ -105,7 +116,7 @@ def best(history: pd.DataFrame, config: CampaignConfig, n: int = 1) -> pd.DataFr
     by the weighted sum of the scores scaled to their observed range on the front
     (``Objective.weight``, default 1), top ``n``.
     """
-    front = feasible_completed(history, config)
+    front = feasible_completed(history, config, predicted=predicted)
     if front.empty:
         return front
     objectives = config.objectives
@@ -116,7 +127,7 @@ def best(history: pd.DataFrame, config: CampaignConfig, n: int = 1) -> pd.DataFr
         value = desirability(history, config).value([front[o.name].astype(float).to_numpy() for o in objectives])
         order = np.argsort(-value, kind="stable")
         return front.iloc[order].head(n).reset_index(drop=True)
-    front = pareto_front(history, config)
+    front = pareto_front(history, config, predicted=predicted)
     total = np.zeros(len(front))
     for o, values in zip(objectives, scores(front, config).T, strict=True):
         span = np.ptp(values) or 1.0
