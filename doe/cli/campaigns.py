@@ -209,6 +209,8 @@ def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_
                                     replicates=list(replicates) or None, confirm=confirm, correct=correct)
     click.echo(preview.read.assign(cell=preview.table["replicate"].iloc[:len(preview.read)].tolist())
                .to_string(index=False))
+    if points := preview.points_text():
+        click.echo(f"and {points}")
     if preview.skipped:
         click.echo(f"not recorded (no such outcome in the campaign, or not reached yet): {', '.join(preview.skipped)}")
     if preview.recorded is not None:

@@ -87,9 +87,24 @@ class FilePreview:
         experiment = str(self.table["experiment_id"].iloc[0]) if len(self.table) else "the experiment"
         if self.recorded is None:
             return "preview only: nothing was recorded"
-        if not self.recorded.measurements_added + self.recorded.measurements_corrected:
+        done = self.recorded
+        if not done.measurements_added + done.measurements_corrected:
             return f"nothing new: the values of these files were recorded for {experiment} already"
-        return f"recorded {self.cells} cell(s) of {experiment} from {len(self.read)} file(s)"
+        return (f"recorded {self.cells} cell(s) of {experiment} from {len(self.read)} file(s): "
+                f"{done.measurements_added} value(s) added, {done.measurements_corrected} corrected, "
+                f"{done.measurements_unchanged} unchanged (curve points included)")
+
+    def points_text(self) -> str | None:
+        """The curve points the files give, in words (their outcome, count and cycles), or None:
+        they are recorded with the cells, beside the one value per file that :attr:`read` shows."""
+        if "cycle" not in self.table.columns or self.table["cycle"].isna().all():
+            return None
+        points = self.table[self.table["cycle"].notna()]
+        outcomes = [c for c in points.columns if c not in ("experiment_id", "replicate", "cycle")
+                    and points[c].notna().any()]
+        cycles = points["cycle"].astype(int)
+        return (f"{len(points)} curve point(s) of {', '.join(outcomes)} (cycles {cycles.min()}-{cycles.max()}), "
+                "recorded with the cells")
 
     def link(self, measurements: Sequence[NewMeasurement],
              new_experiments: Sequence[NewExperiment]) -> list[NewMeasurement]:

@@ -191,8 +191,10 @@ def test_a_cells_file_corrects_a_value_recorded_before_only_when_asked(server: t
         form.get_by_test_id("stCheckbox").filter(has_text="Correct the stored values").locator("label").click()
         expect(form.get_by_role("checkbox", name="Correct the stored values")).to_be_checked()
         click(page, form.get_by_role("button", name="Record these values"))
-        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 1 cell(s) of {typed} from "
-                                                                             "1 file(s) (a correction")
+        success = page.get_by_test_id("stAlertContentSuccess")
+        expect(success).to_contain_text(f"Recorded 1 cell(s) of {typed} from 1 file(s): ")
+        expect(success).to_contain_text("1 corrected")
+        expect(success).to_contain_text("(a correction: the values they replace stay in the history)")
         # the next files correct nothing unless asked again
         expect(form.get_by_role("checkbox", name="Correct the stored values")).not_to_be_checked()
     after = Campaign.load("cells", storage=db_url)

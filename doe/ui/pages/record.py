@@ -436,6 +436,8 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
         return
     st.dataframe(preview.read.assign(file=[u.name for u in uploads],
                                      cell=preview.table["replicate"].iloc[:len(uploads)].tolist()), hide_index=True)
+    if points := preview.points_text():
+        st.caption(components.plain(f"And {points}."))
     if preview.skipped:
         st.caption(components.plain("Not recorded (no such outcome, or not reached yet): "
                                     + ", ".join(preview.skipped)))
