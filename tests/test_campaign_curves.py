@@ -227,8 +227,11 @@ def test_a_curves_later_points_without_a_label_are_its_one_cells_or_refused(camp
     revision = campaign.revision()
     with pytest.raises(ConflictError, match=r"E2 retention_pct: a curve recorded without a replicate label \(cycles 1-20\)"):
         campaign.record(unlabelled.iloc[20:].assign(replicate="A"))
-    with pytest.raises(DataError, match=r"would keep cycles 1-9 as one cell more"):
+    with pytest.raises(DataError, match=r"'A' lacks cycles 1-9"):
         campaign.record(unlabelled.iloc[9:].assign(replicate="A"), correct=True)
+    with pytest.raises(DataError, match=r"'A' lacks cycles 11-20; 'B' lacks cycles 1-10"):  # together, not each
+        campaign.record(pd.concat([unlabelled.iloc[:10].assign(replicate="A"), unlabelled.iloc[10:20].assign(
+            replicate="B")]), correct=True)
     assert campaign.revision() == revision and labels_of("E2") == {"": 20}
     # the two cells behind that curve, each with every cycle: they replace it (kept as history)
     cells = pd.concat([unlabelled.iloc[:20].assign(replicate="A"),

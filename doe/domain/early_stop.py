@@ -70,7 +70,7 @@ def cells_to_stop(history: pd.DataFrame, config: CampaignConfig, rule: EarlyStop
     cycling = still_cycling(history, config)
     value = sign * history[objective.name].astype(float)
     sd = history[objective.name + PRED_SD_SUFFIX].astype(float).fillna(0.0)
-    feasible = feasible_completed(history, config)
+    feasible = feasible_completed(history, config, predicted=True)  # (compared by their intervals)
     stop = pd.Series(False, index=history.index)
     if not feasible.empty:
         lower = sign * feasible[objective.name].astype(float) - rule.z * feasible[objective.name + PRED_SD_SUFFIX

@@ -90,9 +90,10 @@ class FilePreview:
         done = self.recorded
         if not done.measurements_added + done.measurements_corrected:
             return f"nothing new: the values of these files were recorded for {experiment} already"
+        points = " (curve points included)" if self.points_text() else ""
         return (f"recorded {self.cells} cell(s) of {experiment} from {len(self.read)} file(s): "
                 f"{done.measurements_added} value(s) added, {done.measurements_corrected} corrected, "
-                f"{done.measurements_unchanged} unchanged (curve points included)")
+                f"{done.measurements_unchanged} unchanged{points}")
 
     def points_text(self) -> str | None:
         """The curve points the files give, in words (their outcome, count and cycles), or None:
@@ -104,7 +105,7 @@ class FilePreview:
                     and points[c].notna().any()]
         cycles = points["cycle"].astype(int)
         return (f"{len(points)} curve point(s) of {', '.join(outcomes)} (cycles {cycles.min()}-{cycles.max()}), "
-                "recorded with the cells")
+                "which go with the cells' values")
 
     def link(self, measurements: Sequence[NewMeasurement],
              new_experiments: Sequence[NewExperiment]) -> list[NewMeasurement]:

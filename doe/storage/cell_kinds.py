@@ -104,10 +104,11 @@ def _one_kind_of_curve(name: str, planned: list[PlannedMeasurement], stored: dic
         elif "" in kept and not allow_corrections:
             conflicts.append(f"{where}: a curve recorded without a replicate label (cycles {_cycles(kept[''])}), "
                              f"now points of the cells {sorted(labels)}")
-        elif "" in kept and (left := kept[""] - {pm.cycle for pm in rows}):
-            refused.append(f"{where}: the cells {sorted(labels)} would replace the curve recorded without a "
-                           f"label at some cycles only; it would keep cycles {_cycles(left)} as one cell more: "
-                           "send every cycle of the cells")
+        elif "" in kept and (short := {label: left for label in sorted(labels)
+                                       if (left := kept[""] - {pm.cycle for pm in rows if pm.replicate == label})}):
+            missing = "; ".join(f"{label!r} lacks cycles {_cycles(left)}" for label, left in short.items())
+            refused.append(f"{where}: each cell replacing the curve recorded without a label must give every "
+                           f"cycle of it ({missing}); send every cycle of each cell")
     if refused:
         raise DataError(f"campaign {name!r}: {len(refused)} curve(s) would hold points without a replicate label "
                         "beside labelled cells; nothing was written:\n" + "\n".join(f"  - {x}" for x in refused[:50]))

@@ -65,3 +65,16 @@ def test_rule_is_checked() -> None:
         EarlyStop(level=1.5)
     with pytest.raises(DataError, match="min_cycles"):
         EarlyStop(min_cycles=0)
+
+
+def test_stops_the_confidently_worse_while_every_curve_still_cycles(tmp_path: Path) -> None:
+    """The rule compares cycling cells with each other's predictions: once best() stopped ranking
+    predictions, a campaign whose curves all still cycled stopped no cell at all."""
+    c = Campaign.from_config(CONFIG, storage=f"sqlite:///{tmp_path / 'cycling.sqlite3'}", actor="tester")
+    c.record(pd.DataFrame({"experiment_id": [f"E{i}" for i in range(4)], "loading_wt_pct": np.linspace(0, 2, 4),
+                           "ce_pct": 88.0}))
+    for i, retention in enumerate((50.0, 75.0, 74.0, 45.0)):
+        c.record(_points(f"E{i}", retention, 80, 20 + i))  # every cell 80 cycles in, none at 200
+    history = c.history()
+    assert (history["retention_pct_pred_sd"] > 0).all()
+    assert cells_to_stop(history, c.config, EarlyStop()) == ["E0", "E3"]

@@ -90,7 +90,7 @@ def test_doe_record_files_previews_then_records(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     added = len(Campaign.load("cells", storage=campaign.storage_url).measurements())
     assert (f"campaign 'cells': recorded 2 cell(s) of {first} from 2 file(s): {added} value(s) added, 0 corrected, "
-            "0 unchanged (curve points included)\n") in done.stdout
+            "0 unchanged\n") in done.stdout
     revision = Campaign.load("cells", storage=campaign.storage_url).revision()
     again = doe("record-files", *paths, "--campaign", "cells", "--experiment-id", first, "--active-mass-mg", "11.5",
                 "--confirm")  # the same files again change nothing, and say so
@@ -219,7 +219,7 @@ def test_a_cells_cycling_file_and_spectrum_share_its_label(tmp_path: Path) -> No
     preview = campaign.record_files(paths, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
     assert preview.table["replicate"].tolist()[:3] == ["A", "A", "B"]
     assert preview.recorded_text() == (f"recorded 2 cell(s) of {first} from 3 file(s): {len(campaign.measurements())} "
-                                       "value(s) added, 0 corrected, 0 unchanged (curve points included)")
+                                       "value(s) added, 0 corrected, 0 unchanged")
     stored = campaign.measurements().set_index(["replicate", "outcome"])
     files = {f.sha256: f.file_name for f in preview.files}
     assert files[stored.loc[("A", "first_cycle_ce_pct"), "file_sha256"]] == "A.mpt"
@@ -281,7 +281,7 @@ def test_a_cycler_export_that_adds_only_curve_points_is_listed_as_evidence_in_th
         preview = campaign.record_files([files[-1]], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
         # (the preview says the curve points go in too: its one row per file shows no retention before cycle 200)
         assert preview.points_text() == (f"{cycles} curve point(s) of capacity_retention_pct (cycles 1-{cycles}), "
-                                         "recorded with the cells")
+                                         "which go with the cells' values")
     stored = campaign.files()
     assert len(stored) == 2
     linked = campaign.measurements().groupby("file_sha256")["cycle"].max().to_dict()
