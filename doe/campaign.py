@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from doe.domain import exports, planning, ranking, records
+from doe.domain import exports, planning, ranking, read_back, records
 from doe.domain.batches import (
     carried_columns,
     check_clonable,
@@ -457,8 +457,8 @@ class Campaign:
             revision = self.revision()
             config, version = self._config_and_version()
             predicted = self.proposals().set_index(ID_COLUMN)["predictions"].to_dict()
-            means = planning.new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names) + \
-                planning.typed_over_predictions(table, predicted, config.outcome_names)
+            means = read_back.new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names) + \
+                read_back.typed_over_predictions(table, predicted, config.outcome_names)
             history = self.history()
             clean, rejected = planning.validated_rows(
                 planning.stored_recipes_left_out(table, history, config), config, ignore_columns=carried_columns(table, config),
@@ -468,7 +468,7 @@ class Campaign:
                     raise DataError(f"{len(repeats)} row(s) are already recorded; nothing was recorded "
                                     "(pass allow_duplicates=True to record them again)", repeats)
                 rejected, clean = rejected + ([] if correct else repeats), clean.drop(index=[p.row for p in repeats])
-            summary = planning.summary_outcomes(table.columns, config.outcome_names)
+            summary = read_back.summary_outcomes(table.columns, config.outcome_names)
             plan = planning.plan_record(clean, history, config, version, summary=summary, exported_history=(
                 ranking.RANKING_NOTE in table.columns), labelled=labelled_cells(self.measurements()) if summary else (),
                 exported_status=table["status"].tolist() if "status" in table.columns else None)

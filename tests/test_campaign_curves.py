@@ -280,3 +280,55 @@ def test_best_ranks_a_curve_only_once_it_is_measured_at_its_cycle(campaign: Camp
         "retention_pct at cycle 200 predicted, not measured yet (cycled to 12 so far)"]
     campaign.record(_points("E2", 90.0, 200, 2).iloc[12:])  # it reaches cycle 200: ranked, first
     assert campaign.best(6)["experiment_id"].tolist() == ["E2", "E1"]
+
+
+def test_a_curves_cells_are_counted_in_the_history(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The history showed ``retention_pct_n`` 0 and ``_sd`` NaN for a curve whatever its cells:
+    they count the cells behind its value (those measured at the cycle once reached, else every
+    cell with points), and a campaign whose only replicates are curve cells gets the columns."""
+    campaign = Campaign.from_config(CONFIG, storage=f"sqlite:///{tmp_path / 'doe.sqlite3'}", actor="me")
+    campaign.record(pd.DataFrame({"experiment_id": [f"E{i}" for i in range(4)], "loading_wt_pct": np.linspace(0, 2, 4),
+                                  "ce_pct": 88.0}))
+    campaign.record(_points("E3", 55.0, 200, 9))  # one unlabelled curve
+    assert "retention_pct_n" not in campaign.history().columns  # one cell each: no replicate columns
+    cells = [_points("E0", 60.0 + 4 * k, 200, k).assign(replicate=label) for k, label in enumerate("AB")]
+    cells += [_points("E1", 70.0, n, 5 + n).assign(replicate=label) for n, label in ((40, "A"), (30, "B"), (12, "C"))]
+    campaign.record(pd.concat(cells))
+    history = campaign.history().set_index("experiment_id")
+    at_200 = pd.concat(cells[:2]).query("cycle == 200")["retention_pct"]
+    assert history.loc["E0", "retention_pct"] == pytest.approx(at_200.mean())
+    assert history.loc["E0", "retention_pct_sd"] == pytest.approx(at_200.std(ddof=1))
+    assert history["retention_pct_n"].to_dict() == {"E0": 2, "E1": 3, "E2": 0, "E3": 1}
+    assert np.isnan(history.loc["E1", "retention_pct_sd"])  # predicted: its uncertainty is retention_pct_pred_sd
+    assert np.isnan(history.loc["E3", "retention_pct_sd"])
+    assert history["ce_pct_n"].tolist() == [1, 1, 1, 1]
+    campaign.record(_points("E1", 70.0, 200, 7).iloc[40:].assign(replicate="A"))  # A reaches cycle 200 alone
+    history = campaign.history().set_index("experiment_id")
+    assert history.loc["E1", "retention_pct_n"] == 1 and history.loc["E1", "retention_pct_pred_sd"] == 0
+
+
+def test_a_history_with_predicted_or_pooled_curves_is_refused_by_another_campaign(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A cycling curve's value at its cycle (a prediction) and the mean of several cells at its
+    cycle were recorded as one measured cell by a campaign without these experiments."""
+    url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
+    campaign = Campaign.from_config(CONFIG, storage=url, actor="me")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0", "E1", "E2"], "loading_wt_pct": [0.0, 1.0, 2.0],
+                                  "ce_pct": 88.0}))
+    campaign.record(_points("E0", 60.0, 30, 0))  # still cycling
+    campaign.export_table(tmp_path / "cycling.csv")
+    other = Campaign.from_config(CONFIG, storage=url, name="other", actor="me")
+    with pytest.raises(DataError, match=r"column 'retention_pct_pred_sd'.*retention_pct of E0 is predicted at its cycle"):
+        other.import_table(tmp_path / "cycling.csv")
+    assert other.history().empty
+    campaign.record(pd.concat([_points("E1", 70.0 + k, 200, k).assign(replicate=label) for k, label in enumerate("AB")]))
+    campaign.export_table(tmp_path / "pooled.csv")
+    history = pd.read_csv(tmp_path / "pooled.csv", encoding="utf-8-sig")
+    history = history[history["experiment_id"] != "E0"]
+    history.to_csv(tmp_path / "pooled.csv", index=False)
+    with pytest.raises(DataError, match=r"column 'retention_pct_n'.*retention_pct is the mean of 2 cells"):
+        other.import_table(tmp_path / "pooled.csv")
+    assert other.history().empty
+    campaign.export_table(tmp_path / "cells.csv", cells=True)  # each cell and point: recorded as they are
+    other.import_table(tmp_path / "cells.csv")
+    assert other.history()["retention_pct"].tolist() == pytest.approx(campaign.history()["retention_pct"].tolist(),
+                                                                     nan_ok=True)

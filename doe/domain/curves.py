@@ -6,7 +6,10 @@ replicate, cycle), the curve outcome's value in its column. A curve outcome give
 cycle is its value at ``at``. The history shows, per curve outcome, the latest measured
 cycle and value (``<outcome>_last_cycle``, ``<outcome>_last_value``), the value at ``at``
 (measured once reached, else predicted by :mod:`doe.domain.fade`) and its sd
-(``<outcome>_pred_sd``, 0 when measured); ``measurements()`` lists every point.
+(``<outcome>_pred_sd``, 0 when measured); ``measurements()`` lists every point. Where the
+history has replicate columns (:mod:`doe.domain.replicates`), a curve outcome's ``_n`` counts
+the cells behind its value (those measured at ``at`` once reached, else every cell with points)
+and its ``_sd`` is their spread at ``at`` (NaN while predicted).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.fade import FadeLawPredictor
 from doe.domain.objectives import MAX_CYCLE
+from doe.domain.replicates import REPLICATE_COLUMN, n_column, sd_column, summarise, summary_columns
 from doe.errors import CellProblem
 
 CYCLE_COLUMN = "cycle"
@@ -94,10 +98,38 @@ def curve_predictions(measurements: pd.DataFrame, outcome: str, at: int) -> Fade
         "cycle": points[CYCLE_COLUMN].astype(int).to_numpy(), "value": points["value"].to_numpy(dtype=float)}))
 
 
+def curve_cells(measurements: pd.DataFrame, outcome: str, at: int) -> pd.DataFrame:
+    """Per experiment with points of ``outcome`` (indexed by id): ``sd`` and ``n`` of the cells
+    behind its value at ``at``: the cells measured at ``at`` (their sample sd, NaN for one),
+    or, before any reached it, every cell with points (sd NaN: the value is predicted). Cells
+    are told apart by their ``replicate`` label; an unlabelled curve is one cell."""
+    points = measurements[(measurements["outcome"] == outcome) & measurements[CYCLE_COLUMN].notna()]
+    rows = {}
+    for experiment_id, part in points.groupby(points["experiment_id"].astype(str), sort=False):
+        reached = part[part[CYCLE_COLUMN].astype(int) == at]
+        if len(reached):
+            _, sd, n = summarise(reached["value"].astype(float).tolist())
+        else:
+            sd, n = math.nan, int(part[REPLICATE_COLUMN].fillna("").astype(str).nunique())
+        rows[experiment_id] = {"sd": sd, "n": n}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["sd", "n"])
+
+
 def add_curve_columns(history: pd.DataFrame, measurements: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
     """``history`` with each curve outcome's value at ``at`` (measured or predicted) and its
-    ``_last_cycle``, ``_last_value`` and ``_pred_sd`` columns after the outcomes."""
+    ``_last_cycle``, ``_last_value`` and ``_pred_sd`` columns after the outcomes; with
+    replicate columns (added for every outcome once a curve has several cells) its ``_sd``
+    and ``_n`` from :func:`curve_cells`."""
     out = history.copy()
+    cells = {o: curve_cells(measurements, o, at) for o, at in config.curve_outcomes.items()}
+    summaries = summary_columns(config.outcome_names)
+    added = [] if set(summaries) <= set(out.columns) or not any((c["n"] > 1).any() for c in cells.values()) \
+        else summaries
+    if added:
+        for outcome in config.outcome_names:  # one cell each, as the storage counts them without replicates
+            out[sd_column(outcome)] = math.nan
+            out[n_column(outcome)] = out[outcome].notna().astype("int64")
+    replicated = set(summaries) <= set(out.columns)
     for outcome, at in config.curve_outcomes.items():
         last_cycle, last_value, pred_sd = curve_columns(outcome)
         model = curve_predictions(measurements, outcome, at)
@@ -108,10 +140,13 @@ def add_curve_columns(history: pd.DataFrame, measurements: pd.DataFrame, config:
         out[last_cycle] = ids.map(predicted["last_cycle"]).astype("Int64")
         out[last_value] = ids.map(predicted["last_value"]).astype(float)
         out[pred_sd] = ids.map(predicted["sd"]).astype(float)
+        if replicated:
+            out[sd_column(outcome)] = ids.map(cells[outcome]["sd"]).astype(float)
+            out[n_column(outcome)] = ids.map(cells[outcome]["n"]).fillna(0).astype("int64")
     curve_cols = [c for o in config.curve_outcomes for c in curve_columns(o)]
     position = max(list(out.columns).index(o) for o in config.outcome_names) + 1
-    rest = [c for c in out.columns if c not in curve_cols]
-    return out[rest[:position] + curve_cols + rest[position:]]
+    rest = [c for c in out.columns if c not in curve_cols and c not in added]
+    return out[rest[:position] + curve_cols + added + rest[position:]]
 
 
 def curve_continuations(measurements: pd.DataFrame, outcome: str, at: int, n_points: int = 40) -> pd.DataFrame:
@@ -142,6 +177,6 @@ def still_cycling(history: pd.DataFrame, config: CampaignConfig) -> pd.Series:
     return flags.astype(bool)
 
 
-__all__ = ["CYCLE_COLUMN", "add_curve_columns", "clean_cycles", "curve_columns", "curve_continuations",
-           "curve_predictions",
+__all__ = ["CYCLE_COLUMN", "add_curve_columns", "clean_cycles", "curve_cells", "curve_columns",
+           "curve_continuations", "curve_predictions",
            "cycle_row_problems", "point_cycle", "still_cycling"]

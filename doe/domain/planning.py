@@ -8,7 +8,7 @@ applies the plan in one transaction (see :meth:`doe.Campaign.record`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,8 +16,6 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX, point_cycle
-from doe.domain.display import format_number, significant_decimals
-from doe.domain.ranking import RANKING_NOTE
 from doe.domain.records import (
     CellFailure,
     ExperimentRef,
@@ -35,7 +33,6 @@ from doe.domain.table import (
     validate_experiments,
 )
 from doe.domain.values import (
-    is_blank,
     is_missing,
     is_plain_label,
     is_real_number,
@@ -105,18 +102,6 @@ class _Row:
     """``measured_at``, ``operator`` and ``sample_id`` of the row's measurements, where given."""
 
 
-def summary_outcomes(columns: Iterable[object], outcomes: Iterable[str]) -> frozenset[str]:
-    """The outcomes whose values in a table with ``columns`` are the history's, not new cells:
-    the table carries their ``<outcome>_n`` count or, for a curve outcome, its
-    ``<outcome>_pred_sd`` (a history read back in); every outcome of an exported history (it
-    carries ``ranking_note``), which has no ``_n`` columns while each experiment has one cell.
-    A run sheet's ``<outcome>_sd`` (the prediction's) does not count."""
-    names = {str(c) for c in columns}
-    if RANKING_NOTE in names:
-        return frozenset(outcomes)
-    return frozenset(o for o in outcomes if n_column(o) in names or o + PRED_SD_SUFFIX in names)
-
-
 def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
     """``table`` with every parameter cell that repeats the stored value of its row's experiment
     left empty. A row of a known experiment only records what it adds, so its recipe as stored
@@ -171,70 +156,6 @@ def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: 
                         out[column] = out[column].astype(object)
                         out.at[out.index[row], column] = None
     return out
-
-
-def new_means(table: pd.DataFrame, known_ids: Collection[str], outcomes: Iterable[str]) -> list[CellProblem]:
-    """The problems of a history read back into a campaign that lacks its experiments: a row
-    whose ``<outcome>_n`` says its value is the mean of several cells would become one cell of
-    a new experiment, and the model would trust it as one measurement, so the row is a problem
-    naming that column (the cells file, ``doe export --cells``, carries each cell). A table with
-    repeated column names has none here: its validation refuses it whole."""
-    if table.columns.has_duplicates:
-        return []
-    problems = []
-    ids = table[ID_COLUMN].tolist() if ID_COLUMN in table.columns else [None] * len(table)
-    known_ids = {clean_label(i) for i in known_ids}  # as a file's id is read (an imported 'P1 ' is 'P1')
-    for outcome in summary_outcomes(table.columns, outcomes):
-        count = n_column(outcome)
-        if count not in table.columns or outcome not in table.columns:
-            continue
-        counts = pd.to_numeric(table[count], errors="coerce").tolist()  # a file's cells may be text
-        for row, (exp_id, n, value) in enumerate(zip(ids, counts, table[outcome].tolist(), strict=True)):
-            new = is_missing(exp_id) or clean_label(exp_id) not in known_ids
-            if new and n > 1 and not is_missing(value):
-                problems.append(CellProblem(row, count, n, f"{outcome} is the mean of {n:g} cells and {exp_id} is not in "
-                                            "this campaign, so it would be recorded as one cell; record the cells "
-                                            "file (doe export --cells) to keep each cell, or drop this column"))
-    return problems
-
-
-def typed_over_predictions(table: pd.DataFrame, predictions: Mapping[Any, Any],
-                           outcomes: Iterable[str]) -> list[CellProblem]:
-    """Problems of a run sheet whose ``<outcome>_mean`` or ``_sd`` cells (the model's predictions, read
-    back but never recorded) hold something other than what doe wrote while the outcome's own
-    cell is empty: a measured value typed one column too far left, lost without a word.
-
-    ``predictions``: experiment id -> its stored predictions (``Campaign.proposals()``). A cell
-    within one unit of the last decimal the sheet shows, or 0.5 %, of the stored prediction (a
-    sheet re-saved from a spreadsheet's display, or rounded by a script) is what doe wrote; an
-    id doe proposed nothing for, or a row without an id, is not checked. ``<outcome>_sd`` is
-    checked too, except in a history (whose ``_sd`` is the cells' spread)."""
-    if table.columns.has_duplicates or ID_COLUMN not in table.columns:
-        return []
-    outcomes = list(outcomes)
-    # a history's _sd is its cells' spread, not a prediction: a run sheet's columns only
-    history = RANKING_NOTE in table.columns or any(n_column(o) in table.columns for o in outcomes)
-    ids = [None if is_missing(i) else clean_label(i) for i in table[ID_COLUMN].tolist()]
-    problems = []
-    for outcome, column in [(o, f"{o}{suffix}") for o in outcomes for suffix in ("_mean", "_sd")]:
-        if column not in table.columns or (history and column.endswith("_sd")):
-            continue
-        stored = [predictions.get(str(i), {}).get(column) if i is not None else None for i in ids]
-        shown = significant_decimals(v for v in stored if v is not None)
-        measured = table[outcome].tolist() if outcome in table.columns else [None] * len(table)
-        for row, (exp_id, typed, was, value) in enumerate(zip(
-                ids, pd.to_numeric(table[column], errors="coerce"), stored, measured, strict=True)):
-            if exp_id is None or exp_id not in predictions or is_missing(typed) or not is_blank(value):
-                continue  # with the outcome's own cell filled, the measured value is in its place
-            if was is None or is_missing(was):
-                said = f"doe stored no prediction of {outcome} for {exp_id}"
-            elif abs(float(typed) - float(was)) <= max(10.0 ** -shown, 0.005 * abs(float(was))):
-                continue  # as written, shown (a spreadsheet's display) or rounded by a script
-            else:
-                said = f"is not the prediction doe stored for {exp_id} ({format_number(was, shown)})"
-            problems.append(CellProblem(row, column, typed, f"{said}: this column is the model's and is never recorded; "
-                                        f"type measured values in the outcome columns (such as {outcome})"))
-    return problems
 
 
 def validated_rows(table: pd.DataFrame, config: CampaignConfig, *, ignore_columns: Collection[str],
@@ -296,7 +217,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
         config: the campaign's configuration.
         config_version: the configuration version new experiments are recorded under.
         summary: outcomes whose values in the table are history means (it carries their
-            ``_sd``/``_n`` columns; :func:`~doe.domain.replicates.summary_outcomes`). An
+            ``_sd``/``_n`` columns; :func:`~doe.domain.read_back.summary_outcomes`). An
             unlabelled mean of a known experiment with measured cells is not another cell: the
             stored mean again adds nothing; another value is a problem when the experiment has
             labelled cells or several (a cell is changed under its own label).

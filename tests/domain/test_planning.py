@@ -197,7 +197,7 @@ def test_a_later_cell_with_another_recipe_is_a_problem() -> None:
 
 
 def test_a_prediction_column_read_back_as_written_or_as_a_spreadsheet_shows_it_is_no_problem() -> None:
-    from doe.domain.planning import typed_over_predictions
+    from doe.domain.read_back import typed_over_predictions
 
     predictions = {"E1": {f"{CE}_mean": 86.69773, f"{RET}_mean": 65.0423}, "E2": {f"{CE}_mean": 192.4483}}
     table = pd.DataFrame({"experiment_id": ["E1", "E2", "E3", None],
