@@ -9,6 +9,7 @@ import pytest
 
 from doe import Campaign
 from doe.domain.batches import training_table
+from doe.domain.curves import curve_continuations
 from doe.domain.ranking import ranking_notes
 from doe.engine import Surrogates
 from doe.engine.gp import ExactGP
@@ -158,7 +159,7 @@ def test_clone_and_the_cells_file_keep_every_point(campaign: Campaign, store_url
 
 
 def test_insights_figure_shows_continuation_of_cycling_cells(campaign: Campaign) -> None:
-    from doe.domain.curves import curve_continuations, still_cycling
+    from doe.domain.curves import still_cycling
     from doe.plots import curves_figure
 
     for i in range(1, 6):
@@ -332,3 +333,18 @@ def test_a_history_with_predicted_or_pooled_curves_is_refused_by_another_campaig
     other.import_table(tmp_path / "cells.csv")
     assert other.history()["retention_pct"].tolist() == pytest.approx(campaign.history()["retention_pct"].tolist(),
                                                                      nan_ok=True)
+
+
+def test_a_curves_prediction_stays_in_the_outcomes_valid_range(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With no curve at cycle 200 yet, 12 cycles of a cell heading for 30 % were predicted at
+    -50 % in the history and the Insights band; the objective's valid_range bounds both."""
+    config = {**CONFIG, "objectives": [{**CONFIG["objectives"][0], "valid_range": [0.0, 150.0]}]}  # type: ignore[dict-item]
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'doe.sqlite3'}", actor="me")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0"], "loading_wt_pct": [1.0], "ce_pct": [88.0]}))
+    campaign.record(_points("E0", 30.0, 12, 0))
+    row = campaign.history().iloc[0]
+    assert 0 < row["retention_pct"] < row["retention_pct_last_value"] and row["retention_pct_pred_sd"] > 0
+    band = curve_continuations(campaign.measurements(), "retention_pct", 200, valid_range=(0.0, 150.0))
+    assert band["lower"].min() >= 0 and band["upper"].max() <= 150
+    assert band["mean"].iloc[-1] == pytest.approx(row["retention_pct"])
+    assert curve_continuations(campaign.measurements(), "retention_pct", 200)["mean"].iloc[-1] < 0  # the law alone

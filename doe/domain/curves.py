@@ -88,12 +88,14 @@ def point_cycle(config: CampaignConfig, outcome: str, cycle: int | None) -> int 
     return at if cycle is None else cycle
 
 
-def curve_predictions(measurements: pd.DataFrame, outcome: str, at: int) -> FadeLawPredictor | None:
-    """The fade-law predictor fitted to the current points of ``outcome`` (None: no point)."""
+def curve_predictions(measurements: pd.DataFrame, outcome: str, at: int,
+                      valid_range: tuple[float | None, float | None] | None = None) -> FadeLawPredictor | None:
+    """The fade-law predictor fitted to the current points of ``outcome`` (None: no point),
+    its predictions kept inside ``valid_range`` (the outcome's, from the config)."""
     points = measurements[(measurements["outcome"] == outcome) & measurements[CYCLE_COLUMN].notna()]
     if points.empty:
         return None
-    return FadeLawPredictor(at).fit(pd.DataFrame({
+    return FadeLawPredictor(at, valid_range).fit(pd.DataFrame({
         "experiment_id": points["experiment_id"].astype(str).to_numpy(),
         "cycle": points[CYCLE_COLUMN].astype(int).to_numpy(), "value": points["value"].to_numpy(dtype=float)}))
 
@@ -132,7 +134,7 @@ def add_curve_columns(history: pd.DataFrame, measurements: pd.DataFrame, config:
     replicated = set(summaries) <= set(out.columns)
     for outcome, at in config.curve_outcomes.items():
         last_cycle, last_value, pred_sd = curve_columns(outcome)
-        model = curve_predictions(measurements, outcome, at)
+        model = curve_predictions(measurements, outcome, at, config.valid_range_of(outcome))
         predicted = (model.predict().set_index("experiment_id") if model is not None
                      else pd.DataFrame(columns=["mean", "sd", "last_cycle", "last_value"]))
         ids = out["experiment_id"].astype(str)
@@ -149,11 +151,13 @@ def add_curve_columns(history: pd.DataFrame, measurements: pd.DataFrame, config:
     return out[rest[:position] + curve_cols + added + rest[position:]]
 
 
-def curve_continuations(measurements: pd.DataFrame, outcome: str, at: int, n_points: int = 40) -> pd.DataFrame:
+def curve_continuations(measurements: pd.DataFrame, outcome: str, at: int, n_points: int = 40,
+                        valid_range: tuple[float | None, float | None] | None = None) -> pd.DataFrame:
     """The predicted continuation of every still-cycling curve of ``outcome`` to cycle ``at``:
-    ``experiment_id``, ``cycle``, ``mean``, ``lower`` and ``upper`` (the central 90 % band)."""
+    ``experiment_id``, ``cycle``, ``mean``, ``lower`` and ``upper`` (the central 90 % band,
+    inside ``valid_range``)."""
     columns = ["experiment_id", "cycle", "mean", "lower", "upper"]
-    model = curve_predictions(measurements, outcome, at)
+    model = curve_predictions(measurements, outcome, at, valid_range)
     if model is None:
         return pd.DataFrame(columns=columns)
     frames = []
@@ -162,8 +166,11 @@ def curve_continuations(measurements: pd.DataFrame, outcome: str, at: int, n_poi
                                          predicted.loc[predicted["cycling"], "last_cycle"].astype(int), strict=True):
         cycles = np.unique(np.linspace(last_cycle, at, n_points).round().astype(int))
         mean, sd = model.continuation(experiment_id, cycles)
+        low, high = valid_range if valid_range is not None else (None, None)
+        low, high = -np.inf if low is None else low, np.inf if high is None else high
         frames.append(pd.DataFrame({"experiment_id": experiment_id, "cycle": cycles, "mean": mean,
-                                    "lower": mean - 1.6449 * sd, "upper": mean + 1.6449 * sd}))
+                                    "lower": np.clip(mean - 1.6449 * sd, low, high),
+                                    "upper": np.clip(mean + 1.6449 * sd, low, high)}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 

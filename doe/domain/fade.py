@@ -61,10 +61,15 @@ class FadeLawPredictor:
 
     Args:
         at: the target cycle (``Outcome.at``).
+        valid_range: ``(low, high)``, either None for open: the values the outcome can take
+            (its ``valid_range``). A value predicted beyond the measured cycles is the
+            posterior truncated to it (mean and sd of the truncated normal), so a curve of a
+            few cycles is never predicted at, say, -25 % retention.
     """
 
-    def __init__(self, at: int) -> None:
+    def __init__(self, at: int, valid_range: tuple[float | None, float | None] | None = None) -> None:
         self.at = int(at)
+        self.valid_range = valid_range
 
     def fit(self, points: pd.DataFrame) -> FadeLawPredictor:
         """Learn the population priors and each experiment's posterior; returns ``self``.
@@ -102,8 +107,8 @@ class FadeLawPredictor:
                 continue
             mean, sd, _, _ = _posterior(n, y, self.at, self.noise_sd_, self.prior_)
             extra = DISCREPANCY * abs(float(mean[0]) - last_value)
-            self.predictions_[k] = CurvePrediction(float(mean[0]), math.hypot(float(sd[0]), extra), last, last_value,
-                                                   last < self.at)
+            m, s = _truncated(mean, np.hypot(sd, extra), self.valid_range)
+            self.predictions_[k] = CurvePrediction(float(m[0]), float(s[0]), last, last_value, last < self.at)
         return self
 
     def predict(self) -> pd.DataFrame:
@@ -123,7 +128,29 @@ class FadeLawPredictor:
         mean, sd, _, _ = _posterior(n, y, self.at, self.noise_sd_, self.prior_, cycles=np.asarray(cycles))
         last_value = float(y[n == n.max()].mean())
         ahead = np.asarray(cycles, dtype=float) > n.max()
-        return mean, np.where(ahead, np.hypot(sd, DISCREPANCY * np.abs(mean - last_value)), sd)
+        bounded_mean, bounded_sd = _truncated(mean, np.hypot(sd, DISCREPANCY * np.abs(mean - last_value)),
+                                              self.valid_range)
+        return np.where(ahead, bounded_mean, mean), np.where(ahead, bounded_sd, sd)
+
+
+def _truncated(mean: np.ndarray, sd: np.ndarray,
+               valid_range: tuple[float | None, float | None] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sd of ``N(mean, sd^2)`` truncated to ``valid_range`` (unchanged without one)."""
+    low, high = valid_range if valid_range is not None else (None, None)
+    if low is None and high is None:
+        return mean, sd
+    from scipy.stats import truncnorm  # lazily: the domain imports no scipy at start
+
+    scale = np.maximum(sd, 1e-12)
+    a = (-np.inf if low is None else low - mean) / scale
+    b = (np.inf if high is None else high - mean) / scale
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # far tails: checked below
+        m, v = truncnorm.stats(a, b, loc=mean, scale=scale, moments="mv")
+    m, v = np.asarray(m, dtype=float), np.asarray(v, dtype=float)
+    lo = -np.inf if low is None else low
+    hi = np.inf if high is None else high
+    ok = np.isfinite(m) & np.isfinite(v) & (v > 0)  # else (far outside): the nearest bound, with the posterior's sd
+    return np.where(ok, np.clip(m, lo, hi), np.clip(mean, lo, hi)), np.where(ok, np.sqrt(np.maximum(v, 0.0)), sd)
 
 
 @dataclass(frozen=True)

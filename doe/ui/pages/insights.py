@@ -251,7 +251,8 @@ def _curves(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> Non
     st.text("Still cycling: " + (", ".join(map(str, cycling)) if cycling else "none"))  # ids are user strings
     for outcome, at in config.curve_outcomes.items():
         def build(o: str = outcome, a: int = at) -> Any:
-            return curves_figure(points, curve_continuations(points, o, a), outcome=o, at=a, unit=config.unit_of(o))
+            continuation = curve_continuations(points, o, a, valid_range=config.valid_range_of(o))
+            return curves_figure(points, continuation, outcome=o, at=a, unit=config.unit_of(o))
 
         st.plotly_chart(views.get("curves-figure", build, outcome), key=f"insights_curves_{outcome}")
 
