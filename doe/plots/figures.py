@@ -56,15 +56,18 @@ def best_so_far_figure(history: pd.DataFrame, config: CampaignConfig) -> go.Figu
         config: the campaign configuration (objective names, goals, thresholds, units).
 
     Returns:
-        One panel per objective: x is the experiment's position among the measured ones
+        One panel per objective: x is the experiment's position among those with a value
         (1, 2, ...), markers the measured values, a step line the best so far (maximum or
-        minimum after the goal) and a dotted line the objective's threshold if it has one.
+        minimum after the goal) and a dotted line the objective's threshold if it has one. A
+        curve objective's value still predicted (``<objective>_pred_sd`` above 0: its cells
+        still cycle) is an open diamond with its 90 % interval, never the best so far.
     """
     objectives = config.objectives
     fig = make_subplots(rows=len(objectives), cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=[text(f"{o.name} ({o.goal_text()})") for o in objectives])
     done = history[history["status"] == "completed"] if "status" in history.columns else history
     notes = ranking_notes(done, config) if len(done) else pd.Series(dtype=object)
+    legend: set[str] = set()  # each kind of marker once, in the first panel that has it
     for row, objective in enumerate(objectives, start=1):
         values = done[objective.name].astype(float) if objective.name in done.columns else pd.Series(dtype=float)
         measured = done[values.notna()]
@@ -72,16 +75,25 @@ def best_so_far_figure(history: pd.DataFrame, config: CampaignConfig) -> go.Figu
         x = np.arange(1, len(values) + 1)
         ids = _texts(measured[ID_COLUMN]) if ID_COLUMN in measured.columns else [""] * len(values)
         counts = (notes.reindex(values.index) == "").to_numpy(dtype=bool)
-        for mask, name, color in ((counts, "measured", MEASURED_COLOR),
-                                  (~counts, "does not count (hover: why)", OTHER_COLOR)):
+        pred_sd = pd.to_numeric(measured.get(objective.name + "_pred_sd", pd.Series(0.0, index=measured.index)),
+                                errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        predicted = pred_sd > 0  # a curve still cycling: ranking_notes says it does not count yet
+        for mask, name, color, symbol in ((counts, "measured", MEASURED_COLOR, "circle"),
+                                          (predicted, "predicted, still cycling (90 % interval)", MEASURED_COLOR,
+                                           "diamond-open"),
+                                          (~counts & ~predicted, "does not count (hover: why)", OTHER_COLOR, "x")):
             fig.add_trace(go.Scatter(
                 x=x[mask], y=values.to_numpy()[mask], mode="markers", name=name,
-                marker={"color": color, "size": 8, "symbol": "circle" if name == "measured" else "x"},
+                error_y={"type": "data", "array": 1.6449 * pred_sd[mask], "visible": True} if symbol == "diamond-open"
+                else None,
+                marker={"color": color, "size": 8, "symbol": symbol},
                 text=[f"{i}: {text(n)}" if n else i for i, n in zip(
                     np.asarray(ids, dtype=object)[mask], notes.reindex(values.index).to_numpy()[mask], strict=True)],
-                hovertemplate="%{text}<br>%{y:.4g}<extra></extra>", showlegend=row == 1 and bool(mask.any()),
-                legendgroup=name,
+                hovertemplate="%{text}<br>%{y:.4g}<extra></extra>",
+                showlegend=bool(mask.any()) and name not in legend, legendgroup=name,
             ), row=row, col=1)
+            if mask.any():
+                legend.add(name)
         if counts.any():  # the one feasibility rule: only recipes that count can be the best so far
             counted = values.where(counts)
             if objective.goal == "target":  # the measured value closest to the set point so far
@@ -98,7 +110,7 @@ def best_so_far_figure(history: pd.DataFrame, config: CampaignConfig) -> go.Figu
         if objective.target is not None:
             fig.add_hline(y=objective.target, line_dash="dash", line_color=FRONT_COLOR, row=row, col=1)
         fig.update_yaxes(title_text=_label(config, objective.name), row=row, col=1)
-    fig.update_xaxes(title_text="measured experiment (in order)", row=len(objectives), col=1)
+    fig.update_xaxes(title_text="experiment with a value (in order)", row=len(objectives), col=1)
     if len(done) <= 20:
         fig.update_xaxes(dtick=1)
     fig.update_layout(height=260 * len(objectives) + 60, margin={"l": 60, "r": 20, "t": 40, "b": 40},

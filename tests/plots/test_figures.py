@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from doe.domain import ranking
+from doe.domain.config import CampaignConfig
 from doe.domain.exports import export_view
 from doe.plots import (
     best_so_far_figure,
@@ -165,3 +166,23 @@ def test_proposed_experiments_are_drawn_on_the_pareto_plot_and_the_surface(tmp_p
     marks = next(t for t in surface.data if t.name.startswith("proposed"))
     assert list(marks.x) == pytest.approx(batch["hfo2_loading_wt_pct"].tolist())
     assert list(marks.text) == batch["experiment_id"].tolist()
+
+
+def test_best_so_far_shows_a_still_cycling_curve_as_predicted_with_its_interval() -> None:
+    """A curve's value predicted at its cycle was a grey cross 'does not count' on an axis of
+    'measured experiments'; it is a prediction with its 90 % interval, never the best so far."""
+    config = CampaignConfig.model_validate({
+        "name": "curves", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+        "objectives": [{"name": "ce_pct", "goal": "maximize"},
+                       {"name": "retention_pct", "goal": "maximize", "over": "cycle", "at": 200}]})
+    history = pd.DataFrame({"experiment_id": ["E1", "E2", "E3"], "status": "completed", "x": [0.1, 0.5, 0.9],
+                            "ce_pct": [80.0, 85.0, 90.0], "retention_pct": [60.0, 95.0, 65.0],
+                            "retention_pct_pred_sd": [0.0, 10.0, 0.0]})
+    fig = best_so_far_figure(history, config)
+    panel = {t.name: t for t in fig.data if t.yaxis == "y2"}
+    predicted = panel["predicted, still cycling (90 % interval)"]
+    assert list(predicted.text) == ["E2: retention_pct at cycle 200 predicted, not measured yet"] and list(predicted.y) == [95.0]
+    assert list(predicted.error_y.array) == pytest.approx([16.449])
+    assert list(panel["best so far"].y) == [60.0, 60.0, 65.0]  # the prediction of 95 is not the best
+    assert len(panel["does not count (hover: why)"].x) == 0 and predicted.showlegend
+    assert fig.layout.xaxis2.title.text == "experiment with a value (in order)"
