@@ -634,7 +634,15 @@ def test_a_failure_and_a_value_replace_each_other_only_as_a_correction(store_url
         gelled: {"status": "failed", "failure_reason": "dispersion gelled"},
         measured: {"status": "completed", "failure_reason": None}}
     campaign.record(pd.DataFrame({"experiment_id": [gelled], CE: [80.0]}), correct=True)
-    campaign.record(pd.DataFrame({"experiment_id": [measured], "failure_reason": ["pellet cracked"]}), correct=True)
+    report = campaign.record(pd.DataFrame({"experiment_id": [measured], "failure_reason": ["pellet cracked"]}),
+                             correct=True)
     assert campaign.history().set_index("experiment_id")["status"].to_dict() == {gelled: "completed", measured: "failed"}
+    # as for a labelled cell, the failure withdraws the values it replaces (they stayed current, and
+    # the failed experiment kept its CE of 85 in the history and in the model)
+    assert report.measurements_withdrawn == 1 and math.isnan(campaign.history().set_index("experiment_id").loc[measured, CE])
+    every = campaign.measurements(include_superseded=True)
+    assert every.loc[every["experiment_id"] == measured, ["value", "superseded"]].values.tolist() == [[85.0, True]]
+    assert list(campaign.audit().query("action == 'measurements_withdrawn'")["experiment_id"]) == [measured]
     campaign.fail([gelled], "powder contaminated")  # failing a measured experiment on purpose needs no flag
     assert campaign.history().set_index("experiment_id").loc[gelled, "status"] == "failed"
+    assert campaign.history().set_index("experiment_id").loc[gelled, CE] == 80.0  # (and keeps its values)
