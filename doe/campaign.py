@@ -457,12 +457,13 @@ class Campaign:
             revision = self.revision()
             config, version = self._config_and_version()
             predicted = self.proposals().set_index(ID_COLUMN)["predictions"].to_dict()
-            means = read_back.new_means(table, set(self._experiments()[ID_COLUMN].astype(str)), config.outcome_names) + \
+            history, measurements = self.history(), self.measurements()
+            dropped, means = read_back.dropped_outcome_problems(table, history, measurements, config.outcome_names)
+            means += read_back.new_means(table, set(history[ID_COLUMN].astype(str)), config.outcome_names) + \
                 read_back.typed_over_predictions(table, predicted, config.outcome_names)
-            history = self.history()
-            clean, rejected = planning.validated_rows(
-                planning.stored_recipes_left_out(table, history, config), config, ignore_columns=carried_columns(table, config),
-                valid_rows_only=valid_rows_only, extra=means)
+            clean, rejected = planning.validated_rows(planning.stored_recipes_left_out(table, history, config), config,
+                                                      ignore_columns=carried_columns(table, config) + dropped,
+                                                      valid_rows_only=valid_rows_only, extra=means)
             if not allow_duplicates and (repeats := find_repeats(clean, history, config)):
                 if not valid_rows_only and not correct:  # correcting a file recorded before: its new rows are in
                     raise DataError(f"{len(repeats)} row(s) are already recorded; nothing was recorded "
@@ -470,7 +471,7 @@ class Campaign:
                 rejected, clean = rejected + ([] if correct else repeats), clean.drop(index=[p.row for p in repeats])
             summary = read_back.summary_outcomes(table.columns, config.outcome_names)
             plan = planning.plan_record(clean, history, config, version, summary=summary, exported_history=(
-                ranking.RANKING_NOTE in table.columns), labelled=labelled_cells(self.measurements()) if summary else (),
+                ranking.RANKING_NOTE in table.columns), labelled=labelled_cells(measurements) if summary else (),
                 exported_status=table["status"].tolist() if "status" in table.columns else None)
             if plan.problems:
                 if not valid_rows_only:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -452,3 +453,35 @@ def test_an_experiment_measured_then_failed_records_back_from_its_history_unchan
     with pytest.raises(DataError, match="marked failed"):
         campaign.record(edited.rename(columns=lambda c: str(c).split(" [")[0]))
     _unchanged(campaign, before)
+
+
+def test_an_outcome_dropped_from_the_config_keeps_its_values_in_exports_and_clones(tmp_path: Path) -> None:
+    """An outcome removed from the configuration after it was measured: the cells file and
+    clone(with_history=True) left its values out without a word, and the history export did
+    not record back ('unknown column')."""
+    config = {"name": "dropped", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 10]}],
+              "objectives": [{"name": "ce", "goal": "maximize"}], "outcomes": [{"name": "cap"}], "seed": 1}
+    url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
+    campaign = Campaign.from_config(config, storage=url, actor="me")
+    campaign.record(pd.DataFrame({"experiment_id": ["E1", "E2"], "x": [1.0, 2.0], "ce": [85.0, 86.0],
+                                  "cap": [250.0, None]}))
+    campaign.update_config({k: v for k, v in config.items() if k != "outcomes"})
+    campaign.export_table(tmp_path / "cells.csv", cells=True)
+    campaign.export_table(tmp_path / "history.csv")
+    cells = pd.read_csv(tmp_path / "cells.csv", encoding="utf-8-sig")
+    assert cells.set_index("experiment_id")["cap"].tolist() == pytest.approx([250.0, np.nan], nan_ok=True)
+    revision = campaign.revision()
+    for name in ("cells.csv", "history.csv"):  # recorded back: nothing changes
+        assert campaign.import_table(tmp_path / name).measurements_added == 0
+    assert campaign.revision() == revision
+    for exp_id, value in (("E1", 260.0), ("E2", 240.0)):  # a changed value, a new one: refused, naming the column
+        edited = cells.assign(cap=np.where(cells["experiment_id"] == exp_id, value, cells["cap"]))
+        edited.to_csv(tmp_path / "edited.csv", index=False)
+        with pytest.raises(DataError, match=r"column 'cap': cap is no longer an outcome of this campaign"):
+            campaign.import_table(tmp_path / "edited.csv")
+        assert campaign.revision() == revision
+    with pytest.raises(DataError, match=r"cannot be cloned.*\n.*column 'cap': unknown column"):
+        campaign.clone("dropped-clone", with_history=True)
+    assert "dropped-clone" not in set(list_campaigns(url)["name"])
+    copy = Campaign.import_json(campaign.export_json(), storage=url, name="dropped-copy")  # every config version
+    assert copy.measurements().query("outcome == 'cap'")["value"].tolist() == [250.0]

@@ -18,7 +18,7 @@ from doe.domain.display import format_number, significant_decimals
 from doe.domain.ranking import RANKING_NOTE
 from doe.domain.replicates import n_column
 from doe.domain.table import ID_COLUMN, clean_label
-from doe.domain.values import is_blank, is_missing
+from doe.domain.values import is_blank, is_missing, same_measurement
 from doe.errors import CellProblem
 
 
@@ -112,4 +112,43 @@ def typed_over_predictions(table: pd.DataFrame, predictions: Mapping[Any, Any],
     return problems
 
 
-__all__ = ["new_means", "summary_outcomes", "typed_over_predictions"]
+def dropped_outcomes(measurements: pd.DataFrame, outcomes: Iterable[str]) -> list[str]:
+    """Outcomes with current values that are not among ``outcomes`` (the current config's):
+    dropped from the configuration since they were measured, in order of first value."""
+    wanted = set(outcomes)
+    return [str(o) for o in dict.fromkeys(measurements["outcome"]) if o not in wanted]
+
+
+def dropped_outcome_problems(table: pd.DataFrame, history: pd.DataFrame, measurements: pd.DataFrame,
+                             outcomes: Iterable[str]) -> tuple[tuple[str, ...], list[CellProblem]]:
+    """The columns of ``table`` that hold an outcome dropped from the configuration
+    (:func:`dropped_outcomes`; an export made after the drop carries them) and the problems of
+    their cells. Such a column records nothing: a cell that repeats a stored value of its
+    experiment (a cell's, or the history's mean) is as exported; any other value, or one for an
+    experiment that has none, is refused, naming the column, rather than left out silently."""
+    columns = tuple(c for c in dropped_outcomes(measurements, outcomes) if c in table.columns)
+    if not columns or table.columns.has_duplicates:
+        return columns, []
+    ids = ([None if is_missing(i) else clean_label(i) for i in table[ID_COLUMN].tolist()] if ID_COLUMN in table.columns
+           else [None] * len(table))
+    means = history.set_index(history[ID_COLUMN].astype(str))
+    problems = []
+    for column in columns:
+        current = measurements[measurements["outcome"] == column]
+        stored = current.groupby(current[ID_COLUMN].astype(str))["value"].apply(list).to_dict()
+        numbers = pd.to_numeric(table[column], errors="coerce").tolist()
+        for row, (exp_id, typed, number) in enumerate(zip(ids, table[column].tolist(), numbers, strict=True)):
+            if is_blank(typed):
+                continue
+            known = [*stored.get(str(exp_id), [])]
+            if known and column in means.columns:
+                known.append(float(means.at[str(exp_id), column]))
+            if not any(same_measurement(number, float(v)) for v in known if not is_missing(v)):
+                problems.append(CellProblem(row, column, typed, f"{column} is no longer an outcome of this campaign "
+                                            "(dropped from its configuration); its stored values are kept, a new or "
+                                            "changed one is not recorded: add the outcome back to record it, or "
+                                            "clear the cell"))
+    return columns, problems
+
+
+__all__ = ["dropped_outcome_problems", "dropped_outcomes", "new_means", "summary_outcomes", "typed_over_predictions"]

@@ -97,7 +97,9 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
             where given, ``status`` and ``failure_reason``).
         measurements: :meth:`doe.Campaign.measurements` (current values: one row per cell,
             outcome and, for a curve point, cycle).
-        outcomes: the outcome columns, in order.
+        outcomes: the outcome columns, in order; an outcome with values that is not among them
+            (dropped from the configuration since) is a column after them, so no value is
+            left out (recorded back, its cells record nothing: :mod:`doe.domain.read_back`).
         parameters: the parameter columns, in order.
         failures: the failed cells (``experiment_id``, ``replicate``, ``failure_reason`` and,
             where given, ``note``).
@@ -105,6 +107,7 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     import pandas as pd
 
     id_col = "experiment_id"
+    outcomes = [*outcomes, *(str(o) for o in dict.fromkeys(measurements["outcome"]) if o not in set(outcomes))]
     context = [c for c in CONTEXT_COLUMNS if c in measurements.columns]
     cycles = "cycle" in measurements.columns and bool(measurements["cycle"].notna().any())
     rows: dict[str, dict[tuple[object, ...], dict[str, object]]] = {}
