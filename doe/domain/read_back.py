@@ -137,12 +137,13 @@ def dropped_outcome_problems(table: pd.DataFrame, history: pd.DataFrame, measure
         current = measurements[measurements["outcome"] == column]
         stored = current.groupby(current[ID_COLUMN].astype(str))["value"].apply(list).to_dict()
         numbers = pd.to_numeric(table[column], errors="coerce").tolist()
+        mean = (pd.to_numeric(means[column], errors="coerce").to_dict() if column in means.columns else {})
         for row, (exp_id, typed, number) in enumerate(zip(ids, table[column].tolist(), numbers, strict=True)):
             if is_blank(typed):
                 continue
             known = [*stored.get(str(exp_id), [])]
-            if known and column in means.columns:
-                known.append(float(means.at[str(exp_id), column]))
+            if known:
+                known.append(mean.get(str(exp_id)))
             if not any(same_measurement(number, float(v)) for v in known if not is_missing(v)):
                 problems.append(CellProblem(row, column, typed, f"{column} is no longer an outcome of this campaign "
                                             "(dropped from its configuration); its stored values are kept, a new or "
