@@ -54,6 +54,33 @@ def test_names_typed_in_two_unicode_forms_are_one_name(store_url: str) -> None:
         campaign.record(pd.DataFrame([{**recipe, "experiment_id": "probe-müller-1", CE: 85.0}]))
 
 
+def test_experiment_ids_that_differ_only_in_leading_zeros_or_a_decimal_point_are_refused(
+        store_url: str, tmp_path: Path) -> None:
+    """A cells file with ids '001' and '002' opened and saved in a spreadsheet has '1' and '2':
+    recorded back, they made two new experiments with the same recipes and values (and a float
+    column's '2.0' beside '2' did the same)."""
+    campaign, recipe = _campaign(store_url, "id-zeros")
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": i, CE: v} for i, v in (("001", 85.0), ("002", 86.0))]))
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "7", CE: 80.0}]))
+    campaign.export_table(tmp_path / "cells.csv", cells=True)
+    saved = pd.read_csv(tmp_path / "cells.csv", encoding="utf-8-sig", dtype={"experiment_id": str})
+    assert saved["experiment_id"].tolist() == ["E0001", "001", "002", "7"]
+    saved.assign(experiment_id=["E0001", "1", "2", "7"]).to_csv(tmp_path / "saved.csv", index=False)  # a spreadsheet's
+    revision = campaign.revision()
+    with pytest.raises(DataError) as err:
+        campaign.import_table(tmp_path / "saved.csv")
+    assert [(p.column, p.value) for p in err.value.problems] == [("experiment_id", "1"), ("experiment_id", "2")]
+    assert "differs from the experiment id '001' only in" in err.value.problems[0].problem
+    with pytest.raises(DataError, match=r"differs from the experiment id '7' only in .*a '\.0'"):
+        campaign.record(pd.DataFrame([{**recipe, "experiment_id": "7.0", CE: 81.0}]))
+    with pytest.raises(DataError, match=r"differs from the experiment id '08' only in"):  # within one table too
+        campaign.record(pd.DataFrame([{**recipe, "experiment_id": i, CE: 81.0} for i in ("08", "8")]))
+    assert campaign.revision() == revision
+    assert campaign.history()["experiment_id"].tolist() == ["E0001", "001", "002", "7"]
+    saved.assign(experiment_id=["E0001", "001", "002", "7"]).to_csv(tmp_path / "fixed.csv", index=False)
+    assert campaign.import_table(tmp_path / "fixed.csv").measurements_added == 0  # written as stored: as it was
+
+
 def test_replicate_labels_that_differ_only_in_leading_zeros_are_refused_not_two_cells(store_url: str) -> None:
     """A cells file opened in a spreadsheet turns '01' into '1': its later retention values then
     made new cells beside the first-cycle ones, and n went from 2 to 4 without a word."""

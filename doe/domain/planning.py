@@ -29,6 +29,7 @@ from doe.domain.replicates import REPLICATE_COLUMN, n_column
 from doe.domain.table import (
     ID_COLUMN,
     clean_label,
+    id_key,
     parse_number,
     validate_experiments,
 )
@@ -36,7 +37,6 @@ from doe.domain.values import (
     is_missing,
     is_plain_label,
     is_real_number,
-    label_key,
     same_measurement,
     same_value,
     to_python,
@@ -246,7 +246,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     failed_labelled: dict[str, list[str]] = {}  # experiment id -> its failed cells, in words
     failed_by_cell: set[str] = set()  # known experiments a failed cell of this table fails
     stored_ids = [str(i) for i in (known.index if known is not None else [])]
-    keys = {label_key(clean_label(i)): i for i in stored_ids}
+    keys = {id_key(clean_label(i)): i for i in stored_ids}
     # ids stored as written (before they were composed, or imported with spaces around them)
     cleaned: dict[str, list[str]] = {}
     exact = set(stored_ids)
@@ -291,12 +291,13 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
                 continue
         new = change = None
         fresh = read.experiment_id is not None and not is_known and read.experiment_id not in created
-        twin = keys.get(label_key(read.experiment_id)) if fresh and read.experiment_id is not None else None
+        twin = keys.get(id_key(read.experiment_id)) if fresh and read.experiment_id is not None else None
         if twin is not None:
             problems = [CellProblem(read.label, ID_COLUMN, read.experiment_id,
-                                    f"differs from the experiment id {twin!r} only in upper and lower case or in how "
-                                    f"its characters are written; write {twin!r} to record it, or give a new "
-                                    "experiment an id of its own")]
+                                    f"differs from the experiment id {twin!r} only in upper and lower case, in how "
+                                    "its characters are written or in leading zeros or a '.0' (which a spreadsheet "
+                                    f"drops or adds); write {twin!r} to record it, or give a new experiment an id of "
+                                    "its own")]
         elif fresh and not is_plain_label(str(read.experiment_id)):
             problems = [CellProblem(read.label, ID_COLUMN, read.experiment_id,
                                     "a new experiment id holds an invisible character (a zero-width space, a "
@@ -339,7 +340,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             target = NewExperimentRef(len(plan.new_experiments) - 1)
             if read.experiment_id is not None:
                 created[read.experiment_id] = len(plan.new_experiments) - 1
-                keys[label_key(read.experiment_id)] = read.experiment_id
+                keys[id_key(read.experiment_id)] = read.experiment_id
         elif read.experiment_id is not None and read.experiment_id in created:
             target = NewExperimentRef(created[read.experiment_id])
         else:

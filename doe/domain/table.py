@@ -130,6 +130,13 @@ def replicate_key(label: str) -> str:
     return (key.lstrip("0") or "0") if key.isascii() and key.isdigit() else key
 
 
+def id_key(experiment_id: str) -> str:
+    """What two experiment ids must not share unless they are the same: :func:`replicate_key`
+    of :func:`replicate_label` (``'001'``, ``'1'`` and the text ``'1.0'`` are one key: a
+    spreadsheet drops leading zeros and a float column adds the decimal point)."""
+    return replicate_key(replicate_label(experiment_id))
+
+
 def allowed_columns(config: CampaignConfig) -> list[str]:
     cycle = [CYCLE_COLUMN] if config.curve_outcomes else []
     return [ID_COLUMN, REPLICATE_COLUMN, *cycle, *config.parameter_names, *config.outcome_names, *META_COLUMNS]
