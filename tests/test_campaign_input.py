@@ -485,3 +485,27 @@ def test_an_outcome_dropped_from_the_config_keeps_its_values_in_exports_and_clon
     assert "dropped-clone" not in set(list_campaigns(url)["name"])
     copy = Campaign.import_json(campaign.export_json(), storage=url, name="dropped-copy")  # every config version
     assert copy.measurements().query("outcome == 'cap'")["value"].tolist() == [250.0]
+
+
+def test_a_value_typed_into_an_abandoned_row_of_the_history_says_abandoned(tmp_path: Path) -> None:
+    """The history carries an abandoned experiment's reason in failure_reason: a value typed into
+    its row was refused as 'marked failed but has measured values' when it had a reason."""
+    config = {"name": "abandoned", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 10]}],
+              "objectives": [{"name": "ce", "goal": "maximize"}], "seed": 1}
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'doe.sqlite3'}", actor="me")
+    campaign.record(pd.DataFrame([{"experiment_id": "E1", "x": 1.0, "ce": 85.0}]))
+    with_reason, without = campaign.suggest(2)["experiment_id"].tolist()
+    campaign.abandon([with_reason], "no powder left")
+    campaign.abandon([without])
+    campaign.export_table(tmp_path / "history.csv")
+    revision = campaign.revision()
+    assert campaign.import_table(tmp_path / "history.csv").measurements_added == 0  # as exported: nothing
+    history = pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig")
+    for exp_id in (with_reason, without):
+        history.assign(ce=history["ce"].where(history["experiment_id"] != exp_id, 70.0)).to_csv(
+            tmp_path / "typed.csv", index=False)
+        with pytest.raises(DataError) as err:
+            campaign.import_table(tmp_path / "typed.csv")
+        assert [(p.column, p.problem) for p in err.value.problems] == [
+            ("experiment_id", "the experiment was abandoned; record it under a new id")]
+    assert campaign.revision() == revision

@@ -145,11 +145,14 @@ def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: 
     if "status" in out.columns and "failure_reason" in out.columns and "status" in history.columns:
         # an exported experiment measured, then failed: its failure as stored is no new failure beside
         # its values (which validation refuses); plan_record keeps it failed. One failed without a
-        # value is not: a value typed into its row is still refused.
+        # value is not: a value typed into its row is still refused. An abandoned one's reason is
+        # no failure either: a value typed into its row is refused as abandoned.
         for row, (key, status, reason) in enumerate(zip(keys, out["status"], out["failure_reason"], strict=True)):
-            if key is None or status != "failed" or is_missing(reason) or history["status"].iloc[key] != "failed":
+            if key is None or status not in ("failed", "abandoned") or is_missing(reason) or \
+                    history["status"].iloc[key] != status:
                 continue
-            measured = any(o in history.columns and not is_missing(history[o].iloc[key]) for o in config.outcome_names)
+            measured = status == "abandoned" or any(o in history.columns and not is_missing(history[o].iloc[key])
+                                                    for o in config.outcome_names)
             if measured and clean_label(reason) == clean_label(history["failure_reason"].iloc[key] or ""):
                 for column in ("failure_reason", "failed"):
                     if column in out.columns:
