@@ -19,7 +19,7 @@ from doe.domain.records import (
     experiment_id_of,
 )
 from doe.domain.table import clean_label, replicate_label
-from doe.domain.values import is_plain_label, label_key
+from doe.domain.values import is_plain_label, label_key, same_measurement
 from doe.instruments.cycling import (
     BINARY_FORMATS,
     InstrumentFileError,
@@ -256,6 +256,41 @@ def check_files_are_new_cells(preview: FilePreview, measurements: pd.DataFrame, 
     if twins:
         raise InstrumentFileError("; ".join(twins) + ": a cell's file given again under another label? Record it "
                                   "under its own cell's label, or give the other cell's own file")
+    repeats = [f"{evidence.file_name} (cell {cell!r} of {experiment_id}) gives the same values as cell {was!r} "
+               f"({', '.join(shared)})" for evidence, experiment_id, cell, was, shared in _repeated_cells(preview, stored)]
+    if repeats:
+        raise InstrumentFileError("; ".join(repeats) + ": a later export of that cell (a cycler names each export "
+                                  "anew)? Record it under that cell's label (replicates=[...] in Python, --replicate "
+                                  "in the doe command, 'Cell labels' on the Record page); two cells do not measure "
+                                  "the same values")
+
+
+def _repeated_cells(preview: FilePreview, stored: pd.DataFrame) -> list[tuple[EvidenceFile, str, str, str, list[str]]]:
+    """Files of a cell new to its experiment whose values repeat a stored file cell's: every
+    first-cycle value the two share, and every curve point at the cycles both have (at least
+    three), equal. Each: the file, its experiment, its label, the stored cell's, what is shared."""
+    found = []
+    table = preview.table
+    outcomes = [c for c in table.columns if c not in ("experiment_id", "replicate", "cycle")]
+    for k, evidence in enumerate(preview.files):
+        experiment_id, label = clean_label(table["experiment_id"].iloc[k]), str(table["replicate"].iloc[k])
+        rows = table[(table["experiment_id"].map(clean_label) == experiment_id) & (table["replicate"].astype(str) == label)]
+        mine = {(o, None if pd.isna(r.get("cycle")) else int(r["cycle"])): float(r[o])
+                for r in rows.to_dict("records") for o in outcomes if not pd.isna(r[o])}
+        theirs = stored[stored["experiment_id"].map(clean_label) == experiment_id]
+        if (theirs["replicate"].fillna("").astype(str) == label).any():
+            continue  # the cell itself, given again: its values are compared when recorded
+        for other, cell in theirs.groupby(theirs["replicate"].fillna("").astype(str)):
+            values = {(o, None if pd.isna(c) else int(c)): float(v)
+                      for o, c, v in zip(cell["outcome"], cell["cycle"], cell["value"], strict=True)}
+            common = [key for key in mine if key in values]
+            scalars = [o for o, c in common if c is None]
+            points = [c for _, c in common if c is not None]
+            if scalars and len(points) >= 3 and all(same_measurement(mine[key], values[key]) for key in common):
+                shared = [*scalars, f"cycles {min(points)}-{max(points)}"]
+                found.append((evidence, experiment_id, label, other, shared))
+                break
+    return found
 
 
 def _cell_labels(files: list[Path], replicates: Sequence[str] | None, kinds: Sequence[str]) -> list[str]:

@@ -290,3 +290,38 @@ def test_a_cycler_export_that_adds_only_curve_points_is_listed_as_evidence_in_th
     evidence = campaign.history().set_index("experiment_id").loc[first, "evidence_files"]
     # ... and is named in the history beside the first
     assert sorted(evidence.split("; ")) == sorted(f"A.mpt (sha256 {sha[:12]})" for sha in stored["sha256"])
+
+
+def test_a_later_export_of_a_cell_under_a_new_file_name_is_refused_not_a_second_cell(tmp_path: Path) -> None:
+    """Cyclers put the date in each export's name: the 200-cycle export of a cell recorded at 12
+    cycles became a second cell (its first-cycle values counted twice, n = 2, and a 12-cycle
+    'cell' beside the 200-cycle one). Under the first export's label it is that cell's."""
+    from doe.templates import resolve_config
+
+    data = resolve_config("hfo2-ncm85").to_dict() | {"name": "later-export"}
+    for objective in data["objectives"]:
+        if objective["name"] == "capacity_retention_pct":
+            objective.update(over="cycle", at=200)
+    campaign = Campaign.from_config(data, storage=f"sqlite:///{tmp_path / 'lab.sqlite3'}", actor="test")
+    campaign.suggest(1)
+    campaign.accept()
+    first = campaign.history()["experiment_id"].iloc[0]
+    charge, discharge = fade_curve(200, first_ce_pct=90.0, retention_at_200_pct=70.0)
+    early = write_cycling_file(tmp_path / "A_2026-01-05.mpt", "biologic_mpt", charge[:12] * MASS_MG / 1000,
+                               discharge[:12] * MASS_MG / 1000)
+    late = write_cycling_file(tmp_path / "A_2026-03-20.mpt", "biologic_mpt", charge * MASS_MG / 1000,
+                              discharge * MASS_MG / 1000)
+    campaign.record_files([early], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    revision = campaign.revision()
+    with pytest.raises(InstrumentFileError, match=r"A_2026-03-20.mpt \(cell 'A_2026-03-20' of .*\) gives the same "
+                                                  r"values as cell 'A_2026-01-05' \(.*first_cycle_ce_pct, cycles 1-12\)"):
+        campaign.record_files([late], experiment_id=first, active_mass_mg=MASS_MG)
+    assert campaign.revision() == revision
+    other = fade_curve(200, first_ce_pct=89.0, retention_at_200_pct=65.0)  # another cell: its own values
+    b = write_cycling_file(tmp_path / "B.mpt", "biologic_mpt", other[0] * MASS_MG / 1000, other[1] * MASS_MG / 1000)
+    campaign.record_files([b], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    report = campaign.record_files([late], experiment_id=first, active_mass_mg=MASS_MG, replicates=["A_2026-01-05"],
+                                   confirm=True).recorded
+    assert report is not None and report.measurements_added == 188  # cycles 13-200 of the one cell
+    row = campaign.history().set_index("experiment_id").loc[first]
+    assert row["first_cycle_ce_pct_n"] == 2 and row["capacity_retention_pct_n"] == 2
