@@ -1124,3 +1124,32 @@ def test_insights_shows_curves_and_still_cycling_cells(start: Start, db_url: str
     # the Record grid shows measured values only: E4's predicted 200-cycle value is not one
     grid = record_grid(campaign.history(), campaign.config, "all").set_index("experiment_id")
     assert np.isnan(grid.loc["E4", "retention_pct"]) and grid.loc["E2", "retention_pct"] == 70.0
+
+
+def _magic_expressions(source: str) -> list[int]:
+    """Lines of statements Streamlit's magic would draw on the page: an expression on its own
+    (not a call) other than the docstring opening a module, class or function."""
+    import ast
+
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if not isinstance(body, list):
+            continue
+        for k, statement in enumerate(body):
+            if not isinstance(statement, ast.Expr) or isinstance(statement.value, ast.Call | ast.Await | ast.Yield
+                                                                                      | ast.YieldFrom):
+                continue
+            docstring = k == 0 and isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            if not (docstring and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)):
+                lines.append(statement.lineno)
+    return lines
+
+
+def test_no_page_script_has_an_expression_streamlits_magic_would_print() -> None:
+    """A constant's docstring under ``PROPOSING_MAX_S`` in plan.py was printed above the Plan
+    page's title (found in a browser walk): page scripts run with Streamlit's magic."""
+    scripts = [APP, *sorted((APP.parent / "doe" / "ui" / "pages").glob("*.py"))]
+    found = {p.name: lines for p in scripts if (lines := _magic_expressions(p.read_text(encoding="utf-8")))}
+    assert found == {}
+    assert _magic_expressions('"""doc"""\nX = 1\n"""printed"""\ndef f():\n    """doc"""\n    x\n') == [3, 6]

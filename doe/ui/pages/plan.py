@@ -21,8 +21,9 @@ from doe.ui.number_cells import read_number
 from doe.ui.tables import ID_COLUMN, proposed_with_predictions, suggestion_view
 
 MAX_BATCH_IN_UI = 50
+# A press with the same request while an earlier one is still proposing (so long) is a double click's.
+# (No bare strings at module level here: Streamlit's magic would print them on the page.)
 PROPOSING_MAX_S = 600.0
-"""A press with the same request while an earlier one is still proposing (so long) is a double click's."""
 
 
 def _fixed_widget(config: CampaignConfig, name: str) -> Any:
