@@ -632,6 +632,34 @@ def test_a_changed_value_needs_an_explicit_correction(start: Start, db_url: str)
     assert sorted(values.loc[values["outcome"] == "first_cycle_ce_pct", "value"]) == [85.0, 86.0]
 
 
+def test_discarding_a_correction_puts_the_grid_back_to_the_stored_values(start: Start, db_url: str) -> None:
+    """'Discard these values' dropped only the offer: the grid still held the typed 86 (not
+    marked unsaved), and the next save of another row was refused for it (found in a browser
+    walk); a tick on 'Correct stored values' would have stored it."""
+    campaign = _new_campaign(db_url, "discard-test", n_running=2)
+    first, second = campaign.history()["experiment_id"].tolist()
+    campaign.record(pd.DataFrame({"experiment_id": [first], "first_cycle_ce_pct": [85.0]}))
+    at = start("record", campaign="discard-test")
+    at.radio(key=state.GRID_SHOW).set_value("all experiments").run()
+    _edit_grid(at, {0: {"first_cycle_ce_pct": 86.0}})
+    _button(at, "Save results").click().run()
+    assert any(b.label == "Correct the stored values" for b in at.button)
+    key = at.data_editor[0].key
+    _button(at, "Discard these values").click().run()
+    _no_exception(at)
+    assert not any(b.label == "Correct the stored values" for b in at.button)
+    assert at.session_state[state.GRID_UNSAVED]["discard-test"] == {}  # not kept as the person's value
+    assert at.data_editor[0].key != key  # a fresh grid: the editor's own state (the typed 86) is dropped
+    grid = at.data_editor[0].value.set_index("experiment_id")
+    assert float(grid.loc[first, "first_cycle_ce_pct"]) == 85.0  # the stored value, shown again
+    row = at.data_editor[0].value["experiment_id"].tolist().index(second)
+    _edit_grid(at, {row: {"first_cycle_ce_pct": 84.0}})
+    _button(at, "Save results").click().run()
+    _no_exception(at)
+    assert not at.error and "Saved the results: " in _texts(at.success)
+    assert campaign.history().set_index("experiment_id")["first_cycle_ce_pct"].to_dict() == {first: 85.0, second: 84.0}
+
+
 def test_a_note_added_to_a_recorded_value_is_offered_as_a_correction(start: Start, db_url: str) -> None:
     """A value saved again with a note was 'unchanged' and its note dropped without a word."""
     campaign = _new_campaign(db_url, "note-test", n_running=1)

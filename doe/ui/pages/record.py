@@ -139,6 +139,7 @@ def _correction(handle: resources.CampaignHandle) -> None:
         st.rerun()
     if drop.button("Discard these values", key="record_correct_discard"):
         st.session_state.pop(state.PENDING_CORRECTION, None)
+        _grid_saved(handle.campaign.config, handle.campaign.name, table)  # the grid shows the stored values again
         st.rerun()
 
 
@@ -203,8 +204,9 @@ def _typed(grid: _ShownGrid, edited: pd.DataFrame, config: CampaignConfig) -> pd
 
 
 def _grid_saved(config: CampaignConfig, campaign: str, saved: pd.DataFrame) -> None:
-    """The person's grid values recorded in ``saved`` are no longer unsaved: the next run shows
-    a fresh grid (no 'someone saved' note, no warning before leaving) with the others kept."""
+    """The person's grid values recorded (or discarded) in ``saved`` are no longer unsaved: the
+    next run shows a fresh grid (no 'someone saved' note, no warning before leaving) with the
+    others kept."""
     unsaved = _unsaved(config, campaign)
     last: _ShownGrid | None = st.session_state.get(state.GRID_SHOWN)
     _keep_unsaved(campaign, drop_saved(unsaved, saved))
