@@ -167,8 +167,14 @@ def test_failed_runs_are_recorded_with_reason_and_leave_pending(campaign: Campai
     ids = batch["experiment_id"].tolist()
     campaign.accept(ids)
     assert set(campaign.pending()["status"]) == {"running"}
-    campaign.record(pd.DataFrame({"experiment_id": ids, "failure_reason": ["dispersion gelled", None],
-                                  "first_cycle_ce_pct": [np.nan, 88.0]}))
+    report = campaign.record(pd.DataFrame({"experiment_id": ids, "failure_reason": ["dispersion gelled", None],
+                                           "first_cycle_ce_pct": [np.nan, 88.0]}))
+    assert report.marked_failed == [ids[0]]  # (the Record page and doe record said nothing of it)
+    recipe = batch[campaign.config.parameter_names].iloc[0].to_dict()
+    new = campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P9", "failure_reason": "gelled"}]))
+    assert new.marked_failed == ["P9"] and new.created == ["P9"]
+    assert campaign.record(pd.DataFrame({"experiment_id": [ids[0]], "failure_reason": ["dispersion gelled"]})
+                           ).marked_failed == []  # the same again: already failed for that reason
     history = campaign.history().set_index("experiment_id")
     assert history.loc[ids[0], "status"] == "failed"
     assert history.loc[ids[0], "failure_reason"] == "dispersion gelled"

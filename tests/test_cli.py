@@ -74,7 +74,7 @@ def test_init_suggest_record_status_export_run(doe_cmd, tmp_path: Path) -> None:
     results = results.drop(columns=["failed", "failure_reason"]).rename(columns={"first_cycle_ce_pct": "CE (%)"})
     write_table(results, tmp_path / "results.csv", file_format="csv")
     done = doe_cmd("record", "results.csv", "--map", "CE (%)=first_cycle_ce_pct")
-    assert "3 row(s) recorded" in done.stdout
+    assert "3 row(s) recorded" in done.stdout and "marked failed" not in done.stdout
 
     db = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     coating = Campaign.load("coating", storage=db)
@@ -188,6 +188,16 @@ def test_simulate_with_replicate_cells(doe_cmd, tmp_path: Path) -> None:  # type
     assert sorted(set(cells["replicate"])) == ["1", "2", "3"]
     done = doe_cmd("run", "--folder", ".", "--replicates", "2", check=False)
     assert done.returncode != 0 and "--replicates" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_doe_record_says_which_runs_it_marked_failed(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    doe_cmd("init")
+    recipe = VirtualLab.study_recipe().iloc[0].to_dict()
+    pd.DataFrame([{**recipe, "experiment_id": "P1", "first_cycle_ce_pct": 88.0},
+                  {**recipe, "experiment_id": "P2", "failure_reason": "dispersion gelled"}]).to_csv(
+        tmp_path / "runs.csv", index=False)
+    done = doe_cmd("record", "runs.csv")
+    assert "2 row(s) recorded" in done.stdout and "marked failed: P2\n" in done.stdout
 
 
 def test_bad_input_exits_non_zero_with_the_problem_on_stderr(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -462,6 +472,7 @@ def test_record_and_export_replicate_cells(doe_cmd, tmp_path: Path) -> None:  # 
         tmp_path / "failed_cell.csv", index=False)
     told = doe_cmd("record", "failed_cell.csv").stdout
     assert "1 failed cell(s) (1 newly stored)" in told and "E0001 replicate '4': cracked pellet" in told
+    assert "marked failed" not in told  # one cell failed; the experiment did not
     assert "failed cells: 1" in doe_cmd("status").stdout
     doe_cmd("export", "--out", "cells_failed.csv", "--cells")
     listed = pd.read_csv(tmp_path / "cells_failed.csv", dtype={"replicate": str})

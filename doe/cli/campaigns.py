@@ -156,6 +156,8 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
                   else "") + ")")
     for conversion in report.unit_conversions:
         click.echo(f"unit: {conversion}")
+    if report.marked_failed:
+        click.echo(f"marked failed: {', '.join(report.marked_failed)}")
     if report.context_not_stored:
         click.echo(f"{len(report.context_not_stored)} unchanged value(s) came with another note, operator, sample id "
                    "or date, which was not stored (record again with --correct to store it):")

@@ -73,6 +73,14 @@ class RecordPlan:
     """Rows left out: experiments still proposed or running, the row giving no result, note or
     other recipe (a run sheet filled in part)."""
 
+    def marked_failed(self, created: list[str]) -> list[str]:
+        """Ids of the experiments this plan marks failed as a whole, new ones (given the ids the
+        store ``created``) and known ones, in order."""
+        new = [created[k] for k, e in enumerate(self.new_experiments) if e.status == "failed"]
+        known = [created[c.experiment_id.index] if isinstance(c.experiment_id, NewExperimentRef) else c.experiment_id
+                 for c in self.status_changes if c.status == "failed"]
+        return list(dict.fromkeys([*new, *known]))
+
     def experiment_ids(self, created: list[str]) -> list[str]:
         """The experiment id of every recorded row, given the ids the store ``created`` for
         :attr:`new_experiments` (rejected rows left out)."""

@@ -246,3 +246,6 @@ class RecordReport:
     not_measured: list[CellProblem] = field(default_factory=list)
     """Rows left out of experiments still proposed or running that give no result yet (a run
     sheet filled in part): nothing to record; the experiments stay pending."""
+    marked_failed: list[str] = field(default_factory=list)
+    """Experiments the table marked failed as a whole (a row with ``failed``/``failure_reason``
+    and no replicate label, or every cell of a new one failed)."""

@@ -530,7 +530,7 @@ def test_record_grid_saves_valid_values_and_shows_bad_cells(start: Start, db_url
                     1: {"failed": True, "failure_reason": "dispersion gelled"}})
     _button(at, "Save results").click().run()
     _no_exception(at)
-    assert "Saved the results: 1 value(s) recorded" in _texts(at.success)
+    assert f"Saved the results: 1 value(s) recorded; marked failed: {second}" in _texts(at.success)
     value = campaign.measurements().iloc[0]
     assert (value["operator"], value["sample_id"], str(value["measured_at"].date())) == ("Ana", "P-117/A", "2026-12-02")
     stored = campaign.history().set_index("experiment_id")

@@ -64,6 +64,8 @@ def _report_text(report: Any) -> str:
                      "id or date, not stored (correct the stored values below to store it)")
     if report.created:
         parts.append(f"{len(report.created)} new experiment(s): {', '.join(report.created)}")
+    if report.marked_failed:
+        parts.append(f"marked failed: {', '.join(report.marked_failed)}")
     if report.failed_cells:  # the experiment has results from other cells: it stays completed
         parts.append(f"failed cell(s) ({report.cell_failures_added} newly stored), the experiment keeps its other "
                      f"cells' results: {'; '.join(report.failed_cells)}")
