@@ -107,6 +107,18 @@ def test_suggestions_show_mean_and_sd_and_the_reason() -> None:
     assert view.loc[0, "purpose"] == "spreads the first recipes over the whole range (before the model chooses them)"
     shown = " ".join(map(str, view.columns)) + " " + " ".join(map(str, view.iloc[0]))
     assert "acquisition" not in shown and "qLogNEHVI" not in shown  # no algorithm names
+    assert view.loc[0, "probability_feasible"] == 0.9
+
+
+def test_no_chance_of_success_is_shown_before_anything_is_measured() -> None:
+    """A new campaign's first batch showed P(success) 100 % on every row: no outcome had a model."""
+    first = pd.DataFrame({"experiment_id": ["E0001", "E0002"], **{p: [1.0, 2.0] for p in CONFIG.parameter_names},
+                          **{f"{o}_mean": [np.nan, np.nan] for o in CONFIG.outcome_names},
+                          **{f"{o}_sd": [np.nan, np.nan] for o in CONFIG.outcome_names},
+                          "probability_feasible": [1.0, 1.0], "strategy": ["initial_design"] * 2})
+    assert suggestion_view(first, CONFIG)["probability_feasible"].isna().all()
+    later = first.assign(first_cycle_ce_pct_mean=[88.0, 87.0], first_cycle_ce_pct_sd=[1.0, 1.0])
+    assert suggestion_view(later, CONFIG)["probability_feasible"].tolist() == [1.0, 1.0]
 
 
 def test_stored_predictions_join_the_proposed_rows_and_the_run_sheet() -> None:

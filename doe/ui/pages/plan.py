@@ -169,7 +169,7 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
                  key="plan_proposed_table")
     st.caption("Predicted: the model's expected value ± its standard deviation (about two in three runs land "
                "within it). P(success): the model's chance that the run works and meets the outcome "
-               "constraints. Why this run: exploits = close to the best recipe measured, to improve on it; "
+               "constraints (empty until something is measured). Why this run: exploits = close to the best recipe measured, to improve on it; "
                "explores = where nothing similar was measured or the model is unsure, to learn.")
     ids = proposed["experiment_id"].astype(str).tolist()
     chosen = st.multiselect("Experiments (none chosen = all proposed)", ids, key=state.ACCEPT_IDS)
