@@ -140,7 +140,16 @@ def test_new_rows_need_every_parameter_and_known_ids_must_match(campaign: Campai
     with pytest.raises(DataError, match="differs from the stored value") as info:
         campaign.record(changed)
     assert [(p.column, p.value) for p in info.value.problems] == [("anneal_temperature_c", other)]
+    assert "(it is that value rounded)" not in info.value.problems[0].problem
+    assert "leave the cell as doe wrote it or empty it" in info.value.problems[0].problem
     assert campaign.history()["first_cycle_ce_pct"].isna().all()
+    # a run sheet whose recipe columns were rounded in a spreadsheet: the message says so
+    loading = float(batch["hfo2_loading_wt_pct"].iloc[0])
+    rounded = _params(campaign, batch).assign(hfo2_loading_wt_pct=round(loading, 2), first_cycle_ce_pct=80.0)
+    assert round(loading, 2) != loading  # (no resolution: a proposal has every digit)
+    with pytest.raises(DataError, match=r"differs from the stored value .* \(it is that value rounded\); a "
+                                        "recorded experiment keeps its recipe"):
+        campaign.record(rounded)
 
 
 def test_user_ids_that_look_like_references_land_on_their_own_experiments(campaign: Campaign) -> None:

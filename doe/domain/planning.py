@@ -489,7 +489,10 @@ def _plan_known_row(clean: pd.DataFrame, row: pd.Series, read: _Row, stored: pd.
     for p in config.parameter_names:
         given = p in clean.columns and not is_missing(row[p])
         if given and not same_value(row[p], stored[p]):
-            problems.append(CellProblem(read.label, p, row[p], f"differs from the stored value {to_python(stored[p])!r} of {exp_id}"))
+            problems.append(CellProblem(read.label, p, row[p], f"differs from the stored value {to_python(stored[p])!r} of "
+                                        f"{exp_id}{_rounded(row[p], stored[p])}; a recorded experiment keeps its recipe: "
+                                        "leave the cell as doe wrote it or empty it (results need only experiment_id "
+                                        "and the outcomes), or record another recipe under a new id"))
     if stored["status"] == "abandoned":
         problems.append(CellProblem(read.label, ID_COLUMN, exp_id, "the experiment was abandoned; record it under a new id"))
     status = stored["status"]
@@ -505,6 +508,16 @@ def _plan_known_row(clean: pd.DataFrame, row: pd.Series, read: _Row, stored: pd.
         problems.append(CellProblem(read.label, ID_COLUMN, exp_id,
                                     "the row has no measured outcome and is not marked failed"))
     return problems, change
+
+
+def _rounded(typed: Any, stored: Any) -> str:
+    """`` (rounded?)`` where ``typed`` is ``stored`` rounded to the decimals it shows (a sheet
+    whose recipe columns were rounded in a spreadsheet), else empty."""
+    if not is_real_number(typed) or not is_real_number(stored) or is_missing(typed) or is_missing(stored):
+        return ""
+    text = repr(float(typed))
+    decimals = len(text.split(".")[1].rstrip("0")) if "." in text and "e" not in text else 0
+    return " (it is that value rounded)" if round(float(stored), decimals) == float(typed) else ""
 
 
 def _plan_new_row(clean: pd.DataFrame, row: pd.Series, read: _Row, config: CampaignConfig,

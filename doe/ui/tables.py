@@ -98,8 +98,9 @@ def suggestion_view(suggestions: pd.DataFrame, config: CampaignConfig, measured:
         out["batch_id"] = suggestions["batch_id"]
     out["purpose"] = [purpose(row, measured, best_id, config) if all(p in row for p in config.parameter_names)
                       else "" for _, row in suggestions.iterrows()]
-    means = [suggestions[c] for o in config.outcome_names if (c := f"{o}_mean") in suggestions.columns]
-    modelled = pd.concat(means, axis=1).notna().any(axis=1) if means else pd.Series(False, index=suggestions.index)
+    predicted = [suggestions[c] for o in config.outcome_names if (c := f"{o}_mean") in suggestions.columns]
+    modelled = (pd.concat(predicted, axis=1).notna().any(axis=1) if predicted
+                else pd.Series(False, index=suggestions.index))
     # with no outcome modelled yet (nothing measured) the model has no chance to give: empty, not 100 %
     out["probability_feasible"] = pd.to_numeric(suggestions.get("probability_feasible", pd.Series(
         np.nan, index=suggestions.index)), errors="coerce").where(modelled)

@@ -80,7 +80,7 @@ def test_a_parameter_that_differs_from_the_stored_one_is_a_problem() -> None:
     plan = _plan(pd.DataFrame([{"experiment_id": "E0001", "anneal_temperature_c": 450.0, CE: 88.0}]), history)
     assert [(p.row, p.column, p.value) for p in plan.problems] == [(0, "anneal_temperature_c", 450.0)]
     assert plan.problems[0].problem.startswith("differs from the stored value")
-    assert "400.0" in plan.problems[0].problem and plan.problems[0].problem.endswith("of E0001")
+    assert "400.0" in plan.problems[0].problem and "of E0001; a recorded experiment keeps its recipe" in plan.problems[0].problem
     assert plan.measurements == []
 
 
