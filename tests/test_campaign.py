@@ -144,12 +144,11 @@ def test_new_rows_need_every_parameter_and_known_ids_must_match(campaign: Campai
     assert "leave the cell as doe wrote it or empty it" in info.value.problems[0].problem
     assert campaign.history()["first_cycle_ce_pct"].isna().all()
     # a run sheet whose recipe columns were rounded in a spreadsheet: the message says so
-    loading = float(batch["hfo2_loading_wt_pct"].iloc[0])
-    rounded = _params(campaign, batch).assign(hfo2_loading_wt_pct=round(loading, 2), first_cycle_ce_pct=80.0)
-    assert round(loading, 2) != loading  # (no resolution: a proposal has every digit)
-    with pytest.raises(DataError, match=r"differs from the stored value .* \(it is that value rounded\); a "
-                                        "recorded experiment keeps its recipe"):
-        campaign.record(rounded)
+    recipe = {**campaign.config.reference_recipe(), "experiment_id": "P-round", "hfo2_loading_wt_pct": 1.2345678912}
+    campaign.record(pd.DataFrame([recipe]).assign(first_cycle_ce_pct=81.0))
+    with pytest.raises(DataError, match=r"differs from the stored value 1\.2345678912 of P-round \(it is that value "
+                                        r"rounded\); a recorded experiment keeps its recipe"):
+        campaign.record(pd.DataFrame([{**recipe, "hfo2_loading_wt_pct": 1.23, "first_cycle_ce_pct": 81.0}]))
 
 
 def test_user_ids_that_look_like_references_land_on_their_own_experiments(campaign: Campaign) -> None:
