@@ -59,6 +59,14 @@ def file_name(*parts: str) -> str:
     return name[:150]
 
 
+def upload_name(name: str) -> str:
+    """An uploaded file's name as the person's computer had it, as the doe command sees it (so a
+    cell labelled by its file's name has one label in both): its last path part (a browser sends
+    none) less control characters; :func:`file_name` where nothing of it is left."""
+    last = "".join(ch for ch in re.split(r"[\\/]", name)[-1] if ch.isprintable())
+    return last if last.strip(" .") and len(last) <= 150 else file_name(name)
+
+
 # Hints of the Python API in doe's messages, as the app's controls say them.
 APP_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"To correct a value pass allow_corrections=True \(record with correct=True\); ?"),

@@ -44,6 +44,22 @@ def test_file_name_keeps_only_safe_characters(parts: tuple[str, str], expected: 
     assert file_name(*parts) == expected
 
 
+@pytest.mark.parametrize(("name", "expected"), [
+    ("cell A (2).mpt", "cell A (2).mpt"),  # as uploaded: the label the doe command would give
+    ("cell <b>A<b> **x**.mpt", "cell <b>A<b> **x**.mpt"),  # shown as plain text, never rendered
+    ("cell <b>A</b>.mpt", "b>.mpt"),  # (a name with a slash is a path: no file system has one)
+    ("../../etc/passwd", "passwd"),
+    ("C:\\Users\\lab\\A.mpt", "A.mpt"),
+    ("a\x00b\r\n.mpt", "ab.mpt"),
+    ("..", "download"),
+    ("x" * 200 + ".mpt", "x" * 150),
+])
+def test_an_uploaded_files_name_is_kept_less_any_path(name: str, expected: str) -> None:
+    from doe.ui.components import upload_name
+
+    assert upload_name(name) == expected
+
+
 def test_messages_name_the_apps_controls_not_the_python_api(tmp_path) -> None:
     import pandas as pd
 

@@ -88,7 +88,10 @@ def test_cycler_files_preview_then_record(server: tuple[str, str, Path]) -> None
     assert history.loc[first, "first_cycle_ce_pct"] == pytest.approx(90.0, rel=1e-6)
     assert history.loc[first, "first_cycle_ce_pct_n"] == 2
     cells = Campaign.load("cells", storage=db_url).measurements()
-    assert sorted(cells["replicate"].unique()) == ["cell_A_b_1_", "cell_B"]
+    # labelled by the files' names as uploaded, as the doe command labels them (they were rewritten
+    # to 'cell_A_b_1_', so one cell recorded by the command and then on the page became two)
+    assert sorted(cells["replicate"].unique()) == ["cell A <b>*1*", "cell_B"]
+    assert set(cells["file_name"]) == {"cell A <b>*1*.mpt", "cell_B.csv"}
 
 
 def _preview(page: Any, files: list[str], shown: str) -> Any:

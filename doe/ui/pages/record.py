@@ -417,10 +417,11 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
     impedance = config.impedance
     with tempfile.TemporaryDirectory(prefix="doe-cycler-") as folder:
         paths = []
-        for k, upload in enumerate(uploads):  # user file names: never a path
-            path = Path(folder) / components.file_name(upload.name)
-            if path.exists():  # two uploads with one name: still one cell each
+        for k, upload in enumerate(uploads):  # each in a folder of its own, under its name as uploaded
+            path = Path(folder) / str(k) / components.upload_name(upload.name)
+            if path.name in {p.name for p in paths}:  # two uploads with one name: still one cell each
                 path = path.with_name(f"{path.stem}_{k + 1}{path.suffix}")
+            path.parent.mkdir()
             path.write_bytes(upload.getvalue())
             paths.append(path)
         st.session_state.pop(state.CYCLER_PLOTS, None)
