@@ -416,7 +416,7 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
         return
     impedance = config.impedance
     with tempfile.TemporaryDirectory(prefix="doe-cycler-") as folder:
-        paths = []
+        paths: list[Path] = []
         for k, upload in enumerate(uploads):  # each in a folder of its own, under its name as uploaded
             path = Path(folder) / str(k) / components.upload_name(upload.name)
             if path.name in {p.name for p in paths}:  # two uploads with one name: still one cell each
