@@ -237,7 +237,8 @@ def config_from_tables(
             lower = _number(row.get("lower"), f"{where}, lower", problems)
             upper = _number(row.get("upper"), f"{where}, upper", problems)
             if lower is None or upper is None:
-                problems.append(f"{where}: a continuous parameter needs a lower and an upper bound")
+                if _blank(row.get("lower")) or _blank(row.get("upper")):  # (a bound typed wrong is said above)
+                    problems.append(f"{where}: a continuous parameter needs a lower and an upper bound")
                 continue
             item["bounds"] = [lower, upper]
             if _flag(row.get("log_scale")):
@@ -325,15 +326,22 @@ def config_from_tables(
     if shared:  # the parameters ticked "shared per batch", in the base's order when the same ones
         same = base is not None and set(shared) == set(base.batch_shared)
         data["batch_shared"] = list(base.batch_shared) if same and base is not None else shared
+    try:
+        config = CampaignConfig.from_dict(data)
+    except ConfigError as err:  # its problems in the tables' words: 'parameters[x].name' is 'parameters row 2 (x), name'
+        rows = {f"parameters[{n}].": f"parameters row {i} ({n}), " for i, n in enumerate(
+            tables.parameters["name"].map(_text), start=1) if n is not None}
+        rows |= {f"{kind}[{n}].": f"outcomes row {i} ({n}), " for i, n in enumerate(
+            tables.outcomes["name"].map(_text), start=1) if n is not None for kind in ("objectives", "outcomes")}
+        lines = [line.strip()[2:] for line in str(err).splitlines()[1:] if line.strip().startswith("- ")]
+        for line in lines or [str(err)]:
+            prefix = next((p for p in rows if line.startswith(p)), None)
+            problems.append(line if prefix is None else rows[prefix] + line[len(prefix):])
     if problems:
-        try:
-            CampaignConfig.from_dict(data)
-        except ConfigError as err:
-            problems.extend(line.strip()[2:] for line in str(err).splitlines()[1:] if line.strip().startswith("- "))
         raise ConfigError(
             f"campaign configuration {data['name']!r} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
         )
-    return CampaignConfig.from_dict(data)
+    return config
 
 
 __all__ = [

@@ -110,10 +110,22 @@ def test_every_problem_names_its_row_and_column() -> None:
         {"name": "bath_c", "type": "discrete", "values": "40, warm"},
         {"name": "time_h", "type": "continuous", "lower": 5.0, "upper": 1.0},
         {"name": "mode", "type": "sometimes"},
+        {"name": "dry_c", "type": "continuous", "lower": "abc", "upper": 90.0},
+        {"name": "mix_min", "type": "continuous", "lower": 1.0},
     ])], ignore_index=True)
     with pytest.raises(ConfigError) as err:
         config_from_tables("", ConfigTables(parameters, tables.outcomes, ""))
     message = str(err.value)
+    assert "parameters row 5 (dry_c), lower: 'abc' is not a number" in message
+    assert "parameters row 5 (dry_c): a continuous parameter needs" not in message  # said once, not twice
+    assert "parameters row 6 (mix_min): a continuous parameter needs a lower and an upper bound" in message
+    # the configuration's own checks name the row as the tables do (they said 'parameters[**x** y].name')
+    good = pd.concat([tables.parameters, pd.DataFrame([{"name": "x", "type": "continuous", "lower": 0.0, "upper": 1.0},
+                                                       {"name": "**x** y", "type": "continuous", "lower": 0.0,
+                                                        "upper": 1.0}])], ignore_index=True)
+    with pytest.raises(ConfigError) as err:
+        config_from_tables("named", ConfigTables(good, tables.outcomes, ""))
+    assert "parameters row 3 (**x** y), name: parameter name '**x** y' is not allowed" in str(err.value)
     assert "parameters row 2 (bath_c), values: 'warm' is not a number" in message
     assert "parameters row 4 (mode), type: 'sometimes'" in message
     assert "lower bound 5 must be below upper bound 1" in message
