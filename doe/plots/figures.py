@@ -56,9 +56,10 @@ def best_so_far_figure(history: pd.DataFrame, config: CampaignConfig) -> go.Figu
         config: the campaign configuration (objective names, goals, thresholds, units).
 
     Returns:
-        One panel per objective: x is the experiment's position among those with a value
-        (1, 2, ...), markers the measured values, a step line the best so far (maximum or
-        minimum after the goal) and a dotted line the objective's threshold if it has one. A
+        One panel per objective: x is the experiment's position among the completed ones (1,
+        2, ...; the same in every panel), markers the measured values, a step line the best so
+        far (maximum or minimum after the goal, from the first value that counts to the latest
+        experiment) and a dotted line the objective's threshold if it has one. A
         curve objective's value still predicted (``<objective>_pred_sd`` above 0: its cells
         still cycle) is an open diamond with its 90 % interval, never the best so far.
     """
@@ -72,7 +73,7 @@ def best_so_far_figure(history: pd.DataFrame, config: CampaignConfig) -> go.Figu
         values = done[objective.name].astype(float) if objective.name in done.columns else pd.Series(dtype=float)
         measured = done[values.notna()]
         values = values[values.notna()]
-        x = np.arange(1, len(values) + 1)
+        x = np.flatnonzero(done.index.isin(values.index)) + 1  # its place among the completed: one x per experiment
         ids = _texts(measured[ID_COLUMN]) if ID_COLUMN in measured.columns else [""] * len(values)
         counts = (notes.reindex(values.index) == "").to_numpy(dtype=bool)
         pred_sd = pd.to_numeric(measured.get(objective.name + "_pred_sd", pd.Series(0.0, index=measured.index)),
@@ -101,8 +102,11 @@ def best_so_far_figure(history: pd.DataFrame, config: CampaignConfig) -> go.Figu
                 best = counted.where(score >= score.cummax()).ffill()
             else:
                 best = (counted.cummax() if objective.goal == "maximize" else counted.cummin()).ffill()
+            first = int(np.argmax(best.notna().to_numpy()))  # from the first that counts to the latest experiment
+            steps_x = [*x[first:], len(done)] if x[-1] < len(done) else list(x[first:])
+            steps_y = [*best.to_numpy()[first:], best.iloc[-1]] if x[-1] < len(done) else list(best.to_numpy()[first:])
             fig.add_trace(go.Scatter(
-                x=x, y=best.to_numpy(), mode="lines", line={"shape": "hv", "color": FRONT_COLOR, "width": 2},
+                x=steps_x, y=steps_y, mode="lines", line={"shape": "hv", "color": FRONT_COLOR, "width": 2},
                 name="best so far", showlegend=row == 1, legendgroup="best",
             ), row=row, col=1)
         if objective.threshold is not None:
@@ -110,7 +114,7 @@ def best_so_far_figure(history: pd.DataFrame, config: CampaignConfig) -> go.Figu
         if objective.target is not None:
             fig.add_hline(y=objective.target, line_dash="dash", line_color=FRONT_COLOR, row=row, col=1)
         fig.update_yaxes(title_text=_label(config, objective.name), row=row, col=1)
-    fig.update_xaxes(title_text="experiment with a value (in order)", row=len(objectives), col=1)
+    fig.update_xaxes(title_text="completed experiment (in order)", row=len(objectives), col=1)
     if len(done) <= 20:
         fig.update_xaxes(dtick=1)
     fig.update_layout(height=260 * len(objectives) + 60, margin={"l": 60, "r": 20, "t": 40, "b": 40},

@@ -185,4 +185,19 @@ def test_best_so_far_shows_a_still_cycling_curve_as_predicted_with_its_interval(
     assert list(predicted.error_y.array) == pytest.approx([16.449])
     assert list(panel["best so far"].y) == [60.0, 60.0, 65.0]  # the prediction of 95 is not the best
     assert len(panel["does not count (hover: why)"].x) == 0 and predicted.showlegend
-    assert fig.layout.xaxis2.title.text == "experiment with a value (in order)"
+    assert fig.layout.xaxis2.title.text == "completed experiment (in order)"
+
+
+def test_best_so_far_panels_share_each_experiments_place_and_the_line_reaches_the_latest() -> None:
+    """An experiment sat at x = 4 in the CE panel and x = 1 in the retention panel below it (each
+    panel counted only its own values), and a single value that counts drew no line."""
+    history = pd.DataFrame({"experiment_id": ["E1", "E2", "E3", "E4"], "status": "completed",
+                            "first_cycle_ce_pct": [80.0, 85.0, 83.0, 90.0],
+                            "capacity_retention_pct": [np.nan, 65.0, np.nan, np.nan]})
+    fig = best_so_far_figure(history, CONFIG)
+    ce = {t.name: t for t in fig.data if t.yaxis == "y"}
+    retention = {t.name: t for t in fig.data if t.yaxis == "y2"}
+    assert sorted(x for t in ce.values() if t.mode == "markers" for x in t.x) == [1, 2, 3, 4]
+    assert list(retention["measured"].x) == [2] and list(retention["measured"].text) == ["E2"]
+    assert list(retention["best so far"].x) == [2, 4] and list(retention["best so far"].y) == [65.0, 65.0]
+    assert fig.layout.xaxis2.title.text == "completed experiment (in order)"
