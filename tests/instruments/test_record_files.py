@@ -37,6 +37,20 @@ def _campaign(tmp_path: Path) -> Campaign:
     return campaign
 
 
+def _curve_campaign(tmp_path: Path, name: str) -> tuple[Campaign, str]:
+    """The template with retention as a curve to cycle 200, one experiment running; and its id."""
+    from doe.templates import resolve_config
+
+    data = resolve_config("hfo2-ncm85").to_dict() | {"name": name}
+    for objective in data["objectives"]:
+        if objective["name"] == "capacity_retention_pct":
+            objective.update(over="cycle", at=200)
+    campaign = Campaign.from_config(data, storage=f"sqlite:///{tmp_path / 'lab.sqlite3'}", actor="test")
+    campaign.suggest(1)
+    campaign.accept()
+    return campaign, str(campaign.history()["experiment_id"].iloc[0])
+
+
 def test_a_preview_records_nothing_and_confirm_records_one_cell_per_file(tmp_path: Path) -> None:
     campaign = _campaign(tmp_path)
     first = campaign.history()["experiment_id"].iloc[0]
@@ -261,16 +275,7 @@ def test_a_cycler_export_that_adds_only_curve_points_is_listed_as_evidence_in_th
     """A cell's 200-cycle export, recorded after its 12-cycle one, adds only retention points (its
     first cycles repeat the values stored): the history's evidence_files left it out, so the
     file behind the value at cycle 200 was missing from the history and its exports."""
-    from doe.templates import resolve_config
-
-    data = resolve_config("hfo2-ncm85").to_dict() | {"name": "curves"}
-    for objective in data["objectives"]:
-        if objective["name"] == "capacity_retention_pct":
-            objective.update(over="cycle", at=200)
-    campaign = Campaign.from_config(data, storage=f"sqlite:///{tmp_path / 'lab.sqlite3'}", actor="test")
-    campaign.suggest(1)
-    campaign.accept()
-    first = campaign.history()["experiment_id"].iloc[0]
+    campaign, first = _curve_campaign(tmp_path, "curves")
     files = []
     for cycles in (12, 200):
         folder = tmp_path / f"after-{cycles}"
@@ -296,16 +301,7 @@ def test_a_later_export_of_a_cell_under_a_new_file_name_is_refused_not_a_second_
     """Cyclers put the date in each export's name: the 200-cycle export of a cell recorded at 12
     cycles became a second cell (its first-cycle values counted twice, n = 2, and a 12-cycle
     'cell' beside the 200-cycle one). Under the first export's label it is that cell's."""
-    from doe.templates import resolve_config
-
-    data = resolve_config("hfo2-ncm85").to_dict() | {"name": "later-export"}
-    for objective in data["objectives"]:
-        if objective["name"] == "capacity_retention_pct":
-            objective.update(over="cycle", at=200)
-    campaign = Campaign.from_config(data, storage=f"sqlite:///{tmp_path / 'lab.sqlite3'}", actor="test")
-    campaign.suggest(1)
-    campaign.accept()
-    first = campaign.history()["experiment_id"].iloc[0]
+    campaign, first = _curve_campaign(tmp_path, "later-export")
     charge, discharge = fade_curve(200, first_ce_pct=90.0, retention_at_200_pct=70.0)
     early = write_cycling_file(tmp_path / "A_2026-01-05.mpt", "biologic_mpt", charge[:12] * MASS_MG / 1000,
                                discharge[:12] * MASS_MG / 1000)
