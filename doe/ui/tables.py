@@ -498,6 +498,26 @@ def merge_unsaved(fresh: pd.DataFrame, edits: UnsavedEdits) -> MergedGrid:
     return MergedGrid(grid, kept, tuple(conflicts))
 
 
+def replacing_cells(table: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """``table`` (the grid's changes kept for a correction) with only its cells that replace
+    something stored, the others emptied: an outcome with a stored value, and a failure or a
+    note, date, operator or sample id of an experiment with a result. Discarding the
+    correction drops these from the grid and keeps the others (a value typed where none was
+    stored replaces nothing: :func:`drop_saved`)."""
+    stored = history.drop_duplicates(ID_COLUMN).set_index(history.drop_duplicates(ID_COLUMN)[ID_COLUMN].astype(str))
+    out = table.astype(object).copy()
+    for label, exp_id in zip(table.index, table[ID_COLUMN].astype(str), strict=True):
+        known = stored.loc[exp_id] if exp_id in stored.index else None
+        for column in [c for c in table.columns if c != ID_COLUMN]:
+            if column in config.outcome_names:
+                replaces = known is not None and column in stored.columns and not _missing(known[column])
+            else:  # failed, failure_reason, note, measured_at, operator, sample_id, replicate
+                replaces = known is not None and known.get("status") in ("completed", "failed")
+            if not replaces:
+                out.at[label, column] = None
+    return out
+
+
 def drop_saved(edits: UnsavedEdits, saved: pd.DataFrame) -> UnsavedEdits:
     """``edits`` less those just recorded in ``saved`` (the table ``Campaign.record`` took): a
     cell whose experiment has a row of ``saved`` holding the value typed. (The grid shows the

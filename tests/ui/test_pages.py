@@ -653,7 +653,13 @@ def test_discarding_a_correction_puts_the_grid_back_to_the_stored_values(start: 
     grid = at.data_editor[0].value.set_index("experiment_id")
     assert float(grid.loc[first, "first_cycle_ce_pct"]) == 85.0  # the stored value, shown again
     row = at.data_editor[0].value["experiment_id"].tolist().index(second)
-    _edit_grid(at, {row: {"first_cycle_ce_pct": 84.0}})
+    # a value typed where none was stored, saved beside a conflict: discarding keeps it in the grid
+    _edit_grid(at, {0: {"first_cycle_ce_pct": 87.0}, row: {"first_cycle_ce_pct": 84.0}})
+    _button(at, "Save results").click().run()
+    _button(at, "Discard these values").click().run()
+    _no_exception(at)
+    kept = at.session_state[state.GRID_UNSAVED]["discard-test"]
+    assert list(kept) == [second] and float(kept[second]["first_cycle_ce_pct"].after) == 84.0
     _button(at, "Save results").click().run()
     _no_exception(at)
     assert not at.error and "Saved the results: " in _texts(at.success)

@@ -41,6 +41,7 @@ from doe.ui.tables import (
     parse_column_mapping,
     problems_frame,
     record_grid,
+    replacing_cells,
     replicate_template,
     unsaved_edits,
 )
@@ -141,7 +142,9 @@ def _correction(handle: resources.CampaignHandle) -> None:
         st.rerun()
     if drop.button("Discard these values", key="record_correct_discard"):
         st.session_state.pop(state.PENDING_CORRECTION, None)
-        _grid_saved(handle.campaign.config, handle.campaign.name, table)  # the grid shows the stored values again
+        # the grid shows the stored values again where the table replaced them; other typed values stay
+        _grid_saved(handle.campaign.config, handle.campaign.name,
+                    replacing_cells(table, handle.campaign.history(), handle.campaign.config))
         st.rerun()
 
 
