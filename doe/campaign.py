@@ -209,6 +209,7 @@ class Campaign:
             validated = validated.replace(seed=self.seed)
         if validated == self.config:
             return self.config_version
+        read_back.check_names_free(validated, self.measurements())
         return self._store.add_config_version(self._name, validated, self.actor, based_on)
 
     def archive(self, archived: bool = True) -> None:
@@ -458,9 +459,7 @@ class Campaign:
             config, version = self._config_and_version()
             predicted = self.proposals().set_index(ID_COLUMN)["predictions"].to_dict()
             history, measurements = self.history(), self.measurements()
-            dropped, means = read_back.dropped_outcome_problems(table, history, measurements, config.outcome_names)
-            means += read_back.new_means(table, set(history[ID_COLUMN].astype(str)), config.outcome_names) + \
-                read_back.typed_over_predictions(table, predicted, config.outcome_names)
+            dropped, means = read_back.problems_of(table, config, history, measurements, predicted)
             clean, rejected = planning.validated_rows(planning.stored_recipes_left_out(table, history, config), config,
                                                       ignore_columns=carried_columns(table, config) + dropped,
                                                       valid_rows_only=valid_rows_only, extra=means)

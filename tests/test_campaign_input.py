@@ -13,7 +13,7 @@ import pytest
 
 from doe import Campaign, list_campaigns
 from doe.engine import EngineSettings
-from doe.errors import DataError, StorageError
+from doe.errors import ConfigError, DataError, StorageError
 from doe.templates import resolve_config
 
 CONFIG = resolve_config("hfo2-ncm85")
@@ -485,6 +485,12 @@ def test_an_outcome_dropped_from_the_config_keeps_its_values_in_exports_and_clon
     assert "dropped-clone" not in set(list_campaigns(url)["name"])
     copy = Campaign.import_json(campaign.export_json(), storage=url, name="dropped-copy")  # every config version
     assert copy.measurements().query("outcome == 'cap'")["value"].tolist() == [250.0]
+    # a parameter may not take its name: the history would show both under one column (found by a review)
+    version = campaign.config_version
+    with pytest.raises(ConfigError, match="'cap' is the name of an outcome with recorded values"):
+        campaign.update_config({**config, "outcomes": [], "parameters": [*config["parameters"], {
+            "name": "cap", "type": "continuous", "bounds": [0, 400], "reference": 250.0}]})
+    assert campaign.config_version == version
 
 
 def test_a_value_typed_into_an_abandoned_row_of_the_history_says_abandoned(tmp_path: Path) -> None:

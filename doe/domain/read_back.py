@@ -13,13 +13,14 @@ from typing import Any
 
 import pandas as pd
 
+from doe.domain.config import CampaignConfig
 from doe.domain.curves import PRED_SD_SUFFIX
 from doe.domain.display import format_number, significant_decimals
 from doe.domain.ranking import RANKING_NOTE
 from doe.domain.replicates import n_column
 from doe.domain.table import ID_COLUMN, clean_label
 from doe.domain.values import is_blank, is_missing, same_measurement
-from doe.errors import CellProblem
+from doe.errors import CellProblem, ConfigError
 
 
 def summary_outcomes(columns: Iterable[object], outcomes: Iterable[str]) -> frozenset[str]:
@@ -112,21 +113,35 @@ def typed_over_predictions(table: pd.DataFrame, predictions: Mapping[Any, Any],
     return problems
 
 
-def dropped_outcomes(measurements: pd.DataFrame, outcomes: Iterable[str]) -> list[str]:
-    """Outcomes with current values that are not among ``outcomes`` (the current config's):
-    dropped from the configuration since they were measured, in order of first value."""
-    wanted = set(outcomes)
+def dropped_outcomes(measurements: pd.DataFrame, names: Iterable[str]) -> list[str]:
+    """Outcomes with current values whose names are not among ``names`` (the current config's
+    parameters and outcomes): dropped from the configuration since they were measured, in order
+    of first value."""
+    wanted = set(names)
     return [str(o) for o in dict.fromkeys(measurements["outcome"]) if o not in wanted]
 
 
+def check_names_free(config: CampaignConfig, measurements: pd.DataFrame) -> None:
+    """Refuse a configuration whose parameter takes the name of an outcome with current
+    values (dropped since): the history would show the two under one column.
+
+    Raises:
+        ConfigError: naming each such parameter.
+    """
+    taken = sorted(set(config.parameter_names) & set(dropped_outcomes(measurements, config.outcome_names)))
+    if taken:
+        raise ConfigError(f"parameters: {', '.join(map(repr, taken))} is the name of an outcome with recorded values "
+                          "in this campaign; give the parameter another name (the values stay in the history)")
+
+
 def dropped_outcome_problems(table: pd.DataFrame, history: pd.DataFrame, measurements: pd.DataFrame,
-                             outcomes: Iterable[str]) -> tuple[tuple[str, ...], list[CellProblem]]:
+                             names: Iterable[str]) -> tuple[tuple[str, ...], list[CellProblem]]:
     """The columns of ``table`` that hold an outcome dropped from the configuration
     (:func:`dropped_outcomes`; an export made after the drop carries them) and the problems of
     their cells. Such a column records nothing: a cell that repeats a stored value of its
     experiment (a cell's, or the history's mean) is as exported; any other value, or one for an
     experiment that has none, is refused, naming the column, rather than left out silently."""
-    columns = tuple(c for c in dropped_outcomes(measurements, outcomes) if c in table.columns)
+    columns = tuple(c for c in dropped_outcomes(measurements, names) if c in table.columns)
     if not columns or table.columns.has_duplicates:
         return columns, []
     ids = ([None if is_missing(i) else clean_label(i) for i in table[ID_COLUMN].tolist()] if ID_COLUMN in table.columns
@@ -152,4 +167,17 @@ def dropped_outcome_problems(table: pd.DataFrame, history: pd.DataFrame, measure
     return columns, problems
 
 
-__all__ = ["dropped_outcome_problems", "dropped_outcomes", "new_means", "summary_outcomes", "typed_over_predictions"]
+def problems_of(table: pd.DataFrame, config: CampaignConfig, history: pd.DataFrame, measurements: pd.DataFrame,
+                predictions: Mapping[Any, Any]) -> tuple[tuple[str, ...], list[CellProblem]]:
+    """Every check here of ``table`` recorded into a campaign with ``config``, its ``history``,
+    ``measurements`` and stored ``predictions`` (experiment id -> predictions): the columns of
+    outcomes dropped from the configuration (recorded as nothing) and the problems."""
+    dropped, problems = dropped_outcome_problems(table, history, measurements,
+                                                 [*config.parameter_names, *config.outcome_names])
+    problems += new_means(table, set(history[ID_COLUMN].astype(str)), config.outcome_names)
+    problems += typed_over_predictions(table, predictions, config.outcome_names)
+    return dropped, problems
+
+
+__all__ = ["check_names_free", "dropped_outcome_problems", "dropped_outcomes", "new_means", "problems_of", "summary_outcomes",
+           "typed_over_predictions"]

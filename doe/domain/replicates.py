@@ -107,7 +107,8 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     import pandas as pd
 
     id_col = "experiment_id"
-    outcomes = [*outcomes, *(str(o) for o in dict.fromkeys(measurements["outcome"]) if o not in set(outcomes))]
+    named = {*outcomes, *parameters}  # (an outcome dropped, then made a parameter of that name: the parameter's)
+    outcomes = [*outcomes, *(str(o) for o in dict.fromkeys(measurements["outcome"]) if o not in named)]
     context = [c for c in CONTEXT_COLUMNS if c in measurements.columns]
     cycles = "cycle" in measurements.columns and bool(measurements["cycle"].notna().any())
     rows: dict[str, dict[tuple[object, ...], dict[str, object]]] = {}
