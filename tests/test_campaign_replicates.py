@@ -646,3 +646,20 @@ def test_a_failure_and_a_value_replace_each_other_only_as_a_correction(store_url
     campaign.fail([gelled], "powder contaminated")  # failing a measured experiment on purpose needs no flag
     assert campaign.history().set_index("experiment_id").loc[gelled, "status"] == "failed"
     assert campaign.history().set_index("experiment_id").loc[gelled, CE] == 80.0  # (and keeps its values)
+    # an unlabelled value beside labelled cells: the whole experiment's failure withdraws them all
+    # (the cells stayed current, so the failed experiment trained as a success; found by a review)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P7", CE: 87.0}]))
+    campaign.record(pd.DataFrame({"experiment_id": ["P7", "P7"], "replicate": ["A", "B"],
+                                  "capacity_retention_pct": [60.0, 61.0]}))
+    report = campaign.record(pd.DataFrame({"experiment_id": ["P7"], "failure_reason": ["powder contaminated"]}),
+                             correct=True)
+    assert report.measurements_withdrawn == 3 and report.marked_failed == ["P7"]
+    row = campaign.history().set_index("experiment_id").loc["P7"]
+    assert row["status"] == "failed" and math.isnan(row[CE]) and math.isnan(row["capacity_retention_pct"])
+    assert campaign.measurements().query("experiment_id == 'P7'").empty
+    # a write never withdraws what it adds: a cell given in the same table stays
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P8", CE: 85.0}]))
+    campaign.record(pd.DataFrame({"experiment_id": ["P8", "P8"], "replicate": ["A", None],
+                                  "capacity_retention_pct": [62.0, None], "failure_reason": [None, "oven"]}), correct=True)
+    assert campaign.measurements().query("experiment_id == 'P8'")["value"].tolist() == [62.0]

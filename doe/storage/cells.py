@@ -236,18 +236,19 @@ def apply_cell_failures(conn: Connection, cid: int, now: datetime, actor: str, p
 
 def _retract(conn: Connection, cid: int, now: datetime, actor: str, pk_of: dict[str, int],
              retracted: list[PlannedFailure], audit: list[dict[str, Any]]) -> int:
-    """Supersede the current values of cells now failed (their number; replicate "" is an
-    experiment's unlabelled values, failed as a whole by a corrected results table); an
-    experiment left without a current value turns from completed to failed, with the first such
-    cell's reason."""
+    """Supersede the current values of cells now failed (their number; replicate "" is every
+    value of an experiment failed as a whole by a corrected results table); an experiment left
+    without a current value turns from completed to failed, with the first such cell's reason."""
     e, m = s.experiments, s.measurements
     withdrawn = 0
     for f in retracted:
         pk = pk_of[f.experiment_id]
-        hit = conn.execute(sa.update(m).where(m.c.experiment_pk == pk, m.c.replicate == f.replicate,
+        # a cell's values; or an experiment's, stored before this write (never what the write adds)
+        cell = [m.c.replicate == f.replicate] if f.replicate else [m.c.recorded_at < now]
+        hit = conn.execute(sa.update(m).where(m.c.experiment_pk == pk, *cell,
                                               m.c.superseded == sa.false()).values(superseded=True))
         withdrawn += hit.rowcount
-        if hit.rowcount:  # (an experiment failed as a whole may have no unlabelled value)
+        if hit.rowcount:
             audit.append(audit_row(cid, now, actor, "measurements_withdrawn", f.experiment_id,
                                    {"replicate": f.replicate, "measurements": hit.rowcount, "reason": f.reason}))
     for eid in dict.fromkeys(f.experiment_id for f in retracted):

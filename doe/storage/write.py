@@ -100,7 +100,7 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
                                [(pm.experiment_id, pm.replicate) for pm in planned if pm.replicate], allow_corrections)
     changes = _check_transitions(conn, cid, name, status_changes, stored,
                                  replace_results=allow_corrections or not results)
-    if results and allow_corrections:  # a failure corrected over measured values withdraws the unlabelled ones
+    if results and allow_corrections:  # a failure of a whole measured experiment, corrected, withdraws its values
         cells.retracted += [PlannedFailure(c.experiment_id, "", c.reason or "failed", None, c.experiment_id)
                             for c, before in changes if c.status == "failed" and before == "completed"]
     new_files, file_ids = stored_files(conn, cid, checked.files)
