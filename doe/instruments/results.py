@@ -18,7 +18,7 @@ from doe.domain.records import (
     RecordReport,
     experiment_id_of,
 )
-from doe.domain.table import clean_label, replicate_label
+from doe.domain.table import clean_label, replicate_key, replicate_label
 from doe.domain.values import is_plain_label, label_key, same_measurement
 from doe.instruments.cycling import (
     BINARY_FORMATS,
@@ -278,8 +278,9 @@ def _repeated_cells(preview: FilePreview, stored: pd.DataFrame) -> list[tuple[Ev
         mine = {(o, None if pd.isna(r.get("cycle")) else int(r["cycle"])): float(r[o])
                 for r in rows.to_dict("records") for o in outcomes if not pd.isna(r[o])}
         theirs = stored[stored["experiment_id"].map(clean_label) == experiment_id]
-        if (theirs["replicate"].fillna("").astype(str) == label).any():
-            continue  # the cell itself, given again: its values are compared when recorded
+        keys = theirs["replicate"].fillna("").astype(str).map(lambda x: replicate_key(replicate_label(x)) if x else "")
+        if (keys == replicate_key(replicate_label(label))).any():
+            continue  # the cell itself (a label stored as '1.0' is '1'), given again: compared when recorded
         for other, cell in theirs.groupby(theirs["replicate"].fillna("").astype(str)):
             values = {(o, None if pd.isna(c) else int(c)): float(v)
                       for o, c, v in zip(cell["outcome"], cell["cycle"], cell["value"], strict=True)}

@@ -321,3 +321,22 @@ def test_a_later_export_of_a_cell_under_a_new_file_name_is_refused_not_a_second_
     assert report is not None and report.measurements_added == 188  # cycles 13-200 of the one cell
     row = campaign.history().set_index("experiment_id").loc[first]
     assert row["first_cycle_ce_pct_n"] == 2 and row["capacity_retention_pct_n"] == 2
+
+
+def test_a_later_export_for_a_cell_stored_under_an_old_spelling_of_its_label_is_that_cells(tmp_path: Path) -> None:
+    """A cell stored as '1.0' (as labels were before they were cleaned) is the cell '1': its later
+    export under '1' was refused as a copy of cell '1.0' (found by a review)."""
+    import sqlite3
+
+    campaign, first = _curve_campaign(tmp_path, "old-label")
+    charge, discharge = fade_curve(200, first_ce_pct=90.0, retention_at_200_pct=70.0)
+    early = write_cycling_file(tmp_path / "e.mpt", "biologic_mpt", charge[:12] * MASS_MG / 1000,
+                               discharge[:12] * MASS_MG / 1000)
+    late = write_cycling_file(tmp_path / "l.mpt", "biologic_mpt", charge * MASS_MG / 1000, discharge * MASS_MG / 1000)
+    campaign.record_files([early], experiment_id=first, active_mass_mg=MASS_MG, replicates=["1"], confirm=True)
+    with sqlite3.connect(tmp_path / "lab.sqlite3") as db:  # as an older doe stored it
+        assert db.execute("UPDATE measurements SET replicate = '1.0' WHERE replicate = '1'").rowcount == 14
+    report = campaign.record_files([late], experiment_id=first, active_mass_mg=MASS_MG, replicates=["1"],
+                                   confirm=True).recorded
+    assert report is not None and report.measurements_added == 188
+    assert set(campaign.measurements()["replicate"].dropna()) == {"1.0"}
