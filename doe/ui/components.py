@@ -64,7 +64,11 @@ def upload_name(name: str) -> str:
     cell labelled by its file's name has one label in both): its last path part (a browser sends
     none) less control characters; :func:`file_name` where nothing of it is left."""
     last = "".join(ch for ch in re.split(r"[\\/]", name)[-1] if ch.isprintable())
-    return last if last.strip(" .") and len(last) <= 150 else file_name(name)
+    stem, dot, suffix = last.rpartition(".")
+    stem, suffix = (stem, dot + suffix) if dot and stem else (last, "")
+    while len((stem + suffix).encode("utf-8")) > 200:  # a file system takes 255 bytes: shortened, its suffix kept
+        stem = stem[:-1]
+    return stem + suffix if stem.strip(" .") else file_name(name)
 
 
 # Hints of the Python API in doe's messages, as the app's controls say them.
