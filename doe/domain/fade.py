@@ -141,16 +141,21 @@ def _truncated(mean: np.ndarray, sd: np.ndarray,
         return mean, sd
     from scipy.stats import truncnorm  # lazily: the domain imports no scipy at start
 
+    mean, sd = np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)
+    lo = -np.inf if low is None else float(low)
+    hi = np.inf if high is None else float(high)
     scale = np.maximum(sd, 1e-12)
-    a = (-np.inf if low is None else low - mean) / scale
-    b = (np.inf if high is None else high - mean) / scale
+    a, b = (lo - mean) / scale, (hi - mean) / scale
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # far tails: checked below
         m, v = truncnorm.stats(a, b, loc=mean, scale=scale, moments="mv")
     m, v = np.asarray(m, dtype=float), np.asarray(v, dtype=float)
-    lo = -np.inf if low is None else low
-    hi = np.inf if high is None else high
-    ok = np.isfinite(m) & np.isfinite(v) & (v > 0)  # else (far outside): the nearest bound, with the posterior's sd
-    return np.where(ok, np.clip(m, lo, hi), np.clip(mean, lo, hi)), np.where(ok, np.sqrt(np.maximum(v, 0.0)), sd)
+    # far outside the range (scipy's moments fail): the nearest bound, the sd of the normal's tail
+    # there (sd / distance in sd, the exponential limit); no spread (sd 0, a one-point range): none
+    tail = sd / np.maximum(np.abs(np.where(mean < lo, a, b)), 1.0)
+    ok = np.isfinite(m) & np.isfinite(v) & (v > 0)
+    sd_out = np.where(ok, np.sqrt(np.maximum(v, 0.0)), np.minimum(tail, sd))
+    sd_out = np.where(np.isnan(sd), np.nan, np.where((sd > 0) & (hi > lo), sd_out, 0.0))
+    return np.clip(np.where(ok, m, mean), lo, hi), sd_out
 
 
 @dataclass(frozen=True)

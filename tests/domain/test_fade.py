@@ -48,3 +48,23 @@ def test_far_outside_the_range_the_prediction_is_the_bound() -> None:
     for low, high in ((95.0, 150.0), (5000.0, 6000.0), (1e6, None)):  # odd ranges, far above the posterior
         bounded = FadeLawPredictor(200, (low, high)).fit(points).predict().iloc[0]
         assert low <= bounded["mean"] <= (high or np.inf) and 0 < bounded["sd"] <= free["sd"]
+
+
+def test_the_truncation_at_its_edges() -> None:
+    """Far outside the range the sd fell back to the posterior's (1.0 at mean -1000 against
+    0.01 at -100); a one-point range kept an sd, and an sd of 0 became 1e-12 (read as
+    'predicted' where pred_sd > 0 is tested). Found by a review."""
+    from doe.domain.fade import _truncated
+
+    def one(mean: float, sd: float, valid_range: tuple[float | None, float | None]) -> tuple[float, float]:
+        m, s = _truncated(np.array([mean]), np.array([sd]), valid_range)
+        return float(m[0]), float(s[0])
+
+    near, far = one(-100.0, 1.0, (0.0, 150.0)), one(-1000.0, 1.0, (0.0, 150.0))
+    assert near[0] == pytest.approx(0.01, rel=0.05) and near[1] == pytest.approx(0.01, rel=0.05)
+    assert far[0] == 0.0 and 0 < far[1] <= near[1]  # further out: surer of the bound, never less sure
+    assert one(50.0, 10.0, (5.0, 5.0)) == (5.0, 0.0)
+    assert one(50.0, 0.0, (0.0, 150.0)) == (50.0, 0.0) and one(200.0, 0.0, (0.0, 150.0)) == (150.0, 0.0)
+    assert one(2000.0, 5.0, (None, 150.0))[0] <= 150.0
+    assert np.isnan(one(50.0, float("nan"), (0.0, 150.0))[1])
+    assert one(70.0, 2.0, (None, None)) == (70.0, 2.0)
