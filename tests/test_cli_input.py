@@ -214,3 +214,11 @@ def test_a_mistyped_database_file_is_refused_not_made(doe, tmp_path: Path) -> No
     assert not (tmp_path / "typo.sqlite3").exists()
     doe("init", "--template", "hfo2-ncm85", "--db", "new.sqlite3")  # creating one is still one command
     assert "hfo2-ncm85" in doe("status", "--db", "new.sqlite3").output
+
+
+def test_a_map_naming_a_column_the_file_lacks_says_map(doe) -> None:  # type: ignore[no-untyped-def]
+    """It said 'column_mapping names column(s)', the Python argument a shell user never wrote."""
+    pd.DataFrame([{**RECIPE, "CE": 88.0}]).to_csv("results.csv", index=False)
+    result = doe("record", "results.csv", "--map", "CE %=first_cycle_ce_pct", code=1)
+    assert result.output.startswith("Error: --map names column(s) ['CE %'] that the file does not have")
+    assert _history(doe).empty

@@ -230,6 +230,8 @@ def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_
 @common_options
 def files_(campaign_name: str | None, sha256: str | None, output: Path | None, env: Env) -> None:
     """The instrument files kept as evidence, or one of them downloaded byte for byte."""
+    if output is not None and sha256 is None:
+        raise click.BadParameter("writes the file --download names; give --download SHA256", param_hint="--output")
     campaign = env.campaign(campaign_name)
     stored = campaign.files()
     if sha256 is None:
@@ -248,8 +250,12 @@ def files_(campaign_name: str | None, sha256: str | None, output: Path | None, e
     name, content = campaign.file_content(str(matches["sha256"].iloc[0]))
     target = output or Path(Path(name).name)
     if target.exists():
-        raise click.BadParameter(f"{target} exists; choose another --output", param_hint="--output")
-    target.write_bytes(content)
+        raise DoeError(f"--output: {shorten(str(target))} exists; choose another --output")
+    if not target.expanduser().absolute().parent.is_dir():
+        raise DoeError(f"--output: the folder {shorten(str(target.expanduser().absolute().parent))} does not exist; "
+                       "create it first")
+    with writing("--output", target):
+        target.write_bytes(content)
     click.echo(f"wrote {target} ({len(content)} bytes, sha256 {matches['sha256'].iloc[0]})")
 
 

@@ -42,6 +42,7 @@ CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\(pass allow_duplicates=True to record them again\)"), "(--allow-duplicates records them again)"),
     (re.compile(r"\bvalid_rows_only=True\b"), "--valid-rows-only"),
     (re.compile(r"read it with encoding='([\w-]+)'"), r"read it with --encoding \1 (doe record)"),
+    (re.compile(r"^column_mapping names column"), "--map names column"),
 )
 
 
@@ -135,10 +136,18 @@ class Env:
         return name
 
 
+def _not_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An option given as empty text (a robot's unset ``$CAMPAIGN`` or ``$DB``) is refused, not
+    read as left out: that fell back to another campaign or database and wrote there."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty; give a value, or leave the option out for its default")
+    return value
+
+
 def common_options(fn: F) -> F:
     """``--db``, ``--actor`` and ``-v`` on every command; passes ``env`` to the command."""
 
-    @click.option("--db", "db", metavar="URL", default=None,
+    @click.option("--db", "db", metavar="URL", default=None, callback=_not_empty,
                   help="Database: an SQLAlchemy URL or an SQLite file path "
                        "[default: $DOE_DATABASE_URL or the SQLite file in the doe data folder].")
     @click.option("--actor", metavar="NAME", default=None, help="Who acts (recorded in the audit trail) "
@@ -156,7 +165,7 @@ def common_options(fn: F) -> F:
 
 
 campaign_option = click.option(
-    "--campaign", "campaign_name", metavar="NAME", default=None,
+    "--campaign", "campaign_name", metavar="NAME", default=None, callback=_not_empty,
     help="Campaign name [default: the only campaign, or the most recently updated].")
 
 

@@ -127,6 +127,17 @@ def test_doe_record_files_previews_then_records(tmp_path: Path) -> None:
     assert out.read_bytes() == Path(paths[1]).read_bytes()
     unknown = doe("files", "--campaign", "cells", "--download", "0123456789")
     assert unknown.returncode != 0 and "--download" in unknown.stderr
+    # a folder that is not there, a file that is, and --output alone: refused in a line, never a
+    # traceback, nothing written (found by a probe)
+    for args, said in ((["--download", sha[:10], "--output", str(tmp_path / "no" / "x.csv")], "does not exist"),
+                       (["--download", sha[:10], "--output", str(out)], "exists; choose another --output"),
+                       (["--output", str(tmp_path / "y.csv")], "give --download")):
+        refused = doe("files", "--campaign", "cells", *args)
+        assert refused.returncode != 0 and said in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+    assert not (tmp_path / "y.csv").exists() and not (tmp_path / "no").exists()
+    for option in ("--campaign", "--db"):  # a robot's unset $CAMPAIGN or $DB: refused, not another campaign
+        empty = doe("files", option, "")
+        assert empty.returncode == 2 and f"Invalid value for '{option}': is empty" in empty.stderr
     wrong = doe("record-files", paths[0], "--campaign", "cells", "--experiment-id", first, "--kind", "impedance")
     assert wrong.returncode != 0 and "kind 'impedance'" in wrong.stderr
 
