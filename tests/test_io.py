@@ -518,6 +518,27 @@ def test_a_workbooks_hidden_sheets_are_not_counted_by_position(config: CampaignC
         read_table(path, config, sheet=1)
 
 
+def test_a_workbook_whose_first_sheet_has_no_rows_says_which_sheet_was_read(config: CampaignConfig,
+                                                                            tmp_path: Path) -> None:
+    """A notes sheet before the results: 'the file has a header row but no data rows' said
+    neither which sheet was read nor that the workbook has others (found by a probe)."""
+    book = openpyxl.Workbook()
+    book.active.title = "notes"
+    book.active.append(["batch B0003, furnace run of 3 Dec"])
+    results = book.create_sheet("results")
+    for row in [SHEET_HEADER, ["E1", "s1", "ada", 85.5, 90]]:
+        results.append(row)
+    book.save(tmp_path / "two.xlsx")
+    with pytest.raises(DataError, match=r"sheet 'notes' of the workbook's sheets \['notes', 'results'\] has a header "
+                                        r"row but no data rows; doe reads the first sheet: move the results sheet"):
+        read_table(tmp_path / "two.xlsx", config)
+    assert read_table(tmp_path / "two.xlsx", config, sheet="results")["experiment_id"].tolist() == ["E1"]
+    del book["results"]
+    book.save(tmp_path / "one.xlsx")
+    with pytest.raises(DataError, match=r"^the file has a header row but no data rows$"):
+        read_table(tmp_path / "one.xlsx", config)
+
+
 def test_xlsx_round_trip_with_units(config: CampaignConfig, tmp_path) -> None:
     table = pd.DataFrame({
         "experiment_id": ["E0001", "E0002"],

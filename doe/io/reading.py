@@ -28,7 +28,7 @@ from doe.domain.values import NOT_UNICODE, is_blank, is_integer, is_unicode_text
 from doe.errors import CellProblem, DataError
 from doe.io.cells import header_name, unneutralise
 from doe.io.delimited import read_csv
-from doe.io.workbook import ColumnKind, read_xlsx
+from doe.io.workbook import SHEET, ColumnKind, read_xlsx
 
 log = logging.getLogger(__name__)
 
@@ -324,6 +324,7 @@ def read_table(
         raw, delimiter, file_rows = read_csv(_decode(data, encoding))
     else:
         raw, file_rows = read_xlsx(data, sheet, max_bytes, kind_of)
+    sheet_read: tuple[str | None, list[str]] = raw.attrs.get(SHEET, (None, []))
     headers = [header_name(c) or str(c) for c in raw.columns]
     raw.columns = headers
     unnamed = [h for h in headers if h.startswith("Unnamed:") and raw[h].map(is_blank).all()]
@@ -387,6 +388,10 @@ def read_table(
     blank = frame.apply(lambda col: col.map(lambda v: isinstance(v, float) and math.isnan(v))).all(axis=1)
     frame = frame[~blank].reset_index(drop=True)
     if frame.empty:
+        title, sheets = sheet_read
+        if len(sheets) > 1 and sheet == 0:  # the first sheet read; the results may be on another
+            raise DataError(f"sheet {title!r} of the workbook's sheets {sheets} has a header row but no data rows; "
+                            "doe reads the first sheet: move the results sheet first, or save it as a file of its own")
         raise DataError("the file has a header row but no data rows")
     frame.attrs["unit_conversions"] = notes
     numbers = file_rows.kept(blank.tolist(), len(frame))

@@ -73,7 +73,7 @@ def read_xlsx(data: bytes, sheet: str | int, max_bytes: int,
     if unpacked > XLSX_EXPANSION * max_bytes:
         raise DataError(f"the workbook unpacks to {unpacked / 1e6:.0f} MB; at most "
                         f"{XLSX_EXPANSION * max_bytes / 1e6:.0f} MB are read")
-    title, grid, uncalculated = _read_sheet(data, sheet)
+    title, grid, uncalculated, visible = _read_sheet(data, sheet)
     name = shorten(title)
     rows = [(number, _values(cells)) for number, cells in enumerate(grid, start=1)]
     if problems := layout_problems(rows, header_name):
@@ -106,12 +106,14 @@ def read_xlsx(data: bytes, sheet: str | int, max_bytes: int,
         raise DataError(f"sheet {name}: cells that would not be read as the sheet shows them", problems)
     columns = [header[i] for i in named]
     frame = pd.DataFrame(table, columns=columns, dtype=object) if table else pd.DataFrame(columns=columns, dtype=object)
+    frame.attrs[SHEET] = (title, visible)  # said where the sheet has no data rows (the results on another?)
     return frame, RowNumbers.of(rows, lambda cells: True)
 
 
-def _read_sheet(data: bytes, sheet: str | int) -> tuple[str, list[list[Cell]], list[str]]:
-    """The chosen sheet's title, its rows of cells from row 1 to the last with a cell, and the
-    coordinates of formula cells without a stored result (openpyxl reads those as empty)."""
+def _read_sheet(data: bytes, sheet: str | int) -> tuple[str, list[list[Cell]], list[str], list[str]]:
+    """The chosen sheet's title, its rows of cells from row 1 to the last with a cell, the
+    coordinates of formula cells without a stored result (openpyxl reads those as empty) and
+    the titles of the workbook's visible sheets."""
     import openpyxl
 
     try:
@@ -134,7 +136,7 @@ def _read_sheet(data: bytes, sheet: str | int) -> tuple[str, list[list[Cell]], l
             grid.append(cells)
         while grid and all(value is None for value, _, _ in grid[-1]):
             grid.pop()
-        return title, grid, uncalculated
+        return title, grid, uncalculated, [str(w.title) for w in values.worksheets if w.sheet_state == "visible"]
     except DataError:
         raise
     except Exception as err:
@@ -142,6 +144,10 @@ def _read_sheet(data: bytes, sheet: str | int) -> tuple[str, list[list[Cell]], l
     finally:
         values.close()
         formulas.close()
+
+
+SHEET = "sheet"
+"""The ``attrs`` key of the sheet a table was read from: its name and the workbook's visible sheets."""
 
 
 def _sheet_title(book: Any, sheet: str | int) -> str:
