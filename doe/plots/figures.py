@@ -78,15 +78,19 @@ def best_so_far_figure(history: pd.DataFrame, config: CampaignConfig) -> go.Figu
         counts = (notes.reindex(values.index) == "").to_numpy(dtype=bool)
         pred_sd = pd.to_numeric(measured.get(objective.name + "_pred_sd", pd.Series(0.0, index=measured.index)),
                                 errors="coerce").fillna(0.0).to_numpy(dtype=float)
-        predicted = pred_sd > 0  # a curve still cycling: ranking_notes says it does not count yet
+        predicted = (pred_sd > 0) & ~counts  # a curve still cycling: ranking_notes says it does not count yet
+        low, high = config.valid_range_of(objective.name) or (None, None)
+        band = 1.6449 * pred_sd  # its 90 % interval, inside the outcome's valid range (as on the Insights page)
+        above = np.minimum(band, (np.inf if high is None else high) - values.to_numpy())
+        below = np.minimum(band, values.to_numpy() - (-np.inf if low is None else low))
         for mask, name, color, symbol in ((counts, "measured", MEASURED_COLOR, "circle"),
                                           (predicted, "predicted, still cycling (90 % interval)", MEASURED_COLOR,
                                            "diamond-open"),
                                           (~counts & ~predicted, "does not count (hover: why)", OTHER_COLOR, "x")):
             fig.add_trace(go.Scatter(
                 x=x[mask], y=values.to_numpy()[mask], mode="markers", name=name,
-                error_y={"type": "data", "array": 1.6449 * pred_sd[mask], "visible": True} if symbol == "diamond-open"
-                else None,
+                error_y={"type": "data", "array": above[mask], "arrayminus": below[mask], "visible": True}
+                if symbol == "diamond-open" else None,
                 marker={"color": color, "size": 8, "symbol": symbol},
                 text=[f"{i}: {text(n)}" if n else i for i, n in zip(
                     np.asarray(ids, dtype=object)[mask], notes.reindex(values.index).to_numpy()[mask], strict=True)],

@@ -101,9 +101,10 @@ def suggestion_view(suggestions: pd.DataFrame, config: CampaignConfig, measured:
     predicted = [suggestions[c] for o in config.outcome_names if (c := f"{o}_mean") in suggestions.columns]
     modelled = (pd.concat(predicted, axis=1).notna().any(axis=1) if predicted
                 else pd.Series(False, index=suggestions.index))
-    # with no outcome modelled yet (nothing measured) the model has no chance to give: empty, not 100 %
-    out["probability_feasible"] = pd.to_numeric(suggestions.get("probability_feasible", pd.Series(
-        np.nan, index=suggestions.index)), errors="coerce").where(modelled)
+    # with no outcome modelled and no failed run yet the model has no chance to give: empty, not 100 %
+    chance = pd.to_numeric(suggestions.get("probability_feasible", pd.Series(np.nan, index=suggestions.index)),
+                           errors="coerce")
+    out["probability_feasible"] = chance.where(modelled | (chance < 1.0))
     for o in config.outcome_names:
         means = suggestions.get(f"{o}_mean", pd.Series(np.nan, index=suggestions.index))
         sds = suggestions.get(f"{o}_sd", pd.Series(np.nan, index=suggestions.index))

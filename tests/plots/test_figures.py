@@ -183,6 +183,13 @@ def test_best_so_far_shows_a_still_cycling_curve_as_predicted_with_its_interval(
     predicted = panel["predicted, still cycling (90 % interval)"]
     assert list(predicted.text) == ["E2: retention_pct at cycle 200 predicted, not measured yet"] and list(predicted.y) == [95.0]
     assert list(predicted.error_y.array) == pytest.approx([16.449])
+    assert list(predicted.error_y.arrayminus) == pytest.approx([16.449])
+    bounded = CampaignConfig.model_validate({**config.model_dump(exclude_none=True), "objectives": [
+        {"name": "ce_pct", "goal": "maximize"},
+        {"name": "retention_pct", "goal": "maximize", "over": "cycle", "at": 200, "valid_range": [0.0, 100.0]}]})
+    clipped = next(t for t in best_so_far_figure(history, bounded).data
+                   if t.name.startswith("predicted") and t.yaxis == "y2")
+    assert list(clipped.error_y.array) == pytest.approx([5.0])  # 95 + 5 = 100, the top of the valid range
     assert list(panel["best so far"].y) == [60.0, 60.0, 65.0]  # the prediction of 95 is not the best
     assert len(panel["does not count (hover: why)"].x) == 0 and predicted.showlegend
     assert fig.layout.xaxis2.title.text == "completed experiment (in order)"

@@ -119,6 +119,8 @@ def test_no_chance_of_success_is_shown_before_anything_is_measured() -> None:
     assert suggestion_view(first, CONFIG)["probability_feasible"].isna().all()
     later = first.assign(first_cycle_ce_pct_mean=[88.0, 87.0], first_cycle_ce_pct_sd=[1.0, 1.0])
     assert suggestion_view(later, CONFIG)["probability_feasible"].tolist() == [1.0, 1.0]
+    failed_only = first.assign(probability_feasible=[0.4, 1.0])  # failed runs, nothing measured: the chance says
+    assert suggestion_view(failed_only, CONFIG)["probability_feasible"].tolist()[0] == 0.4
 
 
 def test_stored_predictions_join_the_proposed_rows_and_the_run_sheet() -> None:
