@@ -59,8 +59,12 @@ def sidebar(url: str, demo: str | None, identity: Identity) -> None:
         if wanted in names:
             st.session_state[state.CAMPAIGN] = wanted
         if st.session_state.get(state.CAMPAIGN) not in names:
+            gone = wanted if wanted is not None else st.session_state.get(state.CAMPAIGN)
             fallback = demo if demo in names else (names[0] if names else None)
             st.session_state[state.CAMPAIGN] = fallback
+            if gone is not None and fallback is not None:  # a link, reload or other tab: never another one unsaid
+                components.flash("warning", f"Campaign {gone!r} is archived or does not exist (restore an archived one "
+                                 f"on the Campaigns page); showing {fallback!r}.")
         st.selectbox("Campaign", names, key=state.CAMPAIGN,
                      help="Archived campaigns are hidden; restore them on the Campaigns page.")
         components.keep_in_url(state.URL_CAMPAIGN, st.session_state.get(state.CAMPAIGN))

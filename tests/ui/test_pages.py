@@ -1081,6 +1081,18 @@ def test_the_selected_campaign_lives_in_the_url(start: Start, db_url: str) -> No
     assert at.query_params[state.URL_CAMPAIGN] == "line-3"
     # a database that holds campaigns (a lab's) gets no demo campaign
     assert sorted(list_campaigns(db_url, include_archived=True)["name"]) == ["from-the-url", "line-3"]
+    # the open campaign archived from another tab, or a link to an archived one: said, not another shown unsaid
+    Campaign.load("line-3", storage=db_url).archive()
+    at.run()
+    _no_exception(at)
+    assert at.sidebar.selectbox(key=state.CAMPAIGN).value == "from-the-url"
+    assert "Campaign 'line-3' is archived or does not exist" in _texts(at.warning)
+    linked = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    linked.query_params[state.URL_CAMPAIGN] = "line-3"
+    linked.run()
+    assert "Campaign 'line-3' is archived or does not exist" in _texts(linked.warning)
+    at.run()  # said once
+    assert not any("is archived or does not exist" in w.value for w in at.warning)
 
 
 def test_doe_actor_is_the_person_acting_in_local_use(
