@@ -43,8 +43,9 @@ def _outside(config: CampaignConfig, row: pd.Series) -> list[str]:
 
 def config_change_warnings(old: CampaignConfig, new: CampaignConfig, history: pd.DataFrame) -> list[str]:
     """Warnings, in words, about saving ``new`` over ``old``: finished or pending experiments
-    of ``history`` that the new ranges, values or linear constraints exclude, and parameters
-    whose log scale is switched off (or on). Empty when nothing needs a second look."""
+    of ``history`` that the new ranges, values or linear constraints exclude, parameters whose
+    log scale is switched off (or on), and measured outcomes or parameters the new version
+    drops (or renames). Empty when nothing needs a second look."""
     warnings = []
     kept = history[history["status"].isin(KEPT_STATUSES)] if "status" in history.columns else history
     for status_group, label in ((("completed", "failed"), "finished"), (("running", "proposed"), "pending")):
@@ -72,6 +73,18 @@ def config_change_warnings(old: CampaignConfig, new: CampaignConfig, history: pd
                 f"{p.name} is no longer on a log scale: the model will treat {p.lower:g} to {p.upper:g} in equal steps, "
                 "not equal ratios" if before.log_scale else
                 f"{p.name} is now on a log scale: the model will treat {p.lower:g} to {p.upper:g} in equal ratios")
+    for name in [o for o in old.outcome_names if o not in new.outcome_names]:  # a rename is a drop and an add
+        column = name + "_last_cycle" if name in old.curve_outcomes else name
+        measured = int(pd.to_numeric(finished.get(column, pd.Series(dtype=float)), errors="coerce").notna().sum())
+        if measured:
+            warnings.append(f"{name} is no longer an outcome, and {measured} finished experiment(s) have values of it: "
+                            "they stay stored (measurements, the cells file, the JSON export) but leave the model and "
+                            "the rankings" + (" and, as a curve, the history" if name in old.curve_outcomes else "")
+                            + "; renaming an outcome does not carry its values to the new name")
+    for p in old.parameters:
+        if p.name not in new.parameter_names and p.name in finished.columns and finished[p.name].notna().any():
+            warnings.append(f"{p.name} is no longer a parameter: the finished experiments keep their values of it in "
+                            "the history, but the model no longer tells them apart by it")
     for name in new.outcome_names:
         valid = new.valid_range_of(name)
         if valid is None or valid == old.valid_range_of(name) or name not in history.columns:

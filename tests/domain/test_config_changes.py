@@ -76,3 +76,27 @@ def test_a_new_parameter_says_what_becomes_of_the_finished_experiments() -> None
     del data["parameters"][-1]["reference"]
     assert "are left out of the model (give it the reference" in config_change_warnings(
         OLD, CampaignConfig.from_dict(data), _history())[0]
+
+
+def test_a_measured_outcome_or_a_parameter_dropped_or_renamed_is_said() -> None:
+    """Renaming a curve outcome on the Campaigns page saved at once: its 72 points left the
+    history, the model and the rankings without a word (found in a browser walk)."""
+    data = OLD.to_dict()
+    curve = {**data, "objectives": [{**o, "over": "cycle", "at": 200} if o["name"] == "capacity_retention_pct" else o
+                                    for o in data["objectives"]]}
+    old = CampaignConfig.from_dict(curve)
+    history = _history().assign(capacity_retention_pct=[70.0, None, None, 65.0],
+                                capacity_retention_pct_last_cycle=pd.array([200, None, None, 50], dtype="Int64"))
+    renamed = CampaignConfig.from_dict({**curve, "objectives": [
+        {**o, "name": "retention_200"} if o["name"] == "capacity_retention_pct" else o for o in curve["objectives"]]})
+    warnings = config_change_warnings(old, renamed, history)
+    assert warnings == ["capacity_retention_pct is no longer an outcome, and 2 finished experiment(s) have values of "
+                        "it: they stay stored (measurements, the cells file, the JSON export) but leave the model and "
+                        "the rankings and, as a curve, the history; renaming an outcome does not carry its values to "
+                        "the new name"]
+    assert config_change_warnings(old, renamed, history.assign(capacity_retention_pct_last_cycle=None)) == []
+    fewer = CampaignConfig.from_dict({**data, "parameters": [p for p in data["parameters"]
+                                                             if p["name"] != "sonication_time_min"]})
+    assert config_change_warnings(OLD, fewer, _history()) == [
+        "sonication_time_min is no longer a parameter: the finished experiments keep their values of it in the "
+        "history, but the model no longer tells them apart by it"]

@@ -256,6 +256,19 @@ def _outcome_row(at: AppTest, name: str) -> int:
     return editor.value["name"].tolist().index(name)
 
 
+def test_renaming_a_measured_outcome_is_said_before_anything_is_saved(start: Start, db_url: str) -> None:
+    """A rename saved at once: the outcome's values left the history, the model and the rankings."""
+    at = start()
+    old = "first_cycle_discharge_capacity_mah_per_g"
+    at.session_state[f"{state.EDIT_OUTCOMES}:{DEMO}:1"] = {
+        "edited_rows": {_outcome_row(at, old): {"name": "capacity_mah_per_g"}}, "added_rows": [], "deleted_rows": []}
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    assert f"{old} is no longer an outcome, and 2 finished experiment(s) have values of it" in _texts(at.warning)
+    assert "Nothing was saved. Tick 'Save despite the warnings'" in _texts(at.info)
+    assert Campaign.load(DEMO, storage=db_url).config_version == 1
+
+
 def test_edit_sets_a_set_point_objective_and_the_weighted_mode(start: Start, db_url: str) -> None:
     at = start()
     suffix = f"{DEMO}:1"

@@ -163,7 +163,7 @@ def _edit(handle: resources.CampaignHandle) -> None:
                                                        state.EDIT_CONSTRAINTS, state.EDIT_OBJECTIVE_MODE), f"{campaign.name}:{version}")
         learn_from = _learn_from_picker(campaign.storage_url, config.learn_from, exclude=campaign.name,
                                         key=f"{state.EDIT_LEARN_FROM}:{campaign.name}:{version}")
-        anyway = st.checkbox("Save even if experiments fall outside the new ranges",
+        anyway = st.checkbox("Save despite the warnings (experiments outside the new ranges, values no longer used)",
                              key=f"{state.EDIT_ANYWAY}:{campaign.name}:{version}")
         submitted = st.form_submit_button("Save as a new version", type="primary")
     if not submitted:
@@ -178,7 +178,7 @@ def _edit(handle: resources.CampaignHandle) -> None:
         for warning in warnings:
             st.warning(components.plain(warning))
         if warnings and not anyway:
-            st.info("Nothing was saved. Tick 'Save even if experiments fall outside the new ranges' and save "
+            st.info("Nothing was saved. Tick 'Save despite the warnings' and save "
                     "again, or change the configuration.")
             return
         with handle.acting(person) as c:
