@@ -87,6 +87,13 @@ def campaign_report(campaign: Campaign) -> str:
     if len(completed):
         figures.append(best_so_far_figure(history, config))
     parts.append("{figure0}" if figures else "<p>No completed experiment yet.</p>")
+    failures = [(str(r[ID_COLUMN]), "", str(r["failure_reason"] or "no reason given"))
+                for _, r in history[history["status"] == "failed"].iterrows()]
+    failures += [(str(r[ID_COLUMN]), str(r["replicate"]), str(r["failure_reason"]))
+                 for _, r in campaign.cell_failures().iterrows()]
+    if failures:  # what failed and why, runs and single cells
+        parts += ["<h3>Failed runs and cells</h3>",
+                  _table(pd.DataFrame(failures, columns=[ID_COLUMN, "cell", "reason"]))]
 
     parts.append("<h2>Best recipes</h2>")
     best = campaign.best(5)
@@ -134,8 +141,8 @@ def campaign_report(campaign: Campaign) -> str:
     if measured.empty:
         parts.append("<p>No measurement yet.</p>")
     else:
-        shown = measured[["experiment_id", "outcome", "replicate", "value", "unit", "recorded_by", "recorded_at",
-                          "file_name", "note"]].copy()
+        shown = measured[["experiment_id", "outcome", "replicate", "cycle", "value", "unit", "recorded_by",
+                          "recorded_at", "file_name", "note"]].copy()  # (cycle: a curve point's; empty otherwise)
         shown["recorded_at"] = shown["recorded_at"].dt.strftime("%Y-%m-%d %H:%M UTC")
         parts.append(_table(shown))
     body = "\n".join(parts)

@@ -47,6 +47,10 @@ def test_the_report_holds_every_section_and_escapes_user_text(campaign: Campaign
     assert all(eid in next_batch for eid in pending) and "chance it works" in next_batch
     assert "qlog" not in page.lower() and "acquisition" not in next_batch  # the why in words
     assert "Can the model be trusted?" in page and ("still exploring" in page or "explains" in page)
+    # what failed and why (only the count was given; found in a browser walk), and each value's cycle
+    failed = page.split("<h3>Failed runs and cells</h3>")[1].split("<h2>")[0]
+    assert campaign.history(status="failed")["experiment_id"].iloc[0] in failed and "&lt;script&gt;" in failed
+    assert "<th>cycle</th>" in appendix
 
 
 @pytest.mark.skipif(chromium_binary() is None, reason="the PDF is printed by Chromium")
