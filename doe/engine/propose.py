@@ -36,7 +36,7 @@ from doe.engine.optimize import (
     trust_region,
 )
 from doe.engine.settings import EngineSettings
-from doe.engine.shared import optimize_shared
+from doe.engine.shared import MAX_JOINT_HYPERVOLUME, optimize_shared
 from doe.engine.surrogates import Surrogates, numerics, seeded, single_thread
 from doe.engine.trust import TrustRegionState, adapt_trust_region, untried_values
 from doe.errors import ProposalError
@@ -294,15 +294,19 @@ def propose(
                                           X_near=near, pending=X_pending, region_width=region.width,
                                           best_guess_slot=guess)[0]
 
+                joint = None if make.build_best_guess is not None or n <= MAX_JOINT_HYPERVOLUME else MAX_JOINT_HYPERVOLUME
+                if joint is not None:  # several objectives: the joint batch's cost grows as 2^n
+                    model_settings["shared_joint_rows"] = joint
                 if settings.shared_search in ("first_slot", "best_guess"):
                     first = best_single(guess=settings.shared_search == "best_guess")
                     X_new = per_row({**held, **{i: float(first[0, i]) for i in shared}})
                 elif settings.shared_search == "both":
                     X_new = optimize_shared(make, encoder, n, shared, held, settings, seed, device,
-                                            pending=X_pending, box=box, per_row=per_row, also_shared=best_single())
+                                            pending=X_pending, box=box, per_row=per_row, also_shared=best_single(),
+                                            joint_rows=joint)
                 else:
                     X_new = optimize_shared(make, encoder, n, shared, held, settings, seed, device,
-                                            pending=X_pending, box=box, per_row=per_row)
+                                            pending=X_pending, box=box, per_row=per_row, joint_rows=joint)
                 batch_fixed = {**held, **{i: float(X_new[0, i]) for i in shared}}
                 X_new = replace_repeats(make, encoder, X_new, batch_fixed, X_avoid, X_pending, seed, device)
                 how = [how_shared] * n
@@ -332,7 +336,18 @@ def propose(
         strategy += "+candidates"
         row_strategy = [s + "+candidates" for s in row_strategy]
     if control is not None:  # the control recipe, in the batch's furnace run and with its held values
-        X_control = _control_row(config, encoder, control, X_new[0], fixed, fixed_model)
+        free = [k for k in config.batch_shared if k not in fixed]
+        try:
+            X_control = _control_row(config, encoder, control, X_new[0], fixed, fixed_model)
+        except ProposalError:  # the run chosen breaks the control: the batch again, in the control's own run
+            if not free:  # (values the engineer held: said)
+                raise
+            logger.info("the furnace run chosen makes the control recipe break a constraint; the batch is "
+                        "proposed again in the control recipe's own furnace run %s", {k: control[k] for k in free})
+            again = propose(config, experiments, n + 1, pending=pending, fixed={**fixed, **{k: control[k] for k in free}},
+                            candidates=candidates, seed=seed, settings=settings, surrogates=surrogates, design=design)
+            again.model_settings["furnace_run_of_the_control"] = True
+            return again
         X_new = np.vstack([X_new, X_control])
         values = np.append(values, np.nan)
         row_strategy = [*row_strategy, "control"]

@@ -259,6 +259,7 @@ def optimize_shared(
     box: np.ndarray | None = None,
     per_row: Callable[[dict[int, float]], np.ndarray] | None = None,
     also_shared: np.ndarray | None = None,
+    joint_rows: int | None = None,
 ) -> np.ndarray:
     """``n`` model-space recipes ``(n, d)`` with one value of each ``shared`` column, maximising the
     batch's joint acquisition over the shared and per-row values together.
@@ -284,6 +285,11 @@ def optimize_shared(
             joint search's best ones are (held while ``per_row`` places the rows, then refined
             jointly): e.g. the best single recipe (``EngineSettings.shared_search="both"``).
             Only with ``per_row``.
+        joint_rows: the rows of the joint search when fewer than ``n`` (only with ``per_row``):
+            the shared values are those of the best joint batch of that many rows, and
+            ``per_row`` places all ``n`` rows with them held. The hypervolume acquisition of
+            several objectives costs ``2^q`` in the batch size (a joint batch of 12 took
+            minutes), so :func:`doe.engine.propose.propose` caps it (:data:`MAX_JOINT_HYPERVOLUME`).
 
     Returns:
         The batch, every row with the same shared values, on the grid where a parameter has
@@ -291,6 +297,7 @@ def optimize_shared(
     """
     if also_shared is not None and per_row is None:
         raise ValueError("optimize_shared: also_shared needs per_row (the rows are placed for each shared value)")
+    full, n = n, n if joint_rows is None or per_row is None else max(2, min(n, joint_rows))
     shared_all = sorted(set(shared) | set(fixed))
     layout = SharedLayout(encoder.dim, shared_all, n)
     pending = np.zeros((0, encoder.dim)) if pending is None else np.asarray(pending, dtype=float)
@@ -340,7 +347,7 @@ def optimize_shared(
                 rounded, _ = lattice.nearest(x0, set(fixed) | set(layout.own))
                 x0 = rounded if len(rounded) else x0
             held = {**fixed, **{i: float(x0[0, i]) for i in layout.shared if i not in fixed}}
-            Z_rows = layout.reduce(np.asarray(per_row(held), dtype=float)[None, :, :])
+            Z_rows = layout.reduce(np.asarray(per_row(held), dtype=float)[None, :n, :])
             if search.feasible(Z_rows)[0]:
                 Z_joint, joint_values = search.refine(Z_rows, box, settings.lbfgs_maxiter)
                 Z = np.vstack([Z, Z_rows, Z_joint])
@@ -357,7 +364,13 @@ def optimize_shared(
             Z = starts(None)
             values = _evaluate(joint, Z, device)
     X = layout.expand(Z[int(np.argmax(values))][None, :])[0]
+    if n < full and per_row is not None:  # the best joint sub-batch's shared values; every row placed with them
+        X = np.asarray(per_row({**fixed, **{i: float(X[0, i]) for i in layout.shared if i not in fixed}}), dtype=float)
     return np.asarray(encoder.snap(X))
 
 
-__all__ = ["SharedLayout", "joint_acquisition", "optimize_shared"]
+MAX_JOINT_HYPERVOLUME = 8
+"""Rows of the joint shared search with several objectives (hypervolume: ``2^q`` in the batch)."""
+
+
+__all__ = ["MAX_JOINT_HYPERVOLUME", "SharedLayout", "joint_acquisition", "optimize_shared"]

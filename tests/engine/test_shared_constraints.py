@@ -181,3 +181,51 @@ def test_a_control_recipe_the_config_accepts_on_a_constraint_boundary_is_not_che
                                     settings=EngineSettings.fast())
     batch = campaign.suggest(3)
     assert batch["strategy"].tolist()[-1] == "control" and batch["anneal_time_h"].iloc[-1] == 3.000003
+
+
+def test_a_furnace_run_that_breaks_the_control_gives_way_to_the_controls_own_run() -> None:
+    """The engine chose a furnace run (anneal time) in which the control recipe broke a
+    constraint, then refused that and every later batch of the campaign (found by a probe):
+    the batch is proposed again in the control recipe's own run."""
+    config = {"name": "control-run", "seed": 2024,
+              "parameters": [{"name": "loading", "type": "continuous", "bounds": [0.0, 3.0], "reference": 0.83},
+                             {"name": "temp", "type": "continuous", "bounds": [250.0, 750.0], "reference": 400.0},
+                             {"name": "time_h", "type": "continuous", "bounds": [0.5, 6.0], "reference": 2.0},
+                             {"name": "solid", "type": "continuous", "bounds": [5.0, 40.0], "reference": 20.0}],
+              "objectives": [{"name": "ce", "goal": "maximize"}],
+              "constraints": ["loading + 0.5 * time_h <= 2"],
+              "batch_shared": ["temp", "time_h"], "control_recipe": "reference"}
+    campaign = Campaign.from_config(config, storage=":memory:", settings=EngineSettings.fast())
+    for _ in range(4):
+        batch = campaign.suggest(3)
+        assert batch["strategy"].iloc[-1] == "control" and batch["loading"].iloc[-1] == 0.83
+        assert batch[["temp", "time_h"]].nunique().tolist() == [1, 1]
+        assert (batch["loading"] + 0.5 * batch["time_h"] <= 2 + 1e-9).all(), batch
+        campaign.record(batch[["experiment_id"]].assign(ce=80 + batch["loading"]))
+    settings = campaign.proposals()["model_settings"]
+    held = [s for s in settings if s.get("furnace_run_of_the_control")]
+    assert held, "the case: a batch whose run the engine chose broke the control"
+    with pytest.raises(ProposalError, match="with the fixed values"):  # a value the engineer holds: still said
+        campaign.suggest(3, fixed={"loading": 2.0, "temp": 400.0})
+
+
+def test_several_objectives_with_a_furnace_run_search_a_joint_batch_of_at_most_eight() -> None:
+    """The hypervolume of a joint batch costs 2^n: suggest(12) took 172 s and suggest(30) did not
+    end (found by a probe). The shared values come from a joint batch of 8; every row is placed."""
+    from doe.engine.shared import MAX_JOINT_HYPERVOLUME
+
+    config = {"name": "mo-furnace", "seed": 3,
+              "objectives": [{"name": "y0", "goal": "maximize"}, {"name": "y1", "goal": "minimize"}],
+              "parameters": [{"name": "a", "type": "continuous", "bounds": [0, 3]},
+                             {"name": "T", "type": "continuous", "bounds": [250, 750]}],
+              "batch_shared": ["T"]}
+    campaign = Campaign.from_config(config, storage=":memory:", settings=EngineSettings.fast())
+    first = campaign.suggest(6)
+    campaign.record(first[["experiment_id"]].assign(y0=np.sin(first["a"]) + first["T"] / 500,
+                                                     y1=first["a"] * 0.3 + first["T"] / 1000))
+    small = campaign.suggest(4)
+    assert "shared_joint_rows" not in campaign.proposals()["model_settings"].iloc[-1]  # a joint batch of 4, as before
+    campaign.abandon(small["experiment_id"].tolist())
+    big = campaign.suggest(12)
+    assert len(big) == 12 and big["T"].nunique() == 1 and big["a"].nunique() == 12
+    assert campaign.proposals()["model_settings"].iloc[-1]["shared_joint_rows"] == MAX_JOINT_HYPERVOLUME == 8
