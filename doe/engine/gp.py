@@ -415,7 +415,7 @@ class ExactGP:
         y_np = np.asarray(y_np, dtype=float)
         self.y_mean_ = float(y_np.mean())
         sd = float(y_np.std(ddof=1)) if len(y_np) > 1 else 0.0
-        self.y_sd_ = sd if sd > 1e-12 * max(1.0, abs(self.y_mean_)) else 1.0
+        self.y_sd_ = sd if sd > 1e-12 * abs(self.y_mean_) else 1.0  # relative: a diffusivity of 1e-12 cm^2/s varies
         return (y_np - self.y_mean_) / self.y_sd_
 
     def _standardise_tasks(self, y_np: np.ndarray, tasks: np.ndarray) -> np.ndarray:
@@ -426,7 +426,7 @@ class ExactGP:
         centred = y_np - np.array([means[int(t)] for t in tasks])
         self.y_mean_ = means.get(0, 0.0)
         sd = float(centred.std(ddof=1)) if len(y_np) > 1 else 0.0
-        self.y_sd_ = sd if sd > 1e-12 * max(1.0, abs(self.y_mean_)) else 1.0
+        self.y_sd_ = sd if sd > 1e-12 * abs(self.y_mean_) else 1.0
         return centred / self.y_sd_
 
     def _condition(self, X: Tensor, z: Tensor) -> None:

@@ -278,7 +278,7 @@ class Surrogates:
                     "outcome %r: %d measurement(s); at least %d are needed for a model, predictions are NaN",
                     name, len(y), MIN_POINTS,
                 )
-            elif np.ptp(y) <= 1e-12 * max(1.0, float(np.abs(y).max())):
+            elif np.ptp(y) <= 1e-12 * float(np.abs(y).max()):  # relative to the values' own scale
                 kind = "constant"
                 logger.warning(
                     "outcome %r: all %d measurements equal %g; it is predicted as that constant (sd 0) "

@@ -272,3 +272,21 @@ def test_feature_importance_not_biased_to_a_categorical_without_effect(fast: Eng
     table["y"] = 0.3 * recipes["a"].to_numpy() + np.random.default_rng(0).normal(0, 0.05, 16)
     importance = Surrogates(config, fast).fit(table).feature_importance()["y"]
     assert importance["solvent"] < 0.1 < 0.9 < importance["a"]
+
+
+@pytest.mark.parametrize("scale", [1e-13, 1e-12, 1e6])
+def test_an_outcome_is_modelled_the_same_at_any_scale(scale: float) -> None:
+    """A diffusivity of about 1e-12 cm^2/s (found by a probe): the sd was 1e10 times the data at
+    1e-12, and at 1e-13 the values (a factor 2.5 apart) were read as one constant. Standardising
+    is relative to the values' own scale."""
+    from doe import Campaign
+
+    config = {"name": "scale", "seed": 1, "parameters": [{"name": "x", "type": "continuous", "bounds": [0.0, 10.0]}],
+              "objectives": [{"name": "d_li", "goal": "maximize"}]}
+    xs = np.linspace(0, 10, 8)
+    predicted = []
+    for factor in (1.0, scale):
+        campaign = Campaign.from_config(config, storage=":memory:", settings=EngineSettings.fast())
+        campaign.record(pd.DataFrame({"x": xs, "d_li": factor * (1 + np.sin(xs / 3))}))
+        predicted.append(campaign.predict(pd.DataFrame({"x": [1.0, 5.0]}))[["d_li_mean", "d_li_sd"]].to_numpy())
+    np.testing.assert_allclose(predicted[1], scale * predicted[0], rtol=1e-4)
