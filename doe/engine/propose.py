@@ -238,14 +238,22 @@ def propose(
                 batch_fixed.update({i: float(first[0, i]) for i in shared})
                 if X_cand is not None:
                     X_cand = X_cand[np.all(np.abs(X_cand[:, shared] - first[0, shared]) <= 1e-9, axis=1)]
-            if X_cand is not None:
-                X_new = initial_design(encoder, n, X_avoid, seed, batch_fixed, pool=X_cand)
-            elif start is not None:
-                rest = initial_design(encoder, n - 1, np.vstack([X_avoid, start]), seed, batch_fixed) if n > 1 \
-                    else np.zeros((0, encoder.dim))
-                X_new = np.vstack([start, rest])
-            else:
-                X_new = initial_design(encoder, n, X_avoid, seed, batch_fixed)
+            try:
+                if X_cand is not None:
+                    X_new = initial_design(encoder, n, X_avoid, seed, batch_fixed, pool=X_cand)
+                elif start is not None:
+                    rest = initial_design(encoder, n - 1, np.vstack([X_avoid, start]), seed, batch_fixed) if n > 1 \
+                        else np.zeros((0, encoder.dim))
+                    X_new = np.vstack([start, rest])
+                else:
+                    X_new = initial_design(encoder, n, X_avoid, seed, batch_fixed)
+            except ProposalError as err:  # the whole space may have more: one furnace run has fewer
+                if not shared:
+                    raise
+                run = encoder.decode(np.array([[batch_fixed.get(i, 0.0) for i in range(encoder.dim)]]))
+                raise ProposalError(f"{err} (counted in one furnace run: the batch shares "
+                                    f"{run.iloc[0][list(config.batch_shared)].to_dict()}, its batch_shared values; "
+                                    "suggest fewer per batch)") from None
         model_settings["acquisition"] = None
         if start is not None:
             model_settings["start_at_reference"] = True

@@ -229,3 +229,17 @@ def test_several_objectives_with_a_furnace_run_search_a_joint_batch_of_at_most_e
     big = campaign.suggest(12)
     assert len(big) == 12 and big["T"].nunique() == 1 and big["a"].nunique() == 12
     assert campaign.proposals()["model_settings"].iloc[-1]["shared_joint_rows"] == MAX_JOINT_HYPERVOLUME == 8
+
+
+def test_a_batch_larger_than_one_furnace_run_allows_says_so() -> None:
+    """'only 2 untested recipe(s) remain in the search space' while 6 were untested: the refusal
+    did not say that one furnace run (batch_shared) allows 2 (found by a probe)."""
+    config = {"name": "one-run", "seed": 1, "objectives": [{"name": "y", "goal": "maximize"}],
+              "parameters": [{"name": "atm", "type": "categorical", "values": ["O2", "air", "Ar"]},
+                             {"name": "bath", "type": "discrete", "values": [40.0, 60.0]}],
+              "batch_shared": ["atm"]}
+    campaign = Campaign.from_config(config, storage=":memory:", settings=EngineSettings.fast())
+    with pytest.raises(ProposalError, match=r"only 2 untested recipe\(s\) remain .* \(counted in one furnace run: the "
+                                            r"batch shares \{'atm': '\w+'\}, its batch_shared values"):
+        campaign.suggest(3)
+    assert len(campaign.suggest(2)) == 2
