@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 import streamlit as st
@@ -20,6 +20,9 @@ from doe.domain.config import CampaignConfig
 from doe.errors import DataError, DoeError
 from doe.ui import resources, state
 from doe.ui.tables import problems_frame
+
+if TYPE_CHECKING:
+    from doe.domain.records import RecordReport
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +92,34 @@ def in_app_words(message: str) -> str:
     for pattern, words in APP_WORDS:
         message = pattern.sub(words, message)
     return message
+
+
+def report_text(report: RecordReport) -> str:
+    """What a ``record()`` did (:class:`~doe.domain.records.RecordReport`), in one sentence."""
+    parts = [f"{report.measurements_added} value(s) recorded"]
+    if report.measurements_corrected:
+        parts.append(f"{report.measurements_corrected} corrected (old values kept in the history)")
+    if report.measurements_withdrawn:
+        parts.append(f"{report.measurements_withdrawn} withdrawn from failed cells (kept in the history)")
+    if report.measurements_unchanged:
+        parts.append(f"{report.measurements_unchanged} unchanged")
+    if report.context_not_stored:
+        parts.append(f"{len(report.context_not_stored)} unchanged value(s) came with another note, operator, sample "
+                     "id or date, not stored (correct the stored values below to store it)")
+    if report.created:
+        parts.append(f"{len(report.created)} new experiment(s): {', '.join(report.created)}")
+    if report.marked_failed:
+        parts.append(f"marked failed: {', '.join(report.marked_failed)}")
+    if report.failed_cells:  # the experiment has results from other cells: it stays completed
+        parts.append(f"failed cell(s) ({report.cell_failures_added} newly stored), the experiment keeps its other "
+                     f"cells' results: {'; '.join(report.failed_cells)}")
+    if report.never_made:
+        parts.append(f"{len(report.never_made)} row(s) left out, experiments never made in their campaign: "
+                     f"{'; '.join(map(str, report.never_made))}")
+    if report.not_measured:
+        parts.append(f"{len(report.not_measured)} row(s) left out, experiments with no result yet (they stay "
+                     f"pending): {'; '.join(map(str, report.not_measured))}")
+    return "; ".join(parts) + "."
 
 
 def show_error(err: DoeError, table: pd.DataFrame | None = None) -> None:

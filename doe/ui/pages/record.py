@@ -52,33 +52,6 @@ FAIL_VERSION = f"{state.FAIL_IDS}_version"  # a new form once runs are marked fa
 FAIL_DONE_AT = f"{state.FAIL_IDS}_done_at"
 
 
-def _report_text(report: Any) -> str:
-    parts = [f"{report.measurements_added} value(s) recorded"]
-    if report.measurements_corrected:
-        parts.append(f"{report.measurements_corrected} corrected (old values kept in the history)")
-    if report.measurements_withdrawn:
-        parts.append(f"{report.measurements_withdrawn} withdrawn from failed cells (kept in the history)")
-    if report.measurements_unchanged:
-        parts.append(f"{report.measurements_unchanged} unchanged")
-    if report.context_not_stored:
-        parts.append(f"{len(report.context_not_stored)} unchanged value(s) came with another note, operator, sample "
-                     "id or date, not stored (correct the stored values below to store it)")
-    if report.created:
-        parts.append(f"{len(report.created)} new experiment(s): {', '.join(report.created)}")
-    if report.marked_failed:
-        parts.append(f"marked failed: {', '.join(report.marked_failed)}")
-    if report.failed_cells:  # the experiment has results from other cells: it stays completed
-        parts.append(f"failed cell(s) ({report.cell_failures_added} newly stored), the experiment keeps its other "
-                     f"cells' results: {'; '.join(report.failed_cells)}")
-    if report.never_made:
-        parts.append(f"{len(report.never_made)} row(s) left out, experiments never made in their campaign: "
-                     f"{'; '.join(map(str, report.never_made))}")
-    if report.not_measured:
-        parts.append(f"{len(report.not_measured)} row(s) left out, experiments with no result yet (they stay "
-                     f"pending): {'; '.join(map(str, report.not_measured))}")
-    return "; ".join(parts) + "."
-
-
 @dataclass(frozen=True)
 class _PendingCorrection:
     """A table kept for an explicit correction, with the campaign revision it was checked against:
@@ -113,7 +86,7 @@ def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *,
     if recording.ok:
         if not report.context_not_stored:
             st.session_state.pop(state.PENDING_CORRECTION, None)
-        components.flash("success", f"Saved {what}: {_report_text(report)}")
+        components.flash("success", f"Saved {what}: {components.report_text(report)}")
         st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
         return True
     return False
@@ -358,7 +331,7 @@ def _upload(handle: resources.CampaignHandle) -> None:
     if isinstance(recording.error, ConflictError):
         _correction(handle)
     if recording.ok:
-        components.flash("success", f"Recorded {sent.name}: {_report_text(report)}")
+        components.flash("success", f"Recorded {sent.name}: {components.report_text(report)}")
         if report.unit_conversions:  # said on screen: the stored values are not the file's numbers
             components.flash("info", "Units converted to the campaign's: " + "; ".join(report.unit_conversions))
         if report.rejected:
