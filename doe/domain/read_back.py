@@ -2,8 +2,10 @@
 
 An exported history carries each experiment's mean over its cells (``<outcome>_n`` cells) and a
 curve outcome's value predicted at its cycle (``<outcome>_pred_sd`` above 0); a run sheet
-carries the model's predictions (``<outcome>_mean``/``_sd``). These checks find such values
-where recording them would store them as measurements (:meth:`doe.Campaign.record`).
+carries the model's predictions (``<outcome>_mean``/``_sd``); an export made after an outcome
+was dropped from the configuration carries that outcome's stored values. These checks find such
+values where recording them would store them as measurements, or lose an edit of them without a
+word (:meth:`doe.Campaign.record`).
 """
 
 from __future__ import annotations
