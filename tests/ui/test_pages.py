@@ -822,6 +822,10 @@ def test_record_replicate_cells_and_see_their_mean_sd_and_n(start: Start, db_url
     at = start("history", campaign="cells-test")
     listed = next(f.value for f in at.dataframe if {"replicate", "failure_reason"} <= set(f.value.columns))
     assert list(zip(listed["replicate"], listed["failure_reason"], strict=True)) == [("C", "cracked pellet")]
+    assert [e.label for e in at.expander if e.label.startswith("Failed cells")] == ["Failed cells (1)"]
+    at.text_input(key=state.FILTER_TEXT).set_value("no such text").run()  # the count is of the cells listed
+    assert [e.label for e in at.expander if e.label.startswith("Failed cells")] == ["Failed cells (0 of 1)"]
+    at.text_input(key=state.FILTER_TEXT).set_value("").run()
     shown = _table_with(at, "first_cycle_ce_pct_n")
     assert shown["first_cycle_ce_pct_sd"].iloc[0] == pytest.approx(np.sqrt(2.0))
     assert "mean of each experiment's replicate cells" in _texts(at.caption)

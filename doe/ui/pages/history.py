@@ -89,8 +89,10 @@ def render() -> None:
     with st.expander("Every recorded value, with corrections"):
         st.dataframe(search(campaign.measurements(include_superseded=True), text), hide_index=True)
     if len(failures := campaign.cell_failures()):
-        with st.expander(f"Failed cells ({len(failures)})"):
-            st.dataframe(search(failures, text), hide_index=True)
+        shown = search(failures, text)
+        count = f"{len(shown)} of {len(failures)}" if text.strip() else f"{len(failures)}"
+        with st.expander(f"Failed cells ({count})"):
+            st.dataframe(shown, hide_index=True)
 
 
 def _report(campaign: Campaign) -> None:
