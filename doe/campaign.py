@@ -551,17 +551,17 @@ class Campaign:
     def import_table(self, source: Any, *, column_mapping: dict[str, str] | None = None,
                      file_format: Literal["csv", "xlsx"] | None = None, correct: bool = False,
                      valid_rows_only: bool = False, encoding: str | None = None,
-                     allow_duplicates: bool = False) -> RecordReport:
+                     allow_duplicates: bool = False, sheet: str | int = 0) -> RecordReport:
         """Record a CSV or Excel file of results or history (one transaction).
 
         ``encoding`` is the text encoding of a CSV file (default UTF-8, e.g. ``"cp1252"`` for
-        Excel's 'CSV (Windows)'); the other arguments are those of :func:`doe.io.read_table`
-        and :meth:`record`.
+        Excel's 'CSV (Windows)'); ``sheet`` a workbook's sheet (name or 0-based position); the
+        other arguments are those of :func:`doe.io.read_table` and :meth:`record`.
         """
         from doe.io import read_table
 
         table = read_table(source, self.config, column_mapping=column_mapping, file_format=file_format,
-                           encoding=encoding)
+                           encoding=encoding, sheet=sheet)
         try:  # problems name the file's rows, as the engineer's spreadsheet shows them
             report = self.record(table, correct=correct, valid_rows_only=valid_rows_only, allow_duplicates=allow_duplicates)
         except DataError as err:

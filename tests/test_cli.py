@@ -612,3 +612,27 @@ def test_a_run_sheet_that_cannot_be_written_says_the_batch_was_stored(tmp_path: 
     assert f"batch {stored['batch_id'].iloc[0]} ({ids}) was stored as proposed" in done.output
     assert "runsheet.csv" in done.output and "doe export --out FILE" in done.output
     assert out.read_text(encoding="utf-8") == "their results\n"  # the other person's file is kept
+
+
+def test_record_reads_the_workbook_sheet_named_by_sheet(cli_in_folder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A workbook with a notes sheet before the results could not be recorded by the doe command
+    (it read the first sheet only); ``--sheet`` names the results sheet, and a CSV has none."""
+    cli_in_folder("init", "--template", "hfo2-ncm85", "--name", "sheets")
+    cli_in_folder("suggest", "-n", "2", "--fast", "--out", "runsheet.xlsx")
+    sheet = pd.read_excel(tmp_path / "runsheet.xlsx")
+    sheet["first_cycle_ce_pct [%]"] = [88.5, 90.25]
+    with pd.ExcelWriter(tmp_path / "book.xlsx") as writer:
+        pd.DataFrame({"note": []}).to_excel(writer, sheet_name="notes", index=False)
+        sheet.to_excel(writer, sheet_name="results", index=False)
+    refused = cli_in_folder("record", "book.xlsx", code=1)
+    assert "sheet 'notes'" in refused.output and "doe record --sheet NAME" in refused.output
+    stored = Campaign.load("sheets", storage=cli_in_folder.url)
+    assert stored.history()["first_cycle_ce_pct"].isna().all()
+    missing = cli_in_folder("record", "book.xlsx", "--sheet", "Results", code=1)
+    assert "no sheet 'Results'; sheets: ['notes', 'results']" in missing.output
+    sheet.to_csv(tmp_path / "book.csv", index=False)
+    csv = cli_in_folder("record", "book.csv", "--sheet", "results", code=1)
+    assert "a CSV file has no sheets" in csv.output
+    assert stored.history()["first_cycle_ce_pct"].isna().all()
+    cli_in_folder("record", "book.xlsx", "--sheet", "results")
+    assert stored.history()["first_cycle_ce_pct"].tolist() == [88.5, 90.25]

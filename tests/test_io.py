@@ -530,7 +530,8 @@ def test_a_workbook_whose_first_sheet_has_no_rows_says_which_sheet_was_read(conf
         results.append(row)
     book.save(tmp_path / "two.xlsx")
     with pytest.raises(DataError, match=r"sheet 'notes' of the workbook's sheets \['notes', 'results'\] has a header "
-                                        r"row but no data rows; doe reads the first sheet: move the results sheet"):
+                                        r"row but no data rows; doe reads the first sheet unless told another: name the "
+                                        r"results sheet \(the upload form's 'Sheet', doe record --sheet NAME\)"):
         read_table(tmp_path / "two.xlsx", config)
     assert read_table(tmp_path / "two.xlsx", config, sheet="results")["experiment_id"].tolist() == ["E1"]
     del book["results"]

@@ -140,15 +140,18 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
 @click.option("--allow-duplicates", is_flag=True,
               help="Record rows without experiment_id even if the same parameters and values are "
                    "already recorded (true repeat runs).")
+@click.option("--sheet", default=None, metavar="NAME",
+              help="The Excel workbook's sheet to read, by the name its tab shows [default: the first].")
 @common_options
 def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], correct: bool,
-           valid_rows_only: bool, encoding: str | None, allow_duplicates: bool, env: Env) -> None:
+           valid_rows_only: bool, encoding: str | None, allow_duplicates: bool, sheet: str | None,
+           env: Env) -> None:
     """Record a CSV or Excel file of results (or of past experiments)."""
     column_mapping = {k: str(v) for k, v in pairs("--map", mapping).items()}
     campaign = env.campaign(campaign_name)
     report = campaign.import_table(results, column_mapping=column_mapping or None, correct=correct,
                                    valid_rows_only=valid_rows_only, encoding=encoding,
-                                   allow_duplicates=allow_duplicates)
+                                   allow_duplicates=allow_duplicates, sheet=0 if sheet is None else sheet)
     click.echo(f"campaign {campaign.name!r}: {len(report.experiment_ids)} row(s) recorded "
                f"({len(report.created)} new experiment(s); measurements: {report.measurements_added} added, "
                f"{report.measurements_unchanged} unchanged, {report.measurements_corrected} corrected"

@@ -19,6 +19,8 @@ from doe.errors import CellProblem, DataError
 
 FILE_ROWS = "file_rows"
 """Key of ``read_table(...).attrs``: each row's number in the file, as a spreadsheet shows it."""
+FILE_SHEET = "file_sheet"
+"""Key of ``read_table(...).attrs`` for a workbook of several sheets: which one was read."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,10 +55,13 @@ class RowNumbers:
 
 def in_file(error: DataError, table: pd.DataFrame) -> DataError:
     """``error``, raised on ``table`` as :func:`doe.io.read_table` read it, with each problem naming
-    its row in the file (``row 5 of the file``) instead of its position in the table."""
-    if FILE_ROWS not in table.attrs or not error.problems:
+    its row in the file (``row 5 of the file``) instead of its position in the table, and the
+    summary naming the sheet read where the workbook has several."""
+    sheet = table.attrs.get(FILE_SHEET)
+    if sheet is None and (FILE_ROWS not in table.attrs or not error.problems):
         return error
-    return DataError(error.summary, file_problems(error.problems, table))
+    summary = error.summary if sheet is None else f"{error.summary} (read {sheet}; name another sheet to read it)"
+    return DataError(summary, file_problems(error.problems, table))
 
 
 def file_problems(problems: Sequence[CellProblem], table: pd.DataFrame) -> list[CellProblem]:

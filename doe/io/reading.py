@@ -20,7 +20,7 @@ from typing import Any, BinaryIO, Literal
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.file_rows import FILE_ROWS, RowNumbers
+from doe.domain.file_rows import FILE_ROWS, FILE_SHEET, RowNumbers
 from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.table import CONTEXT_LENGTHS, ID_COLUMN, META_COLUMNS, allowed_columns, parse_number
 from doe.domain.units import CONVERSIONS, canonical_unit, split_header, unit_slug
@@ -320,6 +320,8 @@ def read_table(
 
     file_rows: RowNumbers
     delimiter: str | None = None
+    if fmt == "csv" and sheet != 0:
+        raise DataError(f"sheet {sheet!r}: a CSV file has no sheets; a sheet is named only for an Excel workbook")
     if fmt == "csv":
         raw, delimiter, file_rows = read_csv(_decode(data, encoding))
     else:
@@ -391,9 +393,12 @@ def read_table(
         title, sheets = sheet_read
         if len(sheets) > 1 and sheet == 0:  # the first sheet read; the results may be on another
             raise DataError(f"sheet {title!r} of the workbook's sheets {sheets} has a header row but no data rows; "
-                            "doe reads the first sheet: move the results sheet first, or save it as a file of its own")
+                            "doe reads the first sheet unless told another: name the results sheet (the upload "
+                            "form's 'Sheet', doe record --sheet NAME)")
         raise DataError("the file has a header row but no data rows")
     frame.attrs["unit_conversions"] = notes
+    if len(sheet_read[1]) > 1:
+        frame.attrs[FILE_SHEET] = f"sheet {sheet_read[0]!r} of the workbook's sheets {sheet_read[1]}"
     numbers = file_rows.kept(blank.tolist(), len(frame))
     if numbers is not None:  # else problems name positions only
         frame.attrs[FILE_ROWS] = numbers

@@ -283,6 +283,7 @@ class FileUpload:
     valid_rows_only: bool
     person: str
     allow_duplicates: bool = False
+    sheet: str | int = 0  # a workbook's sheet: its name, else the first
 
 
 def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mapping_key: str,
@@ -299,6 +300,8 @@ def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mappi
                                  key=duplicates_key,
                                  help="Without it, rows without experiment_id whose parameters and values "
                                       "are already recorded are refused, so a file imported twice is not doubled.")
+        sheet = st.text_input("Sheet (Excel, optional)", key=f"{file_key}:sheet", placeholder="the first sheet",
+                              help="The name of the workbook's sheet to read, as its tab shows it.")
         submitted = st.form_submit_button(submit)
     if not submitted:
         return None
@@ -310,7 +313,7 @@ def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mappi
         return None
     file_format: Literal["csv", "xlsx"] = "xlsx" if upload.name.lower().endswith(".xlsx") else "csv"
     return FileUpload(upload.name, upload.getvalue(), file_format, mapping_text or "", bool(valid_only), person,
-                      bool(duplicates))
+                      bool(duplicates), sheet if sheet and sheet.strip() else 0)
 
 
 @contextmanager

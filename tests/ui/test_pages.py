@@ -6,6 +6,7 @@ Every test has its own database (``DOE_DATABASE_URL`` in ``tmp_path``) and engin
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -776,6 +777,30 @@ def test_upload_the_filled_run_sheet(start: Start, db_url: str) -> None:
     _no_exception(at)
     assert "Recorded sheet.xlsx: 2 value(s) recorded" in _texts(at.success)
     assert campaign.history()["first_cycle_ce_pct"].tolist() == [88.0, 84.5]
+
+
+def test_an_upload_reads_the_workbook_sheet_named_in_the_form(start: Start, db_url: str) -> None:
+    """A workbook whose results follow a notes sheet could not be recorded on the page."""
+    campaign = _new_campaign(db_url, "sheet-test", n_running=1)
+    sheet = run_sheet(campaign.pending(), campaign.config)
+    sheet["first_cycle_ce_pct"] = [87.25]
+    book = io.BytesIO()
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame({"note": ["furnace run of 3 Dec"]}).to_excel(writer, sheet_name="notes", index=False)
+        sheet.to_excel(writer, sheet_name="results", index=False)
+    at = start("record", campaign="sheet-test")
+    at.file_uploader(key=state.RESULTS_FILE).set_value(("book.xlsx", book.getvalue(), "application/x"))
+    _button(at, "Record the file").click().run()
+    _no_exception(at)
+    assert "(read sheet 'notes' of the workbook's sheets ['notes', 'results']; name another sheet to read it)" \
+        in _texts(at.error)
+    assert campaign.history()["first_cycle_ce_pct"].isna().all()
+    at.file_uploader(key=state.RESULTS_FILE).set_value(("book.xlsx", book.getvalue(), "application/x"))
+    at.text_input(key=f"{state.RESULTS_FILE}:sheet").set_value("results")
+    _button(at, "Record the file").click().run()
+    _no_exception(at)
+    assert "Recorded book.xlsx: 1 value(s) recorded" in _texts(at.success)
+    assert campaign.history()["first_cycle_ce_pct"].tolist() == [87.25]
 
 
 def test_an_upload_in_other_units_says_what_was_converted(start: Start, db_url: str) -> None:

@@ -258,7 +258,7 @@ def _import(handle: resources.CampaignHandle) -> None:
         with handle.acting(sent.person) as c:
             report = c.import_table(io.BytesIO(sent.data), column_mapping=mapping or None,
                                     file_format=sent.file_format, valid_rows_only=sent.valid_rows_only,
-                                    allow_duplicates=sent.allow_duplicates)
+                                    allow_duplicates=sent.allow_duplicates, sheet=sent.sheet)
     if importing.ok:
         st.success(components.plain(f"Imported {sent.name}: {len(report.created)} new experiment(s), "
                                     f"{report.measurements_added} measurement(s) added, "

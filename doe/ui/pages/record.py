@@ -304,7 +304,7 @@ def _keep_for_correction(handle: resources.CampaignHandle, c: Any, sent: Any, ma
     from doe.io import read_table
 
     _keep(handle, read_table(io.BytesIO(sent.data), c.config, column_mapping=mapping or None,
-                             file_format=sent.file_format))
+                             file_format=sent.file_format, sheet=sent.sheet))
 
 
 def _upload(handle: resources.CampaignHandle) -> None:
@@ -322,7 +322,7 @@ def _upload(handle: resources.CampaignHandle) -> None:
         try:
             report = c.import_table(io.BytesIO(sent.data), column_mapping=mapping or None,
                                     file_format=sent.file_format, valid_rows_only=sent.valid_rows_only,
-                                    allow_duplicates=sent.allow_duplicates)
+                                    allow_duplicates=sent.allow_duplicates, sheet=sent.sheet)
         except ConflictError:
             _keep_for_correction(handle, c, sent, mapping)
             raise
