@@ -12,6 +12,7 @@ import pytest
 from doe import Campaign, VirtualLab, load_config
 from doe.campaign import list_campaigns
 from doe.demo import DEMO_NAME, seed_demo_campaign
+from doe.domain.constraints import OutcomeConstraint
 from doe.domain.table import MAX_ROWS
 from doe.engine import EngineSettings
 from doe.errors import ConfigError, ConflictError, DataError, ProposalError, StorageError
@@ -355,3 +356,19 @@ def test_closed_loop_beats_random_sampling_over_several_seeds() -> None:
         best_random.append(truth_random[np.nanargmax(measured_random)])
     assert np.median(later_bo) > np.median(later_random) + 3.0, (later_bo, later_random)
     assert np.median(best_bo) >= np.median(best_random) - 0.5, (best_bo, best_random)
+
+
+def test_text_constraints_keep_every_digit_through_storage(tmp_path: Path) -> None:
+    """``{:g}`` wrote 6 significant digits: ``o <= 1234567`` was stored as ``o <= 1.23457e+06``,
+    so a measured 1234569 met it and ranked best (found by a probe)."""
+    raw = {"name": "digits", "parameters": [{"name": "x", "type": "continuous", "bounds": [0.0, 3.0]},
+                                             {"name": "t", "type": "continuous", "bounds": [0.0, 2000.0]}],
+           "objectives": [{"name": "a", "goal": "maximize"}], "outcomes": [{"name": "o"}],
+           "constraints": ["o <= 1234567", "x + 0.0012345678 * t <= 1234.5678", "x <= 2.0000004", "o >= -1e-12"]}
+    campaign = Campaign.from_config(raw, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    reloaded = Campaign.load("digits", storage=f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    assert reloaded.config.to_dict()["constraints"] == raw["constraints"] == campaign.config.to_dict()["constraints"]
+    bound = reloaded.config.constraints[0]
+    assert isinstance(bound, OutcomeConstraint) and bound.bound == 1234567.0
+    linear = reloaded.config.linear_constraints[0]
+    assert (linear.coefficients["t"], linear.rhs) == (0.0012345678, 1234.5678)

@@ -31,6 +31,13 @@ _TERM = re.compile(
 _NUMBER = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$")
 
 
+def _number(value: float) -> str:
+    """``value`` as the shortest text that reads back as the same float (``2``, ``1234567``,
+    ``0.0012345678``, ``1e-12``): a constraint written as text is stored as its text."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
 class LinearConstraint(BaseModel):
     """``sum(coefficients[p] * p) <operator> rhs`` over continuous parameters (engineer units)."""
 
@@ -57,9 +64,9 @@ class LinearConstraint(BaseModel):
         for i, (name, coef) in enumerate(self.coefficients.items()):
             sign = "-" if coef < 0 else "+"
             mag = abs(coef)
-            term = name if mag == 1 else f"{mag:g} * {name}"
+            term = name if mag == 1 else f"{_number(mag)} * {name}"
             parts.append(("-" + term if sign == "-" else term) if i == 0 else f" {sign} {term}")
-        return f"{''.join(parts)} {self.operator} {self.rhs:g}"
+        return f"{''.join(parts)} {self.operator} {_number(self.rhs)}"
 
     def to_dict(self) -> dict[str, Any] | str:
         if self.written_as_text:
@@ -96,7 +103,7 @@ class OutcomeConstraint(BaseModel):
         return self
 
     def text(self) -> str:
-        return f"{self.outcome} {self.operator} {self.bound:g}"
+        return f"{self.outcome} {self.operator} {_number(self.bound)}"
 
     def to_dict(self) -> dict[str, Any] | str:
         if self.written_as_text:
