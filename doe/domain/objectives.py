@@ -263,7 +263,9 @@ class Desirability:
             low = o.worst_score
             if low is None:
                 low = float(scores.min()) if scores.size else top - 1.0
-            if top - low <= 0:  # every value equal, or none better than the threshold yet
+            if top - low <= 0 and o.goal == "target":  # every value on target: 0 stays the best
+                low = top - (abs(o.target or 0.0) * 0.1 or 1.0)
+            elif top - low <= 0:  # every value equal, or none better than the threshold yet
                 top = low + (abs(low) * 0.1 or 1.0)
             worst.append(low)
             best.append(top)
@@ -273,10 +275,13 @@ class Desirability:
         """``(offset, span)`` of objective ``i``: ``d = max(0, (score - offset) / span)``."""
         return self.worst[i], self.best[i] - self.worst[i]
 
-    def value(self, measured: Sequence[Any]) -> np.ndarray:
-        """Weighted desirability of rows: ``measured[i]`` holds objective ``i``'s values."""
+    def value(self, measured: Sequence[Any], *, clipped: bool = True) -> np.ndarray:
+        """Weighted desirability of rows: ``measured[i]`` holds objective ``i``'s values.
+        ``clipped=False``: each ``d`` not clipped at 0 (below the worst anchor it goes on
+        falling), which orders rows the clipped value ties (every objective below its threshold)."""
         total: Any = 0.0
         for i, (o, values) in enumerate(zip(self.objectives, measured, strict=True)):
             offset, span = self.scale(i)
-            total = total + self.weights[i] * np.maximum(0.0, (o.score(values) - offset) / span)
+            d = (o.score(values) - offset) / span
+            total = total + self.weights[i] * (np.maximum(0.0, d) if clipped else d)
         return np.asarray(total, dtype=float) / sum(self.weights)

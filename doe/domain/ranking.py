@@ -112,9 +112,10 @@ def best(history: pd.DataFrame, config: CampaignConfig, n: int = 1, *, predicted
     One objective: the top ``n`` of :func:`feasible_completed` by its score (value, minus
     value, or closeness to a set point). Several, ``objective_mode: weighted``: the top ``n``
     of :func:`feasible_completed` by the weighted desirability (:func:`desirability`, the
-    scalarisation the acquisition uses). Several, ``pareto``: the :func:`pareto_front` ranked
-    by the weighted sum of the scores scaled to their observed range on the front
-    (``Objective.weight``, default 1), top ``n``.
+    scalarisation the acquisition uses), rows it ties (each objective below its threshold
+    scores 0) by the same desirability unclipped. Several, ``pareto``: the :func:`pareto_front`
+    ranked by the weighted sum of the scores scaled to their observed range on the front
+    (``Objective.weight`` relative to the largest, default 1), top ``n``.
     """
     front = feasible_completed(history, config, predicted=predicted)
     if front.empty:
@@ -124,14 +125,16 @@ def best(history: pd.DataFrame, config: CampaignConfig, n: int = 1, *, predicted
         order = np.argsort(-objectives[0].score(front[objectives[0].name].astype(float).to_numpy()), kind="stable")
         return front.iloc[order].head(n).reset_index(drop=True)
     if config.weighted:
-        value = desirability(history, config).value([front[o.name].astype(float).to_numpy() for o in objectives])
-        order = np.argsort(-value, kind="stable")
+        measured = [front[o.name].astype(float).to_numpy() for o in objectives]
+        scalar = desirability(history, config)
+        order = np.lexsort((-scalar.value(measured, clipped=False), -scalar.value(measured)))
         return front.iloc[order].head(n).reset_index(drop=True)
     front = pareto_front(history, config, predicted=predicted)
     total = np.zeros(len(front))
+    top = max(o.weight or 1.0 for o in objectives)  # relative: 1e308 and 1e308 weigh as 1 and 1
     for o, values in zip(objectives, scores(front, config).T, strict=True):
         span = np.ptp(values) or 1.0
-        total += (o.weight or 1.0) * (values - values.min()) / span
+        total += (o.weight or 1.0) / top * (values - values.min()) / span
     order = np.argsort(-total, kind="stable")
     return front.iloc[order].head(n).reset_index(drop=True)
 

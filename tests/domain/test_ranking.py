@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.objectives import Desirability
 from doe.domain.ranking import best, feasible_completed, pareto_front, pareto_mask
 from doe.templates import resolve_config
 
@@ -106,3 +107,34 @@ def test_weighted_mode_ranks_the_same_with_huge_weights_of_the_same_ratio() -> N
     expected = list(best(SET_POINT_HISTORY, _weighted(10.0, 3.0), n=4)["experiment_id"])
     huge = best(SET_POINT_HISTORY, _weighted(1.5e308, 4.5e307), n=4)
     assert list(huge["experiment_id"]) == expected
+
+
+def test_weighted_mode_ranks_rows_that_all_miss_their_thresholds_by_how_far_they_miss() -> None:
+    """Every row below both thresholds scored 0 and ranked in recording order: a row worse on
+    both objectives came first (found by a probe). Ties on the clipped value go by the unclipped."""
+    raw = {**TWO.to_dict(), "objective_mode": "weighted", "constraints": []}
+    config = CampaignConfig.from_dict(raw)  # thresholds: CE 80, retention 55
+    below = _history([("E1", "completed", 70.0, 40.0, 10.0), ("E2", "completed", 79.0, 54.0, 10.0),
+                      ("E3", "completed", 75.0, 50.0, 10.0)])
+    assert list(best(below, config, n=3)["experiment_id"]) == ["E2", "E3", "E1"]
+    # one row past both thresholds still ranks first, however far below the others are
+    past = pd.concat([below, _history([("E4", "completed", 81.0, 56.0, 10.0)])], ignore_index=True)
+    assert list(best(past, config, n=4)["experiment_id"]) == ["E4", "E2", "E3", "E1"]
+
+
+def test_weighted_desirability_of_a_set_point_measured_on_target_is_its_best() -> None:
+    """Every value exactly on target: the fallback anchors put the best at 1 above 0 and scored
+    the on-target rows 0, so the set point counted for nothing in the search (found by a probe)."""
+    thickness = _weighted(1.0, 1.0).objectives[0]
+    scalar = Desirability.from_measured([thickness], [np.array([10.0, 10.0])])
+    assert scalar.value([np.array([10.0, 11.0, 9.5])]).tolist() == [1.0, 0.0, 0.5]
+
+
+def test_pareto_ranking_is_the_same_with_huge_weights_of_the_same_ratio() -> None:
+    """1.5e308 : 1.5e308 summed to inf for every row of the front, which then ranked in
+    recording order; only the weights' ratio counts."""
+    raw = TWO.to_dict()
+    expected = list(best(HISTORY, TWO, n=3)["experiment_id"])
+    for objective in raw["objectives"]:
+        objective["weight"] = 1.5e308
+    assert list(best(HISTORY, CampaignConfig.from_dict(raw), n=3)["experiment_id"]) == expected == ["B", "A", "G"]
