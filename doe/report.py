@@ -124,8 +124,10 @@ def campaign_report(campaign: Campaign) -> str:
         parts.append("<p>Nothing proposed or running.</p>")
     else:
         rows = []
+        proposals = campaign.proposals()  # the predictions (and strategy) stored at proposal time
+        stored = dict(zip(proposals[ID_COLUMN].astype(str), proposals["predictions"], strict=True))
         for _, row in pending.iterrows():
-            predictions = row.get("predictions") or {}
+            predictions = stored.get(str(row[ID_COLUMN])) or {}
             predicted = "; ".join(
                 f"{o} {prediction_text(predictions[f'{o}_mean'], predictions.get(f'{o}_sd'), config.unit_of(o))}"
                 for o in config.objective_names if predictions.get(f"{o}_mean") is not None)

@@ -3,6 +3,7 @@ and ``doe report`` from the shell."""
 
 from __future__ import annotations
 
+import html
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from doe import Campaign, VirtualLab
+from doe.domain.explain import prediction_text
 from doe.engine import EngineSettings
 from doe.report import campaign_report, chromium_binary, write_report
 
@@ -45,6 +47,12 @@ def test_the_report_holds_every_section_and_escapes_user_text(campaign: Campaign
     pending = campaign.pending()["experiment_id"].tolist()
     next_batch = page.split("<h2>Next batch</h2>")[1].split("<h2>")[0]
     assert all(eid in next_batch for eid in pending) and "chance it works" in next_batch
+    # each the prediction stored when it was proposed (the cells were empty: found by a probe)
+    stored = campaign.proposals().set_index("experiment_id")["predictions"]
+    for eid in pending:
+        predicted = stored[eid]
+        ce = prediction_text(predicted["first_cycle_ce_pct_mean"], predicted["first_cycle_ce_pct_sd"], "%")
+        assert html.escape(ce, quote=False) in next_batch and f"{predicted['probability_feasible']:.0%}" in next_batch
     assert "qlog" not in page.lower() and "acquisition" not in next_batch  # the why in words
     assert "Can the model be trusted?" in page and ("still exploring" in page or "explains" in page)
     # what failed and why (only the count was given; found in a browser walk), and each value's cycle
