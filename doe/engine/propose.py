@@ -227,14 +227,16 @@ def propose(
         logger.info("proposing %d recipe(s) from a %s design", n, design)
     elif built is None:
         strategy = "initial_design"
-        start = (_reference_start(config, encoder, settings, X_avoid, fixed_model, config.control_recipe)
-                 if X_cand is None else None)
+        # the reference starts the design unless this batch's control recipe is it (a batch of one has none)
+        start = _reference_start(config, encoder, settings, X_avoid, fixed_model, control) if X_cand is None else None
         with seeded(seed, device):
             batch_fixed = dict(fixed_model)
-            if shared:  # the batch's shared values: the reference's, or the first space-filling recipe's
+            if shared:  # the batch's shared values: the reference's (its control's when it is the control,
+                # so that the control as made is the reference), or the first space-filling recipe's
                 pool = None if X_cand is None else _programme_groups(X_cand, shared, n)
-                first = start if start is not None else initial_design(encoder, 1, X_avoid, seed, fixed_model,
-                                                                       pool=pool)
+                own = start if start is not None or control is None or X_cand is not None else \
+                    _reference_start(config, encoder, settings, X_avoid, fixed_model, None)
+                first = own if own is not None else initial_design(encoder, 1, X_avoid, seed, fixed_model, pool=pool)
                 batch_fixed.update({i: float(first[0, i]) for i in shared})
                 if X_cand is not None:
                     X_cand = X_cand[np.all(np.abs(X_cand[:, shared] - first[0, shared]) <= 1e-9, axis=1)]
@@ -477,10 +479,10 @@ def _reference_start(config: CampaignConfig, encoder: Encoder, settings: EngineS
                      fixed: dict[int, float], control: dict[str, Any] | None) -> np.ndarray | None:
     """The reference recipe as one model-space row, when ``settings.start_at_reference`` asks
     for it and it is complete, allowed by the constraints and fixed values, not yet finished or
-    pending, and not the configuration's control recipe (made in every batch of two or more
-    already); else None. A reference off its parameters' resolution grids (0.83 wt% on a
-    0.1 wt% balance) becomes its nearest grid recipe that meets the constraints, as any
-    proposal does, unless the published recipe itself was made or is the control."""
+    pending, and not ``control`` (this batch's control recipe, made as its last row); else
+    None. A reference off its parameters' resolution grids (0.83 wt% on a 0.1 wt% balance)
+    becomes its nearest grid recipe that meets the constraints, as any proposal does, unless
+    the published recipe itself was made or is the control."""
     reference = config.reference_recipe() if settings.start_at_reference else None
     if reference is None:
         return None

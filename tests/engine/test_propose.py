@@ -465,3 +465,24 @@ def test_the_reference_start_rounds_an_off_grid_reference_and_skips_a_control_of
     batch = propose(with_control, empty, 3, seed=4, settings=fast)
     assert list(batch.recipes["strategy"]) == ["initial_design", "initial_design", "control"]
     assert int(_reference_rows(with_control, batch.recipes).sum()) == 1
+
+
+def test_a_control_that_is_the_reference_still_lets_the_reference_be_made(hfo2: CampaignConfig,
+                                                                          fast: EngineSettings) -> None:
+    """Found by a probe: with ``control_recipe: reference`` the reference start was skipped in
+    batches of one (they have no control, so the reference was never made), and with the
+    anneal shared the control took a space-filling furnace run (never the reference's)."""
+    empty = pd.DataFrame(columns=hfo2.parameter_names)
+    with_control = hfo2.replace(control_recipe=hfo2.reference_recipe())
+    one = propose(with_control, empty, 1, seed=4, settings=fast)
+    assert list(one.recipes["strategy"]) == ["reference"] and bool(_reference_rows(with_control, one.recipes).all())
+    shared = ["anneal_temperature_c", "anneal_time_h", "anneal_atmosphere"]
+    furnace = with_control.replace(batch_shared=shared)
+    batch = propose(furnace, empty, 3, seed=4, settings=fast)
+    assert list(batch.recipes["strategy"]) == ["initial_design", "initial_design", "control"]
+    assert list(_reference_rows(furnace, batch.recipes)) == [False, False, True]  # the control as made is it
+    # once made (here as the control), the next furnace run is the space-filling design's
+    made = batch.recipes[furnace.parameter_names].assign(experiment_id=["E1", "E2", "E3"], status="completed",
+                                                         first_cycle_ce_pct=[80.0, 85.0, 88.0])
+    again = propose(furnace, made, 3, seed=5, settings=fast)
+    assert not bool(_reference_rows(furnace, again.recipes).any())
