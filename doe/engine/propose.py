@@ -234,9 +234,10 @@ def propose(
             if shared:  # the batch's shared values: the reference's (its control's when it is the control,
                 # so that the control as made is the reference), or the first space-filling recipe's
                 pool = None if X_cand is None else _programme_groups(X_cand, shared, n)
-                own = start if start is not None or control is None or X_cand is not None else \
+                ref_row = start if start is not None or control is None or X_cand is not None else \
                     _reference_start(config, encoder, settings, X_avoid, fixed_model, None)
-                first = own if own is not None else initial_design(encoder, 1, X_avoid, seed, fixed_model, pool=pool)
+                first = ref_row if ref_row is not None else initial_design(encoder, 1, X_avoid, seed, fixed_model,
+                                                                           pool=pool)
                 batch_fixed.update({i: float(first[0, i]) for i in shared})
                 if X_cand is not None:
                     X_cand = X_cand[np.all(np.abs(X_cand[:, shared] - first[0, shared]) <= 1e-9, axis=1)]
