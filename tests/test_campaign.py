@@ -372,3 +372,40 @@ def test_text_constraints_keep_every_digit_through_storage(tmp_path: Path) -> No
     assert isinstance(bound, OutcomeConstraint) and bound.bound == 1234567.0
     linear = reloaded.config.linear_constraints[0]
     assert (linear.coefficients["t"], linear.rhs) == (0.0012345678, 1234.5678)
+
+
+def test_a_version_that_would_read_stored_values_in_another_unit_or_type_is_refused(tmp_path: Path) -> None:
+    """Found by a probe: changing retention's unit from % to fraction was saved without a word,
+    and 85 (%) then ranked above 0.9 (90 %); a categorical parameter retyped to numbers was saved,
+    and then the campaign could not be read. Both are refused; nothing is saved."""
+    raw = {"name": "units", "seed": 1,
+           "parameters": [{"name": "t", "type": "continuous", "bounds": [250.0, 750.0], "unit": "C"},
+                          {"name": "atm", "type": "categorical", "values": ["O2", "air"]}],
+           "objectives": [{"name": "ret", "goal": "maximize", "unit": "%"}]}
+    campaign = Campaign.from_config(raw, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    campaign.record(pd.DataFrame([{"t": 400.0, "atm": "O2", "ret": 85.0}, {"t": 500.0, "atm": "air", "ret": 80.0}]))
+    version = campaign.config_version
+
+    def changed(**edits: object) -> dict:
+        data = campaign.config.to_dict()
+        for item in [*data["parameters"], *data["objectives"]]:
+            item.update(edits.get(item["name"], {}))  # type: ignore[call-overload]
+        return data
+
+    with pytest.raises(ConfigError, match=r"ret: the unit changes from % to fraction, but 2 experiment\(s\) hold values "
+                                          r"of it in %"):
+        campaign.update_config(changed(ret={"unit": "fraction"}))
+    with pytest.raises(ConfigError, match=r"t: the unit changes from C to K"):
+        campaign.update_config(changed(t={"unit": "K"}))
+    with pytest.raises(ConfigError, match=r"atm: the type changes from categorical to discrete, but 2 experiment\(s\) "
+                                          r"hold labels of it"):
+        campaign.update_config(changed(atm={"type": "discrete", "values": [1, 2]}))
+    assert campaign.config_version == version and campaign.history()["ret"].tolist() == [85.0, 80.0]
+    # another spelling of the same unit changes nothing stored: saved
+    assert campaign.update_config(changed(t={"unit": "degC"})) == version + 1
+    # a new campaign's units are free while nothing is recorded
+    empty = Campaign.from_config({**raw, "name": "empty"}, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    data = empty.config.to_dict()
+    data["objectives"][0]["unit"] = "fraction"
+    assert empty.update_config(data) == empty.config_version
+    assert empty.config.unit_of("ret") == "fraction"

@@ -1,5 +1,6 @@
 """What a new configuration version does to the experiments already there (pure functions):
-the warnings the Campaigns page shows before it saves."""
+the warnings the Campaigns page shows before it saves, and the changes refused outright
+because the stored values would be read as something else (:func:`reinterpreting_changes`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from doe.domain.config import CampaignConfig
 from doe.domain.objectives import valid_range_text
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter
 from doe.domain.table import ID_COLUMN
+from doe.domain.units import canonical_unit
+from doe.domain.values import is_missing
+from doe.errors import ConfigError
 
 KEPT_STATUSES = ("completed", "failed", "running", "proposed")
 SHOWN = 10
@@ -28,7 +32,11 @@ def _outside(config: CampaignConfig, row: pd.Series) -> list[str]:
             if str(value) not in p.values:
                 reasons.append(f"{p.name} = {value} is not one of {', '.join(p.values)}")
             continue
-        number = float(value)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):  # a label stored under a parameter retyped to numbers
+            reasons.append(f"{p.name} = {value} is not a number")
+            continue
         values[p.name] = number
         if isinstance(p, ContinuousParameter):
             if not p.lower <= number <= p.upper:
@@ -98,3 +106,52 @@ def config_change_warnings(old: CampaignConfig, new: CampaignConfig, history: pd
                             f"({valid_range_text(valid)}): {', '.join(map(str, outside[:SHOWN]))}; they stay "
                             "recorded, but a file that gives such a value again is refused")
     return warnings
+
+
+def reinterpreting_changes(old: CampaignConfig, new: CampaignConfig, history: pd.DataFrame,
+                           measurements: pd.DataFrame) -> list[str]:
+    """The changes of ``new`` over ``old`` that would make stored values mean something else,
+    in words: a parameter or outcome whose unit changes (``%`` to ``fraction``, ``C`` to ``K``;
+    another spelling of one unit is no change) while experiments hold values of it, and a
+    parameter retyped between labels and numbers while experiments hold values of it. doe
+    converts no stored value, so such a version is refused; empty when there is none."""
+    problems = []
+
+    def held(name: str) -> int:
+        if name in old.outcome_names:
+            return int(measurements["experiment_id"][measurements["outcome"] == name].nunique()) if len(measurements) else 0
+        column = history[name] if name in history.columns else pd.Series(dtype=object)
+        return int(sum(not is_missing(v) for v in column))
+
+    for name in [*new.parameter_names, *new.outcome_names]:
+        if name not in [*old.parameter_names, *old.outcome_names]:
+            continue
+        before, after = old.unit_of(name), new.unit_of(name)
+        if canonical_unit(before) != canonical_unit(after) and (count := held(name)):
+            problems.append(
+                f"{name}: the unit changes from {before or 'none'} to {after or 'none'}, but {count} experiment(s) "
+                f"hold values of it in {before or 'no unit'}, which would be read as {after or 'no unit'}; doe "
+                f"converts no stored value: keep the unit (a file in {after or 'no unit'} is converted when recorded "
+                f"if its column header names the unit, '{name} [{after or ''}]'), or start a new campaign")
+    for p in new.parameters:
+        if p.name not in old.parameter_names:
+            continue
+        was_labels = isinstance(old.parameter(p.name), CategoricalParameter)
+        if was_labels != isinstance(p, CategoricalParameter) and (count := held(p.name)):
+            problems.append(
+                f"{p.name}: the type changes from {old.parameter(p.name).type} to {p.type}, but {count} experiment(s) "
+                f"hold {'labels' if was_labels else 'numbers'} of it; keep the type, or add a parameter under "
+                "another name")
+    return problems
+
+
+def check_reinterpreting(old: CampaignConfig, new: CampaignConfig, history: pd.DataFrame,
+                         measurements: pd.DataFrame) -> None:
+    """Refuse ``new`` where :func:`reinterpreting_changes` finds a change.
+
+    Raises:
+        ConfigError: naming each such parameter or outcome.
+    """
+    if refused := reinterpreting_changes(old, new, history, measurements):
+        raise ConfigError("the new configuration version is refused, nothing was saved:\n"
+                          + "\n".join(f"  - {p}" for p in refused))

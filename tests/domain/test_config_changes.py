@@ -100,3 +100,10 @@ def test_a_measured_outcome_or_a_parameter_dropped_or_renamed_is_said() -> None:
     assert config_change_warnings(OLD, fewer, _history()) == [
         "sonication_time_min is no longer a parameter: the finished experiments keep their values of it in the "
         "history, but the model no longer tells them apart by it"]
+
+
+def test_a_parameter_retyped_from_labels_to_numbers_is_warned_not_a_crash() -> None:
+    """The Campaigns page's check raised ValueError (float('O2')) and showed 'Something went wrong'."""
+    new = _new(dispersion_solvent={"type": "discrete", "values": [1, 2, 3], "reference": 1})
+    warnings = config_change_warnings(OLD, new, _history())
+    assert "E0001 (dispersion_solvent = chloroform is not a number)" in warnings[0]
