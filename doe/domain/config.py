@@ -155,7 +155,9 @@ class CampaignConfig(BaseModel):
         if unknown:
             problems.append(f"unknown keys {shorten(sorted(map(str, unknown)))}; allowed: {sorted(_TOP_KEYS)}")
         name = data.get("name")
-        if not isinstance(name, str) or not name.strip():
+        if isinstance(name, int | float) and not isinstance(name, bool):
+            problems.append(f"name: must be text, got the number {name!r}; put it in quotes (name: \"{name!r}\")")
+        elif not isinstance(name, str) or not name.strip():
             problems.append("name: give the campaign a non-empty name")
         elif len(name) > 120 or not is_plain_label(name):
             problems.append("name: at most 120 printable characters, without invisible ones (a zero-width space "

@@ -247,6 +247,9 @@ class CategoricalParameter(_Parameter):
     def _labels(cls, v: Any) -> Any:
         if isinstance(v, list | tuple):
             for label in v:
+                if isinstance(label, int | float) and not isinstance(label, bool):
+                    raise ValueError(f"category labels must be text, got the number {label!r}; put a label that "
+                                     f"is a number in quotes ('{label!r}')")
                 if not isinstance(label, str) or not label.strip():
                     raise ValueError(f"category labels must be non-empty text, got {shorten(label)}")
         return v

@@ -1,19 +1,24 @@
 """Reading YAML written by people: plain data only, nothing that can blow up or hide a mistake.
 
-:func:`load_yaml` is PyYAML's safe loader with five more refusals:
+:func:`load_yaml` is PyYAML's safe loader with six more refusals:
 
 * anchors and aliases (``&a`` / ``*a``): a few hundred bytes of nested aliases expand to
   gigabytes ("billion laughs"); a campaign configuration never needs them;
 * more than :data:`MAX_NODES` nodes or :data:`MAX_CHARS` characters;
 * a key given twice in one mapping (PyYAML silently keeps the last one);
 * a ``!!timestamp`` tag on text that is not a date (PyYAML fails on it with a raw error);
+* numbers that YAML 1.1 reads other than they look: ``6:00`` and ``1:30`` (base 60: 360 and
+  90) and ``010`` (octal: 8);
 * anything that is not plain data (safe loading already refuses tags such as ``!!python``).
 
-Every refusal is a :class:`~doe.errors.ConfigError` that names the line.
+Every refusal is a :class:`~doe.errors.ConfigError` that names the line. A number in
+exponent form without a decimal point (``1e-3``, ``5e2``) is read as the number, as YAML 1.2
+reads it (YAML 1.1 makes it text).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -74,7 +79,40 @@ class StrictLoader(yaml.SafeLoader):
         return super().construct_yaml_timestamp(node)
 
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        _refuse_misread_number(node)
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:
+        _refuse_misread_number(node)
+        return super().construct_yaml_float(node)
+
+
+_OCTAL = re.compile(r"^[-+]?0[0-7_]+$")
+
+
+def _refuse_misread_number(node: yaml.ScalarNode) -> None:
+    """Refuse a plain number that YAML 1.1 reads as another: base 60 (``6:00`` is 360) or octal
+    (``010`` is 8). A tagged or quoted value is no plain number."""
+    text = str(node.value)
+    if node.style is not None or node.tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+        return
+    line = node.start_mark.line + 1
+    if ":" in text:
+        raise _RefusedYaml(f"line {line}: {shorten_text(text, 40)} is read by YAML as a base-60 number "
+                           "(6:00 as 360); write the number you mean in the parameter's unit (1.5 for 1 h 30 min, "
+                           f"in hours), or put text in quotes ('{shorten_text(text, 40)}')")
+    if _OCTAL.match(text):
+        raise _RefusedYaml(f"line {line}: {shorten_text(text, 40)} starts with 0, which YAML reads as an octal "
+                           f"number (010 as 8); write it without the leading zero, or put text in quotes "
+                           f"('{shorten_text(text, 40)}')")
+
+
 StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
+StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)
+StrictLoader.add_implicit_resolver(  # 1e-3, 5e2: numbers (YAML 1.2), not text
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789"))
 
 
 def load_yaml(text: str, what: str = "configuration") -> Any:

@@ -131,3 +131,26 @@ def test_a_timestamp_tag_on_text_that_is_no_date_is_refused_naming_the_line() ->
             CampaignConfig.from_yaml(text)
     assert load_yaml("day: 2001-12-14\nat: !!timestamp 2001-12-14 10:00:00") == {
         "day": datetime.date(2001, 12, 14), "at": datetime.datetime(2001, 12, 14, 10, 0)}
+
+
+@pytest.mark.parametrize("typed", ["6:00", "1:30", "010", "-007"])  # YAML 1.1: 360, 90, 8, -7
+def test_numbers_yaml_would_read_as_base_60_or_octal_are_refused_naming_the_line(typed: str) -> None:
+    """YAML 1.1 read ``bounds: [0.5, 6:00]`` as 360 h and ``values: [010, 020]`` as 8 and 16,
+    without a word (found by a probe)."""
+    text = f"name: y\nparameters:\n- {{name: t, type: continuous, bounds: [0, 1000],\n   reference: {typed}}}\n" \
+           "objectives:\n- {name: ce, goal: maximize}\n"
+    with pytest.raises(ConfigError, match=rf"line 4: {typed} (is read by YAML as a base-60|starts with 0, which YAML "
+                                          rf"reads as an octal)"):
+        CampaignConfig.from_yaml(text)
+    assert load_yaml(f"a: '{typed}'") == {"a": typed}  # quoted: text
+
+
+def test_exponent_numbers_without_a_point_are_numbers_and_number_names_and_labels_say_quote_them() -> None:
+    assert load_yaml("a: [1e-3, 5e2, -8E1, 0.5, 7, '1e-3']") == {"a": [0.001, 500.0, -80.0, 0.5, 7, "1e-3"]}
+    with pytest.raises(ConfigError, match=r"name: must be text, got the number 2024; put it in quotes"):
+        CampaignConfig.from_yaml("name: 2024\nparameters:\n- {name: x, type: continuous, bounds: [0, 5]}\n"
+                                 "objectives:\n- {name: ce, goal: maximize}\n")
+    with pytest.raises(ConfigError, match=r"category labels must be text, got the number 1; put a label that is a "
+                                          r"number in quotes \('1'\)"):
+        CampaignConfig.from_yaml("name: y\nparameters:\n- {name: a, type: categorical, values: [1, 2]}\n"
+                                 "objectives:\n- {name: ce, goal: maximize}\n")
