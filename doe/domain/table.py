@@ -447,7 +447,10 @@ def measured_time(value: Any) -> datetime | None:
         return None
     if isinstance(stamp, pd.Timestamp):
         stamp = stamp.to_pydatetime()
-    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+    try:
+        return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+    except OverflowError:  # 9999-12-31 23:59-01:00 is past the last time there is in UTC
+        return None
 
 
 def _repeated_cells(clean: pd.DataFrame, repeats: list[tuple[int, list[int]]],
