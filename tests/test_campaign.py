@@ -409,3 +409,28 @@ def test_a_version_that_would_read_stored_values_in_another_unit_or_type_is_refu
     data["objectives"][0]["unit"] = "fraction"
     assert empty.update_config(data) == empty.config_version
     assert empty.config.unit_of("ret") == "fraction"
+
+
+def test_a_dropped_parameter_column_in_an_export_records_back_and_a_changed_value_is_refused(tmp_path: Path) -> None:
+    """Found by a probe: after a parameter was dropped from the configuration, the campaign's own
+    run sheet and history export were refused ('unknown column'); a dropped outcome's were not."""
+    raw = {"name": "dropped", "seed": 1,
+           "parameters": [{"name": "x", "type": "continuous", "bounds": [0.0, 10.0]},
+                          {"name": "t", "type": "continuous", "bounds": [300.0, 700.0]}],
+           "objectives": [{"name": "ce", "goal": "maximize"}]}
+    campaign = Campaign.from_config(raw, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    campaign.record(pd.DataFrame([{"experiment_id": "E1", "x": 5.2, "t": 330.0, "ce": 85.0},
+                                  {"experiment_id": "E2", "x": 9.5, "t": 695.0, "ce": 80.0}]))
+    campaign.update_config({**raw, "parameters": raw["parameters"][1:]})
+    campaign.export_table(tmp_path / "history.csv")
+    before = campaign.revision()
+    report = campaign.import_table(tmp_path / "history.csv")
+    assert (report.measurements_added, report.measurements_unchanged) == (0, 2) and campaign.revision() == before
+    changed = pd.read_csv(tmp_path / "history.csv")
+    changed.loc[0, "x"] = 6.0
+    with pytest.raises(DataError, match=r"x is no longer a parameter of this campaign") as err:
+        campaign.record(changed)
+    assert [(p.row, p.column) for p in err.value.problems] == [(0, "x")]
+    with pytest.raises(DataError, match=r"x is no longer a parameter"):
+        campaign.record(pd.DataFrame([{"x": 1.0, "t": 400.0, "ce": 81.0}]))  # a new experiment
+    assert campaign.revision() == before and campaign.history()["x"].tolist() == [5.2, 9.5]

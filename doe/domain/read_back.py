@@ -15,12 +15,13 @@ from typing import Any
 
 import pandas as pd
 
+from doe.domain.batches import HISTORY_META, carried_columns
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import PRED_SD_SUFFIX
 from doe.domain.display import format_number, significant_decimals
 from doe.domain.ranking import RANKING_NOTE
 from doe.domain.replicates import n_column
-from doe.domain.table import ID_COLUMN, clean_label
+from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN, clean_label
 from doe.domain.values import is_blank, is_missing, same_measurement
 from doe.errors import CellProblem, ConfigError
 
@@ -169,17 +170,52 @@ def dropped_outcome_problems(table: pd.DataFrame, history: pd.DataFrame, measure
     return columns, problems
 
 
+def dropped_parameter_problems(table: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig,
+                               measurements: pd.DataFrame) -> tuple[tuple[str, ...], list[CellProblem]]:
+    """The columns of ``table`` that hold a parameter dropped from the configuration (the
+    history keeps its values, so a run sheet or export made before or after the drop carries
+    it) and the problems of their cells. Such a column records nothing: a cell that repeats
+    its experiment's stored value is as exported; any other value, or one for an experiment
+    that has none, is refused naming the column, rather than left out silently."""
+    current = {ID_COLUMN, *config.parameter_names, *config.outcome_names, *HISTORY_META, *EXPORT_ONLY_COLUMNS,
+               *dropped_outcomes(measurements, config.outcome_names)}
+    columns = tuple(c for c in map(str, table.columns) if c in history.columns and c not in current
+                    and c not in carried_columns(table, config))
+    if not columns or table.columns.has_duplicates or ID_COLUMN not in history.columns:
+        return columns, []
+    ids = ([None if is_missing(i) else clean_label(i) for i in table[ID_COLUMN].tolist()] if ID_COLUMN in table.columns
+           else [None] * len(table))
+    stored = history.set_index(history[ID_COLUMN].map(clean_label))
+    problems = []
+    for column in columns:
+        kept = stored[column].to_dict()
+        for row, (exp_id, typed) in enumerate(zip(ids, table[column].tolist(), strict=True)):
+            if is_blank(typed):
+                continue
+            value = kept.get(exp_id)
+            same = value is not None and not is_missing(value) and (
+                str(typed).strip() == str(value) if isinstance(value, str)
+                else same_measurement(pd.to_numeric(typed, errors="coerce"), float(value)))
+            if not same:
+                problems.append(CellProblem(row, column, typed, f"{column} is no longer a parameter of this campaign "
+                                            "(dropped from its configuration); the stored values are kept, a new or "
+                                            "changed one is not recorded: clear the cell, or add the parameter back"))
+    return columns, problems
+
+
 def problems_of(table: pd.DataFrame, config: CampaignConfig, history: pd.DataFrame, measurements: pd.DataFrame,
                 predictions: Mapping[Any, Any]) -> tuple[tuple[str, ...], list[CellProblem]]:
     """Every check here of ``table`` recorded into a campaign with ``config``, its ``history``,
     ``measurements`` and stored ``predictions`` (experiment id -> predictions): the columns of
-    outcomes dropped from the configuration (recorded as nothing) and the problems."""
+    outcomes and parameters dropped from the configuration (recorded as nothing) and the problems."""
     dropped, problems = dropped_outcome_problems(table, history, measurements,
                                                  [*config.parameter_names, *config.outcome_names])
+    parameters, more = dropped_parameter_problems(table, history, config, measurements)
+    dropped, problems = (*dropped, *parameters), problems + more
     problems += new_means(table, set(history[ID_COLUMN].astype(str)), config.outcome_names)
     problems += typed_over_predictions(table, predictions, config.outcome_names)
     return dropped, problems
 
 
-__all__ = ["check_names_free", "dropped_outcome_problems", "dropped_outcomes", "new_means", "problems_of", "summary_outcomes",
+__all__ = ["check_names_free", "dropped_outcome_problems", "dropped_outcomes", "dropped_parameter_problems", "new_means", "problems_of", "summary_outcomes",
            "typed_over_predictions"]
