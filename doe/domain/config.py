@@ -37,6 +37,7 @@ import yaml  # writing only; reading goes through doe.domain.yaml_text
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from doe.domain.circuits import ImpedanceSettings, impedance_problems
+from doe.domain.constraint_space import grid_infeasible, linear_feasible, pinned_constraints
 from doe.domain.constraints import LinearConstraint, OutcomeConstraint, parse_constraint
 from doe.domain.objectives import Objective, ObjectiveMode, Outcome
 from doe.domain.parameters import (
@@ -253,14 +254,21 @@ class CampaignConfig(BaseModel):
 
         if not problems:
             linear = [c for c in constraints if isinstance(c, LinearConstraint)]
-            if linear and not _linear_feasible(parameters, linear):
+            if linear and not linear_feasible(parameters, linear):
                 problems.append(
                     "constraints: no point of the search space satisfies all linear constraints together"
                 )
-            elif linear and not stored and (gridded := _grid_infeasible(parameters, linear)):
+            elif linear and not stored and (gridded := grid_infeasible(parameters, linear)):
                 problems.append(
                     f"constraints: no recipe on the resolution grid of {gridded} satisfies all linear constraints "
                     "together; widen a range, make a resolution finer or loosen a constraint")
+            elif linear and not stored and (pinned := pinned_constraints(parameters, linear)):
+                problems.append(
+                    f"constraints: {', '.join(repr(c.text()) for c in pinned)} hold only with equality (together "
+                    "with the others and the bounds they leave no room, as 'x + w <= 1' with 'x + w >= 1' asks "
+                    "x + w = 1); doe searches continuous values only where they have room: give the parameters of "
+                    "these constraints a resolution (then they take grid values), or drop one parameter of an "
+                    "equality and write it as the rest (w = 1 - x)")
         if problems:
             raise ConfigError(
                 f"campaign configuration {shorten(name)} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
@@ -479,55 +487,6 @@ def _learn_from(raw: Any, name: Any, problems: list[str]) -> tuple[str, ...]:
     if len(names) > 20:
         problems.append(f"learn_from: at most 20 campaigns, got {len(names)}")
     return tuple(names)
-
-
-def _linear_feasible(parameters: list[Any], constraints: list[LinearConstraint]) -> bool:
-    import numpy as np
-    from scipy.optimize import linprog
-
-    cont = [p for p in parameters if isinstance(p, ContinuousParameter)]
-    index = {p.name: i for i, p in enumerate(cont)}
-    a_ub, b_ub = [], []
-    for con in constraints:
-        coefs, rhs = con.as_less_equal()
-        row = np.zeros(len(cont))
-        for k, v in coefs.items():
-            row[index[k]] = v
-        a_ub.append(row)
-        b_ub.append(rhs)
-    res = linprog(np.zeros(len(cont)), A_ub=np.array(a_ub), b_ub=np.array(b_ub),
-                  bounds=[(p.lower, p.upper) for p in cont], method="highs")
-    return bool(res.status == 0)
-
-
-def _grid_infeasible(parameters: list[Any], constraints: list[LinearConstraint]) -> list[str]:
-    """The constrained parameters with a ``resolution`` when no recipe with each of them on its
-    grid meets the constraints (a mixed-integer feasibility problem); empty when one does."""
-    import numpy as np
-    from scipy.optimize import Bounds, milp
-    from scipy.optimize import LinearConstraint as Rows
-
-    named = {n for con in constraints for n in con.coefficients}
-    cont = [p for p in parameters if isinstance(p, ContinuousParameter) and p.name in named]
-    gridded = [p.name for p in cont if p.resolution is not None]
-    if not gridded:
-        return []
-    # a gridded parameter's variable is its step count k (value k * resolution), others their value
-    scale = np.array([p.resolution or 1.0 for p in cont])
-    low = np.array([p.grid_range()[0] if p.resolution else p.lower for p in cont], dtype=float)
-    high = np.array([p.grid_range()[1] if p.resolution else p.upper for p in cont], dtype=float)
-    index = {p.name: i for i, p in enumerate(cont)}
-    a_ub, b_ub = [], []
-    for con in constraints:
-        coefs, rhs = con.as_less_equal()
-        row = np.zeros(len(cont))
-        for k, v in coefs.items():
-            row[index[k]] = v * scale[index[k]]
-        a_ub.append(row)
-        b_ub.append(rhs + 1e-9 * max(1.0, abs(rhs)))  # the engine's tolerance on a constraint
-    res = milp(np.zeros(len(cont)), constraints=Rows(np.array(a_ub), -np.inf, np.array(b_ub)),
-               bounds=Bounds(low, high), integrality=np.array([p.resolution is not None for p in cont], dtype=int))
-    return [] if res.status == 0 else gridded
 
 
 def load_config(source: CampaignConfig | dict[str, Any] | str | Path) -> CampaignConfig:

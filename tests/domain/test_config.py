@@ -270,3 +270,24 @@ def test_a_grid_with_a_point_inside_the_constraints_is_accepted() -> None:
 def test_text_that_is_not_unicode_is_refused_naming_where(raw: dict, place: str) -> None:
     # a lone surrogate (JSON's "\ud800" escape) is stored by no database and shown by no page
     assert _error(raw).startswith(f"{place}: holds a character that is not Unicode text")
+
+
+def _mixture(constraints: list[str], resolution: float | None = None) -> dict:
+    grid = {} if resolution is None else {"resolution": resolution}
+    return {"name": "mix", "objectives": [{"name": "y", "goal": "maximize"}], "constraints": constraints,
+            "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1], **grid},
+                           {"name": "w", "type": "continuous", "bounds": [0, 1], **grid},
+                           {"name": "t", "type": "continuous", "bounds": [300, 500]}]}
+
+
+def test_constraints_that_leave_no_room_in_continuous_values_are_refused_naming_them() -> None:
+    """A mixture written as two opposite inequalities was accepted, then the space-filling
+    design found one recipe and said '0 untested remain' (found by a probe)."""
+    with pytest.raises(ConfigError, match=r"constraints: 'x \+ w <= 1', 'x \+ w >= 1' hold only with equality .* "
+                                          r"give the parameters of these constraints a resolution"):
+        CampaignConfig.from_dict(_mixture(["x + w <= 1", "x + w >= 1"]))
+    with pytest.raises(ConfigError, match=r"constraints: 'x <= 0' hold only with equality"):
+        CampaignConfig.from_dict(_mixture(["x <= 0", "x + w <= 1"]))
+    # on resolution grids the recipes are enumerated: accepted; and constraints with room are
+    assert len(CampaignConfig.from_dict(_mixture(["x + w <= 1", "x + w >= 1"], resolution=0.05)).constraints) == 2
+    assert len(CampaignConfig.from_dict(_mixture(["x + w <= 1", "x + w >= 0.999"])).constraints) == 2
