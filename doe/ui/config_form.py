@@ -9,6 +9,7 @@ that lists every problem (row, column, value, what is allowed).
 
 from __future__ import annotations
 
+import csv
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,6 +67,18 @@ def empty_tables() -> ConfigTables:
     return ConfigTables(_typed_parameters(parameters), _typed_outcomes(outcomes), "")
 
 
+def label_list_text(labels: Sequence[str]) -> str:
+    """Labels as one cell of the form, separated by ``, ``; a label with a comma or a double
+    quote is written in double quotes (a quote in it doubled), as a CSV cell is:
+    ``air, "N2, 5% H2", O2``. :func:`label_list` reads it back."""
+    return ", ".join(f'"{v.replace(chr(34), 2 * chr(34))}"' if ("," in v or '"' in v) else v for v in labels)
+
+
+def label_list(text: str) -> list[str]:
+    """The labels of a form cell written as :func:`label_list_text` writes them (or typed so)."""
+    return next(csv.reader([text], skipinitialspace=True), []) if text.strip() else []
+
+
 def tables_from_config(config: CampaignConfig) -> ConfigTables:
     """The editors' content for ``config``."""
     rows: list[dict[str, Any]] = []
@@ -84,7 +97,7 @@ def tables_from_config(config: CampaignConfig) -> ConfigTables:
             if p.reference is not None:
                 row["reference"] = exact_text(p.reference)
         else:
-            row["values"] = ", ".join(p.values)
+            row["values"] = label_list_text(p.values)
         rows.append(row)
     outcomes: list[dict[str, Any]] = [
         {"name": o.name, "role": o.goal, "target": o.target, "tolerance": o.tolerance, "threshold": o.threshold,
@@ -253,9 +266,10 @@ def config_from_tables(
                                     "clear it")
             if _flag(row.get("log_scale")):
                 problems.append(f"{where}, log_scale: applies only to continuous parameters; untick it")
-            labels = [v.strip() for v in str(row.get("values") or "").split(",") if v.strip()]
+            labels = [v.strip() for v in label_list(str(row.get("values") or "")) if v.strip()]
             if not labels:
-                problems.append(f"{where}, values: list the allowed values separated by commas")
+                problems.append(f"{where}, values: list the allowed values separated by commas (a label with a comma "
+                                'in double quotes: "N2, 5% H2")')
                 continue
             if kind == "discrete":
                 numbers = [_number(v, f"{where}, values", problems) for v in labels]

@@ -214,3 +214,22 @@ def test_a_number_cell_of_the_editors_is_read_as_the_grids_read_it() -> None:
     parameters.loc[parameters["name"] == "loading_wt_pct", "reference"] = "1_5"  # not 15
     with pytest.raises(ConfigError, match=r"loading_wt_pct\), reference: '1_5' is not a number"):
         config_from_tables("awkward", ConfigTables(parameters, tables.outcomes, ""))
+
+
+def test_labels_with_commas_and_quotes_round_trip_through_the_editor_tables() -> None:
+    """Saving only a new description split the label 'N2, 5% H2' into 'N2' and '5% H2', without
+    a warning (found in a browser walk): the cell quotes such labels as a CSV cell does."""
+    raw = load_config("hfo2-ncm85").to_dict()
+    for p in raw["parameters"]:
+        if p["name"] == "anneal_atmosphere":
+            p["values"] = ["air", "N2, 5% H2", 'Ar "6.0"', "O2"]
+    config = load_config(raw)
+    tables = tables_from_config(config)
+    cell = tables.parameters.set_index("name").loc["anneal_atmosphere", "values"]
+    assert cell == 'air, "N2, 5% H2", "Ar ""6.0""", O2'
+    again = config_from_tables(config.name, tables, description="another description", seed=config.seed)
+    assert again.parameter("anneal_atmosphere").values == ("air", "N2, 5% H2", 'Ar "6.0"', "O2")
+    # typed by hand, with or without spaces after the commas
+    tables.parameters.loc[tables.parameters["name"] == "anneal_atmosphere", "values"] = 'air,"N2, 5% H2" , O2'
+    typed = config_from_tables(config.name, tables, seed=config.seed)
+    assert typed.parameter("anneal_atmosphere").values == ("air", "N2, 5% H2", "O2")

@@ -36,7 +36,8 @@ def _parameter_columns() -> dict[str, Any]:
         "upper": st.column_config.TextColumn("upper", help="continuous: upper bound"),
         "resolution": st.column_config.TextColumn(
             "resolution", help="continuous: the lab's step (e.g. 5 for C, 0.01 for wt%); suggestions land on it"),
-        "values": st.column_config.TextColumn("values", help="discrete or categorical: allowed values, comma-separated"),
+        "values": st.column_config.TextColumn("values", help="discrete or categorical: allowed values, comma-separated; "
+                                                   'a label with a comma in double quotes: "N2, 5% H2"'),
         "unit": st.column_config.TextColumn("unit"),
         "log_scale": st.column_config.CheckboxColumn("log scale", help="continuous: search on a log scale"),
         "shared": st.column_config.CheckboxColumn(
