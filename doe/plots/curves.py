@@ -6,6 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from doe.plots.figures import text
+
 
 def curves_figure(points: pd.DataFrame, continuations: pd.DataFrame, *, outcome: str, at: int,
                   unit: str | None = None) -> go.Figure:
@@ -23,17 +25,17 @@ def curves_figure(points: pd.DataFrame, continuations: pd.DataFrame, *, outcome:
     for experiment_id, group in mine.groupby("experiment_id", sort=False):
         group = group.sort_values("cycle")
         fig.add_trace(go.Scatter(x=group["cycle"].astype(int), y=group["value"], mode="markers",
-                                 marker={"size": 4}, name=str(experiment_id), legendgroup=str(experiment_id)))
+                                 marker={"size": 4}, name=text(experiment_id), legendgroup=str(experiment_id)))
     for experiment_id, group in continuations.groupby("experiment_id", sort=False):
-        name = f"{experiment_id} (predicted)"
+        name = f"{text(experiment_id)} (predicted)"
         fig.add_trace(go.Scatter(x=list(group["cycle"]) + list(group["cycle"])[::-1],
                                  y=list(group["upper"]) + list(group["lower"])[::-1], fill="toself",
-                                 line={"width": 0}, opacity=0.25, name=f"{experiment_id} 90 % band",
+                                 line={"width": 0}, opacity=0.25, name=f"{text(experiment_id)} 90 % band",
                                  legendgroup=str(experiment_id), showlegend=False, hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=group["cycle"], y=group["mean"], mode="lines", line={"dash": "dash"},
                                  name=name, legendgroup=str(experiment_id)))
     fig.add_vline(x=at, line={"dash": "dot", "color": "grey"})
-    fig.update_layout(xaxis_title="cycle", yaxis_title=f"{outcome} ({unit})" if unit else outcome,
-                      title=f"{outcome}: measured points and predicted continuation to cycle {at}",
+    fig.update_layout(xaxis_title="cycle", yaxis_title=text(f"{outcome} ({unit})" if unit else outcome),
+                      title=text(f"{outcome}: measured points and predicted continuation to cycle {at}"),
                       template="plotly_white")
     return fig

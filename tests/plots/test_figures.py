@@ -208,3 +208,18 @@ def test_best_so_far_panels_share_each_experiments_place_and_the_line_reaches_th
     assert list(retention["measured"].x) == [2] and list(retention["measured"].text) == ["E2"]
     assert list(retention["best so far"].x) == [2, 4] and list(retention["best so far"].y) == [65.0, 65.0]
     assert fig.layout.xaxis2.title.text == "completed experiment (in order)"
+
+
+def test_the_curves_figure_shows_ids_and_the_unit_literally() -> None:
+    """Found in a browser walk: ids '<a href=...>E2</a>' were a clickable link in the legend of the
+    curves plot, and the unit '<b>%</b><br>y' was bold over two lines."""
+    from doe.plots import curves_figure
+
+    points = pd.DataFrame({"experiment_id": ["<b>E1</b>"] * 3 + ["<a href='https://evil.example'>E2</a>"] * 3,
+                           "outcome": "retention_pct", "cycle": [1, 2, 3] * 2, "value": [99.0, 98.0, 97.0] * 2})
+    continuations = pd.DataFrame({"experiment_id": "<a href='https://evil.example'>E2</a>", "cycle": [3, 200],
+                                  "mean": [97.0, 70.0], "lower": [96.0, 60.0], "upper": [98.0, 80.0]})
+    fig = curves_figure(points, continuations, outcome="retention_pct", at=200, unit="<b>%</b><br>y")
+    shown = [fig.layout.yaxis.title.text, fig.layout.title.text, *(trace.name for trace in fig.data)]
+    assert "&lt;b&gt;E1&lt;/b&gt;" in shown and "retention_pct (&lt;b&gt;%&lt;/b&gt;&lt;br&gt;y)" in shown
+    assert not any("<a" in s or "<b>" in s or "<br>" in s for s in shown)
