@@ -212,7 +212,7 @@ def refused(permission: Permission, campaign: str | None = None) -> bool:
     """True, with a plain note saying why, when the person may not do ``permission``."""
     reason = refusal(identity(), permission, _campaign_for(permission, campaign))
     if reason is not None:
-        st.info(reason)
+        st.info(plain(reason))  # it names the campaign and the user: their text, never Markdown
     return reason is not None
 
 
@@ -222,7 +222,7 @@ def require(permission: Permission, campaign: str | None = None) -> str | None:
     who = identity()
     reason = refusal(who, permission, _campaign_for(permission, campaign))
     if reason is not None:
-        st.warning(reason)
+        st.warning(plain(reason))
         return None
     return who.username
 

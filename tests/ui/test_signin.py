@@ -118,3 +118,14 @@ def test_with_every_account_disabled_the_app_stays_closed(db_url: str) -> None:
     assert "Acting as" not in _texts(at.sidebar.caption)
     store.set_disabled("root", False)
     assert _sign_in("root", "root-password").session_state[state.IDENTITY].username == "root"
+
+
+def test_the_not_a_member_note_shows_the_campaign_name_literally(db_url: str) -> None:
+    """Found in a browser walk: the refusal named the campaign in Markdown, so '**b**' was bold,
+    '[l](javascript:...)' a link and '$x^2$' a formula."""
+    hostile = "**b** [l](javascript:alert(1)) $x^2$ :red[x]"
+    Campaign.from_config("hfo2-ncm85", storage=db_url, name=hostile, actor="fixture")
+    at = _sign_in("eng", "eng-password", page="record", campaign=hostile)
+    note = next(str(m.value) for m in at.info if "not a member" in str(m.value))
+    assert "\\*\\*b\\*\\*" in note and "\\[l\\]\\(javascript" in note and "\\$x\\^2\\$" in note
+    assert "**b**" not in note and "](" not in note
