@@ -48,6 +48,8 @@ from doe.domain.parameters import (
     check_name,
 )
 from doe.domain.values import (
+    MAX_CATEGORY_LABEL,
+    MAX_UNIT,
     NOT_UNICODE,
     is_integer,
     is_plain_label,
@@ -190,6 +192,7 @@ class CampaignConfig(BaseModel):
             problems.append(f"names must be unique across parameters, objectives and outcomes; repeated: {dupes}")
         if not stored:
             problems.extend(column_name_clashes(parameters, objectives, outcomes))
+            problems.extend(text_length_problems(parameters, objectives, outcomes))
 
         outcome_names = {o.name for o in objectives} | {o.name for o in outcomes}
         param_by_name = {p.name: p for p in parameters}
@@ -521,6 +524,25 @@ COLUMN_NAMES = frozenset({"replicate", "cycle", "measured_at", "operator", "samp
                           "acquisition_value", "probability_feasible", "strategy", "ranking_note"})
 """Columns of a results table, a suggestion or the history that a parameter or outcome of the
 same name would be read as (a replicate label, a curve point's cycle, a value's context, ...)."""
+
+
+def text_length_problems(parameters: Sequence[Any], objectives: Sequence[Any], outcomes: Sequence[Any]) -> list[str]:
+    """Units and labels that the campaign could not store with its values: a unit is at most
+    :data:`MAX_UNIT` printable characters without ``[`` or ``]`` (a file's header gives it in
+    brackets, ``ce [%]``), a categorical label at most :data:`MAX_CATEGORY_LABEL` characters."""
+    problems = []
+    for field, items in (("parameters", parameters), ("objectives", objectives), ("outcomes", outcomes)):
+        for item in items:
+            unit = getattr(item, "unit", None)
+            if unit is not None and (len(unit) > MAX_UNIT or not is_plain_label(unit) or set(unit) & {"[", "]"}):
+                problems.append(f"{field}[{item.name}].unit: at most {MAX_UNIT} printable characters without [ or ] "
+                                f"(a file's header gives the unit in brackets), got {shorten(unit)}; put more words "
+                                "in the description")
+            long = [v for v in getattr(item, "values", ()) if isinstance(v, str) and len(v) > MAX_CATEGORY_LABEL]
+            if long:
+                problems.append(f"{field}[{item.name}].values: a label has at most {MAX_CATEGORY_LABEL} characters, "
+                                f"got one of {len(long[0])} ({shorten(long[0])})")
+    return problems
 
 
 def column_name_clashes(parameters: Sequence[Any], objectives: Sequence[Any], outcomes: Sequence[Any]) -> list[str]:

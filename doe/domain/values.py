@@ -105,6 +105,12 @@ def is_real_number(value: Any) -> bool:
     return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_)
 
 
+MAX_UNIT = 32
+"""Characters of a unit (``mAh/g``), as the store keeps one with each value."""
+MAX_CATEGORY_LABEL = 256
+"""Characters of a categorical parameter's label, as the store keeps one in a recipe."""
+
+
 def is_plain_label(text: str) -> bool:
     """Printable text (:func:`is_printable`) without invisible format characters (Unicode
     category Cf: zero-width spaces, joiners, the byte order mark, direction marks), which would

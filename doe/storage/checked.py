@@ -20,7 +20,7 @@ from doe.domain.records import (
     NewMeasurement,
     StatusChange,
 )
-from doe.domain.values import is_integer
+from doe.domain.values import MAX_CATEGORY_LABEL, MAX_UNIT, is_integer
 from doe.errors import StorageError
 from doe.storage import schema as s
 from doe.storage.cells import PlannedFailure, prepare_cell_failure
@@ -28,7 +28,6 @@ from doe.storage.evidence import prepare_file
 from doe.storage.values import (
     MAX_ACTOR,
     MAX_ITEMS_PER_WRITE,
-    MAX_LABEL,
     OUTCOME_NAME,
     check_cycle,
     check_finite,
@@ -148,7 +147,7 @@ def prepare_experiment(i: int, e: NewExperiment) -> dict[str, Any]:
         raise StorageError(f"{where}: parameters must be a non-empty mapping of parameter name to value")
     for key, value in e.parameters.items():
         if isinstance(value, str):
-            check_text(value, f"{where}.parameters.{key}", max_len=MAX_LABEL * 4)
+            check_text(value, f"{where}.parameters.{key}", max_len=MAX_CATEGORY_LABEL)
         elif value is not None:
             check_finite(value, f"{where}.parameters.{key}", i, str(key))
     if not is_integer(e.config_version):
@@ -186,7 +185,7 @@ def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasure
         target=check_reference(m.experiment_id, f"{where}.experiment_id", n_new),
         outcome=m.outcome,
         value=check_finite(m.value, f"{where} ({m.experiment_id}, {m.outcome})", i, m.outcome),
-        unit=check_label(m.unit, f"{where}.unit", max_len=32, optional=True),
+        unit=check_label(m.unit, f"{where}.unit", max_len=MAX_UNIT, optional=True),
         measured_at=m.measured_at,
         note=check_text(m.note, f"{where}.note"),
         replicate=check_label(m.replicate, f"{where}.replicate", max_len=MAX_REPLICATE, optional=True) or "",

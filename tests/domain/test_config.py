@@ -291,3 +291,22 @@ def test_constraints_that_leave_no_room_in_continuous_values_are_refused_naming_
     # on resolution grids the recipes are enumerated: accepted; and constraints with room are
     assert len(CampaignConfig.from_dict(_mixture(["x + w <= 1", "x + w >= 1"], resolution=0.05)).constraints) == 2
     assert len(CampaignConfig.from_dict(_mixture(["x + w <= 1", "x + w >= 0.999"])).constraints) == 2
+
+
+def test_units_and_labels_the_store_cannot_keep_are_refused_naming_the_field() -> None:
+    """Found in a browser walk: a 35-character unit was accepted, then every value of it was
+    refused as 'measurements[0].unit must be text of 1 to 32 printable characters'; a unit with
+    brackets made the campaign's own run sheet unreadable; a 10,000-character label broke the
+    Plan page. A stored campaign keeps loading."""
+    raw = {"name": "c", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1], "unit": "mg [dry]"},
+                                       {"name": "gas", "type": "categorical", "values": ["air", "O" * 300]}],
+           "objectives": [{"name": "cap", "goal": "maximize", "unit": "mAh per g of active material (NCM85)"}]}
+    message = _error(raw)
+    assert "parameters[x].unit: at most 32 printable characters without [ or ]" in message
+    assert "objectives[cap].unit: at most 32 printable characters" in message
+    assert "parameters[gas].values: a label has at most 256 characters, got one of 300" in message
+    assert CampaignConfig.from_dict(raw, stored=True).unit_of("x") == "mg [dry]"
+    raw["parameters"][0]["unit"] = "mg (dry)"
+    raw["parameters"][1]["values"] = ["air", "O" * 256]
+    raw["objectives"][0]["unit"] = "mAh/g (NCM85)"
+    assert CampaignConfig.from_dict(raw).unit_of("cap") == "mAh/g (NCM85)"
