@@ -58,11 +58,13 @@ def sidebar(url: str, demo: str | None, identity: Identity) -> None:
             wanted = st.query_params.get(state.URL_CAMPAIGN)  # a reload or a shared link
         if wanted in names:
             st.session_state[state.CAMPAIGN] = wanted
+        archived_now = st.session_state.pop(state.ARCHIVED_NOW, None)
         if st.session_state.get(state.CAMPAIGN) not in names:
             gone = wanted if wanted is not None else st.session_state.get(state.CAMPAIGN)
             fallback = demo if demo in names else (names[0] if names else None)
             st.session_state[state.CAMPAIGN] = fallback
-            if gone is not None and fallback is not None:  # a link, reload or other tab: never another one unsaid
+            # a link, reload or other tab: never another one unsaid (the campaign just archived here is said)
+            if gone is not None and fallback is not None and gone != archived_now:
                 components.flash("warning", f"Campaign {gone!r} is archived or does not exist (restore an archived one "
                                  f"on the Campaigns page); showing {fallback!r}.")
         st.selectbox("Campaign", names, key=state.CAMPAIGN,

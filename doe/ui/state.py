@@ -47,7 +47,8 @@ EDIT_BASE = "campaigns_edit_base"
 """dict campaign name -> the configuration version its edit form was opened on."""
 CLONE_NAME = "campaigns_clone_name"
 CLONE_HISTORY = "campaigns_clone_history"
-ARCHIVE_CONFIRM = "campaigns_archive_confirm"
+ARCHIVE_CONFIRM = "campaigns_archive_confirm"  # + ":<campaign>": a tick is for that campaign only
+ARCHIVED_NOW = "campaigns_archived_now"  # the campaign this session just archived (no 'archived?' warning)
 RESTORE_NAME = "campaigns_restore_name"
 IMPORT_FILE = "campaigns_import_file"
 IMPORT_MAPPING = "campaigns_import_mapping"

@@ -332,12 +332,17 @@ def test_clone_then_archive(start: Start, db_url: str) -> None:
     _no_exception(at)
     assert at.sidebar.selectbox(key=state.CAMPAIGN).value == "demo-copy"
     assert len(Campaign.load("demo-copy", storage=db_url).history()) == 2
-    at.checkbox(key=state.ARCHIVE_CONFIRM).check().run()
+    at.checkbox(key=f"{state.ARCHIVE_CONFIRM}:demo-copy").check().run()
     _button(at, "Archive this campaign").click().run()
     _no_exception(at)
     assert "Archived 'demo-copy'" in _texts(at.success)
     assert "demo-copy" not in list_campaigns(db_url)["name"].tolist()
     assert at.sidebar.selectbox(key=state.CAMPAIGN).value == DEMO
+    # the campaign shown next is not ticked for archiving, and no 'archived or does not exist' warning
+    # follows the archive this session made (found in a browser walk)
+    assert not at.checkbox(key=f"{state.ARCHIVE_CONFIRM}:{DEMO}").value
+    assert not [b for b in at.button if b.label == "Archive this campaign" and not b.disabled]
+    assert "archived or does not exist" not in _texts(at.warning)
 
 
 def test_import_history_lists_every_bad_cell_then_records_a_good_file(start: Start, db_url: str) -> None:

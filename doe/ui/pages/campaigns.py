@@ -209,12 +209,14 @@ def _clone_archive(url: str, handle: resources.CampaignHandle) -> None:
             st.rerun()
 
     st.markdown("**Archive**: hides the campaign from the list; nothing is deleted.")
-    confirm = st.checkbox(components.plain(f"Yes, archive {campaign.name!r}"), key=state.ARCHIVE_CONFIRM)
+    confirm = st.checkbox(components.plain(f"Yes, archive {campaign.name!r}"),
+                          key=f"{state.ARCHIVE_CONFIRM}:{campaign.name}")
     if st.button("Archive this campaign", disabled=not confirm) and (person := components.require("archive")):
         with components.guard("archiving the campaign") as archiving, handle.acting(person) as c:
             c.archive(True)
         if archiving.ok:
             components.flash("success", f"Archived {campaign.name!r}.")
+            st.session_state[state.ARCHIVED_NOW] = campaign.name
             st.rerun()
 
     every = resources.campaigns(url, include_archived=True)
