@@ -196,9 +196,8 @@ class Campaign:
     def update_config(self, config: CampaignConfig | dict[str, Any] | str | Path, *, based_on: int | None = None) -> int:
         """Store a changed configuration (e.g. a widened range) as a new version. ``based_on``: the
         version the edit started from (another saved since: ConcurrentChangeError, nothing saved).
-
-        Experiments keep the version they were proposed under. Returns the new version.
-        """
+        Experiments keep the version they were proposed under; a change that would read stored
+        values in another unit or type is refused (ConfigError). Returns the new version."""
         validated = resolve_config(config)
         if validated.name != self._name:
             raise ConfigError(
@@ -294,7 +293,8 @@ class Campaign:
         from doe.engine import Surrogates
 
         training = self._training_table() if training is None else training
-        sources = {n: source_training(self.config, self._store.load_config(n)[0], self._store.experiments(n))
+        store = self._store
+        sources = {n: source_training(self.config, store.load_config(n)[0], store.experiments(n), store.measurements(n))
                    for n in self.config.learn_from}
         digest = training_digest(training, self.config, sources_digest(sources))
         model = self._model_cache.get(digest)

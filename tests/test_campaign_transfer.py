@@ -95,3 +95,31 @@ def test_cli_init_learn_from_and_status(storage: str, tmp_path: Path) -> None:
     assert "Informed by: hfo2-2025 (first_cycle_ce_pct: correlation" in done.output
     done = CliRunner().invoke(cli, ["init", "--config", str(path), "--name", "x", "--learn-from", "x", "--db", storage])
     assert done.exit_code != 0 and "learn_from" in done.output
+
+
+def _curves(ids: list[str], values: np.ndarray, seed: int) -> pd.DataFrame:
+    from doe.simulate.curves import retention_curve
+
+    return pd.concat([pd.DataFrame({"experiment_id": i, "cycle": c["cycle"], "retention_pct": c["retention_pct"]})
+                      for k, (i, v) in enumerate(zip(ids, values, strict=True))
+                      for c in [retention_curve(float(v) - 20.0, 200, seed=seed + k)]], ignore_index=True)
+
+
+def test_a_sources_curve_outcome_reaches_the_target(tmp_path: Path) -> None:
+    """Found by a probe: an earlier campaign's retention tracked per cycle was never transferred
+    (its rows held NaN: the source history was built without its curve points), and the status
+    line named only the other outcome."""
+    url = f"sqlite:///{tmp_path / 'curves.sqlite3'}"
+    curve_toy = {**TOY, "objectives": [{"name": "retention_pct", "goal": "maximize", "unit": "%", "over": "cycle",
+                                        "at": 200}]}
+    source = Campaign.from_config(curve_toy, storage=url, actor="test")
+    table = recipes(8, 0).assign(experiment_id=[f"S{i}" for i in range(8)])
+    source.record(table)  # the recipes, then each cell's curve to cycle 200
+    source.record(_curves(table["experiment_id"].tolist(), ce(table), seed=0))
+    target = Campaign.from_config({**curve_toy, "name": "target"}, storage=url, actor="test",
+                                  learn_from=[TOY["name"]], settings=EngineSettings.fast())
+    mine = recipes(3, 1).assign(experiment_id=["T0", "T1", "T2"])
+    target.record(mine)
+    target.record(_curves(mine["experiment_id"].tolist(), ce(mine), seed=10))
+    report = target.transfer_report()
+    assert report["outcome"].tolist() == ["retention_pct"] and report["source_rows"].tolist() == [8]

@@ -89,3 +89,36 @@ def test_informed_by_text_is_plain_and_says_what_happened() -> None:
     assert text == ("Informed by: hfo2 *bold* (ce: correlation 0.81, used), other (no shared, usable data)")
     assert informed_by_text((), None) == "Informed by: no earlier campaign"
     assert "no model yet" in informed_by_text(("a",), None)
+
+
+def test_source_rows_outside_the_targets_space_are_left_out_and_units_converted(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Found by a probe: a source run at 800-1000 C was read at the target's bound 750 C (recipes
+    never made), and a source in kelvin was read as Celsius."""
+    target = _config(parameters=[{"name": "anneal_temperature_c", "type": "continuous", "bounds": [250, 750],
+                                  "unit": "C"}])
+    hot = load_config({"name": "hot", "objectives": [{"name": "first_cycle_ce_pct", "goal": "maximize"}],
+                       "parameters": [{"name": "anneal_temperature_c", "type": "continuous", "bounds": [250, 1000],
+                                       "unit": "C"}]})
+    experiments = _experiments(hot, [{"anneal_temperature_c": t, "first_cycle_ce_pct": ce}
+                                     for t, ce in ((400.0, 88.0), (800.0, 76.0), (1000.0, 50.0))])
+    with caplog.at_level("WARNING"):
+        rows = source_training(target, hot, experiments)
+    assert rows["anneal_temperature_c"].tolist() == [400.0]
+    assert "2 finished experiment(s) lie outside the ranges or values" in caplog.text
+    kelvin = load_config({"name": "k", "objectives": [{"name": "first_cycle_ce_pct", "goal": "maximize",
+                                                       "unit": "fraction"}],
+                          "parameters": [{"name": "anneal_temperature_c", "type": "continuous", "bounds": [500, 1100],
+                                          "unit": "K"}]})
+    percent = _config(parameters=[{"name": "anneal_temperature_c", "type": "continuous", "bounds": [250, 750],
+                                   "unit": "C"}], objectives=[{"name": "first_cycle_ce_pct", "goal": "maximize",
+                                                               "unit": "%"}])
+    rows = source_training(percent, kelvin, _experiments(kelvin, [{"anneal_temperature_c": 673.15,
+                                                                   "first_cycle_ce_pct": 0.9}]))
+    assert rows["anneal_temperature_c"].tolist() == [pytest.approx(400.0)]
+    assert rows["first_cycle_ce_pct"].tolist() == [pytest.approx(90.0)]
+    # a unit without a known conversion: the source adds nothing of that parameter
+    other = load_config({**kelvin.to_dict(), "parameters": [{"name": "anneal_temperature_c", "type": "continuous",
+                                                              "bounds": [500, 1100], "unit": "F"}]})
+    assert source_training(percent, other, _experiments(other, [{"anneal_temperature_c": 752.0,
+                                                                 "first_cycle_ce_pct": 0.9}])).empty
