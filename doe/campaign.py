@@ -514,7 +514,7 @@ class Campaign:
             reference_cycle=reference_cycle, kind=kind, circuit=fit.circuit if fit else None,
             resistances=fit.resistances if fit else None, curve_outcomes=config.curve_outcomes,
             replicates=replicates)
-        check_files_are_new_cells(preview, self.measurements(), self._experiments()[ID_COLUMN])
+        check_files_are_new_cells(preview, self.measurements(), self._experiments()[ID_COLUMN], self.file_content)
         if confirm:
             preview = replace(preview, recorded=self._record(preview.table, correct, False, False, evidence=preview))
         return preview

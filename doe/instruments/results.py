@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from doe.domain.records import (
@@ -31,6 +32,7 @@ from doe.instruments.cycling import (
     retention_curve,
 )
 from doe.instruments.impedance import DEFAULT_CIRCUIT, detect_impedance_format, impedance_outcomes
+from doe.instruments.same_cell import cycle_capacities, same_cycles, stored_capacities
 from doe.version import __version__
 
 FileKindChoice = Literal["auto", "cycling", "impedance"]
@@ -69,6 +71,9 @@ class FilePreview:
             SHA-256, parser and the rule's inputs; stored with the measurements they give.
         recorded: what recording the table did (``Campaign.record_files(confirm=True)``),
             else None.
+        capacities: per file, a cycling file's charge and discharge capacity (mAh) per cycle
+            (:func:`doe.instruments.same_cell.cycle_capacities`), None for a spectrum: what
+            tells a later export of a cell from another cell.
     """
 
     table: pd.DataFrame
@@ -76,6 +81,7 @@ class FilePreview:
     skipped: tuple[str, ...]
     files: tuple[EvidenceFile, ...] = ()
     recorded: RecordReport | None = None
+    capacities: tuple[np.ndarray | None, ...] = ()
 
     @property
     def cells(self) -> int:
@@ -184,7 +190,9 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
     names = list(outcome_names)
     read = []
     evidence = []
+    capacities: list[np.ndarray | None] = []
     for path, (file_kind, file_format) in zip(files, kinds, strict=True):
+        capacities.append(None)
         if file_kind == "impedance":
             values = impedance_outcomes(path, circuit=circuit, resistances=resistances)
             rule: dict[str, object] = {"circuit": circuit or DEFAULT_CIRCUIT}
@@ -195,6 +203,7 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
                 raise InstrumentFileError(f"active_mass_mg (active cathode mass): {path.name} is a cycling file; "
                                           "give the mass of each cell in mg (more than 0)")
             values = cycling_outcomes(path, active_mass_mg=active_mass_mg, reference_cycle=reference_cycle)
+            capacities[-1] = cycle_capacities(path)
             rule = {"active_mass_mg": float(active_mass_mg), "reference_cycle": int(reference_cycle)}
         read.append({"file": path.name, "format": file_format, **values.to_dict()})
         evidence.append(EvidenceFile.from_bytes(path.name, path.read_bytes(), kind=file_kind, file_format=file_format,
@@ -213,7 +222,8 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
         if len(points):  # the curve carries the retention, its value at ``at`` included
             table = pd.concat([table.drop(columns=[RETENTION], errors="ignore"), points], ignore_index=True)
             skipped = [c for c in skipped if c != RETENTION]
-    return FilePreview(table=table, read=read_table, skipped=tuple(skipped), files=tuple(evidence))
+    return FilePreview(table=table, read=read_table, skipped=tuple(skipped), files=tuple(evidence),
+                       capacities=tuple(capacities))
 
 
 RETENTION = "capacity_retention_pct"
@@ -230,13 +240,16 @@ def _no_file_twice(evidence: Sequence[EvidenceFile]) -> None:
                                   "identical files); give each cell's own file once")
 
 
-def check_files_are_new_cells(preview: FilePreview, measurements: pd.DataFrame, experiment_ids: Iterable[str]) -> None:
+def check_files_are_new_cells(preview: FilePreview, measurements: pd.DataFrame, experiment_ids: Iterable[str],
+                              file_content: Callable[[str], tuple[str, bytes]]) -> None:
     """Refuse files for an experiment the campaign does not have (``experiment_ids``: its ids),
-    and a file whose bytes are stored already as another cell's evidence (a copy of ``A.csv``
-    named ``B.csv``): it would be a second cell with the first one's values.
+    a file whose bytes are stored already as another cell's evidence (a copy of ``A.csv``
+    named ``B.csv``): it would be a second cell with the first one's values; and a file of a
+    cell new to its experiment that is a later export of a stored cell (:func:`_repeated_cells`).
 
     ``measurements``: the campaign's (:meth:`doe.Campaign.measurements`); the same file for
-    the same cell again is fine (it changes nothing)."""
+    the same cell again is fine (it changes nothing). ``file_content``: a stored file's name
+    and bytes by SHA-256 (:meth:`doe.Campaign.file_content`)."""
     experiment = str(preview.table["experiment_id"].iloc[0]) if len(preview.table) else None
     if experiment is not None and clean_label(experiment) not in {clean_label(i) for i in experiment_ids}:
         raise InstrumentFileError(f"no experiment {experiment!r} in the campaign: instrument files add cells to an "
@@ -257,7 +270,8 @@ def check_files_are_new_cells(preview: FilePreview, measurements: pd.DataFrame, 
         raise InstrumentFileError("; ".join(twins) + ": a cell's file given again under another label? Record it "
                                   "under its own cell's label, or give the other cell's own file")
     repeats = [f"{evidence.file_name} (cell {cell!r} of {experiment_id}) gives the same values as cell {was!r} "
-               f"({', '.join(shared)})" for evidence, experiment_id, cell, was, shared in _repeated_cells(preview, stored)]
+               f"({', '.join(shared)})"
+               for evidence, experiment_id, cell, was, shared in _repeated_cells(preview, stored, file_content)]
     if repeats:
         raise InstrumentFileError("; ".join(repeats) + ": a later export of that cell (a cycler names each export "
                                   "anew)? Record it under that cell's label (replicates=[...] in Python, --replicate "
@@ -265,12 +279,22 @@ def check_files_are_new_cells(preview: FilePreview, measurements: pd.DataFrame, 
                                   "the same values")
 
 
-def _repeated_cells(preview: FilePreview, stored: pd.DataFrame) -> list[tuple[EvidenceFile, str, str, str, list[str]]]:
-    """Files of a cell new to its experiment whose values repeat a stored file cell's: every
-    first-cycle value the two share, and every curve point at the cycles both have (at least
-    three), equal. Each: the file, its experiment, its label, the stored cell's, what is shared."""
+def _repeated_cells(preview: FilePreview, stored: pd.DataFrame, file_content: Callable[[str], tuple[str, bytes]]
+                    ) -> list[tuple[EvidenceFile, str, str, str, list[str]]]:
+    """Files of a cell new to its experiment that repeat a stored file cell: every first-cycle
+    value the two share, and every curve point at the cycles both have (at least three), equal;
+    or the file's first cycles' capacities those of one of the cell's stored files
+    (:func:`doe.instruments.same_cell.same_cycles`; a campaign without a curve outcome stores no
+    curve points). Each: the file, its experiment, its label, the stored cell's, what is shared."""
     found = []
     table = preview.table
+    parsed: dict[str, np.ndarray | None] = {}
+
+    def capacities_of(sha256: str) -> np.ndarray | None:
+        if sha256 not in parsed:
+            parsed[sha256] = stored_capacities(*file_content(sha256))
+        return parsed[sha256]
+
     outcomes = [c for c in table.columns if c not in ("experiment_id", "replicate", "cycle")]
     for k, evidence in enumerate(preview.files):
         experiment_id, label = clean_label(table["experiment_id"].iloc[k]), str(table["replicate"].iloc[k])
@@ -290,6 +314,13 @@ def _repeated_cells(preview: FilePreview, stored: pd.DataFrame) -> list[tuple[Ev
             if scalars and len(points) >= 3 and all(same_measurement(mine[key], values[key]) for key in common):
                 shared = [*scalars, f"cycles {min(points)}-{max(points)}"]
                 found.append((evidence, experiment_id, label, other, shared))
+                break
+            own = preview.capacities[k] if k < len(preview.capacities) else None
+            cycles = [same_cycles(own, other_file) for sha in cell["file_sha256"].dropna().unique()
+                      if own is not None and (other_file := capacities_of(str(sha))) is not None]
+            if any(cycles):
+                found.append((evidence, experiment_id, label, other,
+                              [f"the charge and discharge capacities of cycles 1-{max(cycles)}"]))
                 break
     return found
 

@@ -351,3 +351,28 @@ def test_a_later_export_for_a_cell_stored_under_an_old_spelling_of_its_label_is_
                                    confirm=True).recorded
     assert report is not None and report.measurements_added == 188
     assert set(campaign.measurements()["replicate"].dropna()) == {"1.0"}
+
+
+def test_a_later_export_is_refused_in_a_campaign_without_curve_outcomes(tmp_path: Path) -> None:
+    """With the shipped template (retention is no curve outcome) no curve points are stored, so
+    a cell's later export under its new file name was a second cell (n 2, sd 0; found by a
+    probe): it is told by its first cycles' capacities, which repeat the stored file's."""
+    campaign = _campaign(tmp_path)
+    first = campaign.history()["experiment_id"].iloc[0]
+    charge, discharge = fade_curve(250, first_ce_pct=90.0, retention_at_200_pct=70.0)
+    early = write_cycling_file(tmp_path / "A_2026-01-05.csv", "neware_csv", charge[:210] * MASS_MG / 1000,
+                               discharge[:210] * MASS_MG / 1000)
+    late = write_cycling_file(tmp_path / "A_2026-03-20.csv", "neware_csv", charge * MASS_MG / 1000,
+                              discharge * MASS_MG / 1000)
+    campaign.record_files([early], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    revision = campaign.revision()
+    with pytest.raises(InstrumentFileError, match=r"A_2026-03-20.csv \(cell 'A_2026-03-20' of .*\) gives the same "
+                                                  r"values as cell 'A_2026-01-05' \(the charge and discharge "
+                                                  r"capacities of cycles 1-209\)"):
+        campaign.record_files([late], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    assert campaign.revision() == revision
+    report = campaign.record_files([late], experiment_id=first, active_mass_mg=MASS_MG, replicates=["A_2026-01-05"],
+                                   confirm=True).recorded
+    assert report is not None and report.measurements_added == 0  # the same cell: its values unchanged
+    stored = campaign.measurements()
+    assert set(stored["replicate"]) == {"A_2026-01-05"} and len(stored) == 3
