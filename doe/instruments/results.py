@@ -180,7 +180,7 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
     Raises:
         InstrumentFileError: a label too long, empty, not printable or naming two files of
             one kind (``a`` and ``A`` are one label), before any file is parsed; two files with
-            the same bytes.
+            the same bytes, or two exports of one cell (the same first cycles' capacities).
     """
     files = [Path(p) for p in paths]
     if not files:
@@ -209,6 +209,7 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
         evidence.append(EvidenceFile.from_bytes(path.name, path.read_bytes(), kind=file_kind, file_format=file_format,
                                                 parser=parser_name(file_format), rule=rule))
     _no_file_twice(evidence)
+    _no_cell_twice(evidence, capacities)
     read_table = pd.DataFrame(read)
     computed = [c for c in read_table.columns
                 if c not in ("file", "format", "last_cycle", "retention_at_last_cycle_pct", "fit_relative_residual")]
@@ -238,6 +239,18 @@ def _no_file_twice(evidence: Sequence[EvidenceFile]) -> None:
     if twins:
         raise InstrumentFileError("; ".join(twins) + ": one cell's file given twice (two cells never write "
                                   "identical files); give each cell's own file once")
+
+
+def _no_cell_twice(evidence: Sequence[EvidenceFile], capacities: Sequence[np.ndarray | None]) -> None:
+    """Two cycling files of one call that are exports of one cell (their first cycles' capacities
+    the same: :func:`doe.instruments.same_cell.same_cycles`): they made two cells of one, as a
+    later export recorded in a call of its own does not (:func:`check_files_are_new_cells`)."""
+    twins = [f"{evidence[j].file_name} and {evidence[i].file_name} have the same charge and discharge capacities in "
+             f"cycles 1-{n}" for j in range(len(evidence)) for i in range(j)
+             if (a := capacities[i]) is not None and (b := capacities[j]) is not None and (n := same_cycles(a, b))]
+    if twins:
+        raise InstrumentFileError("; ".join(twins) + ": two exports of one cell (a cycler names each export anew)? "
+                                  "Give the cell's latest export alone; two cells do not measure the same values")
 
 
 def check_files_are_new_cells(preview: FilePreview, measurements: pd.DataFrame, experiment_ids: Iterable[str],

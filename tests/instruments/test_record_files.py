@@ -376,3 +376,19 @@ def test_a_later_export_is_refused_in_a_campaign_without_curve_outcomes(tmp_path
     assert report is not None and report.measurements_added == 0  # the same cell: its values unchanged
     stored = campaign.measurements()
     assert set(stored["replicate"]) == {"A_2026-01-05"} and len(stored) == 3
+
+
+def test_two_exports_of_one_cell_in_one_call_are_refused_naming_both(tmp_path: Path) -> None:
+    """Two exports of one cell given together (the Record page uploads several files at once)
+    became two cells even in a curve campaign: only stored cells were compared (found by a probe)."""
+    campaign, first = _curve_campaign(tmp_path, "one-call")
+    charge, discharge = fade_curve(210, first_ce_pct=90.0, retention_at_200_pct=70.0)
+    early = write_cycling_file(tmp_path / "A_2026-01-05.csv", "neware_csv", charge[:12] * MASS_MG / 1000,
+                               discharge[:12] * MASS_MG / 1000)
+    late = write_cycling_file(tmp_path / "A_2026-03-20.csv", "neware_csv", charge * MASS_MG / 1000,
+                              discharge * MASS_MG / 1000)
+    revision = campaign.revision()
+    with pytest.raises(InstrumentFileError, match=r"A_2026-03-20.csv and A_2026-01-05.csv have the same charge and "
+                                                  r"discharge capacities in cycles 1-11: two exports of one cell"):
+        campaign.record_files([early, late], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    assert campaign.revision() == revision and campaign.files().empty
