@@ -30,6 +30,9 @@ Rules (the same for every format):
 - cycles are numbered as the instrument numbers them, shifted so that the first cycle with
   a charge is cycle 1 (EC-Lab counts from 0); a cycle number that goes down (two exports in
   one file, a resumed test that restarted its count) is refused, not renumbered;
+- rows repeated or out of order in a point-by-point export (a record number that does not
+  rise, a step number that goes back within a cycle: :func:`refuse_repeated_rows`) are refused,
+  not summed twice;
 - the text itself (encoding, delimiter, decimal separator, empty rows, numbers refused with
   their line and column) is read by :mod:`doe.instruments.tables`;
 - charge or discharge by the current where a format has no state column (EC-Lab, Arbin):
@@ -153,6 +156,37 @@ def csv_frame(path: Path, text: str) -> pd.DataFrame:
     return delimited_table(path, text)
 
 
+RECORD_COLUMNS = ("DataPoint", "Data_Point", "Rec#", "Record ID")
+"""The record-number columns of the exports with one row per point (Neware's record sheet, Arbin, MACCOR)."""
+
+
+def refuse_repeated_rows(path: Path, frame: pd.DataFrame, numbers: pd.DataFrame) -> None:
+    """Refuse rows of a point-by-point export (``frame`` from :func:`instrument_table`, indexed by
+    line; ``numbers`` its :func:`numeric_columns`, the cycle number checked) repeated or out of
+    order: a record number (the first of :data:`RECORD_COLUMNS` ``frame`` has, where each field is
+    a number) that does not rise, or a ``step`` of ``numbers`` that goes back within a cycle. An
+    export appended to itself or a copy-paste would count its capacity twice where a counter
+    restarts at every step (Neware's record sheet, MACCOR)."""
+    again = ("(two exports in one file, a copy-paste?) would count their capacity twice: doe does not guess which "
+             "rows to keep; export the test again as one file")
+    column = next((c for c in RECORD_COLUMNS if c in frame.columns), None)
+    record = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float) if column else np.zeros(0)
+    back = np.flatnonzero(np.diff(record) <= 0) if np.isfinite(record).all() else np.zeros(0, dtype=int)
+    if len(back):
+        k = int(back[0]) + 1
+        raise InstrumentFileError(f"{path.name}: line {frame.index[k]}, column {column!r}: record {record[k]:g} "
+                                  f"follows record {record[k - 1]:g} (line {frame.index[k - 1]}); rows repeated or "
+                                  f"out of order {again}")
+    if "step" in numbers.columns:
+        cycle, step = numbers["cycle"], numbers["step"]
+        back = np.flatnonzero(cycle.eq(cycle.shift()).to_numpy(dtype=bool) & (step.diff().to_numpy(dtype=float) < 0))
+        if len(back):
+            k = int(back[0])
+            raise InstrumentFileError(f"{path.name}: line {step.index[k]}: the step number goes back from "
+                                      f"{step.iloc[k - 1]:g} to {step.iloc[k]:g} within cycle {cycle.iloc[k]:g}; "
+                                      f"rows repeated {again}")
+
+
 def neware_states(frame: pd.DataFrame) -> pd.Series:
     """C, D or R per row of Neware's record sheet, from ``Step Type`` ("CC Chg", "CV DChg", "Rest")."""
     step_type = frame["Step Type"].astype(str).str.strip().str.lower()
@@ -169,6 +203,7 @@ def _read_neware(path: Path, text: str) -> pd.DataFrame:
     numbers = numeric_columns(frame, path, {"Cycle Index": "cycle", "Step Index": "step",
                                             "Chg. Cap.(mAh)": "charge_mah", "DChg. Cap.(mAh)": "discharge_mah"})
     current = _optional_column(frame, path, "Current(mA)")
+    refuse_repeated_rows(path, frame, numbers)
     return _sum_of_steps(numbers["cycle"], numbers["step"], neware_states(frame),
                          numbers["charge_mah"] + numbers["discharge_mah"],
                          None if current is None else current.abs(), _optional_column(frame, path, "Voltage(V)"))
@@ -204,6 +239,7 @@ def _read_arbin(path: Path, text: str) -> pd.DataFrame:
     frame = csv_frame(path, text)
     out = numeric_columns(frame, path, {"Cycle_Index": "cycle", "Charge_Capacity(Ah)": "charge_mah",
                                         "Discharge_Capacity(Ah)": "discharge_mah"})
+    refuse_repeated_rows(path, frame, out)
     out[["charge_mah", "discharge_mah"]] *= 1000.0
     return _with_discharge_rows(out, frame, path, "Current(A)", 1000.0, "Voltage(V)")
 
@@ -226,6 +262,7 @@ def _read_maccor(path: Path, text: str) -> pd.DataFrame:
     numbers = numeric_columns(frame, path, {"Cyc#": "cycle", "Step": "step", "Amp-hr": "capacity_ah"})
     # Amp-hr restarts at each step; Amps has no sign (State D is discharge)
     amps = _optional_column(frame, path, "Amps")
+    refuse_repeated_rows(path, frame, numbers)
     return _sum_of_steps(numbers["cycle"], numbers["step"], state, numbers["capacity_ah"] * 1000.0,
                          None if amps is None else amps.abs() * 1000.0, _optional_column(frame, path, "Volts"))
 
@@ -426,6 +463,7 @@ __all__ = [
     "DISCHARGE_END_TOLERANCE_V",
     "FORMATS",
     "MAX_FILE_BYTES",
+    "RECORD_COLUMNS",
     "REST_CURRENT_MA",
     "REST_FRACTION",
     "BinaryFormat",
@@ -446,5 +484,6 @@ __all__ = [
     "rate_capability",
     "read_cycling",
     "read_text",
+    "refuse_repeated_rows",
     "retention_curve",
 ]

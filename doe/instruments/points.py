@@ -36,6 +36,7 @@ from doe.instruments.cycling import (
     maccor_frame,
     mpt_frame,
     neware_states,
+    refuse_repeated_rows,
 )
 from doe.instruments.tables import InstrumentFileError, check_size, numeric_columns, read_text
 
@@ -67,9 +68,11 @@ def _mpt_points(path: Path, text: str) -> pd.DataFrame:
 
 
 def _arbin_points(path: Path, text: str) -> pd.DataFrame:
-    numbers = numeric_columns(csv_frame(path, text), path, {
+    frame = csv_frame(path, text)
+    numbers = numeric_columns(frame, path, {
         "Cycle_Index": "cycle", "Current(A)": "i", "Voltage(V)": "voltage", "Charge_Capacity(Ah)": "charge",
         "Discharge_Capacity(Ah)": "discharge"})
+    refuse_repeated_rows(path, frame, numbers)
     state = _states_by_current(numbers["i"].to_numpy(dtype=float) * 1000.0)
     return _running_counters(numbers["cycle"], state, numbers["charge"] * 1000.0, numbers["discharge"] * 1000.0,
                              numbers["voltage"])
@@ -97,6 +100,7 @@ def _neware_points(path: Path, text: str) -> pd.DataFrame:
                                   "export the record sheet (one row per point) to plot the curves")
     numbers = numeric_columns(frame, path, {"Cycle Index": "cycle", "Step Index": "step", "Voltage(V)": "voltage",
                                             "Chg. Cap.(mAh)": "charge", "DChg. Cap.(mAh)": "discharge"})
+    refuse_repeated_rows(path, frame, numbers)
     return _step_counters(numbers["cycle"], numbers["step"], neware_states(frame),
                           numbers["charge"] + numbers["discharge"], numbers["voltage"])
 
@@ -105,6 +109,7 @@ def _maccor_points(path: Path, text: str) -> pd.DataFrame:
     frame = maccor_frame(path, text)
     numbers = numeric_columns(frame, path, {"Cyc#": "cycle", "Step": "step", "Amp-hr": "capacity_ah",
                                             "Volts": "voltage"})
+    refuse_repeated_rows(path, frame, numbers)
     return _step_counters(numbers["cycle"], numbers["step"], frame["State"].astype(str).str.strip(),
                           numbers["capacity_ah"] * 1000.0, numbers["voltage"])
 

@@ -302,3 +302,30 @@ def test_a_test_exported_mid_discharge_has_no_retention_at_its_unfinished_cycle(
     assert read_cycling(path)["discharge_finished"].all()
     assert cycling_outcomes(path, active_mass_mg=MASS_MG, retention_cycle=4)["capacity_retention_pct"] == \
         pytest.approx(100 * discharge[3] / discharge[0], rel=1e-6)
+
+
+@pytest.mark.parametrize(("sample", "header", "message"), [
+    ("neware_record.csv", 0, r"line 10, column 'DataPoint': record 1 follows record 8 \(line 9\)"),
+    ("maccor_export.txt", 1, r"line 11, column 'Rec#': record 1 follows record 8 \(line 10\)")])
+def test_rows_repeated_in_a_point_by_point_export_are_refused_not_summed(tmp_path: Path, sample: str, header: int,
+                                                                         message: str) -> None:
+    """Cycle 1's rows twice (an export appended to itself, a copy-paste) doubled its capacity where
+    the counter restarts at every step: the cycle number never goes down (found by a probe)."""
+    lines = (REPO / "datasets" / "instruments" / sample).read_text().splitlines()
+    rows = lines[header + 1:header + 9]  # cycle 1: a CC and a CV charge step, a discharge step
+    path = tmp_path / sample
+    path.write_text("\n".join([*lines[:header + 9], *rows, *lines[header + 9:]]) + "\n")
+    for read in (read_cycling, read_cycling_points):
+        with pytest.raises(InstrumentFileError, match=rf"{sample}: {message}; rows repeated or out of order"):
+            read(path)
+
+
+def test_a_step_number_that_goes_back_within_a_cycle_is_refused_where_a_sheet_has_no_record_number(
+        tmp_path: Path) -> None:
+    lines = (REPO / "datasets" / "instruments" / "neware_record.csv").read_text().splitlines()
+    path = tmp_path / "no_record_column.csv"
+    path.write_text("\n".join(line.split(",", 1)[1] for line in [*lines[:9], *lines[1:9], *lines[9:]]) + "\n")
+    for read in (read_cycling, read_cycling_points):
+        with pytest.raises(InstrumentFileError, match=r"no_record_column.csv: line 10: the step number goes back "
+                                                      r"from 3 to 1 within cycle 1; rows repeated"):
+            read(path)
