@@ -307,6 +307,10 @@ def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
     else:
         raise InstrumentFileError(f"{path.name}: file_format must be one of {[*FORMATS, *BINARY_FORMATS]}, "
                                   f"got {kind!r}")
+    overflow = np.flatnonzero((~np.isfinite(points[["charge_mah", "discharge_mah"]].to_numpy(dtype=float))).any(axis=1))
+    if len(overflow):  # a finite number in the file's unit (1e306 Ah), past a float's range in mAh
+        raise InstrumentFileError(f"{path.name}: cycle {points['cycle'].iloc[overflow[0]]:g} has a capacity too large "
+                                  "to be a number of mAh, not a measurement; check the file or export it again")
     points = points.assign(**{c: np.nan for c in ("discharge_current_ma", "discharge_voltage_v")
                               if c not in points.columns})
     grouped = points.groupby("cycle", sort=True).agg(

@@ -11,8 +11,8 @@ and numbers refused with their line and column.
   its line and column, not guessed at;
 - a row whose fields are all empty (``,,,,``, as Excel leaves below the data) is skipped; an
   empty field after the last named column (a trailing delimiter) is ignored; a row with more
-  fields than the column header, or an empty or unreadable value among other values, is
-  refused with its line in the file.
+  fields than the column header, or an empty, unreadable or infinite value (``inf``, ``1e400``)
+  among other values, is refused with its line in the file.
 """
 
 from __future__ import annotations
@@ -163,17 +163,18 @@ def delimited_table(path: Path, text: str) -> pd.DataFrame:
 
 def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str]) -> pd.DataFrame:
     """``frame``'s ``columns`` (old name -> new name) as numbers; a missing column, an empty
-    field or one that is not a number (naming its line and column), or a column renamed
+    field or one that is not a finite number (naming its line and column), or a column renamed
     ``cycle`` whose number goes down raises :class:`InstrumentFileError` naming the file.
     ``frame`` comes from :func:`instrument_table` (indexed by line)."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InstrumentFileError(f"{name.name}: missing column(s) {missing}; found {list(frame.columns)[:12]}")
     out = pd.DataFrame({new: pd.to_numeric(frame[old], errors="coerce") for old, new in columns.items()})
-    bad = np.flatnonzero(out.isna().any(axis=1).to_numpy())
+    # 'inf', 'Infinity' and 1e400 (past a float's range) read as infinity: no measurement is infinite
+    bad = np.flatnonzero((~np.isfinite(out.to_numpy(dtype=float))).any(axis=1))
     if len(bad):
         k = int(bad[0])
-        column = next(old for old, new in columns.items() if pd.isna(out[new].iloc[k]))
+        column = next(old for old, new in columns.items() if not np.isfinite(out[new].iloc[k]))
         raise InstrumentFileError(f"{name.name}: line {frame.index[k]}, column {column!r}"
                                   f"{_what_is_wrong(frame[column].iloc[k])}")
     if "cycle" in out.columns:
@@ -189,11 +190,15 @@ def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str]) ->
 
 
 def _what_is_wrong(value: object) -> str:
-    """The end of the message for a field that is not a number."""
-    text = value.strip() if isinstance(value, str) else ""  # a value read as a number here is NaN: empty
+    """The end of the message for a field that is not a finite number."""
+    # a value pandas read as a number here is NaN (an empty field) or infinite
+    text = value.strip() if isinstance(value, str) else "" if pd.isna(value) else str(value)  # type: ignore[call-overload]
     if not text:
         return (" is empty (a truncated file?); a row is skipped only where all its fields are empty: "
                 "fill in the value or delete the row, or export the file again")
+    if pd.notna(pd.to_numeric(text, errors="coerce")):  # 'inf', 'Infinity', '1e400'
+        return (f": {text[:40]!r} is infinite or too large to be a number, not a measurement; check the file or "
+                "export it again")
     if COMMA_NUMBER.fullmatch(text):
         return (f": {text[:40]!r} is written with a decimal comma, but the file writes decimal points; doe "
                 "does not guess which is meant: export the file again with one decimal separator")

@@ -329,3 +329,23 @@ def test_a_step_number_that_goes_back_within_a_cycle_is_refused_where_a_sheet_ha
         with pytest.raises(InstrumentFileError, match=r"no_record_column.csv: line 10: the step number goes back "
                                                       r"from 3 to 1 within cycle 1; rows repeated"):
             read(path)
+
+
+@pytest.mark.parametrize("written", ["inf", "Infinity", "-inf", "1e400"])
+def test_an_infinite_or_overflowing_capacity_is_refused_with_its_line_and_column(tmp_path: Path, written: str) -> None:
+    """pandas reads 'inf', 'Infinity' and 1e400 as infinity: a first charge of inf gave a CE of
+    0 %, and was recorded (found by a probe)."""
+    lines = (REPO / "datasets" / "instruments" / "neware_cycles.csv").read_text().splitlines()
+    path = tmp_path / "cellC.csv"
+    path.write_text("\n".join([lines[0], f"1,{written},2.43648,90", *lines[2:]]) + "\n")
+    with pytest.raises(InstrumentFileError, match=r"cellC.csv: line 2, column 'Chg. Cap.\(mAh\)': '-?inf(inity)?' "
+                                                  r"is infinite or too large to be a number"):
+        cycling_outcomes(path, active_mass_mg=MASS_MG)
+
+
+def test_a_capacity_that_overflows_in_mah_is_refused(tmp_path: Path) -> None:
+    lines = (REPO / "datasets" / "instruments" / "arbin_channel.csv").read_text().splitlines()
+    path = tmp_path / "arbin.csv"  # 1e306 Ah is a float, 1e309 mAh is not
+    path.write_text("\n".join([lines[0], lines[1].replace("0.000676800000", "1e306"), *lines[2:]]) + "\n")
+    with pytest.raises(InstrumentFileError, match=r"arbin.csv: cycle 1 has a capacity too large to be a number of mAh"):
+        cycling_outcomes(path, active_mass_mg=MASS_MG)
