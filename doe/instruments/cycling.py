@@ -30,6 +30,8 @@ Rules (the same for every format):
 - cycles are numbered as the instrument numbers them, shifted so that the first cycle with
   a charge is cycle 1 (EC-Lab counts from 0); a cycle number that goes down (two exports in
   one file, a resumed test that restarted its count) is refused, not renumbered;
+- a negative capacity (:data:`CAPACITY_COLUMNS`: they count up from 0) is refused with its line
+  and column: a sign convention or a broken file, not a cycle without a charge;
 - rows repeated or out of order in a point-by-point export (a record number that does not
   rise, a step number that goes back within a cycle: :func:`refuse_repeated_rows`) are refused,
   not summed twice;
@@ -75,6 +77,9 @@ FORMATS: tuple[CyclingFormat, ...] = ("biologic_mpt", "neware_csv", "arbin_csv",
 BinaryFormat = Literal["biologic_mpr", "neware_nda"]
 BINARY_FORMATS: tuple[BinaryFormat, ...] = ("biologic_mpr", "neware_nda")
 BINARY_SUFFIXES: dict[str, BinaryFormat] = {".mpr": "biologic_mpr", ".nda": "neware_nda", ".ndax": "neware_nda"}
+CAPACITY_COLUMNS = frozenset({"Q charge/mA.h", "Q discharge/mA.h", "Chg. Cap.(mAh)", "DChg. Cap.(mAh)",
+                              "Charge_Capacity(Ah)", "Discharge_Capacity(Ah)", "Amp-hr"})
+"""The capacity columns of the text exports: counters from 0 up, so a negative value is refused."""
 REST_CURRENT_MA = 1e-6
 """A current at or below this (mA, in magnitude) is rest, whatever the file's currents."""
 REST_FRACTION = 0.005
@@ -132,7 +137,7 @@ def mpt_frame(path: Path, text: str) -> pd.DataFrame:
 def _read_mpt(path: Path, text: str) -> pd.DataFrame:
     frame = mpt_frame(path, text)
     out = numeric_columns(frame, path, {"cycle number": "cycle", "Q charge/mA.h": "charge_mah",
-                                        "Q discharge/mA.h": "discharge_mah"})
+                                        "Q discharge/mA.h": "discharge_mah"}, non_negative=CAPACITY_COLUMNS)
     return _with_discharge_rows(out, frame, path, "I/mA", 1.0, "Ewe/V")
 
 
@@ -198,10 +203,11 @@ def _read_neware(path: Path, text: str) -> pd.DataFrame:
     frame = csv_frame(path, text)
     if "Step Type" not in frame.columns:  # the cycle sheet: one row per cycle
         return numeric_columns(frame, path, {"Cycle Index": "cycle", "Chg. Cap.(mAh)": "charge_mah",
-                                             "DChg. Cap.(mAh)": "discharge_mah"})
+                                             "DChg. Cap.(mAh)": "discharge_mah"}, non_negative=CAPACITY_COLUMNS)
     # the record sheet: one row per point, capacities restart at every step ("CC Chg", "CV Chg", ...)
     numbers = numeric_columns(frame, path, {"Cycle Index": "cycle", "Step Index": "step",
-                                            "Chg. Cap.(mAh)": "charge_mah", "DChg. Cap.(mAh)": "discharge_mah"})
+                                            "Chg. Cap.(mAh)": "charge_mah", "DChg. Cap.(mAh)": "discharge_mah"},
+                              non_negative=CAPACITY_COLUMNS)
     current = _optional_column(frame, path, "Current(mA)")
     refuse_repeated_rows(path, frame, numbers)
     return _sum_of_steps(numbers["cycle"], numbers["step"], neware_states(frame),
@@ -238,7 +244,7 @@ def _sum_of_steps(cycle: pd.Series, step: pd.Series, state: pd.Series, capacity_
 def _read_arbin(path: Path, text: str) -> pd.DataFrame:
     frame = csv_frame(path, text)
     out = numeric_columns(frame, path, {"Cycle_Index": "cycle", "Charge_Capacity(Ah)": "charge_mah",
-                                        "Discharge_Capacity(Ah)": "discharge_mah"})
+                                        "Discharge_Capacity(Ah)": "discharge_mah"}, non_negative=CAPACITY_COLUMNS)
     refuse_repeated_rows(path, frame, out)
     out[["charge_mah", "discharge_mah"]] *= 1000.0
     return _with_discharge_rows(out, frame, path, "Current(A)", 1000.0, "Voltage(V)")
@@ -259,7 +265,8 @@ def maccor_frame(path: Path, text: str) -> pd.DataFrame:
 def _read_maccor(path: Path, text: str) -> pd.DataFrame:
     frame = maccor_frame(path, text)
     state = frame["State"].astype(str).str.strip()
-    numbers = numeric_columns(frame, path, {"Cyc#": "cycle", "Step": "step", "Amp-hr": "capacity_ah"})
+    numbers = numeric_columns(frame, path, {"Cyc#": "cycle", "Step": "step", "Amp-hr": "capacity_ah"},
+                              non_negative=CAPACITY_COLUMNS)
     # Amp-hr restarts at each step; Amps has no sign (State D is discharge)
     amps = _optional_column(frame, path, "Amps")
     refuse_repeated_rows(path, frame, numbers)
@@ -464,6 +471,7 @@ def _finished(table: pd.DataFrame) -> np.ndarray:
 
 __all__ = [
     "BINARY_FORMATS",
+    "CAPACITY_COLUMNS",
     "DISCHARGE_END_TOLERANCE_V",
     "FORMATS",
     "MAX_FILE_BYTES",

@@ -26,6 +26,7 @@ import pandas as pd
 
 from doe.instruments.cycling import (
     BINARY_FORMATS,
+    CAPACITY_COLUMNS,
     FORMATS,
     BinaryFormat,
     CyclingFormat,
@@ -59,7 +60,8 @@ def _running_counters(cycle: pd.Series, state: np.ndarray, charge: pd.Series, di
 def _mpt_points(path: Path, text: str) -> pd.DataFrame:
     frame = mpt_frame(path, text)
     numbers = numeric_columns(frame, path, {"cycle number": "cycle", "Q charge/mA.h": "charge",
-                                            "Q discharge/mA.h": "discharge", "Ewe/V": "voltage"})
+                                            "Q discharge/mA.h": "discharge", "Ewe/V": "voltage"},
+                              non_negative=CAPACITY_COLUMNS)
     if "I/mA" in frame.columns:
         state = _states_by_current(numeric_columns(frame, path, {"I/mA": "i"})["i"].to_numpy(dtype=float))
     else:  # the counter that runs says which half it is
@@ -71,7 +73,7 @@ def _arbin_points(path: Path, text: str) -> pd.DataFrame:
     frame = csv_frame(path, text)
     numbers = numeric_columns(frame, path, {
         "Cycle_Index": "cycle", "Current(A)": "i", "Voltage(V)": "voltage", "Charge_Capacity(Ah)": "charge",
-        "Discharge_Capacity(Ah)": "discharge"})
+        "Discharge_Capacity(Ah)": "discharge"}, non_negative=CAPACITY_COLUMNS)
     refuse_repeated_rows(path, frame, numbers)
     state = _states_by_current(numbers["i"].to_numpy(dtype=float) * 1000.0)
     return _running_counters(numbers["cycle"], state, numbers["charge"] * 1000.0, numbers["discharge"] * 1000.0,
@@ -99,7 +101,8 @@ def _neware_points(path: Path, text: str) -> pd.DataFrame:
         raise InstrumentFileError(f"{path.name}: Neware's cycle sheet has one row per cycle and no voltage curve; "
                                   "export the record sheet (one row per point) to plot the curves")
     numbers = numeric_columns(frame, path, {"Cycle Index": "cycle", "Step Index": "step", "Voltage(V)": "voltage",
-                                            "Chg. Cap.(mAh)": "charge", "DChg. Cap.(mAh)": "discharge"})
+                                            "Chg. Cap.(mAh)": "charge", "DChg. Cap.(mAh)": "discharge"},
+                              non_negative=CAPACITY_COLUMNS)
     refuse_repeated_rows(path, frame, numbers)
     return _step_counters(numbers["cycle"], numbers["step"], neware_states(frame),
                           numbers["charge"] + numbers["discharge"], numbers["voltage"])
@@ -108,7 +111,7 @@ def _neware_points(path: Path, text: str) -> pd.DataFrame:
 def _maccor_points(path: Path, text: str) -> pd.DataFrame:
     frame = maccor_frame(path, text)
     numbers = numeric_columns(frame, path, {"Cyc#": "cycle", "Step": "step", "Amp-hr": "capacity_ah",
-                                            "Volts": "voltage"})
+                                            "Volts": "voltage"}, non_negative=CAPACITY_COLUMNS)
     refuse_repeated_rows(path, frame, numbers)
     return _step_counters(numbers["cycle"], numbers["step"], frame["State"].astype(str).str.strip(),
                           numbers["capacity_ah"] * 1000.0, numbers["voltage"])

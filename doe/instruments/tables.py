@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
@@ -161,11 +162,13 @@ def delimited_table(path: Path, text: str) -> pd.DataFrame:
     return instrument_table(path, text, sep="\t" if "\t" in header else ",")
 
 
-def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str]) -> pd.DataFrame:
+def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str], *,
+                    non_negative: Collection[str] = ()) -> pd.DataFrame:
     """``frame``'s ``columns`` (old name -> new name) as numbers; a missing column, an empty
-    field or one that is not a finite number (naming its line and column), or a column renamed
-    ``cycle`` whose number goes down raises :class:`InstrumentFileError` naming the file.
-    ``frame`` comes from :func:`instrument_table` (indexed by line)."""
+    field or one that is not a finite number, a negative number in a column of ``non_negative``
+    (old names: a capacity), each naming its line and column, or a column renamed ``cycle`` whose
+    number goes down raises :class:`InstrumentFileError` naming the file. ``frame`` comes from
+    :func:`instrument_table` (indexed by line)."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InstrumentFileError(f"{name.name}: missing column(s) {missing}; found {list(frame.columns)[:12]}")
@@ -177,6 +180,16 @@ def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str]) ->
         column = next(old for old, new in columns.items() if not np.isfinite(out[new].iloc[k]))
         raise InstrumentFileError(f"{name.name}: line {frame.index[k]}, column {column!r}"
                                   f"{_what_is_wrong(frame[column].iloc[k])}")
+    for column in (c for c in columns if c in non_negative):
+        negative = np.flatnonzero(out[columns[column]].to_numpy(dtype=float) < 0)
+        if len(negative):
+            k = int(negative[0])
+            in_cycle = f" (cycle {out['cycle'].iloc[k]:g})" if "cycle" in out.columns else ""
+            raise InstrumentFileError(
+                f"{name.name}: line {frame.index[k]}{in_cycle}, column {column!r}: {out[columns[column]].iloc[k]:g} "
+                "is negative; a charge or discharge capacity counts up from 0 in the exports doe reads, so this is a sign "
+                "convention (a discharge written as negative) or a broken file; doe does not guess which: export the "
+                "test again with the instrument's own capacity columns")
     if "cycle" in out.columns:
         cycle = out["cycle"].to_numpy(dtype=float)
         back = np.flatnonzero(np.diff(cycle) < 0)

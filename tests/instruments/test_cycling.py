@@ -349,3 +349,26 @@ def test_a_capacity_that_overflows_in_mah_is_refused(tmp_path: Path) -> None:
     path.write_text("\n".join([lines[0], lines[1].replace("0.000676800000", "1e306"), *lines[2:]]) + "\n")
     with pytest.raises(InstrumentFileError, match=r"arbin.csv: cycle 1 has a capacity too large to be a number of mAh"):
         cycling_outcomes(path, active_mass_mg=MASS_MG)
+
+
+@pytest.mark.parametrize(("row", "column"), [("1,-2.7072,2.43648,90", "Chg. Cap.(mAh)"),
+                                             ("1,2.7072,-2.43648,90", "DChg. Cap.(mAh)")])
+def test_a_negative_capacity_is_refused_naming_its_line_cycle_and_column(tmp_path: Path, row: str,
+                                                                        column: str) -> None:
+    """A negative first charge was taken for no charge: cycle 2 was recorded as the first cycle
+    (a CE of 99.7 % for a file whose first cycle says 90 %); all-negative discharges were 'no
+    discharge capacity' at the reference cycle, which did not point at the sign (found by a probe)."""
+    lines = (REPO / "datasets" / "instruments" / "neware_cycles.csv").read_text().splitlines()
+    path = tmp_path / "cellD.csv"
+    path.write_text("\n".join([lines[0], row, *lines[2:]]) + "\n")
+    with pytest.raises(InstrumentFileError, match=rf"cellD.csv: line 2 \(cycle 1\), column {re.escape(repr(column))}: "
+                                                  r"-2.\d+ is negative; .* a sign convention"):
+        cycling_outcomes(path, active_mass_mg=MASS_MG)
+    maccor = (REPO / "datasets" / "instruments" / "maccor_export.txt").read_text().splitlines()
+    path = tmp_path / "maccor.txt"  # the point-by-point readers too
+    path.write_text("\n".join([*maccor[:2], maccor[2].replace("\t0.000676800000\t", "\t-0.000676800000\t"),
+                               *maccor[3:]]) + "\n")
+    for read in (read_cycling, read_cycling_points):
+        with pytest.raises(InstrumentFileError, match=r"maccor.txt: line 3 \(cycle 0\), column 'Amp-hr': -0.0006768 "
+                                                      r"is negative"):
+            read(path)
