@@ -202,8 +202,17 @@ def neware_states(frame: pd.DataFrame) -> pd.Series:
 def _read_neware(path: Path, text: str) -> pd.DataFrame:
     frame = csv_frame(path, text)
     if "Step Type" not in frame.columns:  # the cycle sheet: one row per cycle
-        return numeric_columns(frame, path, {"Cycle Index": "cycle", "Chg. Cap.(mAh)": "charge_mah",
-                                             "DChg. Cap.(mAh)": "discharge_mah"}, non_negative=CAPACITY_COLUMNS)
+        cycles = numeric_columns(frame, path, {"Cycle Index": "cycle", "Chg. Cap.(mAh)": "charge_mah",
+                                               "DChg. Cap.(mAh)": "discharge_mah"}, non_negative=CAPACITY_COLUMNS)
+        again = np.flatnonzero(cycles["cycle"].duplicated().to_numpy(dtype=bool))
+        if len(again):  # the largest of each column would mix the two rows' charge and discharge
+            line = cycles.index[int(again[0])]
+            cycle = cycles["cycle"].loc[line]
+            first = cycles.index[cycles["cycle"].eq(cycle).to_numpy(dtype=bool)][0]
+            raise InstrumentFileError(f"{path.name}: cycle {cycle:g} is written twice (lines {first} and {line}); the "
+                                      "cycle sheet has one row per cycle (two exports in one file, a resumed test?): "
+                                      "doe does not guess which row is the cycle's; export the test again as one file")
+        return cycles
     # the record sheet: one row per point, capacities restart at every step ("CC Chg", "CV Chg", ...)
     numbers = numeric_columns(frame, path, {"Cycle Index": "cycle", "Step Index": "step",
                                             "Chg. Cap.(mAh)": "charge_mah", "DChg. Cap.(mAh)": "discharge_mah"},

@@ -372,3 +372,14 @@ def test_a_negative_capacity_is_refused_naming_its_line_cycle_and_column(tmp_pat
         with pytest.raises(InstrumentFileError, match=r"maccor.txt: line 3 \(cycle 0\), column 'Amp-hr': -0.0006768 "
                                                       r"is negative"):
             read(path)
+
+
+def test_a_cycle_written_twice_in_a_neware_cycle_sheet_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    """The largest value of each column per cycle took the charge from one row and the discharge
+    from the other: a CE of 84 % that neither row says (90 % and 69 %; found by a probe)."""
+    lines = (REPO / "datasets" / "instruments" / "neware_cycles.csv").read_text().splitlines()
+    path = tmp_path / "cellE.csv"
+    path.write_text("\n".join([lines[0], lines[1], "1,2.9,2.0,69.0", *lines[2:]]) + "\n")
+    with pytest.raises(InstrumentFileError, match=r"cellE.csv: cycle 1 is written twice \(lines 2 and 3\); the cycle "
+                                                  r"sheet has one row per cycle"):
+        cycling_outcomes(path, active_mass_mg=MASS_MG)
