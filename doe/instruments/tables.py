@@ -32,6 +32,9 @@ from doe.errors import DataError
 
 MAX_FILE_BYTES = MAX_EVIDENCE_BYTES
 Decimal = Literal[".", ","]
+MAX_CYCLE = 1_000_000_000
+"""The largest cycle number read: no test runs more; past it a number is a broken field (and
+would overflow a whole number)."""
 _NUMBER = r"[-+]?(?:\d+{0}\d*|{0}\d+)(?:[eE][-+]?\d+)?"
 POINT_NUMBER = re.compile(_NUMBER.format(r"\."))
 COMMA_NUMBER = re.compile(_NUMBER.format(","))
@@ -166,9 +169,10 @@ def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str], *,
                     non_negative: Collection[str] = ()) -> pd.DataFrame:
     """``frame``'s ``columns`` (old name -> new name) as numbers; a missing column, an empty
     field or one that is not a finite number, a negative number in a column of ``non_negative``
-    (old names: a capacity), each naming its line and column, or a column renamed ``cycle`` whose
-    number goes down raises :class:`InstrumentFileError` naming the file. ``frame`` comes from
-    :func:`instrument_table` (indexed by line)."""
+    (old names: a capacity), each naming its line and column, or a column renamed ``cycle`` with
+    a number that is not a whole number from 0 to :data:`MAX_CYCLE` or that goes down, raises
+    :class:`InstrumentFileError` naming the file. ``frame`` comes from :func:`instrument_table`
+    (indexed by line)."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InstrumentFileError(f"{name.name}: missing column(s) {missing}; found {list(frame.columns)[:12]}")
@@ -192,6 +196,13 @@ def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str], *,
                 "test again with the instrument's own capacity columns")
     if "cycle" in out.columns:
         cycle = out["cycle"].to_numpy(dtype=float)
+        odd = np.flatnonzero((cycle != np.round(cycle)) | (cycle < 0) | (cycle > MAX_CYCLE))
+        if len(odd):
+            k = int(odd[0])
+            column = next(old for old, new in columns.items() if new == "cycle")
+            raise InstrumentFileError(f"{name.name}: line {frame.index[k]}, column {column!r}: {cycle[k]:g} is not a "
+                                      f"cycle number (a whole number from 0 to {MAX_CYCLE:,}); check the file or "
+                                      "export it again")
         back = np.flatnonzero(np.diff(cycle) < 0)
         if len(back):
             k = int(back[0]) + 1
@@ -220,6 +231,7 @@ def _what_is_wrong(value: object) -> str:
 
 __all__ = [
     "COMMA_NUMBER",
+    "MAX_CYCLE",
     "MAX_FILE_BYTES",
     "POINT_NUMBER",
     "Decimal",

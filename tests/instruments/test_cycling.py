@@ -383,3 +383,23 @@ def test_a_cycle_written_twice_in_a_neware_cycle_sheet_is_refused_naming_both_li
     with pytest.raises(InstrumentFileError, match=r"cellE.csv: cycle 1 is written twice \(lines 2 and 3\); the cycle "
                                                   r"sheet has one row per cycle"):
         cycling_outcomes(path, active_mass_mg=MASS_MG)
+
+
+@pytest.mark.parametrize(("file_format", "written", "shown"), [
+    ("neware_csv", "1.5", "1.5"), ("neware_csv", "99999999999999999999", "1e+20"), ("neware_csv", "-1", "-1"),
+    ("biologic_mpt", "1.5", "1.5")])
+def test_a_cycle_number_that_is_not_a_whole_number_is_refused_naming_its_column(tmp_path: Path, file_format: str,
+                                                                                written: str, shown: str) -> None:
+    """A fractional cycle crashed with pandas' 'truth value of a Series is ambiguous' (Neware) or was
+    truncated (EC-Lab); a huge one overflowed to a last cycle of -9.2e18 (found by a probe)."""
+    path, lines = _written(tmp_path, file_format, 3)
+    sep, head = DELIMITER[file_format], COLUMN_HEADER_LINE[file_format]
+    column = lines[head].split(sep).index("Cycle Index" if file_format == "neware_csv" else "cycle number")
+    fields = lines[head + 2].split(sep)
+    fields[column] = written
+    lines[head + 2] = sep.join(fields)
+    path.write_text("\n".join(lines) + "\n", encoding="cp1252")
+    name = "Cycle Index" if file_format == "neware_csv" else "cycle number"
+    with pytest.raises(InstrumentFileError, match=rf"cell\.{file_format}: line {head + 3}, column '{name}': "
+                                                  rf"{re.escape(shown)} is not a cycle number \(a whole number"):
+        cycling_outcomes(path, active_mass_mg=MASS_MG)
