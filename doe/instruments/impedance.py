@@ -232,8 +232,8 @@ def fit_impedance(spectrum: ImpedanceSpectrum, circuit: str = DEFAULT_CIRCUIT,
 
     Raises:
         InstrumentFileError: a circuit that is not impedance.py notation (naming ``circuit``),
-            a resistance that names no parameter of it (naming ``resistances``), or a fit that
-            does not converge.
+            a resistance that names no parameter of it (naming ``resistances``), a spectrum
+            with a value that is not a finite number, or a fit that does not converge.
     """
     try:
         parameters = circuit_parameters(circuit)
@@ -247,6 +247,9 @@ def fit_impedance(spectrum: ImpedanceSpectrum, circuit: str = DEFAULT_CIRCUIT,
         raise InstrumentFileError(f"{spectrum.source}: fitting a spectrum needs impedance.py: "
                                   "pip install 'doe[instruments]'") from None
     z = spectrum.impedance
+    if not (np.isfinite(spectrum.frequency_hz).all() and np.isfinite(z).all()):  # curve_fit's error names no file
+        raise InstrumentFileError(f"{spectrum.source}: a frequency or impedance that is not a finite number; "
+                                  "check the spectrum or export it again")
     model = CustomCircuit(circuit.replace(" ", ""), initial_guess=initial_guess(spectrum, circuit))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -254,6 +257,9 @@ def fit_impedance(spectrum: ImpedanceSpectrum, circuit: str = DEFAULT_CIRCUIT,
             model.fit(spectrum.frequency_hz, z)
         except RuntimeError as err:  # scipy's curve_fit did not converge
             raise InstrumentFileError(f"{spectrum.source}: the circuit fit did not converge ({err})") from None
+        except ValueError as err:  # a spectrum whose model overflows (impedances of 1e300 ohm)
+            raise InstrumentFileError(f"{spectrum.source}: the circuit fit failed ({err}); check the spectrum's "
+                                      "values") from None
     values = np.asarray(model.parameters_, dtype=float)
     errors = np.asarray(model.conf_, dtype=float)
     index = {n: i for i, n in enumerate(parameters)}

@@ -119,6 +119,23 @@ def test_bad_spectra_are_refused_with_the_file_named(tmp_path: Path, content: by
         read_impedance(path)
 
 
+@pytest.mark.parametrize(("row", "column"), [("inf,30,-5", "frequency_hz"), ("1000,Infinity,-5", "z_real_ohm"),
+                                             ("1000,30,-1e400", "z_imag_ohm")])
+def test_an_infinite_value_in_a_spectrum_is_refused_naming_the_file_line_and_column(tmp_path: Path, row: str,
+                                                                                    column: str) -> None:
+    """numpy's 'array must not contain infs or NaNs' came out of the fit, naming no file (found by a probe)."""
+    frequency, z = impedance_spectrum({}, seed=1)
+    path = write_impedance_file(tmp_path / "eis.csv", "impedance_csv", frequency, z)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], row, *lines[2:]]) + "\n")
+    with pytest.raises(InstrumentFileError, match=rf"eis\.csv: line 2, column '{column}': .* is infinite or too large"):
+        impedance_outcomes(path)
+    spectrum = ImpedanceSpectrum(np.append(frequency, np.inf), np.append(z.real, 1.0), np.append(z.imag, -1.0),
+                                 "given.csv")  # a spectrum built in Python
+    with pytest.raises(InstrumentFileError, match=r"given\.csv: a frequency or impedance that is not a finite number"):
+        fit_impedance(spectrum)
+
+
 def test_record_files_takes_a_spectrum_as_the_interfacial_resistance(tmp_path: Path) -> None:
     campaign = Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{tmp_path / 'eis.sqlite3'}", name="eis",
                                     actor="test")
