@@ -497,25 +497,25 @@ class Campaign:
             context_not_stored=list(report.context_not_stored), never_made=list(plan.never_made),
             not_measured=list(plan.not_measured), marked_failed=plan.marked_failed(report.experiment_ids))
 
-    def record_files(self, paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
+    def record_files(self, paths: str | Path | Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
                      kind: Literal["auto", "cycling", "impedance"] = "auto", reference_cycle: int = 1,
                      replicates: Sequence[str] | None = None, confirm: bool = False,
                      correct: bool = False) -> FilePreview:
-        """Outcomes computed from instrument files for one experiment (one replicate cell per
-        file, labelled ``replicates``, by default the file names without suffix;
-        :mod:`doe.instruments`): a preview, recorded only with ``confirm=True`` (``correct``: as in
-        :meth:`record`, e.g. over a value recorded without a label). Recorded files
-        are stored with the campaign (:meth:`files`) and linked from their values; the same
-        files again change nothing. Spectra are fitted to the config's ``impedance`` circuit."""
+        """Outcomes computed from instrument files (one path alone: one file) for one experiment, one cell per
+        file, labelled ``replicates`` (default: the file names without suffix; :mod:`doe.instruments`):
+        a preview, recorded only with ``confirm=True`` (``correct``: as in :meth:`record`); a value outside its
+        valid_range is named with its file in ``out_of_range`` and refused. Recorded files are kept (:meth:`files`),
+        linked from their values; the same files again change nothing. Spectra: the config's ``impedance`` circuit."""
         from doe.instruments.results import check_files_are_new_cells, results_from_files
         config, fit = self.config, self.config.impedance
         preview = results_from_files(
             paths, experiment_id=experiment_id, active_mass_mg=active_mass_mg, outcome_names=config.outcome_names,
             reference_cycle=reference_cycle, kind=kind, circuit=fit.circuit if fit else None,
             resistances=fit.resistances if fit else None, curve_outcomes=config.curve_outcomes,
-            replicates=replicates)
+            replicates=replicates, valid_range=config.valid_range_of)
         check_files_are_new_cells(preview, self.measurements(), self._experiments()[ID_COLUMN], self.file_content)
         if confirm:
+            preview.refuse_out_of_range()  # by file, before record() refuses them by table row
             preview = replace(preview, recorded=self._record(preview.table, correct, False, False, evidence=preview))
         return preview
 

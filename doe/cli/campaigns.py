@@ -218,6 +218,8 @@ def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_
         click.echo(f"and {points}")
     if preview.skipped:
         click.echo(f"not recorded (no such outcome in the campaign, or not reached yet): {', '.join(preview.skipped)}")
+    for problem in preview.out_of_range:
+        click.echo(f"outside the campaign's valid_range (--confirm refuses it): {problem}")
     if preview.recorded is not None:
         click.echo(f"campaign {campaign.name!r}: {preview.recorded_text()}")
     else:

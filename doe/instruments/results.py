@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib import metadata
@@ -11,6 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from doe.domain.objectives import valid_range_text
 from doe.domain.records import (
     MAX_REPLICATE,
     EvidenceFile,
@@ -36,6 +38,8 @@ from doe.instruments.same_cell import cycle_capacities, same_cycles, stored_capa
 from doe.version import __version__
 
 FileKindChoice = Literal["auto", "cycling", "impedance"]
+ValidRangeOf = Callable[[str], tuple[float | None, float | None] | None]
+"""An outcome's valid range by its name (:meth:`doe.domain.config.CampaignConfig.valid_range_of`)."""
 _LIBRARY = {"biologic_mpr": "datalab-org-galvani", "neware_nda": "NewareNDA"}
 
 
@@ -74,6 +78,8 @@ class FilePreview:
         capacities: per file, a cycling file's charge and discharge capacity (mAh) per cycle
             (:func:`doe.instruments.same_cell.cycle_capacities`), None for a spectrum: what
             tells a later export of a cell from another cell.
+        out_of_range: each value outside its outcome's valid_range, in words naming its file
+            (and cycle): shown with the preview, refused when recorded (:meth:`refuse_out_of_range`).
     """
 
     table: pd.DataFrame
@@ -82,6 +88,14 @@ class FilePreview:
     files: tuple[EvidenceFile, ...] = ()
     recorded: RecordReport | None = None
     capacities: tuple[np.ndarray | None, ...] = ()
+    out_of_range: tuple[str, ...] = ()
+
+    def refuse_out_of_range(self) -> None:
+        """Raise :class:`InstrumentFileError` naming each file with a value outside its outcome's
+        valid_range (:attr:`out_of_range`), before anything is recorded."""
+        if self.out_of_range:
+            raise InstrumentFileError("; ".join(self.out_of_range) + ": nothing was recorded; check the file and the "
+                                      "cell's active mass (a slipped decimal point?)")
 
     @property
     def cells(self) -> int:
@@ -153,15 +167,18 @@ def _kind_of(path: Path, kind: FileKindChoice) -> tuple[Literal["cycling", "impe
     return "cycling", cycling_format or detect_format(path)
 
 
-def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None,
+def results_from_files(paths: str | Path | Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None,
                        outcome_names: Iterable[str], reference_cycle: int = 1,
                        kind: FileKindChoice = "auto", circuit: str | None = None,
                        resistances: Mapping[str, str] | None = None,
                        curve_outcomes: Mapping[str, int] | None = None,
-                       replicates: Sequence[str] | None = None) -> FilePreview:
+                       replicates: Sequence[str] | None = None, valid_range: ValidRangeOf | None = None
+                       ) -> FilePreview:
     """Compute the outcomes of each file (a cycling export: :func:`doe.instruments.cycling_outcomes`;
     an impedance spectrum: :func:`doe.instruments.impedance_outcomes`) and lay them out as
     results of ``experiment_id``, one replicate cell per file, with each file as evidence.
+    ``paths``: the files (one path alone: one file). ``valid_range``: each outcome's valid
+    range by name; a value outside it is named with its file in :attr:`FilePreview.out_of_range`.
 
     ``active_mass_mg`` is needed for cycling files only; ``kind`` ("auto", "cycling" or
     "impedance") says what the files are (auto: detected from the content). A spectrum is
@@ -182,7 +199,7 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
             one kind (``a`` and ``A`` are one label), before any file is parsed; two files with
             the same bytes, or two exports of one cell (the same first cycles' capacities).
     """
-    files = [Path(p) for p in paths]
+    files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]  # 'A.csv' is one file
     if not files:
         raise ValueError("paths: give at least one cycler file")
     kinds = [_kind_of(path, kind) for path in files]
@@ -223,8 +240,29 @@ def results_from_files(paths: Iterable[str | Path], *, experiment_id: str, activ
         if len(points):  # the curve carries the retention, its value at ``at`` included
             table = pd.concat([table.drop(columns=[RETENTION], errors="ignore"), points], ignore_index=True)
             skipped = [c for c in skipped if c != RETENTION]
+    file_of = {label: path.name for label, path, (file_kind, _) in zip(labels, files, kinds, strict=True)
+               if file_kind == "cycling"}  # a curve point's file
+    where = [p.name for p in files] + [f"{file_of.get(str(r), r)}, cycle {int(c)}"
+                                       for r, c in zip(table["replicate"].iloc[len(files):],
+                                                       table.get("cycle", pd.Series(dtype=float)).iloc[len(files):],
+                                                       strict=True)]
     return FilePreview(table=table, read=read_table, skipped=tuple(skipped), files=tuple(evidence),
-                       capacities=tuple(capacities))
+                       capacities=tuple(capacities), out_of_range=_out_of_range(table, where, valid_range))
+
+
+def _out_of_range(table: pd.DataFrame, where: Sequence[str], valid_range: ValidRangeOf | None) -> tuple[str, ...]:
+    """Each value of ``table`` outside its outcome's valid range, in words, at ``where`` (per row:
+    its file, and a curve point's cycle)."""
+    found = []
+    for name in (c for c in table.columns if c not in ("experiment_id", "replicate", "cycle")):
+        valid = valid_range(name) if valid_range is not None else None
+        if valid is None:
+            continue
+        low, high = valid
+        for at, value in zip(where, table[name].to_numpy(dtype=float), strict=True):
+            if not math.isnan(value) and ((low is not None and value < low) or (high is not None and value > high)):
+                found.append(f"{at}: {name} {value:.6g} is outside its valid_range ({valid_range_text(valid)})")
+    return tuple(found)
 
 
 RETENTION = "capacity_retention_pct"

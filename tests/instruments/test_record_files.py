@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -392,3 +393,31 @@ def test_two_exports_of_one_cell_in_one_call_are_refused_naming_both(tmp_path: P
                                                   r"discharge capacities in cycles 1-11: two exports of one cell"):
         campaign.record_files([early, late], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
     assert campaign.revision() == revision and campaign.files().empty
+
+
+def test_a_value_outside_its_valid_range_is_named_with_its_file_at_the_preview_and_refused(tmp_path: Path) -> None:
+    """The preview showed B.csv's CE of 121.8 % without a word, and the refusal at confirm said
+    'row 1, column first_cycle_ce_pct', the second file counted from 0 (found by a probe)."""
+    campaign = _campaign(tmp_path)
+    first = campaign.history()["experiment_id"].iloc[0]
+    sample = (Path(__file__).resolve().parents[2] / "datasets" / "instruments" / "neware_cycles.csv").read_text()
+    (tmp_path / "A.csv").write_text(sample)
+    (tmp_path / "B.csv").write_text(sample.replace("1,2.707200000,2.436480000", "1,2.0,2.43648"))
+    paths = [tmp_path / "A.csv", tmp_path / "B.csv"]
+    preview = campaign.record_files(paths, experiment_id=first, active_mass_mg=MASS_MG)
+    said = "B.csv: first_cycle_ce_pct 121.824 is outside its valid_range (from 0 to 100)"
+    assert preview.out_of_range == (said,)
+    revision = campaign.revision()
+    with pytest.raises(InstrumentFileError, match=rf"^{re.escape(said)}: nothing was recorded"):
+        campaign.record_files(paths, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    assert campaign.revision() == revision and campaign.files().empty
+
+
+def test_one_path_given_alone_is_one_file(tmp_path: Path) -> None:
+    """A str was taken as a list of one-character paths: ': no such file' (found by a probe)."""
+    campaign = _campaign(tmp_path)
+    first = campaign.history()["experiment_id"].iloc[0]
+    a = _cells(tmp_path, [89.0])[0]
+    for given in (str(a), a):
+        preview = campaign.record_files(given, experiment_id=first, active_mass_mg=MASS_MG)
+        assert preview.read["file"].tolist() == [a.name] and preview.out_of_range == ()

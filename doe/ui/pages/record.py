@@ -422,6 +422,9 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
     if preview.skipped:
         st.caption(components.plain("Not recorded (no such outcome, or not reached yet): "
                                     + ", ".join(preview.skipped)))
+    if preview.out_of_range:
+        st.warning(components.plain("Outside the campaign's valid_range, so Record refuses these files: "
+                                    + "; ".join(preview.out_of_range)))
     if record_clicked:
         # the next files correct nothing unless asked again: a new key, an unticked box
         st.session_state[CORRECT_VERSION] = st.session_state.get(CORRECT_VERSION, 0) + 1
