@@ -960,6 +960,7 @@ def test_history_filters_and_shows_the_audit_trail(start: Start) -> None:
 # ---------------------------------------------------------------------------------- safe rendering
 HOSTILE = "[Log in again](https://evil.example) ![b](http://127.0.0.1:9/x.png)"
 HOSTILE_TEXT = "<img src=http://127.0.0.1:9/y.png> **bold**"
+HOSTILE_UNIT = "<img src=//1.2.3.4/y> **bold**"  # a unit is at most 32 characters
 # The hostile texts' Markdown and HTML, unescaped (an escaped character is preceded by a backslash).
 _ACTIVE_MARKDOWN = re.compile(r"(?<!\\)(\[Log in|\[b\]|<img|\*\*bold|\]\(|https?:)")
 
@@ -980,7 +981,7 @@ def test_a_hostile_campaign_name_and_texts_are_shown_literally_on_every_page(sta
     data = resolve_config("hfo2-ncm85").to_dict()
     data["name"] = HOSTILE
     temperature = next(p for p in data["parameters"] if p["name"] == "anneal_temperature_c")
-    temperature["unit"] = HOSTILE_TEXT
+    temperature["unit"] = HOSTILE_UNIT
     campaign = Campaign.from_config(CampaignConfig.from_dict(data), storage=db_url, actor="fixture")
     campaign.suggest(2)
     campaign.accept()
@@ -1000,7 +1001,7 @@ def test_a_hostile_campaign_name_and_texts_are_shown_literally_on_every_page(sta
     at.switch_page("doe/ui/pages/plan.py").run()
     at.multiselect(key=state.FIXED_NAMES).set_value(["anneal_temperature_c"]).run()
     labels = [_shown(w.label) for w in at.text_input]  # (a text field: a decimal comma is read)
-    assert f"anneal_temperature_c [{HOSTILE_TEXT}]" in labels
+    assert f"anneal_temperature_c [{HOSTILE_UNIT}]" in labels
     assert not [s for s in _markdown_sources(at) if _ACTIVE_MARKDOWN.search(s)]
 
 
