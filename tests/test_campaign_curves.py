@@ -348,3 +348,22 @@ def test_a_curves_prediction_stays_in_the_outcomes_valid_range(tmp_path) -> None
     assert band["lower"].min() >= 0 and band["upper"].max() <= 150
     assert band["mean"].iloc[-1] == pytest.approx(row["retention_pct"])
     assert curve_continuations(campaign.measurements(), "retention_pct", 200)["mean"].iloc[-1] < 0  # the law alone
+
+
+def test_a_still_cycling_prediction_does_not_reorder_the_weighted_ranking() -> None:
+    """Found by a probe: in weighted mode a cell still cycling (its value at cycle 200 predicted,
+    not ranked) moved the desirability's anchors, and the measured experiments changed order."""
+    config = {"name": "w", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "ce", "goal": "maximize", "unit": "%"},
+                             {"name": "ret", "goal": "maximize", "unit": "%", "over": "cycle", "at": 200,
+                              "valid_range": [0, 150]}],
+              "objective_mode": "weighted", "seed": 3}
+    campaign = Campaign.from_config(config, storage=":memory:")
+    campaign.record(pd.DataFrame({"experiment_id": ["M1", "M2", "M3"], "x": [0.1, 0.2, 0.3],
+                                  "ce": [90.0, 81.0, 70.0], "ret": [60.0, 70.0, 50.0]}))
+    before = campaign.best(3)["experiment_id"].tolist()
+    curve = retention_curve(80.0, 100, seed=4)  # still cycling at 100 of 200, heading above every measured
+    campaign.record(pd.DataFrame({"experiment_id": ["P"], "x": [0.9], "ce": [85.0]}))
+    campaign.record(pd.DataFrame({"experiment_id": "P", "cycle": curve["cycle"], "ret": curve["retention_pct"]}))
+    assert campaign.history().set_index("experiment_id").loc["P", "ret"] > 70.0  # predicted, shown
+    assert campaign.best(3)["experiment_id"].tolist() == before == ["M2", "M1", "M3"]

@@ -97,13 +97,19 @@ def scores(table: pd.DataFrame, config: CampaignConfig) -> np.ndarray:
     return np.column_stack([o.score(table[o.name].astype(float).to_numpy()) for o in config.objectives])
 
 
-def desirability(history: pd.DataFrame, config: CampaignConfig) -> Desirability:
-    """The weighted desirability anchored on the completed measurements of ``history``
-    (the same anchors the ``weighted`` acquisition takes from the model's training data)."""
+def desirability(history: pd.DataFrame, config: CampaignConfig, *, predicted: bool = False) -> Desirability:
+    """The weighted desirability anchored on the completed measurements of ``history`` (as the
+    ``weighted`` acquisition anchors on the model's training data); a curve's value predicted
+    while its cells still cycle is no measurement, so it moves no anchor unless ``predicted``."""
     done = history[history["status"] == "completed"]
-    return Desirability.from_measured(
-        config.objectives, [done[o.name].astype(float).to_numpy() for o in config.objectives]
-    )
+    measured = []
+    for o in config.objectives:
+        values = done[o.name].astype(float).to_numpy()
+        if o.at is not None and o.name + PRED_SD_SUFFIX in done.columns and not predicted:
+            values = np.where(pd.to_numeric(done[o.name + PRED_SD_SUFFIX], errors="coerce").to_numpy() > 0, np.nan,
+                              values)
+        measured.append(values)
+    return Desirability.from_measured(config.objectives, measured)
 
 
 def best(history: pd.DataFrame, config: CampaignConfig, n: int = 1, *, predicted: bool = False) -> pd.DataFrame:
@@ -126,7 +132,7 @@ def best(history: pd.DataFrame, config: CampaignConfig, n: int = 1, *, predicted
         return front.iloc[order].head(n).reset_index(drop=True)
     if config.weighted:
         measured = [front[o.name].astype(float).to_numpy() for o in objectives]
-        scalar = desirability(history, config)
+        scalar = desirability(history, config, predicted=predicted)
         order = np.lexsort((-scalar.value(measured, clipped=False), -scalar.value(measured)))
         return front.iloc[order].head(n).reset_index(drop=True)
     front = pareto_front(history, config, predicted=predicted)
