@@ -31,8 +31,9 @@ from sqlalchemy.engine import URL
 
 from doe.errors import StorageError
 from doe.storage import schema
-from doe.storage.engine import is_in_memory, known_revisions, mask_url, sqlite_url
+from doe.storage.engine import is_in_memory, known_revisions, sqlite_url
 from doe.storage.sql import SqlStore
+from doe.storage.urls import mask_secrets, mask_url, url_password
 
 Backend = Literal["sqlite", "postgresql"]
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -217,8 +218,9 @@ def _pg_args(url: URL) -> tuple[list[str], dict[str, str]]:
     if url.username:
         args += ["--username", url.username]
     env = dict(os.environ)
-    if url.password is not None:
-        env["PGPASSWORD"] = str(url.password)
+    password = url_password(url)
+    if password is not None:
+        env["PGPASSWORD"] = password
     return args, env
 
 
@@ -226,13 +228,11 @@ def _run_pg(args: list[str], env: dict[str, str], url: URL, what: str) -> None:
     try:
         done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=_PG_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as err:
-        raise StorageError(f"{what} of {url.render_as_string(hide_password=True)!r} failed: {err}") from err
+        raise StorageError(f"{what} of {mask_url(url.render_as_string(hide_password=False))!r} failed: {err}") from err
     if done.returncode != 0:
         text = done.stderr.strip().splitlines()
-        first = text[0] if text else f"exit code {done.returncode}"
-        if url.password:
-            first = first.replace(str(url.password), "***")
-        raise StorageError(f"{what} of {url.render_as_string(hide_password=True)!r} failed: {first}")
+        first = mask_secrets(text[0], url) if text else f"exit code {done.returncode}"
+        raise StorageError(f"{what} of {mask_url(url.render_as_string(hide_password=False))!r} failed: {first}")
 
 
 def _pg_store_facts(url: URL) -> tuple[str, BackupCounts]:
@@ -241,11 +241,11 @@ def _pg_store_facts(url: URL) -> tuple[str, BackupCounts]:
         with engine.connect() as conn:
             tables = set(sa.inspect(conn).get_table_names())
             if "campaigns" not in tables or "alembic_version" not in tables:
-                raise StorageError(f"database {url.render_as_string(hide_password=True)!r} is not a doe database")
+                raise StorageError(f"database {mask_url(url.render_as_string(hide_password=False))!r} is not a doe database")
             revision = str(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one())
             return revision, _counts_sql(conn)
     except sa.exc.DBAPIError as err:
-        raise StorageError(f"cannot read database {url.render_as_string(hide_password=True)!r}: "
+        raise StorageError(f"cannot read database {mask_url(url.render_as_string(hide_password=False))!r}: "
                            f"{type(err.orig).__name__}") from err
     finally:
         engine.dispose()
@@ -263,7 +263,7 @@ def _backup_postgres(url: URL, out: Path) -> BackupReport:
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    return BackupReport("postgresql", out, url.render_as_string(hide_password=True), revision, counts)
+    return BackupReport("postgresql", out, mask_url(url.render_as_string(hide_password=False)), revision, counts)
 
 
 # --------------------------------------------------------------------------- restore
@@ -333,7 +333,7 @@ def _restore_sqlite(source: Path, target: Path, force: bool) -> BackupReport:
 
 
 def _restore_postgres(source: Path, url: URL, force: bool) -> BackupReport:
-    shown = url.render_as_string(hide_password=True)
+    shown = mask_url(url.render_as_string(hide_password=False))
     engine = sa.create_engine(url.set(drivername="postgresql+psycopg"), connect_args={"connect_timeout": 10})
     try:
         with engine.connect() as conn:

@@ -30,6 +30,7 @@ from sqlalchemy.pool import StaticPool
 
 from doe.errors import StorageError
 from doe.paths import default_database_url
+from doe.storage.urls import mask_secrets, mask_url
 from doe.storage.values import shorten
 
 log = logging.getLogger(__name__)
@@ -45,15 +46,6 @@ LOCK_HELD = "55P03"
 """PostgreSQL's SQLSTATE of a lock not obtained in :data:`LOCK_TIMEOUT_S`."""
 
 
-def mask_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages and logs)."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not parseable: mask anything that looks like [scheme:][//]user:password@
-        return _CREDENTIALS.sub(r"\1***@", url)
-
-
-_CREDENTIALS = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.\-]*:)?/*[^:/@]*:).*@")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 
 
@@ -181,7 +173,8 @@ def new_engine(url: str, memory: bool) -> EngineEntry:
             engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
             _install_postgres_events(engine)
     except (ArgumentError, NoSuchModuleError, ImportError) as err:
-        raise StorageError(f"cannot open database {mask_url(url)!r}: {err}; {connect_hint(backend)}") from err
+        raise StorageError(f"cannot open database {mask_url(url)!r}: {mask_secrets(str(err), url)}; "
+                           f"{connect_hint(backend)}") from err
     return EngineEntry(engine, url, False)
 
 
@@ -337,14 +330,9 @@ def is_retryable(err: DBAPIError) -> bool:
 
 
 def driver_message(err: DBAPIError, url: str) -> str:
-    """The driver's message, first line, with the URL's password (if any) blanked out."""
+    """The driver's message, first line, without the URL's secrets (:func:`doe.storage.urls.mask_secrets`)."""
     lines = str(getattr(err, "orig", None) or err).strip().splitlines()
-    text = lines[0] if lines else type(err).__name__
-    try:
-        password = sa.engine.make_url(url).password
-    except Exception:
-        password = None
-    return text.replace(str(password), "***") if password else text
+    return mask_secrets(lines[0] if lines else type(err).__name__, url)
 
 
 def _alembic_config(connection: Connection) -> Any:

@@ -10,12 +10,12 @@ render. The database is ``DOE_DATABASE_URL`` or the default SQLite file under ``
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 import streamlit as st
 
 from doe.domain.access import Identity
+from doe.storage.urls import mask_url
 from doe.ui import components, resources, signin, state
 
 logger = logging.getLogger(__name__)
@@ -29,14 +29,6 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("insights.py", "Insights", ":material/insights:"),
     ("history.py", "History", ":material/history:"),
 )
-_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]*@")
-
-
-def mask_url(url: str) -> str:
-    """The database URL without its password, for display."""
-    return _PASSWORD.sub(r"\1***@", url)
-
-
 def configure_logging() -> None:
     """doe's log messages (and tracebacks of unexpected errors) go to the server's stderr."""
     root = logging.getLogger("doe")
