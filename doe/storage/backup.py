@@ -7,8 +7,11 @@
   ``PRAGMA integrity_check`` and then renamed into place, so a failed backup leaves no
   half-written file.
 * PostgreSQL: :func:`backup` runs ``pg_dump --format=custom`` and :func:`restore` runs
-  ``pg_restore``; the password travels in the ``PGPASSWORD`` environment variable of the child
-  process and never appears in a command line or a message.
+  ``pg_restore``, both given the whole connection (host, port, user, database and the URL's
+  query options, e.g. a Unix socket ``?host=/run/pg&port=5433``) as libpq conninfo, the same
+  connection doe's own reads of the counts use; the password (of the user part or a
+  ``?password=``) travels in the ``PGPASSWORD`` environment variable of the child process and
+  never appears in a command line or a message.
 
 :func:`restore` refuses a target that already holds campaigns unless ``force=True``, checks
 that the backup is a doe database at a schema revision this package knows, brings it to the
@@ -33,7 +36,7 @@ from doe.errors import StorageError
 from doe.storage import schema
 from doe.storage.engine import is_in_memory, known_revisions, sqlite_url
 from doe.storage.sql import SqlStore
-from doe.storage.urls import mask_secrets, mask_url, url_password
+from doe.storage.urls import PgConnection, mask_secrets, mask_url, pg_connection
 
 Backend = Literal["sqlite", "postgresql"]
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -208,62 +211,65 @@ def _pg_tool(name: str) -> str:
     return found
 
 
-def _pg_args(url: URL) -> tuple[list[str], dict[str, str]]:
-    """Connection options for pg_dump/pg_restore and the environment holding the password."""
-    args = ["--no-password"]
-    if url.host:
-        args += ["--host", url.host]
-    if url.port:
-        args += ["--port", str(url.port)]
-    if url.username:
-        args += ["--username", url.username]
+def _pg_env(connection: PgConnection) -> dict[str, str]:
+    """The environment of pg_dump/pg_restore: the password in PGPASSWORD, nowhere else."""
     env = dict(os.environ)
-    password = url_password(url)
-    if password is not None:
-        env["PGPASSWORD"] = password
-    return args, env
+    if connection.password is not None:
+        env["PGPASSWORD"] = connection.password
+    return env
 
 
-def _run_pg(args: list[str], env: dict[str, str], url: URL, what: str) -> None:
+def _run_pg(args: list[str], connection: PgConnection, url: URL, what: str) -> None:
+    """Run a PostgreSQL client tool (never prompting for a password) on ``connection``."""
     try:
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=_PG_TIMEOUT_S, check=False)
+        done = subprocess.run([args[0], "--no-password", "--dbname", connection.conninfo, *args[1:]],
+                              env=_pg_env(connection), capture_output=True, text=True, timeout=_PG_TIMEOUT_S,
+                              check=False)
     except (OSError, subprocess.TimeoutExpired) as err:
-        raise StorageError(f"{what} of {mask_url(url.render_as_string(hide_password=False))!r} failed: {err}") from err
+        raise StorageError(f"{what} of {connection.shown!r} failed: {mask_secrets(str(err), url)}") from err
     if done.returncode != 0:
         text = done.stderr.strip().splitlines()
         first = mask_secrets(text[0], url) if text else f"exit code {done.returncode}"
-        raise StorageError(f"{what} of {mask_url(url.render_as_string(hide_password=False))!r} failed: {first}")
+        raise StorageError(f"{what} of {connection.shown!r} failed: {first}")
 
 
-def _pg_store_facts(url: URL) -> tuple[str, BackupCounts]:
-    engine = sa.create_engine(url.set(drivername="postgresql+psycopg"), connect_args={"connect_timeout": 10})
+def _pg_engine(connection: PgConnection) -> sa.Engine:
+    """An engine on exactly ``connection`` (the conninfo the tools get): the counts reported are
+    of the database pg_dump or pg_restore touched."""
+    import psycopg
+
+    return sa.create_engine("postgresql+psycopg://", poolclass=sa.pool.NullPool, creator=lambda: psycopg.connect(
+        connection.conninfo, password=connection.password, connect_timeout=10))
+
+
+def _pg_store_facts(connection: PgConnection) -> tuple[str, BackupCounts]:
+    engine = _pg_engine(connection)
     try:
         with engine.connect() as conn:
             tables = set(sa.inspect(conn).get_table_names())
             if "campaigns" not in tables or "alembic_version" not in tables:
-                raise StorageError(f"database {mask_url(url.render_as_string(hide_password=False))!r} is not a doe database")
+                raise StorageError(f"database {connection.shown!r} is not a doe database")
             revision = str(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one())
             return revision, _counts_sql(conn)
     except sa.exc.DBAPIError as err:
-        raise StorageError(f"cannot read database {mask_url(url.render_as_string(hide_password=False))!r}: "
-                           f"{type(err.orig).__name__}") from err
+        raise StorageError(f"cannot read database {connection.shown!r}: {type(err.orig).__name__}") from err
     finally:
         engine.dispose()
 
 
 def _backup_postgres(url: URL, out: Path) -> BackupReport:
-    revision, counts = _pg_store_facts(url)
-    args, env = _pg_args(url)
+    connection = pg_connection(url)
+    pg_dump = _pg_tool("pg_dump")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        _run_pg([_pg_tool("pg_dump"), "--format=custom", "--file", str(tmp), *args,
-                 "--dbname", str(url.database)], env, url, "pg_dump")
+        revision, counts = _pg_store_facts(connection)
+        _run_pg([pg_dump, "--format=custom", "--file", str(tmp)], connection, url, "pg_dump")
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    return BackupReport("postgresql", out, mask_url(url.render_as_string(hide_password=False)), revision, counts)
+    return BackupReport("postgresql", out, connection.shown, revision, counts)
 
 
 # --------------------------------------------------------------------------- restore
@@ -333,8 +339,9 @@ def _restore_sqlite(source: Path, target: Path, force: bool) -> BackupReport:
 
 
 def _restore_postgres(source: Path, url: URL, force: bool) -> BackupReport:
-    shown = mask_url(url.render_as_string(hide_password=False))
-    engine = sa.create_engine(url.set(drivername="postgresql+psycopg"), connect_args={"connect_timeout": 10})
+    connection = pg_connection(url)
+    shown = connection.shown
+    engine = _pg_engine(connection)
     try:
         with engine.connect() as conn:
             n = 0
@@ -346,7 +353,6 @@ def _restore_postgres(source: Path, url: URL, force: bool) -> BackupReport:
         raise StorageError(f"cannot read database {shown!r}: {type(err.orig).__name__}") from err
     finally:
         engine.dispose()
-    args, env = _pg_args(url)
     listing = subprocess.run([_pg_tool("pg_restore"), "--list", str(source)], capture_output=True, text=True,
                              timeout=_PG_TIMEOUT_S, check=False)
     entries = {" ".join(line.split()[3:6]) for line in listing.stdout.splitlines() if not line.startswith(";")}
@@ -361,8 +367,8 @@ def _restore_postgres(source: Path, url: URL, force: bool) -> BackupReport:
         raise StorageError(f"the backup file {str(source)!r} is of an older doe schema than the target {shown!r}, "
                            f"which holds tables the backup does not ({', '.join(newer)}); restore into a new, "
                            "empty database (createdb NAME): doe restore brings it to the newest schema")
-    _run_pg([_pg_tool("pg_restore"), "--no-owner", "--single-transaction", "--clean", "--if-exists", *args,
-             "--dbname", str(url.database), str(source)], env, url, "pg_restore")
+    _run_pg([_pg_tool("pg_restore"), "--no-owner", "--single-transaction", "--clean", "--if-exists", str(source)],
+            connection, url, "pg_restore")
     return _report_restored("postgresql", source, url.render_as_string(hide_password=False))
 
 

@@ -6,15 +6,22 @@
   shows it through this function.
 * :func:`mask_secrets`: a driver's or a tool's message with the URL (as written or as shown)
   and the password taken out (see its docstring for which passwords are blanked as bare text).
+* :func:`pg_connection`: the libpq connection (conninfo text, password apart) that SQLAlchemy
+  itself opens for a URL, so that ``pg_dump``/``pg_restore`` reach the same database as every
+  other command, including host, port and options given in the query.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
+
+from doe.errors import StorageError
 
 SECRET_KEYS = frozenset({"password", "passfile"})
 """Query parameters whose value is never shown (libpq's names)."""
@@ -82,4 +89,36 @@ def mask_secrets(text: str, url: str | URL | None) -> str:
     return _SECRET_OPTION.sub(rf"\1\2{MASK}", text)
 
 
-__all__ = ["MIN_BARE_SECRET", "mask_secrets", "mask_url", "url_password"]
+@dataclass(frozen=True)
+class PgConnection:
+    """How libpq reaches a PostgreSQL database: ``conninfo`` (``key='value'`` pairs, no
+    password) for ``--dbname`` or :func:`psycopg.connect`, and the password apart (for
+    ``PGPASSWORD``, never a command line)."""
+
+    conninfo: str
+    password: str | None
+    shown: str
+    """The URL, masked, for messages."""
+
+
+def pg_connection(url: URL) -> PgConnection:
+    """The connection SQLAlchemy's psycopg dialect opens for ``url`` (host, port, user, database
+    and every query option such as ``host=/run/pg``, ``sslmode`` or ``options``), as conninfo."""
+    from psycopg.conninfo import make_conninfo
+
+    url = url.set(drivername="postgresql+psycopg")
+    shown = mask_url(url.render_as_string(hide_password=False))
+    try:
+        _, params = url.get_dialect()().create_connect_args(url)
+    except (sa.exc.ArgumentError, ValueError) as err:
+        raise StorageError(f"database {shown!r}: {mask_secrets(str(err), url)}") from err
+    password = params.pop("password", None)
+    settings: dict[str, Any] = {k: str(v) for k, v in params.items() if v is not None}
+    try:
+        conninfo = make_conninfo("", **settings)
+    except Exception as err:  # psycopg.ProgrammingError: an option libpq does not know
+        raise StorageError(f"database {shown!r}: {mask_secrets(str(err), url)}") from err
+    return PgConnection(conninfo, None if password is None else str(password), shown)
+
+
+__all__ = ["MIN_BARE_SECRET", "PgConnection", "mask_secrets", "mask_url", "pg_connection", "url_password"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from doe import load_config
 from doe.domain.config import CampaignConfig
@@ -258,7 +258,7 @@ def test_postgres_dump_and_restore_are_identical(postgres_url: str, config: Camp
         done = restore(target_url, out)
         assert done.counts == made.counts
         assert_same(snapshot(SqlStore.open(target_url)), before)
-        with pytest.raises(StorageError, match=r"already holds 2 campaign"):
+        with pytest.raises(StorageError, match=r"already holds 2 campaign\(s\)"):
             restore(target_url, out)
         with pytest.raises(StorageError, match=r"restores only into a PostgreSQL database"):
             restore(str(out.parent / "x.sqlite3"), out)
@@ -266,3 +266,43 @@ def test_postgres_dump_and_restore_are_identical(postgres_url: str, config: Camp
         close_all()
         pg.drop_database(postgres_url, source_url)
         pg.drop_database(postgres_url, target_url)
+
+
+def _in_the_query(url: str, password: str) -> str:
+    """``url`` with host and port in the query, as for a Unix socket (``?host=/run/pg&port=5433``),
+    and a password given as ``?password=`` too."""
+    import psycopg
+
+    parsed = make_url(url)
+    with psycopg.connect(parsed.set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
+        folder = str(conn.execute("SHOW unix_socket_directories").fetchone()[0]).split(",")[0].strip()
+    host = folder if folder and Path(folder).is_dir() else str(parsed.host)  # a remote test server: its TCP host
+    query = {"host": host, "port": str(parsed.port), "password": password}
+    return URL.create(parsed.drivername, parsed.username, parsed.password, None, None, parsed.database,
+                      query).render_as_string(hide_password=False)
+
+
+def test_postgres_backup_and_restore_reach_the_database_the_url_names_in_its_query(
+        postgres_url: str, config: CampaignConfig, tmp_path: Path) -> None:
+    """pg_dump and pg_restore were given only the URL's host, port and user: with the server in
+    the query they reached libpq's default server (another database, or none) and the report
+    still counted the right one."""
+    pg = sys.modules["doe_tests_postgres"]
+    source_url, target_url = pg.create_database(postgres_url), pg.create_database(postgres_url)
+    secret = "Query-Password-42"
+    try:
+        store = SqlStore.open(source_url)
+        build_history(store, config, "coating-a")
+        before = snapshot(store)
+        source, target = _in_the_query(source_url, secret), _in_the_query(target_url, secret)
+        made = backup(source, tmp_path / "lab.dump")
+        assert (made.counts.campaigns, made.counts.experiments, made.counts.measurements) == (1, 6, 6)
+        assert secret not in made.url and "password=***" in made.url
+        done = restore(target, made.path)
+        assert done.counts == made.counts and secret not in done.url
+        assert_same(snapshot(SqlStore.open(target_url)), before)
+    finally:
+        close_all()
+        pg.drop_database(postgres_url, source_url)
+        pg.drop_database(postgres_url, target_url)
+

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from doe.campaign import Campaign
 from doe.errors import StorageError
 from doe.storage.sql import SqlStore, close_all
-from doe.storage.urls import mask_secrets, mask_url
+from doe.storage.urls import mask_secrets, mask_url, pg_connection
 
 SECRET = "S3cret-in-the-query"
 
@@ -46,6 +46,17 @@ def test_a_short_password_is_blanked_only_inside_the_url_never_inside_words() ->
     # a long one is blanked wherever it stands, as are password= options of a conninfo
     assert mask_secrets(f"bad {SECRET} and password='x y' password=abc", f"postgresql://u:{SECRET}@h/d") == \
         "bad *** and password=*** password=***"
+
+
+def test_the_connection_for_pg_tools_keeps_the_query_and_leaves_the_password_out() -> None:
+    connection = pg_connection(make_url(f"postgresql+psycopg://doe:pw@/lab?host=/run/pg&port=5433&sslmode=require"
+                                        f"&password={SECRET}"))
+    assert sorted(connection.conninfo.split()) == ["dbname=lab", "host=/run/pg", "port=5433", "sslmode=require",
+                                                   "user=doe"]
+    assert connection.password == SECRET  # the query's password wins, as in SQLAlchemy's dialect
+    with pytest.raises(StorageError, match=r"invalid connection option \"nonsense\"") as caught:
+        pg_connection(make_url(f"postgresql://doe@h/lab?nonsense=1&password={SECRET}"))
+    assert SECRET not in str(caught.value)
 
 
 def _nodb(postgres_url: str, password: str, in_query: bool) -> str:
