@@ -13,7 +13,8 @@
   ``?password=``) travels in the ``PGPASSWORD`` environment variable of the child process and
   never appears in a command line or a message.
 
-:func:`restore` refuses a target that already holds campaigns unless ``force=True``, checks
+:func:`restore` refuses a target that already holds anything (campaigns, accounts,
+memberships or the account audit trail) unless ``force=True``, checks
 that the backup is a doe database at a schema revision this package knows, brings it to the
 newest schema (the usual migrations) and reports what it restored.
 """
@@ -42,6 +43,9 @@ Backend = Literal["sqlite", "postgresql"]
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
 _PG_TIMEOUT_S = 3600
+HELD_TABLES = (("campaigns", "campaign(s)"), ("users", "account(s)"), ("memberships", "membership(s)"),
+               ("account_audit", "account audit entry(ies)"))
+"""What makes a target database not empty for :func:`restore` (each table with its words)."""
 
 
 @dataclass(frozen=True)
@@ -277,11 +281,13 @@ def restore(url: str, source: Path, *, force: bool = False) -> BackupReport:
     """Restore the backup file ``source`` into the database at ``url``.
 
     An SQLite backup restores into an SQLite file, a pg_dump archive into a PostgreSQL
-    database. The target must hold no campaign unless ``force`` (then it is replaced).
+    database. The target must hold nothing of doe (no campaign, account, membership or account
+    audit entry) unless ``force`` (then it is replaced).
 
     Raises:
         StorageError: the backup is missing, not a doe backup or of an unknown schema; the
-            target holds campaigns (without ``force``) or is of the other backend.
+            target holds anything (without ``force``; the message says what) or is of the
+            other backend.
     """
     backend, where = _target(url)
     source = Path(source).expanduser().resolve()
@@ -299,10 +305,14 @@ def restore(url: str, source: Path, *, force: bool = False) -> BackupReport:
                        "and load it with doe.Campaign.import_json")
 
 
-def _refuse_nonempty(n_campaigns: int, where: str, force: bool) -> None:
-    if n_campaigns and not force:
-        raise StorageError(f"the target {where!r} already holds {n_campaigns} campaign(s); restore into an empty "
-                           "database, or pass --force to replace everything in it")
+def _refuse_nonempty(held: dict[str, int], where: str, force: bool) -> None:
+    """Refuse (without ``force``) a target that holds rows of :data:`HELD_TABLES` (``held``:
+    table -> row count, tables it lacks left out), naming what it holds."""
+    words = [f"{held[table]} {what}" for table, what in HELD_TABLES if held.get(table)]
+    if words and not force:
+        raise StorageError(f"the target {where!r} already holds {', '.join(words)}, which a restore would "
+                           "replace; restore into an empty database, or pass --force to replace everything in it "
+                           "(nothing was changed)")
 
 
 def _restore_sqlite(source: Path, target: Path, force: bool) -> BackupReport:
@@ -319,9 +329,9 @@ def _restore_sqlite(source: Path, target: Path, force: bool) -> BackupReport:
                 raise StorageError(f"the target {str(target)!r} is not an SQLite database")
             dst = sqlite3.connect(f"{target.as_uri()}?mode=rw", uri=True, timeout=30)
             try:
-                has = dst.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'campaigns'").fetchone()
-                _refuse_nonempty(int(dst.execute("SELECT count(*) FROM campaigns").fetchone()[0]) if has else 0,
-                                 str(target), force)
+                present = {r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                _refuse_nonempty({table: int(dst.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+                                  for table, _ in HELD_TABLES if table in present}, str(target), force)
             except sqlite3.DatabaseError as err:
                 dst.close()
                 raise StorageError(f"the target {str(target)!r} is not a readable SQLite database: {err}") from err
@@ -344,11 +354,9 @@ def _restore_postgres(source: Path, url: URL, force: bool) -> BackupReport:
     engine = _pg_engine(connection)
     try:
         with engine.connect() as conn:
-            n = 0
             present = set(sa.inspect(conn).get_table_names())
-            if "campaigns" in present:
-                n = int(conn.execute(sa.text("SELECT count(*) FROM campaigns")).scalar_one())
-            _refuse_nonempty(n, shown, force)
+            _refuse_nonempty({table: int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+                              for table, _ in HELD_TABLES if table in present}, shown, force)
     except sa.exc.DBAPIError as err:
         raise StorageError(f"cannot read database {shown!r}: {type(err.orig).__name__}") from err
     finally:

@@ -76,11 +76,14 @@ def test_a_postgres_backup_from_before_the_account_audit_restores_into_a_new_dat
         made = backup(source, tmp_path / "old.dump")
         assert made.schema_version == "0008"
         # a database the new doe opened holds the new table; pg_restore --clean would leave it
-        # behind and the upgrade of the restored database would fail: refused, nothing changed
+        # behind and the upgrade of the restored database would fail: refused, nothing changed,
+        # even with --force (without it the account alone refuses the restore)
         Accounts(opened).add_user("eve", "admin", password="eve-password", actor="root")
+        with pytest.raises(StorageError, match=r"already holds 1 account\(s\), 1 account audit entry"):
+            restore(opened, made.path)
         with pytest.raises(StorageError, match=r"older doe schema .* holds tables the backup does not "
                                                r"\(account_audit\); restore into a new, empty database"):
-            restore(opened, made.path)
+            restore(opened, made.path, force=True)
         close_all()
         assert Accounts(opened).store.users()["username"].tolist() == ["eve"]
         assert len(Accounts(opened).store.audit()) == 1

@@ -306,3 +306,40 @@ def test_postgres_backup_and_restore_reach_the_database_the_url_names_in_its_que
         pg.drop_database(postgres_url, source_url)
         pg.drop_database(postgres_url, target_url)
 
+
+@pytest.fixture
+def account_only(store_url: str) -> str:
+    """``store_url`` holding an account, a membership's audit trail and no campaign."""
+    from doe.auth.accounts import Accounts
+
+    accounts = Accounts(store_url)
+    accounts.add_user("zed", "admin", password="zed-password-1", actor="it")
+    return store_url
+
+
+def test_restore_refuses_a_target_with_accounts_but_no_campaign(
+        account_only: str, request: pytest.FixtureRequest, config: CampaignConfig, tmp_path: Path) -> None:
+    """A server database where the admin had added accounts before the first campaign was
+    replaced without --force, its accounts and their audit trail gone."""
+    from doe.auth.accounts import Accounts
+
+    pg = sys.modules["doe_tests_postgres"]
+    postgres = not account_only.startswith("sqlite")
+    source = pg.create_database(request.getfixturevalue("postgres_url")) if postgres \
+        else str(tmp_path / "lab.sqlite3")
+    try:
+        build_history(SqlStore.open(source), config, "coating-a")
+        made = backup(source, tmp_path / ("lab.dump" if postgres else "lab-backup.sqlite3"))
+        before = Accounts(account_only).store.users().to_json(), Accounts(account_only).store.audit().to_json()
+        with pytest.raises(StorageError, match=r"already holds 1 account\(s\), 1 account audit entry\(ies\), "
+                                               r"which a restore would replace.*--force.*nothing was changed"):
+            restore(account_only, made.path)
+        close_all()
+        after = Accounts(account_only)
+        assert (after.store.users().to_json(), after.store.audit().to_json()) == before
+        assert SqlStore.open(account_only).list_campaigns(include_archived=True).empty
+        assert restore(account_only, made.path, force=True).counts.campaigns == 1
+    finally:
+        close_all()
+        if postgres:
+            pg.drop_database(request.getfixturevalue("postgres_url"), source)
