@@ -49,7 +49,6 @@ from doe.errors import (
     ConcurrentChangeError,
     ConfigError,
     DataError,
-    DoeError,
     ProposalError,
     shorten,
 )
@@ -218,27 +217,26 @@ class Campaign:
     def clone(self, new_name: str, storage: str | None = None, *, with_history: bool = False) -> Campaign:
         """A new campaign with this configuration under ``new_name`` (and, if asked, the
         completed and failed experiments as imported history: every current cell and curve
-        point with its note, operator, sample id, time and evidence file, and every failed cell)."""
+        point with its note, operator, sample id, time and evidence file, and every failed cell).
+
+        The clone is built in a private in-memory database and written to ``storage`` by
+        :meth:`import_json` in one transaction: a clone refused or killed half-way leaves nothing."""
         h, m = self.history(), self.measurements()
         table = finished_cells(h, m, self.config, self.cell_failures()) if with_history else h.iloc[:0]
         check_clonable(table, self.config, carried_columns(table, self.config))  # before the clone exists: none left if refused
-        other = Campaign.from_config(CampaignConfig.from_dict(self.config.to_dict() | {"name": new_name}, stored=True),
-                                     actor=self.actor, storage=storage if storage is not None else self._store.url)
-        revision = other.revision()
-        try:  # a write refused half-way leaves no half-made clone
+        config = CampaignConfig.from_dict(self.config.to_dict() | {"name": new_name}, stored=True)
+        draft = Campaign.from_config(config.replace(learn_from=[]), storage=":memory:", actor=self.actor)
+        try:  # learn_from names campaigns of the target database: the draft has none, the import checks them
             if len(table):
-                other._record(table, False, False, False, finished_evidence(table, m, self.files(), self.file_content))
-                revision = other.revision()
+                draft._record(table, False, False, False, finished_evidence(table, m, self.files(), self.file_content))
                 for exp_id, reason in failed_after_measuring(h, m).items():  # measured, then failed
-                    other.fail([exp_id], reason)
-                    revision = other.revision()
-        except BaseException as error:
-            try:
-                other._store.discard_campaign(other.name, revision)
-            except DoeError as left:  # the original error is the one to see; say what stayed behind
-                logger.warning("the half-made clone %r was not removed (%s) after: %s", other.name, left, error)
-            raise
-        return other
+                    draft.fail([exp_id], reason)
+            data = draft.export_json() | {"name": self._name}  # the import's audit entry names the source
+        finally:
+            draft.store.close()
+        data["config_versions"][0]["config"] = config.to_yaml()
+        return Campaign.import_json(data, storage if storage is not None else self._store.url, name=new_name,
+                                    actor=self.actor)
 
     # ------------------------------------------------------------------ reading
     def _experiments(self) -> pd.DataFrame:

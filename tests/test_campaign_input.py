@@ -388,12 +388,13 @@ def test_a_clone_refused_for_a_later_constraint_or_cells_beside_an_unlabelled_va
     assert sorted(list_campaigns(campaign.storage_url)["name"]) == ["hfo2-ncm85", "mixed"]
 
 
-@pytest.mark.parametrize("refused", ["the history's rows", "a failure after measuring"])
+@pytest.mark.parametrize("refused", ["the history's rows", "the last rows written (its audit trail)"])
 def test_a_clone_whose_write_the_database_refuses_half_way_leaves_nothing(
         campaign: Campaign, tmp_path: Path, refused: str) -> None:
     """The clone was created before its history was written: a write the database then refused
     (a full disk, in the field; a trigger here) left an empty or half-filled clone that took the
-    name. It is discarded now, and the error is the database's."""
+    name. The whole clone is one transaction now (the failure after measuring is written with
+    the history, so the refusal is put on the last rows written), and the error is the database's."""
     campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "P1", "first_cycle_ce_pct": 88.0},
                                   {**RECIPE, "experiment_id": "P2", "hfo2_loading_wt_pct": 0.5,
                                    "first_cycle_ce_pct": 86.0}]))
@@ -405,8 +406,8 @@ def test_a_clone_whose_write_the_database_refuses_half_way_leaves_nothing(
             db.execute(f"CREATE TRIGGER refuse AFTER INSERT ON experiments WHEN NEW.campaign_id = {clone_id} "
                        "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
         else:
-            db.execute(f"CREATE TRIGGER refuse AFTER UPDATE OF status ON experiments WHEN NEW.campaign_id = {clone_id}"
-                       " AND NEW.status = 'failed' BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+            db.execute(f"CREATE TRIGGER refuse AFTER INSERT ON audit_log WHEN NEW.campaign_id = {clone_id} "
+                       "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
     with pytest.raises(StorageError, match="disk full"):
         campaign.clone("copy", with_history=True)
     assert list_campaigns(campaign.storage_url)["name"].tolist() == ["hfo2-ncm85"]

@@ -30,6 +30,9 @@ from doe.domain.records import (
 class CampaignStore(Protocol):
     url: str
 
+    def close(self) -> None:
+        """Release the store's connections (a private in-memory database is gone after it)."""
+
     def create_campaign(self, config: CampaignConfig, actor: str) -> None:
         """Store a new campaign with its configuration as version 1.
 
