@@ -87,13 +87,20 @@ class Accounts:
         return self.identity(user, source)
 
     def sso_identity(self, email: str | None, *, default_role: str | None = None) -> Identity:
-        """The identity of a single-sign-on user, matched by e-mail (an account an admin added)
-        or created with the default role (``DOE_SSO_DEFAULT_ROLE``, default viewer)."""
+        """The identity of a single-sign-on user, matched by the account's stored e-mail (an
+        account an admin added) or created with the default role (``DOE_SSO_DEFAULT_ROLE``,
+        default viewer).
+
+        Only the stored e-mail counts, never the user name: an account named ``boss@lab.example``
+        whose e-mail is another address (or that has none) is not signed in by single sign-on for
+        that address (AuthError saying so): a user name is chosen by whoever adds the account,
+        the e-mail is what the identity provider vouches for.
+        """
         if not email:
             raise AuthError("the identity provider sent no e-mail for this user; doe matches SSO users "
                             "by e-mail (add the 'email' scope to the client)")
         mail = check_email(email)
-        user = self.store.find_user(email=mail) or self.store.find_user(username=mail)
+        user = self.store.find_user(email=mail)
         if user is not None:
             if user.disabled:
                 raise AuthError(f"the account of {mail} is disabled; ask an admin")

@@ -107,6 +107,23 @@ def test_sso_users_match_by_email_or_get_the_default_role(store_url: str,
     assert "bob@lab.example" not in AccountStore.open(store_url).users()["username"].tolist()
 
 
+def test_sso_never_signs_in_an_account_by_its_user_name(store_url: str) -> None:
+    """Single sign-on fell back from the e-mail to the user name: a password account named
+    boss@lab.example with another e-mail was signed in, without its password, by whoever the
+    provider asserted as boss@lab.example. Only the stored e-mail matches now."""
+    accounts = Accounts(store_url)
+    accounts.add_user("boss@lab.example", "admin", password="Very-long-pw-1", email="boss.private@home.example",
+                      actor="it")
+    accounts.add_user("lead@lab.example", "admin", password="Very-long-pw-2", actor="it")  # no e-mail stored
+    for mail in ("boss@lab.example", "lead@lab.example"):
+        with pytest.raises(AuthError, match=r"no account could be made for it: .*give the existing account this "
+                                            r"e-mail"):
+            accounts.sso_identity(mail)
+    assert accounts.sso_identity("boss.private@home.example").username == "boss@lab.example"
+    users = AccountStore.open(store_url).users()
+    assert users["username"].tolist() == ["boss@lab.example", "lead@lab.example"]
+
+
 def test_text_that_is_not_unicode_is_refused_or_found_nowhere(store_url: str) -> None:
     # a lone surrogate: what a byte that is not UTF-8 in a shell argument becomes in Python
     Campaign.from_config("hfo2-ncm85", storage=store_url, name="c1", actor="fixture")
