@@ -308,6 +308,30 @@ def test_a_database_with_campaigns_gets_no_demo_campaign(tmp_path: Path) -> None
     assert list_campaigns(db, include_archived=True)["name"].tolist() == ["line-3"]
 
 
+def test_an_archived_campaign_is_closed_to_changes_until_unarchived(store_url: str) -> None:
+    """Archiving hid a campaign in the app only: suggest, record and config changes went on
+    through Python and the doe command. They are refused now, nothing stored changes, and the
+    message says how to reopen it."""
+    campaign = Campaign.from_config("hfo2-ncm85", storage=store_url, name="line 3", actor="alice", settings=FAST)
+    lab = VirtualLab(seed=3)
+    batch = campaign.suggest(2)
+    campaign.record(lab.run(_params(campaign, batch.iloc[:1])))
+    campaign.archive()
+    before = campaign.revision(), campaign.history().to_json(), campaign.measurements().to_json()
+    closed = r"campaign 'line 3' is archived \(closed to changes\); nothing was written.*`doe unarchive 'line 3'`"
+    wider = campaign.config.to_dict()
+    wider["description"] = "changed while archived"
+    for change in (lambda: campaign.suggest(1), lambda: campaign.record(lab.run(_params(campaign, batch.iloc[1:]))),
+                   lambda: campaign.abandon(batch["experiment_id"].iloc[1]), lambda: campaign.update_config(wider),
+                   lambda: campaign.fail([batch["experiment_id"].iloc[1]], "cracked")):
+        with pytest.raises(StorageError, match=closed):
+            change()
+    assert (campaign.revision(), campaign.history().to_json(), campaign.measurements().to_json()) == before
+    assert campaign.clone("line 4").name == "line 4"  # reading (and cloning) goes on
+    campaign.archive(False)
+    assert len(campaign.suggest(1)) == 1 and campaign.update_config(wider) == 2
+
+
 def test_predictions_cross_validation_importance_and_pareto(campaign: Campaign) -> None:
     lab = VirtualLab(seed=11, failures=False)
     for _ in range(4):

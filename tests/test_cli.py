@@ -23,7 +23,7 @@ from doe.domain import Objective, OutcomeConstraint
 from doe.io import read_table, write_table
 
 PARAMS = VirtualLab(0).config.parameter_names
-COMMANDS = ["init", "suggest", "record", "record-files", "files", "status", "list", "export", "import", "clone", "run",
+COMMANDS = ["init", "suggest", "record", "record-files", "files", "status", "list", "export", "import", "clone", "unarchive", "run",
             "backup", "restore", "app"]
 
 
@@ -50,6 +50,25 @@ def test_every_command_has_help(command: str) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0, result.output
     assert "--db" in result.output and "Usage: " in result.output
+
+
+def test_an_archived_campaign_is_said_so_and_refuses_changes_until_unarchived(tmp_path: Path) -> None:
+    """`doe list` called a database whose campaigns were all archived empty and offered `doe init`;
+    `doe status` did not say the campaign was archived, and `doe suggest` wrote into it."""
+    db = str(tmp_path / "lab.sqlite3")
+    Campaign.from_config("hfo2-ncm85", storage=db, name="line", actor="lead").archive()
+    listed = CliRunner().invoke(cli, ["list", "--db", db])
+    assert listed.exit_code == 0 and "1 archived campaign(s), listed by `doe list --all`" in listed.output
+    assert "doe init" not in listed.output and "doe unarchive NAME" in listed.output
+    shown = CliRunner().invoke(cli, ["status", "--db", db, "--campaign", "line"])
+    assert shown.exit_code == 0 and "archived: closed to changes" in shown.output
+    refused = CliRunner().invoke(cli, ["suggest", "--db", db, "--campaign", "line", "-n", "1", "--fast"])
+    assert refused.exit_code == 1 and "is archived" in refused.output and "`doe unarchive line`" in refused.output
+    assert Campaign.load("line", storage=db).history().empty
+    assert CliRunner().invoke(cli, ["unarchive", "line", "--db", db]).exit_code == 0
+    assert "line" in CliRunner().invoke(cli, ["list", "--db", db]).output
+    assert CliRunner().invoke(cli, ["suggest", "--db", db, "--campaign", "line", "-n", "1", "--fast"]).exit_code == 0
+    assert len(Campaign.load("line", storage=db).history()) == 1
 
 
 def test_no_campaign_yet_is_a_clear_error() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from doe.cli.common import (
     engine_settings,
     lasting_database,
     masked,
+    no_open_campaign,
     pairs,
     recipes_text,
     writing,
@@ -270,6 +272,8 @@ def files_(campaign_name: str | None, sha256: str | None, output: Path | None, e
 @common_options
 def status(campaign_name: str | None, env: Env) -> None:
     """Counts by status, the best recipe so far and the pending experiments."""
+    from doe.campaign import list_campaigns
+
     campaign = env.campaign(campaign_name)
     config = campaign.config
     history = campaign.history()
@@ -277,6 +281,10 @@ def status(campaign_name: str | None, env: Env) -> None:
     order = ["proposed", "running", "completed", "failed", "abandoned"]
     click.echo(f"campaign {campaign.name!r} ({mask_url(campaign.storage_url)}), config version "
                f"{campaign.config_version}")
+    every = list_campaigns(campaign.storage_url, include_archived=True)
+    if every.loc[every["name"] == campaign.name, "archived"].any():
+        click.echo(f"archived: closed to changes (suggest, record, config); `doe unarchive {shlex.quote(campaign.name)}` "
+                   "reopens it")
     click.echo("experiments: " + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in order)
                + f" (total {len(history)})")
     if len(failures := campaign.cell_failures()):
@@ -315,7 +323,7 @@ def list_(include_archived: bool, env: Env) -> None:
         return
     table = list_campaigns(env.db, include_archived=include_archived)
     if table.empty:
-        click.echo(f"no campaign in {masked(env.db)}; create one with `doe init --template {SIM_TEMPLATE}`")
+        click.echo(no_open_campaign(env.db))
         return
     keep = [c for c in ("name", "n_experiments", "config_version", "updated_at", "created_by", "archived")
             if c in table.columns]
@@ -412,6 +420,17 @@ def clone(new_name: str, campaign_name: str | None, with_history: bool, to_db: s
     other = campaign.clone(new_name, storage=target, with_history=with_history)
     click.echo(f"campaign {campaign.name!r} cloned to {other.name!r} in {masked(other.storage_url)}: "
                f"{len(other.history())} experiment(s)")
+
+
+@cli.command()
+@click.argument("name")
+@common_options
+def unarchive(name: str, env: Env) -> None:
+    """Reopen the archived campaign NAME: listed again, and open to suggest, record and config changes."""
+    from doe.campaign import Campaign
+
+    Campaign.load(name, storage=env.existing_db(), actor=env.actor).archive(False)
+    click.echo(f"campaign {name!r} is open again in {masked(env.db)}")
 
 
 @cli.command()

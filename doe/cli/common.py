@@ -126,7 +126,7 @@ class Env:
 
         table = list_campaigns(self.existing_db())
         if table.empty:
-            raise DoeError(f"there is no campaign in {masked(self.db)}; create one with `doe init --template {SIM_TEMPLATE}`")
+            raise DoeError(no_open_campaign(self.db))
         if len(table) == 1:
             return str(table["name"].iloc[0])
         order = table.sort_values("updated_at", kind="stable", na_position="first")
@@ -178,6 +178,17 @@ def cli() -> None:
     and `doe record` (the measured results); or let `doe run --simulate` close the loop on
     the virtual coating lab.
     """
+
+
+def no_open_campaign(url: str) -> str:
+    """What ``doe list`` says of a database without an open (unarchived) campaign."""
+    from doe.campaign import list_campaigns
+
+    archived = int(list_campaigns(url, include_archived=True)["archived"].sum())
+    if not archived:
+        return f"no campaign in {masked(url)}; create one with `doe init --template {SIM_TEMPLATE}`"
+    return (f"no open campaign in {masked(url)}: {archived} archived campaign(s), listed by `doe list --all`; "
+            "`doe unarchive NAME` reopens one")
 
 
 def masked(url: str) -> str:

@@ -6,6 +6,7 @@ Each takes an open :class:`~sqlalchemy.engine.Connection` inside the caller's tr
 from __future__ import annotations
 
 import json
+import shlex
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +21,12 @@ from doe.storage.engine import mask_url
 from doe.storage.values import parse_config, shorten
 
 
-def campaign_row(conn: Connection, name: str, url: str, *, lock: bool = False) -> Any:
+def campaign_row(conn: Connection, name: str, url: str, *, lock: bool = False, to_change: bool = False) -> Any:
     """The ``campaigns`` row of ``name`` (locked ``FOR UPDATE`` on PostgreSQL if ``lock``).
 
     Raises:
-        StorageError: no campaign of that name (the message lists the campaigns there).
+        StorageError: no campaign of that name (the message lists the campaigns there); with
+            ``to_change``, the campaign is archived (:func:`archived_message`).
     """
     if not isinstance(name, str):
         raise StorageError(f"a campaign name must be text, got {type(name).__name__}")
@@ -42,7 +44,16 @@ def campaign_row(conn: Connection, name: str, url: str, *, lock: bool = False) -
             f"no campaign named {shorten(name, 130)} in {mask_url(url)!r}; "
             f"campaigns there: {shown if names else 'none yet'}"
         )
+    if to_change and row.archived:
+        raise StorageError(archived_message(name))
     return row
+
+
+def archived_message(name: str) -> str:
+    """Why a change to the archived campaign ``name`` is refused, and how to reopen it."""
+    return (f"campaign {name!r} is archived (closed to changes); nothing was written. To change it, unarchive it "
+            f"first: `doe unarchive {shlex.quote(name)}`, Campaign.load(...).archive(False) in Python, or Restore "
+            "under 'Archived campaigns' on the app's Campaigns page")
 
 
 def audit_row(campaign_id: int, at: datetime, actor: str, action: str,

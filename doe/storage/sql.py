@@ -255,7 +255,7 @@ class SqlStore:
         cv = s.config_versions
 
         def _add(conn: Connection) -> int:
-            camp = self._campaign(conn, name, lock=True)
+            camp = campaign_row(conn, name, self.url, lock=True, to_change=True)
             _check_sources(conn, config.learn_from)
             latest = conn.execute(
                 sa.select(cv.c.version, cv.c.config_yaml).where(cv.c.campaign_id == camp.id)
@@ -577,7 +577,6 @@ class SqlStore:
         log.info("campaign %r imported (%d experiments, %d measurements) by %s",
                  plan.name, len(plan.experiments), len(plan.measurements), actor)
         return plan.name
-
 
 
 def _insert_import(conn: Connection, plan: ImportPlan, url: str, actor: str) -> None:

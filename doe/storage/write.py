@@ -76,7 +76,7 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
     prepared = [dict(p) for p in checked.experiments]
     planned = [replace(pm) for pm in checked.measurements]
     failures = [replace(f) for f in checked.cell_failures]
-    camp = campaign_row(conn, name, url, lock=True)  # writers of the campaign queue here
+    camp = campaign_row(conn, name, url, lock=True, to_change=True)  # writers of the campaign queue here
     if checked.expect_revision is not None and int(camp.revision) != checked.expect_revision:
         raise ConcurrentChangeError(
             f"campaign {name!r} changed (revision {checked.expect_revision} -> {camp.revision}) after the data "

@@ -363,8 +363,12 @@ def test_export_import_round_trip_is_exact(store: SqlStore, config: CampaignConf
     assert again == exported
     assert exported["measurements"][0]["superseded_by"] == 1 and exported["measurements"][1]["superseded_by"] == 2
 
-    # the import continues the id sequence, and the copy is independent
+    # the import continues the id sequence, and the copy is independent (archived, as the original
+    # was, it takes no change until it is unarchived)
     copy_config, _ = store.load_config(new_name)
+    with pytest.raises(StorageError, match="is archived"):
+        add_experiments(store, copy_config, 1)
+    store.set_archived(new_name, False, "dave")
     assert add_experiments(store, copy_config, 1) == ["E0003"]
     with pytest.raises(StorageError, match="exists already"):
         store.import_campaign(exported | {"name": config.name}, "dave")
