@@ -309,7 +309,7 @@ def test_postgres_backup_and_restore_reach_the_database_the_url_names_in_its_que
 
 @pytest.fixture
 def account_only(store_url: str) -> str:
-    """``store_url`` holding an account, a membership's audit trail and no campaign."""
+    """``store_url`` holding an account (and its entry in the account audit trail), no campaign."""
     from doe.auth.accounts import Accounts
 
     accounts = Accounts(store_url)
