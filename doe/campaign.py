@@ -225,7 +225,8 @@ class Campaign:
         table = finished_cells(h, m, self.config, self.cell_failures()) if with_history else h.iloc[:0]
         check_clonable(table, self.config, carried_columns(table, self.config))  # before the clone exists: none left if refused
         config = CampaignConfig.from_dict(self.config.to_dict() | {"name": new_name}, stored=True)
-        draft = Campaign.from_config(config.replace(learn_from=[]), storage=":memory:", actor=self.actor)
+        draft = Campaign.from_config(CampaignConfig.from_dict(config.to_dict() | {"learn_from": []}, stored=True),
+                                     storage=":memory:", actor=self.actor)  # stored: as it loads, not re-judged
         try:  # learn_from names campaigns of the target database: the draft has none, the import checks them
             if len(table):
                 draft._record(table, False, False, False, finished_evidence(table, m, self.files(), self.file_content))
