@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.fade import FadeLawPredictor
+from doe.domain.fade import FadeLawPredictor, measured_value
 from doe.domain.objectives import MAX_CYCLE
 from doe.domain.replicates import REPLICATE_COLUMN, n_column, sd_column, summarise, summary_columns
 from doe.errors import CellProblem
@@ -91,28 +91,45 @@ def point_cycle(config: CampaignConfig, outcome: str, cycle: int | None) -> int 
 def curve_predictions(measurements: pd.DataFrame, outcome: str, at: int,
                       valid_range: tuple[float | None, float | None] | None = None) -> FadeLawPredictor | None:
     """The fade-law predictor fitted to the current points of ``outcome`` (None: no point),
-    its predictions kept inside ``valid_range`` (the outcome's, from the config)."""
+    its predictions kept inside ``valid_range`` (the outcome's, from the config). Each cell
+    (``replicate`` label) is a curve of its own; an experiment's value is pooled from its cells
+    (:mod:`doe.domain.fade`)."""
     points = measurements[(measurements["outcome"] == outcome) & measurements[CYCLE_COLUMN].notna()]
     if points.empty:
         return None
     return FadeLawPredictor(at, valid_range).fit(pd.DataFrame({
         "experiment_id": points["experiment_id"].astype(str).to_numpy(),
+        "replicate": _labels(points),
         "cycle": points[CYCLE_COLUMN].astype(int).to_numpy(), "value": points["value"].to_numpy(dtype=float)}))
+
+
+def _labels(points: pd.DataFrame) -> np.ndarray:
+    """Each point's cell label (``""`` for an unlabelled curve)."""
+    if REPLICATE_COLUMN not in points.columns:
+        return np.full(len(points), "", dtype=object)
+    labels = points[REPLICATE_COLUMN].astype(object)
+    return labels.where(labels.notna(), "").astype(str).to_numpy(dtype=object)
 
 
 def curve_cells(measurements: pd.DataFrame, outcome: str, at: int) -> pd.DataFrame:
     """Per experiment with points of ``outcome`` (indexed by id): ``sd`` and ``n`` of the cells
-    behind its value at ``at``: the cells measured at ``at`` (their sample sd, NaN for one),
-    or, before any reached it, every cell with points (sd NaN: the value is predicted). Cells
-    are told apart by their ``replicate`` label; an unlabelled curve is one cell."""
+    behind its value at ``at``: the cells measured at ``at`` (their sample sd, NaN for one;
+    :func:`doe.domain.fade.measured_value`), or, before any is, every cell with points (sd NaN:
+    the value is predicted). Cells are told apart by their ``replicate`` label; an unlabelled
+    curve is one cell."""
     points = measurements[(measurements["outcome"] == outcome) & measurements[CYCLE_COLUMN].notna()]
     rows = {}
-    for experiment_id, part in points.groupby(points["experiment_id"].astype(str), sort=False):
-        reached = part[part[CYCLE_COLUMN].astype(int) == at]
-        if len(reached):
-            _, sd, n = summarise(reached["value"].astype(float).tolist())
+    cells = pd.DataFrame({"experiment_id": points["experiment_id"].astype(str).to_numpy(), "replicate": _labels(points),
+                          "cycle": points[CYCLE_COLUMN].astype(int).to_numpy(),
+                          "value": points["value"].to_numpy(dtype=float)})
+    for experiment_id, part in cells.groupby("experiment_id", sort=False):
+        values = [measured_value(cell["cycle"].to_numpy(), cell["value"].to_numpy(), at)
+                  for _, cell in part.groupby("replicate", sort=False)]
+        reached = [v for v in values if v is not None]
+        if reached:
+            _, sd, n = summarise(reached)
         else:
-            sd, n = math.nan, int(part[REPLICATE_COLUMN].fillna("").astype(str).nunique())
+            sd, n = math.nan, len(values)
         rows[experiment_id] = {"sd": sd, "n": n}
     return pd.DataFrame.from_dict(rows, orient="index", columns=["sd", "n"])
 

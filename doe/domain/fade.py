@@ -1,18 +1,25 @@
 """Early prediction of a curve outcome's value at its target cycle (``at``) from the cycles
-measured so far: a power fade law per experiment, with shrinkage across experiments.
+measured so far: a fade law per cell, with shrinkage across cells.
 
-Each experiment's curve is ``value(n) = c + (v - c) * (n / at) ** b``: ``c`` the start
+Each cell's curve is ``value(n) = c + (v - c) * (n / at) ** b``: ``c`` the start
 value, ``v`` the value at cycle ``at`` (what the campaign optimises) and ``b`` the shape
 (b < 1 fast early fade that slows, b > 1 fade that accelerates). For fixed ``b`` the law is
 linear in ``(c, v)``, so with Gaussian priors and Gaussian cycler noise the posterior of
 ``(c, v)`` and the marginal likelihood are exact; ``b`` is integrated over a grid. The
 predicted value at ``at`` is the resulting mixture's mean and standard deviation.
 
-The priors are learned from the campaign's own curves (empirical Bayes, a hierarchical
-model's shrinkage): ``v`` and ``b`` from the experiments fitted on a broad prior first, the
-noise from the scatter of consecutive cycles (fade between two cycles is far below the
-noise). A curve of a few cycles is thus predicted near the population, and moves to its
-own extrapolation as cycles arrive. Why this model: ``docs/how-to/curves.md``.
+A cell is one experiment's curve with one ``replicate`` label (an unlabelled curve is the
+experiment's one cell); each cell is fitted on its own points. A cell is measured at ``at``
+when it has a point there (:func:`measured_value`). An experiment's value is the mean of its
+cells measured at ``at`` once one is (sd 0), else the mean of its cells' predictions with the
+sd of a mean of independent cells, ``sqrt(sum sd_i^2) / k`` (the cells' posteriors share only
+the population prior).
+
+The priors are learned from the campaign's own cells (empirical Bayes, a hierarchical
+model's shrinkage): ``v`` and ``b`` from the cells fitted on a broad prior first, the
+noise from the scatter of consecutive cycles within each cell (fade between two cycles is far
+below the noise). A curve of a few cycles is thus predicted near the population, and moves to
+its own extrapolation as cycles arrive. Why this model: ``docs/how-to/curves.md``.
 
 Pure numpy: importing it loads no torch (the history shows its predictions).
 """
@@ -47,6 +54,7 @@ class CurvePrediction:
         last_cycle: the latest measured cycle.
         last_value: the value measured there.
         cycling: True while ``at`` is not reached.
+        measured: True when the value at ``at`` is measured (a point there).
     """
 
     mean: float
@@ -54,6 +62,11 @@ class CurvePrediction:
     last_cycle: int
     last_value: float
     cycling: bool
+    measured: bool = False
+
+
+Cell = tuple[str, str]
+"""A cell: ``(experiment_id, replicate label)``, the label ``""`` for an unlabelled curve."""
 
 
 class FadeLawPredictor:
@@ -72,22 +85,23 @@ class FadeLawPredictor:
         self.valid_range = valid_range
 
     def fit(self, points: pd.DataFrame) -> FadeLawPredictor:
-        """Learn the population priors and each experiment's posterior; returns ``self``.
+        """Learn the population priors and each cell's posterior; returns ``self``.
 
         Args:
             points: one row per measured point: ``experiment_id``, ``cycle`` (>= 1), ``value``
-                (several cells of one experiment: all their points count).
+                and optionally ``replicate`` (the cell's label; empty or missing: the
+                experiment's one unlabelled cell). Each cell is a curve of its own.
         """
-        groups = _curves(points)
-        self.noise_sd_ = _noise_sd(groups.values())
-        values = np.concatenate([v for _, v in groups.values()]) if groups else np.zeros(1)
+        cells = _curves(points)
+        self.noise_sd_ = _noise_sd(cells.values())
+        values = np.concatenate([v for _, v in cells.values()]) if cells else np.zeros(1)
         spread = float(np.ptp(values)) if len(values) > 1 else 1.0
-        # first pass: broad priors; the experiments' estimates then form the population prior
+        # first pass: broad priors; the cells' estimates then form the population prior
         wide = 10.0 * max(spread, 10 * self.noise_sd_)
         broad = _Prior(v=(float(values.mean()), wide), c=(float(values.mean()), wide), s=(0.0, wide), b=DEFAULT_B)
-        first = {k: _posterior(n, y, self.at, self.noise_sd_, broad) for k, (n, y) in groups.items()}
-        self.curves_ = groups
-        informative = [k for k, (n, _) in groups.items() if n.max() >= self.at / 4 and len(n) >= 5]
+        first = {k: _posterior(n, y, self.at, self.noise_sd_, broad) for k, (n, y) in cells.items()}
+        self.curves_: dict[Cell, tuple[np.ndarray, np.ndarray]] = cells
+        informative = [k for k, (n, _) in cells.items() if n.max() >= self.at / 4 and len(n) >= 5]
         self.prior_ = broad
         if len(informative) >= 3:
             v_est = np.array([float(first[k][0][0]) for k in informative])
@@ -97,40 +111,91 @@ class FadeLawPredictor:
                 v=(float(v_est.mean()), float(max(v_est.std(ddof=1), 5 * self.noise_sd_))),
                 c=(float(c_est.mean()), float(max(c_est.std(ddof=1) * 3, 10 * self.noise_sd_))),
                 s=(0.0, wide), b=(float(b_est.mean()), float(max(b_est.std(ddof=1), 0.2))))
+        self.cell_predictions_: dict[Cell, CurvePrediction] = {k: self._cell(n, y) for k, (n, y) in cells.items()}
         self.predictions_: dict[str, CurvePrediction] = {}
-        for k, (n, y) in groups.items():
-            last = int(n.max())
-            last_value = float(y[n == n.max()].mean())
-            at_values = y[n == self.at]
-            if last >= self.at and len(at_values):
-                self.predictions_[k] = CurvePrediction(float(at_values.mean()), 0.0, last, last_value, False)
-                continue
-            mean, sd, _, _ = _posterior(n, y, self.at, self.noise_sd_, self.prior_)
-            extra = DISCREPANCY * abs(float(mean[0]) - last_value)
-            m, s = _truncated(mean, np.hypot(sd, extra), self.valid_range)
-            self.predictions_[k] = CurvePrediction(float(m[0]), float(s[0]), last, last_value, last < self.at)
+        for experiment_id in dict.fromkeys(k[0] for k in cells):
+            mine = [k for k in cells if k[0] == experiment_id]
+            self.predictions_[experiment_id] = _pooled([self.cell_predictions_[k] for k in mine],
+                                                       [cells[k] for k in mine], self.at)
         return self
+
+    def _cell(self, n: np.ndarray, y: np.ndarray) -> CurvePrediction:
+        """One cell's value at ``at``: measured where it is, else predicted."""
+        last = int(n.max())
+        last_value = float(y[n == n.max()].mean())
+        measured = measured_value(n, y, self.at)
+        if measured is not None:
+            return CurvePrediction(measured, 0.0, last, last_value, False, True)
+        mean, sd, _, _ = _posterior(n, y, self.at, self.noise_sd_, self.prior_)
+        extra = DISCREPANCY * abs(float(mean[0]) - last_value)
+        m, s = _truncated(mean, np.hypot(sd, extra), self.valid_range)
+        return CurvePrediction(float(m[0]), float(s[0]), last, last_value, last < self.at)
 
     def predict(self) -> pd.DataFrame:
         """One row per fitted experiment: ``experiment_id``, ``mean``, ``sd``, ``last_cycle``,
-        ``last_value``, ``cycling``."""
+        ``last_value``, ``cycling`` (its cells pooled: see the module's docstring)."""
         if not hasattr(self, "predictions_"):
             raise RuntimeError("FadeLawPredictor.predict() called before fit()")
         rows = [{"experiment_id": k, "mean": p.mean, "sd": p.sd, "last_cycle": p.last_cycle,
                  "last_value": p.last_value, "cycling": p.cycling} for k, p in self.predictions_.items()]
         return pd.DataFrame(rows, columns=["experiment_id", "mean", "sd", "last_cycle", "last_value", "cycling"])
 
+    def predict_cells(self) -> pd.DataFrame:
+        """One row per fitted cell: ``experiment_id``, ``replicate`` (``""`` for an unlabelled
+        curve), ``mean``, ``sd``, ``last_cycle``, ``last_value``, ``cycling`` and ``measured``
+        (its value at ``at`` measured, sd 0)."""
+        if not hasattr(self, "cell_predictions_"):
+            raise RuntimeError("FadeLawPredictor.predict_cells() called before fit()")
+        columns = ["experiment_id", "replicate", "mean", "sd", "last_cycle", "last_value", "cycling", "measured"]
+        rows = [{"experiment_id": k[0], "replicate": k[1], "mean": p.mean, "sd": p.sd, "last_cycle": p.last_cycle,
+                 "last_value": p.last_value, "cycling": p.cycling, "measured": p.measured}
+                for k, p in self.cell_predictions_.items()]
+        return pd.DataFrame(rows, columns=columns)
+
     def continuation(self, experiment_id: str, cycles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted mean and sd of ``experiment_id``'s (noise-free) curve at ``cycles`` (for plots)."""
+        """Predicted mean and sd of ``experiment_id``'s (noise-free) curve at ``cycles`` (for
+        plots): the mean of its cells' curves, with the sd of a mean of independent cells."""
         if not hasattr(self, "curves_"):
             raise RuntimeError("FadeLawPredictor.continuation() called before fit()")
-        n, y = self.curves_[str(experiment_id)]
-        mean, sd, _, _ = _posterior(n, y, self.at, self.noise_sd_, self.prior_, cycles=np.asarray(cycles))
-        last_value = float(y[n == n.max()].mean())
-        ahead = np.asarray(cycles, dtype=float) > n.max()
-        bounded_mean, bounded_sd = _truncated(mean, np.hypot(sd, DISCREPANCY * np.abs(mean - last_value)),
-                                              self.valid_range)
-        return np.where(ahead, bounded_mean, mean), np.where(ahead, bounded_sd, sd)
+        means, variances = [], []
+        for key, (n, y) in self.curves_.items():
+            if key[0] != str(experiment_id):
+                continue
+            mean, sd, _, _ = _posterior(n, y, self.at, self.noise_sd_, self.prior_, cycles=np.asarray(cycles))
+            last_value = float(y[n == n.max()].mean())
+            ahead = np.asarray(cycles, dtype=float) > n.max()
+            bounded_mean, bounded_sd = _truncated(mean, np.hypot(sd, DISCREPANCY * np.abs(mean - last_value)),
+                                                  self.valid_range)
+            means.append(np.where(ahead, bounded_mean, mean))
+            variances.append(np.where(ahead, bounded_sd, sd) ** 2)
+        if not means:
+            raise KeyError(f"no curve of experiment {experiment_id!r} was fitted")
+        if len(means) == 1:
+            return means[0], np.sqrt(variances[0])
+        return np.mean(means, axis=0), np.sqrt(np.sum(variances, axis=0)) / len(means)
+
+
+def measured_value(cycles: np.ndarray, values: np.ndarray, at: int) -> float | None:
+    """One cell's measured value at cycle ``at``: its point there (the mean, were there several);
+    None without one."""
+    cycles, values = np.asarray(cycles, dtype=float), np.asarray(values, dtype=float)
+    there = values[cycles == at]
+    return float(there.mean()) if len(there) else None
+
+
+def _pooled(cells: list[CurvePrediction], curves: list[tuple[np.ndarray, np.ndarray]], at: int) -> CurvePrediction:
+    """An experiment's value at ``at`` from its cells: the mean of those measured there (sd 0)
+    once one is, else the mean of their predictions with sd ``sqrt(sum sd_i^2) / k`` (a mean of
+    ``k`` independent cells); its last cycle is its cells' latest, the last value their mean there."""
+    if len(cells) == 1:
+        return cells[0]
+    last = max(p.last_cycle for p in cells)
+    last_value = float(np.concatenate([y[n == last] for n, y in curves]).mean())
+    measured = [p.mean for p in cells if p.measured]
+    if measured:
+        return CurvePrediction(float(np.mean(measured)), 0.0, last, last_value, False, True)
+    sd = math.sqrt(math.fsum(p.sd**2 for p in cells)) / len(cells)
+    return CurvePrediction(float(np.mean([p.mean for p in cells])), sd, last, last_value, last < at)
 
 
 def _truncated(mean: np.ndarray, sd: np.ndarray,
@@ -167,7 +232,7 @@ class _Prior:
 
 
 def _noise_sd(curves: object) -> float:
-    """Cycler noise sd from consecutive points (robust: MAD of differences / sqrt 2)."""
+    """Cycler noise sd from consecutive points of each cell (robust: MAD of differences / sqrt 2)."""
     diffs = [np.diff(y)[np.diff(n) <= 2] for n, y in curves if len(y) > 2]  # type: ignore[attr-defined]
     d = np.concatenate(diffs) if diffs else np.zeros(0)
     if len(d) < 5:
@@ -205,16 +270,20 @@ def _posterior(n: np.ndarray, y: np.ndarray, at: int, noise_sd: float, prior: _P
     return mean, np.sqrt(np.maximum(var, 0.0)), float(w @ mu[:, 0]), float(w @ B_GRID)
 
 
-def _curves(points: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per experiment (in order of first appearance by cycle): its cycles and values, by cycle."""
+def _curves(points: pd.DataFrame) -> dict[Cell, tuple[np.ndarray, np.ndarray]]:
+    """Per cell, ``(experiment_id, replicate label)`` (in order of first appearance by cycle):
+    its cycles and values, by cycle."""
     cycle = points["cycle"].to_numpy(dtype=float)
     by_cycle = np.argsort(cycle, kind="stable")
-    codes, names = pd.factorize(points["experiment_id"].astype(str).to_numpy()[by_cycle])
+    ids = points["experiment_id"].astype(str).to_numpy()
+    labels = (points["replicate"].astype(object).where(points["replicate"].notna(), "").astype(str).to_numpy()
+              if "replicate" in points.columns else np.full(len(points), "", dtype=object))
+    codes, names = pd.factorize(pd.MultiIndex.from_arrays([ids[by_cycle], labels[by_cycle]]))
     order = by_cycle[np.argsort(codes, kind="stable")]
     value = points["value"].to_numpy(dtype=float)
     bounds = np.cumsum(np.bincount(codes, minlength=len(names)))[:-1]
-    return {str(k): (n, y) for k, n, y in zip(names, np.split(cycle[order], bounds), np.split(value[order], bounds),
-                                             strict=True)}
+    return {(str(k[0]), str(k[1])): (n, y) for k, n, y in zip(names, np.split(cycle[order], bounds),
+                                                              np.split(value[order], bounds), strict=True)}
 
 
 def _design_grid(n: np.ndarray, at: int) -> np.ndarray:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from doe import Campaign
-from doe.domain.early_stop import EarlyStop, cells_to_stop, recommended
+from doe.domain.early_stop import EarlyStop, cells_to_stop, recommended, stop_cells
 from doe.errors import DataError
 from doe.simulate.curves import retention_curve
 
@@ -48,6 +48,8 @@ def test_stops_the_confidently_worse_and_the_infeasible(campaign: Campaign) -> N
     assert cells_to_stop(history, campaign.config, EarlyStop()) == ["E0", "E7"]
     assert cells_to_stop(history, campaign.config, EarlyStop(infeasible=False)) == ["E0"]
     assert cells_to_stop(history, campaign.config, EarlyStop(min_cycles=100)) == ["E7"]  # E0 has 80 cycles
+    cells = stop_cells(history, campaign.measurements(), campaign.config, EarlyStop())  # one unlabelled cell each
+    assert [(s.experiment_id, s.replicate) for s in cells] == [("E0", None), ("E7", None)]
 
 
 def test_recommendation_uses_predictions_of_cycling_cells_with_enough_cycles(campaign: Campaign) -> None:
@@ -78,3 +80,42 @@ def test_stops_the_confidently_worse_while_every_curve_still_cycles(tmp_path: Pa
     history = c.history()
     assert (history["retention_pct_pred_sd"] > 0).all()
     assert cells_to_stop(history, c.config, EarlyStop()) == ["E0", "E3"]
+
+
+def _replicated(tmp_path: Path) -> Campaign:
+    """E0-E3 finished (60-69 %), E4 and E5 single cells at cycle 50 (true 72, 75), and R one
+    powder in two labelled cells: A (true 70) at cycle 60, B (true 50) at cycle 40."""
+    c = Campaign.from_config({**CONFIG, "objectives": [{**CONFIG["objectives"][0], "valid_range": [0, 150]}]},
+                             storage=f"sqlite:///{tmp_path / 'cells.sqlite3'}", actor="tester")
+    ids = [*(f"E{i}" for i in range(6)), "R"]
+    c.record(pd.DataFrame({"experiment_id": ids, "loading_wt_pct": np.linspace(0, 2, 7), "ce_pct": 88.0}))
+    c.record(pd.concat([_points(f"E{i}", 60.0 + 3 * i, 200 if i < 4 else 50, i) for i in range(6)]))
+    c.record(pd.concat([_points("R", 70.0, 60, 1).assign(replicate="A"),
+                        _points("R", 50.0, 40, 2).assign(replicate="B")]))
+    return c
+
+
+def test_replicate_cells_are_predicted_and_stopped_as_cells(tmp_path: Path) -> None:
+    """R's two cells were fitted as one zig-zag curve: R predicted at 121.8 % (sd 12), the
+    early stop then stopped the two truly best cells (E4, E5) and R was recommended."""
+    c = _replicated(tmp_path)
+    history = c.history()
+    r = history.set_index("experiment_id").loc["R"]
+    assert 55.0 < r["retention_pct"] < 68.0 and r["retention_pct_n"] == 2 and 0 < r["retention_pct_pred_sd"] < 5
+    assert cells_to_stop(history, c.config, EarlyStop()) == ["R"]  # (its mean of about 60 % cannot win)
+    assert recommended(history, c.config)["experiment_id"].tolist() in (["E4"], ["E5"])
+    stops = stop_cells(history, c.measurements(), c.config, EarlyStop())
+    assert [(s.experiment_id, s.replicate, s.last_cycle) for s in stops] == [("R", "A", 60), ("R", "B", 40)]
+    assert [s.replicate for s in stop_cells(history, c.measurements(), c.config, EarlyStop(min_cycles=50))] == ["A"]
+
+
+def test_a_cell_still_cycling_beside_one_that_reached_the_target_is_judged_as_a_cell(tmp_path: Path) -> None:
+    """Once one cell of R reached cycle 200 the experiment counted as measured, and its other
+    cell, still cycling, was never compared: by the history alone it could not be stopped."""
+    c = _replicated(tmp_path)
+    c.record(_points("R", 50.0, 200, 2).iloc[40:].assign(replicate="B"))  # B reaches 200 at about 50 %
+    c.record(_points("R", 52.0, 80, 7).assign(replicate="C"))  # a third cell, 80 cycles in
+    history = c.history()
+    assert cells_to_stop(history, c.config, EarlyStop()) == []  # R reads as measured (B's value)
+    stops = stop_cells(history, c.measurements(), c.config, EarlyStop())
+    assert [(s.experiment_id, s.replicate) for s in stops] == [("R", "A"), ("R", "C")]

@@ -68,3 +68,39 @@ def test_the_truncation_at_its_edges() -> None:
     assert one(2000.0, 5.0, (None, 150.0))[0] <= 150.0
     assert np.isnan(one(50.0, float("nan"), (0.0, 150.0))[1])
     assert one(70.0, 2.0, (None, None)) == (70.0, 2.0)
+
+
+def test_each_labelled_cell_of_an_experiment_is_a_curve_of_its_own() -> None:
+    """Two labelled cells of one powder, heading for 70 and 50 %, were fitted as one curve of
+    their interleaved points: the experiment was predicted at 121.8 % at cycle 200."""
+    population = [_points(60.0 + 3 * k, 200, k, f"E{k}") for k in range(4)]
+    cells = [_points(70.0, 60, 1, "R").assign(replicate="A"), _points(50.0, 40, 2, "R").assign(replicate="B")]
+    alone = FadeLawPredictor(200, (0.0, 150.0)).fit(pd.concat(population))
+    model = FadeLawPredictor(200, (0.0, 150.0)).fit(pd.concat([*population, *cells]))
+    assert model.noise_sd_ == pytest.approx(alone.noise_sd_, rel=0.2)
+    r = model.predict().set_index("experiment_id").loc["R"]
+    assert 55.0 < r["mean"] < 68.0  # true 60, the mean of 70 and 50
+    per_cell = model.predict_cells().query("experiment_id == 'R'").set_index("replicate")
+    assert 50.0 < per_cell.loc["B", "mean"] < per_cell.loc["A", "mean"] < 76.0  # (B shrunk towards the population)
+    assert r["mean"] == pytest.approx(per_cell["mean"].mean())  # the mean of the cells, as history() means them
+    assert r["sd"] == pytest.approx(np.hypot(*per_cell["sd"]) / 2)  # the sd of a mean of two independent cells
+    assert r["last_cycle"] == 60 and r["cycling"]
+    mean, sd = model.continuation("R", np.array([60, 200]))
+    assert mean[-1] == pytest.approx(r["mean"], rel=1e-6) and sd[-1] == pytest.approx(r["sd"], rel=1e-6)
+
+
+def test_replicate_cells_of_equal_length_narrow_the_interval_rather_than_widen_it() -> None:
+    """Two cells a few points apart per experiment: the still-cycling experiments' sd rose from
+    about 3 (one cell) to 8 (two cells), though the second cell doubles the data (the cycler
+    noise was learned from the two cells' alternating points: 4.3 instead of 0.3)."""
+    one, two = [], []
+    for i in range(6):
+        for label, offset in (("A", -1.0), ("B", 1.0)):
+            points = _points(60.0 + 3 * i + offset, 200 if i < 4 else 50, 10 * i + ord(label), f"E{i}")
+            two.append(points.assign(replicate=label))
+            if label == "A":
+                one.append(points.assign(replicate=label))
+    single = FadeLawPredictor(200, (0.0, 150.0)).fit(pd.concat(one)).predict().set_index("experiment_id")
+    pair = FadeLawPredictor(200, (0.0, 150.0)).fit(pd.concat(two)).predict().set_index("experiment_id")
+    assert (pair.loc[["E4", "E5"], "sd"] < 1.5 * single.loc[["E4", "E5"], "sd"]).all()
+    assert (pair.loc[["E4", "E5"], "mean"] - np.array([72.0, 75.0])).abs().max() < 6
