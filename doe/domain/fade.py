@@ -1,12 +1,15 @@
 """Early prediction of a curve outcome's value at its target cycle (``at``) from the cycles
 measured so far: a fade law per cell, with shrinkage across cells.
 
-Each cell's curve is ``value(n) = c + (v - c) * (n / at) ** b``: ``c`` the start
-value, ``v`` the value at cycle ``at`` (what the campaign optimises) and ``b`` the shape
-(b < 1 fast early fade that slows, b > 1 fade that accelerates). For fixed ``b`` the law is
-linear in ``(c, v)``, so with Gaussian priors and Gaussian cycler noise the posterior of
-``(c, v)`` and the marginal likelihood are exact; ``b`` is integrated over a grid. The
-predicted value at ``at`` is the resulting mixture's mean and standard deviation.
+Each cell's curve is ``value(n) = c (1 - g) + v g + s (h - g)`` with ``g = (n / at) ** b`` and
+``h = (n / at) ** 0.5``: ``c`` the start value (the law's value at cycle 0), ``v`` the value
+at cycle ``at`` (what the campaign optimises), ``s`` the weight of a square-root (SEI) fade
+and ``b`` the shape of the rest (b < 1 fast early fade that slows, b > 1 fade that
+accelerates). For fixed ``b`` the law is linear in ``(c, v, s)``, so with Gaussian priors and
+Gaussian cycler noise the posterior of ``(c, v, s)`` and the marginal likelihood are exact;
+``b`` is integrated over a grid (:data:`B_GRID`). The predicted value at ``at`` is the
+resulting mixture's mean and standard deviation, with a model-discrepancy sd added
+(:data:`DISCREPANCY`) and, where the outcome has a valid range, truncated to it.
 
 A cell is one experiment's curve with one ``replicate`` label (an unlabelled curve is the
 experiment's one cell); each cell is fitted on its own points. A cell is measured at ``at``
@@ -16,7 +19,7 @@ sd of a mean of independent cells, ``sqrt(sum sd_i^2) / k`` (the cells' posterio
 the population prior).
 
 The priors are learned from the campaign's own cells (empirical Bayes, a hierarchical
-model's shrinkage): ``v`` and ``b`` from the cells fitted on a broad prior first, the
+model's shrinkage): ``v``, ``c`` and ``b`` from the cells fitted on a broad prior first, the
 noise from the scatter of consecutive cycles within each cell (fade between two cycles is far
 below the noise). A curve of a few cycles is thus predicted near the population, and moves to
 its own extrapolation as cycles arrive. Why this model: ``docs/how-to/curves.md``.

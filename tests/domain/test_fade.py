@@ -104,3 +104,17 @@ def test_replicate_cells_of_equal_length_narrow_the_interval_rather_than_widen_i
     pair = FadeLawPredictor(200, (0.0, 150.0)).fit(pd.concat(two)).predict().set_index("experiment_id")
     assert (pair.loc[["E4", "E5"], "sd"] < 1.5 * single.loc[["E4", "E5"], "sd"]).all()
     assert (pair.loc[["E4", "E5"], "mean"] - np.array([72.0, 75.0])).abs().max() < 6
+
+
+def test_the_module_describes_the_law_it_fits() -> None:
+    """The module's docstring described ``c + (v - c) (n / at)^b``, linear in ``(c, v)``,
+    while the code fits the square-root term too (found by a probe)."""
+    from doe.domain import fade
+
+    doc = " ".join((fade.__doc__ or "").split())
+    assert "``value(n) = c (1 - g) + v g + s (h - g)``" in doc and "linear in ``(c, v, s)``" in doc
+    assert "(v - c)" not in doc
+    b, n = 1.7, np.array([1.0, 50.0, 200.0])
+    c, v, s = 100.0, 70.0, 4.0
+    g, h = (n / 200) ** b, np.sqrt(n / 200)
+    assert np.allclose(fade._design(n, 200, b) @ np.array([c, v, s]), c * (1 - g) + v * g + s * (h - g))
