@@ -367,3 +367,36 @@ def test_a_still_cycling_prediction_does_not_reorder_the_weighted_ranking() -> N
     campaign.record(pd.DataFrame({"experiment_id": "P", "cycle": curve["cycle"], "ret": curve["retention_pct"]}))
     assert campaign.history().set_index("experiment_id").loc["P", "ret"] > 70.0  # predicted, shown
     assert campaign.best(3)["experiment_id"].tolist() == before == ["M2", "M1", "M3"]
+
+
+def test_a_curve_logged_past_its_cycle_without_a_point_there_is_measured_by_interpolation(campaign: Campaign) -> None:
+    """A cell logged every 7th cycle up to 210 (no point at 200) stayed 'predicted, not measured
+    yet' for good: never ranked, and, no longer cycling, never early-stopped or compared. Its
+    value at 200 is the linear interpolation between cycles 196 and 203, in history(), best(),
+    the replicate counts and the early stop alike."""
+    from doe.domain.early_stop import EarlyStop, cells_to_stop, stop_cells
+
+    for i in range(4):
+        campaign.record(_points(f"E{i}", 60.0 + 3 * i, 200, i))  # finished at 60-69 %
+    beyond = _points("E4", 75.0, 210, 6)
+    beyond = beyond[beyond["cycle"] % 7 == 0]
+    campaign.record(beyond)
+    campaign.record(_points("E5", 60.0, 80, 7))  # still cycling, heading below E4
+    history = campaign.history().set_index("experiment_id")
+    y196, y203 = beyond.set_index("cycle").loc[[196, 203], "retention_pct"]
+    assert history.loc["E4", "retention_pct"] == pytest.approx(y196 + (y203 - y196) * 4 / 7)
+    assert history.loc["E4", "retention_pct_pred_sd"] == 0 and history.loc["E4", "retention_pct_last_cycle"] == 210
+    assert campaign.best(6)["experiment_id"].tolist() == ["E4", "E3", "E2", "E1", "E0"]
+    assert ranking_notes(campaign.history(), campaign.config).tolist() == [""] * 5 + [
+        "retention_pct at cycle 200 predicted, not measured yet (cycled to 80 so far)"]
+    # the early stop compares E5 with E4's measured value (75 %, sd 0), not with E3's 69 %
+    assert cells_to_stop(campaign.history(), campaign.config, EarlyStop()) == ["E5"]
+    assert [s.experiment_id for s in stop_cells(campaign.history(), campaign.measurements(), campaign.config,
+                                                EarlyStop())] == ["E5"]
+    # two labelled cells, one logged past 200 and one with a point there: both measured, as cells
+    cells = [beyond.assign(experiment_id="E6", replicate="A"), _points("E6", 73.0, 200, 8).assign(replicate="B")]
+    campaign.record(pd.concat(cells).assign(loading_wt_pct=1.5))
+    row = campaign.history().set_index("experiment_id").loc["E6"]
+    assert row["retention_pct_n"] == 2 and row["retention_pct_pred_sd"] == 0
+    assert row["retention_pct"] == pytest.approx(np.mean([history.loc["E4", "retention_pct"],
+                                                          cells[1]["retention_pct"].iloc[-1]]))

@@ -5,7 +5,8 @@ A results table records curve points with a ``cycle`` column: one row per (exper
 replicate, cycle), the curve outcome's value in its column. A curve outcome given without a
 cycle is its value at ``at``. The history shows, per curve outcome, the latest measured
 cycle and value (``<outcome>_last_cycle``, ``<outcome>_last_value``), the value at ``at``
-(measured once reached, else predicted by :mod:`doe.domain.fade`) and its sd
+(measured once reached: a point there, or interpolated between the points on both sides of it;
+else predicted by :mod:`doe.domain.fade`) and its sd
 (``<outcome>_pred_sd``, 0 when measured); ``measurements()`` lists every point. Where the
 history has replicate columns (:mod:`doe.domain.replicates`), a curve outcome's ``_n`` counts
 the cells behind its value (those measured at ``at`` once reached, else every cell with points)

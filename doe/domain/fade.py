@@ -13,7 +13,9 @@ resulting mixture's mean and standard deviation, with a model-discrepancy sd add
 
 A cell is one experiment's curve with one ``replicate`` label (an unlabelled curve is the
 experiment's one cell); each cell is fitted on its own points. A cell is measured at ``at``
-when it has a point there (:func:`measured_value`). An experiment's value is the mean of its
+when it has a point there, or points on both sides of it: then its value at ``at`` is the
+linear interpolation between the two neighbouring points (:func:`measured_value`; a cell
+logged every 7th cycle to 210 is measured at 200). An experiment's value is the mean of its
 cells measured at ``at`` once one is (sd 0), else the mean of its cells' predictions with the
 sd of a mean of independent cells, ``sqrt(sum sd_i^2) / k`` (the cells' posteriors share only
 the population prior).
@@ -57,7 +59,8 @@ class CurvePrediction:
         last_cycle: the latest measured cycle.
         last_value: the value measured there.
         cycling: True while ``at`` is not reached.
-        measured: True when the value at ``at`` is measured (a point there).
+        measured: True when the value at ``at`` is measured (a point there, or interpolated
+            between points on both sides of it).
     """
 
     mean: float
@@ -123,7 +126,7 @@ class FadeLawPredictor:
         return self
 
     def _cell(self, n: np.ndarray, y: np.ndarray) -> CurvePrediction:
-        """One cell's value at ``at``: measured where it is, else predicted."""
+        """One cell's value at ``at``: measured (or interpolated) where it can be, else predicted."""
         last = int(n.max())
         last_value = float(y[n == n.max()].mean())
         measured = measured_value(n, y, self.at)
@@ -146,7 +149,7 @@ class FadeLawPredictor:
     def predict_cells(self) -> pd.DataFrame:
         """One row per fitted cell: ``experiment_id``, ``replicate`` (``""`` for an unlabelled
         curve), ``mean``, ``sd``, ``last_cycle``, ``last_value``, ``cycling`` and ``measured``
-        (its value at ``at`` measured, sd 0)."""
+        (its value at ``at`` measured or interpolated, sd 0)."""
         if not hasattr(self, "cell_predictions_"):
             raise RuntimeError("FadeLawPredictor.predict_cells() called before fit()")
         columns = ["experiment_id", "replicate", "mean", "sd", "last_cycle", "last_value", "cycling", "measured"]
@@ -179,11 +182,19 @@ class FadeLawPredictor:
 
 
 def measured_value(cycles: np.ndarray, values: np.ndarray, at: int) -> float | None:
-    """One cell's measured value at cycle ``at``: its point there (the mean, were there several);
-    None without one."""
+    """One cell's measured value at cycle ``at``: its point there (the mean, were there several),
+    else, with points on both sides of ``at``, the linear interpolation between the two
+    neighbouring points (the last before ``at`` and the first after it); None otherwise."""
     cycles, values = np.asarray(cycles, dtype=float), np.asarray(values, dtype=float)
     there = values[cycles == at]
-    return float(there.mean()) if len(there) else None
+    if len(there):
+        return float(there.mean())
+    before, after = cycles < at, cycles > at
+    if not (before.any() and after.any()):
+        return None
+    n0, n1 = float(cycles[before].max()), float(cycles[after].min())
+    y0, y1 = float(values[cycles == n0].mean()), float(values[cycles == n1].mean())
+    return y0 + (y1 - y0) * (at - n0) / (n1 - n0)
 
 
 def _pooled(cells: list[CurvePrediction], curves: list[tuple[np.ndarray, np.ndarray]], at: int) -> CurvePrediction:
