@@ -12,7 +12,8 @@ resulting mixture's mean and standard deviation, with a model-discrepancy sd add
 (:data:`DISCREPANCY`) and, where the outcome has a valid range, truncated to it.
 
 A cell is one experiment's curve with one ``replicate`` label (an unlabelled curve is the
-experiment's one cell); each cell is fitted on its own points. A cell is measured at ``at``
+experiment's one cell); each cell is fitted on its own points, from the turn of its curve
+where it rises over its formation cycles before it fades (:func:`from_turn`). A cell is measured at ``at``
 when it has a point there, or points on both sides of it: then its value at ``at`` is the
 linear interpolation between the two neighbouring points (:func:`measured_value`; a cell
 logged every 7th cycle to 210 is measured at 200). An experiment's value is the mean of its
@@ -105,9 +106,10 @@ class FadeLawPredictor:
         # first pass: broad priors; the cells' estimates then form the population prior
         wide = 10.0 * max(spread, 10 * self.noise_sd_)
         broad = _Prior(v=(float(values.mean()), wide), c=(float(values.mean()), wide), s=(0.0, wide), b=DEFAULT_B)
-        first = {k: _posterior(n, y, self.at, self.noise_sd_, broad) for k, (n, y) in cells.items()}
-        self.curves_: dict[Cell, tuple[np.ndarray, np.ndarray]] = cells
-        informative = [k for k, (n, _) in cells.items() if n.max() >= self.at / 4 and len(n) >= 5]
+        fitted = {k: from_turn(n, y, self.noise_sd_) for k, (n, y) in cells.items()}
+        first = {k: _posterior(n, y, self.at, self.noise_sd_, broad) for k, (n, y) in fitted.items()}
+        self.curves_: dict[Cell, tuple[np.ndarray, np.ndarray]] = fitted
+        informative = [k for k, (n, _) in fitted.items() if n.max() >= self.at / 4 and len(n) >= 5]
         self.prior_ = broad
         if len(informative) >= 3:
             v_est = np.array([float(first[k][0][0]) for k in informative])
@@ -117,7 +119,7 @@ class FadeLawPredictor:
                 v=(float(v_est.mean()), float(max(v_est.std(ddof=1), 5 * self.noise_sd_))),
                 c=(float(c_est.mean()), float(max(c_est.std(ddof=1) * 3, 10 * self.noise_sd_))),
                 s=(0.0, wide), b=(float(b_est.mean()), float(max(b_est.std(ddof=1), 0.2))))
-        self.cell_predictions_: dict[Cell, CurvePrediction] = {k: self._cell(n, y) for k, (n, y) in cells.items()}
+        self.cell_predictions_: dict[Cell, CurvePrediction] = {k: self._cell(*cells[k], *fitted[k]) for k in cells}
         self.predictions_: dict[str, CurvePrediction] = {}
         for experiment_id in dict.fromkeys(k[0] for k in cells):
             mine = [k for k in cells if k[0] == experiment_id]
@@ -125,14 +127,15 @@ class FadeLawPredictor:
                                                        [cells[k] for k in mine], self.at)
         return self
 
-    def _cell(self, n: np.ndarray, y: np.ndarray) -> CurvePrediction:
-        """One cell's value at ``at``: measured (or interpolated) where it can be, else predicted."""
+    def _cell(self, n: np.ndarray, y: np.ndarray, fit_n: np.ndarray, fit_y: np.ndarray) -> CurvePrediction:
+        """One cell's value at ``at``: measured (or interpolated) where it can be, else predicted
+        from its points ``fit_n``, ``fit_y`` (those from its turn: :func:`from_turn`)."""
         last = int(n.max())
         last_value = float(y[n == n.max()].mean())
         measured = measured_value(n, y, self.at)
         if measured is not None:
             return CurvePrediction(measured, 0.0, last, last_value, False, True)
-        mean, sd, _, _ = _posterior(n, y, self.at, self.noise_sd_, self.prior_)
+        mean, sd, _, _ = _posterior(fit_n, fit_y, self.at, self.noise_sd_, self.prior_)
         extra = DISCREPANCY * abs(float(mean[0]) - last_value)
         m, s = _truncated(mean, np.hypot(sd, extra), self.valid_range)
         return CurvePrediction(float(m[0]), float(s[0]), last, last_value, last < self.at)
@@ -195,6 +198,33 @@ def measured_value(cycles: np.ndarray, values: np.ndarray, at: int) -> float | N
     n0, n1 = float(cycles[before].max()), float(cycles[after].min())
     y0, y1 = float(values[cycles == n0].mean()), float(values[cycles == n1].mean())
     return y0 + (y1 - y0) * (at - n0) / (n1 - n0)
+
+
+TURN_NOISE_SDS = 3.0
+"""A cell's curve turns (a formation rise, then the fade) where its extreme, and the median of
+the five points around it, stand this many sds of a difference of two noisy points (``sqrt 2``
+noise sds) beyond both its first and its last point."""
+
+
+def from_turn(cycles: np.ndarray, values: np.ndarray, noise_sd: float) -> tuple[np.ndarray, np.ndarray]:
+    """A cell's points after the turn of its curve, the ones the fade law is fitted to.
+
+    A cell whose capacity rises over its formation cycles before it fades (retention relative
+    to cycle 1 going from 93 to 100 over cycles 1-10) has a maximum clearly above both its
+    first and its last point (:data:`TURN_NOISE_SDS`); the law has no rise, so the points up
+    to that maximum (itself included: the largest of noisy points reads high) are left out of
+    the fit. The median of the five points around the extreme must be as clear of both ends,
+    so one stray point (a dip of a few cycles' noise) is not a turn. Mirrored for a curve that
+    dips, then rises. Otherwise every point is fitted."""
+    if len(values) < 3:
+        return cycles, values
+    margin = TURN_NOISE_SDS * math.sqrt(2) * noise_sd
+    first, last = float(values[0]), float(values[-1])
+    for turn, sign in ((int(np.argmax(values)), 1.0), (int(np.argmin(values)), -1.0)):
+        around = float(np.median(values[max(turn - 2, 0):turn + 3]))
+        if all(sign * (level - end) > margin for level in (float(values[turn]), around) for end in (first, last)):
+            return cycles[turn + 1:], values[turn + 1:]
+    return cycles, values
 
 
 def _pooled(cells: list[CurvePrediction], curves: list[tuple[np.ndarray, np.ndarray]], at: int) -> CurvePrediction:

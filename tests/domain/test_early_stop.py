@@ -119,3 +119,21 @@ def test_a_cell_still_cycling_beside_one_that_reached_the_target_is_judged_as_a_
     assert cells_to_stop(history, c.config, EarlyStop()) == []  # R reads as measured (B's value)
     stops = stop_cells(history, c.measurements(), c.config, EarlyStop())
     assert [(s.experiment_id, s.replicate) for s in stops] == [("R", "A"), ("R", "C")]
+
+
+@pytest.mark.parametrize("n_cycles", [30, 50])
+def test_a_cell_with_a_formation_rise_is_not_stopped(tmp_path: Path, n_cycles: int) -> None:
+    """The campaign's best cell (true 75 %, rising from 92.8 to 100 over its first 10 cycles)
+    was predicted at 38.6 +- 5.9 after 30 cycles and stopped, below the best measured 71.7 %."""
+    c = Campaign.from_config({**CONFIG, "objectives": [{**CONFIG["objectives"][0], "valid_range": [0, 150]}]},
+                             storage=f"sqlite:///{tmp_path / 'rise.sqlite3'}", actor="tester")
+    c.record(pd.DataFrame({"experiment_id": [*(f"F{i}" for i in range(5)), "RISE"],
+                           "loading_wt_pct": np.linspace(0, 2, 6), "ce_pct": 88.0}))
+    c.record(pd.concat([_points(f"F{i}", 60.0 + 3 * i, 200, i) for i in range(5)]))
+    rise = _points("RISE", 75.0, n_cycles, 99)
+    rise["retention_pct"] = np.where(rise["cycle"] <= 10, 92.0 + 0.8 * rise["cycle"], rise["retention_pct"])
+    c.record(rise)
+    history = c.history()
+    row = history.set_index("experiment_id").loc["RISE"]
+    assert abs(row["retention_pct"] - 75.0) < 2 * row["retention_pct_pred_sd"]
+    assert cells_to_stop(history, c.config, EarlyStop()) == []
