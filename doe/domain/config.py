@@ -29,6 +29,7 @@ written in canonical form.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,6 +74,9 @@ _TYPE_ERRORS = {
 }
 
 
+_EXPONENT = re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$")
+
+
 def _format_pydantic(prefix: str, err: ValidationError) -> list[str]:
     out = []
     for e in err.errors():
@@ -83,7 +87,11 @@ def _format_pydantic(prefix: str, err: ValidationError) -> list[str]:
             msg = "only a continuous parameter takes a resolution; a discrete or categorical one takes its listed values"
         if e["type"] in _TYPE_ERRORS:
             # strict types: "250" or true is refused rather than turned into 250.0 or 1.0
-            msg += f", got {shorten(e.get('input'))} ({type(e.get('input')).__name__}); {_TYPE_ERRORS[e['type']]}"
+            given = e.get("input")
+            hint = (f"YAML reads {given} as text (an exponent needs a decimal point there): write it as "
+                    f"{float(given):.10g} or with a point, e.g. 1.0e-3" if e["type"] == "float_type"
+                    and isinstance(given, str) and _EXPONENT.match(given) else _TYPE_ERRORS[e["type"]])
+            msg += f", got {shorten(given)} ({type(given).__name__}); {hint}"
         out.append(f"{prefix}{'.' + shorten_text(loc, 120) if loc else ''}: {msg}")
     return out
 

@@ -11,9 +11,10 @@
   90) and ``010`` (octal: 8);
 * anything that is not plain data (safe loading already refuses tags such as ``!!python``).
 
-Every refusal is a :class:`~doe.errors.ConfigError` that names the line. A number in
-exponent form without a decimal point (``1e-3``, ``5e2``) is read as the number, as YAML 1.2
-reads it (YAML 1.1 makes it text).
+Every refusal is a :class:`~doe.errors.ConfigError` that names the line. (A number in
+exponent form without a decimal point, ``1e-3``, stays text, as YAML 1.1 reads it: the
+configuration's writer leaves such text unquoted, so a label ``12E3`` must read back as text;
+a number field holding it says how to write the number.)
 """
 
 from __future__ import annotations
@@ -111,8 +112,6 @@ def _refuse_misread_number(node: yaml.ScalarNode) -> None:
 StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
 StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
 StrictLoader.add_constructor("tag:yaml.org,2002:float", StrictLoader.construct_yaml_float)
-StrictLoader.add_implicit_resolver(  # 1e-3, 5e2: numbers (YAML 1.2), not text
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789"))
 
 
 def load_yaml(text: str, what: str = "configuration") -> Any:
