@@ -105,7 +105,7 @@ def stop_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: Campai
     when another cell of its experiment has reached ``at``. Its experiment cannot plausibly win
     when the upper end of the interval of its value if its cycling cells go on (the mean of its
     cells measured at ``at`` and of its cycling cells' predictions, sd ``sqrt(sum sd_i^2) / k``)
-    lies below the best feasible experiment's lower end; the cell is then stopped once it has
+    lies below the lower end of the best other feasible experiment; the cell is then stopped once it has
     ``min_cycles`` cycles of its own. With ``infeasible``, every cycling cell of an experiment
     whose measured outcome constraint fails is stopped.
 
@@ -122,7 +122,6 @@ def stop_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: Campai
     if model is None:
         return []
     sign = -1.0 if objective.goal == "minimize" else 1.0
-    best_lower = _best_lower(history, config, rule, objective.name, sign)
     infeasible = _infeasible(history, config, rule)
     cells = model.predict_cells()
     stops = []
@@ -135,7 +134,7 @@ def stop_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: Campai
         counted = mine[mine["measured"] | mine["cycling"]]
         mean = float(counted["mean"].mean())
         sd = math.sqrt(float((counted["sd"] ** 2).sum())) / len(counted)
-        worse = sign * mean + rule.z * sd < best_lower
+        worse = sign * mean + rule.z * sd < _best_lower(history, config, rule, objective.name, sign, experiment_id)
         stops += [CellToStop(experiment_id, label or None, int(last))
                   for label, last in zip(going["replicate"], going["last_cycle"], strict=True)
                   if broken or (worse and last >= rule.min_cycles)]
@@ -151,10 +150,13 @@ def _objective(history: pd.DataFrame, config: CampaignConfig) -> Objective | Non
 
 
 def _best_lower(history: pd.DataFrame, config: CampaignConfig, rule: EarlyStop, objective: str,
-                sign: float) -> float:
+                sign: float, other_than: str | None = None) -> float:
     """The best lower end (signed: larger is better) of the feasible experiments' intervals,
-    predicted ones included (compared by their intervals); -inf without one."""
+    predicted ones included (compared by their intervals), ``other_than`` that experiment
+    (an experiment is not beaten by itself); -inf without one."""
     feasible = feasible_completed(history, config, predicted=True)
+    if other_than is not None and len(feasible):
+        feasible = feasible[feasible[ID_COLUMN].astype(str) != other_than]
     if feasible.empty:
         return -math.inf
     lower = sign * feasible[objective].astype(float) - rule.z * feasible[objective + PRED_SD_SUFFIX

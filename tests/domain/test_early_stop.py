@@ -137,3 +137,19 @@ def test_a_cell_with_a_formation_rise_is_not_stopped(tmp_path: Path, n_cycles: i
     row = history.set_index("experiment_id").loc["RISE"]
     assert abs(row["retention_pct"] - 75.0) < 2 * row["retention_pct_pred_sd"]
     assert cells_to_stop(history, c.config, EarlyStop()) == []
+
+
+def test_a_cell_of_the_leading_experiment_is_not_stopped_by_its_own_measured_cell() -> None:
+    """Found by a review: R's cell A measured 80.5 at cycle 200, its cell B predicted lower; the
+    bound came from the history, which held R's own measured mean, so B was stopped although R
+    leads with or without it. An experiment is compared with the best other one."""
+    campaign = Campaign.from_config({**CONFIG, "objectives": [{**CONFIG["objectives"][0], "valid_range": [0, 150]}]},
+                                    storage=":memory:", actor="t")
+    ids = [*(f"E{i}" for i in range(4)), "R"]
+    campaign.record(pd.DataFrame({"experiment_id": ids, "loading_wt_pct": np.linspace(0, 2, 5), "ce_pct": 88.0}))
+    campaign.record(pd.concat([_points(f"E{i}", 60.0 + 3 * i, 200, i) for i in range(4)]))
+    campaign.record(pd.concat([_points("R", 80.0, 200, 1).assign(replicate="A"),
+                               _points("R", 72.0, 100, 2).assign(replicate="B")]))
+    history = campaign.history()
+    assert recommended(history, campaign.config)["experiment_id"].tolist() == ["R"]
+    assert stop_cells(history, campaign.measurements(), campaign.config, EarlyStop()) == []
