@@ -404,10 +404,12 @@ def test_a_version_that_would_read_stored_values_in_another_unit_or_type_is_refu
     and then the campaign could not be read. Both are refused; nothing is saved."""
     raw = {"name": "units", "seed": 1,
            "parameters": [{"name": "t", "type": "continuous", "bounds": [250.0, 750.0], "unit": "C"},
-                          {"name": "atm", "type": "categorical", "values": ["O2", "air"]}],
+                          {"name": "atm", "type": "categorical", "values": ["O2", "air"]},
+                          {"name": "p", "type": "continuous", "bounds": [0.0, 10.0], "unit": "Mpa"}],
            "objectives": [{"name": "ret", "goal": "maximize", "unit": "%"}]}
     campaign = Campaign.from_config(raw, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}")
-    campaign.record(pd.DataFrame([{"t": 400.0, "atm": "O2", "ret": 85.0}, {"t": 500.0, "atm": "air", "ret": 80.0}]))
+    campaign.record(pd.DataFrame([{"t": 400.0, "atm": "O2", "p": 1.0, "ret": 85.0},
+                                  {"t": 500.0, "atm": "air", "p": 2.0, "ret": 80.0}]))
     version = campaign.config_version
 
     def changed(**edits: object) -> dict:
@@ -419,14 +421,21 @@ def test_a_version_that_would_read_stored_values_in_another_unit_or_type_is_refu
     with pytest.raises(ConfigError, match=r"ret: the unit changes from % to fraction, but 2 experiment\(s\) hold values "
                                           r"of it in %"):
         campaign.update_config(changed(ret={"unit": "fraction"}))
-    with pytest.raises(ConfigError, match=r"t: the unit changes from C to K"):
+    with pytest.raises(ConfigError, match=r"t: the unit changes from C to K.* keep the unit \(a file in K is converted"):
         campaign.update_config(changed(t={"unit": "K"}))
+    with pytest.raises(ConfigError, match=r"p: the unit changes from Mpa to MPa.* keep the unit, or start a new"):
+        campaign.update_config(changed(p={"unit": "MPa"}))  # no conversion known: none promised
     with pytest.raises(ConfigError, match=r"atm: the type changes from categorical to discrete, but 2 experiment\(s\) "
                                           r"hold labels of it"):
         campaign.update_config(changed(atm={"type": "discrete", "values": [1, 2]}))
     assert campaign.config_version == version and campaign.history()["ret"].tolist() == [85.0, 80.0]
-    # another spelling of the same unit changes nothing stored: saved
+    # another spelling of the same unit changes nothing stored: saved; so does naming a unit where
+    # there was none, or leaving it out (the values stay the numbers typed; found by a review)
     assert campaign.update_config(changed(t={"unit": "degC"})) == version + 1
+    assert campaign.update_config(changed(atm={"unit": "gas"})) == version + 2
+    data = changed()
+    del data["parameters"][0]["unit"]
+    assert campaign.update_config(data) == version + 3
     # a new campaign's units are free while nothing is recorded
     empty = Campaign.from_config({**raw, "name": "empty"}, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}")
     data = empty.config.to_dict()

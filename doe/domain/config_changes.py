@@ -12,7 +12,7 @@ from doe.domain.config import CampaignConfig
 from doe.domain.objectives import valid_range_text
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter
 from doe.domain.table import ID_COLUMN
-from doe.domain.units import canonical_unit
+from doe.domain.units import CONVERSIONS, canonical_unit
 from doe.domain.values import is_missing
 from doe.errors import ConfigError
 
@@ -112,7 +112,8 @@ def reinterpreting_changes(old: CampaignConfig, new: CampaignConfig, history: pd
                            measurements: pd.DataFrame) -> list[str]:
     """The changes of ``new`` over ``old`` that would make stored values mean something else,
     in words: a parameter or outcome whose unit changes (``%`` to ``fraction``, ``C`` to ``K``;
-    another spelling of one unit is no change) while experiments hold values of it, and a
+    another spelling of one unit is no change, and neither is naming a unit where there was
+    none or leaving it out: the values stay the numbers typed) while experiments hold values of it, and a
     parameter retyped between labels and numbers while experiments hold values of it. doe
     converts no stored value, so such a version is refused; empty when there is none."""
     problems = []
@@ -126,13 +127,14 @@ def reinterpreting_changes(old: CampaignConfig, new: CampaignConfig, history: pd
     for name in [*new.parameter_names, *new.outcome_names]:
         if name not in [*old.parameter_names, *old.outcome_names]:
             continue
-        before, after = old.unit_of(name), new.unit_of(name)
-        if canonical_unit(before) != canonical_unit(after) and (count := held(name)):
+        before, after = canonical_unit(old.unit_of(name)), canonical_unit(new.unit_of(name))
+        if before is not None and after is not None and before != after and (count := held(name)):
+            converted = (f" (a file in {after} is converted when recorded if its column header names the unit, "
+                         f"'{name} [{after}]')" if (after, before) in CONVERSIONS else "")
             problems.append(
-                f"{name}: the unit changes from {before or 'none'} to {after or 'none'}, but {count} experiment(s) "
-                f"hold values of it in {before or 'no unit'}, which would be read as {after or 'no unit'}; doe "
-                f"converts no stored value: keep the unit (a file in {after or 'no unit'} is converted when recorded "
-                f"if its column header names the unit, '{name} [{after or ''}]'), or start a new campaign")
+                f"{name}: the unit changes from {old.unit_of(name)} to {new.unit_of(name)}, but {count} experiment(s) "
+                f"hold values of it in {old.unit_of(name)}, which would be read as {new.unit_of(name)}; doe converts "
+                f"no stored value: keep the unit{converted}, or start a new campaign")
     for p in new.parameters:
         if p.name not in old.parameter_names:
             continue
