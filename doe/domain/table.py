@@ -449,8 +449,8 @@ def measured_time(value: Any) -> datetime | None:
         stamp = stamp.to_pydatetime()
     try:
         return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
-    except OverflowError:  # 9999-12-31 23:59-01:00 is past the last time there is in UTC
-        return None
+    except OverflowError:  # 9999-12-31 23:59-01:00 is past the last UTC time: its clock time, refused as too late
+        return stamp.replace(tzinfo=UTC)
 
 
 def _repeated_cells(clean: pd.DataFrame, repeats: list[tuple[int, list[int]]],
