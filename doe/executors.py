@@ -55,7 +55,6 @@ files in, through a folder) and :class:`CallableExecutor` (any Python function).
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import re
 import shlex
@@ -73,6 +72,7 @@ from doe.domain.file_rows import keep_rows
 from doe.domain.table import ID_COLUMN
 from doe.domain.values import is_integer, is_real_number
 from doe.errors import ConflictError, DataError, DoeError
+from doe.io import exchange_folder as exchange
 
 if TYPE_CHECKING:
     from doe.campaign import Campaign
@@ -347,9 +347,6 @@ def _align_results(results: Any, ids: list[str]) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- run sheets in a folder
-_RESULT_NAME = re.compile(r"^(results_.+|.+\.results)\.(csv|xlsx)$", re.IGNORECASE)
-
-
 class FileExecutor(BaseExecutor):
     """Hands experiments to people through a folder: run sheets out, result files in.
 
@@ -358,16 +355,22 @@ class FileExecutor(BaseExecutor):
     ``results_<anything>.csv`` or ``<anything>.results.csv`` (``.xlsx`` works too), with
     ``experiment_id`` and the measured outcomes (the run sheet with outcome columns filled
     in is fine; a ``failed``/``failure_reason`` column marks runs that gave nothing). Write
-    the file under another name and rename it when complete, or it may be read half-written
-    (a file is read only once it has not changed for ``settle_s`` seconds).
+    the file under another name (``.results_B0001.csv.tmp``: hidden names and Excel's
+    ``~$`` owner files are ignored) and rename it when complete: a file is read once its size
+    and modification time have not changed for ``settle_s`` seconds, a CSV only once it ends
+    with a line end, but a robot that pauses while writing in place can still be read early.
 
-    A file is moved to ``processed/`` once its results are recorded (a run killed in between
-    reads it again; results recorded before change nothing). A file that cannot be read or
-    recorded, or whose ids are none of the campaign's, is moved to ``rejected/`` with
-    ``<file>.error.txt`` beside it naming every bad cell; its experiments stay in flight
-    until a corrected file comes (or the timeout). The run sheets must stay in the folder
-    while their experiments are under way: a restarted run hands out again the pending
-    experiments of no run sheet there. A file another process took first is skipped.
+    The folder is one campaign's: the first run writes ``.doe-campaign`` there and a run of
+    another campaign refuses the folder (:mod:`doe.io.exchange_folder`). A results file is
+    claimed (renamed into ``.doe-claimed/``) before it is read, so two runs never record one
+    file; it moves to ``processed/`` once its results are recorded (a run killed in between
+    gives it back to the folder at the next start; results recorded before change nothing).
+    A file that was read and found bad, or whose ids are none of the campaign's, is moved to
+    ``rejected/`` with ``<file>.error.txt`` beside it naming every bad cell; its experiments
+    stay in flight until a corrected file comes (or the timeout). A file that cannot be read
+    or moved now (held open by the robot or a virus scanner, the share offline) stays, and
+    is read again. The run sheets must stay in the folder while their experiments are under
+    way: a restarted run hands out again the pending experiments of no run sheet there.
 
     Args:
         folder: the exchange folder (created if missing).
@@ -392,7 +395,11 @@ class FileExecutor(BaseExecutor):
         self.timeout_s = _check_timeout(timeout_s)
         self.settle_s = float(settle_s)
         self._campaign: Campaign | None = None
-        self._handed: set[Path] = set()  # files returned by collect, not yet recorded or rejected
+        self._watcher = exchange.Watcher(self.folder, self.settle_s)
+        self._token = exchange.new_token()
+        self._claims: dict[Path, Path] = {}  # file returned by collect -> its claimed path, until recorded or rejected
+        self._stuck: set[Path] = set()  # files this run could not move out of the folder: not read again
+        self._unreadable: dict[Path, str] = {}  # files that could not be read or claimed now -> the error told
 
     def __repr__(self) -> str:
         return f"FileExecutor({str(self.folder)!r})"
@@ -406,7 +413,13 @@ class FileExecutor(BaseExecutor):
         return self.folder / "rejected"
 
     def start(self, campaign: Campaign) -> None:
+        """Make the folder the campaign's (refused when it is another's), and give back the files
+        that a run killed before recording them had claimed."""
+        from doe.storage.engine import mask_url
+
+        exchange.own_folder(self.folder, campaign.name, mask_url(campaign.storage_url))
         self._campaign = campaign
+        exchange.recover_claims(self.folder)
 
     def _config(self) -> CampaignConfig:
         if self._campaign is None:
@@ -435,67 +448,97 @@ class FileExecutor(BaseExecutor):
             tmp.replace(path)
             logger.info("run sheet written: %s (%d experiment(s))", path, len(sheet))
 
-    def _ready_files(self) -> list[Path]:
-        now = time.time()
-        files = []
-        for path in sorted(self.folder.iterdir()):
-            if path.is_file() and _RESULT_NAME.match(path.name) and path not in self._handed:
-                try:
-                    age = now - path.stat().st_mtime
-                except FileNotFoundError:
-                    continue
-                if age >= self.settle_s:
-                    files.append(path)
-        return files
+    def _ready_files(self) -> list[tuple[Path, tuple[int, int]]]:
+        return self._watcher.ready(self._stuck | set(self._claims))
 
     def collect(self, timeout_s: float) -> pd.DataFrame:
         """The next results file that is ready (one file per call), or an empty frame."""
-        from doe.io import read_table
-
         config = self._config()
         deadline = time.monotonic() + max(float(timeout_s), 0.0)
         while True:
-            for path in self._ready_files():
-                try:
-                    table = read_table(path, config)
-                except Exception as error:  # a bad table, or an unreadable file (encoding, broken workbook)
-                    self._reject_file(path, error)
-                    continue
-                if ID_COLUMN not in table.columns:
-                    self._reject_file(path, DataError(
-                        f"{path.name}: the results need an {ID_COLUMN!r} column (copy it from the run sheet)"))
-                    continue
-                table = keep_rows(table, table[ID_COLUMN].notna().tolist())
-                if table.empty:
-                    self._reject_file(path, DataError(f"{path.name}: no row has an {ID_COLUMN} (copy them from the "
-                                                      "run sheet)"))
-                    continue
-                table.attrs["doe_source"] = str(path)
-                self._handed.add(path)
-                logger.info("results file read: %s (%d row(s))", path.name, len(table))
-                return table
+            for path, signature in self._ready_files():
+                table = self._take(path, signature, config)
+                if table is not None:
+                    return table
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return _empty_results()
             time.sleep(min(0.2, remaining))
 
+    def _take(self, path: Path, signature: tuple[int, int], config: CampaignConfig) -> pd.DataFrame | None:
+        """Claim and read one results file: its table, or None (taken by another run, not
+        readable now, changed while read, or rejected)."""
+        from doe.io import read_table
+
+        try:
+            claimed = exchange.claim(path, self._token)
+        except OSError as error:  # held open (Windows, a virus scanner), a share gone read-only: later
+            self._cannot_read_now(path, f"it cannot be moved now: {error}")
+            return None
+        if claimed is None:
+            return None
+        try:
+            table = read_table(claimed, config)
+        except OSError as error:  # held open, or the share went away: not the file's fault
+            self._give_back(claimed, path)
+            self._cannot_read_now(path, f"it cannot be read now: {error}")
+            return None
+        except Exception as error:  # a bad table, or a file that is none (encoding, broken workbook)
+            self._reject_file(claimed, path, error)
+            return None
+        if exchange.signature(claimed) != signature:  # the robot still writes it (a rename keeps the file open)
+            logger.warning("results file %s changed while it was read: read again once it stays unchanged (write it "
+                           "under another name and rename it when complete)", path.name)
+            self._give_back(claimed, path)
+            self._watcher.changed(path)
+            return None
+        self._unreadable.pop(path, None)
+        if ID_COLUMN not in table.columns:
+            self._reject_file(claimed, path, DataError(
+                f"{path.name}: the results need an {ID_COLUMN!r} column (copy it from the run sheet)"))
+            return None
+        table = keep_rows(table, table[ID_COLUMN].notna().tolist())
+        if table.empty:
+            self._reject_file(claimed, path, DataError(
+                f"{path.name}: no row has an {ID_COLUMN} (copy them from the run sheet)"))
+            return None
+        table.attrs["doe_source"] = str(path)
+        self._claims[path] = claimed
+        logger.info("results file read: %s (%d row(s))", path.name, len(table))
+        return table
+
+    def _cannot_read_now(self, path: Path, problem: str) -> None:
+        if self._unreadable.get(path) != problem:  # once per problem, not at every look
+            self._unreadable[path] = problem
+            logger.warning("results file %s not read yet, %s; trying again", path.name, problem)
+
+    def _give_back(self, claimed: Path, path: Path) -> None:
+        back = exchange.put_back(claimed, self.folder)
+        if back is None or back != path:
+            self._stuck.add(path if back is None else back)
+
     def recorded(self, results: pd.DataFrame) -> None:
         source = results.attrs.get("doe_source")
-        if source is not None and _move(Path(source), _free_name(self.processed_dir / Path(source).name)):
-            self._handed.discard(Path(source))  # (else not read again by this run; a restart does)
+        if source is None or (claimed := self._claims.pop(Path(source), None)) is None:
+            return
+        target = exchange.free_name(self.processed_dir / Path(source).name)
+        if not _move(claimed, target):
+            self._give_back(claimed, Path(source))  # recorded: read again, it changes nothing
+            self._stuck.add(Path(source))  # (not by this run)
 
     def rejected(self, results: pd.DataFrame, error: DoeError) -> bool:
         source = results.attrs.get("doe_source")
-        if source is None or not Path(source).exists():
+        if source is None or (claimed := self._claims.pop(Path(source), None)) is None or not claimed.exists():
             return False
-        self._handed.discard(Path(source))
-        self._reject_file(Path(source), error)
+        self._reject_file(claimed, Path(source), error)
         return True
 
-    def _reject_file(self, path: Path, error: BaseException) -> None:
-        target = _free_name(self.rejected_dir / path.name)
-        if not _move(path, target):
-            self._handed.add(path)  # not read again by this run
+    def _reject_file(self, claimed: Path, path: Path, error: BaseException) -> None:
+        target = exchange.free_name(self.rejected_dir / path.name)
+        if not _move(claimed, target):
+            self._give_back(claimed, path)
+            self._stuck.add(path)  # not read again by this run
+            logger.warning("results file %s not recorded: %s", path.name, error)
             return
         advice = (f"\nThe runner records no correction. To replace the recorded values with this file's, record it "
                   f"by hand: doe record {shlex.quote(str(target))} --correct (the old values stay in the history)\n"
@@ -530,28 +573,15 @@ def _safe(text: str) -> str:
 
 
 def _move(path: Path, target: Path) -> bool:
-    """Move ``path`` to ``target``; False when it is gone (another run on the folder took it) or
-    cannot be moved now (the share offline: it stays, and is read again)."""
+    """Move a claimed file to ``target``; False when it cannot be moved now (the share offline)."""
     try:
         target.parent.mkdir(exist_ok=True)
         shutil.move(str(path), target)
-    except FileNotFoundError:
-        logger.info("results file %s was taken by another process", path.name)
-        return False
     except OSError as error:
-        logger.warning("results file %s could not be moved to %s: %s", path.name, target.parent, error)
+        logger.warning("results file %s could not be moved to %s: %s", exchange.original_name(path), target.parent,
+                       error)
         return False
     return True
-
-
-def _free_name(path: Path) -> Path:
-    if not path.exists():
-        return path
-    for k in range(2, 10_000):
-        candidate = path.with_name(f"{path.stem}_{k}{path.suffix}")
-        if not candidate.exists():
-            return candidate
-    return path.with_name(f"{path.stem}_{math.floor(time.time())}{path.suffix}")
 
 
 __all__ = [

@@ -4,6 +4,7 @@ run sheets and result files (real files, a real SQLite campaign, another thread 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -280,3 +281,175 @@ def test_timeout_is_validated() -> None:
             CallableExecutor(lambda df: df, timeout_s=bad)  # type: ignore[arg-type]
     assert CallableExecutor(lambda df: df, timeout_s=2).timeout_s == 2.0
     assert np.isclose(VirtualLabExecutor(timeout_s=0.5).timeout_s or 0, 0.5)
+
+
+# ---------------------------------------------------------------------- one folder, one campaign, each file once
+def test_a_folder_is_one_campaigns_and_another_campaign_is_refused(campaign: Campaign, tmp_path: Path) -> None:
+    """Two campaigns on one folder recorded one results file into both: every campaign numbers
+    E0001, E0002, ..., so the other campaign's file matched ids of the wrong recipes."""
+    folder = tmp_path / "exchange"
+    folder.mkdir()
+    (folder / "runsheet_B0001.csv").write_text("experiment_id\nE0001\n")  # a folder of before: adopted
+    FileExecutor(folder).start(campaign)
+    owner = (folder / ".doe-campaign").read_text(encoding="utf-8")
+    assert campaign.name in owner and "c.sqlite3" in owner
+    FileExecutor(folder).start(campaign)  # the same campaign again: its folder
+    other = Campaign.from_config(campaign.config.replace(name="line-B"), storage=campaign.storage_url)
+    with pytest.raises(DoeError) as refused:
+        FileExecutor(folder).start(other)
+    message = str(refused.value)
+    assert str(folder) in message and "'hfo2-ncm85'" in message and "'line-B'" in message
+    assert "give each campaign its own folder" in message
+    assert (folder / ".doe-campaign").read_text(encoding="utf-8") == owner  # nothing changed
+    elsewhere = Campaign.from_config("hfo2-ncm85", storage=str(tmp_path / "other.sqlite3"))
+    with pytest.raises(DoeError, match="belongs to campaign 'hfo2-ncm85'"):  # same name, another database
+        FileExecutor(folder).start(elsewhere)
+
+
+def test_two_runs_on_one_folder_never_both_take_a_results_file(campaign: Campaign, tmp_path: Path) -> None:
+    """Both read a file and both recorded it; the loser of the move to processed/ only then said
+    'taken by another process'."""
+    folder = tmp_path / "exchange"
+    first, second = FileExecutor(folder, settle_s=0.0), FileExecutor(folder, settle_s=0.0)
+    first.start(campaign)
+    second.start(campaign)
+    batch = campaign.suggest(3)
+    first.submit(batch)
+    write_table(_results_for(batch, VirtualLab(1)), folder / ".results_B0001.csv.tmp", file_format="csv")
+    taken: dict[str, pd.DataFrame] = {}
+    both_looking = threading.Barrier(3)
+
+    def take(name: str, executor: FileExecutor) -> None:
+        both_looking.wait(30)
+        taken[name] = executor.collect(1.0)
+
+    threads = [threading.Thread(target=take, args=item) for item in (("first", first), ("second", second))]
+    for thread in threads:
+        thread.start()
+    both_looking.wait(30)
+    (folder / ".results_B0001.csv.tmp").rename(folder / "results_B0001.csv")
+    for thread in threads:
+        thread.join(30)
+    sizes = sorted(len(table) for table in taken.values())
+    assert sizes == [0, 3], sizes  # one run has it, the other never read it
+    winner = next(e for name, e in (("first", first), ("second", second)) if len(taken[name]))
+    winner.recorded(next(t for t in taken.values() if len(t)))
+    assert (folder / "processed" / "results_B0001.csv").is_file()
+    assert not (folder / "results_B0001.csv").exists() and not any((folder / ".doe-claimed").iterdir())
+
+
+# ---------------------------------------------------------------------- complete files only
+def test_a_results_file_still_being_written_is_read_only_once_complete(campaign: Campaign, tmp_path: Path) -> None:
+    """A robot writing in place paused mid-number: the file stayed unchanged for settle_s and
+    '20.30...' was read, and stored, as 2.0."""
+    folder = tmp_path / "exchange"
+    scans: list[int] = []
+
+    class WatchedFolder(FileExecutor):
+        def _ready_files(self) -> list[tuple[Path, tuple[int, int]]]:
+            ready = super()._ready_files()
+            scans.append(len(ready))
+            return ready
+
+    executor = WatchedFolder(folder, settle_s=0.1)
+    executor.start(campaign)
+    batch = campaign.suggest(2)
+    executor.submit(batch)
+    ids = batch["experiment_id"].tolist()
+    text = f"experiment_id,first_cycle_ce_pct\n{ids[0]},88.25\n{ids[1]},20.303618891477974\n"
+    cut = text.index("0.303618")
+    path = folder / "results_B0001.csv"
+
+    def robot() -> None:
+        with path.open("w", encoding="utf-8") as file:
+            file.write(text[:cut])  # "...,2" and a pause, as a robot appending cells as they finish
+            file.flush()
+            seen, deadline = len(scans), time.monotonic() + 30
+            while len(scans) < seen + 4 and time.monotonic() < deadline:  # looked at it for longer than settle_s
+                time.sleep(0.02)
+            file.write(text[cut:])
+
+    worker = threading.Thread(target=robot, daemon=True)
+    worker.start()
+    table = executor.collect(30.0)
+    worker.join(30)
+    assert table.set_index("experiment_id").loc[ids[1], "first_cycle_ce_pct"] == 20.303618891477974
+
+
+def test_hidden_and_excel_owner_files_are_not_results(campaign: Campaign, tmp_path: Path) -> None:
+    """Excel's owner file ~$B0001.results.xlsx (there while a person has the workbook open) was
+    taken for a results file and rejected; a robot's hidden temporary name was read too."""
+    folder = tmp_path / "exchange"
+    executor = FileExecutor(folder, settle_s=0.0)
+    executor.start(campaign)
+    (folder / "~$B0001.results.xlsx").write_bytes(b"\x08owner")
+    (folder / ".B0001.results.csv").write_text("experiment_id,first_cycle_ce_pct\nE0001,8")
+    assert executor.collect(0.3).empty
+    assert (folder / "~$B0001.results.xlsx").exists() and (folder / ".B0001.results.csv").exists()
+    assert not (folder / "rejected").exists()
+
+
+def test_a_results_file_dated_in_the_future_is_read(campaign: Campaign, tmp_path: Path) -> None:
+    """A robot PC whose clock is an hour ahead: the file's age was negative for an hour, and it
+    was never read, without a word."""
+    import os
+
+    folder = tmp_path / "exchange"
+    executor = FileExecutor(folder, settle_s=0.2)
+    executor.start(campaign)
+    path = folder / "results_B0001.csv"
+    path.write_text("experiment_id,first_cycle_ce_pct\nE0001,88\n")
+    ahead = time.time() + 3600
+    os.utime(path, (ahead, ahead))
+    assert executor.collect(10.0)["experiment_id"].tolist() == ["E0001"]
+
+
+def test_a_results_file_that_cannot_be_read_now_is_read_later_not_rejected(
+        campaign: Campaign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Held open by the robot or a virus scanner (Windows: 'used by another process'): the read
+    error rejected the file, its move to rejected/ failed too, and the run never looked at it again."""
+    import doe.io
+
+    folder = tmp_path / "exchange"
+    executor = FileExecutor(folder, settle_s=0.0)
+    executor.start(campaign)
+    path = folder / "results_B0001.csv"
+    path.write_text("experiment_id,first_cycle_ce_pct\nE0001,88\n")
+    real_read, attempts = doe.io.read_table, []
+
+    def held_twice(source: object, *args: object, **kwargs: object) -> pd.DataFrame:  # the OS, not the executor
+        attempts.append(source)
+        if len(attempts) <= 2:
+            raise PermissionError(13, "The process cannot access the file because it is being used by another "
+                                      "process", str(source))
+        return real_read(source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(doe.io, "read_table", held_twice)
+    with caplog.at_level("WARNING", logger="doe.executors"):
+        assert executor.collect(0.0).empty
+        assert path.exists() and not (folder / "rejected").exists()
+        assert "results_B0001.csv not read yet" in caplog.text and "used by another process" in caplog.text
+        assert executor.collect(10.0)["experiment_id"].tolist() == ["E0001"]
+    assert caplog.text.count("not read yet") == 1  # said once, not at every look
+
+
+def test_a_results_file_that_cannot_be_moved_now_is_taken_later(campaign: Campaign, tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """A file that cannot be renamed (held open on Windows, here immutable) stays and is taken once it can be."""
+    import subprocess
+
+    folder = tmp_path / "exchange"
+    executor = FileExecutor(folder, settle_s=0.0)
+    executor.start(campaign)
+    path = folder / "results_B0001.csv"
+    path.write_text("experiment_id,first_cycle_ce_pct\nE0001,88\n")
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here (needs root on a file system that supports it)")
+    try:
+        with caplog.at_level("WARNING", logger="doe.executors"):
+            assert executor.collect(0.3).empty
+        assert "not read yet, it cannot be moved now" in caplog.text
+        assert path.exists() and not (folder / "rejected").exists()
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+    assert executor.collect(10.0)["experiment_id"].tolist() == ["E0001"]

@@ -653,25 +653,35 @@ def test_on_progress_must_be_callable(campaign: Campaign) -> None:
 
 
 
-def test_a_results_file_read_by_a_run_killed_before_recording_is_read_again(campaign: Campaign, tmp_path: Path) -> None:
+READ_AND_DIE = textwrap.dedent("""
+    import os, sys
+    from doe import Campaign
+    from doe.executors import FileExecutor
+
+    executor = FileExecutor(sys.argv[2], settle_s=0.0)
+    executor.start(Campaign.load("hfo2-ncm85", storage=sys.argv[1]))
+    print(len(executor.collect(10.0)), flush=True)
+    os._exit(0)  # killed before recording
+""")
+
+
+def test_a_results_file_read_by_a_run_killed_before_recording_is_read_again(campaign: Campaign, db: str,
+                                                                             tmp_path: Path) -> None:
     """The file went to processed/ when read, before it was recorded: a run killed (or a
-    database error) in between lost it, and the next run waited for ever."""
+    database error) in between lost it, and the next run waited for ever. Now the file is
+    claimed by the run that reads it, and given back when the next run starts."""
     folder = tmp_path / "exchange"
-    first, batch = _handed_out_through(folder, campaign)
+    _, batch = _handed_out_through(folder, campaign)
     results = folder / "results_B0001.csv"
     write_table(VirtualLab(1, failures=False).run(batch[["experiment_id", *PARAMS]]), results, file_format="csv")
-    assert len(first.collect(0)) == 3  # read; the run dies here, before recording
-    assert results.exists() and not (folder / "processed").exists()
+    died = subprocess.run([sys.executable, "-c", READ_AND_DIE, db, str(folder)], capture_output=True, text=True,
+                          timeout=120)
+    assert died.stdout.strip() == "3", died.stderr  # read, then the run died before recording
+    assert not results.exists() and not (folder / "processed").exists()  # claimed by the dead run
     result = run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=60), budget=3, poll_interval_s=0.05)
     assert (result.finished, result.failed) == (3, 0)
     assert not results.exists() and (folder / "processed" / "results_B0001.csv").exists()
-    # a file another run on the folder took meanwhile is no error
-    taken = folder / "results_taken.csv"
-    write_table(VirtualLab(1, failures=False).run(batch[["experiment_id", *PARAMS]]), taken, file_format="csv")
-    table = first.collect(0)
-    taken.unlink()
-    first.recorded(table)
-    assert first.rejected(table, DoeError("x")) is False
+    assert not any((folder / ".doe-claimed").iterdir())
 
 
 def test_a_results_file_of_unknown_ids_is_rejected_with_the_reason(campaign: Campaign, tmp_path: Path) -> None:

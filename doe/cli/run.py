@@ -96,8 +96,10 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
     `sim-hfo2-ncm85-seed<SEED>` unless --campaign names one), and the run ends with the
     best recipe found, its distance from the published recipe and its true outcomes.
     With --folder each batch is written there as a run sheet and the run waits for a
-    results file (results_<batch>.csv). Stop with Ctrl-C (or SIGTERM) at any time; the same command
-    continues where it stopped.
+    results file (results_<batch>.csv). Write it under another name (.results_<batch>.csv.tmp:
+    names starting with a dot or ~$ are ignored) and rename it when complete, or it may be read
+    half-written. The folder is one campaign's: give each campaign its own. Stop with Ctrl-C
+    (or SIGTERM) at any time; the same command continues where it stopped.
     """
     from doe.executors import FileExecutor, VirtualLabExecutor
     from doe.runner import Stop, run
@@ -142,7 +144,8 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
         campaign = env.campaign(campaign_name, settings=settings)
         check_targets(targets, campaign.config, campaign.name)
         executor = FileExecutor(folder, timeout_s=timeout_s)
-        click.echo(f"run sheets go to {folder}; drop results_<batch>.csv files there", err=True)
+        click.echo(f"run sheets go to {folder}; drop results_<batch>.csv files there, each written under another "
+                   "name (e.g. .results_<batch>.csv.tmp) and renamed when complete", err=True)
     started = time.monotonic()
     stopped_by: list[str] = []
 
