@@ -15,7 +15,9 @@ Every piece of state lives in the campaign's store, so a run that was killed is 
 by calling :func:`run` again with the same budget: experiments still pending (proposed or
 running) are handed to the executor again unless it reports them under way, and new ones
 are proposed only for the slots they leave free. The engine never proposes a recipe that is
-pending, and the runner never proposes more than the budget.
+pending, and the runner never proposes more than the budget: where two runs on one campaign
+each counted the budget left before the other stored its batch, the experiments beyond the
+budget are abandoned at once by the run that proposed them.
 """
 
 from __future__ import annotations
@@ -266,6 +268,9 @@ class _Loop:
                            "trying again", self.campaign.name, error)
             self._drain(self.poll_interval_s)
             return
+        batch = self._within_budget(batch)
+        if batch.empty:
+            return
         self.rounds += 1
         self.proposed += len(batch)
         ids = batch[ID_COLUMN].astype(str).tolist()
@@ -274,6 +279,27 @@ class _Loop:
             self._track(exp_id, str(batch_id), now)
         logger.info("campaign %r: batch %s proposed: %s", self.campaign.name, batch["batch_id"].iloc[0], ids)
         self._submit(batch, ids)
+
+    def _within_budget(self, batch: pd.DataFrame) -> pd.DataFrame:
+        """The part of a stored batch within the budget. Another run on the campaign may have
+        proposed between this run's count and its batch's write: the experiments beyond the
+        budget, in the order they were stored, are abandoned by the run that proposed them (every
+        run ranks them alike, so exactly the excess goes, whichever run looks first)."""
+        ids = batch[ID_COLUMN].astype(str)
+        try:
+            history = self.campaign.history()
+            beyond = set(history.loc[_counts(history), ID_COLUMN].astype(str).iloc[self.budget:])
+            if over := [i for i in ids if i in beyond]:
+                self.campaign.abandon(over, f"beyond the budget of {self.budget} experiments: another run "
+                                            "proposed meanwhile")
+        except _STORE_TROUBLE as error:  # the batch is stored: hand it out rather than lose track of it
+            logger.warning("campaign %r: the budget could not be checked again after batch %s (%s)",
+                           self.campaign.name, batch["batch_id"].iloc[0], error)
+            return batch
+        if over:
+            logger.warning("campaign %r: %s abandoned, beyond the budget of %d experiments (another run on the "
+                           "campaign proposed meanwhile)", self.campaign.name, over, self.budget)
+        return batch[~ids.isin(over)]
 
     def _track(self, exp_id: str, batch_id: str, now: float) -> None:
         self.in_flight[exp_id] = now
@@ -571,12 +597,15 @@ class _Loop:
             self.on_progress(progress)
 
 
+def _counts(history: pd.DataFrame) -> pd.Series:
+    """Which experiments count against the budget: proposed by doe, not abandoned."""
+    by_doe = history["source"] == "doe" if "source" in history.columns else pd.Series(True, index=history.index)
+    return by_doe & (history["status"] != "abandoned")
+
+
 def _counted(history: pd.DataFrame) -> int:
     """Experiments proposed by doe that count against the budget (all but abandoned)."""
-    if history.empty:
-        return 0
-    by_doe = history["source"] == "doe" if "source" in history.columns else pd.Series(True, index=history.index)
-    return int((by_doe & (history["status"] != "abandoned")).sum())
+    return 0 if history.empty else int(_counts(history).sum())
 
 
 _STORE_TROUBLE = (StoreUnavailableError, ConcurrentChangeError)

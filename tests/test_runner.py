@@ -784,3 +784,39 @@ def test_a_results_file_without_ids_or_a_processed_folder_it_can_use_is_no_crash
     assert (result.finished, result.failed) == (1, 0)
     assert "no row has an experiment_id" in (folder / "rejected" / "results_blank.csv.error.txt").read_text()
     assert (folder / "results_ok.csv").exists()  # recorded; left where it was, read again next time (no change)
+
+
+def test_two_runs_on_one_campaign_never_overshoot_the_budget(campaign: Campaign, db: str) -> None:
+    """Two `doe run --budget 6` on one campaign ended with 9 experiments: each counted the
+    budget left before the other's batch was stored."""
+    other_run = Campaign.load(campaign.name, storage=db, settings=FAST)
+
+    class OtherRunProposesMeanwhile(VirtualLabExecutor):
+        """The lab; at the look for results just before this run's second batch (the second look
+        after the first batch came back: the first found nothing more, then the run counted the
+        budget left), another run on the campaign stores its own batch."""
+
+        def __init__(self) -> None:
+            super().__init__(VirtualLab(0, failures=False))
+            self.other: list[str] = []
+            self.looks_since_results: int | None = None
+
+        def collect(self, timeout_s: float) -> pd.DataFrame:
+            if self.looks_since_results is not None:
+                self.looks_since_results += 1
+                if self.looks_since_results == 2 and not self.other:
+                    self.other = other_run.suggest(3)["experiment_id"].tolist()
+            results = super().collect(timeout_s)
+            if len(results) and self.looks_since_results is None:
+                self.looks_since_results = 0
+            return results
+
+    executor = OtherRunProposesMeanwhile()
+    result = run(campaign, executor, budget=6, batch_size=3, poll_interval_s=0)
+    history = campaign.history()
+    counted = history[history["status"] != "abandoned"]
+    assert executor.other and len(counted) == 6  # the budget, not 9
+    assert (result.experiments, result.stop_reason) == (6, "budget")
+    abandoned = history.loc[history["status"] == "abandoned", "experiment_id"].tolist()
+    assert len(abandoned) == 3 and not set(abandoned) & set(executor.other)  # this run's excess, not the other's
+    assert result.proposed == 3  # its first batch only: the second was beyond the budget
