@@ -820,3 +820,58 @@ def test_two_runs_on_one_campaign_never_overshoot_the_budget(campaign: Campaign,
     abandoned = history.loc[history["status"] == "abandoned", "experiment_id"].tolist()
     assert len(abandoned) == 3 and not set(abandoned) & set(executor.other)  # this run's excess, not the other's
     assert result.proposed == 3  # its first batch only: the second was beyond the budget
+
+
+def test_a_results_file_refused_records_nothing_not_even_its_late_rows(campaign: Campaign, tmp_path: Path) -> None:
+    """The rows of timed-out experiments were recorded first (correct=True), then the file was
+    refused for a changed value and moved to rejected/ saying 'nothing was written'."""
+    folder = tmp_path / "exchange"
+    folder.mkdir()
+    batch = campaign.suggest(3)
+    ids = batch["experiment_id"].tolist()
+    campaign.record(pd.DataFrame({"experiment_id": [ids[0]], "first_cycle_ce_pct": [88.1]}))
+    campaign.fail(ids[1:], "timed out after 3 s")  # as this runner marks them
+    pd.DataFrame({"experiment_id": ids, "first_cycle_ce_pct": [88.4, 77.5, 70.0]}).to_csv(
+        folder / "results_all.csv", index=False)
+    run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=1.0), budget=3, poll_interval_s=0.05)
+    history = campaign.history().set_index("experiment_id")
+    assert history.loc[ids[1:], "status"].tolist() == ["failed", "failed"]  # nothing of the refused file
+    assert history.loc[ids[0], "first_cycle_ce_pct"] == 88.1
+    error = (folder / "rejected" / "results_all.csv.error.txt").read_text(encoding="utf-8")
+    assert "nothing was written" in error and "88.4" in error
+
+
+def test_a_results_file_that_gives_no_result_is_rejected_not_processed(campaign: Campaign, tmp_path: Path,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """A file with the ids only (the wrong columns exported) went to processed/ as if recorded,
+    with a line at INFO; its experiments later timed out."""
+    folder = tmp_path / "exchange"
+    folder.mkdir()
+    batch = campaign.suggest(3)
+    ids = batch["experiment_id"].tolist()
+    pd.DataFrame({"experiment_id": ids}).to_csv(folder / "results_ids.csv", index=False)
+    pd.DataFrame({"experiment_id": ids[:2], "first_cycle_ce_pct": [88.0, None]}).to_csv(
+        folder / "results_part.csv", index=False)
+    with caplog.at_level("WARNING", logger="doe"):
+        run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=1.0), budget=3, poll_interval_s=0.05)
+    error = (folder / "rejected" / "results_ids.csv.error.txt").read_text(encoding="utf-8")
+    assert "no row gives a result" in error and all(i in error for i in ids)
+    assert not (folder / "processed" / "results_ids.csv").exists()
+    # a file that records something names its rows that gave nothing, at WARNING
+    assert (folder / "processed" / "results_part.csv").exists()
+    assert "rows that give no result yet (their experiments stay pending): row 3 of" in caplog.text
+
+
+def test_a_bad_cell_of_an_experiment_is_not_logged_as_a_late_result(campaign: Campaign,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """An experiment recorded from its valid cell, its bad cell failing it first, was logged
+    'late results recorded' though it was neither late nor timed out."""
+    def cells(batch: pd.DataFrame) -> pd.DataFrame:
+        ids = batch["experiment_id"].tolist()
+        return pd.DataFrame({"experiment_id": [ids[0], ids[0], ids[1], ids[2]], "replicate": ["a", "b", "a", "a"],
+                             "first_cycle_ce_pct": [88.0, 250.0, 77.0, 70.0]})
+
+    with caplog.at_level("INFO", logger="doe.runner"):
+        run(campaign, CallableExecutor(cells), budget=3, poll_interval_s=0.05)
+    assert "a result of E0001 not recorded" in caplog.text  # the bad cell is named
+    assert "late results" not in caplog.text and "not waiting for" not in caplog.text

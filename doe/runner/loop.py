@@ -1,24 +1,5 @@
-"""The closed loop: propose, hand the batch to an executor, record what comes back, repeat.
-
-::
-
-    from doe import Campaign, run
-    from doe.executors import VirtualLabExecutor
-    from doe.runner import Stop
-
-    campaign = Campaign.from_config("hfo2-ncm85", storage="coating.sqlite3")
-    result = run(campaign, VirtualLabExecutor(seed=0), budget=30, batch_size=3,
-                 stop=Stop(target={"first_cycle_ce_pct": 92}))
-    result.best
-
-Every piece of state lives in the campaign's store, so a run that was killed is continued
-by calling :func:`run` again with the same budget: experiments still pending (proposed or
-running) are handed to the executor again unless it reports them under way, and new ones
-are proposed only for the slots they leave free. The engine never proposes a recipe that is
-pending, and the runner never proposes more than the budget: where two runs on one campaign
-each counted the budget left before the other stored its batch, the experiments beyond the
-budget are abandoned at once by the run that proposed them.
-"""
+"""One run of the closed loop (:func:`doe.runner.run`): its bookkeeping of what is in flight,
+handing batches out, taking results back, and its stopping rules. The store stays the truth."""
 
 from __future__ import annotations
 
@@ -30,7 +11,7 @@ import pandas as pd
 
 from doe.domain.file_rows import file_problems, in_file, keep_rows
 from doe.domain.records import PENDING_STATUSES, RecordReport
-from doe.domain.runs import Progress, ProgressCallback, RunResult, Stop, StopReason, check_run
+from doe.domain.runs import Progress, ProgressCallback, RunResult, Stop, StopReason
 from doe.domain.table import ID_COLUMN
 from doe.errors import (
     ConcurrentChangeError,
@@ -43,6 +24,16 @@ from doe.errors import (
     StoreUnavailableError,
 )
 from doe.executors import describe_exception
+from doe.runner.rules import (
+    EXECUTOR_ATTEMPTS,
+    FINISHED_STATUSES,
+    STORE_TROUBLE,
+    TIMED_OUT,
+    counted,
+    counts,
+    records_nothing,
+    short_reason,
+)
 
 if TYPE_CHECKING:
     from doe.campaign import Campaign
@@ -50,68 +41,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FINISHED_STATUSES = ("completed", "failed")
-MAX_REASON = 500
-EXECUTOR_ATTEMPTS = 5
-"""Calls of the executor's submit or collect that may fail in a row (waiting 1, 2, 4, 8 poll
-intervals, the interval at least 0.05 s, between them) before the run stops with an ExecutorError."""
 
-
-def run(
-    campaign: Campaign,
-    executor: Executor,
-    budget: int,
-    batch_size: int = 3,
-    stop: Stop | None = None,
-    *,
-    max_pending: int | None = None,
-    poll_interval_s: float = 1.0,
-    on_progress: ProgressCallback | None = None,
-    fixed: dict[str, Any] | None = None,
-    candidates: pd.DataFrame | None = None,
-) -> RunResult:
-    """Run a closed-loop campaign until the budget is spent or ``stop`` says so.
-
-    Args:
-        campaign: the campaign (its store holds every piece of state).
-        executor: who runs the experiments (:mod:`doe.executors`).
-        budget: the campaign's total number of doe-proposed experiments, finished and
-            pending, previous runs included: a restarted run continues towards the same
-            total. Abandoned experiments do not count.
-        batch_size: experiments per proposal (e.g. the furnace's capacity).
-        stop: extra stopping rules (target value, patience).
-        max_pending: experiments in flight at most (default ``batch_size``: wait for a
-            batch before proposing the next). A larger value lets the runner propose a new
-            batch while earlier ones are still running, treating those as pending. A batch
-            is proposed once ``batch_size`` slots are free (fewer for the last one).
-        poll_interval_s: seconds to wait for results per call of ``executor.collect`` when
-            no batch can be proposed.
-        on_progress: called with a :class:`Progress` at the start and whenever experiments
-            finish or the best so far changes (the ``doe run`` command draws its progress
-            bar from it). The library itself draws nothing.
-        fixed: parameter values held in every batch (see :meth:`Campaign.suggest`).
-        candidates: choose every batch among these recipes (see :meth:`Campaign.suggest`).
-
-    Returns:
-        A :class:`RunResult`.
-
-    Raises:
-        DoeError: invalid arguments (budget, batch size, a target that is no objective).
-        ExecutorError: the executor's ``submit`` or ``collect`` raised ``EXECUTOR_ATTEMPTS``
-            times in a row (an exception there is the executor's trouble, not a result: it
-            fails no experiment; the ones under way stay pending for the next run).
-        KeyboardInterrupt: passes through; experiments under way stay pending in the store
-            and a later run picks them up.
-    """
-    max_pending, stop = check_run(campaign.config, campaign.name, executor, budget=budget, batch_size=batch_size,
-                                  max_pending=max_pending, poll_interval_s=poll_interval_s, on_progress=on_progress,
-                                  stop=stop)
-    loop = _Loop(campaign, executor, budget, batch_size, max_pending, float(poll_interval_s), stop,
-                 fixed, candidates, on_progress)
-    return loop.run()
-
-
-class _Loop:
+class RunLoop:
     """One run's bookkeeping; the store stays the truth, this only tracks what is in flight."""
 
     def __init__(
@@ -184,7 +115,7 @@ class _Loop:
             campaign=self.campaign.name,
             stop_reason=self.reason,
             message=self.message,
-            experiments=_counted(history),
+            experiments=counted(history),
             proposed=self.proposed,
             finished=self.finished,
             failed=self.failed,
@@ -201,7 +132,7 @@ class _Loop:
         """One turn of the loop: propose, or collect and expire; False once the run is over."""
         history = self.campaign.history()
         self._sync(history)
-        used = _counted(history)
+        used = counted(history)
         if self.reason is None and used >= self.budget:
             self._stop("budget", f"budget of {self.budget} experiments spent")
         n = min(self.batch_size, self.budget - used)
@@ -288,11 +219,11 @@ class _Loop:
         ids = batch[ID_COLUMN].astype(str)
         try:
             history = self.campaign.history()
-            beyond = set(history.loc[_counts(history), ID_COLUMN].astype(str).iloc[self.budget:])
+            beyond = set(history.loc[counts(history), ID_COLUMN].astype(str).iloc[self.budget:])
             if over := [i for i in ids if i in beyond]:
                 self.campaign.abandon(over, f"beyond the budget of {self.budget} experiments: another run "
                                             "proposed meanwhile")
-        except _STORE_TROUBLE as error:  # the batch is stored: hand it out rather than lose track of it
+        except STORE_TROUBLE as error:  # the batch is stored: hand it out rather than lose track of it
             logger.warning("campaign %r: the budget could not be checked again after batch %s (%s)",
                            self.campaign.name, batch["batch_id"].iloc[0], error)
             return batch
@@ -332,7 +263,7 @@ class _Loop:
         problem = f"the executor failed while {doing}: {describe_exception(error)}"
         if self.executor_failures >= EXECUTOR_ATTEMPTS:
             pending = ", ".join(self.in_flight) or "none"
-            raise ExecutorError(f"{_reason(problem)} ({self.executor_failures} times in a row); the run stopped. "
+            raise ExecutorError(f"{short_reason(problem)} ({self.executor_failures} times in a row); the run stopped. "
                                 f"Nothing was marked failed: the experiments under way ({pending}) stay pending, "
                                 "and the next run hands them over again once the executor works") from error
         wait = max(self.poll_interval_s, 0.05) * 2 ** (self.executor_failures - 1)
@@ -380,7 +311,7 @@ class _Loop:
     def _record_now(self, results: pd.DataFrame) -> None:
         if not isinstance(results, pd.DataFrame) or ID_COLUMN not in results.columns:
             ids = list(self.in_flight)
-            reason = _reason(f"the executor returned results without an {ID_COLUMN!r} column")
+            reason = short_reason(f"the executor returned results without an {ID_COLUMN!r} column")
             logger.warning("campaign %r: %s", self.campaign.name, reason)
             self._fail_pending(ids, reason)
             return
@@ -396,28 +327,36 @@ class _Loop:
         if unknown:
             logger.warning("campaign %r: results for unknown experiments ignored: %s", self.campaign.name, unknown)
         table[ID_COLUMN] = table[ID_COLUMN].astype(str)
-        table = self._record_after_timeout(table, history)
-        if table.empty:
-            self._recorded(results)
+        waited_for = set(self.in_flight)  # before a bad row's experiment is failed and forgotten below
+        late = self._timed_out(table, history)
+        rest = keep_rows(table, [not x for x in late])
+        report = RecordReport(experiment_ids=[])
+        if not rest.empty:  # first: a file refused for these rows has written nothing, its late rows included
+            try:
+                report = self.campaign.record(rest)
+            except DoeError as error:
+                if isinstance(error, STORE_TROUBLE):  # the store's, not the results': kept by _record
+                    raise
+                if isinstance(error, DataError):  # named by the rows of the results file, where there is one
+                    error = in_file(error, rest)
+                if self._rejected(results, error):
+                    return
+                report = self._record_valid_rows(rest, error) or report
+        late_ids = self._record_after_timeout(keep_rows(table, late)) if any(late) else []
+        if not late_ids and records_nothing(report) and report.not_measured:  # e.g. the wrong columns exported
+            rows = "; ".join(str(p) for p in file_problems(report.not_measured, rest))
+            self._rejected(results, DataError(f"no row gives a result (no outcome measured), so nothing was recorded; "
+                                              f"its experiments stay pending: {rows}"))
             return
-        try:
-            report = self.campaign.record(table)
-        except DoeError as error:
-            if isinstance(error, _STORE_TROUBLE):  # the store's, not the results': kept by _record
-                raise
-            if isinstance(error, DataError):  # named by the rows of the results file, where there is one
-                error = in_file(error, table)
-            if self._rejected(results, error):
-                return
-            report = self._record_valid_rows(table, error)
-            if report is None:
-                return
+        if report.not_measured:
+            logger.warning("campaign %r: rows that give no result yet (their experiments stay pending): %s",
+                           self.campaign.name, "; ".join(str(p) for p in file_problems(report.not_measured, rest)))
         self._recorded(results)
         ids = list(dict.fromkeys(report.experiment_ids))  # an experiment's replicate cells are several rows
         done = [i for i in ids if i in self.in_flight]
-        late = [i for i in ids if i not in self.in_flight]
-        if late:
-            logger.info("campaign %r: late results recorded for %s", self.campaign.name, late)
+        if elsewhere := [i for i in ids if i not in waited_for]:
+            logger.info("campaign %r: results recorded for %s, which this run was not waiting for",
+                        self.campaign.name, elsewhere)
         statuses = self.campaign.history().set_index(ID_COLUMN)["status"]
         self._finished(done, failed=sum(statuses.get(i) == "failed" for i in done))
         self._after_results()
@@ -436,25 +375,29 @@ class _Loop:
         logger.warning("campaign %r: results not recorded: %s", self.campaign.name, error)
         return False
 
-    def _record_after_timeout(self, table: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
-        """Record the results of experiments this runner failed as timed out (a result that came
-        late replaces that failure: ``correct=True``); the other rows, left to record."""
-        stored = history.set_index(ID_COLUMN)
-        timed_out = {str(i) for i, row in stored.iterrows()
-                     if row["status"] == "failed" and str(row.get("failure_reason") or "").startswith(TIMED_OUT)}
-        late = table[ID_COLUMN].isin(timed_out)
-        if not late.any():
-            return table
+    @staticmethod
+    def _timed_out(table: pd.DataFrame, history: pd.DataFrame) -> list[bool]:
+        """Which rows are of experiments this runner failed as timed out."""
+        failed = history[history["status"] == "failed"]
+        reasons = failed["failure_reason"].fillna("").astype(str) if "failure_reason" in failed.columns else \
+            pd.Series("", index=failed.index)
+        timed_out = set(failed.loc[reasons.str.startswith(TIMED_OUT), ID_COLUMN].astype(str))
+        return table[ID_COLUMN].isin(timed_out).tolist()
+
+    def _record_after_timeout(self, table: pd.DataFrame) -> list[str]:
+        """Record results of experiments this runner failed as timed out (a result that came
+        late replaces that failure: ``correct=True``); the ids recorded."""
         try:
-            report = self.campaign.record(keep_rows(table, late.tolist()), correct=True)
-        except DoeError as error:  # left to the usual path, which names the problem
-            if isinstance(error, _STORE_TROUBLE):
+            report = self.campaign.record(table, correct=True)
+        except DoeError as error:
+            if isinstance(error, STORE_TROUBLE):
                 raise
-            logger.warning("campaign %r: late results not recorded: %s", self.campaign.name, error)
-            return table
-        logger.info("campaign %r: late results recorded for %s, which had timed out", self.campaign.name,
-                    list(dict.fromkeys(report.experiment_ids)))
-        return keep_rows(table, (~late).tolist())
+            logger.warning("campaign %r: results of %s, which had timed out, not recorded: %s", self.campaign.name,
+                           list(dict.fromkeys(table[ID_COLUMN])), error)
+            return []
+        ids = list(dict.fromkeys(report.experiment_ids))
+        logger.info("campaign %r: late results recorded for %s, which had timed out", self.campaign.name, ids)
+        return ids
 
     def _record_valid_rows(self, table: pd.DataFrame, error: DoeError) -> Any:
         """Record the valid rows of a bad table; mark the others' experiments failed."""
@@ -466,11 +409,11 @@ class _Loop:
         except ConflictError:  # bad rows and a changed value together: each experiment alone
             return self._record_each(table)
         except DoeError as other:
-            if isinstance(other, _STORE_TROUBLE):
+            if isinstance(other, STORE_TROUBLE):
                 raise
             report = None
         if report is None:
-            reason = _reason(f"the executor returned invalid results: {error}")
+            reason = short_reason(f"the executor returned invalid results: {error}")
             logger.warning("campaign %r: %s", self.campaign.name, reason)
             self._fail_pending(ids, reason)
             return None
@@ -481,7 +424,7 @@ class _Loop:
             # named even where another row completed the experiment (a second, different value)
             logger.warning("campaign %r: a result of %s not recorded: %s", self.campaign.name, exp_id, problems)
             if exp_id in self.in_flight:
-                self._fail_pending([exp_id], _reason(f"the executor returned an invalid result: {problems}"))
+                self._fail_pending([exp_id], short_reason(f"the executor returned an invalid result: {problems}"))
         return report
 
     def _record_each(self, table: pd.DataFrame) -> Any:
@@ -492,11 +435,11 @@ class _Loop:
             try:
                 recorded += self.campaign.record(rows.reset_index(drop=True)).experiment_ids
             except DoeError as error:
-                if isinstance(error, _STORE_TROUBLE):
+                if isinstance(error, STORE_TROUBLE):
                     raise
                 logger.warning("campaign %r: the results of %s not recorded: %s", self.campaign.name, exp_id, error)
                 if exp_id in self.in_flight:
-                    self._fail_pending([str(exp_id)], _reason(f"the executor returned an invalid result: {error}"))
+                    self._fail_pending([str(exp_id)], short_reason(f"the executor returned an invalid result: {error}"))
         return RecordReport(experiment_ids=recorded)
 
     def _fail_pending(self, ids: list[str], reason: str) -> None:
@@ -595,29 +538,3 @@ class _Loop:
         if progress != self.last_progress:
             self.last_progress = progress
             self.on_progress(progress)
-
-
-def _counts(history: pd.DataFrame) -> pd.Series:
-    """Which experiments count against the budget: proposed by doe, not abandoned."""
-    by_doe = history["source"] == "doe" if "source" in history.columns else pd.Series(True, index=history.index)
-    return by_doe & (history["status"] != "abandoned")
-
-
-def _counted(history: pd.DataFrame) -> int:
-    """Experiments proposed by doe that count against the budget (all but abandoned)."""
-    return 0 if history.empty else int(_counts(history).sum())
-
-
-_STORE_TROUBLE = (StoreUnavailableError, ConcurrentChangeError)
-"""Errors of the database, not of the results: the results are kept and recorded later."""
-
-TIMED_OUT = "timed out after"
-"""How the failure reason of an experiment this runner gave up waiting for starts."""
-
-
-def _reason(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
-
-
-__all__ = ["Progress", "ProgressCallback", "RunResult", "Stop", "run"]
