@@ -540,12 +540,12 @@ class FileExecutor(BaseExecutor):
             self._stuck.add(path)  # not read again by this run
             logger.warning("results file %s not recorded: %s", path.name, error)
             return
-        advice = (f"\nThe runner records no correction. To replace the recorded values with this file's, record it "
-                  f"by hand: doe record {shlex.quote(str(target))} --correct (the old values stay in the history)\n"
-                  if isinstance(error, ConflictError) else "")
+        advice = (f"The runner records no correction. To replace the recorded values with this file's, record it "
+                  f"by hand: doe record {shlex.quote(str(target))} --correct (the old values stay in the history)\n\n"
+                  if isinstance(error, ConflictError) else "")  # first: the error's own advice is for Python
         try:
             target.with_name(target.name + ".error.txt").write_text(
-                f"{describe_exception(error)}\n\n{error}\n{advice}", encoding="utf-8")
+                f"{advice}{type(error).__name__}: {str(error).strip()}\n", encoding="utf-8")
         except OSError as failure:
             logger.warning("the reason for rejecting %s could not be written: %s", path.name, failure)
         logger.warning("results file %s rejected (moved to %s): %s", path.name, target, error)

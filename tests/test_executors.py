@@ -239,6 +239,8 @@ def test_file_executor_moves_a_bad_results_file_to_rejected_with_the_cells_named
     assert rejected.is_file()
     error_text = (folder / "rejected" / "batch1.results.csv.error.txt").read_text()
     assert "first_cycle_ce_pct" in error_text and "ninety" in error_text and "row 1" in error_text
+    first = error_text.splitlines()[0]
+    assert first.startswith("DataError: ") and error_text.count(first.removeprefix("DataError: ")) == 1, error_text
     assert executor.collect(0.0).empty
 
 

@@ -725,6 +725,10 @@ def test_a_results_file_that_changes_a_recorded_value_says_how_to_correct_it(cam
     run(campaign, FileExecutor(folder, settle_s=0.0), budget=1, poll_interval_s=0.05)
     error = (folder / "rejected" / "results_again.csv.error.txt").read_text(encoding="utf-8")
     assert f"doe record {folder / 'rejected' / 'results_again.csv'} --correct" in error
+    # the command first, before the error's own advice for the Python API; no line said twice
+    assert error.index("--correct") < error.index("allow_corrections")
+    lines = [line for line in error.splitlines() if line.strip()]
+    assert len(lines) == len(set(lines)), error
     assert campaign.history()["first_cycle_ce_pct"].tolist() == [90.0]
 
 
