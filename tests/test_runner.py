@@ -879,3 +879,29 @@ def test_a_bad_cell_of_an_experiment_is_not_logged_as_a_late_result(campaign: Ca
         run(campaign, CallableExecutor(cells), budget=3, poll_interval_s=0.05)
     assert "a result of E0001 not recorded" in caplog.text  # the bad cell is named
     assert "late results" not in caplog.text and "not waiting for" not in caplog.text
+
+
+def test_the_progress_counts_a_batch_pending_once_proposed_and_after_a_restart(campaign: Campaign) -> None:
+    """The bar showed pending=0 while a batch was out: pending changed only when something
+    finished, and a restart reported before taking over the pending experiments."""
+    reports: list[Progress] = []
+    run(campaign, VirtualLabExecutor(seed=0, delay_rounds=(2, 2)), budget=3, batch_size=3,
+        on_progress=reports.append, poll_interval_s=0)
+    assert [(p.done, p.pending) for p in reports][:2] == [(0, 0), (0, 3)]
+    campaign.suggest(3)  # left pending, as by a run that was killed
+    again: list[Progress] = []
+    run(campaign, VirtualLabExecutor(seed=0, delay_rounds=(2, 2)), budget=6, on_progress=again.append,
+        poll_interval_s=0)
+    assert (again[0].done, again[0].pending) == (3, 3)
+
+
+def test_an_experiment_abandoned_while_out_frees_its_budget_slot(campaign: Campaign,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """The run stopped at 'budget of 3 experiments spent' with 2 counted: the budget was found
+    spent once, and an experiment abandoned later never gave its slot back."""
+    with caplog.at_level("INFO", logger="doe.runner"):
+        result = run(campaign, ByHandMeanwhile(campaign, "collect"), budget=3, batch_size=3, poll_interval_s=0.01)
+    history = campaign.history()
+    assert history["status"].tolist() == ["failed", "abandoned", "completed", "completed"]
+    assert (result.experiments, result.stop_reason) == (3, "budget")
+    assert "['E0002'] abandoned outside this run" in caplog.text and "['E0002'] finished" not in caplog.text

@@ -95,8 +95,8 @@ class RunLoop:
         history = self.campaign.history()
         finished_before = history["status"].isin(FINISHED_STATUSES) & (history.get("source") == "doe")
         self.done_before = int(min(finished_before.sum(), self.budget))
-        self._report()
         self._resume(history)
+        self._report()
         self._check_target()
         while True:
             try:
@@ -133,6 +133,10 @@ class RunLoop:
         history = self.campaign.history()
         self._sync(history)
         used = counted(history)
+        if self.reason == "budget" and used < self.budget:  # abandoned meanwhile: they do not count
+            logger.info("campaign %r: %d of the budget of %d experiments free again (abandoned meanwhile)",
+                        self.campaign.name, self.budget - used, self.budget)
+            self.reason, self.message = None, ""
         if self.reason is None and used >= self.budget:
             self._stop("budget", f"budget of {self.budget} experiments spent")
         n = min(self.batch_size, self.budget - used)
@@ -210,6 +214,7 @@ class RunLoop:
             self._track(exp_id, str(batch_id), now)
         logger.info("campaign %r: batch %s proposed: %s", self.campaign.name, batch["batch_id"].iloc[0], ids)
         self._submit(batch, ids)
+        self._report()  # its experiments are pending now
 
     def _within_budget(self, batch: pd.DataFrame) -> pd.DataFrame:
         """The part of a stored batch within the budget. Another run on the campaign may have
@@ -472,7 +477,12 @@ class RunLoop:
         status = history.set_index(ID_COLUMN)["status"]
         gone = [i for i in self.in_flight if status.get(i) not in PENDING_STATUSES]
         if gone:
-            logger.info("campaign %r: %s finished outside this run", self.campaign.name, gone)
+            finished = [i for i in gone if status.get(i) in FINISHED_STATUSES]
+            if finished:
+                logger.info("campaign %r: %s finished outside this run", self.campaign.name, finished)
+            if abandoned := [i for i in gone if i not in finished]:
+                logger.info("campaign %r: %s abandoned outside this run (not counted against the budget)",
+                            self.campaign.name, abandoned)
             self.done_elsewhere += sum(status.get(i) in FINISHED_STATUSES for i in gone)
             self._finished(gone, failed=0, by_this_run=False)
             self._after_results()
