@@ -153,18 +153,22 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
         stopped_by.append("SIGTERM")
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    previous, previous_int = signal.signal(signal.SIGTERM, on_sigterm), signal.getsignal(signal.SIGINT)
     try:
         with _progress_bar(enabled=not no_progress) as on_progress:
             result = run(campaign, executor, budget=budget, batch_size=batch_size, stop=stop,
                          max_pending=max_pending, on_progress=on_progress)
     except KeyboardInterrupt:
+        # a second Ctrl-C or SIGTERM while the database is read below: still this message and exit code
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         pending = campaign.pending()
         click.echo(f"\ninterrupted{' by ' + stopped_by[0] if stopped_by else ''}; {len(pending)} experiment(s) "
                    f"still pending in campaign {campaign.name!r}. Run the same command again to continue.", err=True)
         sys.exit(EXIT_INTERRUPTED)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     elapsed = time.monotonic() - started
     click.echo(f"campaign {campaign.name!r}: {result.message}; {result.experiments} experiments "
                f"({result.proposed} proposed, {result.finished} finished, {result.failed} failed in this run, "
