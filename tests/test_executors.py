@@ -404,6 +404,11 @@ def test_a_results_file_dated_in_the_future_is_read(campaign: Campaign, tmp_path
     ahead = time.time() + 3600
     os.utime(path, (ahead, ahead))
     assert executor.collect(10.0)["experiment_id"].tolist() == ["E0001"]
+    # one last changed before settle_s by the clock is read at the first look (a run's last look waits not)
+    path = folder / "results_B0002.csv"
+    path.write_text("experiment_id,first_cycle_ce_pct\nE0002,88\n")
+    os.utime(path, (time.time() - 10, time.time() - 10))
+    assert executor.collect(0.0)["experiment_id"].tolist() == ["E0002"]
 
 
 def test_a_results_file_that_cannot_be_read_now_is_read_later_not_rejected(

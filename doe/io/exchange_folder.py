@@ -10,9 +10,10 @@ Three rules keep a folder's results in the right campaign, once and whole:
 * **A file is read only when complete.** Hidden names (``.name``), Excel's owner files
   (``~$name``) and names that are no results file are ignored, so a robot writes under such a
   name and renames the file when done. A results file is read once its size and modification
-  time have not changed for ``settle_s`` seconds of watching (its clock is not trusted: a
-  robot's PC may be an hour ahead), a CSV only once it ends with a line end, and it is read
-  again later when it changed while it was read.
+  time have not changed for ``settle_s`` seconds of watching, or were last changed ``settle_s``
+  ago by the clock (a file dated in the future, from a robot's PC an hour ahead, is watched), a
+  CSV only once it ends with a line end, and it is read again later when it changed while it
+  was read.
 * **A file is claimed before it is read.** It is renamed into ``.doe-claimed/`` under a name
   of this process (an atomic rename: of two runs, one gets it), and leaves there for
   ``processed/`` or ``rejected/``. A claim of a run that died is given back to the folder when
@@ -122,8 +123,10 @@ class Watcher:
         self._told: set[Path] = set()
 
     def ready(self, skip: set[Path]) -> list[tuple[Path, tuple[int, int]]]:
-        """Files to read now, with the signature each was found ready with."""
-        now = time.monotonic()
+        """Files to read now, with the signature each was found ready with: unchanged for
+        ``settle_s`` of watching, or last modified ``settle_s`` ago or more by the clock (a file
+        there before the run is read at the first look; one dated in the future is watched)."""
+        now, wall_ns = time.monotonic(), time.time_ns()
         found: list[tuple[Path, tuple[int, int]]] = []
         present: set[Path] = set()
         for path in sorted(self.folder.iterdir()):
@@ -133,7 +136,8 @@ class Watcher:
             watch = self._watch.get(path)
             if watch is None or watch.signature != sig:
                 self._watch[path] = watch = _Watch(sig, now)
-            if now - watch.since < self.settle_s:
+            settled_by_clock = (wall_ns - sig[1]) / 1e9 >= self.settle_s  # False for a file dated in the future
+            if now - watch.since < self.settle_s and not settled_by_clock:
                 continue
             if not ends_complete(path):
                 if path not in self._told:
