@@ -655,3 +655,20 @@ def test_record_reads_the_workbook_sheet_named_by_sheet(cli_in_folder, tmp_path:
     assert stored.history()["first_cycle_ce_pct"].isna().all()
     cli_in_folder("record", "book.xlsx", "--sheet", "results")
     assert stored.history()["first_cycle_ce_pct"].tolist() == [88.5, 90.25]
+
+
+def test_doe_run_refuses_a_folder_of_another_campaign(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Two `doe run --folder` of two campaigns on one folder recorded a results file into both
+    (every campaign numbers E0001, ...); the second now refuses the folder, storing nothing."""
+    doe_cmd("init", "--template", "hfo2-ncm85", "--name", "line-A")
+    doe_cmd("init", "--template", "hfo2-ncm85", "--name", "line-B")
+    folder = tmp_path / "exchange"
+    doe_cmd("run", "--folder", str(folder), "--campaign", "line-A", "--budget", "1", "--fast", "--timeout", "0.5",
+            "--no-progress")  # line-A takes the folder (its experiment times out: no robot here)
+    assert "line-A" in (folder / ".doe-campaign").read_text(encoding="utf-8")
+    refused = doe_cmd("run", "--folder", str(folder), "--campaign", "line-B", "--budget", "1", "--fast",
+                      "--timeout", "0.5", "--no-progress", check=False)
+    assert refused.returncode != 0
+    assert "belongs to campaign 'line-A'" in refused.stderr and "give each campaign its own folder" in refused.stderr
+    assert "line-B" in refused.stderr and str(folder) in refused.stderr
+    assert "(total 0)" in doe_cmd("status", "--campaign", "line-B").stdout  # nothing proposed
