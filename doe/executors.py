@@ -480,7 +480,7 @@ class FileExecutor(BaseExecutor):
         try:
             table = read_table(claimed, config)
         except OSError as error:  # held open, or the share went away: not the file's fault
-            self._give_back(claimed, path)
+            self._give_back(claimed)
             self._cannot_read_now(path, f"it cannot be read now: {error}")
             return None
         except Exception as error:  # a bad table, or a file that is none (encoding, broken workbook)
@@ -489,7 +489,7 @@ class FileExecutor(BaseExecutor):
         if exchange.signature(claimed) != signature:  # the robot still writes it (a rename keeps the file open)
             logger.warning("results file %s changed while it was read: read again once it stays unchanged (write it "
                            "under another name and rename it when complete)", path.name)
-            self._give_back(claimed, path)
+            self._give_back(claimed)
             self._watcher.changed(path)
             return None
         self._unreadable.pop(path, None)
@@ -512,10 +512,12 @@ class FileExecutor(BaseExecutor):
             self._unreadable[path] = problem
             logger.warning("results file %s not read yet, %s; trying again", path.name, problem)
 
-    def _give_back(self, claimed: Path, path: Path) -> None:
+    def _give_back(self, claimed: Path, *, stuck: bool = False) -> None:
+        """Put a claimed file back into the folder (under a free name where a new file took its
+        own), to be read again; ``stuck``: not by this run (it could not be moved on)."""
         back = exchange.put_back(claimed, self.folder)
-        if back is None or back != path:
-            self._stuck.add(path if back is None else back)
+        if back is not None and stuck:
+            self._stuck.add(back)
 
     def recorded(self, results: pd.DataFrame) -> None:
         source = results.attrs.get("doe_source")
@@ -523,8 +525,7 @@ class FileExecutor(BaseExecutor):
             return
         target = exchange.free_name(self.processed_dir / Path(source).name)
         if not _move(claimed, target):
-            self._give_back(claimed, Path(source))  # recorded: read again, it changes nothing
-            self._stuck.add(Path(source))  # (not by this run)
+            self._give_back(claimed, stuck=True)  # recorded: read again by the next run, it changes nothing
 
     def rejected(self, results: pd.DataFrame, error: DoeError) -> bool:
         source = results.attrs.get("doe_source")
@@ -536,8 +537,7 @@ class FileExecutor(BaseExecutor):
     def _reject_file(self, claimed: Path, path: Path, error: BaseException) -> None:
         target = exchange.free_name(self.rejected_dir / path.name)
         if not _move(claimed, target):
-            self._give_back(claimed, path)
-            self._stuck.add(path)  # not read again by this run
+            self._give_back(claimed, stuck=True)
             logger.warning("results file %s not recorded: %s", path.name, error)
             return
         advice = (f"The runner records no correction. To replace the recorded values with this file's, record it "
