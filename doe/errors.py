@@ -118,6 +118,10 @@ class ConcurrentChangeError(StorageError):
     wrote meanwhile); nothing was written."""
 
 
+class ArchivedCampaignError(StorageError):
+    """A change to an archived campaign (closed to changes) was refused; nothing was written."""
+
+
 class StoreUnavailableError(StorageError):
     """The database could not be reached, or stayed locked or busy through every retry; nothing
     was written, and the same call later may work."""

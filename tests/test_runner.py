@@ -19,7 +19,7 @@ import pytest
 
 from doe import Campaign, VirtualLab, run
 from doe.engine import EngineSettings
-from doe.errors import DoeError, ExecutorError
+from doe.errors import ArchivedCampaignError, DoeError, ExecutorError
 from doe.executors import CallableExecutor, FileExecutor, VirtualLabExecutor
 from doe.io import table_bytes, write_table
 from doe.runner import Progress, Stop
@@ -905,3 +905,23 @@ def test_an_experiment_abandoned_while_out_frees_its_budget_slot(campaign: Campa
     assert history["status"].tolist() == ["failed", "abandoned", "completed", "completed"]
     assert (result.experiments, result.stop_reason) == (3, "budget")
     assert "['E0002'] abandoned outside this run" in caplog.text and "['E0002'] finished" not in caplog.text
+
+
+def test_a_campaign_archived_during_a_run_ends_it_naming_the_results_it_could_not_record(tmp_path: Path) -> None:
+    """Found by a review: results collected after the campaign was archived were taken for
+    invalid results ('the executor returned invalid results'), thrown away, and the run then
+    crashed failing its experiments. The run ends with the archive's refusal and the results."""
+    url = f"sqlite:///{tmp_path / 'archived.sqlite3'}"
+    campaign = Campaign.from_config("hfo2-ncm85", storage=url, name="line", actor="lead",
+                                    settings=EngineSettings.fast())
+
+    def lab(recipes: pd.DataFrame) -> pd.DataFrame:
+        Campaign.load("line", storage=url, actor="boss").archive()  # a person closes it meanwhile
+        return pd.DataFrame({"experiment_id": recipes["experiment_id"], "first_cycle_ce_pct": 85.25,
+                             "capacity_retention_pct": 60.0})
+
+    with pytest.raises(ArchivedCampaignError, match=r"campaign 'line' is archived .* The run stopped; its experiments "
+                                                    r"keep their state; results it could not record") as err:
+        run(campaign, CallableExecutor(lab), budget=4, batch_size=2, poll_interval_s=0.05)
+    assert "E0001,85.25,60.0" in str(err.value) and "E0002,85.25,60.0" in str(err.value)
+    assert Campaign.load("line", storage=url).history()["status"].tolist() == ["running", "running"]

@@ -14,6 +14,7 @@ from doe.domain.records import PENDING_STATUSES, RecordReport
 from doe.domain.runs import Progress, ProgressCallback, RunResult, Stop, StopReason
 from doe.domain.table import ID_COLUMN
 from doe.errors import (
+    ArchivedCampaignError,
     ConcurrentChangeError,
     ConflictError,
     DataError,
@@ -105,6 +106,11 @@ class RunLoop:
                 self.store_failures = 0
             except StoreUnavailableError as error:  # the database's trouble: wait and go on, up to a point
                 self._store_failed(error)
+            except ArchivedCampaignError as error:  # archived meanwhile: closed to changes, so the run ends
+                held = "".join("\n" + r.to_csv(index=False) for r in self.unrecorded if isinstance(r, pd.DataFrame))
+                raise ArchivedCampaignError(f"{error}. The run stopped; its experiments keep their state"
+                                            + (f"; results it could not record (record them once unarchived):{held}"
+                                               if held else "")) from None
         if self.unrecorded:
             logger.error("campaign %r: results the database did not take are lost with this run: %s",
                          self.campaign.name, [r[ID_COLUMN].astype(str).tolist() for r in self.unrecorded])
@@ -281,8 +287,12 @@ class RunLoop:
         ``last``: the run ends after it, so a failing executor is noted, not waited for. Results
         the store could not take before are recorded first."""
         held, self.unrecorded = self.unrecorded, []
-        for results in held:
-            self._record(results)
+        for k, results in enumerate(held):
+            try:
+                self._record(results)
+            except ArchivedCampaignError:
+                self.unrecorded += held[k + 1:]
+                raise
         wait = timeout_s
         while True:
             try:
@@ -305,7 +315,11 @@ class RunLoop:
         (busy, down, or written by another meanwhile): nothing fails for that."""
         try:
             self._record_now(results)
-        except (StoreUnavailableError, ConcurrentChangeError) as error:
+        except (StoreUnavailableError, ConcurrentChangeError, ArchivedCampaignError) as error:
+            self.unrecorded.append(results)
+            if isinstance(error, ArchivedCampaignError):  # archived during the run: it ends (see run)
+                raise
+            self.unrecorded.pop()
             ids = results[ID_COLUMN].astype(str).tolist() if isinstance(results, pd.DataFrame) and ID_COLUMN in \
                 results.columns else []
             logger.warning("campaign %r: results of %s not recorded yet (%s); trying again", self.campaign.name,

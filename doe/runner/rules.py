@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from doe.domain.records import RecordReport
-from doe.errors import ConcurrentChangeError, StoreUnavailableError
+from doe.errors import ArchivedCampaignError, ConcurrentChangeError, StoreUnavailableError
 
 FINISHED_STATUSES = ("completed", "failed")
 MAX_REASON = 500
@@ -32,8 +32,9 @@ def counted(history: pd.DataFrame) -> int:
     return 0 if history.empty else int(counts(history).sum())
 
 
-STORE_TROUBLE = (StoreUnavailableError, ConcurrentChangeError)
-"""Errors of the database, not of the results: the results are kept and recorded later."""
+STORE_TROUBLE = (StoreUnavailableError, ConcurrentChangeError, ArchivedCampaignError)
+"""Errors of the database, not of the results: the results are kept (recorded later, or, for an
+archived campaign, named as the run ends)."""
 
 TIMED_OUT = "timed out after"
 """How the failure reason of an experiment this runner gave up waiting for starts."""

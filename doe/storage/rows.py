@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig
 from doe.domain.values import is_unicode_text, label_key
-from doe.errors import StorageError
+from doe.errors import ArchivedCampaignError, StorageError
 from doe.storage import schema as s
 from doe.storage.engine import mask_url
 from doe.storage.values import parse_config, shorten
@@ -45,7 +45,7 @@ def campaign_row(conn: Connection, name: str, url: str, *, lock: bool = False, t
             f"campaigns there: {shown if names else 'none yet'}"
         )
     if to_change and row.archived:
-        raise StorageError(archived_message(name))
+        raise ArchivedCampaignError(archived_message(name))
     return row
 
 
