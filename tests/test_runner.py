@@ -922,6 +922,8 @@ def test_a_campaign_archived_during_a_run_ends_it_naming_the_results_it_could_no
 
     with pytest.raises(ArchivedCampaignError, match=r"campaign 'line' is archived .* The run stopped; its experiments "
                                                     r"keep their state; results it could not record") as err:
-        run(campaign, CallableExecutor(lab), budget=4, batch_size=2, poll_interval_s=0.05)
+        run(campaign, CallableExecutor(lab), budget=2, batch_size=2, poll_interval_s=0.05)
     assert "E0001,85.25,60.0" in str(err.value) and "E0002,85.25,60.0" in str(err.value)
-    assert Campaign.load("line", storage=url).history()["status"].tolist() == ["running", "running"]
+    # not failed: proposed or running, as the archive found them (it may come before the batch is accepted)
+    statuses = Campaign.load("line", storage=url).history()["status"].tolist()
+    assert len(statuses) == 2 and set(statuses) <= {"proposed", "running"}

@@ -107,6 +107,7 @@ class RunLoop:
             except StoreUnavailableError as error:  # the database's trouble: wait and go on, up to a point
                 self._store_failed(error)
             except ArchivedCampaignError as error:  # archived meanwhile: closed to changes, so the run ends
+                self._collect_ready()
                 held = "".join("\n" + r.to_csv(index=False) for r in self.unrecorded if isinstance(r, pd.DataFrame))
                 raise ArchivedCampaignError(f"{error}. The run stopped; its experiments keep their state"
                                             + (f"; results it could not record (record them once unarchived):{held}"
@@ -159,6 +160,15 @@ class RunLoop:
         self._drain(self.poll_interval_s)
         self._expire()
         return True
+
+    def _collect_ready(self) -> None:
+        """Keep the results the executor has ready, unrecorded (the run ends without recording them)."""
+        try:
+            while (results := self.executor.collect(0.0)) is not None and len(results):
+                self.unrecorded.append(results)
+        except Exception as error:  # the executor's trouble: what it held stays with it
+            logger.warning("campaign %r: the executor failed while its last results were collected: %s",
+                           self.campaign.name, describe_exception(error))
 
     def _store_failed(self, error: StoreUnavailableError) -> None:
         """Wait after the database failed a read or write of the loop, or stop once it failed too often."""
