@@ -77,7 +77,7 @@ def test_a_postgres_error_keeps_its_words_and_hides_the_password(postgres_url: s
     assert SECRET not in str(query.value) and "password=***" in str(query.value)
 
 
-def test_a_password_in_the_query_stays_out_of_logs_and_reprs(postgres_database: str,
+def test_a_postgres_password_in_the_query_stays_out_of_logs_and_reprs(postgres_database: str,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     url = make_url(postgres_database).update_query_dict({"password": SECRET}).render_as_string(hide_password=False)
     with caplog.at_level(logging.INFO, logger="doe"):
