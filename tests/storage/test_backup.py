@@ -269,15 +269,13 @@ def test_postgres_dump_and_restore_are_identical(postgres_url: str, config: Camp
 
 
 def _in_the_query(url: str, password: str) -> str:
-    """``url`` with host and port in the query, as for a Unix socket (``?host=/run/pg&port=5433``),
-    and a password given as ``?password=`` too."""
-    import psycopg
-
+    """``url`` with host and port in the query (``?host=127.0.0.1&port=5433``, as a Unix socket is
+    given: ``?host=/run/pg``), and a password given as ``?password=`` too. The TCP host, not the
+    server's socket: a server started as another user (the test command's, as root) may refuse
+    socket connections by peer authentication; without the fix pg_dump goes to libpq's default
+    socket and port all the same."""
     parsed = make_url(url)
-    with psycopg.connect(parsed.set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
-        folder = str(conn.execute("SHOW unix_socket_directories").fetchone()[0]).split(",")[0].strip()
-    host = folder if folder and Path(folder).is_dir() else str(parsed.host)  # a remote test server: its TCP host
-    query = {"host": host, "port": str(parsed.port), "password": password}
+    query = {"host": str(parsed.host), "port": str(parsed.port), "password": password}
     return URL.create(parsed.drivername, parsed.username, parsed.password, None, None, parsed.database,
                       query).render_as_string(hide_password=False)
 
