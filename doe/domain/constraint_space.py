@@ -11,6 +11,19 @@ from doe.domain.constraints import LinearConstraint
 from doe.domain.parameters import ContinuousParameter
 
 
+def _rows(cont: list[ContinuousParameter], constraints: list[LinearConstraint]) -> tuple[Any, Any]:
+    """The constraints as ``A x <= b`` over the parameters ``cont`` (engineer units): (A, b)."""
+    import numpy as np
+
+    index = {p.name: i for i, p in enumerate(cont)}
+    a_ub, b_ub = np.zeros((len(constraints), len(cont))), np.zeros(len(constraints))
+    for j, con in enumerate(constraints):
+        coefs, b_ub[j] = con.as_less_equal()
+        for k, v in coefs.items():
+            a_ub[j, index[k]] = v
+    return a_ub, b_ub
+
+
 def linear_feasible(parameters: list[Any], constraints: list[LinearConstraint]) -> bool:
     """Whether a recipe of the continuous ``parameters`` within their bounds meets every one of
     the linear ``constraints`` (a linear programme)."""
@@ -18,17 +31,8 @@ def linear_feasible(parameters: list[Any], constraints: list[LinearConstraint]) 
     from scipy.optimize import linprog
 
     cont = [p for p in parameters if isinstance(p, ContinuousParameter)]
-    index = {p.name: i for i, p in enumerate(cont)}
-    a_ub, b_ub = [], []
-    for con in constraints:
-        coefs, rhs = con.as_less_equal()
-        row = np.zeros(len(cont))
-        for k, v in coefs.items():
-            row[index[k]] = v
-        a_ub.append(row)
-        b_ub.append(rhs)
-    res = linprog(np.zeros(len(cont)), A_ub=np.array(a_ub), b_ub=np.array(b_ub),
-                  bounds=[(p.lower, p.upper) for p in cont], method="highs")
+    a_ub, b_ub = _rows(cont, constraints)
+    res = linprog(np.zeros(len(cont)), A_ub=a_ub, b_ub=b_ub, bounds=[(p.lower, p.upper) for p in cont], method="highs")
     return bool(res.status == 0)
 
 
@@ -48,16 +52,10 @@ def grid_infeasible(parameters: list[Any], constraints: list[LinearConstraint]) 
     scale = np.array([p.resolution or 1.0 for p in cont])
     low = np.array([p.grid_range()[0] if p.resolution else p.lower for p in cont], dtype=float)
     high = np.array([p.grid_range()[1] if p.resolution else p.upper for p in cont], dtype=float)
-    index = {p.name: i for i, p in enumerate(cont)}
-    a_ub, b_ub = [], []
-    for con in constraints:
-        coefs, rhs = con.as_less_equal()
-        row = np.zeros(len(cont))
-        for k, v in coefs.items():
-            row[index[k]] = v * scale[index[k]]
-        a_ub.append(row)
-        b_ub.append(rhs + 1e-9 * max(1.0, abs(rhs)))  # the engine's tolerance on a constraint
-    res = milp(np.zeros(len(cont)), constraints=Rows(np.array(a_ub), -np.inf, np.array(b_ub)),
+    a_ub, rhs = _rows(cont, constraints)
+    a_ub = a_ub * scale  # columns in steps of the grid
+    b_ub = rhs + 1e-9 * np.maximum(1.0, np.abs(rhs))  # the engine's tolerance on a constraint
+    res = milp(np.zeros(len(cont)), constraints=Rows(a_ub, -np.inf, b_ub),
                bounds=Bounds(low, high), integrality=np.array([p.resolution is not None for p in cont], dtype=int))
     return [] if res.status == 0 else gridded
 
@@ -68,24 +66,15 @@ def pinned_constraints(parameters: list[Any], constraints: list[LinearConstraint
     a region of zero width there, which the search's space-filling and optimisation cannot
     sample. (On resolution grids the recipes are enumerated, so there it is no problem.) Each
     is found by a linear programme that makes its slack as large as the others allow."""
-    import numpy as np
     from scipy.optimize import linprog
 
     cont = [p for p in parameters if isinstance(p, ContinuousParameter)]
-    index = {p.name: i for i, p in enumerate(cont)}
-    rows, rhs = [], []
-    for con in constraints:
-        coefs, b = con.as_less_equal()
-        row = np.zeros(len(cont))
-        for k, v in coefs.items():
-            row[index[k]] = v
-        rows.append(row)
-        rhs.append(b)
-    a_ub, b_ub = np.array(rows), np.array(rhs)
+    resolution = {p.name: p.resolution for p in cont}
+    a_ub, b_ub = _rows(cont, constraints)
     bounds = [(p.lower, p.upper) for p in cont]
     pinned = []
     for con, row, b in zip(constraints, a_ub, b_ub, strict=True):
-        if all(cont[index[k]].resolution is not None for k in con.coefficients):
+        if all(resolution[k] is not None for k in con.coefficients):
             continue
         res = linprog(row, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")  # least a.x: most slack
         scale = max(1.0, abs(b), *(abs(v) * max(abs(lo), abs(hi)) for v, (lo, hi) in zip(row, bounds, strict=True)))
