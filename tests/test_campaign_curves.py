@@ -400,3 +400,28 @@ def test_a_curve_logged_past_its_cycle_without_a_point_there_is_measured_by_inte
     assert row["retention_pct_n"] == 2 and row["retention_pct_pred_sd"] == 0
     assert row["retention_pct"] == pytest.approx(np.mean([history.loc["E4", "retention_pct"],
                                                           cells[1]["retention_pct"].iloc[-1]]))
+
+
+def test_a_long_gap_around_the_target_cycle_is_bridged_by_the_fade_law_not_a_straight_line(campaign: Campaign) -> None:
+    """A cell logged at cycles 1-20 and then 250-260 (a long pause in the export) counted as
+    measured at 200 by a straight line from cycle 20 to cycle 250, which misses the curve's
+    bend by a few points. Points further apart than a tenth of ``at`` are bridged by the cell's
+    fade law through its points on both sides: measured (pred_sd 0), near the true value."""
+    for i in range(4):
+        campaign.record(_points(f"E{i}", 60.0 + 3 * i, 200, i))
+    curve = retention_curve(62.0, 260, seed=4, noise_sd=0.05)
+    gap = curve[(curve["cycle"] <= 20) | (curve["cycle"] >= 250)]
+    campaign.record(pd.DataFrame({"experiment_id": "E4", "cycle": gap["cycle"], "retention_pct": gap["retention_pct"]}))
+    row = campaign.history().set_index("experiment_id").loc["E4"]
+    truth = float(curve.set_index("cycle").loc[200, "true_retention_pct"])
+    y20, y250 = gap.set_index("cycle").loc[[20, 250], "retention_pct"]
+    line = y20 + (y250 - y20) * 180 / 230
+    assert abs(line - truth) > 1.5  # the straight line is off by almost two points here
+    assert abs(row["retention_pct"] - truth) < abs(line - truth) / 3
+    assert row["retention_pct_pred_sd"] == 0 and row["retention_pct_last_cycle"] == 260
+    assert "E4" in campaign.best(6)["experiment_id"].tolist()
+    # a short gap (cycles 195 and 205) is still the straight line between its two points
+    near = curve[(curve["cycle"] <= 195) | (curve["cycle"] >= 205)]
+    campaign.record(pd.DataFrame({"experiment_id": "E5", "cycle": near["cycle"], "retention_pct": near["retention_pct"]}))
+    y195, y205 = near.set_index("cycle").loc[[195, 205], "retention_pct"]
+    assert campaign.history().set_index("experiment_id").loc["E5", "retention_pct"] == pytest.approx((y195 + y205) / 2)

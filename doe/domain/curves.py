@@ -5,8 +5,8 @@ A results table records curve points with a ``cycle`` column: one row per (exper
 replicate, cycle), the curve outcome's value in its column. A curve outcome given without a
 cycle is its value at ``at``. The history shows, per curve outcome, the latest measured
 cycle and value (``<outcome>_last_cycle``, ``<outcome>_last_value``), the value at ``at``
-(measured once reached: a point there, or interpolated between the points on both sides of it;
-else predicted by :mod:`doe.domain.fade`) and its sd
+(measured once reached: a point there, or between the points on both sides of it, as
+:mod:`doe.domain.fade` says; else predicted by it) and its sd
 (``<outcome>_pred_sd``, 0 when measured); ``measurements()`` lists every point. Where the
 history has replicate columns (:mod:`doe.domain.replicates`), a curve outcome's ``_n`` counts
 the cells behind its value (those measured at ``at`` once reached, else every cell with points)
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.fade import FadeLawPredictor, measured_value
+from doe.domain.fade import FadeLawPredictor
 from doe.domain.objectives import MAX_CYCLE
 from doe.domain.replicates import REPLICATE_COLUMN, n_column, sd_column, summarise, summary_columns
 from doe.errors import CellProblem
@@ -112,25 +112,20 @@ def _labels(points: pd.DataFrame) -> np.ndarray:
     return labels.where(labels.notna(), "").astype(str).to_numpy(dtype=object)
 
 
-def curve_cells(measurements: pd.DataFrame, outcome: str, at: int) -> pd.DataFrame:
-    """Per experiment with points of ``outcome`` (indexed by id): ``sd`` and ``n`` of the cells
+def curve_cells(model: FadeLawPredictor | None) -> pd.DataFrame:
+    """Per experiment with points in ``model`` (indexed by id): ``sd`` and ``n`` of the cells
     behind its value at ``at``: the cells measured at ``at`` (their sample sd, NaN for one;
-    :func:`doe.domain.fade.measured_value`), or, before any is, every cell with points (sd NaN:
-    the value is predicted). Cells are told apart by their ``replicate`` label; an unlabelled
-    curve is one cell."""
-    points = measurements[(measurements["outcome"] == outcome) & measurements[CYCLE_COLUMN].notna()]
+    :meth:`doe.domain.fade.FadeLawPredictor.predict_cells`), or, before any is, every cell
+    with points (sd NaN: the value is predicted)."""
     rows = {}
-    cells = pd.DataFrame({"experiment_id": points["experiment_id"].astype(str).to_numpy(), "replicate": _labels(points),
-                          "cycle": points[CYCLE_COLUMN].astype(int).to_numpy(),
-                          "value": points["value"].to_numpy(dtype=float)})
+    cells = model.predict_cells() if model is not None else pd.DataFrame(
+        columns=["experiment_id", "mean", "measured"])
     for experiment_id, part in cells.groupby("experiment_id", sort=False):
-        values = [measured_value(cell["cycle"].to_numpy(), cell["value"].to_numpy(), at)
-                  for _, cell in part.groupby("replicate", sort=False)]
-        reached = [v for v in values if v is not None]
+        reached = part.loc[part["measured"].astype(bool), "mean"].astype(float).tolist()
         if reached:
             _, sd, n = summarise(reached)
         else:
-            sd, n = math.nan, len(values)
+            sd, n = math.nan, len(part)
         rows[experiment_id] = {"sd": sd, "n": n}
     return pd.DataFrame.from_dict(rows, orient="index", columns=["sd", "n"])
 
@@ -141,7 +136,9 @@ def add_curve_columns(history: pd.DataFrame, measurements: pd.DataFrame, config:
     replicate columns (added for every outcome once a curve has several cells) its ``_sd``
     and ``_n`` from :func:`curve_cells`."""
     out = history.copy()
-    cells = {o: curve_cells(measurements, o, at) for o, at in config.curve_outcomes.items()}
+    models = {o: curve_predictions(measurements, o, at, config.valid_range_of(o))
+              for o, at in config.curve_outcomes.items()}
+    cells = {o: curve_cells(model) for o, model in models.items()}
     summaries = summary_columns(config.outcome_names)
     added = [] if set(summaries) <= set(out.columns) or not any((c["n"] > 1).any() for c in cells.values()) \
         else summaries
@@ -150,9 +147,8 @@ def add_curve_columns(history: pd.DataFrame, measurements: pd.DataFrame, config:
             out[sd_column(outcome)] = math.nan
             out[n_column(outcome)] = out[outcome].notna().astype("int64")
     replicated = set(summaries) <= set(out.columns)
-    for outcome, at in config.curve_outcomes.items():
+    for outcome, model in models.items():
         last_cycle, last_value, pred_sd = curve_columns(outcome)
-        model = curve_predictions(measurements, outcome, at, config.valid_range_of(outcome))
         predicted = (model.predict().set_index("experiment_id") if model is not None
                      else pd.DataFrame(columns=["mean", "sd", "last_cycle", "last_value"]))
         ids = out["experiment_id"].astype(str)

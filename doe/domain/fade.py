@@ -15,8 +15,10 @@ A cell is one experiment's curve with one ``replicate`` label (an unlabelled cur
 experiment's one cell); each cell is fitted on its own points, from the turn of its curve
 where it rises over its formation cycles before it fades (:func:`from_turn`). A cell is measured at ``at``
 when it has a point there, or points on both sides of it: then its value at ``at`` is the
-linear interpolation between the two neighbouring points (:func:`measured_value`; a cell
-logged every 7th cycle to 210 is measured at 200). An experiment's value is the mean of its
+linear interpolation between the two neighbouring points when they lie at most
+:func:`max_interpolation_gap` cycles apart (:func:`measured_value`; a cell logged every 7th
+cycle to 210 is measured at 200), else its fade law's value there, fitted through its points
+on both sides (a straight line over cycles 20 to 250 would miss the curve's bend). An experiment's value is the mean of its
 cells measured at ``at`` once one is (sd 0), else the mean of its cells' predictions with the
 sd of a mean of independent cells, ``sqrt(sum sd_i^2) / k`` (the cells' posteriors share only
 the population prior).
@@ -136,6 +138,9 @@ class FadeLawPredictor:
         if measured is not None:
             return CurvePrediction(measured, 0.0, last, last_value, False, True)
         mean, sd, _, _ = _posterior(fit_n, fit_y, self.at, self.noise_sd_, self.prior_)
+        if (n < self.at).any() and last > self.at:  # points on both sides, too far apart for a line
+            through, _ = _truncated(mean, sd, self.valid_range)
+            return CurvePrediction(float(through[0]), 0.0, last, last_value, False, True)
         extra = DISCREPANCY * abs(float(mean[0]) - last_value)
         m, s = _truncated(mean, np.hypot(sd, extra), self.valid_range)
         return CurvePrediction(float(m[0]), float(s[0]), last, last_value, last < self.at)
@@ -184,10 +189,17 @@ class FadeLawPredictor:
         return np.mean(means, axis=0), np.sqrt(np.sum(variances, axis=0)) / len(means)
 
 
+def max_interpolation_gap(at: int) -> int:
+    """The widest span, in cycles, between the two points around cycle ``at`` that
+    :func:`measured_value` bridges with a straight line: a tenth of ``at``, at least 10."""
+    return max(10, int(at) // 10)
+
+
 def measured_value(cycles: np.ndarray, values: np.ndarray, at: int) -> float | None:
     """One cell's measured value at cycle ``at``: its point there (the mean, were there several),
-    else, with points on both sides of ``at``, the linear interpolation between the two
-    neighbouring points (the last before ``at`` and the first after it); None otherwise."""
+    else, with points on both sides of ``at`` at most :func:`max_interpolation_gap` cycles
+    apart, the linear interpolation between the two neighbouring points (the last before
+    ``at`` and the first after it); None otherwise."""
     cycles, values = np.asarray(cycles, dtype=float), np.asarray(values, dtype=float)
     there = values[cycles == at]
     if len(there):
@@ -196,6 +208,8 @@ def measured_value(cycles: np.ndarray, values: np.ndarray, at: int) -> float | N
     if not (before.any() and after.any()):
         return None
     n0, n1 = float(cycles[before].max()), float(cycles[after].min())
+    if n1 - n0 > max_interpolation_gap(at):
+        return None
     y0, y1 = float(values[cycles == n0].mean()), float(values[cycles == n1].mean())
     return y0 + (y1 - y0) * (at - n0) / (n1 - n0)
 
