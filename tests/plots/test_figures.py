@@ -223,3 +223,24 @@ def test_the_curves_figure_shows_ids_and_the_unit_literally() -> None:
     shown = [fig.layout.yaxis.title.text, fig.layout.title.text, *(trace.name for trace in fig.data)]
     assert "&lt;b&gt;E1&lt;/b&gt;" in shown and "retention_pct (&lt;b&gt;%&lt;/b&gt;&lt;br&gt;y)" in shown
     assert not any("<a" in s or "<b>" in s or "<br>" in s for s in shown)
+
+
+def test_the_curves_figure_draws_each_cell_of_an_experiment_apart() -> None:
+    """The curves plot drew two cells of one experiment as one set of markers, so two cells at
+    70 and 50 % read as one zig-zag curve. Each cell is its own trace, named by its label, in
+    its experiment's colour (shared with the predicted continuation) with a symbol of its own."""
+    from doe.plots import curves_figure
+
+    points = pd.DataFrame({"experiment_id": ["E1"] * 6 + ["E2"] * 3, "outcome": "retention_pct",
+                           "replicate": ["A"] * 3 + ["<b>B</b>"] * 3 + [None] * 3,
+                           "cycle": [1, 2, 3] * 3, "value": [99.0, 98.0, 97.0, 95.0, 93.0, 91.0, 99.0, 99.0, 98.0]})
+    continuations = pd.DataFrame({"experiment_id": "E1", "cycle": [3, 200], "mean": [94.0, 60.0],
+                                  "lower": [93.0, 50.0], "upper": [95.0, 70.0]})
+    fig = curves_figure(points, continuations, outcome="retention_pct", at=200)
+    markers = {t.name: t for t in fig.data if t.mode == "markers"}
+    assert sorted(markers) == ["E1 cell &lt;b&gt;B&lt;/b&gt;", "E1 cell A", "E2"]
+    assert list(markers["E1 cell A"].y) == [99.0, 98.0, 97.0] and list(markers["E2"].y) == [99.0, 99.0, 98.0]
+    a, b = markers["E1 cell A"], markers["E1 cell &lt;b&gt;B&lt;/b&gt;"]
+    assert a.marker.color == b.marker.color != markers["E2"].marker.color and a.marker.symbol != b.marker.symbol
+    predicted = next(t for t in fig.data if t.name == "E1 (predicted)")
+    assert predicted.line.color == a.marker.color
