@@ -39,6 +39,23 @@ def test_an_id_that_only_looks_like_a_stored_one_is_refused_not_a_second_experim
     assert campaign.history()["status"].tolist() == ["completed"]
 
 
+@pytest.mark.parametrize("lab_id", ["e0002", "\uff25\u0030\u0030\u0030\u0032"])
+def test_ids_doe_numbers_itself_skip_an_id_the_lab_took_in_another_spelling(store_url: str, lab_id: str) -> None:
+    """After the lab's own 'e0002', doe numbered its next experiments E0001 and E0002: a twin the
+    README says is refused, after which the campaign's cells file could not be recorded and
+    clone(with_history=True) was refused (found by a docs probe)."""
+    campaign = Campaign.from_config("hfo2-ncm85", storage=store_url, name="lab-ids", actor="lead")
+    recipe = campaign.suggest(1, design="latin_hypercube").iloc[0][campaign.config.parameter_names].to_dict()
+    campaign.abandon("E0001")
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": lab_id, CE: 85.0}]))
+    campaign.record(pd.DataFrame([{**recipe, CE: 86.0}, {**recipe, CE: 87.0}]))
+    proposed = campaign.suggest(1, design="latin_hypercube")["experiment_id"].tolist()
+    assert campaign.history()["experiment_id"].tolist() == ["E0001", lab_id, "E0003", "E0004", *proposed]
+    assert proposed == ["E0005"]
+    clone = campaign.clone("lab-ids-copy", with_history=True)
+    assert clone.history()["experiment_id"].tolist() == [lab_id, "E0003", "E0004"]  # the measured ones
+
+
 def test_names_typed_in_two_unicode_forms_are_one_name(store_url: str) -> None:
     """'Müller' with a composed ü (NFC) and with u + combining diaeresis (NFD) look the same:
     they are one experiment and one cell."""

@@ -33,7 +33,7 @@ from doe.domain.records import (
     StatusChange,
     WriteReport,
 )
-from doe.domain.table import clean_label, note_text
+from doe.domain.table import clean_label, id_key, note_text
 from doe.domain.values import same_measurement
 from doe.errors import ConcurrentChangeError, StorageError
 from doe.storage import schema as s
@@ -165,24 +165,21 @@ def _check_new_experiments(conn: Connection, name: str, cid: int, prepared: list
 
 
 def _assign_ids(conn: Connection, cid: int, counter: int, prepared: list[dict[str, Any]]) -> tuple[list[str], int]:
-    """Phase 2b: ids ``E0001``, ``E0002``, ... for new experiments without one; the new counter."""
-    e = s.experiments
-    given = [p["experiment_id"] for p in prepared if p["experiment_id"] is not None]
-    fresh: list[str] = []
-    needed = len(prepared) - len(given)
-    while len(fresh) < needed:  # next free ids E0001, E0002, ... (imported rows may hold some)
-        window = [f"E{counter + i:04d}" for i in range(1, needed - len(fresh) + 1)]
-        taken = set(given)
-        for chunk in chunks(window):
-            taken.update(conn.execute(sa.select(e.c.experiment_id).where(
-                e.c.campaign_id == cid, e.c.experiment_id.in_(chunk))).scalars())
-        fresh.extend(x for x in window if x not in taken)
-        counter += len(window)
-    fresh_iter = iter(fresh)
+    """Phase 2b: ids ``E0001``, ``E0002``, ... for new experiments without one; the new counter.
+    An id whose :func:`~doe.domain.table.id_key` is taken (the lab's own ``e0002``, a full-width
+    ``Ｅ0001``) is skipped, as :meth:`doe.Campaign.record` refuses such a twin of a given id."""
+    needed = sum(p["experiment_id"] is None for p in prepared)
+    if needed:
+        stored = conn.execute(sa.select(s.experiments.c.experiment_id).where(s.experiments.c.campaign_id == cid))
+        taken = {id_key(x) for x in stored.scalars()} | {id_key(p["experiment_id"]) for p in prepared
+                                                           if p["experiment_id"] is not None}
     new_ids: list[str] = []
     for p in prepared:
-        if p["experiment_id"] is None:
-            p["experiment_id"] = next(fresh_iter)
+        while p["experiment_id"] is None:
+            counter += 1
+            if (key := id_key(candidate := f"E{counter:04d}")) not in taken:
+                p["experiment_id"] = candidate
+                taken.add(key)
         new_ids.append(p["experiment_id"])
     return new_ids, counter
 
