@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 
 from doe.auth.passwords import PasswordPolicyError, hash_password, needs_rehash, verify_password
 from doe.domain.access import Identity, Role, parse_role
-from doe.errors import DoeError
+from doe.errors import DoeError, StorageError, shorten
 from doe.storage.accounts import AccountStore, User, check_email
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,18 @@ _DUMMY_HASH = hash_password("not-a-password-of-anyone")
 
 class AuthError(DoeError):
     """A refused sign-in or account change (the message says what to do)."""
+
+
+def email_verified(claims: Mapping[str, object]) -> bool:
+    """Whether an identity provider's ``claims`` (the ID token's, as Streamlit's ``st.user``
+    holds them) vouch for the e-mail: ``email_verified`` is JSON true (OpenID Connect's claim;
+    Okta, Keycloak and Google send it), or, where there is no ``email_verified`` claim,
+    ``xms_edov`` is JSON true (Entra ID's optional claim: the e-mail's domain is verified by the
+    user's tenant). Anything else (no claim, false, the text "true") is not verified."""
+    verified = claims.get("email_verified")
+    if verified is None:
+        verified = claims.get("xms_edov")
+    return verified is True
 
 
 class Accounts:
@@ -86,10 +99,15 @@ class Accounts:
             return None
         return self.identity(user, source)
 
-    def sso_identity(self, email: str | None, *, default_role: str | None = None) -> Identity:
+    def sso_identity(self, email: str | None, *, verified: bool, default_role: str | None = None) -> Identity:
         """The identity of a single-sign-on user, matched by the account's stored e-mail (an
         account an admin added) or created with the default role (``DOE_SSO_DEFAULT_ROLE``,
         default viewer).
+
+        ``verified``: whether the identity provider vouches for ``email`` (:func:`email_verified`
+        of its claims); an e-mail it does not vouch for is refused (AuthError), as it may be
+        anybody's: a user who typed another person's address into their profile at the provider
+        would otherwise sign in as that person.
 
         Only the stored e-mail counts, never the user name: an account named ``boss@lab.example``
         whose e-mail is another address (or that has none) is not signed in by single sign-on for
@@ -99,7 +117,15 @@ class Accounts:
         if not email:
             raise AuthError("the identity provider sent no e-mail for this user; doe matches SSO users "
                             "by e-mail (add the 'email' scope to the client)")
-        mail = check_email(email)
+        if verified is not True:
+            raise AuthError(f"the identity provider does not say that the e-mail {shorten(email, 120)} is verified "
+                            "(its email_verified claim is not true), so doe does not sign it in: an unverified "
+                            "e-mail may be another person's. Verify the address at the identity provider (with "
+                            "Entra ID, add the optional ID-token claim xms_edov), then sign in again")
+        try:
+            mail = check_email(email)
+        except StorageError as err:
+            raise AuthError(f"the identity provider's e-mail for this user is not usable: {err}") from None
         user = self.store.find_user(email=mail)
         if user is not None:
             if user.disabled:
@@ -125,4 +151,4 @@ class Accounts:
         return self.identity(user, "oidc")
 
 
-__all__ = ["SSO_DEFAULT_ROLE_ENV", "Accounts", "AuthError"]
+__all__ = ["SSO_DEFAULT_ROLE_ENV", "Accounts", "AuthError", "email_verified"]

@@ -6,7 +6,8 @@
 * Built-in accounts: a sign-in form; the account name is kept in ``st.session_state`` and the
   account read afresh on every run (a disabled account or a changed role applies at once).
 * Single sign-on (OpenID Connect through Streamlit's ``st.login``/``st.user``/``st.logout``):
-  the provider's e-mail is matched to a doe account (:meth:`doe.auth.accounts.Accounts.sso_identity`).
+  the provider's e-mail is matched to a doe account (:meth:`doe.auth.accounts.Accounts.sso_identity`)
+  when the provider says it is verified (:func:`doe.auth.accounts.email_verified`).
 
 :func:`signed_in` runs first on every page run and stops the run until someone is signed in.
 """
@@ -19,7 +20,7 @@ import os
 
 import streamlit as st
 
-from doe.auth.accounts import Accounts, AuthError
+from doe.auth.accounts import Accounts, AuthError, email_verified
 from doe.domain.access import Identity
 from doe.ui import state
 from doe.ui.components import plain
@@ -67,7 +68,7 @@ def signed_in(url: str) -> Identity | None:
         return identity
     if sso and st.user.is_logged_in:
         try:
-            identity = store.sso_identity(_sso_user_email())
+            identity = store.sso_identity(_sso_user_email(), verified=email_verified(st.user))
         except AuthError as err:
             st.error(plain(err))
             st.button("Sign out", on_click=st.logout, key=state.SIGN_OUT)

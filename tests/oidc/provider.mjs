@@ -5,7 +5,9 @@
 //   OIDC_CLIENT_ID      the one client's id and secret
 //   OIDC_CLIENT_SECRET
 //   OIDC_REDIRECT_URI   the client's redirect URI (Streamlit: http://host:port/oauth2callback)
-// The e-mail claim of account "x" is "x@lab.example". Never use this outside tests.
+// The e-mail claim of account "x" is "x@lab.example", verified (email_verified: true); account
+// "unverified-x" claims the same "x@lab.example" with email_verified: false (an address a user
+// typed into their profile, which the provider has not checked). Never use this outside tests.
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.OIDC_PORT);
@@ -33,7 +35,9 @@ const provider = new Provider(issuer, {
     return {
       accountId: id,
       async claims() {
-        return { sub: id, email: `${id}@lab.example`, email_verified: true, name: id };
+        const unverified = id.startsWith('unverified-');
+        const user = unverified ? id.slice('unverified-'.length) : id;
+        return { sub: id, email: `${user}@lab.example`, email_verified: !unverified, name: id };
       },
     };
   },

@@ -14,7 +14,7 @@ from alembic.config import Config
 from argon2 import PasswordHasher
 
 import doe.storage
-from doe.auth.accounts import Accounts, AuthError
+from doe.auth.accounts import Accounts, AuthError, email_verified
 from doe.auth.passwords import hash_password
 from doe.campaign import Campaign
 from doe.errors import StorageError
@@ -88,23 +88,52 @@ def test_sso_users_match_by_email_or_get_the_default_role(store_url: str,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     accounts = Accounts(store_url)
     accounts.add_user("ada", "admin", password=None, email="Ada@Lab.example", actor="root")
-    assert accounts.sso_identity("ada@lab.example").username == "ada"
-    assert accounts.sso_identity("ada@lab.example").role == "admin"
-    newcomer = accounts.sso_identity("new@lab.example")
+    assert accounts.sso_identity("ada@lab.example", verified=True).username == "ada"
+    assert accounts.sso_identity("ada@lab.example", verified=True).role == "admin"
+    newcomer = accounts.sso_identity("new@lab.example", verified=True)
     assert (newcomer.username, newcomer.role, newcomer.source) == ("new@lab.example", "viewer", "oidc")
     monkeypatch.setenv("DOE_SSO_DEFAULT_ROLE", "none")
     with pytest.raises(AuthError, match="has no doe account"):
-        accounts.sso_identity("other@lab.example")
+        accounts.sso_identity("other@lab.example", verified=True)
     assert AccountStore.open(store_url).find_user(email="other@lab.example") is None
     with pytest.raises(AuthError, match="no e-mail"):
-        accounts.sso_identity(None)
+        accounts.sso_identity(None, verified=True)
     # a password account whose name is the newcomer's e-mail in other case: no twin is made, and the
     # sign-in page gets an AuthError with advice (a StorageError ended it in an unhandled exception)
     monkeypatch.setenv("DOE_SSO_DEFAULT_ROLE", "viewer")
     accounts.add_user("Bob@Lab.example", "engineer", password="bob-password", actor="root")
     with pytest.raises(AuthError, match=r"no account could be made for it: .*give the existing account this e-mail"):
-        accounts.sso_identity("bob@lab.example")
+        accounts.sso_identity("bob@lab.example", verified=True)
     assert "bob@lab.example" not in AccountStore.open(store_url).users()["username"].tolist()
+
+
+def test_sso_refuses_an_email_the_provider_does_not_vouch_for(store_url: str) -> None:
+    """An e-mail claim with email_verified false signed in as the admin owning that address:
+    any user of the provider who typed it into their profile became that admin."""
+    accounts = Accounts(store_url)
+    accounts.add_user("kate", "admin", password=None, email="kate@lab.example", actor="root")
+    before = (accounts.store.users().to_json(), accounts.store.audit().to_json())
+    for mail in ("kate@lab.example", "newcomer@lab.example"):  # neither matched nor made
+        with pytest.raises(AuthError, match=r"does not say that the e-mail .* is verified .*sign in again"):
+            accounts.sso_identity(mail, verified=False)
+    assert (accounts.store.users().to_json(), accounts.store.audit().to_json()) == before
+    assert accounts.sso_identity("kate@lab.example", verified=True).username == "kate"
+    with pytest.raises(AuthError, match=r"not usable: e-mail 'kate @lab\.example' is not an e-mail address"):
+        accounts.sso_identity("kate @lab.example", verified=True)
+
+
+@pytest.mark.parametrize(("claims", "verified"), [
+    ({"email": "kate@lab.example", "email_verified": True}, True),
+    ({"email": "kate@lab.example", "email_verified": False}, False),
+    ({"email": "kate@lab.example"}, False),  # no claim: not vouched for
+    ({"email": "kate@lab.example", "email_verified": "true"}, False),  # text, not JSON true
+    ({"email": "kate@lab.example", "email_verified": 1}, False),
+    ({"email": "kate@lab.example", "xms_edov": True}, True),  # Entra ID's claim, when it sends no email_verified
+    ({"email": "kate@lab.example", "xms_edov": False}, False),
+    ({"email": "kate@lab.example", "email_verified": False, "xms_edov": True}, False),
+])
+def test_email_verified_reads_the_providers_claims(claims: dict[str, object], verified: bool) -> None:
+    assert email_verified(claims) is verified
 
 
 def test_sso_never_signs_in_an_account_by_its_user_name(store_url: str) -> None:
@@ -118,8 +147,8 @@ def test_sso_never_signs_in_an_account_by_its_user_name(store_url: str) -> None:
     for mail in ("boss@lab.example", "lead@lab.example"):
         with pytest.raises(AuthError, match=r"no account could be made for it: .*give the existing account this "
                                             r"e-mail"):
-            accounts.sso_identity(mail)
-    assert accounts.sso_identity("boss.private@home.example").username == "boss@lab.example"
+            accounts.sso_identity(mail, verified=True)
+    assert accounts.sso_identity("boss.private@home.example", verified=True).username == "boss@lab.example"
     users = AccountStore.open(store_url).users()
     assert users["username"].tolist() == ["boss@lab.example", "lead@lab.example"]
 

@@ -2,7 +2,7 @@
 OpenID Certified, installed by ``npm ci --prefix tests/oidc`` in scripts/test.sh) and
 ``streamlit run app.py`` signing in through Streamlit's own ``st.login``, driven by Chromium:
 an SSO engineer records only in their campaign, a new SSO user gets the default role (viewer)
-and cannot record, sign out."""
+and cannot record, sign out; an e-mail the provider has not verified signs in nobody."""
 
 from __future__ import annotations
 
@@ -112,8 +112,9 @@ def _signed_in_as(email: str, role: str) -> re.Pattern[str]:
     return re.compile(rf"Signed in as {re.escape(user)}{WORD_JOINER}?@{re.escape(domain)} \({role}\)")
 
 
-def _sso_sign_in(page: object, base: str, account: str) -> None:
-    """Through the provider's own login and consent screens, back into the app."""
+def _sso_sign_in(page: object, base: str, account: str, *, refused: bool = False) -> None:
+    """Through the provider's own login and consent screens, back into the app (``refused``:
+    the app answers with an error instead of its pages)."""
     page.goto(base)  # type: ignore[attr-defined]
     page.get_by_role("heading", name="Sign in to doe").wait_for()  # type: ignore[attr-defined]
     page.get_by_role("button", name="Sign in with single sign-on").click()  # type: ignore[attr-defined]
@@ -124,7 +125,7 @@ def _sso_sign_in(page: object, base: str, account: str) -> None:
     consent.wait_for()
     consent.click()
     page.wait_for_url(f"{base}/**")  # type: ignore[attr-defined]
-    page.get_by_test_id("stSidebar").wait_for()  # type: ignore[attr-defined]
+    page.get_by_test_id("stAlertContentError" if refused else "stSidebar").wait_for()  # type: ignore[attr-defined]
     settled(page)
 
 
@@ -183,3 +184,34 @@ def test_sso_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object
         assert not page.get_by_test_id("stException").count()
     finally:
         context.close()
+
+
+def test_sso_refuses_an_email_the_provider_has_not_verified(server: tuple[str, str], browser: object) -> None:
+    """Provider account "unverified-eng" claims eng@lab.example with email_verified false (an
+    address typed into a profile, as Keycloak's account console or Entra ID's mail attribute
+    allow): it signed in as the engineer who owns that address. Now it is refused."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    users_before = Accounts(db_url).store.users().to_json()
+    expect.set_options(timeout=STEP_MS)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    context.add_init_script(RUN_COUNTER)
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    try:
+        _sso_sign_in(page, base, "unverified-eng", refused=True)
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text(
+            "does not say that the e-mail")
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text("is verified")
+        expect(page.get_by_text("Signed in as")).to_have_count(0)
+        expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)
+        expect(page.get_by_role("button", name="Sign out")).to_have_count(1)
+        assert not page.get_by_test_id("stException").count()
+        # a reload in the same session is refused again (st.user keeps the claims)
+        page.reload()
+        page.get_by_test_id("stAlertContentError").wait_for()
+        expect(page.get_by_text("Signed in as")).to_have_count(0)
+    finally:
+        context.close()
+    assert Accounts(db_url).store.users().to_json() == users_before  # no account made or changed
