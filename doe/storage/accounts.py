@@ -16,6 +16,7 @@ import getpass
 import json
 import os
 import re
+import string
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -36,6 +37,9 @@ from doe.storage.values import MAX_ACTOR, check_label, iso_time
 MAX_USERNAME = 200
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+# str.lower() folds some non-ASCII letters into ASCII ones (KELVIN SIGN U+212A is "k"): an
+# address another person can register would then match "kate@...". Only A-Z are lowered.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 AccountAction = Literal["account_added", "role_changed", "account_disabled", "account_enabled",
@@ -94,11 +98,34 @@ def check_username(value: object) -> str:
     return value
 
 
+def _email_key(value: str) -> str:
+    """How e-mails are stored and compared: stripped, the ASCII letters A-Z in lower case and
+    every other character as it is."""
+    return value.strip().translate(_ASCII_LOWER)
+
+
 def check_email(value: object) -> str:
+    """``value`` stripped, with A-Z in lower case (no other character changed), if it is an
+    e-mail address; else StorageError."""
     if not isinstance(value, str) or not _EMAIL.match(value.strip()) or not is_printable(value.strip()):
         shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
         raise StorageError(f"e-mail {shown} is not an e-mail address (name@domain)")
-    return value.strip().lower()
+    return _email_key(value)
+
+
+def _check_email_free(conn: Connection, mail: str) -> None:
+    """Refuse an e-mail that another account has, or that differs from another account's only
+    in upper and lower case or in how its characters are written (``kate@...`` whose k is the
+    KELVIN SIGN U+212A, beside ``kate@...``): two addresses nobody can tell apart."""
+    for username, stored in conn.execute(sa.select(s.users.c.username, s.users.c.email)
+                                         .where(s.users.c.email.is_not(None)).order_by(s.users.c.id)):
+        if stored == mail:
+            raise StorageError(f"another user has the e-mail {mail!r} already")
+        if label_key(stored) == label_key(mail):
+            raise StorageError(
+                f"e-mail {mail!r} differs from the e-mail {stored!r} of the account {username!r} only in upper and "
+                "lower case or in how its characters are written; check the address (each is a different mailbox "
+                "to the identity provider)")
 
 
 @dataclass(frozen=True)
@@ -195,8 +222,8 @@ class AccountStore:
             name_check_lock(conn, USER_NAMES_LOCK)  # one add at a time: two twins added at once both pass the check
             _check_name_free(conn, username)  # first: a full-width twin is named, not only refused
             check_username(username)
-            if mail is not None and conn.execute(sa.select(s.users.c.id).where(s.users.c.email == mail)).first():
-                raise StorageError(f"another user has the e-mail {mail!r} already")
+            if mail is not None:
+                _check_email_free(conn, mail)
             conn.execute(sa.insert(s.users).values(
                 username=username, role=checked_role, password_hash=password_hash, email=mail, disabled=False,
                 created_at=now, created_by=actor, updated_at=now))
@@ -220,7 +247,7 @@ class AccountStore:
         if username:
             conditions.append(s.users.c.username == username)
         if email:
-            conditions.append(s.users.c.email == email.strip().lower())
+            conditions.append(s.users.c.email == _email_key(email))
         if not conditions:
             return None
         row = self._read(lambda conn: conn.execute(

@@ -122,6 +122,43 @@ def test_sso_refuses_an_email_the_provider_does_not_vouch_for(store_url: str) ->
         accounts.sso_identity("kate @lab.example", verified=True)
 
 
+KELVIN = "\u212a"  # KELVIN SIGN: str.lower() makes it an ASCII "k"
+ANGSTROM = "\u212b"  # ANGSTROM SIGN: str.lower() makes it "\u00e5"
+
+
+def test_sso_matches_an_email_only_with_the_same_characters(store_url: str) -> None:
+    """E-mails were compared after str.lower(), which folds KELVIN SIGN into "k": a provider
+    user with the verified address "\u212aate@lab.example" (a different mailbox) signed in as
+    kate, an admin. Only A-Z are lowered now."""
+    accounts = Accounts(store_url)
+    accounts.add_user("kate", "admin", password=None, email="kate@lab.example", actor="root")
+    accounts.add_user("jens", "viewer", password=None, email="\u00e5ngstr\u00f6m@lab.example", actor="root")
+    before = (accounts.store.users().to_json(), accounts.store.audit().to_json())
+    assert accounts.store.find_user(email=f"{KELVIN}ate@lab.example") is None
+    assert accounts.store.find_user(email=f"{ANGSTROM}ngstr\u00f6m@lab.example") is None
+    with pytest.raises(AuthError, match="no account could be made for it"):  # not kate; no name for it either
+        accounts.sso_identity(f"{KELVIN}ate@lab.example", verified=True)
+    assert (accounts.store.users().to_json(), accounts.store.audit().to_json()) == before
+    # ASCII case still does not matter, and other characters are kept as they are
+    assert accounts.sso_identity("KATE@Lab.Example", verified=True).username == "kate"
+    assert accounts.store.find_user(email="\u00e5NGSTR\u00f6M@LAB.example").username == "jens"
+    assert accounts.store.find_user(email="\u00c5ngstr\u00f6m@lab.example") is None  # "\u00c5" is not "\u00e5"
+
+
+@pytest.mark.parametrize("twin", ["KATE@lab.example", f"{KELVIN}ate@lab.example", "\uff4bate@lab.example"])
+def test_an_email_that_differs_only_in_case_or_form_is_refused(store_url: str, twin: str) -> None:
+    accounts = Accounts(store_url)
+    accounts.add_user("kate", "admin", password=None, email="kate@lab.example", actor="root")
+    before = (accounts.store.users().to_json(), accounts.store.audit().to_json())
+    with pytest.raises(StorageError, match=r"another user has the e-mail 'kate@lab\.example'|e-mail .* differs from "
+                                           r"the e-mail 'kate@lab\.example' of the account 'kate' only in upper"):
+        accounts.add_user("mallory", "admin", password=None, email=twin, actor="root")
+    assert (accounts.store.users().to_json(), accounts.store.audit().to_json()) == before
+    mail = "J\u00f6rg.M\u00dcLLER@lab.example"
+    assert accounts.add_user("joerg", "viewer", password=None, email=mail, actor="root").email == (
+        "j\u00f6rg.m\u00dcller@lab.example")  # only A-Z lowered
+
+
 @pytest.mark.parametrize(("claims", "verified"), [
     ({"email": "kate@lab.example", "email_verified": True}, True),
     ({"email": "kate@lab.example", "email_verified": False}, False),
