@@ -386,8 +386,11 @@ def test_hidden_and_excel_owner_files_are_not_results(campaign: Campaign, tmp_pa
     executor.start(campaign)
     (folder / "~$B0001.results.xlsx").write_bytes(b"\x08owner")
     (folder / ".B0001.results.csv").write_text("experiment_id,first_cycle_ce_pct\nE0001,8")
+    # a name ending in a line break is no .csv file (the name pattern's "$" matched before it)
+    (folder / "results_B0001.csv\n").write_text("experiment_id,first_cycle_ce_pct\nE0001,8")
     assert executor.collect(0.3).empty
     assert (folder / "~$B0001.results.xlsx").exists() and (folder / ".B0001.results.csv").exists()
+    assert (folder / "results_B0001.csv\n").exists()
     assert not (folder / "rejected").exists()
 
 

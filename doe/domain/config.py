@@ -74,7 +74,7 @@ _TYPE_ERRORS = {
 }
 
 
-_EXPONENT = re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$")
+_EXPONENT = re.compile(r"[-+]?[0-9]+[eE][-+]?[0-9]+")
 
 
 def _format_pydantic(prefix: str, err: ValidationError) -> list[str]:
@@ -90,7 +90,7 @@ def _format_pydantic(prefix: str, err: ValidationError) -> list[str]:
             given = e.get("input")
             hint = (f"YAML reads {given} as text (an exponent needs a decimal point there): write it as "
                     f"{float(given):.10g} or with a point, e.g. 1.0e-3" if e["type"] == "float_type"
-                    and isinstance(given, str) and _EXPONENT.match(given) else _TYPE_ERRORS[e["type"]])
+                    and isinstance(given, str) and _EXPONENT.fullmatch(given) else _TYPE_ERRORS[e["type"]])
             msg += f", got {shorten(given)} ({type(given).__name__}); {hint}"
         out.append(f"{prefix}{'.' + shorten_text(loc, 120) if loc else ''}: {msg}")
     return out

@@ -28,7 +28,7 @@ _TERM = re.compile(
     r"\s*(?P<sign>[+-])?\s*(?:(?P<coef>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)\s*\*?\s*)?"
     r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*"
 )
-_NUMBER = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$")
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
 
 
 def _number(value: float) -> str:
@@ -131,7 +131,7 @@ def parse_constraint(raw: Any, outcome_names: set[str]) -> Constraint:
     if not isinstance(raw, str):
         raise ValueError(f"constraint {raw!r}: write it as text such as 'x + 2 * y <= 3' or as a mapping")
     match = re.fullmatch(r"\s*(.+?)\s*(<=|>=)\s*(.+?)\s*", raw)
-    if not match or not _NUMBER.match(match.group(3)):
+    if not match or not _NUMBER.fullmatch(match.group(3)):
         raise ValueError(
             f"constraint {raw!r} is not understood: write 'expression <= number' or "
             "'expression >= number', e.g. 'coating_thickness_nm <= 15'"

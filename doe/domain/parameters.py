@@ -25,7 +25,7 @@ from pydantic import (
 
 from doe.errors import shorten
 
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # use fullmatch
 RESERVED_NAMES = frozenset(
     {"experiment_id", "status", "failed", "failure_reason", "batch_id", "note", "recorded_by",
      "proposed_by", "proposed_at", "config_version", "seed"}
@@ -34,7 +34,7 @@ RESERVED_NAMES = frozenset(
 
 def check_name(name: str, what: str) -> str:
     """Names are identifiers so that they can be columns, YAML keys and SQL values safely."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise ValueError(
             f"{what} name {shorten(name)} is not allowed: use letters, digits and underscores, "
             "starting with a letter (at most 64 characters), e.g. 'anneal_temperature_c'"

@@ -89,7 +89,7 @@ class StrictLoader(yaml.SafeLoader):
         return super().construct_yaml_float(node)
 
 
-_OCTAL = re.compile(r"^[-+]?0[0-7_]+$")
+_OCTAL = re.compile(r"[-+]?0[0-7_]+")
 
 
 def _refuse_misread_number(node: yaml.ScalarNode) -> None:
@@ -103,7 +103,7 @@ def _refuse_misread_number(node: yaml.ScalarNode) -> None:
         raise _RefusedYaml(f"line {line}: {shorten_text(text, 40)} is read by YAML as a base-60 number "
                            "(6:00 as 360); write the number you mean in the parameter's unit (1.5 for 1 h 30 min, "
                            f"in hours), or put text in quotes ('{shorten_text(text, 40)}')")
-    if _OCTAL.match(text):
+    if _OCTAL.fullmatch(text):
         raise _RefusedYaml(f"line {line}: {shorten_text(text, 40)} starts with 0, which YAML reads as an octal "
                            f"number (010 as 8); write it without the leading zero, or put text in quotes "
                            f"('{shorten_text(text, 40)}')")

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 MARKER = ".doe-campaign"
 CLAIMED = ".doe-claimed"
-RESULT_NAME = re.compile(r"^(results_.+|.+\.results)\.(csv|xlsx)$", re.IGNORECASE)
+RESULT_NAME = re.compile(r"(results_.+|.+\.results)\.(csv|xlsx)", re.IGNORECASE)  # use fullmatch
 
 
 # ---------------------------------------------------------------------- whose folder
@@ -76,7 +76,7 @@ def own_folder(folder: Path, campaign: str, database: str) -> None:
 # ---------------------------------------------------------------------- when a file is complete
 def is_results_name(name: str) -> bool:
     """Whether a file of this name is a results file (not hidden, not an Excel owner file)."""
-    return not name.startswith((".", "~$")) and RESULT_NAME.match(name) is not None
+    return not name.startswith((".", "~$")) and RESULT_NAME.fullmatch(name) is not None
 
 
 @dataclass

@@ -35,8 +35,8 @@ from doe.storage.sql import SqlStore
 from doe.storage.values import MAX_ACTOR, check_label, iso_time
 
 MAX_USERNAME = 200
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 # str.lower() folds some non-ASCII letters into ASCII ones (KELVIN SIGN U+212A is "k"): an
 # address another person can register would then match "kate@...". Only A-Z are lowered.
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
@@ -89,7 +89,7 @@ def _check_name_free(conn: Connection, username: str) -> None:
 
 def check_username(value: object) -> str:
     """``value`` if it is a valid account name, else StorageError naming what is allowed."""
-    if not isinstance(value, str) or not _USERNAME.match(value):
+    if not isinstance(value, str) or not _USERNAME.fullmatch(value):
         shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
         raise StorageError(
             f"user name {shown} is not allowed: use 1 to {MAX_USERNAME} letters, digits and . _ @ + - "
@@ -107,7 +107,7 @@ def _email_key(value: str) -> str:
 def check_email(value: object) -> str:
     """``value`` stripped, with A-Z in lower case (no other character changed), if it is an
     e-mail address; else StorageError."""
-    if not isinstance(value, str) or not _EMAIL.match(value.strip()) or not is_printable(value.strip()):
+    if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()) or not is_printable(value.strip()):
         shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
         raise StorageError(f"e-mail {shown} is not an e-mail address (name@domain)")
     return _email_key(value)

@@ -174,7 +174,7 @@ def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasure
     where = f"measurements[{i}]"
     if not isinstance(m, NewMeasurement):
         raise StorageError(f"{where} must be a NewMeasurement, got {type(m).__name__}")
-    if not isinstance(m.outcome, str) or not OUTCOME_NAME.match(m.outcome):
+    if not isinstance(m.outcome, str) or not OUTCOME_NAME.fullmatch(m.outcome):
         raise StorageError(f"{where}: outcome {shorten(m.outcome)} is not an outcome name (letters, digits, _)")
     if m.measured_at is not None and not isinstance(m.measured_at, datetime):
         raise StorageError(f"{where}: measured_at must be a datetime, got {type(m.measured_at).__name__}")

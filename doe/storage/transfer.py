@@ -474,7 +474,7 @@ def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
         where = f"measurements[{i}]"
         raw, eid = _of_experiment(raw, where, seen)
         outcome = raw.get("outcome")
-        if not isinstance(outcome, str) or not OUTCOME_NAME.match(outcome):
+        if not isinstance(outcome, str) or not OUTCOME_NAME.fullmatch(outcome):
             raise StorageError(f"{where}.outcome {shorten(outcome)} is not an outcome name")
         if outcome not in outcomes:
             raise StorageError(f"campaign {campaign!r}, {where} (experiment {eid!r}): outcome {outcome!r} is not "

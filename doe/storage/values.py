@@ -37,7 +37,7 @@ MAX_ACTOR = 200
 MAX_CAMPAIGN_NAME = 120
 
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-OUTCOME_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+OUTCOME_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # use fullmatch
 
 T = TypeVar("T")
 

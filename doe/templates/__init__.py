@@ -17,11 +17,11 @@ from doe.errors import ConfigError
 from doe.paths import user_templates_dir
 
 _BUILTIN_DIR = Path(__file__).resolve().parent
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def _check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise ConfigError(
             f"template name {name!r} is not allowed: use letters, digits, '-', '_' or '.', "
             "with no path separators (templates are looked up by name only)"

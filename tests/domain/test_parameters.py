@@ -67,3 +67,14 @@ def test_labels_that_differ_in_case_or_width_stay_apart() -> None:
     """The table matches a label exactly, so 'O2', 'o2' and the full-width 'Ｏ2' are three labels."""
     config = _config(["O2", "o2", "Ｏ2"])
     assert [_recorded(label, config) for label in ("O2", "o2", "Ｏ2")] == ["O2", "o2", "Ｏ2"]
+
+
+@pytest.mark.parametrize(("where", "field"), [("parameters", "parameter"), ("objectives", "objective")])
+def test_a_name_with_a_line_break_at_its_end_is_refused(where: str, field: str) -> None:
+    """The name pattern ended in "$", which matches before a last line break: a parameter or
+    objective named "x\n" was accepted, a column name no table header can hold."""
+    raw: dict[str, Any] = {"name": "names", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+                           "objectives": [{"name": "f", "goal": "maximize"}]}
+    raw[where][0]["name"] += "\n"
+    with pytest.raises(ConfigError, match=rf"{field} name .* is not allowed: use letters, digits and underscores"):
+        CampaignConfig.from_dict(raw)

@@ -321,6 +321,20 @@ def test_a_name_that_differs_only_in_case_or_width_is_refused(store_url: str, tw
     accounts.add_user("ada2", "viewer", password="ada2-password", actor="root")
 
 
+@pytest.mark.parametrize("name", ["kate\n", "ada\n"])
+def test_a_name_with_a_line_break_at_its_end_is_refused(store_url: str, name: str) -> None:
+    """The name pattern ended in "$", which matches before a last line break: "kate\n" was
+    added beside kate (and looked the same in every list) and could never sign in."""
+    accounts = Accounts(store_url)
+    accounts.add_user("kate", "admin", password="kate-password", actor="root")
+    before = (accounts.store.users().to_json(), accounts.store.audit().to_json())
+    with pytest.raises(StorageError, match=r"user name .* is not allowed: use 1 to 200 letters"):
+        accounts.add_user(name, "admin", password="evil-password-1", actor="mallory")
+    with pytest.raises(StorageError, match=r"user name .* is not allowed"):
+        accounts.store.add_user(name, "admin", password_hash=None, email="eve@lab.example", actor="mallory")
+    assert (accounts.store.users().to_json(), accounts.store.audit().to_json()) == before
+
+
 def test_twins_stored_by_an_older_doe_keep_signing_in(store_url: str) -> None:
     accounts = Accounts(store_url)
     accounts.add_user("ada", "viewer", password="ada-password", actor="root")

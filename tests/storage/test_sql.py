@@ -227,6 +227,10 @@ def test_a_batch_with_one_bad_item_writes_nothing(store: SqlStore, config: Campa
     with pytest.raises(StorageError, match=r"no experiment\(s\) \['E9998', 'E9999'\]"):
         store.write(config.name, actor="x", measurements=[NewMeasurement("E9999", CE, 1.0)],
                     status_changes=[StatusChange("E9998", "running")])
+    # the outcome-name pattern ended in "$", which matches before a last line break: "name\n" was stored
+    with pytest.raises(StorageError, match=r"measurements\[0\]: outcome .* is not an outcome name"):
+        store.write(config.name, actor="x", measurements=[NewMeasurement(ids[0], CE + "\n", 90.0)])
+    assert counts(store, config.name) == before
 
 
 def _fail_audit_action(store: SqlStore, action: str) -> None:

@@ -36,6 +36,16 @@ def test_user_templates_are_saved_and_listed(tmp_path, monkeypatch) -> None:
         templates.save("hfo2-ncm85", config)
 
 
+def test_a_template_name_with_a_line_break_at_its_end_is_refused(tmp_path, monkeypatch) -> None:
+    """The name pattern ended in "$", which matches before a last line break: save("my-line\n")
+    wrote a file whose name ends in a line break."""
+    monkeypatch.setenv("DOE_HOME", str(tmp_path))
+    config = templates.resolve_config("hfo2-ncm85").replace(name="my-line")
+    with pytest.raises(ConfigError, match=r"template name 'my-line\\n' is not allowed"):
+        templates.save("my-line\n", config)
+    assert not list((tmp_path / "templates").glob("*"))
+
+
 def test_resolve_config_takes_a_name_a_path_a_mapping_or_a_config(tmp_path) -> None:
     config = templates.resolve_config("hfo2-ncm85")
     assert len(config.parameters) == 9
@@ -50,7 +60,7 @@ def test_resolve_config_takes_a_name_a_path_a_mapping_or_a_config(tmp_path) -> N
         templates.resolve_config("nope")
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "a/b", "..", "x\\y", ""])
+@pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "a/b", "..", "x\\y", "", "hfo2-ncm85\n"])
 def test_template_names_cannot_leave_the_templates_folder(name: str) -> None:
     with pytest.raises(ConfigError, match="not allowed"):
         templates.load(name)
