@@ -7,9 +7,12 @@ use this module; the stored hash never leaves it.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from doe.auth.passwords import PasswordPolicyError, hash_password, needs_rehash, verify_password
 from doe.domain.access import Identity, Role, parse_role
@@ -29,6 +32,20 @@ _DUMMY_HASH = hash_password("not-a-password-of-anyone")
 
 class AuthError(DoeError):
     """A refused sign-in or account change (the message says what to do)."""
+
+
+@dataclass(frozen=True)
+class PasswordSession:
+    """A sign-in with a password as the web app keeps it between page runs: the account name
+    and a stamp of the password it was signed in with (a SHA-256 digest of the stored hash,
+    never the hash), so that :meth:`Accounts.current` ends it once the password changes."""
+
+    username: str
+    password_stamp: str
+
+
+def _stamp(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()
 
 
 def email_verified(claims: Mapping[str, object]) -> bool:
@@ -77,9 +94,10 @@ class Accounts:
         return Identity(user.username, user.role, self.store.campaigns_of(user.username),
                         "oidc" if source == "oidc" else "local")
 
-    def authenticate(self, username: str, password: str) -> Identity:
-        """The identity of ``username`` if ``password`` is theirs; AuthError (one message for a
-        wrong name, a wrong password or a disabled account) otherwise."""
+    def _password_user(self, username: str, password: str) -> tuple[User, str]:
+        """The account of ``username`` and its stored hash if ``password`` is theirs (a weaker
+        hash is replaced by a stronger one first); AuthError (one message for a wrong name, a
+        wrong password or a disabled account) otherwise."""
         refused = AuthError("wrong user name or password (or the account is disabled)")
         user = self.store.find_user(username=username) if isinstance(username, str) and username else None
         if user is None or user.password_hash is None:
@@ -87,15 +105,33 @@ class Accounts:
             raise refused
         if not verify_password(user.password_hash, password) or user.disabled:
             raise refused
-        if needs_rehash(user.password_hash):
-            self.store.set_password_hash(user.username, hash_password(password), actor=user.username, rehash=True)
-        return self.identity(user)
+        stored = user.password_hash
+        if needs_rehash(stored):
+            stored = hash_password(password)
+            self.store.set_password_hash(user.username, stored, actor=user.username, rehash=True)
+        return user, stored
 
-    def current(self, username: str, source: str = "local") -> Identity | None:
-        """The identity of a signed-in ``username`` read afresh (None if gone or disabled), so
-        a role change or a disabled account takes effect on the next page run."""
+    def authenticate(self, username: str, password: str) -> Identity:
+        """The identity of ``username`` if ``password`` is theirs; AuthError (one message for a
+        wrong name, a wrong password or a disabled account) otherwise."""
+        return self.identity(self._password_user(username, password)[0])
+
+    def sign_in(self, username: str, password: str) -> tuple[Identity, PasswordSession]:
+        """As :meth:`authenticate`, with the :class:`PasswordSession` the web app keeps."""
+        user, stored = self._password_user(username, password)
+        return self.identity(user), PasswordSession(user.username, _stamp(stored))
+
+    def current(self, username: str, source: str = "local", *, password_stamp: str | None = None) -> Identity | None:
+        """The identity of a signed-in ``username`` read afresh (None if gone or disabled, or,
+        given the ``password_stamp`` of a :class:`PasswordSession`, if the password is no
+        longer the one signed in with), so a role change, a disabled account or a new password
+        takes effect on the next page run. A stronger hash of the same password, stored at
+        another sign-in, also counts as a new password."""
         user = self.store.find_user(username=username)
         if user is None or user.disabled:
+            return None
+        if password_stamp is not None and (
+                user.password_hash is None or not hmac.compare_digest(_stamp(user.password_hash), password_stamp)):
             return None
         return self.identity(user, source)
 
@@ -151,4 +187,4 @@ class Accounts:
         return self.identity(user, "oidc")
 
 
-__all__ = ["SSO_DEFAULT_ROLE_ENV", "Accounts", "AuthError", "email_verified"]
+__all__ = ["SSO_DEFAULT_ROLE_ENV", "Accounts", "AuthError", "PasswordSession", "email_verified"]

@@ -3,8 +3,10 @@
 * No accounts in the database and no ``[auth]`` secrets: the app is open, as for local
   single-user use; the person acting is ``DOE_ACTOR`` (``doe app --actor``) or the login name,
   with every right (``doe app`` refuses to serve like that on a non-local address).
-* Built-in accounts: a sign-in form; the account name is kept in ``st.session_state`` and the
-  account read afresh on every run (a disabled account or a changed role applies at once).
+* Built-in accounts: a sign-in form; the account name and a stamp of its password
+  (:class:`doe.auth.accounts.PasswordSession`) are kept in ``st.session_state`` and the account
+  read afresh on every run (a disabled account, a changed role or a changed password applies
+  at once).
 * Single sign-on (OpenID Connect through Streamlit's ``st.login``/``st.user``/``st.logout``):
   the provider's e-mail is matched to a doe account (:meth:`doe.auth.accounts.Accounts.sso_identity`)
   when the provider says it is verified (:func:`doe.auth.accounts.email_verified`).
@@ -20,7 +22,7 @@ import os
 
 import streamlit as st
 
-from doe.auth.accounts import Accounts, AuthError, email_verified
+from doe.auth.accounts import Accounts, AuthError, PasswordSession, email_verified
 from doe.domain.access import Identity
 from doe.ui import state
 from doe.ui.components import plain
@@ -75,14 +77,15 @@ def signed_in(url: str) -> Identity | None:
             st.stop()
         st.session_state[state.IDENTITY] = identity
         return identity
-    username = st.session_state.get(state.USER)
-    if isinstance(username, str):
-        current = store.current(username)
+    session = st.session_state.get(state.USER)
+    if isinstance(session, PasswordSession):
+        current = store.current(session.username, password_stamp=session.password_stamp)
         if current is not None:
             st.session_state[state.IDENTITY] = current
             return current
         st.session_state.pop(state.USER, None)
-        st.session_state[state.SIGNED_OUT_NOTE] = "Your account was disabled or removed; sign in again."
+        st.session_state[state.SIGNED_OUT_NOTE] = ("Your account was disabled or removed, or its password was "
+                                                   "changed; sign in again.")
     return None
 
 
@@ -112,12 +115,12 @@ def sign_in_page() -> None:
     if not submitted:
         return
     try:
-        identity = store.authenticate(username.strip(), password)
+        _, session = store.sign_in(username.strip(), password)
     except AuthError as err:
         logger.info("refused sign-in for %r", username[:80])
         st.error(plain(err))
         return
-    st.session_state[state.USER] = identity.username
+    st.session_state[state.USER] = session
     st.session_state.pop(state.SIGN_IN_PASSWORD, None)
     st.rerun()
 

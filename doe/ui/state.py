@@ -7,7 +7,8 @@ from __future__ import annotations
 
 # --- the session
 USER = "signed_in_user"
-"""The account name of the person signed in with a built-in account (kept across runs)."""
+"""The :class:`doe.auth.accounts.PasswordSession` of the person signed in with a built-in
+account (kept across runs)."""
 IDENTITY = "identity"
 """The :class:`doe.domain.access.Identity` of this run (read afresh each run); its name is
 recorded with every change."""

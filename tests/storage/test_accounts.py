@@ -84,6 +84,26 @@ def test_sign_in_refuses_wrong_password_unknown_user_and_disabled_accounts(store
     assert not accounts.store.has_accounts()
 
 
+def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(store_url: str) -> None:
+    """`doe user passwd` left a session signed in with the old (perhaps leaked) password open:
+    the session kept only the account name. It keeps a stamp of the password now."""
+    accounts = Accounts(store_url)
+    accounts.add_user("eng", "engineer", password="eng-password", actor="root")
+    identity, session = accounts.sign_in("eng", "eng-password")
+    assert accounts.current(session.username, password_stamp=session.password_stamp) == identity
+    assert accounts.store.get_user("eng").password_hash not in repr(session)  # a stamp, never the hash
+    accounts.store.set_role("eng", "viewer", actor="root")  # a role change keeps the session, with the new role
+    assert accounts.current("eng", password_stamp=session.password_stamp).role == "viewer"  # type: ignore[union-attr]
+    accounts.set_password("eng", "new-eng-password", actor="root")
+    assert accounts.current("eng", password_stamp=session.password_stamp) is None
+    _, fresh = accounts.sign_in("eng", "new-eng-password")
+    assert accounts.current("eng", password_stamp=fresh.password_stamp) is not None
+    accounts.set_password("eng", "new-eng-password", actor="root")  # the same password set again: a new hash
+    assert accounts.current("eng", password_stamp=fresh.password_stamp) is None
+    with pytest.raises(AuthError, match="wrong user name or password"):
+        accounts.sign_in("eng", "eng-password")
+
+
 def test_sso_users_match_by_email_or_get_the_default_role(store_url: str,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     accounts = Accounts(store_url)

@@ -103,6 +103,27 @@ def test_sign_out_and_a_disabled_account_end_the_session(db_url: str) -> None:
     assert "disabled or removed" in _texts(again.warning)
 
 
+def test_a_new_password_ends_a_session_signed_in_with_the_old_one(db_url: str) -> None:
+    """After `doe user passwd eng` (a leaked password reset), the session signed in with the
+    old password stayed signed in: only the account name was kept."""
+    eng = _sign_in("eng", "eng-password")
+    vic = _sign_in("vic", "vic-password")
+    assert "Signed in as eng (engineer)" in _texts(eng.sidebar.caption)
+    Accounts(db_url).set_password("eng", "new-eng-password", actor="root")
+    eng.run()
+    assert not eng.exception, [e.value for e in eng.exception]
+    assert "Sign in to doe" in _texts(eng.title) and "Signed in as" not in _texts(eng.sidebar.caption)
+    assert "password was changed" in _texts(eng.warning)
+    assert not eng.dataframe and state.USER not in eng.session_state
+    vic.run()  # another account's session goes on
+    assert "Signed in as vic (viewer)" in _texts(vic.sidebar.caption)
+    again = _sign_in("eng", "new-eng-password")
+    assert "Signed in as eng (engineer)" in _texts(again.sidebar.caption)
+    Accounts(db_url).store.set_role("eng", "viewer", actor="root")  # a role change keeps the session
+    again.run()
+    assert "Signed in as eng (viewer)" in _texts(again.sidebar.caption)
+
+
 def test_with_every_account_disabled_the_app_stays_closed(db_url: str) -> None:
     """Once no enabled account with a password was left (an admin disabling accounts in an
     incident), the app opened to anyone as an admin acting as DOE_ACTOR."""
