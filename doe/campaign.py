@@ -75,12 +75,12 @@ class Campaign:
     :meth:`from_config` or :meth:`load`, not the constructor."""
 
     def __init__(self, store: CampaignStore, name: str, *, actor: str | None = None,
-                 device: Literal["auto", "cpu", "cuda"] = "auto", settings: EngineSettings | None = None) -> None:
+                 device: Literal["auto", "cpu", "cuda"] | None = None, settings: EngineSettings | None = None) -> None:
         self._store = store
         self._name = name
         self.actor = default_actor() if actor is None else actor  # "" is refused, not the login
-        self._settings = settings
-        self._device = device
+        self._settings = settings if settings is None or device is None else replace(settings, device=device)
+        self._device = device or "auto"
         self._config_cache: tuple[int, CampaignConfig, int] | None = None
         self._model_cache: dict[str, Surrogates] = {}
 
@@ -93,7 +93,7 @@ class Campaign:
         *,
         name: str | None = None,
         actor: str | None = None,
-        device: Literal["auto", "cpu", "cuda"] = "auto",
+        device: Literal["auto", "cpu", "cuda"] | None = None,
         settings: EngineSettings | None = None,
         learn_from: Sequence[str] | None = None,
     ) -> Campaign:
@@ -104,7 +104,8 @@ class Campaign:
             storage: where to keep it (see the module docstring).
             name: store the campaign under this name instead of the config's.
             actor: who creates it (default: ``DOE_ACTOR`` or the login name).
-            device: ``"auto"`` (CUDA when torch sees it), ``"cpu"`` or ``"cuda"``.
+            device: ``"auto"`` (CUDA for a history of over ``doe.engine.settings.CUDA_AUTO_MIN_ROWS``
+                rows when torch sees it), ``"cpu"`` or ``"cuda"``; given with ``settings``, it is theirs.
             settings: engine settings (restarts, raw samples, ...), default tuned values.
             learn_from: earlier campaigns in this store that inform the model (:meth:`transfer_report`).
 
@@ -131,7 +132,7 @@ class Campaign:
 
     @classmethod
     def load(cls, name: str, storage: str | None = None, *, actor: str | None = None,
-             device: Literal["auto", "cpu", "cuda"] = "auto", settings: EngineSettings | None = None) -> Campaign:
+             device: Literal["auto", "cpu", "cuda"] | None = None, settings: EngineSettings | None = None) -> Campaign:
         """Open an existing campaign by name (StorageError lists the names that exist)."""
         store = open_store(storage)
         store.load_config(name)  # raises StorageError for an unknown name
@@ -188,8 +189,7 @@ class Campaign:
     def settings(self) -> EngineSettings:
         from doe.engine import EngineSettings
 
-        if self._settings is None:
-            self._settings = EngineSettings(device=self._device)
+        self._settings = self._settings or EngineSettings(device=self._device)
         return self._settings
 
     def update_config(self, config: CampaignConfig | dict[str, Any] | str | Path, *, based_on: int | None = None) -> int:

@@ -3,6 +3,7 @@ virtual lab."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -467,3 +468,17 @@ def test_a_dropped_parameter_column_in_an_export_records_back_and_a_changed_valu
     with pytest.raises(DataError, match=r"x is no longer a parameter"):
         campaign.record(pd.DataFrame([{"x": 1.0, "t": 400.0, "ce": 81.0}]))  # a new experiment
     assert campaign.revision() == before and campaign.history()["x"].tolist() == [5.2, 9.5]
+
+
+def test_a_device_given_with_settings_is_the_settings_device(tmp_path: Path) -> None:
+    """``device=`` was ignored whenever ``settings=`` came too: device='cpu' with
+    EngineSettings(device='cuda') computed on CUDA, without a word (found by a docs probe)."""
+    from doe.engine import EngineSettings
+
+    url = str(tmp_path / "device.sqlite3")
+    campaign = Campaign.from_config("hfo2-ncm85", storage=url, device="cpu", settings=EngineSettings(device="cuda"))
+    assert campaign.settings == EngineSettings(device="cpu")
+    loaded = Campaign.load("hfo2-ncm85", storage=url, device="cpu", settings=EngineSettings.fast())
+    assert loaded.settings == replace(EngineSettings.fast(), device="cpu")
+    assert Campaign.load("hfo2-ncm85", storage=url, settings=EngineSettings(device="cuda")).settings.device == "cuda"
+    assert Campaign.load("hfo2-ncm85", storage=url, device="cpu").settings == EngineSettings(device="cpu")
