@@ -48,8 +48,9 @@ class Lattice:
     def __bool__(self) -> bool:
         return bool(self.dims)
 
-    def _options(self, i: int, u: float) -> list[float]:
-        """Model-space values of the grid points just below and above model value ``u``."""
+    def grid_points(self, i: int, u: float) -> list[float]:
+        """Model-space values of the grid points of column ``i`` just below and above model value
+        ``u``, nearest first, inside the bounds (one when ``u`` is on the grid or past its last point)."""
         p = self.dims[i]
         assert p.resolution is not None
         first, last = p.grid_range()
@@ -76,7 +77,7 @@ class Lattice:
             return X[ok], np.flatnonzero(ok)
         rows, owner = [], []
         for r, x in enumerate(X):
-            options = [self._options(i, x[i]) for i in dims]
+            options = [self.grid_points(i, x[i]) for i in dims]
             if math.prod(len(o) for o in options) <= MAX_ROUNDINGS:
                 combos = list(itertools.product(*options))
             else:

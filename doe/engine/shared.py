@@ -226,24 +226,43 @@ class _Search:
         return Z_out[self.feasible(Z_out)] if len(Z_out) else Z_out
 
     def round(self, Z: np.ndarray, lattice: Lattice) -> tuple[np.ndarray, np.ndarray]:
-        """Grid roundings of each ``z``: shared values to each neighbouring grid point, rows to the nearest."""
+        """Grid roundings of each ``z``: shared values to each neighbouring grid point inside the
+        bounds, rows to the nearest feasible grid recipe (:meth:`rows_for`)."""
         layout = self.layout
         shared_grid = [i for i in lattice.dims if i in layout.shared and i not in self.fixed]
-        held = set(self.fixed) | set(layout.shared)
         out = []
         for z in Z:
             X = layout.expand(z[None, :])[0]
-            first, _ = lattice.roundings(X[:1], set(self.fixed) | set(layout.own))
-            options = [np.unique(first[:, i]) for i in shared_grid] if len(first) else []
-            combos = list(itertools.product(*options)) if shared_grid else [()]
-            for combo in combos[:16]:
+            options = [lattice.grid_points(i, float(X[0, i])) for i in shared_grid]
+            for combo in list(itertools.product(*options))[:16]:
                 B = X.copy()
                 B[:, shared_grid] = combo
-                R, _owner = lattice.nearest(B, held)
-                if len(R) == layout.n:
+                R = self.rows_for(B, lattice)
+                if R is not None:
                     out.append(layout.reduce(R[None, :, :])[0])
         Z_out = np.asarray(out).reshape(-1, layout.size)
         return Z_out, _evaluate(self.joint, Z_out, self.device)
+
+    def rows_for(self, B: np.ndarray, lattice: Lattice) -> np.ndarray | None:
+        """The batch ``B`` ``(n, d)`` (shared values held) with each row on its nearest feasible
+        grid recipe, or None when a row has none. A row whose own values break a linear constraint
+        with the new shared values (a shared value rounded down leaves a coupled row value too
+        high) is first moved toward the centre of what the shared values leave feasible."""
+        held = set(self.fixed) | set(self.layout.shared)
+        R, owner = lattice.nearest(B, held)
+        if len(R) == len(B):
+            return R
+        centre = self.encoder.interior_point({i: float(B[0, i]) for i in held})
+        if centre is None:
+            return None
+        missing = np.setdiff1d(np.arange(len(B)), owner)
+        moved, moved_owner = lattice.nearest(self.encoder.repair(B[missing], centre), held)
+        if len(moved) < len(missing):
+            return None
+        out = np.array(B, dtype=float, copy=True)
+        out[owner] = R
+        out[missing[moved_owner]] = moved
+        return out
 
 
 def optimize_shared(
@@ -343,9 +362,9 @@ def optimize_shared(
         heads = [layout.expand(Z[int(np.argmax(values))][None, :])[0, :1]]
         heads += [np.asarray(x, dtype=float)[None, :] for x in ([] if also_shared is None else also_shared)]
         for x0 in heads:
-            if lattice:  # the held shared values on their grid (nearest feasible rounding)
+            if lattice:  # the held shared values on their grid (nearest feasible rounding, else nearest grid point)
                 rounded, _ = lattice.nearest(x0, set(fixed) | set(layout.own))
-                x0 = rounded if len(rounded) else x0
+                x0 = rounded if len(rounded) else _nearest_grid(x0, lattice, [i for i in layout.shared if i not in fixed])
             held = {**fixed, **{i: float(x0[0, i]) for i in layout.shared if i not in fixed}}
             Z_rows = layout.reduce(np.asarray(per_row(held), dtype=float)[None, :n, :])
             if search.feasible(Z_rows)[0]:
@@ -367,6 +386,15 @@ def optimize_shared(
     if n < full and per_row is not None:  # the best joint sub-batch's shared values; every row placed with them
         X = np.asarray(per_row({**fixed, **{i: float(X[0, i]) for i in layout.shared if i not in fixed}}), dtype=float)
     return np.asarray(encoder.snap(X))
+
+
+def _nearest_grid(x: np.ndarray, lattice: Lattice, columns: list[int]) -> np.ndarray:
+    """``x`` ``(1, d)`` with each gridded one of ``columns`` at its nearest grid point inside the bounds."""
+    out = np.array(x, dtype=float, copy=True)
+    for i in columns:
+        if i in lattice.dims:
+            out[0, i] = lattice.grid_points(i, float(out[0, i]))[0]
+    return out
 
 
 MAX_JOINT_HYPERVOLUME = 8
