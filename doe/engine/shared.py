@@ -33,6 +33,7 @@ from doe.engine.encoding import Encoder
 from doe.engine.lattice import Lattice
 from doe.engine.optimize import moving_constraints
 from doe.engine.settings import EngineSettings
+from doe.errors import ProposalError
 
 logger = logging.getLogger(__name__)
 
@@ -366,7 +367,12 @@ def optimize_shared(
                 rounded, _ = lattice.nearest(x0, set(fixed) | set(layout.own))
                 x0 = rounded if len(rounded) else _nearest_grid(x0, lattice, [i for i in layout.shared if i not in fixed])
             held = {**fixed, **{i: float(x0[0, i]) for i in layout.shared if i not in fixed}}
-            Z_rows = layout.reduce(np.asarray(per_row(held), dtype=float)[None, :n, :])
+            try:
+                rows = per_row(held)
+            except ProposalError as err:  # shared values of the relaxation that leave no (grid) rows
+                logger.info("the shared values %s leave no feasible rows (%s); that batch is left out", held, err)
+                continue
+            Z_rows = layout.reduce(np.asarray(rows, dtype=float)[None, :n, :])
             if search.feasible(Z_rows)[0]:
                 Z_joint, joint_values = search.refine(Z_rows, box, settings.lbfgs_maxiter)
                 Z = np.vstack([Z, Z_rows, Z_joint])
@@ -382,6 +388,11 @@ def optimize_shared(
             logger.info("no refined shared batch rounds to feasible grid recipes; using the best grid start")
             Z = starts(None)
             values = _evaluate(joint, Z, device)
+    if not len(Z):
+        names = [encoder.names[i] for i in shared]
+        raise ProposalError(f"batch_shared: no batch of {n} recipes with one value of {names} was found that keeps "
+                            "every row inside the linear constraints (and on the resolution grid); relax a "
+                            "constraint or suggest fewer per batch")
     X = layout.expand(Z[int(np.argmax(values))][None, :])[0]
     if n < full and per_row is not None:  # the best joint sub-batch's shared values; every row placed with them
         X = np.asarray(per_row({**fixed, **{i: float(X[0, i]) for i in layout.shared if i not in fixed}}), dtype=float)

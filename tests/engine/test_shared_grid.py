@@ -1,6 +1,7 @@
 """Furnace-shared parameters on the lab's resolution grid, coupled to the rows by a linear
-constraint: the shared value is rounded onto the grid inside the bounds, and rows that the rounding
-leaves outside the constraint are moved back."""
+constraint: the shared value is rounded onto the grid inside the bounds, rows that the rounding
+leaves outside the constraint are moved back, and shared values that leave no grid rows are
+skipped rather than refused."""
 
 from __future__ import annotations
 
@@ -65,6 +66,26 @@ def test_a_campaign_at_the_off_grid_bound_keeps_getting_batches() -> None:
         batch = campaign.suggest(3)
         assert_one_feasible_grid_run(campaign.config, batch, 3)
         campaign.record(batch.assign(ce=50 + 5 * batch.loading_wt_pct + batch.ratio)[["experiment_id", "ce"]])
+
+
+def test_a_shared_value_of_the_relaxation_with_no_grid_rows_is_skipped_not_refused(fast: EngineSettings) -> None:
+    # x is shared and not gridded; y takes 0, 4 or 8; x - y <= 1 leaves grid rows for every
+    # x <= 9, none for 9 < x <= 10, where the continuous relaxation (y = 10) puts the optimum
+    config = CampaignConfig.from_dict({
+        "name": "relaxation", "seed": 1,
+        "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 10]},
+                       {"name": "y", "type": "continuous", "bounds": [0, 10], "resolution": 4},
+                       {"name": "z", "type": "continuous", "bounds": [0, 1]}],
+        "objectives": [{"name": "ce", "goal": "maximize"}],
+        "constraints": ["x - y <= 1"], "batch_shared": ["x"],
+    })
+    experiments = pd.DataFrame({"x": [0.640594] * 3 + [8.72578] * 3,
+                                "y": [0.0, 8.0, 8.0, 8.0, 8.0, 8.0],
+                                "z": [0.086584, 0.986165, 0.002947, 0.488427, 0.982997, 0.005085]})
+    experiments["ce"] = 5 * experiments.x + experiments.y + experiments.z
+    for n in (2, 3):
+        proposal = propose(config, experiments, n, seed=1, settings=fast)
+        assert_one_feasible_grid_run(config, proposal.recipes, n)
 
 
 def _random_space(seed: int) -> CampaignConfig:
