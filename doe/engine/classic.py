@@ -11,7 +11,9 @@ labels and on the lab's resolution grid, with fixed values held:
   stratified over the part of its range that the constraints leave feasible given the fixed
   values (a held furnace programme can leave only part of a loading range feasible; linear
   programmes find that part). Designs whose recipes still break a linear constraint are drawn
-  again (up to 50 seeds), then refused.
+  again (up to 50 seeds), then refused. A row that the grid rounding makes equal to another
+  row or to a recipe already in the campaign is replaced by the untested recipe farthest from
+  the rest; fewer untested recipes than ``n`` (a coarse grid) is refused with their count.
 - ``screening``: pyDOE3's Plackett-Burman design over the free parameters (runs: the next
   multiple of 4 above their number) at two levels: a continuous parameter at its bounds, a
   discrete one at its lowest and highest value, a categorical one at its first and second
@@ -31,12 +33,17 @@ from typing import Literal
 
 import numpy as np
 
+from doe.engine.design import initial_design, untested_pool
 from doe.engine.encoding import Encoder
 from doe.engine.lattice import Lattice
 from doe.errors import ProposalError
 
 Design = Literal["latin_hypercube", "screening"]
 DESIGNS: tuple[Design, ...] = ("latin_hypercube", "screening")
+
+
+class TooFewRecipes(ProposalError):
+    """Fewer untested recipes remain than a design asks for (a coarse grid, a small discrete space)."""
 
 
 def _levels(encoder: Encoder, i: int, u: np.ndarray) -> np.ndarray:
@@ -96,9 +103,18 @@ def feasible_ranges(encoder: Encoder, fixed: dict[int, float]) -> dict[int, tupl
 
 
 def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float], *,
-                    feasible_part: bool = True) -> np.ndarray:
-    """``n`` recipes (model space) of a maximin Latin hypercube, inside every constraint
-    (stratified over each range's feasible part, or with ``feasible_part=False`` the whole range)."""
+                    feasible_part: bool = True, taken: np.ndarray | None = None) -> np.ndarray:
+    """``n`` distinct recipes (model space) of a maximin Latin hypercube, inside every constraint
+    (stratified over each range's feasible part, or with ``feasible_part=False`` the whole range).
+
+    Rows that the grid rounding makes equal to another row or to a ``taken`` recipe (made or
+    pending) are replaced by the untested recipes farthest from the rest
+    (:func:`doe.engine.design.initial_design`).
+
+    Raises:
+        ProposalError: no design meets the linear constraints.
+        TooFewRecipes: fewer than ``n`` untested recipes remain (a coarse grid).
+    """
     from pyDOE3 import lhs
 
     free = [i for i in range(encoder.dim) if i not in fixed]
@@ -115,9 +131,25 @@ def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float]
             X[:, i] = v
         X = _on_grid(encoder, X, set(fixed))
         if len(X) == n and encoder.feasible(X).all():
-            return X
+            return _distinct(encoder, X, seed, fixed, taken)
     raise ProposalError("design: no Latin hypercube of this size meets the linear constraints (50 tries); "
                         "use the space-filling start (design='model') or relax a constraint")
+
+
+def _distinct(encoder: Encoder, X: np.ndarray, seed: int, fixed: dict[int, float],
+              taken: np.ndarray | None) -> np.ndarray:
+    """``X`` with each repeated or ``taken`` row replaced by an untested recipe (see :func:`latin_hypercube`)."""
+    taken = np.zeros((0, encoder.dim)) if taken is None else np.asarray(taken, dtype=float).reshape(-1, encoder.dim)
+    kept = untested_pool(encoder, len(X), taken, seed, fixed, pool=X)
+    if len(kept) == len(X):
+        return X
+    before = np.vstack([taken, kept])
+    pool = untested_pool(encoder, len(X) - len(kept), before, seed, fixed)
+    if len(kept) + len(pool) < len(X):
+        raise TooFewRecipes(f"design: only {len(kept) + len(pool)} untested recipe(s) remain in the search space "
+                            f"(with the fixed values and constraints), but {len(X)} were asked for; ask for fewer or "
+                            "widen the space (a finer resolution)")
+    return np.vstack([kept, initial_design(encoder, len(X) - len(kept), before, seed, fixed, pool=pool)])
 
 
 def screening_runs(n_factors: int) -> int:
@@ -197,4 +229,4 @@ def _taken_share(corners: np.ndarray, taken: np.ndarray | None) -> float:
     return float((gaps <= 1e-6).any(axis=1).mean())
 
 
-__all__ = ["DESIGNS", "Design", "latin_hypercube", "screening", "screening_runs"]
+__all__ = ["DESIGNS", "Design", "TooFewRecipes", "latin_hypercube", "screening", "screening_runs"]

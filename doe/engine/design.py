@@ -124,6 +124,37 @@ def _sample_polytope(encoder: Encoder, n: int, seed: int, fixed: dict[int, float
     return encoder.repair(X, centre)
 
 
+def untested_pool(
+    encoder: Encoder,
+    n: int,
+    existing: np.ndarray,
+    seed: int,
+    fixed: dict[int, float] | None = None,
+    pool: np.ndarray | None = None,
+) -> np.ndarray:
+    """The distinct rows of ``pool`` that are not among ``existing`` ``(m, d)``, in pool order.
+
+    Without ``pool``: every feasible recipe of a space without continuous parameters (up to
+    :data:`MAX_ENUMERATE`, seeded order), else :func:`sample_space` of ``max(64, 16 n + m)``
+    recipes, so a coarse grid or a small discrete space shows how many untested recipes it has.
+    """
+    fixed = dict(fixed or {})
+    if pool is None:
+        pool = _enumerate(encoder, fixed)
+        if pool is not None:
+            pool = pool[encoder.feasible(pool)]
+            pool = pool[np.random.default_rng(seed).permutation(len(pool))]
+        else:
+            pool = sample_space(encoder, max(64, 16 * n + len(existing)), seed, fixed)
+    taken = set(encoder.keys(existing)) if len(existing) else set()
+    keys = encoder.keys(pool) if len(pool) else []
+    unique: dict[tuple[int, ...], int] = {}
+    for r, k in enumerate(keys):
+        if k not in taken and k not in unique:
+            unique[k] = r
+    return pool[list(unique.values())]
+
+
 def initial_design(
     encoder: Encoder,
     n: int,
@@ -149,21 +180,7 @@ def initial_design(
     Raises:
         ProposalError: fewer than ``n`` untested recipes remain.
     """
-    fixed = dict(fixed or {})
-    if pool is None:
-        pool = _enumerate(encoder, fixed)
-        if pool is not None:
-            pool = pool[encoder.feasible(pool)]
-            pool = pool[np.random.default_rng(seed).permutation(len(pool))]
-        else:
-            pool = sample_space(encoder, max(64, 16 * n + len(existing)), seed, fixed)
-    taken = set(encoder.keys(existing)) if len(existing) else set()
-    keys = encoder.keys(pool) if len(pool) else []
-    unique: dict[tuple[int, ...], int] = {}
-    for r, k in enumerate(keys):
-        if k not in taken and k not in unique:
-            unique[k] = r
-    pool = pool[list(unique.values())]
+    pool = untested_pool(encoder, n, existing, seed, fixed, pool)
     if len(pool) < n:
         raise ProposalError(
             f"only {len(pool)} untested recipe(s) remain in the search space (with the fixed values "

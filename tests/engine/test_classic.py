@@ -297,3 +297,44 @@ def test_a_recipe_that_happens_to_lie_on_a_corner_does_not_turn_a_first_screenin
     other.record(first.iloc[[0]][names].assign(first_cycle_ce_pct=88.0))
     again = other.suggest(12, design="screening")
     pd.testing.assert_frame_equal(again[names].reset_index(drop=True), first[names].reset_index(drop=True))
+
+
+_COARSE = {"name": "coarse", "seed": 5,
+           "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1], "resolution": 0.5},
+                          {"name": "y", "type": "continuous", "bounds": [0, 1], "resolution": 0.5}],
+           "objectives": [{"name": "ce", "goal": "maximize"}]}
+
+
+def _coarse(**changes: object) -> Campaign:
+    from doe.engine import EngineSettings
+
+    return Campaign.from_config({**_COARSE, **changes}, storage=":memory:", actor="t", settings=EngineSettings.fast())
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_a_latin_hypercube_on_a_coarse_grid_proposes_each_recipe_once(seed: int) -> None:
+    # 9 grid recipes: rounding 5 strata per range onto 3 grid points would repeat some
+    campaign = _coarse(seed=seed)
+    first = campaign.suggest(5, design="latin_hypercube")
+    recipes = list(zip(first.x, first.y, strict=True))
+    assert len(set(recipes)) == 5, recipes
+    second = campaign.suggest(4, design="latin_hypercube")  # the 4 untested ones, none of the pending 5
+    assert set(zip(second.x, second.y, strict=True)) | set(recipes) == {(a, b) for a in (0, 0.5, 1) for b in (0, 0.5, 1)}
+
+
+def test_a_latin_hypercube_larger_than_the_untested_grid_is_refused_with_the_count() -> None:
+    campaign = _coarse()
+    with pytest.raises(ProposalError, match=r"only 9 untested recipe\(s\) remain .* but 12 were asked for"):
+        campaign.suggest(12, design="latin_hypercube")
+    campaign.suggest(5, design="latin_hypercube")
+    with pytest.raises(ProposalError, match=r"only 4 untested recipe\(s\) remain .* but 5 were asked for"):
+        campaign.suggest(5, design="latin_hypercube")
+
+
+def test_a_furnace_shared_latin_hypercube_on_a_coarse_grid_counts_in_one_furnace_run() -> None:
+    # x shared: one run has 3 recipes (y = 0, 0.5, 1), so 4 cannot be distinct
+    campaign = _coarse(batch_shared=["x"])
+    batch = campaign.suggest(3, design="latin_hypercube")
+    assert batch.x.nunique() == 1 and sorted(batch.y) == [0.0, 0.5, 1.0]
+    with pytest.raises(ProposalError, match=r"but 4 were asked for.*one furnace run"):
+        campaign.suggest(4, design="latin_hypercube")
