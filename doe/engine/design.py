@@ -162,6 +162,7 @@ def initial_design(
     seed: int,
     fixed: dict[int, float] | None = None,
     pool: np.ndarray | None = None,
+    asked: int | None = None,
 ) -> np.ndarray:
     """``n`` recipes (model space) that fill the space around ``existing`` ``(m, d)`` rows.
 
@@ -176,6 +177,8 @@ def initial_design(
         seed: seeds the Sobol pool.
         fixed: model-space values held for the batch.
         pool: choose from these rows instead of a Sobol pool (a finite candidate set).
+        asked: the batch size the error names (default ``n``): the user's batch when this
+            draw picks one recipe of it (the furnace programme of a ``batch_shared`` batch).
 
     Raises:
         ProposalError: fewer than ``n`` untested recipes remain.
@@ -184,7 +187,7 @@ def initial_design(
     if len(pool) < n:
         raise ProposalError(
             f"only {len(pool)} untested recipe(s) remain in the search space (with the fixed values "
-            f"and constraints), but {n} were asked for; ask for fewer or widen the space"
+            f"and constraints), but {n if asked is None else asked} were asked for; ask for fewer or widen the space"
         )
     F = encoder.to_features(pool)
     if len(existing):

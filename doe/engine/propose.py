@@ -237,7 +237,7 @@ def propose(
                 ref_row = start if start is not None or control is None or X_cand is not None else \
                     _reference_start(config, encoder, settings, X_avoid, fixed_model, None)
                 first = ref_row if ref_row is not None else initial_design(encoder, 1, X_avoid, seed, fixed_model,
-                                                                           pool=pool)
+                                                                           pool=pool, asked=n)
                 batch_fixed.update({i: float(first[0, i]) for i in shared})
                 if X_cand is not None:
                     X_cand = X_cand[np.all(np.abs(X_cand[:, shared] - first[0, shared]) <= 1e-9, axis=1)]

@@ -343,3 +343,18 @@ def test_a_first_batch_from_candidates_takes_a_programme_enough_candidates_share
         assert set(batch["anneal_temperature_c"]) == {300.0} and set(batch["anneal_atmosphere"]) == {"O2"}
     with pytest.raises(ProposalError, match="a batch of 4 needs 4 untested candidates with one furnace programme"):
         propose(config, empty, 4, seed=0, settings=EngineSettings.fast(), candidates=candidates)
+
+
+def test_a_furnace_batch_when_no_recipe_is_left_names_the_batch_size_asked_for() -> None:
+    # 9 grid recipes, all proposed: the furnace values' own one-recipe draw must not speak for the batch
+    config = CampaignConfig.from_dict({
+        "name": "used-up", "seed": 5, "batch_shared": ["x"],
+        "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1], "resolution": 0.5},
+                       {"name": "y", "type": "continuous", "bounds": [0, 1], "resolution": 0.5}],
+        "objectives": [{"name": "ce", "goal": "maximize"}],
+    })
+    campaign = Campaign.from_config(config, storage=":memory:", actor="test", settings=EngineSettings.fast())
+    for _ in range(3):
+        campaign.suggest(3)
+    with pytest.raises(ProposalError, match=r"only 0 untested recipe\(s\) remain .* but 2 were asked for"):
+        campaign.suggest(2)
