@@ -32,6 +32,7 @@ from doe.domain.batches import (
     finished_cells,
     finished_evidence,
     history_table,
+    proposals_table,
     request_batch,
     training_digest,
     training_table,
@@ -40,21 +41,16 @@ from doe.domain.config import CampaignConfig
 from doe.domain.file_rows import file_problems, in_file
 from doe.domain.records import PENDING_STATUSES, CarriedEvidence, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
-from doe.domain.replicates import cells_table, labelled_cells
+from doe.domain.replicates import labelled_cells
 from doe.domain.requests import require_table, validate_request
 from doe.domain.table import ID_COLUMN, checked_reason, validate_experiments
 from doe.domain.transfer import source_training, sources_digest
 from doe.domain.values import is_integer
-from doe.errors import (
-    ConcurrentChangeError,
-    ConfigError,
-    DataError,
-    ProposalError,
-    shorten,
-)
+from doe.errors import ConcurrentChangeError, ConfigError, DataError, ProposalError, shorten
 from doe.paths import default_actor
 from doe.storage import open_store
 from doe.storage.engine import mask_url
+from doe.storage.snapshot import consistent_read
 from doe.templates import resolve_config
 from doe.workers import suggest_on_worker
 
@@ -249,7 +245,8 @@ class Campaign:
         ``<outcome>_sd``/``_n`` of every outcome once any experiment has several cells
         (:mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at, source;
         curve outcomes' columns (:mod:`doe.domain.curves`). :meth:`measurements` lists every cell."""
-        out = history_table(self._experiments(), self.config, self.measurements)
+        _, out = consistent_read(self.revision, lambda: history_table(  # one state: no write between the reads
+            self._experiments(), self.config, self.measurements), self._name)
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             out = out[out["status"].isin(wanted)].reset_index(drop=True)
@@ -276,11 +273,7 @@ class Campaign:
     def proposals(self) -> pd.DataFrame:
         """Provenance of every experiment doe proposed: seed, model settings, package
         version and the model's prediction at proposal time."""
-        table = self._experiments()
-        table = table[table["source"] == "doe"]
-        keep = [ID_COLUMN, "batch_id", "status", "proposed_by", "proposed_at", "seed",
-                "package_version", "model_settings", "predictions"]
-        return table[[c for c in keep if c in table.columns]].reset_index(drop=True)
+        return proposals_table(self._experiments())
 
     # ------------------------------------------------------------------ model
     def _training_table(self, history: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -584,10 +577,14 @@ class Campaign:
         """
         from doe.io import write_table
 
-        config = self.config
-        table = (cells_table(self.history(), self.measurements(), config.outcome_names, config.parameter_names,
-                             self.cell_failures()) if cells else exports.export_view(self.history(), self.measurements(), config))
-        write_table(table, target, file_format=file_format, units=config.units)
+        write_table(self.export_frame(cells=cells), target, file_format=file_format, units=self.config.units)
+
+    def export_frame(self, *, cells: bool = False) -> pd.DataFrame:
+        """The table :meth:`export_table` writes, read at one revision of the campaign (ConcurrentChangeError
+        when it changed during every try: :func:`doe.storage.snapshot.consistent_read`)."""
+        _, (config, history, measurements, failures) = consistent_read(self.revision, lambda: (
+            self.config, self.history(), self.measurements(), self.cell_failures()), self._name)
+        return exports.exported_table(history, measurements, failures, config, cells=cells)
 
     def __repr__(self) -> str:
         return f"Campaign(name={self._name!r}, store={self._store!r})"  # the store masks a password

@@ -162,7 +162,7 @@ def request_batch(experiments: pd.DataFrame, request_id: str, config: CampaignCo
 
 
 __all__ = ["HISTORY_META", "batch_seed", "carried_columns", "failed_after_measuring", "finished_cells",
-           "finished_evidence", "history_table", "pending_recipes", "proposed_experiments", "request_batch", "training_digest",
+           "finished_evidence", "history_table", "pending_recipes", "proposals_table", "proposed_experiments", "request_batch", "training_digest",
            "training_table", "with_references"]
 
 
@@ -266,3 +266,12 @@ def training_digest(training: pd.DataFrame, config: CampaignConfig, extra: bytes
     ``extra``: more bytes that the models depend on (the source campaigns' rows)."""
     return hashlib.sha256(pd.util.hash_pandas_object(training, index=True).to_numpy().tobytes()
                           + config.to_yaml().encode() + extra).hexdigest()
+
+
+def proposals_table(experiments: pd.DataFrame) -> pd.DataFrame:
+    """The experiments doe proposed with their provenance: id, batch, status, who and when,
+    seed, package version, model settings and the model's prediction at proposal time."""
+    table = experiments[experiments["source"] == "doe"]
+    keep = [ID_COLUMN, "batch_id", "status", "proposed_by", "proposed_at", "seed",
+            "package_version", "model_settings", "predictions"]
+    return table[[c for c in keep if c in table.columns]].reset_index(drop=True)

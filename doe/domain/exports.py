@@ -9,6 +9,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.ranking import RANKING_NOTE, ranking_notes
+from doe.domain.replicates import cells_table
 from doe.domain.table import ID_COLUMN
 
 NOTE_COLUMN = "note"
@@ -30,6 +31,15 @@ def export_view(history: pd.DataFrame, measurements: pd.DataFrame, config: Campa
         out[NOTE_COLUMN] = [notes.get(str(i), "") for i in out[ID_COLUMN]]
     out[RANKING_NOTE] = ranking_notes(out, config) if len(out) else pd.Series(dtype=object)
     return out
+
+
+def exported_table(history: pd.DataFrame, measurements: pd.DataFrame, cell_failures: pd.DataFrame,
+                   config: CampaignConfig, *, cells: bool = False) -> pd.DataFrame:
+    """What an export of the history writes: one row per replicate cell
+    (:func:`doe.domain.replicates.cells_table`) when ``cells``, else :func:`export_view`."""
+    if cells:
+        return cells_table(history, measurements, config.outcome_names, config.parameter_names, cell_failures)
+    return export_view(history, measurements, config)
 
 
 def run_sheet(experiments: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from doe.domain.display import column_decimals
-from doe.domain.exports import export_view
 from doe.domain.records import STATUSES
 from doe.domain.replicates import n_column
+from doe.domain.table import ID_COLUMN
 from doe.ui import components, state
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ def render() -> None:
     def table_file(file_format: str) -> bytes:
         from doe.io import table_bytes
 
-        exported = export_view(shown, campaign.measurements(), config)  # notes, and why a row does not count
+        exported = campaign.export_frame()  # one state of the campaign: notes, and why a row does not count
+        exported = exported[exported[ID_COLUMN].isin(shown[ID_COLUMN])]
         return table_bytes(exported, file_format, units=units)  # type: ignore[arg-type]
 
     def cells_file() -> bytes:
