@@ -1,10 +1,10 @@
 """Database engines: URL resolution, engine creation and caching, SQLite pragmas, retries, migrations.
 
 Engines are cached per URL in the process (:func:`open_engine`); a forked child disposes the
-parent's pooled connections. Opening an engine applies the Alembic migrations in
-:mod:`doe.storage.migrations` (under ``BEGIN IMMEDIATE`` on SQLite and
-``pg_advisory_xact_lock`` on PostgreSQL, so processes that open a new database together do
-not collide).
+parent's pooled connections. Opening an engine reads the schema version and, only when a
+migration is due, applies the Alembic migrations in :mod:`doe.storage.migrations` (under
+``BEGIN IMMEDIATE`` on SQLite and ``pg_advisory_xact_lock`` on PostgreSQL, so processes that
+open a new database together do not collide); a current database is opened without the write lock.
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ RETRIES = 5
 """Attempts of one transaction that meets a lock timeout, deadlock or serialization failure."""
 LOCK_TIMEOUT_S = 60
 """PostgreSQL: how long a statement waits for a lock another session holds (an open
-transaction left in psql, a stuck process) before the change is refused (SQLite waits 30 s)."""
+transaction left in psql, a stuck process) before the change is refused."""
+SQLITE_BUSY_TIMEOUT_S = 30
+"""SQLite: how long a change waits for the write lock another session holds (an open edit in DB
+Browser for SQLite, a stuck process) before it is refused; read when a connection is made."""
 LOCK_HELD = "55P03"
 """PostgreSQL's SQLSTATE of a lock not obtained in :data:`LOCK_TIMEOUT_S`."""
 
@@ -167,7 +170,7 @@ def new_engine(url: str, memory: bool) -> EngineEntry:
         )
     try:
         if backend == "sqlite":
-            engine = sa.create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+            engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
             _install_sqlite_events(engine, wal=True, url=url)
         else:
             engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 10})
@@ -190,12 +193,16 @@ def _install_postgres_events(engine: Engine) -> None:
 
 
 def lock_held_message(err: DBAPIError) -> str | None:
-    """What to say of a PostgreSQL lock not obtained in time (None for any other error)."""
-    if getattr(getattr(err, "orig", None), "sqlstate", None) != LOCK_HELD:
-        return None
-    return (f"another database session has held what this change needs for over {LOCK_TIMEOUT_S} s (a transaction "
-            "left open, e.g. in psql, or a stuck process; the server's pg_stat_activity shows it); nothing was "
-            "written; try again once it has ended")
+    """What to say of a lock not obtained in time (None for any other error)."""
+    if getattr(getattr(err, "orig", None), "sqlstate", None) == LOCK_HELD:
+        return (f"another database session has held what this change needs for over {LOCK_TIMEOUT_S} s (a "
+                "transaction left open, e.g. in psql, or a stuck process; the server's pg_stat_activity shows it); "
+                "nothing was written; try again once it has ended")
+    if isinstance(getattr(err, "orig", None), sqlite3.OperationalError) and is_retryable(err):
+        return (f"another session holds the database's write lock and kept it for over {SQLITE_BUSY_TIMEOUT_S:g} s "
+                "(a program with a change open in the file, e.g. unsaved edits in DB Browser for SQLite, or a stuck "
+                "process); nothing was written; try again once it has ended")
+    return None
 
 
 def _install_sqlite_events(engine: Engine, *, wal: bool, read_only: str | None = None, url: str = "") -> None:
@@ -205,7 +212,7 @@ def _install_sqlite_events(engine: Engine, *, wal: bool, read_only: str | None =
         # every transaction DEFERRED and could not take the write lock up front.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA foreign_keys = ON")
         if wal:
             cursor.execute("PRAGMA journal_mode = WAL")
@@ -320,6 +327,19 @@ def _open_sqlite_file(url: str, path: Path) -> EngineEntry | None:
     return EngineEntry(engine, url, False, schema_version=head, read_only=reason)
 
 
+def retry_deadline(backend: str) -> float:
+    """When a transaction starting now stops being tried again (:func:`should_retry`): after the
+    promised lock wait (:data:`SQLITE_BUSY_TIMEOUT_S`, PostgreSQL :data:`LOCK_TIMEOUT_S`)."""
+    return time.monotonic() + (SQLITE_BUSY_TIMEOUT_S if backend == "sqlite" else LOCK_TIMEOUT_S)
+
+
+def should_retry(err: DBAPIError, attempt: int, deadline: float) -> bool:
+    """Whether try ``attempt`` (0-based) that failed with ``err`` is made again: a lock timeout,
+    deadlock or serialization failure, a try left of :data:`RETRIES`, and before ``deadline``
+    (SQLite's busy timeout has already waited for the lock: another try would wait as long again)."""
+    return is_retryable(err) and attempt < RETRIES - 1 and time.monotonic() < deadline
+
+
 def is_retryable(err: DBAPIError) -> bool:
     orig = getattr(err, "orig", None)
     sqlstate = getattr(orig, "sqlstate", None)
@@ -369,8 +389,13 @@ def migrate(entry: EngineEntry) -> str:
     from alembic.util.exc import CommandError
 
     masked = mask_url(entry.url)
+    deadline = retry_deadline(entry.engine.dialect.name)
     for attempt in range(RETRIES):
         try:
+            with entry.lock, entry.engine.connect() as conn, conn.begin():  # a plain read: no lock when current
+                current = MigrationContext.configure(conn).get_current_revision()
+            if current is not None and current == head_revision():
+                return current
             with entry.lock, entry.engine.connect() as conn:
                 conn.execution_options(doe_write=True)
                 with conn.begin():
@@ -392,13 +417,14 @@ def migrate(entry: EngineEntry) -> str:
                 log.info("database %s migrated from schema %s to %s", masked, before, after)
             return str(after)
         except DBAPIError as err:
-            if is_retryable(err) and attempt < RETRIES - 1:
+            if should_retry(err, attempt, deadline):
                 retry_pause(attempt)
                 continue
-            backend = entry.engine.dialect.name
+            if (held := lock_held_message(err)) is not None:
+                raise StorageError(f"cannot open database {masked!r}: {held}") from err
             first_line = driver_message(err, entry.url)
             raise StorageError(
-                f"cannot open database {masked!r}: {first_line}; {connect_hint(backend)}"
+                f"cannot open database {masked!r}: {first_line}; {connect_hint(entry.engine.dialect.name)}"
             ) from err
     raise AssertionError("unreachable")
 

@@ -5,15 +5,15 @@ runs in one database transaction; a write either lands completely or not at all.
 
 Concurrency:
 
-* SQLite runs in WAL mode (readers never block the writer) with a 30 s busy timeout.
+* SQLite runs in WAL mode (readers never block the writer); a change waits 30 s for the lock.
   Write transactions start with ``BEGIN IMMEDIATE``, so two writers queue for the lock at
   the start instead of deadlocking when both try to upgrade a read lock.
 * PostgreSQL writers of one campaign queue on ``SELECT ... FOR UPDATE`` of the campaign row;
   a transaction that still fails with a serialization failure or deadlock is retried.
 
-Opening a store applies the Alembic migrations in :mod:`doe.storage.migrations` (under
-``BEGIN IMMEDIATE`` on SQLite and ``pg_advisory_xact_lock`` on PostgreSQL, so processes that
-open a new database together do not collide). Engines are cached per URL in the process.
+Opening a store applies the Alembic migrations in :mod:`doe.storage.migrations` when one is
+due (under ``BEGIN IMMEDIATE`` on SQLite and ``pg_advisory_xact_lock`` on PostgreSQL, so
+processes that open a new database together do not collide); a current one opens with a plain read. Engines are cached per URL in the process.
 """
 
 from __future__ import annotations
@@ -52,11 +52,12 @@ from doe.storage.engine import (
     driver_message,
     forget_engine,
     head_revision,
-    is_retryable,
     lock_held_message,
     mask_url,
     open_engine,
+    retry_deadline,
     retry_pause,
+    should_retry,
 )
 from doe.storage.model_states import CampaignModelMemory, read_states, upsert_states
 from doe.storage.rows import (
@@ -129,7 +130,7 @@ class SqlStore:
     # ------------------------------------------------------------------ transactions
     def _run(self, fn: Callable[[Connection], T], *, write: bool) -> T:
         """Run ``fn`` in one transaction; retry on lock timeouts, deadlocks, serialization."""
-        masked = mask_url(self.url)
+        masked, deadline = mask_url(self.url), retry_deadline(self.engine.dialect.name)
         for attempt in range(RETRIES):
             try:
                 with self._entry.lock, self.engine.connect() as conn:
@@ -143,7 +144,7 @@ class SqlStore:
             except DoeError:
                 raise
             except DBAPIError as err:
-                if is_retryable(err) and attempt < RETRIES - 1:
+                if should_retry(err, attempt, deadline):  # a lock waited for in full is not waited for again
                     log.info("database %s busy (%s); retrying", masked, type(err.orig).__name__)
                     retry_pause(attempt)
                     continue
