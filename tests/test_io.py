@@ -381,6 +381,20 @@ def test_empty_cells_beyond_the_header_are_fine(config: CampaignConfig, tmp_path
     assert read_table(path, config).to_dict("records") == [{"experiment_id": "E1", "first_cycle_ce_pct": 88.5}]
 
 
+def test_a_results_table_over_20_mb_is_read_whole(config: CampaignConfig, tmp_path) -> None:
+    # the size of `doe export --cells` of ~900 experiments with replicate curves (the old limit was 20 MB)
+    note = "pellet pressed at 300 MPa and electrolyte filled in the glovebox; " * 29
+    rows = 11_500
+    big = tmp_path / "cells.csv"
+    big.write_text("experiment_id,replicate,first_cycle_ce_pct,note\n" + "".join(
+        f"E{i // 3:05d},{'ABC'[i % 3]},{85 + i % 7}.5,{note}\n" for i in range(rows)), encoding="utf-8")
+    assert big.stat().st_size > 20_000_000
+    table = read_table(big, config)
+    assert len(table) == rows
+    assert table["first_cycle_ce_pct"].iloc[-1] == 85 + (rows - 1) % 7 + 0.5
+    assert table["note"].iloc[0] == note.strip()
+
+
 def test_empty_huge_and_unreadable_files(config: CampaignConfig, tmp_path) -> None:
     for empty in (b"", b"\xef\xbb\xbf", b"  \n\n"):
         with pytest.raises(DataError, match="empty"):
@@ -389,8 +403,11 @@ def test_empty_huge_and_unreadable_files(config: CampaignConfig, tmp_path) -> No
         read_table(b"experiment_id,first_cycle_ce_pct\n", config)
     big = tmp_path / "big.csv"
     big.write_bytes(b"first_cycle_ce_pct\n" + b"90.0\n" * 300_000)
-    with pytest.raises(DataError, match="larger than 1 MB"):
+    with pytest.raises(DataError, match="larger than 1 MB, the most read as one table; nothing was read: split it") as refused:
         read_table(big, config, max_bytes=1_000_000)
+    assert "max_bytes" not in str(refused.value)  # no option of doe record or import_table: not offered
+    with pytest.raises(DataError, match=r"workbook is larger than 20 MB.*save it as CSV"):
+        read_table(b"PK\x03\x04" + b"0" * 20_000_000, config)
     with pytest.raises(DataError, match="larger than"):
         read_table(io.BytesIO(big.read_bytes()), config, max_bytes=1_000_000)
     with pytest.raises(DataError, match="does not exist"):

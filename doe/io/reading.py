@@ -33,7 +33,12 @@ from doe.io.workbook import SHEET, ColumnKind, read_xlsx
 log = logging.getLogger(__name__)
 
 FileFormat = Literal["csv", "xlsx"]
-MAX_BYTES = 20_000_000
+MAX_BYTES = 100_000_000
+"""The largest file read as one results table: the cells file that ``doe export --cells`` writes of
+a campaign of about 4,000 experiments with three replicate cells and 21 curve points each (read
+into about 1.2 GB of memory)."""
+MAX_XLSX_BYTES = 20_000_000
+"""The largest Excel workbook read (it unpacks to many times its size, and is read cell by cell)."""
 
 
 _HEAD_BYTES = 4096
@@ -62,8 +67,8 @@ def _refuse_campaign_export(head: bytes, name: str | None) -> None:
 
 def _read_source(source: str | Path | bytes | BinaryIO, max_bytes: int) -> tuple[bytes, str | None]:
     """The file's bytes and its suffix (``None`` when unknown)."""
-    limit_msg = (f"is larger than {max_bytes / 1e6:g} MB; split it, or pass a larger max_bytes "
-                 "if this really is one results table")
+    limit_msg = (f"is larger than {max_bytes / 1e6:g} MB, the most read as one table; nothing was read: split "
+                 "it into several files (whole experiments in each, the header row in every one) and record each")
     if isinstance(source, bytes | bytearray):
         _refuse_campaign_export(bytes(source[:_HEAD_BYTES]), None)
         if len(source) > max_bytes:
@@ -282,7 +287,7 @@ def read_table(
             file (``{"Temp": "anneal_temperature_c"}``); a key may include or omit the unit.
         file_format: ``"csv"`` or ``"xlsx"``; by default from the file name, else the content.
         sheet: sheet name, or 0-based position among the visible sheets (Excel only).
-        max_bytes: larger files are refused.
+        max_bytes: larger files are refused (workbooks: over :data:`MAX_XLSX_BYTES` too).
         encoding: text encoding of a CSV file; by default UTF-8 (with or without BOM).
 
     Returns:
@@ -324,8 +329,11 @@ def read_table(
         raise DataError(f"sheet {sheet!r}: a CSV file has no sheets; a sheet is named only for an Excel workbook")
     if fmt == "csv":
         raw, delimiter, file_rows = read_csv(_decode(data, encoding))
+    elif len(data) > (xlsx_limit := min(max_bytes, MAX_XLSX_BYTES)):
+        raise DataError(f"the Excel workbook is larger than {xlsx_limit / 1e6:g} MB, the most read of a workbook; "
+                        f"nothing was read: save it as CSV (read up to {max_bytes / 1e6:g} MB) or split it")
     else:
-        raw, file_rows = read_xlsx(data, sheet, max_bytes, kind_of)
+        raw, file_rows = read_xlsx(data, sheet, xlsx_limit, kind_of)
     sheet_read: tuple[str | None, list[str]] = raw.attrs.get(SHEET, (None, []))
     headers = [header_name(c) or str(c) for c in raw.columns]
     raw.columns = headers
