@@ -50,7 +50,7 @@ from doe.errors import ConcurrentChangeError, ConfigError, DataError, ProposalEr
 from doe.paths import default_actor
 from doe.storage import open_store
 from doe.storage.engine import mask_url
-from doe.storage.snapshot import consistent_read
+from doe.storage.snapshot import RevisionCache, consistent_read
 from doe.templates import resolve_config
 from doe.workers import suggest_on_worker
 
@@ -79,6 +79,7 @@ class Campaign:
         self._device = device or "auto"
         self._config_cache: tuple[int, CampaignConfig, int] | None = None
         self._model_cache: dict[str, Surrogates] = {}
+        self._history = RevisionCache(self.revision, name)  # one state of the store, refitted when it changed
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -244,9 +245,9 @@ class Campaign:
         outcomes (NaN = not measured; the mean of the cells of a replicated experiment),
         ``<outcome>_sd``/``_n`` of every outcome once any experiment has several cells
         (:mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at, source;
-        curve outcomes' columns (:mod:`doe.domain.curves`). :meth:`measurements` lists every cell."""
-        _, out = consistent_read(self.revision, lambda: history_table(  # one state: no write between the reads
-            self._experiments(), self.config, self.measurements), self._name)
+        curve outcomes' columns (:mod:`doe.domain.curves`). :meth:`measurements` lists every cell.
+        Read at one revision of the campaign and computed once per revision (each call gets a copy)."""
+        out = self._history.table(lambda: history_table(self._experiments(), self.config, self.measurements))
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
             out = out[out["status"].isin(wanted)].reset_index(drop=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+import pandas as pd
+
 from doe.errors import ConcurrentChangeError
 
 T = TypeVar("T")
@@ -36,4 +38,21 @@ def consistent_read(revision: Callable[[], int], read: Callable[[], T], name: st
         "writing to it); nothing was read: try again")
 
 
-__all__ = ["SNAPSHOT_ATTEMPTS", "consistent_read"]
+class RevisionCache:
+    """A table computed from the campaign's stored state (its history: every curve refitted), kept
+    while the campaign's ``revision()`` stays the same; each caller gets a copy."""
+
+    def __init__(self, revision: Callable[[], int], name: str) -> None:
+        self._revision = revision
+        self._name = name
+        self._entry: tuple[int, pd.DataFrame] | None = None
+
+    def table(self, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """A copy of the table at the current revision; ``compute()`` (in :func:`consistent_read`)
+        only when the revision changed since the last one."""
+        if self._entry is None or self._entry[0] != self._revision():
+            self._entry = consistent_read(self._revision, compute, self._name)
+        return self._entry[1].copy()
+
+
+__all__ = ["SNAPSHOT_ATTEMPTS", "RevisionCache", "consistent_read"]

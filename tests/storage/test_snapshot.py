@@ -1,4 +1,5 @@
-"""An export is one state of the campaign although another session writes between its reads."""
+"""Reads of a campaign show one state of it although another session writes between them, and the
+history is computed once per revision (:mod:`doe.storage.snapshot`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from doe import Campaign
+from doe.domain.table import ID_COLUMN
 from doe.engine.settings import EngineSettings
 from doe.errors import ConcurrentChangeError
 
@@ -69,3 +71,32 @@ def test_export_refused_when_the_campaign_changes_during_every_read(
     with pytest.raises(ConcurrentChangeError, match=r"changed while it was read.*try again"):
         exporter.export_table(target, cells=True)
     assert not target.exists()
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch, campaign: Campaign) -> list[str]:
+    """The store reads of experiments that ``campaign`` makes from now on (a history() computed afresh)."""
+    reads: list[str] = []
+    read = campaign.store.experiments
+
+    def counted(name: str) -> pd.DataFrame:
+        reads.append(name)
+        return read(name)
+
+    monkeypatch.setattr(campaign.store, "experiments", counted)
+    return reads
+
+
+def test_history_is_computed_once_per_revision_and_each_caller_gets_a_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    exporter, robot, eid = _two_sessions(tmp_path)
+    first = exporter.history()
+    reads = _count_reads(monkeypatch, exporter)
+    first.loc[0, "status"] = "edited by the caller"
+    assert exporter.history()["status"].tolist() == ["proposed", "proposed"]  # not the caller's edit
+    assert exporter.pending()[ID_COLUMN].tolist() == first[ID_COLUMN].tolist()
+    assert exporter.best().empty
+    assert reads == []  # the same revision: nothing read or refitted again
+    robot.record(pd.DataFrame([{"experiment_id": eid, "first_cycle_ce_pct": 88.5}]))  # another session writes
+    after = exporter.history()
+    assert reads == ["snap"]
+    assert after.loc[after[ID_COLUMN] == eid, ["status", "first_cycle_ce_pct"]].values.tolist() == [["completed", 88.5]]
