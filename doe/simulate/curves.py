@@ -9,7 +9,8 @@ logarithmic term (SEI growth, fast early fade that slows) and a slightly acceler
 ``fade_at = 100 - retention_at`` is the true fade at cycle ``at`` (the virtual lab's
 ``capacity_retention_pct``: bare NCM85 58 %, the study recipe 70 % at cycle 200); ``w`` (the
 SEI share) varies from cell to cell, so curves of equal end point differ in shape. A real cycler adds about
-0.3 % noise per point. The shape is deliberately not the law that :mod:`doe.domain.fade`
+0.3 % noise per point; measured points are clipped to [0, 100] % as the virtual lab's percentages are
+(:mod:`doe.simulate.virtual_lab`), so a dead cell never reads below 0 %. The shape is deliberately not the law that :mod:`doe.domain.fade`
 fits (square root plus a power), so its calibration is measured under a mismatched model.
 
 The calendar simulation (cycles arriving over weeks) reuses :func:`retention_curve` and
@@ -23,6 +24,8 @@ import pandas as pd
 
 CYCLER_NOISE_SD = 0.3
 """Noise of one retention point of a real cycler, in % (capacity resolution and temperature)."""
+RETENTION_RANGE_PCT = (0.0, 100.0)
+"""What a measured retention point can read, in % (the virtual lab's range of a percentage)."""
 SHAPE_WEIGHTS = (0.2, 0.8)
 """Range of the square-root share ``w`` of a cell's fade."""
 
@@ -46,13 +49,14 @@ def retention_curve(retention_at: float, n_cycles: int, *, at: int = 200, seed: 
         noise_sd: cycler noise sd (%).
 
     Returns:
-        ``cycle`` (1..n_cycles), ``retention_pct`` (measured) and ``true_retention_pct``.
+        ``cycle`` (1..n_cycles), ``retention_pct`` (measured, within [0, 100]) and ``true_retention_pct``.
     """
     rng = np.random.default_rng(seed)
     weight = float(rng.uniform(*SHAPE_WEIGHTS))
     cycles = np.arange(1, int(n_cycles) + 1)
     truth = true_retention(cycles, retention_at, weight, at)
-    return pd.DataFrame({"cycle": cycles, "retention_pct": truth + rng.normal(0.0, noise_sd, len(cycles)),
+    measured = np.clip(truth + rng.normal(0.0, noise_sd, len(cycles)), *RETENTION_RANGE_PCT)
+    return pd.DataFrame({"cycle": cycles, "retention_pct": measured,
                          "true_retention_pct": truth})
 
 
