@@ -53,6 +53,13 @@ def test_plot_table_and_export_agree_on_what_counts(tmp_path: Path) -> None:
         {**recipe, "anneal_temperature_c": 600.0, "first_cycle_ce_pct": 95.0, "capacity_retention_pct": 80.0,
          "coating_thickness_nm": 20.0},
     ]))
+    # E0004: two cells, one failed (the History page's export built the failed-cells table once a
+    # campaign had one: found by a browser walk)
+    campaign.record(pd.DataFrame([
+        {**recipe, "experiment_id": "E0004", "anneal_temperature_c": 450.0, "replicate": "A", "first_cycle_ce_pct": 80.0,
+         "capacity_retention_pct": 60.0, "coating_thickness_nm": 9.0},
+        {"experiment_id": "E0004", "replicate": "B", "failed": True, "failure_reason": "pellet cracked"},
+    ]))
     env = {**os.environ, "DOE_DATABASE_URL": db_url, "DOE_HOME": str(tmp_path / "home"),
            "DOE_ENGINE_SETTINGS": "fast", "DOE_ACTOR": "Fei Feasible"}
     with streamlit_app(tmp_path, env) as base, chromium() as browser:
@@ -86,5 +93,6 @@ def test_plot_table_and_export_agree_on_what_counts(tmp_path: Path) -> None:
         exported = pd.read_csv(io.BytesIO(Path(download.value.path()).read_bytes()), encoding="utf-8-sig",
                                keep_default_na=False)
         notes = dict(zip(exported["experiment_id"], exported["ranking_note"], strict=True))
-        assert notes == {"E0001": "", "E0002": "", "E0003": REASON}
+        assert notes == {"E0001": "", "E0002": "", "E0003": REASON, "E0004": ""}
+        assert exported.set_index("experiment_id").loc["E0004", "first_cycle_ce_pct [%]"] == 80.0
         context.close()

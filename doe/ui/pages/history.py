@@ -45,11 +45,13 @@ def render() -> None:
 
     units = config.units
 
+    shown_ids = shown[ID_COLUMN].tolist()  # bound now: the button builds its file on a later click
+
     def table_file(file_format: str) -> bytes:
         from doe.io import table_bytes
 
         exported = campaign.export_frame()  # one state of the campaign: notes, and why a row does not count
-        exported = exported[exported[ID_COLUMN].isin(shown[ID_COLUMN])]
+        exported = exported[exported[ID_COLUMN].isin(shown_ids)]
         return table_bytes(exported, file_format, units=units)  # type: ignore[arg-type]
 
     def cells_file() -> bytes:
@@ -90,10 +92,10 @@ def render() -> None:
     with st.expander("Every recorded value, with corrections"):
         st.dataframe(search(campaign.measurements(include_superseded=True), text), hide_index=True)
     if len(failures := campaign.cell_failures()):
-        shown = search(failures, text)
-        count = f"{len(shown)} of {len(failures)}" if text.strip() else f"{len(failures)}"
+        failed_shown = search(failures, text)
+        count = f"{len(failed_shown)} of {len(failures)}" if text.strip() else f"{len(failures)}"
         with st.expander(f"Failed cells ({count})"):
-            st.dataframe(shown, hide_index=True)
+            st.dataframe(failed_shown, hide_index=True)
 
 
 def _report(campaign: Campaign) -> None:
