@@ -159,16 +159,17 @@ def record_grid(history: pd.DataFrame, config: CampaignConfig, show: GridSelecti
         empty["failed"] = empty["failed"].astype(bool)
         return empty
     table = history[history["status"] != "abandoned"]
+    measured = pd.DataFrame({o: table[o].astype(float) for o in config.outcome_names}, index=table.index)
+    for o in config.curve_outcomes:  # a curve outcome's prediction (still cycling) is not a measured value
+        if (predicted := f"{o}{PRED_SD_SUFFIX}") in table.columns:
+            measured[o] = measured[o].where(~(table[predicted].astype(float) > 0))
     if show == "awaiting":
-        missing_objective = table[config.objective_names].isna().any(axis=1)
+        missing_objective = measured[config.objective_names].isna().any(axis=1)
         keep = table["status"].isin(["proposed", "running"]) | (table["status"].eq("completed") & missing_objective)
-        table = table[keep]
+        table, measured = table[keep], measured[keep]
     out = pd.DataFrame({ID_COLUMN: table[ID_COLUMN].astype(str)})
     for o in config.outcome_names:
-        out[o] = table[o].astype(float)
-        predicted = f"{o}{PRED_SD_SUFFIX}"  # a curve outcome's prediction is not a measured value
-        if o in config.curve_outcomes and predicted in table.columns:
-            out[o] = out[o].where(~(table[predicted].astype(float) > 0).to_numpy())
+        out[o] = measured[o]
     out["failed"] = table["status"].eq("failed")
     reasons = table["failure_reason"] if "failure_reason" in table.columns else pd.Series(None, index=table.index)
     out["failure_reason"] = reasons.astype(object).where(reasons.notna(), None)

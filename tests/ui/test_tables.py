@@ -332,3 +332,26 @@ def test_the_problems_of_an_uploaded_file_name_each_rows_experiment(tmp_path) ->
     frame = problems_frame(err.value.problems)
     assert frame[["row", ID_COLUMN, "column"]].values.tolist() == [[3, "P2", "first_cycle_ce_pct"],
                                                                  [4, None, "first_cycle_ce_pct"]]
+
+
+def test_an_experiment_still_cycling_awaits_its_curve_outcome_in_the_record_grid(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Once curve points were recorded, an experiment short of cycle 200 had its retention filled
+    with the prediction in history(), and the grid said 'No experiment awaits results' while
+    Insights listed it as still cycling (found by a browser walk)."""
+    from doe import Campaign
+    from doe.simulate.curves import retention_curve
+
+    config = load_config("hfo2-ncm85").model_dump(mode="json")
+    config["objectives"] = [o | {"over": "cycle", "at": 200} if o["name"] == "capacity_retention_pct" else o
+                            for o in config["objectives"]]
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'doe.sqlite3'}", name="cycling")
+    campaign.suggest(2)
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001", "E0002"], "first_cycle_ce_pct": [85.0, 86.0]}))
+    for experiment_id, cycles in (("E0001", 100), ("E0002", 200)):
+        curve = retention_curve(75.0, cycles, seed=1)
+        campaign.record(pd.DataFrame({"experiment_id": experiment_id, "cycle": curve["cycle"],
+                                      "capacity_retention_pct": curve["retention_pct"]}))
+    history = campaign.history()
+    assert history["capacity_retention_pct"].notna().all()  # E0001's is predicted
+    grid = record_grid(history, campaign.config)
+    assert grid[ID_COLUMN].tolist() == ["E0001"] and grid["capacity_retention_pct"].isna().all()
