@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,29 @@ def test_a_db_path_with_a_question_mark_or_percent_sign_is_that_file_in_every_co
     assert status.returncode == 0 and "campaign 'coating'" in status.stdout, status.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [
         "copy?.sqlite3", "lab 100%25.sqlite3", "run?2.sqlite3"]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_restore_refuses_another_applications_sqlite_database(source: Path, tmp_path: Path, force: bool) -> None:
+    """A LIMS file beside the lab database (a mistyped --db) keeps its tables, --force or not."""
+    assert doe("backup", "--db", str(source), "--out", "copy.sqlite3", cwd=tmp_path).returncode == 0
+    lims = tmp_path / "lims.sqlite3"
+    with sqlite3.connect(lims) as conn:
+        conn.execute("CREATE TABLE samples (id INTEGER, name TEXT)")
+        conn.execute("INSERT INTO samples VALUES (1, 'NCM85 lot 7')")
+    conn.close()
+    before = lims.read_bytes()
+    done = doe("restore", "--db", "lims.sqlite3", "--from", "copy.sqlite3", *(["--force"] if force else []),
+               cwd=tmp_path)
+    assert done.returncode == 1
+    assert "holds tables that are not doe's (samples)" in done.stderr and "nothing was changed" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert lims.read_bytes() == before
+
+
+def test_restore_force_replaces_a_doe_database(source: Path, tmp_path: Path) -> None:
+    """Control for the test above: --force still replaces a target that holds only doe's tables."""
+    assert doe("backup", "--db", str(source), "--out", "copy.sqlite3", cwd=tmp_path).returncode == 0
+    SqlStore.open(str(tmp_path / "other.sqlite3")).create_campaign(load_config("hfo2-ncm85"), "bob")
+    done = doe("restore", "--db", "other.sqlite3", "--from", "copy.sqlite3", "--force", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr

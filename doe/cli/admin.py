@@ -28,7 +28,8 @@ def backup(out: Path, env: Env) -> None:
 @cli.command()
 @click.option("--from", "source", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Backup file written by `doe backup` (or pg_dump -Fc).")
-@click.option("--force", is_flag=True, help="Replace a target database that already holds campaigns or accounts.")
+@click.option("--force", is_flag=True, help="Replace a target doe database that already holds campaigns or accounts "
+              "(never another application's database).")
 @common_options
 def restore(source: Path, force: bool, env: Env) -> None:
     """Restore a backup into an empty database (--db) and bring it to the newest schema."""

@@ -13,8 +13,10 @@
   ``?password=``) travels in the ``PGPASSWORD`` environment variable of the child process and
   never appears in a command line or a message.
 
-:func:`restore` refuses a target that already holds anything (campaigns, accounts,
-memberships or the account audit trail) unless ``force=True``, checks
+:func:`restore` refuses a target that holds tables doe does not make (another application's
+database: a restore would replace or sit beside them), with or without ``force``; it refuses a
+target that already holds anything of doe (campaigns, accounts, memberships or the account
+audit trail) unless ``force=True``, checks
 that the backup is a doe database at a schema revision this package knows, brings it to the
 newest schema (the usual migrations) and reports what it restored.
 """
@@ -46,6 +48,8 @@ _PG_TIMEOUT_S = 3600
 HELD_TABLES = (("campaigns", "campaign(s)"), ("users", "account(s)"), ("memberships", "membership(s)"),
                ("account_audit", "account audit entry(ies)"))
 """What makes a target database not empty for :func:`restore` (each table with its words)."""
+DOE_TABLES = frozenset(schema.metadata.tables) | {"alembic_version"}
+"""Every table a doe database holds; a restore target holding any other is refused, even with ``force``."""
 
 
 @dataclass(frozen=True)
@@ -281,13 +285,14 @@ def restore(url: str, source: Path, *, force: bool = False) -> BackupReport:
     """Restore the backup file ``source`` into the database at ``url``.
 
     An SQLite backup restores into an SQLite file, a pg_dump archive into a PostgreSQL
-    database. The target must hold nothing of doe (no campaign, account, membership or account
-    audit entry) unless ``force`` (then it is replaced).
+    database. The target must hold no table doe does not make (even with ``force``) and nothing
+    of doe (no campaign, account, membership or account audit entry) unless ``force`` (then it
+    is replaced).
 
     Raises:
         StorageError: the backup is missing, not a doe backup or of an unknown schema; the
-            target holds anything (without ``force``; the message says what) or is of the
-            other backend.
+            target holds another application's tables, holds anything (without ``force``; the
+            message says what) or is of the other backend.
     """
     backend, where = _target(url)
     source = Path(source).expanduser().resolve()
@@ -303,6 +308,17 @@ def restore(url: str, source: Path, *, force: bool = False) -> BackupReport:
     raise StorageError(f"the backup file {str(source)!r} is a {made_by} backup and restores only into {into}; "
                        "to move campaigns between backends, export each with `doe export --out campaign.json` "
                        "and load it with doe.Campaign.import_json")
+
+
+def _refuse_foreign(present: set[str], where: str) -> None:
+    """Refuse a target holding tables doe does not make, with or without ``force``: an SQLite
+    restore would delete them with the rest of the file, pg_restore would leave doe's beside them."""
+    foreign = sorted(table for table in present if table not in DOE_TABLES and not table.startswith("sqlite_"))
+    if foreign:
+        shown = ", ".join(foreign[:10]) + (", ..." if len(foreign) > 10 else "")
+        raise StorageError(f"the target {where!r} holds tables that are not doe's ({shown}): it is another "
+                           "application's database (or one of a newer doe), which doe does not restore into, "
+                           "not even with --force; restore into a new file or database (nothing was changed)")
 
 
 def _refuse_nonempty(held: dict[str, int], where: str, force: bool) -> None:
@@ -330,11 +346,15 @@ def _restore_sqlite(source: Path, target: Path, force: bool) -> BackupReport:
             dst = sqlite3.connect(f"{target.as_uri()}?mode=rw", uri=True, timeout=30)
             try:
                 present = {r[0] for r in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                _refuse_foreign(present, str(target))
                 _refuse_nonempty({table: int(dst.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
                                   for table, _ in HELD_TABLES if table in present}, str(target), force)
             except sqlite3.DatabaseError as err:
                 dst.close()
                 raise StorageError(f"the target {str(target)!r} is not a readable SQLite database: {err}") from err
+            except StorageError:
+                dst.close()
+                raise
         else:
             dst = sqlite3.connect(target)
         try:
@@ -355,6 +375,7 @@ def _restore_postgres(source: Path, url: URL, force: bool) -> BackupReport:
     try:
         with engine.connect() as conn:
             present = set(sa.inspect(conn).get_table_names())
+            _refuse_foreign(present, shown)
             _refuse_nonempty({table: int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
                               for table, _ in HELD_TABLES if table in present}, shown, force)
     except sa.exc.DBAPIError as err:

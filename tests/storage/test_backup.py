@@ -341,3 +341,31 @@ def test_restore_refuses_a_target_with_accounts_but_no_campaign(
         close_all()
         if postgres:
             pg.drop_database(request.getfixturevalue("postgres_url"), source)
+
+
+def test_postgres_restore_refuses_another_applications_database(postgres_url: str, config: CampaignConfig,
+                                                                tmp_path: Path) -> None:
+    """pg_restore --clean drops only the archive's tables: doe's would be added beside a LIMS's,
+    so a target holding tables doe does not make is refused, with --force too, and kept as it was."""
+    import psycopg
+
+    pg = sys.modules["doe_tests_postgres"]
+    source_url, target_url = pg.create_database(postgres_url), pg.create_database(postgres_url)
+    try:
+        build_history(SqlStore.open(source_url), config, "coating-a")
+        made = backup(source_url, tmp_path / "lab.dump")
+        target = make_url(target_url)
+        with psycopg.connect(host=target.host, port=target.port, user=target.username, password=target.password,
+                             dbname=target.database, autocommit=True) as conn:
+            conn.execute("CREATE TABLE samples (id integer, name text)")
+            conn.execute("INSERT INTO samples VALUES (1, 'NCM85 lot 7')")
+            for force in (False, True):
+                with pytest.raises(StorageError, match=r"holds tables that are not doe's \(samples\)"):
+                    restore(target_url, made.path, force=force)
+            tables = {row[0] for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()}
+            assert tables == {"samples"}
+    finally:
+        close_all()
+        pg.drop_database(postgres_url, source_url)
+        pg.drop_database(postgres_url, target_url)
