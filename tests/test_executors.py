@@ -76,7 +76,7 @@ def test_virtual_lab_queue_returns_each_result_once_late_and_out_of_order() -> N
     assert returned != sorted(returned)  # not in submission order
     assert executor.in_flight() == set()
     columns = set(pd.concat(frames).columns)
-    assert {"experiment_id", "failed", "failure_reason", *VirtualLab.OUTCOMES} == columns
+    assert {"experiment_id", "failed", "failure_reason", "operator", "note", *VirtualLab.OUTCOMES} == columns
 
 
 def test_virtual_lab_results_are_the_labs_measurements() -> None:

@@ -239,7 +239,8 @@ def test_a_result_row_without_values_keeps_its_experiment_waited_for(campaign: C
             results = super().collect(timeout_s)
             if self.later is None and len(results):  # the last cell still cycling: its row comes empty
                 self.later, self.due = results.iloc[-1:].copy(), self.calls + 4
-                results.loc[results.index[-1], campaign.config.outcome_names] = float("nan")
+                # no value and no note: the virtual lab's mark (operator, note) goes with the values
+                results.loc[results.index[-1], [*campaign.config.outcome_names, "operator", "note"]] = None
             elif self.later is not None and len(self.later) and self.calls >= self.due:  # measured polls later
                 results, self.later = pd.concat([results, self.later]), self.later.iloc[:0]
             return results

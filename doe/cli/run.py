@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from doe.runner import Progress
 
 
+SIMULATED = "Simulated by `doe run --simulate`: every result is made up by the virtual coating lab."
+"""The start of the description of a campaign ``doe run --simulate`` creates: later runs continue it."""
+
+
 # ---------------------------------------------------------------------- run
 @cli.command("run")
 @click.option("--simulate", is_flag=True, help="Run the experiments in the virtual coating lab.")
@@ -93,8 +97,9 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
     """Run a closed-loop campaign: propose, run, record, repeat.
 
     With --simulate the virtual coating lab makes and tests every recipe (a new campaign
-    `sim-hfo2-ncm85-seed<SEED>` unless --campaign names one), and the run ends with the
-    best recipe found, its distance from the published recipe and its true outcomes.
+    `sim-hfo2-ncm85-seed<SEED>` unless --campaign names one; a campaign holding experiments
+    the virtual lab did not make is refused), each result marked with operator "virtual lab",
+    and the run ends with the best recipe found, its distance from the published recipe and its true outcomes.
     With --folder each batch is written there as a run sheet and the run waits for a
     results file (results_<batch>.csv). Write it under another name (.results_<batch>.csv.tmp:
     names starting with a dot or ~$ are ignored) and rename it when complete, or it may be read
@@ -264,11 +269,16 @@ def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: Camp
     try:
         campaign = Campaign.load(name, storage=env.db, actor=env.actor, settings=settings)
     except StorageError:
-        config = lab_config.replace(name=name, seed=seed)
+        config = lab_config.replace(name=name, seed=seed, description=f"{SIMULATED} {lab_config.description or ''}".strip())
         check_targets(targets or {}, config, name)
         campaign = Campaign.from_config(config, storage=env.db, actor=env.actor, settings=settings)
         click.echo(f"created campaign {name!r} in {mask_url(campaign.storage_url)}", err=True)
         return campaign
+    if real := _not_simulated(campaign):
+        raise DoeError(f"campaign {name!r} holds {len(real)} experiment(s) the virtual lab did not make "
+                       f"({', '.join(real[:5])}{', ...' if len(real) > 5 else ''}); doe run --simulate records "
+                       "made-up results only into a campaign it created (or an empty one): pick a new --campaign "
+                       "name (nothing was changed)")
     if campaign.config.parameter_names != lab_config.parameter_names:
         raise DoeError(f"campaign {name!r} does not use the {SIM_TEMPLATE} parameters the virtual lab "
                        f"simulates; pick another --campaign")
@@ -278,6 +288,22 @@ def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: Camp
     check_targets(targets or {}, campaign.config, name)
     click.echo(f"continuing campaign {name!r} ({len(campaign.history())} experiments so far)", err=True)
     return campaign
+
+
+def _not_simulated(campaign: Campaign) -> list[str]:
+    """The experiments of ``campaign`` the virtual lab did not make: none in a campaign that
+    ``doe run --simulate`` created (its description starts with :data:`SIMULATED`); elsewhere
+    each one but those finished with the virtual lab's mark (:func:`doe.simulate.virtual_lab.mark_simulated`)."""
+    from doe.simulate.virtual_lab import OPERATOR
+
+    if (campaign.config.description or "").startswith(SIMULATED):
+        return []
+    history = campaign.history()
+    cells = campaign.measurements()
+    simulated = set(cells.loc[cells["operator"] == OPERATOR, ID_COLUMN].astype(str))
+    reasons = history["failure_reason"].map(lambda r: isinstance(r, str) and r.startswith(f"{OPERATOR}: "))
+    simulated |= set(history.loc[reasons.astype(bool), ID_COLUMN].astype(str))
+    return [str(i) for i in history[ID_COLUMN] if str(i) not in simulated]
 
 
 def check_targets(targets: Mapping[str, float], config: CampaignConfig, name: str) -> None:

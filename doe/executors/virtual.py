@@ -17,6 +17,7 @@ from doe.executors.base import (
     check_timeout,
     empty_results,
 )
+from doe.simulate.virtual_lab import mark_simulated
 
 if TYPE_CHECKING:
     from doe.simulate import VirtualLab
@@ -29,7 +30,9 @@ class VirtualLabExecutor(BaseExecutor):
     The lab makes and tests each recipe when it is submitted; its result is then held in a
     queue for a random number of collection rounds, as a cell cycler would hold it, so
     results come back late and out of order. Time is counted in calls of :meth:`collect`,
-    not in seconds: the simulation never sleeps.
+    not in seconds: the simulation never sleeps. Every result is marked as simulated
+    (operator ``"virtual lab"``, a note, ``failure_reason`` starting with ``"virtual lab: "``:
+    :func:`doe.simulate.virtual_lab.mark_simulated`).
 
     Args:
         lab: the virtual lab (default ``VirtualLab(seed)``).
@@ -88,6 +91,8 @@ class VirtualLabExecutor(BaseExecutor):
         recipes = experiments[[ID_COLUMN, *names]].reset_index(drop=True)
         results = self.lab.run(recipes, replicates=self.replicates)
         keep = [c for c in (ID_COLUMN, "replicate", *self.outcomes, "failed", "failure_reason") if c in results.columns]
+        results = mark_simulated(results)  # simulated values say so in the history
+        keep += ["operator", "note"]
         low, high = self.delay_rounds
         due_of: dict[str, int] = {}  # the cells of one powder come back together
         for row in results[keep].to_dict("records"):

@@ -5,6 +5,13 @@ occasional failed run), so optimisers can be tested and compared in closed loop.
 """
 
 from doe.simulate.variants import LabVariant
-from doe.simulate.virtual_lab import NOISE_SD, OUTCOMES, TEMPLATE, VirtualLab, expected_outcomes
+from doe.simulate.virtual_lab import (
+    NOISE_SD,
+    OPERATOR,
+    OUTCOMES,
+    TEMPLATE,
+    VirtualLab,
+    expected_outcomes,
+)
 
-__all__ = ["NOISE_SD", "OUTCOMES", "TEMPLATE", "LabVariant", "VirtualLab", "expected_outcomes"]
+__all__ = ["NOISE_SD", "OPERATOR", "OUTCOMES", "TEMPLATE", "LabVariant", "VirtualLab", "expected_outcomes"]

@@ -41,7 +41,7 @@ from doe.domain.table import ID_COLUMN
 from doe.domain.values import is_integer, is_real_number
 from doe.errors import DataError
 from doe.simulate.curves import retention_curve
-from doe.simulate.virtual_lab import OUTCOMES, VirtualLab
+from doe.simulate.virtual_lab import OUTCOMES, VirtualLab, mark_simulated
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_WEEK = 168.0
@@ -321,9 +321,10 @@ class CalendarLab:
 
 
 def arrivals_table(arrivals: list[Arrival]) -> pd.DataFrame:
-    """One results table of ``arrivals`` (rows in arrival order), for ``Campaign.record``."""
+    """One results table of ``arrivals`` (rows in arrival order), for ``Campaign.record``, every
+    row marked as simulated (:func:`doe.simulate.virtual_lab.mark_simulated`)."""
     frames = [a.rows for a in sorted(arrivals, key=lambda a: a.time_h)]
-    table = pd.concat(frames, ignore_index=True)
+    table = mark_simulated(pd.concat(frames, ignore_index=True))
     if "failed" in table.columns:
         table["failed"] = table["failed"].astype("boolean").fillna(False).astype(bool)
     return table

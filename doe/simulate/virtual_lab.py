@@ -130,6 +130,24 @@ logger = logging.getLogger(__name__)
 TEMPLATE = "hfo2-ncm85"
 """The campaign template whose parameters and outcomes the virtual lab speaks."""
 
+OPERATOR = "virtual lab"
+"""The ``operator`` of every result the virtual lab's executors report (:func:`mark_simulated`)."""
+NOTE = "simulated by the virtual lab, not measured"
+"""The ``note`` of every result the virtual lab's executors report (:func:`mark_simulated`)."""
+
+
+def mark_simulated(results: pd.DataFrame) -> pd.DataFrame:
+    """``results`` of the virtual lab marked as simulated, for ``Campaign.record``: ``operator``
+    :data:`OPERATOR` and ``note`` :data:`NOTE` on every row (the cells export shows both, the
+    history export the note) and each ``failure_reason`` starting with ``"virtual lab: "``
+    (a failed experiment has no measurement to carry a note)."""
+    marked = results.assign(operator=OPERATOR, note=NOTE)
+    if "failure_reason" in marked.columns:
+        marked["failure_reason"] = [None if not isinstance(r, str) else f"{OPERATOR}: {r}"
+                                    for r in marked["failure_reason"]]
+    return marked
+
+
 OUTCOMES: tuple[str, ...] = (
     "first_cycle_ce_pct",
     "capacity_retention_pct",
@@ -568,4 +586,4 @@ def _template() -> CampaignConfig:
     return _TEMPLATE_CACHE[0]
 
 
-__all__ = ["NOISE_SD", "OUTCOMES", "TEMPLATE", "VirtualLab", "expected_outcomes"]
+__all__ = ["NOISE_SD", "NOTE", "OPERATOR", "OUTCOMES", "TEMPLATE", "VirtualLab", "expected_outcomes", "mark_simulated"]
