@@ -629,7 +629,7 @@ def test_a_run_sheet_that_cannot_be_written_says_the_batch_was_stored(tmp_path: 
     assert stored["status"].tolist() == ["proposed", "proposed"]
     ids = ", ".join(stored["experiment_id"])
     assert f"batch {stored['batch_id'].iloc[0]} ({ids}) was stored as proposed" in done.output
-    assert "runsheet.csv" in done.output and "doe export --out FILE" in done.output
+    assert "runsheet.csv" in done.output and "doe export --campaign coat --out FILE" in done.output
     assert out.read_text(encoding="utf-8") == "their results\n"  # the other person's file is kept
 
 

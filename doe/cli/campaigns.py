@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shlex
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import click
 
 from doe.cli.common import (
+    EXIT_INTERRUPTED,
     SIM_TEMPLATE,
     Env,
     campaign_option,
@@ -112,16 +114,22 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
         # the Plan page's sheet: recipes, predictions, empty outcome, failed and failure_reason columns.
         # CSV: only gridded parameters are written at their resolution (exact); the others stay
         # in full so that `doe record` matches them to the stored recipe. XLSX: display formats.
-        sheet = run_sheet(batch, config)
-        csv = out.suffix.lower() == ".csv"
-        decimals = column_decimals(sheet, config, exact_only=csv)
-        payload = table_bytes(sheet, "csv" if csv else "xlsx", units=config.units, decimals=decimals)
+        stored = (f"batch {batch['batch_id'].iloc[0]} ({', '.join(batch[ID_COLUMN])}) was stored as proposed: "
+                  f"`doe export --campaign {shlex.quote(campaign.name)} --out FILE` lists its recipes, `doe status` "
+                  "shows it (withdraw it with Campaign.abandon in Python); another `doe suggest` proposes a new "
+                  "batch beside it")
         try:
+            sheet = run_sheet(batch, config)
+            csv = out.suffix.lower() == ".csv"
+            decimals = column_decimals(sheet, config, exact_only=csv)
+            payload = table_bytes(sheet, "csv" if csv else "xlsx", units=config.units, decimals=decimals)
             with writing_new("--out", out):
                 write_file(out, payload, replace=force)
         except DoeError as error:  # the batch is stored all the same: say so, not only why the sheet is missing
-            raise DoeError(f"{error}; batch {batch['batch_id'].iloc[0]} ({', '.join(batch[ID_COLUMN])}) was stored "
-                           "as proposed: `doe export --out FILE` lists it, `doe status` shows it") from error
+            raise DoeError(f"{error}; {stored}") from error
+        except KeyboardInterrupt:  # as above: a script that only retries would store a second batch
+            click.echo(f"\ninterrupted before the run sheet {str(out)!r} was written; {stored}", err=True)
+            sys.exit(EXIT_INTERRUPTED)
     click.echo(f"campaign {campaign.name!r}: batch {batch['batch_id'].iloc[0]} "
                f"({', '.join(dict.fromkeys(batch['strategy'])) if 'strategy' in batch.columns else 'proposed'})")
     click.echo(recipes_text(batch, config, predictions=True))

@@ -55,7 +55,9 @@ def in_cli_words(message: str) -> str:
 
 
 class DoeGroup(click.Group):
-    """Turns a DoeError into a one-line message on stderr (in the command's words) and exit code 1."""
+    """Turns a DoeError into a one-line message on stderr (in the command's words) and exit code 1,
+    and Ctrl-C into "interrupted" and exit code 130 (:data:`EXIT_INTERRUPTED`), so that a script
+    tells an interrupt from a refused input."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -63,6 +65,9 @@ class DoeGroup(click.Group):
         except DoeError as error:
             logger.debug("command failed", exc_info=True)
             raise click.ClickException(in_cli_words(str(error))) from None
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 def configure_logging(verbose: int) -> None:

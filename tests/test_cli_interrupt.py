@@ -1,0 +1,68 @@
+"""Ctrl-C in real ``doe`` subprocesses: exit code 130 and a message that says what was stored.
+
+The command runs with ``doe.io.writing.write_file`` made to announce itself on stderr and then
+wait, so that SIGINT lands while the file is being written (on a condition, not a timer)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from doe import Campaign, load_config
+
+SLOW_WRITER = """
+import sys, time
+import doe.io.writing as writing
+def waiting(*args, **kwargs):
+    print("WRITING", file=sys.stderr, flush=True)
+    time.sleep(120)
+writing.write_file = waiting
+from doe.cli import main
+main()
+"""
+
+
+def interrupted(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``doe ARGS`` interrupted by SIGINT while it writes its --out file."""
+    (tmp_path / "slow_writer.py").write_text(SLOW_WRITER, encoding="utf-8")
+    env = {**os.environ, "DOE_HOME": str(tmp_path / "home"), "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "slow_writer.py", *args], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("WRITING"):
+            proc.send_signal(signal.SIGINT)
+            break
+    stdout, rest = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, "".join(lines) + rest)
+
+
+@pytest.fixture()
+def lab(tmp_path: Path) -> Path:
+    db = tmp_path / "lab.sqlite3"
+    Campaign.from_config(load_config("hfo2-ncm85").replace(name="line 3"), storage=str(db))
+    return db
+
+
+def test_ctrl_c_while_suggest_writes_says_the_batch_is_stored_and_exits_130(lab: Path, tmp_path: Path) -> None:
+    done = interrupted(tmp_path, "suggest", "--db", str(lab), "--campaign", "line 3", "-n", "2",
+                       "--design", "latin_hypercube", "--out", "sheet.csv")
+    assert done.returncode == 130, done.stderr
+    assert "interrupted before the run sheet" in done.stderr
+    assert "batch B0001 (E0001, E0002) was stored as proposed" in done.stderr
+    assert "`doe export --campaign 'line 3' --out FILE` lists its recipes" in done.stderr
+    assert "Aborted!" not in done.stderr and not (tmp_path / "sheet.csv").exists()
+    assert Campaign.load("line 3", storage=str(lab)).history()["status"].tolist() == ["proposed", "proposed"]
+
+
+def test_ctrl_c_in_any_command_exits_130(lab: Path, tmp_path: Path) -> None:
+    done = interrupted(tmp_path, "export", "--db", str(lab), "--campaign", "line 3", "--out", "history.csv")
+    assert done.returncode == 130, done.stderr
+    assert "interrupted" in done.stderr and "Aborted!" not in done.stderr
