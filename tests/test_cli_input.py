@@ -222,3 +222,21 @@ def test_a_map_naming_a_column_the_file_lacks_says_map(doe) -> None:  # type: ig
     result = doe("record", "results.csv", "--map", "CE %=first_cycle_ce_pct", code=1)
     assert result.output.startswith("Error: --map names column(s) ['CE %'] that the file does not have")
     assert _history(doe).empty
+
+
+@pytest.mark.parametrize("cells", [False, True])
+def test_an_exports_proposed_rows_are_left_out_not_counted_as_recorded(doe, cells: bool) -> None:  # type: ignore[no-untyped-def]
+    """A history export recorded back said '3 row(s) recorded' for 1 measured and 2 proposed rows,
+    where a run sheet's same empty rows are '0 recorded, 2 left out'."""
+    pd.DataFrame([{**RECIPE, "first_cycle_ce_pct": 88.0}]).to_csv("measured.csv", index=False)
+    doe("record", "measured.csv")
+    doe("suggest", "-n", "2", "--design", "latin_hypercube")
+    doe("export", "--out", "history.csv", *(["--cells"] if cells else []))
+    result = doe("record", "history.csv")
+    assert "1 row(s) recorded" in result.output
+    assert "2 row(s) left out, experiments with no result yet" in result.output
+    assert "E0002 is proposed and the row gives no result yet" in result.output
+    report = Campaign.load("coating", storage=doe.url).import_table("history.csv")
+    assert report.experiment_ids == ["E0001"]
+    assert [p.value for p in report.not_measured] == ["E0002", "E0003"]
+    assert _history(doe)["status"].tolist() == ["completed", "proposed", "proposed"]

@@ -71,7 +71,7 @@ class RecordPlan:
     (``status`` proposed or abandoned, no result) and are new to this one."""
     not_measured: list[CellProblem] = field(default_factory=list)
     """Rows left out: experiments still proposed or running, the row giving no result, note or
-    other recipe (a run sheet filled in part)."""
+    other recipe (a run sheet filled in part, or their rows of an exported history or cells file)."""
 
     def marked_failed(self, created: list[str]) -> list[str]:
         """Ids of the experiments this plan marks failed as a whole, new ones (given the ids the
@@ -288,7 +288,13 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
                 as_exported = not read.failed and _exported_status(exported_status, label) == as_stored["status"] in (
                     "proposed", "running", "abandoned")
             if not read.measured and not edited and as_exported:
-                plan.row_ids.append(read.experiment_id)  # as exported: nothing to record
+                if as_stored["status"] in ("proposed", "running"):  # left out, as in a run sheet
+                    plan.not_measured.append(CellProblem(read.label, ID_COLUMN, read.experiment_id, (
+                        f"{read.experiment_id} is {as_stored['status']} and the row gives no result yet: "
+                        "nothing recorded")))
+                    plan.row_ids.append(None)
+                else:
+                    plan.row_ids.append(read.experiment_id)  # as exported: nothing to record
                 continue
         elif is_known and not read.measured and not read.failed and read.note is None and not read.context:
             assert known is not None
