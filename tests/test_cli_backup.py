@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from doe import load_config
 from doe.domain.records import NewExperiment, NewMeasurement
-from doe.storage.sql import SqlStore
+from doe.storage.sql import SqlStore, close_all
 
 
 def doe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -116,3 +119,38 @@ def test_restore_force_replaces_a_doe_database(source: Path, tmp_path: Path) -> 
     SqlStore.open(str(tmp_path / "other.sqlite3")).create_campaign(load_config("hfo2-ncm85"), "bob")
     done = doe("restore", "--db", "other.sqlite3", "--from", "copy.sqlite3", "--force", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+
+
+@contextmanager
+def immutable(folder: Path) -> Iterator[None]:
+    """``folder`` cannot be changed, even by root (``chattr +i``), while the block runs."""
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False).returncode != 0:
+        pytest.skip("chattr +i is not available here (needs root on a file system that supports it)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_backup_into_a_folder_that_cannot_be_written_is_one_clear_line(source: Path, tmp_path: Path) -> None:
+    """tempfile.mkstemp's PermissionError came out as a traceback."""
+    (tmp_path / "locked").mkdir()
+    with immutable(tmp_path / "locked"):
+        done = doe("backup", "--db", str(source), "--out", "locked/b.sqlite3", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "locked/b.sqlite3' cannot be written" in done.stderr and "nothing was written" in done.stderr
+    assert list((tmp_path / "locked").iterdir()) == []
+
+
+def test_backup_of_a_database_in_a_read_only_folder(source: Path, tmp_path: Path) -> None:
+    """It was called 'not a readable SQLite database' although doe list reads it."""
+    folder = tmp_path / "shelf"
+    folder.mkdir()
+    close_all()  # the WAL checkpointed: the file alone is the database, still in WAL mode as doe keeps it
+    shutil.copy(source, folder / "lab.sqlite3")
+    with immutable(folder):
+        listed = doe("list", "--db", "shelf/lab.sqlite3", cwd=tmp_path)
+        done = doe("backup", "--db", "shelf/lab.sqlite3", "--out", "copy.sqlite3", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert done.returncode == 0, done.stderr
+    assert "backed up 1 campaign(s), 2 experiment(s), 1 measurement(s)" in done.stdout

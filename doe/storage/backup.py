@@ -181,9 +181,12 @@ def backup(url: str, out: Path) -> BackupReport:
 def _backup_sqlite(source: Path, out: Path) -> BackupReport:
     if _file_kind(source, "the database") != "sqlite":
         raise StorageError(f"the database {str(source)!r} is not an SQLite file")
-    # mode=rw: never create the source; the backup API needs a normal (WAL-aware) connection.
-    src = sqlite3.connect(f"{source.as_uri()}?mode=rw", uri=True, timeout=30)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    src = _open_source(source)
+    try:
+        fd, tmp_name = _new_partial(out)
+    except StorageError:
+        src.close()
+        raise
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -196,13 +199,49 @@ def _backup_sqlite(source: Path, out: Path) -> BackupReport:
             counts = _counts_sqlite(dst)
         finally:
             dst.close()
-        os.replace(tmp, out)
+        _replace(tmp, out)
     except sqlite3.Error as err:
         raise StorageError(f"cannot back up {str(source)!r}: {err}") from err
     finally:
         src.close()
         tmp.unlink(missing_ok=True)
     return BackupReport("sqlite", out, sqlite_url(source), revision, counts)
+
+
+def _open_source(source: Path) -> sqlite3.Connection:
+    """A connection to the SQLite database ``source`` that never creates it: read-write (the
+    backup API wants a normal, WAL-aware connection), or read-only where that cannot open it
+    because its folder cannot be written (no journal or shared-memory file can be made beside
+    it); then ``immutable`` unless a ``-wal`` file holds pages, as :mod:`doe.storage.engine` opens it."""
+    src = sqlite3.connect(f"{source.as_uri()}?mode=rw", uri=True, timeout=30)
+    try:
+        src.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return src
+    except sqlite3.OperationalError as err:
+        src.close()
+        if "unable to open" not in str(err):
+            raise StorageError(f"cannot back up {str(source)!r}: {err}") from err
+    wal = Path(f"{source}-wal")
+    immutable = not (wal.exists() and wal.stat().st_size > 0)
+    return sqlite3.connect(f"{source.as_uri()}?mode=ro" + ("&immutable=1" if immutable else ""), uri=True,
+                           timeout=30)
+
+
+def _new_partial(out: Path) -> tuple[int, str]:
+    """A new hidden file beside ``out`` for the copy (descriptor, name)."""
+    try:
+        return tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    except OSError as err:
+        raise StorageError(f"the backup file {str(out)!r} cannot be written: its folder {str(out.parent)!r} "
+                           f"refuses new files ({err.strerror or err}); nothing was written") from err
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    try:
+        os.replace(tmp, out)
+    except OSError as err:
+        raise StorageError(f"the backup file {str(out)!r} cannot be written ({err.strerror or err}); "
+                           "nothing was written") from err
 
 
 def _integrity(conn: sqlite3.Connection, path: Path) -> None:
@@ -268,13 +307,13 @@ def _pg_store_facts(connection: PgConnection) -> tuple[str, BackupCounts]:
 def _backup_postgres(url: URL, out: Path) -> BackupReport:
     connection = pg_connection(url)
     pg_dump = _pg_tool("pg_dump")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    fd, tmp_name = _new_partial(out)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         revision, counts = _pg_store_facts(connection)
         _run_pg([pg_dump, "--format=custom", "--file", str(tmp)], connection, url, "pg_dump")
-        os.replace(tmp, out)
+        _replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
     return BackupReport("postgresql", out, connection.shown, revision, counts)
