@@ -240,3 +240,24 @@ def test_an_exports_proposed_rows_are_left_out_not_counted_as_recorded(doe, cell
     assert report.experiment_ids == ["E0001"]
     assert [p.value for p in report.not_measured] == ["E0002", "E0003"]
     assert _history(doe)["status"].tolist() == ["completed", "proposed", "proposed"]
+
+
+@pytest.mark.parametrize("refusal", ["learn_from", "actor"])
+def test_a_refused_init_leaves_no_database_file_or_folder(cli_in_folder, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                          tmp_path: Path, refusal: str) -> None:
+    """The file was left behind, empty: a later mistyped command got 'no campaign' instead of
+    'no database file'."""
+    if refusal == "actor":
+        monkeypatch.setenv("DOE_ACTOR", " ")
+    extra = ["--learn-from", "nope"] if refusal == "learn_from" else []
+    result = cli_in_folder("init", "--db", "new/lab.sqlite3", *extra, code=1)
+    assert ("no campaign named 'nope'" if refusal == "learn_from" else "actor") in result.output
+    assert not (tmp_path / "new").exists()
+    result = cli_in_folder("status", "--db", "new/lab.sqlite3", code=1)
+    assert "no database file at" in result.output
+
+
+def test_a_refused_init_keeps_a_database_that_was_there(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Control: only a file the refused command created is removed."""
+    doe("init", "--learn-from", "nope", "--name", "lf", code=1)
+    assert list_campaigns(doe.url)["name"].tolist() == ["coating"]

@@ -29,6 +29,7 @@ from doe.cli.common import (
     no_open_campaign,
     pairs,
     recipes_text,
+    removed_if_refused,
     writing,
 )
 from doe.domain.ranking import ranking_text
@@ -56,8 +57,9 @@ def init(template: str | None, config_path: Path | None, name: str | None, learn
     if config_path is not None and not config_path.is_file():
         raise DoeError(f"--config: no file {str(config_path)!r}")
     source: str | Path = config_path if config_path is not None else (template or SIM_TEMPLATE)
-    campaign = Campaign.from_config(source, storage=lasting_database(env.db, "--db"), name=name, actor=env.actor,
-                                    learn_from=list(learn_from) if learn_from else None)
+    with removed_if_refused(lasting_database(env.db, "--db")):
+        campaign = Campaign.from_config(source, storage=env.db, name=name, actor=env.actor,
+                                        learn_from=list(learn_from) if learn_from else None)
     config = campaign.config
     click.echo(f"created campaign {campaign.name!r} in {mask_url(campaign.storage_url)}")
     objectives = ", ".join(f"{o.name} ({o.goal_text()})" for o in config.objectives)
@@ -407,7 +409,8 @@ def import_(source: Path, name: str | None, env: Env) -> None:
         data = json.loads(source.read_text(encoding="utf-8"))
     except (ValueError, RecursionError) as err:  # bad UTF-8, bad JSON, a number of over 4300 digits
         raise DoeError(f"{source.name}: not a JSON campaign export ({shorten_text(str(err), 200)})") from None
-    campaign = Campaign.import_json(data, storage=lasting_database(env.db, "--db"), name=name, actor=env.actor)
+    with removed_if_refused(lasting_database(env.db, "--db")):
+        campaign = Campaign.import_json(data, storage=env.db, name=name, actor=env.actor)
     click.echo(f"campaign {campaign.name!r} imported into {masked(campaign.storage_url)}: "
                f"{len(campaign.history())} experiment(s), {len(campaign.files())} instrument file(s)")
 
@@ -425,7 +428,11 @@ def clone(new_name: str, campaign_name: str | None, with_history: bool, to_db: s
     """Start a campaign named NEW_NAME with this campaign's configuration."""
     target = None if to_db is None else lasting_database(to_db, "--to-db")
     campaign = env.campaign(campaign_name)
-    other = campaign.clone(new_name, storage=target, with_history=with_history)
+    if target is None:
+        other = campaign.clone(new_name, storage=target, with_history=with_history)
+    else:
+        with removed_if_refused(target):
+            other = campaign.clone(new_name, storage=target, with_history=with_history)
     click.echo(f"campaign {campaign.name!r} cloned to {other.name!r} in {masked(other.storage_url)}: "
                f"{len(other.history())} experiment(s)")
 

@@ -93,6 +93,57 @@ def lasting_database(url: str, option: str) -> str:
     return url
 
 
+@contextmanager
+def removed_if_refused(url: str) -> Iterator[None]:
+    """Run a command that creates a campaign in ``url``; where that is an SQLite file that did
+    not exist before and the command is refused (or interrupted), remove the file and the
+    folders opening it made, so that no empty database is left behind to answer a later,
+    mistyped ``--db`` with "no campaign". A file that holds a campaign or an account by then
+    (another process's) is kept."""
+    from doe.storage.engine import is_in_memory, sqlite_path
+
+    path = None
+    if not is_in_memory(url):
+        path = Path(url).expanduser().resolve() if "://" not in url else sqlite_path(url)
+    if path is None or path.exists():
+        yield
+        return
+    made = [folder for folder in path.parents if not folder.exists()]  # deepest first
+    try:
+        yield
+    except BaseException:
+        _remove_new_database(path, made)
+        raise
+
+
+def _remove_new_database(path: Path, made: list[Path]) -> None:
+    import sqlite3
+
+    from doe.storage.sql import close_all
+
+    close_all()  # the engines this process opened on the file
+    if path.exists():
+        try:
+            conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+            try:
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                held = sum(int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+                           for t in ("campaigns", "users") if t in tables)
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return
+        if held:
+            return
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    for folder in made:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 class Env:
     """What the common options hold."""
 
