@@ -47,7 +47,7 @@ from doe.domain.table import ID_COLUMN, checked_reason, validate_experiments
 from doe.domain.transfer import source_training, sources_digest
 from doe.domain.values import is_integer
 from doe.errors import ConcurrentChangeError, ConfigError, DataError, ProposalError, shorten
-from doe.paths import default_actor
+from doe.paths import acting
 from doe.storage import open_store
 from doe.storage.engine import mask_url
 from doe.storage.snapshot import RevisionCache, consistent_read
@@ -74,7 +74,7 @@ class Campaign:
                  device: Literal["auto", "cpu", "cuda"] | None = None, settings: EngineSettings | None = None) -> None:
         self._store = store
         self._name = name
-        self.actor = default_actor() if actor is None else actor  # "" is refused, not the login
+        self.actor = acting(actor)  # "" is refused, not the login
         self._settings = settings if settings is None or device is None else replace(settings, device=device)
         self._device = device or "auto"
         self._config_cache: tuple[int, CampaignConfig, int] | None = None
@@ -122,7 +122,7 @@ class Campaign:
         if changes:
             validated = validated.replace(**changes)
         store = open_store(storage)  # create_campaign refuses learn_from names that do not exist
-        who = default_actor() if actor is None else actor
+        who = acting(actor)
         store.create_campaign(validated, who)
         logger.info("created campaign %r in %s", validated.name, mask_url(store.url))
         return cls(store, validated.name, actor=who, device=device, settings=settings)
@@ -141,7 +141,7 @@ class Campaign:
     ) -> Campaign:
         """Recreate a campaign exported with :meth:`export_json` (config, history, audit)."""
         store = open_store(storage)
-        who = default_actor() if actor is None else actor
+        who = acting(actor)
         new_name = store.import_campaign(data, who, new_name=name)
         return cls(store, new_name, actor=who)
 

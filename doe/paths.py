@@ -27,15 +27,24 @@ def default_database_url() -> str:
     return "sqlite:///" + str(data_home() / "doe.sqlite3").replace("%", "%25").replace("?", "%3F")
 
 
+def acting(actor: str | None) -> str:
+    """Who acts: ``actor`` without the spaces around it (as campaign names and labels are
+    stored), or :func:`default_actor`. Anything but text is passed on, for the store to refuse."""
+    if actor is None:
+        return default_actor()
+    return actor.strip() if isinstance(actor, str) else actor
+
+
 def user_templates_dir() -> Path:
     return data_home() / "templates"
 
 
 def default_actor() -> str:
-    """Who is acting: ``DOE_ACTOR`` if set, else the login name."""
+    """Who is acting: ``DOE_ACTOR`` if set (spaces around it dropped: blank is refused where it
+    is stored), else the login name."""
     actor = os.environ.get("DOE_ACTOR")
     if actor:
-        return actor
+        return actor.strip()
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers

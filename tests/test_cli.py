@@ -454,7 +454,7 @@ def test_import_and_clone_move_a_campaign_between_databases(doe_cmd, tmp_path: P
     assert "--to-db: an in-memory database" in doe_cmd("clone", "m", "--campaign", "coating", "--to-db", ":memory:",
                                                        check=False).stderr
     again = doe_cmd("import", "coating.json", "--name", "coating-lab", "--db", str(other), check=False)
-    assert "exists already" in again.stderr and "--name with doe import" in again.stderr
+    assert "exists already" in again.stderr and "`doe import --name NAME`" in again.stderr
     assert sorted(list_campaigns(f"sqlite:///{other}", include_archived=True)["name"]) == ["coating-2", "coating-lab"]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shlex
 import sys
 from collections.abc import Iterator
@@ -68,7 +69,7 @@ def init(template: str | None, config_path: Path | None, name: str | None, learn
         click.echo(f"  objective mode: {config.objective_mode} (best recipes {ranking_text(config)})")
     if config.learn_from:
         click.echo(f"  learns from: {', '.join(config.learn_from)} (see `doe status`)")
-    click.echo("next: doe suggest -n 3 --out runsheet.csv")
+    click.echo(f"next: {env.command('suggest', '--campaign', campaign.name, '-n', '3', '--out', 'runsheet.csv')}")
 
 
 # ---------------------------------------------------------------------- suggest
@@ -136,7 +137,8 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
                f"({', '.join(dict.fromkeys(batch['strategy'])) if 'strategy' in batch.columns else 'proposed'})")
     click.echo(recipes_text(batch, config, predictions=True))
     if out is not None:
-        click.echo(f"run sheet written to {out}; fill in the outcomes and `doe record {out}`")
+        click.echo(f"run sheet written to {out}; fill in the outcomes and "
+                   f"`{env.command('record', '--campaign', campaign.name, str(out))}`")
 
 
 # ---------------------------------------------------------------------- record
@@ -197,6 +199,11 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
             click.echo(f"  - {problem}", err=True)
 
 
+RECORD_FILES_WORDS = ((re.compile(r"\bactive_mass_mg\b"), "--active-mass-mg"),
+                      (re.compile(r"\breference_cycle\b"), "--reference-cycle"),
+                      (re.compile(r"(^|: )replicates: give one cell label per file"), r"\1--replicate: give one cell label per file"))
+
+
 @cli.command("record-files")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @campaign_option
@@ -221,9 +228,15 @@ def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_
     BioLogic PEIS .mpt, Gamry .DTA, CSV; rules in docs/how-to/instruments.md). Recorded files are
     kept with the campaign as evidence (see ``doe files``); the same files again change nothing."""
     campaign = env.campaign(campaign_name)
-    preview = campaign.record_files(files, experiment_id=experiment_id, active_mass_mg=active_mass_mg,
-                                    kind=kind, reference_cycle=reference_cycle,  # type: ignore[arg-type]
-                                    replicates=list(replicates) or None, confirm=confirm, correct=correct)
+    try:
+        preview = campaign.record_files(files, experiment_id=experiment_id, active_mass_mg=active_mass_mg,
+                                        kind=kind, reference_cycle=reference_cycle,  # type: ignore[arg-type]
+                                        replicates=list(replicates) or None, confirm=confirm, correct=correct)
+    except DoeError as error:  # the API's parameter names, as this command's options
+        message = str(error)
+        for pattern, words in RECORD_FILES_WORDS:
+            message = pattern.sub(words, message)
+        raise DoeError(message) from error
     click.echo(preview.read.assign(cell=preview.table["replicate"].iloc[:len(preview.read)].tolist())
                .to_string(index=False))
     if points := preview.points_text():
@@ -243,7 +256,7 @@ def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_
 @click.option("--download", "sha256", default=None, metavar="SHA256",
               help="Write this stored file (its SHA-256, or a unique prefix of at least 8 characters) to --output.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where --download writes the file (default: its original name in the current folder).")
+              help="Where --download writes the file (default: its original name in the current folder; - for stdout).")
 @common_options
 def files_(campaign_name: str | None, sha256: str | None, output: Path | None, env: Env) -> None:
     """The instrument files kept as evidence, or one of them downloaded byte for byte."""
@@ -260,19 +273,28 @@ def files_(campaign_name: str | None, sha256: str | None, output: Path | None, e
                                    "uploaded_by", "uploaded_at"]]
         click.echo(shown.to_string(index=False))
         return
-    matches = stored[stored["sha256"].str.startswith(sha256.lower())] if len(sha256) >= 8 else stored.iloc[:0]
+    if len(sha256) < 8:
+        raise click.BadParameter(f"{sha256!r} is too short: give at least 8 characters of one SHA-256 listed by "
+                                 "'doe files'", param_hint="--download")
+    matches = stored[stored["sha256"].str.startswith(sha256.lower())]
     if len(matches) != 1:
         raise click.BadParameter(f"{len(matches)} stored files match {sha256!r} (give at least 8 characters of "
                                  "one SHA-256 listed by 'doe files')", param_hint="--download")
     name, content = campaign.file_content(str(matches["sha256"].iloc[0]))
+    if str(output) == "-":  # the bytes on stdout, for a pipe
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+        return
     target = output or Path(Path(name).name)
     if target.exists():
         raise DoeError(f"--output: {shorten(str(target))} exists; choose another --output")
     if not target.expanduser().absolute().parent.is_dir():
         raise DoeError(f"--output: the folder {shorten(str(target.expanduser().absolute().parent))} does not exist; "
                        "create it first")
+    from doe.io.writing import write_file
+
     with writing("--output", target):
-        target.write_bytes(content)
+        write_file(target, content, replace=False)  # whole or not at all
     click.echo(f"wrote {target} ({len(content)} bytes, sha256 {matches['sha256'].iloc[0]})")
 
 

@@ -8,6 +8,7 @@ import logging
 import math
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -147,6 +148,14 @@ def _remove_new_database(path: Path, made: list[Path]) -> None:
 class Env:
     """What the common options hold."""
 
+    def command(self, *words: str) -> str:
+        """``doe WORDS``, each quoted for a shell, with ``--db`` where the database was named
+        (a URL with a password is left out: it would print the password), to suggest as next."""
+        from doe.storage.engine import mask_url
+
+        db = ["--db", self.db] if self.named and mask_url(self.db) == self.db else []
+        return " ".join(["doe", *(shlex.quote(w) for w in [*words, *db])])
+
     def __init__(self, db: str | None, actor: str | None) -> None:
         from doe.paths import data_home, default_database_url
 
@@ -154,7 +163,7 @@ class Env:
         if not self.named:
             data_home().mkdir(parents=True, exist_ok=True)  # first use: the default SQLite file's folder
         self.db = db or default_database_url()
-        self.actor = actor
+        self.actor = None if actor is None else actor.strip()  # as the API stores it (doe.paths.acting)
 
     def missing_file(self) -> str | None:
         """The path of a named SQLite database file that does not exist, else None."""
@@ -239,7 +248,11 @@ def cli() -> None:
 def no_open_campaign(url: str) -> str:
     """What ``doe list`` says of a database without an open (unarchived) campaign."""
     from doe.campaign import list_campaigns
+    from doe.storage.engine import is_in_memory
 
+    if is_in_memory(url):
+        return (f"no campaign in the in-memory database {url!r}: each command starts with an empty one; give an "
+                "SQLite file or a server URL with --db (`doe init --db lab.sqlite3` creates one)")
     archived = int(list_campaigns(url, include_archived=True)["archived"].sum())
     if not archived:
         return f"no campaign in {masked(url)}; create one with `doe init --template {SIM_TEMPLATE}`"

@@ -141,7 +141,8 @@ def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, A
 
 def insert_import(conn: Connection, plan: ImportPlan, url: str, actor: str) -> None:
     """Write ``plan`` as a new campaign, with one ``campaign_imported`` audit entry."""
-    check_name_free(conn, plan.name, url, "import it under another name (name=... in Python, --name with doe import)")
+    check_name_free(conn, plan.name, url, "choose another name: `doe import --name NAME`, `doe clone NEW_NAME` "
+                    "(name= of import_json, new_name of clone in Python)")
     now = utc_now()
     cid = conn.execute(sa.insert(s.campaigns).values(
         name=plan.name, created_at=plan.created_at, created_by=plan.created_by, updated_at=now,

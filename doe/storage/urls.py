@@ -51,6 +51,8 @@ def mask_url(url: str) -> str:
     parsed = _parse(url) if isinstance(url, str) else None
     if parsed is None:
         return _SECRET_OPTION.sub(rf"\1\2{MASK}", _CREDENTIALS.sub(rf"\1{MASK}@", str(url)))
+    if parsed.get_backend_name() == "sqlite" and not parsed.query and parsed.password is None:  # no secret; rendered again it would
+        return url  # percent-encode a path's accents and not its spaces
     query = {k: (MASK if k.lower() in SECRET_KEYS else v) for k, v in parsed.query.items()}
     shown = parsed.set(query=query).render_as_string(hide_password=True)
     return shown.replace("%2A%2A%2A", MASK)
