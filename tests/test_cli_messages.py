@@ -91,3 +91,16 @@ def test_files_download_to_stdout_and_a_short_prefix(doe, tmp_path: Path) -> Non
     assert not (tmp_path / "-").exists()
     short = doe("files", "--campaign", "t", "--download", sha[:4], code=2)
     assert "too short" in short.output and "0 stored files match" not in short.output
+
+
+def test_list_says_how_many_are_archived_beside_open_ones(doe) -> None:  # type: ignore[no-untyped-def]
+    """The README's "`doe list` says how many are archived" held only once no campaign was open."""
+    doe("init", "--template", "hfo2-ncm85", "--name", "old")
+    Campaign.load("old", storage=doe.url).archive()
+    listed = doe("list")
+    assert "t " in listed.output and "old" not in listed.output.splitlines()[1]
+    assert "and 1 archived campaign(s), not shown: `doe list --all` lists them" in listed.output
+    shown = doe("list", "--all")
+    assert "old" in shown.output and "not shown" not in shown.output
+    Campaign.load("old", storage=doe.url).archive(False)
+    assert "archived campaign" not in doe("list").output

@@ -351,7 +351,7 @@ def list_(include_archived: bool, env: Env) -> None:
     from doe.campaign import list_campaigns
 
     if (path := env.missing_file()) is not None:  # said, not made (a mistyped --db made an empty database)
-        click.echo(f"no campaign: no database file at {path!r} yet; `doe init --db {path}` creates one")
+        click.echo(f"no campaign: no database file at {path!r} yet; `doe init --db {shlex.quote(path)}` creates one")
         return
     table = list_campaigns(env.db, include_archived=include_archived)
     if table.empty:
@@ -360,6 +360,8 @@ def list_(include_archived: bool, env: Env) -> None:
     keep = [c for c in ("name", "n_experiments", "config_version", "updated_at", "created_by", "archived")
             if c in table.columns]
     click.echo(table[keep].to_string(index=False))
+    if not include_archived and (archived := int(list_campaigns(env.db, include_archived=True)["archived"].sum())):
+        click.echo(f"and {archived} archived campaign(s), not shown: `doe list --all` lists them")
 
 
 @cli.command()
