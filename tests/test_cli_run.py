@@ -66,3 +66,23 @@ def test_simulated_results_are_marked_and_the_simulated_campaign_continues(doe_c
         doe_cmd("run", "--simulate", "--campaign", "empty", "--budget", budget, "--seed", "1", "--fast",
                 "--no-progress")
     assert len(campaign.history()) == 6
+
+
+def test_simulate_continues_past_experiments_that_hold_nothing_and_its_own_older_campaigns(  # type: ignore[no-untyped-def]
+        doe_cmd, tmp_path: Path) -> None:
+    """Found by a review: an abandoned experiment (withdrawn as suggest's message advises) blocked
+    the next simulated run of a campaign it had filled, and a campaign `doe run --simulate` made
+    before results were marked could not be continued, the message saying the lab had not made
+    its experiments."""
+    db = str(tmp_path / "lab.sqlite3")
+    campaign = Campaign.from_config(load_config("hfo2-ncm85").replace(name="mine"), storage=db)
+    doe_cmd("run", "--simulate", "--campaign", "mine", "--budget", "3", "--seed", "1", "--fast", "--no-progress")
+    pending = campaign.suggest(2, design="latin_hypercube")["experiment_id"].tolist()
+    campaign.abandon(pending, "withdrawn")
+    doe_cmd("run", "--simulate", "--campaign", "mine", "--budget", "6", "--seed", "1", "--fast", "--no-progress")
+    assert campaign.history()["status"].value_counts().get("abandoned") == 2
+    # an older simulated campaign: default name, the template's description, results without a mark
+    old = Campaign.from_config(load_config("hfo2-ncm85").replace(name="sim-hfo2-ncm85-seed4"), storage=db)
+    old.record(pd.DataFrame([{**dict(old.config.reference_recipe() or {}), "first_cycle_ce_pct": 88.0}]))
+    done = doe_cmd("run", "--simulate", "--budget", "4", "--seed", "4", "--fast", "--no-progress")
+    assert "continuing campaign 'sim-hfo2-ncm85-seed4' (1 experiments so far)" in done.stderr

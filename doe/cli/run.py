@@ -200,8 +200,8 @@ def calendar_run(env: Env, campaign_name: str | None, seed: int, settings: Any, 
     from doe.simulate.calendar import CURVE_OUTCOME, CalendarLab, calendar_config
 
     lab = VirtualLab(seed)
-    name = campaign_name or f"sim-calendar-{SIM_TEMPLATE}-seed{seed}"
-    campaign = _simulation_campaign(env, name, seed, calendar_config(lab.config, at=calendar.at), settings)
+    campaign = _simulation_campaign(env, campaign_name, seed, calendar_config(lab.config, at=calendar.at), settings,
+                                    default_name=f"sim-calendar-{SIM_TEMPLATE}-seed{seed}")
     if CURVE_OUTCOME not in campaign.config.curve_outcomes:
         raise DoeError(f"campaign {campaign.name!r} does not measure {CURVE_OUTCOME} over cycles; --calendar needs "
                        "a campaign it created (pick another --campaign)")
@@ -259,13 +259,16 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[Progress], None] | None]:
 
 
 def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: CampaignConfig,
-                         settings: Any, targets: Mapping[str, float] | None = None) -> Campaign:
-    """The campaign ``name`` of the virtual lab, created if it does not exist yet (once the
-    ``--target`` values are checked against it, so that a refused run creates nothing)."""
+                         settings: Any, targets: Mapping[str, float] | None = None, *,
+                         default_name: str | None = None) -> Campaign:
+    """The campaign ``name`` of the virtual lab (``default_name``, the name the command gives,
+    when None), created if it does not exist yet (once the ``--target`` values are checked
+    against it, so that a refused run creates nothing)."""
     from doe.campaign import Campaign
     from doe.errors import StorageError
 
-    name = name or f"sim-{SIM_TEMPLATE}-seed{seed}"
+    default_name = default_name or f"sim-{SIM_TEMPLATE}-seed{seed}"
+    name = name or default_name
     try:
         campaign = Campaign.load(name, storage=env.db, actor=env.actor, settings=settings)
     except StorageError:
@@ -274,7 +277,7 @@ def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: Camp
         campaign = Campaign.from_config(config, storage=env.db, actor=env.actor, settings=settings)
         click.echo(f"created campaign {name!r} in {mask_url(campaign.storage_url)}", err=True)
         return campaign
-    if real := _not_simulated(campaign):
+    if real := _not_simulated(campaign, default_name):
         raise DoeError(f"campaign {name!r} holds {len(real)} experiment(s) the virtual lab did not make "
                        f"({', '.join(real[:5])}{', ...' if len(real) > 5 else ''}); doe run --simulate records "
                        "made-up results only into a campaign it created (or an empty one): pick a new --campaign "
@@ -290,19 +293,23 @@ def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: Camp
     return campaign
 
 
-def _not_simulated(campaign: Campaign) -> list[str]:
+def _not_simulated(campaign: Campaign, default_name: str) -> list[str]:
     """The experiments of ``campaign`` the virtual lab did not make: none in a campaign that
-    ``doe run --simulate`` created (its description starts with :data:`SIMULATED`); elsewhere
-    each one but those finished with the virtual lab's mark (:func:`doe.simulate.virtual_lab.mark_simulated`)."""
+    ``doe run --simulate`` created (its description starts with :data:`SIMULATED`, or, made
+    before that mark, it bears the name ``default_name`` the command gives); elsewhere each one
+    but those finished with the virtual lab's mark (:func:`doe.simulate.virtual_lab.mark_simulated`)
+    and those that hold nothing: abandoned, or failed by a run's timeout."""
+    from doe.runner import TIMED_OUT
     from doe.simulate.virtual_lab import OPERATOR
 
-    if (campaign.config.description or "").startswith(SIMULATED):
+    if (campaign.config.description or "").startswith(SIMULATED) or campaign.name == default_name:
         return []
     history = campaign.history()
     cells = campaign.measurements()
     simulated = set(cells.loc[cells["operator"] == OPERATOR, ID_COLUMN].astype(str))
-    reasons = history["failure_reason"].map(lambda r: isinstance(r, str) and r.startswith(f"{OPERATOR}: "))
-    simulated |= set(history.loc[reasons.astype(bool), ID_COLUMN].astype(str))
+    reasons = history["failure_reason"].map(
+        lambda r: isinstance(r, str) and (r.startswith(f"{OPERATOR}: ") or r.startswith(TIMED_OUT)))
+    simulated |= set(history.loc[reasons.astype(bool) | history["status"].eq("abandoned"), ID_COLUMN].astype(str))
     return [str(i) for i in history[ID_COLUMN] if str(i) not in simulated]
 
 
