@@ -57,9 +57,10 @@ def ranking_notes(history: pd.DataFrame, config: CampaignConfig, *, predicted: b
         if worst is not None and o.name in history.columns:
             values = pd.to_numeric(history[o.name], errors="coerce")
             below = values.notna() & (pd.Series(o.score(values.to_numpy(dtype=float)), index=history.index) < worst)
-            limit = f"within {o.tolerance:g} of {o.target:g}" if o.goal == "target" else f"threshold {o.threshold:g}"
+            misses = (f"is not within {o.tolerance:g} of the target {o.target:g}" if o.goal == "target"
+                      else f"misses the threshold {o.threshold:g}")
             for i in history.index[done & below & (notes == "")]:
-                notes[i] = f"{o.name} = {values[i]:g} misses the {limit}"
+                notes[i] = f"{o.name} = {values[i]:g} {misses}"
     return notes
 
 

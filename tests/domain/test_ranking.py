@@ -7,7 +7,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.objectives import Desirability
-from doe.domain.ranking import best, feasible_completed, pareto_front, pareto_mask
+from doe.domain.ranking import best, feasible_completed, pareto_front, pareto_mask, ranking_notes
 from doe.templates import resolve_config
 
 CE, RET, THICK = "first_cycle_ce_pct", "capacity_retention_pct", "coating_thickness_nm"
@@ -79,6 +79,14 @@ def test_a_set_point_alone_ranks_by_closeness_and_its_tolerance_filters() -> Non
     tight = CampaignConfig.from_dict({**one.to_dict(), "objectives": [
         {**one.objectives[0].to_dict(), "tolerance": 1.0}]})
     assert list(best(SET_POINT_HISTORY, tight, n=5)["experiment_id"]) == ["D", "A"]
+
+
+def test_a_note_says_in_words_why_a_row_misses_its_set_point_or_threshold() -> None:
+    one = CampaignConfig.from_dict({**_set_point().to_dict(), "objectives": [
+        {**_set_point().objectives[0].to_dict(), "tolerance": 1.0}]})
+    notes = ranking_notes(SET_POINT_HISTORY, one)
+    assert notes[1] == f"{THICK} = 12 is not within 1 of the target 10"
+    assert ranking_notes(HISTORY, ONE)[6] == f"{CE} = 70 misses the threshold 80"
 
 
 def test_a_set_point_in_the_pareto_front_counts_closeness_not_size() -> None:
