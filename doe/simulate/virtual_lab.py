@@ -421,7 +421,8 @@ class VirtualLab:
 
         Raises:
             DataError: naming every bad cell (missing column, unknown category, out of bounds),
-                or a ``replicates`` that is not a whole number from 1 to 100.
+                an experiment id in more than one row, a ``replicate`` column (the cells are
+                made here), or a ``replicates`` that is not a whole number from 1 to 100.
         """
         if replicates is not None and (not is_integer(replicates) or not 1 <= int(replicates) <= MAX_REPLICATES):
             raise DataError(f"replicates must be a whole number from 1 to {MAX_REPLICATES} (cells per recipe), "
@@ -554,7 +555,21 @@ class VirtualLab:
             str(c) for c in recipes.columns
             if str(c) != ID_COLUMN and str(c) not in names and str(c).strip().lower() not in lowered
         )
-        clean = validate_experiments(recipes, self.config, outcomes_allowed=False, ignore_columns=ignore)
+        if any(str(c).strip().lower() == REPLICATE_COLUMN for c in recipes.columns):
+            # its labels would be replaced by 1 ... k (or the rows refused as repeated ids)
+            raise DataError(f"the recipes have a {REPLICATE_COLUMN!r} column: run() takes one row per recipe and "
+                            f"builds the cells itself (replicates=k labels them 1 to k); drop the column and give "
+                            f"each recipe once; nothing was run")
+        if ID_COLUMN in recipes.columns:
+            given = [str(v).strip() for v in recipes[ID_COLUMN].tolist()]
+            repeated = sorted({i for i in given if given.count(i) > 1})
+            if repeated:
+                raise DataError(f"experiment id(s) {', '.join(repeated[:10])} are in more than one row: run() takes "
+                                f"one row per recipe (replicates=k for k cells of each); nothing was run")
+        try:
+            clean = validate_experiments(recipes, self.config, outcomes_allowed=False, ignore_columns=ignore)
+        except DataError as error:  # the table's problems, said of a run (nothing is recorded here)
+            raise DataError(error.summary.replace("nothing was recorded", "nothing was run"), error.problems) from error
         ids = clean[ID_COLUMN] if ID_COLUMN in clean.columns else None
         return clean, ids
 

@@ -368,6 +368,18 @@ def test_a_failed_powder_fails_every_cell_and_bad_replicates_are_refused() -> No
     for bad in (0, -1, 2.5, "3", 101):
         with pytest.raises(DataError, match="replicates must be a whole number"):
             VirtualLab(seed=3).run(recipes, replicates=bad)  # type: ignore[arg-type]
+    # a replicate column of the caller's is refused, not relabelled 1 ... k; a repeated id says
+    # nothing was run (run() records nothing)
+    labelled = recipes.iloc[:2].assign(experiment_id=["E1", "E2"], replicate=["X", "Y"])
+    for k in (2, None):
+        with pytest.raises(DataError, match=r"have a 'replicate' column.*nothing was run"):
+            VirtualLab(seed=3).run(labelled, replicates=k)
+    with pytest.raises(DataError, match=r"E1 are in more than one row.*nothing was run") as refused:
+        VirtualLab(seed=3).run(labelled.drop(columns="replicate").assign(experiment_id="E1"), replicates=2)
+    assert "recorded" not in str(refused.value)
+    with pytest.raises(DataError, match="nothing was run") as refused:
+        VirtualLab(seed=3).run(recipes.iloc[:1].assign(anneal_temperature_c=9999.0))
+    assert "recorded" not in str(refused.value)
     # without replicates the results are those of before (same stream, no replicate column)
     plain = VirtualLab(seed=3).run(recipes)
     assert "replicate" not in plain.columns and list(plain.index) == list(recipes.index)
