@@ -106,7 +106,7 @@ def test_replicate_labels_that_differ_only_in_leading_zeros_are_refused_not_two_
     revision = campaign.revision()
     later = pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": ["1", "2"],
                           "capacity_retention_pct": [70.0, 71.0]})
-    with pytest.raises(DataError, match=r"replicate '1' differs from its cell '01' only in .*leading zeros; write '01'"):
+    with pytest.raises(DataError, match=r"replicate '1' differs from its cell '01' only in .*leading zeros.*; write '01'"):
         campaign.record(later)
     with pytest.raises(DataError, match=r"replicates '3' and '003' differ only in"):  # within one table too
         campaign.record(pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": ["3", "003"], CE: [85.0, 86.0]}))
@@ -115,6 +115,34 @@ def test_replicate_labels_that_differ_only_in_leading_zeros_are_refused_not_two_
     assert campaign.history()[[f"{CE}_n", "capacity_retention_pct_n"]].values.tolist() == [[2, 2]]
     campaign.record(pd.DataFrame({"experiment_id": ["E0001"], "replicate": ["10"], CE: [84.0]}))  # not '1'
     assert campaign.history()[f"{CE}_n"].tolist() == [3]
+
+
+def test_labels_and_ids_that_differ_only_in_trailing_decimal_zeros_are_refused_not_two_cells(
+        store_url: str, tmp_path: Path) -> None:
+    """A cells file with labels '1.10' and '1.20' saved by a spreadsheet has 1.1 and 1.2: recorded
+    back they made two more cells, and n went from 3 to 5 without a word. An id '1.10' beside a
+    stored '1.1' made a second experiment the same way."""
+    campaign, recipe = _campaign(store_url, "decimal-zeros")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"] * 3, "replicate": ["1.10", "1.20", "01"],
+                                  CE: [80.0, 84.0, 82.0]}))
+    campaign.export_table(tmp_path / "cells.csv", cells=True)
+    saved = pd.read_csv(tmp_path / "cells.csv", encoding="utf-8-sig")  # as a spreadsheet reads it: numbers
+    assert sorted(saved["replicate"].tolist()) == [1.0, 1.1, 1.2]
+    saved.to_csv(tmp_path / "saved.csv", index=False)  # and writes it back: 1, 1.1, 1.2
+    revision = campaign.revision()
+    with pytest.raises(DataError, match=r"replicate '1\.1' differs from its cell '1\.10' only in .*trailing decimal"):
+        campaign.import_table(tmp_path / "saved.csv")
+    with pytest.raises(DataError, match=r"replicate '1\.1' differs from its cell '1\.10'"):  # a float label too
+        campaign.record(pd.DataFrame({"experiment_id": ["E0001"], "replicate": [1.1], CE: [80.0]}))
+    with pytest.raises(DataError, match=r"replicates '2\.5' and '2\.50' differ only in"):  # within one table too
+        campaign.record(pd.DataFrame({"experiment_id": ["E0001"] * 2, "replicate": ["2.5", "2.50"], CE: [85.0, 86.0]}))
+    assert campaign.revision() == revision and campaign.history()[f"{CE}_n"].tolist() == [3]
+    campaign.record(pd.DataFrame({"experiment_id": ["E0001"], "replicate": ["1.11"], CE: [83.0]}))  # not '1.1'
+    assert campaign.history()[f"{CE}_n"].tolist() == [4]
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "1.1", CE: 80.0}]))
+    with pytest.raises(DataError, match=r"differs from the experiment id '1\.1' only in .*'1\.10' for '1\.1'"):
+        campaign.record(pd.DataFrame([{**recipe, "experiment_id": "1.10", CE: 81.0}]))
+    assert campaign.history()["experiment_id"].tolist() == ["E0001", "1.1"]
 
 
 def test_replicate_labels_read_from_a_file_are_the_labels_recorded(store_url: str, tmp_path: Path) -> None:

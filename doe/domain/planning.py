@@ -312,9 +312,10 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
         if twin is not None:
             problems = [CellProblem(read.label, ID_COLUMN, read.experiment_id,
                                     f"differs from the experiment id {twin!r} only in upper and lower case, in how "
-                                    "its characters are written or in leading zeros or a '.0' (which a spreadsheet "
-                                    f"drops or adds); write {twin!r} to record it, or give a new experiment an id of "
-                                    "its own")]
+                                    "its characters are written or in zeros a spreadsheet drops or adds (leading "
+                                    "zeros, '001' for '1', a '.0', or trailing decimal ones, '1.10' for '1.1'); "
+                                    f"write {twin!r} to record it, or give a new "
+                                    "experiment an id of its own")]
         elif fresh and not is_plain_label(str(read.experiment_id)):
             problems = [CellProblem(read.label, ID_COLUMN, read.experiment_id,
                                     "a new experiment id holds an invisible character (a zero-width space, a "

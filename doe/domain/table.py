@@ -50,6 +50,8 @@ MAX_ROWS = 100_000
 MAX_TEXT = 2_000
 _BOUND_TOL = 1e-9
 _WHOLE_NUMBER = re.compile(r"([0-9]+)\.0+")
+_DECIMAL_TEXT = re.compile(r"[0-9]+\.?[0-9]*|\.[0-9]+")
+"""A label a spreadsheet reads as a number and writes back in its own way (``1.10`` as ``1.1``)."""
 _DAY_FIRST = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 """A date written day first with dots (``04.03.2026 14:30``, as a German Excel writes it)."""
 _YEAR_FIRST = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})((?:[ T].*)?)")
@@ -124,16 +126,24 @@ def replicate_label(value: Any) -> str:
 
 def replicate_key(label: str) -> str:
     """What two replicate labels of one experiment must not share unless they are the same:
-    :func:`~doe.domain.values.label_key`, and a label of digits without its leading zeros
-    (``'01'`` is ``'1'``: a spreadsheet drops them when it opens a cells file)."""
+    :func:`~doe.domain.values.label_key`, and a label written as a decimal number (digits with
+    at most one decimal point) as a spreadsheet writes that number back: without leading zeros
+    or trailing decimal zeros (``'01'`` is ``'1'``, ``'1.10'`` is ``'1.1'``, ``'.5'`` is
+    ``'0.5'``: a spreadsheet rewrites them so when it opens and saves a cells file). The
+    digits are kept as text, so a long serial number is never rounded."""
     key = label_key(label)
-    return (key.lstrip("0") or "0") if key.isascii() and key.isdigit() else key
+    if not (key.isascii() and _DECIMAL_TEXT.fullmatch(key)):
+        return key
+    whole, _, fraction = key.partition(".")
+    whole, fraction = whole.lstrip("0") or "0", fraction.rstrip("0")
+    return f"{whole}.{fraction}" if fraction else whole
 
 
 def id_key(experiment_id: str) -> str:
     """What two experiment ids must not share unless they are the same: :func:`replicate_key`
-    of :func:`replicate_label` (``'001'``, ``'1'`` and the text ``'1.0'`` are one key: a
-    spreadsheet drops leading zeros and a float column adds the decimal point)."""
+    of :func:`replicate_label` (``'001'``, ``'1'`` and the text ``'1.0'`` are one key, and so
+    are ``'1.10'`` and ``'1.1'``: a spreadsheet drops leading and trailing decimal zeros and a
+    float column adds the decimal point)."""
     return replicate_key(replicate_label(experiment_id))
 
 

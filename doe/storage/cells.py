@@ -85,7 +85,8 @@ def resolve_failures(new_ids: list[str], failures: list[PlannedFailure]) -> None
         f.experiment_id = new_ids[f.target.index] if isinstance(f.target, NewExperimentRef) else f.target
 
 
-_ONLY_IN = "upper and lower case, in how its characters are written or in leading zeros"
+_ONLY_IN = ("upper and lower case, in how its characters are written or in zeros a spreadsheet drops (leading "
+            "zeros, '01' for '1', or trailing decimal ones, '1.10' for '1.1')")
 
 
 def match_stored_labels(conn: Connection, name: str, pk_of: dict[str, int], labels: list[Any]) -> None:
@@ -95,8 +96,9 @@ def match_stored_labels(conn: Connection, name: str, pk_of: dict[str, int], labe
     A label stored as written before labels were cleaned (``'1.0'`` read from a CSV, text not
     in composed Unicode) is the cell that label now reads as (``'1'``), and takes the write's
     cells. A label that differs from another of the same experiment only in case or in how its
-    characters are written (``'a'`` beside ``'A'``, a full-width ``'Ａ'``) or in leading zeros
-    (``'01'`` beside ``'1'``: :func:`~doe.domain.table.replicate_key`) is refused: it would make a
+    characters are written (``'a'`` beside ``'A'``, a full-width ``'Ａ'``) or in leading or
+    trailing decimal zeros (``'01'`` beside ``'1'``, ``'1.10'`` beside ``'1.1'``:
+    :func:`~doe.domain.table.replicate_key`) is refused: it would make a
     second cell of what the engineer means as one.
 
     Raises:
