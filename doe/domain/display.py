@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -19,7 +20,7 @@ from doe.domain.parameters import (
     DiscreteParameter,
     resolution_decimals,
 )
-from doe.domain.values import is_missing
+from doe.domain.values import is_missing, same_value
 
 SIGNIFICANT = 4
 """Significant figures of a number without a declared resolution (409.7279652953148 -> 409.7)."""
@@ -96,19 +97,73 @@ def format_number(value: Any, decimals: int | None = None) -> str:
 
 
 def batch_programme(recipes: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
-    """The furnace programme: per ``batch_id`` the values of ``config.batch_shared`` (one row each).
+    """The furnace programme: per ``batch_id`` whose rows share them the values of
+    ``config.batch_shared`` (one row each).
 
-    Rows of a batch carry the same shared values (a batch proposed before ``batch_shared``
-    was set may not: its first row is shown).
+    A batch whose rows differ in a shared parameter (proposed before ``batch_shared`` was set)
+    has no one programme and is left out: :func:`furnace_programme` shows its rows' values.
     """
     shared = [n for n in config.batch_shared if n in recipes.columns]
     if not shared or recipes.empty:
         return pd.DataFrame(columns=["batch_id", *shared])
-    key = "batch_id" if "batch_id" in recipes.columns else None
-    if key is None:
-        return recipes[shared].iloc[[0]].reset_index(drop=True)
-    return recipes.groupby(key, sort=True)[shared].first().reset_index()
+    if "batch_id" not in recipes.columns:
+        return pd.DataFrame(columns=shared) if _differ(recipes, shared) else recipes[shared].iloc[[0]].reset_index(
+            drop=True)
+    mixed = set(mixed_batches(recipes, config))
+    kept = recipes[~recipes["batch_id"].astype(str).isin(mixed)]
+    return kept.groupby("batch_id", sort=True)[shared].first().reset_index()
 
 
-__all__ = ["SIGNIFICANT", "batch_programme", "column_decimals", "format_number", "parameter_decimals",
-           "significant_decimals"]
+def _differ(rows: pd.DataFrame, shared: list[str]) -> bool:
+    for name in shared:
+        values = rows[name].tolist()
+        if any(is_missing(v) != is_missing(values[0]) or (not is_missing(v) and not same_value(v, values[0]))
+               for v in values[1:]):
+            return True
+    return False
+
+
+def mixed_batches(recipes: pd.DataFrame, config: CampaignConfig) -> list[str]:
+    """The ``batch_id`` of each batch whose rows differ in a parameter of ``config.batch_shared``
+    (a batch proposed before the parameter was shared keeps its rows' own values)."""
+    shared = [n for n in config.batch_shared if n in recipes.columns]
+    if not shared or recipes.empty or "batch_id" not in recipes.columns:
+        return []
+    return sorted(str(b) for b, rows in recipes.groupby("batch_id", sort=True) if _differ(rows, shared))
+
+
+@dataclass(frozen=True)
+class FurnaceProgramme:
+    """How a table of pending recipes shows its batches' shared values.
+
+    Attributes:
+        programme: one row per batch whose rows share the values (``batch_id`` and the shared
+            columns).
+        rows: the recipes; without the shared columns when every batch is in ``programme``,
+            else with them, so each row of a batch in ``mixed`` shows its own value.
+        mixed: batches whose rows differ in a shared parameter.
+        note: says which batches predate the shared setting, or None.
+    """
+
+    programme: pd.DataFrame
+    rows: pd.DataFrame
+    mixed: tuple[str, ...]
+    note: str | None
+
+
+def furnace_programme(recipes: pd.DataFrame, config: CampaignConfig) -> FurnaceProgramme:
+    """The furnace programme of ``recipes`` (pending rows with ``batch_id``) and the rows shown
+    beside it: see :class:`FurnaceProgramme`."""
+    shared = [n for n in config.batch_shared if n in recipes.columns]
+    mixed = tuple(mixed_batches(recipes, config))
+    programme = batch_programme(recipes, config)
+    if not mixed:
+        return FurnaceProgramme(programme, recipes.drop(columns=shared), (), None)
+    note = (f"Batch(es) {', '.join(mixed)} were proposed before {', '.join(shared)} "
+            f"{'was' if len(shared) == 1 else 'were'} shared per batch: their rows differ and keep their own "
+            "values, shown per row.")
+    return FurnaceProgramme(programme, recipes, mixed, note)
+
+
+__all__ = ["SIGNIFICANT", "FurnaceProgramme", "batch_programme", "column_decimals", "format_number",
+           "furnace_programme", "mixed_batches", "parameter_decimals", "significant_decimals"]

@@ -522,6 +522,26 @@ def test_plan_shows_the_furnace_programme_once_per_batch(start: Start, db_url: s
     assert tables[1].iloc[0][shared].tolist() == started.iloc[0][shared].tolist()
 
 
+def test_plan_shows_each_rows_shared_value_for_a_batch_proposed_before_it_was_shared(start: Start,
+                                                                                   db_url: str) -> None:
+    """A batch proposed before update_config set batch_shared showed its first row's
+    temperature as the furnace programme, and its other rows' temperatures were hidden."""
+    raw = {"name": "late-furnace", "seed": 1,
+           "parameters": [{"name": "temp", "type": "continuous", "bounds": [250, 750], "resolution": 5},
+                          {"name": "load", "type": "continuous", "bounds": [0, 3], "resolution": 0.01}],
+           "objectives": [{"name": "ce", "goal": "maximize"}]}
+    campaign = Campaign.from_config(raw, storage=db_url, actor="fixture", settings=EngineSettings.fast())
+    temps = campaign.suggest(3)["temp"].tolist()
+    assert len(set(temps)) == 3
+    campaign.update_config({**raw, "batch_shared": ["temp"]})
+    at = start("plan", campaign="late-furnace")
+    _no_exception(at)
+    proposed = _table_with(at, "ce (predicted)")
+    assert proposed["temp"].tolist() == temps  # every row's own value
+    assert not [t for t in at.dataframe if list(t.value.columns) == ["batch_id", "temp"]]  # no one programme
+    assert any("B0001 were proposed before temp was shared per batch" in i.value for i in at.info)
+
+
 # ---------------------------------------------------------------------------------- record
 def _edit_grid(at: AppTest, edits: dict[int, dict[str, Any]]) -> None:
     key = at.data_editor[0].key

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from doe.domain.config import CampaignConfig
-from doe.domain.display import batch_programme, column_decimals
+from doe.domain.display import column_decimals, furnace_programme
 from doe.domain.exports import run_sheet
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.ui import components, resources, state
@@ -160,11 +160,14 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
     best_id = str(best[ID_COLUMN].iloc[0]) if len(best) else None
     view = suggestion_view(proposed_with_predictions(proposed, campaign.proposals()), config, measured, best_id)
     if config.batch_shared:  # the shared values once per batch, as the furnace programme
-        programme = batch_programme(view, config)
-        st.caption("Furnace programme: one value per batch for " + ", ".join(config.batch_shared))
-        st.dataframe(programme, hide_index=True, column_config=_number_formats(programme, config),
-                     key="plan_programme_table")
-        view = view.drop(columns=list(config.batch_shared))
+        furnace = furnace_programme(view, config)
+        if len(furnace.programme):
+            st.caption("Furnace programme: one value per batch for " + ", ".join(config.batch_shared))
+            st.dataframe(furnace.programme, hide_index=True,
+                         column_config=_number_formats(furnace.programme, config), key="plan_programme_table")
+        if furnace.note:
+            st.info(components.plain(furnace.note))
+        view = furnace.rows
     st.dataframe(view, hide_index=True, column_config={**_column_config(config), **_number_formats(view, config)},
                  key="plan_proposed_table")
     st.caption("Predicted: the model's expected value ± its standard deviation (about two in three runs land "
@@ -216,10 +219,13 @@ def _run_sheet(handle: resources.CampaignHandle, config: CampaignConfig, history
         return
     running = pending[pending["status"] == "running"]
     if config.batch_shared and len(running):  # the furnace the lab loads: the started batches' programmes
-        programme = batch_programme(running, config)
-        st.caption("Furnace programme of the running batches")
-        st.dataframe(programme, hide_index=True, column_config=_number_formats(programme, config),
-                     key="plan_running_programme_table")
+        furnace = furnace_programme(running, config)
+        if len(furnace.programme):
+            st.caption("Furnace programme of the running batches")
+            st.dataframe(furnace.programme, hide_index=True,
+                         column_config=_number_formats(furnace.programme, config), key="plan_running_programme_table")
+        if furnace.note:
+            st.info(components.plain(f"Running: {furnace.note} The run sheet has each row's value."))
     sheet = run_sheet(proposed_with_predictions(pending, campaign.proposals()), config)
     st.caption("Fill in the outcome columns (or 'failed' and 'failure_reason') and upload the sheet on the "
                "Record page; the prediction columns are ignored there.")
