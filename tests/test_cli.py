@@ -415,6 +415,42 @@ def test_suggest_prints_and_writes_each_parameter_at_its_resolution(doe_cmd, tmp
     assert entry.value is None and entry.number_format == "General"
 
 
+def test_suggest_shows_every_number_without_a_resolution_at_four_significant_figures(  # type: ignore[no-untyped-def]
+        doe_cmd, tmp_path: Path) -> None:
+    """A dose of 0.00215 mL beside 584.2 mL was written to the Excel run sheet with the column's
+    one format '0.0' (shown as 0.0), and the command printed a speed of 12080 as 1.208e+04."""
+    import yaml
+    from openpyxl import load_workbook
+
+    config = {"name": "sig", "seed": 5, "objectives": [{"name": "ce", "goal": "maximize"}],
+              "parameters": [{"name": "speed_rpm", "type": "continuous", "bounds": [0, 20000], "unit": "rpm"},
+                             {"name": "dose_ml", "type": "continuous", "bounds": [0.0001, 1000], "log_scale": True,
+                              "unit": "mL"}]}
+    (tmp_path / "sig.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    doe_cmd("init", "--config", "sig.yaml")
+    doses = {1.690115: "1.69", 0.00215: "0.00215", 584.198016: "584.2", 0.000109: "0.000109"}
+    speeds = {12080.3: "12080", 4992.0: "4992", 19463.1: "19460", 3132.2: "3132"}
+    write_table(pd.DataFrame({"speed_rpm": list(speeds), "dose_ml": list(doses)}), tmp_path / "candidates.csv")
+    done = doe_cmd("suggest", "-n", "4", "--candidates", "candidates.csv", "--out", "sig.xlsx", "--fast")
+    lines = {line.split("  ")[0].strip(): line.split()[2:] for line in done.stdout.splitlines()}
+    assert sorted(lines["dose_ml [mL]"]) == sorted(doses.values()), done.stdout
+    assert sorted(lines["speed_rpm [rpm]"]) == sorted(speeds.values()), done.stdout
+    sheet = load_workbook(tmp_path / "sig.xlsx").active
+    assert sheet is not None
+    columns = {cell.value: cell.column for cell in sheet[1]}
+    formats = {sheet.cell(row=r, column=columns["dose_ml [mL]"]).value:
+               sheet.cell(row=r, column=columns["dose_ml [mL]"]).number_format for r in range(2, 6)}
+    # each cell shows 4 significant figures (Excel: 0.002150, 0.0001090) and keeps its whole value
+    assert formats == {1.690115: "0.000", 0.00215: "0.000000", 584.198016: "0.0", 0.000109: "0.0000000"}
+    speed = [sheet.cell(row=r, column=columns["speed_rpm [rpm]"]).number_format for r in range(2, 6)]
+    assert speed == ["0"] * 4
+    # recorded back, the sheet's recipes are the stored ones
+    table = read_table(tmp_path / "sig.xlsx", Campaign.load("sig", storage=f"sqlite:///{tmp_path / 'cli.sqlite3'}").config)
+    table["ce"] = [80.0, 81.0, 82.0, 83.0]
+    write_table(table[["experiment_id", "speed_rpm", "dose_ml", "ce"]], tmp_path / "done.xlsx")
+    assert "4 row(s) recorded (0 new experiment(s)" in doe_cmd("record", "done.xlsx").stdout
+
+
 def test_import_and_clone_move_a_campaign_between_databases(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     doe_cmd("init", "--template", "hfo2-ncm85", "--name", "coating")
     recipe = load_config("hfo2-ncm85").reference_recipe()

@@ -110,13 +110,14 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
     batch = campaign.suggest(n, fixed=fixed_values or None, candidates=candidate_table,
                              design=design)  # type: ignore[arg-type]
     if out is not None:  # written before anything is printed: a closed pipe (`| head`) must not cost the sheet
-        from doe.domain.display import column_decimals
+        from doe.domain.display import column_decimals, significant_columns
         from doe.domain.exports import run_sheet
         from doe.io.writing import table_bytes, write_file
 
         # the Plan page's sheet: recipes, predictions, empty outcome, failed and failure_reason columns.
         # CSV: only gridded parameters are written at their resolution (exact); the others stay
-        # in full so that `doe record` matches them to the stored recipe. XLSX: display formats.
+        # in full so that `doe record` matches them to the stored recipe. XLSX: display formats
+        # (the others at 4 significant figures, cell by cell; the cells keep the values).
         stored = (f"batch {batch['batch_id'].iloc[0]} ({', '.join(batch[ID_COLUMN])}) was stored as proposed: "
                   f"`doe export --campaign {shlex.quote(campaign.name)} --out FILE` lists its recipes, `doe status` "
                   "shows it (withdraw it with Campaign.abandon in Python); another `doe suggest` proposes a new "
@@ -124,8 +125,8 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
         try:
             sheet = run_sheet(batch, config)
             csv = out.suffix.lower() == ".csv"
-            decimals = column_decimals(sheet, config, exact_only=csv)
-            payload = table_bytes(sheet, "csv" if csv else "xlsx", units=config.units, decimals=decimals)
+            payload = table_bytes(sheet, "csv" if csv else "xlsx", units=config.units, decimals=column_decimals(
+                sheet, config), significant=significant_columns(sheet, config))
             with writing_new("--out", out):
                 write_file(out, payload, replace=force)
         except DoeError as error:  # the batch is stored all the same: say so, not only why the sheet is missing

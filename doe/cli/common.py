@@ -342,7 +342,7 @@ def recipes_text(table: pd.DataFrame, config: CampaignConfig, *, predictions: bo
 
     rows: dict[str, list[str]] = {}
     # each parameter at the lab's resolution (more for a value off its grid), others at 4 figures
-    decimals = column_decimals(table[config.parameter_names], config, exact_only=True)
+    decimals = column_decimals(table[config.parameter_names], config)
     for name in config.parameter_names:
         unit = config.unit_of(name)
         rows[f"{name} [{unit}]" if unit else name] = [format_number(v, decimals.get(name)) for v in table[name]]
@@ -364,8 +364,11 @@ def is_nan(value: Any) -> bool:
 
 
 def fmt(value: Any) -> str:
+    """A number at 4 significant figures (12080, not 1.208e+04; 0.0001090 keeps its digits)."""
+    from doe.domain.display import format_number
+
     if is_nan(value):
         return "-"
     if isinstance(value, float | np.floating):
-        return f"{float(value):.4g}"
+        return format_number(float(value))
     return str(value)

@@ -60,29 +60,63 @@ def value_decimals(values: Iterable[Any]) -> list[int]:
     return out
 
 
-def column_decimals(table: pd.DataFrame, config: CampaignConfig, *, exact_only: bool = False) -> dict[str, int]:
-    """Decimal places to show each numeric column of ``table`` with.
+def column_decimals(table: pd.DataFrame, config: CampaignConfig) -> dict[str, int]:
+    """Decimal places to show the parameter columns of ``table`` that have a resolution (or
+    discrete values) with: its decimals, or more where a value lies off the grid (a fixed value,
+    a control recipe or an imported experiment: 1.234 on a 0.01 grid shows as 1.234, so a run
+    sheet never differs from what is stored). Writing them at that precision loses nothing.
 
-    Parameters with a resolution (or discrete values) at its decimals, or more where a value
-    lies off the grid (a fixed value, a control recipe or an imported experiment: 1.234 on a
-    0.01 grid shows as 1.234, so a run sheet never differs from what is stored); with
-    ``exact_only`` only those (writing them at that precision loses nothing), else also every
-    other numeric column at :data:`SIGNIFICANT` significant figures of its largest value.
+    Every other numeric column (:func:`significant_columns`) is shown value by value at
+    :data:`SIGNIFICANT` significant figures (:func:`format_number`), not at one column-wide
+    count of decimals.
     """
     grid = parameter_decimals(config)
-    out: dict[str, int] = {}
+    return {str(column): max([grid[str(column)], *value_decimals(table[column])])
+            for column in table.columns if str(column) in grid}
+
+
+def significant_columns(table: pd.DataFrame, config: CampaignConfig) -> list[str]:
+    """The float columns of ``table`` shown at :data:`SIGNIFICANT` significant figures value by
+    value: every one but the parameters of :func:`column_decimals` and categorical ones."""
+    grid = parameter_decimals(config)
     categorical = {p.name for p in config.parameters if isinstance(p, CategoricalParameter)}
-    for column in table.columns:
-        name = str(column)
-        if name in grid:
-            out[name] = max([grid[name], *value_decimals(table[column])])
-        elif not exact_only and name not in categorical and pd.api.types.is_float_dtype(table[column].dtype):
-            out[name] = significant_decimals(table[column])
-    return out
+    return [str(c) for c in table.columns if str(c) not in grid and str(c) not in categorical
+            and pd.api.types.is_float_dtype(table[c].dtype)]
+
+
+FIXED_FROM, FIXED_BELOW = 1e-5, 1e6
+"""Numbers from ``FIXED_FROM`` to below ``FIXED_BELOW`` (by size) are shown without an exponent
+(12080, not 1.208e+04; 0.000109, not 1.09e-04); others as ``1.235e+07``."""
+
+
+def significant_places(value: float, significant: int = SIGNIFICANT) -> int | None:
+    """Decimal places that show ``value`` with ``significant`` figures (0 for zero and for a
+    number with more whole digits: 19463.1 as 19463); None where it is shown with an exponent
+    (outside :data:`FIXED_FROM` to :data:`FIXED_BELOW` by size) or is not finite."""
+    x = abs(float(value))
+    if x == 0:
+        return 0
+    if not math.isfinite(x) or not FIXED_FROM <= x < FIXED_BELOW:
+        return None
+    return max(0, significant - 1 - math.floor(math.log10(x)))
+
+
+def _significant_text(x: float) -> str:
+    """``x`` at :data:`SIGNIFICANT` significant figures, trailing decimal zeros dropped."""
+    if not math.isfinite(x) or x == 0:
+        return "0" if x == 0 else str(x)
+    rounded = float(f"{x:.{SIGNIFICANT - 1}e}")  # 99999.9 -> 1e5, 19463.1 -> 19460
+    places = significant_places(rounded)
+    if places is None:
+        return f"{rounded:.{SIGNIFICANT}g}"  # 1.235e+07, 3.2e+08
+    text = f"{rounded:.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def format_number(value: Any, decimals: int | None = None) -> str:
-    """``value`` as text: at ``decimals`` places, else at :data:`SIGNIFICANT` significant figures."""
+    """``value`` as text: at ``decimals`` places, else at :data:`SIGNIFICANT` significant figures
+    (trailing zeros dropped: 584.2, 0.00215, 12080, 85; an exponent only outside
+    :data:`FIXED_FROM` to :data:`FIXED_BELOW`: 1.235e+07)."""
     if is_missing(value):
         return "-"
     if isinstance(value, str | bool):
@@ -93,7 +127,7 @@ def format_number(value: Any, decimals: int | None = None) -> str:
         return str(value)
     if decimals is not None:
         return f"{x:.{decimals}f}"
-    return f"{x:.{SIGNIFICANT}g}"
+    return _significant_text(x)
 
 
 def batch_programme(recipes: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
@@ -165,5 +199,6 @@ def furnace_programme(recipes: pd.DataFrame, config: CampaignConfig) -> FurnaceP
     return FurnaceProgramme(programme, recipes, mixed, note)
 
 
-__all__ = ["SIGNIFICANT", "FurnaceProgramme", "batch_programme", "column_decimals", "format_number",
-           "furnace_programme", "mixed_batches", "parameter_decimals", "significant_decimals"]
+__all__ = ["FIXED_BELOW", "FIXED_FROM", "SIGNIFICANT", "FurnaceProgramme", "batch_programme", "column_decimals",
+           "format_number", "furnace_programme", "mixed_batches", "parameter_decimals", "significant_columns",
+           "significant_decimals", "significant_places"]

@@ -12,12 +12,14 @@ import json
 import os
 import secrets
 import stat
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import pandas as pd
 
+from doe.domain.display import SIGNIFICANT, significant_places
 from doe.domain.values import NOT_UNICODE, is_blank
 from doe.errors import DataError, shorten
 from doe.io.cells import neutralise
@@ -73,6 +75,7 @@ def write_table(
     file_format: FileFormat | None = None,
     units: dict[str, str] | None = None,
     decimals: dict[str, int] | None = None,
+    significant: Sequence[str] = (),
 ) -> None:
     """Write ``table`` as CSV (UTF-8 with BOM, so Excel shows units and umlauts) or ``.xlsx``.
 
@@ -86,6 +89,10 @@ def write_table(
             (pass only columns that lose nothing, e.g. values on a resolution grid);
             XLSX: a cell number format; the stored cell value keeps 16 significant digits
             (openpyxl writes no more; a CSV keeps every digit) and a time its milliseconds.
+        significant: XLSX: columns whose numbers each get a number format that shows them at
+            :data:`~doe.domain.display.SIGNIFICANT` significant figures (0.0001090 and 584.2
+            in one column; an exponent outside 1e-5 to 1e6); the cell keeps the whole value.
+            CSV: ignored (every digit is written).
 
     Text cells that a spreadsheet would run as a formula get a leading apostrophe. A path is
     written with :func:`write_file`: a file already there is replaced whole, never left cut short.
@@ -121,6 +128,10 @@ def write_table(
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
                     if cell.value not in (None, ""):  # an empty cell is for a person's entry: shown as typed
                         cell.number_format = number_format
+            elif str(column) in significant:
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                    if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                        cell.number_format = _significant_format(cell.value)
         for row in sheet.iter_rows():
             for cell in row:
                 if isinstance(cell.value, str):
@@ -131,11 +142,19 @@ def write_table(
         target.write(buffer.getvalue())
 
 
+def _significant_format(value: float) -> str:
+    """An Excel number format that shows ``value`` at SIGNIFICANT significant figures."""
+    places = significant_places(value)
+    if places is None:
+        return "0." + "0" * (SIGNIFICANT - 1) + "E+00"
+    return "0" + ("." + "0" * places if places else "")
+
+
 def table_bytes(table: pd.DataFrame, file_format: FileFormat, *, units: dict[str, str] | None = None,
-                decimals: dict[str, int] | None = None) -> bytes:
+                decimals: dict[str, int] | None = None, significant: Sequence[str] = ()) -> bytes:
     """The file content of :func:`write_table` as bytes (for download buttons)."""
     buffer = io.BytesIO()
-    write_table(table, buffer, file_format=file_format, units=units, decimals=decimals)
+    write_table(table, buffer, file_format=file_format, units=units, decimals=decimals, significant=significant)
     return buffer.getvalue()
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.display import batch_programme, furnace_programme
+from doe.domain.display import (
+    batch_programme,
+    column_decimals,
+    format_number,
+    furnace_programme,
+    significant_columns,
+)
 
 FURNACE = CampaignConfig.from_dict({
     "name": "furnace", "batch_shared": ["temp"],
@@ -30,3 +36,16 @@ def test_a_batch_whose_rows_differ_in_a_shared_value_shows_them_per_row_not_its_
     same = furnace_programme(pending[pending["batch_id"] == "B0002"], FURNACE)
     assert same.mixed == () and same.note is None and "temp" not in same.rows.columns
     assert same.programme.to_dict("records") == [{"batch_id": "B0002", "temp": 600.0}]
+
+
+def test_a_number_without_a_resolution_shows_four_significant_figures_of_its_own() -> None:
+    """One count of decimals per column, from its largest value, showed 0.00215 beside 584.2 as
+    0.0; and '%.4g' printed 12080 as 1.208e+04 beside 4992."""
+    shown = {0.000109: "0.000109", 0.00215: "0.00215", 1.690115: "1.69", 584.198016: "584.2", 12080.3: "12080",
+             19463.129: "19460", 4992.0: "4992", 85.0: "85", 0.0: "0", -0.00034567: "-0.0003457",
+             1e-7: "1e-07", 3.2e8: "3.2e+08", 99999.9: "100000"}
+    assert {v: format_number(v) for v in shown} == shown
+    assert format_number(584.198016, 2) == "584.20" and format_number(float("nan")) == "-"
+    sheet = pd.DataFrame({"load": [0.23, 1.234], "dose": [0.000109, 584.2], "ce_n": [3, 2], "temp": [510.0, 725.0]})
+    assert column_decimals(sheet, FURNACE) == {"load": 3, "temp": 0}  # exact, off-grid 1.234 too
+    assert significant_columns(sheet, FURNACE) == ["dose"]

@@ -20,6 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from doe.campaign import Campaign, list_campaigns
+from doe.domain.display import format_number
 from doe.domain.exports import run_sheet
 from doe.engine import EngineSettings
 from doe.errors import ConcurrentChangeError
@@ -624,8 +625,15 @@ def test_the_record_grid_shows_each_parameter_at_its_resolution(start: Start, db
     _no_exception(at)
     columns = json.loads(at.data_editor[0].proto.columns)
     assert columns["anneal_temperature_c"]["type_config"]["format"] == "%.0f"  # a 5 C grid
-    assert columns["anneal_time_h"]["type_config"]["format"] == "%.3f"  # 4 significant figures of 0.5-6 h
     assert columns["anneal_temperature_c"]["disabled"]  # the recipe is read, not typed
+    # no resolution: no column-wide format (one from the largest value showed 0.0021 as 0.0); each
+    # value at 4 significant figures, in the display text the page hands over with the data
+    assert "format" not in columns["anneal_time_h"]["type_config"]
+    import pyarrow as pa
+
+    shown = pa.ipc.open_stream(at.data_editor[0].proto.arrow_data.styler.display_values).read_pandas()
+    stored = campaign.history()["anneal_time_h"].tolist()
+    assert shown["anneal_time_h"].tolist() == [format_number(v) for v in stored] != [str(v) for v in stored]
 
 
 def test_a_correction_kept_for_one_campaign_is_not_offered_on_another(start: Start, db_url: str) -> None:
@@ -908,9 +916,13 @@ def test_insights_of_the_two_recipe_demo_says_what_waits_for_more_data(start: St
     assert best["experiment_id"].iloc[0] == "study-hfo2"
     import json  # the best recipes' numbers at 4 significant figures, as on History (not 409.7279652953148)
 
+    import pyarrow as pa
+
     frame = next(f for f in at.dataframe if "first_cycle_ce_pct" in f.value.columns)
     columns = json.loads(frame.proto.columns)
-    assert columns["anneal_time_h"]["type_config"]["format"] == "%.3f"
+    assert "format" not in columns["anneal_time_h"]["type_config"]  # each value's own text instead
+    shown = pa.ipc.open_stream(frame.proto.arrow_data.styler.display_values).read_pandas()
+    assert shown["anneal_time_h"].tolist() == [format_number(v) for v in frame.value["anneal_time_h"]]
     assert "appear from 11 completed experiments on (2 so far)" in _texts(at.info)
     assert "the model does not yet predict better than the average" in _texts(at.text) or \
         "nothing to predict" in _texts(at.text)

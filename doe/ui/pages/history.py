@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from doe.domain.display import column_decimals
 from doe.domain.records import STATUSES
 from doe.domain.replicates import n_column
 from doe.domain.table import ID_COLUMN
@@ -17,6 +16,7 @@ from doe.ui import components, state
 
 if TYPE_CHECKING:
     from doe.campaign import Campaign
+from doe.ui.shown_numbers import number_table
 from doe.ui.tables import audit_view, evidence_label, evidence_table, filter_history, search
 
 
@@ -37,9 +37,8 @@ def render() -> None:
         st.caption("Outcomes are the mean of each experiment's replicate cells; <outcome>_sd is their standard "
                    "deviation and <outcome>_n the number of cells (every cell is listed under 'Every recorded "
                    "value' below).")
-    formats = {name: st.column_config.NumberColumn(format=f"%.{places}f")
-               for name, places in column_decimals(shown, config).items()}  # display only
-    st.dataframe(shown, hide_index=True, column_config=formats)
+    data, formats = number_table(shown, config)  # display only
+    st.dataframe(data, hide_index=True, column_config=formats)
     if config.learn_from:
         _informed_by(campaign)
 

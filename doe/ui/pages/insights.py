@@ -18,7 +18,6 @@ import streamlit as st
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import curve_continuations, still_cycling
 from doe.domain.diagnostics import min_experiments, model_trust
-from doe.domain.display import column_decimals
 from doe.domain.ranking import ranking_text
 from doe.plots import (
     best_so_far_figure,
@@ -30,6 +29,7 @@ from doe.plots import (
 )
 from doe.plots.profiler import profiler_figure
 from doe.ui import components, resources, state
+from doe.ui.shown_numbers import number_table
 from doe.ui.surface import (
     candidate_recipes,
     held_recipe,
@@ -84,9 +84,8 @@ def _best(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
     st.markdown("**Best recipes**")
     st.text(ranking_text(config))  # plain text: units are user strings
     shown = best[[c for c in columns if c in best.columns]]
-    formats = {name: st.column_config.NumberColumn(format=f"%.{places}f")
-               for name, places in column_decimals(shown, config).items()}  # display only, as on History
-    st.dataframe(shown, hide_index=True, column_config=formats)
+    data, formats = number_table(shown, config)  # display only, as on History
+    st.dataframe(data, hide_index=True, column_config=formats)
 
 
 def _pareto(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:

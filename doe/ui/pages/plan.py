@@ -13,11 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from doe.domain.config import CampaignConfig
-from doe.domain.display import column_decimals, furnace_programme
+from doe.domain.display import column_decimals, furnace_programme, significant_columns
 from doe.domain.exports import run_sheet
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.ui import components, resources, state
 from doe.ui.number_cells import read_number
+from doe.ui.shown_numbers import number_table
 from doe.ui.tables import ID_COLUMN, proposed_with_predictions, suggestion_view
 
 MAX_BATCH_IN_UI = 50
@@ -63,11 +64,11 @@ def _fixed_numbers(config: CampaignConfig, fixed: dict[str, Any]) -> dict[str, A
     return out
 
 
-def _number_formats(table: pd.DataFrame, config: CampaignConfig) -> dict[str, Any]:
-    """Each numeric column at the lab's resolution (else 4 significant figures); display only."""
-    return {name: st.column_config.NumberColumn(
-                f"{name} [{config.unit_of(name)}]" if config.unit_of(name) else name, format=f"%.{places}f")
-            for name, places in column_decimals(table, config).items() if name in config.parameter_names}
+def _numbers(table: pd.DataFrame, config: CampaignConfig) -> tuple[Any, dict[str, Any]]:
+    """``table`` and the column configs of its parameters: at the lab's resolution, else at 4
+    significant figures value by value (:func:`doe.ui.shown_numbers.number_table`); display only."""
+    labels = {name: f"{name} [{config.unit_of(name)}]" for name in config.parameter_names if config.unit_of(name)}
+    return number_table(table, config, only=config.parameter_names, labels=labels)
 
 
 def _column_config(config: CampaignConfig) -> dict[str, Any]:
@@ -163,13 +164,13 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
         furnace = furnace_programme(view, config)
         if len(furnace.programme):
             st.caption("Furnace programme: one value per batch for " + ", ".join(config.batch_shared))
-            st.dataframe(furnace.programme, hide_index=True,
-                         column_config=_number_formats(furnace.programme, config), key="plan_programme_table")
+            data, formats = _numbers(furnace.programme, config)
+            st.dataframe(data, hide_index=True, column_config=formats, key="plan_programme_table")
         if furnace.note:
             st.info(components.plain(furnace.note))
         view = furnace.rows
-    st.dataframe(view, hide_index=True, column_config={**_column_config(config), **_number_formats(view, config)},
-                 key="plan_proposed_table")
+    data, formats = _numbers(view, config)
+    st.dataframe(data, hide_index=True, column_config={**_column_config(config), **formats}, key="plan_proposed_table")
     st.caption("Predicted: the model's expected value ± its standard deviation (about two in three runs land "
                "within it). P(success): the model's chance that the run works and meets the outcome "
                "constraints (empty until something is measured). Why this run: exploits = close to the best recipe measured, to improve on it; "
@@ -222,8 +223,8 @@ def _run_sheet(handle: resources.CampaignHandle, config: CampaignConfig, history
         furnace = furnace_programme(running, config)
         if len(furnace.programme):
             st.caption("Furnace programme of the running batches")
-            st.dataframe(furnace.programme, hide_index=True,
-                         column_config=_number_formats(furnace.programme, config), key="plan_running_programme_table")
+            data, formats = _numbers(furnace.programme, config)
+            st.dataframe(data, hide_index=True, column_config=formats, key="plan_running_programme_table")
         if furnace.note:
             st.info(components.plain(f"Running: {furnace.note} The run sheet has each row's value."))
     sheet = run_sheet(proposed_with_predictions(pending, campaign.proposals()), config)
@@ -234,8 +235,10 @@ def _run_sheet(handle: resources.CampaignHandle, config: CampaignConfig, history
     def sheet_bytes(file_format: str) -> bytes:
         from doe.io import table_bytes
 
-        decimals = column_decimals(sheet, config, exact_only=file_format == "csv")
-        return table_bytes(sheet, file_format, units=units, decimals=decimals)  # type: ignore[arg-type]
+        # CSV: gridded parameters at their resolution (exact), the rest in full (`doe record` matches
+        # them); XLSX: the rest at 4 significant figures cell by cell, the cells keeping the values
+        return table_bytes(sheet, file_format, units=units, decimals=column_decimals(sheet, config),  # type: ignore[arg-type]
+                           significant=significant_columns(sheet, config))
 
     csv_col, xlsx_col = st.columns(2)
     csv_col.download_button("Run sheet (CSV)", data=lambda: sheet_bytes("csv"),

@@ -19,7 +19,6 @@ import streamlit.components.v1 as components_v1
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN
-from doe.domain.display import column_decimals
 from doe.domain.parameters import CategoricalParameter, DiscreteParameter
 from doe.domain.records import MAX_REPLICATE
 from doe.domain.replicates import REPLICATE_COLUMN
@@ -27,6 +26,7 @@ from doe.errors import ConflictError
 from doe.ui import components, resources, state
 from doe.ui.file_plots import FilePlots, file_plots
 from doe.ui.number_cells import entry_numbers, exact_text, read_number, text_columns, typed_values
+from doe.ui.shown_numbers import number_table
 from doe.ui.tables import (
     ID_COLUMN,
     GridSelection,
@@ -121,12 +121,8 @@ def _correction(handle: resources.CampaignHandle) -> None:
         st.rerun()
 
 
-def _grid_config(config: CampaignConfig, grid: pd.DataFrame) -> dict[str, Any]:
-    parameters = [p for p in config.parameter_names if p in grid.columns]  # the recipes, read only
-    columns: dict[str, Any] = {  # each parameter at the lab's resolution, else 4 significant figures
-        name: st.column_config.NumberColumn(name, format=f"%.{places}f")
-        for name, places in column_decimals(grid[parameters], config).items()
-    } | {
+def _grid_config(config: CampaignConfig) -> dict[str, Any]:
+    columns: dict[str, Any] = {
         "failed": st.column_config.CheckboxColumn("failed", help="the run gave no result"),
         "failure_reason": st.column_config.TextColumn("failure reason", help="why the run failed"),
         "note": st.column_config.TextColumn("note", help="kept with the recorded values"),
@@ -237,7 +233,9 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
     recipes = st.toggle("Show each recipe's parameters", key=state.GRID_PARAMETERS,
                         help="The outcomes come first; the recipe's parameters follow them when shown.")
     order = [c for c in grid.shown.columns if recipes or c not in config.parameter_names]
-    edited = _typed(grid, st.data_editor(grid.shown, disabled=disabled, column_config=_grid_config(config, grid.shown),
+    # the recipes (read only): each parameter at the lab's resolution, else 4 significant figures
+    data, numbers = number_table(grid.shown, config, only=config.parameter_names)
+    edited = _typed(grid, st.data_editor(data, disabled=disabled, column_config=_grid_config(config) | numbers,
                                          key=grid.key, column_order=order), config)
     # kept beyond the editor's state, which Streamlit drops when another page is visited
     unsaved = unsaved_edits(original, edited, config)
