@@ -143,8 +143,7 @@ def mark_simulated(results: pd.DataFrame) -> pd.DataFrame:
     (a failed experiment has no measurement to carry a note)."""
     marked = results.assign(operator=OPERATOR, note=NOTE)
     if "failure_reason" in marked.columns:
-        marked["failure_reason"] = [None if not isinstance(r, str) else f"{OPERATOR}: {r}"
-                                    for r in marked["failure_reason"]]
+        marked["failure_reason"] = [f"{OPERATOR}: {r}" if isinstance(r, str) else None for r in marked["failure_reason"]]
     return marked
 
 
@@ -555,17 +554,14 @@ class VirtualLab:
             str(c) for c in recipes.columns
             if str(c) != ID_COLUMN and str(c) not in names and str(c).strip().lower() not in lowered
         )
-        if any(str(c).strip().lower() == REPLICATE_COLUMN for c in recipes.columns):
-            # its labels would be replaced by 1 ... k (or the rows refused as repeated ids)
+        if any(str(c).strip().lower() == REPLICATE_COLUMN for c in recipes.columns):  # its labels would be lost
             raise DataError(f"the recipes have a {REPLICATE_COLUMN!r} column: run() takes one row per recipe and "
                             f"builds the cells itself (replicates=k labels them 1 to k); drop the column and give "
                             f"each recipe once; nothing was run")
-        if ID_COLUMN in recipes.columns:
-            given = [str(v).strip() for v in recipes[ID_COLUMN].tolist()]
-            repeated = sorted({i for i in given if given.count(i) > 1})
-            if repeated:
-                raise DataError(f"experiment id(s) {', '.join(repeated[:10])} are in more than one row: run() takes "
-                                f"one row per recipe (replicates=k for k cells of each); nothing was run")
+        given = [str(v).strip() for v in recipes[ID_COLUMN]] if ID_COLUMN in recipes.columns else []
+        if repeated := sorted({i for i in given if given.count(i) > 1}):
+            raise DataError(f"experiment id(s) {', '.join(repeated[:10])} are in more than one row: run() takes "
+                            f"one row per recipe (replicates=k for k cells of each); nothing was run")
         try:
             clean = validate_experiments(recipes, self.config, outcomes_allowed=False, ignore_columns=ignore)
         except DataError as error:  # the table's problems, said of a run (nothing is recorded here)
