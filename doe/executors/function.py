@@ -6,7 +6,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -19,9 +19,6 @@ from doe.executors.base import (
     empty_results,
     failure_rows,
 )
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger("doe.executors")
 
