@@ -246,7 +246,8 @@ class Campaign:
         ``<outcome>_sd``/``_n`` of every outcome once any experiment has several cells
         (:mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at, source;
         curve outcomes' columns (:mod:`doe.domain.curves`). :meth:`measurements` lists every cell.
-        Read at one revision of the campaign and computed once per revision (each call gets a copy)."""
+        Read at one revision of the campaign and computed once per revision (each call gets a
+        copy; a change made outside doe, which bumps no revision, shows once the campaign is loaded again)."""
         out = self._history.table(lambda: history_table(self._experiments(), self.config, self.measurements))
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
