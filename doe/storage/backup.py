@@ -49,7 +49,10 @@ HELD_TABLES = (("campaigns", "campaign(s)"), ("users", "account(s)"), ("membersh
                ("account_audit", "account audit entry(ies)"))
 """What makes a target database not empty for :func:`restore` (each table with its words)."""
 DOE_TABLES = frozenset(schema.metadata.tables) | {"alembic_version"}
-"""Every table a doe database holds; a restore target holding any other is refused, even with ``force``."""
+"""Every table a doe database holds (besides the suggestion queue's, :data:`QUEUE_TABLE_PREFIX`); a
+restore target holding any other is refused, even with ``force``."""
+QUEUE_TABLE_PREFIX = "procrastinate_"
+"""The tables of doe's suggestion queue on PostgreSQL (:mod:`doe.workers`: procrastinate's own)."""
 
 
 @dataclass(frozen=True)
@@ -352,7 +355,8 @@ def restore(url: str, source: Path, *, force: bool = False) -> BackupReport:
 def _refuse_foreign(present: set[str], where: str) -> None:
     """Refuse a target holding tables doe does not make, with or without ``force``: an SQLite
     restore would delete them with the rest of the file, pg_restore would leave doe's beside them."""
-    foreign = sorted(table for table in present if table not in DOE_TABLES and not table.startswith("sqlite_"))
+    foreign = sorted(table for table in present if table not in DOE_TABLES
+                     and not table.startswith(("sqlite_", QUEUE_TABLE_PREFIX)))
     if foreign:
         shown = ", ".join(foreign[:10]) + (", ..." if len(foreign) > 10 else "")
         raise StorageError(f"the target {where!r} holds tables that are not doe's ({shown}): it is another "
