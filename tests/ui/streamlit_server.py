@@ -231,6 +231,8 @@ def type_in_grid(page: Any, grid: Any, row: int, column: int, value: str, *,
     index = grid.evaluate("g => [...document.querySelectorAll('[data-testid=stDataFrame]')].indexOf(g)")
     row_px, header_px, index_px = 35, 35, 60
     for attempt in range(3):
+        if attempt:  # a slow first click may have left a cell's editor open over the grid: close it
+            page.keyboard.press("Escape")
         page.evaluate("() => document.activeElement && document.activeElement.blur()")  # the focus comes from this click
         grid.click(position={"x": index_px + 20, "y": header_px + row_px * row + row_px / 2})
         try:
