@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,3 +134,21 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         _close_engines()
         return
     yield request.getfixturevalue("postgres_database")
+
+
+@pytest.fixture()
+def doe_cmd(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Run ``doe ...`` in a subprocess against a fresh SQLite file in ``tmp_path``."""
+    env = dict(os.environ)
+    env["DOE_HOME"] = str(tmp_path / "home")
+    env["DOE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    env["DOE_ACTOR"] = "cli-test"
+
+    def call(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "doe.cli", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+        if check:
+            assert done.returncode == 0, f"doe {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done
+
+    return call

@@ -27,24 +27,6 @@ COMMANDS = ["init", "suggest", "record", "record-files", "files", "status", "lis
             "backup", "restore", "app"]
 
 
-@pytest.fixture()
-def doe_cmd(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Run ``doe ...`` in a subprocess against a fresh SQLite file in ``tmp_path``."""
-    env = dict(os.environ)
-    env["DOE_HOME"] = str(tmp_path / "home")
-    env["DOE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    env["DOE_ACTOR"] = "cli-test"
-
-    def call(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([sys.executable, "-m", "doe.cli", *args], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=300)
-        if check:
-            assert done.returncode == 0, f"doe {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-        return done
-
-    return call
-
-
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command: str) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])

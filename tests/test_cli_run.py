@@ -1,51 +1,32 @@
-"""``doe run --simulate`` in real subprocesses: it never records made-up results into a lab's campaign."""
+"""``doe run --simulate`` in real subprocesses (the ``doe_cmd`` fixture of ``tests/conftest.py``): it never
+records made-up results into a lab's campaign."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from doe import Campaign, load_config
 
 OPERATOR = "virtual lab"  # the operator of every simulated result
 
 
-@pytest.fixture()
-def doe_cmd(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Run ``doe ...`` in a subprocess against a fresh SQLite file in ``tmp_path``."""
-    env = {**os.environ, "DOE_HOME": str(tmp_path / "home"), "DOE_DATABASE_URL": f"sqlite:///{tmp_path / 'lab.sqlite3'}",
-           "DOE_ACTOR": "cli-test", "PYTHONPATH": os.pathsep.join(sys.path)}
-
-    def call(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([sys.executable, "-m", "doe.cli", *args], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=300)
-        if check:
-            assert done.returncode == 0, f"doe {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-        return done
-
-    return call
-
-
 def test_simulate_refuses_a_lab_campaign_with_pending_experiments(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The lab's three proposed experiments were completed or failed with the virtual lab's values."""
     doe_cmd("init", "--name", "line-3")
     doe_cmd("suggest", "--campaign", "line-3", "-n", "3", "--design", "latin_hypercube", "--out", "runsheet.csv")
-    before = Campaign.load("line-3", storage=str(tmp_path / "lab.sqlite3")).history()
+    before = Campaign.load("line-3", storage=str(tmp_path / "cli.sqlite3")).history()
     done = doe_cmd("run", "--simulate", "--campaign", "line-3", "--budget", "3", "--no-progress", "--fast", check=False)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "holds 3 experiment(s) the virtual lab did not make (E0001, E0002, E0003)" in done.stderr
     assert "pick a new --campaign name" in done.stderr
-    after = Campaign.load("line-3", storage=str(tmp_path / "lab.sqlite3")).history()
+    after = Campaign.load("line-3", storage=str(tmp_path / "cli.sqlite3")).history()
     pd.testing.assert_frame_equal(after, before)
 
 
 def test_simulated_results_are_marked_and_the_simulated_campaign_continues(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    db = str(tmp_path / "lab.sqlite3")
+    db = str(tmp_path / "cli.sqlite3")
     campaign = Campaign.from_config(load_config("hfo2-ncm85").replace(name="empty"), storage=db)
     doe_cmd("run", "--simulate", "--campaign", "sim", "--budget", "6", "--batch-size", "3", "--seed", "3", "--fast",
             "--no-progress")
@@ -74,7 +55,7 @@ def test_simulate_continues_past_experiments_that_hold_nothing_and_its_own_older
     the next simulated run of a campaign it had filled, and a campaign `doe run --simulate` made
     before results were marked could not be continued, the message saying the lab had not made
     its experiments."""
-    db = str(tmp_path / "lab.sqlite3")
+    db = str(tmp_path / "cli.sqlite3")
     campaign = Campaign.from_config(load_config("hfo2-ncm85").replace(name="mine"), storage=db)
     doe_cmd("run", "--simulate", "--campaign", "mine", "--budget", "3", "--seed", "1", "--fast", "--no-progress")
     pending = campaign.suggest(2, design="latin_hypercube")["experiment_id"].tolist()
