@@ -9,9 +9,12 @@ Rounding happens inside the proposal search, not after it: every refined start o
 acquisition optimiser is rounded to each neighbouring grid point (floor or ceiling per
 gridded column), roundings that break a linear constraint are dropped, and the acquisition
 is evaluated again on what is left, so the search picks the best *feasible grid* recipe
-(:meth:`Lattice.candidates`). Space-filling pools are rounded to the nearest feasible grid
-recipe (:meth:`Lattice.nearest`). The recipes handed to the engineer carry the exact grid
-values (:meth:`Lattice.exact`), not a round trip through the model encoding.
+(:meth:`Lattice.roundings`). Space-filling pools are rounded to the nearest feasible grid
+recipe (:meth:`Lattice.nearest`). A recipe none of whose neighbouring grid points is feasible
+(a constraint that cuts between them) is walked toward the interior point of the constraints
+until a rounding is (:meth:`Lattice.settle`), rather than dropped. The recipes handed to the
+engineer carry the exact grid values (:meth:`Lattice.exact`), not a round trip through the
+model encoding.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ from doe.engine.encoding import Encoder
 MAX_ROUNDINGS = 64
 """At most this many roundings per recipe: all floor/ceiling combinations of up to 6 gridded
 columns; with more, the nearest rounding and each single-column flip of it."""
+
+SETTLE_STEPS = 64
+"""Steps of the walk toward the interior point that :meth:`Lattice.settle` takes for a recipe
+whose neighbouring grid points all break a linear constraint."""
 
 
 class Lattice:
@@ -109,6 +116,62 @@ class Lattice:
         first = np.unique(owner, return_index=True)[1]
         return R[first], owner[first]
 
+    def outward(self, i: int, u: float) -> np.ndarray:
+        """Model-space values of every grid point of column ``i`` inside the bounds, nearest to
+        model value ``u`` first (the first two are :meth:`grid_points`)."""
+        p = self.dims[i]
+        assert p.resolution is not None
+        first, last = p.grid_range()
+        v = self.encoder.to_engineer(i, u) / p.resolution
+        ks = np.arange(first, last + 1)
+        ks = ks[np.argsort(np.abs(ks - v), kind="stable")]
+        return np.array([self.encoder.to_model(i, p.grid_value(int(k))) for k in ks])
+
+    def settle(self, X: np.ndarray, held: set[int] | frozenset[int] = frozenset(),
+               steps: int = SETTLE_STEPS) -> tuple[np.ndarray, np.ndarray]:
+        """Each row of ``X`` on its nearest feasible grid recipe, as :meth:`nearest`; a row none of
+        whose roundings is feasible is walked toward the interior point of the constraints (its
+        ``held`` columns, labels and discrete values kept) and takes the feasible rounding of the
+        first step that has one, nearest the row (with its values without a grid put back where
+        that still meets the constraints).
+
+        Returns:
+            The rows ``(k, d)`` and the indices of the rows of ``X`` they come from (a row is left
+            out only when no step of its walk has a feasible rounding).
+        """
+        X = np.asarray(X, dtype=float).reshape(-1, self.encoder.dim)
+        R, owner = self.nearest(X, held)
+        missing = np.setdiff1d(np.arange(len(X)), owner)
+        if not len(missing):
+            return R, owner
+        cont = [i for i in self.encoder.cont_dims if i not in held]
+        rows, owners = [R], [owner]
+        centres: dict[tuple[float, ...], np.ndarray | None] = {}
+        for r in missing:
+            keep = {i: float(X[r, i]) for i in range(self.encoder.dim) if i not in cont}
+            key = tuple(keep.values())
+            if key not in centres:
+                centres[key] = self.encoder.interior_point(keep)
+            centre = centres[key]
+            if centre is None or not cont:
+                continue
+            t = np.linspace(0.0, 1.0, steps + 1)[1:, None]
+            walk = np.repeat(X[r : r + 1], steps, axis=0)
+            walk[:, cont] = X[r, cont] + t * (centre[cont] - X[r, cont])
+            found, step = self.roundings(walk, held)
+            if not len(found):
+                continue
+            found = found[step == step.min()]
+            best = found[int(np.argmin(np.abs(found[:, cont] - X[r, cont]).sum(axis=1)))][None, :]
+            loose = [i for i in cont if i not in self.dims]
+            back = best.copy()
+            back[:, loose] = X[r, loose]  # the walk moved the values off the grid too: back where they still fit
+            rows.append(back if self.encoder.feasible(back)[0] else best)
+            owners.append(np.array([r]))
+        R, owner = np.vstack(rows), np.concatenate(owners)
+        order = np.argsort(owner, kind="stable")
+        return R[order], owner[order]
+
     def on_grid(self, recipes: pd.DataFrame) -> np.ndarray:
         """Whether each recipe (engineer units) has every gridded value on its grid, in bounds."""
         ok = np.ones(len(recipes), dtype=bool)
@@ -133,4 +196,4 @@ class Lattice:
         return out
 
 
-__all__ = ["MAX_ROUNDINGS", "Lattice"]
+__all__ = ["MAX_ROUNDINGS", "SETTLE_STEPS", "Lattice"]

@@ -24,7 +24,9 @@ the whole space instead of the trust region.
 
 Parameters with a lab resolution: each slot's refined recipes are rounded to their
 neighbouring grid points, infeasible roundings dropped, and the acquisition evaluated again
-on the rest; the slot takes the best (:mod:`doe.engine.lattice`). So the batch is built
+on the rest; a refined recipe whose neighbouring grid points all break a constraint is moved
+to its nearest feasible grid recipe (:meth:`doe.engine.lattice.Lattice.settle`) instead. The
+slot takes the best (:mod:`doe.engine.lattice`). So the batch is built
 from grid recipes, each later slot conditioned on the rounded ones before it.
 
 A recipe that repeats a measured, pending or already chosen one is replaced by the best
@@ -259,7 +261,11 @@ def optimize_space(
 
     def on_grid(slot_acqf: Any, X: Any, slot: int) -> np.ndarray:
         """The best feasible grid rounding of the refined recipes ``X`` ``(k, 1, d)`` (acquisition re-checked)."""
-        R, _ = lattice.roundings(encoder.snap(X[:, 0].cpu().numpy()), set(fixed))
+        refined = encoder.snap(X[:, 0].cpu().numpy())
+        R, owner = lattice.roundings(refined, set(fixed))
+        missing = np.setdiff1d(np.arange(len(refined)), owner)
+        if len(missing):  # every neighbouring grid point breaks a constraint: the nearest feasible grid recipe
+            R = np.vstack([R, lattice.settle(refined[missing], set(fixed))[0]])
         if not len(R):
             logger.info("no refined recipe rounds to a feasible grid point; using a feasible grid pool")
             R = sample_space(encoder, settings.raw_samples, seed + 101 * slot + 1, fixed)
