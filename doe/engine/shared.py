@@ -16,6 +16,11 @@ and neighbouring discrete values, of the shared entries and of each row's. Categ
 discrete shared values are thus searched jointly with the rest. Gridded parameters (lab
 resolution) are rounded inside the search: the shared values to each neighbouring grid
 point, each row to its nearest feasible grid recipe, and the joint acquisition re-checked.
+Where no neighbouring grid point of the shared values leaves feasible grid rows (a linear
+constraint coupling a shared value with a gridded row value, e.g. ``x - y <= 1`` with ``y``
+on 0, 4, 8 and the relaxation's optimum at ``x = 10``), the shared values move outward along
+their grid, nearest first, to the nearest that do (``x = 9``), and the joint acquisition
+re-checks those batches too.
 """
 
 from __future__ import annotations
@@ -227,43 +232,64 @@ class _Search:
         return Z_out[self.feasible(Z_out)] if len(Z_out) else Z_out
 
     def round(self, Z: np.ndarray, lattice: Lattice) -> tuple[np.ndarray, np.ndarray]:
-        """Grid roundings of each ``z``: shared values to each neighbouring grid point inside the
-        bounds, rows to the nearest feasible grid recipe (:meth:`rows_for`)."""
+        """Grid roundings of each ``z`` (:meth:`grid_batches`), as reduced vectors and their joint
+        acquisition values."""
         layout = self.layout
-        shared_grid = [i for i in lattice.dims if i in layout.shared and i not in self.fixed]
-        out = []
-        for z in Z:
-            X = layout.expand(z[None, :])[0]
-            options = [lattice.grid_points(i, float(X[0, i])) for i in shared_grid]
-            for combo in list(itertools.product(*options))[:16]:
-                B = X.copy()
-                B[:, shared_grid] = combo
-                R = self.rows_for(B, lattice)
-                if R is not None:
-                    out.append(layout.reduce(R[None, :, :])[0])
+        out = [layout.reduce(B[None, :, :])[0] for z in Z for B in self.grid_batches(layout.expand(z[None, :])[0], lattice)]
         Z_out = np.asarray(out).reshape(-1, layout.size)
         return Z_out, _evaluate(self.joint, Z_out, self.device)
 
+    def grid_batches(self, X: np.ndarray, lattice: Lattice) -> list[np.ndarray]:
+        """Grid batches ``(n, d)`` near the batch ``X``: its shared values at each neighbouring grid
+        point inside the bounds, rows on their nearest feasible grid recipes (:meth:`rows_for`).
+        Where no neighbouring shared values leave feasible grid rows (a constraint coupling a shared
+        value with a gridded row value), the shared values move outward, ring by ring (grid points
+        of gridded ones, nearest first; steps toward the interior point for the others), to the
+        nearest that do; every batch of that ring that has rows is returned (none when no shared
+        values within :data:`MAX_OUTWARD` combinations do)."""
+        free = [i for i in self.layout.shared if i not in self.fixed and i in self.encoder.cont_dims]
+        if not free:
+            R = self.rows_for(X, lattice)
+            return [] if R is None else [R]
+        centre = self.encoder.interior_point(self.fixed)
+        lines = []
+        for i in free:
+            u = float(X[0, i])
+            if i in lattice.dims:
+                lines.append(lattice.outward(i, u))
+            else:  # no grid: the value itself, then steps toward the interior point
+                c = u if centre is None else float(centre[i])
+                lines.append(u + np.linspace(0.0, 1.0, SHARED_STEPS + 1) * (c - u))
+        span = self.encoder.bounds[1, free] - self.encoder.bounds[0, free]
+        tried, found = 0, []
+        for ring in range(1, max(2, *(len(line) for line in lines))):
+            ranks = [range(min(ring + 1, len(line))) for line in lines]
+            combos = [c for c in itertools.product(*ranks) if ring == 1 or max(c) == ring]
+            values = np.array([[line[k] for line, k in zip(lines, c, strict=True)] for c in combos])
+            values = values[np.argsort(np.abs((values - X[0, free]) / np.maximum(span, 1e-12)).sum(axis=1), kind="stable")]
+            values = values[: 16 if ring == 1 else MAX_OUTWARD - tried]
+            for v in values:
+                B = X.copy()
+                B[:, free] = v
+                R = self.rows_for(B, lattice)
+                if R is not None:
+                    found.append(R)
+            tried += len(values)
+            if found or tried >= MAX_OUTWARD:
+                break
+        return found
+
     def rows_for(self, B: np.ndarray, lattice: Lattice) -> np.ndarray | None:
         """The batch ``B`` ``(n, d)`` (shared values held) with each row on its nearest feasible
-        grid recipe, or None when a row has none. A row whose own values break a linear constraint
-        with the new shared values (a shared value rounded down leaves a coupled row value too
-        high) is first moved toward the centre of what the shared values leave feasible."""
+        grid recipe (:meth:`doe.engine.lattice.Lattice.settle`: a row whose own values break a
+        linear constraint with the new shared values, e.g. a shared value rounded down leaves a
+        coupled row value too high, is first walked toward the interior point), or None when a
+        row has none."""
         held = set(self.fixed) | set(self.layout.shared)
-        R, owner = lattice.nearest(B, held)
-        if len(R) == len(B):
-            return R
-        centre = self.encoder.interior_point({i: float(B[0, i]) for i in held})
-        if centre is None:
+        if self.encoder.interior_point({i: float(B[0, i]) for i in held}) is None:
             return None
-        missing = np.setdiff1d(np.arange(len(B)), owner)
-        moved, moved_owner = lattice.nearest(self.encoder.repair(B[missing], centre), held)
-        if len(moved) < len(missing):
-            return None
-        out = np.array(B, dtype=float, copy=True)
-        out[owner] = R
-        out[missing[moved_owner]] = moved
-        return out
+        R, _ = lattice.settle(B, held)
+        return R if len(R) == len(B) else None
 
 
 def optimize_shared(
@@ -363,9 +389,9 @@ def optimize_shared(
         heads = [layout.expand(Z[int(np.argmax(values))][None, :])[0, :1]]
         heads += [np.asarray(x, dtype=float)[None, :] for x in ([] if also_shared is None else also_shared)]
         for x0 in heads:
-            if lattice:  # the held shared values on their grid (nearest feasible rounding, else nearest grid point)
-                rounded, _ = lattice.nearest(x0, set(fixed) | set(layout.own))
-                x0 = rounded if len(rounded) else _nearest_grid(x0, lattice, [i for i in layout.shared if i not in fixed])
+            if lattice:  # the held shared values on the grid, the nearest that leave feasible grid rows
+                batches = search.grid_batches(np.repeat(x0, n, axis=0), lattice)
+                x0 = batches[0][:1] if batches else _nearest_grid(x0, lattice, [i for i in layout.shared if i not in fixed])
             held = {**fixed, **{i: float(x0[0, i]) for i in layout.shared if i not in fixed}}
             try:
                 rows = per_row(held)
@@ -406,6 +432,14 @@ def _nearest_grid(x: np.ndarray, lattice: Lattice, columns: list[int]) -> np.nda
         if i in lattice.dims:
             out[0, i] = lattice.grid_points(i, float(out[0, i]))[0]
     return out
+
+
+MAX_OUTWARD = 256
+"""At most this many combinations of shared values are tried per batch when the neighbouring
+grid points of its shared values leave no feasible grid rows (:meth:`_Search.grid_batches`)."""
+
+SHARED_STEPS = 64
+"""Steps toward the interior point for a shared value without a grid in that outward search."""
 
 
 MAX_JOINT_HYPERVOLUME = 8

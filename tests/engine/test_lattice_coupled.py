@@ -68,3 +68,10 @@ def test_an_ordinary_batch_reaches_the_feasible_edge_of_a_fine_grid(seed: int) -
     # x on 0.1 steps: the best grid recipe (9.0, 8) is rarely in a random pool of grid recipes
     batch = suggest(coupled_config(0.1, seed), 3)
     assert batch.x.iloc[0] == 9.0, batch[["x", "y"]].to_dict("list")  # the first slot: the acquisition's best
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_shared_value_whose_grid_neighbours_leave_no_rows_moves_to_the_nearest_that_does(seed: int) -> None:
+    # the joint search's shared x = 10 leaves no grid rows (y <= 8): x = 9 does, and is better
+    batch = suggest(coupled_config(1.0, seed, batch_shared=["x"]), 3)
+    assert batch.x.tolist() == [9.0] * 3, batch[["x", "y"]].to_dict("list")

@@ -1,7 +1,7 @@
 """Furnace-shared parameters on the lab's resolution grid, coupled to the rows by a linear
 constraint: the shared value is rounded onto the grid inside the bounds, rows that the rounding
 leaves outside the constraint are moved back, and shared values that leave no grid rows are
-skipped rather than refused."""
+moved to the nearest that do rather than refused."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_a_campaign_at_the_off_grid_bound_keeps_getting_batches() -> None:
         campaign.record(batch.assign(ce=50 + 5 * batch.loading_wt_pct + batch.ratio)[["experiment_id", "ce"]])
 
 
-def test_a_shared_value_of_the_relaxation_with_no_grid_rows_is_skipped_not_refused(fast: EngineSettings) -> None:
+def test_a_shared_value_of_the_relaxation_with_no_grid_rows_moves_to_the_nearest_that_has_some(fast: EngineSettings) -> None:
     # x is shared and not gridded; y takes 0, 4 or 8; x - y <= 1 leaves grid rows for every
     # x <= 9, none for 9 < x <= 10, where the continuous relaxation (y = 10) puts the optimum
     config = CampaignConfig.from_dict({
