@@ -50,7 +50,7 @@ from doe.errors import ConcurrentChangeError, ConfigError, DataError, ProposalEr
 from doe.paths import acting
 from doe.storage import open_store
 from doe.storage.engine import mask_url
-from doe.storage.snapshot import RevisionCache, consistent_read
+from doe.storage.snapshot import CampaignState, StateCache, consistent_read
 from doe.templates import resolve_config
 from doe.workers import suggest_on_worker
 
@@ -77,9 +77,9 @@ class Campaign:
         self.actor = acting(actor)  # "" is refused, not the login
         self._settings = settings if settings is None or device is None else replace(settings, device=device)
         self._device = device or "auto"
-        self._config_cache: tuple[int, CampaignConfig, int] | None = None
+        self._config_cache: tuple[CampaignState, CampaignConfig, int] | None = None
         self._model_cache: dict[str, Surrogates] = {}
-        self._history = RevisionCache(self.revision, name)  # one state of the store, refitted when it changed
+        self._history = StateCache(self.state, name)  # one state of the store, refitted when it changed
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -159,14 +159,18 @@ class Campaign:
         return self._store.url
 
     def revision(self) -> int:
-        """Changes whenever anything of this campaign changes in the store."""
+        """Grows with every change of this campaign in the store (a restore may bring back an earlier one)."""
         return self._store.revision(self._name)
 
+    def state(self) -> CampaignState:
+        """The stored state (revision and a token every change sets anew; one query): the key of
+        what is cached from it, one state even after a restore brings a revision number back."""
+        return self._store.state(self._name)
+
     def _config_and_version(self) -> tuple[CampaignConfig, int]:
-        revision = self.revision()
-        if self._config_cache is None or self._config_cache[0] != revision:
-            config, version = self._store.load_config(self._name)
-            self._config_cache = (revision, config, version)
+        state = self.state()
+        if self._config_cache is None or self._config_cache[0] != state:
+            self._config_cache = (state, *self._store.load_config(self._name))
         return self._config_cache[1], self._config_cache[2]
 
     @property
@@ -246,8 +250,10 @@ class Campaign:
         ``<outcome>_sd``/``_n`` of every outcome once any experiment has several cells
         (:mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at, source;
         curve outcomes' columns (:mod:`doe.domain.curves`). :meth:`measurements` lists every cell.
-        Read at one revision of the campaign and computed once per revision (each call gets a
-        copy; a change made outside doe, which bumps no revision, shows once the campaign is loaded again)."""
+        Read at one state of the campaign and computed once per state (:meth:`state`: a restored
+        backup or a campaign made again under this name is another state, though its revision number
+        may be one seen before; each call gets a copy; a change made outside doe, which sets no new
+        state, shows once the campaign is loaded again)."""
         out = self._history.table(lambda: history_table(self._experiments(), self.config, self.measurements))
         if status is not None:
             wanted = [status] if isinstance(status, str) else list(status)
@@ -410,14 +416,8 @@ class Campaign:
                           status_changes=[StatusChange(i, "abandoned", reason) for i in records.id_list(experiment_ids)])
 
     # ------------------------------------------------------------------ recording
-    def record(
-        self,
-        table: pd.DataFrame,
-        *,
-        correct: bool = False,
-        valid_rows_only: bool = False,
-        allow_duplicates: bool = False,
-    ) -> RecordReport:
+    def record(self, table: pd.DataFrame, *, correct: bool = False, valid_rows_only: bool = False,
+               allow_duplicates: bool = False) -> RecordReport:
         """Record results: rows with or without ``experiment_id``, any subset of outcomes.
 
         A row whose ``experiment_id`` is known adds its measured outcomes to that experiment
@@ -582,9 +582,9 @@ class Campaign:
         write_table(self.export_frame(cells=cells), target, file_format=file_format, units=self.config.units)
 
     def export_frame(self, *, cells: bool = False) -> pd.DataFrame:
-        """The table :meth:`export_table` writes, read at one revision of the campaign (ConcurrentChangeError
+        """The table :meth:`export_table` writes, read at one state of the campaign (ConcurrentChangeError
         when it changed during every try: :func:`doe.storage.snapshot.consistent_read`)."""
-        _, (config, history, measurements, failures) = consistent_read(self.revision, lambda: (
+        _, (config, history, measurements, failures) = consistent_read(self.state, lambda: (
             self.config, self.history(), self.measurements(), self.cell_failures()), self._name)
         return exports.exported_table(history, measurements, failures, config, cells=cells)
 

@@ -25,6 +25,7 @@ from doe.domain.records import (
     StatusChange,
     WriteReport,
 )
+from doe.storage.snapshot import CampaignState
 
 
 class CampaignStore(Protocol):
@@ -133,7 +134,13 @@ class CampaignStore(Protocol):
         """at, actor, action, experiment_id, detail (text), in order."""
 
     def revision(self, name: str) -> int:
-        """A number that changes whenever anything of the campaign changes (cache key)."""
+        """A number that grows with every change of the campaign (a restore may bring back an
+        earlier one); what a write's ``expect_revision`` is compared with."""
+
+    def state(self, name: str) -> CampaignState:
+        """The campaign's revision with its state token (one query): the key of anything cached
+        from its stored state. Unlike the revision alone it names one state, also after a restore
+        or a campaign made again under its name (:mod:`doe.storage.snapshot`)."""
 
     def discard_campaign(self, name: str, revision: int) -> None:
         """Delete a campaign with every row of it, only while its revision is ``revision``: the

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -66,12 +67,18 @@ def audit_row(campaign_id: int, at: datetime, actor: str, action: str,
     }
 
 
+def new_state_token() -> str:
+    """A fresh ``campaigns.state_token``: random, so no two states of any campaign share one."""
+    return uuid.uuid4().hex
+
+
 def bump_revision(conn: Connection, campaign_id: int, at: datetime, **extra: Any) -> None:
-    """Count one change of the campaign (its ``revision``), setting ``extra`` columns too."""
+    """Count one change of the campaign (its ``revision``, with a new state token), setting
+    ``extra`` columns too."""
     conn.execute(
         sa.update(s.campaigns)
         .where(s.campaigns.c.id == campaign_id)
-        .values(revision=s.campaigns.c.revision + 1, updated_at=at, **extra)
+        .values(revision=s.campaigns.c.revision + 1, state_token=new_state_token(), updated_at=at, **extra)
     )
 
 

@@ -3,7 +3,10 @@
 Eleven tables::
 
     campaigns        one row per campaign: unique name, archived flag, a revision counter that
-                     every write bumps (cache key) and the counter behind experiment ids E0001...
+                     every write bumps, a random state token that every write (and the creation)
+                     sets anew (with the revision, the cache key: one state, even after a restore
+                     or a campaign made again under its name) and the counter behind experiment
+                     ids E0001...
     config_versions  every version of a campaign's configuration, as YAML text
     experiments      one row per experiment: lifecycle status, parameters (JSON text),
                      provenance (proposed_by/at, seed, model settings, package version,
@@ -98,6 +101,7 @@ campaigns = sa.Table(
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.Column("archived", sa.Boolean(create_constraint=False), nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("state_token", sa.String(32), nullable=False, server_default=""),  # doe writes a random one
     sa.Column("experiment_counter", sa.Integer, nullable=False),
     sa.UniqueConstraint("name"),
 )

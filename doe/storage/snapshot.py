@@ -1,15 +1,22 @@
-"""Several reads of one campaign that show one state of it.
+"""Several reads of one campaign that show one state of it, and tables kept per state.
 
 Each read of a store (experiments, measurements, failed cells) is a transaction of its own, so
 another process's write can land between two of them: a file built from both would mix two
 states (an experiment ``proposed`` beside its measured values). Every write bumps the
-campaign's ``revision`` (:meth:`doe.storage.base.CampaignStore.revision`), so reads made while the
-revision stayed the same saw one state; :func:`consistent_read` reads again when it changed.
+campaign's ``revision`` and sets a new random ``token``
+(:meth:`doe.storage.base.CampaignStore.state`), so reads made while the :class:`CampaignState`
+stayed the same saw one state; :func:`consistent_read` reads again when it changed.
+
+The revision alone does not name one state: a restored backup (``doe restore``), or a campaign
+deleted and made again under its name, comes back to a revision number it had before with other
+contents. The token tells them apart, so a table kept for a :class:`CampaignState` is never
+shown for another state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import pandas as pd
@@ -22,37 +29,53 @@ SNAPSHOT_ATTEMPTS = 5
 """Times a set of reads is made again when the campaign changed while they ran."""
 
 
-def consistent_read(revision: Callable[[], int], read: Callable[[], T], name: str) -> tuple[int, T]:
-    """``read()`` made while the campaign's ``revision()`` did not change, and that revision.
+@dataclass(frozen=True)
+class CampaignState:
+    """One stored state of a campaign: the key of everything cached from it.
+
+    Attributes:
+        revision: the count of the campaign's changes (grows with every write; ordering, and the
+            ``expect_revision`` of a write).
+        token: random text that the campaign's creation and every write set anew, so that two
+            states with one revision number (before and after a restore) differ.
+    """
+
+    revision: int
+    token: str
+
+
+def consistent_read(state: Callable[[], CampaignState], read: Callable[[], T],
+                    name: str) -> tuple[CampaignState, T]:
+    """``read()`` made while the campaign's ``state()`` did not change, and that state.
 
     Raises:
         ConcurrentChangeError: the campaign changed during each of :data:`SNAPSHOT_ATTEMPTS` tries.
     """
     for _ in range(SNAPSHOT_ATTEMPTS):
-        before = revision()
+        before = state()
         result = read()
-        if revision() == before:
+        if state() == before:
             return before, result
     raise ConcurrentChangeError(
         f"campaign {name!r} changed while it was read, {SNAPSHOT_ATTEMPTS} times in a row (other sessions are "
         "writing to it); nothing was read: try again")
 
 
-class RevisionCache:
+class StateCache:
     """A table computed from the campaign's stored state (its history: every curve refitted), kept
-    while the campaign's ``revision()`` stays the same; each caller gets a copy."""
+    while the campaign's ``state()`` (revision and token) stays the same; each caller gets a copy."""
 
-    def __init__(self, revision: Callable[[], int], name: str) -> None:
-        self._revision = revision
+    def __init__(self, state: Callable[[], CampaignState], name: str) -> None:
+        self._state = state
         self._name = name
-        self._entry: tuple[int, pd.DataFrame] | None = None
+        self._entry: tuple[CampaignState, pd.DataFrame] | None = None
 
     def table(self, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        """A copy of the table at the current revision; ``compute()`` (in :func:`consistent_read`)
-        only when the revision changed since the last one."""
-        if self._entry is None or self._entry[0] != self._revision():
-            self._entry = consistent_read(self._revision, compute, self._name)
+        """A copy of the table of the current state; ``compute()`` (in :func:`consistent_read`)
+        only when the state changed since the last one (one query, for the state, otherwise)."""
+        if self._entry is None or self._entry[0] != self._state():
+            self._entry = consistent_read(self._state, compute, self._name)
         return self._entry[1].copy()
 
 
-__all__ = ["SNAPSHOT_ATTEMPTS", "RevisionCache", "consistent_read"]
+__all__ = ["SNAPSHOT_ATTEMPTS", "CampaignState", "StateCache", "consistent_read"]

@@ -66,8 +66,10 @@ from doe.storage.rows import (
     campaign_row,
     check_name_free,
     delete_campaign_rows,
+    new_state_token,
     stored_configs,
 )
+from doe.storage.snapshot import CampaignState
 from doe.storage.transfer import (
     EXPORT_FORMAT,
     EXPORT_FORMAT_VERSION,
@@ -173,7 +175,7 @@ class SqlStore:
             cid = conn.execute(
                 sa.insert(s.campaigns).values(
                     name=name, created_at=now, created_by=actor, updated_at=now, archived=False,
-                    revision=1, experiment_counter=0,
+                    revision=1, state_token=new_state_token(), experiment_counter=0,
                 ).returning(s.campaigns.c.id)
             ).scalar_one()
             conn.execute(sa.insert(s.config_versions).values(
@@ -299,7 +301,11 @@ class SqlStore:
         self._run(_set, write=True)
 
     def revision(self, name: str) -> int:
-        return int(self._run(lambda conn: self._campaign(conn, name).revision, write=False))
+        return self.state(name).revision
+
+    def state(self, name: str) -> CampaignState:
+        camp = self._run(lambda conn: self._campaign(conn, name), write=False)
+        return CampaignState(int(camp.revision), str(camp.state_token))
 
     def discard_campaign(self, name: str, revision: int) -> None:
         def _discard(conn: Connection) -> None:
@@ -314,21 +320,11 @@ class SqlStore:
         log.info("campaign %r discarded from %s", name, mask_url(self.url))
 
     # ------------------------------------------------------------------ writing
-    def write(
-        self,
-        name: str,
-        *,
-        actor: str,
-        new_experiments: Sequence[NewExperiment] = (),
-        status_changes: Sequence[StatusChange] = (),
-        measurements: Sequence[NewMeasurement] = (),
-        allow_corrections: bool = False,
-        results: bool = False,
-        audit_action: str | None = None,
-        files: Sequence[EvidenceFile] = (),
-        expect_revision: int | None = None,
-        cell_failures: Sequence[CellFailure] = (),
-    ) -> WriteReport:
+    def write(self, name: str, *, actor: str, new_experiments: Sequence[NewExperiment] = (),
+              status_changes: Sequence[StatusChange] = (), measurements: Sequence[NewMeasurement] = (),
+              allow_corrections: bool = False, results: bool = False, audit_action: str | None = None,
+              files: Sequence[EvidenceFile] = (), expect_revision: int | None = None,
+              cell_failures: Sequence[CellFailure] = ()) -> WriteReport:
         """Apply new experiments, measurements, status changes and failed cells in one transaction.
 
         See :meth:`doe.storage.base.CampaignStore.write`. Ids ``E0001``, ``E0002``, ... are

@@ -36,7 +36,7 @@ from doe.domain.values import (
 from doe.domain.yaml_text import load_yaml
 from doe.errors import ConfigError, DataError, StorageError, shorten_text
 from doe.storage import schema as s
-from doe.storage.rows import audit_row, check_name_free
+from doe.storage.rows import audit_row, check_name_free, new_state_token
 from doe.storage.values import (
     MAX_ACTOR,
     MAX_CAMPAIGN_NAME,
@@ -146,7 +146,7 @@ def insert_import(conn: Connection, plan: ImportPlan, url: str, actor: str) -> N
     now = utc_now()
     cid = conn.execute(sa.insert(s.campaigns).values(
         name=plan.name, created_at=plan.created_at, created_by=plan.created_by, updated_at=now,
-        archived=plan.archived, revision=1, experiment_counter=plan.experiment_counter,
+        archived=plan.archived, revision=1, state_token=new_state_token(), experiment_counter=plan.experiment_counter,
     ).returning(s.campaigns.c.id)).scalar_one()
     conn.execute(sa.insert(s.config_versions), [{**v, "campaign_id": cid} for v in plan.config_versions])
     file_id: dict[str, int] = {}

@@ -5,9 +5,10 @@ keeps one Campaign per (database URL, campaign name) in ``st.cache_resource``: a
 refits, a fit happens once after the data changed, in a background thread (when the campaign is
 opened, after every change made through the app, and for the most recently changed campaigns
 when the server starts: :func:`warm_up`). The leave-one-out check and importance live on the
-:class:`CampaignHandle` keyed by the campaign's revision (which changes with every write), so
-every session of the process shares them; predictions and figures are cached in
-``st.cache_data`` by revision.
+:class:`CampaignHandle` keyed by the campaign's stored state (``Campaign.state()``: its revision
+and a token that every write sets anew, so a restored backup or a campaign made again under its
+name is a new state even where its revision number is one seen before), so every session of the
+process shares them; predictions and figures are cached in ``st.cache_data`` by that state.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from doe.demo import seed_demo_campaign
 from doe.engine.settings import EngineSettings
 from doe.errors import DataError, DoeError
 from doe.paths import data_home, default_database_url
+from doe.storage.snapshot import CampaignState
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +71,11 @@ WARM_CAMPAIGNS = 3
 @dataclass
 class CampaignHandle:
     """One shared Campaign, the lock that serialises writes and model computations on it, and
-    the model results of its current revision (shared by every page and session of the process)."""
+    the model results of its current state (shared by every page and session of the process)."""
 
     campaign: Campaign
     lock: threading.RLock = field(default_factory=threading.RLock)
-    results: dict[tuple[str, int], Any] = field(default_factory=dict)
+    results: dict[tuple[str, CampaignState], Any] = field(default_factory=dict)
     warming: threading.Thread | None = None
     """The latest background :meth:`warm` (None before the first)."""
 
@@ -87,9 +89,9 @@ class CampaignHandle:
         self.warm_in_background()
 
     def derived(self, kind: str, build: Callable[[Campaign], Any]) -> Any:
-        """``build(campaign)`` for the campaign's current revision, computed once per process
+        """``build(campaign)`` for the campaign's current state, computed once per process
         (a second caller waits for the first instead of fitting again)."""
-        key = (kind, self.campaign.revision())
+        key = (kind, self.campaign.state())
         if key in self.results:
             return self.results[key]
         with self.lock:
@@ -99,11 +101,11 @@ class CampaignHandle:
         return self.results[key]
 
     def cross_validation(self) -> pd.DataFrame:
-        """``Campaign.cross_validate()`` of the current revision."""
+        """``Campaign.cross_validate()`` of the current state."""
         return self.derived("cross-validation", Campaign.cross_validate)  # type: ignore[no-any-return]
 
     def importance(self) -> pd.DataFrame:
-        """``Campaign.feature_importance()`` of the current revision."""
+        """``Campaign.feature_importance()`` of the current state."""
         return self.derived("importance", Campaign.feature_importance)  # type: ignore[no-any-return]
 
     def warm(self) -> None:
@@ -179,17 +181,18 @@ def campaigns(url: str, include_archived: bool = False) -> pd.DataFrame:
     return list_campaigns(url, include_archived=include_archived)
 
 
-# ------------------------------------------------------------------ model results, cached by revision
+# ------------------------------------------------------------------ model results, cached by stored state
 @st.cache_data(show_spinner="Predicting the response surface ...", max_entries=64)
-def predictions(url: str, name: str, revision: int, recipes: pd.DataFrame, _campaign: Campaign) -> pd.DataFrame:
-    """``Campaign.predict(recipes)`` for this revision of the campaign."""
+def predictions(url: str, name: str, stored: CampaignState, recipes: pd.DataFrame,
+                _campaign: Campaign) -> pd.DataFrame:
+    """``Campaign.predict(recipes)`` for this stored state (``Campaign.state()``) of the campaign."""
     return _campaign.predict(recipes)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def per_revision(kind: str, url: str, name: str, revision: int, options: tuple[Hashable, ...],
-                 _build: Callable[[], Any]) -> Any:
-    """``_build()`` cached by (kind, database, campaign, revision, options): figures and tables
+def per_state(kind: str, url: str, name: str, stored: CampaignState, options: tuple[Hashable, ...],
+              _build: Callable[[], Any]) -> Any:
+    """``_build()`` cached by (kind, database, campaign, stored state, options): figures and tables
     that depend only on the stored data are built once per change of the campaign (plotly
     figures take a few hundred ms to build)."""
     return _build()

@@ -111,3 +111,47 @@ def test_upgrade_from_the_accounts_schema_keeps_every_measurement(store_url: str
     report = store.write(config.name, actor="lead", measurements=cells, allow_corrections=True)
     assert (report.measurements_corrected, report.measurements_added) == (1, 1)
     assert store.experiments(config.name).set_index("experiment_id").loc["E0002", "first_cycle_ce_pct_n"] == 2
+
+
+def test_upgrade_gives_every_campaign_its_own_state_token(store_url: str) -> None:
+    """Campaigns of a database made before state tokens (schema 0009) each get one; a write then
+    sets a new one and counts the revision as before."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    import doe.storage
+    from doe import load_config
+    from doe.domain.records import NewExperiment
+
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(doe.storage.__file__).parent / "migrations"))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0009")
+    old = sa.MetaData()
+    old.reflect(engine)
+    assert "state_token" not in old.tables["campaigns"].c
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    config = load_config("hfo2-ncm85")
+    with engine.begin() as conn:
+        t = old.tables
+        for name, revision in (("line-a", 4), ("line-b", 4)):
+            cid = conn.execute(sa.insert(t["campaigns"]).values(
+                name=name, created_at=now, created_by="lead", updated_at=now, archived=False, revision=revision,
+                experiment_counter=0).returning(t["campaigns"].c.id)).scalar_one()
+            conn.execute(sa.insert(t["config_versions"]).values(
+                campaign_id=cid, version=1, config_yaml=config.replace(name=name).to_yaml(), created_at=now,
+                created_by="lead"))
+    engine.dispose()
+
+    store = SqlStore.open(store_url)  # migrates to the head
+    a, b = store.state("line-a"), store.state("line-b")
+    assert (a.revision, b.revision) == (4, 4)
+    assert len(a.token) == 32 and a.token != b.token
+    store.write("line-a", actor="lead", new_experiments=[NewExperiment(dict(config.reference_recipe()), "proposed", 1)])
+    after = store.state("line-a")
+    assert after.revision == 5 and after.token not in (a.token, b.token)

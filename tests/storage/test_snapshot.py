@@ -1,5 +1,6 @@
 """Reads of a campaign show one state of it although another session writes between them, and the
-history is computed once per revision (:mod:`doe.storage.snapshot`)."""
+history and configuration are computed once per stored state, which a revision number alone does not
+name after a restore or a campaign made again under its name (:mod:`doe.storage.snapshot`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from doe import Campaign
 from doe.domain.table import ID_COLUMN
 from doe.engine.settings import EngineSettings
 from doe.errors import ConcurrentChangeError
+from doe.simulate import VirtualLab
+from doe.storage.backup import backup, restore
+
+CE = "first_cycle_ce_pct"
 
 
 def _two_sessions(tmp_path: Path) -> tuple[Campaign, Campaign, str]:
@@ -100,3 +105,58 @@ def test_history_is_computed_once_per_revision_and_each_caller_gets_a_copy(
     after = exporter.history()
     assert reads == ["snap"]
     assert after.loc[after[ID_COLUMN] == eid, ["status", "first_cycle_ce_pct"]].values.tolist() == [["completed", 88.5]]
+
+
+def _results(ids: list[str], ce: list[float]) -> pd.DataFrame:
+    """Historical experiments ``ids`` (recipes of the virtual lab) with these first-cycle CEs."""
+    table = VirtualLab.random_recipes(len(ids), seed=1).reset_index(drop=True)
+    table.insert(0, ID_COLUMN, ids)
+    table[CE] = ce
+    return table
+
+
+def test_history_after_a_restore_is_the_restored_campaigns_though_its_revision_was_seen_before(
+        store_url: str, tmp_path: Path) -> None:
+    """A long-running process (the web app, a worker) keeps the history of a revision; a restored
+    backup comes back to an earlier revision and the next write to the number that process saw,
+    with other values: it shows the stored ones, not those it kept."""
+    lab = Campaign.from_config("hfo2-ncm85", storage=store_url, name="line", actor="lead")
+    lab.record(_results(["A1", "A2"], [80.0, 81.0]))
+    made = backup(store_url, tmp_path / ("lab.sqlite3" if store_url.startswith("sqlite") else "lab.dump"))
+    lab.record(_results(["A3"], [85.0]))
+    watcher = Campaign.load("line", store_url)
+    assert watcher.history()[CE].tolist() == [80.0, 81.0, 85.0]
+    seen = watcher.revision()
+
+    restore(store_url, made.path, force=True)
+    Campaign.load("line", store_url, actor="lead").record(_results(["A3"], [60.0]))
+    assert watcher.revision() == seen  # the number it kept the history of, with other contents
+    assert watcher.history()[CE].tolist() == [80.0, 81.0, 60.0]
+    assert watcher.export_frame()[CE].tolist() == [80.0, 81.0, 60.0]
+
+
+def test_history_of_a_campaign_made_again_under_its_name_is_the_new_campaigns(store_url: str) -> None:
+    first = Campaign.from_config("hfo2-ncm85", storage=store_url, name="line", actor="lead")
+    first.record(_results(["A1", "A2"], [80.0, 81.0]))
+    watcher = Campaign.load("line", store_url)
+    assert watcher.history()[CE].tolist() == [80.0, 81.0]
+    seen = watcher.revision()
+
+    first.store.discard_campaign("line", seen)  # deleted, then made again with as many changes
+    again = Campaign.from_config("hfo2-ncm85", storage=store_url, name="line", actor="lead")
+    again.record(_results(["A1", "A2"], [70.0, 71.0]))
+    assert watcher.revision() == seen
+    assert watcher.history()[CE].tolist() == [70.0, 71.0]
+
+
+def test_configuration_of_a_campaign_made_again_under_its_name_is_the_new_campaigns(store_url: str) -> None:
+    first = Campaign.from_config("hfo2-ncm85", storage=store_url, name="line", actor="lead")
+    watcher = Campaign.load("line", store_url)
+    config = first.config
+    assert (watcher.config.seed, watcher.config_version) == (config.seed, 1)
+
+    first.store.discard_campaign("line", first.revision())
+    Campaign.from_config(config.replace(seed=int(config.seed or 0) + 1, description="made again"), storage=store_url,
+                         actor="lead")
+    assert watcher.revision() == 1  # a new campaign's, as the one it read
+    assert (watcher.config.seed, watcher.config.description) == (int(config.seed or 0) + 1, "made again")

@@ -61,15 +61,15 @@ SECTIONS = {
 
 
 class _Views:
-    """Figures and tables of one campaign revision, each built once (``resources.per_revision``)."""
+    """Figures and tables of one stored state of the campaign, each built once (``resources.per_state``)."""
 
     def __init__(self, url: str, handle: resources.CampaignHandle) -> None:
         self.url, self.handle, self.campaign = url, handle, handle.campaign
-        self.revision = handle.campaign.revision()
+        self.stored = handle.campaign.state()
 
     def get(self, kind: str, build: Callable[[], Any], *options: Hashable) -> Any:
         with self.handle.lock:  # model predictions one at a time per campaign, never beside a fit
-            return resources.per_revision(kind, self.url, self.campaign.name, self.revision, options, build)
+            return resources.per_state(kind, self.url, self.campaign.name, self.stored, options, build)
 
 
 def _best(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
@@ -115,7 +115,7 @@ def _pareto(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> Non
 
 def _predicted_front(views: _Views, config: CampaignConfig) -> pd.DataFrame:
     recipes = candidate_recipes(config, n=256, seed=views.campaign.seed)
-    prediction = resources.predictions(views.url, views.campaign.name, views.revision, recipes, views.campaign)
+    prediction = resources.predictions(views.url, views.campaign.name, views.stored, recipes, views.campaign)
     return predicted_front(config, recipes, prediction)
 
 
@@ -178,7 +178,7 @@ def _importance(views: _Views, config: CampaignConfig, history: pd.DataFrame) ->
 
 
 def _profiler(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
-    url, campaign, revision = views.url, views.campaign, views.revision
+    url, campaign, stored = views.url, views.campaign, views.stored
     st.subheader("Prediction profiler")
     if _too_few(config, history, "prediction profiler"):
         return
@@ -195,7 +195,7 @@ def _profiler(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> N
     with components.guard("predicting the profiler") as predicting:
         def build() -> Any:
             slices = profile_slices(config, held)
-            prediction = resources.predictions(url, campaign.name, revision, slices.recipes, campaign)
+            prediction = resources.predictions(url, campaign.name, stored, slices.recipes, campaign)
             return profiler_figure(slices.table(prediction, outcome), outcome, held, config)
 
         figure = views.get("profiler-figure", build, outcome, chosen)
@@ -206,7 +206,7 @@ def _profiler(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> N
 
 
 def _surface(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
-    url, campaign, revision = views.url, views.campaign, views.revision
+    url, campaign, stored = views.url, views.campaign, views.stored
     st.subheader("Response surface")
     if _too_few(config, history, "response surface"):
         return
@@ -223,7 +223,7 @@ def _surface(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> No
 
         def build() -> Any:
             grid = surface_grid(config, x, y, held, points=SURFACE_POINTS)
-            predicted = resources.predictions(url, campaign.name, revision, grid.recipes, campaign)
+            predicted = resources.predictions(url, campaign.name, stored, grid.recipes, campaign)
             mean = grid.reshape(predicted[f"{outcome}_mean"].to_numpy())
             done = history[history["status"] == "completed"]
             return response_surface_figure(grid.x_values, grid.y_values, mean, x=x, y=y, outcome=outcome,

@@ -23,6 +23,7 @@ from doe.domain.parameters import CategoricalParameter, DiscreteParameter
 from doe.domain.records import MAX_REPLICATE
 from doe.domain.replicates import REPLICATE_COLUMN
 from doe.errors import ConflictError
+from doe.storage.snapshot import CampaignState
 from doe.ui import components, resources, state
 from doe.ui.file_plots import FilePlots, file_plots
 from doe.ui.number_cells import entry_numbers, exact_text, read_number, text_columns, typed_values
@@ -54,17 +55,17 @@ FAIL_DONE_AT = f"{state.FAIL_IDS}_done_at"
 
 @dataclass(frozen=True)
 class _PendingCorrection:
-    """A table kept for an explicit correction, with the campaign revision it was checked against:
+    """A table kept for an explicit correction, with the campaign's stored state it was checked against:
     once someone else stores anything, it may carry values they replaced (a note typed alone
     carries the cell's values as they were), so it is not offered any more."""
 
     table: pd.DataFrame
-    revision: int
+    stored: CampaignState
     campaign: str  # offered on this campaign only: every campaign has an E0001
 
 
 def _keep(handle: resources.CampaignHandle, table: pd.DataFrame) -> None:
-    st.session_state[state.PENDING_CORRECTION] = _PendingCorrection(table, handle.campaign.revision(),
+    st.session_state[state.PENDING_CORRECTION] = _PendingCorrection(table, handle.campaign.state(),
                                                                     handle.campaign.name)
 
 
@@ -96,7 +97,7 @@ def _correction(handle: resources.CampaignHandle) -> None:
     pending: _PendingCorrection | None = st.session_state.get(state.PENDING_CORRECTION)
     if pending is None or pending.campaign != handle.campaign.name:
         return
-    if pending.revision != handle.campaign.revision():
+    if pending.stored != handle.campaign.state():
         st.session_state.pop(state.PENDING_CORRECTION, None)
         st.info("The stored results changed since these values were checked (someone saved), so the "
                 "correction is no longer offered: look at the stored values and enter the correction again.")
@@ -148,7 +149,7 @@ class _ShownGrid:
     values: pd.DataFrame
     original: pd.DataFrame
     selection: str
-    revision: int
+    stored: CampaignState
     saved: bool = False
 
     @property
@@ -193,10 +194,10 @@ def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, histor
     """The grid for this run: the same one while nothing was stored meanwhile (the editor keeps
     its state), else the stored values with the person's unsaved ones merged on top, under a
     new key (the editor's state is by row position; rows move when someone else saves)."""
-    revision, name = handle.campaign.revision(), handle.campaign.name
+    stored_state, name = handle.campaign.state(), handle.campaign.name
     last: _ShownGrid | None = st.session_state.get(state.GRID_SHOWN)
     if (last is not None and last.campaign == name and not last.saved and last.key in st.session_state
-            and last.revision == revision and last.selection == selection):
+            and last.stored == stored_state and last.selection == selection):
         return last
     unsaved = _unsaved(config, name)
     awaiting = set(record_grid(history, config, selection)[ID_COLUMN].astype(str)) | set(unsaved)
@@ -207,9 +208,9 @@ def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, histor
     _keep_unsaved(name, merged.kept)
     number = last.number + 1 if last is not None else 1
     grid = _ShownGrid(number, name, text_columns(merged.grid, config.outcome_names), merged.grid, stored, selection,
-                      revision)
+                      stored_state)
     st.session_state[state.GRID_SHOWN] = grid
-    if merged.kept and last is not None and last.campaign == name and last.revision != revision:
+    if merged.kept and last is not None and last.campaign == name and last.stored != stored_state:
         st.info("The stored results changed since the grid was shown (someone saved). Your unsaved values "
                 "are kept on the updated grid; save them when ready.")
     if merged.conflicts:
