@@ -494,6 +494,36 @@ def test_an_outcome_dropped_from_the_config_keeps_its_values_in_exports_and_clon
     assert campaign.config_version == version
 
 
+def test_a_parameter_dropped_from_the_config_stays_in_the_cells_file_and_refuses_the_clone(tmp_path: Path) -> None:
+    """A parameter removed from the configuration after experiments were made with it: the cells
+    file (CSV and Excel) left out its column, and clone(with_history=True) made a clone whose
+    recipes lacked it, without a word (found by a round-trip probe)."""
+    config = {"name": "bath", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]},
+                                             {"name": "bath_c", "type": "discrete", "values": [40, 60]}],
+              "objectives": [{"name": "ce", "goal": "maximize"}], "seed": 1}
+    url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
+    campaign = Campaign.from_config(config, storage=url, actor="me")
+    campaign.record(pd.DataFrame({"experiment_id": ["E1", "E1", "E2"], "replicate": ["A", "B", "A"],
+                                  "x": [0.2, 0.2, 0.4], "bath_c": [40, 40, 60], "ce": [85.0, 85.5, 86.0]}))
+    campaign.update_config({**config, "parameters": config["parameters"][:1]})
+    revision = campaign.revision()
+    for name in ("cells.csv", "cells.xlsx"):
+        campaign.export_table(tmp_path / name, cells=True)
+        cells = (pd.read_csv(tmp_path / name, encoding="utf-8-sig") if name.endswith(".csv")
+                 else pd.read_excel(tmp_path / name))
+        assert cells["bath_c"].tolist() == [40, 40, 60]
+        assert campaign.import_table(tmp_path / name).measurements_added == 0  # recorded back: nothing changes
+        assert campaign.revision() == revision
+    cells.loc[2, "bath_c"] = 40  # a changed recipe: refused, naming the column
+    with pytest.raises(DataError, match=r"column 'bath_c': bath_c is no longer a parameter of this campaign"):
+        campaign.record(cells)
+    with pytest.raises(DataError, match=r"cannot be cloned.*\n.*column 'bath_c': unknown column"):
+        campaign.clone("bath-clone", with_history=True)
+    assert "bath-clone" not in set(list_campaigns(url)["name"]) and campaign.revision() == revision
+    copy = Campaign.import_json(campaign.export_json(), storage=url, name="bath-copy")  # every config version
+    assert copy.history()["bath_c"].tolist() == [40, 60]
+
+
 def test_a_value_typed_into_an_abandoned_row_of_the_history_says_abandoned(tmp_path: Path) -> None:
     """The history carries an abandoned experiment's reason in failure_reason: a value typed into
     its row was refused as 'marked failed but has measured values' when it had a reason."""

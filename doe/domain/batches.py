@@ -59,6 +59,15 @@ def history_table(experiments: pd.DataFrame, config: CampaignConfig,
     return table
 
 
+def former_parameters(history: pd.DataFrame, config: CampaignConfig, measurements: pd.DataFrame) -> list[str]:
+    """The columns of ``history`` (:func:`history_table`) that hold parameters dropped from the
+    configuration and have a value in one of its rows, in history order: part of those
+    experiments' recipes, so a table of their cells carries them."""
+    outcomes = {*config.outcome_names, *map(str, measurements["outcome"])}  # outcomes dropped since too
+    known = {ID_COLUMN, *config.parameter_names, *outcomes, *HISTORY_META, *carried_columns(history, config)}
+    return [c for c in map(str, history.columns) if c not in known and history[c].notna().any()]
+
+
 def training_table(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
     """Finished experiments in the engine's form, in history order: parameters, outcomes (the
     mean of the replicate cells), the cells' ``_sd``/``_n`` where recorded, and ``failed``;
@@ -162,7 +171,7 @@ def request_batch(experiments: pd.DataFrame, request_id: str, config: CampaignCo
 
 
 __all__ = ["HISTORY_META", "batch_seed", "carried_columns", "failed_after_measuring", "finished_cells",
-           "finished_evidence", "history_table", "pending_recipes", "proposals_table", "proposed_experiments", "request_batch", "training_digest",
+           "finished_evidence", "former_parameters", "history_table", "pending_recipes", "proposals_table", "proposed_experiments", "request_batch", "training_digest",
            "training_table", "with_references"]
 
 
@@ -176,7 +185,8 @@ def finished_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: Ca
     done = history[history["status"].isin(["completed", "failed"])]
     if done.empty:
         return done.iloc[:0]
-    table = cells_table(done, measurements, config.outcome_names, config.parameter_names, failures)
+    parameters = [*config.parameter_names, *former_parameters(done, config, measurements)]
+    table = cells_table(done, measurements, config.outcome_names, parameters, failures)
     status = done.set_index(ID_COLUMN)
     status = status.assign(status=status["status"].where(~status.index.isin(failed_after_measuring(done, measurements))))
     experiment_reason = table[ID_COLUMN].map(status["failure_reason"].where(status["status"].eq("failed")))

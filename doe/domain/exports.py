@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from doe.domain.batches import former_parameters
 from doe.domain.config import CampaignConfig
 from doe.domain.ranking import RANKING_NOTE, ranking_notes
 from doe.domain.replicates import cells_table
@@ -36,9 +37,12 @@ def export_view(history: pd.DataFrame, measurements: pd.DataFrame, config: Campa
 def exported_table(history: pd.DataFrame, measurements: pd.DataFrame, cell_failures: pd.DataFrame,
                    config: CampaignConfig, *, cells: bool = False) -> pd.DataFrame:
     """What an export of the history writes: one row per replicate cell
-    (:func:`doe.domain.replicates.cells_table`) when ``cells``, else :func:`export_view`."""
+    (:func:`doe.domain.replicates.cells_table`, with the columns of parameters dropped from the
+    configuration that hold values: :func:`doe.domain.batches.former_parameters`) when
+    ``cells``, else :func:`export_view`."""
     if cells:
-        return cells_table(history, measurements, config.outcome_names, config.parameter_names, cell_failures)
+        parameters = [*config.parameter_names, *former_parameters(history, config, measurements)]
+        return cells_table(history, measurements, config.outcome_names, parameters, cell_failures)
     return export_view(history, measurements, config)
 
 
