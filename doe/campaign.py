@@ -489,6 +489,7 @@ class Campaign:
             measurements_unchanged=report.measurements_unchanged + len(plan.unchanged_means),
             rejected=rejected, failed_cells=list(plan.failed_cells), cell_failures_added=report.cell_failures_added,
             context_not_stored=list(report.context_not_stored), never_made=list(plan.never_made),
+            failure_context_not_stored=list(plan.failure_context_not_stored),
             not_measured=list(plan.not_measured), marked_failed=plan.marked_failed(report.experiment_ids))
 
     def record_files(self, paths: str | Path | Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,

@@ -3,6 +3,8 @@ and imported again (SQLite file and PostgreSQL); a bad one is refused naming its
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -45,3 +47,26 @@ def test_a_bad_date_operator_or_sample_id_is_refused_naming_its_cell(store_url: 
         campaign.record(pd.DataFrame({"experiment_id": [first], "first_cycle_ce_pct": [88.0], column: [value]}))
     assert any(p.column == column and message in p.problem for p in err.value.problems)
     assert campaign.revision() == revision and campaign.measurements().empty
+
+
+def test_a_failure_rows_context_that_is_not_stored_is_reported(tmp_path: Path) -> None:
+    """A failure row's note, operator, sample id and date were dropped without a word: a failed
+    experiment stores none of them, a failed cell only its note (found by a round-trip probe)."""
+    config = {"name": "fails", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "y", "goal": "maximize"}], "seed": 1}
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", actor="lead")
+    report = campaign.record(pd.DataFrame([
+        {"experiment_id": "F1", "x": .1, "failure_reason": "gelled", "note": "lab book p.12", "operator": "Ana",
+         "sample_id": "S-1", "measured_at": "2026-12-01"},
+        {"experiment_id": "F2", "x": .2, "replicate": "A", "y": 1.0, "operator": "Ana"},
+        {"experiment_id": "F2", "x": .2, "replicate": "B", "failure_reason": "short", "note": "cracked",
+         "sample_id": "S-2B"},
+        {"experiment_id": "F3", "x": .3, "failure_reason": "spilled"}]))
+    assert report.failure_context_not_stored == [
+        "F1 (failed): note, measured_at, operator, sample_id not stored; a failure keeps only its failure_reason, "
+        "so write what must be kept there",
+        "F2 replicate 'B' (failed): sample_id not stored; a failure keeps only its failure_reason and note, so "
+        "write what must be kept there"]
+    assert campaign.cell_failures()["note"].tolist() == ["cracked"]
+    campaign.export_table(tmp_path / "cells.csv", cells=True)  # what is stored records back without a word
+    assert campaign.import_table(tmp_path / "cells.csv").failure_context_not_stored == []

@@ -240,6 +240,10 @@ class RecordReport:
     """Values recorded again unchanged but with another ``note``, ``operator``, ``sample_id`` or
     ``measured_at``, in words: not stored, since that replaces what was recorded; record with
     ``correct=True`` to store them."""
+    failure_context_not_stored: list[str] = field(default_factory=list)
+    """Rows marked failed whose ``operator``, ``sample_id`` or ``measured_at`` (and, for a whole
+    experiment, ``note``) were not stored, in words: a failed cell keeps its ``failure_reason``
+    and ``note``, a failed experiment its ``failure_reason`` only."""
     never_made: list[CellProblem] = field(default_factory=list)
     """Rows of an exported file left out: experiments new to this campaign that were never made
     in theirs (proposed, or abandoned)."""
