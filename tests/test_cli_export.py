@@ -216,3 +216,27 @@ def test_a_replaced_file_keeps_its_permissions(doe, tmp_path: Path) -> None:  # 
     doe("export", "--campaign", "coating", "--out", "history.csv", "--force")
     assert target.stat().st_mode & 0o777 == 0o664
     assert pd.read_csv(target)["experiment_id"].tolist() == ["E0001"]
+
+
+def _long_notes(tmp_path: Path, cells: int, length: int) -> Campaign:
+    """A campaign with one experiment of ``cells`` replicate cells, each with its own note of
+    ``length`` characters (at most the 2,000 one note may have)."""
+    config = {"name": "notes", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "y", "goal": "maximize"}], "seed": 1}
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'notes.sqlite3'}", actor="me")
+    campaign.record(pd.DataFrame([{"experiment_id": "L1", "x": 0.5, "replicate": str(k), "y": 80.0 + k,
+                                   "note": f"cell {k:02d} " + "p" * (length - 8)} for k in range(cells)]))
+    return campaign
+
+
+def test_a_history_export_whose_joined_notes_are_long_records_back_unchanged(tmp_path: Path) -> None:
+    """The history export joins an experiment's cell notes with '; ': past 2,000 characters,
+    the file doe wrote was refused when recorded back into its own campaign, though the note
+    of a known experiment's row records nothing (found by a round-trip probe)."""
+    campaign = _long_notes(tmp_path, cells=3, length=817)
+    campaign.export_table(tmp_path / "history.csv")
+    assert len(pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig")["note"].iloc[0]) > 2_000
+    revision = campaign.revision()
+    report = campaign.import_table(tmp_path / "history.csv")
+    assert report.measurements_unchanged == 1 and campaign.revision() == revision
+    assert campaign.measurements()["note"].str.len().tolist() == [817] * 3

@@ -16,6 +16,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX, point_cycle
+from doe.domain.ranking import RANKING_NOTE
 from doe.domain.records import (
     CellFailure,
     ExperimentRef,
@@ -118,7 +119,9 @@ def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: 
     left empty. A row of a known experiment only records what it adds, so its recipe as stored
     is not checked again against today's config: an exported history records back unchanged
     after a label was dropped or a range narrowed (the recipe is valid under the config version
-    it was made with). A cell that differs from the stored value is kept, and refused as before."""
+    it was made with). A cell that differs from the stored value is kept, and refused as before.
+    An exported history's ``note`` of a known experiment is left empty too: it joins the notes of
+    the experiment's cells, so it may be longer than one note may be, and it records nothing."""
     if ID_COLUMN not in table.columns or history.empty or table.columns.has_duplicates:
         return table
     stored_ids = [str(i) for i in history[ID_COLUMN].tolist()]
@@ -169,6 +172,9 @@ def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: 
                     if column in out.columns:
                         out[column] = out[column].astype(object)
                         out.at[out.index[row], column] = None
+    if RANKING_NOTE in out.columns and "note" in out.columns:  # an exported history: a known experiment's note
+        out["note"] = out["note"].astype(object)  # joins its cells' (export_view), unread by plan_record, unchecked
+        out.loc[[key is not None for key in keys], "note"] = None
     return out
 
 
