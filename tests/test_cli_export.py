@@ -240,3 +240,15 @@ def test_a_history_export_whose_joined_notes_are_long_records_back_unchanged(tmp
     report = campaign.import_table(tmp_path / "history.csv")
     assert report.measurements_unchanged == 1 and campaign.revision() == revision
     assert campaign.measurements()["note"].str.len().tolist() == [817] * 3
+
+
+def test_an_excel_export_refuses_a_note_longer_than_a_cell_holds(tmp_path: Path) -> None:
+    """20 cells with notes near 2,000 characters join to a history note of about 40,000: the
+    Excel export cut it to 32,767 with only openpyxl's UserWarning (found by a round-trip probe)."""
+    campaign = _long_notes(tmp_path, cells=20, length=1_998)
+    with pytest.raises(DataError, match=r"too long for an Excel cell.*export as CSV") as err:
+        campaign.export_table(tmp_path / "history.xlsx")
+    assert [(p.row, p.column) for p in err.value.problems] == [(0, "note")]
+    assert "L1 has 39,998 characters" in err.value.problems[0].problem and not (tmp_path / "history.xlsx").exists()
+    campaign.export_table(tmp_path / "history.csv")  # the CSV keeps every character
+    assert len(pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig")["note"].iloc[0]) == 20 * 1_998 + 19 * 2

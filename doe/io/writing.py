@@ -21,7 +21,7 @@ import pandas as pd
 
 from doe.domain.display import SIGNIFICANT, significant_places
 from doe.domain.values import NOT_UNICODE, is_blank
-from doe.errors import DataError, shorten
+from doe.errors import CellProblem, DataError, shorten
 from doe.io.cells import neutralise
 from doe.io.reading import FileFormat
 
@@ -94,7 +94,9 @@ def write_table(
             in one column; an exponent outside 1e-5 to 1e6); the cell keeps the whole value.
             CSV: ignored (every digit is written).
 
-    Text cells that a spreadsheet would run as a formula get a leading apostrophe. A path is
+    Text cells that a spreadsheet would run as a formula get a leading apostrophe. An ``.xlsx``
+    with a text longer than an Excel cell holds (:data:`EXCEL_MAX_TEXT`) is refused
+    (:class:`~doe.errors.DataError` naming its row and column), not written cut short. A path is
     written with :func:`write_file`: a file already there is replaced whole, never left cut short.
     """
     fmt = _target_format(target, file_format)
@@ -116,6 +118,7 @@ def write_table(
         else:
             target.write(payload)
         return
+    _check_excel_text(table, prepared)
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         prepared.to_excel(writer, index=False, sheet_name="experiments")
@@ -140,6 +143,25 @@ def write_table(
         write_file(target, buffer.getvalue())
     else:
         target.write(buffer.getvalue())
+
+
+EXCEL_MAX_TEXT = 32_767
+"""The most characters an Excel cell holds (openpyxl cuts a longer text)."""
+
+
+def _check_excel_text(table: pd.DataFrame, prepared: pd.DataFrame) -> None:
+    """Refuse a text longer than an Excel cell holds, rather than write it cut short."""
+    problems = []
+    for j, column in enumerate(table.columns):
+        for row, value in enumerate(prepared.iloc[:, j].tolist()):
+            if isinstance(value, str) and len(value) > EXCEL_MAX_TEXT:
+                experiment = (f" of {table['experiment_id'].iloc[row]}" if "experiment_id" in table.columns else "")
+                problems.append(CellProblem(row, str(column), value[:40] + "...", (
+                    f"the text{experiment} has {len(value):,} characters; an Excel cell holds at most "
+                    f"{EXCEL_MAX_TEXT:,}")))
+    if problems:
+        raise DataError(f"{len(problems)} text(s) are too long for an Excel cell, which would cut them short; nothing "
+                        "was written: export as CSV (a .csv file), which keeps every character", problems)
 
 
 def _significant_format(value: float) -> str:
