@@ -5,10 +5,14 @@ wait, so that SIGINT lands while the file is being written (on a condition, not 
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
 import signal
 import subprocess
 import sys
+import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -66,3 +70,40 @@ def test_ctrl_c_in_any_command_exits_130(lab: Path, tmp_path: Path) -> None:
     done = interrupted(tmp_path, "export", "--db", str(lab), "--campaign", "line 3", "--out", "history.csv")
     assert done.returncode == 130, done.stderr
     assert "interrupted" in done.stderr and "Aborted!" not in done.stderr
+
+
+def _own_terminal() -> None:
+    """In the child (a new session): make its standard input, a pseudo-terminal, its controlling
+    terminal, so that getpass reads the password there and not from the test runner's terminal."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_ctrl_c_at_a_password_prompt_exits_130_not_aborted(lab: Path, tmp_path: Path) -> None:
+    """Ctrl-C at `doe user add`'s password prompt printed Click's 'Aborted!' and exited 1, where
+    every other Ctrl-C says 'interrupted' and exits 130."""
+    terminal, child_side = pty.openpty()
+    env = {**os.environ, "DOE_HOME": str(tmp_path / "home"), "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-m", "doe.cli", "user", "add", "ada", "--role", "engineer",
+                             "--db", str(lab)], cwd=tmp_path, env=env, stdin=child_side, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_own_terminal)
+    try:
+        deadline = time.monotonic() + 120
+        # getpass turns the terminal's echo off while it waits for the password
+        while termios.tcgetattr(child_side)[3] & termios.ECHO and proc.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not termios.tcgetattr(child_side)[3] & termios.ECHO, "no password prompt"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        os.set_blocking(terminal, False)
+        shown = os.read(terminal, 65536).decode() + out  # (the prompt: on the terminal or stdout)
+    finally:
+        proc.kill()
+        os.close(terminal)
+        os.close(child_side)
+    assert "password for ada" in shown
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Aborted!" not in err + out
+    from doe.storage.accounts import AccountStore
+
+    assert AccountStore.open(f"sqlite:///{lab}").users().empty

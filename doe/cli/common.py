@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import numpy as np
@@ -58,7 +58,9 @@ def in_cli_words(message: str) -> str:
 class DoeGroup(click.Group):
     """Turns a DoeError into a one-line message on stderr (in the command's words) and exit code 1,
     and Ctrl-C into "interrupted" and exit code 130 (:data:`EXIT_INTERRUPTED`), so that a script
-    tells an interrupt from a refused input."""
+    tells an interrupt from a refused input. Ctrl-C at a prompt (a password's) counts too: Click
+    turns it into ``click.Abort`` ("Aborted!", exit 1), as it does end of input (Ctrl-D), which
+    stays so."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -67,8 +69,18 @@ class DoeGroup(click.Group):
             logger.debug("command failed", exc_info=True)
             raise click.ClickException(in_cli_words(str(error))) from None
         except KeyboardInterrupt:
-            click.echo("\ninterrupted", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+            _interrupted(ctx)
+        except click.Abort as abort:
+            # click.prompt raises Abort from the KeyboardInterrupt it caught (its context)
+            if not isinstance(abort.__context__, KeyboardInterrupt):
+                raise
+            _interrupted(ctx)
+
+
+def _interrupted(ctx: click.Context) -> NoReturn:
+    """Say "interrupted" on stderr and exit with :data:`EXIT_INTERRUPTED`."""
+    click.echo("\ninterrupted", err=True)
+    ctx.exit(EXIT_INTERRUPTED)
 
 
 def configure_logging(verbose: int) -> None:
