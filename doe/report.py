@@ -28,32 +28,40 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.diagnostics import model_trust
-from doe.domain.display import format_number
+from doe.domain.display import SIGNIFICANT, format_number, shown_table
 from doe.domain.explain import prediction_text, purpose
 from doe.domain.records import PENDING_STATUSES
 from doe.domain.table import ID_COLUMN
+from doe.domain.values import is_missing
 from doe.errors import DoeError, ProposalError
 from doe.io.writing import write_file
 from doe.version import __version__
 
 if TYPE_CHECKING:
     from doe.campaign import Campaign
+    from doe.domain.config import CampaignConfig
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
 
 def _e(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float | np.floating):
         return html.escape(format_number(float(value)))
     return html.escape(str(value))
 
 
-def _table(frame: pd.DataFrame, caption: str | None = None) -> str:
+def _number(value: Any, decimals: int | None = None, significant: int = SIGNIFICANT) -> str:
+    return "" if is_missing(value) else format_number(value, decimals, significant)
+
+
+def _table(frame: pd.DataFrame, config: CampaignConfig | None = None, caption: str | None = None) -> str:
+    """``frame`` as an HTML table, its numbers as the app shows them (:func:`shown_table`: each
+    parameter of ``config`` at its resolution, other numbers at 4 significant figures)."""
     head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
     rows = "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>"
-                   for row in frame.itertuples(index=False, name=None))
+                   for row in shown_table(frame, config).itertuples(index=False, name=None))
     cap = f"<caption>{_e(caption)}</caption>" if caption else ""
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
@@ -101,7 +109,8 @@ def campaign_report(campaign: Campaign) -> str:
         parts.append("<p>No completed experiment meets the outcome constraints yet.</p>")
     else:
         columns = [ID_COLUMN, *config.outcome_names, *config.parameter_names]
-        parts.append(_table(_by_experiment(best[[c for c in columns if c in best.columns]].dropna(axis=1, how="all"))))
+        best_shown = best[[c for c in columns if c in best.columns]].dropna(axis=1, how="all")
+        parts.append(_table(_by_experiment(shown_table(best_shown, config))))
     if len(config.objectives) >= 2 and len(completed):
         x, y = config.objective_names[:2]
         figures.append(pareto_figure(history, campaign.pareto_front(), x, y, config=config))
@@ -115,7 +124,9 @@ def campaign_report(campaign: Campaign) -> str:
         parts.append(f"<p>{_e(err)}</p>")
     if len(trust):
         parts.append("<p>Leave-one-out: each finished experiment predicted by a model fitted without it.</p>")
-        parts.append(_table(trust.assign(r2=trust["r2"].round(2), rmse=trust["rmse"])))
+        # as the Insights page shows them: R² at 2 decimals, the RMSE at 3 significant figures
+        parts.append(_table(trust.assign(r2=[_number(v, 2) for v in trust["r2"]],
+                                         rmse=[_number(v, significant=3) for v in trust["rmse"]])))
 
     parts.append("<h2>Next batch</h2>")
     pending = history[history["status"].isin(PENDING_STATUSES)]
@@ -136,7 +147,7 @@ def campaign_report(campaign: Campaign) -> str:
                          **{p: row[p] for p in config.parameter_names}, "predicted at proposal": predicted,
                          "chance it works and meets the constraints": "" if chance is None else f"{chance:.0%}",
                          "why": purpose(pd.Series({**row.to_dict(), **predictions}), completed, best_id, config)})
-        parts.append(_table(_by_experiment(pd.DataFrame(rows))))
+        parts.append(_table(_by_experiment(shown_table(pd.DataFrame(rows), config))))
 
     parts.append("<h2>Every measurement behind these numbers</h2>")
     measured = campaign.measurements()

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from doe import Campaign, VirtualLab
+from doe.domain.config import CampaignConfig
+from doe.domain.diagnostics import model_trust
+from doe.domain.display import format_number
 from doe.domain.explain import prediction_text
 from doe.engine import EngineSettings
 from doe.report import campaign_report, chromium_binary, write_report
@@ -77,3 +82,48 @@ def test_doe_report_from_the_shell(campaign: Campaign, tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "doe.cli", "report", "--campaign", "report", "--out",
                           str(tmp_path / "meeting.docx")], env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "--out" in bad.stderr
+
+
+def _rows(section: str) -> dict[str, list[str]]:
+    """An HTML table's rows as {first cell: the other cells}."""
+    out = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", section):
+        cells = re.findall(r"<t[dh]>(.*?)</t[dh]>", row)
+        out[cells[0]] = cells[1:]
+    return out
+
+
+def test_every_table_shows_parameters_at_their_resolution_and_rounds_as_the_app(tmp_path: Path) -> None:
+    """'Best recipes' printed a time of 2.00 h (resolution 0.25) as '2' and a 0.01-grid loading as
+    '2', and 87.625 as 87.62 where the app shows 87.63; the measurements' empty cycle read '<NA>'."""
+    config = CampaignConfig.from_dict({"name": "grid", "parameters": [
+        {"name": "anneal_time_h", "type": "continuous", "bounds": [0.5, 6], "resolution": 0.25, "unit": "h"},
+        {"name": "loading_wt_pct", "type": "continuous", "bounds": [0, 3], "resolution": 0.01},
+        {"name": "ratio", "type": "continuous", "bounds": [0, 1]},
+        {"name": "bath_c", "type": "discrete", "values": [40.0, 50.0, 60.0]},
+        {"name": "solvent", "type": "categorical", "values": ["toluene", "hexane"]}],
+        "objectives": [{"name": "ce", "goal": "maximize", "unit": "%"}]})
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'g.sqlite3'}", actor="ana",
+                                    settings=EngineSettings.fast())
+    campaign.record(pd.DataFrame({
+        "experiment_id": ["E1", "E2", "E3"], "anneal_time_h": [2.0, 1.25, 4.0], "loading_wt_pct": [2.0, 0.83, 1.1],
+        "ratio": [0.123456789, 0.5, 0.25], "bath_c": [60.0, 40.0, 50.0], "solvent": ["toluene", "hexane", "toluene"],
+        "ce": [87.625, 409.7279652953148, 12.0]}))
+    campaign.suggest(2, design="latin_hypercube")
+    page = campaign_report(campaign)
+    best = _rows(page.split("<h2>Best recipes</h2>")[1].split("<h2>")[0])
+    assert best["experiment"] == ["E2", "E1", "E3"]
+    assert best["ce"] == ["409.7", "87.63", "12"]
+    assert best["anneal_time_h"] == ["1.25", "2.00", "4.00"] and best["loading_wt_pct"] == ["0.83", "2.00", "1.10"]
+    assert best["ratio"] == ["0.5", "0.1235", "0.25"] and best["bath_c"] == ["40", "60", "50"]
+    pending = campaign.pending().set_index("experiment_id")
+    upcoming = _rows(page.split("<h2>Next batch</h2>")[1].split("<h2>")[0])
+    assert upcoming["experiment"] == pending.index.tolist()
+    assert upcoming["anneal_time_h"] == [f"{v:.2f}" for v in pending["anneal_time_h"]]
+    assert upcoming["loading_wt_pct"] == [f"{v:.2f}" for v in pending["loading_wt_pct"]]
+    trust = _rows(page.split("<h2>Can the model be trusted?</h2>")[1].split("<h2>")[0])
+    expected = model_trust(campaign.cross_validate(), config).iloc[0]  # as the Insights page shows them:
+    assert trust["ce"][1:3] == [format_number(expected["r2"], 2), format_number(expected["rmse"], significant=3)]
+    assert re.fullmatch(r"-?\d+\.\d\d", trust["ce"][1])  # R² at 2 decimals, the RMSE at 3 figures
+    appendix = _rows(page.split("Every measurement behind these numbers")[1])
+    assert appendix["E1"][3] == "87.63" and appendix["E1"][2] == "" and "&lt;NA&gt;" not in page

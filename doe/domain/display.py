@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 import pandas as pd
@@ -101,22 +102,33 @@ def significant_places(value: float, significant: int = SIGNIFICANT) -> int | No
     return max(0, significant - 1 - math.floor(math.log10(x)))
 
 
-def _significant_text(x: float) -> str:
-    """``x`` at :data:`SIGNIFICANT` significant figures, trailing decimal zeros dropped."""
+def rounded(value: float, places: int) -> float:
+    """``value`` rounded to ``places`` decimals (a negative count: to tens, hundreds ...), a tie
+    (87.625, exactly halfway) away from zero, as Streamlit's column formats and Excel show it
+    (87.63), not to even as Python's ``format`` does (87.62). Computed on the exact binary value,
+    so 1.005 (stored as 1.00499...) rounds to 1.0, as there."""
+    with localcontext() as context:
+        context.prec = 800  # enough digits for any float at any places
+        return float(Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def _significant_text(x: float, significant: int) -> str:
+    """``x`` at ``significant`` significant figures, trailing decimal zeros dropped."""
     if not math.isfinite(x) or x == 0:
         return "0" if x == 0 else str(x)
-    rounded = float(f"{x:.{SIGNIFICANT - 1}e}")  # 99999.9 -> 1e5, 19463.1 -> 19460
-    places = significant_places(rounded)
+    near = rounded(x, significant - 1 - Decimal(x).adjusted())  # 99999.9 -> 1e5, 19463.1 -> 19460
+    places = significant_places(near, significant)
     if places is None:
-        return f"{rounded:.{SIGNIFICANT}g}"  # 1.235e+07, 3.2e+08
-    text = f"{rounded:.{places}f}"
+        return f"{near:.{significant}g}"  # 1.235e+07, 3.2e+08
+    text = f"{near:.{places}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def format_number(value: Any, decimals: int | None = None) -> str:
-    """``value`` as text: at ``decimals`` places, else at :data:`SIGNIFICANT` significant figures
+def format_number(value: Any, decimals: int | None = None, significant: int = SIGNIFICANT) -> str:
+    """``value`` as text: at ``decimals`` places, else at ``significant`` significant figures
     (trailing zeros dropped: 584.2, 0.00215, 12080, 85; an exponent only outside
-    :data:`FIXED_FROM` to :data:`FIXED_BELOW`: 1.235e+07)."""
+    :data:`FIXED_FROM` to :data:`FIXED_BELOW`: 1.235e+07); a tie rounded away from zero
+    (:func:`rounded`: 87.625 at 2 decimals is 87.63)."""
     if is_missing(value):
         return "-"
     if isinstance(value, str | bool):
@@ -126,8 +138,29 @@ def format_number(value: Any, decimals: int | None = None) -> str:
     except (TypeError, ValueError):
         return str(value)
     if decimals is not None:
-        return f"{x:.{decimals}f}"
-    return _significant_text(x)
+        return f"{rounded(x, decimals):.{decimals}f}" if math.isfinite(x) else str(x)
+    return _significant_text(x, significant)
+
+
+def shown_table(table: pd.DataFrame, config: CampaignConfig | None = None) -> pd.DataFrame:
+    """``table`` as the text doe shows (a report's or a terminal's table): each parameter of
+    ``config`` with a resolution or listed values at :func:`column_decimals`, every other float
+    at :data:`SIGNIFICANT` significant figures (:func:`format_number`), whole numbers and text as
+    they are, an empty cell as ``""``. Without ``config`` no column is taken for a parameter."""
+    decimals = column_decimals(table, config) if config is not None else {}
+    out = pd.DataFrame(index=table.index)
+    for k, column in enumerate(table.columns):
+        values = table.iloc[:, k]
+        places = decimals.get(str(column))
+        numbers = pd.api.types.is_float_dtype(values.dtype) or places is not None
+        out[k] = ["" if _empty(v) else format_number(v, places) if numbers or isinstance(v, float)
+                  else str(v) for v in values.tolist()]
+    out.columns = table.columns
+    return out
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or is_missing(value)
 
 
 def batch_programme(recipes: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
@@ -200,5 +233,5 @@ def furnace_programme(recipes: pd.DataFrame, config: CampaignConfig) -> FurnaceP
 
 
 __all__ = ["FIXED_BELOW", "FIXED_FROM", "SIGNIFICANT", "FurnaceProgramme", "batch_programme", "column_decimals",
-           "format_number", "furnace_programme", "mixed_batches", "parameter_decimals", "significant_columns",
-           "significant_decimals", "significant_places"]
+           "format_number", "furnace_programme", "mixed_batches", "parameter_decimals", "rounded", "shown_table",
+           "significant_columns", "significant_decimals", "significant_places"]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.display import format_number
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 
 NEAR_BEST = 0.15
@@ -41,16 +42,18 @@ def _missing(value: Any) -> bool:
 
 def prediction_text(mean: Any, sd: Any, unit: str | None = None) -> str:
     """``"90.1 % ± 1.2"``: the mean rounded to the precision its sd allows (the sd to two
-    significant figures), the unit after the mean; ``""`` without a mean."""
+    significant figures), the unit after the mean; without an sd the mean at 4 significant
+    figures; ``""`` without a mean. Rounded as every number doe shows
+    (:func:`doe.domain.display.format_number`: a tie away from zero)."""
     if _missing(mean):
         return ""
     mean_f = float(mean)
     suffix = f" {unit}" if unit else ""
     if _missing(sd) or not math.isfinite(float(sd)) or float(sd) <= 0:
-        return f"{mean_f:.4g}{suffix}"
+        return f"{format_number(mean_f)}{suffix}"
     sd_f = float(sd)
     places = max(0, 1 - math.floor(math.log10(sd_f)))
-    return f"{mean_f:.{places}f}{suffix} ± {sd_f:.{places}f}"
+    return f"{format_number(mean_f, places)}{suffix} ± {format_number(sd_f, places)}"
 
 
 def recipe_distance(a: pd.DataFrame, b: pd.Series, config: CampaignConfig) -> np.ndarray:

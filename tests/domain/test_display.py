@@ -10,6 +10,7 @@ from doe.domain.display import (
     column_decimals,
     format_number,
     furnace_programme,
+    shown_table,
     significant_columns,
 )
 
@@ -49,3 +50,26 @@ def test_a_number_without_a_resolution_shows_four_significant_figures_of_its_own
     sheet = pd.DataFrame({"load": [0.23, 1.234], "dose": [0.000109, 584.2], "ce_n": [3, 2], "temp": [510.0, 725.0]})
     assert column_decimals(sheet, FURNACE) == {"load": 3, "temp": 0}  # exact, off-grid 1.234 too
     assert significant_columns(sheet, FURNACE) == ["dose"]
+
+
+def test_a_tie_rounds_away_from_zero_as_the_app_shows_it() -> None:
+    """87.625 (exactly halfway) was shown as 87.62 in the report (Python rounds a tie to even)
+    where the app's column formats and Excel show 87.63."""
+    assert format_number(87.625) == "87.63" and format_number(87.625, 2) == "87.63"
+    assert format_number(-87.625) == "-87.63" and format_number(0.125, 2) == "0.13"
+    assert format_number(12345000.0) == "1.235e+07" and format_number(2.5, 0) == "3"
+    assert format_number(1.005, 2) == "1.00"  # stored as 1.00499999999999989...: no tie
+    assert format_number(87.625, significant=3) == "87.6" and format_number(float("inf"), 2) == "inf"
+
+
+def test_a_table_is_shown_with_each_parameter_at_its_resolution() -> None:
+    """The report printed a 0.01-grid loading of 2.0 as '2' (the app: 2.00) and 87.625 as 87.62."""
+    table = pd.DataFrame({"experiment_id": ["E1", "E2"], "load": [2.0, 0.83], "temp": [510.0, 725.0],
+                          "ce": [87.625, 409.7279652953148], "n": [3, 2], "cycle": pd.array([200, None], "Int64"),
+                          "note": ["ok", None]})
+    shown = shown_table(table, FURNACE)
+    assert shown.to_dict("list") == {"experiment_id": ["E1", "E2"], "load": ["2.00", "0.83"], "temp": ["510", "725"],
+                                     "ce": ["87.63", "409.7"], "n": ["3", "2"], "cycle": ["200", ""],
+                                     "note": ["ok", ""]}
+    assert shown_table(table)["load"].tolist() == ["2", "0.83"]  # no configuration: no resolution
+    assert table["ce"].tolist() == [87.625, 409.7279652953148]  # the values are not changed

@@ -24,7 +24,8 @@ def _measured() -> pd.DataFrame:
 
 @pytest.mark.parametrize(("mean", "sd", "unit", "text"), [
     (90.123, 1.234, "%", "90.1 % ± 1.2"),
-    (174.5, 160.0, None, "174 ± 160"),  # not "174.5 ± 1.6e+02"
+    (174.5, 160.0, None, "175 ± 160"),  # not "174.5 ± 1.6e+02"; a tie away from zero, as the app shows it
+    (12080.4, None, None, "12080"),  # not 1.208e+04
     (0.01234, 0.00056, "g", "0.01234 g ± 0.00056"),
     (88.0, None, "%", "88 %"),
     (None, 1.0, "%", ""),
