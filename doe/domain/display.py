@@ -6,6 +6,7 @@ already an exact multiple of its resolution; see :mod:`doe.engine.lattice`).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -163,6 +164,41 @@ def _empty(value: Any) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or is_missing(value)
 
 
+MAX_SIGNIFICANT = 17
+"""Significant figures that tell any two different floats apart."""
+
+
+def audit_detail_text(detail: Any) -> str:
+    """A stored audit detail (JSON text) as ``key: value · key: value``, keys without
+    underscores and empty values left out; other text as it is.
+
+    Display only (the stored detail keeps the exact values): a number is shown as doe shows a
+    measurement (:func:`format_number`: 409.7279652953148 as 409.7), and a correction's
+    ``old_value`` and ``new_value`` with as many more figures as tell them apart (85.4633 to
+    85.4634, not 85.46 to 85.46)."""
+    if _empty(detail):
+        return ""
+    try:
+        data = json.loads(str(detail))
+    except ValueError:
+        return str(detail)
+    if not isinstance(data, dict):
+        return str(data)
+    figures = SIGNIFICANT
+    old, new = data.get("old_value"), data.get("new_value")
+    if isinstance(old, float | int) and isinstance(new, float | int) and not isinstance(old, bool) \
+            and not isinstance(new, bool) and old != new:
+        while figures < MAX_SIGNIFICANT and format_number(old, significant=figures) == format_number(
+                new, significant=figures):
+            figures += 1
+    return " · ".join(f"{str(k).replace('_', ' ')}: {_detail_value(v, figures)}"
+                      for k, v in data.items() if v is not None)
+
+
+def _detail_value(value: Any, figures: int) -> str:
+    return format_number(value, significant=figures) if isinstance(value, float) else str(value)
+
+
 def batch_programme(recipes: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
     """The furnace programme: per ``batch_id`` whose rows share them the values of
     ``config.batch_shared`` (one row each).
@@ -232,6 +268,7 @@ def furnace_programme(recipes: pd.DataFrame, config: CampaignConfig) -> FurnaceP
     return FurnaceProgramme(programme, recipes, mixed, note)
 
 
-__all__ = ["FIXED_BELOW", "FIXED_FROM", "SIGNIFICANT", "FurnaceProgramme", "batch_programme", "column_decimals",
+__all__ = ["FIXED_BELOW", "FIXED_FROM", "MAX_SIGNIFICANT", "SIGNIFICANT", "FurnaceProgramme", "audit_detail_text",
+           "batch_programme", "column_decimals",
            "format_number", "furnace_programme", "mixed_batches", "parameter_decimals", "rounded", "shown_table",
            "significant_columns", "significant_decimals", "significant_places"]

@@ -19,6 +19,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX
+from doe.domain.display import audit_detail_text
 from doe.domain.explain import prediction_text, purpose
 from doe.domain.replicates import REPLICATE_COLUMN, SD_SUFFIX, n_column
 from doe.domain.values import same_value
@@ -552,23 +553,11 @@ def evidence_label(files: pd.DataFrame, sha256: str) -> str:
 AUDIT_COLUMNS = ("when", "who", "what", ID_COLUMN, "details")
 
 
-def _detail_text(detail: Any) -> str:
-    """A stored audit detail (JSON text) as ``key: value · key: value``; other text as it is."""
-    if _missing(detail):
-        return ""
-    try:
-        data = json.loads(str(detail))
-    except ValueError:
-        return str(detail)
-    if not isinstance(data, dict):
-        return str(data)
-    return " · ".join(f"{str(k).replace('_', ' ')}: {v}" for k, v in data.items() if v is not None)
-
-
 def audit_view(audit: pd.DataFrame, timezone: str | None = None) -> pd.DataFrame:
     """The audit trail as a person reads it: newest first, the time in ``timezone`` (an IANA
     name such as the browser's; the server's local time when None or unknown) to the second,
-    the action in words and the details as ``key: value`` pairs."""
+    the action in words and the details as ``key: value`` pairs, numbers as the app shows them
+    (:func:`doe.domain.display.audit_detail_text`)."""
     when = pd.to_datetime(audit["at"], utc=True)
     try:
         local = when.dt.tz_convert(timezone) if timezone else when.dt.tz_convert(
@@ -580,7 +569,7 @@ def audit_view(audit: pd.DataFrame, timezone: str | None = None) -> pd.DataFrame
         "who": audit["actor"].astype(str),
         "what": audit["action"].astype(str).str.replace("_", " "),
         ID_COLUMN: audit[ID_COLUMN].where(audit[ID_COLUMN].notna(), ""),
-        "details": [_detail_text(d) for d in audit["detail"]],
+        "details": [audit_detail_text(d) for d in audit["detail"]],
     }, columns=list(AUDIT_COLUMNS))
     order = np.argsort(-when.to_numpy(dtype="datetime64[us]").astype(np.int64), kind="stable")
     return out.iloc[order].reset_index(drop=True)

@@ -217,6 +217,27 @@ def test_audit_trail_newest_first_in_local_time_and_readable() -> None:
     assert audit_view(audit, "Not/AZone")["when"].str.len().min() > 0  # unknown zone: the server's time
 
 
+def test_the_audit_trail_shows_values_as_the_app_and_keeps_them_exact(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The audit trail printed a measured value at full float precision (409.7279652953148)."""
+    from doe import Campaign
+    from doe.domain.config import CampaignConfig
+    from doe.ui.tables import audit_view
+
+    config = CampaignConfig.from_dict({
+        "name": "audit", "parameters": [{"name": "temp", "type": "continuous", "bounds": [250, 750], "resolution": 5}],
+        "objectives": [{"name": "ce", "goal": "maximize", "unit": "%"}]})
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'a.sqlite3'}", actor="ana")
+    campaign.record(pd.DataFrame({"experiment_id": ["E1", "E2"], "temp": [400.0, 500.0],
+                                  "ce": [409.7279652953148, 85.4633]}))
+    campaign.record(pd.DataFrame({"experiment_id": ["E2"], "temp": [500.0], "ce": [85.4634]}), correct=True)
+    view = audit_view(campaign.audit()).set_index(["what", "experiment_id"])["details"]
+    assert view[("measurement added", "E1")] == "outcome: ce · value: 409.7 · unit: %"
+    # a correction shows as many figures as tell the two values apart (not 85.46 to 85.46)
+    assert view[("measurement corrected", "E2")].startswith("outcome: ce · old value: 85.4633 · new value: 85.4634")
+    assert "409.7279652953148" in campaign.audit()["detail"].str.cat()  # the stored detail keeps the value
+    assert campaign.measurements().set_index("experiment_id").loc["E1", "value"] == 409.7279652953148
+
+
 def test_a_note_typed_alone_goes_with_the_values_of_the_experiments_one_cell(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A note, operator, sample id or date typed alone in the grid was refused ('type the value
     too'), and typing the shown value again changed no cell, so a note could not be added to a
