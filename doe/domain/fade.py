@@ -214,6 +214,32 @@ def measured_value(cycles: np.ndarray, values: np.ndarray, at: int) -> float | N
     return y0 + (y1 - y0) * (at - n0) / (n1 - n0)
 
 
+def value_at(cycles: np.ndarray, values: np.ndarray, at: int,
+             valid_range: tuple[float | None, float | None] | None = None) -> float | None:
+    """One curve's value at cycle ``at`` by the rule of a curve outcome's cell measured there
+    (:meth:`FadeLawPredictor.fit` on this curve alone): its point there, the straight line
+    between its points on both sides of ``at`` at most :func:`max_interpolation_gap` cycles
+    apart (:func:`measured_value`), or, further apart, its fade law fitted through its points
+    on both sides (on its own points, with no other curve to learn a population from); None
+    while it has no point at ``at`` or on both sides of it (a curve that stops before ``at``
+    is not measured there).
+
+    Args:
+        cycles: the curve's cycles (>= 1), any order.
+        values: its value at each cycle.
+        at: the target cycle.
+        valid_range: ``(low, high)`` the value can take (either None for open), as
+            :class:`FadeLawPredictor` takes it.
+    """
+    cycles, values = np.asarray(cycles, dtype=float), np.asarray(values, dtype=float)
+    if not len(cycles):
+        return None
+    model = FadeLawPredictor(at, valid_range).fit(pd.DataFrame({"experiment_id": "", "cycle": cycles,
+                                                                "value": values}))
+    cell = model.cell_predictions_[("", "")]
+    return cell.mean if cell.measured else None
+
+
 TURN_NOISE_SDS = 3.0
 """A cell's curve turns (a formation rise, then the fade) where its extreme, and the median of
 the five points around it, stand this many sds of a difference of two noisy points (``sqrt 2``

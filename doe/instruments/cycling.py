@@ -44,7 +44,8 @@ Rules (the same for every format):
 - first-cycle Coulombic efficiency = first discharge / first charge x 100 (cathode: charge
   first);
 - capacity retention at cycle n = discharge capacity at n / discharge capacity at the
-  reference cycle x 100; a last cycle with a charge and no discharge, or whose discharge
+  reference cycle x 100 (at the retention cycle without a row there, but with rows on both
+  sides of it: :func:`doe.domain.fade.value_at`, as for a curve outcome); a last cycle with a charge and no discharge, or whose discharge
   stopped more than :data:`DISCHARGE_END_TOLERANCE_V` above every earlier discharge's end
   voltage (a test exported while it runs), has no retention (``discharge_finished``);
 - rate capability: see :func:`rate_capability` (C-rates from the discharge currents).
@@ -60,6 +61,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from doe.domain.fade import value_at
 from doe.instruments.tables import (
     MAX_FILE_BYTES,
     InstrumentFileError,
@@ -387,8 +389,11 @@ def cycling_outcomes(path: str | Path, *, active_mass_mg: float, reference_cycle
     Returns:
         ``first_cycle_charge_capacity_mah_per_g``, ``first_cycle_discharge_capacity_mah_per_g``,
         ``first_cycle_ce_pct``, ``capacity_retention_pct`` (at ``retention_cycle``, relative to
-        ``reference_cycle``; NaN while the file stops before it: a retention after 50 cycles is
-        not a retention after 200, nor while that cycle's discharge is unfinished),
+        ``reference_cycle``, by the rule of a curve outcome measured there:
+        :func:`doe.domain.fade.value_at` on :func:`retention_curve`, so a file logged past the
+        cycle without a row there gives the interpolation between the rows on both sides; NaN
+        while the file stops before it: a retention after 50 cycles is not a retention after
+        200, nor while that cycle's discharge is unfinished),
         ``last_cycle`` and ``retention_at_last_cycle_pct`` (the last cycle with a retention);
         :func:`retention_curve` gives every cycle. Where the discharges ran at more than one
         C-rate (:func:`rate_capability`): ``discharge_capacity_mah_per_g_at_<rate>c`` and, with
@@ -401,11 +406,12 @@ def cycling_outcomes(path: str | Path, *, active_mass_mg: float, reference_cycle
         raise InstrumentFileError(f"{path.name}: the first cycle has no charge capacity")
     curve = retention_curve(table, reference_cycle=reference_cycle, name=path.name)
     rates = rate_capability(table, active_mass_mg=active_mass_mg, one_c_mah_per_g=one_c_mah_per_g, name=path.name)
+    at_cycle = value_at(curve.index.to_numpy(dtype=float), curve.to_numpy(dtype=float), retention_cycle)
     return pd.Series({
         "first_cycle_charge_capacity_mah_per_g": float(first["charge_capacity_mah_per_g"]),
         "first_cycle_discharge_capacity_mah_per_g": float(first["discharge_capacity_mah_per_g"]),
         "first_cycle_ce_pct": float(100.0 * first["discharge_capacity_mah"] / first["charge_capacity_mah"]),
-        "capacity_retention_pct": float(curve[retention_cycle]) if retention_cycle in curve.index else math.nan,
+        "capacity_retention_pct": math.nan if at_cycle is None else float(at_cycle),
         "last_cycle": int(curve.index[-1]),
         "retention_at_last_cycle_pct": float(curve.iloc[-1]),
         **rates,

@@ -80,6 +80,56 @@ def test_retention_is_relative_to_the_reference_cycle(tmp_path: Path) -> None:
         cycling_outcomes(path, active_mass_mg=10.0, reference_cycle=500)
 
 
+def _cycle_sheet(path: Path, cycles: list[int], discharge_mah: list[float]) -> Path:
+    """A Neware cycle sheet with a row at each of ``cycles`` only (charge 1.001 x discharge)."""
+    rows = ["Cycle Index,Chg. Cap.(mAh),DChg. Cap.(mAh)"]
+    rows += [f"{n},{d * 1.001:.6f},{d:.6f}" for n, d in zip(cycles, discharge_mah, strict=True)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_a_file_logged_past_the_retention_cycle_without_a_row_there_gives_the_interpolation(tmp_path: Path) -> None:
+    """A cycle sheet logged every 7th cycle up to 210 (rows at 196 and 203, none at 200) gave
+    capacity_retention_pct NaN, so a campaign with a plain retention outcome recorded nothing
+    from it, while the same file recorded as a curve outcome got 90.05 by interpolation."""
+    cycles = [1, *range(7, 211, 7)]
+    path = _cycle_sheet(tmp_path / "sparse.csv", cycles, [2.0 - 0.001 * (n - 1) for n in cycles])
+    # by hand: 100 x 1.805 / 2 = 90.25 at 196, 100 x 1.798 / 2 = 89.9 at 203; 4/7 of the way
+    outcomes = cycling_outcomes(path, active_mass_mg=10.0)
+    assert outcomes["capacity_retention_pct"] == pytest.approx(90.25 + (89.9 - 90.25) * 4 / 7, abs=1e-9)
+    assert outcomes["capacity_retention_pct"] == pytest.approx(90.05, abs=1e-9)
+    preview = results_from_files(path, experiment_id="E1", active_mass_mg=10.0,
+                                 outcome_names=["capacity_retention_pct"])
+    assert "capacity_retention_pct" not in preview.skipped
+    assert preview.table["capacity_retention_pct"].tolist() == pytest.approx([90.05], abs=1e-9)
+    # the same rows up to 196 stop before cycle 200: no retention there
+    short = _cycle_sheet(tmp_path / "short.csv", cycles[:-2], [2.0 - 0.001 * (n - 1) for n in cycles[:-2]])
+    assert np.isnan(cycling_outcomes(short, active_mass_mg=10.0)["capacity_retention_pct"])
+
+
+def test_a_long_gap_around_the_retention_cycle_is_bridged_as_a_curve_outcome_bridges_it(tmp_path: Path) -> None:
+    """Rows at cycles 1-20 and 250-260 (further apart than a tenth of 200): the plain outcome is
+    the value the curve outcome of the same file gets (its fade law through the rows on both
+    sides), near the true 70 %, not the straight line from cycle 20 to 250 (63.3 %)."""
+    from doe.campaign import Campaign
+
+    cycles = [*range(1, 21), *range(250, 261)]
+    truth = [2.0 * (1 - 0.3 * (n / 200) ** 2) for n in cycles]  # 70 % of cycle 1's 2 mAh at 200 (to 1e-5)
+    path = _cycle_sheet(tmp_path / "gap.csv", cycles, truth)
+    value = cycling_outcomes(path, active_mass_mg=10.0)["capacity_retention_pct"]
+    line = 100 * (truth[19] + (truth[20] - truth[19]) * 180 / 230) / truth[0]
+    assert abs(line - 70.0) > 6 and abs(value - 70.0) < 1
+    config = {"name": "gap", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "capacity_retention_pct", "goal": "maximize", "over": "cycle", "at": 200}],
+              "seed": 1}
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'lab.sqlite3'}", actor="test")
+    campaign.record(pd.DataFrame({"experiment_id": ["E1"], "x": [0.5]}))
+    campaign.record_files(path, experiment_id="E1", active_mass_mg=10.0, confirm=True)
+    row = campaign.history().set_index("experiment_id").loc["E1"]
+    assert row["capacity_retention_pct_pred_sd"] == 0
+    assert row["capacity_retention_pct"] == pytest.approx(value, rel=1e-12)
+
+
 @pytest.mark.parametrize(("content", "message"), [
     (b"", "the file is empty"),
     (b"time,voltage\n1,3.7\n", "not a cycling export doe reads"),
