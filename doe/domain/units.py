@@ -1,14 +1,18 @@
 """Units in table headers: ``anneal_temperature_c [C]`` split into name and unit, the
 spellings of one unit mapped to one (``degC`` -> ``C``), and the few conversions that are
-unambiguous (K <-> C, s/min/h, fraction <-> %).
+unambiguous (K <-> C, s/min/h, fraction <-> %), each exact on the decimal a value reads as and
+rounded once (``0.07`` as a fraction is ``7.0`` %, not ``7.000000000000001``).
 
 Pure Python: :func:`doe.io.read_table` uses it to match a file's columns to a campaign's.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
+from fractions import Fraction
+from typing import Literal
 
 _UNIT_SYNONYMS: dict[str, tuple[str, ...]] = {
     "C": ("c", "°c", "degc", "deg c", "deg. c", "celsius"),
@@ -27,19 +31,41 @@ _UNIT_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 _CANONICAL = {alias: canon for canon, aliases in _UNIT_SYNONYMS.items() for alias in aliases}
 _UNITLESS = {"", "-", "1", "none", "unitless"}
+_Operation = Literal["add", "multiply", "divide"]
+
+
+def _exact(operation: _Operation, operand: str) -> Callable[[float], float]:
+    """A conversion by ``operation`` with ``operand`` (a decimal, as typed) applied exactly to the
+    decimal a value reads as (its shortest ``repr``), then rounded once to the nearest float: 0.07
+    x 100 is 7.0 and 600.45 - 273.15 is 327.3, not the 7.000000000000001 and 327.30000000000007
+    of float arithmetic, which rounds the binary approximations of both numbers. A value that is
+    not finite converts as a float does (NaN stays NaN)."""
+    factor = Fraction(operand)
+
+    def convert(x: float) -> float:
+        if not math.isfinite(x):
+            return {"add": x + float(factor), "multiply": x * float(factor), "divide": x / float(factor)}[operation]
+        typed = Fraction(repr(float(x)))
+        exact = typed + factor if operation == "add" else typed * factor if operation == "multiply" else typed / factor
+        return float(exact)  # Fraction -> float rounds once, to the nearest float
+
+    return convert
+
+
 CONVERSIONS: dict[tuple[str, str], Callable[[float], float]] = {
-    ("K", "C"): lambda x: x - 273.15,
-    ("C", "K"): lambda x: x + 273.15,
-    ("min", "h"): lambda x: x / 60.0,
-    ("h", "min"): lambda x: x * 60.0,
-    ("s", "min"): lambda x: x / 60.0,
-    ("min", "s"): lambda x: x * 60.0,
-    ("s", "h"): lambda x: x / 3600.0,
-    ("h", "s"): lambda x: x * 3600.0,
-    ("fraction", "%"): lambda x: x * 100.0,
-    ("%", "fraction"): lambda x: x / 100.0,
+    ("K", "C"): _exact("add", "-273.15"),
+    ("C", "K"): _exact("add", "273.15"),
+    ("min", "h"): _exact("divide", "60"),
+    ("h", "min"): _exact("multiply", "60"),
+    ("s", "min"): _exact("divide", "60"),
+    ("min", "s"): _exact("multiply", "60"),
+    ("s", "h"): _exact("divide", "3600"),
+    ("h", "s"): _exact("multiply", "3600"),
+    ("fraction", "%"): _exact("multiply", "100"),
+    ("%", "fraction"): _exact("divide", "100"),
 }
-"""(from, to) canonical units -> the conversion of a value."""
+"""(from, to) canonical units -> the conversion of a value: exact on the decimal the value reads
+as, rounded once to the nearest float (see :func:`_exact`)."""
 _HEADER_UNIT = re.compile(
     r"^(?P<name>.*?\S)\s*(?:\[(?P<u1>[^\[\]]*)\]|\((?P<u2>[^()]*)\)|\s/\s*(?P<u3>.+?))\s*$"
 )
