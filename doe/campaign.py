@@ -310,7 +310,7 @@ class Campaign:
     def predict(self, recipes: pd.DataFrame) -> pd.DataFrame:
         """Predicted mean and standard deviation of every outcome for ``recipes`` (parameter
         columns), plus the probability that a run there succeeds and meets the constraints."""
-        clean = validate_experiments(recipes, self.config, outcomes_allowed=False,
+        clean = validate_experiments(recipes, self.config, outcomes_allowed=False, outcome="nothing was predicted",
                                      ignore_columns=carried_columns(recipes, self.config))
         prediction = self._surrogates().predict(clean[self.config.parameter_names])
         prediction.index = recipes.index

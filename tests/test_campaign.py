@@ -110,6 +110,16 @@ def test_a_bad_table_changes_nothing_and_names_every_cell(campaign: Campaign) ->
     assert len(report.created) == 1 and {p.row for p in report.rejected} == {1, 2}
 
 
+def test_a_bad_recipe_to_predict_says_nothing_was_predicted_not_recorded(campaign: Campaign) -> None:
+    """predict() records nothing, yet its error for an out-of-bounds recipe ended "nothing was recorded"."""
+    recipe = {**load_config("hfo2-ncm85").reference_recipe(), "anneal_temperature_c": 1200}
+    with pytest.raises(DataError) as info:
+        campaign.predict(pd.DataFrame([recipe]))
+    assert info.value.summary == "the table has 1 problem(s); nothing was predicted"
+    assert [(p.row, p.column) for p in info.value.problems] == [(0, "anneal_temperature_c")]
+    assert campaign.history().empty
+
+
 def test_valid_rows_only_names_each_rejected_row_by_its_place_in_the_table(campaign: Campaign) -> None:
     # rows left out earlier used to shift the row numbers of problems found later (a repeat)
     recipe = load_config("hfo2-ncm85").reference_recipe()

@@ -125,6 +125,17 @@ def _significant_text(x: float, significant: int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def digits_to_tell_apart(value: float, other: float, least: int = 6) -> int:
+    """The fewest significant figures, from ``least`` up, at which ``value`` and ``other`` read
+    differently through :func:`format_number` (79.99999 and 80: 7, not the six at which both read
+    80); ``least`` where they are the same float. Rounding keeps order, so the texts compare as
+    the values do."""
+    for digits in range(least, MAX_SIGNIFICANT + 1):
+        if format_number(value, significant=digits) != format_number(other, significant=digits):
+            return digits
+    return least
+
+
 def format_number(value: Any, decimals: int | None = None, significant: int = SIGNIFICANT) -> str:
     """``value`` as text: at ``decimals`` places, else at ``significant`` significant figures
     (trailing zeros dropped: 584.2, 0.00215, 12080, 85; an exponent only outside
@@ -187,10 +198,8 @@ def audit_detail_text(detail: Any) -> str:
     figures = SIGNIFICANT
     old, new = data.get("old_value"), data.get("new_value")
     if isinstance(old, float | int) and isinstance(new, float | int) and not isinstance(old, bool) \
-            and not isinstance(new, bool) and old != new:
-        while figures < MAX_SIGNIFICANT and format_number(old, significant=figures) == format_number(
-                new, significant=figures):
-            figures += 1
+            and not isinstance(new, bool):
+        figures = digits_to_tell_apart(float(old), float(new), least=SIGNIFICANT)
     return " · ".join(f"{str(k).replace('_', ' ')}: {_detail_value(v, figures)}"
                       for k, v in data.items() if v is not None)
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import LAST_CYCLE_SUFFIX, PRED_SD_SUFFIX
+from doe.domain.display import digits_to_tell_apart, format_number
 from doe.domain.objectives import Desirability, Objective
 
 RANKING_NOTE = "ranking_note"
@@ -50,18 +51,31 @@ def ranking_notes(history: pd.DataFrame, config: CampaignConfig, *, predicted: b
         values = pd.to_numeric(history[con.outcome], errors="coerce")
         broken = values.notna() & ~(values <= con.bound if con.operator == "<=" else values >= con.bound)
         for i in history.index[done & broken & (notes == "")]:
-            notes[i] = f"{con.outcome} = {values[i]:g} breaks {con.text()}"
+            digits = digits_to_tell_apart(values[i], con.bound)  # 15.00004 breaks z <= 15, not 15 does
+            notes[i] = f"{con.outcome} = {format_number(values[i], significant=digits)} breaks {con.text()}"
     if len(config.objectives) == 1:
         o = config.objectives[0]
         worst = o.worst_score
         if worst is not None and o.name in history.columns:
             values = pd.to_numeric(history[o.name], errors="coerce")
             below = values.notna() & (pd.Series(o.score(values.to_numpy(dtype=float)), index=history.index) < worst)
-            misses = (f"is not within {o.tolerance:g} of the target {o.target:g}" if o.goal == "target"
-                      else f"misses the threshold {o.threshold:g}")
             for i in history.index[done & below & (notes == "")]:
-                notes[i] = f"{o.name} = {values[i]:g} {misses}"
+                notes[i] = f"{o.name} = {_missed(o, float(values[i]))}"
     return notes
+
+
+def _missed(o: Objective, value: float) -> str:
+    """``value`` missing ``o``'s threshold (or set point's tolerance), in words, each number with
+    the significant figures that tell the value from the limit it misses (79.99999 misses the
+    threshold 80, not "80 misses the threshold 80")."""
+    if o.goal == "target" and o.target is not None and o.tolerance is not None:
+        edge = o.target + o.tolerance if value > o.target else o.target - o.tolerance
+        d = digits_to_tell_apart(value, edge)
+        return (f"{format_number(value, significant=d)} is not within {format_number(o.tolerance, significant=d)} "
+                f"of the target {format_number(o.target, significant=d)}")
+    threshold = math.nan if o.threshold is None else o.threshold
+    d = digits_to_tell_apart(value, threshold)
+    return f"{format_number(value, significant=d)} misses the threshold {format_number(threshold, significant=d)}"
 
 
 def feasible_completed(history: pd.DataFrame, config: CampaignConfig, *, predicted: bool = False) -> pd.DataFrame:

@@ -175,6 +175,7 @@ def validate_experiments(
     parameters: Literal["required", "optional"] = "required",
     outcomes_allowed: bool = True,
     ignore_columns: tuple[str, ...] = (),
+    outcome: str = "nothing was recorded",
 ) -> pd.DataFrame:
     """Check every cell of ``table`` against ``config``; return a clean, typed copy.
 
@@ -186,6 +187,8 @@ def validate_experiments(
             existing ``experiment_id``), but a value given must be valid.
         outcomes_allowed: ``False`` for a table of recipes only (candidates, fixed values).
         ignore_columns: extra columns to drop silently (e.g. predictions in a run sheet).
+        outcome: what the caller did instead, said after the count of problems (a prediction
+            records nothing: ``"nothing was predicted"``).
 
     Raises:
         DataError: listing every bad cell (row, column, value, what is allowed).
@@ -364,7 +367,7 @@ def validate_experiments(
         problems.extend(_repeated_cells(out, repeats, config))
 
     if problems:
-        raise DataError(f"the table has {len(problems)} problem(s); nothing was recorded", problems)
+        raise DataError(f"the table has {len(problems)} problem(s); {outcome}", problems)
     return out
 
 

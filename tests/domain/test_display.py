@@ -8,6 +8,7 @@ from doe.domain.config import CampaignConfig
 from doe.domain.display import (
     batch_programme,
     column_decimals,
+    digits_to_tell_apart,
     format_number,
     furnace_programme,
     shown_table,
@@ -73,3 +74,11 @@ def test_a_table_is_shown_with_each_parameter_at_its_resolution() -> None:
                                      "note": ["ok", ""]}
     assert shown_table(table)["load"].tolist() == ["2", "0.83"]  # no configuration: no resolution
     assert table["ce"].tolist() == [87.625, 409.7279652953148]  # the values are not changed
+
+
+def test_two_numbers_are_shown_with_the_fewest_figures_that_tell_them_apart() -> None:
+    assert digits_to_tell_apart(70.0, 80.0) == 6  # :g's six where they already differ
+    assert digits_to_tell_apart(79.99999, 80.0) == 7 and f"{79.99999:.7g}" == "79.99999"
+    assert digits_to_tell_apart(15.00004, 15.0) == 7
+    assert digits_to_tell_apart(0.1 + 0.2, 0.3) == 17  # the floats' last digit
+    assert digits_to_tell_apart(80.0, 80.0) == 6

@@ -89,6 +89,20 @@ def test_a_note_says_in_words_why_a_row_misses_its_set_point_or_threshold() -> N
     assert ranking_notes(HISTORY, ONE)[6] == f"{CE} = 70 misses the threshold 80"
 
 
+def test_a_note_on_a_value_near_its_limit_shows_the_digits_that_tell_them_apart() -> None:
+    """79.99999 read "misses the threshold 80" as "80 misses the threshold 80", and 15.00004
+    "breaks <= 15" as "15 breaks <= 15" (``:g``'s six figures)."""
+    near = _history([("A", "completed", 79.99999, 60.0, 10.0), ("B", "completed", 90.0, 60.0, 15.00004),
+                     ("C", "completed", 80.0, 60.0, 15.0)])
+    notes = ranking_notes(near, ONE)
+    assert notes.tolist() == [f"{CE} = 79.99999 misses the threshold 80", f"{THICK} = 15.00004 breaks {THICK} <= 15", ""]
+    one = CampaignConfig.from_dict({**_set_point().to_dict(), "objectives": [
+        {**_set_point().objectives[0].to_dict(), "tolerance": 1.0}]})
+    off = _history([("A", "completed", 90.0, 60.0, 11.0000001), ("B", "completed", 90.0, 60.0, 8.99999999)])
+    assert ranking_notes(off, one).tolist() == [f"{THICK} = 11.0000001 is not within 1 of the target 10",
+                                                f"{THICK} = 8.99999999 is not within 1 of the target 10"]
+
+
 def test_a_set_point_in_the_pareto_front_counts_closeness_not_size() -> None:
     # scores (-|t - 10|, retention): A (-0.5, 60) D (-0.2, 59) B (-2, 70) G (-3, 90) C (-10, 65)
     assert list(pareto_front(SET_POINT_HISTORY, _set_point())["experiment_id"]) == ["A", "B", "D", "G"]
