@@ -508,7 +508,8 @@ class Campaign:
             reference_cycle=reference_cycle, kind=kind, circuit=fit.circuit if fit else None,
             resistances=fit.resistances if fit else None, curve_outcomes=config.curve_outcomes,
             replicates=replicates, valid_range=config.valid_range_of)
-        check_files_are_new_cells(preview, self.measurements(), self._experiments()[ID_COLUMN], self.file_content)
+        check_files_are_new_cells(preview, self.measurements(), self._experiments()[ID_COLUMN], self.file_content,
+                                  self.files())
         if confirm:
             preview.refuse_out_of_range()  # by file, before record() refuses them by table row
             preview = replace(preview, recorded=self._record(preview.table, correct, False, False, evidence=preview))

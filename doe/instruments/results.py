@@ -34,7 +34,12 @@ from doe.instruments.cycling import (
     retention_curve,
 )
 from doe.instruments.impedance import DEFAULT_CIRCUIT, detect_impedance_format, impedance_outcomes
-from doe.instruments.same_cell import cycle_capacities, same_cycles, stored_capacities
+from doe.instruments.same_cell import (
+    cycle_capacities,
+    possible_exports,
+    same_cycles,
+    stored_capacities,
+)
 from doe.version import __version__
 
 FileKindChoice = Literal["auto", "cycling", "impedance"]
@@ -292,15 +297,18 @@ def _no_cell_twice(evidence: Sequence[EvidenceFile], capacities: Sequence[np.nda
 
 
 def check_files_are_new_cells(preview: FilePreview, measurements: pd.DataFrame, experiment_ids: Iterable[str],
-                              file_content: Callable[[str], tuple[str, bytes]]) -> None:
+                              file_content: Callable[[str], tuple[str, bytes]], files: pd.DataFrame) -> None:
     """Refuse files for an experiment the campaign does not have (``experiment_ids``: its ids),
     a file whose bytes are stored already as another cell's evidence (a copy of ``A.csv``
-    named ``B.csv``): it would be a second cell with the first one's values; and a file of a
-    cell new to its experiment that is a later export of a stored cell (:func:`_repeated_cells`).
+    named ``B.csv``): it would be a second cell with the first one's values; a file of a
+    cell new to its experiment that is a later export of a stored cell (:func:`_repeated_cells`);
+    and a cycling file that is a later export of a cell stored under another experiment
+    (:func:`_cells_of_other_experiments`): one cell's data would count for two experiments.
 
     ``measurements``: the campaign's (:meth:`doe.Campaign.measurements`); the same file for
     the same cell again is fine (it changes nothing). ``file_content``: a stored file's name
-    and bytes by SHA-256 (:meth:`doe.Campaign.file_content`)."""
+    and bytes by SHA-256 (:meth:`doe.Campaign.file_content`); ``files``: the stored files
+    (:meth:`doe.Campaign.files`)."""
     experiment = str(preview.table["experiment_id"].iloc[0]) if len(preview.table) else None
     if experiment is not None and clean_label(experiment) not in {clean_label(i) for i in experiment_ids}:
         raise InstrumentFileError(f"no experiment {experiment!r} in the campaign: instrument files add cells to an "
@@ -328,6 +336,47 @@ def check_files_are_new_cells(preview: FilePreview, measurements: pd.DataFrame, 
                                   "anew)? Record it under that cell's label (replicates=[...] in Python, --replicate "
                                   "in the doe command, 'Cell labels' on the Record page); two cells do not measure "
                                   "the same values")
+    if elsewhere := _cells_of_other_experiments(preview, stored, files, file_content):
+        raise InstrumentFileError("; ".join(elsewhere) + ": a later export of that cell (a cycler names each export "
+                                  "anew)? A cell is one experiment's: record it under that experiment and cell "
+                                  "label, or give this experiment's own cell's file; two cells do not measure the "
+                                  "same values")
+
+
+def _cells_of_other_experiments(preview: FilePreview, stored: pd.DataFrame, files: pd.DataFrame,
+                                file_content: Callable[[str], tuple[str, bytes]]) -> list[str]:
+    """Cycling files whose first cycles' capacities are those of a file stored for a cell of
+    another experiment (:func:`doe.instruments.same_cell.same_cycles`), in words naming both
+    cells. Only the stored files whose recorded first-cycle values agree are read
+    (:func:`doe.instruments.same_cell.possible_exports`), so a campaign's many files cost little."""
+    if not len(files) or not len(stored):
+        return []
+    cell_of = {str(sha): (clean_label(e), str(r)) for sha, e, r in
+               zip(stored["file_sha256"], stored["experiment_id"], stored["replicate"].fillna(""), strict=True)}
+    cycling = files[files["kind"].eq("cycling") & files["sha256"].astype(str).isin(list(cell_of))]
+    masses = {str(sha): _active_mass(rule) for sha, rule in zip(cycling["sha256"], cycling["rule"], strict=True)}
+    found = []
+    for k, evidence in enumerate(preview.files):
+        own = preview.capacities[k] if k < len(preview.capacities) else None
+        if own is None:
+            continue
+        experiment_id, label = clean_label(preview.table["experiment_id"].iloc[k]), str(preview.table["replicate"].iloc[k])
+        others = {sha: mass for sha, mass in masses.items() if cell_of[sha][0] != experiment_id}
+        for sha in possible_exports(own, stored, others):
+            theirs = stored_capacities(*file_content(sha))
+            if theirs is not None and (n := same_cycles(own, theirs)):
+                other, cell = cell_of[sha]
+                found.append(f"{evidence.file_name} (cell {label!r} of {experiment_id}) has the charge and discharge "
+                             f"capacities of cycles 1-{n} of the file recorded for "
+                             + (f"cell {cell!r} of {other}" if cell else other))
+                break
+    return found
+
+
+def _active_mass(rule: object) -> float | None:
+    """A stored cycling file's active mass (mg) from its rule's inputs, or None where it has none."""
+    mass = rule.get("active_mass_mg") if isinstance(rule, dict) else None
+    return float(mass) if isinstance(mass, int | float) and not isinstance(mass, bool) else None
 
 
 def _repeated_cells(preview: FilePreview, stored: pd.DataFrame, file_content: Callable[[str], tuple[str, bytes]]

@@ -7,6 +7,10 @@ writes. So two files whose first :data:`SAME_CYCLES` cycles or more, every cycle
 have the same charge and discharge capacities (to :data:`CAPACITY_REL_TOL`) are one cell's; the
 shorter file's last cycle is left out of the comparison where the files differ in length (a
 test exported while that cycle ran has a part of it).
+
+Reading every stored file again would make each new file cost as much as the campaign's whole
+evidence, so :func:`possible_exports` first keeps the stored files whose recorded first-cycle
+values are the new file's (at the stored file's active mass); only those are read.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from doe.errors import DataError
 from doe.instruments.cycling import read_cycling
@@ -55,4 +60,39 @@ def same_cycles(a: np.ndarray, b: np.ndarray) -> int:
     return n
 
 
-__all__ = ["CAPACITY_REL_TOL", "SAME_CYCLES", "cycle_capacities", "same_cycles", "stored_capacities"]
+FIRST_CYCLE_OUTCOMES = ("first_cycle_charge_capacity_mah_per_g", "first_cycle_discharge_capacity_mah_per_g",
+                        "first_cycle_ce_pct")
+"""The values a cycling file gives from its first cycle alone: the same in every export of a cell."""
+
+
+def possible_exports(capacities: np.ndarray, linked: pd.DataFrame, masses: dict[str, float | None]) -> list[str]:
+    """The stored cycling files (SHA-256) that may be exports of the cell whose
+    :func:`cycle_capacities` are ``capacities``, to compare by :func:`same_cycles`: each file
+    whose first-cycle values recorded from it (:data:`FIRST_CYCLE_OUTCOMES`) are the ones
+    ``capacities`` give at the file's active mass (to :data:`CAPACITY_REL_TOL`), and each file
+    with no such value recorded (a campaign without these outcomes).
+
+    Args:
+        capacities: the new file's charge and discharge capacity (mAh) per cycle, shape (cycles, 2).
+        linked: the current values recorded from stored files: ``file_sha256``, ``outcome``,
+            ``value`` (:meth:`doe.Campaign.measurements`).
+        masses: the stored cycling files to consider, by SHA-256, each with its active mass (mg;
+            its rule's ``active_mass_mg``), None where not stored (then only its CE is compared).
+    """
+    if not len(capacities) or not masses:
+        return []
+    charge_mah, discharge_mah = (float(v) for v in capacities[0])
+    first = linked[linked["outcome"].isin(FIRST_CYCLE_OUTCOMES) & linked["file_sha256"].isin(list(masses))]
+    mass_g = first["file_sha256"].map(masses).astype(float) / 1000.0
+    comparable = first["outcome"].eq("first_cycle_ce_pct") | mass_g.notna()  # CE needs no mass
+    first, mass_g = first[comparable], mass_g[comparable]
+    expected = np.select([first["outcome"].eq(FIRST_CYCLE_OUTCOMES[0]), first["outcome"].eq(FIRST_CYCLE_OUTCOMES[1])],
+                         [charge_mah / mass_g, discharge_mah / mass_g],
+                         100.0 * discharge_mah / charge_mah if charge_mah else np.nan)
+    same = np.isclose(first["value"].to_numpy(dtype=float), expected, rtol=CAPACITY_REL_TOL, atol=0.0)
+    agrees = pd.Series(same, index=first.index).groupby(first["file_sha256"].astype(str)).all()
+    return [sha for sha in masses if agrees.get(sha, True)]
+
+
+__all__ = ["CAPACITY_REL_TOL", "FIRST_CYCLE_OUTCOMES", "SAME_CYCLES", "cycle_capacities", "possible_exports",
+           "same_cycles", "stored_capacities"]

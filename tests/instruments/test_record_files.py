@@ -379,6 +379,65 @@ def test_a_later_export_is_refused_in_a_campaign_without_curve_outcomes(tmp_path
     assert set(stored["replicate"]) == {"A_2026-01-05"} and len(stored) == 3
 
 
+def test_a_later_export_under_another_experiment_is_refused_naming_the_experiment_of_the_cell(
+        tmp_path: Path) -> None:
+    """A cell's later export recorded under another experiment was a new cell there: one cell's
+    data counted for two experiments (found by a review); only the same bytes, or another cell
+    of the same experiment, were compared."""
+    campaign = _campaign(tmp_path)
+    first, second = campaign.history()["experiment_id"].tolist()[:2]
+    charge, discharge = fade_curve(250, first_ce_pct=90.0, retention_at_200_pct=70.0)
+    early = write_cycling_file(tmp_path / "A_2026-01-05.csv", "neware_csv", charge[:210] * MASS_MG / 1000,
+                               discharge[:210] * MASS_MG / 1000)
+    late = write_cycling_file(tmp_path / "A_2026-03-20.csv", "neware_csv", charge * MASS_MG / 1000,
+                              discharge * MASS_MG / 1000)
+    campaign.record_files([early], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    revision = campaign.revision()
+    said = (rf"A_2026-03-20.csv \(cell '{{label}}' of {second}\) has the charge and discharge capacities of cycles "
+            rf"1-209 of the file recorded for cell 'A_2026-01-05' of {first}: a later export of that cell")
+    for label in ("A_2026-03-20", "A_2026-01-05"):  # under a label of its own, or the cell's own label
+        with pytest.raises(InstrumentFileError, match=said.format(label=label)):
+            campaign.record_files([late], experiment_id=second, active_mass_mg=MASS_MG, replicates=[label],
+                                  confirm=True)
+    with pytest.raises(InstrumentFileError, match=said.format(label="A_2026-03-20")):  # the preview says it too
+        campaign.record_files([late], experiment_id=second, active_mass_mg=12.0)  # another mass typed: still found
+    assert campaign.revision() == revision and len(campaign.files()) == 1
+    report = campaign.record_files([late], experiment_id=first, active_mass_mg=MASS_MG, replicates=["A_2026-01-05"],
+                                   confirm=True).recorded
+    assert report is not None and report.measurements_unchanged == 3  # where it belongs: that cell, unchanged
+    other = _cells(tmp_path, [85.0])  # another cell is still welcome in the other experiment
+    campaign.record_files(other, experiment_id=second, active_mass_mg=MASS_MG, confirm=True)
+    assert set(campaign.measurements()["experiment_id"]) == {first, second}
+
+
+def test_only_stored_files_with_the_same_first_cycle_values_are_read_again(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Comparing a new file with every stored cell of the other experiments must not read every
+    stored file again: those whose recorded first-cycle values differ are passed over."""
+    campaign = _campaign(tmp_path)
+    first, second = campaign.history()["experiment_id"].tolist()[:2]
+    paths = []
+    for k in range(30):
+        charge, discharge = fade_curve(12, first_charge_mah_per_g=220.0, first_ce_pct=80.0 + 0.5 * k)
+        paths.append(write_cycling_file(tmp_path / f"cell_{k}.csv", "neware_csv", charge * MASS_MG / 1000,
+                                        discharge * MASS_MG / 1000))
+    campaign.record_files(paths, experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    charge, discharge = fade_curve(40, first_charge_mah_per_g=220.0, first_ce_pct=80.0 + 0.5 * 7)
+    late = write_cycling_file(tmp_path / "cell_7_late.csv", "neware_csv", charge * MASS_MG / 1000,
+                              discharge * MASS_MG / 1000)
+    new = _cells(tmp_path, [99.2])
+    read: list[str] = []
+    original = Campaign.file_content
+    monkeypatch.setattr(Campaign, "file_content", lambda self, sha: read.append(sha) or original(self, sha))
+    campaign.record_files(new, experiment_id=second, active_mass_mg=MASS_MG)
+    assert read == []  # no stored cell has its first cycle
+    with pytest.raises(InstrumentFileError, match=rf"cell_7_late.csv \(cell 'cell_7_late' of {second}\) has the "
+                                                  rf"charge and discharge capacities of cycles 1-11 of the file "
+                                                  rf"recorded for cell 'cell_7' of {first}"):
+        campaign.record_files([late], experiment_id=second, active_mass_mg=MASS_MG)
+    assert len(read) == 1  # cell_7's file alone
+
+
 def test_two_exports_of_one_cell_in_one_call_are_refused_naming_both(tmp_path: Path) -> None:
     """Two exports of one cell given together (the Record page uploads several files at once)
     became two cells even in a curve campaign: only stored cells were compared (found by a probe)."""
