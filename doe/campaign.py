@@ -38,6 +38,7 @@ from doe.domain.batches import (
     training_table,
 )
 from doe.domain.config import CampaignConfig
+from doe.domain.failed_after import keep_failed, measured_then_failed
 from doe.domain.file_rows import file_problems, in_file
 from doe.domain.records import PENDING_STATUSES, CarriedEvidence, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
@@ -455,7 +456,8 @@ class Campaign:
             predicted = self.proposals().set_index(ID_COLUMN)["predictions"].to_dict()
             history, measurements = self.history(), self.measurements()
             dropped, means = read_back.problems_of(table, config, history, measurements, predicted)
-            clean, rejected = planning.validated_rows(planning.stored_recipes_left_out(table, history, config), config,
+            given, failed = measured_then_failed(planning.stored_recipes_left_out(table, history, config), history, config)
+            clean, rejected = planning.validated_rows(given, config,
                                                       ignore_columns=carried_columns(table, config) + dropped,
                                                       valid_rows_only=valid_rows_only, extra=means)
             if not allow_duplicates and (repeats := find_repeats(clean, history, config)):
@@ -464,9 +466,9 @@ class Campaign:
                                     "(pass allow_duplicates=True to record them again)", repeats)
                 rejected, clean = rejected + ([] if correct else repeats), clean.drop(index=[p.row for p in repeats])
             summary = read_back.summary_outcomes(table.columns, config.outcome_names)
-            plan = planning.plan_record(clean, history, config, version, summary=summary, exported_history=(
+            plan = keep_failed(planning.plan_record(clean, history, config, version, summary=summary, exported_history=(
                 ranking.RANKING_NOTE in table.columns), labelled=labelled_cells(measurements) if summary else (),
-                exported_status=table["status"].tolist() if "status" in table.columns else None)
+                exported_status=table["status"].tolist() if "status" in table.columns else None), failed)
             if plan.problems:
                 if not valid_rows_only:
                     raise DataError(f"the table has {len(plan.problems)} problem(s); nothing was recorded", plan.problems)
@@ -482,15 +484,7 @@ class Campaign:
             except ConcurrentChangeError:
                 if attempt == SUGGEST_ATTEMPTS - 1:
                     raise
-        return RecordReport(
-            experiment_ids=plan.experiment_ids(report.experiment_ids), created=list(report.experiment_ids),
-            measurements_added=report.measurements_added, measurements_corrected=report.measurements_corrected,
-            measurements_withdrawn=report.measurements_withdrawn,
-            measurements_unchanged=report.measurements_unchanged + len(plan.unchanged_means),
-            rejected=rejected, failed_cells=list(plan.failed_cells), cell_failures_added=report.cell_failures_added,
-            context_not_stored=list(report.context_not_stored), never_made=list(plan.never_made),
-            failure_context_not_stored=list(plan.failure_context_not_stored),
-            not_measured=list(plan.not_measured), marked_failed=plan.marked_failed(report.experiment_ids))
+        return plan.report(report, rejected)
 
     def record_files(self, paths: str | Path | Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
                      kind: Literal["auto", "cycling", "impedance"] = "auto", reference_cycle: int = 1,

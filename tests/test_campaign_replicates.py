@@ -480,13 +480,44 @@ def test_an_experiment_failed_after_it_was_measured_is_carried_whole_or_refused(
     next(e for e in data["experiments"] if e["experiment_id"] == "P5")["failure_reason"] = None
     no_reason = Campaign.import_json(data, storage=store_url, name="no-reason").clone("no-reason-2", with_history=True)
     assert no_reason.history().set_index("experiment_id").loc["P5", "failure_reason"] == "failed (no reason given)"
-    # the cells file cannot say "measured, then failed": recording it is refused, never completed
-    campaign.export_table(tmp_path / "cells.csv", cells=True)
-    other = _campaign(store_url, name="from-cells")
+
+
+
+def test_a_cells_file_with_an_experiment_failed_after_it_was_measured_records_into_another_campaign(
+        store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The cells file writes an experiment measured, then failed, on rows marked failed with its
+    values; recording it was refused, so a lab could not move its data to a new campaign with
+    its own export (found by a review). It records the same experiments, values and states."""
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P5", "replicate": "A", CE: 79.0},
+                                  {**recipe, "experiment_id": "P5", "replicate": "B", CE: 81.0},
+                                  {"experiment_id": "P5", "replicate": "C", "failure_reason": "cracked pellet"},
+                                  {**recipe, "experiment_id": "P6", CE: 85.0},
+                                  {**recipe, "experiment_id": "P7", CE: 88.0}]))
+    campaign.fail(["P5", "P7"], "furnace overshot")  # found out after the cells were measured
+    for name in ("cells.csv", "cells.xlsx"):
+        campaign.export_table(tmp_path / name, cells=True)
+        other = _campaign(store_url, name=f"from-{name.replace('.', '-')}")
+        report = other.import_table(tmp_path / name)
+        assert report.marked_failed == ["P5", "P7"] and report.measurements_added == 4
+        columns = ["experiment_id", "status", "failure_reason", CE, f"{CE}_n"]
+        pd.testing.assert_frame_equal(other.history()[columns], campaign.history()[columns])
+        pd.testing.assert_frame_equal(other.cell_failures()[["experiment_id", "replicate", "failure_reason"]],
+                                      campaign.cell_failures()[["experiment_id", "replicate", "failure_reason"]])
+        pd.testing.assert_frame_equal(other.export_frame(cells=True), campaign.export_frame(cells=True))
+        revision = other.revision()  # recorded back, into the new campaign or its own, it changes nothing
+        assert other.import_table(tmp_path / name).measurements_unchanged == 4 and other.revision() == revision
+    revision = campaign.revision()
+    assert campaign.import_table(tmp_path / "cells.csv").measurements_unchanged == 4
+    assert campaign.revision() == revision
+    # where the experiment is stored measured and not failed, the file's failure is no record of it
+    measured = _campaign(store_url, name="measured")
+    measured.record(pd.DataFrame([{**recipe, "experiment_id": "P7", CE: 88.0}]))
     with pytest.raises(DataError, match="marked failed") as err:
-        other.import_table(tmp_path / "cells.csv")
-    assert [(p.row, p.column) for p in err.value.problems] == [(0, CE)]
-    assert other.history().empty
+        measured.import_table(tmp_path / "cells.csv")
+    assert [p.column for p in err.value.problems] == [CE]
+    assert measured.history()["status"].tolist() == ["completed"]
 
 
 def test_a_table_without_replicates_keeps_the_history_columns(store_url: str) -> None:

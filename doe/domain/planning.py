@@ -24,7 +24,9 @@ from doe.domain.records import (
     NewExperiment,
     NewExperimentRef,
     NewMeasurement,
+    RecordReport,
     StatusChange,
+    WriteReport,
 )
 from doe.domain.replicates import REPLICATE_COLUMN, n_column
 from doe.domain.table import (
@@ -84,6 +86,20 @@ class RecordPlan:
         known = [created[c.experiment_id.index] if isinstance(c.experiment_id, NewExperimentRef) else c.experiment_id
                  for c in self.status_changes if c.status == "failed"]
         return list(dict.fromkeys([*new, *known]))
+
+    def report(self, written: WriteReport, rejected: list[CellProblem]) -> RecordReport:
+        """What recording the table did: this plan as the store ``written`` it, with the
+        ``rejected`` rows (``valid_rows_only``)."""
+        created = list(written.experiment_ids)
+        return RecordReport(
+            experiment_ids=self.experiment_ids(created), created=created,
+            measurements_added=written.measurements_added, measurements_corrected=written.measurements_corrected,
+            measurements_withdrawn=written.measurements_withdrawn,
+            measurements_unchanged=written.measurements_unchanged + len(self.unchanged_means),
+            rejected=rejected, failed_cells=list(self.failed_cells), cell_failures_added=written.cell_failures_added,
+            context_not_stored=list(written.context_not_stored), never_made=list(self.never_made),
+            failure_context_not_stored=list(self.failure_context_not_stored),
+            not_measured=list(self.not_measured), marked_failed=self.marked_failed(created))
 
     def experiment_ids(self, created: list[str]) -> list[str]:
         """The experiment id of every recorded row, given the ids the store ``created`` for

@@ -89,8 +89,7 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     failed), the table has ``failed`` and ``failure_reason`` (False and empty on the other
     rows), so it records back the same. An experiment failed after it was measured
     (:meth:`doe.Campaign.fail`) keeps its values on rows marked failed with its reason: record()
-    refuses such rows, naming them, rather than reading the experiment back as completed
-    (:meth:`doe.Campaign.clone` and the JSON export carry it whole).
+    reads them back as that experiment, measured, then failed (:mod:`doe.domain.failed_after`).
 
     Args:
         history: :meth:`doe.Campaign.history` (``experiment_id``, the parameter columns and,

@@ -329,17 +329,9 @@ def validate_experiments(
         if "failed" in table.columns:
             flags = []
             for row, value in enumerate(table["failed"].tolist()):
-                if _is_missing(value):
-                    flags.append(False)
-                elif isinstance(value, bool | np.bool_) or (is_real_number(value) and value in (0, 1)):
-                    flags.append(bool(value))
-                elif str(value).strip().lower() in _TRUE:
-                    flags.append(True)
-                elif str(value).strip().lower() in _FALSE:
-                    flags.append(False)
-                else:
+                if (flag := failed_flag(value)) is None:
                     problems.append(CellProblem(row, "failed", value, "expected true or false (yes/no, 1/0)"))
-                    flags.append(False)
+                flags.append(bool(flag))
             out["failed"] = pd.Series(flags, index=table.index, dtype=bool)
         for text_col in ("failure_reason", "note"):
             if text_col in table.columns:
@@ -369,6 +361,17 @@ def validate_experiments(
     if problems:
         raise DataError(f"the table has {len(problems)} problem(s); {outcome}", problems)
     return out
+
+
+def failed_flag(value: Any) -> bool | None:
+    """A ``failed`` cell read as validation reads it: empty is False; true/false, yes/no, 1/0
+    (any case) are themselves; None for anything else (refused by validation)."""
+    if _is_missing(value):
+        return False
+    if isinstance(value, bool | np.bool_) or (is_real_number(value) and value in (0, 1)):
+        return bool(value)
+    text = str(value).strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None
 
 
 EARLIEST_MEASUREMENT = datetime(1970, 1, 1, tzinfo=UTC)
