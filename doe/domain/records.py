@@ -225,7 +225,9 @@ class RecordReport:
     measurements_unchanged: int = 0
     measurements_corrected: int = 0
     measurements_withdrawn: int = 0
-    """Values of cells marked failed by this call (``correct=True``), kept as history."""
+    """Values (counted as :attr:`measurements_added` counts them: one per cell, outcome and curve
+    cycle, not one per cell) of cells marked failed by this call (``correct=True``), or of every
+    cell of an experiment it failed as a whole, kept as history (superseded)."""
     rejected: list[CellProblem] = field(default_factory=list)
     """Problems of rows left out (only with ``valid_rows_only=True``)."""
     unit_conversions: list[str] = field(default_factory=list)
