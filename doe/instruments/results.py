@@ -328,33 +328,31 @@ def check_files_are_new_cells(preview: FilePreview, measurements: pd.DataFrame, 
     if twins:
         raise InstrumentFileError("; ".join(twins) + ": a cell's file given again under another label? Record it "
                                   "under its own cell's label, or give the other cell's own file")
+    masses = cycling_masses(files, set(stored["file_sha256"].astype(str)))
     repeats = [f"{evidence.file_name} (cell {cell!r} of {experiment_id}) gives the same values as cell {was!r} "
                f"({', '.join(shared)})"
-               for evidence, experiment_id, cell, was, shared in _repeated_cells(preview, stored, file_content)]
+               for evidence, experiment_id, cell, was, shared in _repeated_cells(preview, stored, masses, file_content)]
     if repeats:
         raise InstrumentFileError("; ".join(repeats) + ": a later export of that cell (a cycler names each export "
                                   "anew)? Record it under that cell's label (replicates=[...] in Python, --replicate "
                                   "in the doe command, 'Cell labels' on the Record page); two cells do not measure "
                                   "the same values")
-    if elsewhere := _cells_of_other_experiments(preview, stored, files, file_content):
+    if elsewhere := _cells_of_other_experiments(preview, stored, masses, file_content):
         raise InstrumentFileError("; ".join(elsewhere) + ": a later export of that cell (a cycler names each export "
                                   "anew)? A cell is one experiment's: record it under that experiment and cell "
                                   "label, or give this experiment's own cell's file; two cells do not measure the "
                                   "same values")
 
 
-def _cells_of_other_experiments(preview: FilePreview, stored: pd.DataFrame, files: pd.DataFrame,
+def _cells_of_other_experiments(preview: FilePreview, stored: pd.DataFrame, masses: Mapping[str, float | None],
                                 file_content: Callable[[str], tuple[str, bytes]]) -> list[str]:
     """Cycling files whose first cycles' capacities are those of a file stored for a cell of
     another experiment (:func:`doe.instruments.same_cell.same_cycles`), in words naming both
     cells. Only the stored files whose recorded first-cycle values agree are read
-    (:func:`doe.instruments.same_cell.possible_exports`), so a campaign's many files cost little."""
-    if not len(files) or not len(stored):
-        return []
+    (:func:`doe.instruments.same_cell.possible_exports`; ``masses``: :func:`cycling_masses`), so a
+    campaign's many files cost little."""
     cell_of = {str(sha): (clean_label(e), str(r)) for sha, e, r in
                zip(stored["file_sha256"], stored["experiment_id"], stored["replicate"].fillna(""), strict=True)}
-    cycling = files[files["kind"].eq("cycling") & files["sha256"].astype(str).isin(list(cell_of))]
-    masses = {str(sha): _active_mass(rule) for sha, rule in zip(cycling["sha256"], cycling["rule"], strict=True)}
     found = []
     for k, evidence in enumerate(preview.files):
         own = preview.capacities[k] if k < len(preview.capacities) else None
@@ -373,19 +371,29 @@ def _cells_of_other_experiments(preview: FilePreview, stored: pd.DataFrame, file
     return found
 
 
-def _active_mass(rule: object) -> float | None:
-    """A stored cycling file's active mass (mg) from its rule's inputs, or None where it has none."""
-    mass = rule.get("active_mass_mg") if isinstance(rule, dict) else None
-    return float(mass) if isinstance(mass, int | float) and not isinstance(mass, bool) else None
+def cycling_masses(files: pd.DataFrame, linked: set[str]) -> dict[str, float | None]:
+    """The stored cycling files (:meth:`doe.Campaign.files`) whose SHA-256 is in ``linked`` (a
+    current value came from them), each with its active mass (mg) from its rule's inputs, None
+    where the rule has none."""
+    if not len(files):
+        return {}
+    cycling = files[files["kind"].eq("cycling") & files["sha256"].astype(str).isin(linked)]
+    masses: dict[str, float | None] = {}
+    for sha, rule in zip(cycling["sha256"], cycling["rule"], strict=True):
+        mass = rule.get("active_mass_mg") if isinstance(rule, dict) else None
+        masses[str(sha)] = float(mass) if isinstance(mass, int | float) and not isinstance(mass, bool) else None
+    return masses
 
 
-def _repeated_cells(preview: FilePreview, stored: pd.DataFrame, file_content: Callable[[str], tuple[str, bytes]]
+def _repeated_cells(preview: FilePreview, stored: pd.DataFrame, masses: Mapping[str, float | None],
+                    file_content: Callable[[str], tuple[str, bytes]]
                     ) -> list[tuple[EvidenceFile, str, str, str, list[str]]]:
     """Files of a cell new to its experiment that repeat a stored file cell: every first-cycle
     value the two share, and every curve point at the cycles both have (at least three), equal;
     or the file's first cycles' capacities those of one of the cell's stored files
     (:func:`doe.instruments.same_cell.same_cycles`; a campaign without a curve outcome stores no
-    curve points). Each: the file, its experiment, its label, the stored cell's, what is shared."""
+    curve points), of the stored files :func:`doe.instruments.same_cell.possible_exports` keeps
+    (``masses``: :func:`cycling_masses`). Each: the file, its experiment, its label, the stored cell's, what is shared."""
     found = []
     table = preview.table
     parsed: dict[str, np.ndarray | None] = {}
@@ -405,6 +413,10 @@ def _repeated_cells(preview: FilePreview, stored: pd.DataFrame, file_content: Ca
         keys = theirs["replicate"].fillna("").astype(str).map(lambda x: replicate_key(replicate_label(x)) if x else "")
         if (keys == replicate_key(replicate_label(label))).any():
             continue  # the cell itself (a label stored as '1.0' is '1'), given again: compared when recorded
+        own = preview.capacities[k] if k < len(preview.capacities) else None
+        own_files = set(theirs["file_sha256"].dropna().astype(str))
+        readable = set() if own is None else set(possible_exports(
+            own, stored, {sha: mass for sha, mass in masses.items() if sha in own_files}))
         for other, cell in theirs.groupby(theirs["replicate"].fillna("").astype(str)):
             values = {(o, None if pd.isna(c) else int(c)): float(v)
                       for o, c, v in zip(cell["outcome"], cell["cycle"], cell["value"], strict=True)}
@@ -415,9 +427,8 @@ def _repeated_cells(preview: FilePreview, stored: pd.DataFrame, file_content: Ca
                 shared = [*scalars, f"cycles {min(points)}-{max(points)}"]
                 found.append((evidence, experiment_id, label, other, shared))
                 break
-            own = preview.capacities[k] if k < len(preview.capacities) else None
-            cycles = [same_cycles(own, other_file) for sha in cell["file_sha256"].dropna().unique()
-                      if own is not None and (other_file := capacities_of(str(sha))) is not None]
+            cycles = [same_cycles(own, other_file) for sha in cell["file_sha256"].dropna().astype(str).unique()
+                      if own is not None and sha in readable and (other_file := capacities_of(sha)) is not None]
             if any(cycles):
                 found.append((evidence, experiment_id, label, other,
                               [f"the charge and discharge capacities of cycles 1-{max(cycles)}"]))

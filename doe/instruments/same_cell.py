@@ -69,7 +69,7 @@ def possible_exports(capacities: np.ndarray, linked: pd.DataFrame, masses: dict[
     """The stored cycling files (SHA-256) that may be exports of the cell whose
     :func:`cycle_capacities` are ``capacities``, to compare by :func:`same_cycles`: each file
     whose first-cycle values recorded from it (:data:`FIRST_CYCLE_OUTCOMES`) are the ones
-    ``capacities`` give at the file's active mass (to :data:`CAPACITY_REL_TOL`), and each file
+    ``capacities`` give at the file's active mass (to 4 x :data:`CAPACITY_REL_TOL`), and each file
     with no such value recorded (a campaign without these outcomes).
 
     Args:
@@ -89,7 +89,8 @@ def possible_exports(capacities: np.ndarray, linked: pd.DataFrame, masses: dict[
     expected = np.select([first["outcome"].eq(FIRST_CYCLE_OUTCOMES[0]), first["outcome"].eq(FIRST_CYCLE_OUTCOMES[1])],
                          [charge_mah / mass_g, discharge_mah / mass_g],
                          100.0 * discharge_mah / charge_mah if charge_mah else np.nan)
-    same = np.isclose(first["value"].to_numpy(dtype=float), expected, rtol=CAPACITY_REL_TOL, atol=0.0)
+    # a looser tolerance than same_cycles': a CE is a ratio of two capacities, each within CAPACITY_REL_TOL
+    same = np.isclose(first["value"].to_numpy(dtype=float), expected, rtol=4 * CAPACITY_REL_TOL, atol=0.0)
     agrees = pd.Series(same, index=first.index).groupby(first["file_sha256"].astype(str)).all()
     return [sha for sha in masses if agrees.get(sha, True)]
 
