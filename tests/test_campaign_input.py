@@ -13,7 +13,7 @@ import pytest
 
 from doe import Campaign, list_campaigns
 from doe.engine import EngineSettings
-from doe.errors import ConfigError, DataError, StorageError
+from doe.errors import ConfigError, DataError, DoeError, StorageError
 from doe.templates import resolve_config
 
 CONFIG = resolve_config("hfo2-ncm85")
@@ -50,6 +50,15 @@ def test_suggest_with_candidates_that_are_not_a_table_names_the_argument(campaig
     with pytest.raises(DataError, match="candidates: expected a pandas DataFrame"):
         campaign.suggest(1, candidates=[RECIPE])  # type: ignore[arg-type]
     assert campaign.history().empty
+
+
+@pytest.mark.parametrize("n", [-1, 0, 1.5])
+def test_best_with_a_count_that_is_not_a_whole_number_from_1_names_n(campaign: Campaign, n: float) -> None:
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": f"E{k}", "first_cycle_ce_pct": 85.0 + k,
+                                   "capacity_retention_pct": 60.0 + k, "coating_thickness_nm": 10.0} for k in range(3)]))
+    with pytest.raises(DoeError, match=r"^n: the number of best recipes must be a whole number >= 1"):
+        campaign.best(n)  # type: ignore[arg-type]
+    assert campaign.best(5)["experiment_id"].tolist() == ["E2"]  # the Pareto front: E2 beats E0 and E1
 
 
 def test_duplicate_column_names_are_a_data_error(campaign: Campaign) -> None:

@@ -15,6 +15,8 @@ from doe.domain.config import CampaignConfig
 from doe.domain.curves import LAST_CYCLE_SUFFIX, PRED_SD_SUFFIX
 from doe.domain.display import digits_to_tell_apart, format_number
 from doe.domain.objectives import Desirability, Objective
+from doe.domain.values import is_integer
+from doe.errors import DoeError, shorten
 
 RANKING_NOTE = "ranking_note"
 """Column of :func:`ranking_notes` (and of the exported history): why a row does not count."""
@@ -137,7 +139,13 @@ def best(history: pd.DataFrame, config: CampaignConfig, n: int = 1, *, predicted
     scores 0) by the same desirability unclipped. Several, ``pareto``: the :func:`pareto_front`
     ranked by the weighted sum of the scores scaled to their observed range on the front
     (``Objective.weight`` relative to the largest, default 1), top ``n``.
+
+    Raises:
+        DoeError: ``n`` is not a whole number >= 1 (``True`` and ``2.0`` are not).
     """
+    if not is_integer(n) or n < 1:
+        raise DoeError(f"n: the number of best recipes must be a whole number >= 1, got {shorten(n)}")
+    n = int(n)
     front = feasible_completed(history, config, predicted=predicted)
     if front.empty:
         return front

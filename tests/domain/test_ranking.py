@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from doe.domain.config import CampaignConfig
 from doe.domain.objectives import Desirability
 from doe.domain.ranking import best, feasible_completed, pareto_front, pareto_mask, ranking_notes
+from doe.errors import DoeError
 from doe.templates import resolve_config
 
 CE, RET, THICK = "first_cycle_ce_pct", "capacity_retention_pct", "coating_thickness_nm"
@@ -53,6 +55,15 @@ def test_best_with_one_objective_applies_its_threshold_and_sorts() -> None:
     # F counts now (retention is no objective); G falls under the CE threshold; C is too thick
     assert list(best(HISTORY, ONE, n=5)["experiment_id"]) == ["F", "A", "B", "D"]
     assert best(HISTORY[HISTORY["status"] != "completed"], ONE).empty
+
+
+@pytest.mark.parametrize("n", [0, -1, 1.5, 2.0, True, "2", None])
+def test_best_refuses_a_count_that_is_not_a_whole_number_from_1_naming_n(n: object) -> None:
+    # -1 once gave every row but the last, 1.5 a raw pandas TypeError
+    with pytest.raises(DoeError, match=r"^n: the number of best recipes must be a whole number >= 1, got "):
+        best(HISTORY, ONE, n=n)  # type: ignore[arg-type]
+    assert list(best(HISTORY, ONE, n=np.int64(2))["experiment_id"]) == ["F", "A"]
+    assert list(best(HISTORY, ONE, n=99)["experiment_id"]) == ["F", "A", "B", "D"]  # all there are
 
 
 def _set_point(tolerance: float | None = None, **extra: object) -> CampaignConfig:
