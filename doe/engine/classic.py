@@ -10,8 +10,12 @@ labels and on the lab's resolution grid, with fixed values held:
   parameters take the level of the stratum). A continuous parameter in a linear constraint is
   stratified over the part of its range that the constraints leave feasible given the fixed
   values (a held furnace programme can leave only part of a loading range feasible; linear
-  programmes find that part). Designs whose recipes still break a linear constraint are drawn
-  again (up to 50 seeds), then refused. A row that the grid rounding makes equal to another
+  programmes find that part). Where a row's cell (its strata of the constrained ranges) lies
+  outside a linear constraint, rows swap strata within a range until every cell meets the
+  constraints, and each row is placed inside them in its cell (:mod:`doe.engine.strata`);
+  where no such design is found, the rows left over are moved inside the constraints out of
+  their strata and the design's note (``model_settings["design_note"]``, a logged warning)
+  says so. A row that the grid rounding makes equal to another
   row or to a recipe already in the campaign is replaced by the untested recipe farthest from
   the rest; fewer untested recipes than ``n`` (a coarse grid) is refused with their count.
 - ``screening``: pyDOE3's Plackett-Burman design over the free parameters (runs: the next
@@ -29,6 +33,8 @@ labels and on the lab's resolution grid, with fixed values held:
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -36,7 +42,10 @@ import numpy as np
 from doe.engine.design import initial_design, untested_pool
 from doe.engine.encoding import Encoder
 from doe.engine.lattice import Lattice
+from doe.engine.strata import Cells, feasible_strata, min_distance, place_in_cells
 from doe.errors import ProposalError
+
+logger = logging.getLogger(__name__)
 
 Design = Literal["latin_hypercube", "screening"]
 DESIGNS: tuple[Design, ...] = ("latin_hypercube", "screening")
@@ -102,38 +111,120 @@ def feasible_ranges(encoder: Encoder, fixed: dict[int, float]) -> dict[int, tupl
     return ranges
 
 
+@dataclass(frozen=True)
+class Hypercube:
+    """A Latin hypercube's recipes (model space, ``(n, d)``) and, when no Latin hypercube of
+    this size fits inside the linear constraints, a ``note`` saying which rows were moved
+    inside them out of their strata (``None`` for a true Latin hypercube)."""
+
+    X: np.ndarray
+    note: str | None = None
+
+
+HYPERCUBE_STARTS = 10
+"""Drawn designs that :func:`latin_hypercube` starts its search for feasible strata from."""
+
+HYPERCUBE_KEPT = 3
+"""Feasible hypercubes it compares (the most spread is kept) before it stops drawing."""
+
+
 def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float], *,
-                    feasible_part: bool = True, taken: np.ndarray | None = None) -> np.ndarray:
+                    feasible_part: bool = True, taken: np.ndarray | None = None,
+                    fallback: bool = True) -> Hypercube:
     """``n`` distinct recipes (model space) of a maximin Latin hypercube, inside every constraint
     (stratified over each range's feasible part, or with ``feasible_part=False`` the whole range).
+
+    pyDOE3 draws a maximin design; where a row's cell (its strata of the constrained ranges)
+    lies outside a linear constraint, rows swap strata of one range until every cell meets the
+    constraints (:func:`doe.engine.strata.feasible_strata`), and each row is placed inside the
+    constraints in its cell. Of the first :data:`HYPERCUBE_KEPT` such designs (from up to
+    :data:`HYPERCUBE_STARTS` draws) the one whose closest two recipes lie farthest apart is
+    kept. Where none is found, with ``fallback`` the design with the fewest such rows has them
+    moved inside the constraints (toward their interior point), out of their strata, and the
+    :class:`Hypercube` says so in its ``note`` (logged as a warning).
 
     Rows that the grid rounding makes equal to another row or to a ``taken`` recipe (made or
     pending) are replaced by the untested recipes farthest from the rest
     (:func:`doe.engine.design.initial_design`).
 
     Raises:
-        ProposalError: no design meets the linear constraints.
+        ProposalError: no recipe meets the constraints with the ``fixed`` values; with
+            ``feasible_part=False``, the constraints leave a whole stratum of a range empty;
+            without ``fallback``, no Latin hypercube found fits the constraints.
         TooFewRecipes: fewer than ``n`` untested recipes remain (a coarse grid).
     """
     from pyDOE3 import lhs
 
     free = [i for i in range(encoder.dim) if i not in fixed]
-    ranges = feasible_ranges(encoder, fixed) if feasible_part else {}
-    for attempt in range(50):
+    dims = sorted({i for con in encoder.linear_constraints for i in con.indices} - set(fixed))
+    ranges = feasible_ranges(encoder, fixed)
+    if not feasible_part:
+        if any(lo > 1.0 / n or hi < 1.0 - 1.0 / n for lo, hi in ranges.values()):
+            raise ProposalError("design: the linear constraints leave a stratum of a range without a recipe")
+        ranges = {}
+    cells = _cells(encoder, fixed, dims, ranges, n)
+    kept: list[tuple[tuple[int, float], np.ndarray, np.ndarray]] = []
+    for attempt in range(HYPERCUBE_STARTS):
         # one point has no distances to maximise (pyDOE3's maximin fails on it): a plain sample
         u = lhs(len(free), samples=n, criterion="maximin" if n > 1 else None, iterations=20,
                 random_state=np.random.RandomState(seed + attempt))
         X = np.zeros((n, encoder.dim))
         for k, i in enumerate(free):
-            lo, hi = ranges.get(i, (0.0, 1.0))
-            X[:, i] = _levels(encoder, i, lo + (hi - lo) * u[:, k])
+            X[:, i] = _levels(encoder, i, u[:, k])
         for i, v in fixed.items():
             X[:, i] = v
-        X = _on_grid(encoder, X, set(fixed))
-        if len(X) == n and encoder.feasible(X).all():
-            return _distinct(encoder, X, seed, fixed, taken)
-    raise ProposalError("design: no Latin hypercube of this size meets the linear constraints (50 tries); "
-                        "use the space-filling start (design='model') or relax a constraint")
+        missed = np.zeros(0, dtype=int)
+        if dims:
+            scaled = u[:, [free.index(i) for i in dims]] * n
+            strata = np.floor(scaled).clip(0, n - 1)
+            rng = np.random.default_rng(seed + attempt)
+            S, missed = feasible_strata(cells, strata.astype(int), rng)
+            X[:, dims] = place_in_cells(cells, S, scaled - strata, rng)
+        X = encoder.snap(X)
+        spread = min_distance(encoder.to_features(X))
+        kept.append(((len(missed), -spread), X, missed))
+        if not dims or sum(not len(m) for _, _, m in kept) >= HYPERCUBE_KEPT:
+            break
+    _, X, missed = min(kept, key=lambda k: k[0])
+    note = None
+    if len(missed):
+        if not fallback:
+            raise ProposalError("design: no Latin hypercube of this size found inside the linear constraints")
+        centre = encoder.interior_point(fixed)
+        assert centre is not None  # feasible_ranges found a recipe
+        X[missed] = encoder.repair(X[missed], centre)
+        note = (f"design: no Latin hypercube of {n} rows was found inside the linear constraints "
+                f"({'; '.join(con.text for con in encoder.linear_constraints)}); {len(missed)} row(s) were moved "
+                "inside them, out of their strata, so the design is only nearly a Latin hypercube")
+        logger.warning("%s", note)
+    if lattice := Lattice(encoder):  # each row's nearest grid recipe inside the constraints
+        X, _ = lattice.settle(X, set(fixed))
+    if len(X) != n or not encoder.feasible(X).all():
+        raise ProposalError("design: no Latin hypercube of this size meets the linear constraints on the "
+                            "resolution grid; use the space-filling start (design='model') or relax a constraint")
+    return Hypercube(_distinct(encoder, X, seed, fixed, taken), note)
+
+
+def _cells(encoder: Encoder, fixed: dict[int, float], dims: list[int], ranges: dict[int, tuple[float, float]],
+           n: int) -> Cells:
+    """The strata of the constrained free columns ``dims`` (``n`` per range) and the linear
+    constraints on them, with the ``fixed`` values put in (and half the constraints' tolerance,
+    so that a point placed on a constraint's edge passes :meth:`Encoder.feasible`)."""
+    rows, rhs = [], []
+    for con, tol in zip(encoder.linear_constraints, encoder.constraint_tolerance(), strict=True):
+        row, b = np.zeros(len(dims)), con.rhs + 0.5 * tol
+        for i, a in zip(con.indices, con.coefficients, strict=True):
+            if i in fixed:
+                b -= a * fixed[i]
+            else:
+                row[dims.index(i)] = a
+        if row.any():
+            rows.append(row)
+            rhs.append(b)
+    lower = np.array([ranges.get(i, (0.0, 1.0))[0] for i in dims])
+    upper = np.array([ranges.get(i, (0.0, 1.0))[1] for i in dims])
+    return Cells(lower=lower, width=(upper - lower) / n, A=np.array(rows, dtype=float).reshape(len(rows), len(dims)),
+                 b=np.array(rhs, dtype=float))
 
 
 def _distinct(encoder: Encoder, X: np.ndarray, seed: int, fixed: dict[int, float],
@@ -229,4 +320,4 @@ def _taken_share(corners: np.ndarray, taken: np.ndarray | None) -> float:
     return float((gaps <= 1e-6).any(axis=1).mean())
 
 
-__all__ = ["DESIGNS", "Design", "TooFewRecipes", "latin_hypercube", "screening", "screening_runs"]
+__all__ = ["DESIGNS", "HYPERCUBE_KEPT", "HYPERCUBE_STARTS", "Design", "Hypercube", "TooFewRecipes", "latin_hypercube", "screening", "screening_runs"]

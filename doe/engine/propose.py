@@ -23,7 +23,14 @@ from doe.domain.config import CampaignConfig
 from doe.domain.parameters import CategoricalParameter, DiscreteParameter
 from doe.domain.values import is_integer
 from doe.engine.acquisition import build_acquisition
-from doe.engine.classic import DESIGNS, TooFewRecipes, feasible_ranges, latin_hypercube, screening
+from doe.engine.classic import (
+    DESIGNS,
+    Hypercube,
+    TooFewRecipes,
+    feasible_ranges,
+    latin_hypercube,
+    screening,
+)
 from doe.engine.design import initial_design, sample_space
 from doe.engine.encoding import Encoder
 from doe.engine.lattice import Lattice
@@ -214,11 +221,14 @@ def propose(
     if design != "model":
         strategy: str = design
         with seeded(seed, device):
-            if design == "latin_hypercube" and shared:  # one furnace programme, every row inside the constraints
-                X_new = _shared_hypercube(encoder, n, seed, fixed_model, shared, X_avoid)
+            if design == "latin_hypercube":  # with shared: one furnace programme, every row inside the constraints
+                cube = (_shared_hypercube(encoder, n, seed, fixed_model, shared, X_avoid) if shared
+                        else latin_hypercube(encoder, n, seed, fixed_model, taken=X_avoid))
+                X_new = cube.X
+                if cube.note is not None:
+                    model_settings["design_note"] = cube.note
             else:
-                X_new = (latin_hypercube(encoder, n, seed, fixed_model, taken=X_avoid) if design == "latin_hypercube"
-                         else screening(encoder, n, fixed_model, shared, more=int(control is not None), taken=X_avoid))
+                X_new = screening(encoder, n, fixed_model, shared, more=int(control is not None), taken=X_avoid)
         model_settings.update(acquisition=None, design=design)
     elif _supports_model(config, surrogates, settings):
         with seeded(seed, device), numerics():
@@ -450,12 +460,13 @@ def _programme_groups(X_cand: np.ndarray, shared: list[int], n: int) -> np.ndarr
 
 
 def _shared_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float], shared: list[int],
-                      taken: np.ndarray) -> np.ndarray:
+                      taken: np.ndarray) -> Hypercube:
     """A Latin hypercube of the per-row values given one furnace programme: the first of 16
     space-filling feasible recipes whose programme admits one over the per-row values' whole
     ranges, else, widest feasible parts first, one over their feasible parts (copying one row's
-    programme onto rows made for others could break a linear constraint); its rows distinct and
-    not among the ``taken`` recipes."""
+    programme onto rows made for others could break a linear constraint), else a near-Latin
+    hypercube in the widest programme (its ``note`` says so); its rows distinct and not among
+    the ``taken`` recipes."""
     programmes = list(sample_space(encoder, 16, seed, fixed))
     shortage: TooFewRecipes | None = None
 
@@ -471,7 +482,7 @@ def _shared_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, floa
         for row in programmes:
             try:
                 return latin_hypercube(encoder, n, seed, {**fixed, **{i: float(row[i]) for i in shared}},
-                                       feasible_part=feasible_part, taken=taken)
+                                       feasible_part=feasible_part, taken=taken, fallback=False)
             except TooFewRecipes as err:
                 shortage = err
             except ProposalError:
@@ -479,6 +490,8 @@ def _shared_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, floa
     if shortage is not None:
         raise ProposalError(f"{shortage} (counted in one furnace run: the batch shares its batch_shared values; "
                             "suggest fewer per batch)") from None
+    if programmes and room(programmes[0]) >= 0:  # the widest programme: a near-Latin hypercube, said in its note
+        return latin_hypercube(encoder, n, seed, {**fixed, **{i: float(programmes[0][i]) for i in shared}}, taken=taken)
     raise ProposalError("design: no Latin hypercube of this size meets the linear constraints with one furnace "
                         "programme (batch_shared) for the whole batch; use the space-filling start (design='model') "
                         "or relax a constraint")

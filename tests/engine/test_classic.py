@@ -338,3 +338,95 @@ def test_a_furnace_shared_latin_hypercube_on_a_coarse_grid_counts_in_one_furnace
     assert batch.x.nunique() == 1 and sorted(batch.y) == [0.0, 0.5, 1.0]
     with pytest.raises(ProposalError, match=r"but 4 were asked for.*one furnace run"):
         campaign.suggest(4, design="latin_hypercube")
+
+
+def _random_space(seed: int, constraints: int = 1) -> dict[str, object]:
+    """2 to 4 continuous ranges (one on a grid) under ``constraints`` random linear constraints
+    that cut off a good part of the box (each met at the box's centre, so some recipe meets all)."""
+    rng = np.random.default_rng(seed)
+    names = [f"x{k}" for k in range(int(rng.integers(2, 5)))]
+    parameters: list[dict[str, object]] = [{"name": name, "type": "continuous", "bounds": [0.0, float(rng.integers(1, 10))]}
+                                           for name in names]
+    parameters[0]["resolution"] = 0.01 * float(parameters[0]["bounds"][1])  # type: ignore[index]
+    texts = []
+    for _ in range(constraints):
+        coefficients = rng.choice([-2.0, -1.0, 0.5, 1.0, 3.0], size=len(names))
+        centre = sum(a * p["bounds"][1] / 2 for a, p in zip(coefficients, parameters, strict=True))  # type: ignore[index]
+        spread = sum(abs(a) * p["bounds"][1] / 2 for a, p in zip(coefficients, parameters, strict=True))  # type: ignore[index]
+        rhs = centre + float(rng.uniform(0.0, 0.5)) * spread
+        texts.append(" + ".join(f"{a:g} * {name}" for a, name in zip(coefficients, names, strict=True))
+                           .replace("+ -", "- ") + f" <= {rhs:.6g}")
+    return {"name": "random", "parameters": parameters, "objectives": [{"name": "y", "goal": "maximize"}],
+            "constraints": texts, "seed": seed}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_latin_hypercube_inside_a_random_linear_constraint_keeps_one_recipe_per_stratum(seed: int) -> None:
+    # 50 unconstrained draws, kept only when every row happened to be feasible, once refused most of these
+    from doe import load_config
+    from doe.engine.classic import feasible_ranges, latin_hypercube
+    from doe.engine.encoding import Encoder
+
+    encoder = Encoder(load_config(_random_space(seed)))
+    ranges = feasible_ranges(encoder, {})
+    for n in (3, 7, 12):
+        cube = latin_hypercube(encoder, n, seed, {})
+        assert cube.note is None and encoder.feasible(cube.X).all(), encoder.constraint_slack(cube.X)
+        for i, (lo, hi) in ranges.items():
+            values = np.sort(cube.X[:, i])
+            if i != 0:  # x0's grid (1 % of its range) may move a value across a stratum's end
+                strata = np.floor((values - lo) / (hi - lo) * n + 1e-9).clip(0, n - 1)
+                assert strata.tolist() == list(range(n)), (i, values, lo, hi)
+            centres = lo + (np.arange(n) + 0.5) * (hi - lo) / n
+            assert np.abs(values - centres).max() <= (hi - lo) / n / 2 + (0.01 if i == 0 else 1e-9), (i, values)
+        assert np.array_equal(latin_hypercube(encoder, n, seed, {}).X, cube.X)  # the same seed, the same design
+
+
+def test_a_latin_hypercube_inside_two_random_linear_constraints_is_feasible_and_mostly_latin() -> None:
+    from doe import load_config
+    from doe.engine.classic import latin_hypercube
+    from doe.engine.encoding import Encoder
+
+    notes = []
+    for seed in range(6):
+        encoder = Encoder(load_config(_random_space(seed, constraints=2)))
+        for n in (4, 7):
+            cube = latin_hypercube(encoder, n, seed, {})
+            assert len(cube.X) == n and encoder.feasible(cube.X).all(), (seed, n, encoder.constraint_slack(cube.X))
+            notes.append(cube.note)
+    # where the search finds none (or none exists), the rows moved inside are said, not refused
+    assert sum(note is None for note in notes) >= 10, notes
+    assert all(note.startswith("design: no Latin hypercube of ") and "moved inside them" in note
+               for note in notes if note is not None), notes
+
+
+@pytest.mark.parametrize("n", [3, 6, 10])
+def test_a_latin_hypercube_of_a_mixture_fits_its_sum_constraint(n: int) -> None:
+    from doe.engine import EngineSettings
+
+    campaign = Campaign.from_config(
+        {"name": "mix", "parameters": [{"name": "a_frac", "type": "continuous", "bounds": [0, 1]},
+                                       {"name": "b_frac", "type": "continuous", "bounds": [0, 1]}],
+         "objectives": [{"name": "ce", "goal": "maximize"}], "constraints": ["a_frac + b_frac <= 1"], "seed": 1},
+        storage=":memory:", actor="t", settings=EngineSettings.fast())
+    batch = campaign.suggest(n, design="latin_hypercube")  # refused for n >= 3 before ("50 tries")
+    assert (batch["a_frac"] + batch["b_frac"] <= 1 + 1e-9).all()
+    for name in ("a_frac", "b_frac"):
+        assert sorted(np.floor(batch[name] * n).clip(0, n - 1).astype(int)) == list(range(n)), batch[name]
+    assert "design_note" not in campaign.proposals()["model_settings"].iloc[0]
+
+
+@pytest.mark.parametrize("n", [3, 5, 8])
+def test_a_furnace_shared_latin_hypercube_fits_a_loading_and_time_constraint(n: int) -> None:
+    from doe.engine import EngineSettings
+
+    campaign = Campaign.from_config(
+        {"name": "lt", "parameters": [{"name": "load", "type": "continuous", "bounds": [0.02, 3], "resolution": 0.05},
+                                      {"name": "temp", "type": "continuous", "bounds": [252, 748], "resolution": 5},
+                                      {"name": "t", "type": "continuous", "bounds": [0.3, 6], "resolution": 0.25}],
+         "objectives": [{"name": "ce", "goal": "maximize"}], "constraints": ["load + 0.5 * t <= 3.2"],
+         "batch_shared": ["temp"], "seed": 4}, storage=":memory:", actor="t", settings=EngineSettings.fast())
+    batch = campaign.suggest(n, design="latin_hypercube")
+    assert batch["temp"].nunique() == 1 and (batch["load"] + 0.5 * batch["t"] <= 3.2 + 1e-9).all()
+    _one_per_stratum(batch["load"], 0.02, 3.0, grid=0.05)
+    _one_per_stratum(batch["t"], 0.3, 6.0, grid=0.25)
