@@ -33,6 +33,7 @@ from doe.cli.common import (
     removed_if_refused,
     writing,
 )
+from doe.domain.config_notes import config_notes
 from doe.domain.ranking import ranking_text
 from doe.domain.table import ID_COLUMN
 from doe.errors import DoeError, shorten, shorten_text
@@ -69,6 +70,8 @@ def init(template: str | None, config_path: Path | None, name: str | None, learn
         click.echo(f"  objective mode: {config.objective_mode} (best recipes {ranking_text(config)})")
     if config.learn_from:
         click.echo(f"  learns from: {', '.join(config.learn_from)} (see `doe status`)")
+    for note in config_notes(config):
+        click.echo(f"  note: {note}")
     click.echo(f"next: {env.command('suggest', '--campaign', campaign.name, '-n', '3', '--out', 'runsheet.csv')}")
 
 

@@ -9,7 +9,8 @@ The model space has one column per parameter, in the configuration's order:
   on these columns, and the optimiser enumerates neighbouring labels).
 
 A linear constraint on a log-scale parameter is not linear in log space. Such a parameter
-is encoded linearly instead (logged once), so every linear constraint stays linear in the
+is encoded linearly instead (a warning the first time in a process:
+:func:`doe.domain.config_notes.config_notes`), so every linear constraint stays linear in the
 model space and the optimiser can keep it exactly.
 
 For distances (space-filling designs, the feasibility classifier) :meth:`Encoder.to_features`
@@ -28,11 +29,12 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
+from doe.domain.config_notes import config_notes
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
 from doe.errors import ProposalError
 
 logger = logging.getLogger(__name__)
-_SAID: set[str] = set()  # messages of usable_rows already warned of in this process
+_SAID: set[str] = set()  # messages of usable_rows and config notes already warned of in this process
 
 KEY_RESOLUTION = 1e-9
 """Recipes are the same when every numeric value agrees to this fraction of its range."""
@@ -61,17 +63,12 @@ class Encoder:
         self.names = [p.name for p in self.parameters]
         self.dim = len(self.parameters)
         constrained = {name for con in config.linear_constraints for name in con.coefficients}
-        self.log_dims: set[int] = set()
-        for i, p in enumerate(self.parameters):
-            if isinstance(p, ContinuousParameter) and p.log_scale:
-                if p.name in constrained:
-                    logger.info(
-                        "parameter %r is log-scale but appears in a linear constraint; it is "
-                        "encoded linearly so that the constraint stays linear for the optimiser",
-                        p.name,
-                    )
-                else:
-                    self.log_dims.add(i)
+        self.log_dims: set[int] = {i for i, p in enumerate(self.parameters) if isinstance(p, ContinuousParameter)
+                                   and p.log_scale and p.name not in constrained}
+        for note in config_notes(config):  # a warning the first time in this process, then at debug level
+            logger.log(logging.DEBUG if note in _SAID else logging.WARNING, "%s", note)
+            if len(_SAID) < 1000:
+                _SAID.add(note)
         self.cont_dims = [i for i, p in enumerate(self.parameters) if isinstance(p, ContinuousParameter)]
         self.discrete_dims: dict[int, list[float]] = {
             i: [self._num_to_unit(i, v) for v in p.values]

@@ -12,6 +12,7 @@ from doe import templates
 from doe.campaign import Campaign
 from doe.domain.config import CampaignConfig
 from doe.domain.config_changes import config_change_warnings
+from doe.domain.config_notes import config_notes
 from doe.ui import components, resources, state
 from doe.ui.config_form import (
     OBJECTIVE_MODES,
@@ -136,6 +137,8 @@ def _new_campaign(url: str) -> None:
     if creating.ok:
         components.flash("success", f"Created campaign {campaign.name!r} ({len(config.parameters)} parameters, "
                                     f"{len(config.outcome_names)} outcomes). It is now selected.")
+        for note in config_notes(config):
+            components.flash("warning", note)
         components.select_campaign(campaign.name)
         st.rerun()
 
@@ -191,6 +194,8 @@ def _edit(handle: resources.CampaignHandle) -> None:
                     f"{version}.")
         else:
             components.flash("success", f"Saved configuration version {new_version} of {campaign.name!r}.")
+            for note in config_notes(new_config):
+                components.flash("warning", note)
             st.rerun()
 
 
