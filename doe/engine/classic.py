@@ -39,7 +39,7 @@ from typing import Literal
 
 import numpy as np
 
-from doe.engine.design import initial_design, untested_pool
+from doe.engine.design import initial_design, sample_space, untested_pool
 from doe.engine.encoding import Encoder
 from doe.engine.lattice import Lattice
 from doe.engine.strata import Cells, feasible_strata, min_distance, place_in_cells
@@ -320,4 +320,42 @@ def _taken_share(corners: np.ndarray, taken: np.ndarray | None) -> float:
     return float((gaps <= 1e-6).any(axis=1).mean())
 
 
-__all__ = ["DESIGNS", "HYPERCUBE_KEPT", "HYPERCUBE_STARTS", "Design", "Hypercube", "TooFewRecipes", "latin_hypercube", "screening", "screening_runs"]
+
+def shared_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float], shared: list[int],
+                      taken: np.ndarray) -> Hypercube:
+    """A Latin hypercube of the per-row values given one furnace programme: the first of 16
+    space-filling feasible recipes whose programme admits one over the per-row values' whole
+    ranges, else, widest feasible parts first, one over their feasible parts (copying one row's
+    programme onto rows made for others could break a linear constraint), else a near-Latin
+    hypercube in the widest programme (its ``note`` says so); its rows distinct and not among
+    the ``taken`` recipes."""
+    programmes = list(sample_space(encoder, 16, seed, fixed))
+    shortage: TooFewRecipes | None = None
+
+    def room(row: np.ndarray) -> float:  # total width the programme leaves the constrained per-row ranges
+        try:
+            return sum(hi - lo for lo, hi in feasible_ranges(encoder, {**fixed, **{i: float(row[i]) for i in shared}}).values())
+        except ProposalError:
+            return -1.0
+
+    for feasible_part in (False, True):
+        if feasible_part:
+            programmes.sort(key=room, reverse=True)
+        for row in programmes:
+            try:
+                return latin_hypercube(encoder, n, seed, {**fixed, **{i: float(row[i]) for i in shared}},
+                                       feasible_part=feasible_part, taken=taken, fallback=False)
+            except TooFewRecipes as err:
+                shortage = err
+            except ProposalError:
+                continue
+    if shortage is not None:
+        raise ProposalError(f"{shortage} (counted in one furnace run: the batch shares its batch_shared values; "
+                            "suggest fewer per batch)") from None
+    if programmes and room(programmes[0]) >= 0:  # the widest programme: a near-Latin hypercube, said in its note
+        return latin_hypercube(encoder, n, seed, {**fixed, **{i: float(programmes[0][i]) for i in shared}}, taken=taken)
+    raise ProposalError("design: no Latin hypercube of this size meets the linear constraints with one furnace "
+                        "programme (batch_shared) for the whole batch; use the space-filling start (design='model') "
+                        "or relax a constraint")
+
+__all__ = ["DESIGNS", "HYPERCUBE_KEPT", "HYPERCUBE_STARTS", "Design", "Hypercube", "TooFewRecipes", "latin_hypercube", "screening", "screening_runs", "shared_hypercube"]

@@ -25,13 +25,11 @@ from doe.domain.values import is_integer
 from doe.engine.acquisition import build_acquisition
 from doe.engine.classic import (
     DESIGNS,
-    Hypercube,
-    TooFewRecipes,
-    feasible_ranges,
     latin_hypercube,
     screening,
+    shared_hypercube,
 )
-from doe.engine.design import initial_design, sample_space
+from doe.engine.design import initial_design
 from doe.engine.encoding import Encoder
 from doe.engine.lattice import Lattice
 from doe.engine.optimize import (
@@ -222,7 +220,7 @@ def propose(
         strategy: str = design
         with seeded(seed, device):
             if design == "latin_hypercube":  # with shared: one furnace programme, every row inside the constraints
-                cube = (_shared_hypercube(encoder, n, seed, fixed_model, shared, X_avoid) if shared
+                cube = (shared_hypercube(encoder, n, seed, fixed_model, shared, X_avoid) if shared
                         else latin_hypercube(encoder, n, seed, fixed_model, taken=X_avoid))
                 X_new = cube.X
                 if cube.note is not None:
@@ -457,44 +455,6 @@ def _programme_groups(X_cand: np.ndarray, shared: list[int], n: int) -> np.ndarr
         raise ProposalError(f"candidates: a batch of {n} needs {n} untested candidates with one furnace programme "
                             f"(batch_shared); at most {int(size.max())} share one")
     return X_cand[ok]
-
-
-def _shared_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float], shared: list[int],
-                      taken: np.ndarray) -> Hypercube:
-    """A Latin hypercube of the per-row values given one furnace programme: the first of 16
-    space-filling feasible recipes whose programme admits one over the per-row values' whole
-    ranges, else, widest feasible parts first, one over their feasible parts (copying one row's
-    programme onto rows made for others could break a linear constraint), else a near-Latin
-    hypercube in the widest programme (its ``note`` says so); its rows distinct and not among
-    the ``taken`` recipes."""
-    programmes = list(sample_space(encoder, 16, seed, fixed))
-    shortage: TooFewRecipes | None = None
-
-    def room(row: np.ndarray) -> float:  # total width the programme leaves the constrained per-row ranges
-        try:
-            return sum(hi - lo for lo, hi in feasible_ranges(encoder, {**fixed, **{i: float(row[i]) for i in shared}}).values())
-        except ProposalError:
-            return -1.0
-
-    for feasible_part in (False, True):
-        if feasible_part:
-            programmes.sort(key=room, reverse=True)
-        for row in programmes:
-            try:
-                return latin_hypercube(encoder, n, seed, {**fixed, **{i: float(row[i]) for i in shared}},
-                                       feasible_part=feasible_part, taken=taken, fallback=False)
-            except TooFewRecipes as err:
-                shortage = err
-            except ProposalError:
-                continue
-    if shortage is not None:
-        raise ProposalError(f"{shortage} (counted in one furnace run: the batch shares its batch_shared values; "
-                            "suggest fewer per batch)") from None
-    if programmes and room(programmes[0]) >= 0:  # the widest programme: a near-Latin hypercube, said in its note
-        return latin_hypercube(encoder, n, seed, {**fixed, **{i: float(programmes[0][i]) for i in shared}}, taken=taken)
-    raise ProposalError("design: no Latin hypercube of this size meets the linear constraints with one furnace "
-                        "programme (batch_shared) for the whole batch; use the space-filling start (design='model') "
-                        "or relax a constraint")
 
 
 def _reference_start(config: CampaignConfig, encoder: Encoder, settings: EngineSettings, X_avoid: np.ndarray,
