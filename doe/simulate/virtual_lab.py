@@ -562,10 +562,8 @@ class VirtualLab:
         if repeated := sorted({i for i in given if given.count(i) > 1}):
             raise DataError(f"experiment id(s) {', '.join(repeated[:10])} are in more than one row: run() takes "
                             f"one row per recipe (replicates=k for k cells of each); nothing was run")
-        try:
-            clean = validate_experiments(recipes, self.config, outcomes_allowed=False, ignore_columns=ignore)
-        except DataError as error:  # the table's problems, said of a run (nothing is recorded here)
-            raise DataError(error.summary.replace("nothing was recorded", "nothing was run"), error.problems) from error
+        clean = validate_experiments(recipes, self.config, outcomes_allowed=False, ignore_columns=ignore,
+                                     outcome="nothing was run")
         ids = clean[ID_COLUMN] if ID_COLUMN in clean.columns else None
         return clean, ids
 
