@@ -270,7 +270,8 @@ class Campaign:
 
     def cell_failures(self) -> pd.DataFrame:
         """Replicate cells that gave no result: experiment_id, replicate, failure_reason, note,
-        recorded_by, recorded_at (a row of :meth:`record` with a ``replicate`` label, marked failed)."""
+        operator, sample_id, measured_at, recorded_by, recorded_at (a row of :meth:`record` with a
+        ``replicate`` label, marked failed)."""
         return self._store.cell_failures(self._name)
 
     def audit(self) -> pd.DataFrame:

@@ -51,7 +51,7 @@ def test_a_bad_date_operator_or_sample_id_is_refused_naming_its_cell(store_url: 
 
 def test_a_failure_rows_context_that_is_not_stored_is_reported(tmp_path: Path) -> None:
     """A failure row's note, operator, sample id and date were dropped without a word: a failed
-    experiment stores none of them, a failed cell only its note (found by a round-trip probe)."""
+    experiment stores none of them (found by a round-trip probe); a failed cell keeps them all."""
     config = {"name": "fails", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
               "objectives": [{"name": "y", "goal": "maximize"}], "seed": 1}
     campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", actor="lead")
@@ -63,10 +63,44 @@ def test_a_failure_rows_context_that_is_not_stored_is_reported(tmp_path: Path) -
          "sample_id": "S-2B"},
         {"experiment_id": "F3", "x": .3, "failure_reason": "spilled"}]))
     assert report.failure_context_not_stored == [
-        "F1 (failed): note, measured_at, operator, sample_id not stored; a failure keeps only its failure_reason, "
-        "so write what must be kept there",
-        "F2 replicate 'B' (failed): sample_id not stored; a failure keeps only its failure_reason and note, so "
-        "write what must be kept there"]
-    assert campaign.cell_failures()["note"].tolist() == ["cracked"]
+        "F1 (failed): note, measured_at, operator, sample_id not stored; a failed experiment keeps only its "
+        "failure_reason, so write what must be kept there"]
+    assert campaign.cell_failures()[["note", "sample_id"]].values.tolist() == [["cracked", "S-2B"]]
     campaign.export_table(tmp_path / "cells.csv", cells=True)  # what is stored records back without a word
     assert campaign.import_table(tmp_path / "cells.csv").failure_context_not_stored == []
+
+
+FAILED_CELL = ["F2", "B", "short", "cracked, \"=edge\"", "Ana Müller", "P-17/B",
+               pd.Timestamp("2026-12-02 13:30", tz="UTC")]
+CELL_COLUMNS = ["experiment_id", "replicate", "failure_reason", "note", "operator", "sample_id", "measured_at"]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_failed_cell_keeps_its_operator_sample_id_and_date_through_every_copy(
+        store_url: str, tmp_path: Path, file_format: str) -> None:
+    """A failed replicate cell kept only its reason and note: the sample id naming the cracked
+    pellet, who made it and when were dropped (found by a round-trip probe). Now they are stored
+    and come back from the cells file (recorded into another campaign), the JSON export and a
+    clone with its history."""
+    config = {"name": "cells", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "y", "goal": "maximize"}], "seed": 1}
+    campaign = Campaign.from_config(config, storage=store_url, actor="lead")
+    report = campaign.record(pd.DataFrame([
+        {"experiment_id": "F2", "x": .2, "replicate": "A", "y": 1.0, "operator": "Ana Müller"},
+        {"experiment_id": "F2", "x": .2, "replicate": "B", "failure_reason": "short", "note": 'cracked, "=edge"',
+         "operator": "Ana Müller", "sample_id": "P-17/B", "measured_at": "2026-12-02 14:30+01:00"}]))
+    assert report.failure_context_not_stored == []
+    assert campaign.cell_failures()[CELL_COLUMNS].values.tolist() == [FAILED_CELL]
+
+    path = tmp_path / f"cells.{file_format}"
+    campaign.export_table(path, cells=True)
+    elsewhere = Campaign.from_config(config | {"name": "cells-copy"}, storage=store_url, actor="lead")
+    assert elsewhere.import_table(path).failure_context_not_stored == []
+    assert elsewhere.cell_failures()[CELL_COLUMNS].values.tolist() == [FAILED_CELL]
+
+    exported = campaign.export_json()
+    assert exported["cell_failures"][0]["sample_id"] == "P-17/B"
+    copy = Campaign.import_json(exported, storage=store_url, name="cells-json")
+    assert copy.cell_failures()[CELL_COLUMNS].values.tolist() == [FAILED_CELL]
+    clone = campaign.clone("cells-clone", with_history=True)
+    assert clone.cell_failures()[CELL_COLUMNS].values.tolist() == [FAILED_CELL]

@@ -70,8 +70,8 @@ class RecordPlan:
     failed_cells: list[str] = field(default_factory=list)
     """Failed replicate cells of experiments that end completed, in words (for the report)."""
     failure_context_not_stored: list[str] = field(default_factory=list)
-    """Failure rows' ``note`` (of a whole experiment), ``operator``, ``sample_id`` and
-    ``measured_at``, which a failure does not keep, in words (for the report)."""
+    """The ``note``, ``operator``, ``sample_id`` and ``measured_at`` of rows failing a whole
+    experiment, which it does not keep, in words (for the report)."""
     never_made: list[CellProblem] = field(default_factory=list)
     """Rows left out: an exported file's experiments that were never made in their campaign
     (``status`` proposed or abandoned, no result) and are new to this one."""
@@ -390,11 +390,11 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             target = str(read.experiment_id)
         if read.failed and read.replicate is not None:
             reason = read.reason or "failed (no reason given)"
-            plan.cell_failures.append(CellFailure(target, read.replicate, reason, note=read.note))
+            plan.cell_failures.append(CellFailure(target, read.replicate, reason, note=read.note, **read.context))
             if read.experiment_id is not None:
                 failed_labelled.setdefault(read.experiment_id, []).append(
                     f"{read.experiment_id} replicate {read.replicate!r}: {reason}")
-        if read.failed and not read.measured:
+        if read.failed and not read.measured and read.replicate is None:
             _report_failure_context(plan, read)
         if change is not None and change.status == "failed" and read.replicate is not None:
             if change.experiment_id in failed_by_cell:  # an earlier failed cell of this table gave the reason
@@ -418,16 +418,14 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
 
 
 def _report_failure_context(plan: RecordPlan, read: _Row) -> None:
-    """Say which of a failure row's note, operator, sample id and time are not stored: a failed
-    cell keeps its reason and note, a failed experiment its reason only."""
-    lost = [*(["note"] if read.replicate is None and read.note is not None else []), *read.context]
+    """Say which of the note, operator, sample id and time of a row failing a whole experiment
+    are not stored: a failed experiment keeps its reason only (a failed cell keeps them all)."""
+    lost = [*(["note"] if read.note is not None else []), *read.context]
     if not lost:
         return
-    what = (f"{read.experiment_id if read.experiment_id is not None else f'the new experiment of row {read.label}'}"
-            + (f" replicate {read.replicate!r}" if read.replicate is not None else ""))
-    keeps = "its failure_reason and note" if read.replicate is not None else "its failure_reason"
-    plan.failure_context_not_stored.append(f"{what} (failed): {', '.join(lost)} not stored; a failure keeps only "
-                                           f"{keeps}, so write what must be kept there")
+    what = read.experiment_id if read.experiment_id is not None else f"the new experiment of row {read.label}"
+    plan.failure_context_not_stored.append(f"{what} (failed): {', '.join(lost)} not stored; a failed experiment "
+                                           "keeps only its failure_reason, so write what must be kept there")
 
 
 def _plan_later_cell(clean: pd.DataFrame, row: pd.Series, read: _Row, first: NewExperiment) -> list[CellProblem]:

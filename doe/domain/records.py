@@ -183,6 +183,12 @@ class CellFailure:
     replicate: str
     reason: str
     note: str | None = None
+    operator: str | None = None
+    """Who made the cell."""
+    sample_id: str | None = None
+    """The cell's own id (the pellet or coin cell that failed)."""
+    measured_at: datetime | None = None
+    """When it was found failed."""
 
 
 @dataclass(frozen=True)
@@ -243,9 +249,9 @@ class RecordReport:
     ``measured_at``, in words: not stored, since that replaces what was recorded; record with
     ``correct=True`` to store them."""
     failure_context_not_stored: list[str] = field(default_factory=list)
-    """Rows marked failed whose ``operator``, ``sample_id`` or ``measured_at`` (and, for a whole
-    experiment, ``note``) were not stored, in words: a failed cell keeps its ``failure_reason``
-    and ``note``, a failed experiment its ``failure_reason`` only."""
+    """Rows failing a whole experiment whose ``note``, ``operator``, ``sample_id`` or
+    ``measured_at`` were not stored, in words: a failed experiment keeps its ``failure_reason``
+    only (a failed replicate cell keeps all of them, :meth:`doe.Campaign.cell_failures`)."""
     never_made: list[CellProblem] = field(default_factory=list)
     """Rows of an exported file left out: experiments new to this campaign that were never made
     in theirs (proposed, or abandoned)."""

@@ -84,7 +84,7 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     abandoned, the table has the ``status`` column (of every row), so the file records back
     the same and into another campaign without the experiments never made
     (:func:`doe.domain.planning.plan_record`). With ``failures`` (:meth:`doe.Campaign.cell_failures`), each failed cell of these
-    experiments is a row too, with its note. Once any row is a failed cell or the row of an
+    experiments is a row too, with its note, operator, sample id and date. Once any row is a failed cell or the row of an
     experiment that failed as a whole (``status`` failed in ``history``, no cell measured or
     failed), the table has ``failed`` and ``failure_reason`` (False and empty on the other
     rows), so it records back the same. An experiment failed after it was measured
@@ -101,7 +101,7 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
             left out (recorded back, its cells record nothing: :mod:`doe.domain.read_back`).
         parameters: the parameter columns, in order.
         failures: the failed cells (``experiment_id``, ``replicate``, ``failure_reason`` and,
-            where given, ``note``).
+            where given, ``note``, ``operator``, ``sample_id`` and ``measured_at``).
     """
     import pandas as pd
 
@@ -123,9 +123,9 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     wanted = set(map(str, history[id_col]))
     for f in [] if failures is None else failures.to_dict("records"):
         if str(f[id_col]) in wanted:
-            note = f.get("note")
+            kept = {c: None if _missing(f.get(c)) else f[c] for c in CONTEXT_COLUMNS}
             rows.setdefault(str(f[id_col]), {})[(str(f[REPLICATE_COLUMN]), None, "failed")] = {
-                REPLICATE_COLUMN: str(f[REPLICATE_COLUMN]), "cycle": None, "note": None if _missing(note) else note,
+                REPLICATE_COLUMN: str(f[REPLICATE_COLUMN]), "cycle": None, **kept,
                 "failed": True, "failure_reason": f["failure_reason"]}
     known = history.set_index(id_col)
     whole_failed = ({str(i) for i, s in known["status"].items() if s == "failed"}

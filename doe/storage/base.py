@@ -119,8 +119,9 @@ class CampaignStore(Protocol):
         imported from a table); one row per cell."""
 
     def cell_failures(self, name: str) -> pd.DataFrame:
-        """Failed replicate cells: experiment_id, replicate, failure_reason, note, recorded_by,
-        recorded_at; one row per failed cell, experiments in creation order."""
+        """Failed replicate cells: experiment_id, replicate, failure_reason, note, operator,
+        sample_id, measured_at (None where not given), recorded_by, recorded_at; one row per
+        failed cell, experiments in creation order."""
 
     def files(self, name: str) -> pd.DataFrame:
         """The stored evidence files, oldest first: sha256, file_name, size_bytes, kind,

@@ -30,9 +30,17 @@ from doe.domain.table import replicate_key, replicate_label
 from doe.errors import DataError, StorageError
 from doe.storage import schema as s
 from doe.storage.rows import audit_row
-from doe.storage.values import check_label, check_reference, check_text, chunks, conflict_error
+from doe.storage.values import (
+    MAX_ACTOR,
+    check_label,
+    check_reference,
+    check_text,
+    chunks,
+    conflict_error,
+)
 
-COLUMNS = ["experiment_id", "replicate", "failure_reason", "note", "recorded_by", "recorded_at"]
+COLUMNS = ["experiment_id", "replicate", "failure_reason", "note", "operator", "sample_id", "measured_at",
+           "recorded_by", "recorded_at"]
 """Columns of :func:`read_cell_failures`."""
 
 
@@ -44,6 +52,9 @@ class PlannedFailure:
     replicate: str
     reason: str
     note: str | None
+    operator: str | None
+    sample_id: str | None
+    measured_at: datetime | None
     experiment_id: str = ""
 
 
@@ -75,7 +86,11 @@ def prepare_cell_failure(i: int, f: CellFailure, n_new: int) -> PlannedFailure:
     reason = check_text(f.reason, f"{where}.reason")
     if not replicate or not reason or not reason.strip():
         raise StorageError(f"{where}: a failed cell needs its replicate label and a reason")
+    if f.measured_at is not None and not isinstance(f.measured_at, datetime):
+        raise StorageError(f"{where}: measured_at must be a datetime, got {type(f.measured_at).__name__}")
     return PlannedFailure(target, replicate, reason.strip(), check_text(f.note, f"{where}.note"),
+                          check_label(f.operator, f"{where}.operator", max_len=MAX_ACTOR, optional=True),
+                          check_label(f.sample_id, f"{where}.sample_id", optional=True), f.measured_at,
                           target if isinstance(target, str) else "")
 
 
@@ -217,13 +232,16 @@ def apply_cell_failures(conn: Connection, cid: int, now: datetime, actor: str, p
     c = s.cell_failures
     if changes.added:
         conn.execute(sa.insert(c), [{"experiment_pk": pk_of[f.experiment_id], "replicate": f.replicate,
-                                     "reason": f.reason, "note": f.note, "recorded_by": actor,
+                                     "reason": f.reason, "note": f.note, "operator": f.operator,
+                                     "sample_id": f.sample_id, "measured_at": f.measured_at, "recorded_by": actor,
                                      "recorded_at": now} for f in changes.added])
     for f in changes.added:
         audit.append(audit_row(cid, now, actor, "cell_failed", f.experiment_id,
                                {"replicate": f.replicate, "reason": f.reason}))
     for f, old in changes.changed:
-        kept = {} if f.note is None else {"note": f.note}  # a correction without a note keeps the old one
+        # a correction keeps the stored note, operator, sample id and date it does not give
+        kept = {k: v for k, v in (("note", f.note), ("operator", f.operator), ("sample_id", f.sample_id),
+                                  ("measured_at", f.measured_at)) if v is not None}
         conn.execute(sa.update(c).where(c.c.experiment_pk == pk_of[f.experiment_id], c.c.replicate == f.replicate)
                      .values(reason=f.reason, recorded_by=actor, recorded_at=now, **kept))
         audit.append(audit_row(cid, now, actor, "cell_failure_corrected", f.experiment_id,
@@ -271,7 +289,7 @@ def read_cell_failures(conn: Connection, cid: int) -> pd.DataFrame:
     the order they were recorded (:data:`COLUMNS`)."""
     e, c = s.experiments, s.cell_failures
     rows = conn.execute(
-        sa.select(e.c.experiment_id, c.c.replicate, c.c.reason.label("failure_reason"), c.c.note, c.c.recorded_by,
-                  c.c.recorded_at).join(e, e.c.id == c.c.experiment_pk)
+        sa.select(e.c.experiment_id, c.c.replicate, c.c.reason.label("failure_reason"), c.c.note, c.c.operator,
+                  c.c.sample_id, c.c.measured_at, c.c.recorded_by, c.c.recorded_at).join(e, e.c.id == c.c.experiment_pk)
         .where(e.c.campaign_id == cid).order_by(e.c.id, c.c.id)).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=COLUMNS)

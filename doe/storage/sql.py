@@ -465,7 +465,8 @@ class SqlStore:
 
     def cell_failures(self, name: str) -> pd.DataFrame:
         frame = self._run(lambda conn: read_cell_failures(conn, self._campaign(conn, name).id), write=False)
-        frame["recorded_at"] = pd.to_datetime(frame["recorded_at"], utc=True)
+        for col in ("measured_at", "recorded_at"):
+            frame[col] = pd.to_datetime(frame[col], utc=True)
         return frame
 
     def files(self, name: str) -> pd.DataFrame:

@@ -55,10 +55,11 @@ from doe.storage.values import (
 )
 
 EXPORT_FORMAT = "doe-campaign"
-EXPORT_FORMAT_VERSION = 3
+EXPORT_FORMAT_VERSION = 4
 """Version 2 added the evidence files (``files``, ``measurements[].file_sha256``), version 3
-the failed replicate cells (``cell_failures``); exports of versions 1 and 2 are still read."""
-READABLE_FORMAT_VERSIONS = (1, 2, 3)
+the failed replicate cells (``cell_failures``), version 4 their ``operator``, ``sample_id``
+and ``measured_at``; exports of versions 1 to 3 are still read."""
+READABLE_FORMAT_VERSIONS = (1, 2, 3, 4)
 _FIELDS = {
     "": ("format", "format_version", "schema_version", "name", "created_at", "created_by", "archived",
          "experiment_counter", "config_versions", "experiments", "measurements", "files", "cell_failures", "audit"),
@@ -70,7 +71,8 @@ _FIELDS = {
                      "recorded_at", "operator", "sample_id", "note", "superseded", "superseded_by", "file_sha256"),
     "files": ("sha256", "file_name", "kind", "file_format", "parser", "rule", "uploaded_by", "uploaded_at",
               "content_base64"),
-    "cell_failures": ("experiment_id", "replicate", "reason", "note", "recorded_by", "recorded_at"),
+    "cell_failures": ("experiment_id", "replicate", "reason", "note", "operator", "sample_id", "measured_at",
+                      "recorded_by", "recorded_at"),
     "audit": ("at", "actor", "action", "experiment_id", "detail"),
 }
 """The fields of each section's entries (``""``: the export itself), in every format version:
@@ -132,6 +134,7 @@ def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, A
             for r in files],
         "cell_failures": [
             {"experiment_id": r.experiment_id, "replicate": r.replicate, "reason": r.reason, "note": r.note,
+             "operator": r.operator, "sample_id": r.sample_id, "measured_at": iso_time(r.measured_at),
              "recorded_by": r.recorded_by, "recorded_at": iso_time(r.recorded_at)} for r in failures],
         "audit": [
             {"at": iso_time(r.at), "actor": r.actor, "action": r.action, "experiment_id": r.experiment_id,
@@ -532,6 +535,9 @@ def _check_cell_failures(raw_failures: list[Any], seen: set[str],
         failures.append({
             "experiment_id": eid, "replicate": replicate, "reason": reason.strip(),
             "note": check_text(raw.get("note"), f"{where}.note"),
+            "operator": check_label(raw.get("operator"), f"{where}.operator", max_len=MAX_ACTOR, optional=True),
+            "sample_id": check_label(raw.get("sample_id"), f"{where}.sample_id", optional=True),
+            "measured_at": parse_time(raw.get("measured_at"), f"{where}.measured_at", optional=True),
             "recorded_by": check_label(raw.get("recorded_by"), f"{where}.recorded_by", max_len=MAX_ACTOR),
             "recorded_at": parse_time(raw.get("recorded_at"), f"{where}.recorded_at")})
     return failures

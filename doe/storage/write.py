@@ -101,7 +101,8 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
     changes = _check_transitions(conn, cid, name, status_changes, stored,
                                  replace_results=allow_corrections or not results)
     if results and allow_corrections:  # a failure of a whole measured experiment, corrected, withdraws its values
-        cells.retracted += [PlannedFailure(c.experiment_id, "", c.reason or "failed", None, c.experiment_id)
+        cells.retracted += [PlannedFailure(c.experiment_id, "", c.reason or "failed", None, None, None, None,
+                                           c.experiment_id)
                             for c, before in changes if c.status == "failed" and before == "completed"]
     new_files, file_ids = stored_files(conn, cid, checked.files)
     if not prepared and not to_write and not changes and not new_files and not cells:

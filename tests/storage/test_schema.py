@@ -155,3 +155,59 @@ def test_upgrade_gives_every_campaign_its_own_state_token(store_url: str) -> Non
     store.write("line-a", actor="lead", new_experiments=[NewExperiment(dict(config.reference_recipe()), "proposed", 1)])
     after = store.state("line-a")
     assert after.revision == 5 and after.token not in (a.token, b.token)
+
+
+def test_upgrade_keeps_failed_cells_and_gives_them_context_columns(store_url: str) -> None:
+    """Failed cells of a database made before they kept their context (schema 0010) keep their
+    reason and note, with no operator, sample id or date; a new failed cell stores all three."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    import doe.storage
+    from doe import load_config
+    from doe.domain.records import CellFailure
+
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(doe.storage.__file__).parent / "migrations"))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0010")
+    old = sa.MetaData()
+    old.reflect(engine)
+    assert "sample_id" not in old.tables["cell_failures"].c
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    config = load_config("hfo2-ncm85")
+    with engine.begin() as conn:
+        t = old.tables
+        cid = conn.execute(sa.insert(t["campaigns"]).values(
+            name=config.name, created_at=now, created_by="lead", updated_at=now, archived=False, revision=3,
+            state_token="a" * 32, experiment_counter=1).returning(t["campaigns"].c.id)).scalar_one()
+        conn.execute(sa.insert(t["config_versions"]).values(
+            campaign_id=cid, version=1, config_yaml=config.to_yaml(), created_at=now, created_by="lead"))
+        pk = conn.execute(sa.insert(t["experiments"]).values(
+            campaign_id=cid, experiment_id="E0001", config_version=1, status="completed", source="import",
+            parameters=json.dumps(config.reference_recipe()), proposed_by="lead", proposed_at=now, updated_at=now,
+            model_settings="{}", predictions="{}").returning(t["experiments"].c.id)).scalar_one()
+        conn.execute(sa.insert(t["measurements"]).values(
+            experiment_pk=pk, outcome="first_cycle_ce_pct", value=90.5, unit=None, measured_at=None,
+            recorded_by="lead", recorded_at=now, note=None, superseded=False, replicate="A"))
+        conn.execute(sa.insert(t["cell_failures"]).values(
+            experiment_pk=pk, replicate="B", reason="cracked", note="edge chipped", recorded_by="lead",
+            recorded_at=now))
+    engine.dispose()
+
+    store = SqlStore.open(store_url)  # migrates to the head
+    assert store.schema_version == head_revision()
+    kept = store.cell_failures(config.name)
+    assert kept[["experiment_id", "replicate", "failure_reason", "note"]].values.tolist() == [
+        ["E0001", "B", "cracked", "edge chipped"]]
+    assert kept[["operator", "sample_id", "measured_at"]].isna().all().all()
+    found = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+    store.write(config.name, actor="lead", cell_failures=[
+        CellFailure("E0001", "C", "short", note="swelled", operator="Ana", sample_id="P-17", measured_at=found)])
+    new = store.cell_failures(config.name).set_index("replicate").loc["C"]
+    assert (new["note"], new["operator"], new["sample_id"], new["measured_at"]) == ("swelled", "Ana", "P-17", found)

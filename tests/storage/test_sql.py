@@ -355,7 +355,7 @@ def test_export_import_round_trip_is_exact(store: SqlStore, config: CampaignConf
 
     exported = store.export_campaign(config.name)
     exported = json.loads(json.dumps(exported))  # survives JSON text
-    assert exported["format"] == "doe-campaign" and exported["format_version"] == 3
+    assert exported["format"] == "doe-campaign" and exported["format_version"] == 4
     new_name = store.import_campaign(exported, "dave", new_name="copy of hfo2")
     assert new_name == "copy of hfo2"
     again = store.export_campaign(new_name)
