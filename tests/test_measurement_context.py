@@ -104,3 +104,22 @@ def test_a_failed_cell_keeps_its_operator_sample_id_and_date_through_every_copy(
     assert copy.cell_failures()[CELL_COLUMNS].values.tolist() == [FAILED_CELL]
     clone = campaign.clone("cells-clone", with_history=True)
     assert clone.cell_failures()[CELL_COLUMNS].values.tolist() == [FAILED_CELL]
+
+
+def test_a_failed_cell_given_again_with_other_context_is_a_correction(tmp_path: Path) -> None:
+    """The same failure again with a sample id it was stored without: listed as not stored, and
+    stored by a correction, which keeps the note it does not give."""
+    config = {"name": "again", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "y", "goal": "maximize"}], "seed": 1}
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", actor="lead")
+    rows = [{"experiment_id": "F2", "x": .2, "replicate": "A", "y": 1.0},
+            {"experiment_id": "F2", "x": .2, "replicate": "B", "failure_reason": "short", "note": "cracked"}]
+    campaign.record(pd.DataFrame(rows))
+    again = pd.DataFrame([{"experiment_id": "F2", "replicate": "B", "failure_reason": "short", "sample_id": "P-17"}])
+    revision = campaign.revision()
+    report = campaign.record(again)
+    assert report.context_not_stored == ["F2 replicate 'B' (failed): sample_id stored none, new 'P-17'"]
+    assert campaign.revision() == revision and campaign.cell_failures()["sample_id"].isna().all()
+    campaign.record(again, correct=True)
+    assert campaign.cell_failures()[["failure_reason", "note", "sample_id"]].values.tolist() == [
+        ["short", "cracked", "P-17"]]

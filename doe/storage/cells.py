@@ -69,6 +69,9 @@ class FailureChanges:
     """(experiment id, replicate, stored reason) of failed cells measured now."""
     retracted: list[PlannedFailure] = field(default_factory=list)
     """Failures of cells with stored values, whose values are withdrawn."""
+    restated: list[tuple[PlannedFailure, dict[str, Any]]] = field(default_factory=list)
+    """Stored failures given again for the same reason, with the stored note, operator,
+    sample_id and measured_at (the write compares them: another one is a correction)."""
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.withdrawn)
@@ -169,12 +172,16 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
     named = sorted({pk_of[eid] for eid, _ in measured if eid in pk_of} | {pk_of[f.experiment_id] for f in failures
                                                                            if f.experiment_id in pk_of})
     stored: dict[tuple[str, str], str] = {}
+    stored_context: dict[tuple[str, str], dict[str, Any]] = {}
     values: set[tuple[str, str]] = set()
     e, c, m = s.experiments, s.cell_failures, s.measurements
     for chunk in chunks(named):
-        for r in conn.execute(sa.select(e.c.experiment_id, c.c.replicate, c.c.reason)
+        for r in conn.execute(sa.select(e.c.experiment_id, c.c.replicate, c.c.reason, c.c.note, c.c.operator,
+                                        c.c.sample_id, c.c.measured_at)
                               .join(e, e.c.id == c.c.experiment_pk).where(c.c.experiment_pk.in_(chunk))):
             stored[(r.experiment_id, r.replicate)] = r.reason
+            stored_context[(r.experiment_id, r.replicate)] = {
+                "note": r.note, "operator": r.operator, "sample_id": r.sample_id, "measured_at": r.measured_at}
         if failures:
             values.update((r.experiment_id, r.replicate) for r in conn.execute(
                 sa.select(e.c.experiment_id, m.c.replicate).join(e, e.c.id == m.c.experiment_pk)
@@ -198,6 +205,8 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
         if old is None:
             changes.added.append(f)
         elif old == f.reason:
+            if key not in seen and key in stored_context:
+                changes.restated.append((f, stored_context[key]))
             seen[key] = f.reason
             continue
         elif key in seen:

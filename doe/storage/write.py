@@ -98,6 +98,12 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
         conn, name, stored, planned, latest_config(conn, cid), allow_corrections, context_kept)
     cells = diff_cell_failures(conn, name, stored.pk_of, failures,
                                [(pm.experiment_id, pm.replicate) for pm in planned if pm.replicate], allow_corrections)
+    for f, before in cells.restated:  # the same failure with another note, operator, sample id or date
+        if differs := _context_changes(before, f):
+            if allow_corrections:
+                cells.changed.append((f, f.reason))
+            else:
+                context_kept.append(f"{f.experiment_id} replicate {f.replicate!r} (failed): {differs}")
     changes = _check_transitions(conn, cid, name, status_changes, stored,
                                  replace_results=allow_corrections or not results)
     if results and allow_corrections:  # a failure of a whole measured experiment, corrected, withdraws its values
@@ -223,8 +229,8 @@ _AS_RECORDED = {"note": note_text, "operator": clean_label, "sample_id": clean_l
 an import as its export held it: a note with ``\r\n``, an operator with a space around it)."""
 
 
-def _context_changes(stored: dict[str, Any], pm: PlannedMeasurement) -> str:
-    """The context fields ``pm`` gives that differ from the ``stored`` ones, in words ('' if none;
+def _context_changes(stored: dict[str, Any], pm: PlannedMeasurement | PlannedFailure) -> str:
+    """The context fields ``pm`` (a measurement or a failed cell) gives that differ from the ``stored`` ones, in words ('' if none;
     times within a millisecond, as a workbook keeps them, are the same; a stored text is
     compared as it would be recorded now)."""
     changes = []
