@@ -11,15 +11,17 @@
   90) and ``010`` (octal: 8);
 * anything that is not plain data (safe loading already refuses tags such as ``!!python``).
 
-Every refusal is a :class:`~doe.errors.ConfigError` that names the line. (A number in
-exponent form without a decimal point, ``1e-3``, stays text, as YAML 1.1 reads it: the
-configuration's writer leaves such text unquoted, so a label ``12E3`` must read back as text;
-a number field holding it says how to write the number.)
+:func:`load_yaml_file` reads a file (a campaign template) the same way, refusing one over 1 MB
+or not UTF-8 text. Every refusal is a :class:`~doe.errors.ConfigError` that names the line.
+(A number in exponent form without a decimal point, ``1e-3``, stays text, as YAML 1.1 reads it:
+the configuration's writer leaves such text unquoted, so a label ``12E3`` must read back as
+text; a number field holding it says how to write the number.)
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -138,4 +140,25 @@ def load_yaml(text: str, what: str = "configuration") -> Any:
         loader.dispose()
 
 
-__all__ = ["MAX_CHARS", "MAX_NODES", "StrictLoader", "load_yaml"]
+def load_yaml_file(path: Path, what: str) -> Any:
+    """Plain data from the YAML file at ``path``, read as :func:`load_yaml` reads text.
+
+    A file larger than :data:`MAX_CHARS` bytes is refused before it is read, and one that is
+    not UTF-8 text is refused naming ``what``; every refusal is a :class:`ConfigError`.
+    """
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_CHARS + 1)  # a bounded read, so a huge file is never read whole
+    except OSError as err:
+        raise ConfigError(f"the {what} cannot be read: {shorten_text(str(err), 200)}") from None
+    if len(raw) > MAX_CHARS:
+        raise ConfigError(f"the {what} is larger than 1 MB; is it the right file?")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"the {what} is not UTF-8 text (byte {err.start + 1} is not); "
+                          "save it as UTF-8") from None
+    return load_yaml(text, what)
+
+
+__all__ = ["MAX_CHARS", "MAX_NODES", "StrictLoader", "load_yaml", "load_yaml_file"]

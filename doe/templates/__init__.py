@@ -10,9 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from doe.domain.config import CampaignConfig, load_config
+from doe.domain.yaml_text import load_yaml_file
 from doe.errors import ConfigError
 from doe.paths import user_templates_dir
 
@@ -45,14 +44,19 @@ def names() -> list[str]:
 
 
 def load(name: str) -> dict[str, Any]:
-    """The configuration mapping of template ``name``."""
+    """The configuration mapping of template ``name``.
+
+    The file is read as a configuration file is (:func:`doe.domain.yaml_text.load_yaml_file`):
+    duplicate keys, aliases, numbers YAML reads other than they look (``010``, ``1:30``), files
+    over 1 MB and text that is not UTF-8 are refused with a :class:`ConfigError` naming the file.
+    """
     _check_name(name)
     for folder in _folders():
         path = (folder / f"{name}.yaml").resolve()
         if path.parent != folder.resolve():
             raise ConfigError(f"template name {name!r} points outside the templates folder")
         if path.is_file():
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = load_yaml_file(path, f"template {name!r} ({path})")
             if not isinstance(data, dict):
                 raise ConfigError(f"template {name!r} ({path}) is not a mapping")
             return data

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 import doe
 from doe import templates
+from doe.campaign import list_campaigns
 from doe.domain import CampaignConfig
 from doe.errors import ConfigError
 
@@ -69,3 +73,81 @@ def test_template_names_cannot_leave_the_templates_folder(name: str) -> None:
 def test_unknown_template_lists_the_available_ones() -> None:
     with pytest.raises(ConfigError, match=r"no template named 'nope'; available: \['hfo2-ncm85'"):
         templates.load("nope")
+
+
+# ------------------------------------------------------- user templates read as strictly as --config
+_BODY = ("parameters:\n  - {name: x, type: continuous, bounds: [0, 10]}\n"
+         "  - {name: t_h, type: continuous, bounds: [0.5, 2]}\nobjectives:\n  - {name: ce, goal: maximize}\n")
+_LAUGHS = "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 5)}]\n" for i in range(1, 4))
+
+BAD_TEMPLATES: dict[str, tuple[bytes, str]] = {
+    "twice": (b"name: first\nname: twice\n" + _BODY.encode(), r"line 2: key 'name' is given twice"),
+    "octal": (b"name: octal\n" + _BODY.replace("[0, 10]", "[0, 010]").encode(), r"010 starts with 0.*octal"),
+    "base60": (b"name: base60\n" + _BODY.replace("[0.5, 2]", "[0.5, 1:30]").encode(), r"1:30 is read by YAML as a "
+               "base-60 number"),
+    "laughs": (("name: laughs\nl0: &l0 [lol]\n" + _LAUGHS + _BODY).encode(), r"line 2: anchors \(&l0\) are not allowed"),
+    "huge": (b"name: huge\n" + _BODY.encode() + b"description: " + b"x" * 1_000_001 + b"\n", r"larger than 1 MB"),
+    "latin": ("name: café\n".encode("latin-1") + _BODY.encode(), r"is not UTF-8 text"),
+}
+"""A user template each, as its file's bytes, and what the refusal says (as ``doe init --config``
+says of the same file)."""
+
+
+def _write_bad_templates(home: Path) -> Path:
+    folder = home / "templates"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (content, _) in BAD_TEMPLATES.items():
+        (folder / f"{name}.yaml").write_bytes(content)
+    return folder
+
+
+@pytest.mark.parametrize("name", list(BAD_TEMPLATES))
+def test_a_user_template_is_read_as_strictly_as_a_configuration_file(name: str, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Templates were read with plain yaml.safe_load: a duplicate key, 010 (read as 8), 1:30 (read as
+    90), aliases (a billion laughs expands) and files over 1 MB were accepted, and a Latin-1 file
+    failed with a UnicodeDecodeError instead of the refusal that ``--config`` gives."""
+    monkeypatch.setenv("DOE_HOME", str(tmp_path))
+    folder = _write_bad_templates(tmp_path)
+    expected = BAD_TEMPLATES[name][1]
+    names_file = rf"template '{name}' \({re.escape(str(folder / name))}\.yaml\)"
+    for read in (templates.load, templates.resolve_config, doe.load_config):
+        with pytest.raises(ConfigError, match=rf"{names_file}.*{expected}"):
+            read(name)
+    with pytest.raises(ConfigError, match=expected):  # the same file given as a configuration file
+        CampaignConfig.from_yaml(folder / f"{name}.yaml")
+
+
+@pytest.mark.parametrize("name", list(BAD_TEMPLATES))
+def test_doe_init_refuses_a_bad_user_template_naming_its_file(name: str, doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = _write_bad_templates(tmp_path / "home")
+    done = doe_cmd("init", "--template", name, check=False)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    assert re.search(rf"Error: the template '{name}' \({re.escape(str(folder / name))}\.yaml\) .*"
+                     rf"{BAD_TEMPLATES[name][1]}", done.stderr), done.stderr
+    assert list_campaigns(f"sqlite:///{tmp_path / 'cli.sqlite3'}").empty  # nothing was created
+
+
+def test_bad_user_templates_are_still_listed_and_the_good_ones_load(tmp_path: Path, doe_cmd) -> None:  # type: ignore[no-untyped-def]
+    """Listing reads only the file names, so one bad template neither hides the others nor breaks
+    the list (``doe init --template`` names them all when the name is unknown)."""
+    home = tmp_path / "home"
+    _write_bad_templates(home)
+    (home / "templates" / "good.yaml").write_text("name: good\n" + _BODY, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOE_HOME", str(home))
+        listed = templates.names()
+        assert listed[0] == "hfo2-ncm85" and sorted(listed[1:]) == sorted([*BAD_TEMPLATES, "good"])
+        assert templates.resolve_config("good").parameter("x").bounds == (0.0, 10.0)
+    done = doe_cmd("init", "--template", "nope", check=False)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert all(repr(name) in done.stderr for name in [*BAD_TEMPLATES, "good"]), done.stderr
+    assert doe_cmd("init", "--template", "good").returncode == 0
+
+
+def test_every_builtin_template_loads() -> None:
+    builtin = sorted(p.stem for p in Path(templates.__file__).parent.glob("*.yaml"))
+    assert builtin
+    for name in builtin:
+        assert CampaignConfig.from_dict(templates.load(name)).parameters

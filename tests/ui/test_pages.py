@@ -170,6 +170,32 @@ def test_bad_configuration_is_shown_and_nothing_created(start: Start, db_url: st
     assert "bad-one" not in list_campaigns(db_url)["name"].tolist()
 
 
+def test_a_bad_user_template_is_listed_and_refused_naming_its_file(start: Start, db_url: str,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    """User templates were read with plain yaml.safe_load: a duplicate key was taken silently and a
+    Latin-1 file was a bug ("Something went wrong"); they are refused as ``doe init --config``
+    refuses them, naming the file, and the page stays usable."""
+    monkeypatch.setenv("DOE_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "home" / "templates"
+    folder.mkdir(parents=True)
+    body = "objectives:\n  - {name: ce, goal: maximize}\nparameters:\n  - {name: x, type: continuous, bounds: [0, 1]}\n"
+    (folder / "twice.yaml").write_text("name: a\nname: twice\n" + body, encoding="utf-8")
+    (folder / "latin.yaml").write_bytes("name: café\n".encode("latin-1") + body.encode())
+    at = start()
+    picker = at.selectbox(key=state.NEW_TEMPLATE)
+    assert picker.value == "hfo2-ncm85" and {"twice", "latin"} <= set(picker.options)
+    for name, refusal in (("twice", "line 2: key 'name' is given twice"), ("latin", "is not UTF-8 text")):
+        at.selectbox(key=state.NEW_TEMPLATE).set_value(name).run()
+        _no_exception(at)
+        shown = _texts(at.error)
+        assert f"template '{name}' ({folder / name}.yaml)" in shown and refusal in shown, shown
+        assert not [b for b in at.button if b.label == "Create campaign"]  # no form from a refused template
+    at.selectbox(key=state.NEW_TEMPLATE).set_value("hfo2-ncm85").run()
+    _no_exception(at)
+    assert not at.error and _button(at, "Create campaign")
+
+
 def test_open_app_acts_as_doe_actor_and_shows_the_database(start: Start, db_url: str) -> None:
     at = start()
     assert f"Acting as {PERSON}" in _texts(at.sidebar.caption)
