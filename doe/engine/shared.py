@@ -252,19 +252,22 @@ class _Search:
             R = self.rows_for(X, lattice)
             return [] if R is None else [R]
         centre = self.encoder.interior_point(self.fixed)
-        lines = []
+        lines, late = [], []  # late: 1 for a line without a grid, which keeps its own value in ring 1
         for i in free:
             u = float(X[0, i])
             if i in lattice.dims:
                 lines.append(lattice.outward(i, u))
-            else:  # no grid: the value itself, then steps toward the interior point
+                late.append(0)
+            else:  # no grid: the value itself, then (from ring 2) steps toward the interior point
                 c = u if centre is None else float(centre[i])
                 lines.append(u + np.linspace(0.0, 1.0, SHARED_STEPS + 1) * (c - u))
+                late.append(1)
         span = self.encoder.bounds[1, free] - self.encoder.bounds[0, free]
         tried, found = 0, []
-        for ring in range(1, max(2, *(len(line) for line in lines))):
-            ranks = [range(min(ring + 1, len(line))) for line in lines]
-            combos = [c for c in itertools.product(*ranks) if ring == 1 or max(c) == ring]
+        for ring in range(1, max(2, *(len(line) + k for line, k in zip(lines, late, strict=True)))):
+            ranks = [range(max(1, min(ring + 1 - k, len(line)))) for line, k in zip(lines, late, strict=True)]
+            combos = [c for c in itertools.product(*ranks)
+                      if ring == 1 or any(ci == ring - k for ci, k in zip(c, late, strict=True))]
             values = np.array([[line[k] for line, k in zip(lines, c, strict=True)] for c in combos])
             values = values[np.argsort(np.abs((values - X[0, free]) / np.maximum(span, 1e-12)).sum(axis=1), kind="stable")]
             values = values[: 16 if ring == 1 else MAX_OUTWARD - tried]
