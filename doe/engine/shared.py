@@ -124,6 +124,21 @@ def _evaluate(joint: Any, Z: np.ndarray, device: Any, chunk: int = 128) -> np.nd
     return np.concatenate(out) if out else np.zeros(0)
 
 
+def outward_rings(lines: list[np.ndarray], late: list[int]) -> Any:
+    """Rings of value combinations, one array ``(k, len(lines))`` per ring, from each line's
+    values ordered outward (nearest first). Ring 1 takes the first two values of a line with
+    ``late`` 0 (a grid: its two neighbouring grid points) and only the first of a line with
+    ``late`` 1 (no grid: its own value); ring ``r`` adds the combinations that reach position
+    ``r - late`` of some line."""
+    last = max(2, *(len(line) + k for line, k in zip(lines, late, strict=True)))
+    for ring in range(1, last):
+        ranks = [range(max(1, min(ring + 1 - k, len(line)))) for line, k in zip(lines, late, strict=True)]
+        combos = [c for c in itertools.product(*ranks)
+                  if ring == 1 or any(ci == ring - k for ci, k in zip(c, late, strict=True))]
+        if combos:
+            yield np.array([[line[k] for line, k in zip(lines, c, strict=True)] for c in combos])
+
+
 class _Search:
     """One joint search; holds the pieces the steps share."""
 
@@ -264,11 +279,7 @@ class _Search:
                 late.append(1)
         span = self.encoder.bounds[1, free] - self.encoder.bounds[0, free]
         tried, found = 0, []
-        for ring in range(1, max(2, *(len(line) + k for line, k in zip(lines, late, strict=True)))):
-            ranks = [range(max(1, min(ring + 1 - k, len(line)))) for line, k in zip(lines, late, strict=True)]
-            combos = [c for c in itertools.product(*ranks)
-                      if ring == 1 or any(ci == ring - k for ci, k in zip(c, late, strict=True))]
-            values = np.array([[line[k] for line, k in zip(lines, c, strict=True)] for c in combos])
+        for ring, values in enumerate(outward_rings(lines, late), start=1):
             values = values[np.argsort(np.abs((values - X[0, free]) / np.maximum(span, 1e-12)).sum(axis=1), kind="stable")]
             values = values[: 16 if ring == 1 else MAX_OUTWARD - tried]
             for v in values:
@@ -449,4 +460,4 @@ MAX_JOINT_HYPERVOLUME = 8
 """Rows of the joint shared search with several objectives (hypervolume: ``2^q`` in the batch)."""
 
 
-__all__ = ["MAX_JOINT_HYPERVOLUME", "SharedLayout", "joint_acquisition", "optimize_shared"]
+__all__ = ["MAX_JOINT_HYPERVOLUME", "SharedLayout", "joint_acquisition", "optimize_shared", "outward_rings"]

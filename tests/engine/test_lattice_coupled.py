@@ -75,3 +75,18 @@ def test_a_shared_value_whose_grid_neighbours_leave_no_rows_moves_to_the_nearest
     # the joint search's shared x = 10 leaves no grid rows (y <= 8): x = 9 does, and is better
     batch = suggest(coupled_config(1.0, seed, batch_shared=["x"]), 3)
     assert batch.x.tolist() == [9.0] * 3, batch[["x", "y"]].to_dict("list")
+
+
+def test_a_shared_value_without_a_grid_keeps_its_own_value_until_the_grid_values_run_out() -> None:
+    """Review of 89ba430: the first ring also moved a shared value without a grid 1/64 toward the
+    interior, so unconstrained gridded campaigns got other batches than before; it may move only
+    once the neighbouring grid values of the others left no feasible rows."""
+    from doe.engine.shared import outward_rings
+
+    grid = np.array([450.0, 475.0, 425.0, 500.0])  # a gridded shared value, nearest first
+    free = 2.7 + np.linspace(0.0, 1.0, 5) * (2.0 - 2.7)  # no grid: its value, then steps inward
+    rings = list(outward_rings([grid, free], [0, 1]))
+    assert rings[0].tolist() == [[450.0, 2.7], [475.0, 2.7]]
+    assert {tuple(v) for v in rings[1]} == {(425.0, 2.7), (450.0, free[1]), (475.0, free[1]), (425.0, free[1])}
+    seen = np.concatenate(rings)
+    assert len({tuple(v) for v in seen}) == len(seen) == len(grid) * len(free)  # every combination once
