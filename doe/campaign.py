@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from doe.domain import config_changes, exports, planning, ranking, read_back, records
+from doe.domain import exports, planning, ranking, read_back, records
 from doe.domain.batches import (
     carried_columns,
     check_clonable,
@@ -209,8 +209,7 @@ class Campaign:
             validated = validated.replace(seed=self.seed)
         if validated == self.config:
             return self.config_version
-        read_back.check_names_free(validated, measurements := self.measurements())
-        config_changes.check_reinterpreting(self.config, validated, self.history(), measurements)
+        read_back.check_names_free(validated, self.measurements())  # units, types: the store
         return self._store.add_config_version(self._name, validated, self.actor, based_on)
 
     def archive(self, archived: bool = True) -> None:

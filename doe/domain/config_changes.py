@@ -5,6 +5,7 @@ because the stored values would be read as something else (:func:`reinterpreting
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -108,52 +109,85 @@ def config_change_warnings(old: CampaignConfig, new: CampaignConfig, history: pd
     return warnings
 
 
-def reinterpreting_changes(old: CampaignConfig, new: CampaignConfig, history: pd.DataFrame,
+def _recorded_under(versions: Mapping[int, CampaignConfig], version: int, name: str) -> CampaignConfig | None:
+    """The configuration a stored value of parameter ``name`` was recorded under: that of the
+    experiment's version, or the newest older one naming the parameter (None: none does)."""
+    for number in sorted((v for v in versions if v <= version), reverse=True):
+        if name in versions[number].parameter_names:
+            return versions[number]
+    return None
+
+
+def reinterpreting_changes(new: CampaignConfig, versions: Mapping[int, CampaignConfig], experiments: pd.DataFrame,
                            measurements: pd.DataFrame) -> list[str]:
-    """The changes of ``new`` over ``old`` that would make stored values mean something else,
-    in words: a parameter or outcome whose unit changes (``%`` to ``fraction``, ``C`` to ``K``;
-    another spelling of one unit is no change, and neither is naming a unit where there was
-    none or leaving it out: the values stay the numbers typed) while experiments hold values of it, and a
-    parameter retyped between labels and numbers while experiments hold values of it. doe
-    converts no stored value, so such a version is refused; empty when there is none."""
+    """The ways ``new`` would make stored values mean something else, in words, judged against
+    what is stored rather than against the previous version alone (a unit dropped and then
+    another one named, or a parameter dropped and added back as another type, is caught too).
+
+    ``versions``: every configuration version of the campaign by number; ``experiments``: one
+    row per stored experiment with ``experiment_id``, ``config_version`` (the version it was
+    recorded under) and ``parameters`` (its stored values by name); ``measurements``: the
+    current cells with ``experiment_id``, ``outcome`` and ``unit`` (the unit each was recorded
+    in). A parameter value is in the unit and of the type the parameter had in its experiment's
+    version (or the newest older one naming it; a value no version explains is a label if it is
+    text and has no unit). Refused: a unit other than a stored value's (``%`` to ``fraction``,
+    ``C`` to ``K``; another spelling of one unit is no change, and neither is naming a unit for
+    values stored without one, or leaving it out: the values stay the numbers typed), and labels
+    where numbers are stored or the reverse. doe converts no stored value; empty when none."""
     problems = []
-
-    def held(name: str) -> int:
-        if name in old.outcome_names:
-            return int(measurements["experiment_id"][measurements["outcome"] == name].nunique()) if len(measurements) else 0
-        column = history[name] if name in history.columns else pd.Series(dtype=object)
-        return int(sum(not is_missing(v) for v in column))
-
+    stored_units: dict[str, dict[str, tuple[str, set[str]]]] = {}  # name -> stored unit -> (as written, experiments)
+    kinds: dict[str, dict[str, set[str]]] = {}  # parameter -> stored type -> experiments
+    rows = experiments.to_dict("records") if len(experiments) else []
+    sources: dict[tuple[int, str], CampaignConfig | None] = {}
+    for p in new.parameters:
+        for row in rows:
+            value = row["parameters"].get(p.name) if isinstance(row["parameters"], dict) else None
+            if is_missing(value):
+                continue
+            exp_id = str(row["experiment_id"])
+            key = (int(row["config_version"]), p.name)
+            if key not in sources:
+                sources[key] = _recorded_under(versions, *key)
+            source = sources[key]
+            was: str = source.parameter(p.name).type if source is not None else (
+                "categorical" if isinstance(value, str) else "numeric")
+            if (was == "categorical") != isinstance(p, CategoricalParameter):
+                kinds.setdefault(p.name, {}).setdefault(was, set()).add(exp_id)
+            unit = source.unit_of(p.name) if source is not None else None
+            if (stored := canonical_unit(unit)) is not None:
+                stored_units.setdefault(p.name, {}).setdefault(stored, (str(unit), set()))[1].add(exp_id)
+    outcomes = set(new.outcome_names)
+    for r in measurements.itertuples() if len(measurements) else []:
+        outcome, cell_unit = str(r.outcome), r.unit
+        if outcome in outcomes and isinstance(cell_unit, str) and (stored := canonical_unit(cell_unit)) is not None:
+            stored_units.setdefault(outcome, {}).setdefault(stored, (cell_unit, set()))[1].add(str(r.experiment_id))
     for name in [*new.parameter_names, *new.outcome_names]:
-        if name not in [*old.parameter_names, *old.outcome_names]:
-            continue
-        before, after = canonical_unit(old.unit_of(name)), canonical_unit(new.unit_of(name))
-        if before is not None and after is not None and before != after and (count := held(name)):
+        after = canonical_unit(new.unit_of(name))
+        for stored, (unit, held) in stored_units.get(name, {}).items():
+            if after is None or stored == after:
+                continue
             converted = (f" (a file in {after} is converted when recorded if its column header names the unit, "
-                         f"'{name} [{after}]')" if (after, before) in CONVERSIONS else "")
+                         f"'{name} [{after}]')" if (after, stored) in CONVERSIONS else "")
             problems.append(
-                f"{name}: the unit changes from {old.unit_of(name)} to {new.unit_of(name)}, but {count} experiment(s) "
-                f"hold values of it in {old.unit_of(name)}, which would be read as {new.unit_of(name)}; doe converts "
+                f"{name}: the unit changes from {unit} to {new.unit_of(name)}, but {len(held)} experiment(s) "
+                f"hold values of it in {unit}, which would be read as {new.unit_of(name)}; doe converts "
                 f"no stored value: keep the unit{converted}, or start a new campaign")
     for p in new.parameters:
-        if p.name not in old.parameter_names:
-            continue
-        was_labels = isinstance(old.parameter(p.name), CategoricalParameter)
-        if was_labels != isinstance(p, CategoricalParameter) and (count := held(p.name)):
+        for was, held in kinds.get(p.name, {}).items():
             problems.append(
-                f"{p.name}: the type changes from {old.parameter(p.name).type} to {p.type}, but {count} experiment(s) "
-                f"hold {'labels' if was_labels else 'numbers'} of it; keep the type, or add a parameter under "
-                "another name")
+                f"{p.name}: the type changes from {was} to {p.type}, but {len(held)} experiment(s) "
+                f"hold {'labels' if was == 'categorical' else 'numbers'} of it; keep the type, or add a parameter "
+                "under another name")
     return problems
 
 
-def check_reinterpreting(old: CampaignConfig, new: CampaignConfig, history: pd.DataFrame,
+def check_reinterpreting(new: CampaignConfig, versions: Mapping[int, CampaignConfig], experiments: pd.DataFrame,
                          measurements: pd.DataFrame) -> None:
     """Refuse ``new`` where :func:`reinterpreting_changes` finds a change.
 
     Raises:
         ConfigError: naming each such parameter or outcome.
     """
-    if refused := reinterpreting_changes(old, new, history, measurements):
+    if refused := reinterpreting_changes(new, versions, experiments, measurements):
         raise ConfigError("the new configuration version is refused, nothing was saved:\n"
                           + "\n".join(f"  - {p}" for p in refused))

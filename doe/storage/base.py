@@ -56,7 +56,8 @@ class CampaignStore(Protocol):
         """Store a changed configuration as the next version; returns its number.
 
         ``based_on``: the version the edit started from; ConcurrentChangeError (nothing saved,
-        naming who saved the later one) if another was saved since."""
+        naming who saved the later one) if another was saved since. ConfigError (nothing saved)
+        if it would read stored values in another unit or type than they were recorded in."""
 
     def set_archived(self, name: str, archived: bool, actor: str) -> None: ...
 

@@ -70,6 +70,7 @@ from doe.storage.rows import (
     stored_configs,
 )
 from doe.storage.snapshot import CampaignState
+from doe.storage.stored_kinds import check_new_version
 from doe.storage.transfer import (
     EXPORT_FORMAT,
     EXPORT_FORMAT_VERSION,
@@ -272,6 +273,7 @@ class SqlStore:
                     f"campaign {name!r}: configuration version {latest.version} was saved by {by.created_by} at "
                     f"{by.created_at:%Y-%m-%d %H:%M} UTC after version {based_on}, which this edit started from; "
                     f"nothing was saved: make the edit on version {latest.version}")
+            check_new_version(conn, camp.id, name, config)
             number = int(latest.version) + 1
             now = utc_now()
             conn.execute(sa.insert(cv).values(

@@ -1,0 +1,64 @@
+"""A new configuration version is judged against the units and types the stored values were
+recorded in, not only against the previous version (a real SQLite file and a real PostgreSQL
+database)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from doe import Campaign
+from doe.errors import ConfigError
+
+
+def _changed(campaign: Campaign, edit: Any) -> dict[str, Any]:
+    data = campaign.config.to_dict()
+    edit(data)
+    return data
+
+
+def test_a_unit_change_refused_in_one_step_is_refused_in_two(store_url: str) -> None:
+    """Found by a probe: C -> K was refused, but C -> no unit -> K, or dropping an outcome in nm
+    and adding it back in um, was saved, and the stored 400 (C) and 10 (nm) were then read as
+    400 K and 10 um."""
+    campaign = Campaign.from_config(
+        {"name": "units", "seed": 1,
+         "parameters": [{"name": "temp", "type": "continuous", "bounds": [0.0, 1000.0], "unit": "C"},
+                        {"name": "y", "type": "continuous", "bounds": [0.0, 10.0]}],
+         "objectives": [{"name": "ce", "goal": "maximize", "unit": "%"}],
+         "outcomes": [{"name": "thick", "unit": "nm"}]}, storage=store_url)
+    campaign.record(pd.DataFrame([{"temp": 400.0, "y": 1.0, "ce": 90.0, "thick": 10.0}]))
+    assert campaign.update_config(_changed(campaign, lambda d: d["parameters"][0].pop("unit"))) == 2
+    with pytest.raises(ConfigError, match=r"temp: the unit changes from C to K, but 1 experiment\(s\) hold values of "
+                                          r"it in C, which would be read as K"):
+        campaign.update_config(_changed(campaign, lambda d: d["parameters"][0].update(unit="K")))
+    assert campaign.update_config(_changed(campaign, lambda d: d.pop("outcomes"))) == 3
+    with pytest.raises(ConfigError, match=r"thick: the unit changes from nm to um, but 1 experiment\(s\) hold values "
+                                          r"of it in nm"):
+        campaign.update_config(_changed(campaign, lambda d: d.update(outcomes=[{"name": "thick", "unit": "um"}])))
+    assert campaign.config_version == 3 and campaign.config.unit_of("temp") is None
+    # the units the values were recorded in, under another spelling, and no unit at all, are free
+    assert campaign.update_config(_changed(campaign, lambda d: d["parameters"][0].update(unit="degC"))) == 4
+    assert campaign.update_config(_changed(campaign, lambda d: d.update(outcomes=[{"name": "thick", "unit": "nm"}])))
+    assert campaign.history()[["temp", "thick"]].values.tolist() == [[400.0, 10.0]]
+
+
+_ATM = {"name": "atm", "type": "categorical", "values": ["O2", "air"]}
+_RAW = {"name": "retype", "seed": 1, "parameters": [{"name": "x", "type": "continuous", "bounds": [0.0, 10.0]}, _ATM],
+        "objectives": [{"name": "ce", "goal": "maximize"}]}
+
+
+def test_a_dropped_parameter_added_back_as_another_type_is_refused(store_url: str) -> None:
+    """Found by a probe: dropping a categorical parameter and adding it back as continuous was
+    saved, and then history, status, suggest and the update_config that would undo it failed."""
+    campaign = Campaign.from_config(_RAW, storage=store_url)
+    campaign.record(pd.DataFrame([{"x": 1.0, "atm": "O2", "ce": 90.0}]))
+    assert campaign.update_config(_changed(campaign, lambda d: d["parameters"].pop())) == 2
+    continuous = {"name": "atm", "type": "continuous", "bounds": [0.0, 5.0]}
+    with pytest.raises(ConfigError, match=r"atm: the type changes from categorical to continuous, but 1 "
+                                          r"experiment\(s\) hold labels of it"):
+        campaign.update_config(_changed(campaign, lambda d: d["parameters"].append(continuous)))
+    assert campaign.config_version == 2 and campaign.history()["atm"].tolist() == ["O2"]
+    assert campaign.update_config(_changed(campaign, lambda d: d["parameters"].append(_ATM))) == 3
