@@ -70,7 +70,7 @@ from doe.storage.rows import (
     stored_configs,
 )
 from doe.storage.snapshot import CampaignState
-from doe.storage.stored_kinds import check_new_version
+from doe.storage.stored_kinds import check_new_version, parameter_number
 from doe.storage.transfer import (
     EXPORT_FORMAT,
     EXPORT_FORMAT_VERSION,
@@ -412,7 +412,7 @@ class SqlStore:
             if is_cat:
                 data[pname] = pd.Series([None if v is None else str(v) for v in column], dtype=object)
             else:
-                data[pname] = pd.Series([stored_number(v, name, r.experiment_id, pname)
+                data[pname] = pd.Series([parameter_number(v, name, r.experiment_id, pname, configs)
                                          for v, r in zip(column, exp_rows, strict=True)], dtype=float)
         for outcome in outcomes:  # the mean of the experiment's cells
             data[outcome] = pd.Series([summary.get((r.experiment_id, outcome), empty)[0] for r in exp_rows],

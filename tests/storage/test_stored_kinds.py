@@ -4,13 +4,17 @@ database)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from doe import Campaign
-from doe.errors import ConfigError
+from doe.domain.config import CampaignConfig
+from doe.errors import ConfigError, StorageError
+from doe.storage import schema as s
 
 
 def _changed(campaign: Campaign, edit: Any) -> dict[str, Any]:
@@ -62,3 +66,29 @@ def test_a_dropped_parameter_added_back_as_another_type_is_refused(store_url: st
         campaign.update_config(_changed(campaign, lambda d: d["parameters"].append(continuous)))
     assert campaign.config_version == 2 and campaign.history()["atm"].tolist() == ["O2"]
     assert campaign.update_config(_changed(campaign, lambda d: d["parameters"].append(_ATM))) == 3
+
+
+def test_a_campaign_retyped_by_an_older_doe_says_so_and_can_be_repaired(store_url: str) -> None:
+    """A campaign whose newest version (saved by an older doe) makes a stored label's parameter
+    continuous: history names the parameter and the repair, and update_config back to the
+    stored type is accepted without a readable history."""
+    campaign = Campaign.from_config(_RAW, storage=store_url)
+    campaign.record(pd.DataFrame([{"x": 1.0, "atm": "O2", "ce": 90.0}]))
+    retyped = CampaignConfig.from_dict(_changed(campaign, lambda d: d["parameters"].__setitem__(
+        1, {"name": "atm", "type": "continuous", "bounds": [0.0, 5.0]})))
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:  # as an older doe saved it: no check of the stored values
+        cid = conn.execute(sa.select(s.campaigns.c.id).where(s.campaigns.c.name == "retype")).scalar_one()
+        conn.execute(sa.insert(s.config_versions).values(campaign_id=cid, version=2, config_yaml=retyped.to_yaml(),
+                                                         created_at=datetime.now(UTC), created_by="old"))
+    engine.dispose()
+    campaign = Campaign.load("retype", storage=store_url)
+    with pytest.raises(StorageError, match=r"parameter atm is continuous in configuration version 2, but the stored "
+                                           r"experiment 'E0001' holds the label 'O2' of it, recorded while it was "
+                                           r"categorical \(version 1\); save a version that makes atm categorical"):
+        campaign.history()
+    with pytest.raises(ConfigError, match="atm: the type changes from categorical to discrete"):
+        campaign.update_config(_changed(campaign, lambda d: d["parameters"].__setitem__(
+            1, {"name": "atm", "type": "discrete", "values": [1.0, 2.0]})))
+    assert campaign.update_config(_RAW) == 3
+    assert campaign.history()["atm"].tolist() == ["O2"]
