@@ -40,7 +40,7 @@ def history_table(experiments: pd.DataFrame, config: CampaignConfig,
     ``_sd``/``_n`` where recorded, and :data:`HISTORY_META`; provenance columns left out."""
     table = experiments.copy()
     columns = [ID_COLUMN, "status", "batch_id", "config_version", *config.parameter_names]
-    summaries = [c for c in summary_columns(config.outcome_names) if c in table.columns]
+    summaries = [c for c in summary_columns(config.outcome_names) if c in table.columns and c not in columns]
     extra_params = [
         c for c in table.columns
         if c not in columns and c not in config.outcome_names and c not in HISTORY_META

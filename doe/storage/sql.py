@@ -70,7 +70,7 @@ from doe.storage.rows import (
     stored_configs,
 )
 from doe.storage.snapshot import CampaignState
-from doe.storage.stored_kinds import check_new_version, parameter_number
+from doe.storage.stored_kinds import check_new_version, parameter_number, summarised
 from doe.storage.transfer import (
     EXPORT_FORMAT,
     EXPORT_FORMAT_VERSION,
@@ -418,7 +418,7 @@ class SqlStore:
             data[outcome] = pd.Series([summary.get((r.experiment_id, outcome), empty)[0] for r in exp_rows],
                                       dtype=float)
         if replicated:  # see doe.domain.replicates: only campaigns with replicates get these
-            for outcome in outcomes:
+            for outcome in summarised(outcomes, categorical):
                 cells = [summary.get((r.experiment_id, outcome), empty) for r in exp_rows]
                 data[sd_column(outcome)] = pd.Series([c[1] for c in cells], dtype=float)
                 data[n_column(outcome)] = pd.Series([c[2] for c in cells], dtype="int64")

@@ -1,13 +1,15 @@
 """What the stored values of a campaign are, read for checks that must not depend on a
 readable history: the units and types a new configuration version must keep
-(:func:`check_new_version`), and the error of a parameter value a version reads as
-another type (:func:`parameter_number`).
+(:func:`check_new_version`), the error of a parameter value a version reads as another
+type (:func:`parameter_number`), and the outcomes whose replicate summary columns no
+parameter's name takes (:func:`summarised`).
 
-Each takes an open :class:`~sqlalchemy.engine.Connection` inside the caller's transaction.
+The first takes an open :class:`~sqlalchemy.engine.Connection` inside the caller's transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -16,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig
 from doe.domain.config_changes import check_reinterpreting
+from doe.domain.replicates import n_column, sd_column
 from doe.errors import StorageError
 from doe.storage import schema as s
 from doe.storage.rows import stored_configs
@@ -59,3 +62,11 @@ def parameter_number(value: Any, campaign: str, experiment_id: Any, parameter: s
                 f"{shorten(value)} of it, recorded while it was categorical (version {labelled[-1]}); save a "
                 f"version that makes {parameter} categorical again (update_config, or the Campaigns page)")
     return stored_number(value, campaign, experiment_id, parameter)
+
+
+def summarised(outcomes: list[str], parameters: Iterable[str]) -> list[str]:
+    """The ``outcomes`` whose replicate summary columns (``<outcome>_sd``, ``<outcome>_n``) no
+    parameter's name takes: a campaign stored before such names were refused keeps its
+    parameter's values under their name, and that outcome gets no summary columns."""
+    taken = set(parameters)
+    return [o for o in outcomes if not {sd_column(o), n_column(o)} & taken]

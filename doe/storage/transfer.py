@@ -20,7 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from doe.domain.config import CampaignConfig
+from doe.domain.config import CampaignConfig, column_name_clashes
 from doe.domain.objectives import valid_range_text
 from doe.domain.parameters import CategoricalParameter
 from doe.domain.records import MAX_EVIDENCE_BYTES, MAX_REPLICATE, STATUSES
@@ -233,6 +233,7 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
         raise StorageError("the export has no configuration versions")
     configs: dict[int, CampaignConfig] = {}
     config_versions = [_check_config_version(i, raw, name, configs) for i, raw in enumerate(raw_versions)]
+    _check_column_names(configs)
     experiments = _check_experiments(raw_exps, configs, name)
     outcomes = {o for config in configs.values() for o in config.outcome_names}
     files = _check_files(_list(data, "files"))
@@ -347,6 +348,20 @@ def _check_config_version(i: int, raw: Any, name: str, configs: dict[int, Campai
         "version": number, "config_yaml": config.to_yaml(),
         "created_at": parse_time(raw.get("created_at"), f"config_versions[{i}].created_at"),
         "created_by": check_label(raw.get("created_by"), f"config_versions[{i}].created_by", max_len=MAX_ACTOR)}
+
+
+def _check_column_names(configs: dict[int, CampaignConfig]) -> None:
+    """Refuse a parameter, objective or outcome of any version named as a column doe reads or
+    derives (``ce_n`` beside ``ce``), as a new configuration is refused: the versions are read
+    leniently (``stored``), and the history would show one column in place of the other."""
+    items: dict[str, dict[str, Any]] = {"parameters": {}, "objectives": {}, "outcomes": {}}
+    for config in configs.values():
+        for field_name, group in (("parameters", config.parameters), ("objectives", config.objectives),
+                                  ("outcomes", config.outcomes)):
+            items[field_name].update({item.name: item for item in group})
+    if clashes := column_name_clashes(*(list(group.values()) for group in items.values())):
+        raise StorageError("the export's configuration is refused, nothing was imported:\n"
+                           + "\n".join(f"  - {c}" for c in clashes))
 
 
 def _check_experiments(raw_exps: list[Any], configs: dict[int, CampaignConfig], campaign: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from doe import Campaign
+from doe.domain.config import CampaignConfig
 from doe.errors import StorageError
 from doe.storage import open_store
 from doe.storage import schema as s
@@ -295,3 +296,44 @@ def test_import_refuses_a_campaign_that_learns_from_one_not_in_the_database(stor
     Campaign.import_json(json.loads(json.dumps(Campaign.load("old2025", storage=elsewhere).export_json())),
                          storage=store_url)
     assert Campaign.import_json(data, storage=store_url).config.learn_from == ("old2025",)
+
+
+# --------------------------------------------------------------------------- names doe derives
+_CLASH = {"name": "clash", "seed": 1, "objectives": [{"name": "ce", "goal": "maximize"}],
+          "parameters": [{"name": "x", "type": "continuous", "bounds": [0.0, 10.0]},
+                         {"name": "zz", "type": "continuous", "bounds": [0.0, 10.0]}]}
+
+
+def _replicated(store_url: str) -> Campaign:
+    campaign = Campaign.from_config(_CLASH, storage=store_url)
+    campaign.record(pd.DataFrame([{"experiment_id": "E1", "replicate": "A", "x": 1.0, "zz": 7.0, "ce": 3.0},
+                                  {"experiment_id": "E1", "replicate": "B", "x": 1.0, "zz": 7.0, "ce": 5.0}]))
+    return campaign
+
+
+def test_an_import_refuses_a_parameter_named_as_a_derived_column(store_url: str) -> None:
+    """Found by a probe: an export whose parameter was renamed ce_n (beside the outcome ce) was
+    imported, and the history showed the replicate count in place of the parameter's values."""
+    data = json.loads(json.dumps(_replicated(store_url).export_json()).replace("zz", "ce_n"))
+    assert "name: ce_n" in data["config_versions"][0]["config"]
+    with pytest.raises(StorageError, match=r"nothing was imported:\n  - parameters\[ce_n\]\.name: 'ce_n' is a column "
+                                           r"doe derives from the outcome 'ce'"):
+        Campaign.import_json(data, storage=store_url, name="clash2")
+    assert open_store(store_url).list_campaigns()["name"].tolist() == ["clash"]
+
+
+def test_a_stored_parameter_named_as_a_derived_column_keeps_its_values(store_url: str) -> None:
+    """A campaign stored before such names were refused: the parameter's values stay in the
+    history under its name; that outcome gets no replicate summary columns in their place."""
+    _replicated(store_url)
+    config = Campaign.load("clash", storage=store_url).config.to_dict()
+    config["parameters"][1]["name"] = "ce_n"
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:  # as an older doe stored it
+        conn.execute(sa.update(s.config_versions).values(
+            config_yaml=CampaignConfig.from_dict(config, stored=True).to_yaml()))
+        conn.execute(sa.update(s.experiments).values(parameters=json.dumps({"x": 1.0, "ce_n": 7.0})))
+    engine.dispose()
+    history = Campaign.load("clash", storage=store_url).history()
+    assert history.columns.is_unique and "ce_sd" not in history.columns
+    assert history[["ce_n", "ce"]].values.tolist() == [[7.0, 4.0]]
