@@ -23,7 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from doe.errors import shorten
+from doe.domain.values import ABS_TOL, REL_TOL, is_plain_label, same_value
+from doe.errors import shorten, shorten_text
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # use fullmatch
 RESERVED_NAMES = frozenset(
@@ -111,7 +112,7 @@ class ContinuousParameter(_Parameter):
     reference: StrictFloat | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> ContinuousParameter:
+    def _check(self, info: ValidationInfo) -> ContinuousParameter:
         lo, hi = self.bounds
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise ValueError(f"parameter {self.name!r}: bounds must be finite numbers, got {shorten(list(self.bounds))}")
@@ -119,6 +120,8 @@ class ContinuousParameter(_Parameter):
             raise ValueError(
                 f"parameter {self.name!r}: lower bound {lo:g} must be below upper bound {hi:g}"
             )
+        if not (info.context or {}).get("stored", False):  # stored: the check came later; keeps loading
+            _check_width(self.name, "bounds", lo, hi)
         if self.log_scale and lo <= 0:
             raise ValueError(
                 f"parameter {self.name!r}: log_scale needs a positive lower bound, got {lo:g}"
@@ -201,6 +204,18 @@ class ContinuousParameter(_Parameter):
         return f"a number from {self.lower:g} to {self.upper:g}{self._unit_suffix()}"
 
 
+def _check_width(name: str, field: str, lo: float, hi: float) -> None:
+    """A range the encoder can map onto the unit cube: its width ``hi - lo`` a finite number,
+    and not so small beside the bounds that they are one value (:data:`REL_TOL`)."""
+    width = hi - lo
+    if not math.isfinite(width):
+        raise ValueError(f"parameter {name!r}: {field} {lo:g} to {hi:g} span more than a number can hold (the width "
+                         "is infinite); give the parameter in a larger unit or a narrower range")
+    if width <= REL_TOL * max(abs(lo), abs(hi)):
+        raise ValueError(f"parameter {name!r}: {field} {lo!r} to {hi!r} are closer than doe tells numbers apart "
+                         f"(relative {REL_TOL:g}); give the parameter in a smaller unit or as an offset")
+
+
 class DiscreteParameter(_Parameter):
     """A numeric parameter that takes only the listed ``values`` (e.g. bath 40, 50, ... 80 C)."""
 
@@ -211,15 +226,29 @@ class DiscreteParameter(_Parameter):
     reference: StrictFloat | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> DiscreteParameter:
+    def _check(self, info: ValidationInfo) -> DiscreteParameter:
         self._at_least_two(self.values, "values")
         if any(not math.isfinite(v) for v in self.values):
             raise ValueError(f"parameter {self.name!r}: values must be finite numbers")
         self._no_repeats(self.values, "values")
         if list(self.values) != sorted(self.values):
             raise ValueError(f"parameter {self.name!r}: list values in increasing order, got {shorten(list(self.values))}")
+        if not (info.context or {}).get("stored", False):  # stored: the checks came later; keeps loading
+            for a, b in zip(self.values, self.values[1:], strict=False):
+                if same_value(a, b):
+                    raise ValueError(
+                        f"parameter {self.name!r}: values {a!r} and {b!r} are closer than doe tells numbers apart "
+                        f"(relative {REL_TOL:g} or absolute {ABS_TOL:g}), so a recorded value could not say which it "
+                        "means; drop one, or give the parameter in a smaller unit (pmol, not mol)")
+            _check_width(self.name, "values", self.values[0], self.values[-1])
         self._reference_among(self.values, "values", f"{self.reference:g}" if self.reference is not None else "")
         return self
+
+    def matching_value(self, number: float) -> float | None:
+        """The listed value that ``number`` is (:func:`~doe.domain.values.same_value`), the nearest
+        one where several are that close (a stored campaign's values may be); None if none is."""
+        nearest = min(self.values, key=lambda v: abs(v - number))
+        return nearest if same_value(nearest, number) else None
 
     @property
     def lower(self) -> float:

@@ -292,10 +292,10 @@ def validate_experiments(
                     problems.append(CellProblem(row, param.name, value, f"out of bounds; expected {param.describe_allowed()}"))
                 cleaned.append(min(max(number, param.lower), param.upper))
             elif isinstance(param, DiscreteParameter):
-                match = [v for v in param.values if math.isclose(v, number, rel_tol=1e-9, abs_tol=1e-12)]
-                if not match:
+                match = param.matching_value(number)
+                if match is None:
                     problems.append(CellProblem(row, param.name, value, f"not an allowed value; expected {param.describe_allowed()}"))
-                cleaned.append(match[0] if match else None)
+                cleaned.append(match)
         dtype = object if isinstance(param, CategoricalParameter) else float
         out[param.name] = pd.Series(cleaned, index=table.index, dtype=dtype)
 

@@ -1,5 +1,6 @@
-"""Categorical labels: every label a configuration accepts can be recorded back through a
-table, which reads each cell without the spaces around it."""
+"""Parameters: every label or discrete value a configuration accepts can be recorded back
+through a table as itself (a cell is read without the spaces around it, a number matched to
+the listed value it is), and ranges the encoder can hold."""
 
 from __future__ import annotations
 
@@ -78,3 +79,45 @@ def test_a_name_with_a_line_break_at_its_end_is_refused(where: str, field: str) 
     raw[where][0]["name"] += "\n"
     with pytest.raises(ConfigError, match=rf"{field} name .* is not allowed: use letters, digits and underscores"):
         CampaignConfig.from_dict(raw)
+
+
+def _discrete(values: list[float], *, stored: bool = False, **extra: Any) -> CampaignConfig:
+    return CampaignConfig.from_dict({
+        "name": "values", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]},
+                                         {"name": "dose", "type": "discrete", "values": values}],
+        "objectives": [{"name": "f", "goal": "maximize"}], **extra}, stored=stored)
+
+
+@pytest.mark.parametrize(("values", "shown"), [([1e-13, 5e-13, 9e-13], "1e-13 and 5e-13"),
+                                               ([40.0, 40.000000000001], "40.0 and 40.000000000001")])
+def test_discrete_values_closer_than_the_matching_tolerance_are_refused(values: list[float], shown: str) -> None:
+    """They were accepted, and a recorded 5e-13 was stored as 1e-13, 40.000000000001 as 40."""
+    with pytest.raises(ConfigError, match=rf"parameters\[dose\]: parameter 'dose': values {shown} are closer than "
+                                          "doe tells numbers apart"):
+        _discrete(values)
+    assert _discrete([1e-12, 5e-12]).parameter("dose").values == (1e-12, 5e-12)  # type: ignore[union-attr]
+
+
+def test_a_recorded_discrete_value_is_the_nearest_listed_one() -> None:
+    """The matcher took the first listed value within the tolerance: a stored campaign with close
+    values (loaded as stored) recorded 9e-13 as 1e-13."""
+    config = _discrete([1e-13, 5e-13, 9e-13], stored=True)
+    clean = validate_experiments(pd.DataFrame({"x": [0.5] * 3, "dose": [9e-13, 5e-13, 1e-13], "f": [1.0] * 3}), config)
+    assert list(clean["dose"]) == [9e-13, 5e-13, 1e-13]
+
+
+@pytest.mark.parametrize(("kind", "field"), [("continuous", "bounds"), ("discrete", "values")])
+def test_a_range_whose_width_overflows_is_refused(kind: str, field: str) -> None:
+    """[-1e308, 1e308] was accepted; its width is infinite, so the design put every recipe at the
+    upper bound and the GP fit failed."""
+    raw = {"name": "wide", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]},
+                                          {"name": "w", "type": kind, field: [-1e308, 1e308]}],
+           "objectives": [{"name": "f", "goal": "maximize"}]}
+    with pytest.raises(ConfigError, match=rf"parameters\[w\]: parameter 'w': {field} -1e\+308 to 1e\+308 span more "
+                                          "than a number can hold"):
+        CampaignConfig.from_dict(raw)
+    raw["parameters"][1][field] = [1e16, 1e16 + 2]  # type: ignore[index]
+    with pytest.raises(ConfigError, match="closer than doe tells numbers apart"):
+        CampaignConfig.from_dict(raw)
+    raw["parameters"][1][field] = [-1e300, 1e300]  # type: ignore[index]
+    assert CampaignConfig.from_dict(raw).parameter("w").upper == 1e300
