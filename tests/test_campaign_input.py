@@ -381,9 +381,9 @@ def test_a_clone_refused_for_a_later_constraint_or_cells_beside_an_unlabelled_va
     """Review findings: check_clonable missed linear constraints added since, and cells stored
     beside an unlabelled value by an older version; the clone was made, then refused, and
     stayed behind empty."""
-    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "P1", "first_cycle_ce_pct": 88.0}]))
-    config = CONFIG.to_dict()
-    config["constraints"] = [*config.get("constraints", []), "hfo2_loading_wt_pct + anneal_time_h <= 2.5"]
+    campaign.record(pd.DataFrame([{**RECIPE, "anneal_time_h": 4.0, "experiment_id": "P1", "first_cycle_ce_pct": 88.0}]))
+    config = CONFIG.to_dict()  # a constraint P1 breaks and the reference recipe (anneal_time_h 2) meets
+    config["constraints"] = [*config.get("constraints", []), "hfo2_loading_wt_pct + anneal_time_h <= 4"]
     campaign.update_config(config)
     with pytest.raises(DataError, match=r"(?s)cannot be cloned.*violates constraint"):
         campaign.clone("copy", with_history=True)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +39,13 @@ import yaml  # writing only; reading goes through doe.domain.yaml_text
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from doe.domain.circuits import ImpedanceSettings, impedance_problems
+from doe.domain.config_checks import (
+    check_batch_shared,
+    check_control_recipe,
+    check_learn_from,
+    outcome_constraint_problems,
+    reference_problems,
+)
 from doe.domain.constraint_space import grid_infeasible, linear_feasible, pinned_constraints
 from doe.domain.constraints import LinearConstraint, OutcomeConstraint, parse_constraint
 from doe.domain.objectives import Objective, ObjectiveMode, Outcome
@@ -47,6 +55,7 @@ from doe.domain.parameters import (
     DiscreteParameter,
     Parameter,
     check_name,
+    composed,
 )
 from doe.domain.values import (
     MAX_CATEGORY_LABEL,
@@ -54,8 +63,6 @@ from doe.domain.values import (
     NOT_UNICODE,
     is_integer,
     is_plain_label,
-    is_printable,
-    is_real_number,
     unicode_problems,
 )
 from doe.domain.yaml_text import load_yaml
@@ -166,8 +173,15 @@ class CampaignConfig(BaseModel):
         if unknown:
             problems.append(f"unknown keys {shorten(sorted(map(str, unknown)))}; allowed: {sorted(_TOP_KEYS)}")
         name = data.get("name")
+        if isinstance(name, str) and not stored:  # stored: kept as written, the name the store knows
+            name = composed(name)  # a name typed on two keyboards is one name
         if isinstance(name, int | float) and not isinstance(name, bool):
             problems.append(f"name: must be text, got the number {name!r}; put it in quotes (name: \"{name!r}\")")
+        elif isinstance(name, bool):  # YAML reads yes, no, on, off, true and false as such
+            problems.append(f"name: must be text, got {name} (YAML reads yes, no, on, off, true and false as true "
+                            "or false); put the name in quotes (name: \"yes\")")
+        elif isinstance(name, date):  # and 2026-01-01 as a date
+            problems.append(f"name: must be text, got the date {name}; put it in quotes (name: \"{name}\")")
         elif not isinstance(name, str) or not name.strip():
             problems.append("name: give the campaign a non-empty name")
         elif len(name) > 120 or not is_plain_label(name):
@@ -205,6 +219,7 @@ class CampaignConfig(BaseModel):
         outcome_names = {o.name for o in objectives} | {o.name for o in outcomes}
         param_by_name = {p.name: p for p in parameters}
         constraints: list[LinearConstraint | OutcomeConstraint] = []
+        indexed: list[tuple[int, LinearConstraint | OutcomeConstraint]] = []  # with its place in the list
         raw_cons = data.get("constraints") or []
         if not isinstance(raw_cons, list):
             problems.append("constraints: must be a list")
@@ -214,7 +229,8 @@ class CampaignConfig(BaseModel):
                 con = parse_constraint(raw, outcome_names)
             except (ValueError, ValidationError) as err:
                 msg = _format_pydantic("", err) if isinstance(err, ValidationError) else [str(err)]
-                problems.extend(f"constraints[{i}]: {shorten_text(m.lstrip(': '), 400)}" for m in msg)
+                problems.extend(f"constraints[{i}]{shorten_text(m, 400)}" if m.startswith(".")
+                                else f"constraints[{i}]: {shorten_text(m.lstrip(': '), 400)}" for m in msg)
                 continue
             if isinstance(con, LinearConstraint):
                 for pname in con.coefficients:
@@ -230,17 +246,11 @@ class CampaignConfig(BaseModel):
             elif con.outcome not in outcome_names:
                 problems.append(f"constraints[{i}]: outcome {shorten(con.outcome)} is not an objective or outcome")
             constraints.append(con)
+            indexed.append((i, con))
 
-        objective_by_name = {o.name: o for o in objectives}
-        for con in constraints:
-            if not isinstance(con, OutcomeConstraint):
-                continue
-            o = objective_by_name.get(con.outcome)
-            if o is not None and o.target is not None and not con.satisfied(o.target):
-                problems.append(
-                    f"objectives[{o.name}].target: {o.target:g} breaks the constraint {con.text()}; "
-                    "a set point must be an acceptable value"
-                )
+        if not stored:  # stored: these checks came later; an older campaign keeps loading
+            problems.extend(outcome_constraint_problems(indexed, objectives, outcomes))
+            problems.extend(reference_problems(parameters, indexed))
         mode = data.get("objective_mode", "pareto")
         if mode not in OBJECTIVE_MODES:
             problems.append(
@@ -248,14 +258,14 @@ class CampaignConfig(BaseModel):
                 f"(one weighted desirability), got {mode!r}"
             )
             mode = "pareto"
-        batch_shared = _batch_shared(data.get("batch_shared"), [p.name for p in parameters], problems)
-        control = _control_recipe(data.get("control_recipe"), parameters, constraints, problems)
+        batch_shared = check_batch_shared(data.get("batch_shared"), [p.name for p in parameters], problems)
+        control = check_control_recipe(data.get("control_recipe"), parameters, constraints, problems)
         raw_impedance = data.get("impedance")
         outcome_list = [o.name for o in objectives] + [o.name for o in outcomes]
         if raw_impedance is not None:
             problems.extend(impedance_problems(raw_impedance, outcome_list))
 
-        learn_from = _learn_from(data.get("learn_from"), name, problems)
+        learn_from = check_learn_from(data.get("learn_from"), name, problems)
         seed = data.get("seed")
         if seed is not None and (not is_integer(seed) or not 0 <= seed <= MAX_SEED):
             problems.append(f"seed: must be a whole number from 0 to {MAX_SEED}, got {shorten(seed)}")
@@ -282,7 +292,8 @@ class CampaignConfig(BaseModel):
                     "equality and write it as the rest (w = 1 - x)")
         if problems:
             raise ConfigError(
-                f"campaign configuration {shorten(name)} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
+                f"campaign configuration {shorten(name) if isinstance(name, str) else '(without a valid name)'} "
+                "is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
             )
         return cls.model_validate(dict(  # the parameters' checks run again here, knowing ``stored``
             name=name.strip(),  # type: ignore[union-attr]
@@ -417,87 +428,6 @@ class CampaignConfig(BaseModel):
         """The parameters' ``reference`` values (e.g. the published recipe), if all are set."""
         values = {p.name: p.reference for p in self.parameters}
         return values if all(v is not None for v in values.values()) else None
-
-
-def _control_recipe(raw: Any, parameters: list[Any], constraints: list[Any],
-                    problems: list[str]) -> dict[str, Any] | None:
-    """Check ``control_recipe``: "reference" or a value for every parameter, inside the space."""
-    if raw is None:
-        return None
-    if raw == "reference":
-        raw = {p.name: p.reference for p in parameters}
-        missing = [n for n, v in raw.items() if v is None]
-        if missing:
-            problems.append(f"control_recipe: 'reference' needs a reference value of every parameter; "
-                            f"{shorten(missing)} have none")
-            return None
-    if not isinstance(raw, dict):
-        problems.append(f"control_recipe: must be 'reference' or a mapping parameter -> value, got {shorten(raw)}")
-        return None
-    names = [p.name for p in parameters]
-    if set(raw) != set(names):
-        problems.append(f"control_recipe: give a value for every parameter and nothing else; missing "
-                        f"{shorten(sorted(set(names) - set(raw)))}, unknown {shorten(sorted(set(map(str, raw)) - set(names)))}")
-        return None
-    recipe: dict[str, Any] = {}
-    for p in parameters:
-        value = raw[p.name]
-        if isinstance(p, CategoricalParameter):
-            ok = isinstance(value, str) and value in p.values
-        elif isinstance(p, DiscreteParameter):
-            ok = is_real_number(value) and any(abs(float(value) - v) <= 1e-9 for v in p.values)
-        else:
-            ok = is_real_number(value) and p.lower <= float(value) <= p.upper
-        if not ok:
-            problems.append(f"control_recipe.{p.name}: {shorten(value)} is not {p.describe_allowed()}")
-        recipe[p.name] = value if isinstance(p, CategoricalParameter) or not ok else float(value)
-    for con in constraints:
-        if (isinstance(con, LinearConstraint) and not problems
-                and not con.satisfied({k: recipe[k] for k in con.coefficients})):
-            problems.append(f"control_recipe: breaks the constraint {con.text()}")
-    return recipe
-
-
-def _batch_shared(raw: Any, parameter_names: list[str], problems: list[str]) -> tuple[str, ...]:
-    """Check ``batch_shared``: a list of distinct parameter names, not all of them."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
-        problems.append(f"batch_shared: must be a list of parameter names, got {shorten(raw)}")
-        return ()
-    unknown = [v for v in raw if v not in parameter_names]
-    if unknown:
-        problems.append(f"batch_shared: {shorten(unknown)} are not parameters; parameters: {shorten(parameter_names)}")
-    repeated = sorted({v for v in raw if raw.count(v) > 1})
-    if repeated:
-        problems.append(f"batch_shared: {repeated} listed more than once")
-    if parameter_names and set(raw) >= set(parameter_names):
-        problems.append(
-            "batch_shared: lists every parameter, so every recipe of a batch would be the same; "
-            "leave at least one parameter to vary within a batch"
-        )
-    return tuple(raw)
-
-
-def _learn_from(raw: Any, name: Any, problems: list[str]) -> tuple[str, ...]:
-    """Check ``learn_from``: distinct campaign names (not this campaign's own name)."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list | tuple) or not all(isinstance(v, str) for v in raw):
-        problems.append(f"learn_from: must be a list of campaign names, got {shorten(raw)}")
-        return ()
-    names = [v.strip() for v in raw]
-    bad = [v for v in names if not v or len(v) > 120 or not is_printable(v)]
-    if bad:
-        problems.append(f"learn_from: {shorten(bad)}: each name must be 1 to 120 printable characters")
-    if isinstance(name, str) and name.strip() in names:
-        problems.append(f"learn_from: {shorten(name.strip())} is this campaign itself; list earlier campaigns")
-    repeated = sorted({v for v in names if names.count(v) > 1})
-    if repeated:
-        problems.append(f"learn_from: {shorten(repeated)} listed more than once")
-    if len(names) > 20:
-        problems.append(f"learn_from: at most 20 campaigns, got {len(names)}")
-    return tuple(names)
 
 
 def load_config(source: CampaignConfig | dict[str, Any] | str | Path) -> CampaignConfig:

@@ -21,7 +21,7 @@ import math
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictStr, model_validator
 
 Operator = Literal["<=", ">="]
 _TERM = re.compile(
@@ -44,10 +44,10 @@ class LinearConstraint(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     type: Literal["linear"] = "linear"
-    coefficients: dict[str, float]
+    coefficients: dict[str, StrictFloat]  # strict, as every number of a configuration: "5" or true is refused
     operator: Operator
-    rhs: float
-    written_as_text: bool = False
+    rhs: StrictFloat
+    written_as_text: StrictBool = False
 
     @model_validator(mode="after")
     def _check(self) -> LinearConstraint:
@@ -91,10 +91,10 @@ class OutcomeConstraint(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     type: Literal["outcome"] = "outcome"
-    outcome: str
+    outcome: StrictStr
     operator: Operator
-    bound: float
-    written_as_text: bool = False
+    bound: StrictFloat
+    written_as_text: StrictBool = False
 
     @model_validator(mode="after")
     def _check(self) -> OutcomeConstraint:

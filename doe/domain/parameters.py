@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
@@ -273,7 +274,7 @@ class CategoricalParameter(_Parameter):
 
     @field_validator("values", mode="before")
     @classmethod
-    def _labels(cls, v: Any) -> Any:
+    def _labels(cls, v: Any, info: ValidationInfo) -> Any:
         if isinstance(v, list | tuple):
             for label in v:
                 if isinstance(label, int | float) and not isinstance(label, bool):
@@ -281,7 +282,15 @@ class CategoricalParameter(_Parameter):
                                      f"is a number in quotes ('{label!r}')")
                 if not isinstance(label, str) or not label.strip():
                     raise ValueError(f"category labels must be non-empty text, got {shorten(label)}")
+            if not (info.context or {}).get("stored", False):  # stored: kept as written, so stored values match
+                return tuple(_composed_labels(list(v)))
         return v
+
+    @field_validator("reference", mode="before")
+    @classmethod
+    def _composed_reference(cls, v: Any, info: ValidationInfo) -> Any:
+        stored = (info.context or {}).get("stored", False)
+        return composed(v) if isinstance(v, str) and not stored else v
 
     @model_validator(mode="after")
     def _check(self, info: ValidationInfo) -> CategoricalParameter:
@@ -303,6 +312,27 @@ class CategoricalParameter(_Parameter):
 
     def describe_allowed(self) -> str:
         return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+def composed(text: str) -> str:
+    """``text`` in Unicode's composed form (NFC): 'café' typed on two keyboards is one text."""
+    return unicodedata.normalize("NFC", text)
+
+
+def _composed_labels(labels: list[str]) -> list[str]:
+    """The labels in composed form (:func:`composed`); refuses a label with a control or an
+    invisible character (:func:`~doe.domain.values.is_plain_label`) and two labels that are one
+    label once composed (a decomposed 'cafe' + U+0301 beside 'café')."""
+    seen: dict[str, str] = {}
+    for label in labels:
+        if not is_plain_label(label):
+            raise ValueError(f"category label {shorten(label)} holds a line break, a control or an invisible character "
+                             "(a zero-width space makes a label that looks like another); retype it")
+        other = seen.setdefault(composed(label), label)
+        if other != label:
+            raise ValueError(f"category labels {shorten_text(ascii(other), 80)} and {shorten_text(ascii(label), 80)} are the same text written in two "
+                             "ways (composed and decomposed accents); keep one")
+    return [composed(label) for label in labels]
 
 
 Parameter = Annotated[

@@ -271,8 +271,12 @@ def validate_experiments(
                 continue
             if isinstance(param, CategoricalParameter):
                 label = value.strip() if isinstance(value, str) else value
-                if label not in param.values:  # a label with spaces around it ('O2 ') is its stripped cell
-                    label = next((v for v in param.values if v.strip() == label), label)
+                if label not in param.values and isinstance(label, str):
+                    # a label with spaces around it ('O2 ') is its stripped cell, and one typed with
+                    # decomposed accents is its composed form (as a stored campaign's label may be)
+                    label = next((v for v in param.values if v.strip() == label), None) or next(
+                        (v for v in param.values if unicodedata.normalize("NFC", v.strip())
+                         == unicodedata.normalize("NFC", label)), label)
                 if label not in param.values:
                     problems.append(CellProblem(row, param.name, value, f"unknown category; expected {param.describe_allowed()}"))
                 cleaned.append(label)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Any
@@ -34,10 +35,15 @@ def campaign_row(conn: Connection, name: str, url: str, *, lock: bool = False, t
     if not is_unicode_text(name):  # no stored name holds one; the lookup itself would fail
         raise StorageError(f"no campaign named {shorten(name, 130)}: the name holds a character that is not "
                            "Unicode text (a lone surrogate, such as a byte that is not UTF-8 in a shell argument)")
-    query = sa.select(s.campaigns).where(s.campaigns.c.name == name)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    row = None
+    # a name typed with decomposed accents ('cafe' + U+0301) is its composed form, as a new one is stored
+    for spelling in dict.fromkeys([name, unicodedata.normalize("NFC", name)]):
+        query = sa.select(s.campaigns).where(s.campaigns.c.name == spelling)
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is not None:
+            break
     if row is None:
         names = list(conn.execute(sa.select(s.campaigns.c.name).order_by(s.campaigns.c.id)).scalars())
         shown = names[:30] + (["..."] if len(names) > 30 else [])
