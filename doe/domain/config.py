@@ -65,7 +65,7 @@ from doe.domain.values import (
     is_plain_label,
     unicode_problems,
 )
-from doe.domain.yaml_text import load_yaml
+from doe.domain.yaml_text import load_yaml, load_yaml_file
 from doe.errors import ConfigError, shorten, shorten_text
 
 _PARAMETER = TypeAdapter(Parameter)
@@ -315,16 +315,11 @@ class CampaignConfig(BaseModel):
         """Read a configuration from YAML text or a ``.yaml``/``.yml`` file."""
         text = str(text_or_path)
         path = Path(text) if isinstance(text_or_path, Path) or text.endswith((".yaml", ".yml")) else None
-        if path is not None:
-            if not path.is_file():
-                raise ConfigError(f"configuration file {shorten(str(path))} does not exist")
-            if path.stat().st_size > 1_000_000:
-                raise ConfigError(f"configuration file {shorten(str(path))} is larger than 1 MB; is it the right file?")
-            try:
-                text = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError as err:
-                raise ConfigError(f"configuration file {shorten(str(path))} is not UTF-8 text") from err
-        return cls.from_dict(load_yaml(text))
+        if path is None:
+            return cls.from_dict(load_yaml(text))
+        if not path.is_file():
+            raise ConfigError(f"configuration file {shorten(str(path))} does not exist")
+        return cls.from_dict(load_yaml_file(path, f"configuration file {shorten(str(path))}"))
 
     # ----------------------------------------------------------------- writing
     def to_dict(self) -> dict[str, Any]:
