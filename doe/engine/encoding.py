@@ -125,29 +125,57 @@ class Encoder:
         return LinearConstraintModel(tuple(indices), tuple(values), float(rhs), con.text())
 
     # ------------------------------------------------------------------ tables
-    def usable_rows(self, table: pd.DataFrame, what: str = "finished") -> np.ndarray:
-        """Boolean mask of rows whose categorical labels are all still allowed (the others are
-        logged: a warning the first time in this process, then at debug level, as one fit after
-        another meets the same rows)."""
+    def in_space(self, table: pd.DataFrame) -> np.ndarray:
+        """Boolean mask of rows whose recipe the current configuration allows: every label still
+        one of its parameter's values, every number inside its bounds (to 1e-9 of the range)
+        and every discrete number one of the values (to a relative 1e-9)."""
+        return self._outside(table)[0]
+
+    def _outside(self, table: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+        """:meth:`in_space` and, for each parameter with rows outside, what they hold."""
         mask = np.ones(len(table), dtype=bool)
+        reasons = []
         for p in self.parameters:
             if isinstance(p, CategoricalParameter):
                 ok = table[p.name].astype(str).isin(p.values).to_numpy()
-                if not ok.all():
-                    bad = sorted(set(table[p.name].astype(str)[~ok]))
-                    message = (f"{int((~ok).sum())} {what} experiment(s) left out of the model: {p.name} "
-                               f"{', '.join(bad)} no longer allowed (allowed: {', '.join(p.values)})")
-                    logger.log(logging.DEBUG if message in _SAID else logging.WARNING, "%s", message)
-                    if len(_SAID) < 1000:
-                        _SAID.add(message)
-                mask &= ok
+                bad = sorted(set(table[p.name].astype(str)[~ok]))
+                allowed = ", ".join(p.values)
+            else:
+                numbers = pd.to_numeric(table[p.name], errors="coerce").to_numpy(dtype=float)
+                if isinstance(p, ContinuousParameter):
+                    span = p.upper - p.lower
+                    ok = (numbers >= p.lower - 1e-9 * span) & (numbers <= p.upper + 1e-9 * span)
+                    allowed = f"{p.lower:g} to {p.upper:g}"
+                else:
+                    grid = np.asarray(p.values, dtype=float)
+                    ok = np.isclose(numbers[:, None], grid[None, :], rtol=1e-9, atol=1e-12).any(axis=1)
+                    allowed = ", ".join(f"{v:g}" for v in p.values)
+                bad = [f"{n:g}" if math.isfinite(n) else str(v) for n, v in zip(numbers[~ok], table[p.name][~ok], strict=True)]
+                bad = sorted(set(bad), key=bad.index)
+            if not ok.all():
+                shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+                reasons.append(f"{p.name} {shown} no longer allowed (allowed: {allowed})")
+            mask &= ok
+        return mask, reasons
+
+    def usable_rows(self, table: pd.DataFrame, what: str = "finished") -> np.ndarray:
+        """:meth:`in_space`: rows made at a recipe the configuration no longer allows (a label
+        or discrete value dropped, a range narrowed) are left out, not moved onto the nearest
+        allowed recipe, at which they were never made. They are logged: a warning the first
+        time in this process, then at debug level, as one fit after another meets the same rows."""
+        mask, reasons = self._outside(table)
+        if reasons:
+            message = f"{int((~mask).sum())} {what} experiment(s) left out of the model: {'; '.join(reasons)}"
+            logger.log(logging.DEBUG if message in _SAID else logging.WARNING, "%s", message)
+            if len(_SAID) < 1000:
+                _SAID.add(message)
         return mask
 
     def encode(self, table: pd.DataFrame) -> np.ndarray:
         """Model-space array ``(n, dim)`` of the parameter columns of ``table``.
 
-        Numbers outside the current bounds (rows from an older configuration) are clipped.
-        Categorical labels must be allowed (filter with :meth:`usable_rows` first).
+        Rows must lie in the current space (filter with :meth:`usable_rows` first): numbers
+        within its tolerance outside a bound are clipped onto it, a label not allowed raises.
         """
         X = np.empty((len(table), self.dim))
         for i, p in enumerate(self.parameters):

@@ -281,7 +281,7 @@ def propose(
             feasibility_weighted=spec.feasibility_weighted,
         )
         n_known = len(experiments) + (0 if pending is None else len(pending))
-        region = _trust_region_state(config, experiments, settings)
+        region = _trust_region_state(config, experiments.loc[encoder.in_space(experiments)], settings)
         guess = best_guess_turn(settings, n, n_known)
         with seeded(seed, device), numerics():
             if X_cand is not None and shared:

@@ -9,6 +9,7 @@ import pandas as pd
 from engine_helpers import random_config, random_recipes
 
 from doe.domain import CampaignConfig
+from doe.domain.parameters import ContinuousParameter, DiscreteParameter
 from doe.engine.encoding import Encoder
 
 
@@ -29,13 +30,19 @@ def test_round_trip_and_log_scale(hfo2: CampaignConfig) -> None:
     assert encoder.discrete_dims[8] == [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
-def test_old_rows_are_clipped_and_unknown_labels_flagged(hfo2: CampaignConfig) -> None:
+def test_rows_outside_the_space_are_left_out_and_float_noise_at_a_bound_is_clipped(hfo2: CampaignConfig) -> None:
     encoder = Encoder(hfo2)
-    recipes = random_recipes(hfo2, 3, 1)
-    recipes.loc[0, "anneal_temperature_c"] = 900.0
+    temperature = hfo2.parameter("anneal_temperature_c")
+    assert isinstance(temperature, ContinuousParameter)
+    recipes = random_recipes(hfo2, 4, 1)
+    recipes.loc[0, "anneal_temperature_c"] = temperature.upper + 1e-3  # a narrowed range: left out, not clipped
     recipes.loc[1, "anneal_atmosphere"] = "N2"
+    recipes.loc[2, "anneal_temperature_c"] = temperature.upper * (1 + 1e-12)  # float noise at the bound: kept
+    discrete = next(p for p in hfo2.parameters if isinstance(p, DiscreteParameter))
+    recipes.loc[3, discrete.name] = max(discrete.values) + 1.0  # a dropped value: left out, not the nearest one
     mask = encoder.usable_rows(recipes)
-    assert list(mask) == [True, False, True]
+    assert list(mask) == [False, False, True, False]
+    assert list(encoder.in_space(recipes)) == list(mask)
     X = encoder.encode(recipes[mask])
     assert X[0, 1] == 1.0
 

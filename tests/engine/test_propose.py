@@ -209,14 +209,38 @@ def test_robust_to_few_points_duplicates_and_constant(hfo2: CampaignConfig, fast
 
 def test_rows_from_an_older_config(hfo2: CampaignConfig, fast: EngineSettings, caplog: pytest.LogCaptureFixture) -> None:
     experiments = _experiments(hfo2, 10)
-    experiments.loc[0, "anneal_temperature_c"] = 900.0  # outside today's bounds: clipped
-    experiments.loc[1, "anneal_atmosphere"] = "N2"  # no longer allowed: ignored
+    experiments.loc[0, "anneal_temperature_c"] = 900.0  # outside today's bounds: left out
+    experiments.loc[1, "anneal_atmosphere"] = "N2"  # no longer allowed: left out
     with caplog.at_level(logging.DEBUG, logger="doe.engine"):  # a warning once per process, then debug
         surrogates = Surrogates(hfo2, fast).fit(experiments)
-    assert surrogates.n_train_["first_cycle_ce_pct"] == 9
+    assert surrogates.n_train_["first_cycle_ce_pct"] == 8
     assert "N2" in caplog.text
     result = propose(hfo2, experiments, 2, settings=fast, surrogates=surrogates)
     assert_in_space(hfo2, result.recipes)
+
+
+def test_experiments_outside_a_narrowed_space_are_left_out_not_moved(fast: EngineSettings,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """A probe: after x was narrowed to [0, 0.2] (or q = 3 dropped), measurements made at x up to 1
+    (at q = 3) were fitted at x = 0.2 (at q = 2): the prediction at x = 0.2 went from 1.6 to 9.1
+    (true 2.0), and the trust region could centre on a recipe never made."""
+    config = CampaignConfig.from_dict({
+        "name": "narrowed", "objectives": [{"name": "y", "goal": "maximize"}],
+        "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 0.2]},
+                       {"name": "q", "type": "discrete", "values": [1, 2]}]})
+    table = pd.DataFrame({"x": [*np.linspace(0, 0.2, 8), 0.2 + 1e-11, 0.5, 0.9, 0.1],  # 0.2 + 1e-11: a bound's float noise
+                          "q": [1, 2] * 4 + [1, 1, 1, 3]})
+    table["y"] = np.where(table["q"] == 3, 100.0, 10 * table["x"] + 0.01 * table["q"])
+    with caplog.at_level(logging.WARNING, logger="doe.engine.encoding"):
+        surrogates = Surrogates(config, fast).fit(table)
+    assert surrogates.n_train_["y"] == 9
+    assert "3 finished experiment(s) left out of the model: x 0.5, 0.9 no longer allowed (allowed: 0 to 0.2); " \
+           "q 3 no longer allowed (allowed: 1, 2)" in caplog.text
+    predicted = surrogates.predict(pd.DataFrame({"x": [0.2, 0.1], "q": [2, 2]}))["y_mean"].to_numpy()
+    assert np.abs(predicted - [2.02, 1.02]).max() < 0.3
+    result = propose(config, table, 2, settings=fast, surrogates=surrogates)
+    assert result.model_settings["trust_region"]["centre"] == {"x": 0.2, "q": 2.0}  # the best measured in the space
+    assert_in_space(config, result.recipes)
 
 
 def test_bad_batch_size(hfo2: CampaignConfig) -> None:
