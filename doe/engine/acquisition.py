@@ -309,8 +309,12 @@ def build_acquisition(
     constraints: list[Callable[[Tensor], Tensor]] = []
     etas = []
     for name, op, bound, _ in limits:
-        spread = float(np.std(surrogates.training_data(name).y)) or 1.0
-        etas.append(max(1e-3, 1e-2 * spread))
+        # the sigmoid's width in the outcome's own units, so that a constraint on a small quantity (a
+        # thickness in mm, a crack fraction) steers as much as one on a large; a constant outcome has
+        # no spread, and then its values' (or the bound's) magnitude sets the width
+        y = surrogates.training_data(name).y
+        spread = float(np.std(y)) or max(float(np.abs(y).max(initial=0.0)), abs(bound)) or 1.0
+        etas.append(1e-2 * spread)
         constraints.append(_constraint_slack(used.index(name), op, bound))
     eta = torch.tensor(etas, **kw) if etas else 1e-3
 

@@ -3,6 +3,7 @@ real BoTorch fits in short closed loops on cheap functions with known answers.""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -134,3 +135,24 @@ def test_weighted_mode_uses_the_desirability_acquisition(fast: EngineSettings) -
     pareto = propose(_weighted_config((4.0, 1.0), "pareto"), experiments, 1, seed=1, settings=settings)
     assert weighted.model_settings["acquisition"] == "qlognei-desirability"
     assert pareto.model_settings["acquisition"] == "qlognehvi"
+
+
+@pytest.mark.parametrize("unit", [1e-3, 1e-6])
+def test_an_outcome_constraint_works_whatever_the_outcomes_unit(unit: float, fast: EngineSettings) -> None:
+    """A probe: with a thickness of order 1e-3 (mm, not um) the constraint's smoothing width had a
+    floor of 1e-3 in its units, so the constraint gave no direction and every suggestion broke it."""
+    def config(scale: float) -> CampaignConfig:  # th = scale * x1: feasible where x1 <= 0.3
+        return CampaignConfig.from_dict({
+            "name": "units", "parameters": SPACE, "objectives": [{"name": "y", "goal": "maximize"}],
+            "outcomes": [{"name": "th"}], "constraints": [f"th <= {0.3 * scale}"]})
+
+    settings = dataclasses.replace(fast, trust_region_width=None)
+    names = config(1.0).parameter_names
+    design = propose(config(1.0), pd.DataFrame(columns=names), 8, seed=1, settings=settings).recipes
+    proposals = []
+    for scale in (1.0, unit):
+        experiments = design[names].assign(y=design["x0"] + design["x1"], th=scale * design["x1"])
+        proposals.append(propose(config(scale), experiments, 4, seed=2, settings=settings).recipes)
+    assert (proposals[1]["x1"] <= 0.35).sum() >= 3
+    assert np.allclose(proposals[1][["x0", "x1"]], proposals[0][["x0", "x1"]], atol=1e-3)
+    assert np.allclose(proposals[1]["probability_feasible"], proposals[0]["probability_feasible"], atol=1e-3)
