@@ -355,6 +355,13 @@ def build_acquisition(
     }
     weighted = surrogates.feasibility_.active_
     spec.feasibility_weighted = weighted
+    # BoTorch's log-EI and log-EHVI smooth with fixed tolerances in the objective's units (1e-6, and
+    # 1e-2 or 1e-3 for the max over a batch): an objective whose scores spread over less than 1 goes in
+    # divided by that spread, so that they stay as small a part of it as of a spread of 1, and a
+    # diffusivity of 1e-12 is searched as one of 1; others go in as they are (their batches unchanged);
+    # the weighted desirability has no unit and goes in as it is
+    gains = [1.0 / spread if 0.0 < (spread := float(np.std(o.score(surrogates.training_data(o.name).y)))) < 1.0
+             else 1.0 for o in objectives] if len(objectives) == 1 or pareto else [1.0]
 
     def make(X_pending: np.ndarray | None) -> Any:
         sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
@@ -363,7 +370,7 @@ def build_acquisition(
         if not pareto:
 
             def scalar_objective(Y: Tensor, X: Tensor | None = None) -> Tensor:
-                return scalar_torch(Y)
+                return scalar_torch(Y) * gains[0]
 
             acqf = qLogNoisyExpectedImprovement(
                 model=model,
@@ -380,12 +387,13 @@ def build_acquisition(
             assert reference is not None
 
             def scored_objectives(Y: Tensor, X: Tensor | None = None) -> Tensor:
-                return torch.stack([_score_torch(o, Y[..., k]) for o, k in zip(objectives, index, strict=True)], -1)
+                return torch.stack([_score_torch(o, Y[..., k]) * gain
+                                    for o, k, gain in zip(objectives, index, gains, strict=True)], -1)
 
             _skip_fused_kernel_compilation()
             acqf = qLogNoisyExpectedHypervolumeImprovement(
                 model=model,
-                ref_point=torch.tensor(reference, **kw),
+                ref_point=torch.tensor(reference, **kw) * torch.tensor(gains, **kw),
                 X_baseline=X_baseline,
                 sampler=sampler,
                 objective=GenericMCMultiOutputObjective(scored_objectives),

@@ -156,3 +156,19 @@ def test_an_outcome_constraint_works_whatever_the_outcomes_unit(unit: float, fas
     assert (proposals[1]["x1"] <= 0.35).sum() >= 3
     assert np.allclose(proposals[1][["x0", "x1"]], proposals[0][["x0", "x1"]], atol=1e-3)
     assert np.allclose(proposals[1]["probability_feasible"], proposals[0]["probability_feasible"], atol=1e-3)
+
+
+@pytest.mark.parametrize("pareto", [False, True])
+def test_an_objective_of_tiny_magnitude_is_searched_as_one_of_order_one(pareto: bool, fast: EngineSettings) -> None:
+    """A probe: objectives of 1e-7 (a diffusivity in cm^2/s) fell below BoTorch's fixed log-EI
+    tolerance of 1e-6, every recipe scored the same and the batch was four copies of one."""
+    objectives = [{"name": "a", "goal": "maximize"}, {"name": "b", "goal": "maximize"}][: 1 + pareto]
+    config = CampaignConfig.from_dict({"name": "tiny", "parameters": SPACE, "objectives": objectives})
+    design = propose(config, pd.DataFrame(columns=config.parameter_names), 6, seed=1, settings=fast).recipes
+    proposals = []
+    for scale in (1.0, 1e-8):
+        experiments = design[config.parameter_names].assign(
+            a=scale * (np.sin(3 * design["x0"]) + design["x1"] ** 2), b=scale * (1 - design["x0"] + design["x1"] ** 2))
+        proposals.append(propose(config, experiments, 4, seed=2, settings=fast).recipes[["x0", "x1"]].to_numpy())
+    assert np.allclose(proposals[1], proposals[0], atol=1e-3)
+    assert min(np.linalg.norm(p - q) for k, p in enumerate(proposals[1]) for q in proposals[1][k + 1:]) > 0.05
