@@ -165,10 +165,11 @@ def test_an_objective_of_tiny_magnitude_is_searched_as_one_of_order_one(pareto: 
     objectives = [{"name": "a", "goal": "maximize"}, {"name": "b", "goal": "maximize"}][: 1 + pareto]
     config = CampaignConfig.from_dict({"name": "tiny", "parameters": SPACE, "objectives": objectives})
     design = propose(config, pd.DataFrame(columns=config.parameter_names), 6, seed=1, settings=fast).recipes
-    proposals = []
-    for scale in (1.0, 1e-8):
-        experiments = design[config.parameter_names].assign(
-            a=scale * (np.sin(3 * design["x0"]) + design["x1"] ** 2), b=scale * (1 - design["x0"] + design["x1"] ** 2))
+    a = np.sin(3 * design["x0"]) + design["x1"] ** 2
+    b = 1 - design["x0"] + design["x1"] ** 2
+    proposals = []  # spread 1 (goes in as it is), then spread 1e-8 (goes in divided by its spread)
+    for scale_a, scale_b in ((1 / np.std(a), 1 / np.std(b)), (1e-8, 1e-8)):
+        experiments = design[config.parameter_names].assign(a=scale_a * a, b=scale_b * b)
         proposals.append(propose(config, experiments, 4, seed=2, settings=fast).recipes[["x0", "x1"]].to_numpy())
     assert np.allclose(proposals[1], proposals[0], atol=1e-3)
     assert min(np.linalg.norm(p - q) for k, p in enumerate(proposals[1]) for q in proposals[1][k + 1:]) > 0.05
