@@ -187,6 +187,7 @@ def propose(
     else:
         X_pending = np.zeros((0, encoder.dim))
     X_avoid = np.vstack([X_done, X_pending])
+    X_taken = _with_control(encoder, X_avoid, control, fixed_model)  # no other row of the batch may be its control
 
     X_cand = None
     if candidates is not None:
@@ -221,7 +222,7 @@ def propose(
         with seeded(seed, device):
             if design == "latin_hypercube":  # with shared: one furnace programme, every row inside the constraints
                 cube = (shared_hypercube(encoder, n, seed, fixed_model, shared, X_avoid) if shared
-                        else latin_hypercube(encoder, n, seed, fixed_model, taken=X_avoid))
+                        else latin_hypercube(encoder, n, seed, fixed_model, taken=X_taken))
                 X_new = cube.X
                 if cube.note is not None:
                     model_settings["design_note"] = cube.note
@@ -249,15 +250,16 @@ def propose(
                 batch_fixed.update({i: float(first[0, i]) for i in shared})
                 if X_cand is not None:
                     X_cand = X_cand[np.all(np.abs(X_cand[:, shared] - first[0, shared]) <= 1e-9, axis=1)]
+            taken = _with_control(encoder, X_avoid, control, batch_fixed)  # with the batch's furnace run
             try:
                 if X_cand is not None:
-                    X_new = initial_design(encoder, n, X_avoid, seed, batch_fixed, pool=X_cand)
+                    X_new = initial_design(encoder, n, taken, seed, batch_fixed, pool=X_cand)
                 elif start is not None:
-                    rest = initial_design(encoder, n - 1, np.vstack([X_avoid, start]), seed, batch_fixed) if n > 1 \
+                    rest = initial_design(encoder, n - 1, np.vstack([taken, start]), seed, batch_fixed) if n > 1 \
                         else np.zeros((0, encoder.dim))
                     X_new = np.vstack([start, rest])
                 else:
-                    X_new = initial_design(encoder, n, X_avoid, seed, batch_fixed)
+                    X_new = initial_design(encoder, n, taken, seed, batch_fixed)
             except ProposalError as err:  # the whole space may have more: one furnace run has fewer
                 if not shared:
                     raise
@@ -334,7 +336,7 @@ def propose(
                 if settings.explore_untried and n > 1:
                     untried = untried_values(encoder, X_avoid, fixed_model, settings.explore_untried)
                     explore = (untried[0][0], untried[0][1]) if untried else None
-                X_new, how = optimize_space(make, encoder, n, fixed_model, X_avoid, settings, seed, device,
+                X_new, how = optimize_space(make, encoder, n, fixed_model, X_taken, settings, seed, device,
                                             X_near=_best_measured(surrogates, config), pending=X_pending,
                                             best_guess_slot=guess, region_width=region.width, explore=explore)
             values = sequential_values(make, X_new, X_pending, device)
@@ -430,6 +432,18 @@ def _control_row(config: CampaignConfig, encoder: Encoder, control: dict[str, An
     raise ProposalError(f"control_recipe: {' '.join(where)} the control recipe breaks the constraint "
                         f"{' and '.join(repr(con.text) for con in broken)}; hold values that suit it (fixed=) "
                         "or change the control recipe")
+
+
+def _with_control(encoder: Encoder, X_avoid: np.ndarray, control: dict[str, Any] | None,
+                  held: dict[int, float]) -> np.ndarray:
+    """``X_avoid`` and, with a ``control`` recipe, its row with the batch's ``held`` model-space
+    values (as the batch makes it): rows a batch's other recipes must not repeat."""
+    if control is None:
+        return X_avoid
+    X_control = encoder.encode(pd.DataFrame([control]))
+    for i, value in held.items():
+        X_control[0, i] = value
+    return np.vstack([X_avoid, X_control])
 
 
 def _constraints_against(encoder: Encoder, fixed: dict[int, float]) -> list[str]:

@@ -430,3 +430,23 @@ def test_a_furnace_shared_latin_hypercube_fits_a_loading_and_time_constraint(n: 
     assert batch["temp"].nunique() == 1 and (batch["load"] + 0.5 * batch["t"] <= 3.2 + 1e-9).all()
     _one_per_stratum(batch["load"], 0.02, 3.0, grid=0.05)
     _one_per_stratum(batch["t"], 0.3, 6.0, grid=0.25)
+
+
+_GRID_CONTROL = {"name": "grid-control", "seed": 1, "control_recipe": "reference",
+                 "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1], "resolution": 0.1, "reference": 0.5},
+                                {"name": "atm", "type": "categorical", "values": ["O2", "air"], "reference": "air"}],
+                 "objectives": [{"name": "y", "goal": "maximize"}]}
+
+
+@pytest.mark.parametrize("design", ["model", "latin_hypercube"])
+def test_no_other_row_of_a_batch_repeats_its_control_recipe(design: str) -> None:
+    """On a grid, a space-filling row of the first batch was the control recipe itself (E0004 =
+    E0006): one of six slots spent making the control twice."""
+    from doe.engine import EngineSettings
+
+    for n in (4, 6, 8):
+        campaign = Campaign.from_config(_GRID_CONTROL, storage=":memory:", actor="t", settings=EngineSettings.fast())
+        batch = campaign.suggest(n, design=design)  # type: ignore[arg-type]
+        assert batch["strategy"].iloc[-1] == "control" and len(batch) == n
+        recipes = list(zip(batch.x.round(9), batch.atm, strict=True))
+        assert len(set(recipes)) == n, (n, recipes)
