@@ -19,10 +19,13 @@ labels and on the lab's resolution grid, with fixed values held:
   row or to a recipe already in the campaign is replaced by the untested recipe farthest from
   the rest; fewer untested recipes than ``n`` (a coarse grid) is refused with their count.
 - ``screening``: pyDOE3's Plackett-Burman design over the free parameters (runs: the next
-  multiple of 4 above their number) at two levels: a continuous parameter at its bounds, a
+  multiple of 4 above their number; with one free parameter, its two levels: each distinct
+  corner once) at two levels: a continuous parameter at its bounds, a
   discrete one at its lowest and highest value, a categorical one at its first and second
   label; then ``n - runs`` centre points (continuous: the middle of the range on the grid,
-  discrete: the middle value, categorical: the first label). Parameters in ``batch_shared``
+  discrete: the middle value, categorical: the first label). Where that centre is itself a
+  corner (no free parameter has a middle value: categorical or two-valued discrete ones only),
+  ``n`` above the runs is refused. Parameters in ``batch_shared``
   and fixed ones are held at one value for the whole design (a screening design cannot vary
   a furnace setting that the batch shares). A design that breaks a linear constraint is
   refused, naming the way out (a Latin hypercube). Where half the design's corners or more
@@ -243,11 +246,20 @@ def _distinct(encoder: Encoder, X: np.ndarray, seed: int, fixed: dict[int, float
     return np.vstack([kept, initial_design(encoder, len(X) - len(kept), before, seed, fixed, pool=pool)])
 
 
-def screening_runs(n_factors: int) -> int:
-    """Runs of the Plackett-Burman design of ``n_factors`` two-level factors."""
+def _signs(n_factors: int) -> np.ndarray:
+    """The distinct rows, in order, of the Plackett-Burman design of ``n_factors`` two-level
+    factors ``(runs, n_factors)`` (+1: the high level): pyDOE3's design of one factor has four
+    runs, each level twice."""
     from pyDOE3 import pbdesign
 
-    return int(pbdesign(max(n_factors, 1)).shape[0])
+    signs = pbdesign(max(n_factors, 1))[:, : max(n_factors, 1)]
+    _, first = np.unique(signs, axis=0, return_index=True)
+    return signs[np.sort(first)]
+
+
+def screening_runs(n_factors: int) -> int:
+    """Runs (distinct corners) of the Plackett-Burman design of ``n_factors`` two-level factors."""
+    return len(_signs(n_factors))
 
 
 def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int], *, more: int = 0,
@@ -257,8 +269,6 @@ def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int]
     control recipe), counted in the batch size an error asks for; ``taken``: model-space
     recipes already in the campaign (made or pending): where half the design's corners or more
     are among them, its fold-over, and where half of those are too, a ProposalError."""
-    from pyDOE3 import pbdesign
-
     hold = {**fixed}
     centre = np.zeros(encoder.dim)
     for i in range(encoder.dim):
@@ -277,14 +287,21 @@ def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int]
     runs = screening_runs(len(factors))
     if n < runs:
         plus = f" + the control recipe = {runs + more}" if more else ""
-        raise ProposalError(f"n: a screening design of {len(factors)} parameters has {runs} runs; ask for at least "
+        raise ProposalError(f"n: a screening design of {len(factors)} parameter{'s' * (len(factors) != 1)} has {runs} "
+                            f"runs; ask for at least "
                             f"{runs}{plus} (the rest are centre points)")
-    signs = pbdesign(len(factors))[:, : len(factors)]
+    signs = _signs(len(factors))
     X = _corners(encoder, n, runs, centre, factors, signs, hold)
+    if n > runs and _taken_share(X[runs:runs + 1], X[:runs]):  # no middle level: the centre is a corner
+        raise ProposalError(f"n: a screening design of {', '.join(encoder.names[i] for i in factors)} has {runs} "
+                            f"runs and no centre point (no parameter screened has a middle value), so {n + more} would "
+                            f"repeat a corner; ask for {runs}{f' + the control recipe = {runs + more}' if more else ''}")
     if _taken_share(X[:runs], taken) >= 0.5:  # a second screening: the fold-over, every sign reversed
-        X = _corners(encoder, n, runs, centre, factors, -signs, hold)
+        first, X = X, _corners(encoder, n, runs, centre, factors, -signs, hold)
         if _taken_share(X[:runs], taken) >= 0.5:
-            raise ProposalError("design: this screening design and its fold-over are both in the campaign already; "
+            same = " (the same corners: it screens too few parameters to have others)" \
+                if _taken_share(X[:runs], first[:runs]) == 1.0 else ""
+            raise ProposalError(f"design: this screening design and its fold-over{same} are both in the campaign already; "
                                 "for more runs use design='latin_hypercube' or the model (design='model'), or "
                                 "fixed= values that make other corners")
     if len(X) != n or not encoder.feasible(X).all():

@@ -450,3 +450,32 @@ def test_no_other_row_of_a_batch_repeats_its_control_recipe(design: str) -> None
         assert batch["strategy"].iloc[-1] == "control" and len(batch) == n
         recipes = list(zip(batch.x.round(9), batch.atm, strict=True))
         assert len(set(recipes)) == n, (n, recipes)
+
+
+_ONE_FREE = {"name": "one-free", "seed": 1,
+             "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]},
+                            {"name": "atm", "type": "categorical", "values": ["O2", "air"]}],
+             "objectives": [{"name": "y", "goal": "maximize"}]}
+
+
+def test_a_screening_design_of_one_free_parameter_makes_each_corner_once() -> None:
+    """pyDOE3's design of one factor has four runs: the batch stored x = 0, 1, 0, 1 (two recipes,
+    each made twice), n < 4 was refused, and a second screening was refused as its own fold-over."""
+    from doe.engine import EngineSettings
+
+    campaign = Campaign.from_config(_ONE_FREE, storage=":memory:", actor="t", settings=EngineSettings.fast())
+    with pytest.raises(ProposalError, match=r"a screening design of 1 parameter has 2 runs; ask for at least 2"):
+        campaign.suggest(1, design="screening", fixed={"atm": "air"})
+    batch = campaign.suggest(2, design="screening", fixed={"atm": "air"})
+    assert batch.x.tolist() == [0.0, 1.0] and set(batch.atm) == {"air"}
+    # a larger n adds centre points (documented), never a corner again
+    other = Campaign.from_config(_ONE_FREE, storage=":memory:", actor="t", settings=EngineSettings.fast())
+    assert other.suggest(4, design="screening", fixed={"atm": "O2"}).x.tolist() == [0.0, 1.0, 0.5, 0.5]
+    # the fold-over of one parameter is the same two corners: refused, saying why
+    with pytest.raises(ProposalError, match=r"fold-over \(the same corners"):
+        campaign.suggest(2, design="screening", fixed={"atm": "air"})
+    # a categorical parameter has no middle value: its centre would be a corner again
+    held_x = campaign.suggest(2, design="screening", fixed={"x": 0.25})
+    assert sorted(held_x.atm) == ["O2", "air"]
+    with pytest.raises(ProposalError, match=r"has 2 runs and no centre point .* so 3 would repeat a corner; ask for 2"):
+        campaign.suggest(3, design="screening", fixed={"x": 0.75})
