@@ -139,10 +139,10 @@ class FadeLawPredictor:
             return CurvePrediction(measured, 0.0, last, last_value, False, True)
         mean, sd, _, _ = _posterior(fit_n, fit_y, self.at, self.noise_sd_, self.prior_)
         if (n < self.at).any() and last > self.at:  # points on both sides, too far apart for a line
-            through, _ = _truncated(mean, sd, self.valid_range)
+            through, _ = truncated(mean, sd, self.valid_range)
             return CurvePrediction(float(through[0]), 0.0, last, last_value, False, True)
         extra = DISCREPANCY * abs(float(mean[0]) - last_value)
-        m, s = _truncated(mean, np.hypot(sd, extra), self.valid_range)
+        m, s = truncated(mean, np.hypot(sd, extra), self.valid_range)
         return CurvePrediction(float(m[0]), float(s[0]), last, last_value, last < self.at)
 
     def predict(self) -> pd.DataFrame:
@@ -178,7 +178,7 @@ class FadeLawPredictor:
             mean, sd, _, _ = _posterior(n, y, self.at, self.noise_sd_, self.prior_, cycles=np.asarray(cycles))
             last_value = float(y[n == n.max()].mean())
             ahead = np.asarray(cycles, dtype=float) > n.max()
-            bounded_mean, bounded_sd = _truncated(mean, np.hypot(sd, DISCREPANCY * np.abs(mean - last_value)),
+            bounded_mean, bounded_sd = truncated(mean, np.hypot(sd, DISCREPANCY * np.abs(mean - last_value)),
                                                   self.valid_range)
             means.append(np.where(ahead, bounded_mean, mean))
             variances.append(np.where(ahead, bounded_sd, sd) ** 2)
@@ -282,7 +282,7 @@ def _pooled(cells: list[CurvePrediction], curves: list[tuple[np.ndarray, np.ndar
     return CurvePrediction(float(np.mean([p.mean for p in cells])), sd, last, last_value, last < at)
 
 
-def _truncated(mean: np.ndarray, sd: np.ndarray,
+def truncated(mean: np.ndarray, sd: np.ndarray,
                valid_range: tuple[float | None, float | None] | None) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sd of ``N(mean, sd^2)`` truncated to ``valid_range`` (unchanged without one)."""
     low, high = valid_range if valid_range is not None else (None, None)

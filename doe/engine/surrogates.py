@@ -49,6 +49,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import PRED_SD_SUFFIX
+from doe.domain.fade import truncated
 from doe.domain.model_states import ModelStateMemory
 from doe.domain.replicates import n_column, sd_column
 from doe.engine.encoding import Encoder
@@ -472,6 +473,9 @@ class Surrogates:
             p = np.where(np.isnan(mean), 1.0, p)
             prob = prob * p
         out["probability_feasible"] = prob
+        for name in self.config.outcome_names:  # shown as a curve's are: truncated to the valid_range
+            out[f"{name}_mean"], out[f"{name}_sd"] = truncated(out[f"{name}_mean"], out[f"{name}_sd"],
+                                                               self.config.valid_range_of(name))
         return pd.DataFrame(out)
 
     def predict(self, recipes: pd.DataFrame) -> pd.DataFrame:
@@ -483,7 +487,8 @@ class Surrogates:
         Returns:
             ``(n, 2 * n_outcomes + 1)`` table, index as ``recipes``: ``{outcome}_mean`` and
             ``{outcome}_sd`` (sd of the latent mean, without measurement noise; NaN when the
-            outcome has too little data) and ``probability_feasible``: the feasibility
+            outcome has too little data), truncated to the outcome's ``valid_range`` (the
+            truncated normal's; the probability uses it whole), and ``probability_feasible``: the feasibility
             model's success probability times the probability of meeting each outcome
             constraint and, with one objective, its threshold or set-point tolerance (an
             unmodelled constrained outcome counts as 1).

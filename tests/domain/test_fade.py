@@ -54,10 +54,10 @@ def test_the_truncation_at_its_edges() -> None:
     """Far outside the range the sd fell back to the posterior's (1.0 at mean -1000 against
     0.01 at -100); a one-point range kept an sd, and an sd of 0 became 1e-12 (read as
     'predicted' where pred_sd > 0 is tested). Found by a review."""
-    from doe.domain.fade import _truncated
+    from doe.domain.fade import truncated
 
     def one(mean: float, sd: float, valid_range: tuple[float | None, float | None]) -> tuple[float, float]:
-        m, s = _truncated(np.array([mean]), np.array([sd]), valid_range)
+        m, s = truncated(np.array([mean]), np.array([sd]), valid_range)
         return float(m[0]), float(s[0])
 
     near, far = one(-100.0, 1.0, (0.0, 150.0)), one(-1000.0, 1.0, (0.0, 150.0))

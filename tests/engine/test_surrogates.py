@@ -49,6 +49,7 @@ def test_partial_outcomes_get_their_own_models(hfo2: CampaignConfig, fast: Engin
 
 def test_predictions_interpolate_and_report_constraint_probability(hfo2: CampaignConfig, fast: EngineSettings) -> None:
     table = smooth_outcomes(hfo2, random_recipes(hfo2, 25, 3), noise=0.0)
+    table["first_cycle_ce_pct"] += 50  # inside its valid_range [0, 100], where predictions are truncated
     surrogates = Surrogates(hfo2, fast).fit(table)
     pred = surrogates.predict(table[hfo2.parameter_names])
     err = np.abs(pred["first_cycle_ce_pct_mean"] - table["first_cycle_ce_pct"])
@@ -290,3 +291,24 @@ def test_an_outcome_is_modelled_the_same_at_any_scale(scale: float) -> None:
         campaign.record(pd.DataFrame({"x": xs, "d_li": factor * (1 + np.sin(xs / 3))}))
         predicted.append(campaign.predict(pd.DataFrame({"x": [1.0, 5.0]}))[["d_li_mean", "d_li_sd"]].to_numpy())
     np.testing.assert_allclose(predicted[1], scale * predicted[0], rtol=1e-4)
+
+
+def test_predictions_shown_keep_to_the_outcomes_valid_range() -> None:
+    """A CE with valid_range [0, 100], measured at 0 and 100, was predicted at 102 % in the
+    suggestion table (and below 0 by Campaign.predict): values the configuration says it cannot
+    take. They are now the posterior truncated to the range, as a curve's predictions are."""
+    from doe import Campaign
+
+    config = {"name": "vr", "seed": 1, "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]},
+              {"name": "t", "type": "continuous", "bounds": [1e-3, 10], "log_scale": True}],
+              "objectives": [{"name": "ce", "goal": "maximize", "valid_range": [0, 100]}],
+              "outcomes": [{"name": "free", "valid_range": None}]}
+    campaign = Campaign.from_config(config, storage=":memory:", actor="t", settings=EngineSettings.fast())
+    first = campaign.suggest(6)
+    campaign.record(first[["experiment_id"]].assign(ce=np.where(first.x > 0.5, 100.0, 0.0), free=250 * first.x - 20))
+    batch = campaign.suggest(3)
+    grid = campaign.predict(pd.DataFrame({"x": np.linspace(0, 1, 41), "t": 1.0}))
+    for table in (batch, grid):
+        assert table.ce_mean.between(0, 100).all() and (table.ce_sd >= 0).all(), table.ce_mean.tolist()
+    assert grid.ce_mean.max() > 50 > grid.ce_mean.min()  # still the model's picture
+    assert (grid.free_mean < 0).any()  # an outcome without a range: as the model says
