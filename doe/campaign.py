@@ -46,8 +46,8 @@ from doe.domain.replicates import labelled_cells
 from doe.domain.requests import require_table, validate_request
 from doe.domain.table import ID_COLUMN, checked_reason, validate_experiments
 from doe.domain.transfer import source_training, sources_digest
-from doe.domain.values import is_integer
-from doe.errors import ConcurrentChangeError, ConfigError, DataError, ProposalError, shorten
+from doe.domain.values import count_text, is_integer
+from doe.errors import ConcurrentChangeError, ConfigError, DataError, ProposalError
 from doe.paths import acting
 from doe.storage import open_store
 from doe.storage.engine import mask_url
@@ -356,7 +356,8 @@ class Campaign:
             ``acquisition_value``, ``strategy`` and ``batch_id``.
         """
         if not is_integer(n) or not 1 <= n <= MAX_BATCH:
-            raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, got {shorten(n)}")
+            raise ProposalError(f"n: the batch size must be a whole number from 1 to {MAX_BATCH}, "
+                                f"got {count_text(n)}")
         require_table("candidates", candidates, optional=True)
         n, (fixed_clean, candidates_clean) = int(n), validate_request(fixed, candidates, self.config)
         if request_id is None:  # a caller, not a worker: a live worker computes it, if there is one

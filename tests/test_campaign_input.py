@@ -61,6 +61,19 @@ def test_best_with_a_count_that_is_not_a_whole_number_from_1_names_n(campaign: C
     assert campaign.best(5)["experiment_id"].tolist() == ["E2"]  # the Pareto front: E2 beats E0 and E1
 
 
+def test_suggest_and_best_refuse_a_float_count_alike_saying_why(campaign: Campaign) -> None:
+    """suggest(2.0) was refused as "not a whole number, got 2.0": one rule (an int) for both
+    counts, and the message says that 2.0 is a float and which int to give."""
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "E0", "first_cycle_ce_pct": 85.0,
+                                   "capacity_retention_pct": 60.0, "coating_thickness_nm": 10.0}]))
+    for call in (campaign.suggest, campaign.best):
+        with pytest.raises(DoeError, match=r"must be a whole number .*, got 2\.0 \(a float: give the int 2\)$"):
+            call(2.0)  # type: ignore[arg-type]
+        with pytest.raises(DoeError, match=r", got True \(a bool, not an int\)$"):
+            call(True)
+    assert len(campaign.history()) == 1  # nothing proposed
+
+
 def test_duplicate_column_names_are_a_data_error(campaign: Campaign) -> None:
     table = pd.DataFrame([[*RECIPE.values(), 90.0, 91.0]],
                          columns=[*RECIPE, "first_cycle_ce_pct", "first_cycle_ce_pct"])

@@ -15,8 +15,8 @@ from doe.domain.config import CampaignConfig
 from doe.domain.curves import LAST_CYCLE_SUFFIX, PRED_SD_SUFFIX
 from doe.domain.display import digits_to_tell_apart, format_number
 from doe.domain.objectives import Desirability, Objective
-from doe.domain.values import is_integer
-from doe.errors import DoeError, shorten
+from doe.domain.values import count_text, is_integer
+from doe.errors import DoeError
 
 RANKING_NOTE = "ranking_note"
 """Column of :func:`ranking_notes` (and of the exported history): why a row does not count."""
@@ -144,7 +144,7 @@ def best(history: pd.DataFrame, config: CampaignConfig, n: int = 1, *, predicted
         DoeError: ``n`` is not a whole number >= 1 (``True`` and ``2.0`` are not).
     """
     if not is_integer(n) or n < 1:
-        raise DoeError(f"n: the number of best recipes must be a whole number >= 1, got {shorten(n)}")
+        raise DoeError(f"n: the number of best recipes must be a whole number >= 1, got {count_text(n)}")
     n = int(n)
     front = feasible_completed(history, config, predicted=predicted)
     if front.empty:

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from doe.errors import shorten
+
 REL_TOL = 1e-9
 """Two numbers closer than this (relative) are the same value (a parameter read back from a
 spreadsheet, a measurement recorded again)."""
@@ -98,6 +100,16 @@ def unicode_problems(data: Any, where: str) -> list[str]:
 def is_integer(value: Any) -> bool:
     """A whole number (Python or numpy integer), not a bool."""
     return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def count_text(value: Any) -> str:
+    """``value``, refused by :func:`is_integer`, as a message shows it: a bool or a float that is
+    whole (``2.0``) says so, since a count must be an int."""
+    if isinstance(value, bool | np.bool_):
+        return f"{value!r} (a bool, not an int)"
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return f"{value!r} (a float: give the int {int(value)})"
+    return shorten(value)
 
 
 def is_real_number(value: Any) -> bool:

@@ -241,8 +241,8 @@ def _distinct(encoder: Encoder, X: np.ndarray, seed: int, fixed: dict[int, float
     pool = untested_pool(encoder, len(X) - len(kept), before, seed, fixed)
     if len(kept) + len(pool) < len(X):
         raise TooFewRecipes(f"design: only {len(kept) + len(pool)} untested recipe(s) remain in the search space "
-                            f"(with the fixed values and constraints), but {len(X)} were asked for; ask for fewer or "
-                            "widen the space (a finer resolution)")
+                            f"(with {'the values held for this batch and ' if fixed else ''}the constraints), "
+                            f"but {len(X)} were asked for; ask for fewer or widen the space (a finer resolution)")
     return np.vstack([kept, initial_design(encoder, len(X) - len(kept), before, seed, fixed, pool=pool)])
 
 

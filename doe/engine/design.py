@@ -186,8 +186,8 @@ def initial_design(
     pool = untested_pool(encoder, n, existing, seed, fixed, pool)
     if len(pool) < n:
         raise ProposalError(
-            f"only {len(pool)} untested recipe(s) remain in the search space (with the fixed values "
-            f"and constraints), but {n if asked is None else asked} were asked for; ask for fewer or widen the space"
+            f"only {len(pool)} untested recipe(s) remain in the search space (with "
+            f"{'the values held for this batch and ' if fixed else ''}the constraints), but {n if asked is None else asked} were asked for; ask for fewer or widen the space"
         )
     F = encoder.to_features(pool)
     if len(existing):

@@ -394,9 +394,10 @@ def replace_repeats(
     pool = pool[list(fresh.values())]
     for r in repeats:
         if not len(pool):
+            held = " with the values held for this batch (fixed=, batch_shared)" if fixed else ""
             raise ProposalError(
-                "no untested recipe is left to propose (every recipe the space allows with these fixed "
-                "values was measured, is pending or is already in this batch); ask for fewer or widen the space"
+                f"no untested recipe is left to propose (every recipe the space allows{held} was measured, is "
+                "pending or is already in this batch); ask for fewer or widen the space"
             )
         acqf = make(np.vstack([pending, np.delete(X, r, axis=0)]))
         values = _evaluate(acqf, torch.as_tensor(pool, dtype=torch.float64, device=device))

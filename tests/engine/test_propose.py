@@ -259,6 +259,15 @@ def test_exhausted_discrete_space(fast: EngineSettings) -> None:
     assert (last.recipes["a"].iloc[0], last.recipes["b"].iloc[0]) == ("q", 2.0)
     with pytest.raises(ProposalError, match="untested"):
         propose(config, done, 2, settings=fast)
+    # nothing was held: the message spoke of "these fixed values" all the same
+    done = pd.concat([done, last.recipes[["a", "b"]].assign(y=4.0)], ignore_index=True)
+    with pytest.raises(ProposalError, match=r"every recipe the space allows was measured") as err:
+        propose(config, done, 1, settings=fast)
+    assert "fixed" not in str(err.value)
+    with pytest.raises(ProposalError, match=r"remain in the search space \(with the constraints\)"):
+        propose(config, done.iloc[:2], 3)  # the space-filling start
+    with pytest.raises(ProposalError, match=r"\(with the values held for this batch and the constraints\)"):
+        propose(config, done.iloc[:2], 2, fixed={"a": "p"})
 
 
 def _fail_rate(config: CampaignConfig, seeds: range, with_failures: bool, fast: EngineSettings) -> float:
