@@ -190,10 +190,14 @@ def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float]
             break
     _, X, missed = min(kept, key=lambda k: k[0])
     note = None
+    centre = encoder.interior_point(fixed)
+    # a row of a cell that meets the constraints only within the LP solver's tolerance (HiGHS: about
+    # 1e-7) lies that little outside them: moved just inside, it stays in its strata
+    if len(near := np.setdiff1d(np.flatnonzero(~encoder.feasible(X)), missed)) and centre is not None:
+        X[near] = encoder.repair(X[near], centre)
     if len(missed):
         if not fallback:
             raise ProposalError("design: no Latin hypercube of this size found inside the linear constraints")
-        centre = encoder.interior_point(fixed)
         assert centre is not None  # feasible_ranges found a recipe
         X[missed] = encoder.repair(X[missed], centre)
         note = (f"design: no Latin hypercube of {n} rows was found inside the linear constraints "
@@ -203,8 +207,9 @@ def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float]
     if lattice := Lattice(encoder):  # each row's nearest grid recipe inside the constraints
         X, _ = lattice.settle(X, set(fixed))
     if len(X) != n or not encoder.feasible(X).all():
-        raise ProposalError("design: no Latin hypercube of this size meets the linear constraints on the "
-                            "resolution grid; use the space-filling start (design='model') or relax a constraint")
+        raise ProposalError("design: no Latin hypercube of this size meets the linear constraints"
+                            + (" on the resolution grid" if lattice else "")
+                            + "; use the space-filling start (design='model') or relax a constraint")
     return Hypercube(_distinct(encoder, X, seed, fixed, taken), note)
 
 
