@@ -3,6 +3,7 @@ export/import and the model, on a real SQLite file and a real PostgreSQL databas
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -104,6 +105,8 @@ def test_a_failed_cell_does_not_fail_a_measured_experiment(store_url: str, order
     cells = {"A": {CE: 80.0, ret: 70.0}, "B": {CE: 82.0, ret: 71.0}, "C": {"failed": True, "failure_reason": "cracked pellet"}}
     report = campaign.record(pd.DataFrame([{"experiment_id": proposed, "replicate": k, **cells[k]} for k in order]))
     assert report.failed_cells == [f"{proposed} replicate 'C': cracked pellet"]  # the experiment stays completed, so said
+    assert report.marked_failed == []  # in any order of the rows, and the audit trail has one status change
+    assert _status_changes(campaign, proposed) == [("proposed", "completed")]
     row = campaign.history().set_index("experiment_id").loc[proposed]
     assert row["status"] == "completed" and row[CE] == pytest.approx(81.0) and row[f"{CE}_n"] == 2
     assert list(campaign.best(1)["experiment_id"]) == [proposed]
@@ -124,6 +127,32 @@ def test_a_failed_cell_does_not_fail_a_measured_experiment(store_url: str, order
                                            for k in ("A", "B")]))
     assert failed.failed_cells == []
     assert campaign.history().set_index("experiment_id").loc[other, "status"] == "failed"
+
+
+@pytest.mark.parametrize("swap", [False, True])
+def test_the_order_of_a_tables_rows_does_not_change_a_running_experiments_status(store_url: str, swap: bool) -> None:
+    campaign = _campaign(store_url)
+    campaign.suggest(2)
+    campaign.accept()
+    cell, whole = campaign.history()["experiment_id"].tolist()
+    rows = [{"experiment_id": cell, "replicate": "A", "failed": True, "failure_reason": "cracked pellet"},
+            {"experiment_id": cell, "replicate": "B", CE: 87.0},
+            # a row without a replicate label fails the whole experiment, beside a measured cell or not
+            {"experiment_id": whole, "failure_reason": "gelled slurry"}, {"experiment_id": whole, "replicate": "B", CE: 85.0}]
+    report = campaign.record(pd.DataFrame(rows[::-1] if swap else rows))
+    assert report.marked_failed == [whole]
+    assert report.failed_cells == [f"{cell} replicate 'A': cracked pellet"]
+    history = campaign.history().set_index("experiment_id")
+    assert list(history.loc[[cell, whole], "status"]) == ["completed", "failed"]
+    assert history.loc[whole, "failure_reason"] == "gelled slurry" and history.loc[cell, CE] == 87.0
+    assert _status_changes(campaign, cell) == [("proposed", "running"), ("running", "completed")]
+    assert _status_changes(campaign, whole) == [("proposed", "running"), ("running", "failed")]
+
+
+def _status_changes(campaign: Campaign, experiment_id: str) -> list[tuple[str, str]]:
+    audit = campaign.audit()
+    details = audit.loc[(audit["action"] == "status_changed") & (audit["experiment_id"] == experiment_id), "detail"]
+    return [(d["from"], d["to"]) for d in map(json.loads, details)]
 
 
 def _failures(campaign: Campaign) -> list[tuple[str, str, str]]:

@@ -245,7 +245,8 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     experiment: each adds its own measurements (the first row of a new experiment creates
     it, later rows must repeat its recipe or leave parameters empty); one failed cell does not
     fail an experiment that another cell measured, whatever the order of the rows, and every
-    failed labelled cell is kept (:attr:`RecordPlan.cell_failures`).
+    failed labelled cell is kept (:attr:`RecordPlan.cell_failures`); one status change at most
+    for a known experiment, from all its rows (:func:`_final_change`).
 
     Args:
         clean: the validated results table (index: the row labels used in problems).
@@ -280,7 +281,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     created: dict[str, int] = {}  # id -> index in plan.new_experiments, for later cells of it
     measured_known: set[str] = set()  # known experiments a row of this table has measured
     failed_labelled: dict[str, list[str]] = {}  # experiment id -> its failed cells, in words
-    failed_by_cell: set[str] = set()  # known experiments a failed cell of this table fails
+    changes: dict[str, list[tuple[StatusChange | None, bool]]] = {}  # known experiment -> its rows' (change, whole)
     stored_ids = [str(i) for i in (known.index if known is not None else [])]
     keys = {id_key(clean_label(i)): i for i in stored_ids}
     # ids stored as written (before they were composed, or imported with spaces around them)
@@ -396,18 +397,14 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
                     f"{read.experiment_id} replicate {read.replicate!r}: {reason}")
         if read.failed and not read.measured and read.replicate is None:
             _report_failure_context(plan, read)
-        if change is not None and change.status == "failed" and read.replicate is not None:
-            if change.experiment_id in failed_by_cell:  # an earlier failed cell of this table gave the reason
-                change = None
-            else:
-                failed_by_cell.add(str(change.experiment_id))
-        if change is not None:
-            plan.status_changes.append(change)
+        if is_known and read.experiment_id is not None:  # planned once all its rows are read
+            changes.setdefault(read.experiment_id, []).append((change, read.failed and read.replicate is None))
         plan.row_ids.append(read.experiment_id)
         for outcome, value in read.measured.items():
             plan.measurements.append(NewMeasurement(target, outcome, value, unit=config.unit_of(outcome),
                                                     note=read.note, replicate=read.replicate,
                                                     cycle=point_cycle(config, outcome, read.cycle), **read.context))
+    plan.status_changes.extend(filter(None, (_final_change(rows, i in measured_known) for i, rows in changes.items())))
     final = {c.experiment_id: c.status for c in plan.status_changes if isinstance(c.experiment_id, str)}
     final.update({e.experiment_id: e.status for e in plan.new_experiments if e.experiment_id is not None})
     for exp_id, cells in failed_labelled.items():
@@ -415,6 +412,19 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
         if final.get(exp_id, stored_status) == "completed":
             plan.failed_cells.extend(cells)
     return plan
+
+
+def _final_change(of_rows: list[tuple[StatusChange | None, bool]], measured: bool) -> StatusChange | None:
+    """The one status change of a known experiment, whatever the order of its rows (``of_rows``:
+    each row's change and whether it fails the whole experiment, having no replicate label). Such
+    a row decides it; else a cell measured in the table (``measured``) makes it completed and
+    its failed cells stay cells; else the first failed cell's failure fails it."""
+    if whole := [change for change, fails_whole in of_rows if fails_whole]:
+        return whole[0]  # None where that failure is stored already
+    wanted = [change for change, _ in of_rows if change is not None]
+    if measured:
+        return next((c for c in wanted if c.status == "completed"), None)
+    return next((c for c in wanted if c.status == "failed"), None)
 
 
 def _report_failure_context(plan: RecordPlan, read: _Row) -> None:
@@ -522,9 +532,10 @@ def _plan_known_row(clean: pd.DataFrame, row: pd.Series, read: _Row, stored: pd.
     """Problems and the status change of a row about an experiment in the history.
 
     A failed row with a ``replicate`` label is one failed cell (stored with its own reason): it
-    fails the experiment only when no cell has given a result (none stored, none in an earlier
-    row of the table, ``measured``) and the experiment is not failed already, so its reason is
-    the first failed cell's, as for a new experiment (:func:`_merge_status`), and the same table
+    asks to fail the experiment only when no cell has given a result (none stored, none in an
+    earlier row of the table, ``measured``) and the experiment is not failed already;
+    :func:`_final_change` drops that where a later row measures a cell, and keeps the first
+    failed cell's reason, as for a new experiment (:func:`_merge_status`), so the same table
     recorded again changes nothing. A failed row without a label marks the whole experiment
     failed (with another reason: replaces the stored one). Where that replaces a recorded
     result, the store refuses it without ``correct=True`` (:meth:`doe.Campaign.record`).
