@@ -494,8 +494,9 @@ class Campaign:
         """Outcomes computed from instrument files (one path alone: one file) for one experiment, one cell per
         file, labelled ``replicates`` (default: the file names without suffix; :mod:`doe.instruments`):
         a preview, recorded only with ``confirm=True`` (``correct``: as in :meth:`record`); a value outside its
-        valid_range is named with its file in ``out_of_range`` and refused. Recorded files are kept (:meth:`files`),
-        linked from their values; the same files again change nothing. Spectra: the config's ``impedance`` circuit."""
+        valid_range is named with its file in ``out_of_range`` and refused. A file is kept (:meth:`files`) with the
+        values from it that are recorded, linked from them; files giving no new value change nothing. Spectra: the
+        config's ``impedance`` circuit."""
         from doe.instruments.results import check_files_are_new_cells, results_from_files
         config, fit = self.config, self.config.impedance
         preview = results_from_files(

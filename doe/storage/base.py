@@ -95,7 +95,9 @@ class CampaignStore(Protocol):
         An unknown experiment id, an existing id in ``new_experiments`` or a status change
         not in ``doe.domain.records.ALLOWED_TRANSITIONS`` raises StorageError, nothing written.
         ``files`` are raw instrument files stored once per campaign (by SHA-256: a file stored
-        before is not stored again); a measurement's ``file_sha256`` links it to one of them.
+        before is not stored again); a measurement's ``file_sha256`` links it to one of them. A
+        file is stored only with a measurement the write adds or corrects that links to it, so
+        none is stored linked to no experiment.
         ``expect_revision``: write only while the campaign is still at this revision (the
         one the write was computed from), else ConcurrentChangeError and nothing written.
         ``cell_failures``: replicate cells that gave no result, one per (experiment, label);

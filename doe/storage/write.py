@@ -110,7 +110,10 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
         cells.retracted += [PlannedFailure(c.experiment_id, "", c.reason or "failed", None, None, None, None,
                                            c.experiment_id)
                             for c, before in changes if c.status == "failed" and before == "completed"]
-    new_files, file_ids = stored_files(conn, cid, checked.files)
+    # a file is stored with a value it gives: one whose values are all stored already (a later export
+    # without a new cycle the campaign records) would be linked to no experiment
+    linked = {pm.file_sha256 for pm in to_write if pm.file_sha256}
+    new_files, file_ids = stored_files(conn, cid, [f for f in checked.files if f["sha256"] in linked])
     if not prepared and not to_write and not changes and not new_files and not cells:
         return WriteReport(experiment_ids=[], measurements_unchanged=unchanged, context_not_stored=context_kept)
     file_ids |= insert_files(conn, cid, now, checked.actor, new_files)

@@ -300,7 +300,7 @@ def test_a_cycler_export_that_adds_only_curve_points_is_listed_as_evidence_in_th
         assert preview.points_text() == (f"{cycles} curve point(s) of capacity_retention_pct (cycles 1-{cycles}), "
                                          "which go with the cells' values")
     stored = campaign.files()
-    assert len(stored) == 2
+    assert len(stored) == 2 and list(stored["experiment_ids"]) == [first, first]
     linked = campaign.measurements().groupby("file_sha256")["cycle"].max().to_dict()
     late = stored.loc[stored["sha256"] != stored["sha256"].iloc[0], "sha256"].iloc[0]
     assert linked[late] == 200  # the second file gave the points up to cycle 200 ...
@@ -377,6 +377,11 @@ def test_a_later_export_is_refused_in_a_campaign_without_curve_outcomes(tmp_path
     assert report is not None and report.measurements_added == 0  # the same cell: its values unchanged
     stored = campaign.measurements()
     assert set(stored["replicate"]) == {"A_2026-01-05"} and len(stored) == 3
+    # no value of the later file is new, so nothing is stored, the file neither (it would be linked to no
+    # experiment), as the report says
+    files = campaign.files()
+    assert list(zip(files["file_name"], files["experiment_ids"], strict=True)) == [("A_2026-01-05.csv", first)]
+    assert campaign.revision() == revision
 
 
 def test_a_later_export_under_another_experiment_is_refused_naming_the_experiment_of_the_cell(
