@@ -39,7 +39,9 @@ def _exact(operation: _Operation, operand: str) -> Callable[[float], float]:
     decimal a value reads as (its shortest ``repr``), then rounded once to the nearest float: 0.07
     x 100 is 7.0 and 600.45 - 273.15 is 327.3, not the 7.000000000000001 and 327.30000000000007
     of float arithmetic, which rounds the binary approximations of both numbers. A value that is
-    not finite converts as a float does (NaN stays NaN)."""
+    not finite converts as a float does (NaN stays NaN), and a result beyond the largest float is
+    infinite with its sign, as in float arithmetic (1e308 h in s: inf), which the table check
+    then reports."""
     factor = Fraction(operand)
 
     def convert(x: float) -> float:
@@ -47,7 +49,10 @@ def _exact(operation: _Operation, operand: str) -> Callable[[float], float]:
             return {"add": x + float(factor), "multiply": x * float(factor), "divide": x / float(factor)}[operation]
         typed = Fraction(repr(float(x)))
         exact = typed + factor if operation == "add" else typed * factor if operation == "multiply" else typed / factor
-        return float(exact)  # Fraction -> float rounds once, to the nearest float
+        try:
+            return float(exact)  # Fraction -> float rounds once, to the nearest float
+        except OverflowError:  # past the largest float: Fraction raises where float arithmetic gives inf
+            return math.inf if exact > 0 else -math.inf
 
     return convert
 

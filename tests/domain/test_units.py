@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from doe import Campaign
 from doe.domain.units import CONVERSIONS
+from doe.errors import DataError
 
 EXACT = {("K", "C"): lambda x: x - Fraction("273.15"), ("C", "K"): lambda x: x + Fraction("273.15"),
          ("min", "h"): lambda x: x / 60, ("h", "min"): lambda x: x * 60, ("s", "min"): lambda x: x / 60,
@@ -78,3 +79,22 @@ def test_an_imported_table_stores_and_exports_the_converted_typed_values(tmp_pat
     out = io.BytesIO()
     campaign.export_table(out, file_format="csv", cells=True)
     assert out.getvalue().decode("utf-8-sig").splitlines()[1:] == ["E1,,327.3,7.0", "E2,,426.95,29.0"]
+
+
+@pytest.mark.parametrize(("units", "typed", "expected"), [
+    (("h", "s"), 1e308, math.inf), (("h", "s"), -1e308, -math.inf), (("h", "min"), 1e308, math.inf),
+    (("%", "fraction"), 1e308, 1e306)])
+def test_a_result_past_the_largest_float_is_infinite_as_in_float_arithmetic(
+        units: tuple[str, str], typed: float, expected: float) -> None:
+    """Fraction -> float raised a bare OverflowError here (float arithmetic gives inf)."""
+    assert CONVERSIONS[units](typed) == expected
+
+
+def test_a_huge_value_converted_on_import_is_refused_naming_its_cell() -> None:
+    """1e308 h is past the largest float in min: read_table raised OverflowError; now the table
+    check names the cell and nothing is recorded."""
+    campaign = Campaign.from_config("hfo2-ncm85", storage=":memory:", actor="test")
+    table = b"experiment_id,sonication_time_min [h],first_cycle_ce_pct [fraction]\nE0001,1e308,0.9\n"
+    with pytest.raises(DataError, match=r"row 2 of the file, column 'sonication_time_min': not a finite number"):
+        campaign.import_table(io.BytesIO(table), file_format="csv")
+    assert campaign.history().empty
