@@ -78,3 +78,24 @@ def test_small_and_large_numbers_of_one_column_each_show_four_significant_figure
         page.get_by_text("Show each recipe's parameters").click()
         settled(page)
         assert "0.000345" in _drawn(page, "0.000345")
+
+
+def test_every_recorded_value_on_the_history_page_shows_four_significant_figures(tmp_path: Path) -> None:
+    """The 'Every recorded value, with corrections' table showed Streamlit's default (4 decimals):
+    0.000109 as 0.0001 and a corrected 84.333333 as 84.3333, beside 0.000109 in the grid above."""
+    db_url = f"sqlite:///{tmp_path / 'values.sqlite3'}"
+    campaign = Campaign.from_config(CONFIG, storage=db_url, actor="fixture")
+    campaign.record(pd.DataFrame({"experiment_id": ["E1", "E2"], "dose_ml": [1.0, 2.0],
+                                  "speed_rpm": [5080.0, 19463.0], "ce": [0.000109, 84.333333]}))
+    campaign.record(pd.DataFrame({"experiment_id": ["E2"], "ce": [87.625]}), correct=True)  # 84.333333 superseded
+    env = {**os.environ, "DOE_DATABASE_URL": db_url, "DOE_HOME": str(tmp_path / "home"),
+           "DOE_ENGINE_SETTINGS": "fast", "DOE_ACTOR": "Nina Numbers"}
+    with streamlit_app(tmp_path, env) as base, app_page(base, width=2400) as page:
+        page.context.add_init_script(DRAWN_TEXTS)
+        _open(page, f"{base}/history?{urlencode({'campaign': NAME})}", f"History: {NAME}")
+        _drawn(page, "0.000109", "87.63")  # the experiments grid
+        page.evaluate("() => window.__doeDrawn.clear()")
+        page.get_by_text("Every recorded value, with corrections").click()
+        drawn = _drawn(page, "superseded", "E1")  # this table's header and a cell: it is drawn
+        assert {"0.000109", "84.33", "87.63"} <= drawn  # value by value (87.625: a tie, away from zero)
+        assert not {"0.0001", "84.3333", "87.625"} & drawn

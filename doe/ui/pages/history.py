@@ -89,7 +89,8 @@ def render() -> None:
     st.caption(f"{len(audit)} change(s): who did what, when (newest first, your local time)")
     st.dataframe(audit, hide_index=True)
     with st.expander("Every recorded value, with corrections"):
-        st.dataframe(search(campaign.measurements(include_superseded=True), text), hide_index=True)
+        values, value_formats = number_table(search(campaign.measurements(include_superseded=True), text), config)
+        st.dataframe(values, hide_index=True, column_config=value_formats)  # 0.000109, not 0.0001
     if len(failures := campaign.cell_failures()):
         failed_shown = search(failures, text)
         count = f"{len(failed_shown)} of {len(failures)}" if text.strip() else f"{len(failures)}"
