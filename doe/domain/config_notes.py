@@ -1,6 +1,6 @@
 """Notes on a valid campaign configuration: settings that it accepts but that do not act as
-written. ``doe init``, the Campaigns page (on creating or saving a campaign) and the engine's
-log (a warning) show them."""
+written. ``doe init``, the Campaigns page (with the selected campaign's configuration, and
+after creating one) and the engine's log (a warning) show them."""
 
 from __future__ import annotations
 

@@ -216,6 +216,28 @@ def test_edit_makes_a_new_configuration_version(start: Start, db_url: str) -> No
     assert campaign.config_versions()["created_by"].iloc[-1] == PERSON
 
 
+def test_a_log_scale_under_a_linear_constraint_is_noted_with_the_configuration_on_every_run(
+        start: Start, db_url: str) -> None:
+    """The note was a one-time flash after Create or Save: a campaign made through the API (or
+    the page opened again) showed 'log scale' ticked and no note that it is not applied."""
+    from doe.domain.config_notes import config_notes
+    from doe.templates import resolve_config
+
+    raw = resolve_config("hfo2-ncm85").to_dict() | {"name": "log-under-constraint"}
+    next(p for p in raw["parameters"] if p["name"] == "anneal_time_h")["log_scale"] = True
+    raw["constraints"] = ["anneal_time_h + hfo2_loading_wt_pct <= 7"]
+    (note,) = config_notes(Campaign.from_config(raw, storage=db_url, actor="fixture").config)
+    at = start(campaign="log-under-constraint")
+    for _ in range(2):  # shown on every run, not once
+        warnings = [w.value for w in at.warning if "log_scale is not applied" in _shown(w.value)]
+        assert [_shown(w) for w in warnings] == [note, note]  # the Edit and the YAML tabs
+        assert all("\\_" in w for w in warnings)  # plain text: anneal_time_h's underscores escaped
+        at.run()
+    _no_exception(at)
+    at = start(campaign=DEMO)  # no log scale under a constraint: no note
+    assert not [w for w in at.warning if "log_scale" in str(w.value)]
+
+
 def test_a_configuration_saved_by_another_meanwhile_refuses_the_save_and_keeps_the_edits(start: Start,
                                                                                           db_url: str) -> None:
     """Two people on version 1: A narrowed the anneal range and saved; B's description, saved

@@ -160,6 +160,7 @@ def _edit(handle: resources.CampaignHandle) -> None:
             st.rerun()
     st.caption(f"Version {version}. Saving makes version {version + 1}; experiments keep the version they "
                "were proposed under. The name stays; use Clone for a new name.")
+    _notes(config)
     with st.form("edit_campaign"):
         description = st.text_area("Description", value=config.description or "",
                                    key=f"{state.EDIT_DESCRIPTION}:{campaign.name}:{version}")
@@ -194,9 +195,14 @@ def _edit(handle: resources.CampaignHandle) -> None:
                     f"{version}.")
         else:
             components.flash("success", f"Saved configuration version {new_version} of {campaign.name!r}.")
-            for note in config_notes(new_config):
-                components.flash("warning", note)
-            st.rerun()
+            st.rerun()  # the form then shows the new version with its notes
+
+
+def _notes(config: CampaignConfig) -> None:
+    """The settings of ``config`` that it accepts but does not apply (a log scale under a linear
+    constraint: :func:`~doe.domain.config_notes.config_notes`), as plain text."""
+    for note in config_notes(config):
+        st.warning(components.plain(note))
 
 
 def _clone_archive(url: str, handle: resources.CampaignHandle) -> None:
@@ -241,6 +247,7 @@ def _clone_archive(url: str, handle: resources.CampaignHandle) -> None:
 def _yaml(handle: resources.CampaignHandle) -> None:
     campaign = handle.campaign
     config: CampaignConfig = campaign.config
+    _notes(config)
     st.code(config.to_yaml(), language="yaml")
     st.download_button("Download the configuration (YAML)", data=config.to_yaml(),
                        file_name=components.file_name(campaign.name, ".yaml"), mime="application/x-yaml", on_click="ignore")
