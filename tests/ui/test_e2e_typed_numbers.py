@@ -90,7 +90,7 @@ def test_typed_numbers_reach_doe_as_typed_and_a_save_leaves_a_clean_grid(server:
         assert stored["experiment_id"].tolist() == [first, first]
         # the grid is clean: nobody else saved, and leaving asks nothing
         settled(page)
-        assert not [t for t in page.get_by_test_id("stAlertContentInfo").all_inner_texts() if "someone saved" in t]
+        assert not [t for t in page.get_by_test_id("stAlertContentInfo").all_inner_texts() if "The campaign changed" in t]
         page.wait_for_function("() => window.onbeforeunload === null", timeout=STEP_MS)
 
         # historical experiments: out-of-range values are refused naming each cell, never clamped

@@ -727,6 +727,29 @@ def test_a_changed_value_needs_an_explicit_correction(start: Start, db_url: str)
     assert sorted(values.loc[values["outcome"] == "first_cycle_ce_pct", "value"]) == [85.0, 86.0]
 
 
+def test_a_correction_after_another_tab_proposed_a_batch_is_withdrawn_saying_the_campaign_changed(
+        start: Start, db_url: str) -> None:
+    """A batch proposed in another tab (no result stored) dropped the offered correction with 'The
+    stored results changed ... (someone saved)', which was not true. It is still withdrawn (the
+    batch can take an id the table gives a new experiment) and the message says what happened."""
+    campaign = _new_campaign(db_url, "proposed-meanwhile", n_running=1)
+    exp_id = campaign.history()["experiment_id"].iloc[0]
+    campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [84.0]}))
+    at = start("record", campaign="proposed-meanwhile")
+    _edit_grid(at, {0: {"first_cycle_ce_pct": 86.0}})
+    _button(at, "Save results").click().run()
+    assert any(b.label == "Correct the stored values" for b in at.button)
+    Campaign.load("proposed-meanwhile", storage=db_url, actor="Bo Other").suggest(1)  # another tab: Plan
+    _button(at, "Correct the stored values").click().run()
+    _no_exception(at)
+    info = _texts(at.info)
+    assert "The campaign changed since these values were checked (something was stored meanwhile: results, " \
+           "a proposed batch or a configuration, say)" in info
+    assert "stored results changed" not in info and "someone saved" not in info
+    assert not any(b.label == "Correct the stored values" for b in at.button)
+    assert campaign.history()["first_cycle_ce_pct"].dropna().tolist() == [84.0]  # nothing written
+
+
 def test_discarding_a_correction_puts_the_grid_back_to_the_stored_values(start: Start, db_url: str) -> None:
     """'Discard these values' dropped only the offer: the grid still held the typed 86 (not
     marked unsaved), and the next save of another row was refused for it (found in a browser
@@ -1156,7 +1179,7 @@ def test_after_saving_a_value_and_a_note_the_grid_is_clean(start: Start, db_url:
     assert "Saved the results: 1 value(s) recorded" in _texts(at.success)
     stored = campaign.measurements().iloc[0]
     assert (stored["value"], stored["note"], stored["sample_id"]) == (85.5, "pellet pressed at 375 MPa", "P-1")
-    assert "someone saved" not in _texts(at.info)
+    assert "The campaign changed" not in _texts(at.info)
     assert not at.session_state[state.GRID_UNSAVED]["note-saved"]
     grid = at.data_editor[0].value.set_index("experiment_id")
     assert grid.loc[first, "first_cycle_ce_pct"] == "85.5" and grid.loc[first, "note"] is None

@@ -56,8 +56,9 @@ FAIL_DONE_AT = f"{state.FAIL_IDS}_done_at"
 @dataclass(frozen=True)
 class _PendingCorrection:
     """A table kept for an explicit correction, with the campaign's stored state it was checked against:
-    once someone else stores anything, it may carry values they replaced (a note typed alone
-    carries the cell's values as they were), so it is not offered any more."""
+    once anything is stored, it may carry values replaced meanwhile (a note typed alone carries
+    the cell's values as they were) or be read against another batch or configuration, so it is
+    not offered any more."""
 
     table: pd.DataFrame
     stored: CampaignState
@@ -99,8 +100,11 @@ def _correction(handle: resources.CampaignHandle) -> None:
         return
     if pending.stored != handle.campaign.state():
         st.session_state.pop(state.PENDING_CORRECTION, None)
-        st.info("The stored results changed since these values were checked (someone saved), so the "
-                "correction is no longer offered: look at the stored values and enter the correction again.")
+        # any stored change, not only to these experiments' values: a batch proposed meanwhile can take an
+        # id the table gives a new experiment, and a new configuration checks the values otherwise
+        st.info("The campaign changed since these values were checked (something was stored meanwhile: "
+                "results, a proposed batch or a configuration, say), so the correction is no longer offered: "
+                "look at the stored values and enter the correction again.")
         return
     table = pending.table
     st.warning("Some values differ from values recorded before, or come with another note, operator, sample id "
@@ -180,7 +184,7 @@ def _typed(grid: _ShownGrid, edited: pd.DataFrame, config: CampaignConfig) -> pd
 
 def _grid_saved(config: CampaignConfig, campaign: str, saved: pd.DataFrame) -> None:
     """The person's grid values recorded (or discarded) in ``saved`` are no longer unsaved: the
-    next run shows a fresh grid (no 'someone saved' note, no warning before leaving) with the
+    next run shows a fresh grid (no 'the campaign changed' note, no warning before leaving) with the
     others kept."""
     unsaved = _unsaved(config, campaign)
     last: _ShownGrid | None = st.session_state.get(state.GRID_SHOWN)
@@ -211,8 +215,8 @@ def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, histor
                       stored_state)
     st.session_state[state.GRID_SHOWN] = grid
     if merged.kept and last is not None and last.campaign == name and last.stored != stored_state:
-        st.info("The stored results changed since the grid was shown (someone saved). Your unsaved values "
-                "are kept on the updated grid; save them when ready.")
+        st.info("The campaign changed since the grid was shown (something was stored meanwhile). Your unsaved "
+                "values are kept on the updated grid; save them when ready.")
     if merged.conflicts:
         cells = ", ".join(f"{exp_id} {column}" for exp_id, column in merged.conflicts)
         st.warning(components.plain(
