@@ -737,3 +737,61 @@ def test_the_text_data_tools_write_for_no_value_is_an_empty_cell_in_a_number_col
         validate_experiments(read_table(csv_bytes("experiment_id,first_cycle_ce_pct\nE1,#N/A\n"), config),
                              config, parameters="optional")
     assert [(p.row, p.column, p.value) for p in raised.value.problems] == [(0, "first_cycle_ce_pct", "#N/A")]
+
+
+def test_csv_decimals_are_written_at_exactly_their_places_rounded_as_doe_shows_them() -> None:
+    """``round(4.0, 2)`` wrote 4.0 on a 0.25 grid (the xlsx and the app show 4.00), and a tie went
+    to even in the CSV (87.625 as 87.62) but away from zero in the app and report (87.63)."""
+    from doe.domain.display import format_number
+
+    values = [4.0, 87.625, 0.125, 2.675, -1.5, -0.001, 1e-12]
+    out = io.BytesIO()
+    write_table(pd.DataFrame({"anneal_time_h": values, "note": ["-x"] * len(values)}), out, file_format="csv",
+                decimals={"anneal_time_h": 2}, units={"anneal_time_h": "h"})
+    rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))))
+    assert rows[0] == ["anneal_time_h [h]", "note"]
+    written = [r[0] for r in rows[1:]]
+    assert written == ["4.00", "87.63", "0.13", "2.67", "-1.50", "0.00", "0.00"]
+    assert written == [format_number(v, 2).replace("-0.00", "0.00") for v in values]  # one rounding
+    assert {r[1] for r in rows[1:]} == {"'-x"}  # text still neutralised
+    out = io.BytesIO()
+    write_table(pd.DataFrame({"t": [400.0, math.nan, math.inf], "n": [2.5, None, "=1"]}), out, file_format="csv",
+                decimals={"t": 0, "n": 1})
+    assert out.getvalue().decode("utf-8-sig").splitlines()[1:] == ["400,2.5", ",", "inf,'=1"]
+
+
+def test_a_csv_run_sheet_at_its_decimals_records_back_unchanged(tmp_path: Path) -> None:
+    """The Plan page's and doe suggest's CSV run sheet, written at each parameter's decimals (4.00
+    on a 0.25 grid, 1.20 on a 0.01 grid), filled in and recorded: the recipes match the stored ones
+    (a changed recipe would be refused) and the results are stored."""
+    from doe import Campaign
+    from doe.domain.display import column_decimals
+    from doe.domain.exports import run_sheet
+
+    raw = resolve_config("hfo2-ncm85").to_dict() | {"name": "sheet-decimals"}
+    grids = {"anneal_time_h": 0.25, "anneal_temperature_c": 5.0, "hfo2_loading_wt_pct": 0.01}
+    for p in raw["parameters"]:
+        if p["name"] in grids:
+            p["resolution"] = grids[p["name"]]
+    campaign = Campaign.from_config(raw, storage=f"sqlite:///{tmp_path / 'lab.sqlite3'}", actor="test")
+    proposed = campaign.suggest(2, fixed={"anneal_time_h": 4.0, "hfo2_loading_wt_pct": 1.2})
+    campaign.accept()
+    config = campaign.config
+    sheet = run_sheet(proposed, config)
+    decimals = column_decimals(sheet, config)
+    assert decimals["anneal_time_h"] == 2 and decimals["hfo2_loading_wt_pct"] == 2
+    text = table_bytes(sheet, "csv", units=config.units, decimals=decimals).decode("utf-8-sig")
+    header = next(csv.reader(io.StringIO(text)))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    time_column = next(h for h in header if h.startswith("anneal_time_h"))
+    loading_column = next(h for h in header if h.startswith("hfo2_loading_wt_pct"))
+    assert [r[time_column] for r in rows] == ["4.00", "4.00"]
+    assert [r[loading_column] for r in rows] == ["1.20", "1.20"]
+    filled = read_table(text.encode("utf-8"), config, file_format="csv")
+    filled["first_cycle_ce_pct"] = [88.5, 90.25]
+    report = campaign.record(filled)
+    assert not report.rejected and report.measurements_added == 2
+    history = campaign.history().set_index("experiment_id")
+    recipes = proposed.set_index("experiment_id")[config.parameter_names]
+    assert history.loc[recipes.index, config.parameter_names].to_dict("index") == recipes.to_dict("index")  # unchanged
+    assert history.loc[recipes.index, "first_cycle_ce_pct"].tolist() == [88.5, 90.25]

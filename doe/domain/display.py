@@ -105,9 +105,11 @@ def significant_places(value: float, significant: int = SIGNIFICANT) -> int | No
 
 def rounded(value: float, places: int) -> float:
     """``value`` rounded to ``places`` decimals (a negative count: to tens, hundreds ...), a tie
-    (87.625, exactly halfway) away from zero, as Streamlit's column formats and Excel show it
-    (87.63), not to even as Python's ``format`` does (87.62). Computed on the exact binary value,
-    so 1.005 (stored as 1.00499...) rounds to 1.0, as there."""
+    (87.625, exactly halfway) away from zero (87.63), not to even as Python's ``format`` does
+    (87.62). Computed on the exact binary value, so 1.005 (stored as 1.00499...) rounds to 1.0,
+    as JavaScript's ``toFixed`` does (behind Streamlit's ``%.2f`` column formats). Excel can differ
+    there: it rounds to 15 significant digits first, so it shows 1.005 at 2 decimals as 1.01.
+    CSV files written with ``decimals`` (:func:`doe.io.write_table`) use this rounding too."""
     with localcontext() as context:
         context.prec = 800  # enough digits for any float at any places
         return float(Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))

@@ -9,6 +9,7 @@ import contextlib
 import errno
 import io
 import json
+import math
 import os
 import secrets
 import stat
@@ -19,7 +20,7 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from doe.domain.display import SIGNIFICANT, significant_places
+from doe.domain.display import SIGNIFICANT, rounded, significant_places
 from doe.domain.values import NOT_UNICODE, is_blank
 from doe.errors import CellProblem, DataError, shorten
 from doe.io.cells import neutralise
@@ -85,8 +86,10 @@ def write_table(
         file_format: ``"csv"`` or ``"xlsx"``; by default from the file name (CSV for objects).
         units: column -> unit; such columns get headers like ``anneal_temperature_c [C]``,
             which :func:`doe.io.read_table` reads back.
-        decimals: column -> decimal places. CSV: the numbers are written at that many places
-            (pass only columns that lose nothing, e.g. values on a resolution grid);
+        decimals: column -> decimal places. CSV: the numbers are written at exactly that many
+            places (4.0 at 2 as ``4.00``), rounded as doe shows them
+            (:func:`~doe.domain.display.rounded`: a tie away from zero); pass only columns that
+            lose nothing, e.g. values on a resolution grid;
             XLSX: a cell number format; the stored cell value keeps 16 significant digits
             (openpyxl writes no more; a CSV keeps every digit) and a time its milliseconds.
         significant: XLSX: columns whose numbers each get a number format that shows them at
@@ -103,14 +106,12 @@ def write_table(
     if isinstance(target, str | Path):
         _check_file_name(Path(target))
     decimals = {c: d for c, d in (decimals or {}).items() if c in table.columns}
-    if fmt == "csv" and decimals:
-        table = table.copy()
-        for column, places in decimals.items():
-            table[column] = [v if is_blank(v) or isinstance(v, str)
-                             else round(float(v), places) if places else round(float(v))
-                             for v in table[column]]
     prepared = _prepare(table, units, for_excel=fmt == "xlsx")
     if fmt == "csv":
+        for j, column in enumerate(table.columns):
+            if column in decimals:  # by position: the header may carry a unit; a number's text is not neutralised
+                prepared.isetitem(j, [_fixed(v, decimals[column]) if _number(v) else cell
+                                      for v, cell in zip(table[column], prepared.iloc[:, j], strict=True)])
         text = prepared.to_csv(index=False, lineterminator="\r\n")
         payload = text.encode("utf-8-sig")
         if isinstance(target, str | Path):
@@ -143,6 +144,22 @@ def write_table(
         write_file(target, buffer.getvalue())
     else:
         target.write(buffer.getvalue())
+
+
+def _number(value: Any) -> bool:
+    """A finite number (not text, not empty): what a ``decimals`` column writes at its places."""
+    if is_blank(value) or isinstance(value, str | bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _fixed(value: Any, places: int) -> str:
+    """A finite number of a ``decimals`` column as CSV text at exactly ``places`` decimals,
+    rounded as doe shows it (:func:`~doe.domain.display.rounded`; -0.001 at 2 is 0.00)."""
+    return f"{rounded(float(value), places) + 0.0:.{places}f}"
 
 
 EXCEL_MAX_TEXT = 32_767
