@@ -248,7 +248,9 @@ class Campaign:
         """Every experiment: experiment_id, status, batch_id, config_version, parameters,
         outcomes (NaN = not measured; the mean of the cells of a replicated experiment),
         ``<outcome>_sd``/``_n`` of every outcome once any experiment has several cells
-        (:mod:`doe.domain.replicates`), failure_reason, proposed_by, proposed_at, source;
+        (:mod:`doe.domain.replicates`), failure_reason, failure_note, failure_operator,
+        failure_sample_id, failure_measured_at (what the row failing a whole experiment gave; empty
+        on any experiment not failed), proposed_by, proposed_at, source;
         curve outcomes' columns (:mod:`doe.domain.curves`). :meth:`measurements` lists every cell.
         Read at one state of the campaign and computed once per state (:meth:`state`: a restored
         backup or a campaign made again under this name is another state, though its revision number

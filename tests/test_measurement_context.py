@@ -49,25 +49,74 @@ def test_a_bad_date_operator_or_sample_id_is_refused_naming_its_cell(store_url: 
     assert campaign.revision() == revision and campaign.measurements().empty
 
 
-def test_a_failure_rows_context_that_is_not_stored_is_reported(tmp_path: Path) -> None:
-    """A failure row's note, operator, sample id and date were dropped without a word: a failed
-    experiment stores none of them (found by a round-trip probe); a failed cell keeps them all."""
+FAILURE_COLUMNS = ["failure_reason", "failure_note", "failure_operator", "failure_sample_id", "failure_measured_at"]
+FAILED_WHOLE = ["gelled", 'lab book p.12, "=edge"', "Ana Müller", "S-1/B", pd.Timestamp("2026-12-01 13:30", tz="UTC")]
+
+
+def _failures(campaign: Campaign) -> list[list[object]]:
+    history = campaign.history().set_index("experiment_id")
+    return [[None if pd.isna(v) else v for v in history.loc[i, FAILURE_COLUMNS]] for i in ("F1", "F3")]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_failed_experiment_keeps_its_note_operator_sample_id_and_date_through_every_copy(
+        store_url: str, tmp_path: Path, file_format: str) -> None:
+    """A row failing a whole experiment kept only its failure_reason: its note, operator, sample
+    id and date were dropped (listed as not stored), although the README says they are kept.
+    Now they are stored with the failure, shown by history(), and come back from the cells
+    file (recorded into another campaign), the JSON export and a clone; the exported files
+    recorded back into their own campaign change nothing."""
     config = {"name": "fails", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
               "objectives": [{"name": "y", "goal": "maximize"}], "seed": 1}
-    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", actor="lead")
-    report = campaign.record(pd.DataFrame([
-        {"experiment_id": "F1", "x": .1, "failure_reason": "gelled", "note": "lab book p.12", "operator": "Ana",
-         "sample_id": "S-1", "measured_at": "2026-12-01"},
+    campaign = Campaign.from_config(config, storage=store_url, actor="lead")
+    campaign.record(pd.DataFrame([
+        {"experiment_id": "F1", "x": .1, "failure_reason": "gelled", "note": 'lab book p.12, "=edge"',
+         "operator": "Ana Müller", "sample_id": "S-1/B", "measured_at": "2026-12-01 14:30+01:00"},
         {"experiment_id": "F2", "x": .2, "replicate": "A", "y": 1.0, "operator": "Ana"},
-        {"experiment_id": "F2", "x": .2, "replicate": "B", "failure_reason": "short", "note": "cracked",
-         "sample_id": "S-2B"},
         {"experiment_id": "F3", "x": .3, "failure_reason": "spilled"}]))
-    assert report.failure_context_not_stored == [
-        "F1 (failed): note, measured_at, operator, sample_id not stored; a failed experiment keeps only its "
-        "failure_reason, so write what must be kept there"]
-    assert campaign.cell_failures()[["note", "sample_id"]].values.tolist() == [["cracked", "S-2B"]]
-    campaign.export_table(tmp_path / "cells.csv", cells=True)  # what is stored records back without a word
-    assert campaign.import_table(tmp_path / "cells.csv").failure_context_not_stored == []
+    expected = [FAILED_WHOLE, ["spilled", None, None, None, None]]
+    assert _failures(campaign) == expected
+    assert campaign.history().set_index("experiment_id").loc["F2", FAILURE_COLUMNS[1:]].isna().all()
+
+    revision = campaign.revision()
+    for cells in (False, True):  # the history and the cells file, recorded back, change nothing
+        path = tmp_path / f"{'cells' if cells else 'history'}.{file_format}"
+        campaign.export_table(path, cells=cells)
+        campaign.import_table(path)
+        assert campaign.revision() == revision and _failures(campaign) == expected
+    history_file = pd.read_csv(path.with_name(f"history.{file_format}")) if file_format == "csv" else pd.read_excel(
+        path.with_name(f"history.{file_format}"))
+    assert history_file.set_index("experiment_id").loc["F1", "note"] == 'lab book p.12, "=edge"'
+
+    elsewhere = Campaign.from_config(config | {"name": "fails-copy"}, storage=store_url, actor="lead")
+    elsewhere.import_table(tmp_path / f"cells.{file_format}")
+    assert _failures(elsewhere) == expected
+    exported = campaign.export_json()
+    assert exported["format_version"] == 5
+    assert Campaign.import_json(exported, storage=store_url, name="fails-json").history().equals(campaign.history())
+    assert _failures(campaign.clone("fails-clone", with_history=True)) == expected
+
+
+def test_a_failed_experiment_given_again_with_other_context_is_a_correction(tmp_path: Path) -> None:
+    """The same whole failure again with a sample id it was stored without: listed as not
+    stored, and stored by a correction, which keeps the note it does not give; measured after
+    all, the experiment keeps none of them."""
+    config = {"name": "again", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "y", "goal": "maximize"}], "seed": 1}
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", actor="lead")
+    campaign.record(pd.DataFrame([{"experiment_id": "F1", "x": .1, "failure_reason": "gelled", "note": "p.12"}]))
+    again = pd.DataFrame([{"experiment_id": "F1", "failure_reason": "gelled", "sample_id": "S-1"}])
+    revision = campaign.revision()
+    report = campaign.record(again)
+    assert report.context_not_stored == ["F1 (failed): sample_id stored none, new 'S-1'"]
+    stored = campaign.history().set_index("experiment_id").loc["F1"]
+    assert campaign.revision() == revision and pd.isna(stored["failure_sample_id"])
+    campaign.record(again, correct=True)
+    stored = campaign.history().set_index("experiment_id").loc["F1"]
+    assert (stored["failure_reason"], stored["failure_note"], stored["failure_sample_id"]) == ("gelled", "p.12", "S-1")
+    campaign.record(pd.DataFrame([{"experiment_id": "F1", "y": 2.0}]), correct=True)
+    stored = campaign.history().set_index("experiment_id").loc["F1"]
+    assert stored["status"] == "completed" and stored[FAILURE_COLUMNS].isna().all()
 
 
 FAILED_CELL = ["F2", "B", "short", "cracked, \"=edge\"", "Ana Müller", "P-17/B",
@@ -85,17 +134,16 @@ def test_a_failed_cell_keeps_its_operator_sample_id_and_date_through_every_copy(
     config = {"name": "cells", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
               "objectives": [{"name": "y", "goal": "maximize"}], "seed": 1}
     campaign = Campaign.from_config(config, storage=store_url, actor="lead")
-    report = campaign.record(pd.DataFrame([
+    campaign.record(pd.DataFrame([
         {"experiment_id": "F2", "x": .2, "replicate": "A", "y": 1.0, "operator": "Ana Müller"},
         {"experiment_id": "F2", "x": .2, "replicate": "B", "failure_reason": "short", "note": 'cracked, "=edge"',
          "operator": "Ana Müller", "sample_id": "P-17/B", "measured_at": "2026-12-02 14:30+01:00"}]))
-    assert report.failure_context_not_stored == []
     assert campaign.cell_failures()[CELL_COLUMNS].values.tolist() == [FAILED_CELL]
 
     path = tmp_path / f"cells.{file_format}"
     campaign.export_table(path, cells=True)
     elsewhere = Campaign.from_config(config | {"name": "cells-copy"}, storage=store_url, actor="lead")
-    assert elsewhere.import_table(path).failure_context_not_stored == []
+    elsewhere.import_table(path)
     assert elsewhere.cell_failures()[CELL_COLUMNS].values.tolist() == [FAILED_CELL]
 
     exported = campaign.export_json()

@@ -184,10 +184,6 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
                    "or date, which was not stored (record again with --correct to store it):")
         for line in report.context_not_stored[:50]:
             click.echo(f"  - {line}")
-    if report.failure_context_not_stored:
-        click.echo(f"{len(report.failure_context_not_stored)} failed row(s) came with context that was not stored:")
-        for line in report.failure_context_not_stored[:50]:
-            click.echo(f"  - {line}")
     if report.failed_cells:
         click.echo(f"{len(report.failed_cells)} failed cell(s) ({report.cell_failures_added} newly stored); other "
                    "cells of the experiment have results, so it stays completed (doe export --cells lists every cell):")

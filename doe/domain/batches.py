@@ -24,7 +24,8 @@ from doe.errors import CellProblem, DataError
 
 logger = logging.getLogger(__name__)
 
-HISTORY_META = ("failure_reason", "proposed_by", "proposed_at", "source")
+HISTORY_META = ("failure_reason", "failure_note", "failure_operator", "failure_sample_id", "failure_measured_at",
+                "proposed_by", "proposed_at", "source")
 """Bookkeeping columns that close the history table."""
 
 PREDICTION_COLUMNS = ("acquisition_value", "probability_feasible", "strategy")

@@ -9,16 +9,18 @@ import pandas as pd
 
 from doe.domain.batches import former_parameters
 from doe.domain.config import CampaignConfig
+from doe.domain.failure_context import HISTORY_COLUMNS
 from doe.domain.ranking import RANKING_NOTE, ranking_notes
 from doe.domain.replicates import cells_table
 from doe.domain.table import ID_COLUMN
 
 NOTE_COLUMN = "note"
+FAILURE_NOTE = HISTORY_COLUMNS["note"]
 
 
 def export_view(history: pd.DataFrame, measurements: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
     """``history`` with a ``note`` column (the notes recorded with the experiment's current
-    measurements, distinct, joined by ``"; "``) and a ``ranking_note`` column (why the row does
+    measurements and the note of its failure, distinct, joined by ``"; "``) and a ``ranking_note`` column (why the row does
     not count among the best recipes: :func:`doe.domain.ranking.ranking_notes`; empty when it
     counts), so an exported file and the app agree on which recipes count."""
     out = history.copy()
@@ -28,6 +30,11 @@ def export_view(history: pd.DataFrame, measurements: pd.DataFrame, config: Campa
         for exp_id, group in current.dropna(subset=[NOTE_COLUMN]).groupby(ID_COLUMN, sort=False):
             texts = [str(t).strip() for t in group[NOTE_COLUMN] if str(t).strip()]
             notes[str(exp_id)] = "; ".join(dict.fromkeys(texts))
+    if FAILURE_NOTE in out.columns:  # a failed experiment's note joins its measurements' ones
+        for exp_id, text in zip(out[ID_COLUMN], out[FAILURE_NOTE], strict=True):
+            if isinstance(text, str) and text.strip():
+                texts = [*filter(None, notes.get(str(exp_id), "").split("; ")), text.strip()]
+                notes[str(exp_id)] = "; ".join(dict.fromkeys(texts))
     if NOTE_COLUMN not in out.columns:
         out[NOTE_COLUMN] = [notes.get(str(i), "") for i in out[ID_COLUMN]]
     out[RANKING_NOTE] = ranking_notes(out, config) if len(out) else pd.Series(dtype=object)

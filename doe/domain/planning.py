@@ -16,6 +16,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX, point_cycle
+from doe.domain.failure_context import context_differs, failure_context
 from doe.domain.ranking import RANKING_NOTE
 from doe.domain.records import (
     CellFailure,
@@ -69,9 +70,6 @@ class RecordPlan:
     """Every failed replicate cell (a row with a ``replicate`` label marked failed)."""
     failed_cells: list[str] = field(default_factory=list)
     """Failed replicate cells of experiments that end completed, in words (for the report)."""
-    failure_context_not_stored: list[str] = field(default_factory=list)
-    """The ``note``, ``operator``, ``sample_id`` and ``measured_at`` of rows failing a whole
-    experiment, which it does not keep, in words (for the report)."""
     never_made: list[CellProblem] = field(default_factory=list)
     """Rows left out: an exported file's experiments that were never made in their campaign
     (``status`` proposed or abandoned, no result) and are new to this one."""
@@ -98,7 +96,6 @@ class RecordPlan:
             measurements_unchanged=written.measurements_unchanged + len(self.unchanged_means),
             rejected=rejected, failed_cells=list(self.failed_cells), cell_failures_added=written.cell_failures_added,
             context_not_stored=list(written.context_not_stored), never_made=list(self.never_made),
-            failure_context_not_stored=list(self.failure_context_not_stored),
             not_measured=list(self.not_measured), marked_failed=self.marked_failed(created))
 
     def experiment_ids(self, created: list[str]) -> list[str]:
@@ -395,8 +392,6 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             if read.experiment_id is not None:
                 failed_labelled.setdefault(read.experiment_id, []).append(
                     f"{read.experiment_id} replicate {read.replicate!r}: {reason}")
-        if read.failed and not read.measured and read.replicate is None:
-            _report_failure_context(plan, read)
         if is_known and read.experiment_id is not None:  # planned once all its rows are read
             changes.setdefault(read.experiment_id, []).append((change, read.failed and read.replicate is None))
         plan.row_ids.append(read.experiment_id)
@@ -425,17 +420,6 @@ def _final_change(of_rows: list[tuple[StatusChange | None, bool]], measured: boo
     if measured:
         return next((c for c in wanted if c.status == "completed"), None)
     return next((c for c in wanted if c.status == "failed"), None)
-
-
-def _report_failure_context(plan: RecordPlan, read: _Row) -> None:
-    """Say which of the note, operator, sample id and time of a row failing a whole experiment
-    are not stored: a failed experiment keeps its reason only (a failed cell keeps them all)."""
-    lost = [*(["note"] if read.note is not None else []), *read.context]
-    if not lost:
-        return
-    what = read.experiment_id if read.experiment_id is not None else f"the new experiment of row {read.label}"
-    plan.failure_context_not_stored.append(f"{what} (failed): {', '.join(lost)} not stored; a failed experiment "
-                                           "keeps only its failure_reason, so write what must be kept there")
 
 
 def _plan_later_cell(clean: pd.DataFrame, row: pd.Series, read: _Row, first: NewExperiment) -> list[CellProblem]:
@@ -502,7 +486,8 @@ def _merge_status(first: NewExperiment, read: _Row) -> NewExperiment:
     if read.measured and first.status != "completed":
         return replace(first, status="completed", failure_reason=None)
     if read.failed and first.status == "running":
-        return replace(first, status="failed", failure_reason=read.reason or "failed (no reason given)")
+        return replace(first, status="failed", failure_reason=read.reason or "failed (no reason given)",
+                       **failure_context(read.note, read.context, whole=read.replicate is None))
     return first
 
 
@@ -537,7 +522,9 @@ def _plan_known_row(clean: pd.DataFrame, row: pd.Series, read: _Row, stored: pd.
     :func:`_final_change` drops that where a later row measures a cell, and keeps the first
     failed cell's reason, as for a new experiment (:func:`_merge_status`), so the same table
     recorded again changes nothing. A failed row without a label marks the whole experiment
-    failed (with another reason: replaces the stored one). Where that replaces a recorded
+    failed (with another reason: replaces the stored one), keeping the row's note, operator,
+    sample id and date with the failure (the same failure with other ones asks to store them:
+    :func:`doe.domain.failure_context.context_differs`). Where that replaces a recorded
     result, the store refuses it without ``correct=True`` (:meth:`doe.Campaign.record`).
     """
     exp_id = str(read.experiment_id)
@@ -555,9 +542,10 @@ def _plan_known_row(clean: pd.DataFrame, row: pd.Series, read: _Row, stored: pd.
     change = None
     cell_only = read.replicate is not None and (measured or status in ("completed", "failed"))
     if read.failed:  # a failed cell of an experiment with results, or of a failed one, leaves its status
-        if not cell_only and (
-                status != "failed" or (read.reason and read.reason != stored.get("failure_reason"))):
-            change = StatusChange(exp_id, "failed", read.reason or "failed (no reason given)")
+        context = failure_context(read.note, read.context, whole=read.replicate is None)
+        if not cell_only and (status != "failed" or (read.reason and read.reason != stored.get("failure_reason"))
+                              or context_differs(context, stored.to_dict())):
+            change = StatusChange(exp_id, "failed", read.reason or "failed (no reason given)", **context)
     elif read.measured and status != "completed":
         change = StatusChange(exp_id, "completed")
     elif not read.measured:
@@ -596,4 +584,5 @@ def _plan_new_row(clean: pd.DataFrame, row: pd.Series, read: _Row, config: Campa
     return [], NewExperiment(
         parameters=values, status=status, config_version=config_version, experiment_id=read.experiment_id,
         source="import", failure_reason=read.reason if read.failed else None,
+        **failure_context(read.note, read.context, whole=read.failed and read.replicate is None),
     )

@@ -59,6 +59,14 @@ class NewExperiment:
     package_version: str | None = None
     predictions: dict[str, Any] = field(default_factory=dict)
     """Predicted mean/sd per outcome and acquisition details at proposal time."""
+    note: str | None = None
+    """Of a ``failed`` experiment: the note of the row that failed it as a whole."""
+    operator: str | None = None
+    """Of a ``failed`` experiment: who made it."""
+    sample_id: str | None = None
+    """Of a ``failed`` experiment: the sample's own id."""
+    measured_at: datetime | None = None
+    """Of a ``failed`` experiment: when it was found failed."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,12 @@ class StatusChange:
     experiment_id: ExperimentRef
     status: ExperimentStatus
     reason: str | None = None
+    note: str | None = None
+    """For ``failed``: the note of the row that failed the whole experiment (with ``operator``,
+    ``sample_id`` and ``measured_at``, kept with the failure; None: not given)."""
+    operator: str | None = None
+    sample_id: str | None = None
+    measured_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -245,13 +259,9 @@ class RecordReport:
     cell_failures_added: int = 0
     """Failed cells stored by this call (one stored before for the same reason is not counted)."""
     context_not_stored: list[str] = field(default_factory=list)
-    """Values recorded again unchanged but with another ``note``, ``operator``, ``sample_id`` or
-    ``measured_at``, in words: not stored, since that replaces what was recorded; record with
+    """Values, failed cells and failed experiments recorded again unchanged but with another
+    ``note``, ``operator``, ``sample_id`` or ``measured_at``, in words: not stored, since that replaces what was recorded; record with
     ``correct=True`` to store them."""
-    failure_context_not_stored: list[str] = field(default_factory=list)
-    """Rows failing a whole experiment whose ``note``, ``operator``, ``sample_id`` or
-    ``measured_at`` were not stored, in words: a failed experiment keeps its ``failure_reason``
-    only (a failed replicate cell keeps all of them, :meth:`doe.Campaign.cell_failures`)."""
     never_made: list[CellProblem] = field(default_factory=list)
     """Rows of an exported file left out: experiments new to this campaign that were never made
     in theirs (proposed, or abandoned)."""

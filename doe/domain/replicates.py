@@ -67,6 +67,13 @@ CONTEXT_COLUMNS = ("note", "operator", "sample_id", "measured_at")
 """What a cell's measurements carry besides their values (:meth:`doe.Campaign.measurements`)."""
 
 
+def _failure_context(known: pd.DataFrame, exp_id: str) -> dict[str, object]:
+    """The note, operator, sample id and date stored with the failure of experiment ``exp_id``
+    (the history's ``failure_*`` columns, where it has them), under the cells' column names."""
+    return {c: None if f"failure_{c}" not in known.columns or _missing(known.at[exp_id, f"failure_{c}"])
+            else known.at[exp_id, f"failure_{c}"] for c in CONTEXT_COLUMNS}
+
+
 def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Sequence[str],
                 parameters: Sequence[str], failures: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per measured cell: ``experiment_id``, ``replicate``, the parameters and every
@@ -87,7 +94,8 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     experiments is a row too, with its note, operator, sample id and date. Once any row is a failed cell or the row of an
     experiment that failed as a whole (``status`` failed in ``history``, no cell measured or
     failed), the table has ``failed`` and ``failure_reason`` (False and empty on the other
-    rows), so it records back the same. An experiment failed after it was measured
+    rows), so it records back the same; such an experiment's row carries the note, operator,
+    sample id and date stored with its failure (the history's ``failure_*`` columns). An experiment failed after it was measured
     (:meth:`doe.Campaign.fail`) keeps its values on rows marked failed with its reason: record()
     reads them back as that experiment, measured, then failed (:mod:`doe.domain.failed_after`).
 
@@ -137,7 +145,8 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
         if not cells:  # not measured: one row, failed as a whole with its reason where it failed
             failed = exp_id in whole_failed
             cells = [{REPLICATE_COLUMN: None, "cycle": None, "failed": failed,
-                      "failure_reason": known.at[exp_id, "failure_reason"] if failed else None}]
+                      "failure_reason": known.at[exp_id, "failure_reason"] if failed else None,
+                      **(_failure_context(known, exp_id) if failed else {})}]
         elif exp_id in whole_failed:  # measured, then failed: its values stay on rows marked failed
             cells = [{**c, "failed": True, "failure_reason": c["failure_reason"] or known.at[exp_id, "failure_reason"]}
                      for c in cells]

@@ -42,7 +42,8 @@ CONTEXT_LENGTHS = {"operator": 200, "sample_id": 64}
 EVIDENCE_COLUMN = "evidence_files"
 """History column: the raw files (name and SHA-256 prefix) behind an experiment's current values."""
 EXPORT_ONLY_COLUMNS = ("status", "batch_id", "config_version", "source", "proposed_by", "proposed_at",
-                       EVIDENCE_COLUMN, "ranking_note")
+                       EVIDENCE_COLUMN, "ranking_note", "failure_note", "failure_operator", "failure_sample_id",
+                       "failure_measured_at")
 """Bookkeeping columns of an exported history: ignored when the file is imported again."""
 _TRUE = {"true", "yes", "y", "1", "failed", "x"}
 _FALSE = {"false", "no", "n", "0", ""}

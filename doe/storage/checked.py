@@ -5,10 +5,11 @@ rows only."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from doe.domain.failure_context import HISTORY_COLUMNS
 from doe.domain.records import (
     MAX_REPLICATE,
     STATUSES,
@@ -74,6 +75,8 @@ class ResolvedChange:
     experiment_id: str
     status: ExperimentStatus
     reason: str | None
+    context: dict[str, Any] = field(default_factory=dict)
+    """The failure's ``note``, ``operator``, ``sample_id`` and ``measured_at`` where given."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ def check_write(
         if change.status not in STATUSES:
             raise StorageError(f"status_changes[{i}]: unknown status {change.status!r}; statuses: {list(STATUSES)}")
         check_text(change.reason, f"status_changes[{i}].reason")
+        status_changes[i] = replace(change, **checked_context(change, f"status_changes[{i}]"))
     rows = [prepare_file(i, f) for i, f in enumerate(files)]
     known = {r["sha256"] for r in rows}
     for i, pm in enumerate(planned):
@@ -160,6 +164,7 @@ def prepare_experiment(i: int, e: NewExperiment) -> dict[str, Any]:
         "config_version": int(e.config_version),
         "status": e.status,
         "failure_reason": check_text(e.failure_reason, f"{where}.failure_reason"),
+        **{HISTORY_COLUMNS[k]: v if e.status == "failed" else None for k, v in checked_context(e, where).items()},
         "batch_id": check_label(e.batch_id, f"{where}.batch_id", optional=True),
         "source": e.source,
         "parameters": dumps_json(e.parameters, f"{where}.parameters"),
@@ -168,6 +173,17 @@ def prepare_experiment(i: int, e: NewExperiment) -> dict[str, Any]:
         "package_version": check_label(e.package_version, f"{where}.package_version", optional=True),
         "predictions": dumps_json(e.predictions or {}, f"{where}.predictions"),
     }
+
+def checked_context(of: StatusChange | NewExperiment, where: str) -> dict[str, Any]:
+    """The ``note``, ``operator``, ``sample_id`` and ``measured_at`` a failure keeps, checked
+    as a failed cell's are (:func:`doe.storage.cells.prepare_cell_failure`)."""
+    if of.measured_at is not None and not isinstance(of.measured_at, datetime):
+        raise StorageError(f"{where}: measured_at must be a datetime, got {type(of.measured_at).__name__}")
+    return {"note": check_text(of.note, f"{where}.note"),
+            "operator": check_label(of.operator, f"{where}.operator", max_len=MAX_ACTOR, optional=True),
+            "sample_id": check_label(of.sample_id, f"{where}.sample_id", optional=True),
+            "measured_at": of.measured_at}
+
 
 def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasurement:
     """``measurements[i]`` checked, its experiment id possibly still a reference."""

@@ -59,6 +59,7 @@ from doe.storage.engine import (
     retry_pause,
     should_retry,
 )
+from doe.storage.history_rows import closing_columns
 from doe.storage.model_states import CampaignModelMemory, read_states, upsert_states
 from doe.storage.rows import (
     audit_row,
@@ -425,15 +426,7 @@ class SqlStore:
         if evidence:  # only campaigns with stored instrument files get this column
             data[EVIDENCE_COLUMN] = pd.Series(["; ".join(evidence[r.experiment_id]) if r.experiment_id in evidence
                                                else None for r in exp_rows], dtype=object)
-        data["failure_reason"] = pd.Series([r.failure_reason for r in exp_rows], dtype=object)
-        data["proposed_by"] = pd.Series([r.proposed_by for r in exp_rows], dtype=object)
-        data["proposed_at"] = pd.to_datetime(pd.Series([r.proposed_at for r in exp_rows], dtype=object), utc=True)
-        data["seed"] = pd.Series([r.seed for r in exp_rows], dtype="Int64")
-        data["predictions"] = pd.Series([stored_json(r.predictions, name, r.experiment_id, "predictions")
-                                         for r in exp_rows], dtype=object)
-        data["model_settings"] = pd.Series([stored_json(r.model_settings, name, r.experiment_id, "model_settings")
-                                            for r in exp_rows], dtype=object)
-        data["package_version"] = pd.Series([r.package_version for r in exp_rows], dtype=object)
+        data.update(closing_columns(exp_rows, name))
         return pd.DataFrame(data)
 
     def measurements(self, name: str, include_superseded: bool = False) -> pd.DataFrame:

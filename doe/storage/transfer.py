@@ -55,16 +55,19 @@ from doe.storage.values import (
 )
 
 EXPORT_FORMAT = "doe-campaign"
-EXPORT_FORMAT_VERSION = 4
+EXPORT_FORMAT_VERSION = 5
 """Version 2 added the evidence files (``files``, ``measurements[].file_sha256``), version 3
 the failed replicate cells (``cell_failures``), version 4 their ``operator``, ``sample_id``
-and ``measured_at``; exports of versions 1 to 3 are still read."""
-READABLE_FORMAT_VERSIONS = (1, 2, 3, 4)
+and ``measured_at``, version 5 the ``failure_note``, ``failure_operator``,
+``failure_sample_id`` and ``failure_measured_at`` of failed experiments; exports of versions 1
+to 4 are still read."""
+READABLE_FORMAT_VERSIONS = (1, 2, 3, 4, 5)
 _FIELDS = {
     "": ("format", "format_version", "schema_version", "name", "created_at", "created_by", "archived",
          "experiment_counter", "config_versions", "experiments", "measurements", "files", "cell_failures", "audit"),
     "config_versions": ("version", "created_at", "created_by", "config"),
-    "experiments": ("experiment_id", "config_version", "status", "failure_reason", "batch_id", "source", "parameters",
+    "experiments": ("experiment_id", "config_version", "status", "failure_reason", "failure_note", "failure_operator",
+                    "failure_sample_id", "failure_measured_at", "batch_id", "source", "parameters",
                     "proposed_by", "proposed_at", "updated_at", "seed", "model_settings", "package_version",
                     "predictions"),
     "measurements": ("experiment_id", "outcome", "replicate", "cycle", "value", "unit", "measured_at", "recorded_by",
@@ -112,7 +115,9 @@ def export_rows(conn: Connection, camp: Any, schema_version: str) -> dict[str, A
              "config": r.config_yaml} for r in versions],
         "experiments": [
             {"experiment_id": r.experiment_id, "config_version": int(r.config_version), "status": r.status,
-             "failure_reason": r.failure_reason, "batch_id": r.batch_id, "source": r.source,
+             "failure_reason": r.failure_reason, "failure_note": r.failure_note,
+             "failure_operator": r.failure_operator, "failure_sample_id": r.failure_sample_id,
+             "failure_measured_at": iso_time(r.failure_measured_at), "batch_id": r.batch_id, "source": r.source,
              "parameters": json.loads(r.parameters), "proposed_by": r.proposed_by,
              "proposed_at": iso_time(r.proposed_at), "updated_at": iso_time(r.updated_at),
              "seed": r.seed, "model_settings": json.loads(r.model_settings),
@@ -400,6 +405,7 @@ def _check_experiment(where: str, eid: str, raw: dict[str, Any], configs: dict[i
     return {
         "experiment_id": eid, "config_version": raw["config_version"], "status": raw["status"],
         "failure_reason": check_text(raw.get("failure_reason"), f"{where}.failure_reason"),
+        **_failure_context(raw, where, failed=raw["status"] == "failed"),
         "batch_id": check_label(raw.get("batch_id"), f"{where}.batch_id", optional=True),
         "source": raw["source"], "parameters": dumps_json(parameters, f"{where}.parameters"),
         "proposed_by": check_label(raw.get("proposed_by"), f"{where}.proposed_by", max_len=MAX_ACTOR),
@@ -408,6 +414,24 @@ def _check_experiment(where: str, eid: str, raw: dict[str, Any], configs: dict[i
         "seed": seed, "model_settings": dumps_json(raw.get("model_settings") or {}, f"{where}.model_settings"),
         "package_version": check_label(raw.get("package_version"), f"{where}.package_version", optional=True),
         "predictions": dumps_json(raw.get("predictions") or {}, f"{where}.predictions")}
+
+
+def _failure_context(raw: dict[str, Any], where: str, *, failed: bool) -> dict[str, Any]:
+    """An experiment's ``failure_note``, ``failure_operator``, ``failure_sample_id`` and
+    ``failure_measured_at`` (absent before format version 5), checked as a failed cell's are;
+    given for an experiment that is not failed, refused (a failure alone keeps them)."""
+    context = {
+        "failure_note": check_text(raw.get("failure_note"), f"{where}.failure_note"),
+        "failure_operator": check_label(raw.get("failure_operator"), f"{where}.failure_operator", max_len=MAX_ACTOR,
+                                        optional=True),
+        "failure_sample_id": check_label(raw.get("failure_sample_id"), f"{where}.failure_sample_id", optional=True),
+        "failure_measured_at": parse_time(raw.get("failure_measured_at"), f"{where}.failure_measured_at",
+                                          optional=True)}
+    given = [k for k, v in context.items() if v is not None]
+    if given and not failed:
+        raise StorageError(f"{where}: {', '.join(given)} given for an experiment that is not failed; only a failed "
+                           "experiment keeps them")
+    return context
 
 
 def _check_parameters(parameters: dict[str, Any], config: CampaignConfig, where: str) -> dict[str, Any]:

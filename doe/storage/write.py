@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig
+from doe.domain.failure_context import FIELDS, HISTORY_COLUMNS
 from doe.domain.records import (
     ALLOWED_TRANSITIONS,
     ExperimentRef,
@@ -66,6 +67,8 @@ class _Stored:
     status: dict[str, str]
     reasons: dict[str, str | None]
     existing: set[str] = field(default_factory=set)
+    context: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each failed experiment's stored note, operator, sample id and date (:data:`FIELDS`)."""
 
 
 def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, *,
@@ -91,6 +94,7 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
     for p in prepared:
         stored.status[p["experiment_id"]] = p["status"]
         stored.reasons[p["experiment_id"]] = p["failure_reason"]
+        stored.context[p["experiment_id"]] = {f: p[HISTORY_COLUMNS[f]] for f in FIELDS}
     _check_known(name, planned, status_changes, stored, failures)
     match_stored_labels(conn, name, stored.pk_of, [*planned, *failures])
     context_kept: list[str] = []
@@ -104,7 +108,7 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
                 cells.changed.append((f, f.reason))
             else:
                 context_kept.append(f"{f.experiment_id} replicate {f.replicate!r} (failed): {differs}")
-    changes = _check_transitions(conn, cid, name, status_changes, stored,
+    changes = _check_transitions(conn, cid, name, status_changes, stored, context_kept,
                                  replace_results=allow_corrections or not results)
     if results and allow_corrections:  # a failure of a whole measured experiment, corrected, withdraws its values
         cells.retracted += [PlannedFailure(c.experiment_id, "", c.reason or "failed", None, None, None, None,
@@ -145,11 +149,13 @@ def _read_named(conn: Connection, cid: int, prepared: list[dict[str, Any]], plan
              | {f.target for f in failures if isinstance(f.target, str)})
     stored = _Stored({}, {}, {})
     for chunk in chunks(sorted(named)):
-        for r in conn.execute(sa.select(e.c.id, e.c.experiment_id, e.c.status, e.c.failure_reason)
+        for r in conn.execute(sa.select(e.c.id, e.c.experiment_id, e.c.status, e.c.failure_reason,
+                                        *(e.c[HISTORY_COLUMNS[f]] for f in FIELDS))
                               .where(e.c.campaign_id == cid, e.c.experiment_id.in_(chunk))):
             stored.pk_of[r.experiment_id] = r.id
             stored.status[r.experiment_id] = r.status
             stored.reasons[r.experiment_id] = r.failure_reason
+            stored.context[r.experiment_id] = {f: r._mapping[HISTORY_COLUMNS[f]] for f in FIELDS}
     stored.existing = set(stored.pk_of)
     return stored
 
@@ -207,7 +213,8 @@ def _resolve_references(new_ids: list[str], planned: list[PlannedMeasurement],
 
     for pm in planned:
         pm.experiment_id = resolve(pm.target)
-    return [ResolvedChange(resolve(c.experiment_id), c.status, c.reason) for c in status_changes]
+    return [ResolvedChange(resolve(c.experiment_id), c.status, c.reason,
+                           {f: getattr(c, f) for f in FIELDS if getattr(c, f) is not None}) for c in status_changes]
 
 
 def _check_known(name: str, planned: list[PlannedMeasurement], status_changes: list[ResolvedChange],
@@ -232,13 +239,14 @@ _AS_RECORDED = {"note": note_text, "operator": clean_label, "sample_id": clean_l
 an import as its export held it: a note with ``\r\n``, an operator with a space around it)."""
 
 
-def _context_changes(stored: dict[str, Any], pm: PlannedMeasurement | PlannedFailure) -> str:
-    """The context fields ``pm`` (a measurement or a failed cell) gives that differ from the ``stored`` ones, in words ('' if none;
+def _context_changes(stored: dict[str, Any], pm: PlannedMeasurement | PlannedFailure | dict[str, Any]) -> str:
+    """The context fields ``pm`` (a measurement, a failed cell, or a failure's fields by name)
+    gives that differ from the ``stored`` ones, in words ('' if none;
     times within a millisecond, as a workbook keeps them, are the same; a stored text is
     compared as it would be recorded now)."""
     changes = []
     for c in CONTEXT_FIELDS:
-        new, old = getattr(pm, c), stored[c]
+        new, old = pm.get(c) if isinstance(pm, dict) else getattr(pm, c), stored[c]
         if new is None or new == old or (isinstance(old, str) and c in _AS_RECORDED and _AS_RECORDED[c](old) == new):
             continue
         if isinstance(new, datetime) and isinstance(old, datetime) and abs((new - old).total_seconds()) < 1e-3:
@@ -324,7 +332,8 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
 
 
 def _check_transitions(conn: Connection, cid: int, name: str, status_changes: list[ResolvedChange],
-                       stored: _Stored, *, replace_results: bool) -> list[tuple[ResolvedChange, str]]:
+                       stored: _Stored, context_kept: list[str], *,
+                       replace_results: bool) -> list[tuple[ResolvedChange, str]]:
     """Phase 6: the status changes that change something, each with the status before it.
 
     Updates ``stored.status`` and ``stored.reasons`` to the final state. Without
@@ -332,6 +341,10 @@ def _check_transitions(conn: Connection, cid: int, name: str, status_changes: li
     replaces another is refused: a failure where values were measured (they would stop
     counting), a value where a failure was recorded, or another failure reason (the stored one
     would leave the history); ``fail()`` is the way to fail a measured experiment on purpose.
+    A failure keeps the note, operator, sample id and date its change gives (``stored.context``;
+    cleared by any other status). The same failure given again with other ones is a correction
+    of them: without ``replace_results`` it changes nothing and is listed in ``context_kept``;
+    with it, the stored ones it does not give are kept.
 
     Raises:
         StorageError: a transition :data:`~doe.domain.records.ALLOWED_TRANSITIONS` refuses.
@@ -353,16 +366,30 @@ def _check_transitions(conn: Connection, cid: int, name: str, status_changes: li
         new_reason = change.reason if change.status in ("failed", "abandoned") else None
         if change.status == "failed" and new_reason is None:
             new_reason = stored.reasons[eid]
-        if before == change.status and new_reason == stored.reasons[eid]:
-            continue
-        if not replace_results and original[eid] in ("completed", "failed"):
-            was = f"failed ({stored.reasons[eid]!r})" if before == "failed" else "completed (measured)"
-            now = f"failed ({new_reason!r})" if change.status == "failed" else "completed (measured)"
-            conflicts.append(f"{eid}: stored {was}, new {now}")
-            continue
+        # a failure keeps its note, operator, sample id and date: those a change to failed gives,
+        # and, where the experiment was failed already, the stored ones it does not give
+        kept = stored.context.get(eid, dict.fromkeys(FIELDS))
+        if change.status == before == "failed" and new_reason == stored.reasons[eid]:
+            # the same failure again: it keeps the stored note, operator, sample id and date it does not give
+            if not (differs := _context_changes(kept, {f: change.context.get(f) for f in FIELDS})):
+                continue
+            if not replace_results:
+                context_kept.append(f"{eid} (failed): {differs}")
+                continue
+            context = {**kept, **change.context}
+        else:  # a new failure keeps what it gives; any other status, none
+            context = {**dict.fromkeys(FIELDS), **change.context} if change.status == "failed" else dict.fromkeys(FIELDS)
+            if before == change.status and new_reason == stored.reasons[eid]:
+                continue
+            if not replace_results and original[eid] in ("completed", "failed"):
+                was = f"failed ({stored.reasons[eid]!r})" if before == "failed" else "completed (measured)"
+                now = f"failed ({new_reason!r})" if change.status == "failed" else "completed (measured)"
+                conflicts.append(f"{eid}: stored {was}, new {now}")
+                continue
         changes.append((change, before))
         stored.status[eid] = change.status
         stored.reasons[eid] = new_reason
+        stored.context[eid] = context
     if refused:
         raise StorageError(
             f"campaign {name!r}: status change(s) not allowed, nothing was written: " + "; ".join(refused[:30])
@@ -491,8 +518,10 @@ def _update_statuses(conn: Connection, cid: int, now: datetime, actor: str, chan
                  for c, _ in changes}
         conn.execute(
             sa.update(e).where(e.c.id == sa.bindparam("b_pk")).values(
-                status=sa.bindparam("b_status"), failure_reason=sa.bindparam("b_reason"), updated_at=now),
-            [{"b_pk": stored.pk_of[eid], "b_status": st, "b_reason": why} for eid, (st, why) in final.items()])
+                status=sa.bindparam("b_status"), failure_reason=sa.bindparam("b_reason"), updated_at=now,
+                **{HISTORY_COLUMNS[f]: sa.bindparam(f"b_{f}") for f in FIELDS}),
+            [{"b_pk": stored.pk_of[eid], "b_status": st, "b_reason": why,
+              **{f"b_{f}": stored.context[eid][f] for f in FIELDS}} for eid, (st, why) in final.items()])
     for change, before in changes:
         audit.append(audit_row(cid, now, actor, "status_changed", change.experiment_id, {
             "from": before, "to": change.status, "reason": change.reason}))

@@ -113,8 +113,6 @@ def report_text(report: RecordReport) -> str:
     if report.failed_cells:  # the experiment has results from other cells: it stays completed
         parts.append(f"failed cell(s) ({report.cell_failures_added} newly stored), the experiment keeps its other "
                      f"cells' results: {'; '.join(report.failed_cells)}")
-    if report.failure_context_not_stored:
-        parts.append(f"not stored with failed rows: {'; '.join(report.failure_context_not_stored)}")
     if report.never_made:
         parts.append(f"{len(report.never_made)} row(s) left out, experiments never made in their campaign: "
                      f"{'; '.join(map(str, report.never_made))}")

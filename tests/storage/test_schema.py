@@ -211,3 +211,64 @@ def test_upgrade_keeps_failed_cells_and_gives_them_context_columns(store_url: st
         CellFailure("E0001", "C", "short", note="swelled", operator="Ana", sample_id="P-17", measured_at=found)])
     new = store.cell_failures(config.name).set_index("replicate").loc["C"]
     assert (new["note"], new["operator"], new["sample_id"], new["measured_at"]) == ("swelled", "Ana", "P-17", found)
+
+
+def test_upgrade_keeps_failed_experiments_and_gives_them_context_columns(store_url: str) -> None:
+    """Experiments of a database made before a whole failure kept its context (schema 0011)
+    keep their status, reason and measurements (the columns are added in place: a copy of the
+    table would cascade-delete them), with no failure note, operator, sample id or date; a new
+    failure stores all four."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    import doe.storage
+    from doe import load_config
+    from doe.domain.records import StatusChange
+
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(doe.storage.__file__).parent / "migrations"))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0011")
+    old = sa.MetaData()
+    old.reflect(engine)
+    assert "failure_note" not in old.tables["experiments"].c
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    config = load_config("hfo2-ncm85")
+    with engine.begin() as conn:
+        t = old.tables
+        cid = conn.execute(sa.insert(t["campaigns"]).values(
+            name=config.name, created_at=now, created_by="lead", updated_at=now, archived=False, revision=3,
+            state_token="a" * 32, experiment_counter=2).returning(t["campaigns"].c.id)).scalar_one()
+        conn.execute(sa.insert(t["config_versions"]).values(
+            campaign_id=cid, version=1, config_yaml=config.to_yaml(), created_at=now, created_by="lead"))
+        pks = [conn.execute(sa.insert(t["experiments"]).values(
+            campaign_id=cid, experiment_id=eid, config_version=1, status=status, failure_reason=reason,
+            source="import", parameters=json.dumps(config.reference_recipe()), proposed_by="lead", proposed_at=now,
+            updated_at=now, model_settings="{}", predictions="{}").returning(t["experiments"].c.id)).scalar_one()
+            for eid, status, reason in (("E0001", "completed", None), ("E0002", "failed", "gelled"))]
+        conn.execute(sa.insert(t["measurements"]).values(
+            experiment_pk=pks[0], outcome="first_cycle_ce_pct", value=90.5, unit=None, measured_at=None,
+            recorded_by="lead", recorded_at=now, note=None, superseded=False, replicate="A"))
+        conn.execute(sa.insert(t["cell_failures"]).values(
+            experiment_pk=pks[0], replicate="B", reason="cracked", note=None, recorded_by="lead", recorded_at=now))
+    engine.dispose()
+
+    store = SqlStore.open(store_url)  # migrates to the head
+    assert store.schema_version == head_revision()
+    history = store.experiments(config.name).set_index("experiment_id")
+    assert history[["status", "failure_reason"]].values.tolist() == [["completed", None], ["failed", "gelled"]]
+    assert history[["failure_note", "failure_operator", "failure_sample_id", "failure_measured_at"]].isna().all().all()
+    assert store.measurements(config.name)["value"].tolist() == [90.5]
+    assert store.cell_failures(config.name)["replicate"].tolist() == ["B"]
+    found = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+    store.write(config.name, actor="lead", status_changes=[
+        StatusChange("E0002", "failed", "burnt", note="furnace overshoot", operator="Ana", sample_id="P-2",
+                     measured_at=found)])
+    new = store.experiments(config.name).set_index("experiment_id").loc["E0002"]
+    assert (new["failure_reason"], new["failure_note"], new["failure_operator"], new["failure_sample_id"],
+            new["failure_measured_at"]) == ("burnt", "furnace overshoot", "Ana", "P-2", found)

@@ -133,7 +133,8 @@ def test_experiments_frame_columns_and_types(store: SqlStore, config: CampaignCo
     start = 5 + len(config.parameters)
     assert frame.columns[start:start + len(outcome_cols)].tolist() == outcome_cols
     assert frame.columns[start + len(outcome_cols):].tolist() == [
-        "failure_reason", "proposed_by", "proposed_at", "seed", "predictions", "model_settings", "package_version"]
+        "failure_reason", "failure_note", "failure_operator", "failure_sample_id", "failure_measured_at",
+        "proposed_by", "proposed_at", "seed", "predictions", "model_settings", "package_version"]
     assert frame["experiment_id"].tolist() == ["E0001", "E0002"]
     assert frame["anneal_atmosphere"].tolist() == ["O2", "Ar"]
     assert frame["anneal_temperature_c"].dtype == float
@@ -355,7 +356,7 @@ def test_export_import_round_trip_is_exact(store: SqlStore, config: CampaignConf
 
     exported = store.export_campaign(config.name)
     exported = json.loads(json.dumps(exported))  # survives JSON text
-    assert exported["format"] == "doe-campaign" and exported["format_version"] == 4
+    assert exported["format"] == "doe-campaign" and exported["format_version"] == 5
     new_name = store.import_campaign(exported, "dave", new_name="copy of hfo2")
     assert new_name == "copy of hfo2"
     again = store.export_campaign(new_name)
