@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from doe import load_config
+from doe.domain.values import same_value
 from doe.errors import ConfigError
 from doe.ui.config_form import ConfigTables, config_from_tables, empty_tables, tables_from_config
 
@@ -198,6 +201,8 @@ def test_awkward_numbers_are_shown_and_saved_back_exactly() -> None:
                                                        max_size=5, unique=True))
 def test_any_reference_and_discrete_values_round_trip_through_the_tables(reference: float, values: list[float]) -> None:
     values = sorted(values)
+    # values doe cannot tell apart (0 and 3e-160) are refused by the configuration itself
+    assume(not any(same_value(a, b) for a, b in itertools.pairwise(values)))
     raw = {"name": "round-trip", "objectives": [{"name": "y", "goal": "maximize"}],
            "parameters": [{"name": "a", "type": "continuous", "bounds": [0.5, 2.5], "reference": reference},
                           {"name": "b", "type": "discrete", "values": values, "reference": values[-1]}]}
