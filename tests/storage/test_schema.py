@@ -14,6 +14,26 @@ from doe.storage import schema
 from doe.storage.sql import SqlStore, close_all, head_revision
 
 
+def _database_at(store_url: str, revision: str) -> tuple[sa.Engine, sa.MetaData]:
+    """An engine on a database migrated only to the schema ``revision``, and its tables then."""
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    import doe.storage
+
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(doe.storage.__file__).parent / "migrations"))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    old = sa.MetaData()
+    old.reflect(engine)
+    return engine, old
+
+
 def test_migrated_database_matches_the_schema_module(store_url: str) -> None:
     store = SqlStore.open(store_url)
     with store.engine.connect() as conn:
@@ -48,23 +68,11 @@ def test_utc_datetime_type_round_trips_zones() -> None:
 def test_upgrade_from_the_accounts_schema_keeps_every_measurement(store_url: str) -> None:
     # a database made by doe at schema 0002 (before replicates), with a corrected value
     from datetime import UTC, datetime
-    from pathlib import Path
 
-    from alembic import command
-    from alembic.config import Config
-
-    import doe.storage
     from doe import load_config
     from doe.domain.records import NewMeasurement
 
-    engine = sa.create_engine(store_url)
-    with engine.begin() as conn:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(Path(doe.storage.__file__).parent / "migrations"))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0002")
-    old = sa.MetaData()
-    old.reflect(engine)
+    engine, old = _database_at(store_url, "0002")
     assert "replicate" not in old.tables["measurements"].c
     now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     config = load_config("hfo2-ncm85")
@@ -117,23 +125,11 @@ def test_upgrade_gives_every_campaign_its_own_state_token(store_url: str) -> Non
     """Campaigns of a database made before state tokens (schema 0009) each get one; a write then
     sets a new one and counts the revision as before."""
     from datetime import UTC, datetime
-    from pathlib import Path
 
-    from alembic import command
-    from alembic.config import Config
-
-    import doe.storage
     from doe import load_config
     from doe.domain.records import NewExperiment
 
-    engine = sa.create_engine(store_url)
-    with engine.begin() as conn:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(Path(doe.storage.__file__).parent / "migrations"))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0009")
-    old = sa.MetaData()
-    old.reflect(engine)
+    engine, old = _database_at(store_url, "0009")
     assert "state_token" not in old.tables["campaigns"].c
     now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
     config = load_config("hfo2-ncm85")
@@ -161,23 +157,11 @@ def test_upgrade_keeps_failed_cells_and_gives_them_context_columns(store_url: st
     """Failed cells of a database made before they kept their context (schema 0010) keep their
     reason and note, with no operator, sample id or date; a new failed cell stores all three."""
     from datetime import UTC, datetime
-    from pathlib import Path
 
-    from alembic import command
-    from alembic.config import Config
-
-    import doe.storage
     from doe import load_config
     from doe.domain.records import CellFailure
 
-    engine = sa.create_engine(store_url)
-    with engine.begin() as conn:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(Path(doe.storage.__file__).parent / "migrations"))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0010")
-    old = sa.MetaData()
-    old.reflect(engine)
+    engine, old = _database_at(store_url, "0010")
     assert "sample_id" not in old.tables["cell_failures"].c
     now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
     config = load_config("hfo2-ncm85")
@@ -219,23 +203,11 @@ def test_upgrade_keeps_failed_experiments_and_gives_them_context_columns(store_u
     table would cascade-delete them), with no failure note, operator, sample id or date; a new
     failure stores all four."""
     from datetime import UTC, datetime
-    from pathlib import Path
 
-    from alembic import command
-    from alembic.config import Config
-
-    import doe.storage
     from doe import load_config
     from doe.domain.records import StatusChange
 
-    engine = sa.create_engine(store_url)
-    with engine.begin() as conn:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(Path(doe.storage.__file__).parent / "migrations"))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0011")
-    old = sa.MetaData()
-    old.reflect(engine)
+    engine, old = _database_at(store_url, "0011")
     assert "failure_note" not in old.tables["experiments"].c
     now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
     config = load_config("hfo2-ncm85")
