@@ -161,10 +161,16 @@ def reinterpreting_changes(new: CampaignConfig, versions: Mapping[int, CampaignC
         outcome, cell_unit = str(r.outcome), r.unit
         if outcome in outcomes and isinstance(cell_unit, str) and (stored := canonical_unit(cell_unit)) is not None:
             stored_units.setdefault(outcome, {}).setdefault(stored, (cell_unit, set()))[1].add(str(r.experiment_id))
+    latest = versions[max(versions)] if versions else None
+
+    def kept(name: str) -> bool:  # as the campaign reads it now: nothing changes for its values
+        return latest is not None and name in [*latest.parameter_names, *latest.outcome_names] and \
+            canonical_unit(latest.unit_of(name)) == canonical_unit(new.unit_of(name))
+
     for name in [*new.parameter_names, *new.outcome_names]:
         after = canonical_unit(new.unit_of(name))
         for stored, (unit, held) in stored_units.get(name, {}).items():
-            if after is None or stored == after:
+            if after is None or stored == after or kept(name):
                 continue
             converted = (f" (a file in {after} is converted when recorded if its column header names the unit, "
                          f"'{name} [{after}]')" if (after, stored) in CONVERSIONS else "")
@@ -173,6 +179,8 @@ def reinterpreting_changes(new: CampaignConfig, versions: Mapping[int, CampaignC
                 f"hold values of it in {unit}, which would be read as {new.unit_of(name)}; doe converts "
                 f"no stored value: keep the unit{converted}, or start a new campaign")
     for p in new.parameters:
+        if latest is not None and p.name in latest.parameter_names and latest.parameter(p.name).type == p.type:
+            continue  # the type the campaign reads its values as now
         for was, held in kinds.get(p.name, {}).items():
             problems.append(
                 f"{p.name}: the type changes from {was} to {p.type}, but {len(held)} experiment(s) "

@@ -92,3 +92,27 @@ def test_a_campaign_retyped_by_an_older_doe_says_so_and_can_be_repaired(store_ur
             1, {"name": "atm", "type": "discrete", "values": [1.0, 2.0]})))
     assert campaign.update_config(_RAW) == 3
     assert campaign.history()["atm"].tolist() == ["O2"]
+
+
+def test_a_campaign_an_older_doe_let_hold_two_units_still_takes_versions_that_keep_its_unit(store_url: str) -> None:
+    """Review: a campaign whose values were recorded in % and then, after an older doe saved
+    the unit as fraction, in fraction refused every new version (even one widening a bound),
+    and its advice 'keep the unit' could not be followed."""
+    raw = {"name": "legacy", "seed": 1, "parameters": [{"name": "x", "type": "continuous", "bounds": [0.0, 1.0],
+                                                        "unit": "%"}],
+           "objectives": [{"name": "y", "goal": "maximize"}]}
+    campaign = Campaign.from_config(raw, storage=store_url)
+    campaign.record(pd.DataFrame([{"x": 0.5, "y": 1.0}]))
+    fraction = CampaignConfig.from_dict(_changed(campaign, lambda d: d["parameters"][0].update(unit="fraction")))
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:  # as an older doe saved it: no check of the stored values
+        cid = conn.execute(sa.select(s.campaigns.c.id).where(s.campaigns.c.name == "legacy")).scalar_one()
+        conn.execute(sa.insert(s.config_versions).values(campaign_id=cid, version=2, config_yaml=fraction.to_yaml(),
+                                                         created_at=datetime.now(UTC), created_by="old"))
+    engine.dispose()
+    campaign = Campaign.load("legacy", storage=store_url)
+    campaign.record(pd.DataFrame([{"x": 0.7, "y": 2.0}]))
+    assert campaign.update_config(_changed(campaign, lambda d: d["parameters"][0].update(bounds=[0.0, 2.0]))) == 3
+    with pytest.raises(ConfigError, match=r"x: the unit changes from fraction to %, but 1 experiment\(s\) hold"):
+        campaign.update_config(_changed(campaign, lambda d: d["parameters"][0].update(unit="%")))
+    assert campaign.history()["x"].tolist() == [0.5, 0.7]
