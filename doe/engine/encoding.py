@@ -30,7 +30,12 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.config_notes import config_notes
-from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
+from doe.domain.parameters import (
+    CategoricalParameter,
+    ContinuousParameter,
+    DiscreteParameter,
+    composed,
+)
 from doe.errors import ProposalError
 
 logger = logging.getLogger(__name__)
@@ -137,7 +142,9 @@ class Encoder:
         reasons = []
         for p in self.parameters:
             if isinstance(p, CategoricalParameter):
-                ok = table[p.name].astype(str).isin(p.values).to_numpy()
+                # composed forms: a label stored decomposed matches its configuration composed by
+                # a later version, and the reverse
+                ok = table[p.name].astype(str).map(composed).isin([composed(v) for v in p.values]).to_numpy()
                 bad = sorted(set(table[p.name].astype(str)[~ok]))
                 allowed = ", ".join(p.values)
             else:
@@ -181,9 +188,9 @@ class Encoder:
         for i, p in enumerate(self.parameters):
             col = table[p.name]
             if isinstance(p, CategoricalParameter):
-                index = {label: k for k, label in enumerate(p.values)}
+                index = {composed(label): k for k, label in enumerate(p.values)}
                 try:
-                    X[:, i] = [index[str(v)] for v in col]
+                    X[:, i] = [index[composed(str(v))] for v in col]
                 except KeyError as err:
                     raise ProposalError(
                         f"parameter {p.name!r}: label {err.args[0]!r} is not allowed; allowed: {list(p.values)}"
@@ -202,7 +209,7 @@ class Encoder:
         i = self.names.index(name)
         p = self.parameters[i]
         if isinstance(p, CategoricalParameter):
-            return float(p.values.index(str(value)))
+            return float([composed(v) for v in p.values].index(composed(str(value))))
         if isinstance(p, DiscreteParameter):
             nearest = min(p.values, key=lambda v: abs(v - float(value)))
             return self._num_to_unit(i, nearest)
