@@ -40,6 +40,7 @@ from doe.domain.batches import (
 from doe.domain.config import CampaignConfig
 from doe.domain.failed_after import keep_failed, measured_then_failed
 from doe.domain.file_rows import file_problems, in_file
+from doe.domain.parameters import composed
 from doe.domain.records import PENDING_STATUSES, CarriedEvidence, RecordReport, StatusChange
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import labelled_cells
@@ -200,7 +201,7 @@ class Campaign:
         Experiments keep the version they were proposed under; a change that would read stored
         values in another unit or type is refused (ConfigError). Returns the new version."""
         validated = resolve_config(config)
-        if validated.name != self._name:
+        if composed(validated.name) != composed(self._name):  # a name stored decomposed is the same name
             raise ConfigError(
                 f"name: the new configuration is named {validated.name!r} but this campaign is "
                 f"{self._name!r}; use clone() to start a campaign under another name"

@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 
 from doe.domain.config import CampaignConfig
 from doe.domain.model_states import ModelState
+from doe.domain.parameters import composed
 from doe.domain.records import (
     CellFailure,
     EvidenceFile,
@@ -251,7 +252,7 @@ class SqlStore:
         if not isinstance(config, CampaignConfig):
             raise StorageError(f"add_config_version needs a CampaignConfig, got {type(config).__name__}")
         check_label(actor, "actor", max_len=MAX_ACTOR)
-        if config.name != name:
+        if composed(config.name) != composed(name):
             raise StorageError(
                 f"the configuration is named {config.name!r} but the campaign is {name!r}; "
                 "a campaign cannot be renamed by a new configuration version"

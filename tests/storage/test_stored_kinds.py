@@ -116,3 +116,23 @@ def test_a_campaign_an_older_doe_let_hold_two_units_still_takes_versions_that_ke
     with pytest.raises(ConfigError, match=r"x: the unit changes from fraction to %, but 1 experiment\(s\) hold"):
         campaign.update_config(_changed(campaign, lambda d: d["parameters"][0].update(unit="%")))
     assert campaign.history()["x"].tolist() == [0.5, 0.7]
+
+
+def test_a_campaign_whose_name_was_stored_decomposed_takes_new_versions(store_url: str) -> None:
+    """Review: a campaign named 'cafe' + U+0301 by an older doe refused every new version ('the
+    new configuration is named 'café' but this campaign is 'café''), from the API and the
+    Campaigns page alike, since a new configuration's name is composed."""
+    decomposed = "cafe\u0301 run"
+    raw = {"name": "caf\u00e9 run", "seed": 1,
+           "parameters": [{"name": "x", "type": "continuous", "bounds": [0.0, 1.0]}],
+           "objectives": [{"name": "y", "goal": "maximize"}]}
+    Campaign.from_config(raw, storage=store_url).record(pd.DataFrame([{"x": 0.5, "y": 1.0}]))
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:  # as an older doe stored it
+        conn.execute(sa.update(s.campaigns).values(name=decomposed))
+        old = CampaignConfig.from_dict({**raw, "name": decomposed}, stored=True)
+        conn.execute(sa.update(s.config_versions).values(config_yaml=old.to_yaml()))
+    engine.dispose()
+    campaign = Campaign.load(decomposed, storage=store_url)
+    assert campaign.update_config(_changed(campaign, lambda d: d["parameters"][0].update(bounds=[0.0, 2.0]))) == 2
+    assert campaign.history()["x"].tolist() == [0.5]
