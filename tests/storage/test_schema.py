@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -32,6 +33,17 @@ def _database_at(store_url: str, revision: str) -> tuple[sa.Engine, sa.MetaData]
     old = sa.MetaData()
     old.reflect(engine)
     return engine, old
+
+
+def _campaign_at_revision_3(conn: sa.Connection, t: Any, config: Any, now: Any, experiments: int) -> int:
+    """A campaign row (revision 3, a state token) with ``config`` as its version 1, in tables
+    ``t`` of an older schema; its id."""
+    cid = conn.execute(sa.insert(t["campaigns"]).values(
+        name=config.name, created_at=now, created_by="lead", updated_at=now, archived=False, revision=3,
+        state_token="a" * 32, experiment_counter=experiments).returning(t["campaigns"].c.id)).scalar_one()
+    conn.execute(sa.insert(t["config_versions"]).values(
+        campaign_id=cid, version=1, config_yaml=config.to_yaml(), created_at=now, created_by="lead"))
+    return int(cid)
 
 
 def test_migrated_database_matches_the_schema_module(store_url: str) -> None:
@@ -167,11 +179,7 @@ def test_upgrade_keeps_failed_cells_and_gives_them_context_columns(store_url: st
     config = load_config("hfo2-ncm85")
     with engine.begin() as conn:
         t = old.tables
-        cid = conn.execute(sa.insert(t["campaigns"]).values(
-            name=config.name, created_at=now, created_by="lead", updated_at=now, archived=False, revision=3,
-            state_token="a" * 32, experiment_counter=1).returning(t["campaigns"].c.id)).scalar_one()
-        conn.execute(sa.insert(t["config_versions"]).values(
-            campaign_id=cid, version=1, config_yaml=config.to_yaml(), created_at=now, created_by="lead"))
+        cid = _campaign_at_revision_3(conn, t, config, now, experiments=1)
         pk = conn.execute(sa.insert(t["experiments"]).values(
             campaign_id=cid, experiment_id="E0001", config_version=1, status="completed", source="import",
             parameters=json.dumps(config.reference_recipe()), proposed_by="lead", proposed_at=now, updated_at=now,
@@ -213,11 +221,7 @@ def test_upgrade_keeps_failed_experiments_and_gives_them_context_columns(store_u
     config = load_config("hfo2-ncm85")
     with engine.begin() as conn:
         t = old.tables
-        cid = conn.execute(sa.insert(t["campaigns"]).values(
-            name=config.name, created_at=now, created_by="lead", updated_at=now, archived=False, revision=3,
-            state_token="a" * 32, experiment_counter=2).returning(t["campaigns"].c.id)).scalar_one()
-        conn.execute(sa.insert(t["config_versions"]).values(
-            campaign_id=cid, version=1, config_yaml=config.to_yaml(), created_at=now, created_by="lead"))
+        cid = _campaign_at_revision_3(conn, t, config, now, experiments=2)
         pks = [conn.execute(sa.insert(t["experiments"]).values(
             campaign_id=cid, experiment_id=eid, config_version=1, status=status, failure_reason=reason,
             source="import", parameters=json.dumps(config.reference_recipe()), proposed_by="lead", proposed_at=now,
