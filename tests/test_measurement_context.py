@@ -171,3 +171,36 @@ def test_a_failed_cell_given_again_with_other_context_is_a_correction(tmp_path: 
     campaign.record(again, correct=True)
     assert campaign.cell_failures()[["failure_reason", "note", "sample_id"]].values.tolist() == [
         ["short", "cracked", "P-17"]]
+
+
+def test_exported_times_say_utc_in_excel_and_read_back_exactly(tmp_path: Path) -> None:
+    """The Excel cells file wrote measured_at in UTC with nothing saying so: 13:30 measured at
+    14:30 in Berlin read as a local 13:30 to a person. Now each time cell shows its zone
+    ('2026-12-02 13:30:15.250 UTC') and is still a date to Excel; the file and the CSV, which
+    writes the zone (+00:00), record into another campaign with the same times."""
+    import openpyxl
+    from openpyxl.styles.numbers import is_date_format
+
+    config = {"name": "times", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "y", "goal": "maximize"}], "seed": 1}
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", actor="lead")
+    campaign.record(pd.DataFrame([
+        {"experiment_id": "E1", "x": .2, "replicate": "A", "y": 1.0, "measured_at": "2026-12-02 14:30:15.250+01:00"},
+        {"experiment_id": "E1", "x": .2, "replicate": "B", "y": 2.0, "measured_at": "2026-07-01 23:30"}]))
+    measured = campaign.measurements()["measured_at"].tolist()
+    assert [str(t) for t in measured] == ["2026-12-02 13:30:15.250000+00:00", "2026-07-01 23:30:00+00:00"]
+
+    campaign.export_table(tmp_path / "cells.xlsx", cells=True)
+    sheet = openpyxl.load_workbook(tmp_path / "cells.xlsx").active
+    header = [cell.value for cell in sheet[1]]
+    cells = [row[header.index("measured_at")] for row in sheet.iter_rows(min_row=2)]
+    assert [c.number_format for c in cells] == ['yyyy-mm-dd hh:mm:ss.000 "UTC"', 'yyyy-mm-dd hh:mm:ss "UTC"']
+    assert all(is_date_format(c.number_format) and c.is_date for c in cells)
+    campaign.export_table(tmp_path / "cells.csv", cells=True)
+    csv = pd.read_csv(tmp_path / "cells.csv", encoding="utf-8-sig", dtype=str)
+    assert csv["measured_at"].tolist() == ["2026-12-02 13:30:15.250+00:00", "2026-07-01 23:30:00.000+00:00"]
+
+    for suffix in ("xlsx", "csv"):
+        copy = Campaign.from_config(config | {"name": f"times-{suffix}"}, storage=campaign.storage_url, actor="lead")
+        copy.import_table(tmp_path / f"cells.{suffix}")
+        assert copy.measurements()["measured_at"].tolist() == measured

@@ -97,6 +97,9 @@ def write_table(
             in one column; an exponent outside 1e-5 to 1e6); the cell keeps the whole value.
             CSV: ignored (every digit is written).
 
+    A time with a zone is written with it in a CSV (``+00:00``); an ``.xlsx`` cell holds no
+    zone, so there it is a date cell in UTC whose number format shows ``UTC`` after the time
+    (:data:`UTC_FORMAT`).
     Text cells that a spreadsheet would run as a formula get a leading apostrophe. An ``.xlsx``
     with a text longer than an Excel cell holds (:data:`EXCEL_MAX_TEXT`) is refused
     (:class:`~doe.errors.DataError` naming its row and column), not written cut short. A path is
@@ -126,7 +129,11 @@ def write_table(
         sheet = writer.sheets["experiments"]
         sheet.freeze_panes = "A2"  # the header row stays in view while scrolling
         for j, column in enumerate(table.columns, start=1):
-            if str(column) in decimals:
+            if isinstance(table[column].dtype, pd.DatetimeTZDtype):  # written in UTC (_prepare): the cell says so
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                    if isinstance(cell.value, datetime):
+                        cell.number_format = UTC_FORMAT if cell.value.microsecond == 0 else UTC_FORMAT_MS
+            elif str(column) in decimals:
                 places = decimals[str(column)]
                 number_format = "0" + ("." + "0" * places if places else "")
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
@@ -161,6 +168,13 @@ def _fixed(value: Any, places: int) -> str:
     rounded as doe shows it (:func:`~doe.domain.display.rounded`; -0.001 at 2 is 0.00)."""
     return f"{rounded(float(value), places) + 0.0:.{places}f}"
 
+
+UTC_FORMAT = 'yyyy-mm-dd hh:mm:ss "UTC"'
+"""The Excel number format of a time (written in UTC: a cell holds no zone): the cell shows
+``2026-12-02 13:30:15 UTC`` and is still a date and time to Excel and to doe's import, which
+reads a time without a zone as UTC."""
+UTC_FORMAT_MS = 'yyyy-mm-dd hh:mm:ss.000 "UTC"'
+""":data:`UTC_FORMAT` for a time with a fraction of a second (Excel keeps milliseconds)."""
 
 EXCEL_MAX_TEXT = 32_767
 """The most characters an Excel cell holds (openpyxl cuts a longer text)."""
