@@ -36,6 +36,7 @@ from doe.cli.common import (
 from doe.domain.config_notes import config_notes
 from doe.domain.ranking import ranking_text
 from doe.domain.table import ID_COLUMN
+from doe.domain.values import same_text
 from doe.errors import DoeError, shorten, shorten_text
 from doe.storage.engine import mask_url
 
@@ -318,7 +319,7 @@ def status(campaign_name: str | None, env: Env) -> None:
     click.echo(f"campaign {campaign.name!r} ({mask_url(campaign.storage_url)}), config version "
                f"{campaign.config_version}")
     every = list_campaigns(campaign.storage_url, include_archived=True)
-    if every.loc[every["name"] == campaign.name, "archived"].any():
+    if every.loc[every["name"].map(lambda n: same_text(n, campaign.name)), "archived"].any():
         click.echo(f"archived: closed to changes (suggest, record, config); `doe unarchive {shlex.quote(campaign.name)}` "
                    "reopens it")
     click.echo("experiments: " + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in order)

@@ -31,6 +31,7 @@ from doe.cli.common import (
 )
 from doe.domain.parameters import CategoricalParameter
 from doe.domain.table import ID_COLUMN
+from doe.domain.values import same_text
 from doe.errors import DoeError
 from doe.storage.engine import mask_url
 
@@ -337,7 +338,7 @@ def simulation_report(config: CampaignConfig, best: pd.DataFrame, lab: Any) -> s
         found, ref = best[name].iloc[0], study[name].iloc[0]
         unit = f" [{p.unit}]" if p.unit else ""
         if isinstance(p, CategoricalParameter):
-            d = 0.0 if str(found) == str(ref) else 1.0
+            d = 0.0 if same_text(found, ref) else 1.0
             rows.append((f"{name}{unit}", str(found), str(ref), "same" if d == 0 else "differs", d))
         else:
             lo, hi = float(p.lower), float(p.upper)

@@ -30,7 +30,7 @@ def _outside(config: CampaignConfig, row: pd.Series) -> list[str]:
             continue
         value = row[p.name]
         if isinstance(p, CategoricalParameter):
-            if str(value) not in p.values:
+            if p.listed(str(value)) is None:  # a label stored decomposed is its composed one
                 reasons.append(f"{p.name} = {value} is not one of {', '.join(p.values)}")
             continue
         try:

@@ -18,6 +18,7 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.display import format_number
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
+from doe.domain.values import composed
 
 NEAR_BEST = 0.15
 """Root-mean-square distance (each parameter scaled to its range, a different label counting 1)
@@ -63,7 +64,8 @@ def recipe_distance(a: pd.DataFrame, b: pd.Series, config: CampaignConfig) -> np
     parts: list[np.ndarray] = []
     for p in config.parameters:
         if isinstance(p, CategoricalParameter):
-            parts.append((a[p.name].astype(str) != str(b[p.name])).to_numpy(dtype=float))
+            label = composed(str(b[p.name]))  # a label stored decomposed is its composed one
+            parts.append((a[p.name].astype(str).map(composed) != label).to_numpy(dtype=float))
             continue
         values = a[p.name].astype(float).to_numpy()
         target = float(b[p.name])
@@ -80,9 +82,9 @@ def _untried(row: pd.Series, measured: pd.DataFrame, config: CampaignConfig) -> 
     words = []
     for p in config.parameters:
         if isinstance(p, CategoricalParameter | DiscreteParameter) and p.name in measured.columns:
-            seen = set(measured[p.name].astype(str)) if isinstance(p, CategoricalParameter) else \
+            seen = set(measured[p.name].astype(str).map(composed)) if isinstance(p, CategoricalParameter) else \
                 set(measured[p.name].astype(float))
-            value = str(row[p.name]) if isinstance(p, CategoricalParameter) else float(row[p.name])
+            value = composed(str(row[p.name])) if isinstance(p, CategoricalParameter) else float(row[p.name])
             if value not in seen:
                 shown = value if isinstance(value, str) else f"{value:g}{' ' + p.unit if p.unit else ''}"
                 words.append(f"untried {shown} ({p.name})")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
@@ -24,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from doe.domain.values import ABS_TOL, REL_TOL, is_plain_label, same_value
+from doe.domain.values import ABS_TOL, REL_TOL, composed, is_plain_label, same_value
 from doe.errors import shorten, shorten_text
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # use fullmatch
@@ -313,10 +312,13 @@ class CategoricalParameter(_Parameter):
     def describe_allowed(self) -> str:
         return "one of " + ", ".join(repr(v) for v in self.values)
 
-
-def composed(text: str) -> str:
-    """``text`` in Unicode's composed form (NFC): 'café' typed on two keyboards is one text."""
-    return unicodedata.normalize("NFC", text)
+    def listed(self, label: Any) -> str | None:
+        """The label of :attr:`values` that ``label`` is once both are composed
+        (:func:`composed`: a label an older doe stored decomposed is the composed one a later
+        version lists, and the reverse); None for any other value."""
+        if not isinstance(label, str):
+            return None
+        return next((v for v in self.values if composed(v) == composed(label)), None)
 
 
 def _composed_labels(labels: list[str]) -> list[str]:

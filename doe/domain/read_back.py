@@ -22,7 +22,7 @@ from doe.domain.display import format_number, significant_decimals
 from doe.domain.ranking import RANKING_NOTE
 from doe.domain.replicates import n_column
 from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN, clean_label
-from doe.domain.values import is_blank, is_missing, same_measurement
+from doe.domain.values import is_blank, is_missing, same_measurement, same_text
 from doe.errors import CellProblem, ConfigError
 
 
@@ -194,7 +194,7 @@ def dropped_parameter_problems(table: pd.DataFrame, history: pd.DataFrame, confi
                 continue
             value = kept.get(exp_id)
             same = value is not None and not is_missing(value) and (
-                str(typed).strip() == str(value) if isinstance(value, str)
+                same_text(str(typed).strip(), value) if isinstance(value, str)
                 else same_measurement(pd.to_numeric(typed, errors="coerce"), float(value)))
             if not same:
                 problems.append(CellProblem(row, column, typed, f"{column} is no longer a parameter of this campaign "

@@ -22,11 +22,22 @@ def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def composed(text: str) -> str:
+    """``text`` in Unicode's composed form (NFC): 'café' typed on two keyboards is one text."""
+    return unicodedata.normalize("NFC", text)
+
+
+def same_text(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are one text once composed (:func:`composed`): a label an older
+    doe stored decomposed ('cafe' + U+0301) is the composed 'café' a later version lists."""
+    return composed(str(a)) == composed(str(b))
+
+
 def same_value(a: Any, b: Any) -> bool:
-    """Whether ``a`` and ``b`` are the same value: text compared as text, numbers within
-    :data:`REL_TOL` / :data:`ABS_TOL`."""
+    """Whether ``a`` and ``b`` are the same value: text compared as text once composed
+    (:func:`same_text`), numbers within :data:`REL_TOL` / :data:`ABS_TOL`."""
     if isinstance(a, str) or isinstance(b, str):
-        return str(a) == str(b)
+        return same_text(a, b)
     x, y = float(a), float(b)
     return x == y or math.isclose(x, y, rel_tol=REL_TOL, abs_tol=ABS_TOL)
 

@@ -91,7 +91,7 @@ def _check_fixed(config: CampaignConfig, fixed: dict[str, Any]) -> None:
             raise ProposalError(f"fixed value for {name!r}: not a parameter; parameters: {config.parameter_names}")
         p = config.parameter(name)
         if isinstance(p, CategoricalParameter):
-            if str(value) not in p.values:
+            if p.listed(str(value)) is None:
                 raise ProposalError(f"fixed value for {name!r}: {value!r} is not {p.describe_allowed()}")
         elif isinstance(p, DiscreteParameter):
             if not any(abs(float(value) - v) <= 1e-9 * (p.upper - p.lower) for v in p.values):

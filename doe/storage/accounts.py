@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from doe.domain.access import ROLES, Role, parse_role
-from doe.domain.values import is_printable, is_unicode_text, label_key
+from doe.domain.values import composed, is_printable, is_unicode_text, label_key
 from doe.errors import StorageError
 from doe.storage import schema as s
 from doe.storage.rows import USER_NAMES_LOCK, audit_row, name_check_lock
@@ -181,8 +181,11 @@ class AccountStore:
     @staticmethod
     def _campaign_id(conn: Connection, campaign: str) -> int:
         found = conn.execute(sa.select(s.campaigns.c.id).where(s.campaigns.c.name == campaign)).scalar()
+        if found is None:  # a name an older doe stored decomposed is the same name typed composed
+            named = conn.execute(sa.select(s.campaigns.c.id, s.campaigns.c.name).order_by(s.campaigns.c.id)).all()
+            names = [n for _, n in named]
+            found = next((i for i, n in named if composed(n) == composed(campaign)), None)
         if found is None:
-            names = list(conn.execute(sa.select(s.campaigns.c.name).order_by(s.campaigns.c.id)).scalars())
             raise StorageError(f"no campaign named {campaign!r}; campaigns: {names[:30] if names else 'none yet'}")
         return int(found)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import unicodedata
 import uuid
 from datetime import datetime
 from typing import Any
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig
-from doe.domain.values import is_unicode_text, label_key
+from doe.domain.values import composed, is_unicode_text, label_key
 from doe.errors import ArchivedCampaignError, StorageError
 from doe.storage import schema as s
 from doe.storage.engine import mask_url
@@ -35,17 +34,25 @@ def campaign_row(conn: Connection, name: str, url: str, *, lock: bool = False, t
     if not is_unicode_text(name):  # no stored name holds one; the lookup itself would fail
         raise StorageError(f"no campaign named {shorten(name, 130)}: the name holds a character that is not "
                            "Unicode text (a lone surrogate, such as a byte that is not UTF-8 in a shell argument)")
-    row = None
-    # a name typed with decomposed accents ('cafe' + U+0301) is its composed form, as a new one is stored
-    for spelling in dict.fromkeys([name, unicodedata.normalize("NFC", name)]):
+
+    def by_name(spelling: str) -> Any:
         query = sa.select(s.campaigns).where(s.campaigns.c.name == spelling)
         if lock and conn.dialect.name == "postgresql":
             query = query.with_for_update()
-        row = conn.execute(query).first()
+        return conn.execute(query).first()
+
+    row = None
+    # a name typed with decomposed accents ('cafe' + U+0301) is its composed form, as a new one is stored
+    for spelling in dict.fromkeys([name, composed(name)]):
+        row = by_name(spelling)
         if row is not None:
             break
-    if row is None:
+    names: list[str] = []
+    if row is None:  # a name an older doe stored decomposed is the same name typed composed
         names = list(conn.execute(sa.select(s.campaigns.c.name).order_by(s.campaigns.c.id)).scalars())
+        same = [n for n in names if composed(n) == composed(name)]
+        row = by_name(same[0]) if same else None
+    if row is None:
         shown = names[:30] + (["..."] if len(names) > 30 else [])
         raise StorageError(
             f"no campaign named {shorten(name, 130)} in {mask_url(url)!r}; "

@@ -582,8 +582,9 @@ def _check_sources(conn: Connection, learn_from: tuple[str, ...]) -> None:
     """Every ``learn_from`` campaign of a configuration exists in this database."""
     if not learn_from:
         return
-    found = set(conn.execute(sa.select(s.campaigns.c.name).where(s.campaigns.c.name.in_(learn_from))).scalars())
-    missing = [n for n in learn_from if n not in found]
+    # composed: a campaign an older doe stored decomposed is the name typed composed (campaign_row finds it so)
+    found = {composed(n) for n in conn.execute(sa.select(s.campaigns.c.name)).scalars()}
+    missing = [n for n in learn_from if composed(n) not in found]
     if missing:
         raise StorageError(f"learn_from: no campaign named {', '.join(map(repr, missing))} in this database; "
                            "name campaigns that exist (doe list), or bring them in first (doe export, doe import)")

@@ -21,8 +21,9 @@ from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX
 from doe.domain.display import audit_detail_text
 from doe.domain.explain import prediction_text, purpose
+from doe.domain.parameters import CategoricalParameter
 from doe.domain.replicates import REPLICATE_COLUMN, SD_SUFFIX, n_column
-from doe.domain.values import same_value
+from doe.domain.values import composed, same_text, same_value
 from doe.errors import CellProblem, DataError
 from doe.ui.number_cells import read_number
 
@@ -178,8 +179,11 @@ def record_grid(history: pd.DataFrame, config: CampaignConfig, show: GridSelecti
         out[column] = None
     out["status"] = table["status"]
     out["batch_id"] = table["batch_id"] if "batch_id" in table.columns else None
-    for p in config.parameter_names:
-        out[p] = table[p]
+    for p in config.parameters:
+        values = table[p.name]
+        if isinstance(p, CategoricalParameter):  # a label stored decomposed as listed: one of the column's options
+            values = values.map(lambda v, listed=p.listed: listed(v) or v)
+        out[p.name] = values
     return out.reset_index(drop=True)
 
 
@@ -198,7 +202,7 @@ def _same(a: Any, b: Any) -> bool:
         typed, problem = read_number(a if _number(b) else b)
         if problem is None:
             return same_value(typed, float(a if _number(a) else b))
-    return str(a).strip() == str(b).strip()
+    return same_text(str(a).strip(), str(b).strip())  # a label stored decomposed is its composed one
 
 
 def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignConfig,
@@ -375,11 +379,13 @@ def filter_history(
 
 
 def search(table: pd.DataFrame, text: str) -> pd.DataFrame:
-    """Rows where some cell, as text, contains ``text`` (case-insensitive)."""
-    text = (text or "").strip().lower()
+    """Rows where some cell, as text, contains ``text`` (case-insensitive; both composed, so
+    'é' typed finds a label an older doe stored decomposed, and the reverse)."""
+    text = composed((text or "").strip()).lower()
     if not text or table.empty:
         return table
-    hits = table.astype(str).apply(lambda col: col.str.lower().str.contains(text, regex=False)).any(axis=1)
+    hits = table.astype(str).apply(
+        lambda col: col.str.normalize("NFC").str.lower().str.contains(text, regex=False)).any(axis=1)
     return table[hits]
 
 

@@ -32,8 +32,8 @@ def _fixed_widget(config: CampaignConfig, name: str) -> Any:
     key = f"{state.FIXED_VALUE_PREFIX}{name}"
     label = components.plain(name + (f" [{p.unit}]" if p.unit else ""))
     if isinstance(p, CategoricalParameter):
-        options = list(p.values)
-        return st.selectbox(label, options, index=options.index(p.reference) if p.reference in options else 0, key=key)
+        options, listed = list(p.values), p.listed(p.reference)  # an older doe's reference may be spelled otherwise
+        return st.selectbox(label, options, index=options.index(listed) if listed is not None else 0, key=key)
     if isinstance(p, DiscreteParameter):
         numbers: list[float] = list(p.values)
         index = numbers.index(p.reference) if p.reference is not None and p.reference in numbers else 0
