@@ -8,6 +8,7 @@ Modules:
     gp: the exact GP of one outcome (plain torch), fitted by MAP.
     botorch_model: the GPs as one BoTorch ``Model`` with its ``Posterior`` (imported lazily).
     surrogates: one GP per outcome, the feasibility model, LOO and importance.
+    outcome_data: each outcome's training rows, replicate cells and known variances.
     feasibility: kernel logistic regression of run success (failed runs).
     design: seeded space-filling designs that respect the whole space.
     acquisition: qLogNEI / qLogNEHVI with outcome constraints and feasibility weighting.

@@ -41,20 +41,18 @@ import logging
 import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.curves import PRED_SD_SUFFIX
 from doe.domain.fade import truncated
 from doe.domain.model_states import ModelStateMemory
-from doe.domain.replicates import n_column, sd_column
 from doe.engine.encoding import Encoder
 from doe.engine.feasibility import FeasibilityModel
 from doe.engine.gp import MIN_NOISE, ExactGP
+from doe.engine.outcome_data import OutcomeData, outcome_data
 from doe.engine.settings import EngineSettings
 from doe.engine.transfer import TransferChoice, fit_transfer, source_rows, transfer_table
 from doe.engine.warm import (
@@ -70,8 +68,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MIN_POINTS = 2
-"""Measurements an outcome needs before it gets a model."""
 LAZY_FIT_MAXITER = 60
 """L-BFGS iterations for outcomes outside the acquisition (fitted on first use)."""
 
@@ -125,66 +121,6 @@ def numerics() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=BotorchWarning)
         yield
-
-
-@dataclass(frozen=True)
-class OutcomeData:
-    """The training data of one outcome, as the surrogates see it (read-only).
-
-    Attributes:
-        X: model-space recipes of the successful experiments where the outcome was measured, ``(n, d)``.
-        y: the measured values, engineer units, ``(n,)``.
-        positions: row positions of those experiments in the table given to :meth:`Surrogates.fit`, ``(n,)``.
-        kind: how the outcome is modelled: ``"gp"``, ``"constant"`` (all values equal) or
-            ``"none"`` (fewer than :data:`MIN_POINTS` measurements).
-        constant: the value of a constant outcome (the first value otherwise; NaN if none).
-        cells: replicate cells behind each value of ``y`` (its mean), ``(n,)``; ones when
-            the experiments were measured once. ``None`` given: ones.
-        within_ss: sum of squared deviations of each experiment's cells from their mean,
-            engineer units squared, ``(n,)`` (0 for one cell). ``None`` given: zeros.
-    """
-
-    X: np.ndarray
-    y: np.ndarray
-    positions: np.ndarray
-    kind: Literal["none", "constant", "gp"]
-    constant: float = math.nan
-    cells: np.ndarray | None = None
-    within_ss: np.ndarray | None = None
-    extra_var: np.ndarray | None = None
-    """Known variance of each value ``(n,)`` (a predicted value's): added to its noise."""
-
-    def __post_init__(self) -> None:
-        if self.cells is None:
-            object.__setattr__(self, "cells", np.ones(len(self.y)))
-        if self.within_ss is None:
-            object.__setattr__(self, "within_ss", np.zeros(len(self.y)))
-        for array in (self.X, self.y, self.positions, self.cells, self.within_ss):
-            assert array is not None
-            array.flags.writeable = False
-
-
-def _replicate_arrays(table: pd.DataFrame, outcome: str) -> tuple[np.ndarray, np.ndarray]:
-    """Cells behind each row's value of ``outcome`` (>= 1) and their within-experiment sum of
-    squares, from the optional ``<outcome>_n`` and ``<outcome>_sd`` columns."""
-    n_col, sd_col = n_column(outcome), sd_column(outcome)
-    cells = (pd.to_numeric(table[n_col], errors="coerce").to_numpy(dtype=float) if n_col in table.columns
-             else np.ones(len(table)))
-    cells = np.where(np.isfinite(cells) & (cells >= 1), cells, 1.0)
-    sd = (pd.to_numeric(table[sd_col], errors="coerce").to_numpy(dtype=float) if sd_col in table.columns
-          else np.zeros(len(table)))
-    sd = np.where(np.isfinite(sd) & (sd >= 0), sd, 0.0)
-    return cells, (cells - 1.0) * sd**2
-
-
-def _predicted_var(table: pd.DataFrame, outcome: str) -> np.ndarray:
-    """Known variance of each row's value of ``outcome`` from the optional ``<outcome>_pred_sd``
-    column (a curve outcome's value predicted at its target cycle; missing or NaN: 0)."""
-    column = outcome + PRED_SD_SUFFIX
-    if column not in table.columns:
-        return np.zeros(len(table))
-    sd = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
-    return np.where(np.isfinite(sd) & (sd > 0), sd, 0.0) ** 2
 
 
 class Surrogates:
@@ -262,35 +198,11 @@ class Surrogates:
         self.X_ = X
         self.failed_ = failed | no_result
         self.feasibility_ = FeasibilityModel().fit(encoder.to_features(X), self.failed_, seed=seed)
-        self._data: dict[str, OutcomeData] = {}
         self._models: dict[str, Any] = {}
         self.sources_: dict[str, pd.DataFrame] = dict(sources or {})
         self.transfer_: dict[str, TransferChoice] = {}
-        self.n_train_: dict[str, int] = {}
-        for j, name in enumerate(outcomes):
-            rows = ~self.failed_ & ~np.isnan(Y[:, j])
-            y = Y[rows, j]
-            cells, within_ss = _replicate_arrays(table, name)
-            cells, within_ss = cells[rows], within_ss[rows]
-            kind: Literal["none", "constant", "gp"]
-            if len(y) < MIN_POINTS:
-                kind = "none"
-                logger.info(
-                    "outcome %r: %d measurement(s); at least %d are needed for a model, predictions are NaN",
-                    name, len(y), MIN_POINTS,
-                )
-            elif np.ptp(y) <= 1e-12 * float(np.abs(y).max()):  # relative to the values' own scale
-                kind = "constant"
-                logger.warning(
-                    "outcome %r: all %d measurements equal %g; it is predicted as that constant (sd 0) "
-                    "and gives no direction to the search", name, len(y), y[0],
-                )
-            else:
-                kind = "gp"
-            self._data[name] = OutcomeData(X[rows], y, self.positions_[rows], kind,
-                                           float(y[0]) if len(y) else math.nan, cells, within_ss,
-                                           _predicted_var(table, name)[rows])
-            self.n_train_[name] = len(y)
+        self._data: dict[str, OutcomeData] = outcome_data(table, self.config, X, Y, ~self.failed_, self.positions_)
+        self.n_train_: dict[str, int] = {name: len(data.y) for name, data in self._data.items()}
         self.fitted_outcomes_ = [o for o in outcomes if self._data[o].kind != "none"]
         if previous is None and memory is not None and max(self.n_train_.values(), default=0) > WARM_START_MIN_ROWS:
             self._warm, self._warm_origin = stored_warm_starts(memory.load(), self.config, self.settings, encoder.dim), "stored"
