@@ -469,7 +469,7 @@ class Campaign:
                     raise DataError(f"{len(repeats)} row(s) are already recorded; nothing was recorded "
                                     "(pass allow_duplicates=True to record them again)", repeats)
                 rejected, clean = rejected + ([] if correct else repeats), clean.drop(index=[p.row for p in repeats])
-            summary = read_back.summary_outcomes(table.columns, config.outcome_names)
+            summary = read_back.summary_outcomes(table.columns, read_back.read_outcomes(config))
             plan = keep_failed(planning.plan_record(clean, history, config, version, summary=summary, exported_history=(
                 ranking.RANKING_NOTE in table.columns), labelled=labelled_cells(measurements) if summary else (),
                 exported_status=table["status"].tolist() if "status" in table.columns else None), failed)

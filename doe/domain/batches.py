@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from doe.domain.config import CampaignConfig
+from doe.domain.config import DERIVED_SUFFIXES, CampaignConfig
 from doe.domain.curves import PRED_SD_SUFFIX, add_curve_columns, curve_columns
 from doe.domain.records import PENDING_STATUSES, CarriedEvidence, EvidenceFile, NewExperiment
 from doe.domain.replicates import REPLICATE_COLUMN, cells_table, n_column, summary_columns
@@ -86,9 +86,16 @@ def training_table(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFram
     outcomes = done[config.outcome_names].astype(float)
     failed = done["status"].eq("failed") & outcomes.isna().all(axis=1)
     # replicate counts and sds let the model weigh a mean of several cells (see Surrogates.fit)
-    replicates = done[[c for c in summary_columns(config.outcome_names) if c in done.columns]].astype(float)
+    if taken := [p for p in params if any(p == o + suffix for o in config.outcome_names for suffix in DERIVED_SUFFIXES)]:
+        logger.warning("parameter(s) %s take the name of a column doe derives from an outcome (a campaign stored "
+                       "before such names were refused): the columns hold the parameters' values, and the model "
+                       "goes without the derived values of those names (replicate counts and sds, a curve's "
+                       "predicted sd: those values count as single measurements)", ", ".join(map(repr, taken)))
+    replicates = done[[c for c in summary_columns(config.summarised_outcomes) if c in done.columns]].astype(float)
     # a still-cycling experiment's predicted value at `at` comes with its sd (Surrogates.fit: extra noise)
-    predicted_sd = done[[c for o in config.curve_outcomes if (c := o + PRED_SD_SUFFIX) in done.columns]].astype(float)
+    predicted_sd = done[[c for o in config.curve_outcomes
+                         if (c := config.derived_column(o, PRED_SD_SUFFIX)) is not None and c in done.columns]
+                        ].astype(float)
     training = pd.concat([done[params], outcomes, replicates, predicted_sd], axis=1).reset_index(drop=True)
     training["failed"] = failed.to_numpy()
     training.index = pd.Index(done[ID_COLUMN].to_numpy(), name=ID_COLUMN)

@@ -385,6 +385,20 @@ class CampaignConfig(BaseModel):
         items: list[Objective | Outcome] = [*self.objectives, *self.outcomes]
         return {o.name: o.at for o in items if o.over == "cycle" and o.at is not None}
 
+    def derived_column(self, outcome: str, suffix: str) -> str | None:
+        """The column doe derives from ``outcome`` (``outcome + suffix``, ``suffix`` one of
+        :data:`DERIVED_SUFFIXES`), or None where a parameter takes that name (a campaign stored
+        before such names were refused): a column of that name holds the parameter's values."""
+        column = outcome + suffix
+        return None if column in self.parameter_names else column
+
+    @property
+    def summarised_outcomes(self) -> list[str]:
+        """Outcomes whose replicate summary columns (``<outcome>_sd`` and ``<outcome>_n``) no
+        parameter's name takes; an outcome with one taken has neither."""
+        return [o for o in self.outcome_names
+                if self.derived_column(o, "_sd") is not None and self.derived_column(o, "_n") is not None]
+
     @property
     def linear_constraints(self) -> list[LinearConstraint]:
         return [c for c in self.constraints if isinstance(c, LinearConstraint)]

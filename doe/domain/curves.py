@@ -31,11 +31,12 @@ CYCLE_COLUMN = "cycle"
 LAST_CYCLE_SUFFIX = "_last_cycle"
 LAST_VALUE_SUFFIX = "_last_value"
 PRED_SD_SUFFIX = "_pred_sd"
+CURVE_SUFFIXES = (LAST_CYCLE_SUFFIX, LAST_VALUE_SUFFIX, PRED_SD_SUFFIX)
 
 
 def curve_columns(outcome: str) -> list[str]:
     """The history columns of a curve outcome besides the outcome itself."""
-    return [outcome + LAST_CYCLE_SUFFIX, outcome + LAST_VALUE_SUFFIX, outcome + PRED_SD_SUFFIX]
+    return [outcome + suffix for suffix in CURVE_SUFFIXES]
 
 
 def clean_cycles(values: list[Any], problems: list[CellProblem]) -> list[int | None]:
@@ -134,32 +135,38 @@ def add_curve_columns(history: pd.DataFrame, measurements: pd.DataFrame, config:
     """``history`` with each curve outcome's value at ``at`` (measured or predicted) and its
     ``_last_cycle``, ``_last_value`` and ``_pred_sd`` columns after the outcomes; with
     replicate columns (added for every outcome once a curve has several cells) its ``_sd``
-    and ``_n`` from :func:`curve_cells`."""
+    and ``_n`` from :func:`curve_cells`. A column named as a parameter (a campaign stored before
+    such names were refused: :meth:`~doe.domain.config.CampaignConfig.derived_column`) keeps the
+    parameter's values; the derived column of that name is left out."""
     out = history.copy()
     models = {o: curve_predictions(measurements, o, at, config.valid_range_of(o))
               for o, at in config.curve_outcomes.items()}
     cells = {o: curve_cells(model) for o, model in models.items()}
-    summaries = summary_columns(config.outcome_names)
+    summarised = config.summarised_outcomes
+    summaries = summary_columns(summarised)
     added = [] if set(summaries) <= set(out.columns) or not any((c["n"] > 1).any() for c in cells.values()) \
         else summaries
     if added:
-        for outcome in config.outcome_names:  # one cell each, as the storage counts them without replicates
+        for outcome in summarised:  # one cell each, as the storage counts them without replicates
             out[sd_column(outcome)] = math.nan
             out[n_column(outcome)] = out[outcome].notna().astype("int64")
     replicated = set(summaries) <= set(out.columns)
     for outcome, model in models.items():
-        last_cycle, last_value, pred_sd = curve_columns(outcome)
+        last_cycle, last_value, pred_sd = (config.derived_column(outcome, suffix) for suffix in CURVE_SUFFIXES)
         predicted = (model.predict().set_index("experiment_id") if model is not None
                      else pd.DataFrame(columns=["mean", "sd", "last_cycle", "last_value"]))
         ids = out["experiment_id"].astype(str)
         out[outcome] = ids.map(predicted["mean"]).astype(float)
-        out[last_cycle] = ids.map(predicted["last_cycle"]).astype("Int64")
-        out[last_value] = ids.map(predicted["last_value"]).astype(float)
-        out[pred_sd] = ids.map(predicted["sd"]).astype(float)
-        if replicated:
+        if last_cycle is not None:
+            out[last_cycle] = ids.map(predicted["last_cycle"]).astype("Int64")
+        if last_value is not None:
+            out[last_value] = ids.map(predicted["last_value"]).astype(float)
+        if pred_sd is not None:
+            out[pred_sd] = ids.map(predicted["sd"]).astype(float)
+        if replicated and outcome in summarised:
             out[sd_column(outcome)] = ids.map(cells[outcome]["sd"]).astype(float)
             out[n_column(outcome)] = ids.map(cells[outcome]["n"]).fillna(0).astype("int64")
-    curve_cols = [c for o in config.curve_outcomes for c in curve_columns(o)]
+    curve_cols = [c for o in config.curve_outcomes for c in curve_columns(o) if c not in config.parameter_names]
     position = max(list(out.columns).index(o) for o in config.outcome_names) + 1
     rest = [c for c in out.columns if c not in curve_cols and c not in added]
     return out[rest[:position] + curve_cols + added + rest[position:]]
@@ -188,16 +195,24 @@ def curve_continuations(measurements: pd.DataFrame, outcome: str, at: int, n_poi
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
+def derived_values(table: pd.DataFrame, config: CampaignConfig, outcome: str, suffix: str) -> pd.Series | None:
+    """The column doe derived from ``outcome`` with ``suffix`` in ``table`` (a history), or None
+    where the table lacks it or a parameter takes its name
+    (:meth:`~doe.domain.config.CampaignConfig.derived_column`: that column is the parameter's)."""
+    column = config.derived_column(outcome, suffix)
+    return table[column] if column is not None and column in table.columns else None
+
+
 def still_cycling(history: pd.DataFrame, config: CampaignConfig) -> pd.Series:
     """True for experiments with a curve outcome measured but its target cycle not yet reached."""
     flags = pd.Series(False, index=history.index)
     for outcome, at in config.curve_outcomes.items():
-        last = history.get(outcome + LAST_CYCLE_SUFFIX)
+        last = derived_values(history, config, outcome, LAST_CYCLE_SUFFIX)
         if last is not None:
             flags |= last.notna() & (last.fillna(at) < at) & history["status"].ne("failed")
     return flags.astype(bool)
 
 
-__all__ = ["CYCLE_COLUMN", "add_curve_columns", "clean_cycles", "curve_cells", "curve_columns",
-           "curve_continuations", "curve_predictions",
-           "cycle_row_problems", "point_cycle", "still_cycling"]
+__all__ = ["CURVE_SUFFIXES", "CYCLE_COLUMN", "add_curve_columns", "clean_cycles", "curve_cells", "curve_columns",
+           "curve_continuations", "curve_predictions", "cycle_row_problems", "derived_values", "point_cycle",
+           "still_cycling"]

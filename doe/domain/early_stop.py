@@ -28,7 +28,13 @@ import pandas as pd
 
 from doe.domain import ranking
 from doe.domain.config import CampaignConfig
-from doe.domain.curves import LAST_CYCLE_SUFFIX, PRED_SD_SUFFIX, curve_predictions, still_cycling
+from doe.domain.curves import (
+    LAST_CYCLE_SUFFIX,
+    PRED_SD_SUFFIX,
+    curve_predictions,
+    derived_values,
+    still_cycling,
+)
 from doe.domain.objectives import Objective
 from doe.domain.ranking import feasible_completed
 from doe.domain.table import ID_COLUMN
@@ -90,8 +96,8 @@ def cells_to_stop(history: pd.DataFrame, config: CampaignConfig, rule: EarlyStop
     sign = -1.0 if objective.goal == "minimize" else 1.0
     cycling = still_cycling(history, config)
     value = sign * history[objective.name].astype(float)
-    sd = history[objective.name + PRED_SD_SUFFIX].astype(float).fillna(0.0)
-    enough = history[objective.name + LAST_CYCLE_SUFFIX].astype(float).fillna(0) >= rule.min_cycles
+    sd = _derived(history, config, objective.name, PRED_SD_SUFFIX).fillna(0.0)
+    enough = _derived(history, config, objective.name, LAST_CYCLE_SUFFIX).fillna(0) >= rule.min_cycles
     stop = enough & (value + rule.z * sd < _best_lower(history, config, rule, objective.name, sign))
     chosen = cycling & (stop | _infeasible(history, config, rule))
     return history.loc[chosen, ID_COLUMN].astype(str).tolist()
@@ -141,6 +147,12 @@ def stop_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: Campai
     return stops
 
 
+def _derived(history: pd.DataFrame, config: CampaignConfig, outcome: str, suffix: str) -> pd.Series:
+    """:func:`~doe.domain.curves.derived_values` as floats; NaN where there is none."""
+    values = derived_values(history, config, outcome, suffix)
+    return pd.Series(math.nan, index=history.index) if values is None else values.astype(float)
+
+
 def _objective(history: pd.DataFrame, config: CampaignConfig) -> Objective | None:
     """The campaign's single curve objective, maximised or minimised (None: nothing to stop by)."""
     curves = [o for o in config.objectives if o.over is not None]
@@ -159,8 +171,8 @@ def _best_lower(history: pd.DataFrame, config: CampaignConfig, rule: EarlyStop, 
         feasible = feasible[feasible[ID_COLUMN].astype(str) != other_than]
     if feasible.empty:
         return -math.inf
-    lower = sign * feasible[objective].astype(float) - rule.z * feasible[objective + PRED_SD_SUFFIX
-                                                                         ].astype(float).fillna(0.0)
+    lower = sign * feasible[objective].astype(float) - rule.z * _derived(feasible, config, objective,
+                                                                         PRED_SD_SUFFIX).fillna(0.0)
     return float(np.nanmax(lower.to_numpy())) if lower.notna().any() else -math.inf
 
 
@@ -185,8 +197,9 @@ def recommended(history: pd.DataFrame, config: CampaignConfig, min_cycles: int =
     """
     done = history[history["status"] == "completed"]
     for outcome, at in config.curve_outcomes.items():
-        last = done[outcome + LAST_CYCLE_SUFFIX].astype(float) if outcome + LAST_CYCLE_SUFFIX in done else None
+        last = derived_values(done, config, outcome, LAST_CYCLE_SUFFIX)
         if last is not None:
+            last = last.astype(float)
             done = done[last.isna() | (last >= min(min_cycles, at))]
     return ranking.best(done, config, predicted=True)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
-from doe.domain.curves import LAST_CYCLE_SUFFIX, PRED_SD_SUFFIX
+from doe.domain.curves import LAST_CYCLE_SUFFIX, PRED_SD_SUFFIX, derived_values
 from doe.domain.display import digits_to_tell_apart, format_number
 from doe.domain.objectives import Desirability, Objective
 from doe.domain.values import count_text, is_integer
@@ -41,9 +41,11 @@ def ranking_notes(history: pd.DataFrame, config: CampaignConfig, *, predicted: b
         missing = done & history[name].isna() if name in history.columns else done
         notes[missing & (notes == "")] = f"{name} not measured"
     for o in config.objectives:  # a curve's value at its cycle, predicted while its cells still cycle
-        if o.at is not None and o.name + PRED_SD_SUFFIX in history.columns and not predicted:
-            cycling = done & (pd.to_numeric(history[o.name + PRED_SD_SUFFIX], errors="coerce") > 0)
-            last = history.get(o.name + LAST_CYCLE_SUFFIX, pd.Series(math.nan, index=history.index))
+        sd = derived_values(history, config, o.name, PRED_SD_SUFFIX)
+        if o.at is not None and sd is not None and not predicted:
+            cycling = done & (pd.to_numeric(sd, errors="coerce") > 0)
+            last = derived_values(history, config, o.name, LAST_CYCLE_SUFFIX)
+            last = pd.Series(math.nan, index=history.index) if last is None else last
             for i in history.index[cycling & (notes == "")]:
                 so_far = f" (cycled to {float(last[i]):.0f} so far)" if pd.notna(last[i]) else ""
                 notes[i] = f"{o.name} at cycle {o.at} predicted, not measured yet{so_far}"
@@ -122,8 +124,9 @@ def desirability(history: pd.DataFrame, config: CampaignConfig, *, predicted: bo
     measured = []
     for o in config.objectives:
         values = done[o.name].astype(float).to_numpy()
-        if o.at is not None and o.name + PRED_SD_SUFFIX in done.columns and not predicted:
-            values = np.where(pd.to_numeric(done[o.name + PRED_SD_SUFFIX], errors="coerce").to_numpy() > 0, np.nan,
+        sd = derived_values(done, config, o.name, PRED_SD_SUFFIX)
+        if o.at is not None and sd is not None and not predicted:
+            values = np.where(pd.to_numeric(sd, errors="coerce").to_numpy() > 0, np.nan,
                               values)
         measured.append(values)
     return Desirability.from_measured(config.objectives, measured)

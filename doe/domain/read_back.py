@@ -5,7 +5,9 @@ curve outcome's value predicted at its cycle (``<outcome>_pred_sd`` above 0); a 
 carries the model's predictions (``<outcome>_mean``/``_sd``); an export made after an outcome
 was dropped from the configuration carries that outcome's stored values. These checks find such
 values where recording them would store them as measurements, or lose an edit of them without a
-word (:meth:`doe.Campaign.record`).
+word (:meth:`doe.Campaign.record`). An outcome one of whose derived columns a parameter's name
+takes (a campaign stored before such names were refused) is left out of them: that column is
+the parameter's (:func:`read_outcomes`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from doe.domain.batches import HISTORY_META, carried_columns
-from doe.domain.config import CampaignConfig
+from doe.domain.config import DERIVED_SUFFIXES, CampaignConfig
 from doe.domain.curves import PRED_SD_SUFFIX
 from doe.domain.display import format_number, significant_decimals
 from doe.domain.ranking import RANKING_NOTE
@@ -24,6 +26,12 @@ from doe.domain.replicates import n_column
 from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN, clean_label
 from doe.domain.values import is_blank, is_missing, same_measurement, same_text
 from doe.errors import CellProblem, ConfigError
+
+
+def read_outcomes(config: CampaignConfig) -> list[str]:
+    """The outcomes of ``config`` whose derived columns (``<outcome>_n``, ``_sd``, ``_mean``,
+    ``_pred_sd``, ...) no parameter's name takes: the ones these checks read those columns for."""
+    return [o for o in config.outcome_names if all(config.derived_column(o, s) is not None for s in DERIVED_SUFFIXES)]
 
 
 def summary_outcomes(columns: Iterable[object], outcomes: Iterable[str]) -> frozenset[str]:
@@ -212,10 +220,10 @@ def problems_of(table: pd.DataFrame, config: CampaignConfig, history: pd.DataFra
                                                  [*config.parameter_names, *config.outcome_names])
     parameters, more = dropped_parameter_problems(table, history, config, measurements)
     dropped, problems = (*dropped, *parameters), problems + more
-    problems += new_means(table, set(history[ID_COLUMN].astype(str)), config.outcome_names)
-    problems += typed_over_predictions(table, predictions, config.outcome_names)
+    problems += new_means(table, set(history[ID_COLUMN].astype(str)), read_outcomes(config))
+    problems += typed_over_predictions(table, predictions, read_outcomes(config))
     return dropped, problems
 
 
-__all__ = ["check_names_free", "dropped_outcome_problems", "dropped_outcomes", "dropped_parameter_problems", "new_means", "problems_of", "summary_outcomes",
+__all__ = ["check_names_free", "dropped_outcome_problems", "dropped_outcomes", "dropped_parameter_problems", "new_means", "problems_of", "read_outcomes", "summary_outcomes",
            "typed_over_predictions"]

@@ -3,7 +3,9 @@
 :func:`outcome_data` splits the engine's table into one :class:`OutcomeData` per outcome: the
 successful experiments where the outcome was measured, how many replicate cells stand behind
 each value (``<outcome>_n``, ``<outcome>_sd``) and the known variance of a predicted value
-(``<outcome>_pred_sd``).
+(``<outcome>_pred_sd``). A column of such a name that is a parameter of the configuration (a
+campaign stored before such names were refused) holds the parameter's values and is never read
+as a count or an sd.
 """
 
 from __future__ import annotations
@@ -63,30 +65,30 @@ class OutcomeData:
             array.flags.writeable = False
 
 
-def _column(table: pd.DataFrame, outcome: str, suffix: str) -> np.ndarray | None:
+def _column(table: pd.DataFrame, config: CampaignConfig, outcome: str, suffix: str) -> np.ndarray | None:
     """The numbers of the column doe derives from ``outcome`` with ``suffix``; None when the table
-    lacks it."""
-    column = outcome + suffix
-    if column not in table.columns:
+    lacks it or a parameter takes its name."""
+    column = config.derived_column(outcome, suffix)
+    if column is None or column not in table.columns:
         return None
     return pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
 
 
-def replicate_arrays(table: pd.DataFrame, outcome: str) -> tuple[np.ndarray, np.ndarray]:
+def replicate_arrays(table: pd.DataFrame, config: CampaignConfig, outcome: str) -> tuple[np.ndarray, np.ndarray]:
     """Cells behind each row's value of ``outcome`` (>= 1) and their within-experiment sum of
-    squares, from the optional ``<outcome>_n`` and ``<outcome>_sd`` columns (missing or NaN: one
-    cell, sd 0)."""
-    cells = _column(table, outcome, N_SUFFIX)
+    squares, from the optional ``<outcome>_n`` and ``<outcome>_sd`` columns (missing, NaN or a
+    parameter's: one cell, sd 0)."""
+    cells = _column(table, config, outcome, N_SUFFIX)
     cells = np.ones(len(table)) if cells is None else np.where(np.isfinite(cells) & (cells >= 1), cells, 1.0)
-    sd = _column(table, outcome, SD_SUFFIX)
+    sd = _column(table, config, outcome, SD_SUFFIX)
     sd = np.zeros(len(table)) if sd is None else np.where(np.isfinite(sd) & (sd >= 0), sd, 0.0)
     return cells, (cells - 1.0) * sd**2
 
 
-def predicted_var(table: pd.DataFrame, outcome: str) -> np.ndarray:
+def predicted_var(table: pd.DataFrame, config: CampaignConfig, outcome: str) -> np.ndarray:
     """Known variance of each row's value of ``outcome`` from the optional ``<outcome>_pred_sd``
-    column (a curve outcome's value predicted at its target cycle; missing or NaN: 0)."""
-    sd = _column(table, outcome, PRED_SD_SUFFIX)
+    column (a curve outcome's value predicted at its target cycle; missing, NaN or a parameter's: 0)."""
+    sd = _column(table, config, outcome, PRED_SD_SUFFIX)
     return np.zeros(len(table)) if sd is None else np.where(np.isfinite(sd) & (sd > 0), sd, 0.0) ** 2
 
 
@@ -105,7 +107,7 @@ def outcome_data(table: pd.DataFrame, config: CampaignConfig, X: np.ndarray, Y: 
     for j, name in enumerate(config.outcome_names):
         rows = usable & ~np.isnan(Y[:, j])
         y = Y[rows, j]
-        cells, within_ss = replicate_arrays(table, name)
+        cells, within_ss = replicate_arrays(table, config, name)
         kind: Literal["none", "constant", "gp"]
         if len(y) < MIN_POINTS:
             kind = "none"
@@ -122,7 +124,7 @@ def outcome_data(table: pd.DataFrame, config: CampaignConfig, X: np.ndarray, Y: 
         else:
             kind = "gp"
         data[name] = OutcomeData(X[rows], y, positions[rows], kind, float(y[0]) if len(y) else math.nan,
-                                 cells[rows], within_ss[rows], predicted_var(table, name)[rows])
+                                 cells[rows], within_ss[rows], predicted_var(table, config, name)[rows])
     return data
 
 

@@ -157,7 +157,8 @@ class Surrogates:
                 several cells gets a proportionally smaller noise variance in its GP
                 (see :meth:`doe.engine.gp.ExactGP.fit`). Optional ``<outcome>_pred_sd``: the
                 sd of a predicted value (a cell still cycling, :mod:`doe.domain.curves`), its
-                square added to that row's noise variance.
+                square added to that row's noise variance. A column of one of these names that
+                is a parameter of the configuration is that parameter's, never a count or sd.
             seed: seeds the hyperparameter fits (which rows form the fitting subset above
                 :data:`~doe.engine.gp.FIT_SUBSET` measurements) and the feasibility features.
             sources: earlier campaigns' successful experiments by campaign name, each with

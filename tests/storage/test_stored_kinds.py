@@ -4,12 +4,12 @@ database)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from older_doe import save_as_an_older_doe
 
 from doe import Campaign
 from doe.domain.config import CampaignConfig
@@ -21,17 +21,6 @@ def _changed(campaign: Campaign, edit: Any) -> dict[str, Any]:
     data = campaign.config.to_dict()
     edit(data)
     return data
-
-
-def _save_as_an_older_doe(store_url: str, name: str, config: CampaignConfig, version: int) -> None:
-    """Store ``config`` as version ``version`` of campaign ``name`` as an older doe saved it: no
-    check of the stored values."""
-    engine = sa.create_engine(store_url)
-    with engine.begin() as conn:
-        cid = conn.execute(sa.select(s.campaigns.c.id).where(s.campaigns.c.name == name)).scalar_one()
-        conn.execute(sa.insert(s.config_versions).values(campaign_id=cid, version=version, config_yaml=config.to_yaml(),
-                                                         created_at=datetime.now(UTC), created_by="old"))
-    engine.dispose()
 
 
 def test_a_unit_change_refused_in_one_step_is_refused_in_two(store_url: str) -> None:
@@ -87,7 +76,7 @@ def test_a_campaign_retyped_by_an_older_doe_says_so_and_can_be_repaired(store_ur
     campaign.record(pd.DataFrame([{"x": 1.0, "atm": "O2", "ce": 90.0}]))
     retyped = CampaignConfig.from_dict(_changed(campaign, lambda d: d["parameters"].__setitem__(
         1, {"name": "atm", "type": "continuous", "bounds": [0.0, 5.0]})))
-    _save_as_an_older_doe(store_url, "retype", retyped, version=2)
+    save_as_an_older_doe(store_url, "retype", retyped, version=2)
     campaign = Campaign.load("retype", storage=store_url)
     with pytest.raises(StorageError, match=r"parameter atm is continuous in configuration version 2, but the stored "
                                            r"experiment 'E0001' holds the label 'O2' of it, recorded while it was "
@@ -110,7 +99,7 @@ def test_a_campaign_an_older_doe_let_hold_two_units_still_takes_versions_that_ke
     campaign = Campaign.from_config(raw, storage=store_url)
     campaign.record(pd.DataFrame([{"x": 0.5, "y": 1.0}]))
     fraction = CampaignConfig.from_dict(_changed(campaign, lambda d: d["parameters"][0].update(unit="fraction")))
-    _save_as_an_older_doe(store_url, "legacy", fraction, version=2)
+    save_as_an_older_doe(store_url, "legacy", fraction, version=2)
     campaign = Campaign.load("legacy", storage=store_url)
     campaign.record(pd.DataFrame([{"x": 0.7, "y": 2.0}]))
     assert campaign.update_config(_changed(campaign, lambda d: d["parameters"][0].update(bounds=[0.0, 2.0]))) == 3
