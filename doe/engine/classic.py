@@ -344,15 +344,23 @@ def _taken_share(corners: np.ndarray, taken: np.ndarray | None) -> float:
 
 
 def shared_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float], shared: list[int],
-                      taken: np.ndarray) -> Hypercube:
+                     taken: np.ndarray, *, control: np.ndarray | None = None) -> Hypercube:
     """A Latin hypercube of the per-row values given one furnace programme: the first of 16
     space-filling feasible recipes whose programme admits one over the per-row values' whole
     ranges, else, widest feasible parts first, one over their feasible parts (copying one row's
     programme onto rows made for others could break a linear constraint), else a near-Latin
     hypercube in the widest programme (its ``note`` says so); its rows distinct and not among
-    the ``taken`` recipes."""
+    the ``taken`` recipes, nor the batch's ``control`` recipe (model space ``(k, d)``, k 0 or 1)
+    as the chosen programme makes it (its ``shared`` values those of the programme)."""
     programmes = list(sample_space(encoder, 16, seed, fixed))
     shortage: TooFewRecipes | None = None
+
+    def taken_in(row: np.ndarray) -> np.ndarray:  # the control runs in the batch's programme
+        if control is None or not len(control):
+            return taken
+        made = np.array(control, dtype=float)
+        made[:, shared] = row[shared]
+        return np.vstack([taken, made])
 
     def room(row: np.ndarray) -> float:  # total width the programme leaves the constrained per-row ranges
         try:
@@ -366,7 +374,7 @@ def shared_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float
         for row in programmes:
             try:
                 return latin_hypercube(encoder, n, seed, {**fixed, **{i: float(row[i]) for i in shared}},
-                                       feasible_part=feasible_part, taken=taken, fallback=False)
+                                       feasible_part=feasible_part, taken=taken_in(row), fallback=False)
             except TooFewRecipes as err:
                 shortage = err
             except ProposalError:
@@ -375,7 +383,8 @@ def shared_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float
         raise ProposalError(f"{shortage} (counted in one furnace run: the batch shares its batch_shared values; "
                             "suggest fewer per batch)") from None
     if programmes and room(programmes[0]) >= 0:  # the widest programme: a near-Latin hypercube, said in its note
-        return latin_hypercube(encoder, n, seed, {**fixed, **{i: float(programmes[0][i]) for i in shared}}, taken=taken)
+        return latin_hypercube(encoder, n, seed, {**fixed, **{i: float(programmes[0][i]) for i in shared}},
+                               taken=taken_in(programmes[0]))
     raise ProposalError("design: no Latin hypercube of this size meets the linear constraints with one furnace "
                         "programme (batch_shared) for the whole batch; use the space-filling start (design='model') "
                         "or relax a constraint")

@@ -207,8 +207,10 @@ def propose(
         "log_scale_parameters": [encoder.names[i] for i in sorted(encoder.log_dims)],
         "reference_point": None,
     }
-    # furnace-shared columns still free to choose (a fixed value already holds for the batch)
-    shared = [encoder.names.index(k) for k in config.batch_shared if k not in fixed] if n > 1 else []
+    # furnace-shared columns still free to choose (a fixed value already holds for the batch); a
+    # batch of one recipe and the control recipe shares them too: the control runs in that furnace run
+    shared = [encoder.names.index(k) for k in config.batch_shared if k not in fixed] \
+        if n > 1 or control is not None else []
     if config.batch_shared:
         model_settings["batch_shared"] = list(config.batch_shared)
     values = np.full(n, np.nan)
@@ -221,7 +223,8 @@ def propose(
         strategy: str = design
         with seeded(seed, device):
             if design == "latin_hypercube":  # with shared: one furnace programme, every row inside the constraints
-                cube = (shared_hypercube(encoder, n, seed, fixed_model, shared, X_avoid) if shared
+                cube = (shared_hypercube(encoder, n, seed, fixed_model, shared, X_avoid,
+                                         control=_with_control(encoder, X_avoid[:0], control, fixed_model)) if shared
                         else latin_hypercube(encoder, n, seed, fixed_model, taken=X_taken))
                 X_new = cube.X
                 if cube.note is not None:
@@ -329,7 +332,9 @@ def propose(
                     X_new = optimize_shared(make, encoder, n, shared, held, settings, seed, device,
                                             pending=X_pending, box=box, per_row=per_row, joint_rows=joint)
                 batch_fixed = {**held, **{i: float(X_new[0, i]) for i in shared}}
-                X_new = replace_repeats(make, encoder, X_new, batch_fixed, X_avoid, X_pending, seed, device)
+                # nor the control recipe as this furnace run makes it
+                X_new = replace_repeats(make, encoder, X_new, batch_fixed, _with_control(encoder, X_avoid, control,
+                                        batch_fixed), X_pending, seed, device)
                 how = [how_shared] * n
             else:
                 explore = None
