@@ -149,6 +149,37 @@ def test_the_order_of_a_tables_rows_does_not_change_a_running_experiments_status
     assert _status_changes(campaign, whole) == [("proposed", "running"), ("running", "failed")]
 
 
+@pytest.mark.parametrize("swap", [False, True])
+def test_a_row_failing_a_new_experiment_beside_its_measured_cell_fails_it_as_for_a_stored_one(
+        store_url: str, swap: bool) -> None:
+    """The same rows completed a new (historical) experiment and failed a stored one: both fail
+    now, keeping the measured cell and the failure's note and operator, in either order."""
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.suggest(1)
+    campaign.accept()
+    stored = campaign.history()["experiment_id"].iloc[0]
+    rows = []
+    for exp_id, extra in ((stored, {}), ("H1", recipe)):
+        rows += [{"experiment_id": exp_id, "failure_reason": "gelled slurry", "note": "lumps", "operator": "bo",
+                  **extra},
+                 {"experiment_id": exp_id, "replicate": "B", CE: 85.0, **extra}]
+    table = pd.DataFrame(rows)
+    if swap:
+        table = table.iloc[[1, 0, 3, 2]].reset_index(drop=True)
+    report = campaign.record(table)
+    assert sorted(report.marked_failed) == sorted([stored, "H1"])
+    history = campaign.history().set_index("experiment_id")
+    for exp_id in (stored, "H1"):
+        row = history.loc[exp_id]
+        assert (row["status"], row["failure_reason"], row[CE]) == ("failed", "gelled slurry", 85.0), exp_id
+        assert (row["failure_note"], row["failure_operator"]) == ("lumps", "bo"), exp_id
+    # recorded again, the table changes nothing
+    revision = campaign.revision()
+    campaign.record(table)
+    assert campaign.revision() == revision
+
+
 def _status_changes(campaign: Campaign, experiment_id: str) -> list[tuple[str, str]]:
     audit = campaign.audit()
     details = audit.loc[(audit["action"] == "status_changed") & (audit["experiment_id"] == experiment_id), "detail"]

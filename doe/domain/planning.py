@@ -279,6 +279,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     measured_known: set[str] = set()  # known experiments a row of this table has measured
     failed_labelled: dict[str, list[str]] = {}  # experiment id -> its failed cells, in words
     changes: dict[str, list[tuple[StatusChange | None, bool]]] = {}  # known experiment -> its rows' (change, whole)
+    failed_whole: set[int] = set()  # new experiments a row without a replicate label fails as a whole
     stored_ids = [str(i) for i in (known.index if known is not None else [])]
     keys = {id_key(clean_label(i)): i for i in stored_ids}
     # ids stored as written (before they were composed, or imported with spaces around them)
@@ -348,7 +349,8 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             index = created[read.experiment_id]
             problems = _plan_later_cell(clean, row, read, plan.new_experiments[index])
             if not problems:
-                plan.new_experiments[index] = _merge_status(plan.new_experiments[index], read)
+                plan.new_experiments[index] = _merge_status(plan.new_experiments[index], read,
+                                                            failed_whole=index in failed_whole)
         elif is_known:
             assert known is not None and read.experiment_id is not None
             stored = known.loc[read.experiment_id]
@@ -392,6 +394,8 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             if read.experiment_id is not None:
                 failed_labelled.setdefault(read.experiment_id, []).append(
                     f"{read.experiment_id} replicate {read.replicate!r}: {reason}")
+        if read.failed and read.replicate is None and isinstance(target, NewExperimentRef):
+            failed_whole.add(target.index)
         if is_known and read.experiment_id is not None:  # planned once all its rows are read
             changes.setdefault(read.experiment_id, []).append((change, read.failed and read.replicate is None))
         plan.row_ids.append(read.experiment_id)
@@ -480,9 +484,16 @@ def _exported_status(statuses: Sequence[Any] | None, label: Hashable) -> str | N
     return value.strip().lower() if isinstance(value, str) else None
 
 
-def _merge_status(first: NewExperiment, read: _Row) -> NewExperiment:
-    """The status of a new experiment once another of its cells is read: any measured cell
-    makes it ``completed``; ``failed`` only when no cell gave a result."""
+def _merge_status(first: NewExperiment, read: _Row, *, failed_whole: bool) -> NewExperiment:
+    """A new experiment once another of its rows is read, as a stored one (:func:`_final_change`):
+    the first failed row without a label (``failed_whole``: read already) fails it whole, its cells
+    kept; else any measured cell makes it ``completed``; ``failed`` only when no cell gave a result."""
+    if failed_whole:
+        return first
+    if read.failed and read.replicate is None:
+        return replace(first, status="failed", failure_reason=read.reason or "failed (no reason given)",
+                       **{"note": None, "operator": None, "sample_id": None, "measured_at": None,
+                          **failure_context(read.note, read.context, whole=True)})
     if read.measured and first.status != "completed":
         return replace(first, status="completed", failure_reason=None)
     if read.failed and first.status == "running":
