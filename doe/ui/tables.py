@@ -21,6 +21,7 @@ from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX
 from doe.domain.display import audit_detail_text
 from doe.domain.explain import prediction_text, purpose
+from doe.domain.failure_context import FIELDS, HISTORY_COLUMNS
 from doe.domain.parameters import CategoricalParameter
 from doe.domain.replicates import REPLICATE_COLUMN, SD_SUFFIX, n_column
 from doe.domain.values import composed, same_text, same_value
@@ -29,7 +30,8 @@ from doe.ui.number_cells import read_number
 
 ID_COLUMN = "experiment_id"
 PROBLEM_COLUMNS = ("row", ID_COLUMN, "column", "value", "problem")
-GRID_META = ("failed", "failure_reason", "note", "measured_at", "operator", "sample_id")
+CONTEXT = FIELDS
+GRID_META = ("failed", "failure_reason", *CONTEXT)
 
 
 def _missing(value: Any) -> bool:
@@ -150,8 +152,10 @@ def record_grid(history: pd.DataFrame, config: CampaignConfig, show: GridSelecti
 
     Returns:
         Data entry first: experiment_id, every outcome (NaN = not measured), ``failed``,
-        ``failure_reason`` and ``note``, then what the engineer reads: status, batch_id and the
-        parameters; index 0..n-1.
+        ``failure_reason``, ``note``, ``measured_at``, ``operator`` and ``sample_id`` (a failed
+        experiment's as stored with its failure, so a reason changed alone keeps them; empty on
+        other rows), then what the engineer reads: status, batch_id and the parameters; index
+        0..n-1.
     """
     if history.empty:
         columns = [ID_COLUMN, *config.outcome_names, *GRID_META, "status", "batch_id", *config.parameter_names]
@@ -175,8 +179,10 @@ def record_grid(history: pd.DataFrame, config: CampaignConfig, show: GridSelecti
     out["failed"] = table["status"].eq("failed")
     reasons = table["failure_reason"] if "failure_reason" in table.columns else pd.Series(None, index=table.index)
     out["failure_reason"] = reasons.astype(object).where(reasons.notna(), None)
-    for column in ("note", "measured_at", "operator", "sample_id"):  # kept with the values saved next
-        out[column] = None
+    failed = out["failed"].to_numpy()
+    for column in CONTEXT:  # a failure's own, as stored; else empty, for the values saved next
+        stored = table[HISTORY_COLUMNS[column]] if HISTORY_COLUMNS[column] in table.columns else None
+        out[column] = None if stored is None else stored.astype(object).where(failed & stored.notna(), None)
     out["status"] = table["status"]
     out["batch_id"] = table["batch_id"] if "batch_id" in table.columns else None
     for p in config.parameters:
@@ -234,7 +240,9 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
         DataError: an outcome cell holds text that is not a number (``1,250``: 1250 or 1.25?),
             a row is marked failed without a reason, or only a note, date, operator or
             sample id was typed where no value, or the values of several cells, are stored
-            (they are saved with a value of one cell; ``row``: its position in ``edited``).
+            (they are saved with a value of one cell; ``row``: its position in ``edited``). On
+            a failed experiment's row they are its failure's (:func:`record_grid` shows them):
+            saved with it, and dropped where 'failed' is unticked without typing them again.
     """
     if len(original) != len(edited):
         raise DataError("the grid changed while it was edited; reload the page and enter the values again")
@@ -268,19 +276,21 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
     out["failed"] = flags
     reasons = table["failure_reason"] if "failure_reason" in table.columns else pd.Series(None, index=table.index)
     out["failure_reason"] = [None if _missing(r) else str(r).strip() for r in reasons]
-    for column in ("note", "measured_at", "operator", "sample_id"):
+    shown_failed = original["failed"].iloc[changed_rows].fillna(False).astype(bool).to_numpy() if (
+        "failed" in original.columns) else [False] * len(table)
+    for column in CONTEXT:  # a failure's, shown and left as it was, is no context of values typed after all
         values = table[column] if column in table.columns else pd.Series(None, index=table.index)
-        out[column] = [None if _missing(v) else str(v) for v in values]
+        out[column] = [None if _missing(v) or (was and not flag and column not in cells) else str(v)
+                       for v, was, flag, cells in zip(values, shown_failed, out["failed"], edited_cells, strict=True)]
     for k, (pos, cells, (flag, reason)) in enumerate(zip(changed_rows, edited_cells, zip(
             out["failed"], out["failure_reason"], strict=True), strict=True)):
         if flag and reason is None:
             problems.append(CellProblem(pos, "failure_reason", None,
                                         "say why the run failed (e.g. 'dispersion gelled')"))
-        elif cells <= {"note", "measured_at", "operator", "sample_id"}:
+        elif cells <= set(CONTEXT):
+            if flag:  # a failed experiment's row: its failure's own note, operator, sample id or date
+                continue
             stored = _one_cell(measurements, out[ID_COLUMN].iloc[k], config) if measurements is not None else None
-            if flag:  # the row stands for the failure: its values would be recorded as a failed run's
-                stored = (f"is saved with a value, and {out[ID_COLUMN].iloc[k]} is marked failed; say it in "
-                          "the failure reason, or untick 'failed' and type the value")
             if isinstance(stored, dict):
                 for column, value in stored.items():
                     out.loc[out.index[k], column] = value

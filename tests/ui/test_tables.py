@@ -274,14 +274,58 @@ def test_a_note_typed_alone_goes_with_the_values_of_the_experiments_one_cell(tmp
     history, measurements = campaign.history(), campaign.measurements()
     original = record_grid(history, campaign.config, "all")
     original.index = pd.RangeIndex(1, len(original) + 1)
-    for row, expected in ((2, "E0002 is marked failed; say it in the failure reason"),
-                          (3, "goes with one cell, and E0003 has 2"), (4, "type the value too")):
+    edited = original.copy()
+    edited.loc[2, "sample_id"] = "S-17"  # the failure's own sample id (record_grid shows it)
+    failure = grid_changes(original, edited, campaign.config, history, measurements)
+    assert failure[[ID_COLUMN, "failed", "failure_reason", "sample_id"]].values.tolist() == [
+        ["E0002", True, "separator torn", "S-17"]]
+    assert failure[[ce, retention]].isna().all(axis=None)
+    campaign.record(failure, correct=True)
+    stored = campaign.history().set_index(ID_COLUMN).loc["E0002"]
+    assert (stored["status"], stored["failure_sample_id"], stored[ce]) == ("failed", "S-17", 86.0)
+    for row, expected in ((3, "goes with one cell, and E0003 has 2"), (4, "type the value too")):
         edited = original.copy()
         edited.loc[row, "sample_id"] = "S-17"
         with pytest.raises(DataError) as err:
             grid_changes(original, edited, campaign.config, history, measurements)
         assert [(p.row, p.column) for p in err.value.problems] == [(row - 1, "sample_id")]
         assert expected in err.value.problems[0].problem
+
+
+def test_the_grid_shows_a_failures_note_operator_sample_and_date_and_a_new_reason_keeps_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A failed experiment's row showed its reason but empty note, operator, sample id and date,
+    though they are stored: a reason changed in the grid and saved cleared them. Now the row
+    shows them and saves them with the reason; ticked off for a value measured after all, the
+    failure's are not that value's."""
+    from doe import Campaign
+
+    ce = "first_cycle_ce_pct"
+    campaign = Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{tmp_path / 'doe.sqlite3'}", name="failures")
+    campaign.suggest(2)
+    campaign.record(pd.DataFrame([{"experiment_id": e, "failure_reason": "gelled", "note": "lumps after 2 h",
+                                   "operator": "Kim", "sample_id": "S-9", "measured_at": "2026-12-04 14:30"}
+                                  for e in ("E0001", "E0002")]))
+    history = campaign.history()
+    original = record_grid(history, campaign.config, "all")
+    original.index = pd.RangeIndex(1, len(original) + 1)
+    shown = original.set_index(ID_COLUMN).loc["E0001"]
+    assert (shown["note"], shown["operator"], shown["sample_id"]) == ("lumps after 2 h", "Kim", "S-9")
+    assert pd.Timestamp(shown["measured_at"]) == pd.Timestamp("2026-12-04 14:30", tz="UTC")
+    edited = original.copy()
+    edited.loc[1, "failure_reason"] = "gelled slurry"  # only the reason changed
+    edited.loc[2, ["failed", "failure_reason", ce]] = [False, None, 84.0]  # measured after all
+    changes = grid_changes(original, edited, campaign.config, history, campaign.measurements())
+    assert changes.loc[1, ["note", "operator", "sample_id"]].tolist() == ["lumps after 2 h", "Kim", "S-9"]
+    assert changes.loc[2, ["note", "operator", "sample_id", "measured_at"]].isna().all()
+    campaign.record(changes, correct=True)
+    after = campaign.history().set_index(ID_COLUMN)
+    assert after.loc["E0001", ["status", "failure_reason", "failure_note", "failure_operator",
+                               "failure_sample_id"]].tolist() == ["failed", "gelled slurry", "lumps after 2 h", "Kim",
+                                                                  "S-9"]
+    assert after.loc["E0001", "failure_measured_at"] == pd.Timestamp("2026-12-04 14:30", tz="UTC")
+    assert (after.loc["E0002", "status"], after.loc["E0002", ce]) == ("completed", 84.0)
+    value = campaign.measurements().set_index(ID_COLUMN).loc["E0002"]
+    assert value[["note", "operator", "sample_id", "measured_at"]].isna().all()
 
 
 def test_grid_changes_read_typed_text_as_the_number_meant_or_name_the_cell() -> None:
