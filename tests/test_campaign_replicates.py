@@ -580,6 +580,58 @@ def test_a_cells_file_with_an_experiment_failed_after_it_was_measured_records_in
     assert measured.history()["status"].tolist() == ["completed"]
 
 
+def test_a_cells_file_carries_the_failure_context_of_an_experiment_failed_after_it_was_measured(
+        store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An experiment failed after it was measured was written on its value rows only, each with
+    its measurement's note, operator, sample id and date: the failure's own were lost by the
+    cells file and a clone. They are on a row of their own now, and come back from it."""
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P5", "replicate": "A", CE: 79.0, "operator": "Ann"},
+                                  {**recipe, "experiment_id": "P5", "replicate": "B", CE: 81.0},
+                                  {**recipe, "experiment_id": "P7", CE: 88.0, "note": "cycled fine"}]))
+    campaign.fail(["P5", "P7"], "furnace overshot")  # found out after the cells were measured
+    campaign.record(pd.DataFrame([{"experiment_id": e, "failure_reason": "furnace overshot", "note": f"log of {e}",
+                                   "operator": "Kim", "sample_id": f"S-{e}", "measured_at": "2026-12-04 14:30"}
+                                  for e in ("P5", "P7")]), correct=True)
+    failure = ["status", "failure_reason", "failure_note", "failure_operator", "failure_sample_id",
+               "failure_measured_at", CE]
+    expected = campaign.history().set_index("experiment_id")[failure]
+    assert expected.loc["P7"].tolist()[:5] == ["failed", "furnace overshot", "log of P7", "Kim", "S-P7"]
+    assert expected.loc["P5", CE] == 80.0
+    copies = [campaign.clone("cloned", with_history=True)]
+    for name in ("cells.csv", "cells.xlsx"):
+        campaign.export_table(tmp_path / name, cells=True)
+        copies.append(other := _campaign(store_url, name=f"from-{name.replace('.', '-')}"))
+        assert other.import_table(tmp_path / name).marked_failed == ["P5", "P7"]
+        revision = campaign.revision()  # recorded back into its own campaign, it changes nothing
+        campaign.import_table(tmp_path / name)
+        assert campaign.revision() == revision
+    for copy in copies:
+        pd.testing.assert_frame_equal(copy.history().set_index("experiment_id")[failure], expected)
+        values = copy.measurements()  # the values keep their own note and operator
+        assert values[["operator", "note"]].fillna("-").values.tolist() == [["Ann", "-"], ["-", "-"],
+                                                                             ["-", "cycled fine"]]
+
+
+def test_a_row_failing_an_experiment_beside_its_one_unlabelled_value_fails_it_and_keeps_the_value(
+        store_url: str) -> None:
+    """Such rows were refused ('experiment id is in an earlier row too'), so a cells file with an
+    unlabelled experiment failed after it was measured could not carry its failure's note."""
+    campaign = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    campaign.suggest(1)
+    campaign.accept()
+    stored = campaign.history()["experiment_id"].iloc[0]
+    rows = [{"experiment_id": e, CE: 85.0, **extra} for e, extra in ((stored, {}), ("H1", recipe))]
+    rows += [{"experiment_id": e, "failure_reason": "gelled", "operator": "Kim"} for e in (stored, "H1")]
+    assert sorted(campaign.record(pd.DataFrame(rows)).marked_failed) == sorted([stored, "H1"])
+    history = campaign.history().set_index("experiment_id")
+    assert history[["status", CE, "failure_operator"]].values.tolist() == [["failed", 85.0, "Kim"]] * 2
+    with pytest.raises(DataError, match="in an earlier row too"):  # two such rows: which failure is it?
+        campaign.record(pd.DataFrame([rows[2], {**rows[2], "failure_reason": "cracked"}]))
+
+
 def test_a_table_without_replicates_keeps_the_history_columns(store_url: str) -> None:
     campaign = _campaign(store_url)
     lab = VirtualLab(seed=4, failures=False)

@@ -189,7 +189,9 @@ def finished_cells(history: pd.DataFrame, measurements: pd.DataFrame, config: Ca
     one row per replicate cell (a replicated experiment keeps its cells, failed ones included
     when ``failures`` lists them), with ``failed`` and ``failure_reason``; no ``replicate``
     column when no cell has a label. An experiment failed after it was measured
-    (:func:`failed_after_measuring`) is a row of its values, not failed: a table cannot say both."""
+    (:func:`failed_after_measuring`) is rows of its values, not failed (a row cannot say both),
+    and the row of its failure's note, operator, sample id and date where it has them (marked
+    failed, without values: recorded, it fails the experiment with them and keeps the values)."""
     done = history[history["status"].isin(["completed", "failed"])]
     if done.empty:
         return done.iloc[:0]

@@ -3,7 +3,9 @@
 :meth:`doe.Campaign.fail` fails a measured experiment and keeps its values (the furnace
 overshot, found out after the cells were cycled). The cells file (``doe export --cells``)
 writes such an experiment's values on rows marked failed, each with the experiment's reason
-(:func:`doe.domain.replicates.cells_table`), since a cell is measured or failed, never both. A
+(:func:`doe.domain.replicates.cells_table`), since a cell is measured or failed, never both
+(the failure's own note, operator, sample id and date on one more row, without values: a row
+failing the whole experiment, which :func:`doe.domain.planning.plan_record` reads so). A
 table recorded into a campaign, where every row of an experiment that gives a value is marked
 failed with one reason, is read so: its values are recorded, and the experiment is failed with
 that reason, when the experiment is new to the campaign (the file moved to another campaign)

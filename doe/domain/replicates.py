@@ -97,7 +97,10 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     rows), so it records back the same; such an experiment's row carries the note, operator,
     sample id and date stored with its failure (the history's ``failure_*`` columns). An experiment failed after it was measured
     (:meth:`doe.Campaign.fail`) keeps its values on rows marked failed with its reason: record()
-    reads them back as that experiment, measured, then failed (:mod:`doe.domain.failed_after`).
+    reads them back as that experiment, measured, then failed (:mod:`doe.domain.failed_after`);
+    where its failure has a note, operator, sample id or date, they are on one more row of it,
+    without a replicate label or values, marked failed with the reason (a row failing the whole
+    experiment, which record() keeps with the failure).
 
     Args:
         history: :meth:`doe.Campaign.history` (``experiment_id``, the parameter columns and,
@@ -150,6 +153,11 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
         elif exp_id in whole_failed:  # measured, then failed: its values stay on rows marked failed
             cells = [{**c, "failed": True, "failure_reason": c["failure_reason"] or known.at[exp_id, "failure_reason"]}
                      for c in cells]
+            failure = _failure_context(known, exp_id)
+            if any(v is not None for v in failure.values()):
+                # the failure's own note, operator, sample id and date: a row of their own (a value's are its cell's)
+                cells.append({REPLICATE_COLUMN: None, "cycle": None, "failed": True,
+                              "failure_reason": known.at[exp_id, "failure_reason"], **failure})
         status = known.at[exp_id, "status"] if "status" in known.columns else None
         records.extend({id_col: exp_id, "status": status, **{str(k): v for k, v in recipe.items()}, **cell}
                        for cell in cells)

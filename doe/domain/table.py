@@ -480,8 +480,10 @@ def _repeated_cells(clean: pd.DataFrame, repeats: list[tuple[int, list[int]]],
 
     Rows may add different outcomes to one cell (its first-cycle values and, recorded later
     with another note or date, its retention): each gives values, none that any earlier row
-    of the cell gives, and none is marked failed. Any other repeat is a problem of the later
-    row. (Its message names no position of the earlier row: a table read from a file names its
+    of the cell gives, and none is marked failed; beside them, one row without a replicate
+    label, cycle or value marked failed fails the whole experiment (it keeps those values, as
+    it keeps labelled cells: :func:`doe.domain.planning.plan_record`). Any other repeat is a
+    problem of the later row. (Its message names no position of the earlier row: a table read from a file names its
     rows by the file's numbers, which the message text cannot follow.)
     """
     outcomes = [o for o in config.outcome_names if o in clean.columns]
@@ -494,11 +496,16 @@ def _repeated_cells(clean: pd.DataFrame, repeats: list[tuple[int, list[int]]],
 
     problems = []
     for row, earlier in repeats:
+        exp_id, label = clean[ID_COLUMN].iloc[row], clean[REPLICATE_COLUMN].iloc[row] if REPLICATE_COLUMN in clean else None
+        cycle = clean[CYCLE_COLUMN].iloc[row] if CYCLE_COLUMN in clean else None
+        whole = [r for r in (row, *earlier) if label is None and cycle is None and flags.iloc[r] and not given(r)]
+        cells = [r for r in earlier if r not in whole]
+        if len(whole) == 1 and not flags.iloc[[r for r in (row, *earlier) if r not in whole]].any() and (
+                row in whole or not cells or not given(row) & set().union(*(given(e) for e in cells))):
+            continue  # a row failing the whole experiment beside the values of its one cell
         mine, theirs = given(row), set().union(*(given(e) for e in earlier))
         if mine and theirs and not mine & theirs and not flags.iloc[[row, *earlier]].any():
             continue
-        exp_id, label = clean[ID_COLUMN].iloc[row], clean[REPLICATE_COLUMN].iloc[row] if REPLICATE_COLUMN in clean else None
-        cycle = clean[CYCLE_COLUMN].iloc[row] if CYCLE_COLUMN in clean else None
         cell = f" and replicate {label!r}" if label is not None else ""
         cell += f" and cycle {cycle}" if cycle is not None else ""
         problems.append(CellProblem(row, ID_COLUMN, exp_id,
