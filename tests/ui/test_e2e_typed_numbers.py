@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from doe.campaign import Campaign
-from doe.ui.tables import history_template, record_grid
+from doe.ui.entry_templates import history_template
+from doe.ui.tables import record_grid
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from streamlit_server import app_page, runs, settled, streamlit_app, type_in_grid

@@ -9,12 +9,12 @@ import pytest
 from doe import load_config
 from doe.domain.exports import run_sheet
 from doe.errors import CellProblem, DataError
+from doe.ui.entry_templates import history_template
 from doe.ui.tables import (
     ID_COLUMN,
     filled_rows,
     filter_history,
     grid_changes,
-    history_template,
     parse_column_mapping,
     problems_frame,
     proposed_with_predictions,

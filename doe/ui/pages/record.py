@@ -25,6 +25,7 @@ from doe.domain.replicates import REPLICATE_COLUMN
 from doe.errors import ConflictError
 from doe.storage.snapshot import CampaignState
 from doe.ui import components, resources, state
+from doe.ui.entry_templates import cycle_template, history_template, replicate_template
 from doe.ui.file_plots import FilePlots, file_plots
 from doe.ui.number_cells import entry_numbers, exact_text, read_number, text_columns, typed_values
 from doe.ui.shown_numbers import number_table
@@ -33,17 +34,14 @@ from doe.ui.tables import (
     GridSelection,
     UnsavedEdits,
     apply_editor_state,
-    cycle_template,
     drop_saved,
     filled_rows,
     grid_changes,
-    history_template,
     merge_unsaved,
     parse_column_mapping,
     problems_frame,
     record_grid,
     replacing_cells,
-    replicate_template,
     unsaved_edits,
 )
 
