@@ -67,3 +67,30 @@ def test_simulate_continues_past_experiments_that_hold_nothing_and_its_own_older
     old.record(pd.DataFrame([{**dict(old.config.reference_recipe() or {}), "first_cycle_ce_pct": 88.0}]))
     done = doe_cmd("run", "--simulate", "--budget", "4", "--seed", "4", "--fast", "--no-progress")
     assert "continuing campaign 'sim-hfo2-ncm85-seed4' (1 experiments so far)" in done.stderr
+
+
+def test_simulate_refuses_a_lab_batch_in_a_clone_of_a_simulated_campaign(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Found by a probe: a clone of a simulated campaign keeps its description, which starts with
+    the simulation's mark, and the run took that free text as its own campaign's sign, recording
+    made-up results into the lab's pending batch. Pending experiments a simulated run proposed
+    itself (an interrupted run's) are still continued."""
+    db = str(tmp_path / "cli.sqlite3")
+    doe_cmd("run", "--simulate", "--campaign", "sim", "--budget", "3", "--seed", "2", "--fast", "--no-progress")
+    real = Campaign.load("sim", storage=db).clone("real-2027")
+    assert (real.config.description or "").startswith("Simulated by `doe run --simulate`")
+    real.suggest(1, design="latin_hypercube")  # the lab's pending batch
+    before = real.history()
+    done = doe_cmd("run", "--simulate", "--campaign", "real-2027", "--budget", "2", "--batch-size", "1", "--fast",
+                   "--no-progress", check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "holds 1 experiment(s) the virtual lab did not make (E0001)" in done.stderr
+    pd.testing.assert_frame_equal(Campaign.load("real-2027", storage=db).history(), before)
+    assert Campaign.load("real-2027", storage=db).measurements().empty
+    # a batch a simulated run proposed and did not finish (as an interrupted run leaves it) is its own
+    sim = Campaign.load("sim", storage=db, actor="cli-test via doe run --simulate")
+    left = sim.suggest(2, design="latin_hypercube")["experiment_id"].tolist()
+    done = doe_cmd("run", "--simulate", "--campaign", "sim", "--budget", "5", "--seed", "2", "--fast", "--no-progress")
+    assert "continuing campaign 'sim' (5 experiments so far)" in done.stderr
+    history = Campaign.load("sim", storage=db).history().set_index("experiment_id")
+    assert history.loc[left, "status"].isin(["completed", "failed"]).all()
+    assert history["proposed_by"].eq("cli-test via doe run --simulate").all()

@@ -42,7 +42,13 @@ if TYPE_CHECKING:
 
 
 SIMULATED = "Simulated by `doe run --simulate`: every result is made up by the virtual coating lab."
-"""The start of the description of a campaign ``doe run --simulate`` creates: later runs continue it."""
+"""The start of the description of a campaign ``doe run --simulate`` creates (for the reader: the
+description is free text, so the run never takes it as a sign that a campaign is its own)."""
+
+SIMULATION_ACTOR = " via doe run --simulate"
+"""The end of the actor of everything ``doe run --simulate`` does (``"ada via doe run --simulate"``):
+an experiment it proposed carries it as ``proposed_by``, so a later run tells its own pending
+experiments from a lab's."""
 
 
 # ---------------------------------------------------------------------- run
@@ -270,19 +276,20 @@ def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: Camp
 
     default_name = default_name or f"sim-{SIM_TEMPLATE}-seed{seed}"
     name = name or default_name
+    actor = simulation_actor(env.actor)
     try:
-        campaign = Campaign.load(name, storage=env.db, actor=env.actor, settings=settings)
+        campaign = Campaign.load(name, storage=env.db, actor=actor, settings=settings)
     except StorageError:
         config = lab_config.replace(name=name, seed=seed, description=f"{SIMULATED} {lab_config.description or ''}".strip())
         check_targets(targets or {}, config, name)
-        campaign = Campaign.from_config(config, storage=env.db, actor=env.actor, settings=settings)
+        campaign = Campaign.from_config(config, storage=env.db, actor=actor, settings=settings)
         click.echo(f"created campaign {name!r} in {mask_url(campaign.storage_url)}", err=True)
         return campaign
     if real := _not_simulated(campaign, default_name):
         raise DoeError(f"campaign {name!r} holds {len(real)} experiment(s) the virtual lab did not make "
                        f"({', '.join(real[:5])}{', ...' if len(real) > 5 else ''}); doe run --simulate records "
-                       "made-up results only into a campaign it created (or an empty one): pick a new --campaign "
-                       "name (nothing was changed)")
+                       "made-up results only into experiments it proposed itself (or an empty campaign): pick a new "
+                       "--campaign name (nothing was changed)")
     if campaign.config.parameter_names != lab_config.parameter_names:
         raise DoeError(f"campaign {name!r} does not use the {SIM_TEMPLATE} parameters the virtual lab "
                        f"simulates; pick another --campaign")
@@ -294,23 +301,42 @@ def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: Camp
     return campaign
 
 
+def simulation_actor(actor: str | None) -> str:
+    """Who acts in ``doe run --simulate``: ``actor`` (``--actor``, or :func:`doe.paths.acting`'s
+    default) followed by :data:`SIMULATION_ACTOR`."""
+    from doe.paths import acting
+    from doe.storage.values import MAX_ACTOR
+
+    who = acting(actor)
+    if len(who) + len(SIMULATION_ACTOR) > MAX_ACTOR:
+        raise DoeError(f"--actor: at most {MAX_ACTOR - len(SIMULATION_ACTOR)} characters for doe run --simulate, "
+                       f"which acts as {who[:20]!r}...{SIMULATION_ACTOR!r} (got {len(who)})")
+    return who + SIMULATION_ACTOR
+
+
 def _not_simulated(campaign: Campaign, default_name: str) -> list[str]:
-    """The experiments of ``campaign`` the virtual lab did not make: none in a campaign that
-    ``doe run --simulate`` created (its description starts with :data:`SIMULATED`, or, made
-    before that mark, it bears the name ``default_name`` the command gives); elsewhere each one
-    but those finished with the virtual lab's mark (:func:`doe.simulate.virtual_lab.mark_simulated`)
-    and those that hold nothing: abandoned, or failed by a run's timeout."""
+    """The experiments of ``campaign`` the virtual lab did not make: none in a campaign bearing
+    the name ``default_name`` the command gives (one made before results were marked); elsewhere
+    each one but those pending that a run of ``doe run --simulate`` proposed (``proposed_by``
+    ends with :data:`SIMULATION_ACTOR`), those finished with the virtual lab's mark
+    (:func:`doe.simulate.virtual_lab.mark_simulated`) and those that hold nothing: abandoned,
+    or failed by a run's timeout. The campaign's description, free text that a clone copies,
+    counts for nothing."""
+    from doe.domain.records import PENDING_STATUSES
     from doe.runner import TIMED_OUT
     from doe.simulate.virtual_lab import OPERATOR
 
-    if (campaign.config.description or "").startswith(SIMULATED) or campaign.name == default_name:
+    if campaign.name == default_name:
         return []
     history = campaign.history()
     cells = campaign.measurements()
     simulated = set(cells.loc[cells["operator"] == OPERATOR, ID_COLUMN].astype(str))
     reasons = history["failure_reason"].map(
         lambda r: isinstance(r, str) and (r.startswith(f"{OPERATOR}: ") or r.startswith(TIMED_OUT)))
-    simulated |= set(history.loc[reasons.astype(bool) | history["status"].eq("abandoned"), ID_COLUMN].astype(str))
+    proposed_here = history["status"].isin(PENDING_STATUSES) & history["proposed_by"].map(
+        lambda a: isinstance(a, str) and a.endswith(SIMULATION_ACTOR))
+    simulated |= set(history.loc[reasons.astype(bool) | proposed_here.astype(bool)
+                                 | history["status"].eq("abandoned"), ID_COLUMN].astype(str))
     return [str(i) for i in history[ID_COLUMN] if str(i) not in simulated]
 
 
