@@ -91,10 +91,16 @@ def campaign_report(campaign: Campaign) -> str:
              "<p>" + ", ".join(f"{_e(s)}: {int(counts.get(s, 0))}" for s in
                                ("completed", "failed", "running", "proposed", "abandoned"))
              + f" (total {len(history)}).</p>"]
-    figures = []
-    if len(completed):
-        figures.append(best_so_far_figure(history, config))
-    parts.append("{figure0}" if figures else "<p>No completed experiment yet.</p>")
+    figures = 0  # plotly.js goes inline once, with the first figure
+
+    def figure_html(figure: Any) -> str:
+        nonlocal figures
+        figures += 1
+        return str(pio.to_html(figure, full_html=False, include_plotlyjs="inline" if figures == 1 else False))
+
+    # each figure's HTML goes into its place as it is made: no placeholder that user text could hold
+    parts.append(figure_html(best_so_far_figure(history, config)) if len(completed)
+                 else "<p>No completed experiment yet.</p>")
     failures = [(str(r[ID_COLUMN]), "", str(r["failure_reason"] or "no reason given"))
                 for _, r in history[history["status"] == "failed"].iterrows()]
     failures += [(str(r[ID_COLUMN]), str(r["replicate"]), str(r["failure_reason"]))
@@ -113,8 +119,8 @@ def campaign_report(campaign: Campaign) -> str:
         parts.append(_table(_by_experiment(shown_table(best_shown, config))))
     if len(config.objectives) >= 2 and len(completed):
         x, y = config.objective_names[:2]
-        figures.append(pareto_figure(history, campaign.pareto_front(), x, y, config=config))
-        parts += ["<h2>Pareto front</h2>", "{figure1}"]
+        parts += ["<h2>Pareto front</h2>",
+                  figure_html(pareto_figure(history, campaign.pareto_front(), x, y, config=config))]
 
     parts.append("<h2>Can the model be trusted?</h2>")
     try:
@@ -159,9 +165,6 @@ def campaign_report(campaign: Campaign) -> str:
         shown["recorded_at"] = shown["recorded_at"].dt.strftime("%Y-%m-%d %H:%M UTC")
         parts.append(_table(shown))
     body = "\n".join(parts)
-    for k, figure in enumerate(figures):
-        body = body.replace(f"{{figure{k}}}", pio.to_html(figure, full_html=False,
-                                                           include_plotlyjs="inline" if k == 0 else False))
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(campaign.name)}: doe report"
             f"</title><style>{_STYLE}</style></head><body>{body}</body></html>")
 

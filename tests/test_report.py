@@ -127,3 +127,21 @@ def test_every_table_shows_parameters_at_their_resolution_and_rounds_as_the_app(
     assert re.fullmatch(r"-?\d+\.\d\d", trust["ce"][1])  # R² at 2 decimals, the RMSE at 3 figures
     appendix = _rows(page.split("Every measurement behind these numbers")[1])
     assert appendix["E1"][3] == "87.63" and appendix["E1"][2] == "" and "&lt;NA&gt;" not in page
+
+
+def test_user_text_holding_a_figure_placeholder_stays_text() -> None:
+    """Found by a probe: the page was built with ``{figure0}`` placeholders replaced after the user
+    text was in, so a name or note holding ``{figure0}`` became a whole figure (with another copy
+    of plotly.js) and the text was lost."""
+    config = {"name": "line {figure0} {figure1}",
+              "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "ce", "goal": "maximize"}, {"name": "cap", "goal": "maximize"}]}
+    campaign = Campaign.from_config(config, storage=":memory:")
+    note = "see {figure0} and {figure1}"
+    campaign.record(pd.DataFrame([{"experiment_id": f"E{i}", "x": i / 10, "ce": 80 + i, "cap": 200 - i,
+                                   "note": note} for i in range(1, 5)]))
+    page = campaign_report(campaign)
+    assert "<h1>Campaign report: line {figure0} {figure1}</h1>" in page
+    assert page.count(f"<td>{note}</td>") == 8  # two outcomes of four experiments in the appendix
+    assert page.count("window.PlotlyConfig") == 1  # plotly.js inline once
+    assert page.count('class="plotly-graph-div"') == 2  # best so far and the Pareto front, nothing more
