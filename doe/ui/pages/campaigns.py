@@ -261,7 +261,7 @@ def _import(handle: resources.CampaignHandle) -> None:
     config = campaign.config
     st.caption("One row per experiment: every parameter column, the outcomes measured (empty = not "
                "measured), optionally experiment_id, failed, failure_reason, note. Columns: "
-               + ", ".join(config.parameter_names + config.outcome_names))
+               + components.plain(", ".join(config.parameter_names + config.outcome_names)))
     sent = components.file_upload_form(
         "import_history", "History file (CSV or Excel)", "Import", file_key=state.IMPORT_FILE,
         mapping_key=state.IMPORT_MAPPING, valid_key=state.IMPORT_VALID_ONLY,

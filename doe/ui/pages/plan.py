@@ -124,7 +124,7 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
                     "stored. Press 'Suggest experiments' again for another batch.")
             return
         if last[2] is not None and since < components.DOUBLE_CLICK_S:
-            st.info(f"Batch {last[2]} was proposed for this request a moment ago (a second click?); it is listed "
+            st.info(f"Batch {components.plain(last[2])} was proposed for this request a moment ago (a second click?); it is listed "
                     "below. Press 'Suggest experiments' again for another batch.")
             return
     st.session_state[state.SUGGEST_PRESS] = (handle.campaign.name, request, None, time.monotonic())
@@ -163,7 +163,7 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
     if config.batch_shared:  # the shared values once per batch, as the furnace programme
         furnace = furnace_programme(view, config)
         if len(furnace.programme):
-            st.caption("Furnace programme: one value per batch for " + ", ".join(config.batch_shared))
+            st.caption("Furnace programme: one value per batch for " + components.plain(", ".join(config.batch_shared)))
             data, formats = _numbers(furnace.programme, config)
             st.dataframe(data, hide_index=True, column_config=formats, key="plan_programme_table")
         if furnace.note:
