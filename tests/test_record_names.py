@@ -5,14 +5,16 @@ no database can hold; on a real SQLite file and a real PostgreSQL database."""
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from doe import Campaign
-from doe.errors import ConflictError, DataError
+from doe import Campaign, list_campaigns
+from doe.domain.config import CampaignConfig
+from doe.errors import ConfigError, ConflictError, DataError
 
 CE = "first_cycle_ce_pct"
 
@@ -612,3 +614,44 @@ def test_a_recipe_is_compared_with_the_experiment_its_id_names_when_two_stored_s
     with pytest.raises(DataError, match=r"differs from the stored value 2\.0 of P1"):
         twins.record(pd.DataFrame([{**recipe, "experiment_id": "P1", "anneal_time_h": 3.0, CE: 88.0}]))
     assert twins.measurements().empty
+
+
+BASE = {"parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]},
+                       {"name": "atm", "type": "categorical", "values": ["A", "B"]}],
+        "objectives": [{"name": "ce", "goal": "maximize"}]}
+ONE_LINE_BREAKERS = ["\x85", "\x9b", "\u2028", "\u2029"]  # NEXT LINE, the terminal escape CSI, line/paragraph separators
+
+
+@pytest.mark.parametrize("char", ONE_LINE_BREAKERS)
+def test_c1_controls_and_line_separators_are_refused_in_every_label_field(store_url: str, char: str) -> None:
+    """Found by a probe: only U+0000-U+001F and U+007F were refused, so a campaign name, a
+    category label, an experiment id, a replicate label held U+0085 or U+2028 (the stored YAML
+    then read U+0085 back as a space: config.name differed from the campaign's name) and
+    `doe list` printed U+009B raw. Each is refused naming its field and the character."""
+    code = f"U+{ord(char):04X}"
+    pattern = re.escape(code)
+    with pytest.raises(ConfigError, match=rf"name: .*{pattern}"):
+        Campaign.from_config({**BASE, "name": f"n{char}ame"}, storage=store_url)
+    with pytest.raises(ConfigError, match=rf"parameters\[atm\]\.values: category label .*{pattern}"):
+        Campaign.from_config({**BASE, "name": "lab", "parameters": [
+            BASE["parameters"][0], {"name": "atm", "type": "categorical", "values": ["A", f"A{char}B"]}]},
+            storage=store_url)
+    assert list_campaigns(store_url).empty
+    campaign = Campaign.from_config({**BASE, "name": "lab"}, storage=store_url)
+    revision = campaign.revision()
+    row = {"experiment_id": "E1", "x": 0.5, "atm": "A", "ce": 90.0}
+    for column, value in (("experiment_id", f"E{char}1"), ("replicate", f"r{char}x"), ("operator", f"Ada{char}L"),
+                          ("sample_id", f"S{char}1")):
+        with pytest.raises(DataError) as err:
+            campaign.record(pd.DataFrame([{**row, column: value}]))
+        assert [p.column for p in err.value.problems] == [column]
+        assert code in err.value.problems[0].problem
+    assert campaign.revision() == revision and campaign.history().empty
+
+
+def test_a_description_with_a_next_line_character_reads_back_as_written(store_url: str) -> None:
+    """Found by a probe: the stored YAML wrote U+0085 raw and read it back as a space."""
+    text = "first\x85second\u2028third\nfourth"
+    campaign = Campaign.from_config({**BASE, "name": "described", "description": text}, storage=store_url)
+    assert Campaign.load("described", storage=store_url).config.description == text
+    assert CampaignConfig.from_yaml(campaign.config.to_yaml()).description == text

@@ -35,7 +35,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml  # writing only; reading goes through doe.domain.yaml_text
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from doe.domain.circuits import ImpedanceSettings, impedance_problems
@@ -63,9 +62,10 @@ from doe.domain.values import (
     NOT_UNICODE,
     is_integer,
     is_plain_label,
+    refused_character,
     unicode_problems,
 )
-from doe.domain.yaml_text import load_yaml, load_yaml_file
+from doe.domain.yaml_text import dump_yaml, load_yaml, load_yaml_file
 from doe.errors import ConfigError, shorten, shorten_text
 
 _PARAMETER = TypeAdapter(Parameter)
@@ -185,8 +185,9 @@ class CampaignConfig(BaseModel):
         elif not isinstance(name, str) or not name.strip():
             problems.append("name: give the campaign a non-empty name")
         elif len(name) > 120 or not is_plain_label(name):
-            problems.append("name: at most 120 printable characters, without invisible ones (a zero-width space "
-                            "makes a name that looks like another)")
+            held = f" ({len(name)} characters)" if len(name) > 120 else f" ({shorten(name)} holds {refused_character(name)})"
+            problems.append("name: at most 120 printable characters, without invisible ones, control characters or "
+                            f"line breaks (a zero-width space makes a name that looks like another){held}")
 
         raw_params = data.get("parameters")
         if not isinstance(raw_params, list) or not raw_params:
@@ -347,7 +348,7 @@ class CampaignConfig(BaseModel):
         return data
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        return dump_yaml(self.to_dict())
 
     def save_yaml(self, path: str | Path) -> Path:
         path = Path(path)

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from doe.domain.values import ABS_TOL, REL_TOL, composed, is_plain_label, same_value
+from doe.domain.values import ABS_TOL, REL_TOL, composed, is_plain_label, refused_character, same_value
 from doe.errors import shorten, shorten_text
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # use fullmatch
@@ -329,7 +329,8 @@ def _composed_labels(labels: list[str]) -> list[str]:
     for label in labels:
         if not is_plain_label(label):
             raise ValueError(f"category label {shorten(label)} holds a line break, a control or an invisible character "
-                             "(a zero-width space makes a label that looks like another); retype it")
+                             f"({refused_character(label)}; a zero-width space makes a label that looks like "
+                             "another); retype it")
         other = seen.setdefault(composed(label), label)
         if other != label:
             raise ValueError(f"category labels {shorten_text(ascii(other), 80)} and {shorten_text(ascii(label), 80)} are the same text written in two "

@@ -41,6 +41,7 @@ from doe.domain.values import (
     is_missing,
     is_plain_label,
     is_real_number,
+    refused_character,
     same_measurement,
     same_value,
     to_python,
@@ -342,7 +343,8 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
                                     "experiment an id of its own")]
         elif fresh and not is_plain_label(str(read.experiment_id)):
             problems = [CellProblem(read.label, ID_COLUMN, read.experiment_id,
-                                    "a new experiment id holds an invisible character (a zero-width space, a "
+                                    f"a new experiment id holds {refused_character(str(read.experiment_id))} (no "
+                                    "line break, control or invisible character, such as a zero-width space or a "
                                     "direction mark); type the id again")]
         elif read.experiment_id is not None and read.experiment_id in created:
             # another replicate cell of an experiment that an earlier row of this table creates

@@ -31,6 +31,7 @@ from doe.domain.values import (
     is_real_number,
     is_unicode_text,
     label_key,
+    refused_character,
 )
 from doe.errors import CellProblem, DataError, shorten
 
@@ -162,9 +163,11 @@ def _replicate_labels(values: list[Any], problems: list[CellProblem]) -> list[st
             continue
         text = "" if isinstance(value, bool | np.bool_) else replicate_label(value)
         if not text or len(text) > MAX_REPLICATE or not is_plain_label(text):
+            bad = refused_character(text) if text and len(text) <= MAX_REPLICATE else None
             problems.append(CellProblem(row, REPLICATE_COLUMN, value,
                                         f"a replicate label is 1 to {MAX_REPLICATE} printable characters "
-                                        "(e.g. A, B or 1, 2); leave it empty for an experiment measured once"))
+                                        "(e.g. A, B or 1, 2); leave it empty for an experiment measured once"
+                                        + (f"; it holds {bad}" if bad else "")))
         labels.append(text)
     return labels
 
@@ -241,7 +244,9 @@ def validate_experiments(
                 continue
             text = clean_label(value)  # a new id must also be plain (is_plain_label): a stored one need not
             if len(text) > 64 or not is_printable(text):
-                problems.append(CellProblem(row, ID_COLUMN, value, "an experiment id is at most 64 printable characters"))
+                problems.append(CellProblem(row, ID_COLUMN, value, f"an experiment id is at most 64 characters (got "
+                                            f"{len(text)})" if len(text) > 64 else "an experiment id is one line: it "
+                                            f"holds {refused_character(text, invisible=False)}"))
             ids.append(text)
         seen: dict[tuple[str, str | None, int | None], list[int]] = {}
         for row, maybe_id in enumerate(ids):

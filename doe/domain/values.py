@@ -82,10 +82,37 @@ def is_unicode_text(text: str) -> bool:
     return True
 
 
+LINE_BREAKS = frozenset("\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029")
+"""The characters that break a line (those :meth:`str.splitlines` splits at): YAML reads U+0085,
+U+2028 and U+2029 in a value as line breaks too."""
+
+_NOT_ONE_LINE = frozenset({"Cc", "Zl", "Zp"})  # controls (C0 and C1), line and paragraph separators
+
+
 def is_printable(text: str) -> bool:
-    """Whether ``text`` is one line of Unicode text: no control character (below U+0020, or
-    U+007F) and no lone surrogate (:func:`is_unicode_text`)."""
-    return is_unicode_text(text) and not any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+    """Whether ``text`` is one line of Unicode text: no control character (Unicode category
+    Cc: U+0000 to U+001F and U+007F to U+009F, such as U+0085 and the terminal escape U+009B),
+    no line or paragraph separator (U+2028, U+2029) and no lone surrogate
+    (:func:`is_unicode_text`). Spaces of any kind (a no-break space) are printable."""
+    return is_unicode_text(text) and not any(unicodedata.category(ch) in _NOT_ONE_LINE for ch in text)
+
+
+def refused_character(text: str, *, invisible: bool = True) -> str | None:
+    """The first character of ``text`` that :func:`is_plain_label` refuses (with
+    ``invisible=False``, that :func:`is_printable` refuses), in words for an error message
+    (``"U+0085, a line break"``), or None when there is none."""
+    for ch in text:
+        category = unicodedata.category(ch)
+        code = f"U+{ord(ch):04X}"
+        if ch in LINE_BREAKS:
+            return f"{code}, a line break"
+        if category == "Cc":
+            return f"{code}, a control character"
+        if category == "Cs":
+            return f"{code}, not Unicode text (a lone surrogate)"
+        if invisible and category == "Cf":
+            return f"{code}, an invisible character ({unicodedata.name(ch, 'format character').lower()})"
+    return None
 
 
 def unicode_problems(data: Any, where: str) -> list[str]:

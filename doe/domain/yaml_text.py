@@ -161,4 +161,25 @@ def load_yaml_file(path: Path, what: str) -> Any:
     return load_yaml(text, what)
 
 
-__all__ = ["MAX_CHARS", "MAX_NODES", "StrictLoader", "load_yaml", "load_yaml_file"]
+class TextDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, writing text that holds U+0085, U+2028 or U+2029 in double quotes,
+    where they are escaped (``\\N``, ``\\L``, ``\\P``): written raw, as the other styles write
+    them, YAML reads them back as line breaks folded to a space, and the text read back is not
+    the text written."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if any(ch in text for ch in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+TextDumper.add_representer(str, _represent_text)
+
+
+def dump_yaml(data: Any) -> str:
+    """``data`` (plain data) as YAML text that :func:`load_yaml` reads back the same, keys in
+    their order, non-ASCII text written as it is."""
+    return yaml.dump(data, Dumper=TextDumper, sort_keys=False, allow_unicode=True)
+
+
+__all__ = ["MAX_CHARS", "MAX_NODES", "StrictLoader", "TextDumper", "dump_yaml", "load_yaml", "load_yaml_file"]
