@@ -104,7 +104,7 @@ def test_a_failed_cell_does_not_fail_a_measured_experiment(store_url: str, order
     ret = "capacity_retention_pct"
     cells = {"A": {CE: 80.0, ret: 70.0}, "B": {CE: 82.0, ret: 71.0}, "C": {"failed": True, "failure_reason": "cracked pellet"}}
     report = campaign.record(pd.DataFrame([{"experiment_id": proposed, "replicate": k, **cells[k]} for k in order]))
-    assert report.failed_cells == [f"{proposed} replicate 'C': cracked pellet"]  # the experiment stays completed, so said
+    assert report.failed_cells == [f"{proposed} replicate 'C': 'cracked pellet'"]  # the experiment stays completed, so said
     assert report.marked_failed == []  # in any order of the rows, and the audit trail has one status change
     assert _status_changes(campaign, proposed) == [("proposed", "completed")]
     row = campaign.history().set_index("experiment_id").loc[proposed]
@@ -112,7 +112,7 @@ def test_a_failed_cell_does_not_fail_a_measured_experiment(store_url: str, order
     assert list(campaign.best(1)["experiment_id"]) == [proposed]
     # a later failed cell keeps it completed; a failed row without a label fails the whole experiment
     later = campaign.record(pd.DataFrame([{"experiment_id": proposed, "replicate": "D", "failed": True}]))
-    assert later.failed_cells == [f"{proposed} replicate 'D': failed (no reason given)"]
+    assert later.failed_cells == [f"{proposed} replicate 'D': 'failed (no reason given)'"]
     assert campaign.history().set_index("experiment_id").loc[proposed, "status"] == "completed"
     # (that replaces its measured result, so it is a correction)
     whole = pd.DataFrame([{"experiment_id": proposed, "failure_reason": "contaminated powder"}])
@@ -141,7 +141,7 @@ def test_the_order_of_a_tables_rows_does_not_change_a_running_experiments_status
             {"experiment_id": whole, "failure_reason": "gelled slurry"}, {"experiment_id": whole, "replicate": "B", CE: 85.0}]
     report = campaign.record(pd.DataFrame(rows[::-1] if swap else rows))
     assert report.marked_failed == [whole]
-    assert report.failed_cells == [f"{cell} replicate 'A': cracked pellet"]
+    assert report.failed_cells == [f"{cell} replicate 'A': 'cracked pellet'"]
     history = campaign.history().set_index("experiment_id")
     assert list(history.loc[[cell, whole], "status"]) == ["completed", "failed"]
     assert history.loc[whole, "failure_reason"] == "gelled slurry" and history.loc[cell, CE] == 87.0

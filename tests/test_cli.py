@@ -508,7 +508,7 @@ def test_record_and_export_replicate_cells(doe_cmd, tmp_path: Path) -> None:  # 
     pd.DataFrame({"experiment_id": ["E0001"], "replicate": ["4"], "failure_reason": ["cracked pellet"]}).to_csv(
         tmp_path / "failed_cell.csv", index=False)
     told = doe_cmd("record", "failed_cell.csv").stdout
-    assert "1 failed cell(s) (1 newly stored)" in told and "E0001 replicate '4': cracked pellet" in told
+    assert "1 failed cell(s) (1 newly stored)" in told and "E0001 replicate '4': 'cracked pellet'" in told
     assert "marked failed" not in told  # one cell failed; the experiment did not
     assert "failed cells: 1" in doe_cmd("status").stdout
     doe_cmd("export", "--out", "cells_failed.csv", "--cells")

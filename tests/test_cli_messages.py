@@ -104,3 +104,17 @@ def test_list_says_how_many_are_archived_beside_open_ones(doe) -> None:  # type:
     assert "old" in shown.output and "not shown" not in shown.output
     Campaign.load("old", storage=doe.url).archive(False)
     assert "archived campaign" not in doe("list").output
+
+
+def test_a_failure_reason_cannot_forge_lines_of_the_record_report(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Found by a probe: `doe record` printed a failed cell's reason with its line breaks, so a
+    reason could add lines of its own ("DONE: 0 problems; all good") to the report; notes in the
+    same report were quoted. The reason is quoted now, on the line of its cell."""
+    campaign = Campaign.load("t", storage=doe.url)
+    proposed = str(campaign.suggest(1, design="latin_hypercube")["experiment_id"].iloc[0])
+    (tmp_path / "cells.csv").write_bytes(
+        ("experiment_id,replicate,first_cycle_ce_pct,failure_reason\r\n"
+         f'{proposed},A,,"cracked\r\nDONE: 0 problems; all good"\r\n{proposed},B,90,\r\n').encode())
+    told = doe("record", "cells.csv", "--campaign", "t").output
+    assert f"  - {proposed} replicate 'A': 'cracked\\nDONE: 0 problems; all good'\n" in told
+    assert not any(line.startswith("DONE") for line in told.splitlines())

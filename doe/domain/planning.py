@@ -395,7 +395,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             plan.cell_failures.append(CellFailure(target, read.replicate, reason, note=read.note, **read.context))
             if read.experiment_id is not None:
                 failed_labelled.setdefault(read.experiment_id, []).append(
-                    f"{read.experiment_id} replicate {read.replicate!r}: {reason}")
+                    f"{read.experiment_id} replicate {read.replicate!r}: {reason!r}")
         if read.failed and read.replicate is None and isinstance(target, NewExperimentRef):
             failed_whole.add(target.index)
         if is_known and read.experiment_id is not None:  # planned once all its rows are read

@@ -943,7 +943,7 @@ def test_record_replicate_cells_and_see_their_mean_sd_and_n(start: Start, db_url
     _button(at, "Record these cells").click().run()
     _no_exception(at)
     assert f"failed cell(s) (1 newly stored), the experiment keeps its other cells' results: {exp_id} replicate " \
-           "'C': cracked pellet" in _texts(at.success)
+           "'C': 'cracked pellet'" in _texts(at.success)
     assert campaign.history().set_index("experiment_id").loc[exp_id, "status"] == "completed"
     failures = campaign.cell_failures()
     assert list(zip(failures["experiment_id"], failures["replicate"], failures["failure_reason"], strict=True)) == [
