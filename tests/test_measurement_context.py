@@ -204,3 +204,23 @@ def test_exported_times_say_utc_in_excel_and_read_back_exactly(tmp_path: Path) -
         copy = Campaign.from_config(config | {"name": f"times-{suffix}"}, storage=campaign.storage_url, actor="lead")
         copy.import_table(tmp_path / f"cells.{suffix}")
         assert copy.measurements()["measured_at"].tolist() == measured
+
+
+def test_a_no_break_space_in_operator_or_sample_id_is_kept_and_an_invisible_character_named(tmp_path: Path) -> None:
+    """Found by a probe: 'Dr.<U+00A0>Müller' (text pasted from Word or a LIMS) was refused as 'at most
+    200 printable characters' though 11 characters long, while ids and replicate labels took it.
+    It is kept as written now; a character still refused is named."""
+    campaign = Campaign.from_config({"name": "nbsp", "parameters": [{"name": "x", "type": "continuous",
+                                                                        "bounds": [0, 1]}],
+                                     "objectives": [{"name": "ce", "goal": "maximize"}]},
+                                    storage=f"sqlite:///{tmp_path / 'nbsp.sqlite3'}")
+    operator, sample = "Dr.\u00a0Müller", "NCM85\u202f-\u202f07"
+    campaign.record(pd.DataFrame([{"experiment_id": "E1", "x": 0.5, "ce": 90.0, "operator": operator,
+                                   "sample_id": sample}]))
+    assert campaign.measurements()[["operator", "sample_id"]].values.tolist() == [[operator, sample]]
+    for column in ("operator", "sample_id"):
+        with pytest.raises(DataError) as err:
+            campaign.record(pd.DataFrame([{"experiment_id": "E2", "x": 0.4, "ce": 91.0, column: "Ana\u200bB"}]))
+        [problem] = err.value.problems
+        assert problem.column == column and "U+200B, an invisible character (zero width space)" in problem.problem
+        assert "at most" not in problem.problem

@@ -412,8 +412,10 @@ def _context_columns(table: pd.DataFrame, out: pd.DataFrame, problems: list[Cell
         texts: list[str | None] = []
         for row, value in enumerate(table[column].tolist()):
             text = None if _is_missing(value) else clean_label(value) or None
-            if text is not None and (len(text) > limit or not text.isprintable()):
-                problems.append(CellProblem(row, column, text[:40], f"at most {limit} printable characters"))
+            if text is not None and (len(text) > limit or not is_plain_label(text)):
+                problems.append(CellProblem(row, column, text[:40], f"at most {limit} characters (got {len(text)})"
+                                            if len(text) > limit else "printable text on one line, without control or "
+                                            f"invisible characters: it holds {refused_character(text)}"))
                 text = None
             texts.append(text)
         out[column] = pd.Series(texts, index=table.index, dtype=object)
