@@ -460,7 +460,7 @@ class Campaign:
             predicted = self.proposals().set_index(ID_COLUMN)["predictions"].to_dict()
             history, measurements = self.history(), self.measurements()
             dropped, means = read_back.problems_of(table, config, history, measurements, predicted)
-            given, failed = measured_then_failed(planning.stored_recipes_left_out(table, history, config), history, config)
+            given, failed = measured_then_failed(read_back.stored_recipes_left_out(table, history, config), history, config)
             clean, rejected = planning.validated_rows(given, config,
                                                       ignore_columns=carried_columns(table, config) + dropped,
                                                       valid_rows_only=valid_rows_only, extra=means)

@@ -23,7 +23,14 @@ from pydantic import (
     model_validator,
 )
 
-from doe.domain.values import ABS_TOL, REL_TOL, composed, is_plain_label, refused_character, same_value
+from doe.domain.values import (
+    ABS_TOL,
+    REL_TOL,
+    composed,
+    is_plain_label,
+    refused_character,
+    same_value,
+)
 from doe.errors import shorten, shorten_text
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # use fullmatch

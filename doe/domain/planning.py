@@ -17,7 +17,6 @@ import pandas as pd
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX, point_cycle
 from doe.domain.failure_context import context_differs, failure_context
-from doe.domain.ranking import RANKING_NOTE
 from doe.domain.records import (
     CellFailure,
     ExperimentRef,
@@ -34,7 +33,6 @@ from doe.domain.table import (
     ID_COLUMN,
     clean_label,
     id_key,
-    parse_number,
     validate_experiments,
 )
 from doe.domain.values import (
@@ -126,70 +124,6 @@ class _Row:
     cycle: int | None = None
     context: dict[str, Any] = field(default_factory=dict)
     """``measured_at``, ``operator`` and ``sample_id`` of the row's measurements, where given."""
-
-
-def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
-    """``table`` with every parameter cell that repeats the stored value of its row's experiment
-    left empty. A row of a known experiment only records what it adds, so its recipe as stored
-    is not checked again against today's config: an exported history records back unchanged
-    after a label was dropped or a range narrowed (the recipe is valid under the config version
-    it was made with). A cell that differs from the stored value is kept, and refused as before.
-    An exported history's ``note`` of a known experiment is left empty too: it joins the notes of
-    the experiment's cells, so it may be longer than one note may be, and it records nothing."""
-    if ID_COLUMN not in table.columns or history.empty or table.columns.has_duplicates:
-        return table
-    stored_ids = [str(i) for i in history[ID_COLUMN].tolist()]
-    spellings: dict[str, list[int]] = {}
-    for k, stored_id in enumerate(stored_ids):
-        spellings.setdefault(clean_label(stored_id), []).append(k)
-    position = {stored_id: k for k, stored_id in enumerate(stored_ids)}
-
-    def stored_row(exp_id: Any) -> int | None:  # as plan_record finds it: the id as written, else one spelling
-        if is_missing(exp_id):
-            return None
-        if str(exp_id) in position:
-            return position[str(exp_id)]
-        found = spellings.get(clean_label(exp_id), [])
-        return found[0] if len(found) == 1 else None
-
-    keys = [stored_row(i) for i in table[ID_COLUMN].tolist()]
-    out = table.copy()
-    for column in [p.name for p in config.parameters if p.name in table.columns and p.name in history.columns]:
-        kept_of = dict(enumerate(history[column].tolist()))
-        categorical = config.parameter(column).type == "categorical"
-        cells = out[column].astype(object).tolist()
-        for row, (key, cell) in enumerate(zip(keys, cells, strict=True)):
-            kept = kept_of.get(key) if key is not None else None
-            if kept is None or is_missing(kept) or is_missing(cell):
-                continue
-            if categorical:
-                same = clean_label(cell) == clean_label(kept)
-            else:
-                number = parse_number(cell) if isinstance(cell, str) else cell
-                same = is_real_number(number) and not is_missing(number) and same_value(number, kept)
-            if same:
-                cells[row] = None
-        out[column] = pd.Series(cells, index=out.index, dtype=object)
-    if "status" in out.columns and "failure_reason" in out.columns and "status" in history.columns:
-        # an exported experiment measured, then failed: its failure as stored is no new failure beside
-        # its values (which validation refuses); plan_record keeps it failed. One failed without a
-        # value is not: a value typed into its row is still refused. An abandoned one's reason is
-        # no failure either: a value typed into its row is refused as abandoned.
-        for row, (key, status, reason) in enumerate(zip(keys, out["status"], out["failure_reason"], strict=True)):
-            if key is None or status not in ("failed", "abandoned") or is_missing(reason) or \
-                    history["status"].iloc[key] != status:
-                continue
-            measured = status == "abandoned" or any(o in history.columns and not is_missing(history[o].iloc[key])
-                                                    for o in config.outcome_names)
-            if measured and clean_label(reason) == clean_label(history["failure_reason"].iloc[key] or ""):
-                for column in ("failure_reason", "failed"):
-                    if column in out.columns:
-                        out[column] = out[column].astype(object)
-                        out.at[out.index[row], column] = None
-    if RANKING_NOTE in out.columns and "note" in out.columns:  # an exported history: a known experiment's note
-        out["note"] = out["note"].astype(object)  # joins its cells' (export_view), unread by plan_record, unchecked
-        out.loc[[key is not None for key in keys], "note"] = None
-    return out
 
 
 def validated_rows(table: pd.DataFrame, config: CampaignConfig, *, ignore_columns: Collection[str],

@@ -23,8 +23,15 @@ from doe.domain.curves import PRED_SD_SUFFIX
 from doe.domain.display import format_number, significant_decimals
 from doe.domain.ranking import RANKING_NOTE
 from doe.domain.replicates import n_column
-from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN, clean_label
-from doe.domain.values import is_blank, is_missing, same_measurement, same_text
+from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN, clean_label, parse_number
+from doe.domain.values import (
+    is_blank,
+    is_missing,
+    is_real_number,
+    same_measurement,
+    same_text,
+    same_value,
+)
 from doe.errors import CellProblem, ConfigError
 
 
@@ -225,5 +232,69 @@ def problems_of(table: pd.DataFrame, config: CampaignConfig, history: pd.DataFra
     return dropped, problems
 
 
-__all__ = ["check_names_free", "dropped_outcome_problems", "dropped_outcomes", "dropped_parameter_problems", "new_means", "problems_of", "read_outcomes", "summary_outcomes",
+def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """``table`` with every parameter cell that repeats the stored value of its row's experiment
+    left empty. A row of a known experiment only records what it adds, so its recipe as stored
+    is not checked again against today's config: an exported history records back unchanged
+    after a label was dropped or a range narrowed (the recipe is valid under the config version
+    it was made with). A cell that differs from the stored value is kept, and refused as before.
+    An exported history's ``note`` of a known experiment is left empty too: it joins the notes of
+    the experiment's cells, so it may be longer than one note may be, and it records nothing."""
+    if ID_COLUMN not in table.columns or history.empty or table.columns.has_duplicates:
+        return table
+    stored_ids = [str(i) for i in history[ID_COLUMN].tolist()]
+    spellings: dict[str, list[int]] = {}
+    for k, stored_id in enumerate(stored_ids):
+        spellings.setdefault(clean_label(stored_id), []).append(k)
+    position = {stored_id: k for k, stored_id in enumerate(stored_ids)}
+
+    def stored_row(exp_id: Any) -> int | None:  # as plan_record finds it: the id as written, else one spelling
+        if is_missing(exp_id):
+            return None
+        if str(exp_id) in position:
+            return position[str(exp_id)]
+        found = spellings.get(clean_label(exp_id), [])
+        return found[0] if len(found) == 1 else None
+
+    keys = [stored_row(i) for i in table[ID_COLUMN].tolist()]
+    out = table.copy()
+    for column in [p.name for p in config.parameters if p.name in table.columns and p.name in history.columns]:
+        kept_of = dict(enumerate(history[column].tolist()))
+        categorical = config.parameter(column).type == "categorical"
+        cells = out[column].astype(object).tolist()
+        for row, (key, cell) in enumerate(zip(keys, cells, strict=True)):
+            kept = kept_of.get(key) if key is not None else None
+            if kept is None or is_missing(kept) or is_missing(cell):
+                continue
+            if categorical:
+                same = clean_label(cell) == clean_label(kept)
+            else:
+                number = parse_number(cell) if isinstance(cell, str) else cell
+                same = is_real_number(number) and not is_missing(number) and same_value(number, kept)
+            if same:
+                cells[row] = None
+        out[column] = pd.Series(cells, index=out.index, dtype=object)
+    if "status" in out.columns and "failure_reason" in out.columns and "status" in history.columns:
+        # an exported experiment measured, then failed: its failure as stored is no new failure beside
+        # its values (which validation refuses); plan_record keeps it failed. One failed without a
+        # value is not: a value typed into its row is still refused. An abandoned one's reason is
+        # no failure either: a value typed into its row is refused as abandoned.
+        for row, (key, status, reason) in enumerate(zip(keys, out["status"], out["failure_reason"], strict=True)):
+            if key is None or status not in ("failed", "abandoned") or is_missing(reason) or \
+                    history["status"].iloc[key] != status:
+                continue
+            measured = status == "abandoned" or any(o in history.columns and not is_missing(history[o].iloc[key])
+                                                    for o in config.outcome_names)
+            if measured and clean_label(reason) == clean_label(history["failure_reason"].iloc[key] or ""):
+                for column in ("failure_reason", "failed"):
+                    if column in out.columns:
+                        out[column] = out[column].astype(object)
+                        out.at[out.index[row], column] = None
+    if RANKING_NOTE in out.columns and "note" in out.columns:  # an exported history: a known experiment's note
+        out["note"] = out["note"].astype(object)  # joins its cells' (export_view), unread by plan_record, unchecked
+        out.loc[[key is not None for key in keys], "note"] = None
+    return out
+
+
+__all__ = ["check_names_free", "dropped_outcome_problems", "dropped_outcomes", "dropped_parameter_problems", "new_means", "problems_of", "read_outcomes", "stored_recipes_left_out", "summary_outcomes",
            "typed_over_predictions"]
