@@ -132,7 +132,7 @@ class Campaign:
     @classmethod
     def load(cls, name: str, storage: str | None = None, *, actor: str | None = None,
              device: Literal["auto", "cpu", "cuda"] | None = None, settings: EngineSettings | None = None) -> Campaign:
-        """Open an existing campaign by name (StorageError lists the names that exist)."""
+        """Open an existing campaign by name, typed composed or decomposed (StorageError lists the names that exist)."""
         store = open_store(storage)
         store.load_config(name)  # raises StorageError for an unknown name
         return cls(store, name, actor=actor, device=device, settings=settings)
@@ -141,7 +141,7 @@ class Campaign:
     def import_json(
         cls, data: dict[str, Any], storage: str | None = None, *, name: str | None = None, actor: str | None = None
     ) -> Campaign:
-        """Recreate a campaign exported with :meth:`export_json` (config, history, audit)."""
+        """Recreate a campaign exported with :meth:`export_json` (config, history, audit); its name is stored composed."""
         store = open_store(storage)
         who = acting(actor)
         new_name = store.import_campaign(data, who, new_name=name)

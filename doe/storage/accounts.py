@@ -27,10 +27,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from doe.domain.access import ROLES, Role, parse_role
-from doe.domain.values import composed, is_printable, is_unicode_text, label_key
+from doe.domain.values import is_printable, is_unicode_text, label_key
 from doe.errors import StorageError
 from doe.storage import schema as s
-from doe.storage.rows import USER_NAMES_LOCK, audit_row, name_check_lock
+from doe.storage.rows import USER_NAMES_LOCK, audit_row, campaign_row, name_check_lock
 from doe.storage.sql import SqlStore
 from doe.storage.values import MAX_ACTOR, check_label, iso_time
 
@@ -178,16 +178,8 @@ class AccountStore:
             raise StorageError(f"no user named {username!r}; users: {shown if names else 'none yet (doe user add)'}")
         return row
 
-    @staticmethod
-    def _campaign_id(conn: Connection, campaign: str) -> int:
-        found = conn.execute(sa.select(s.campaigns.c.id).where(s.campaigns.c.name == campaign)).scalar()
-        if found is None:  # a name an older doe stored decomposed is the same name typed composed
-            named = conn.execute(sa.select(s.campaigns.c.id, s.campaigns.c.name).order_by(s.campaigns.c.id)).all()
-            names = [n for _, n in named]
-            found = next((i for i, n in named if composed(n) == composed(campaign)), None)
-        if found is None:
-            raise StorageError(f"no campaign named {campaign!r}; campaigns: {names[:30] if names else 'none yet'}")
-        return int(found)
+    def _campaign_id(self, conn: Connection, campaign: str) -> int:
+        return int(campaign_row(conn, campaign, self.url).id)  # in any Unicode spelling, as an older doe stored it
 
     @staticmethod
     def _user(row: Any) -> User:

@@ -23,7 +23,8 @@ from doe.storage.values import parse_config, shorten
 
 
 def campaign_row(conn: Connection, name: str, url: str, *, lock: bool = False, to_change: bool = False) -> Any:
-    """The ``campaigns`` row of ``name`` (locked ``FOR UPDATE`` on PostgreSQL if ``lock``).
+    """The ``campaigns`` row of ``name`` in any Unicode spelling (:func:`find_campaign`), locked
+    ``FOR UPDATE`` on PostgreSQL if ``lock``.
 
     Raises:
         StorageError: no campaign of that name (the message lists the campaigns there); with
@@ -34,25 +35,9 @@ def campaign_row(conn: Connection, name: str, url: str, *, lock: bool = False, t
     if not is_unicode_text(name):  # no stored name holds one; the lookup itself would fail
         raise StorageError(f"no campaign named {shorten(name, 130)}: the name holds a character that is not "
                            "Unicode text (a lone surrogate, such as a byte that is not UTF-8 in a shell argument)")
-
-    def by_name(spelling: str) -> Any:
-        query = sa.select(s.campaigns).where(s.campaigns.c.name == spelling)
-        if lock and conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return conn.execute(query).first()
-
-    row = None
-    # a name typed with decomposed accents ('cafe' + U+0301) is its composed form, as a new one is stored
-    for spelling in dict.fromkeys([name, composed(name)]):
-        row = by_name(spelling)
-        if row is not None:
-            break
-    names: list[str] = []
-    if row is None:  # a name an older doe stored decomposed is the same name typed composed
-        names = list(conn.execute(sa.select(s.campaigns.c.name).order_by(s.campaigns.c.id)).scalars())
-        same = [n for n in names if composed(n) == composed(name)]
-        row = by_name(same[0]) if same else None
+    row = find_campaign(conn, name, lock=lock)
     if row is None:
+        names = list(conn.execute(sa.select(s.campaigns.c.name).order_by(s.campaigns.c.id)).scalars())
         shown = names[:30] + (["..."] if len(names) > 30 else [])
         raise StorageError(
             f"no campaign named {shorten(name, 130)} in {mask_url(url)!r}; "
@@ -61,6 +46,40 @@ def campaign_row(conn: Connection, name: str, url: str, *, lock: bool = False, t
     if to_change and row.archived:
         raise ArchivedCampaignError(archived_message(name))
     return row
+
+
+def find_campaign(conn: Connection, name: str, *, lock: bool = False) -> Any | None:
+    """The ``campaigns`` row stored under ``name`` or under another Unicode spelling of it
+    (composed or decomposed accents), or None (locked ``FOR UPDATE`` on PostgreSQL if ``lock``).
+
+    A new name is stored composed; an older doe stored names as typed, so a name stored
+    decomposed is found when typed composed, and the other way round. The stored spelling
+    itself wins when two stored names are one name composed.
+
+    Raises:
+        StorageError: ``name`` is no stored spelling and two stored names compose to it.
+    """
+    table = s.campaigns
+    for spelling in dict.fromkeys([name, composed(name)]):
+        row = _campaign_where(conn, table.c.name == spelling, lock)
+        if row is not None:
+            return row
+    key = composed(name)
+    ids = [r.id for r in conn.execute(sa.select(table.c.id, table.c.name))
+           if composed(r.name) == key]  # only a name none stores exactly gets this far
+    if len(ids) > 1:
+        names = list(conn.execute(sa.select(table.c.name).where(table.c.id.in_(ids)).order_by(table.c.id)).scalars())
+        raise StorageError(f"the campaign name {shorten(name, 130)} is the name of {len(ids)} campaigns stored "
+                           f"in different Unicode spellings ({', '.join(map(ascii, names))}); type it exactly as "
+                           "one of them is stored")
+    return _campaign_where(conn, table.c.id == ids[0], lock) if ids else None
+
+
+def _campaign_where(conn: Connection, condition: Any, lock: bool) -> Any:
+    query = sa.select(s.campaigns).where(condition)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).first()
 
 
 def archived_message(name: str) -> str:

@@ -68,6 +68,7 @@ from doe.storage.rows import (
     campaign_row,
     check_name_free,
     delete_campaign_rows,
+    find_campaign,
     new_state_token,
     stored_configs,
 )
@@ -582,9 +583,7 @@ def _check_sources(conn: Connection, learn_from: tuple[str, ...]) -> None:
     """Every ``learn_from`` campaign of a configuration exists in this database."""
     if not learn_from:
         return
-    # composed: a campaign an older doe stored decomposed is the name typed composed (campaign_row finds it so)
-    found = {composed(n) for n in conn.execute(sa.select(s.campaigns.c.name)).scalars()}
-    missing = [n for n in learn_from if composed(n) not in found]
+    missing = [n for n in learn_from if find_campaign(conn, n) is None]  # in any Unicode spelling
     if missing:
         raise StorageError(f"learn_from: no campaign named {', '.join(map(repr, missing))} in this database; "
                            "name campaigns that exist (doe list), or bring them in first (doe export, doe import)")

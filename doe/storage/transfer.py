@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig, column_name_clashes
 from doe.domain.objectives import valid_range_text
-from doe.domain.parameters import CategoricalParameter
+from doe.domain.parameters import CategoricalParameter, composed
 from doe.domain.records import MAX_EVIDENCE_BYTES, MAX_REPLICATE, STATUSES
 from doe.domain.table import check_in_space, validate_experiments
 from doe.domain.values import (
@@ -310,7 +310,7 @@ def _check_name(name: Any) -> str:
         raise StorageError(
             f"campaign name {shorten(name)} is not allowed: 1 to {MAX_CAMPAIGN_NAME} printable characters, "
             "no leading or trailing spaces")
-    return name
+    return composed(name)  # an older doe stored (and exported) a name as typed; a new one is stored composed
 
 
 def _mapping(item: Any, where: str) -> dict[str, Any]:
