@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from doe.domain import exports, planning, ranking, read_back, records
+from doe.domain import carried_ids, exports, planning, ranking, read_back, records
 from doe.domain.batches import (
     carried_columns,
     check_clonable,
@@ -217,14 +217,15 @@ class Campaign:
         self._store.set_archived(self._name, archived, self.actor)
 
     def clone(self, new_name: str, storage: str | None = None, *, with_history: bool = False) -> Campaign:
-        """A new campaign with this configuration under ``new_name`` (and, if asked, the
-        completed and failed experiments as imported history: every current cell and curve
-        point with its note, operator, sample id, time and evidence file, and every failed cell).
+        """A new campaign with this configuration under ``new_name`` (and, if asked, the completed
+        and failed experiments as imported history, under their stored ids and replicate labels:
+        every current cell and curve point with its note, operator, sample id, time and evidence
+        file, and every failed cell).
 
         The clone is built in a private in-memory database and written to ``storage`` by
         :meth:`import_json` in one transaction: a clone refused or killed half-way leaves nothing."""
-        h, m = self.history(), self.measurements()
-        table = finished_cells(h, m, self.config, self.cell_failures()) if with_history else h.iloc[:0]
+        ids, h, m, failures = carried_ids.with_stand_ins(self.history(), self.measurements(), self.cell_failures())
+        table = finished_cells(h, m, self.config, failures) if with_history else h.iloc[:0]
         check_clonable(table, self.config, carried_columns(table, self.config))  # before the clone exists: none left if refused
         config = CampaignConfig.from_dict(self.config.to_dict() | {"name": new_name}, stored=True)
         draft = Campaign.from_config(CampaignConfig.from_dict(config.to_dict() | {"learn_from": []}, stored=True),
@@ -234,12 +235,12 @@ class Campaign:
                 draft._record(table, False, False, False, finished_evidence(table, m, self.files(), self.file_content))
                 for exp_id, reason in failed_after_measuring(h, m).items():  # measured, then failed
                     draft.fail([exp_id], reason)
-            data = draft.export_json() | {"name": self._name}  # the import's audit entry names the source
+            data = ids.restore(draft.export_json()) | {"name": self._name}  # the import's audit entry names the source
         finally:
             draft.store.close()
         data["config_versions"][0]["config"] = config.to_yaml()
-        return Campaign.import_json(data, storage if storage is not None else self._store.url, name=new_name,
-                                    actor=self.actor)
+        target = storage if storage is not None else self._store.url
+        return Campaign.import_json(data, target, name=new_name, actor=self.actor)
 
     # ------------------------------------------------------------------ reading
     def _experiments(self) -> pd.DataFrame:
@@ -566,8 +567,7 @@ class Campaign:
                        rejected=file_problems(report.rejected, table), never_made=file_problems(report.never_made, table),
                        not_measured=file_problems(report.not_measured, table))
 
-    def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None,
-                     cells: bool = False) -> None:
+    def export_table(self, target: Any, *, file_format: Literal["csv", "xlsx"] | None = None, cells: bool = False) -> None:
         """Write the history as CSV or Excel (safe from spreadsheet formula injection).
 
         Args:

@@ -371,6 +371,19 @@ def test_ids_stored_before_they_were_composed_are_still_recorded(store_url: str)
         legacy.record(pd.DataFrame([{**_campaign(store_url, "other")[1], "experiment_id": "New\u200b1", CE: 80.0}]))
 
 
+def test_an_id_typed_without_the_invisible_character_it_is_stored_with_names_the_stored_id(store_url: str) -> None:
+    """Found by a probe: 'X3' typed for the stored 'X\u200b3' (an older doe allowed it) was
+    taken as a new experiment and refused for its missing parameters."""
+    campaign, recipe = _campaign(store_url, "hidden-source")
+    data = campaign.export_json()
+    data["experiments"].append({**data["experiments"][0], "experiment_id": "X\u200b3"})
+    legacy = Campaign.import_json(data, storage=store_url, name="hidden")
+    with pytest.raises(DataError, match=r"differs from the stored experiment id 'X\\u200b3' only in invisible "
+                                        r"characters .*\(got 'X3'\)"):
+        legacy.record(pd.DataFrame([{**recipe, "experiment_id": "X3", CE: 80.0}]))
+    assert len(legacy.history()) == 2
+
+
 def test_a_history_read_back_compares_its_values_as_measurements(store_url: str, tmp_path: Path) -> None:
     """A history with cell counts (_n columns) compared its values within an absolute 1e-12:
     a thickness of 8e-13 edited to 0 was 'unchanged', even with correct=True."""

@@ -43,6 +43,7 @@ from doe.domain.values import (
     same_measurement,
     same_value,
     to_python,
+    without_invisible,
 )
 from doe.errors import CellProblem, DataError
 
@@ -217,6 +218,8 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
     failed_whole: set[int] = set()  # new experiments a row without a replicate label fails as a whole
     stored_ids = [str(i) for i in (known.index if known is not None else [])]
     keys = {id_key(clean_label(i)): i for i in stored_ids}
+    # ids an older doe stored with an invisible character, by what they show
+    hidden = {id_key(without_invisible(clean_label(i))): i for i in stored_ids if not is_plain_label(i)}
     # ids stored as written (before they were composed, or imported with spaces around them)
     cleaned: dict[str, list[str]] = {}
     exact = set(stored_ids)
@@ -274,6 +277,12 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
                                     "its characters are written or in zeros a spreadsheet drops or adds (leading "
                                     "zeros, '001' for '1', a '.0', or trailing decimal ones, '1.10' for '1.1'); "
                                     f"write {twin!r} to record it, or give a new "
+                                    "experiment an id of its own")]
+        elif fresh and (shown := hidden.get(id_key(str(read.experiment_id)))) is not None:
+            problems = [CellProblem(read.label, ID_COLUMN, read.experiment_id,
+                                    f"differs from the stored experiment id {shown!r} only in invisible characters "
+                                    "(a zero-width space, a direction mark), which an older doe let an id hold; "
+                                    "copy the id from the history or an export to record it, or give a new "
                                     "experiment an id of its own")]
         elif fresh and not is_plain_label(str(read.experiment_id)):
             problems = [CellProblem(read.label, ID_COLUMN, read.experiment_id,

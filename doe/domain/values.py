@@ -168,6 +168,11 @@ def is_plain_label(text: str) -> bool:
     return is_printable(text) and not any(unicodedata.category(ch) == "Cf" for ch in text)
 
 
+def without_invisible(text: str) -> str:
+    """``text`` without the invisible format characters :func:`is_plain_label` refuses."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 def label_key(text: str) -> str:
     """What two ids or names must not share unless they are the same: the text in
     compatibility form (NFKC: a full-width 'Ｅ' is 'E') and case-folded."""
