@@ -30,6 +30,7 @@ from doe.domain.access import ROLES, Role, parse_role
 from doe.domain.values import is_printable, is_unicode_text, label_key
 from doe.errors import StorageError
 from doe.storage import schema as s
+from doe.storage.engine import check_schema_version
 from doe.storage.rows import USER_NAMES_LOCK, audit_row, campaign_row, name_check_lock
 from doe.storage.sql import SqlStore
 from doe.storage.values import MAX_ACTOR, check_label, iso_time
@@ -145,6 +146,7 @@ class AccountStore:
     def __init__(self, store: SqlStore) -> None:
         self.engine = store.engine
         self.url = store.url
+        self.schema_version = store.schema_version
 
     @classmethod
     def open(cls, url: str | None = None) -> AccountStore:
@@ -160,6 +162,7 @@ class AccountStore:
         with self.engine.connect() as conn:
             conn.execution_options(doe_write=True)  # SQLite: BEGIN IMMEDIATE
             with conn.begin():
+                check_schema_version(conn, self.url, self.schema_version)
                 return fn(conn)
 
     @staticmethod

@@ -429,6 +429,30 @@ def migrate(entry: EngineEntry) -> str:
     raise AssertionError("unreachable")
 
 
+def check_schema_version(conn: Connection, url: str, expected: str | None) -> None:
+    """Refuse a write whose database no longer has the schema version ``expected`` (the one this
+    process opened it at and knows the tables of): a newer doe upgraded it meanwhile, and a
+    write made with this process's idea of the tables could leave its new columns as they were.
+    Runs inside the write's transaction, as its first statement: on SQLite after ``BEGIN
+    IMMEDIATE`` (an upgrade takes the same lock); on PostgreSQL the version row is read ``FOR
+    SHARE``, so an upgrade that starts meanwhile waits until this write has ended.
+
+    Raises:
+        StorageError: the version differs; nothing was written.
+    """
+    lock = " FOR SHARE" if conn.dialect.name == "postgresql" else ""
+    found = conn.exec_driver_sql(f"SELECT version_num FROM alembic_version{lock}").scalar()
+    if found == expected:
+        return
+    if found is not None and found not in known_revisions():
+        raise StorageError(
+            f"database {mask_url(url)!r} was upgraded to schema {found!r} by a newer doe while this process ran "
+            f"(doe {package_version()} knows schema {expected!r}); nothing was written: restart with the newer doe")
+    raise StorageError(f"database {mask_url(url)!r} now has schema version {found!r}, not {expected!r} as when this "
+                       "process opened it (was it restored from an older backup?); nothing was written: restart "
+                       "doe to open it again")
+
+
 def package_version() -> str:
     try:
         from doe.version import __version__

@@ -48,6 +48,7 @@ from doe.storage.checked import check_write
 from doe.storage.engine import (
     RETRIES,
     EngineEntry,
+    check_schema_version,
     close_all,
     connect_hint,
     driver_message,
@@ -146,6 +147,8 @@ class SqlStore:
                         # one snapshot for all the SELECTs of a read (SQLite's WAL gives that too)
                         conn.execution_options(isolation_level="REPEATABLE READ")
                     with conn.begin():
+                        if write:  # one small query: the tables are the ones this doe knows
+                            check_schema_version(conn, self.url, self._entry.schema_version)
                         return fn(conn)
             except DoeError:
                 raise
