@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from doe.domain import carried_ids, exports, planning, ranking, read_back, records
+from doe.domain import carried_ids, exports, ranking, read_back, records
 from doe.domain.batches import (
     carried_columns,
     check_clonable,
@@ -38,12 +38,10 @@ from doe.domain.batches import (
     training_table,
 )
 from doe.domain.config import CampaignConfig
-from doe.domain.failed_after import keep_failed, measured_then_failed
 from doe.domain.file_rows import file_problems, in_file
 from doe.domain.parameters import composed
+from doe.domain.record_plan import plan_table
 from doe.domain.records import PENDING_STATUSES, CarriedEvidence, RecordReport, StatusChange
-from doe.domain.repeats import find_repeats
-from doe.domain.replicates import labelled_cells
 from doe.domain.requests import require_table, validate_request
 from doe.domain.table import ID_COLUMN, checked_reason, validate_experiments
 from doe.domain.transfer import source_training, sources_digest
@@ -459,25 +457,9 @@ class Campaign:
             revision = self.revision()
             config, version = self._config_and_version()
             predicted = self.proposals().set_index(ID_COLUMN)["predictions"].to_dict()
-            history, measurements = self.history(), self.measurements()
-            dropped, means = read_back.problems_of(table, config, history, measurements, predicted)
-            given, failed = measured_then_failed(read_back.stored_recipes_left_out(table, history, config), history, config)
-            clean, rejected = planning.validated_rows(given, config,
-                                                      ignore_columns=carried_columns(table, config) + dropped,
-                                                      valid_rows_only=valid_rows_only, extra=means)
-            if not allow_duplicates and (repeats := find_repeats(clean, history, config)):
-                if not valid_rows_only and not correct:  # correcting a file recorded before: its new rows are in
-                    raise DataError(f"{len(repeats)} row(s) are already recorded; nothing was recorded "
-                                    "(pass allow_duplicates=True to record them again)", repeats)
-                rejected, clean = rejected + ([] if correct else repeats), clean.drop(index=[p.row for p in repeats])
-            summary = read_back.summary_outcomes(table.columns, read_back.read_outcomes(config))
-            plan = keep_failed(planning.plan_record(clean, history, config, version, summary=summary, exported_history=(
-                ranking.RANKING_NOTE in table.columns), labelled=labelled_cells(measurements) if summary else (),
-                exported_status=table["status"].tolist() if "status" in table.columns else None), failed)
-            if plan.problems:
-                if not valid_rows_only:
-                    raise DataError(f"the table has {len(plan.problems)} problem(s); nothing was recorded", plan.problems)
-                rejected += plan.problems
+            plan, rejected = plan_table(table, config, version, self.history(), self.measurements(), predicted,
+                                        correct=correct, valid_rows_only=valid_rows_only,
+                                        allow_duplicates=allow_duplicates)
             try:  # e.g. a robot's retry of the same history file at once: the second finds the first's rows
                 report = self._store.write(
                     self._name, actor=self.actor, new_experiments=plan.new_experiments, measurements=plan.measurements
