@@ -368,8 +368,8 @@ class Campaign:
         from doe.engine.batch import next_batch
 
         for attempt in range(SUGGEST_ATTEMPTS):  # optimistic: recomputed when someone wrote meanwhile
-            revision = self.revision()
-            config, version = self._config_and_version()  # this revision's: never a batch stamped with a newer one
+            state = self.state()
+            config, version = self._config_and_version()  # this state's: never a batch stamped with a newer one
             if request_id is not None and (done := request_batch(self._experiments(), request_id, config)) is not None:
                 return done  # done before, or by another client of this request while this one computed
             try:
@@ -379,11 +379,11 @@ class Campaign:
                     fit=self._surrogates, fixed=fixed_clean, candidates=candidates_clean, design=design,
                     request_id=request_id)
                 report = self._store.write(self._name, actor=self.actor, new_experiments=new, audit_action="suggest",
-                                           expect_revision=revision)
+                                           expect_state=state)
                 break
             except Exception as error:
                 lost_race = isinstance(error, ConcurrentChangeError)
-                if attempt < SUGGEST_ATTEMPTS - 1 and (lost_race or self.revision() != revision):
+                if attempt < SUGGEST_ATTEMPTS - 1 and (lost_race or self.state() != state):
                     continue  # someone wrote meanwhile (the configuration, maybe, under this computation)
                 if lost_race and request_id is not None and (
                         done := request_batch(self._experiments(), request_id, config)) is not None:
@@ -454,7 +454,7 @@ class Campaign:
                 evidence: FilePreview | CarriedEvidence | None) -> RecordReport:
         require_table("table", table)
         for attempt in range(SUGGEST_ATTEMPTS):  # planned from what is stored: planned again if it changed meanwhile
-            revision = self.revision()
+            state = self.state()
             config, version = self._config_and_version()
             predicted = self.proposals().set_index(ID_COLUMN)["predictions"].to_dict()
             plan, rejected = plan_table(table, config, version, self.history(), self.measurements(), predicted,
@@ -466,7 +466,7 @@ class Campaign:
                     if evidence is None else evidence.link(plan.measurements, plan.new_experiments),
                     status_changes=plan.status_changes, allow_corrections=correct, results=True, audit_action="record",
                     files=() if evidence is None else evidence.files, cell_failures=plan.cell_failures,
-                    expect_revision=revision)
+                    expect_state=state)
                 break
             except ConcurrentChangeError:
                 if attempt == SUGGEST_ATTEMPTS - 1:

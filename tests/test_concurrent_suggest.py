@@ -6,6 +6,7 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,20 +15,21 @@ from doe.campaign import Campaign
 from doe.domain.records import NewExperiment
 from doe.engine import EngineSettings
 from doe.errors import ConcurrentChangeError, DataError
+from doe.storage.backup import backup, restore
 
 
 def test_a_write_computed_from_stale_data_is_refused_and_nothing_is_written(store_url: str) -> None:
     campaign = Campaign.from_config("hfo2-ncm85", storage=store_url, name="stale", actor="a")
-    seen = campaign.revision()
+    seen = campaign.state()
     campaign.suggest(1)  # someone else writes meanwhile
     recipe = campaign.config.reference_recipe()
     assert recipe is not None
     before = (campaign.revision(), len(campaign.history()))
     with pytest.raises(ConcurrentChangeError, match="changed"):
-        campaign.store.write("stale", actor="b", expect_revision=seen, new_experiments=[
+        campaign.store.write("stale", actor="b", expect_state=seen, new_experiments=[
             NewExperiment(parameters=recipe, status="proposed", config_version=1, batch_id="B0002")])
     assert (campaign.revision(), len(campaign.history())) == before
-    campaign.store.write("stale", actor="b", expect_revision=campaign.revision(), new_experiments=[
+    campaign.store.write("stale", actor="b", expect_state=campaign.state(), new_experiments=[
         NewExperiment(parameters=recipe, status="proposed", config_version=1, batch_id="B0002")])
     assert len(campaign.history()) == 2
 
@@ -232,3 +234,59 @@ def test_one_history_recorded_by_two_processes_at_once_is_stored_once(store_url:
     robot.meanwhile = history.assign(hfo2_loading_wt_pct=[1.5, 1.6, 1.7, 1.8, 1.9])
     report = robot.record(history.assign(hfo2_loading_wt_pct=[2.1, 2.2, 2.3, 2.4, 2.5]))
     assert len(report.created) == 5 and len(robot.history()) == 15
+
+
+_LINE = {"name": "line", "seed": 3,
+         "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 10]},
+                        {"name": "y", "type": "continuous", "bounds": [0, 10]}],
+         "objectives": [{"name": "ce", "goal": "maximize"}]}
+
+
+def test_a_write_computed_from_a_campaign_since_made_again_is_refused(store_url: str) -> None:
+    """The guard compared the revision number only: a campaign deleted and made again under its
+    name (or restored from a backup) at the revision number a write was computed from took a
+    write computed from the other campaign's data."""
+    first = Campaign.from_config(_LINE, storage=store_url, actor="a")
+    seen = first.state()
+    first.store.discard_campaign("line", seen.revision)
+    again = Campaign.from_config(_LINE, storage=store_url, actor="b")
+    assert again.revision() == seen.revision and again.state() != seen
+    with pytest.raises(ConcurrentChangeError, match=r"was replaced \(restored from a backup, or deleted and made "
+                                                    r"again\).*nothing was written"):
+        again.store.write("line", actor="a", expect_state=seen, new_experiments=[
+            NewExperiment(parameters={"x": 1.0, "y": 1.0}, status="proposed", config_version=1, batch_id="B0001")])
+    assert again.history().empty and again.state().revision == seen.revision
+
+
+class _RestoredWhileComputing(Campaign):
+    """A robot's campaign restored from ``backup_file`` while its suggestion is computed (between the
+    state it reads and the batch it writes); another actor then writes once, so the restored
+    campaign is back at the revision number the robot read."""
+
+    backup_file: Path | None = None
+
+    def history(self, status=None):  # type: ignore[no-untyped-def]
+        out = super().history(status)
+        if self.backup_file is not None:
+            backup_file, self.backup_file = self.backup_file, None
+            restore(self.storage_url, backup_file, force=True)
+            Campaign.load(self.name, storage=self.storage_url, actor="engineer").record(
+                pd.DataFrame([{"x": 5.0, "y": 5.0, "ce": 80.0}]))
+        return out
+
+
+def test_a_batch_computed_before_a_restore_that_lands_on_the_same_revision_is_computed_again(tmp_path: Path) -> None:
+    """suggest() computed a batch on a state with batch B0001 pending; a restore took the campaign back
+    to before that batch and one record brought the revision number back: the batch, computed beside
+    experiments no longer stored, was written as B0002 of a campaign without B0001."""
+    url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
+    robot = _RestoredWhileComputing.from_config(_LINE, storage=url, actor="robot", settings=EngineSettings.fast())
+    backup(url, tmp_path / "bk.sqlite3")
+    robot.suggest(2)
+    read = robot.state()
+    robot.backup_file = tmp_path / "bk.sqlite3"
+    batch = robot.suggest(2)
+    assert robot.backup_file is None and robot.state().revision == read.revision + 1  # restored, recorded, suggested
+    history = robot.history()
+    assert list(history["batch_id"].fillna("")) == ["", "B0001", "B0001"], history
+    assert list(batch["batch_id"]) == ["B0001", "B0001"]

@@ -73,7 +73,7 @@ class CampaignStore(Protocol):
         results: bool = False,
         audit_action: str | None = None,
         files: Sequence[EvidenceFile] = (),
-        expect_revision: int | None = None,
+        expect_state: CampaignState | None = None,
         cell_failures: Sequence[CellFailure] = (),
     ) -> WriteReport:
         """Apply everything in one transaction, with an audit entry per change.
@@ -98,8 +98,10 @@ class CampaignStore(Protocol):
         before is not stored again); a measurement's ``file_sha256`` links it to one of them. A
         file is stored only with a measurement the write adds or corrects that links to it, so
         none is stored linked to no experiment.
-        ``expect_revision``: write only while the campaign is still at this revision (the
-        one the write was computed from), else ConcurrentChangeError and nothing written.
+        ``expect_state``: write only while the campaign is still at this stored state (the
+        :meth:`state` the write was computed from: its revision and its token, so a restored
+        backup back at that revision number is another state), else ConcurrentChangeError and
+        nothing written.
         ``cell_failures``: replicate cells that gave no result, one per (experiment, label);
         a cell is measured or failed, not both (conflicts as :mod:`doe.storage.cells` says).
         """
@@ -139,7 +141,7 @@ class CampaignStore(Protocol):
 
     def revision(self, name: str) -> int:
         """A number that grows with every change of the campaign (a restore may bring back an
-        earlier one); what a write's ``expect_revision`` is compared with."""
+        earlier one, see :meth:`state`)."""
 
     def state(self, name: str) -> CampaignState:
         """The campaign's revision with its state token (one query): the key of anything cached

@@ -26,6 +26,7 @@ from doe.errors import StorageError
 from doe.storage import schema as s
 from doe.storage.cells import PlannedFailure, prepare_cell_failure
 from doe.storage.evidence import prepare_file
+from doe.storage.snapshot import CampaignState
 from doe.storage.values import (
     MAX_ACTOR,
     MAX_ITEMS_PER_WRITE,
@@ -90,8 +91,8 @@ class CheckedWrite:
     status_changes: list[StatusChange]
     files: list[dict[str, Any]] = field(default_factory=list)
     """The ``evidence_files`` rows of the write's files (without campaign, uploader and time)."""
-    expect_revision: int | None = None
-    """Write only if the campaign's revision is still this one (see :func:`write_records`)."""
+    expect_state: CampaignState | None = None
+    """Write only if the campaign is still at this stored state (see :func:`write_records`)."""
     cell_failures: list[PlannedFailure] = field(default_factory=list)
 
 
@@ -103,7 +104,7 @@ def check_write(
     measurements: Sequence[NewMeasurement],
     audit_action: str | None,
     files: Sequence[EvidenceFile] = (),
-    expect_revision: int | None = None,
+    expect_state: CampaignState | None = None,
     cell_failures: Sequence[CellFailure] = (),
 ) -> CheckedWrite:
     """Check a write's input (types, lengths, finite numbers, evidence files) before the transaction."""
@@ -132,10 +133,10 @@ def check_write(
     for i, pm in enumerate(planned):
         if pm.file_sha256 is not None and pm.file_sha256 not in known:
             raise StorageError(f"measurements[{i}].file_sha256: no file of this write has SHA-256 {pm.file_sha256!r}")
-    if expect_revision is not None and (not is_integer(expect_revision) or expect_revision < 0):
-        raise StorageError(f"expect_revision must be a whole number >= 0, got {shorten(expect_revision)}")
+    if expect_state is not None and not isinstance(expect_state, CampaignState):
+        raise StorageError(f"expect_state must be a CampaignState (Campaign.state()), got {shorten(expect_state)}")
     failures = [prepare_cell_failure(i, f, len(prepared)) for i, f in enumerate(cell_failures)]
-    return CheckedWrite(actor, audit_action, prepared, planned, status_changes, rows, expect_revision, failures)
+    return CheckedWrite(actor, audit_action, prepared, planned, status_changes, rows, expect_state, failures)
 
 
 def prepare_experiment(i: int, e: NewExperiment) -> dict[str, Any]:

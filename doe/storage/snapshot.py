@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -35,13 +35,28 @@ class CampaignState:
 
     Attributes:
         revision: the count of the campaign's changes (grows with every write; ordering, and the
-            ``expect_revision`` of a write).
+            part of the ``expect_state`` of a write).
         token: random text that the campaign's creation and every write set anew, so that two
             states with one revision number (before and after a restore) differ.
     """
 
     revision: int
     token: str
+
+
+def stored_state(campaign: Any) -> CampaignState:
+    """The :class:`CampaignState` of a ``campaigns`` row (its ``revision`` and ``state_token``)."""
+    return CampaignState(int(campaign.revision), str(campaign.state_token))
+
+
+def state_changed(name: str, seen: CampaignState, now: CampaignState) -> str:
+    """Why a write computed from state ``seen`` of campaign ``name`` is refused at state ``now``."""
+    if now.revision > seen.revision:
+        what = f"changed (revision {seen.revision} -> {now.revision})"
+    else:  # a write only counts up: the campaign was replaced by another of this name
+        what = (f"was replaced (restored from a backup, or deleted and made again) and is now at revision "
+                f"{now.revision}, a state other than revision {seen.revision} that was read")
+    return f"campaign {name!r} {what} after the data this write was computed from was read; nothing was written"
 
 
 def consistent_read(state: Callable[[], CampaignState], read: Callable[[], T],
@@ -78,4 +93,4 @@ class StateCache:
         return self._entry[1].copy()
 
 
-__all__ = ["SNAPSHOT_ATTEMPTS", "CampaignState", "StateCache", "consistent_read"]
+__all__ = ["SNAPSHOT_ATTEMPTS", "CampaignState", "StateCache", "consistent_read", "state_changed", "stored_state"]

@@ -73,7 +73,7 @@ from doe.storage.rows import (
     new_state_token,
     stored_configs,
 )
-from doe.storage.snapshot import CampaignState
+from doe.storage.snapshot import CampaignState, stored_state
 from doe.storage.stored_kinds import check_new_version, parameter_number, summarised
 from doe.storage.transfer import (
     EXPORT_FORMAT,
@@ -312,8 +312,7 @@ class SqlStore:
         return self.state(name).revision
 
     def state(self, name: str) -> CampaignState:
-        camp = self._run(lambda conn: self._campaign(conn, name), write=False)
-        return CampaignState(int(camp.revision), str(camp.state_token))
+        return stored_state(self._run(lambda conn: self._campaign(conn, name), write=False))
 
     def discard_campaign(self, name: str, revision: int) -> None:
         def _discard(conn: Connection) -> None:
@@ -331,7 +330,7 @@ class SqlStore:
     def write(self, name: str, *, actor: str, new_experiments: Sequence[NewExperiment] = (),
               status_changes: Sequence[StatusChange] = (), measurements: Sequence[NewMeasurement] = (),
               allow_corrections: bool = False, results: bool = False, audit_action: str | None = None,
-              files: Sequence[EvidenceFile] = (), expect_revision: int | None = None,
+              files: Sequence[EvidenceFile] = (), expect_state: CampaignState | None = None,
               cell_failures: Sequence[CellFailure] = ()) -> WriteReport:
         """Apply new experiments, measurements, status changes and failed cells in one transaction.
 
@@ -345,14 +344,14 @@ class SqlStore:
             ConflictError: a measurement differs from the recorded value (every conflict is
                 listed) and ``allow_corrections`` is False; a failed cell conflicts with what is
                 recorded (:mod:`doe.storage.cells`).
-            ConcurrentChangeError: ``expect_revision`` is given and the campaign's revision
-                is another one (checked under the campaign's write lock).
+            ConcurrentChangeError: ``expect_state`` is given and the campaign's stored state
+                (revision and token) is another one (checked under the campaign's write lock).
             StorageError: unknown experiment ids, an id that exists, a refused status change.
             DataError: NaN, infinity or non-numeric values.
         """
         checked = check_write(actor=actor, new_experiments=new_experiments, status_changes=status_changes,
                               measurements=measurements, audit_action=audit_action, files=files,
-                              expect_revision=expect_revision, cell_failures=cell_failures)
+                              expect_state=expect_state, cell_failures=cell_failures)
         return self._run(
             lambda conn: write_records(conn, self.url, name, checked, allow_corrections=allow_corrections,
                                        results=results),

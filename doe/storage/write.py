@@ -50,6 +50,7 @@ from doe.storage.cells import (
 from doe.storage.checked import CheckedWrite, PlannedMeasurement, ResolvedChange
 from doe.storage.evidence import insert_files, stored_files, update_rules
 from doe.storage.rows import audit_row, bump_revision, campaign_row, latest_config
+from doe.storage.snapshot import state_changed, stored_state
 from doe.storage.values import (
     chunks,
     conflict_error,
@@ -80,10 +81,8 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
     planned = [replace(pm) for pm in checked.measurements]
     failures = [replace(f) for f in checked.cell_failures]
     camp = campaign_row(conn, name, url, lock=True, to_change=True)  # writers of the campaign queue here
-    if checked.expect_revision is not None and int(camp.revision) != checked.expect_revision:
-        raise ConcurrentChangeError(
-            f"campaign {name!r} changed (revision {checked.expect_revision} -> {camp.revision}) after the data "
-            "this write was computed from was read; nothing was written")
+    if (seen := checked.expect_state) is not None and stored_state(camp) != seen:
+        raise ConcurrentChangeError(state_changed(name, seen, stored_state(camp)))
     cid = camp.id
     now = utc_now()
     stored = _read_named(conn, cid, prepared, planned, checked.status_changes, failures)
