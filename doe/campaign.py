@@ -37,7 +37,7 @@ from doe.domain.batches import (
     training_digest,
     training_table,
 )
-from doe.domain.config import CampaignConfig
+from doe.domain.config import CampaignConfig, ConfigVersion
 from doe.domain.file_rows import file_problems, in_file
 from doe.domain.parameters import composed
 from doe.domain.record_plan import plan_table
@@ -193,11 +193,22 @@ class Campaign:
         self._settings = self._settings or EngineSettings(device=self._device)
         return self._settings
 
-    def update_config(self, config: CampaignConfig | dict[str, Any] | str | Path, *, based_on: int | None = None) -> int:
+    def current_config(self) -> ConfigVersion:
+        """The latest configuration with its version number, read at one state: what an edit
+        starts from (:meth:`update_config`'s ``based_on``)."""
+        return ConfigVersion(self.config_version, self.config)
+
+    def update_config(self, config: CampaignConfig | dict[str, Any] | str | Path, *,
+                      based_on: int | ConfigVersion | None = None) -> int:
         """Store a changed configuration (e.g. a widened range) as a new version. ``based_on``: the
-        version the edit started from (another saved since: ConcurrentChangeError, nothing saved).
-        Experiments keep the version they were proposed under; a change that would read stored
-        values in another unit or type is refused (ConfigError). Returns the new version."""
+        version the edit started from, a :meth:`current_config` or a number (the configuration this
+        Campaign last read as that version, or the number alone if it read none); another version
+        saved since, or that number now another configuration (a restored backup):
+        ConcurrentChangeError, nothing saved. Experiments keep the version they were proposed
+        under; a change that would read stored values in another unit or type is refused
+        (ConfigError). Returns the new version."""
+        if isinstance(based_on, int) and self._config_cache is not None and self._config_cache[2] == based_on:
+            based_on = ConfigVersion(based_on, self._config_cache[1])  # read before self.config reads again
         validated = resolve_config(config)
         if composed(validated.name) != composed(self._name):  # a name stored decomposed is the same name
             raise ConfigError(

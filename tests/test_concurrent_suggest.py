@@ -290,3 +290,32 @@ def test_a_batch_computed_before_a_restore_that_lands_on_the_same_revision_is_co
     history = robot.history()
     assert list(history["batch_id"].fillna("")) == ["", "B0001", "B0001"], history
     assert list(batch["batch_id"]) == ["B0001", "B0001"]
+
+
+def _line(y_max: float, x_max: float = 10) -> dict:
+    return {**_LINE, "parameters": [{"name": "x", "type": "continuous", "bounds": [0, x_max]},
+                                    {"name": "y", "type": "continuous", "bounds": [0, y_max]}]}
+
+
+@pytest.mark.parametrize("base", ["number", "current_config"])
+def test_an_edit_of_a_version_a_restore_replaced_is_refused(tmp_path: Path, base: str) -> None:
+    """update_config(based_on=2) compared the number only: ann's edit of bob's version 2 (y up to 8),
+    saved after a restore and carl's own version 2 (y up to 6), was saved as version 3 and undid
+    carl's narrowing without a word."""
+    url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
+    Campaign.from_config(_line(10), storage=url, actor="setup")
+    backup(url, tmp_path / "bk.sqlite3")
+    assert Campaign.load("line", storage=url, actor="bob").update_config(_line(8), based_on=1) == 2
+    ann = Campaign.load("line", storage=url, actor="ann")
+    seen = ann.current_config() if base == "current_config" else ann.config_version
+    assert ann.config.parameter("y").upper == 8
+    restore(url, tmp_path / "bk.sqlite3", force=True)
+    carl = Campaign.load("line", storage=url, actor="carl")
+    assert carl.update_config(_line(6), based_on=carl.config_version) == 2
+    with pytest.raises(ConcurrentChangeError, match=r"version 2 was saved by carl at .* UTC and is not the version 2 "
+                                                    r"this edit started from \(the campaign was restored from a backup "
+                                                    r"or replaced since\); nothing was saved"):
+        ann.update_config(_line(8, x_max=12), based_on=seen)
+    now = Campaign.load("line", storage=url)
+    assert list(now.config_versions()["version"]) == [1, 2] and now.config.parameter("y").upper == 6
+    assert ann.update_config(_line(6, x_max=12), based_on=ann.current_config()) == 3  # on the version now stored

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -510,4 +511,15 @@ def column_name_clashes(parameters: Sequence[Any], objectives: Sequence[Any], ou
     return problems
 
 
-__all__ = ["COLUMN_NAMES", "DERIVED_SUFFIXES", "CampaignConfig", "check_name", "column_name_clashes", "load_config"]
+@dataclass(frozen=True)
+class ConfigVersion:
+    """A stored configuration version as it was read: its number and its configuration. An edit
+    based on it (``Campaign.update_config(based_on=...)``) is saved only while version ``version``
+    is still this configuration and the latest: a restore may bring back the number with another one."""
+
+    version: int
+    config: CampaignConfig
+
+
+__all__ = ["COLUMN_NAMES", "DERIVED_SUFFIXES", "CampaignConfig", "ConfigVersion", "check_name", "column_name_clashes",
+           "load_config"]

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from doe.domain.config import CampaignConfig
+from doe.domain.config import CampaignConfig, ConfigVersion
 from doe.domain.model_states import ModelState, ModelStateMemory
 from doe.domain.records import (
     CellFailure,
@@ -52,12 +52,16 @@ class CampaignStore(Protocol):
     def config_versions(self, name: str) -> pd.DataFrame:
         """version, created_at, created_by, config (YAML text), one row per version."""
 
-    def add_config_version(self, name: str, config: CampaignConfig, actor: str, based_on: int | None = None) -> int:
+    def add_config_version(self, name: str, config: CampaignConfig, actor: str,
+                           based_on: int | ConfigVersion | None = None) -> int:
         """Store a changed configuration as the next version; returns its number.
 
-        ``based_on``: the version the edit started from; ConcurrentChangeError (nothing saved,
-        naming who saved the later one) if another was saved since. ConfigError (nothing saved)
-        if it would read stored values in another unit or type than they were recorded in."""
+        ``based_on``: the version the edit started from (a :class:`ConfigVersion`: that number
+        holding that configuration, compared in the write's transaction; a number: the number
+        only); ConcurrentChangeError (nothing saved, naming who saved the version now stored) if
+        another was saved since or version ``based_on`` is now another configuration (a restore).
+        ConfigError (nothing saved) if it would read stored values in another unit or type than
+        they were recorded in."""
 
     def set_archived(self, name: str, archived: bool, actor: str) -> None: ...
 

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from doe.domain.config import CampaignConfig
+from doe.domain.config import CampaignConfig, ConfigVersion
 from doe.domain.values import composed, is_unicode_text, label_key
 from doe.errors import ArchivedCampaignError, StorageError
 from doe.storage import schema as s
@@ -120,6 +120,27 @@ def stored_configs(conn: Connection, campaign_id: int) -> list[tuple[int, Campai
     rows = conn.execute(sa.select(cv.c.version, cv.c.config_yaml)
                         .where(cv.c.campaign_id == campaign_id).order_by(cv.c.version))
     return [(int(r.version), parse_config(r.config_yaml)) for r in rows]
+
+
+def stale_edit(conn: Connection, campaign_id: int, name: str, latest: int, based_on: int | ConfigVersion) -> str | None:
+    """Why an edit of campaign ``name`` that started from ``based_on`` may not be saved now that
+    version ``latest`` is the newest, or None: another version was saved since, or version
+    ``based_on`` now holds another configuration than the one the edit read (a restored backup,
+    or the campaign made again, brought the number back)."""
+    number = based_on if isinstance(based_on, int) else based_on.version
+    cv = s.config_versions
+    if latest == number:
+        if isinstance(based_on, int) or parse_config(conn.execute(sa.select(cv.c.config_yaml).where(
+                cv.c.campaign_id == campaign_id, cv.c.version == number)).scalar_one()) == based_on.config:
+            return None
+        why = (f"and is not the version {number} this edit started from (the campaign was restored from a backup "
+               "or replaced since)")
+    else:
+        why = f"after version {number}, which this edit started from"
+    by = conn.execute(sa.select(cv.c.created_by, cv.c.created_at).where(
+        cv.c.campaign_id == campaign_id, cv.c.version == latest)).one()
+    return (f"campaign {name!r}: configuration version {latest} was saved by {by.created_by} at "
+            f"{by.created_at:%Y-%m-%d %H:%M} UTC {why}; nothing was saved: make the edit on version {latest}")
 
 
 def latest_config(conn: Connection, campaign_id: int) -> CampaignConfig:

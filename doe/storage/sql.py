@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
-from doe.domain.config import CampaignConfig
+from doe.domain.config import CampaignConfig, ConfigVersion
 from doe.domain.model_states import ModelState
 from doe.domain.parameters import composed
 from doe.domain.records import (
@@ -71,6 +71,7 @@ from doe.storage.rows import (
     delete_campaign_rows,
     find_campaign,
     new_state_token,
+    stale_edit,
     stored_configs,
 )
 from doe.storage.snapshot import CampaignState, stored_state
@@ -252,7 +253,8 @@ class SqlStore:
         frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
         return frame
 
-    def add_config_version(self, name: str, config: CampaignConfig, actor: str, based_on: int | None = None) -> int:
+    def add_config_version(self, name: str, config: CampaignConfig, actor: str,
+                           based_on: int | ConfigVersion | None = None) -> int:
         if not isinstance(config, CampaignConfig):
             raise StorageError(f"add_config_version needs a CampaignConfig, got {type(config).__name__}")
         check_label(actor, "actor", max_len=MAX_ACTOR)
@@ -272,13 +274,8 @@ class SqlStore:
                 .order_by(cv.c.version.desc()).limit(1)).one()
             if latest.config_yaml == yaml_text:
                 return int(latest.version)
-            if based_on is not None and int(latest.version) != based_on:
-                by = conn.execute(sa.select(cv.c.created_by, cv.c.created_at).where(
-                    cv.c.campaign_id == camp.id, cv.c.version == latest.version)).one()
-                raise ConcurrentChangeError(
-                    f"campaign {name!r}: configuration version {latest.version} was saved by {by.created_by} at "
-                    f"{by.created_at:%Y-%m-%d %H:%M} UTC after version {based_on}, which this edit started from; "
-                    f"nothing was saved: make the edit on version {latest.version}")
+            if based_on is not None and (stale := stale_edit(conn, camp.id, name, int(latest.version), based_on)):
+                raise ConcurrentChangeError(stale)
             check_new_version(conn, camp.id, name, config)
             number = int(latest.version) + 1
             now = utc_now()

@@ -45,7 +45,8 @@ NEW_LEARN_FROM = "campaigns_new_learn_from"
 EDIT_LEARN_FROM = "campaigns_edit_learn_from"
 EDIT_ANYWAY = "campaigns_edit_anyway"
 EDIT_BASE = "campaigns_edit_base"
-"""dict campaign name -> the configuration version its edit form was opened on."""
+"""dict campaign name -> the configuration version (``ConfigVersion``: number and configuration, as
+read) its edit form was opened on."""
 CLONE_NAME = "campaigns_clone_name"
 CLONE_HISTORY = "campaigns_clone_history"
 ARCHIVE_CONFIRM = "campaigns_archive_confirm"  # + ":<campaign>": a tick is for that campaign only

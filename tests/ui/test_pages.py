@@ -264,6 +264,42 @@ def test_a_configuration_saved_by_another_meanwhile_refuses_the_save_and_keeps_t
         other.update_config(narrowed | {"description": "stale"}, based_on=2)
 
 
+def test_a_configuration_whose_version_a_restore_replaced_refuses_the_save(start: Start, db_url: str,
+                                                                            tmp_path: Path) -> None:
+    """The form kept only the number of the version it was opened on: after a restore, another
+    person's version 2 (anneal up to 400 C) passed for bob's (up to 500 C) and the save of an edit of
+    bob's was accepted on top of it, silently undoing the narrowing."""
+    from doe.storage.backup import backup, restore
+
+    at = start()
+    backup(db_url, tmp_path / "bk.sqlite3")
+    bob = Campaign.load(DEMO, storage=db_url, actor="bob")
+    edited = bob.config.to_dict()
+    next(p for p in edited["parameters"] if p["name"] == "anneal_temperature_c")["bounds"] = [250, 500]
+    assert bob.update_config(edited, based_on=1) == 2
+    at.run()
+    _button(at, "Load version 2 (drops the edits below)").click().run()  # the form is on bob's version 2
+    restore(db_url, tmp_path / "bk.sqlite3", force=True)
+    carl = Campaign.load(DEMO, storage=db_url, actor="carl")
+    next(p for p in edited["parameters"] if p["name"] == "anneal_temperature_c")["bounds"] = [300, 400]
+    assert carl.update_config(edited | {"description": "carl's range"}, based_on=1) == 2
+    at.text_area(key=f"{state.EDIT_DESCRIPTION}:{DEMO}:2").set_value("Ann's note on bob's range.")
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    errors = _texts(at.error)
+    assert "version 2 was saved by carl" in errors and "restored from a backup" in errors and "nothing was saved" in errors
+    stored = Campaign.load(DEMO, storage=db_url).config
+    assert stored.description == "carl's range" and stored.parameter("anneal_temperature_c").upper == 400
+    assert "no longer the one this form was opened on" in _texts(at.warning)
+    _button(at, "Load version 2 (drops the edits below)").click().run()
+    assert at.text_area(key=f"{state.EDIT_DESCRIPTION}:{DEMO}:2").value == "carl's range"  # carl's, not the old edits
+    at.text_area(key=f"{state.EDIT_DESCRIPTION}:{DEMO}:2").set_value("Ann's note on carl's range.")
+    _button(at, "Save as a new version").click().run()
+    _no_exception(at)
+    saved = Campaign.load(DEMO, storage=db_url).config
+    assert saved.description == "Ann's note on carl's range." and saved.parameter("anneal_temperature_c").upper == 400
+
+
 def test_editing_the_description_keeps_the_fields_the_editors_do_not_show(start: Start, db_url: str) -> None:
     from doe import load_config
     from doe.templates import resolve_config

@@ -10,7 +10,7 @@ import streamlit as st
 
 from doe import templates
 from doe.campaign import Campaign
-from doe.domain.config import CampaignConfig
+from doe.domain.config import CampaignConfig, ConfigVersion
 from doe.domain.config_changes import config_change_warnings
 from doe.domain.config_notes import config_notes
 from doe.ui import components, resources, state
@@ -145,18 +145,25 @@ def _new_campaign(url: str) -> None:
 
 def _edit(handle: resources.CampaignHandle) -> None:
     campaign = handle.campaign
-    latest = campaign.config_version
-    # The form stays on the version it was opened on, so a person's edits survive another's save;
-    # saving it over a later version is refused, naming who saved that one.
-    bases: dict[str, int] = st.session_state.setdefault(state.EDIT_BASE, {})
-    version = bases.setdefault(campaign.name, latest)
-    config = campaign.config if version == latest else campaign.store.load_config(campaign.name, version)[0]
-    if version != latest:
-        st.warning(f"Version {latest} was saved by someone else since this form was opened on version {version}. "
-                   "Any edits you made are kept below, and saving them is refused until you load the latest version "
-                   "(with no edits made here, just load it).")
+    current = campaign.current_config()
+    latest = current.version
+    # The form stays on the configuration it was opened on (kept as read, not by its number: a
+    # restore may bring the number back with another), so a person's edits survive another's save;
+    # saving it over another version is refused, naming who saved that one.
+    bases: dict[str, ConfigVersion] = st.session_state.setdefault(state.EDIT_BASE, {})
+    base = bases.setdefault(campaign.name, current)
+    version, config = base.version, base.config
+    if base != current:
+        what = (f"Version {latest} was saved by someone else since this form was opened on version {version}."
+                if latest != version else f"Version {version} is no longer the one this form was opened on: the "
+                "campaign was restored from a backup or replaced since.")
+        st.warning(f"{what} Any edits you made are kept below, and saving them is refused until you load the latest "
+                   "version (with no edits made here, just load it).")
         if st.button(f"Load version {latest} (drops the edits below)", key=f"{state.EDIT_BASE}:{campaign.name}"):
-            bases[campaign.name] = latest
+            bases[campaign.name] = current
+            for prefix in (state.EDIT_DESCRIPTION, state.EDIT_PARAMETERS, state.EDIT_OUTCOMES, state.EDIT_CONSTRAINTS,
+                           state.EDIT_OBJECTIVE_MODE, state.EDIT_LEARN_FROM, state.EDIT_ANYWAY):
+                st.session_state.pop(f"{prefix}:{campaign.name}:{version}", None)  # the same number again: new widgets
             st.rerun()
     st.caption(f"Version {version}. Saving makes version {version + 1}; experiments keep the version they "
                "were proposed under. The name stays; use Clone for a new name.")
@@ -187,7 +194,7 @@ def _edit(handle: resources.CampaignHandle) -> None:
                     "again, or change the configuration.")
             return
         with handle.acting(person) as c:
-            new_version = c.update_config(new_config, based_on=version)
+            new_version = c.update_config(new_config, based_on=base)
     if saving.ok:
         bases.pop(campaign.name, None)  # the next form opens on the version saved
         if new_version == version:
