@@ -125,3 +125,8 @@ class ArchivedCampaignError(StorageError):
 class StoreUnavailableError(StorageError):
     """The database could not be reached, or stayed locked or busy through every retry; nothing
     was written, and the same call later may work."""
+
+
+class CampaignReplacedError(StorageError):
+    """The campaign a closed-loop run works on was replaced under it (a restored backup, a campaign
+    deleted and made again): what the run proposed or recorded is no longer stored; the run stopped."""

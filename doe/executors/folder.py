@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import shlex
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -183,6 +185,9 @@ class FileExecutor(BaseExecutor):
             self._reject_file(claimed, path, DataError(
                 f"{path.name}: no row has an {ID_COLUMN} (copy them from the run sheet)"))
             return None
+        if (other := self._other_recipes(table, path.name)) is not None:
+            self._reject_file(claimed, path, other)
+            return None
         table.attrs["doe_source"] = str(path)
         self._claims[path] = claimed
         logger.info("results file read: %s (%d row(s))", path.name, len(table))
@@ -231,11 +236,10 @@ class FileExecutor(BaseExecutor):
             logger.warning("the reason for rejecting %s could not be written: %s", path.name, failure)
         logger.warning("results file %s rejected (moved to %s): %s", path.name, target, error)
 
-    def in_flight(self) -> set[str]:
-        """Ids in the run sheets of the folder (the runner keeps those still pending)."""
+    def _sheets(self) -> Iterator[tuple[str, pd.DataFrame]]:
+        """The run sheets of the folder that can be read, with an experiment id column: name, table."""
         from doe.io import read_table
 
-        ids: set[str] = set()
         for path in sorted(self.folder.glob("runsheet_*")):
             if path.suffix.lower() not in (".csv", ".xlsx"):
                 continue
@@ -245,8 +249,46 @@ class FileExecutor(BaseExecutor):
                 logger.warning("cannot read run sheet %s: %s", path, error)
                 continue
             if ID_COLUMN in sheet.columns:
-                ids.update(str(i) for i in sheet[ID_COLUMN].dropna())
-        return ids
+                yield path.name, sheet
+
+    def in_flight(self) -> set[str]:
+        """Ids in the run sheets of the folder (the runner keeps those still pending)."""
+        return {str(i) for _, sheet in self._sheets() for i in sheet[ID_COLUMN].dropna()}
+
+    def _other_recipes(self, table: pd.DataFrame, name: str) -> DataError | None:
+        """Why the results file ``name`` may not be recorded: a run sheet in the folder gives one of
+        its experiments another recipe than the stored one (the campaign was restored or replaced
+        after the sheet was written and the id given out again), or None."""
+        assert self._campaign is not None  # collect() checked it
+        stored = self._campaign.history().set_index(ID_COLUMN)
+        wanted = set(table[ID_COLUMN].astype(str)) & set(stored.index.astype(str))
+        found: list[str] = []
+        for sheet_name, sheet in self._sheets():
+            for _, row in sheet[sheet[ID_COLUMN].astype(str).isin(wanted)].iterrows():
+                exp_id = str(row[ID_COLUMN])
+                recipe = stored.loc[exp_id].to_dict()
+                found += [f"{exp_id} {p}: {row[p]} on {sheet_name}, {recipe[p]} stored"
+                          for p in self._config().parameter_names
+                          if p in sheet.columns and p in recipe and not _same(row[p], recipe[p])]
+        if not found:
+            return None
+        ids = sorted({f.split(" ", 1)[0] for f in found})
+        return DataError(
+            f"{name}: the run sheet(s) in this folder give {', '.join(ids)} other recipes than the ones stored "
+            f"({'; '.join(found)}); these results were measured on a recipe that is not the stored one (the campaign "
+            "was restored from a backup or replaced after the sheet was written, and the id given out again), so "
+            "nothing was recorded. Record them by hand against the recipe made (its parameter columns, without the "
+            "experiment_id, record a new experiment), and remove the outdated run sheet from the folder")
+
+
+def _same(sheet: object, stored: object) -> bool:
+    """Whether a run sheet's value is the stored one (numbers to 9 significant digits: a workbook keeps 15)."""
+    if pd.isna(sheet) and pd.isna(stored):  # type: ignore[call-overload]
+        return True
+    try:
+        return math.isclose(float(sheet), float(stored), rel_tol=1e-9, abs_tol=1e-12)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(sheet) == str(stored)
 
 
 def _safe(text: str) -> str:

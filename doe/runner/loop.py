@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -15,6 +16,7 @@ from doe.domain.runs import Progress, ProgressCallback, RunResult, Stop, StopRea
 from doe.domain.table import ID_COLUMN
 from doe.errors import (
     ArchivedCampaignError,
+    CampaignReplacedError,
     ConcurrentChangeError,
     ConflictError,
     DataError,
@@ -33,6 +35,7 @@ from doe.runner.rules import (
     counted,
     counts,
     records_nothing,
+    replaced,
     short_reason,
 )
 
@@ -86,6 +89,8 @@ class RunLoop:
         self.unrecorded: list[pd.DataFrame] = []  # results the store refused for its own trouble: recorded later
         self.store_failures = 0  # turns of the loop in a row that the database failed
         self.last_progress: Progress | None = None
+        self.recorded_from: dict[str, str] = {}  # experiment id -> the results (file) this run recorded for it
+        self.revision = 0  # the campaign's revision when this run last looked: a smaller one is another campaign
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> RunResult:
@@ -93,6 +98,7 @@ class RunLoop:
         start_hook = getattr(self.executor, "start", None)
         if callable(start_hook):
             start_hook(self.campaign)
+        self.revision = self.campaign.revision()
         history = self.campaign.history()
         finished_before = history["status"].isin(FINISHED_STATUSES) & (history.get("source") == "doe")
         self.done_before = int(min(finished_before.sum(), self.budget))
@@ -137,7 +143,11 @@ class RunLoop:
 
     def _step(self) -> bool:
         """One turn of the loop: propose, or collect and expire; False once the run is over."""
+        revision = self.campaign.revision()
         history = self.campaign.history()
+        if why := replaced(self.campaign.name, self.batch_of, self.recorded_from, history, self.revision, revision):
+            raise CampaignReplacedError(why)  # handing out or recording more would build on what is gone
+        self.revision = revision
         self._sync(history)
         used = counted(history)
         if self.reason == "budget" and used < self.budget:  # abandoned meanwhile: they do not count
@@ -387,6 +397,8 @@ class RunLoop:
             logger.info("campaign %r: results recorded for %s, which this run was not waiting for",
                         self.campaign.name, elsewhere)
         statuses = self.campaign.history().set_index(ID_COLUMN)["status"]
+        source = Path(str(results.attrs.get("doe_source", "the executor's results"))).name
+        self.recorded_from.update({i: source for i in [*ids, *late_ids] if statuses.get(i) in FINISHED_STATUSES})
         self._finished(done, failed=sum(statuses.get(i) == "failed" for i in done))
         self._after_results()
 

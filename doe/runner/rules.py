@@ -1,11 +1,16 @@
 """The closed loop's rules of thumb: what counts against the budget, how long a reason may be,
-how often an executor may fail, and which errors are the database's."""
+how often an executor may fail, which errors are the database's, and when the campaign a run
+works on was replaced under it."""
 
 from __future__ import annotations
+
+import shlex
+from collections.abc import Collection, Mapping
 
 import pandas as pd
 
 from doe.domain.records import RecordReport
+from doe.domain.table import ID_COLUMN
 from doe.errors import ArchivedCampaignError, ConcurrentChangeError, StoreUnavailableError
 
 FINISHED_STATUSES = ("completed", "failed")
@@ -44,3 +49,31 @@ def short_reason(text: str) -> str:
     """``text`` on one line, cut to :data:`MAX_REASON` characters (a stored failure reason)."""
     text = " ".join(text.split())
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+
+
+def replaced(name: str, handed_out: Collection[str], recorded: Mapping[str, str], history: pd.DataFrame,
+             revision_before: int, revision: int) -> str | None:
+    """Why campaign ``name`` is no longer the one a run wrote to, or None.
+
+    No write of the run or of anyone else deletes an experiment, takes a finished one back to
+    pending or makes the revision smaller; a restored backup, or the campaign deleted and made
+    again, does. So the campaign was replaced when an experiment the run handed out
+    (``handed_out``) is no longer stored, one it recorded results for (``recorded``: experiment
+    id -> where the results came from) is no longer finished, or the ``revision`` is below the
+    ``revision_before`` the run saw last.
+    """
+    status = history.set_index(ID_COLUMN)["status"] if len(history) else pd.Series(dtype=object)
+    gone = [i for i in handed_out if i not in status.index]
+    undone = [i for i in recorded if status.get(i) not in FINISHED_STATUSES]
+    if not gone and not undone and revision >= revision_before:
+        return None
+    lost = sorted({recorded[i] for i in undone})
+    return (f"campaign {name!r} was restored from a backup or replaced while this run was going (revision "
+            f"{revision_before} -> {revision})"
+            + (f"; experiments this run handed out are no longer stored: {', '.join(gone)}" if gone else "")
+            + (f"; results this run recorded are no longer stored: {', '.join(undone)} (from {', '.join(lost)})"
+               if undone else "")
+            + ". The run stopped and proposed nothing more. Check the campaign (doe status --campaign "
+            f"{shlex.quote(name)}), record the results named again where their experiments are still stored (a "
+            "results file recorded is in the exchange folder's processed/: doe record FILE), throw away run sheets "
+            "of experiments no longer stored, then start the run again")
