@@ -152,6 +152,29 @@ def test_app_on_a_public_address_starts_with_sign_in_or_an_explicit_open_server(
     assert "sign-in: built-in accounts" in log
 
 
+def test_app_started_with_accounts_marks_its_server_to_ask_for_a_sign_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server `doe app` starts with accounts is told so, and keeps asking for a sign-in once the
+    database has no account (tests/ui/test_signin.py); one started open on localhost is not."""
+    from doe.auth.serving import SIGN_IN_REQUIRED_ENV
+
+    started: list[str | None] = []
+
+    def serve(executable: str, args: list[str]) -> None:  # in place of Streamlit's server, which execv starts
+        started.append(os.environ.get(SIGN_IN_REQUIRED_ENV))
+
+    monkeypatch.setattr(os, "execv", serve)
+    for var in ("DOE_OIDC_CLIENT_ID", "DOE_OIDC_CLIENT_SECRET", "DOE_OIDC_METADATA_URL"):
+        monkeypatch.delenv(var, raising=False)
+    db = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    env = {"DOE_HOME": str(tmp_path / "home"), "DOE_DATABASE_URL": None, SIGN_IN_REQUIRED_ENV: None}  # restored after
+    assert _invoke(db, "app", actor=None, env=env).exit_code == 0  # type: ignore[arg-type]
+    Accounts(db).add_user("root", "admin", password="root-password", actor="fixture")
+    result = _invoke(db, "app", "--host", "0.0.0.0", actor=None, env=env)  # type: ignore[arg-type]
+    assert result.exit_code == 0, result.output
+    assert started == [None, "1"]
+
+
 def _invoke(store_url: str, *args: str, actor: str | None = "lead", stdin: str | None = None,
             env: dict[str, str] | None = None) -> Result:
     """``doe ARGS --db store_url [--actor actor]`` through click, in this process."""

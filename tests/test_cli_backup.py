@@ -121,6 +121,30 @@ def test_restore_force_replaces_a_doe_database(source: Path, tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
 
 
+def test_a_restore_says_when_the_backup_holds_no_account(source: Path, tmp_path: Path) -> None:
+    """`doe restore --force` of a backup without accounts over a database with accounts said nothing
+    about them: a shared app serving it was left with no account to sign in with."""
+    from doe.auth.accounts import Accounts
+
+    assert doe("backup", "--db", str(source), "--out", "copy.sqlite3", cwd=tmp_path).returncode == 0
+    shared = tmp_path / "shared.sqlite3"
+    shutil.copy(source, shared)
+    Accounts(f"sqlite:///{shared}").add_user("root", "admin", password="root-password", actor="fixture")
+    close_all()
+    forced = doe("restore", "--db", str(shared), "--from", "copy.sqlite3", "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert ("note: the backup holds no account, so the web app has none to sign in with; a doe app serving this "
+            "database with a sign-in (a shared server) lets nobody in now") in forced.stderr, forced.stderr
+    assert "doe user add NAME --role admin" in forced.stderr
+    fresh = doe("restore", "--db", "new.sqlite3", "--from", "copy.sqlite3", cwd=tmp_path)
+    assert fresh.returncode == 0 and "note: the backup holds no account" in fresh.stderr, fresh.stderr
+    Accounts(f"sqlite:///{shared}").add_user("ada", "admin", password="ada-password", actor="fixture")
+    close_all()
+    assert doe("backup", "--db", str(shared), "--out", "with-accounts.sqlite3", cwd=tmp_path).returncode == 0
+    kept = doe("restore", "--db", "third.sqlite3", "--from", "with-accounts.sqlite3", cwd=tmp_path)
+    assert kept.returncode == 0 and "no account" not in kept.stderr, kept.stderr  # control
+
+
 @contextmanager
 def immutable(folder: Path) -> Iterator[None]:
     """``folder`` cannot be changed, even by root (``chattr +i``), while the block runs."""

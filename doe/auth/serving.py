@@ -24,6 +24,10 @@ OIDC_ENV = {
 }
 """Streamlit ``[auth]`` key -> environment variable read by ``doe app``."""
 OIDC_REQUIRED = ("server_metadata_url", "client_id", "client_secret")
+SIGN_IN_REQUIRED_ENV = "DOE_SIGN_IN_REQUIRED"
+"""Set to ``1`` by ``doe app`` when it starts with accounts or single sign-on: the app it serves then
+never opens without a sign-in, even once the database has no account (a backup without accounts
+restored under it)."""
 
 
 def is_loopback(host: str) -> bool:

@@ -33,11 +33,17 @@ def backup(out: Path, env: Env) -> None:
 @common_options
 def restore(source: Path, force: bool, env: Env) -> None:
     """Restore a backup into an empty database (--db) and bring it to the newest schema."""
+    from doe.storage.accounts import AccountStore
     from doe.storage.backup import restore as run_restore
     from doe.workers import end_unfinished_jobs
 
     report = run_restore(env.db, source, force=force)
     click.echo(f"restored {report.counts} from {report.path} into {report.url} (schema {report.schema_version})")
+    if not AccountStore.open(env.db).any_accounts():
+        click.echo("note: the backup holds no account, so the web app has none to sign in with"
+                   + ("; a doe app serving this database with a sign-in (a shared server) lets nobody in now, and does "
+                      "not open without one" if force else "") + ": add an admin with doe user add NAME --role admin",
+                   err=True)
     if report.backend != "postgresql":
         return
     try:  # the restore is done: a queue that cannot be reached is said, not a traceback after "restored"

@@ -59,6 +59,8 @@ def app(host: str, port: int, allow_open_server: bool, engine_overrides: tuple[s
             "single sign-on (DOE_OIDC_METADATA_URL, DOE_OIDC_CLIENT_ID, DOE_OIDC_CLIENT_SECRET), or "
             "serve on localhost; pass --allow-open-server only if an open server is what you want")
     os.environ["DOE_DATABASE_URL"] = env.db
+    if has_accounts or has_sso:  # started asking for a sign-in: it never falls back to an open app
+        os.environ[serving.SIGN_IN_REQUIRED_ENV] = "1"
     if engine_overrides:  # checked here, applied by the app to every suggestion
         engine_settings(False, engine_overrides)
         existing = os.environ.get("DOE_ENGINE_SETTINGS", "").strip()

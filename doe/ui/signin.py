@@ -2,7 +2,10 @@
 
 * No accounts in the database and no ``[auth]`` secrets: the app is open, as for local
   single-user use; the person acting is ``DOE_ACTOR`` (``doe app --actor``) or the login name,
-  with every right (``doe app`` refuses to serve like that on a non-local address).
+  with every right (``doe app`` refuses to serve like that on a non-local address). An app
+  that asked for a sign-in (``doe app`` started with accounts or single sign-on:
+  :data:`doe.auth.serving.SIGN_IN_REQUIRED_ENV`; or this server process saw an account) never
+  opens so: with no account left (a backup without accounts restored under it) nobody signs in.
 * Built-in accounts: a sign-in form; the account name and a stamp of its password
   (:class:`doe.auth.accounts.PasswordSession`) are kept in ``st.session_state`` and the account
   read afresh on every run (a disabled account, a changed role or a changed password applies
@@ -23,6 +26,7 @@ import os
 import streamlit as st
 
 from doe.auth.accounts import Accounts, AuthError, PasswordSession, email_verified
+from doe.auth.serving import SIGN_IN_REQUIRED_ENV
 from doe.domain.access import Identity
 from doe.ui import state
 from doe.ui.components import plain
@@ -59,12 +63,27 @@ def _sso_user_email() -> str | None:
     return str(email) if email else None
 
 
+@st.cache_resource(show_spinner=False)
+def _asked_for_sign_in() -> set[str]:
+    """The databases for which this server process asked for a sign-in (kept for the process)."""
+    return set()
+
+
+def sign_in_required(url: str, any_accounts: bool) -> bool:
+    """Whether the app on database ``url`` asks for a sign-in: it has accounts or single sign-on,
+    ``doe app`` started it so, or it asked before in this process (it never opens again)."""
+    asked = _asked_for_sign_in()
+    if any_accounts or sso_configured() or os.environ.get(SIGN_IN_REQUIRED_ENV) == "1":
+        asked.add(url)
+    return url in asked
+
+
 def signed_in(url: str) -> Identity | None:
     """The identity of the person using the app; None while nobody is signed in (then show
     :func:`sign_in_page` and nothing else)."""
     store = accounts(url)
     sso = sso_configured()
-    if not sso and not store.store.any_accounts():  # never once accounts exist: disabling them all closes it
+    if not sign_in_required(url, store.store.any_accounts()):  # never once accounts existed: none left closes it
         identity = open_identity()
         st.session_state[state.IDENTITY] = identity
         return identity
@@ -99,7 +118,11 @@ def sign_in_page() -> None:
     note = st.session_state.pop(state.SIGNED_OUT_NOTE, None)
     if note:
         st.warning(note)
-    if not sso and not store.store.has_accounts():
+    if not sso and not store.store.any_accounts():
+        st.warning("No account exists in this database (a backup without accounts was restored, or the database "
+                   "was replaced), so nobody can sign in; this server does not open without a sign-in. An admin adds "
+                   "an account from the shell: doe user add NAME --role admin.")
+    elif not sso and not store.store.has_accounts():
         st.warning("No account can sign in here: every account with a password is disabled (or the accounts sign in "
                    "with single sign-on, which this server does not offer). An admin enables one from the shell: "
                    "doe user enable NAME.")
@@ -143,4 +166,5 @@ def sidebar_account(identity: Identity) -> None:
     st.button("Sign out", on_click=sign_out, key=state.SIGN_OUT)
 
 
-__all__ = ["accounts", "open_identity", "sidebar_account", "sign_out", "signed_in", "sso_configured"]
+__all__ = ["accounts", "open_identity", "sidebar_account", "sign_in_required", "sign_out", "signed_in",
+           "sso_configured"]

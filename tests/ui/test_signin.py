@@ -150,3 +150,43 @@ def test_the_not_a_member_note_shows_the_campaign_name_literally(db_url: str) ->
     note = next(str(m.value) for m in at.info if "not a member" in str(m.value))
     assert "\\*\\*b\\*\\*" in note and "\\[l\\]\\(javascript" in note and "\\$x\\^2\\$" in note
     assert "**b**" not in note and "](" not in note
+
+
+def test_an_app_that_asked_for_a_sign_in_stays_closed_after_a_restore_without_accounts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shared server asked for a sign-in; `doe restore --force` of a backup taken before any
+    account existed made it an open app where every visitor was an admin."""
+    from doe.storage.backup import backup, restore
+
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    monkeypatch.setenv("DOE_DATABASE_URL", url)
+    monkeypatch.setenv("DOE_ENGINE_SETTINGS", "fast")
+    Campaign.from_config("hfo2-ncm85", storage=url, name="line", actor="fixture")
+    backup(url, tmp_path / "no-accounts.sqlite3")
+    Accounts(url).add_user("root", "admin", password="root-password", actor="fixture")
+    assert _sign_in("root", "root-password").session_state[state.IDENTITY].username == "root"
+    restore(url, tmp_path / "no-accounts.sqlite3", force=True)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Sign in to doe" in _texts(at.title), _texts(at.title)
+    assert "No account exists in this database" in _texts(at.warning)
+    assert "doe user add NAME --role admin" in _texts(at.warning)
+    assert state.IDENTITY not in at.session_state and not at.dataframe
+
+
+def test_an_app_started_to_ask_for_a_sign_in_never_opens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`doe app` started with accounts marks its server so (a new process there, e.g. a restarted
+    replica, has seen no account yet): with none in the database it asks for one all the same."""
+    from doe.auth.serving import SIGN_IN_REQUIRED_ENV
+
+    url = f"sqlite:///{tmp_path / 'marked.sqlite3'}"
+    monkeypatch.setenv("DOE_DATABASE_URL", url)
+    monkeypatch.setenv("DOE_ENGINE_SETTINGS", "fast")
+    monkeypatch.setenv(SIGN_IN_REQUIRED_ENV, "1")
+    Campaign.from_config("hfo2-ncm85", storage=url, name="line", actor="fixture")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Sign in to doe" in _texts(at.title) and "No account exists in this database" in _texts(at.warning)
+    assert state.IDENTITY not in at.session_state
