@@ -319,3 +319,20 @@ def test_an_edit_of_a_version_a_restore_replaced_is_refused(tmp_path: Path, base
     now = Campaign.load("line", storage=url)
     assert list(now.config_versions()["version"]) == [1, 2] and now.config.parameter("y").upper == 6
     assert ann.update_config(_line(6, x_max=12), based_on=ann.current_config()) == 3  # on the version now stored
+
+
+def test_a_record_planned_before_a_restore_that_lands_on_the_same_revision_is_planned_again(tmp_path: Path) -> None:
+    """record() planned a history file against a state holding its row (a repeat: nothing to write);
+    a restore dropped that row and one record brought the revision number back: the empty plan was
+    written, the row reported as already recorded and stored nowhere."""
+    url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
+    robot = _RestoredWhileComputing.from_config(_LINE, storage=url, actor="robot")
+    backup(url, tmp_path / "bk.sqlite3")
+    row = pd.DataFrame([{"x": 1.0, "y": 1.0, "ce": 70.0}])
+    robot.record(row)
+    robot.backup_file = tmp_path / "bk.sqlite3"
+    report = robot.record(row, valid_rows_only=True)
+    assert robot.backup_file is None
+    assert not report.rejected, report.rejected
+    stored = robot.history()[["x", "y", "ce"]].sort_values("x").to_dict("records")
+    assert stored == [{"x": 1.0, "y": 1.0, "ce": 70.0}, {"x": 5.0, "y": 5.0, "ce": 80.0}]
