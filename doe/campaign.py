@@ -42,7 +42,7 @@ from doe.domain.file_rows import file_problems, in_file
 from doe.domain.parameters import composed
 from doe.domain.record_plan import plan_table
 from doe.domain.records import PENDING_STATUSES, CarriedEvidence, RecordReport, StatusChange
-from doe.domain.requests import require_table, validate_request
+from doe.domain.requests import request_record, require_table, validate_request
 from doe.domain.table import ID_COLUMN, checked_reason, validate_experiments
 from doe.domain.transfer import source_training, sources_digest
 from doe.domain.values import count_text, is_integer
@@ -361,7 +361,7 @@ class Campaign:
             design: ``"model"`` (a space-filling start, then the model), or a classical
                 ``"latin_hypercube"`` or ``"screening"`` design (:mod:`doe.engine.classic`).
                 The config's ``control_recipe`` is the last row of a batch of two or more (not from candidates).
-            request_id: stored with the batch; a second call with it returns that batch.
+            request_id: stored with the batch; a second call with it returns that batch (with other arguments: DataError).
 
         Returns:
             One row per experiment: ``experiment_id``, one column per parameter, the predicted
@@ -381,7 +381,8 @@ class Campaign:
         for attempt in range(SUGGEST_ATTEMPTS):  # optimistic: recomputed when someone wrote meanwhile
             state = self.state()
             config, version = self._config_and_version()  # this state's: never a batch stamped with a newer one
-            if request_id is not None and (done := request_batch(self._experiments(), request_id, config)) is not None:
+            asked = request_record(n, fixed_clean, candidates_clean, design, config)  # a reuse must ask for the same
+            if request_id is not None and (done := request_batch(self._experiments(), request_id, config, asked)) is not None:
                 return done  # done before, or by another client of this request while this one computed
             try:
                 fixed_clean, candidates_clean = validate_request(fixed, candidates, config)
@@ -397,12 +398,11 @@ class Campaign:
                 if attempt < SUGGEST_ATTEMPTS - 1 and (lost_race or self.state() != state):
                     continue  # someone wrote meanwhile (the configuration, maybe, under this computation)
                 if lost_race and request_id is not None and (
-                        done := request_batch(self._experiments(), request_id, config)) is not None:
+                        done := request_batch(self._experiments(), request_id, config, asked)) is not None:
                     return done  # another client's write of this request was the one that landed
                 raise
-        batch_id = str(new[0].batch_id)
         recipes.insert(0, ID_COLUMN, report.experiment_ids)
-        recipes["batch_id"] = batch_id
+        recipes["batch_id"] = str(new[0].batch_id)
         logger.info("campaign %r: proposed %s (%s)", self._name, report.experiment_ids, strategy)
         return recipes
 

@@ -18,9 +18,10 @@ from doe.domain.config import DERIVED_SUFFIXES, CampaignConfig
 from doe.domain.curves import PRED_SD_SUFFIX, add_curve_columns, curve_columns
 from doe.domain.records import PENDING_STATUSES, CarriedEvidence, EvidenceFile, NewExperiment
 from doe.domain.replicates import REPLICATE_COLUMN, cells_table, n_column, summary_columns
+from doe.domain.requests import request_differences
 from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN, check_in_space, validate_experiments
 from doe.domain.values import is_missing, to_python
-from doe.errors import CellProblem, DataError
+from doe.errors import CellProblem, DataError, shorten
 
 logger = logging.getLogger(__name__)
 
@@ -159,15 +160,33 @@ def proposed_experiments(recipes: pd.DataFrame, config: CampaignConfig, *, confi
     return new
 
 
-def request_batch(experiments: pd.DataFrame, request_id: str, config: CampaignConfig) -> pd.DataFrame | None:
+def request_batch(experiments: pd.DataFrame, request_id: str, config: CampaignConfig,
+                  asked: Mapping[str, Any] | None = None) -> pd.DataFrame | None:
     """The batch a suggestion request already wrote (its id is in the rows' ``model_settings``),
-    as :meth:`doe.Campaign.suggest` returns a batch; None if the request wrote nothing."""
+    as :meth:`doe.Campaign.suggest` returns a batch; None if the request wrote nothing.
+
+    Args:
+        asked: what this call asks for (:func:`doe.domain.requests.request_record`), compared
+            with what the request stored with its batch (a batch an earlier doe stored without it is
+            returned unchecked).
+
+    Raises:
+        DataError: the id was used for a batch asked with other arguments (naming each
+            difference); a retry of a request passes the same ones.
+    """
     if experiments.empty or "model_settings" not in experiments.columns:
         return None
     mine = experiments[[isinstance(s, Mapping) and s.get("request_id") == request_id
                         for s in experiments["model_settings"]]]
     if mine.empty:
         return None
+    stored = mine["model_settings"].iloc[0].get("request")
+    batch_id = str(mine["batch_id"].iloc[0])
+    if asked is not None and isinstance(stored, Mapping) and (
+            differences := request_differences(stored, asked, batch_id, len(mine))):
+        raise DataError(f"request_id {shorten(request_id)} was used for batch {batch_id} with other arguments: "
+                        f"{'; '.join(differences)}. Nothing was proposed: retry a request with its own arguments, "
+                        "and give a new request its own request_id")
     predictions = pd.DataFrame([dict(p) if isinstance(p, Mapping) else {} for p in mine["predictions"]])
     columns = [*(f"{o}_{s}" for o in config.outcome_names for s in ("mean", "sd")),
                "probability_feasible", "acquisition_value", "strategy"]  # the engine's order

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -14,7 +17,7 @@ from doe.domain.file_rows import in_file
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter
 from doe.domain.table import check_in_space, validate_experiments
 from doe.domain.values import NOT_UNICODE, is_missing, to_python, unicode_problems
-from doe.errors import CellProblem, DataError, ProposalError
+from doe.errors import CellProblem, DataError, ProposalError, shorten
 
 
 def validate_fixed(fixed: dict[str, Any] | None, config: CampaignConfig) -> dict[str, Any]:
@@ -114,3 +117,55 @@ def validate_request(fixed: dict[str, Any] | None, candidates: pd.DataFrame | No
     if candidates is None:
         return held, None
     return held, validate_candidates(candidates, config, held, carried_columns(candidates, config))
+
+
+def request_record(n: int, fixed: Mapping[str, Any] | None, candidates: pd.DataFrame | None, design: str,
+                   config: CampaignConfig) -> dict[str, Any]:
+    """What a ``suggest()`` with a request id asked for (``fixed`` and ``candidates`` as
+    :func:`validate_request` returns them), as its batch stores it under
+    ``model_settings["request"]``: ``n``, ``fixed``, ``design`` and the SHA-256 of the
+    candidate recipes (in any row order; None without candidates). Numbers are stored as
+    floats, so the values a worker reads back from its job's JSON give the same record."""
+    digest = None
+    if candidates is not None:
+        rows = sorted(json.dumps({k: _plain(r[k]) for k in config.parameter_names}, sort_keys=True)
+                      for r in candidates.to_dict("records"))
+        digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    return {"n": int(n), "fixed": {str(k): _plain(v) for k, v in sorted((fixed or {}).items())},
+            "design": str(design), "candidates": digest, "candidate_rows": None if candidates is None else len(candidates)}
+
+
+def _plain(value: Any) -> Any:
+    value = to_python(value)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def request_differences(stored: Mapping[str, Any], asked: Mapping[str, Any], batch_id: str, size: int) -> list[str]:
+    """How a reuse of a request id (``asked``, :func:`request_record`) differs from what the
+    request stored with batch ``batch_id`` of ``size`` experiments asked for; [] for a retry."""
+    differences = []
+    if stored.get("n") != asked["n"]:
+        differences.append(f"n = {asked['n']}, but batch {batch_id} holds {size} experiment(s) (asked with "
+                           f"n = {stored.get('n')})")
+    was, now = dict(stored.get("fixed") or {}), dict(asked["fixed"])
+    for name in [*now, *(k for k in was if k not in now)]:
+        if name not in was:
+            differences.append(f"fixed {shorten(name)} = {shorten(now[name])}, but the request left it free")
+        elif name not in now:
+            differences.append(f"{shorten(name)} not fixed, but the request fixed it at {shorten(was[name])} "
+                               "(the value its rows hold)")
+        elif was[name] != now[name]:
+            differences.append(f"fixed {shorten(name)} = {shorten(now[name])}, but the request fixed it at "
+                               f"{shorten(was[name])} (the value its rows hold)")
+    if stored.get("design") != asked["design"]:
+        differences.append(f"design = {shorten(asked['design'])}, but batch {batch_id} was a {shorten(stored.get('design'))} design")
+    if stored.get("candidates") != asked["candidates"]:
+        rows = stored.get("candidate_rows")
+        if rows is None:
+            differences.append(f"candidates given, but batch {batch_id} was chosen without any")
+        elif asked["candidates"] is None:
+            differences.append(f"no candidates, but batch {batch_id} was chosen among {rows} candidate recipe(s)")
+        else:
+            differences.append(f"other candidates ({asked['candidate_rows']} recipe(s)) than the {rows} that batch "
+                               f"{batch_id} was chosen among")
+    return differences

@@ -12,6 +12,7 @@ import pandas as pd
 from doe.domain.batches import batch_seed, pending_recipes, proposed_experiments, training_table
 from doe.domain.config import CampaignConfig
 from doe.domain.records import NewExperiment
+from doe.domain.requests import request_record
 from doe.engine.propose import propose
 from doe.engine.settings import EngineSettings
 from doe.engine.surrogates import Surrogates
@@ -31,7 +32,8 @@ def next_batch(config: CampaignConfig, history: pd.DataFrame, n: int, *, campaig
         campaign_seed, config_version: the campaign's; the batch's seed follows from the seed
             and the batch's number (:func:`doe.domain.batches.batch_seed`).
         fixed, candidates, design: as :func:`doe.engine.propose`.
-        request_id: stored with the batch's provenance (exactly-once requests).
+        request_id: stored with the batch's provenance (exactly-once requests), with what the
+            request asked for (:func:`doe.domain.requests.request_record`).
 
     Returns:
         The recipes with their predictions, the experiments to store (batch ``B<k>``), and the
@@ -48,7 +50,8 @@ def next_batch(config: CampaignConfig, history: pd.DataFrame, n: int, *, campaig
                        fixed=fixed or None, candidates=candidates, seed=seed, settings=settings,
                        surrogates=surrogates, design=design)
     recipes = proposal.recipes.reset_index(drop=True)
-    provenance = {**proposal.model_settings, **({"request_id": request_id} if request_id else {})}
+    asked = {"request_id": request_id, "request": request_record(n, fixed, candidates, design, config)}
+    provenance = {**proposal.model_settings, **(asked if request_id else {})}
     new = proposed_experiments(recipes, config, config_version=config_version, batch_id=f"B{batch_index:04d}",
                                seed=seed, package_version=__version__, model_settings=provenance)
     return recipes, new, proposal.strategy

@@ -25,7 +25,7 @@ import pytest
 
 from doe import Campaign
 from doe.engine import EngineSettings
-from doe.errors import ConfigError, ProposalError
+from doe.errors import ConfigError, DataError, ProposalError
 from doe.workers import SuggestRequest, campaign_lock, live_workers, suggest_on_worker
 from doe.workers.queue import libpq_url
 
@@ -132,6 +132,39 @@ def test_a_request_id_returns_the_batch_it_wrote_and_writes_no_second(store_url:
     pd.testing.assert_frame_equal(again, first, check_dtype=False)
     other = campaign.suggest(1, request_id="req-2")
     assert other["batch_id"].tolist() == ["B0002"] and len(campaign.history()) == 3
+
+
+def test_a_request_id_reused_with_other_arguments_is_refused_naming_each_difference(store_url: str) -> None:
+    campaign = Campaign.from_config("hfo2-ncm85", storage=store_url, settings=FAST)
+    candidates = pd.DataFrame([{**campaign.config.reference_recipe(), "anneal_atmosphere": "air",  # type: ignore[dict-item]
+                                "anneal_time_h": hours}
+                               for hours in (1.0, 2.0, 3.0, 4.0)])
+    first = campaign.suggest(2, fixed={"anneal_atmosphere": "air"}, candidates=candidates, request_id="req-1")
+    stored = campaign.history().copy()
+    reuses = [
+        ({"n": 3, "fixed": {"anneal_atmosphere": "air"}, "candidates": candidates},
+         r"n = 3, but batch B0001 holds 2 experiment\(s\) \(asked with n = 2\)"),
+        ({"n": 2, "fixed": {"anneal_atmosphere": "O2"}},
+         r"fixed 'anneal_atmosphere' = 'O2', but the request fixed it at 'air'"),
+        ({"n": 2, "fixed": {"anneal_atmosphere": "air"}, "candidates": candidates.iloc[:3]},
+         r"other candidates \(3 recipe\(s\)\) than the 4"),
+        ({"n": 2, "candidates": candidates}, r"'anneal_atmosphere' not fixed, but the request fixed it at 'air'"),
+        ({"n": 2, "fixed": {"anneal_atmosphere": "air"}}, r"no candidates, but batch B0001 was chosen among 4"),
+    ]
+    for arguments, difference in reuses:
+        with pytest.raises(DataError, match=r"request_id 'req-1' was used for batch B0001 with other arguments: .*"
+                                            + difference):
+            campaign.suggest(**arguments, request_id="req-1")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"design = 'latin_hypercube', but batch B0001 was a 'model' design"):
+        campaign.suggest(2, fixed={"anneal_atmosphere": "air"}, candidates=candidates, design="latin_hypercube",
+                         request_id="req-1")
+    pd.testing.assert_frame_equal(campaign.history(), stored)  # nothing written by a refused reuse
+    # a retry (by another client; the candidates in another order, whole hours as ints) is the stored batch
+    again = Campaign.load(campaign.name, storage=store_url, actor="robot").suggest(
+        2, fixed={"anneal_atmosphere": "air"}, candidates=candidates.iloc[::-1].astype({"anneal_time_h": int}),
+        request_id="req-1")
+    pd.testing.assert_frame_equal(again, first, check_dtype=False)
+    assert len(campaign.history()) == 2
 
 
 def test_sqlite_and_no_live_worker_compute_in_process(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
