@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from doe.domain import carried_ids, exports, ranking, read_back, records
+from doe.domain import carried_ids, contention, exports, ranking, read_back, records
 from doe.domain.batches import (
     carried_columns,
     check_clonable,
@@ -281,9 +281,8 @@ class Campaign:
         return self._store.measurements(self._name, include_superseded=include_superseded)
 
     def cell_failures(self) -> pd.DataFrame:
-        """Replicate cells that gave no result: experiment_id, replicate, failure_reason, note,
-        operator, sample_id, measured_at, recorded_by, recorded_at (a row of :meth:`record` with a
-        ``replicate`` label, marked failed)."""
+        """Replicate cells that gave no result: experiment_id, replicate, failure_reason, note, operator, sample_id,
+        measured_at, recorded_by, recorded_at (a row of :meth:`record` with a ``replicate`` label, marked failed)."""
         return self._store.cell_failures(self._name)
 
     def audit(self) -> pd.DataFrame:
@@ -400,6 +399,8 @@ class Campaign:
                 if lost_race and request_id is not None and (
                         done := request_batch(self._experiments(), request_id, config, asked)) is not None:
                     return done  # another client's write of this request was the one that landed
+                if isinstance(error, ConcurrentChangeError):  # every try overtaken by another write
+                    raise contention.overtaken_every_try(error, self._name, SUGGEST_ATTEMPTS, "suggestion") from error
                 raise
         recipes.insert(0, ID_COLUMN, report.experiment_ids)
         recipes["batch_id"] = str(new[0].batch_id)
@@ -479,15 +480,14 @@ class Campaign:
                     files=() if evidence is None else evidence.files, cell_failures=plan.cell_failures,
                     expect_state=state)
                 break
-            except ConcurrentChangeError:
+            except ConcurrentChangeError as error:
                 if attempt == SUGGEST_ATTEMPTS - 1:
-                    raise
+                    raise contention.overtaken_every_try(error, self._name, SUGGEST_ATTEMPTS, "record") from error
         return plan.report(report, rejected)
 
     def record_files(self, paths: str | Path | Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
                      kind: Literal["auto", "cycling", "impedance"] = "auto", reference_cycle: int = 1,
-                     replicates: Sequence[str] | None = None, confirm: bool = False,
-                     correct: bool = False) -> FilePreview:
+                     replicates: Sequence[str] | None = None, confirm: bool = False, correct: bool = False) -> FilePreview:
         """Outcomes computed from instrument files (one path alone: one file) for one experiment, one cell per
         file, labelled ``replicates`` (default: the file names without suffix; :mod:`doe.instruments`):
         a preview, recorded only with ``confirm=True`` (``correct``: as in :meth:`record`); a value outside its

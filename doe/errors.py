@@ -117,6 +117,14 @@ class ConcurrentChangeError(StorageError):
     """The campaign changed after the data a write was computed from was read (someone else
     wrote meanwhile); nothing was written."""
 
+    def __init__(self, message: str, *, revisions: tuple[int, int] | None = None,
+                 writes: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.revisions = revisions
+        """The revision the write expected and the one it found, where the store compared them."""
+        self.writes = writes
+        """The writes in between, newest first, as ``actor (action)`` (from the audit trail)."""
+
 
 class ArchivedCampaignError(StorageError):
     """A change to an archived campaign (closed to changes) was refused; nothing was written."""

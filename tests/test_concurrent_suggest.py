@@ -336,3 +336,80 @@ def test_a_record_planned_before_a_restore_that_lands_on_the_same_revision_is_pl
     assert not report.rejected, report.rejected
     stored = robot.history()[["x", "y", "ce"]].sort_values("x").to_dict("records")
     assert stored == [{"x": 1.0, "y": 1.0, "ce": 70.0}, {"x": 5.0, "y": 5.0, "ce": 80.0}]
+
+
+def _robots_write_after_each_computation(store_url: str, name: str, monkeypatch: pytest.MonkeyPatch,
+                                         module: object, function: str) -> list[str]:
+    """Make ``module.function`` (a step between reading the campaign and writing) be followed,
+    each time it runs, by a record of a robot ('recA', then 'recB', in turn): every try is overtaken."""
+    robots = [Campaign.load(name, storage=store_url, actor=actor) for actor in ("recA", "recB")]
+    real = getattr(module, function)
+    recorded: list[str] = []
+
+    robot_recording: list[bool] = []
+
+    def then_a_robot_records(*args: object, **kwargs: object) -> object:
+        out = real(*args, **kwargs)
+        if robot_recording:  # the robot's own record passes here too
+            return out
+        robot = robots[len(recorded) % 2]
+        recipe = {**robot.config.reference_recipe(), "anneal_time_h": 1.0 + 0.5 * len(recorded)}  # type: ignore[dict-item]
+        robot_recording.append(True)
+        try:
+            robot.record(pd.DataFrame([{**recipe, "first_cycle_ce_pct": 80.0 + len(recorded)}]))
+        finally:
+            robot_recording.clear()
+        recorded.append(robot.actor)
+        return out
+
+    monkeypatch.setattr(module, function, then_a_robot_records)
+    return recorded
+
+
+def test_a_suggestion_overtaken_on_every_try_says_so_who_wrote_and_what_to_do(
+        store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two robots recording every fraction of a second kept `doe suggest` from landing, with a
+    message that named neither the tries, nor the writers, nor what to do."""
+    import doe.campaign
+    import doe.engine.batch
+
+    campaign = Campaign.from_config("hfo2-ncm85", storage=store_url, name="shared", actor="ann",
+                                    settings=EngineSettings.fast())
+    recorded = _robots_write_after_each_computation(store_url, "shared", monkeypatch, doe.engine.batch, "next_batch")
+    with pytest.raises(ConcurrentChangeError) as refused:
+        campaign.suggest(2)
+    message = str(refused.value)
+    assert len(recorded) == doe.campaign.SUGGEST_ATTEMPTS == 5
+    assert message.startswith("campaign 'shared' changed while doe computed this suggestion, on each of its 5 tries "
+                              "(the last: revision 5 -> 6, written by recA (record)); nothing was written. Run it "
+                              "again"), message
+    assert "pause them" in message and "\n" not in message
+    assert refused.value.writes == ("recA (record)",) and refused.value.revisions == (5, 6)
+    assert campaign.history()["source"].ne("doe").all()  # no batch: the robots' rows alone
+
+
+def test_a_record_overtaken_on_every_try_says_so_and_names_the_writers(
+        store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import doe.domain.planning
+
+    campaign = Campaign.from_config("hfo2-ncm85", storage=store_url, name="shared", actor="ann")
+    recipe = {**campaign.config.reference_recipe(), "first_cycle_ce_pct": 70.0}  # type: ignore[dict-item]
+    _robots_write_after_each_computation(store_url, "shared", monkeypatch, doe.domain.planning, "plan_record")
+    with pytest.raises(ConcurrentChangeError, match=r"^campaign 'shared' changed while doe checked this table "
+                       r"against what is stored, on each of its 5 tries \(the last: revision 5 -> 6, written by "
+                       r"recA \(record\)\); nothing was written\. Run it again"):
+        campaign.record(pd.DataFrame([recipe]))
+    assert 70.0 not in campaign.history()["first_cycle_ce_pct"].tolist()
+
+
+def test_doe_suggest_overtaken_on_every_try_says_so_in_one_paragraph(cli_in_folder,  # type: ignore[no-untyped-def]
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import doe.engine.batch
+
+    cli_in_folder("init", "--template", "hfo2-ncm85", "--name", "shared")
+    _robots_write_after_each_computation(cli_in_folder.url, "shared", monkeypatch, doe.engine.batch, "next_batch")
+    result = cli_in_folder("suggest", "-n", "2", "--campaign", "shared", "--fast", code=1)
+    [said] = [line for line in result.output.splitlines() if line.strip()]
+    assert said.startswith("Error: campaign 'shared' changed while doe computed this suggestion, on each of its 5 "
+                           "tries (the last: revision 5 -> 6, written by recA (record)); nothing was written. Run it "
+                           "again"), said

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from doe.domain.config import CampaignConfig
+from doe.domain.contention import latest_writes, writers_text
 from doe.domain.failure_context import FIELDS, HISTORY_COLUMNS
 from doe.domain.records import (
     ALLOWED_TRANSITIONS,
@@ -50,7 +51,7 @@ from doe.storage.cells import (
 from doe.storage.checked import CheckedWrite, PlannedMeasurement, ResolvedChange
 from doe.storage.evidence import insert_files, stored_files, update_rules
 from doe.storage.rows import audit_row, bump_revision, campaign_row, latest_config
-from doe.storage.snapshot import state_changed, stored_state
+from doe.storage.snapshot import CampaignState, state_changed, stored_state
 from doe.storage.values import (
     chunks,
     conflict_error,
@@ -72,6 +73,22 @@ class _Stored:
     """Each failed experiment's stored note, operator, sample id and date (:data:`FIELDS`)."""
 
 
+def _overtaken(conn: Connection, name: str, camp: Any, seen: CampaignState) -> ConcurrentChangeError:
+    """The refusal of a write computed from state ``seen``, naming the writes since (audit) when
+    the campaign moved on from it, or saying it was replaced (a restore, deleted and made again)."""
+    now = stored_state(camp)
+    if now.revision <= seen.revision:  # a write only counts up: another campaign of this name
+        return ConcurrentChangeError(state_changed(name, seen, now))
+    a = s.audit_log
+    rows = conn.execute(sa.select(a.c.at, a.c.actor, a.c.action).where(a.c.campaign_id == camp.id)
+                        .order_by(a.c.id.desc()).limit(1000))
+    writes = latest_writes(rows, now.revision - seen.revision)
+    by = f", written by {writers_text(writes)}" if writes else ""
+    return ConcurrentChangeError(
+        f"campaign {name!r} changed (revision {seen.revision} -> {now.revision}{by}) after the data this write was "
+        "computed from was read; nothing was written", revisions=(seen.revision, now.revision), writes=writes)
+
+
 def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, *,
                   allow_corrections: bool, results: bool = False) -> WriteReport:
     """Apply ``checked`` to campaign ``name`` inside the caller's write transaction
@@ -82,7 +99,7 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
     failures = [replace(f) for f in checked.cell_failures]
     camp = campaign_row(conn, name, url, lock=True, to_change=True)  # writers of the campaign queue here
     if (seen := checked.expect_state) is not None and stored_state(camp) != seen:
-        raise ConcurrentChangeError(state_changed(name, seen, stored_state(camp)))
+        raise _overtaken(conn, name, camp, seen)
     cid = camp.id
     now = utc_now()
     stored = _read_named(conn, cid, prepared, planned, checked.status_changes, failures)
