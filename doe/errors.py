@@ -112,6 +112,11 @@ class ExecutorError(DoeError):
 class ConflictError(StorageError):
     """A measurement conflicts with one already recorded; nothing was overwritten."""
 
+    def __init__(self, message: str, advice: str = "") -> None:
+        super().__init__(message)
+        self.advice = advice
+        """The sentence that closes the message, in the Python API's words ('' where none)."""
+
 
 class ConcurrentChangeError(StorageError):
     """The campaign changed after the data a write was computed from was read (someone else

@@ -5,6 +5,7 @@ and a run killed with SIGKILL then restarted."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -752,7 +753,7 @@ def test_results_that_come_after_the_budget_is_spent_are_still_recorded(campaign
 def test_a_results_file_that_changes_a_recorded_value_says_how_to_correct_it(campaign: Campaign,
                                                                                tmp_path: Path) -> None:
     """The error file advised allow_corrections=True (record with correct=True), which no doe run
-    option offers."""
+    option offers, and did not say who had recorded the stored value, or when."""
     folder = tmp_path / "exchange"
     batch = campaign.suggest(1)
     recipe = batch[["experiment_id", *PARAMS]]
@@ -762,8 +763,10 @@ def test_a_results_file_that_changes_a_recorded_value_says_how_to_correct_it(cam
     run(campaign, FileExecutor(folder, settle_s=0.0), budget=1, poll_interval_s=0.05)
     error = (folder / "rejected" / "results_again.csv.error.txt").read_text(encoding="utf-8")
     assert f"doe record {folder / 'rejected' / 'results_again.csv'} --correct" in error
-    # the command first, before the error's own advice for the Python API; no line said twice
-    assert error.index("--correct") < error.index("allow_corrections")
+    # the runner's words, not the Python API's; the stored value with who recorded it and when
+    assert "allow_corrections" not in error and "correct=True" not in error, error
+    assert re.search(rf": stored 90\.0, new 91\.0 \(recorded by {re.escape(campaign.actor)} on "
+                     r"\d{4}-\d\d-\d\d \d\d:\d\d UTC\)\n", error), error
     lines = [line for line in error.splitlines() if line.strip()]
     assert len(lines) == len(set(lines)), error
     assert campaign.history()["first_cycle_ce_pct"].tolist() == [90.0]

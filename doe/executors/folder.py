@@ -226,12 +226,15 @@ class FileExecutor(BaseExecutor):
             self._give_back(claimed, stuck=True)
             logger.warning("results file %s not recorded: %s", path.name, error)
             return
-        advice = (f"The runner records no correction. To replace the recorded values with this file's, record it "
-                  f"by hand: doe record {shlex.quote(str(target))} --correct (the old values stay in the history)\n\n"
-                  if isinstance(error, ConflictError) else "")  # first: the error's own advice is for Python
+        advice, text = "", str(error).strip()
+        if isinstance(error, ConflictError):  # the runner's own advice, first, for the API's (about correct=True)
+            advice = (f"The runner records no correction (doe run has no option for one). To replace the recorded "
+                      f"values with this file's, record it by hand: doe record {shlex.quote(str(target))} --correct "
+                      "(the old values stay in the history)\n\n")
+            text = text.removesuffix(error.advice.strip()).strip() if error.advice else text
         try:
             target.with_name(target.name + ".error.txt").write_text(
-                f"{advice}{type(error).__name__}: {str(error).strip()}\n", encoding="utf-8")
+                f"{advice}{type(error).__name__}: {text}\n", encoding="utf-8")
         except OSError as failure:
             logger.warning("the reason for rejecting %s could not be written: %s", path.name, failure)
         logger.warning("results file %s rejected (moved to %s): %s", path.name, target, error)

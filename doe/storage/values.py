@@ -74,7 +74,8 @@ def conflict_error(name: str, conflicts: Sequence[str], what: str, advice: str) 
     ``conflicts`` listed, then ``advice``."""
     shown = "\n".join(f"  - {c}" for c in conflicts[:50])
     more = f"\n  ... and {len(conflicts) - 50} more" if len(conflicts) > 50 else ""
-    return ConflictError(f"campaign {name!r}: {len(conflicts)} {what}; nothing was written:\n{shown}{more}\n{advice}")
+    return ConflictError(f"campaign {name!r}: {len(conflicts)} {what}; nothing was written:\n{shown}{more}\n{advice}",
+                         advice)
 
 
 def shorten(value: Any, n: int = 60) -> str:

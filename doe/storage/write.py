@@ -37,7 +37,7 @@ from doe.domain.records import (
 )
 from doe.domain.table import clean_label, id_key, note_text
 from doe.domain.values import same_measurement
-from doe.errors import ConcurrentChangeError, StorageError
+from doe.errors import ConcurrentChangeError, StorageError, shorten_text
 from doe.storage import schema as s
 from doe.storage.cell_kinds import one_kind_of_cell
 from doe.storage.cells import (
@@ -294,16 +294,19 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
     e, m = s.experiments, s.measurements
     current: dict[tuple[str, str, str, int], float] = {}
     context: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+    stored_by: dict[tuple[str, str, str, int], str] = {}
     referenced = sorted({stored.pk_of[pm.experiment_id] for pm in planned if pm.experiment_id in stored.existing})
     for chunk in chunks(referenced):
         for hit in conn.execute(
             sa.select(e.c.experiment_id, m.c.outcome, m.c.replicate, m.c.cycle, m.c.value, m.c.file_id,
-                      *(m.c[c] for c in CONTEXT_FIELDS)).join(e, e.c.id == m.c.experiment_pk)
+                      m.c.recorded_by, m.c.recorded_at, *(m.c[c] for c in CONTEXT_FIELDS))
+            .join(e, e.c.id == m.c.experiment_pk)
             .where(m.c.experiment_pk.in_(chunk), m.c.superseded == sa.false())
         ):
             key = (hit.experiment_id, hit.outcome, hit.replicate, int(hit.cycle))
             current[key] = float(hit.value)
             context[key] = {c: getattr(hit, c) for c in (*CONTEXT_FIELDS, "file_id")}
+            stored_by[key] = f"recorded by {shorten_text(hit.recorded_by, 60)} on {hit.recorded_at:%Y-%m-%d %H:%M} UTC"
     one_kind_of_cell(name, planned, current, allow_corrections)
     to_write: list[PlannedMeasurement] = []
     unchanged = 0
@@ -337,7 +340,7 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
             to_write.append(pm)
         else:
             cell = (f" replicate {pm.replicate!r}" if pm.replicate else "") + (f" cycle {pm.cycle}" if pm.cycle else "")
-            conflicts.append(f"{pm.experiment_id}{cell} {pm.outcome}: stored {old!r}, new {pm.value!r}")
+            conflicts.append(f"{pm.experiment_id}{cell} {pm.outcome}: stored {old!r}, new {pm.value!r} ({stored_by[key]})")
             continue
         current[key] = pm.value
     if conflicts:

@@ -751,7 +751,7 @@ def test_a_changed_value_needs_an_explicit_correction(start: Start, db_url: str)
     [error] = [_shown(e.value) for e in at.error]
     assert error.startswith("campaign 'conflict-test': 1 measurement(s) differ from the values recorded; "
                             "nothing was written")
-    assert f"\n- {exp_id} first_cycle_ce_pct: stored 85.0, new 86.0\n" in error
+    assert f"\n- {exp_id} first_cycle_ce_pct: stored 85.0, new 86.0 (recorded by {campaign.actor} on " in error
     assert [w.value[:47] for w in at.warning] == ["Some values differ from values recorded before,"]
     assert campaign.history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(85.0)
 
