@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from doe.domain.values import to_python
-from doe.errors import ConfigError, StorageError
+from doe.errors import ConfigError, StorageError, shorten_text
 
 if TYPE_CHECKING:
     import procrastinate
@@ -337,19 +337,46 @@ async def retry_stalled_jobs(app: procrastinate.App, timing: WorkerTiming) -> li
 
 async def run_worker(url: str, handler: Callable[..., None], *, name: str, timing: WorkerTiming) -> None:
     """Run one worker until it is stopped (SIGINT/SIGTERM): ``handler(**job_args)`` runs each
-    ``doe.suggest`` job in a thread; every heartbeat, stalled jobs of dead workers are retried."""
+    ``doe.suggest`` job in a thread; every heartbeat, stalled jobs of dead workers are retried.
+
+    Raises:
+        StorageError: the queue's database failed under the worker (replaced by a restore, or
+            unreachable): the worker stops, to be started again.
+    """
+    from procrastinate.exceptions import ConnectorException
+
+    try:
+        await _run_worker(url, handler, name=name, timing=timing)
+    except ConnectorException as error:
+        said = str(error.__cause__ or error).strip()  # the database's own words: its first line
+        cause = said.splitlines()[0] if said else ""
+        raise StorageError(
+            f"doe worker {name} stopped: its database was replaced (a restore) or became unreachable"
+            + (f" ({shorten_text(cause, 200)})" if cause else "") + "; start the worker again (doe worker) once the "
+            "database is back") from error
+
+
+async def _run_worker(url: str, handler: Callable[..., None], *, name: str, timing: WorkerTiming) -> None:
     ensure_schema(url)
     app = queue_app(url)
     app.task(name=SUGGEST_TASK, queue=QUEUE, pass_context=False)(handler)
     async with app.open_async():
 
+        stopping = asyncio.Event()
+
         async def retry_loop() -> None:
-            while True:
+            from procrastinate.exceptions import ConnectorException
+
+            while not stopping.is_set():
                 try:
                     await retry_stalled_jobs(app, timing)
-                except Exception:  # a database hiccup must not end the worker; the next round retries
+                except ConnectorException as error:  # the database, not doe: one line, and the next round retries
+                    logger.warning("retrying stalled jobs failed (%s); trying again in %g s",
+                                   str(error.__cause__ or error).strip(), timing.heartbeat_s)
+                except Exception:  # a hiccup must not end the worker; the next round retries
                     logger.exception("retrying stalled jobs failed")
-                await asyncio.sleep(timing.heartbeat_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), timing.heartbeat_s)
 
         retrying = asyncio.create_task(retry_loop())
         try:
@@ -358,4 +385,6 @@ async def run_worker(url: str, handler: Callable[..., None], *, name: str, timin
                                        stalled_worker_timeout=timing.stalled_after_s,
                                        fetch_job_polling_interval=max(timing.poll_s, 1.0))
         finally:
-            retrying.cancel()
+            stopping.set()  # its round ends first: a query cancelled mid-way makes psycopg warn
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(retrying, timing.stalled_after_s)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -339,3 +340,23 @@ def test_doe_restore_cancels_the_suggestion_jobs_queued_before_it(pg_url: str, t
     assert "ended 1 suggestion job(s)" in restored.stdout
     assert jobs(pg_url).set_index("id").loc[taken, "status"] == "aborted"
     assert batches_of(Campaign.load("coat", storage=pg_url)).empty
+
+
+def test_a_worker_whose_postgres_database_is_replaced_under_it_stops_with_one_line(pg_url: str,
+                                                                                  workers: Workers) -> None:
+    """A restore under a running worker ended it with some 60 lines of traceback (psycopg's
+    'cached plan must not change result type', then procrastinate's ConnectorException). Here the
+    queue's functions are replaced as a restore replaces them, without the race of one (the database's
+    words depend on whether the worker's connection had cached its plan)."""
+    Campaign.from_config("hfo2-ncm85", storage=pg_url, name="coat", settings=FAST)
+    worker = workers.start()
+    with psycopg.connect(libpq_url(pg_url), autocommit=True) as conn:
+        conn.execute("DROP FUNCTION procrastinate_fetch_job_v2 CASCADE")
+    wait_until(lambda: worker.poll() is not None, "the worker to stop", timeout_s=60)
+    assert worker.returncode == 1
+    said = [line for line in workers.logs().splitlines() if line.strip() and not line.startswith("INFO ")]
+    assert "Traceback" not in workers.logs(), workers.logs()
+    assert re.fullmatch(r"Error: doe worker \S+ stopped: its database was replaced \(a restore\) or became "
+                        r"unreachable \(.*function .+\); start the "
+                        r"worker again \(doe worker\) once the database is back", said[-1]), said
+    assert len(said) == 2  # the worker's start line, then this one
