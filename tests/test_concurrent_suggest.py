@@ -413,3 +413,29 @@ def test_doe_suggest_overtaken_on_every_try_says_so_in_one_paragraph(cli_in_fold
     assert said.startswith("Error: campaign 'shared' changed while doe computed this suggestion, on each of its 5 "
                            "tries (the last: revision 5 -> 6, written by recA (record)); nothing was written. Run it "
                            "again"), said
+
+
+def test_a_refusal_names_each_write_since_once_by_its_own_action(store_url: str) -> None:
+    """Two people each recorded once between the read and the write: the refusal named one of them
+    twice, once as "recB (measurement_added)", and the other not at all, as the rows of one record()
+    (experiment_created, measurement_added, record) counted as several writes."""
+    from doe.auth.accounts import Accounts
+
+    config = {"name": "line", "seed": 3, "objectives": [{"name": "ce", "goal": "maximize"}],
+              "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 10]},
+                             {"name": "y", "type": "continuous", "bounds": [0, 10]}]}
+    campaign = Campaign.from_config(config, storage=store_url, actor="ann")
+    seen = campaign.state()
+    Campaign.load("line", storage=store_url, actor="recA").record(pd.DataFrame([{"x": 1.0, "y": 1.0, "ce": 70.0}]))
+    accounts = Accounts(store_url)  # a membership is audited with the campaign, and is not one of its revisions
+    accounts.add_user("eng", "engineer", password="eng-password", actor="root")
+    accounts.store.add_member("line", "eng", actor="root")
+    Campaign.load("line", storage=store_url, actor="recB").record(
+        pd.DataFrame([{"x": 2.0, "y": 1.0, "ce": 71.0}, {"x": 3.0, "y": 1.0, "ce": 72.0}]))
+    with pytest.raises(ConcurrentChangeError) as refused:
+        campaign.store.write("line", actor="ann", expect_state=seen, new_experiments=[
+            NewExperiment(parameters={"x": 1.0, "y": 1.0}, status="proposed", config_version=1, batch_id="B0001")])
+    assert str(refused.value) == ("campaign 'line' changed (revision 1 -> 3, written by recB (record), recA (record)) "
+                                  "after the data this write was computed from was read; nothing was written")
+    assert refused.value.writes == ("recB (record)", "recA (record)") and refused.value.revisions == (1, 3)
+    assert len(campaign.history()) == 3

@@ -15,16 +15,25 @@ from doe.errors import ConcurrentChangeError, shorten_text
 
 def latest_writes(audit_rows: Iterable[Sequence[Any]], count: int) -> tuple[str, ...]:
     """The latest ``count`` writes of a campaign as ``actor (action)``, newest first, from its
-    audit rows ``(at, actor, action)`` newest first (the rows of one write share its time,
-    actor and action); fewer where the audit holds fewer."""
-    writes: list[tuple[Any, ...]] = []
-    for row in audit_rows:
-        key = tuple(row)
-        if writes and key == writes[-1]:
+    audit rows ``(at, actor, action, experiment_id)`` newest first; fewer where the audit holds
+    fewer.
+
+    The rows of one write share its time and actor, whatever their actions (a ``record()``
+    writes ``experiment_created``, ``measurement_added`` and ``status_changed`` rows, then its
+    own ``record`` row), so they count as one write. A write is named by its own row, the
+    newest of them that names no experiment (``record``, ``suggest``, ``config_version_added``),
+    or by its newest row where it has none."""
+    writes: list[tuple[Any, Any, Any]] = []  # (at, actor, action naming the write)
+    named = False  # whether the current write's name came from its own row
+    for at, actor, action, experiment_id in audit_rows:
+        if writes and (at, actor) == writes[-1][:2]:
+            if experiment_id is None and not named:
+                writes[-1], named = (at, actor, action), True
             continue
         if len(writes) >= count:
             break
-        writes.append(key)
+        writes.append((at, actor, action))
+        named = experiment_id is None
     return tuple(f"{shorten_text(actor, 60)} ({action})" for _, actor, action in writes)
 
 

@@ -73,6 +73,10 @@ class _Stored:
     """Each failed experiment's stored note, operator, sample id and date (:data:`FIELDS`)."""
 
 
+_NOT_COUNTED = ("member_added", "member_removed")
+"""Audit actions of a campaign that do not count up its revision (the accounts store's)."""
+
+
 def _overtaken(conn: Connection, name: str, camp: Any, seen: CampaignState) -> ConcurrentChangeError:
     """The refusal of a write computed from state ``seen``, naming the writes since (audit) when
     the campaign moved on from it, or saying it was replaced (a restore, deleted and made again)."""
@@ -80,7 +84,8 @@ def _overtaken(conn: Connection, name: str, camp: Any, seen: CampaignState) -> C
     if now.revision <= seen.revision:  # a write only counts up: another campaign of this name
         return ConcurrentChangeError(state_changed(name, seen, now))
     a = s.audit_log
-    rows = conn.execute(sa.select(a.c.at, a.c.actor, a.c.action).where(a.c.campaign_id == camp.id)
+    rows = conn.execute(sa.select(a.c.at, a.c.actor, a.c.action, a.c.experiment_id)
+                        .where(a.c.campaign_id == camp.id, a.c.action.not_in(_NOT_COUNTED))
                         .order_by(a.c.id.desc()).limit(1000))
     writes = latest_writes(rows, now.revision - seen.revision)
     by = f", written by {writers_text(writes)}" if writes else ""
