@@ -226,7 +226,8 @@ def test_a_curves_later_points_without_a_label_are_its_one_cells_or_refused(camp
     unlabelled = _points("E2", 60.0, 40, 2)
     campaign.record(unlabelled.iloc[:20])
     revision = campaign.revision()
-    with pytest.raises(ConflictError, match=r"E2 retention_pct: a curve recorded without a replicate label \(cycles 1-20\)"):
+    with pytest.raises(ConflictError, match=r"E2 retention_pct: a curve recorded without a replicate label \(cycles 1-20, "
+                                            r"recorded by tester on [-\d]+ [:\d]+ UTC\), now points of the cells"):
         campaign.record(unlabelled.iloc[20:].assign(replicate="A"))
     with pytest.raises(DataError, match=r"'A' lacks cycles 1-9"):
         campaign.record(unlabelled.iloc[9:].assign(replicate="A"), correct=True)

@@ -74,8 +74,8 @@ def test_an_outcome_is_one_unlabelled_value_or_labelled_cells_never_both(store_u
     campaign = _campaign(store_url)
     recipe = load_config("hfo2-ncm85").reference_recipe()
     campaign.record(pd.DataFrame([{**recipe, "experiment_id": "P1", CE: 90.0}]))  # one cell, no label
-    with pytest.raises(ConflictError, match=r"(?s)P1 first_cycle_ce_pct: recorded without a replicate label \(90.0\), "
-                                            r"now cells \['A', 'B'\].*correct=True"):
+    with pytest.raises(ConflictError, match=r"(?s)P1 first_cycle_ce_pct: recorded without a replicate label \(90.0, "
+                                            r"recorded by alice on [-\d]+ [:\d]+ UTC\), now cells \['A', 'B'\].*correct=True"):
         campaign.record(_cells("P1", {"A": 90.0, "B": 92.0}))
     assert campaign.measurements()["value"].tolist() == [90.0]
     # as a correction the cells replace it; the unlabelled value stays in the history
@@ -806,3 +806,31 @@ def test_a_failure_and_a_value_replace_each_other_only_as_a_correction(store_url
     campaign.record(pd.DataFrame({"experiment_id": ["P8", "P8"], "replicate": ["A", None],
                                   "capacity_retention_pct": [62.0, None], "failure_reason": [None, "oven"]}), correct=True)
     assert campaign.measurements().query("experiment_id == 'P8'")["value"].tolist() == [62.0]
+
+
+def test_each_conflict_with_a_stored_value_names_who_recorded_it_and_when(store_url: str) -> None:
+    """Only a changed value named who had recorded the stored one: cells for an outcome stored
+    without a label, a failed cell, a measured cell and a measured experiment named nobody."""
+    alice = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    alice.record(pd.DataFrame([{**recipe, "experiment_id": "U1", CE: 70.0}]))
+    alice.record(pd.concat([_cells("P1", {"A": 80.0}, **recipe),
+                            pd.DataFrame([{"experiment_id": "P1", "replicate": "C", "failure_reason": "cracked"}])],
+                           ignore_index=True))
+    bob = Campaign.load("hfo2-ncm85", storage=store_url, actor="bob", settings=FAST)
+    revision = bob.revision()
+    stamp = r"recorded by alice on \d{4}-\d\d-\d\d \d\d:\d\d UTC"
+    for table, said in [
+        (_cells("U1", {"a": 70.0, "b": 72.0}), rf"U1 {CE}: recorded without a replicate label \(70\.0, {stamp}\), "
+                                              r"now cells \['a', 'b'\]"),
+        (pd.DataFrame([{"experiment_id": "P1", "replicate": "C", "failure_reason": "short"}]),
+         rf"P1 replicate 'C': stored as failed \('cracked', {stamp}\), new reason 'short'"),
+        (_cells("P1", {"C": 85.0}), rf"P1 replicate 'C' is stored as failed \('cracked', {stamp}\); a measured value"),
+        (pd.DataFrame([{"experiment_id": "P1", "replicate": "A", "failure_reason": "cracked"}]),
+         rf"P1 replicate 'A' has measured values; marking it failed \('cracked'\) withdraws them \(values {stamp}\)"),
+        (pd.DataFrame([{"experiment_id": "U1", "failure_reason": "gelled"}]),
+         r"U1: stored completed \(measured\), new failed \('gelled'\) \(by alice at \d{4}-\d\d-\d\d \d\d:\d\d UTC\)"),
+    ]:
+        with pytest.raises(ConflictError, match=said):
+            bob.record(table)
+        assert bob.revision() == revision

@@ -10,7 +10,7 @@ from doe.storage.values import conflict_error
 
 
 def one_kind_of_cell(name: str, planned: list[PlannedMeasurement], current: dict[tuple[str, str, str, int], float],
-                      allow_corrections: bool) -> None:
+                      allow_corrections: bool, stored_by: dict[tuple[str, str, str, int], str]) -> None:
     """An outcome of an experiment is one value recorded without a replicate label (the
     experiment's one cell) or values of labelled cells, never both: a labelled cell beside the
     unlabelled value would count that cell twice or as a cell more than were built. An
@@ -19,13 +19,15 @@ def one_kind_of_cell(name: str, planned: list[PlannedMeasurement], current: dict
 
     With ``allow_corrections`` the labelled cells replace the unlabelled value (the first of
     them takes :attr:`PlannedMeasurement.replaces_unlabelled`; the value stays in the history
-    as superseded). Raises ``ConflictError`` without it, ``DataError`` for an unlabelled value
-    beside labelled ones (stored or in this write); nothing is written.
+    as superseded). Raises ``ConflictError`` without it, naming who recorded the unlabelled value
+    and when (``stored_by``: :func:`~doe.storage.values.recorded_by` of each key of ``current``),
+    ``DataError`` for an unlabelled value beside labelled ones (stored or in this write); nothing
+    is written.
     """
     stored: dict[tuple[str, str, int], set[str]] = {}
     for eid, outcome, replicate, cycle in current:
         stored.setdefault((eid, outcome, cycle), set()).add(replicate)
-    _one_kind_of_curve(name, planned, stored, allow_corrections)
+    _one_kind_of_curve(name, planned, stored, allow_corrections, stored_by)
     written: dict[tuple[str, str, int], list[PlannedMeasurement]] = {}
     for pm in planned:
         written.setdefault((pm.experiment_id, pm.outcome, pm.cycle), []).append(pm)
@@ -52,7 +54,8 @@ def one_kind_of_cell(name: str, planned: list[PlannedMeasurement], current: dict
             if allow_corrections:
                 rows[0].replaces_unlabelled = old
             else:
-                conflicts.append(f"{where}: recorded without a replicate label ({old!r}), now cells {sorted(labels)}")
+                conflicts.append(f"{where}: recorded without a replicate label ({old!r}, "
+                                 f"{stored_by[(eid, outcome, '', cycle)]}), now cells {sorted(labels)}")
     if refused:
         raise DataError(f"campaign {name!r}: {len(refused)} outcome(s) would hold a value without a replicate label "
                         "beside labelled cells; nothing was written:\n" + "\n".join(f"  - {x}" for x in refused[:50]))
@@ -65,7 +68,7 @@ def one_kind_of_cell(name: str, planned: list[PlannedMeasurement], current: dict
 
 
 def _one_kind_of_curve(name: str, planned: list[PlannedMeasurement], stored: dict[tuple[str, str, int], set[str]],
-                       allow_corrections: bool) -> None:
+                       allow_corrections: bool, stored_by: dict[tuple[str, str, str, int], str]) -> None:
     """:func:`one_kind_of_cell` over a curve's cycles (points of cycles not stored before are
     still one cell's), judged on the labels as sent, before that cycle-by-cycle check.
 
@@ -102,8 +105,10 @@ def _one_kind_of_curve(name: str, planned: list[PlannedMeasurement], stored: dic
             refused.append(f"{where}: points without a replicate label beside points of the cells "
                            f"{sorted(labels - {''})} in the same table; give every point its cell's label")
         elif "" in kept and not allow_corrections:
-            conflicts.append(f"{where}: a curve recorded without a replicate label (cycles {_cycles(kept[''])}), "
-                             f"now points of the cells {sorted(labels)}")
+            by = list(dict.fromkeys(stored_by[(eid, outcome, "", cycle)] for cycle in sorted(kept[""])))
+            conflicts.append(f"{where}: a curve recorded without a replicate label (cycles {_cycles(kept[''])}, "
+                             f"{'; '.join(by[:3])}{'; ...' if len(by) > 3 else ''}), now points of the cells "
+                             f"{sorted(labels)}")
         elif "" in kept and (short := {label: left for label in sorted(labels)
                                        if (left := kept[""] - {pm.cycle for pm in rows if pm.replicate == label})}):
             missing = "; ".join(f"{label!r} lacks cycles {_cycles(left)}" for label, left in short.items())

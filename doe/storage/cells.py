@@ -37,6 +37,7 @@ from doe.storage.values import (
     check_text,
     chunks,
     conflict_error,
+    recorded_by,
 )
 
 COLUMNS = ["experiment_id", "replicate", "failure_reason", "note", "operator", "sample_id", "measured_at",
@@ -167,25 +168,34 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
     Raises:
         DataError: a cell is both measured and failed in this write; nothing is written.
         ConflictError: another reason for a stored failure, a value for a failed cell or a
-            failure of a measured cell, without ``allow_corrections``; nothing is written.
+            failure of a measured cell, without ``allow_corrections``, each naming who recorded
+            the stored failure or values and when; nothing is written.
     """
     named = sorted({pk_of[eid] for eid, _ in measured if eid in pk_of} | {pk_of[f.experiment_id] for f in failures
                                                                            if f.experiment_id in pk_of})
     stored: dict[tuple[str, str], str] = {}
     stored_context: dict[tuple[str, str], dict[str, Any]] = {}
-    values: set[tuple[str, str]] = set()
+    values: dict[tuple[str, str], Any] = {}  # each measured cell's newest recorded_at, recorded_by
+    by: dict[tuple[str, str], str] = {}  # who recorded each stored failure or cell's values, and when
     e, c, m = s.experiments, s.cell_failures, s.measurements
     for chunk in chunks(named):
         for r in conn.execute(sa.select(e.c.experiment_id, c.c.replicate, c.c.reason, c.c.note, c.c.operator,
-                                        c.c.sample_id, c.c.measured_at)
+                                        c.c.sample_id, c.c.measured_at, c.c.recorded_by, c.c.recorded_at)
                               .join(e, e.c.id == c.c.experiment_pk).where(c.c.experiment_pk.in_(chunk))):
             stored[(r.experiment_id, r.replicate)] = r.reason
+            by[(r.experiment_id, r.replicate)] = recorded_by(r.recorded_by, r.recorded_at)
             stored_context[(r.experiment_id, r.replicate)] = {
                 "note": r.note, "operator": r.operator, "sample_id": r.sample_id, "measured_at": r.measured_at}
         if failures:
-            values.update((r.experiment_id, r.replicate) for r in conn.execute(
-                sa.select(e.c.experiment_id, m.c.replicate).join(e, e.c.id == m.c.experiment_pk)
-                .where(m.c.experiment_pk.in_(chunk), m.c.superseded == sa.false(), m.c.replicate != "")))
+            for v in conn.execute(
+                    sa.select(e.c.experiment_id, m.c.replicate, m.c.recorded_at, m.c.recorded_by)
+                    .join(e, e.c.id == m.c.experiment_pk)
+                    .where(m.c.experiment_pk.in_(chunk), m.c.superseded == sa.false(), m.c.replicate != "")):
+                key = (v.experiment_id, v.replicate)
+                if key not in values or v.recorded_at > values[key][0]:
+                    values[key] = (v.recorded_at, v.recorded_by)
+    for key, (at, actor) in values.items():
+        by[key] = recorded_by(actor, at)
     changes, conflicts = FailureChanges(), []
     both = [f"{f.experiment_id} replicate {f.replicate!r} has measured values and is also marked failed "
             f"(failure_reason {f.reason!r})" for f in failures if (f.experiment_id, f.replicate) in set(measured)]
@@ -198,7 +208,7 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
         if key in values and key not in seen:
             if not allow_corrections:
                 conflicts.append(f"{f.experiment_id} replicate {f.replicate!r} has measured values; marking it failed "
-                                 f"({f.reason!r}) withdraws them")
+                                 f"({f.reason!r}) withdraws them (values {by[key]})")
                 continue
             changes.retracted.append(f)
         old = seen.get(key, stored.get(key))
@@ -216,8 +226,8 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
         elif allow_corrections:
             changes.changed.append((f, old))
         else:
-            conflicts.append(f"{f.experiment_id} replicate {f.replicate!r}: stored as failed ({old!r}), new reason "
-                             f"{f.reason!r}")
+            conflicts.append(f"{f.experiment_id} replicate {f.replicate!r}: stored as failed ({old!r}, {by[key]}), "
+                             f"new reason {f.reason!r}")
             continue
         seen[key] = f.reason
     for eid, replicate in dict.fromkeys(measured):
@@ -225,8 +235,8 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
             if allow_corrections:
                 changes.withdrawn.append((eid, replicate, stored[(eid, replicate)]))
             else:
-                conflicts.append(f"{eid} replicate {replicate!r} is stored as failed ({stored[(eid, replicate)]!r}); "
-                                 "a measured value for it is a correction")
+                conflicts.append(f"{eid} replicate {replicate!r} is stored as failed ({stored[(eid, replicate)]!r}, "
+                                 f"{by[(eid, replicate)]}); a measured value for it is a correction")
     if conflicts:
         raise conflict_error(name, conflicts, "failed cell(s) conflict with what is recorded",
                              "To replace a failure by a value or its reason, or a cell's values by a failure, pass "

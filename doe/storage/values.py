@@ -23,7 +23,14 @@ from doe.domain.objectives import MAX_CYCLE
 from doe.domain.records import ExperimentRef, NewExperimentRef
 from doe.domain.values import NOT_UNICODE, is_integer, is_printable, is_real_number, is_unicode_text
 from doe.domain.yaml_text import load_yaml
-from doe.errors import CellProblem, ConfigError, ConflictError, DataError, StorageError
+from doe.errors import (
+    CellProblem,
+    ConfigError,
+    ConflictError,
+    DataError,
+    StorageError,
+    shorten_text,
+)
 
 MAX_ITEMS_PER_WRITE = 200_000
 """New experiments + measurements + status changes in one write (or one import)."""
@@ -76,6 +83,11 @@ def conflict_error(name: str, conflicts: Sequence[str], what: str, advice: str) 
     more = f"\n  ... and {len(conflicts) - 50} more" if len(conflicts) > 50 else ""
     return ConflictError(f"campaign {name!r}: {len(conflicts)} {what}; nothing was written:\n{shown}{more}\n{advice}",
                          advice)
+
+
+def recorded_by(actor: str, at: datetime) -> str:
+    """``recorded by ann on 2026-12-06 10:03 UTC``: who stored a value a conflict names, and when."""
+    return f"recorded by {shorten_text(actor, 60)} on {at:%Y-%m-%d %H:%M} UTC"
 
 
 def shorten(value: Any, n: int = 60) -> str:

@@ -37,7 +37,7 @@ from doe.domain.records import (
 )
 from doe.domain.table import clean_label, id_key, note_text
 from doe.domain.values import same_measurement
-from doe.errors import ConcurrentChangeError, StorageError, shorten_text
+from doe.errors import ConcurrentChangeError, StorageError
 from doe.storage import schema as s
 from doe.storage.cell_kinds import one_kind_of_cell
 from doe.storage.cells import (
@@ -55,6 +55,7 @@ from doe.storage.snapshot import CampaignState, state_changed, stored_state
 from doe.storage.values import (
     chunks,
     conflict_error,
+    recorded_by,
     utc_now,
 )
 
@@ -311,8 +312,8 @@ def _diff_measurements(conn: Connection, name: str, stored: _Stored, planned: li
             key = (hit.experiment_id, hit.outcome, hit.replicate, int(hit.cycle))
             current[key] = float(hit.value)
             context[key] = {c: getattr(hit, c) for c in (*CONTEXT_FIELDS, "file_id")}
-            stored_by[key] = f"recorded by {shorten_text(hit.recorded_by, 60)} on {hit.recorded_at:%Y-%m-%d %H:%M} UTC"
-    one_kind_of_cell(name, planned, current, allow_corrections)
+            stored_by[key] = recorded_by(hit.recorded_by, hit.recorded_at)
+    one_kind_of_cell(name, planned, current, allow_corrections, stored_by)
     to_write: list[PlannedMeasurement] = []
     unchanged = 0
     conflicts: list[str] = []
@@ -408,7 +409,7 @@ def _check_transitions(conn: Connection, cid: int, name: str, status_changes: li
             if not replace_results and original[eid] in ("completed", "failed"):
                 was = f"failed ({stored.reasons[eid]!r})" if before == "failed" else "completed (measured)"
                 now = f"failed ({new_reason!r})" if change.status == "failed" else "completed (measured)"
-                conflicts.append(f"{eid}: stored {was}, new {now}")
+                conflicts.append(f"{eid}: stored {was}, new {now}{_changed_by(conn, cid, eid, created_too=True)}")
                 continue
         changes.append((change, before))
         stored.status[eid] = change.status
@@ -523,12 +524,15 @@ def _insert_measurements(conn: Connection, cid: int, now: datetime, actor: str, 
     return added, corrected
 
 
-def _changed_by(conn: Connection, cid: int, experiment_id: str) -> str:
+def _changed_by(conn: Connection, cid: int, experiment_id: str, *, created_too: bool = False) -> str:
     """`` (by alice at 2026-12-06 10:03 UTC)``: who gave the experiment its status (so a person
-    refused in a second tab learns who acted meanwhile); empty if no status change is logged."""
+    refused in a second tab learns who acted meanwhile); empty if no status change is logged.
+    With ``created_too`` also who recorded it with that status (``experiment_created``), for a
+    result recorded with its experiment."""
     a = s.audit_log
+    actions = ("status_changed", "experiment_created") if created_too else ("status_changed",)
     last = conn.execute(sa.select(a.c.actor, a.c.at).where(
-        a.c.campaign_id == cid, a.c.experiment_id == experiment_id, a.c.action == "status_changed")
+        a.c.campaign_id == cid, a.c.experiment_id == experiment_id, a.c.action.in_(actions))
         .order_by(a.c.id.desc()).limit(1)).first()
     return "" if last is None else f" (by {last.actor} at {last.at:%Y-%m-%d %H:%M} UTC)"
 
