@@ -10,11 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from doe import Campaign, run
 from doe.engine import EngineSettings
 from doe.errors import CampaignReplacedError
 from doe.executors import FileExecutor
+from doe.executors.base import BaseExecutor
+from doe.runner.rules import replaced
 from doe.storage.backup import backup, restore
 
 LINE = {"name": "line", "seed": 3,
@@ -91,3 +94,55 @@ def test_a_run_whose_campaign_is_restored_under_it_stops_and_stale_results_are_r
     assert not second.is_alive() and len(outcome) == 1, outcome[1:]
     history = Campaign.load("line", storage=url).history().set_index("experiment_id")
     assert history["ce"].isna().all(), history  # no value measured on another recipe
+
+
+def test_a_restore_that_lands_after_the_runs_own_write_is_quoted_as_the_drop_it_was(tmp_path: Path) -> None:
+    """The run kept the revision it read at the start of a step, before its own writes of that
+    step: a restore that took the campaign back from the run's own record (4 -> 3) was not seen
+    (3 was what the run had read), and the run ended as if its results were stored."""
+    url, bk = f"sqlite:///{tmp_path / 'lab.sqlite3'}", tmp_path / "bk.sqlite3"
+    Campaign.from_config(LINE, storage=url, actor="setup")
+
+    class RestoredAfterRecording(BaseExecutor):
+        """A lab that answers at once; the campaign is backed up before its results are recorded
+        and restored from that backup right after."""
+
+        def __init__(self) -> None:
+            self.pending: list[str] = []
+
+        def submit(self, experiments: pd.DataFrame) -> None:
+            self.pending += experiments["experiment_id"].astype(str).tolist()
+
+        def collect(self, timeout_s: float) -> pd.DataFrame:
+            if not self.pending:
+                return pd.DataFrame({"experiment_id": []})
+            backup(url, bk)  # revision 3: the batch suggested, then accepted
+            ids, self.pending = self.pending, []
+            return pd.DataFrame({"experiment_id": ids, "ce": [80.0 + k for k in range(len(ids))]})
+
+        def recorded(self, results: pd.DataFrame) -> None:
+            restore(url, bk, force=True)  # the record (revision 4) is gone: back to 3
+
+    campaign = Campaign.load("line", storage=url, actor="runner", settings=EngineSettings.fast())
+    with pytest.raises(CampaignReplacedError) as stopped:
+        run(campaign, RestoredAfterRecording(), budget=2, batch_size=2, poll_interval_s=0.05)
+    assert str(stopped.value).startswith("campaign 'line' was restored from a backup or replaced while this run was "
+                                         "going (revision 4 -> 3). The run stopped"), str(stopped.value)
+    assert campaign.history()["ce"].isna().all()
+
+
+def test_the_revisions_are_quoted_only_where_they_show_a_drop() -> None:
+    """A restore noticed by the experiments it took away, read after a revision that went up,
+    was quoted as 'revision 1 -> 3' though it took the campaign from 3 to 1."""
+    history = pd.DataFrame({"experiment_id": ["E0001"], "status": ["completed"]})
+    went_up = replaced("line", ["E0001", "E0002"], {}, history, 1, 3)
+    assert went_up is not None and went_up.startswith(
+        "campaign 'line' was restored from a backup or replaced while this run was going; experiments this run "
+        "handed out are no longer stored: E0002. The run stopped"), went_up
+    same = replaced("line", ["E0001"], {"E0001": "results.csv"}, history.assign(status="running"), 3, 3)
+    assert same is not None and "revision" not in same and "no longer stored: E0001 (from results.csv)" in same
+    dropped = replaced("line", ["E0001"], {}, history, 3, 1)
+    assert dropped is not None and dropped.startswith(
+        "campaign 'line' was restored from a backup or replaced while this run was going (revision 3 -> 1). The "
+        "run stopped"), dropped
+    assert replaced("line", ["E0001"], {"E0001": "results.csv"}, history, 3, 5) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +91,7 @@ class RunLoop:
         self.store_failures = 0  # turns of the loop in a row that the database failed
         self.last_progress: Progress | None = None
         self.recorded_from: dict[str, str] = {}  # experiment id -> the results (file) this run recorded for it
-        self.revision = 0  # the campaign's revision when this run last looked: a smaller one is another campaign
+        self.revision = 0  # the campaign's revision when this run last looked or wrote: a smaller one is another campaign
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> RunResult:
@@ -230,6 +231,7 @@ class RunLoop:
             self._drain(self.poll_interval_s)
             return
         batch = self._within_budget(batch)
+        self._wrote()
         if batch.empty:
             return
         self.rounds += 1
@@ -287,6 +289,7 @@ class RunLoop:
                 proposed = history.loc[history["status"] == "proposed", ID_COLUMN].astype(str)
                 if still := [i for i in to_accept if i in set(proposed)]:
                     self.campaign.accept(still)
+            self._wrote()
 
     def _executor_failed(self, error: Exception, doing: str) -> None:
         """Wait after a failed call of the executor, or stop the run once it failed too often."""
@@ -402,7 +405,14 @@ class RunLoop:
         self._finished(done, failed=sum(statuses.get(i) == "failed" for i in done))
         self._after_results()
 
+    def _wrote(self) -> None:
+        """After a write of this run: the revision it made counts as seen, so the next step finds
+        a restore by a smaller one (a restore before this read, by the experiments it took away)."""
+        with suppress(StoreUnavailableError):  # the next step's read finds the database's trouble
+            self.revision = max(self.revision, self.campaign.revision())
+
     def _recorded(self, results: pd.DataFrame) -> None:
+        self._wrote()
         hook = getattr(self.executor, "recorded", None)
         if callable(hook):
             hook(results)
@@ -492,6 +502,7 @@ class RunLoop:
         still = [i for i in ids if status.get(i) in PENDING_STATUSES]
         if still:
             self.campaign.fail(still, reason)
+            self._wrote()
         cancel = getattr(self.executor, "cancel", None)
         if callable(cancel):
             cancel(ids)

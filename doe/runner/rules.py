@@ -60,7 +60,8 @@ def replaced(name: str, handed_out: Collection[str], recorded: Mapping[str, str]
     again, does. So the campaign was replaced when an experiment the run handed out
     (``handed_out``) is no longer stored, one it recorded results for (``recorded``: experiment
     id -> where the results came from) is no longer finished, or the ``revision`` is below the
-    ``revision_before`` the run saw last.
+    ``revision_before`` the run saw or wrote last. The two revisions are quoted only when they
+    show that drop (a restore may land back on the number the run saw, or after it was read).
     """
     status = history.set_index(ID_COLUMN)["status"] if len(history) else pd.Series(dtype=object)
     gone = [i for i in handed_out if i not in status.index]
@@ -68,8 +69,8 @@ def replaced(name: str, handed_out: Collection[str], recorded: Mapping[str, str]
     if not gone and not undone and revision >= revision_before:
         return None
     lost = sorted({recorded[i] for i in undone})
-    return (f"campaign {name!r} was restored from a backup or replaced while this run was going (revision "
-            f"{revision_before} -> {revision})"
+    dropped = f" (revision {revision_before} -> {revision})" if revision < revision_before else ""
+    return (f"campaign {name!r} was restored from a backup or replaced while this run was going{dropped}"
             + (f"; experiments this run handed out are no longer stored: {', '.join(gone)}" if gone else "")
             + (f"; results this run recorded are no longer stored: {', '.join(undone)} (from {', '.join(lost)})"
                if undone else "")
