@@ -209,7 +209,8 @@ class Campaign:
         (ConfigError). Returns the new version."""
         if isinstance(based_on, int) and self._config_cache is not None and self._config_cache[2] == based_on:
             based_on = ConfigVersion(based_on, self._config_cache[1])  # read before self.config reads again
-        validated = resolve_config(config)
+        validated = (CampaignConfig.from_dict(config, stored_name=self._name) if isinstance(config, dict)
+                     else resolve_config(config))
         if composed(validated.name) != composed(self._name):  # a name stored decomposed is the same name
             raise ConfigError(
                 f"name: the new configuration is named {validated.name!r} but this campaign is "

@@ -63,6 +63,7 @@ from doe.domain.values import (
     NOT_UNICODE,
     is_integer,
     is_plain_label,
+    is_stored_printable,
     refused_character,
     unicode_problems,
 )
@@ -156,13 +157,16 @@ class CampaignConfig(BaseModel):
 
     # ----------------------------------------------------------------- building
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, stored: bool = False) -> CampaignConfig:
+    def from_dict(cls, data: dict[str, Any], *, stored: bool = False, stored_name: str | None = None) -> CampaignConfig:
         """Validate a configuration mapping; a :class:`ConfigError` lists every problem.
 
         ``stored``: the mapping was read back from a store or an export. The checks added after
-        campaigns could be stored with such text (:func:`column_name_clashes`, and text that is
-        not Unicode, :func:`~doe.domain.values.unicode_problems`) are then skipped, so an older
-        campaign stays readable; a new or edited configuration gets them.
+        campaigns could be stored with such text (:func:`column_name_clashes`, text that is not
+        Unicode, :func:`~doe.domain.values.unicode_problems`, and a name's control characters and
+        line separators, :func:`~doe.domain.values.is_stored_printable`) are then skipped, so an older
+        campaign stays readable; a new or edited configuration gets them. ``stored_name``: the
+        name of the campaign an edited configuration is for; a name equal to it is checked as a
+        stored one (an edit cannot change the name).
         """
         if not isinstance(data, dict):
             raise ConfigError(f"a campaign configuration must be a mapping, got {type(data).__name__}")
@@ -185,7 +189,8 @@ class CampaignConfig(BaseModel):
             problems.append(f"name: must be text, got the date {name}; put it in quotes (name: \"{name}\")")
         elif not isinstance(name, str) or not name.strip():
             problems.append("name: give the campaign a non-empty name")
-        elif len(name) > 120 or not is_plain_label(name):
+        elif len(name) > 120 or not (is_stored_printable(name) if stored or name == stored_name
+                                     else is_plain_label(name)):  # the name the store knows, as it was stored
             held = f" ({len(name)} characters)" if len(name) > 120 else f" ({shorten(name)} holds {refused_character(name)})"
             problems.append("name: at most 120 printable characters, without invisible ones, control characters or "
                             f"line breaks (a zero-width space makes a name that looks like another){held}")

@@ -97,11 +97,22 @@ def is_printable(text: str) -> bool:
     return is_unicode_text(text) and not any(unicodedata.category(ch) in _NOT_ONE_LINE for ch in text)
 
 
-def refused_character(text: str, *, invisible: bool = True) -> str | None:
+def is_stored_printable(text: str) -> bool:
+    """Whether ``text`` is Unicode text without a control character below U+0020 or U+007F: the
+    rule labels met before :func:`is_printable` also refused U+0080 to U+009F, U+2028 and
+    U+2029. A campaign name, experiment id or replicate label that a store already holds is read
+    and referred to when it meets this rule; a new one must meet :func:`is_printable`."""
+    return is_unicode_text(text) and not any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
+def refused_character(text: str, *, invisible: bool = True, stored: bool = False) -> str | None:
     """The first character of ``text`` that :func:`is_plain_label` refuses (with
-    ``invisible=False``, that :func:`is_printable` refuses), in words for an error message
-    (``"U+0085, a line break"``), or None when there is none."""
+    ``invisible=False``, that :func:`is_printable` refuses; with ``stored``, that
+    :func:`is_stored_printable` refuses), in words for an error message (``"U+0085, a line
+    break"``), or None when there is none."""
     for ch in text:
+        if stored and is_stored_printable(ch):
+            continue
         category = unicodedata.category(ch)
         code = f"U+{ord(ch):04X}"
         if ch in LINE_BREAKS:

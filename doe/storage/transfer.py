@@ -30,6 +30,8 @@ from doe.domain.values import (
     is_integer,
     is_printable,
     is_real_number,
+    is_stored_printable,
+    refused_character,
     to_python,
     unicode_problems,
 )
@@ -233,7 +235,7 @@ def check_import(data: Any, new_name: str | None) -> ImportPlan:
     source_name = data.get("name")
     if not isinstance(source_name, str):
         raise StorageError("export field 'name' must be text")
-    name = _check_name(source_name if new_name is None else new_name)
+    name = _check_name(source_name) if new_name is None else _check_name(new_name, new=True)
     if not raw_versions:
         raise StorageError("the export has no configuration versions")
     configs: dict[int, CampaignConfig] = {}
@@ -304,12 +306,13 @@ def _list(data: dict[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _check_name(name: Any) -> str:
+def _check_name(name: Any, *, new: bool = False) -> str:  # the export's own name: as it was stored
     if (not isinstance(name, str) or not name.strip() or name != name.strip()
-            or len(name) > MAX_CAMPAIGN_NAME or not is_printable(name)):
+            or len(name) > MAX_CAMPAIGN_NAME or not (is_printable(name) if new else is_stored_printable(name))):
+        held = refused_character(name, invisible=False, stored=not new) if isinstance(name, str) else None
         raise StorageError(
             f"campaign name {shorten(name)} is not allowed: 1 to {MAX_CAMPAIGN_NAME} printable characters, "
-            "no leading or trailing spaces")
+            "no leading or trailing spaces" + (f" (it holds {held})" if held else ""))
     return composed(name)  # an older doe stored (and exported) a name as typed; a new one is stored composed
 
 

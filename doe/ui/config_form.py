@@ -341,7 +341,7 @@ def config_from_tables(
         same = base is not None and set(shared) == set(base.batch_shared)
         data["batch_shared"] = list(base.batch_shared) if same and base is not None else shared
     try:
-        config = CampaignConfig.from_dict(data)
+        config = CampaignConfig.from_dict(data, stored_name=None if base is None else base.name)
     except ConfigError as err:  # its problems in the tables' words: 'parameters[x].name' is 'parameters row 2 (x), name'
         rows = {f"parameters[{n}].": f"parameters row {i} ({n}), " for i, n in enumerate(
             tables.parameters["name"].map(_text), start=1) if n is not None}

@@ -37,6 +37,18 @@ def _full_config():  # type: ignore[no-untyped-def]
     return load_config(raw)
 
 
+def test_the_edit_form_keeps_a_name_an_older_doe_stored_with_a_control_character() -> None:
+    """Found by review: the Edit configuration form of a campaign an older doe named 'run\x9b1'
+    refused every edit for the name it cannot change; a new name with the character is refused."""
+    from doe.domain.config import CampaignConfig
+
+    config = CampaignConfig.from_dict(_full_config().to_dict() | {"name": "run\x9b1"}, stored=True)
+    tables = tables_from_config(config)
+    assert config_from_tables(config.name, tables, seed=config.seed, base=config).name == "run\x9b1"
+    with pytest.raises(ConfigError, match=r"U\+009B"):
+        config_from_tables("new\x9b2", tables, seed=config.seed, base=config)
+
+
 def test_what_the_editors_do_not_show_is_kept_from_the_base_config() -> None:
     config = _full_config()
     tables = tables_from_config(config)
