@@ -27,8 +27,8 @@ from doe.domain.replicates import REPLICATE_COLUMN
 from doe.domain.values import (
     NOT_UNICODE,
     is_plain_label,
-    is_printable,
     is_real_number,
+    is_stored_printable,
     is_unicode_text,
     label_key,
     refused_character,
@@ -162,8 +162,9 @@ def _replicate_labels(values: list[Any], problems: list[CellProblem]) -> list[st
             labels.append(None)
             continue
         text = "" if isinstance(value, bool | np.bool_) else replicate_label(value)
-        if not text or len(text) > MAX_REPLICATE or not is_plain_label(text):
-            bad = refused_character(text) if text and len(text) <= MAX_REPLICATE else None
+        # a stored cell's label as it was stored; a new one must also be plain (match_stored_labels)
+        if not text or len(text) > MAX_REPLICATE or not is_stored_printable(text):
+            bad = refused_character(text, stored=True) if text and len(text) <= MAX_REPLICATE else None
             problems.append(CellProblem(row, REPLICATE_COLUMN, value,
                                         f"a replicate label is 1 to {MAX_REPLICATE} printable characters "
                                         "(e.g. A, B or 1, 2); leave it empty for an experiment measured once"
@@ -242,11 +243,11 @@ def validate_experiments(
             if _is_missing(value):
                 ids.append(None)
                 continue
-            text = clean_label(value)  # a new id must also be plain (is_plain_label): a stored one need not
-            if len(text) > 64 or not is_printable(text):
+            text = clean_label(value)  # a stored id as it was stored; a new one must be plain (plan_record)
+            if len(text) > 64 or not is_stored_printable(text):
                 problems.append(CellProblem(row, ID_COLUMN, value, f"an experiment id is at most 64 characters (got "
                                             f"{len(text)})" if len(text) > 64 else "an experiment id is one line: it "
-                                            f"holds {refused_character(text, invisible=False)}"))
+                                            f"holds {refused_character(text, stored=True)}"))
             ids.append(text)
         seen: dict[tuple[str, str | None, int | None], list[int]] = {}
         for row, maybe_id in enumerate(ids):

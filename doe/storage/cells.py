@@ -27,7 +27,8 @@ from sqlalchemy.engine import Connection
 
 from doe.domain.records import MAX_REPLICATE, CellFailure, ExperimentRef, NewExperimentRef
 from doe.domain.table import replicate_key, replicate_label
-from doe.errors import DataError, StorageError
+from doe.domain.values import is_plain_label, refused_character
+from doe.errors import CellProblem, DataError, StorageError
 from doe.storage import schema as s
 from doe.storage.rows import audit_row
 from doe.storage.values import (
@@ -85,8 +86,8 @@ def prepare_cell_failure(i: int, f: CellFailure, n_new: int) -> PlannedFailure:
         raise StorageError(f"{where} must be a CellFailure, got {type(f).__name__}")
     target = check_reference(f.experiment_id, f"{where}.experiment_id", n_new)
     if isinstance(target, str):
-        check_label(target, f"{where}.experiment_id")
-    replicate = check_label(f.replicate, f"{where}.replicate", max_len=MAX_REPLICATE)
+        check_label(target, f"{where}.experiment_id", stored=True)
+    replicate = check_label(f.replicate, f"{where}.replicate", max_len=MAX_REPLICATE, stored=True)
     reason = check_text(f.reason, f"{where}.reason")
     if not replicate or not reason or not reason.strip():
         raise StorageError(f"{where}: a failed cell needs its replicate label and a reason")
@@ -118,7 +119,9 @@ def match_stored_labels(conn: Connection, name: str, pk_of: dict[str, int], labe
     characters are written (``'a'`` beside ``'A'``, a full-width ``'Ａ'``) or in leading or
     trailing decimal zeros (``'01'`` beside ``'1'``, ``'1.10'`` beside ``'1.1'``:
     :func:`~doe.domain.table.replicate_key`) is refused: it would make a
-    second cell of what the engineer means as one.
+    second cell of what the engineer means as one. A label the experiment has no cell under
+    is a new one and must be plain (:func:`~doe.domain.values.is_plain_label`); a stored one is
+    taken as it was stored (an older doe let a label hold U+0085 or another control).
 
     Raises:
         DataError: naming every such label; nothing is written.
@@ -133,6 +136,7 @@ def match_stored_labels(conn: Connection, name: str, pk_of: dict[str, int], labe
                                   .where(table.c.experiment_pk.in_(chunk), table.c.replicate != "")):
                 stored.setdefault(r.experiment_id, set()).add(r.replicate)
     twins: list[str] = []
+    refused: dict[tuple[str, str], CellProblem] = {}  # new labels a cell may not have (stored ones are kept)
     written: dict[tuple[str, str], str] = {}  # (experiment, label key) -> the write's spelling
     for x in labels:
         if not x.replicate:
@@ -143,6 +147,11 @@ def match_stored_labels(conn: Connection, name: str, pk_of: dict[str, int], labe
         same = [label for label in cells if replicate_label(label) == x.replicate]
         if len(same) == 1:
             x.replicate = same[0]
+            continue
+        if not is_plain_label(x.replicate):
+            refused.setdefault((x.experiment_id, x.replicate), CellProblem(None, "replicate", x.replicate, (
+                f"{x.experiment_id}: a new cell's label holds {refused_character(x.replicate)} (no line break, "
+                "control or invisible character); type it again")))
             continue
         others = sorted(label for label in cells if replicate_key(replicate_label(label)) == replicate_key(x.replicate))
         if others:
@@ -158,6 +167,9 @@ def match_stored_labels(conn: Connection, name: str, pk_of: dict[str, int], labe
         listed = list(dict.fromkeys(twins))
         raise DataError(f"campaign {name!r}: {len(listed)} replicate label(s) name a cell twice; nothing was "
                         "written:\n" + "\n".join(f"  - {x}" for x in listed[:50]))
+    if refused:
+        raise DataError(f"campaign {name!r}: {len(refused)} new replicate label(s) refused; nothing was written",
+                        list(refused.values()))
 
 
 def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failures: list[PlannedFailure],

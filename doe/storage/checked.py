@@ -197,7 +197,7 @@ def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasure
         raise StorageError(f"{where}: measured_at must be a datetime, got {type(m.measured_at).__name__}")
     target = m.experiment_id
     if isinstance(target, str):
-        check_label(target, f"{where}.experiment_id")
+        check_label(target, f"{where}.experiment_id", stored=True)
     return PlannedMeasurement(
         target=check_reference(m.experiment_id, f"{where}.experiment_id", n_new),
         outcome=m.outcome,
@@ -205,7 +205,8 @@ def prepare_measurement(i: int, m: NewMeasurement, n_new: int) -> PlannedMeasure
         unit=check_label(m.unit, f"{where}.unit", max_len=MAX_UNIT, optional=True),
         measured_at=m.measured_at,
         note=check_text(m.note, f"{where}.note"),
-        replicate=check_label(m.replicate, f"{where}.replicate", max_len=MAX_REPLICATE, optional=True) or "",
+        replicate=check_label(m.replicate, f"{where}.replicate", max_len=MAX_REPLICATE, optional=True,
+                              stored=True) or "",  # a new label must be plain: match_stored_labels
         experiment_id=target if isinstance(target, str) else "",
         file_sha256=check_label(m.file_sha256, f"{where}.file_sha256", optional=True),
         cycle=check_cycle(m.cycle, f"{where}.cycle"),

@@ -378,7 +378,7 @@ def _check_experiments(raw_exps: list[Any], configs: dict[int, CampaignConfig], 
     for i, raw in enumerate(raw_exps):
         where = f"experiments[{i}]"
         raw = _mapping(raw, where)
-        eid = check_label(raw.get("experiment_id"), f"{where}.experiment_id")
+        eid = check_label(raw.get("experiment_id"), f"{where}.experiment_id", stored=True)
         assert eid is not None
         if eid in seen:
             raise StorageError(f"{where}: experiment id {eid!r} appears twice")
@@ -533,7 +533,7 @@ def _check_measurements(raw_meas: list[Any], seen: set[str], outcomes: set[str],
                                  or not 0 <= link < len(raw_meas) or link == i):
             raise StorageError(f"{where}.superseded_by must be the position of another measurement, got {shorten(link)}")
         # absent or null: an unlabelled measurement (exports made before replicates existed)
-        replicate = check_label(raw.get("replicate"), f"{where}.replicate", max_len=MAX_REPLICATE, optional=True) or ""
+        replicate = check_label(raw.get("replicate"), f"{where}.replicate", max_len=MAX_REPLICATE, optional=True, stored=True) or ""
         # absent or null: not a curve point (exports made before curve outcomes existed)
         cycle = check_cycle(raw.get("cycle"), f"{where}.cycle")
         file_sha256 = raw.get("file_sha256")
@@ -567,7 +567,7 @@ def _check_cell_failures(raw_failures: list[Any], seen: set[str],
     for i, raw in enumerate(raw_failures):
         where = f"cell_failures[{i}]"
         raw, eid = _of_experiment(raw, where, seen)
-        replicate = check_label(raw.get("replicate"), f"{where}.replicate", max_len=MAX_REPLICATE)
+        replicate = check_label(raw.get("replicate"), f"{where}.replicate", max_len=MAX_REPLICATE, stored=True)
         reason = check_text(raw.get("reason"), f"{where}.reason")
         if not replicate or not reason or not reason.strip():
             raise StorageError(f"{where}: a failed cell needs its replicate label and a reason")
@@ -593,6 +593,6 @@ def _check_audit_entry(i: int, raw: Any) -> dict[str, Any]:
         "at": parse_time(raw.get("at"), f"{where}.at"),
         "actor": check_label(raw.get("actor"), f"{where}.actor", max_len=MAX_ACTOR),
         "action": check_label(raw.get("action"), f"{where}.action"),
-        "experiment_id": check_label(raw.get("experiment_id"), f"{where}.experiment_id", optional=True),
+        "experiment_id": check_label(raw.get("experiment_id"), f"{where}.experiment_id", optional=True, stored=True),
         "detail": check_text(detail if isinstance(detail, str) else dumps_json(detail, f"{where}.detail"),
                              f"{where}.detail", max_len=MAX_JSON_CHARS)}

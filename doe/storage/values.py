@@ -21,7 +21,14 @@ import numpy as np
 from doe.domain.config import CampaignConfig
 from doe.domain.objectives import MAX_CYCLE
 from doe.domain.records import ExperimentRef, NewExperimentRef
-from doe.domain.values import NOT_UNICODE, is_integer, is_printable, is_real_number, is_unicode_text
+from doe.domain.values import (
+    NOT_UNICODE,
+    is_integer,
+    is_printable,
+    is_real_number,
+    is_stored_printable,
+    is_unicode_text,
+)
 from doe.domain.yaml_text import load_yaml
 from doe.errors import (
     CellProblem,
@@ -53,10 +60,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def check_label(value: Any, what: str, *, max_len: int = MAX_LABEL, optional: bool = False) -> str | None:
+def check_label(value: Any, what: str, *, max_len: int = MAX_LABEL, optional: bool = False,
+                stored: bool = False) -> str | None:
+    """``value``, text of 1 to ``max_len`` printable characters (:func:`is_printable`); with
+    ``stored``, a label the store may already hold (an experiment id or replicate label referred
+    to, or carried by an import) under the rule it was stored by (:func:`is_stored_printable`)."""
     if value is None and optional:
         return None
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len or not is_printable(value):
+    if (not isinstance(value, str) or not value.strip() or len(value) > max_len
+            or not (is_stored_printable(value) if stored else is_printable(value))):
         raise StorageError(
             f"{what} must be text of 1 to {max_len} printable characters, got {shorten(value)}"
         )
@@ -254,6 +266,6 @@ def check_reference(ref: Any, where: str, n_new: int) -> ExperimentRef:
                 f"{where}: {ref!r} refers to new experiment {ref.index} (0-based), but this write "
                 f"creates {n_new} new experiment(s)")
         return ref
-    if not isinstance(ref, str) or not is_printable(ref):
+    if not isinstance(ref, str) or not is_stored_printable(ref):  # a stored experiment's id, as it was stored
         raise StorageError(f"{where} must be an experiment id (printable text) or a NewExperimentRef, got {shorten(ref)}")
     return ref
