@@ -94,3 +94,26 @@ def test_simulate_refuses_a_lab_batch_in_a_clone_of_a_simulated_campaign(doe_cmd
     history = Campaign.load("sim", storage=db).history().set_index("experiment_id")
     assert history.loc[left, "status"].isin(["completed", "failed"]).all()
     assert history["proposed_by"].eq("cli-test via doe run --simulate").all()
+
+
+def test_simulate_says_how_to_continue_past_a_batch_an_older_simulated_run_left(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: a batch an older `doe run --simulate` proposed (under the plain actor, as
+    an interrupted run left it) blocked the same command, the message saying the virtual lab did
+    not make them and only offering a new campaign name. The batch is still refused (a lab's batch
+    in a clone looks the same), but the message gives the command that lets the run continue."""
+    db = str(tmp_path / "cli.sqlite3")
+    doe_cmd("run", "--simulate", "--campaign", "my sim", "--budget", "3", "--seed", "2", "--fast", "--no-progress")
+    left = Campaign.load("my sim", storage=db, actor="cli-test").suggest(2, design="latin_hypercube")
+    command = ("run", "--simulate", "--campaign", "my sim", "--budget", "5", "--seed", "2", "--fast", "--no-progress")
+    done = doe_cmd(*command, check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    hint = ("abandon them and run the same command again: doe abandon E0004 E0005 --campaign 'my sim' --reason "
+            "'left by an older doe run --simulate'")
+    assert left["experiment_id"].tolist() == ["E0004", "E0005"] and hint in " ".join(done.stderr.split())
+    assert Campaign.load("my sim", storage=db).history()["status"].eq("proposed").sum() == 2
+    doe_cmd("abandon", "E0004", "E0005", "--campaign", "my sim", "--reason", "left by an older doe run --simulate")
+    done = doe_cmd(*command)
+    assert "continuing campaign 'my sim' (5 experiments so far)" in done.stderr
+    history = Campaign.load("my sim", storage=db).history().set_index("experiment_id")
+    assert history.loc[["E0004", "E0005"], "status"].eq("abandoned").all()
+    assert not history["status"].isin(["proposed", "running"]).any()

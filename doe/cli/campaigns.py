@@ -124,7 +124,7 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
         # (the others at 4 significant figures, cell by cell; the cells keep the values).
         stored = (f"batch {batch['batch_id'].iloc[0]} ({', '.join(batch[ID_COLUMN])}) was stored as proposed: "
                   f"`doe export --campaign {shlex.quote(campaign.name)} --out FILE` lists its recipes, `doe status` "
-                  "shows it (withdraw it with Campaign.abandon in Python); another `doe suggest` proposes a new "
+                  "shows it (withdraw it with `doe abandon ID... --reason TEXT`); another `doe suggest` proposes a new "
                   "batch beside it")
         try:
             sheet = run_sheet(batch, config)
@@ -475,6 +475,19 @@ def unarchive(name: str, env: Env) -> None:
 
     Campaign.load(name, storage=env.existing_db(), actor=env.actor).archive(False)
     click.echo(f"campaign {name!r} is open again in {masked(env.db)}")
+
+
+@cli.command()
+@click.argument("experiment_ids", nargs=-1, required=True)
+@campaign_option
+@click.option("--reason", required=True, help="Why they are given up (kept in the audit trail).")
+@common_options
+def abandon(experiment_ids: tuple[str, ...], campaign_name: str | None, reason: str, env: Env) -> None:
+    """Give up the proposed or running experiments EXPERIMENT_IDS: they stop counting as pending
+    (the Plan page's 'Abandon the chosen ones' in the app)."""
+    campaign = env.campaign(campaign_name)
+    campaign.abandon(list(experiment_ids), reason)
+    click.echo(f"campaign {campaign.name!r}: abandoned {', '.join(experiment_ids)}")
 
 
 @cli.command()

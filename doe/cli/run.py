@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 import signal
 import sys
 import time
@@ -289,7 +290,7 @@ def _simulation_campaign(env: Env, name: str | None, seed: int, lab_config: Camp
         raise DoeError(f"campaign {name!r} holds {len(real)} experiment(s) the virtual lab did not make "
                        f"({', '.join(real[:5])}{', ...' if len(real) > 5 else ''}); doe run --simulate records "
                        "made-up results only into experiments it proposed itself (or an empty campaign): pick a new "
-                       "--campaign name (nothing was changed)")
+                       f"--campaign name (nothing was changed){_older_batch_hint(campaign, real)}")
     if campaign.config.parameter_names != lab_config.parameter_names:
         raise DoeError(f"campaign {name!r} does not use the {SIM_TEMPLATE} parameters the virtual lab "
                        f"simulates; pick another --campaign")
@@ -312,6 +313,21 @@ def simulation_actor(actor: str | None) -> str:
         raise DoeError(f"--actor: at most {MAX_ACTOR - len(SIMULATION_ACTOR)} characters for doe run --simulate, "
                        f"which acts as {who[:20]!r}...{SIMULATION_ACTOR!r} (got {len(who)})")
     return who + SIMULATION_ACTOR
+
+
+def _older_batch_hint(campaign: Campaign, real: list[str]) -> str:
+    """How to continue when the experiments ``real`` (:func:`_not_simulated`) are all pending: an
+    older doe's simulated run proposed its batch under the plain actor, and only a batch proposed
+    as :data:`SIMULATION_ACTOR` counts as the run's own (a lab's batch in a clone must not)."""
+    from doe.domain.records import PENDING_STATUSES
+
+    history = campaign.history()
+    pending = set(history.loc[history["status"].isin(PENDING_STATUSES), ID_COLUMN].astype(str))
+    if not set(real) <= pending:
+        return ""
+    return (". If they are the pending batch of a doe run --simulate that an older doe left, abandon them and run "
+            f"the same command again: doe abandon {' '.join(map(shlex.quote, real))} --campaign "
+            f"{shlex.quote(campaign.name)} --reason 'left by an older doe run --simulate' (with the run's --db, if it named one)")
 
 
 def _not_simulated(campaign: Campaign, default_name: str) -> list[str]:
