@@ -242,7 +242,9 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
             sample id was typed where no value, or the values of several cells, are stored
             (they are saved with a value of one cell; ``row``: its position in ``edited``). On
             a failed experiment's row they are its failure's (:func:`record_grid` shows them):
-            saved with it, and dropped where 'failed' is unticked without typing them again.
+            saved with it, and dropped where 'failed' is unticked without typing them again;
+            one emptied on a row still failed is refused (``record`` keeps a stored field that
+            is not given, so the emptied cell would be saved as unchanged).
     """
     if len(original) != len(edited):
         raise DataError("the grid changed while it was edited; reload the page and enter the values again")
@@ -282,6 +284,12 @@ def grid_changes(original: pd.DataFrame, edited: pd.DataFrame, config: CampaignC
         values = table[column] if column in table.columns else pd.Series(None, index=table.index)
         out[column] = [None if _missing(v) or (was and not flag and column not in cells) else str(v)
                        for v, was, flag, cells in zip(values, shown_failed, out["failed"], edited_cells, strict=True)]
+    for pos, cells, was, flag in zip(changed_rows, edited_cells, shown_failed, out["failed"], strict=True):
+        # record() keeps a stored field not given: an emptied one would be saved as unchanged
+        problems += [CellProblem(pos, column, original[column].iloc[pos], (
+            f"the failure's stored {column.replace('_', ' ')} cannot be removed here; type the corrected text over "
+            "it, or leave it as it was")) for column in CONTEXT if was and flag and column in cells
+            and _missing(edited[column].iloc[pos]) and not _missing(original[column].iloc[pos])]
     for k, (pos, cells, (flag, reason)) in enumerate(zip(changed_rows, edited_cells, zip(
             out["failed"], out["failure_reason"], strict=True), strict=True)):
         if flag and reason is None:

@@ -328,6 +328,30 @@ def test_the_grid_shows_a_failures_note_operator_sample_and_date_and_a_new_reaso
     assert value[["note", "operator", "sample_id", "measured_at"]].isna().all()
 
 
+def test_a_failures_note_or_operator_emptied_in_the_grid_is_refused_not_kept_silently(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: a failed experiment's note emptied in the grid and saved as a correction
+    was sent as 'not given', which record() reads as 'keep the stored one': the page reported the
+    save and the note stayed. Now the emptied cells are refused, naming each, and nothing is saved."""
+    from doe import Campaign
+
+    campaign = Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{tmp_path / 'doe.sqlite3'}", name="failures")
+    campaign.suggest(1)
+    campaign.record(pd.DataFrame([{"experiment_id": "E0001", "failure_reason": "gelled", "note": "lumps after 2 h",
+                                   "operator": "Kim", "sample_id": "S-9"}]))
+    history = campaign.history()
+    original = record_grid(history, campaign.config, "all")
+    edited = original.copy()
+    edited.loc[0, ["note", "operator"]] = [None, "  "]
+    with pytest.raises(DataError) as err:
+        grid_changes(original, edited, campaign.config, history, campaign.measurements())
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(0, "note", "lumps after 2 h"),
+                                                                         (0, "operator", "Kim")]
+    assert "the failure's stored note cannot be removed here" in err.value.problems[0].problem
+    edited.loc[0, ["failed", "failure_reason", "first_cycle_ce_pct"]] = [False, None, 84.0]  # measured after all
+    changes = grid_changes(original, edited, campaign.config, history, campaign.measurements())
+    assert changes.loc[0, ["note", "operator"]].isna().all()  # the failure's are not the value's: nothing to keep
+
+
 def test_grid_changes_read_typed_text_as_the_number_meant_or_name_the_cell() -> None:
     """The grid's outcome cells are text: '1.2e3' was stored as 1.23 and '12,5' as 125 by
     Streamlit's number editor; now they are read as 1200 and 12.5, and an ambiguous or wrong
