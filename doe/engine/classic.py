@@ -31,7 +31,10 @@ labels and on the lab's resolution grid, with fixed values held:
   refused, naming the way out (a Latin hypercube). Where half the design's corners or more
   are already in the campaign (made or pending, as after a first screening), the design is its
   fold-over (every sign reversed: the two together separate each main effect from the
-  two-factor interactions); where half the fold-over's are too, it is refused.
+  two-factor interactions); where half the fold-over's are too, it is refused. A corner that
+  is the batch's control recipe (as the batch's held values make it) is measured by the
+  control: its row is a centre point instead (the note says so), refused where the centre is
+  a corner or the control too.
 """
 
 from __future__ import annotations
@@ -268,12 +271,16 @@ def screening_runs(n_factors: int) -> int:
 
 
 def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int], *, more: int = 0,
-              taken: np.ndarray | None = None) -> np.ndarray:
+              taken: np.ndarray | None = None, control: np.ndarray | None = None) -> Hypercube:
     """A Plackett-Burman design over the parameters not fixed or ``held``, plus centre points
     up to ``n`` rows (see the module docstring); ``more``: rows the batch adds to these (the
     control recipe), counted in the batch size an error asks for; ``taken``: model-space
     recipes already in the campaign (made or pending): where half the design's corners or more
-    are among them, its fold-over, and where half of those are too, a ProposalError."""
+    are among them, its fold-over, and where half of those are too, a ProposalError;
+    ``control``: the batch's control recipe (model space, ``(1, d)``), which runs with the
+    design's held values: a corner that is the control as the batch makes it is measured by
+    the control, and its row is a centre point instead (said in the note), or, where the
+    centre is a corner or the control too, a ProposalError."""
     hold = {**fixed}
     centre = np.zeros(encoder.dim)
     for i in range(encoder.dim):
@@ -312,7 +319,22 @@ def screening(encoder: Encoder, n: int, fixed: dict[int, float], held: list[int]
     if len(X) != n or not encoder.feasible(X).all():
         raise ProposalError("design: the screening design's corners break a linear constraint; use "
                             "design='latin_hypercube', which keeps to the constraints")
-    return X
+    if control is None:
+        return Hypercube(X)
+    made = control.copy()
+    made[0, list(hold)] = list(hold.values())  # the control as the batch's furnace run makes it
+    corner = np.flatnonzero(np.abs(X[:runs] - made).max(axis=1) <= 1e-6)
+    if not len(corner):
+        return Hypercube(X)
+    middle = _corners(encoder, runs + 1, runs, centre, factors, signs, hold)[runs:]
+    shown = encoder.decode(X[corner[:1]]).iloc[0].to_dict()
+    if _taken_share(middle, np.vstack([X[:runs], made])):
+        raise ProposalError(f"design: the screening design's corner {shown} is the control recipe, which the batch "
+                            "runs in the same furnace run, and the design has no centre point to put in its place; "
+                            "use design='latin_hypercube', or fixed= values that make other corners")
+    X[corner] = middle
+    return Hypercube(X, f"the corner {shown} is the control recipe, which the batch runs in the same furnace run: "
+                        "its row is a centre point")
 
 
 def _corners(encoder: Encoder, n: int, runs: int, centre: np.ndarray, factors: list[int], signs: np.ndarray,

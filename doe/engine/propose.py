@@ -230,7 +230,12 @@ def propose(
                 if cube.note is not None:
                     model_settings["design_note"] = cube.note
             else:
-                X_new = screening(encoder, n, fixed_model, shared, more=int(control is not None), taken=X_avoid)
+                design_run = screening(encoder, n, fixed_model, shared, more=int(control is not None), taken=X_avoid,
+                                       control=_with_control(encoder, X_avoid[:0], control, fixed_model)
+                                       if control is not None else None)
+                X_new = design_run.X
+                if design_run.note is not None:
+                    model_settings["design_note"] = design_run.note
         model_settings.update(acquisition=None, design=design)
     elif _supports_model(config, surrogates, settings):
         with seeded(seed, device), numerics():

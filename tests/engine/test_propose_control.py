@@ -60,3 +60,36 @@ def test_a_shared_batch_with_room_keeps_the_control_recipe_apart(design: str, se
     assert rows[-1] == {"w": 1, "gas": batch["gas"].iloc[0]}
     assert rows[-1] not in rows[:-1], rows
     assert len({(r["w"], r["gas"]) for r in rows}) == n
+
+
+def _screened(values: list[int], control: dict[str, Any], continuous: bool = True) -> CampaignConfig:
+    return CampaignConfig.from_dict({
+        "name": "furnace", "seed": 0, "objectives": [{"name": "y", "goal": "maximize"}],
+        "parameters": [{"name": "w", "type": "discrete", "values": values},
+                       *([{"name": "v", "type": "continuous", "bounds": [0, 1]}] if continuous else []),
+                       {"name": "gas", "type": "categorical", "values": ["air", "O2"]}],
+        "batch_shared": ["gas"], "control_recipe": control})
+
+
+@pytest.mark.parametrize("n", [5, 6])
+def test_a_screening_design_measures_a_corner_that_is_the_control_recipe_once(n: int) -> None:
+    """Found by review: the control recipe (w = 0, v = 0 under air) is a corner of the screening
+    design run under air, and the batch made it twice, as a corner and as its control. The
+    control now measures that corner; its row is a centre point, and the note says so."""
+    empty = pd.DataFrame(columns=["w", "v", "gas", "y"])
+    result = propose(_screened([0, 1, 2, 3, 4], {"w": 0, "v": 0.0, "gas": "air"}), empty, n, seed=0,
+                     settings=EngineSettings.fast(), design="screening")
+    batch = result.recipes
+    rows: list[dict[str, Any]] = batch[["w", "v", "gas"]].to_dict("records")
+    assert batch["strategy"].tolist() == ["screening"] * (n - 1) + ["control"]
+    assert rows[-1] == {"w": 0, "v": 0.0, "gas": "air"} and rows[-1] not in rows[:-1], rows
+    corners = {(r["w"], r["v"]) for r in rows}
+    assert corners == {(0, 0.0), (4, 0.0), (0, 1.0), (4, 1.0), (2, 0.5)}  # every corner once, and the centre
+    assert "is the control recipe" in result.model_settings["design_note"]
+
+
+def test_a_screening_design_without_a_centre_for_the_controls_corner_is_refused() -> None:
+    empty = pd.DataFrame(columns=["w", "gas", "y"])
+    with pytest.raises(ProposalError, match=r"corner .* is the control recipe.*no centre point"):
+        propose(_screened([0, 1], {"w": 0, "gas": "air"}, continuous=False), empty, 3, seed=0,
+                settings=EngineSettings.fast(), design="screening")
