@@ -1229,7 +1229,7 @@ def test_no_editor_cuts_a_long_text_without_a_word(start: Start, db_url: str) ->
     """``max_chars`` made the browser cut a pasted 72-character sample id to 64 (an operator to
     200, a replicate label, a cell's failure reason, an abandon reason to 500) and the page saved
     the cut text as typed. No editor limits the length: validation refuses a text too long,
-    naming the cell ("column 'sample_id': at most 64 printable characters")."""
+    naming the cell ("column 'sample_id': at most 64 characters (got 72)")."""
     campaign = _new_campaign(db_url, "no-cut", n_running=2)
     campaign.suggest(1)  # a proposed one, for the Plan page's abandon form
     at = start("record", campaign="no-cut")
