@@ -568,3 +568,16 @@ def test_a_value_typed_into_an_abandoned_row_of_the_history_says_abandoned(tmp_p
         assert [(p.column, p.problem) for p in err.value.problems] == [
             ("experiment_id", "the experiment was abandoned; record it under a new id")]
     assert campaign.revision() == revision
+
+
+def test_an_experiment_listed_twice_changes_status_once(campaign: Campaign) -> None:
+    """Found by a probe: abandon(['E0001', 'E0001']) of a proposed experiment was refused as
+    'E0001: abandoned -> abandoned', and accept() of one listed twice as running -> running: the
+    second listing was taken as a change of the first in the same write."""
+    ids = campaign.suggest(3, design="latin_hypercube")["experiment_id"].tolist()
+    assert campaign.accept([ids[0], ids[0]]) == [ids[0]]
+    campaign.abandon([ids[1], ids[2], ids[1]], "no powder left")
+    history = campaign.history().set_index("experiment_id")
+    assert history.loc[ids, "status"].tolist() == ["running", "abandoned", "abandoned"]
+    trail = campaign.audit()
+    assert (trail["action"] == "status_changed").sum() == 3

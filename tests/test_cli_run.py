@@ -117,3 +117,23 @@ def test_simulate_says_how_to_continue_past_a_batch_an_older_simulated_run_left(
     history = Campaign.load("my sim", storage=db).history().set_index("experiment_id")
     assert history.loc[["E0004", "E0005"], "status"].eq("abandoned").all()
     assert not history["status"].isin(["proposed", "running"]).any()
+
+
+def test_abandon_refuses_a_blank_reason_and_takes_an_id_listed_twice_once(doe_cmd, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Found by a probe: `doe abandon E0004 --reason ''` abandoned with no reason (the app asks for
+    one; the option is required), and `doe abandon E0006 E0006` was refused as 'E0006: abandoned ->
+    abandoned' though E0006 was still proposed (the second listing read as a change of the first)."""
+    db = str(tmp_path / "cli.sqlite3")
+    doe_cmd("init", "--name", "line-4")
+    doe_cmd("suggest", "--campaign", "line-4", "-n", "2", "--design", "latin_hypercube", "--out", "runsheet.csv")
+    for blank in ("", "   "):
+        done = doe_cmd("abandon", "E0001", "--campaign", "line-4", "--reason", blank, check=False)
+        assert done.returncode == 2 and "--reason" in done.stderr and "say why they are abandoned" in done.stderr
+    assert Campaign.load("line-4", storage=db).history()["status"].eq("proposed").all()
+    done = doe_cmd("abandon", "E0001", "E0001", "--campaign", "line-4", "--reason", "  dispersion gelled ")
+    assert "abandoned E0001\n" in done.stdout
+    history = Campaign.load("line-4", storage=db).history().set_index("experiment_id")
+    assert history.loc["E0001", "status"] == "abandoned" and history.loc["E0002", "status"] == "proposed"
+    trail = Campaign.load("line-4", storage=db).audit()
+    changed = trail[(trail["action"] == "status_changed") & trail["detail"].str.contains("abandoned")]
+    assert len(changed) == 1 and "dispersion gelled" in changed["detail"].iloc[0]

@@ -485,9 +485,13 @@ def unarchive(name: str, env: Env) -> None:
 def abandon(experiment_ids: tuple[str, ...], campaign_name: str | None, reason: str, env: Env) -> None:
     """Give up the proposed or running experiments EXPERIMENT_IDS: they stop counting as pending
     (the Plan page's 'Abandon the chosen ones' in the app)."""
+    if not reason.strip():
+        raise click.BadParameter("say why they are abandoned (kept in the audit trail); nothing was abandoned",
+                                 param_hint="'--reason'")
+    ids = list(dict.fromkeys(experiment_ids))
     campaign = env.campaign(campaign_name)
-    campaign.abandon(list(experiment_ids), reason)
-    click.echo(f"campaign {campaign.name!r}: abandoned {', '.join(experiment_ids)}")
+    campaign.abandon(ids, reason.strip())
+    click.echo(f"campaign {campaign.name!r}: abandoned {', '.join(ids)}")
 
 
 @cli.command()

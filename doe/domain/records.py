@@ -164,12 +164,13 @@ class CarriedEvidence:
 
 
 def id_list(experiment_ids: str | Iterable[str]) -> list[str]:
-    """One experiment id (``"E0003"``, not five ids ``E``, ``0``, ...) or several, as a list."""
+    """One experiment id (``"E0003"``, not five ids ``E``, ``0``, ...) or several, as a list, each
+    once in the order given (an id listed twice is one status change, not a change of a change)."""
     if isinstance(experiment_ids, str):
         return [experiment_ids]
     if isinstance(experiment_ids, bytes) or not isinstance(experiment_ids, Iterable):
         raise DataError(f"experiment_ids: give an experiment id or a list of them, got {shorten(experiment_ids)}")
-    return [str(i) for i in experiment_ids]
+    return list(dict.fromkeys(str(i) for i in experiment_ids))
 
 
 def experiment_id_of(m: NewMeasurement, new_experiments: Sequence[NewExperiment]) -> str | None:
