@@ -31,12 +31,19 @@ main()
 """
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C acts as at a terminal. A test run started in the background by a
+    non-interactive shell (``cmd &``, nohup) ignores SIGINT, its children inherit that, and
+    Python then installs no KeyboardInterrupt handler: the signal was lost and the test hung."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupted(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``doe ARGS`` interrupted by SIGINT while it writes its --out file."""
     (tmp_path / "slow_writer.py").write_text(SLOW_WRITER, encoding="utf-8")
     env = {**os.environ, "DOE_HOME": str(tmp_path / "home"), "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen([sys.executable, "slow_writer.py", *args], cwd=tmp_path, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_sigint)
     assert proc.stderr is not None
     lines = []
     for line in proc.stderr:
@@ -74,8 +81,10 @@ def test_ctrl_c_in_any_command_exits_130(lab: Path, tmp_path: Path) -> None:
 
 def _own_terminal() -> None:
     """In the child (a new session): make its standard input, a pseudo-terminal, its controlling
-    terminal, so that getpass reads the password there and not from the test runner's terminal."""
+    terminal, so that getpass reads the password there and not from the test runner's terminal;
+    Ctrl-C acts as at a terminal (:func:`_default_sigint`)."""
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    _default_sigint()
 
 
 def test_ctrl_c_at_a_password_prompt_exits_130_not_aborted(lab: Path, tmp_path: Path) -> None:
