@@ -28,7 +28,8 @@ Rules (the same for every format):
   capacities of Neware's record sheet restart at every step, so there a half-cycle is the sum
   of its steps' largest values (a CC step then a CV step is one charge);
 - cycles are numbered as the instrument numbers them, shifted so that the first cycle with
-  a charge is cycle 1 (EC-Lab counts from 0); a cycle number that goes down (two exports in
+  a charge is cycle 1 (EC-Lab counts from 0); a file whose first row is past cycle 1 (a part of a
+  test: :data:`~doe.instruments.tables.FIRST_CYCLE_NUMBER`) is refused; a cycle number that goes down (two exports in
   one file, a resumed test that restarted its count) is refused, not renumbered;
 - a negative capacity (:data:`CAPACITY_COLUMNS`: they count up from 0) is refused with its line
   and column: a sign convention or a broken file, not a cycle without a charge;

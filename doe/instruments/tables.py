@@ -35,6 +35,10 @@ Decimal = Literal[".", ","]
 MAX_CYCLE = 1_000_000_000
 """The largest cycle number read: no test runs more; past it a number is a broken field (and
 would overflow a whole number)."""
+FIRST_CYCLE_NUMBER = 1
+"""The largest cycle number a file may start at: a cycler counts a test's cycles from 0 (EC-Lab,
+MACCOR) or 1 (Neware, Arbin), so a file that starts later is a part of a test, whose first cycle
+is not the cell's (first-cycle values and retention are the cell's first cycle's)."""
 _NUMBER = r"[-+]?(?:\d+{0}\d*|{0}\d+)(?:[eE][-+]?\d+)?"
 POINT_NUMBER = re.compile(_NUMBER.format(r"\."))
 COMMA_NUMBER = re.compile(_NUMBER.format(","))
@@ -170,7 +174,8 @@ def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str], *,
     """``frame``'s ``columns`` (old name -> new name) as numbers; a missing column, an empty
     field or one that is not a finite number, a negative number in a column of ``non_negative``
     (old names: a capacity), each naming its line and column, or a column renamed ``cycle`` with
-    a number that is not a whole number from 0 to :data:`MAX_CYCLE` or that goes down, raises
+    a number that is not a whole number from 0 to :data:`MAX_CYCLE`, a first one past
+    :data:`FIRST_CYCLE_NUMBER` (a part of a test) or one that goes down, raises
     :class:`InstrumentFileError` naming the file. ``frame`` comes from :func:`instrument_table`
     (indexed by line)."""
     missing = [c for c in columns if c not in frame.columns]
@@ -203,6 +208,13 @@ def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str], *,
             raise InstrumentFileError(f"{name.name}: line {frame.index[k]}, column {column!r}: {cycle[k]:g} is not a "
                                       f"cycle number (a whole number from 0 to {MAX_CYCLE:,}); check the file or "
                                       "export it again")
+        if len(cycle) and cycle[0] > FIRST_CYCLE_NUMBER:
+            column = next(old for old, new in columns.items() if new == "cycle")
+            raise InstrumentFileError(
+                f"{name.name}: line {frame.index[0]}, column {column!r}: the file starts at cycle {cycle[0]:g}, but a "
+                f"cycler counts a test's cycles from 0 or 1: this is a part of a test (a resumed test's later file, "
+                "an export of a range of cycles?), and its first cycle is not the cell's first cycle; doe does not "
+                "guess which cycle of the cell it starts at: export the test from its start as one file")
         back = np.flatnonzero(np.diff(cycle) < 0)
         if len(back):
             k = int(back[0]) + 1
@@ -231,6 +243,7 @@ def _what_is_wrong(value: object) -> str:
 
 __all__ = [
     "COMMA_NUMBER",
+    "FIRST_CYCLE_NUMBER",
     "MAX_CYCLE",
     "MAX_FILE_BYTES",
     "POINT_NUMBER",

@@ -453,3 +453,42 @@ def test_a_cycle_number_that_is_not_a_whole_number_is_refused_naming_its_column(
     with pytest.raises(InstrumentFileError, match=rf"cell\.{file_format}: line {head + 3}, column '{name}': "
                                                   rf"{re.escape(shown)} is not a cycle number \(a whole number"):
         cycling_outcomes(path, active_mass_mg=MASS_MG)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_a_file_that_starts_past_the_first_cycle_of_a_test_is_refused(tmp_path: Path, file_format: str) -> None:
+    """A resumed test's later file (or an export of cycles 6 to 12) was read as if its first cycle
+    were the cell's first: first-cycle CE 99.7 % for 87 %, the discharge capacity of cycle 6 as the
+    first one, and the retention relative to cycle 6 (found by a probe)."""
+    path, lines = _written(tmp_path, file_format, 12)
+    head, sep = COLUMN_HEADER_LINE[file_format], DELIMITER[file_format]
+    column = {"biologic_mpt": "cycle number", "neware_csv": "Cycle Index", "arbin_csv": "Cycle_Index",
+              "maccor_txt": "Cyc#"}[file_format]
+    at = lines[head].split(sep).index(column)
+    first_counted = 0 if file_format in ("biologic_mpt", "maccor_txt") else 1
+    kept = [line for line in lines[head + 1:] if float(line.split(sep)[at]) >= 5 + first_counted]
+    path.write_text("\n".join([*lines[:head + 1], *kept]) + "\n", encoding="cp1252")
+    message = (rf"cell\.{file_format}: line {head + 2}, column '{re.escape(column)}': the file starts at cycle "
+               rf"{5 + first_counted}, but a cycler counts a test's cycles from 0 or 1")
+    with pytest.raises(InstrumentFileError, match=message):
+        cycling_outcomes(path, active_mass_mg=MASS_MG)
+    if file_format != "neware_csv":  # the cycle sheet has no voltage curve
+        with pytest.raises(InstrumentFileError, match=message):
+            read_cycling_points(path, active_mass_mg=MASS_MG)
+
+
+@pytest.mark.parametrize("file_format", ["neware_csv", "arbin_csv"])
+def test_a_file_counted_from_1_whose_first_cycle_is_a_discharge_is_read_from_its_first_charge(
+        tmp_path: Path, file_format: str) -> None:
+    """Cycle 1 a discharge alone, the first charge in cycle 2: still the test's start, read as before."""
+    if file_format == "neware_csv":
+        path = tmp_path / "cell.neware_csv"
+        path.write_text("Cycle Index,Chg. Cap.(mAh),DChg. Cap.(mAh)\n1,0,0.05\n2,2.652,2.307\n3,2.320,2.313\n"
+                        "4,2.318,2.311\n")
+    else:
+        path = tmp_path / "cell.arbin_csv"
+        path.write_text("Data_Point,Cycle_Index,Current(A),Voltage(V),Charge_Capacity(Ah),Discharge_Capacity(Ah)\n"
+                        "1,1,-0.0001,2.9,0,0.00005\n2,2,0.0001,4.3,0.002652,0\n3,2,-0.0001,2.8,0.002652,0.002307\n"
+                        "4,3,0.0001,4.3,0.002320,0\n5,3,-0.0001,2.8,0.002320,0.002313\n")
+    outcomes = cycling_outcomes(path, active_mass_mg=MASS_MG)
+    assert outcomes["first_cycle_ce_pct"] == pytest.approx(100 * 2.307 / 2.652)
