@@ -9,6 +9,9 @@ Formats:
 - ``impedance_csv``: a plain CSV with ``frequency_hz``, ``z_real_ohm`` and ``z_imag_ohm``
   (the imaginary part with its sign: negative for a capacitive cell).
 
+A file holds one sweep: a file whose frequency turns back (two sweeps, as EC-Lab writes a
+repeated PEIS) is refused, naming the line where the next one starts.
+
 Any circuit of impedance.py's elements can be fitted (``circuit=``; starting values per element
 type from the spectrum, :func:`initial_guess`), reporting the parameters named in
 ``resistances`` (outcome name -> parameter, e.g. ``{"interfacial_resistance_ohm": "R2"}``).
@@ -134,7 +137,24 @@ def read_impedance(path: str | Path) -> ImpedanceSpectrum:
         raise InstrumentFileError(f"{path.name}: {len(data)} frequencies; a fit needs at least 10")
     if (data["f"] <= 0).any():
         raise InstrumentFileError(f"{path.name}: frequencies must be positive")
+    _refuse_second_sweep(path, data["f"])
     return ImpedanceSpectrum(data["f"].to_numpy(float), data["re"].to_numpy(float), imag.to_numpy(float), path.name)
+
+
+def _refuse_second_sweep(path: Path, frequency_hz: pd.Series) -> None:
+    """Refuse a file whose frequencies turn back (from falling to rising, or the reverse): two or
+    more sweeps in one file (EC-Lab's PEIS repeated, a spectrum after each cycle), which one fit
+    would average into the resistances of none of them. ``frequency_hz`` is indexed by line."""
+    steps = np.sign(np.diff(frequency_hz.to_numpy(dtype=float)))
+    moving = steps[steps != 0]  # a frequency measured twice in a row turns nothing
+    turns = np.flatnonzero(steps == -moving[0]) if moving.size else np.zeros(0, dtype=int)
+    if len(turns):
+        k = int(turns[0]) + 1
+        raise InstrumentFileError(
+            f"{path.name}: line {frequency_hz.index[k]}: the frequency turns back from {frequency_hz.iloc[k - 1]:g} "
+            f"to {frequency_hz.iloc[k]:g} Hz, so the file holds more than one sweep (a repeated PEIS, a spectrum after "
+            "each cycle?); one fit of them all would give the resistances of none: export each spectrum as its own "
+            "file")
 
 
 _RESISTIVE = {"R": (0,), "W": (0,), "Wo": (0,), "Ws": (0,), "G": (0,), "Gs": (0,), "K": (0,), "Zarc": (0,),

@@ -297,3 +297,23 @@ def test_a_peis_export_with_decimal_commas_and_a_tab_separated_csv_read_their_va
     path = write_impedance_file(tmp_path / "cell.csv", "impedance_csv", frequency, z)
     path.write_bytes(path.read_text(encoding="utf-8").replace(",", "\t").encode("utf-16"))  # Excel's "Unicode text"
     _reads_back(path, frequency, z)
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_a_file_with_two_sweeps_is_refused_naming_the_line_where_the_second_starts(tmp_path: Path,
+                                                                                    file_format: str) -> None:
+    """Two spectra of one cell in one file (EC-Lab's PEIS repeated, one before and one after cycling:
+    interface 150 then 200 ohm) were fitted as one and recorded an interfacial resistance of 176 ohm,
+    the resistance of neither, at a residual of 3 % (found by a probe)."""
+    frequency, before = impedance_spectrum()
+    _, after = impedance_spectrum({"R2": 200.0}, seed=1)
+    path = write_impedance_file(tmp_path / f"cell.{file_format}", file_format, np.concatenate([frequency, frequency]),
+                                np.concatenate([before, after]))
+    first_row = {"biologic_peis_mpt": 7, "gamry_dta": 7, "impedance_csv": 2}[file_format]
+    message = (rf"cell\.{file_format}: line {first_row + len(frequency)}: the frequency turns back from 0\.1 to "
+               r"1e\+06 Hz, so the file holds more than one sweep")
+    with pytest.raises(InstrumentFileError, match=message):
+        impedance_outcomes(path)
+    # each sweep alone, rising or falling, is one spectrum
+    for k, (f, z) in enumerate([(frequency, before), (frequency[::-1], after[::-1])]):
+        _reads_back(write_impedance_file(tmp_path / f"alone_{k}.{file_format}", file_format, f, z), f, z)
