@@ -141,7 +141,17 @@ def _read_mpt(path: Path, text: str) -> pd.DataFrame:
     frame = mpt_frame(path, text)
     out = numeric_columns(frame, path, {"cycle number": "cycle", "Q charge/mA.h": "charge_mah",
                                         "Q discharge/mA.h": "discharge_mah"}, non_negative=CAPACITY_COLUMNS)
-    return _with_discharge_rows(out, frame, path, "I/mA", 1.0, "Ewe/V")
+    return _with_discharge_rows(out, frame, path, mpt_current_column(frame), 1.0, "Ewe/V")
+
+
+MPT_CURRENT_COLUMNS = ("I/mA", "<I>/mA")
+"""EC-Lab's current columns, in the order doe takes them: ``I/mA``, or ``<I>/mA`` (the mean
+current over each recorded interval, which GCPL writes in its place)."""
+
+
+def mpt_current_column(frame: pd.DataFrame) -> str:
+    """The current column of an EC-Lab table (:data:`MPT_CURRENT_COLUMNS`), ``I/mA`` where it has none."""
+    return next((c for c in MPT_CURRENT_COLUMNS if c in frame.columns), MPT_CURRENT_COLUMNS[0])
 
 
 def _with_discharge_rows(out: pd.DataFrame, frame: pd.DataFrame, path: Path, current: str, to_ma: float,
@@ -491,6 +501,7 @@ __all__ = [
     "DISCHARGE_END_TOLERANCE_V",
     "FORMATS",
     "MAX_FILE_BYTES",
+    "MPT_CURRENT_COLUMNS",
     "RECORD_COLUMNS",
     "REST_CURRENT_MA",
     "REST_FRACTION",
@@ -506,6 +517,7 @@ __all__ = [
     "detect_format",
     "instrument_table",
     "maccor_frame",
+    "mpt_current_column",
     "mpt_frame",
     "neware_states",
     "numeric_columns",

@@ -5,7 +5,7 @@ same rules (see :mod:`doe.instruments.cycling` and :mod:`doe.instruments.binary`
 row per point, so the capacity at the end of each half-cycle is the capacity ``read_cycling``
 reports for it. The voltage comes from the column each export has:
 
-- EC-Lab ``.mpt``: ``Ewe/V`` (charge or discharge by the sign of ``I/mA``, else by which
+- EC-Lab ``.mpt``: ``Ewe/V`` (charge or discharge by the sign of ``I/mA`` or ``<I>/mA``, else by which
   counter is running);
 - Neware's record sheet: ``Voltage(V)`` (its cycle sheet has one row per cycle and no curve);
 - Arbin: ``Voltage(V)`` (charge or discharge by the sign of ``Current(A)``);
@@ -35,6 +35,7 @@ from doe.instruments.cycling import (
     current_direction,
     detect_format,
     maccor_frame,
+    mpt_current_column,
     mpt_frame,
     neware_states,
     refuse_repeated_rows,
@@ -62,8 +63,8 @@ def _mpt_points(path: Path, text: str) -> pd.DataFrame:
     numbers = numeric_columns(frame, path, {"cycle number": "cycle", "Q charge/mA.h": "charge",
                                             "Q discharge/mA.h": "discharge", "Ewe/V": "voltage"},
                               non_negative=CAPACITY_COLUMNS)
-    if "I/mA" in frame.columns:
-        state = _states_by_current(numeric_columns(frame, path, {"I/mA": "i"})["i"].to_numpy(dtype=float))
+    if (current := mpt_current_column(frame)) in frame.columns:
+        state = _states_by_current(numeric_columns(frame, path, {current: "i"})["i"].to_numpy(dtype=float))
     else:  # the counter that runs says which half it is
         state = np.where(numbers["discharge"] > 0, "D", np.where(numbers["charge"] > 0, "C", "R"))
     return _running_counters(numbers["cycle"], state, numbers["charge"], numbers["discharge"], numbers["voltage"])

@@ -492,3 +492,39 @@ def test_a_file_counted_from_1_whose_first_cycle_is_a_discharge_is_read_from_its
                         "4,3,0.0001,4.3,0.002320,0\n5,3,-0.0001,2.8,0.002320,0.002313\n")
     outcomes = cycling_outcomes(path, active_mass_mg=MASS_MG)
     assert outcomes["first_cycle_ce_pct"] == pytest.approx(100 * 2.307 / 2.652)
+
+
+def test_an_ec_lab_export_with_the_mean_current_column_tells_discharges_by_it(tmp_path: Path) -> None:
+    """GCPL writes the current as ``<I>/mA``: such a file had no current to doe, so a test exported
+    mid-discharge counted its half discharge as cycle 4's retention (48.2 % for a cell at 96 %, a
+    curve point recorded at cycle 4), and a rate test gave no rate values (found by a probe)."""
+    charge, discharge = fade_curve(4, first_charge_mah_per_g=221.0, first_ce_pct=87.0)
+    mass_g = MASS_MG / 1000
+    one_c_ma = discharge[0] * mass_g  # the first discharge's capacity in an hour
+    rates = np.array([0.1, 1.0, 0.1, 1.0])
+    path = write_cycling_file(tmp_path / "gcpl.mpt", "biologic_mpt", charge * mass_g, discharge * mass_g,
+                              discharge_current_ma=rates * one_c_ma)
+    lines = path.read_text(encoding="cp1252").splitlines()
+    head = COLUMN_HEADER_LINE["biologic_mpt"]
+    columns = lines[head].split("\t")
+    assert "<I>/mA" not in columns
+    lines[head] = "\t".join("<I>/mA" if c == "I/mA" else c for c in columns)
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="cp1252")
+    table = read_cycling(path, active_mass_mg=MASS_MG)
+    np.testing.assert_allclose(table["discharge_current_ma"], rates * one_c_ma, rtol=1e-5)
+    assert table["discharge_finished"].all()
+    rate_capability = 100 * (discharge[1] + discharge[3]) / (discharge[0] + discharge[2])
+    assert cycling_outcomes(path, active_mass_mg=MASS_MG)["rate_capability_pct"] == pytest.approx(rate_capability)
+    assert read_cycling_points(path)["half"].tolist()[:POINTS_PER_HALF_CYCLE + 1] == \
+        ["charge"] * POINTS_PER_HALF_CYCLE + ["discharge"]
+    # exported while cycle 4 discharges: its half discharge is no retention
+    path.write_text("\r\n".join(lines[:-POINTS_PER_HALF_CYCLE // 2]) + "\r\n", encoding="cp1252")
+    table = read_cycling(path, active_mass_mg=MASS_MG)
+    assert table["discharge_finished"].tolist() == [True, True, True, False]
+    outcomes = cycling_outcomes(path, active_mass_mg=MASS_MG, retention_cycle=4)
+    assert np.isnan(outcomes["capacity_retention_pct"])
+    assert outcomes["last_cycle"] == 3
+    preview = results_from_files([path], experiment_id="E1", active_mass_mg=MASS_MG,
+                                 outcome_names=["capacity_retention_pct"],
+                                 curve_outcomes={"capacity_retention_pct": 200})
+    assert preview.table.dropna(subset=["cycle"])["cycle"].tolist() == [1, 2, 3]
