@@ -31,6 +31,9 @@ Rules (the same for every format):
   a charge is cycle 1 (EC-Lab counts from 0); a file whose first row is past cycle 1 (a part of a
   test: :data:`~doe.instruments.tables.FIRST_CYCLE_NUMBER`) is refused; a cycle number that goes down (two exports in
   one file, a resumed test that restarted its count) is refused, not renumbered;
+- a charge is paired with the discharge that follows it: a numbered cycle that discharges before
+  it charges (a cycler counting cycles from a discharge) is refused
+  (:func:`refuse_discharge_before_charge`), where the file says which rows discharge;
 - a negative capacity (:data:`CAPACITY_COLUMNS`: they count up from 0) is refused with its line
   and column: a sign convention or a broken file, not a cycle without a charge;
 - rows repeated or out of order in a point-by-point export (a record number that does not
@@ -141,7 +144,7 @@ def _read_mpt(path: Path, text: str) -> pd.DataFrame:
     frame = mpt_frame(path, text)
     out = numeric_columns(frame, path, {"cycle number": "cycle", "Q charge/mA.h": "charge_mah",
                                         "Q discharge/mA.h": "discharge_mah"}, non_negative=CAPACITY_COLUMNS)
-    return _with_discharge_rows(out, frame, path, mpt_current_column(frame), 1.0, "Ewe/V")
+    return _with_discharge_rows(out, frame, path, mpt_current_column(frame), 1.0, "Ewe/V", "cycle number")
 
 
 MPT_CURRENT_COLUMNS = ("I/mA", "<I>/mA")
@@ -155,14 +158,17 @@ def mpt_current_column(frame: pd.DataFrame) -> str:
 
 
 def _with_discharge_rows(out: pd.DataFrame, frame: pd.DataFrame, path: Path, current: str, to_ma: float,
-                         voltage: str) -> pd.DataFrame:
+                         voltage: str, cycle_column: str) -> pd.DataFrame:
     """Adds ``discharge_current_ma`` and ``discharge_voltage_v`` (|I| and the voltage on discharge
-    rows, NaN elsewhere: :func:`current_direction`) where the file has the ``current`` column."""
+    rows, NaN elsewhere: :func:`current_direction`) where the file has the ``current`` column,
+    refusing a cycle that discharges before it charges (:func:`refuse_discharge_before_charge`)."""
     if current in frame.columns:
         columns = {current: "i", voltage: "v"} if voltage in frame.columns else {current: "i"}
         numbers = numeric_columns(frame, path, columns)
         amps = numbers["i"].to_numpy(dtype=float) * to_ma
-        discharge = current_direction(amps) < 0
+        direction = current_direction(amps)
+        refuse_discharge_before_charge(path, out["cycle"], direction, cycle_column)
+        discharge = direction < 0
         out["discharge_current_ma"] = np.where(discharge, -amps, np.nan)
         if "v" in numbers.columns:
             out["discharge_voltage_v"] = np.where(discharge, numbers["v"].to_numpy(dtype=float), np.nan)
@@ -205,6 +211,31 @@ def refuse_repeated_rows(path: Path, frame: pd.DataFrame, numbers: pd.DataFrame)
                                       f"rows repeated {again}")
 
 
+def refuse_discharge_before_charge(path: Path, cycle: pd.Series, direction: np.ndarray, column: str) -> None:
+    """Refuse a file where a numbered cycle discharges before it charges. ``cycle`` is the
+    instrument's cycle number per row (indexed by line, from :func:`numeric_columns`), ``direction``
+    +1 (charge), -1 (discharge) or 0 (rest) per row, ``column`` the file's cycle column.
+
+    doe pairs each charge with the discharge after it (a cathode charges first), taking a cycle's
+    largest (or, where counters restart at every step, summed) counters; a cycler that counts a
+    cycle from a discharge (a test that starts with one) puts a discharge and the next cycle's
+    charge under one number, and a discharge before the first charge inside cycle 1 adds to that
+    cycle's discharge where the counter runs on (Arbin) or steps are summed (MACCOR, Neware's
+    record sheet). Either way the cycle's CE would be of two cycles' halves."""
+    rows = pd.DataFrame({"cycle": cycle.to_numpy(dtype=float), "charge": np.asarray(direction) > 0,
+                         "discharge": np.asarray(direction) < 0})
+    charged = rows.groupby("cycle", sort=False)["charge"]
+    early = rows["discharge"] & ~charged.cummax() & charged.transform("any")
+    if early.any():
+        k = int(np.flatnonzero(early.to_numpy(dtype=bool))[0])
+        raise InstrumentFileError(
+            f"{path.name}: line {cycle.index[k]}: cycle {cycle.iloc[k]:g} (column {column!r}) discharges before it "
+            "charges; doe pairs each charge with the discharge that follows it, so this cycle's charge and discharge "
+            "would be halves of different cycles (a cycler that counts a cycle from a discharge, or a test that starts "
+            "with a discharge inside its first cycle?); doe does not guess how to renumber them: number the cycles from "
+            "their charge in the test's protocol, or export the test from its first charge")
+
+
 def neware_states(frame: pd.DataFrame) -> pd.Series:
     """C, D or R per row of Neware's record sheet, from ``Step Type`` ("CC Chg", "CV DChg", "Rest")."""
     step_type = frame["Step Type"].astype(str).str.strip().str.lower()
@@ -232,9 +263,15 @@ def _read_neware(path: Path, text: str) -> pd.DataFrame:
                               non_negative=CAPACITY_COLUMNS)
     current = _optional_column(frame, path, "Current(mA)")
     refuse_repeated_rows(path, frame, numbers)
+    refuse_discharge_before_charge(path, numbers["cycle"], _state_direction(neware_states(frame)), "Cycle Index")
     return _sum_of_steps(numbers["cycle"], numbers["step"], neware_states(frame),
                          numbers["charge_mah"] + numbers["discharge_mah"],
                          None if current is None else current.abs(), _optional_column(frame, path, "Voltage(V)"))
+
+
+def _state_direction(state: pd.Series) -> np.ndarray:
+    """+1, -1 or 0 per row of a state column (C charge, D discharge, else rest)."""
+    return np.select([state.eq("C").to_numpy(dtype=bool), state.eq("D").to_numpy(dtype=bool)], [1, -1], 0)
 
 
 def _optional_column(frame: pd.DataFrame, path: Path, column: str) -> pd.Series | None:
@@ -269,7 +306,7 @@ def _read_arbin(path: Path, text: str) -> pd.DataFrame:
                                         "Discharge_Capacity(Ah)": "discharge_mah"}, non_negative=CAPACITY_COLUMNS)
     refuse_repeated_rows(path, frame, out)
     out[["charge_mah", "discharge_mah"]] *= 1000.0
-    return _with_discharge_rows(out, frame, path, "Current(A)", 1000.0, "Voltage(V)")
+    return _with_discharge_rows(out, frame, path, "Current(A)", 1000.0, "Voltage(V)", "Cycle_Index")
 
 
 def maccor_frame(path: Path, text: str) -> pd.DataFrame:
@@ -292,6 +329,7 @@ def _read_maccor(path: Path, text: str) -> pd.DataFrame:
     # Amp-hr restarts at each step; Amps has no sign (State D is discharge)
     amps = _optional_column(frame, path, "Amps")
     refuse_repeated_rows(path, frame, numbers)
+    refuse_discharge_before_charge(path, numbers["cycle"], _state_direction(state), "Cyc#")
     return _sum_of_steps(numbers["cycle"], numbers["step"], state, numbers["capacity_ah"] * 1000.0,
                          None if amps is None else amps.abs() * 1000.0, _optional_column(frame, path, "Volts"))
 
@@ -524,6 +562,7 @@ __all__ = [
     "rate_capability",
     "read_cycling",
     "read_text",
+    "refuse_discharge_before_charge",
     "refuse_repeated_rows",
     "retention_curve",
 ]

@@ -528,3 +528,77 @@ def test_an_ec_lab_export_with_the_mean_current_column_tells_discharges_by_it(tm
                                  outcome_names=["capacity_retention_pct"],
                                  curve_outcomes={"capacity_retention_pct": 200})
     assert preview.table.dropna(subset=["cycle"])["cycle"].tolist() == [1, 2, 3]
+
+
+# a test that starts with a discharge (0.02 mAh), then charges (2.652) and discharges (2.307) on
+HALVES = [("D", 0.02), ("C", 2.652), ("D", 2.307), ("C", 2.320), ("D", 2.313), ("C", 2.318), ("D", 2.311)]
+CYCLE_COLUMN = {"biologic_mpt": "cycle number", "arbin_csv": "Cycle_Index", "maccor_txt": "Cyc#",
+                "neware_csv": "Cycle Index"}
+
+
+def _halves_file(tmp_path: Path, file_format: str, cycles: list[int]) -> tuple[Path, int]:
+    """:data:`HALVES` (two rows each) numbered ``cycles`` as ``file_format`` writes them; the
+    line of the first data row. EC-Lab's counters run within a half-cycle, Arbin's on through the
+    cycle, MACCOR's and Neware's within a step (one step a half)."""
+    rows = []  # cycle, step, kind, the half's counter, the cycle's counters (C, D), current (mA), voltage
+    cycle_total = {"C": 0.0, "D": 0.0}
+    for step, (n, (kind, q)) in enumerate(zip(cycles, HALVES, strict=True), start=1):
+        if step > 1 and n != cycles[step - 2]:
+            cycle_total = {"C": 0.0, "D": 0.0}
+        for k in (1, 2):
+            running = {**cycle_total, kind: cycle_total[kind] + q * k / 2}
+            rows.append((n, step, kind, q * k / 2, running, 0.24 if kind == "C" else -0.24,
+                         4.0 + 0.3 * k if kind == "C" else 3.6 - 0.4 * k))
+        cycle_total = running
+    path = tmp_path / f"cell.{file_format}"
+    if file_format == "biologic_mpt":
+        lines = ["EC-Lab ASCII FILE", "Nb header lines : 3",
+                 "mode\tox/red\ttime/s\tEwe/V\tI/mA\tcycle number\tQ charge/mA.h\tQ discharge/mA.h"]
+        lines += [f"1\t{int(kind == 'C')}\t{60.0 * i:.1f}\t{v:.4f}\t{i_ma:.6f}\t{n:.6E}\t"
+                  f"{q if kind == 'C' else 0.0:.9f}\t{q if kind == 'D' else 0.0:.9f}"
+                  for i, (n, _, kind, q, _, i_ma, v) in enumerate(rows)]
+        first = 4
+    elif file_format == "arbin_csv":
+        lines = ["Data_Point,Cycle_Index,Current(A),Voltage(V),Charge_Capacity(Ah),Discharge_Capacity(Ah)"]
+        lines += [f"{i},{n},{i_ma / 1000:.6f},{v:.4f},{running['C'] / 1000:.9f},{running['D'] / 1000:.9f}"
+                  for i, (n, _, _, _, running, i_ma, v) in enumerate(rows, start=1)]
+        first = 2
+    elif file_format == "maccor_txt":
+        lines = ["Today's Date\t12/04/2026", "Rec#\tCyc#\tStep\tAmp-hr\tAmps\tVolts\tState"]
+        lines += [f"{i}\t{n}\t{step}\t{q / 1000:.9f}\t0.000240\t{v:.4f}\t{kind}"
+                  for i, (n, step, kind, q, _, _, v) in enumerate(rows, start=1)]
+        first = 3
+    else:  # Neware's record sheet
+        lines = ["DataPoint,Cycle Index,Step Index,Step Type,Current(mA),Voltage(V),Chg. Cap.(mAh),DChg. Cap.(mAh)"]
+        lines += [f"{i},{n},{step},{'CC Chg' if kind == 'C' else 'CC DChg'},{i_ma:.6f},{v:.4f},"
+                  f"{q if kind == 'C' else 0.0:.9f},{q if kind == 'D' else 0.0:.9f}"
+                  for i, (n, step, kind, q, _, i_ma, v) in enumerate(rows, start=1)]
+        first = 2
+    path.write_text("\n".join(lines) + "\n", encoding="cp1252")
+    return path, first
+
+
+@pytest.mark.parametrize("file_format", FORMATS)
+def test_a_cycle_numbered_from_its_discharge_is_refused_not_paired_with_the_next_charge(tmp_path: Path,
+                                                                                      file_format: str) -> None:
+    """A cycler that counts a cycle from a discharge (a test that starts with one) puts each discharge
+    under the number of the next charge: doe recorded a first-cycle CE of 0.75 % (the initial 0.02 mAh
+    over the first charge) and a first discharge capacity of 1.7 mAh/g, inside the valid ranges
+    (found by a probe)."""
+    base = 0 if file_format in ("biologic_mpt", "maccor_txt") else 1
+    counted_from_discharge = [base + k for k in (0, 0, 1, 1, 2, 2, 3)]
+    path, first = _halves_file(tmp_path, file_format, counted_from_discharge)
+    column = re.escape(CYCLE_COLUMN[file_format])
+    with pytest.raises(InstrumentFileError, match=rf"cell\.{file_format}: line {first}: cycle {base} \(column "
+                                                  rf"'{column}'\) discharges before it charges"):
+        cycling_outcomes(path, active_mass_mg=MASS_MG)
+    # an initial discharge inside the first cycle adds to its discharge where counters run on or steps add up
+    path, first = _halves_file(tmp_path, file_format, [base + k for k in (0, 0, 0, 1, 1, 2, 2)])
+    with pytest.raises(InstrumentFileError, match=rf"line {first}: cycle {base} \(column '{column}'\) discharges "
+                                                  "before it charges"):
+        cycling_outcomes(path, active_mass_mg=MASS_MG)
+    # the initial discharge counted as a cycle of its own: no cycle, each charge with the discharge after it
+    path, _ = _halves_file(tmp_path, file_format, [base + k for k in (0, 1, 1, 2, 2, 3, 3)])
+    table = read_cycling(path, active_mass_mg=MASS_MG)
+    np.testing.assert_allclose(table["charge_capacity_mah"], [2.652, 2.320, 2.318], rtol=1e-6)
+    np.testing.assert_allclose(table["discharge_capacity_mah"], [2.307, 2.313, 2.311], rtol=1e-6)
