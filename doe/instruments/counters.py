@@ -1,52 +1,48 @@
-"""Capacity counters that must restart: a text export whose counters run on is refused.
+"""Capacity counters that run on through a test, read per cycle.
 
 The readers of :mod:`doe.instruments.cycling` take a cycle's capacity as the largest value its
-counter reaches within the cycle (Arbin's ``Charge_Capacity(Ah)`` and ``Discharge_Capacity(Ah)``
-accumulate within a cycle and restart at the next one). A channel whose counters run on through
-the whole test (they do not restart where the cycle number rises) would give each cycle the
-capacity of every cycle up to it: the first cycle's values would still be right, and the
-retention and rate values wrong by a factor of the cycle number. doe refuses such a file rather
-than guess how the counts were kept.
+counter reaches within the cycle: Arbin's ``Charge_Capacity(Ah)`` and ``Discharge_Capacity(Ah)``
+accumulate within a cycle and, depending on the channel's schedule, either restart at the next
+cycle or run on through the whole test. Read as they are, counters that run on would give each
+cycle the capacity of every cycle up to it (the first cycle's values right, a retention of
+1145 % at cycle 12). :func:`per_cycle_counters` finds the cycles where a counter carried on and
+takes the value it ended the previous cycle with off that cycle's rows, so every reader sees
+counters that restart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-from doe.instruments.tables import InstrumentFileError
 
+def per_cycle_counters(numbers: pd.DataFrame, counters: Iterable[str]) -> pd.DataFrame:
+    """``numbers`` with each capacity counter restarting at every cycle.
 
-def refuse_counters_running_on(path: Path, numbers: pd.DataFrame, counters: Mapping[str, str], *,
-                               unit: str) -> None:
-    """Refuse a file whose capacity counter does not restart where the cycle number rises: on the
-    first row of a cycle it holds at least the value, above 0, it had on the last row of the cycle
-    before (a cycle without a charge, such as a discharge before the first charge, ends its
-    charge counter at 0, and the next cycle's charge starts it anew).
+    A counter carried on into a cycle when, on the cycle's first row, it holds at least the
+    value (above 0) it held on the last row of the cycle before: a counter that restarts starts
+    the cycle near 0, not at the whole previous cycle's capacity. Each such cycle's rows lose
+    that previous value; cycles where the counter restarted are kept as they are, so a file may
+    mix the two (a schedule that resets only some cycles).
 
     Args:
-        path: the file (for the message).
-        numbers: :func:`doe.instruments.tables.numeric_columns` of the file, indexed by line, with
-            ``cycle`` and the counters, in the file's unit.
-        counters: the file's counter column -> its column in ``numbers``.
-        unit: the counters' unit, as the message shows it.
+        numbers: the file's numeric columns in file order, with ``cycle`` and the counters.
+        counters: the counter columns of ``numbers``.
     """
+    out = numbers.copy()
     cycle = numbers["cycle"].to_numpy(dtype=float)
-    starts = np.flatnonzero(np.diff(cycle) > 0) + 1  # the first row of each cycle after the file's first
-    for column, name in counters.items():
+    new_cycle = np.r_[False, np.diff(cycle) != 0]
+    run = np.cumsum(new_cycle)  # 0, 1, 2, ... per stretch of rows of one cycle
+    starts = np.flatnonzero(new_cycle)
+    for name in counters:
         value = numbers[name].to_numpy(dtype=float)
-        carried = starts[(value[starts - 1] > 0) & (value[starts] >= value[starts - 1])]
-        if len(carried):
-            k = int(carried[0])
-            raise InstrumentFileError(
-                f"{path.name}: line {numbers.index[k]}, column {column!r}: {value[k]:g} {unit} on the first row of "
-                f"cycle {cycle[k]:g}, not less than the {value[k - 1]:g} {unit} cycle {cycle[k - 1]:g} ended with: the "
-                "counter runs on through the test instead of restarting at each cycle, so a cycle's largest value "
-                "would be the capacity of every cycle up to it; doe does not guess each cycle's share: export the "
-                "test with capacities that restart at each cycle")
+        offset = np.zeros(run[-1] + 1 if len(run) else 0)
+        carried = (value[starts - 1] > 0) & (value[starts] >= value[starts - 1])
+        offset[run[starts[carried]]] = value[starts[carried] - 1]
+        out[name] = value - offset[run]
+    return out
 
 
-__all__ = ["refuse_counters_running_on"]
+__all__ = ["per_cycle_counters"]

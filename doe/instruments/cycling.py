@@ -12,7 +12,7 @@ Formats (text exports, read with pandas; ``detect_format`` looks at the name and
   ``Step Index``, ``Step Type`` and ``Current(mA)``), whose capacities restart at every step.
 - ``arbin_csv``: Arbin MITS Pro / MITS 8 channel export (comma- or tab-separated): ``Cycle_Index``,
   ``Charge_Capacity(Ah)``, ``Discharge_Capacity(Ah)`` (cumulative within the cycle; counters that
-  run on through the test are refused: :mod:`doe.instruments.counters`).
+  run on through the test are read per cycle: :mod:`doe.instruments.counters`).
 - ``maccor_txt``: MACCOR text export: a header line, then tab-separated ``Cyc#``, ``Step``,
   ``Amp-hr`` (per step) and ``State`` (``C`` charge, ``D`` discharge, ``R`` rest).
 
@@ -67,7 +67,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.fade import value_at
-from doe.instruments.counters import refuse_counters_running_on
+from doe.instruments.counters import per_cycle_counters
 from doe.instruments.tables import (
     MAX_FILE_BYTES,
     InstrumentFileError,
@@ -303,7 +303,7 @@ def _sum_of_steps(cycle: pd.Series, step: pd.Series, state: pd.Series, capacity_
 
 
 ARBIN_COUNTERS = {"Charge_Capacity(Ah)": "charge_mah", "Discharge_Capacity(Ah)": "discharge_mah"}
-"""Arbin's capacity counters (accumulating within a cycle, restarting at the next) and their columns."""
+"""Arbin's capacity counters (accumulating within a cycle; restarting at the next, or running on) and their columns."""
 
 
 def _read_arbin(path: Path, text: str) -> pd.DataFrame:
@@ -311,11 +311,9 @@ def _read_arbin(path: Path, text: str) -> pd.DataFrame:
     out = numeric_columns(frame, path, {"Cycle_Index": "cycle", "Charge_Capacity(Ah)": "charge_mah",
                                         "Discharge_Capacity(Ah)": "discharge_mah"}, non_negative=CAPACITY_COLUMNS)
     refuse_repeated_rows(path, frame, out)
-    in_ah = out.copy()
+    out = per_cycle_counters(out, ARBIN_COUNTERS.values())
     out[["charge_mah", "discharge_mah"]] *= 1000.0
-    out = _with_discharge_rows(out, frame, path, "Current(A)", 1000.0, "Voltage(V)", "Cycle_Index")
-    refuse_counters_running_on(path, in_ah, ARBIN_COUNTERS, unit="Ah")  # after the order of each cycle's halves
-    return out
+    return _with_discharge_rows(out, frame, path, "Current(A)", 1000.0, "Voltage(V)", "Cycle_Index")
 
 
 def maccor_frame(path: Path, text: str) -> pd.DataFrame:

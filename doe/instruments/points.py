@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from doe.instruments.counters import refuse_counters_running_on
+from doe.instruments.counters import per_cycle_counters
 from doe.instruments.cycling import (
     BINARY_FORMATS,
     CAPACITY_COLUMNS,
@@ -77,8 +77,7 @@ def _arbin_points(path: Path, text: str) -> pd.DataFrame:
         "Cycle_Index": "cycle", "Current(A)": "i", "Voltage(V)": "voltage", "Charge_Capacity(Ah)": "charge",
         "Discharge_Capacity(Ah)": "discharge"}, non_negative=CAPACITY_COLUMNS)
     refuse_repeated_rows(path, frame, numbers)
-    refuse_counters_running_on(path, numbers, {"Charge_Capacity(Ah)": "charge", "Discharge_Capacity(Ah)": "discharge"},
-                               unit="Ah")
+    numbers = per_cycle_counters(numbers, ("charge", "discharge"))
     state = _states_by_current(numbers["i"].to_numpy(dtype=float) * 1000.0)
     return _running_counters(numbers["cycle"], state, numbers["charge"] * 1000.0, numbers["discharge"] * 1000.0,
                              numbers["voltage"])

@@ -604,28 +604,33 @@ def test_a_cycle_numbered_from_its_discharge_is_refused_not_paired_with_the_next
     np.testing.assert_allclose(table["discharge_capacity_mah"], [2.307, 2.313, 2.311], rtol=1e-6)
 
 
-def test_arbin_counters_that_run_on_through_the_test_are_refused_naming_the_line(tmp_path: Path) -> None:
+def test_arbin_counters_that_run_on_through_the_test_are_read_per_cycle(tmp_path: Path) -> None:
     """An Arbin channel whose Charge_Capacity(Ah) and Discharge_Capacity(Ah) run on through the
     test instead of restarting each cycle gave each cycle the capacity of every cycle up to it: the
     first cycle right, a retention at cycle 12 of 1145 % and every later rate value a sum (found by
-    a probe); only a valid_range on the outcome stopped it."""
+    a probe); only a valid_range on the outcome stopped it. Such a file now gives what the same
+    test with restarting counters gives, also where only some cycles carried on."""
     path, lines = _written(tmp_path, "arbin_csv", 12)
+    restarting = cycling_outcomes(path, active_mass_mg=MASS_MG)
+    table = read_cycling(path, active_mass_mg=MASS_MG)
+    points = read_cycling_points(path, active_mass_mg=MASS_MG)
     header = lines[0].split(",")
     cycle_at, charge_at, discharge_at = (header.index(c) for c in
                                          ("Cycle_Index", "Charge_Capacity(Ah)", "Discharge_Capacity(Ah)"))
-    carried, ended, previous = [0.0, 0.0], [0.0, 0.0], "1"
-    for k, line in enumerate(lines[1:], start=1):
-        fields = line.split(",")
-        if fields[cycle_at] != previous:
-            carried, previous = [c + e for c, e in zip(carried, ended, strict=True)], fields[cycle_at]
-        ended = [float(fields[charge_at]), float(fields[discharge_at])]
-        fields[charge_at], fields[discharge_at] = (f"{c + e:.12f}" for c, e in zip(carried, ended, strict=True))
-        lines[k] = ",".join(fields)
-    path.write_text("\n".join(lines) + "\n")
-    second_cycle = 2 + 2 * POINTS_PER_HALF_CYCLE  # the line of cycle 2's first row
-    message = (rf"cell\.arbin_csv: line {second_cycle}, column 'Charge_Capacity\(Ah\)': [0-9.e-]+ Ah on the first row "
-               r"of cycle 2, not less than the [0-9.e-]+ Ah cycle 1 ended with: the counter runs on through the test")
-    with pytest.raises(InstrumentFileError, match=message):
-        cycling_outcomes(path, active_mass_mg=MASS_MG)
-    with pytest.raises(InstrumentFileError, match=message):
-        read_cycling_points(path, active_mass_mg=MASS_MG)
+    for reset_every in (None, 5):  # run on throughout; restarted at cycles 5 and 10 (a schedule's reset)
+        run_on = list(lines)
+        carried, ended, previous = [0.0, 0.0], [0.0, 0.0], "1"
+        for k, line in enumerate(lines[1:], start=1):
+            fields = line.split(",")
+            if fields[cycle_at] != previous:
+                reset = reset_every is not None and int(fields[cycle_at]) % reset_every == 0
+                carried = [0.0, 0.0] if reset else [c + e for c, e in zip(carried, ended, strict=True)]
+                previous = fields[cycle_at]
+            ended = [float(fields[charge_at]), float(fields[discharge_at])]
+            fields[charge_at], fields[discharge_at] = (f"{c + e:.12f}" for c, e in zip(carried, ended, strict=True))
+            run_on[k] = ",".join(fields)
+        path.write_text("\n".join(run_on) + "\n")
+        assert float(run_on[-1].split(",")[charge_at]) > 2.5 * float(lines[-1].split(",")[charge_at])  # carried on
+        pd.testing.assert_series_equal(cycling_outcomes(path, active_mass_mg=MASS_MG), restarting, rtol=1e-9)
+        pd.testing.assert_frame_equal(read_cycling(path, active_mass_mg=MASS_MG), table, rtol=1e-9)
+        pd.testing.assert_frame_equal(read_cycling_points(path, active_mass_mg=MASS_MG), points, rtol=1e-9)
