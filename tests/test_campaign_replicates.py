@@ -353,6 +353,32 @@ def test_failed_cells_of_a_failed_experiment_keep_its_reason_and_record_twice_un
     assert _failures(campaign) == [(exp_id, "A", "cracked"), (exp_id, "B", "short circuit"), (exp_id, "C", "gelled")]
 
 
+@pytest.mark.parametrize("later", ["cell", "unlabelled"])
+def test_a_cell_measured_after_the_others_failed_completes_the_experiment_without_a_correction(
+        store_url: str, later: str) -> None:
+    """Cell B cracked and recorded before cell A was measured fails the experiment (every cell
+    recorded failed); A's result a week later was refused as a ConflictError ("stored failed
+    ('cracked pellet'), new completed"), although in one table the same rows complete it."""
+    campaign = _campaign(store_url)
+    exp_id = campaign.suggest(1)["experiment_id"].iloc[0]
+    campaign.record(pd.DataFrame([{"experiment_id": exp_id, "replicate": "B", "failure_reason": "cracked pellet"}]))
+    assert campaign.history().set_index("experiment_id").loc[exp_id, "status"] == "failed"
+    result = _cells(exp_id, {"A": 86.0}) if later == "cell" else pd.DataFrame([{"experiment_id": exp_id, CE: 86.0}])
+    report = campaign.record(result)
+    row = campaign.history().set_index("experiment_id").loc[exp_id]
+    assert (report.measurements_added, row["status"], row[CE]) == (1, "completed", 86.0)
+    assert row["failure_reason"] is None
+    assert _failures(campaign) == [(exp_id, "B", "cracked pellet")]
+    # a failed experiment that a row failed as a whole (here with a cell's reason and a note) still needs correct=True
+    other = campaign.suggest(1)["experiment_id"].iloc[0]
+    campaign.record(pd.DataFrame([{"experiment_id": other, "replicate": "B", "failure_reason": "cracked pellet"},
+                                  {"experiment_id": other, "failure_reason": "cracked pellet", "note": "all pellets"}]))
+    revision = campaign.revision()
+    with pytest.raises(ConflictError, match=re.escape("stored failed ('cracked pellet'), new completed")):
+        campaign.record(_cells(other, {"A": 85.0}))
+    assert campaign.revision() == revision
+
+
 def test_a_history_read_back_is_means_not_cells(store_url: str) -> None:
     campaign = _campaign(store_url)
     recipe = load_config("hfo2-ncm85").reference_recipe()

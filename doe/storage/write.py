@@ -406,7 +406,8 @@ def _check_transitions(conn: Connection, cid: int, name: str, status_changes: li
             context = {**dict.fromkeys(FIELDS), **change.context} if change.status == "failed" else dict.fromkeys(FIELDS)
             if before == change.status and new_reason == stored.reasons[eid]:
                 continue
-            if not replace_results and original[eid] in ("completed", "failed"):
+            if not replace_results and original[eid] in ("completed", "failed") and not (
+                    change.status == "completed" and _failed_by_its_cells(conn, stored, eid)):
                 was = f"failed ({stored.reasons[eid]!r})" if before == "failed" else "completed (measured)"
                 now = f"failed ({new_reason!r})" if change.status == "failed" else "completed (measured)"
                 conflicts.append(f"{eid}: stored {was}, new {now}{_changed_by(conn, cid, eid, created_too=True)}")
@@ -424,6 +425,18 @@ def _check_transitions(conn: Connection, cid: int, name: str, status_changes: li
                              "To correct a value pass allow_corrections=True (record with correct=True); the old "
                              "one stays in the audit trail.")
     return changes
+
+
+def _failed_by_its_cells(conn: Connection, stored: _Stored, experiment_id: str) -> bool:
+    """Whether a stored failed experiment is failed only because every cell recorded of it failed
+    (its reason a failed cell's, no row failing it as a whole gave a note, operator, sample id or
+    date): a result of another cell is new, not a correction, as it is in one table."""
+    context = stored.context.get(experiment_id, {})
+    if stored.status.get(experiment_id) != "failed" or any(v is not None for v in context.values()):
+        return False
+    c = s.cell_failures
+    reasons = conn.execute(sa.select(c.c.reason).where(c.c.experiment_pk == stored.pk_of[experiment_id])).scalars()
+    return stored.reasons.get(experiment_id) in set(reasons)
 
 
 def _persist(conn: Connection, cid: int, now: datetime, checked: CheckedWrite, prepared: list[dict[str, Any]],
