@@ -77,6 +77,29 @@ def test_a_history_read_back_records_no_predicted_point(campaign: Campaign) -> N
     assert campaign.measurements().equals(before)
 
 
+def test_a_history_exported_before_new_points_records_back_changing_nothing(campaign: Campaign, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A history exported on Monday and recorded back on Friday, after the cycler sent more
+    points, was refused whole: every still-cycling experiment's prediction had moved (the
+    fade law's priors are shared), and each was read as a value typed over the prediction."""
+    campaign.record(pd.concat([_points("E0", 60.0, 30, 0), _points("E1", 70.0, 30, 1)]))
+    path = tmp_path / "history.csv"
+    campaign.export_table(path)
+    campaign.record(_points("E1", 70.0, 200, 1).iloc[30:])  # E1 reaches cycle 200; E0's prediction moves
+    later = campaign.history().set_index("experiment_id")
+    exported = pd.read_csv(path).set_index("experiment_id")
+    assert later.loc["E0", "retention_pct_pred_sd"] != pytest.approx(exported.loc["E0", "retention_pct_pred_sd"])
+    assert later.loc["E0", "retention_pct"] != pytest.approx(exported.loc["E0", "retention_pct [%]"])
+    before, revision = campaign.measurements(), campaign.revision()
+    report = campaign.import_table(path)
+    assert report.measurements_added == 0 and campaign.revision() == revision
+    assert campaign.measurements().equals(before)
+    # a value typed over a prediction still shown with the stored sd is still refused
+    edited = campaign.history(status="completed")
+    edited.loc[edited["experiment_id"] == "E0", "retention_pct"] = 99.0
+    with pytest.raises(DataError, match="column 'retention_pct': is the value predicted for E0"):
+        campaign.record(edited)
+
+
 def test_bad_cycles_name_the_cell(campaign: Campaign) -> None:
     bad = pd.DataFrame({"experiment_id": ["E0", "E0", "E1"], "cycle": [0, 2.5, 3],
                         "retention_pct": [99.0, 98.0, 97.0], "ce_pct": [None, None, 80.0]})

@@ -242,21 +242,7 @@ def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: 
     the experiment's cells, so it may be longer than one note may be, and it records nothing."""
     if ID_COLUMN not in table.columns or history.empty or table.columns.has_duplicates:
         return table
-    stored_ids = [str(i) for i in history[ID_COLUMN].tolist()]
-    spellings: dict[str, list[int]] = {}
-    for k, stored_id in enumerate(stored_ids):
-        spellings.setdefault(clean_label(stored_id), []).append(k)
-    position = {stored_id: k for k, stored_id in enumerate(stored_ids)}
-
-    def stored_row(exp_id: Any) -> int | None:  # as plan_record finds it: the id as written, else one spelling
-        if is_missing(exp_id):
-            return None
-        if str(exp_id) in position:
-            return position[str(exp_id)]
-        found = spellings.get(clean_label(exp_id), [])
-        return found[0] if len(found) == 1 else None
-
-    keys = [stored_row(i) for i in table[ID_COLUMN].tolist()]
+    keys = _stored_rows(table, history)
     out = table.copy()
     for column in [p.name for p in config.parameters if p.name in table.columns and p.name in history.columns]:
         kept_of = dict(enumerate(history[column].tolist()))
@@ -296,5 +282,55 @@ def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: 
     return out
 
 
-__all__ = ["check_names_free", "dropped_outcome_problems", "dropped_outcomes", "dropped_parameter_problems", "new_means", "problems_of", "read_outcomes", "stored_recipes_left_out", "summary_outcomes",
+def _stored_rows(table: pd.DataFrame, history: pd.DataFrame) -> list[int | None]:
+    """For each row of ``table``, the position in ``history`` of its experiment as
+    :func:`doe.domain.planning.plan_record` finds it (the id as written, else its one stored
+    spelling), or None."""
+    stored_ids = [str(i) for i in history[ID_COLUMN].tolist()]
+    spellings: dict[str, list[int]] = {}
+    for k, stored_id in enumerate(stored_ids):
+        spellings.setdefault(clean_label(stored_id), []).append(k)
+    position = {stored_id: k for k, stored_id in enumerate(stored_ids)}
+
+    def stored_row(exp_id: Any) -> int | None:
+        if is_missing(exp_id):
+            return None
+        if str(exp_id) in position:
+            return position[str(exp_id)]
+        found = spellings.get(clean_label(exp_id), [])
+        return found[0] if len(found) == 1 else None
+
+    return [stored_row(i) for i in table[ID_COLUMN].tolist()]
+
+
+def earlier_predictions_left_out(table: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """``table`` with each curve outcome's value that an exported history gives as predicted
+    (its row's ``<outcome>_pred_sd`` above 0) left empty where the campaign's prediction has
+    moved since (the stored ``<outcome>_pred_sd`` is another, or 0 once measured at the cycle).
+    Every new point refits the fade law, whose priors every cell shares, so each still-cycling
+    experiment's prediction moves: read as a value, a history exported before it was refused
+    whole. A prediction is never recorded; one typed over while the row's ``_pred_sd`` is still
+    the stored one is left as it is (and refused by :func:`doe.domain.planning.plan_record`)."""
+    if ID_COLUMN not in table.columns or history.empty or table.columns.has_duplicates:
+        return table
+    outcomes = [o for o in read_outcomes(config) if o in config.curve_outcomes and o in table.columns
+                and o + PRED_SD_SUFFIX in table.columns and o + PRED_SD_SUFFIX in history.columns]
+    if not outcomes:
+        return table
+    keys = _stored_rows(table, history)
+    out = table.copy()
+    for outcome in outcomes:
+        given = pd.to_numeric(out[outcome + PRED_SD_SUFFIX], errors="coerce").tolist()
+        stored = pd.to_numeric(history[outcome + PRED_SD_SUFFIX], errors="coerce").tolist()
+        cells = out[outcome].astype(object).tolist()
+        for row, (key, sd) in enumerate(zip(keys, given, strict=True)):
+            if key is None or is_missing(sd) or not sd > 0 or is_missing(stored[key]):
+                continue
+            if not same_measurement(float(sd), float(stored[key])):
+                cells[row] = None
+        out[outcome] = pd.Series(cells, index=out.index, dtype=object)
+    return out
+
+
+__all__ = ["check_names_free", "dropped_outcome_problems", "dropped_outcomes", "dropped_parameter_problems", "earlier_predictions_left_out", "new_means", "problems_of", "read_outcomes", "stored_recipes_left_out", "summary_outcomes",
            "typed_over_predictions"]

@@ -32,7 +32,9 @@ def plan_table(table: pd.DataFrame, config: CampaignConfig, version: int, histor
     Raises: DataError listing every bad cell (without ``valid_rows_only``).
     """
     dropped, means = read_back.problems_of(table, config, history, measurements, predicted)
-    given, failed = measured_then_failed(read_back.stored_recipes_left_out(table, history, config), history, config)
+    given = read_back.earlier_predictions_left_out(read_back.stored_recipes_left_out(table, history, config), history,
+                                                   config)
+    given, failed = measured_then_failed(given, history, config)
     clean, rejected = planning.validated_rows(given, config, ignore_columns=carried_columns(table, config) + dropped,
                                               valid_rows_only=valid_rows_only, extra=means)
     if not allow_duplicates and (repeats := find_repeats(clean, history, config)):
