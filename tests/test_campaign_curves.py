@@ -100,6 +100,22 @@ def test_a_history_exported_before_new_points_records_back_changing_nothing(camp
         campaign.record(edited)
 
 
+def test_a_predicted_value_refused_by_another_campaign_is_not_to_be_kept_by_dropping_its_sd(
+        campaign: Campaign, store_url: str) -> None:
+    """The refusal of a history's predicted curve value by a campaign without its experiment
+    advised "or drop this column": without <outcome>_pred_sd the prediction records as a
+    measured point at cycle 200, which the advice led to."""
+    campaign.record(_points("E0", 60.0, 30, 0))
+    history = campaign.history(status="completed")
+    other = Campaign.from_config({**CONFIG, "name": "other"}, storage=store_url, actor="tester")
+    with pytest.raises(DataError, match="column 'retention_pct_pred_sd'") as refused:
+        other.record(history)
+    assert "drop this column" not in str(refused.value) and "empty this row's retention_pct" in str(refused.value)
+    other.record(history.assign(retention_pct=None))  # as the message says: the other values are recorded
+    recorded = other.measurements()
+    assert "retention_pct" not in set(recorded["outcome"]) and len(recorded) == len(history)
+
+
 def test_bad_cycles_name_the_cell(campaign: Campaign) -> None:
     bad = pd.DataFrame({"experiment_id": ["E0", "E0", "E1"], "cycle": [0, 2.5, 3],
                         "retention_pct": [99.0, 98.0, 97.0], "ce_pct": [None, None, 80.0]})

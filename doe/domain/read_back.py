@@ -88,7 +88,8 @@ def new_means(table: pd.DataFrame, known_ids: Collection[str], outcomes: Iterabl
                 problems.append(CellProblem(row, predicted, sd, f"{outcome} of {exp_id} is predicted at its cycle (sd "
                                             f"{sd:g}), not measured, and {exp_id} is not in this campaign, so it would "
                                             "be recorded as a measurement; record the cells file (doe export --cells), "
-                                            "which carries each measured point, or drop this column"))
+                                            f"which carries each measured point, or empty this row's {outcome} (without "
+                                            "this column the prediction would be recorded as measured)"))
     return problems
 
 
