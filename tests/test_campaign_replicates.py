@@ -379,6 +379,23 @@ def test_a_cell_measured_after_the_others_failed_completes_the_experiment_withou
     assert campaign.revision() == revision
 
 
+def test_a_run_sheet_row_of_a_cell_not_made_yet_is_left_out_without_saying_a_measured_experiment_stays_pending(
+        store_url: str) -> None:
+    """A run sheet with a row per cell, one cell's row still empty: the report listed that row
+    under "experiments with no result yet (they stay pending)" while the same table completed
+    (or, its other cell cracked, failed) the experiment."""
+    campaign = _campaign(store_url)
+    measured, cracked, waiting = campaign.suggest(3)["experiment_id"].tolist()
+    report = campaign.record(pd.DataFrame([
+        {"experiment_id": measured, "replicate": "A", CE: 86.0}, {"experiment_id": measured, "replicate": "B"},
+        {"experiment_id": cracked, "replicate": "A"},
+        {"experiment_id": cracked, "replicate": "B", "failure_reason": "cracked pellet"},
+        {"experiment_id": waiting, "replicate": "A"}]))
+    status = campaign.history().set_index("experiment_id")["status"].to_dict()
+    assert (status[measured], status[cracked], status[waiting]) == ("completed", "failed", "proposed")
+    assert [p.value for p in report.not_measured] == [waiting]
+
+
 def test_a_history_read_back_is_means_not_cells(store_url: str) -> None:
     campaign = _campaign(store_url)
     recipe = load_config("hfo2-ncm85").reference_recipe()

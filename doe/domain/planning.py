@@ -96,7 +96,14 @@ class RecordPlan:
             measurements_unchanged=written.measurements_unchanged + len(self.unchanged_means),
             rejected=rejected, failed_cells=list(self.failed_cells), cell_failures_added=written.cell_failures_added,
             context_not_stored=list(written.context_not_stored), never_made=list(self.never_made),
-            not_measured=list(self.not_measured), marked_failed=self.marked_failed(created))
+            not_measured=self.still_pending(), marked_failed=self.marked_failed(created))
+
+    def still_pending(self) -> list[CellProblem]:
+        """:attr:`not_measured` without the rows of experiments another row of this table
+        measured or failed: those no longer stay pending (a run sheet's row of a cell not made
+        yet beside a measured or cracked cell of the same experiment)."""
+        changed = {c.experiment_id for c in self.status_changes if not isinstance(c.experiment_id, NewExperimentRef)}
+        return [p for p in self.not_measured if p.value not in changed]
 
     def experiment_ids(self, created: list[str]) -> list[str]:
         """The experiment id of every recorded row, given the ids the store ``created`` for
