@@ -142,6 +142,20 @@ def test_a_table_over_the_row_limit_says_so(campaign: Campaign) -> None:
     pd.testing.assert_frame_equal(campaign.history(), before)
 
 
+def test_a_results_row_under_an_id_the_campaign_lacks_names_the_id(campaign: Campaign, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A robot's results row for E0099 (meant: E0019) was refused with one line per parameter,
+    'a new experiment needs every parameter', none naming the id or the likely typo."""
+    campaign.suggest(1)
+    path = tmp_path / "results.csv"
+    pd.DataFrame([{"experiment_id": "E0099", "replicate": "A", "first_cycle_ce_pct": 86.0}]).to_csv(path, index=False)
+    revision = campaign.revision()
+    with pytest.raises(DataError) as refused:
+        campaign.import_table(path)
+    assert [(p.file_row, p.column) for p in refused.value.problems] == [(2, "experiment_id")]
+    assert "no experiment 'E0099' in this campaign" in str(refused.value) and "every parameter" in str(refused.value)
+    assert campaign.revision() == revision
+
+
 def test_new_rows_need_every_parameter_and_known_ids_must_match(campaign: Campaign) -> None:
     with pytest.raises(DataError, match="a new experiment needs every parameter"):
         campaign.record(pd.DataFrame([{"anneal_temperature_c": 400, "first_cycle_ce_pct": 85}]))

@@ -531,6 +531,11 @@ def _plan_new_row(clean: pd.DataFrame, row: pd.Series, read: _Row, config: Campa
                   config_version: int) -> tuple[list[CellProblem], NewExperiment | None]:
     """Problems and the new experiment of a row about an experiment not in the history."""
     missing = [p for p in config.parameter_names if p not in clean.columns or is_missing(row[p])]
+    if read.experiment_id is not None and len(missing) == len(config.parameter_names):  # a mistyped id, likely
+        return [CellProblem(read.label, ID_COLUMN, read.experiment_id, (
+            f"no experiment {read.experiment_id!r} in this campaign and the row gives no recipe: check the id (the "
+            "results of a proposed experiment go under its id), or give every parameter to record a new experiment "
+            "under it"))], None
     problems = [CellProblem(read.label, p, None,
                             f"a new experiment needs every parameter ({config.parameter(p).describe_allowed()})")
                 for p in missing]
