@@ -113,6 +113,19 @@ def test_init_suggest_record_status_export_run(doe_cmd, tmp_path: Path) -> None:
     # the default campaign is now the most recently updated one, and it says so
     done = doe_cmd("status")
     assert "'sim'" in done.stdout and "most recently updated" in done.stderr
+    # but a command that stores something does not guess among several campaigns (found by a
+    # probe: a robot's `doe record` without --campaign went into whichever was updated last)
+    before = {name: Campaign.load(name, storage=db).history() for name in ("coating", "sim")}
+    pd.DataFrame({"first_cycle_ce_pct": [88.0]}).assign(
+        **sim.history().iloc[0][[p.name for p in sim.config.parameters]].to_dict()).to_csv(tmp_path / "late.csv",
+                                                                                           index=False)
+    for command in (("record", "late.csv"), ("suggest", "-n", "1", "--fast"), ("abandon", "E0001", "--reason", "x")):
+        done = doe_cmd(*command, check=False)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert ("this database holds 2 campaigns ('coating', 'sim'): a command that stores something names its "
+                "campaign with --campaign; nothing was written") in done.stderr
+    for name, history in before.items():
+        pd.testing.assert_frame_equal(Campaign.load(name, storage=db).history(), history)
 
 
 SET_POINT_CONFIG = """

@@ -104,7 +104,7 @@ def suggest(campaign_name: str | None, n: int, fixed: tuple[str, ...], candidate
         check_out_path("--out", out, (".csv", ".xlsx"))
         refuse_existing("--out", out, force)  # last week's sheet may hold results typed in, not yet recorded
     fixed_values = pairs("--fixed", fixed)
-    campaign = env.campaign(campaign_name, settings=engine_settings(fast, engine_overrides))
+    campaign = env.campaign(campaign_name, settings=engine_settings(fast, engine_overrides), writes=True)
     config = campaign.config
     candidate_table = None
     if candidates is not None:
@@ -167,7 +167,7 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
            env: Env) -> None:
     """Record a CSV or Excel file of results (or of past experiments)."""
     column_mapping = {k: str(v) for k, v in pairs("--map", mapping).items()}
-    campaign = env.campaign(campaign_name)
+    campaign = env.campaign(campaign_name, writes=True)
     report = campaign.import_table(results, column_mapping=column_mapping or None, correct=correct,
                                    valid_rows_only=valid_rows_only, encoding=encoding,
                                    allow_duplicates=allow_duplicates, sheet=0 if sheet is None else sheet)
@@ -232,7 +232,7 @@ def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_
     (BioLogic .mpt/.mpr, Neware CSV/.nda/.ndax, Arbin CSV, MACCOR text; impedance spectra:
     BioLogic PEIS .mpt, Gamry .DTA, CSV; rules in docs/how-to/instruments.md). Recorded files are
     kept with the campaign as evidence (see ``doe files``); the same files again change nothing."""
-    campaign = env.campaign(campaign_name)
+    campaign = env.campaign(campaign_name, writes=True)
     try:
         preview = campaign.record_files(files, experiment_id=experiment_id, active_mass_mg=active_mass_mg,
                                         kind=kind, reference_cycle=reference_cycle,  # type: ignore[arg-type]
@@ -489,7 +489,7 @@ def abandon(experiment_ids: tuple[str, ...], campaign_name: str | None, reason: 
         raise click.BadParameter("say why they are abandoned (kept in the audit trail); nothing was abandoned",
                                  param_hint="'--reason'")
     ids = list(dict.fromkeys(experiment_ids))
-    campaign = env.campaign(campaign_name)
+    campaign = env.campaign(campaign_name, writes=True)
     campaign.abandon(ids, reason.strip())
     click.echo(f"campaign {campaign.name!r}: abandoned {', '.join(ids)}")
 

@@ -192,13 +192,18 @@ class Env:
                            "a campaign in a new one")
         return self.db
 
-    def campaign(self, name: str | None, *, settings: Any = None) -> Campaign:
+    def campaign(self, name: str | None, *, settings: Any = None, writes: bool = False) -> Campaign:
+        """The campaign ``name``, else the default one (:meth:`default_campaign`)."""
         from doe.campaign import Campaign
 
-        return Campaign.load(name or self.default_campaign(), storage=self.existing_db(), actor=self.actor,
-                             settings=settings)
+        return Campaign.load(name or self.default_campaign(writes=writes), storage=self.existing_db(),
+                             actor=self.actor, settings=settings)
 
-    def default_campaign(self) -> str:
+    def default_campaign(self, *, writes: bool = False) -> str:
+        """The only open campaign; with several, the most recently updated for a command that
+        reads, while a command that ``writes`` is refused: on a shared server another engineer's
+        or robot's campaign may be the most recently updated one, and results recorded there
+        would be stored under the wrong campaign."""
         from doe.campaign import list_campaigns
 
         table = list_campaigns(self.existing_db())
@@ -206,6 +211,11 @@ class Env:
             raise DoeError(no_open_campaign(self.db))
         if len(table) == 1:
             return str(table["name"].iloc[0])
+        if writes:
+            names = ", ".join(repr(str(n)) for n in sorted(table["name"].tolist())[:5])
+            more = f" and {len(table) - 5} more" if len(table) > 5 else ""
+            raise DoeError(f"this database holds {len(table)} campaigns ({names}{more}): a command that stores "
+                           "something names its campaign with --campaign; nothing was written")
         order = table.sort_values("updated_at", kind="stable", na_position="first")
         name = str(order["name"].iloc[-1])
         click.echo(f"using campaign {name!r}, the most recently updated of {len(table)} "
@@ -243,7 +253,8 @@ def common_options(fn: F) -> F:
 
 campaign_option = click.option(
     "--campaign", "campaign_name", metavar="NAME", default=None, callback=_not_empty,
-    help="Campaign name [default: the only campaign, or the most recently updated].")
+    help="Campaign name [default: the only campaign; with several, the most recently updated for a command "
+         "that only reads, while one that stores something needs --campaign].")
 
 
 @click.group(cls=DoeGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -154,7 +154,7 @@ def run_(simulate: bool, folder: Path | None, campaign_name: str | None, budget:
                                            replicates=replicates)
     else:
         assert folder is not None
-        campaign = env.campaign(campaign_name, settings=settings)
+        campaign = env.campaign(campaign_name, settings=settings, writes=True)
         check_targets(targets, campaign.config, campaign.name)
         executor = FileExecutor(folder, timeout_s=timeout_s)
         click.echo(f"run sheets go to {folder}; drop results_<batch>.csv files there, each written under another "
