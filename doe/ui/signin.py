@@ -22,6 +22,8 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 import streamlit as st
 
@@ -32,6 +34,8 @@ from doe.ui import state
 from doe.ui.components import plain
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
@@ -108,6 +112,40 @@ def signed_in(url: str) -> Identity | None:
     return None
 
 
+def while_signed_in(build: Callable[[], T]) -> Callable[[], T]:
+    """``build`` for a download button's data (``st.download_button(data=...)``), run only while the
+    person shown the button may still read: Streamlit calls it when the button is clicked, outside
+    any page run, so :func:`signed_in` does not see the click. The account is read again first,
+    as :func:`signed_in` reads it: disabled or gone, its password changed (a built-in account), or
+    an account made since an open app showed the button (the app now asks for a sign-in), and
+    ``build`` is not run: AuthError, no file (the browser says the download failed; the next page
+    run shows the sign-in form)."""
+    from doe.ui import resources
+
+    who = st.session_state.get(state.IDENTITY)
+    session = st.session_state.get(state.USER)
+    store = accounts(resources.database_url())
+
+    def checked() -> T:
+        if not isinstance(who, Identity):
+            still = False
+        elif who.source == "open":
+            still = not store.store.any_accounts() and os.environ.get(SIGN_IN_REQUIRED_ENV) != "1"
+        elif who.source == "oidc":
+            still = store.current(who.username, "oidc") is not None
+        else:
+            still = isinstance(session, PasswordSession) and session.username == who.username and store.current(
+                session.username, password_stamp=session.password_stamp) is not None
+        if not still:
+            logger.info("download refused: %r is no longer signed in (account disabled or gone, or a new password)",
+                        who.username if isinstance(who, Identity) else None)
+            raise AuthError("you are no longer signed in (your account was disabled or removed, or its password was "
+                            "changed): nothing was downloaded; sign in again")
+        return build()
+
+    return checked
+
+
 def sign_in_page() -> None:
     """The only page shown before sign-in: the form, and the single-sign-on button."""
     from doe.ui import resources
@@ -167,4 +205,4 @@ def sidebar_account(identity: Identity) -> None:
 
 
 __all__ = ["accounts", "open_identity", "sidebar_account", "sign_in_required", "sign_out", "signed_in",
-           "sso_configured"]
+           "sso_configured", "while_signed_in"]

@@ -15,7 +15,15 @@ from doe.auth.accounts import Accounts
 from doe.campaign import Campaign
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streamlit_server import RUN_COUNTER, chromium, click, open_record_page, settled, streamlit_app
+from streamlit_server import (
+    RUN_COUNTER,
+    chromium,
+    click,
+    open_page,
+    open_record_page,
+    settled,
+    streamlit_app,
+)
 
 STEP_MS = 120_000
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -100,4 +108,39 @@ def test_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object) ->
         assert not page.get_by_test_id("stException").count()
         assert Campaign.load("mine", storage=db_url).history().empty  # nobody changed anything
     finally:
+        context.close()
+
+
+def test_a_disabled_account_downloads_nothing_from_the_page_it_still_has_open(
+        server: tuple[str, str], browser: object) -> None:
+    """A download button's file is made when it is clicked, without a page run: a viewer whose
+    account was disabled while their History page stayed open still got the whole campaign as
+    JSON (with what was stored after the disable) until they next touched a widget."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    store = Accounts(db_url).store
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)  # type: ignore[attr-defined]
+    context.add_init_script(RUN_COUNTER)
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    expect.set_options(timeout=STEP_MS)
+    try:
+        page.goto(base)
+        _sign_in(page, "vic", "vic-password")
+        open_record_page(page, "mine")
+        open_page(page, "History")
+        export = page.get_by_test_id("stDownloadButton").filter(has_text="Export the whole campaign (JSON)")
+        with page.expect_download() as download:  # type: ignore[attr-defined]
+            export.get_by_role("button").click()
+        assert '"name": "mine"' in Path(download.value.path()).read_text(encoding="utf-8")
+        downloads: list[object] = []
+        page.on("download", lambda d: downloads.append(d))  # type: ignore[attr-defined]
+        store.set_disabled("vic", True, actor="fixture")
+        export.get_by_role("button").click()
+        expect(export.get_by_test_id("stDownloadButtonError")).to_be_visible()
+        assert downloads == []
+        assert not page.get_by_test_id("stException").count()
+    finally:
+        store.set_disabled("vic", False, actor="fixture")
         context.close()

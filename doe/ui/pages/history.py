@@ -12,7 +12,7 @@ import streamlit as st
 from doe.domain.records import STATUSES
 from doe.domain.replicates import n_column
 from doe.domain.table import ID_COLUMN
-from doe.ui import components, state
+from doe.ui import components, signin, state
 
 if TYPE_CHECKING:
     from doe.campaign import Campaign
@@ -66,18 +66,18 @@ def render() -> None:
         return campaign_to_json(campaign.export_json()).encode("utf-8")
 
     csv_col, xlsx_col, cells_col, json_col = st.columns(4)
-    csv_col.download_button("Export the experiments shown (CSV)", data=lambda: table_file("csv"),
+    csv_col.download_button("Export the experiments shown (CSV)", data=signin.while_signed_in(lambda: table_file("csv")),
                             file_name=components.file_name(campaign.name, "-history.csv"), mime="text/csv", on_click="ignore")
     xlsx_col.download_button(
-        "Export the experiments shown (Excel)", data=lambda: table_file("xlsx"),
+        "Export the experiments shown (Excel)", data=signin.while_signed_in(lambda: table_file("xlsx")),
         file_name=components.file_name(campaign.name, "-history.xlsx"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")
     cells_col.download_button(
-        "Export every cell (CSV)", data=cells_file, file_name=components.file_name(campaign.name, "-cells.csv"),
+        "Export every cell (CSV)", data=signin.while_signed_in(cells_file), file_name=components.file_name(campaign.name, "-cells.csv"),
         mime="text/csv", on_click="ignore",
         help="One row per replicate cell (and curve point), with its note, operator, sample id and time, "
              "failed cells included; the Record page and doe record take it back as it is.")
-    json_col.download_button("Export the whole campaign (JSON)", data=campaign_json,
+    json_col.download_button("Export the whole campaign (JSON)", data=signin.while_signed_in(campaign_json),
                              file_name=components.file_name(campaign.name, ".json"), mime="application/json", on_click="ignore")
 
     _report(campaign)
@@ -107,11 +107,11 @@ def _report(campaign: Campaign) -> None:
 
     html_col, pdf_col = st.columns(2)
     html_col.download_button("Campaign report for the lab meeting (HTML)",
-                             data=lambda: campaign_report(campaign).encode("utf-8"),
+                             data=signin.while_signed_in(lambda: campaign_report(campaign).encode("utf-8")),
                              file_name=components.file_name(campaign.name, "-report.html"), mime="text/html",
                              on_click="ignore")
     if chromium_binary() is not None:
-        pdf_col.download_button("Campaign report (PDF)", data=pdf,
+        pdf_col.download_button("Campaign report (PDF)", data=signin.while_signed_in(pdf),
                                 file_name=components.file_name(campaign.name, "-report.pdf"),
                                 mime="application/pdf", on_click="ignore")
 
@@ -145,7 +145,7 @@ def _evidence_files(campaign: Campaign) -> None:
                           format_func=lambda sha: evidence_label(files, sha))
     if picked is not None:
         name = str(files.set_index("sha256").loc[picked, "file_name"])
-        st.download_button("Download the original file", data=lambda: campaign.file_content(picked)[1],
+        st.download_button("Download the original file", data=signin.while_signed_in(lambda: campaign.file_content(picked)[1]),
                            file_name=components.file_name(name), mime="application/octet-stream",
                            on_click="ignore")
 

@@ -16,7 +16,7 @@ from doe.domain.config import CampaignConfig
 from doe.domain.display import column_decimals, furnace_programme, significant_columns
 from doe.domain.exports import run_sheet
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
-from doe.ui import components, resources, state
+from doe.ui import components, resources, signin, state
 from doe.ui.number_cells import read_number
 from doe.ui.shown_numbers import number_table
 from doe.ui.tables import ID_COLUMN, proposed_with_predictions, suggestion_view
@@ -241,10 +241,10 @@ def _run_sheet(handle: resources.CampaignHandle, config: CampaignConfig, history
                            significant=significant_columns(sheet, config))
 
     csv_col, xlsx_col = st.columns(2)
-    csv_col.download_button("Run sheet (CSV)", data=lambda: sheet_bytes("csv"),
+    csv_col.download_button("Run sheet (CSV)", data=signin.while_signed_in(lambda: sheet_bytes("csv")),
                             file_name=components.file_name(campaign.name, "-run-sheet.csv"), mime="text/csv", on_click="ignore")
     xlsx_col.download_button(
-        "Run sheet (Excel)", data=lambda: sheet_bytes("xlsx"), file_name=components.file_name(campaign.name, "-run-sheet.xlsx"),
+        "Run sheet (Excel)", data=signin.while_signed_in(lambda: sheet_bytes("xlsx")), file_name=components.file_name(campaign.name, "-run-sheet.xlsx"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore")
 
 
