@@ -37,15 +37,17 @@ class AuthError(DoeError):
 @dataclass(frozen=True)
 class PasswordSession:
     """A sign-in with a password as the web app keeps it between page runs: the account name
-    and a stamp of the password it was signed in with (a SHA-256 digest of the stored hash,
-    never the hash), so that :meth:`Accounts.current` ends it once the password changes."""
+    and a stamp of the password it was signed in with and of the account's disables so far (a
+    SHA-256 digest of the stored hash and of the number of times the account was disabled, never
+    the hash), so that :meth:`Accounts.current` ends it once the password changes or the account
+    is disabled, also when it is enabled again before the session's next page run."""
 
     username: str
     password_stamp: str
 
 
-def _stamp(password_hash: str) -> str:
-    return hashlib.sha256(password_hash.encode()).hexdigest()
+def _stamp(password_hash: str, times_disabled: int) -> str:
+    return hashlib.sha256(f"{password_hash}\0{times_disabled}".encode()).hexdigest()
 
 
 def email_verified(claims: Mapping[str, object]) -> bool:
@@ -119,19 +121,20 @@ class Accounts:
     def sign_in(self, username: str, password: str) -> tuple[Identity, PasswordSession]:
         """As :meth:`authenticate`, with the :class:`PasswordSession` the web app keeps."""
         user, stored = self._password_user(username, password)
-        return self.identity(user), PasswordSession(user.username, _stamp(stored))
+        return self.identity(user), PasswordSession(user.username,
+                                                    _stamp(stored, self.store.times_disabled(user.username)))
 
     def current(self, username: str, source: str = "local", *, password_stamp: str | None = None) -> Identity | None:
         """The identity of a signed-in ``username`` read afresh (None if gone or disabled, or,
         given the ``password_stamp`` of a :class:`PasswordSession`, if the password is no
-        longer the one signed in with), so a role change, a disabled account or a new password
-        takes effect on the next page run. A stronger hash of the same password, stored at
-        another sign-in, also counts as a new password."""
+        longer the one signed in with or the account was disabled since, even if enabled again),
+        so a role change, a disabled account or a new password takes effect on the next page run.
+        A stronger hash of the same password, stored at another sign-in, also counts as a new password."""
         user = self.store.find_user(username=username)
         if user is None or user.disabled:
             return None
-        if password_stamp is not None and (
-                user.password_hash is None or not hmac.compare_digest(_stamp(user.password_hash), password_stamp)):
+        if password_stamp is not None and (user.password_hash is None or not hmac.compare_digest(
+                _stamp(user.password_hash, self.store.times_disabled(user.username)), password_stamp)):
             return None
         return self.identity(user, source)
 

@@ -283,6 +283,15 @@ class AccountStore:
 
         self._write(change)
 
+    def times_disabled(self, username: str) -> int:
+        """How many times ``username`` was disabled (its ``account_disabled`` audit rows): a count
+        that only grows, so a sign-in made before a disable is told apart from one made after, even
+        once the account is enabled again (no clock compared: the CLI may run on another machine)."""
+        a = s.account_audit
+        return int(self._read(lambda conn: conn.execute(
+            sa.select(sa.func.count()).select_from(a)
+            .where(a.c.username == username, a.c.action == "account_disabled")).scalar()))
+
     def set_role(self, username: str, role: str, *, actor: str | None = None) -> None:
         """Give ``username`` the role ``role``, by ``actor`` (None: ``DOE_ACTOR`` or the login
         name); the audit row names the old and the new role. The same role again changes nothing."""

@@ -104,6 +104,25 @@ def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(store_url: 
         accounts.sign_in("eng", "eng-password")
 
 
+def test_a_session_signed_in_before_a_disable_stays_ended_once_the_account_is_enabled_again(store_url: str) -> None:
+    """`doe user disable eng` then `doe user enable eng` (a stolen laptop, the person back the next
+    day) before the open tab's next page run: that session went on as eng, as the account was
+    checked only for being disabled now. The session keeps a stamp of the account's disables."""
+    accounts = Accounts(store_url)
+    accounts.add_user("eng", "engineer", password="eng-password", actor="root")
+    accounts.add_user("vic", "viewer", password="vic-password", actor="root")
+    _, session = accounts.sign_in("eng", "eng-password")
+    _, other = accounts.sign_in("vic", "vic-password")
+    accounts.store.set_disabled("eng", True, actor="root")
+    accounts.store.set_disabled("eng", False, actor="root")
+    assert accounts.current("eng", password_stamp=session.password_stamp) is None
+    assert accounts.current("vic", password_stamp=other.password_stamp) is not None  # another account's goes on
+    _, fresh = accounts.sign_in("eng", "eng-password")  # signing in again is all it takes
+    assert accounts.current("eng", password_stamp=fresh.password_stamp) is not None
+    accounts.store.set_disabled("eng", False, actor="root")  # enabling an enabled account changes nothing
+    assert accounts.current("eng", password_stamp=fresh.password_stamp) is not None
+
+
 def test_sso_users_match_by_email_or_get_the_default_role(store_url: str,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     accounts = Accounts(store_url)
