@@ -84,27 +84,46 @@ def sign_in_required(url: str, any_accounts: bool) -> bool:
 
 def signed_in(url: str) -> Identity | None:
     """The identity of the person using the app; None while nobody is signed in (then show
-    :func:`sign_in_page` and nothing else)."""
+    :func:`sign_in_page` and nothing else). A browser session that held another person's work
+    (a shared lab computer: one signed out, the next signed in on the same tab) starts afresh
+    (:func:`_session_of`)."""
+    identity = _identity(url)
+    if identity is not None:
+        _session_of(identity)
+        st.session_state[state.IDENTITY] = identity
+    return identity
+
+
+def _session_of(identity: Identity) -> None:
+    """Drop everything the browser session kept for another person: their unsaved Record grid
+    values, a table kept for a correction, forms opened on a configuration, messages. Saved by
+    this person, those would be recorded under their name; the same person signing in again
+    keeps their own."""
+    owner = st.session_state.get(state.SESSION_OWNER)
+    if owner is not None and owner != identity.username:
+        logger.info("%r signed in on a session %r used: its kept state is dropped", identity.username, owner)
+        for key in list(st.session_state.keys()):
+            if key != state.USER:
+                del st.session_state[key]
+    st.session_state[state.SESSION_OWNER] = identity.username
+
+
+def _identity(url: str) -> Identity | None:
     store = accounts(url)
     sso = sso_configured()
     if not sign_in_required(url, store.store.any_accounts()):  # never once accounts existed: none left closes it
-        identity = open_identity()
-        st.session_state[state.IDENTITY] = identity
-        return identity
+        return open_identity()
     if sso and st.user.is_logged_in:
         try:
-            identity = store.sso_identity(_sso_user_email(), verified=email_verified(st.user))
+            return store.sso_identity(_sso_user_email(), verified=email_verified(st.user))
         except AuthError as err:
             st.error(plain(err))
             st.button("Sign out", on_click=st.logout, key=state.SIGN_OUT)
             st.stop()
-        st.session_state[state.IDENTITY] = identity
-        return identity
     session = st.session_state.get(state.USER)
     if isinstance(session, PasswordSession):
         current = store.current(session.username, password_stamp=session.password_stamp)
         if current is not None:
-            st.session_state[state.IDENTITY] = current
             return current
         st.session_state.pop(state.USER, None)
         st.session_state[state.SIGNED_OUT_NOTE] = ("Your account was disabled or removed, or its password was "

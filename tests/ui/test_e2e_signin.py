@@ -23,6 +23,7 @@ from streamlit_server import (
     open_record_page,
     settled,
     streamlit_app,
+    type_in_grid,
 )
 
 STEP_MS = 120_000
@@ -143,4 +144,44 @@ def test_a_disabled_account_downloads_nothing_from_the_page_it_still_has_open(
         assert not page.get_by_test_id("stException").count()
     finally:
         store.set_disabled("vic", False, actor="fixture")
+        context.close()
+
+
+def test_the_next_person_on_a_shared_tab_does_not_save_what_the_last_one_typed(
+        server: tuple[str, str], browser: object) -> None:
+    """A shared lab computer: eng typed a result into the Record grid, did not save it and signed
+    out; eng2 signed in on the same tab, opened Record and pressed Save results: eng's value was
+    recorded, under eng2's name (the browser session kept eng's unsaved values for the next person)."""
+    from playwright.sync_api import expect
+
+    from doe.ui.tables import record_grid
+
+    base, db_url = server
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name="shared-tab", actor="fixture")
+    campaign.suggest(2)
+    campaign.accept()
+    shown = [c for c in record_grid(campaign.history(), campaign.config).columns
+             if c not in campaign.config.parameter_names]
+    accounts = Accounts(db_url)
+    accounts.add_user("eng2", "engineer", password="eng2-password", actor="fixture")
+    for name in ("eng", "eng2"):
+        accounts.store.add_member("shared-tab", name, actor="fixture")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    context.add_init_script(RUN_COUNTER)
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    expect.set_options(timeout=STEP_MS)
+    try:
+        page.goto(base)
+        _sign_in(page, "eng", "eng-password")
+        open_record_page(page, "shared-tab")
+        type_in_grid(page, page.get_by_test_id("stDataFrame").first, 0, shown.index("first_cycle_ce_pct"), "12.5")
+        _sign_out(page)
+        _sign_in(page, "eng2", "eng2-password")
+        open_record_page(page, "shared-tab")
+        click(page, page.get_by_role("button", name="Save results"))
+        expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text("Nothing to save: no cell was changed")
+        assert Campaign.load("shared-tab", storage=db_url).measurements().empty
+        assert not page.get_by_test_id("stException").count()
+    finally:
         context.close()
