@@ -58,6 +58,16 @@ def mask_url(url: str) -> str:
     return shown.replace("%2A%2A%2A", MASK)
 
 
+def where_texts(url: str) -> tuple[str, ...]:
+    """The texts that say where the database ``url`` is, as doe's messages name it: the URL as
+    given and masked, and an SQLite file's path; the longest first (to take them out of a message)."""
+    parsed = _parse(url) if isinstance(url, str) else None
+    texts = {url, mask_url(url)}
+    if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        texts.add(str(parsed.database))
+    return tuple(sorted((t for t in texts if t), key=len, reverse=True))
+
+
 def url_password(url: str | URL) -> str | None:
     """The password a connection to ``url`` sends: the query's ``password`` (which wins, as in
     SQLAlchemy's PostgreSQL dialects) or the user part's."""
@@ -123,4 +133,4 @@ def pg_connection(url: URL) -> PgConnection:
     return PgConnection(conninfo, None if password is None else str(password), shown)
 
 
-__all__ = ["MIN_BARE_SECRET", "PgConnection", "mask_secrets", "mask_url", "pg_connection", "url_password"]
+__all__ = ["MIN_BARE_SECRET", "PgConnection", "mask_secrets", "mask_url", "pg_connection", "url_password", "where_texts"]

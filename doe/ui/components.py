@@ -18,6 +18,7 @@ from doe.campaign import Campaign
 from doe.domain.access import Identity, Permission, allowed, refusal
 from doe.domain.config import CampaignConfig
 from doe.errors import DataError, DoeError
+from doe.storage.urls import where_texts
 from doe.ui import resources, state
 from doe.ui.tables import problems_frame
 
@@ -122,14 +123,30 @@ def report_text(report: RecordReport) -> str:
     return "; ".join(parts) + "."
 
 
+HIDDEN_ADDRESS = "(the database's address, shown to admins only)"
+
+
+def for_reader(message: str) -> str:
+    """``message`` as the person of this run may read it: where the database is (its URL, masked
+    or not, and an SQLite file's path) is shown to admins only, so for anyone else, a visitor not
+    signed in too, it reads :data:`HIDDEN_ADDRESS`."""
+    who = st.session_state.get(state.IDENTITY)
+    if isinstance(who, Identity) and who.role == "admin":
+        return message
+    for text in where_texts(resources.database_url()):
+        message = message.replace(repr(text), HIDDEN_ADDRESS).replace(text, HIDDEN_ADDRESS)
+    return message
+
+
 def show_error(err: DoeError, table: pd.DataFrame | None = None) -> None:
-    """A doe error as the person sees it (in the app's words): the message, and every bad cell as a table."""
+    """A doe error as the person sees it (in the app's words, where the database is for admins
+    only: :func:`for_reader`): the message, and every bad cell as a table."""
     if isinstance(err, DataError) and err.problems:
-        first = in_app_words(str(err).splitlines()[0])
+        first = in_app_words(for_reader(str(err).splitlines()[0]))
         st.error(plain(first))
         st.dataframe(problems_frame(err.problems, table), hide_index=True, width="stretch")
         return
-    lines = in_app_words(str(err)).splitlines()
+    lines = in_app_words(for_reader(str(err))).splitlines()
     if len(lines) > 1:
         body = "\n".join(f"- {plain(line.strip().removeprefix('- '))}" for line in lines[1:] if line.strip())
         st.error(f"{plain(lines[0])}\n\n{body}")

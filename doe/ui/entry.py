@@ -70,6 +70,7 @@ def main() -> None:
     """Render one run of the app."""
     st.set_page_config(page_title="doe: coating campaigns", page_icon=":material/science:", layout="wide")
     configure_logging()
+    st.session_state.pop(state.IDENTITY, None)  # who acts is known once signin.signed_in() ran in this run
     url = resources.database_url()
     demo: str | None = None
     with components.guard("opening the database") as opening:

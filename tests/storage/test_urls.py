@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from doe.campaign import Campaign
 from doe.errors import StorageError
 from doe.storage.sql import SqlStore, close_all
-from doe.storage.urls import mask_secrets, mask_url, pg_connection
+from doe.storage.urls import mask_secrets, mask_url, pg_connection, where_texts
 
 SECRET = "S3cret-in-the-query"
 
@@ -94,3 +94,11 @@ def test_the_module_is_what_the_engine_and_the_cli_mask_with() -> None:
 
     assert engine.mask_url is mask_url
     assert common.masked(f"postgresql://u@h/d?password={SECRET}") == "postgresql://u@h/d?password=***"
+
+
+def test_the_where_texts_of_a_postgres_url_are_its_masked_and_plain_forms() -> None:
+    url = "postgresql+psycopg://doe:s3cret-pw@db.lab.internal:5432/doe"
+    texts = where_texts(url)
+    assert texts[0] == url and mask_url(url) in texts and "doe" not in texts  # a short name stays in the words
+    sqlite = where_texts("sqlite:////srv/doe/lab.sqlite3")
+    assert "/srv/doe/lab.sqlite3" in sqlite and where_texts("sqlite://") == ("sqlite://",)

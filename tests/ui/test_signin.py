@@ -190,3 +190,22 @@ def test_an_app_started_to_ask_for_a_sign_in_never_opens(tmp_path: Path, monkeyp
     assert not at.exception, [e.value for e in at.exception]
     assert "Sign in to doe" in _texts(at.title) and "No account exists in this database" in _texts(at.warning)
     assert state.IDENTITY not in at.session_state
+
+
+def test_where_the_database_is_is_not_shown_to_a_visitor_or_a_viewer(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README shows the database URL to admins only, but a database the app could not open
+    was named by its URL (for PostgreSQL: the user, host, port and database) in the error shown on
+    the sign-in page to anyone who reached the port."""
+    folder = tmp_path / "secret-place" / "doe.sqlite3"
+    folder.mkdir(parents=True)  # a folder where the file should be: the database cannot be opened
+    url = f"sqlite:///{folder}"
+    monkeypatch.setenv("DOE_DATABASE_URL", url)
+    monkeypatch.setenv("DOE_ENGINE_SETTINGS", "fast")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    shown = _texts(at.error)
+    assert "cannot open database" in shown and "secret-place" not in shown, shown
+    from doe.ui.components import HIDDEN_ADDRESS
+
+    assert HIDDEN_ADDRESS in shown.replace("\\", "")
