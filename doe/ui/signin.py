@@ -67,19 +67,19 @@ def _sso_user_email() -> str | None:
     return str(email) if email else None
 
 
-@st.cache_resource(show_spinner=False)
-def _asked_for_sign_in() -> set[str]:
-    """The databases for which this server process asked for a sign-in (kept for the process)."""
-    return set()
+_ASKED_FOR_SIGN_IN: set[str] = set()
+"""The databases for which this server process asked for a sign-in, kept for the process in a
+module (not in ``st.cache_resource``, which any browser connected to the server, signed in or
+not, can empty with Streamlit's "clear cache" message). Adding to a set is atomic in CPython."""
 
 
 def sign_in_required(url: str, any_accounts: bool) -> bool:
     """Whether the app on database ``url`` asks for a sign-in: it has accounts or single sign-on,
-    ``doe app`` started it so, or it asked before in this process (it never opens again)."""
-    asked = _asked_for_sign_in()
+    ``doe app`` started it so, or it asked before in this process (it never opens again, whatever
+    caches a browser clears)."""
     if any_accounts or sso_configured() or os.environ.get(SIGN_IN_REQUIRED_ENV) == "1":
-        asked.add(url)
-    return url in asked
+        _ASKED_FOR_SIGN_IN.add(url)
+    return url in _ASKED_FOR_SIGN_IN
 
 
 def signed_in(url: str) -> Identity | None:

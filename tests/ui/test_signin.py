@@ -209,3 +209,29 @@ def test_where_the_database_is_is_not_shown_to_a_visitor_or_a_viewer(tmp_path: P
     from doe.ui.components import HIDDEN_ADDRESS
 
     assert HIDDEN_ADDRESS in shown.replace("\\", "")
+
+
+def test_an_app_that_asked_for_a_sign_in_stays_closed_after_its_caches_are_cleared(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any browser connected to the server, signed in or not, can send Streamlit's "clear
+    cache" message (the menu hides it; the websocket takes it), which empties st.cache_resource:
+    the server's memory that it had asked for a sign-in was kept there, so after a backup without
+    accounts was restored under it, one such message opened the app to every visitor as an admin."""
+    import streamlit as st
+
+    from doe.storage.backup import backup, restore
+
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    monkeypatch.setenv("DOE_DATABASE_URL", url)
+    monkeypatch.setenv("DOE_ENGINE_SETTINGS", "fast")
+    Campaign.from_config("hfo2-ncm85", storage=url, name="line", actor="fixture")
+    backup(url, tmp_path / "no-accounts.sqlite3")
+    Accounts(url).add_user("root", "admin", password="root-password", actor="fixture")
+    assert _sign_in("root", "root-password").session_state[state.IDENTITY].username == "root"
+    restore(url, tmp_path / "no-accounts.sqlite3", force=True)
+    st.cache_resource.clear()  # what Streamlit does for a "clear cache" message from any browser
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Sign in to doe" in _texts(at.title), _texts(at.title)
+    assert state.IDENTITY not in at.session_state and not at.dataframe
