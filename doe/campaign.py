@@ -15,6 +15,7 @@ Storage: ``storage=None`` is the default SQLite file (``DOE_DATABASE_URL`` or ``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from doe.domain import carried_ids, contention, exports, ranking, read_back, records
+from doe.domain import carried_ids, config_changes, contention, exports, ranking, read_back, records
 from doe.domain.batches import (
     carried_columns,
     check_clonable,
@@ -46,7 +47,7 @@ from doe.domain.requests import request_record, require_table, validate_request
 from doe.domain.table import ID_COLUMN, checked_reason, validate_experiments
 from doe.domain.transfer import source_training, sources_digest
 from doe.domain.values import count_text, is_integer
-from doe.errors import ConcurrentChangeError, ConfigError, DataError, ProposalError
+from doe.errors import ConcurrentChangeError, ConfigError, DataError, ProposalError, StorageError
 from doe.paths import acting
 from doe.storage import open_store
 from doe.storage.engine import mask_url
@@ -221,7 +222,13 @@ class Campaign:
         if validated == self.config:
             return self.config_version
         read_back.check_names_free(validated, self.measurements())  # units, types: the store
-        return self._store.add_config_version(self._name, validated, self.actor, based_on)
+        old, history = self.config, pd.DataFrame()  # the app's warnings: none where the stored values do not
+        with contextlib.suppress(StorageError):  # read under the latest version (the one saved here repairs it)
+            history = self._store.experiments(self._name)
+        version = self._store.add_config_version(self._name, validated, self.actor, based_on)
+        for warning in config_changes.config_change_warnings(old, validated, history):
+            logger.warning("campaign %r, configuration version %d: %s", self._name, version, warning)
+        return version
 
     def archive(self, archived: bool = True) -> None:
         self._store.set_archived(self._name, archived, self.actor)

@@ -3,6 +3,7 @@ virtual lab."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -506,3 +507,26 @@ def test_a_device_given_with_settings_is_the_settings_device(tmp_path: Path) -> 
     assert loaded.settings == replace(EngineSettings.fast(), device="cpu")
     assert Campaign.load("hfo2-ncm85", storage=url, settings=EngineSettings(device="cuda")).settings.device == "cuda"
     assert Campaign.load("hfo2-ncm85", storage=url, device="cpu").settings == EngineSettings(device="cpu")
+
+
+def test_update_config_warns_of_pending_experiments_the_new_version_excludes(
+        campaign: Campaign, caplog: pytest.LogCaptureFixture) -> None:
+    """Found by a probe: dropping a bath temperature that a pending experiment (already on a run
+    sheet) uses saved silently through the API, while the app's form warns before saving; the
+    only notice came later, as a log line of the next suggest()."""
+    batch = campaign.suggest(4, design="latin_hypercube")
+    campaign.record(VirtualLab(seed=1).run(batch.iloc[:2]))
+    pending = batch.iloc[2:]
+    config = campaign.config.to_dict()
+    for parameter in config["parameters"]:
+        if parameter["name"] == "evaporation_bath_temperature_c":
+            parameter["values"] = [v for v in parameter["values"]
+                                   if v not in pending["evaporation_bath_temperature_c"].tolist()]
+    with caplog.at_level(logging.WARNING, logger="doe.campaign"):
+        version = campaign.update_config(config)
+    assert version == 2
+    [line] = [r.getMessage() for r in caplog.records if "fall outside the new configuration" in r.getMessage()]
+    assert line.startswith(f"campaign {campaign.name!r}, configuration version 2: 2 pending experiment(s) fall "
+                           "outside the new configuration: ")
+    for exp_id, bath in pending[["experiment_id", "evaporation_bath_temperature_c"]].itertuples(index=False):
+        assert f"{exp_id} (evaporation_bath_temperature_c = {bath:g} is not one of" in line
