@@ -465,3 +465,16 @@ def test_a_long_gap_around_the_target_cycle_is_bridged_by_the_fade_law_not_a_str
     campaign.record(pd.DataFrame({"experiment_id": "E5", "cycle": near["cycle"], "retention_pct": near["retention_pct"]}))
     y195, y205 = near.set_index("cycle").loc[[195, 205], "retention_pct"]
     assert campaign.history().set_index("experiment_id").loc["E5", "retention_pct"] == pytest.approx((y195 + y205) / 2)
+
+
+def test_another_outcome_on_a_row_with_a_cycle_is_refused_naming_its_value(campaign: Campaign) -> None:
+    """Found by a probe: a CE of 86.8 typed on a cycling row was refused as '(got None)', so the
+    engineer could not tell which value the message was about."""
+    before = campaign.measurements()
+    table = pd.DataFrame({"experiment_id": ["E1", "E1"], "cycle": [1, 2], "retention_pct": [100.0, 99.5],
+                          "ce_pct": [86.8, None]})
+    with pytest.raises(DataError) as refused:
+        campaign.record(table)
+    assert ("row 0, column 'ce_pct': a row with a cycle records points of the curve outcomes ['retention_pct']; "
+            "give the other outcomes in a row without a cycle (got 86.8)") in str(refused.value)
+    pd.testing.assert_frame_equal(campaign.measurements(), before)

@@ -72,9 +72,10 @@ def cycle_row_problems(clean: pd.DataFrame, config: CampaignConfig) -> list[Cell
     for row in np.flatnonzero(clean[CYCLE_COLUMN].notna().to_numpy()):
         given = [o for o in others if not math.isnan(clean[o].iloc[row])]
         if given:
-            problems.append(CellProblem(int(row), ",".join(given), None,
-                                        f"a row with a cycle records points of the curve outcomes {sorted(curves)}; "
-                                        "give the other outcomes in a row without a cycle"))
+            for outcome in given:  # each cell named with the value written in it
+                problems.append(CellProblem(int(row), outcome, float(clean[outcome].iloc[row]),
+                                            f"a row with a cycle records points of the curve outcomes "
+                                            f"{sorted(curves)}; give the other outcomes in a row without a cycle"))
         if "experiment_id" not in clean.columns or clean["experiment_id"].iloc[row] is None:
             problems.append(CellProblem(int(row), "experiment_id", None,
                                         "a curve point needs the experiment_id of its experiment"))
