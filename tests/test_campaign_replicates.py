@@ -877,3 +877,16 @@ def test_each_conflict_with_a_stored_value_names_who_recorded_it_and_when(store_
         with pytest.raises(ConflictError, match=said):
             bob.record(table)
         assert bob.revision() == revision
+
+
+def test_failing_a_cell_names_every_writer_of_its_values(store_url: str) -> None:
+    """Found by a probe: failing a cell whose CE a robot recorded and whose later value the cycler
+    recorded said 'values recorded by cycler': only the newest writer was named."""
+    robot = _campaign(store_url)
+    recipe = load_config("hfo2-ncm85").reference_recipe()
+    robot.record(_cells("P1", {"A": 80.0}, **recipe))
+    cycler = Campaign.load("hfo2-ncm85", storage=store_url, actor="cycler", settings=FAST)
+    cycler.record(pd.DataFrame([{"experiment_id": "P1", "replicate": "A", "capacity_retention_pct": 61.0}]))
+    with pytest.raises(ConflictError, match=r"P1 replicate 'A' has measured values; marking it failed \('cracked'\) "
+                                             r"withdraws them \(values recorded by alice, cycler on [-\d]+ [:\d]+ UTC\)"):
+        cycler.record(pd.DataFrame([{"experiment_id": "P1", "replicate": "A", "failure_reason": "cracked"}]))

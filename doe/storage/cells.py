@@ -187,7 +187,7 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
                                                                            if f.experiment_id in pk_of})
     stored: dict[tuple[str, str], str] = {}
     stored_context: dict[tuple[str, str], dict[str, Any]] = {}
-    values: dict[tuple[str, str], Any] = {}  # each measured cell's newest recorded_at, recorded_by
+    values: dict[tuple[str, str], list[Any]] = {}  # each measured cell's (recorded_at, recorded_by)
     by: dict[tuple[str, str], str] = {}  # who recorded each stored failure or cell's values, and when
     e, c, m = s.experiments, s.cell_failures, s.measurements
     for chunk in chunks(named):
@@ -203,11 +203,9 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
                     sa.select(e.c.experiment_id, m.c.replicate, m.c.recorded_at, m.c.recorded_by)
                     .join(e, e.c.id == m.c.experiment_pk)
                     .where(m.c.experiment_pk.in_(chunk), m.c.superseded == sa.false(), m.c.replicate != "")):
-                key = (v.experiment_id, v.replicate)
-                if key not in values or v.recorded_at > values[key][0]:
-                    values[key] = (v.recorded_at, v.recorded_by)
-    for key, (at, actor) in values.items():
-        by[key] = recorded_by(actor, at)
+                values.setdefault((v.experiment_id, v.replicate), []).append((v.recorded_at, v.recorded_by))
+    for key, rows in values.items():  # every writer of the cell's values (a robot's CE, a cycler's points)
+        by[key] = recorded_by(", ".join(dict.fromkeys(actor for _, actor in sorted(rows))), max(rows)[0])
     changes, conflicts = FailureChanges(), []
     both = [f"{f.experiment_id} replicate {f.replicate!r} has measured values and is also marked failed "
             f"(failure_reason {f.reason!r})" for f in failures if (f.experiment_id, f.replicate) in set(measured)]
