@@ -6,11 +6,11 @@ Formats (text exports, read with pandas; ``detect_format`` looks at the name and
   with ``Nb header lines : N``, then tab-separated columns including ``cycle number``,
   ``Q charge/mA.h`` and ``Q discharge/mA.h``; a decimal comma (French or German Windows) is
   read as well.
-- ``neware_csv``: Neware BTSDA "cycle" sheet exported as CSV (or tab-separated, as Excel's
-  "Unicode text" saves it): ``Cycle Index``,
+- ``neware_csv``: Neware BTSDA "cycle" sheet exported as CSV (or tab- or ``;``-separated with
+  decimal commas, as Excel saves it: :mod:`doe.instruments.tables`): ``Cycle Index``,
   ``Chg. Cap.(mAh)``, ``DChg. Cap.(mAh)``; or its "record" sheet (one row per point, with
   ``Step Index``, ``Step Type`` and ``Current(mA)``), whose capacities restart at every step.
-- ``arbin_csv``: Arbin MITS Pro / MITS 8 channel export (comma- or tab-separated): ``Cycle_Index``,
+- ``arbin_csv``: Arbin MITS Pro / MITS 8 channel export (comma-, tab- or ``;``-separated): ``Cycle_Index``,
   ``Charge_Capacity(Ah)``, ``Discharge_Capacity(Ah)`` (cumulative within the cycle; counters that
   run on through the test are read per cycle: :mod:`doe.instruments.counters`).
 - ``maccor_txt``: MACCOR text export: a header line, then tab-separated ``Cyc#``, ``Step``,
@@ -178,7 +178,7 @@ def _with_discharge_rows(out: pd.DataFrame, frame: pd.DataFrame, path: Path, cur
 
 
 def csv_frame(path: Path, text: str) -> pd.DataFrame:
-    """A comma- or tab-separated export (Neware, Arbin), read by :func:`instrument_table`."""
+    """A comma-, tab- or ``;``-separated export (Neware, Arbin), read by :func:`~doe.instruments.tables.delimited_table`."""
     return delimited_table(path, text)
 
 

@@ -96,7 +96,7 @@ def detect_impedance_format(path: Path, text: str) -> ImpedanceFormat | None:
     if "ZCURVE" in head and "Zreal" in head:
         return "gamry_dta"
     first = head.splitlines()[0] if head else ""
-    if {"frequency_hz", "z_real_ohm", "z_imag_ohm"} <= {c.strip() for c in re.split(r"[,\t]", first)}:
+    if {"frequency_hz", "z_real_ohm", "z_imag_ohm"} <= {c.strip() for c in re.split(r"[,;\t]", first)}:
         return "impedance_csv"
     return None
 

@@ -4,11 +4,13 @@ and numbers refused with their line and column.
 - text is UTF-8, Windows-1252, or UTF-16 where the file starts with its byte-order mark
   (Excel's "Unicode text");
 - a comma-separated export (Neware, Arbin, an impedance CSV) is read as tab-separated where its
-  column header holds a tab (Excel's "Unicode text" and "Text (tab delimited)");
-- a tab-separated table (EC-Lab, Gamry) is read with a decimal comma where its first number
-  with a fractional part is written with one (``0,2400``: EC-Lab and Gamry on a French or
-  German Windows); a number written with the other separator in the same table is refused with
-  its line and column, not guessed at;
+  column header holds a tab (Excel's "Unicode text" and "Text (tab delimited)"), and as
+  ``;``-separated where its header holds more ``;`` than commas (a CSV saved by Excel in a
+  locale whose decimal separator is a comma: German, French, ...);
+- a tab- or ``;``-separated table (EC-Lab, Gamry, and such a save of a Neware, Arbin or
+  impedance CSV) is read with a decimal comma where its first number with a fractional part is
+  written with one (``0,2400``: on a French or German Windows); a number written with the
+  other separator in the same table is refused with its line and column, not guessed at;
 - a row whose fields are all empty (``,,,,``, as Excel leaves below the data) is skipped; an
   empty field after the last named column (a trailing delimiter) is ignored; a row with more
   fields than the column header, or an empty, unreadable or infinite value (``inf``, ``1e400``)
@@ -82,12 +84,14 @@ def read_text(path: Path) -> str:
     raise InstrumentFileError(f"{path.name}: not readable as text")  # pragma: no cover - cp1252 decodes all bytes
 
 
-def decimal_separator(data_lines: str) -> Decimal:
-    """The decimal separator of a tab-separated table's rows: that of its first field holding a
-    number with a fractional part (``0,2400``, ``1,0E+06``; in a tab-separated table a comma in
-    a number can only be a decimal comma). A number written with the other separator is refused
-    later, naming its line and column (:func:`instrument_table`, :func:`numeric_columns`)."""
-    first = re.search(r"(?:^|\t)\s*[-+]?(?:\d+([.,])\d*|([.,])\d+)(?:[eE][-+]?\d+)?\s*(?=\t|\r?$)", data_lines,
+def decimal_separator(data_lines: str, sep: str = "\t") -> Decimal:
+    """The decimal separator of the rows of a table separated by ``sep`` (a tab or ``;``): that
+    of its first field holding a number with a fractional part (``0,2400``, ``1,0E+06``; where
+    fields are separated by a tab or ``;``, a comma in a number can only be a decimal comma). A
+    number written with the other separator is refused later, naming its line and column
+    (:func:`instrument_table`, :func:`numeric_columns`)."""
+    s = re.escape(sep)
+    first = re.search(rf"(?:^|{s})\s*[-+]?(?:\d+([.,])\d*|([.,])\d+)(?:[eE][-+]?\d+)?\s*(?={s}|\r?$)", data_lines,
                       re.MULTILINE)
     return "," if first is not None and "," in (first.group(1) or first.group(2)) else "."
 
@@ -162,11 +166,24 @@ def _refuse_decimal_points(path: Path, frame: pd.DataFrame) -> None:
                 "the file again with one decimal separator")
 
 
+def delimiter(header: str) -> str:
+    """The delimiter of a comma-separated export from its column header line: a tab where the
+    header holds one (Excel's "Unicode text" and "Text (tab delimited)"), ``;`` where it holds
+    more ``;`` than commas (Excel's "CSV" in a locale with a decimal comma), else a comma."""
+    if "\t" in header:
+        return "\t"
+    return ";" if header.count(";") > header.count(",") else ","
+
+
 def delimited_table(path: Path, text: str) -> pd.DataFrame:
-    """A comma-separated export (Neware, Arbin, an impedance CSV), or its tab-separated version
-    (a tab in the column header), read by :func:`instrument_table`."""
-    header = text.split("\n", 1)[0]
-    return instrument_table(path, text, sep="\t" if "\t" in header else ",")
+    """A comma-separated export (Neware, Arbin, an impedance CSV), or its tab- or ``;``-separated
+    version (:func:`delimiter`), read by :func:`instrument_table`; a tab- or ``;``-separated one
+    with a decimal comma where its first number with a fractional part has one
+    (:func:`decimal_separator`: a German or French Excel's save)."""
+    header, _, rows = text.partition("\n")
+    sep = delimiter(header)
+    decimal = "." if sep == "," else decimal_separator(rows, sep)  # its first fractional number, however far down
+    return instrument_table(path, text, sep=sep, decimal=decimal)
 
 
 def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str], *,
@@ -252,6 +269,7 @@ __all__ = [
     "check_size",
     "decimal_separator",
     "delimited_table",
+    "delimiter",
     "instrument_table",
     "numeric_columns",
     "read_text",
