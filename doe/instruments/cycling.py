@@ -8,10 +8,12 @@ Formats (text exports, read with pandas; ``detect_format`` looks at the name and
   read as well.
 - ``neware_csv``: Neware BTSDA "cycle" sheet exported as CSV (or tab- or ``;``-separated with
   decimal commas, as Excel saves it: :mod:`doe.instruments.tables`): ``Cycle Index``,
-  ``Chg. Cap.(mAh)``, ``DChg. Cap.(mAh)``; or its "record" sheet (one row per point, with
+  ``Chg. Cap.(mAh)``, ``DChg. Cap.(mAh)`` (a sheet set to Ah: ``Chg. Cap.(Ah)``, read x 1000); or
+  its "record" sheet (one row per point, with
   ``Step Index``, ``Step Type`` and ``Current(mA)``), whose capacities restart at every step.
 - ``arbin_csv``: Arbin MITS Pro / MITS 8 channel export (comma-, tab- or ``;``-separated): ``Cycle_Index``,
-  ``Charge_Capacity(Ah)``, ``Discharge_Capacity(Ah)`` (cumulative within the cycle; counters that
+  ``Charge_Capacity(Ah)``, ``Discharge_Capacity(Ah)`` (MITS Pro 8: ``Charge_Capacity (Ah)``; the
+  spellings read: :mod:`doe.instruments.spellings`) (cumulative within the cycle; counters that
   run on through the test are read per cycle: :mod:`doe.instruments.counters`).
 - ``maccor_txt``: MACCOR text export: a header line, then tab-separated ``Cyc#``, ``Step``,
   ``Amp-hr`` (per step) and ``State`` (``C`` charge, ``D`` discharge, ``R`` rest).
@@ -68,6 +70,23 @@ import pandas as pd
 
 from doe.domain.fade import value_at
 from doe.instruments.counters import per_cycle_counters
+from doe.instruments.row_checks import (
+    RECORD_COLUMNS,
+    refuse_discharge_before_charge,
+    refuse_repeated_rows,
+)
+from doe.instruments.spellings import (
+    ARBIN_CHARGE,
+    ARBIN_CURRENT,
+    ARBIN_DISCHARGE,
+    ARBIN_VOLTAGE,
+    CAPACITY_SPELLINGS,
+    NEWARE_CHARGE,
+    NEWARE_CURRENT,
+    NEWARE_DISCHARGE,
+    has_any,
+    spelled,
+)
 from doe.instruments.tables import (
     MAX_FILE_BYTES,
     InstrumentFileError,
@@ -85,8 +104,7 @@ FORMATS: tuple[CyclingFormat, ...] = ("biologic_mpt", "neware_csv", "arbin_csv",
 BinaryFormat = Literal["biologic_mpr", "neware_nda"]
 BINARY_FORMATS: tuple[BinaryFormat, ...] = ("biologic_mpr", "neware_nda")
 BINARY_SUFFIXES: dict[str, BinaryFormat] = {".mpr": "biologic_mpr", ".nda": "neware_nda", ".ndax": "neware_nda"}
-CAPACITY_COLUMNS = frozenset({"Q charge/mA.h", "Q discharge/mA.h", "Chg. Cap.(mAh)", "DChg. Cap.(mAh)",
-                              "Charge_Capacity(Ah)", "Discharge_Capacity(Ah)", "Amp-hr"})
+CAPACITY_COLUMNS = frozenset({"Q charge/mA.h", "Q discharge/mA.h", "Amp-hr", *CAPACITY_SPELLINGS})
 """The capacity columns of the text exports: counters from 0 up, so a negative value is refused."""
 REST_CURRENT_MA = 1e-6
 """A current at or below this (mA, in magnitude) is rest, whatever the file's currents."""
@@ -118,9 +136,9 @@ def detect_format(path: str | Path) -> CyclingFormat | BinaryFormat:
     if head.startswith("EC-Lab ASCII FILE"):
         return "biologic_mpt"
     first = head.splitlines()[0] if head else ""
-    if "Cycle Index" in first and "Chg. Cap.(mAh)" in first:
+    if "Cycle Index" in first and has_any(first, NEWARE_CHARGE):
         return "neware_csv"
-    if "Cycle_Index" in first and "Charge_Capacity(Ah)" in first:
+    if "Cycle_Index" in first and has_any(first, ARBIN_CHARGE):
         return "arbin_csv"
     if "Cyc#" in head and "Amp-hr" in head:
         return "maccor_txt"
@@ -182,62 +200,6 @@ def csv_frame(path: Path, text: str) -> pd.DataFrame:
     return delimited_table(path, text)
 
 
-RECORD_COLUMNS = ("DataPoint", "Data_Point", "Rec#", "Record ID")
-"""The record-number columns of the exports with one row per point (Neware's record sheet, Arbin, MACCOR)."""
-
-
-def refuse_repeated_rows(path: Path, frame: pd.DataFrame, numbers: pd.DataFrame) -> None:
-    """Refuse rows of a point-by-point export (``frame`` from :func:`instrument_table`, indexed by
-    line; ``numbers`` its :func:`numeric_columns`, the cycle number checked) repeated or out of
-    order: a record number (the first of :data:`RECORD_COLUMNS` ``frame`` has, where each field is
-    a number) that does not rise, or a ``step`` of ``numbers`` that goes back within a cycle. An
-    export appended to itself or a copy-paste would count its capacity twice where a counter
-    restarts at every step (Neware's record sheet, MACCOR)."""
-    again = ("(two exports in one file, a copy-paste?) would count their capacity twice: doe does not guess which "
-             "rows to keep; export the test again as one file")
-    column = next((c for c in RECORD_COLUMNS if c in frame.columns), None)
-    record = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float) if column else np.zeros(0)
-    back = np.flatnonzero(np.diff(record) <= 0) if np.isfinite(record).all() else np.zeros(0, dtype=int)
-    if len(back):
-        k = int(back[0]) + 1
-        raise InstrumentFileError(f"{path.name}: line {frame.index[k]}, column {column!r}: record {record[k]:g} "
-                                  f"follows record {record[k - 1]:g} (line {frame.index[k - 1]}); rows repeated or "
-                                  f"out of order {again}")
-    if "step" in numbers.columns:
-        cycle, step = numbers["cycle"], numbers["step"]
-        back = np.flatnonzero(cycle.eq(cycle.shift()).to_numpy(dtype=bool) & (step.diff().to_numpy(dtype=float) < 0))
-        if len(back):
-            k = int(back[0])
-            raise InstrumentFileError(f"{path.name}: line {step.index[k]}: the step number goes back from "
-                                      f"{step.iloc[k - 1]:g} to {step.iloc[k]:g} within cycle {cycle.iloc[k]:g}; "
-                                      f"rows repeated {again}")
-
-
-def refuse_discharge_before_charge(path: Path, cycle: pd.Series, direction: np.ndarray, column: str) -> None:
-    """Refuse a file where a numbered cycle discharges before it charges. ``cycle`` is the
-    instrument's cycle number per row (indexed by line, from :func:`numeric_columns`), ``direction``
-    +1 (charge), -1 (discharge) or 0 (rest) per row, ``column`` the file's cycle column.
-
-    doe pairs each charge with the discharge after it (a cathode charges first), taking a cycle's
-    largest (or, where counters restart at every step, summed) counters; a cycler that counts a
-    cycle from a discharge (a test that starts with one) puts a discharge and the next cycle's
-    charge under one number, and a discharge before the first charge inside cycle 1 adds to that
-    cycle's discharge where the counter runs on (Arbin) or steps are summed (MACCOR, Neware's
-    record sheet). Either way the cycle's CE would be of two cycles' halves."""
-    rows = pd.DataFrame({"cycle": cycle.to_numpy(dtype=float), "charge": np.asarray(direction) > 0,
-                         "discharge": np.asarray(direction) < 0})
-    charged = rows.groupby("cycle", sort=False)["charge"]
-    early = rows["discharge"] & ~charged.cummax() & charged.transform("any")
-    if early.any():
-        k = int(np.flatnonzero(early.to_numpy(dtype=bool))[0])
-        raise InstrumentFileError(
-            f"{path.name}: line {cycle.index[k]}: cycle {cycle.iloc[k]:g} (column {column!r}) discharges before it "
-            "charges; doe pairs each charge with the discharge that follows it, so this cycle's charge and discharge "
-            "would be halves of different cycles (a cycler that counts a cycle from a discharge, or a test that starts "
-            "with a discharge inside its first cycle?); doe does not guess how to renumber them: number the cycles from "
-            "their charge in the test's protocol, or export the test from its first charge")
-
-
 def neware_states(frame: pd.DataFrame) -> pd.Series:
     """C, D or R per row of Neware's record sheet, from ``Step Type`` ("CC Chg", "CV DChg", "Rest")."""
     step_type = frame["Step Type"].astype(str).str.strip().str.lower()
@@ -247,9 +209,12 @@ def neware_states(frame: pd.DataFrame) -> pd.Series:
 
 def _read_neware(path: Path, text: str) -> pd.DataFrame:
     frame = csv_frame(path, text)
+    (charge, to_mah), (discharge, d_to_mah) = spelled(frame.columns, NEWARE_CHARGE), spelled(frame.columns, NEWARE_DISCHARGE)
     if "Step Type" not in frame.columns:  # the cycle sheet: one row per cycle
-        cycles = numeric_columns(frame, path, {"Cycle Index": "cycle", "Chg. Cap.(mAh)": "charge_mah",
-                                               "DChg. Cap.(mAh)": "discharge_mah"}, non_negative=CAPACITY_COLUMNS)
+        cycles = numeric_columns(frame, path, {"Cycle Index": "cycle", charge: "charge_mah", discharge: "discharge_mah"},
+                                 non_negative=CAPACITY_COLUMNS)
+        cycles["charge_mah"] *= to_mah
+        cycles["discharge_mah"] *= d_to_mah
         again = np.flatnonzero(cycles["cycle"].duplicated().to_numpy(dtype=bool))
         if len(again):  # the largest of each column would mix the two rows' charge and discharge
             line = cycles.index[int(again[0])]
@@ -261,14 +226,16 @@ def _read_neware(path: Path, text: str) -> pd.DataFrame:
         return cycles
     # the record sheet: one row per point, capacities restart at every step ("CC Chg", "CV Chg", ...)
     numbers = numeric_columns(frame, path, {"Cycle Index": "cycle", "Step Index": "step",
-                                            "Chg. Cap.(mAh)": "charge_mah", "DChg. Cap.(mAh)": "discharge_mah"},
+                                            charge: "charge_mah", discharge: "discharge_mah"},
                               non_negative=CAPACITY_COLUMNS)
-    current = _optional_column(frame, path, "Current(mA)")
+    current_column, to_ma = spelled(frame.columns, NEWARE_CURRENT)
+    current = _optional_column(frame, path, current_column)
     refuse_repeated_rows(path, frame, numbers)
     refuse_discharge_before_charge(path, numbers["cycle"], _state_direction(neware_states(frame)), "Cycle Index")
     return _sum_of_steps(numbers["cycle"], numbers["step"], neware_states(frame),
-                         numbers["charge_mah"] + numbers["discharge_mah"],
-                         None if current is None else current.abs(), _optional_column(frame, path, "Voltage(V)"))
+                         numbers["charge_mah"] * to_mah + numbers["discharge_mah"] * d_to_mah,
+                         None if current is None else current.abs() * to_ma,
+                         _optional_column(frame, path, "Voltage(V)"))
 
 
 def _state_direction(state: pd.Series) -> np.ndarray:
@@ -303,17 +270,20 @@ def _sum_of_steps(cycle: pd.Series, step: pd.Series, state: pd.Series, capacity_
 
 
 ARBIN_COUNTERS = {"Charge_Capacity(Ah)": "charge_mah", "Discharge_Capacity(Ah)": "discharge_mah"}
-"""Arbin's capacity counters (accumulating within a cycle; restarting at the next, or running on) and their columns."""
+"""Arbin's capacity counters (accumulating within a cycle; restarting at the next, or running on) and their
+columns (spelled ``Charge_Capacity (Ah)`` by MITS Pro 8: :mod:`doe.instruments.spellings`)."""
 
 
 def _read_arbin(path: Path, text: str) -> pd.DataFrame:
     frame = csv_frame(path, text)
-    out = numeric_columns(frame, path, {"Cycle_Index": "cycle", "Charge_Capacity(Ah)": "charge_mah",
-                                        "Discharge_Capacity(Ah)": "discharge_mah"}, non_negative=CAPACITY_COLUMNS)
+    (charge, to_mah), (discharge, _) = spelled(frame.columns, ARBIN_CHARGE), spelled(frame.columns, ARBIN_DISCHARGE)
+    out = numeric_columns(frame, path, {"Cycle_Index": "cycle", charge: "charge_mah", discharge: "discharge_mah"},
+                          non_negative=CAPACITY_COLUMNS)
     refuse_repeated_rows(path, frame, out)
     out = per_cycle_counters(out, ARBIN_COUNTERS.values())
-    out[["charge_mah", "discharge_mah"]] *= 1000.0
-    return _with_discharge_rows(out, frame, path, "Current(A)", 1000.0, "Voltage(V)", "Cycle_Index")
+    out[["charge_mah", "discharge_mah"]] *= to_mah
+    (current, to_ma), (voltage, _) = spelled(frame.columns, ARBIN_CURRENT), spelled(frame.columns, ARBIN_VOLTAGE)
+    return _with_discharge_rows(out, frame, path, current, to_ma, voltage, "Cycle_Index")
 
 
 def maccor_frame(path: Path, text: str) -> pd.DataFrame:

@@ -41,6 +41,15 @@ from doe.instruments.cycling import (
     neware_states,
     refuse_repeated_rows,
 )
+from doe.instruments.spellings import (
+    ARBIN_CHARGE,
+    ARBIN_CURRENT,
+    ARBIN_DISCHARGE,
+    ARBIN_VOLTAGE,
+    NEWARE_CHARGE,
+    NEWARE_DISCHARGE,
+    spelled,
+)
 from doe.instruments.tables import InstrumentFileError, check_size, numeric_columns, read_text
 
 POINT_COLUMNS = ("cycle", "half", "voltage_v", "capacity_mah")
@@ -73,13 +82,14 @@ def _mpt_points(path: Path, text: str) -> pd.DataFrame:
 
 def _arbin_points(path: Path, text: str) -> pd.DataFrame:
     frame = csv_frame(path, text)
-    numbers = numeric_columns(frame, path, {
-        "Cycle_Index": "cycle", "Current(A)": "i", "Voltage(V)": "voltage", "Charge_Capacity(Ah)": "charge",
-        "Discharge_Capacity(Ah)": "discharge"}, non_negative=CAPACITY_COLUMNS)
+    (current, to_ma), (voltage, _), (charge, to_mah), (discharge, _) = (
+        spelled(frame.columns, s) for s in (ARBIN_CURRENT, ARBIN_VOLTAGE, ARBIN_CHARGE, ARBIN_DISCHARGE))
+    numbers = numeric_columns(frame, path, {"Cycle_Index": "cycle", current: "i", voltage: "voltage", charge: "charge",
+                                            discharge: "discharge"}, non_negative=CAPACITY_COLUMNS)
     refuse_repeated_rows(path, frame, numbers)
     numbers = per_cycle_counters(numbers, ("charge", "discharge"))
-    state = _states_by_current(numbers["i"].to_numpy(dtype=float) * 1000.0)
-    return _running_counters(numbers["cycle"], state, numbers["charge"] * 1000.0, numbers["discharge"] * 1000.0,
+    state = _states_by_current(numbers["i"].to_numpy(dtype=float) * to_ma)
+    return _running_counters(numbers["cycle"], state, numbers["charge"] * to_mah, numbers["discharge"] * to_mah,
                              numbers["voltage"])
 
 
@@ -103,12 +113,12 @@ def _neware_points(path: Path, text: str) -> pd.DataFrame:
     if "Step Type" not in frame.columns:
         raise InstrumentFileError(f"{path.name}: Neware's cycle sheet has one row per cycle and no voltage curve; "
                                   "export the record sheet (one row per point) to plot the curves")
+    (charge, to_mah), (discharge, d_to_mah) = spelled(frame.columns, NEWARE_CHARGE), spelled(frame.columns, NEWARE_DISCHARGE)
     numbers = numeric_columns(frame, path, {"Cycle Index": "cycle", "Step Index": "step", "Voltage(V)": "voltage",
-                                            "Chg. Cap.(mAh)": "charge", "DChg. Cap.(mAh)": "discharge"},
-                              non_negative=CAPACITY_COLUMNS)
+                                            charge: "charge", discharge: "discharge"}, non_negative=CAPACITY_COLUMNS)
     refuse_repeated_rows(path, frame, numbers)
     return _step_counters(numbers["cycle"], numbers["step"], neware_states(frame),
-                          numbers["charge"] + numbers["discharge"], numbers["voltage"])
+                          numbers["charge"] * to_mah + numbers["discharge"] * d_to_mah, numbers["voltage"])
 
 
 def _maccor_points(path: Path, text: str) -> pd.DataFrame:

@@ -4,6 +4,7 @@ from; bad files get a clear error naming the file."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -667,3 +668,48 @@ def test_a_neware_or_arbin_export_saved_with_decimal_commas_reads_like_its_comma
     with pytest.raises(InstrumentFileError, match=rf"cell\.csv: line 4, column '{re.escape(column)}': .* is written "
                                                   "with a decimal point, but the file writes decimal commas"):
         read_cycling(path, active_mass_mg=MASS_MG)
+
+
+def _in_amp_hours(lines: list[str], columns: dict[str, str]) -> list[str]:
+    """A comma-separated export whose ``columns`` (mAh or mA name -> Ah or A name) BTSDA wrote in
+    Ah and A: each renamed, its values divided by 1000 exactly (as decimals)."""
+    header = lines[0].split(",")
+    scaled = [k for k, name in enumerate(header) if name in columns]
+    rows = [line.split(",") for line in lines[1:]]
+    for row in rows:
+        for k in scaled:
+            row[k] = str(Decimal(row[k]) / 1000)
+    return [",".join(columns.get(name, name) for name in header), *(",".join(row) for row in rows)]
+
+
+@pytest.mark.parametrize(("file_format", "record_sheet", "columns"), [
+    # Arbin MITS Pro 8 (as in the Battery Archive and Sandia exports): a space before each unit
+    ("arbin_csv", False, {"Test_Time(s)": "Test_Time (s)", "Current(A)": "Current (A)", "Voltage(V)": "Voltage (V)",
+                          "Charge_Capacity(Ah)": "Charge_Capacity (Ah)",
+                          "Discharge_Capacity(Ah)": "Discharge_Capacity (Ah)"}),
+    # Neware BTSDA with the sheet's unit set to Ah (and A)
+    ("neware_csv", False, {"Chg. Cap.(mAh)": "Chg. Cap.(Ah)", "DChg. Cap.(mAh)": "DChg. Cap.(Ah)"}),
+    ("neware_csv", True, {"Current(mA)": "Current(A)", "Capacity(mAh)": "Capacity(Ah)",
+                          "Chg. Cap.(mAh)": "Chg. Cap.(Ah)", "DChg. Cap.(mAh)": "DChg. Cap.(Ah)"}),
+])
+def test_arbin_mits_pro_8_and_neware_amp_hour_headers_read_like_the_usual_ones(
+        tmp_path: Path, file_format: str, record_sheet: bool, columns: dict[str, str]) -> None:
+    charge, discharge = fade_curve(4, first_charge_mah_per_g=221.0, first_ce_pct=87.0)
+    rates = np.array([0.25, 2.5, 0.25, 2.5])  # mA: a rate test, so that the current is read too
+    path = write_cycling_file(tmp_path / "cell.csv", file_format, charge * MASS_MG / 1000,  # type: ignore[arg-type]
+                              discharge * MASS_MG / 1000, neware_record_sheet=record_sheet, discharge_current_ma=rates)
+    expected = read_cycling(path, active_mass_mg=MASS_MG)
+    expected_points = None if not record_sheet and file_format == "neware_csv" else read_cycling_points(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if file_format == "arbin_csv":  # the same numbers under the new names
+        lines = [",".join(columns.get(c, c) for c in lines[0].split(",")), *lines[1:]]
+    else:
+        lines = _in_amp_hours(lines, columns)
+    assert set(columns.values()) <= set(lines[0].split(","))
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    assert detect_format(path) == file_format
+    pd.testing.assert_frame_equal(read_cycling(path, active_mass_mg=MASS_MG), expected)
+    if expected_points is not None:
+        pd.testing.assert_frame_equal(read_cycling_points(path), expected_points)
+    if "discharge_current_ma" in expected and expected["discharge_current_ma"].notna().all():
+        np.testing.assert_allclose(read_cycling(path)["discharge_current_ma"], rates, rtol=1e-6)
