@@ -1,7 +1,8 @@
 """Binary cycler files, read by kept libraries: BioLogic ``.mpr`` and Neware ``.nda``/``.ndax``.
 
 - ``biologic_mpr``: EC-Lab's raw file, read by ``galvani.BioLogic.MPRfile`` (package
-  ``datalab-org-galvani``): the measured current ``I/mA`` and the running charge counter
+  ``datalab-org-galvani``): the measured current ``I/mA`` (or, where the file has none,
+  ``<I>/mA``, the mean current GCPL writes, as in the text export) and the running charge counter
   ``(Q-Qo)/mA.h`` (or ``(Q-Qo)/C``). The ``.mpr`` has no per-half-cycle capacity columns
   (EC-Lab computes ``Q charge/mA.h`` only when it exports text).
 - ``neware_nda``: Neware's ``.nda``/``.ndax``, read by ``NewareNDA.read``: ``Current(mA)``,
@@ -35,6 +36,7 @@ import pandas as pd
 
 from doe.instruments.cycling import (
     BINARY_SUFFIXES,
+    MPT_CURRENT_COLUMNS,
     BinaryFormat,
     InstrumentFileError,
     current_direction,
@@ -64,7 +66,11 @@ def _mpr_rows(path: Path) -> pd.DataFrame:
     restart = np.zeros(len(counter), dtype=bool)
     restart[:1] = True
     # (Q-Qo) runs on through the file: measured from its first row
-    rows = pd.DataFrame({"current_ma": np.asarray(data["I/mA"], dtype=float),
+    # I/mA, or <I>/mA (the mean current GCPL writes; galvani's column ids 11 and 76), as for the text export
+    current = next((c for c in MPT_CURRENT_COLUMNS if c in names), MPT_CURRENT_COLUMNS[0])
+    if current not in names:
+        raise KeyError(" or ".join(MPT_CURRENT_COLUMNS))
+    rows = pd.DataFrame({"current_ma": np.asarray(data[current], dtype=float),
                          "counter_mah": counter - (counter[0] if len(counter) else 0.0), "restart": restart})
     if "Ewe/V" in names:
         rows["voltage_v"] = np.asarray(data["Ewe/V"], dtype=float)

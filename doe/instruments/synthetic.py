@@ -145,6 +145,48 @@ def _mpt(rows: list[tuple[int, bool, float, float]], decimal_comma: bool, curren
     return "\r\n".join(lines) + "\r\n"
 
 
+MPR_COLUMN_IDS = {"time/s": (4, "<f8"), "Ewe/V": (6, "<f4"), "I/mA": (8, "<f4"), "<I>/mA": (11, "<f8"),
+                  "(Q-Qo)/mA.h": (13, "<f8")}
+"""The column ids (and their binary types) of an EC-Lab ``.mpr`` data module, as galvani reads them."""
+
+
+def write_biologic_mpr(path: str | Path, charge_mah: np.ndarray, discharge_mah: np.ndarray, *,
+                       current_column: str = "I/mA", current_ma: float = 0.24) -> Path:
+    """Write per-cycle capacities (mAh) as EC-Lab's raw ``.mpr`` (a settings module and a data
+    module of version 2, the layout galvani reads): ``time/s``, ``Ewe/V``, the current
+    (``current_column``: ``I/mA`` or ``<I>/mA``, the mean current GCPL writes; ``current_ma``,
+    negative on discharge) and the running charge counter ``(Q-Qo)/mA.h``; returns the path."""
+    path = Path(path)
+    rows = [(0.0, 0.0, 3.0)]  # (current in mA, counter in mAh, voltage): the test starts at rest, Q-Qo = 0
+    counter = 0.0
+    for q_ch, q_dis in zip(charge_mah, discharge_mah, strict=True):
+        start = counter
+        for q, v in zip(_ramp(q_ch), np.linspace(3.7, 4.3, POINTS_PER_HALF_CYCLE), strict=True):
+            rows.append((current_ma, start + q, v))
+        counter = start + q_ch
+        for q, v in zip(_ramp(q_dis), np.linspace(4.2, 2.8, POINTS_PER_HALF_CYCLE), strict=True):
+            rows.append((-current_ma, counter - q, v))
+        counter -= q_dis
+    names = ["time/s", "Ewe/V", current_column, "(Q-Qo)/mA.h"]
+    records = np.zeros(len(rows), dtype=[(n, MPR_COLUMN_IDS[n][1]) for n in names])
+    records["time/s"] = 60.0 * np.arange(len(rows))
+    records[current_column], records["(Q-Qo)/mA.h"], records["Ewe/V"] = (np.array(c) for c in zip(*rows, strict=True))
+    ids = np.array([MPR_COLUMN_IDS[n][0] for n in names], dtype="<u2")
+    head = np.array([len(rows)], dtype="<u4").tobytes() + bytes([len(names)]) + ids.tobytes()
+    data = head.ljust(405, b"\x00") + records.tobytes()
+
+    def module(short: bytes, long: bytes, body: bytes, version: int) -> bytes:
+        header = np.array([(short.ljust(10), long.ljust(25), len(body), version, b"12/04/26")],
+                          dtype=[("shortname", "S10"), ("longname", "S25"), ("length", "<u4"), ("version", "<u4"),
+                                 ("date", "S8")])
+        return b"MODULE" + header.tobytes() + body
+
+    magic = b"BIO-LOGIC MODULAR FILE\x1a".ljust(48) + b"\x00\x00\x00\x00"
+    path.write_bytes(magic + module(b"VMP Set", b"VMP settings", b"\x00" * 16, 0)
+                     + module(b"VMP data", b"VMP data", data, 2))
+    return path
+
+
 SPECTRUM_PARAMETERS = {"R0": 30.0, "R1": 80.0, "CPE1_0": 1e-7, "CPE1_1": 0.9, "R2": 150.0, "CPE2_0": 5e-5,
                        "CPE2_1": 0.85, "Wo1_0": 200.0, "Wo1_1": 10.0}
 """A solid-state cathode half cell: bulk 30 ohm, grain boundary 80 ohm, interface 150 ohm."""

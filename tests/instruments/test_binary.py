@@ -16,6 +16,7 @@ import pytest
 
 from doe.instruments import InstrumentFileError, cycling_outcomes, detect_format, read_cycling
 from doe.instruments.binary import cycles_from_rows
+from doe.instruments.synthetic import fade_curve, write_biologic_mpr
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -183,3 +184,19 @@ def test_a_cv_tail_below_the_rest_threshold_keeps_its_charge(tmp_path: Path, mon
     np.testing.assert_allclose(cycles["charge_capacity_mah"], [2.1, 1.8])  # 2.0 CC + 0.1 CV, tail and all
     np.testing.assert_allclose(cycles["discharge_capacity_mah"], [1.9, 1.7])
     np.testing.assert_allclose(cycles["discharge_current_ma"], [0.5, 5.0])
+
+
+@pytest.mark.parametrize("current_column", ["I/mA", "<I>/mA"])
+def test_an_mpr_file_whose_current_column_is_the_mean_current_is_read(tmp_path: Path, current_column: str) -> None:
+    """GCPL writes the mean current <I>/mA (galvani's column ids 11 and 76) in place of I/mA; the
+    .mpr is read by it, as its text export is."""
+    from galvani import BioLogic
+
+    charge, discharge = fade_curve(4, first_charge_mah_per_g=221.0, first_ce_pct=87.0)
+    path = write_biologic_mpr(tmp_path / "cell.mpr", charge * 0.012, discharge * 0.012, current_column=current_column)
+    assert current_column in (BioLogic.MPRfile(str(path)).data.dtype.names or ())  # a file galvani reads as EC-Lab's
+    table = read_cycling(path, active_mass_mg=12.0)
+    np.testing.assert_allclose(table["charge_capacity_mah_per_g"], charge, rtol=1e-6)
+    np.testing.assert_allclose(table["discharge_capacity_mah_per_g"], discharge, rtol=1e-6)
+    np.testing.assert_allclose(table["discharge_current_ma"], 0.24, rtol=1e-6)
+    assert cycling_outcomes(path, active_mass_mg=12.0)["first_cycle_ce_pct"] == pytest.approx(87.0, rel=1e-6)
