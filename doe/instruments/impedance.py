@@ -7,7 +7,13 @@ Formats:
 - ``gamry_dta``: Gamry Framework ``.DTA``: a ``ZCURVE TABLE`` block whose column line holds
   ``Freq``, ``Zreal`` and ``Zimag``, a line of units, then one tab-indented row per point;
 - ``impedance_csv``: a plain CSV with ``frequency_hz``, ``z_real_ohm`` and ``z_imag_ohm``
-  (the imaginary part with its sign: negative for a capacitive cell).
+  (the imaginary part with its sign: negative for a capacitive cell), or ``-z_imag_ohm`` in its
+  place (-Z'', positive for a capacitive cell, as EC-Lab's ``-Im(Z)/Ohm``).
+
+The capacitive arcs of a cell's spectrum have Z'' < 0: a file whose imaginary part, read as the
+column's name says, is positive at more than half of its frequencies has the other sign
+convention in that column (-Z'' under ``z_imag_ohm``, or Z'' under ``-Im(Z)/Ohm``) and is
+refused naming the column, rather than fitted as an inductive cell.
 
 A file holds one sweep: a file whose frequency turns back (two sweeps, as EC-Lab writes a
 repeated PEIS) is refused, naming the line where the next one starts.
@@ -50,6 +56,8 @@ from doe.instruments.tables import (
 )
 
 ImpedanceFormat = Literal["biologic_peis_mpt", "gamry_dta", "impedance_csv"]
+CSV_IMAGINARY_COLUMNS = {"z_imag_ohm": "im", "-z_imag_ohm": "minus_im"}
+"""The imaginary-part columns of an impedance CSV: Z'' with its sign, or -Z''."""
 DEFAULT_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)-Wo1"
 POOR_FIT_RESIDUAL = 0.05
 """Mean relative residual |Z - Z_fit| / |Z| above which a fit is poor."""
@@ -95,8 +103,8 @@ def detect_impedance_format(path: Path, text: str) -> ImpedanceFormat | None:
         return "biologic_peis_mpt"
     if "ZCURVE" in head and "Zreal" in head:
         return "gamry_dta"
-    first = head.splitlines()[0] if head else ""
-    if {"frequency_hz", "z_real_ohm", "z_imag_ohm"} <= {c.strip() for c in re.split(r"[,;\t]", first)}:
+    first = {c.strip() for c in re.split(r"[,;\t]", head.splitlines()[0] if head else "")}
+    if {"frequency_hz", "z_real_ohm"} <= first and first & set(CSV_IMAGINARY_COLUMNS):
         return "impedance_csv"
     return None
 
@@ -130,15 +138,36 @@ def read_impedance(path: str | Path) -> ImpedanceSpectrum:
         columns = {"Freq": "f", "Zreal": "re", "Zimag": "im"}
     else:
         frame = delimited_table(path, text)
-        columns = {"frequency_hz": "f", "z_real_ohm": "re", "z_imag_ohm": "im"}
+        imaginary = next(c for c in CSV_IMAGINARY_COLUMNS if c in frame.columns)
+        columns = {"frequency_hz": "f", "z_real_ohm": "re", imaginary: CSV_IMAGINARY_COLUMNS[imaginary]}
     data = numeric_columns(frame, path, columns)
     imag = -data["minus_im"] if "minus_im" in data else data["im"]
+    _refuse_other_sign(path, imag, next(c for c, new in columns.items() if new in ("im", "minus_im")))
     if len(data) < 10:
         raise InstrumentFileError(f"{path.name}: {len(data)} frequencies; a fit needs at least 10")
     if (data["f"] <= 0).any():
         raise InstrumentFileError(f"{path.name}: frequencies must be positive")
     _refuse_second_sweep(path, data["f"])
     return ImpedanceSpectrum(data["f"].to_numpy(float), data["re"].to_numpy(float), imag.to_numpy(float), path.name)
+
+
+def _refuse_other_sign(path: Path, imag: pd.Series, column: str) -> None:
+    """Refuse a spectrum whose imaginary part Z'' (``imag``, read from ``column`` by its name) is
+    positive at more than half its frequencies: a cell's capacitive arcs have Z'' < 0 (only a
+    cable's inductance at the highest frequencies makes it positive), so the column holds the other
+    sign convention, and a fit would be of a spectrum mirrored about the real axis."""
+    positive = int((imag > 0).sum())
+    if positive <= len(imag) / 2:
+        return
+    if column.startswith("-"):  # EC-Lab's -Im(Z)/Ohm, a CSV's -z_imag_ohm
+        found, fix = (f"negative at {positive} of {len(imag)} frequencies: Z'' with its sign, not the -Z'' its name "
+                      "says", f"export the spectrum again with -Z'' under {column!r}")
+    else:
+        found, fix = (f"positive at {positive} of {len(imag)} frequencies: -Z'' (the sign a Nyquist plot shows), not "
+                      "Z'' with its sign", f"name the column '-{column}' where it holds -Z'', or write Z'' with its "
+                      f"sign (negative on the arcs) under {column!r}")
+    raise InstrumentFileError(f"{path.name}: column {column!r}: {found}; a cell's capacitive arcs have Z'' < 0, and "
+                              f"doe does not guess the sign convention: {fix}")
 
 
 def _refuse_second_sweep(path: Path, frequency_hz: pd.Series) -> None:

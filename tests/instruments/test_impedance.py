@@ -317,3 +317,23 @@ def test_a_file_with_two_sweeps_is_refused_naming_the_line_where_the_second_star
     # each sweep alone, rising or falling, is one spectrum
     for k, (f, z) in enumerate([(frequency, before), (frequency[::-1], after[::-1])]):
         _reads_back(write_impedance_file(tmp_path / f"alone_{k}.{file_format}", file_format, f, z), f, z)
+
+
+def test_a_csv_of_minus_z_imag_is_read_by_its_name_and_refused_under_the_signed_name(tmp_path: Path) -> None:
+    """-Z'' (positive on the capacitive arcs, as a Nyquist plot shows it) under z_imag_ohm was fitted
+    as a mirrored spectrum and refused as a poor fit; it is refused naming the column, and read
+    where the column's name says -Z''."""
+    frequency, z = impedance_spectrum()
+    path = write_impedance_file(tmp_path / "cell.csv", "impedance_csv", frequency, z.conjugate())  # -Z'' written
+    with pytest.raises(InstrumentFileError, match=r"cell\.csv: column 'z_imag_ohm': positive at 50 of 50 "
+                                                  r"frequencies: -Z'' .*name the column '-z_imag_ohm'"):
+        impedance_outcomes(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0].replace("z_imag_ohm", "-z_imag_ohm"), *lines[1:]]) + "\n", encoding="utf-8")
+    _reads_back(path, frequency, z)
+    outcomes = impedance_outcomes(path)
+    assert outcomes["interfacial_resistance_ohm"] == pytest.approx(SPECTRUM_PARAMETERS["R2"], rel=TOLERANCE)
+    # an EC-Lab export whose -Im(Z)/Ohm column holds Z'' with its sign is refused naming that column
+    peis = write_impedance_file(tmp_path / "peis.mpt", "biologic_peis_mpt", frequency, z.conjugate())
+    with pytest.raises(InstrumentFileError, match=r"peis\.mpt: column '-Im\(Z\)/Ohm': negative at 50 of 50"):
+        read_impedance(peis)
