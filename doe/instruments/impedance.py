@@ -27,7 +27,13 @@ The default circuit follows the usual model of a solid-state cathode half cell: 
 characteristic frequency f_c = 1 / (2 pi (R Q)^(1/n)) (R its resistance, Q and n its CPE's
 coefficient and exponent) is the grain-boundary arc, the other the cathode/electrolyte
 interface. Each resistance is reported with a 95 % interval (value +- 1.96 standard errors
-of the least-squares fit); a fit whose mean relative residual is over
+of the least-squares fit). Points at the high-frequency end with Z'' > 0 (the inductance of the
+cables, a tail below the real axis of the Nyquist plot) are left out of the fit of a circuit with
+no inductor (``L``, ``La``), as impedance.py's ``preprocessing.ignoreBelowX`` does, and counted
+(``ImpedanceFit.inductive_points_dropped``, and ``inductive_points_dropped`` in the outcomes and
+the file's recorded rule); the points next to the tail still carry some inductance, so where the
+tail is long a circuit with a series inductor (``L0-R0-...``) fits the bulk resistance better. A
+fit whose mean relative residual is over
 :data:`POOR_FIT_RESIDUAL`, or with a reported resistance uncertain by more than half its
 value, is flagged as poor and is not recorded.
 """
@@ -94,6 +100,9 @@ class ImpedanceFit:
     """Complex impedance (ohm) of the fitted circuit at ``frequency_hz``."""
     parameters: dict[str, float]
     """Every fitted parameter of the circuit, by impedance.py's name (``R0``, ``CPE1_0``, ...)."""
+    inductive_points_dropped: int = 0
+    """Points at the high-frequency end with Z'' > 0 left out of the fit (:func:`inductive_tail`);
+    ``frequency_hz`` and ``fitted_impedance`` are those of the points fitted."""
 
 
 def detect_impedance_format(path: Path, text: str) -> ImpedanceFormat | None:
@@ -168,6 +177,33 @@ def _refuse_other_sign(path: Path, imag: pd.Series, column: str) -> None:
                       f"sign (negative on the arcs) under {column!r}")
     raise InstrumentFileError(f"{path.name}: column {column!r}: {found}; a cell's capacitive arcs have Z'' < 0, and "
                               f"doe does not guess the sign convention: {fix}")
+
+
+INDUCTIVE_ELEMENTS = frozenset({"L", "La"})
+"""impedance.py's inductors: a circuit with one fits the inductive tail, so none of it is dropped."""
+
+
+def inductive_tail(spectrum: ImpedanceSpectrum) -> int:
+    """How many points, from the highest frequency down, have Z'' > 0 (a cable's inductance)."""
+    order = np.argsort(-spectrum.frequency_hz, kind="stable")
+    above = spectrum.z_imag_ohm[order] > 0
+    return int(np.argmin(above)) if not above.all() else len(above)
+
+
+def _without_inductive_tail(spectrum: ImpedanceSpectrum, circuit: str) -> tuple[ImpedanceSpectrum, int]:
+    """``spectrum`` less its :func:`inductive_tail` where ``circuit`` has no inductor, and how many points that is."""
+    if any(element_type(e) in INDUCTIVE_ELEMENTS for e, _ in _element_depths(circuit)):
+        return spectrum, 0
+    tail = inductive_tail(spectrum)
+    if not tail:
+        return spectrum, 0
+    keep = np.ones(len(spectrum.frequency_hz), dtype=bool)
+    keep[np.argsort(-spectrum.frequency_hz, kind="stable")[:tail]] = False
+    if keep.sum() < 10:
+        raise InstrumentFileError(f"{spectrum.source}: {int(keep.sum())} frequencies once the {tail} at the "
+                                  "high-frequency end with Z'' > 0 (inductance) are left out; a fit needs at least 10")
+    return ImpedanceSpectrum(spectrum.frequency_hz[keep], spectrum.z_real_ohm[keep], spectrum.z_imag_ohm[keep],
+                             spectrum.source), tail
 
 
 def _refuse_second_sweep(path: Path, frequency_hz: pd.Series) -> None:
@@ -295,10 +331,12 @@ def fit_impedance(spectrum: ImpedanceSpectrum, circuit: str = DEFAULT_CIRCUIT,
     except ImportError:
         raise InstrumentFileError(f"{spectrum.source}: fitting a spectrum needs impedance.py: "
                                   "pip install 'doe[instruments]'") from None
-    z = spectrum.impedance
-    if not (np.isfinite(spectrum.frequency_hz).all() and np.isfinite(z).all()):  # curve_fit's error names no file
+    if not (np.isfinite(spectrum.frequency_hz).all() and np.isfinite(spectrum.impedance).all()):
+        # curve_fit's error names no file
         raise InstrumentFileError(f"{spectrum.source}: a frequency or impedance that is not a finite number; "
                                   "check the spectrum or export it again")
+    spectrum, dropped = _without_inductive_tail(spectrum, circuit)
+    z = spectrum.impedance
     model = CustomCircuit(circuit.replace(" ", ""), initial_guess=initial_guess(spectrum, circuit))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -328,21 +366,23 @@ def fit_impedance(spectrum: ImpedanceSpectrum, circuit: str = DEFAULT_CIRCUIT,
     elif not uncertain.empty:
         reason = f"{', '.join(uncertain['name'])} uncertain by more than half its value"
     return ImpedanceFit(table, residual, reason is not None, reason, circuit, spectrum.frequency_hz.copy(), fitted,
-                        dict(zip(parameters, values.tolist(), strict=True)))
+                        dict(zip(parameters, values.tolist(), strict=True)), dropped)
 
 
 def impedance_outcomes(path: str | Path, *, circuit: str | None = None,
                        resistances: Mapping[str, str] | None = None) -> pd.Series:
     """The resistances :func:`fit_impedance` reports (by default ``interfacial_resistance_ohm``,
-    ``bulk_resistance_ohm`` and ``grain_boundary_resistance_ohm``) and ``fit_relative_residual``;
+    ``bulk_resistance_ohm`` and ``grain_boundary_resistance_ohm``) and ``fit_relative_residual``,
+    with ``inductive_points_dropped`` where points of an inductive tail were left out of the fit;
     a poor fit raises :class:`InstrumentFileError` (it is never recorded)."""
     spectrum = read_impedance(path)
     fit = fit_impedance(spectrum, circuit or DEFAULT_CIRCUIT, resistances)
     if fit.poor_fit:
         raise InstrumentFileError(f"{spectrum.source}: poor equivalent-circuit fit ({fit.reason}); not recorded")
     values = {str(n): float(v) for n, v in zip(fit.resistances["name"], fit.resistances["value_ohm"], strict=True)}
-    return pd.Series({**values, "fit_relative_residual": fit.relative_residual})
+    dropped = {"inductive_points_dropped": fit.inductive_points_dropped} if fit.inductive_points_dropped else {}
+    return pd.Series({**values, "fit_relative_residual": fit.relative_residual, **dropped})
 
 
-__all__ = ["DEFAULT_CIRCUIT", "POOR_FIT_RESIDUAL", "ImpedanceFit", "ImpedanceSpectrum", "fit_impedance",
-           "impedance_outcomes", "initial_guess", "read_impedance"]
+__all__ = ["DEFAULT_CIRCUIT", "INDUCTIVE_ELEMENTS", "POOR_FIT_RESIDUAL", "ImpedanceFit", "ImpedanceSpectrum", "fit_impedance",
+           "impedance_outcomes", "inductive_tail", "initial_guess", "read_impedance"]

@@ -45,6 +45,9 @@ from doe.version import __version__
 FileKindChoice = Literal["auto", "cycling", "impedance"]
 ValidRangeOf = Callable[[str], tuple[float | None, float | None] | None]
 """An outcome's valid range by its name (:meth:`doe.domain.config.CampaignConfig.valid_range_of`)."""
+INDUCTIVE = "inductive_points_dropped"
+"""How many high-frequency points of an inductive tail an impedance fit left out (:mod:`doe.instruments.impedance`)."""
+
 _LIBRARY = {"biologic_mpr": "datalab-org-galvani", "neware_nda": "NewareNDA"}
 
 
@@ -220,6 +223,8 @@ def results_from_files(paths: str | Path | Iterable[str | Path], *, experiment_i
             rule: dict[str, object] = {"circuit": circuit or DEFAULT_CIRCUIT}
             if resistances is not None:
                 rule["resistances"] = dict(resistances)
+            if INDUCTIVE in values:  # left out of the fit: part of how the values were computed
+                rule[INDUCTIVE] = int(values[INDUCTIVE])
         else:
             if active_mass_mg is None:
                 raise InstrumentFileError(f"active_mass_mg (active cathode mass): {path.name} is a cycling file; "
@@ -234,7 +239,8 @@ def results_from_files(paths: str | Path | Iterable[str | Path], *, experiment_i
     _no_cell_twice(evidence, capacities)
     read_table = pd.DataFrame(read)
     computed = [c for c in read_table.columns
-                if c not in ("file", "format", "last_cycle", "retention_at_last_cycle_pct", "fit_relative_residual")]
+                if c not in ("file", "format", "last_cycle", "retention_at_last_cycle_pct", "fit_relative_residual",
+                             INDUCTIVE)]
     kept = [c for c in computed if c in names and read_table[c].notna().any()]
     table = read_table[kept].copy()
     table.insert(0, "experiment_id", str(experiment_id))

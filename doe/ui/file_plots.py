@@ -63,8 +63,11 @@ def file_plots(path: str | Path, *, active_mass_mg: float | None = None, title: 
         except InstrumentFileError as err:
             return FilePlots((nyquist_figure(spectrum),), None, (str(err),))
         table = fit.resistances.rename(columns=RESISTANCE_COLUMNS)[list(RESISTANCE_COLUMNS.values())]
-        poor = (f"poor fit: {fit.reason}; not recorded",) if fit.poor_fit else ()
-        return FilePlots((nyquist_figure(spectrum, fit),), table, poor)
+        fit_notes: tuple[str, ...] = (f"poor fit: {fit.reason}; not recorded",) if fit.poor_fit else ()
+        if fit.inductive_points_dropped:
+            fit_notes += (f"{fit.inductive_points_dropped} high-frequency points with Z'' > 0 (cable inductance) left out "
+                      "of the fit",)
+        return FilePlots((nyquist_figure(spectrum, fit),), table, fit_notes)
     per_cycle = read_cycling(path, active_mass_mg=active_mass_mg)
     figures = [capacity_cycle_figure(per_cycle, title=title)]
     notes: tuple[str, ...] = ()

@@ -16,6 +16,7 @@ from doe.instruments import (
     impedance_outcomes,
     read_impedance,
 )
+from doe.instruments.impedance import DEFAULT_CIRCUIT
 from doe.instruments.synthetic import SPECTRUM_PARAMETERS, impedance_spectrum, write_impedance_file
 
 FORMATS = ["biologic_peis_mpt", "gamry_dta", "impedance_csv"]
@@ -337,3 +338,35 @@ def test_a_csv_of_minus_z_imag_is_read_by_its_name_and_refused_under_the_signed_
     peis = write_impedance_file(tmp_path / "peis.mpt", "biologic_peis_mpt", frequency, z.conjugate())
     with pytest.raises(InstrumentFileError, match=r"peis\.mpt: column '-Im\(Z\)/Ohm': negative at 50 of 50"):
         read_impedance(peis)
+
+
+INDUCTIVE_CIRCUIT = "L0-R0-p(R1,CPE1)-p(R2,CPE2)-Wo1"
+
+
+def test_an_inductive_tail_at_high_frequency_is_left_out_of_the_fit_and_counted(tmp_path: Path) -> None:
+    """A cable's inductance (10 uH) puts the 4 highest frequencies below the real axis (Z'' > 0);
+    fitted with them, the default circuit (no inductor) was refused as a poor fit (7.9 %)."""
+    frequency, z = impedance_spectrum({**SPECTRUM_PARAMETERS, "L0": 1e-5}, circuit=INDUCTIVE_CIRCUIT)
+    assert np.flatnonzero(z.imag > 0).tolist() == [0, 1, 2, 3]  # the highest frequencies come first
+    path = write_impedance_file(tmp_path / "cell.csv", "impedance_csv", frequency, z)
+    fit = fit_impedance(read_impedance(path))
+    assert fit.inductive_points_dropped == 4
+    np.testing.assert_allclose(fit.frequency_hz, frequency[4:])
+    outcomes = impedance_outcomes(path)
+    assert outcomes["inductive_points_dropped"] == 4
+    assert outcomes["fit_relative_residual"] < 0.05
+    # the interface arc, far from the tail, is the cell's; the tail's neighbours bias the bulk resistance up
+    assert outcomes["interfacial_resistance_ohm"] == pytest.approx(SPECTRUM_PARAMETERS["R2"], rel=TOLERANCE)
+    # a circuit with an inductor fits the tail: nothing is left out, and the bulk resistance is the cell's
+    with_inductor = fit_impedance(read_impedance(path), INDUCTIVE_CIRCUIT, {"bulk_resistance_ohm": "R0"})
+    assert with_inductor.inductive_points_dropped == 0
+    assert with_inductor.resistances["value_ohm"].iloc[0] == pytest.approx(SPECTRUM_PARAMETERS["R0"], rel=TOLERANCE)
+    # the count is kept with the file's rule when the spectrum is recorded
+    campaign = Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{tmp_path / 'eis.sqlite3'}", name="eis",
+                                    actor="test")
+    campaign.suggest(1)
+    first = campaign.history()["experiment_id"].iloc[0]
+    campaign.record_files([path], experiment_id=first, confirm=True)
+    assert campaign.files()["rule"].iloc[0] == {"circuit": DEFAULT_CIRCUIT, "inductive_points_dropped": 4}
+    stored = campaign.history().set_index("experiment_id").loc[first, "interfacial_resistance_ohm"]
+    assert stored == pytest.approx(SPECTRUM_PARAMETERS["R2"], rel=TOLERANCE)

@@ -50,3 +50,12 @@ def test_the_campaign_circuit_is_the_one_fitted_and_a_bad_one_is_said(tmp_path: 
     bad = file_plots(path, circuit="R0-p(R1")
     assert len(bad.figures[0].data) == 1 and bad.resistances is None
     assert bad.notes[0].startswith("circuit: ")
+
+
+def test_a_spectrum_with_an_inductive_tail_says_how_many_points_the_fit_left_out(tmp_path: Path) -> None:
+    from doe.instruments.synthetic import SPECTRUM_PARAMETERS
+
+    frequency, z = impedance_spectrum({**SPECTRUM_PARAMETERS, "L0": 1e-5}, circuit="L0-R0-p(R1,CPE1)-p(R2,CPE2)-Wo1")
+    plots = file_plots(write_impedance_file(tmp_path / "tail.csv", "impedance_csv", frequency, z))
+    assert plots.notes == ("4 high-frequency points with Z'' > 0 (cable inductance) left out of the fit",)
+    assert plots.resistances is not None
