@@ -15,6 +15,10 @@ column's name says, is positive at more than half of its frequencies has the oth
 convention in that column (-Z'' under ``z_imag_ohm``, or Z'' under ``-Im(Z)/Ohm``) and is
 refused naming the column, rather than fitted as an inductive cell.
 
+A row of an EC-Lab PEIS export whose frequency is 0 is skipped: EC-Lab writes the potential it
+logs during the technique's rest and wait periods as such rows, which hold no impedance; a
+frequency of 0 or below elsewhere is refused, naming its line.
+
 A file holds one sweep: a file whose frequency turns back (two sweeps, as EC-Lab writes a
 repeated PEIS) is refused, naming the line where the next one starts.
 
@@ -150,14 +154,25 @@ def read_impedance(path: str | Path) -> ImpedanceSpectrum:
         imaginary = next(c for c in CSV_IMAGINARY_COLUMNS if c in frame.columns)
         columns = {"frequency_hz": "f", "z_real_ohm": "re", imaginary: CSV_IMAGINARY_COLUMNS[imaginary]}
     data = numeric_columns(frame, path, columns)
+    if kind == "biologic_peis_mpt":  # EC-Lab logs its rest and wait periods as rows of freq 0: no measurement
+        data = data[data["f"] != 0]
+    _refuse_frequencies_not_positive(path, data["f"], next(c for c, new in columns.items() if new == "f"))
     imag = -data["minus_im"] if "minus_im" in data else data["im"]
     _refuse_other_sign(path, imag, next(c for c, new in columns.items() if new in ("im", "minus_im")))
     if len(data) < 10:
         raise InstrumentFileError(f"{path.name}: {len(data)} frequencies; a fit needs at least 10")
-    if (data["f"] <= 0).any():
-        raise InstrumentFileError(f"{path.name}: frequencies must be positive")
     _refuse_second_sweep(path, data["f"])
     return ImpedanceSpectrum(data["f"].to_numpy(float), data["re"].to_numpy(float), imag.to_numpy(float), path.name)
+
+
+def _refuse_frequencies_not_positive(path: Path, frequency_hz: pd.Series, column: str) -> None:
+    """Refuse a frequency that is 0 or negative (``frequency_hz`` indexed by line), naming its line."""
+    bad = np.flatnonzero(frequency_hz.to_numpy(dtype=float) <= 0)
+    if len(bad):
+        k = int(bad[0])
+        raise InstrumentFileError(f"{path.name}: line {frequency_hz.index[k]}, column {column!r}: "
+                                  f"{frequency_hz.iloc[k]:g} Hz; a spectrum's frequencies are positive (check the file "
+                                  "or export the spectrum again)")
 
 
 def _refuse_other_sign(path: Path, imag: pd.Series, column: str) -> None:

@@ -370,3 +370,30 @@ def test_an_inductive_tail_at_high_frequency_is_left_out_of_the_fit_and_counted(
     assert campaign.files()["rule"].iloc[0] == {"circuit": DEFAULT_CIRCUIT, "inductive_points_dropped": 4}
     stored = campaign.history().set_index("experiment_id").loc[first, "interfacial_resistance_ohm"]
     assert stored == pytest.approx(SPECTRUM_PARAMETERS["R2"], rel=TOLERANCE)
+
+
+def test_ec_lab_rows_of_frequency_0_are_skipped_and_another_frequency_not_positive_is_refused_by_line(
+        tmp_path: Path) -> None:
+    """EC-Lab writes the potential it logs during a PEIS's rest (before the sweep, between two
+    techniques) as rows of freq/Hz 0 with no impedance; such a file was refused with "frequencies
+    must be positive" and no line."""
+    frequency, z = impedance_spectrum()
+    path = write_impedance_file(tmp_path / "peis.mpt", "biologic_peis_mpt", frequency, z)
+    lines = path.read_text(encoding="cp1252").splitlines()
+    rest = "0.0000000000E+00\t0.0000000000E+00\t-0.0000000000E+00\t0.0000000000E+00\t0.000000"
+    path.write_text("\r\n".join([*lines[:6], rest, rest, *lines[6:], rest]) + "\r\n", encoding="cp1252")
+    _reads_back(path, frequency, z)
+    assert impedance_outcomes(path)["interfacial_resistance_ohm"] == pytest.approx(SPECTRUM_PARAMETERS["R2"],
+                                                                                  rel=TOLERANCE)
+    # a negative frequency in an EC-Lab file, and 0 in a CSV (whose rows are all measurements): refused by line
+    fields = lines[9].split("\t")
+    path.write_text("\r\n".join([*lines[:9], "\t".join(["-" + fields[0], *fields[1:]]), *lines[10:]]) + "\r\n",
+                    encoding="cp1252")
+    with pytest.raises(InstrumentFileError, match=r"peis\.mpt: line 10, column 'freq/Hz': -[0-9.e+]+ Hz; a "
+                                                  "spectrum's frequencies are positive"):
+        read_impedance(path)
+    csv = write_impedance_file(tmp_path / "cell.csv", "impedance_csv", frequency, z)
+    rows = csv.read_text(encoding="utf-8").splitlines()
+    csv.write_text("\n".join([*rows[:3], "0,30,-1", *rows[3:]]) + "\n", encoding="utf-8")
+    with pytest.raises(InstrumentFileError, match=r"cell\.csv: line 4, column 'frequency_hz': 0 Hz"):
+        read_impedance(csv)
