@@ -397,3 +397,14 @@ def test_ec_lab_rows_of_frequency_0_are_skipped_and_another_frequency_not_positi
     csv.write_text("\n".join([*rows[:3], "0,30,-1", *rows[3:]]) + "\n", encoding="utf-8")
     with pytest.raises(InstrumentFileError, match=r"cell\.csv: line 4, column 'frequency_hz': 0 Hz"):
         read_impedance(csv)
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_an_impedance_csv_saved_by_a_german_excel_reads_its_values(tmp_path: Path, sep: str) -> None:
+    frequency, z = impedance_spectrum(seed=7)
+    path = write_impedance_file(tmp_path / "cell.csv", "impedance_csv", frequency, z)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\r\n".join([lines[0].replace(",", sep),
+                                 *(sep.join(f.replace(".", ",") for f in line.split(",")) for line in lines[1:])])
+                    + "\r\n", encoding="cp1252")
+    _reads_back(path, frequency, z)
