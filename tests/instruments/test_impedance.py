@@ -357,6 +357,10 @@ def test_an_inductive_tail_at_high_frequency_is_left_out_of_the_fit_and_counted(
     assert outcomes["fit_relative_residual"] < 0.05
     # the interface arc, far from the tail, is the cell's; the tail's neighbours bias the bulk resistance up
     assert outcomes["interfacial_resistance_ohm"] == pytest.approx(SPECTRUM_PARAMETERS["R2"], rel=TOLERANCE)
+    biased = fit.resistances.set_index("name")["value_ohm"]
+    assert biased["bulk_resistance_ohm"] > 1.2 * SPECTRUM_PARAMETERS["R0"]
+    # so the outcomes leave the bulk and grain-boundary values out rather than record them
+    assert "bulk_resistance_ohm" not in outcomes and "grain_boundary_resistance_ohm" not in outcomes
     # a circuit with an inductor fits the tail: nothing is left out, and the bulk resistance is the cell's
     with_inductor = fit_impedance(read_impedance(path), INDUCTIVE_CIRCUIT, {"bulk_resistance_ohm": "R0"})
     assert with_inductor.inductive_points_dropped == 0
