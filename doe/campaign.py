@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -493,15 +493,15 @@ class Campaign:
                     raise contention.overtaken_every_try(error, self._name, SUGGEST_ATTEMPTS, "record") from error
         return plan.report(report, rejected)
 
-    def record_files(self, paths: str | Path | Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None = None,
+    def record_files(self, paths: str | Path | Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | Mapping[str, float] | None = None,
                      kind: Literal["auto", "cycling", "impedance"] = "auto", reference_cycle: int = 1,
                      replicates: Sequence[str] | None = None, confirm: bool = False, correct: bool = False) -> FilePreview:
-        """Outcomes computed from instrument files (one path alone: one file) for one experiment, one cell per
-        file, labelled ``replicates`` (default: the file names without suffix; :mod:`doe.instruments`):
-        a preview, recorded only with ``confirm=True`` (``correct``: as in :meth:`record`); a value outside its
-        valid_range is named with its file in ``out_of_range`` and refused. A file is kept (:meth:`files`) with the
-        values from it that are recorded, linked from them; files giving no new value change nothing. Spectra: the
-        config's ``impedance`` circuit."""
+        """Outcomes computed from instrument files (one path alone: one file) for one experiment, one cell per file,
+        labelled ``replicates`` (default: the file names without suffix; :mod:`doe.instruments`), of ``active_mass_mg``
+        (mg: one for every cell, or each cell's by label, {"A": 11.2, "B": 12.0}): a preview, recorded only with
+        ``confirm=True`` (``correct``: as in :meth:`record`); a value outside its valid_range is named with its file in
+        ``out_of_range`` and refused. A file is kept (:meth:`files`) with the values from it that are recorded, linked
+        from them; files giving no new value change nothing. Spectra: the config's ``impedance`` circuit."""
         from doe.instruments.results import check_files_are_new_cells, results_from_files
         config, fit = self.config, self.config.impedance
         preview = results_from_files(

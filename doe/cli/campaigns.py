@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 import shlex
@@ -209,12 +210,43 @@ RECORD_FILES_WORDS = ((re.compile(r"\bactive_mass_mg\b"), "--active-mass-mg"),
                       (re.compile(r"(^|: )replicates: give one cell label per file"), r"\1--replicate: give one cell label per file"))
 
 
+def cell_masses(given: tuple[str, ...]) -> float | dict[str, float] | None:
+    """``--active-mass-mg`` as :meth:`doe.campaign.Campaign.record_files` takes it: none, one number
+    for every cell, or ``LABEL=MG`` per cell (the label as ``--replicate`` gives it)."""
+    if not given:
+        return None
+    if len(given) == 1 and "=" not in given[0]:
+        return _milligrams(given[0], given[0])
+    masses: dict[str, float] = {}
+    for text in given:
+        label, sign, number = text.rpartition("=")
+        if not sign or not label.strip():
+            raise click.BadParameter(f"{text!r}: give one mass for every cell (--active-mass-mg 11.5) or LABEL=MG "
+                                     "once per cell (--active-mass-mg A=11.2 --active-mass-mg B=12.0), not both",
+                                     param_hint="--active-mass-mg")
+        if label.strip() in masses:
+            raise click.BadParameter(f"{text!r}: cell {label.strip()!r} is given twice", param_hint="--active-mass-mg")
+        masses[label.strip()] = _milligrams(number, text)
+    return masses
+
+
+def _milligrams(number: str, text: str) -> float:
+    try:
+        mass = float(number.strip())
+    except ValueError:
+        mass = math.nan
+    if not math.isfinite(mass) or mass <= 0:
+        raise click.BadParameter(f"{text!r}: {number.strip()!r} is not a mass above 0 mg", param_hint="--active-mass-mg")
+    return mass
+
+
 @cli.command("record-files")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @campaign_option
 @click.option("--experiment-id", required=True, help="The experiment the cells belong to.")
-@click.option("--active-mass-mg", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Active cathode mass of each cell (mg); needed for cycling files.")
+@click.option("--active-mass-mg", "active_masses", multiple=True, metavar="MG|LABEL=MG",
+              help="Active cathode mass (mg), needed for cycling files: once for every cell, or LABEL=MG once per "
+                   "cell (e.g. --active-mass-mg A=11.2 --active-mass-mg B=12.0).")
 @click.option("--kind", type=click.Choice(["auto", "cycling", "impedance"]), default="auto", show_default=True,
               help="What the files are (auto: detected from their content).")
 @click.option("--reference-cycle", type=click.IntRange(min=1), default=1, show_default=True,
@@ -225,13 +257,14 @@ RECORD_FILES_WORDS = ((re.compile(r"\bactive_mass_mg\b"), "--active-mass-mg"),
 @click.option("--confirm", is_flag=True, help="Record the values (without it: only show what would be recorded).")
 @click.option("--correct", is_flag=True, help="Replace values recorded before (kept in the history as superseded).")
 @common_options
-def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_id: str, active_mass_mg: float | None,
+def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_id: str, active_masses: tuple[str, ...],
                  kind: str, reference_cycle: int, replicates: tuple[str, ...], confirm: bool, correct: bool,
                  env: Env) -> None:
     """Compute outcomes from cycler files of one experiment, one replicate cell per file
     (BioLogic .mpt/.mpr, Neware CSV/.nda/.ndax, Arbin CSV, MACCOR text; impedance spectra:
     BioLogic PEIS .mpt, Gamry .DTA, CSV; rules in docs/how-to/instruments.md). Recorded files are
     kept with the campaign as evidence (see ``doe files``); the same files again change nothing."""
+    active_mass_mg = cell_masses(active_masses)
     campaign = env.campaign(campaign_name, writes=True)
     try:
         preview = campaign.record_files(files, experiment_id=experiment_id, active_mass_mg=active_mass_mg,
@@ -242,8 +275,9 @@ def record_files(files: tuple[Path, ...], campaign_name: str | None, experiment_
         for pattern, words in RECORD_FILES_WORDS:
             message = pattern.sub(words, message)
         raise DoeError(message) from error
-    click.echo(preview.read.assign(cell=preview.table["replicate"].iloc[:len(preview.read)].tolist())
-               .to_string(index=False))
+    click.echo(preview.read.assign(cell=preview.table["replicate"].iloc[:len(preview.read)].tolist(),
+                                   active_mass_mg=[math.nan if m is None else m for m in preview.masses])
+               .to_string(index=False, na_rep="-"))
     if points := preview.points_text():
         click.echo(f"and {points}")
     if preview.skipped:
@@ -274,9 +308,11 @@ def files_(campaign_name: str | None, sha256: str | None, output: Path | None, e
             click.echo(f"campaign {campaign.name!r}: no stored files")
             return
         shown = stored.assign(sha256=stored["sha256"].str[:16], uploaded_at=stored["uploaded_at"].dt.strftime(
-            "%Y-%m-%d %H:%M UTC"))[["sha256", "file_name", "size_bytes", "kind", "file_format", "experiment_ids",
-                                   "uploaded_by", "uploaded_at"]]
-        click.echo(shown.to_string(index=False))
+            "%Y-%m-%d %H:%M UTC"), active_mass_mg=stored["rule"].map(  # each cell's own, as its capacities used
+            lambda rule: rule.get("active_mass_mg") if isinstance(rule, dict) else None))[[
+            "sha256", "file_name", "size_bytes", "kind", "file_format", "active_mass_mg", "experiment_ids",
+            "uploaded_by", "uploaded_at"]]
+        click.echo(shown.to_string(index=False, na_rep="-"))
         return
     if len(sha256) < 8:
         raise click.BadParameter(f"{sha256!r} is too short: give at least 8 characters of one SHA-256 listed by "

@@ -43,6 +43,8 @@ from doe.instruments.same_cell import (
 from doe.version import __version__
 
 FileKindChoice = Literal["auto", "cycling", "impedance"]
+ActiveMasses = float | Mapping[str, float] | None
+"""Active cathode mass (mg): one number for every cell, or each cell's by its label."""
 ValidRangeOf = Callable[[str], tuple[float | None, float | None] | None]
 """An outcome's valid range by its name (:meth:`doe.domain.config.CampaignConfig.valid_range_of`)."""
 INDUCTIVE = "inductive_points_dropped"
@@ -104,6 +106,13 @@ class FilePreview:
         if self.out_of_range:
             raise InstrumentFileError("; ".join(self.out_of_range) + ": nothing was recorded; check the file and the "
                                       "cell's active mass (a slipped decimal point?)")
+
+    @property
+    def masses(self) -> tuple[float | None, ...]:
+        """Each file's active cathode mass (mg) as its capacities were computed with, None for a
+        spectrum: the mass of its cell."""
+        return tuple(f.rule.get("active_mass_mg") if f.kind == "cycling" else None  # type: ignore[misc]
+                     for f in self.files)
 
     @property
     def cells(self) -> int:
@@ -175,7 +184,7 @@ def _kind_of(path: Path, kind: FileKindChoice) -> tuple[Literal["cycling", "impe
     return "cycling", cycling_format or detect_format(path)
 
 
-def results_from_files(paths: str | Path | Iterable[str | Path], *, experiment_id: str, active_mass_mg: float | None,
+def results_from_files(paths: str | Path | Iterable[str | Path], *, experiment_id: str, active_mass_mg: ActiveMasses,
                        outcome_names: Iterable[str], reference_cycle: int = 1,
                        kind: FileKindChoice = "auto", circuit: str | None = None,
                        resistances: Mapping[str, str] | None = None,
@@ -188,7 +197,8 @@ def results_from_files(paths: str | Path | Iterable[str | Path], *, experiment_i
     ``paths``: the files (one path alone: one file). ``valid_range``: each outcome's valid
     range by name; a value outside it is named with its file in :attr:`FilePreview.out_of_range`.
 
-    ``active_mass_mg`` is needed for cycling files only; ``kind`` ("auto", "cycling" or
+    ``active_mass_mg`` is needed for cycling files only: one number (mg) for every cell, or a
+    mapping from each cell's label to its mass (a cell's files share its mass); ``kind`` ("auto", "cycling" or
     "impedance") says what the files are (auto: detected from the content). A spectrum is
     fitted to ``circuit`` and reports ``resistances`` (a campaign config's ``impedance``
     section; default: :data:`doe.instruments.impedance.DEFAULT_CIRCUIT` and its resistances).
@@ -204,7 +214,8 @@ def results_from_files(paths: str | Path | Iterable[str | Path], *, experiment_i
 
     Raises:
         InstrumentFileError: a label too long, empty, not printable or naming two files of
-            one kind (``a`` and ``A`` are one label), before any file is parsed; two files with
+            one kind (``a`` and ``A`` are one label), before any file is parsed; a mapping of
+            masses without a cell of a cycling file, or with a label that names no cell; two files with
             the same bytes, or two exports of one cell (the same first cycles' capacities).
     """
     files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]  # 'A.csv' is one file
@@ -212,11 +223,12 @@ def results_from_files(paths: str | Path | Iterable[str | Path], *, experiment_i
         raise ValueError("paths: give at least one cycler file")
     kinds = [_kind_of(path, kind) for path in files]
     labels = _cell_labels(files, replicates, [k for k, _ in kinds])
+    masses = _cell_masses(active_mass_mg, files, labels, [k for k, _ in kinds])
     names = list(outcome_names)
     read = []
     evidence = []
     capacities: list[np.ndarray | None] = []
-    for path, (file_kind, file_format) in zip(files, kinds, strict=True):
+    for path, (file_kind, file_format), mass in zip(files, kinds, masses, strict=True):
         capacities.append(None)
         if file_kind == "impedance":
             values = impedance_outcomes(path, circuit=circuit, resistances=resistances)
@@ -226,12 +238,12 @@ def results_from_files(paths: str | Path | Iterable[str | Path], *, experiment_i
             if INDUCTIVE in values:  # left out of the fit: part of how the values were computed
                 rule[INDUCTIVE] = int(values[INDUCTIVE])
         else:
-            if active_mass_mg is None:
+            if mass is None:
                 raise InstrumentFileError(f"active_mass_mg (active cathode mass): {path.name} is a cycling file; "
                                           "give the mass of each cell in mg (more than 0)")
-            values = cycling_outcomes(path, active_mass_mg=active_mass_mg, reference_cycle=reference_cycle)
+            values = cycling_outcomes(path, active_mass_mg=mass, reference_cycle=reference_cycle)
             capacities[-1] = cycle_capacities(path)
-            rule = {"active_mass_mg": float(active_mass_mg), "reference_cycle": int(reference_cycle)}
+            rule = {"active_mass_mg": float(mass), "reference_cycle": int(reference_cycle)}
         read.append({"file": path.name, "format": file_format, **values.to_dict()})
         evidence.append(EvidenceFile.from_bytes(path.name, path.read_bytes(), kind=file_kind, file_format=file_format,
                                                 parser=parser_name(file_format), rule=rule))
@@ -474,6 +486,37 @@ def _cell_labels(files: list[Path], replicates: Sequence[str] | None, kinds: Seq
     return labels
 
 
+def _cell_masses(active_mass_mg: ActiveMasses, files: list[Path], labels: list[str],
+                 kinds: Sequence[str]) -> list[float | None]:
+    """Each file's active mass (mg): ``active_mass_mg`` itself, or its cell's by label (``a`` and
+    ``A`` one label, as the labels are compared); every cell of a cycling file needs one, and every
+    label of the mapping must be a cell of these files."""
+    if not isinstance(active_mass_mg, Mapping):
+        return [active_mass_mg] * len(files)
+    given: dict[str, tuple[str, object]] = {}
+    problems = []
+    for raw, mass in active_mass_mg.items():
+        label = replicate_label(raw) if isinstance(raw, str) else ""
+        if isinstance(mass, bool) or not isinstance(mass, int | float) or not math.isfinite(mass) or mass <= 0:
+            problems.append(f"cell {raw!r}: {mass!r} is not a positive number of milligrams")
+        elif label_key(label) in given:
+            problems.append(f"cell {raw!r} is given twice (also as {given[label_key(label)][0]!r})")
+        given[label_key(label)] = (str(raw), mass)
+    cells = {label_key(label) for label in labels}
+    problems += [f"cell {raw!r} is not a cell of these files (their cells: {', '.join(dict.fromkeys(labels))})"
+                 for key, (raw, _) in given.items() if key not in cells]
+    masses: list[float | None] = []
+    for path, label, file_kind in zip(files, labels, kinds, strict=True):
+        cell_mass = given.get(label_key(label), (None, None))[1]
+        if cell_mass is None and file_kind == "cycling":
+            problems.append(f"cell {label!r}: no mass given ({path.name} is a cycling file)")
+        masses.append(float(cell_mass) if isinstance(cell_mass, int | float) else None)
+    if problems:
+        raise InstrumentFileError("active_mass_mg (active cathode mass per cell, mg): " + "; ".join(problems)
+                                  + ": give each cell's mass once, by its label; nothing was recorded")
+    return masses
+
+
 def _retention_points(files: list[Path], evidence: list[EvidenceFile], table: pd.DataFrame,
                       reference_cycle: int) -> pd.DataFrame:
     """Every cycle's retention of each cycling file, as curve-point rows of its cell."""
@@ -488,4 +531,4 @@ def _retention_points(files: list[Path], evidence: list[EvidenceFile], table: pd
     return pd.DataFrame(rows)
 
 
-__all__ = ["FilePreview", "parser_name", "results_from_files"]
+__all__ = ["ActiveMasses", "FilePreview", "parser_name", "results_from_files"]

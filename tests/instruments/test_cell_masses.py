@@ -1,0 +1,129 @@
+"""One active cathode mass per cell when one call records several cells' cycler files: the
+API (real SQLite and PostgreSQL) and the ``doe`` command (a subprocess)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from doe.campaign import Campaign
+from doe.instruments import InstrumentFileError
+from doe.instruments.synthetic import (
+    fade_curve,
+    impedance_spectrum,
+    write_cycling_file,
+    write_impedance_file,
+)
+
+MASSES_MG = {"A": 11.2, "B": 12.0, "C": 12.9}  # the pellets of one coated powder
+DISCHARGE = "first_cycle_discharge_capacity_mah_per_g"
+
+
+def _cells(folder: Path) -> dict[str, tuple[Path, float]]:
+    """A cycling file per cell (named by its label), each from its pellet's mass, and the first
+    discharge capacity (mAh) the file holds."""
+    cells = {}
+    for k, (label, mass) in enumerate(MASSES_MG.items()):
+        charge, discharge = fade_curve(6, first_charge_mah_per_g=215.0 + 5 * k, first_ce_pct=89.0 + k)
+        mah = mass / 1000.0
+        path = write_cycling_file(folder / f"{label}.mpt", "biologic_mpt", charge * mah, discharge * mah)
+        cells[label] = (path, float(discharge[0] * mah))
+    return cells
+
+
+def _campaign(url: str) -> tuple[Campaign, str]:
+    campaign = Campaign.from_config("hfo2-ncm85", storage=url, name="masses", actor="test")
+    campaign.suggest(1)
+    campaign.accept()
+    return campaign, str(campaign.history()["experiment_id"].iloc[0])
+
+
+def test_each_cell_s_capacity_per_gram_uses_its_own_mass(store_url: str, tmp_path: Path) -> None:
+    campaign, first = _campaign(store_url)
+    cells = _cells(tmp_path)
+    paths = [path for path, _ in cells.values()]
+    preview = campaign.record_files(paths, experiment_id=first, active_mass_mg=dict(MASSES_MG), confirm=True)
+    assert preview.masses == tuple(MASSES_MG.values())
+    stored = campaign.measurements()
+    for label, (_, discharge_mah) in cells.items():
+        value = stored[(stored["replicate"] == label) & (stored["outcome"] == DISCHARGE)]["value"]
+        assert value.tolist() == pytest.approx([discharge_mah / (MASSES_MG[label] / 1000.0)], rel=1e-6), label
+    files = campaign.files().set_index("file_name")
+    assert {name: rule["active_mass_mg"] for name, rule in files["rule"].items()} == {
+        f"{label}.mpt": mass for label, mass in MASSES_MG.items()}
+    assert {f["file_name"]: f["rule"]["active_mass_mg"] for f in campaign.export_json()["files"]} == {
+        f"{label}.mpt": mass for label, mass in MASSES_MG.items()}
+    # one number is still every cell's mass
+    one = campaign.record_files(paths, experiment_id=first, active_mass_mg=12.0)
+    assert one.masses == (12.0, 12.0, 12.0)
+
+
+def test_labels_given_by_replicates_and_a_spectrum_share_its_cell_s_mass(tmp_path: Path) -> None:
+    campaign, first = _campaign(f"sqlite:///{tmp_path / 'lab.sqlite3'}")
+    cells = _cells(tmp_path)
+    spectrum = write_impedance_file(tmp_path / "a_eis.csv", "impedance_csv", *impedance_spectrum())
+    paths = [cells["A"][0], cells["B"][0], spectrum]
+    preview = campaign.record_files(paths, experiment_id=first, replicates=["x", "Y", "x"],
+                                    active_mass_mg={"X": 11.2, "y": 12.0})  # labels compared as record() does
+    assert preview.table["replicate"].iloc[:3].tolist() == ["x", "Y", "x"]
+    assert preview.masses == (11.2, 12.0, None)
+    assert preview.table[DISCHARGE].iloc[:2].tolist() == pytest.approx(
+        [cells["A"][1] / 0.0112, cells["B"][1] / 0.0120], rel=1e-6)
+
+
+@pytest.mark.parametrize(("masses", "named"), [
+    ({"A": 11.2, "B": 12.0}, "cell 'C': no mass given"),
+    ({"A": 11.2, "B": 12.0, "C": 12.9, "D": 13.0}, "cell 'D' is not a cell of these files"),
+    ({"A": 11.2, "B": 12.0, "C": 0.0}, "cell 'C': 0.0 is not a positive number"),
+    ({"A": 11.2, "B": 12.0, "C": 12.9, "a": 11.0}, "cell 'a' is given twice"),
+])
+def test_a_mapping_missing_a_cell_or_naming_no_cell_is_refused_nothing_stored(
+        tmp_path: Path, masses: dict[str, float], named: str) -> None:
+    campaign, first = _campaign(f"sqlite:///{tmp_path / 'lab.sqlite3'}")
+    paths = [path for path, _ in _cells(tmp_path).values()]
+    revision = campaign.revision()
+    with pytest.raises(InstrumentFileError, match=named):
+        campaign.record_files(paths, experiment_id=first, active_mass_mg=masses, confirm=True)
+    assert campaign.measurements().empty and campaign.files().empty
+    assert campaign.revision() == revision
+
+
+def test_doe_record_files_takes_a_mass_per_cell_and_shows_it(tmp_path: Path) -> None:
+    campaign, first = _campaign(f"sqlite:///{tmp_path / 'lab.sqlite3'}")
+    cells = _cells(tmp_path)
+    paths = [str(path) for path, _ in cells.values()]
+    env = {**os.environ, "DOE_DATABASE_URL": campaign.storage_url, "DOE_HOME": str(tmp_path / "home"),
+           "DOE_ACTOR": "cli-test"}
+
+    def doe(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "doe.cli", *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    per_cell = [arg for label, mass in MASSES_MG.items() for arg in ("--active-mass-mg", f"{label}={mass}")]
+    shown = doe("record-files", *paths, "--campaign", "masses", "--experiment-id", first, *per_cell)
+    assert shown.returncode == 0, shown.stderr
+    rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines() if line.startswith(("A.mpt", "B.mpt",
+                                                                                                     "C.mpt"))}
+    assert {name[0]: float(row[-1]) for name, row in rows.items()} == MASSES_MG  # each cell's mass, beside its values
+    missing = doe("record-files", *paths, "--campaign", "masses", "--experiment-id", first, *per_cell[:4], "--confirm")
+    assert missing.returncode != 0 and "--active-mass-mg" in missing.stderr and "cell 'C'" in missing.stderr
+    mixed = doe("record-files", *paths, "--campaign", "masses", "--experiment-id", first, "--active-mass-mg", "12",
+                "--active-mass-mg", "A=11.2")
+    assert mixed.returncode != 0 and "--active-mass-mg" in mixed.stderr
+    assert Campaign.load("masses", storage=campaign.storage_url).measurements().empty
+    done = doe("record-files", *paths, "--campaign", "masses", "--experiment-id", first, *per_cell, "--confirm")
+    assert done.returncode == 0, done.stderr
+    stored = Campaign.load("masses", storage=campaign.storage_url).measurements()
+    for label, (_, discharge_mah) in cells.items():
+        value = stored[(stored["replicate"] == label) & (stored["outcome"] == DISCHARGE)]["value"]
+        assert value.tolist() == pytest.approx([discharge_mah / (MASSES_MG[label] / 1000.0)], rel=1e-6), label
+    listed = doe("files", "--campaign", "masses")
+    assert listed.returncode == 0, listed.stderr
+    header, *lines = listed.stdout.splitlines()
+    assert "active_mass_mg" in header
+    column = header.split().index("active_mass_mg")
+    assert {line.split()[1][0]: float(line.split()[column]) for line in lines} == MASSES_MG
