@@ -23,6 +23,7 @@ from doe.domain.records import (
 )
 from doe.domain.table import clean_label, replicate_key, replicate_label
 from doe.domain.values import is_plain_label, label_key, same_measurement
+from doe.instruments.cell_masses import ActiveMasses, masses_of_files
 from doe.instruments.cycling import (
     BINARY_FORMATS,
     InstrumentFileError,
@@ -43,8 +44,6 @@ from doe.instruments.same_cell import (
 from doe.version import __version__
 
 FileKindChoice = Literal["auto", "cycling", "impedance"]
-ActiveMasses = float | Mapping[str, float] | None
-"""Active cathode mass (mg): one number for every cell, or each cell's by its label."""
 ValidRangeOf = Callable[[str], tuple[float | None, float | None] | None]
 """An outcome's valid range by its name (:meth:`doe.domain.config.CampaignConfig.valid_range_of`)."""
 INDUCTIVE = "inductive_points_dropped"
@@ -223,7 +222,7 @@ def results_from_files(paths: str | Path | Iterable[str | Path], *, experiment_i
         raise ValueError("paths: give at least one cycler file")
     kinds = [_kind_of(path, kind) for path in files]
     labels = _cell_labels(files, replicates, [k for k, _ in kinds])
-    masses = _cell_masses(active_mass_mg, files, labels, [k for k, _ in kinds])
+    masses = masses_of_files(active_mass_mg, files, labels, [k for k, _ in kinds])
     names = list(outcome_names)
     read = []
     evidence = []
@@ -486,35 +485,13 @@ def _cell_labels(files: list[Path], replicates: Sequence[str] | None, kinds: Seq
     return labels
 
 
-def _cell_masses(active_mass_mg: ActiveMasses, files: list[Path], labels: list[str],
-                 kinds: Sequence[str]) -> list[float | None]:
-    """Each file's active mass (mg): ``active_mass_mg`` itself, or its cell's by label (``a`` and
-    ``A`` one label, as the labels are compared); every cell of a cycling file needs one, and every
-    label of the mapping must be a cell of these files."""
-    if not isinstance(active_mass_mg, Mapping):
-        return [active_mass_mg] * len(files)
-    given: dict[str, tuple[str, object]] = {}
-    problems = []
-    for raw, mass in active_mass_mg.items():
-        label = replicate_label(raw) if isinstance(raw, str) else ""
-        if isinstance(mass, bool) or not isinstance(mass, int | float) or not math.isfinite(mass) or mass <= 0:
-            problems.append(f"cell {raw!r}: {mass!r} is not a positive number of milligrams")
-        elif label_key(label) in given:
-            problems.append(f"cell {raw!r} is given twice (also as {given[label_key(label)][0]!r})")
-        given[label_key(label)] = (str(raw), mass)
-    cells = {label_key(label) for label in labels}
-    problems += [f"cell {raw!r} is not a cell of these files (their cells: {', '.join(dict.fromkeys(labels))})"
-                 for key, (raw, _) in given.items() if key not in cells]
-    masses: list[float | None] = []
-    for path, label, file_kind in zip(files, labels, kinds, strict=True):
-        cell_mass = given.get(label_key(label), (None, None))[1]
-        if cell_mass is None and file_kind == "cycling":
-            problems.append(f"cell {label!r}: no mass given ({path.name} is a cycling file)")
-        masses.append(float(cell_mass) if isinstance(cell_mass, int | float) else None)
-    if problems:
-        raise InstrumentFileError("active_mass_mg (active cathode mass per cell, mg): " + "; ".join(problems)
-                                  + ": give each cell's mass once, by its label; nothing was recorded")
-    return masses
+def file_cells(paths: Iterable[str | Path], replicates: Sequence[str] | None = None,
+               kind: FileKindChoice = "auto") -> list[tuple[str, Literal["cycling", "impedance"]]]:
+    """Each file's cell label and kind, as :func:`results_from_files` gives them (nothing parsed
+    beyond what tells the kind): the cells a mass per cell is asked for."""
+    files = [Path(p) for p in paths]
+    kinds = [file_kind for file_kind, _ in (_kind_of(path, kind) for path in files)]
+    return list(zip(_cell_labels(files, replicates, kinds), kinds, strict=True))
 
 
 def _retention_points(files: list[Path], evidence: list[EvidenceFile], table: pd.DataFrame,
@@ -531,4 +508,4 @@ def _retention_points(files: list[Path], evidence: list[EvidenceFile], table: pd
     return pd.DataFrame(rows)
 
 
-__all__ = ["ActiveMasses", "FilePreview", "parser_name", "results_from_files"]
+__all__ = ["ActiveMasses", "FilePreview", "file_cells", "parser_name", "results_from_files"]

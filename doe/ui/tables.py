@@ -522,10 +522,12 @@ def drop_saved(edits: UnsavedEdits, saved: pd.DataFrame) -> UnsavedEdits:
 
 
 def evidence_table(files: pd.DataFrame) -> pd.DataFrame:
-    """The stored instrument files as shown: rule as text, newest first."""
-    shown = files.assign(rule=files["rule"].map(lambda rule: json.dumps(rule, sort_keys=True)))
-    return shown[["file_name", "kind", "file_format", "experiment_ids", "size_bytes", "sha256", "parser", "rule",
-                  "uploaded_by", "uploaded_at"]].iloc[::-1].reset_index(drop=True)
+    """The stored instrument files as shown: a cycling file's active mass (its cell's), rule as text, newest first."""
+    shown = files.assign(rule=files["rule"].map(lambda rule: json.dumps(rule, sort_keys=True)),
+                         active_mass_mg=files["rule"].map(
+                             lambda rule: rule.get("active_mass_mg") if isinstance(rule, dict) else None))
+    return shown[["file_name", "kind", "file_format", "active_mass_mg", "experiment_ids", "size_bytes", "sha256",
+                  "parser", "rule", "uploaded_by", "uploaded_at"]].iloc[::-1].reset_index(drop=True)
 
 
 def evidence_label(files: pd.DataFrame, sha256: str) -> str:

@@ -127,3 +127,12 @@ def test_doe_record_files_takes_a_mass_per_cell_and_shows_it(tmp_path: Path) -> 
     assert "active_mass_mg" in header
     column = header.split().index("active_mass_mg")
     assert {line.split()[1][0]: float(line.split()[column]) for line in lines} == MASSES_MG
+
+
+def test_the_page_s_masses_are_each_cell_s_own_else_the_common_one() -> None:
+    from doe.instruments.cell_masses import masses_by_cell
+
+    cells = [("A", "cycling"), ("B", "cycling"), ("a", "impedance")]
+    assert masses_by_cell(cells, 12.0, {}) == 12.0
+    assert masses_by_cell(cells, 12.0, {"a": 11.2, "gone": 9.0}) == {"A": 11.2, "B": 12.0}  # a stale row: not a cell
+    assert masses_by_cell(cells, None, {"A": 11.2}) == {"A": 11.2}  # B left out: record_files names it

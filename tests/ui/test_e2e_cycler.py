@@ -30,6 +30,7 @@ from streamlit_server import (
     open_record_page,
     pick_option,
     streamlit_app,
+    type_in_grid,
 )
 
 STEP_MS = 120_000
@@ -205,3 +206,53 @@ def test_a_cells_file_corrects_a_value_recorded_before_only_when_asked(server: t
     kept = after.measurements(include_superseded=True)
     kept = kept[(kept["experiment_id"] == typed) & (kept["outcome"] == "first_cycle_ce_pct")]
     assert sorted(kept["value"].round(6)) == [80.0, 90.0]
+
+
+def test_each_cell_gets_its_own_active_mass_on_the_page(server: tuple[str, str, Path]) -> None:
+    """One powder's three pellets weigh 11.2, 12.0 and 12.9 mg; the page took one mass for every
+    file, so recording the three cells at once gave two of them capacities off by up to 7 %."""
+    from playwright.sync_api import expect
+
+    from doe.ui.tables import evidence_table
+
+    base, db_url, folder = server
+    masses = {"P1": 11.2, "P2": 12.0, "P3": 12.9}
+    files, discharge_mah = [], {}
+    for k, (label, mass) in enumerate(masses.items()):
+        charge, discharge = fade_curve(8, first_charge_mah_per_g=212.0 + 6 * k, first_ce_pct=87.0 + k)
+        files.append(str(write_cycling_file(folder / f"{label}.mpt", "biologic_mpt", charge * mass / 1000,
+                                            discharge * mass / 1000)))
+        discharge_mah[label] = float(discharge[0]) * mass / 1000
+    second = Campaign.load("cells", storage=db_url).history()["experiment_id"].iloc[1]
+    with app_page(base, step_ms=STEP_MS) as page:
+        open_record_page(page, "cells")
+        form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
+        pick_option(page, form.get_by_test_id("stSelectbox").filter(has_text="Experiment"), second)
+        form.get_by_role("textbox", name="Active cathode mass per cell (mg)").fill("12.0")  # the common value
+        form.locator("input[type=file]").set_input_files(files)
+        click(page, form.get_by_role("button", name="Preview"))
+        expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="Preview only")).to_be_visible()
+        # the cells found in the files, each with a mass of its own to give
+        grid = form.get_by_test_id("stDataFrame").filter(has_text="active mass (mg)")
+        expect(grid).to_be_visible()
+        for label in masses:
+            expect(grid.locator("td", has_text=label)).to_have_count(1)
+        type_in_grid(page, grid, 0, 0, "11,2", form=True)  # a decimal comma, as the common field takes it
+        type_in_grid(page, grid, 2, 0, "12.9", form=True)
+        click(page, form.get_by_role("button", name="Preview"))
+        preview = page.get_by_test_id("stDataFrame").filter(has_text="first_cycle_ce_pct").last
+        expect(preview.locator("tr", has_text="P1.mpt")).to_contain_text("11.2")
+        expect(preview.locator("tr", has_text="P2.mpt")).to_contain_text("12")
+        expect(preview.locator("tr", has_text="P3.mpt")).to_contain_text("12.9")
+        assert Campaign.load("cells", storage=db_url).files()["file_name"].isin(["P1.mpt"]).sum() == 0
+        click(page, form.get_by_role("button", name="Record these values"))
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 3 cell(s) of {second}")
+        assert not page.get_by_test_id("stException").count()
+    stored = Campaign.load("cells", storage=db_url)
+    cells = stored.measurements()
+    capacity = cells[(cells["experiment_id"] == second)
+                     & (cells["outcome"] == "first_cycle_discharge_capacity_mah_per_g")].set_index("replicate")["value"]
+    for label, mass in masses.items():
+        assert capacity[label] == pytest.approx(discharge_mah[label] / (mass / 1000), rel=1e-6), label
+    shown = evidence_table(stored.files()).set_index("file_name")  # the History page's list of files
+    assert {name: shown.loc[f"{name}.mpt", "active_mass_mg"] for name in masses} == masses

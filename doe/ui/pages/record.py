@@ -6,11 +6,8 @@ listed; a value that differs from one stored needs an explicit correction."""
 from __future__ import annotations
 
 import io
-import math
-import tempfile
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -25,9 +22,9 @@ from doe.domain.replicates import REPLICATE_COLUMN
 from doe.errors import ConflictError
 from doe.storage.snapshot import CampaignState
 from doe.ui import components, resources, state
+from doe.ui.cycler_upload import cycler_files
 from doe.ui.entry_templates import cycle_template, history_template, replicate_template
-from doe.ui.file_plots import FilePlots, file_plots
-from doe.ui.number_cells import entry_numbers, exact_text, read_number, text_columns, typed_values
+from doe.ui.number_cells import entry_numbers, exact_text, text_columns, typed_values
 from doe.ui.shown_numbers import number_table
 from doe.ui.tables import (
     ID_COLUMN,
@@ -45,8 +42,7 @@ from doe.ui.tables import (
     unsaved_edits,
 )
 
-GRID_VERSION = f"{state.GRID}_version"
-CORRECT_VERSION = f"{state.CYCLER_CORRECT}_version"
+GRID_VERSION = state.GRID_VERSION
 FAIL_VERSION = f"{state.FAIL_IDS}_version"  # a new form once runs are marked failed (not cleared on submit)
 FAIL_DONE_AT = f"{state.FAIL_IDS}_done_at"
 
@@ -343,119 +339,6 @@ def _upload(handle: resources.CampaignHandle) -> None:
         st.rerun()
 
 
-def _cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
-    st.subheader("Cycler files")
-    st.caption("Cycling exports of one experiment's cells (BioLogic .mpt or .mpr, Neware CSV, .nda or .ndax, "
-               "Arbin CSV, MACCOR text) and impedance spectra (BioLogic PEIS .mpt, Gamry .DTA, CSV), one replicate "
-               "cell per file: the first-cycle capacities and CE are computed from them, the retention once a file "
-               "reaches cycle 200, and the resistances from an equivalent-circuit fit. Preview first; nothing is "
-               "recorded until you record. Recorded files are kept with the campaign (History page).")
-    ids = history[ID_COLUMN].astype(str).tolist()
-    if not ids:
-        st.info("No experiment yet: plan a batch first.")
-        return
-    with st.form("cycler_files"):
-        experiment = st.selectbox("Experiment", ids, key=state.CYCLER_EXPERIMENT)
-        # text, read as the grids read numbers: a browser's number field drops a decimal comma (11,5 -> 115)
-        mass_text = st.text_input("Active cathode mass per cell (mg)", key=state.CYCLER_MASS, placeholder="e.g. 11.5",
-                                  help="Needed for the capacities (mAh/g); empty: CE and resistances only.")
-        uploads = st.file_uploader("Cycler files", type=["mpt", "mpr", "csv", "txt", "nda", "ndax", "dta"],
-                                   accept_multiple_files=True, key=state.CYCLER_FILES)
-        labels = st.text_input("Cell labels", key=state.CYCLER_LABELS, placeholder="A, B, C",
-                               help="Each file's cell (replicate) label, in the files' order, separated by commas. "
-                                    "Empty: the file names without their suffix.")
-        correct = st.checkbox("Correct the stored values (the files' values replace values recorded before; the "
-                              "old ones stay in the history)",
-                              key=f"{state.CYCLER_CORRECT}:{st.session_state.get(CORRECT_VERSION, 0)}")
-        preview_clicked = st.form_submit_button("Preview")
-        record_clicked = st.form_submit_button("Record these values")
-    if preview_clicked or record_clicked:
-        mass, why = read_number(mass_text)
-        if why is None and mass <= 0:
-            why = "must be above 0 mg; leave it empty where the files give no capacity"
-        if why is not None:
-            st.warning(components.plain(f"Active cathode mass per cell (mg): {mass_text.strip()!r} {why}. "
-                                        "Nothing was read."))
-        else:
-            _read_cycler_files(handle, config, experiment, mass, uploads, labels, record_clicked=record_clicked,
-                               correct=correct)
-    _file_plots()
-
-
-def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, experiment: str, mass: float,
-                       uploads: list[Any] | None, labels: str, *, record_clicked: bool, correct: bool) -> None:
-    """Preview (or record) the uploaded files' values, and keep their plots for :func:`_file_plots`."""
-    if not uploads:
-        st.warning("Choose the cycler files of the experiment's cells.")
-        return
-    person = components.require("record")
-    if person is None:
-        return
-    impedance = config.impedance
-    with tempfile.TemporaryDirectory(prefix="doe-cycler-") as folder:
-        paths: list[Path] = []
-        for k, upload in enumerate(uploads):  # each in a folder of its own, under its name as uploaded
-            path = Path(folder) / str(k) / components.upload_name(upload.name)
-            if path.name in {p.name for p in paths}:  # two uploads with one name: still one cell each
-                path = path.with_name(f"{path.stem}_{k + 1}{path.suffix}")
-            path.parent.mkdir()
-            path.write_bytes(upload.getvalue())
-            paths.append(path)
-        st.session_state.pop(state.CYCLER_PLOTS, None)
-        with components.guard("reading the cycler files") as reading, handle.acting(person) as campaign:
-            preview = campaign.record_files(paths, experiment_id=str(experiment),
-                                            active_mass_mg=None if math.isnan(mass) else mass,
-                                            replicates=[x.strip() for x in labels.split(",")] if labels.strip() else None,
-                                            confirm=record_clicked, correct=correct)
-        if reading.ok:
-            with components.guard("drawing the files' plots"):
-                st.session_state[state.CYCLER_PLOTS] = [
-                    (upload.name, file_plots(path, active_mass_mg=None if math.isnan(mass) else mass, title=upload.name,
-                                             circuit=impedance.circuit if impedance else None,
-                                             resistances=impedance.resistances if impedance else None))
-                    for upload, path in zip(uploads, paths, strict=True)]
-    if not reading.ok:
-        return
-    st.dataframe(preview.read.assign(file=[u.name for u in uploads],
-                                     cell=preview.table["replicate"].iloc[:len(uploads)].tolist()), hide_index=True)
-    if points := preview.points_text():
-        st.caption(components.plain(f"And {points}."))
-    if preview.skipped:
-        st.caption(components.plain("Not recorded (no such outcome, or not reached yet): "
-                                    + ", ".join(preview.skipped)))
-    if preview.out_of_range:
-        st.warning(components.plain("Outside the campaign's valid_range, so Record refuses these files: "
-                                    + "; ".join(preview.out_of_range)))
-    if record_clicked:
-        # the next files correct nothing unless asked again: a new key, an unticked box
-        st.session_state[CORRECT_VERSION] = st.session_state.get(CORRECT_VERSION, 0) + 1
-        done = preview.recorded_text()
-        components.flash("success", done[0].upper() + done[1:]
-                                    + (" (a correction: the values they replace stay in the history)." if correct
-                                       else "."))
-        st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
-        st.rerun()
-    st.info("Preview only: nothing was recorded. Press 'Record these values' to record them.")
-
-
-def _file_plots() -> None:
-    """The plots of the files last previewed or recorded, a tab per file."""
-    shown: list[tuple[str, FilePlots]] | None = st.session_state.get(state.CYCLER_PLOTS)
-    if not shown:
-        return
-    st.caption("Plots of each file (the voltage curves of the first, second and last cycles; a spectrum with "
-               "the fitted circuit).")
-    for k, (tab, (_, plots)) in enumerate(zip(st.tabs([components.plain(name) for name, _ in shown]), shown,
-                                              strict=True)):
-        with tab:
-            for note in plots.notes:
-                st.caption(components.plain(note))
-            for j, figure in enumerate(plots.figures):
-                st.plotly_chart(figure, key=f"{state.CYCLER_PLOTS}_{k}_{j}")
-            if plots.resistances is not None:
-                st.dataframe(plots.resistances, hide_index=True)
-
-
 def _history_columns(config: CampaignConfig) -> dict[str, Any]:
     columns: dict[str, Any] = {}
     for p in config.parameters:
@@ -572,7 +455,7 @@ def render() -> None:
     _cycle_points(handle, config, history)
     _fail(handle, history)
     _upload(handle)
-    _cycler_files(handle, config, history)
+    cycler_files(handle, config, history)
     _add_history(handle, config)
 
 
