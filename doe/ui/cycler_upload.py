@@ -3,6 +3,7 @@ cell files, each cell with its own active mass, then recorded on request."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import tempfile
 from pathlib import Path
@@ -102,6 +103,7 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
     if person is None:
         return
     impedance = config.impedance
+    digests = [hashlib.sha256(upload.getvalue()).hexdigest() for upload in uploads]
     replicates = [x.strip() for x in labels.split(",")] if labels.strip() else None
     with tempfile.TemporaryDirectory(prefix="doe-cycler-") as folder:
         paths: list[Path] = []
@@ -114,7 +116,12 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
             paths.append(path)
         st.session_state.pop(state.CYCLER_PLOTS, None)
         with components.guard("reading the cycler files") as reading, handle.acting(person) as campaign:
-            active: ActiveMasses = masses_by_cell(file_cells(paths, replicates), *masses)
+            found = file_cells(paths, replicates)
+            files = {label: sha for (label, kind), sha in zip(found, digests, strict=True) if kind == "cycling"}
+            kept = st.session_state.get(state.CYCLER_CELL_MASSES_FILES, {})
+            # a mass typed for a cell applies to the file it was typed for: not to another file given that label
+            own = {label: mass for label, mass in masses[1].items() if label in files and kept.get(label) == files[label]}
+            active: ActiveMasses = masses_by_cell(found, masses[0], own)
             preview = campaign.record_files(paths, experiment_id=str(experiment), active_mass_mg=active,
                                             replicates=replicates, confirm=record_clicked, correct=correct)
         if reading.ok:
@@ -128,6 +135,7 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
         return
     cells = preview.table["replicate"].iloc[:len(uploads)].tolist()
     shown_masses = [math.nan if m is None else m for m in preview.masses]
+    st.session_state[state.CYCLER_CELL_MASSES_FILES] = files
     if _keep_cell_masses(cells, preview.masses, masses[0]) and not record_clicked:
         st.session_state[state.CYCLER_PREVIEW_AGAIN] = True  # the form above was drawn with the cells before these
         st.rerun()

@@ -248,6 +248,20 @@ def test_each_cell_gets_its_own_active_mass_on_the_page(server: tuple[str, str, 
         click(page, form.get_by_role("button", name="Record these values"))
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 3 cell(s) of {second}")
         assert not page.get_by_test_id("stException").count()
+        # another powder's cell in a file of the same name: the table's 11.2 mg was the other file's pellet
+        for label in masses:
+            form.get_by_label(f"Remove {label}.mpt").click()
+        expect(form.get_by_label("Remove P1.mpt")).to_have_count(0)
+        (folder / "next").mkdir()
+        charge, discharge = fade_curve(8, first_charge_mah_per_g=230.0, first_ce_pct=90.0)
+        other = write_cycling_file(folder / "next" / "P1.mpt", "biologic_mpt", charge * 0.012, discharge * 0.012)
+        form.locator("input[type=file]").set_input_files([str(other)])
+        expect(form.get_by_label("Remove P1.mpt")).to_have_count(1)
+        click(page, form.get_by_role("button", name="Preview"))
+        expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="Preview only")).to_be_visible()
+        shown = page.get_by_test_id("stDataFrame").filter(has_text="first_cycle_ce_pct").last
+        expect(shown.locator("tr", has_text="P1.mpt")).to_contain_text("207")  # 230 mAh/g at 90 % CE, 12 mg
+        expect(shown.locator("tr", has_text="P1.mpt")).not_to_contain_text("11.2")
     stored = Campaign.load("cells", storage=db_url)
     cells = stored.measurements()
     capacity = cells[(cells["experiment_id"] == second)
