@@ -121,6 +121,12 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
             kept = st.session_state.get(state.CYCLER_CELL_MASSES_FILES, {})
             # a mass typed for a cell applies to the file it was typed for: not to another file given that label
             own = {label: mass for label, mass in masses[1].items() if label in files and kept.get(label) == files[label]}
+            if record_clicked and (stale := [label for label in masses[1] if label not in own]):
+                st.warning(components.plain(  # relabelled or replaced since the preview: it would take the common mass
+                    f"The mass typed for cell(s) {', '.join(map(repr, stale))} belongs to no file of these cells as "
+                    "labelled now (the labels or files changed since the preview). Nothing was recorded: preview "
+                    "again to see each cell's mass, then record."))
+                return
             active: ActiveMasses = masses_by_cell(found, masses[0], own)
             preview = campaign.record_files(paths, experiment_id=str(experiment), active_mass_mg=active,
                                             replicates=replicates, confirm=record_clicked, correct=correct)

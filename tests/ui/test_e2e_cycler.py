@@ -245,6 +245,14 @@ def test_each_cell_gets_its_own_active_mass_on_the_page(server: tuple[str, str, 
         expect(preview.locator("tr", has_text="P2.mpt")).to_contain_text("12")
         expect(preview.locator("tr", has_text="P3.mpt")).to_contain_text("12.9")
         assert Campaign.load("cells", storage=db_url).files()["file_name"].isin(["P1.mpt"]).sum() == 0
+        # relabelled after the preview, P1's 11.2 mg would have gone to no cell and "X" taken the common 12.0
+        labels = form.get_by_role("textbox", name="Cell labels")
+        labels.fill("X, P2, P3")
+        click(page, form.get_by_role("button", name="Record these values"))
+        expect(page.get_by_test_id("stAlertContentWarning").filter(has_text="The mass typed for cell(s) 'P1'")
+               ).to_contain_text("Nothing was recorded")
+        assert Campaign.load("cells", storage=db_url).files().empty
+        labels.fill("")
         click(page, form.get_by_role("button", name="Record these values"))
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 3 cell(s) of {second}")
         assert not page.get_by_test_id("stException").count()
