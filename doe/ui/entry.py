@@ -1,5 +1,6 @@
-"""The doe web app: ``streamlit run app.py`` or ``streamlit run <this file>`` (what ``doe app``
-runs, so the app works from an installed package).
+"""The doe web app: ``streamlit run app.py`` (from a checkout) or ``doe app``, which serves
+:mod:`doe.ui.launch.app` (so the app works from an installed package). ``streamlit run <this file>``
+does not work: the ``pages/`` folder beside it makes Streamlit treat it as an old-style multipage app.
 
 The entry sets up the page, asks for a sign-in where accounts or single sign-on are
 configured (:mod:`doe.ui.signin`), the sidebar (who is signed in, which campaign) and the navigation
@@ -13,6 +14,7 @@ import logging
 from pathlib import Path
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 from doe.domain.access import Identity
 from doe.storage.urls import mask_url
@@ -66,6 +68,16 @@ def sidebar(url: str, demo: str | None, identity: Identity) -> None:
             st.caption(f"Database: `{mask_url(url)}`")
 
 
+def sign_in_navigation() -> StreamlitPage:
+    """The navigation before sign-in: the sign-in form, at its own address and at every page's
+    address too, so a link or bookmark to a page (``/history?campaign=NAME``) shows the form
+    (not Streamlit's "Page not found") and, once signed in, the run goes on at that page, with
+    the link's campaign (the address and its query are kept)."""
+    paths = ["sign-in", "home", *(file.removesuffix(".py") for file, _, _ in PAGES)]
+    return st.navigation([st.Page(signin.sign_in_page, title="Sign in", url_path=path, default=path == "sign-in")
+                          for path in paths], position="hidden")
+
+
 def main() -> None:
     """Render one run of the app."""
     st.set_page_config(page_title="doe: coating campaigns", page_icon=":material/science:", layout="wide")
@@ -84,8 +96,7 @@ def main() -> None:
     if not checking.ok:
         st.stop()
     if identity is None:  # only the sign-in page, no navigation, no campaign names
-        st.navigation([st.Page(signin.sign_in_page, title="Sign in", url_path="sign-in")],
-                      position="hidden").run()
+        sign_in_navigation().run()
         return
     with components.guard("listing the campaigns") as listing:
         sidebar(url, demo, identity)

@@ -185,3 +185,36 @@ def test_the_next_person_on_a_shared_tab_does_not_save_what_the_last_one_typed(
         assert not page.get_by_test_id("stException").count()
     finally:
         context.close()
+
+
+def test_a_link_to_a_page_signs_in_and_lands_on_that_page_and_campaign(
+        server: tuple[str, str], browser: object) -> None:
+    """A link to a page opened while signed out (``/history?campaign=mine``) showed Streamlit's
+    "Page not found" dialog over the sign-in form (only the sign-in page was known before sign-in),
+    and after sign-in the person was on the first page, not the one of the link."""
+    from playwright.sync_api import expect
+
+    base, _ = server
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    context.add_init_script(RUN_COUNTER)
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    expect.set_options(timeout=STEP_MS)
+    try:
+        for link, user, password, heading in (("history?campaign=mine", "eng", "eng-password", "History: mine"),
+                                              ("record?campaign=theirs", "vic", "vic-password", "Record: theirs")):
+            page.goto(f"{base}/{link}")
+            settled(page)
+            page.get_by_role("heading", name="Sign in to doe").wait_for()
+            expect(page.get_by_text("Page not found")).to_have_count(0)
+            expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)  # nothing shown yet
+            _sign_in(page, user, password)
+            page.get_by_role("heading", name=heading).wait_for()  # the page and campaign of the link
+            expect(page).to_have_url(f"{base}/{link}")
+            expect(page.get_by_text("Page not found")).to_have_count(0)
+            if user == "vic":  # a viewer may read the Record page, not record
+                expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text("viewers read campaigns but cannot")
+            _sign_out(page)
+        assert not page.get_by_test_id("stException").count()
+    finally:
+        context.close()
