@@ -31,6 +31,7 @@ from doe.domain.diagnostics import model_trust
 from doe.domain.display import SIGNIFICANT, format_number, shown_table
 from doe.domain.explain import prediction_text, purpose
 from doe.domain.records import PENDING_STATUSES
+from doe.domain.replicates import CELLS_NOTE, N_SUFFIX, with_summaries
 from doe.domain.table import ID_COLUMN
 from doe.domain.values import is_missing
 from doe.errors import DoeError, ProposalError
@@ -114,8 +115,10 @@ def campaign_report(campaign: Campaign) -> str:
     if best.empty:
         parts.append("<p>No completed experiment meets the outcome constraints yet.</p>")
     else:
-        columns = [ID_COLUMN, *config.outcome_names, *config.parameter_names]
+        columns = [ID_COLUMN, *with_summaries(config.outcome_names, best.columns), *config.parameter_names]
         best_shown = best[[c for c in columns if c in best.columns]].dropna(axis=1, how="all")
+        if any(c.endswith(N_SUFFIX) for c in best_shown.columns):
+            parts.append(f"<p>{_e(CELLS_NOTE)}</p>")
         parts.append(_table(_by_experiment(shown_table(best_shown, config))))
     if len(config.objectives) >= 2 and len(completed):
         x, y = config.objective_names[:2]

@@ -145,3 +145,21 @@ def test_user_text_holding_a_figure_placeholder_stays_text() -> None:
     assert page.count(f"<td>{note}</td>") == 8  # two outcomes of four experiments in the appendix
     assert page.count("window.PlotlyConfig") == 1  # plotly.js inline once
     assert page.count('class="plotly-graph-div"') == 2  # best so far and the Pareto front, nothing more
+
+
+def test_best_recipes_show_each_mean_with_its_cells_and_spread(tmp_path: Path) -> None:
+    """'Best recipes' printed an experiment's mean of three cells (87.625, 88.375, 89) as 88.33 with
+    nothing to say it was a mean, how many cells or how far apart they were."""
+    config = CampaignConfig.from_dict({"name": "cells", "parameters": [
+        {"name": "loading_wt_pct", "type": "continuous", "bounds": [0, 2], "resolution": 0.01}],
+        "objectives": [{"name": "ce", "goal": "maximize", "unit": "%"}]})
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", actor="ana",
+                                    settings=EngineSettings.fast())
+    campaign.record(pd.DataFrame({"experiment_id": ["E1"] * 3 + ["E2"], "loading_wt_pct": [1.0] * 3 + [0.5],
+                                  "replicate": ["A", "B", "C", None], "ce": [87.625, 88.375, 89.0, 85.0]}))
+    section = campaign_report(campaign).split("<h2>Best recipes</h2>")[1].split("<h2>")[0]
+    best = _rows(section)
+    assert best["experiment"] == ["E1", "E2"]
+    assert best["ce"] == ["88.33", "85"] and best["ce_n"] == ["3", "1"]
+    assert best["ce_sd"] == [format_number(float(pd.Series([87.625, 88.375, 89.0]).std())), ""]
+    assert "mean of each experiment&#x27;s replicate cells" in section or "mean of each experiment's replicate" in section

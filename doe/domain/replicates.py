@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 REPLICATE_COLUMN = "replicate"
 SD_SUFFIX = "_sd"
 N_SUFFIX = "_n"
+CELLS_NOTE = ("Outcomes are the mean of each experiment's replicate cells; <outcome>_sd is their standard "
+              "deviation and <outcome>_n the number of cells.")
+"""Said beside a table of experiments that holds ``<outcome>_n`` columns."""
 
 
 def sd_column(outcome: str) -> str:
@@ -39,6 +42,14 @@ def n_column(outcome: str) -> str:
 def summary_columns(outcomes: Iterable[str]) -> list[str]:
     """``<outcome>_sd`` and ``<outcome>_n`` of every outcome, in order."""
     return [c for o in outcomes for c in (sd_column(o), n_column(o))]
+
+
+def with_summaries(outcomes: Iterable[str], columns: Iterable[str]) -> list[str]:
+    """Each of ``outcomes`` followed by its ``<outcome>_sd`` and ``<outcome>_n`` where ``columns``
+    hold them (a campaign with replicate cells): a table that shows an experiment's mean of
+    several cells shows how many cells and their spread beside it, never the mean alone."""
+    present = set(columns)
+    return [c for o in outcomes for c in (o, sd_column(o), n_column(o)) if c in present]
 
 
 def labelled_cells(measurements: pd.DataFrame) -> frozenset[tuple[str, str]]:

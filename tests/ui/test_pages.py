@@ -1386,3 +1386,22 @@ def test_no_page_script_has_an_expression_streamlits_magic_would_print() -> None
     found = {p.name: lines for p in scripts if (lines := _magic_expressions(p.read_text(encoding="utf-8")))}
     assert found == {}
     assert _magic_expressions('"""doc"""\nX = 1\n"""printed"""\ndef f():\n    """doc"""\n    x\n') == [3, 6]
+
+
+def test_insights_best_recipes_show_each_mean_with_its_cells_and_spread(start: Start, db_url: str) -> None:
+    """'Best recipes' showed an experiment's mean of three cells (87.625, 88.375, 89) as 88.33 with
+    nothing to say it was a mean, how many cells or how far apart they were (History did)."""
+    config = {"name": "best-cells", "seed": 1,
+              "parameters": [{"name": "loading_wt_pct", "type": "continuous", "bounds": [0.0, 2.0]}],
+              "objectives": [{"name": "ce_pct", "goal": "maximize", "unit": "%"}]}
+    campaign = Campaign.from_config(config, storage=db_url, actor="fixture")
+    campaign.record(pd.DataFrame({"experiment_id": ["E1"] * 3 + ["E2"], "loading_wt_pct": [1.0] * 3 + [0.5],
+                                  "replicate": ["A", "B", "C", None], "ce_pct": [87.625, 88.375, 89.0, 85.0]}))
+    at = start("insights", campaign="best-cells")
+    _no_exception(at)
+    best = _table_with(at, "ce_pct_n")
+    assert list(best.columns[:4]) == ["experiment_id", "ce_pct", "ce_pct_sd", "ce_pct_n"]
+    row = best.set_index("experiment_id").loc["E1"]
+    assert row["ce_pct"] == pytest.approx(88.333333) and row["ce_pct_n"] == 3
+    assert row["ce_pct_sd"] == pytest.approx(np.std([87.625, 88.375, 89.0], ddof=1))
+    assert "mean of each experiment's replicate cells" in _texts(at.caption)

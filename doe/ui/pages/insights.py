@@ -19,6 +19,7 @@ from doe.domain.config import CampaignConfig
 from doe.domain.curves import curve_continuations, still_cycling
 from doe.domain.diagnostics import min_experiments, model_trust
 from doe.domain.ranking import ranking_text
+from doe.domain.replicates import CELLS_NOTE, N_SUFFIX, with_summaries
 from doe.plots import (
     best_so_far_figure,
     curves_figure,
@@ -80,10 +81,12 @@ def _best(views: _Views, config: CampaignConfig, history: pd.DataFrame) -> None:
     if best.empty:
         st.caption("No completed experiment meets the thresholds and outcome constraints yet.")
         return
-    columns = [ID_COLUMN, *config.objective_names, *config.parameter_names]
+    columns = [ID_COLUMN, *with_summaries(config.objective_names, best.columns), *config.parameter_names]
     st.markdown("**Best recipes**")
     st.text(ranking_text(config))  # plain text: units are user strings
     shown = best[[c for c in columns if c in best.columns]]
+    if any(c.endswith(N_SUFFIX) for c in shown.columns):
+        st.caption(CELLS_NOTE)
     data, formats = number_table(shown, config)  # display only, as on History
     st.dataframe(data, hide_index=True, column_config=formats)
 
