@@ -164,7 +164,6 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
         components.flash("success", done[0].upper() + done[1:]
                                     + (" (a correction: the values they replace stay in the history)." if correct
                                        else "."))
-        st.session_state[state.GRID_VERSION] = st.session_state.get(state.GRID_VERSION, 0) + 1
         st.rerun()
     st.info("Preview only: nothing was recorded. Press 'Record these values' to record them.")
 

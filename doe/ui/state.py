@@ -75,8 +75,6 @@ LAST_SUGGESTIONS = "plan_last_suggestions"
 # --- Record page
 GRID_SHOW = "record_grid_show"
 GRID = "record_grid"
-GRID_VERSION = f"{GRID}_version"
-"""Bumped once values are stored: a new key, so the record grids show the stored values."""
 """Prefix of the Record grid's editor key (``record_grid_<n>``, a new n whenever its data change)."""
 GRID_SHOWN = "record_grid_shown"
 """The grid as last handed to the editor (key, data, stored values, the campaign's stored state)."""

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from doe.campaign import Campaign
-from doe.ui.entry_templates import history_template
+from doe.ui.entry_templates import history_template, replicate_template
 from doe.ui.tables import record_grid
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -133,3 +133,35 @@ def test_numbers_typed_into_a_new_configuration_are_read_as_typed(server: tuple[
     created = Campaign.load("typed-config", storage=db_url).config
     assert next(o for o in created.objectives if o.name == "first_cycle_ce_pct").weight == 0.5
     assert created.valid_range_of("interfacial_resistance_ohm") == (0.0, 1200.0)
+
+
+def test_cells_typed_in_one_table_survive_a_save_of_another(server: tuple[str, str]) -> None:
+    """Replicate cells typed (not yet recorded) vanished from their table when the person saved the
+    grid above it, uploaded a results file or recorded cycler files: every one of those bumped one
+    number that keyed all the Record page's entry tables, so each came back empty, without a word."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name="two-tables", actor="fixture")
+    campaign.suggest(2)
+    campaign.accept()
+    first, second = campaign.history()["experiment_id"].tolist()
+    config = campaign.config
+    shown = [c for c in record_grid(campaign.history(), config).columns if c not in config.parameter_names]
+    cells = list(replicate_template(config).columns)
+    with app_page(base, step_ms=STEP_MS) as page:
+        page.goto(f"{base}/record?campaign=two-tables")
+        page.get_by_role("heading", name="Record: two-tables").wait_for()
+        settled(page)
+        replicates = page.get_by_test_id("stDataFrame").nth(1)
+        type_in_grid(page, replicates, 0, cells.index("replicate"), "B")
+        type_in_grid(page, replicates, 0, cells.index("first_cycle_ce_pct"), "77.7")
+        grid = page.get_by_test_id("stDataFrame").first
+        type_in_grid(page, grid, 0, shown.index("first_cycle_ce_pct"), "85.5")
+        _click(page, "Save results")
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("Saved the results: 1 value(s) recorded")
+        assert campaign.measurements()["experiment_id"].tolist() == [first]
+        # the cells typed below are still there, to be recorded when the person is ready
+        expect(replicates.locator("td", has_text="77.7")).to_have_count(1)
+        expect(replicates.locator("td", has_text="B")).to_have_count(1)
+    assert second  # (the row is completed and recorded by the person later; nothing was recorded from it)

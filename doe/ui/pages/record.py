@@ -42,7 +42,9 @@ from doe.ui.tables import (
     unsaved_edits,
 )
 
-GRID_VERSION = state.GRID_VERSION
+# Suffix of the session-state key that numbers an entry table (_entry_table): a new number
+# empties that table, once its own rows are recorded (never another table's typed rows).
+ENTRY_VERSION = "_version"
 FAIL_VERSION = f"{state.FAIL_IDS}_version"  # a new form once runs are marked failed (not cleared on submit)
 FAIL_DONE_AT = f"{state.FAIL_IDS}_done_at"
 
@@ -57,15 +59,29 @@ class _PendingCorrection:
     table: pd.DataFrame
     stored: CampaignState
     campaign: str  # offered on this campaign only: every campaign has an E0001
+    source: str | None = None  # the entry table the rows were typed into (emptied once they are recorded)
 
 
-def _keep(handle: resources.CampaignHandle, table: pd.DataFrame) -> None:
+def _keep(handle: resources.CampaignHandle, table: pd.DataFrame, source: str | None = None) -> None:
     st.session_state[state.PENDING_CORRECTION] = _PendingCorrection(table, handle.campaign.state(),
-                                                                    handle.campaign.name)
+                                                                    handle.campaign.name, source)
 
 
-def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *, correct: bool = False) -> bool:
-    """Record ``table``; on a conflict keep it for an explicit correction. True if saved."""
+def _entry_key(key: str) -> str:
+    """The widget key of the entry table ``key`` now (a new one once its rows are recorded)."""
+    return f"{key}_{st.session_state.get(key + ENTRY_VERSION, 0)}"
+
+
+def _entry_recorded(source: str | None) -> None:
+    """Empty the entry table ``source`` (its rows are recorded); every other table keeps what was typed."""
+    if source is not None:
+        st.session_state[source + ENTRY_VERSION] = st.session_state.get(source + ENTRY_VERSION, 0) + 1
+
+
+def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *, correct: bool = False,
+            source: str | None = None) -> bool:
+    """Record ``table`` (typed into the entry table ``source``, if any: emptied once recorded); on
+    a conflict keep it for an explicit correction. True if saved."""
     person = components.require("record")
     if person is None:
         return False
@@ -73,17 +89,17 @@ def _record(handle: resources.CampaignHandle, table: pd.DataFrame, what: str, *,
         try:
             report = c.record(table, correct=correct)
         except ConflictError:
-            _keep(handle, table)
+            _keep(handle, table, source)
             raise
         if report.context_not_stored:  # offered as a correction, as a changed value is
-            _keep(handle, table)
+            _keep(handle, table, source)
     if isinstance(recording.error, ConflictError):
         _correction(handle)
     if recording.ok:
         if not report.context_not_stored:
             st.session_state.pop(state.PENDING_CORRECTION, None)
         components.flash("success", f"Saved {what}: {components.report_text(report)}")
-        st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
+        _entry_recorded(source)
         return True
     return False
 
@@ -109,7 +125,7 @@ def _correction(handle: resources.CampaignHandle) -> None:
     st.dataframe(table, hide_index=False)
     keep, drop = st.columns(2)
     if keep.button("Correct the stored values", type="primary", key="record_correct_confirm") and _record(
-            handle, table, "the corrected values", correct=True):
+            handle, table, "the corrected values", correct=True, source=pending.source):
         _grid_saved(handle.campaign.config, handle.campaign.name, table)
         st.rerun()
     if drop.button("Discard these values", key="record_correct_discard"):
@@ -335,7 +351,6 @@ def _upload(handle: resources.CampaignHandle) -> None:
             components.flash("warning", f"{len({p.row for p in report.rejected})} row(s) were left out; "
                                         "upload them again once fixed:")
             st.session_state[state.REJECTED_ROWS] = problems_frame(report.rejected)
-        st.session_state[GRID_VERSION] = st.session_state.get(GRID_VERSION, 0) + 1
         st.rerun()
 
 
@@ -426,7 +441,7 @@ def _entry_table(handle: resources.CampaignHandle, template: pd.DataFrame, colum
     template = text_columns(template, numbers)
     template.index = pd.RangeIndex(1, len(template) + 1)
     edited = st.data_editor(template, num_rows="dynamic", column_config=columns,
-                            key=f"{key}_{st.session_state.get(GRID_VERSION, 0)}")
+                            key=_entry_key(key))
     if st.button(button):
         rows = filled_rows(edited)
         if rows.empty:
@@ -434,7 +449,7 @@ def _entry_table(handle: resources.CampaignHandle, template: pd.DataFrame, colum
             return
         with components.guard(f"reading {what}", rows) as reading:
             rows = entry_numbers(rows, numbers)
-        if reading.ok and _record(handle, rows, what):
+        if reading.ok and _record(handle, rows, what, source=key):
             st.rerun()
 
 
