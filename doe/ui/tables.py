@@ -19,7 +19,12 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import PRED_SD_SUFFIX
-from doe.domain.display import audit_detail_text
+from doe.domain.display import (
+    audit_detail_text,
+    column_decimals,
+    format_number,
+    significant_columns,
+)
 from doe.domain.explain import prediction_text, purpose
 from doe.domain.failure_context import FIELDS, HISTORY_COLUMNS
 from doe.domain.parameters import CategoricalParameter
@@ -344,26 +349,42 @@ def filter_history(
     statuses: Iterable[str] = (),
     batches: Iterable[str] = (),
     text: str = "",
+    config: CampaignConfig | None = None,
 ) -> pd.DataFrame:
     """Rows whose status and batch are among those chosen (all when none chosen) and where
-    some cell contains ``text`` (case-insensitive)."""
+    some cell contains ``text`` (case-insensitive; a number as stored or as shown with
+    ``config``: :func:`search`)."""
     table = history
     statuses, batches = list(statuses), list(batches)
     if statuses and "status" in table.columns:
         table = table[table["status"].isin(statuses)]
     if batches and "batch_id" in table.columns:
         table = table[table["batch_id"].isin(batches)]
-    return search(table, text)
+    return search(table, text, config)
 
 
-def search(table: pd.DataFrame, text: str) -> pd.DataFrame:
+def search(table: pd.DataFrame, text: str, config: CampaignConfig | None = None) -> pd.DataFrame:
     """Rows where some cell, as text, contains ``text`` (case-insensitive; both composed, so
-    'é' typed finds a label an older doe stored decomposed, and the reverse)."""
+    'é' typed finds a label an older doe stored decomposed, and the reverse). With ``config``,
+    a number is found as stored (84.125) and as the table shows it (:func:`number_table
+    <doe.ui.shown_numbers.number_table>`: 84.13; 2.00 for 2.0 on a 0.25 grid)."""
     text = composed((text or "").strip()).lower()
     if not text or table.empty:
         return table
-    hits = table.astype(str).apply(
-        lambda col: col.str.normalize("NFC").str.lower().str.contains(text, regex=False)).any(axis=1)
+
+    def found(cells: pd.DataFrame) -> pd.Series:
+        return cells.astype(str).apply(
+            lambda col: col.str.normalize("NFC").str.lower().str.contains(text, regex=False)).any(axis=1)
+
+    hits = found(table)
+    if config is not None:
+        shown = pd.DataFrame(index=table.index)
+        for column, places in column_decimals(table, config).items():
+            shown[column] = [format_number(v, decimals=places) for v in table[column]]
+        for column in significant_columns(table, config):
+            shown[column] = [format_number(v) for v in table[column]]
+        if len(shown.columns):
+            hits = hits | found(shown)
     return table[hits]
 
 

@@ -1405,3 +1405,19 @@ def test_insights_best_recipes_show_each_mean_with_its_cells_and_spread(start: S
     assert row["ce_pct"] == pytest.approx(88.333333) and row["ce_pct_n"] == 3
     assert row["ce_pct_sd"] == pytest.approx(np.std([87.625, 88.375, 89.0], ddof=1))
     assert "mean of each experiment's replicate cells" in _texts(at.caption)
+
+
+def test_history_search_finds_a_number_as_the_table_shows_it(start: Start, db_url: str) -> None:
+    """The History table shows 84.125 as 84.13 and a time of 2 h on a 0.25 h grid as 2.00, but a
+    search for what was on the screen found nothing (cells were searched as stored: 84.125, 2.0)."""
+    config = {"name": "search-shown", "seed": 1,
+              "parameters": [{"name": "time_h", "type": "continuous", "bounds": [0.5, 6.0], "resolution": 0.25}],
+              "objectives": [{"name": "ce_pct", "goal": "maximize"}]}
+    campaign = Campaign.from_config(config, storage=db_url, actor="fixture")
+    campaign.record(pd.DataFrame({"experiment_id": ["E1", "E2"], "time_h": [2.0, 3.5], "ce_pct": [84.125, 80.5]}))
+    at = start("history", campaign="search-shown")
+    for typed, found in (("84.13", ["E1"]), ("84.125", ["E1"]), ("2.00", ["E1"]), ("3.50", ["E2"])):
+        at.text_input(key=state.FILTER_TEXT).set_value(typed).run()
+        _no_exception(at)
+        assert f"{len(found)} of 2 experiment(s)" in _texts(at.caption), typed
+        assert _table_with(at, "ce_pct")["experiment_id"].tolist() == found, typed

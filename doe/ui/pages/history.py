@@ -31,7 +31,7 @@ def render() -> None:
     batches = sorted(history["batch_id"].dropna().astype(str).unique().tolist())
     chosen_batches = batch_col.multiselect("Batch", batches, key=state.FILTER_BATCH)
     text = text_col.text_input("Search (any column)", key=state.FILTER_TEXT, placeholder="e.g. O2, E0003, gelled")
-    shown = filter_history(history, statuses=statuses, batches=chosen_batches, text=text)
+    shown = filter_history(history, statuses=statuses, batches=chosen_batches, text=text, config=config)
     st.caption(f"{len(shown)} of {len(history)} experiment(s)")
     if any(n_column(o) in history.columns for o in config.outcome_names):
         st.caption("Outcomes are the mean of each experiment's replicate cells; <outcome>_sd is their standard "
@@ -89,7 +89,7 @@ def render() -> None:
     st.caption(f"{len(audit)} change(s): who did what, when (newest first, your local time)")
     st.dataframe(audit, hide_index=True)
     with st.expander("Every recorded value, with corrections"):
-        values, value_formats = number_table(search(campaign.measurements(include_superseded=True), text), config)
+        values, value_formats = number_table(search(campaign.measurements(include_superseded=True), text, config), config)
         st.dataframe(values, hide_index=True, column_config=value_formats)  # 0.000109, not 0.0001
     if len(failures := campaign.cell_failures()):
         failed_shown = search(failures, text)
