@@ -251,7 +251,7 @@ def test_each_cell_gets_its_own_active_mass_on_the_page(server: tuple[str, str, 
         click(page, form.get_by_role("button", name="Record these values"))
         expect(page.get_by_test_id("stAlertContentWarning").filter(has_text="The mass typed for cell(s) 'P1'")
                ).to_contain_text("Nothing was recorded")
-        assert Campaign.load("cells", storage=db_url).files().empty
+        assert not Campaign.load("cells", storage=db_url).files()["file_name"].isin(["P1.mpt", "P2.mpt", "P3.mpt"]).any()
         labels.fill("")
         click(page, form.get_by_role("button", name="Record these values"))
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 3 cell(s) of {second}")
