@@ -4,10 +4,12 @@ engineer cannot record in a campaign they are not a member of, sign out."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +53,22 @@ def browser() -> Iterator[object]:
     with chromium() as b:
         yield b
 
+@contextlib.contextmanager
+def _page(browser: object, **options: object) -> Iterator[Any]:
+    """A page of a new browser context, counting the app's runs and waiting up to STEP_MS a step;
+    the context is closed after."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, **options)  # type: ignore[attr-defined]
+    context.add_init_script(RUN_COUNTER)
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    expect.set_options(timeout=STEP_MS)
+    try:
+        yield page
+    finally:
+        context.close()
+
 
 def _sign_out(page: object) -> None:
     # Signing out may move the browser off the page it was on (the page list shrinks to the
@@ -72,12 +90,7 @@ def test_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object) ->
     from playwright.sync_api import expect
 
     base, db_url = server
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    context.add_init_script(RUN_COUNTER)
-    page = context.new_page()
-    page.set_default_timeout(STEP_MS)
-    expect.set_options(timeout=STEP_MS)
-    try:
+    with _page(browser) as page:
         page.goto(base)
         _sign_in(page, "vic", "wrong-password")
         expect(page.get_by_test_id("stAlertContentError")).to_contain_text("wrong user name or password")
@@ -108,8 +121,6 @@ def test_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object) ->
         _sign_out(page)
         assert not page.get_by_test_id("stException").count()
         assert Campaign.load("mine", storage=db_url).history().empty  # nobody changed anything
-    finally:
-        context.close()
 
 
 def test_a_disabled_account_downloads_nothing_from_the_page_it_still_has_open(
@@ -121,30 +132,25 @@ def test_a_disabled_account_downloads_nothing_from_the_page_it_still_has_open(
 
     base, db_url = server
     store = Accounts(db_url).store
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)  # type: ignore[attr-defined]
-    context.add_init_script(RUN_COUNTER)
-    page = context.new_page()
-    page.set_default_timeout(STEP_MS)
-    expect.set_options(timeout=STEP_MS)
-    try:
-        page.goto(base)
-        _sign_in(page, "vic", "vic-password")
-        open_record_page(page, "mine")
-        open_page(page, "History")
-        export = page.get_by_test_id("stDownloadButton").filter(has_text="Export the whole campaign (JSON)")
-        with page.expect_download() as download:  # type: ignore[attr-defined]
+    with _page(browser, accept_downloads=True) as page:
+        try:
+            page.goto(base)
+            _sign_in(page, "vic", "vic-password")
+            open_record_page(page, "mine")
+            open_page(page, "History")
+            export = page.get_by_test_id("stDownloadButton").filter(has_text="Export the whole campaign (JSON)")
+            with page.expect_download() as download:  # type: ignore[attr-defined]
+                export.get_by_role("button").click()
+            assert '"name": "mine"' in Path(download.value.path()).read_text(encoding="utf-8")
+            downloads: list[object] = []
+            page.on("download", lambda d: downloads.append(d))  # type: ignore[attr-defined]
+            store.set_disabled("vic", True, actor="fixture")
             export.get_by_role("button").click()
-        assert '"name": "mine"' in Path(download.value.path()).read_text(encoding="utf-8")
-        downloads: list[object] = []
-        page.on("download", lambda d: downloads.append(d))  # type: ignore[attr-defined]
-        store.set_disabled("vic", True, actor="fixture")
-        export.get_by_role("button").click()
-        expect(export.get_by_test_id("stDownloadButtonError")).to_be_visible()
-        assert downloads == []
-        assert not page.get_by_test_id("stException").count()
-    finally:
-        store.set_disabled("vic", False, actor="fixture")
-        context.close()
+            expect(export.get_by_test_id("stDownloadButtonError")).to_be_visible()
+            assert downloads == []
+            assert not page.get_by_test_id("stException").count()
+        finally:
+            store.set_disabled("vic", False, actor="fixture")
 
 
 def test_the_next_person_on_a_shared_tab_does_not_save_what_the_last_one_typed(
@@ -166,12 +172,7 @@ def test_the_next_person_on_a_shared_tab_does_not_save_what_the_last_one_typed(
     accounts.add_user("eng2", "engineer", password="eng2-password", actor="fixture")
     for name in ("eng", "eng2"):
         accounts.store.add_member("shared-tab", name, actor="fixture")
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    context.add_init_script(RUN_COUNTER)
-    page = context.new_page()
-    page.set_default_timeout(STEP_MS)
-    expect.set_options(timeout=STEP_MS)
-    try:
+    with _page(browser) as page:
         page.goto(base)
         _sign_in(page, "eng", "eng-password")
         open_record_page(page, "shared-tab")
@@ -183,8 +184,6 @@ def test_the_next_person_on_a_shared_tab_does_not_save_what_the_last_one_typed(
         expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text("Nothing to save: no cell was changed")
         assert Campaign.load("shared-tab", storage=db_url).measurements().empty
         assert not page.get_by_test_id("stException").count()
-    finally:
-        context.close()
 
 
 def test_a_link_to_a_page_signs_in_and_lands_on_that_page_and_campaign(
@@ -195,12 +194,7 @@ def test_a_link_to_a_page_signs_in_and_lands_on_that_page_and_campaign(
     from playwright.sync_api import expect
 
     base, _ = server
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    context.add_init_script(RUN_COUNTER)
-    page = context.new_page()
-    page.set_default_timeout(STEP_MS)
-    expect.set_options(timeout=STEP_MS)
-    try:
+    with _page(browser) as page:
         for link, user, password, heading in (("history?campaign=mine", "eng", "eng-password", "History: mine"),
                                               ("record?campaign=theirs", "vic", "vic-password", "Record: theirs")):
             page.goto(f"{base}/{link}")
@@ -216,5 +210,3 @@ def test_a_link_to_a_page_signs_in_and_lands_on_that_page_and_campaign(
                 expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text("viewers read campaigns but cannot")
             _sign_out(page)
         assert not page.get_by_test_id("stException").count()
-    finally:
-        context.close()

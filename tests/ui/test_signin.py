@@ -152,10 +152,9 @@ def test_the_not_a_member_note_shows_the_campaign_name_literally(db_url: str) ->
     assert "**b**" not in note and "](" not in note
 
 
-def test_an_app_that_asked_for_a_sign_in_stays_closed_after_a_restore_without_accounts(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A shared server asked for a sign-in; `doe restore --force` of a backup taken before any
-    account existed made it an open app where every visitor was an admin."""
+def _asked_then_restored_without_accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's database (DOE_DATABASE_URL) had an admin the app asked to sign in, then was
+    restored (``--force``) from a backup taken before any account existed."""
     from doe.storage.backup import backup, restore
 
     url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
@@ -166,6 +165,13 @@ def test_an_app_that_asked_for_a_sign_in_stays_closed_after_a_restore_without_ac
     Accounts(url).add_user("root", "admin", password="root-password", actor="fixture")
     assert _sign_in("root", "root-password").session_state[state.IDENTITY].username == "root"
     restore(url, tmp_path / "no-accounts.sqlite3", force=True)
+
+
+def test_an_app_that_asked_for_a_sign_in_stays_closed_after_a_restore_without_accounts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shared server asked for a sign-in; `doe restore --force` of a backup taken before any
+    account existed made it an open app where every visitor was an admin."""
+    _asked_then_restored_without_accounts(tmp_path, monkeypatch)
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -219,16 +225,7 @@ def test_an_app_that_asked_for_a_sign_in_stays_closed_after_its_caches_are_clear
     accounts was restored under it, one such message opened the app to every visitor as an admin."""
     import streamlit as st
 
-    from doe.storage.backup import backup, restore
-
-    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-    monkeypatch.setenv("DOE_DATABASE_URL", url)
-    monkeypatch.setenv("DOE_ENGINE_SETTINGS", "fast")
-    Campaign.from_config("hfo2-ncm85", storage=url, name="line", actor="fixture")
-    backup(url, tmp_path / "no-accounts.sqlite3")
-    Accounts(url).add_user("root", "admin", password="root-password", actor="fixture")
-    assert _sign_in("root", "root-password").session_state[state.IDENTITY].username == "root"
-    restore(url, tmp_path / "no-accounts.sqlite3", force=True)
+    _asked_then_restored_without_accounts(tmp_path, monkeypatch)
     st.cache_resource.clear()  # what Streamlit does for a "clear cache" message from any browser
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
