@@ -19,6 +19,9 @@ only objective (the sample-efficiency part-a config). Methods:
   run holds a shared label (an atmosphere) that no experiment has used yet.
 - ``doe_shared_both`` (round 9): ``EngineSettings(shared_search="both")``, the batches of the
   two above compete on the joint acquisition.
+- ``doe_shared_thompson`` (round 14): ``EngineSettings(shared_search="thompson")``, as
+  ``doe_shared_first_slot`` but the shared values from the recipe that maximises one posterior
+  sample of CE.
 - ``force_first_row``: the config without ``batch_shared``; ``suggest(4)`` proposes a free
   batch, then every row gets the first row's anneal (what a lab would do with an engine
   that ignores the furnace). The proposed rows are abandoned and what was really run is
@@ -72,12 +75,13 @@ from benchmarks.common import (
 CE = "first_cycle_ce_pct"
 SHARED = ("anneal_temperature_c", "anneal_time_h", "anneal_atmosphere")
 METHODS = ("doe_shared", "doe_shared_in_region", "doe_shared_first_slot", "doe_shared_best_guess", "doe_shared_explore",
-           "doe_shared_both", "force_first_row", "random")
+           "doe_shared_both", "doe_shared_thompson", "force_first_row", "random")
 SETTINGS = {"doe_shared_first_slot": {"shared_search": "first_slot"},
             "doe_shared_best_guess": {"shared_search": "best_guess"},
             "doe_shared_explore": {"shared_explore_untried": True},
             "doe_shared_in_region": {"shared_region": "trust_region"},
-            "doe_shared_both": {"shared_search": "both"}}
+            "doe_shared_both": {"shared_search": "both"},
+            "doe_shared_thompson": {"shared_search": "thompson"}}
 """``EngineSettings`` changes of a method from the defaults."""
 SPEED_RAW = RESULTS / "raw" / "furnace_speed.csv"
 BATCH = 4

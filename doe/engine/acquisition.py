@@ -117,6 +117,11 @@ class AcquisitionFactory:
     Attributes:
         build: ``X_pending -> acquisition``.
         build_best_guess: ``() -> PredictedBest`` (one objective), else None.
+        sample_best: ``X (n, d) -> row index``: the model-space recipe of ``X`` that maximises
+            one joint posterior sample of the scalar objective (torch's seeded generator),
+            among those whose sampled outcomes meet the outcome constraints and whose run is
+            predicted to succeed at least half the time (among all where none is); None with a
+            Pareto search.
         incumbent: model-space recipe ``(d,)`` at the centre of the trust region: the best
             measured value of the single objective among the recipes that meet the measured
             outcome constraints (all recipes if none does); None with several objectives.
@@ -125,6 +130,7 @@ class AcquisitionFactory:
     build: Callable[[np.ndarray | None], Any]
     build_best_guess: Callable[[], Any] | None = None
     incumbent: np.ndarray | None = None
+    sample_best: Callable[[np.ndarray], int] | None = None
 
     def __call__(self, X_pending: np.ndarray | None) -> Any:
         return self.build(X_pending)
@@ -426,7 +432,20 @@ def build_acquisition(
             acqf = _feasibility_weighted_class()(acqf, surrogates.feasibility_, surrogates.encoder_)
         return acqf
 
-    return AcquisitionFactory(make, make_best_guess, _incumbent(surrogates, names, scalar_numpy, limits)), spec
+    def sample_best(X: np.ndarray) -> int:
+        with torch.no_grad():
+            Y = model.posterior(torch.as_tensor(X, **kw)).rsample(torch.Size([1]))[0]  # (n, m)
+            value = scalar_torch(Y).cpu().numpy().astype(float)
+            keep = np.ones(len(X), dtype=bool)
+            for k, op, bound in output_limits:
+                y = Y[:, k].cpu().numpy()
+                keep &= (y <= bound) if op == "<=" else (y >= bound)
+        if weighted:
+            keep &= surrogates.feasibility_.probability(surrogates.encoder_.to_features(X)) >= 0.5
+        return int(np.argmax(np.where(keep, value, -np.inf)) if keep.any() else np.argmax(value))
+
+    return AcquisitionFactory(make, make_best_guess, _incumbent(surrogates, names, scalar_numpy, limits),
+                              sample_best), spec
 
 
 def _prune_baseline(model: Any, X: Tensor, objectives: list[Objective], index: list[int],

@@ -29,7 +29,7 @@ from doe.engine.classic import (
     screening,
     shared_hypercube,
 )
-from doe.engine.design import initial_design
+from doe.engine.design import initial_design, sample_space
 from doe.engine.encoding import Encoder
 from doe.engine.lattice import Lattice
 from doe.engine.optimize import (
@@ -102,6 +102,8 @@ def _check_fixed(config: CampaignConfig, fixed: dict[str, Any]) -> None:
 
 TRANSFER_DESIGN_SIZE = 2
 """Finished target experiments that suffice when every objective's model learns from earlier campaigns."""
+THOMPSON_RECIPES = 1024
+"""Space-filling recipes a ``shared_search="thompson"`` posterior sample is drawn over."""
 
 
 def _supports_model(config: CampaignConfig, surrogates: Surrogates, settings: EngineSettings) -> bool:
@@ -326,7 +328,13 @@ def propose(
                 joint = None if make.build_best_guess is not None or n <= MAX_JOINT_HYPERVOLUME else MAX_JOINT_HYPERVOLUME
                 if joint is not None:  # several objectives: the joint batch's cost grows as 2^n
                     model_settings["shared_joint_rows"] = joint
-                if settings.shared_search in ("first_slot", "best_guess"):
+                if settings.shared_search == "thompson" and make.sample_best is not None:
+                    X_drawn = np.vstack([sample_space(encoder, THOMPSON_RECIPES, seed, held),
+                                         X_avoid[np.all([np.abs(X_avoid[:, i] - v) <= 1e-9 for i, v in held.items()],
+                                                        axis=0)] if held else X_avoid])
+                    first = X_drawn[[make.sample_best(X_drawn)]]
+                    X_new = per_row({**held, **{i: float(first[0, i]) for i in shared}})
+                elif settings.shared_search in ("first_slot", "best_guess"):
                     first = best_single(guess=settings.shared_search == "best_guess")
                     X_new = per_row({**held, **{i: float(first[0, i]) for i in shared}})
                 elif settings.shared_search == "both":

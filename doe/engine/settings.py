@@ -145,6 +145,11 @@ class EngineSettings:
             (``benchmarks/results/furnace*.md``): neither ``"joint"`` nor ``"first_slot"`` beats
             "free batch, then every row gets the first row's anneal" significantly; on the
             second simulated lab ``"joint"`` is behind it (100 seeds, p = 0.03).
+            ``"thompson"``: as ``"first_slot"``, but from the recipe that maximises one joint
+            posterior sample of the objective over 1,024 space-filling recipes and the recipes
+            already run (one objective; as ``"joint"`` with several), leaving out a recipe whose
+            sampled outcome breaks an outcome constraint or whose run is predicted to fail more
+            often than not (benchmark round 14, ``benchmarks/README.md``).
         shared_explore_untried: a model-based batch with ``batch_shared`` parameters (one
             furnace run) holds a label or discrete value of a shared parameter that no finished
             or pending experiment has used (the first in column order; one per batch; its rows'
@@ -183,7 +188,7 @@ class EngineSettings:
     kernel: Literal["rbf", "matern52"] = "rbf"
     lengthscale_prior: tuple[float, float] = (-1.4, 0.55)
     noise_prior: tuple[float, float] = (-4.0, 1.0)
-    shared_search: Literal["joint", "first_slot", "best_guess", "both"] = "joint"
+    shared_search: Literal["joint", "first_slot", "best_guess", "both", "thompson"] = "joint"
     shared_explore_untried: bool = False
     shared_region: Literal["space", "trust_region"] = "space"
     start_at_reference: bool = True
@@ -233,9 +238,9 @@ class EngineSettings:
                     f"EngineSettings.{name}: must be (loc, scale) with finite numbers and scale > 0, got {prior!r}"
                 )
             object.__setattr__(self, name, (float(prior[0]), float(prior[1])))
-        if self.shared_search not in ("joint", "first_slot", "best_guess", "both"):
-            raise ProposalError("EngineSettings.shared_search: must be 'joint', 'first_slot', 'best_guess' or "
-                                f"'both', got {self.shared_search!r}")
+        if self.shared_search not in ("joint", "first_slot", "best_guess", "both", "thompson"):
+            raise ProposalError("EngineSettings.shared_search: must be 'joint', 'first_slot', 'best_guess', "
+                                f"'both' or 'thompson', got {self.shared_search!r}")
         if self.shared_region not in ("space", "trust_region"):
             raise ProposalError(
                 f"EngineSettings.shared_region: must be 'space' or 'trust_region', got {self.shared_region!r}")

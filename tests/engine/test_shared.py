@@ -52,7 +52,7 @@ def _experiments(config: CampaignConfig, n: int, seed: int) -> pd.DataFrame:
     return table
 
 
-@pytest.mark.parametrize("shared_search", ["joint", "first_slot", "best_guess", "both"])
+@pytest.mark.parametrize("shared_search", ["joint", "first_slot", "best_guess", "both", "thompson"])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_shared_columns_identical_in_model_batches(seed: int, shared_search: str) -> None:
     config = furnace_config()
@@ -107,7 +107,7 @@ def _without_ar() -> tuple[CampaignConfig, pd.DataFrame]:
     return config, experiments
 
 
-@pytest.mark.parametrize("shared_search", ["joint", "first_slot", "best_guess", "both"])
+@pytest.mark.parametrize("shared_search", ["joint", "first_slot", "best_guess", "both", "thompson"])
 def test_a_furnace_run_tries_the_shared_label_no_experiment_has_used(shared_search: str) -> None:
     """``shared_explore_untried``: the batch holds the atmosphere never used (every bath value
     has been), its rows say so; once that run is pending or measured, the next run is ordinary."""
@@ -233,8 +233,27 @@ def test_best_guess_takes_the_shared_values_of_the_models_best_guess() -> None:
     assert any(batch[name].iloc[0] != first_slot[name].iloc[0] for name in SHARED)
 
 
+def test_thompson_takes_the_programme_from_a_posterior_sample() -> None:
+    """``shared_search="thompson"``: the programme maximises a posterior sample, so where the data
+    pin CE to the anneal temperature (best at 400 C, 10 points lower 100 C away) every seed's
+    programme lies near 400 C, while seeds still draw different programmes; one seed, one batch."""
+    config = furnace_config(constraints=[])
+    experiments = random_recipes(config, 40, 7)
+    experiments["ce_pct"] = 90.0 - 10.0 * ((experiments["anneal_temperature_c"] - 400.0) / 100.0) ** 2
+    experiments["failed"] = False
+    settings = EngineSettings.fast().with_text({"shared_search": "thompson"})
+    batches = [propose(config, experiments, 3, seed=seed, settings=settings).recipes for seed in range(4)]
+    for batch in batches:
+        assert_shared_identical(batch, SHARED)
+        assert 340 <= batch["anneal_temperature_c"].iloc[0] <= 460, batch["anneal_temperature_c"].iloc[0]
+    assert len({tuple(b[SHARED].iloc[0]) for b in batches}) > 1  # drawn, not the one best programme
+    again = propose(config, experiments, 3, seed=2, settings=settings).recipes
+    pd.testing.assert_frame_equal(again, batches[2])
+
+
 def test_shared_search_is_checked() -> None:
-    with pytest.raises(ProposalError, match=r"EngineSettings\.shared_search: must be 'joint', 'first_slot', 'best_guess' or 'both'"):
+    with pytest.raises(ProposalError, match=r"EngineSettings\.shared_search: must be 'joint', 'first_slot', 'best_guess', "
+                       r"'both' or 'thompson'"):
         EngineSettings(shared_search="greedy")  # type: ignore[arg-type]
 
 
