@@ -102,5 +102,7 @@ def test_abandoning_asks_for_a_reason(served: tuple[object, str, str]) -> None:
     page.get_by_label("Why are they abandoned?").fill("precursor ran out")  # type: ignore[attr-defined]
     click(page, confirm)
     expect(page.get_by_text(f"Abandoned {ids[0]}.")).to_be_visible()  # type: ignore[attr-defined]
+    # the page's counts say where the abandoned one went
+    expect(page.get_by_text(f"{len(ids) - 1} proposed · 1 abandoned")).to_be_visible()  # type: ignore[attr-defined]
     audit = Campaign.load(CAMPAIGN, storage=db_url, actor="check").history(status="abandoned")
     assert audit["experiment_id"].astype(str).tolist() == [ids[0]]

@@ -475,7 +475,7 @@ def test_plan_suggests_three_with_predictions_and_accepts_them(start: Start, db_
     _button(at, "Suggest experiments").click().run()
     _no_exception(at)
     assert "Proposed 3 experiment(s) in batch B0001" in _texts(at.success)
-    assert "0 completed · 0 failed · 0 running · 3 proposed" in _texts(at.caption)  # the counts do not lag
+    assert "0 completed · 0 failed · 0 running · 3 proposed · 0 abandoned" in _texts(at.caption)  # the counts do not lag
     proposed = _table_with(at, "first_cycle_ce_pct (predicted)")
     assert len(proposed) == 3
     assert {"purpose", "probability_feasible"} <= set(proposed.columns)

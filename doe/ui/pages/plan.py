@@ -261,7 +261,8 @@ def render() -> None:
         _proposed(handle, config, history)
     _run_sheet(handle, config, history)
     counts = history["status"].value_counts()
-    counts_line.caption(" · ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "running", "proposed")))
+    counts_line.caption(" · ".join(f"{counts.get(s, 0)} {s}" for s in ("completed", "failed", "running", "proposed",
+                                                                          "abandoned")))
 
 
 if __name__ == "__main__":
