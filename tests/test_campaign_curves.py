@@ -116,6 +116,60 @@ def test_a_predicted_value_refused_by_another_campaign_is_not_to_be_kept_by_drop
     assert "retention_pct" not in set(recorded["outcome"]) and len(recorded) == len(history)
 
 
+def _trimmed(exported: pd.DataFrame, keep: list[str] | None) -> pd.DataFrame:
+    """An exported history as a spreadsheet trims it: the derived columns of the curve outcome
+    (``retention_pct_pred_sd`` among them) and ``ranking_note`` deleted, or only ``keep`` left."""
+    if keep is not None:
+        return exported[keep]
+    return exported.drop(columns=[c for c in exported.columns if c.startswith("retention_pct_")] + ["ranking_note"])
+
+
+@pytest.mark.parametrize("keep", [None, ["experiment_id", "status", "batch_id", "loading_wt_pct", "retention_pct [%]",
+                                         "ce_pct [%]"]])
+def test_a_trimmed_history_export_records_no_prediction_as_measured(tmp_path, keep: list[str] | None) -> None:  # type: ignore[no-untyped-def]
+    """A history exported while E0 still cycled, its derived columns deleted in a spreadsheet,
+    recorded back: E0's value predicted at cycle 200 was stored as a point measured at cycle
+    200 (nothing in the row said it was predicted). Now an exported history without a curve
+    outcome's ``_pred_sd`` column gives its value only where it is the one stored (unchanged);
+    any other is refused naming the column and the experiment, nothing stored changed."""
+    url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
+    campaign = Campaign.from_config(CONFIG, storage=url, actor="me")
+    campaign.record(pd.DataFrame({"experiment_id": [f"E{i}" for i in range(4)], "loading_wt_pct": np.linspace(0, 2, 4),
+                                  "ce_pct": 88.0}))
+    campaign.record(_points("E0", 60.0, 30, 0))  # still cycling: its retention_pct at 200 is predicted
+    campaign.export_table(tmp_path / "history.csv")
+    exported = pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig")
+    assert exported.set_index("experiment_id").loc["E0", "retention_pct_pred_sd"] > 0
+    _trimmed(exported, keep).to_csv(tmp_path / "trimmed.csv", index=False)
+    before, revision = campaign.measurements(), campaign.revision()
+    report = campaign.import_table(tmp_path / "trimmed.csv")  # E0's value is still the stored prediction
+    assert report.measurements_added == 0 and report.measurements_unchanged >= 1
+    assert campaign.revision() == revision and campaign.measurements().equals(before)
+
+    campaign.record(_points("E1", 70.0, 200, 1))  # E1 reaches cycle 200: E0's prediction moves
+    assert campaign.history().set_index("experiment_id").loc["E0", "retention_pct"] != pytest.approx(
+        exported.set_index("experiment_id").loc["E0", "retention_pct [%]"])
+    before, revision = campaign.measurements(), campaign.revision()
+    with pytest.raises(DataError, match=r"column 'retention_pct': retention_pct of E0 in this exported history has "
+                                        r"no retention_pct_pred_sd column") as refused:
+        campaign.import_table(tmp_path / "trimmed.csv")
+    assert len(refused.value.problems) == 1
+    assert campaign.revision() == revision and campaign.measurements().equals(before)
+    points = campaign.measurements()
+    assert points.loc[(points["experiment_id"] == "E0") & (points["outcome"] == "retention_pct"), "cycle"].max() == 30
+
+    other = Campaign.from_config({**CONFIG, "name": "other"}, storage=url, actor="me")  # E0 new to it
+    with pytest.raises(DataError, match=r"column 'retention_pct': retention_pct of E0 in this exported history"):
+        other.import_table(tmp_path / "trimmed.csv")
+    assert other.history().empty
+
+    # a results table of the lab's own (no column only an export writes) gives a value measured at 200
+    campaign.record(pd.DataFrame({"experiment_id": ["E2"], "retention_pct": [80.0]}))
+    points = campaign.measurements()
+    assert points.loc[(points["experiment_id"] == "E2") & (points["outcome"] == "retention_pct"),
+                      ["cycle", "value"]].values.tolist() == [[200, 80.0]]
+
+
 def test_bad_cycles_name_the_cell(campaign: Campaign) -> None:
     bad = pd.DataFrame({"experiment_id": ["E0", "E0", "E1"], "cycle": [0, 2.5, 3],
                         "retention_pct": [99.0, 98.0, 97.0], "ce_pct": [None, None, 80.0]})

@@ -19,11 +19,17 @@ import pandas as pd
 
 from doe.domain.batches import HISTORY_META, carried_columns
 from doe.domain.config import DERIVED_SUFFIXES, CampaignConfig
-from doe.domain.curves import PRED_SD_SUFFIX
+from doe.domain.curves import CURVE_SUFFIXES, CYCLE_COLUMN, PRED_SD_SUFFIX
 from doe.domain.display import format_number, significant_decimals
 from doe.domain.ranking import RANKING_NOTE
-from doe.domain.replicates import n_column
-from doe.domain.table import EXPORT_ONLY_COLUMNS, ID_COLUMN, clean_label, parse_number
+from doe.domain.replicates import REPLICATE_COLUMN, n_column
+from doe.domain.table import (
+    EVIDENCE_COLUMN,
+    EXPORT_ONLY_COLUMNS,
+    ID_COLUMN,
+    clean_label,
+    parse_number,
+)
 from doe.domain.values import (
     is_blank,
     is_missing,
@@ -90,6 +96,79 @@ def new_means(table: pd.DataFrame, known_ids: Collection[str], outcomes: Iterabl
                                             "be recorded as a measurement; record the cells file (doe export --cells), "
                                             f"which carries each measured point, or empty this row's {outcome} (without "
                                             "this column the prediction would be recorded as measured)"))
+    return problems
+
+
+HISTORY_ONLY_COLUMNS = (RANKING_NOTE, "config_version", "source", "proposed_by", "proposed_at", "failure_note",
+                        "failure_operator", "failure_sample_id", "failure_measured_at", EVIDENCE_COLUMN)
+"""Columns only an exported history (:func:`doe.domain.exports.export_view`) writes: no run
+sheet, cells file or results table of the lab's own carries them."""
+
+
+def is_exported_history(columns: Iterable[object], config: CampaignConfig) -> bool:
+    """Whether a table with ``columns`` is a history doe exported, trimmed or not: it carries one
+    of :data:`HISTORY_ONLY_COLUMNS`, a curve outcome's ``_last_cycle``, ``_last_value`` or
+    ``_pred_sd``, or both ``status`` and ``batch_id`` (a run sheet has no ``status``, a cells
+    file no ``batch_id``)."""
+    names = {str(c) for c in columns}
+    curves = {o + suffix for o in read_outcomes(config) if o in config.curve_outcomes for suffix in CURVE_SUFFIXES}
+    return bool(names & {*HISTORY_ONLY_COLUMNS, *curves}) or {"status", "batch_id"} <= names
+
+
+def unmarked_curve_outcomes(columns: Iterable[object], config: CampaignConfig) -> frozenset[str]:
+    """The curve outcomes of a table with ``columns`` that :func:`is_exported_history` whose
+    ``<outcome>_pred_sd`` column it lacks (a trimmed spreadsheet): their values are the history's,
+    measured or predicted at the cycle, which the table no longer tells apart."""
+    names = {str(c) for c in columns}
+    if not is_exported_history(names, config):
+        return frozenset()
+    return frozenset(o for o in read_outcomes(config) if o in config.curve_outcomes and o in names
+                     and o + PRED_SD_SUFFIX not in names)
+
+
+def unmarked_curve_values(table: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig) -> list[CellProblem]:
+    """Problems of an exported history's curve values that give no way to tell measured from predicted.
+
+    A history shows a curve outcome's value at its cycle, predicted while the cells still cycle;
+    only its ``<outcome>_pred_sd`` (above 0) says so. A history whose ``_pred_sd`` column was
+    deleted (a trimmed spreadsheet) gave each such prediction, recorded back, as a point
+    measured at the cycle. Of the :func:`unmarked_curve_outcomes`, a value in a row without a
+    ``cycle`` or ``replicate`` label is therefore taken only where it equals the value its
+    experiment has in ``history`` (read as the history's, it records nothing:
+    :func:`doe.domain.planning.plan_record` with these outcomes among its ``summary``); any
+    other, one of an experiment new to the campaign, or one beside a replicate label, is a
+    problem naming the cell and its experiment. A table with repeated column names has none
+    here: its validation refuses it whole."""
+    outcomes = sorted(unmarked_curve_outcomes(table.columns, config))
+    if table.columns.has_duplicates or not outcomes:
+        return []
+    ids = table[ID_COLUMN].tolist() if ID_COLUMN in table.columns else [None] * len(table)
+    keys = _stored_rows(table, history) if ID_COLUMN in table.columns and not history.empty else [None] * len(table)
+
+    def given(column: str) -> list[bool]:
+        return [not is_blank(c) for c in table[column]] if column in table.columns else [False] * len(table)
+
+    problems = []
+    for outcome in outcomes:
+        stored = dict(enumerate(pd.to_numeric(history[outcome], errors="coerce").tolist())) \
+            if outcome in history.columns else {}
+        for row, (exp_id, key, point, labelled, cell) in enumerate(zip(
+                ids, keys, given(CYCLE_COLUMN), given(REPLICATE_COLUMN), table[outcome].tolist(), strict=True)):
+            if point or is_blank(cell):
+                continue  # a point with its cycle says where it was measured
+            number = parse_number(cell) if isinstance(cell, str) else cell
+            was = stored.get(key) if key is not None else None
+            if not labelled and was is not None and not is_missing(was) and number is not None \
+                    and is_real_number(number) and not is_missing(number) and same_measurement(float(number), float(was)):
+                continue  # the history's value as stored: plan_record reads it as such (unchanged)
+            who = "the row" if is_missing(exp_id) else str(exp_id)
+            kept = "" if was is None or is_missing(was) else f"; {format_number(was)} is stored for {who}"
+            problems.append(CellProblem(row, outcome, cell, (
+                f"{outcome} of {who} in this exported history has no {outcome}{PRED_SD_SUFFIX} column beside it, so "
+                f"doe cannot tell a value measured at cycle {config.curve_outcomes[outcome]} from one predicted there "
+                f"(the history's value while the cells still cycle){kept}; keep the {outcome}{PRED_SD_SUFFIX} column "
+                "as exported, record measured points with a cycle column (doe export --cells carries each), or empty "
+                "the cell")))
     return problems
 
 
@@ -230,6 +309,7 @@ def problems_of(table: pd.DataFrame, config: CampaignConfig, history: pd.DataFra
     dropped, problems = (*dropped, *parameters), problems + more
     problems += new_means(table, set(history[ID_COLUMN].astype(str)), read_outcomes(config))
     problems += typed_over_predictions(table, predictions, read_outcomes(config))
+    problems += unmarked_curve_values(table, history, config)
     return dropped, problems
 
 
@@ -333,5 +413,5 @@ def earlier_predictions_left_out(table: pd.DataFrame, history: pd.DataFrame, con
     return out
 
 
-__all__ = ["check_names_free", "dropped_outcome_problems", "dropped_outcomes", "dropped_parameter_problems", "earlier_predictions_left_out", "new_means", "problems_of", "read_outcomes", "stored_recipes_left_out", "summary_outcomes",
-           "typed_over_predictions"]
+__all__ = ["check_names_free", "dropped_outcome_problems", "dropped_outcomes", "dropped_parameter_problems", "earlier_predictions_left_out", "is_exported_history", "new_means", "problems_of", "read_outcomes", "stored_recipes_left_out", "summary_outcomes",
+           "typed_over_predictions", "unmarked_curve_outcomes", "unmarked_curve_values"]

@@ -42,7 +42,8 @@ def plan_table(table: pd.DataFrame, config: CampaignConfig, version: int, histor
             raise DataError(f"{len(repeats)} row(s) are already recorded; nothing was recorded "
                             "(pass allow_duplicates=True to record them again)", repeats)
         rejected, clean = rejected + ([] if correct else repeats), clean.drop(index=[p.row for p in repeats])
-    summary = read_back.summary_outcomes(table.columns, read_back.read_outcomes(config))
+    summary = read_back.summary_outcomes(table.columns, read_back.read_outcomes(config)) | \
+        read_back.unmarked_curve_outcomes(table.columns, config)  # the history's values, measured or predicted
     plan = keep_failed(planning.plan_record(clean, history, config, version, summary=summary, exported_history=(
         ranking.RANKING_NOTE in table.columns), labelled=labelled_cells(measurements) if summary else (),
         exported_status=table["status"].tolist() if "status" in table.columns else None), failed)
