@@ -233,3 +233,22 @@ def test_user_add_refuses_a_twin_of_an_existing_name(store_url: str) -> None:
         assert "differs from the existing account 'ada' only in upper and lower case" in refused.stderr
         assert "Traceback" not in refused.output and "added" not in refused.stdout
     assert (AccountStore.open(store_url).users().to_json(), AccountStore.open(store_url).audit().to_json()) == before
+
+
+def test_user_enable_ends_a_lock_after_failed_sign_ins(store_url: str, doe: Doe) -> None:
+    from doe.auth.accounts import AuthError
+
+    accounts = Accounts(store_url)
+    accounts.add_user("ada", "engineer", password="ada-password", actor="fixture")
+    for _ in range(5):  # the README's limit
+        with pytest.raises(AuthError, match="wrong user name or password"):
+            accounts.authenticate("ada", "a-wrong-guess")
+    with pytest.raises(AuthError, match="too many failed sign-ins"):
+        accounts.authenticate("ada", "ada-password")
+    enabled = doe("user", "enable", "ada", "--db", store_url)
+    assert enabled.returncode == 0, enabled.stderr
+    assert "account 'ada' enabled; the lock after failed sign-ins is ended" in enabled.stdout
+    assert accounts.authenticate("ada", "ada-password").username == "ada"
+    assert AccountStore.open(store_url).audit("ada")["actor"].iloc[0] == "cli-admin"
+    again = doe("user", "enable", "ada", "--db", store_url)
+    assert again.returncode == 0 and again.stdout.strip() == "account 'ada' enabled"

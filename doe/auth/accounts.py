@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from doe.auth.passwords import PasswordPolicyError, hash_password, needs_rehash, verify_password
 from doe.domain.access import Identity, Role, parse_role
@@ -24,6 +25,12 @@ log = logging.getLogger(__name__)
 SSO_DEFAULT_ROLE_ENV = "DOE_SSO_DEFAULT_ROLE"
 """Role of a single-sign-on user without an account (``viewer``, ``engineer``, ``admin`` or
 ``none``: refuse them until an admin adds them); default ``viewer``."""
+
+MAX_FAILED_SIGN_INS = 5
+"""Failed password sign-ins with one user name within :data:`FAILED_SIGN_IN_WINDOW` that lock
+it for :data:`SIGN_IN_LOCKOUT` (``doe user enable NAME`` ends a lock at once)."""
+FAILED_SIGN_IN_WINDOW = timedelta(minutes=15)
+SIGN_IN_LOCKOUT = timedelta(minutes=15)
 
 # A valid hash of a random password: verifying against it costs what a real check costs, so a
 # wrong user name takes as long as a wrong password (no user-name probing by timing).
@@ -48,6 +55,15 @@ class PasswordSession:
 
 def _stamp(password_hash: str, times_disabled: int) -> str:
     return hashlib.sha256(f"{password_hash}\0{times_disabled}".encode()).hexdigest()
+
+
+def _locked_message(locked_until: datetime) -> str:
+    """The refusal of a locked user name: the same whether or not an account has that name."""
+    minutes = int(SIGN_IN_LOCKOUT.total_seconds() // 60)
+    return (f"too many failed sign-ins with this user name ({MAX_FAILED_SIGN_INS} within "
+            f"{int(FAILED_SIGN_IN_WINDOW.total_seconds() // 60)} minutes): its password sign-in is refused for "
+            f"{minutes} minutes, until {locked_until:%H:%M} UTC. Try again then, or ask an admin to end the lock "
+            "(doe user enable NAME)")
 
 
 def email_verified(claims: Mapping[str, object]) -> bool:
@@ -101,12 +117,20 @@ class Accounts:
         hash is replaced by a stronger one first); AuthError (one message for a wrong name, a
         wrong password or a disabled account) otherwise."""
         refused = AuthError("wrong user name or password (or the account is disabled)")
+        typed = username if isinstance(username, str) else ""
+        # Counted before the password is checked, in the database: no more than
+        # MAX_FAILED_SIGN_INS guesses per window, however many app processes take them.
+        locked_until = self.store.count_sign_in_attempt(typed, max_failures=MAX_FAILED_SIGN_INS,
+                                                        window=FAILED_SIGN_IN_WINDOW, lockout=SIGN_IN_LOCKOUT)
+        if locked_until is not None:
+            raise AuthError(_locked_message(locked_until))
         user = self.store.find_user(username=username) if isinstance(username, str) and username else None
         if user is None or user.password_hash is None:
             verify_password(_DUMMY_HASH, password if isinstance(password, str) else "")
             raise refused
         if not verify_password(user.password_hash, password) or user.disabled:
             raise refused
+        self.store.sign_in_succeeded(typed)
         stored = user.password_hash
         if needs_rehash(stored):
             stored = hash_password(password)
@@ -115,7 +139,10 @@ class Accounts:
 
     def authenticate(self, username: str, password: str) -> Identity:
         """The identity of ``username`` if ``password`` is theirs; AuthError (one message for a
-        wrong name, a wrong password or a disabled account) otherwise."""
+        wrong name, a wrong password or a disabled account) otherwise, and, once the name had
+        :data:`MAX_FAILED_SIGN_INS` failures within :data:`FAILED_SIGN_IN_WINDOW`, AuthError saying
+        that its password sign-in is refused for :data:`SIGN_IN_LOCKOUT` (the same for a name
+        without an account); a success forgets the failures."""
         return self.identity(self._password_user(username, password)[0])
 
     def sign_in(self, username: str, password: str) -> tuple[Identity, PasswordSession]:
@@ -190,4 +217,4 @@ class Accounts:
         return self.identity(user, "oidc")
 
 
-__all__ = ["SSO_DEFAULT_ROLE_ENV", "Accounts", "AuthError", "PasswordSession", "email_verified"]
+__all__ = ["FAILED_SIGN_IN_WINDOW", "MAX_FAILED_SIGN_INS", "SIGN_IN_LOCKOUT", "SSO_DEFAULT_ROLE_ENV", "Accounts", "AuthError", "PasswordSession", "email_verified"]

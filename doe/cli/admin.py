@@ -136,11 +136,14 @@ def user_disable(username: str, env: Env) -> None:
 @click.argument("username")
 @common_options
 def user_enable(username: str, env: Env) -> None:
-    """Enable a disabled account again."""
+    """Enable a disabled account again, and end a lock of its password sign-in after too many
+    failed attempts."""
     from doe.storage.accounts import AccountStore
 
-    AccountStore.open(lasting_database(env.db, "--db")).set_disabled(username, False, actor=_acting(env))
-    click.echo(f"account {username!r} enabled")
+    store = AccountStore.open(lasting_database(env.db, "--db"))
+    store.set_disabled(username, False, actor=_acting(env))
+    unlocked = store.clear_sign_in_lock(username, actor=_acting(env))
+    click.echo(f"account {username!r} enabled" + ("; the lock after failed sign-ins is ended" if unlocked else ""))
 
 
 @user.command("role")

@@ -18,7 +18,7 @@ import os
 import re
 import string
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import pandas as pd
@@ -30,6 +30,7 @@ from doe.domain.access import ROLES, Role, parse_role
 from doe.domain.values import is_printable, is_unicode_text, label_key
 from doe.errors import StorageError
 from doe.storage import schema as s
+from doe.storage import sign_ins
 from doe.storage.engine import check_schema_version
 from doe.storage.rows import USER_NAMES_LOCK, audit_row, campaign_row, name_check_lock
 from doe.storage.sql import SqlStore
@@ -44,9 +45,10 @@ _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 AccountAction = Literal["account_added", "role_changed", "account_disabled", "account_enabled",
-                        "password_changed", "password_rehashed", "member_added", "member_removed"]
+                        "password_changed", "password_rehashed", "member_added", "member_removed",
+                        "sign_in_unlocked"]
 """What an ``account_audit`` row records (``password_rehashed``: a sign-in stored a stronger
-hash of the same password)."""
+hash of the same password; ``sign_in_unlocked``: an admin ended a lock after failed sign-ins)."""
 
 AUDIT_COLUMNS = ("at", "actor", "action", "username", "campaign", "detail")
 
@@ -291,6 +293,34 @@ class AccountStore:
         return int(self._read(lambda conn: conn.execute(
             sa.select(sa.func.count()).select_from(a)
             .where(a.c.username == username, a.c.action == "account_disabled")).scalar()))
+
+    # ------------------------------------------------------------------ failed sign-ins
+    def count_sign_in_attempt(self, username: str, *, max_failures: int, window: timedelta,
+                              lockout: timedelta) -> datetime | None:
+        """Count a password attempt on the typed ``username`` before it is checked (an account
+        or not: :func:`doe.storage.sign_ins.count_attempt`); the end of a lock in force (refuse
+        the attempt unchecked), else None."""
+        return self._write(lambda conn: sign_ins.count_attempt(  # type: ignore[no-any-return]
+            conn, username, max_failures=max_failures, window=window, lockout=lockout)[0])
+
+    def sign_in_succeeded(self, username: str) -> None:
+        """Forget the failed attempts of ``username`` (it signed in with its password)."""
+        self._write(lambda conn: sign_ins.forget(conn, username))
+
+    def clear_sign_in_lock(self, username: str, *, actor: str | None = None) -> bool:
+        """End the failed-sign-in count and lock of the account ``username`` (StorageError if
+        there is no such account), by ``actor``; True (and an audit row) if a lock was in force."""
+        acting = _acting(actor)
+
+        def clear(conn: Connection) -> bool:
+            self._user_row(conn, username, lock=True)
+            locked_until = sign_ins.forget(conn, username)
+            if locked_until is None:
+                return False
+            _audit(conn, _now(), acting, "sign_in_unlocked", username, detail={"locked_until": iso_time(locked_until)})
+            return True
+
+        return bool(self._write(clear))
 
     def set_role(self, username: str, role: str, *, actor: str | None = None) -> None:
         """Give ``username`` the role ``role``, by ``actor`` (None: ``DOE_ACTOR`` or the login

@@ -1,6 +1,6 @@
 """The database schema of the campaign store (SQLAlchemy Core tables).
 
-Eleven tables::
+Twelve tables::
 
     campaigns        one row per campaign: unique name, archived flag, a revision counter that
                      every write bumps, a random state token that every write (and the creation)
@@ -25,6 +25,9 @@ Eleven tables::
     memberships      which user is a member of which campaign (engineers plan and record there)
     account_audit    who changed which account or membership when, and what changed (old and
                      new role, the campaign; never a password or its hash), one row per change
+    sign_in_failures password sign-ins refused lately, per user name typed (a digest of it):
+                     how many since when, and until when that name's password sign-in is
+                     refused (:mod:`doe.storage.sign_ins`)
     model_states     derived data: the latest fitted GP hyperparameters of each outcome of a
                      campaign (warm starts for a fresh process, :mod:`doe.engine.warm`); written
                      outside the revision counter and the audit log, not exported
@@ -294,6 +297,17 @@ account_audit = sa.Table(
     sa.Index("ix_account_audit_username", "username"),
 )
 
+# Keyed by a digest of the user name as typed, not by the account: a name without an account
+# is counted and refused like one that has an account, so a refusal tells nobody which exist.
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("name_key", sa.String(64), primary_key=True),  # SHA-256 (hex) of the typed user name
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("first_failed_at", UtcDateTime(), nullable=False),
+    sa.Column("locked_until", UtcDateTime(), nullable=True),
+)
+
 __all__ = [
     "ROLE_VALUES",
     "SOURCE_VALUES",
@@ -310,5 +324,6 @@ __all__ = [
     "memberships",
     "metadata",
     "model_states",
+    "sign_in_failures",
     "users",
 ]

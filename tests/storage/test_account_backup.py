@@ -82,7 +82,7 @@ def test_a_postgres_backup_from_before_the_account_audit_restores_into_a_new_dat
         with pytest.raises(StorageError, match=r"already holds 1 account\(s\), 1 account audit entry"):
             restore(opened, made.path)
         with pytest.raises(StorageError, match=r"older doe schema .* holds tables the backup does not "
-                                               r"\(account_audit\); restore into a new, empty database"):
+                                               r"\(account_audit, sign_in_failures\); restore into a new, empty database"):
             restore(opened, made.path, force=True)
         close_all()
         assert Accounts(opened).store.users()["username"].tolist() == ["eve"]

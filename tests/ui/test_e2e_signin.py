@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -209,4 +210,37 @@ def test_a_link_to_a_page_signs_in_and_lands_on_that_page_and_campaign(
             if user == "vic":  # a viewer may read the Record page, not record
                 expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text("viewers read campaigns but cannot")
             _sign_out(page)
+        assert not page.get_by_test_id("stException").count()
+
+
+def test_too_many_failed_sign_ins_lock_the_name_with_a_message(server: tuple[str, str], browser: object) -> None:
+    """Anyone reaching the app's port could try passwords on an account without bound. After 5
+    failures the sign-in form refuses that name, even with the right password, saying why and
+    for how long, as it does for a name without an account; an admin ends the lock."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    accounts = Accounts(db_url)
+    accounts.add_user("lou", "viewer", password="lou-password", actor="fixture")
+    error = "stAlertContentError"
+    with _page(browser) as page:
+        page.goto(base)
+        for name in ("lou", "nobody-here"):
+            for _ in range(5):  # the README's limit
+                _sign_in(page, name, "a-wrong-guess")
+                expect(page.get_by_test_id(error)).to_contain_text("wrong user name or password")
+        _sign_in(page, "lou", "lou-password")
+        expect(page.get_by_test_id(error)).to_contain_text("too many failed sign-ins with this user name")
+        expect(page.get_by_test_id(error)).to_contain_text("refused for 15 minutes")
+        lou = page.get_by_test_id(error).inner_text()
+        expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)  # not signed in
+        _sign_in(page, "nobody-here", "lou-password")
+        # the same words (the minute a lock ends aside): a name without an account is not told apart
+        until = re.compile(r"until \d\d:\d\d UTC")
+        expect(page.get_by_test_id(error)).to_have_text(re.compile(re.escape(until.sub("@", lou)).replace(
+            "@", until.pattern)))
+        assert accounts.store.clear_sign_in_lock("lou", actor="fixture")
+        _sign_in(page, "lou", "lou-password")
+        expect(page.get_by_test_id("stSidebar")).to_contain_text("Signed in as lou (viewer)")
+        _sign_out(page)
         assert not page.get_by_test_id("stException").count()

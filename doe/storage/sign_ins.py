@@ -1,0 +1,99 @@
+"""Failed password sign-ins per user name, in the campaign database (``sign_in_failures``).
+
+The count lives in the database, not in an app process, so the limit holds across every app
+process (and server) sharing one database, on SQLite and PostgreSQL alike. Each function runs
+inside a write transaction of :class:`doe.storage.accounts.AccountStore` and reads the time
+from the database (:func:`database_now`): one clock for every process, whatever machine it
+runs on. The limits themselves (how many failures, how long) are the caller's
+(:mod:`doe.auth.accounts`).
+
+A row is keyed by a SHA-256 digest of the user name as typed, never by the account: a name
+without an account is counted and refused like an account's, so a refusal says nothing about
+which names exist, and no typed text is stored. Rows of names whose window and lock are over
+are deleted as other attempts are counted, so the table holds only the names tried lately.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from doe.storage import schema as s
+
+
+def database_now(conn: Connection) -> datetime:
+    """The database's clock (UTC, aware): PostgreSQL's ``clock_timestamp()``; for SQLite, whose
+    file is opened by processes of one machine, that machine's clock (SQLite's ``'now'``, to
+    the millisecond)."""
+    if conn.dialect.name == "postgresql":
+        value = conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one()
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+    text = conn.execute(sa.text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+    return datetime.fromisoformat(str(text)).replace(tzinfo=UTC)
+
+
+def name_key(username: str) -> str:
+    """The row key of a typed user name: the SHA-256 (hex) of its UTF-8 bytes (a lone surrogate
+    kept as it is, so any text has a key)."""
+    return hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _forget_finished(conn: Connection, now: datetime, window: timedelta) -> None:
+    """Delete the rows whose counting window and lock are both over (rows another transaction
+    holds are skipped on PostgreSQL, not waited for)."""
+    t = s.sign_in_failures
+    finished = (sa.select(t.c.name_key)
+                .where(t.c.first_failed_at <= now - window,
+                       sa.or_(t.c.locked_until.is_(None), t.c.locked_until <= now))
+                .with_for_update(skip_locked=True))
+    conn.execute(sa.delete(t).where(t.c.name_key.in_(finished)))
+
+
+def count_attempt(conn: Connection, username: str, *, max_failures: int, window: timedelta,
+                  lockout: timedelta) -> tuple[datetime | None, datetime]:
+    """Count one password attempt on ``username`` as failed before its password is checked (a
+    success then calls :func:`forget`), so that no more than ``max_failures`` passwords are
+    ever checked in ``window``, however many processes check them at once.
+
+    Returns ``(locked_until, now)``: ``locked_until`` is the end of a lock in force (the attempt
+    is then refused unchecked and not counted), else None; the attempt that makes
+    ``max_failures`` within ``window`` locks the name for ``lockout`` from ``now`` (the
+    database's time)."""
+    t = s.sign_in_failures
+    key = name_key(username)
+    now = database_now(conn)
+    _forget_finished(conn, now, window)
+    insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(insert(t).values(name_key=key, failures=0, first_failed_at=now, locked_until=None)
+                 .on_conflict_do_nothing(index_elements=[t.c.name_key]))
+    row = conn.execute(sa.select(t).where(t.c.name_key == key).with_for_update()).one()
+    if row.locked_until is not None and now < row.locked_until:
+        return row.locked_until, now
+    failures, first = row.failures, row.first_failed_at
+    if now - first >= window or row.locked_until is not None:  # a new window (after a lock: afresh)
+        failures, first = 0, now
+    failures += 1
+    locked = now + lockout if failures >= max_failures else None
+    conn.execute(sa.update(t).where(t.c.name_key == key)
+                 .values(failures=failures, first_failed_at=first, locked_until=locked))
+    return None, now
+
+
+def forget(conn: Connection, username: str) -> datetime | None:
+    """Delete the count of ``username`` (a successful sign-in, or an admin's clearing); the end
+    of the lock it had in force, or None."""
+    t = s.sign_in_failures
+    now = database_now(conn)
+    ended = conn.execute(sa.delete(t).where(t.c.name_key == name_key(username))
+                         .returning(t.c.locked_until)).first()
+    if ended is None or ended.locked_until is None or ended.locked_until <= now:
+        return None
+    return ended.locked_until  # type: ignore[no-any-return]
+
+
+__all__ = ["count_attempt", "database_now", "forget", "name_key"]
