@@ -43,18 +43,29 @@ class AuthError(DoeError):
 
 @dataclass(frozen=True)
 class PasswordSession:
-    """A sign-in with a password as the web app keeps it between page runs: the account name
-    and a stamp of the password it was signed in with and of the account's disables so far (a
-    SHA-256 digest of the stored hash and of the number of times the account was disabled, never
-    the hash), so that :meth:`Accounts.current` ends it once the password changes or the account
-    is disabled, also when it is enabled again before the session's next page run."""
+    """A sign-in with a password as the web app keeps it between page runs: the account name,
+    a stamp of the password it was signed in with (a SHA-256 digest of the stored hash, never
+    the hash) and the database's time at the sign-in, so that :meth:`Accounts.current` ends it
+    once the password changes or the account is disabled, also when it is enabled again before
+    the session's next page run."""
 
     username: str
     password_stamp: str
+    signed_in_at: datetime
 
 
-def _stamp(password_hash: str, times_disabled: int) -> str:
-    return hashlib.sha256(f"{password_hash}\0{times_disabled}".encode()).hexdigest()
+@dataclass(frozen=True)
+class SsoSession:
+    """A single-sign-on sign-in as the web app keeps it between page runs: the identity
+    provider's e-mail and the database's time when this app session first let it in (from the
+    clock of the account's ``disabled_at``, never the provider's or the browser's)."""
+
+    email: str
+    signed_in_at: datetime
+
+
+def _stamp(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()
 
 
 def _locked_message(locked_until: datetime) -> str:
@@ -147,21 +158,25 @@ class Accounts:
 
     def sign_in(self, username: str, password: str) -> tuple[Identity, PasswordSession]:
         """As :meth:`authenticate`, with the :class:`PasswordSession` the web app keeps."""
+        signed_in_at = self.store.now()  # before the account is read: a disable after it ends the session
         user, stored = self._password_user(username, password)
-        return self.identity(user), PasswordSession(user.username,
-                                                    _stamp(stored, self.store.times_disabled(user.username)))
+        return self.identity(user), PasswordSession(user.username, _stamp(stored), signed_in_at)
 
-    def current(self, username: str, source: str = "local", *, password_stamp: str | None = None) -> Identity | None:
-        """The identity of a signed-in ``username`` read afresh (None if gone or disabled, or,
-        given the ``password_stamp`` of a :class:`PasswordSession`, if the password is no
-        longer the one signed in with or the account was disabled since, even if enabled again),
-        so a role change, a disabled account or a new password takes effect on the next page run.
-        A stronger hash of the same password, stored at another sign-in, also counts as a new password."""
+    def current(self, username: str, source: str = "local", *, password_stamp: str | None = None,
+                signed_in_at: datetime | None = None) -> Identity | None:
+        """The identity of a signed-in ``username`` read afresh (None if gone or disabled; given
+        the ``password_stamp`` of a :class:`PasswordSession`, if the password is no longer the one
+        signed in with; given a session's ``signed_in_at`` (the database's time), if the account
+        was disabled since, even if enabled again), so a role change, a disabled account or a new
+        password takes effect on the next page run. A stronger hash of the same password, stored
+        at another sign-in, also counts as a new password."""
         user = self.store.find_user(username=username)
         if user is None or user.disabled:
             return None
         if password_stamp is not None and (user.password_hash is None or not hmac.compare_digest(
-                _stamp(user.password_hash, self.store.times_disabled(user.username)), password_stamp)):
+                _stamp(user.password_hash), password_stamp)):
+            return None
+        if signed_in_at is not None and user.disabled_at is not None and signed_in_at <= user.disabled_at:
             return None
         return self.identity(user, source)
 
@@ -217,4 +232,5 @@ class Accounts:
         return self.identity(user, "oidc")
 
 
-__all__ = ["FAILED_SIGN_IN_WINDOW", "MAX_FAILED_SIGN_INS", "SIGN_IN_LOCKOUT", "SSO_DEFAULT_ROLE_ENV", "Accounts", "AuthError", "PasswordSession", "email_verified"]
+__all__ = ["FAILED_SIGN_IN_WINDOW", "MAX_FAILED_SIGN_INS", "SIGN_IN_LOCKOUT", "SSO_DEFAULT_ROLE_ENV", "Accounts",
+           "AuthError", "PasswordSession", "SsoSession", "email_verified"]

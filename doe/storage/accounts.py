@@ -133,13 +133,15 @@ def _check_email_free(conn: Connection, mail: str) -> None:
 
 @dataclass(frozen=True)
 class User:
-    """One account, as stored (``password_hash`` None: a single-sign-on account)."""
+    """One account, as stored (``password_hash`` None: a single-sign-on account;
+    ``disabled_at``: the database's time of its latest disable, None if never disabled)."""
 
     username: str
     role: Role
     email: str | None
     disabled: bool
     password_hash: str | None
+    disabled_at: datetime | None = None
 
 
 class AccountStore:
@@ -188,7 +190,7 @@ class AccountStore:
 
     @staticmethod
     def _user(row: Any) -> User:
-        return User(row.username, row.role, row.email, bool(row.disabled), row.password_hash)
+        return User(row.username, row.role, row.email, bool(row.disabled), row.password_hash, row.disabled_at)
 
     # ------------------------------------------------------------------ users
     def has_accounts(self) -> bool:
@@ -271,7 +273,9 @@ class AccountStore:
 
     def set_disabled(self, username: str, disabled: bool, *, actor: str | None = None) -> None:
         """Disable or enable ``username``, by ``actor`` (None: ``DOE_ACTOR`` or the login name);
-        an account already so is left as it is, and no audit row is written."""
+        an account already so is left as it is, and no audit row is written. A disable stores
+        the database's time (``disabled_at``, kept when the account is enabled again): app
+        sessions that signed in before it are signed out (:meth:`now` gave their sign-in time)."""
         acting = _acting(actor)
         disabled = bool(disabled)
 
@@ -279,20 +283,19 @@ class AccountStore:
             if bool(self._user_row(conn, username, lock=True).disabled) == disabled:
                 return
             now = _now()
-            conn.execute(sa.update(s.users).where(s.users.c.username == username)
-                         .values(disabled=disabled, updated_at=now))
+            values: dict[str, Any] = {"disabled": disabled, "updated_at": now}
+            if disabled:
+                values["disabled_at"] = sign_ins.database_now(conn)
+            conn.execute(sa.update(s.users).where(s.users.c.username == username).values(**values))
             _audit(conn, now, acting, "account_disabled" if disabled else "account_enabled", username)
 
         self._write(change)
 
-    def times_disabled(self, username: str) -> int:
-        """How many times ``username`` was disabled (its ``account_disabled`` audit rows): a count
-        that only grows, so a sign-in made before a disable is told apart from one made after, even
-        once the account is enabled again (no clock compared: the CLI may run on another machine)."""
-        a = s.account_audit
-        return int(self._read(lambda conn: conn.execute(
-            sa.select(sa.func.count()).select_from(a)
-            .where(a.c.username == username, a.c.action == "account_disabled")).scalar()))
+    def now(self) -> datetime:
+        """The database's clock (:func:`doe.storage.sign_ins.database_now`): the time an app
+        session signs in, compared with an account's ``disabled_at`` from the same clock (the
+        doe command that disabled it may run on another machine, with another clock)."""
+        return self._read(sign_ins.database_now)  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ failed sign-ins
     def count_sign_in_attempt(self, username: str, *, max_failures: int, window: timedelta,

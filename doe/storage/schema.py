@@ -21,7 +21,8 @@ Twelve tables::
     audit_log        who did what when in a campaign, one row per change (membership changes
                      included)
     users            built-in and single-sign-on accounts of the web app: name, role, Argon2
-                     password hash (none for SSO accounts), e-mail, disabled flag
+                     password hash (none for SSO accounts), e-mail, disabled flag and the
+                     database's time of the latest disable
     memberships      which user is a member of which campaign (engineers plan and record there)
     account_audit    who changed which account or membership when, and what changed (old and
                      new role, the campaign; never a password or its hash), one row per change
@@ -266,6 +267,8 @@ users = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("created_by", sa.String(200), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # the database's time of the latest disable (none: never disabled since schema 0014)
+    sa.Column("disabled_at", UtcDateTime(), nullable=True),
     sa.UniqueConstraint("username"),
     sa.UniqueConstraint("email"),
     sa.CheckConstraint(_in("role", ROLE_VALUES), name="role"),

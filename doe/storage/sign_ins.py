@@ -27,14 +27,14 @@ from doe.storage import schema as s
 
 
 def database_now(conn: Connection) -> datetime:
-    """The database's clock (UTC, aware): PostgreSQL's ``clock_timestamp()``; for SQLite, whose
-    file is opened by processes of one machine, that machine's clock (SQLite's ``'now'``, to
-    the millisecond)."""
+    """The database's clock (UTC, aware), one clock for every process that shares the database,
+    whatever machine runs it: PostgreSQL's ``clock_timestamp()``. SQLite has no server: its file
+    is opened by processes of one machine, so that machine's clock (read here to the microsecond;
+    SQLite's own ``'now'`` is the same clock to the millisecond only)."""
     if conn.dialect.name == "postgresql":
         value = conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one()
         return value.astimezone(UTC)  # type: ignore[no-any-return]
-    text = conn.execute(sa.text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
-    return datetime.fromisoformat(str(text)).replace(tzinfo=UTC)
+    return datetime.now(UTC)
 
 
 def name_key(username: str) -> str:

@@ -10,6 +10,8 @@
   (:class:`doe.auth.accounts.PasswordSession`) are kept in ``st.session_state`` and the account
   read afresh on every run (a disabled account, a changed role or a changed password applies
   at once).
+* Every session keeps the database's time of its sign-in; one that signed in before its
+  account's latest disable is signed out at its next run, even if the account was enabled again.
 * Single sign-on (OpenID Connect through Streamlit's ``st.login``/``st.user``/``st.logout``):
   the provider's e-mail is matched to a doe account (:meth:`doe.auth.accounts.Accounts.sso_identity`)
   when the provider says it is verified (:func:`doe.auth.accounts.email_verified`).
@@ -27,7 +29,7 @@ from typing import TypeVar
 
 import streamlit as st
 
-from doe.auth.accounts import Accounts, AuthError, PasswordSession, email_verified
+from doe.auth.accounts import Accounts, AuthError, PasswordSession, SsoSession, email_verified
 from doe.auth.serving import SIGN_IN_REQUIRED_ENV
 from doe.domain.access import Identity
 from doe.ui import state
@@ -103,7 +105,7 @@ def _session_of(identity: Identity) -> None:
     if owner is not None and owner != identity.username:
         logger.info("%r signed in on a session %r used: its kept state is dropped", identity.username, owner)
         for key in list(st.session_state.keys()):
-            if key != state.USER:
+            if key not in (state.USER, state.SSO_SESSION):
                 del st.session_state[key]
     st.session_state[state.SESSION_OWNER] = identity.username
 
@@ -114,21 +116,43 @@ def _identity(url: str) -> Identity | None:
     if not sign_in_required(url, store.store.any_accounts()):  # never once accounts existed: none left closes it
         return open_identity()
     if sso and st.user.is_logged_in:
-        try:
-            return store.sso_identity(_sso_user_email(), verified=email_verified(st.user))
-        except AuthError as err:
-            st.error(plain(err))
-            st.button("Sign out", on_click=st.logout, key=state.SIGN_OUT)
-            st.stop()
+        return _sso_identity(store)
     session = st.session_state.get(state.USER)
     if isinstance(session, PasswordSession):
-        current = store.current(session.username, password_stamp=session.password_stamp)
+        current = store.current(session.username, password_stamp=session.password_stamp,
+                                signed_in_at=session.signed_in_at)
         if current is not None:
             return current
         st.session_state.pop(state.USER, None)
         st.session_state[state.SIGNED_OUT_NOTE] = ("Your account was disabled or removed, or its password was "
                                                    "changed; sign in again.")
     return None
+
+
+def _sso_identity(store: Accounts) -> Identity:
+    """The identity of the single-sign-on user of ``st.user``. The database's time this app
+    session first let them in is kept (:class:`SsoSession`): once their account was disabled
+    after it (even if enabled again since), the session is signed out (``st.logout``, which also
+    ends the provider's session and Streamlit's identity cookie), so they must sign in again."""
+    email = _sso_user_email()
+    kept = st.session_state.get(state.SSO_SESSION)
+    # read before the account: a disable after this moment ends the session
+    since = kept if isinstance(kept, SsoSession) and kept.email == email else SsoSession(email or "", store.store.now())
+    try:
+        identity = store.sso_identity(email, verified=email_verified(st.user))
+    except AuthError as err:
+        st.error(plain(err))
+        st.button("Sign out", on_click=st.logout, key=state.SIGN_OUT)
+        st.stop()
+    if store.current(identity.username, "oidc", signed_in_at=since.signed_in_at) is None:
+        logger.info("single-sign-on session of %r signed out: its account was disabled since it signed in",
+                    identity.username)
+        for key in (state.SSO_SESSION, state.IDENTITY):
+            st.session_state.pop(key, None)
+        st.logout()
+        st.stop()
+    st.session_state[state.SSO_SESSION] = since
+    return identity
 
 
 def while_signed_in(build: Callable[[], T]) -> Callable[[], T]:
@@ -143,6 +167,7 @@ def while_signed_in(build: Callable[[], T]) -> Callable[[], T]:
 
     who = st.session_state.get(state.IDENTITY)
     session = st.session_state.get(state.USER)
+    sso = st.session_state.get(state.SSO_SESSION)
     store = accounts(resources.database_url())
 
     def checked() -> T:
@@ -151,10 +176,12 @@ def while_signed_in(build: Callable[[], T]) -> Callable[[], T]:
         elif who.source == "open":
             still = not store.store.any_accounts() and os.environ.get(SIGN_IN_REQUIRED_ENV) != "1"
         elif who.source == "oidc":
-            still = store.current(who.username, "oidc") is not None
+            still = isinstance(sso, SsoSession) and store.current(
+                who.username, "oidc", signed_in_at=sso.signed_in_at) is not None
         else:
             still = isinstance(session, PasswordSession) and session.username == who.username and store.current(
-                session.username, password_stamp=session.password_stamp) is not None
+                session.username, password_stamp=session.password_stamp,
+                signed_in_at=session.signed_in_at) is not None
         if not still:
             logger.info("download refused: %r is no longer signed in (account disabled or gone, or a new password)",
                         who.username if isinstance(who, Identity) else None)
@@ -208,7 +235,7 @@ def sign_in_page() -> None:
 def sign_out() -> None:
     """Forget the signed-in account (and end the single-sign-on session)."""
     identity = st.session_state.get(state.IDENTITY)
-    for key in (state.USER, state.IDENTITY, state.SIGN_IN_PASSWORD):
+    for key in (state.USER, state.IDENTITY, state.SIGN_IN_PASSWORD, state.SSO_SESSION):
         st.session_state.pop(key, None)
     if isinstance(identity, Identity) and identity.source == "oidc":
         st.logout()

@@ -20,6 +20,9 @@ SESSION_OWNER = "session_owner"
 """The account name whose work this browser session holds (unsaved grid values, a table kept
 for a correction, open forms): another person signing in on it starts from a clean session."""
 SSO_SIGN_IN = "sso_sign_in"
+SSO_SESSION = "sso_session"
+"""The :class:`doe.auth.accounts.SsoSession` of the person signed in by single sign-on: the
+database's time this app session first let them in (kept across runs)."""
 CAMPAIGN = "campaign"
 """The selected campaign's name (sidebar selectbox)."""
 NEXT_CAMPAIGN = "next_campaign"

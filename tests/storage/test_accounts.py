@@ -107,7 +107,7 @@ def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(store_url: 
 def test_a_session_signed_in_before_a_disable_stays_ended_once_the_account_is_enabled_again(store_url: str) -> None:
     """`doe user disable eng` then `doe user enable eng` (a stolen laptop, the person back the next
     day) before the open tab's next page run: that session went on as eng, as the account was
-    checked only for being disabled now. The session keeps a stamp of the account's disables."""
+    checked only for being disabled now. The session keeps the database's time of its sign-in."""
     accounts = Accounts(store_url)
     accounts.add_user("eng", "engineer", password="eng-password", actor="root")
     accounts.add_user("vic", "viewer", password="vic-password", actor="root")
@@ -115,12 +115,36 @@ def test_a_session_signed_in_before_a_disable_stays_ended_once_the_account_is_en
     _, other = accounts.sign_in("vic", "vic-password")
     accounts.store.set_disabled("eng", True, actor="root")
     accounts.store.set_disabled("eng", False, actor="root")
-    assert accounts.current("eng", password_stamp=session.password_stamp) is None
-    assert accounts.current("vic", password_stamp=other.password_stamp) is not None  # another account's goes on
+    assert accounts.current("eng", password_stamp=session.password_stamp,
+                            signed_in_at=session.signed_in_at) is None
+    assert accounts.current("vic", password_stamp=other.password_stamp,
+                            signed_in_at=other.signed_in_at) is not None  # another account's goes on
     _, fresh = accounts.sign_in("eng", "eng-password")  # signing in again is all it takes
-    assert accounts.current("eng", password_stamp=fresh.password_stamp) is not None
+    assert accounts.current("eng", password_stamp=fresh.password_stamp, signed_in_at=fresh.signed_in_at) is not None
     accounts.store.set_disabled("eng", False, actor="root")  # enabling an enabled account changes nothing
-    assert accounts.current("eng", password_stamp=fresh.password_stamp) is not None
+    assert accounts.current("eng", password_stamp=fresh.password_stamp, signed_in_at=fresh.signed_in_at) is not None
+
+
+def test_an_sso_session_signed_in_before_a_disable_stays_ended_once_the_account_is_enabled_again(
+        store_url: str) -> None:
+    """A single-sign-on session from before `doe user disable` went on after a quick `doe user
+    enable`: it kept nothing to tell it from a session signed in after. It keeps the database's
+    time of its sign-in now, and the account the database's time of its latest disable."""
+    accounts = Accounts(store_url)
+    accounts.add_user("eng@lab.example", "engineer", password=None, actor="root")
+    accounts.add_user("vic@lab.example", "viewer", password=None, actor="root")
+    before = accounts.store.now()
+    identity = accounts.sso_identity("eng@lab.example", verified=True)
+    assert accounts.current(identity.username, "oidc", signed_in_at=before) == identity
+    accounts.store.set_disabled("eng@lab.example", True, actor="root")
+    disabled_at = accounts.store.get_user("eng@lab.example").disabled_at
+    assert disabled_at is not None and before < disabled_at <= accounts.store.now()
+    accounts.store.set_disabled("eng@lab.example", False, actor="root")
+    assert accounts.store.get_user("eng@lab.example").disabled_at == disabled_at  # kept by the enable
+    assert accounts.current("eng@lab.example", "oidc", signed_in_at=before) is None
+    assert accounts.current("vic@lab.example", "oidc", signed_in_at=before) is not None  # never disabled
+    after = accounts.store.now()  # a sign-in after the enable goes on
+    assert accounts.current("eng@lab.example", "oidc", signed_in_at=after) == identity
 
 
 def test_sso_users_match_by_email_or_get_the_default_role(store_url: str,

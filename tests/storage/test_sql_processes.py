@@ -193,15 +193,15 @@ def test_killed_writer_leaves_the_database_as_before(store_url: str, child_scrip
 
 def test_new_database_is_migrated_to_head_and_reopening_is_a_noop(store_url: str) -> None:
     store = SqlStore.open(store_url)
-    assert store.schema_version == head_revision() == "0013"
+    assert store.schema_version == head_revision() == "0014"
     with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == ["0013"]
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == ["0014"]
         tables = set(store.engine.dialect.get_table_names(conn))
     assert {"campaigns", "config_versions", "experiments", "measurements", "audit_log", "alembic_version",
             "users", "memberships", "model_states"} <= tables
     close_all()
     again = SqlStore.open(store_url)
-    assert again.schema_version == "0013"
+    assert again.schema_version == "0014"
     with again.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 1
 

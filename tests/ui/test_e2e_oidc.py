@@ -215,3 +215,45 @@ def test_sso_refuses_an_email_the_provider_has_not_verified(server: tuple[str, s
     finally:
         context.close()
     assert Accounts(db_url).store.users().to_json() == users_before  # no account made or changed
+
+
+def test_an_sso_session_from_before_a_disable_is_signed_out_after_a_quick_enable(
+        server: tuple[str, str], browser: object) -> None:
+    """`doe user disable` then `doe user enable` (a stolen laptop, the person back the next day)
+    before the open tab's next page run: the single-sign-on session went on as the engineer, as
+    the account was checked only for being disabled now. Now it is signed out at that run (and
+    the provider's session and Streamlit's identity cookie with it); signing in again works."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    store = Accounts(db_url).store
+    expect.set_options(timeout=STEP_MS)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    context.add_init_script(RUN_COUNTER)
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    try:
+        _sso_sign_in(page, base, "eng")
+        expect(page.get_by_test_id("stSidebar")).to_contain_text(_signed_in_as("eng@lab.example", "engineer"))
+        open_page(page, "History")
+        store.set_disabled("eng@lab.example", True, actor="fixture")
+        store.set_disabled("eng@lab.example", False, actor="fixture")
+        # the next page run: signed out through the provider (it asks), then back at the sign-in page
+        page.get_by_test_id("stSidebarNavLink").filter(has_text="Plan").click()
+        page.locator("button[type=submit]", has_text="Yes, sign me out").click()
+        page.get_by_role("heading", name="Sign in to doe").wait_for()
+        settled(page)
+        expect(page.get_by_text("Signed in as")).to_have_count(0)
+        expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)
+        page.reload()  # the identity cookie is gone too: a reload does not bring the session back
+        page.get_by_role("heading", name="Sign in to doe").wait_for()
+        settled(page)
+        expect(page.get_by_text("Signed in as")).to_have_count(0)
+        _sso_sign_in(page, base, "eng")  # a new sign-in, after the enable, goes on
+        expect(page.get_by_test_id("stSidebar")).to_contain_text(_signed_in_as("eng@lab.example", "engineer"))
+        open_page(page, "History")
+        expect(page.get_by_test_id("stSidebar")).to_contain_text(_signed_in_as("eng@lab.example", "engineer"))
+        assert not page.get_by_test_id("stException").count()
+    finally:
+        context.close()
+        store.set_disabled("eng@lab.example", False, actor="fixture")
