@@ -479,7 +479,7 @@ class Campaign:
             predicted = self.proposals().set_index(ID_COLUMN)["predictions"].to_dict()
             plan, rejected = plan_table(table, config, version, self.history(), self.measurements(), predicted,
                                         correct=correct, valid_rows_only=valid_rows_only,
-                                        allow_duplicates=allow_duplicates)
+                                        allow_duplicates=allow_duplicates, files=self.files)
             try:  # e.g. a robot's retry of the same history file at once: the second finds the first's rows
                 report = self._store.write(
                     self._name, actor=self.actor, new_experiments=plan.new_experiments, measurements=plan.measurements
@@ -574,9 +574,9 @@ class Campaign:
         Args:
             target: a path or binary file object.
             file_format: ``"csv"`` or ``"xlsx"``; by default from the file name.
-            cells: one row per replicate cell (``experiment_id``, ``replicate``, parameters,
-                outcomes, and ``failed``/``failure_reason`` once a cell failed; see
-                :func:`doe.domain.replicates.cells_table`) instead of one row per experiment
+            cells: one row per replicate cell (``experiment_id``, ``replicate``, parameters, outcomes,
+                ``active_mass_mg`` once a value came from a cycler file, ``failed``/``failure_reason`` once a
+                cell failed; :func:`doe.domain.replicates.cells_table`) instead of one row per experiment
                 with the means; such a file can be recorded again as it is.
         """
         from doe.io import write_table
@@ -586,9 +586,9 @@ class Campaign:
     def export_frame(self, *, cells: bool = False) -> pd.DataFrame:
         """The table :meth:`export_table` writes, read at one state of the campaign (ConcurrentChangeError
         when it changed during every try: :func:`doe.storage.snapshot.consistent_read`)."""
-        _, (config, history, measurements, failures) = consistent_read(self.state, lambda: (
-            self.config, self.history(), self.measurements(), self.cell_failures()), self._name)
-        return exports.exported_table(history, measurements, failures, config, cells=cells)
+        _, (config, history, measurements, failures, files) = consistent_read(self.state, lambda: (
+            self.config, self.history(), self.measurements(), self.cell_failures(), self.files()), self._name)
+        return exports.exported_table(history, measurements, failures, config, cells=cells, files=files)
 
     def __repr__(self) -> str:
         return f"Campaign(name={self._name!r}, store={self._store!r})"  # the store masks a password

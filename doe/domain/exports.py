@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from doe.domain.active_mass import with_masses
 from doe.domain.batches import former_parameters
 from doe.domain.config import CampaignConfig
 from doe.domain.failure_context import HISTORY_COLUMNS
@@ -42,14 +43,16 @@ def export_view(history: pd.DataFrame, measurements: pd.DataFrame, config: Campa
 
 
 def exported_table(history: pd.DataFrame, measurements: pd.DataFrame, cell_failures: pd.DataFrame,
-                   config: CampaignConfig, *, cells: bool = False) -> pd.DataFrame:
+                   config: CampaignConfig, *, cells: bool = False, files: pd.DataFrame | None = None) -> pd.DataFrame:
     """What an export of the history writes: one row per replicate cell
     (:func:`doe.domain.replicates.cells_table`, with the columns of parameters dropped from the
-    configuration that hold values: :func:`doe.domain.batches.former_parameters`) when
-    ``cells``, else :func:`export_view`."""
+    configuration that hold values: :func:`doe.domain.batches.former_parameters`, and each cell's
+    active mass from the stored cycling ``files`` its values came from: :mod:`doe.domain.active_mass`)
+    when ``cells``, else :func:`export_view`."""
     if cells:
         parameters = [*config.parameter_names, *former_parameters(history, config, measurements)]
-        return cells_table(history, measurements, config.outcome_names, parameters, cell_failures)
+        return cells_table(history, measurements if files is None else with_masses(measurements, files),
+                           config.outcome_names, parameters, cell_failures)
     return export_view(history, measurements, config)
 
 

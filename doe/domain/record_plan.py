@@ -8,12 +8,13 @@ changed meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from doe.domain import planning, ranking, read_back
+from doe.domain.active_mass import MASS_COLUMN, mass_column_free, mass_problems, with_masses
 from doe.domain.batches import carried_columns
 from doe.domain.config import CampaignConfig
 from doe.domain.failed_after import keep_failed, measured_then_failed
@@ -24,14 +25,21 @@ from doe.errors import CellProblem, DataError
 
 def plan_table(table: pd.DataFrame, config: CampaignConfig, version: int, history: pd.DataFrame,
                measurements: pd.DataFrame, predicted: Mapping[Any, Any], *, correct: bool, valid_rows_only: bool,
-               allow_duplicates: bool) -> tuple[planning.RecordPlan, list[CellProblem]]:
+               allow_duplicates: bool, files: Callable[[], pd.DataFrame] | None = None,
+               ) -> tuple[planning.RecordPlan, list[CellProblem]]:
     """The write that records ``table`` and the rows rejected (``valid_rows_only``), read against
     ``config`` (version ``version``), ``history``, ``measurements`` and the ``predicted`` values stored
-    with each proposal (arguments as :meth:`doe.Campaign.record` takes them).
+    with each proposal (arguments as :meth:`doe.Campaign.record` takes them). A cells file's
+    ``active_mass_mg`` (:mod:`doe.domain.active_mass`) records nothing and is checked against the
+    masses of the stored cycling ``files`` (:meth:`doe.Campaign.files`, read only for such a table).
 
     Raises: DataError listing every bad cell (without ``valid_rows_only``).
     """
     dropped, means = read_back.problems_of(table, config, history, measurements, predicted)
+    if MASS_COLUMN in table.columns and MASS_COLUMN not in history.columns and mass_column_free(
+            [*config.parameter_names, *config.outcome_names, *measurements["outcome"].astype(str)]):
+        stored = with_masses(measurements, files()) if files is not None else measurements
+        dropped, means = (*dropped, MASS_COLUMN), means + mass_problems(table, stored)
     given = read_back.earlier_predictions_left_out(read_back.stored_recipes_left_out(table, history, config), history,
                                                    config)
     given, failed = measured_then_failed(given, history, config)

@@ -95,7 +95,11 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     ``cycle`` column, as they are recorded. Once any measurement has a ``note``,
     ``operator``, ``sample_id`` or ``measured_at``, the table has that column; a cell whose
     values were recorded with different ones (its first-cycle values a week before its
-    retention) is one row per such set, each with its own values.
+    retention) is one row per such set, each with its own values. Once ``measurements`` carry
+    the active mass of the cycling file each value came from (``active_mass_mg``,
+    :func:`doe.domain.active_mass.with_masses`) and one value has one, the table has that column
+    after the outcomes: each row of such a cell its mass, empty for the other cells (a cell
+    whose values came from files of different masses: a row per mass).
 
     Experiments without any measurement or failed cell keep one row (empty ``replicate`` and
     outcomes), so the table lists the whole history; once one of them is proposed, running or
@@ -127,17 +131,25 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     """
     import pandas as pd
 
+    from doe.domain.active_mass import MASS_COLUMN, mass_column_free
+
     id_col = "experiment_id"
     named = {*outcomes, *parameters}  # (an outcome dropped, then made a parameter of that name: the parameter's)
     outcomes = [*outcomes, *(str(o) for o in dict.fromkeys(measurements["outcome"]) if o not in named)]
     context = [c for c in CONTEXT_COLUMNS if c in measurements.columns]
     cycles = "cycle" in measurements.columns and bool(measurements["cycle"].notna().any())
+    masses = _cell_masses(measurements, MASS_COLUMN) if MASS_COLUMN in measurements.columns and mass_column_free(
+        [*outcomes, *parameters]) else None
     rows: dict[str, dict[tuple[object, ...], dict[str, object]]] = {}
     for m in measurements.to_dict("records"):
         label = m.get(REPLICATE_COLUMN)
         label = None if _missing(label) or label == "" else str(label)
         cycle = None if not cycles or _missing(m.get("cycle")) else int(m["cycle"])
         kept = {c: None if _missing(m[c]) else m[c] for c in context}
+        if masses is not None:  # the cell's one mass on each of its rows; of several, each value's own
+            own = masses.get((str(m[id_col]), label), set())
+            kept[MASS_COLUMN] = (None if _missing(m[MASS_COLUMN]) else float(m[MASS_COLUMN])) if len(own) > 1 \
+                else next(iter(own), None)
         key = (label, cycle, *kept.values())
         row = rows.setdefault(str(m[id_col]), {}).setdefault(
             key, {REPLICATE_COLUMN: label, "cycle": cycle, **kept, "failed": False, "failure_reason": None})
@@ -173,12 +185,16 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
         records.extend({id_col: exp_id, "status": status, **{str(k): v for k, v in recipe.items()}, **cell}
                        for cell in cells)
     table = pd.DataFrame(records, columns=[id_col, "status", REPLICATE_COLUMN, "cycle", *parameters, *outcomes,
-                                           *CONTEXT_COLUMNS, "failed", "failure_reason"])
+                                           *([MASS_COLUMN] if masses is not None else []), *CONTEXT_COLUMNS,
+                                           "failed", "failure_reason"])
     for outcome in outcomes:
         table[outcome] = table[outcome].astype(float)
     unmade = table["status"].isin(["proposed", "running", "abandoned"]).any()  # said, so they record as they were
     keep = [id_col, *(["status"] if unmade else []), REPLICATE_COLUMN, *(["cycle"] if cycles else []), *parameters,
             *outcomes]
+    if masses:  # a number of mg, empty where the cell's values came from no cycling file
+        table[MASS_COLUMN] = table[MASS_COLUMN].astype(float)
+        keep.append(MASS_COLUMN)
     keep += [c for c in CONTEXT_COLUMNS if table[c].notna().any()]
     if table["failed"].astype(bool).any():
         keep += ["failed", "failure_reason"]
@@ -191,6 +207,17 @@ def cells_table(history: pd.DataFrame, measurements: pd.DataFrame, outcomes: Seq
     if "failed" in table.columns:
         table["failed"] = table["failed"].astype(bool)
     return table
+
+
+def _cell_masses(measurements: pd.DataFrame, column: str) -> dict[tuple[str, str | None], set[float]]:
+    """Each cell's (experiment id, label or None) active masses (mg, ``column``) over its values that have one."""
+    masses: dict[tuple[str, str | None], set[float]] = {}
+    for exp_id, label, mass in zip(measurements["experiment_id"], measurements[REPLICATE_COLUMN],
+                                   measurements[column], strict=True):
+        if not _missing(mass):
+            masses.setdefault((str(exp_id), None if _missing(label) or label == "" else str(label)),
+                              set()).add(float(mass))
+    return masses
 
 
 def _missing(value: object) -> bool:

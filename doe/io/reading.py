@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, Literal
 
 import pandas as pd
 
+from doe.domain.active_mass import MASS_COLUMN, mass_column_free
 from doe.domain.config import CampaignConfig
 from doe.domain.file_rows import FILE_ROWS, FILE_SHEET, RowNumbers
 from doe.domain.replicates import REPLICATE_COLUMN
@@ -316,6 +317,8 @@ def read_table(
     if not data.strip().lstrip(b"\xef\xbb\xbf").strip():
         raise DataError("the file is empty; export the table with a header row and one row per experiment")
     numeric = {p.name for p in config.parameters if p.type != "categorical"} | set(config.outcome_names)
+    if mass_column_free(config.parameter_names):  # a cells file's masses, read as the outcomes are (11,2 or 11.2)
+        numeric.add(MASS_COLUMN)
     labels = {ID_COLUMN, REPLICATE_COLUMN, *CONTEXT_LENGTHS,
               *(p.name for p in config.parameters if p.type == "categorical")}  # kept as the text they show
 

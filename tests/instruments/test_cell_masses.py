@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from doe.campaign import Campaign
+from doe.errors import DataError
 from doe.instruments import InstrumentFileError
 from doe.instruments.synthetic import (
     fade_curve,
@@ -136,3 +138,74 @@ def test_the_page_s_masses_are_each_cell_s_own_else_the_common_one() -> None:
     assert masses_by_cell(cells, 12.0, {}) == 12.0
     assert masses_by_cell(cells, 12.0, {"a": 11.2, "gone": 9.0}) == {"A": 11.2, "B": 12.0}  # a stale row: not a cell
     assert masses_by_cell(cells, None, {"A": 11.2}) == {"A": 11.2}  # B left out: record_files names it
+
+
+def _cells_file(campaign: Campaign, path: Path) -> pd.DataFrame:
+    """The cells file as written (CSV or Excel), its headers without their units."""
+    campaign.export_table(path, cells=True)
+    table = pd.read_csv(path, dtype={"replicate": str}) if path.suffix == ".csv" else pd.read_excel(
+        path, dtype={"replicate": str})
+    return table.rename(columns=lambda header: header.split(" [")[0])
+
+
+def test_the_cells_file_carries_each_cell_s_active_mass_and_records_back_as_it_is(store_url: str,
+                                                                                  tmp_path: Path) -> None:
+    campaign, first = _campaign(store_url)
+    campaign.suggest(1)
+    campaign.accept()
+    second = str(campaign.history()["experiment_id"].iloc[1])
+    cells = _cells(tmp_path)
+    spectrum = write_impedance_file(tmp_path / "A_eis.csv", "impedance_csv", *impedance_spectrum())
+    campaign.record_files([*(path for path, _ in cells.values()), spectrum], experiment_id=first,
+                          replicates=["A", "B", "C", "A"], active_mass_mg=dict(MASSES_MG), confirm=True)
+    campaign.record(pd.DataFrame({"experiment_id": [first, second], "replicate": ["D", None],
+                                  "first_cycle_ce_pct": [88.0, 87.0]}))  # typed in: no cycling file, no mass
+    for name in ("cells.csv", "cells.xlsx"):
+        table = _cells_file(campaign, tmp_path / name)
+        assert "active_mass_mg" in table.columns, name
+        masses = {(row["experiment_id"], row["replicate"] if isinstance(row["replicate"], str) else None):
+                  row["active_mass_mg"] for row in table.to_dict("records")}
+        assert {cell: mass for cell, mass in masses.items() if mass == mass} == {
+            (first, label): mass for label, mass in MASSES_MG.items()}, name  # the spectrum's row: A's mass
+        assert masses[(first, "D")] != masses[(first, "D")] and masses[(second, None)] != masses[(second, None)]
+        # recorded back as it is: nothing new, the mass column taken as neither an outcome nor a parameter
+        revision = campaign.revision()
+        report = campaign.import_table(tmp_path / name)
+        assert report.measurements_added == report.measurements_corrected == 0, name
+        assert campaign.revision() == revision
+    assert set(campaign.measurements()["outcome"]) <= set(campaign.config.outcome_names)
+
+
+@pytest.mark.parametrize(("cell", "mass", "named"), [
+    ("A", "11.5", "recorded with 11.2 mg"), ("D", "12", "no stored cycling file"), ("B", "heavy", "not a number")])
+def test_a_cells_file_with_another_mass_is_refused_naming_the_cell_nothing_stored(
+        tmp_path: Path, cell: str, mass: str, named: str) -> None:
+    campaign, first = _campaign(f"sqlite:///{tmp_path / 'lab.sqlite3'}")
+    campaign.record_files([path for path, _ in _cells(tmp_path).values()], experiment_id=first,
+                          active_mass_mg=dict(MASSES_MG), confirm=True)
+    campaign.record(pd.DataFrame({"experiment_id": [first], "replicate": ["D"], "first_cycle_ce_pct": [88.0]}))
+    table = _cells_file(campaign, tmp_path / "cells.csv")
+    table["active_mass_mg"] = table["active_mass_mg"].astype(object)
+    table.loc[table["replicate"] == cell, "active_mass_mg"] = mass
+    table.loc[table["replicate"] == cell, "first_cycle_ce_pct"] = 95.0  # with a corrected value beside it
+    table.to_csv(tmp_path / "edited.csv", index=False)
+    revision = campaign.revision()
+    with pytest.raises(DataError, match=named) as refused:
+        campaign.import_table(tmp_path / "edited.csv", correct=True)
+    assert [(p.column, p.file_row) for p in refused.value.problems] == [
+        ("active_mass_mg", 2 + table.index[table["replicate"] == cell][0])]
+    assert campaign.revision() == revision
+
+
+def test_doe_export_cells_writes_the_masses(tmp_path: Path) -> None:
+    campaign, first = _campaign(f"sqlite:///{tmp_path / 'lab.sqlite3'}")
+    campaign.record_files([path for path, _ in _cells(tmp_path).values()], experiment_id=first,
+                          active_mass_mg=dict(MASSES_MG), confirm=True)
+    env = {**os.environ, "DOE_DATABASE_URL": campaign.storage_url, "DOE_HOME": str(tmp_path / "home"),
+           "DOE_ACTOR": "cli-test"}
+    for name in ("cells.csv", "cells.xlsx"):
+        done = subprocess.run([sys.executable, "-m", "doe.cli", "export", "--campaign", "masses", "--out", name,
+                               "--cells"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        table = pd.read_csv(tmp_path / name) if name.endswith(".csv") else pd.read_excel(tmp_path / name)
+        assert dict(zip(table["replicate"], table["active_mass_mg"], strict=True)) == MASSES_MG, name

@@ -278,3 +278,32 @@ def test_each_cell_gets_its_own_active_mass_on_the_page(server: tuple[str, str, 
         assert capacity[label] == pytest.approx(discharge_mah[label] / (mass / 1000), rel=1e-6), label
     shown = evidence_table(stored.files()).set_index("file_name")  # the History page's list of files
     assert {name: shown.loc[f"{name}.mpt", "active_mass_mg"] for name in masses} == masses
+
+
+def test_the_history_page_s_cells_file_carries_each_cell_s_active_mass(server: tuple[str, str, Path]) -> None:
+    """The History page's "Export every cell (CSV)" wrote no active mass, while its list of
+    instrument files showed each file's: the file kept for audit could not be checked."""
+    from playwright.sync_api import expect
+
+    base, db_url, folder = server
+    masses = {"R1": 11.8, "R2": 12.6}
+    campaign = Campaign.load("cells", storage=db_url, actor="test")
+    second = str(campaign.history()["experiment_id"].iloc[1])
+    (folder / "audit").mkdir()
+    files = []
+    for k, (label, mass) in enumerate(masses.items()):
+        charge, discharge = fade_curve(8, first_charge_mah_per_g=226.0 + 3 * k, first_ce_pct=86.5 + k)
+        files.append(write_cycling_file(folder / "audit" / f"{label}.mpt", "biologic_mpt", charge * mass / 1000,
+                                        discharge * mass / 1000))
+    campaign.record_files(files, experiment_id=second, active_mass_mg=dict(masses), confirm=True)
+    with app_page(base, step_ms=STEP_MS) as page:
+        open_page(page, "History")
+        button = page.get_by_role("button", name="Export every cell (CSV)")
+        expect(button).to_be_visible()
+        with page.expect_download(timeout=STEP_MS) as download:
+            button.click()
+        table = pd.read_csv(download.value.path(), dtype={"replicate": str})
+    assert "active_mass_mg" in table.columns
+    rows = table[table["replicate"].isin(list(masses))]
+    assert dict(zip(rows["replicate"], rows["active_mass_mg"], strict=True)) == masses
+
