@@ -61,4 +61,17 @@ def masses_by_cell(cells: Sequence[tuple[str, str]], common_mg: float | None,
     return {label: mass for label, mass in masses.items() if mass is not None}
 
 
-__all__ = ["ActiveMasses", "masses_by_cell", "masses_of_files"]
+def cells_without_mass(cells: Sequence[tuple[str, str]], common_mg: float | None,
+                       per_cell_mg: Mapping[str, float | None]) -> list[str]:
+    """The cycling cells of ``cells`` (label and kind, :func:`doe.instruments.results.file_cells`)
+    that neither ``per_cell_mg`` (by label, as labels are compared) nor ``common_mg`` gives a
+    mass, in file order, each once: :func:`masses_by_cell` leaves them out and recording them is
+    refused, so a page names them and lists them to be given their masses."""
+    if common_mg is not None:
+        return []
+    own = {label_key(replicate_label(label)) for label, mass in per_cell_mg.items()
+           if mass is not None and not (isinstance(mass, float) and math.isnan(mass))}
+    return list(dict.fromkeys(label for label, kind in cells if kind == "cycling" and label_key(label) not in own))
+
+
+__all__ = ["ActiveMasses", "cells_without_mass", "masses_by_cell", "masses_of_files"]

@@ -14,7 +14,7 @@ import streamlit as st
 
 from doe.domain.config import CampaignConfig
 from doe.domain.table import ID_COLUMN
-from doe.instruments.cell_masses import ActiveMasses, masses_by_cell
+from doe.instruments.cell_masses import cells_without_mass, masses_by_cell
 from doe.instruments.results import file_cells
 from doe.ui import components, resources, state
 from doe.ui.file_plots import FilePlots, file_plots
@@ -41,7 +41,8 @@ def cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, histo
         # text, read as the grids read numbers: a browser's number field drops a decimal comma (11,5 -> 115)
         mass_text = st.text_input(MASS_LABEL, key=state.CYCLER_MASS, placeholder="e.g. 11.5",
                                   help="Every cell's mass, unless the table of cells below gives a cell its own. "
-                                       "Needed for the capacities (mAh/g); empty: CE and resistances only.")
+                                       "Needed for the capacities (mAh/g); empty: Preview lists the cells found "
+                                       "in the files, to give each its own mass.")
         uploads = st.file_uploader("Cycler files", type=["mpt", "mpr", "csv", "txt", "nda", "ndax", "dta"],
                                    accept_multiple_files=True, key=state.CYCLER_FILES)
         labels = st.text_input("Cell labels", key=state.CYCLER_LABELS, placeholder="A, B, C",
@@ -50,7 +51,7 @@ def cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, histo
         edited = None
         if cells is not None and len(cells):
             st.caption("Each cell's own mass (mg), from the last preview: change a pellet's mass here and preview "
-                       "again; an empty cell takes the mass above.")
+                       "again; an empty cell takes the mass above (with none above, the cell needs its own).")
             edited = st.data_editor(
                 cells, num_rows="fixed", column_config={CELL_MASS_COLUMN: st.column_config.TextColumn(
                                    "active mass (mg)", help="a number above 0, e.g. 11.2 or 11,2")},
@@ -115,6 +116,7 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
             path.write_bytes(upload.getvalue())
             paths.append(path)
         st.session_state.pop(state.CYCLER_PLOTS, None)
+        preview = None
         with components.guard("reading the cycler files") as reading, handle.acting(person) as campaign:
             found = file_cells(paths, replicates)
             files = {label: sha for (label, kind), sha in zip(found, digests, strict=True) if kind == "cycling"}
@@ -127,10 +129,11 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
                     "labelled now (the labels or files changed since the preview). Nothing was recorded: preview "
                     "again to see each cell's mass, then record."))
                 return
-            active: ActiveMasses = masses_by_cell(found, masses[0], own)
-            preview = campaign.record_files(paths, experiment_id=str(experiment), active_mass_mg=active,
-                                            replicates=replicates, confirm=record_clicked, correct=correct)
-        if reading.ok:
+            if not (missing := cells_without_mass(found, masses[0], own)):  # else named below, nothing read
+                preview = campaign.record_files(paths, experiment_id=str(experiment),
+                                                active_mass_mg=masses_by_cell(found, masses[0], own),
+                                                replicates=replicates, confirm=record_clicked, correct=correct)
+        if reading.ok and preview is not None:
             with components.guard("drawing the files' plots"):
                 st.session_state[state.CYCLER_PLOTS] = [
                     (upload.name, file_plots(path, active_mass_mg=mass, title=upload.name,
@@ -139,10 +142,20 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
                     for upload, path, mass in zip(uploads, paths, preview.masses, strict=True)]
     if not reading.ok:
         return
+    st.session_state[state.CYCLER_CELL_MASSES_FILES] = files
+    if preview is None:  # cells without a mass: the form's table lists every cell, for each its own
+        if _keep_cell_masses([(label, own.get(label)) for label, kind in found if kind == "cycling"], masses[0]):
+            st.session_state[state.CYCLER_PREVIEW_AGAIN] = True  # the form above was drawn without these cells
+            st.rerun()
+        st.warning(components.plain(
+            f"No active mass for cell(s) {', '.join(map(repr, missing))}: type each one's mass (mg) in the table of "
+            f"cells in the form above, or one mass for every cell in '{MASS_LABEL}', then preview again. Nothing "
+            "was read or recorded."))
+        return
     cells = preview.table["replicate"].iloc[:len(uploads)].tolist()
     shown_masses = [math.nan if m is None else m for m in preview.masses]
-    st.session_state[state.CYCLER_CELL_MASSES_FILES] = files
-    if _keep_cell_masses(cells, preview.masses, masses[0]) and not record_clicked:
+    if _keep_cell_masses([(cell, mass) for cell, mass in zip(cells, preview.masses, strict=True) if mass is not None],
+                         masses[0]) and not record_clicked:
         st.session_state[state.CYCLER_PREVIEW_AGAIN] = True  # the form above was drawn with the cells before these
         st.rerun()
     read = preview.read.assign(file=[u.name for u in uploads], cell=cells, active_mass_mg=shown_masses)
@@ -168,12 +181,11 @@ def _read_cycler_files(handle: resources.CampaignHandle, config: CampaignConfig,
     st.info("Preview only: nothing was recorded. Press 'Record these values' to record them.")
 
 
-def _keep_cell_masses(cells: list[str], masses: tuple[float | None, ...], common_mg: float | None) -> bool:
-    """The previewed cycling cells, each with its own mass where it has one (empty where it took
-    ``common_mg``): the rows of the next form's mass table (a new editor key, so it shows them
-    rather than edits of other cells); whether they changed."""
-    rows = {cell: "" if mass == common_mg else exact_text(mass)
-            for cell, mass in zip(cells, masses, strict=True) if mass is not None}
+def _keep_cell_masses(cells: list[tuple[str, float | None]], common_mg: float | None) -> bool:
+    """The cycling cells read, each with its own mass where it has one (empty where it takes
+    ``common_mg``, or has none yet): the rows of the next form's mass table (a new editor key, so
+    it shows them rather than edits of other cells); whether they changed."""
+    rows = {cell: "" if mass is None or mass == common_mg else exact_text(mass) for cell, mass in cells}
     kept = pd.DataFrame({CELL_MASS_COLUMN: list(rows.values())}, index=pd.Index(list(rows), name="cell"), dtype=object)
     previous = st.session_state.get(state.CYCLER_CELL_MASSES)
     if previous is None or not previous.equals(kept):

@@ -209,3 +209,13 @@ def test_doe_export_cells_writes_the_masses(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         table = pd.read_csv(tmp_path / name) if name.endswith(".csv") else pd.read_excel(tmp_path / name)
         assert dict(zip(table["replicate"], table["active_mass_mg"], strict=True)) == MASSES_MG, name
+
+
+def test_the_cells_without_a_mass_are_those_of_cycling_files_with_neither_their_own_nor_a_common_one() -> None:
+    from doe.instruments.cell_masses import cells_without_mass
+
+    cells = [("A", "cycling"), ("B", "cycling"), ("a", "impedance"), ("C", "cycling")]
+    assert cells_without_mass(cells, None, {}) == ["A", "B", "C"]
+    assert cells_without_mass(cells, None, {"a": 11.2, "C": float("nan")}) == ["B", "C"]  # a and A: one cell
+    assert cells_without_mass(cells, 12.0, {}) == []
+    assert cells_without_mass([("A", "impedance")], None, {}) == []

@@ -307,3 +307,60 @@ def test_the_history_page_s_cells_file_carries_each_cell_s_active_mass(server: t
     rows = table[table["replicate"].isin(list(masses))]
     assert dict(zip(rows["replicate"], rows["active_mass_mg"], strict=True)) == masses
 
+
+def test_cells_get_their_own_masses_with_no_common_mass(server: tuple[str, str, Path]) -> None:
+    """With the common mass left empty the first preview was refused ("give the mass of each cell")
+    before the table of cells appeared, so giving each pellet its own mass needed a dummy common one."""
+    from playwright.sync_api import expect
+
+    base, db_url, folder = server
+    masses = {"Q1": 11.5, "Q2": 12.5}
+    files, discharge_mah = [], {}
+    (folder / "own").mkdir()
+    for k, (label, mass) in enumerate(masses.items()):
+        charge, discharge = fade_curve(8, first_charge_mah_per_g=221.0 + 4 * k, first_ce_pct=88.5 + k)
+        files.append(str(write_cycling_file(folder / "own" / f"{label}.mpt", "biologic_mpt", charge * mass / 1000,
+                                            discharge * mass / 1000)))
+        discharge_mah[label] = float(discharge[0]) * mass / 1000
+    first = Campaign.load("cells", storage=db_url).history()["experiment_id"].iloc[0]
+
+    def stored_files() -> pd.Series:
+        return Campaign.load("cells", storage=db_url).files()["file_name"]
+
+    with app_page(base, step_ms=STEP_MS) as page:
+        open_record_page(page, "cells")
+        form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
+        pick_option(page, form.get_by_test_id("stSelectbox").filter(has_text="Experiment"), first)
+        expect(form.get_by_role("textbox", name="Active cathode mass per cell (mg)")).to_have_value("")
+        form.locator("input[type=file]").set_input_files(files)
+        click(page, form.get_by_role("button", name="Preview"))
+        missing = page.get_by_test_id("stAlertContentWarning").filter(has_text="No active mass for cell(s)")
+        expect(missing).to_contain_text("'Q1', 'Q2'")
+        expect(missing).to_contain_text("Nothing was read or recorded")
+        grid = form.get_by_test_id("stDataFrame").filter(has_text="active mass (mg)")  # the cells, to give masses
+        expect(grid).to_be_visible()
+        for label in masses:
+            expect(grid.locator("td", has_text=label)).to_have_count(1)
+        assert not page.get_by_test_id("stAlertContentError").count()
+        type_in_grid(page, grid, 0, 0, "11,5", form=True)
+        click(page, form.get_by_role("button", name="Preview"))
+        expect(missing).to_contain_text("cell(s) 'Q2':")  # Q1 has its mass now
+        expect(missing).not_to_contain_text("'Q1'")
+        click(page, form.get_by_role("button", name="Record these values"))  # Q2 still without one
+        expect(missing).to_contain_text("cell(s) 'Q2':")
+        assert not stored_files().isin(["Q1.mpt", "Q2.mpt"]).any()
+        type_in_grid(page, grid, 1, 0, "12.5", form=True)
+        click(page, form.get_by_role("button", name="Preview"))
+        expect(page.get_by_test_id("stAlertContentInfo").filter(has_text="Preview only")).to_be_visible()
+        preview = page.get_by_test_id("stDataFrame").filter(has_text="first_cycle_ce_pct").last
+        expect(preview.locator("tr", has_text="Q1.mpt")).to_contain_text("11.5")
+        expect(preview.locator("tr", has_text="Q2.mpt")).to_contain_text("12.5")
+        expect(missing).to_have_count(0)
+        click(page, form.get_by_role("button", name="Record these values"))
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Recorded 2 cell(s) of {first}")
+        assert not page.get_by_test_id("stException").count()
+    cells = Campaign.load("cells", storage=db_url).measurements()
+    capacity = cells[(cells["experiment_id"] == first)
+                     & (cells["outcome"] == "first_cycle_discharge_capacity_mah_per_g")].set_index("replicate")["value"]
+    for label, mass in masses.items():
+        assert capacity[label] == pytest.approx(discharge_mah[label] / (mass / 1000), rel=1e-6), label
