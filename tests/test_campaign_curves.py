@@ -170,6 +170,35 @@ def test_a_trimmed_history_export_records_no_prediction_as_measured(tmp_path, ke
                       ["cycle", "value"]].values.tolist() == [[200, 80.0]]
 
 
+def test_a_trimmed_history_export_still_records_a_value_typed_where_it_had_none(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two false refusals of the trimmed-export rule: a value typed into an empty cell of an
+    experiment with no point yet (nothing was predicted there), and a lab's own table in a
+    campaign whose parameter is named like a column only an export writes (``evidence_files``,
+    not a reserved name)."""
+    url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
+    campaign = Campaign.from_config(CONFIG, storage=url, actor="me")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0", "E1"], "loading_wt_pct": [0.5, 1.5], "ce_pct": 88.0}))
+    campaign.record(_points("E0", 60.0, 30, 0))  # still cycling: predicted at 200
+    campaign.export_table(tmp_path / "history.csv")
+    exported = pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig").set_index("experiment_id")
+    assert np.isnan(exported.loc["E1", "retention_pct [%]"])  # no point of E1: nothing shown
+    exported.loc["E1", "retention_pct [%]"] = 81.5
+    _trimmed(exported.reset_index(), None).to_csv(tmp_path / "trimmed.csv", index=False)
+    campaign.import_table(tmp_path / "trimmed.csv")
+    points = campaign.measurements()
+    assert points.loc[(points["outcome"] == "retention_pct") & (points["experiment_id"] == "E1"),
+                      ["cycle", "value"]].values.tolist() == [[200, 81.5]]
+    assert points.loc[(points["outcome"] == "retention_pct") & (points["experiment_id"] == "E0"), "cycle"].max() == 30
+
+    sourced = Campaign.from_config({**CONFIG, "name": "sourced", "parameters": [
+        *CONFIG["parameters"], {"name": "evidence_files", "type": "categorical", "values": ["lot A", "lot B"]}]},
+        storage=url, actor="me")
+    sourced.record(pd.DataFrame({"experiment_id": ["S0"], "loading_wt_pct": [1.0], "evidence_files": ["lot A"],
+                                 "ce_pct": [87.0], "retention_pct": [77.0]}))
+    points = sourced.measurements()
+    assert points.loc[points["outcome"] == "retention_pct", ["cycle", "value"]].values.tolist() == [[200, 77.0]]
+
+
 def test_bad_cycles_name_the_cell(campaign: Campaign) -> None:
     bad = pd.DataFrame({"experiment_id": ["E0", "E0", "E1"], "cycle": [0, 2.5, 3],
                         "retention_pct": [99.0, 98.0, 97.0], "ce_pct": [None, None, 80.0]})

@@ -109,8 +109,9 @@ def is_exported_history(columns: Iterable[object], config: CampaignConfig) -> bo
     """Whether a table with ``columns`` is a history doe exported, trimmed or not: it carries one
     of :data:`HISTORY_ONLY_COLUMNS`, a curve outcome's ``_last_cycle``, ``_last_value`` or
     ``_pred_sd``, or both ``status`` and ``batch_id`` (a run sheet has no ``status``, a cells
-    file no ``batch_id``)."""
-    names = {str(c) for c in columns}
+    file no ``batch_id``); a column that is one of the campaign's parameters or outcomes (a
+    parameter named ``evidence_files``) does not count."""
+    names = {str(c) for c in columns} - set(config.parameter_names) - set(read_outcomes(config))
     curves = {o + suffix for o in read_outcomes(config) if o in config.curve_outcomes for suffix in CURVE_SUFFIXES}
     return bool(names & {*HISTORY_ONLY_COLUMNS, *curves}) or {"status", "batch_id"} <= names
 
@@ -135,9 +136,10 @@ def unmarked_curve_values(table: pd.DataFrame, history: pd.DataFrame, config: Ca
     measured at the cycle. Of the :func:`unmarked_curve_outcomes`, a value in a row without a
     ``cycle`` or ``replicate`` label is therefore taken only where it equals the value its
     experiment has in ``history`` (read as the history's, it records nothing:
-    :func:`doe.domain.planning.plan_record` with these outcomes among its ``summary``); any
-    other, one of an experiment new to the campaign, or one beside a replicate label, is a
-    problem naming the cell and its experiment. A table with repeated column names has none
+    :func:`doe.domain.planning.plan_record` with these outcomes among its ``summary``), and so
+    is one where the history has none for its known experiment (no point yet, nothing predicted:
+    a value typed in is measured at the cycle); any other, one of an experiment new to the
+    campaign, or one beside a replicate label, is a problem naming the cell and its experiment. A table with repeated column names has none
     here: its validation refuses it whole."""
     outcomes = sorted(unmarked_curve_outcomes(table.columns, config))
     if table.columns.has_duplicates or not outcomes:
@@ -158,6 +160,8 @@ def unmarked_curve_values(table: pd.DataFrame, history: pd.DataFrame, config: Ca
                 continue  # a point with its cycle says where it was measured
             number = parse_number(cell) if isinstance(cell, str) else cell
             was = stored.get(key) if key is not None else None
+            if not labelled and key is not None and (was is None or is_missing(was)):
+                continue  # the export had no value here (no point yet) to predict: one typed in is measured
             if not labelled and was is not None and not is_missing(was) and number is not None \
                     and is_real_number(number) and not is_missing(number) and same_measurement(float(number), float(was)):
                 continue  # the history's value as stored: plan_record reads it as such (unchanged)
