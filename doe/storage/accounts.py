@@ -303,6 +303,7 @@ class AccountStore:
         """Count a password attempt on the typed ``username`` before it is checked (an account
         or not: :func:`doe.storage.sign_ins.count_attempt`); the end of a lock in force (refuse
         the attempt unchecked), else None."""
+        self._write(lambda conn: sign_ins.forget_finished(conn, window))  # its own transaction
         return self._write(lambda conn: sign_ins.count_attempt(  # type: ignore[no-any-return]
             conn, username, max_failures=max_failures, window=window, lockout=lockout)[0])
 

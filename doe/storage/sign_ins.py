@@ -10,7 +10,8 @@ runs on. The limits themselves (how many failures, how long) are the caller's
 A row is keyed by a SHA-256 digest of the user name as typed, never by the account: a name
 without an account is counted and refused like an account's, so a refusal says nothing about
 which names exist, and no typed text is stored. Rows of names whose window and lock are over
-are deleted as other attempts are counted, so the table holds only the names tried lately.
+are deleted (in a transaction of their own) before each attempt is counted, so the table holds
+only the names tried lately.
 """
 
 from __future__ import annotations
@@ -43,10 +44,13 @@ def name_key(username: str) -> str:
     return hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _forget_finished(conn: Connection, now: datetime, window: timedelta) -> None:
+def forget_finished(conn: Connection, window: timedelta) -> None:
     """Delete the rows whose counting window and lock are both over (rows another transaction
-    holds are skipped on PostgreSQL, not waited for)."""
+    holds are skipped on PostgreSQL, not waited for). Run in a transaction of its own, never in
+    an attempt's: two attempts that each deleted the other's expired row would then wait on each
+    other when they insert their own (a deadlock)."""
     t = s.sign_in_failures
+    now = database_now(conn)
     finished = (sa.select(t.c.name_key)
                 .where(t.c.first_failed_at <= now - window,
                        sa.or_(t.c.locked_until.is_(None), t.c.locked_until <= now))
@@ -67,11 +71,13 @@ def count_attempt(conn: Connection, username: str, *, max_failures: int, window:
     t = s.sign_in_failures
     key = name_key(username)
     now = database_now(conn)
-    _forget_finished(conn, now, window)
     insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(insert(t).values(name_key=key, failures=0, first_failed_at=now, locked_until=None)
-                 .on_conflict_do_nothing(index_elements=[t.c.name_key]))
-    row = conn.execute(sa.select(t).where(t.c.name_key == key).with_for_update()).one()
+    # one statement inserts the row or locks the one there (a row another transaction deletes
+    # meanwhile is inserted afresh), so the row is always there to read
+    statement = insert(t).values(name_key=key, failures=0, first_failed_at=now, locked_until=None)
+    row = conn.execute(statement.on_conflict_do_update(index_elements=[t.c.name_key],
+                                                       set_={"name_key": statement.excluded.name_key})
+                       .returning(*t.c)).one()
     if row.locked_until is not None and now < row.locked_until:
         return row.locked_until, now
     failures, first = row.failures, row.first_failed_at
@@ -96,4 +102,4 @@ def forget(conn: Connection, username: str) -> datetime | None:
     return ended.locked_until  # type: ignore[no-any-return]
 
 
-__all__ = ["count_attempt", "database_now", "forget", "name_key"]
+__all__ = ["count_attempt", "database_now", "forget", "forget_finished", "name_key"]

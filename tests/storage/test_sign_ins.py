@@ -107,3 +107,31 @@ def test_a_lock_ends_after_its_time_and_old_failures_are_forgotten(store_url: st
     assert accounts.authenticate("ada", "ada-password").username == "ada"
     with accounts.store.engine.connect() as conn:  # a name tried long ago is not kept
         assert conn.execute(sa.select(t.c.name_key)).scalars().all() == []
+
+
+
+@pytest.mark.postgres
+def test_an_attempt_never_waits_for_another_attempts_transaction_on_another_name(postgres_database: str) -> None:
+    """An attempt deleted the other names' expired counts in its own transaction, so an attempt
+    on such a name waited for that transaction to end, and two such attempts could wait on each
+    other (a deadlock: one sign-in ended in a database error). The clean-up now runs in a
+    transaction of its own: an attempt's transaction holds its own name's row only."""
+    from doe.storage import sign_ins
+
+    Accounts(postgres_database).store.count_sign_in_attempt(
+        "y", max_failures=5, window=timedelta(minutes=15), lockout=timedelta(minutes=15))  # a count of y
+    engine = sa.create_engine(postgres_database)
+    try:
+        with engine.connect() as first, first.begin():
+            # an attempt on x whose window makes y's count look over, its transaction still open
+            sign_ins.count_attempt(first, "x", max_failures=5, window=timedelta(0), lockout=timedelta(0))
+            with engine.connect() as second, second.begin():
+                second.exec_driver_sql("SET LOCAL lock_timeout = '3s'")  # waiting on `first` fails here
+                locked_until, _ = sign_ins.count_attempt(second, "y", max_failures=5, window=timedelta(minutes=15),
+                                                         lockout=timedelta(minutes=15))
+                assert locked_until is None
+                failures = second.execute(sa.select(schema.sign_in_failures.c.failures).where(
+                    schema.sign_in_failures.c.name_key == sign_ins.name_key("y"))).scalar_one()
+                assert failures == 2  # y's earlier count kept, this attempt added
+    finally:
+        engine.dispose()
