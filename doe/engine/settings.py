@@ -147,7 +147,8 @@ class EngineSettings:
             second simulated lab ``"joint"`` is behind it (100 seeds, p = 0.03).
             ``"thompson"``: as ``"first_slot"``, but from the recipe that maximises one joint
             posterior sample of the objective over 1,024 space-filling recipes and the recipes
-            already run (one objective; as ``"joint"`` with several), leaving out a recipe whose
+            already run (one objective, or the weighted objective; as ``"joint"`` with a Pareto
+            search; the pending recipes and ``shared_region`` not read), leaving out a recipe whose
             sampled outcome breaks an outcome constraint or whose run is predicted to fail more
             often than not: behind ``"joint"`` on the virtual lab (40 paired seeds, -0.73 CE points,
             p = 0.0005) and the mirror lab (-1.95, p = 0.0008), its drawn programmes putting whole
