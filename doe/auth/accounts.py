@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from doe.auth.passwords import PasswordPolicyError, hash_password, needs_rehash, verify_password
 from doe.domain.access import Identity, Role, parse_role
@@ -57,8 +57,7 @@ class PasswordSession:
 @dataclass(frozen=True)
 class SsoSession:
     """A single-sign-on sign-in as the web app keeps it between page runs: the identity
-    provider's e-mail and the database's time when this app session first let it in (from the
-    clock of the account's ``disabled_at``, never the provider's or the browser's)."""
+    provider's e-mail and when it signed in (:func:`sso_signed_in_at`)."""
 
     email: str
     signed_in_at: datetime
@@ -87,6 +86,23 @@ def email_verified(claims: Mapping[str, object]) -> bool:
     if verified is None:
         verified = claims.get("xms_edov")
     return verified is True
+
+
+def sso_signed_in_at(claims: Mapping[str, object], first_seen: datetime) -> datetime:
+    """When a single-sign-on session signed in: the ID token's issue time (its ``iat`` claim,
+    seconds since 1970 on the provider's clock, as Streamlit's ``st.user`` holds it) where that is
+    earlier than ``first_seen`` (the database's time this app session first let it in), else
+    ``first_seen``. Streamlit's identity cookie outlives an app session (a reload, a new tab or a
+    restarted app starts another with the same cookie), so an app session's first run alone would
+    date an old sign-in as new and let it past a disable (:meth:`Accounts.current`); the two clocks
+    differ by the provider's and the database server's drift only."""
+    issued = claims.get("iat")
+    if isinstance(issued, bool) or not isinstance(issued, int | float):
+        return first_seen
+    try:
+        return min(datetime.fromtimestamp(float(issued), UTC), first_seen)
+    except (OverflowError, OSError, ValueError):  # not a time (nan, out of range)
+        return first_seen
 
 
 class Accounts:
@@ -233,4 +249,4 @@ class Accounts:
 
 
 __all__ = ["FAILED_SIGN_IN_WINDOW", "MAX_FAILED_SIGN_INS", "SIGN_IN_LOCKOUT", "SSO_DEFAULT_ROLE_ENV", "Accounts",
-           "AuthError", "PasswordSession", "SsoSession", "email_verified"]
+           "AuthError", "PasswordSession", "SsoSession", "email_verified", "sso_signed_in_at"]

@@ -29,7 +29,14 @@ from typing import TypeVar
 
 import streamlit as st
 
-from doe.auth.accounts import Accounts, AuthError, PasswordSession, SsoSession, email_verified
+from doe.auth.accounts import (
+    Accounts,
+    AuthError,
+    PasswordSession,
+    SsoSession,
+    email_verified,
+    sso_signed_in_at,
+)
 from doe.auth.serving import SIGN_IN_REQUIRED_ENV
 from doe.domain.access import Identity
 from doe.ui import state
@@ -130,14 +137,16 @@ def _identity(url: str) -> Identity | None:
 
 
 def _sso_identity(store: Accounts) -> Identity:
-    """The identity of the single-sign-on user of ``st.user``. The database's time this app
-    session first let them in is kept (:class:`SsoSession`): once their account was disabled
-    after it (even if enabled again since), the session is signed out (``st.logout``, which also
+    """The identity of the single-sign-on user of ``st.user``. When they signed in is kept
+    (:class:`SsoSession`, :func:`doe.auth.accounts.sso_signed_in_at`: the ID token's time, also
+    after a reload or in a new tab): once their account was disabled after it (even if enabled
+    again since), the session is signed out (``st.logout``, which also
     ends the provider's session and Streamlit's identity cookie), so they must sign in again."""
     email = _sso_user_email()
     kept = st.session_state.get(state.SSO_SESSION)
     # read before the account: a disable after this moment ends the session
-    since = kept if isinstance(kept, SsoSession) and kept.email == email else SsoSession(email or "", store.store.now())
+    since = kept if isinstance(kept, SsoSession) and kept.email == email else SsoSession(
+        email or "", sso_signed_in_at(st.user, store.store.now()))
     try:
         identity = store.sso_identity(email, verified=email_verified(st.user))
     except AuthError as err:

@@ -14,7 +14,7 @@ from alembic.config import Config
 from argon2 import PasswordHasher
 
 import doe.storage
-from doe.auth.accounts import Accounts, AuthError, email_verified
+from doe.auth.accounts import Accounts, AuthError, email_verified, sso_signed_in_at
 from doe.auth.passwords import hash_password
 from doe.campaign import Campaign
 from doe.errors import StorageError
@@ -145,6 +145,19 @@ def test_an_sso_session_signed_in_before_a_disable_stays_ended_once_the_account_
     assert accounts.current("vic@lab.example", "oidc", signed_in_at=before) is not None  # never disabled
     after = accounts.store.now()  # a sign-in after the enable goes on
     assert accounts.current("eng@lab.example", "oidc", signed_in_at=after) == identity
+
+
+def test_an_sso_session_is_dated_by_its_id_tokens_issue_time_where_earlier() -> None:
+    """Streamlit's identity cookie outlives an app session: a reload dated an old sign-in by the
+    new session's first run, so it got past a disable. The ID token's ``iat`` dates it now."""
+    first_seen = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    issued = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+    assert sso_signed_in_at({"iat": issued.timestamp()}, first_seen) == issued
+    assert sso_signed_in_at({"iat": int(issued.timestamp())}, first_seen) == issued
+    later = first_seen.timestamp() + 60  # a provider clock ahead of the database's: the session's own time
+    assert sso_signed_in_at({"iat": later}, first_seen) == first_seen
+    for claims in ({}, {"iat": "1765100000"}, {"iat": True}, {"iat": float("nan")}, {"iat": 1e300}, {"iat": None}):
+        assert sso_signed_in_at(claims, first_seen) == first_seen, claims
 
 
 def test_sso_users_match_by_email_or_get_the_default_role(store_url: str,

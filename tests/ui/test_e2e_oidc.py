@@ -217,12 +217,15 @@ def test_sso_refuses_an_email_the_provider_has_not_verified(server: tuple[str, s
     assert Accounts(db_url).store.users().to_json() == users_before  # no account made or changed
 
 
+@pytest.mark.parametrize("then", ["page run", "reload"])
 def test_an_sso_session_from_before_a_disable_is_signed_out_after_a_quick_enable(
-        server: tuple[str, str], browser: object) -> None:
+        server: tuple[str, str], browser: object, then: str) -> None:
     """`doe user disable` then `doe user enable` (a stolen laptop, the person back the next day)
     before the open tab's next page run: the single-sign-on session went on as the engineer, as
     the account was checked only for being disabled now. Now it is signed out at that run (and
-    the provider's session and Streamlit's identity cookie with it); signing in again works."""
+    the provider's session and Streamlit's identity cookie with it); signing in again works.
+    A reload (a new app session on the same identity cookie) is signed out too: it was dated by
+    its own first run, so it went on."""
     from playwright.sync_api import expect
 
     base, db_url = server
@@ -239,7 +242,10 @@ def test_an_sso_session_from_before_a_disable_is_signed_out_after_a_quick_enable
         store.set_disabled("eng@lab.example", True, actor="fixture")
         store.set_disabled("eng@lab.example", False, actor="fixture")
         # the next page run: signed out through the provider (it asks), then back at the sign-in page
-        page.get_by_test_id("stSidebarNavLink").filter(has_text="Plan").click()
+        if then == "reload":
+            page.reload()
+        else:
+            page.get_by_test_id("stSidebarNavLink").filter(has_text="Plan").click()
         page.locator("button[type=submit]", has_text="Yes, sign me out").click()
         page.get_by_role("heading", name="Sign in to doe").wait_for()
         settled(page)
