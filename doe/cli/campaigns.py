@@ -34,6 +34,7 @@ from doe.cli.common import (
     removed_if_refused,
     writing,
 )
+from doe.domain.active_mass import rule_mass
 from doe.domain.config_notes import config_notes
 from doe.domain.ranking import ranking_text
 from doe.domain.table import ID_COLUMN
@@ -308,8 +309,7 @@ def files_(campaign_name: str | None, sha256: str | None, output: Path | None, e
             click.echo(f"campaign {campaign.name!r}: no stored files")
             return
         shown = stored.assign(sha256=stored["sha256"].str[:16], uploaded_at=stored["uploaded_at"].dt.strftime(
-            "%Y-%m-%d %H:%M UTC"), active_mass_mg=stored["rule"].map(  # each cell's own, as its capacities used
-            lambda rule: rule.get("active_mass_mg") if isinstance(rule, dict) else None))[[
+            "%Y-%m-%d %H:%M UTC"), active_mass_mg=stored["rule"].map(rule_mass))[[  # each cell's own, as its capacities used
             "sha256", "file_name", "size_bytes", "kind", "file_format", "active_mass_mg", "experiment_ids",
             "uploaded_by", "uploaded_at"]]
         click.echo(shown.to_string(index=False, na_rep="-"))

@@ -31,15 +31,23 @@ def mass_column_free(names: Iterable[str]) -> bool:
     return MASS_COLUMN not in set(map(str, names))
 
 
+def rule_mass(rule: object) -> float | None:
+    """The active mass (mg) in a stored file's ``rule`` (:meth:`doe.Campaign.files`), or None
+    where the rule gives none (a spectrum's, a value typed in)."""
+    mass = rule.get(MASS_COLUMN) if isinstance(rule, dict) else None
+    if isinstance(mass, bool) or not isinstance(mass, int | float) or is_missing(mass):
+        return None
+    return float(mass)
+
+
 def with_masses(measurements: pd.DataFrame, files: pd.DataFrame) -> pd.DataFrame:
     """``measurements`` (:meth:`doe.Campaign.measurements`) with ``MASS_COLUMN``: the active mass
     (mg) in the rule of the stored cycling file (:meth:`doe.Campaign.files`) each value came from
     (its ``file_sha256``), NaN for a value typed in or computed from a spectrum."""
     masses: dict[str, float] = {}
     for sha, kind, rule in zip(files.get("sha256", []), files.get("kind", []), files.get("rule", []), strict=True):
-        mass = rule.get("active_mass_mg") if isinstance(rule, dict) else None
-        if kind == "cycling" and isinstance(mass, int | float) and not isinstance(mass, bool) and not is_missing(mass):
-            masses[str(sha)] = float(mass)
+        if kind == "cycling" and (mass := rule_mass(rule)) is not None:
+            masses[str(sha)] = mass
     shas = measurements["file_sha256"] if "file_sha256" in measurements.columns else pd.Series(
         None, index=measurements.index, dtype=object)
     return measurements.assign(**{MASS_COLUMN: pd.Series(
@@ -93,4 +101,4 @@ def mass_problems(table: pd.DataFrame, measurements: pd.DataFrame) -> list[CellP
     return problems
 
 
-__all__ = ["MASS_COLUMN", "mass_column_free", "mass_problems", "with_masses"]
+__all__ = ["MASS_COLUMN", "mass_column_free", "mass_problems", "rule_mass", "with_masses"]

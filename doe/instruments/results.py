@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from doe.domain.active_mass import rule_mass
 from doe.domain.objectives import valid_range_text
 from doe.domain.records import (
     MAX_REPLICATE,
@@ -110,8 +111,7 @@ class FilePreview:
     def masses(self) -> tuple[float | None, ...]:
         """Each file's active cathode mass (mg) as its capacities were computed with, None for a
         spectrum: the mass of its cell."""
-        return tuple(f.rule.get("active_mass_mg") if f.kind == "cycling" else None  # type: ignore[misc]
-                     for f in self.files)
+        return tuple(rule_mass(f.rule) if f.kind == "cycling" else None for f in self.files)
 
     @property
     def cells(self) -> int:
@@ -397,8 +397,7 @@ def cycling_masses(files: pd.DataFrame, linked: set[str]) -> dict[str, float | N
     cycling = files[files["kind"].eq("cycling") & files["sha256"].astype(str).isin(linked)]
     masses: dict[str, float | None] = {}
     for sha, rule in zip(cycling["sha256"], cycling["rule"], strict=True):
-        mass = rule.get("active_mass_mg") if isinstance(rule, dict) else None
-        masses[str(sha)] = float(mass) if isinstance(mass, int | float) and not isinstance(mass, bool) else None
+        masses[str(sha)] = rule_mass(rule)
     return masses
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from doe.domain.active_mass import rule_mass
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import PRED_SD_SUFFIX
 from doe.domain.display import (
@@ -545,8 +546,7 @@ def drop_saved(edits: UnsavedEdits, saved: pd.DataFrame) -> UnsavedEdits:
 def evidence_table(files: pd.DataFrame) -> pd.DataFrame:
     """The stored instrument files as shown: a cycling file's active mass (its cell's), rule as text, newest first."""
     shown = files.assign(rule=files["rule"].map(lambda rule: json.dumps(rule, sort_keys=True)),
-                         active_mass_mg=files["rule"].map(
-                             lambda rule: rule.get("active_mass_mg") if isinstance(rule, dict) else None))
+                         active_mass_mg=files["rule"].map(rule_mass))
     return shown[["file_name", "kind", "file_format", "active_mass_mg", "experiment_ids", "size_bytes", "sha256",
                   "parser", "rule", "uploaded_by", "uploaded_at"]].iloc[::-1].reset_index(drop=True)
 
