@@ -248,3 +248,68 @@ def test_upgrade_keeps_failed_experiments_and_gives_them_context_columns(store_u
     new = store.experiments(config.name).set_index("experiment_id").loc["E0002"]
     assert (new["failure_reason"], new["failure_note"], new["failure_operator"], new["failure_sample_id"],
             new["failure_measured_at"]) == ("burnt", "furnace overshoot", "Ana", "P-2", found)
+
+
+def test_upgrade_to_sign_in_limits_keeps_accounts_and_memberships_and_downgrades(store_url: str) -> None:
+    """A database made before the sign-in limit and disable times (schema 0012), with a disabled
+    account that is a campaign's member: the upgrade (0013 adds ``sign_in_failures``, 0014
+    ``users.disabled_at``, both in place) keeps the account, its membership and its password; the
+    account has no disable time (none was kept then) and counts failed sign-ins; a downgrade to
+    0012 and the upgrade again lose nothing either."""
+    from datetime import UTC, datetime, timedelta
+
+    from alembic import command
+
+    from doe import load_config
+    from doe.auth.accounts import Accounts
+    from doe.auth.passwords import hash_password
+
+    engine, old = _database_at(store_url, "0012")
+    assert "sign_in_failures" not in old.tables and "disabled_at" not in old.tables["users"].c
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    config = load_config("hfo2-ncm85")
+    with engine.begin() as conn:
+        t = old.tables
+        cid = _campaign_at_revision_3(conn, t, config, now, experiments=0)
+        for name, disabled in (("ada", False), ("bob", True)):
+            uid = conn.execute(sa.insert(t["users"]).values(
+                username=name, role="engineer", password_hash=hash_password(f"{name}-password-1"), email=None,
+                disabled=disabled, created_at=now, created_by="root", updated_at=now).returning(
+                t["users"].c.id)).scalar_one()
+            conn.execute(sa.insert(t["memberships"]).values(user_id=uid, campaign_id=cid, added_at=now,
+                                                            added_by="root"))
+    engine.dispose()
+
+    def check(accounts: Accounts) -> None:
+        users = accounts.store.users().set_index("username")
+        assert users.loc[["ada", "bob"], "disabled"].tolist() == [False, True]
+        assert accounts.store.get_user("bob").disabled_at is None  # disabled before disable times were kept
+        assert accounts.authenticate("ada", "ada-password-1").username == "ada"
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(sa.table("memberships"))).scalar_one() == 2
+
+    accounts = Accounts(store_url)  # migrates to the head
+    assert SqlStore.open(store_url).schema_version == head_revision()
+    check(accounts)
+    assert accounts.store.count_sign_in_attempt("bob", max_failures=5, window=timedelta(minutes=15),
+                                                lockout=timedelta(minutes=15)) is None
+    close_all()
+
+    from pathlib import Path
+
+    from alembic.config import Config
+
+    import doe.storage
+
+    engine = sa.create_engine(store_url)
+    for target in ("0012", "head"):
+        with engine.begin() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(Path(doe.storage.__file__).parent / "migrations"))
+            cfg.attributes["connection"] = conn
+            (command.downgrade if target == "0012" else command.upgrade)(cfg, target)
+        tables = sa.inspect(engine)
+        assert ("sign_in_failures" in tables.get_table_names()) == (target == "head")
+        assert ("disabled_at" in {c["name"] for c in tables.get_columns("users")}) == (target == "head")
+    check(Accounts(store_url))
+    engine.dispose()
