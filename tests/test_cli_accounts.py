@@ -4,6 +4,7 @@ on a real SQLite file and on PostgreSQL."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -245,10 +246,14 @@ def test_user_enable_ends_a_lock_after_failed_sign_ins(store_url: str, doe: Doe)
             accounts.authenticate("ada", "a-wrong-guess")
     with pytest.raises(AuthError, match="too many failed sign-ins"):
         accounts.authenticate("ada", "ada-password")
+    listing = doe("user", "list", "--db", store_url).stdout.splitlines()  # the admin sees which name is locked
+    assert "sign_in_locked_until" in listing[0]
+    assert re.search(r"^\s*ada\s.*\d{4}-\d\d-\d\d \d\d:\d\d UTC\s*$", listing[1]), listing
     enabled = doe("user", "enable", "ada", "--db", store_url)
     assert enabled.returncode == 0, enabled.stderr
     assert "account 'ada' enabled; the lock after failed sign-ins is ended" in enabled.stdout
     assert accounts.authenticate("ada", "ada-password").username == "ada"
     assert AccountStore.open(store_url).audit("ada")["actor"].iloc[0] == "cli-admin"
+    assert not re.search(r"UTC", doe("user", "list", "--db", store_url).stdout)  # the lock is over
     again = doe("user", "enable", "ada", "--db", store_url)
     assert again.returncode == 0 and again.stdout.strip() == "account 'ada' enabled"

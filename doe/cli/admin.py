@@ -161,7 +161,10 @@ def user_role(username: str, role: str, env: Env) -> None:
 @user.command("list")
 @common_options
 def user_list(env: Env) -> None:
-    """The accounts (never their passwords)."""
+    """The accounts (never their passwords), with the end of a lock after failed password
+    sign-ins where one is in force."""
+    import pandas as pd
+
     from doe.storage.accounts import AccountStore
 
     table = AccountStore.open(env.existing_db()).users()
@@ -169,6 +172,9 @@ def user_list(env: Env) -> None:
         click.echo("no accounts: the app is open on localhost (add one with doe user add NAME --role admin)")
         return
     shown = table[["username", "role", "email", "disabled", "sso"]].fillna("")
+    shown["sign_in_locked_until"] = [  # doe user enable NAME ends a lock
+        "" if t is None or pd.isna(t) else pd.Timestamp(t).strftime("%Y-%m-%d %H:%M UTC")
+        for t in table["sign_in_locked_until"]]
     click.echo(shown.to_string(index=False))
 
 

@@ -347,13 +347,18 @@ class AccountStore:
         self._write(change)
 
     def users(self) -> pd.DataFrame:
-        """username, role, email, disabled, sso (no password), created_at, created_by; no hashes."""
-        rows = self._read(lambda conn: conn.execute(sa.select(s.users).order_by(s.users.c.username)).all())
+        """username, role, email, disabled, sso (no password), created_at, created_by, and
+        sign_in_locked_until (the end of a lock after failed password sign-ins in force, else
+        None); no hashes."""
+        rows, locks = self._read(lambda conn: (
+            conn.execute(sa.select(s.users).order_by(s.users.c.username)).all(), sign_ins.locks_in_force(conn)))
         return pd.DataFrame(
             [{"username": r.username, "role": r.role, "email": r.email, "disabled": bool(r.disabled),
-              "sso": r.password_hash is None, "created_at": r.created_at, "created_by": r.created_by}
+              "sso": r.password_hash is None, "created_at": r.created_at, "created_by": r.created_by,
+              "sign_in_locked_until": locks.get(sign_ins.name_key(r.username))}
              for r in rows],
-            columns=["username", "role", "email", "disabled", "sso", "created_at", "created_by"])
+            columns=["username", "role", "email", "disabled", "sso", "created_at", "created_by",
+                     "sign_in_locked_until"])
 
     def audit(self, username: str | None = None) -> pd.DataFrame:
         """The account audit trail, newest first (of ``username`` only, if given): at (UTC),

@@ -90,6 +90,14 @@ def count_attempt(conn: Connection, username: str, *, max_failures: int, window:
     return None, now
 
 
+def locks_in_force(conn: Connection) -> dict[str, datetime]:
+    """The end of each lock in force (the database's time), by :func:`name_key`."""
+    t = s.sign_in_failures
+    now = database_now(conn)
+    rows = conn.execute(sa.select(t.c.name_key, t.c.locked_until).where(t.c.locked_until > now)).all()
+    return {str(r.name_key): r.locked_until for r in rows}
+
+
 def forget(conn: Connection, username: str) -> datetime | None:
     """Delete the count of ``username`` (a successful sign-in, or an admin's clearing); the end
     of the lock it had in force, or None."""
@@ -102,4 +110,4 @@ def forget(conn: Connection, username: str) -> datetime | None:
     return ended.locked_until  # type: ignore[no-any-return]
 
 
-__all__ = ["count_attempt", "database_now", "forget", "forget_finished", "name_key"]
+__all__ = ["count_attempt", "database_now", "forget", "forget_finished", "locks_in_force", "name_key"]
