@@ -14,7 +14,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,6 +108,19 @@ def browser() -> Iterator[object]:
         yield b
 
 
+@contextmanager
+def _new_page(browser: object) -> Iterator[Any]:
+    """A page of a fresh browser context (its own cookies: nobody signed in), closed after."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    context.add_init_script(RUN_COUNTER)
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
 def _signed_in_as(email: str, role: str) -> re.Pattern[str]:
     """The sidebar's "Signed in as" line for ``email`` (a word joiner may precede its "@")."""
     user, domain = email.split("@")
@@ -134,11 +149,7 @@ def test_sso_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object
 
     base, db_url = server
     expect.set_options(timeout=STEP_MS)
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    context.add_init_script(RUN_COUNTER)
-    page = context.new_page()
-    page.set_default_timeout(STEP_MS)
-    try:
+    with _new_page(browser) as page:
         # No built-in accounts: the sign-in page offers single sign-on only.
         page.goto(base)
         page.get_by_role("button", name="Sign in with single sign-on").wait_for()
@@ -166,15 +177,9 @@ def test_sso_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object
         page.locator("button[type=submit]", has_text="Yes, sign me out").click()
         page.get_by_role("heading", name="Sign in to doe").wait_for()
         expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)
-    finally:
-        context.close()
 
     # A first-time SSO user gets an account with the default role: viewer.
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    context.add_init_script(RUN_COUNTER)
-    page = context.new_page()
-    page.set_default_timeout(STEP_MS)
-    try:
+    with _new_page(browser) as page:
         _sso_sign_in(page, base, "vic")
         expect(page.get_by_test_id("stSidebar")).to_contain_text(_signed_in_as("vic@lab.example", "viewer"))
         expect(page.get_by_test_id("stSidebar")).not_to_contain_text("Database:")
@@ -182,8 +187,6 @@ def test_sso_sign_in_roles_and_sign_out(server: tuple[str, str], browser: object
         expect(page.get_by_test_id("stAlertContentInfo")).to_contain_text("viewers read campaigns but cannot")
         assert Accounts(db_url).store.get_user("vic@lab.example").role == "viewer"
         assert not page.get_by_test_id("stException").count()
-    finally:
-        context.close()
 
 
 def test_sso_refuses_an_email_the_provider_has_not_verified(server: tuple[str, str], browser: object) -> None:
@@ -195,11 +198,7 @@ def test_sso_refuses_an_email_the_provider_has_not_verified(server: tuple[str, s
     base, db_url = server
     users_before = Accounts(db_url).store.users().to_json()
     expect.set_options(timeout=STEP_MS)
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    context.add_init_script(RUN_COUNTER)
-    page = context.new_page()
-    page.set_default_timeout(STEP_MS)
-    try:
+    with _new_page(browser) as page:
         _sso_sign_in(page, base, "unverified-eng", refused=True)
         expect(page.get_by_test_id("stAlertContentError")).to_contain_text(
             "does not say that the e-mail")
@@ -212,8 +211,6 @@ def test_sso_refuses_an_email_the_provider_has_not_verified(server: tuple[str, s
         page.reload()
         page.get_by_test_id("stAlertContentError").wait_for()
         expect(page.get_by_text("Signed in as")).to_have_count(0)
-    finally:
-        context.close()
     assert Accounts(db_url).store.users().to_json() == users_before  # no account made or changed
 
 
@@ -231,35 +228,31 @@ def test_an_sso_session_from_before_a_disable_is_signed_out_after_a_quick_enable
     base, db_url = server
     store = Accounts(db_url).store
     expect.set_options(timeout=STEP_MS)
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    context.add_init_script(RUN_COUNTER)
-    page = context.new_page()
-    page.set_default_timeout(STEP_MS)
     try:
-        _sso_sign_in(page, base, "eng")
-        expect(page.get_by_test_id("stSidebar")).to_contain_text(_signed_in_as("eng@lab.example", "engineer"))
-        open_page(page, "History")
-        store.set_disabled("eng@lab.example", True, actor="fixture")
-        store.set_disabled("eng@lab.example", False, actor="fixture")
-        # the next page run: signed out through the provider (it asks), then back at the sign-in page
-        if then == "reload":
-            page.reload()
-        else:
-            page.get_by_test_id("stSidebarNavLink").filter(has_text="Plan").click()
-        page.locator("button[type=submit]", has_text="Yes, sign me out").click()
-        page.get_by_role("heading", name="Sign in to doe").wait_for()
-        settled(page)
-        expect(page.get_by_text("Signed in as")).to_have_count(0)
-        expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)
-        page.reload()  # the identity cookie is gone too: a reload does not bring the session back
-        page.get_by_role("heading", name="Sign in to doe").wait_for()
-        settled(page)
-        expect(page.get_by_text("Signed in as")).to_have_count(0)
-        _sso_sign_in(page, base, "eng")  # a new sign-in, after the enable, goes on
-        expect(page.get_by_test_id("stSidebar")).to_contain_text(_signed_in_as("eng@lab.example", "engineer"))
-        open_page(page, "History")
-        expect(page.get_by_test_id("stSidebar")).to_contain_text(_signed_in_as("eng@lab.example", "engineer"))
-        assert not page.get_by_test_id("stException").count()
+        with _new_page(browser) as page:
+            _sso_sign_in(page, base, "eng")
+            expect(page.get_by_test_id("stSidebar")).to_contain_text(_signed_in_as("eng@lab.example", "engineer"))
+            open_page(page, "History")
+            store.set_disabled("eng@lab.example", True, actor="fixture")
+            store.set_disabled("eng@lab.example", False, actor="fixture")
+            # the next page run: signed out through the provider (it asks), then back at the sign-in page
+            if then == "reload":
+                page.reload()
+            else:
+                page.get_by_test_id("stSidebarNavLink").filter(has_text="Plan").click()
+            page.locator("button[type=submit]", has_text="Yes, sign me out").click()
+            page.get_by_role("heading", name="Sign in to doe").wait_for()
+            settled(page)
+            expect(page.get_by_text("Signed in as")).to_have_count(0)
+            expect(page.get_by_test_id("stSidebarNavLink")).to_have_count(0)
+            page.reload()  # the identity cookie is gone too: a reload does not bring the session back
+            page.get_by_role("heading", name="Sign in to doe").wait_for()
+            settled(page)
+            expect(page.get_by_text("Signed in as")).to_have_count(0)
+            _sso_sign_in(page, base, "eng")  # a new sign-in, after the enable, goes on
+            expect(page.get_by_test_id("stSidebar")).to_contain_text(_signed_in_as("eng@lab.example", "engineer"))
+            open_page(page, "History")
+            expect(page.get_by_test_id("stSidebar")).to_contain_text(_signed_in_as("eng@lab.example", "engineer"))
+            assert not page.get_by_test_id("stException").count()
     finally:
-        context.close()
         store.set_disabled("eng@lab.example", False, actor="fixture")
