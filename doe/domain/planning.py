@@ -378,6 +378,12 @@ def _final_change(of_rows: list[tuple[StatusChange | None, bool]], measured: boo
     return next((c for c in wanted if c.status == "failed"), None)
 
 
+NOT_MEASURED = ("the row has no measured outcome and is not marked failed: give a result, mark it failed "
+                "(failed = True and a failure_reason), or clear what else the row gives (a note, a date): a row "
+                "with nothing but its recipe is left out, its experiment pending")
+"""The problem of a row that gives something about an experiment (a note) but no result."""
+
+
 def _plan_later_cell(clean: pd.DataFrame, row: pd.Series, read: _Row, first: NewExperiment) -> list[CellProblem]:
     """Problems of a row that adds a replicate cell to an experiment created earlier in the table."""
     problems = []
@@ -388,7 +394,7 @@ def _plan_later_cell(clean: pd.DataFrame, row: pd.Series, read: _Row, first: New
                                         "the cells of one experiment share its recipe"))
     if not read.measured and not read.failed:
         problems.append(CellProblem(read.label, ID_COLUMN, read.experiment_id,
-                                    "the row has no measured outcome and is not marked failed"))
+                                    NOT_MEASURED))
     return problems
 
 
@@ -513,7 +519,7 @@ def _plan_known_row(clean: pd.DataFrame, row: pd.Series, read: _Row, stored: pd.
         change = StatusChange(exp_id, "completed")
     elif not read.measured:
         problems.append(CellProblem(read.label, ID_COLUMN, exp_id,
-                                    "the row has no measured outcome and is not marked failed"))
+                                    NOT_MEASURED))
     return problems, change
 
 

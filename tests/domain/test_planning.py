@@ -9,7 +9,7 @@ import pytest
 
 from doe.domain import validate_experiments
 from doe.domain.config import CampaignConfig
-from doe.domain.planning import plan_record
+from doe.domain.planning import NOT_MEASURED, plan_record
 from doe.domain.records import NewExperimentRef, NewMeasurement, StatusChange
 from doe.templates import resolve_config
 
@@ -86,7 +86,8 @@ def test_a_parameter_that_differs_from_the_stored_one_is_a_problem() -> None:
 
 def test_a_known_row_without_a_result_is_a_problem() -> None:
     plan = _plan(pd.DataFrame([{"experiment_id": "E0001", "note": "nothing yet"}]), _history({"experiment_id": "E0001"}))
-    assert [p.problem for p in plan.problems] == ["the row has no measured outcome and is not marked failed"]
+    assert [p.problem for p in plan.problems] == [NOT_MEASURED]
+    assert NOT_MEASURED.startswith("the row has no measured outcome and is not marked failed: give a result")
 
 
 def test_a_pending_experiments_row_without_a_result_is_left_out_and_said() -> None:
