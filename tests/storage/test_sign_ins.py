@@ -111,7 +111,7 @@ def test_a_lock_ends_after_its_time_and_old_failures_are_forgotten(store_url: st
 
 
 @pytest.mark.postgres
-def test_an_attempt_never_waits_for_another_attempts_transaction_on_another_name(postgres_database: str) -> None:
+def test_postgres_an_attempt_never_waits_for_another_attempts_transaction_on_another_name(postgres_database: str) -> None:
     """An attempt deleted the other names' expired counts in its own transaction, so an attempt
     on such a name waited for that transaction to end, and two such attempts could wait on each
     other (a deadlock: one sign-in ended in a database error). The clean-up now runs in a
