@@ -469,10 +469,11 @@ def load_config(source: CampaignConfig | dict[str, Any] | str | Path) -> Campaig
     )
 
 
-DERIVED_SUFFIXES = ("_sd", "_n", "_mean", "_last_cycle", "_last_value", "_pred_sd")
+DERIVED_SUFFIXES = ("_sd", "_n", "_mean", "_last_cycle", "_last_value", "_pred_sd", "_predicted")
 """Columns doe derives from each outcome ``o``: ``o_sd``/``o_n`` (replicate cells,
 :mod:`doe.domain.replicates`), ``o_mean`` (a prediction), ``o_last_cycle``/``o_last_value``/
-``o_pred_sd`` (a curve outcome, :mod:`doe.domain.curves`); no name may be one of them."""
+``o_pred_sd`` (a curve outcome, :mod:`doe.domain.curves`), ``o_predicted`` (a curve outcome's
+predicted value in an exported history); no name may be one of them."""
 
 COLUMN_NAMES = frozenset({"replicate", "cycle", "measured_at", "operator", "sample_id", "source",
                           "acquisition_value", "probability_feasible", "strategy", "ranking_note"})

@@ -19,7 +19,7 @@ import pandas as pd
 
 from doe.domain.batches import HISTORY_META, carried_columns
 from doe.domain.config import DERIVED_SUFFIXES, CampaignConfig
-from doe.domain.curves import CURVE_SUFFIXES, CYCLE_COLUMN, PRED_SD_SUFFIX
+from doe.domain.curves import CURVE_SUFFIXES, CYCLE_COLUMN, PRED_SD_SUFFIX, PREDICTED_SUFFIX
 from doe.domain.display import format_number, significant_decimals
 from doe.domain.ranking import RANKING_NOTE
 from doe.domain.replicates import REPLICATE_COLUMN, n_column
@@ -44,7 +44,8 @@ from doe.errors import CellProblem, ConfigError
 def read_outcomes(config: CampaignConfig) -> list[str]:
     """The outcomes of ``config`` whose derived columns (``<outcome>_n``, ``_sd``, ``_mean``,
     ``_pred_sd``, ...) no parameter's name takes: the ones these checks read those columns for."""
-    return [o for o in config.outcome_names if all(config.derived_column(o, s) is not None for s in DERIVED_SUFFIXES)]
+    return [o for o in config.outcome_names if all(config.derived_column(o, s) is not None
+                                                   for s in DERIVED_SUFFIXES if s != PREDICTED_SUFFIX)]
 
 
 def summary_outcomes(columns: Iterable[object], outcomes: Iterable[str]) -> frozenset[str]:
@@ -107,12 +108,13 @@ sheet, cells file or results table of the lab's own carries them."""
 
 def is_exported_history(columns: Iterable[object], config: CampaignConfig) -> bool:
     """Whether a table with ``columns`` is a history doe exported, trimmed or not: it carries one
-    of :data:`HISTORY_ONLY_COLUMNS`, a curve outcome's ``_last_cycle``, ``_last_value`` or
-    ``_pred_sd``, or both ``status`` and ``batch_id`` (a run sheet has no ``status``, a cells
+    of :data:`HISTORY_ONLY_COLUMNS`, a curve outcome's ``_last_cycle``, ``_last_value``,
+    ``_pred_sd`` or ``_predicted``, or both ``status`` and ``batch_id`` (a run sheet has no ``status``, a cells
     file no ``batch_id``); a column that is one of the campaign's parameters or outcomes (a
     parameter named ``evidence_files``) does not count."""
     names = {str(c) for c in columns} - set(config.parameter_names) - set(read_outcomes(config))
-    curves = {o + suffix for o in read_outcomes(config) if o in config.curve_outcomes for suffix in CURVE_SUFFIXES}
+    curves = {o + suffix for o in read_outcomes(config) if o in config.curve_outcomes
+              for suffix in (*CURVE_SUFFIXES, PREDICTED_SUFFIX)}
     return bool(names & {*HISTORY_ONLY_COLUMNS, *curves}) or {"status", "batch_id"} <= names
 
 
