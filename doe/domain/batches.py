@@ -132,7 +132,7 @@ def pending_recipes(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFra
 def carried_columns(table: pd.DataFrame, config: CampaignConfig) -> tuple[str, ...]:
     """Prediction and bookkeeping columns that a run sheet or history carries back in (ignored
     when it is read as recipes or results)."""
-    known = {ID_COLUMN, *config.parameter_names}
+    known = {ID_COLUMN, *config.parameter_names, *config.outcome_names}  # (a name stored before it was refused)
     carried = {f"{o}{suffix}" for o in config.outcome_names for suffix in ("_mean", "_sd")}  # predictions, a history's sd
     carried |= {n_column(o) for o in config.outcome_names}  # a history's replicate counts
     carried |= {c for o in config.curve_outcomes for c in [*curve_columns(o), o + PREDICTED_SUFFIX]}  # curve summaries

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from doe.domain.config import CampaignConfig
+from doe.domain.config import EXPORT_SUFFIXES, CampaignConfig
 from doe.domain.fade import FadeLawPredictor
 from doe.domain.objectives import MAX_CYCLE
 from doe.domain.replicates import REPLICATE_COLUMN, n_column, sd_column, summarise, summary_columns
@@ -32,7 +32,7 @@ LAST_CYCLE_SUFFIX = "_last_cycle"
 LAST_VALUE_SUFFIX = "_last_value"
 PRED_SD_SUFFIX = "_pred_sd"
 CURVE_SUFFIXES = (LAST_CYCLE_SUFFIX, LAST_VALUE_SUFFIX, PRED_SD_SUFFIX)
-PREDICTED_SUFFIX = "_predicted"
+(PREDICTED_SUFFIX,) = EXPORT_SUFFIXES
 """An exported history's column of a curve outcome's value predicted at its cycle
 (:func:`doe.domain.exports.export_view`); the outcome's own column there holds measured values only."""
 

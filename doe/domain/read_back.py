@@ -44,8 +44,7 @@ from doe.errors import CellProblem, ConfigError
 def read_outcomes(config: CampaignConfig) -> list[str]:
     """The outcomes of ``config`` whose derived columns (``<outcome>_n``, ``_sd``, ``_mean``,
     ``_pred_sd``, ...) no parameter's name takes: the ones these checks read those columns for."""
-    return [o for o in config.outcome_names if all(config.derived_column(o, s) is not None
-                                                   for s in DERIVED_SUFFIXES if s != PREDICTED_SUFFIX)]
+    return [o for o in config.outcome_names if all(config.derived_column(o, s) is not None for s in DERIVED_SUFFIXES)]
 
 
 def summary_outcomes(columns: Iterable[object], outcomes: Iterable[str]) -> frozenset[str]:
