@@ -84,7 +84,6 @@ def test_a_history_exported_before_new_points_records_back_changing_nothing(camp
     campaign.record(pd.concat([_points("E0", 60.0, 30, 0), _points("E1", 70.0, 30, 1)]))
     path = tmp_path / "history.csv"
     campaign.export_table(path)
-    _as_an_older_doe_exported(path)  # the prediction in the outcome's column, as read back below
     campaign.record(_points("E1", 70.0, 200, 1).iloc[30:])  # E1 reaches cycle 200; E0's prediction moves
     later = campaign.history().set_index("experiment_id")
     exported = pd.read_csv(path).set_index("experiment_id")
@@ -99,52 +98,6 @@ def test_a_history_exported_before_new_points_records_back_changing_nothing(camp
     edited.loc[edited["experiment_id"] == "E0", "retention_pct"] = 99.0
     with pytest.raises(DataError, match="column 'retention_pct': is the value predicted for E0"):
         campaign.record(edited)
-
-
-def _as_an_older_doe_exported(path) -> None:  # type: ignore[no-untyped-def]
-    """Rewrite the history export at ``path`` as a doe before ``<outcome>_predicted`` wrote it:
-    a curve outcome's value predicted at its cycle in the outcome's own column."""
-    table = pd.read_csv(path, encoding="utf-8-sig")
-    column = next(c for c in table.columns if c.startswith("retention_pct ["))
-    table[column] = table[column].fillna(table.pop("retention_pct_predicted"))
-    table.to_csv(path, index=False)
-
-
-def test_an_exported_historys_outcome_column_holds_measured_values_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """A history exported while E0 still cycled showed E0's value predicted at cycle 200 in the
-    outcome's own column; a copy trimmed to the ids, recipes and outcomes (nothing left to say
-    it is predicted) recorded it into another campaign as a point measured at cycle 200. Now
-    the prediction is in ``retention_pct_predicted`` (sd in ``_pred_sd``), the outcome's column
-    holds the measured value only (E1, measured at 200), and any trim of the file records no
-    prediction."""
-    url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
-    campaign = Campaign.from_config(CONFIG, storage=url, actor="me")
-    campaign.record(pd.DataFrame({"experiment_id": ["E0", "E1"], "loading_wt_pct": [0.0, 2.0], "ce_pct": 88.0}))
-    campaign.record(pd.concat([_points("E0", 60.0, 30, 0), _points("E1", 70.0, 200, 1)]))
-    campaign.export_table(tmp_path / "history.csv")
-    history = campaign.history().set_index("experiment_id")
-    exported = pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig").set_index("experiment_id")
-    assert np.isnan(exported.loc["E0", "retention_pct [%]"])
-    assert exported.loc["E0", "retention_pct_predicted"] == pytest.approx(history.loc["E0", "retention_pct"])
-    assert exported.loc["E0", "retention_pct_pred_sd"] > 0
-    assert exported.loc["E1", "retention_pct [%]"] == pytest.approx(history.loc["E1", "retention_pct"])
-    assert np.isnan(exported.loc["E1", "retention_pct_predicted"])
-    columns = list(exported.columns)
-    assert columns.index("retention_pct_predicted") == columns.index("retention_pct_pred_sd") + 1
-
-    before, revision = campaign.measurements(), campaign.revision()
-    report = campaign.import_table(tmp_path / "history.csv")  # as exported: nothing to record
-    assert report.measurements_added == 0 and campaign.revision() == revision
-    trimmed = exported.reset_index()[["experiment_id", "loading_wt_pct", "retention_pct [%]", "ce_pct [%]"]]
-    trimmed.to_csv(tmp_path / "trimmed.csv", index=False)
-    other = Campaign.from_config({**CONFIG, "name": "other"}, storage=url, actor="me")  # E0 and E1 new to it
-    other.import_table(tmp_path / "trimmed.csv")
-    points = other.measurements()
-    retention = points[points["outcome"] == "retention_pct"]
-    assert retention["experiment_id"].tolist() == ["E1"]  # E1's measured value; E0's prediction is not one
-    assert retention["value"].tolist() == pytest.approx([history.loc["E1", "retention_pct"]])
-    assert sorted(points.loc[points["outcome"] == "ce_pct", "experiment_id"]) == ["E0", "E1"]
-    assert campaign.measurements().equals(before)
 
 
 def test_a_predicted_value_refused_by_another_campaign_is_not_to_be_kept_by_dropping_its_sd(
@@ -178,16 +131,13 @@ def test_a_trimmed_history_export_records_no_prediction_as_measured(tmp_path, ke
     recorded back: E0's value predicted at cycle 200 was stored as a point measured at cycle
     200 (nothing in the row said it was predicted). Now an exported history without a curve
     outcome's ``_pred_sd`` column gives its value only where it is the one stored (unchanged);
-    any other is refused naming the column and the experiment, nothing stored changed. (A file
-    an older doe exported, with the prediction in the outcome's column; today's export keeps it
-    apart: test_an_exported_historys_outcome_column_holds_measured_values_only.)"""
+    any other is refused naming the column and the experiment, nothing stored changed."""
     url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
     campaign = Campaign.from_config(CONFIG, storage=url, actor="me")
     campaign.record(pd.DataFrame({"experiment_id": [f"E{i}" for i in range(4)], "loading_wt_pct": np.linspace(0, 2, 4),
                                   "ce_pct": 88.0}))
     campaign.record(_points("E0", 60.0, 30, 0))  # still cycling: its retention_pct at 200 is predicted
     campaign.export_table(tmp_path / "history.csv")
-    _as_an_older_doe_exported(tmp_path / "history.csv")
     exported = pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig")
     assert exported.set_index("experiment_id").loc["E0", "retention_pct_pred_sd"] > 0
     _trimmed(exported, keep).to_csv(tmp_path / "trimmed.csv", index=False)
@@ -482,16 +432,14 @@ def test_a_curves_cells_are_counted_in_the_history(tmp_path) -> None:  # type: i
 
 
 def test_a_history_with_predicted_or_pooled_curves_is_refused_by_another_campaign(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """A cycling curve's value at its cycle (a prediction, in the outcome's column of a file an
-    older doe exported) and the mean of several cells at its cycle were recorded as one
-    measured cell by a campaign without these experiments."""
+    """A cycling curve's value at its cycle (a prediction) and the mean of several cells at its
+    cycle were recorded as one measured cell by a campaign without these experiments."""
     url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
     campaign = Campaign.from_config(CONFIG, storage=url, actor="me")
     campaign.record(pd.DataFrame({"experiment_id": ["E0", "E1", "E2"], "loading_wt_pct": [0.0, 1.0, 2.0],
                                   "ce_pct": 88.0}))
     campaign.record(_points("E0", 60.0, 30, 0))  # still cycling
     campaign.export_table(tmp_path / "cycling.csv")
-    _as_an_older_doe_exported(tmp_path / "cycling.csv")  # today's export leaves the prediction out of the column
     other = Campaign.from_config(CONFIG, storage=url, name="other", actor="me")
     with pytest.raises(DataError, match=r"column 'retention_pct_pred_sd'.*retention_pct of E0 is predicted at its cycle"):
         other.import_table(tmp_path / "cycling.csv")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from doe.domain.config import DERIVED_SUFFIXES, CampaignConfig
-from doe.domain.curves import PRED_SD_SUFFIX, PREDICTED_SUFFIX, add_curve_columns, curve_columns
+from doe.domain.curves import PRED_SD_SUFFIX, add_curve_columns, curve_columns
 from doe.domain.records import PENDING_STATUSES, CarriedEvidence, EvidenceFile, NewExperiment
 from doe.domain.replicates import REPLICATE_COLUMN, cells_table, n_column, summary_columns
 from doe.domain.requests import request_differences
@@ -132,10 +132,10 @@ def pending_recipes(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFra
 def carried_columns(table: pd.DataFrame, config: CampaignConfig) -> tuple[str, ...]:
     """Prediction and bookkeeping columns that a run sheet or history carries back in (ignored
     when it is read as recipes or results)."""
-    known = {ID_COLUMN, *config.parameter_names, *config.outcome_names}  # (a name stored before it was refused)
+    known = {ID_COLUMN, *config.parameter_names}
     carried = {f"{o}{suffix}" for o in config.outcome_names for suffix in ("_mean", "_sd")}  # predictions, a history's sd
     carried |= {n_column(o) for o in config.outcome_names}  # a history's replicate counts
-    carried |= {c for o in config.curve_outcomes for c in [*curve_columns(o), o + PREDICTED_SUFFIX]}  # curve summaries
+    carried |= {c for o in config.curve_outcomes for c in curve_columns(o)}  # and curve summaries
     return tuple(c for c in map(str, table.columns) if c not in known and (
         c in carried or c in {*PREDICTION_COLUMNS, *EXPORT_ONLY_COLUMNS}))
 

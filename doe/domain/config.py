@@ -220,8 +220,7 @@ class CampaignConfig(BaseModel):
         if dupes:
             problems.append(f"names must be unique across parameters, objectives and outcomes; repeated: {dupes}")
         if not stored:
-            problems.extend(column_name_clashes(parameters, objectives, outcomes,
-                                                suffixes=(*DERIVED_SUFFIXES, *EXPORT_SUFFIXES)))
+            problems.extend(column_name_clashes(parameters, objectives, outcomes))
             problems.extend(text_length_problems(parameters, objectives, outcomes))
 
         outcome_names = {o.name for o in objectives} | {o.name for o in outcomes}
@@ -475,12 +474,6 @@ DERIVED_SUFFIXES = ("_sd", "_n", "_mean", "_last_cycle", "_last_value", "_pred_s
 :mod:`doe.domain.replicates`), ``o_mean`` (a prediction), ``o_last_cycle``/``o_last_value``/
 ``o_pred_sd`` (a curve outcome, :mod:`doe.domain.curves`); no name may be one of them."""
 
-EXPORT_SUFFIXES = ("_predicted",)
-"""Columns an exported history derives from each curve outcome ``o``: ``o_predicted``
-(:func:`doe.domain.exports.predictions_apart`). A new configuration may not use them as names;
-a campaign stored or exported with one (by a doe before them) keeps it, and its export keeps
-the prediction in the outcome's column."""
-
 COLUMN_NAMES = frozenset({"replicate", "cycle", "measured_at", "operator", "sample_id", "source",
                           "acquisition_value", "probability_feasible", "strategy", "ranking_note"})
 """Columns of a results table, a suggestion or the history that a parameter or outcome of the
@@ -506,11 +499,10 @@ def text_length_problems(parameters: Sequence[Any], objectives: Sequence[Any], o
     return problems
 
 
-def column_name_clashes(parameters: Sequence[Any], objectives: Sequence[Any], outcomes: Sequence[Any],
-                        suffixes: Sequence[str] = DERIVED_SUFFIXES) -> list[str]:
+def column_name_clashes(parameters: Sequence[Any], objectives: Sequence[Any], outcomes: Sequence[Any]) -> list[str]:
     """Names that are also a column doe reads (:data:`COLUMN_NAMES`) or derives from an
-    outcome (``ce_n`` next to ``ce``: ``suffixes``, by default :data:`DERIVED_SUFFIXES`)."""
-    derived = {o.name + suffix: o.name for o in [*objectives, *outcomes] for suffix in suffixes}
+    outcome (``ce_n`` next to ``ce``: :data:`DERIVED_SUFFIXES`)."""
+    derived = {o.name + suffix: o.name for o in [*objectives, *outcomes] for suffix in DERIVED_SUFFIXES}
     problems = []
     for field, items in (("parameters", parameters), ("objectives", objectives), ("outcomes", outcomes)):
         for item in items:
@@ -519,7 +511,7 @@ def column_name_clashes(parameters: Sequence[Any], objectives: Sequence[Any], ou
                                 "tables and the history; choose another name")
             elif item.name in derived:
                 problems.append(f"{field}[{item.name}].name: {item.name!r} is a column doe derives from the outcome "
-                                f"{derived[item.name]!r} (<outcome>{', <outcome>'.join(suffixes)}); "
+                                f"{derived[item.name]!r} (<outcome>{', <outcome>'.join(DERIVED_SUFFIXES)}); "
                                 "choose another name")
     return problems
 
@@ -534,5 +526,5 @@ class ConfigVersion:
     config: CampaignConfig
 
 
-__all__ = ["COLUMN_NAMES", "DERIVED_SUFFIXES", "EXPORT_SUFFIXES", "CampaignConfig", "ConfigVersion", "check_name", "column_name_clashes",
+__all__ = ["COLUMN_NAMES", "DERIVED_SUFFIXES", "CampaignConfig", "ConfigVersion", "check_name", "column_name_clashes",
            "load_config"]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from doe.domain.config import EXPORT_SUFFIXES, CampaignConfig
+from doe.domain.config import CampaignConfig
 from doe.domain.fade import FadeLawPredictor
 from doe.domain.objectives import MAX_CYCLE
 from doe.domain.replicates import REPLICATE_COLUMN, n_column, sd_column, summarise, summary_columns
@@ -32,9 +32,6 @@ LAST_CYCLE_SUFFIX = "_last_cycle"
 LAST_VALUE_SUFFIX = "_last_value"
 PRED_SD_SUFFIX = "_pred_sd"
 CURVE_SUFFIXES = (LAST_CYCLE_SUFFIX, LAST_VALUE_SUFFIX, PRED_SD_SUFFIX)
-(PREDICTED_SUFFIX,) = EXPORT_SUFFIXES
-"""An exported history's column of a curve outcome's value predicted at its cycle
-(:func:`doe.domain.exports.export_view`); the outcome's own column there holds measured values only."""
 
 
 def curve_columns(outcome: str) -> list[str]:
@@ -217,6 +214,6 @@ def still_cycling(history: pd.DataFrame, config: CampaignConfig) -> pd.Series:
     return flags.astype(bool)
 
 
-__all__ = ["CURVE_SUFFIXES", "CYCLE_COLUMN", "PREDICTED_SUFFIX", "add_curve_columns", "clean_cycles", "curve_cells", "curve_columns",
+__all__ = ["CURVE_SUFFIXES", "CYCLE_COLUMN", "add_curve_columns", "clean_cycles", "curve_cells", "curve_columns",
            "curve_continuations", "curve_predictions", "cycle_row_problems", "derived_values", "point_cycle",
            "still_cycling"]

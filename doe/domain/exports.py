@@ -10,7 +10,6 @@ import pandas as pd
 from doe.domain.active_mass import with_masses
 from doe.domain.batches import former_parameters
 from doe.domain.config import CampaignConfig
-from doe.domain.curves import PRED_SD_SUFFIX, PREDICTED_SUFFIX
 from doe.domain.failure_context import HISTORY_COLUMNS
 from doe.domain.ranking import RANKING_NOTE, ranking_notes
 from doe.domain.replicates import cells_table
@@ -24,8 +23,7 @@ def export_view(history: pd.DataFrame, measurements: pd.DataFrame, config: Campa
     """``history`` with a ``note`` column (the notes recorded with the experiment's current
     measurements and the note of its failure, distinct, joined by ``"; "``) and a ``ranking_note`` column (why the row does
     not count among the best recipes: :func:`doe.domain.ranking.ranking_notes`; empty when it
-    counts), so an exported file and the app agree on which recipes count; a curve outcome's
-    predicted values in ``<outcome>_predicted`` (:func:`predictions_apart`)."""
+    counts), so an exported file and the app agree on which recipes count."""
     out = history.copy()
     notes: dict[str, str] = {}
     if not measurements.empty and NOTE_COLUMN in measurements.columns:
@@ -41,26 +39,6 @@ def export_view(history: pd.DataFrame, measurements: pd.DataFrame, config: Campa
     if NOTE_COLUMN not in out.columns:
         out[NOTE_COLUMN] = [notes.get(str(i), "") for i in out[ID_COLUMN]]
     out[RANKING_NOTE] = ranking_notes(out, config) if len(out) else pd.Series(dtype=object)
-    return predictions_apart(out, config)
-
-
-def predictions_apart(table: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
-    """``table`` (a history) with each curve outcome's value predicted at its cycle (its
-    ``<outcome>_pred_sd`` above 0: the cells still cycle) moved from the outcome's column to
-    ``<outcome>_predicted``, placed after the outcome's ``_pred_sd``. The outcome's column then
-    holds measured values only, so a file trimmed down to the ids, parameters and outcomes
-    (nothing left to mark a value as predicted) records no prediction as a measurement. A
-    column of that name already in ``table`` (a parameter or outcome of a campaign stored
-    before such names were refused) is left as it is, and the prediction with it."""
-    out = table.copy()
-    for outcome in config.curve_outcomes:
-        column, sd = config.derived_column(outcome, PREDICTED_SUFFIX), config.derived_column(outcome, PRED_SD_SUFFIX)
-        if column is None or sd is None or column in out.columns or outcome not in out.columns or sd not in out.columns:
-            continue
-        values = pd.to_numeric(out[outcome], errors="coerce")
-        predicted = (pd.to_numeric(out[sd], errors="coerce") > 0) & values.notna()
-        out.insert(list(out.columns).index(sd) + 1, column, values.where(predicted))
-        out[outcome] = values.where(~predicted)
     return out
 
 

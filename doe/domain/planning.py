@@ -253,9 +253,9 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             if exported_history:
                 as_exported = not read.failed or (
                     as_stored["status"] == "abandoned" and read.reason == as_stored["failure_reason"])
-            else:  # a cells file or a trimmed history: an experiment without a result, with the status it has
+            else:  # a cells file: an experiment without a result, with the status it has
                 as_exported = not read.failed and _exported_status(exported_status, label) == as_stored["status"] in (
-                    "proposed", "running", "abandoned", "completed")
+                    "proposed", "running", "abandoned")
             if not read.measured and not edited and as_exported:
                 if as_stored["status"] in ("proposed", "running"):  # left out, as in a run sheet
                     plan.not_measured.append(CellProblem(read.label, ID_COLUMN, read.experiment_id, (

@@ -19,7 +19,7 @@ import pandas as pd
 
 from doe.domain.batches import HISTORY_META, carried_columns
 from doe.domain.config import DERIVED_SUFFIXES, CampaignConfig
-from doe.domain.curves import CURVE_SUFFIXES, CYCLE_COLUMN, PRED_SD_SUFFIX, PREDICTED_SUFFIX
+from doe.domain.curves import CURVE_SUFFIXES, CYCLE_COLUMN, PRED_SD_SUFFIX
 from doe.domain.display import format_number, significant_decimals
 from doe.domain.ranking import RANKING_NOTE
 from doe.domain.replicates import REPLICATE_COLUMN, n_column
@@ -107,13 +107,12 @@ sheet, cells file or results table of the lab's own carries them."""
 
 def is_exported_history(columns: Iterable[object], config: CampaignConfig) -> bool:
     """Whether a table with ``columns`` is a history doe exported, trimmed or not: it carries one
-    of :data:`HISTORY_ONLY_COLUMNS`, a curve outcome's ``_last_cycle``, ``_last_value``,
-    ``_pred_sd`` or ``_predicted``, or both ``status`` and ``batch_id`` (a run sheet has no ``status``, a cells
+    of :data:`HISTORY_ONLY_COLUMNS`, a curve outcome's ``_last_cycle``, ``_last_value`` or
+    ``_pred_sd``, or both ``status`` and ``batch_id`` (a run sheet has no ``status``, a cells
     file no ``batch_id``); a column that is one of the campaign's parameters or outcomes (a
     parameter named ``evidence_files``) does not count."""
     names = {str(c) for c in columns} - set(config.parameter_names) - set(read_outcomes(config))
-    curves = {o + suffix for o in read_outcomes(config) if o in config.curve_outcomes
-              for suffix in (*CURVE_SUFFIXES, PREDICTED_SUFFIX)}
+    curves = {o + suffix for o in read_outcomes(config) if o in config.curve_outcomes for suffix in CURVE_SUFFIXES}
     return bool(names & {*HISTORY_ONLY_COLUMNS, *curves}) or {"status", "batch_id"} <= names
 
 

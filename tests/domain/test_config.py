@@ -240,12 +240,12 @@ def test_a_stored_config_with_a_name_refused_since_still_loads() -> None:
 
 def test_every_column_derived_from_an_outcome_is_a_refused_name() -> None:
     from doe.domain.config import DERIVED_SUFFIXES
-    from doe.domain.curves import PREDICTED_SUFFIX, curve_columns
+    from doe.domain.curves import curve_columns
     from doe.domain.replicates import n_column, sd_column
 
     derived = {n_column("o"), sd_column("o"), "o_mean", *curve_columns("o")}  # the history's and a prediction's
     assert {"o" + s for s in DERIVED_SUFFIXES} == derived
-    for name in sorted(derived | {"o" + PREDICTED_SUFFIX}):  # and an export's
+    for name in sorted(derived):
         assert f"outcomes[{name}].name" in _error(_with(objectives=[{"name": "o", "goal": "maximize"}],
                                                         outcomes=[{"name": name}]))
 

@@ -98,37 +98,3 @@ def test_a_parameter_named_as_a_curve_column_keeps_its_values(store_url: str) ->
     assert training.columns.is_unique and training["retention_pct_pred_sd"].tolist() == values
     model = Surrogates(campaign.config).fit(training.reset_index(drop=True), seed=1)
     assert model.training_data("retention_pct").extra_var.tolist() == [0.0] * 6
-
-
-@pytest.mark.parametrize("kind", ["parameter", "outcome"])
-def test_a_name_taken_by_the_exports_predicted_column_keeps_its_values(store_url: str, tmp_path, kind: str) -> None:  # type: ignore[no-untyped-def]
-    """A campaign stored before ``<outcome>_predicted`` was an export's column, with a parameter
-    or an outcome of that name: the export writes that name's values there (the prediction stays
-    in the outcome's column, as before), and recording the export back, or a table of the
-    outcome's values, keeps them (a column read as doe's own would be dropped unread)."""
-    name = "retention_pct_predicted"
-    Campaign.from_config(_CURVE, storage=store_url)
-    old = (_CURVE | {"parameters": [_CURVE["parameters"][0], {**_CURVE["parameters"][1], "name": name}]}
-           if kind == "parameter" else _CURVE | {"outcomes": [{"name": "ce_pct", "unit": "%"}, {"name": name}]})
-    save_as_an_older_doe(store_url, _CURVE["name"], CampaignConfig.from_dict(old, stored=True), version=2)
-    campaign = Campaign.load(_CURVE["name"], storage=store_url)
-    values = [1.5, 2.5]
-    recipes = {"experiment_id": ["E0", "E1"], "x": [0.0, 2.0], "ce_pct": 88.0}
-    recipes |= {name: values} if kind == "parameter" else {"zz": [1.0, 2.0]}
-    campaign.record(pd.DataFrame(recipes))
-    if kind == "outcome":
-        campaign.record(pd.DataFrame({"experiment_id": ["E0", "E1"], name: values}))
-    campaign.record(_points("E0", 60.0, 30, 0, "A"))  # still cycling: its retention_pct at 200 is predicted
-    history = campaign.history().set_index("experiment_id")
-    assert history.loc["E0", "retention_pct_pred_sd"] > 0
-    campaign.export_table(tmp_path / "history.csv")
-    exported = pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig").set_index("experiment_id")
-    assert exported[name].tolist() == values
-    assert exported.loc["E0", "retention_pct [%]"] == pytest.approx(history.loc["E0", "retention_pct"])
-    before, revision = campaign.measurements(), campaign.revision()
-    report = campaign.import_table(tmp_path / "history.csv")
-    assert report.measurements_added == 0 and campaign.revision() == revision
-    assert campaign.measurements().equals(before)
-    if kind == "outcome":  # a new value of that outcome is recorded, not dropped as an export's column
-        campaign.record(pd.DataFrame({"experiment_id": ["E1"], name: [9.5]}), correct=True)
-        assert campaign.history().set_index("experiment_id").loc["E1", name] == 9.5
