@@ -42,7 +42,7 @@ def history_table(experiments: pd.DataFrame, config: CampaignConfig,
     ``_sd``/``_n`` where recorded, and :data:`HISTORY_META`; provenance columns left out."""
     table = experiments.copy()
     columns = [ID_COLUMN, "status", "batch_id", "config_version", *config.parameter_names]
-    summaries = [c for c in summary_columns(config.outcome_names) if c in table.columns and c not in columns]
+    summaries = [c for c in summary_columns(config.summarised_outcomes) if c in table.columns and c not in columns]
     extra_params = [
         c for c in table.columns
         if c not in columns and c not in config.outcome_names and c not in HISTORY_META
@@ -132,7 +132,7 @@ def pending_recipes(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFra
 def carried_columns(table: pd.DataFrame, config: CampaignConfig) -> tuple[str, ...]:
     """Prediction and bookkeeping columns that a run sheet or history carries back in (ignored
     when it is read as recipes or results)."""
-    known = {ID_COLUMN, *config.parameter_names}
+    known = {ID_COLUMN, *config.parameter_names, *config.outcome_names}  # (a name stored before it was refused)
     carried = {f"{o}{suffix}" for o in config.outcome_names for suffix in ("_mean", "_sd")}  # predictions, a history's sd
     carried |= {n_column(o) for o in config.outcome_names}  # a history's replicate counts
     carried |= {c for o in config.curve_outcomes for c in curve_columns(o)}  # and curve summaries

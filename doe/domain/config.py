@@ -394,10 +394,11 @@ class CampaignConfig(BaseModel):
 
     def derived_column(self, outcome: str, suffix: str) -> str | None:
         """The column doe derives from ``outcome`` (``outcome + suffix``, ``suffix`` one of
-        :data:`DERIVED_SUFFIXES`), or None where a parameter takes that name (a campaign stored
-        before such names were refused): a column of that name holds the parameter's values."""
+        :data:`DERIVED_SUFFIXES`), or None where a parameter or another outcome takes that name (a
+        campaign stored before such names were refused): a column of that name holds that
+        parameter's or outcome's values."""
         column = outcome + suffix
-        return None if column in self.parameter_names else column
+        return None if column in self.parameter_names or column in self.outcome_names else column
 
     @property
     def summarised_outcomes(self) -> list[str]:

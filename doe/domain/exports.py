@@ -65,13 +65,17 @@ def run_sheet(experiments: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame
         out["batch_id"] = experiments["batch_id"].to_numpy()
     for p in config.parameter_names:
         out[p] = experiments[p].to_numpy() if p in experiments.columns else None
+    # an outcome stored (before such names were refused) under another's prediction column's name
+    # (ce_mean beside ce): that column of ``experiments`` may hold the prediction, so neither is written
+    taken = {o + suffix for o in config.outcome_names for suffix in ("_mean", "_sd")} & set(config.outcome_names)
     for o in config.outcome_names:  # the model's prediction and its uncertainty, for the lab to compare
-        if f"{o}_mean" in experiments.columns:  # (an _sd alone is the history's spread of replicate cells)
-            out[f"{o}_mean"] = experiments[f"{o}_mean"].to_numpy()
-            if f"{o}_sd" in experiments.columns:
-                out[f"{o}_sd"] = experiments[f"{o}_sd"].to_numpy()
+        mean, sd = config.derived_column(o, "_mean"), config.derived_column(o, "_sd")
+        if mean is not None and mean in experiments.columns:  # (an _sd alone is the history's spread of replicate cells)
+            out[mean] = experiments[mean].to_numpy()
+            if sd is not None and sd in experiments.columns:
+                out[sd] = experiments[sd].to_numpy()
     for o in config.outcome_names:
-        out[o] = experiments[o].to_numpy() if o in experiments.columns else np.nan
+        out[o] = experiments[o].to_numpy() if o in experiments.columns and o not in taken else np.nan
     out["failed"] = False
     out["failure_reason"] = None
     return out

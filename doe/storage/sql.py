@@ -420,7 +420,7 @@ class SqlStore:
             data[outcome] = pd.Series([summary.get((r.experiment_id, outcome), empty)[0] for r in exp_rows],
                                       dtype=float)
         if replicated:  # see doe.domain.replicates: only campaigns with replicates get these
-            for outcome in summarised(outcomes, categorical):
+            for outcome in summarised(outcomes, [*categorical, *outcomes]):  # names an older doe let them take
                 cells = [summary.get((r.experiment_id, outcome), empty) for r in exp_rows]
                 data[sd_column(outcome)] = pd.Series([c[1] for c in cells], dtype=float)
                 data[n_column(outcome)] = pd.Series([c[2] for c in cells], dtype="int64")

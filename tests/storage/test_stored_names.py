@@ -98,3 +98,58 @@ def test_a_parameter_named_as_a_curve_column_keeps_its_values(store_url: str) ->
     assert training.columns.is_unique and training["retention_pct_pred_sd"].tolist() == values
     model = Surrogates(campaign.config).fit(training.reset_index(drop=True), seed=1)
     assert model.training_data("retention_pct").extra_var.tolist() == [0.0] * 6
+
+
+def test_an_outcome_named_as_another_outcomes_replicate_sd_keeps_its_values(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: a campaign stored by an older doe with the outcome ``cap_sd`` beside the
+    replicated outcome ``cap`` showed the sd of cap's cells over cap_sd's own values in the
+    history, under two columns named ``cap_sd``, and ``export_table`` crashed on them."""
+    base = {"name": "sds", "seed": 1, "objectives": [{"name": "cap", "goal": "maximize"}],
+            "parameters": [{"name": "x", "type": "continuous", "bounds": [0.0, 2.0]}]}
+    Campaign.from_config(base, storage=store_url)
+    save_as_an_older_doe(store_url, "sds", CampaignConfig.from_dict({**base, "outcomes": [{"name": "cap_sd"}]},
+                                                                    stored=True), version=2)
+    campaign = Campaign.load("sds", storage=store_url, actor="me")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0", "E0", "E1"], "replicate": ["A", "B", "A"],
+                                  "x": [0.5, 0.5, 1.5], "cap": [150.0, 154.0, 160.0], "cap_sd": [7.0, 7.0, 9.0]}))
+    history = campaign.history()
+    assert history.columns.is_unique and "cap_n" not in history.columns
+    assert history["cap"].tolist() == [152.0, 160.0] and history["cap_sd"].tolist() == [7.0, 9.0]
+    assert history["cap_sd_n"].tolist() == [2, 1]
+    campaign.export_table(tmp_path / "history.csv")
+    exported = pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig")
+    assert exported["cap_sd"].tolist() == [7.0, 9.0] and exported["cap"].tolist() == [152.0, 160.0]
+    training = training_table(history, campaign.config)
+    assert training.columns.is_unique and training["cap_sd"].tolist() == [7.0, 9.0]
+
+
+def test_a_run_sheet_writes_no_prediction_into_an_outcome_named_as_one(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: in a campaign stored by an older doe with the outcome ``cap_mean`` beside
+    ``cap``, the run sheet wrote the model's prediction of cap into the cap_mean column the lab
+    fills in, so a sheet recorded with only cap filled stored that prediction as a measured
+    cap_mean (or, read as doe's prediction column, a value typed there was dropped unread)."""
+    from doe.domain.exports import run_sheet
+    from doe.io import write_table
+
+    base = {"name": "means", "seed": 1, "objectives": [{"name": "cap", "goal": "maximize"}],
+            "parameters": [{"name": "x", "type": "continuous", "bounds": [0.0, 2.0]}]}
+    Campaign.from_config(base, storage=store_url)
+    save_as_an_older_doe(store_url, "means", CampaignConfig.from_dict({**base, "outcomes": [{"name": "cap_mean"}]},
+                                                                      stored=True), version=2)
+    campaign = Campaign.load("means", storage=store_url, actor="me")
+    xs = np.linspace(0.1, 1.9, 6)
+    campaign.record(pd.DataFrame({"experiment_id": [f"E{i}" for i in range(6)], "x": xs,
+                                  "cap": 150 + 10 * np.sin(xs), "cap_mean": 3.0 + xs}))
+    batch = campaign.suggest(1)
+    assert batch["cap_mean"].notna().all()  # the suggestion's prediction of cap, under the outcome's name
+    sheet = run_sheet(batch, campaign.config)
+    assert sheet.columns.is_unique and sheet["cap_mean"].isna().all()
+    sheet.loc[0, "cap"] = 155.0
+    write_table(sheet, tmp_path / "sheet.csv")
+    campaign.import_table(tmp_path / "sheet.csv")
+    row = campaign.history().set_index("experiment_id").loc[batch["experiment_id"].iloc[0]]
+    assert row["cap"] == 155.0 and np.isnan(row["cap_mean"])
+    sheet.loc[0, "cap_mean"] = 4.5  # typed in later: recorded, not dropped as doe's prediction column
+    write_table(sheet, tmp_path / "sheet.csv")
+    campaign.import_table(tmp_path / "sheet.csv")
+    assert campaign.history().set_index("experiment_id").loc[batch["experiment_id"].iloc[0], "cap_mean"] == 4.5
