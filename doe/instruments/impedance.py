@@ -39,7 +39,9 @@ the file's recorded rule); the points next to the tail still carry some inductan
 tail is long a circuit with a series inductor (``L0-R0-...``) fits the bulk resistance better. A
 fit whose mean relative residual is over
 :data:`POOR_FIT_RESIDUAL`, or with a reported resistance uncertain by more than half its
-value, is flagged as poor and is not recorded.
+value, is flagged as poor and is not recorded; a resistance the spectrum does not determine (changed
+by half, the fitted impedance moves by less than two standard deviations of the fit's scatter: an
+arc far outside the measured frequencies) is uncertain whatever its interval (:func:`_undetermined`).
 """
 
 from __future__ import annotations
@@ -47,10 +49,10 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -375,13 +377,47 @@ def fit_impedance(spectrum: ImpedanceSpectrum, circuit: str = DEFAULT_CIRCUIT,
     residual = float(np.mean(np.abs(z - fitted) / np.abs(z)))
     reason = None
     uncertain = table[~np.isfinite(table["high_ohm"])
-                      | ((table["high_ohm"] - table["value_ohm"]) > 0.5 * table["value_ohm"].abs())]
+                      | ((table["high_ohm"] - table["value_ohm"]) > 0.5 * table["value_ohm"].abs())
+                      | table["parameter"].isin(_undetermined(model, spectrum, fitted, parameters,
+                                                           table["parameter"].astype(str)))]
     if not math.isfinite(residual) or residual > POOR_FIT_RESIDUAL:
         reason = f"mean relative residual {residual:.1%} is over {POOR_FIT_RESIDUAL:.0%}"
     elif not uncertain.empty:
         reason = f"{', '.join(uncertain['name'])} uncertain by more than half its value"
     return ImpedanceFit(table, residual, reason is not None, reason, circuit, spectrum.frequency_hz.copy(), fitted,
                         dict(zip(parameters, values.tolist(), strict=True)), dropped)
+
+
+def _undetermined(model: Any, spectrum: ImpedanceSpectrum, fitted: np.ndarray, parameters: list[str],
+                  reported: Iterable[str]) -> list[str]:
+    """The ``reported`` parameters that ``spectrum`` does not determine: changed by half their
+    value (up or down, the others kept), the fitted circuit's impedance at the measured
+    frequencies moves by less than two standard deviations of the fit's own scatter (the sum of
+    the squared relative changes under 4 times the mean squared relative residual: a chi-square
+    change under 4). Such a parameter (an arc whose characteristic frequency lies decades outside
+    the measured range) could take any value; the least-squares covariance, computed through a
+    pseudo-inverse, gives it a standard error of about 0 rather than an infinite one, so its
+    interval alone does not show it."""
+    values = np.asarray(model.parameters_, dtype=float).copy()
+    magnitude = np.abs(spectrum.impedance)
+    scatter = float(np.mean((np.abs(spectrum.impedance - fitted) / magnitude) ** 2))
+    found = []
+    try:
+        for parameter in dict.fromkeys(reported):
+            moves = []
+            for factor in (0.5, 1.5):
+                changed = values.copy()
+                changed[parameters.index(parameter)] *= factor
+                model.parameters_ = changed
+                with np.errstate(all="ignore"):
+                    moved = np.asarray(model.predict(spectrum.frequency_hz), dtype=complex)
+                    move = float(np.sum((np.abs(moved - fitted) / magnitude) ** 2))
+                moves.append(move if math.isfinite(move) else math.inf)  # an overflow: it matters
+            if not min(moves) > 4.0 * scatter:
+                found.append(parameter)
+    finally:
+        model.parameters_ = values
+    return found
 
 
 TAIL_BIASED = ("bulk_resistance_ohm", "grain_boundary_resistance_ohm")

@@ -108,6 +108,28 @@ def test_a_spectrum_the_circuit_cannot_describe_is_refused(tmp_path: Path) -> No
         impedance_outcomes(path)
 
 
+def test_an_arc_the_spectrum_does_not_determine_is_refused_not_recorded(tmp_path: Path) -> None:
+    """A cell with one arc (R0 30, R1 150 ohm), fitted with the default two-arc circuit: the second
+    arc went to 62 kohm with a characteristic frequency of 1e-18 Hz, which no point of the
+    spectrum (0.1 Hz to 1 MHz) sees. Its standard error came out as 4e-8 ohm (the covariance's
+    pseudo-inverse drops a parameter the data do not determine), so 62106 ohm was recorded as
+    the interface resistance with a zero-width interval; the cell's interface arc (150 ohm) was
+    named the grain boundary."""
+    one_arc = {"R0": 30.0, "R1": 150.0, "CPE1_0": 5e-5, "CPE1_1": 0.85, "Wo1_0": 200.0, "Wo1_1": 10.0}
+    frequency, z = impedance_spectrum(one_arc, circuit="R0-p(R1,CPE1)-Wo1", seed=2)
+    path = write_impedance_file(tmp_path / "one_arc.csv", "impedance_csv", frequency, z)
+    fit = fit_impedance(read_impedance(path))
+    assert fit.poor_fit and "interfacial_resistance_ohm" in str(fit.reason), fit.resistances
+    campaign = Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{tmp_path / 'eis.sqlite3'}", name="eis",
+                                    actor="test")
+    campaign.suggest(1)
+    first = campaign.history()["experiment_id"].iloc[0]
+    with pytest.raises(InstrumentFileError, match=r"one_arc\.csv: poor equivalent-circuit fit "
+                                                  r"\(interfacial_resistance_ohm uncertain"):
+        campaign.record_files([path], experiment_id=first, confirm=True)
+    assert campaign.measurements().empty and campaign.files().empty
+
+
 @pytest.mark.parametrize(("content", "message"), [
     (b"frequency_hz,z_real_ohm,z_imag_ohm\n1000,30,-5\n", "1 frequencies; a fit needs at least 10"),
     (b"frequency_hz,z_real_ohm,z_imag_ohm\n" + b"1000,30,x\n" * 12, "not a number"),
