@@ -9,6 +9,7 @@ from pathlib import Path
 
 from doe.domain.table import replicate_label
 from doe.domain.values import label_key
+from doe.instruments.cycling import is_positive_number
 from doe.instruments.tables import InstrumentFileError
 
 ActiveMasses = float | Mapping[str, float] | None
@@ -26,7 +27,7 @@ def masses_of_files(active_mass_mg: ActiveMasses, files: list[Path], labels: lis
     problems = []
     for raw, mass in active_mass_mg.items():
         label = replicate_label(raw) if isinstance(raw, str) else ""
-        if isinstance(mass, bool) or not isinstance(mass, int | float) or not math.isfinite(mass) or mass <= 0:
+        if not is_positive_number(mass):
             problems.append(f"cell {raw!r}: {mass!r} is not a positive number of milligrams")
         elif label_key(label) in given:
             problems.append(f"cell {raw!r} is given twice (also as {given[label_key(label)][0]!r})")
@@ -39,7 +40,7 @@ def masses_of_files(active_mass_mg: ActiveMasses, files: list[Path], labels: lis
         cell_mass = given.get(label_key(label), (None, None))[1]
         if cell_mass is None and file_kind == "cycling":
             problems.append(f"cell {label!r}: no mass given ({path.name} is a cycling file)")
-        masses.append(float(cell_mass) if isinstance(cell_mass, int | float) else None)
+        masses.append(None if cell_mass is None else float(cell_mass))  # type: ignore[arg-type]
     if problems:
         raise InstrumentFileError("active_mass_mg (active cathode mass per cell, mg): " + "; ".join(problems)
                                   + ": give each cell's mass once, by its label; nothing was recorded")

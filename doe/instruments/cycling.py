@@ -61,6 +61,7 @@ Rules (the same for every format):
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from pathlib import Path
 from typing import Literal
@@ -396,12 +397,17 @@ def _finished_discharges(capacity_mah: np.ndarray, end_voltage_v: np.ndarray) ->
     return finished
 
 
+def is_positive_number(value: object) -> bool:
+    """Whether ``value`` is a finite number above 0: an int or a float, or a NumPy one (a mass
+    taken from a pandas column of whole numbers is an ``np.int64``); not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and float(value) > 0
+
+
 def active_mass_g(active_mass_mg: float | None, path: Path) -> float | None:
     """The active mass in g, refusing one that is not a positive number of mg (None: no mass)."""
     if active_mass_mg is None:
         return None
-    if isinstance(active_mass_mg, bool) or not isinstance(active_mass_mg, int | float) \
-            or not math.isfinite(active_mass_mg) or active_mass_mg <= 0:
+    if not is_positive_number(active_mass_mg):
         raise InstrumentFileError(f"{path.name}: active_mass_mg must be a positive number of milligrams, "
                                   f"got {active_mass_mg!r}")
     return float(active_mass_mg) / 1000.0
@@ -464,8 +470,7 @@ def rate_capability(table: pd.DataFrame, *, active_mass_mg: float, one_c_mah_per
     """
     if one_c_mah_per_g is None:
         one_c_ma = float(table["discharge_capacity_mah"].iloc[0])
-    elif isinstance(one_c_mah_per_g, bool) or not isinstance(one_c_mah_per_g, int | float) \
-            or not math.isfinite(one_c_mah_per_g) or one_c_mah_per_g <= 0:
+    elif not is_positive_number(one_c_mah_per_g):
         raise InstrumentFileError(f"{name}: one_c_mah_per_g must be a positive number, got {one_c_mah_per_g!r}")
     else:
         one_c_ma = float(one_c_mah_per_g) * float(active_mass_mg) / 1000.0
@@ -532,6 +537,7 @@ __all__ = [
     "cycling_outcomes",
     "detect_format",
     "instrument_table",
+    "is_positive_number",
     "maccor_frame",
     "mpt_current_column",
     "mpt_frame",

@@ -77,6 +77,25 @@ def test_labels_given_by_replicates_and_a_spectrum_share_its_cell_s_mass(tmp_pat
         [cells["A"][1] / 0.0112, cells["B"][1] / 0.0120], rel=1e-6)
 
 
+def test_masses_read_from_a_table_as_numpy_numbers_are_masses(tmp_path: Path) -> None:
+    """A lab's masses read with pandas are NumPy numbers: a column of whole milligrams is int64.
+    ``np.int64(12)`` was refused ("active_mass_mg must be a positive number of milligrams, got
+    np.int64(12)"), one int64 in a mapping as "not a positive number", while np.float64 passed."""
+    campaign, first = _campaign(f"sqlite:///{tmp_path / 'lab.sqlite3'}")
+    cells = _cells(tmp_path)
+    paths = [path for path, _ in cells.values()]
+    sheet = pd.DataFrame({"cell": ["A", "B", "C"], "mass_mg": [11, 12, 13]})  # int64
+    masses = dict(zip(sheet["cell"], sheet["mass_mg"].to_numpy(), strict=True))  # np.int64 values
+    preview = campaign.record_files(paths, experiment_id=first, active_mass_mg=masses, confirm=True)
+    assert preview.masses == (11.0, 12.0, 13.0)
+    stored = campaign.measurements().set_index(["replicate", "outcome"])["value"]
+    for label, (_, discharge_mah) in cells.items():
+        assert stored[(label, DISCHARGE)] == pytest.approx(discharge_mah / (masses[label] / 1000.0), rel=1e-6)
+    assert sorted(rule["active_mass_mg"] for rule in campaign.files()["rule"]) == [11.0, 12.0, 13.0]
+    one = campaign.record_files(paths[:1], experiment_id=first, active_mass_mg=sheet["mass_mg"].iloc[0])
+    assert one.masses == (11.0,)
+
+
 @pytest.mark.parametrize(("masses", "named"), [
     ({"A": 11.2, "B": 12.0}, "cell 'C': no mass given"),
     ({"A": 11.2, "B": 12.0, "C": 12.9, "D": 13.0}, "cell 'D' is not a cell of these files"),
