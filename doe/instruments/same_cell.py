@@ -5,8 +5,8 @@ A cycler names each export anew (``A_2026-01-05.csv`` at 12 cycles, ``A_2026-03-
 never do: their first cycles' charge and discharge capacities differ in the digits a cycler
 writes. So two files whose first :data:`SAME_CYCLES` cycles or more, every cycle both hold,
 have the same charge and discharge capacities (to :data:`CAPACITY_REL_TOL`) are one cell's; the
-shorter file's last cycle is left out of the comparison where the files differ in length (a
-test exported while that cycle ran has a part of it).
+last cycle both hold may differ (a test exported while that cycle ran has a part of it: the
+earlier export ended while cycle 13 charged, the later one, of 13 cycles too, after it ended).
 
 Reading every stored file again would make each new file cost as much as the campaign's whole
 evidence, so :func:`possible_exports` first keeps the stored files whose recorded first-cycle
@@ -53,11 +53,14 @@ def stored_capacities(file_name: str, content: bytes) -> np.ndarray | None:
 
 def same_cycles(a: np.ndarray, b: np.ndarray) -> int:
     """How many first cycles two files' :func:`cycle_capacities` share where they are one cell's
-    (module docstring), else 0."""
-    n = min(len(a), len(b)) - (len(a) != len(b))
-    if n < SAME_CYCLES or not np.allclose(a[:n], b[:n], rtol=CAPACITY_REL_TOL, atol=0.0):
-        return 0
-    return n
+    (module docstring), else 0: every cycle of the shorter file but its last, or, where the files
+    hold as many cycles, every cycle or every one but the last (the earlier export's last cycle
+    may have been running, whether or not the later one holds more cycles)."""
+    both = min(len(a), len(b))
+    for n in ([both] if len(a) == len(b) else []) + [both - 1]:
+        if n >= SAME_CYCLES and np.allclose(a[:n], b[:n], rtol=CAPACITY_REL_TOL, atol=0.0):
+            return n
+    return 0
 
 
 FIRST_CYCLE_OUTCOMES = ("first_cycle_charge_capacity_mah_per_g", "first_cycle_discharge_capacity_mah_per_g",

@@ -335,6 +335,36 @@ def test_a_later_export_of_a_cell_under_a_new_file_name_is_refused_not_a_second_
     assert row["first_cycle_ce_pct_n"] == 2 and row["capacity_retention_pct_n"] == 2
 
 
+@pytest.mark.parametrize("file_format", ["biologic_mpt", "neware_csv", "arbin_csv"])
+def test_a_later_export_with_as_many_cycles_as_one_exported_mid_cycle_is_that_cell(tmp_path: Path,
+                                                                                    file_format: str) -> None:
+    """A cell exported while cycle 13 charged (12 full cycles and a part of the 13th), then again
+    once cycle 13 was done (13 cycles too): the files hold as many cycles, so no 'shorter file'
+    had its last cycle left out, cycle 13 differed, and the second export was recorded as a
+    second cell of the experiment (first_cycle_ce_pct_n 2 for one cell), and taken for another
+    experiment's cell too (found by a probe)."""
+    campaign = _campaign(tmp_path)
+    first, second = campaign.history()["experiment_id"].iloc[:2]
+    charge, discharge = fade_curve(13, first_charge_mah_per_g=220.0)
+    running_charge, running_discharge = charge.copy(), discharge.copy()
+    running_charge[-1], running_discharge[-1] = 0.5 * charge[-1], 0.0  # exported half-way through charge 13
+    suffix = ".mpt" if file_format == "biologic_mpt" else ".csv"
+    early = write_cycling_file(tmp_path / f"A_2026-01-05{suffix}", file_format,  # type: ignore[arg-type]
+                               running_charge * MASS_MG / 1000, running_discharge * MASS_MG / 1000)
+    late = write_cycling_file(tmp_path / f"A_2026-01-06{suffix}", file_format,  # type: ignore[arg-type]
+                              charge * MASS_MG / 1000, discharge * MASS_MG / 1000)
+    campaign.record_files([early], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    revision = campaign.revision()
+    with pytest.raises(InstrumentFileError, match=r"gives the same values as cell 'A_2026-01-05' \(the charge and "
+                                                  r"discharge capacities of cycles 1-12\)"):
+        campaign.record_files([late], experiment_id=first, active_mass_mg=MASS_MG, confirm=True)
+    with pytest.raises(InstrumentFileError, match=r"has the charge and discharge capacities of cycles 1-12 of the "
+                                                  r"file recorded for cell 'A_2026-01-05' of E0001"):
+        campaign.record_files([late], experiment_id=second, active_mass_mg=MASS_MG, confirm=True)
+    assert campaign.revision() == revision
+    assert campaign.measurements()["replicate"].unique().tolist() == ["A_2026-01-05"]  # one cell
+
+
 def test_a_later_export_for_a_cell_stored_under_an_old_spelling_of_its_label_is_that_cells(tmp_path: Path) -> None:
     """A cell stored as '1.0' (as labels were before they were cleaned) is the cell '1': its later
     export under '1' was refused as a copy of cell '1.0' (found by a review)."""
