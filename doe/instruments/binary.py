@@ -118,8 +118,8 @@ def _cycle_of_halves(signs: np.ndarray) -> np.ndarray:
 
 def cycles_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """Per-cycle ``cycle``, ``charge_mah``, ``discharge_mah``, ``discharge_current_ma`` and
-    ``discharge_voltage_v`` (the voltage on the discharge's last row; NaN without a
-    ``voltage_v`` column) from rows of ``current_ma`` (positive charge), ``counter_mah`` and
+    ``discharge_voltage_v`` (the voltage on the discharge's last row above the rest threshold, not on
+    a following rest's; NaN without a ``voltage_v`` column) from rows of ``current_ma`` (positive charge), ``counter_mah`` and
     ``restart`` (the module's rules)."""
     active, half, signs, charges_passed = _halves(rows)
     cycles: list[list[float]] = []
@@ -130,7 +130,10 @@ def cycles_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
         current_x_q = np.bincount(half, weights=current * charges_passed)
         voltage = (rows["voltage_v"].to_numpy(dtype=float)[active] if "voltage_v" in rows.columns
                    else np.full(len(half), np.nan))
-        last_row = np.flatnonzero(np.append(np.diff(half) != 0, True))  # the last row of each half
+        # a half's end voltage is that of its last row above the rest threshold: a rest whose residual
+        # current has the half's sign goes on in it (rule 2's CV tail) as the voltage relaxes
+        passing = np.flatnonzero(current_direction(rows["current_ma"].to_numpy(dtype=float))[active] != 0)
+        last_row = pd.Series(passing).groupby(half[passing]).last().reindex(range(len(signs))).to_numpy()
         for sign, total, weighted, end_v in zip(signs, totals, current_x_q, voltage[last_row], strict=True):
             if sign > 0:
                 cycles.append([float(len(cycles) + 1), float(total), 0.0, np.nan, np.nan])

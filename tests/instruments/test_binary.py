@@ -163,6 +163,35 @@ def test_a_binary_file_exported_mid_discharge_has_no_retention_at_its_unfinished
     assert cycles["discharge_finished"].tolist() == [True, True, False]
 
 
+def test_a_rest_after_each_discharge_is_not_part_of_its_end_voltage(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rest after each discharge whose residual current has the discharge's sign (-0.5 uA,
+    below the rest threshold) went on in the discharge as a CV tail does, so each discharge
+    'ended' at the relaxed rest voltage; the test's last rest, longer, relaxed further (3.35 V
+    against 3.1 V), and the last cycle, whose discharge had reached 2.8 V, was taken as a
+    discharge stopped half-way: no retention at its cycle (found by a probe)."""
+    import NewareNDA
+
+    rows = []  # step, current (mA), counter (mAh, restarting at each step), voltage
+    for cycle in range(3):
+        rows += [(4 * cycle + 1, 0.5, q, 3.9 + 0.2 * q) for q in (1.0, 2.0)]
+        rows += [(4 * cycle + 2, -0.5, q, volts) for q, volts in ((0.9, 3.5), (1.8 - 0.1 * cycle, 2.8))]  # to 2.8 V
+        rest = 10 if cycle == 2 else 5  # the test ends with a longer rest
+        rows += [(4 * cycle + 3, -0.0005, 0.0, 2.85 + 0.05 * k) for k in range(1, rest + 1)]
+    table = pd.DataFrame([{"Step": step, "Current(mA)": amps, "Voltage": volts,
+                           "Charge_Capacity(mAh)": q if amps > 0 else 0.0,
+                           "Discharge_Capacity(mAh)": q if amps < 0 else 0.0} for step, amps, q, volts in rows])
+    monkeypatch.setattr(NewareNDA, "read", lambda *args, **kwargs: table)
+    path = tmp_path / "rests.nda"
+    path.write_bytes(b"NEWARE" + b"\x00" * 64)
+    cycles = read_cycling(path, active_mass_mg=10.0)
+    np.testing.assert_allclose(cycles["discharge_capacity_mah"], [1.8, 1.7, 1.6])
+    np.testing.assert_allclose(cycles["discharge_end_voltage_v"], [2.8, 2.8, 2.8])
+    assert cycles["discharge_finished"].tolist() == [True, True, True]
+    outcomes = cycling_outcomes(path, active_mass_mg=10.0, retention_cycle=3)
+    assert outcomes["capacity_retention_pct"] == pytest.approx(100 * 1.6 / 1.8)
+
+
 def test_a_cv_tail_below_the_rest_threshold_keeps_its_charge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows of at most 0.5 % of the file's largest current are rest, so that a residual current
     starts no half-cycle; a CV step's tail below that (0.02 mA beside a 5 mA rate step) still
