@@ -736,6 +736,22 @@ def test_a_results_file_of_unknown_ids_is_rejected_with_the_reason(campaign: Cam
     assert campaign.history().set_index("experiment_id").loc[batch["experiment_id"].iloc[0], "status"] == "failed"
 
 
+def test_a_results_file_with_a_mistyped_id_is_rejected_naming_the_row(campaign: Campaign, tmp_path: Path) -> None:
+    """A file with E0001 and a mistyped e0002 recorded E0001, ignored the e0002 row with a line in
+    the log and went to processed/ as done: E0002's values were lost and it stayed pending."""
+    folder = tmp_path / "exchange"
+    folder.mkdir()
+    ids = campaign.suggest(2)["experiment_id"].tolist()
+    pd.DataFrame({"experiment_id": [ids[0], ids[1].lower()], "first_cycle_ce_pct": [88.5, 84.0]}).to_csv(
+        folder / "results_B0001.csv", index=False)
+    run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=1.0), budget=2, poll_interval_s=0.05)
+    assert not (folder / "processed" / "results_B0001.csv").exists()
+    error = (folder / "rejected" / "results_B0001.csv.error.txt").read_text(encoding="utf-8")
+    assert f"row 3 of the file, column 'experiment_id': no experiment '{ids[1].lower()}'" in error
+    assert "nothing was recorded" in error
+    assert campaign.measurements().empty  # the file is recorded whole or not at all
+
+
 def test_results_that_come_after_the_budget_is_spent_are_still_recorded(campaign: Campaign, tmp_path: Path) -> None:
     """Once every experiment had timed out and the budget was spent, a rerun stopped at once
     and never read the results that had come meanwhile."""

@@ -48,7 +48,7 @@ class FileExecutor(BaseExecutor):
     claimed (renamed into ``.doe-claimed/``) before it is read, so two runs never record one
     file; it moves to ``processed/`` once its results are recorded (a run killed in between
     gives it back to the folder at the next start; results recorded before change nothing).
-    A file that was read and found bad, or whose ids are none of the campaign's, is moved to
+    A file that was read and found bad, or with an id that is none of the campaign's, is moved to
     ``rejected/`` with ``<file>.error.txt`` beside it naming every bad cell; its experiments
     stay in flight until a corrected file comes (or the timeout). A file that cannot be read
     or moved now (held open by the robot or a virus scanner, the share offline) stays, and

@@ -38,6 +38,8 @@ from doe.runner.rules import (
     records_nothing,
     replaced,
     short_reason,
+    timed_out_rows,
+    unknown_ids_error,
 )
 
 if TYPE_CHECKING:
@@ -366,11 +368,16 @@ class RunLoop:
             self._rejected(results, DataError(f"none of the results' experiment ids is in campaign "
                                               f"{self.campaign.name!r} ({', '.join(unknown[:10])}); nothing was recorded"))
             return
-        if unknown:
+        if unknown:  # a mistyped id (e0002): the file would move on as done with its row's values lost
+            hook = getattr(self.executor, "rejected", None)
+            if callable(hook) and hook(results, error := unknown_ids_error(results, unknown, self.campaign.name)):
+                logger.warning("campaign %r: results rejected, waiting for corrected ones: %s", self.campaign.name,
+                               error)
+                return
             logger.warning("campaign %r: results for unknown experiments ignored: %s", self.campaign.name, unknown)
         table[ID_COLUMN] = table[ID_COLUMN].astype(str)
         waited_for = set(self.in_flight)  # before a bad row's experiment is failed and forgotten below
-        late = self._timed_out(table, history)
+        late = timed_out_rows(table, history)
         rest = keep_rows(table, [not x for x in late])
         report = RecordReport(experiment_ids=[])
         if not rest.empty:  # first: a file refused for these rows has written nothing, its late rows included
@@ -425,15 +432,6 @@ class RunLoop:
             return True
         logger.warning("campaign %r: results not recorded: %s", self.campaign.name, error)
         return False
-
-    @staticmethod
-    def _timed_out(table: pd.DataFrame, history: pd.DataFrame) -> list[bool]:
-        """Which rows are of experiments this runner failed as timed out."""
-        failed = history[history["status"] == "failed"]
-        reasons = failed["failure_reason"].fillna("").astype(str) if "failure_reason" in failed.columns else \
-            pd.Series("", index=failed.index)
-        timed_out = set(failed.loc[reasons.str.startswith(TIMED_OUT), ID_COLUMN].astype(str))
-        return table[ID_COLUMN].isin(timed_out).tolist()
 
     def _record_after_timeout(self, table: pd.DataFrame) -> list[str]:
         """Record results of experiments this runner failed as timed out (a result that came

@@ -9,9 +9,16 @@ from collections.abc import Collection, Mapping
 
 import pandas as pd
 
+from doe.domain.file_rows import file_problems
 from doe.domain.records import RecordReport
 from doe.domain.table import ID_COLUMN
-from doe.errors import ArchivedCampaignError, ConcurrentChangeError, StoreUnavailableError
+from doe.errors import (
+    ArchivedCampaignError,
+    CellProblem,
+    ConcurrentChangeError,
+    DataError,
+    StoreUnavailableError,
+)
 
 FINISHED_STATUSES = ("completed", "failed")
 MAX_REASON = 500
@@ -43,6 +50,25 @@ archived campaign, named as the run ends)."""
 
 TIMED_OUT = "timed out after"
 """How the failure reason of an experiment this runner gave up waiting for starts."""
+
+
+def timed_out_rows(table: pd.DataFrame, history: pd.DataFrame) -> list[bool]:
+    """Which rows of results ``table`` are of experiments the runner failed as timed out."""
+    failed = history[history["status"] == "failed"]
+    reasons = failed["failure_reason"].fillna("").astype(str) if "failure_reason" in failed.columns else \
+        pd.Series("", index=failed.index)
+    timed_out = set(failed.loc[reasons.str.startswith(TIMED_OUT), ID_COLUMN].astype(str))
+    return table[ID_COLUMN].isin(timed_out).tolist()
+
+
+def unknown_ids_error(results: pd.DataFrame, unknown: Collection[str], name: str) -> DataError:
+    """Why ``results`` are not recorded: the rows whose experiment id (one of ``unknown``) is none
+    of campaign ``name``'s, each named by its row of the file where the results came from one."""
+    problems = [CellProblem(k, ID_COLUMN, exp_id, f"no experiment {exp_id!r} in campaign {name!r}; give the id as "
+                            "the run sheet writes it (or record a recipe of your own by hand: doe record)")
+                for k, exp_id in enumerate(results[ID_COLUMN].astype(str)) if exp_id in unknown]
+    return DataError(f"{len(problems)} row(s) name an experiment that is not in the campaign; nothing was recorded",
+                     file_problems(problems, results))
 
 
 def short_reason(text: str) -> str:
