@@ -254,6 +254,31 @@ def test_file_executor_rejects_a_file_without_ids(campaign: Campaign, tmp_path: 
     assert "experiment_id" in (folder / "rejected" / "results_x.csv.error.txt").read_text()
 
 
+def test_file_executor_rejects_a_file_with_a_result_in_a_row_without_an_id(campaign: Campaign,
+                                                                           tmp_path: Path) -> None:
+    """A run sheet filled in with one row more (a recipe made on the side, its id left empty):
+    that row was dropped without a word, the file was recorded and moved to processed/, and
+    its 77.7 % was lost."""
+    folder = tmp_path / "exchange"
+    executor = FileExecutor(folder, settle_s=0.0)
+    executor.start(campaign)
+    batch = campaign.suggest(1)
+    executor.submit(batch)
+    sheet = read_table(folder / "runsheet_B0001.csv", campaign.config)
+    extra = sheet.assign(experiment_id=None, anneal_temperature_c=500.0, first_cycle_ce_pct=77.7)
+    filled = pd.concat([sheet.assign(first_cycle_ce_pct=86.5), extra], ignore_index=True)
+    filled.to_csv(folder / "results_B0001.csv", index=False)
+    blank = sheet.assign(experiment_id=None, failed=False)  # a recipe left over, no result: nothing to lose
+    pd.concat([sheet.assign(first_cycle_ce_pct=86.5), blank]).to_csv(folder / "results_B0001_b.csv", index=False)
+
+    kept = executor.collect(0.5)
+    assert kept["experiment_id"].tolist() == batch["experiment_id"].tolist()  # the file with a blank row only
+    assert executor.collect(0.5).empty
+    error = (folder / "rejected" / "results_B0001.csv.error.txt").read_text(encoding="utf-8")
+    assert "row 3 of the file, column 'experiment_id': a row with results needs the experiment_id" in error
+    assert "(first_cycle_ce_pct given)" in error and "nothing was recorded" in error
+
+
 def test_file_executor_leaves_other_files_and_unsettled_results_alone(campaign: Campaign, tmp_path: Path) -> None:
     folder = tmp_path / "exchange"
     executor = FileExecutor(folder, settle_s=30.0)

@@ -561,9 +561,11 @@ def test_file_executor_loop_with_a_person_in_another_thread(campaign: Campaign, 
                 if sheet_path.name == "runsheet_B0001.csv":  # a typo first, then the fix
                     bad = results.copy()
                     bad["first_cycle_ce_pct"] = "n/a?"
-                    # as a spreadsheet saved it: an empty row under the header, a row without an id
+                    # as a spreadsheet saved it: an empty row under the header, a recipe without an id
                     lines = table_bytes(bad, "csv").decode("utf-8-sig").splitlines()
-                    lines[2:2] = [",".join([""] * len(bad.columns)), ",".join(["", *lines[1].split(",")[1:]])]
+                    no_id = bad.iloc[[0]].assign(experiment_id=None, **dict.fromkeys(campaign.config.outcome_names))
+                    lines[2:2] = [",".join([""] * len(bad.columns)), table_bytes(no_id, "csv").decode(
+                        "utf-8-sig").splitlines()[1]]
                     (folder / ".tmp.csv").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
                     (folder / ".tmp.csv").rename(folder / "results_B0001.csv")  # whole files only, as below
                     while not (folder / "rejected" / "results_B0001.csv").exists() and not done.is_set():

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
-from doe.domain.file_rows import keep_rows
+from doe.domain.file_rows import file_problems, keep_rows
 from doe.domain.table import ID_COLUMN
-from doe.errors import ConflictError, DataError, DoeError
+from doe.domain.values import is_blank
+from doe.errors import CellProblem, ConflictError, DataError, DoeError
 from doe.executors.base import (
     BaseExecutor,
     check_timeout,
@@ -48,8 +49,8 @@ class FileExecutor(BaseExecutor):
     claimed (renamed into ``.doe-claimed/``) before it is read, so two runs never record one
     file; it moves to ``processed/`` once its results are recorded (a run killed in between
     gives it back to the folder at the next start; results recorded before change nothing).
-    A file that was read and found bad, or with an id that is none of the campaign's, is moved to
-    ``rejected/`` with ``<file>.error.txt`` beside it naming every bad cell; its experiments
+    A file that was read and found bad, with an id that is none of the campaign's, or with a row
+    that gives results without an id, is moved to ``rejected/`` with ``<file>.error.txt`` beside it naming every bad cell; its experiments
     stay in flight until a corrected file comes (or the timeout). A file that cannot be read
     or moved now (held open by the robot or a virus scanner, the share offline) stays, and
     is read again. The run sheets must stay in the folder while their experiments are under
@@ -180,11 +181,17 @@ class FileExecutor(BaseExecutor):
             self._reject_file(claimed, path, DataError(
                 f"{path.name}: the results need an {ID_COLUMN!r} column (copy it from the run sheet)"))
             return None
-        table = keep_rows(table, table[ID_COLUMN].notna().tolist())
-        if table.empty:
+        with_id = [not is_blank(v) for v in table[ID_COLUMN]]
+        if not any(with_id):
             self._reject_file(claimed, path, DataError(
                 f"{path.name}: no row has an {ID_COLUMN} (copy them from the run sheet)"))
             return None
+        if lost := _results_without_id(table, with_id, config):  # recording the rest would lose their values
+            self._reject_file(claimed, path, DataError(
+                f"{path.name}: {len(lost)} row(s) give results but no {ID_COLUMN}; nothing was recorded",
+                file_problems(lost, table)))
+            return None
+        table = keep_rows(table, with_id)
         if (other := self._other_recipes(table, path.name)) is not None:
             self._reject_file(claimed, path, other)
             return None
@@ -282,6 +289,16 @@ class FileExecutor(BaseExecutor):
             "was restored from a backup or replaced after the sheet was written, and the id given out again), so "
             "nothing was recorded. Record them by hand against the recipe made (its parameter columns, without the "
             "experiment_id, record a new experiment), and remove the outdated run sheet from the folder")
+
+
+def _results_without_id(table: pd.DataFrame, with_id: list[bool], config: CampaignConfig) -> list[CellProblem]:
+    """The rows of a results file that give an outcome or a failure reason but no experiment id
+    (rows blank but for a copied recipe or a ``failed`` of False give nothing to lose)."""
+    given = [c for c in (*config.outcome_names, "failure_reason") if c in table.columns]
+    return [CellProblem(k, ID_COLUMN, None, "a row with results needs the experiment_id its run sheet gives it "
+                        f"(a recipe of your own is recorded by hand: doe record) ({', '.join(filled)} given)")
+            for k, has_id in enumerate(with_id) if not has_id
+            and (filled := [c for c in given if not is_blank(table[c].iloc[k])])]
 
 
 def _same(sheet: object, stored: object) -> bool:
