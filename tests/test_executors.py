@@ -403,6 +403,24 @@ def test_a_results_file_still_being_written_is_read_only_once_complete(campaign:
     assert table.set_index("experiment_id").loc[ids[1], "first_cycle_ce_pct"] == 20.303618891477974
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_complete_utf16_results_file_is_read(campaign: Campaign, tmp_path: Path, encoding: str) -> None:
+    """Excel's 'Unicode Text' (UTF-16 with its byte-order mark), which `doe record` reads: its last
+    byte is the 0 of a two-byte line end, so the folder waited for ever for 'the rest'."""
+    folder = tmp_path / "exchange"
+    executor = FileExecutor(folder, settle_s=0.0)
+    executor.start(campaign)
+    batch = campaign.suggest(1)
+    executor.submit(batch)
+    text = f"experiment_id\tfirst_cycle_ce_pct\tnote\r\n{batch['experiment_id'].iloc[0]}\t87,5\tcaf\u00e9\r\n"
+    data = text.encode("utf-16") if encoding == "utf-16" else b"\xfe\xff" + text.encode("utf-16-be")
+    (folder / "results_B0001.csv").write_bytes(data)
+    (folder / "results_B0001_cut.csv").write_bytes(data[:-4])  # its line end not written yet: waited for
+    table = executor.collect(2.0)
+    assert table["first_cycle_ce_pct"].tolist() == [87.5] and table["note"].tolist() == ["caf\u00e9"]
+    assert executor.collect(0.3).empty and (folder / "results_B0001_cut.csv").exists()
+
+
 def test_hidden_and_excel_owner_files_are_not_results(campaign: Campaign, tmp_path: Path) -> None:
     """Excel's owner file ~$B0001.results.xlsx (there while a person has the workbook open) was
     taken for a results file and rejected; a robot's hidden temporary name was read too."""

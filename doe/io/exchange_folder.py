@@ -96,6 +96,10 @@ def signature(path: Path) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
+UTF16_LINE_ENDS = {b"\xff\xfe": (b"\n\x00", b"\r\x00"), b"\xfe\xff": (b"\x00\n", b"\x00\r")}
+"""A UTF-16 file's line ends, by its byte-order mark (little-, big-endian)."""
+
+
 def ends_complete(path: Path) -> bool:
     """Whether a CSV file ends with a line end (a robot still writing it has cut its last line);
     other formats: True."""
@@ -103,11 +107,13 @@ def ends_complete(path: Path) -> bool:
         return True
     try:
         with path.open("rb") as file:
+            # Excel's 'Unicode Text' (UTF-16 with its mark, as doe reads it) ends a line in two bytes
+            line_ends = UTF16_LINE_ENDS.get(file.read(2), (b"\n", b"\r"))
             file.seek(0, os.SEEK_END)
             if file.tell() == 0:
                 return False
-            file.seek(-1, os.SEEK_END)
-            return file.read(1) in (b"\n", b"\r")
+            file.seek(-min(len(line_ends[0]), file.tell()), os.SEEK_END)
+            return file.read() in line_ends
     except OSError:
         return True  # unreadable now: the read says why
 
