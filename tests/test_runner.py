@@ -111,6 +111,29 @@ def test_an_executor_function_that_raises_fails_its_experiments_and_the_loop_goe
     assert (history[history["batch_id"] == "B0002"]["status"] == "completed").all()
 
 
+def test_an_executor_function_that_measures_nothing_fails_those_experiments_and_the_run_ends(
+        campaign: Campaign) -> None:
+    """A function returning rows of empty values (an instrument glitch: NaN everywhere) left its
+    experiments pending for ever: the function had returned, so nothing more could come, and a
+    run without a timeout never ended (here the timeout failed them, 'timed out after 5 s')."""
+    lab = VirtualLab(0, failures=False)
+    outcomes = campaign.config.outcome_names
+
+    def glitchy(experiments: pd.DataFrame) -> pd.DataFrame:
+        results = lab.run(experiments[["experiment_id", *PARAMS]])
+        if experiments["batch_id"].iloc[0] == "B0001":  # the first batch: nothing measured
+            results[outcomes] = float("nan")
+            results[["note", "operator"]] = None
+        return results
+
+    result = run(campaign, CallableExecutor(glitchy, timeout_s=5), budget=4, batch_size=2, poll_interval_s=0.02)
+    history = campaign.history().set_index("experiment_id")
+    assert (result.stop_reason, result.finished, result.failed, result.pending) == ("budget", 4, 2, ())
+    assert history.loc[["E0001", "E0002"], "failure_reason"].tolist() == [
+        "the executor function returned no result (every outcome empty)"] * 2
+    assert (history.loc[["E0003", "E0004"], "status"] == "completed").all()
+
+
 def test_an_outage_of_an_executor_function_fails_nothing_and_the_batch_runs_again(campaign: Campaign) -> None:
     """A robot API down for a moment (ConnectionError from the function) failed the whole batch:
     the budget was spent on failures and the feasibility model learnt the recipes as infeasible,

@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from doe.domain.table import ID_COLUMN
+from doe.domain.table import ID_COLUMN, failed_flag
+from doe.domain.values import is_blank
 from doe.errors import DataError, DoeError, ExecutorError
 from doe.executors.base import (
     BaseExecutor,
@@ -40,7 +41,8 @@ class CallableExecutor(BaseExecutor):
     raises itself): that fails nothing, ``collect`` raises it as the executor's trouble and the
     next ``collect`` runs the batch again, so a run stops after
     :data:`doe.runner.EXECUTOR_ATTEMPTS` outages in a row with its experiments pending. An
-    experiment missing from the returned table is marked failed.
+    experiment missing from the returned table, or whose rows leave every value empty (all
+    outcomes NaN), is marked failed: no later result can come for it.
 
     Args:
         fn: the function.
@@ -76,7 +78,7 @@ class CallableExecutor(BaseExecutor):
 
     def _work(self, batch: pd.DataFrame, ids: list[str]) -> None:
         try:
-            results = _align_results(self.fn(batch.copy()), ids)
+            results = _align_results(self.fn(batch.copy()), ids, batch.columns)
         except OUTAGES as error:  # the lab out of reach: nothing fails, the batch runs again
             logger.warning("executor function could not run %s: %s", ids, describe_exception(error))
             self._done.put((batch, ids, error))
@@ -125,8 +127,16 @@ class CallableExecutor(BaseExecutor):
             self._cancelled.update(str(i) for i in experiment_ids)
 
 
-def _align_results(results: Any, ids: list[str]) -> pd.DataFrame:
-    """The function's answer as a results table covering exactly ``ids``."""
+CONTEXT_COLUMNS = ("note", "measured_at", "operator", "sample_id", "replicate", "cycle")
+"""Columns of a result row that say how or where it was measured, not what: a row holding only
+these (and the batch's own columns) gives no result."""
+
+
+def _align_results(results: Any, ids: list[str], given: Collection[str] = ()) -> pd.DataFrame:
+    """The function's answer as a results table covering exactly ``ids`` (``given``: the columns of
+    the batch the function got, which give no result of their own). An experiment missing from
+    it, or whose every row leaves every other value empty, is marked failed: the function is the
+    experiment, and no later result comes for it."""
     if not isinstance(results, pd.DataFrame):
         raise DataError(f"the executor function must return a pandas DataFrame, got {type(results).__name__}")
     results = results.reset_index(drop=True).copy()
@@ -142,6 +152,15 @@ def _align_results(results: Any, ids: list[str]) -> pd.DataFrame:
     if extra:
         logger.warning("executor function returned results for experiments it was not given: %s", extra)
         results = results[results[ID_COLUMN].isin(ids)]
+    values = [c for c in results.columns if c not in (ID_COLUMN, "failed", *CONTEXT_COLUMNS) and c not in given]
+    gave = ~results[values].map(is_blank).all(axis=1) if values else pd.Series(False, index=results.index)
+    if "failed" in results.columns:
+        gave |= results["failed"].map(lambda v: failed_flag(v) is not False)
+    if empty := sorted(set(results[ID_COLUMN]) - set(results.loc[gave, ID_COLUMN])):
+        logger.warning("executor function returned no value for %s (every outcome empty): marked failed", empty)
+        results = results[~results[ID_COLUMN].isin(empty)]
+        results = pd.concat([results, failure_rows(empty, "the executor function returned no result (every outcome "
+                                                   "empty)")], ignore_index=True)
     missing = [i for i in ids if i not in set(results[ID_COLUMN])]
     if missing:
         results = pd.concat([results, failure_rows(missing, "the executor function returned no result")],
