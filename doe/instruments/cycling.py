@@ -52,7 +52,8 @@ Rules (the same for every format):
   first);
 - capacity retention at cycle n = discharge capacity at n / discharge capacity at the
   reference cycle x 100 (at the retention cycle without a row there, but with rows on both
-  sides of it: :func:`doe.domain.fade.value_at`, as for a curve outcome); a last cycle with a charge and no discharge, or whose discharge
+  sides of it: :func:`doe.domain.fade.value_at`, as for a curve outcome); a cycle with a charge and no
+  discharge (anywhere in the file), or a last cycle whose discharge
   stopped more than :data:`DISCHARGE_END_TOLERANCE_V` above every earlier discharge's end
   voltage (a test exported while it runs), has no retention (``discharge_finished``);
 - rate capability: see :func:`rate_capability` (C-rates from the discharge currents).
@@ -492,11 +493,12 @@ def rate_capability(table: pd.DataFrame, *, active_mass_mg: float, one_c_mah_per
 
 def retention_curve(table: pd.DataFrame, *, reference_cycle: int = 1, name: str = "file") -> pd.Series:
     """Capacity retention (%) at each cycle of a :func:`read_cycling` table, indexed by cycle; a
-    last cycle without a discharge, or whose discharge is unfinished (``discharge_finished``;
-    a test exported while it runs), is left out."""
+    cycle without a discharge (the last one, charged and not discharged yet, or one the test
+    went past without discharging), or a last cycle whose discharge is unfinished
+    (``discharge_finished``; a test exported while it runs), is left out: its capacity is
+    unknown, not 0."""
     by_cycle = table.set_index("cycle")["discharge_capacity_mah"]
-    finished = _finished(table)
-    finished[-1:] &= by_cycle.iloc[-1:].to_numpy() > 0  # charged, not discharged yet: unknown, not 0
+    finished = _finished(table) & (by_cycle.to_numpy() > 0)
     if reference_cycle not in by_cycle.index or by_cycle[reference_cycle] <= 0:
         raise InstrumentFileError(f"{name}: reference_cycle {reference_cycle} has no discharge capacity "
                                   f"(cycles {int(by_cycle.index.min())} to {int(by_cycle.index.max())})")

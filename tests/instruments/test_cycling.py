@@ -713,3 +713,25 @@ def test_arbin_mits_pro_8_and_neware_amp_hour_headers_read_like_the_usual_ones(
         pd.testing.assert_frame_equal(read_cycling_points(path), expected_points)
     if "discharge_current_ma" in expected and expected["discharge_current_ma"].notna().all():
         np.testing.assert_allclose(read_cycling(path)["discharge_current_ma"], rates, rtol=1e-6)
+
+
+@pytest.mark.parametrize("file_format", ["neware_csv", "biologic_mpt", "arbin_csv"])
+def test_a_cycle_the_test_went_past_without_a_discharge_has_no_retention_not_zero(tmp_path: Path,
+                                                                                   file_format: str) -> None:
+    """Found by a probe: a file whose cycle 7 was charged and not discharged (the test went on
+    with cycle 8) gave a retention of 0 % at cycle 7, and a curve campaign recorded that 0 as a
+    point of the cell's fade; only a last cycle without a discharge was left out."""
+    charge, discharge = fade_curve(12, first_charge_mah_per_g=221.0, first_ce_pct=87.0)
+    gap = discharge.copy()
+    gap[6] = 0.0
+    path = write_cycling_file(tmp_path / f"gap.{'mpt' if file_format == 'biologic_mpt' else 'csv'}", file_format,
+                              charge * MASS_MG / 1000, gap * MASS_MG / 1000)
+    curve = retention_curve(read_cycling(path, active_mass_mg=MASS_MG))
+    assert curve.index.tolist() == [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12]
+    np.testing.assert_allclose(curve, 100 * np.delete(discharge, 6) / discharge[0], rtol=1e-6)
+    assert cycling_outcomes(path, active_mass_mg=MASS_MG, retention_cycle=7)["capacity_retention_pct"] == pytest.approx(
+        100 * (discharge[5] + discharge[7]) / 2 / discharge[0], rel=1e-6)  # between its neighbours, as for a gap
+    preview = results_from_files([path], experiment_id="E1", active_mass_mg=MASS_MG,
+                                 outcome_names=["capacity_retention_pct"],
+                                 curve_outcomes={"capacity_retention_pct": 200})
+    assert 7 not in preview.table.dropna(subset=["cycle"])["cycle"].tolist()
