@@ -45,6 +45,11 @@ def test_record_files_errors_name_the_commands_options(doe, tmp_path: Path) -> N
     for words, output in said.items():
         assert words in output, output
         assert not any(name in output for name in ("active_mass_mg", "replicates:", "reference_cycle")), output
+    # a mass read as the Record page reads it: a decimal comma is a decimal point, a typo no number
+    assert "'1_1.5' is not a mass above 0 mg" in doe(*base, "--active-mass-mg", "1_1.5", code=2).output
+    doe(*base, "--active-mass-mg", "11,5", "--confirm")
+    cells = Campaign.load("t", storage=doe.url).export_frame(cells=True)
+    assert cells["active_mass_mg"].tolist() == [11.5]
 
 
 def test_next_commands_can_be_pasted(cli_in_folder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -38,6 +38,7 @@ from doe.domain.active_mass import rule_mass
 from doe.domain.config_notes import config_notes
 from doe.domain.ranking import ranking_text
 from doe.domain.table import ID_COLUMN
+from doe.domain.typed_number import read_number
 from doe.domain.values import same_text
 from doe.errors import DoeError, shorten, shorten_text
 from doe.storage.engine import mask_url
@@ -232,12 +233,11 @@ def cell_masses(given: tuple[str, ...]) -> float | dict[str, float] | None:
 
 
 def _milligrams(number: str, text: str) -> float:
-    try:
-        mass = float(number.strip())
-    except ValueError:
-        mass = math.nan
+    """A mass as the Record page reads one (11.5 or 11,5; not 1_1.5, which Python's float() takes)."""
+    mass, _ = read_number(number)
     if not math.isfinite(mass) or mass <= 0:
-        raise click.BadParameter(f"{text!r}: {number.strip()!r} is not a mass above 0 mg", param_hint="--active-mass-mg")
+        raise click.BadParameter(f"{text!r}: {number.strip()!r} is not a mass above 0 mg (write it like 11.5 or "
+                                 "11,5)", param_hint="--active-mass-mg")
     return mass
 
 

@@ -19,8 +19,9 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.parameters import ContinuousParameter, DiscreteParameter
+from doe.domain.typed_number import NOT_A_NUMBER, read_number
 from doe.errors import ConfigError
-from doe.ui.number_cells import NOT_A_NUMBER, exact_text, read_number
+from doe.ui.number_cells import exact_text
 
 PARAMETER_TYPES = ("continuous", "discrete", "categorical")
 OUTCOME_ROLES = ("maximize", "minimize", "target", "measure only")

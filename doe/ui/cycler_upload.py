@@ -14,11 +14,12 @@ import streamlit as st
 
 from doe.domain.config import CampaignConfig
 from doe.domain.table import ID_COLUMN
+from doe.domain.typed_number import read_number
 from doe.instruments.cell_masses import cells_without_mass, masses_by_cell
 from doe.instruments.results import file_cells
 from doe.ui import components, resources, state
 from doe.ui.file_plots import FilePlots, file_plots
-from doe.ui.number_cells import exact_text, read_number
+from doe.ui.number_cells import exact_text
 
 MASS_LABEL = "Active cathode mass per cell (mg)"
 CELL_MASS_COLUMN = "active_mass_mg"

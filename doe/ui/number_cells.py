@@ -4,7 +4,7 @@ Streamlit's number editor rewrites what it does not take, and the page then save
 it clamps a value to the column's min and max (5 wt% became 3), blocks the minus sign above a
 min of 0 (-5 became 5) and drops the characters it does not know ('1.2e3' became 1.23, '12,5'
 125, and in a German browser '12.5' 125). So the grids edit their number columns as text:
-:func:`number_text` writes a stored number for the grid, :func:`read_number` reads what was
+:func:`number_text` writes a stored number for the grid, :func:`doe.domain.typed_number.read_number` reads what was
 typed as doe reads a file's cell (a decimal point, an unambiguous decimal comma, an exponent)
 or says why not, and validation then refuses a value out of range, naming the cell. Nothing is
 rewritten on the way.
@@ -13,71 +13,18 @@ rewritten on the way.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from doe.domain.table import parse_number
+from doe.domain.typed_number import is_empty_entry, read_number
 from doe.errors import CellProblem, DataError
 
 SHOWN_SIGNIFICANT = 6
 """Significant figures a grid shows of a stored number that has more (87.91234567 -> 87.9123);
 the cell keeps the exact value until it is edited (:func:`typed_values`)."""
-NOT_A_NUMBER = ("not a number: write it like 85.5, 85,5 or 1.2e3 (no thousands separator); leave the cell empty "
-                "if there is no value")
-_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2},\d{3}")
-"""A number with one comma that may be a thousands separator (``1,250``: 1250 or 1.25?)."""
-
-
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, float | np.floating) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
-def read_number(value: Any) -> tuple[float, str | None]:
-    """The number a person typed into a grid cell, or why it is not one.
-
-    Read as doe reads a file's cell (:func:`doe.domain.table.parse_number`): a decimal point
-    and an exponent (``1.2e3``), or a decimal comma where it cannot be a thousands separator
-    (``12,5``, ``0,830``); ``1,250`` (1250 or 1.25?), several commas, a comma with a dot, and
-    anything that is not a finite number are refused, never guessed.
-
-    Returns:
-        ``(number, None)``; ``(nan, None)`` for an empty cell; ``(nan, why)`` for text that
-        is not read as a number (``why`` says how to write it).
-    """
-    if _missing(value):
-        return math.nan, None
-    if isinstance(value, bool | np.bool_):
-        return math.nan, NOT_A_NUMBER
-    if isinstance(value, int | float | np.integer | np.floating):
-        given = float(value)
-        return (given, None) if math.isfinite(given) else (math.nan, "not a finite number; leave the cell empty if "
-                                                                     "there is no value")
-    text = str(value).strip()
-    if "," in text:
-        if "." in text or text.count(",") > 1:
-            return math.nan, ("a number with thousands separators, or with both a comma and a dot: write it without "
-                              "thousands separators, with one decimal point or comma (1250.5 or 1250,5)")
-        if _THOUSANDS.fullmatch(text):
-            return math.nan, (f"may mean {text.replace(',', '')} (a thousands separator) or "
-                              f"{text.replace(',', '.')} (a decimal comma); write it without the thousands separator "
-                              f"({text.replace(',', '')}), or with a decimal point ({text.replace(',', '.')})")
-        text = text.replace(",", ".")
-    number = parse_number(text)
-    if number is None:
-        return math.nan, NOT_A_NUMBER
-    if not math.isfinite(number):
-        return math.nan, "not a finite number; leave the cell empty if there is no value"
-    return number, None
-
-
 def exact_text(value: float) -> str:
     """The shortest text that reads back as exactly ``value`` (``0.8333333``, ``1200``, ``1e-05``)."""
     text = repr(float(value) + 0.0)  # (+ 0.0: no '-0')
@@ -94,7 +41,7 @@ def number_text(value: Any) -> str | None:
     (``85.5``, ``1200``) when that has at most :data:`SHOWN_SIGNIFICANT` significant figures,
     else rounded to them; None for an empty cell; text (a typed value not read as a number)
     as it is, for the person to correct."""
-    if _missing(value):
+    if is_empty_entry(value):
         return None
     if isinstance(value, str):
         return value
@@ -124,9 +71,9 @@ def text_columns(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def _same_text(typed: Any, shown: Any) -> bool:
-    if _missing(typed) and _missing(shown):
+    if is_empty_entry(typed) and is_empty_entry(shown):
         return True
-    return not _missing(typed) and not _missing(shown) and str(typed).strip() == str(shown).strip()
+    return not is_empty_entry(typed) and not is_empty_entry(shown) and str(typed).strip() == str(shown).strip()
 
 
 def typed_values(edited: pd.DataFrame, columns: Sequence[str], shown: pd.DataFrame | None = None,
@@ -190,5 +137,5 @@ def entry_numbers(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return read
 
 
-__all__ = ["entry_numbers", "exact_text", "number_problems", "number_text", "read_number", "text_columns",
+__all__ = ["entry_numbers", "exact_text", "number_problems", "number_text", "text_columns",
            "typed_values"]

@@ -30,9 +30,9 @@ from doe.domain.explain import prediction_text, purpose
 from doe.domain.failure_context import FIELDS, HISTORY_COLUMNS
 from doe.domain.parameters import CategoricalParameter
 from doe.domain.replicates import REPLICATE_COLUMN, SD_SUFFIX, n_column
+from doe.domain.typed_number import read_number
 from doe.domain.values import composed, same_text, same_value
 from doe.errors import CellProblem, DataError
-from doe.ui.number_cells import read_number
 
 ID_COLUMN = "experiment_id"
 PROBLEM_COLUMNS = ("row", ID_COLUMN, "column", "value", "problem")

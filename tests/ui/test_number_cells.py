@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from doe.domain.typed_number import read_number
 from doe.errors import DataError
 from doe.ui.number_cells import (
     entry_numbers,
     exact_text,
     number_text,
-    read_number,
     text_columns,
     typed_values,
 )

@@ -16,8 +16,8 @@ from doe.domain.config import CampaignConfig
 from doe.domain.display import column_decimals, furnace_programme, significant_columns
 from doe.domain.exports import run_sheet
 from doe.domain.parameters import CategoricalParameter, ContinuousParameter, DiscreteParameter
+from doe.domain.typed_number import read_number
 from doe.ui import components, resources, signin, state
-from doe.ui.number_cells import read_number
 from doe.ui.shown_numbers import number_table
 from doe.ui.tables import ID_COLUMN, proposed_with_predictions, suggestion_view
 
