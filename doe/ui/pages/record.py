@@ -392,7 +392,9 @@ def _cell_columns(history: pd.DataFrame, replicate_help: str) -> dict[str, Any] 
     if not ids:
         st.caption("No experiment yet: accept a batch on the Plan page, or add history below.")
         return None
-    return {ID_COLUMN: st.column_config.SelectboxColumn("experiment_id", options=ids, required=True),
+    # not `required`: the editor would not send a row added without it (the cell vanished on save); doe
+    # refuses it, naming the cell
+    return {ID_COLUMN: st.column_config.SelectboxColumn("experiment_id", options=ids),
             REPLICATE_COLUMN: st.column_config.TextColumn(  # no max_chars: validation refuses a longer one
                 "replicate", help=f"{replicate_help} (at most {MAX_REPLICATE} characters)")}
 
