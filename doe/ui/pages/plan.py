@@ -176,6 +176,9 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
                "constraints (empty until something is measured). Why this run: exploits = close to the best recipe measured, to improve on it; "
                "explores = where nothing similar was measured or the model is unsure, to learn.")
     ids = proposed["experiment_id"].astype(str).tolist()
+    # A chosen experiment that someone else started or abandoned meanwhile stays chosen (and accepting it is
+    # refused, naming it): dropped from the options, Streamlit emptied the choice, and empty means all proposed.
+    ids += [i for i in st.session_state.get(state.ACCEPT_IDS) or [] if i not in ids]
     chosen = st.multiselect("Experiments (none chosen = all proposed)", ids, key=state.ACCEPT_IDS)
     accept_col, abandon_col = st.columns(2)
     if accept_col.button("Accept: the lab starts them", type="primary") and (person := components.require("plan")):

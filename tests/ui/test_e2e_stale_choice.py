@@ -1,0 +1,63 @@
+"""Experiments chosen on the Plan page stay chosen when another engineer acts on them first, in a
+real browser.
+
+An engineer chose E0001 in "Experiments (none chosen = all proposed)"; a colleague abandoned E0001
+meanwhile; the engineer pressed "Accept: the lab starts them" and the page started every proposed
+experiment (the choice had silently become empty, which means all). Here the choice stays, and
+accepting it is refused, naming the experiment, with nothing started.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from doe.campaign import Campaign
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from streamlit_server import app_page, click, pick_option, settled, streamlit_app
+
+STEP_MS = 120_000
+CAMPAIGN = "stale-choice"
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    folder = tmp_path_factory.mktemp("stale")
+    db_url = f"sqlite:///{folder / 'stale.sqlite3'}"
+    env = {**os.environ, "DOE_DATABASE_URL": db_url, "DOE_HOME": str(folder / "home"),
+           "DOE_ENGINE_SETTINGS": "fast", "DOE_ACTOR": "Sam Stale"}
+    with streamlit_app(folder, env) as base:
+        yield base, db_url
+
+
+def test_a_chosen_experiment_abandoned_by_someone_else_is_not_accepted_as_all(server: tuple[str, str]) -> None:
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=CAMPAIGN, actor="fixture")
+    ids = campaign.suggest(3)["experiment_id"].astype(str).tolist()
+    with app_page(base, step_ms=STEP_MS) as page:
+        page.goto(f"{base}/plan?campaign={CAMPAIGN}")
+        page.get_by_role("heading", name=f"Plan: {CAMPAIGN}").wait_for()
+        settled(page)
+        chooser = page.get_by_test_id("stMultiSelect").filter(has_text="Experiments (none chosen")
+        pick_option(page, chooser, ids[0])
+        page.keyboard.press("Escape")
+        settled(page)
+        # a colleague abandons it (another window, the command line: the same store)
+        Campaign.load(CAMPAIGN, storage=db_url, actor="colleague").abandon([ids[0]], reason="precursor ran out")
+        click(page, page.get_by_role("button", name="Accept: the lab starts them"))
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text(ids[0])
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text("abandoned")
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_have_count(0)
+        expect(chooser).to_contain_text(ids[0])  # still the person's choice, to change
+    history = Campaign.load(CAMPAIGN, storage=db_url, actor="check").history()
+    status = dict(zip(history["experiment_id"].astype(str), history["status"], strict=True))
+    assert status == {ids[0]: "abandoned", ids[1]: "proposed", ids[2]: "proposed"}
