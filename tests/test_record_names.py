@@ -14,7 +14,7 @@ import pytest
 
 from doe import Campaign, list_campaigns
 from doe.domain.config import CampaignConfig
-from doe.errors import ConfigError, ConflictError, DataError
+from doe.errors import ConfigError, ConflictError, DataError, StorageError
 
 CE = "first_cycle_ce_pct"
 
@@ -668,3 +668,20 @@ def test_a_description_with_a_next_line_character_reads_back_as_written(store_ur
     campaign = Campaign.from_config({**BASE, "name": "described", "description": text}, storage=store_url)
     assert Campaign.load("described", storage=store_url).config.description == text
     assert CampaignConfig.from_yaml(campaign.config.to_yaml()).description == text
+
+
+@pytest.mark.parametrize("char", ["\u200b", "\u200f", "\ufeff"])  # zero-width space, right-to-left mark, BOM
+def test_a_clone_or_an_import_under_a_new_name_with_an_invisible_character_is_refused(store_url: str,
+                                                                                     char: str) -> None:
+    """Found by a probe: the Campaigns page cloned a campaign as 'copy' + U+200F (typed with a
+    right-to-left name), and `clone()` or `import_json(name=...)` stored any new name holding an
+    invisible character, which a new campaign's name may not hold (two names that look the same)."""
+    code = re.escape(f"U+{ord(char):04X}")
+    campaign = Campaign.from_config({**BASE, "name": "lab"}, storage=store_url)
+    campaign.record(pd.DataFrame([{"experiment_id": "E1", "x": 0.5, "atm": "A", "ce": 90.0}]))
+    for name in (f"copy{char}", f"la{char}b"):
+        with pytest.raises(StorageError, match=rf"invisible character.*{code}|{code}.*invisible"):
+            campaign.clone(name, with_history=True)
+        with pytest.raises(StorageError, match=rf"invisible character.*{code}|{code}.*invisible"):
+            Campaign.import_json(campaign.export_json(), storage=store_url, name=name)
+    assert list_campaigns(store_url)["name"].tolist() == ["lab"]

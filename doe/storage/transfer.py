@@ -28,7 +28,7 @@ from doe.domain.table import check_in_space, validate_experiments
 from doe.domain.values import (
     NOT_UNICODE,
     is_integer,
-    is_printable,
+    is_plain_label,
     is_real_number,
     is_stored_printable,
     refused_character,
@@ -307,9 +307,10 @@ def _list(data: dict[str, Any], key: str) -> list[Any]:
 
 
 def _check_name(name: Any, *, new: bool = False) -> str:  # the export's own name: as it was stored
+    # a new name (an import's or a clone's) meets a new campaign's rule: no invisible character either
     if (not isinstance(name, str) or not name.strip() or name != name.strip()
-            or len(name) > MAX_CAMPAIGN_NAME or not (is_printable(name) if new else is_stored_printable(name))):
-        held = refused_character(name, invisible=False, stored=not new) if isinstance(name, str) else None
+            or len(name) > MAX_CAMPAIGN_NAME or not (is_plain_label(name) if new else is_stored_printable(name))):
+        held = refused_character(name, invisible=new, stored=not new) if isinstance(name, str) else None
         raise StorageError(
             f"campaign name {shorten(name)} is not allowed: 1 to {MAX_CAMPAIGN_NAME} printable characters, "
             "no leading or trailing spaces" + (f" (it holds {held})" if held else ""))
