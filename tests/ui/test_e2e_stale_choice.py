@@ -61,3 +61,37 @@ def test_a_chosen_experiment_abandoned_by_someone_else_is_not_accepted_as_all(se
     history = Campaign.load(CAMPAIGN, storage=db_url, actor="check").history()
     status = dict(zip(history["experiment_id"].astype(str), history["status"], strict=True))
     assert status == {ids[0]: "abandoned", ids[1]: "proposed", ids[2]: "proposed"}
+
+
+def test_a_run_chosen_to_mark_failed_that_someone_measured_meanwhile_is_not_dropped_silently(
+        server: tuple[str, str]) -> None:
+    """Found by a probe: an engineer chose E1 and E2 under "Mark runs failed" and typed the reason; a
+    colleague recorded E1's result meanwhile; "Mark failed" said "Marked E2 failed" (E1 had left
+    the choice without a word, as it was no longer pending). Now nothing is marked, the page
+    names E1 and its status, and the choice is kept to change."""
+    import pandas as pd
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    name = f"{CAMPAIGN}-fail"
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
+    ids = campaign.suggest(2)["experiment_id"].astype(str).tolist()
+    campaign.accept(ids)
+    with app_page(base, step_ms=STEP_MS) as page:
+        page.goto(f"{base}/record?campaign={name}")
+        page.get_by_role("heading", name=f"Record: {name}").wait_for()
+        settled(page)
+        fail_form = page.get_by_test_id("stForm").filter(has_text="Mark failed")
+        for exp_id in ids:
+            pick_option(page, fail_form.get_by_test_id("stMultiSelect"), exp_id)
+        page.keyboard.press("Escape")
+        fail_form.get_by_label("Reason", exact=True).fill("furnace tripped")
+        Campaign.load(name, storage=db_url, actor="colleague").record(
+            pd.DataFrame({"experiment_id": [ids[0]], "first_cycle_ce_pct": [88.0]}))
+        click(page, fail_form.get_by_role("button", name="Mark failed"))
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text(f"{ids[0]} is completed now")
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_have_count(0)
+        expect(fail_form.get_by_test_id("stMultiSelect")).to_contain_text(ids[0])
+    history = Campaign.load(name, storage=db_url, actor="check").history()
+    status = dict(zip(history["experiment_id"].astype(str), history["status"], strict=True))
+    assert status == {ids[0]: "completed", ids[1]: "running"}

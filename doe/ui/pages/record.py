@@ -286,8 +286,11 @@ def _fail(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
     # cleared only after the runs are marked: clear_on_submit emptied the form for the second
     # click of a double click, which then stopped the first one's run before anything was marked
     version = st.session_state.get(FAIL_VERSION, 0)
+    # a chosen experiment that someone else measured or failed meanwhile stays chosen, and is refused below:
+    # dropped from the options, Streamlit took it out of the choice and the others were marked without a word
+    gone = [i for i in st.session_state.get(f"{state.FAIL_IDS}:{version}") or [] if i not in pending]
     with st.form("fail_form"):
-        ids = st.multiselect("Experiments", pending, key=f"{state.FAIL_IDS}:{version}")
+        ids = st.multiselect("Experiments", pending + gone, key=f"{state.FAIL_IDS}:{version}")
         reason = st.text_input("Reason", key=f"{state.FAIL_REASON}:{version}", placeholder="e.g. dispersion gelled")
         submitted = st.form_submit_button("Mark failed")
     if not submitted:
@@ -298,6 +301,12 @@ def _fail(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
             st.success(components.plain(done))
         else:
             st.warning("Choose the experiments that failed.")
+        return
+    if stale := [i for i in ids if i not in pending]:
+        status = dict(zip(history[ID_COLUMN].astype(str), history["status"], strict=True))
+        st.error(components.plain("Nothing marked: " + ", ".join(f"{i} is {status.get(i, 'gone')} now" for i in stale)
+                                  + " (changed since you chose it); take it out of the choice to mark the others "
+                                    "failed."))
         return
     person = components.require("record")
     if person is None:
