@@ -47,6 +47,8 @@ def test_record_files_errors_name_the_commands_options(doe, tmp_path: Path) -> N
         assert not any(name in output for name in ("active_mass_mg", "replicates:", "reference_cycle")), output
     # a mass read as the Record page reads it: a decimal comma is a decimal point, a typo no number
     assert "'1_1.5' is not a mass above 0 mg" in doe(*base, "--active-mass-mg", "1_1.5", code=2).output
+    said = " ".join(doe(*base, "--active-mass-mg", "1,250", code=2).output.split())
+    assert "'1,250' is not a mass above 0 mg (may mean 1250 (a thousands separator) or 1.250" in said
     doe(*base, "--active-mass-mg", "11,5", "--confirm")
     cells = Campaign.load("t", storage=doe.url).export_frame(cells=True)
     assert cells["active_mass_mg"].tolist() == [11.5]

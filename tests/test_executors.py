@@ -277,6 +277,13 @@ def test_file_executor_rejects_a_file_with_a_result_in_a_row_without_an_id(campa
     error = (folder / "rejected" / "results_B0001.csv.error.txt").read_text(encoding="utf-8")
     assert "row 3 of the file, column 'experiment_id': a row with results needs the experiment_id" in error
     assert "(first_cycle_ce_pct given)" in error and "nothing was recorded" in error
+    # a row that says a cell failed, without its id, is no less lost (review: it was dropped in silence)
+    failed = sheet.assign(experiment_id=None, failed="yes")
+    pd.concat([sheet.assign(first_cycle_ce_pct=86.5), failed]).to_csv(folder / "results_B0001_c.csv", index=False)
+    assert executor.collect(0.5).empty
+    error = (folder / "rejected" / "results_B0001_c.csv.error.txt").read_text(encoding="utf-8")
+    assert "row 3 of the file, column 'experiment_id': a row with results needs the experiment_id" in error
+    assert "(failed given)" in error
 
 
 def test_file_executor_leaves_other_files_and_unsettled_results_alone(campaign: Campaign, tmp_path: Path) -> None:

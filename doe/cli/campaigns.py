@@ -234,10 +234,10 @@ def cell_masses(given: tuple[str, ...]) -> float | dict[str, float] | None:
 
 def _milligrams(number: str, text: str) -> float:
     """A mass as the Record page reads one (11.5 or 11,5; not 1_1.5, which Python's float() takes)."""
-    mass, _ = read_number(number)
+    mass, why = read_number(number)
     if not math.isfinite(mass) or mass <= 0:
-        raise click.BadParameter(f"{text!r}: {number.strip()!r} is not a mass above 0 mg (write it like 11.5 or "
-                                 "11,5)", param_hint="--active-mass-mg")
+        raise click.BadParameter(f"{text!r}: {number.strip()!r} is not a mass above 0 mg ({why or 'write it like 11.5 or 11,5'})",
+                                 param_hint="--active-mass-mg")
     return mass
 
 

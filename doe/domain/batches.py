@@ -132,7 +132,12 @@ def pending_recipes(history: pd.DataFrame, config: CampaignConfig) -> pd.DataFra
 def carried_columns(table: pd.DataFrame, config: CampaignConfig) -> tuple[str, ...]:
     """Prediction and bookkeeping columns that a run sheet or history carries back in (ignored
     when it is read as recipes or results)."""
-    known = {ID_COLUMN, *config.parameter_names, *config.outcome_names}  # (a name stored before it was refused)
+    # an outcome stored (before such names were refused) under another's prediction column's name
+    # (cap_mean beside cap) is that outcome's, except in a proposal, where the column is the prediction
+    outcomes = set(config.outcome_names)
+    if any(c in table.columns for c in PREDICTION_COLUMNS):
+        outcomes -= {f"{o}{suffix}" for o in config.outcome_names for suffix in ("_mean", "_sd")}
+    known = {ID_COLUMN, *config.parameter_names, *outcomes}
     carried = {f"{o}{suffix}" for o in config.outcome_names for suffix in ("_mean", "_sd")}  # predictions, a history's sd
     carried |= {n_column(o) for o in config.outcome_names}  # a history's replicate counts
     carried |= {c for o in config.curve_outcomes for c in curve_columns(o)}  # and curve summaries

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 
 from doe.domain.file_rows import file_problems, keep_rows
-from doe.domain.table import ID_COLUMN
+from doe.domain.table import ID_COLUMN, failed_flag
 from doe.domain.values import is_blank
 from doe.errors import CellProblem, ConflictError, DataError, DoeError
 from doe.executors.base import (
@@ -292,13 +292,18 @@ class FileExecutor(BaseExecutor):
 
 
 def _results_without_id(table: pd.DataFrame, with_id: list[bool], config: CampaignConfig) -> list[CellProblem]:
-    """The rows of a results file that give an outcome or a failure reason but no experiment id
-    (rows blank but for a copied recipe or a ``failed`` of False give nothing to lose)."""
+    """The rows of a results file that give an outcome, a failure reason or a ``failed`` of True but
+    no experiment id (rows blank but for a copied recipe or a ``failed`` of False give nothing to lose)."""
     given = [c for c in (*config.outcome_names, "failure_reason") if c in table.columns]
+
+    def filled(k: int) -> list[str]:
+        said = [c for c in given if not is_blank(table[c].iloc[k])]
+        return [*said, "failed"] if "failed" in table.columns and failed_flag(table["failed"].iloc[k]) is not False \
+            and not is_blank(table["failed"].iloc[k]) else said
+
     return [CellProblem(k, ID_COLUMN, None, "a row with results needs the experiment_id its run sheet gives it "
-                        f"(a recipe of your own is recorded by hand: doe record) ({', '.join(filled)} given)")
-            for k, has_id in enumerate(with_id) if not has_id
-            and (filled := [c for c in given if not is_blank(table[c].iloc[k])])]
+                        f"(a recipe of your own is recorded by hand: doe record) ({', '.join(said)} given)")
+            for k, has_id in enumerate(with_id) if not has_id and (said := filled(k))]
 
 
 def _same(sheet: object, stored: object) -> bool:

@@ -377,13 +377,17 @@ def fit_impedance(spectrum: ImpedanceSpectrum, circuit: str = DEFAULT_CIRCUIT,
     residual = float(np.mean(np.abs(z - fitted) / np.abs(z)))
     reason = None
     uncertain = table[~np.isfinite(table["high_ohm"])
-                      | ((table["high_ohm"] - table["value_ohm"]) > 0.5 * table["value_ohm"].abs())
-                      | table["parameter"].isin(_undetermined(model, spectrum, fitted, parameters,
-                                                           table["parameter"].astype(str)))]
+                      | ((table["high_ohm"] - table["value_ohm"]) > 0.5 * table["value_ohm"].abs())]
+    undetermined = table[table["parameter"].isin(_undetermined(model, spectrum, fitted, parameters,
+                                                              table["parameter"].astype(str)))
+                         & ~table["name"].isin(uncertain["name"])]
     if not math.isfinite(residual) or residual > POOR_FIT_RESIDUAL:
         reason = f"mean relative residual {residual:.1%} is over {POOR_FIT_RESIDUAL:.0%}"
-    elif not uncertain.empty:
-        reason = f"{', '.join(uncertain['name'])} uncertain by more than half its value"
+    elif not uncertain.empty or not undetermined.empty:
+        reason = "; ".join(
+            ([f"{', '.join(uncertain['name'])} uncertain by more than half its value"] if len(uncertain) else [])
+            + ([f"{', '.join(undetermined['name'])} not determined by the spectrum (changed by half, the fitted "
+                "impedance hardly moves: an arc outside the measured frequencies)"] if len(undetermined) else []))
     return ImpedanceFit(table, residual, reason is not None, reason, circuit, spectrum.frequency_hz.copy(), fitted,
                         dict(zip(parameters, values.tolist(), strict=True)), dropped)
 

@@ -119,13 +119,14 @@ def test_an_arc_the_spectrum_does_not_determine_is_refused_not_recorded(tmp_path
     frequency, z = impedance_spectrum(one_arc, circuit="R0-p(R1,CPE1)-Wo1", seed=2)
     path = write_impedance_file(tmp_path / "one_arc.csv", "impedance_csv", frequency, z)
     fit = fit_impedance(read_impedance(path))
-    assert fit.poor_fit and "interfacial_resistance_ohm" in str(fit.reason), fit.resistances
+    assert fit.poor_fit and "interfacial_resistance_ohm not determined by the spectrum" in str(fit.reason), \
+        fit.resistances
     campaign = Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{tmp_path / 'eis.sqlite3'}", name="eis",
                                     actor="test")
     campaign.suggest(1)
     first = campaign.history()["experiment_id"].iloc[0]
     with pytest.raises(InstrumentFileError, match=r"one_arc\.csv: poor equivalent-circuit fit "
-                                                  r"\(interfacial_resistance_ohm uncertain"):
+                                                  r"\(interfacial_resistance_ohm not determined by the spectrum"):
         campaign.record_files([path], experiment_id=first, confirm=True)
     assert campaign.measurements().empty and campaign.files().empty
 

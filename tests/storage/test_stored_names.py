@@ -142,6 +142,10 @@ def test_a_run_sheet_writes_no_prediction_into_an_outcome_named_as_one(store_url
                                   "cap": 150 + 10 * np.sin(xs), "cap_mean": 3.0 + xs}))
     batch = campaign.suggest(1)
     assert batch["cap_mean"].notna().all()  # the suggestion's prediction of cap, under the outcome's name
+    before = campaign.measurements()
+    campaign.record(batch.assign(cap=155.0))  # the suggestion recorded back, as a script does: cap_mean is the prediction
+    added = campaign.measurements().iloc[len(before):]
+    assert added["outcome"].tolist() == ["cap"] and added["value"].tolist() == [155.0]
     sheet = run_sheet(batch, campaign.config)
     assert sheet.columns.is_unique and sheet["cap_mean"].isna().all()
     sheet.loc[0, "cap"] = 155.0
