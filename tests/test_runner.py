@@ -4,6 +4,7 @@ and a run killed with SIGKILL then restarted."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -773,8 +774,26 @@ def test_a_results_file_with_a_mistyped_id_is_rejected_naming_the_row(campaign: 
     assert not (folder / "processed" / "results_B0001.csv").exists()
     error = (folder / "rejected" / "results_B0001.csv.error.txt").read_text(encoding="utf-8")
     assert f"row 3 of the file, column 'experiment_id': no experiment '{ids[1].lower()}'" in error
-    assert "nothing was recorded" in error
+    assert f"differs from '{ids[1]}' only in case" in error and "nothing was recorded" in error
     assert campaign.measurements().empty  # the file is recorded whole or not at all
+
+
+def test_a_results_row_of_a_cell_the_campaign_never_proposed_is_left_out_and_logged(
+        campaign: Campaign, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Review of the fix above: a robot that measures a reference cell (bare NCM85) with every
+    batch writes its row beside the batch's; rejecting every file that holds an unknown id left
+    the batch's results unrecorded for good. An id that is no mistyped form of the campaign's
+    is left out, with a warning, and the others are recorded."""
+    folder = tmp_path / "exchange"
+    folder.mkdir()
+    ids = campaign.suggest(2)["experiment_id"].tolist()
+    pd.DataFrame({"experiment_id": [*ids, "REF-NCM85"], "first_cycle_ce_pct": [88.5, 84.0, 79.1]}).to_csv(
+        folder / "results_B0001.csv", index=False)
+    with caplog.at_level(logging.WARNING, logger="doe.runner"):
+        run(campaign, FileExecutor(folder, settle_s=0.0, timeout_s=5.0), budget=2, poll_interval_s=0.05)
+    assert (folder / "processed" / "results_B0001.csv").exists()
+    assert campaign.history().set_index("experiment_id").loc[ids, "first_cycle_ce_pct"].tolist() == [88.5, 84.0]
+    assert "results for unknown experiments ignored: ['REF-NCM85']" in caplog.text
 
 
 def test_results_that_come_after_the_budget_is_spent_are_still_recorded(campaign: Campaign, tmp_path: Path) -> None:

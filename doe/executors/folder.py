@@ -49,7 +49,8 @@ class FileExecutor(BaseExecutor):
     claimed (renamed into ``.doe-claimed/``) before it is read, so two runs never record one
     file; it moves to ``processed/`` once its results are recorded (a run killed in between
     gives it back to the folder at the next start; results recorded before change nothing).
-    A file that was read and found bad, with an id that is none of the campaign's, or with a row
+    A file that was read and found bad, with an id that is a mistyped form of one of the
+    campaign's (``e0002`` for ``E0002``; another unknown id's row is left out, logged), or with a row
     that gives results without an id, is moved to ``rejected/`` with ``<file>.error.txt`` beside it naming every bad cell; its experiments
     stay in flight until a corrected file comes (or the timeout). A file that cannot be read
     or moved now (held open by the robot or a virus scanner, the share offline) stays, and

@@ -14,7 +14,7 @@ import pandas as pd
 from doe.domain.file_rows import file_problems, in_file, keep_rows
 from doe.domain.records import PENDING_STATUSES, RecordReport
 from doe.domain.runs import Progress, ProgressCallback, RunResult, Stop, StopReason
-from doe.domain.table import ID_COLUMN
+from doe.domain.table import ID_COLUMN, id_key
 from doe.errors import (
     ArchivedCampaignError,
     CampaignReplacedError,
@@ -368,12 +368,16 @@ class RunLoop:
             self._rejected(results, DataError(f"none of the results' experiment ids is in campaign "
                                               f"{self.campaign.name!r} ({', '.join(unknown[:10])}); nothing was recorded"))
             return
-        if unknown:  # a mistyped id (e0002): the file would move on as done with its row's values lost
+        # an id mistyped as a spreadsheet or a person changes one (e0002, E2, ' E0002'): the file would move on
+        # as done with that row's values lost; another unknown id (a reference cell's row) is left out, logged
+        keys = {id_key(k): k for k in known}
+        if mistyped := {u: keys[id_key(u)] for u in unknown if id_key(u) in keys}:
             hook = getattr(self.executor, "rejected", None)
-            if callable(hook) and hook(results, error := unknown_ids_error(results, unknown, self.campaign.name)):
+            if callable(hook) and hook(results, error := unknown_ids_error(results, mistyped, self.campaign.name)):
                 logger.warning("campaign %r: results rejected, waiting for corrected ones: %s", self.campaign.name,
                                error)
                 return
+        if unknown:
             logger.warning("campaign %r: results for unknown experiments ignored: %s", self.campaign.name, unknown)
         table[ID_COLUMN] = table[ID_COLUMN].astype(str)
         waited_for = set(self.in_flight)  # before a bad row's experiment is failed and forgotten below

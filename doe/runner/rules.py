@@ -61,12 +61,15 @@ def timed_out_rows(table: pd.DataFrame, history: pd.DataFrame) -> list[bool]:
     return table[ID_COLUMN].isin(timed_out).tolist()
 
 
-def unknown_ids_error(results: pd.DataFrame, unknown: Collection[str], name: str) -> DataError:
-    """Why ``results`` are not recorded: the rows whose experiment id (one of ``unknown``) is none
-    of campaign ``name``'s, each named by its row of the file where the results came from one."""
-    problems = [CellProblem(k, ID_COLUMN, exp_id, f"no experiment {exp_id!r} in campaign {name!r}; give the id as "
-                            "the run sheet writes it (or record a recipe of your own by hand: doe record)")
-                for k, exp_id in enumerate(results[ID_COLUMN].astype(str)) if exp_id in unknown]
+def unknown_ids_error(results: pd.DataFrame, mistyped: Mapping[str, str], name: str) -> DataError:
+    """Why ``results`` are not recorded: the rows whose experiment id is a mistyped form of one of
+    campaign ``name``'s (``mistyped``: the id as given -> the stored one it differs from only in
+    case, spaces or zeros a spreadsheet drops), each named by its row of the file where the
+    results came from one."""
+    problems = [CellProblem(k, ID_COLUMN, exp_id, f"no experiment {exp_id!r} in campaign {name!r}: it differs from "
+                            f"{mistyped[exp_id]!r} only in case, spaces or zeros; give the id as the run sheet "
+                            "writes it")
+                for k, exp_id in enumerate(results[ID_COLUMN].astype(str)) if exp_id in mistyped]
     return DataError(f"{len(problems)} row(s) name an experiment that is not in the campaign; nothing was recorded",
                      file_problems(problems, results))
 
