@@ -22,7 +22,7 @@ from doe.ui.config_form import OUTCOME_COLUMNS
 from doe.ui.entry_templates import replicate_template
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streamlit_server import app_page, runs, settled, streamlit_app, type_in_grid
+from streamlit_server import app_page, click, settled, streamlit_app, type_in_grid
 
 STEP_MS = 120_000
 
@@ -37,12 +37,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
            "DOE_ENGINE_SETTINGS": "fast", "DOE_ACTOR": "Ada Adder"}
     with streamlit_app(folder, env) as base:
         yield base, db_url
-
-
-def _click(page: Any, name: str) -> None:
-    before = runs(page)
-    page.get_by_role("button", name=name).click()
-    settled(page, after=before)
 
 
 def _add_row(page: Any, grid: Any) -> None:
@@ -72,7 +66,7 @@ def test_an_outcome_added_without_a_role_is_refused_not_dropped(server: tuple[st
         _add_row(page, grid)
         type_in_grid(page, grid, len(outcomes), list(OUTCOME_COLUMNS).index("name"), "rate_capability_2c_pct",
                      form=True)
-        _click(page, "Save as a new version")
+        click(page, page.get_by_role("button", name="Save as a new version"))
         expect(page.get_by_test_id("stAlertContentError")).to_contain_text("rate_capability_2c_pct")
         expect(page.get_by_test_id("stAlertContentError")).to_contain_text("role")
         expect(page.get_by_test_id("stAlertContentSuccess")).to_have_count(0)
@@ -99,7 +93,7 @@ def test_a_cell_added_without_its_experiment_is_refused_not_dropped(server: tupl
         row = len(template)  # the row added below the template's empty ones
         type_in_grid(page, grid, row, cells.index("replicate"), "D")
         type_in_grid(page, grid, row, cells.index("first_cycle_ce_pct"), "85.5")
-        _click(page, "Record these cells")
+        click(page, page.get_by_role("button", name="Record these cells"))
         expect(page.get_by_test_id("stAlertContentError")).to_contain_text("nothing was recorded")
         expect(page.get_by_test_id("stMain")).to_contain_text("needs the experiment_id")
     assert campaign.measurements().empty
