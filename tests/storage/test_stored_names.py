@@ -100,16 +100,22 @@ def test_a_parameter_named_as_a_curve_column_keeps_its_values(store_url: str) ->
     assert model.training_data("retention_pct").extra_var.tolist() == [0.0] * 6
 
 
+def _with_an_older_outcome(store_url: str, name: str, outcome: str) -> Campaign:
+    """Campaign ``name`` (objective ``cap``, parameter ``x``) to which an older doe added the
+    outcome ``outcome``, stored without the name checks of a newer doe."""
+    base = {"name": name, "seed": 1, "objectives": [{"name": "cap", "goal": "maximize"}],
+            "parameters": [{"name": "x", "type": "continuous", "bounds": [0.0, 2.0]}]}
+    Campaign.from_config(base, storage=store_url)
+    save_as_an_older_doe(store_url, name, CampaignConfig.from_dict({**base, "outcomes": [{"name": outcome}]},
+                                                                   stored=True), version=2)
+    return Campaign.load(name, storage=store_url, actor="me")
+
+
 def test_an_outcome_named_as_another_outcomes_replicate_sd_keeps_its_values(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Found by review: a campaign stored by an older doe with the outcome ``cap_sd`` beside the
     replicated outcome ``cap`` showed the sd of cap's cells over cap_sd's own values in the
     history, under two columns named ``cap_sd``, and ``export_table`` crashed on them."""
-    base = {"name": "sds", "seed": 1, "objectives": [{"name": "cap", "goal": "maximize"}],
-            "parameters": [{"name": "x", "type": "continuous", "bounds": [0.0, 2.0]}]}
-    Campaign.from_config(base, storage=store_url)
-    save_as_an_older_doe(store_url, "sds", CampaignConfig.from_dict({**base, "outcomes": [{"name": "cap_sd"}]},
-                                                                    stored=True), version=2)
-    campaign = Campaign.load("sds", storage=store_url, actor="me")
+    campaign = _with_an_older_outcome(store_url, "sds", "cap_sd")
     campaign.record(pd.DataFrame({"experiment_id": ["E0", "E0", "E1"], "replicate": ["A", "B", "A"],
                                   "x": [0.5, 0.5, 1.5], "cap": [150.0, 154.0, 160.0], "cap_sd": [7.0, 7.0, 9.0]}))
     history = campaign.history()
@@ -131,12 +137,7 @@ def test_a_run_sheet_writes_no_prediction_into_an_outcome_named_as_one(store_url
     from doe.domain.exports import run_sheet
     from doe.io import write_table
 
-    base = {"name": "means", "seed": 1, "objectives": [{"name": "cap", "goal": "maximize"}],
-            "parameters": [{"name": "x", "type": "continuous", "bounds": [0.0, 2.0]}]}
-    Campaign.from_config(base, storage=store_url)
-    save_as_an_older_doe(store_url, "means", CampaignConfig.from_dict({**base, "outcomes": [{"name": "cap_mean"}]},
-                                                                      stored=True), version=2)
-    campaign = Campaign.load("means", storage=store_url, actor="me")
+    campaign = _with_an_older_outcome(store_url, "means", "cap_mean")
     xs = np.linspace(0.1, 1.9, 6)
     campaign.record(pd.DataFrame({"experiment_id": [f"E{i}" for i in range(6)], "x": xs,
                                   "cap": 150 + 10 * np.sin(xs), "cap_mean": 3.0 + xs}))
