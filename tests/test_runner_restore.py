@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from doe import Campaign, run
+from doe.domain.display import format_number
 from doe.engine import EngineSettings
 from doe.errors import CampaignReplacedError
 from doe.executors import FileExecutor
@@ -88,7 +89,8 @@ def test_a_run_whose_campaign_is_restored_under_it_stops_and_stale_results_are_r
     _wait(lambda: (folder / "rejected" / "results_B0002.csv.error.txt").exists(), "the stale file refused")
     reason = (folder / "rejected" / "results_B0002.csv.error.txt").read_text(encoding="utf-8")
     assert "give E0003, E0004 other recipes than the ones stored" in reason, reason
-    assert f"E0003 x: {old.loc['E0003', 'x']} on runsheet_B0002.csv, 0.5 stored" in reason, reason
+    # each number at the figures that tell it from the other (doe's four here), no float noise
+    assert f"E0003 x: {format_number(old.loc['E0003', 'x'])} on runsheet_B0002.csv, 0.5 stored" in reason, reason
     assert "nothing was recorded" in reason
     second.join(timeout=120)
     assert not second.is_alive() and len(outcome) == 1, outcome[1:]

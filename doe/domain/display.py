@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -136,6 +137,18 @@ def digits_to_tell_apart(value: float, other: float, least: int = 6) -> int:
         if format_number(value, significant=digits) != format_number(other, significant=digits):
             return digits
     return least
+
+
+def texts_apart(value: Any, other: Any) -> tuple[str, str]:
+    """``value`` and ``other`` as text for a message that says they differ: two numbers at the
+    fewest significant figures, from :data:`SIGNIFICANT` up, at which they read differently
+    (86.69999999999999 against 86.8 as 86.7 and 86.8; 79.99999 against 80 as 79.99999 and 80);
+    anything else as its text."""
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in (value, other)):
+        return str(value), str(other)
+    a, b = float(value), float(other)
+    figures = digits_to_tell_apart(a, b, least=SIGNIFICANT)
+    return format_number(a, significant=figures), format_number(b, significant=figures)
 
 
 def format_number(value: Any, decimals: int | None = None, significant: int = SIGNIFICANT) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
+from doe.domain.display import texts_apart
 from doe.domain.file_rows import file_problems, keep_rows
 from doe.domain.table import ID_COLUMN, failed_flag
 from doe.domain.values import is_blank
@@ -278,9 +279,10 @@ class FileExecutor(BaseExecutor):
             for _, row in sheet[sheet[ID_COLUMN].astype(str).isin(wanted)].iterrows():
                 exp_id = str(row[ID_COLUMN])
                 recipe = stored.loc[exp_id].to_dict()
-                found += [f"{exp_id} {p}: {row[p]} on {sheet_name}, {recipe[p]} stored"
+                found += [f"{exp_id} {p}: {given} on {sheet_name}, {kept} stored"
                           for p in self._config().parameter_names
-                          if p in sheet.columns and p in recipe and not _same(row[p], recipe[p])]
+                          if p in sheet.columns and p in recipe and not _same(row[p], recipe[p])
+                          for given, kept in [texts_apart(row[p], recipe[p])]]
         if not found:
             return None
         ids = sorted({f.split(" ", 1)[0] for f in found})

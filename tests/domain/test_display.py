@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from doe.domain.config import CampaignConfig
@@ -13,6 +14,7 @@ from doe.domain.display import (
     furnace_programme,
     shown_table,
     significant_columns,
+    texts_apart,
 )
 
 FURNACE = CampaignConfig.from_dict({
@@ -82,3 +84,13 @@ def test_two_numbers_are_shown_with_the_fewest_figures_that_tell_them_apart() ->
     assert digits_to_tell_apart(15.00004, 15.0) == 7
     assert digits_to_tell_apart(0.1 + 0.2, 0.3) == 17  # the floats' last digit
     assert digits_to_tell_apart(80.0, 80.0) == 6
+
+
+def test_a_message_that_two_values_differ_shows_them_without_float_noise() -> None:
+    """A run sheet's 86.8 against a stored 86.69999999999999 (a sum of floats) read "86.8 on
+    the sheet, 86.69999999999999 stored" in the folder executor's refusal."""
+    assert texts_apart(86.8, 86.69999999999999) == ("86.8", "86.7")
+    assert texts_apart(79.99999, 80) == ("79.99999", "80")  # as many figures as it takes
+    assert texts_apart(np.int64(400), 405.0) == ("400", "405")
+    assert texts_apart("Ar", "O2") == ("Ar", "O2")
+    assert texts_apart("86.8", 86.7) == ("86.8", "86.7")  # text stays as typed
