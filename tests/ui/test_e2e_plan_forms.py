@@ -88,9 +88,12 @@ def test_abandoning_asks_for_a_reason(served: tuple[object, str, str]) -> None:
     pick_option(page, chooser, ids[0])
     page.keyboard.press("Escape")  # type: ignore[attr-defined]
     settled(page)  # the next steps wait for what only the choice's run draws (the confirm button)
-    # a rerun under load can briefly draw the popover twice (the old one not yet removed)
+    # the choice's run draws the popover's button enabled; under load the run before it can leave
+    # its disabled button drawn beside it for a moment, so wait for the enabled one to stand alone
     abandon = page.get_by_test_id("stPopoverButton").filter(has_text="Abandon the chosen ones")  # type: ignore[attr-defined]
+    expect(abandon.and_(page.locator(":enabled"))).to_have_count(1)  # type: ignore[attr-defined]
     expect(abandon).to_have_count(1)
+    settled(page)
     abandon.click()
     confirm = page.get_by_role("button", name="Yes, abandon 1 experiment(s)")  # type: ignore[attr-defined]
     click(page, confirm)
