@@ -72,6 +72,7 @@ FIXED_NAMES = "plan_fixed_names"
 FIXED_VALUE_PREFIX = "plan_fixed_value_"
 CANDIDATE_FILE = "plan_candidate_file"
 ACCEPT_IDS = "plan_accept_ids"
+LISTED_IDS = "plan_listed_ids"  # (campaign, the proposed ids the page listed in its last run)
 ABANDON_REASON = "plan_abandon_reason"
 LAST_SUGGESTIONS = "plan_last_suggestions"
 

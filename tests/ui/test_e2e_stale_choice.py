@@ -1,7 +1,7 @@
 """Experiments chosen on the Plan page stay chosen when another engineer acts on them first, in a
 real browser.
 
-An engineer chose E0001 in "Experiments (none chosen = all proposed)"; a colleague abandoned E0001
+An engineer chose E0001 in "Experiments (none chosen = all listed above)"; a colleague abandoned E0001
 meanwhile; the engineer pressed "Accept: the lab starts them" and the page started every proposed
 experiment (the choice had silently become empty, which means all). Here the choice stays, and
 accepting it is refused, naming the experiment, with nothing started.
@@ -95,3 +95,29 @@ def test_a_run_chosen_to_mark_failed_that_someone_measured_meanwhile_is_not_drop
     history = Campaign.load(name, storage=db_url, actor="check").history()
     status = dict(zip(history["experiment_id"].astype(str), history["status"], strict=True))
     assert status == {ids[0]: "completed", ids[1]: "running"}
+
+
+def test_accepting_with_nothing_chosen_starts_only_the_experiments_the_page_listed(
+        server: tuple[str, str]) -> None:
+    """An engineer sees E0001-E0002 proposed and presses Accept with nothing chosen; a robot had
+    proposed E0003-E0004 meanwhile, unseen. The page started all four (an empty choice meant every
+    experiment proposed at the time of the click). Now it starts the two it listed; the robot's stay
+    proposed, and the page lists them after the click."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    name = f"{CAMPAIGN}-unseen"
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
+    seen = campaign.suggest(2)["experiment_id"].astype(str).tolist()
+    with app_page(base, step_ms=STEP_MS) as page:
+        page.goto(f"{base}/plan?campaign={name}")
+        page.get_by_role("heading", name=f"Plan: {name}").wait_for()
+        settled(page)
+        expect(page.get_by_text("Proposed, not started (2)")).to_be_visible()
+        unseen = Campaign.load(name, storage=db_url, actor="robot").suggest(2)["experiment_id"].astype(str).tolist()
+        click(page, page.get_by_role("button", name="Accept: the lab starts them"))
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(f"Started 2 experiment(s): {', '.join(seen)}")
+        expect(page.get_by_text("Proposed, not started (2)")).to_be_visible()  # the robot's, listed now
+    history = Campaign.load(name, storage=db_url, actor="check").history()
+    status = dict(zip(history["experiment_id"].astype(str), history["status"], strict=True))
+    assert status == {**dict.fromkeys(seen, "running"), **dict.fromkeys(unseen, "proposed")}

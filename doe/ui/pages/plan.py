@@ -153,6 +153,12 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
     campaign = handle.campaign
     proposed = history[history["status"] == "proposed"]
     st.subheader(f"Proposed, not started ({len(proposed)})")
+    ids = proposed["experiment_id"].astype(str).tolist()
+    # What the engineer saw: the list of the page's previous run (the one the Accept click came from).
+    # An empty choice accepts those, not experiments a colleague or a robot proposed since.
+    listed = st.session_state.get(state.LISTED_IDS)
+    seen = list(listed[1]) if isinstance(listed, tuple) and listed[0] == campaign.name else ids
+    st.session_state[state.LISTED_IDS] = (campaign.name, tuple(ids))
     if proposed.empty:
         st.caption("Nothing proposed. Ask for a batch above.")
         return
@@ -175,15 +181,14 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
                "within it). P(success): the model's chance that the run works and meets the outcome "
                "constraints (empty until something is measured). Why this run: exploits = close to the best recipe measured, to improve on it; "
                "explores = where nothing similar was measured or the model is unsure, to learn.")
-    ids = proposed["experiment_id"].astype(str).tolist()
     # A chosen experiment that someone else started or abandoned meanwhile stays chosen (and accepting it is
-    # refused, naming it): dropped from the options, Streamlit emptied the choice, and empty means all proposed.
-    ids += [i for i in st.session_state.get(state.ACCEPT_IDS) or [] if i not in ids]
-    chosen = st.multiselect("Experiments (none chosen = all proposed)", ids, key=state.ACCEPT_IDS)
+    # refused, naming it): dropped from the options, Streamlit emptied the choice, and empty means all listed.
+    options = ids + [i for i in st.session_state.get(state.ACCEPT_IDS) or [] if i not in ids]
+    chosen = st.multiselect("Experiments (none chosen = all listed above)", options, key=state.ACCEPT_IDS)
     accept_col, abandon_col = st.columns(2)
     if accept_col.button("Accept: the lab starts them", type="primary") and (person := components.require("plan")):
         with components.guard("accepting the experiments") as accepting, handle.acting(person) as c:
-            started = c.accept(chosen or None)
+            started = c.accept(chosen or seen)
         if accepting.ok:
             components.flash("success", f"Started {len(started)} experiment(s): {', '.join(started)}. "
                                         "Record their results on the Record page.")
