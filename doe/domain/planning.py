@@ -16,6 +16,7 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX, point_cycle
+from doe.domain.display import format_number
 from doe.domain.failure_context import context_differs, failure_context
 from doe.domain.records import (
     CellFailure,
@@ -312,7 +313,7 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
             if change is not None and change.status == "completed" and stored["status"] == "failed" and (
                     _exported_status(exported_status, label) == "failed"):
                 change = None  # measured, then failed, as exported (stored_recipes_left_out): it stays failed
-            if not problems and summary and read.replicate is None and read.cycle is None:
+            if not problems and read.replicate is None and read.cycle is None:
                 problems, read = _read_means(read, stored, summary, labelled, plan.unchanged_means)
             if not problems and read.measured:
                 measured_known.add(str(read.experiment_id))
@@ -401,7 +402,11 @@ def _plan_later_cell(clean: pd.DataFrame, row: pd.Series, read: _Row, first: New
 def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelled: Collection[tuple[str, str]],
                 unchanged: list[tuple[str, str]]) -> tuple[list[CellProblem], _Row]:
     """Problems of a row of history means about a known experiment, and the row with the
-    means already stored left out (listed in ``unchanged``)."""
+    means already stored left out (listed in ``unchanged``). Any table's value of a curve
+    outcome that the history shows predicted at its cycle (points recorded, not up to it) is the
+    prediction read back (left out when the stored one) or refused: without a cycle column it
+    would be stored as a point measured at that cycle (a history trimmed to ids, recipes and
+    outcomes carries no column that says it was exported)."""
     exp_id = str(read.experiment_id)
     problems, kept = [], {}
     for outcome, value in read.measured.items():
@@ -411,15 +416,21 @@ def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelle
         n = int(count)
         predicted_sd = stored.get(outcome + PRED_SD_SUFFIX)
         curve = predicted_sd is not None  # its history value sums up points at a cycle, never a cell
-        if outcome in summary and predicted_sd is not None and not is_missing(predicted_sd) and predicted_sd > 0:
+        if predicted_sd is not None and not is_missing(predicted_sd) and predicted_sd > 0:
             # a curve outcome not measured at its cycle yet: the history shows the model's prediction
             if same_measurement(value, stored[outcome]):
                 unchanged.append((exp_id, outcome))
-            else:
+            elif outcome in summary:
                 problems.append(CellProblem(
                     read.label, outcome, value,
                     f"is the value predicted for {exp_id} at its cycle in the history, not a measurement; "
                     "record measured points with a cycle column"))
+            else:
+                problems.append(CellProblem(
+                    read.label, outcome, value,
+                    f"{exp_id} has {outcome} points recorded that do not reach its cycle, so the history shows "
+                    f"a predicted value there (about {format_number(float(stored[outcome]))}); a value without a cycle column "
+                    "is not taken as measured at that cycle: give the cycle it was measured at in a cycle column"))
         elif outcome not in summary or (n == 0 and not (curve and (exp_id, outcome) in labelled
                                                          and not is_missing(stored.get(outcome)))) or \
                 (n == 1 and not curve and (exp_id, outcome) not in labelled):
