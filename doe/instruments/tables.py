@@ -20,6 +20,7 @@ and numbers refused with their line and column.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import warnings
 from collections.abc import Collection
@@ -69,19 +70,71 @@ def read_text(path: Path) -> str:
     raw = path.read_bytes()
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text", Notepad's "Unicode"
         try:
-            return raw.decode("utf-16")
+            text = raw.decode("utf-16")
         except UnicodeDecodeError as err:
             raise InstrumentFileError(f"{path.name}: starts as UTF-16 text but is not ({err.reason}); "
                                       "export it again") from None
+        refuse_cut_end(path, text)
+        return text
     if b"\x00" in raw[:4096]:
         raise InstrumentFileError(f"{path.name}: a binary file that is not .mpr, .nda or .ndax; export it as text "
                                   "from the instrument's software")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            return raw.decode(encoding)
+            text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
+        refuse_cut_end(path, text)
+        return text
     raise InstrumentFileError(f"{path.name}: not readable as text")  # pragma: no cover - cp1252 decodes all bytes
+
+
+# a number's shape: its fraction digits and its exponent's digits ("2.2646" -> 4, "1,0E+06" -> 1 and 2)
+_NUMBER_SHAPE = re.compile(r"\s*[-+]?\d*[.,](\d+)(?:[eE][-+]?(\d+))?\s*")
+_ROWS_COMPARED = 20  # the rows above the last one whose fields show how the file writes each column
+
+
+def refuse_cut_end(path: Path, text: str) -> None:
+    """Refuse a text export cut off inside its last line: the file does not end with a line end
+    and its last line holds fewer fields than the rows above, or its last field (the only one a
+    cut can shorten) is empty or a number written with fewer decimals or exponent digits than
+    that column holds in every one of the (up to 20) rows above (``2.2`` where they write
+    ``2.2646``). Read as it is, the cut number is another number: a capacity of 2.2 mAh for 2.2646."""
+    if not text or text.endswith(("\n", "\r")):
+        return
+    lines = text.splitlines()
+    last, above = lines[-1], [line for line in lines[:-1] if line.strip()][-_ROWS_COMPARED:]
+    if not last.strip() or len(above) < 3:
+        return
+    sep = delimiter(above[-1])
+    width = above[-1].count(sep) + 1
+    rows = [line.split(sep) for line in above if line.count(sep) + 1 == width]
+    if len(rows) < 3 or width < 2:
+        return
+    fields = last.split(sep)
+    k = len(fields) - 1
+    why = None
+    if len(fields) < width:
+        why = f"{len(fields)} field(s) where the rows above have {width}"
+    elif len(fields) == width:
+        column = [row[k] for row in rows]
+        numbers = list(itertools.takewhile(lambda value: _shape(value) is not None, reversed(column)))  # not the header
+        shapes = {_shape(value) for value in numbers}
+        if not fields[k].strip() and all(value.strip() for value in column[-3:]):
+            why = "its last field empty where the rows above hold a value"
+        elif len(numbers) >= 3 and len(shapes) == 1 and (shape := shapes.pop()) is not None and (
+                (cut := _shape(fields[k])) is None or cut[0] < shape[0] or cut[1] < shape[1]):
+            why = f"{fields[k].strip()[:40]!r} where the rows above write numbers like {column[-1].strip()[:40]!r}"
+    if why is not None:
+        raise InstrumentFileError(f"{path.name}: the file ends inside its last line (line {len(lines)}: {why}); "
+                                  "the export or the copy was cut off, so a number in it may be read short: "
+                                  "export or copy the file again")
+
+
+def _shape(value: str) -> tuple[int, int] | None:
+    """The fraction digits and exponent digits of a number written with a fractional part, else None."""
+    match = _NUMBER_SHAPE.fullmatch(value)
+    return None if match is None else (len(match.group(1)), len(match.group(2) or ""))
 
 
 def decimal_separator(data_lines: str, sep: str = "\t") -> Decimal:

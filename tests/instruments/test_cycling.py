@@ -735,3 +735,30 @@ def test_a_cycle_the_test_went_past_without_a_discharge_has_no_retention_not_zer
                                  outcome_names=["capacity_retention_pct"],
                                  curve_outcomes={"capacity_retention_pct": 200})
     assert 7 not in preview.table.dropna(subset=["cycle"])["cycle"].tolist()
+
+
+@pytest.mark.parametrize(("file_format", "decimal_comma"), [*((f, False) for f in FORMATS), ("biologic_mpt", True)])
+def test_an_export_cut_off_inside_its_last_line_is_refused_not_read_short(tmp_path: Path, file_format: str,
+                                                                          decimal_comma: bool) -> None:
+    """A copy cut off inside its last number (2.2646 as 2.2) was read as that shorter number, with
+    no message (a probe). Now a file that does not end with a line end, and whose last line holds
+    fewer fields than the rows above or ends in a number with fewer decimals or exponent digits
+    than its column writes, is refused naming the line; the whole file without its final line end
+    reads as before."""
+    charge, discharge = fade_curve(25, first_charge_mah_per_g=221.0, first_ce_pct=87.0)
+    path = write_cycling_file(tmp_path / f"cell.{file_format}", file_format,  # type: ignore[arg-type]
+                              charge * MASS_MG / 1000, discharge * MASS_MG / 1000, decimal_comma=decimal_comma)
+    raw = path.read_bytes()
+    whole = read_cycling(path, active_mass_mg=MASS_MG)
+    body = raw.rstrip(b"\r\n")
+    path.write_bytes(body)
+    pd.testing.assert_frame_equal(read_cycling(path, active_mass_mg=MASS_MG), whole)
+    last = body[body.rfind(b"\n") + 1:]
+    line = body.count(b"\n") + 1
+    sep = DELIMITER[file_format].encode()
+    numeric_end = last.rfind(sep) if file_format == "maccor_txt" else len(last)  # MACCOR ends in a date and time
+    for k in range(1, numeric_end):  # every place inside the line's numbers
+        path.write_bytes(body[:len(body) - len(last) + k])
+        with pytest.raises(InstrumentFileError, match=rf"cell\.{file_format}: the file ends inside its last line "
+                                                      rf"\(line {line}: .*cut off"):
+            read_cycling(path, active_mass_mg=MASS_MG)
