@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,7 +224,9 @@ def config_from_tables(
 ) -> CampaignConfig:
     """A validated configuration from the edited tables.
 
-    Rows whose ``name`` is empty are ignored (the editors' blank new rows). What the editors
+    Rows whose every cell is empty are ignored (the editors' blank new rows); a row with a value
+    but no ``name`` is refused, naming it (the engineer typed it: dropped, a parameter or an
+    outcome would vanish from the saved version). What the editors
     do not show is kept from ``base`` (the configuration being edited, or the template):
     its other top-level fields (``control_recipe``, ``impedance``, ...) and,
     for a parameter of the same name and type or an outcome of the same name, the fields that
@@ -240,6 +242,7 @@ def config_from_tables(
     for i, row in enumerate(tables.parameters.to_dict("records"), start=1):
         pname = _text(row.get("name"))
         if pname is None:
+            _unnamed(row, f"parameters row {i}", "parameter", problems)
             continue
         where = f"parameters row {i} ({pname})"
         kind = _text(row.get("type"))
@@ -295,6 +298,7 @@ def config_from_tables(
     for i, row in enumerate(tables.outcomes.to_dict("records"), start=1):
         oname = _text(row.get("name"))
         if oname is None:
+            _unnamed(row, f"outcomes row {i}", "outcome", problems)
             continue
         where = f"outcomes row {i} ({oname})"
         role = _text(row.get("role"))
@@ -357,6 +361,15 @@ def config_from_tables(
             f"campaign configuration {data['name']!r} is invalid:\n" + "\n".join(f"  - {p}" for p in problems)
         )
     return config
+
+
+def _unnamed(row: Mapping[Any, Any], where: str, kind: str, problems: list[str]) -> None:
+    """The problem of a row without a name that holds a value (a blank row is no problem)."""
+    given = [f"{key} {value!r}" for key, value in row.items()
+             if key != "name" and value is not False and not _blank(value)]
+    if given:
+        problems.append(f"{where}, name: empty, while the row gives {', '.join(given)}; name the {kind} "
+                        "or delete the row")
 
 
 __all__ = [

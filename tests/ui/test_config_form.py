@@ -250,3 +250,29 @@ def test_labels_with_commas_and_quotes_round_trip_through_the_editor_tables() ->
     tables.parameters.loc[tables.parameters["name"] == "anneal_atmosphere", "values"] = 'air,"N2, 5% H2" , O2'
     typed = config_from_tables(config.name, tables, seed=config.seed)
     assert typed.parameter("anneal_atmosphere").values == ("air", "N2, 5% H2", "O2")
+
+
+def test_a_row_without_a_name_that_holds_values_is_refused_not_dropped() -> None:
+    """A parameter row given type and bounds but no name, or an existing outcome whose name was
+    cleared, was left out of the saved version without a word (the editor's name column was
+    ``required``, and a nameless row was read as a blank one). A wholly blank row is still skipped."""
+    config = load_config("hfo2-ncm85")
+    tables = tables_from_config(config)
+    blank = {c: None for c in tables.parameters.columns} | {"log_scale": False, "shared": False}
+    added = pd.DataFrame([*tables.parameters.to_dict("records"), blank,
+                          blank | {"type": "continuous", "lower": "1", "upper": "3"}])
+    with pytest.raises(ConfigError) as refused:
+        config_from_tables(config.name, ConfigTables(added, tables.outcomes, tables.constraints), seed=config.seed)
+    rows = len(tables.parameters)
+    assert f"parameters row {rows + 2}, name: empty, while the row gives type 'continuous', lower '1', upper '3'" \
+        in str(refused.value)
+    assert f"parameters row {rows + 1}" not in str(refused.value)  # the blank row
+    outcomes = tables.outcomes.copy()
+    outcomes.loc[0, "name"] = " "
+    with pytest.raises(ConfigError, match=r"outcomes row 1, name: empty, while the row gives role 'maximize'"):
+        config_from_tables(config.name, ConfigTables(tables.parameters, outcomes, tables.constraints),
+                           seed=config.seed)
+    with_blank = pd.DataFrame([*tables.parameters.to_dict("records"), blank])
+    again = config_from_tables(config.name, ConfigTables(with_blank, tables.outcomes, tables.constraints),
+                               description=config.description, seed=config.seed)
+    assert again == config

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from doe.campaign import Campaign
-from doe.ui.config_form import OUTCOME_COLUMNS
+from doe.ui.config_form import OUTCOME_COLUMNS, PARAMETER_COLUMNS
 from doe.ui.entry_templates import replicate_template
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -73,6 +73,36 @@ def test_an_outcome_added_without_a_role_is_refused_not_dropped(server: tuple[st
     stored = Campaign.load("added-outcome", storage=db_url)
     assert len(stored.config_versions()) == 1
     assert stored.config.outcome_names == outcomes
+
+
+def test_a_parameter_added_without_a_name_is_refused_not_dropped(server: tuple[str, str]) -> None:
+    """The editor's name column was ``required``: a parameter row given its bounds but no name was
+    never sent, and the page saved the new version without it."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    campaign = Campaign.from_config({  # few rows: the added one shows without scrolling the grid
+        "name": "added-nameless", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+        "objectives": [{"name": "y", "goal": "maximize"}]}, storage=db_url, actor="fixture")
+    parameters = campaign.config.parameter_names
+    with app_page(base, step_ms=STEP_MS) as page:
+        page.goto(f"{base}/?campaign=added-nameless")
+        page.get_by_role("heading", name="Campaigns").wait_for()
+        settled(page)
+        page.get_by_role("tab", name="Edit configuration").click()
+        form = page.get_by_test_id("stForm").filter(has_text="Save as a new version")
+        grid = form.get_by_test_id("stDataFrame").filter(has=page.locator("th", has_text="resolution"))
+        expect(grid).to_have_count(1)
+        _add_row(page, grid)
+        type_in_grid(page, grid, len(parameters), list(PARAMETER_COLUMNS).index("lower"), "1", form=True)
+        type_in_grid(page, grid, len(parameters), list(PARAMETER_COLUMNS).index("upper"), "3", form=True)
+        click(page, page.get_by_role("button", name="Save as a new version"))
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text(
+            f"parameters row {len(parameters) + 1}, name: empty")
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_have_count(0)
+    stored = Campaign.load("added-nameless", storage=db_url)
+    assert len(stored.config_versions()) == 1
+    assert stored.config.parameter_names == parameters
 
 
 def test_a_cell_added_without_its_experiment_is_refused_not_dropped(server: tuple[str, str]) -> None:

@@ -30,10 +30,9 @@ SCRATCH = "scratch"
 
 def _parameter_columns() -> dict[str, Any]:
     return {
-        "name": st.column_config.TextColumn("name", help="letters, digits and _, e.g. anneal_temperature_c",
-                                            required=True),
-        # not `required`: the editor would not send a row added without it, and the save went on without the row
-        # (config_from_tables refuses it, naming the cell)
+        # name and type not `required`: the editor would not send a row added without one, and the save went on
+        # without the row (config_from_tables refuses it, naming the cell)
+        "name": st.column_config.TextColumn("name", help="letters, digits and _, e.g. anneal_temperature_c"),
         "type": st.column_config.SelectboxColumn("type", options=list(PARAMETER_TYPES)),
         "lower": st.column_config.TextColumn("lower", help="continuous: lower bound"),
         "upper": st.column_config.TextColumn("upper", help="continuous: upper bound"),
@@ -54,7 +53,7 @@ def _parameter_columns() -> dict[str, Any]:
 
 def _outcome_columns() -> dict[str, Any]:
     return {
-        "name": st.column_config.TextColumn("name", required=True),
+        "name": st.column_config.TextColumn("name"),  # not `required`: as a parameter's
         "role": st.column_config.SelectboxColumn("role", options=list(OUTCOME_ROLES),  # not `required`: as "type"
                                                  help="maximize, minimize or bring to a target value (an "
                                                       "objective), or only measured"),
