@@ -703,3 +703,28 @@ def test_doe_run_refuses_a_folder_of_another_campaign(doe_cmd, tmp_path: Path) -
     assert "belongs to campaign 'line-A'" in refused.stderr and "give each campaign its own folder" in refused.stderr
     assert "line-B" in refused.stderr and str(folder) in refused.stderr
     assert "(total 0)" in doe_cmd("status", "--campaign", "line-B").stdout  # nothing proposed
+
+
+def test_suggest_prints_a_prediction_with_its_sd_at_two_figures_and_the_mean_to_match(tmp_path: Path) -> None:
+    """`doe suggest` printed 'ce predicted 85.2 ± 1.497' (the mean at 4 significant figures, its
+    sd at 4 too, so the mean was shown less precisely than its own sd) where the README, the run
+    sheet explanations and the Plan page give '85.20 ± 1.5' style: sd at two figures, the mean to
+    its decimal place."""
+    import re
+
+    db = str(tmp_path / "lab.sqlite3")
+    config = {"name": "sd", "seed": 3, "objectives": [{"name": "ce", "goal": "maximize", "unit": "%"}],
+              "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1], "resolution": 0.01}]}
+    campaign = Campaign.from_config(config, storage=db)
+    campaign.record(pd.DataFrame({"x": [0.1, 0.4, 0.7, 0.9], "ce": [81.3, 84.7, 83.9, 80.2]}))
+    done = CliRunner().invoke(cli, ["suggest", "--db", db, "--campaign", "sd", "-n", "2", "--fast"])
+    assert done.exit_code == 0, done.output
+    line = next(line for line in done.output.splitlines() if line.startswith("ce [%] predicted"))
+    shown = re.findall(r"(-?[\d.]+) ± ([\d.]+)", line)
+    assert len(shown) == 2, line
+    assert len(campaign.history(status="proposed")) == 2
+    for mean, sd in shown:
+        digits = sd.replace(".", "").lstrip("0")
+        assert len(digits) == 2, line  # the sd at two significant figures
+        places = len(sd.split(".")[1]) if "." in sd else 0
+        assert (len(mean.split(".")[1]) if "." in mean else 0) == places, line  # the mean to the sd's place

@@ -362,6 +362,7 @@ def recipes_text(table: pd.DataFrame, config: CampaignConfig, *, predictions: bo
                   outcomes: bool = False) -> str:
     """Experiments as columns, parameters (and predictions or outcomes) as rows."""
     from doe.domain.display import column_decimals, format_number
+    from doe.domain.explain import prediction_text
 
     rows: dict[str, list[str]] = {}
     # each parameter at the lab's resolution (more for a value off its grid), others at 4 figures
@@ -373,8 +374,9 @@ def recipes_text(table: pd.DataFrame, config: CampaignConfig, *, predictions: bo
         unit = f" [{config.unit_of(name)}]" if config.unit_of(name) else ""
         if predictions and f"{name}_mean" in table.columns:
             means, sds = table[f"{name}_mean"], table.get(f"{name}_sd")
+            # the sd at two figures and the mean to its place, as the Plan page and the README show it
             rows[f"{name}{unit} predicted"] = [
-                fmt(m) + (f" ± {fmt(s)}" if sds is not None and not is_nan(s) else "")
+                prediction_text(m, s) or "-"
                 for m, s in zip(means, sds if sds is not None else [None] * len(means), strict=True)]
         elif outcomes and name in table.columns:
             rows[f"{name}{unit}"] = [fmt(v) for v in table[name]]
