@@ -890,3 +890,34 @@ def test_failing_a_cell_names_every_writer_of_its_values(store_url: str) -> None
     with pytest.raises(ConflictError, match=r"P1 replicate 'A' has measured values; marking it failed \('cracked'\) "
                                              r"withdraws them \(values recorded by alice, cycler on [-\d]+ [:\d]+ UTC\)"):
         cycler.record(pd.DataFrame([{"experiment_id": "P1", "replicate": "A", "failure_reason": "cracked"}]))
+
+
+def test_a_run_sheet_with_a_cell_still_cycling_records_again_when_other_rows_are_filled(store_url: str) -> None:
+    """A run sheet with a row per cell: recorded with E0001's cell A measured and its cell B still
+    cycling, it recorded A and left B out; filled in further (E0002's cell A) and recorded again,
+    the whole sheet was refused because B's row, unchanged and empty, was now a row of a completed
+    experiment ('the row has no measured outcome ... its experiment pending'): the cell not made
+    yet is left out and said, as the first time, and the rest recorded."""
+    campaign = _campaign(store_url)
+    batch = campaign.suggest(2)
+    first, second = batch["experiment_id"].tolist()
+    recipe_of = batch.set_index("experiment_id")[campaign.config.parameter_names].to_dict("index")
+    sheet = pd.DataFrame([{"experiment_id": e, **recipe_of[e], "replicate": cell, CE: math.nan}
+                          for e in (first, second) for cell in ("A", "B")])
+    sheet.loc[0, CE] = 90.0  # first's cell A
+    report = campaign.record(sheet)
+    assert report.measurements_added == 1
+    sheet.loc[2, CE] = 88.0  # second's cell A, a day later; first's cell B still cycling
+    report = campaign.record(sheet)
+    assert (report.measurements_added, report.measurements_unchanged) == (1, 1)
+    assert [(p.value, p.row) for p in report.not_measured] == [(first, 1)]
+    assert "replicate 'B'" in report.not_measured[0].problem
+    history = campaign.history().set_index("experiment_id")
+    assert history.loc[[first, second], "status"].tolist() == ["completed", "completed"]
+    cells = campaign.measurements()
+    assert sorted(zip(cells["experiment_id"], cells["replicate"], cells["value"], strict=True)) == [
+        (first, "A", 90.0), (second, "A", 88.0)]
+    assert campaign.record(sheet).measurements_added == 0  # the same sheet again: nothing more
+    sheet.loc[1, CE] = 91.0  # first's cell B, measured at last
+    assert campaign.record(sheet).measurements_added == 1
+    assert campaign.history().set_index("experiment_id").loc[first, f"{CE}_n"] == 2

@@ -269,11 +269,16 @@ def plan_record(clean: pd.DataFrame, history: pd.DataFrame, config: CampaignConf
         elif is_known and not read.measured and not read.failed and read.note is None and not read.context:
             assert known is not None
             as_stored = known.loc[str(read.experiment_id)]
-            if as_stored["status"] in ("proposed", "running") and not any(
+            # a cell's row of a measured (or failed) experiment, empty: the cell is not made yet (a run
+            # sheet with a row per cell, recorded again as its other rows are filled in)
+            cell = read.replicate is not None and as_stored["status"] in ("completed", "failed")
+            if (as_stored["status"] in ("proposed", "running") or cell) and not any(
                     p in clean.columns and not is_missing(row[p]) and not same_value(row[p], as_stored[p])
                     for p in config.parameter_names):
+                of = f" for its cell replicate {read.replicate!r}" if cell else ""
                 plan.not_measured.append(CellProblem(read.label, ID_COLUMN, read.experiment_id, (
-                    f"{read.experiment_id} is {as_stored['status']} and the row gives no result yet: nothing recorded")))
+                    f"{read.experiment_id} is {as_stored['status']} and the row gives no result{of} yet: "
+                    "nothing recorded")))
                 plan.row_ids.append(None)  # not a recorded row: its experiment stays pending (a runner waits on)
                 continue
         new = change = None
