@@ -728,3 +728,21 @@ def test_suggest_prints_a_prediction_with_its_sd_at_two_figures_and_the_mean_to_
         assert len(digits) == 2, line  # the sd at two significant figures
         places = len(sd.split(".")[1]) if "." in sd else 0
         assert (len(mean.split(".")[1]) if "." in mean else 0) == places, line  # the mean to the sd's place
+
+
+def test_status_shows_the_best_recipes_mean_of_cells_with_its_sd_and_number_of_cells(tmp_path: Path) -> None:
+    """`doe status` printed the best recipe's CE as '83' alone, the mean of three cells looking like
+    one measurement, where the history, the report and the Insights page show each mean beside its
+    spread and number of cells."""
+    db = str(tmp_path / "lab.sqlite3")
+    config = {"name": "cells", "seed": 3, "objectives": [{"name": "ce", "goal": "maximize", "unit": "%"}],
+              "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1], "resolution": 0.1}]}
+    campaign = Campaign.from_config(config, storage=db)
+    campaign.record(pd.DataFrame({"experiment_id": ["H1", "H1", "H1", "H2"], "x": [0.3, 0.3, 0.3, 0.6],
+                                  "replicate": ["A", "B", "C", "A"], "ce": [82.0, 83.0, 84.5, 80.0]}))
+    done = CliRunner().invoke(cli, ["status", "--db", db, "--campaign", "cells"])
+    assert done.exit_code == 0, done.output
+    lines = {line.split()[0]: line.split()[1:] for line in done.output.splitlines() if line.strip()}
+    assert lines["best:"][0] == "H1"
+    assert lines["ce"] == ["[%]", "83.17"]
+    assert lines["ce_sd"] == ["1.258"] and lines["ce_n"] == ["3"], done.output

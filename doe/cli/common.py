@@ -363,6 +363,7 @@ def recipes_text(table: pd.DataFrame, config: CampaignConfig, *, predictions: bo
     """Experiments as columns, parameters (and predictions or outcomes) as rows."""
     from doe.domain.display import column_decimals, format_number
     from doe.domain.explain import prediction_text
+    from doe.domain.replicates import n_column, with_summaries
 
     rows: dict[str, list[str]] = {}
     # each parameter at the lab's resolution (more for a value off its grid), others at 4 figures
@@ -380,6 +381,10 @@ def recipes_text(table: pd.DataFrame, config: CampaignConfig, *, predictions: bo
                 for m, s in zip(means, sds if sds is not None else [None] * len(means), strict=True)]
         elif outcomes and name in table.columns:
             rows[f"{name}{unit}"] = [fmt(v) for v in table[name]]
+            # a mean of replicate cells is shown beside its spread and number of cells, never alone
+            for column in with_summaries([name], table.columns)[1:]:
+                rows[column] = [str(int(v)) if column == n_column(name) and not is_nan(v) else fmt(v)
+                                for v in table[column]]
     frame = pd.DataFrame(rows, index=table[ID_COLUMN].astype(str).tolist()).T
     return frame.to_string()
 
