@@ -373,7 +373,15 @@ def optimize_shared(
             X[..., boxed] = region[0, boxed] + X[..., boxed] * (region[1, boxed] - region[0, boxed])
         X[:, :, shared_all] = X[:, :1, shared_all]  # one set of shared values per start batch
         Z = layout.reduce(X)
-        return Z[search.feasible(Z)]
+        Z = Z[search.feasible(Z)]
+        if len(Z) < settings.num_restarts and region is None:
+            # a constraint that the copied shared values break in the other rows (a mixture's
+            # a + b + c = 1 with a shared): rows drawn with each start's shared values held
+            held = [{**fixed, **{i: float(x[0, i]) for i in shared_all}} for x in X[: settings.num_restarts]]
+            extra = [layout.reduce(sample_space(encoder, n, seed + k, h)[None, :, :]) for k, h in enumerate(held)]
+            Z = np.vstack([Z, *extra])
+            Z = Z[search.feasible(Z)]
+        return Z
 
     Z = starts(box)
     if len(Z) < settings.num_restarts and box is not None:
@@ -382,6 +390,10 @@ def optimize_shared(
         Z = starts(None)
     if not len(Z):
         Z = starts(None)
+    if not len(Z):
+        raise ProposalError(f"batch_shared: no batch of {n} recipes with one value of "
+                            f"{[encoder.names[i] for i in shared]} was found inside the linear constraints; relax a "
+                            "constraint or suggest fewer per batch")
     values = _evaluate(joint, Z, device)
     top = np.argsort(-values)[: settings.num_restarts]
     Z, values = search.refine(Z[top], box, settings.lbfgs_maxiter)

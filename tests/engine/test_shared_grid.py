@@ -129,3 +129,27 @@ def test_random_shared_grid_spaces_give_one_feasible_grid_run_or_a_clear_refusal
         ce = batch.row + 0.5 * batch.shared + batch.free
         campaign.record(batch.assign(ce=ce)[["experiment_id", "ce"]])
     assert made >= 3
+
+
+def test_a_shared_fraction_of_a_mixture_on_the_grid_gives_a_furnace_run_not_a_crash() -> None:
+    """A mixture a + b + c = 1 on the grid with a shared: the joint search's start batches copied
+    row 0's a into every row, so no start met the equality, and the search crashed inside BoTorch
+    ('a Tensor with 0 elements cannot be converted to Scalar') from the first model batch on."""
+    config = CampaignConfig.from_dict({
+        "name": "shared-mixture", "seed": 1,
+        "parameters": [{"name": "a_frac", "type": "continuous", "bounds": [0, 1], "resolution": 0.1},
+                       {"name": "b_frac", "type": "continuous", "bounds": [0, 1], "resolution": 0.1},
+                       {"name": "c_frac", "type": "continuous", "bounds": [0, 1], "resolution": 0.05},
+                       {"name": "anneal_c", "type": "continuous", "bounds": [300, 500], "resolution": 20}],
+        "objectives": [{"name": "ce", "goal": "maximize"}],
+        "constraints": ["a_frac + b_frac + c_frac <= 1", "a_frac + b_frac + c_frac >= 1", "anneal_c + 100 * a_frac <= 520"],
+        "batch_shared": ["a_frac", "anneal_c"],
+    })
+    campaign = Campaign.from_config(config.to_dict(), storage=":memory:", settings=EngineSettings.fast())
+    rng = np.random.default_rng(0)
+    for design in ("latin_hypercube", "model", "model"):
+        batch = campaign.suggest(4, design=design)  # type: ignore[arg-type]
+        assert_one_feasible_grid_run(campaign.config, batch, 4)
+        assert np.allclose(batch.a_frac + batch.b_frac + batch.c_frac, 1.0), batch
+        ce = 80 + 10 * batch.b_frac - 5 * batch.c_frac + rng.normal(size=4)
+        campaign.record(batch.assign(ce=ce)[["experiment_id", "ce"]])
