@@ -242,6 +242,7 @@ def _distinct(encoder: Encoder, X: np.ndarray, seed: int, fixed: dict[int, float
               taken: np.ndarray | None) -> np.ndarray:
     """``X`` with each repeated or ``taken`` row replaced by an untested recipe (see :func:`latin_hypercube`)."""
     taken = np.zeros((0, encoder.dim)) if taken is None else np.asarray(taken, dtype=float).reshape(-1, encoder.dim)
+    X = _merge_near(X, taken)
     kept = untested_pool(encoder, len(X), taken, seed, fixed, pool=X)
     if len(kept) == len(X):
         return X
@@ -252,6 +253,23 @@ def _distinct(encoder: Encoder, X: np.ndarray, seed: int, fixed: dict[int, float
                             f"(with {'the values held for this batch and ' if fixed else ''}the constraints), "
                             f"but {len(X)} were asked for; ask for fewer or widen the space (a finer resolution)")
     return np.vstack([kept, initial_design(encoder, len(X) - len(kept), before, seed, fixed, pool=pool)])
+
+
+SAME_RECIPE = 1e-6
+"""Rows of a design within this much of each range (model space) are one recipe: rows moved
+inside the constraints differ by the LP solver's tolerance (300.0000002 and 300.0000005 C)."""
+
+
+def _merge_near(X: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """``X`` with each row within :data:`SAME_RECIPE` of a ``taken`` row or of an earlier row of
+    ``X`` (in every column) replaced by that row, so :func:`untested_pool` counts it as a repeat."""
+    out = np.array(X, dtype=float, copy=True)
+    for r in range(len(out)):
+        earlier = np.vstack([taken, out[:r]])
+        same = np.all(np.abs(earlier - out[r]) <= SAME_RECIPE, axis=1) if len(earlier) else np.zeros(0, dtype=bool)
+        if same.any():
+            out[r] = earlier[int(np.argmax(same))]
+    return out
 
 
 def _signs(n_factors: int) -> np.ndarray:

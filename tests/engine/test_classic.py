@@ -498,3 +498,27 @@ def test_a_screening_design_of_one_free_parameter_makes_each_corner_once() -> No
     assert sorted(held_x.atm) == ["O2", "air"]
     with pytest.raises(ProposalError, match=r"has 2 runs and no centre point .* so 3 would repeat a corner; ask for 2"):
         campaign.suggest(3, design="screening", fixed={"x": 0.75})
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_latin_hypercube_of_a_grid_mixture_proposes_no_recipe_twice(seed: int) -> None:
+    """A hypercube of a grid mixture (a + b + c = 1) beside a temperature it constrains proposed
+    a = 0, b = 0, c = 1 at 300 C two to four times in a batch of five: the rows moved inside the
+    constraints differed only by the LP solver's 1e-7 C (300.0000002 and 300.0000005), so they
+    counted as different recipes, while the run sheet (and the lab) read the same one."""
+    from doe import load_config
+    from doe.engine import EngineSettings
+
+    config = load_config({
+        "name": "grid-mixture", "seed": seed, "objectives": [{"name": "ce", "goal": "maximize"}],
+        "parameters": [{"name": "a_frac", "type": "continuous", "bounds": [0, 1], "resolution": 0.1},
+                       {"name": "b_frac", "type": "continuous", "bounds": [0, 1], "resolution": 0.1},
+                       {"name": "c_frac", "type": "continuous", "bounds": [0, 1], "resolution": 0.05},
+                       {"name": "temp_c", "type": "continuous", "bounds": [300, 500]}],
+        "constraints": ["a_frac + b_frac + c_frac <= 1", "a_frac + b_frac + c_frac >= 1", "temp_c + 100 * a_frac <= 520"]})
+    campaign = Campaign.from_config(config, storage=":memory:", settings=EngineSettings.fast())
+    batch = campaign.suggest(5, design="latin_hypercube")
+    recipes = batch[config.parameter_names].assign(temp_c=batch["temp_c"].round(3))
+    assert not recipes.duplicated().any(), batch[config.parameter_names].to_dict("records")
+    assert np.allclose(batch[["a_frac", "b_frac", "c_frac"]].sum(axis=1), 1.0)
+    assert (batch["temp_c"] + 100 * batch["a_frac"] <= 520 + 1e-6).all()  # the LP solver's tolerance
