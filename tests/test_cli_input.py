@@ -188,6 +188,27 @@ def test_a_result_typed_into_a_prediction_column_is_refused_not_lost(doe, tmp_pa
     assert _history(doe)["capacity_retention_pct"].tolist()[0] == 70.0
 
 
+def test_a_run_sheet_without_its_experiment_id_column_is_refused_not_recorded_as_new_experiments(  # type: ignore[no-untyped-def]
+        doe, tmp_path: Path) -> None:
+    """A probe: the run sheet of doe suggest, filled in with its experiment_id column deleted, was
+    recorded as two new experiments while the proposed two stayed pending. Its batch_id column
+    names the pending batch: the rows are refused, naming the ids; without the batch_id column the
+    rows are new experiments, as the message says."""
+    doe("suggest", "-n", "2", "--fast", "--out", "sheet.csv")
+    sheet = pd.read_csv(tmp_path / "sheet.csv", encoding="utf-8-sig")
+    ce = next(c for c in sheet.columns if c.startswith("first_cycle_ce_pct ["))
+    sheet[ce] = [85.5, 86.25]
+    sheet.drop(columns=["experiment_id"]).to_csv(tmp_path / "no_ids.csv", index=False)
+    result = doe("record", "no_ids.csv", code=1)
+    assert "names batch B0001 of this campaign, whose E0001, E0002 are still pending, but gives no experiment_id" \
+        in result.output
+    history = _history(doe)
+    assert history["experiment_id"].tolist() == ["E0001", "E0002"] and history["first_cycle_ce_pct"].isna().all()
+    sheet.drop(columns=["experiment_id", "batch_id"]).to_csv(tmp_path / "new.csv", index=False)
+    doe("record", "new.csv")  # as the message says: new experiments
+    assert len(_history(doe)) == 4
+
+
 def test_the_commands_errors_name_its_options_not_the_python_arguments(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A conflict told the shell user to 'pass allow_corrections=True (record with correct=True)'
     and a Windows file to 'read it with encoding='cp1252''."""

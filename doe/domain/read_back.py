@@ -302,6 +302,36 @@ def dropped_parameter_problems(table: pd.DataFrame, history: pd.DataFrame, confi
     return columns, problems
 
 
+BATCH_COLUMN = "batch_id"
+_PENDING = ("proposed", "running")
+
+
+def rows_without_their_ids(table: pd.DataFrame, history: pd.DataFrame) -> list[CellProblem]:
+    """Problems of rows that give no experiment id but name, in a ``batch_id`` column (a run
+    sheet's or an export's: a lab's own table has none, and recording ignores it), a batch of
+    the campaign with experiments still pending: a run sheet whose ``experiment_id`` column was
+    deleted. Recorded, each row would be a new experiment, and the ones the lab made would stay
+    pending."""
+    if BATCH_COLUMN not in table.columns or table.columns.has_duplicates or not {BATCH_COLUMN, "status"} <= set(
+            history.columns):
+        return []
+    pending: dict[str, list[str]] = {}
+    for exp_id, batch, status in zip(history[ID_COLUMN], history[BATCH_COLUMN], history["status"], strict=True):
+        if status in _PENDING and not is_missing(batch):
+            pending.setdefault(clean_label(batch), []).append(str(exp_id))
+    ids = table[ID_COLUMN].tolist() if ID_COLUMN in table.columns else [None] * len(table)
+    problems = []
+    for row, (exp_id, batch) in enumerate(zip(ids, table[BATCH_COLUMN].tolist(), strict=True)):
+        if not is_blank(exp_id) or is_blank(batch) or (waiting := pending.get(clean_label(batch))) is None:
+            continue
+        problems.append(CellProblem(row, ID_COLUMN, None, f"the row names batch {clean_label(batch)} of this campaign, "
+                                    f"whose {', '.join(waiting)} {'is' if len(waiting) == 1 else 'are'} still pending, "
+                                    "but gives no experiment_id: recorded, it would be a new experiment and the one made "
+                                    "would stay pending; give the row its experiment_id from the run sheet (to record "
+                                    "a new experiment, delete the batch_id)"))
+    return problems
+
+
 def problems_of(table: pd.DataFrame, config: CampaignConfig, history: pd.DataFrame, measurements: pd.DataFrame,
                 predictions: Mapping[Any, Any]) -> tuple[tuple[str, ...], list[CellProblem]]:
     """Every check here of ``table`` recorded into a campaign with ``config``, its ``history``,
@@ -314,6 +344,7 @@ def problems_of(table: pd.DataFrame, config: CampaignConfig, history: pd.DataFra
     problems += new_means(table, set(history[ID_COLUMN].astype(str)), read_outcomes(config))
     problems += typed_over_predictions(table, predictions, read_outcomes(config))
     problems += unmarked_curve_values(table, history, config)
+    problems += rows_without_their_ids(table, history)
     return dropped, problems
 
 
@@ -417,5 +448,5 @@ def earlier_predictions_left_out(table: pd.DataFrame, history: pd.DataFrame, con
     return out
 
 
-__all__ = ["check_names_free", "dropped_outcome_problems", "dropped_outcomes", "dropped_parameter_problems", "earlier_predictions_left_out", "is_exported_history", "new_means", "problems_of", "read_outcomes", "stored_recipes_left_out", "summary_outcomes",
+__all__ = ["BATCH_COLUMN", "check_names_free", "dropped_outcome_problems", "dropped_outcomes", "dropped_parameter_problems", "earlier_predictions_left_out", "is_exported_history", "new_means", "problems_of", "read_outcomes", "rows_without_their_ids", "stored_recipes_left_out", "summary_outcomes",
            "typed_over_predictions", "unmarked_curve_outcomes", "unmarked_curve_values"]
