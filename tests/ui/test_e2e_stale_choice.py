@@ -19,7 +19,7 @@ import pytest
 from doe.campaign import Campaign
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streamlit_server import app_page, click, pick_option, settled, streamlit_app
+from streamlit_server import app_page, click, pick_option, settled, streamlit_app, type_in_grid
 
 STEP_MS = 120_000
 CAMPAIGN = "stale-choice"
@@ -121,3 +121,42 @@ def test_accepting_with_nothing_chosen_starts_only_the_experiments_the_page_list
     history = Campaign.load(name, storage=db_url, actor="check").history()
     status = dict(zip(history["experiment_id"].astype(str), history["status"], strict=True))
     assert status == {**dict.fromkeys(seen, "running"), **dict.fromkeys(unseen, "proposed")}
+
+
+
+def test_a_ticked_correction_replaces_no_value_stored_meanwhile_unseen(server: tuple[str, str]) -> None:
+    """Found by a probe: an engineer with 'Correct stored values' ticked (left on from a typo
+    fixed earlier) typed 90 into E0001's efficiency; a colleague recorded 81 for it meanwhile;
+    "Save results" replaced the colleague's 81 by 90 at once ("1 corrected"), though the page
+    had never shown the 81 (the grid drawn in that same run named the conflict, and the success
+    message covered it). Now that press saves nothing and says why; the grid shows the stored
+    value under the typed one, and a second press is the correction, made knowingly."""
+    import pandas as pd
+    from playwright.sync_api import expect
+
+    from doe.ui.tables import record_grid
+
+    base, db_url = server
+    name = f"{CAMPAIGN}-correct"
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
+    ids = campaign.suggest(2)["experiment_id"].astype(str).tolist()
+    campaign.accept(ids)
+    column = list(record_grid(campaign.history(), campaign.config).columns).index("first_cycle_ce_pct")
+    with app_page(base, step_ms=STEP_MS) as page:
+        page.goto(f"{base}/record?campaign={name}")
+        page.get_by_role("heading", name=f"Record: {name}").wait_for()
+        settled(page)
+        click(page, page.get_by_text("Correct stored values (replace values recorded before"))
+        type_in_grid(page, page.get_by_test_id("stDataFrame").first, 0, column, "90")
+        Campaign.load(name, storage=db_url, actor="colleague").record(
+            pd.DataFrame({"experiment_id": [ids[0]], "first_cycle_ce_pct": [81.0]}))
+        save = page.get_by_role("button", name="Save results")
+        click(page, save)
+        expect(page.get_by_test_id("stAlertContentWarning").filter(has_text="Nothing saved")).to_be_visible()
+        expect(page.get_by_test_id("stAlertContentWarning").filter(
+            has_text=f"Someone else stored other values meanwhile for {ids[0]} first_cycle_ce_pct")).to_be_visible()
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_have_count(0)
+        assert campaign.history().set_index("experiment_id").loc[ids[0], "first_cycle_ce_pct"] == 81.0
+        click(page, save)  # seen now: the correction, on purpose
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("1 corrected")
+    assert campaign.history().set_index("experiment_id").loc[ids[0], "first_cycle_ce_pct"] == 90.0

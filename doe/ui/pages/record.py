@@ -204,15 +204,16 @@ def _grid_saved(config: CampaignConfig, campaign: str, saved: pd.DataFrame) -> N
 
 
 def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame,
-                selection: GridSelection) -> _ShownGrid:
+                selection: GridSelection) -> tuple[_ShownGrid, bool]:
     """The grid for this run: the same one while nothing was stored meanwhile (the editor keeps
     its state), else the stored values with the person's unsaved ones merged on top, under a
-    new key (the editor's state is by row position; rows move when someone else saves)."""
+    new key (the editor's state is by row position; rows move when someone else saves); and
+    whether a value someone else stored meanwhile lies under one of the person's (said on the page)."""
     stored_state, name = handle.campaign.state(), handle.campaign.name
     last: _ShownGrid | None = st.session_state.get(state.GRID_SHOWN)
     if (last is not None and last.campaign == name and not last.saved and last.key in st.session_state
             and last.stored == stored_state and last.selection == selection):
-        return last
+        return last, False
     unsaved = _unsaved(config, name)
     awaiting = set(record_grid(history, config, selection)[ID_COLUMN].astype(str)) | set(unsaved)
     stored = record_grid(history, config, "all")
@@ -232,14 +233,14 @@ def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, histor
         st.warning(components.plain(
             f"Someone else stored other values meanwhile for {cells}. Your values are kept in the grid; "
             "saving them replaces the stored ones only as an explicit correction."))
-    return grid
+    return grid, bool(merged.conflicts)
 
 
 def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
     st.subheader("Results of running experiments")
     show = st.radio("Show", ["awaiting results", "all experiments"], horizontal=True, key=state.GRID_SHOW,
                     help="'awaiting results': proposed and running ones and those still missing an objective")
-    grid = _fresh_grid(handle, config, history, "awaiting" if show == "awaiting results" else "all")
+    grid, conflicts = _fresh_grid(handle, config, history, "awaiting" if show == "awaiting results" else "all")
     original = grid.original
     if original.empty:
         st.caption("No experiment awaits results. Accept a batch on the Plan page, or add history below.")
@@ -261,6 +262,10 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
     correct = st.checkbox("Correct stored values (replace values recorded before; the old ones stay in the "
                           "history)", key=state.CORRECT)
     if st.button("Save results", type="primary"):
+        if conflicts:  # the values under the person's were stored after the press's grid was drawn: unseen
+            st.warning("Nothing saved: someone else stored values meanwhile under yours (named above). Look at "
+                       "them, then press 'Save results' again; a stored value is replaced only as a correction.")
+            return
         with components.guard("reading the grid", edited) as reading:
             changes = grid_changes(original, edited, config, history, handle.campaign.measurements())
         if not reading.ok:
