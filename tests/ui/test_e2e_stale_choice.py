@@ -160,3 +160,35 @@ def test_a_ticked_correction_replaces_no_value_stored_meanwhile_unseen(server: t
         click(page, save)  # seen now: the correction, on purpose
         expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("1 corrected")
     assert campaign.history().set_index("experiment_id").loc[ids[0], "first_cycle_ce_pct"] == 90.0
+
+
+def test_a_proposed_experiment_chosen_to_abandon_that_the_lab_started_meanwhile_is_not_abandoned(
+        server: tuple[str, str]) -> None:
+    """Found by a probe: an engineer chose proposed E0001 to abandon and typed the reason; a
+    colleague accepted it meanwhile (the lab started it: the powder is in the furnace); "Yes,
+    abandon 1 experiment(s)" abandoned the running experiment without a word. Now nothing is
+    abandoned, and the page names E0001 and its status, as accepting and marking failed do."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    name = f"{CAMPAIGN}-abandon"
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
+    ids = campaign.suggest(2)["experiment_id"].astype(str).tolist()
+    with app_page(base, step_ms=STEP_MS) as page:
+        page.goto(f"{base}/plan?campaign={name}")
+        page.get_by_role("heading", name=f"Plan: {name}").wait_for()
+        settled(page)
+        pick_option(page, page.get_by_test_id("stMultiSelect").filter(has_text="Experiments (none chosen"), ids[0])
+        page.keyboard.press("Escape")
+        settled(page)
+        abandon = page.get_by_test_id("stPopoverButton").filter(has_text="Abandon the chosen ones")
+        expect(abandon).to_have_count(1)
+        abandon.click()
+        page.get_by_label("Why are they abandoned?").fill("precursor ran out")
+        Campaign.load(name, storage=db_url, actor="colleague").accept([ids[0]])
+        click(page, page.get_by_role("button", name="Yes, abandon 1 experiment(s)"))
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text(f"{ids[0]} is running now")
+        expect(page.get_by_text(f"Abandoned {ids[0]}.")).to_have_count(0)
+    history = Campaign.load(name, storage=db_url, actor="check").history()
+    status = dict(zip(history["experiment_id"].astype(str), history["status"], strict=True))
+    assert status == {ids[0]: "running", ids[1]: "proposed"}

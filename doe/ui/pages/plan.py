@@ -193,11 +193,13 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
             components.flash("success", f"Started {len(started)} experiment(s): {', '.join(started)}. "
                                         "Record their results on the Record page.")
             st.rerun()
-    _abandon(handle, abandon_col, chosen)
+    status = dict(zip(history["experiment_id"].astype(str), history["status"], strict=True))
+    _abandon(handle, abandon_col, chosen, status)
 
 
-def _abandon(handle: resources.CampaignHandle, column: Any, chosen: list[str]) -> None:
-    """Abandoning asks for a reason and a second click (nothing is abandoned by accident)."""
+def _abandon(handle: resources.CampaignHandle, column: Any, chosen: list[str], status: dict[str, str]) -> None:
+    """Abandoning asks for a reason and a second click (nothing is abandoned by accident); an
+    experiment chosen while proposed that someone started (or ended) meanwhile is refused, by name."""
     with column.popover("Abandon the chosen ones ...", disabled=not chosen), \
             st.form("plan_abandon_form", enter_to_submit=False):
         # no max_chars: the browser would cut a longer reason without a word; Campaign.abandon refuses it
@@ -208,6 +210,10 @@ def _abandon(handle: resources.CampaignHandle, column: Any, chosen: list[str]) -
         return
     if not (reason or "").strip():
         st.warning("Abandoning: write a reason first (it is kept in the audit trail). Nothing was abandoned.")
+        return
+    if stale := [i for i in chosen if status.get(i) != "proposed"]:
+        st.error(components.plain("Nothing abandoned: " + ", ".join(f"{i} is {status.get(i, 'gone')} now" for i in stale)
+                                  + " (changed since you chose it); take it out of the choice to abandon the others."))
         return
     person = components.require("plan")
     if person is None:
