@@ -152,7 +152,7 @@ def test_a_ticked_correction_replaces_no_value_stored_meanwhile_unseen(server: t
             pd.DataFrame({"experiment_id": [ids[0]], "first_cycle_ce_pct": [81.0]}))
         save = page.get_by_role("button", name="Save results")
         click(page, save)
-        expect(page.get_by_test_id("stAlertContentWarning").filter(has_text="Nothing saved")).to_be_visible()
+        expect(page.get_by_test_id("stAlertContentWarning").filter(has_text="Nothing saved: the campaign changed")).to_be_visible()
         expect(page.get_by_test_id("stAlertContentWarning").filter(
             has_text=f"Someone else stored other values meanwhile for {ids[0]} first_cycle_ce_pct")).to_be_visible()
         expect(page.get_by_test_id("stAlertContentSuccess")).to_have_count(0)

@@ -1421,3 +1421,28 @@ def test_history_search_finds_a_number_as_the_table_shows_it(start: Start, db_ur
         _no_exception(at)
         assert f"{len(found)} of 2 experiment(s)" in _texts(at.caption), typed
         assert _table_with(at, "ce_pct")["experiment_id"].tolist() == found, typed
+
+
+def test_a_failure_ticked_under_values_stored_meanwhile_withdraws_none_of_them_unseen(start: Start, db_url: str) -> None:
+    """With 'Correct stored values' ticked, a run marked failed in the grid while a colleague
+    recorded its result: the press that drew the updated grid failed the experiment at once and
+    withdrew the colleague's value, never shown. That press now saves nothing; the next one,
+    with the value in view, is the correction."""
+    campaign = _new_campaign(db_url, "failed-meanwhile", n_running=2)
+    first = campaign.history()["experiment_id"].iloc[0]
+    at = start("record", campaign="failed-meanwhile")
+    at.checkbox(key=state.CORRECT).check().run()
+    _edit_grid(at, {0: {"failed": True, "failure_reason": "furnace tripped"}})
+    at.run()
+    Campaign.load("failed-meanwhile", storage=db_url, actor="Bo Other").record(
+        pd.DataFrame({"experiment_id": [first], "first_cycle_ce_pct": [81.0]}))
+    _button(at, "Save results").click().run()
+    _no_exception(at)
+    assert "Nothing saved: the campaign changed since the grid was shown" in _texts(at.warning)
+    assert not at.success
+    stored = campaign.history().set_index("experiment_id").loc[first]
+    assert (stored["status"], stored["first_cycle_ce_pct"]) == ("completed", 81.0)
+    _button(at, "Save results").click().run()
+    _no_exception(at)
+    assert "withdrawn" in _texts(at.success)
+    assert campaign.history().set_index("experiment_id").loc[first, "status"] == "failed"

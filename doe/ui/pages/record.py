@@ -208,7 +208,8 @@ def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, histor
     """The grid for this run: the same one while nothing was stored meanwhile (the editor keeps
     its state), else the stored values with the person's unsaved ones merged on top, under a
     new key (the editor's state is by row position; rows move when someone else saves); and
-    whether a value someone else stored meanwhile lies under one of the person's (said on the page)."""
+    whether it was drawn anew under the person's unsaved values because something was stored
+    meanwhile (said on the page: what they see now is not what they saw)."""
     stored_state, name = handle.campaign.state(), handle.campaign.name
     last: _ShownGrid | None = st.session_state.get(state.GRID_SHOWN)
     if (last is not None and last.campaign == name and not last.saved and last.key in st.session_state
@@ -225,7 +226,8 @@ def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, histor
     grid = _ShownGrid(number, name, text_columns(merged.grid, config.outcome_names), merged.grid, stored, selection,
                       stored_state)
     st.session_state[state.GRID_SHOWN] = grid
-    if merged.kept and last is not None and last.campaign == name and last.stored != stored_state:
+    changed = bool(merged.kept) and last is not None and last.campaign == name and last.stored != stored_state
+    if changed:
         st.info("The campaign changed since the grid was shown (something was stored meanwhile). Your unsaved "
                 "values are kept on the updated grid; save them when ready.")
     if merged.conflicts:
@@ -233,14 +235,14 @@ def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, histor
         st.warning(components.plain(
             f"Someone else stored other values meanwhile for {cells}. Your values are kept in the grid; "
             "saving them replaces the stored ones only as an explicit correction."))
-    return grid, bool(merged.conflicts)
+    return grid, changed or bool(merged.conflicts)
 
 
 def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
     st.subheader("Results of running experiments")
     show = st.radio("Show", ["awaiting results", "all experiments"], horizontal=True, key=state.GRID_SHOW,
                     help="'awaiting results': proposed and running ones and those still missing an objective")
-    grid, conflicts = _fresh_grid(handle, config, history, "awaiting" if show == "awaiting results" else "all")
+    grid, changed = _fresh_grid(handle, config, history, "awaiting" if show == "awaiting results" else "all")
     original = grid.original
     if original.empty:
         st.caption("No experiment awaits results. Accept a batch on the Plan page, or add history below.")
@@ -262,9 +264,10 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
     correct = st.checkbox("Correct stored values (replace values recorded before; the old ones stay in the "
                           "history)", key=state.CORRECT)
     if st.button("Save results", type="primary"):
-        if conflicts:  # the values under the person's were stored after the press's grid was drawn: unseen
-            st.warning("Nothing saved: someone else stored values meanwhile under yours (named above). Look at "
-                       "them, then press 'Save results' again; a stored value is replaced only as a correction.")
+        if changed:  # values stored after the grid the person pressed on was drawn: unseen, maybe under theirs
+            st.warning("Nothing saved: the campaign changed since the grid was shown (someone stored values "
+                       "meanwhile). Look at the updated grid, then press 'Save results' again; a stored value "
+                       "is replaced only as a correction.")
             return
         with components.guard("reading the grid", edited) as reading:
             changes = grid_changes(original, edited, config, history, handle.campaign.measurements())
