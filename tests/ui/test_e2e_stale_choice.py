@@ -192,3 +192,32 @@ def test_a_proposed_experiment_chosen_to_abandon_that_the_lab_started_meanwhile_
     history = Campaign.load(name, storage=db_url, actor="check").history()
     status = dict(zip(history["experiment_id"].astype(str), history["status"], strict=True))
     assert status == {ids[0]: "running", ids[1]: "proposed"}
+
+
+def test_a_value_typed_for_a_run_that_someone_abandoned_meanwhile_is_named_not_dropped(
+        server: tuple[str, str]) -> None:
+    """Found by a probe: an engineer typed 85.5 into E0001's efficiency; a colleague abandoned
+    E0001 meanwhile; "Save results" said "Nothing to save" (the redrawn grid lists no abandoned
+    experiment) and the measured value was gone without a word. Now the page names E0001, its
+    status and the value typed."""
+    from playwright.sync_api import expect
+
+    from doe.ui.tables import record_grid
+
+    base, db_url = server
+    name = f"{CAMPAIGN}-gone"
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
+    ids = campaign.suggest(2)["experiment_id"].astype(str).tolist()
+    campaign.accept(ids)
+    column = list(record_grid(campaign.history(), campaign.config).columns).index("first_cycle_ce_pct")
+    with app_page(base, step_ms=STEP_MS) as page:
+        page.goto(f"{base}/record?campaign={name}")
+        page.get_by_role("heading", name=f"Record: {name}").wait_for()
+        settled(page)
+        type_in_grid(page, page.get_by_test_id("stDataFrame").first, 0, column, "85.5")
+        Campaign.load(name, storage=db_url, actor="colleague").abandon([ids[0]], reason="precursor ran out")
+        click(page, page.get_by_role("button", name="Save results"))
+        warning = page.get_by_test_id("stAlertContentWarning").filter(has_text="no longer in the grid")
+        expect(warning).to_contain_text(f"{ids[0]} is abandoned now")
+        expect(warning).to_contain_text("first_cycle_ce_pct = 85.5")
+    assert campaign.measurements().empty

@@ -1446,3 +1446,20 @@ def test_a_failure_ticked_under_values_stored_meanwhile_withdraws_none_of_them_u
     _no_exception(at)
     assert "withdrawn" in _texts(at.success)
     assert campaign.history().set_index("experiment_id").loc[first, "status"] == "failed"
+
+
+def test_a_value_typed_for_a_run_abandoned_meanwhile_is_named_not_dropped(start: Start, db_url: str) -> None:
+    """A value typed into the grid for a running experiment that a colleague abandoned meanwhile
+    vanished from the redrawn grid (which lists no abandoned experiment) without a word: a
+    measurement the lab made, lost. Now the page names the experiment and the value kept out."""
+    campaign = _new_campaign(db_url, "abandoned-meanwhile", n_running=2)
+    first = campaign.history()["experiment_id"].iloc[0]
+    at = start("record", campaign="abandoned-meanwhile")
+    _edit_grid(at, {0: {"first_cycle_ce_pct": "85.5"}})
+    at.run()
+    Campaign.load("abandoned-meanwhile", storage=db_url, actor="Bo Other").abandon([first], reason="precursor ran out")
+    at.run()
+    _no_exception(at)
+    assert first not in at.data_editor[0].value["experiment_id"].tolist()
+    warning = _texts(at.warning)
+    assert f"{first} is abandoned now" in warning and "first_cycle_ce_pct = 85.5" in warning

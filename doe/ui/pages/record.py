@@ -24,7 +24,7 @@ from doe.storage.snapshot import CampaignState
 from doe.ui import components, resources, state
 from doe.ui.cycler_upload import cycler_files
 from doe.ui.entry_templates import cycle_template, history_template, replicate_template
-from doe.ui.number_cells import entry_numbers, exact_text, text_columns, typed_values
+from doe.ui.number_cells import entry_numbers, exact_text, number_text, text_columns, typed_values
 from doe.ui.shown_numbers import number_table
 from doe.ui.tables import (
     ID_COLUMN,
@@ -222,6 +222,7 @@ def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, histor
     stored.index = pd.RangeIndex(1, len(stored) + 1)
     merged = merge_unsaved(stored, unsaved)
     _keep_unsaved(name, merged.kept)
+    _left_out(unsaved, stored, history)
     number = last.number + 1 if last is not None else 1
     grid = _ShownGrid(number, name, text_columns(merged.grid, config.outcome_names), merged.grid, stored, selection,
                       stored_state)
@@ -236,6 +237,20 @@ def _fresh_grid(handle: resources.CampaignHandle, config: CampaignConfig, histor
             f"Someone else stored other values meanwhile for {cells}. Your values are kept in the grid; "
             "saving them replaces the stored ones only as an explicit correction."))
     return grid, changed or bool(merged.conflicts)
+
+
+def _left_out(unsaved: UnsavedEdits, grid: pd.DataFrame, history: pd.DataFrame) -> None:
+    """Name the person's unsaved values of experiments the redrawn ``grid`` no longer lists (one
+    abandoned by someone else meanwhile): said once, with the values, never dropped unsaid."""
+    listed = set(grid[ID_COLUMN].astype(str))
+    status = dict(zip(history[ID_COLUMN].astype(str), history["status"], strict=True))
+    gone = [f"{exp_id} is {status.get(exp_id, 'gone')} now (yours: "
+            + ", ".join(f"{column} = {number_text(edit.after) or 'empty'}" for column, edit in cells.items()) + ")"
+            for exp_id, cells in unsaved.items() if exp_id not in listed]
+    if gone:
+        st.warning(components.plain("Not saved, and no longer in the grid: " + "; ".join(gone) + ". Someone changed "
+                                    "them meanwhile. Note the values; a result measured all the same goes under a "
+                                    "new id (Add historical experiments below)."))
 
 
 def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
