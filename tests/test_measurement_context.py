@@ -119,6 +119,31 @@ def test_a_failed_experiment_given_again_with_other_context_is_a_correction(tmp_
     assert stored["status"] == "completed" and stored[FAILURE_COLUMNS].isna().all()
 
 
+
+def test_a_reason_corrected_in_the_history_file_keeps_the_failures_note_operator_sample_and_date(
+        tmp_path: Path) -> None:
+    """Found probing round trips: a failed experiment's reason edited in the exported history and
+    recorded with correct=True wiped its stored note, operator, sample id and date (the history
+    file's failure_* columns are not read back), and no audit row kept them. Now a corrected
+    reason keeps the stored ones the row does not give, as the same reason again does."""
+    config = {"name": "reason", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "y", "goal": "maximize"}], "seed": 1}
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", actor="lead")
+    campaign.record(pd.DataFrame([{"experiment_id": "F1", "x": .1, "failure_reason": "gelled", "note": "lumps",
+                                   "operator": "Kim", "sample_id": "S-9", "measured_at": "2026-12-04 14:30"}]))
+    campaign.export_table(tmp_path / "history.csv")
+    edited = pd.read_csv(tmp_path / "history.csv", dtype=str, keep_default_na=False)
+    edited.loc[0, "failure_reason"] = "gelled after 2 h"  # only the reason changed
+    edited.to_csv(tmp_path / "edited.csv", index=False)
+    campaign.import_table(tmp_path / "edited.csv", correct=True)
+    stored = campaign.history().set_index("experiment_id").loc["F1"]
+    assert stored[["status", *FAILURE_COLUMNS[:4]]].tolist() == ["failed", "gelled after 2 h", "lumps", "Kim", "S-9"]
+    assert stored["failure_measured_at"] == pd.Timestamp("2026-12-04 14:30", tz="UTC")
+    campaign.record(pd.DataFrame([{"experiment_id": "F1", "failure_reason": "gelled", "sample_id": "S-10"}]),
+                    correct=True)
+    stored = campaign.history().set_index("experiment_id").loc["F1"]
+    assert stored[FAILURE_COLUMNS[:4]].tolist() == ["gelled", "lumps", "Kim", "S-10"]
+
 FAILED_CELL = ["F2", "B", "short", "cracked, \"=edge\"", "Ana Müller", "P-17/B",
                pd.Timestamp("2026-12-02 13:30", tz="UTC")]
 CELL_COLUMNS = ["experiment_id", "replicate", "failure_reason", "note", "operator", "sample_id", "measured_at"]

@@ -369,7 +369,8 @@ def _check_transitions(conn: Connection, cid: int, name: str, status_changes: li
     A failure keeps the note, operator, sample id and date its change gives (``stored.context``;
     cleared by any other status). The same failure given again with other ones is a correction
     of them: without ``replace_results`` it changes nothing and is listed in ``context_kept``;
-    with it, the stored ones it does not give are kept.
+    with it, the stored ones it does not give are kept, as they are by another reason (a history
+    file's, whose failure_* columns are not read back).
 
     Raises:
         StorageError: a transition :data:`~doe.domain.records.ALLOWED_TRANSITIONS` refuses.
@@ -402,8 +403,9 @@ def _check_transitions(conn: Connection, cid: int, name: str, status_changes: li
                 context_kept.append(f"{eid} (failed): {differs}")
                 continue
             context = {**kept, **change.context}
-        else:  # a new failure keeps what it gives; any other status, none
-            context = {**dict.fromkeys(FIELDS), **change.context} if change.status == "failed" else dict.fromkeys(FIELDS)
+        else:  # a new failure keeps what it gives (another reason, the stored ones it does not give); else none
+            kept = kept if before == change.status == "failed" else dict.fromkeys(FIELDS)
+            context = {**kept, **change.context} if change.status == "failed" else dict.fromkeys(FIELDS)
             if before == change.status and new_reason == stored.reasons[eid]:
                 continue
             if not replace_results and original[eid] in ("completed", "failed") and not (
