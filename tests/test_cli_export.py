@@ -285,3 +285,39 @@ def test_record_refuses_a_trimmed_history_exports_curve_prediction_and_stores_no
             in output
     assert campaign.revision() == revision
     pd.testing.assert_frame_equal(campaign.measurements(), before)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_note_edited_in_the_history_export_is_refused_naming_the_cell_not_dropped(tmp_path: Path,
+                                                                                     file_format: str) -> None:
+    """Found probing round trips: a note edited in the exported history and recorded back with
+    correct=True was dropped without a word (the history's note joins the experiment's cell
+    notes, so it records nothing), the report counting the file's values as unchanged. Now an
+    edited note of a known experiment is refused naming its row, column and where to change it;
+    the notes as exported (spreadsheet-like ones too) still record back unchanged."""
+    config = {"name": "notes", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "y", "goal": "maximize"}], "seed": 1}
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'notes.sqlite3'}", actor="me")
+    campaign.record(pd.DataFrame([
+        {"experiment_id": "N1", "x": 0.1, "y": 1.0, "note": "=edge;  cracked\nline 2"},
+        {"experiment_id": "N2", "x": 0.2, "replicate": "A", "y": 2.0, "note": "cell A"},
+        {"experiment_id": "N2", "x": 0.2, "replicate": "B", "y": 3.0, "note": "cell B"},
+        {"experiment_id": "N3", "x": 0.3, "failure_reason": "gelled", "note": "lumps"},
+        {"experiment_id": "N4", "x": 0.4, "y": 4.0}]))
+    exported = tmp_path / f"history.{file_format}"
+    campaign.export_table(exported)
+    revision = campaign.revision()
+    assert campaign.import_table(exported, correct=True).measurements_unchanged == 3
+    assert campaign.revision() == revision
+    table = pd.read_csv(exported, dtype=str, keep_default_na=False) if file_format == "csv" else \
+        pd.read_excel(exported, dtype=str, keep_default_na=False)
+    assert table["note"].tolist()[1:] == ["cell A; cell B", "lumps", ""]
+    table.loc[[0, 3], "note"] = ["new note", "typed later"]
+    edited = tmp_path / "edited.csv"
+    table.to_csv(edited, index=False)
+    with pytest.raises(DataError) as err:
+        campaign.import_table(edited, correct=True)
+    assert [(p.file_row, p.column) for p in err.value.problems] == [(2, "note"), (5, "note")]
+    assert "N1's notes" in err.value.problems[0].problem and "doe export --cells" in err.value.problems[0].problem
+    assert campaign.revision() == revision
+    assert campaign.measurements().set_index("experiment_id").loc["N1", "note"] == "=edge;  cracked\nline 2"

@@ -25,21 +25,28 @@ def export_view(history: pd.DataFrame, measurements: pd.DataFrame, config: Campa
     not count among the best recipes: :func:`doe.domain.ranking.ranking_notes`; empty when it
     counts), so an exported file and the app agree on which recipes count."""
     out = history.copy()
+    notes = joined_notes(history, measurements)
+    if NOTE_COLUMN not in out.columns:
+        out[NOTE_COLUMN] = [notes.get(str(i), "") for i in out[ID_COLUMN]]
+    out[RANKING_NOTE] = ranking_notes(out, config) if len(out) else pd.Series(dtype=object)
+    return out
+
+
+def joined_notes(history: pd.DataFrame, measurements: pd.DataFrame) -> dict[str, str]:
+    """Each experiment's ``note`` in the exported history, by id: the notes recorded with its
+    current measurements and the note of its failure, distinct, joined by ``"; "``."""
     notes: dict[str, str] = {}
     if not measurements.empty and NOTE_COLUMN in measurements.columns:
         current = measurements[~measurements["superseded"].astype(bool)] if "superseded" in measurements else measurements
         for exp_id, group in current.dropna(subset=[NOTE_COLUMN]).groupby(ID_COLUMN, sort=False):
             texts = [str(t).strip() for t in group[NOTE_COLUMN] if str(t).strip()]
             notes[str(exp_id)] = "; ".join(dict.fromkeys(texts))
-    if FAILURE_NOTE in out.columns:  # a failed experiment's note joins its measurements' ones
-        for exp_id, text in zip(out[ID_COLUMN], out[FAILURE_NOTE], strict=True):
+    if FAILURE_NOTE in history.columns:  # a failed experiment's note joins its measurements' ones
+        for exp_id, text in zip(history[ID_COLUMN], history[FAILURE_NOTE], strict=True):
             if isinstance(text, str) and text.strip():
                 texts = [*filter(None, notes.get(str(exp_id), "").split("; ")), text.strip()]
                 notes[str(exp_id)] = "; ".join(dict.fromkeys(texts))
-    if NOTE_COLUMN not in out.columns:
-        out[NOTE_COLUMN] = [notes.get(str(i), "") for i in out[ID_COLUMN]]
-    out[RANKING_NOTE] = ranking_notes(out, config) if len(out) else pd.Series(dtype=object)
-    return out
+    return notes
 
 
 def exported_table(history: pd.DataFrame, measurements: pd.DataFrame, cell_failures: pd.DataFrame,

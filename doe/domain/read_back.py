@@ -21,6 +21,7 @@ from doe.domain.batches import HISTORY_META, carried_columns
 from doe.domain.config import DERIVED_SUFFIXES, CampaignConfig
 from doe.domain.curves import CURVE_SUFFIXES, CYCLE_COLUMN, PRED_SD_SUFFIX
 from doe.domain.display import format_number, significant_decimals
+from doe.domain.exports import joined_notes
 from doe.domain.ranking import RANKING_NOTE
 from doe.domain.replicates import REPLICATE_COLUMN, n_column
 from doe.domain.table import (
@@ -345,7 +346,36 @@ def problems_of(table: pd.DataFrame, config: CampaignConfig, history: pd.DataFra
     problems += typed_over_predictions(table, predictions, read_outcomes(config))
     problems += unmarked_curve_values(table, history, config)
     problems += rows_without_their_ids(table, history)
+    problems += edited_history_notes(table, history, measurements)
     return dropped, problems
+
+
+def edited_history_notes(table: pd.DataFrame, history: pd.DataFrame, measurements: pd.DataFrame) -> list[CellProblem]:
+    """The ``note`` cells of an exported history (it carries ``ranking_note``) that no longer say
+    what the export wrote for their known experiment: that note joins the experiment's cell notes
+    (:func:`doe.domain.exports.joined_notes`) and records nothing (:func:`stored_recipes_left_out`),
+    so an edit there would be dropped without a word; it is refused, naming where a note is changed.
+    An emptied cell records nothing, as a deleted column does."""
+    if RANKING_NOTE not in table.columns or "note" not in table.columns or history.empty or \
+            table.columns.has_duplicates or ID_COLUMN not in table.columns:
+        return []
+    exported = joined_notes(history, measurements)
+    stored_ids = history[ID_COLUMN].tolist()
+    problems = []
+    for row, (key, typed) in enumerate(zip(_stored_rows(table, history), table["note"].tolist(), strict=True)):
+        if key is None or is_blank(typed):
+            continue
+        kept = exported.get(str(stored_ids[key]), "")
+        if not same_text(_lines(typed), _lines(kept)):
+            problems.append(CellProblem(row, "note", typed, (
+                f"joins {stored_ids[key]}'s notes in the history ({kept!r} exported) and records nothing; change a "
+                "note in the cells file (doe export --cells) or the Record page, recorded with correct=True")))
+    return problems
+
+
+def _lines(text: object) -> str:
+    """A note as compared with the one exported: without surrounding blanks, line ends as ``\\n``."""
+    return str(text).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def stored_recipes_left_out(table: pd.DataFrame, history: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
@@ -448,5 +478,5 @@ def earlier_predictions_left_out(table: pd.DataFrame, history: pd.DataFrame, con
     return out
 
 
-__all__ = ["BATCH_COLUMN", "check_names_free", "dropped_outcome_problems", "dropped_outcomes", "dropped_parameter_problems", "earlier_predictions_left_out", "is_exported_history", "new_means", "problems_of", "read_outcomes", "rows_without_their_ids", "stored_recipes_left_out", "summary_outcomes",
+__all__ = ["BATCH_COLUMN", "check_names_free", "dropped_outcome_problems", "dropped_outcomes", "dropped_parameter_problems", "earlier_predictions_left_out", "edited_history_notes", "is_exported_history", "new_means", "problems_of", "read_outcomes", "rows_without_their_ids", "stored_recipes_left_out", "summary_outcomes",
            "typed_over_predictions", "unmarked_curve_outcomes", "unmarked_curve_values"]
