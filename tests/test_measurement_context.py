@@ -3,6 +3,7 @@ and imported again (SQLite file and PostgreSQL); a bad one is refused naming its
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -143,6 +144,27 @@ def test_a_reason_corrected_in_the_history_file_keeps_the_failures_note_operator
                     correct=True)
     stored = campaign.history().set_index("experiment_id").loc["F1"]
     assert stored[FAILURE_COLUMNS[:4]].tolist() == ["gelled", "lumps", "Kim", "S-10"]
+
+
+def test_a_replaced_failure_reason_and_context_stay_in_the_audit_trail(tmp_path: Path) -> None:
+    """Found probing corrections: an experiment recorded failed ('gelled'), its reason corrected,
+    then measured after all (correct=True): the audit trail said only the new reasons, so the
+    first reason and the failure's note and sample id, cleared by the value, were nowhere. Now
+    each status change from failed keeps the reason and the context it replaced."""
+    config = {"name": "audit", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "y", "goal": "maximize"}], "seed": 1}
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", actor="lead")
+    campaign.record(pd.DataFrame([{"experiment_id": "F1", "x": .1, "failure_reason": "gelled", "note": "lumps",
+                                   "sample_id": "S-9", "measured_at": "2026-12-04 14:30"}]))
+    campaign.record(pd.DataFrame([{"experiment_id": "F1", "failure_reason": "gelled badly"}]), correct=True)
+    campaign.record(pd.DataFrame([{"experiment_id": "F1", "y": 3.0}]), correct=True)
+    audit = campaign.audit()
+    details = [json.loads(d) for d in audit.loc[audit["action"] == "status_changed", "detail"]]
+    assert details == [
+        {"from": "failed", "to": "failed", "reason": "gelled badly", "old_reason": "gelled"},
+        {"from": "failed", "to": "completed", "reason": None, "old_reason": "gelled badly", "old_note": "lumps",
+         "old_sample_id": "S-9", "old_measured_at": "2026-12-04T14:30:00+00:00"}]
+    assert campaign.history()["status"].tolist() == ["completed"]
 
 FAILED_CELL = ["F2", "B", "short", "cracked, \"=edge\"", "Ana Müller", "P-17/B",
                pd.Timestamp("2026-12-02 13:30", tz="UTC")]

@@ -72,6 +72,8 @@ class _Stored:
     existing: set[str] = field(default_factory=set)
     context: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Each failed experiment's stored note, operator, sample id and date (:data:`FIELDS`)."""
+    replaced: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The reason and context a status change of a failed experiment replaced (its audit row's ``old_*``)."""
 
 
 _NOT_COUNTED = ("member_added", "member_removed")
@@ -415,6 +417,8 @@ def _check_transitions(conn: Connection, cid: int, name: str, status_changes: li
                 conflicts.append(f"{eid}: stored {was}, new {now}{_changed_by(conn, cid, eid, created_too=True)}")
                 continue
         changes.append((change, before))
+        if before == "failed":  # the first replaced: a table may change it twice
+            stored.replaced.setdefault(eid, {"reason": stored.reasons[eid], **stored.context.get(eid, {})})
         stored.status[eid] = change.status
         stored.reasons[eid] = new_reason
         stored.context[eid] = context
@@ -565,6 +569,10 @@ def _update_statuses(conn: Connection, cid: int, now: datetime, actor: str, chan
                 **{HISTORY_COLUMNS[f]: sa.bindparam(f"b_{f}") for f in FIELDS}),
             [{"b_pk": stored.pk_of[eid], "b_status": st, "b_reason": why,
               **{f"b_{f}": stored.context[eid][f] for f in FIELDS}} for eid, (st, why) in final.items()])
-    for change, before in changes:
+    for change, before in changes:  # what a failure's change replaced stays in the trail (old_reason, old_note, ...)
+        old = stored.replaced.get(change.experiment_id, {}) if before == "failed" else {}
+        now_kept = {"reason": stored.reasons[change.experiment_id], **stored.context[change.experiment_id]}
         audit.append(audit_row(cid, now, actor, "status_changed", change.experiment_id, {
-            "from": before, "to": change.status, "reason": change.reason}))
+            "from": before, "to": change.status, "reason": change.reason,
+            **{f"old_{k}": v.isoformat() if isinstance(v, datetime) else v for k, v in old.items()
+               if v is not None and v != now_kept.get(k)}}))
