@@ -166,6 +166,30 @@ def test_a_replaced_failure_reason_and_context_stay_in_the_audit_trail(tmp_path:
          "old_sample_id": "S-9", "old_measured_at": "2026-12-04T14:30:00+00:00"}]
     assert campaign.history()["status"].tolist() == ["completed"]
 
+
+def test_a_failed_cells_replaced_note_operator_and_sample_stay_in_the_audit_trail(tmp_path: Path) -> None:
+    """Found probing corrections: a failed cell's note and operator corrected (same reason), then
+    the cell measured after all (correct=True): the audit rows said only the reason, so the first
+    note and operator, and the failure's note, operator and sample id the value withdrew, were
+    nowhere. Now the correction keeps what it replaced, and the withdrawal what it removed."""
+    config = {"name": "audit", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "y", "goal": "maximize"}], "seed": 1}
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'c.sqlite3'}", actor="lead")
+    campaign.record(pd.DataFrame([
+        {"experiment_id": "F1", "x": .1, "replicate": "A", "y": 1.0},
+        {"experiment_id": "F1", "x": .1, "replicate": "B", "failure_reason": "cracked", "note": "edge",
+         "operator": "Kim", "sample_id": "S-9", "measured_at": "2026-12-04 14:30"}]))
+    campaign.record(pd.DataFrame([{"experiment_id": "F1", "replicate": "B", "failure_reason": "cracked",
+                                   "note": "centre", "operator": "Lee"}]), correct=True)
+    campaign.record(pd.DataFrame([{"experiment_id": "F1", "replicate": "B", "y": 2.0}]), correct=True)
+    audit = campaign.audit().set_index("action")
+    assert json.loads(audit.loc["cell_failure_corrected", "detail"]) == {
+        "replicate": "B", "old_reason": "cracked", "new_reason": "cracked", "old_note": "edge", "old_operator": "Kim"}
+    assert json.loads(audit.loc["cell_failure_withdrawn", "detail"]) == {
+        "replicate": "B", "reason": "cracked", "note": "centre", "operator": "Lee", "sample_id": "S-9",
+        "measured_at": "2026-12-04T14:30:00+00:00"}
+    assert campaign.cell_failures().empty
+
 FAILED_CELL = ["F2", "B", "short", "cracked, \"=edge\"", "Ana Müller", "P-17/B",
                pd.Timestamp("2026-12-02 13:30", tz="UTC")]
 CELL_COLUMNS = ["experiment_id", "replicate", "failure_reason", "note", "operator", "sample_id", "measured_at"]

@@ -74,6 +74,9 @@ class FailureChanges:
     restated: list[tuple[PlannedFailure, dict[str, Any]]] = field(default_factory=list)
     """Stored failures given again for the same reason, with the stored note, operator,
     sample_id and measured_at (the write compares them: another one is a correction)."""
+    stored_context: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """Each named stored failure's note, operator, sample_id and measured_at, by (experiment id,
+    replicate): what a correction or withdrawal replaces, kept in its audit row."""
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.withdrawn)
@@ -206,7 +209,7 @@ def diff_cell_failures(conn: Connection, name: str, pk_of: dict[str, int], failu
                 values.setdefault((v.experiment_id, v.replicate), []).append((v.recorded_at, v.recorded_by))
     for key, rows in values.items():  # every writer of the cell's values (a robot's CE, a cycler's points)
         by[key] = recorded_by(", ".join(dict.fromkeys(actor for _, actor in sorted(rows))), max(rows)[0])
-    changes, conflicts = FailureChanges(), []
+    changes, conflicts = FailureChanges(stored_context=stored_context), []
     both = [f"{f.experiment_id} replicate {f.replicate!r} has measured values and is also marked failed "
             f"(failure_reason {f.reason!r})" for f in failures if (f.experiment_id, f.replicate) in set(measured)]
     if both:
@@ -273,14 +276,22 @@ def apply_cell_failures(conn: Connection, cid: int, now: datetime, actor: str, p
                                   ("measured_at", f.measured_at)) if v is not None}
         conn.execute(sa.update(c).where(c.c.experiment_pk == pk_of[f.experiment_id], c.c.replicate == f.replicate)
                      .values(reason=f.reason, recorded_by=actor, recorded_at=now, **kept))
-        audit.append(audit_row(cid, now, actor, "cell_failure_corrected", f.experiment_id,
-                               {"replicate": f.replicate, "old_reason": old, "new_reason": f.reason}))
+        before = changes.stored_context.get((f.experiment_id, f.replicate), {})
+        audit.append(audit_row(cid, now, actor, "cell_failure_corrected", f.experiment_id, {
+            "replicate": f.replicate, "old_reason": old, "new_reason": f.reason,
+            **{f"old_{k}": _json(v) for k, v in before.items() if v is not None and k in kept and kept[k] != v}}))
     withdrawn = _retract(conn, cid, now, actor, pk_of, changes.retracted, audit)
     for eid, replicate, old in changes.withdrawn:
         conn.execute(sa.delete(c).where(c.c.experiment_pk == pk_of[eid], c.c.replicate == replicate))
-        audit.append(audit_row(cid, now, actor, "cell_failure_withdrawn", eid,
-                               {"replicate": replicate, "reason": old}))
+        removed = changes.stored_context.get((eid, replicate), {})  # the failure's context leaves with it
+        audit.append(audit_row(cid, now, actor, "cell_failure_withdrawn", eid, {
+            "replicate": replicate, "reason": old, **{k: _json(v) for k, v in removed.items() if v is not None}}))
     return withdrawn
+
+
+def _json(value: Any) -> Any:
+    """A stored context value as an audit row's JSON holds it (a date as ISO 8601 text)."""
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _retract(conn: Connection, cid: int, now: datetime, actor: str, pk_of: dict[str, int],
