@@ -141,6 +141,18 @@ def click(page: object, target: object) -> None:
     settled(page, after=before)
 
 
+def open_popover(page: object, button: object) -> None:
+    """Open a popover by its button (``button``, a locator). The run that draws it enabled can, under
+    load, leave the previous run's button (disabled, or the same again) drawn beside it for a
+    moment: wait for one enabled button alone and no run in flight, then click."""
+    from playwright.sync_api import expect
+
+    expect(button.and_(page.locator(":enabled"))).to_have_count(1)  # type: ignore[attr-defined]
+    expect(button).to_have_count(1)
+    settled(page)
+    button.click()  # type: ignore[attr-defined]
+
+
 def open_page(page: object, title: str) -> None:
     """Open the page ``title`` from the sidebar and wait until its script run has finished.
 

@@ -14,7 +14,15 @@ import pytest
 from doe.campaign import Campaign
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from streamlit_server import RUN_COUNTER, chromium, click, pick_option, settled, streamlit_app
+from streamlit_server import (
+    RUN_COUNTER,
+    chromium,
+    click,
+    open_popover,
+    pick_option,
+    settled,
+    streamlit_app,
+)
 
 CAMPAIGN = "forms"
 STEP_MS = 120_000
@@ -75,18 +83,6 @@ def test_enter_in_the_batch_size_does_not_ask_for_a_batch(served: tuple[object, 
     assert len(_proposed(db_url)) == 3  # one batch: the button's, none from the Enter presses
 
 
-def _open(page: object, popover: object) -> None:
-    """Open ``popover`` (its button's locator). The run that draws it enabled can, under load, leave
-    the previous run's button (disabled, or the same again) drawn beside it for a moment: wait for
-    one enabled button alone and no run in flight, then click."""
-    from playwright.sync_api import expect
-
-    expect(popover.and_(page.locator(":enabled"))).to_have_count(1)  # type: ignore[attr-defined]
-    expect(popover).to_have_count(1)
-    settled(page)
-    popover.click()  # type: ignore[attr-defined]
-
-
 def test_abandoning_asks_for_a_reason(served: tuple[object, str, str]) -> None:
     from playwright.sync_api import expect
 
@@ -101,13 +97,13 @@ def test_abandoning_asks_for_a_reason(served: tuple[object, str, str]) -> None:
     page.keyboard.press("Escape")  # type: ignore[attr-defined]
     settled(page)  # the next steps wait for what only the choice's run draws (the confirm button)
     abandon = page.get_by_test_id("stPopoverButton").filter(has_text="Abandon the chosen ones")  # type: ignore[attr-defined]
-    _open(page, abandon)
+    open_popover(page, abandon)
     confirm = page.get_by_role("button", name="Yes, abandon 1 experiment(s)")  # type: ignore[attr-defined]
     click(page, confirm)
     expect(page.get_by_text("write a reason first")).to_be_visible()  # type: ignore[attr-defined]
     assert _proposed(db_url) == ids  # nothing abandoned without a reason
     if not confirm.is_visible():
-        _open(page, abandon)
+        open_popover(page, abandon)
     page.get_by_label("Why are they abandoned?").fill("precursor ran out")  # type: ignore[attr-defined]
     click(page, confirm)
     expect(page.get_by_text(f"Abandoned {ids[0]}.")).to_be_visible()  # type: ignore[attr-defined]
