@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,16 +46,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         yield base, db_url
 
 
+def _proposed(db_url: str, name: str, n: int = 2, *, started: bool = False) -> tuple[Campaign, list[str]]:
+    """Campaign ``name`` with ``n`` experiments proposed (and started, with ``started``), and their ids."""
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
+    ids = campaign.suggest(n)["experiment_id"].astype(str).tolist()
+    if started:
+        campaign.accept(ids)
+    return campaign, ids
+
+
+def _open(page: Any, base: str, title: str, name: str) -> None:
+    """Open page ``title`` (Plan, Record) of campaign ``name`` and wait until its run has finished."""
+    page.goto(f"{base}/{title.lower()}?campaign={name}")
+    page.get_by_role("heading", name=f"{title}: {name}").wait_for()
+    settled(page)
+
+
 def test_a_chosen_experiment_abandoned_by_someone_else_is_not_accepted_as_all(server: tuple[str, str]) -> None:
     from playwright.sync_api import expect
 
     base, db_url = server
-    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=CAMPAIGN, actor="fixture")
-    ids = campaign.suggest(3)["experiment_id"].astype(str).tolist()
+    _, ids = _proposed(db_url, CAMPAIGN, 3)
     with app_page(base, step_ms=STEP_MS) as page:
-        page.goto(f"{base}/plan?campaign={CAMPAIGN}")
-        page.get_by_role("heading", name=f"Plan: {CAMPAIGN}").wait_for()
-        settled(page)
+        _open(page, base, "Plan", CAMPAIGN)
         chooser = page.get_by_test_id("stMultiSelect").filter(has_text="Experiments (none chosen")
         pick_option(page, chooser, ids[0])
         page.keyboard.press("Escape")
@@ -82,13 +96,9 @@ def test_a_run_chosen_to_mark_failed_that_someone_measured_meanwhile_is_not_drop
 
     base, db_url = server
     name = f"{CAMPAIGN}-fail"
-    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
-    ids = campaign.suggest(2)["experiment_id"].astype(str).tolist()
-    campaign.accept(ids)
+    _, ids = _proposed(db_url, name, started=True)
     with app_page(base, step_ms=STEP_MS) as page:
-        page.goto(f"{base}/record?campaign={name}")
-        page.get_by_role("heading", name=f"Record: {name}").wait_for()
-        settled(page)
+        _open(page, base, "Record", name)
         fail_form = page.get_by_test_id("stForm").filter(has_text="Mark failed")
         for exp_id in ids:
             pick_option(page, fail_form.get_by_test_id("stMultiSelect"), exp_id)
@@ -115,12 +125,9 @@ def test_accepting_with_nothing_chosen_starts_only_the_experiments_the_page_list
 
     base, db_url = server
     name = f"{CAMPAIGN}-unseen"
-    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
-    seen = campaign.suggest(2)["experiment_id"].astype(str).tolist()
+    _, seen = _proposed(db_url, name)
     with app_page(base, step_ms=STEP_MS) as page:
-        page.goto(f"{base}/plan?campaign={name}")
-        page.get_by_role("heading", name=f"Plan: {name}").wait_for()
-        settled(page)
+        _open(page, base, "Plan", name)
         expect(page.get_by_text("Proposed, not started (2)")).to_be_visible()
         unseen = Campaign.load(name, storage=db_url, actor="robot").suggest(2)["experiment_id"].astype(str).tolist()
         click(page, page.get_by_role("button", name="Accept: the lab starts them"))
@@ -146,14 +153,10 @@ def test_a_ticked_correction_replaces_no_value_stored_meanwhile_unseen(server: t
 
     base, db_url = server
     name = f"{CAMPAIGN}-correct"
-    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
-    ids = campaign.suggest(2)["experiment_id"].astype(str).tolist()
-    campaign.accept(ids)
+    campaign, ids = _proposed(db_url, name, started=True)
     column = list(record_grid(campaign.history(), campaign.config).columns).index("first_cycle_ce_pct")
     with app_page(base, step_ms=STEP_MS) as page:
-        page.goto(f"{base}/record?campaign={name}")
-        page.get_by_role("heading", name=f"Record: {name}").wait_for()
-        settled(page)
+        _open(page, base, "Record", name)
         click(page, page.get_by_text("Correct stored values (replace values recorded before"))
         type_in_grid(page, page.get_by_test_id("stDataFrame").first, 0, column, "90")
         Campaign.load(name, storage=db_url, actor="colleague").record(
@@ -180,12 +183,9 @@ def test_a_proposed_experiment_chosen_to_abandon_that_the_lab_started_meanwhile_
 
     base, db_url = server
     name = f"{CAMPAIGN}-abandon"
-    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
-    ids = campaign.suggest(2)["experiment_id"].astype(str).tolist()
+    _, ids = _proposed(db_url, name)
     with app_page(base, step_ms=STEP_MS) as page:
-        page.goto(f"{base}/plan?campaign={name}")
-        page.get_by_role("heading", name=f"Plan: {name}").wait_for()
-        settled(page)
+        _open(page, base, "Plan", name)
         pick_option(page, page.get_by_test_id("stMultiSelect").filter(has_text="Experiments (none chosen"), ids[0])
         page.keyboard.press("Escape")
         settled(page)
@@ -213,14 +213,10 @@ def test_a_value_typed_for_a_run_that_someone_abandoned_meanwhile_is_named_not_d
 
     base, db_url = server
     name = f"{CAMPAIGN}-gone"
-    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
-    ids = campaign.suggest(2)["experiment_id"].astype(str).tolist()
-    campaign.accept(ids)
+    campaign, ids = _proposed(db_url, name, started=True)
     column = list(record_grid(campaign.history(), campaign.config).columns).index("first_cycle_ce_pct")
     with app_page(base, step_ms=STEP_MS) as page:
-        page.goto(f"{base}/record?campaign={name}")
-        page.get_by_role("heading", name=f"Record: {name}").wait_for()
-        settled(page)
+        _open(page, base, "Record", name)
         type_in_grid(page, page.get_by_test_id("stDataFrame").first, 0, column, "85.5")
         Campaign.load(name, storage=db_url, actor="colleague").abandon([ids[0]], reason="precursor ran out")
         click(page, page.get_by_role("button", name="Save results"))
