@@ -49,6 +49,21 @@ def _add_row(page: Any, grid: Any) -> None:
     page.keyboard.press("Escape")  # (the new row's first cell may open its editor)
 
 
+def _config_grid(page: Any, base: str, name: str, column: str) -> Any:
+    """Open campaign ``name``'s Edit configuration tab; the editor grid with ``column`` (a row added)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/?campaign={name}")
+    page.get_by_role("heading", name="Campaigns").wait_for()
+    settled(page)
+    page.get_by_role("tab", name="Edit configuration").click()
+    form = page.get_by_test_id("stForm").filter(has_text="Save as a new version")
+    grid = form.get_by_test_id("stDataFrame").filter(has=page.locator("th", has_text=column))
+    expect(grid).to_have_count(1)
+    _add_row(page, grid)
+    return grid
+
+
 def test_an_outcome_added_without_a_role_is_refused_not_dropped(server: tuple[str, str]) -> None:
     from playwright.sync_api import expect
 
@@ -56,14 +71,7 @@ def test_an_outcome_added_without_a_role_is_refused_not_dropped(server: tuple[st
     campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name="added-outcome", actor="fixture")
     outcomes = campaign.config.outcome_names
     with app_page(base, step_ms=STEP_MS) as page:
-        page.goto(f"{base}/?campaign=added-outcome")
-        page.get_by_role("heading", name="Campaigns").wait_for()
-        settled(page)
-        page.get_by_role("tab", name="Edit configuration").click()
-        form = page.get_by_test_id("stForm").filter(has_text="Save as a new version")
-        grid = form.get_by_test_id("stDataFrame").filter(has=page.locator("th", has_text="tolerance"))
-        expect(grid).to_have_count(1)
-        _add_row(page, grid)
+        grid = _config_grid(page, base, "added-outcome", "tolerance")
         type_in_grid(page, grid, len(outcomes), list(OUTCOME_COLUMNS).index("name"), "rate_capability_2c_pct",
                      form=True)
         click(page, page.get_by_role("button", name="Save as a new version"))
@@ -86,14 +94,7 @@ def test_a_parameter_added_without_a_name_is_refused_not_dropped(server: tuple[s
         "objectives": [{"name": "y", "goal": "maximize"}]}, storage=db_url, actor="fixture")
     parameters = campaign.config.parameter_names
     with app_page(base, step_ms=STEP_MS) as page:
-        page.goto(f"{base}/?campaign=added-nameless")
-        page.get_by_role("heading", name="Campaigns").wait_for()
-        settled(page)
-        page.get_by_role("tab", name="Edit configuration").click()
-        form = page.get_by_test_id("stForm").filter(has_text="Save as a new version")
-        grid = form.get_by_test_id("stDataFrame").filter(has=page.locator("th", has_text="resolution"))
-        expect(grid).to_have_count(1)
-        _add_row(page, grid)
+        grid = _config_grid(page, base, "added-nameless", "resolution")
         type_in_grid(page, grid, len(parameters), list(PARAMETER_COLUMNS).index("lower"), "1", form=True)
         type_in_grid(page, grid, len(parameters), list(PARAMETER_COLUMNS).index("upper"), "3", form=True)
         click(page, page.get_by_role("button", name="Save as a new version"))
