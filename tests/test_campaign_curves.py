@@ -3,6 +3,8 @@ predicted value at the target cycle, and the acquisition's view of a still-cycli
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -116,6 +118,17 @@ def test_a_predicted_value_refused_by_another_campaign_is_not_to_be_kept_by_drop
     assert "retention_pct" not in set(recorded["outcome"]) and len(recorded) == len(history)
 
 
+def _exported_while_cycling(url: str, path: Path) -> Campaign:
+    """A campaign of E0-E3, E0 still cycling (its retention_pct at 200 predicted), its history
+    exported to ``path`` then."""
+    campaign = Campaign.from_config(CONFIG, storage=url, actor="me")
+    campaign.record(pd.DataFrame({"experiment_id": [f"E{i}" for i in range(4)], "loading_wt_pct": np.linspace(0, 2, 4),
+                                  "ce_pct": 88.0}))
+    campaign.record(_points("E0", 60.0, 30, 0))
+    campaign.export_table(path)
+    return campaign
+
+
 def _trimmed(exported: pd.DataFrame, keep: list[str] | None) -> pd.DataFrame:
     """An exported history as a spreadsheet trims it: the derived columns of the curve outcome
     (``retention_pct_pred_sd`` among them) and ``ranking_note`` deleted, or only ``keep`` left."""
@@ -133,11 +146,7 @@ def test_a_trimmed_history_export_records_no_prediction_as_measured(tmp_path, ke
     outcome's ``_pred_sd`` column gives its value only where it is the one stored (unchanged);
     any other is refused naming the column and the experiment, nothing stored changed."""
     url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
-    campaign = Campaign.from_config(CONFIG, storage=url, actor="me")
-    campaign.record(pd.DataFrame({"experiment_id": [f"E{i}" for i in range(4)], "loading_wt_pct": np.linspace(0, 2, 4),
-                                  "ce_pct": 88.0}))
-    campaign.record(_points("E0", 60.0, 30, 0))  # still cycling: its retention_pct at 200 is predicted
-    campaign.export_table(tmp_path / "history.csv")
+    campaign = _exported_while_cycling(url, tmp_path / "history.csv")
     exported = pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig")
     assert exported.set_index("experiment_id").loc["E0", "retention_pct_pred_sd"] > 0
     _trimmed(exported, keep).to_csv(tmp_path / "trimmed.csv", index=False)
@@ -570,11 +579,7 @@ def test_a_history_cut_to_ids_recipes_and_outcomes_records_no_prediction_as_meas
     value that is the stored prediction records nothing, another is refused naming the
     experiment and the cycle column, and a value with its cycle is recorded."""
     url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
-    campaign = Campaign.from_config(CONFIG, storage=url, actor="me")
-    campaign.record(pd.DataFrame({"experiment_id": [f"E{i}" for i in range(4)], "loading_wt_pct": np.linspace(0, 2, 4),
-                                  "ce_pct": 88.0}))
-    campaign.record(_points("E0", 60.0, 30, 0))  # still cycling: its retention_pct at 200 is predicted
-    campaign.export_table(tmp_path / "history.csv")
+    campaign = _exported_while_cycling(url, tmp_path / "history.csv")
     cut = pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig")[
         ["experiment_id", "loading_wt_pct", "retention_pct [%]", "ce_pct [%]"]]
     cut.to_csv(tmp_path / "cut.csv", index=False)
