@@ -199,6 +199,14 @@ def flash(kind: Literal["success", "info", "warning"], text: str) -> None:
     st.session_state.setdefault(state.FLASH, []).append((kind, text))
 
 
+def unflash(kind: Literal["success", "info", "warning"], text: str) -> None:
+    """Take back a :func:`flash` of this run that the run also drew itself and came to its end
+    (no ``st.rerun()`` wiped it): the next run does not show it again."""
+    pending = st.session_state.get(state.FLASH, [])
+    if (kind, text) in pending:
+        pending.remove((kind, text))
+
+
 def show_flash() -> None:
     for kind, text in st.session_state.pop(state.FLASH, []):
         getattr(st, kind)(plain(text))

@@ -83,6 +83,7 @@ GRID = "record_grid"
 GRID_SHOWN = "record_grid_shown"
 """The grid as last handed to the editor (key, data, stored values, the campaign's stored state)."""
 GRID_UNSAVED = "record_grid_unsaved"
+GRID_LEFT_OUT = "record_grid_left_out"  # the warning naming unsaved values of runs gone from the grid, this run
 """The person's unsaved grid values by experiment id and column (kept across reruns and pages)."""
 CORRECT = "record_correct"
 PENDING_CORRECTION = "record_pending_correction"

@@ -1463,3 +1463,47 @@ def test_a_value_typed_for_a_run_abandoned_meanwhile_is_named_not_dropped(start:
     assert first not in at.data_editor[0].value["experiment_id"].tolist()
     warning = _texts(at.warning)
     assert f"{first} is abandoned now" in warning and "first_cycle_ce_pct = 85.5" in warning
+
+
+def test_a_value_typed_for_a_run_abandoned_meanwhile_is_named_when_a_form_below_reruns_the_page(
+        start: Start, db_url: str) -> None:
+    """The warning naming a value typed for a run a colleague abandoned meanwhile was drawn only in
+    the run that redrew the grid: when that run was a press of a form below the grid (here "Add
+    these experiments"), the form's save reran the page, the warning vanished with it, and the
+    typed value was gone unsaid. Now it is shown after that rerun, and only once."""
+    campaign = _new_campaign(db_url, "abandoned-rerun", n_running=2)
+    first = campaign.history()["experiment_id"].iloc[0]
+    at = start("record", campaign="abandoned-rerun")
+    _edit_grid(at, {0: {"first_cycle_ce_pct": "85.5"}})
+    at.run()
+    Campaign.load("abandoned-rerun", storage=db_url, actor="Bo Other").abandon([first], reason="precursor ran out")
+    key = at.data_editor[-1].key
+    assert key and key.startswith(state.HISTORY_EDITOR)
+    row = {"hfo2_loading_wt_pct": 0.5, "anneal_temperature_c": 500.0, "anneal_time_h": 1.0,
+           "anneal_atmosphere": "air", "solid_content_mg_per_ml": 10.0, "ligand_to_np_mass_ratio": 0.2,
+           "dispersion_solvent": "hexane", "sonication_time_min": 5.0, "evaporation_bath_temperature_c": 50.0,
+           "first_cycle_ce_pct": 83.0}
+    at.session_state[key] = {"edited_rows": {0: row}, "added_rows": [], "deleted_rows": []}
+    _button(at, "Add these experiments").click().run()
+    _no_exception(at)
+    assert "1 new experiment(s)" in _texts(at.success)
+    warning = _texts(at.warning)
+    assert f"{first} is abandoned now" in warning and "first_cycle_ce_pct = 85.5" in warning
+    assert warning.count(f"{first} is abandoned now") == 1
+    at.run()  # said, and seen: not again
+    assert f"{first} is abandoned now" not in _texts(at.warning)
+
+
+def test_a_value_typed_for_a_run_abandoned_meanwhile_is_said_once(start: Start, db_url: str) -> None:
+    """The warning drawn in a run that came to its end (no rerun) is not shown again on the next."""
+    campaign = _new_campaign(db_url, "abandoned-once", n_running=2)
+    first = campaign.history()["experiment_id"].iloc[0]
+    at = start("record", campaign="abandoned-once")
+    _edit_grid(at, {0: {"first_cycle_ce_pct": "85.5"}})
+    at.run()
+    Campaign.load("abandoned-once", storage=db_url, actor="Bo Other").abandon([first], reason="precursor ran out")
+    at.run()
+    assert _texts(at.warning).count(f"{first} is abandoned now") == 1
+    at.run()
+    _no_exception(at)
+    assert f"{first} is abandoned now" not in _texts(at.warning)

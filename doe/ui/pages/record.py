@@ -248,9 +248,13 @@ def _left_out(unsaved: UnsavedEdits, grid: pd.DataFrame, history: pd.DataFrame) 
             + ", ".join(f"{column} = {number_text(edit.after) or 'empty'}" for column, edit in cells.items()) + ")"
             for exp_id, cells in unsaved.items() if exp_id not in listed]
     if gone:
-        st.warning(components.plain("Not saved, and no longer in the grid: " + "; ".join(gone) + ". Someone changed "
-                                    "them meanwhile. Note the values; a result measured all the same goes under a "
-                                    "new id (Add historical experiments below)."))
+        text = ("Not saved, and no longer in the grid: " + "; ".join(gone) + ". Someone changed them meanwhile. Note "
+                "the values; a result measured all the same goes under a new id (Add historical experiments below).")
+        st.warning(components.plain(text))
+        # also after a rerun of this run (a form below the grid saved): drawn only here, it vanished with the values;
+        # taken back at the end of a run that shows it (render)
+        components.flash("warning", text)
+        st.session_state[state.GRID_LEFT_OUT] = text
 
 
 def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.DataFrame) -> None:
@@ -506,6 +510,8 @@ def render() -> None:
     _upload(handle)
     cycler_files(handle, config, history)
     _add_history(handle, config)
+    if (said := st.session_state.pop(state.GRID_LEFT_OUT, None)) is not None:
+        components.unflash("warning", said)  # this run came to its end: its warning was drawn, not wiped by a rerun
 
 
 if __name__ == "__main__":
