@@ -574,10 +574,10 @@ def test_another_outcome_on_a_row_with_a_cycle_is_refused_naming_its_value(campa
 
 def test_a_history_cut_to_ids_recipes_and_outcomes_records_no_prediction_as_measured(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A history exported while E0 still cycled, cut in a spreadsheet to its ids, recipes and
-    outcomes (no status, no column only an export writes), recorded back once E0's prediction
-    had moved: E0's old prediction at cycle 200 was stored as a point measured there. Now the
-    value that is the stored prediction records nothing, another is refused naming the
-    experiment and the cycle column, and a value with its cycle is recorded."""
+    outcomes (no status, no column only an export writes), recorded back: E0's prediction at cycle
+    200 was stored as a point measured there. Now the value that is the stored prediction records
+    nothing. Another value in such a table is a measurement at cycle 200, as a value typed in the
+    Record page's grid for a cell that reached it is (a review: refusing it refused the grid's)."""
     url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
     campaign = _exported_while_cycling(url, tmp_path / "history.csv")
     cut = pd.read_csv(tmp_path / "history.csv", encoding="utf-8-sig")[
@@ -588,15 +588,7 @@ def test_a_history_cut_to_ids_recipes_and_outcomes_records_no_prediction_as_meas
     assert report.measurements_added == 0 and campaign.revision() == revision
     assert campaign.measurements().equals(before)
 
-    campaign.record(_points("E1", 70.0, 200, 1))  # E1 reaches cycle 200: E0's prediction moves
-    before, revision = campaign.measurements(), campaign.revision()
-    with pytest.raises(DataError, match=r"column 'retention_pct': E0 has retention_pct points recorded that do not "
-                                        r"reach its cycle.*give the cycle it was measured at") as refused:
-        campaign.import_table(tmp_path / "cut.csv")
-    assert len(refused.value.problems) == 1
-    assert campaign.revision() == revision and campaign.measurements().equals(before)
-
-    campaign.record(pd.DataFrame({"experiment_id": ["E0"], "cycle": [200], "retention_pct": [55.0]}))
+    campaign.record(pd.DataFrame({"experiment_id": ["E0"], "retention_pct": [55.0]}))  # measured at 200
     points = campaign.measurements()
     e0 = points[(points["experiment_id"] == "E0") & (points["outcome"] == "retention_pct")]
     assert e0["cycle"].max() == 200 and e0.loc[e0["cycle"] == 200, "value"].tolist() == [55.0]

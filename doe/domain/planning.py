@@ -16,7 +16,6 @@ import pandas as pd
 
 from doe.domain.config import CampaignConfig
 from doe.domain.curves import CYCLE_COLUMN, PRED_SD_SUFFIX, point_cycle
-from doe.domain.display import format_number
 from doe.domain.failure_context import context_differs, failure_context
 from doe.domain.records import (
     CellFailure,
@@ -408,10 +407,11 @@ def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelle
                 unchanged: list[tuple[str, str]]) -> tuple[list[CellProblem], _Row]:
     """Problems of a row of history means about a known experiment, and the row with the
     means already stored left out (listed in ``unchanged``). Any table's value of a curve
-    outcome that the history shows predicted at its cycle (points recorded, not up to it) is the
-    prediction read back (left out when the stored one) or refused: without a cycle column it
-    would be stored as a point measured at that cycle (a history trimmed to ids, recipes and
-    outcomes carries no column that says it was exported)."""
+    outcome that the history shows predicted at its cycle (points recorded, not up to it) is left
+    out where it is the stored prediction: a history trimmed to ids, recipes and outcomes carries
+    no column that says it was exported, and read back it would store the prediction as a point
+    measured at that cycle. Another value there is a measurement at that cycle (one typed in the
+    Record page's grid), except in a table of history means, where it is refused."""
     exp_id = str(read.experiment_id)
     problems, kept = [], {}
     for outcome, value in read.measured.items():
@@ -430,12 +430,8 @@ def _read_means(read: _Row, stored: pd.Series, summary: Collection[str], labelle
                     read.label, outcome, value,
                     f"is the value predicted for {exp_id} at its cycle in the history, not a measurement; "
                     "record measured points with a cycle column"))
-            else:
-                problems.append(CellProblem(
-                    read.label, outcome, value,
-                    f"{exp_id} has {outcome} points recorded that do not reach its cycle, so the history shows "
-                    f"a predicted value there (about {format_number(float(stored[outcome]))}); a value without a cycle column "
-                    "is not taken as measured at that cycle: give the cycle it was measured at in a cycle column"))
+            else:  # another value in a table of the lab's own (the Record page's grid): measured at its cycle
+                kept[outcome] = value
         elif outcome not in summary or (n == 0 and not (curve and (exp_id, outcome) in labelled
                                                          and not is_missing(stored.get(outcome)))) or \
                 (n == 1 and not curve and (exp_id, outcome) not in labelled):

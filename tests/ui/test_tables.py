@@ -444,3 +444,28 @@ def test_an_experiment_still_cycling_awaits_its_curve_outcome_in_the_record_grid
     assert history["capacity_retention_pct"].notna().all()  # E0001's is predicted
     grid = record_grid(history, campaign.config)
     assert grid[ID_COLUMN].tolist() == ["E0001"] and grid["capacity_retention_pct"].isna().all()
+
+
+def test_a_curve_value_typed_in_the_grid_for_a_cell_with_points_short_of_its_cycle_is_recorded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A review: with cycle points recorded up to 30 (the history predicting the value at 200), a
+    retention typed into the Record grid's empty cell was refused ("give the cycle ... in a cycle
+    column"), which the grid has no way to give. It is measured at cycle 200, as before."""
+    from doe import Campaign
+
+    config = {"name": "curve-grid", "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+              "objectives": [{"name": "retention_pct", "goal": "maximize", "over": "cycle", "at": 200}]}
+    campaign = Campaign.from_config(config, storage=f"sqlite:///{tmp_path / 'doe.sqlite3'}", actor="me")
+    campaign.record(pd.DataFrame({"experiment_id": ["E0", "E1"], "x": [0.2, 0.8]}))
+    campaign.record(pd.DataFrame({"experiment_id": "E0", "cycle": range(1, 31),
+                                  "retention_pct": np.linspace(100, 95, 30)}))
+    history = campaign.history()
+    assert history.set_index("experiment_id").loc["E0", "retention_pct_pred_sd"] > 0  # predicted at 200
+    original = record_grid(history, campaign.config, show="all")
+    edited = original.copy()
+    row = original.index[original["experiment_id"] == "E0"][0]
+    assert pd.isna(original.loc[row, "retention_pct"])  # the grid shows no prediction to type over
+    edited.loc[row, "retention_pct"] = 71.5
+    campaign.record(grid_changes(original, edited, campaign.config, history, campaign.measurements()))
+    points = campaign.measurements()
+    e0 = points[(points["experiment_id"] == "E0") & (points["outcome"] == "retention_pct")]
+    assert e0.loc[e0["cycle"] == 200, "value"].tolist() == [71.5]
