@@ -128,7 +128,8 @@ def refuse_cut_end(path: Path, text: str) -> None:
     if why is not None:
         raise InstrumentFileError(f"{path.name}: the file ends inside its last line (line {len(lines)}: {why}); "
                                   "the export or the copy was cut off, so a number in it may be read short: "
-                                  "export or copy the file again")
+                                  "export or copy the file again (a whole file whose writer drops trailing zeros "
+                                  "reads once it ends with a line break)")
 
 
 def _shape(value: str) -> tuple[int, int] | None:

@@ -757,6 +757,12 @@ def test_an_export_cut_off_inside_its_last_line_is_refused_not_read_short(tmp_pa
     line = body.count(b"\n") + 1
     sep = DELIMITER[file_format].encode()
     numeric_end = last.rfind(sep) if file_format == "maccor_txt" else len(last)  # MACCOR ends in a date and time
+    if file_format == "neware_csv":  # a writer that drops trailing zeros: refused as cut, read once the line ends
+        path.write_bytes(body[:-2] + b"\n")
+        read_cycling(path, active_mass_mg=MASS_MG)
+        path.write_bytes(body[:-2])
+        with pytest.raises(InstrumentFileError, match="reads once it ends with a line break"):
+            read_cycling(path, active_mass_mg=MASS_MG)
     for k in range(1, numeric_end):  # every place inside the line's numbers
         path.write_bytes(body[:len(body) - len(last) + k])
         with pytest.raises(InstrumentFileError, match=rf"cell\.{file_format}: the file ends inside its last line "
