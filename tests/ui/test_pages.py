@@ -996,8 +996,9 @@ def test_record_replicate_cells_and_see_their_mean_sd_and_n(start: Start, db_url
     assert "mean of each experiment's replicate cells" in _texts(at.caption)
 
 
-def test_add_historical_experiments(start: Start, db_url: str) -> None:
-    at = start("record")
+def _add_historical(at: AppTest) -> None:
+    """Type one past experiment (CE 83) into the Record page's table below the grid and press
+    "Add these experiments"; it is stored."""
     key = at.data_editor[-1].key
     assert key and key.startswith(state.HISTORY_EDITOR)
     row = {"hfo2_loading_wt_pct": 0.5, "anneal_temperature_c": 500.0, "anneal_time_h": 1.0,
@@ -1008,6 +1009,11 @@ def test_add_historical_experiments(start: Start, db_url: str) -> None:
     _button(at, "Add these experiments").click().run()
     _no_exception(at)
     assert "1 new experiment(s)" in _texts(at.success)
+
+
+def test_add_historical_experiments(start: Start, db_url: str) -> None:
+    at = start("record")
+    _add_historical(at)
     history = Campaign.load(DEMO, storage=db_url).history()
     assert len(history) == 3 and history["first_cycle_ce_pct"].iloc[-1] == pytest.approx(83.0)
 
@@ -1477,16 +1483,7 @@ def test_a_value_typed_for_a_run_abandoned_meanwhile_is_named_when_a_form_below_
     _edit_grid(at, {0: {"first_cycle_ce_pct": "85.5"}})
     at.run()
     Campaign.load("abandoned-rerun", storage=db_url, actor="Bo Other").abandon([first], reason="precursor ran out")
-    key = at.data_editor[-1].key
-    assert key and key.startswith(state.HISTORY_EDITOR)
-    row = {"hfo2_loading_wt_pct": 0.5, "anneal_temperature_c": 500.0, "anneal_time_h": 1.0,
-           "anneal_atmosphere": "air", "solid_content_mg_per_ml": 10.0, "ligand_to_np_mass_ratio": 0.2,
-           "dispersion_solvent": "hexane", "sonication_time_min": 5.0, "evaporation_bath_temperature_c": 50.0,
-           "first_cycle_ce_pct": 83.0}
-    at.session_state[key] = {"edited_rows": {0: row}, "added_rows": [], "deleted_rows": []}
-    _button(at, "Add these experiments").click().run()
-    _no_exception(at)
-    assert "1 new experiment(s)" in _texts(at.success)
+    _add_historical(at)
     warning = _texts(at.warning)
     assert f"{first} is abandoned now" in warning and "first_cycle_ce_pct = 85.5" in warning
     assert warning.count(f"{first} is abandoned now") == 1
