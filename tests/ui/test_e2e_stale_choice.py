@@ -55,6 +55,13 @@ def _proposed(db_url: str, name: str, n: int = 2, *, started: bool = False) -> t
     return campaign, ids
 
 
+def _grid_column(campaign: Campaign, column: str) -> int:
+    """The position of ``column`` in the Record page's grid for this campaign."""
+    from doe.ui.tables import record_grid
+
+    return list(record_grid(campaign.history(), campaign.config).columns).index(column)
+
+
 def _open(page: Any, base: str, title: str, name: str) -> None:
     """Open page ``title`` (Plan, Record) of campaign ``name`` and wait until its run has finished."""
     page.goto(f"{base}/{title.lower()}?campaign={name}")
@@ -149,12 +156,10 @@ def test_a_ticked_correction_replaces_no_value_stored_meanwhile_unseen(server: t
     import pandas as pd
     from playwright.sync_api import expect
 
-    from doe.ui.tables import record_grid
-
     base, db_url = server
     name = f"{CAMPAIGN}-correct"
     campaign, ids = _proposed(db_url, name, started=True)
-    column = list(record_grid(campaign.history(), campaign.config).columns).index("first_cycle_ce_pct")
+    column = _grid_column(campaign, "first_cycle_ce_pct")
     with app_page(base, step_ms=STEP_MS) as page:
         _open(page, base, "Record", name)
         click(page, page.get_by_text("Correct stored values (replace values recorded before"))
@@ -209,12 +214,10 @@ def test_a_value_typed_for_a_run_that_someone_abandoned_meanwhile_is_named_not_d
     status and the value typed."""
     from playwright.sync_api import expect
 
-    from doe.ui.tables import record_grid
-
     base, db_url = server
     name = f"{CAMPAIGN}-gone"
     campaign, ids = _proposed(db_url, name, started=True)
-    column = list(record_grid(campaign.history(), campaign.config).columns).index("first_cycle_ce_pct")
+    column = _grid_column(campaign, "first_cycle_ce_pct")
     with app_page(base, step_ms=STEP_MS) as page:
         _open(page, base, "Record", name)
         type_in_grid(page, page.get_by_test_id("stDataFrame").first, 0, column, "85.5")

@@ -1454,16 +1454,23 @@ def test_a_failure_ticked_under_values_stored_meanwhile_withdraws_none_of_them_u
     assert campaign.history().set_index("experiment_id").loc[first, "status"] == "failed"
 
 
+def _typed_then_abandoned(start: Start, db_url: str, name: str) -> tuple[AppTest, str]:
+    """A Record page with 85.5 typed for the first of two running experiments, which a colleague
+    then abandons; returns the page and that experiment's id."""
+    campaign = _new_campaign(db_url, name, n_running=2)
+    first = str(campaign.history()["experiment_id"].iloc[0])
+    at = start("record", campaign=name)
+    _edit_grid(at, {0: {"first_cycle_ce_pct": "85.5"}})
+    at.run()
+    Campaign.load(name, storage=db_url, actor="Bo Other").abandon([first], reason="precursor ran out")
+    return at, first
+
+
 def test_a_value_typed_for_a_run_abandoned_meanwhile_is_named_not_dropped(start: Start, db_url: str) -> None:
     """A value typed into the grid for a running experiment that a colleague abandoned meanwhile
     vanished from the redrawn grid (which lists no abandoned experiment) without a word: a
     measurement the lab made, lost. Now the page names the experiment and the value kept out."""
-    campaign = _new_campaign(db_url, "abandoned-meanwhile", n_running=2)
-    first = campaign.history()["experiment_id"].iloc[0]
-    at = start("record", campaign="abandoned-meanwhile")
-    _edit_grid(at, {0: {"first_cycle_ce_pct": "85.5"}})
-    at.run()
-    Campaign.load("abandoned-meanwhile", storage=db_url, actor="Bo Other").abandon([first], reason="precursor ran out")
+    at, first = _typed_then_abandoned(start, db_url, "abandoned-meanwhile")
     at.run()
     _no_exception(at)
     assert first not in at.data_editor[0].value["experiment_id"].tolist()
@@ -1477,12 +1484,7 @@ def test_a_value_typed_for_a_run_abandoned_meanwhile_is_named_when_a_form_below_
     the run that redrew the grid: when that run was a press of a form below the grid (here "Add
     these experiments"), the form's save reran the page, the warning vanished with it, and the
     typed value was gone unsaid. Now it is shown after that rerun, and only once."""
-    campaign = _new_campaign(db_url, "abandoned-rerun", n_running=2)
-    first = campaign.history()["experiment_id"].iloc[0]
-    at = start("record", campaign="abandoned-rerun")
-    _edit_grid(at, {0: {"first_cycle_ce_pct": "85.5"}})
-    at.run()
-    Campaign.load("abandoned-rerun", storage=db_url, actor="Bo Other").abandon([first], reason="precursor ran out")
+    at, first = _typed_then_abandoned(start, db_url, "abandoned-rerun")
     _add_historical(at)
     warning = _texts(at.warning)
     assert f"{first} is abandoned now" in warning and "first_cycle_ce_pct = 85.5" in warning
@@ -1493,12 +1495,7 @@ def test_a_value_typed_for_a_run_abandoned_meanwhile_is_named_when_a_form_below_
 
 def test_a_value_typed_for_a_run_abandoned_meanwhile_is_said_once(start: Start, db_url: str) -> None:
     """The warning drawn in a run that came to its end (no rerun) is not shown again on the next."""
-    campaign = _new_campaign(db_url, "abandoned-once", n_running=2)
-    first = campaign.history()["experiment_id"].iloc[0]
-    at = start("record", campaign="abandoned-once")
-    _edit_grid(at, {0: {"first_cycle_ce_pct": "85.5"}})
-    at.run()
-    Campaign.load("abandoned-once", storage=db_url, actor="Bo Other").abandon([first], reason="precursor ran out")
+    at, first = _typed_then_abandoned(start, db_url, "abandoned-once")
     at.run()
     assert _texts(at.warning).count(f"{first} is abandoned now") == 1
     at.run()
