@@ -530,3 +530,40 @@ def test_update_config_warns_of_pending_experiments_the_new_version_excludes(
                            "outside the new configuration: ")
     for exp_id, bath in pending[["experiment_id", "evaporation_bath_temperature_c"]].itertuples(index=False):
         assert f"{exp_id} (evaporation_bath_temperature_c = {bath:g} is not one of" in line
+
+
+def test_no_parameter_or_outcome_may_take_the_name_of_a_column_doe_writes_beside_it(tmp_path: Path) -> None:
+    """A parameter named ``failure_note`` was accepted; the history's column of a failed run's note
+    then replaced its values (history showed the note, not the recipe's value, and the model left
+    the run out as "failure_note hello no longer allowed"). Every column doe writes beside the
+    parameters and outcomes in the history, a cells export, a suggestion or a run sheet is now a
+    name a new configuration cannot take."""
+    from doe.domain.exports import run_sheet
+    from doe.instruments.synthetic import fade_curve, write_cycling_file
+
+    campaign = Campaign.from_config("hfo2-ncm85", storage=f"sqlite:///{tmp_path / 'doe.sqlite3'}", name="names")
+    ids = campaign.suggest(3)["experiment_id"].tolist()
+    campaign.accept(ids)
+    campaign.record(pd.DataFrame([{"experiment_id": ids[0], "failure_reason": "gelled", "note": "lumps",
+                                   "operator": "Kim", "sample_id": "S-1", "measured_at": "2026-12-01"}]))
+    charge, discharge = fade_curve(12, first_charge_mah_per_g=220.0, first_ce_pct=89.0)
+    cell = write_cycling_file(tmp_path / "cell_A.mpt", "biologic_mpt", charge * 0.0115, discharge * 0.0115)
+    campaign.record_files([cell], experiment_id=ids[1], active_mass_mg=11.5, confirm=True)
+    campaign.record(pd.DataFrame({"experiment_id": ids[2], "replicate": ["A", "B"], "first_cycle_ce_pct": [88.0, 89.0]}))
+    proposed = campaign.suggest(1)
+    own = {*campaign.config.parameter_names, *campaign.config.outcome_names}
+    written: set[str] = set()
+    for table in (campaign.history(), campaign.export_frame(), campaign.export_frame(cells=True), proposed,
+                  run_sheet(proposed, campaign.config)):
+        written |= {c for c in table.columns if c not in own and not any(c.startswith(o + "_") for o in own)}
+    assert {"failure_note", "active_mass_mg", "evidence_files"} <= written  # the tables above carry them
+    base = load_config("hfo2-ncm85").model_dump(mode="json")
+    taken = []
+    for column in sorted(written):
+        raw = {**base, "name": "clash", "parameters": [*base["parameters"],
+                                                       {"name": column, "type": "continuous", "bounds": [0, 1]}]}
+        with pytest.raises(ConfigError) as caught:
+            Campaign.from_config(raw, storage=":memory:")
+        taken.append(column)
+        assert f"parameters[{column}].name" in str(caught.value) and repr(column) in str(caught.value)
+    assert taken == sorted(written)

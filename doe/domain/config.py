@@ -476,9 +476,12 @@ DERIVED_SUFFIXES = ("_sd", "_n", "_mean", "_last_cycle", "_last_value", "_pred_s
 ``o_pred_sd`` (a curve outcome, :mod:`doe.domain.curves`); no name may be one of them."""
 
 COLUMN_NAMES = frozenset({"replicate", "cycle", "measured_at", "operator", "sample_id", "source",
-                          "acquisition_value", "probability_feasible", "strategy", "ranking_note"})
-"""Columns of a results table, a suggestion or the history that a parameter or outcome of the
-same name would be read as (a replicate label, a curve point's cycle, a value's context, ...)."""
+                          "acquisition_value", "probability_feasible", "strategy", "ranking_note",
+                          "failure_note", "failure_operator", "failure_sample_id", "failure_measured_at",
+                          "evidence_files", "active_mass_mg"})
+"""Columns of a results table, a suggestion, the history or a cells export that a parameter or
+outcome of the same name would be read as or replaced by (a replicate label, a curve point's
+cycle, a value's context, a failed run's note, a cell's active mass, ...)."""
 
 
 def text_length_problems(parameters: Sequence[Any], objectives: Sequence[Any], outcomes: Sequence[Any]) -> list[str]:
