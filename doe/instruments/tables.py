@@ -14,7 +14,9 @@ and numbers refused with their line and column.
 - a row whose fields are all empty (``,,,,``, as Excel leaves below the data) is skipped; an
   empty field after the last named column (a trailing delimiter) is ignored; a row with more
   fields than the column header, or an empty, unreadable or infinite value (``inf``, ``1e400``)
-  among other values, is refused with its line in the file.
+  among other values, is refused with its line in the file;
+- a column that the header names twice (two cells' columns side by side) is refused where a
+  reader reads it (:func:`numeric_columns`), naming both positions.
 """
 
 from __future__ import annotations
@@ -189,10 +191,44 @@ def instrument_table(path: Path, text: str, *, line_offset: int = 0, **options: 
         k = int(past_header[0])
         raise InstrumentFileError(f"{path.name}: data row {k + 1} has a value after the last column of the header "
                                   f"(line {frame.index[k]}); check the file or export it again")
-    frame.columns = header
+    frame.columns = _unique(header)
+    frame.attrs[REPEATED_COLUMNS] = _repeated_names(text, options)
     if options.get("decimal") == ",":
         _refuse_decimal_points(path, frame)
     return frame
+
+
+REPEATED_COLUMNS = "repeated_columns"
+"""The key of a table's ``attrs`` (from :func:`instrument_table`) holding each column name its
+header gives more than once, with the positions (from 1) where it does: :func:`numeric_columns`
+refuses to read such a column."""
+
+
+def _repeated_names(text: str, options: dict[str, Any]) -> dict[str, list[int]]:
+    """Each column name the header line of ``text`` gives more than once (stripped), with its
+    positions from 1. pandas renames a second copy (``Cycle Index.1``), so without this a file of
+    two cells' columns side by side reads as its first cell alone."""
+    names = pd.read_csv(io.StringIO(text), header=None, nrows=1, dtype=str, keep_default_na=False,
+                        **{k: v for k, v in options.items() if k == "sep"}).iloc[0]
+    positions: dict[str, list[int]] = {}
+    for k, name in enumerate(names, start=1):
+        if str(name).strip():
+            positions.setdefault(str(name).strip(), []).append(k)
+    return {name: at for name, at in positions.items() if len(at) > 1}
+
+
+def _unique(names: list[str]) -> list[str]:
+    """``names`` with a name that stripping made equal to an earlier one renamed as pandas renames
+    a repeated name (``Voltage(V).1``), so that each column is one column."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        seen.setdefault(name, 0)
+        out.append(name)
+    return out
 
 
 def _empty_fields(frame: pd.DataFrame) -> pd.DataFrame:
@@ -249,6 +285,14 @@ def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str], *,
     :data:`FIRST_CYCLE_NUMBER` (a part of a test) or one that goes down, raises
     :class:`InstrumentFileError` naming the file. ``frame`` comes from :func:`instrument_table`
     (indexed by line)."""
+    repeated = {c: at for c, at in frame.attrs.get(REPEATED_COLUMNS, {}).items() if c in columns}
+    if repeated:
+        column, at = next(iter(repeated.items()))
+        times = "twice" if len(at) == 2 else f"{len(at)} times"
+        raise InstrumentFileError(
+            f"{name.name}: the column header names {column!r} {times} (columns {', '.join(map(str, at[:-1]))} and "
+            f"{at[-1]}): two cells' or two exports' columns side by side, or a column pasted twice? doe does not "
+            "guess which copy to read: export each cell as its own file with each column once")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InstrumentFileError(f"{name.name}: missing column(s) {missing}; found {list(frame.columns)[:12]}")
@@ -318,6 +362,7 @@ __all__ = [
     "MAX_CYCLE",
     "MAX_FILE_BYTES",
     "POINT_NUMBER",
+    "REPEATED_COLUMNS",
     "Decimal",
     "InstrumentFileError",
     "check_size",

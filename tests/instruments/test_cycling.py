@@ -768,3 +768,25 @@ def test_an_export_cut_off_inside_its_last_line_is_refused_not_read_short(tmp_pa
         with pytest.raises(InstrumentFileError, match=rf"cell\.{file_format}: the file ends inside its last line "
                                                       rf"\(line {line}: .*cut off"):
             read_cycling(path, active_mass_mg=MASS_MG)
+
+
+@pytest.mark.parametrize("file_format", ["neware_csv", "arbin_csv", "biologic_mpt"])
+def test_a_column_doe_reads_named_twice_is_refused_not_read_from_its_first_copy(tmp_path: Path,
+                                                                                file_format: str) -> None:
+    """Two cells' exports pasted side by side under one header: pandas renamed the second copy of
+    each column (``Cycle Index.1``) and doe read the first cell alone, recording its values for a
+    file of two cells (found by a probe)."""
+    charge, discharge = fade_curve(5)
+    one = write_cycling_file(tmp_path / "one.txt", file_format, charge * MASS_MG / 1000, discharge * MASS_MG / 1000)
+    other = write_cycling_file(tmp_path / "other.txt", file_format, charge * MASS_MG / 2000,
+                               discharge * MASS_MG / 3000)
+    sep = "\t" if file_format == "biologic_mpt" else ","
+    first, second = one.read_text(encoding="cp1252").splitlines(), other.read_text(encoding="cp1252").splitlines()
+    start = next(i for i, line in enumerate(first) if sep in line and "cycle" in line.lower())
+    path = tmp_path / "two_cells.txt"
+    path.write_text("\n".join(first[:start] + [a + sep + b for a, b in zip(first[start:], second[start:], strict=True)])
+                    + "\n", encoding="cp1252")
+    column = {"neware_csv": "Cycle Index", "arbin_csv": "Cycle_Index", "biologic_mpt": "cycle number"}[file_format]
+    with pytest.raises(InstrumentFileError, match=rf"two_cells\.txt: the column header names {re.escape(repr(column))} "
+                                                  r"twice \(columns \d+ and \d+\)"):
+        cycling_outcomes(path, active_mass_mg=MASS_MG)

@@ -435,3 +435,17 @@ def test_an_impedance_csv_saved_by_a_german_excel_reads_its_values(tmp_path: Pat
                                  *(sep.join(f.replace(".", ",") for f in line.split(",")) for line in lines[1:])])
                     + "\r\n", encoding="cp1252")
     _reads_back(path, frequency, z)
+
+
+def test_two_spectra_side_by_side_under_one_header_are_refused_not_fitted_from_the_first(tmp_path: Path) -> None:
+    """Two cells' spectra pasted side by side: pandas renamed the second copy of each column and
+    the first cell's resistances were recorded for a file of two cells (found by a probe)."""
+    frequency, z = impedance_spectrum(seed=1)
+    _, other = impedance_spectrum({"R2": 450.0}, seed=2)
+    path = tmp_path / "two_cells.csv"
+    path.write_text("frequency_hz,z_real_ohm,z_imag_ohm,frequency_hz,z_real_ohm,z_imag_ohm\n" + "".join(
+        f"{f:.8e},{a.real:.8e},{a.imag:.8e},{f:.8e},{b.real:.8e},{b.imag:.8e}\n"
+        for f, a, b in zip(frequency, z, other, strict=True)))
+    with pytest.raises(InstrumentFileError, match=r"two_cells\.csv: the column header names 'frequency_hz' twice "
+                                                  r"\(columns 1 and 4\)"):
+        impedance_outcomes(path)
