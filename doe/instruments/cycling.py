@@ -31,7 +31,9 @@ Rules (the same for every format):
   capacities of Neware's record sheet restart at every step, so there a half-cycle is the sum
   of its steps' largest values (a CC step then a CV step is one charge);
 - cycles are numbered as the instrument numbers them, shifted so that the first cycle with
-  a charge is cycle 1 (EC-Lab counts from 0); a file whose first row is past cycle 1 (a part of a
+  a charge is cycle 1 (EC-Lab counts from 0); where the file has a current column, a cycle
+  charges only where a row's current is a charge (:func:`current_direction`), so a rest numbered
+  as its own cycle, whose residual current added to the counters, is not cycle 1; a file whose first row is past cycle 1 (a part of a
   test: :data:`~doe.instruments.tables.FIRST_CYCLE_NUMBER`) is refused; a cycle number that goes down (two exports in
   one file, a resumed test that restarted its count) is refused, not renumbered;
 - a charge is paired with the discharge that follows it: a numbered cycle that discharges before
@@ -181,8 +183,9 @@ def mpt_current_column(frame: pd.DataFrame) -> str:
 
 def _with_discharge_rows(out: pd.DataFrame, frame: pd.DataFrame, path: Path, current: str, to_ma: float,
                          voltage: str, cycle_column: str) -> pd.DataFrame:
-    """Adds ``discharge_current_ma`` and ``discharge_voltage_v`` (|I| and the voltage on discharge
-    rows, NaN elsewhere: :func:`current_direction`) where the file has the ``current`` column,
+    """Adds ``charging`` (whether a row charges), ``discharge_current_ma`` and ``discharge_voltage_v``
+    (|I| and the voltage on discharge rows, NaN elsewhere: :func:`current_direction`) where the file
+    has the ``current`` column,
     refusing a cycle that discharges before it charges (:func:`refuse_discharge_before_charge`)."""
     if current in frame.columns:
         columns = {current: "i", voltage: "v"} if voltage in frame.columns else {current: "i"}
@@ -191,6 +194,7 @@ def _with_discharge_rows(out: pd.DataFrame, frame: pd.DataFrame, path: Path, cur
         direction = current_direction(amps)
         refuse_discharge_before_charge(path, out["cycle"], direction, cycle_column)
         discharge = direction < 0
+        out["charging"] = direction > 0
         out["discharge_current_ma"] = np.where(discharge, -amps, np.nan)
         if "v" in numbers.columns:
             out["discharge_voltage_v"] = np.where(discharge, numbers["v"].to_numpy(dtype=float), np.nan)
@@ -359,13 +363,16 @@ def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
                                   "to be a number of mAh, not a measurement; check the file or export it again")
     points = points.assign(**{c: np.nan for c in ("discharge_current_ma", "discharge_voltage_v")
                               if c not in points.columns})
+    if "charging" not in points.columns:  # a format whose charge capacity comes from charge rows alone
+        points = points.assign(charging=True)
     grouped = points.groupby("cycle", sort=True).agg(
-        charge_mah=("charge_mah", "max"), discharge_mah=("discharge_mah", "max"),
+        charge_mah=("charge_mah", "max"), discharge_mah=("discharge_mah", "max"), charging=("charging", "any"),
         discharge_current_ma=("discharge_current_ma", "mean"), discharge_end_voltage_v=("discharge_voltage_v", "last"))
     grouped = grouped[(grouped["charge_mah"] > 0) | (grouped["discharge_mah"] > 0)]
     if grouped.empty:
         raise InstrumentFileError(f"{path.name}: no cycle with a charge or discharge capacity")
-    charged = grouped.index[grouped["charge_mah"] > 0]
+    # a rest numbered as its own cycle adds its residual current's nA h to the counters: no charge
+    charged = grouped.index[(grouped["charge_mah"] > 0) & grouped["charging"].to_numpy(dtype=bool)]
     first = charged[0] if len(charged) else grouped.index[0]
     grouped = grouped.loc[grouped.index >= first]
     table = pd.DataFrame({"cycle": (grouped.index - first + 1).astype(int),

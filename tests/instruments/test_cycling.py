@@ -790,3 +790,33 @@ def test_a_column_doe_reads_named_twice_is_refused_not_read_from_its_first_copy(
     with pytest.raises(InstrumentFileError, match=rf"two_cells\.txt: the column header names {re.escape(repr(column))} "
                                                   r"twice \(columns \d+ and \d+\)"):
         cycling_outcomes(path, active_mass_mg=MASS_MG)
+
+
+@pytest.mark.parametrize("file_format", ["biologic_mpt", "arbin_csv"])
+def test_a_rest_numbered_as_its_own_cycle_before_the_first_charge_is_not_cycle_1(tmp_path: Path,
+                                                                               file_format: str) -> None:
+    """A rest logged as its own instrument cycle before the first charge, its residual current
+    (below the rest threshold) adding nA h to both counters: read_cycling took it for cycle 1 (a
+    CE of 100 %, 4e-7 mAh/g and a retention of 5e10 %) while read_cycling_points started at the
+    first charge (found by a probe)."""
+    rest = [(0.000001, 1e-9, 0.0), (-0.000001, 1e-9, 1e-9), (0.000001, 2e-9, 1e-9)]  # mA, mAh charge, discharge
+    halves = [(0.24, 2.652, 0.0), (-0.24, 2.652, 2.307), (0.24, 2.320, 0.0), (-0.24, 2.320, 2.313)]
+    if file_format == "biologic_mpt":
+        path = tmp_path / "cell.mpt"
+        rows = [(0, *r) for r in rest] + [(1 + k // 2, *h) for k, h in enumerate(halves)]
+        path.write_text("EC-Lab ASCII FILE\r\nNb header lines : 4\r\n\r\n"
+                        "time/s\tEwe/V\tI/mA\tcycle number\tQ charge/mA.h\tQ discharge/mA.h\r\n" + "".join(
+                            f"{60 * i}\t{4.3 if i % 2 else 2.8:.4f}\t{a:.6f}\t{c:.6E}\t{q:.12E}\t{d:.12E}\r\n"
+                            for i, (c, a, q, d) in enumerate(rows)), encoding="cp1252")
+    else:
+        path = tmp_path / "cell.csv"
+        rows = [(1, *r) for r in rest] + [(2 + k // 2, *h) for k, h in enumerate(halves)]
+        path.write_text("Data_Point,Cycle_Index,Current(A),Voltage(V),Charge_Capacity(Ah),Discharge_Capacity(Ah)\n"
+                        + "".join(f"{i},{c},{a / 1000:.9f},{3.0:.4f},{q / 1000:.15f},{d / 1000:.15f}\n"
+                                  for i, (c, a, q, d) in enumerate(rows, start=1)))
+    table = read_cycling(path, active_mass_mg=MASS_MG)
+    assert table["cycle"].tolist() == [1, 2]
+    assert table["charge_capacity_mah"].tolist() == pytest.approx([2.652, 2.320])
+    assert cycling_outcomes(path, active_mass_mg=MASS_MG)["first_cycle_ce_pct"] == pytest.approx(100 * 2.307 / 2.652)
+    points = read_cycling_points(path, active_mass_mg=MASS_MG)
+    assert points.groupby("cycle")["capacity_mah"].max().tolist() == pytest.approx([2.652, 2.320])
