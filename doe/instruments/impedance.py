@@ -4,7 +4,8 @@ Formats:
 
 - ``biologic_peis_mpt``: EC-Lab PEIS "Export as text": the ``EC-Lab ASCII FILE`` header with
   ``Nb header lines``, then tab-separated ``freq/Hz``, ``Re(Z)/Ohm``, ``-Im(Z)/Ohm``;
-- ``gamry_dta``: Gamry Framework ``.DTA``: a ``ZCURVE TABLE`` block whose column line holds
+- ``gamry_dta``: Gamry Framework ``.DTA``: a ``ZCURVE TABLE`` block (wherever it starts: an
+  initial delay's ``OCVCURVE`` table may come first) whose column line holds
   ``Freq``, ``Zreal`` and ``Zimag``, a line of units, then one tab-indented row per point;
 - ``impedance_csv``: a plain CSV with ``frequency_hz``, ``z_real_ohm`` and ``z_imag_ohm``
   (the imaginary part with its sign: negative for a capacitive cell), or ``-z_imag_ohm`` in its
@@ -46,6 +47,9 @@ arc far outside the measured frequencies) is uncertain whatever its interval (:f
 
 from __future__ import annotations
 
+import collections
+import io
+import itertools
 import math
 import re
 import warnings
@@ -111,12 +115,29 @@ class ImpedanceFit:
     ``frequency_hz`` and ``fitted_impedance`` are those of the points fitted."""
 
 
+def _ec_lab_columns(text: str) -> str:
+    """The column line of an EC-Lab text export (the last of its ``Nb header lines``), or its
+    first 6,000 characters where the header does not say how many lines it has."""
+    match = re.search(r"Nb header lines\s*:\s*(\d+)", text[:4000])
+    if match is None:
+        return text[:6000]
+    lines = itertools.islice(io.StringIO(text), int(match.group(1)))
+    return next(iter(collections.deque(lines, maxlen=1)), "")
+
+
+_GAMRY_TABLE = re.compile(r"^[ \t]*ZCURVE\b[^\n]*\n[^\n]*\bZreal\b", re.MULTILINE)
+"""A Gamry ``ZCURVE`` table's first line and its column line (wherever it starts: an initial
+delay's ``OCVCURVE`` table may come first)."""
+
+
 def detect_impedance_format(path: Path, text: str) -> ImpedanceFormat | None:
-    """The impedance format of a file's text, or None when it is not an impedance export."""
+    """The impedance format of a file's text, or None when it is not an impedance export. The
+    column line is looked for where the format puts it, however long the header above it (the
+    settings of an EC-Lab technique of several sequences, a Gamry initial-delay table)."""
     head = text[:6000]
-    if head.startswith("EC-Lab ASCII FILE") and "freq/Hz" in head:
+    if head.startswith("EC-Lab ASCII FILE") and "freq/Hz" in _ec_lab_columns(text):
         return "biologic_peis_mpt"
-    if "ZCURVE" in head and "Zreal" in head:
+    if ("ZCURVE" in head and "Zreal" in head) or _GAMRY_TABLE.search(text.replace("\r\n", "\n")):
         return "gamry_dta"
     first = {c.strip() for c in re.split(r"[,;\t]", head.splitlines()[0] if head else "")}
     if {"frequency_hz", "z_real_ohm"} <= first and first & set(CSV_IMAGINARY_COLUMNS):

@@ -15,6 +15,7 @@ from doe.instruments import (
     fit_impedance,
     impedance_outcomes,
     read_impedance,
+    results_from_files,
 )
 from doe.instruments.impedance import DEFAULT_CIRCUIT
 from doe.instruments.synthetic import SPECTRUM_PARAMETERS, impedance_spectrum, write_impedance_file
@@ -449,3 +450,30 @@ def test_two_spectra_side_by_side_under_one_header_are_refused_not_fitted_from_t
     with pytest.raises(InstrumentFileError, match=r"two_cells\.csv: the column header names 'frequency_hz' twice "
                                                   r"\(columns 1 and 4\)"):
         impedance_outcomes(path)
+
+
+@pytest.mark.parametrize("file_format", ["biologic_peis_mpt", "gamry_dta"])
+def test_a_spectrum_whose_table_starts_past_a_long_header_is_read_and_recorded(tmp_path: Path,
+                                                                              file_format: str) -> None:
+    """An EC-Lab header of many settings lines (a technique of several sequences) or a Gamry
+    initial-delay OCVCURVE table puts the spectrum's columns past the first 6,000 characters: the
+    file was refused as "not an impedance export", and results_from_files sent it to the cycling
+    reader ("missing column(s) ['cycle number', ...]") (found by a probe)."""
+    frequency, z = impedance_spectrum(seed=3)
+    path = write_impedance_file(tmp_path / f"cell.{file_format}", file_format, frequency, z)
+    lines = path.read_text(encoding="cp1252").splitlines()
+    if file_format == "biologic_peis_mpt":
+        settings = [f"Setting {k:03d}".ljust(20) + "0,000".ljust(20) * 3 for k in range(120)]
+        lines = [lines[0], f"Nb header lines : {6 + len(settings)}", *lines[2:4], *settings, *lines[4:]]
+    else:
+        ocv = ["OCVCURVE\tTABLE\t300", "\tPt\tT\tVf\tVm\tAch\tOver\tTemp", "\t#\ts\tV vs. Ref.\tV\tV\tbits\tdeg C",
+               *(f"\t{k}\t{k:.6f}\t3.512345E+000\t3.512345E+000\t0.000000E+000\t...........\t25" for k in range(300))]
+        lines = [*lines[:3], *ocv, *lines[3:]]
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="cp1252")
+    assert len("\r\n".join(lines[:-len(frequency)])) > 6000
+    _reads_back(path, frequency, z)
+    preview = results_from_files([path], experiment_id="E1", active_mass_mg=None,
+                                 outcome_names=["interfacial_resistance_ohm"])
+    assert preview.read["format"].tolist() == [file_format]
+    assert preview.table["interfacial_resistance_ohm"].iloc[0] == pytest.approx(SPECTRUM_PARAMETERS["R2"],
+                                                                                rel=TOLERANCE)
