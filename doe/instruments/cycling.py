@@ -32,8 +32,9 @@ Rules (the same for every format):
   of its steps' largest values (a CC step then a CV step is one charge);
 - cycles are numbered as the instrument numbers them, shifted so that the first cycle with
   a charge is cycle 1 (EC-Lab counts from 0); where the file has a current column, a cycle
-  charges only where a row's current is a charge (:func:`current_direction`), so a rest numbered
-  as its own cycle, whose residual current added to the counters, is not cycle 1; a file whose first row is past cycle 1 (a part of a
+  charges only where a row's current is a charge (:func:`current_direction`) or its charge is at
+  least :data:`REST_FRACTION` of the file's largest, so a rest numbered as its own cycle, whose
+  residual current added to the counters, is not cycle 1; a file whose first row is past cycle 1 (a part of a
   test: :data:`~doe.instruments.tables.FIRST_CYCLE_NUMBER`) is refused; a cycle number that goes down (two exports in
   one file, a resumed test that restarted its count) is refused, not renumbered;
 - a charge is paired with the discharge that follows it: a numbered cycle that discharges before
@@ -371,8 +372,11 @@ def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
     grouped = grouped[(grouped["charge_mah"] > 0) | (grouped["discharge_mah"] > 0)]
     if grouped.empty:
         raise InstrumentFileError(f"{path.name}: no cycle with a charge or discharge capacity")
-    # a rest numbered as its own cycle adds its residual current's nA h to the counters: no charge
-    charged = grouped.index[(grouped["charge_mah"] > 0) & grouped["charging"].to_numpy(dtype=bool)]
+    # a rest numbered as its own cycle adds its residual current's nA h to the counters: no charge;
+    # a slow formation charge, under the rest threshold of a file's fast rate steps, is one all the same
+    charge_mah = grouped["charge_mah"]
+    charged = grouped.index[(charge_mah > 0) & (grouped["charging"].to_numpy(dtype=bool)
+                                                | (charge_mah >= REST_FRACTION * charge_mah.max()))]
     first = charged[0] if len(charged) else grouped.index[0]
     grouped = grouped.loc[grouped.index >= first]
     table = pd.DataFrame({"cycle": (grouped.index - first + 1).astype(int),

@@ -820,3 +820,17 @@ def test_a_rest_numbered_as_its_own_cycle_before_the_first_charge_is_not_cycle_1
     assert cycling_outcomes(path, active_mass_mg=MASS_MG)["first_cycle_ce_pct"] == pytest.approx(100 * 2.307 / 2.652)
     points = read_cycling_points(path, active_mass_mg=MASS_MG)
     assert points.groupby("cycle")["capacity_mah"].max().tolist() == pytest.approx([2.652, 2.320])
+
+
+def test_a_slow_formation_cycle_below_the_rest_threshold_of_a_fast_rate_step_is_still_cycle_1(
+        tmp_path: Path) -> None:
+    """A formation cycle at C/20 in a file whose rate steps reach 20C: its current is under
+    REST_FRACTION of the file's largest, but its charge is the cell's first; it stays cycle 1."""
+    path = tmp_path / "cell.csv"
+    rows = [(1, 0.012, 2.652, 0.0), (1, -0.012, 2.652, 2.307), (2, 0.24, 2.320, 0.0), (2, -4.8, 2.320, 2.1)]
+    path.write_text("Data_Point,Cycle_Index,Current(A),Voltage(V),Charge_Capacity(Ah),Discharge_Capacity(Ah)\n"
+                    + "".join(f"{i},{c},{a / 1000:.9f},{3.0:.4f},{q / 1000:.9f},{d / 1000:.9f}\n"
+                              for i, (c, a, q, d) in enumerate(rows, start=1)))
+    table = read_cycling(path, active_mass_mg=MASS_MG)
+    assert table["cycle"].tolist() == [1, 2]
+    assert table["charge_capacity_mah"].tolist() == pytest.approx([2.652, 2.320])
