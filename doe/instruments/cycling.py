@@ -58,7 +58,8 @@ Rules (the same for every format):
   sides of it: :func:`doe.domain.fade.value_at`, as for a curve outcome); a cycle with a charge and no
   discharge (anywhere in the file), or a last cycle whose discharge
   stopped more than :data:`DISCHARGE_END_TOLERANCE_V` above every earlier discharge's end
-  voltage (a test exported while it runs), has no retention (``discharge_finished``);
+  voltage (a test exported while it runs; in a file without voltages, one whose CE is more than
+  :data:`LAST_CE_DROP_PCT` below every earlier cycle's), has no retention (``discharge_finished``);
 - rate capability: see :func:`rate_capability` (C-rates from the discharge currents).
 """
 
@@ -120,6 +121,10 @@ rate test from C/20 to 5C (a factor of 100) keeps every discharge."""
 DISCHARGE_END_TOLERANCE_V = 0.05
 """A last discharge that stopped more than this above every earlier discharge's end voltage is
 unfinished (a test exported while it runs)."""
+LAST_CE_DROP_PCT = 5.0
+"""In a file without voltages (Neware's cycle sheet), a last cycle whose Coulombic efficiency is
+more than this many percentage points below every earlier cycle's is unfinished (a test exported
+while it discharges): a discharge stopped halfway halves the CE."""
 
 
 def current_direction(current_ma: np.ndarray) -> np.ndarray:
@@ -385,27 +390,38 @@ def read_cycling(path: str | Path, *, active_mass_mg: float | None = None,
                           "discharge_current_ma": grouped["discharge_current_ma"].to_numpy(dtype=float),
                           "discharge_end_voltage_v": grouped["discharge_end_voltage_v"].to_numpy(dtype=float)})
     table["discharge_finished"] = _finished_discharges(table["discharge_capacity_mah"].to_numpy(dtype=float),
-                                                       table["discharge_end_voltage_v"].to_numpy(dtype=float))
+                                                       table["discharge_end_voltage_v"].to_numpy(dtype=float),
+                                                       table["charge_capacity_mah"].to_numpy(dtype=float))
     if mass_g is not None:
         table["charge_capacity_mah_per_g"] = table["charge_capacity_mah"] / mass_g
         table["discharge_capacity_mah_per_g"] = table["discharge_capacity_mah"] / mass_g
     return table.reset_index(drop=True)
 
 
-def _finished_discharges(capacity_mah: np.ndarray, end_voltage_v: np.ndarray) -> np.ndarray:
+def _finished_discharges(capacity_mah: np.ndarray, end_voltage_v: np.ndarray, charge_mah: np.ndarray) -> np.ndarray:
     """Whether each cycle's discharge is finished: every cycle's but the last's, whose discharge
     is unfinished where it has none yet, or where it stopped more than
     :data:`DISCHARGE_END_TOLERANCE_V` above every earlier discharge's end voltage (a test exported
-    in the middle of a discharge: a discharge ends at its cutoff). Without a voltage, or without
-    an earlier discharge to compare with, a last discharge counts as finished."""
+    in the middle of a discharge: a discharge ends at its cutoff). Without a voltage to compare
+    (Neware's cycle sheet), the last discharge is unfinished where its CE falls more than
+    :data:`LAST_CE_DROP_PCT` below every earlier cycle's (the first cycle's left out where later
+    ones precede: its CE is lowered by the first charge's irreversible loss). Without an earlier
+    discharge to compare with, a last discharge counts as finished."""
     finished = np.ones(len(capacity_mah), dtype=bool)
     if not len(capacity_mah):
         return finished
-    earlier = end_voltage_v[:-1][(capacity_mah[:-1] > 0) & np.isfinite(end_voltage_v[:-1])]
+    discharged = capacity_mah[:-1] > 0
+    earlier = end_voltage_v[:-1][discharged & np.isfinite(end_voltage_v[:-1])]
     if capacity_mah[-1] <= 0:
         finished[-1] = False
     elif earlier.size and np.isfinite(end_voltage_v[-1]):
         finished[-1] = bool(end_voltage_v[-1] <= earlier.max() + DISCHARGE_END_TOLERANCE_V)
+    elif charge_mah[-1] > 0:
+        both = np.flatnonzero(discharged & (charge_mah[:-1] > 0))
+        compared = both[1:] if len(both) > 1 and both[0] == 0 else both
+        if compared.size:
+            earlier_ce = 100.0 * capacity_mah[compared] / charge_mah[compared]
+            finished[-1] = bool(100.0 * capacity_mah[-1] / charge_mah[-1] >= earlier_ce.min() - LAST_CE_DROP_PCT)
     return finished
 
 
@@ -534,6 +550,7 @@ __all__ = [
     "CAPACITY_COLUMNS",
     "DISCHARGE_END_TOLERANCE_V",
     "FORMATS",
+    "LAST_CE_DROP_PCT",
     "MAX_FILE_BYTES",
     "MPT_CURRENT_COLUMNS",
     "RECORD_COLUMNS",

@@ -834,3 +834,32 @@ def test_a_slow_formation_cycle_below_the_rest_threshold_of_a_fast_rate_step_is_
     table = read_cycling(path, active_mass_mg=MASS_MG)
     assert table["cycle"].tolist() == [1, 2]
     assert table["charge_capacity_mah"].tolist() == pytest.approx([2.652, 2.320])
+
+
+def test_a_neware_cycle_sheet_exported_mid_discharge_has_no_retention_at_its_unfinished_cycle(
+        tmp_path: Path) -> None:
+    """Neware's cycle sheet has no voltage, so a test exported while its 5th discharge ran counted
+    that half discharge as finished: a retention of 45 % at cycle 5 for a cell at 99.4 %, recorded
+    as a curve point (found by a probe). A last cycle without a voltage whose CE falls more than
+    LAST_CE_DROP_PCT below every earlier cycle's is now unfinished."""
+    path = tmp_path / "cell.csv"
+    lines = ["Cycle Index,Chg. Cap.(mAh),DChg. Cap.(mAh)", "1,2.707,2.436", "2,2.440,2.432", "3,2.437,2.429",
+             "4,2.433,2.425"]
+    path.write_text("\n".join([*lines, "5,2.430,1.100"]) + "\n")
+    table = read_cycling(path, active_mass_mg=MASS_MG)
+    assert table["discharge_finished"].tolist() == [True, True, True, True, False]
+    assert np.isnan(cycling_outcomes(path, active_mass_mg=MASS_MG, retention_cycle=5)["capacity_retention_pct"])
+    preview = results_from_files([path], experiment_id="E1", active_mass_mg=MASS_MG,
+                                 outcome_names=["capacity_retention_pct"],
+                                 curve_outcomes={"capacity_retention_pct": 200})
+    assert preview.table.dropna(subset=["cycle"])["cycle"].tolist() == [1, 2, 3, 4]
+    # the same cell once the discharge ended: its CE is as the earlier cycles', so it counts
+    path.write_text("\n".join([*lines, "5,2.430,2.421"]) + "\n")
+    assert read_cycling(path)["discharge_finished"].all()
+    assert cycling_outcomes(path, active_mass_mg=MASS_MG, retention_cycle=5)["capacity_retention_pct"] == \
+        pytest.approx(100 * 2.421 / 2.436)
+    # a two-cycle file compares its last cycle with the first (a lower CE than later cycles)
+    path.write_text("\n".join([*lines[:2], "2,2.440,1.100"]) + "\n")
+    assert read_cycling(path)["discharge_finished"].tolist() == [True, False]
+    path.write_text("\n".join([*lines[:3]]) + "\n")
+    assert read_cycling(path)["discharge_finished"].all()
