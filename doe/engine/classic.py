@@ -171,8 +171,9 @@ def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float]
     cells = _cells(encoder, fixed, dims, ranges, n)
     kept: list[tuple[tuple[int, float], np.ndarray, np.ndarray]] = []
     for attempt in range(HYPERCUBE_STARTS):
-        # one point has no distances to maximise (pyDOE3's maximin fails on it): a plain sample
-        u = lhs(len(free), samples=n, criterion="maximin" if n > 1 else None, iterations=20,
+        # one point, or no free column (every parameter held), has no distances to maximise
+        # (pyDOE3's maximin fails on it): a plain sample; held alone, the rows are the one recipe
+        u = lhs(len(free), samples=n, criterion="maximin" if n > 1 and free else None, iterations=20,
                 random_state=np.random.RandomState(seed + attempt))
         X = np.zeros((n, encoder.dim))
         for k, i in enumerate(free):

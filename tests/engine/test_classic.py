@@ -340,6 +340,22 @@ def test_a_furnace_shared_latin_hypercube_on_a_coarse_grid_counts_in_one_furnace
         campaign.suggest(4, design="latin_hypercube")
 
 
+@pytest.mark.parametrize("changes, fixed", [({}, {"x": 0.5, "y": 1.0}), ({"batch_shared": ["x"]}, {"y": 1.0})])
+def test_a_latin_hypercube_with_every_parameter_held_is_refused_with_the_count(
+        tmp_path: Path, changes: dict[str, object], fixed: dict[str, float]) -> None:
+    # every parameter fixed (or fixed and shared): one recipe per batch; pyDOE3's maximin over no
+    # column raised UnboundLocalError
+    from doe.engine import EngineSettings
+
+    storage = f"sqlite:///{tmp_path / 'held.sqlite3'}"
+    campaign = Campaign.from_config({**_COARSE, **changes}, storage=storage, actor="t", settings=EngineSettings.fast())
+    with pytest.raises(ProposalError, match=r"only 1 untested recipe\(s\) remain .* but 3 were asked for"):
+        campaign.suggest(3, design="latin_hypercube", fixed=fixed)
+    assert Campaign.load(campaign.name, storage).history().empty
+    batch = campaign.suggest(1, design="latin_hypercube", fixed=fixed)
+    assert (batch.x.tolist(), batch.y.tolist()) == ([0.5], [1.0])
+
+
 def _random_space(seed: int, constraints: int = 1) -> dict[str, object]:
     """2 to 4 continuous ranges (one on a grid) under ``constraints`` random linear constraints
     that cut off a good part of the box (each met at the box's centre, so some recipe meets all)."""
