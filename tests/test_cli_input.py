@@ -282,3 +282,26 @@ def test_a_refused_init_keeps_a_database_that_was_there(doe, tmp_path: Path) -> 
     """Control: only a file the refused command created is removed."""
     doe("init", "--learn-from", "nope", "--name", "lf", code=1)
     assert list_campaigns(doe.url)["name"].tolist() == ["coating"]
+
+
+def test_import_refuses_a_json_key_given_twice_and_reads_a_bom(doe, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # a hand-merged export whose measurement gives "value" twice was imported with the last one,
+    # silently; a JSON file saved with a byte-order mark (Windows Notepad) was refused as not JSON
+    doe("record", _recorded_cell(tmp_path))
+    doe("export", "--out", "coating.json")
+    text = (tmp_path / "coating.json").read_text(encoding="utf-8")
+    start = text.index('"value": 88.0')
+    (tmp_path / "twice.json").write_text(text[:start] + '"value": 88.0, "value": 8.8' + text[start + 13:],
+                                         encoding="utf-8")
+    result = doe("import", "twice.json", "--name", "twice", code=1)
+    assert "'value' is given twice" in result.output and "Traceback" not in result.output
+    assert "twice" not in list_campaigns(doe.url)["name"].tolist()
+    (tmp_path / "bom.json").write_text(text, encoding="utf-8-sig")
+    doe("import", "bom.json", "--name", "bom")
+    assert Campaign.load("bom", storage=doe.url).measurements()["value"].tolist() == [88.0]
+
+
+def _recorded_cell(tmp_path: Path) -> str:
+    path = tmp_path / "one.csv"
+    pd.DataFrame([{**RECIPE, "experiment_id": "P1", "first_cycle_ce_pct": 88.0}]).to_csv(path, index=False)
+    return str(path)

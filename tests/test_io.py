@@ -640,6 +640,14 @@ def test_campaign_json_helpers() -> None:
         campaign_from_json(text, max_bytes=10)
     with pytest.raises(DataError, match="cannot be written as JSON"):
         campaign_to_json({"format": "doe-campaign", "x": math.nan})
+    # a key given twice (json keeps the last, silently), a number of over 4300 digits and nesting
+    # past Python's recursion limit are each a DataError, not a silent pick or a traceback
+    with pytest.raises(DataError, match=r"'value' is given twice in one entry \(experiment_id 'E1'\), with 1 and 2"):
+        campaign_from_json('{"format": "doe-campaign", "m": [{"experiment_id": "E1", "value": 1, "value": 2}]}')
+    with pytest.raises(DataError, match="not valid JSON"):
+        campaign_from_json('{"format": "doe-campaign", "n": ' + "1" * 5000 + "}")
+    with pytest.raises(DataError, match="not valid JSON"):
+        campaign_from_json("[" * 100_000 + "]" * 100_000)
 
 
 def test_a_date_excel_made_of_a_note_is_read_as_the_date_written(config: CampaignConfig, tmp_path: Path) -> None:

@@ -469,9 +469,12 @@ def import_(source: Path, name: str | None, env: Env) -> None:
     configuration versions, experiments, measurements with corrections, instrument files and
     audit trail, e.g. to move it from the embedded SQLite file to the lab's PostgreSQL server."""
     from doe.campaign import Campaign
+    from doe.io.campaign_json import refuse_repeated_keys
 
-    try:
-        data = json.loads(source.read_text(encoding="utf-8"))
+    try:  # a byte-order mark (Windows Notepad) is read; a key given twice is refused, naming it
+        data = json.loads(source.read_text(encoding="utf-8-sig"), object_pairs_hook=refuse_repeated_keys)
+    except DoeError:
+        raise
     except (ValueError, RecursionError) as err:  # bad UTF-8, bad JSON, a number of over 4300 digits
         raise DoeError(f"{source.name}: not a JSON campaign export ({shorten_text(str(err), 200)})") from None
     with removed_if_refused(lasting_database(env.db, "--db")):
