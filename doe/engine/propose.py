@@ -232,7 +232,10 @@ def propose(
                 if cube.note is not None:
                     model_settings["design_note"] = cube.note
             else:
-                design_run = screening(encoder, n, fixed_model, shared, more=int(control is not None), taken=X_avoid,
+                # never one run: a batch of one is refused as a furnace batch would be, its shared
+                # parameters held, so the runs the message asks for are those such a batch takes
+                screened_held = shared or [encoder.names.index(k) for k in config.batch_shared if k not in fixed]
+                design_run = screening(encoder, n, fixed_model, screened_held, more=int(control is not None), taken=X_avoid,
                                        control=_with_control(encoder, X_avoid[:0], control, fixed_model)
                                        if control is not None else None)
                 X_new = design_run.X

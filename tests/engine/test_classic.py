@@ -356,6 +356,22 @@ def test_a_latin_hypercube_with_every_parameter_held_is_refused_with_the_count(
     assert (batch.x.tolist(), batch.y.tolist()) == ([0.5], [1.0])
 
 
+def test_a_screening_design_of_one_run_asks_for_the_runs_a_furnace_batch_takes(tmp_path: Path) -> None:
+    # a batch of one shares nothing, so it counted x as a factor too ("2 parameters has 4 runs; ask
+    # for at least 4"), while a batch of 4 holds x for the furnace run and screens y alone
+    from doe.engine import EngineSettings
+
+    storage = f"sqlite:///{tmp_path / 'screen.sqlite3'}"
+    config = {**_COARSE, "batch_shared": ["x"],
+              "parameters": [_COARSE["parameters"][0], {"name": "y", "type": "categorical", "values": ["a", "b"]}]}
+    campaign = Campaign.from_config(config, storage=storage, actor="t", settings=EngineSettings.fast())
+    with pytest.raises(ProposalError, match=r"a screening design of 1 parameter has 2 runs; ask for at least 2 "):
+        campaign.suggest(1, design="screening")
+    assert Campaign.load(campaign.name, storage).history().empty
+    batch = campaign.suggest(2, design="screening")
+    assert sorted(batch.y) == ["a", "b"] and batch.x.nunique() == 1
+
+
 def _random_space(seed: int, constraints: int = 1) -> dict[str, object]:
     """2 to 4 continuous ranges (one on a grid) under ``constraints`` random linear constraints
     that cut off a good part of the box (each met at the box's centre, so some recipe meets all)."""
