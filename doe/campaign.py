@@ -276,9 +276,8 @@ class Campaign:
         may be one seen before; each call gets a copy; a change made outside doe, which sets no new
         state, shows once the campaign is loaded again)."""
         out = self._history.table(lambda: history_table(self._experiments(), self.config, self.measurements))
-        if status is not None:
-            wanted = [status] if isinstance(status, str) else list(status)
-            out = out[out["status"].isin(wanted)].reset_index(drop=True)
+        if status is not None:  # a status it does not know is refused, not an empty table
+            out = out[out["status"].isin(records.wanted_statuses(status))].reset_index(drop=True)
         return out
 
     def pending(self) -> pd.DataFrame:
@@ -286,7 +285,7 @@ class Campaign:
         return self.history(status=list(PENDING_STATUSES))
 
     def measurements(self, include_superseded: bool = False) -> pd.DataFrame:
-        return self._store.measurements(self._name, include_superseded=include_superseded)
+        return self._store.measurements(self._name, include_superseded=records.checked_flag(include_superseded, "include_superseded"))
 
     def cell_failures(self) -> pd.DataFrame:
         """Replicate cells that gave no result: experiment_id, replicate, failure_reason, note, operator, sample_id,

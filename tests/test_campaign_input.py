@@ -61,6 +61,27 @@ def test_best_with_a_count_that_is_not_a_whole_number_from_1_names_n(campaign: C
     assert campaign.best(5)["experiment_id"].tolist() == ["E2"]  # the Pareto front: E2 beats E0 and E1
 
 
+@pytest.mark.parametrize("status", ["Completed", "complete", "", ["completed", "bogus"], 5, ["completed", None]])
+def test_history_of_a_status_it_does_not_know_names_the_argument(campaign: Campaign, status: object) -> None:
+    # a mistyped status ("Completed") gave an empty table, silently, and 5 a TypeError
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "E1", "first_cycle_ce_pct": 85.0}]))
+    with pytest.raises(DataError, match=r"^status: .*'proposed', 'running', 'completed', 'failed', 'abandoned'"):
+        campaign.history(status=status)  # type: ignore[arg-type]
+    assert campaign.history(status=("completed",))["experiment_id"].tolist() == ["E1"]
+    assert campaign.history(status=[]).empty
+
+
+@pytest.mark.parametrize("flag", ["no", "False", 0.0, None])
+def test_measurements_with_include_superseded_not_a_bool_names_it(campaign: Campaign, flag: object) -> None:
+    # "no" is a true string: the superseded values were listed as if asked for
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "E1", "first_cycle_ce_pct": 85.0}]))
+    campaign.record(pd.DataFrame([{"experiment_id": "E1", "first_cycle_ce_pct": 86.0}]), correct=True)
+    with pytest.raises(DataError, match=r"^include_superseded: give True or False"):
+        campaign.measurements(include_superseded=flag)  # type: ignore[arg-type]
+    assert campaign.measurements()["value"].tolist() == [86.0]
+    assert len(campaign.measurements(include_superseded=np.True_)) == 2  # type: ignore[arg-type]
+
+
 def test_suggest_and_best_refuse_a_float_count_alike_saying_why(campaign: Campaign) -> None:
     """suggest(2.0) was refused as "not a whole number, got 2.0": one rule (an int) for both
     counts, and the message says that 2.0 is a float and which int to give."""

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+import numpy as np
+
 from doe.domain.values import is_integer
 from doe.errors import CellProblem, DataError, shorten
 
@@ -35,6 +37,24 @@ ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "failed": ("failed", "completed"),
     "abandoned": (),
 }
+def wanted_statuses(status: str | Sequence[str]) -> list[str]:
+    """The statuses a history is filtered to (``Campaign.history(status=...)``): one or a list of
+    :data:`STATUSES`; anything else raises DataError naming ``status`` (a mistyped ``"Completed"``
+    matched nothing and gave an empty table, unsaid)."""
+    wanted = [status] if isinstance(status, str) else list(status) if isinstance(status, Iterable) else None
+    if wanted is None or any(not isinstance(s, str) or s not in STATUSES for s in wanted):
+        raise DataError(f"status: give one of {', '.join(map(repr, STATUSES))} or a list of them, got {shorten(status)}")
+    return wanted
+
+
+def checked_flag(value: Any, name: str) -> bool:
+    """``value`` as a bool where it is one (numpy's too); DataError naming ``name`` otherwise (the
+    string ``"no"`` is true to Python)."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise DataError(f"{name}: give True or False, got {shorten(value)}")
+
+
 ExperimentSource = Literal["doe", "import", "manual"]
 MAX_REPLICATE = 32
 """Longest replicate (cell) label, in characters."""
