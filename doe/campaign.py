@@ -231,7 +231,7 @@ class Campaign:
         return version
 
     def archive(self, archived: bool = True) -> None:
-        self._store.set_archived(self._name, archived, self.actor)
+        self._store.set_archived(self._name, records.checked_flag(archived, "archived"), self.actor)
 
     def clone(self, new_name: str, storage: str | None = None, *, with_history: bool = False) -> Campaign:
         """A new campaign with this configuration under ``new_name`` (and, if asked, the completed
@@ -242,7 +242,7 @@ class Campaign:
         The clone is built in a private in-memory database and written to ``storage`` by
         :meth:`import_json` in one transaction: a clone refused or killed half-way leaves nothing."""
         ids, h, m, failures = carried_ids.with_stand_ins(self.history(), self.measurements(), self.cell_failures())
-        table = finished_cells(h, m, self.config, failures) if with_history else h.iloc[:0]
+        table = finished_cells(h, m, self.config, failures) if records.checked_flag(with_history, "with_history") else h.iloc[:0]
         check_clonable(table, self.config, carried_columns(table, self.config))  # before the clone exists: none left if refused
         config = CampaignConfig.from_dict(self.config.to_dict() | {"name": new_name}, stored=True)
         draft = Campaign.from_config(CampaignConfig.from_dict(config.to_dict() | {"learn_from": []}, stored=True),
@@ -510,7 +510,7 @@ class Campaign:
             replicates=replicates, valid_range=config.valid_range_of)
         check_files_are_new_cells(preview, self.measurements(), self._experiments()[ID_COLUMN], self.file_content,
                                   self.files())
-        if confirm:
+        if records.checked_flag(confirm, "confirm"):  # "no" is true to Python
             preview.refuse_out_of_range()  # by file, before record() refuses them by table row
             preview = replace(preview, recorded=self._record(preview.table, correct, False, False, evidence=preview))
         return preview

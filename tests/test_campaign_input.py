@@ -82,6 +82,29 @@ def test_measurements_with_include_superseded_not_a_bool_names_it(campaign: Camp
     assert len(campaign.measurements(include_superseded=np.True_)) == 2  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("argument", ["correct", "valid_rows_only", "allow_duplicates"])
+@pytest.mark.parametrize("flag", ["no", "false", 1, None])
+def test_record_with_a_flag_that_is_not_a_bool_names_it_and_changes_nothing(campaign: Campaign, argument: str,
+                                                                            flag: object) -> None:
+    # correct="no" (a setting read from a text file) is true to Python: it replaced the stored value
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "E1", "first_cycle_ce_pct": 85.0}]))
+    before = _state(campaign)
+    with pytest.raises(DataError, match=rf"^{argument}: give True or False"):
+        campaign.record(pd.DataFrame([{"experiment_id": "E1", "first_cycle_ce_pct": 58.0}]), **{argument: flag})
+    _unchanged(campaign, before)
+
+
+def test_archive_and_clone_with_a_flag_that_is_not_a_bool_name_it(campaign: Campaign) -> None:
+    # archive("no") archived the campaign; clone(with_history="no") copied its history
+    campaign.record(pd.DataFrame([{**RECIPE, "experiment_id": "E1", "first_cycle_ce_pct": 85.0}]))
+    with pytest.raises(DataError, match=r"^archived: give True or False"):
+        campaign.archive("no")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"^with_history: give True or False"):
+        campaign.clone("copy", with_history="no")  # type: ignore[arg-type]
+    listed = list_campaigns(campaign.storage_url, include_archived=True)
+    assert listed["name"].tolist() == [campaign.name] and not listed["archived"].any()
+
+
 def test_suggest_and_best_refuse_a_float_count_alike_saying_why(campaign: Campaign) -> None:
     """suggest(2.0) was refused as "not a whole number, got 2.0": one rule (an int) for both
     counts, and the message says that 2.0 is a float and which int to give."""

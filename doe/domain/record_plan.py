@@ -18,6 +18,7 @@ from doe.domain.active_mass import MASS_COLUMN, mass_column_free, mass_problems,
 from doe.domain.batches import carried_columns
 from doe.domain.config import CampaignConfig
 from doe.domain.failed_after import keep_failed, measured_then_failed
+from doe.domain.records import checked_flag
 from doe.domain.repeats import find_repeats
 from doe.domain.replicates import labelled_cells
 from doe.errors import CellProblem, DataError
@@ -35,6 +36,8 @@ def plan_table(table: pd.DataFrame, config: CampaignConfig, version: int, histor
 
     Raises: DataError listing every bad cell (without ``valid_rows_only``).
     """
+    for name, flag in (("correct", correct), ("valid_rows_only", valid_rows_only), ("allow_duplicates", allow_duplicates)):
+        checked_flag(flag, name)  # "no" is true to Python: correct="no" replaced stored values
     dropped, means = read_back.problems_of(table, config, history, measurements, predicted)
     if MASS_COLUMN in table.columns and MASS_COLUMN not in history.columns and mass_column_free(
             [*config.parameter_names, *config.outcome_names, *measurements["outcome"].astype(str)]):

@@ -522,3 +522,14 @@ def test_one_path_given_alone_is_one_file(tmp_path: Path) -> None:
     for given in (str(a), a):
         preview = campaign.record_files(given, experiment_id=first, active_mass_mg=MASS_MG)
         assert preview.read["file"].tolist() == [a.name] and preview.out_of_range == ()
+
+
+def test_a_preview_asked_with_confirm_not_a_bool_names_it_and_records_nothing(tmp_path: Path) -> None:
+    # confirm="no" (a setting read from a text file) is true to Python: the files were recorded
+    from doe.errors import DataError
+
+    campaign = _campaign(tmp_path)
+    first = campaign.history()["experiment_id"].iloc[0]
+    with pytest.raises(DataError, match=r"^confirm: give True or False"):
+        campaign.record_files(_cells(tmp_path, [89.0]), experiment_id=first, active_mass_mg=MASS_MG, confirm="no")  # type: ignore[arg-type]
+    assert campaign.measurements().empty and campaign.files().empty
