@@ -116,7 +116,7 @@ class Campaign:
         if name is not None:
             changes["name"] = name
         if learn_from is not None:
-            changes["learn_from"] = list(learn_from)
+            changes["learn_from"] = [learn_from] if isinstance(learn_from, str) else list(learn_from)  # one name
         if validated.seed is None:
             # Record a seed so that every suggestion of this campaign can be reproduced.
             changes["seed"] = int(np.random.default_rng().integers(0, 2**31 - 1))

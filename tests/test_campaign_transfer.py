@@ -76,6 +76,12 @@ def test_an_unknown_source_is_refused_and_nothing_is_stored(storage: str) -> Non
     assert target.config_version == version and target.config.learn_from == ()
 
 
+def test_one_source_named_as_a_string_is_that_campaign(storage: str) -> None:
+    # learn_from="hfo2-2025" was read letter by letter: "no campaign named 'h', 'f', 'o', ..."
+    Campaign.from_config({**TOY, "name": "zro2-2026"}, storage=storage, actor="test", learn_from="hfo2-2025")
+    assert Campaign.load("zro2-2026", storage=storage).config.learn_from == ("hfo2-2025",)
+
+
 def test_without_sources_the_report_is_empty(storage: str) -> None:
     assert Campaign.load("hfo2-2025", storage=storage).transfer_report().empty
 
