@@ -245,6 +245,15 @@ def test_a_map_naming_a_column_the_file_lacks_says_map(doe) -> None:  # type: ig
     assert _history(doe).empty
 
 
+def test_a_map_of_a_file_column_whose_name_has_an_equals_sign_reads_it(doe) -> None:  # type: ignore[no-untyped-def]
+    """Found by a probe: --map 'CE=final=first_cycle_ce_pct' split at the first '=' and looked for
+    a file column 'CE' (refused), so a column named 'CE=final' could not be mapped at all; a
+    campaign's column names have no '=', so the split is at the last one."""
+    pd.DataFrame([{**RECIPE, "CE=final": 88.0}]).to_csv("results.csv", index=False)
+    assert "1 row(s) recorded" in doe("record", "results.csv", "--map", "CE=final=first_cycle_ce_pct").output
+    assert _history(doe)["first_cycle_ce_pct"].tolist() == [88.0]
+
+
 @pytest.mark.parametrize("cells", [False, True])
 def test_an_exports_proposed_rows_are_left_out_not_counted_as_recorded(doe, cells: bool) -> None:  # type: ignore[no-untyped-def]
     """A history export recorded back said '3 row(s) recorded' for 1 measured and 2 proposed rows,

@@ -169,7 +169,7 @@ def record(results: Path, campaign_name: str | None, mapping: tuple[str, ...], c
            valid_rows_only: bool, encoding: str | None, allow_duplicates: bool, sheet: str | None,
            env: Env) -> None:
     """Record a CSV or Excel file of results (or of past experiments)."""
-    column_mapping = {k: str(v) for k, v in pairs("--map", mapping).items()}
+    column_mapping = {k: str(v) for k, v in pairs("--map", mapping, split_last=True).items()}
     campaign = env.campaign(campaign_name, writes=True)
     report = campaign.import_table(results, column_mapping=column_mapping or None, correct=correct,
                                    valid_rows_only=valid_rows_only, encoding=encoding,

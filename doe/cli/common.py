@@ -306,12 +306,13 @@ engine_option = click.option(
          "--engine explore_untried=1; the settings and their meaning: doe.engine.EngineSettings.")
 
 
-def pairs(option: str, items: tuple[str, ...]) -> dict[str, str]:
+def pairs(option: str, items: tuple[str, ...], *, split_last: bool = False) -> dict[str, str]:
     """The ``NAME=VALUE`` items of a repeatable option; a name given twice is refused (which
-    value was meant cannot be told)."""
+    value was meant cannot be told). ``split_last``: split at the last ``=`` (the value is a
+    campaign's column name, which has none; a file's column name may)."""
     pairs: dict[str, str] = {}
     for item in items:
-        key, sep, value = item.partition("=")
+        key, sep, value = item.rpartition("=") if split_last else item.partition("=")
         if not sep or not key.strip():
             raise DoeError(f"{option}: expected NAME=VALUE, got {item!r}")
         key = key.strip()
