@@ -625,3 +625,17 @@ def test_an_experiment_listed_twice_changes_status_once(campaign: Campaign) -> N
     assert history.loc[ids, "status"].tolist() == ["running", "abandoned", "abandoned"]
     trail = campaign.audit()
     assert (trail["action"] == "status_changed").sum() == 3
+
+
+def test_an_id_mistyped_in_case_or_leading_zeros_is_refused_naming_the_stored_one(campaign: Campaign) -> None:
+    """Found by a probe: abandon('e0003') or accept('E3') said only "has no experiment(s)
+    ['e0003']", leaving the engineer to guess the spelling doe stores; now the message names it,
+    and nothing changes."""
+    ids = campaign.suggest(3, design="latin_hypercube")["experiment_id"].tolist()
+    before = _state(campaign)
+    for act in (lambda: campaign.abandon(["e0003"], "no powder left"), lambda: campaign.accept(["E3", "X9"])):
+        with pytest.raises(StorageError) as caught:
+            act()
+        assert f"may mean {ids[2]!r}" in str(caught.value) and "nothing was written" in str(caught.value)
+        assert "'X9' may mean" not in str(caught.value)
+        _unchanged(campaign, before)

@@ -17,6 +17,7 @@ least one outcome has been measured; later outcomes (retention after weeks) join
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -191,6 +192,19 @@ def id_list(experiment_ids: str | Iterable[str]) -> list[str]:
     if isinstance(experiment_ids, bytes) or not isinstance(experiment_ids, Iterable):
         raise DataError(f"experiment_ids: give an experiment id or a list of them, got {shorten(experiment_ids)}")
     return list(dict.fromkeys(str(i) for i in experiment_ids))
+
+
+def near_ids(unknown: Iterable[str], stored: Iterable[str]) -> dict[str, list[str]]:
+    """The stored ids each unknown id may have been meant as: equal but for letter case and the
+    leading zeros of its numbers (``e0003`` and ``E3`` for ``E0003``)."""
+
+    def key(experiment_id: str) -> str:
+        return re.sub(r"(?<!\d)0+(?=\d)", "", experiment_id.strip().casefold())
+
+    by_key: dict[str, list[str]] = {}
+    for experiment_id in stored:
+        by_key.setdefault(key(str(experiment_id)), []).append(str(experiment_id))
+    return {u: by_key[key(u)] for u in unknown if key(u) in by_key}
 
 
 def experiment_id_of(m: NewMeasurement, new_experiments: Sequence[NewExperiment]) -> str | None:

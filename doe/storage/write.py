@@ -34,6 +34,7 @@ from doe.domain.records import (
     NewExperimentRef,
     StatusChange,
     WriteReport,
+    near_ids,
 )
 from doe.domain.table import clean_label, id_key, note_text
 from doe.domain.values import same_measurement
@@ -119,7 +120,7 @@ def write_records(conn: Connection, url: str, name: str, checked: CheckedWrite, 
         stored.status[p["experiment_id"]] = p["status"]
         stored.reasons[p["experiment_id"]] = p["failure_reason"]
         stored.context[p["experiment_id"]] = {f: p[HISTORY_COLUMNS[f]] for f in FIELDS}
-    _check_known(name, planned, status_changes, stored, failures)
+    _check_known(conn, cid, name, planned, status_changes, stored, failures)
     match_stored_labels(conn, name, stored.pk_of, [*planned, *failures])
     context_kept: list[str] = []
     to_write, unchanged = _diff_measurements(
@@ -241,15 +242,19 @@ def _resolve_references(new_ids: list[str], planned: list[PlannedMeasurement],
                            {f: getattr(c, f) for f in FIELDS if getattr(c, f) is not None}) for c in status_changes]
 
 
-def _check_known(name: str, planned: list[PlannedMeasurement], status_changes: list[ResolvedChange],
-                 stored: _Stored, failures: list[PlannedFailure]) -> None:
-    """Phase 4: every experiment a measurement, status change or failed cell names exists (or is new here)."""
+def _check_known(conn: Connection, cid: int, name: str, planned: list[PlannedMeasurement],
+                 status_changes: list[ResolvedChange], stored: _Stored, failures: list[PlannedFailure]) -> None:
+    """Phase 4: every experiment a measurement, status change or failed cell names exists (or is new here);
+    an unknown id is named with the stored ids it may mean (:func:`~doe.domain.records.near_ids`)."""
     unknown = sorted({pm.experiment_id for pm in planned if pm.experiment_id not in stored.status}
                      | {c.experiment_id for c in status_changes if c.experiment_id not in stored.status}
                      | {f.experiment_id for f in failures if f.experiment_id not in stored.status})
     if unknown:
+        e = s.experiments
+        near = near_ids(unknown[:30], conn.execute(sa.select(e.c.experiment_id).where(e.c.campaign_id == cid)).scalars())
+        meant = "".join(f"; {u!r} may mean {' or '.join(map(repr, ids))}" for u, ids in near.items())
         raise StorageError(
-            f"campaign {name!r} has no experiment(s) {unknown[:30]}{' ...' if len(unknown) > 30 else ''}; "
+            f"campaign {name!r} has no experiment(s) {unknown[:30]}{' ...' if len(unknown) > 30 else ''}{meant}; "
             "nothing was written"
         )
 
