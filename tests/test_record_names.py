@@ -213,6 +213,25 @@ def test_text_no_database_holds_and_numbers_beyond_a_float_are_refused_naming_th
     assert (stored["note"], stored["operator"], stored["sample_id"]) == ("two\tcolumns\nand lines", "1234", "17")
 
 
+def test_a_database_drivers_exact_numbers_are_recorded_as_the_numbers_they_are(store_url: str) -> None:
+    """Found by a probe: a Decimal (what a PostgreSQL driver gives for a NUMERIC column, read from
+    a lab's LIMS) was refused as 'not a number', in a parameter and in an outcome alike."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    campaign, recipe = _campaign(store_url, "exact")
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "L1", "anneal_temperature_c": Decimal("400"),
+                                   CE: Decimal("85.1")},
+                                  {**recipe, "experiment_id": "L2", "anneal_temperature_c": Decimal("450"),
+                                   CE: Fraction(171, 2)}], dtype=object))
+    stored = campaign.history().set_index("experiment_id")
+    assert stored.loc[["L1", "L2"], "anneal_temperature_c"].tolist() == [400.0, 450.0]
+    assert stored.loc[["L1", "L2"], CE].tolist() == [85.1, 85.5]
+    with pytest.raises(DataError) as err:
+        campaign.record(pd.DataFrame([{"experiment_id": "L1", CE: Decimal("sNaN")}], dtype=object), correct=True)
+    assert [(p.column, "not a finite number" in p.problem) for p in err.value.problems] == [(CE, True)]
+
+
 def test_a_failed_flag_as_a_spreadsheet_number(store_url: str) -> None:
     """A 'failed' column with an empty cell is a float column: 1.0 and 0.0, refused before."""
     campaign, _ = _campaign(store_url, "flags")

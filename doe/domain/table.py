@@ -13,6 +13,8 @@ import math
 import re
 import unicodedata
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Literal
 
 import numpy as np
@@ -104,6 +106,11 @@ def _as_number(value: Any) -> float | None:
             return math.inf
     if isinstance(value, str):
         return parse_number(value)
+    if isinstance(value, Decimal | Fraction):  # a database driver's NUMERIC column, exact: the number it is
+        try:
+            return float(value)
+        except (ValueError, OverflowError):  # a signalling NaN; a fraction beyond any float
+            return math.nan if isinstance(value, Decimal) else math.inf
     return None
 
 
