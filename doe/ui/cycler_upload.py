@@ -38,7 +38,7 @@ def cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, histo
         return
     cells: pd.DataFrame | None = st.session_state.get(state.CYCLER_CELL_MASSES)
     with st.form("cycler_files"):
-        experiment = st.selectbox("Experiment", ids, key=state.CYCLER_EXPERIMENT)
+        experiment = st.selectbox("Experiment", ids, key=state.of_campaign(state.CYCLER_EXPERIMENT, handle.campaign.name))
         # text, read as the grids read numbers: a browser's number field drops a decimal comma (11,5 -> 115)
         mass_text = st.text_input(MASS_LABEL, key=state.CYCLER_MASS, placeholder="e.g. 11.5",
                                   help="Every cell's mass, unless the table of cells below gives a cell its own. "

@@ -25,6 +25,15 @@ SSO_SESSION = "sso_session"
 database's time this app session first let them in (kept across runs)."""
 CAMPAIGN = "campaign"
 """The selected campaign's name (sidebar selectbox)."""
+
+
+def of_campaign(key: str, campaign: str) -> str:
+    """The key of a widget whose value belongs to one campaign (experiments chosen, a held value):
+    a widget of its own per campaign, so a choice made for one campaign is never shown or sent
+    for the next one the sidebar selects (every campaign has an E0002; a form keeps what a widget
+    of the same key holds, unsent, across the switch)."""
+    return f"{key}@{campaign}"
+
 NEXT_CAMPAIGN = "next_campaign"
 """A campaign to select on the next run (set by a page before ``st.rerun()``)."""
 URL_CAMPAIGN = "campaign"

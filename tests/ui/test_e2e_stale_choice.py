@@ -122,6 +122,34 @@ def test_a_run_chosen_to_mark_failed_that_someone_measured_meanwhile_is_not_drop
     assert status == {ids[0]: "completed", ids[1]: "running"}
 
 
+def test_runs_chosen_to_mark_failed_in_one_campaign_are_not_marked_in_the_next(server: tuple[str, str]) -> None:
+    """Found by a walk through the app: an engineer chose E0002 under "Mark runs failed" in one
+    campaign and typed the reason, then chose another campaign in the sidebar; the form still
+    held E0002 and the reason, and "Mark failed" failed the other campaign's E0002. Now the other
+    campaign's form starts empty and nothing is marked there."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    first, second = f"{CAMPAIGN}-line-1", f"{CAMPAIGN}-line-2"
+    _, ids = _proposed(db_url, first, started=True)
+    _proposed(db_url, second, started=True)
+    with app_page(base, step_ms=STEP_MS) as page:
+        _open(page, base, "Record", first)
+        fail_form = page.get_by_test_id("stForm").filter(has_text="Mark failed")
+        pick_option(page, fail_form.get_by_test_id("stMultiSelect"), ids[1])
+        page.keyboard.press("Escape")
+        fail_form.get_by_label("Reason", exact=True).fill("furnace tripped")
+        pick_option(page, page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox"), second)
+        page.get_by_role("heading", name=f"Record: {second}").wait_for()
+        settled(page)
+        expect(fail_form.get_by_test_id("stMultiSelect")).not_to_contain_text(ids[1])
+        click(page, fail_form.get_by_role("button", name="Mark failed"))
+        expect(page.get_by_test_id("stAlertContentWarning")).to_contain_text("Choose the experiments that failed.")
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_have_count(0)
+    for name in (first, second):
+        assert Campaign.load(name, storage=db_url, actor="check").history()["status"].tolist() == ["running"] * 2
+
+
 def test_accepting_with_nothing_chosen_starts_only_the_experiments_the_page_listed(
         server: tuple[str, str]) -> None:
     """An engineer sees E0001-E0002 proposed and presses Accept with nothing chosen; a robot had

@@ -537,8 +537,8 @@ def test_plan_offers_a_screening_design(start: Start, db_url: str) -> None:
 def test_plan_holds_a_parameter_fixed(start: Start, db_url: str) -> None:
     _new_campaign(db_url, "fixed-test")
     at = start("plan", campaign="fixed-test")
-    at.multiselect(key=state.FIXED_NAMES).set_value(["anneal_atmosphere"]).run()
-    at.selectbox(key=f"{state.FIXED_VALUE_PREFIX}anneal_atmosphere").set_value("Ar")
+    at.multiselect(key=state.of_campaign(state.FIXED_NAMES, "fixed-test")).set_value(["anneal_atmosphere"]).run()
+    at.selectbox(key=state.of_campaign(f"{state.FIXED_VALUE_PREFIX}anneal_atmosphere", "fixed-test")).set_value("Ar")
     at.number_input(key=state.BATCH_SIZE).set_value(2)
     _button(at, "Suggest experiments").click().run()
     _no_exception(at)
@@ -556,8 +556,8 @@ def test_plan_holds_a_gridded_parameter_on_its_grid(start: Start, db_url: str) -
             p.update(resolution=5, bounds=[251, 749], reference=402)  # neither bound nor reference on the grid
     Campaign.from_config(load_config(data), storage=db_url, name="grid-fixed", actor="fixture")
     at = start("plan", campaign="grid-fixed")
-    at.multiselect(key=state.FIXED_NAMES).set_value(["anneal_temperature_c"]).run()
-    key = f"{state.FIXED_VALUE_PREFIX}anneal_temperature_c"
+    at.multiselect(key=state.of_campaign(state.FIXED_NAMES, "grid-fixed")).set_value(["anneal_temperature_c"]).run()
+    key = state.of_campaign(f"{state.FIXED_VALUE_PREFIX}anneal_temperature_c", "grid-fixed")
     assert at.text_input(key=key).value == "400"  # the reference, on the grid
     at.number_input(key=state.BATCH_SIZE).set_value(2)
     _button(at, "Suggest experiments").click().run()
@@ -1144,7 +1144,7 @@ def test_a_hostile_campaign_name_and_texts_are_shown_literally_on_every_page(sta
         if page != "campaigns":
             assert _shown(at.title[0].value) == f"{page.capitalize()}: {HOSTILE}"
     at.switch_page("doe/ui/pages/plan.py").run()
-    at.multiselect(key=state.FIXED_NAMES).set_value(["anneal_temperature_c"]).run()
+    next(m for m in at.multiselect if m.label.startswith("Parameters held")).set_value(["anneal_temperature_c"]).run()
     labels = [_shown(w.label) for w in at.text_input]  # (a text field: a decimal comma is read)
     assert f"anneal_temperature_c [{HOSTILE_UNIT}]" in labels
     assert not [s for s in _markdown_sources(at) if _ACTIVE_MARKDOWN.search(s)]
@@ -1178,6 +1178,38 @@ def test_unsaved_grid_values_stay_with_their_campaign(start: Start, db_url: str,
     at.session_state[state.NEXT_CAMPAIGN] = "camp-a"
     at.run()
     assert at.data_editor[0].value["first_cycle_ce_pct"].tolist()[0] == "87.5"
+
+
+def test_experiments_chosen_in_one_campaign_are_not_chosen_in_the_next(start: Start, db_url: str) -> None:
+    """Experiments chosen on the Plan page (to accept or abandon) or the Record page (to mark failed)
+    stayed chosen when the sidebar switched to another campaign (every campaign has an E0002), and
+    'Mark failed' then failed the other campaign's E0002; held parameter values went along too."""
+    a = _new_campaign(db_url, "choice-a", n_running=2)
+    b = _new_campaign(db_url, "choice-b", n_running=2)
+    a.suggest(2)
+    b.suggest(2)
+    second = a.history()["experiment_id"].iloc[1]
+    at = start("record", campaign="choice-a")
+    next(m for m in at.multiselect if m.label == "Experiments").set_value([second])
+    next(t for t in at.text_input if t.label == "Reason").set_value("furnace tripped")
+    at.run()
+    at.sidebar.selectbox(key=state.CAMPAIGN).set_value("choice-b").run()
+    _no_exception(at)
+    assert next(m for m in at.multiselect if m.label == "Experiments").value == []
+    assert next(t for t in at.text_input if t.label == "Reason").value == ""
+    _button(at, "Mark failed").click().run()
+    assert "Choose the experiments that failed." in _texts(at.warning)
+    assert b.history()["status"].tolist() == ["running", "running", "proposed", "proposed"]
+
+    at.sidebar.selectbox(key=state.CAMPAIGN).set_value("choice-a").run()
+    at.switch_page("doe/ui/pages/plan.py").run()
+    proposed = a.history()["experiment_id"].iloc[2]
+    next(m for m in at.multiselect if m.label.startswith("Experiments")).set_value([proposed]).run()
+    next(m for m in at.multiselect if m.label.startswith("Parameters held")).set_value(["anneal_atmosphere"]).run()
+    at.sidebar.selectbox(key=state.CAMPAIGN).set_value("choice-b").run()
+    _no_exception(at)
+    assert next(m for m in at.multiselect if m.label.startswith("Experiments")).value == []
+    assert next(m for m in at.multiselect if m.label.startswith("Parameters held")).value == []
 
 
 def test_typed_grid_values_survive_another_persons_save(start: Start, db_url: str) -> None:
@@ -1245,7 +1277,7 @@ def test_no_editor_cuts_a_long_text_without_a_word(start: Start, db_url: str) ->
         assert not [name for name, column in columns.items() if "max_chars" in json.dumps(column)], editor.key
     at.switch_page("doe/ui/pages/plan.py").run()
     _no_exception(at)
-    assert at.text_input(key=state.ABANDON_REASON).proto.max_chars == 0
+    assert at.text_input(key=state.of_campaign(state.ABANDON_REASON, "no-cut")).proto.max_chars == 0
 
 
 def test_a_value_stored_by_someone_else_under_a_typed_one_is_a_visible_conflict(start: Start, db_url: str) -> None:

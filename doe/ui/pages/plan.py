@@ -27,9 +27,9 @@ MAX_BATCH_IN_UI = 50
 PROPOSING_MAX_S = 600.0
 
 
-def _fixed_widget(config: CampaignConfig, name: str) -> Any:
+def _fixed_widget(config: CampaignConfig, name: str, campaign: str) -> Any:
     p = config.parameter(name)
-    key = f"{state.FIXED_VALUE_PREFIX}{name}"
+    key = state.of_campaign(f"{state.FIXED_VALUE_PREFIX}{name}", campaign)
     label = components.plain(name + (f" [{p.unit}]" if p.unit else ""))
     if isinstance(p, CategoricalParameter):
         options, listed = list(p.values), p.listed(p.reference)  # an older doe's reference may be spelled otherwise
@@ -93,13 +93,13 @@ DESIGN_LABELS: dict[Literal["model", "latin_hypercube", "screening"], str] = {"m
 
 def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
     fixed_names = st.multiselect("Parameters held fixed for this batch", config.parameter_names,
-                                 key=state.FIXED_NAMES,
+                                 key=state.of_campaign(state.FIXED_NAMES, handle.campaign.name),
                                  help="e.g. the solvent on the shelf, or the furnace temperature of today's run")
     # Enter in the batch-size box only keeps the number: the batch is asked for by the button alone.
     with st.form("plan_form", enter_to_submit=False):
         n = st.number_input("Batch size", min_value=1, max_value=MAX_BATCH_IN_UI, value=4, step=1,
                             key=state.BATCH_SIZE, help="e.g. how many samples the furnace takes")
-        fixed = {name: _fixed_widget(config, name) for name in fixed_names}
+        fixed = {name: _fixed_widget(config, name, handle.campaign.name) for name in fixed_names}
         upload = st.file_uploader("Candidate recipes (optional): choose the batch among these rows only",
                                   type=["csv", "xlsx"], key=state.CANDIDATE_FILE)
         design = st.radio("Design", list(DESIGN_LABELS), format_func=DESIGN_LABELS.__getitem__, horizontal=True,
@@ -183,8 +183,9 @@ def _proposed(handle: resources.CampaignHandle, config: CampaignConfig, history:
                "explores = where nothing similar was measured or the model is unsure, to learn.")
     # A chosen experiment that someone else started or abandoned meanwhile stays chosen (and accepting it is
     # refused, naming it): dropped from the options, Streamlit emptied the choice, and empty means all listed.
-    options = ids + [i for i in st.session_state.get(state.ACCEPT_IDS) or [] if i not in ids]
-    chosen = st.multiselect("Experiments (none chosen = all listed above)", options, key=state.ACCEPT_IDS)
+    choice_key = state.of_campaign(state.ACCEPT_IDS, campaign.name)
+    options = ids + [i for i in st.session_state.get(choice_key) or [] if i not in ids]
+    chosen = st.multiselect("Experiments (none chosen = all listed above)", options, key=choice_key)
     accept_col, abandon_col = st.columns(2)
     if accept_col.button("Accept: the lab starts them", type="primary") and (person := components.require("plan")):
         with components.guard("accepting the experiments") as accepting, handle.acting(person) as c:
@@ -203,7 +204,7 @@ def _abandon(handle: resources.CampaignHandle, column: Any, chosen: list[str], s
     with column.popover("Abandon the chosen ones ...", disabled=not chosen), \
             st.form("plan_abandon_form", enter_to_submit=False):
         # no max_chars: the browser would cut a longer reason without a word; Campaign.abandon refuses it
-        reason = st.text_input("Why are they abandoned?", key=state.ABANDON_REASON,
+        reason = st.text_input("Why are they abandoned?", key=state.of_campaign(state.ABANDON_REASON, handle.campaign.name),
                                placeholder="e.g. precursor batch ran out")
         confirmed = st.form_submit_button(f"Yes, abandon {len(chosen)} experiment(s)")
     if not confirmed:

@@ -315,10 +315,12 @@ def _fail(handle: resources.CampaignHandle, history: pd.DataFrame) -> None:
     version = st.session_state.get(FAIL_VERSION, 0)
     # a chosen experiment that someone else measured or failed meanwhile stays chosen, and is refused below:
     # dropped from the options, Streamlit took it out of the choice and the others were marked without a word
-    gone = [i for i in st.session_state.get(f"{state.FAIL_IDS}:{version}") or [] if i not in pending]
+    ids_key = state.of_campaign(f"{state.FAIL_IDS}:{version}", handle.campaign.name)
+    gone = [i for i in st.session_state.get(ids_key) or [] if i not in pending]
     with st.form("fail_form"):
-        ids = st.multiselect("Experiments", pending + gone, key=f"{state.FAIL_IDS}:{version}")
-        reason = st.text_input("Reason", key=f"{state.FAIL_REASON}:{version}", placeholder="e.g. dispersion gelled")
+        ids = st.multiselect("Experiments", pending + gone, key=ids_key)
+        reason = st.text_input("Reason", key=state.of_campaign(f"{state.FAIL_REASON}:{version}", handle.campaign.name),
+                               placeholder="e.g. dispersion gelled")
         submitted = st.form_submit_button("Mark failed")
     if not submitted:
         return
