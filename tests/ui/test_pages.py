@@ -1212,6 +1212,32 @@ def test_experiments_chosen_in_one_campaign_are_not_chosen_in_the_next(start: St
     assert next(m for m in at.multiselect if m.label.startswith("Parameters held")).value == []
 
 
+def test_rows_typed_into_an_entry_table_are_not_recorded_into_the_next_campaign(start: Start, db_url: str) -> None:
+    """Cells typed into the replicate table (and past experiments into the table below it) for one
+    campaign stayed in the table when the sidebar switched to another campaign with the same
+    experiment ids, and "Record these cells" recorded them there."""
+    a = _new_campaign(db_url, "cells-a", n_running=2)
+    b = _new_campaign(db_url, "cells-b", n_running=2)
+    second = a.history()["experiment_id"].iloc[1]
+    at = start("record", campaign="cells-a")
+    key = next(e.key for e in at.data_editor if e.key and e.key.startswith(state.REPLICATE_EDITOR))
+    at.session_state[key] = {"edited_rows": {0: {"experiment_id": second, "replicate": "A", "first_cycle_ce_pct": "85.5"}},
+                             "added_rows": [], "deleted_rows": []}
+    past = at.data_editor[-1].key
+    assert past and past.startswith(state.HISTORY_EDITOR)
+    at.session_state[past] = {"edited_rows": {0: {"anneal_atmosphere": "air", "first_cycle_ce_pct": "83"}},
+                              "added_rows": [], "deleted_rows": []}
+    at.run()
+    at.sidebar.selectbox(key=state.CAMPAIGN).set_value("cells-b").run()
+    _no_exception(at)
+    for button in ("Record these cells", "Add these experiments"):
+        _button(at, button).click().run()
+        _no_exception(at)
+        assert "Nothing to record: the table is empty." in _texts(at.info), button
+    assert b.measurements().empty and len(b.history()) == 2
+    assert a.measurements().empty
+
+
 def test_typed_grid_values_survive_another_persons_save(start: Start, db_url: str) -> None:
     campaign = _new_campaign(db_url, "two-people", n_running=3)
     first, second, third = campaign.history()["experiment_id"].tolist()

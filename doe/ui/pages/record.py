@@ -480,6 +480,9 @@ def _entry_table(handle: resources.CampaignHandle, template: pd.DataFrame, colum
     records its filled rows."""
     template = text_columns(template, numbers)
     template.index = pd.RangeIndex(1, len(template) + 1)
+    # a table of its own per campaign: rows typed for one campaign are never recorded into the next
+    # one the sidebar selects (same config, same experiment ids: the same table to Streamlit)
+    key = state.of_campaign(key, handle.campaign.name)
     edited = st.data_editor(template, num_rows="dynamic", column_config=columns,
                             key=_entry_key(key))
     if st.button(button):
