@@ -61,6 +61,10 @@ def sidebar(url: str, demo: str | None, identity: Identity) -> None:
             if gone is not None and fallback is not None and gone != archived_now:
                 components.flash("warning", f"Campaign {gone!r} is archived or does not exist (restore an archived one "
                                  f"on the Campaigns page); showing {fallback!r}.")
+            if gone is not None:
+                # this run's press or form was meant for the campaign gone: run again without it, so that
+                # "Accept" or "Suggest" never acts on the campaign shown in its place (the warning follows)
+                st.rerun()
         st.selectbox("Campaign", names, key=state.CAMPAIGN,
                      help="Archived campaigns are hidden; restore them on the Campaigns page.")
         components.keep_in_url(state.URL_CAMPAIGN, st.session_state.get(state.CAMPAIGN))

@@ -1346,6 +1346,34 @@ def test_the_selected_campaign_lives_in_the_url(start: Start, db_url: str) -> No
     assert not any("is archived or does not exist" in w.value for w in at.warning)
 
 
+def test_a_press_on_a_campaign_archived_meanwhile_acts_on_no_other_campaign(start: Start, db_url: str) -> None:
+    """An engineer pressed "Accept: the lab starts them" on the Plan page of a campaign that a
+    colleague had archived meanwhile: the page fell back to another campaign in that same run and
+    the press started every proposed experiment of that other campaign. Now the press is dropped
+    (the page says the campaign is archived) and nothing changes anywhere; so for "Suggest
+    experiments"."""
+    other = _new_campaign(db_url, "a-line")
+    other.suggest(2)
+    gone = _new_campaign(db_url, "b-line")
+    gone.suggest(2)
+    at = start("plan", campaign="b-line")
+    Campaign.load("b-line", storage=db_url, actor="Bo Other").archive()
+    _button(at, "Accept: the lab starts them").click().run()
+    _no_exception(at)
+    assert "Campaign 'b-line' is archived or does not exist" in _texts(at.warning)
+    assert not _texts(at.success)
+    assert other.history()["status"].tolist() == ["proposed", "proposed"]
+    assert gone.history()["status"].tolist() == ["proposed", "proposed"]
+
+    at = start("plan", campaign="a-line")
+    Campaign.load("a-line", storage=db_url, actor="Bo Other").archive()
+    Campaign.load("b-line", storage=db_url, actor="Bo Other").archive(False)
+    _button(at, "Suggest experiments").click().run()
+    _no_exception(at)
+    assert "Campaign 'a-line' is archived or does not exist" in _texts(at.warning)
+    assert len(gone.history()) == 2 and len(other.history()) == 2
+
+
 def test_doe_actor_is_the_person_acting_in_local_use(
         start: Start, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOE_ACTOR", "Env Person")
