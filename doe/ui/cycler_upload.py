@@ -32,21 +32,27 @@ def cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, histo
                "cell per file: the first-cycle capacities and CE are computed from them, the retention once a file "
                "reaches cycle 200, and the resistances from an equivalent-circuit fit. Preview first; nothing is "
                "recorded until you record. Recorded files are kept with the campaign (History page).")
+    name = handle.campaign.name
+    if st.session_state.get(state.CYCLER_CAMPAIGN) != name:  # another campaign's preview: neither shown nor used here
+        for kept in (state.CYCLER_CELL_MASSES, state.CYCLER_CELL_MASSES_FILES, state.CYCLER_PLOTS,
+                     state.CYCLER_PREVIEW_AGAIN):
+            st.session_state.pop(kept, None)
+        st.session_state[state.CYCLER_CAMPAIGN] = name
     ids = history[ID_COLUMN].astype(str).tolist()
     if not ids:
         st.info("No experiment yet: plan a batch first.")
         return
     cells: pd.DataFrame | None = st.session_state.get(state.CYCLER_CELL_MASSES)
     with st.form("cycler_files"):
-        experiment = st.selectbox("Experiment", ids, key=state.of_campaign(state.CYCLER_EXPERIMENT, handle.campaign.name))
+        experiment = st.selectbox("Experiment", ids, key=state.of_campaign(state.CYCLER_EXPERIMENT, name))
         # text, read as the grids read numbers: a browser's number field drops a decimal comma (11,5 -> 115)
-        mass_text = st.text_input(MASS_LABEL, key=state.CYCLER_MASS, placeholder="e.g. 11.5",
+        mass_text = st.text_input(MASS_LABEL, key=state.of_campaign(state.CYCLER_MASS, name), placeholder="e.g. 11.5",
                                   help="Every cell's mass, unless the table of cells below gives a cell its own. "
                                        "Needed for the capacities (mAh/g); empty: Preview lists the cells found "
                                        "in the files, to give each its own mass.")
         uploads = st.file_uploader("Cycler files", type=["mpt", "mpr", "csv", "txt", "nda", "ndax", "dta"],
-                                   accept_multiple_files=True, key=state.CYCLER_FILES)
-        labels = st.text_input("Cell labels", key=state.CYCLER_LABELS, placeholder="A, B, C",
+                                   accept_multiple_files=True, key=state.of_campaign(state.CYCLER_FILES, name))
+        labels = st.text_input("Cell labels", key=state.of_campaign(state.CYCLER_LABELS, name), placeholder="A, B, C",
                                help="Each file's cell (replicate) label, in the files' order, separated by commas. "
                                     "Empty: the file names without their suffix.")
         edited = None
@@ -56,10 +62,12 @@ def cycler_files(handle: resources.CampaignHandle, config: CampaignConfig, histo
             edited = st.data_editor(
                 cells, num_rows="fixed", column_config={CELL_MASS_COLUMN: st.column_config.TextColumn(
                                    "active mass (mg)", help="a number above 0, e.g. 11.2 or 11,2")},
-                key=f"{state.CYCLER_CELL_MASSES}_{st.session_state.get(state.CYCLER_CELL_MASSES_VERSION, 0)}")
+                key=state.of_campaign(f"{state.CYCLER_CELL_MASSES}_{st.session_state.get(state.CYCLER_CELL_MASSES_VERSION, 0)}",
+                                      name))
         correct = st.checkbox("Correct the stored values (the files' values replace values recorded before; the "
                               "old ones stay in the history)",
-                              key=f"{state.CYCLER_CORRECT}:{st.session_state.get(state.CYCLER_CORRECT_VERSION, 0)}")
+                              key=state.of_campaign(
+                                  f"{state.CYCLER_CORRECT}:{st.session_state.get(state.CYCLER_CORRECT_VERSION, 0)}", name))
         preview_clicked = st.form_submit_button("Preview")
         record_clicked = st.form_submit_button("Record these values")
     again = st.session_state.pop(state.CYCLER_PREVIEW_AGAIN, False)  # the form now shows the previewed cells

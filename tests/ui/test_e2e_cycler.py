@@ -95,11 +95,11 @@ def test_cycler_files_preview_then_record(server: tuple[str, str, Path]) -> None
     assert set(cells["file_name"]) == {"cell A <b>*1*.mpt", "cell_B.csv"}
 
 
-def _preview(page: Any, files: list[str], shown: str) -> Any:
+def _preview(page: Any, files: list[str], shown: str, campaign: str = "cells") -> Any:
     """Open the Record page, drop ``files`` with a mass of 11.5 mg and press Preview; the form."""
     from playwright.sync_api import expect
 
-    open_record_page(page, "cells")
+    open_record_page(page, campaign)
     form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
     form.get_by_role("textbox", name="Active cathode mass per cell (mg)").fill("11.5")
     form.locator("input[type=file]").set_input_files(files)
@@ -364,3 +364,30 @@ def test_cells_get_their_own_masses_with_no_common_mass(server: tuple[str, str, 
                      & (cells["outcome"] == "first_cycle_discharge_capacity_mah_per_g")].set_index("replicate")["value"]
     for label, mass in masses.items():
         assert capacity[label] == pytest.approx(discharge_mah[label] / (mass / 1000), rel=1e-6), label
+
+
+def test_files_previewed_for_one_campaign_are_not_recorded_into_the_next(server: tuple[str, str, Path]) -> None:
+    """Found by a walk through the app: files previewed for an experiment of one campaign, with
+    their plots and cells, stayed in the form when the sidebar switched to another campaign, and
+    "Record these values" recorded them into that campaign's first experiment. Now the other
+    campaign's form starts empty and shows no other campaign's plots."""
+    from playwright.sync_api import expect
+
+    base, db_url, folder = server
+    for name in ("cells-first-line", "cells-next-line"):  # (the same experiment ids)
+        line = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
+        line.suggest(2)
+        line.accept()
+    charge, discharge = fade_curve(8, first_charge_mah_per_g=220.0, first_ce_pct=90.0)
+    path = str(write_cycling_file(folder / "pellet-7.mpt", "biologic_mpt", charge * 0.0115, discharge * 0.0115))
+    with app_page(base, step_ms=STEP_MS) as page:
+        _preview(page, [path], "pellet-7.mpt", campaign="cells-first-line")
+        expect(page.get_by_test_id("stTabs").get_by_role("tab", name="pellet-7.mpt")).to_be_visible()
+        open_record_page(page, "cells-next-line")
+        form = page.get_by_test_id("stForm").filter(has_text="Cycler files")
+        expect(form.get_by_text("pellet-7.mpt")).to_have_count(0)
+        expect(page.get_by_test_id("stTabs").get_by_role("tab", name="pellet-7.mpt")).to_have_count(0)
+        click(page, form.get_by_role("button", name="Record these values"))
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_have_count(0)
+    for name in ("cells-first-line", "cells-next-line"):
+        assert Campaign.load(name, storage=db_url).measurements().empty
