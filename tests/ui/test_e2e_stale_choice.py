@@ -255,3 +255,31 @@ def test_a_value_typed_for_a_run_that_someone_abandoned_meanwhile_is_named_not_d
         expect(warning).to_contain_text(f"{ids[0]} is abandoned now")
         expect(warning).to_contain_text("first_cycle_ce_pct = 85.5")
     assert campaign.measurements().empty
+
+
+def test_a_results_file_chosen_for_one_campaign_is_not_recorded_into_the_next(
+        server: tuple[str, str], tmp_path: Path) -> None:
+    """Found by a walk through the app: a results file chosen under "Upload a results file" on one
+    campaign's Record page (not sent yet) stayed chosen when the sidebar switched to another
+    campaign, and "Record the file" recorded its values there (every campaign has an E0001)."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    first, second = f"{CAMPAIGN}-file-1", f"{CAMPAIGN}-file-2"
+    _proposed(db_url, first, started=True)
+    _proposed(db_url, second, started=True)
+    results = tmp_path / "line-1-results.csv"
+    results.write_text("experiment_id,first_cycle_ce_pct\nE0001,88.5\n")
+    with app_page(base, step_ms=STEP_MS) as page:
+        _open(page, base, "Record", first)
+        form = page.get_by_test_id("stForm").filter(has_text="Record the file")
+        form.locator("input[type=file]").set_input_files(str(results))
+        expect(form.get_by_text(results.name)).to_be_visible()
+        pick_option(page, page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox"), second)
+        page.get_by_role("heading", name=f"Record: {second}").wait_for()
+        settled(page)
+        expect(form.get_by_text(results.name)).to_have_count(0)
+        click(page, form.get_by_role("button", name="Record the file"))
+        expect(page.get_by_test_id("stAlertContentWarning")).to_contain_text("Choose a CSV or Excel file first.")
+    for name in (first, second):
+        assert Campaign.load(name, storage=db_url, actor="check").measurements().empty

@@ -436,8 +436,8 @@ def test_import_history_lists_every_bad_cell_then_records_a_good_file(start: Sta
             "ligand_to_np_mass_ratio,dispersion_solvent,sonication_time_min,evaporation_bath_temperature_c,CE\n"
             "1.2,450,2,air,20,0.3,toluene,10,60,86.5\n")
     bad = good.replace("1.2,450,2,air", "9,450,2,N2").replace("CE\n", "CE\n\n")  # a blank line, then row 3
-    at.file_uploader(key=state.IMPORT_FILE).set_value(("old-runs.csv", bad.encode(), "text/csv"))
-    at.text_area(key=state.IMPORT_MAPPING).set_value("CE = first_cycle_ce_pct")
+    at.file_uploader(key=state.of_campaign(state.IMPORT_FILE, DEMO)).set_value(("old-runs.csv", bad.encode(), "text/csv"))
+    at.text_area(key=state.of_campaign(state.IMPORT_MAPPING, DEMO)).set_value("CE = first_cycle_ce_pct")
     _button(at, "Import").click().run()
     _no_exception(at)
     problems = _table_with(at, "problem")
@@ -445,7 +445,7 @@ def test_import_history_lists_every_bad_cell_then_records_a_good_file(start: Sta
     assert problems["row"].tolist() == [3, 3]  # the file's row, as a spreadsheet numbers it (header: row 1)
     assert len(Campaign.load(DEMO, storage=db_url).history()) == 2
 
-    at.file_uploader(key=state.IMPORT_FILE).set_value(("old-runs.csv", good.encode(), "text/csv"))
+    at.file_uploader(key=state.of_campaign(state.IMPORT_FILE, DEMO)).set_value(("old-runs.csv", good.encode(), "text/csv"))
     _button(at, "Import").click().run()
     _no_exception(at)
     assert "1 new experiment(s)" in _texts(at.success)
@@ -454,14 +454,14 @@ def test_import_history_lists_every_bad_cell_then_records_a_good_file(start: Sta
     assert history["first_cycle_ce_pct"].iloc[-1] == pytest.approx(86.5)
 
     # the same file again is refused (it would double the experiment) unless asked
-    at.file_uploader(key=state.IMPORT_FILE).set_value(("old-runs.csv", good.encode(), "text/csv"))
+    at.file_uploader(key=state.of_campaign(state.IMPORT_FILE, DEMO)).set_value(("old-runs.csv", good.encode(), "text/csv"))
     _button(at, "Import").click().run()
     _no_exception(at)
     assert "already recorded" in _texts(at.error)
     assert "already recorded as E0001" in " ".join(_table_with(at, "problem")["problem"])
     assert len(Campaign.load(DEMO, storage=db_url).history()) == 3
-    at.file_uploader(key=state.IMPORT_FILE).set_value(("old-runs.csv", good.encode(), "text/csv"))
-    at.checkbox(key=state.IMPORT_ALLOW_DUPLICATES).check()
+    at.file_uploader(key=state.of_campaign(state.IMPORT_FILE, DEMO)).set_value(("old-runs.csv", good.encode(), "text/csv"))
+    at.checkbox(key=state.of_campaign(state.IMPORT_ALLOW_DUPLICATES, DEMO)).check()
     _button(at, "Import").click().run()
     _no_exception(at)
     assert len(Campaign.load(DEMO, storage=db_url).history()) == 4
@@ -827,7 +827,7 @@ def test_a_note_added_to_a_recorded_value_is_offered_as_a_correction(start: Star
     campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [85.0]}))
     at = start("record", campaign="note-test")
     sheet = f"experiment_id,first_cycle_ce_pct,note\n{exp_id},85.0,cell 2 re-measured\n"
-    at.file_uploader(key=state.RESULTS_FILE).set_value(("sheet.csv", sheet.encode(), "text/csv"))
+    at.file_uploader(key=state.of_campaign(state.RESULTS_FILE, "note-test")).set_value(("sheet.csv", sheet.encode(), "text/csv"))
     _button(at, "Record the file").click().run()
     _offered_then_corrected(at, campaign)
     assert campaign.measurements()["note"].tolist() == ["cell 2 re-measured"]
@@ -903,7 +903,7 @@ def test_upload_the_filled_run_sheet(start: Start, db_url: str) -> None:
     sheet = run_sheet(campaign.pending(), campaign.config)
     sheet["first_cycle_ce_pct"] = [88.0, "eighty"]
     at = start("record", campaign="upload-test")
-    at.file_uploader(key=state.RESULTS_FILE).set_value(("sheet.csv", table_bytes(sheet, "csv"), "text/csv"))
+    at.file_uploader(key=state.of_campaign(state.RESULTS_FILE, "upload-test")).set_value(("sheet.csv", table_bytes(sheet, "csv"), "text/csv"))
     _button(at, "Record the file").click().run()
     _no_exception(at)
     problems = _table_with(at, "problem")
@@ -912,7 +912,7 @@ def test_upload_the_filled_run_sheet(start: Start, db_url: str) -> None:
     assert campaign.history()["status"].tolist() == ["running", "running"]
 
     sheet["first_cycle_ce_pct"] = [88.0, 84.5]
-    at.file_uploader(key=state.RESULTS_FILE).set_value(("sheet.xlsx", table_bytes(sheet, "xlsx"), "application/x"))
+    at.file_uploader(key=state.of_campaign(state.RESULTS_FILE, "upload-test")).set_value(("sheet.xlsx", table_bytes(sheet, "xlsx"), "application/x"))
     _button(at, "Record the file").click().run()
     _no_exception(at)
     assert "Recorded sheet.xlsx: 2 value(s) recorded" in _texts(at.success)
@@ -929,14 +929,14 @@ def test_an_upload_reads_the_workbook_sheet_named_in_the_form(start: Start, db_u
         pd.DataFrame({"note": ["furnace run of 3 Dec"]}).to_excel(writer, sheet_name="notes", index=False)
         sheet.to_excel(writer, sheet_name="results", index=False)
     at = start("record", campaign="sheet-test")
-    at.file_uploader(key=state.RESULTS_FILE).set_value(("book.xlsx", book.getvalue(), "application/x"))
+    at.file_uploader(key=state.of_campaign(state.RESULTS_FILE, "sheet-test")).set_value(("book.xlsx", book.getvalue(), "application/x"))
     _button(at, "Record the file").click().run()
     _no_exception(at)
     assert "(read sheet 'notes' of the workbook's sheets ['notes', 'results']; name another sheet to read it)" \
         in _texts(at.error)
     assert campaign.history()["first_cycle_ce_pct"].isna().all()
-    at.file_uploader(key=state.RESULTS_FILE).set_value(("book.xlsx", book.getvalue(), "application/x"))
-    at.text_input(key=f"{state.RESULTS_FILE}:sheet").set_value("results")
+    at.file_uploader(key=state.of_campaign(state.RESULTS_FILE, "sheet-test")).set_value(("book.xlsx", book.getvalue(), "application/x"))
+    at.text_input(key=f"{state.of_campaign(state.RESULTS_FILE, 'sheet-test')}:sheet").set_value("results")
     _button(at, "Record the file").click().run()
     _no_exception(at)
     assert "Recorded book.xlsx: 1 value(s) recorded" in _texts(at.success)
@@ -948,7 +948,7 @@ def test_an_upload_in_other_units_says_what_was_converted(start: Start, db_url: 
     exp_id = campaign.history()["experiment_id"].iloc[0]
     text = f"experiment_id,first_cycle_ce_pct [fraction]\n{exp_id},0.885\n"
     at = start("record", campaign="units-test")
-    at.file_uploader(key=state.RESULTS_FILE).set_value(("sheet.csv", text.encode(), "text/csv"))
+    at.file_uploader(key=state.of_campaign(state.RESULTS_FILE, "units-test")).set_value(("sheet.csv", text.encode(), "text/csv"))
     _button(at, "Record the file").click().run()
     _no_exception(at)
     assert "Recorded sheet.csv" in _texts(at.success)

@@ -271,9 +271,11 @@ def _import(handle: resources.CampaignHandle) -> None:
                "measured), optionally experiment_id, failed, failure_reason, note. Columns: "
                + components.plain(", ".join(config.parameter_names + config.outcome_names)))
     sent = components.file_upload_form(
-        "import_history", "History file (CSV or Excel)", "Import", file_key=state.IMPORT_FILE,
-        mapping_key=state.IMPORT_MAPPING, valid_key=state.IMPORT_VALID_ONLY,
-        duplicates_key=state.IMPORT_ALLOW_DUPLICATES)
+        "import_history", "History file (CSV or Excel)", "Import",  # per campaign, as the Record page's upload
+        file_key=state.of_campaign(state.IMPORT_FILE, campaign.name),
+        mapping_key=state.of_campaign(state.IMPORT_MAPPING, campaign.name),
+        valid_key=state.of_campaign(state.IMPORT_VALID_ONLY, campaign.name),
+        duplicates_key=state.of_campaign(state.IMPORT_ALLOW_DUPLICATES, campaign.name))
     if sent is None:
         return
     with components.guard(f"importing {sent.name}") as importing:

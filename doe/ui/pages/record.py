@@ -363,9 +363,11 @@ def _upload(handle: resources.CampaignHandle) -> None:
     st.caption("A CSV or Excel file, e.g. the run sheet from the Plan page with the outcomes filled in. "
                "Rows with an experiment_id add results to it; rows without one are new experiments.")
     sent = components.file_upload_form(
-        "results_upload", "Results file", "Record the file", file_key=state.RESULTS_FILE,
-        mapping_key=state.RESULTS_MAPPING, valid_key=state.RESULTS_VALID_ONLY,
-        duplicates_key=state.RESULTS_ALLOW_DUPLICATES)
+        "results_upload", "Results file", "Record the file",  # a form of its own per campaign: a file chosen
+        file_key=state.of_campaign(state.RESULTS_FILE, handle.campaign.name),  # for one is never sent to the next
+        mapping_key=state.of_campaign(state.RESULTS_MAPPING, handle.campaign.name),
+        valid_key=state.of_campaign(state.RESULTS_VALID_ONLY, handle.campaign.name),
+        duplicates_key=state.of_campaign(state.RESULTS_ALLOW_DUPLICATES, handle.campaign.name))
     if sent is None:
         return
     with components.guard(f"recording {sent.name}") as recording, handle.acting(sent.person) as c:
