@@ -311,20 +311,38 @@ class FileUpload:
     sheet: str | int = 0  # a workbook's sheet: its name, else the first
 
 
+def one_off_checkbox(label: str, key: str, help: str | None = None) -> bool:
+    """A checkbox for a deliberate one-off act (replace stored values, record rows again): drawn
+    unticked on the run after :func:`untick` asked for it, so one save it allowed does not leave it
+    allowing the next ones unasked."""
+    pending: set[str] = st.session_state.get(state.UNTICK, set())
+    if key in pending:  # before the widget is drawn: Streamlit refuses a change to a widget drawn this run
+        st.session_state[key] = False
+        st.session_state[state.UNTICK] = pending - {key}
+    return st.checkbox(label, key=key, help=help)
+
+
+def untick(key: str) -> None:
+    """Untick the :func:`one_off_checkbox` ``key`` on the next run (call it once its save is done)."""
+    st.session_state[state.UNTICK] = {*st.session_state.get(state.UNTICK, set()), key}
+
+
 def file_upload_form(form: str, label: str, submit: str, *, file_key: str, mapping_key: str,
                      valid_key: str, duplicates_key: str,
                      permission: Permission = "record") -> FileUpload | None:
     """The upload form shared by the Campaigns (history import) and Record (results) pages;
-    returns the submitted file once it and the person acting are known, else None."""
+    returns the submitted file once it and the person acting are known, else None. The page
+    calls :func:`untick` on ``duplicates_key`` once the file is recorded."""
     with st.form(form):
         upload = st.file_uploader(label, type=["csv", "xlsx"], key=file_key)
         mapping_text = st.text_area("Column mapping (optional), one per line: file column = doe column",
                                     key=mapping_key, placeholder="CE (%) = first_cycle_ce_pct")
         valid_only = st.checkbox("Record the valid rows and list the others", key=valid_key)
-        duplicates = st.checkbox("Record rows again that match recorded experiments (true repeat runs)",
-                                 key=duplicates_key,
-                                 help="Without it, rows without experiment_id whose parameters and values "
-                                      "are already recorded are refused, so a file imported twice is not doubled.")
+        duplicates = one_off_checkbox("Record rows again that match recorded experiments (true repeat runs)",
+                                      key=duplicates_key,
+                                      help="Without it, rows without experiment_id whose parameters and values "
+                                           "are already recorded are refused, so a file imported twice is not "
+                                           "doubled. Unticked again once a file is recorded.")
         sheet = st.text_input("Sheet (Excel, optional)", key=f"{file_key}:sheet", placeholder="the first sheet",
                               help="The name of the workbook's sheet to read, as its tab shows it.")
         submitted = st.form_submit_button(submit)

@@ -71,6 +71,7 @@ IMPORT_FILE = "campaigns_import_file"
 IMPORT_MAPPING = "campaigns_import_mapping"
 IMPORT_VALID_ONLY = "campaigns_import_valid_only"
 IMPORT_ALLOW_DUPLICATES = "campaigns_import_allow_duplicates"
+IMPORT_REJECTED = "campaigns_import_rejected"  # rows an import left out, shown after its rerun
 SHOW_ARCHIVED = "campaigns_show_archived"
 
 # --- Plan page
@@ -95,6 +96,9 @@ GRID_UNSAVED = "record_grid_unsaved"
 GRID_LEFT_OUT = "record_grid_left_out"  # the warning naming unsaved values of runs gone from the grid, this run
 """The person's unsaved grid values by experiment id and column (kept across reruns and pages)."""
 CORRECT = "record_correct"
+UNTICK = "untick_next_run"
+"""Keys of one-off checkboxes (a correction, recording rows again) to untick on the next run, once
+the save they allowed is done (:func:`doe.ui.components.one_off_checkbox`)."""
 PENDING_CORRECTION = "record_pending_correction"
 FAIL_IDS = "record_fail_ids"
 FAIL_REASON = "record_fail_reason"

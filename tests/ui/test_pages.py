@@ -465,6 +465,9 @@ def test_import_history_lists_every_bad_cell_then_records_a_good_file(start: Sta
     _button(at, "Import").click().run()
     _no_exception(at)
     assert len(Campaign.load(DEMO, storage=db_url).history()) == 4
+    # a one-off: the tick let this file in, the next file is checked again
+    assert "1 new experiment(s)" in _texts(at.success)
+    assert at.checkbox(key=state.IMPORT_ALLOW_DUPLICATES).value is False
 
 
 # ---------------------------------------------------------------------------------- plan
@@ -761,6 +764,54 @@ def test_a_changed_value_needs_an_explicit_correction(start: Start, db_url: str)
     assert campaign.history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(86.0)
     values = campaign.measurements(include_superseded=True)
     assert sorted(values.loc[values["outcome"] == "first_cycle_ce_pct", "value"]) == [85.0, 86.0]
+
+
+def test_the_correct_tick_is_unticked_after_a_save_so_the_next_save_corrects_nothing_unasked(
+        start: Start, db_url: str) -> None:
+    """'Correct stored values' stayed ticked after the save that fixed a typo: a later save, weeks
+    on, replaced a stored value with no deliberate choice. Now the save says what it corrected and
+    the box is unticked; a changed value saved next is offered as a correction again."""
+    campaign = _new_campaign(db_url, "tick-once", n_running=1)
+    exp_id = campaign.history()["experiment_id"].iloc[0]
+    campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [85.0]}))
+    at = start("record", campaign="tick-once")
+    at.radio(key=state.GRID_SHOW).set_value("all experiments").run()
+    at.checkbox(key=state.CORRECT).check().run()
+    _edit_grid(at, {0: {"first_cycle_ce_pct": "86.0"}})
+    _button(at, "Save results").click().run()
+    _no_exception(at)
+    assert "1 corrected (old values kept in the history)" in _texts(at.success)
+    assert campaign.history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(86.0)
+    assert at.checkbox(key=state.CORRECT).value is False
+    _edit_grid(at, {0: {"first_cycle_ce_pct": "87.0"}})
+    _button(at, "Save results").click().run()
+    _no_exception(at)
+    assert "differ from the values recorded; nothing was written" in _texts(at.error)
+    assert campaign.history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(86.0)
+
+
+def test_record_rows_again_is_unticked_after_the_file_it_let_in(start: Start, db_url: str) -> None:
+    """'Record rows again that match recorded experiments', ticked for one file of true repeat
+    runs, stayed ticked: the next file uploaded twice by mistake was recorded twice. Now it is
+    unticked once the file is recorded, and the same file again is refused."""
+    campaign = _new_campaign(db_url, "again-once")
+    sheet = ("hfo2_loading_wt_pct,anneal_temperature_c,anneal_time_h,anneal_atmosphere,solid_content_mg_per_ml,"
+             "ligand_to_np_mass_ratio,dispersion_solvent,sonication_time_min,evaporation_bath_temperature_c,"
+             "first_cycle_ce_pct\n1.2,450,2,air,20,0.3,toluene,10,60,86.5\n")
+    campaign.import_table(io.StringIO(sheet))
+    at = start("record", campaign="again-once")
+    at.file_uploader(key=state.RESULTS_FILE).set_value(("repeat.csv", sheet.encode(), "text/csv"))
+    at.checkbox(key=state.RESULTS_ALLOW_DUPLICATES).check()
+    _button(at, "Record the file").click().run()
+    _no_exception(at)
+    assert "1 new experiment(s)" in _texts(at.success)
+    assert len(campaign.history()) == 2
+    assert at.checkbox(key=state.RESULTS_ALLOW_DUPLICATES).value is False
+    at.file_uploader(key=state.RESULTS_FILE).set_value(("repeat.csv", sheet.encode(), "text/csv"))
+    _button(at, "Record the file").click().run()
+    _no_exception(at)
+    assert "already recorded" in _texts(at.error)
+    assert len(campaign.history()) == 2
 
 
 def test_a_correction_after_another_tab_proposed_a_batch_is_withdrawn_saying_the_campaign_changed(

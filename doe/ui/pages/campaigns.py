@@ -270,6 +270,9 @@ def _import(handle: resources.CampaignHandle) -> None:
     st.caption("One row per experiment: every parameter column, the outcomes measured (empty = not "
                "measured), optionally experiment_id, failed, failure_reason, note. Columns: "
                + components.plain(", ".join(config.parameter_names + config.outcome_names)))
+    rejected = st.session_state.pop(state.IMPORT_REJECTED, None)
+    if rejected is not None:
+        st.dataframe(rejected, hide_index=True)
     sent = components.file_upload_form(
         "import_history", "History file (CSV or Excel)", "Import",  # per campaign, as the Record page's upload
         file_key=state.of_campaign(state.IMPORT_FILE, campaign.name),
@@ -284,19 +287,21 @@ def _import(handle: resources.CampaignHandle) -> None:
             report = c.import_table(io.BytesIO(sent.data), column_mapping=mapping or None,
                                     file_format=sent.file_format, valid_rows_only=sent.valid_rows_only,
                                     allow_duplicates=sent.allow_duplicates, sheet=sent.sheet)
-    if importing.ok:
-        st.success(components.plain(f"Imported {sent.name}: {len(report.created)} new experiment(s), "
+    if importing.ok:  # said after a rerun that draws the form again with 'Record rows again' unticked
+        components.untick(state.IMPORT_ALLOW_DUPLICATES)
+        components.flash("success", f"Imported {sent.name}: {len(report.created)} new experiment(s), "
                                     f"{report.measurements_added} measurement(s) added, "
-                                    f"{report.measurements_unchanged} already recorded."))
+                                    f"{report.measurements_unchanged} already recorded.")
         if report.never_made:
-            st.info(components.plain(f"{len(report.never_made)} row(s) left out, experiments never made in their "
-                                     f"campaign: {'; '.join(map(str, report.never_made))}"))
+            components.flash("info", f"{len(report.never_made)} row(s) left out, experiments never made in their "
+                                     f"campaign: {'; '.join(map(str, report.never_made))}")
         if report.not_measured:
-            st.info(components.plain(f"{len(report.not_measured)} row(s) left out, experiments with no result yet "
-                                     f"(they stay pending): {'; '.join(map(str, report.not_measured))}"))
+            components.flash("info", f"{len(report.not_measured)} row(s) left out, experiments with no result yet "
+                                     f"(they stay pending): {'; '.join(map(str, report.not_measured))}")
         if report.rejected:
-            st.warning(f"{len({p.row for p in report.rejected})} row(s) were left out:")
-            st.dataframe(problems_frame(report.rejected), hide_index=True)
+            components.flash("warning", f"{len({p.row for p in report.rejected})} row(s) were left out:")
+            st.session_state[state.IMPORT_REJECTED] = problems_frame(report.rejected)
+        st.rerun()
 
 
 def render() -> None:

@@ -280,8 +280,9 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
     _warn_before_leaving(bool(unsaved))
     st.caption("Enter each value as it is measured; empty = not measured yet. Tick 'failed' with a reason "
                "for a run that gave no result.")
-    correct = st.checkbox("Correct stored values (replace values recorded before; the old ones stay in the "
-                          "history)", key=state.CORRECT)
+    correct = components.one_off_checkbox("Correct stored values (replace values recorded before; the old ones "
+                                          "stay in the history)", key=state.CORRECT,
+                                          help="For the next save only: unticked again once the values are saved.")
     if st.button("Save results", type="primary"):
         if changed:  # values stored after the grid the person pressed on was drawn: unseen, maybe under theirs
             st.warning("Nothing saved: the campaign changed since the grid was shown (someone stored values "
@@ -297,6 +298,7 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
             return
         if _record(handle, changes, "the results", correct=correct):
             _grid_saved(config, handle.campaign.name, changes)
+            components.untick(state.CORRECT)  # a correction is a one-off: the next save corrects nothing unasked
             st.rerun()
 
 
@@ -384,6 +386,7 @@ def _upload(handle: resources.CampaignHandle) -> None:
     if isinstance(recording.error, ConflictError):
         _correction(handle)
     if recording.ok:
+        components.untick(state.RESULTS_ALLOW_DUPLICATES)  # the next file repeats no rows unasked
         components.flash("success", f"Recorded {sent.name}: {components.report_text(report)}")
         if report.unit_conversions:  # said on screen: the stored values are not the file's numbers
             components.flash("info", "Units converted to the campaign's: " + "; ".join(report.unit_conversions))
