@@ -195,10 +195,8 @@ def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float]
     _, X, missed = min(kept, key=lambda k: k[0])
     note = None
     centre = encoder.interior_point(fixed)
-    # a row of a cell that meets the constraints only within the LP solver's tolerance (HiGHS: about
-    # 1e-7) lies that little outside them: moved just inside, it stays in its strata
-    if len(near := np.setdiff1d(np.flatnonzero(~encoder.feasible(X)), missed)) and centre is not None:
-        X[near] = encoder.repair(X[near], centre)
+    if centre is not None:
+        _inside_in_strata(encoder, X, np.setdiff1d(np.arange(len(X)), missed), centre, cells, dims)
     if len(missed):
         if not fallback:
             raise ProposalError("design: no Latin hypercube of this size found inside the linear constraints")
@@ -215,6 +213,29 @@ def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float]
                             + (" on the resolution grid" if lattice else "")
                             + "; use the space-filling start (design='model') or relax a constraint")
     return Hypercube(_distinct(encoder, X, seed, fixed, taken), note)
+
+
+def _inside_in_strata(encoder: Encoder, X: np.ndarray, rows: np.ndarray, centre: np.ndarray, cells: Cells,
+                      dims: list[int]) -> None:
+    """Move ``rows`` of ``X`` (in place) that lie outside a linear constraint inside it exactly
+    (:meth:`Encoder.repair`), each where that keeps it in its strata or where it lies outside even
+    the constraints' tolerance. A row of a cell that meets the constraints only within the LP
+    solver's tolerance (HiGHS: about 1e-7), or that place_in_cells put within the constraints'
+    tolerance, lies that little outside them: a row left on the tolerance's edge is outside the
+    constraint the engineer wrote (``a + b <= 1`` as 1.000000003). Only a row of a cell that
+    touches the constraints at its edge alone stays there (within float rounding: the cell's
+    corner), as the validation's tolerance allows."""
+    if not len(rows):
+        return
+    moved = encoder.repair(X[rows], centre)
+    if dims:
+        def strata(Y: np.ndarray) -> np.ndarray:
+            return np.floor((Y[:, dims] - cells.lower) / np.where(cells.width > 0, cells.width, 1.0))
+
+        keep = (strata(moved) == strata(X[rows])).all(axis=1) | ~encoder.feasible(X[rows])
+    else:
+        keep = np.ones(len(rows), dtype=bool)
+    X[rows[keep]] = moved[keep]
 
 
 def _cells(encoder: Encoder, fixed: dict[int, float], dims: list[int], ranges: dict[int, tuple[float, float]],

@@ -297,7 +297,12 @@ class Encoder:
             return np.zeros((len(X), 0))
         out = np.empty((len(X), len(self.linear_constraints)))
         for j, con in enumerate(self.linear_constraints):
-            out[:, j] = con.rhs - X[:, list(con.indices)] @ np.asarray(con.coefficients)
+            # term by term, not a matrix product: a row's slack is then the same alone and in a batch
+            # (BLAS rounds by the shape), so a row judged inside is never judged outside in its batch
+            lhs = np.zeros(len(X))
+            for i, a in zip(con.indices, con.coefficients, strict=True):
+                lhs = lhs + a * X[:, i]
+            out[:, j] = con.rhs - lhs
         return out
 
     def constraint_tolerance(self) -> np.ndarray:
@@ -354,24 +359,36 @@ class Encoder:
         return point
 
     def repair(self, X: np.ndarray, centre: np.ndarray) -> np.ndarray:
-        """Move rows that violate a linear constraint slightly toward ``centre`` until they satisfy it."""
+        """Rows outside a linear constraint moved toward ``centre`` (an interior point) until they
+        meet every constraint exactly (slack >= 0), not just within :meth:`constraint_tolerance`:
+        a row left on the tolerance's edge lies outside the constraint the engineer declared
+        (``a + b <= 1`` written as 1.000000003). A constraint that ``centre`` itself meets only
+        within the tolerance (an equality written as ``<=`` and ``>=``) is met within it."""
         X = np.array(X, dtype=float, copy=True).reshape(-1, self.dim)
         if not self.linear_constraints:
             return X
+        centre_slack = self.constraint_slack(centre[None, :])[0]
+        need = np.where(centre_slack >= 0.0, 0.0, -self.constraint_tolerance())
+
+        def inside(rows: np.ndarray) -> np.ndarray:
+            return np.asarray((self.constraint_slack(rows) >= need[None, :]).all(axis=1))
+
         cont = self.cont_dims
-        for r in range(len(X)):
-            if self.feasible(X[r : r + 1])[0]:
-                continue
+        for r in np.flatnonzero(~inside(X)):
             lo, hi = 0.0, 1.0
             for _ in range(60):
                 t = 0.5 * (lo + hi)
                 trial = X[r].copy()
                 trial[cont] = X[r, cont] + t * (centre[cont] - X[r, cont])
-                if self.feasible(trial[None, :])[0]:
+                if inside(trial[None, :])[0]:
                     hi = t
                 else:
                     lo = t
-            X[r, cont] = X[r, cont] + hi * (centre[cont] - X[r, cont])
+            moved = X[r].copy()
+            moved[cont] = X[r, cont] + hi * (centre[cont] - X[r, cont])
+            if not inside(moved[None, :])[0]:  # t = 1 rounded off the centre: the centre itself
+                moved[cont] = centre[cont]
+            X[r] = moved
         return X
 
     def as_botorch_constraints(self, margin: float = 0.0) -> list[tuple[Any, Any, float]]:

@@ -96,3 +96,26 @@ def test_a_label_stored_decomposed_is_the_composed_label_of_a_later_version() ->
         assert list(encoder.in_space(table)) == [True, True]
         assert encoder.encode(table)[:, 1].tolist() == [0.0, 1.0]
         assert encoder.encode_value("solvent", stored_label) == 0.0
+
+
+def test_a_repaired_row_meets_the_constraint_exactly_alone_and_in_its_batch() -> None:
+    """repair stopped each row on the edge of the constraints' tolerance (1e-9 of the model space's
+    right-hand side, 1.5e-7 for a range starting at 250 C): outside the constraint the engineer
+    wrote, and judged inside alone but outside in a batch (a matrix product rounds by its shape)."""
+    config = CampaignConfig.from_dict({
+        "name": "far", "objectives": [{"name": "y", "goal": "maximize"}],
+        "parameters": [{"name": "x0", "type": "continuous", "bounds": [1, 4]},
+                       {"name": "t1_c", "type": "continuous", "bounds": [250, 250.3]},
+                       {"name": "x2", "type": "continuous", "bounds": [0, 500]},
+                       {"name": "x3", "type": "continuous", "bounds": [0, 1]},
+                       {"name": "x4", "type": "continuous", "bounds": [0.1, 1.1]},
+                       {"name": "t5_c", "type": "continuous", "bounds": [250, 250.3]}],
+        "constraints": ["x0 - 0.3 * t1_c - 0.004 * x4 - 2 * x3 - 0.3 * x2 - 0.5 * t5_c >= -199.10528"],
+    })
+    encoder = Encoder(config)
+    centre = encoder.interior_point()
+    assert centre is not None
+    X = encoder.repair(np.random.default_rng(0).random((40, 6)), centre)
+    assert (encoder.constraint_slack(X) >= 0).all(), encoder.constraint_slack(X).min()
+    alone = np.vstack([encoder.constraint_slack(X[r : r + 1]) for r in range(len(X))])
+    assert np.array_equal(alone, encoder.constraint_slack(X))
