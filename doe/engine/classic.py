@@ -147,7 +147,11 @@ def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float]
     :data:`HYPERCUBE_STARTS` draws) the one whose closest two recipes lie farthest apart is
     kept. Where none is found, with ``fallback`` the design with the fewest such rows has them
     moved inside the constraints (toward their interior point), out of their strata, and the
-    :class:`Hypercube` says so in its ``note`` (logged as a warning).
+    :class:`Hypercube` says so in its ``note`` (logged as a warning). Where none can exist (summed
+    over the rows, a constraint's least values over the cells pass it whatever the assignment:
+    ``a + b + c <= 0.3`` over strata of 0 to 0.3 for more than 3 rows,
+    :meth:`doe.engine.strata.Cells.impossible`), the search stops once it stalls and the most
+    spread of the designs, as moved, is kept. Every row moved meets the constraints exactly.
 
     Rows that the grid rounding makes equal to another row or to a ``taken`` recipe (made or
     pending) are replaced by the untested recipes farthest from the rest
@@ -169,6 +173,11 @@ def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float]
             raise ProposalError("design: the linear constraints leave a stratum of a range without a recipe")
         ranges = {}
     cells = _cells(encoder, fixed, dims, ranges, n)
+    centre = encoder.interior_point(fixed)
+    # no assignment of strata meets the constraints: every design moves rows, the most spread one is kept
+    impossible = bool(dims) and cells.impossible(n)
+    if impossible and not fallback:
+        raise ProposalError("design: no Latin hypercube of this size can fit inside the linear constraints")
     kept: list[tuple[tuple[int, float], np.ndarray, np.ndarray]] = []
     for attempt in range(HYPERCUBE_STARTS):
         # one point, or no free column (every parameter held), has no distances to maximise
@@ -188,13 +197,15 @@ def latin_hypercube(encoder: Encoder, n: int, seed: int, fixed: dict[int, float]
             S, missed = feasible_strata(cells, strata.astype(int), rng)
             X[:, dims] = place_in_cells(cells, S, scaled - strata, rng)
         X = encoder.snap(X)
-        spread = min_distance(encoder.to_features(X))
-        kept.append(((len(missed), -spread), X, missed))
+        moved = X.copy()  # the spread of the design as it will be, its rows outside moved inside
+        if len(missed) and centre is not None:
+            moved[missed] = encoder.repair(X[missed], centre)
+        spread = min_distance(encoder.to_features(moved))
+        kept.append(((0 if impossible else len(missed), -spread), X, missed))
         if not dims or sum(not len(m) for _, _, m in kept) >= HYPERCUBE_KEPT:
             break
     _, X, missed = min(kept, key=lambda k: k[0])
     note = None
-    centre = encoder.interior_point(fixed)
     if centre is not None:
         _inside_in_strata(encoder, X, np.setdiff1d(np.arange(len(X)), missed), centre, cells, dims)
     if len(missed):
