@@ -234,8 +234,8 @@ def _inside_in_strata(encoder: Encoder, X: np.ndarray, rows: np.ndarray, centre:
     solver's tolerance (HiGHS: about 1e-7), or that place_in_cells put within the constraints'
     tolerance, lies that little outside them: a row left on the tolerance's edge is outside the
     constraint the engineer wrote (``a + b <= 1`` as 1.000000003). Only a row of a cell that
-    touches the constraints at its edge alone stays there (within float rounding: the cell's
-    corner), as the validation's tolerance allows."""
+    touches the constraints at its edge alone (a corner: moved inside, the row would leave its
+    strata) stays where it is, within the constraints' tolerance, as the validation allows."""
     if not len(rows):
         return
     moved = encoder.repair(X[rows], centre)
