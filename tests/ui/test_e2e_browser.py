@@ -432,6 +432,50 @@ def test_typed_values_survive_another_persons_save_and_leaving_warns(
         context_b.close()
 
 
+def test_the_correct_tick_is_unticked_in_the_browser_after_the_save_it_allowed(
+        server: tuple[str, str], browser: object) -> None:
+    """'Correct stored values' stayed ticked after the save that corrected a typo: the next save
+    replaced a stored value unasked. In the browser the box is unticked after the save (the
+    message says what was corrected), and the next changed value is refused as a conflict."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    name = "tick-once"
+    campaign = Campaign.from_config("hfo2-ncm85", storage=db_url, name=name, actor="fixture")
+    campaign.suggest(1)
+    campaign.accept()
+    exp_id = campaign.history()["experiment_id"].iloc[0]
+    campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [85.0]}))
+    ce_column = list(record_grid(campaign.history(), campaign.config, "all").columns).index("first_cycle_ce_pct")
+    context, page = _context(browser)
+    try:
+        _visit(page, base, "record", name)
+        before = runs(page)
+        page.get_by_text("all experiments", exact=True).click()
+        settled(page, after=before)
+        tick = page.get_by_role("checkbox", name=re.compile(r"^Correct stored values"))
+        before = runs(page)
+        page.get_by_text(re.compile(r"^Correct stored values")).click()
+        settled(page, after=before)
+        expect(tick).to_be_checked()
+        type_in_grid(page, page.get_by_test_id("stDataFrame").first, 0, ce_column, "86")
+        page.get_by_role("button", name="Save results").click()
+        expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("1 corrected")
+        settled(page)
+        expect(tick).not_to_be_checked()
+        assert Campaign.load(name, storage=db_url).history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(86.0)
+
+        type_in_grid(page, page.get_by_test_id("stDataFrame").first, 0, ce_column, "87")
+        page.get_by_role("button", name="Save results").click()
+        expect(page.get_by_test_id("stAlertContentError")).to_contain_text("nothing was written")
+        assert Campaign.load(name, storage=db_url).history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(86.0)
+    except Exception:
+        _shot(page, "failure-tick-once")
+        raise
+    finally:
+        context.close()
+
+
 def test_a_link_to_a_page_is_the_first_request_of_a_fresh_server(browser: object, tmp_path: Path) -> None:
     """A shared link opened before anyone has loaded ``/``: the page with its navigation, the
     sidebar and the campaign from the link (the server once ran such a page on its own)."""
