@@ -467,7 +467,7 @@ def test_import_history_lists_every_bad_cell_then_records_a_good_file(start: Sta
     assert len(Campaign.load(DEMO, storage=db_url).history()) == 4
     # a one-off: the tick let this file in, the next file is checked again
     assert "1 new experiment(s)" in _texts(at.success)
-    assert at.checkbox(key=state.IMPORT_ALLOW_DUPLICATES).value is False
+    assert at.checkbox(key=state.of_campaign(state.IMPORT_ALLOW_DUPLICATES, DEMO)).value is False
 
 
 # ---------------------------------------------------------------------------------- plan
@@ -776,13 +776,13 @@ def test_the_correct_tick_is_unticked_after_a_save_so_the_next_save_corrects_not
     campaign.record(pd.DataFrame({"experiment_id": [exp_id], "first_cycle_ce_pct": [85.0]}))
     at = start("record", campaign="tick-once")
     at.radio(key=state.GRID_SHOW).set_value("all experiments").run()
-    at.checkbox(key=state.CORRECT).check().run()
+    at.checkbox(key=state.of_campaign(state.CORRECT, "tick-once")).check().run()
     _edit_grid(at, {0: {"first_cycle_ce_pct": "86.0"}})
     _button(at, "Save results").click().run()
     _no_exception(at)
     assert "1 corrected (old values kept in the history)" in _texts(at.success)
     assert campaign.history()["first_cycle_ce_pct"].iloc[0] == pytest.approx(86.0)
-    assert at.checkbox(key=state.CORRECT).value is False
+    assert at.checkbox(key=state.of_campaign(state.CORRECT, "tick-once")).value is False
     _edit_grid(at, {0: {"first_cycle_ce_pct": "87.0"}})
     _button(at, "Save results").click().run()
     _no_exception(at)
@@ -800,14 +800,14 @@ def test_record_rows_again_is_unticked_after_the_file_it_let_in(start: Start, db
              "first_cycle_ce_pct\n1.2,450,2,air,20,0.3,toluene,10,60,86.5\n")
     campaign.import_table(io.StringIO(sheet))
     at = start("record", campaign="again-once")
-    at.file_uploader(key=state.RESULTS_FILE).set_value(("repeat.csv", sheet.encode(), "text/csv"))
-    at.checkbox(key=state.RESULTS_ALLOW_DUPLICATES).check()
+    at.file_uploader(key=state.of_campaign(state.RESULTS_FILE, "again-once")).set_value(("repeat.csv", sheet.encode(), "text/csv"))
+    at.checkbox(key=state.of_campaign(state.RESULTS_ALLOW_DUPLICATES, "again-once")).check()
     _button(at, "Record the file").click().run()
     _no_exception(at)
     assert "1 new experiment(s)" in _texts(at.success)
     assert len(campaign.history()) == 2
-    assert at.checkbox(key=state.RESULTS_ALLOW_DUPLICATES).value is False
-    at.file_uploader(key=state.RESULTS_FILE).set_value(("repeat.csv", sheet.encode(), "text/csv"))
+    assert at.checkbox(key=state.of_campaign(state.RESULTS_ALLOW_DUPLICATES, "again-once")).value is False
+    at.file_uploader(key=state.of_campaign(state.RESULTS_FILE, "again-once")).set_value(("repeat.csv", sheet.encode(), "text/csv"))
     _button(at, "Record the file").click().run()
     _no_exception(at)
     assert "already recorded" in _texts(at.error)
@@ -1243,11 +1243,13 @@ def test_experiments_chosen_in_one_campaign_are_not_chosen_in_the_next(start: St
     at = start("record", campaign="choice-a")
     next(m for m in at.multiselect if m.label == "Experiments").set_value([second])
     next(t for t in at.text_input if t.label == "Reason").set_value("furnace tripped")
+    next(c for c in at.checkbox if c.label.startswith("Correct stored values")).check()
     at.run()
     at.sidebar.selectbox(key=state.CAMPAIGN).set_value("choice-b").run()
     _no_exception(at)
     assert next(m for m in at.multiselect if m.label == "Experiments").value == []
     assert next(t for t in at.text_input if t.label == "Reason").value == ""
+    assert next(c for c in at.checkbox if c.label.startswith("Correct stored values")).value is False  # A's tick
     _button(at, "Mark failed").click().run()
     assert "Choose the experiments that failed." in _texts(at.warning)
     assert b.history()["status"].tolist() == ["running", "running", "proposed", "proposed"]
@@ -1574,7 +1576,7 @@ def test_a_failure_ticked_under_values_stored_meanwhile_withdraws_none_of_them_u
     campaign = _new_campaign(db_url, "failed-meanwhile", n_running=2)
     first = campaign.history()["experiment_id"].iloc[0]
     at = start("record", campaign="failed-meanwhile")
-    at.checkbox(key=state.CORRECT).check().run()
+    at.checkbox(key=state.of_campaign(state.CORRECT, "failed-meanwhile")).check().run()
     _edit_grid(at, {0: {"failed": True, "failure_reason": "furnace tripped"}})
     at.run()
     Campaign.load("failed-meanwhile", storage=db_url, actor="Bo Other").record(

@@ -273,12 +273,13 @@ def _import(handle: resources.CampaignHandle) -> None:
     rejected = st.session_state.pop(state.IMPORT_REJECTED, None)
     if rejected is not None:
         st.dataframe(rejected, hide_index=True)
+    duplicates_key = state.of_campaign(state.IMPORT_ALLOW_DUPLICATES, campaign.name)
     sent = components.file_upload_form(
         "import_history", "History file (CSV or Excel)", "Import",  # per campaign, as the Record page's upload
         file_key=state.of_campaign(state.IMPORT_FILE, campaign.name),
         mapping_key=state.of_campaign(state.IMPORT_MAPPING, campaign.name),
         valid_key=state.of_campaign(state.IMPORT_VALID_ONLY, campaign.name),
-        duplicates_key=state.of_campaign(state.IMPORT_ALLOW_DUPLICATES, campaign.name))
+        duplicates_key=duplicates_key)
     if sent is None:
         return
     with components.guard(f"importing {sent.name}") as importing:
@@ -288,7 +289,7 @@ def _import(handle: resources.CampaignHandle) -> None:
                                     file_format=sent.file_format, valid_rows_only=sent.valid_rows_only,
                                     allow_duplicates=sent.allow_duplicates, sheet=sent.sheet)
     if importing.ok:  # said after a rerun that draws the form again with 'Record rows again' unticked
-        components.untick(state.IMPORT_ALLOW_DUPLICATES)
+        components.untick(duplicates_key)
         components.flash("success", f"Imported {sent.name}: {len(report.created)} new experiment(s), "
                                     f"{report.measurements_added} measurement(s) added, "
                                     f"{report.measurements_unchanged} already recorded.")

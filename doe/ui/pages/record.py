@@ -280,8 +280,9 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
     _warn_before_leaving(bool(unsaved))
     st.caption("Enter each value as it is measured; empty = not measured yet. Tick 'failed' with a reason "
                "for a run that gave no result.")
+    correct_key = state.of_campaign(state.CORRECT, handle.campaign.name)  # a tick for one campaign, not the next
     correct = components.one_off_checkbox("Correct stored values (replace values recorded before; the old ones "
-                                          "stay in the history)", key=state.CORRECT,
+                                          "stay in the history)", key=correct_key,
                                           help="For the next save only: unticked again once the values are saved.")
     if st.button("Save results", type="primary"):
         if changed:  # values stored after the grid the person pressed on was drawn: unseen, maybe under theirs
@@ -298,7 +299,7 @@ def _grid(handle: resources.CampaignHandle, config: CampaignConfig, history: pd.
             return
         if _record(handle, changes, "the results", correct=correct):
             _grid_saved(config, handle.campaign.name, changes)
-            components.untick(state.CORRECT)  # a correction is a one-off: the next save corrects nothing unasked
+            components.untick(correct_key)  # a correction is a one-off: the next save corrects nothing unasked
             st.rerun()
 
 
@@ -364,12 +365,13 @@ def _upload(handle: resources.CampaignHandle) -> None:
     st.subheader("Upload a results file")
     st.caption("A CSV or Excel file, e.g. the run sheet from the Plan page with the outcomes filled in. "
                "Rows with an experiment_id add results to it; rows without one are new experiments.")
+    duplicates_key = state.of_campaign(state.RESULTS_ALLOW_DUPLICATES, handle.campaign.name)
     sent = components.file_upload_form(
         "results_upload", "Results file", "Record the file",  # a form of its own per campaign: a file chosen
         file_key=state.of_campaign(state.RESULTS_FILE, handle.campaign.name),  # for one is never sent to the next
         mapping_key=state.of_campaign(state.RESULTS_MAPPING, handle.campaign.name),
         valid_key=state.of_campaign(state.RESULTS_VALID_ONLY, handle.campaign.name),
-        duplicates_key=state.of_campaign(state.RESULTS_ALLOW_DUPLICATES, handle.campaign.name))
+        duplicates_key=duplicates_key)
     if sent is None:
         return
     with components.guard(f"recording {sent.name}") as recording, handle.acting(sent.person) as c:
@@ -386,7 +388,7 @@ def _upload(handle: resources.CampaignHandle) -> None:
     if isinstance(recording.error, ConflictError):
         _correction(handle)
     if recording.ok:
-        components.untick(state.RESULTS_ALLOW_DUPLICATES)  # the next file repeats no rows unasked
+        components.untick(duplicates_key)  # the next file repeats no rows unasked
         components.flash("success", f"Recorded {sent.name}: {components.report_text(report)}")
         if report.unit_conversions:  # said on screen: the stored values are not the file's numbers
             components.flash("info", "Units converted to the campaign's: " + "; ".join(report.unit_conversions))
