@@ -167,7 +167,7 @@ def test_the_history_page_finds_a_decomposed_label_typed_composed(
     at.session_state[state.NEXT_CAMPAIGN] = NAME
     at.run()
     at.switch_page("doe/ui/pages/history.py").run()
-    at.text_input(key=state.FILTER_TEXT).set_value(COMPOSED).run()
+    next(t for t in at.text_input if t.label == "Search (any column)").set_value(COMPOSED).run()
     assert not at.exception, [e.value for e in at.exception]
     assert "4 of 7 experiment(s)" in [str(c.value) for c in at.caption]
     shown = next(frame.value for frame in at.dataframe if "status" in frame.value.columns)

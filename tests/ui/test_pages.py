@@ -82,6 +82,11 @@ def _shown(markdown: str) -> str:
     return _ESCAPED.sub(r"\1", markdown).replace(WORD_JOINER, "")
 
 
+def _search(at: AppTest) -> Any:
+    """The History page's search box (keyed per campaign)."""
+    return next(t for t in at.text_input if t.label == "Search (any column)")
+
+
 def _texts(elements: Any) -> str:
     return "\n".join(_shown(str(e.value)) for e in elements)
 
@@ -1039,9 +1044,9 @@ def test_record_replicate_cells_and_see_their_mean_sd_and_n(start: Start, db_url
     listed = next(f.value for f in at.dataframe if {"replicate", "failure_reason"} <= set(f.value.columns))
     assert list(zip(listed["replicate"], listed["failure_reason"], strict=True)) == [("C", "cracked pellet")]
     assert [e.label for e in at.expander if e.label.startswith("Failed cells")] == ["Failed cells (1)"]
-    at.text_input(key=state.FILTER_TEXT).set_value("no such text").run()  # the count is of the cells listed
+    _search(at).set_value("no such text").run()  # the count is of the cells listed
     assert [e.label for e in at.expander if e.label.startswith("Failed cells")] == ["Failed cells (0 of 1)"]
-    at.text_input(key=state.FILTER_TEXT).set_value("").run()
+    _search(at).set_value("").run()
     shown = _table_with(at, "first_cycle_ce_pct_n")
     assert shown["first_cycle_ce_pct_sd"].iloc[0] == pytest.approx(np.sqrt(2.0))
     assert "mean of each experiment's replicate cells" in _texts(at.caption)
@@ -1142,12 +1147,12 @@ def test_insights_with_enough_experiments_draws_importance_surface_and_profiler(
 def test_history_filters_and_shows_the_audit_trail(start: Start) -> None:
     at = start("history")
     assert "2 of 2 experiment(s)" in _texts(at.caption)
-    at.text_input(key=state.FILTER_TEXT).set_value("study-hfo2").run()
+    _search(at).set_value("study-hfo2").run()
     _no_exception(at)
     assert "1 of 2 experiment(s)" in _texts(at.caption)
     assert _table_with(at, "status")["experiment_id"].tolist() == ["study-hfo2"]
-    at.text_input(key=state.FILTER_TEXT).set_value("").run()
-    at.multiselect(key=state.FILTER_STATUS).set_value(["running"]).run()
+    _search(at).set_value("").run()
+    next(m for m in at.multiselect if m.label == "Status").set_value(["running"]).run()
     assert "0 of 2 experiment(s)" in _texts(at.caption)
     audit = _table_with(at, "what")
     assert "doe-demo" in set(audit["who"])
@@ -1229,6 +1234,22 @@ def test_unsaved_grid_values_stay_with_their_campaign(start: Start, db_url: str,
     at.session_state[state.NEXT_CAMPAIGN] = "camp-a"
     at.run()
     assert at.data_editor[0].value["first_cycle_ce_pct"].tolist()[0] == "87.5"
+
+
+def test_history_filters_set_for_one_campaign_do_not_hide_rows_of_the_next(start: Start, db_url: str) -> None:
+    """Found by a probe: the History page's Status, Batch and Search filters had one key for every
+    campaign: filtered to 'running' in one, the next campaign the sidebar selected listed only its
+    running experiments, and 'Export the experiments shown' exported only those."""
+    _new_campaign(db_url, "filter-a", n_running=1)
+    _new_campaign(db_url, "filter-b", n_running=2).suggest(1)
+    at = start("history", campaign="filter-a")
+    next(m for m in at.multiselect if m.label == "Status").set_value(["running"]).run()
+    _search(at).set_value("E0001").run()
+    assert "1 of 1 experiment(s)" in _texts(at.caption)
+    at.sidebar.selectbox(key=state.CAMPAIGN).set_value("filter-b").run()
+    _no_exception(at)
+    assert "3 of 3 experiment(s)" in _texts(at.caption)
+    assert next(m for m in at.multiselect if m.label == "Status").value == [] and _search(at).value == ""
 
 
 def test_experiments_chosen_in_one_campaign_are_not_chosen_in_the_next(start: Start, db_url: str) -> None:
@@ -1562,7 +1583,7 @@ def test_history_search_finds_a_number_as_the_table_shows_it(start: Start, db_ur
     campaign.record(pd.DataFrame({"experiment_id": ["E1", "E2"], "time_h": [2.0, 3.5], "ce_pct": [84.125, 80.5]}))
     at = start("history", campaign="search-shown")
     for typed, found in (("84.13", ["E1"]), ("84.125", ["E1"]), ("2.00", ["E1"]), ("3.50", ["E2"])):
-        at.text_input(key=state.FILTER_TEXT).set_value(typed).run()
+        _search(at).set_value(typed).run()
         _no_exception(at)
         assert f"{len(found)} of 2 experiment(s)" in _texts(at.caption), typed
         assert _table_with(at, "ce_pct")["experiment_id"].tolist() == found, typed

@@ -27,10 +27,13 @@ def render() -> None:
     campaign, config = page.campaign, page.config
     history = campaign.history()
     status_col, batch_col, text_col = st.columns(3)
-    statuses = status_col.multiselect("Status", list(STATUSES), key=state.FILTER_STATUS)
+    # filters of their own per campaign: one set for another campaign would hide rows of this one (and
+    # 'Export the experiments shown' would export only those left)
+    statuses = status_col.multiselect("Status", list(STATUSES), key=state.of_campaign(state.FILTER_STATUS, campaign.name))
     batches = sorted(history["batch_id"].dropna().astype(str).unique().tolist())
-    chosen_batches = batch_col.multiselect("Batch", batches, key=state.FILTER_BATCH)
-    text = text_col.text_input("Search (any column)", key=state.FILTER_TEXT, placeholder="e.g. O2, E0003, gelled")
+    chosen_batches = batch_col.multiselect("Batch", batches, key=state.of_campaign(state.FILTER_BATCH, campaign.name))
+    text = text_col.text_input("Search (any column)", key=state.of_campaign(state.FILTER_TEXT, campaign.name),
+                               placeholder="e.g. O2, E0003, gelled")
     shown = filter_history(history, statuses=statuses, batches=chosen_batches, text=text, config=config)
     st.caption(f"{len(shown)} of {len(history)} experiment(s)")
     if any(n_column(o) in history.columns for o in config.outcome_names):
