@@ -18,6 +18,7 @@ that do not depend on the instrument:
    :data:`~doe.instruments.cycling.REST_FRACTION` (0.5 %) of the file's largest ``|I|`` is rest
    (the residual current logged at open circuit) and counts for neither, nor does it start or
    end a half-cycle (:func:`~doe.instruments.cycling.current_direction`);
+   a file whose current is negative on charge is refused (:func:`refuse_charge_negative`);
 3. consecutive charge rows form one charge half-cycle, across rests and steps (CC then CV);
    it ends where the current turns to discharge; likewise for discharge;
 4. cycle *n* is the *n*-th charge half-cycle and the discharge that follows it (cycles are
@@ -41,6 +42,11 @@ from doe.instruments.cycling import (
     InstrumentFileError,
     current_direction,
 )
+
+STATED_DIRECTION = "stated_direction"
+"""The column of :func:`binary_rows` holding what the file says of a row apart from its current's
+sign: +1 charge, -1 discharge, 0 unknown (the change of ``.mpr``'s signed ``(Q-Qo)``, the step's
+``Status`` in ``.nda``/``.ndax``)."""
 
 
 def binary_format(path: Path) -> BinaryFormat | None:
@@ -72,6 +78,8 @@ def _mpr_rows(path: Path) -> pd.DataFrame:
         raise KeyError(" or ".join(MPT_CURRENT_COLUMNS))
     rows = pd.DataFrame({"current_ma": np.asarray(data[current], dtype=float),
                          "counter_mah": counter - (counter[0] if len(counter) else 0.0), "restart": restart})
+    # (Q-Qo) is the charge passed with its sign: it rises on charge, whatever the current column says
+    rows[STATED_DIRECTION] = np.sign(np.diff(counter, prepend=counter[:1])).astype(int)
     if "Ewe/V" in names:
         rows["voltage_v"] = np.asarray(data["Ewe/V"], dtype=float)
     return rows
@@ -84,6 +92,10 @@ def _nda_rows(path: Path) -> pd.DataFrame:
     counter = table["Charge_Capacity(mAh)"].astype(float) + table["Discharge_Capacity(mAh)"].astype(float)
     rows = pd.DataFrame({"current_ma": table["Current(mA)"].astype(float), "counter_mah": counter,
                          "restart": _restarts(table["Step"])})
+    if "Status" in table.columns:  # the step's kind in the test's program: CC_Chg, CCCV_Chg, CC_DChg, Rest
+        status = table["Status"].astype(str).str.lower()
+        rows[STATED_DIRECTION] = np.select([status.str.contains("dchg").to_numpy(dtype=bool),
+                                            status.str.contains("chg").to_numpy(dtype=bool)], [-1, 1], 0)
     if "Voltage" in table.columns:
         rows["voltage_v"] = table["Voltage"].astype(float)
     return rows
@@ -180,7 +192,44 @@ def binary_rows(path: Path, file_format: BinaryFormat) -> pd.DataFrame:
                         f"{str(err)[:200]}); check the file or export it as text") from err
     if rows[["current_ma", "counter_mah"]].isna().any().any():
         raise InstrumentFileError(f"{path.name}: a missing current or capacity in the {file_format} data (damaged file?)")
+    refuse_charge_negative(path, rows, file_format)
     return rows
+
+
+def refuse_charge_negative(path: Path, rows: pd.DataFrame, file_format: BinaryFormat) -> None:
+    """Refuse rows (of :func:`binary_rows`) whose current is negative on charge: most rows that
+    pass current and that the file itself says charge or discharge (:data:`STATED_DIRECTION`)
+    say the other of the current's sign, or most half-cycles (rules 2 and 3) that hold a voltage
+    move against their current (a charge's voltage falling, a discharge's rising).
+
+    Read by rule 2, such a file discharges before it charges: its first charge was dropped as a
+    discharge before the first charge and each cycle paired a discharge with the next charge (a
+    first charge of 203 mAh/g for 225.6 and a CE of 98 % for 90 %). The text exports of such a
+    test are refused as discharging before they charge (:func:`~doe.instruments.cycling.refuse_discharge_before_charge`)."""
+    direction = current_direction(rows["current_ma"].to_numpy(dtype=float))
+    evidence = []
+    if STATED_DIRECTION in rows.columns:
+        stated = rows[STATED_DIRECTION].to_numpy(dtype=int)
+        both = (direction != 0) & (stated != 0)
+        if both.any() and np.mean(stated[both] != direction[both]) > 0.5:
+            evidence.append("its charge counter (Q-Qo) rises where the current is negative" if file_format == "biologic_mpr"
+                            else "its steps' Status says charge where the current is negative")
+    if "voltage_v" in rows.columns:
+        active, half, signs, _ = _halves(rows)
+        voltage = pd.Series(rows["voltage_v"].to_numpy(dtype=float)[active])
+        if half.size:
+            by_half = voltage.groupby(half)
+            change = (by_half.last() - by_half.first()).to_numpy(dtype=float)
+            moving = (by_half.count().to_numpy() >= 2) & np.isfinite(change) & (change != 0)
+            if moving.any() and np.mean(np.sign(change[moving]) != signs[moving]) > 0.5:
+                evidence.append("the voltage rises while the current is negative and falls while it is positive")
+    if evidence:
+        raise InstrumentFileError(
+            f"{path.name}: the file discharges before it charges as doe reads it: {' and '.join(evidence)}, so its "
+            "sign convention writes charge as a negative current; doe reads a positive current as charge and pairs "
+            "each charge with the discharge that follows it (a cathode charges first), so each cycle's charge and "
+            "discharge would be halves of different cycles; doe does not guess the sign convention: export the test "
+            "with the charge current positive")
 
 
 def read_binary(path: Path, file_format: BinaryFormat) -> pd.DataFrame:
@@ -192,4 +241,5 @@ def read_binary(path: Path, file_format: BinaryFormat) -> pd.DataFrame:
     return cycles_from_rows(binary_rows(path, file_format))
 
 
-__all__ = ["binary_format", "binary_rows", "cycles_from_rows", "points_from_rows", "read_binary"]
+__all__ = ["STATED_DIRECTION", "binary_format", "binary_rows", "cycles_from_rows", "points_from_rows", "read_binary",
+           "refuse_charge_negative"]

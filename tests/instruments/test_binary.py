@@ -229,3 +229,40 @@ def test_an_mpr_file_whose_current_column_is_the_mean_current_is_read(tmp_path: 
     np.testing.assert_allclose(table["discharge_capacity_mah_per_g"], discharge, rtol=1e-6)
     np.testing.assert_allclose(table["discharge_current_ma"], 0.24, rtol=1e-6)
     assert cycling_outcomes(path, active_mass_mg=12.0)["first_cycle_ce_pct"] == pytest.approx(87.0, rel=1e-6)
+
+
+def test_a_charge_negative_mpr_file_is_refused_naming_the_file(tmp_path: Path) -> None:
+    """An .mpr whose current is negative on charge (its (Q-Qo) counter and its voltage rising while
+    it passes) was read with its first charge dropped as 'a discharge before the first charge':
+    a first charge of 203.0 mAh/g for 225.6 and a CE of 98.2 % for 90 % (found by a probe); the
+    text exports of such a test are refused as discharging before they charge."""
+    from doe.instruments import read_cycling_points
+
+    charge, discharge = fade_curve(4)
+    path = write_biologic_mpr(tmp_path / "cell.mpr", charge * 0.012, discharge * 0.012, current_ma=-0.24)
+    for read in (read_cycling, read_cycling_points, cycling_outcomes):
+        with pytest.raises(InstrumentFileError, match=r"cell\.mpr: .*discharges before it charges.*the charge "
+                                                      r"current positive"):
+            read(path, active_mass_mg=12.0)
+
+
+@pytest.mark.parametrize("status", [True, False])
+def test_a_charge_negative_nda_file_is_refused_naming_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               status: bool) -> None:
+    """The table NewareNDA.read returns for a test whose current is negative on its charge steps
+    (Status CC_Chg, voltage rising) was read as the .mpr was: its first charge dropped."""
+    import NewareNDA
+
+    rows = []  # step, status, current (mA), counter (mAh), voltage
+    for cycle, (q_charge, q_discharge) in enumerate([(2.7, 2.4), (2.45, 2.4), (2.44, 2.38)]):
+        rows += [(2 * cycle + 1, "CC_Chg", -0.24, q, 3.7 + 0.6 * q / q_charge) for q in (q_charge / 2, q_charge)]
+        rows += [(2 * cycle + 2, "CC_DChg", 0.24, q, 4.2 - 1.4 * q / q_discharge) for q in (q_discharge / 2, q_discharge)]
+    table = pd.DataFrame([{"Step": step, **({"Status": state} if status else {}), "Current(mA)": amps,
+                           "Voltage": volts, "Charge_Capacity(mAh)": q if amps < 0 else 0.0,
+                           "Discharge_Capacity(mAh)": q if amps > 0 else 0.0}
+                          for step, state, amps, q, volts in rows])
+    monkeypatch.setattr(NewareNDA, "read", lambda *args, **kwargs: table)
+    path = tmp_path / "cell.ndax"
+    path.write_bytes(b"NEWARE" + b"\x00" * 64)
+    with pytest.raises(InstrumentFileError, match=r"cell\.ndax: .*discharges before it charges"):
+        read_cycling(path, active_mass_mg=12.0)
