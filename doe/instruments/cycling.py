@@ -102,6 +102,7 @@ from doe.instruments.tables import (
     instrument_table,
     numeric_columns,
     read_text,
+    text_column,
 )
 
 CyclingFormat = Literal["biologic_mpt", "neware_csv", "arbin_csv", "maccor_txt"]
@@ -212,9 +213,9 @@ def csv_frame(path: Path, text: str) -> pd.DataFrame:
     return delimited_table(path, text)
 
 
-def neware_states(frame: pd.DataFrame) -> pd.Series:
+def neware_states(frame: pd.DataFrame, path: Path) -> pd.Series:
     """C, D or R per row of Neware's record sheet, from ``Step Type`` ("CC Chg", "CV DChg", "Rest")."""
-    step_type = frame["Step Type"].astype(str).str.strip().str.lower()
+    step_type = text_column(frame, path, "Step Type").str.lower()
     return pd.Series(np.select([step_type.str.contains("dchg"), step_type.str.contains("chg")], ["D", "C"], "R"),
                      index=frame.index)
 
@@ -243,8 +244,8 @@ def _read_neware(path: Path, text: str) -> pd.DataFrame:
     current_column, to_ma = spelled(frame.columns, NEWARE_CURRENT)
     current = _optional_column(frame, path, current_column)
     refuse_repeated_rows(path, frame, numbers)
-    refuse_discharge_before_charge(path, numbers["cycle"], _state_direction(neware_states(frame)), "Cycle Index")
-    return _sum_of_steps(numbers["cycle"], numbers["step"], neware_states(frame),
+    refuse_discharge_before_charge(path, numbers["cycle"], _state_direction(neware_states(frame, path)), "Cycle Index")
+    return _sum_of_steps(numbers["cycle"], numbers["step"], neware_states(frame, path),
                          numbers["charge_mah"] * to_mah + numbers["discharge_mah"] * d_to_mah,
                          None if current is None else current.abs() * to_ma,
                          _optional_column(frame, path, "Voltage(V)"))
@@ -312,7 +313,7 @@ def maccor_frame(path: Path, text: str) -> pd.DataFrame:
 
 def _read_maccor(path: Path, text: str) -> pd.DataFrame:
     frame = maccor_frame(path, text)
-    state = frame["State"].astype(str).str.strip()
+    state = text_column(frame, path, "State")
     numbers = numeric_columns(frame, path, {"Cyc#": "cycle", "Step": "step", "Amp-hr": "capacity_ah"},
                               non_negative=CAPACITY_COLUMNS)
     # Amp-hr restarts at each step; Amps has no sign (State D is discharge)

@@ -50,7 +50,13 @@ from doe.instruments.spellings import (
     NEWARE_DISCHARGE,
     spelled,
 )
-from doe.instruments.tables import InstrumentFileError, check_size, numeric_columns, read_text
+from doe.instruments.tables import (
+    InstrumentFileError,
+    check_size,
+    numeric_columns,
+    read_text,
+    text_column,
+)
 
 POINT_COLUMNS = ("cycle", "half", "voltage_v", "capacity_mah")
 
@@ -117,7 +123,7 @@ def _neware_points(path: Path, text: str) -> pd.DataFrame:
     numbers = numeric_columns(frame, path, {"Cycle Index": "cycle", "Step Index": "step", "Voltage(V)": "voltage",
                                             charge: "charge", discharge: "discharge"}, non_negative=CAPACITY_COLUMNS)
     refuse_repeated_rows(path, frame, numbers)
-    return _step_counters(numbers["cycle"], numbers["step"], neware_states(frame),
+    return _step_counters(numbers["cycle"], numbers["step"], neware_states(frame, path),
                           numbers["charge"] * to_mah + numbers["discharge"] * d_to_mah, numbers["voltage"])
 
 
@@ -126,7 +132,7 @@ def _maccor_points(path: Path, text: str) -> pd.DataFrame:
     numbers = numeric_columns(frame, path, {"Cyc#": "cycle", "Step": "step", "Amp-hr": "capacity_ah",
                                             "Volts": "voltage"}, non_negative=CAPACITY_COLUMNS)
     refuse_repeated_rows(path, frame, numbers)
-    return _step_counters(numbers["cycle"], numbers["step"], frame["State"].astype(str).str.strip(),
+    return _step_counters(numbers["cycle"], numbers["step"], text_column(frame, path, "State"),
                           numbers["capacity_ah"] * 1000.0, numbers["voltage"])
 
 

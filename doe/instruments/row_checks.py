@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from doe.instruments.tables import InstrumentFileError
+from doe.instruments.tables import InstrumentFileError, refuse_repeated_columns
 
 RECORD_COLUMNS = ("DataPoint", "Data_Point", "Rec#", "Record ID")
 """The record-number columns of the exports with one row per point (Neware's record sheet, Arbin, MACCOR)."""
@@ -25,6 +25,8 @@ def refuse_repeated_rows(path: Path, frame: pd.DataFrame, numbers: pd.DataFrame)
     again = ("(two exports in one file, a copy-paste?) would count their capacity twice: doe does not guess which "
              "rows to keep; export the test again as one file")
     column = next((c for c in RECORD_COLUMNS if c in frame.columns), None)
+    if column is not None:  # the rows' order is read from it: a second copy may be in another order
+        refuse_repeated_columns(frame, path, [column])
     record = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float) if column else np.zeros(0)
     back = np.flatnonzero(np.diff(record) <= 0) if np.isfinite(record).all() else np.zeros(0, dtype=int)
     if len(back):

@@ -16,7 +16,8 @@ and numbers refused with their line and column.
   fields than the column header, or an empty, unreadable or infinite value (``inf``, ``1e400``)
   among other values, is refused with its line in the file;
 - a column that the header names twice (two cells' columns side by side) is refused where a
-  reader reads it (:func:`numeric_columns`), naming both positions.
+  reader reads it, as numbers (:func:`numeric_columns`) or as text (:func:`text_column`: a
+  state or step type) or as the rows' order (a record number), naming both positions.
 """
 
 from __future__ import annotations
@@ -276,6 +277,29 @@ def delimited_table(path: Path, text: str) -> pd.DataFrame:
     return instrument_table(path, text, sep=sep, decimal=decimal)
 
 
+def refuse_repeated_columns(frame: pd.DataFrame, name: Path, columns: Collection[str]) -> None:
+    """Refuse a column of ``columns`` (that a reader reads, as numbers or as text) that the header
+    of ``frame`` (from :func:`instrument_table`) names more than once, naming its positions:
+    pandas renames a second copy (``Step Type.1``), so the first copy alone would be read."""
+    repeated = {c: at for c, at in frame.attrs.get(REPEATED_COLUMNS, {}).items() if c in columns}
+    if repeated:
+        column, at = next(iter(repeated.items()))
+        times = "twice" if len(at) == 2 else f"{len(at)} times"
+        raise InstrumentFileError(
+            f"{name.name}: the column header names {column!r} {times} (columns {', '.join(map(str, at[:-1]))} and "
+            f"{at[-1]}): two cells' or two exports' columns side by side, or a column pasted twice? doe does not "
+            "guess which copy to read: export each cell as its own file with each column once")
+
+
+def text_column(frame: pd.DataFrame, name: Path, column: str) -> pd.Series:
+    """``frame``'s ``column`` as stripped text (a state or step type: ``C``, ``CC DChg``), refusing
+    a column the header names twice (:func:`refuse_repeated_columns`) or one it lacks."""
+    refuse_repeated_columns(frame, name, [column])
+    if column not in frame.columns:
+        raise InstrumentFileError(f"{name.name}: missing column(s) {[column]}; found {list(frame.columns)[:12]}")
+    return frame[column].astype(str).str.strip()
+
+
 def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str], *,
                     non_negative: Collection[str] = ()) -> pd.DataFrame:
     """``frame``'s ``columns`` (old name -> new name) as numbers; a missing column, an empty
@@ -285,14 +309,7 @@ def numeric_columns(frame: pd.DataFrame, name: Path, columns: dict[str, str], *,
     :data:`FIRST_CYCLE_NUMBER` (a part of a test) or one that goes down, raises
     :class:`InstrumentFileError` naming the file. ``frame`` comes from :func:`instrument_table`
     (indexed by line)."""
-    repeated = {c: at for c, at in frame.attrs.get(REPEATED_COLUMNS, {}).items() if c in columns}
-    if repeated:
-        column, at = next(iter(repeated.items()))
-        times = "twice" if len(at) == 2 else f"{len(at)} times"
-        raise InstrumentFileError(
-            f"{name.name}: the column header names {column!r} {times} (columns {', '.join(map(str, at[:-1]))} and "
-            f"{at[-1]}): two cells' or two exports' columns side by side, or a column pasted twice? doe does not "
-            "guess which copy to read: export each cell as its own file with each column once")
+    refuse_repeated_columns(frame, name, columns)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InstrumentFileError(f"{name.name}: missing column(s) {missing}; found {list(frame.columns)[:12]}")
@@ -372,4 +389,6 @@ __all__ = [
     "instrument_table",
     "numeric_columns",
     "read_text",
+    "refuse_repeated_columns",
+    "text_column",
 ]

@@ -863,3 +863,28 @@ def test_a_neware_cycle_sheet_exported_mid_discharge_has_no_retention_at_its_unf
     assert read_cycling(path)["discharge_finished"].tolist() == [True, False]
     path.write_text("\n".join([*lines[:3]]) + "\n")
     assert read_cycling(path)["discharge_finished"].all()
+
+
+@pytest.mark.parametrize(("file_format", "column"), [("neware_csv", "Step Type"), ("maccor_txt", "State"),
+                                                     ("neware_csv", "DataPoint"), ("maccor_txt", "Rec#")])
+def test_a_text_column_doe_reads_named_twice_is_refused_not_read_from_its_first_copy(tmp_path: Path, file_format: str,
+                                                                                     column: str) -> None:
+    """A column doe reads as text or as row order (Neware's ``Step Type``, MACCOR's ``State``, the
+    record number) named twice was read from its first copy while a repeated numeric column was
+    refused (found by a probe)."""
+    charge, discharge = fade_curve(5)
+    path = write_cycling_file(tmp_path / "cell.txt", file_format, charge * MASS_MG / 1000, discharge * MASS_MG / 1000,
+                              neware_record_sheet=True)
+    sep = "," if file_format == "neware_csv" else "\t"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if column in line.split(sep))
+    position = lines[start].split(sep).index(column) + 1
+    width = lines[start].count(sep) + 1
+    pasted = [line + sep + line.split(sep)[position - 1] if k > start else line
+              for k, line in enumerate(lines)]
+    pasted[start] += sep + column
+    path.write_text("\n".join(pasted) + "\n", encoding="utf-8")
+    for read in (read_cycling, read_cycling_points):
+        with pytest.raises(InstrumentFileError, match=rf"cell\.txt: the column header names {re.escape(repr(column))} "
+                                                      rf"twice \(columns {position} and {width + 1}\)"):
+            read(path, active_mass_mg=MASS_MG)
