@@ -2,7 +2,7 @@
 and numbers refused with their line and column.
 
 - text is UTF-8, Windows-1252, or UTF-16 where the file starts with its byte-order mark
-  (Excel's "Unicode text");
+  (Excel's "Unicode text"); its lines end with LF, CRLF or CR alone (Excel for Mac's CSV);
 - a comma-separated export (Neware, Arbin, an impedance CSV) is read as tab-separated where its
   column header holds a tab (Excel's "Unicode text" and "Text (tab delimited)"), and as
   ``;``-separated where its header holds more ``;`` than commas (a CSV saved by Excel in a
@@ -148,8 +148,9 @@ def decimal_separator(data_lines: str, sep: str = "\t") -> Decimal:
     number written with the other separator is refused later, naming its line and column
     (:func:`instrument_table`, :func:`numeric_columns`)."""
     s = re.escape(sep)
-    first = re.search(rf"(?:^|{s})\s*[-+]?(?:\d+([.,])\d*|([.,])\d+)(?:[eE][-+]?\d+)?\s*(?={s}|\r?$)", data_lines,
-                      re.MULTILINE)
+    # a line ends with LF, CRLF or CR alone (Excel for Mac)
+    first = re.search(rf"(?:^|{s}|\r)[^\S\r\n]*[-+]?(?:\d+([.,])\d*|([.,])\d+)(?:[eE][-+]?\d+)?[^\S\r\n]*"
+                      rf"(?={s}|\r|$)", data_lines, re.MULTILINE)
     return "," if first is not None and "," in (first.group(1) or first.group(2)) else "."
 
 
@@ -271,7 +272,10 @@ def delimited_table(path: Path, text: str) -> pd.DataFrame:
     version (:func:`delimiter`), read by :func:`instrument_table`; a tab- or ``;``-separated one
     with a decimal comma where its first number with a fractional part has one
     (:func:`decimal_separator`: a German or French Excel's save)."""
-    header, _, rows = text.partition("\n")
+    # the first line end, LF, CRLF or CR alone (Excel for Mac's CSV): split on LF alone, a CR-only
+    # file was all header, no row showed its decimal comma, and its first number was refused
+    end = re.search(r"\r\n?|\n", text)
+    header, rows = (text, "") if end is None else (text[:end.start()], text[end.end():])
     sep = delimiter(header)
     decimal = "." if sep == "," else decimal_separator(rows, sep)  # its first fractional number, however far down
     return instrument_table(path, text, sep=sep, decimal=decimal)

@@ -427,14 +427,15 @@ def test_ec_lab_rows_of_frequency_0_are_skipped_and_another_frequency_not_positi
         read_impedance(csv)
 
 
+@pytest.mark.parametrize("line_end", ["\r\n", "\r"])  # CR alone: Excel for Mac's CSV
 @pytest.mark.parametrize("sep", [";", "\t"])
-def test_an_impedance_csv_saved_by_a_german_excel_reads_its_values(tmp_path: Path, sep: str) -> None:
+def test_an_impedance_csv_saved_by_a_german_excel_reads_its_values(tmp_path: Path, sep: str, line_end: str) -> None:
     frequency, z = impedance_spectrum(seed=7)
     path = write_impedance_file(tmp_path / "cell.csv", "impedance_csv", frequency, z)
     lines = path.read_text(encoding="utf-8").splitlines()
-    path.write_text("\r\n".join([lines[0].replace(",", sep),
-                                 *(sep.join(f.replace(".", ",") for f in line.split(",")) for line in lines[1:])])
-                    + "\r\n", encoding="cp1252")
+    path.write_bytes((line_end.join([lines[0].replace(",", sep),
+                                     *(sep.join(f.replace(".", ",") for f in line.split(",")) for line in lines[1:])])
+                      + line_end).encode("cp1252"))
     _reads_back(path, frequency, z)
 
 
