@@ -14,7 +14,9 @@ reports for it. The voltage comes from the column each export has:
 
 Rest points (no current, or the residual current of an open circuit: at most 0.5 % of the file's
 largest current, :func:`doe.instruments.cycling.current_direction`) belong to no half-cycle and
-are left out.
+are left out; in EC-Lab and Arbin files, a cycle that ``read_cycling`` counts by its charge
+alone (a C/20 formation cycle beside 20C rate steps, all under that threshold) has its rows
+classed by its own currents, so the curves keep it, numbered as ``read_cycling`` numbers it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from doe.instruments.cycling import (
     BINARY_FORMATS,
     CAPACITY_COLUMNS,
     FORMATS,
+    REST_FRACTION,
     BinaryFormat,
     CyclingFormat,
     active_mass_g,
@@ -61,8 +64,22 @@ from doe.instruments.tables import (
 POINT_COLUMNS = ("cycle", "half", "voltage_v", "capacity_mah")
 
 
-def _states_by_current(current: np.ndarray) -> np.ndarray:
+def _states_by_current(current: np.ndarray, cycle: pd.Series, charge_mah: pd.Series) -> np.ndarray:
+    """C, D or R per row by the current (:func:`current_direction`). A cycle that
+    :func:`doe.instruments.read_cycling` counts as charged by its charge alone (at least
+    :data:`REST_FRACTION` of the file's largest) while none of its rows' current passes the file's
+    rest threshold (a C/20 formation cycle beside 20C rate steps) has the rows that threshold calls
+    rest classed by its own currents, so that its curve is there and cycles are numbered alike."""
     direction = current_direction(current)
+    rows = pd.DataFrame({"cycle": cycle.to_numpy(dtype=float), "charge": charge_mah.to_numpy(dtype=float),
+                         "charging": direction > 0})
+    by_cycle = rows.groupby("cycle", sort=False)
+    largest = by_cycle["charge"].transform("max").to_numpy(dtype=float)
+    slow = ((largest > 0) & (largest >= REST_FRACTION * np.nanmax(rows["charge"].to_numpy(), initial=0.0))
+            & ~by_cycle["charging"].transform("any").to_numpy(dtype=bool))
+    for number in np.unique(rows["cycle"].to_numpy()[slow]):
+        at = rows["cycle"].to_numpy() == number
+        direction[at] = np.where(direction[at] == 0, current_direction(current[at]), direction[at])
     return np.where(direction > 0, "C", np.where(direction < 0, "D", "R"))
 
 
@@ -80,7 +97,8 @@ def _mpt_points(path: Path, text: str) -> pd.DataFrame:
                                             "Q discharge/mA.h": "discharge", "Ewe/V": "voltage"},
                               non_negative=CAPACITY_COLUMNS)
     if (current := mpt_current_column(frame)) in frame.columns:
-        state = _states_by_current(numeric_columns(frame, path, {current: "i"})["i"].to_numpy(dtype=float))
+        state = _states_by_current(numeric_columns(frame, path, {current: "i"})["i"].to_numpy(dtype=float),
+                                   numbers["cycle"], numbers["charge"])
     else:  # the counter that runs says which half it is
         state = np.where(numbers["discharge"] > 0, "D", np.where(numbers["charge"] > 0, "C", "R"))
     return _running_counters(numbers["cycle"], state, numbers["charge"], numbers["discharge"], numbers["voltage"])
@@ -94,7 +112,7 @@ def _arbin_points(path: Path, text: str) -> pd.DataFrame:
                                             discharge: "discharge"}, non_negative=CAPACITY_COLUMNS)
     refuse_repeated_rows(path, frame, numbers)
     numbers = per_cycle_counters(numbers, ("charge", "discharge"))
-    state = _states_by_current(numbers["i"].to_numpy(dtype=float) * to_ma)
+    state = _states_by_current(numbers["i"].to_numpy(dtype=float) * to_ma, numbers["cycle"], numbers["charge"])
     return _running_counters(numbers["cycle"], state, numbers["charge"] * to_mah, numbers["discharge"] * to_mah,
                              numbers["voltage"])
 

@@ -891,3 +891,22 @@ def test_a_text_column_doe_reads_named_twice_is_refused_not_read_from_its_first_
         with pytest.raises(InstrumentFileError, match=rf"cell\.txt: the column header names {re.escape(repr(column))} "
                                                       rf"twice \(columns {position} and {width + 1}\)"):
             read(path, active_mass_mg=MASS_MG)
+
+
+def test_the_voltage_curves_keep_a_slow_formation_cycle_as_cycle_1_as_read_cycling_does(tmp_path: Path) -> None:
+    """read_cycling_points classed the C/20 formation cycle's rows as rest by the current alone
+    (under REST_FRACTION of a 20C step's) and dropped the cycle: its cycle 1 was read_cycling's
+    cycle 2 (found by a probe)."""
+    path = tmp_path / "cell.csv"
+    rows = [(1, 0.012, 3.7, 1.3, 0.0), (1, 0.012, 4.3, 2.652, 0.0), (1, -0.012, 3.6, 2.652, 1.2),
+            (1, -0.012, 2.8, 2.652, 2.307), (2, 0.24, 4.3, 2.320, 0.0), (2, -4.8, 2.8, 2.320, 2.1)]
+    path.write_text("Data_Point,Cycle_Index,Current(A),Voltage(V),Charge_Capacity(Ah),Discharge_Capacity(Ah)\n"
+                    + "".join(f"{i},{c},{a / 1000:.9f},{v:.4f},{q / 1000:.9f},{d / 1000:.9f}\n"
+                              for i, (c, a, v, q, d) in enumerate(rows, start=1)))
+    table = read_cycling(path, active_mass_mg=MASS_MG)
+    points = read_cycling_points(path, active_mass_mg=MASS_MG)
+    ends = points.groupby(["cycle", "half"])["capacity_mah"].max().unstack()
+    assert ends.index.tolist() == table["cycle"].tolist() == [1, 2]
+    np.testing.assert_allclose(ends["charge"], table["charge_capacity_mah"])
+    np.testing.assert_allclose(ends["discharge"], table["discharge_capacity_mah"])
+    assert points["voltage_v"].tolist() == [row[2] for row in rows]
