@@ -17,7 +17,9 @@ that do not depend on the instrument:
 2. positive current is charge, negative is discharge; ``|I|`` at most
    :data:`~doe.instruments.cycling.REST_FRACTION` (0.5 %) of the file's largest ``|I|`` is rest
    (the residual current logged at open circuit) and counts for neither, nor does it start or
-   end a half-cycle (:func:`~doe.instruments.cycling.current_direction`);
+   end a half-cycle (:func:`~doe.instruments.cycling.current_direction`), except in a slow step
+   that passes at least :data:`SLOW_STEP_FRACTION` of the largest half-cycle's charge (a C/20
+   formation cycle beside 20C rate steps), whose rows are classed by its own currents;
    a file whose current is negative on charge is refused (:func:`refuse_charge_negative`);
 3. consecutive charge rows form one charge half-cycle, across rests and steps (CC then CV);
    it ends where the current turns to discharge; likewise for discharge;
@@ -101,6 +103,31 @@ def _nda_rows(path: Path) -> pd.DataFrame:
     return rows
 
 
+SLOW_STEP_FRACTION = 0.05
+"""A run of rows under the rest threshold (:data:`~doe.instruments.cycling.REST_FRACTION` of the
+file's largest current), of one sign of current, that passes at least this fraction of the
+largest half-cycle's charge is a slow step, not a rest: a C/20 formation cycle beside 20C rate
+steps (a factor of 400). A residual current at rest passes nA h to a few uA h."""
+
+
+def _slow_steps(direction: np.ndarray, current: np.ndarray, passed: np.ndarray) -> np.ndarray:
+    """``direction`` (+1, -1, 0 per row) with the rows of each slow step (:data:`SLOW_STEP_FRACTION`)
+    classed by that step's own currents (:func:`current_direction` over its rows)."""
+    active = direction != 0
+    if not active.any():
+        return direction
+    changes = np.concatenate([[0], np.cumsum(direction[active][1:] != direction[active][:-1])])
+    largest = float(np.bincount(changes, weights=passed[active]).max())
+    key = np.where(direction == 0, np.sign(current), 0)
+    run = np.concatenate([[0], np.cumsum(key[1:] != key[:-1])])
+    slow = (key != 0) & (np.bincount(run, weights=passed)[run] >= SLOW_STEP_FRACTION * largest) & (largest > 0)
+    direction = direction.copy()
+    for number in np.unique(run[slow]):
+        at = run == number
+        direction[at] = current_direction(current[at])
+    return direction
+
+
 def _halves(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rules 1 to 3: the rows that pass current (a mask), the half-cycle (0, 1, ...) of each of
     them, the sign of each half-cycle (+1 charge, -1 discharge) and the charge (mAh) each row passed."""
@@ -114,6 +141,7 @@ def _halves(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     # tail of a CV step) passes that half's charge; a residual current of the other sign stays rest
     before = pd.Series(np.where(direction != 0, direction, np.nan)).ffill().to_numpy()
     direction = np.where((direction == 0) & (np.sign(current) == before), before, direction).astype(int)
+    direction = _slow_steps(direction, current, passed)
     active = direction != 0
     directions = direction[active]
     if not directions.size:
@@ -145,7 +173,9 @@ def cycles_from_rows(rows: pd.DataFrame) -> pd.DataFrame:
         # a half's end voltage is that of its last row above the rest threshold: a rest whose residual
         # current has the half's sign goes on in it (rule 2's CV tail) as the voltage relaxes
         passing = np.flatnonzero(current_direction(rows["current_ma"].to_numpy(dtype=float))[active] != 0)
-        last_row = pd.Series(passing).groupby(half[passing]).last().reindex(range(len(signs))).to_numpy()
+        above = pd.Series(passing).groupby(half[passing]).last().reindex(range(len(signs)))
+        # a slow step (SLOW_STEP_FRACTION) has no row above the file's rest threshold: its own last row
+        last_row = above.fillna(pd.Series(np.arange(len(half))).groupby(half).last()).to_numpy(dtype=int)
         for sign, total, weighted, end_v in zip(signs, totals, current_x_q, voltage[last_row], strict=True):
             if sign > 0:
                 cycles.append([float(len(cycles) + 1), float(total), 0.0, np.nan, np.nan])
@@ -241,5 +271,5 @@ def read_binary(path: Path, file_format: BinaryFormat) -> pd.DataFrame:
     return cycles_from_rows(binary_rows(path, file_format))
 
 
-__all__ = ["STATED_DIRECTION", "binary_format", "binary_rows", "cycles_from_rows", "points_from_rows", "read_binary",
+__all__ = ["SLOW_STEP_FRACTION", "STATED_DIRECTION", "binary_format", "binary_rows", "cycles_from_rows", "points_from_rows", "read_binary",
            "refuse_charge_negative"]

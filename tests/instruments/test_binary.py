@@ -266,3 +266,23 @@ def test_a_charge_negative_nda_file_is_refused_naming_the_file(tmp_path: Path, m
     path.write_bytes(b"NEWARE" + b"\x00" * 64)
     with pytest.raises(InstrumentFileError, match=r"cell\.ndax: .*discharges before it charges"):
         read_cycling(path, active_mass_mg=12.0)
+
+
+def test_a_slow_formation_cycle_below_the_rest_threshold_of_a_fast_step_is_cycle_1() -> None:
+    """A C/20 formation cycle in a binary file whose rate steps reach 20C: every row under
+    REST_FRACTION of the largest current was rest, so the formation cycle was dropped and the
+    first fast cycle read as cycle 1 (its charge and CE as the first cycle's), while read_cycling
+    keeps such a cycle as cycle 1 in a text export. A residual current at rest stays rest."""
+    rows = _rows([
+        (0.0005, [0.0, 0.00001], True),           # a rest with a residual current: a few nA h, no charge
+        (0.12, [1.3, 2.652], True),               # the C/20 formation charge, CC
+        (-0.12, [1.2, 2.307], True),              # and its discharge
+        (-0.0005, [0.00001], True),               # a rest
+        (2.4, [1.5, 2.320], True),                # 1C: rate steps
+        (-48.0, [1.5, 2.1], True),                # 20C
+    ])
+    cycles = cycles_from_rows(rows)
+    assert cycles["cycle"].tolist() == [1, 2]
+    np.testing.assert_allclose(cycles["charge_mah"], [2.652, 2.320])
+    np.testing.assert_allclose(cycles["discharge_mah"], [2.307, 2.1])
+    np.testing.assert_allclose(cycles["discharge_current_ma"], [0.12, 48.0])
