@@ -215,7 +215,8 @@ def test_text_no_database_holds_and_numbers_beyond_a_float_are_refused_naming_th
 
 def test_a_database_drivers_exact_numbers_are_recorded_as_the_numbers_they_are(store_url: str) -> None:
     """Found by a probe: a Decimal (what a PostgreSQL driver gives for a NUMERIC column, read from
-    a lab's LIMS) was refused as 'not a number', in a parameter and in an outcome alike."""
+    a lab's LIMS) was refused as 'not a number', in a parameter and in an outcome alike; a
+    parameter given as -0.0 was stored and printed as '-0.0'."""
     from decimal import Decimal
     from fractions import Fraction
 
@@ -227,6 +228,11 @@ def test_a_database_drivers_exact_numbers_are_recorded_as_the_numbers_they_are(s
     stored = campaign.history().set_index("experiment_id")
     assert stored.loc[["L1", "L2"], "anneal_temperature_c"].tolist() == [400.0, 450.0]
     assert stored.loc[["L1", "L2"], CE].tolist() == [85.1, 85.5]
+    campaign.record(pd.DataFrame([{**recipe, "experiment_id": "L3", "hfo2_loading_wt_pct": -0.0, CE: 80.0}]))
+    held = campaign.suggest(1, fixed={"hfo2_loading_wt_pct": -0.0}, design="latin_hypercube")
+    for zero in (campaign.history().set_index("experiment_id").loc["L3", "hfo2_loading_wt_pct"],
+                 held["hfo2_loading_wt_pct"].iloc[0]):  # a probe: stored and shown as '-0.0' on run sheets
+        assert zero == 0.0 and str(zero) == "0.0"
     with pytest.raises(DataError) as err:
         campaign.record(pd.DataFrame([{"experiment_id": "L1", CE: Decimal("sNaN")}], dtype=object), correct=True)
     assert [(p.column, "not a finite number" in p.problem) for p in err.value.problems] == [(CE, True)]

@@ -308,7 +308,7 @@ def validate_experiments(
                 span = param.upper - param.lower
                 if number < param.lower - _BOUND_TOL * span or number > param.upper + _BOUND_TOL * span:
                     problems.append(CellProblem(row, param.name, value, f"out of bounds; expected {param.describe_allowed()}"))
-                cleaned.append(min(max(number, param.lower), param.upper))
+                cleaned.append(min(max(number, param.lower), param.upper) + 0.0)  # -0.0 is 0: shown '0', not '-0.0'
             elif isinstance(param, DiscreteParameter):
                 match = param.matching_value(number)
                 if match is None:
