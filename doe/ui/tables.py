@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -390,7 +391,8 @@ def search(table: pd.DataFrame, text: str, config: CampaignConfig | None = None)
 
 
 def parse_column_mapping(text: str) -> dict[str, str]:
-    """``file column = doe column`` lines (or ``->``, ``:``) into a mapping.
+    """``file column = doe column`` lines (or ``->``, ``:``) into a mapping, each split at its last
+    separator (a file column may hold one: ``CE=final = first_cycle_ce_pct``).
 
     Raises:
         DataError: a line that is not of that form (each named).
@@ -401,12 +403,10 @@ def parse_column_mapping(text: str) -> dict[str, str]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        for separator in ("->", "=", ":"):
-            if separator in line:
-                source, target = (part.strip() for part in line.split(separator, 1))
-                break
-        else:
-            source = target = ""
+        # at the last separator: a doe column name has none (an identifier), a file's column name may
+        # ('CE=final = first_cycle_ce_pct'), as `doe record --map` splits it
+        split = re.fullmatch(r"(.*)(?:->|=|:)(.*)", line)
+        source, target = ("", "") if split is None else (split.group(1).strip(), split.group(2).strip())
         if not source or not target:
             problems.append(CellProblem(number - 1, "column mapping", line,
                                         "write one mapping per line as 'file column = doe column'"))

@@ -162,6 +162,13 @@ def test_column_mapping_lines() -> None:
     assert err.value.problems[0].value == "just a column"
 
 
+def test_column_mapping_splits_at_the_last_separator() -> None:
+    # a doe column name has no '=', ':' or '->' (an identifier); a file's column name may, as `doe record --map`
+    # reads it: split at the first '=', 'CE=final = ce' looked for the doe column 'final = ce' and was refused
+    assert parse_column_mapping("CE=final = first_cycle_ce_pct\nT: set -> anneal_temperature_c\nQ:mAh : capacity") == {
+        "CE=final": "first_cycle_ce_pct", "T: set": "anneal_temperature_c", "Q:mAh": "capacity"}
+
+
 # ------------------------------------------------------------------ unsaved edits of the Record grid
 def test_editor_state_by_position_becomes_edits_by_experiment_id() -> None:
     from doe.ui.tables import apply_editor_state, unsaved_edits
