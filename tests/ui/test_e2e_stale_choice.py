@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from doe.campaign import Campaign
@@ -283,3 +284,35 @@ def test_a_results_file_chosen_for_one_campaign_is_not_recorded_into_the_next(
         expect(page.get_by_test_id("stAlertContentWarning")).to_contain_text("Choose a CSV or Excel file first.")
     for name in (first, second):
         assert Campaign.load(name, storage=db_url, actor="check").measurements().empty
+
+
+def test_a_candidate_file_chosen_for_one_campaign_is_not_used_for_the_next(
+        server: tuple[str, str], tmp_path: Path) -> None:
+    """The Plan page's 'Candidate recipes' file had one key for every campaign: chosen on one
+    campaign's Plan page (not sent yet), it stayed chosen when the sidebar switched to another, and
+    'Suggest experiments' there chose that campaign's batch among the first one's rows."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    first, second = f"{CAMPAIGN}-cand-1", f"{CAMPAIGN}-cand-2"
+    _proposed(db_url, first)
+    campaign, _ = _proposed(db_url, second)
+    reference = campaign.config.reference_recipe()
+    candidates = tmp_path / "cand-1.csv"  # a longer name is shown shortened
+    pd.DataFrame([reference | {"hfo2_loading_wt_pct": v, "anneal_temperature_c": 510.0} for v in (1.1, 1.3, 1.5, 1.7)]
+                 ).to_csv(candidates, index=False)
+    with app_page(base, step_ms=STEP_MS) as page:
+        _open(page, base, "Plan", first)
+        form = page.get_by_test_id("stForm").filter(has_text="Suggest experiments")
+        form.locator("input[type=file]").set_input_files(str(candidates))
+        expect(form.get_by_text(candidates.name)).to_be_visible()
+        pick_option(page, page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox"), second)
+        page.get_by_role("heading", name=f"Plan: {second}").wait_for()
+        settled(page)
+        expect(form.get_by_text(candidates.name)).to_have_count(0)
+        click(page, form.get_by_role("button", name="Suggest experiments"))
+        page.get_by_text("Proposed 4 experiment(s)").wait_for()
+    history = Campaign.load(second, storage=db_url, actor="check").history()
+    assert len(history) == 6
+    assert not (history["anneal_temperature_c"] == 510.0).any(), history  # none of the first campaign's rows
+    assert len(Campaign.load(first, storage=db_url, actor="check").history()) == 2

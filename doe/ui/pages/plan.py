@@ -101,7 +101,8 @@ def _ask(handle: resources.CampaignHandle, config: CampaignConfig) -> None:
                             key=state.BATCH_SIZE, help="e.g. how many samples the furnace takes")
         fixed = {name: _fixed_widget(config, name, handle.campaign.name) for name in fixed_names}
         upload = st.file_uploader("Candidate recipes (optional): choose the batch among these rows only",
-                                  type=["csv", "xlsx"], key=state.CANDIDATE_FILE)
+                                  type=["csv", "xlsx"],  # per campaign: a file chosen for one is not sent for the next
+                                  key=state.of_campaign(state.CANDIDATE_FILE, handle.campaign.name))
         design = st.radio("Design", list(DESIGN_LABELS), format_func=DESIGN_LABELS.__getitem__, horizontal=True,
                           key=state.DESIGN, help="A screening design has a fixed number of runs (12 for 9 "
                           "parameters); a larger batch adds centre points. A second one is the first's "
