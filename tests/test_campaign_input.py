@@ -83,7 +83,7 @@ def test_measurements_with_include_superseded_not_a_bool_names_it(campaign: Camp
 
 
 @pytest.mark.parametrize("argument", ["correct", "valid_rows_only", "allow_duplicates"])
-@pytest.mark.parametrize("flag", ["no", "false", 1, None])
+@pytest.mark.parametrize("flag", ["no", "false", 2, None])
 def test_record_with_a_flag_that_is_not_a_bool_names_it_and_changes_nothing(campaign: Campaign, argument: str,
                                                                             flag: object) -> None:
     # correct="no" (a setting read from a text file) is true to Python: it replaced the stored value
@@ -103,6 +103,9 @@ def test_archive_and_clone_with_a_flag_that_is_not_a_bool_name_it(campaign: Camp
         campaign.clone("copy", with_history="no")  # type: ignore[arg-type]
     listed = list_campaigns(campaign.storage_url, include_archived=True)
     assert listed["name"].tolist() == [campaign.name] and not listed["archived"].any()
+    campaign.archive(0)  # the integers 0 and 1 are the bools they were before the check (a review)
+    campaign.record(pd.DataFrame([{"experiment_id": "E1", "first_cycle_ce_pct": 86.0}]), correct=1)
+    assert campaign.history()["first_cycle_ce_pct"].tolist() == [86.0]
 
 
 def test_suggest_and_best_refuse_a_float_count_alike_saying_why(campaign: Campaign) -> None:

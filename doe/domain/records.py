@@ -49,9 +49,9 @@ def wanted_statuses(status: str | Sequence[str]) -> list[str]:
 
 
 def checked_flag(value: Any, name: str) -> bool:
-    """``value`` as a bool where it is one (numpy's too); DataError naming ``name`` otherwise (the
-    string ``"no"`` is true to Python)."""
-    if isinstance(value, bool | np.bool_):
+    """``value`` as a bool where it is one (numpy's too, and the integers 0 and 1); DataError naming
+    ``name`` otherwise (the string ``"no"`` is true to Python)."""
+    if isinstance(value, bool | np.bool_) or (isinstance(value, int | np.integer) and value in (0, 1)):
         return bool(value)
     raise DataError(f"{name}: give True or False, got {shorten(value)}")
 

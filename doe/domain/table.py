@@ -110,7 +110,7 @@ def _as_number(value: Any) -> float | None:
         try:
             return float(value)
         except (ValueError, OverflowError):  # a signalling NaN; a fraction beyond any float
-            return math.nan if isinstance(value, Decimal) else math.inf
+            return math.nan if isinstance(value, Decimal) else math.copysign(math.inf, value)
     return None
 
 

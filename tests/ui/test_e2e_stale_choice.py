@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from doe.campaign import Campaign
+from doe.campaign import Campaign, list_campaigns
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from streamlit_server import (
@@ -316,3 +316,29 @@ def test_a_candidate_file_chosen_for_one_campaign_is_not_used_for_the_next(
     assert len(history) == 6
     assert not (history["anneal_temperature_c"] == 510.0).any(), history  # none of the first campaign's rows
     assert len(Campaign.load(first, storage=db_url, actor="check").history()) == 2
+
+
+def test_a_copy_name_typed_for_one_campaign_clones_no_other(server: tuple[str, str]) -> None:
+    """Found by a review: the Campaigns page's clone form had one key for every campaign: a copy
+    name typed for one campaign (not sent) stayed in the form when the sidebar switched to another,
+    and 'Clone' there copied that other campaign under it."""
+    from playwright.sync_api import expect
+
+    base, db_url = server
+    first, second = f"{CAMPAIGN}-clone-1", f"{CAMPAIGN}-clone-2"
+    _proposed(db_url, first)
+    _proposed(db_url, second)
+    with app_page(base, step_ms=STEP_MS) as page:
+        page.goto(f"{base}/?campaign={first}")
+        page.get_by_role("heading", name="Campaigns").wait_for()
+        settled(page)
+        page.get_by_role("tab", name="Clone or archive").click()  # a tab starts no run
+        form = page.get_by_test_id("stForm").filter(has_text="Name of the copy")
+        form.get_by_label("Name of the copy").fill("copy-of-one")
+        pick_option(page, page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox"), second)
+        settled(page)
+        page.get_by_role("tab", name="Clone or archive").click()  # the tab shown again after the switch
+        expect(form.get_by_label("Name of the copy")).to_have_value("")
+        click(page, form.get_by_role("button", name="Clone"))
+        expect(page.get_by_test_id("stAlertContentError")).to_be_visible()  # no name: refused, nothing made
+    assert "copy-of-one" not in list_campaigns(db_url)

@@ -416,8 +416,8 @@ def test_a_set_point_without_a_target_is_refused_and_nothing_saved(start: Start,
 
 def test_clone_then_archive(start: Start, db_url: str) -> None:
     at = start()
-    at.text_input(key=state.CLONE_NAME).set_value("demo-copy")
-    at.checkbox(key=state.CLONE_HISTORY).check()
+    at.text_input(key=state.of_campaign(state.CLONE_NAME, DEMO)).set_value("demo-copy")
+    at.checkbox(key=state.of_campaign(state.CLONE_HISTORY, DEMO)).check()
     _button(at, "Clone").click().run()
     _no_exception(at)
     assert at.sidebar.selectbox(key=state.CAMPAIGN).value == "demo-copy"

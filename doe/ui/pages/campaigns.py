@@ -216,8 +216,10 @@ def _notes(config: CampaignConfig) -> None:
 def _clone_archive(url: str, handle: resources.CampaignHandle) -> None:
     campaign = handle.campaign
     with st.form("clone_campaign"):
-        new_name = st.text_input("Name of the copy", key=state.CLONE_NAME)
-        with_history = st.checkbox("Copy the finished experiments as history", key=state.CLONE_HISTORY)
+        # typed for this campaign: a name typed, not sent, for another clones no other one
+        new_name = st.text_input("Name of the copy", key=state.of_campaign(state.CLONE_NAME, campaign.name))
+        with_history = st.checkbox("Copy the finished experiments as history",
+                                   key=state.of_campaign(state.CLONE_HISTORY, campaign.name))
         clone = st.form_submit_button("Clone")
     if clone and (person := components.require("create_campaign")):
         with components.guard("cloning the campaign") as cloning, handle.acting(person) as c:
