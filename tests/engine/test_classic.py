@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from doe.campaign import Campaign
+from doe.engine.encoding import Encoder
 from doe.errors import ConfigError, ProposalError
 from doe.templates import resolve_config
 
@@ -587,16 +588,14 @@ def _tight_space(seed: int) -> dict[str, object]:
             "constraints": constraints, "seed": seed}
 
 
-def _meets_the_space_exactly(encoder: object, X: np.ndarray) -> None:
+def _meets_the_space_exactly(encoder: Encoder, X: np.ndarray) -> None:
     """Every row as the validation checks it: inside the linear constraints alone and in its batch
     (the model space's tolerance), and as the run sheet writes it (engineer units, grid values
     exact) inside its bounds, on its grid and inside each constraint to rounding (1e-12), not to a
     solver's tolerance."""
     from doe.domain.table import check_in_space
-    from doe.engine.encoding import Encoder
     from doe.engine.lattice import Lattice
 
-    assert isinstance(encoder, Encoder)
     config = encoder.config
     assert encoder.feasible(X).all(), encoder.constraint_slack(X)
     assert all(encoder.feasible(X[r : r + 1])[0] for r in range(len(X))), encoder.constraint_slack(X)

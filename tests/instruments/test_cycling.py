@@ -795,6 +795,15 @@ def test_a_column_doe_reads_named_twice_is_refused_not_read_from_its_first_copy(
         cycling_outcomes(path, active_mass_mg=MASS_MG)
 
 
+def _arbin_csv(path: Path, rows: list[tuple[int, float, float, float]], places: int = 9) -> Path:
+    """An Arbin CSV at ``path`` of ``rows`` (cycle, current mA, charge mAh, discharge mAh), at 3.0 V,
+    capacities written to ``places`` decimals of Ah."""
+    path.write_text("Data_Point,Cycle_Index,Current(A),Voltage(V),Charge_Capacity(Ah),Discharge_Capacity(Ah)\n"
+                    + "".join(f"{i},{c},{a / 1000:.9f},{3.0:.4f},{q / 1000:.{places}f},{d / 1000:.{places}f}\n"
+                              for i, (c, a, q, d) in enumerate(rows, start=1)))
+    return path
+
+
 @pytest.mark.parametrize("file_format", ["biologic_mpt", "arbin_csv"])
 def test_a_rest_numbered_as_its_own_cycle_before_the_first_charge_is_not_cycle_1(tmp_path: Path,
                                                                                file_format: str) -> None:
@@ -812,11 +821,8 @@ def test_a_rest_numbered_as_its_own_cycle_before_the_first_charge_is_not_cycle_1
                             f"{60 * i}\t{4.3 if i % 2 else 2.8:.4f}\t{a:.6f}\t{c:.6E}\t{q:.12E}\t{d:.12E}\r\n"
                             for i, (c, a, q, d) in enumerate(rows)), encoding="cp1252")
     else:
-        path = tmp_path / "cell.csv"
-        rows = [(1, *r) for r in rest] + [(2 + k // 2, *h) for k, h in enumerate(halves)]
-        path.write_text("Data_Point,Cycle_Index,Current(A),Voltage(V),Charge_Capacity(Ah),Discharge_Capacity(Ah)\n"
-                        + "".join(f"{i},{c},{a / 1000:.9f},{3.0:.4f},{q / 1000:.15f},{d / 1000:.15f}\n"
-                                  for i, (c, a, q, d) in enumerate(rows, start=1)))
+        path = _arbin_csv(tmp_path / "cell.csv", [(1, *r) for r in rest] + [(2 + k // 2, *h) for k, h in enumerate(halves)],
+                          places=15)
     table = read_cycling(path, active_mass_mg=MASS_MG)
     assert table["cycle"].tolist() == [1, 2]
     assert table["charge_capacity_mah"].tolist() == pytest.approx([2.652, 2.320])
@@ -829,11 +835,8 @@ def test_a_slow_formation_cycle_below_the_rest_threshold_of_a_fast_rate_step_is_
         tmp_path: Path) -> None:
     """A formation cycle at C/20 in a file whose rate steps reach 20C: its current is under
     REST_FRACTION of the file's largest, but its charge is the cell's first; it stays cycle 1."""
-    path = tmp_path / "cell.csv"
-    rows = [(1, 0.012, 2.652, 0.0), (1, -0.012, 2.652, 2.307), (2, 0.24, 2.320, 0.0), (2, -4.8, 2.320, 2.1)]
-    path.write_text("Data_Point,Cycle_Index,Current(A),Voltage(V),Charge_Capacity(Ah),Discharge_Capacity(Ah)\n"
-                    + "".join(f"{i},{c},{a / 1000:.9f},{3.0:.4f},{q / 1000:.9f},{d / 1000:.9f}\n"
-                              for i, (c, a, q, d) in enumerate(rows, start=1)))
+    path = _arbin_csv(tmp_path / "cell.csv", [(1, 0.012, 2.652, 0.0), (1, -0.012, 2.652, 2.307),
+                                              (2, 0.24, 2.320, 0.0), (2, -4.8, 2.320, 2.1)])
     table = read_cycling(path, active_mass_mg=MASS_MG)
     assert table["cycle"].tolist() == [1, 2]
     assert table["charge_capacity_mah"].tolist() == pytest.approx([2.652, 2.320])

@@ -70,6 +70,23 @@ def _open(page: Any, base: str, title: str, name: str) -> None:
     settled(page)
 
 
+def _file_left_behind(page: Any, base: str, title: str, form_text: str, path: Path, first: str, second: str) -> Any:
+    """On page ``title`` of campaign ``first``, choose ``path`` in the file box of the form that
+    shows ``form_text`` (not sent), switch the sidebar to ``second`` and check the box is empty
+    there; returns that form."""
+    from playwright.sync_api import expect
+
+    _open(page, base, title, first)
+    form = page.get_by_test_id("stForm").filter(has_text=form_text)
+    form.locator("input[type=file]").set_input_files(str(path))
+    expect(form.get_by_text(path.name)).to_be_visible()
+    pick_option(page, page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox"), second)
+    page.get_by_role("heading", name=f"{title}: {second}").wait_for()
+    settled(page)
+    expect(form.get_by_text(path.name)).to_have_count(0)
+    return form
+
+
 def test_a_chosen_experiment_abandoned_by_someone_else_is_not_accepted_as_all(server: tuple[str, str]) -> None:
     from playwright.sync_api import expect
 
@@ -272,14 +289,7 @@ def test_a_results_file_chosen_for_one_campaign_is_not_recorded_into_the_next(
     results = tmp_path / "line-1-results.csv"
     results.write_text("experiment_id,first_cycle_ce_pct\nE0001,88.5\n")
     with app_page(base, step_ms=STEP_MS) as page:
-        _open(page, base, "Record", first)
-        form = page.get_by_test_id("stForm").filter(has_text="Record the file")
-        form.locator("input[type=file]").set_input_files(str(results))
-        expect(form.get_by_text(results.name)).to_be_visible()
-        pick_option(page, page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox"), second)
-        page.get_by_role("heading", name=f"Record: {second}").wait_for()
-        settled(page)
-        expect(form.get_by_text(results.name)).to_have_count(0)
+        form = _file_left_behind(page, base, "Record", "Record the file", results, first, second)
         click(page, form.get_by_role("button", name="Record the file"))
         expect(page.get_by_test_id("stAlertContentWarning")).to_contain_text("Choose a CSV or Excel file first.")
     for name in (first, second):
@@ -291,7 +301,6 @@ def test_a_candidate_file_chosen_for_one_campaign_is_not_used_for_the_next(
     """The Plan page's 'Candidate recipes' file had one key for every campaign: chosen on one
     campaign's Plan page (not sent yet), it stayed chosen when the sidebar switched to another, and
     'Suggest experiments' there chose that campaign's batch among the first one's rows."""
-    from playwright.sync_api import expect
 
     base, db_url = server
     first, second = f"{CAMPAIGN}-cand-1", f"{CAMPAIGN}-cand-2"
@@ -302,14 +311,7 @@ def test_a_candidate_file_chosen_for_one_campaign_is_not_used_for_the_next(
     pd.DataFrame([reference | {"hfo2_loading_wt_pct": v, "anneal_temperature_c": 510.0} for v in (1.1, 1.3, 1.5, 1.7)]
                  ).to_csv(candidates, index=False)
     with app_page(base, step_ms=STEP_MS) as page:
-        _open(page, base, "Plan", first)
-        form = page.get_by_test_id("stForm").filter(has_text="Suggest experiments")
-        form.locator("input[type=file]").set_input_files(str(candidates))
-        expect(form.get_by_text(candidates.name)).to_be_visible()
-        pick_option(page, page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox"), second)
-        page.get_by_role("heading", name=f"Plan: {second}").wait_for()
-        settled(page)
-        expect(form.get_by_text(candidates.name)).to_have_count(0)
+        form = _file_left_behind(page, base, "Plan", "Suggest experiments", candidates, first, second)
         click(page, form.get_by_role("button", name="Suggest experiments"))
         page.get_by_text("Proposed 4 experiment(s)").wait_for()
     history = Campaign.load(second, storage=db_url, actor="check").history()
