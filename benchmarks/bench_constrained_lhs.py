@@ -19,6 +19,8 @@ Usage: ``.venv/bin/python -m benchmarks.bench_constrained_lhs [--against REV]``
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import json
 import os
 import subprocess
@@ -114,15 +116,12 @@ def cases() -> list[dict[str, object]]:
     from doe.errors import DoeError
 
     spaces: list[tuple[int, dict[str, object]]] = []
-    seed = 0
-    while len(spaces) < 40:  # the first 40 seeds whose space is a valid configuration
-        try:
+    for seed in itertools.count():  # the first 40 seeds whose space is a valid configuration
+        if len(spaces) == 40:
+            break
+        with contextlib.suppress(DoeError):
             load_config(random_space(seed))
-        except DoeError:
-            pass
-        else:
             spaces.append((seed, random_space(seed)))
-        seed += 1
     for n in (5, 10):
         found += [{"set": "40 random tight spaces", "n": n, "seed": s, "space": space} for s, space in spaces]
     return found
