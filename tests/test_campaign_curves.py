@@ -183,7 +183,7 @@ def test_a_trimmed_history_export_still_records_a_value_typed_where_it_had_none(
     """Two false refusals of the trimmed-export rule: a value typed into an empty cell of an
     experiment with no point yet (nothing was predicted there), and a lab's own table in a
     campaign whose parameter is named like a column only an export writes (``evidence_files``,
-    not a reserved name)."""
+    a name reserved since 64fc0c5 that an older stored campaign may still have)."""
     url = f"sqlite:///{tmp_path / 'doe.sqlite3'}"
     campaign = Campaign.from_config(CONFIG, storage=url, actor="me")
     campaign.record(pd.DataFrame({"experiment_id": ["E0", "E1"], "loading_wt_pct": [0.5, 1.5], "ce_pct": 88.0}))
@@ -199,9 +199,12 @@ def test_a_trimmed_history_export_still_records_a_value_typed_where_it_had_none(
                       ["cycle", "value"]].values.tolist() == [[200, 81.5]]
     assert points.loc[(points["outcome"] == "retention_pct") & (points["experiment_id"] == "E0"), "cycle"].max() == 30
 
-    sourced = Campaign.from_config({**CONFIG, "name": "sourced", "parameters": [
+    from doe.domain.config import CampaignConfig
+
+    # a campaign stored before 64fc0c5 reserved the name (a new configuration is refused it)
+    sourced = Campaign.from_config(CampaignConfig.from_dict({**CONFIG, "name": "sourced", "parameters": [
         *CONFIG["parameters"], {"name": "evidence_files", "type": "categorical", "values": ["lot A", "lot B"]}]},
-        storage=url, actor="me")
+        stored=True), storage=url, actor="me")
     sourced.record(pd.DataFrame({"experiment_id": ["S0"], "loading_wt_pct": [1.0], "evidence_files": ["lot A"],
                                  "ce_pct": [87.0], "retention_pct": [77.0]}))
     points = sourced.measurements()
